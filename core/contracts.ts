@@ -1,0 +1,76 @@
+// Wire contracts between the edge, the probe and the browser. Field names are a public contract
+// (the CLI's --json output and the API's results use the same record): extend, never rename.
+import { z } from "zod";
+import { REASONS, VERDICTS } from "./verdict.ts";
+
+export const SmtpReplySchema = z.object({
+  code: z.number().int(),
+  enhanced: z.string().nullable(),
+  message: z.string(),
+});
+
+export const ResultSchema = z.object({
+  email: z.string(),
+  normalized: z.string().nullable(),
+  verdict: z.enum(VERDICTS),
+  reason: z.enum(REASONS as [string, ...string[]]),
+  catch_all: z.boolean().nullable(),
+  disposable: z.boolean(),
+  role: z.boolean(),
+  free: z.boolean(),
+  greylisted: z.boolean(),
+  suggestion: z.string().nullable(),
+  score: z.number().int().min(0).max(100),
+  mx: z.string().nullable(),
+  smtp: SmtpReplySchema.nullable(),
+  duration_ms: z.number().int().nonnegative(),
+  /** ISO time after which a greylisted address is worth asking again. */
+  retry_after: z.string().nullable(),
+  trace: z.array(z.string()).optional(),
+});
+export type Result = z.infer<typeof ResultSchema>;
+
+export const MAX_BATCH_EMAILS = 5_000;
+export const MAX_EMAIL_LENGTH = 512; // longer than any valid address (254); stops abuse, not mail
+
+/** A batch the edge sends a probe (through QStash, or directly in local runs). */
+export const BatchSchema = z.object({
+  batch_id: z.string().min(1).max(64),
+  job_id: z.string().min(1).max(64),
+  emails: z.array(z.string().max(MAX_EMAIL_LENGTH)).min(1).max(MAX_BATCH_EMAILS),
+  /** Where to post result chunks; defaults to the probe's configured EDGE_URL. */
+  callback_url: z.url().optional(),
+  /** Milliseconds the probe may spend, greylisting retries included. */
+  budget_ms: z.number().int().positive().max(30 * 60_000).optional(),
+});
+export type Batch = z.infer<typeof BatchSchema>;
+
+/** A single real-time check: answered in the response within the budget. */
+export const VerifyRequestSchema = z.object({
+  email: z.string().max(MAX_EMAIL_LENGTH),
+  budget_ms: z.number().int().positive().max(120_000).optional(),
+  trace: z.boolean().optional(),
+});
+export type VerifyRequest = z.infer<typeof VerifyRequestSchema>;
+
+/** A chunk of results the probe posts back, signed. (batch_id, seq) makes a retry harmless. */
+export const ResultChunkSchema = z.object({
+  probe_id: z.string(),
+  batch_id: z.string(),
+  job_id: z.string(),
+  seq: z.number().int().nonnegative(),
+  final: z.boolean(),
+  results: z.array(ResultSchema),
+});
+export type ResultChunk = z.infer<typeof ResultChunkSchema>;
+
+export const HeartbeatSchema = z.object({
+  probe_id: z.string(),
+  url: z.string(),
+  version: z.string(),
+  in_flight: z.number().int().nonnegative(),
+  capacity: z.number().int().nonnegative(),
+  draining: z.boolean(),
+  sent_at: z.string(),
+});
+export type Heartbeat = z.infer<typeof HeartbeatSchema>;

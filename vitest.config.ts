@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["core/**/*.test.ts", "probe/**/*.test.ts", "e2e/**/*.test.ts"],
+    environment: "node",
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Tests bind loopback ports and run real servers; two cores is all CI has.
+    maxWorkers: 2,
+  },
+});

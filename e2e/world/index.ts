@@ -1,0 +1,88 @@
+// The simulated mail world: scripted DNS and SMTP servers on loopback addresses, with the truth
+// of every address. Tests, the benchmark and the offline demo run against it.
+import { readFileSync } from "node:fs";
+import type net from "node:net";
+import { startDns } from "./dns.ts";
+import { buildScenario, type Expected } from "./scenario.ts";
+import { startHost, type HostStats, type SmtpWorldCounters } from "./smtp.ts";
+
+export type { Expected } from "./scenario.ts";
+
+export interface WorldOptions {
+  /** Simulated network round trip, applied to every DNS answer and SMTP reply. */
+  rttMs?: number;
+  /** How long a greylisted (client, sender, recipient) triplet waits before it is accepted. */
+  greylistDelayMs?: number;
+  /** Generated domains for the benchmark. */
+  bulk?: { domains: number; addresses: number; seed: number };
+}
+
+export interface World {
+  dnsServer: string;
+  smtpPort: number;
+  truth: Map<string, Expected>;
+  /** The scripted addresses, in a stable order (e2e/world/sample.txt). */
+  addresses: string[];
+  /** The generated addresses, when `bulk` was asked for. */
+  bulkAddresses: string[];
+  stats(): { connections: number; rcpts: number; dataCommands: number; perHost: Record<string, HostStats> };
+  transcript(host?: string): string[];
+  stop(): Promise<void>;
+}
+
+const fixture = (f: string) => readFileSync(new URL(`./fixtures/${f}`, import.meta.url));
+
+export async function startWorld(opts: WorldOptions = {}): Promise<World> {
+  const rttMs = opts.rttMs ?? 0;
+  const scenario = buildScenario({ greylistDelayMs: opts.greylistDelayMs ?? 1000, bulk: opts.bulk });
+  const tlsMaterial = { key: fixture("test-key.pem"), cert: fixture("test-cert.pem") };
+  const counters: SmtpWorldCounters = { dataCommands: 0, transcript: [] };
+  const perHost: Record<string, HostStats> = {};
+  const dns = await startDns({ zone: scenario.zone, servfail: scenario.servfail }, rttMs);
+
+  // Every host listens on the same port at its own address; find a port free on all of them.
+  const up = scenario.hosts.filter((h) => h.mode !== "down");
+  let servers: net.Server[] = [];
+  let port = 0;
+  for (let tries = 0; tries < 20 && servers.length < up.length; tries++) {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    servers = [];
+    port = 0;
+    try {
+      for (const h of up) {
+        perHost[h.name] = { connections: 0, rcpts: 0, maxConcurrent: 0, open: 0 };
+        const s = await startHost(h, port, rttMs, tlsMaterial, perHost[h.name]!, counters);
+        servers.push(s);
+        if (port === 0) port = (s.address() as net.AddressInfo).port;
+      }
+    } catch {
+      // That port is taken at one of the addresses: start again with a new one.
+    }
+  }
+  if (servers.length < up.length) throw new Error("world: no port free on every host address");
+  for (const h of scenario.hosts) perHost[h.name] ??= { connections: 0, rcpts: 0, maxConcurrent: 0, open: 0 };
+
+  return {
+    dnsServer: `127.0.0.1:${dns.port}`,
+    smtpPort: port,
+    truth: scenario.truth,
+    addresses: scenario.addresses,
+    bulkAddresses: scenario.bulkAddresses,
+    stats() {
+      const hosts = Object.values(perHost);
+      return {
+        connections: hosts.reduce((n, h) => n + h.connections, 0),
+        rcpts: hosts.reduce((n, h) => n + h.rcpts, 0),
+        dataCommands: counters.dataCommands,
+        perHost: structuredClone(perHost),
+      };
+    },
+    transcript(host) {
+      return host ? counters.transcript.filter((l) => l.startsWith(`${host} `)) : [...counters.transcript];
+    },
+    async stop() {
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+      await dns.close();
+    },
+  };
+}

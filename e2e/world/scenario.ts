@@ -1,0 +1,322 @@
+// What the simulated world contains: scripted domains (one per behaviour a verifier must get
+// right), generated bulk domains for the benchmark, and the truth for every address.
+import type { Reason, Verdict } from "../../core/verdict.ts";
+import type { ZoneRecords } from "./dns.ts";
+import type { HostScript, RcptContext } from "./smtp.ts";
+
+export interface Expected {
+  verdict: Verdict;
+  reason: Reason;
+  /** What catch_all should say; null where the world makes no claim. */
+  catch_all: boolean | null;
+}
+
+export interface Scenario {
+  hosts: HostScript[];
+  zone: Map<string, ZoneRecords>;
+  servfail: Set<string>;
+  truth: Map<string, Expected>;
+  addresses: string[];
+  bulkAddresses: string[];
+}
+
+type Mailbox = "ok" | "full4" | "full5" | "disabled";
+
+const ACCEPT = ["250 2.1.5 Ok"];
+const UNKNOWN = (a: string) => [`550 5.1.1 <${a}>: Recipient address rejected: User unknown in virtual mailbox table`];
+const MAILBOX_REPLY: Record<Mailbox, (a: string) => string[]> = {
+  ok: () => ACCEPT,
+  full4: () => ["452 4.2.2 Mailbox full"],
+  full5: () => ["552 5.2.2 Mailbox full"],
+  disabled: () => ["550 5.2.1 Mailbox disabled"],
+};
+const EXPECT: Record<Mailbox | "missing", Expected> = {
+  ok: { verdict: "deliverable", reason: "accepted", catch_all: false },
+  full4: { verdict: "risky", reason: "mailbox_full", catch_all: null },
+  full5: { verdict: "risky", reason: "mailbox_full", catch_all: null },
+  disabled: { verdict: "undeliverable", reason: "mailbox_disabled", catch_all: null },
+  missing: { verdict: "undeliverable", reason: "mailbox_not_found", catch_all: false },
+};
+
+/** Deterministic PRNG (mulberry32) so the bulk world is the same for every run of a seed. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function buildScenario(opts: {
+  greylistDelayMs: number;
+  bulk?: { domains: number; addresses: number; seed: number } | undefined;
+}): Scenario {
+  const hosts: HostScript[] = [];
+  const zone = new Map<string, ZoneRecords>();
+  const servfail = new Set<string>();
+  const truth = new Map<string, Expected>();
+  const addresses: string[] = [];
+  const bulkAddresses: string[] = [];
+  let nextIp = 10;
+  const ip = () => `127.0.0.${nextIp++}`;
+
+  const expect = (address: string, e: Expected, bulk = false) => {
+    truth.set(address, e);
+    (bulk ? bulkAddresses : addresses).push(address);
+  };
+
+  /** A host whose RCPT answers come from a mailbox table; unknown mailboxes get `missing`. */
+  function mailboxRcpt(table: Map<string, Mailbox>, missing = UNKNOWN) {
+    return (address: string) => {
+      const local = address.slice(0, address.lastIndexOf("@")).toLowerCase();
+      const box = table.get(local);
+      return box ? MAILBOX_REPLY[box](address) : missing(address);
+    };
+  }
+
+  function addHost(script: Omit<HostScript, "ip"> & { ip?: string }): HostScript {
+    const h = { ...script, ip: script.ip ?? ip() } as HostScript;
+    hosts.push(h);
+    zone.set(h.name, { ...(zone.get(h.name) ?? {}), A: [h.ip] });
+    return h;
+  }
+
+  function mxDomain(domain: string, mx: { preference: number; host: HostScript }[]) {
+    zone.set(domain, { ...(zone.get(domain) ?? {}), MX: mx.map((m) => ({ preference: m.preference, exchange: m.host.name })) });
+  }
+
+  /** A domain on its own host, with a mailbox table; returns the table for truth-keeping. */
+  function simpleDomain(domain: string, boxes: Record<string, Mailbox>, missing: string[], extra: Partial<HostScript> = {}) {
+    const table = new Map(Object.entries(boxes));
+    const host = addHost({ name: `mx.${domain}`, mode: "up", rcpt: mailboxRcpt(table), ...extra });
+    mxDomain(domain, [{ preference: 10, host }]);
+    for (const [local, box] of table) expect(`${local}@${domain}`, EXPECT[box]);
+    for (const local of missing) expect(`${local}@${domain}`, EXPECT.missing);
+    return host;
+  }
+
+  // A plain Postfix-like domain, with a role account and full and disabled mailboxes.
+  simpleDomain("ok.test", { alice: "ok", bob: "ok", carol: "ok", info: "ok", fullbox: "full4", overquota: "full5", gone: "disabled" }, ["nobody", "no.such.user"]);
+
+  // Gmail-like: multi-line greeting and rejections, free provider.
+  {
+    const table = new Map<string, Mailbox>([["jane.doe", "ok"], ["john.smith", "ok"]]);
+    const host = addHost({
+      name: "gmail-smtp-in.l.google.com",
+      mode: "up",
+      greeting: ["220-mx.google.com ESMTP ready", "220 mx.google.com at your service"],
+      rcpt: mailboxRcpt(table, () => [
+        "550-5.1.1 The email account that you tried to reach does not exist. Please try",
+        "550-5.1.1 double-checking the recipient's email address for typos or",
+        "550-5.1.1 unnecessary spaces. For more information, go to",
+        "550 5.1.1  https://support.google.com/mail/?p=NoSuchUser world - gsmtp",
+      ]),
+    });
+    mxDomain("gmail.com", [{ preference: 5, host }]);
+    for (const l of table.keys()) expect(`${l}@gmail.com`, EXPECT.ok);
+    expect("no.such.person@gmail.com", EXPECT.missing);
+  }
+
+  // Accept-all.
+  {
+    const host = addHost({ name: "mx.catchall.test", mode: "up", rcpt: () => ACCEPT });
+    mxDomain("catchall.test", [{ preference: 10, host }]);
+    for (const l of ["anyone", "sales"]) expect(`${l}@catchall.test`, { verdict: "risky", reason: "catch_all", catch_all: true });
+  }
+
+  // DNS-level outcomes.
+  zone.set("nullmx.test", { MX: [{ preference: 0, exchange: "." }], A: ["127.0.0.1"] });
+  expect("user@nullmx.test", { verdict: "undeliverable", reason: "null_mx", catch_all: null });
+  expect("user@nxdomain.test", { verdict: "undeliverable", reason: "no_such_domain", catch_all: null });
+  zone.set("nomail.test", { TXT: ["v=spf1 -all"] });
+  expect("user@nomail.test", { verdict: "undeliverable", reason: "no_mail_server", catch_all: null });
+  servfail.add("servfail.test");
+  expect("user@servfail.test", { verdict: "unknown", reason: "dns_error", catch_all: null });
+
+  // Implicit MX: no MX record, the domain's own A record takes mail.
+  {
+    const host = addHost({ name: "implicit.test", mode: "up", rcpt: mailboxRcpt(new Map([["user", "ok"]])) });
+    void host;
+    expect("user@implicit.test", EXPECT.ok);
+    expect("nobody@implicit.test", EXPECT.missing);
+  }
+
+  // Primary MX down, secondary up.
+  {
+    const down = addHost({ name: "mx1.failover.test", mode: "down", rcpt: () => ACCEPT });
+    const up = addHost({ name: "mx2.failover.test", mode: "up", rcpt: mailboxRcpt(new Map([["user", "ok"]])) });
+    mxDomain("failover.test", [{ preference: 10, host: down }, { preference: 20, host: up }]);
+    expect("user@failover.test", EXPECT.ok);
+    expect("nobody@failover.test", EXPECT.missing);
+  }
+
+  // Every MX refuses connections.
+  {
+    const a = addHost({ name: "mx1.alldown.test", mode: "down", rcpt: () => ACCEPT });
+    const b = addHost({ name: "mx2.alldown.test", mode: "down", rcpt: () => ACCEPT });
+    mxDomain("alldown.test", [{ preference: 10, host: a }, { preference: 20, host: b }]);
+    expect("user@alldown.test", { verdict: "unknown", reason: "mx_unreachable", catch_all: null });
+  }
+
+  // Banner never comes.
+  {
+    const host = addHost({ name: "mx.slowbanner.test", mode: "silent", rcpt: () => ACCEPT });
+    mxDomain("slowbanner.test", [{ preference: 10, host }]);
+    expect("user@slowbanner.test", { verdict: "unknown", reason: "timeout", catch_all: null });
+  }
+
+  // Greylisting (Postgrey-like), resolved after greylistDelayMs; and one that never lets go.
+  {
+    const seen = new Map<string, number>();
+    const table = new Map<string, Mailbox>([["user", "ok"], ["second", "ok"]]);
+    const inner = mailboxRcpt(table);
+    const host = addHost({
+      name: "mx.greylist.test",
+      mode: "up",
+      rcpt: (address: string, ctx: RcptContext) => {
+        const key = `${ctx.clientIp}|${ctx.from}|${address.toLowerCase()}`;
+        const first = seen.get(key);
+        if (first === undefined) seen.set(key, ctx.now);
+        if (first === undefined || ctx.now - first < opts.greylistDelayMs) {
+          return [`450 4.2.0 <${address}>: Recipient address rejected: Greylisted, see http://postgrey.world.test/`];
+        }
+        return inner(address);
+      },
+    });
+    mxDomain("greylist.test", [{ preference: 10, host }]);
+    expect("user@greylist.test", EXPECT.ok);
+    expect("second@greylist.test", EXPECT.ok);
+    expect("ghost@greylist.test", EXPECT.missing);
+    const forever = addHost({ name: "mx.greyforever.test", mode: "up", rcpt: () => ["451 4.7.1 Please try again later"] });
+    mxDomain("greyforever.test", [{ preference: 10, host: forever }]);
+    expect("user@greyforever.test", { verdict: "unknown", reason: "greylisted", catch_all: null });
+  }
+
+  // Policy: a blocklist rejection on RCPT, and a refused greeting.
+  {
+    const host = addHost({
+      name: "mx.policy.test",
+      mode: "up",
+      rcpt: () => ["550 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org"],
+    });
+    mxDomain("policy.test", [{ preference: 10, host }]);
+    expect("user@policy.test", { verdict: "unknown", reason: "policy_block", catch_all: null });
+    const blocked = addHost({ name: "mx.blocked.test", mode: "up", greeting: ["554 5.7.1 Access denied"], rcpt: () => ACCEPT });
+    mxDomain("blocked.test", [{ preference: 10, host: blocked }]);
+    expect("user@blocked.test", { verdict: "unknown", reason: "policy_block", catch_all: null });
+  }
+
+  // Limits: 421 after 3 RCPTs per connection; 452 4.5.3 after 3 per transaction.
+  {
+    const users = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`u${i + 1}`, "ok" as Mailbox]));
+    simpleDomain("limit421.test", users, ["x1", "x2"], { closeAfterRcpts: 3 });
+    simpleDomain("rcptlimit.test", users, ["x1", "x2"], { maxRcptsPerTx: 3 });
+  }
+
+  // STARTTLS required before MAIL.
+  simpleDomain("tls.test", { secure: "ok" }, ["nobody"], { starttls: true, requireTls: true });
+
+  // SMTPUTF8 offered, and not offered.
+  simpleDomain("utf8.test", { "josé": "ok", "用户": "ok" }, ["nadie"], { smtputf8: true });
+  {
+    simpleDomain("noutf8.test", { plain: "ok" }, [], { smtputf8: false });
+    expect("josé@noutf8.test", { verdict: "undeliverable", reason: "smtputf8_unsupported", catch_all: null });
+  }
+
+  // Postfix-like error limits: soft 3 (then 200 ms per reply), hard 6 (then 421).
+  simpleDomain(
+    "errlimit.test",
+    Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`real${i + 1}`, "ok" as Mailbox])),
+    Array.from({ length: 12 }, (_, i) => `miss${i + 1}`),
+    { errorLimits: { soft: 3, hard: 6, delayMs: 200 } },
+  );
+
+  // A pre-ESMTP server: EHLO unknown (client falls back to HELO), no PIPELINING.
+  simpleDomain("oldhost.test", { user: "ok" }, ["nobody"], { ehlo: false, pipelining: false });
+
+  // An IDN domain (bücher.test), reached by its A-label.
+  {
+    const host = addHost({ name: "mx.xn--bcher-kva.test", mode: "up", rcpt: mailboxRcpt(new Map([["kontakt", "ok"]])) });
+    mxDomain("xn--bcher-kva.test", [{ preference: 10, host }]);
+    expect("kontakt@bücher.test", EXPECT.ok);
+  }
+
+  // A disposable service (accepts everything; risky whatever SMTP says).
+  {
+    const host = addHost({ name: "mail.mailinator.com", mode: "up", rcpt: () => ACCEPT });
+    mxDomain("mailinator.com", [{ preference: 10, host }]);
+    expect("throwaway@mailinator.com", { verdict: "risky", reason: "disposable", catch_all: null });
+  }
+
+  // Invalid syntax never reaches the network.
+  expect("not-an-address", { verdict: "undeliverable", reason: "invalid_syntax", catch_all: null });
+  expect("double..dot@ok.test", { verdict: "undeliverable", reason: "invalid_syntax", catch_all: null });
+
+  if (opts.bulk) addBulk(opts.bulk);
+
+  /** The benchmark's world: generated domains with a realistic mix, Postfix default limits. */
+  function addBulk(bulk: { domains: number; addresses: number; seed: number }) {
+    const rand = prng(bulk.seed);
+    const weights = Array.from({ length: bulk.domains }, (_, i) => 1 / Math.pow(i + 1, 0.8));
+    const sum = weights.reduce((a, b) => a + b, 0);
+    let hostIndex = 0;
+    const bulkIp = () => {
+      const n = hostIndex++;
+      return `127.0.${1 + Math.floor(n / 250)}.${1 + (n % 250)}`;
+    };
+    let made = 0;
+    for (let d = 0; d < bulk.domains; d++) {
+      const domain = `bulk${d}-${Math.floor(rand() * 1e6).toString(36)}.test`;
+      const count = d === bulk.domains - 1 ? bulk.addresses - made : Math.max(1, Math.round((weights[d]! / sum) * bulk.addresses));
+      const n = Math.min(count, bulk.addresses - made);
+      made += n;
+      const kind = d === 1 || d === 7 ? "catchall" : d === 5 ? "nullmx" : d === 9 ? "nxdomain" : d === 3 ? "greylist" : "normal";
+      const locals = Array.from({ length: n }, (_, i) => `user${i}.${Math.floor(rand() * 1e9).toString(36)}`);
+      if (kind === "nullmx") {
+        zone.set(domain, { MX: [{ preference: 0, exchange: "." }] });
+        for (const l of locals) expect(`${l}@${domain}`, { verdict: "undeliverable", reason: "null_mx", catch_all: null }, true);
+        continue;
+      }
+      if (kind === "nxdomain") {
+        for (const l of locals) expect(`${l}@${domain}`, { verdict: "undeliverable", reason: "no_such_domain", catch_all: null }, true);
+        continue;
+      }
+      const table = new Map<string, Mailbox>();
+      for (const l of locals) {
+        const r = rand();
+        if (kind === "catchall") {
+          expect(`${l}@${domain}`, { verdict: "risky", reason: "catch_all", catch_all: true }, true);
+          continue;
+        }
+        if (r < 0.83) table.set(l, "ok");
+        else if (r < 0.85) table.set(l, "full4");
+        expect(`${l}@${domain}`, table.has(l) ? EXPECT[table.get(l)!] : EXPECT.missing, true);
+      }
+      const inner = kind === "catchall" ? () => ACCEPT : mailboxRcpt(table);
+      const seen = new Map<string, number>();
+      const rcpt =
+        kind === "greylist"
+          ? (address: string, ctx: RcptContext) => {
+              const key = `${ctx.clientIp}|${ctx.from}|${address.toLowerCase()}`;
+              const first = seen.get(key);
+              if (first === undefined) seen.set(key, ctx.now);
+              if (first === undefined || ctx.now - first < opts.greylistDelayMs) return ["451 4.7.1 Greylisted, please try again later"];
+              return inner(address);
+            }
+          : inner;
+      const host = addHost({
+        name: `mx.${domain}`,
+        ip: bulkIp(),
+        mode: "up",
+        rcpt,
+        errorLimits: { soft: 10, hard: 20, delayMs: 1000 }, // Postfix's defaults
+      });
+      mxDomain(domain, [{ preference: 10, host }]);
+    }
+  }
+
+  return { hosts, zone, servfail, truth, addresses, bulkAddresses };
+}

@@ -1,0 +1,148 @@
+// The world itself, checked with a raw socket client (not the probe's), so a probe test that
+// passes against it is passing against what the world claims to be.
+import { readFileSync } from "node:fs";
+import net from "node:net";
+import dgram from "node:dgram";
+import * as packet from "dns-packet";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWorld, type World } from "./index.ts";
+
+let world: World;
+let slow: World;
+beforeAll(async () => {
+  [world, slow] = await Promise.all([startWorld({ greylistDelayMs: 200 }), startWorld({ rttMs: 100 })]);
+});
+afterAll(async () => {
+  await Promise.all([world?.stop(), slow?.stop()]);
+});
+
+/** A line client: send, then wait for n complete replies (multi-line aware). */
+async function session(w: World, ip: string) {
+  const socket = net.connect({ host: ip, port: w.smtpPort });
+  let buf = "";
+  const replies: string[][] = [];
+  let current: string[] = [];
+  const waiters: (() => void)[] = [];
+  socket.setEncoding("utf8");
+  socket.on("data", (d: string) => {
+    buf += d;
+    let i: number;
+    while ((i = buf.indexOf("\r\n")) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      current.push(line);
+      if (line[3] !== "-") {
+        replies.push(current);
+        current = [];
+        waiters.splice(0).forEach((w) => w());
+      }
+    }
+  });
+  const until = async (n: number) => {
+    while (replies.length < n) await new Promise<void>((r) => waiters.push(r));
+    return replies.slice(0, n);
+  };
+  await until(1);
+  return {
+    replies,
+    send: (...lines: string[]) => socket.write(lines.map((l) => `${l}\r\n`).join("")),
+    until,
+    close: () => socket.destroy(),
+  };
+}
+
+async function dnsQuery(w: World, name: string, type: string) {
+  const [host, port] = w.dnsServer.split(":");
+  const socket = dgram.createSocket("udp4");
+  const res = await new Promise<packet.Packet>((resolve) => {
+    socket.on("message", (m) => resolve(packet.decode(m)));
+    socket.send(packet.encode({ type: "query", id: 7, questions: [{ name, type: type as "A" }] }), Number(port), host);
+  });
+  socket.close();
+  return res as packet.Packet & { rcode: string };
+}
+
+const ipOf = async (w: World, name: string) => String((await dnsQuery(w, name, "A")).answers![0]!.data);
+
+describe("simulated world", () => {
+  it("answers DNS for MX, null MX, NXDOMAIN and SERVFAIL", async () => {
+    const mx = await dnsQuery(world, "ok.test", "MX");
+    expect(mx.answers![0]!.data).toEqual({ preference: 10, exchange: "mx.ok.test" });
+    const nul = await dnsQuery(world, "nullmx.test", "MX");
+    expect((nul.answers![0]!.data as { exchange: string }).exchange).toMatch(/^\.?$/);
+    expect((await dnsQuery(world, "nxdomain.test", "MX")).rcode).toBe("NXDOMAIN");
+    expect((await dnsQuery(world, "servfail.test", "MX")).rcode).toBe("SERVFAIL");
+  });
+
+  it("accepts a real mailbox, rejects a missing one with 5.1.1, and refuses and counts DATA", async () => {
+    const s = await session(world, await ipOf(world, "mx.ok.test"));
+    s.send("EHLO t", "MAIL FROM:<>", "RCPT TO:<alice@ok.test>", "RCPT TO:<nobody@ok.test>", "DATA");
+    const r = await s.until(6);
+    expect(r[1]!.some((l) => l.includes("PIPELINING"))).toBe(true);
+    expect(r[3]![0]).toMatch(/^250/);
+    expect(r[4]![0]).toMatch(/^550 5\.1\.1/);
+    expect(r[5]![0]).toMatch(/^554/);
+    expect(world.stats().dataCommands).toBe(1);
+    s.close();
+  });
+
+  it("greylists a new triplet, then accepts it after the delay", async () => {
+    const ip = await ipOf(world, "mx.greylist.test");
+    const s = await session(world, ip);
+    s.send("EHLO t", "MAIL FROM:<>", "RCPT TO:<user@greylist.test>");
+    expect((await s.until(4))[3]![0]).toMatch(/^450 4\.2\.0 .*Greylisted/);
+    await new Promise((r) => setTimeout(r, 250)); // the world's scripted greylist delay (200 ms)
+    s.send("RCPT TO:<user@greylist.test>");
+    expect((await s.until(5))[4]![0]).toMatch(/^250/);
+    s.close();
+  });
+
+  it("closes with 421 after its recipient limit, and answers 452 4.5.3 per transaction", async () => {
+    const a = await session(world, await ipOf(world, "mx.limit421.test"));
+    a.send("EHLO t", "MAIL FROM:<>", ...["u1", "u2", "u3", "u4"].map((u) => `RCPT TO:<${u}@limit421.test>`));
+    expect((await a.until(7))[6]![0]).toMatch(/^421/);
+    a.close();
+    const b = await session(world, await ipOf(world, "mx.rcptlimit.test"));
+    b.send("EHLO t", "MAIL FROM:<>", ...["u1", "u2", "u3", "u4"].map((u) => `RCPT TO:<${u}@rcptlimit.test>`));
+    expect((await b.until(7))[6]![0]).toMatch(/^452 4\.5\.3/);
+    b.close();
+  });
+
+  it("requires STARTTLS where scripted, and refuses UTF-8 mailboxes without SMTPUTF8", async () => {
+    const t = await session(world, await ipOf(world, "mx.tls.test"));
+    t.send("EHLO t", "MAIL FROM:<>");
+    const r = await t.until(3);
+    expect(r[1]!.some((l) => l.includes("STARTTLS"))).toBe(true);
+    expect(r[2]![0]).toMatch(/^530 5\.7\.0/);
+    t.close();
+    const u = await session(world, await ipOf(world, "mx.noutf8.test"));
+    u.send("EHLO t", "MAIL FROM:<>", "RCPT TO:<josé@noutf8.test>");
+    expect((await u.until(4))[3]![0]).toMatch(/^553 5\.6\.7/);
+    u.close();
+  });
+
+  it("applies Postfix-like error limits: 421 at the hard limit", async () => {
+    const s = await session(world, await ipOf(world, "mx.errlimit.test"));
+    s.send("EHLO t", "MAIL FROM:<>", ...Array.from({ length: 6 }, (_, i) => `RCPT TO:<miss${i + 1}@errlimit.test>`));
+    const r = await s.until(9);
+    expect(r[8]![0]).toMatch(/^421 4\.7\.0 Error: too many errors/);
+    s.close();
+  });
+
+  it("delays replies by the round trip, and pipelined commands share one", async () => {
+    const ip = await ipOf(slow, "mx.ok.test");
+    const s = await session(slow, ip);
+    const started = Date.now();
+    s.send("EHLO t", "MAIL FROM:<>", "RCPT TO:<alice@ok.test>", "RCPT TO:<bob@ok.test>", "RCPT TO:<carol@ok.test>");
+    await s.until(6);
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(95);
+    expect(elapsed).toBeLessThan(400); // five round trips would be 500 ms
+    s.close();
+  });
+
+  it("ships a sample list equal to its scripted addresses", () => {
+    const sample = readFileSync(new URL("./sample.txt", import.meta.url), "utf8").trim().split("\n");
+    expect(sample).toEqual(world.addresses);
+  });
+});

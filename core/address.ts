@@ -1,0 +1,111 @@
+// Address syntax for verification: RFC 5321 §4.1.2 mailboxes (what an SMTP envelope may carry),
+// RFC 6531 internationalised local parts, IDN domains as A-labels. Comments and folding
+// white space are RFC 5322 only and never valid in an envelope.
+
+export type ParsedAddress =
+  | { ok: true; local: string; domain: string; unicodeDomain: string; normalized: string; smtputf8: boolean }
+  | { ok: false; reason: "invalid_syntax" | "domain_literal"; detail: string };
+
+// RFC 5321 §4.5.3.1: local part 64 octets, domain 255, path 256 including "<>" → address 254.
+export const MAX_LOCAL_OCTETS = 64;
+export const MAX_DOMAIN_OCTETS = 255;
+export const MAX_ADDRESS_OCTETS = 254;
+export const MAX_LABEL_OCTETS = 63;
+
+const encoder = new TextEncoder();
+const octets = (s: string) => encoder.encode(s).length;
+
+// atext (RFC 5322 §3.2.3) plus UTF8-non-ascii (RFC 6531 §3.3).
+const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\uFFFF]+$/u;
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const NON_ASCII = /[^\x00-\x7f]/;
+
+const invalid = (detail: string): ParsedAddress => ({ ok: false, reason: "invalid_syntax", detail });
+
+function isDotString(s: string): boolean {
+  return s.length > 0 && s.split(".").every((atom) => atom.length > 0 && ATEXT.test(atom));
+}
+
+/** Quoted-string content per RFC 5321 §4.1.2: qtextSMTP or quoted-pairSMTP (%d32-126). */
+function unquote(q: string): string | null {
+  let out = "";
+  for (let i = 1; i < q.length - 1; i++) {
+    const c = q[i]!;
+    if (c === "\\") {
+      const next = q[++i];
+      if (next === undefined || i === q.length - 1 || CONTROL.test(next)) return null;
+      out += next;
+    } else if (c === '"' || CONTROL.test(c)) {
+      return null;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+/** The shortest form of a local part: bare when it is a dot-string, else quoted and escaped. */
+function canonicalLocal(content: string): string {
+  if (isDotString(content)) return content;
+  return `"${content.replace(/(["\\])/g, "\\$1")}"`;
+}
+
+const LDH_LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+
+function toALabels(domain: string): string | null {
+  if (!NON_ASCII.test(domain)) return domain.toLowerCase();
+  try {
+    // WHATWG URL applies UTS-46 mapping and Punycode; the LDH check afterwards rejects what a
+    // URL host may hold but a mail domain may not (underscores, IPv4 numbers…).
+    return new URL(`http://${domain}/`).hostname;
+  } catch {
+    return null;
+  }
+}
+
+export function parseAddress(input: string): ParsedAddress {
+  const address = input.trim();
+  if (CONTROL.test(address)) return invalid("control character");
+  const at = address.lastIndexOf("@");
+  if (at <= 0 || at === address.length - 1) return invalid("missing local part or domain");
+  const rawLocal = address.slice(0, at);
+  let rawDomain = address.slice(at + 1);
+
+  if (rawDomain.startsWith("[") && rawDomain.endsWith("]")) {
+    return { ok: false, reason: "domain_literal", detail: "address literals are not verified" };
+  }
+
+  let local: string;
+  if (rawLocal.startsWith('"') && rawLocal.endsWith('"') && rawLocal.length >= 2) {
+    const content = unquote(rawLocal);
+    if (content === null) return invalid("bad quoted string");
+    local = canonicalLocal(content);
+  } else {
+    if (!isDotString(rawLocal)) return invalid("local part is not a dot-string");
+    local = rawLocal;
+  }
+  if (octets(local) > MAX_LOCAL_OCTETS) return invalid("local part longer than 64 octets");
+
+  if (rawDomain.endsWith(".")) rawDomain = rawDomain.slice(0, -1);
+  const domain = toALabels(rawDomain);
+  if (domain === null || domain.length === 0) return invalid("domain is not a valid host name");
+  if (domain.length > MAX_DOMAIN_OCTETS) return invalid("domain longer than 255 octets");
+  const labels = domain.split(".");
+  if (labels.length < 2) return invalid("domain needs at least two labels");
+  for (const label of labels) {
+    if (label.length > MAX_LABEL_OCTETS) return invalid("domain label longer than 63 octets");
+    if (!LDH_LABEL.test(label)) return invalid(`domain label "${label}" is not letters, digits and hyphens`);
+  }
+  if (/^\d+$/.test(labels[labels.length - 1]!)) return invalid("top-level domain is numeric");
+
+  const full = `${local}@${domain}`;
+  if (octets(full) > MAX_ADDRESS_OCTETS) return invalid("address longer than 254 octets");
+  return {
+    ok: true,
+    local,
+    domain,
+    unicodeDomain: rawDomain.toLowerCase(),
+    normalized: `${local.toLowerCase()}@${domain}`,
+    smtputf8: NON_ASCII.test(local),
+  };
+}

@@ -1,0 +1,21 @@
+// `npm start`: the offline demo. Starts the simulated mail world on loopback and runs the probe
+// CLI over the sample list against it, so a new user sees real verdicts with no internet and no
+// accounts. (The full local stack, with the Worker, joins this command with the edge.)
+import { fileURLToPath } from "node:url";
+import { main } from "../probe/cli.ts";
+import { startWorld } from "./world/index.ts";
+
+const sample = fileURLToPath(new URL("./world/sample.txt", import.meta.url));
+const world = await startWorld({ greylistDelayMs: 1000 });
+const args = ["verify", "--file", sample, "--dns", world.dnsServer, "--port", String(world.smtpPort), "--timeout", "3000", "--greylist-budget", "10000"];
+console.log(`mxray demo: simulated mail world on loopback (DNS ${world.dnsServer}, SMTP port ${world.smtpPort})`);
+console.log(`$ npm run -s mxray -- ${args.join(" ")}\n`);
+let code = 1;
+try {
+  code = await main(args);
+} finally {
+  await world.stop();
+}
+console.log(`\nTry: npm run -s mxray -- verify you@example.com --json --trace   (real DNS and port 25)`);
+console.log(`     npm run world    (keep the simulated world running and point the CLI at it)`);
+process.exitCode = code;

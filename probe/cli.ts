@@ -1,0 +1,238 @@
+// The probe's command line: `verify` (the contract our acceptance checks drive), `serve` (the
+// daemon), `doctor` (is this host fit to probe). `mxray help` lists the flags.
+import { readFileSync, realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import type { Result } from "../core/contracts.ts";
+import { readAddressList } from "../core/emailfile.ts";
+import { createEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions } from "./engine.ts";
+
+const USAGE = `mxray — email verification probe
+
+Usage:
+  mxray verify [ADDRESS ...] [--file F] [--json] [--trace] [--from ADDR] [--helo NAME]
+               [--dns HOST:PORT ...] [--port N] [--timeout MS] [--concurrency N]
+               [--per-host N] [--greylist-budget MS]
+  mxray serve                 run the daemon (configured by environment, see README)
+  mxray doctor [--helo NAME] [--ip ADDR] [--dns HOST:PORT ...] [--target HOST:PORT ...]
+               [--blocklist ZONE ...] [--timeout MS]
+  mxray help
+
+verify:
+  ADDRESS ...            addresses to check (or --file)
+  --file F               one address per line, or a CSV/TSV whose email column is detected
+  --json                 JSON Lines on stdout, one object per input address
+  --trace                include the SMTP transcript (with --json: a "trace" array)
+  --from ADDR            MAIL FROM reverse-path (default: the null sender <>)
+  --helo NAME            EHLO name (default: ${DEFAULT_ENGINE_OPTIONS.helo}; use the host's PTR name)
+  --dns HOST:PORT        DNS server, repeatable (default: the system resolver)
+  --port N               SMTP port (default 25)
+  --timeout MS           per-phase SMTP timeout (default ${DEFAULT_ENGINE_OPTIONS.timeoutMs})
+  --concurrency N        simultaneous SMTP connections, all hosts (default ${DEFAULT_ENGINE_OPTIONS.concurrency})
+  --per-host N           simultaneous connections to one MX host (default ${DEFAULT_ENGINE_OPTIONS.perHostConnections})
+  --greylist-budget MS   how long greylisted addresses are retried (default ${DEFAULT_ENGINE_OPTIONS.greylistBudgetMs})
+
+Exit status: 0 when every address got a result, 1 when some did not, 2 on a usage error.`;
+
+class UsageError extends Error {}
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} takes a positive whole number, got "${value}"`);
+  return n;
+}
+
+function engineOptions(v: Record<string, string | boolean | string[] | undefined>): Partial<EngineOptions> {
+  const port = positiveInt("port", v.port as string | undefined, DEFAULT_ENGINE_OPTIONS.port);
+  if (port > 65535) throw new UsageError(`--port must be at most 65535`);
+  return {
+    from: (v.from as string | undefined) ?? DEFAULT_ENGINE_OPTIONS.from,
+    helo: (v.helo as string | undefined) ?? DEFAULT_ENGINE_OPTIONS.helo,
+    dnsServers: (v.dns as string[] | undefined) ?? [],
+    port,
+    timeoutMs: positiveInt("timeout", v.timeout as string | undefined, DEFAULT_ENGINE_OPTIONS.timeoutMs),
+    concurrency: positiveInt("concurrency", v.concurrency as string | undefined, DEFAULT_ENGINE_OPTIONS.concurrency),
+    perHostConnections: positiveInt("per-host", v["per-host"] as string | undefined, DEFAULT_ENGINE_OPTIONS.perHostConnections),
+    greylistBudgetMs: positiveInt(
+      "greylist-budget",
+      v["greylist-budget"] as string | undefined,
+      DEFAULT_ENGINE_OPTIONS.greylistBudgetMs,
+    ),
+  };
+}
+
+/** A one-line progress bar on stderr, redrawn at most ten times a second. */
+function progressBar(total: number) {
+  const enabled = process.stderr.isTTY && total >= 10;
+  let done = 0;
+  let last = 0;
+  const started = Date.now();
+  const draw = () => {
+    const width = 30;
+    const filled = Math.round((done / total) * width);
+    const rate = done / Math.max(0.001, (Date.now() - started) / 1000);
+    process.stderr.write(
+      `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}  ${rate.toFixed(1)}/s `,
+    );
+  };
+  return {
+    tick() {
+      done++;
+      if (!enabled) return;
+      const now = Date.now();
+      if (now - last > 100 || done === total) {
+        last = now;
+        draw();
+      }
+    },
+    end() {
+      if (enabled) process.stderr.write("\n");
+    },
+  };
+}
+
+function printTable(results: Result[], trace: boolean): void {
+  const rows = results.map((r) => [
+    r.email,
+    r.verdict,
+    r.reason,
+    String(r.score),
+    r.catch_all === null ? "-" : r.catch_all ? "yes" : "no",
+    [r.disposable && "disposable", r.role && "role", r.free && "free", r.greylisted && "greylisted"]
+      .filter(Boolean)
+      .join(",") || "-",
+    r.mx ?? "-",
+    r.smtp ? `${r.smtp.code}${r.smtp.enhanced ? ` ${r.smtp.enhanced}` : ""} ${r.smtp.message}`.slice(0, 60) : "-",
+    r.suggestion ? `did you mean ${r.suggestion}?` : "",
+  ]);
+  const header = ["EMAIL", "VERDICT", "REASON", "SCORE", "CATCH-ALL", "FLAGS", "MX", "SMTP", ""];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  process.stdout.write(`${line(header)}\n`);
+  results.forEach((r, i) => {
+    process.stdout.write(`${line(rows[i]!)}\n`);
+    if (trace && r.trace) for (const t of r.trace) process.stdout.write(`    ${t}\n`);
+  });
+  const counts = new Map<string, number>();
+  for (const r of results) counts.set(r.verdict, (counts.get(r.verdict) ?? 0) + 1);
+  process.stdout.write(
+    `\n${results.length} checked: ${[...counts].map(([k, v]) => `${v} ${k}`).join(", ")}\n`,
+  );
+}
+
+async function verifyCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      file: { type: "string" },
+      json: { type: "boolean" },
+      trace: { type: "boolean" },
+      from: { type: "string" },
+      helo: { type: "string" },
+      dns: { type: "string", multiple: true },
+      port: { type: "string" },
+      timeout: { type: "string" },
+      concurrency: { type: "string" },
+      "per-host": { type: "string" },
+      "greylist-budget": { type: "string" },
+    },
+  });
+  const emails = [...positionals];
+  if (values.file) {
+    let text: string;
+    try {
+      text = readFileSync(values.file, "utf8");
+    } catch (e) {
+      throw new UsageError(`cannot read --file ${values.file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    }
+    const list = readAddressList(text);
+    if (list.emails.length === 0) throw new UsageError(`no addresses found in ${values.file}`);
+    emails.push(...list.emails);
+  }
+  if (emails.length === 0) throw new UsageError("give at least one address, or --file");
+
+  const engine = createEngine(engineOptions(values));
+  const bar = progressBar(emails.length);
+  const results: Result[] = [];
+  await engine.verify(emails, { trace: values.trace ?? false }, (r) => {
+    results.push(r);
+    bar.tick();
+    if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  });
+  bar.end();
+  await engine.close();
+  if (!values.json) {
+    // The table follows the input order; results arrive in any order.
+    const order = new Map<string, number[]>();
+    emails.forEach((e, i) => order.set(e, [...(order.get(e) ?? []), i]));
+    const sorted: Result[] = new Array(emails.length);
+    for (const r of results) {
+      const slot = order.get(r.email)?.shift();
+      if (slot !== undefined) sorted[slot] = r;
+    }
+    printTable(sorted.filter(Boolean), values.trace ?? false);
+  }
+  return results.length === emails.length ? 0 : 1;
+}
+
+async function doctorCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      helo: { type: "string" },
+      ip: { type: "string" },
+      dns: { type: "string", multiple: true },
+      target: { type: "string", multiple: true },
+      blocklist: { type: "string", multiple: true },
+      timeout: { type: "string" },
+    },
+  });
+  const { runDoctor, printDoctor, DEFAULT_PORT25_TARGETS, DEFAULT_BLOCKLISTS } = await import("./doctor.ts");
+  const report = await runDoctor({
+    helo: values.helo ?? process.env.MXRAY_HELO ?? DEFAULT_ENGINE_OPTIONS.helo,
+    ...(values.ip ? { ip: values.ip } : {}),
+    dnsServers: values.dns ?? [],
+    port25Targets: values.target ?? DEFAULT_PORT25_TARGETS,
+    blocklists: values.blocklist ?? DEFAULT_BLOCKLISTS,
+    timeoutMs: positiveInt("timeout", values.timeout, 5000),
+  });
+  printDoctor(report);
+  return report.checks.some((c) => c.ok === false) ? 1 : 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "verify":
+        return await verifyCommand(rest);
+      case "serve": {
+        const { runServe } = await import("./serve.ts");
+        await runServe({ env: process.env, engineFactory: createEngine });
+        return 0;
+      }
+      case "doctor":
+        return await doctorCommand(rest);
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        process.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`mxray: ${(e as Error).message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,139 @@
+// The engine against the simulated world: real DNS and SMTP servers on loopback.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Result } from "../core/contracts.ts";
+import { startWorld, type World } from "../e2e/world/index.ts";
+import { createEngine, type EngineOptions } from "./engine.ts";
+
+let world: World;
+
+beforeAll(async () => {
+  world = await startWorld({ greylistDelayMs: 300 });
+});
+afterAll(async () => {
+  await world?.stop();
+});
+
+function engine(extra: Partial<EngineOptions> = {}) {
+  return createEngine({
+    dnsServers: [world.dnsServer],
+    port: world.smtpPort,
+    helo: "probe.mxray.test",
+    timeoutMs: 1500,
+    greylistBudgetMs: 5000,
+    ...extra,
+  });
+}
+
+async function verifyAll(emails: string[], extra: Partial<EngineOptions> = {}, trace = false) {
+  const results: Result[] = [];
+  const e = engine(extra);
+  await e.verify(emails, { trace }, (r) => results.push(r));
+  await e.close();
+  return new Map(results.map((r) => [r.email, r]));
+}
+
+const withReason = (reason: string) => world.addresses.filter((a) => world.truth.get(a)!.reason === reason);
+
+describe("engine against the simulated world", () => {
+  it("gives every scripted address its expected verdict and reason, and never sends DATA", async () => {
+    const before = world.stats();
+    const results = await verifyAll(world.addresses);
+    expect(results.size).toBe(world.addresses.length);
+    const wrong: string[] = [];
+    for (const address of world.addresses) {
+      const want = world.truth.get(address)!;
+      const got = results.get(address)!;
+      if (got.verdict !== want.verdict || got.reason !== want.reason) {
+        wrong.push(`${address}: want ${want.verdict}/${want.reason}, got ${got.verdict}/${got.reason} (${got.smtp?.code} ${got.smtp?.message})`);
+      }
+      if (want.catch_all !== null && got.catch_all !== want.catch_all) {
+        wrong.push(`${address}: want catch_all ${want.catch_all}, got ${got.catch_all}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(world.stats().dataCommands - before.dataCommands).toBe(0);
+  });
+
+  it("reports evidence: the MX used and the SMTP reply with its enhanced code", async () => {
+    const missing = withReason("mailbox_not_found")[0]!;
+    const r = (await verifyAll([missing])).get(missing)!;
+    expect(r.mx).toMatch(/\./);
+    expect(r.smtp?.code).toBeGreaterThanOrEqual(500);
+    expect(r.smtp?.enhanced).toBe("5.1.1");
+    expect(r.normalized).toBe(missing.toLowerCase());
+    expect(r.duration_ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it("answers each input once, duplicates and invalid ones included", async () => {
+    const ok = withReason("accepted")[0]!;
+    const inputs = [ok, ok.toUpperCase().replace(/@.*/, "") + "@" + ok.split("@")[1], "not an address", ok];
+    const results: Result[] = [];
+    const e = engine();
+    await e.verify(inputs, {}, (r) => results.push(r));
+    expect(results.map((r) => r.email).sort()).toEqual([...inputs].sort());
+    expect(results.find((r) => r.email === "not an address")?.reason).toBe("invalid_syntax");
+  });
+
+  it("uses few connections and many RCPTs per connection on one domain", async () => {
+    const domain = withReason("accepted")[0]!.split("@")[1]!;
+    const sameDomain = world.addresses.filter((a) => a.endsWith(`@${domain}`));
+    const many = Array.from({ length: 60 }, (_, i) => `user${i}@${domain}`).concat(sameDomain);
+    const before = world.stats();
+    const results = await verifyAll(many, { perHostConnections: 2 });
+    const after = world.stats();
+    expect(results.size).toBe(many.length);
+    const connections = after.connections - before.connections;
+    // 60 unknown users make rejections that force fresh sessions (error limits), but far fewer
+    // sessions than addresses.
+    expect(connections).toBeGreaterThan(0);
+    expect(connections).toBeLessThan(many.length / 4);
+    for (const host of Object.values(after.perHost)) expect(host.maxConcurrent).toBeLessThanOrEqual(2);
+  });
+
+  it("includes a transcript with --trace", async () => {
+    const ok = withReason("accepted")[0]!;
+    const r = (await verifyAll([ok], {}, true)).get(ok)!;
+    const trace = r.trace!.join("\n");
+    expect(trace).toMatch(/dns: .* MX/);
+    expect(trace).toMatch(/C: EHLO probe\.mxray\.test/);
+    expect(trace).toMatch(/C: RCPT TO:</);
+    expect(trace).not.toMatch(/C: DATA/);
+  });
+
+  it("reuses the catch-all answer for a domain within its TTL", async () => {
+    const ok = withReason("accepted")[0]!;
+    const e = engine();
+    const before = world.stats();
+    await e.verify([ok], {}, () => {});
+    const first = world.stats().rcpts - before.rcpts;
+    const mid = world.stats();
+    await e.verify([ok], {}, () => {});
+    const second = world.stats().rcpts - mid.rcpts;
+    expect(first).toBe(2); // the address and one random mailbox
+    expect(second).toBe(1); // the address only
+  });
+
+  it("gives up on greylisting after the budget with greylisted: true and a retry time", async () => {
+    const forever = withReason("greylisted");
+    expect(forever.length).toBeGreaterThan(0);
+    const results = await verifyAll(forever, { greylistBudgetMs: 800 });
+    for (const a of forever) {
+      const r = results.get(a)!;
+      expect(r.verdict).toBe("unknown");
+      expect(r.greylisted).toBe(true);
+      expect(Date.parse(r.retry_after!)).toBeGreaterThan(Date.now() - 60_000);
+    }
+  });
+
+  it("stops within a call's budget and answers what it has", async () => {
+    const slow = withReason("timeout");
+    expect(slow.length).toBeGreaterThan(0);
+    const e = engine({ timeoutMs: 20_000 });
+    const started = Date.now();
+    const results: Result[] = [];
+    await e.verify(slow, { budgetMs: 1000 }, (r) => results.push(r));
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(results.length).toBe(slow.length);
+    for (const r of results) expect(r.verdict).toBe("unknown");
+  });
+});

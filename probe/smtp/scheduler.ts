@@ -1,0 +1,465 @@
+// The per-MX scheduler: addresses grouped by mail host set, few connections per host, many
+// pipelined RCPTs per connection, one catch-all probe per domain, greylisting retries inside the
+// budget, reconnects on 421 and drops, and a circuit breaker per MX address.
+import type { RcptClass, SmtpFacts, SmtpReply } from "../../core/verdict.ts";
+import type { MxHost } from "../dns.ts";
+import type { EngineObserver } from "../engine.ts";
+import { SessionFailure, SmtpConnection, type Phase, type SessionError } from "./connection.ts";
+import { classifyRcpt, classifySessionFailure, greylistHintMs, isRecipientLimit } from "./reply.ts";
+
+/** Most MTAs punish a client for many rejections (Postfix: smtpd_soft_error_limit 10, then a
+ *  1 s sleep per reply; smtpd_hard_error_limit 20, then 421). Stay below and reconnect. */
+export const REJECTIONS_PER_CONNECTION = 8;
+/** RFC 5321 §4.5.3.1.8: servers must take 100 recipients per transaction; use fewer. */
+export const MAX_RCPTS_PER_TRANSACTION = 50;
+/** A requeued address (421, dropped connection) gets this many tries before it is unknown. */
+export const MAX_ATTEMPTS = 3;
+/** Addresses one connection should carry before a second one to the same host is worth it. */
+export const ADDRESSES_PER_EXTRA_CONNECTION = 40;
+export const BREAKER_FAILURES = 3;
+export const BREAKER_COOLDOWN_MS = 60_000;
+/** First greylisting retry delay when the server gives no hint; doubles each time. */
+export const GREYLIST_FIRST_RETRY_MS = 1_000;
+export const GREYLIST_MAX_RETRY_MS = 60_000;
+
+export interface Recipient {
+  id: number;
+  local: string;
+  domain: string; // A-label
+  smtputf8: boolean;
+  /** A random mailbox to learn whether the domain accepts everything. */
+  catchAllProbe: boolean;
+  trace: string[] | null;
+}
+
+export type RecipientOutcome = { smtp: SmtpFacts; greylistedUntil: number | null };
+
+export interface SchedulerOptions {
+  from: string;
+  helo: string;
+  port: number;
+  timeoutMs: number;
+  perHostConnections: number;
+  greylistBudgetMs: number;
+  tls: boolean;
+  observer?: EngineObserver;
+}
+
+interface Pending {
+  rcpt: Recipient;
+  attempts: number;
+  firstGreylistAt: number | null;
+  greylistDelayMs: number;
+  readyAt: number;
+  last: SmtpFacts | null;
+}
+
+/** A global cap on open connections. FIFO so no MX group starves. */
+export class Semaphore {
+  private waiters: (() => void)[] = [];
+  private used = 0;
+  constructor(private readonly size: number) {}
+  async acquire(): Promise<void> {
+    if (this.used < this.size) {
+      this.used++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.used--;
+  }
+  get inUse(): number {
+    return this.used;
+  }
+}
+
+/** Per MX address: after repeated connection failures, skip it for a while. */
+export class CircuitBreakers {
+  private state = new Map<string, { failures: number; openUntil: number; last: SessionError }>();
+  isOpen(ip: string, now: number): SessionError | null {
+    const s = this.state.get(ip);
+    return s && s.openUntil > now ? s.last : null;
+  }
+  failure(ip: string, err: SessionError, now: number): void {
+    const s = this.state.get(ip) ?? { failures: 0, openUntil: 0, last: err };
+    s.failures++;
+    s.last = err;
+    if (s.failures >= BREAKER_FAILURES) s.openUntil = now + BREAKER_COOLDOWN_MS;
+    this.state.set(ip, s);
+  }
+  success(ip: string): void {
+    this.state.delete(ip);
+  }
+}
+
+function facts(err: SessionError, mx: string | null): SmtpFacts {
+  switch (err.kind) {
+    case "timeout":
+      return { kind: "timeout", mx, phase: err.phase };
+    case "refused":
+      return { kind: "unreachable", detail: err.detail };
+    case "rejected":
+      return { kind: "reply", rcpt: classifySessionFailure(err.reply), reply: err.reply, mx: mx ?? "" };
+    case "closed":
+      return err.reply
+        ? { kind: "reply", rcpt: classifySessionFailure(err.reply), reply: err.reply, mx: mx ?? "" }
+        : { kind: "protocol_error", mx: mx ?? "", detail: `connection closed in ${err.phase}`, reply: null };
+    case "protocol":
+      return { kind: "protocol_error", mx: mx ?? "", detail: err.detail, reply: err.reply };
+  }
+}
+
+function failureOf(e: unknown): SessionError {
+  if (e instanceof SessionFailure) return e.error;
+  return { kind: "protocol", phase: "rcpt", detail: String(e), reply: null };
+}
+
+function formatReply(r: SmtpReply): string {
+  return `${r.code}${r.enhanced ? ` ${r.enhanced}` : ""} ${r.message}`;
+}
+
+/**
+ * All recipients whose domains share one MX host set. Runs up to `perHostConnections` sessions,
+ * each carrying many transactions, until every recipient has an outcome.
+ */
+export class MxGroup {
+  private queue: Pending[] = [];
+  private workers = 0;
+  /** Lowered when the server refuses a second session while one runs (per-client limits). */
+  private maxWorkers: number;
+  private wake: NodeJS.Timeout | null = null;
+  private idle: (() => void)[] = [];
+  private rejectRate = new Map<string, number>(); // per domain, smoothed, to size transactions
+  /** Set once a session could not be opened while no other worker was running. */
+  private groupFailure: SmtpFacts | null = null;
+
+  constructor(
+    readonly hosts: MxHost[],
+    private readonly opts: SchedulerOptions,
+    private readonly slots: Semaphore,
+    private readonly breakers: CircuitBreakers,
+    private readonly deadline: () => number,
+    private readonly onOutcome: (rcpt: Recipient, outcome: RecipientOutcome) => void,
+    private readonly signal?: AbortSignal,
+  ) {
+    this.maxWorkers = opts.perHostConnections;
+    signal?.addEventListener("abort", () => this.pump(), { once: true });
+  }
+
+  add(rcpts: Recipient[]): void {
+    const now = Date.now();
+    for (const rcpt of rcpts) {
+      this.queue.push({ rcpt, attempts: 0, firstGreylistAt: null, greylistDelayMs: 0, readyAt: now, last: null });
+    }
+    this.pump();
+  }
+
+  /** Resolves when every recipient added so far has an outcome. */
+  done(): Promise<void> {
+    if (this.queue.length === 0 && this.workers === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private settle(p: Pending, smtp: SmtpFacts, greylistedUntil: number | null = null): void {
+    this.onOutcome(p.rcpt, { smtp, greylistedUntil });
+  }
+
+  private ready(now: number): Pending[] {
+    return this.queue.filter((p) => p.readyAt <= now);
+  }
+
+  private pump(): void {
+    if (this.wake) clearTimeout(this.wake);
+    this.wake = null;
+    const now = Date.now();
+    // Past the deadline nothing more is asked: what waits gets its last answer.
+    if (now >= this.deadline() || this.signal?.aborted) {
+      for (const p of this.queue.splice(0)) {
+        this.settle(p, p.last ?? { kind: "timeout", mx: null, phase: "budget" }, p.firstGreylistAt ? p.readyAt : null);
+      }
+    }
+    if (this.groupFailure) {
+      for (const p of this.queue.splice(0)) this.settle(p, this.groupFailure);
+    }
+    const ready = this.ready(now).length;
+    const wanted = Math.min(
+      this.maxWorkers,
+      Math.ceil(ready / ADDRESSES_PER_EXTRA_CONNECTION),
+    );
+    while (this.workers < wanted) {
+      this.workers++;
+      void this.work().finally(() => {
+        this.workers--;
+        this.pump();
+      });
+    }
+    if (this.queue.length > 0 && this.workers === 0) {
+      // Only greylisted recipients remain: come back when the first is due (or the budget ends).
+      const next = Math.min(...this.queue.map((p) => p.readyAt), this.deadline());
+      this.wake = setTimeout(() => this.pump(), Math.max(0, next - now));
+      return;
+    }
+    if (this.queue.length === 0 && this.workers === 0) {
+      for (const resolve of this.idle.splice(0)) resolve();
+    }
+  }
+
+  /** One session: open (with failover), run transactions while work is ready, QUIT. */
+  private async work(): Promise<void> {
+    await this.slots.acquire();
+    let conn: SmtpConnection | null = null;
+    let mx = "";
+    try {
+      if (this.ready(Date.now()).length === 0) return;
+      const trace: string[] = [];
+      const opened = await this.open(trace);
+      if ("error" in opened) {
+        // Another session to this host may be running fine (the server limits connections
+        // per client): leave the work to it. Otherwise the whole group shares this failure.
+        if (this.workers === 1) this.groupFailure = facts(opened.error, opened.mx);
+        else this.maxWorkers = Math.max(1, this.workers - 1);
+        return;
+      }
+      ({ conn, mx } = opened);
+      this.opts.observer?.connectionOpened?.(mx);
+      let rejections = 0;
+      let firstTx = true;
+      while (conn.alive && rejections < REJECTIONS_PER_CONNECTION) {
+        const batch = this.take(REJECTIONS_PER_CONNECTION - rejections);
+        if (batch.length === 0) break;
+        rejections += await this.transaction(conn, mx, trace, batch, !firstTx);
+        firstTx = false;
+      }
+    } finally {
+      if (conn) {
+        await conn.quit();
+        this.opts.observer?.connectionClosed?.(mx);
+      }
+      this.slots.release();
+    }
+  }
+
+  private async open(
+    trace: string[],
+  ): Promise<{ conn: SmtpConnection; mx: string } | { error: SessionError; mx: string | null }> {
+    let last: { error: SessionError; mx: string | null } = {
+      error: { kind: "refused", detail: "no address for any MX host" },
+      mx: null,
+    };
+    for (const host of this.hosts) {
+      for (const ip of host.addresses) {
+        const now = Date.now();
+        const open = this.breakers.isOpen(ip, now);
+        if (open) {
+          last = { error: open, mx: host.name };
+          continue;
+        }
+        try {
+          let conn: SmtpConnection;
+          try {
+            conn = await SmtpConnection.open({ ...this.connOpts(host, ip, trace), tls: this.opts.tls });
+          } catch (e) {
+            // A broken TLS stack is common on small MTAs; real senders retry in plain text.
+            const err = failureOf(e);
+            if (!(this.opts.tls && err.kind === "protocol" && err.phase === "starttls")) throw e;
+            trace.push("*: TLS failed, retrying without STARTTLS");
+            conn = await SmtpConnection.open({ ...this.connOpts(host, ip, trace), tls: false });
+          }
+          this.breakers.success(ip);
+          return { conn, mx: host.name };
+        } catch (e) {
+          const err = failureOf(e);
+          last = { error: err, mx: host.name };
+          // A 4xx/5xx greeting is an answer, not a broken host: don't trip the breaker on it.
+          const hostFault = err.kind === "refused" || err.kind === "timeout";
+          if (hostFault && !this.signal?.aborted) this.breakers.failure(ip, err, Date.now());
+          if (this.signal?.aborted) return last;
+          // Postfix's smtp_skip_5xx_greeting: a refusing MX is skipped for the next one.
+        }
+      }
+    }
+    return last;
+  }
+
+  private connOpts(host: MxHost, ip: string, trace: string[]) {
+    return {
+      host: ip,
+      port: this.opts.port,
+      mxName: host.name,
+      helo: this.opts.helo,
+      timeoutMs: this.opts.timeoutMs,
+      trace,
+      ...(this.signal ? { signal: this.signal } : {}),
+    };
+  }
+
+  /** Next ready recipients, one domain at a time, sized so rejections stay under the limit. */
+  private take(rejectionBudget: number): Pending[] {
+    const now = Date.now();
+    const first = this.queue.find((p) => p.readyAt <= now);
+    if (!first) return [];
+    const domain = first.rcpt.domain;
+    const rate = Math.max(this.rejectRate.get(domain) ?? 0.1, 0.02);
+    const size = Math.max(1, Math.min(MAX_RCPTS_PER_TRANSACTION, Math.floor(rejectionBudget / rate)));
+    const taken: Pending[] = [];
+    let probe: Pending | null = null;
+    for (const p of this.queue) {
+      if (p.readyAt > now || p.rcpt.domain !== domain) continue;
+      if (p.rcpt.catchAllProbe) probe = p;
+      else if (taken.length < size) taken.push(p);
+    }
+    // The catch-all probe rides along with the first real recipients, after them: Microsoft 365
+    // and others start refusing every recipient after an unknown one, which must not spoil the
+    // real addresses.
+    if (probe) taken.push(probe);
+    const chosen = new Set(taken);
+    this.queue = this.queue.filter((p) => !chosen.has(p));
+    return taken;
+  }
+
+  private requeue(p: Pending, last: SmtpFacts): void {
+    p.attempts++;
+    p.last = last;
+    if (p.attempts >= MAX_ATTEMPTS) this.settle(p, last);
+    else this.queue.push(p);
+  }
+
+  /** MAIL FROM, then RCPTs (pipelined when offered). Returns the number of rejections seen. */
+  private async transaction(
+    conn: SmtpConnection,
+    mx: string,
+    sessionTrace: string[],
+    batch: Pending[],
+    reset: boolean,
+  ): Promise<number> {
+    // RFC 6531 §3.4: a UTF-8 mailbox may only be named to a server that offers SMTPUTF8.
+    const sendable = batch.filter((p) => {
+      if (!p.rcpt.smtputf8 || conn.smtputf8) return true;
+      const reply: SmtpReply = { code: 553, enhanced: "5.6.7", message: `${mx} does not offer SMTPUTF8 (not sent)` };
+      this.settle(p, { kind: "reply", rcpt: "smtputf8_unsupported", reply, mx });
+      return false;
+    });
+    if (sendable.length === 0) return 0;
+    const utf8 = sendable.some((p) => p.rcpt.smtputf8);
+    const mailParams = utf8 ? " SMTPUTF8" : "";
+    const lines: { line: string; phase: Phase }[] = [];
+    if (reset) lines.push({ line: "RSET", phase: "rset" });
+    lines.push({ line: `MAIL FROM:<${this.opts.from}>${mailParams}`, phase: "mail" });
+    for (const p of sendable) lines.push({ line: `RCPT TO:<${p.rcpt.local}@${p.rcpt.domain}>`, phase: "rcpt" });
+
+    let replies: Promise<SmtpReply>[];
+    if (conn.pipelining) {
+      replies = conn.send(lines);
+    } else {
+      // Without PIPELINING each command waits for its reply (RFC 5321 §4.3); after a failure
+      // the rest share it.
+      replies = [];
+      for (const l of lines) {
+        const r = conn.command(l.line, l.phase);
+        replies.push(r);
+        const failed = await r.then(() => false, () => true);
+        if (failed) {
+          while (replies.length < lines.length) replies.push(r);
+          break;
+        }
+      }
+    }
+    const offset = reset ? 1 : 0;
+    let mailReply: SmtpReply;
+    try {
+      if (reset) await replies[0];
+      mailReply = await replies[offset]!;
+    } catch (e) {
+      // The session died before MAIL was answered: nobody was asked, so nobody spends a try
+      // beyond the first recipient (which keeps a dead-on-arrival server from looping forever).
+      const f = facts(failureOf(e), mx);
+      this.requeue(sendable[0]!, f);
+      for (const q of sendable.slice(1)) {
+        q.last = f;
+        this.queue.push(q);
+      }
+      return 0;
+    }
+    const setup = sessionTrace.slice();
+    if (mailReply.code !== 250) {
+      // Pipelined RCPTs after a refused MAIL get 503s; nothing they say is about the mailbox.
+      await Promise.allSettled(replies);
+      const f = facts({ kind: "rejected", phase: "mail", reply: mailReply }, mx);
+      for (const p of sendable) {
+        if (mailReply.code === 421 || mailReply.code < 500) this.requeue(p, f);
+        else this.settle(p, f);
+      }
+      return 0;
+    }
+
+    let rejections = 0;
+    let stopAt = -1;
+    const domain = sendable[0]!.rcpt.domain;
+    for (let i = 0; i < sendable.length; i++) {
+      const p = sendable[i]!;
+      let reply: SmtpReply;
+      try {
+        reply = await replies[offset + 1 + i]!;
+      } catch (e) {
+        // Dropped or timed out mid-transaction: this and the rest go to a fresh connection. Only
+        // the recipient that was being answered spends a try; the rest were never asked.
+        const f = facts(failureOf(e), mx);
+        this.requeue(p, f);
+        for (const q of sendable.slice(i + 1)) {
+          q.last = f;
+          this.queue.push(q);
+        }
+        return rejections;
+      }
+      if (isRecipientLimit(reply) || reply.code === 421) {
+        // 452 4.5.3: a new transaction for the rest; 421: the server is closing the session.
+        // Replies still due for this pipeline are consumed by the connection in order.
+        stopAt = i;
+        for (const q of sendable.slice(i).reverse()) {
+          q.attempts += reply.code === 421 && q === p ? 1 : 0;
+          q.last = { kind: "reply", rcpt: "rate_limited", reply, mx };
+          if (q.attempts >= MAX_ATTEMPTS) this.settle(q, q.last);
+          else this.queue.unshift(q);
+        }
+        break;
+      }
+      const rcptClass: RcptClass = classifyRcpt(reply);
+      this.opts.observer?.rcptSent?.(mx, rcptClass);
+      if (p.rcpt.trace) {
+        p.rcpt.trace.push(...setup, `C: MAIL FROM:<${this.opts.from}>${mailParams}`, `S: ${formatReply(mailReply)}`);
+        p.rcpt.trace.push(`C: RCPT TO:<${p.rcpt.local}@${p.rcpt.domain}>`, `S: ${formatReply(reply)}`);
+      }
+      if (reply.code >= 500) rejections++;
+      const f: SmtpFacts = { kind: "reply", rcpt: rcptClass, reply, mx };
+      if (rcptClass === "greylisted") {
+        if (!this.retryGreylisted(p, reply, f)) this.settle(p, f, p.readyAt);
+        continue;
+      }
+      this.settle(p, f);
+    }
+    const seen = stopAt >= 0 ? stopAt : sendable.length;
+    if (seen > 0) {
+      const prev = this.rejectRate.get(domain) ?? rejections / seen;
+      this.rejectRate.set(domain, (prev + rejections / seen) / 2);
+    }
+    return rejections;
+  }
+
+  /** Queues a greylisted recipient again if the budget allows; false when it does not. */
+  private retryGreylisted(p: Pending, reply: SmtpReply, f: SmtpFacts): boolean {
+    const now = Date.now();
+    p.firstGreylistAt ??= now;
+    p.greylistDelayMs = p.greylistDelayMs
+      ? Math.min(p.greylistDelayMs * 2, GREYLIST_MAX_RETRY_MS)
+      : Math.min(greylistHintMs(reply) ?? GREYLIST_FIRST_RETRY_MS, GREYLIST_MAX_RETRY_MS);
+    p.readyAt = now + p.greylistDelayMs;
+    p.last = f;
+    const budgetEnd = Math.min(p.firstGreylistAt + this.opts.greylistBudgetMs, this.deadline());
+    if (p.readyAt > budgetEnd) return false;
+    this.queue.push(p);
+    return true;
+  }
+}

@@ -99,19 +99,27 @@ export function startHost(
     };
     const clientIp = raw.remoteAddress ?? "";
 
-    /** Schedules a reply; `extraMs` models server-side slowness (tarpitting). */
-    const reply = (arrival: number, lines: string[], extraMs = 0, then?: () => void) => {
-      const at = Math.max(arrival + rttMs + extraMs, lastSendAt);
-      lastSendAt = at;
-      const write = () => {
+    // Replies wait in one ordered queue drained by one timer: separate timers per reply could
+    // fire out of order when they expire in the same millisecond.
+    const outbox: { at: number; lines: string[]; then?: (() => void) | undefined }[] = [];
+    let timer: NodeJS.Timeout | null = null;
+    const drain = () => {
+      timer = null;
+      while (outbox.length > 0 && outbox[0]!.at <= Date.now()) {
+        const { lines, then } = outbox.shift()!;
         if (closed) return;
         for (const l of lines) log(`S: ${l}`);
         socket.write(lines.map((l) => `${l}\r\n`).join(""));
         then?.();
-      };
-      const wait = at - Date.now();
-      if (wait <= 0) write();
-      else setTimeout(write, wait);
+      }
+      if (outbox.length > 0) timer = setTimeout(drain, outbox[0]!.at - Date.now());
+    };
+    /** Schedules a reply; `extraMs` models server-side slowness (tarpitting). */
+    const reply = (arrival: number, lines: string[], extraMs = 0, then?: () => void) => {
+      const at = Math.max(arrival + rttMs + extraMs, lastSendAt);
+      lastSendAt = at;
+      outbox.push({ at, lines, then });
+      if (!timer) drain();
     };
     const hangUp = () => socket.end();
 

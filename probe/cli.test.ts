@@ -1,0 +1,73 @@
+// The CLI contract, run as a user runs it (a child process) against the simulated world.
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ResultSchema } from "../core/contracts.ts";
+import { startWorld, type World } from "../e2e/world/index.ts";
+
+let world: World;
+beforeAll(async () => {
+  world = await startWorld({ greylistDelayMs: 200 });
+});
+afterAll(async () => {
+  await world?.stop();
+});
+
+function mxray(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ["--import", "tsx", "probe/cli.ts", ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const worldArgs = () => ["--dns", world.dnsServer, "--port", String(world.smtpPort), "--timeout", "2000", "--greylist-budget", "3000"];
+
+describe("mxray verify", () => {
+  it("prints one JSON line per input address with the contract's fields", async () => {
+    const inputs = ["alice@ok.test", "nobody@ok.test", "anyone@catchall.test", "jane.doe@gmial.com", "alice@ok.test"];
+    const { code, stdout } = await mxray(["verify", ...inputs, "--json", ...worldArgs()]);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split("\n").map((l) => ResultSchema.parse(JSON.parse(l)));
+    expect(lines.map((l) => l.email).sort()).toEqual([...inputs].sort());
+    const by = new Map(lines.map((l) => [l.email, l]));
+    expect(by.get("alice@ok.test")).toMatchObject({ verdict: "deliverable", reason: "accepted", catch_all: false, mx: "mx.ok.test", smtp: { code: 250 } });
+    expect(by.get("nobody@ok.test")).toMatchObject({ verdict: "undeliverable", smtp: { code: 550, enhanced: "5.1.1" } });
+    expect(by.get("anyone@catchall.test")).toMatchObject({ verdict: "risky", catch_all: true });
+    expect(by.get("jane.doe@gmial.com")?.suggestion).toBe("jane.doe@gmail.com");
+    expect(lines.every((l) => l.trace === undefined)).toBe(true);
+  });
+
+  it("adds the transcript with --trace", async () => {
+    const { stdout } = await mxray(["verify", "secure@tls.test", "--json", "--trace", ...worldArgs()]);
+    const r = ResultSchema.parse(JSON.parse(stdout));
+    expect(r.verdict).toBe("deliverable");
+    expect(r.trace!.join("\n")).toMatch(/STARTTLS[\s\S]*TLS established[\s\S]*RCPT TO:<secure@tls\.test>/);
+  });
+
+  it("reads a CSV, finding its email column, and prints a table", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mxray-cli-"));
+    const file = join(dir, "list.csv");
+    writeFileSync(file, "name,Email Address,company\nAlice,alice@ok.test,Acme\nNobody,nobody@ok.test,Acme\n");
+    const { code, stdout } = await mxray(["verify", "--file", file, ...worldArgs()]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^EMAIL\s+VERDICT/);
+    expect(stdout).toMatch(/alice@ok\.test\s+deliverable\s+accepted/);
+    expect(stdout).toMatch(/nobody@ok\.test\s+undeliverable\s+mailbox_not_found/);
+    expect(stdout).toMatch(/2 checked: 1 deliverable, 1 undeliverable/);
+  });
+
+  it("answers usage errors with exit status 2 and a message", async () => {
+    const none = await mxray(["verify"]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/at least one address/);
+    const bad = await mxray(["verify", "a@b.test", "--concurrency", "zero"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--concurrency takes a positive whole number/);
+    const missing = await mxray(["verify", "--file", "/nonexistent/list.csv"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read --file/);
+  });
+});

@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { parseAddress } from "./address.ts";
+
+const ok = (input: string) => {
+  const r = parseAddress(input);
+  if (!r.ok) throw new Error(`${input}: ${r.detail}`);
+  return r;
+};
+const reason = (input: string) => {
+  const r = parseAddress(input);
+  return r.ok ? "ok" : r.reason;
+};
+
+describe("parseAddress", () => {
+  it("normalises case of the domain and keeps the local part for RCPT", () => {
+    expect(ok("  John.Smith@Example.COM ")).toEqual({
+      ok: true,
+      local: "John.Smith",
+      domain: "example.com",
+      unicodeDomain: "example.com",
+      normalized: "john.smith@example.com",
+      smtputf8: false,
+    });
+    expect(ok("user@example.com.").domain).toBe("example.com");
+  });
+
+  it("converts IDN domains to A-labels and flags UTF-8 local parts (RFC 6531)", () => {
+    expect(ok("josé@bücher.de")).toMatchObject({ local: "josé", domain: "xn--bcher-kva.de", unicodeDomain: "bücher.de", smtputf8: true });
+    expect(ok("用户@例子.广告")).toMatchObject({ domain: "xn--fsqu00a.xn--4rr70v", smtputf8: true });
+    expect(ok("info@BÜCHER.de").domain).toBe("xn--bcher-kva.de");
+  });
+
+  it("handles quoted local parts (RFC 5321 §4.1.2)", () => {
+    expect(ok('"john"@example.com').local).toBe("john");
+    expect(ok('"john smith"@example.com').local).toBe('"john smith"');
+    expect(ok('"a\\"b"@example.com').local).toBe('"a\\"b"');
+    expect(ok('"a@b"@example.com')).toMatchObject({ local: '"a@b"', domain: "example.com" });
+    expect(reason('"unterminated@example.com')).toBe("invalid_syntax");
+  });
+
+  it("applies the octet limits exactly at their boundaries", () => {
+    const l64 = "a".repeat(64);
+    expect(reason(`${l64}@example.com`)).toBe("ok");
+    expect(reason(`${l64}a@example.com`)).toBe("invalid_syntax");
+    const label63 = "b".repeat(63);
+    expect(reason(`x@${label63}.com`)).toBe("ok");
+    expect(reason(`x@${label63}b.com`)).toBe("invalid_syntax");
+    // 254 octets in all: 64 + 1 + 189 (three 62-octet labels and "com").
+    const domain189 = `${"c".repeat(61)}.${"d".repeat(61)}.${"e".repeat(61)}.com`;
+    expect(`${l64}@${domain189}`.length).toBe(254);
+    expect(reason(`${l64}@${domain189}`)).toBe("ok");
+    expect(reason(`${l64}@c${domain189}`)).toBe("invalid_syntax");
+    // Octets, not characters: 22 three-octet characters are 66 octets.
+    expect(reason(`${"用".repeat(22)}@example.com`)).toBe("invalid_syntax");
+  });
+
+  it("rejects what an SMTP envelope cannot carry", () => {
+    for (const bad of [
+      "plainaddress",
+      "@example.com",
+      "user@",
+      ".user@example.com",
+      "user.@example.com",
+      "us..er@example.com",
+      "us er@example.com",
+      "user(comment)@example.com",
+      "user@b",
+      "user@-bad.com",
+      "user@bad-.com",
+      "user@exa_mple.com",
+      "user@example.123",
+      "user@exa mple.com",
+      "user\u0000@example.com",
+      "a@b@c",
+    ]) {
+      expect(reason(bad), bad).toBe("invalid_syntax");
+    }
+  });
+
+  it("recognises address literals and does not verify them", () => {
+    expect(reason("user@[192.0.2.1]")).toBe("domain_literal");
+    expect(reason("user@[IPv6:2001:db8::1]")).toBe("domain_literal");
+  });
+
+  it("accepts the unusual but valid atext characters", () => {
+    for (const good of ["a+tag@example.com", "o'brien@example.com", "x!#$%&*/=?^_`{|}~-@example.com", "1@example.co.uk"]) {
+      expect(reason(good), good).toBe("ok");
+    }
+  });
+});

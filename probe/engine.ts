@@ -3,7 +3,7 @@
 import { parseAddress, type ParsedAddress } from "../core/address.ts";
 import type { Result } from "../core/contracts.ts";
 import { isDisposable, isFree, isRole } from "../core/lists.ts";
-import { suggestEmail } from "../core/suggest.ts";
+import { suggestDomain } from "../core/suggest.ts";
 import { decide, type DnsFacts, type Facts, type RcptClass } from "../core/verdict.ts";
 import { createResolver, type MailRoute } from "./dns.ts";
 import {
@@ -206,6 +206,7 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
 
     // 1. Syntax and lists; identical addresses are checked once and answered per input.
     const entries = new Map<string, Entry>();
+    const suggestions = new Map<string, string | null>(); // typo fixes depend on the domain only
     for (const input of emails) {
       const parsed = parseAddress(input);
       if (!parsed.ok) {
@@ -232,7 +233,7 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
         disposable: isDisposable(parsed.domain),
         role: isRole(parsed.local),
         free: isFree(parsed.domain),
-        suggestion: suggestEmail(parsed.normalized),
+        suggestion: suggestionFor(parsed, suggestions),
         startedAt: Date.now(),
         trace: call.trace ? [] : null,
         dns: null,
@@ -246,6 +247,7 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       list.push(e);
       byDomain.set(e.parsed.domain, list);
     }
+    entries.clear();
     const groups = new Map<string, MxGroup>();
     const domainState = new Map<string, DomainState>();
     const byId = new Map<number, Entry>();
@@ -261,6 +263,7 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
         return;
       }
       const entry = byId.get(rcpt.id)!;
+      byId.delete(rcpt.id);
       const accepted = outcome.smtp.kind === "reply" && outcome.smtp.rcpt === "accepted";
       if (accepted && state.catchAll === undefined) {
         state.waiting.push({ entry, outcome });
@@ -336,6 +339,15 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
     openConnections: () => slots.inUse,
     close: async () => {},
   };
+}
+
+function suggestionFor(parsed: Extract<ParsedAddress, { ok: true }>, cache: Map<string, string | null>): string | null {
+  let fixed = cache.get(parsed.unicodeDomain);
+  if (fixed === undefined) {
+    fixed = suggestDomain(parsed.unicodeDomain);
+    cache.set(parsed.unicodeDomain, fixed);
+  }
+  return fixed ? `${parsed.local}@${fixed}` : null;
 }
 
 async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -1,0 +1,72 @@
+// The probe daemon's environment, validated once at start-up (fail fast, naming the field).
+import { z } from "zod";
+import type { EngineOptions } from "./engine.ts";
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+const commaList = z
+  .string()
+  .default("")
+  .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
+
+export const ConfigSchema = z.object({
+  PORT: port.default(8025),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  /** The URL QStash delivers to, without the path: the signature's `sub` is PUBLIC_URL + "/v1/batches". */
+  PUBLIC_URL: z.url().transform((u) => u.replace(/\/+$/, "")),
+  PROBE_ID: z.string().min(1),
+  /** HMAC secret shared with the edge (core/signing.ts): results, heartbeats, /v1/verify. */
+  PROBE_SECRET: z.string().min(16),
+  QSTASH_CURRENT_SIGNING_KEY: z.string().min(1),
+  QSTASH_NEXT_SIGNING_KEY: z.string().min(1),
+  EDGE_URL: z.url().transform((u) => u.replace(/\/+$/, "")),
+  MXRAY_HELO: z.string().min(1),
+  MXRAY_FROM: z.string().default(""),
+  MXRAY_DNS: commaList,
+  MXRAY_SMTP_PORT: port.default(25),
+  MXRAY_CONCURRENCY: positiveInt.optional(),
+  MXRAY_PER_HOST: positiveInt.optional(),
+  MXRAY_TIMEOUT_MS: positiveInt.optional(),
+  MXRAY_GREYLIST_BUDGET_MS: z.coerce.number().int().nonnegative().optional(),
+  MXRAY_DRAIN_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
+  MXRAY_OUTBOX_DIR: z.string().min(1).default("./.data/outbox"),
+  MXRAY_MAX_INFLIGHT_BATCHES: positiveInt.default(4),
+  MXRAY_HEARTBEAT_MS: positiveInt.default(10_000),
+});
+export type ProbeConfig = z.infer<typeof ConfigSchema>;
+
+export type ConfigResult = { ok: true; value: ProbeConfig } | { ok: false; error: string };
+
+/** Empty strings count as unset, so `FOO=` in an env file falls back to the default. */
+function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => typeof e[1] === "string" && e[1] !== ""),
+  );
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
+  const present = withoutEmpty(env);
+  const parsed = ConfigSchema.safeParse(present);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const problems = parsed.error.issues.map((i) => {
+    const field = String(i.path[0] ?? "env");
+    return `${field}: ${present[field] === undefined ? "required, not set" : i.message}`;
+  });
+  return { ok: false, error: `invalid probe configuration: ${problems.join("; ")}` };
+}
+
+export function engineOptionsFrom(config: ProbeConfig): Partial<EngineOptions> {
+  const options: Partial<EngineOptions> = {
+    from: config.MXRAY_FROM,
+    helo: config.MXRAY_HELO,
+    dnsServers: config.MXRAY_DNS,
+    port: config.MXRAY_SMTP_PORT,
+  };
+  if (config.MXRAY_CONCURRENCY !== undefined) options.concurrency = config.MXRAY_CONCURRENCY;
+  if (config.MXRAY_PER_HOST !== undefined) options.perHostConnections = config.MXRAY_PER_HOST;
+  if (config.MXRAY_TIMEOUT_MS !== undefined) options.timeoutMs = config.MXRAY_TIMEOUT_MS;
+  if (config.MXRAY_GREYLIST_BUDGET_MS !== undefined) {
+    options.greylistBudgetMs = config.MXRAY_GREYLIST_BUDGET_MS;
+  }
+  return options;
+}

@@ -1,0 +1,150 @@
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { ResultChunk } from "../core/contracts.ts";
+import { SIGNATURE_HEADER, verifySignature } from "../core/signing.ts";
+import { RESULTS_PATH, createOutbox } from "./outbox.ts";
+
+const SECRET = "outbox-test-secret-0123456789";
+
+interface Received {
+  path: string;
+  body: string;
+  signature: string | undefined;
+}
+
+/** A loopback edge whose answer to each request is chosen by `respond`. */
+async function startEdge(respond: (n: number, req: IncomingMessage) => number) {
+  const received: Received[] = [];
+  let n = 0;
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      const status = respond(n++, req);
+      if (status < 300) {
+        received.push({ path: req.url ?? "", body, signature: req.headers[SIGNATURE_HEADER] as string });
+      }
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    received,
+    attempts: () => n,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // fetch keeps connections alive; close would wait on them
+      }),
+  };
+}
+
+function chunk(seq: number, final = false): ResultChunk {
+  return { probe_id: "prb_test", batch_id: "bat_1", job_id: "job_1", seq, final, results: [] };
+}
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "mxray-outbox-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("outbox", () => {
+  it("retries 5xx until accepted, then delivers every chunk signed and in order", async () => {
+    const edge = await startEdge((n) => (n < 2 ? 503 : 200));
+    const outbox = createOutbox({ dir, edgeUrl: edge.url, secret: SECRET, baseDelayMs: 5, maxDelayMs: 20 });
+    await outbox.start();
+    await outbox.push(chunk(0));
+    await outbox.push(chunk(1));
+    await outbox.push(chunk(2, true));
+    await outbox.flush();
+
+    expect(edge.attempts()).toBe(5);
+    expect(edge.received.map((r) => JSON.parse(r.body).seq)).toEqual([0, 1, 2]);
+    for (const r of edge.received) {
+      expect(r.path).toBe(RESULTS_PATH);
+      expect(await verifySignature([SECRET], r.signature, r.body)).toEqual({ ok: true });
+    }
+    expect(await readdir(dir)).toEqual([]);
+    await edge.close();
+  });
+
+  it("drops a chunk the edge refuses with a 4xx, and moves on", async () => {
+    const edge = await startEdge((n) => (n === 0 ? 400 : 200));
+    const dropped: string[] = [];
+    const outbox = createOutbox({
+      dir,
+      edgeUrl: edge.url,
+      secret: SECRET,
+      baseDelayMs: 5,
+      hooks: { failed: (kind) => dropped.push(kind) },
+    });
+    await outbox.start();
+    await outbox.push(chunk(0));
+    await outbox.push(chunk(1));
+    await outbox.flush();
+    expect(dropped).toEqual(["dropped"]);
+    expect(edge.received.map((r) => JSON.parse(r.body).seq)).toEqual([1]);
+    expect(await readdir(dir)).toEqual([]);
+    await edge.close();
+  });
+
+  it("keeps an undelivered chunk on disk and re-sends it after a restart", async () => {
+    const down = await startEdge(() => 500);
+    let failedOnce!: () => void;
+    const failed = new Promise<void>((resolve) => (failedOnce = resolve));
+    const first = createOutbox({
+      dir,
+      edgeUrl: down.url,
+      secret: SECRET,
+      baseDelayMs: 5,
+      maxDelayMs: 10,
+      hooks: { failed: () => failedOnce() },
+    });
+    await first.start();
+    await first.push(chunk(7, true));
+    await failed;
+    first.close();
+    await first.flush();
+    await down.close();
+    expect((await readdir(dir)).length).toBe(1);
+
+    const up = await startEdge(() => 200);
+    const second = createOutbox({ dir, edgeUrl: up.url, secret: SECRET, baseDelayMs: 5 });
+    await second.start();
+    await second.flush();
+    expect(up.received.map((r) => JSON.parse(r.body))).toEqual([chunk(7, true)]);
+    expect(await verifySignature([SECRET], up.received[0]!.signature, up.received[0]!.body)).toEqual({ ok: true });
+    expect(await readdir(dir)).toEqual([]);
+    await up.close();
+  });
+
+  it("retries when the edge cannot be reached at all", async () => {
+    const edge = await startEdge(() => 200);
+    const url = edge.url;
+    await edge.close(); // nothing listens here now: connection refused
+    const retries: string[] = [];
+    const outbox = createOutbox({
+      dir,
+      edgeUrl: url,
+      secret: SECRET,
+      baseDelayMs: 5,
+      maxDelayMs: 10,
+      hooks: { failed: (kind) => retries.push(kind) },
+    });
+    await outbox.start();
+    await outbox.push(chunk(0));
+    await expect.poll(() => retries.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    expect(retries.every((k) => k === "retry")).toBe(true);
+    expect(outbox.depth()).toBe(1);
+    outbox.close();
+  });
+});

@@ -1,0 +1,221 @@
+// Durable outbox for result chunks: each chunk is written to disk before it is posted, and its
+// file is removed only when the edge acknowledges it (or refuses it for good). A probe that dies
+// mid-batch re-sends its leftovers on the next start; (batch_id, seq) makes a repeat harmless.
+import { randomUUID } from "node:crypto";
+import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { ResultChunk } from "../core/contracts.ts";
+import { SIGNATURE_HEADER, sign } from "../core/signing.ts";
+
+export type Log = (message: string, fields?: Record<string, unknown>) => void;
+
+export const RESULTS_PATH = "/internal/probes/results";
+
+export interface OutboxHooks {
+  /** A chunk the edge acknowledged. */
+  posted?(chunk: ResultChunk): void;
+  /** A failed attempt: "retry" will be sent again, "dropped" never will. */
+  failed?(kind: "retry" | "dropped"): void;
+  depthChanged?(depth: number): void;
+}
+
+export interface OutboxOptions {
+  dir: string;
+  edgeUrl: string;
+  secret: string;
+  fetch?: typeof fetch;
+  log?: Log;
+  hooks?: OutboxHooks;
+  /** First retry delay; doubles per attempt up to maxDelayMs, with full jitter. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export interface Outbox {
+  /** Re-queues chunks left on disk by an earlier run; call once before pushing. */
+  start(): Promise<void>;
+  /** Resolves once the chunk is on disk and queued (not when it is delivered). */
+  push(chunk: ResultChunk, url?: string): Promise<void>;
+  /** Resolves when everything queued so far has been delivered or dropped. */
+  flush(): Promise<void>;
+  depth(): number;
+  /** Stops sending after the current attempt; undelivered chunks stay on disk for the next start. */
+  close(): void;
+}
+
+interface Entry {
+  file: string;
+  url: string | null;
+  chunk: ResultChunk;
+}
+
+interface StoredEntry {
+  /** null: the configured edge, whatever it is when the chunk is finally sent. */
+  url: string | null;
+  chunk: ResultChunk;
+}
+
+type Attempt = "delivered" | "retry" | "dropped";
+
+/** RFC 9110 §15: these say "try again later"; any other 4xx says the request itself is wrong. */
+function isRetryableStatus(status: number): boolean {
+  return status >= 500 || status === 429 || status === 408;
+}
+
+/** Retry-After in seconds (RFC 9110 §10.2.3); the HTTP-date form is rare enough to ignore. */
+function retryAfterMs(header: string | null): number | null {
+  const s = Number(header);
+  return header !== null && Number.isFinite(s) && s >= 0 ? s * 1000 : null;
+}
+
+function chunkFileName(counter: number): string {
+  // Lexical order is send order across restarts: time first, then a per-process counter.
+  return `${String(Date.now()).padStart(15, "0")}-${String(counter).padStart(8, "0")}.json`;
+}
+
+export function createOutbox(options: OutboxOptions): Outbox {
+  const doFetch = options.fetch ?? fetch;
+  const log: Log = options.log ?? (() => {});
+  const baseDelayMs = options.baseDelayMs ?? 500;
+  const maxDelayMs = options.maxDelayMs ?? 30_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
+  const defaultUrl = `${options.edgeUrl.replace(/\/+$/, "")}${RESULTS_PATH}`;
+
+  const queue: Entry[] = [];
+  let counter = 0;
+  let sending = false;
+  let closed = false;
+  let idleWaiters: (() => void)[] = [];
+  let writes: Promise<unknown> = Promise.resolve();
+  let wakeSleeper: (() => void) | null = null;
+
+  function depthChanged() {
+    options.hooks?.depthChanged?.(queue.length);
+  }
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeSleeper = null;
+        resolve();
+      }
+      wakeSleeper = done;
+    });
+  }
+
+  async function attempt(entry: Entry): Promise<{ outcome: Attempt; waitMs: number | null }> {
+    const body = JSON.stringify(entry.chunk);
+    try {
+      const res = await doFetch(entry.url ?? defaultUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await sign(options.secret, body) },
+        body,
+        signal: AbortSignal.timeout(requestTimeoutMs),
+      });
+      await res.body?.cancel().catch(() => {});
+      if (res.ok) return { outcome: "delivered", waitMs: null };
+      const fields = { status: res.status, batch_id: entry.chunk.batch_id, seq: entry.chunk.seq };
+      if (isRetryableStatus(res.status)) {
+        log("result post failed, will retry", fields);
+        return { outcome: "retry", waitMs: retryAfterMs(res.headers.get("retry-after")) };
+      }
+      log("result post refused, dropping chunk", fields);
+      return { outcome: "dropped", waitMs: null };
+    } catch (err) {
+      log("result post failed, will retry", { error: String(err), batch_id: entry.chunk.batch_id });
+      return { outcome: "retry", waitMs: null };
+    }
+  }
+
+  async function deliver(entry: Entry): Promise<void> {
+    for (let tries = 0; !closed; tries++) {
+      const { outcome, waitMs } = await attempt(entry);
+      if (outcome === "delivered") options.hooks?.posted?.(entry.chunk);
+      if (outcome === "dropped") options.hooks?.failed?.("dropped");
+      if (outcome !== "retry") {
+        await rm(entry.file, { force: true });
+        return;
+      }
+      options.hooks?.failed?.("retry");
+      const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** tries);
+      await sleep(Math.min(maxDelayMs, waitMs ?? Math.random() * ceiling));
+    }
+  }
+
+  async function drainQueue(): Promise<void> {
+    if (sending) return;
+    sending = true;
+    while (queue.length > 0 && !closed) {
+      await deliver(queue[0]!);
+      if (closed) break;
+      queue.shift();
+      depthChanged();
+    }
+    sending = false;
+    if (queue.length === 0 || closed) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  function enqueue(entry: Entry) {
+    queue.push(entry);
+    depthChanged();
+    void drainQueue();
+  }
+
+  return {
+    async start() {
+      await mkdir(options.dir, { recursive: true });
+      const all = await readdir(options.dir);
+      // A .tmp file is a write that never completed: its chunk was never acknowledged as queued.
+      await Promise.all(all.filter((n) => n.endsWith(".tmp")).map((n) => rm(join(options.dir, n), { force: true })));
+      const names = all.filter((n) => n.endsWith(".json")).sort();
+      for (const name of names) {
+        const file = join(options.dir, name);
+        try {
+          const stored = JSON.parse(await readFile(file, "utf8")) as StoredEntry;
+          enqueue({ file, url: stored.url, chunk: stored.chunk });
+        } catch (err) {
+          log("unreadable outbox file, removing", { file, error: String(err) });
+          await rm(file, { force: true });
+        }
+      }
+      if (names.length > 0) log("re-sending result chunks left by an earlier run", { count: names.length });
+    },
+
+    push(chunk, url) {
+      const entry: Entry = { file: join(options.dir, chunkFileName(counter++)), url: url ?? null, chunk };
+      // Writes are chained so chunks enter the queue in the order they were pushed.
+      const written = writes.then(async () => {
+        const tmp = `${entry.file}.${randomUUID()}.tmp`;
+        await mkdir(options.dir, { recursive: true });
+        await writeFile(tmp, JSON.stringify({ url: entry.url, chunk } satisfies StoredEntry));
+        await rename(tmp, entry.file); // atomic: a crash never leaves half a chunk under a .json name
+        enqueue(entry);
+      });
+      writes = written.catch(() => {});
+      return written;
+    },
+
+    async flush() {
+      await writes;
+      if (queue.length === 0 || closed) return;
+      await new Promise<void>((resolve) => idleWaiters.push(resolve));
+    },
+
+    depth: () => queue.length,
+
+    close() {
+      closed = true;
+      wakeSleeper?.();
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiters) w();
+    },
+  };
+}

@@ -1,0 +1,136 @@
+// `mxray serve`: the probe daemon. Wires config → engine → outbox → HTTP server, sends
+// heartbeats, and shuts down gracefully: refuse new work, finish (or after the grace, abort)
+// work in flight, flush results, close the engine.
+import { serve, type ServerType } from "@hono/node-server";
+import type { Heartbeat } from "../core/contracts.ts";
+import { SIGNATURE_HEADER, sign } from "../core/signing.ts";
+import { engineOptionsFrom, loadConfig, type ProbeConfig } from "./config.ts";
+import type { Engine, EngineOptions } from "./engine.ts";
+import { createMetrics } from "./metrics.ts";
+import { createOutbox, type Log } from "./outbox.ts";
+import { createProbeApp, type ProbeApp } from "./server.ts";
+
+export const HEARTBEAT_PATH = "/internal/probes/heartbeat";
+export const PROBE_VERSION = "0.1.0";
+/** How long shutdown waits for the edge to take queued results; the rest stay on disk. */
+const FLUSH_GRACE_MS = 10_000;
+
+export interface ServeOptions {
+  env: NodeJS.ProcessEnv;
+  engineFactory: (options: Partial<EngineOptions>) => Engine;
+  version?: string;
+  /** Called once shutdown is complete; defaults to process.exit. */
+  exit?: (code: number) => void;
+}
+
+/** One JSON object per line on stdout: what journald and `docker logs` handle best. */
+const jsonLog: Log = (message, fields = {}) => {
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), message, ...fields })}\n`);
+};
+
+async function postHeartbeat(config: ProbeConfig, heartbeat: Heartbeat, log: Log): Promise<void> {
+  const body = JSON.stringify(heartbeat);
+  try {
+    const res = await fetch(`${config.EDGE_URL}${HEARTBEAT_PATH}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await sign(config.PROBE_SECRET, body) },
+      body,
+      signal: AbortSignal.timeout(Math.max(1_000, config.MXRAY_HEARTBEAT_MS)),
+    });
+    await res.body?.cancel().catch(() => {});
+    if (!res.ok) log("heartbeat refused", { status: res.status });
+  } catch (err) {
+    log("heartbeat failed", { error: String(err) });
+  }
+}
+
+function listen(probe: ProbeApp, config: ProbeConfig): Promise<ServerType> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch: probe.app.fetch, port: config.PORT, hostname: config.HOST }, () =>
+      resolve(server),
+    );
+  });
+}
+
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+function withTimeout(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+export async function runServe(opts: ServeOptions): Promise<void> {
+  const exit = opts.exit ?? ((code: number) => process.exit(code));
+  const loaded = loadConfig(opts.env);
+  if (!loaded.ok) {
+    process.stderr.write(`mxray serve: ${loaded.error}\n`);
+    return exit(2);
+  }
+  const config = loaded.value;
+  const log = jsonLog;
+  const version = opts.version ?? PROBE_VERSION;
+
+  const metrics = createMetrics({ defaultMetrics: true });
+  const engine = opts.engineFactory({ ...engineOptionsFrom(config), observer: metrics.observer });
+  const outbox = createOutbox({
+    dir: config.MXRAY_OUTBOX_DIR,
+    edgeUrl: config.EDGE_URL,
+    secret: config.PROBE_SECRET,
+    log,
+    hooks: {
+      posted: (chunk) => metrics.resultsPosted.inc(chunk.results.length),
+      failed: (kind) => metrics.postFailures.inc({ kind }),
+      depthChanged: (depth) => metrics.outboxDepth.set(depth),
+    },
+  });
+  await outbox.start();
+  const probe = createProbeApp({ engine, config, outbox, metrics, probeId: config.PROBE_ID, log });
+  const server = await listen(probe, config);
+
+  const heartbeat = (): Heartbeat => ({
+    probe_id: config.PROBE_ID,
+    url: config.PUBLIC_URL,
+    version,
+    in_flight: probe.inFlight(),
+    capacity: config.MXRAY_MAX_INFLIGHT_BATCHES,
+    draining: probe.draining(),
+    sent_at: new Date().toISOString(),
+  });
+  void postHeartbeat(config, heartbeat(), log);
+  const heartbeats = setInterval(() => void postHeartbeat(config, heartbeat(), log), config.MXRAY_HEARTBEAT_MS);
+
+  log("mxray probe listening", {
+    probe_id: config.PROBE_ID,
+    version,
+    listen: `${config.HOST}:${config.PORT}`,
+    public_url: config.PUBLIC_URL,
+    edge_url: config.EDGE_URL,
+    helo: config.MXRAY_HELO,
+    smtp_port: config.MXRAY_SMTP_PORT,
+    max_inflight_batches: config.MXRAY_MAX_INFLIGHT_BATCHES,
+    outbox_dir: config.MXRAY_OUTBOX_DIR,
+    outbox_leftovers: outbox.depth(),
+  });
+
+  let stopping = false;
+  async function shutdown(signal: string) {
+    if (stopping) return;
+    stopping = true;
+    log("shutting down", { signal, in_flight: probe.inFlight(), grace_ms: config.MXRAY_DRAIN_GRACE_MS });
+    clearInterval(heartbeats);
+    const draining = probe.drain(config.MXRAY_DRAIN_GRACE_MS);
+    await postHeartbeat(config, heartbeat(), log); // tells the edge to stop routing here
+    await draining;
+    await withTimeout(outbox.flush(), FLUSH_GRACE_MS);
+    outbox.close();
+    await closeServer(server);
+    await engine.close();
+    log("stopped", { outbox_left: outbox.depth() });
+    exit(0);
+  }
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+}

@@ -1,0 +1,353 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ResultChunkSchema, type Result, type ResultChunk } from "../core/contracts.ts";
+import { signQstash } from "../core/qstash.ts";
+import { sign, SIGNATURE_HEADER, verifySignature } from "../core/signing.ts";
+import { decide, type Facts } from "../core/verdict.ts";
+import { engineOptionsFrom, loadConfig } from "./config.ts";
+import type { Engine, VerifyCall } from "./engine.ts";
+import { createMetrics } from "./metrics.ts";
+import { createOutbox, type Outbox } from "./outbox.ts";
+import { CHUNK_SIZE, MAX_BODY_BYTES, createProbeApp } from "./server.ts";
+
+const config = {
+  PUBLIC_URL: "https://probe.example.test",
+  PROBE_SECRET: "probe-secret-for-tests-0123456789",
+  QSTASH_CURRENT_SIGNING_KEY: "qstash-current",
+  QSTASH_NEXT_SIGNING_KEY: "qstash-next",
+  MXRAY_MAX_INFLIGHT_BATCHES: 2,
+};
+const BATCHES_URL = `${config.PUBLIC_URL}/v1/batches`;
+
+/** Local part "nobody" is rejected, anything else accepted; the verdict comes from core's decide. */
+function fakeResult(email: string): Result {
+  const rejected = email.startsWith("nobody@");
+  const facts: Facts = {
+    syntax: { ok: true },
+    disposable: false,
+    role: false,
+    free: false,
+    dns: { kind: "mx", hosts: ["mx.test"] },
+    smtp: {
+      kind: "reply",
+      rcpt: rejected ? "mailbox_not_found" : "accepted",
+      reply: { code: rejected ? 550 : 250, enhanced: rejected ? "5.1.1" : "2.1.5", message: "" },
+      mx: "mx.test",
+    },
+    catchAll: false,
+  };
+  const d = decide(facts);
+  return {
+    email,
+    normalized: email.toLowerCase(),
+    verdict: d.verdict,
+    reason: d.reason,
+    catch_all: false,
+    disposable: false,
+    role: false,
+    free: false,
+    greylisted: d.greylisted,
+    suggestion: null,
+    score: d.score,
+    mx: "mx.test",
+    smtp: facts.smtp?.kind === "reply" ? facts.smtp.reply : null,
+    duration_ms: 1,
+    retry_after: null,
+  };
+}
+
+/** A fake engine; `gate`, when set, holds every call until it resolves. */
+function fakeEngine(gate?: Promise<void>) {
+  const calls: { emails: string[]; call: VerifyCall }[] = [];
+  const engine: Engine = {
+    async verify(emails, call, onResult) {
+      calls.push({ emails, call });
+      if (gate) await gate;
+      for (const e of emails) onResult(fakeResult(e));
+    },
+    openConnections: () => 0,
+    close: async () => {},
+  };
+  return { engine, calls };
+}
+
+function memoryOutbox() {
+  const chunks: { chunk: ResultChunk; url: string | undefined }[] = [];
+  const outbox: Outbox = {
+    start: async () => {},
+    push: async (chunk, url) => void chunks.push({ chunk, url }),
+    flush: async () => {},
+    depth: () => 0,
+    close: () => {},
+  };
+  return { outbox, chunks };
+}
+
+function setup(opts: { gate?: Promise<void>; outbox?: Outbox } = {}) {
+  const { engine, calls } = fakeEngine(opts.gate);
+  const memory = memoryOutbox();
+  const probe = createProbeApp({
+    engine,
+    config,
+    outbox: opts.outbox ?? memory.outbox,
+    metrics: createMetrics(),
+    probeId: "prb_test",
+  });
+  return { ...probe, calls, chunks: memory.chunks };
+}
+
+async function postBatch(
+  app: ReturnType<typeof setup>["app"],
+  body: string,
+  signature?: string,
+): Promise<Response> {
+  const sig = signature ?? (await signQstash({ signingKey: config.QSTASH_CURRENT_SIGNING_KEY, url: BATCHES_URL, body }));
+  return app.request("/v1/batches", { method: "POST", body, headers: { "upstash-signature": sig } });
+}
+
+function batchBody(batch_id: string, emails: string[], extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ batch_id, job_id: "job_1", emails, ...extra });
+}
+
+async function errorCode(res: Response): Promise<string> {
+  const body = (await res.json()) as { error: { code: string; requestId: string } };
+  expect(body.error.requestId).toMatch(/^req_/);
+  return body.error.code;
+}
+
+describe("POST /v1/batches", () => {
+  it("verifies the batch and pushes its results in chunks, the last one final", async () => {
+    const probe = setup();
+    const emails = Array.from({ length: CHUNK_SIZE + 5 }, (_, i) => (i % 2 ? `nobody@d${i}.test` : `u${i}@d.test`));
+    const res = await postBatch(probe.app, batchBody("bat_1", emails, { budget_ms: 60_000 }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ batch_id: "bat_1", results: emails.length });
+    expect(probe.calls[0]!.call.budgetMs).toBe(60_000);
+
+    const chunks = probe.chunks.map((c) => ResultChunkSchema.parse(c.chunk));
+    expect(chunks.map((c) => c.seq)).toEqual(chunks.map((_, i) => i));
+    expect(chunks.at(-1)!.final).toBe(true);
+    expect(chunks.slice(0, -1).every((c) => !c.final)).toBe(true);
+    const results = chunks.flatMap((c) => c.results);
+    expect(results.map((r) => r.email)).toEqual(emails);
+    expect(results.find((r) => r.email.startsWith("nobody@"))!.verdict).toBe("undeliverable");
+    expect(chunks.every((c) => c.batch_id === "bat_1" && c.job_id === "job_1" && c.probe_id === "prb_test")).toBe(true);
+  });
+
+  it("accepts a delivery signed with the next key and posts to its callback_url", async () => {
+    const probe = setup();
+    const body = batchBody("bat_2", ["a@d.test"], { callback_url: "https://edge.example.test/cb" });
+    const sig = await signQstash({ signingKey: config.QSTASH_NEXT_SIGNING_KEY, url: BATCHES_URL, body });
+    expect((await postBatch(probe.app, body, sig)).status).toBe(200);
+    expect(probe.chunks.map((c) => c.url)).toEqual(["https://edge.example.test/cb"]);
+  });
+
+  it("answers 401 bad_signature for a missing, foreign or mismatched signature", async () => {
+    const probe = setup();
+    const body = batchBody("bat_3", ["a@d.test"]);
+    const noSig = await probe.app.request("/v1/batches", { method: "POST", body });
+    expect(noSig.status).toBe(401);
+    expect(await errorCode(noSig)).toBe("bad_signature");
+    const foreign = await signQstash({ signingKey: "someone-else", url: BATCHES_URL, body });
+    expect((await postBatch(probe.app, body, foreign)).status).toBe(401);
+    const otherUrl = await signQstash({ signingKey: config.QSTASH_CURRENT_SIGNING_KEY, url: "https://x.test/v1/batches", body });
+    expect((await postBatch(probe.app, body, otherUrl)).status).toBe(401);
+    expect(probe.calls).toHaveLength(0);
+  });
+
+  it("answers 413 payload_too_large for a body over 2 MB", async () => {
+    const probe = setup();
+    const res = await postBatch(probe.app, "x".repeat(MAX_BODY_BYTES + 1));
+    expect(res.status).toBe(413);
+    expect(await errorCode(res)).toBe("payload_too_large");
+  });
+
+  it("answers 400 invalid_batch for bad JSON and for a body outside the schema", async () => {
+    const probe = setup();
+    const badJson = await postBatch(probe.app, "{not json");
+    expect(badJson.status).toBe(400);
+    expect(await errorCode(badJson)).toBe("invalid_batch");
+    const empty = await postBatch(probe.app, batchBody("bat_4", []));
+    expect(empty.status).toBe(400);
+    expect(await errorCode(empty)).toBe("invalid_batch");
+  });
+
+  it("answers 409 for a batch already running and 429 when at capacity", async () => {
+    let open!: () => void;
+    const probe = setup({ gate: new Promise<void>((resolve) => (open = resolve)) });
+    const first = postBatch(probe.app, batchBody("bat_a", ["a@d.test"]));
+    const second = postBatch(probe.app, batchBody("bat_b", ["b@d.test"]));
+    await expect.poll(() => probe.inFlight()).toBe(2);
+
+    const again = await postBatch(probe.app, batchBody("bat_a", ["a@d.test"]));
+    expect(again.status).toBe(409);
+    expect(await errorCode(again)).toBe("already_running");
+    const busy = await postBatch(probe.app, batchBody("bat_c", ["c@d.test"]));
+    expect(busy.status).toBe(429);
+    expect(busy.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(await errorCode(busy)).toBe("busy");
+
+    open();
+    expect((await first).status).toBe(200);
+    expect((await second).status).toBe(200);
+    expect(probe.inFlight()).toBe(0);
+  });
+});
+
+describe("drain", () => {
+  it("refuses new batches with 503 while the one in flight completes and its results are posted", async () => {
+    const received: ResultChunk[] = [];
+    const signatures: boolean[] = [];
+    const edge = createServer((req, res) => {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", async () => {
+        signatures.push((await verifySignature([config.PROBE_SECRET], req.headers[SIGNATURE_HEADER] as string, body)).ok);
+        received.push(JSON.parse(body));
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => edge.listen(0, "127.0.0.1", resolve));
+    const dir = await mkdtemp(join(tmpdir(), "mxray-server-"));
+    const outbox = createOutbox({
+      dir,
+      edgeUrl: `http://127.0.0.1:${(edge.address() as AddressInfo).port}`,
+      secret: config.PROBE_SECRET,
+      baseDelayMs: 5,
+    });
+    await outbox.start();
+
+    let open!: () => void;
+    const probe = setup({ gate: new Promise<void>((resolve) => (open = resolve)), outbox });
+    const inFlight = postBatch(probe.app, batchBody("bat_d", ["a@d.test", "nobody@d.test"]));
+    await expect.poll(() => probe.inFlight()).toBe(1);
+
+    const drained = probe.drain();
+    const refused = await postBatch(probe.app, batchBody("bat_e", ["b@d.test"]));
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(await errorCode(refused)).toBe("draining");
+    expect((await probe.app.request("/healthz")).status).toBe(503);
+
+    open();
+    await drained;
+    expect((await inFlight).status).toBe(200);
+    await outbox.flush();
+    expect(received.flatMap((c) => c.results.map((r) => r.email))).toEqual(["a@d.test", "nobody@d.test"]);
+    expect(received.at(-1)!.final).toBe(true);
+    expect(signatures.every(Boolean)).toBe(true);
+
+    outbox.close();
+    await new Promise<void>((resolve) => {
+      edge.close(() => resolve());
+      edge.closeAllConnections();
+    });
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe("POST /v1/verify", () => {
+  async function postVerify(app: ReturnType<typeof setup>["app"], body: string, secret = config.PROBE_SECRET) {
+    return app.request("/v1/verify", { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(secret, body) } });
+  }
+
+  it("answers the result, passing the budget to the engine", async () => {
+    const probe = setup();
+    const res = await postVerify(probe.app, JSON.stringify({ email: "nobody@d.test", budget_ms: 5_000 }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ email: "nobody@d.test", verdict: "undeliverable", reason: "mailbox_not_found" });
+    expect(probe.calls[0]!.call.budgetMs).toBe(5_000);
+  });
+
+  it("defaults the budget to 15 s", async () => {
+    const probe = setup();
+    await postVerify(probe.app, JSON.stringify({ email: "a@d.test" }));
+    expect(probe.calls[0]!.call.budgetMs).toBe(15_000);
+  });
+
+  it("answers 401 for a wrong HMAC and 400 invalid_request for a bad body", async () => {
+    const probe = setup();
+    const wrong = await postVerify(probe.app, JSON.stringify({ email: "a@d.test" }), "not-the-secret-at-all");
+    expect(wrong.status).toBe(401);
+    expect(await errorCode(wrong)).toBe("bad_signature");
+    const bad = await postVerify(probe.app, JSON.stringify({ mail: "a@d.test" }));
+    expect(bad.status).toBe(400);
+    expect(await errorCode(bad)).toBe("invalid_request");
+    expect(probe.calls).toHaveLength(0);
+  });
+});
+
+describe("GET /healthz, /metrics, unknown routes", () => {
+  it("reports health, Prometheus text and a not_found envelope", async () => {
+    const probe = setup();
+    expect(await (await probe.app.request("/healthz")).json()).toEqual({
+      ok: true,
+      probe_id: "prb_test",
+      in_flight: 0,
+      draining: false,
+    });
+    const metrics = await probe.app.request("/metrics");
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain("mxray_batches_in_flight");
+    const missing = await probe.app.request("/nope");
+    expect(missing.status).toBe(404);
+    expect(await errorCode(missing)).toBe("not_found");
+  });
+});
+
+describe("createMetrics observer", () => {
+  it("counts checks by verdict and reason, RCPT classes, connections and DNS latency", async () => {
+    const metrics = createMetrics();
+    metrics.observer.resultReady?.(fakeResult("nobody@d.test"));
+    metrics.observer.rcptSent?.("mx.test", "greylisted");
+    metrics.observer.connectionOpened?.("mx.test");
+    metrics.observer.connectionOpened?.("mx.test");
+    metrics.observer.connectionClosed?.("mx.test");
+    metrics.observer.dnsLookup?.(12, "ok");
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('mxray_checks_total{verdict="undeliverable",reason="mailbox_not_found"} 1');
+    expect(text).toContain('mxray_rcpt_replies_total{class="greylisted"} 1');
+    expect(text).toContain("mxray_smtp_connections_opened_total 2");
+    expect(text).toContain("mxray_smtp_connections_open 1");
+    expect(text).toContain('mxray_dns_lookup_seconds_count{outcome="ok"} 1');
+  });
+});
+
+describe("loadConfig", () => {
+  const env = {
+    PUBLIC_URL: "https://probe.example.test/",
+    PROBE_ID: "prb_1",
+    PROBE_SECRET: config.PROBE_SECRET,
+    QSTASH_CURRENT_SIGNING_KEY: "a",
+    QSTASH_NEXT_SIGNING_KEY: "b",
+    EDGE_URL: "https://edge.example.test",
+    MXRAY_HELO: "probe.example.test",
+  };
+
+  it("applies defaults and maps engine options", () => {
+    const loaded = loadConfig({ ...env, MXRAY_DNS: "127.0.0.1:5353, 1.1.1.1", MXRAY_PER_HOST: "3", PORT: "" });
+    if (!loaded.ok) throw new Error(loaded.error);
+    expect(loaded.value).toMatchObject({ PORT: 8025, HOST: "0.0.0.0", PUBLIC_URL: "https://probe.example.test" });
+    expect(engineOptionsFrom(loaded.value)).toEqual({
+      from: "",
+      helo: "probe.example.test",
+      dnsServers: ["127.0.0.1:5353", "1.1.1.1"],
+      port: 25,
+      perHostConnections: 3,
+    });
+  });
+
+  it("fails naming the missing or malformed field", () => {
+    const { PROBE_SECRET: _, ...withoutSecret } = env;
+    const missing = loadConfig({ ...withoutSecret, MXRAY_SMTP_PORT: "99999" });
+    expect(missing.ok).toBe(false);
+    if (!missing.ok) {
+      expect(missing.error).toContain("PROBE_SECRET");
+      expect(missing.error).toContain("MXRAY_SMTP_PORT");
+    }
+  });
+});

@@ -1,0 +1,261 @@
+// The probe's HTTP face: QStash delivers batches (POST /v1/batches), the edge asks for real-time
+// checks (POST /v1/verify), operators scrape /healthz and /metrics. Results of batches travel
+// back through the durable outbox, never in the response, so a lost response loses nothing.
+import { Receiver } from "@upstash/qstash";
+import { Hono, type Context } from "hono";
+import { BatchSchema, VerifyRequestSchema, type Batch, type Result } from "../core/contracts.ts";
+import { newId } from "../core/ids.ts";
+import { QSTASH_SIGNATURE_HEADER } from "../core/qstash.ts";
+import { SIGNATURE_HEADER, verifySignature } from "../core/signing.ts";
+import type { ProbeConfig } from "./config.ts";
+import type { Engine } from "./engine.ts";
+import type { ProbeMetrics } from "./metrics.ts";
+import type { Log, Outbox } from "./outbox.ts";
+
+export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+export const CHUNK_SIZE = 100;
+export const CHUNK_INTERVAL_MS = 1_000;
+export const DEFAULT_VERIFY_BUDGET_MS = 15_000;
+const RETRY_AFTER_DRAINING_S = 60;
+const RETRY_AFTER_BUSY_S = 5;
+
+/** Every error this server answers with; the status lives here and nowhere else. */
+export const ERROR_STATUS = {
+  bad_signature: 401,
+  payload_too_large: 413,
+  invalid_batch: 400,
+  invalid_request: 400,
+  already_running: 409,
+  busy: 429,
+  draining: 503,
+  not_found: 404,
+  no_result: 500,
+  internal: 500,
+} as const;
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface ProbeAppDeps {
+  engine: Engine;
+  config: Pick<
+    ProbeConfig,
+    | "PUBLIC_URL"
+    | "PROBE_SECRET"
+    | "QSTASH_CURRENT_SIGNING_KEY"
+    | "QSTASH_NEXT_SIGNING_KEY"
+    | "MXRAY_MAX_INFLIGHT_BATCHES"
+  >;
+  outbox: Outbox;
+  metrics: ProbeMetrics;
+  probeId: string;
+  log?: Log;
+}
+
+export interface ProbeApp {
+  app: Hono<Env>;
+  /** Refuses new work, then waits for work in flight; past graceMs, aborts it and waits for that. */
+  drain(graceMs?: number): Promise<void>;
+  inFlight(): number;
+  draining(): boolean;
+}
+
+type Env = { Variables: { requestId: string } };
+
+function errorResponse(c: Context<Env>, code: ErrorCode, message: string, retryAfterS?: number): Response {
+  const headers: Record<string, string> = retryAfterS === undefined ? {} : { "retry-after": String(retryAfterS) };
+  const requestId = c.get("requestId") ?? newId("req");
+  return c.json({ error: { code, message, requestId } }, ERROR_STATUS[code], headers);
+}
+
+type BodyRead = { ok: true; text: string } | { ok: false };
+
+/** Reads at most MAX_BODY_BYTES; Content-Length is checked first so big bodies are never buffered. */
+async function readBody(c: Context<Env>): Promise<BodyRead> {
+  const declared = Number(c.req.header("content-length"));
+  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return { ok: false };
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  if (bytes.byteLength > MAX_BODY_BYTES) return { ok: false };
+  return { ok: true, text: new TextDecoder().decode(bytes) };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function describeIssues(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  return error.issues.map((i) => `${i.path.map(String).join(".") || "body"}: ${i.message}`).join("; ");
+}
+
+export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
+  const { engine, config, outbox, metrics, probeId } = deps;
+  const log: Log = deps.log ?? (() => {});
+  const receiver = new Receiver({
+    currentSigningKey: config.QSTASH_CURRENT_SIGNING_KEY,
+    nextSigningKey: config.QSTASH_NEXT_SIGNING_KEY,
+    devMode: false, // never fall back to keys from the environment or the dev server's
+  });
+  const batchesUrl = `${config.PUBLIC_URL}/v1/batches`;
+
+  const running = new Map<string, { done: Promise<void>; abort: AbortController }>();
+  const verifications = new Set<Promise<void>>();
+  let isDraining = false;
+
+  async function qstashSignatureOk(c: Context<Env>, body: string): Promise<boolean> {
+    const signature = c.req.header(QSTASH_SIGNATURE_HEADER);
+    if (!signature) return false;
+    return receiver.verify({ signature, body, url: batchesUrl }).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** Verifies a batch, streaming results to the outbox every CHUNK_SIZE results or CHUNK_INTERVAL_MS. */
+  async function runBatch(batch: Batch, signal: AbortSignal): Promise<number> {
+    let pending: Result[] = [];
+    let seq = 0;
+    let total = 0;
+    let pushes: Promise<void> = Promise.resolve();
+
+    function pushChunk(final: boolean) {
+      if (pending.length === 0 && !final) return;
+      const chunk = {
+        probe_id: probeId,
+        batch_id: batch.batch_id,
+        job_id: batch.job_id,
+        seq: seq++,
+        final,
+        results: pending,
+      };
+      pending = [];
+      pushes = pushes.then(() => outbox.push(chunk, batch.callback_url));
+    }
+
+    const ticker = setInterval(() => pushChunk(false), CHUNK_INTERVAL_MS);
+    try {
+      await engine.verify(batch.emails, { budgetMs: batch.budget_ms, signal }, (r) => {
+        total++;
+        pending.push(r);
+        if (pending.length >= CHUNK_SIZE) pushChunk(false);
+      });
+    } finally {
+      clearInterval(ticker);
+      pushChunk(true);
+      await pushes;
+    }
+    return total;
+  }
+
+  const app = new Hono<Env>();
+
+  app.use(async (c, next) => {
+    const requestId = newId("req");
+    c.set("requestId", requestId);
+    c.header("x-request-id", requestId);
+    await next();
+  });
+
+  app.post("/v1/batches", async (c) => {
+    const body = await readBody(c);
+    if (!body.ok) return errorResponse(c, "payload_too_large", `body over ${MAX_BODY_BYTES} bytes`);
+    if (!(await qstashSignatureOk(c, body.text))) {
+      return errorResponse(c, "bad_signature", "missing or invalid Upstash-Signature");
+    }
+    const parsed = BatchSchema.safeParse(parseJson(body.text));
+    if (!parsed.success) return errorResponse(c, "invalid_batch", describeIssues(parsed.error));
+    const batch = parsed.data;
+    if (isDraining) return errorResponse(c, "draining", "probe is shutting down", RETRY_AFTER_DRAINING_S);
+    if (running.has(batch.batch_id)) {
+      return errorResponse(c, "already_running", `batch ${batch.batch_id} is already running`);
+    }
+    if (running.size >= config.MXRAY_MAX_INFLIGHT_BATCHES) {
+      return errorResponse(c, "busy", "too many batches in flight", RETRY_AFTER_BUSY_S);
+    }
+
+    const abort = new AbortController();
+    const work = runBatch(batch, abort.signal);
+    running.set(batch.batch_id, { done: work.then(() => {}, () => {}), abort });
+    metrics.batchesInFlight.set(running.size);
+    log("batch started", { batch_id: batch.batch_id, job_id: batch.job_id, emails: batch.emails.length });
+    try {
+      const results = await work;
+      log("batch finished", { batch_id: batch.batch_id, results });
+      return c.json({ batch_id: batch.batch_id, results });
+    } finally {
+      running.delete(batch.batch_id);
+      metrics.batchesInFlight.set(running.size);
+    }
+  });
+
+  app.post("/v1/verify", async (c) => {
+    const body = await readBody(c);
+    if (!body.ok) return errorResponse(c, "payload_too_large", `body over ${MAX_BODY_BYTES} bytes`);
+    const signed = await verifySignature([config.PROBE_SECRET], c.req.header(SIGNATURE_HEADER), body.text);
+    if (!signed.ok) return errorResponse(c, "bad_signature", `signature ${signed.error}`);
+    const parsed = VerifyRequestSchema.safeParse(parseJson(body.text));
+    if (!parsed.success) return errorResponse(c, "invalid_request", describeIssues(parsed.error));
+    if (isDraining) return errorResponse(c, "draining", "probe is shutting down", RETRY_AFTER_DRAINING_S);
+
+    const budgetMs = parsed.data.budget_ms ?? DEFAULT_VERIFY_BUDGET_MS;
+    let result: Result | null = null;
+    const work = engine.verify(
+      [parsed.data.email],
+      { budgetMs, trace: parsed.data.trace, signal: AbortSignal.timeout(budgetMs) },
+      (r) => (result = r),
+    );
+    const settled = work.then(() => {}, () => {});
+    verifications.add(settled);
+    try {
+      await work;
+    } finally {
+      verifications.delete(settled);
+    }
+    if (!result) return errorResponse(c, "no_result", "the engine finished without a result");
+    return c.json(result);
+  });
+
+  app.get("/healthz", (c) =>
+    c.json(
+      { ok: !isDraining, probe_id: probeId, in_flight: running.size, draining: isDraining },
+      isDraining ? 503 : 200,
+    ),
+  );
+
+  app.get("/metrics", async (c) => {
+    metrics.outboxDepth.set(outbox.depth());
+    return c.text(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType });
+  });
+
+  app.notFound((c) => errorResponse(c, "not_found", `no route for ${c.req.method} ${c.req.path}`));
+  app.onError((err, c) => {
+    log("request failed", { path: c.req.path, error: String(err) });
+    return errorResponse(c, "internal", "internal error");
+  });
+
+  async function waitForWork(): Promise<void> {
+    await Promise.all([...[...running.values()].map((r) => r.done), ...verifications]);
+  }
+
+  return {
+    app,
+    inFlight: () => running.size,
+    draining: () => isDraining,
+    async drain(graceMs?: number) {
+      isDraining = true;
+      if (graceMs === undefined) return waitForWork();
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<"grace_over">((resolve) => {
+        timer = setTimeout(() => resolve("grace_over"), graceMs);
+      });
+      const outcome = await Promise.race([waitForWork(), graceOver]);
+      clearTimeout(timer);
+      if (outcome === "grace_over") {
+        log("drain grace over, aborting batches in flight", { in_flight: running.size });
+        for (const r of running.values()) r.abort.abort(new Error("probe shutting down"));
+        await waitForWork();
+      }
+    },
+  };
+}

@@ -280,6 +280,7 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       perHostConnections: opts.perHostConnections,
       greylistBudgetMs: opts.greylistBudgetMs,
       tls: true,
+      trace: call.trace ?? false,
       ...(opts.observer ? { observer: opts.observer } : {}),
     };
 

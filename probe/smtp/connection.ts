@@ -259,8 +259,15 @@ export class SmtpConnection {
     });
   }
 
+  private tracing = true;
+
+  /** The session's opening is in the trace; recipients record their own exchanges from here. */
+  stopTracing(): void {
+    this.tracing = false;
+  }
+
   private log(who: "C" | "S" | "*", line: string): void {
-    this.opts.trace?.push(`${who}: ${line}`);
+    if (this.tracing) this.opts.trace?.push(`${who}: ${line}`);
   }
 
   /** Writes the lines in one packet (pipelined) and returns one promise per reply, in order. */

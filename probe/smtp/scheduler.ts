@@ -42,6 +42,8 @@ export interface SchedulerOptions {
   perHostConnections: number;
   greylistBudgetMs: number;
   tls: boolean;
+  /** Keep transcripts (only when a caller asked for them: they cost memory). */
+  trace: boolean;
   observer?: EngineObserver;
 }
 
@@ -167,8 +169,10 @@ export class MxGroup {
     this.onOutcome(p.rcpt, { smtp, greylistedUntil });
   }
 
-  private ready(now: number): Pending[] {
-    return this.queue.filter((p) => p.readyAt <= now);
+  private readyCount(now: number): number {
+    let n = 0;
+    for (const p of this.queue) if (p.readyAt <= now) n++;
+    return n;
   }
 
   private pump(): void {
@@ -184,7 +188,7 @@ export class MxGroup {
     if (this.groupFailure) {
       for (const p of this.queue.splice(0)) this.settle(p, this.groupFailure);
     }
-    const ready = this.ready(now).length;
+    const ready = this.readyCount(now);
     const wanted = Math.min(
       this.maxWorkers,
       Math.ceil(ready / ADDRESSES_PER_EXTRA_CONNECTION),
@@ -213,8 +217,8 @@ export class MxGroup {
     let conn: SmtpConnection | null = null;
     let mx = "";
     try {
-      if (this.ready(Date.now()).length === 0) return;
-      const trace: string[] = [];
+      if (this.readyCount(Date.now()) === 0) return;
+      const trace: string[] | undefined = this.opts.trace ? [] : undefined;
       const opened = await this.open(trace);
       if ("error" in opened) {
         // Another session to this host may be running fine (the server limits connections
@@ -224,6 +228,7 @@ export class MxGroup {
         return;
       }
       ({ conn, mx } = opened);
+      conn.stopTracing();
       this.opts.observer?.connectionOpened?.(mx);
       let rejections = 0;
       let firstTx = true;
@@ -243,7 +248,7 @@ export class MxGroup {
   }
 
   private async open(
-    trace: string[],
+    trace: string[] | undefined,
   ): Promise<{ conn: SmtpConnection; mx: string } | { error: SessionError; mx: string | null }> {
     let last: { error: SessionError; mx: string | null } = {
       error: { kind: "refused", detail: "no address for any MX host" },
@@ -265,7 +270,7 @@ export class MxGroup {
             // A broken TLS stack is common on small MTAs; real senders retry in plain text.
             const err = failureOf(e);
             if (!(this.opts.tls && err.kind === "protocol" && err.phase === "starttls")) throw e;
-            trace.push("*: TLS failed, retrying without STARTTLS");
+            trace?.push("*: TLS failed, retrying without STARTTLS");
             conn = await SmtpConnection.open({ ...this.connOpts(host, ip, trace), tls: false });
           }
           this.breakers.success(ip);
@@ -284,14 +289,14 @@ export class MxGroup {
     return last;
   }
 
-  private connOpts(host: MxHost, ip: string, trace: string[]) {
+  private connOpts(host: MxHost, ip: string, trace: string[] | undefined) {
     return {
       host: ip,
       port: this.opts.port,
       mxName: host.name,
       helo: this.opts.helo,
       timeoutMs: this.opts.timeoutMs,
-      trace,
+      ...(trace ? { trace } : {}),
       ...(this.signal ? { signal: this.signal } : {}),
     };
   }
@@ -315,8 +320,11 @@ export class MxGroup {
     // and others start refusing every recipient after an unknown one, which must not spoil the
     // real addresses.
     if (probe) taken.push(probe);
+    // Remove the taken ones in place: big groups would otherwise copy their queue per transaction.
     const chosen = new Set(taken);
-    this.queue = this.queue.filter((p) => !chosen.has(p));
+    let kept = 0;
+    for (const p of this.queue) if (!chosen.has(p)) this.queue[kept++] = p;
+    this.queue.length = kept;
     return taken;
   }
 
@@ -331,7 +339,7 @@ export class MxGroup {
   private async transaction(
     conn: SmtpConnection,
     mx: string,
-    sessionTrace: string[],
+    setup: readonly string[] | undefined,
     batch: Pending[],
     reset: boolean,
   ): Promise<number> {
@@ -383,7 +391,6 @@ export class MxGroup {
       }
       return 0;
     }
-    const setup = sessionTrace.slice();
     if (mailReply.code !== 250) {
       // Pipelined RCPTs after a refused MAIL get 503s; nothing they say is about the mailbox.
       await Promise.allSettled(replies);
@@ -429,7 +436,7 @@ export class MxGroup {
       const rcptClass: RcptClass = classifyRcpt(reply);
       this.opts.observer?.rcptSent?.(mx, rcptClass);
       if (p.rcpt.trace) {
-        p.rcpt.trace.push(...setup, `C: MAIL FROM:<${this.opts.from}>${mailParams}`, `S: ${formatReply(mailReply)}`);
+        p.rcpt.trace.push(...(setup ?? []), `C: MAIL FROM:<${this.opts.from}>${mailParams}`, `S: ${formatReply(mailReply)}`);
         p.rcpt.trace.push(`C: RCPT TO:<${p.rcpt.local}@${p.rcpt.domain}>`, `S: ${formatReply(reply)}`);
       }
       if (reply.code >= 500) rejections++;

@@ -1,0 +1,47 @@
+// The single-file bundle a VPS runs (`npm run build:probe` → dist/mxray-probe.mjs) works on plain
+// node, with no TypeScript loader and nothing else from the repository.
+import { execFile } from "node:child_process";
+import { copyFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ResultSchema } from "../core/contracts.ts";
+import { startWorld, type World } from "../e2e/world/index.ts";
+
+const run = (cmd: string, args: string[], cwd?: string) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(cmd, args, { timeout: 120_000, cwd }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+
+let world: World;
+let bundle: string;
+beforeAll(async () => {
+  world = await startWorld();
+  const built = await run(process.execPath, ["--import", "tsx", "probe/build.ts"]);
+  expect(built.code).toBe(0);
+  // Copied out of the repository so nothing can be resolved from node_modules.
+  bundle = join(mkdtempSync(join(tmpdir(), "mxray-bundle-")), "mxray-probe.mjs");
+  copyFileSync("dist/mxray-probe.mjs", bundle);
+}, 120_000);
+afterAll(async () => {
+  await world?.stop();
+});
+
+describe("dist/mxray-probe.mjs", () => {
+  it("verifies addresses on plain node from outside the repository", async () => {
+    const r = await run(process.execPath, [bundle, "verify", "alice@ok.test", "nobody@ok.test", "--json", "--dns", world.dnsServer, "--port", String(world.smtpPort)], tmpdir());
+    expect(r.code).toBe(0);
+    const results = r.stdout.trim().split("\n").map((l) => ResultSchema.parse(JSON.parse(l)));
+    expect(Object.fromEntries(results.map((x) => [x.email, x.verdict]))).toEqual({
+      "alice@ok.test": "deliverable",
+      "nobody@ok.test": "undeliverable",
+    });
+  });
+  it("refuses to serve without its configuration, naming what is missing", async () => {
+    const r = await run(process.execPath, [bundle, "serve"], tmpdir());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/PROBE_SECRET/);
+  });
+});

@@ -33,7 +33,8 @@ function unquote(q: string): string | null {
     const c = q[i]!;
     if (c === "\\") {
       const next = q[++i];
-      if (next === undefined || i === q.length - 1 || CONTROL.test(next)) return null;
+      // quoted-pairSMTP is a backslash and one printable ASCII character (%d32-126).
+      if (next === undefined || i === q.length - 1 || !/^[\x20-\x7e]$/.test(next)) return null;
       out += next;
     } else if (c === '"' || CONTROL.test(c)) {
       return null;
@@ -63,15 +64,50 @@ function toALabels(domain: string): string | null {
   }
 }
 
-export function parseAddress(input: string): ParsedAddress {
-  const address = input.trim();
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const HEX16 = /^[0-9a-f]{1,4}$/i;
+
+/** RFC 5321 §4.1.3 IPv6 forms: full (8 groups), comp ("::" for at least two groups, at most 6
+ *  written), and both again with a trailing IPv4 (6 and 4 groups). */
+function isIpv6Literal(s: string): boolean {
+  let body = s;
+  let max = 8;
+  const lastColon = s.lastIndexOf(":");
+  if (IPV4.test(s.slice(lastColon + 1))) {
+    body = s.slice(0, lastColon + 1) + "0"; // stand-in group keeps the colon structure
+    max = 7;
+  }
+  const halves = body.split("::");
+  if (halves.length > 2) return false;
+  const groups = (h: string) => (h === "" ? [] : h.split(":"));
+  if (halves.length === 1) {
+    const g = groups(body);
+    return g.length === max && g.every((x) => HEX16.test(x));
+  }
+  const [a, b] = [groups(halves[0]!), groups(halves[1]!)];
+  const written = a.length + b.length;
+  return [...a, ...b].every((x) => HEX16.test(x)) && written <= max - 2;
+}
+
+/** RFC 5321 §4.1.3 address literal content (between the brackets). */
+function isAddressLiteral(content: string): boolean {
+  if (IPV4.test(content)) return true;
+  // General-address-literal needs a tag registered with IANA (§4.1.3); only "IPv6" is.
+  return /^IPv6:/i.test(content) && isIpv6Literal(content.slice(5));
+}
+
+export function parseAddress(address: string): ParsedAddress {
+  // Strict: surrounding white space is FWS, which an envelope cannot carry. Callers that read
+  // user lists trim cells before they get here.
   if (CONTROL.test(address)) return invalid("control character");
+  if (/\s/.test(address.replace(/"[^"]*"/g, ""))) return invalid("white space outside a quoted string");
   const at = address.lastIndexOf("@");
   if (at <= 0 || at === address.length - 1) return invalid("missing local part or domain");
   const rawLocal = address.slice(0, at);
-  let rawDomain = address.slice(at + 1);
+  const rawDomain = address.slice(at + 1);
 
-  if (rawDomain.startsWith("[") && rawDomain.endsWith("]")) {
+  if (rawDomain.startsWith("[")) {
+    if (!rawDomain.endsWith("]") || !isAddressLiteral(rawDomain.slice(1, -1))) return invalid("malformed address literal");
     return { ok: false, reason: "domain_literal", detail: "address literals are not verified" };
   }
 
@@ -84,9 +120,8 @@ export function parseAddress(input: string): ParsedAddress {
     if (!isDotString(rawLocal)) return invalid("local part is not a dot-string");
     local = rawLocal;
   }
-  if (octets(local) > MAX_LOCAL_OCTETS) return invalid("local part longer than 64 octets");
+  if (octets(rawLocal) > MAX_LOCAL_OCTETS) return invalid("local part longer than 64 octets");
 
-  if (rawDomain.endsWith(".")) rawDomain = rawDomain.slice(0, -1);
   const domain = toALabels(rawDomain);
   if (domain === null || domain.length === 0) return invalid("domain is not a valid host name");
   if (domain.length > MAX_DOMAIN_OCTETS) return invalid("domain longer than 255 octets");

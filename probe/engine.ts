@@ -208,7 +208,8 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
     const entries = new Map<string, Entry>();
     const suggestions = new Map<string, string | null>(); // typo fixes depend on the domain only
     for (const input of emails) {
-      const parsed = parseAddress(input);
+      // Lists carry stray spaces and tabs around cells; nothing else is forgiven.
+      const parsed = parseAddress(input.replace(/^[ \t]+|[ \t]+$/g, ""));
       if (!parsed.ok) {
         const f: Facts = {
           syntax: { ok: false, reason: parsed.reason },

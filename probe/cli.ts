@@ -189,7 +189,7 @@ async function doctorCommand(argv: string[]): Promise<number> {
       timeout: { type: "string" },
     },
   });
-  const { runDoctor, printDoctor, DEFAULT_PORT25_TARGETS, DEFAULT_BLOCKLISTS } = await import("./doctor.ts");
+  const { runDoctor, printDoctor, doctorPassed, DEFAULT_PORT25_TARGETS, DEFAULT_BLOCKLISTS } = await import("./doctor.ts");
   const report = await runDoctor({
     helo: values.helo ?? process.env.MXRAY_HELO ?? DEFAULT_ENGINE_OPTIONS.helo,
     ...(values.ip ? { ip: values.ip } : {}),
@@ -199,7 +199,7 @@ async function doctorCommand(argv: string[]): Promise<number> {
     timeoutMs: positiveInt("timeout", values.timeout, 5000),
   });
   printDoctor(report);
-  return report.checks.some((c) => c.ok === false) ? 1 : 0;
+  return doctorPassed(report) ? 0 : 1;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,197 @@
+// The edge's data in Turso (libSQL). Every tenant-owned table carries account_id, and every query
+// of the edge filters on it. Times are Unix milliseconds. Generate migrations with
+// `npm run db:generate` after a change here.
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const now = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
+
+export const accounts = sqliteTable("accounts", {
+  id: text("id").primaryKey(), // acc_…
+  name: text("name").notNull(),
+  kind: text("kind", { enum: ["personal", "team"] }).notNull(),
+  /** Clerk organization (teams) or user (personal accounts), when Clerk is used. */
+  clerkId: text("clerk_id").unique(),
+  /** Cached sum of credit_ledger.delta, updated in the same write as each ledger entry. */
+  creditBalance: integer("credit_balance").notNull().default(0),
+  createdAt: integer("created_at").notNull().default(now),
+});
+
+export const members = sqliteTable(
+  "members",
+  {
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    userId: text("user_id").notNull(),
+    email: text("email").notNull(),
+    role: text("role", { enum: ["owner", "admin", "member"] }).notNull(),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.userId] }), index("members_user").on(t.userId)],
+);
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(), // key_…
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    mode: text("mode", { enum: ["live", "test"] }).notNull(),
+    /** The first characters of the key, shown in lists; the key itself is shown once. */
+    prefix: text("prefix").notNull(),
+    /** SHA-256 of the whole key, hex: a lookup by hash needs no per-key salt for a 256-bit random key. */
+    hash: text("hash").notNull(),
+    createdBy: text("created_by"),
+    createdAt: integer("created_at").notNull().default(now),
+    lastUsedAt: integer("last_used_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_keys_hash").on(t.hash), index("api_keys_account").on(t.accountId)],
+);
+
+export const JOB_STATUSES = ["ingesting", "queued", "running", "completed", "failed", "canceled"] as const;
+
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: text("id").primaryKey(), // job_…
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    status: text("status", { enum: JOB_STATUSES }).notNull(),
+    total: integer("total").notNull().default(0), // rows received
+    unique: integer("unique_count").notNull().default(0), // addresses after dedupe
+    processed: integer("processed").notNull().default(0),
+    deliverable: integer("deliverable").notNull().default(0),
+    undeliverable: integer("undeliverable").notNull().default(0),
+    risky: integer("risky").notNull().default(0),
+    unknown: integer("unknown").notNull().default(0),
+    /** The uploaded file's header (JSON array) and the column holding addresses, for the export. */
+    columns: text("columns"),
+    emailColumn: text("email_column"),
+    creditsReserved: integer("credits_reserved").notNull().default(0),
+    createdAt: integer("created_at").notNull().default(now),
+    finishedAt: integer("finished_at"),
+  },
+  (t) => [index("jobs_account_created").on(t.accountId, t.createdAt)],
+);
+
+export const jobEmails = sqliteTable(
+  "job_emails",
+  {
+    jobId: text("job_id").notNull().references(() => jobs.id, { onDelete: "cascade" }),
+    /** Dedupe key (lower-cased, A-label domain); the raw input when the syntax is invalid. */
+    normalized: text("normalized").notNull(),
+    email: text("email").notNull(), // as given
+    rowIndex: integer("row_index").notNull(),
+    /** The user's original row (JSON array), kept for the export. */
+    row: text("row"),
+    batchId: text("batch_id"),
+    verdict: text("verdict", { enum: ["deliverable", "undeliverable", "risky", "unknown"] }),
+    reason: text("reason"),
+    /** The whole result record (core/contracts.ts ResultSchema) as JSON. */
+    result: text("result"),
+    updatedAt: integer("updated_at"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.jobId, t.normalized] }),
+    index("job_emails_job_verdict").on(t.jobId, t.verdict),
+    index("job_emails_job_row").on(t.jobId, t.rowIndex),
+    index("job_emails_batch").on(t.batchId),
+  ],
+);
+
+export const batches = sqliteTable(
+  "batches",
+  {
+    id: text("id").primaryKey(), // bat_…
+    jobId: text("job_id").notNull().references(() => jobs.id, { onDelete: "cascade" }),
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    status: text("status", { enum: ["pending", "dispatched", "done", "canceled"] }).notNull(),
+    size: integer("size").notNull(),
+    probeId: text("probe_id"),
+    /** A dispatched batch not finished by then goes back to another probe. */
+    leaseExpiresAt: integer("lease_expires_at"),
+    attempts: integer("attempts").notNull().default(0),
+    /** Not before this time (greylisting re-queues). */
+    notBefore: integer("not_before"),
+    createdAt: integer("created_at").notNull().default(now),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [index("batches_job").on(t.jobId), index("batches_status_lease").on(t.status, t.leaseExpiresAt)],
+);
+
+export const probes = sqliteTable(
+  "probes",
+  {
+    id: text("id").primaryKey(), // prb_…
+    url: text("url").notNull(),
+    version: text("version"),
+    capacity: integer("capacity").notNull().default(0),
+    inFlight: integer("in_flight").notNull().default(0),
+    status: text("status", { enum: ["active", "draining", "dead"] }).notNull(),
+    lastHeartbeatAt: integer("last_heartbeat_at"),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [index("probes_status_heartbeat").on(t.status, t.lastHeartbeatAt)],
+);
+
+export const creditLedger = sqliteTable(
+  "credit_ledger",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    delta: integer("delta").notNull(),
+    kind: text("kind", { enum: ["grant", "purchase", "reserve", "settle", "refund"] }).notNull(),
+    jobId: text("job_id"),
+    /** A retried Stripe event or job settlement writes nothing twice. */
+    idempotencyKey: text("idempotency_key").notNull(),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [uniqueIndex("credit_ledger_idempotency").on(t.idempotencyKey), index("credit_ledger_account").on(t.accountId, t.createdAt)],
+);
+
+export const webhookSubscriptions = sqliteTable(
+  "webhook_subscriptions",
+  {
+    id: text("id").primaryKey(), // whk_…
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    events: text("events").notNull(), // JSON array, e.g. ["job.completed"]
+    /** Signs deliveries; needed in clear to sign, so it is a per-subscription random secret. */
+    secret: text("secret").notNull(),
+    createdAt: integer("created_at").notNull().default(now),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("webhook_subscriptions_account").on(t.accountId)],
+);
+
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    subscriptionId: text("subscription_id").notNull().references(() => webhookSubscriptions.id, { onDelete: "cascade" }),
+    accountId: text("account_id").notNull(),
+    event: text("event").notNull(),
+    payload: text("payload").notNull(),
+    idempotencyKey: text("idempotency_key").notNull(),
+    status: text("status", { enum: ["pending", "delivered", "failed"] }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    lastStatusCode: integer("last_status_code"),
+    createdAt: integer("created_at").notNull().default(now),
+    deliveredAt: integer("delivered_at"),
+  },
+  (t) => [uniqueIndex("webhook_deliveries_idempotency").on(t.idempotencyKey), index("webhook_deliveries_subscription").on(t.subscriptionId, t.createdAt)],
+);
+
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    accountId: text("account_id").notNull(),
+    actor: text("actor").notNull(), // user id, key id, or "system"
+    action: text("action").notNull(), // e.g. "api_key.create"
+    target: text("target"),
+    detail: text("detail"), // JSON
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [index("audit_log_account").on(t.accountId, t.createdAt)],
+);

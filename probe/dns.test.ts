@@ -5,7 +5,7 @@ import * as packet from "dns-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createResolver, parseServer, reverseName } from "./dns.ts";
 
-type Handler = (q: packet.Packet) => Partial<packet.Packet> & { rcode?: number; drop?: boolean; wrongId?: boolean };
+type Handler = (q: packet.Packet) => Partial<packet.Packet> & { rcode?: number; drop?: boolean; wrongId?: boolean; noQuestion?: boolean };
 
 const SOA = { name: "test", type: "SOA", ttl: 30, data: { mname: "ns.test", rname: "h.test", serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 10 } } as packet.Answer;
 
@@ -37,6 +37,18 @@ const zone: Handler = (q) => {
     case "AAAA a.mx.test":
     case "AAAA b.mx.test":
       return { authorities: [SOA] };
+    case "A noedns.test":
+      // An old server: FORMERR to anything with EDNS0, answers plain queries.
+      if ((q.additionals ?? []).some((a) => a.type === "OPT")) return { rcode: 1 };
+      return { answers: answer(q, "A", 60, "127.0.0.7") };
+    case "A noquestion.test":
+      return { noQuestion: true, answers: answer(q, "A", 60, "127.0.0.6") };
+    case "MX v4only.test":
+      return { answers: answer(q, "MX", 100, { preference: 10, exchange: "mx.v4only.test" }) };
+    case "A mx.v4only.test":
+      return { answers: answer(q, "A", 60, "127.0.0.5") };
+    case "AAAA mx.v4only.test":
+      return { drop: true };
     case "A implicit.test":
       return { answers: answer(q, "A", 60, "127.0.0.9") };
     case "MX servfail.test":
@@ -72,7 +84,7 @@ function respond(q: packet.Packet, overTcp: boolean): Buffer | null {
     type: "response",
     id: h.wrongId ? (q.id! + 1) % 65536 : q.id,
     flags: packet.RECURSION_AVAILABLE | (h.rcode ?? 0),
-    questions: q.questions,
+    questions: h.noQuestion ? [] : q.questions,
     answers: h.answers ?? [],
     authorities: h.authorities ?? [],
   });
@@ -196,6 +208,21 @@ describe("lookup", () => {
     const before = count("udp A a.mx.test");
     await Promise.all(Array.from({ length: 10 }, () => r.lookup("a.mx.test", "A")));
     expect(count("udp A a.mx.test")).toBe(before + 1);
+  });
+});
+
+describe("servers with quirks", () => {
+  it("asks again without EDNS0 when a server answers FORMERR to it", async () => {
+    expect(await resolver().lookup("noedns.test", "A")).toMatchObject({ ok: true, records: ["127.0.0.7"] });
+  });
+  it("accepts an answer that leaves the question out", async () => {
+    expect(await resolver().lookup("noquestion.test", "A")).toMatchObject({ ok: true, records: ["127.0.0.6"] });
+  });
+  it("does not wait on AAAA for an MX host that has an A record", async () => {
+    const started = Date.now();
+    const r = await createResolver({ servers: [`127.0.0.1:${port}`], timeoutMs: 2000, attempts: 1 }).mailRoute("v4only.test");
+    expect(r).toMatchObject({ kind: "mx", hosts: [{ name: "mx.v4only.test", addresses: ["127.0.0.5"] }] });
+    expect(Date.now() - started).toBeLessThan(1500);
   });
 });
 

@@ -153,6 +153,7 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
   const now = opts.now ?? Date.now;
   const cache = new Map<string, { value: Lookup; expires: number }>();
   const inFlight = new Map<string, Promise<Lookup>>();
+  const noEdns = new Set<string>();
 
   async function query(name: string, type: RecordType): Promise<Lookup> {
     const started = performance.now();
@@ -160,12 +161,14 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
     for (let attempt = 0; attempt < attempts; attempt++) {
       for (const server of servers) {
         const id = Math.floor(Math.random() * 65536);
+        // EDNS0 unless this server has shown it does not understand it (RFC 6891 §7: FORMERR).
+        const edns = !noEdns.has(`${server.host}:${server.port}`);
         const q = packet.encode({
           type: "query",
           id,
           flags: packet.RECURSION_DESIRED,
           questions: [{ type, name, class: "IN" }],
-          additionals: [{ type: "OPT", name: ".", udpPayloadSize: EDNS_UDP_SIZE } as packet.Answer],
+          ...(edns ? { additionals: [{ type: "OPT", name: ".", udpPayloadSize: EDNS_UDP_SIZE } as packet.Answer] } : {}),
         });
         try {
           let raw = await exchange(server, q, timeoutMs, false);
@@ -175,9 +178,16 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
             res = packet.decode(raw);
           }
           const question = res.questions?.[0];
-          if (res.id !== id || !question || normalise(question.name) !== name || question.type !== type) {
+          // Some small servers leave the question out of the answer; the id must match regardless.
+          if (res.id !== id || (question && (normalise(question.name) !== name || question.type !== type))) {
             last = { ok: false, error: "malformed", detail: "answer does not match the question" };
             continue;
+          }
+          const rcode = (res as { rcode?: string }).rcode;
+          if (edns && (rcode === "FORMERR" || rcode === "NOTIMP")) {
+            noEdns.add(`${server.host}:${server.port}`);
+            attempt--; // ask the same server again, plainly: this try does not count
+            break;
           }
           last = interpret(res, type);
           // SERVFAIL and REFUSED may be one server's trouble: try the next.
@@ -231,11 +241,16 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
     return p;
   }
 
+  /** IPv4 first; AAAA only when there is no A (probes rarely have IPv6 port 25 with a PTR,
+   *  and servers that drop AAAA queries would otherwise cost a timeout per host). */
   async function addresses(name: string): Promise<string[] | Lookup> {
     if (net.isIP(name)) return [name]; // an MX naming an IP literal: lenient, as MTAs are
-    const [a, aaaa] = await Promise.all([lookup(name, "A"), lookup(name, "AAAA")]);
-    if (!a.ok && !aaaa.ok) return a;
-    return [...(a.ok ? a.records : []), ...(aaaa.ok ? aaaa.records : [])];
+    const a = await lookup(name, "A");
+    if (a.ok && a.records.length > 0) return a.records;
+    const aaaa = await lookup(name, "AAAA");
+    // Only "no address" when both questions were answered; a failure says we could not tell.
+    if (aaaa.ok && (aaaa.records.length > 0 || a.ok)) return aaaa.records;
+    return a.ok ? aaaa : a;
   }
 
   async function mailRoute(rawDomain: string): Promise<MailRoute> {
@@ -265,11 +280,10 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
       return { kind: "mx", hosts };
     }
     // NODATA for MX: the implicit MX is the domain's own address (RFC 5321 §5.1).
-    const [a, aaaa] = await Promise.all([lookup(domain, "A"), lookup(domain, "AAAA")]);
-    const addrs = [...(a.ok ? a.records : []), ...(aaaa.ok ? aaaa.records : [])];
-    const failed = [a, aaaa].find((l) => !l.ok);
-    if (failed && !failed.ok && addrs.length === 0) return { kind: "error", detail: `A/AAAA ${domain}: ${failed.detail}` };
-    if (addrs.length === 0 && [a, aaaa].some((l) => l.ok && l.rcode === "NXDOMAIN")) return { kind: "nxdomain" };
+    const a = await lookup(domain, "A");
+    if (a.ok && a.rcode === "NXDOMAIN") return { kind: "nxdomain" };
+    const addrs = await addresses(domain);
+    if (!Array.isArray(addrs)) return { kind: "error", detail: `A/AAAA ${domain}: ${addrs.ok ? addrs.rcode : addrs.detail}` };
     if (addrs.length === 0) return { kind: "no_mail" };
     return { kind: "implicit_mx", hosts: [{ name: domain, preference: 0, addresses: addrs }] };
   }

@@ -13,7 +13,8 @@ export const MAX_ADDRESS_OCTETS = 254;
 export const MAX_LABEL_OCTETS = 63;
 
 const encoder = new TextEncoder();
-const octets = (s: string) => encoder.encode(s).length;
+// UTF-8 length; ASCII (nearly every address) needs no encoding pass.
+const octets = (s: string) => (NON_ASCII.test(s) ? encoder.encode(s).length : s.length);
 
 // atext (RFC 5322 §3.2.3) plus UTF8-non-ascii (RFC 6531 §3.3).
 const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\uFFFF]+$/u;

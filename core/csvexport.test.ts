@@ -1,0 +1,18 @@
+import Papa from "papaparse";
+import { describe, expect, it } from "vitest";
+import { csvRow, safeCell } from "./csvexport.ts";
+
+describe("CSV export", () => {
+  it("defuses formula-looking cells", () => {
+    for (const bad of ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]) {
+      expect(safeCell(bad).replace(/^"/, "")).toMatch(/^'/);
+    }
+    expect(safeCell(-5)).toBe("-5"); // numbers we write ourselves stay numbers
+    expect(safeCell("alice@x.test")).toBe("alice@x.test");
+  });
+  it("round-trips through a CSV parser", () => {
+    const cells = ["a,b", 'say "hi"', "multi\nline", " padded ", "=1+1", 95, null, true];
+    const parsed = Papa.parse<string[]>(csvRow(cells)).data[0];
+    expect(parsed).toEqual(["a,b", 'say "hi"', "multi\nline", " padded ", "'=1+1", "95", "", "true"]);
+  });
+});

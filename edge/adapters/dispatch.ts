@@ -1,0 +1,93 @@
+// Dispatch of batches to probes behind one interface: QStash in production (retries, delays,
+// deduplication by batch id, flow control per probe), and, when no QSTASH_TOKEN is set, a direct
+// stand-in that signs exactly as QStash does, so the probe's check is the same code.
+import { Client } from "@upstash/qstash";
+import type { Batch } from "../../core/contracts.ts";
+import { QSTASH_SIGNATURE_HEADER, signQstash } from "../../core/qstash.ts";
+
+export interface DispatchRequest {
+  /** The probe's public base URL; batches go to `${probeUrl}/v1/batches`. */
+  probeUrl: string;
+  probeId: string;
+  batch: Batch;
+  /** Not before this many seconds (greylisting re-queues). */
+  delaySeconds?: number;
+}
+
+export type DispatchResult = { ok: true; messageId: string } | { ok: false; error: string };
+
+export interface Dispatcher {
+  readonly kind: "qstash" | "direct";
+  dispatch(req: DispatchRequest): Promise<DispatchResult>;
+}
+
+/** Batches a probe may run at once, as QStash flow control (its own limit answers 429 above). */
+export const PROBE_PARALLELISM = 4;
+export const DISPATCH_RETRIES = 5;
+
+const batchesUrl = (probeUrl: string) => `${probeUrl.replace(/\/+$/, "")}/v1/batches`;
+
+export function createQstashDispatcher(opts: { token: string; baseUrl?: string }): Dispatcher {
+  const client = new Client({ token: opts.token, ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}) });
+  return {
+    kind: "qstash",
+    async dispatch(req) {
+      try {
+        const res = await client.publishJSON({
+          url: batchesUrl(req.probeUrl),
+          body: req.batch,
+          deduplicationId: req.batch.batch_id, // a retried dispatch of the same batch is one message
+          retries: DISPATCH_RETRIES,
+          flowControl: { key: req.probeId, parallelism: PROBE_PARALLELISM },
+          ...(req.delaySeconds ? { delay: req.delaySeconds } : {}),
+        });
+        return { ok: true, messageId: res.messageId };
+      } catch (e) {
+        return { ok: false, error: e instanceof Error ? e.message : String(e) };
+      }
+    },
+  };
+}
+
+/**
+ * The local stand-in: POSTs the batch to the probe with an `Upstash-Signature` minted the way
+ * QStash mints it. Like QStash it does not wait for the probe to finish: the delivery runs in
+ * the background (`waitUntil` in the Worker) and is retried on 5xx and 429, as QStash would.
+ */
+export function createDirectDispatcher(opts: {
+  signingKey: string;
+  fetch?: typeof fetch;
+  waitUntil?: (p: Promise<unknown>) => void;
+  retryDelayMs?: number;
+}): Dispatcher {
+  const doFetch = opts.fetch ?? fetch;
+  const retryDelayMs = opts.retryDelayMs ?? 1000;
+  const deliver = async (req: DispatchRequest) => {
+    if (req.delaySeconds) await new Promise((r) => setTimeout(r, req.delaySeconds! * 1000));
+    const url = batchesUrl(req.probeUrl);
+    const body = JSON.stringify(req.batch);
+    for (let attempt = 0; attempt <= DISPATCH_RETRIES; attempt++) {
+      try {
+        const res = await doFetch(url, {
+          method: "POST",
+          body,
+          headers: { "content-type": "application/json", [QSTASH_SIGNATURE_HEADER]: await signQstash({ signingKey: opts.signingKey, url, body }) },
+        });
+        await res.body?.cancel();
+        if (res.ok || (res.status < 500 && res.status !== 429)) return;
+      } catch {
+        // the probe is unreachable: retry like QStash
+      }
+      await new Promise((r) => setTimeout(r, retryDelayMs * 2 ** attempt));
+    }
+  };
+  return {
+    kind: "direct",
+    async dispatch(req) {
+      const delivery = deliver(req);
+      if (opts.waitUntil) opts.waitUntil(delivery);
+      else void delivery;
+      return { ok: true, messageId: `direct_${req.batch.batch_id}` };
+    },
+  };
+}

@@ -1,0 +1,24 @@
+// Messages on a job's WebSocket, shared by the JobHub Durable Object and the browser.
+import type { Result } from "./contracts.ts";
+import type { Verdict } from "./verdict.ts";
+
+export interface JobProgress {
+  id: string;
+  status: "ingesting" | "queued" | "running" | "completed" | "failed" | "canceled";
+  total: number;
+  unique: number;
+  processed: number;
+  counts: Record<Verdict, number>;
+}
+
+export type LiveMessage =
+  /** First message on every connection: where the job stands now. */
+  | { type: "snapshot"; job: JobProgress; latest: Result[] }
+  /** Coalesced: at most a few per second, whatever the result rate. */
+  | { type: "progress"; job: JobProgress; latest: Result[]; rate_per_s: number; eta_s: number | null }
+  | { type: "completed"; job: JobProgress };
+
+/** How many of the newest results ride along with each message. */
+export const LATEST_RESULTS = 20;
+/** Minimum spacing of progress messages per job (4 a second at most). */
+export const PROGRESS_INTERVAL_MS = 250;

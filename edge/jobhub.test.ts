@@ -1,0 +1,70 @@
+// The JobHub Durable Object inside workerd: snapshot on connect, coalesced progress, idempotent
+// updates, completion.
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { JobProgress, LiveMessage } from "../core/live.ts";
+import { PROGRESS_INTERVAL_MS } from "../core/live.ts";
+
+const job = (processed: number, status: JobProgress["status"] = "running"): JobProgress => ({
+  id: "job_hub",
+  status,
+  total: 100,
+  unique: 100,
+  processed,
+  counts: { deliverable: processed, undeliverable: 0, risky: 0, unknown: 0 },
+});
+
+async function connect(name: string) {
+  const stub = env.JOB_HUB.get(env.JOB_HUB.idFromName(name));
+  const res = await stub.fetch("http://hub/ws", { headers: { Upgrade: "websocket" } });
+  expect(res.status).toBe(101);
+  const ws = res.webSocket!;
+  ws.accept();
+  const messages: (LiveMessage & { at: number })[] = [];
+  const waiters: { test: (m: LiveMessage) => boolean; resolve: () => void }[] = [];
+  ws.addEventListener("message", (e) => {
+    const m = JSON.parse(e.data as string) as LiveMessage;
+    messages.push({ ...m, at: Date.now() });
+    for (const w of waiters.filter((w) => w.test(m))) w.resolve();
+  });
+  const until = (test: (m: LiveMessage) => boolean) =>
+    messages.some(test) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ test, resolve }));
+  return { stub, ws, messages, until };
+}
+
+describe("JobHub", () => {
+  it("sends a snapshot on connect, then coalesced progress, ignoring stale updates", async () => {
+    const name = "job_hub_1";
+    const stub = env.JOB_HUB.get(env.JOB_HUB.idFromName(name));
+    await stub.update(job(0), [], 1);
+    const c = await connect(name);
+    await c.until((m) => m.type === "snapshot");
+    expect(c.messages[0]).toMatchObject({ type: "snapshot", job: { processed: 0 } });
+
+    const started = Date.now();
+    for (let seq = 2; seq <= 61; seq++) await c.stub.update(job(seq - 1), [], seq);
+    await c.stub.update(job(5), [], 30); // older than what it has: ignored
+    await c.until((m) => m.type === "progress" && m.job.processed === 60);
+    const elapsed = Date.now() - started;
+    const progress = c.messages.filter((m) => m.type === "progress");
+    // 60 updates, at most one message per interval (plus the first, sent at once).
+    expect(progress.length).toBeLessThanOrEqual(Math.ceil(elapsed / PROGRESS_INTERVAL_MS) + 1);
+    expect(progress.length).toBeLessThan(60);
+    expect(progress.at(-1)!.job.processed).toBe(60);
+    expect(progress.every((m, i) => i === 0 || m.job.processed >= progress[i - 1]!.job.processed)).toBe(true);
+    c.ws.close(1000, "done");
+  });
+
+  it("announces completion at once", async () => {
+    const c = await connect("job_hub_2");
+    await c.stub.update(job(100, "completed"), [], 1);
+    await c.until((m) => m.type === "completed");
+    expect(c.messages.find((m) => m.type === "completed")).toMatchObject({ job: { status: "completed", processed: 100 } });
+    c.ws.close(1000, "done");
+  });
+
+  it("refuses a request that is not a WebSocket upgrade", async () => {
+    const stub = env.JOB_HUB.get(env.JOB_HUB.idFromName("job_hub_3"));
+    expect((await stub.fetch("http://hub/ws")).status).toBe(426);
+  });
+});

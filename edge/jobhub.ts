@@ -1,0 +1,87 @@
+// One Durable Object per job. `fetch` only accepts the WebSocket and sends a snapshot; producers
+// call the idempotent `update` RPC; messages are coalesced to PROGRESS_INTERVAL_MS and broadcast
+// to every socket, each in its own try/catch. Hibernation-friendly: sockets are the runtime's.
+import { DurableObject } from "cloudflare:workers";
+import type { Result } from "../core/contracts.ts";
+import { LATEST_RESULTS, PROGRESS_INTERVAL_MS, type JobProgress, type LiveMessage } from "../core/live.ts";
+
+interface HubState {
+  job: JobProgress;
+  latest: Result[];
+  seq: number;
+}
+
+export class JobHub extends DurableObject<Env> {
+  private state: HubState | null = null;
+  private lastSentAt = 0;
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private rateSample: { at: number; processed: number } | null = null;
+
+  private async load(): Promise<HubState | null> {
+    this.state ??= (await this.ctx.storage.get<HubState>("state")) ?? null;
+    return this.state;
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("expected a WebSocket upgrade", { status: 426 });
+    }
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    this.ctx.acceptWebSocket(server);
+    const state = await this.load();
+    if (state) server.send(JSON.stringify({ type: "snapshot", job: state.job, latest: state.latest } satisfies LiveMessage));
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Producers' entry: a newer `seq` replaces the state; an old or repeated one changes nothing. */
+  async update(job: JobProgress, results: Result[], seq: number): Promise<void> {
+    const state = await this.load();
+    if (state && seq <= state.seq) return;
+    const latest = [...results.slice(-LATEST_RESULTS), ...(state?.latest ?? [])].slice(0, LATEST_RESULTS);
+    this.state = { job, latest, seq };
+    await this.ctx.storage.put("state", this.state);
+    if (job.status === "completed" || job.status === "failed" || job.status === "canceled") {
+      this.broadcast({ type: "completed", job });
+      return;
+    }
+    if (this.flushTimer) return; // a flush is due: it will carry this state
+    const wait = Math.max(0, this.lastSentAt + PROGRESS_INTERVAL_MS - Date.now());
+    this.flushTimer = setTimeout(() => this.flush(), wait);
+  }
+
+  private flush(): void {
+    this.flushTimer = null;
+    const state = this.state;
+    if (!state) return;
+    const now = Date.now();
+    const sample = this.rateSample;
+    const rate = sample && now > sample.at ? ((state.job.processed - sample.processed) * 1000) / (now - sample.at) : 0;
+    this.rateSample = { at: now, processed: state.job.processed };
+    const left = state.job.unique - state.job.processed;
+    this.lastSentAt = now;
+    this.broadcast({
+      type: "progress",
+      job: state.job,
+      latest: state.latest,
+      rate_per_s: Math.round(rate * 10) / 10,
+      eta_s: rate > 0 ? Math.ceil(left / rate) : null,
+    });
+  }
+
+  private broadcast(message: LiveMessage): void {
+    const text = JSON.stringify(message);
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.send(text);
+      } catch {
+        // a socket that went away; the runtime closes it
+      }
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    // 1005/1006 are reserved: they may not be sent back (STACK.md note 11).
+    ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+  }
+}

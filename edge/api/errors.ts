@@ -1,0 +1,66 @@
+// One error envelope for the whole API: { "error": { "code", "message", "requestId" } }. Codes
+// are a closed set; the status of each lives here and nowhere else.
+import type { Context, Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { newId } from "../../core/ids.ts";
+
+export const API_ERRORS = {
+  bad_request: 400,
+  invalid_json: 400,
+  validation_failed: 400,
+  empty_upload: 400,
+  no_email_column: 400,
+  not_utf8: 400,
+  unauthorized: 401,
+  key_revoked: 401,
+  bad_signature: 401,
+  insufficient_credits: 402,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal: 500,
+  probe_unavailable: 503,
+} as const;
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+/** Thrown by handlers (the HTTP edge is the one place that throws); turned into the envelope. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function requestId(c: Context): string {
+  let id = c.get("requestId" as never) as string | undefined;
+  if (!id) {
+    id = newId("req");
+    c.set("requestId" as never, id as never);
+  }
+  return id;
+}
+
+export function errorResponse(c: Context, code: ApiErrorCode, message: string, headers: Record<string, string> = {}) {
+  const id = requestId(c);
+  return c.json({ error: { code, message, requestId: id } }, API_ERRORS[code], { ...headers, "x-request-id": id });
+}
+
+/** Registers the envelope for thrown ApiErrors, Hono's own exceptions, unknown routes and bugs. */
+export function installErrorHandling(app: Hono<any>): void {
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return errorResponse(c, err.code, err.message, err.headers);
+    if (err instanceof HTTPException) {
+      const code = (Object.keys(API_ERRORS) as ApiErrorCode[]).find((k) => API_ERRORS[k] === err.status) ?? "bad_request";
+      return errorResponse(c, code, err.message || code);
+    }
+    console.error(JSON.stringify({ msg: "unhandled error", requestId: requestId(c), error: String(err) }));
+    return errorResponse(c, "internal", "Something went wrong on our side; the request id helps us find it.");
+  });
+  app.notFound((c) => errorResponse(c, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+}

@@ -1,10 +1,25 @@
 // Tests that run inside workerd (the Worker and its Durable Objects). Node tests have their own
-// config (vitest.config.ts) so the Workers pool never loads them.
+// config (vitest.config.ts) so the Workers pool never loads them. A real sqld, migrated, is
+// started here (on the Node side) and handed to the Worker as TURSO_DATABASE_URL.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { migrateDb } from "./db/migrate.ts";
+import { startSqld } from "./db/sqld.ts";
 
 export default defineConfig({
-  plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+  plugins: [
+    cloudflareTest(async () => {
+      const sqld = await startSqld({ dataDir: mkdtempSync(join(tmpdir(), "mxray-workers-db-")) });
+      await migrateDb(sqld.url);
+      return {
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: { bindings: { TURSO_DATABASE_URL: sqld.url } },
+      };
+    }),
+  ],
   test: {
     include: ["edge/**/*.test.ts"],
     testTimeout: 30_000,

@@ -61,8 +61,11 @@ export async function startSqld(opts: { dataDir: string; port?: number }): Promi
   const port = opts.port ?? (await freePort());
   mkdirSync(opts.dataDir, { recursive: true });
   const child = spawn(binary, ["--http-listen-addr", `127.0.0.1:${port}`, "-d", join(opts.dataDir, "sqld")], {
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: "ignore",
   });
+  // The server must not keep a test runner alive; callers stop it (or it dies with the parent).
+  child.unref();
+  process.once("exit", () => child.kill("SIGTERM"));
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(url, child, 20_000);
   return {

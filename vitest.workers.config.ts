@@ -9,6 +9,9 @@ import { defineConfig } from "vitest/config";
 import { migrateDb } from "./db/migrate.ts";
 import { startSqld } from "./db/sqld.ts";
 
+/** The probe secret the Worker under test trusts (tests sign with it). */
+export const TEST_PROBE_SECRET = "test-probe-secret-0123456789abcdef";
+
 export default defineConfig({
   plugins: [
     cloudflareTest(async () => {
@@ -16,7 +19,7 @@ export default defineConfig({
       await migrateDb(sqld.url);
       return {
         wrangler: { configPath: "./wrangler.toml" },
-        miniflare: { bindings: { TURSO_DATABASE_URL: sqld.url } },
+        miniflare: { bindings: { TURSO_DATABASE_URL: sqld.url, PROBE_SECRET: TEST_PROBE_SECRET } },
       };
     }),
   ],

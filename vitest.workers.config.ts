@@ -19,7 +19,7 @@ export default defineConfig({
       await migrateDb(sqld.url);
       return {
         wrangler: { configPath: "./wrangler.toml" },
-        miniflare: { bindings: { TURSO_DATABASE_URL: sqld.url, PROBE_SECRET: TEST_PROBE_SECRET } },
+        miniflare: { bindings: { TURSO_DATABASE_URL: sqld.url, PROBE_SECRET: TEST_PROBE_SECRET, MXRAY_DEV_API_KEY: "mx_test_devkeydevkeydevkeydevkeydevkey12" } },
       };
     }),
   ],

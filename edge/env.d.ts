@@ -8,3 +8,9 @@ declare namespace Cloudflare {
     PROBE_SECRET: string;
   }
 }
+declare namespace Cloudflare {
+  interface Env {
+    /** Local runs: this exact key is accepted as a bearer key of a local account with credits. */
+    MXRAY_DEV_API_KEY?: string;
+  }
+}

@@ -8,11 +8,12 @@ import { SIGNATURE_HEADER, verifySignature } from "../../core/signing.ts";
 import { jobs } from "../../db/schema.ts";
 import { createEdgeDb } from "../db.ts";
 import { applyResultChunk } from "../services/results.ts";
+import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
 
 const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
 
-export function registerProbeResults(app: Hono<{ Bindings: Env }>): void {
+export function registerProbeResults(app: Hono<AppEnv>): void {
   app.post("/internal/probes/results", async (c) => {
     const body = await c.req.text();
     if (body.length > MAX_CHUNK_BYTES) throw new ApiError("payload_too_large", "A result chunk is at most 4 MiB");

@@ -10,12 +10,9 @@ import { serve, type ServerType } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ResultChunkSchema, type ResultChunk } from "../core/contracts.ts";
 import { createDirectDispatcher, createQstashDispatcher, PROBE_PARALLELISM } from "../edge/adapters/dispatch.ts";
-import { engineOptionsFrom, loadConfig } from "../probe/config.ts";
-import { createEngine } from "../probe/engine.ts";
-import { createMetrics } from "../probe/metrics.ts";
-import { createOutbox } from "../probe/outbox.ts";
-import { createProbeApp } from "../probe/server.ts";
+import type { createOutbox } from "../probe/outbox.ts";
 import { startWorld, type World } from "./world/index.ts";
+import { createWorldProbe } from "./world/probe.ts";
 
 const SECRET = "probe-secret-for-dispatch-tests-01";
 const SIGNING_KEY = "sig_current_key";
@@ -93,30 +90,17 @@ describe("direct dispatch to a real probe", () => {
       });
     });
     probeUrl = `http://127.0.0.1:${port}`;
-    const loaded = loadConfig({
-      PROBE_ID: "prb_local",
-      PROBE_SECRET: SECRET,
-      PUBLIC_URL: probeUrl,
-      EDGE_URL: edge.url,
-      QSTASH_CURRENT_SIGNING_KEY: SIGNING_KEY,
-      QSTASH_NEXT_SIGNING_KEY: "sig_next_key",
-      MXRAY_HELO: "probe.mxray.test",
-      MXRAY_DNS: world.dnsServer,
-      MXRAY_SMTP_PORT: String(world.smtpPort),
-      MXRAY_TIMEOUT_MS: "2000",
-      MXRAY_GREYLIST_BUDGET_MS: "3000",
-      MXRAY_OUTBOX_DIR: outboxDir,
-    });
-    if (!loaded.ok) throw new Error(loaded.error);
-    outbox = createOutbox({ dir: outboxDir, edgeUrl: edge.url, secret: SECRET });
-    await outbox.start();
-    const { app } = createProbeApp({
-      engine: createEngine(engineOptionsFrom(loaded.value)),
-      config: loaded.value,
-      outbox,
-      metrics: createMetrics(),
+    const probe = createWorldProbe(world, {
       probeId: "prb_local",
+      secret: SECRET,
+      publicUrl: probeUrl,
+      edgeUrl: edge.url,
+      signingKey: SIGNING_KEY,
+      outboxDir,
     });
+    outbox = probe.outbox;
+    await outbox.start();
+    const { app } = probe;
     probeServer = await new Promise<ServerType>((r) => {
       const s = serve({ fetch: app.fetch, port, hostname: "127.0.0.1" }, () => r(s));
     });

@@ -11,11 +11,7 @@ import { ResultChunkSchema, ResultSchema, type ResultChunk } from "../core/contr
 import { signQstash } from "../core/qstash.ts";
 import { sign, SIGNATURE_HEADER, verifySignature } from "../core/signing.ts";
 import { startWorld, type World } from "../e2e/world/index.ts";
-import { engineOptionsFrom, loadConfig } from "./config.ts";
-import { createEngine } from "./engine.ts";
-import { createMetrics } from "./metrics.ts";
-import { createOutbox } from "./outbox.ts";
-import { createProbeApp } from "./server.ts";
+import { createWorldProbe } from "../e2e/world/probe.ts";
 
 let world: World;
 let edge: Server;
@@ -50,26 +46,14 @@ afterAll(async () => {
 });
 
 function probe() {
-  const loaded = loadConfig({
-    PROBE_ID: "prb_daemon",
-    PROBE_SECRET: SECRET,
-    PUBLIC_URL: "https://probe.example.test",
-    EDGE_URL: edgeUrl,
-    QSTASH_CURRENT_SIGNING_KEY: "current-key",
-    QSTASH_NEXT_SIGNING_KEY: "next-key",
-    MXRAY_HELO: "probe.mxray.test",
-    MXRAY_DNS: world.dnsServer,
-    MXRAY_SMTP_PORT: String(world.smtpPort),
-    MXRAY_TIMEOUT_MS: "2000",
-    MXRAY_GREYLIST_BUDGET_MS: "3000",
-    MXRAY_OUTBOX_DIR: outboxDir,
+  return createWorldProbe(world, {
+    probeId: "prb_daemon",
+    secret: SECRET,
+    publicUrl: "https://probe.example.test",
+    edgeUrl,
+    signingKey: "current-key",
+    outboxDir,
   });
-  if (!loaded.ok) throw new Error(loaded.error);
-  const config = loaded.value;
-  const engine = createEngine(engineOptionsFrom(config));
-  const outbox = createOutbox({ dir: outboxDir, edgeUrl, secret: SECRET });
-  const app = createProbeApp({ engine, config, outbox, metrics: createMetrics(), probeId: "prb_daemon" });
-  return { ...app, outbox, engine };
 }
 
 describe("probe daemon with the real engine", () => {

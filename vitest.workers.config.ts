@@ -19,7 +19,16 @@ export default defineConfig({
       await migrateDb(sqld.url);
       return {
         wrangler: { configPath: "./wrangler.toml" },
-        miniflare: { bindings: { TURSO_DATABASE_URL: sqld.url, PROBE_SECRET: TEST_PROBE_SECRET, MXRAY_DEV_API_KEY: "mx_test_devkeydevkeydevkeydevkeydevkey12" } },
+        miniflare: {
+          bindings: {
+            TURSO_DATABASE_URL: sqld.url,
+            PROBE_SECRET: TEST_PROBE_SECRET,
+            MXRAY_DEV_API_KEY: "mx_test_devkeydevkeydevkeydevkeydevkey12",
+            MXRAY_RATE_LIMIT_PER_MIN: "40",
+            MXRAY_BATCH_SIZE: "50",
+            MXRAY_MAX_UPLOAD_BYTES: String(8 * 1024 * 1024),
+          },
+        },
       };
     }),
   ],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Ingest, planBatches } from "./ingest.ts";
+import { BatchCutter, Ingest, invalidSyntaxResult, KeySet, planBatches } from "./ingest.ts";
+import { ResultSchema } from "./contracts.ts";
 
 describe("Ingest", () => {
   it("dedupes case-insensitively, keeps invalid rows once, and flags lists", () => {
@@ -22,5 +23,40 @@ describe("planBatches", () => {
     expect(batches.map((b) => b.map((x) => x.domain).join(""))).toEqual(["aaaaa", "aabbb", "cc"]);
     expect(batches.flat()).toHaveLength(12);
     expect(batches.every((b) => b.length <= 5)).toBe(true);
+  });
+});
+
+describe("KeySet", () => {
+  it("tells new keys from repeats across growth", () => {
+    const set = new KeySet();
+    for (let i = 0; i < 50_000; i++) expect(set.add(`user${i}@example.test`)).toBe(true);
+    for (let i = 0; i < 50_000; i += 997) expect(set.add(`user${i}@example.test`)).toBe(false);
+    expect(set.add("")).toBe(true);
+    expect(set.add("")).toBe(false);
+    expect(set.size).toBe(50_001);
+  });
+});
+
+describe("BatchCutter", () => {
+  it("hands out batches per window, never over the size, and leaves out invalid addresses", () => {
+    const cutter = new BatchCutter<{ domain: string | null; n: number }>(4, 8);
+    const items = (domain: string | null, from: number, n: number) => Array.from({ length: n }, (_, i) => ({ domain, n: from + i }));
+    expect(cutter.push(items("a", 0, 3))).toEqual([]);
+    const first = cutter.push([...items("b", 3, 5), ...items(null, 8, 2)]);
+    expect(first.flat().map((x) => x.n).sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(first.every((b) => b.length <= 4 && new Set(b.map((x) => x.domain)).size >= 1)).toBe(true);
+    const rest = cutter.end();
+    expect(rest).toEqual([]);
+    expect(cutter.push(items("c", 10, 1))).toEqual([]);
+    expect(cutter.end().flat().map((x) => x.n)).toEqual([10]);
+  });
+});
+
+describe("invalidSyntaxResult", () => {
+  it("is a whole, valid result record: undeliverable with the syntax reason", () => {
+    const bad = invalidSyntaxResult("not-an-address");
+    expect(ResultSchema.parse(bad)).toEqual(bad);
+    expect(bad).toMatchObject({ verdict: "undeliverable", reason: "invalid_syntax", normalized: null, score: 0 });
+    expect(invalidSyntaxResult("postmaster@[192.0.2.1]")).toMatchObject({ reason: "domain_literal" });
   });
 });

@@ -42,15 +42,13 @@ describe("schema on sqld", () => {
     expect(acc!.createdAt).toBeGreaterThan(Date.UTC(2020, 0, 1));
   });
 
-  it("keeps one result row per (job, address) and writes a ledger entry once per key", async () => {
+  it("keeps the first result row per (job, address) and writes a ledger entry once per key", async () => {
     await db.insert(accounts).values({ id: "acc_b", name: "B", kind: "team" });
     await db.insert(jobs).values({ id: "job_1", accountId: "acc_b", name: "list", status: "queued" });
-    const row = { jobId: "job_1", normalized: "a@x.test", email: "A@x.test", rowIndex: 0 };
-    await db.insert(jobEmails).values(row);
-    await db.insert(jobEmails).values({ ...row, verdict: "deliverable" }).onConflictDoUpdate({
-      target: [jobEmails.jobId, jobEmails.normalized],
-      set: { verdict: "deliverable" },
-    });
+    const row = { jobId: "job_1", normalized: "a@x.test", email: "A@x.test", rowIndex: 0, reason: "accepted", result: "{}" };
+    const first = await db.insert(jobEmails).values({ ...row, verdict: "deliverable" }).onConflictDoNothing().returning();
+    const second = await db.insert(jobEmails).values({ ...row, verdict: "unknown" }).onConflictDoNothing().returning();
+    expect([first.length, second.length]).toEqual([1, 0]);
     const rows = await db.select().from(jobEmails).where(and(eq(jobEmails.jobId, "job_1")));
     expect(rows.map((r) => r.verdict)).toEqual(["deliverable"]);
 

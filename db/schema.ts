@@ -74,30 +74,38 @@ export const jobs = sqliteTable(
   (t) => [index("jobs_account_created").on(t.accountId, t.createdAt)],
 );
 
+/**
+ * One row per answered address, written once: the first final answer wins (primary key), so a
+ * repeated chunk or a batch answered by two probes writes nothing twice. Unanswered addresses
+ * live only in their batch's `items`, which keeps rows written near one per address.
+ */
 export const jobEmails = sqliteTable(
   "job_emails",
   {
     jobId: text("job_id").notNull().references(() => jobs.id, { onDelete: "cascade" }),
-    /** Dedupe key (lower-cased, A-label domain); the raw input when the syntax is invalid. */
+    /** Dedupe key (lower-cased, A-label domain); the lower-cased input when the syntax is invalid. */
     normalized: text("normalized").notNull(),
     email: text("email").notNull(), // as given
     rowIndex: integer("row_index").notNull(),
-    /** The user's original row (JSON array), kept for the export. */
+    /** The user's original row (JSON array), kept for the export; null for plain lists. */
     row: text("row"),
+    /** null for addresses answered at ingest (bad syntax). */
     batchId: text("batch_id"),
-    verdict: text("verdict", { enum: ["deliverable", "undeliverable", "risky", "unknown"] }),
-    reason: text("reason"),
+    verdict: text("verdict", { enum: ["deliverable", "undeliverable", "risky", "unknown"] }).notNull(),
+    reason: text("reason").notNull(),
     /** The whole result record (core/contracts.ts ResultSchema) as JSON. */
-    result: text("result"),
-    updatedAt: integer("updated_at"),
+    result: text("result").notNull(),
+    createdAt: integer("created_at").notNull().default(now),
   },
   (t) => [
     primaryKey({ columns: [t.jobId, t.normalized] }),
-    index("job_emails_job_verdict").on(t.jobId, t.verdict),
     index("job_emails_job_row").on(t.jobId, t.rowIndex),
-    index("job_emails_batch").on(t.batchId),
+    index("job_emails_job_verdict_row").on(t.jobId, t.verdict, t.rowIndex),
+    index("job_emails_job_batch").on(t.jobId, t.batchId),
   ],
 );
+
+export const BATCH_STATUSES = ["pending", "dispatched", "done", "canceled"] as const;
 
 export const batches = sqliteTable(
   "batches",
@@ -105,18 +113,28 @@ export const batches = sqliteTable(
     id: text("id").primaryKey(), // bat_…
     jobId: text("job_id").notNull().references(() => jobs.id, { onDelete: "cascade" }),
     accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
-    status: text("status", { enum: ["pending", "dispatched", "done", "canceled"] }).notNull(),
+    status: text("status", { enum: BATCH_STATUSES }).notNull(),
     size: integer("size").notNull(),
+    /** The addresses, JSON: [key, email, rowIndex, row | null][] (core/ingest.ts BatchItem). */
+    items: text("items").notNull(),
+    /** 0 for a first pass; n for the n-th re-queue of greylisted addresses. */
+    round: integer("round").notNull().default(0),
     probeId: text("probe_id"),
     /** A dispatched batch not finished by then goes back to another probe. */
     leaseExpiresAt: integer("lease_expires_at"),
+    /** Dispatches so far. */
     attempts: integer("attempts").notNull().default(0),
     /** Not before this time (greylisting re-queues). */
-    notBefore: integer("not_before"),
+    notBefore: integer("not_before").notNull().default(0),
     createdAt: integer("created_at").notNull().default(now),
     updatedAt: integer("updated_at").notNull().default(now),
   },
-  (t) => [index("batches_job").on(t.jobId), index("batches_status_lease").on(t.status, t.leaseExpiresAt)],
+  (t) => [
+    index("batches_job").on(t.jobId, t.status),
+    index("batches_status_not_before").on(t.status, t.notBefore),
+    index("batches_status_lease").on(t.status, t.leaseExpiresAt),
+    index("batches_probe_status").on(t.probeId, t.status),
+  ],
 );
 
 export const probes = sqliteTable(

@@ -14,3 +14,24 @@ declare namespace Cloudflare {
     MXRAY_DEV_API_KEY?: string;
   }
 }
+declare namespace Cloudflare {
+  interface Env {
+    MXRAY_PUBLIC_URL?: string;
+    QSTASH_TOKEN?: string;
+    QSTASH_URL?: string;
+    QSTASH_CURRENT_SIGNING_KEY?: string;
+    UPSTASH_REDIS_REST_URL?: string;
+    UPSTASH_REDIS_REST_TOKEN?: string;
+  }
+}
+declare namespace Cloudflare {
+  interface Env {
+    MXRAY_RATE_LIMIT_PER_MIN?: string;
+    MXRAY_BATCH_SIZE?: string;
+    MXRAY_BATCH_BUDGET_MS?: string;
+    MXRAY_LEASE_MS?: string;
+    MXRAY_PROBE_DEAD_MS?: string;
+    MXRAY_MAX_UPLOAD_BYTES?: string;
+    MXRAY_VERIFY_CACHE_S?: string;
+  }
+}

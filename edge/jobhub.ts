@@ -37,11 +37,13 @@ export class JobHub extends DurableObject<Env> {
   /** Producers' entry: a newer `seq` replaces the state; an old or repeated one changes nothing. */
   async update(job: JobProgress, results: Result[], seq: number): Promise<void> {
     const state = await this.load();
-    if (state && seq <= state.seq) return;
+    const terminal = job.status === "completed" || job.status === "failed" || job.status === "canceled";
+    // An equal seq still carries news when the status became terminal (a cancel moves no counter).
+    if (state && (seq < state.seq || (seq === state.seq && (!terminal || state.job.status === job.status)))) return;
     const latest = [...results.slice(-LATEST_RESULTS), ...(state?.latest ?? [])].slice(0, LATEST_RESULTS);
     this.state = { job, latest, seq };
     await this.ctx.storage.put("state", this.state);
-    if (job.status === "completed" || job.status === "failed" || job.status === "canceled") {
+    if (terminal) {
       this.broadcast({ type: "completed", job });
       return;
     }

@@ -41,18 +41,22 @@ CREATE TABLE `batches` (
 	`account_id` text NOT NULL,
 	`status` text NOT NULL,
 	`size` integer NOT NULL,
+	`items` text NOT NULL,
+	`round` integer DEFAULT 0 NOT NULL,
 	`probe_id` text,
 	`lease_expires_at` integer,
 	`attempts` integer DEFAULT 0 NOT NULL,
-	`not_before` integer,
+	`not_before` integer DEFAULT 0 NOT NULL,
 	`created_at` integer DEFAULT (cast(unixepoch('subsec') * 1000 as integer)) NOT NULL,
 	`updated_at` integer DEFAULT (cast(unixepoch('subsec') * 1000 as integer)) NOT NULL,
 	FOREIGN KEY (`job_id`) REFERENCES `jobs`(`id`) ON UPDATE no action ON DELETE cascade,
 	FOREIGN KEY (`account_id`) REFERENCES `accounts`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE INDEX `batches_job` ON `batches` (`job_id`);--> statement-breakpoint
+CREATE INDEX `batches_job` ON `batches` (`job_id`,`status`);--> statement-breakpoint
+CREATE INDEX `batches_status_not_before` ON `batches` (`status`,`not_before`);--> statement-breakpoint
 CREATE INDEX `batches_status_lease` ON `batches` (`status`,`lease_expires_at`);--> statement-breakpoint
+CREATE INDEX `batches_probe_status` ON `batches` (`probe_id`,`status`);--> statement-breakpoint
 CREATE TABLE `credit_ledger` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`account_id` text NOT NULL,
@@ -73,17 +77,17 @@ CREATE TABLE `job_emails` (
 	`row_index` integer NOT NULL,
 	`row` text,
 	`batch_id` text,
-	`verdict` text,
-	`reason` text,
-	`result` text,
-	`updated_at` integer,
+	`verdict` text NOT NULL,
+	`reason` text NOT NULL,
+	`result` text NOT NULL,
+	`created_at` integer DEFAULT (cast(unixepoch('subsec') * 1000 as integer)) NOT NULL,
 	PRIMARY KEY(`job_id`, `normalized`),
 	FOREIGN KEY (`job_id`) REFERENCES `jobs`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE INDEX `job_emails_job_verdict` ON `job_emails` (`job_id`,`verdict`);--> statement-breakpoint
 CREATE INDEX `job_emails_job_row` ON `job_emails` (`job_id`,`row_index`);--> statement-breakpoint
-CREATE INDEX `job_emails_batch` ON `job_emails` (`batch_id`);--> statement-breakpoint
+CREATE INDEX `job_emails_job_verdict_row` ON `job_emails` (`job_id`,`verdict`,`row_index`);--> statement-breakpoint
+CREATE INDEX `job_emails_job_batch` ON `job_emails` (`job_id`,`batch_id`);--> statement-breakpoint
 CREATE TABLE `jobs` (
 	`id` text PRIMARY KEY NOT NULL,
 	`account_id` text NOT NULL,

@@ -4,6 +4,7 @@
 import { Client } from "@upstash/qstash";
 import type { Batch } from "../../core/contracts.ts";
 import { QSTASH_SIGNATURE_HEADER, signQstash } from "../../core/qstash.ts";
+import { meter } from "../meter.ts";
 
 export interface DispatchRequest {
   /** The probe's public base URL; batches go to `${probeUrl}/v1/batches`. */
@@ -32,6 +33,7 @@ export function createQstashDispatcher(opts: { token: string; baseUrl?: string }
   return {
     kind: "qstash",
     async dispatch(req) {
+      meter.qstashMessages++;
       try {
         const res = await client.publishJSON({
           url: batchesUrl(req.probeUrl),
@@ -84,6 +86,7 @@ export function createDirectDispatcher(opts: {
   return {
     kind: "direct",
     async dispatch(req) {
+      meter.qstashMessages++; // what QStash would have carried
       const delivery = deliver(req);
       if (opts.waitUntil) opts.waitUntil(delivery);
       else void delivery;

@@ -1,4 +1,26 @@
 // The Hono environment every route shares: bindings, and what middleware puts on the context.
-import type { AuthVars } from "./auth.ts";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Services } from "../services/context.ts";
+import { ApiError } from "./errors.ts";
 
-export type AppEnv = { Bindings: Env; Variables: AuthVars };
+export interface AppVars {
+  services: Services;
+  requestId: string;
+  /** Set by requireApiKey (or a live token on /ws). */
+  accountId: string;
+  keyId: string | null;
+}
+
+export type AppEnv = { Bindings: Env; Variables: AppVars };
+
+/** The API's router: every /api/v1 operation registers here, so one document describes them. */
+export function createApi(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const issues = result.error.issues.map((i) => `${i.path.map(String).join(".") || "body"}: ${i.message}`).join("; ");
+        throw new ApiError(result.target === "json" ? "validation_failed" : "validation_failed", issues);
+      }
+    },
+  });
+}

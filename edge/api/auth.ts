@@ -5,17 +5,12 @@ import { eq, sql } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { hashApiKey } from "../../core/apikeys.ts";
 import { accounts, apiKeys, creditLedger } from "../../db/schema.ts";
-import { createEdgeDb, type EdgeDb } from "../db.ts";
+import type { EdgeDb } from "../db.ts";
+import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
 
 export const DEV_ACCOUNT_ID = "acc_local_dev";
 export const DEV_CREDITS = 10_000_000;
-
-export interface AuthVars {
-  db: EdgeDb;
-  accountId: string;
-  keyId: string | null;
-}
 
 async function ensureDevAccount(db: EdgeDb): Promise<void> {
   await db.insert(accounts).values({ id: DEV_ACCOUNT_ID, name: "Local development", kind: "personal" }).onConflictDoNothing();
@@ -30,14 +25,13 @@ async function ensureDevAccount(db: EdgeDb): Promise<void> {
   }
 }
 
-export const requireApiKey = createMiddleware<{ Bindings: Env; Variables: AuthVars }>(async (c, next) => {
+export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   const header = c.req.header("authorization") ?? "";
   const m = /^Bearer\s+(\S+)$/i.exec(header);
   if (!m) throw new ApiError("unauthorized", "Send your API key as `Authorization: Bearer mx_live_…`");
   const key = m[1]!;
-  const db = createEdgeDb(c.env);
-  c.set("db", db);
-  if (c.env.MXRAY_DEV_API_KEY && key === c.env.MXRAY_DEV_API_KEY) {
+  const { db, config } = c.var.services;
+  if (config.MXRAY_DEV_API_KEY && key === config.MXRAY_DEV_API_KEY) {
     await ensureDevAccount(db);
     c.set("accountId", DEV_ACCOUNT_ID);
     c.set("keyId", null);

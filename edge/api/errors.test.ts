@@ -7,7 +7,7 @@ type Envelope = { error: { code: string; message: string; requestId: string } };
 
 describe("error envelope", () => {
   it("answers unknown routes of the Worker with not_found", async () => {
-    const res = await exports.default.fetch("http://edge.test/api/v1/nope");
+    const res = await exports.default.fetch("http://edge.test/internal/nope");
     expect(res.status).toBe(404);
     const body = (await res.json()) as Envelope;
     expect(body.error.code).toBe("not_found");

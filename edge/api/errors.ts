@@ -56,6 +56,8 @@ export function installErrorHandling(app: Hono<any>): void {
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(c, err.code, err.message, err.headers);
     if (err instanceof HTTPException) {
+      // Hono's validator says so when a JSON body does not parse.
+      if (err.status === 400 && /malformed json/i.test(err.message)) return errorResponse(c, "invalid_json", "The body is not valid JSON");
       const code = (Object.keys(API_ERRORS) as ApiErrorCode[]).find((k) => API_ERRORS[k] === err.status) ?? "bad_request";
       return errorResponse(c, code, err.message || code);
     }

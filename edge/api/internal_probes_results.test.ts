@@ -1,40 +1,18 @@
 import { env } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Result } from "../../core/contracts.ts";
 import type { LiveMessage } from "../../core/live.ts";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
-import { accounts, jobEmails, jobs } from "../../db/schema.ts";
-import { createEdgeDb } from "../db.ts";
+import { call, errorCode, result, seedAccount, seedJobWithBatch } from "../testing.ts";
 
-const db = () => createEdgeDb(env);
-
-function result(email: string): Result {
-  return {
-    email, normalized: email, verdict: "deliverable", reason: "accepted", catch_all: false, disposable: false,
-    role: false, free: false, greylisted: false, suggestion: null, score: 95, mx: "mx.x.test",
-    smtp: { code: 250, enhanced: "2.1.5", message: "Ok" }, duration_ms: 3, retry_after: null,
-  };
-}
-
-async function post(body: string, secret = env.PROBE_SECRET) {
-  return exports.default.fetch("http://edge.test/internal/probes/results", {
-    method: "POST",
-    body,
-    headers: { [SIGNATURE_HEADER]: await sign(secret, body) },
-  });
+async function post(path: string, body: string, secret = env.PROBE_SECRET) {
+  return call(path, { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(secret, body) } });
 }
 
 describe("POST /internal/probes/results", () => {
   it("applies a signed chunk once, answers repeats with 200, and tells the job's hub", async () => {
-    const id = crypto.randomUUID().slice(0, 8);
-    await db().insert(accounts).values({ id: `acc_${id}`, name: id, kind: "personal" });
-    await db().insert(jobs).values({ id: `job_${id}`, accountId: `acc_${id}`, name: "l", status: "running", total: 2, unique: 2 });
-    await db().insert(jobEmails).values([
-      { jobId: `job_${id}`, normalized: "a@x.test", email: "a@x.test", rowIndex: 0 },
-      { jobId: `job_${id}`, normalized: "b@x.test", email: "b@x.test", rowIndex: 1 },
-    ]);
-    const stub = env.JOB_HUB.get(env.JOB_HUB.idFromName(`job_${id}`));
+    const { accountId } = await seedAccount();
+    const { jobId, batchId } = await seedJobWithBatch(accountId, ["a@x.test", "b@x.test"]);
+    const stub = env.JOB_HUB.get(env.JOB_HUB.idFromName(jobId));
     const ws = (await stub.fetch("http://hub/ws", { headers: { Upgrade: "websocket" } })).webSocket!;
     ws.accept();
     const completed = new Promise<LiveMessage>((resolve) =>
@@ -43,27 +21,38 @@ describe("POST /internal/probes/results", () => {
         if (m.type === "completed") resolve(m);
       }),
     );
-
-    const body = JSON.stringify({ probe_id: "prb_1", batch_id: "bat_1", job_id: `job_${id}`, seq: 0, final: true, results: [result("a@x.test"), result("b@x.test")] });
-    const first = await post(body);
+    const body = JSON.stringify({ probe_id: "prb_1", batch_id: batchId, job_id: jobId, seq: 0, final: true, results: [result("a@x.test"), result("b@x.test")] });
+    const first = await post("/internal/probes/results", body);
     expect(first.status).toBe(200);
-    expect(await first.json()).toEqual({ applied: 2 });
-    const repeat = await post(body);
-    expect(await repeat.json()).toEqual({ applied: 0 });
+    expect(await first.json()).toEqual({ applied: 2, requeued: 0 });
+    const repeat = await post("/internal/probes/results", body);
+    expect(await repeat.json()).toEqual({ applied: 0, requeued: 0 });
     expect(await completed).toMatchObject({ job: { processed: 2, status: "completed", counts: { deliverable: 2 } } });
     ws.close(1000, "done");
   });
 
-  it("refuses a bad signature, bad JSON, a wrong shape and an unknown job with the envelope", async () => {
-    const code = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
-    const valid = JSON.stringify({ probe_id: "p", batch_id: "b", job_id: "job_missing", seq: 0, final: false, results: [] });
-    const bad = await post(valid, "not-the-secret");
-    expect([bad.status, await code(bad)]).toEqual([401, "bad_signature"]);
-    const notJson = await post("{nope");
-    expect([notJson.status, await code(notJson)]).toEqual([400, "invalid_json"]);
-    const shape = await post(JSON.stringify({ job_id: 5 }));
-    expect([shape.status, await code(shape)]).toEqual([400, "validation_failed"]);
-    const missing = await post(valid);
-    expect([missing.status, await code(missing)]).toEqual([404, "not_found"]);
+  it("refuses a bad signature, bad JSON and a wrong shape with the envelope; an unknown batch changes nothing", async () => {
+    const valid = JSON.stringify({ probe_id: "p", batch_id: "bat_missing", job_id: "job_missing", seq: 0, final: false, results: [] });
+    const bad = await post("/internal/probes/results", valid, "not-the-secret-at-all");
+    expect([bad.status, await errorCode(bad)]).toEqual([401, "bad_signature"]);
+    const unsigned = await call("/internal/probes/results", { method: "POST", body: valid });
+    expect([unsigned.status, await errorCode(unsigned)]).toEqual([401, "bad_signature"]);
+    const notJson = await post("/internal/probes/results", "{nope");
+    expect([notJson.status, await errorCode(notJson)]).toEqual([400, "invalid_json"]);
+    const shape = await post("/internal/probes/results", JSON.stringify({ job_id: 5 }));
+    expect([shape.status, await errorCode(shape)]).toEqual([400, "validation_failed"]);
+    const missing = await post("/internal/probes/results", valid);
+    expect([missing.status, await missing.json()]).toEqual([200, { applied: 0, requeued: 0 }]);
+  });
+});
+
+describe("POST /internal/probes/heartbeat", () => {
+  it("registers a probe from a signed heartbeat and refuses an unsigned one", async () => {
+    const hb = { probe_id: `prb_hb${crypto.randomUUID().slice(0, 6)}`, url: "http://127.0.0.1:9/", version: "0.1.0", in_flight: 0, capacity: 4, draining: false, sent_at: new Date().toISOString() };
+    const body = JSON.stringify(hb);
+    const ok = await post("/internal/probes/heartbeat", body);
+    expect([ok.status, await ok.json()]).toEqual([200, { ok: true }]);
+    const refused = await post("/internal/probes/heartbeat", body, "wrong-secret-wrong-secret");
+    expect([refused.status, await errorCode(refused)]).toEqual([401, "bad_signature"]);
   });
 });

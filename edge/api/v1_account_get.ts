@@ -1,15 +1,28 @@
 // GET /api/v1/account: who the key belongs to, and its credit balance.
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
-import type { Hono } from "hono";
 import { accounts } from "../../db/schema.ts";
 import type { AppEnv } from "./app.ts";
-import { requireApiKey } from "./auth.ts";
 import { ApiError } from "./errors.ts";
+import { COMMON_ERRORS } from "./schemas.ts";
 
-export function registerAccountGet(app: Hono<AppEnv>): void {
-  app.get("/api/v1/account", requireApiKey, async (c) => {
-    const [acc] = await c.var.db.select().from(accounts).where(eq(accounts.id, c.var.accountId));
+const AccountSchema = z
+  .object({ id: z.string(), name: z.string(), kind: z.enum(["personal", "team"]), credits: z.number().int(), key_id: z.string().nullable() })
+  .openapi("Account");
+
+const route = createRoute({
+  method: "get",
+  path: "/api/v1/account",
+  summary: "Who am I: the key's account and its credit balance",
+  tags: ["Account"],
+  security: [{ bearer: [] }],
+  responses: { 200: { description: "The account", content: { "application/json": { schema: AccountSchema } } }, ...COMMON_ERRORS },
+});
+
+export function registerAccountGet(api: OpenAPIHono<AppEnv>): void {
+  api.openapi(route, async (c) => {
+    const [acc] = await c.var.services.db.select().from(accounts).where(eq(accounts.id, c.var.accountId));
     if (!acc) throw new ApiError("not_found", "The key's account no longer exists");
-    return c.json({ id: acc.id, name: acc.name, kind: acc.kind, credits: acc.creditBalance, key_id: c.var.keyId });
+    return c.json({ id: acc.id, name: acc.name, kind: acc.kind, credits: acc.creditBalance, key_id: c.var.keyId }, 200);
   });
 }

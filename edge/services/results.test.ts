@@ -1,55 +1,82 @@
-// Inside workerd, against the real sqld: idempotent result application and job completion.
-import { env } from "cloudflare:test";
-import { eq } from "drizzle-orm";
+// Inside workerd, against the real sqld: idempotent result application, completion, greylist
+// re-queues, and what a probe left unanswered.
+import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { Result, ResultChunk } from "../../core/contracts.ts";
-import { accounts, jobEmails, jobs } from "../../db/schema.ts";
-import { createEdgeDb } from "../db.ts";
-import { applyResultChunk } from "./results.ts";
+import { batches, jobEmails, jobs } from "../../db/schema.ts";
+import { result, seedAccount, seedJobWithBatch, testDb as db } from "../testing.ts";
+import { applyResultChunk, MAX_GREYLIST_ROUNDS } from "./results.ts";
 
-const db = () => createEdgeDb(env as unknown as { TURSO_DATABASE_URL: string });
-
-function result(email: string, verdict: Result["verdict"]): Result {
-  return {
-    email, normalized: email.toLowerCase(), verdict, reason: verdict === "deliverable" ? "accepted" : "mailbox_not_found",
-    catch_all: false, disposable: false, role: false, free: false, greylisted: false, suggestion: null, score: 50,
-    mx: "mx.x.test", smtp: null, duration_ms: 1, retry_after: null,
-  };
-}
-
-async function seedJob(suffix: string, emails: string[]) {
-  const d = db();
-  const accountId = `acc_${suffix}`;
-  const jobId = `job_${suffix}`;
-  await d.insert(accounts).values({ id: accountId, name: suffix, kind: "personal" });
-  await d.insert(jobs).values({ id: jobId, accountId, name: "list", status: "running", total: emails.length, unique: emails.length });
-  await d.insert(jobEmails).values(emails.map((e, i) => ({ jobId, normalized: e, email: e, rowIndex: i })));
-  return { accountId, jobId };
-}
-
-const chunk = (jobId: string, seq: number, results: Result[]): ResultChunk => ({ probe_id: "prb_1", batch_id: "bat_1", job_id: jobId, seq, final: false, results });
+const chunk = (jobId: string, batchId: string, seq: number, results: Result[], final = false): ResultChunk => ({
+  probe_id: "prb_1", batch_id: batchId, job_id: jobId, seq, final, results,
+});
 
 describe("applyResultChunk", () => {
   it("counts each address once, however often its chunk arrives, and completes the job", async () => {
-    const suffix = crypto.randomUUID().slice(0, 8);
-    const { accountId, jobId } = await seedJob(suffix, ["a@x.test", "b@x.test", "c@x.test"]);
-    const first = chunk(jobId, 0, [result("a@x.test", "deliverable"), result("b@x.test", "undeliverable")]);
-    expect((await applyResultChunk(db(), accountId, first)).applied).toBe(2);
-    const again = await applyResultChunk(db(), accountId, first);
+    const { accountId } = await seedAccount();
+    const { jobId, batchId } = await seedJobWithBatch(accountId, ["a@x.test", "b@x.test", "c@x.test"]);
+    const first = chunk(jobId, batchId, 0, [result("a@x.test", "deliverable"), result("b@x.test", "undeliverable")]);
+    expect((await applyResultChunk(db(), first)).applied).toBe(2);
+    const again = await applyResultChunk(db(), first);
     expect(again.applied).toBe(0);
     expect(again.job).toMatchObject({ processed: 2, status: "running", counts: { deliverable: 1, undeliverable: 1, risky: 0, unknown: 0 } });
-    const last = await applyResultChunk(db(), accountId, chunk(jobId, 1, [result("C@x.test", "unknown")]));
+    const last = await applyResultChunk(db(), chunk(jobId, batchId, 1, [result("C@x.test", "unknown")], true));
+    expect(last).toMatchObject({ applied: 1, finished: true, batchDone: true, requeued: 0 });
     expect(last.job).toMatchObject({ processed: 3, status: "completed", counts: { unknown: 1 } });
     const [row] = await db().select().from(jobs).where(eq(jobs.id, jobId));
     expect(row!.finishedAt).not.toBeNull();
+    const [b] = await db().select().from(batches).where(eq(batches.id, batchId));
+    expect(b!.status).toBe("done");
   });
 
-  it("ignores results for another account's job and addresses outside the job", async () => {
-    const suffix = crypto.randomUUID().slice(0, 8);
-    const { accountId, jobId } = await seedJob(suffix, ["a@x.test"]);
-    expect(await applyResultChunk(db(), "acc_someone_else", chunk(jobId, 0, [result("a@x.test", "deliverable")]))).toEqual({ applied: 0, job: null });
-    const stray = await applyResultChunk(db(), accountId, chunk(jobId, 0, [result("intruder@x.test", "deliverable")]));
+  it("ignores addresses outside the batch and chunks for another job's batch", async () => {
+    const { accountId } = await seedAccount();
+    const { jobId, batchId } = await seedJobWithBatch(accountId, ["a@x.test"]);
+    const other = await seedJobWithBatch(accountId, ["z@x.test"]);
+    expect((await applyResultChunk(db(), chunk(other.jobId, batchId, 0, [result("a@x.test")]))).applied).toBe(0);
+    const stray = await applyResultChunk(db(), chunk(jobId, batchId, 0, [result("intruder@x.test")]));
     expect(stray.applied).toBe(0);
     expect(stray.job).toMatchObject({ processed: 0 });
+  });
+
+  it("keeps the first answer when two probes answer the same address", async () => {
+    const { accountId } = await seedAccount();
+    const { jobId, batchId } = await seedJobWithBatch(accountId, ["a@x.test"]);
+    await applyResultChunk(db(), chunk(jobId, batchId, 0, [result("a@x.test", "deliverable")]));
+    const second = await applyResultChunk(db(), { ...chunk(jobId, batchId, 0, [result("a@x.test", "undeliverable")]), probe_id: "prb_2" });
+    expect(second.applied).toBe(0);
+    const [row] = await db().select().from(jobEmails).where(eq(jobEmails.jobId, jobId));
+    expect(row!.verdict).toBe("deliverable");
+  });
+
+  it("re-queues greylisted and unanswered addresses at the final chunk, with the server's retry time", async () => {
+    const { accountId } = await seedAccount();
+    const { jobId, batchId } = await seedJobWithBatch(accountId, ["a@x.test", "grey@x.test", "lost@x.test"]);
+    const retryAt = Date.now() + 120_000;
+    const grey = result("grey@x.test", "unknown", { reason: "greylisted", greylisted: true, retry_after: new Date(retryAt).toISOString() });
+    const out = await applyResultChunk(db(), chunk(jobId, batchId, 0, [result("a@x.test"), grey], true));
+    expect(out).toMatchObject({ applied: 1, requeued: 2, batchDone: true, finished: false });
+    const queued = await db().select().from(batches).where(and(eq(batches.jobId, jobId), eq(batches.status, "pending")));
+    expect(queued).toHaveLength(1);
+    expect(queued[0]!.round).toBe(1);
+    expect(queued[0]!.notBefore).toBe(retryAt);
+    expect((JSON.parse(queued[0]!.items) as string[][]).map((i) => i[0]).sort()).toEqual(["grey@x.test", "lost@x.test"]);
+  });
+
+  it("takes a greylisted answer as final in the last round", async () => {
+    const { accountId } = await seedAccount();
+    const { jobId, batchId } = await seedJobWithBatch(accountId, ["grey@x.test"], { round: MAX_GREYLIST_ROUNDS });
+    const grey = result("grey@x.test", "unknown", { reason: "greylisted", greylisted: true });
+    const out = await applyResultChunk(db(), chunk(jobId, batchId, 0, [grey], true));
+    expect(out).toMatchObject({ applied: 1, requeued: 0, finished: true });
+    expect(out.job).toMatchObject({ status: "completed", counts: { unknown: 1 } });
+  });
+
+  it("stores late answers for a canceled job without reopening it", async () => {
+    const { accountId } = await seedAccount();
+    const { jobId, batchId } = await seedJobWithBatch(accountId, ["a@x.test", "b@x.test"]);
+    await db().update(jobs).set({ status: "canceled" }).where(eq(jobs.id, jobId));
+    const out = await applyResultChunk(db(), chunk(jobId, batchId, 0, [result("a@x.test"), result("b@x.test")]));
+    expect(out.job).toMatchObject({ status: "canceled", processed: 2 });
   });
 });

@@ -1,0 +1,17 @@
+// POST /internal/probes/heartbeat: a probe (probe/serve.ts) registers and stays alive. Signed
+// with the probe secret; a fresh heartbeat also lets waiting batches go to it.
+import type { Hono } from "hono";
+import { HeartbeatSchema } from "../../core/contracts.ts";
+import { dispatchPending } from "../services/dispatch.ts";
+import { recordHeartbeat } from "../services/probes.ts";
+import type { AppEnv } from "./app.ts";
+import { readSignedJson } from "./signed.ts";
+
+export function registerProbeHeartbeat(app: Hono<AppEnv>): void {
+  app.post("/internal/probes/heartbeat", async (c) => {
+    const hb = await readSignedJson(c, HeartbeatSchema, 64 * 1024);
+    await recordHeartbeat(c.var.services.db, hb);
+    if (!hb.draining) c.var.services.waitUntil(dispatchPending(c.var.services));
+    return c.json({ ok: true });
+  });
+}

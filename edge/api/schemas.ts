@@ -1,0 +1,54 @@
+// Schemas the OpenAPI document shows, shared by the /api/v1 operations.
+import { z } from "@hono/zod-openapi";
+import { ResultSchema as CoreResult } from "../../core/contracts.ts";
+import { JOB_STATUSES } from "../../db/schema.ts";
+import { API_ERRORS } from "./errors.ts";
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.enum(Object.keys(API_ERRORS) as [keyof typeof API_ERRORS, ...(keyof typeof API_ERRORS)[]]),
+      message: z.string(),
+      requestId: z.string(),
+    }),
+  })
+  .openapi("Error");
+
+export const ResultSchema = CoreResult.openapi("Result", {
+  description: "One address's verdict with its evidence; the same record as the probe CLI's --json output.",
+});
+
+export const CountsSchema = z.object({
+  deliverable: z.number().int(),
+  undeliverable: z.number().int(),
+  risky: z.number().int(),
+  unknown: z.number().int(),
+});
+
+export const JobSchema = z
+  .object({
+    id: z.string().openapi({ example: "job_3kq8Zp1m0aVw2XbYcD4e" }),
+    name: z.string(),
+    status: z.enum(JOB_STATUSES),
+    total: z.number().int().openapi({ description: "Rows received" }),
+    unique: z.number().int().openapi({ description: "Addresses after case-insensitive dedupe; each gets a result" }),
+    processed: z.number().int().openapi({ description: "Unique addresses with a final result" }),
+    counts: CountsSchema,
+    progress: z.number().min(0).max(1).openapi({ description: "processed / unique" }),
+    created_at: z.string().openapi({ format: "date-time" }),
+    finished_at: z.string().nullable().openapi({ format: "date-time" }),
+  })
+  .openapi("Job");
+
+export const JobIdParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" }, example: "job_3kq8Zp1m0aVw2XbYcD4e" }) });
+
+const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: ErrorSchema } } });
+
+/** The errors every authenticated operation may answer. */
+export const COMMON_ERRORS = {
+  401: errorResponse("Missing, unknown or revoked API key (`unauthorized`, `key_revoked`)"),
+  429: errorResponse("Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers"),
+} as const;
+
+export const NOT_FOUND = { 404: errorResponse("No such job for this account (`not_found`)") } as const;
+export { errorResponse };

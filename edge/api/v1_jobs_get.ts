@@ -1,0 +1,19 @@
+// GET /api/v1/jobs/:id: status, totals, counts per verdict and progress.
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { getJob, jobView } from "../services/jobs.ts";
+import type { AppEnv } from "./app.ts";
+import { COMMON_ERRORS, JobIdParam, JobSchema, NOT_FOUND } from "./schemas.ts";
+
+const route = createRoute({
+  method: "get",
+  path: "/api/v1/jobs/{id}",
+  summary: "A job: status, totals, counts per verdict, progress",
+  tags: ["Jobs"],
+  security: [{ bearer: [] }],
+  request: { params: JobIdParam },
+  responses: { 200: { description: "The job", content: { "application/json": { schema: JobSchema } } }, ...COMMON_ERRORS, ...NOT_FOUND },
+});
+
+export function registerJobsGet(api: OpenAPIHono<AppEnv>): void {
+  api.openapi(route, async (c) => c.json(jobView(await getJob(c.var.services.db, c.var.accountId, c.req.valid("param").id)), 200));
+}

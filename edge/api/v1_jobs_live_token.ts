@@ -1,0 +1,37 @@
+// POST /api/v1/jobs/:id/live-token: a five-minute token to watch the job at /ws/jobs/:id.
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { getJob } from "../services/jobs.ts";
+import { mintLiveToken } from "../services/livetoken.ts";
+import type { AppEnv } from "./app.ts";
+import { COMMON_ERRORS, JobIdParam, NOT_FOUND } from "./schemas.ts";
+
+const route = createRoute({
+  method: "post",
+  path: "/api/v1/jobs/{id}/live-token",
+  summary: "A short-lived token to watch a job's progress over WebSocket",
+  description:
+    "Connect to `url` (`GET /ws/jobs/{id}?token=…`, a WebSocket). The first message is a `snapshot`; then `progress` at most " +
+    "4 times a second with counts, processed/total, rate, ETA and the latest results; then `completed`. API clients may " +
+    "instead send their key as `Authorization: Bearer` on the upgrade request.",
+  tags: ["Jobs"],
+  security: [{ bearer: [] }],
+  request: { params: JobIdParam },
+  responses: {
+    201: {
+      description: "The token",
+      content: { "application/json": { schema: z.object({ token: z.string(), expires_at: z.string(), url: z.string() }) } },
+    },
+    ...COMMON_ERRORS,
+    ...NOT_FOUND,
+  },
+});
+
+export function registerJobsLiveToken(api: OpenAPIHono<AppEnv>): void {
+  api.openapi(route, async (c) => {
+    const { services, accountId } = c.var;
+    const job = await getJob(services.db, accountId, c.req.valid("param").id);
+    const { token, expiresAt } = await mintLiveToken(services.config.PROBE_SECRET, job.id, accountId);
+    const ws = services.origin.replace(/^http/, "ws");
+    return c.json({ token, expires_at: new Date(expiresAt * 1000).toISOString(), url: `${ws}/ws/jobs/${job.id}?token=${encodeURIComponent(token)}` }, 201);
+  });
+}

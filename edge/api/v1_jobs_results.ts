@@ -1,0 +1,57 @@
+// GET /api/v1/jobs/:id/results: streamed, in the upload's row order, optionally filtered by
+// verdict; jsonl, json or csv (the uploaded columns kept, ours added, formula-injection safe).
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { VERDICTS, type Verdict } from "../../core/verdict.ts";
+import { EXPORT_FORMATS, exportResults } from "../services/export.ts";
+import { getJob } from "../services/jobs.ts";
+import type { AppEnv } from "./app.ts";
+import { ApiError } from "./errors.ts";
+import { COMMON_ERRORS, JobIdParam, NOT_FOUND, ResultSchema } from "./schemas.ts";
+
+const CONTENT_TYPE = { csv: "text/csv; charset=utf-8", json: "application/json; charset=utf-8", jsonl: "application/x-ndjson; charset=utf-8" } as const;
+
+const route = createRoute({
+  method: "get",
+  path: "/api/v1/jobs/{id}/results",
+  summary: "Export a job's results (streamed)",
+  description: "Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours.",
+  tags: ["Jobs"],
+  security: [{ bearer: [] }],
+  request: {
+    params: JobIdParam,
+    query: z.object({
+      format: z.enum(EXPORT_FORMATS).default("jsonl"),
+      verdict: z.string().optional().openapi({ description: "Comma-separated verdicts to keep, e.g. `deliverable,risky`" }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "The results",
+      content: {
+        "application/x-ndjson": { schema: ResultSchema },
+        "application/json": { schema: z.array(ResultSchema) },
+        "text/csv": { schema: z.string() },
+      },
+    },
+    ...COMMON_ERRORS,
+    ...NOT_FOUND,
+  },
+});
+
+export function registerJobsResults(api: OpenAPIHono<AppEnv>): void {
+  api.openapi(route, async (c) => {
+    const { id } = c.req.valid("param");
+    const { format, verdict } = c.req.valid("query");
+    let verdicts: Verdict[] | null = null;
+    if (verdict) {
+      const asked = verdict.split(",").map((v) => v.trim().toLowerCase());
+      const bad = asked.filter((v) => !(VERDICTS as readonly string[]).includes(v));
+      if (bad.length) throw new ApiError("validation_failed", `verdict: unknown ${bad.join(", ")}; use ${VERDICTS.join(", ")}`);
+      verdicts = asked as Verdict[];
+    }
+    const job = await getJob(c.var.services.db, c.var.accountId, id);
+    const headers: Record<string, string> = { "content-type": CONTENT_TYPE[format] };
+    if (format === "csv") headers["content-disposition"] = `attachment; filename="${job.id}.csv"`;
+    return c.body(exportResults(c.var.services.db, job, format, verdicts), 200, headers) as never;
+  });
+}

@@ -1,0 +1,48 @@
+// The Worker's configuration, validated once per request from its bindings (wrangler.toml vars,
+// secrets, .dev.vars). A missing required field fails fast with its name. Each hosted service is
+// used when its credentials are present; otherwise the local stand-in is, and the log says so.
+import { z } from "zod";
+
+const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+export const ConfigSchema = z.object({
+  TURSO_DATABASE_URL: z.string().min(1),
+  TURSO_AUTH_TOKEN: z.string().optional(),
+  PROBE_SECRET: z.string().min(16),
+  MXRAY_DEV_API_KEY: z.string().min(8).optional(),
+  /** Our own public origin, for links and the probes' callback (defaults to the request's). */
+  MXRAY_PUBLIC_URL: z.url().optional(),
+  QSTASH_TOKEN: z.string().optional(),
+  QSTASH_URL: z.url().optional(),
+  /** Direct dispatch signs with this, exactly as QStash would: the probe checks the same key. */
+  QSTASH_CURRENT_SIGNING_KEY: z.string().optional(),
+  UPSTASH_REDIS_REST_URL: z.url().optional(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
+  MXRAY_RATE_LIMIT_PER_MIN: z.coerce.number().int().positive().default(100),
+  /** Addresses per probe batch (≤ 5,000, the probe's limit). */
+  MXRAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(1_000),
+  MXRAY_BATCH_BUDGET_MS: ms(5 * 60_000),
+  /** A dispatched batch not finished by then goes to another probe (budget + delivery slack). */
+  MXRAY_LEASE_MS: ms(7 * 60_000),
+  /** A probe silent for this long is marked dead and gets no work. */
+  MXRAY_PROBE_DEAD_MS: ms(90_000),
+  MXRAY_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  /** How long a single check's answer is served from the cache. */
+  MXRAY_VERIFY_CACHE_S: z.coerce.number().int().nonnegative().default(3_600),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+const parsed = new WeakMap<object, Config>();
+
+export function loadConfig(env: Env): Config {
+  const hit = parsed.get(env);
+  if (hit) return hit;
+  const result = ConfigSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(`Worker configuration: ${result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  }
+  parsed.set(env, result.data);
+  return result.data;
+}

@@ -1,0 +1,15 @@
+// Counters of what the design spends on hosted services (QStash messages, Redis commands,
+// database rows written), per isolate. The cost-model benchmark reads them from a local stack
+// through GET /internal/meter and scales them to 1M addresses.
+export const meter = {
+  qstashMessages: 0,
+  redisCommands: 0,
+  dbRowsWritten: 0,
+};
+export type Meter = typeof meter;
+
+export function resetMeter(): void {
+  meter.qstashMessages = 0;
+  meter.redisCommands = 0;
+  meter.dbRowsWritten = 0;
+}

@@ -1,0 +1,55 @@
+// Services are built once per request (or scheduled run) from the bindings and read from the
+// context; handlers never construct clients. Each hosted service's adapter is chosen by the
+// presence of its credentials, and each stand-in announces itself once per isolate.
+import { createMemoryCache, createUpstashCache, type SharedCache } from "../adapters/cache.ts";
+import { createDirectDispatcher, createQstashDispatcher, type Dispatcher } from "../adapters/dispatch.ts";
+import { createMemoryRateLimiter, createUpstashRateLimiter, type RateLimiter } from "../adapters/ratelimit.ts";
+import { loadConfig, type Config } from "../config.ts";
+import { createEdgeDb, type EdgeDb } from "../db.ts";
+
+export interface Services {
+  config: Config;
+  db: EdgeDb;
+  /** null when neither QStash nor a signing key for direct dispatch is configured. */
+  dispatcher: Dispatcher | null;
+  rateLimiter: RateLimiter;
+  cache: SharedCache;
+  hub(jobId: string): DurableObjectStub<import("../jobhub.ts").JobHub>;
+  waitUntil(p: Promise<unknown>): void;
+  /** Where probes post results: our public URL, else the origin of the request. */
+  origin: string;
+}
+
+const announced = new Set<string>();
+function announce(what: string): void {
+  if (announced.has(what)) return;
+  announced.add(what);
+  console.log(JSON.stringify({ msg: "stand-in in use", what }));
+}
+
+export function buildServices(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }, requestOrigin: string): Services {
+  const config = loadConfig(env);
+  let dispatcher: Dispatcher | null = null;
+  if (config.QSTASH_TOKEN) {
+    dispatcher = createQstashDispatcher({ token: config.QSTASH_TOKEN, ...(config.QSTASH_URL ? { baseUrl: config.QSTASH_URL } : {}) });
+  } else if (config.QSTASH_CURRENT_SIGNING_KEY) {
+    announce("direct dispatch to probes, signed as QStash signs (no QSTASH_TOKEN)");
+    dispatcher = createDirectDispatcher({ signingKey: config.QSTASH_CURRENT_SIGNING_KEY, waitUntil: (p) => ctx.waitUntil(p) });
+  }
+  const upstash = config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN
+    ? { url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN }
+    : null;
+  if (!upstash) announce("in-process rate limits and cache instead of Upstash Redis (no UPSTASH_REDIS_REST_URL)");
+  return {
+    config,
+    db: createEdgeDb(config),
+    dispatcher,
+    rateLimiter: upstash
+      ? createUpstashRateLimiter({ ...upstash, perMinute: config.MXRAY_RATE_LIMIT_PER_MIN })
+      : createMemoryRateLimiter({ perMinute: config.MXRAY_RATE_LIMIT_PER_MIN }),
+    cache: upstash ? createUpstashCache(upstash) : createMemoryCache(),
+    hub: (jobId) => env.JOB_HUB.get(env.JOB_HUB.idFromName(jobId)),
+    waitUntil: (p) => ctx.waitUntil(p),
+    origin: (config.MXRAY_PUBLIC_URL ?? requestOrigin).replace(/\/+$/, ""),
+  };
+}

@@ -1,0 +1,74 @@
+// Streaming export of a job's results in the user's row order: JSON Lines, a JSON array, or CSV
+// that keeps the uploaded columns and adds ours, safe against formula injection.
+import { and, asc, eq, gt, inArray } from "drizzle-orm";
+import type { Result } from "../../core/contracts.ts";
+import { csvRow } from "../../core/csvexport.ts";
+import type { Verdict } from "../../core/verdict.ts";
+import { jobEmails } from "../../db/schema.ts";
+import type { EdgeDb } from "../db.ts";
+import type { JobRow } from "./jobs.ts";
+
+export const EXPORT_FORMATS = ["csv", "json", "jsonl"] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+const PAGE = 1_000;
+const OUR_COLUMNS = ["verdict", "reason", "score", "catch_all", "disposable", "role", "free", "suggestion", "mx", "smtp_code", "smtp_message"] as const;
+
+/** Results without the probe's debugging trace. */
+function publicResult(json: string): Result {
+  const { trace: _trace, ...r } = JSON.parse(json) as Result;
+  return r;
+}
+
+export function exportResults(db: EdgeDb, job: JobRow, format: ExportFormat, verdicts: Verdict[] | null): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  const header: string[] | null = job.columns ? (JSON.parse(job.columns) as string[]) : null;
+  const width = header?.length ?? 1;
+  let lastRow = -1;
+  let started = false;
+  let first = true;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let out = "";
+      if (!started) {
+        started = true;
+        if (format === "json") out += "[";
+        if (format === "csv") {
+          const theirs = header ?? ["email"];
+          // Ours get a prefix only where the upload already has a column of that name.
+          const taken = new Set(theirs.map((h) => h.toLowerCase()));
+          out += csvRow([...theirs, ...OUR_COLUMNS.map((c) => (taken.has(c) ? `mxray_${c}` : c))]);
+        }
+      }
+      const rows = await db
+        .select({ rowIndex: jobEmails.rowIndex, email: jobEmails.email, row: jobEmails.row, result: jobEmails.result })
+        .from(jobEmails)
+        .where(and(eq(jobEmails.jobId, job.id), gt(jobEmails.rowIndex, lastRow), verdicts ? inArray(jobEmails.verdict, verdicts) : undefined))
+        .orderBy(asc(jobEmails.rowIndex))
+        .limit(PAGE);
+      for (const row of rows) {
+        const r = publicResult(row.result);
+        if (format === "jsonl") out += `${JSON.stringify(r)}\n`;
+        else if (format === "json") {
+          out += `${first ? "" : ","}\n${JSON.stringify(r)}`;
+          first = false;
+        } else {
+          const theirs = row.row ? (JSON.parse(row.row) as string[]) : [row.email];
+          const padded = header ? Array.from({ length: width }, (_, i) => theirs[i] ?? "") : theirs;
+          out += csvRow([
+            ...padded, r.verdict, r.reason, r.score, r.catch_all, r.disposable, r.role, r.free, r.suggestion, r.mx,
+            r.smtp?.code ?? null, r.smtp?.message ?? null,
+          ]);
+        }
+      }
+      if (rows.length > 0) lastRow = rows.at(-1)!.rowIndex;
+      if (rows.length < PAGE) {
+        if (format === "json") out += "\n]\n";
+        if (out) controller.enqueue(encoder.encode(out));
+        controller.close();
+        return;
+      }
+      controller.enqueue(encoder.encode(out));
+    },
+  });
+}

@@ -1,0 +1,219 @@
+// Jobs: streaming ingest of an upload into batches, the job's public shape, listing and cancel.
+import { and, desc, eq, inArray, lt, or } from "drizzle-orm";
+import type { ListRow } from "../../core/emailfile.ts";
+import { newId } from "../../core/ids.ts";
+import { BatchCutter, Ingest, invalidSyntaxResult, type BatchItem, type IngestedAddress } from "../../core/ingest.ts";
+import type { JobProgress } from "../../core/live.ts";
+import { batches, jobEmails, jobs } from "../../db/schema.ts";
+import { ApiError } from "../api/errors.ts";
+import type { EdgeDb } from "../db.ts";
+import { meter } from "../meter.ts";
+import type { Services } from "./context.ts";
+import { reserveCredits, settleJob } from "./credits.ts";
+import { dispatchPending } from "./dispatch.ts";
+
+export type JobRow = typeof jobs.$inferSelect;
+
+/** The job as the API shows it (a contract: extend, never rename). */
+export function jobView(job: JobRow) {
+  return {
+    id: job.id,
+    name: job.name,
+    status: job.status,
+    total: job.total,
+    unique: job.unique,
+    processed: job.processed,
+    counts: { deliverable: job.deliverable, undeliverable: job.undeliverable, risky: job.risky, unknown: job.unknown },
+    progress: job.unique === 0 ? (job.status === "completed" ? 1 : 0) : Math.min(1, job.processed / job.unique),
+    created_at: new Date(job.createdAt).toISOString(),
+    finished_at: job.finishedAt === null ? null : new Date(job.finishedAt).toISOString(),
+  };
+}
+export type JobView = ReturnType<typeof jobView>;
+
+export function jobProgress(job: JobRow): JobProgress {
+  const v = jobView(job);
+  return { id: v.id, status: v.status, total: v.total, unique: v.unique, processed: v.processed, counts: v.counts };
+}
+
+export const TERMINAL_STATUSES = ["completed", "failed", "canceled"] as const;
+
+export async function getJob(db: EdgeDb, accountId: string, jobId: string): Promise<JobRow> {
+  const [job] = await db.select().from(jobs).where(and(eq(jobs.id, jobId), eq(jobs.accountId, accountId)));
+  // Another account's job is "not found" too: ids are never confirmed across tenants.
+  if (!job) throw new ApiError("not_found", `No job ${jobId}`);
+  return job;
+}
+
+/** Newest first; the cursor is the last job's `created_at` and id. */
+export async function listJobs(db: EdgeDb, accountId: string, limit: number, cursor?: string) {
+  let after: { at: number; id: string } | null = null;
+  if (cursor) {
+    const m = /^(\d+)_(job_\w+)$/.exec(cursor);
+    if (!m) throw new ApiError("validation_failed", "cursor: not a cursor from this API");
+    after = { at: Number(m[1]), id: m[2]! };
+  }
+  const rows = await db
+    .select()
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.accountId, accountId),
+        after ? or(lt(jobs.createdAt, after.at), and(eq(jobs.createdAt, after.at), lt(jobs.id, after.id))) : undefined,
+      ),
+    )
+    .orderBy(desc(jobs.createdAt), desc(jobs.id))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { data: page.map(jobView), next_cursor: rows.length > limit && last ? `${last.createdAt}_${last.id}` : null };
+}
+
+export type IngestSource =
+  | { kind: "rows"; emails: string[] }
+  /** CSV, TSV or plain text, as bytes; decoded as strict UTF-8. */
+  | { kind: "bytes"; stream: ReadableStream<Uint8Array> };
+
+/** Rows per INSERT of answered-at-ingest addresses (well under SQLite's variable limit). */
+const INSERT_ROWS = 400;
+
+/**
+ * Streams an upload into a job: rows are parsed, normalised, deduped and pre-classified in core,
+ * cut into domain-grouped batches as they come, and written with one write in flight. Only
+ * batches (one row per up to MXRAY_BATCH_SIZE addresses) and addresses answered at ingest (bad
+ * syntax) are written, so memory and rows written stay bounded whatever the upload's size.
+ * On any failure the half-made job is removed; nothing stored before is touched.
+ */
+export async function ingestJob(s: Services, accountId: string, name: string, source: IngestSource): Promise<JobView> {
+  const { db, config } = s;
+  const jobId = newId("job");
+  await db.insert(jobs).values({ id: jobId, accountId, name, status: "ingesting" });
+  try {
+    const ingest = new Ingest();
+    const cutter = new BatchCutter<IngestedAddress>(config.MXRAY_BATCH_SIZE);
+    let inflight: Promise<void> = Promise.resolve();
+    let plausible = 0; // rows that at least have an "@"
+    let bytes = 0;
+    let sawText = false; // a file of blanks is empty, not "without an email column"
+
+    const take = async (got: IngestedAddress[], last: boolean) => {
+      const invalid = got.filter((a) => a.domain === null);
+      for (const a of got) if (a.email.includes("@")) plausible++;
+      const cut = [...cutter.push(got), ...(last ? cutter.end() : [])];
+      if (invalid.length === 0 && cut.length === 0) return;
+      await inflight; // one write in flight: parsing overlaps the previous write
+      inflight = writeIngested(db, jobId, accountId, cut, invalid);
+    };
+
+    if (source.kind === "rows") {
+      const rows: ListRow[] = source.emails.map((email, index) => ({ index, email: email.trim(), fields: [email] }));
+      sawText = rows.some((r) => r.email !== "");
+      await take(ingest.pushRows(rows.filter((r) => r.email !== "")), true);
+    } else {
+      const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+      const reader = source.stream.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        bytes += value.byteLength;
+        if (bytes > config.MXRAY_MAX_UPLOAD_BYTES) {
+          await reader.cancel();
+          throw new ApiError("payload_too_large", `Uploads are limited to ${config.MXRAY_MAX_UPLOAD_BYTES} bytes; split the list`);
+        }
+        let text: string;
+        try {
+          text = decoder.decode(value, { stream: true });
+        } catch {
+          await reader.cancel();
+          throw new ApiError("not_utf8", "The file is not UTF-8 text; export it as CSV UTF-8 and upload again");
+        }
+        if (!sawText && text.trim() !== "") sawText = true;
+        await take(ingest.push(text), false);
+      }
+      let tail: string;
+      try {
+        tail = decoder.decode();
+      } catch {
+        throw new ApiError("not_utf8", "The file is not UTF-8 text; export it as CSV UTF-8 and upload again");
+      }
+      if (!sawText && tail.trim() !== "") sawText = true;
+      await take([...ingest.push(tail), ...ingest.end()], true);
+    }
+    await inflight;
+
+    if (!sawText) {
+      throw new ApiError("empty_upload", "The upload holds no addresses");
+    }
+    if (ingest.total === 0 || plausible === 0) {
+      throw new ApiError("no_email_column", "No column of email addresses was found; name its header \"email\"");
+    }
+    if (!(await reserveCredits(db, accountId, jobId, ingest.unique))) {
+      throw new ApiError("insufficient_credits", `This list needs ${ingest.unique} credits; buy more or split the list`);
+    }
+    const done = ingest.unique === ingest.invalid;
+    const header = ingest.reader.header;
+    const [job] = await db
+      .update(jobs)
+      .set({
+        status: done ? "completed" : "queued",
+        total: ingest.total,
+        unique: ingest.unique,
+        processed: ingest.invalid,
+        undeliverable: ingest.invalid,
+        columns: header ? JSON.stringify(header) : null,
+        emailColumn: ingest.reader.column,
+        finishedAt: done ? Date.now() : null,
+      })
+      .where(eq(jobs.id, jobId))
+      .returning();
+    meter.dbRowsWritten += 2;
+    if (done) await settleJob(db, jobId);
+    s.waitUntil(s.hub(jobId).update(jobProgress(job!), [], job!.processed));
+    if (!done) s.waitUntil(dispatchPending(s));
+    return jobView(job!);
+  } catch (e) {
+    await db.delete(jobs).where(eq(jobs.id, jobId)); // cascades to its batches and rows
+    throw e;
+  }
+}
+
+async function writeIngested(db: EdgeDb, jobId: string, accountId: string, cut: IngestedAddress[][], invalid: IngestedAddress[]) {
+  const statements = [];
+  for (const batch of cut) {
+    const items: BatchItem[] = batch.map((a) => [a.key, a.email, a.rowIndex, rowJson(a.fields)]);
+    statements.push(db.insert(batches).values({ id: newId("bat"), jobId, accountId, status: "pending", size: items.length, items: JSON.stringify(items) }));
+  }
+  for (let i = 0; i < invalid.length; i += INSERT_ROWS) {
+    const rows = invalid.slice(i, i + INSERT_ROWS).map((a) => {
+      const result = invalidSyntaxResult(a.email);
+      return { jobId, normalized: a.key, email: a.email, rowIndex: a.rowIndex, row: rowJson(a.fields), verdict: result.verdict, reason: result.reason, result: JSON.stringify(result) };
+    });
+    statements.push(db.insert(jobEmails).values(rows).onConflictDoNothing());
+  }
+  meter.dbRowsWritten += cut.length + invalid.length;
+  const [first, ...rest] = statements;
+  if (first) await db.batch([first, ...rest]);
+}
+
+const rowJson = (fields: string[]) => (fields.length > 1 ? JSON.stringify(fields) : null);
+
+/** Stops dispatch; results already in keep counting; unused credits come back. */
+export async function cancelJob(s: Services, accountId: string, jobId: string): Promise<JobView> {
+  const job = await getJob(s.db, accountId, jobId);
+  if (job.status === "canceled") return jobView(job);
+  if (job.status === "completed" || job.status === "failed") throw new ApiError("conflict", `Job ${jobId} already ${job.status}`);
+  const now = Date.now();
+  const [after] = await s.db
+    .update(jobs)
+    .set({ status: "canceled", finishedAt: now })
+    .where(and(eq(jobs.id, jobId), inArray(jobs.status, ["ingesting", "queued", "running"])))
+    .returning();
+  await s.db
+    .update(batches)
+    .set({ status: "canceled", updatedAt: now })
+    .where(and(eq(batches.jobId, jobId), inArray(batches.status, ["pending", "dispatched"])));
+  if (!after) return jobView(await getJob(s.db, accountId, jobId)); // finished meanwhile
+  await settleJob(s.db, jobId);
+  s.waitUntil(s.hub(jobId).update(jobProgress(after), [], after.processed));
+  return jobView(after);
+}

@@ -27,7 +27,7 @@ export function ensureSqld(): string {
   return SQLD_BINARY;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const { port } = server.address() as net.AddressInfo;

@@ -1,6 +1,6 @@
-// `npm start`: the offline demo. Starts the simulated mail world on loopback and runs the probe
+// `npm run demo:cli`: the offline CLI demo. Starts the simulated mail world on loopback and runs the probe
 // CLI over the sample list against it, so a new user sees real verdicts with no internet and no
-// accounts. (The full local stack, with the Worker, joins this command with the edge.)
+// accounts, without the edge (`npm run demo` runs the whole stack on the world).
 import { fileURLToPath } from "node:url";
 import { main } from "../probe/cli.ts";
 import { startWorld } from "./world/index.ts";

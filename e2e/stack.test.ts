@@ -1,0 +1,173 @@
+// The whole local stack (sqld + the Worker under wrangler dev + probe daemons + the simulated
+// mail world), driven through the public API as a user would: a 1,000-address job from upload to
+// completed, checked against the world's truth; a batch delivered twice; a probe killed mid-batch.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Result } from "../core/contracts.ts";
+import { signQstash, QSTASH_SIGNATURE_HEADER } from "../core/qstash.ts";
+import { createDb } from "../db/client.ts";
+import { batches, jobEmails } from "../db/schema.ts";
+import { eq } from "drizzle-orm";
+import { startStack, type Stack } from "./stack.ts";
+import { startWorld, type World } from "./world/index.ts";
+import type { JobView } from "../edge/services/jobs.ts";
+
+const api = (stack: Stack, path: string, init: RequestInit = {}) =>
+  fetch(`${stack.url}${path}`, { ...init, headers: { authorization: `Bearer ${stack.devApiKey}`, ...init.headers } });
+
+/** Polls the job (a condition with a deadline, not a sleep) until it leaves the running states. */
+async function untilFinished(stack: Stack, id: string, timeoutMs: number): Promise<JobView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = (await (await api(stack, `/api/v1/jobs/${id}`)).json()) as JobView;
+    if (["completed", "failed", "canceled"].includes(job.status)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} (${job.processed}/${job.unique}) after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function results(stack: Stack, id: string): Promise<Result[]> {
+  const text = await (await api(stack, `/api/v1/jobs/${id}/results?format=jsonl`)).text();
+  return text.trim().split("\n").map((l) => JSON.parse(l) as Result);
+}
+
+describe("the local stack, end to end", () => {
+  let world: World;
+  let stack: Stack;
+
+  beforeAll(async () => {
+    world = await startWorld({ greylistDelayMs: 1000, bulk: { domains: 30, addresses: 1000 - 80, seed: 7 } });
+    stack = await startStack({
+      dataDir: mkdtempSync(join(tmpdir(), "mxray-stack-")),
+      world,
+      probes: 2,
+      sweepMs: 1000,
+      vars: { MXRAY_BATCH_SIZE: "200" },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await world?.stop();
+  });
+
+  it("takes a 1,000-address CSV from upload to completed, every result matching the world's truth", async () => {
+    const addresses = [...world.addresses, ...world.bulkAddresses];
+    expect(addresses).toHaveLength(1000);
+    // The upload repeats some addresses in another case: rows count them, results do not.
+    const rows = [...addresses.map((a, i) => `${i},${a.includes(",") ? `"${a}"` : a},crm`), ...addresses.slice(0, 25).map((a, i) => `dup${i},${a.toUpperCase()},crm`)];
+    const res = await api(stack, "/api/v1/jobs?name=integration", { method: "POST", body: `id,email,source\n${rows.join("\n")}\n`, headers: { "content-type": "text/csv" } });
+    expect(res.status).toBe(201);
+    const created = (await res.json()) as JobView;
+    expect(created).toMatchObject({ name: "integration", total: 1025 });
+
+    const job = await untilFinished(stack, created.id, 120_000);
+    expect(job).toMatchObject({ status: "completed", unique: 1000, processed: 1000 });
+    const got = await results(stack, created.id);
+    expect(got).toHaveLength(1000);
+    const wrong = got.filter((r) => {
+      const want = world.truth.get(r.email)!;
+      return !want || r.verdict !== want.verdict || r.reason !== want.reason;
+    });
+    expect(wrong.map((r) => `${r.email}: ${r.verdict}/${r.reason} vs ${JSON.stringify(world.truth.get(r.email))}`)).toEqual([]);
+    const counted = { deliverable: 0, undeliverable: 0, risky: 0, unknown: 0 };
+    for (const r of got) counted[r.verdict]++;
+    expect(job.counts).toEqual(counted);
+    expect(world.stats().dataCommands).toBe(0);
+
+    const csv = (await (await api(stack, `/api/v1/jobs/${created.id}/results?format=csv`)).text()).trim().split("\r\n");
+    expect(csv[0]).toBe("id,email,source,verdict,reason,score,catch_all,disposable,role,free,suggestion,mx,smtp_code,smtp_message");
+    expect(csv).toHaveLength(1001);
+  }, 180_000);
+
+  it("a batch delivered twice to a probe changes no count", async () => {
+    const list = (await (await api(stack, "/api/v1/jobs?limit=1")).json()) as { data: JobView[] };
+    const job = list.data[0]!;
+    const { db, client } = createDb({ url: stack.sqld.url });
+    try {
+      const [batch] = await db.select().from(batches).where(eq(batches.jobId, job.id)).limit(1);
+      const items = JSON.parse(batch!.items) as [string, string][];
+      const url = `${stack.probes[0]!.url}/v1/batches`;
+      const body = JSON.stringify({ batch_id: batch!.id, job_id: job.id, emails: items.map((i) => i[1]) });
+      const probe = stack.probes[0]!;
+      const posted = async () => Number(/^mxray_results_posted_total (\d+)/m.exec(await (await fetch(`${probe.url}/metrics`)).text())?.[1] ?? 0);
+      const before = await posted();
+      const res = await fetch(url, { method: "POST", body, headers: { "content-type": "application/json", [QSTASH_SIGNATURE_HEADER]: await signQstash({ signingKey: stack.secrets.signingKey, url, body }) } });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { results: number }).results).toBe(items.length);
+      // Wait until the edge has acknowledged every repeated result, then read the job.
+      const deadline = Date.now() + 30_000;
+      while ((await posted()) < before + items.length) {
+        if (Date.now() > deadline) throw new Error("the probe's outbox did not deliver the repeated results");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const after = (await (await api(stack, `/api/v1/jobs/${job.id}`)).json()) as JobView;
+      expect(after).toMatchObject({ processed: job.processed, counts: job.counts, status: "completed" });
+      expect(await db.$count(jobEmails, eq(jobEmails.jobId, job.id))).toBe(1000);
+    } finally {
+      client.close();
+    }
+  }, 60_000);
+});
+
+describe("a probe killed mid-batch", () => {
+  let world: World;
+  let stack: Stack;
+
+  beforeAll(async () => {
+    // Slow round trips keep batches in flight long enough to kill the probe inside one.
+    world = await startWorld({ rttMs: 250, greylistDelayMs: 1000, bulk: { domains: 12, addresses: 300, seed: 11 } });
+    stack = await startStack({
+      dataDir: mkdtempSync(join(tmpdir(), "mxray-fault-")),
+      world,
+      probes: 1,
+      sweepMs: 500,
+      vars: { MXRAY_BATCH_SIZE: "100", MXRAY_BATCH_BUDGET_MS: "8000", MXRAY_LEASE_MS: "10000" },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await world?.stop();
+  });
+
+  it("its leases expire, another probe finishes, nothing is lost or counted twice", async () => {
+    const res = await api(stack, "/api/v1/jobs", { method: "POST", body: `${world.bulkAddresses.join("\n")}\n`, headers: { "content-type": "text/plain" } });
+    const created = (await res.json()) as JobView;
+    expect(created.unique).toBe(300);
+    const deadline = Date.now() + 60_000;
+    let seen: JobView;
+    for (;;) {
+      seen = (await (await api(stack, `/api/v1/jobs/${created.id}`)).json()) as JobView;
+      if (seen.processed > 0) break;
+      if (Date.now() > deadline) throw new Error("no result arrived");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await stack.probes[0]!.kill();
+    const atKill = (await (await api(stack, `/api/v1/jobs/${created.id}`)).json()) as JobView;
+    expect(atKill.processed).toBeLessThan(atKill.unique); // the kill really was mid-job
+    await stack.addProbe();
+
+    const job = await untilFinished(stack, created.id, 120_000);
+    expect(job).toMatchObject({ status: "completed", unique: 300, processed: 300 });
+    const got = await results(stack, created.id);
+    expect(got).toHaveLength(300);
+    expect(new Set(got.map((r) => r.normalized)).size).toBe(300);
+    const wrong = got.filter((r) => world.truth.get(r.email)?.verdict !== r.verdict);
+    expect(wrong.map((r) => `${r.email}: ${r.verdict}/${r.reason}`)).toEqual([]);
+    const counted = { deliverable: 0, undeliverable: 0, risky: 0, unknown: 0 };
+    for (const r of got) counted[r.verdict]++;
+    expect(job.counts).toEqual(counted);
+    const { db, client } = createDb({ url: stack.sqld.url });
+    try {
+      const rows = await db.select().from(batches).where(eq(batches.jobId, created.id));
+      // Some batch went out more than once: to the dead probe, then to the new one.
+      expect(Math.max(...rows.map((b) => b.attempts))).toBeGreaterThan(1);
+      expect(rows.every((b) => b.status === "done")).toBe(true);
+    } finally {
+      client.close();
+    }
+  }, 180_000);
+});

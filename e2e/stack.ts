@@ -1,0 +1,187 @@
+// The whole local stack, as `npm start` runs it and as the integration tests and benchmarks
+// drive it: sqld (migrated), the Worker under `wrangler dev` (workerd), local probe daemons as
+// child processes, optionally the simulated mail world, and a timer that fires the Worker's
+// scheduled sweeper (wrangler dev does not run cron by itself). Stand-ins are chosen by the Worker
+// from the absence of credentials: direct signed dispatch for QStash, in-process state for Upstash.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { migrateDb } from "../db/migrate.ts";
+import { freePort, startSqld, type RunningSqld } from "../db/sqld.ts";
+import { startWorld, type World } from "./world/index.ts";
+
+export const ROOT = resolve(import.meta.dirname, "..");
+
+export interface StackOptions {
+  /** Where sqld, Durable Object state, outboxes and local secrets live. */
+  dataDir: string;
+  /** The Worker's port (8787 for `npm start`; tests pass 0 for a free one). */
+  port?: number;
+  world?: boolean | World;
+  probes?: number;
+  /** Extra Worker vars (e.g. short leases for fault tests). */
+  vars?: Record<string, string>;
+  /** Extra probe environment. */
+  probeEnv?: Record<string, string>;
+  /** How often the sweeper runs; 0 disables the timer (tests call sweep()). */
+  sweepMs?: number;
+  devApiKey?: string;
+  log?: (line: string) => void;
+  /** Where the children's output goes; defaults to being dropped. */
+  childOutput?: "inherit" | "ignore";
+}
+
+export interface RunningProbe {
+  id: string;
+  url: string;
+  child: ChildProcess;
+  /** SIGKILL: the probe dies mid-work, as a crashed VPS would. */
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface Stack {
+  url: string;
+  devApiKey: string;
+  /** This install's probe secret and QStash-style signing key (tests sign with them). */
+  secrets: LocalSecrets;
+  world: World | null;
+  sqld: RunningSqld;
+  probes: RunningProbe[];
+  addProbe(): Promise<RunningProbe>;
+  sweep(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface LocalSecrets {
+  probeSecret: string;
+  signingKey: string;
+  devApiKey: string;
+}
+
+/** Secrets of this local install, made once and kept under the data folder. */
+function localSecrets(dataDir: string): LocalSecrets {
+  const file = join(dataDir, "local-secrets.json");
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as LocalSecrets;
+  const base62 = (n: number) => Array.from(randomBytes(n), (b) => "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"[b % 62]).join("");
+  const secrets = { probeSecret: base62(40), signingKey: `sig_${base62(32)}`, devApiKey: `mx_test_${base62(32)}` };
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not come up within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100)); // polling a process start-up
+  }
+}
+
+function stopChild(child: ChildProcess, signal: NodeJS.Signals, group = false): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    try {
+      if (group && child.pid) process.kill(-child.pid, signal);
+      else child.kill(signal);
+    } catch {
+      resolve();
+    }
+  });
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const log = opts.log ?? (() => {});
+  const stdio = opts.childOutput ?? "ignore";
+  mkdirSync(opts.dataDir, { recursive: true });
+  const secrets = localSecrets(opts.dataDir);
+  const devApiKey = opts.devApiKey ?? process.env.MXRAY_DEV_API_KEY ?? secrets.devApiKey;
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+  };
+
+  try {
+    const world = opts.world === true ? await startWorld({ greylistDelayMs: 1000 }) : opts.world || null;
+    if (opts.world === true && world) cleanups.push(() => world.stop());
+
+    const sqld = await startSqld({ dataDir: join(opts.dataDir, "db") });
+    cleanups.push(() => sqld.stop());
+    await migrateDb(sqld.url);
+    log(`database  sqld at ${sqld.url} (data in ${join(opts.dataDir, "db")}), migrated`);
+
+    const port = opts.port === 0 || opts.port === undefined ? await freePort() : opts.port;
+    const url = `http://127.0.0.1:${port}`;
+    const vars: Record<string, string> = {
+      TURSO_DATABASE_URL: sqld.url,
+      PROBE_SECRET: secrets.probeSecret,
+      QSTASH_CURRENT_SIGNING_KEY: secrets.signingKey,
+      MXRAY_DEV_API_KEY: devApiKey,
+      ...opts.vars,
+    };
+    const wrangler = spawn(
+      process.execPath,
+      [
+        join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev",
+        "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
+        "--persist-to", join(opts.dataDir, "wrangler"), "--test-scheduled", "--show-interactive-dev-session=false",
+        ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+      ],
+      { cwd: ROOT, stdio: ["ignore", stdio, stdio], detached: true, env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" } },
+    );
+    cleanups.push(() => stopChild(wrangler, "SIGTERM", true));
+    await waitFor("wrangler dev", async () => (await fetch(`${url}/healthz`)).ok, wrangler, 90_000);
+    log(`worker    wrangler dev at ${url}`);
+
+    const probes: RunningProbe[] = [];
+    const addProbe = async (): Promise<RunningProbe> => {
+      const n = probes.length + 1;
+      const probePort = await freePort();
+      const id = `prb_local_${n}_${randomBytes(3).toString("hex")}`;
+      const probeUrl = `http://127.0.0.1:${probePort}`;
+      const env: Record<string, string> = {
+        PORT: String(probePort),
+        HOST: "127.0.0.1",
+        PUBLIC_URL: probeUrl,
+        PROBE_ID: id,
+        PROBE_SECRET: secrets.probeSecret,
+        QSTASH_CURRENT_SIGNING_KEY: secrets.signingKey,
+        QSTASH_NEXT_SIGNING_KEY: `${secrets.signingKey}-next`,
+        EDGE_URL: url,
+        MXRAY_HELO: "probe.mxray.local",
+        MXRAY_OUTBOX_DIR: join(opts.dataDir, "outbox", id),
+        MXRAY_HEARTBEAT_MS: "2000",
+        ...(world ? { MXRAY_DNS: world.dnsServer, MXRAY_SMTP_PORT: String(world.smtpPort), MXRAY_TIMEOUT_MS: "3000", MXRAY_GREYLIST_BUDGET_MS: "4000" } : {}),
+        ...opts.probeEnv,
+      };
+      const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "probe/cli.ts"), "serve"], {
+        cwd: ROOT,
+        stdio: ["ignore", stdio, stdio],
+        env: { ...process.env, ...env },
+      });
+      const probe: RunningProbe = { id, url: probeUrl, child, kill: () => stopChild(child, "SIGKILL"), stop: () => stopChild(child, "SIGTERM") };
+      cleanups.push(() => probe.stop());
+      await waitFor(`probe ${id}`, async () => (await fetch(`${probeUrl}/healthz`)).ok, child, 30_000);
+      probes.push(probe);
+      log(`probe     ${id} at ${probeUrl}${world ? ` (simulated world: DNS ${world.dnsServer}, SMTP port ${world.smtpPort})` : " (real DNS and port 25)"}`);
+      return probe;
+    };
+    for (let i = 0; i < (opts.probes ?? 1); i++) await addProbe();
+
+    const sweep = async () => {
+      const res = await fetch(`${url}/__scheduled?cron=${encodeURIComponent("* * * * *")}`);
+      await res.body?.cancel();
+    };
+    if (opts.sweepMs) {
+      const timer = setInterval(() => void sweep().catch(() => {}), opts.sweepMs);
+      cleanups.push(async () => clearInterval(timer));
+    }
+    return { url, devApiKey, secrets, world, sqld, probes, addProbe, sweep, stop: stopAll };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}

@@ -1,0 +1,36 @@
+// `npm start`: the whole stack on this machine with no accounts. `npm start -- --world` (or
+// `npm run demo`) also starts the simulated mail world and points the probe at it, so the sample
+// list verifies with no internet. Ctrl-C stops everything it started.
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { ROOT, startStack } from "./stack.ts";
+
+const { values } = parseArgs({ options: { world: { type: "boolean", default: false }, port: { type: "string", default: process.env.PORT ?? "8787" } } });
+const say = (line: string) => console.log(`mxray  ${line}`);
+say(`starting the local stack${values.world ? " with the simulated mail world" : ""}…`);
+const stack = await startStack({
+  dataDir: join(ROOT, ".data", "local"),
+  port: Number(values.port),
+  world: values.world,
+  sweepMs: 10_000,
+  log: say,
+  childOutput: "inherit",
+});
+say(`stand-ins: direct signed dispatch instead of QStash, in-process state instead of Upstash (no credentials set)`);
+say("");
+say(`ready:    ${stack.url}`);
+say(`API docs: ${stack.url}/api/v1/docs`);
+say(`API key:  ${stack.devApiKey}`);
+say(`try:      curl -s -H "Authorization: Bearer ${stack.devApiKey}" -H "content-type: text/plain" --data-binary @e2e/world/sample.txt ${stack.url}/api/v1/jobs`);
+if (!values.world) say("the probe checks real mail servers on port 25; add --world to use the simulated world instead");
+
+let stopping = false;
+const shutdown = async () => {
+  if (stopping) return;
+  stopping = true;
+  say("stopping…");
+  await stack.stop();
+  process.exit(0);
+};
+process.on("SIGINT", () => void shutdown());
+process.on("SIGTERM", () => void shutdown());

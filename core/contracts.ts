@@ -74,3 +74,20 @@ export const HeartbeatSchema = z.object({
   sent_at: z.string(),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
+
+/** A job as the API shows it (a contract: extend, never rename). */
+export interface JobView {
+  id: string;
+  name: string;
+  status: "ingesting" | "queued" | "running" | "completed" | "failed" | "canceled";
+  /** Rows received. */
+  total: number;
+  /** Addresses after case-insensitive dedupe; each gets a result. */
+  unique: number;
+  processed: number;
+  counts: { deliverable: number; undeliverable: number; risky: number; unknown: number };
+  /** processed / unique, 0–1. */
+  progress: number;
+  created_at: string;
+  finished_at: string | null;
+}

@@ -5,14 +5,13 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Result } from "../core/contracts.ts";
+import type { JobView, Result } from "../core/contracts.ts";
 import { signQstash, QSTASH_SIGNATURE_HEADER } from "../core/qstash.ts";
 import { createDb } from "../db/client.ts";
 import { batches, jobEmails } from "../db/schema.ts";
 import { eq } from "drizzle-orm";
 import { startStack, type Stack } from "./stack.ts";
 import { startWorld, type World } from "./world/index.ts";
-import type { JobView } from "../edge/services/jobs.ts";
 
 const api = (stack: Stack, path: string, init: RequestInit = {}) =>
   fetch(`${stack.url}${path}`, { ...init, headers: { authorization: `Bearer ${stack.devApiKey}`, ...init.headers } });

@@ -1,5 +1,6 @@
 // Jobs: streaming ingest of an upload into batches, the job's public shape, listing and cancel.
 import { and, desc, eq, inArray, lt, or } from "drizzle-orm";
+import type { JobView } from "../../core/contracts.ts";
 import type { ListRow } from "../../core/emailfile.ts";
 import { newId } from "../../core/ids.ts";
 import { BatchCutter, Ingest, invalidSyntaxResult, type BatchItem, type IngestedAddress } from "../../core/ingest.ts";
@@ -14,8 +15,7 @@ import { dispatchPending } from "./dispatch.ts";
 
 export type JobRow = typeof jobs.$inferSelect;
 
-/** The job as the API shows it (a contract: extend, never rename). */
-export function jobView(job: JobRow) {
+export function jobView(job: JobRow): JobView {
   return {
     id: job.id,
     name: job.name,
@@ -29,7 +29,7 @@ export function jobView(job: JobRow) {
     finished_at: job.finishedAt === null ? null : new Date(job.finishedAt).toISOString(),
   };
 }
-export type JobView = ReturnType<typeof jobView>;
+export type { JobView };
 
 export function jobProgress(job: JobRow): JobProgress {
   const v = jobView(job);

@@ -17,11 +17,15 @@ export default defineConfig({
     cloudflareTest(async () => {
       const sqld = await startSqld({ dataDir: mkdtempSync(join(tmpdir(), "mxray-workers-db-")) });
       await migrateDb(sqld.url);
+      // The sweeper works on every probe and batch, so its tests get a database of their own.
+      const fleetDb = await startSqld({ dataDir: mkdtempSync(join(tmpdir(), "mxray-workers-fleet-")) });
+      await migrateDb(fleetDb.url);
       return {
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: {
             TURSO_DATABASE_URL: sqld.url,
+            FLEET_TEST_DATABASE_URL: fleetDb.url,
             PROBE_SECRET: TEST_PROBE_SECRET,
             MXRAY_DEV_API_KEY: "mx_test_devkeydevkeydevkeydevkeydevkey12",
             MXRAY_RATE_LIMIT_PER_MIN: "40",

@@ -81,6 +81,19 @@ describe("the local stack, end to end", () => {
     expect(csv).toHaveLength(1001);
   }, 180_000);
 
+  it("answers a single check through a probe, then from the cache", async () => {
+    const email = world.addresses.find((a) => world.truth.get(a)!.reason === "mailbox_not_found")!;
+    const first = await api(stack, "/api/v1/verify", { method: "POST", body: JSON.stringify({ email }), headers: { "content-type": "application/json" } });
+    expect(first.status).toBe(200);
+    expect(first.headers.get("x-mxray-cache")).toBe("miss");
+    expect(await first.json()).toMatchObject({ email, verdict: "undeliverable", reason: "mailbox_not_found" });
+    const rcpts = world.stats().rcpts;
+    const again = await api(stack, "/api/v1/verify", { method: "POST", body: JSON.stringify({ email }), headers: { "content-type": "application/json" } });
+    expect(again.headers.get("x-mxray-cache")).toBe("hit");
+    expect(await again.json()).toMatchObject({ verdict: "undeliverable", reason: "mailbox_not_found" });
+    expect(world.stats().rcpts).toBe(rcpts);
+  }, 60_000);
+
   it("a batch delivered twice to a probe changes no count", async () => {
     const list = (await (await api(stack, "/api/v1/jobs?limit=1")).json()) as { data: JobView[] };
     const job = list.data[0]!;

@@ -35,3 +35,9 @@ declare namespace Cloudflare {
     MXRAY_VERIFY_CACHE_S?: string;
   }
 }
+declare namespace Cloudflare {
+  interface Env {
+    /** Tests only: a database of its own for the sweeper's tests (vitest.workers.config.ts). */
+    FLEET_TEST_DATABASE_URL?: string;
+  }
+}

@@ -1,0 +1,103 @@
+// Dispatch and the sweeper inside workerd, on a database of their own (they act on every probe
+// and batch), with a recording dispatcher standing in for QStash.
+import { env } from "cloudflare:test";
+import { eq } from "drizzle-orm";
+import { beforeEach, describe, expect, it } from "vitest";
+import { newId } from "../../core/ids.ts";
+import type { BatchItem } from "../../core/ingest.ts";
+import { accounts, batches, jobEmails, jobs, probes } from "../../db/schema.ts";
+import type { DispatchRequest, Dispatcher } from "../adapters/dispatch.ts";
+import { buildServices, type Services } from "./context.ts";
+import { dispatchPending, MAX_DISPATCH_ATTEMPTS, sweep } from "./dispatch.ts";
+
+let sent: DispatchRequest[];
+let s: Services;
+
+beforeEach(async () => {
+  sent = [];
+  const recording: Dispatcher = { kind: "direct", dispatch: async (req) => (sent.push(req), { ok: true, messageId: req.batch.batch_id }) };
+  s = { ...buildServices({ ...env, TURSO_DATABASE_URL: env.FLEET_TEST_DATABASE_URL! }, { waitUntil: () => {} }, "http://edge.test"), dispatcher: recording };
+  await s.db.delete(accounts);
+  await s.db.delete(probes);
+});
+
+async function seed(batchCount: number, opts: { size?: number; attempts?: number; notBefore?: number } = {}) {
+  const accountId = newId("acc");
+  const jobId = newId("job");
+  const size = opts.size ?? 2;
+  await s.db.insert(accounts).values({ id: accountId, name: "a", kind: "personal" });
+  await s.db.insert(jobs).values({ id: jobId, accountId, name: "j", status: "queued", total: batchCount * size, unique: batchCount * size });
+  const ids: string[] = [];
+  for (let b = 0; b < batchCount; b++) {
+    const items: BatchItem[] = Array.from({ length: size }, (_, i) => [`u${b}_${i}@x.test`, `u${b}_${i}@x.test`, b * size + i, null]);
+    const id = newId("bat");
+    ids.push(id);
+    await s.db.insert(batches).values({ id, jobId, accountId, status: "pending", size, items: JSON.stringify(items), attempts: opts.attempts ?? 0, notBefore: opts.notBefore ?? 0, createdAt: Date.now() + b });
+  }
+  return { jobId, ids };
+}
+
+const probe = (id: string, capacity: number, heartbeatAgoMs = 0) =>
+  s.db.insert(probes).values({ id, url: `http://${id}.test`, capacity, status: "active", lastHeartbeatAt: Date.now() - heartbeatAgoMs });
+
+describe("dispatchPending", () => {
+  it("fills live probes up to their capacity, claims each batch once, and starts the job", async () => {
+    const { jobId, ids } = await seed(3);
+    await probe("prb_a", 2);
+    await probe("prb_silent", 4, 10 * 60_000);
+    expect(await dispatchPending(s)).toBe(2);
+    expect(sent.map((r) => [r.probeId, r.batch.batch_id])).toEqual([["prb_a", ids[0]], ["prb_a", ids[1]]]);
+    expect(sent[0]!.batch.emails).toEqual(["u0_0@x.test", "u0_1@x.test"]);
+    const rows = await s.db.select().from(batches).where(eq(batches.jobId, jobId));
+    expect(rows.filter((b) => b.status === "dispatched").every((b) => b.attempts === 1 && b.leaseExpiresAt! > Date.now())).toBe(true);
+    expect(rows.filter((b) => b.status === "pending")).toHaveLength(1);
+    const [job] = await s.db.select().from(jobs).where(eq(jobs.id, jobId));
+    expect(job!.status).toBe("running");
+    expect(await dispatchPending(s)).toBe(0); // no room left, nothing sent twice
+  });
+
+  it("waits for a greylisting re-queue's time and sends nothing without a live probe", async () => {
+    await seed(1, { notBefore: Date.now() + 60_000 });
+    await probe("prb_a", 4);
+    expect(await dispatchPending(s)).toBe(0);
+    await s.db.delete(probes);
+    await seed(1);
+    expect(await dispatchPending(s)).toBe(0);
+  });
+});
+
+describe("sweep", () => {
+  it("marks silent probes dead and gives their batches to another probe", async () => {
+    const { ids } = await seed(1);
+    await probe("prb_old", 1);
+    await dispatchPending(s);
+    await s.db.update(probes).set({ lastHeartbeatAt: Date.now() - 10 * 60_000 }).where(eq(probes.id, "prb_old"));
+    await probe("prb_new", 1);
+    const outcome = await sweep(s);
+    expect(outcome).toMatchObject({ deadProbes: 1, reclaimed: 1, dispatched: 1 });
+    expect(sent.map((r) => r.probeId)).toEqual(["prb_old", "prb_new"]);
+    const [b] = await s.db.select().from(batches).where(eq(batches.id, ids[0]!));
+    expect([b!.status, b!.probeId, b!.attempts]).toEqual(["dispatched", "prb_new", 2]);
+  });
+
+  it("takes back a batch whose lease ran out, preferring another probe", async () => {
+    const { ids } = await seed(1);
+    await probe("prb_a", 1);
+    await probe("prb_b", 1);
+    await dispatchPending(s);
+    const first = sent[0]!.probeId;
+    await s.db.update(batches).set({ leaseExpiresAt: Date.now() - 1 }).where(eq(batches.id, ids[0]!));
+    expect(await sweep(s)).toMatchObject({ reclaimed: 1, dispatched: 1 });
+    expect(sent[1]!.probeId).not.toBe(first);
+  });
+
+  it("answers unknown for what no probe could finish after the last attempt, and completes the job", async () => {
+    const { jobId, ids } = await seed(1, { attempts: MAX_DISPATCH_ATTEMPTS });
+    await s.db.update(batches).set({ status: "dispatched", probeId: "prb_gone", leaseExpiresAt: Date.now() - 1 }).where(eq(batches.id, ids[0]!));
+    expect(await sweep(s)).toMatchObject({ reclaimed: 1, givenUp: 2 });
+    const rows = await s.db.select().from(jobEmails).where(eq(jobEmails.jobId, jobId));
+    expect(rows.map((r) => [r.verdict, r.reason])).toEqual([["unknown", "timeout"], ["unknown", "timeout"]]);
+    const [job] = await s.db.select().from(jobs).where(eq(jobs.id, jobId));
+    expect([job!.status, job!.processed, job!.unknown]).toEqual(["completed", 2, 2]);
+  });
+});

@@ -26,7 +26,7 @@ export const ConfigSchema = z.object({
   MXRAY_LEASE_MS: ms(7 * 60_000),
   /** A probe silent for this long is marked dead and gets no work. */
   MXRAY_PROBE_DEAD_MS: ms(90_000),
-  MXRAY_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  MXRAY_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(80 * 1024 * 1024),
   /** How long a single check's answer is served from the cache. */
   MXRAY_VERIFY_CACHE_S: z.coerce.number().int().nonnegative().default(3_600),
 });

@@ -31,6 +31,7 @@ export function createMemoryCache(now: () => number = Date.now): SharedCache {
   return {
     kind: "memory",
     async get<T>(key: string) {
+      meter.redisCommands++; // counted as the Upstash adapter would send them
       const hit = entries.get(key);
       if (!hit) return null;
       if (hit.expiresAt <= now()) {
@@ -40,6 +41,7 @@ export function createMemoryCache(now: () => number = Date.now): SharedCache {
       return hit.value as T;
     },
     async set(key, value, ttlS) {
+      meter.redisCommands++;
       if (ttlS <= 0) return;
       if (entries.size >= MEMORY_CACHE_MAX) entries.delete(entries.keys().next().value!);
       entries.set(key, { value, expiresAt: now() + ttlS * 1000 });

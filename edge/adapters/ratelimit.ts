@@ -44,6 +44,7 @@ export function createMemoryRateLimiter(opts: { perMinute: number; now?: () => n
   return {
     kind: "memory",
     async limit(key) {
+      meter.redisCommands += 1; // what the Upstash adapter would send
       const t = now();
       const window = Math.floor(t / RATE_WINDOW_MS);
       let w = windows.get(key);

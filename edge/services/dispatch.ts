@@ -6,6 +6,7 @@ import { and, asc, eq, gte, inArray, lt, lte, or, sql } from "drizzle-orm";
 import type { Result } from "../../core/contracts.ts";
 import type { BatchItem } from "../../core/ingest.ts";
 import { batches, jobs, probes } from "../../db/schema.ts";
+import { meter } from "../meter.ts";
 import type { Services } from "./context.ts";
 import { applyResultChunk } from "./results.ts";
 
@@ -59,6 +60,7 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
       .where(and(eq(batches.id, batch.id), eq(batches.status, "pending")))
       .returning({ id: batches.id });
     if (claimed.length === 0) continue; // another dispatcher took it
+    meter.dbRowsWritten++;
     room.set(probe.id, choice[1] - 1);
     const items = JSON.parse(batch.items) as BatchItem[];
     const outcome = await dispatcher.dispatch({
@@ -76,13 +78,19 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
     if (!outcome.ok) {
       console.log(JSON.stringify({ msg: "dispatch failed", batch_id: batch.id, probe_id: probe.id, error: outcome.error }));
       await db.update(batches).set({ status: "pending", leaseExpiresAt: null, updatedAt: now }).where(eq(batches.id, batch.id));
+      meter.dbRowsWritten++;
       continue;
     }
     started.add(batch.jobId);
     sent++;
   }
   if (started.size > 0) {
-    await db.update(jobs).set({ status: "running" }).where(and(inArray(jobs.id, [...started]), eq(jobs.status, "queued")));
+    const running = await db
+      .update(jobs)
+      .set({ status: "running" })
+      .where(and(inArray(jobs.id, [...started]), eq(jobs.status, "queued")))
+      .returning({ id: jobs.id });
+    meter.dbRowsWritten += running.length;
   }
   return sent;
 }
@@ -113,6 +121,7 @@ export async function sweep(s: Services, now = Date.now()): Promise<SweepOutcome
       ),
     )
     .returning({ id: batches.id, jobId: batches.jobId, attempts: batches.attempts, items: batches.items, probeId: batches.probeId });
+  meter.dbRowsWritten += dead.length + reclaimed.length;
   let givenUp = 0;
   for (const b of reclaimed) {
     if (b.attempts < MAX_DISPATCH_ATTEMPTS) continue;

@@ -96,13 +96,18 @@ export async function ingestJob(s: Services, accountId: string, name: string, so
     let bytes = 0;
     let sawText = false; // a file of blanks is empty, not "without an email column"
 
+    let invalid: IngestedAddress[] = [];
     const take = async (got: IngestedAddress[], last: boolean) => {
-      const invalid = got.filter((a) => a.domain === null);
-      for (const a of got) if (a.email.includes("@")) plausible++;
+      for (const a of got) {
+        if (a.email.includes("@")) plausible++;
+        if (a.domain === null) invalid.push(a);
+      }
       const cut = [...cutter.push(got), ...(last ? cutter.end() : [])];
-      if (invalid.length === 0 && cut.length === 0) return;
+      // Bad-syntax rows wait for a full INSERT (or the end), so a write is never a few rows.
+      if (cut.length === 0 && invalid.length < INSERT_ROWS && !(last && invalid.length > 0)) return;
       await inflight; // one write in flight: parsing overlaps the previous write
       inflight = writeIngested(db, jobId, accountId, cut, invalid);
+      invalid = [];
     };
 
     if (source.kind === "rows") {

@@ -14,7 +14,8 @@ export interface JobProgress {
 export type LiveMessage =
   /** First message on every connection: where the job stands now. */
   | { type: "snapshot"; job: JobProgress; latest: Result[] }
-  /** Coalesced: at most a few per second, whatever the result rate. */
+  /** Coalesced: at most a few per second, whatever the result rate. `latest` holds only the
+   * results new since the previous message (newest chunk first, at most LATEST_RESULTS). */
   | { type: "progress"; job: JobProgress; latest: Result[]; rate_per_s: number; eta_s: number | null }
   | { type: "completed"; job: JobProgress };
 

@@ -16,6 +16,8 @@ export class JobHub extends DurableObject<Env> {
   private lastSentAt = 0;
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private rateSample: { at: number; processed: number } | null = null;
+  /** Results that arrived since the last progress message (the newest chunk first). */
+  private unsent: Result[] = [];
 
   private async load(): Promise<HubState | null> {
     this.state ??= (await this.ctx.storage.get<HubState>("state")) ?? null;
@@ -42,6 +44,7 @@ export class JobHub extends DurableObject<Env> {
     if (state && (seq < state.seq || (seq === state.seq && (!terminal || state.job.status === job.status)))) return;
     const latest = [...results.slice(-LATEST_RESULTS), ...(state?.latest ?? [])].slice(0, LATEST_RESULTS);
     this.state = { job, latest, seq };
+    this.unsent = [...results.slice(-LATEST_RESULTS), ...this.unsent].slice(0, LATEST_RESULTS);
     await this.ctx.storage.put("state", this.state);
     if (terminal) {
       this.broadcast({ type: "completed", job });
@@ -62,10 +65,13 @@ export class JobHub extends DurableObject<Env> {
     this.rateSample = { at: now, processed: state.job.processed };
     const left = state.job.unique - state.job.processed;
     this.lastSentAt = now;
+    const fresh = this.unsent;
+    this.unsent = [];
     this.broadcast({
       type: "progress",
       job: state.job,
-      latest: state.latest,
+      // Only what is new since the previous message: a socket already has the rest.
+      latest: fresh,
       rate_per_s: Math.round(rate * 10) / 10,
       eta_s: rate > 0 ? Math.ceil(left / rate) : null,
     });

@@ -21,6 +21,9 @@ export default defineConfig({
       const fleetDb = await startSqld({ dataDir: mkdtempSync(join(tmpdir(), "mxray-workers-fleet-")) });
       await migrateDb(fleetDb.url);
       return {
+        // The Worker without the Remix app (edge/entry.ts needs a build; the pages are tested in a
+        // browser against `wrangler dev`).
+        main: "./edge/worker.ts",
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: {

@@ -81,6 +81,18 @@ describe("the local stack, end to end", () => {
     expect(csv).toHaveLength(1001);
   }, 180_000);
 
+  it("serves the web app's page from Remix behind the API routes, and the app's assets", async () => {
+    const page = await fetch(`${stack.url}/`);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    const html = await page.text();
+    expect(html).toContain("<h1>mxray</h1>");
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1] ?? /href="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(asset).toBeDefined();
+    expect((await fetch(`${stack.url}${asset}`)).status).toBe(200);
+    const unknownApi = await fetch(`${stack.url}/internal/nope`);
+    expect(unknownApi.status).toBe(404);
+  });
+
   it("answers a single check through a probe, then from the cache", async () => {
     const email = world.addresses.find((a) => world.truth.get(a)!.reason === "mailbox_not_found")!;
     const first = await api(stack, "/api/v1/verify", { method: "POST", body: JSON.stringify({ email }), headers: { "content-type": "application/json" } });

@@ -3,9 +3,9 @@
 // child processes, optionally the simulated mail world, and a timer that fires the Worker's
 // scheduled sweeper (wrangler dev does not run cron by itself). Stand-ins are chosen by the Worker
 // from the absence of credentials: direct signed dispatch for QStash, in-process state for Upstash.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { migrateDb } from "../db/migrate.ts";
 import { freePort, startSqld, type RunningSqld } from "../db/sqld.ts";
@@ -70,6 +70,25 @@ function localSecrets(dataDir: string): LocalSecrets {
   return secrets;
 }
 
+/** Newest modification time under a folder. */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds the Remix app when its build is missing or older than app/ (never while wrangler runs). */
+export function ensureAppBuild(log: (line: string) => void = () => {}): void {
+  const server = join(ROOT, "build/server/index.js");
+  const inputs = Math.max(newestMtime(join(ROOT, "app")), statSync(join(ROOT, "vite.config.ts")).mtimeMs);
+  if (existsSync(server) && statSync(server).mtimeMs >= inputs) return;
+  log("app       building the web app (remix vite:build)");
+  const built = spawnSync(process.execPath, [join(ROOT, "node_modules/@remix-run/dev/dist/cli.js"), "vite:build"], { cwd: ROOT, stdio: "inherit" });
+  if (built.status !== 0) throw new Error("remix vite:build failed");
+}
+
 async function waitFor(what: string, check: () => Promise<boolean>, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -113,6 +132,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await migrateDb(sqld.url);
     log(`database  sqld at ${sqld.url} (data in ${join(opts.dataDir, "db")}), migrated`);
 
+    ensureAppBuild(log);
     const port = opts.port === 0 || opts.port === undefined ? await freePort() : opts.port;
     const url = `http://127.0.0.1:${port}`;
     const vars: Record<string, string> = {

@@ -1,7 +1,9 @@
-// The Worker's entry: Hono for the API, the callbacks and the job WebSockets; the JobHub Durable
-// Object; scheduled() for the sweeper. (The web app joins with issue 4; "/" is a placeholder.)
+// The Worker without its web pages: Hono for the API, the callbacks and the job WebSockets; the
+// JobHub Durable Object; scheduled() for the sweeper. edge/entry.ts (wrangler.toml's main) adds
+// Remix for every other path; tests in workerd run this module, which needs no app build.
+import type { Context } from "hono";
 import { requireApiKey } from "./api/auth.ts";
-import { createApi } from "./api/app.ts";
+import { createApi, type AppEnv } from "./api/app.ts";
 import { registerDocs } from "./api/docs.ts";
 import { installErrorHandling } from "./api/errors.ts";
 import { registerMeter } from "./api/internal_meter.ts";
@@ -37,13 +39,6 @@ app.use("/api/v1/*", async (c, next) => {
   });
 });
 app.get("/healthz", (c) => c.json({ ok: true, service: "mxray-edge" }));
-app.get("/", (c) =>
-  c.html(
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mxray</title></head><body style="font:16px system-ui;max-width:40rem;margin:3rem auto">` +
-      `<h1>mxray</h1><p>Email verification: deliverable, undeliverable, risky or unknown, live, with the SMTP evidence.</p>` +
-      `<p>The web app arrives soon. Meanwhile, the <a href="/api/v1/docs">API reference</a>.</p></body></html>`,
-  ),
-);
 
 registerVerify(app);
 registerJobsCreate(app);
@@ -58,13 +53,18 @@ registerWsJobs(app);
 registerProbeHeartbeat(app);
 registerProbeResults(app);
 registerMeter(app);
-installErrorHandling(app);
 
-export default {
-  fetch: app.fetch,
-  async scheduled(_controller, env, ctx) {
-    const services = buildServices(env, ctx, env.MXRAY_PUBLIC_URL ?? "http://localhost");
-    const outcome = await sweep(services);
-    if (outcome.deadProbes || outcome.reclaimed || outcome.givenUp) console.log(JSON.stringify({ msg: "sweep", ...outcome }));
-  },
-} satisfies ExportedHandler<Env>;
+/** Hono's routes first; `fallback` answers every other path (Remix, in edge/entry.ts). */
+export function createWorker(fallback?: (c: Context<AppEnv>) => Response | Promise<Response>) {
+  if (fallback) app.all("*", (c) => (c.req.path.startsWith("/api/") || c.req.path.startsWith("/internal/") ? c.notFound() : fallback(c)));
+  installErrorHandling(app);
+  return app;
+}
+
+export async function scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+  const services = buildServices(env, ctx, env.MXRAY_PUBLIC_URL ?? "http://localhost");
+  const outcome = await sweep(services);
+  if (outcome.deadProbes || outcome.reclaimed || outcome.givenUp) console.log(JSON.stringify({ msg: "sweep", ...outcome }));
+}
+
+export default { fetch: createWorker().fetch, scheduled } satisfies ExportedHandler<Env>;

@@ -8,10 +8,9 @@ import type { BatchItem } from "../../core/ingest.ts";
 import { batches, jobs, probes } from "../../db/schema.ts";
 import { meter } from "../meter.ts";
 import type { Services } from "./context.ts";
-import { applyResultChunk } from "./results.ts";
+import { applyResultChunk, MAX_DISPATCH_ATTEMPTS, unfinishedResult } from "./results.ts";
 
-/** Dispatches of one batch before its remaining addresses are answered "unknown". */
-export const MAX_DISPATCH_ATTEMPTS = 5;
+export { MAX_DISPATCH_ATTEMPTS };
 
 export type ProbeRow = typeof probes.$inferSelect;
 
@@ -126,10 +125,7 @@ export async function sweep(s: Services, now = Date.now()): Promise<SweepOutcome
   for (const b of reclaimed) {
     if (b.attempts < MAX_DISPATCH_ATTEMPTS) continue;
     // No probe could finish this batch: its unanswered addresses get an honest "unknown".
-    const results: Result[] = (JSON.parse(b.items) as BatchItem[]).map((item) => ({
-      email: item[1], normalized: item[0], verdict: "unknown", reason: "timeout", catch_all: null, disposable: false,
-      role: false, free: false, greylisted: false, suggestion: null, score: 40, mx: null, smtp: null, duration_ms: 0, retry_after: null,
-    }));
+    const results: Result[] = (JSON.parse(b.items) as BatchItem[]).map(unfinishedResult);
     await db.update(batches).set({ status: "dispatched" }).where(eq(batches.id, b.id));
     const applied = await applyResultChunk(db, { probe_id: b.probeId ?? "edge", batch_id: b.id, job_id: b.jobId, seq: 0, final: true, results });
     givenUp += applied.applied;

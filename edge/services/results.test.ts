@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { Result, ResultChunk } from "../../core/contracts.ts";
 import { batches, jobEmails, jobs } from "../../db/schema.ts";
 import { result, seedAccount, seedJobWithBatch, testDb as db } from "../testing.ts";
-import { applyResultChunk, MAX_GREYLIST_ROUNDS } from "./results.ts";
+import { applyResultChunk, MAX_DISPATCH_ATTEMPTS, MAX_GREYLIST_ROUNDS } from "./results.ts";
 
 const chunk = (jobId: string, batchId: string, seq: number, results: Result[], final = false): ResultChunk => ({
   probe_id: "prb_1", batch_id: batchId, job_id: jobId, seq, final, results,
@@ -78,5 +78,27 @@ describe("applyResultChunk", () => {
     await db().update(jobs).set({ status: "canceled" }).where(eq(jobs.id, jobId));
     const out = await applyResultChunk(db(), chunk(jobId, batchId, 0, [result("a@x.test"), result("b@x.test")]));
     expect(out.job).toMatchObject({ status: "canceled", processed: 2 });
+  });
+});
+
+describe("a batch asked too often", () => {
+  it("answers what is still unanswered as unknown instead of re-queueing it again", async () => {
+    const { accountId } = await seedAccount();
+    const { jobId, batchId } = await seedJobWithBatch(accountId, ["a@x.test", "lost@x.test"]);
+    await db().update(batches).set({ attempts: MAX_DISPATCH_ATTEMPTS }).where(eq(batches.id, batchId));
+    const out = await applyResultChunk(db(), chunk(jobId, batchId, 0, [result("a@x.test")], true));
+    expect(out).toMatchObject({ applied: 2, requeued: 0, finished: true });
+    expect(out.job).toMatchObject({ status: "completed", counts: { deliverable: 1, unknown: 1 } });
+    const [lost] = await db().select().from(jobEmails).where(and(eq(jobEmails.jobId, jobId), eq(jobEmails.normalized, "lost@x.test")));
+    expect([lost!.verdict, lost!.reason]).toEqual(["unknown", "timeout"]);
+  });
+
+  it("carries the dispatch count into a re-queue", async () => {
+    const { accountId } = await seedAccount();
+    const { jobId, batchId } = await seedJobWithBatch(accountId, ["a@x.test", "lost@x.test"]);
+    await db().update(batches).set({ attempts: 3 }).where(eq(batches.id, batchId));
+    await applyResultChunk(db(), chunk(jobId, batchId, 0, [result("a@x.test")], true));
+    const [queued] = await db().select().from(batches).where(and(eq(batches.jobId, jobId), eq(batches.status, "pending")));
+    expect(queued!.attempts).toBe(3);
   });
 });

@@ -8,13 +8,15 @@ import type { Result, ResultChunk } from "../../core/contracts.ts";
 import { newId } from "../../core/ids.ts";
 import type { BatchItem } from "../../core/ingest.ts";
 import type { JobProgress } from "../../core/live.ts";
-import { VERDICTS, type Verdict } from "../../core/verdict.ts";
+import { decide, VERDICTS, type Verdict } from "../../core/verdict.ts";
 import { batches, jobEmails, jobs } from "../../db/schema.ts";
 import type { EdgeDb } from "../db.ts";
 import { meter } from "../meter.ts";
 
 /** Re-queues of greylisted addresses before a greylisted answer is taken as final (unknown). */
 export const MAX_GREYLIST_ROUNDS = 2;
+/** Dispatches of one batch (and its re-queues) before what is left is answered "unknown". */
+export const MAX_DISPATCH_ATTEMPTS = 5;
 /** When the server named no time, ask again after this long. */
 export const GREYLIST_RETRY_MS = 5 * 60_000;
 
@@ -83,13 +85,28 @@ export async function applyResultChunk(db: EdgeDb, chunk: ResultChunk, now = Dat
           .where(and(eq(jobEmails.jobId, chunk.job_id), inArray(jobEmails.normalized, keys.slice(i, i + INSERT_ROWS))));
         for (const g of got) answered.add(g.key);
       }
-      const left = [...items.values()].filter((item) => !answered.has(item[0]));
+      let left = [...items.values()].filter((item) => !answered.has(item[0]));
+      if (left.length > 0 && batch.attempts >= MAX_DISPATCH_ATTEMPTS) {
+        // Asked often enough: what no probe answered is an honest "unknown", and the job can end.
+        const rows = left.map((item) => {
+          const r = unfinishedResult(item);
+          return { jobId: chunk.job_id, normalized: item[0], email: item[1], rowIndex: item[2], row: item[3], batchId: batch.id, verdict: r.verdict, reason: r.reason, result: JSON.stringify(r), createdAt: now };
+        });
+        for (let i = 0; i < rows.length; i += INSERT_ROWS) {
+          const inserted = await tx.insert(jobEmails).values(rows.slice(i, i + INSERT_ROWS)).onConflictDoNothing().returning({ verdict: jobEmails.verdict });
+          for (const row of inserted) added[row.verdict]++;
+          applied += inserted.length;
+        }
+        meter.dbRowsWritten += rows.length;
+        left = [];
+      }
       if (left.length > 0) {
         // Greylisted addresses wait for the server's retry time; anything the probe never
         // answered goes straight back in the queue.
         await tx.insert(batches).values({
           id: newId("bat"), jobId: batch.jobId, accountId: batch.accountId, status: "pending", size: left.length,
           items: JSON.stringify(left), round: batch.round + 1, notBefore: Math.max(now, notBefore), probeId: batch.probeId,
+          attempts: batch.attempts, // the lineage's dispatches count toward MAX_DISPATCH_ATTEMPTS
         });
         requeued = left.length;
       }
@@ -137,4 +154,16 @@ function latestGreylistRetry(results: Result[], now: number): number {
     at = Math.max(at, Number.isFinite(t) ? t : now + GREYLIST_RETRY_MS);
   }
   return at;
+}
+
+/** The answer for an address no probe finished: we could not tell. */
+export function unfinishedResult(item: BatchItem): Result {
+  const d = decide({
+    syntax: { ok: true }, disposable: false, role: false, free: false, dns: { kind: "mx", hosts: [] },
+    smtp: { kind: "timeout", mx: null, phase: "dispatch" }, catchAll: null,
+  });
+  return {
+    email: item[1], normalized: item[0], verdict: d.verdict, reason: d.reason, catch_all: null, disposable: false, role: false,
+    free: false, greylisted: false, suggestion: null, score: d.score, mx: null, smtp: null, duration_ms: 0, retry_after: null,
+  };
 }

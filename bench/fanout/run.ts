@@ -1,22 +1,25 @@
 // Fan-out benchmark: 1,000 WebSocket subscribers to one job's JobHub through the local stack.
 // Phase 1 posts signed result chunks at 3 a second and times each from the post to its receipt
-// on every socket (p50/p99). Phase 2 posts as fast as it can and counts messages per socket per
-// second: coalescing keeps it at 4 or fewer whatever the result rate, where a hub that forwarded
-// every post would send one message per post.
+// on every socket (p50/p99, and when the first and the last socket got it). Phase 2 posts as fast
+// as it can and counts messages per socket per second: coalescing keeps it at 4 or fewer whatever
+// the result rate, where a hub that forwarded every post would send one message per post.
+// It runs twice: through `wrangler dev`'s entry (a second workerd process that relays every
+// frame) and straight to the workerd that runs the Worker, to show what the local proxy costs.
 //   npm run bench:fanout [-- --subscribers 1000]
+import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { eq } from "drizzle-orm";
+import WebSocket from "ws";
 import type { Result } from "../../core/contracts.ts";
 import type { BatchItem } from "../../core/ingest.ts";
 import type { LiveMessage } from "../../core/live.ts";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
 import { createDb } from "../../db/client.ts";
 import { batches } from "../../db/schema.ts";
-import { startStack } from "../../e2e/stack.ts";
-import WebSocket from "ws";
+import { startStack, type Stack } from "../../e2e/stack.ts";
 
 const { values } = parseArgs({ options: { subscribers: { type: "string", default: "1000" } } });
 const SUBSCRIBERS = Number(values.subscribers);
@@ -25,24 +28,52 @@ const PHASE1_GAP_MS = 333;
 const PHASE2_MS = 4_000;
 const PER_CHUNK = 5;
 
-const stack = await startStack({ dataDir: mkdtempSync(join(tmpdir(), "mxray-bench-fanout-")), probes: 0 });
-const auth = { authorization: `Bearer ${stack.devApiKey}` };
-try {
+interface Figures {
+  p50: number;
+  p99: number;
+  first50: number;
+  spread50: number;
+  deliveries: number;
+  postsPerS: number;
+  msgsPerSocket: number;
+  maxPerSocket: number;
+}
+
+/** The port of the workerd that runs the Worker itself (behind wrangler dev's entry proxy). */
+async function directWorkerUrl(stack: Stack): Promise<string | null> {
+  let listing = "";
+  try {
+    listing = execFileSync("ss", ["-ltnpH"], { encoding: "utf8" });
+  } catch {
+    return null;
+  }
+  const ports = [...listing.matchAll(/127\.0\.0\.1:(\d+)\s.*"workerd"/g)].map((m) => Number(m[1])).filter((p) => String(p) !== new URL(stack.url).port);
+  for (const port of ports) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok && ((await res.json()) as { service?: string }).service === "mxray-edge") return `http://127.0.0.1:${port}`;
+    } catch {
+      // not the Worker's socket
+    }
+  }
+  return null;
+}
+
+async function measure(stack: Stack, base: string): Promise<Figures> {
+  const auth = { authorization: `Bearer ${stack.devApiKey}` };
   const emails = Array.from({ length: 5_000 }, (_, i) => `user${i}@fanout.test`);
-  const job = (await (await fetch(`${stack.url}/api/v1/jobs`, { method: "POST", body: JSON.stringify({ emails }), headers: { ...auth, "content-type": "application/json" } })).json()) as { id: string };
+  const job = (await (await fetch(`${base}/api/v1/jobs`, { method: "POST", body: JSON.stringify({ emails }), headers: { ...auth, "content-type": "application/json" } })).json()) as { id: string };
   const { db, client } = createDb({ url: stack.sqld.url });
   const rows = await db.select().from(batches).where(eq(batches.jobId, job.id));
-  client.close();
   // The probe's side: batches marked dispatched are what a probe would be answering.
-  const queue: { batchId: string; email: string }[] = rows.flatMap((b) => (JSON.parse(b.items) as BatchItem[]).map((i) => ({ batchId: b.id, email: i[1] })));
-  const { db: db2, client: client2 } = createDb({ url: stack.sqld.url });
-  await db2.update(batches).set({ status: "dispatched" }).where(eq(batches.jobId, job.id));
-  client2.close();
+  await db.update(batches).set({ status: "dispatched" }).where(eq(batches.jobId, job.id));
+  client.close();
+  const queue = rows.flatMap((b) => (JSON.parse(b.items) as BatchItem[]).map((i) => ({ batchId: b.id, email: i[1] })));
 
-  const token = (await (await fetch(`${stack.url}/api/v1/jobs/${job.id}/live-token`, { method: "POST", headers: auth })).json()) as { url: string };
+  const token = (await (await fetch(`${base}/api/v1/jobs/${job.id}/live-token`, { method: "POST", headers: auth })).json()) as { token: string };
+  const wsUrl = `${base.replace(/^http/, "ws")}/ws/jobs/${job.id}?token=${encodeURIComponent(token.token)}`;
   const postedAt = new Map<number, number>(); // processed count after a post → when that post began
   const latencies: number[] = [];
-  /** Per post: when the first and the last socket got it (the spread is the fan-out itself). */
   const firstLast = new Map<number, { first: number; last: number }>();
   const perSocketPhase2 = new Array<number>(SUBSCRIBERS).fill(0);
   let phase: 0 | 1 | 2 = 0;
@@ -50,7 +81,7 @@ try {
   await Promise.all(
     Array.from({ length: SUBSCRIBERS }, (_, n) =>
       new Promise<void>((resolve, reject) => {
-        const ws = new WebSocket(token.url);
+        const ws = new WebSocket(wsUrl);
         sockets.push(ws);
         ws.on("error", () => reject(new Error(`socket ${n} failed`)));
         ws.on("message", (data) => {
@@ -59,13 +90,12 @@ try {
           if (m.type !== "progress") return;
           if (phase === 1) {
             const at = postedAt.get(m.job.processed);
-            if (at !== undefined) {
-              const l = performance.now() - at;
-              latencies.push(l);
-              const seen = firstLast.get(m.job.processed);
-              if (!seen) firstLast.set(m.job.processed, { first: l, last: l });
-              else seen.last = Math.max(seen.last, l);
-            }
+            if (at === undefined) return;
+            const l = performance.now() - at;
+            latencies.push(l);
+            const seen = firstLast.get(m.job.processed);
+            if (!seen) firstLast.set(m.job.processed, { first: l, last: l });
+            else seen.last = Math.max(seen.last, l);
           } else if (phase === 2) perSocketPhase2[n]!++;
         });
       }),
@@ -80,9 +110,8 @@ try {
       free: false, greylisted: false, suggestion: null, score: 95, mx: "mx.fanout.test", smtp: { code: 250, enhanced: "2.1.5", message: "Ok" }, duration_ms: 1, retry_after: null,
     }));
     const body = JSON.stringify({ probe_id: "prb_bench", batch_id: take[0]!.batchId, job_id: job.id, seq: processed, final: false, results });
-    const started = performance.now();
-    postedAt.set(processed + results.length, started);
-    const res = await fetch(`${stack.url}/internal/probes/results`, { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(stack.secrets.probeSecret, body) } });
+    postedAt.set(processed + results.length, performance.now());
+    const res = await fetch(`${base}/internal/probes/results`, { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(stack.secrets.probeSecret, body) } });
     await res.body?.cancel();
     processed += results.length;
   };
@@ -106,20 +135,39 @@ try {
   for (const ws of sockets) ws.close();
 
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
-  const msgsPerSocket = perSocketPhase2.reduce((a, b) => a + b, 0) / SUBSCRIBERS / phase2S;
-  const maxPerSocket = Math.max(...perSocketPhase2) / phase2S;
-  console.log(`fan-out benchmark: ${SUBSCRIBERS} WebSocket subscribers to one job, local stack (wrangler dev)\n`);
-  console.log(`${"".padEnd(44)}${"mxray".padStart(12)}${"target / naive".padStart(18)}`);
-  console.log(`${"p50 post → receipt (ms), 3 posts/s".padEnd(44)}${pct(50).toFixed(1).padStart(12)}${"".padStart(18)}`);
-  console.log(`${"p99 post → receipt (ms), 3 posts/s".padEnd(44)}${pct(99).toFixed(1).padStart(12)}${"< 100".padStart(18)}`);
+  const pct = (list: number[], p: number) => list[Math.min(list.length - 1, Math.floor((p / 100) * list.length))] ?? Number.NaN;
   const firsts = [...firstLast.values()].map((f) => f.first).sort((a, b) => a - b);
   const spreads = [...firstLast.values()].map((f) => f.last - f.first).sort((a, b) => a - b);
-  console.log(`${"p50 post → first socket (ms)".padEnd(44)}${firsts[Math.floor(firsts.length / 2)]!.toFixed(1).padStart(12)}${"".padStart(18)}`);
-  console.log(`${"p50 first → last socket (ms)".padEnd(44)}${spreads[Math.floor(spreads.length / 2)]!.toFixed(1).padStart(12)}${"".padStart(18)}`);
-  console.log(`${"deliveries measured".padEnd(44)}${String(latencies.length).padStart(12)}${String(PHASE1_POSTS * SUBSCRIBERS).padStart(18)}`);
-  console.log(`${`messages/s per socket at ${(posts2 / phase2S).toFixed(0)} posts/s`.padEnd(44)}${msgsPerSocket.toFixed(2).padStart(12)}${(posts2 / phase2S).toFixed(2).padStart(18)}`);
-  console.log(`${"max messages/s on any socket".padEnd(44)}${maxPerSocket.toFixed(2).padStart(12)}${"<= 4".padStart(18)}`);
+  return {
+    p50: pct(latencies, 50),
+    p99: pct(latencies, 99),
+    first50: pct(firsts, 50),
+    spread50: pct(spreads, 50),
+    deliveries: latencies.length,
+    postsPerS: posts2 / phase2S,
+    msgsPerSocket: perSocketPhase2.reduce((a, b) => a + b, 0) / SUBSCRIBERS / phase2S,
+    maxPerSocket: Math.max(...perSocketPhase2) / phase2S,
+  };
+}
+
+const stack = await startStack({ dataDir: mkdtempSync(join(tmpdir(), "mxray-bench-fanout-")), probes: 0 });
+try {
+  const viaProxy = await measure(stack, stack.url);
+  const direct = await directWorkerUrl(stack);
+  const straight = direct ? await measure(stack, direct) : null;
+  const col = (f: Figures | null, pick: (f: Figures) => number, digits = 1) => (f ? pick(f).toFixed(digits) : "n/a").padStart(16);
+  console.log(`fan-out benchmark: ${SUBSCRIBERS} WebSocket subscribers to one job, local stack\n`);
+  console.log(`${"".padEnd(40)}${"via wrangler dev".padStart(16)}${"workerd direct".padStart(16)}${"target".padStart(12)}`);
+  const line = (label: string, pick: (f: Figures) => number, target: string, digits = 1) =>
+    console.log(`${label.padEnd(40)}${col(viaProxy, pick, digits)}${col(straight, pick, digits)}${target.padStart(12)}`);
+  line("p50 post → receipt (ms), 3 posts/s", (f) => f.p50, "");
+  line("p99 post → receipt (ms), 3 posts/s", (f) => f.p99, "< 100");
+  line("p50 post → first socket (ms)", (f) => f.first50, "");
+  line("p50 first → last socket (ms)", (f) => f.spread50, "");
+  line("deliveries measured", (f) => f.deliveries, String(PHASE1_POSTS * SUBSCRIBERS), 0);
+  line("posts/s in phase 2 (one message each, naive)", (f) => f.postsPerS, "", 2);
+  line("messages/s per socket in phase 2", (f) => f.msgsPerSocket, "<= 4", 2);
+  line("max messages/s on any socket", (f) => f.maxPerSocket, "<= 4", 2);
 } finally {
   await stack.stop();
 }

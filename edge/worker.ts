@@ -64,7 +64,7 @@ export function createWorker(fallback?: (c: Context<AppEnv>) => Response | Promi
 export async function scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
   const services = buildServices(env, ctx, env.MXRAY_PUBLIC_URL ?? "http://localhost");
   const outcome = await sweep(services);
-  if (outcome.deadProbes || outcome.reclaimed || outcome.givenUp) console.log(JSON.stringify({ msg: "sweep", ...outcome }));
+  if (outcome.stalledJobs || outcome.deadProbes || outcome.reclaimed || outcome.givenUp) console.log(JSON.stringify({ msg: "sweep", ...outcome }));
 }
 
 export default { fetch: createWorker().fetch, scheduled } satisfies ExportedHandler<Env>;

@@ -8,7 +8,7 @@ import type { BatchItem } from "../../core/ingest.ts";
 import { accounts, batches, jobEmails, jobs, probes } from "../../db/schema.ts";
 import type { DispatchRequest, Dispatcher } from "../adapters/dispatch.ts";
 import { buildServices, type Services } from "./context.ts";
-import { dispatchPending, MAX_DISPATCH_ATTEMPTS, sweep } from "./dispatch.ts";
+import { dispatchPending, MAX_DISPATCH_ATTEMPTS, STALLED_INGEST_MS, sweep } from "./dispatch.ts";
 
 let sent: DispatchRequest[];
 let s: Services;
@@ -56,6 +56,13 @@ describe("dispatchPending", () => {
     expect(await dispatchPending(s)).toBe(0); // no room left, nothing sent twice
   });
 
+  it("leaves the batches of a job still ingesting", async () => {
+    const { jobId } = await seed(1);
+    await s.db.update(jobs).set({ status: "ingesting" }).where(eq(jobs.id, jobId));
+    await probe("prb_a", 4);
+    expect(await dispatchPending(s)).toBe(0);
+  });
+
   it("waits for a greylisting re-queue's time and sends nothing without a live probe", async () => {
     await seed(1, { notBefore: Date.now() + 60_000 });
     await probe("prb_a", 4);
@@ -99,5 +106,21 @@ describe("sweep", () => {
     expect(rows.map((r) => [r.verdict, r.reason])).toEqual([["unknown", "timeout"], ["unknown", "timeout"]]);
     const [job] = await s.db.select().from(jobs).where(eq(jobs.id, jobId));
     expect([job!.status, job!.processed, job!.unknown]).toEqual(["completed", 2, 2]);
+  });
+});
+
+describe("sweep of stalled uploads", () => {
+  it("fails a job left ingesting (its request died) and cancels its batches; a fresh upload is left alone", async () => {
+    const old = await seed(1);
+    const fresh = await seed(1);
+    await s.db.update(jobs).set({ status: "ingesting", createdAt: Date.now() - STALLED_INGEST_MS - 1 }).where(eq(jobs.id, old.jobId));
+    await s.db.update(jobs).set({ status: "ingesting" }).where(eq(jobs.id, fresh.jobId));
+    expect(await sweep(s)).toMatchObject({ stalledJobs: 1 });
+    const [failed] = await s.db.select().from(jobs).where(eq(jobs.id, old.jobId));
+    expect([failed!.status, failed!.finishedAt !== null]).toEqual(["failed", true]);
+    const [b] = await s.db.select().from(batches).where(eq(batches.jobId, old.jobId));
+    expect(b!.status).toBe("canceled");
+    const [still] = await s.db.select().from(jobs).where(eq(jobs.id, fresh.jobId));
+    expect(still!.status).toBe("ingesting");
   });
 });

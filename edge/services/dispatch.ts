@@ -38,10 +38,12 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
   const room = new Map(alive.map((p) => [p.id, Math.max(1, p.capacity) - (busy.find((b) => b.probeId === p.id)?.n ?? 0)]));
   const free = [...room.values()].reduce((a, b) => a + Math.max(0, b), 0);
   if (free === 0) return 0;
+  // Only jobs whose ingest finished (credits reserved): a batch written mid-upload waits.
   const pending = await db
     .select({ id: batches.id, jobId: batches.jobId, items: batches.items, probeId: batches.probeId })
     .from(batches)
-    .where(and(eq(batches.status, "pending"), lte(batches.notBefore, now)))
+    .innerJoin(jobs, eq(jobs.id, batches.jobId))
+    .where(and(eq(batches.status, "pending"), lte(batches.notBefore, now), inArray(jobs.status, ["queued", "running"])))
     .orderBy(asc(batches.createdAt))
     .limit(free);
   let sent = 0;
@@ -94,7 +96,11 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
   return sent;
 }
 
+/** An upload still ingesting after this long lost its request (a crash, a cut connection). */
+export const STALLED_INGEST_MS = 15 * 60_000;
+
 export interface SweepOutcome {
+  stalledJobs: number;
   deadProbes: number;
   reclaimed: number;
   givenUp: number;
@@ -104,6 +110,15 @@ export interface SweepOutcome {
 /** The scheduled sweeper (cron, every minute; `npm start` also calls it). */
 export async function sweep(s: Services, now = Date.now()): Promise<SweepOutcome> {
   const { db, config } = s;
+  // Half-ingested jobs never reserved credits; they fail, and their batches never go out.
+  const stalled = await db
+    .update(jobs)
+    .set({ status: "failed", finishedAt: now })
+    .where(and(eq(jobs.status, "ingesting"), lt(jobs.createdAt, now - STALLED_INGEST_MS)))
+    .returning({ id: jobs.id });
+  if (stalled.length > 0) {
+    await db.update(batches).set({ status: "canceled", updatedAt: now }).where(inArray(batches.jobId, stalled.map((j) => j.id)));
+  }
   const dead = await db
     .update(probes)
     .set({ status: "dead" })
@@ -120,7 +135,7 @@ export async function sweep(s: Services, now = Date.now()): Promise<SweepOutcome
       ),
     )
     .returning({ id: batches.id, jobId: batches.jobId, attempts: batches.attempts, items: batches.items, probeId: batches.probeId });
-  meter.dbRowsWritten += dead.length + reclaimed.length;
+  meter.dbRowsWritten += stalled.length + dead.length + reclaimed.length;
   let givenUp = 0;
   for (const b of reclaimed) {
     if (b.attempts < MAX_DISPATCH_ATTEMPTS) continue;
@@ -132,5 +147,5 @@ export async function sweep(s: Services, now = Date.now()): Promise<SweepOutcome
     if (applied.job) s.waitUntil(s.hub(b.jobId).update(applied.job, [], applied.job.processed));
   }
   const dispatched = await dispatchPending(s, now);
-  return { deadProbes: dead.length, reclaimed: reclaimed.length, givenUp, dispatched };
+  return { stalledJobs: stalled.length, deadProbes: dead.length, reclaimed: reclaimed.length, givenUp, dispatched };
 }

@@ -19,7 +19,7 @@ export function createApi(): OpenAPIHono<AppEnv> {
     defaultHook: (result) => {
       if (!result.success) {
         const issues = result.error.issues.map((i) => `${i.path.map(String).join(".") || "body"}: ${i.message}`).join("; ");
-        throw new ApiError(result.target === "json" ? "validation_failed" : "validation_failed", issues);
+        throw new ApiError("validation_failed", issues);
       }
     },
   });

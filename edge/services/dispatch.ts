@@ -3,12 +3,12 @@
 // or the direct stand-in). The sweeper marks silent probes dead, takes back batches whose lease
 // ran out or whose probe died, and answers "unknown" for addresses no probe could finish.
 import { and, asc, eq, gte, inArray, lt, lte, or, sql } from "drizzle-orm";
-import type { Result } from "../../core/contracts.ts";
 import type { BatchItem } from "../../core/ingest.ts";
 import { batches, jobs, probes } from "../../db/schema.ts";
 import { meter } from "../meter.ts";
 import type { Services } from "./context.ts";
-import { applyResultChunk, MAX_DISPATCH_ATTEMPTS, unfinishedResult } from "./results.ts";
+import { settleJob } from "./credits.ts";
+import { applyResultChunk, MAX_DISPATCH_ATTEMPTS } from "./results.ts";
 
 export { MAX_DISPATCH_ATTEMPTS };
 
@@ -134,16 +134,17 @@ export async function sweep(s: Services, now = Date.now()): Promise<SweepOutcome
         or(lt(batches.leaseExpiresAt, now), deadIds.length ? inArray(batches.probeId, deadIds) : undefined),
       ),
     )
-    .returning({ id: batches.id, jobId: batches.jobId, attempts: batches.attempts, items: batches.items, probeId: batches.probeId });
+    .returning({ id: batches.id, jobId: batches.jobId, attempts: batches.attempts, probeId: batches.probeId });
   meter.dbRowsWritten += stalled.length + dead.length + reclaimed.length;
   let givenUp = 0;
   for (const b of reclaimed) {
     if (b.attempts < MAX_DISPATCH_ATTEMPTS) continue;
-    // No probe could finish this batch: its unanswered addresses get an honest "unknown".
-    const results: Result[] = (JSON.parse(b.items) as BatchItem[]).map(unfinishedResult);
+    // No probe could finish this batch: an empty final chunk lets the results service answer
+    // what is still unanswered with an honest "unknown", as it does for any batch asked too often.
     await db.update(batches).set({ status: "dispatched" }).where(eq(batches.id, b.id));
-    const applied = await applyResultChunk(db, { probe_id: b.probeId ?? "edge", batch_id: b.id, job_id: b.jobId, seq: 0, final: true, results });
+    const applied = await applyResultChunk(db, { probe_id: b.probeId ?? "edge", batch_id: b.id, job_id: b.jobId, seq: 0, final: true, results: [] });
     givenUp += applied.applied;
+    if (applied.finished) await settleJob(db, b.jobId);
     if (applied.job) s.waitUntil(s.hub(b.jobId).update(applied.job, [], applied.job.processed));
   }
   const dispatched = await dispatchPending(s, now);

@@ -40,29 +40,33 @@ export async function applyResultChunk(db: EdgeDb, chunk: ResultChunk, now = Dat
     if (!batch) return none;
     const items = new Map((JSON.parse(batch.items) as BatchItem[]).map((item) => [item[0], item]));
     const lastRound = batch.round >= MAX_GREYLIST_ROUNDS;
-    const rows = [];
+    const answers: [BatchItem, Result][] = [];
     for (const r of chunk.results) {
       const item = items.get(r.normalized ?? r.email.toLowerCase());
       if (!item) continue; // not an address of this batch: ignored
       if (r.reason === "greylisted" && !lastRound) continue; // provisional; re-queued below
-      const { trace: _trace, ...stored } = r;
-      rows.push({
-        jobId: chunk.job_id, normalized: item[0], email: item[1], rowIndex: item[2], row: item[3], batchId: batch.id,
-        verdict: r.verdict, reason: r.reason, result: JSON.stringify(stored), createdAt: now,
-      });
+      answers.push([item, r]);
     }
     const added: Record<Verdict, number> = { deliverable: 0, undeliverable: 0, risky: 0, unknown: 0 };
-    let applied = 0;
-    for (let i = 0; i < rows.length; i += INSERT_ROWS) {
-      const inserted = await tx
-        .insert(jobEmails)
-        .values(rows.slice(i, i + INSERT_ROWS))
-        .onConflictDoNothing()
-        .returning({ verdict: jobEmails.verdict });
-      for (const row of inserted) added[row.verdict]++;
-      applied += inserted.length;
-    }
-    meter.dbRowsWritten += applied;
+    // Inserts first answers only (the primary key decides) and counts what was new, by verdict.
+    const insertAnswers = async (list: [BatchItem, Result][]) => {
+      let n = 0;
+      for (let i = 0; i < list.length; i += INSERT_ROWS) {
+        const rows = list.slice(i, i + INSERT_ROWS).map(([item, r]) => {
+          const { trace: _trace, ...stored } = r;
+          return {
+            jobId: chunk.job_id, normalized: item[0], email: item[1], rowIndex: item[2], row: item[3], batchId: batch.id,
+            verdict: r.verdict, reason: r.reason, result: JSON.stringify(stored), createdAt: now,
+          };
+        });
+        const inserted = await tx.insert(jobEmails).values(rows).onConflictDoNothing().returning({ verdict: jobEmails.verdict });
+        for (const row of inserted) added[row.verdict]++;
+        n += inserted.length;
+      }
+      meter.dbRowsWritten += n;
+      return n;
+    };
+    let applied = await insertAnswers(answers);
 
     // Remember the latest retry time greylisting asked for, for the re-queue at the final chunk.
     let notBefore = batch.notBefore;
@@ -88,16 +92,7 @@ export async function applyResultChunk(db: EdgeDb, chunk: ResultChunk, now = Dat
       let left = [...items.values()].filter((item) => !answered.has(item[0]));
       if (left.length > 0 && batch.attempts >= MAX_DISPATCH_ATTEMPTS) {
         // Asked often enough: what no probe answered is an honest "unknown", and the job can end.
-        const rows = left.map((item) => {
-          const r = unfinishedResult(item);
-          return { jobId: chunk.job_id, normalized: item[0], email: item[1], rowIndex: item[2], row: item[3], batchId: batch.id, verdict: r.verdict, reason: r.reason, result: JSON.stringify(r), createdAt: now };
-        });
-        for (let i = 0; i < rows.length; i += INSERT_ROWS) {
-          const inserted = await tx.insert(jobEmails).values(rows.slice(i, i + INSERT_ROWS)).onConflictDoNothing().returning({ verdict: jobEmails.verdict });
-          for (const row of inserted) added[row.verdict]++;
-          applied += inserted.length;
-        }
-        meter.dbRowsWritten += rows.length;
+        applied += await insertAnswers(left.map((item) => [item, unfinishedResult(item)]));
         left = [];
       }
       if (left.length > 0) {
@@ -157,7 +152,7 @@ function latestGreylistRetry(results: Result[], now: number): number {
 }
 
 /** The answer for an address no probe finished: we could not tell. */
-export function unfinishedResult(item: BatchItem): Result {
+function unfinishedResult(item: BatchItem): Result {
   const d = decide({
     syntax: { ok: true }, disposable: false, role: false, free: false, dns: { kind: "mx", hosts: [] },
     smtp: { kind: "timeout", mx: null, phase: "dispatch" }, catchAll: null,

@@ -100,12 +100,15 @@ describe("sweep", () => {
 
   it("answers unknown for what no probe could finish after the last attempt, and completes the job", async () => {
     const { jobId, ids } = await seed(1, { attempts: MAX_DISPATCH_ATTEMPTS });
+    await s.db.update(jobs).set({ creditsReserved: 2 }).where(eq(jobs.id, jobId));
     await s.db.update(batches).set({ status: "dispatched", probeId: "prb_gone", leaseExpiresAt: Date.now() - 1 }).where(eq(batches.id, ids[0]!));
     expect(await sweep(s)).toMatchObject({ reclaimed: 1, givenUp: 2 });
     const rows = await s.db.select().from(jobEmails).where(eq(jobEmails.jobId, jobId));
     expect(rows.map((r) => [r.verdict, r.reason])).toEqual([["unknown", "timeout"], ["unknown", "timeout"]]);
     const [job] = await s.db.select().from(jobs).where(eq(jobs.id, jobId));
     expect([job!.status, job!.processed, job!.unknown]).toEqual(["completed", 2, 2]);
+    const [acc] = await s.db.select().from(accounts).where(eq(accounts.id, job!.accountId));
+    expect(acc!.creditBalance).toBe(2); // both reserved credits came back: nothing was verified
   });
 });
 

@@ -23,13 +23,23 @@ export interface ListRow {
 
 type Layout = { kind: "plain"; header: string | null } | { kind: "table"; column: number; header: string[] | null };
 
+export interface ReaderOptions {
+  /** The email column, chosen by the user: a header name (any case), else a 0-based index. */
+  column?: string | undefined;
+}
+
 export class AddressListReader {
+  private readonly options: ReaderOptions;
   private buffer = "";
   private started = false;
   private delimiter: string | undefined;
   private sample: string[][] | null = [];
   private layout: Layout | null = null;
   private nextIndex = 0;
+
+  constructor(options: ReaderOptions = {}) {
+    this.options = options;
+  }
 
   /** The header name of the email column, or null for plain lists and headerless files. */
   get column(): string | null {
@@ -81,7 +91,7 @@ export class AddressListReader {
       if (this.sample.length < SAMPLE_ROWS && !last) return [];
       rows = this.sample;
       this.sample = null;
-      const { layout, skip } = chooseLayout(rows);
+      const { layout, skip } = chooseLayout(rows, this.options.column);
       this.layout = layout;
       rows = rows.slice(skip);
     }
@@ -109,9 +119,10 @@ function lastRowEnd(text: string): number {
   return last;
 }
 
-function chooseLayout(rows: string[][]): { layout: Layout | null; skip: number } {
+function chooseLayout(rows: string[][], chosen?: string): { layout: Layout | null; skip: number } {
   if (rows.length === 0) return { layout: null, skip: 0 };
   const width = Math.max(...rows.map((r) => r.length));
+  if (chosen !== undefined && width > 1) return chosenLayout(rows, chosen.trim(), width);
   if (width === 1) {
     const first = rows[0]![0]!.trim();
     const header = EMAIL_HEADERS.has(first.toLowerCase()) ? first : null;
@@ -131,6 +142,16 @@ function chooseLayout(rows: string[][]): { layout: Layout | null; skip: number }
   }
   if (best < 0) return { layout: null, skip: 0 };
   return { layout: { kind: "table", column: best, header: hasHeader ? header : null }, skip: hasHeader ? 1 : 0 };
+}
+
+/** The user's column: by header name, else by index; the first row is a header unless it holds an address there. */
+function chosenLayout(rows: string[][], chosen: string, width: number): { layout: Layout | null; skip: number } {
+  const first = rows[0]!.map((h) => h.trim());
+  const named = first.findIndex((h) => h.toLowerCase() === chosen.toLowerCase());
+  const column = named >= 0 ? named : /^\d+$/.test(chosen) ? Number(chosen) : -1;
+  if (column < 0 || column >= width) return { layout: null, skip: 0 };
+  const hasHeader = named >= 0 || !looksLikeEmail(first[column] ?? "");
+  return { layout: { kind: "table", column, header: hasHeader ? first : null }, skip: hasHeader ? 1 : 0 };
 }
 
 /** The whole list at once (the CLI's --file). */

@@ -3,7 +3,7 @@
 // recipients of one domain on one SMTP connection.
 import { parseAddress } from "./address.ts";
 import type { Result } from "./contracts.ts";
-import { AddressListReader, type ListRow } from "./emailfile.ts";
+import { AddressListReader, type ListRow, type ReaderOptions } from "./emailfile.ts";
 import { isDisposable, isFree, isRole } from "./lists.ts";
 import { decide } from "./verdict.ts";
 
@@ -69,7 +69,10 @@ export class KeySet {
 }
 
 export class Ingest {
-  readonly reader = new AddressListReader();
+  readonly reader: AddressListReader;
+  constructor(options: ReaderOptions = {}) {
+    this.reader = new AddressListReader(options);
+  }
   /** Rows with an address cell. */
   total = 0;
   unique = 0;

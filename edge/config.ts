@@ -27,10 +27,23 @@ export const ConfigSchema = z.object({
   /** A probe silent for this long is marked dead and gets no work. */
   MXRAY_PROBE_DEAD_MS: ms(90_000),
   MXRAY_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(80 * 1024 * 1024),
+  /** Clerk signs people in when both keys are set; otherwise the local sign-in does. */
+  CLERK_SECRET_KEY: z.string().optional(),
+  CLERK_PUBLISHABLE_KEY: z.string().optional(),
+  /** The instance's PEM public key: session tokens are verified without a network call. */
+  CLERK_JWT_KEY: z.string().optional(),
+  /** Where signed-out people go; defaults to the instance's Account Portal. */
+  CLERK_SIGN_IN_URL: z.url().optional(),
+  /** The local sign-in trusts any email, so it answers only on loopback unless this is "allow". */
+  MXRAY_LOCAL_SIGNIN: z.enum(["loopback", "allow"]).default("loopback"),
+  /** Credits granted once to each new personal account. */
+  MXRAY_SIGNUP_CREDITS: z.coerce.number().int().nonnegative().default(100),
   /** How long a single check's answer is served from the cache. */
   MXRAY_VERIFY_CACHE_S: z.coerce.number().int().nonnegative().default(3_600),
 });
 export type Config = z.infer<typeof ConfigSchema>;
+
+export const clerkConfigured = (c: Config) => Boolean(c.CLERK_SECRET_KEY && c.CLERK_PUBLISHABLE_KEY);
 
 export class ConfigError extends Error {}
 

@@ -5,6 +5,8 @@
 // clash with the runtime types `wrangler types` generates.
 import { createRequestHandler } from "@remix-run/server-runtime";
 import * as build from "mxray-remix-build";
+import { openApiDocument } from "./api/docs.ts";
+import { crossSiteWrite } from "./csrf.ts";
 import { JobHub } from "./jobhub.ts";
 import { createWorker, scheduled } from "./worker.ts";
 
@@ -12,8 +14,12 @@ export { JobHub };
 
 const remix = createRequestHandler(build, "production");
 
-const app = createWorker((c) =>
-  remix(c.req.raw, { cloudflare: { env: c.env, ctx: c.executionCtx }, services: c.var.services }),
-);
+const app = createWorker((c) => {
+  if (crossSiteWrite(c.req.raw, c.var.services.config.MXRAY_PUBLIC_URL)) {
+    return c.text("Cross-site form posts are refused (CSRF protection).", 403);
+  }
+  const { services } = c.var;
+  return remix(c.req.raw, { cloudflare: { env: c.env, ctx: c.executionCtx }, services, openapi: () => openApiDocument(app, services.origin) });
+});
 
 export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;

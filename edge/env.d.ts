@@ -41,3 +41,13 @@ declare namespace Cloudflare {
     FLEET_TEST_DATABASE_URL?: string;
   }
 }
+declare namespace Cloudflare {
+  interface Env {
+    CLERK_SECRET_KEY?: string;
+    CLERK_PUBLISHABLE_KEY?: string;
+    CLERK_JWT_KEY?: string;
+    CLERK_SIGN_IN_URL?: string;
+    MXRAY_LOCAL_SIGNIN?: string;
+    MXRAY_SIGNUP_CREDITS?: string;
+  }
+}

@@ -72,7 +72,7 @@ export async function listJobs(db: EdgeDb, accountId: string, limit: number, cur
 export type IngestSource =
   | { kind: "rows"; emails: string[] }
   /** CSV, TSV or plain text, as bytes; decoded as strict UTF-8. */
-  | { kind: "bytes"; stream: ReadableStream<Uint8Array> };
+  | { kind: "bytes"; stream: ReadableStream<Uint8Array>; /** header name or 0-based index; found by itself when absent */ column?: string | undefined };
 
 /** Rows per INSERT of answered-at-ingest addresses (well under SQLite's variable limit). */
 const INSERT_ROWS = 400;
@@ -89,7 +89,7 @@ export async function ingestJob(s: Services, accountId: string, name: string, so
   const jobId = newId("job");
   await db.insert(jobs).values({ id: jobId, accountId, name, status: "ingesting" });
   try {
-    const ingest = new Ingest();
+    const ingest = new Ingest(source.kind === "bytes" ? { column: source.column } : {});
     const cutter = new BatchCutter<IngestedAddress>(config.MXRAY_BATCH_SIZE);
     let inflight: Promise<void> = Promise.resolve();
     let plausible = 0; // rows that at least have an "@"

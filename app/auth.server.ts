@@ -1,0 +1,78 @@
+// Who is asking. With Clerk keys configured, @clerk/remix verifies Clerk's session (networkless
+// with CLERK_JWT_KEY) and its organizations become team accounts; otherwise the local sign-in's
+// signed cookie names the person. Either way a loader gets the same Viewer.
+import { getAuth } from "@clerk/remix/ssr.server";
+import { redirect, type AppLoadContext } from "@remix-run/server-runtime";
+import { roleFromClerk } from "../core/roles.ts";
+import { clerkConfigured } from "../edge/config.ts";
+import { ensurePersonalAccount, localUserId, syncClerkOrganization, viewerFor, type Person, type Viewer } from "../edge/services/accounts.ts";
+import { ACCOUNT_COOKIE, readCookie, readSession } from "../edge/services/session.ts";
+
+export interface AuthArgs {
+  request: Request;
+  context: AppLoadContext;
+  params?: Record<string, string | undefined>;
+}
+
+export const usesClerk = (context: AppLoadContext) => clerkConfigured(context.services.config);
+
+/** The signed-in person (their accounts made or synced on the way), or null. */
+async function signedInPerson({ request, context, params = {} }: AuthArgs): Promise<Person | null> {
+  const { db, config } = context.services;
+  if (usesClerk(context)) {
+    // Throws a redirect when Clerk needs a handshake (an expired token being refreshed).
+    const auth = await getAuth({ request, context, params } as Parameters<typeof getAuth>[0]);
+    if (!auth.userId) return null;
+    const claims = (auth.sessionClaims ?? {}) as Record<string, unknown>;
+    // Clerk's default session token has no email; a custom claim `email` adds it.
+    const person = { id: auth.userId, email: typeof claims.email === "string" ? claims.email : auth.userId };
+    await ensurePersonalAccount(db, person, config.MXRAY_SIGNUP_CREDITS, auth.userId);
+    if (auth.orgId) {
+      await syncClerkOrganization(db, person, { id: auth.orgId, name: auth.orgSlug ?? auth.orgId, role: roleFromClerk(auth.orgRole) });
+    }
+    return person;
+  }
+  return readSession(config.PROBE_SECRET, request.headers.get("cookie"));
+}
+
+export async function getViewer(args: AuthArgs): Promise<Viewer | null> {
+  const person = await signedInPerson(args);
+  if (!person) return null;
+  return viewerFor(args.context.services.db, person, readCookie(args.request.headers.get("cookie"), ACCOUNT_COOKIE));
+}
+
+/** The Viewer, or a redirect to the sign-in page that comes back here afterwards. */
+export async function requireViewer(args: AuthArgs): Promise<Viewer> {
+  const viewer = await getViewer(args);
+  if (viewer) return viewer;
+  const url = new URL(args.request.url);
+  throw redirect(`/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`);
+}
+
+/** The local sign-in: any address on loopback; elsewhere only when MXRAY_LOCAL_SIGNIN=allow. */
+export function localSignInAllowed(request: Request, context: AppLoadContext): boolean {
+  if (context.services.config.MXRAY_LOCAL_SIGNIN === "allow") return true;
+  const host = new URL(request.url).hostname;
+  return host === "localhost" || host === "[::1]" || /^127\./.test(host);
+}
+
+export async function localPerson(email: string): Promise<Person> {
+  const address = email.trim().toLowerCase();
+  return { id: await localUserId(address), email: address };
+}
+
+/** Clerk's hosted sign-in (Account Portal) of the instance the publishable key names. */
+export function clerkSignInUrl(context: AppLoadContext, returnTo: string): string {
+  const { config } = context.services;
+  let base = config.CLERK_SIGN_IN_URL;
+  if (!base) {
+    // pk_(test|live)_ + base64("<frontend api>$"): clerk.example.com → accounts.example.com,
+    // x.clerk.accounts.dev → x.accounts.dev.
+    const frontendApi = atob(config.CLERK_PUBLISHABLE_KEY!.split("_")[2] ?? "").replace(/\$$/, "");
+    base = `https://${frontendApi.startsWith("clerk.") ? `accounts.${frontendApi.slice(6)}` : frontendApi.replace(".clerk.accounts.", ".accounts.")}/sign-in`;
+  }
+  return `${base}?redirect_url=${encodeURIComponent(returnTo)}`;
+}
+
+/** Cookies are Secure when the site is served over HTTPS. */
+export const secureCookies = (request: Request) => new URL(request.url).protocol === "https:";

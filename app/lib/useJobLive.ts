@@ -1,0 +1,81 @@
+// A job's live state over its WebSocket (/ws/jobs/:id, core/live.ts messages). Reconnects by
+// itself after a drop, with backoff and a fresh live token, until the job reaches an end.
+import { useEffect, useRef, useState } from "react";
+import type { Result } from "../../core/contracts.ts";
+import { LATEST_RESULTS, type JobProgress, type LiveMessage } from "../../core/live.ts";
+
+export type LiveState = "connecting" | "live" | "reconnecting" | "done";
+const TERMINAL = new Set(["completed", "failed", "canceled"]);
+const MAX_BACKOFF_MS = 10_000;
+
+export interface JobLive {
+  job: JobProgress;
+  latest: Result[];
+  ratePerS: number | null;
+  etaS: number | null;
+  state: LiveState;
+}
+
+export function useJobLive(initial: JobProgress, token: string): JobLive {
+  const [live, setLive] = useState<JobLive>({ job: initial, latest: [], ratePerS: null, etaS: null, state: TERMINAL.has(initial.status) ? "done" : "connecting" });
+  const tokenRef = useRef(token);
+
+  useEffect(() => {
+    if (TERMINAL.has(initial.status)) return;
+    let socket: WebSocket | null = null;
+    let stopped = false;
+    let attempt = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+
+    const freshToken = async () => {
+      const res = await fetch(`/jobs/${initial.id}/live-token`, { method: "POST", headers: { accept: "application/json" } });
+      if (res.ok) tokenRef.current = ((await res.json()) as { token: string }).token;
+    };
+
+    const connect = () => {
+      const scheme = location.protocol === "https:" ? "wss" : "ws";
+      socket = new WebSocket(`${scheme}://${location.host}/ws/jobs/${initial.id}?token=${encodeURIComponent(tokenRef.current)}`);
+      socket.onopen = () => {
+        attempt = 0;
+        setLive((l) => ({ ...l, state: "live" }));
+      };
+      socket.onmessage = (event) => {
+        const msg = JSON.parse(String(event.data)) as LiveMessage;
+        setLive((l) => {
+          // A reconnect's snapshot may be older than what we have; progress only moves forward.
+          const job = msg.job.processed >= l.job.processed || TERMINAL.has(msg.job.status) ? msg.job : l.job;
+          const latest = msg.type === "completed" ? l.latest : msg.type === "snapshot" && l.latest.length > 0 ? l.latest : [...msg.latest, ...l.latest].slice(0, LATEST_RESULTS);
+          const done = TERMINAL.has(job.status);
+          return {
+            job,
+            latest,
+            ratePerS: msg.type === "progress" ? msg.rate_per_s : l.ratePerS,
+            etaS: done ? 0 : msg.type === "progress" ? msg.eta_s : l.etaS,
+            state: done ? "done" : "live",
+          };
+        });
+        if (TERMINAL.has(msg.job.status)) {
+          stopped = true;
+          socket?.close(1000, "job finished");
+        }
+      };
+      socket.onclose = () => {
+        if (stopped) return;
+        setLive((l) => ({ ...l, state: "reconnecting" }));
+        const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt++);
+        timer = setTimeout(() => {
+          // The token lives 5 minutes; a reconnect always asks for a new one.
+          freshToken().catch(() => {}).finally(() => !stopped && connect());
+        }, delay);
+      };
+    };
+    connect();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+      socket?.close(1000, "page left");
+    };
+  }, [initial.id, initial.status]);
+
+  return live;
+}

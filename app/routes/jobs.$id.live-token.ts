@@ -1,0 +1,13 @@
+// POST /jobs/:id/live-token: a fresh token for the job's WebSocket, for the signed-in viewer.
+import type { ActionFunctionArgs } from "@remix-run/server-runtime";
+import { getJob } from "../../edge/services/jobs.ts";
+import { mintLiveToken } from "../../edge/services/livetoken.ts";
+import { requireViewer } from "../auth.server.ts";
+import { jobOr404 } from "../lib/jobs.server.ts";
+
+export async function action(args: ActionFunctionArgs) {
+  const viewer = await requireViewer(args);
+  const { services } = args.context;
+  const job = await jobOr404(() => getJob(services.db, viewer.account.id, args.params.id!));
+  return Response.json(await mintLiveToken(services.config.PROBE_SECRET, job.id, viewer.account.id));
+}

@@ -1,0 +1,236 @@
+// A job, live: progress, counters and a donut of verdicts, throughput and ETA, the latest results
+// as they arrive (over the job's WebSocket, reconnecting by itself), downloads, and the results
+// table with filters, search, pages and each row's evidence.
+import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
+import { Form, Link, useLoaderData, useNavigation, useRevalidator, useSearchParams, type MetaFunction } from "@remix-run/react";
+import { Fragment, useEffect, useState } from "react";
+import { can } from "../../core/roles.ts";
+import { VERDICTS, type Verdict } from "../../core/verdict.ts";
+import { authorize } from "../../edge/services/accounts.ts";
+import { browseResults } from "../../edge/services/browse.ts";
+import { cancelJob, getJob, jobProgress, jobView } from "../../edge/services/jobs.ts";
+import { mintLiveToken } from "../../edge/services/livetoken.ts";
+import { requireViewer } from "../auth.server.ts";
+import { Badge, Donut, Evidence, fmt, ProgressBar, VERDICT_LABEL } from "../components/ui.tsx";
+import { refused } from "../lib/actions.server.ts";
+import { jobOr404 } from "../lib/jobs.server.ts";
+import { useJobLive } from "../lib/useJobLive.ts";
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.job.name ?? "Job"} · mxray` }];
+
+const isVerdict = (v: string | null): v is Verdict => (VERDICTS as readonly (string | null)[]).includes(v);
+
+export async function loader(args: LoaderFunctionArgs) {
+  const viewer = await requireViewer(args);
+  const { db, config } = args.context.services;
+  const job = await jobOr404(() => getJob(db, viewer.account.id, args.params.id!));
+  const url = new URL(args.request.url);
+  const verdict = url.searchParams.get("verdict");
+  const results = await browseResults(db, job.id, {
+    verdict: isVerdict(verdict) ? verdict : undefined,
+    reason: url.searchParams.get("reason") || undefined,
+    q: url.searchParams.get("q") || undefined,
+    page: Number(url.searchParams.get("page")) || 1,
+  });
+  return {
+    job: jobView(job),
+    progress: jobProgress(job),
+    live: await mintLiveToken(config.PROBE_SECRET, job.id, viewer.account.id),
+    results,
+    canDelete: can(viewer.account.role, "jobs:delete"),
+  };
+}
+
+export async function action(args: ActionFunctionArgs) {
+  const viewer = await requireViewer(args);
+  try {
+    authorize(viewer, "jobs:delete");
+    await cancelJob(args.context.services, viewer.account.id, args.params.id!);
+    return { error: null };
+  } catch (e) {
+    return refused(e);
+  }
+}
+
+function duration(s: number | null): string {
+  if (s === null || !Number.isFinite(s)) return "—";
+  if (s < 60) return `${Math.max(0, Math.round(s))} s`;
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
+export default function JobPage() {
+  const { job, progress, live: token, results, canDelete } = useLoaderData<typeof loader>();
+  const live = useJobLive(progress, token.token);
+  const revalidator = useRevalidator();
+  const busy = useNavigation().state !== "idle";
+  const [params] = useSearchParams();
+  const [open, setOpen] = useState<number | null>(null);
+  const current = live.job;
+  const done = ["completed", "failed", "canceled"].includes(current.status);
+  const share = current.unique > 0 ? current.processed / current.unique : done ? 1 : 0;
+
+  // When the job ends, load the finished table once (the page itself never needs a reload).
+  useEffect(() => {
+    if (done && !["completed", "failed", "canceled"].includes(job.status) && revalidator.state === "idle") revalidator.revalidate();
+  }, [done, job.status, revalidator]);
+
+  const pageLink = (page: number) => {
+    const next = new URLSearchParams(params);
+    next.set("page", String(page));
+    return `?${next}`;
+  };
+
+  return (
+    <>
+      <div className="page-head">
+        <div>
+          <p><Link to="/dashboard">Dashboard</Link> /</p>
+          <h1>{job.name}</h1>
+          <p>
+            <Badge value={current.status} /> · {fmt(current.total)} rows, {fmt(current.unique)} unique ·{" "}
+            <span className={`live${live.state === "live" ? " on" : ""}`} role="status" aria-live="polite">
+              {live.state === "live" ? "Live" : live.state === "reconnecting" ? "Reconnecting…" : live.state === "connecting" ? "Connecting…" : "Finished"}
+            </span>
+          </p>
+        </div>
+        {canDelete && !done && (
+          <Form method="post">
+            <button className="btn danger" type="submit" disabled={busy}>Cancel job</button>
+          </Form>
+        )}
+      </div>
+
+      <section className="card" aria-labelledby="progress-title">
+        <h2 id="progress-title">Progress</h2>
+        <div className="row" style={{ justifyContent: "space-between", marginBottom: ".4rem" }}>
+          <strong data-testid="progress-text">{Math.floor(share * 1000) / 10}%</strong>
+          <span className="muted">{fmt(current.processed)} of {fmt(current.unique)} verified</span>
+        </div>
+        <ProgressBar value={share} label="Verification progress" />
+        <div className="stats" style={{ marginTop: "1rem" }}>
+          {VERDICTS.map((v) => (
+            <div className="stat" key={v}><div className="label"><span className={`dot ${v}`} />{VERDICT_LABEL[v]}</div><div className="value" data-testid={`count-${v}`}>{fmt(current.counts[v])}</div></div>
+          ))}
+          <div className="stat"><div className="label">Throughput</div><div className="value">{live.ratePerS === null ? "—" : `${fmt(Math.round(live.ratePerS * 10) / 10)}/s`}</div></div>
+          <div className="stat"><div className="label">ETA</div><div className="value">{done ? "done" : duration(live.etaS)}</div></div>
+        </div>
+      </section>
+
+      <div className="grid">
+        <section className="card" aria-labelledby="verdicts-title">
+          <h2 id="verdicts-title">Verdicts</h2>
+          <Donut counts={current.counts} />
+        </section>
+        <section className="card" aria-labelledby="latest-title">
+          <h2 id="latest-title">Latest results</h2>
+          {live.latest.length === 0 ? (
+            <p className="muted">{done ? "The job is finished; every result is in the table below." : "Results appear here as probes answer."}</p>
+          ) : (
+            <ul className="latest" aria-live="off">
+              {live.latest.map((r) => (
+                <li key={r.email}><span className="mono">{r.email}</span><Badge value={r.verdict} /></li>
+              ))}
+            </ul>
+          )}
+        </section>
+      </div>
+
+      <section className="card" aria-labelledby="download-title">
+        <h2 id="download-title">Download</h2>
+        {done ? (
+          <>
+            <div className="row" style={{ marginBottom: ".75rem" }}>
+              <a className="btn primary" href={`/jobs/${job.id}/download?format=csv`} download>All results (CSV)</a>
+              <a className="btn" href={`/jobs/${job.id}/download?format=csv&verdict=deliverable`} download>Deliverable only (CSV)</a>
+              <a className="btn" href={`/jobs/${job.id}/download?format=json`} download>All results (JSON)</a>
+            </div>
+            <form method="get" action={`/jobs/${job.id}/download`} className="row">
+              <fieldset style={{ border: 0, padding: 0, margin: 0 }}>
+                <legend className="muted" style={{ marginBottom: ".25rem" }}>Choose verdicts</legend>
+                {VERDICTS.map((v) => (
+                  <label key={v} style={{ display: "inline-flex", gap: ".3rem", marginRight: ".8rem", fontWeight: 400 }}>
+                    <input type="checkbox" name="verdict" value={v} defaultChecked={v !== "undeliverable"} /> {VERDICT_LABEL[v]}
+                  </label>
+                ))}
+              </fieldset>
+              <div>
+                <label htmlFor="format">Format</label>
+                <select id="format" name="format" defaultValue="csv" style={{ width: "auto" }}>
+                  <option value="csv">CSV</option>
+                  <option value="json">JSON</option>
+                  <option value="jsonl">JSON Lines</option>
+                </select>
+              </div>
+              <button className="btn" type="submit">Download selection</button>
+            </form>
+          </>
+        ) : (
+          <p className="muted">Downloads open when the job is finished. The table below already holds every answer so far.</p>
+        )}
+      </section>
+
+      <section className="card" aria-labelledby="results-title">
+        <h2 id="results-title">Results</h2>
+        <Form method="get" className="row" style={{ marginBottom: ".75rem" }} role="search">
+          <div className="grow">
+            <label htmlFor="q">Search addresses</label>
+            <input id="q" name="q" type="search" defaultValue={params.get("q") ?? ""} placeholder="name@ or domain" />
+          </div>
+          <div>
+            <label htmlFor="verdict">Verdict</label>
+            <select id="verdict" name="verdict" defaultValue={params.get("verdict") ?? ""}>
+              <option value="">All</option>
+              {VERDICTS.map((v) => <option key={v} value={v}>{VERDICT_LABEL[v]}</option>)}
+            </select>
+          </div>
+          <div>
+            <label htmlFor="reason">Reason</label>
+            <select id="reason" name="reason" defaultValue={params.get("reason") ?? ""}>
+              <option value="">All</option>
+              {results.reasons.map((r) => <option key={r.reason} value={r.reason}>{r.reason.replace(/_/g, " ")} ({fmt(r.count)})</option>)}
+            </select>
+          </div>
+          <button className="btn" type="submit">Filter</button>
+        </Form>
+        {results.rows.length === 0 ? (
+          <p className="empty">{results.total === 0 && !params.toString() ? "No answers yet." : "No results match."}</p>
+        ) : (
+          <div className="table-wrap">
+            <table aria-label="Results">
+              <thead>
+                <tr><th scope="col">Row</th><th scope="col">Address</th><th scope="col">Verdict</th><th scope="col">Reason</th><th scope="col" className="num hide-sm">Score</th><th scope="col" className="hide-sm">MX</th></tr>
+              </thead>
+              <tbody>
+                {results.rows.map(({ rowIndex, result }) => (
+                  <Fragment key={rowIndex}>
+                    <tr className="clickable" onClick={() => setOpen(open === rowIndex ? null : rowIndex)}>
+                      <td className="num">{rowIndex + 1}</td>
+                      <td>
+                        <button type="button" className="btn small" aria-expanded={open === rowIndex} aria-controls={`evidence-${rowIndex}`} onClick={(e) => (e.stopPropagation(), setOpen(open === rowIndex ? null : rowIndex))} style={{ border: 0, padding: 0, minHeight: 0, background: "none", color: "var(--accent)" }}>
+                          <span className="mono">{result.email}</span>
+                        </button>
+                      </td>
+                      <td><Badge value={result.verdict} /></td>
+                      <td className="mono">{result.reason}</td>
+                      <td className="num hide-sm">{result.score}</td>
+                      <td className="mono hide-sm">{result.mx ?? "—"}</td>
+                    </tr>
+                    {open === rowIndex && (
+                      <tr id={`evidence-${rowIndex}`}><td colSpan={6} style={{ background: "#fbfcfd" }}><Evidence result={result} /></td></tr>
+                    )}
+                  </Fragment>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        <nav className="pager" aria-label="Result pages">
+          <span className="muted">{fmt(results.total)} results · page {results.page} of {results.pages}</span>
+          {results.page > 1 ? <Link className="btn small" to={pageLink(results.page - 1)}>Previous</Link> : <span className="btn small" aria-disabled="true">Previous</span>}
+          {results.page < results.pages ? <Link className="btn small" to={pageLink(results.page + 1)}>Next</Link> : <span className="btn small" aria-disabled="true">Next</span>}
+        </nav>
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,133 @@
+// API keys: create (named, shown once, with a copy button), list with last use, revoke.
+// Owners and admins only.
+import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
+import { Form, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
+import { useState } from "react";
+import { authorize } from "../../edge/services/accounts.ts";
+import { createApiKey, listApiKeys, revokeApiKey } from "../../edge/services/keys.ts";
+import { requireViewer } from "../auth.server.ts";
+import { refused } from "../lib/actions.server.ts";
+
+export const meta: MetaFunction = () => [{ title: "API keys · mxray" }];
+
+export async function loader(args: LoaderFunctionArgs) {
+  const viewer = await requireViewer(args);
+  authorizeOr403(viewer);
+  return { account: viewer.account.name, keys: await listApiKeys(args.context.services.db, viewer.account.id) };
+}
+
+function authorizeOr403(viewer: Parameters<typeof authorize>[0]) {
+  try {
+    authorize(viewer, "keys:manage");
+  } catch (e) {
+    throw new Response(e instanceof Error ? e.message : "Not allowed", { status: 403 });
+  }
+}
+
+export async function action(args: ActionFunctionArgs) {
+  const viewer = await requireViewer(args);
+  const { db } = args.context.services;
+  const form = await args.request.formData();
+  try {
+    authorize(viewer, "keys:manage");
+    if (form.get("intent") === "revoke") {
+      await revokeApiKey(db, viewer.account.id, String(form.get("keyId")));
+      return { revoked: String(form.get("keyId")) };
+    }
+    const mode = form.get("mode") === "test" ? "test" : "live";
+    const made = await createApiKey(db, viewer.account.id, viewer.user.id, String(form.get("name") ?? ""), mode);
+    return { created: { key: made.key, name: made.view.name } };
+  } catch (e) {
+    return refused(e);
+  }
+}
+
+const when = (ms: number | null) => (ms === null ? "never" : `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`);
+
+function CopyButton({ text }: { text: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <button
+      type="button"
+      className="btn small"
+      onClick={() => void navigator.clipboard.writeText(text).then(() => setCopied(true), () => setCopied(false))}
+    >
+      {copied ? "Copied" : "Copy"}
+    </button>
+  );
+}
+
+export default function Keys() {
+  const { account, keys } = useLoaderData<typeof loader>();
+  const answer = useActionData<typeof action>();
+  const busy = useNavigation().state === "submitting";
+  return (
+    <>
+      <div className="page-head">
+        <div>
+          <h1>API keys</h1>
+          <p>Keys of {account}. Send one as <code>Authorization: Bearer mx_live_…</code>; see the <a href="/docs">API docs</a>.</p>
+        </div>
+      </div>
+      {answer && "error" in answer && answer.error && <div className="alert error" role="alert">{answer.error.message}</div>}
+      {answer && "created" in answer && answer.created && (
+        <div className="alert ok" role="status">
+          <p style={{ margin: "0 0 .5rem" }}><strong>{answer.created.name}</strong> was created. Copy it now: it is shown only once.</p>
+          <div className="secret">
+            <code data-testid="new-key">{answer.created.key}</code>
+            <CopyButton text={answer.created.key} />
+          </div>
+        </div>
+      )}
+      <Form method="post" className="card">
+        <h2>New key</h2>
+        <div className="row">
+          <div className="grow">
+            <label htmlFor="key-name">Name</label>
+            <input id="key-name" name="name" type="text" required maxLength={100} placeholder="Signup form, CRM sync…" />
+          </div>
+          <div>
+            <label htmlFor="key-mode">Mode</label>
+            <select id="key-mode" name="mode" defaultValue="live" style={{ width: "auto" }}>
+              <option value="live">live</option>
+              <option value="test">test</option>
+            </select>
+          </div>
+          <button className="btn primary" type="submit" name="intent" value="create" disabled={busy}>Create key</button>
+        </div>
+      </Form>
+      <section className="card" aria-labelledby="keys-title">
+        <h2 id="keys-title">Keys</h2>
+        {keys.length === 0 ? (
+          <p className="empty">No keys yet.</p>
+        ) : (
+          <div className="table-wrap">
+            <table>
+              <thead><tr><th scope="col">Name</th><th scope="col">Key</th><th scope="col" className="hide-sm">Created</th><th scope="col">Last used</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
+              <tbody>
+                {keys.map((k) => (
+                  <tr key={k.id} data-key={k.id}>
+                    <td>{k.name}</td>
+                    <td className="mono">{k.prefix}…</td>
+                    <td className="hide-sm muted">{when(k.createdAt)}</td>
+                    <td className="muted">{when(k.lastUsedAt)}</td>
+                    <td>
+                      {k.revokedAt !== null ? (
+                        <span className="badge failed">revoked</span>
+                      ) : (
+                        <Form method="post">
+                          <input type="hidden" name="keyId" value={k.id} />
+                          <button className="btn small danger" type="submit" name="intent" value="revoke" aria-label={`Revoke ${k.name}`}>Revoke</button>
+                        </Form>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,65 @@
+// Sign-in: Clerk's hosted page when Clerk is configured; otherwise the local, email-only sign-in
+// (development accounts, no password), which answers on loopback only unless allowed.
+import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
+import { redirect } from "@remix-run/server-runtime";
+import { Form, useActionData, useLoaderData, useNavigation, useSearchParams, type MetaFunction } from "@remix-run/react";
+import { parseAddress } from "../../core/address.ts";
+import { ensurePersonalAccount } from "../../edge/services/accounts.ts";
+import { accountCookie, sessionCookie } from "../../edge/services/session.ts";
+import { clerkSignInUrl, getViewer, localPerson, localSignInAllowed, secureCookies, usesClerk } from "../auth.server.ts";
+import { safeNext } from "../lib/actions.server.ts";
+
+export const meta: MetaFunction = () => [{ title: "Sign in · mxray" }];
+
+export async function loader(args: LoaderFunctionArgs) {
+  const url = new URL(args.request.url);
+  const next = safeNext(url.searchParams.get("next"));
+  if (await getViewer(args)) throw redirect(next);
+  if (usesClerk(args.context)) throw redirect(clerkSignInUrl(args.context, new URL(next, url.origin).href));
+  return { allowed: localSignInAllowed(args.request, args.context) };
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  if (usesClerk(context) || !localSignInAllowed(request, context)) return { error: "The local sign-in is off here." };
+  const form = await request.formData();
+  const email = String(form.get("email") ?? "").trim();
+  const parsed = parseAddress(email);
+  if (!parsed.ok) return { error: `“${email}” is not an email address.` };
+  const person = await localPerson(email);
+  await ensurePersonalAccount(context.services.db, person, context.services.config.MXRAY_SIGNUP_CREDITS);
+  const secure = secureCookies(request);
+  const headers = new Headers();
+  headers.append("set-cookie", await sessionCookie(context.services.config.PROBE_SECRET, person, secure));
+  headers.append("set-cookie", accountCookie("", secure)); // start in the personal account
+  return redirect(safeNext(String(form.get("next") ?? "")), { headers });
+}
+
+export default function SignIn() {
+  const { allowed } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const [params] = useSearchParams();
+  const busy = useNavigation().state !== "idle";
+  return (
+    <div className="card" style={{ maxWidth: "28rem", margin: "2rem auto" }}>
+      <h1>Sign in</h1>
+      {allowed ? (
+        <>
+          <p className="muted">Local sign-in: enter any email address to get a development account. No password, no mail sent.</p>
+          {result?.error && <div className="alert error" role="alert">{result.error}</div>}
+          <Form method="post">
+            <input type="hidden" name="next" value={params.get("next") ?? ""} />
+            <div className="field">
+              <label htmlFor="email">Email</label>
+              <input id="email" name="email" type="email" autoComplete="email" required autoFocus placeholder="you@example.com" />
+            </div>
+            <button className="btn primary" type="submit" disabled={busy}>{busy ? "Signing in…" : "Sign in"}</button>
+          </Form>
+        </>
+      ) : (
+        <div className="alert error" role="alert">
+          The local sign-in only answers on this machine (127.0.0.1). Configure Clerk (CLERK_SECRET_KEY and CLERK_PUBLISHABLE_KEY) to let people sign in here, or set MXRAY_LOCAL_SIGNIN=allow for a private test instance.
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,26 @@
+// Sign-out: ends the local session, or the Clerk session (revoked with Clerk's Backend API).
+import type { ActionFunctionArgs } from "@remix-run/server-runtime";
+import { redirect } from "@remix-run/server-runtime";
+import { createClerkClient } from "@clerk/remix/api.server";
+import { getAuth } from "@clerk/remix/ssr.server";
+import { accountCookie, clearSessionCookie } from "../../edge/services/session.ts";
+import { secureCookies, usesClerk } from "../auth.server.ts";
+
+export async function loader() {
+  return redirect("/");
+}
+
+export async function action(args: ActionFunctionArgs) {
+  const { request, context } = args;
+  const secure = secureCookies(request);
+  const headers = new Headers();
+  headers.append("set-cookie", clearSessionCookie(secure));
+  headers.append("set-cookie", accountCookie("", secure));
+  if (usesClerk(context)) {
+    const auth = await getAuth(args);
+    if (auth.sessionId) {
+      await createClerkClient({ secretKey: context.services.config.CLERK_SECRET_KEY! }).sessions.revokeSession(auth.sessionId);
+    }
+  }
+  return redirect("/", { headers });
+}

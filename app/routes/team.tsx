@@ -1,0 +1,125 @@
+// Accounts and teams: switch the account you act in, see its members and roles, make a team and
+// add people to it. With Clerk, teams are Clerk organizations and are managed there.
+import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
+import { redirect } from "@remix-run/server-runtime";
+import { Form, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
+import { parseAddress } from "../../core/address.ts";
+import { can, ROLES, type Role } from "../../core/roles.ts";
+import { createTeam, listMembers, setMember } from "../../edge/services/accounts.ts";
+import { accountCookie } from "../../edge/services/session.ts";
+import { requireViewer, secureCookies, usesClerk } from "../auth.server.ts";
+import { Badge } from "../components/ui.tsx";
+import { refused } from "../lib/actions.server.ts";
+
+export const meta: MetaFunction = () => [{ title: "Team · mxray" }];
+
+export async function loader(args: LoaderFunctionArgs) {
+  const viewer = await requireViewer(args);
+  return {
+    account: viewer.account,
+    me: viewer.user.email,
+    members: await listMembers(args.context.services.db, viewer.account.id),
+    canManage: can(viewer.account.role, "team:manage") && viewer.account.kind === "team" && !usesClerk(args.context),
+    clerk: usesClerk(args.context),
+  };
+}
+
+export async function action(args: ActionFunctionArgs) {
+  const viewer = await requireViewer(args);
+  const { request, context } = args;
+  const form = await request.formData();
+  const intent = form.get("intent");
+  const secure = secureCookies(request);
+  if (intent === "switch") {
+    const target = String(form.get("accountId") ?? "");
+    // Only an account the person belongs to; anything else keeps the current one.
+    const chosen = viewer.accounts.some((a) => a.id === target) ? target : viewer.account.id;
+    const back = request.headers.get("referer");
+    const path = back && new URL(back).origin === new URL(request.url).origin ? new URL(back).pathname : "/dashboard";
+    // A job page belongs to the account it was opened in; after a switch, go to the dashboard.
+    return redirect(path.startsWith("/jobs/") ? "/dashboard" : path, { headers: { "set-cookie": accountCookie(chosen, secure) } });
+  }
+  try {
+    if (intent === "create-team") {
+      if (usesClerk(context)) return { error: { code: "conflict", message: "Teams are Clerk organizations here; create one in Clerk." } };
+      const name = String(form.get("name") ?? "").trim().slice(0, 100);
+      if (!name) return { error: { code: "validation_failed", message: "Give the team a name." } };
+      const id = await createTeam(context.services.db, viewer.user, name);
+      return redirect("/team", { headers: { "set-cookie": accountCookie(id, secure) } });
+    }
+    if (intent === "add-member") {
+      const email = String(form.get("email") ?? "").trim();
+      if (!parseAddress(email).ok) return { error: { code: "validation_failed", message: `“${email}” is not an email address.` } };
+      const role = (ROLES as readonly string[]).includes(String(form.get("role"))) ? (String(form.get("role")) as Role) : "member";
+      await setMember(context.services.db, viewer, email, role);
+      return { ok: `${email} is now ${role === "admin" ? "an admin" : `a ${role}`} of ${viewer.account.name}.` };
+    }
+    return { error: { code: "bad_request", message: "Unknown request." } };
+  } catch (e) {
+    return refused(e);
+  }
+}
+
+export default function Team() {
+  const { account, me, members, canManage, clerk } = useLoaderData<typeof loader>();
+  const answer = useActionData<typeof action>();
+  const busy = useNavigation().state === "submitting";
+  return (
+    <>
+      <div className="page-head">
+        <div>
+          <h1>{account.name}</h1>
+          <p>{account.kind === "team" ? "Team" : "Personal account"} · your role: <strong>{account.role}</strong></p>
+        </div>
+      </div>
+      {answer && "error" in answer && answer.error && <div className="alert error" role="alert">{answer.error.message}</div>}
+      {answer && "ok" in answer && <div className="alert ok" role="status">{answer.ok}</div>}
+      <section className="card" aria-labelledby="members-title">
+        <h2 id="members-title">Members</h2>
+        <div className="table-wrap">
+          <table>
+            <thead><tr><th scope="col">Email</th><th scope="col">Role</th></tr></thead>
+            <tbody>
+              {members.map((m) => (
+                <tr key={m.userId}><td>{m.email}{m.email === me && <span className="muted"> (you)</span>}</td><td><Badge value={m.role} /></td></tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <p className="muted" style={{ marginBottom: 0 }}>Owners and admins create API keys, see credits and cancel jobs; members upload, check and download.</p>
+      </section>
+      {canManage && (
+        <Form method="post" className="card">
+          <h2>Add a member</h2>
+          <div className="row">
+            <div className="grow">
+              <label htmlFor="member-email">Email</label>
+              <input id="member-email" name="email" type="email" required />
+            </div>
+            <div>
+              <label htmlFor="member-role">Role</label>
+              <select id="member-role" name="role" defaultValue="member" style={{ width: "auto" }}>
+                {ROLES.filter((r) => account.role === "owner" || r !== "owner").map((r) => <option key={r} value={r}>{r}</option>)}
+              </select>
+            </div>
+            <button className="btn primary" type="submit" name="intent" value="add-member" disabled={busy}>Add</button>
+          </div>
+        </Form>
+      )}
+      {clerk ? (
+        <p className="muted">Teams are Clerk organizations: create one and invite people in Clerk, then pick it in the account switcher.</p>
+      ) : (
+        <Form method="post" className="card">
+          <h2>New team</h2>
+          <div className="row">
+            <div className="grow">
+              <label htmlFor="team-name">Team name</label>
+              <input id="team-name" name="name" type="text" required maxLength={100} />
+            </div>
+            <button className="btn" type="submit" name="intent" value="create-team" disabled={busy}>Create team</button>
+          </div>
+        </Form>
+      )}
+    </>
+  );
+}

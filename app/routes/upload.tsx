@@ -1,0 +1,173 @@
+// Upload: pick or drop a CSV/TSV/TXT file, see its first rows, choose the email column, and see
+// rows, duplicates, bad syntax and the credit cost before confirming. Counted in the browser with
+// the edge's own reader (core/listpreview.ts), then the raw file is streamed to /upload/file.
+import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
+import { Form, Link, useLoaderData, useNavigate, useSearchParams, type MetaFunction } from "@remix-run/react";
+import { useCallback, useRef, useState } from "react";
+import { previewList, type ListPreview } from "../../core/listpreview.ts";
+import { requireViewer } from "../auth.server.ts";
+import { fmt } from "../components/ui.tsx";
+
+export const meta: MetaFunction = () => [{ title: "Upload a list · mxray" }];
+
+export async function loader(args: LoaderFunctionArgs) {
+  const viewer = await requireViewer(args);
+  return { credits: viewer.account.creditBalance, maxBytes: args.context.services.config.MXRAY_MAX_UPLOAD_BYTES };
+}
+
+const ACCEPT = ".csv,.tsv,.txt,text/csv,text/plain,text/tab-separated-values";
+const SPREADSHEET = /\.(xlsx|xlsm|xls|ods|numbers)$/i;
+
+interface Picked {
+  file: File;
+  text: string;
+  preview: ListPreview;
+  column: string | undefined;
+}
+
+export default function Upload() {
+  const { credits, maxBytes } = useLoaderData<typeof loader>();
+  const [params] = useSearchParams();
+  const navigate = useNavigate();
+  const input = useRef<HTMLInputElement>(null);
+  const [picked, setPicked] = useState<Picked | null>(null);
+  const [name, setName] = useState("");
+  const [error, setError] = useState<string | null>(params.get("error"));
+  const [over, setOver] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  const pick = useCallback(async (file: File | undefined) => {
+    setError(null);
+    setPicked(null);
+    if (!file) return;
+    if (SPREADSHEET.test(file.name)) return setError(`${file.name} is a spreadsheet. Save it as CSV (UTF-8) and upload that.`);
+    if (file.size > maxBytes) return setError(`${file.name} is ${fmt(Math.ceil(file.size / 1048576))} MB; the limit is ${fmt(maxBytes / 1048576)} MB. Split the list.`);
+    if (file.size === 0) return setError(`${file.name} is empty.`);
+    let text: string;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(await file.arrayBuffer());
+    } catch {
+      return setError(`${file.name} is not UTF-8 text. Export it as “CSV UTF-8” and upload again.`);
+    }
+    const preview = previewList(text);
+    if (preview.rows === 0) return setError(`No column of email addresses was found in ${file.name}. Name its header “email”, or check the file.`);
+    setPicked({ file, text, preview, column: undefined });
+    setName(file.name.replace(/\.[^.]+$/, ""));
+  }, [maxBytes]);
+
+  const choose = (column: string) => {
+    if (!picked) return;
+    const chosen = column === "" ? undefined : column;
+    setPicked({ ...picked, column: chosen, preview: previewList(picked.text, chosen) });
+  };
+
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    if (!picked) return input.current?.focus();
+    setBusy(true);
+    setError(null);
+    const query = new URLSearchParams({ name: name.trim() || picked.file.name });
+    if (picked.column !== undefined) query.set("email_column", picked.column);
+    const type = picked.file.name.toLowerCase().endsWith(".tsv") ? "text/tab-separated-values" : picked.preview.width > 1 ? "text/csv" : "text/plain";
+    try {
+      const res = await fetch(`/upload/file?${query}`, { method: "POST", body: picked.file, headers: { "content-type": type, accept: "application/json" } });
+      const body = (await res.json()) as { job?: { id: string }; error?: { message: string } };
+      if (!res.ok || !body.job) throw new Error(body.error?.message ?? `The upload failed (${res.status})`);
+      navigate(`/jobs/${body.job.id}`);
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+      setBusy(false);
+    }
+  };
+
+  const p = picked?.preview;
+  const header = p?.header;
+  const columnIndex = p && header && p.column !== null ? header.indexOf(p.column) : picked?.column !== undefined ? Number(picked.column) : -1;
+  const short = p ? p.cost > credits : false;
+
+  return (
+    <>
+      <div className="page-head">
+        <div>
+          <h1>Upload a list</h1>
+          <p>CSV, TSV or a text file with one address per line. Other columns are kept for the export.</p>
+        </div>
+      </div>
+      {error && <div className="alert error" role="alert">{error}</div>}
+      <Form method="post" action="/upload/file" encType="multipart/form-data" onSubmit={submit} className="card">
+        <div
+          className={`dropzone${over ? " over" : ""}`}
+          role="button"
+          tabIndex={0}
+          aria-describedby="drop-help"
+          onClick={() => input.current?.click()}
+          onKeyDown={(e) => (e.key === "Enter" || e.key === " ") && (e.preventDefault(), input.current?.click())}
+          onDragOver={(e) => (e.preventDefault(), setOver(true))}
+          onDragLeave={() => setOver(false)}
+          onDrop={(e) => {
+            e.preventDefault();
+            setOver(false);
+            void pick(e.dataTransfer.files[0]);
+          }}
+        >
+          <p style={{ margin: 0, fontWeight: 600 }}>{picked ? picked.file.name : "Drop a file here, or choose one"}</p>
+          <p id="drop-help" className="muted" style={{ margin: ".25rem 0 0" }}>Up to {fmt(maxBytes / 1048576)} MB · CSV, TSV or TXT, UTF-8</p>
+        </div>
+        <div className="field" style={{ marginTop: ".75rem" }}>
+          <label htmlFor="file">File</label>
+          <input ref={input} id="file" name="file" type="file" accept={ACCEPT} onChange={(e) => void pick(e.currentTarget.files?.[0])} />
+        </div>
+        {p && picked && (
+          <>
+            <div className="row">
+              <div className="field grow">
+                <label htmlFor="name">List name</label>
+                <input id="name" name="name" type="text" value={name} onChange={(e) => setName(e.currentTarget.value)} maxLength={200} />
+              </div>
+              {p.width > 1 && (
+                <div className="field grow">
+                  <label htmlFor="email_column">Email column</label>
+                  <select id="email_column" name="email_column" value={picked.column ?? ""} onChange={(e) => choose(e.currentTarget.value)}>
+                    <option value="">Found by itself{p.column && picked.column === undefined ? ` (${p.column})` : ""}</option>
+                    {Array.from({ length: p.width }, (_, i) => (
+                      <option key={i} value={header?.[i] ?? String(i)}>{header?.[i] ? header[i] : `Column ${i + 1}`}</option>
+                    ))}
+                  </select>
+                </div>
+              )}
+            </div>
+            <div className="stats" aria-label="What this list will cost" style={{ marginBottom: "1rem" }}>
+              <div className="stat"><div className="label">Rows</div><div className="value" data-testid="rows">{fmt(p.rows)}</div></div>
+              <div className="stat"><div className="label">Duplicates</div><div className="value" data-testid="duplicates">{fmt(p.duplicates)}</div></div>
+              <div className="stat"><div className="label">Bad syntax</div><div className="value" data-testid="invalid">{fmt(p.invalid)}</div></div>
+              <div className="stat"><div className="label">Credits needed</div><div className="value" data-testid="cost">{fmt(p.cost)}</div></div>
+            </div>
+            <p className="muted">
+              {fmt(p.unique)} unique addresses, one credit each; unknown answers are refunded. You have {fmt(credits)} credits.
+            </p>
+            {short && <div className="alert error" role="alert">This list needs {fmt(p.cost)} credits and the account has {fmt(credits)}. Split the list or add credits.</div>}
+            <h2>First rows</h2>
+            <div className="table-wrap" style={{ marginBottom: "1rem" }}>
+              <table aria-label="First rows of the file">
+                {header && (
+                  <thead><tr>{header.map((h, i) => <th key={i} scope="col" style={i === columnIndex ? { color: "var(--accent)" } : undefined}>{h}</th>)}</tr></thead>
+                )}
+                <tbody>
+                  {p.firstRows.map((r, i) => (
+                    <tr key={i}>{r.map((c, j) => <td key={j} style={j === columnIndex || p.width === 1 ? { fontWeight: 600 } : undefined}>{c}</td>)}</tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </>
+        )}
+        <div className="row">
+          <button className="btn primary" type="submit" disabled={busy || short || (!!picked && p?.rows === 0)}>
+            {busy ? "Uploading…" : p ? `Verify ${fmt(p.unique)} addresses` : "Upload and verify"}
+          </button>
+          <Link className="btn" to="/dashboard">Cancel</Link>
+        </div>
+      </Form>
+    </>
+  );
+}

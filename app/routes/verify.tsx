@@ -1,0 +1,61 @@
+// A single check: one address through a probe, with every check and the SMTP trace.
+import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
+import { Form, useActionData, useNavigation, type MetaFunction } from "@remix-run/react";
+import { newId } from "../../core/ids.ts";
+import { checkAddress } from "../../edge/services/verify.ts";
+import { requireViewer } from "../auth.server.ts";
+import { Badge, Evidence } from "../components/ui.tsx";
+import { refused } from "../lib/actions.server.ts";
+
+export const meta: MetaFunction = () => [{ title: "Single check · mxray" }];
+
+export async function loader(args: LoaderFunctionArgs) {
+  await requireViewer(args);
+  return null;
+}
+
+export async function action(args: ActionFunctionArgs) {
+  const viewer = await requireViewer(args);
+  const email = String((await args.request.formData()).get("email") ?? "").trim();
+  if (!email) return { error: { code: "validation_failed", message: "Enter an address to check." } };
+  try {
+    // A trace is asked for, so the answer is fresh from a probe (the cache keeps no traces).
+    const outcome = await checkAddress(args.context.services, viewer.account.id, newId("req"), { email, trace: true });
+    return { result: outcome.result, cached: outcome.cached };
+  } catch (e) {
+    return refused(e);
+  }
+}
+
+export default function Verify() {
+  const answer = useActionData<typeof action>();
+  const busy = useNavigation().state === "submitting";
+  return (
+    <>
+      <div className="page-head">
+        <div>
+          <h1>Single check</h1>
+          <p>One address, asked live: DNS, the mail server's RCPT TO answer, and the lists. Costs one credit unless unknown.</p>
+        </div>
+      </div>
+      <Form method="post" className="card">
+        <div className="row">
+          <div className="grow">
+            <label htmlFor="email">Email address</label>
+            <input id="email" name="email" type="text" inputMode="email" autoComplete="off" spellCheck={false} required placeholder="someone@example.com" />
+          </div>
+          <button className="btn primary" type="submit" disabled={busy}>{busy ? "Checking…" : "Check"}</button>
+        </div>
+      </Form>
+      {answer && "error" in answer && answer.error && <div className="alert error" role="alert">{answer.error.message}</div>}
+      {answer && "result" in answer && answer.result && (
+        <section className="card" aria-labelledby="result-title" aria-live="polite">
+          <h2 id="result-title">
+            <span className="mono">{answer.result.email}</span> <Badge value={answer.result.verdict} />
+          </h2>
+          <Evidence result={answer.result} />
+        </section>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,47 @@
+// What an upload will become, worked out in the browser before it is sent: the first rows, the
+// columns, and the counts the edge's ingest will reach (rows, unique addresses, bad syntax), so
+// the credit cost is known before confirming. Same reader and the same dedupe key as core/ingest.
+import { parseAddress } from "./address.ts";
+import { AddressListReader, type ListRow } from "./emailfile.ts";
+
+export const PREVIEW_ROWS = 8;
+
+export interface ListPreview {
+  /** The header, or null for plain lists and headerless tables. */
+  header: string[] | null;
+  /** Columns in the widest of the first rows. */
+  width: number;
+  /** The column the reader chose (header name), when it has a header. */
+  column: string | null;
+  firstRows: string[][];
+  rows: number;
+  unique: number;
+  duplicates: number;
+  invalid: number;
+  /** One credit per unique address. */
+  cost: number;
+}
+
+/** Reads the whole text in slices, as the edge's streaming ingest does. */
+export function previewList(text: string, column?: string, sliceChars = 1 << 20): ListPreview {
+  const reader = new AddressListReader({ column });
+  const seen = new Set<string>();
+  const firstRows: string[][] = [];
+  let rows = 0;
+  let invalid = 0;
+  const take = (got: ListRow[]) => {
+    for (const row of got) {
+      rows++;
+      if (firstRows.length < PREVIEW_ROWS) firstRows.push(row.fields);
+      const parsed = parseAddress(row.email);
+      const key = parsed.ok ? parsed.normalized : row.email.toLowerCase();
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (!parsed.ok) invalid++;
+    }
+  };
+  for (let i = 0; i < text.length; i += sliceChars) take(reader.push(text.slice(i, i + sliceChars)));
+  take(reader.end());
+  const width = Math.max(0, ...firstRows.map((r) => r.length), reader.header?.length ?? 0);
+  return { header: reader.header, width, column: reader.column, firstRows, rows, unique: seen.size, duplicates: rows - seen.size, invalid, cost: seen.size };
+}

@@ -1,0 +1,31 @@
+// Who may do what in an account. Shared by the edge (which enforces it) and the web app (which
+// hides what a role cannot use). Personal accounts have one owner.
+export const ROLES = ["owner", "admin", "member"] as const;
+export type Role = (typeof ROLES)[number];
+
+export type Permission =
+  /** Create and revoke API keys. */
+  | "keys:manage"
+  /** See the credit balance and buy credits. */
+  | "billing:view"
+  /** Cancel (delete) jobs. */
+  | "jobs:delete"
+  /** Add members to a team and change their roles. */
+  | "team:manage";
+
+const GRANTS: Record<Role, readonly Permission[]> = {
+  owner: ["keys:manage", "billing:view", "jobs:delete", "team:manage"],
+  admin: ["keys:manage", "billing:view", "jobs:delete", "team:manage"],
+  // Members verify: upload lists, run checks, watch jobs and download results.
+  member: [],
+};
+
+export function can(role: Role, permission: Permission): boolean {
+  return GRANTS[role].includes(permission);
+}
+
+/** Clerk organization roles ("org:admin", "org:member", custom "org:owner") to ours. */
+export function roleFromClerk(orgRole: string | undefined | null): Role {
+  const name = (orgRole ?? "").replace(/^org:/, "");
+  return name === "owner" ? "owner" : name === "admin" ? "admin" : "member";
+}

@@ -1,0 +1,41 @@
+// What every browser test shares: the stack's URL, a page that fails the test on any console
+// error or uncaught exception, sign-in, the world's truth, and page screenshots kept as artifacts.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect, test as base, type Page } from "@playwright/test";
+import type { Expected } from "../world/index.ts";
+
+export { expect };
+
+export const SCREENSHOTS = join(import.meta.dirname, "..", "..", "test-results", "pages");
+
+export const test = base.extend<{ consoleErrors: string[] }>({
+  baseURL: async ({}, use) => use(process.env.MXRAY_BROWSER_URL),
+  consoleErrors: async ({}, use) => use([]),
+  page: async ({ page, consoleErrors }, use) => {
+    page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+    page.on("pageerror", (e) => consoleErrors.push(`uncaught: ${e.message}`));
+    await use(page);
+    expect(consoleErrors, "console errors on the page").toEqual([]);
+  },
+});
+
+export function truth(): Map<string, Expected> {
+  return new Map(Object.entries(JSON.parse(readFileSync(process.env.MXRAY_BROWSER_TRUTH!, "utf8")) as Record<string, Expected>));
+}
+
+/** A fresh local account per test (its own credits and jobs). */
+export function uniqueEmail(who: string): string {
+  return `${who}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}@example.com`;
+}
+
+export async function signIn(page: Page, email: string, next?: string): Promise<void> {
+  await page.goto(next ? `/sign-in?next=${encodeURIComponent(next)}` : "/sign-in");
+  await page.getByLabel("Email").fill(email);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("button", { name: "Sign out" })).toBeVisible();
+}
+
+export async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}

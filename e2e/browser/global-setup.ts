@@ -1,0 +1,20 @@
+// Starts the whole stack with the simulated world once for the browser suite (or uses a running
+// one from MXRAY_BROWSER_URL), and hands the tests its URL, dev key and the world's truth.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startStack } from "../stack.ts";
+import { ensureChromium } from "./chromium.ts";
+
+export default async function globalSetup() {
+  ensureChromium();
+  const dataDir = mkdtempSync(join(tmpdir(), "mxray-browser-"));
+  const stack = await startStack({ dataDir, world: true, sweepMs: 1_000, log: (l) => console.log(l) });
+  const truthFile = join(dataDir, "truth.json");
+  writeFileSync(truthFile, JSON.stringify(Object.fromEntries(stack.world!.truth)));
+  process.env.MXRAY_BROWSER_URL = stack.url;
+  process.env.MXRAY_BROWSER_TRUTH = truthFile;
+  return async () => {
+    await stack.stop();
+  };
+}

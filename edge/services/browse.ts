@@ -1,0 +1,54 @@
+// A job's results a page at a time, for the web app's table: filtered by verdict and reason,
+// searched by address, in upload row order, with each row's whole record as evidence.
+import { and, asc, count, eq, sql, type SQL } from "drizzle-orm";
+import type { Result } from "../../core/contracts.ts";
+import type { Verdict } from "../../core/verdict.ts";
+import { jobEmails } from "../../db/schema.ts";
+import type { EdgeDb } from "../db.ts";
+
+export const RESULTS_PAGE_SIZE = 25;
+
+export interface ResultQuery {
+  verdict?: Verdict | undefined;
+  reason?: string | undefined;
+  /** Part of the address, any case. */
+  q?: string | undefined;
+  /** From 1. */
+  page?: number | undefined;
+}
+
+export interface ResultPage {
+  rows: { rowIndex: number; result: Result }[];
+  total: number;
+  page: number;
+  pages: number;
+  /** Reasons present in the job and how many each, for the filter. */
+  reasons: { reason: string; count: number }[];
+}
+
+/** LIKE with the user's text taken literally. */
+const contains = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+export async function browseResults(db: EdgeDb, jobId: string, query: ResultQuery): Promise<ResultPage> {
+  const where: SQL[] = [eq(jobEmails.jobId, jobId)];
+  if (query.verdict) where.push(eq(jobEmails.verdict, query.verdict));
+  if (query.reason) where.push(eq(jobEmails.reason, query.reason));
+  const q = query.q?.trim();
+  if (q) where.push(sql`${jobEmails.normalized} LIKE ${contains(q)} ESCAPE '\\'`);
+  const filter = and(...where);
+  const [[total], reasons] = await Promise.all([
+    db.select({ n: count() }).from(jobEmails).where(filter),
+    db.select({ reason: jobEmails.reason, count: count() }).from(jobEmails).where(eq(jobEmails.jobId, jobId)).groupBy(jobEmails.reason).orderBy(asc(jobEmails.reason)),
+  ]);
+  const n = total?.n ?? 0;
+  const pages = Math.max(1, Math.ceil(n / RESULTS_PAGE_SIZE));
+  const page = Math.min(Math.max(1, Math.floor(query.page ?? 1)), pages);
+  const rows = await db
+    .select({ rowIndex: jobEmails.rowIndex, result: jobEmails.result })
+    .from(jobEmails)
+    .where(filter)
+    .orderBy(asc(jobEmails.rowIndex))
+    .limit(RESULTS_PAGE_SIZE)
+    .offset((page - 1) * RESULTS_PAGE_SIZE);
+  return { rows: rows.map((r) => ({ rowIndex: r.rowIndex, result: JSON.parse(r.result) as Result })), total: n, page, pages, reasons };
+}

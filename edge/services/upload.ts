@@ -1,0 +1,66 @@
+// Reads an upload request into a job's source, for the API and the web app alike: a JSON array,
+// a plain-text list, a raw CSV/TSV body (streamed), or a multipart `file`. The email column may be
+// chosen (`email_column`: a header name or a 0-based index); otherwise it is found by itself.
+import { z } from "zod";
+import { MAX_EMAIL_LENGTH } from "../../core/contracts.ts";
+import { ApiError } from "../api/errors.ts";
+import type { IngestSource } from "./jobs.ts";
+
+export const JsonJobRequest = z.object({
+  name: z.string().max(200).optional(),
+  emails: z.array(z.string().max(MAX_EMAIL_LENGTH)),
+});
+
+const TEXT_TYPES = new Set(["text/plain", "text/csv", "text/tab-separated-values", "application/csv", "application/octet-stream"]);
+const MAX_NAME = 200;
+
+export interface Upload {
+  /** Empty when the upload named nothing. */
+  name: string;
+  source: IngestSource;
+}
+
+const field = (v: unknown) => (typeof v === "string" && v.trim() ? v.trim() : undefined);
+
+/** A name for a job whose upload named none. */
+export const defaultJobName = (now = new Date()) => `List of ${now.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+
+export async function readUpload(req: Request, limit: number): Promise<Upload> {
+  const declared = Number(req.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > limit) {
+    throw new ApiError("payload_too_large", `Uploads are limited to ${limit} bytes; split the list`);
+  }
+  const url = new URL(req.url);
+  const type = (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  const queryName = url.searchParams.get("name")?.slice(0, MAX_NAME) ?? "";
+  const queryColumn = url.searchParams.get("email_column")?.trim() || undefined;
+  if (type === "application/json") {
+    let json: unknown;
+    try {
+      json = JSON.parse(await req.text());
+    } catch {
+      throw new ApiError("invalid_json", "The body is not valid JSON");
+    }
+    const parsed = JsonJobRequest.safeParse(json);
+    if (!parsed.success) throw new ApiError("validation_failed", parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+    return { name: parsed.data.name ?? queryName, source: { kind: "rows", emails: parsed.data.emails } };
+  }
+  if (type === "multipart/form-data") {
+    let form: FormData;
+    try {
+      form = await req.formData();
+    } catch {
+      throw new ApiError("bad_request", "The multipart body could not be read");
+    }
+    const file = form.get("file");
+    if (!file || typeof file === "string") throw new ApiError("validation_failed", "file: send the list as a multipart field named `file`");
+    if (file.size > limit) throw new ApiError("payload_too_large", `Uploads are limited to ${limit} bytes; split the list`);
+    const name = field(form.get("name"))?.slice(0, MAX_NAME) || queryName || file.name.slice(0, MAX_NAME);
+    return { name, source: { kind: "bytes", stream: file.stream(), column: field(form.get("email_column")) ?? queryColumn } };
+  }
+  if (TEXT_TYPES.has(type)) {
+    const stream = req.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
+    return { name: queryName, source: { kind: "bytes", stream, column: queryColumn } };
+  }
+  throw new ApiError("unsupported_media_type", `Send application/json, text/plain, text/csv or multipart/form-data, not "${type || "nothing"}"`);
+}

@@ -193,6 +193,12 @@ test("an API key is shown once, works with fetch, and is refused once revoked", 
   await expect(row).not.toContainText(key);
   await expect(row).not.toContainText("never");
 
+  // A form posted from another site with this browser's cookie is refused, and makes no key.
+  const forged = await page.request.post("/keys", { headers: { origin: "https://evil.test" }, form: { intent: "create", name: "forged" } });
+  expect(forged.status()).toBe(403);
+  await page.reload();
+  await expect(page.getByRole("row").filter({ hasText: "forged" })).toHaveCount(0);
+
   await row.getByRole("button", { name: "Revoke browser test" }).click();
   await expect(row.getByText("revoked")).toBeVisible();
   const refused = await call(key);

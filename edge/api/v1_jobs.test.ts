@@ -56,6 +56,25 @@ describe("POST /api/v1/jobs", () => {
     expect(await multi.json()).toMatchObject({ name: "leads.csv", total: 3, unique: 2 });
   });
 
+  it("uses the email column the caller names (header or index, raw or multipart), and refuses one that is not there", async () => {
+    const { key } = await seedAccount();
+    const csv = "id,work,home\n1,ada@work.test,ada@home.test\n2,bob@work.test,bob@@home.test\n";
+    const byName = (await (await createJob(key, csv, "text/csv", "?email_column=home")).json()) as JobView;
+    expect(byName).toMatchObject({ unique: 2, counts: { undeliverable: 1 } });
+    const out = await (await call(`/api/v1/jobs/${byName.id}/results?format=jsonl`, { key })).text();
+    // Only the bad address is answered before a probe runs: it is the one from the chosen column.
+    expect(out.trim().split("\n").map((l) => (JSON.parse(l) as { email: string }).email)).toEqual(["bob@@home.test"]);
+    const byIndex = (await (await createJob(key, csv, "text/csv", "?email_column=1")).json()) as JobView;
+    expect(byIndex).toMatchObject({ unique: 2, counts: { undeliverable: 0 } });
+    const form = new FormData();
+    form.set("file", new File([csv], "people.csv", { type: "text/csv" }));
+    form.set("email_column", "HOME");
+    expect(await (await call("/api/v1/jobs", { method: "POST", key, body: form })).json()).toMatchObject({ counts: { undeliverable: 1 } });
+    const missing = await createJob(key, csv, "text/csv", "?email_column=phone");
+    expect(missing.status).toBe(400);
+    expect(await errorCode(missing)).toBe("no_email_column");
+  });
+
   it("streams results as jsonl with the CLI's fields, json, and csv keeping the upload's columns, injection-safe", async () => {
     const { key } = await seedAccount();
     const csv = "Name,Email\n=HYPERLINK(\"http://x\"),ada@x.test\nBob,bob@x.test\nEve,eve@@x.test\n";

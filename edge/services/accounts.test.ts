@@ -1,0 +1,155 @@
+// Inside workerd, against the real sqld: accounts and roles, the local session cookie, API keys
+// made by the app, and the results table's query, each with its tenant boundary.
+import { describe, expect, it } from "vitest";
+import type { Result } from "../../core/contracts.ts";
+import { newId } from "../../core/ids.ts";
+import { jobEmails } from "../../db/schema.ts";
+import { ApiError } from "../api/errors.ts";
+import { call, result, seedAccount, seedJobWithBatch, testDb as db } from "../testing.ts";
+import { authorize, createTeam, ensurePersonalAccount, localUserId, setMember, viewerFor, type Person } from "./accounts.ts";
+import { browseResults, RESULTS_PAGE_SIZE } from "./browse.ts";
+import { createApiKey, listApiKeys, revokeApiKey } from "./keys.ts";
+import { readSession, SESSION_TTL_S, sessionCookie } from "./session.ts";
+
+async function person(name: string): Promise<Person> {
+  const email = `${name}.${newId("req").slice(4, 12)}@example.com`;
+  return { id: await localUserId(email), email };
+}
+
+const code = async (work: Promise<unknown>) => {
+  try {
+    await work;
+    return "ok";
+  } catch (e) {
+    if (e instanceof ApiError) return e.code;
+    throw e;
+  }
+};
+
+describe("accounts", () => {
+  it("gives a new person one personal account, owned, with the sign-up credits once", async () => {
+    const ada = await person("ada");
+    await ensurePersonalAccount(db(), ada, 100);
+    await ensurePersonalAccount(db(), ada, 100);
+    const viewer = await viewerFor(db(), ada, null);
+    expect(viewer).toMatchObject({ user: ada, account: { kind: "personal", role: "owner", creditBalance: 100 } });
+    expect(viewer!.accounts).toHaveLength(1);
+    expect(await viewerFor(db(), await person("nobody"), null)).toBeNull();
+  });
+
+  it("acts in a team only for its members, with their role deciding what they may do", async () => {
+    const owner = await person("owner");
+    const member = await person("member");
+    const outsider = await person("outsider");
+    for (const p of [owner, member, outsider]) await ensurePersonalAccount(db(), p, 10);
+    const teamId = await createTeam(db(), owner, "Growth");
+    const asOwner = (await viewerFor(db(), owner, teamId))!;
+    expect(asOwner.account).toMatchObject({ id: teamId, kind: "team", role: "owner" });
+
+    await setMember(db(), asOwner, member.email.toUpperCase(), "member");
+    const asMember = (await viewerFor(db(), member, teamId))!;
+    expect(asMember.account).toMatchObject({ id: teamId, role: "member" });
+    expect(await code(Promise.resolve().then(() => authorize(asMember, "keys:manage")))).toBe("forbidden");
+    expect(await code(Promise.resolve().then(() => authorize(asMember, "jobs:delete")))).toBe("forbidden");
+    expect(await code(setMember(db(), asMember, outsider.email, "admin"))).toBe("forbidden");
+    expect(await code(Promise.resolve().then(() => authorize(asOwner, "keys:manage")))).toBe("ok");
+
+    // An admin manages members but cannot make owners; nobody re-roles themselves.
+    await setMember(db(), asOwner, member.email, "admin");
+    const asAdmin = (await viewerFor(db(), member, teamId))!;
+    expect(asAdmin.account.role).toBe("admin");
+    expect(await code(setMember(db(), asAdmin, outsider.email, "owner"))).toBe("forbidden");
+    expect(await code(setMember(db(), asAdmin, member.email, "member"))).toBe("conflict");
+
+    // Someone outside the team who names it lands in their own account instead.
+    const asOutsider = (await viewerFor(db(), outsider, teamId))!;
+    expect(asOutsider.account.kind).toBe("personal");
+    expect(asOutsider.accounts.map((a) => a.id)).not.toContain(teamId);
+  });
+
+  it("keeps a personal account to its one owner", async () => {
+    const solo = await person("solo");
+    await ensurePersonalAccount(db(), solo, 0);
+    expect(await code(setMember(db(), (await viewerFor(db(), solo, null))!, "friend@example.com", "member"))).toBe("conflict");
+  });
+});
+
+describe("the local session cookie", () => {
+  const secret = "session-test-secret-0123456789";
+  it("names the person while genuine and unexpired, and is HttpOnly and SameSite=Lax", async () => {
+    const ada = await person("ada");
+    const cookie = await sessionCookie(secret, ada, true, 1_000);
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Lax/);
+    expect(cookie).toMatch(/Secure/);
+    const pair = cookie.split(";")[0]!;
+    expect(await readSession(secret, `other=1; ${pair}`, 1_001)).toEqual(ada);
+    expect(await readSession(secret, pair, 1_000 + SESSION_TTL_S + 1)).toBeNull();
+    expect(await readSession("another-secret-0123456789", pair, 1_001)).toBeNull();
+  });
+
+  it("refuses a cookie whose person was changed", async () => {
+    const ada = await person("ada");
+    const [payload, sig] = decodeURIComponent((await sessionCookie(secret, ada, false, 1_000)).split(";")[0]!.split("=")[1]!).split(".");
+    const claims = JSON.parse(atob(payload!.replace(/-/g, "+").replace(/_/g, "/"))) as { u: string };
+    claims.u = "usr_someone_else";
+    const forged = btoa(JSON.stringify(claims)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    expect(await readSession(secret, `mxray_session=${forged}.${sig}`, 1_001)).toBeNull();
+    expect(await readSession(secret, "mxray_session=garbage", 1_001)).toBeNull();
+  });
+});
+
+describe("API keys made in the app", () => {
+  it("are shown once, stored hashed, work against the API, and are refused once revoked", async () => {
+    const { accountId } = await seedAccount();
+    const made = await createApiKey(db(), accountId, "usr_test", "  CRM sync  ", "live");
+    expect(made.key).toMatch(/^mx_live_[0-9A-Za-z]{32}$/);
+    expect(made.view).toMatchObject({ name: "CRM sync", prefix: made.key.slice(0, 12), revokedAt: null });
+    expect(JSON.stringify(await listApiKeys(db(), accountId))).not.toContain(made.key);
+    expect((await call("/api/v1/account", { key: made.key })).status).toBe(200);
+    await revokeApiKey(db(), accountId, made.view.id);
+    const refused = await call("/api/v1/account", { key: made.key });
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("key_revoked");
+  });
+
+  it("cannot be revoked from another account, and need a name", async () => {
+    const mine = await seedAccount();
+    const theirs = await seedAccount();
+    const made = await createApiKey(db(), mine.accountId, "usr_test", "mine", "test");
+    expect(await code(revokeApiKey(db(), theirs.accountId, made.view.id))).toBe("not_found");
+    expect((await call("/api/v1/account", { key: made.key })).status).toBe(200);
+    expect(await code(createApiKey(db(), mine.accountId, "usr_test", "   ", "live"))).toBe("validation_failed");
+  });
+});
+
+describe("browseResults", () => {
+  async function jobWith(results: Result[]) {
+    const { accountId } = await seedAccount();
+    const { jobId } = await seedJobWithBatch(accountId, results.map((r) => r.email));
+    await db().insert(jobEmails).values(results.map((r, i) => ({ jobId, normalized: r.email.toLowerCase(), email: r.email, rowIndex: i, verdict: r.verdict, reason: r.reason, result: JSON.stringify(r) })));
+    return jobId;
+  }
+
+  it("filters by verdict and reason, searches literally, and pages in row order", async () => {
+    const rows = [
+      ...Array.from({ length: RESULTS_PAGE_SIZE + 3 }, (_, i) => result(`user${i}@ok.test`, "deliverable")),
+      result("gone@ok.test", "undeliverable"),
+      result("100%_real@odd.test", "risky"),
+      result("1000_real@odd.test", "risky"),
+    ];
+    const jobId = await jobWith(rows);
+    const first = await browseResults(db(), jobId, {});
+    expect(first).toMatchObject({ total: rows.length, page: 1, pages: 2 });
+    expect(first.rows.map((r) => r.rowIndex)).toEqual(Array.from({ length: RESULTS_PAGE_SIZE }, (_, i) => i));
+    const second = await browseResults(db(), jobId, { page: 2 });
+    expect(second.rows[0]!.rowIndex).toBe(RESULTS_PAGE_SIZE);
+    expect((await browseResults(db(), jobId, { page: 99 })).page).toBe(2);
+    expect((await browseResults(db(), jobId, { verdict: "undeliverable" })).rows.map((r) => r.result.email)).toEqual(["gone@ok.test"]);
+    expect((await browseResults(db(), jobId, { reason: "catch_all" })).total).toBe(2);
+    // % and _ are the user's characters, not wildcards.
+    expect((await browseResults(db(), jobId, { q: "100%_" })).rows.map((r) => r.result.email)).toEqual(["100%_real@odd.test"]);
+    expect((await browseResults(db(), jobId, { q: "USER1" })).total).toBe(1 + 10 + 0); // user1, user10–user19
+    expect(first.reasons).toEqual([{ reason: "accepted", count: RESULTS_PAGE_SIZE + 3 }, { reason: "catch_all", count: 2 }, { reason: "mailbox_not_found", count: 1 }]);
+  });
+});

@@ -85,12 +85,16 @@ describe("the local stack, end to end", () => {
     const page = await fetch(`${stack.url}/`);
     expect(page.headers.get("content-type")).toContain("text/html");
     const html = await page.text();
-    expect(html).toContain("<h1>mxray</h1>");
+    expect(html).toContain("Know which addresses take mail");
     const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1] ?? /href="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
     expect(asset).toBeDefined();
     expect((await fetch(`${stack.url}${asset}`)).status).toBe(200);
     const unknownApi = await fetch(`${stack.url}/internal/nope`);
     expect(unknownApi.status).toBe(404);
+    // The app's forms refuse posts from other sites before Remix runs.
+    const forged = await fetch(`${stack.url}/sign-in`, { method: "POST", headers: { origin: "https://evil.test", "content-type": "application/x-www-form-urlencoded" }, body: "email=a%40b.test" });
+    expect(forged.status).toBe(403);
+    expect(forged.headers.get("set-cookie")).toBeNull();
   });
 
   it("answers a single check through a probe, then from the cache", async () => {

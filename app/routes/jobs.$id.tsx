@@ -2,13 +2,14 @@
 // as they arrive (over the job's WebSocket, reconnecting by itself), downloads, and the results
 // table with filters, search, pages and each row's evidence.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
-import { Form, Link, useLoaderData, useNavigation, useRevalidator, useSearchParams, type MetaFunction } from "@remix-run/react";
+import { redirect } from "@remix-run/server-runtime";
+import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, useSearchParams, type MetaFunction } from "@remix-run/react";
 import { Fragment, useEffect, useState } from "react";
 import { can } from "../../core/roles.ts";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
 import { authorize } from "../../edge/services/accounts.ts";
 import { browseResults } from "../../edge/services/browse.ts";
-import { cancelJob, getJob, jobProgress, jobView } from "../../edge/services/jobs.ts";
+import { cancelJob, deleteJob, getJob, jobProgress, jobView } from "../../edge/services/jobs.ts";
 import { mintLiveToken } from "../../edge/services/livetoken.ts";
 import { requireViewer } from "../auth.server.ts";
 import { Badge, Donut, Evidence, fmt, ProgressBar, VERDICT_LABEL } from "../components/ui.tsx";
@@ -43,8 +44,13 @@ export async function loader(args: LoaderFunctionArgs) {
 
 export async function action(args: ActionFunctionArgs) {
   const viewer = await requireViewer(args);
+  const intent = (await args.request.formData()).get("intent");
   try {
     authorize(viewer, "jobs:delete");
+    if (intent === "delete") {
+      await deleteJob(args.context.services, viewer.account.id, args.params.id!);
+      return redirect("/dashboard");
+    }
     await cancelJob(args.context.services, viewer.account.id, args.params.id!);
     return { error: null };
   } catch (e) {
@@ -61,6 +67,8 @@ function duration(s: number | null): string {
 
 export default function JobPage() {
   const { job, progress, live: token, results, canDelete } = useLoaderData<typeof loader>();
+  const answer = useActionData<typeof action>();
+  const failure = answer && "error" in answer && answer.error ? answer.error.message : null;
   const live = useJobLive(progress, token.token);
   const revalidator = useRevalidator();
   const busy = useNavigation().state !== "idle";
@@ -94,12 +102,13 @@ export default function JobPage() {
             </span>
           </p>
         </div>
-        {canDelete && !done && (
-          <Form method="post">
-            <button className="btn danger" type="submit" disabled={busy}>Cancel job</button>
+        {canDelete && (
+          <Form method="post" onSubmit={(e) => done && !confirm(`Delete “${job.name}” and all its results?`) && e.preventDefault()}>
+            <button className="btn danger" type="submit" name="intent" value={done ? "delete" : "cancel"} disabled={busy}>{done ? "Delete list" : "Cancel job"}</button>
           </Form>
         )}
       </div>
+      {failure && <div className="alert error" role="alert">{failure}</div>}
 
       <section className="card" aria-labelledby="progress-title">
         <h2 id="progress-title">Progress</h2>

@@ -156,6 +156,12 @@ test("the upload previews a CSV, lets the email column be chosen, and refuses ba
   await expect(page).toHaveURL(/\/jobs\/job_/);
   await expect(page.getByText("4 rows, 3 unique")).toBeVisible();
   await expect(page.getByRole("table", { name: "Results" })).toBeVisible();
+  // Once finished, its owner may delete the list and its results, after confirming.
+  await expect(page.getByRole("status").filter({ hasText: "Finished" })).toBeVisible({ timeout: 60_000 });
+  page.once("dialog", (d) => void d.accept());
+  await page.getByRole("button", { name: "Delete list" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByText("No lists yet.")).toBeVisible();
 
   // Bad files say what is wrong, before anything is sent.
   await page.goto("/upload");

@@ -1,13 +1,16 @@
 // Inside workerd, against the real sqld: accounts and roles, the local session cookie, API keys
 // made by the app, and the results table's query, each with its tenant boundary.
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { Result } from "../../core/contracts.ts";
 import { newId } from "../../core/ids.ts";
-import { jobEmails } from "../../db/schema.ts";
+import { batches, creditLedger, jobEmails, jobs } from "../../db/schema.ts";
 import { ApiError } from "../api/errors.ts";
 import { call, result, seedAccount, seedJobWithBatch, testDb as db } from "../testing.ts";
 import { authorize, createTeam, ensurePersonalAccount, localUserId, setMember, viewerFor, type Person } from "./accounts.ts";
 import { browseResults, RESULTS_PAGE_SIZE } from "./browse.ts";
+import type { Services } from "./context.ts";
+import { deleteJob } from "./jobs.ts";
 import { createApiKey, listApiKeys, revokeApiKey } from "./keys.ts";
 import { readSession, SESSION_TTL_S, sessionCookie } from "./session.ts";
 
@@ -151,5 +154,22 @@ describe("browseResults", () => {
     expect((await browseResults(db(), jobId, { q: "100%_" })).rows.map((r) => r.result.email)).toEqual(["100%_real@odd.test"]);
     expect((await browseResults(db(), jobId, { q: "USER1" })).total).toBe(1 + 10 + 0); // user1, user10–user19
     expect(first.reasons).toEqual([{ reason: "accepted", count: RESULTS_PAGE_SIZE + 3 }, { reason: "catch_all", count: 2 }, { reason: "mailbox_not_found", count: 1 }]);
+  });
+});
+
+describe("deleteJob", () => {
+  it("removes a finished job's results but not its credit ledger, and only in its own account", async () => {
+    const { accountId: mine } = await seedAccount();
+    const { jobId } = await seedJobWithBatch(mine, ["a@x.test"]);
+    const s = { db: db() } as unknown as Services;
+    expect(await code(deleteJob(s, mine, jobId))).toBe("conflict"); // still running
+    await db().update(jobs).set({ status: "completed" }).where(eq(jobs.id, jobId));
+    await db().insert(creditLedger).values({ accountId: mine, delta: -1, kind: "reserve", jobId, idempotencyKey: `reserve:${jobId}` });
+    const other = await seedAccount();
+    expect(await code(deleteJob(s, other.accountId, jobId))).toBe("not_found");
+    await deleteJob(s, mine, jobId);
+    expect(await db().select().from(jobs).where(eq(jobs.id, jobId))).toEqual([]);
+    expect(await db().select().from(batches).where(eq(batches.jobId, jobId))).toEqual([]);
+    expect(await db().select().from(creditLedger).where(eq(creditLedger.jobId, jobId))).toHaveLength(1);
   });
 });

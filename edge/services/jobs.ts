@@ -222,3 +222,10 @@ export async function cancelJob(s: Services, accountId: string, jobId: string): 
   s.waitUntil(s.hub(jobId).update(jobProgress(after), [], after.processed));
   return jobView(after);
 }
+
+/** Removes a finished job and every result of it (the credit ledger keeps its entries). */
+export async function deleteJob(s: Services, accountId: string, jobId: string): Promise<void> {
+  const job = await getJob(s.db, accountId, jobId);
+  if (!(TERMINAL_STATUSES as readonly string[]).includes(job.status)) throw new ApiError("conflict", `Job ${jobId} is ${job.status}; cancel it first`);
+  await s.db.delete(jobs).where(and(eq(jobs.id, jobId), eq(jobs.accountId, accountId))); // cascades to batches and results
+}

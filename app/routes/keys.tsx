@@ -79,7 +79,7 @@ export default function Keys() {
           </div>
         </div>
       )}
-      <Form method="post" className="card">
+      <Form method="post" className="card" key={answer && "created" in answer ? answer.created.key : "new"}>
         <h2>New key</h2>
         <div className="row">
           <div className="grow">

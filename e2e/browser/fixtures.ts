@@ -13,7 +13,7 @@ export const test = base.extend<{ consoleErrors: string[] }>({
   baseURL: async ({}, use) => use(process.env.MXRAY_BROWSER_URL),
   consoleErrors: async ({}, use) => use([]),
   page: async ({ page, consoleErrors }, use) => {
-    page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+    page.on("console", (m) => m.type() === "error" && consoleErrors.push(`${m.text()} [${page.url()}]`));
     page.on("pageerror", (e) => consoleErrors.push(`uncaught: ${e.message}`));
     await use(page);
     expect(consoleErrors, "console errors on the page").toEqual([]);
@@ -37,5 +37,7 @@ export async function signIn(page: Page, email: string, next?: string): Promise<
 }
 
 export async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  // caret "initial": hiding the caret sets a style on every input, which React, if it has not
+  // hydrated yet, then reports as a server/client mismatch.
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, caret: "initial" });
 }

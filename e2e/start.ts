@@ -16,12 +16,13 @@ const stack = await startStack({
   log: say,
   childOutput: "inherit",
 });
-say(`stand-ins: direct signed dispatch instead of QStash, in-process state instead of Upstash (no credentials set)`);
+say(`stand-ins: direct signed dispatch instead of QStash, in-process state instead of Upstash, a local sign-in instead of Clerk (no credentials set)`);
 say("");
-say(`ready:    ${stack.url}`);
-say(`API docs: ${stack.url}/api/v1/docs`);
+say(`ready:    ${stack.url}  (sign in with any email address)`);
+say(`API docs: ${stack.url}/docs`);
 say(`API key:  ${stack.devApiKey}`);
 say(`try:      curl -s -H "Authorization: Bearer ${stack.devApiKey}" -H "content-type: text/plain" --data-binary @e2e/world/sample.txt ${stack.url}/api/v1/jobs`);
+if (values.world) say(`upload:   e2e/world/sample.txt at ${stack.url}/upload and watch it verify`);
 if (!values.world) say("the probe checks real mail servers on port 25; add --world to use the simulated world instead");
 
 let stopping = false;

@@ -92,6 +92,12 @@ describe("sign-in through Clerk", () => {
     const demoted = await sessionToken({ sub: "user_grace", org_id: "org_acme", org_role: "org:member", org_slug: "acme" });
     const after = await getViewer({ request: pageRequest(`__session=${demoted}; mxray_account=${team!.id}`), context });
     expect(after!.account).toMatchObject({ id: team!.id, role: "member" });
+
+    // Without the organization active (or after leaving it in Clerk), the team is out of reach.
+    const personal = await sessionToken({ sub: "user_grace" });
+    const outside = await getViewer({ request: pageRequest(`__session=${personal}; mxray_account=${team!.id}`), context });
+    expect(outside!.account.kind).toBe("personal");
+    expect(outside!.accounts.map((a) => a.id)).not.toContain(team!.id);
   });
 
   it("refuses a token signed by another key, and an expired token without a session", async () => {

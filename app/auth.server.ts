@@ -16,8 +16,11 @@ export interface AuthArgs {
 
 export const usesClerk = (context: AppLoadContext) => clerkConfigured(context.services.config);
 
-/** The signed-in person (their accounts made or synced on the way), or null. */
-async function signedInPerson({ request, context, params = {} }: AuthArgs): Promise<Person | null> {
+/**
+ * The signed-in person (their accounts made or synced on the way), or null; with Clerk, also the
+ * organization its session has active (null for none), the only team they may act in.
+ */
+async function signedInPerson({ request, context, params = {} }: AuthArgs): Promise<{ person: Person; clerkOrg?: string | null } | null> {
   const { db, config } = context.services;
   if (usesClerk(context)) {
     // Throws a redirect when Clerk needs a handshake (an expired token being refreshed).
@@ -30,15 +33,16 @@ async function signedInPerson({ request, context, params = {} }: AuthArgs): Prom
     if (auth.orgId) {
       await syncClerkOrganization(db, person, { id: auth.orgId, name: auth.orgSlug ?? auth.orgId, role: roleFromClerk(auth.orgRole) });
     }
-    return person;
+    return { person, clerkOrg: auth.orgId ?? null };
   }
-  return readSession(config.PROBE_SECRET, request.headers.get("cookie"));
+  const person = await readSession(config.PROBE_SECRET, request.headers.get("cookie"));
+  return person ? { person } : null;
 }
 
 export async function getViewer(args: AuthArgs): Promise<Viewer | null> {
-  const person = await signedInPerson(args);
-  if (!person) return null;
-  return viewerFor(args.context.services.db, person, readCookie(args.request.headers.get("cookie"), ACCOUNT_COOKIE));
+  const who = await signedInPerson(args);
+  if (!who) return null;
+  return viewerFor(args.context.services.db, who.person, readCookie(args.request.headers.get("cookie"), ACCOUNT_COOKIE), who.clerkOrg);
 }
 
 /** The Viewer, or a redirect to the sign-in page that comes back here afterwards. */

@@ -107,7 +107,7 @@ export default function Team() {
         </Form>
       )}
       {clerk ? (
-        <p className="muted">Teams are Clerk organizations: create one and invite people in Clerk, then pick it in the account switcher.</p>
+        <p className="muted">Teams are Clerk organizations: create one, invite people and make it active in Clerk; its team account then appears in the account switcher.</p>
       ) : (
         <Form method="post" className="card">
           <h2>New team</h2>

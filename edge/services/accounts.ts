@@ -60,14 +60,19 @@ export async function syncClerkOrganization(db: EdgeDb, person: Person, org: { i
     .onConflictDoUpdate({ target: [members.accountId, members.userId], set: { role: org.role, email: person.email } });
 }
 
-/** The person as a Viewer, acting in `preferred` if they belong to it, else in their personal account. */
-export async function viewerFor(db: EdgeDb, person: Person, preferred: string | null): Promise<Viewer | null> {
-  const rows = await db
-    .select({ id: accounts.id, name: accounts.name, kind: accounts.kind, role: members.role, creditBalance: accounts.creditBalance })
+/**
+ * The person as a Viewer, acting in `preferred` if they belong to it, else in their personal
+ * account. `clerkOrg` (Clerk sign-in) limits the teams to the organization Clerk's session says is
+ * active, so leaving an organization in Clerk ends access here at once.
+ */
+export async function viewerFor(db: EdgeDb, person: Person, preferred: string | null, clerkOrg?: string | null): Promise<Viewer | null> {
+  const all = await db
+    .select({ id: accounts.id, name: accounts.name, kind: accounts.kind, role: members.role, creditBalance: accounts.creditBalance, clerkId: accounts.clerkId })
     .from(members)
     .innerJoin(accounts, eq(accounts.id, members.accountId))
     .where(eq(members.userId, person.id))
     .orderBy(sql`${accounts.kind} = 'team'`, asc(accounts.name));
+  const rows = (clerkOrg === undefined ? all : all.filter((r) => r.kind === "personal" || (clerkOrg !== null && r.clerkId === clerkOrg))).map(({ clerkId: _, ...r }) => r);
   const current = rows.find((r) => r.id === preferred) ?? rows.find((r) => r.kind === "personal") ?? rows[0];
   if (!current) return null;
   return { user: person, account: current, accounts: rows.map(({ creditBalance: _, ...m }) => m) };

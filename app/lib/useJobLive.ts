@@ -16,8 +16,8 @@ export interface JobLive {
   state: LiveState;
 }
 
-export function useJobLive(initial: JobProgress, token: string): JobLive {
-  const [live, setLive] = useState<JobLive>({ job: initial, latest: [], ratePerS: null, etaS: null, state: TERMINAL.has(initial.status) ? "done" : "connecting" });
+export function useJobLive(initial: JobProgress, initialLatest: Result[], token: string): JobLive {
+  const [live, setLive] = useState<JobLive>({ job: initial, latest: initialLatest, ratePerS: null, etaS: null, state: TERMINAL.has(initial.status) ? "done" : "connecting" });
   const tokenRef = useRef(token);
 
   useEffect(() => {
@@ -44,7 +44,9 @@ export function useJobLive(initial: JobProgress, token: string): JobLive {
         setLive((l) => {
           // A reconnect's snapshot may be older than what we have; progress only moves forward.
           const job = msg.job.processed >= l.job.processed || TERMINAL.has(msg.job.status) ? msg.job : l.job;
-          const latest = msg.type === "completed" ? l.latest : msg.type === "snapshot" && l.latest.length > 0 ? l.latest : [...msg.latest, ...l.latest].slice(0, LATEST_RESULTS);
+          // A snapshot repeats what the page already shows (from the loader or before a drop).
+          const fresh = msg.type === "completed" ? [] : msg.latest.filter((r) => !l.latest.some((k) => k.email === r.email));
+          const latest = [...fresh, ...l.latest].slice(0, LATEST_RESULTS);
           const done = TERMINAL.has(job.status);
           return {
             job,

@@ -8,7 +8,8 @@ import { Fragment, useEffect, useState } from "react";
 import { can } from "../../core/roles.ts";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
 import { authorize } from "../../edge/services/accounts.ts";
-import { browseResults } from "../../edge/services/browse.ts";
+import { LATEST_RESULTS } from "../../core/live.ts";
+import { browseResults, latestResults } from "../../edge/services/browse.ts";
 import { cancelJob, deleteJob, getJob, jobProgress, jobView } from "../../edge/services/jobs.ts";
 import { mintLiveToken } from "../../edge/services/livetoken.ts";
 import { requireViewer } from "../auth.server.ts";
@@ -27,15 +28,16 @@ export async function loader(args: LoaderFunctionArgs) {
   const job = await jobOr404(() => getJob(db, viewer.account.id, args.params.id!));
   const url = new URL(args.request.url);
   const verdict = url.searchParams.get("verdict");
-  const results = await browseResults(db, job.id, {
+  const [latest, results] = await Promise.all([latestResults(db, job.id, LATEST_RESULTS), browseResults(db, job.id, {
     verdict: isVerdict(verdict) ? verdict : undefined,
     reason: url.searchParams.get("reason") || undefined,
     q: url.searchParams.get("q") || undefined,
     page: Number(url.searchParams.get("page")) || 1,
-  });
+  })]);
   return {
     job: jobView(job),
     progress: jobProgress(job),
+    latest,
     live: await mintLiveToken(config.PROBE_SECRET, job.id, viewer.account.id),
     results,
     canDelete: can(viewer.account.role, "jobs:delete"),
@@ -66,10 +68,10 @@ function duration(s: number | null): string {
 }
 
 export default function JobPage() {
-  const { job, progress, live: token, results, canDelete } = useLoaderData<typeof loader>();
+  const { job, progress, latest, live: token, results, canDelete } = useLoaderData<typeof loader>();
   const answer = useActionData<typeof action>();
   const failure = answer && "error" in answer && answer.error ? answer.error.message : null;
-  const live = useJobLive(progress, token.token);
+  const live = useJobLive(progress, latest, token.token);
   const revalidator = useRevalidator();
   const busy = useNavigation().state !== "idle";
   const [params] = useSearchParams();
@@ -134,7 +136,7 @@ export default function JobPage() {
         <section className="card" aria-labelledby="latest-title">
           <h2 id="latest-title">Latest results</h2>
           {live.latest.length === 0 ? (
-            <p className="muted">{done ? "The job is finished; every result is in the table below." : "Results appear here as probes answer."}</p>
+            <p className="muted">Results appear here as probes answer.</p>
           ) : (
             <ul className="latest" aria-live="off">
               {live.latest.map((r) => (

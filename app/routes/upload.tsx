@@ -5,6 +5,7 @@ import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useLoaderData, useNavigate, useSearchParams, type MetaFunction } from "@remix-run/react";
 import { useCallback, useRef, useState } from "react";
 import { previewList, type ListPreview } from "../../core/listpreview.ts";
+import { can } from "../../core/roles.ts";
 import { requireViewer } from "../auth.server.ts";
 import { fmt } from "../components/ui.tsx";
 
@@ -12,7 +13,9 @@ export const meta: MetaFunction = () => [{ title: "Upload a list · mxray" }];
 
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
-  return { credits: viewer.account.creditBalance, maxBytes: args.context.services.config.MXRAY_MAX_UPLOAD_BYTES };
+  // The balance is billing: members see the cost, and the upload is refused if it is not covered.
+  const credits = can(viewer.account.role, "billing:view") ? viewer.account.creditBalance : null;
+  return { credits, maxBytes: args.context.services.config.MXRAY_MAX_UPLOAD_BYTES };
 }
 
 const ACCEPT = ".csv,.tsv,.txt,text/csv,text/plain,text/tab-separated-values";
@@ -83,7 +86,7 @@ export default function Upload() {
   const p = picked?.preview;
   const header = p?.header;
   const columnIndex = p && header && p.column !== null ? header.indexOf(p.column) : picked?.column !== undefined ? Number(picked.column) : -1;
-  const short = p ? p.cost > credits : false;
+  const short = p && credits !== null ? p.cost > credits : false;
 
   return (
     <>
@@ -143,9 +146,9 @@ export default function Upload() {
               <div className="stat"><div className="label">Credits needed</div><div className="value" data-testid="cost">{fmt(p.cost)}</div></div>
             </div>
             <p className="muted">
-              {fmt(p.unique)} unique addresses, one credit each; unknown answers are refunded. You have {fmt(credits)} credits.
+              {fmt(p.unique)} unique addresses, one credit each; unknown answers are refunded.{credits !== null && ` You have ${fmt(credits)} credits.`}
             </p>
-            {short && <div className="alert error" role="alert">This list needs {fmt(p.cost)} credits and the account has {fmt(credits)}. Split the list or add credits.</div>}
+            {short && <div className="alert error" role="alert">This list needs {fmt(p.cost)} credits and the account has {fmt(credits ?? 0)}. Split the list or add credits.</div>}
             <h2>First rows</h2>
             <div className="table-wrap" style={{ marginBottom: "1rem" }}>
               <table aria-label="First rows of the file">

@@ -114,6 +114,8 @@ test("a list goes from upload to 100% live, and its downloads match the world's 
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(jobUrl);
   expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+  // Opened after it finished, the page still shows the newest answers.
+  await expect(page.getByRole("region", { name: "Latest results" }).getByRole("listitem")).toHaveCount(20);
   await shot(page, "job-phone");
 
   // Another account can neither open the job nor download it.
@@ -263,6 +265,12 @@ test("teams: the owner adds a member, who can verify but not manage keys", async
   await expect(them.getByText("your role: member")).toBeVisible();
   const res = await them.goto("/keys");
   expect(res?.status()).toBe(403);
+  // The balance is billing: a member sees a list's cost, not the account's credits.
+  await them.goto("/upload");
+  await them.getByLabel("File").setInputFiles(SAMPLE);
+  await expect(them.getByTestId("cost")).toHaveText(String(new Set(sample.map((a) => a.toLowerCase())).size));
+  await expect(them.getByText("You have")).toHaveCount(0);
+  await expect(them.getByText("credits", { exact: false }).filter({ hasText: /^\d[\d,]* credits$/ })).toHaveCount(0);
   await ctx.close();
 
   // The owner's team view of keys still works.

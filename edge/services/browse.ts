@@ -1,6 +1,6 @@
 // A job's results a page at a time, for the web app's table: filtered by verdict and reason,
 // searched by address, in upload row order, with each row's whole record as evidence.
-import { and, asc, count, eq, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, sql, type SQL } from "drizzle-orm";
 import type { Result } from "../../core/contracts.ts";
 import type { Verdict } from "../../core/verdict.ts";
 import { jobEmails } from "../../db/schema.ts";
@@ -51,4 +51,15 @@ export async function browseResults(db: EdgeDb, jobId: string, query: ResultQuer
     .limit(RESULTS_PAGE_SIZE)
     .offset((page - 1) * RESULTS_PAGE_SIZE);
   return { rows: rows.map((r) => ({ rowIndex: r.rowIndex, result: JSON.parse(r.result) as Result })), total: n, page, pages, reasons };
+}
+
+/** The newest answers of a job, newest first (the job page's "latest results" before any live message). */
+export async function latestResults(db: EdgeDb, jobId: string, limit: number): Promise<Result[]> {
+  const rows = await db
+    .select({ result: jobEmails.result })
+    .from(jobEmails)
+    .where(eq(jobEmails.jobId, jobId))
+    .orderBy(desc(jobEmails.createdAt), desc(jobEmails.rowIndex))
+    .limit(limit);
+  return rows.map((r) => JSON.parse(r.result) as Result);
 }

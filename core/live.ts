@@ -19,6 +19,10 @@ export type LiveMessage =
   | { type: "progress"; job: JobProgress; latest: Result[]; rate_per_s: number; eta_s: number | null }
   | { type: "completed"; job: JobProgress };
 
+/** A job in one of these states changes no more. */
+const TERMINAL_STATUSES: readonly JobProgress["status"][] = ["completed", "failed", "canceled"];
+export const isTerminal = (status: JobProgress["status"]) => TERMINAL_STATUSES.includes(status);
+
 /** How many of the newest results ride along with each message. */
 export const LATEST_RESULTS = 20;
 /** Minimum spacing of progress messages per job (4 a second at most). */

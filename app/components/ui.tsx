@@ -15,6 +15,8 @@ export function Badge({ value }: { value: string }) {
 }
 
 export const fmt = (n: number) => n.toLocaleString("en");
+/** A time as the same text on the server and in the browser (no time-zone mismatch at hydration). */
+export const utc = (t: string | number | null, never = "never") => (t === null ? never : `${new Date(t).toISOString().slice(0, 16).replace("T", " ")} UTC`);
 export const pct = (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 1000) / 10 : 0);
 
 export function ProgressBar({ value, label }: { value: number; label: string }) {

@@ -2,10 +2,9 @@
 // itself after a drop, with backoff and a fresh live token, until the job reaches an end.
 import { useEffect, useRef, useState } from "react";
 import type { Result } from "../../core/contracts.ts";
-import { LATEST_RESULTS, type JobProgress, type LiveMessage } from "../../core/live.ts";
+import { isTerminal, LATEST_RESULTS, type JobProgress, type LiveMessage } from "../../core/live.ts";
 
 export type LiveState = "connecting" | "live" | "reconnecting" | "done";
-const TERMINAL = new Set(["completed", "failed", "canceled"]);
 const MAX_BACKOFF_MS = 10_000;
 
 export interface JobLive {
@@ -17,11 +16,11 @@ export interface JobLive {
 }
 
 export function useJobLive(initial: JobProgress, initialLatest: Result[], token: string): JobLive {
-  const [live, setLive] = useState<JobLive>({ job: initial, latest: initialLatest, ratePerS: null, etaS: null, state: TERMINAL.has(initial.status) ? "done" : "connecting" });
+  const [live, setLive] = useState<JobLive>({ job: initial, latest: initialLatest, ratePerS: null, etaS: null, state: isTerminal(initial.status) ? "done" : "connecting" });
   const tokenRef = useRef(token);
 
   useEffect(() => {
-    if (TERMINAL.has(initial.status)) return;
+    if (isTerminal(initial.status)) return;
     let socket: WebSocket | null = null;
     let stopped = false;
     let attempt = 0;
@@ -43,11 +42,11 @@ export function useJobLive(initial: JobProgress, initialLatest: Result[], token:
         const msg = JSON.parse(String(event.data)) as LiveMessage;
         setLive((l) => {
           // A reconnect's snapshot may be older than what we have; progress only moves forward.
-          const job = msg.job.processed >= l.job.processed || TERMINAL.has(msg.job.status) ? msg.job : l.job;
+          const job = msg.job.processed >= l.job.processed || isTerminal(msg.job.status) ? msg.job : l.job;
           // A snapshot repeats what the page already shows (from the loader or before a drop).
           const fresh = msg.type === "completed" ? [] : msg.latest.filter((r) => !l.latest.some((k) => k.email === r.email));
           const latest = [...fresh, ...l.latest].slice(0, LATEST_RESULTS);
-          const done = TERMINAL.has(job.status);
+          const done = isTerminal(job.status);
           return {
             job,
             latest,
@@ -56,7 +55,7 @@ export function useJobLive(initial: JobProgress, initialLatest: Result[], token:
             state: done ? "done" : "live",
           };
         });
-        if (TERMINAL.has(msg.job.status)) {
+        if (isTerminal(msg.job.status)) {
           stopped = true;
           socket?.close(1000, "job finished");
         }

@@ -2,16 +2,15 @@
 import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Link, useLoaderData, useRevalidator, type MetaFunction } from "@remix-run/react";
 import { useEffect } from "react";
+import { isTerminal } from "../../core/live.ts";
 import { listJobs } from "../../edge/services/jobs.ts";
 import { requireViewer } from "../auth.server.ts";
-import { Badge, fmt, ProgressBar, VerdictBar } from "../components/ui.tsx";
+import { Badge, fmt, ProgressBar, utc, VerdictBar } from "../components/ui.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Dashboard · mxray" }];
 
-const ACTIVE = new Set(["ingesting", "queued", "running"]);
 const REFRESH_MS = 3_000;
-/** The same text on the server and in the browser (no time-zone mismatch at hydration). */
-const when = (iso: string) => `${iso.slice(0, 16).replace("T", " ")} UTC`;
+
 
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
@@ -22,7 +21,7 @@ export async function loader(args: LoaderFunctionArgs) {
 export default function Dashboard() {
   const { account, jobs } = useLoaderData<typeof loader>();
   const revalidator = useRevalidator();
-  const active = jobs.some((j) => ACTIVE.has(j.status));
+  const active = jobs.some((j) => !isTerminal(j.status));
   useEffect(() => {
     if (!active) return;
     // Job pages are live over WebSockets; the list only needs a periodic refresh while work runs.
@@ -84,7 +83,7 @@ export default function Dashboard() {
                     <td className="num hide-sm">{fmt(j.counts.undeliverable)}</td>
                     <td className="num hide-sm">{fmt(j.counts.risky)}</td>
                     <td className="num hide-sm">{fmt(j.counts.unknown)}</td>
-                    <td className="hide-sm muted">{when(j.created_at)}</td>
+                    <td className="hide-sm muted">{utc(j.created_at)}</td>
                   </tr>
                 ))}
               </tbody>

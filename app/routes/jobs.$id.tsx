@@ -8,7 +8,7 @@ import { Fragment, useEffect, useState } from "react";
 import { can } from "../../core/roles.ts";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
 import { authorize } from "../../edge/services/accounts.ts";
-import { LATEST_RESULTS } from "../../core/live.ts";
+import { isTerminal, LATEST_RESULTS } from "../../core/live.ts";
 import { browseResults, latestResults } from "../../edge/services/browse.ts";
 import { cancelJob, deleteJob, getJob, jobProgress, jobView } from "../../edge/services/jobs.ts";
 import { mintLiveToken } from "../../edge/services/livetoken.ts";
@@ -77,12 +77,12 @@ export default function JobPage() {
   const [params] = useSearchParams();
   const [open, setOpen] = useState<number | null>(null);
   const current = live.job;
-  const done = ["completed", "failed", "canceled"].includes(current.status);
+  const done = isTerminal(current.status);
   const share = current.unique > 0 ? current.processed / current.unique : done ? 1 : 0;
 
   // When the job ends, load the finished table once (the page itself never needs a reload).
   useEffect(() => {
-    if (done && !["completed", "failed", "canceled"].includes(job.status) && revalidator.state === "idle") revalidator.revalidate();
+    if (done && !isTerminal(job.status) && revalidator.state === "idle") revalidator.revalidate();
   }, [done, job.status, revalidator]);
 
   const pageLink = (page: number) => {

@@ -6,6 +6,7 @@ import { useState } from "react";
 import { authorize } from "../../edge/services/accounts.ts";
 import { createApiKey, listApiKeys, revokeApiKey } from "../../edge/services/keys.ts";
 import { requireViewer } from "../auth.server.ts";
+import { utc } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "API keys · mxray" }];
@@ -42,7 +43,6 @@ export async function action(args: ActionFunctionArgs) {
   }
 }
 
-const when = (ms: number | null) => (ms === null ? "never" : `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`);
 
 function CopyButton({ text }: { text: string }) {
   const [copied, setCopied] = useState(false);
@@ -109,8 +109,8 @@ export default function Keys() {
                   <tr key={k.id} data-key={k.id}>
                     <td>{k.name}</td>
                     <td className="mono">{k.prefix}…</td>
-                    <td className="hide-sm muted">{when(k.createdAt)}</td>
-                    <td className="muted">{when(k.lastUsedAt)}</td>
+                    <td className="hide-sm muted">{utc(k.createdAt)}</td>
+                    <td className="muted">{utc(k.lastUsedAt)}</td>
                     <td>
                       {k.revokedAt !== null ? (
                         <span className="badge failed">revoked</span>

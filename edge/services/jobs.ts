@@ -4,7 +4,7 @@ import type { JobView } from "../../core/contracts.ts";
 import type { ListRow } from "../../core/emailfile.ts";
 import { newId } from "../../core/ids.ts";
 import { BatchCutter, Ingest, invalidSyntaxResult, type BatchItem, type IngestedAddress } from "../../core/ingest.ts";
-import type { JobProgress } from "../../core/live.ts";
+import { isTerminal, type JobProgress } from "../../core/live.ts";
 import { batches, jobEmails, jobs } from "../../db/schema.ts";
 import { ApiError } from "../api/errors.ts";
 import type { EdgeDb } from "../db.ts";
@@ -36,7 +36,6 @@ export function jobProgress(job: JobRow): JobProgress {
   return { id: v.id, status: v.status, total: v.total, unique: v.unique, processed: v.processed, counts: v.counts };
 }
 
-export const TERMINAL_STATUSES = ["completed", "failed", "canceled"] as const;
 
 export async function getJob(db: EdgeDb, accountId: string, jobId: string): Promise<JobRow> {
   const [job] = await db.select().from(jobs).where(and(eq(jobs.id, jobId), eq(jobs.accountId, accountId)));
@@ -226,6 +225,6 @@ export async function cancelJob(s: Services, accountId: string, jobId: string): 
 /** Removes a finished job and every result of it (the credit ledger keeps its entries). */
 export async function deleteJob(s: Services, accountId: string, jobId: string): Promise<void> {
   const job = await getJob(s.db, accountId, jobId);
-  if (!(TERMINAL_STATUSES as readonly string[]).includes(job.status)) throw new ApiError("conflict", `Job ${jobId} is ${job.status}; cancel it first`);
+  if (!isTerminal(job.status)) throw new ApiError("conflict", `Job ${jobId} is ${job.status}; cancel it first`);
   await s.db.delete(jobs).where(and(eq(jobs.id, jobId), eq(jobs.accountId, accountId))); // cascades to batches and results
 }

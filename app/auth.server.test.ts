@@ -70,32 +70,32 @@ afterAll(async () => {
 describe("sign-in through Clerk", () => {
   it("turns a genuine session token into a viewer with a personal account and its sign-up credits", async () => {
     const token = await sessionToken({ sub: "user_ada", email: "ada@example.com" });
-    const viewer = await getViewer({ request: pageRequest(`__session=${token}`), context });
+    const viewer = await getViewer({ request: pageRequest(`__session=${token}`), context: fresh() });
     expect(viewer).toMatchObject({
       user: { id: "user_ada", email: "ada@example.com" },
       account: { kind: "personal", role: "owner", creditBalance: 250 },
       accounts: [{ kind: "personal" }],
     });
     // Signing in again finds the same account and grants nothing twice.
-    const again = await getViewer({ request: pageRequest(`__session=${token}`), context });
+    const again = await getViewer({ request: pageRequest(`__session=${token}`), context: fresh() });
     expect(again!.account).toEqual(viewer!.account);
   });
 
   it("makes the active organization a team account with the role Clerk gives, and follows role changes", async () => {
     const admin = await sessionToken({ sub: "user_grace", org_id: "org_acme", org_role: "org:admin", org_slug: "acme" });
-    const viewer = await getViewer({ request: pageRequest(`__session=${admin}; mxray_account=unknown`), context });
+    const viewer = await getViewer({ request: pageRequest(`__session=${admin}; mxray_account=unknown`), context: fresh() });
     const team = viewer!.accounts.find((a) => a.kind === "team");
     expect(team).toMatchObject({ name: "acme", role: "admin" });
-    const inTeam = await getViewer({ request: pageRequest(`__session=${admin}; mxray_account=${team!.id}`), context });
+    const inTeam = await getViewer({ request: pageRequest(`__session=${admin}; mxray_account=${team!.id}`), context: fresh() });
     expect(inTeam!.account).toMatchObject({ id: team!.id, role: "admin", kind: "team" });
 
     const demoted = await sessionToken({ sub: "user_grace", org_id: "org_acme", org_role: "org:member", org_slug: "acme" });
-    const after = await getViewer({ request: pageRequest(`__session=${demoted}; mxray_account=${team!.id}`), context });
+    const after = await getViewer({ request: pageRequest(`__session=${demoted}; mxray_account=${team!.id}`), context: fresh() });
     expect(after!.account).toMatchObject({ id: team!.id, role: "member" });
 
     // Without the organization active (or after leaving it in Clerk), the team is out of reach.
     const personal = await sessionToken({ sub: "user_grace" });
-    const outside = await getViewer({ request: pageRequest(`__session=${personal}; mxray_account=${team!.id}`), context });
+    const outside = await getViewer({ request: pageRequest(`__session=${personal}; mxray_account=${team!.id}`), context: fresh() });
     expect(outside!.account.kind).toBe("personal");
     expect(outside!.accounts.map((a) => a.id)).not.toContain(team!.id);
   });
@@ -110,22 +110,25 @@ describe("sign-in through Clerk", () => {
 
   it("does not accept the local sign-in's cookie when Clerk is configured", async () => {
     const local = await sessionCookie(PROBE_SECRET, { id: "usr_local", email: "eve@example.com" }, false);
-    expect(await getViewer({ request: pageRequest(local.split(";")[0]!, 0), context })).toBeNull();
+    expect(await getViewer({ request: pageRequest(local.split(";")[0]!, 0), context: fresh() })).toBeNull();
   });
 
   it("sends signed-out people to the instance's hosted sign-in page", () => {
-    expect(clerkSignInUrl(context, "http://127.0.0.1:8787/dashboard")).toBe(
+    expect(clerkSignInUrl(fresh(), "http://127.0.0.1:8787/dashboard")).toBe(
       "https://accounts.mxray.test/sign-in?redirect_url=http%3A%2F%2F127.0.0.1%3A8787%2Fdashboard",
     );
   });
 });
+
+/** A load context per request, as the Worker makes one (the viewer is kept per context). */
+const fresh = () => ({ ...context });
 
 const signedOutOrHandshake = (r: unknown) => r === null || (r instanceof Response && r.status === 307 && r.headers.get("x-clerk-auth-status") === "handshake");
 
 /** The viewer, or the handshake redirect Clerk answers with (as a Response). */
 async function getViewerOrRedirect(cookie: string) {
   try {
-    return await getViewer({ request: pageRequest(cookie), context });
+    return await getViewer({ request: pageRequest(cookie), context: fresh() });
   } catch (e) {
     if (e instanceof Response) return e;
     throw e;

@@ -39,7 +39,19 @@ async function signedInPerson({ request, context, params = {} }: AuthArgs): Prom
   return person ? { person } : null;
 }
 
-export async function getViewer(args: AuthArgs): Promise<Viewer | null> {
+/** One per request: the root's loader and the page's run side by side on the same load context. */
+const viewers = new WeakMap<AppLoadContext, Promise<Viewer | null>>();
+
+export function getViewer(args: AuthArgs): Promise<Viewer | null> {
+  let viewer = viewers.get(args.context);
+  if (!viewer) {
+    viewer = resolveViewer(args);
+    viewers.set(args.context, viewer);
+  }
+  return viewer;
+}
+
+async function resolveViewer(args: AuthArgs): Promise<Viewer | null> {
   const who = await signedInPerson(args);
   if (!who) return null;
   return viewerFor(args.context.services.db, who.person, readCookie(args.request.headers.get("cookie"), ACCOUNT_COOKIE), who.clerkOrg);

@@ -52,6 +52,13 @@ export async function ensurePersonalAccount(db: EdgeDb, person: Person, signupCr
 
 /** A Clerk organization's account, and the person's role in it as Clerk's session says now. */
 export async function syncClerkOrganization(db: EdgeDb, person: Person, org: { id: string; name: string; role: Role }): Promise<void> {
+  // Most requests find the membership as the token says it is, and write nothing.
+  const [known] = await db
+    .select({ role: members.role, email: members.email })
+    .from(members)
+    .innerJoin(accounts, eq(accounts.id, members.accountId))
+    .where(and(eq(accounts.clerkId, org.id), eq(members.userId, person.id)));
+  if (known && known.role === org.role && known.email === person.email) return;
   await db.insert(accounts).values({ id: newId("acc"), name: org.name, kind: "team", clerkId: org.id }).onConflictDoNothing();
   const [account] = await db.select({ id: accounts.id }).from(accounts).where(eq(accounts.clerkId, org.id));
   await db

@@ -1,18 +1,13 @@
 // POST /api/v1/jobs: a bulk job from a JSON array, a plain-text list, or a CSV/TSV (raw body or
 // multipart `file`). Raw bodies are streamed into the job as they arrive; the answer is the job.
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
-import { MAX_EMAIL_LENGTH } from "../../core/contracts.ts";
 import { ingestJob } from "../services/jobs.ts";
-import { defaultJobName, readUpload } from "../services/upload.ts";
+import { defaultJobName, JsonJobRequest, readUpload } from "../services/upload.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS, errorResponse, JobSchema } from "./schemas.ts";
 
-const JsonJobRequest = z
-  .object({
-    name: z.string().max(200).optional(),
-    emails: z.array(z.string().max(MAX_EMAIL_LENGTH)).openapi({ example: ["ada@example.com", "grace@example.org"] }),
-  })
-  .openapi("CreateJobJson");
+// The schema readUpload validates with, described for the document.
+const CreateJobJson = JsonJobRequest.openapi("CreateJobJson", { example: { emails: ["ada@example.com", "grace@example.org"] } });
 
 const UploadQuery = z.object({
   name: z.string().max(200).optional().openapi({ description: "Job name, for raw-body uploads" }),
@@ -37,7 +32,7 @@ export function registerJobsCreate(api: OpenAPIHono<AppEnv>): void {
       body: {
         required: true,
         content: {
-          "application/json": { schema: JsonJobRequest },
+          "application/json": { schema: CreateJobJson },
           "text/plain": { schema: z.string().openapi({ example: "ada@example.com\ngrace@example.org\n" }) },
           "text/csv": { schema: z.string().openapi({ example: "name,email\nAda,ada@example.com\n" }) },
           "multipart/form-data": { schema: z.object({ file: z.any().openapi({ type: "string", format: "binary" }), name: z.string().optional(), email_column: z.string().optional() }) },

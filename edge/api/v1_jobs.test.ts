@@ -3,7 +3,7 @@
 // unless results are posted; dispatch itself is tested in services/dispatch.test.ts and e2e.)
 import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import type { Result } from "../../core/contracts.ts";
 import type { BatchItem } from "../../core/ingest.ts";
 import type { LiveMessage } from "../../core/live.ts";
@@ -229,6 +229,11 @@ describe("bad input", () => {
 
 describe("rate limits and the API description", () => {
   it("limits each key per minute with RateLimit headers, then 429 with Retry-After", async () => {
+    // Pinned to the middle of a window: requests straddling a minute boundary would see the
+    // sliding window's weighting change under them.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(new Date("2026-03-01T12:00:20.000Z"));
+    onTestFinished(() => void vi.useRealTimers());
     const { key } = await seedAccount();
     const limit = Number(env.MXRAY_RATE_LIMIT_PER_MIN);
     let last: Response | null = null;
@@ -238,6 +243,7 @@ describe("rate limits and the API description", () => {
     }
     expect(last!.headers.get("ratelimit-limit")).toBe(String(limit));
     expect(last!.headers.get("ratelimit-remaining")).toBe("0");
+    expect(last!.headers.get("ratelimit-reset")).toBe("40"); // the pinned clock reaches the limiter
     const limited = await call("/api/v1/account", { key });
     expect([limited.status, await errorCode(limited)]).toEqual([429, "rate_limited"]);
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);

@@ -1,6 +1,7 @@
 // Wire contracts between the edge, the probe and the browser. Field names are a public contract
 // (the CLI's --json output and the API's results use the same record): extend, never rename.
 import { z } from "zod";
+import type { JobStatus } from "./live.ts";
 import { REASONS, VERDICTS } from "./verdict.ts";
 
 export const SmtpReplySchema = z.object({
@@ -79,7 +80,7 @@ export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 export interface JobView {
   id: string;
   name: string;
-  status: "ingesting" | "queued" | "running" | "completed" | "failed" | "canceled";
+  status: JobStatus;
   /** Rows received. */
   total: number;
   /** Addresses after case-insensitive dedupe; each gets a result. */

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BatchCutter, Ingest, invalidSyntaxResult, KeySet, planBatches } from "./ingest.ts";
-import { ResultSchema } from "./contracts.ts";
+import { BatchCutter, Ingest, KeySet, planBatches } from "./ingest.ts";
 
 describe("Ingest", () => {
   it("dedupes case-insensitively, keeps invalid rows once, and flags lists", () => {
@@ -49,14 +48,5 @@ describe("BatchCutter", () => {
     expect(rest).toEqual([]);
     expect(cutter.push(items("c", 10, 1))).toEqual([]);
     expect(cutter.end().flat().map((x) => x.n)).toEqual([10]);
-  });
-});
-
-describe("invalidSyntaxResult", () => {
-  it("is a whole, valid result record: undeliverable with the syntax reason", () => {
-    const bad = invalidSyntaxResult("not-an-address");
-    expect(ResultSchema.parse(bad)).toEqual(bad);
-    expect(bad).toMatchObject({ verdict: "undeliverable", reason: "invalid_syntax", normalized: null, score: 0 });
-    expect(invalidSyntaxResult("postmaster@[192.0.2.1]")).toMatchObject({ reason: "domain_literal" });
   });
 });

@@ -2,10 +2,8 @@
 // case-insensitive dedupe and list flags → batches grouped by domain, so a probe can carry many
 // recipients of one domain on one SMTP connection.
 import { parseAddress } from "./address.ts";
-import type { Result } from "./contracts.ts";
 import { AddressListReader, type ListRow, type ReaderOptions } from "./emailfile.ts";
 import { isDisposable, isFree, isRole } from "./lists.ts";
-import { decide } from "./verdict.ts";
 
 export interface IngestedAddress {
   /** Dedupe key: the normalised address, or the lower-cased input when it is not an address. */
@@ -184,15 +182,4 @@ export class BatchCutter<T extends { domain: string | null }> {
     this.buffer = [];
     return out;
   }
-}
-
-/** The result of an address that fails the syntax check: known at ingest, no probe needed. */
-export function invalidSyntaxResult(email: string): Result {
-  const parsed = parseAddress(email);
-  const reason = parsed.ok ? "invalid_syntax" : parsed.reason;
-  const d = decide({ syntax: { ok: false, reason }, disposable: false, role: false, free: false, dns: null, smtp: null, catchAll: null });
-  return {
-    email, normalized: null, verdict: d.verdict, reason: d.reason, catch_all: null, disposable: false, role: false,
-    free: false, greylisted: false, suggestion: null, score: d.score, mx: null, smtp: null, duration_ms: 0, retry_after: null,
-  };
 }

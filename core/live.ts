@@ -2,9 +2,13 @@
 import type { Result } from "./contracts.ts";
 import type { Verdict } from "./verdict.ts";
 
+/** Every status a job can have; the database's column and the API's enum are this list. */
+export const JOB_STATUSES = ["ingesting", "queued", "running", "completed", "failed", "canceled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
 export interface JobProgress {
   id: string;
-  status: "ingesting" | "queued" | "running" | "completed" | "failed" | "canceled";
+  status: JobStatus;
   total: number;
   unique: number;
   processed: number;
@@ -20,8 +24,8 @@ export type LiveMessage =
   | { type: "completed"; job: JobProgress };
 
 /** A job in one of these states changes no more. */
-const TERMINAL_STATUSES: readonly JobProgress["status"][] = ["completed", "failed", "canceled"];
-export const isTerminal = (status: JobProgress["status"]) => TERMINAL_STATUSES.includes(status);
+const TERMINAL_STATUSES: readonly JobStatus[] = ["completed", "failed", "canceled"];
+export const isTerminal = (status: JobStatus) => TERMINAL_STATUSES.includes(status);
 
 /** How many of the newest results ride along with each message. */
 export const LATEST_RESULTS = 20;

@@ -3,6 +3,7 @@
 // `npm run db:generate` after a change here.
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { JOB_STATUSES } from "../core/live.ts";
 
 const now = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
 
@@ -48,8 +49,6 @@ export const apiKeys = sqliteTable(
   (t) => [uniqueIndex("api_keys_hash").on(t.hash), index("api_keys_account").on(t.accountId)],
 );
 
-export const JOB_STATUSES = ["ingesting", "queued", "running", "completed", "failed", "canceled"] as const;
-
 export const jobs = sqliteTable(
   "jobs",
   {
@@ -70,8 +69,10 @@ export const jobs = sqliteTable(
     creditsReserved: integer("credits_reserved").notNull().default(0),
     createdAt: integer("created_at").notNull().default(now),
     finishedAt: integer("finished_at"),
+    /** Deleted by its owner: hidden at once, its rows purged in small steps (jobs.ts purgeDeletedJobs). */
+    deletedAt: integer("deleted_at"),
   },
-  (t) => [index("jobs_account_created").on(t.accountId, t.createdAt)],
+  (t) => [index("jobs_account_created").on(t.accountId, t.createdAt), index("jobs_deleted").on(t.deletedAt)],
 );
 
 /**

@@ -5,6 +5,8 @@ export const meter = {
   qstashMessages: 0,
   redisCommands: 0,
   dbRowsWritten: 0,
+  /** Requests to the database (a batch is one): what the write path's latency is made of. */
+  dbRoundTrips: 0,
 };
 export type Meter = typeof meter;
 
@@ -12,4 +14,5 @@ export function resetMeter(): void {
   meter.qstashMessages = 0;
   meter.redisCommands = 0;
   meter.dbRowsWritten = 0;
+  meter.dbRoundTrips = 0;
 }

@@ -1,9 +1,9 @@
 // Actions answer a refused request with the API's error code and message, for the page to show;
 // anything else is a real failure and goes to the error boundary.
-import { ApiError } from "../../edge/api/errors.ts";
+import { ServiceError } from "../../edge/errors.ts";
 
 export function refused(e: unknown): { error: { code: string; message: string } } {
-  if (e instanceof ApiError) return { error: { code: e.code, message: e.message } };
+  if (e instanceof ServiceError) return { error: { code: e.code, message: e.message } };
   throw e;
 }
 

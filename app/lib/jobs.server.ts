@@ -1,12 +1,12 @@
 // Another account's job and a missing one look the same: 404, never a hint that the id exists.
-import { ApiError } from "../../edge/api/errors.ts";
+import { ServiceError } from "../../edge/errors.ts";
 import type { JobRow } from "../../edge/services/jobs.ts";
 
 export async function jobOr404(load: () => Promise<JobRow>): Promise<JobRow> {
   try {
     return await load();
   } catch (e) {
-    if (e instanceof ApiError && e.code === "not_found") throw new Response("No such job in this account.", { status: 404 });
+    if (e instanceof ServiceError && e.code === "not_found") throw new Response("No such job in this account.", { status: 404 });
     throw e;
   }
 }

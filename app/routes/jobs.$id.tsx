@@ -28,7 +28,7 @@ export async function loader(args: LoaderFunctionArgs) {
   const job = await jobOr404(() => getJob(db, viewer.account.id, args.params.id!));
   const url = new URL(args.request.url);
   const verdict = url.searchParams.get("verdict");
-  const [latest, results] = await Promise.all([latestResults(db, job.id, LATEST_RESULTS), browseResults(db, job.id, {
+  const [latest, results] = await Promise.all([latestResults(db, viewer.account.id, job.id, LATEST_RESULTS), browseResults(db, viewer.account.id, job.id, {
     verdict: isVerdict(verdict) ? verdict : undefined,
     reason: url.searchParams.get("reason") || undefined,
     q: url.searchParams.get("q") || undefined,

@@ -2,7 +2,8 @@
 // into the job) with the chosen column; without JavaScript its form posts multipart here instead.
 import type { ActionFunctionArgs } from "@remix-run/server-runtime";
 import { redirect } from "@remix-run/server-runtime";
-import { API_ERRORS, ApiError } from "../../edge/api/errors.ts";
+import { API_ERRORS } from "../../edge/api/errors.ts";
+import { findServiceError } from "../../edge/errors.ts";
 import { ingestJob } from "../../edge/services/jobs.ts";
 import { defaultJobName, readUpload } from "../../edge/services/upload.ts";
 import { requireViewer } from "../auth.server.ts";
@@ -15,8 +16,9 @@ export async function action(args: ActionFunctionArgs) {
     const { name, source } = await readUpload(request, context.services.config.MXRAY_MAX_UPLOAD_BYTES);
     const job = await ingestJob(context.services, viewer.account.id, name || defaultJobName(), source);
     return wantsJson ? Response.json({ job }, { status: 201 }) : redirect(`/jobs/${job.id}`);
-  } catch (e) {
-    if (!(e instanceof ApiError)) throw e;
+  } catch (err) {
+    const e = findServiceError(err);
+    if (!e) throw err;
     const body = { error: { code: e.code, message: e.message } };
     return wantsJson ? Response.json(body, { status: API_ERRORS[e.code] }) : redirect(`/upload?error=${encodeURIComponent(e.message)}`);
   }

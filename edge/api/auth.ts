@@ -6,7 +6,6 @@ import { createMiddleware } from "hono/factory";
 import { hashApiKey } from "../../core/apikeys.ts";
 import { accounts, apiKeys, creditLedger } from "../../db/schema.ts";
 import type { EdgeDb } from "../db.ts";
-import { meter } from "../meter.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
 
@@ -43,7 +42,6 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   if (row.revokedAt !== null) throw new ApiError("key_revoked", "This API key was revoked");
   c.set("accountId", row.accountId);
   c.set("keyId", row.id);
-  meter.dbRowsWritten++; // last_used_at
   c.executionCtx.waitUntil(
     db.update(apiKeys).set({ lastUsedAt: Date.now() }).where(eq(apiKeys.id, row.id)).then(() => undefined),
   );

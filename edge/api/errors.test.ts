@@ -1,6 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
+import { ServiceError } from "../errors.ts";
 import { ApiError, installErrorHandling } from "./errors.ts";
 
 type Envelope = { error: { code: string; message: string; requestId: string } };
@@ -33,5 +34,22 @@ describe("error envelope", () => {
     const body = (await bug.json()) as Envelope;
     expect(body.error.code).toBe("internal");
     expect(body.error.message).not.toMatch(/undefined/);
+  });
+
+  it("maps a service's error by its code, found through wrappers (drizzle's Failed query), with Retry-After", async () => {
+    const app = new Hono();
+    app.get("/down", () => {
+      const cause = new ServiceError("unavailable", "The database is not answering", 5, { cause: new TypeError("fetch failed") });
+      throw new Error("Failed query: select 1", { cause });
+    });
+    app.get("/missing", () => {
+      throw new ServiceError("not_found", "No job job_x");
+    });
+    installErrorHandling(app);
+    const down = await app.request("/down");
+    expect([down.status, down.headers.get("retry-after")]).toEqual([503, "5"]);
+    expect(((await down.json()) as Envelope).error.code).toBe("unavailable");
+    const missing = await app.request("/missing");
+    expect([missing.status, ((await missing.json()) as Envelope).error.code, missing.headers.get("retry-after")]).toEqual([404, "not_found", null]);
   });
 });

@@ -1,8 +1,10 @@
 // One error envelope for the whole API: { "error": { "code", "message", "requestId" } }. Codes
-// are a closed set; the status of each lives here and nowhere else.
+// are a closed set; the status of each lives here and nowhere else. Services throw their own
+// ServiceError (edge/errors.ts); this is the one place that maps its code to HTTP.
 import type { Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { newId } from "../../core/ids.ts";
+import { causeChain, findServiceError, type ServiceErrorCode } from "../errors.ts";
 
 export const API_ERRORS = {
   bad_request: 400,
@@ -23,10 +25,11 @@ export const API_ERRORS = {
   rate_limited: 429,
   internal: 500,
   probe_unavailable: 503,
-} as const;
+  unavailable: 503,
+} as const satisfies Record<ServiceErrorCode | "unauthorized" | "key_revoked" | "bad_signature" | "rate_limited" | "internal", number>;
 export type ApiErrorCode = keyof typeof API_ERRORS;
 
-/** Thrown by handlers (the HTTP edge is the one place that throws); turned into the envelope. */
+/** Thrown by handlers and middleware of the HTTP edge; turned into the envelope. */
 export class ApiError extends Error {
   constructor(
     readonly code: ApiErrorCode,
@@ -55,13 +58,18 @@ export function errorResponse(c: Context, code: ApiErrorCode, message: string, h
 export function installErrorHandling(app: Hono<any>): void {
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(c, err.code, err.message, err.headers);
+    const service = findServiceError(err);
+    if (service) {
+      if (service.code === "unavailable") console.error(JSON.stringify({ msg: "database unavailable", requestId: requestId(c), causes: causeChain(service.cause) }));
+      return errorResponse(c, service.code, service.message, service.retryAfterS ? { "retry-after": String(service.retryAfterS) } : {});
+    }
     if (err instanceof HTTPException) {
       // Hono's validator says so when a JSON body does not parse.
       if (err.status === 400 && /malformed json/i.test(err.message)) return errorResponse(c, "invalid_json", "The body is not valid JSON");
       const code = (Object.keys(API_ERRORS) as ApiErrorCode[]).find((k) => API_ERRORS[k] === err.status) ?? "bad_request";
       return errorResponse(c, code, err.message || code);
     }
-    console.error(JSON.stringify({ msg: "unhandled error", requestId: requestId(c), error: String(err) }));
+    console.error(JSON.stringify({ msg: "unhandled error", requestId: requestId(c), causes: causeChain(err) }));
     return errorResponse(c, "internal", "Something went wrong on our side; the request id helps us find it.");
   });
   app.notFound((c) => errorResponse(c, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`));

@@ -1,10 +1,9 @@
 // POST /internal/probes/results: a probe's signed result chunk (probe/outbox.ts sends it).
 // Idempotent: a repeated chunk changes nothing and still answers 200, so the probe's outbox can
-// let it go. Progress goes to the job's JobHub; a batch's final chunk frees its probe for more.
+// let it go. While the database is unreachable the answer is 503 and the outbox keeps the chunk.
 import type { Hono } from "hono";
 import { ResultChunkSchema } from "../../core/contracts.ts";
-import { settleJob } from "../services/credits.ts";
-import { dispatchPending } from "../services/dispatch.ts";
+import { followUp } from "../services/followup.ts";
 import { applyResultChunk } from "../services/results.ts";
 import type { AppEnv } from "./app.ts";
 import { readSignedJson } from "./signed.ts";
@@ -16,12 +15,7 @@ export function registerProbeResults(app: Hono<AppEnv>): void {
     const chunk = await readSignedJson(c, ResultChunkSchema, MAX_CHUNK_BYTES);
     const s = c.var.services;
     const outcome = await applyResultChunk(s.db, chunk);
-    if (outcome.finished) await settleJob(s.db, chunk.job_id);
-    if (outcome.job && (outcome.applied > 0 || outcome.finished)) {
-      // processed only grows, so it orders updates for the hub; a replay carries an old value.
-      s.waitUntil(s.hub(chunk.job_id).update(outcome.job, chunk.results, outcome.job.processed));
-    }
-    if (outcome.batchDone) s.waitUntil(dispatchPending(s));
+    followUp(s, outcome, chunk.results);
     return c.json({ applied: outcome.applied, requeued: outcome.requeued });
   });
 }

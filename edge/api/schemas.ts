@@ -1,7 +1,7 @@
 // Schemas the OpenAPI document shows, shared by the /api/v1 operations.
 import { z } from "@hono/zod-openapi";
 import { ResultSchema as CoreResult } from "../../core/contracts.ts";
-import { JOB_STATUSES } from "../../db/schema.ts";
+import { JOB_STATUSES } from "../../core/live.ts";
 import { API_ERRORS } from "./errors.ts";
 
 export const ErrorSchema = z

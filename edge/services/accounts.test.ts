@@ -5,12 +5,12 @@ import { describe, expect, it } from "vitest";
 import type { Result } from "../../core/contracts.ts";
 import { newId } from "../../core/ids.ts";
 import { batches, creditLedger, jobEmails, jobs } from "../../db/schema.ts";
-import { ApiError } from "../api/errors.ts";
+import { ServiceError } from "../errors.ts";
 import { call, result, seedAccount, seedJobWithBatch, testDb as db } from "../testing.ts";
 import { authorize, createTeam, ensurePersonalAccount, localUserId, setMember, viewerFor, type Person } from "./accounts.ts";
-import { browseResults, RESULTS_PAGE_SIZE } from "./browse.ts";
+import { browseResults, latestResults, RESULTS_PAGE_SIZE } from "./browse.ts";
 import type { Services } from "./context.ts";
-import { deleteJob } from "./jobs.ts";
+import { deleteJob, getJob, listJobs, PURGE_ROWS } from "./jobs.ts";
 import { createApiKey, listApiKeys, revokeApiKey } from "./keys.ts";
 import { readSession, SESSION_TTL_S, sessionCookie } from "./session.ts";
 
@@ -24,7 +24,7 @@ const code = async (work: Promise<unknown>) => {
     await work;
     return "ok";
   } catch (e) {
-    if (e instanceof ApiError) return e.code;
+    if (e instanceof ServiceError) return e.code;
     throw e;
   }
 };
@@ -131,7 +131,7 @@ describe("browseResults", () => {
     const { accountId } = await seedAccount();
     const { jobId } = await seedJobWithBatch(accountId, results.map((r) => r.email));
     await db().insert(jobEmails).values(results.map((r, i) => ({ jobId, normalized: r.email.toLowerCase(), email: r.email, rowIndex: i, verdict: r.verdict, reason: r.reason, result: JSON.stringify(r) })));
-    return jobId;
+    return { jobId, accountId };
   }
 
   it("filters by verdict and reason, searches literally, and pages in row order", async () => {
@@ -141,34 +141,49 @@ describe("browseResults", () => {
       result("100%_real@odd.test", "risky"),
       result("1000_real@odd.test", "risky"),
     ];
-    const jobId = await jobWith(rows);
-    const first = await browseResults(db(), jobId, {});
+    const { jobId, accountId } = await jobWith(rows);
+    const first = await browseResults(db(), accountId, jobId, {});
     expect(first).toMatchObject({ total: rows.length, page: 1, pages: 2 });
     expect(first.rows.map((r) => r.rowIndex)).toEqual(Array.from({ length: RESULTS_PAGE_SIZE }, (_, i) => i));
-    const second = await browseResults(db(), jobId, { page: 2 });
+    const second = await browseResults(db(), accountId, jobId, { page: 2 });
     expect(second.rows[0]!.rowIndex).toBe(RESULTS_PAGE_SIZE);
-    expect((await browseResults(db(), jobId, { page: 99 })).page).toBe(2);
-    expect((await browseResults(db(), jobId, { verdict: "undeliverable" })).rows.map((r) => r.result.email)).toEqual(["gone@ok.test"]);
-    expect((await browseResults(db(), jobId, { reason: "catch_all" })).total).toBe(2);
+    expect((await browseResults(db(), accountId, jobId, { page: 99 })).page).toBe(2);
+    expect((await browseResults(db(), accountId, jobId, { verdict: "undeliverable" })).rows.map((r) => r.result.email)).toEqual(["gone@ok.test"]);
+    expect((await browseResults(db(), accountId, jobId, { reason: "catch_all" })).total).toBe(2);
     // % and _ are the user's characters, not wildcards.
-    expect((await browseResults(db(), jobId, { q: "100%_" })).rows.map((r) => r.result.email)).toEqual(["100%_real@odd.test"]);
-    expect((await browseResults(db(), jobId, { q: "USER1" })).total).toBe(1 + 10 + 0); // user1, user10–user19
+    expect((await browseResults(db(), accountId, jobId, { q: "100%_" })).rows.map((r) => r.result.email)).toEqual(["100%_real@odd.test"]);
+    expect((await browseResults(db(), accountId, jobId, { q: "USER1" })).total).toBe(1 + 10 + 0); // user1, user10–user19
     expect(first.reasons).toEqual([{ reason: "accepted", count: RESULTS_PAGE_SIZE + 3 }, { reason: "catch_all", count: 2 }, { reason: "mailbox_not_found", count: 1 }]);
+  });
+
+  it("shows another account nothing of a job, by page or by latest", async () => {
+    const { jobId } = await jobWith([result("a@ok.test"), result("b@ok.test")]);
+    const other = await seedAccount();
+    expect(await browseResults(db(), other.accountId, jobId, {})).toMatchObject({ total: 0, rows: [], reasons: [] });
+    expect(await latestResults(db(), other.accountId, jobId, 10)).toEqual([]);
   });
 });
 
 describe("deleteJob", () => {
-  it("removes a finished job's results but not its credit ledger, and only in its own account", async () => {
+  it("hides a finished job at once, then purges its results (in steps) but not its credit ledger, only in its own account", async () => {
     const { accountId: mine } = await seedAccount();
     const { jobId } = await seedJobWithBatch(mine, ["a@x.test"]);
-    const s = { db: db() } as unknown as Services;
+    const pending: Promise<unknown>[] = [];
+    const s = { db: db(), waitUntil: (p: Promise<unknown>) => pending.push(p) } as unknown as Services;
     expect(await code(deleteJob(s, mine, jobId))).toBe("conflict"); // still running
     await db().update(jobs).set({ status: "completed" }).where(eq(jobs.id, jobId));
     await db().insert(creditLedger).values({ accountId: mine, delta: -1, kind: "reserve", jobId, idempotencyKey: `reserve:${jobId}` });
+    // More rows than one purge step removes.
+    const rows = Array.from({ length: PURGE_ROWS + 7 }, (_, i) => ({ jobId, normalized: `u${i}@x.test`, email: `u${i}@x.test`, rowIndex: i, verdict: "deliverable" as const, reason: "accepted", result: "{}" }));
+    for (let i = 0; i < rows.length; i += 500) await db().insert(jobEmails).values(rows.slice(i, i + 500));
     const other = await seedAccount();
     expect(await code(deleteJob(s, other.accountId, jobId))).toBe("not_found");
     await deleteJob(s, mine, jobId);
+    expect(await code(getJob(db(), mine, jobId))).toBe("not_found"); // gone for its owner before the purge ends
+    expect((await listJobs(db(), mine, 10)).data.map((j) => j.id)).not.toContain(jobId);
+    await Promise.all(pending);
     expect(await db().select().from(jobs).where(eq(jobs.id, jobId))).toEqual([]);
+    expect(await db().select().from(jobEmails).where(eq(jobEmails.jobId, jobId))).toEqual([]);
     expect(await db().select().from(batches).where(eq(batches.jobId, jobId))).toEqual([]);
     expect(await db().select().from(creditLedger).where(eq(creditLedger.jobId, jobId))).toHaveLength(1);
   });

@@ -5,7 +5,7 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import { newId } from "../../core/ids.ts";
 import { can, type Permission, type Role } from "../../core/roles.ts";
 import { accounts, creditLedger, members } from "../../db/schema.ts";
-import { ApiError } from "../api/errors.ts";
+import { ServiceError } from "../errors.ts";
 import type { EdgeDb } from "../db.ts";
 
 export interface Person {
@@ -88,7 +88,7 @@ export async function viewerFor(db: EdgeDb, person: Person, preferred: string | 
 /** Throws `forbidden` unless the viewer's role allows it. */
 export function authorize(viewer: Viewer, permission: Permission): void {
   if (!can(viewer.account.role, permission)) {
-    throw new ApiError("forbidden", `Your role (${viewer.account.role}) cannot do this in ${viewer.account.name}; ask an owner or admin`);
+    throw new ServiceError("forbidden", `Your role (${viewer.account.role}) cannot do this in ${viewer.account.name}; ask an owner or admin`);
   }
 }
 
@@ -113,11 +113,11 @@ export async function listMembers(db: EdgeDb, accountId: string) {
 /** Adds (or re-roles) someone by email in the viewer's team. Only an owner makes owners. */
 export async function setMember(db: EdgeDb, viewer: Viewer, email: string, role: Role): Promise<void> {
   authorize(viewer, "team:manage");
-  if (viewer.account.kind !== "team") throw new ApiError("conflict", "A personal account has one member; make a team to share work");
-  if (role === "owner" && viewer.account.role !== "owner") throw new ApiError("forbidden", "Only an owner can make another owner");
+  if (viewer.account.kind !== "team") throw new ServiceError("conflict", "A personal account has one member; make a team to share work");
+  if (role === "owner" && viewer.account.role !== "owner") throw new ServiceError("forbidden", "Only an owner can make another owner");
   const address = email.trim().toLowerCase();
   const userId = await localUserId(address);
-  if (userId === viewer.user.id) throw new ApiError("conflict", "You cannot change your own role");
+  if (userId === viewer.user.id) throw new ServiceError("conflict", "You cannot change your own role");
   await db
     .insert(members)
     .values({ accountId: viewer.account.id, userId, email: address, role })

@@ -3,7 +3,7 @@
 import { and, asc, count, desc, eq, sql, type SQL } from "drizzle-orm";
 import type { Result } from "../../core/contracts.ts";
 import type { Verdict } from "../../core/verdict.ts";
-import { jobEmails } from "../../db/schema.ts";
+import { jobEmails, jobs } from "../../db/schema.ts";
 import type { EdgeDb } from "../db.ts";
 
 export const RESULTS_PAGE_SIZE = 25;
@@ -29,8 +29,12 @@ export interface ResultPage {
 /** LIKE with the user's text taken literally. */
 const contains = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-export async function browseResults(db: EdgeDb, jobId: string, query: ResultQuery): Promise<ResultPage> {
-  const where: SQL[] = [eq(jobEmails.jobId, jobId)];
+/** The job's rows, only when the job is the account's: every results read is scoped by account. */
+const ofAccountJob = (accountId: string, jobId: string) =>
+  and(eq(jobEmails.jobId, jobId), sql`EXISTS (SELECT 1 FROM ${jobs} WHERE ${jobs.id} = ${jobId} AND ${jobs.accountId} = ${accountId} AND ${jobs.deletedAt} IS NULL)`)!;
+
+export async function browseResults(db: EdgeDb, accountId: string, jobId: string, query: ResultQuery): Promise<ResultPage> {
+  const where: SQL[] = [ofAccountJob(accountId, jobId)];
   if (query.verdict) where.push(eq(jobEmails.verdict, query.verdict));
   if (query.reason) where.push(eq(jobEmails.reason, query.reason));
   const q = query.q?.trim();
@@ -38,7 +42,7 @@ export async function browseResults(db: EdgeDb, jobId: string, query: ResultQuer
   const filter = and(...where);
   const [[total], reasons] = await Promise.all([
     db.select({ n: count() }).from(jobEmails).where(filter),
-    db.select({ reason: jobEmails.reason, count: count() }).from(jobEmails).where(eq(jobEmails.jobId, jobId)).groupBy(jobEmails.reason).orderBy(asc(jobEmails.reason)),
+    db.select({ reason: jobEmails.reason, count: count() }).from(jobEmails).where(ofAccountJob(accountId, jobId)).groupBy(jobEmails.reason).orderBy(asc(jobEmails.reason)),
   ]);
   const n = total?.n ?? 0;
   const pages = Math.max(1, Math.ceil(n / RESULTS_PAGE_SIZE));
@@ -54,11 +58,11 @@ export async function browseResults(db: EdgeDb, jobId: string, query: ResultQuer
 }
 
 /** The newest answers of a job, newest first (the job page's "latest results" before any live message). */
-export async function latestResults(db: EdgeDb, jobId: string, limit: number): Promise<Result[]> {
+export async function latestResults(db: EdgeDb, accountId: string, jobId: string, limit: number): Promise<Result[]> {
   const rows = await db
     .select({ result: jobEmails.result })
     .from(jobEmails)
-    .where(eq(jobEmails.jobId, jobId))
+    .where(ofAccountJob(accountId, jobId))
     .orderBy(desc(jobEmails.createdAt), desc(jobEmails.rowIndex))
     .limit(limit);
   return rows.map((r) => JSON.parse(r.result) as Result);

@@ -1,58 +1,73 @@
 // Credits: a job reserves one credit per unique address when its ingest ends; when it completes
 // or is canceled, what was not verified (unknowns, and anything never answered) comes back.
-// Every ledger entry has an idempotency key, and the cached balance moves in the same transaction.
-import { and, eq, gte, sql } from "drizzle-orm";
-import { accounts, creditLedger, jobs } from "../../db/schema.ts";
+// Every ledger entry has an idempotency key, and the cached balance moves in the same atomic
+// write: a `batch` of conditional statements chained by changes(), one round trip, never an
+// interactive transaction (docs/decisions/004-write-path.md).
+import type { InStatement } from "@libsql/client/web";
+import { eq } from "drizzle-orm";
+import { accounts } from "../../db/schema.ts";
 import type { EdgeDb } from "../db.ts";
-import { meter } from "../meter.ts";
 
-/** Takes `amount` credits if the balance allows; false (nothing written) if it does not. */
-export async function reserveCredits(db: EdgeDb, accountId: string, jobId: string, amount: number): Promise<boolean> {
-  if (amount === 0) return true;
-  return db.transaction(async (tx) => {
-    const taken = await tx
-      .update(accounts)
-      .set({ creditBalance: sql`${accounts.creditBalance} - ${amount}` })
-      .where(and(eq(accounts.id, accountId), gte(accounts.creditBalance, amount)))
-      .returning({ id: accounts.id });
-    if (taken.length === 0) return false;
-    await tx.insert(creditLedger).values({ accountId, delta: -amount, kind: "reserve", jobId, idempotencyKey: `reserve:${jobId}` });
-    await tx.update(jobs).set({ creditsReserved: amount }).where(eq(jobs.id, jobId));
-    meter.dbRowsWritten += 3;
-    return true;
-  });
+/**
+ * Takes `amount` credits if the balance allows, with its ledger entry. Followed in the same
+ * batch by a statement guarded with `changes() = 1`, that statement runs only if the credits
+ * were taken (see reserveCredits' use in jobs.ts).
+ */
+export function reserveStatements(accountId: string, jobId: string, amount: number, now: number): InStatement[] {
+  return [
+    {
+      sql: "UPDATE accounts SET credit_balance = credit_balance - ? WHERE id = ? AND credit_balance >= ?",
+      args: [amount, accountId, amount],
+    },
+    {
+      sql: `INSERT INTO credit_ledger (account_id, delta, kind, job_id, idempotency_key, created_at)
+            SELECT ?, ?, 'reserve', ?, ?, ? WHERE changes() = 1`,
+      args: [accountId, -amount, jobId, `reserve:${jobId}`, now],
+    },
+  ];
 }
 
-/** Refunds what a finished or canceled job did not use; once per job. */
-export async function settleJob(db: EdgeDb, jobId: string): Promise<number> {
-  return db.transaction(async (tx) => {
-    const [job] = await tx.select().from(jobs).where(eq(jobs.id, jobId));
-    if (!job) return 0;
-    const used = job.deliverable + job.undeliverable + job.risky;
-    const refund = Math.max(0, job.creditsReserved - used);
-    if (refund === 0) return 0;
-    const entry = await tx
-      .insert(creditLedger)
-      .values({ accountId: job.accountId, delta: refund, kind: "refund", jobId, idempotencyKey: `settle:${jobId}` })
-      .onConflictDoNothing()
-      .returning({ id: creditLedger.id });
-    if (entry.length === 0) return 0;
-    await tx.update(accounts).set({ creditBalance: sql`${accounts.creditBalance} + ${refund}` }).where(eq(accounts.id, job.accountId));
-    meter.dbRowsWritten += 2;
-    return refund;
-  });
+/**
+ * Refunds what a finished or canceled job did not use, once per job (the ledger's key decides).
+ * Safe to append to any write that may end a job: it does nothing while the job runs.
+ */
+export function settleStatements(jobId: string, now: number): InStatement[] {
+  return [
+    {
+      sql: `INSERT INTO credit_ledger (account_id, delta, kind, job_id, idempotency_key, created_at)
+            SELECT account_id, credits_reserved - (deliverable + undeliverable + risky), 'refund', id, 'settle:' || id, ?
+            FROM jobs
+            WHERE id = ? AND status IN ('completed', 'canceled', 'failed') AND credits_reserved > deliverable + undeliverable + risky
+            ON CONFLICT DO NOTHING RETURNING delta`,
+      args: [now, jobId],
+    },
+    {
+      sql: `UPDATE accounts SET credit_balance = credit_balance + (SELECT delta FROM credit_ledger WHERE idempotency_key = 'settle:' || ?)
+            WHERE changes() = 1 AND id = (SELECT account_id FROM jobs WHERE id = ?)`,
+      args: [jobId, jobId],
+    },
+  ];
 }
 
-/** Charges one credit for a single check; keyed by request so a retry is charged once. */
-export async function chargeCheck(db: EdgeDb, accountId: string, requestId: string): Promise<void> {
-  await db.transaction(async (tx) => {
-    const entry = await tx
-      .insert(creditLedger)
-      .values({ accountId, delta: -1, kind: "settle", idempotencyKey: `verify:${requestId}` })
-      .onConflictDoNothing()
-      .returning({ id: creditLedger.id });
-    if (entry.length > 0) await tx.update(accounts).set({ creditBalance: sql`${accounts.creditBalance} - 1` }).where(eq(accounts.id, accountId));
-  });
+/** Refunds what a finished or canceled job did not use; once per job. Returns the credits refunded. */
+export async function settleJob(db: EdgeDb, jobId: string, now = Date.now()): Promise<number> {
+  const [entry] = await db.$client.batch(settleStatements(jobId, now), "write");
+  return Number(entry!.rows[0]?.delta ?? 0);
+}
+
+/** Charges one credit for a single check; keyed so a retry is charged once. */
+export async function chargeCheck(db: EdgeDb, accountId: string, idempotencyKey: string, now = Date.now()): Promise<void> {
+  await db.$client.batch(
+    [
+      {
+        sql: `INSERT INTO credit_ledger (account_id, delta, kind, idempotency_key, created_at) VALUES (?, -1, 'settle', ?, ?)
+              ON CONFLICT DO NOTHING`,
+        args: [accountId, `verify:${idempotencyKey}`, now],
+      },
+      { sql: "UPDATE accounts SET credit_balance = credit_balance - 1 WHERE changes() = 1 AND id = ?", args: [accountId] },
+    ],
+    "write",
+  );
 }
 
 export async function creditBalance(db: EdgeDb, accountId: string): Promise<number> {

@@ -102,7 +102,7 @@ describe("sweep", () => {
     const { jobId, ids } = await seed(1, { attempts: MAX_DISPATCH_ATTEMPTS });
     await s.db.update(jobs).set({ creditsReserved: 2 }).where(eq(jobs.id, jobId));
     await s.db.update(batches).set({ status: "dispatched", probeId: "prb_gone", leaseExpiresAt: Date.now() - 1 }).where(eq(batches.id, ids[0]!));
-    expect(await sweep(s)).toMatchObject({ reclaimed: 1, givenUp: 2 });
+    expect(await sweep(s)).toMatchObject({ reclaimed: 0, givenUp: 2 }); // closed, not put back
     const rows = await s.db.select().from(jobEmails).where(eq(jobEmails.jobId, jobId));
     expect(rows.map((r) => [r.verdict, r.reason])).toEqual([["unknown", "timeout"], ["unknown", "timeout"]]);
     const [job] = await s.db.select().from(jobs).where(eq(jobs.id, jobId));

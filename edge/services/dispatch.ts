@@ -1,13 +1,14 @@
-// Dispatch and the sweeper. A pending batch is claimed (status, probe, lease) by one conditional
-// update, so concurrent dispatchers never send it twice, then handed to the Dispatcher (QStash,
-// or the direct stand-in). The sweeper marks silent probes dead, takes back batches whose lease
-// ran out or whose probe died, and answers "unknown" for addresses no probe could finish.
+// Dispatch and the sweeper. Pending batches are claimed (status, probe, lease) by one conditional
+// UPDATE … RETURNING, so concurrent dispatchers never send one twice, then handed to the
+// Dispatcher (QStash, or the direct stand-in) with no database write in flight. The sweeper marks
+// silent probes dead, takes back batches whose lease ran out or whose probe died, and answers
+// "unknown" for addresses no probe could finish. Every write here is one statement or one batch.
 import { and, asc, eq, gte, inArray, lt, lte, or, sql } from "drizzle-orm";
 import type { BatchItem } from "../../core/ingest.ts";
 import { batches, jobs, probes } from "../../db/schema.ts";
-import { meter } from "../meter.ts";
 import type { Services } from "./context.ts";
-import { settleJob } from "./credits.ts";
+import { followUp } from "./followup.ts";
+import { purgeDeletedJobs } from "./jobs.ts";
 import { applyResultChunk, MAX_DISPATCH_ATTEMPTS } from "./results.ts";
 
 export { MAX_DISPATCH_ATTEMPTS };
@@ -40,60 +41,64 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
   if (free === 0) return 0;
   // Only jobs whose ingest finished (credits reserved): a batch written mid-upload waits.
   const pending = await db
-    .select({ id: batches.id, jobId: batches.jobId, items: batches.items, probeId: batches.probeId })
+    .select({ id: batches.id, probeId: batches.probeId })
     .from(batches)
     .innerJoin(jobs, eq(jobs.id, batches.jobId))
     .where(and(eq(batches.status, "pending"), lte(batches.notBefore, now), inArray(jobs.status, ["queued", "running"])))
     .orderBy(asc(batches.createdAt))
     .limit(free);
-  let sent = 0;
-  const started = new Set<string>();
+  if (pending.length === 0) return 0;
+
+  // The probe with the most room for each batch, preferring one that did not just drop it.
+  const plan = new Map<string, ProbeRow>();
   for (const batch of pending) {
-    // The probe with the most room, preferring one that did not just drop this batch.
     const choice = [...room.entries()]
       .filter(([, n]) => n > 0)
       .sort((a, b) => Number(a[0] === batch.probeId) - Number(b[0] === batch.probeId) || b[1] - a[1])[0];
     if (!choice) break;
-    const probe = alive.find((p) => p.id === choice[0])!;
-    const claimed = await db
+    plan.set(batch.id, alive.find((p) => p.id === choice[0])!);
+    room.set(choice[0], choice[1] - 1);
+  }
+  // One statement claims them all; a batch another dispatcher took meanwhile is not returned.
+  const probeOf = sql.join([sql`case ${batches.id}`, ...[...plan].map(([id, p]) => sql`when ${id} then ${p.id}`), sql`end`], sql` `);
+  const claimed = await db
+    .update(batches)
+    .set({ status: "dispatched", probeId: probeOf, leaseExpiresAt: now + config.MXRAY_LEASE_MS, attempts: sql`${batches.attempts} + 1`, updatedAt: now })
+    .where(and(inArray(batches.id, [...plan.keys()]), eq(batches.status, "pending")))
+    .returning({ id: batches.id, jobId: batches.jobId, items: batches.items, probeId: batches.probeId });
+
+  const outcomes = await Promise.all(
+    claimed.map(async (batch) => {
+      const probe = plan.get(batch.id)!;
+      const items = JSON.parse(batch.items) as BatchItem[];
+      const outcome = await dispatcher.dispatch({
+        probeUrl: probe.url,
+        probeId: probe.id,
+        batch: {
+          batch_id: batch.id,
+          job_id: batch.jobId,
+          emails: items.map((i) => i[1]),
+          // Probes post to their configured EDGE_URL unless we know our public URL.
+          ...(config.MXRAY_PUBLIC_URL ? { callback_url: `${s.origin}/internal/probes/results` } : {}),
+          budget_ms: config.MXRAY_BATCH_BUDGET_MS,
+        },
+      });
+      if (!outcome.ok) console.log(JSON.stringify({ msg: "dispatch failed", batch_id: batch.id, probe_id: probe.id, error: outcome.error }));
+      return { batch, ok: outcome.ok };
+    }),
+  );
+  const failed = outcomes.filter((o) => !o.ok).map((o) => o.batch.id);
+  const started = [...new Set(outcomes.filter((o) => o.ok).map((o) => o.batch.jobId))];
+  await db.batch([
+    // Not sent: back in the queue for the next pass; the attempt counts, so an unreachable probe
+    // cannot keep a batch cycling for ever.
+    db
       .update(batches)
-      .set({ status: "dispatched", probeId: probe.id, leaseExpiresAt: now + config.MXRAY_LEASE_MS, attempts: sql`${batches.attempts} + 1`, updatedAt: now })
-      .where(and(eq(batches.id, batch.id), eq(batches.status, "pending")))
-      .returning({ id: batches.id });
-    if (claimed.length === 0) continue; // another dispatcher took it
-    meter.dbRowsWritten++;
-    room.set(probe.id, choice[1] - 1);
-    const items = JSON.parse(batch.items) as BatchItem[];
-    const outcome = await dispatcher.dispatch({
-      probeUrl: probe.url,
-      probeId: probe.id,
-      batch: {
-        batch_id: batch.id,
-        job_id: batch.jobId,
-        emails: items.map((i) => i[1]),
-        // Probes post to their configured EDGE_URL unless we know our public URL.
-        ...(config.MXRAY_PUBLIC_URL ? { callback_url: `${s.origin}/internal/probes/results` } : {}),
-        budget_ms: config.MXRAY_BATCH_BUDGET_MS,
-      },
-    });
-    if (!outcome.ok) {
-      console.log(JSON.stringify({ msg: "dispatch failed", batch_id: batch.id, probe_id: probe.id, error: outcome.error }));
-      await db.update(batches).set({ status: "pending", leaseExpiresAt: null, updatedAt: now }).where(eq(batches.id, batch.id));
-      meter.dbRowsWritten++;
-      continue;
-    }
-    started.add(batch.jobId);
-    sent++;
-  }
-  if (started.size > 0) {
-    const running = await db
-      .update(jobs)
-      .set({ status: "running" })
-      .where(and(inArray(jobs.id, [...started]), eq(jobs.status, "queued")))
-      .returning({ id: jobs.id });
-    meter.dbRowsWritten += running.length;
-  }
-  return sent;
+      .set({ status: "pending", leaseExpiresAt: null, updatedAt: now })
+      .where(and(inArray(batches.id, failed.length ? failed : [""]), eq(batches.status, "dispatched"))),
+    db.update(jobs).set({ status: "running" }).where(and(inArray(jobs.id, started.length ? started : [""]), eq(jobs.status, "queued"))),
+  ]);
+  return outcomes.length - failed.length;
 }
 
 /** An upload still ingesting after this long lost its request (a crash, a cut connection). */
@@ -105,48 +110,44 @@ export interface SweepOutcome {
   reclaimed: number;
   givenUp: number;
   dispatched: number;
+  purged: number;
 }
 
 /** The scheduled sweeper (cron, every minute; `npm start` also calls it). */
 export async function sweep(s: Services, now = Date.now()): Promise<SweepOutcome> {
   const { db, config } = s;
-  // Half-ingested jobs never reserved credits; they fail, and their batches never go out.
-  const stalled = await db
-    .update(jobs)
-    .set({ status: "failed", finishedAt: now })
-    .where(and(eq(jobs.status, "ingesting"), lt(jobs.createdAt, now - STALLED_INGEST_MS)))
-    .returning({ id: jobs.id });
-  if (stalled.length > 0) {
-    await db.update(batches).set({ status: "canceled", updatedAt: now }).where(inArray(batches.jobId, stalled.map((j) => j.id)));
-  }
-  const dead = await db
-    .update(probes)
-    .set({ status: "dead" })
-    .where(and(inArray(probes.status, ["active", "draining"]), lt(probes.lastHeartbeatAt, now - config.MXRAY_PROBE_DEAD_MS)))
-    .returning({ id: probes.id });
-  const deadIds = (await db.select({ id: probes.id }).from(probes).where(eq(probes.status, "dead"))).map((p) => p.id);
-  const reclaimed = await db
-    .update(batches)
-    .set({ status: "pending", leaseExpiresAt: null, updatedAt: now })
-    .where(
-      and(
-        eq(batches.status, "dispatched"),
-        or(lt(batches.leaseExpiresAt, now), deadIds.length ? inArray(batches.probeId, deadIds) : undefined),
-      ),
-    )
-    .returning({ id: batches.id, jobId: batches.jobId, attempts: batches.attempts, probeId: batches.probeId });
-  meter.dbRowsWritten += stalled.length + dead.length + reclaimed.length;
+  const dead = and(inArray(probes.status, ["active", "draining"]), lt(probes.lastHeartbeatAt, now - config.MXRAY_PROBE_DEAD_MS));
+  const deadProbeIds = db.select({ id: probes.id }).from(probes).where(eq(probes.status, "dead"));
+  const lapsed = and(eq(batches.status, "dispatched"), or(lt(batches.leaseExpiresAt, now), inArray(batches.probeId, deadProbeIds)));
+  const [stalled, , deadNow, reclaimed, exhausted] = await db.batch([
+    // Half-ingested jobs never reserved credits; they fail, and their batches never go out.
+    db
+      .update(jobs)
+      .set({ status: "failed", finishedAt: now })
+      .where(and(eq(jobs.status, "ingesting"), lt(jobs.createdAt, now - STALLED_INGEST_MS)))
+      .returning({ id: jobs.id }),
+    db
+      .update(batches)
+      .set({ status: "canceled", updatedAt: now })
+      .where(and(eq(batches.status, "pending"), inArray(batches.jobId, db.select({ id: jobs.id }).from(jobs).where(eq(jobs.status, "failed"))))),
+    db.update(probes).set({ status: "dead" }).where(dead).returning({ id: probes.id }),
+    // A lapsed batch goes back in the queue while it has dispatches left…
+    db
+      .update(batches)
+      .set({ status: "pending", leaseExpiresAt: null, updatedAt: now })
+      .where(and(lapsed, lt(batches.attempts, MAX_DISPATCH_ATTEMPTS)))
+      .returning({ id: batches.id }),
+    // …and is closed when it has none: its unanswered addresses become "unknown" (below).
+    db.select({ id: batches.id, jobId: batches.jobId, probeId: batches.probeId }).from(batches).where(and(lapsed, gte(batches.attempts, MAX_DISPATCH_ATTEMPTS))),
+  ]);
   let givenUp = 0;
-  for (const b of reclaimed) {
-    if (b.attempts < MAX_DISPATCH_ATTEMPTS) continue;
-    // No probe could finish this batch: an empty final chunk lets the results service answer
-    // what is still unanswered with an honest "unknown", as it does for any batch asked too often.
-    await db.update(batches).set({ status: "dispatched" }).where(eq(batches.id, b.id));
-    const applied = await applyResultChunk(db, { probe_id: b.probeId ?? "edge", batch_id: b.id, job_id: b.jobId, seq: 0, final: true, results: [] });
-    givenUp += applied.applied;
-    if (applied.finished) await settleJob(db, b.jobId);
-    if (applied.job) s.waitUntil(s.hub(b.jobId).update(applied.job, [], applied.job.processed));
+  for (const b of exhausted) {
+    // No probe could finish this batch: an empty final chunk closes it as any batch asked too often.
+    const outcome = await applyResultChunk(db, { probe_id: b.probeId ?? "edge", batch_id: b.id, job_id: b.jobId, seq: 0, final: true, results: [] }, now);
+    givenUp += outcome.applied;
+    followUp(s, outcome, []);
   }
+  const purged = await purgeDeletedJobs(s);
   const dispatched = await dispatchPending(s, now);
-  return { stalledJobs: stalled.length, deadProbes: dead.length, reclaimed: reclaimed.length, givenUp, dispatched };
+  return { stalledJobs: stalled.length, deadProbes: deadNow.length, reclaimed: reclaimed.length, givenUp, dispatched, purged };
 }

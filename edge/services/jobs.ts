@@ -1,16 +1,16 @@
 // Jobs: streaming ingest of an upload into batches, the job's public shape, listing and cancel.
-import { and, desc, eq, inArray, lt, or } from "drizzle-orm";
+import { and, desc, eq, isNotNull, isNull, lt, or } from "drizzle-orm";
 import type { JobView } from "../../core/contracts.ts";
 import type { ListRow } from "../../core/emailfile.ts";
 import { newId } from "../../core/ids.ts";
-import { BatchCutter, Ingest, invalidSyntaxResult, type BatchItem, type IngestedAddress } from "../../core/ingest.ts";
+import { BatchCutter, Ingest, type BatchItem, type IngestedAddress } from "../../core/ingest.ts";
+import { invalidSyntaxResult } from "../../core/result.ts";
 import { isTerminal, type JobProgress } from "../../core/live.ts";
 import { batches, jobEmails, jobs } from "../../db/schema.ts";
-import { ApiError } from "../api/errors.ts";
+import { ServiceError } from "../errors.ts";
 import type { EdgeDb } from "../db.ts";
-import { meter } from "../meter.ts";
 import type { Services } from "./context.ts";
-import { reserveCredits, settleJob } from "./credits.ts";
+import { reserveStatements, settleStatements } from "./credits.ts";
 import { dispatchPending } from "./dispatch.ts";
 
 export type JobRow = typeof jobs.$inferSelect;
@@ -38,9 +38,9 @@ export function jobProgress(job: JobRow): JobProgress {
 
 
 export async function getJob(db: EdgeDb, accountId: string, jobId: string): Promise<JobRow> {
-  const [job] = await db.select().from(jobs).where(and(eq(jobs.id, jobId), eq(jobs.accountId, accountId)));
+  const [job] = await db.select().from(jobs).where(and(eq(jobs.id, jobId), eq(jobs.accountId, accountId), isNull(jobs.deletedAt)));
   // Another account's job is "not found" too: ids are never confirmed across tenants.
-  if (!job) throw new ApiError("not_found", `No job ${jobId}`);
+  if (!job) throw new ServiceError("not_found", `No job ${jobId}`);
   return job;
 }
 
@@ -49,7 +49,7 @@ export async function listJobs(db: EdgeDb, accountId: string, limit: number, cur
   let after: { at: number; id: string } | null = null;
   if (cursor) {
     const m = /^(\d+)_(job_\w+)$/.exec(cursor);
-    if (!m) throw new ApiError("validation_failed", "cursor: not a cursor from this API");
+    if (!m) throw new ServiceError("validation_failed", "cursor: not a cursor from this API");
     after = { at: Number(m[1]), id: m[2]! };
   }
   const rows = await db
@@ -58,6 +58,7 @@ export async function listJobs(db: EdgeDb, accountId: string, limit: number, cur
     .where(
       and(
         eq(jobs.accountId, accountId),
+        isNull(jobs.deletedAt),
         after ? or(lt(jobs.createdAt, after.at), and(eq(jobs.createdAt, after.at), lt(jobs.id, after.id))) : undefined,
       ),
     )
@@ -122,14 +123,14 @@ export async function ingestJob(s: Services, accountId: string, name: string, so
         bytes += value.byteLength;
         if (bytes > config.MXRAY_MAX_UPLOAD_BYTES) {
           await reader.cancel();
-          throw new ApiError("payload_too_large", `Uploads are limited to ${config.MXRAY_MAX_UPLOAD_BYTES} bytes; split the list`);
+          throw new ServiceError("payload_too_large", `Uploads are limited to ${config.MXRAY_MAX_UPLOAD_BYTES} bytes; split the list`);
         }
         let text: string;
         try {
           text = decoder.decode(value, { stream: true });
         } catch {
           await reader.cancel();
-          throw new ApiError("not_utf8", "The file is not UTF-8 text; export it as CSV UTF-8 and upload again");
+          throw new ServiceError("not_utf8", "The file is not UTF-8 text; export it as CSV UTF-8 and upload again");
         }
         if (!sawText && text.trim() !== "") sawText = true;
         await take(ingest.push(text), false);
@@ -138,7 +139,7 @@ export async function ingestJob(s: Services, accountId: string, name: string, so
       try {
         tail = decoder.decode();
       } catch {
-        throw new ApiError("not_utf8", "The file is not UTF-8 text; export it as CSV UTF-8 and upload again");
+        throw new ServiceError("not_utf8", "The file is not UTF-8 text; export it as CSV UTF-8 and upload again");
       }
       if (!sawText && tail.trim() !== "") sawText = true;
       await take([...ingest.push(tail), ...ingest.end()], true);
@@ -146,35 +147,36 @@ export async function ingestJob(s: Services, accountId: string, name: string, so
     await inflight;
 
     if (!sawText) {
-      throw new ApiError("empty_upload", "The upload holds no addresses");
+      throw new ServiceError("empty_upload", "The upload holds no addresses");
     }
     if (ingest.total === 0 || plausible === 0) {
-      throw new ApiError("no_email_column", "No column of email addresses was found; name its header \"email\"");
-    }
-    if (!(await reserveCredits(db, accountId, jobId, ingest.unique))) {
-      throw new ApiError("insufficient_credits", `This list needs ${ingest.unique} credits; buy more or split the list`);
+      throw new ServiceError("no_email_column", "No column of email addresses was found; name its header \"email\"");
     }
     const done = ingest.unique === ingest.invalid;
     const header = ingest.reader.header;
-    const [job] = await db
-      .update(jobs)
-      .set({
-        status: done ? "completed" : "queued",
-        total: ingest.total,
-        unique: ingest.unique,
-        processed: ingest.invalid,
-        undeliverable: ingest.invalid,
-        columns: header ? JSON.stringify(header) : null,
-        emailColumn: ingest.reader.column,
-        finishedAt: done ? Date.now() : null,
-      })
-      .where(eq(jobs.id, jobId))
-      .returning();
-    meter.dbRowsWritten += 2;
-    if (done) await settleJob(db, jobId);
-    s.waitUntil(s.hub(jobId).update(jobProgress(job!), [], job!.processed));
+    const now = Date.now();
+    // One write: the credits are taken, and only then (changes() = 1) the job is queued.
+    const [, , queued] = await db.$client.batch(
+      [
+        ...reserveStatements(accountId, jobId, ingest.unique, now),
+        {
+          sql: `UPDATE jobs SET status = ?, total = ?, unique_count = ?, processed = ?, undeliverable = ?, columns = ?, email_column = ?,
+                  credits_reserved = ?, finished_at = ?
+                WHERE id = ? AND changes() = 1 RETURNING *`,
+          args: [done ? "completed" : "queued", ingest.total, ingest.unique, ingest.invalid, ingest.invalid, header ? JSON.stringify(header) : null,
+            ingest.reader.column, ingest.unique, done ? now : null, jobId],
+        },
+        ...settleStatements(jobId, now),
+      ],
+      "write",
+    );
+    if (queued!.rows.length === 0) {
+      throw new ServiceError("insufficient_credits", `This list needs ${ingest.unique} credits; buy more or split the list`);
+    }
+    const job = await getJob(db, accountId, jobId);
+    s.waitUntil(s.hub(jobId).update(jobProgress(job), [], job.processed));
     if (!done) s.waitUntil(dispatchPending(s));
-    return jobView(job!);
+    return jobView(job);
   } catch (e) {
     await db.delete(jobs).where(eq(jobs.id, jobId)); // cascades to its batches and rows
     throw e;
@@ -194,37 +196,69 @@ async function writeIngested(db: EdgeDb, jobId: string, accountId: string, cut: 
     });
     statements.push(db.insert(jobEmails).values(rows).onConflictDoNothing());
   }
-  meter.dbRowsWritten += cut.length + invalid.length;
   const [first, ...rest] = statements;
   if (first) await db.batch([first, ...rest]);
 }
 
 const rowJson = (fields: string[]) => (fields.length > 1 ? JSON.stringify(fields) : null);
 
-/** Stops dispatch; results already in keep counting; unused credits come back. */
+/** Stops dispatch; results already in keep counting; unused credits come back. One write. */
 export async function cancelJob(s: Services, accountId: string, jobId: string): Promise<JobView> {
   const job = await getJob(s.db, accountId, jobId);
   if (job.status === "canceled") return jobView(job);
-  if (job.status === "completed" || job.status === "failed") throw new ApiError("conflict", `Job ${jobId} already ${job.status}`);
+  if (job.status === "completed" || job.status === "failed") throw new ServiceError("conflict", `Job ${jobId} already ${job.status}`);
   const now = Date.now();
-  const [after] = await s.db
-    .update(jobs)
-    .set({ status: "canceled", finishedAt: now })
-    .where(and(eq(jobs.id, jobId), inArray(jobs.status, ["ingesting", "queued", "running"])))
-    .returning();
-  await s.db
-    .update(batches)
-    .set({ status: "canceled", updatedAt: now })
-    .where(and(eq(batches.jobId, jobId), inArray(batches.status, ["pending", "dispatched"])));
-  if (!after) return jobView(await getJob(s.db, accountId, jobId)); // finished meanwhile
-  await settleJob(s.db, jobId);
-  s.waitUntil(s.hub(jobId).update(jobProgress(after), [], after.processed));
+  const [canceled] = await s.db.$client.batch(
+    [
+      {
+        sql: "UPDATE jobs SET status = 'canceled', finished_at = ?1 WHERE id = ?2 AND account_id = ?3 AND status IN ('ingesting', 'queued', 'running') RETURNING id",
+        args: [now, jobId, accountId],
+      },
+      { sql: "UPDATE batches SET status = 'canceled', updated_at = ?1 WHERE job_id = ?2 AND status IN ('pending', 'dispatched')", args: [now, jobId] },
+      ...settleStatements(jobId, now),
+    ],
+    "write",
+  );
+  const after = await getJob(s.db, accountId, jobId); // finished meanwhile, or canceled now
+  if (canceled!.rows.length > 0) s.waitUntil(s.hub(jobId).update(jobProgress(after), [], after.processed));
   return jobView(after);
 }
 
-/** Removes a finished job and every result of it (the credit ledger keeps its entries). */
+/** Rows removed per statement when a deleted job is purged: each step holds the write lock briefly. */
+export const PURGE_ROWS = 5_000;
+
+/**
+ * Removes a finished job: it disappears at once (one statement), and its results are purged in
+ * small steps after the answer, so a million-row list never holds the write lock for seconds.
+ * The credit ledger keeps its entries. The sweeper finishes any purge cut short.
+ */
 export async function deleteJob(s: Services, accountId: string, jobId: string): Promise<void> {
   const job = await getJob(s.db, accountId, jobId);
-  if (!isTerminal(job.status)) throw new ApiError("conflict", `Job ${jobId} is ${job.status}; cancel it first`);
-  await s.db.delete(jobs).where(and(eq(jobs.id, jobId), eq(jobs.accountId, accountId))); // cascades to batches and results
+  if (!isTerminal(job.status)) throw new ServiceError("conflict", `Job ${jobId} is ${job.status}; cancel it first`);
+  await s.db.update(jobs).set({ deletedAt: Date.now() }).where(and(eq(jobs.id, jobId), eq(jobs.accountId, accountId), isNull(jobs.deletedAt)));
+  s.waitUntil(purgeJob(s.db, jobId));
+}
+
+async function purgeJob(db: EdgeDb, jobId: string): Promise<void> {
+  for (;;) {
+    const [step] = await db.$client.batch(
+      [{ sql: "DELETE FROM job_emails WHERE rowid IN (SELECT rowid FROM job_emails WHERE job_id = ? LIMIT ?)", args: [jobId, PURGE_ROWS] }],
+      "write",
+    );
+    if (step!.rowsAffected < PURGE_ROWS) break;
+  }
+  await db.$client.batch(
+    [
+      { sql: "DELETE FROM batches WHERE job_id = ?", args: [jobId] },
+      { sql: "DELETE FROM jobs WHERE id = ? AND deleted_at IS NOT NULL", args: [jobId] },
+    ],
+    "write",
+  );
+}
+
+/** The sweeper's part: purges of deleted jobs that a request did not finish. Returns how many jobs. */
+export async function purgeDeletedJobs(s: Services): Promise<number> {
+  const deleted = await s.db.select({ id: jobs.id }).from(jobs).where(isNotNull(jobs.deletedAt)).limit(10);
+  for (const { id } of deleted) await purgeJob(s.db, id);
+  return deleted.length;
 }

@@ -3,7 +3,7 @@ import { and, desc, eq, isNull } from "drizzle-orm";
 import { generateApiKey, hashApiKey, keyPrefix, type KeyMode } from "../../core/apikeys.ts";
 import { newId } from "../../core/ids.ts";
 import { apiKeys } from "../../db/schema.ts";
-import { ApiError } from "../api/errors.ts";
+import { ServiceError } from "../errors.ts";
 import type { EdgeDb } from "../db.ts";
 
 export interface KeyView {
@@ -18,7 +18,7 @@ export interface KeyView {
 
 export async function createApiKey(db: EdgeDb, accountId: string, createdBy: string, name: string, mode: KeyMode): Promise<{ key: string; view: KeyView }> {
   const label = name.trim().slice(0, 100);
-  if (!label) throw new ApiError("validation_failed", "name: give the key a name, such as where it will be used");
+  if (!label) throw new ServiceError("validation_failed", "name: give the key a name, such as where it will be used");
   const key = generateApiKey(mode);
   const [row] = await db
     .insert(apiKeys)
@@ -35,7 +35,7 @@ export async function listApiKeys(db: EdgeDb, accountId: string): Promise<KeyVie
 /** Revokes one of the account's keys; revoking twice is harmless, another account's key is not found. */
 export async function revokeApiKey(db: EdgeDb, accountId: string, keyId: string): Promise<void> {
   const [row] = await db.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.id, keyId), eq(apiKeys.accountId, accountId)));
-  if (!row) throw new ApiError("not_found", `No key ${keyId}`);
+  if (!row) throw new ServiceError("not_found", `No key ${keyId}`);
   await db.update(apiKeys).set({ revokedAt: Date.now() }).where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)));
 }
 

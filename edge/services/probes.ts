@@ -3,7 +3,6 @@
 import type { Heartbeat } from "../../core/contracts.ts";
 import { probes } from "../../db/schema.ts";
 import type { EdgeDb } from "../db.ts";
-import { meter } from "../meter.ts";
 
 export async function recordHeartbeat(db: EdgeDb, hb: Heartbeat, now = Date.now()): Promise<void> {
   const values = {
@@ -15,5 +14,4 @@ export async function recordHeartbeat(db: EdgeDb, hb: Heartbeat, now = Date.now(
     lastHeartbeatAt: now,
   };
   await db.insert(probes).values({ id: hb.probe_id, ...values }).onConflictDoUpdate({ target: probes.id, set: values });
-  meter.dbRowsWritten++;
 }

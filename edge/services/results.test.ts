@@ -3,7 +3,9 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { Result, ResultChunk } from "../../core/contracts.ts";
-import { batches, jobEmails, jobs } from "../../db/schema.ts";
+import type { BatchItem } from "../../core/ingest.ts";
+import { accounts, batches, creditLedger, jobEmails, jobs } from "../../db/schema.ts";
+import { meter, resetMeter } from "../meter.ts";
 import { result, seedAccount, seedJobWithBatch, testDb as db } from "../testing.ts";
 import { applyResultChunk, MAX_DISPATCH_ATTEMPTS, MAX_GREYLIST_ROUNDS } from "./results.ts";
 
@@ -100,5 +102,28 @@ describe("a batch asked too often", () => {
     await applyResultChunk(db(), chunk(jobId, batchId, 0, [result("a@x.test")], true));
     const [queued] = await db().select().from(batches).where(and(eq(batches.jobId, jobId), eq(batches.status, "pending")));
     expect(queued!.attempts).toBe(3);
+  });
+});
+
+describe("the write of a chunk", () => {
+  it("is one round trip, keeps each address's row and columns, and settles the job's credits once when it completes", async () => {
+    const { accountId } = await seedAccount(10);
+    const { jobId, batchId } = await seedJobWithBatch(accountId, ["a@x.test", "b@x.test", "c@x.test"]);
+    const items: BatchItem[] = [["a@x.test", "A@x.test", 7, JSON.stringify(["Ada", "A@x.test"])], ["b@x.test", "b@x.test", 8, null], ["c@x.test", "c@x.test", 9, null]];
+    await db().update(batches).set({ items: JSON.stringify(items) }).where(eq(batches.id, batchId));
+    await db().update(jobs).set({ creditsReserved: 3 }).where(eq(jobs.id, jobId));
+    await db().update(accounts).set({ creditBalance: 7 }).where(eq(accounts.id, accountId));
+    resetMeter();
+    const final = chunk(jobId, batchId, 0, [result("a@x.test"), result("b@x.test", "unknown"), result("c@x.test", "unknown")], true);
+    expect(await applyResultChunk(db(), final)).toMatchObject({ applied: 3, finished: true, batchDone: true });
+    expect(meter.dbRoundTrips).toBe(1);
+    const [a] = await db().select().from(jobEmails).where(and(eq(jobEmails.jobId, jobId), eq(jobEmails.normalized, "a@x.test")));
+    expect([a!.email, a!.rowIndex, a!.row, a!.batchId]).toEqual(["A@x.test", 7, JSON.stringify(["Ada", "A@x.test"]), batchId]);
+    // Two unknowns of three reserved: two credits back, once, however often the final chunk comes.
+    expect(await applyResultChunk(db(), final)).toMatchObject({ applied: 0, finished: false, batchDone: false });
+    const [acc] = await db().select().from(accounts).where(eq(accounts.id, accountId));
+    expect(acc!.creditBalance).toBe(9);
+    const refunds = await db().select().from(creditLedger).where(eq(creditLedger.jobId, jobId));
+    expect(refunds.map((r) => [r.kind, r.delta])).toEqual([["refund", 2]]);
   });
 });

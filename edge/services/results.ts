@@ -1,17 +1,18 @@
-// Applying a probe's result chunk. Each address's answer is written once, keyed by (job,
-// address): the first final answer wins, and the job's counters move by exactly the rows
-// inserted, in the same transaction, so a chunk delivered twice (outbox retries, a batch leased
-// to a second probe) changes nothing. A greylisted answer before the last round is provisional:
-// nothing is written, and the batch's final chunk re-queues those addresses with a delay.
-import { and, eq, inArray, sql } from "drizzle-orm";
+// Applying a probe's result chunk, in one round trip: a `batch` of conditional statements that
+// sqld runs as one transaction, so SQLite's write lock is held for the statements' own time and
+// never across the network (docs/decisions/004-write-path.md). Each address's answer is written
+// once, keyed by (job, address): the first final answer wins, and the job's counters move by
+// exactly the rows inserted (changes() of the insert before them), so a chunk delivered twice
+// (outbox retries, a batch leased to a second probe) changes nothing. A greylisted answer before
+// the last round is provisional: nothing is written, and the batch's final chunk re-queues it.
+import type { InStatement, ResultSet } from "@libsql/client/web";
 import type { Result, ResultChunk } from "../../core/contracts.ts";
 import { newId } from "../../core/ids.ts";
-import type { BatchItem } from "../../core/ingest.ts";
 import type { JobProgress } from "../../core/live.ts";
-import { decide, VERDICTS, type Verdict } from "../../core/verdict.ts";
-import { batches, jobEmails, jobs } from "../../db/schema.ts";
+import { unansweredResult } from "../../core/result.ts";
+import { VERDICTS, type Verdict } from "../../core/verdict.ts";
 import type { EdgeDb } from "../db.ts";
-import { meter } from "../meter.ts";
+import { settleStatements } from "./credits.ts";
 
 /** Re-queues of greylisted addresses before a greylisted answer is taken as final (unknown). */
 export const MAX_GREYLIST_ROUNDS = 2;
@@ -31,113 +32,155 @@ export interface AppliedChunk {
   requeued: number;
 }
 
-const INSERT_ROWS = 400;
+/** The batch's items as rows (key, email, row_index, row), parsed by SQLite from its JSON. */
+const items = (condition = "true") => `items AS MATERIALIZED (
+  SELECT i.value ->> 0 AS key, i.value ->> 1 AS email, i.value ->> 2 AS row_index, i.value ->> 3 AS row, i.value AS item
+  FROM batches b, json_each(b.items) i WHERE b.id = ?1 AND b.job_id = ?2 AND ${condition})`;
+
+const INSERT_ANSWER = "INSERT INTO job_emails (job_id, normalized, email, row_index, row, batch_id, verdict, reason, result, created_at)";
+
+/** Moves the job's counters by what the insert just before it wrote (changes()). */
+const countInserted = (jobId: string, verdict: Verdict): InStatement => ({
+  sql: `UPDATE jobs SET processed = processed + changes(), ${verdict} = ${verdict} + changes(),
+          status = CASE WHEN status = 'queued' THEN 'running' ELSE status END
+        WHERE id = ? AND changes() > 0`,
+  args: [jobId],
+});
+
+type Tagged = { step: "answer" | "giveup" | "requeue" | "done" | "complete" | "job" | "other"; stmt: InStatement };
+
+/**
+ * Step 1: first answers, one insert per verdict present, each followed by its counter move. A
+ * greylisted answer counts only in the batch's last round; before that the address is re-queued.
+ */
+function recordAnswers(chunk: ResultChunk, now: number): Tagged[] {
+  const groups = new Map<string, { verdict: Verdict; provisional: boolean; rows: [string, string, string][] }>();
+  for (const r of chunk.results) {
+    const provisional = r.reason === "greylisted";
+    const id = `${r.verdict}:${provisional}`;
+    const group = groups.get(id) ?? { verdict: r.verdict, provisional, rows: [] };
+    const { trace: _trace, ...stored } = r;
+    group.rows.push([r.normalized ?? r.email.toLowerCase(), r.reason, JSON.stringify(stored)]);
+    groups.set(id, group);
+  }
+  return [...groups.values()].flatMap(({ verdict, provisional, rows }) => [
+    {
+      step: "answer" as const,
+      stmt: {
+        // Only addresses of this batch (the join), and only first answers (the primary key).
+        sql: `WITH ${items(provisional ? `b.round >= ${MAX_GREYLIST_ROUNDS}` : "true")},
+                   answers AS MATERIALIZED (SELECT a.value ->> 0 AS key, a.value ->> 1 AS reason, a.value ->> 2 AS result FROM json_each(?3) a)
+              ${INSERT_ANSWER}
+              SELECT ?2, items.key, items.email, items.row_index, items.row, ?1, ?4, answers.reason, answers.result, ?5
+              FROM answers JOIN items ON items.key = answers.key WHERE true
+              ON CONFLICT DO NOTHING`,
+        args: [chunk.batch_id, chunk.job_id, JSON.stringify(rows), verdict, now],
+      },
+    },
+    { step: "other" as const, stmt: countInserted(chunk.job_id, verdict) },
+  ]);
+}
+
+/** Step 2: remember the latest retry time greylisting asked for, for the re-queue at the final chunk. */
+function noteGreylistRetry(chunk: ResultChunk, now: number): Tagged[] {
+  const at = latestGreylistRetry(chunk.results, now);
+  if (at === 0) return [];
+  return [{ step: "other", stmt: { sql: "UPDATE batches SET not_before = ?1 WHERE id = ?2 AND not_before < ?1", args: [at, chunk.batch_id] } }];
+}
+
+/**
+ * Step 3, at a batch's final chunk and only while it is still dispatched: what is unanswered goes
+ * back in the queue as a new batch, or, once the lineage was dispatched MAX_DISPATCH_ATTEMPTS
+ * times, becomes an honest "unknown" so the job can end. Then the batch is done.
+ */
+function closeBatch(chunk: ResultChunk, now: number): Tagged[] {
+  const open = `b.status = 'dispatched'`;
+  const giveUp = unansweredResult();
+  return [
+    {
+      step: "giveup",
+      stmt: {
+        sql: `WITH ${items(`${open} AND b.attempts >= ${MAX_DISPATCH_ATTEMPTS}`)}
+              ${INSERT_ANSWER}
+              SELECT ?2, items.key, items.email, items.row_index, items.row, ?1, ?3, ?4, json_set(?5, '$.email', items.email, '$.normalized', items.key), ?6
+              FROM items WHERE true
+              ON CONFLICT DO NOTHING`,
+        args: [chunk.batch_id, chunk.job_id, giveUp.verdict, giveUp.reason, JSON.stringify(giveUp), now],
+      },
+    },
+    { step: "other", stmt: countInserted(chunk.job_id, giveUp.verdict) },
+    {
+      step: "requeue",
+      stmt: {
+        // Greylisted addresses wait for the server's retry time; anything the probe never answered
+        // goes straight back. The lineage's dispatches count toward MAX_DISPATCH_ATTEMPTS.
+        sql: `WITH ${items(`${open} AND b.attempts < ${MAX_DISPATCH_ATTEMPTS}`)}
+              INSERT INTO batches (id, job_id, account_id, status, size, items, round, not_before, probe_id, attempts, created_at, updated_at)
+              SELECT ?3, b.job_id, b.account_id, 'pending', count(*), json_group_array(json(items.item)), b.round + 1, max(?4, b.not_before), b.probe_id, b.attempts, ?4, ?4
+              FROM batches b, items
+              WHERE b.id = ?1 AND NOT EXISTS (SELECT 1 FROM job_emails e WHERE e.job_id = ?2 AND e.normalized = items.key)
+              GROUP BY b.id HAVING count(*) > 0
+              RETURNING size`,
+        args: [chunk.batch_id, chunk.job_id, newId("bat"), now],
+      },
+    },
+    {
+      step: "done",
+      stmt: { sql: "UPDATE batches SET status = 'done', updated_at = ?1, lease_expires_at = NULL WHERE id = ?2 AND status = 'dispatched'", args: [now, chunk.batch_id] },
+    },
+  ];
+}
+
+/** Step 4: the job completes when every unique address has its answer (a canceled job stays canceled). */
+const completeJob = (jobId: string, now: number): Tagged => ({
+  step: "complete",
+  stmt: {
+    sql: `UPDATE jobs SET status = 'completed', finished_at = ?1
+          WHERE id = ?2 AND status IN ('queued', 'running') AND processed >= unique_count`,
+    args: [now, jobId],
+  },
+});
+
+const readJob = (jobId: string): Tagged => ({
+  step: "job",
+  stmt: { sql: "SELECT id, status, total, unique_count, processed, deliverable, undeliverable, risky, unknown FROM jobs WHERE id = ?", args: [jobId] },
+});
+
+export function progressFromRow(row: Record<string, unknown>): JobProgress {
+  return {
+    id: String(row.id),
+    status: row.status as JobProgress["status"],
+    total: Number(row.total),
+    unique: Number(row.unique_count),
+    processed: Number(row.processed),
+    counts: Object.fromEntries(VERDICTS.map((v) => [v, Number(row[v])])) as Record<Verdict, number>,
+  };
+}
+
+/** Runs tagged statements as one batch (one round trip, one transaction inside the database) and reads the outcome. */
+async function runSteps(db: EdgeDb, steps: Tagged[]): Promise<AppliedChunk> {
+  const results = await db.$client.batch(steps.map((s) => s.stmt), "write");
+  const of = (step: Tagged["step"]): ResultSet[] => results.filter((_, i) => steps[i]!.step === step);
+  const sum = (rs: ResultSet[]) => rs.reduce((n, r) => n + r.rowsAffected, 0);
+  const row = of("job")[0]?.rows[0];
+  return {
+    applied: sum(of("answer")) + sum(of("giveup")),
+    job: row ? progressFromRow(row as Record<string, unknown>) : null,
+    finished: sum(of("complete")) > 0,
+    batchDone: sum(of("done")) > 0,
+    requeued: Number(of("requeue")[0]?.rows[0]?.size ?? 0),
+  };
+}
 
 export async function applyResultChunk(db: EdgeDb, chunk: ResultChunk, now = Date.now()): Promise<AppliedChunk> {
-  return db.transaction(async (tx) => {
-    const none: AppliedChunk = { applied: 0, job: null, finished: false, batchDone: false, requeued: 0 };
-    const [batch] = await tx.select().from(batches).where(and(eq(batches.id, chunk.batch_id), eq(batches.jobId, chunk.job_id)));
-    if (!batch) return none;
-    const items = new Map((JSON.parse(batch.items) as BatchItem[]).map((item) => [item[0], item]));
-    const lastRound = batch.round >= MAX_GREYLIST_ROUNDS;
-    const answers: [BatchItem, Result][] = [];
-    for (const r of chunk.results) {
-      const item = items.get(r.normalized ?? r.email.toLowerCase());
-      if (!item) continue; // not an address of this batch: ignored
-      if (r.reason === "greylisted" && !lastRound) continue; // provisional; re-queued below
-      answers.push([item, r]);
-    }
-    const added: Record<Verdict, number> = { deliverable: 0, undeliverable: 0, risky: 0, unknown: 0 };
-    // Inserts first answers only (the primary key decides) and counts what was new, by verdict.
-    const insertAnswers = async (list: [BatchItem, Result][]) => {
-      let n = 0;
-      for (let i = 0; i < list.length; i += INSERT_ROWS) {
-        const rows = list.slice(i, i + INSERT_ROWS).map(([item, r]) => {
-          const { trace: _trace, ...stored } = r;
-          return {
-            jobId: chunk.job_id, normalized: item[0], email: item[1], rowIndex: item[2], row: item[3], batchId: batch.id,
-            verdict: r.verdict, reason: r.reason, result: JSON.stringify(stored), createdAt: now,
-          };
-        });
-        const inserted = await tx.insert(jobEmails).values(rows).onConflictDoNothing().returning({ verdict: jobEmails.verdict });
-        for (const row of inserted) added[row.verdict]++;
-        n += inserted.length;
-      }
-      meter.dbRowsWritten += n;
-      return n;
-    };
-    let applied = await insertAnswers(answers);
-
-    // Remember the latest retry time greylisting asked for, for the re-queue at the final chunk.
-    let notBefore = batch.notBefore;
-    const greyAt = latestGreylistRetry(chunk.results, now);
-    if (greyAt > notBefore) {
-      notBefore = greyAt;
-      await tx.update(batches).set({ notBefore }).where(eq(batches.id, batch.id));
-    }
-
-    let requeued = 0;
-    let batchDone = false;
-    if (chunk.final && batch.status === "dispatched") {
-      batchDone = true;
-      const keys = [...items.keys()];
-      const answered = new Set<string>();
-      for (let i = 0; i < keys.length; i += INSERT_ROWS) {
-        const got = await tx
-          .select({ key: jobEmails.normalized })
-          .from(jobEmails)
-          .where(and(eq(jobEmails.jobId, chunk.job_id), inArray(jobEmails.normalized, keys.slice(i, i + INSERT_ROWS))));
-        for (const g of got) answered.add(g.key);
-      }
-      let left = [...items.values()].filter((item) => !answered.has(item[0]));
-      if (left.length > 0 && batch.attempts >= MAX_DISPATCH_ATTEMPTS) {
-        // Asked often enough: what no probe answered is an honest "unknown", and the job can end.
-        applied += await insertAnswers(left.map((item) => [item, unfinishedResult(item)]));
-        left = [];
-      }
-      if (left.length > 0) {
-        // Greylisted addresses wait for the server's retry time; anything the probe never
-        // answered goes straight back in the queue.
-        await tx.insert(batches).values({
-          id: newId("bat"), jobId: batch.jobId, accountId: batch.accountId, status: "pending", size: left.length,
-          items: JSON.stringify(left), round: batch.round + 1, notBefore: Math.max(now, notBefore), probeId: batch.probeId,
-          attempts: batch.attempts, // the lineage's dispatches count toward MAX_DISPATCH_ATTEMPTS
-        });
-        requeued = left.length;
-      }
-      await tx.update(batches).set({ status: "done", updatedAt: now, leaseExpiresAt: null }).where(eq(batches.id, batch.id));
-      meter.dbRowsWritten += left.length > 0 ? 2 : 1;
-    }
-
-    if (applied > 0) {
-      const running = sql`${jobs.status} in ('queued', 'running')`;
-      const complete = sql`${jobs.processed} + ${applied} >= ${jobs.unique}`;
-      await tx
-        .update(jobs)
-        .set({
-          processed: sql`${jobs.processed} + ${applied}`,
-          deliverable: sql`${jobs.deliverable} + ${added.deliverable}`,
-          undeliverable: sql`${jobs.undeliverable} + ${added.undeliverable}`,
-          risky: sql`${jobs.risky} + ${added.risky}`,
-          unknown: sql`${jobs.unknown} + ${added.unknown}`,
-          // A canceled job keeps its status: late answers are stored, but it stays canceled.
-          status: sql`case when ${running} and ${complete} then 'completed' when ${running} then 'running' else ${jobs.status} end`,
-          finishedAt: sql`case when ${running} and ${complete} then ${now} else ${jobs.finishedAt} end`,
-        })
-        .where(eq(jobs.id, chunk.job_id));
-      meter.dbRowsWritten++;
-    }
-    const [after] = await tx.select().from(jobs).where(eq(jobs.id, chunk.job_id));
-    if (!after) return none;
-    const counts = Object.fromEntries(VERDICTS.map((v) => [v, after[v]])) as Record<Verdict, number>;
-    return {
-      applied,
-      finished: applied > 0 && after.status === "completed" && after.finishedAt === now,
-      batchDone,
-      requeued,
-      job: { id: after.id, status: after.status, total: after.total, unique: after.unique, processed: after.processed, counts },
-    };
-  });
+  return runSteps(db, [
+    ...recordAnswers(chunk, now),
+    ...noteGreylistRetry(chunk, now),
+    ...(chunk.final ? closeBatch(chunk, now) : []),
+    completeJob(chunk.job_id, now),
+    ...settleStatements(chunk.job_id, now).map((stmt) => ({ step: "other" as const, stmt })),
+    readJob(chunk.job_id),
+  ]);
 }
 
 /** The latest retry time the server asked for among greylisted answers (a default wait when it named none); 0 when none. */
@@ -149,16 +192,4 @@ function latestGreylistRetry(results: Result[], now: number): number {
     at = Math.max(at, Number.isFinite(t) ? t : now + GREYLIST_RETRY_MS);
   }
   return at;
-}
-
-/** The answer for an address no probe finished: we could not tell. */
-function unfinishedResult(item: BatchItem): Result {
-  const d = decide({
-    syntax: { ok: true }, disposable: false, role: false, free: false, dns: { kind: "mx", hosts: [] },
-    smtp: { kind: "timeout", mx: null, phase: "dispatch" }, catchAll: null,
-  });
-  return {
-    email: item[1], normalized: item[0], verdict: d.verdict, reason: d.reason, catch_all: null, disposable: false, role: false,
-    free: false, greylisted: false, suggestion: null, score: d.score, mx: null, smtp: null, duration_ms: 0, retry_after: null,
-  };
 }

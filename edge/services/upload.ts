@@ -3,7 +3,7 @@
 // chosen (`email_column`: a header name or a 0-based index); otherwise it is found by itself.
 import { z } from "zod";
 import { MAX_EMAIL_LENGTH } from "../../core/contracts.ts";
-import { ApiError } from "../api/errors.ts";
+import { ServiceError } from "../errors.ts";
 import type { IngestSource } from "./jobs.ts";
 
 export const JsonJobRequest = z.object({
@@ -28,7 +28,7 @@ export const defaultJobName = (now = new Date()) => `List of ${now.toISOString()
 export async function readUpload(req: Request, limit: number): Promise<Upload> {
   const declared = Number(req.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > limit) {
-    throw new ApiError("payload_too_large", `Uploads are limited to ${limit} bytes; split the list`);
+    throw new ServiceError("payload_too_large", `Uploads are limited to ${limit} bytes; split the list`);
   }
   const url = new URL(req.url);
   const type = (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
@@ -39,10 +39,10 @@ export async function readUpload(req: Request, limit: number): Promise<Upload> {
     try {
       json = JSON.parse(await req.text());
     } catch {
-      throw new ApiError("invalid_json", "The body is not valid JSON");
+      throw new ServiceError("invalid_json", "The body is not valid JSON");
     }
     const parsed = JsonJobRequest.safeParse(json);
-    if (!parsed.success) throw new ApiError("validation_failed", parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+    if (!parsed.success) throw new ServiceError("validation_failed", parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
     return { name: parsed.data.name ?? queryName, source: { kind: "rows", emails: parsed.data.emails } };
   }
   if (type === "multipart/form-data") {
@@ -50,11 +50,11 @@ export async function readUpload(req: Request, limit: number): Promise<Upload> {
     try {
       form = await req.formData();
     } catch {
-      throw new ApiError("bad_request", "The multipart body could not be read");
+      throw new ServiceError("bad_request", "The multipart body could not be read");
     }
     const file = form.get("file");
-    if (!file || typeof file === "string") throw new ApiError("validation_failed", "file: send the list as a multipart field named `file`");
-    if (file.size > limit) throw new ApiError("payload_too_large", `Uploads are limited to ${limit} bytes; split the list`);
+    if (!file || typeof file === "string") throw new ServiceError("validation_failed", "file: send the list as a multipart field named `file`");
+    if (file.size > limit) throw new ServiceError("payload_too_large", `Uploads are limited to ${limit} bytes; split the list`);
     const name = field(form.get("name"))?.slice(0, MAX_NAME) || queryName || file.name.slice(0, MAX_NAME);
     return { name, source: { kind: "bytes", stream: file.stream(), column: field(form.get("email_column")) ?? queryColumn } };
   }
@@ -62,5 +62,5 @@ export async function readUpload(req: Request, limit: number): Promise<Upload> {
     const stream = req.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
     return { name: queryName, source: { kind: "bytes", stream, column: queryColumn } };
   }
-  throw new ApiError("unsupported_media_type", `Send application/json, text/plain, text/csv or multipart/form-data, not "${type || "nothing"}"`);
+  throw new ServiceError("unsupported_media_type", `Send application/json, text/plain, text/csv or multipart/form-data, not "${type || "nothing"}"`);
 }

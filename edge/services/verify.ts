@@ -2,9 +2,9 @@
 // the shared cache. A verdict is data: a bad address is a 200 with "undeliverable".
 import { parseAddress } from "../../core/address.ts";
 import { ResultSchema, type Result } from "../../core/contracts.ts";
-import { invalidSyntaxResult } from "../../core/ingest.ts";
+import { invalidSyntaxResult } from "../../core/result.ts";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
-import { ApiError } from "../api/errors.ts";
+import { ServiceError } from "../errors.ts";
 import type { Services } from "./context.ts";
 import { chargeCheck, creditBalance } from "./credits.ts";
 import { liveProbes } from "./dispatch.ts";
@@ -32,9 +32,9 @@ export async function checkAddress(
     const hit = await s.cache.get<Result>(cacheKey);
     if (hit) return { result: { ...hit, email }, cached: true };
   }
-  if ((await creditBalance(s.db, accountId)) < 1) throw new ApiError("insufficient_credits", "A check needs one credit");
+  if ((await creditBalance(s.db, accountId)) < 1) throw new ServiceError("insufficient_credits", "A check needs one credit");
   const probes = (await liveProbes(s)).sort((a, b) => a.inFlight / Math.max(1, a.capacity) - b.inFlight / Math.max(1, b.capacity));
-  if (probes.length === 0) throw new ApiError("probe_unavailable", "No verification probe is online; try again shortly", { "retry-after": "30" });
+  if (probes.length === 0) throw new ServiceError("probe_unavailable", "No verification probe is online; try again shortly", 30);
   const budget = req.budget_ms ?? DEFAULT_CHECK_BUDGET_MS;
   const body = JSON.stringify({ email, budget_ms: budget, ...(req.trace ? { trace: true } : {}) });
   let result: Result | null = null;
@@ -59,7 +59,7 @@ export async function checkAddress(
       // this probe failed; the next one may answer
     }
   }
-  if (!result) throw new ApiError("probe_unavailable", "No probe answered in time; try again", { "retry-after": "30" });
+  if (!result) throw new ServiceError("probe_unavailable", "No probe answered in time; try again", 30);
   if (result.verdict !== "unknown") {
     await chargeCheck(s.db, accountId, requestId);
     if (s.config.MXRAY_VERIFY_CACHE_S > 0) {

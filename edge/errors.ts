@@ -1,0 +1,54 @@
+// The edge's own errors: services and adapters throw these with a stable code; only edge/api
+// turns a code into an HTTP status (edge/api/errors.ts), so a service never speaks HTTP.
+export const SERVICE_ERROR_CODES = [
+  "bad_request",
+  "invalid_json",
+  "validation_failed",
+  "empty_upload",
+  "no_email_column",
+  "not_utf8",
+  "insufficient_credits",
+  "forbidden",
+  "not_found",
+  "conflict",
+  "payload_too_large",
+  "unsupported_media_type",
+  "probe_unavailable",
+  /** The database cannot be reached (or is overloaded): nothing was changed; try again. */
+  "unavailable",
+] as const;
+export type ServiceErrorCode = (typeof SERVICE_ERROR_CODES)[number];
+
+export class ServiceError extends Error {
+  constructor(
+    readonly code: ServiceErrorCode,
+    message: string,
+    /** When asking again makes sense, after about this many seconds. */
+    readonly retryAfterS?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The ServiceError anywhere in an error's cause chain (drizzle wraps what the client throws). */
+export function findServiceError(err: unknown): ServiceError | null {
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof ServiceError) return e;
+  }
+  return null;
+}
+
+/** Each error of a cause chain as { name, code, message }: logs say what the driver said, not only "Failed query". */
+export function causeChain(err: unknown): { name: string; code?: string; message: string }[] {
+  const out: { name: string; code?: string; message: string }[] = [];
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const o = e as { name?: string; code?: unknown; message?: unknown };
+    out.push({
+      name: typeof o.name === "string" ? o.name : typeof e,
+      ...(typeof o.code === "string" ? { code: o.code } : {}),
+      message: String(o.message ?? e).slice(0, 500),
+    });
+  }
+  return out;
+}

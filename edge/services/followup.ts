@@ -1,0 +1,14 @@
+// What every writer of results does next (a probe's chunk, the sweeper's give-up), in one place:
+// tell the job's hub, and hand a freed probe more work. Credits are settled inside the write.
+import type { Result } from "../../core/contracts.ts";
+import type { Services } from "./context.ts";
+import { dispatchPending } from "./dispatch.ts";
+import type { AppliedChunk } from "./results.ts";
+
+export function followUp(s: Services, outcome: AppliedChunk, results: Result[]): void {
+  if (outcome.job && (outcome.applied > 0 || outcome.finished)) {
+    // processed only grows, so it orders updates for the hub; a replay carries an old value.
+    s.waitUntil(s.hub(outcome.job.id).update(outcome.job, results, outcome.job.processed));
+  }
+  if (outcome.batchDone) s.waitUntil(dispatchPending(s));
+}

@@ -1,6 +1,6 @@
 // Jobs: streaming ingest of an upload into batches, the job's public shape, listing and cancel.
 import { and, desc, eq, inArray, lt, or } from "drizzle-orm";
-import type { JobView } from "../../core/contracts.ts";
+import { noRejects, type JobView } from "../../core/contracts.ts";
 import type { ListRow } from "../../core/emailfile.ts";
 import { newId } from "../../core/ids.ts";
 import { BatchCutter, Ingest, invalidSyntaxResult, type BatchItem, type IngestedAddress } from "../../core/ingest.ts";
@@ -25,6 +25,7 @@ export function jobView(job: JobRow): JobView {
     processed: job.processed,
     counts: { deliverable: job.deliverable, undeliverable: job.undeliverable, risky: job.risky, unknown: job.unknown },
     progress: job.unique === 0 ? (job.status === "completed" ? 1 : 0) : Math.min(1, job.processed / job.unique),
+    rejects: { ...noRejects(), ...(job.rejects ? (JSON.parse(job.rejects) as Partial<JobView["rejects"]>) : {}) },
     created_at: new Date(job.createdAt).toISOString(),
     finished_at: job.finishedAt === null ? null : new Date(job.finishedAt).toISOString(),
   };
@@ -166,6 +167,7 @@ export async function ingestJob(s: Services, accountId: string, name: string, so
         undeliverable: ingest.invalid,
         columns: header ? JSON.stringify(header) : null,
         emailColumn: ingest.reader.column,
+        rejects: JSON.stringify(ingest.rejects),
         finishedAt: done ? Date.now() : null,
       })
       .where(eq(jobs.id, jobId))

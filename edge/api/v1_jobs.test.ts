@@ -264,7 +264,7 @@ describe("rate limits and the API description", () => {
     expect(Object.keys(doc.paths).sort()).toEqual(["/api/v1/account", "/api/v1/jobs", "/api/v1/jobs/{id}", "/api/v1/jobs/{id}/live-token", "/api/v1/jobs/{id}/results", "/api/v1/verify"]);
     expect(Object.keys(doc.paths["/api/v1/jobs"]!).sort()).toEqual(["get", "post"]);
     expect(Object.keys((doc.paths["/api/v1/jobs"]!.post as { requestBody: { content: object } }).requestBody.content).sort()).toEqual(["application/json", "multipart/form-data", "text/csv", "text/plain"]);
-    expect(Object.keys(doc.components.schemas.Job!.properties)).toEqual(expect.arrayContaining(["id", "name", "status", "total", "unique", "processed", "counts", "created_at", "finished_at"]));
+    expect(Object.keys(doc.components.schemas.Job!.properties)).toEqual(expect.arrayContaining(["id", "name", "status", "total", "unique", "processed", "counts", "rejects", "created_at", "finished_at"]));
     const page = await call("/api/v1/docs");
     expect(page.headers.get("content-type")).toContain("text/html");
     expect(await page.text()).toContain("POST /api/v1/jobs");

@@ -76,12 +76,21 @@ export const HeartbeatSchema = z.object({
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 
+/**
+ * Why an input row got no result (issue 9: every row is a result or a counted reject).
+ * no_address: the row's email cell is empty; too_long: the cell is longer than MAX_EMAIL_LENGTH.
+ */
+export const REJECT_REASONS = ["no_address", "too_long"] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+export type RejectCounts = Record<RejectReason, number>;
+export const noRejects = (): RejectCounts => ({ no_address: 0, too_long: 0 });
+
 /** A job as the API shows it (a contract: extend, never rename). */
 export interface JobView {
   id: string;
   name: string;
   status: JobStatus;
-  /** Rows received. */
+  /** Rows with an address cell; the file's rows are total + the sum of rejects. */
   total: number;
   /** Addresses after case-insensitive dedupe; each gets a result. */
   unique: number;
@@ -89,6 +98,8 @@ export interface JobView {
   counts: { deliverable: number; undeliverable: number; risky: number; unknown: number };
   /** processed / unique, 0–1. */
   progress: number;
+  /** Rows that got no result, by reason. */
+  rejects: RejectCounts;
   created_at: string;
   finished_at: string | null;
 }

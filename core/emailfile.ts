@@ -1,7 +1,11 @@
 // Reads a list of addresses from a file's text, streaming: one address per line, or CSV/TSV with
 // or without a header, the email column found by its name or else by its content. The same
 // reader serves the CLI's --file and the edge's upload ingest (chunks of any size).
-import Papa from "papaparse";
+//
+// Every non-blank input row ends as a ListRow (which then gets a result) or as a counted reject
+// with its reason (issue 9). Lines end at LF, CRLF or a lone CR.
+import { parseAddress } from "./address.ts";
+import { MAX_EMAIL_LENGTH, noRejects, type RejectCounts, type RejectReason } from "./contracts.ts";
 
 const EMAIL_HEADERS = new Set([
   "email", "e-mail", "e_mail", "email address", "email_address", "emailaddress", "e-mail address",
@@ -10,6 +14,16 @@ const EMAIL_HEADERS = new Set([
 const DELIMITERS = [",", "\t", ";", "|"];
 /** Rows looked at before the email column is chosen. */
 export const SAMPLE_ROWS = 50;
+/** Non-blank lines looked at before deciding between a plain list and a table. */
+export const SAMPLE_LINES = 50;
+/**
+ * How far a CSV quoted field may run on before its opening quote is taken for a stray one: a
+ * real multi-line note is rarely this long, and a typo must not swallow the rest of the file.
+ * The line that opened it is then read literally (quotes as characters, split at the
+ * delimiter) and reading starts again on the line after it, so no row is lost.
+ */
+export const MAX_QUOTED_LINES = 100;
+export const MAX_QUOTED_CHARS = 1 << 20;
 
 const looksLikeEmail = (v: string) => /^[^@\s]+@[^@\s]+$/.test(v.trim());
 
@@ -19,23 +33,173 @@ export interface ListRow {
   email: string;
   /** The row as it was, for exports that keep the user's columns. */
   fields: string[];
+  /** The 1-based input line where the row starts (absent for rows that did not come from text). */
+  line?: number;
+}
+
+/** A non-blank input row that gets no result, and why. */
+export interface RejectedRow {
+  line: number;
+  /** The row's text (its lines joined by "\n"). */
+  raw: string;
+  reason: RejectReason;
 }
 
 type Layout = { kind: "plain"; header: string | null } | { kind: "table"; column: number; header: string[] | null };
+type Line = { no: number; text: string };
+type Rec = { line: number; raw: string; fields: string[] };
 
 export interface ReaderOptions {
   /** The email column, chosen by the user: a header name (any case), else a 0-based index. */
   column?: string | undefined;
+  /** Told of each rejected row, in input order (the CLI prints a line for each). */
+  onReject?: (row: RejectedRow) => void;
+}
+
+/** Splits text into lines as it streams; a CRLF split across chunks is one line break. */
+class LineSplitter {
+  private partial = "";
+  private pendingCR = false;
+
+  push(text: string): string[] {
+    if (text === "") return [];
+    if (this.pendingCR && text.charCodeAt(0) === 10) text = text.slice(1);
+    this.pendingCR = false;
+    const lines: string[] = [];
+    const breaks = /\r\n|\r|\n/g;
+    let start = 0;
+    for (let m = breaks.exec(text); m; m = breaks.exec(text)) {
+      lines.push(this.partial + text.slice(start, m.index));
+      this.partial = "";
+      start = m.index + m[0].length;
+    }
+    // A CR that ends the chunk may be the first half of a CRLF.
+    if (start === text.length && text.endsWith("\r")) this.pendingCR = true;
+    this.partial += text.slice(start);
+    return lines;
+  }
+
+  end(): string[] {
+    const rest = this.partial;
+    this.partial = "";
+    return rest ? [rest] : [];
+  }
+}
+
+/** One CSV record, fed a line at a time (RFC 4180: a quote opens a field only at its start). */
+class RecordParser {
+  private fields: string[] = [];
+  private field = "";
+  private quoted = false;
+
+  /** True when the record is complete at the end of this line. */
+  line(text: string, d: string): boolean {
+    let atStart = this.field === "" && !this.quoted;
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i]!;
+      if (this.quoted) {
+        if (c !== '"') this.field += c;
+        else if (text[i + 1] === '"') (this.field += '"'), i++;
+        else this.quoted = false;
+        atStart = false;
+      } else if (c === d) {
+        this.fields.push(this.field);
+        this.field = "";
+        atStart = true;
+      } else if (c === '"' && atStart) {
+        this.quoted = true;
+        atStart = false;
+      } else {
+        this.field += c;
+        atStart = false;
+      }
+    }
+    if (this.quoted) {
+      this.field += "\n";
+      return false;
+    }
+    this.fields.push(this.field);
+    return true;
+  }
+
+  /** The record's fields; the parser starts afresh. */
+  take(): string[] {
+    const out = this.fields;
+    this.reset();
+    return out;
+  }
+
+  reset(): void {
+    this.fields = [];
+    this.field = "";
+    this.quoted = false;
+  }
+}
+
+/** How many fields one line has, read on its own (an unterminated quote runs to the line's end). */
+function fieldCount(text: string, d: string): number {
+  const p = new RecordParser();
+  p.line(text, d);
+  return p.take().length;
+}
+
+/**
+ * Whether a line has delimiter `d` outside what an address can hold: a line that is one address
+ * as a whole (an RFC 5321 quoted local part may hold "," ";" or "|") has none.
+ */
+function splitsOn(text: string, d: string): boolean {
+  if (!text.includes(d) || fieldCount(text, d) === 1) return false;
+  return !parseAddress(text.trim()).ok;
+}
+
+/** One address-like token: an "@" and no white space outside quoted strings. */
+const addressLike = (text: string) => text.includes("@") && !/\s/.test(text.trim().replace(/"[^"]*"/g, ""));
+
+/**
+ * Plain list or table, from the sample: a table when some delimiter splits at least as many lines
+ * as there are lines that are one address-like token (continuation lines of a multi-line quoted
+ * note are neither). Otherwise each line is one address and its quotes are literal, so a stray
+ * quote can never join lines; a plain list stays plain whatever its later lines hold.
+ */
+function chooseDelimiter(lines: string[]): string | null {
+  let best: string | null = null;
+  let bestCount = 0;
+  for (const d of DELIMITERS) {
+    const count = lines.filter((l) => splitsOn(l, d)).length;
+    if (count > bestCount) [best, bestCount] = [d, count];
+  }
+  if (best === null) return null;
+  const single = lines.filter((l) => !splitsOn(l, best) && addressLike(l)).length;
+  return bestCount >= single ? best : null;
+}
+
+/** A plain-list line that is one CSV-quoted field (single-column exports quote every cell) is unquoted; other quotes are literal. */
+function plainCell(text: string): string {
+  const t = text.trim();
+  const m = /^"((?:[^"]|"")*)"$/.exec(t);
+  return m ? m[1]!.replace(/""/g, '"') : t;
 }
 
 export class AddressListReader {
   private readonly options: ReaderOptions;
-  private buffer = "";
+  private readonly lines = new LineSplitter();
   private started = false;
-  private delimiter: string | undefined;
-  private sample: string[][] | null = [];
+  private lineNo = 0;
+  /** Lines held until plain vs table is decided; null once it is. */
+  private lineSample: Line[] | null = [];
+  /** null: a plain list; else the table's delimiter. */
+  private delimiter: string | null = null;
+  private readonly parser = new RecordParser();
+  /** Lines of a table record whose quoted field is still open. */
+  private held: Line[] = [];
+  private heldChars = 0;
+  /** Records held until the email column is chosen; null once it is. */
+  private recordSample: Rec[] | null = [];
   private layout: Layout | null = null;
+  private headerRecord: Rec | null = null;
   private nextIndex = 0;
+  /** Non-blank rows that got no address, by reason. */
+  readonly rejects: RejectCounts = noRejects();
 
   constructor(options: ReaderOptions = {}) {
     this.options = options;
@@ -54,80 +218,119 @@ export class AddressListReader {
 
   /** Feeds text; returns the rows completed by it (none until the email column is known). */
   push(text: string): ListRow[] {
-    if (!this.started) {
+    if (!this.started && text !== "") {
       text = text.replace(/^\uFEFF/, "");
       this.started = true;
     }
-    this.buffer += text;
-    const cut = lastRowEnd(this.buffer);
-    if (cut < 0) return [];
-    const complete = this.buffer.slice(0, cut + 1);
-    this.buffer = this.buffer.slice(cut + 1);
-    return this.take(this.parse(complete), false);
+    return this.feed(this.lines.push(text), false);
   }
 
   /** Ends the input; returns the remaining rows. */
   end(): ListRow[] {
-    const rest = this.buffer;
-    this.buffer = "";
-    return this.take(rest ? this.parse(rest) : [], true);
+    return this.feed(this.lines.end(), true);
   }
 
-  private parse(text: string): string[][] {
-    // Rows are cut at "\n", so CRLF files are made LF first and Papa never has to guess the
-    // line ending per chunk (a guess that differs between chunks garbles quoted last fields).
-    const result = Papa.parse<string[]>(text.replace(/\r\n/g, "\n"), {
-      skipEmptyLines: "greedy",
-      newline: "\n",
-      ...(this.delimiter ? { delimiter: this.delimiter } : { delimitersToGuess: DELIMITERS }),
-    });
-    this.delimiter ??= result.meta.delimiter;
-    return result.data.filter((r) => r.some((c) => c.trim() !== ""));
-  }
-
-  private take(rows: string[][], last: boolean): ListRow[] {
-    if (this.sample) {
-      this.sample.push(...rows);
-      if (this.sample.length < SAMPLE_ROWS && !last) return [];
-      rows = this.sample;
-      this.sample = null;
-      const { layout, skip } = chooseLayout(rows, this.options.column);
-      this.layout = layout;
-      rows = rows.slice(skip);
-    }
+  private feed(texts: string[], last: boolean): ListRow[] {
     const out: ListRow[] = [];
-    const layout = this.layout;
-    if (!layout) return out;
-    for (const fields of rows) {
-      const cell = layout.kind === "plain" ? fields.join(this.delimiter ?? ",") : fields[layout.column];
-      const email = (cell ?? "").trim();
-      if (email) out.push({ index: this.nextIndex++, email, fields });
+    for (const text of texts) this.line({ no: ++this.lineNo, text }, out);
+    if (last) {
+      this.decideKind(out);
+      while (this.held.length > 0) this.unterminated(out);
+      this.chooseColumn(out);
     }
     return out;
   }
-}
 
-/** Where the last complete row ends: the last newline outside a quoted field (RFC 4180). */
-function lastRowEnd(text: string): number {
-  let inQuotes = false;
-  let last = -1;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34) inQuotes = !inQuotes; // an escaped "" flips twice
-    else if (c === 10 && !inQuotes) last = i;
+  private line(l: Line, out: ListRow[]): void {
+    if (this.lineSample) {
+      this.lineSample.push(l);
+      if (this.lineSample.filter((s) => s.text.trim() !== "").length >= SAMPLE_LINES) this.decideKind(out);
+      return;
+    }
+    const d = this.delimiter;
+    if (d === null) {
+      if (l.text.trim() !== "") this.record({ line: l.no, raw: l.text, fields: [plainCell(l.text)] }, out);
+      return;
+    }
+    if (this.held.length === 0) {
+      if (l.text.trim() === "") return;
+      if (!l.text.includes('"')) return this.record({ line: l.no, raw: l.text, fields: l.text.split(d) }, out);
+    }
+    this.held.push(l);
+    this.heldChars += l.text.length;
+    if (this.parser.line(l.text, d)) {
+      const raw = this.held.map((h) => h.text).join("\n");
+      this.record({ line: this.held[0]!.no, raw, fields: this.parser.take() }, out);
+      this.held = [];
+      this.heldChars = 0;
+    } else if (this.held.length > MAX_QUOTED_LINES || this.heldChars > MAX_QUOTED_CHARS) {
+      this.unterminated(out);
+    }
   }
-  return last;
+
+  /** The open quote was a stray one: its line is read literally, the lines after it again. */
+  private unterminated(out: ListRow[]): void {
+    const [first, ...rest] = this.held;
+    this.held = [];
+    this.heldChars = 0;
+    this.parser.reset();
+    this.record({ line: first!.no, raw: first!.text, fields: first!.text.split(this.delimiter!) }, out);
+    for (const l of rest) this.line(l, out);
+  }
+
+  private decideKind(out: ListRow[]): void {
+    const sample = this.lineSample;
+    if (!sample) return;
+    this.lineSample = null;
+    this.delimiter = chooseDelimiter(sample.map((s) => s.text).filter((t) => t.trim() !== ""));
+    for (const l of sample) this.line(l, out);
+  }
+
+  private record(rec: Rec, out: ListRow[]): void {
+    if (this.recordSample) {
+      this.recordSample.push(rec);
+      if (this.recordSample.length >= SAMPLE_ROWS) this.chooseColumn(out);
+      return;
+    }
+    this.emit(rec, out);
+  }
+
+  private chooseColumn(out: ListRow[]): void {
+    const sample = this.recordSample;
+    if (!sample) return;
+    this.recordSample = null;
+    // Rows of empty cells (",,,") say nothing about the columns; they are still rejects below.
+    const filled = sample.filter((r) => r.fields.some((c) => c.trim() !== ""));
+    const { layout, skip } = chooseLayout(filled.map((r) => r.fields), this.delimiter === null, this.options.column);
+    this.layout = layout;
+    this.headerRecord = skip ? filled[0]! : null;
+    for (const rec of sample) this.emit(rec, out);
+  }
+
+  private emit(rec: Rec, out: ListRow[]): void {
+    if (rec === this.headerRecord) return;
+    const layout = this.layout;
+    const cell = !layout ? "" : layout.kind === "plain" ? rec.fields[0] : rec.fields[layout.column];
+    const email = (cell ?? "").trim();
+    const reason: RejectReason | null = !email ? "no_address" : email.length > MAX_EMAIL_LENGTH ? "too_long" : null;
+    if (reason) {
+      this.rejects[reason]++;
+      this.options.onReject?.({ line: rec.line, raw: rec.raw, reason });
+      return;
+    }
+    out.push({ index: this.nextIndex++, email, fields: rec.fields, line: rec.line });
+  }
 }
 
-function chooseLayout(rows: string[][], chosen?: string): { layout: Layout | null; skip: number } {
+function chooseLayout(rows: string[][], plain: boolean, chosen?: string): { layout: Layout | null; skip: number } {
   if (rows.length === 0) return { layout: null, skip: 0 };
-  const width = Math.max(...rows.map((r) => r.length));
-  if (chosen !== undefined && width > 1) return chosenLayout(rows, chosen.trim(), width);
-  if (width === 1) {
+  if (plain) {
     const first = rows[0]![0]!.trim();
     const header = EMAIL_HEADERS.has(first.toLowerCase()) ? first : null;
     return { layout: { kind: "plain", header }, skip: header ? 1 : 0 };
   }
+  const width = Math.max(...rows.map((r) => r.length));
+  if (chosen !== undefined) return chosenLayout(rows, chosen.trim(), width);
   const header = rows[0]!.map((h) => h.trim());
   const named = header.findIndex((h) => EMAIL_HEADERS.has(h.toLowerCase()));
   if (named >= 0) return { layout: { kind: "table", column: named, header }, skip: 1 };
@@ -154,9 +357,19 @@ function chosenLayout(rows: string[][], chosen: string, width: number): { layout
   return { layout: { kind: "table", column, header: hasHeader ? first : null }, skip: hasHeader ? 1 : 0 };
 }
 
-/** The whole list at once (the CLI's --file). */
-export function readAddressList(text: string): { emails: string[]; column: string | null } {
-  const reader = new AddressListReader();
-  const rows = [...reader.push(text), ...reader.end()];
-  return { emails: rows.map((r) => r.email), column: reader.column };
+/** One input row as the CLI reports it: an address to verify, or a reject. */
+export type ListEntry = { line: number; raw: string; email: string } | { line: number; raw: string; reject: RejectReason };
+
+/** The whole list at once (the CLI's --file): every non-blank row in input order. */
+export function readAddressList(text: string): { emails: string[]; column: string | null; entries: ListEntry[]; rejects: RejectCounts } {
+  const entries: ListEntry[] = [];
+  const reader = new AddressListReader({ onReject: (r) => entries.push({ line: r.line, raw: r.raw, reject: r.reason }) });
+  const take = (rows: ListRow[]) => {
+    for (const r of rows) entries.push({ line: r.line!, raw: r.email, email: r.email });
+  };
+  take(reader.push(text));
+  take(reader.end());
+  // Rows and rejects are reported in separate streams; the line number restores input order.
+  entries.sort((a, b) => a.line - b.line);
+  return { emails: entries.flatMap((e) => ("email" in e ? [e.email] : [])), column: reader.column, entries, rejects: reader.rejects };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "./testing.ts";
 import { BatchCutter, Ingest, KeySet, planBatches } from "./ingest.ts";
 
 describe("Ingest", () => {
@@ -12,6 +13,34 @@ describe("Ingest", () => {
     expect(out[2]).toMatchObject({ domain: null });
     expect(out[3]).toMatchObject({ disposable: true });
     expect(out[0]!.fields).toEqual(["A", "alice@x.test"]);
+  });
+});
+
+describe("Ingest accounts for every row (issue 9)", () => {
+  const ADDRESSES = ["a@x.test", "A@X.TEST", '"john doe"@x.test', '"doe, john"@x.test', '"stray@x.test', "bad@@x", "x".repeat(600) + "@x.test"];
+
+  it("rows in = total + rejects, duplicates = total - unique, over generated lists and chunkings", () => {
+    const next = seededRandom(42);
+    const pick = <T,>(xs: T[]) => xs[Math.floor(next() * xs.length)]!;
+    for (let run = 0; run < 200; run++) {
+      const csv = next() < 0.5;
+      const n = Math.floor(next() * 60);
+      const cells = Array.from({ length: n }, () => (next() < 0.2 ? "" : pick(ADDRESSES)));
+      const eol = pick(["\n", "\r\n", "\r"]);
+      const text = csv
+        ? `name,email${eol}` + cells.map((c, i) => `n${i},"${c.replace(/"/g, '""')}"${eol}`).join("")
+        : cells.filter((c) => c !== "").map((c) => c + eol).join("");
+      // A plain list has no line for an empty cell; every CSV record is a row.
+      const rowsIn = csv ? n : cells.filter((c) => c !== "").length;
+      const ingest = new Ingest();
+      const cut = Math.floor(next() * (text.length + 1));
+      const out = [...ingest.push(text.slice(0, cut)), ...ingest.push(text.slice(cut)), ...ingest.end()];
+      const context = JSON.stringify({ run, text, cut });
+      expect(ingest.total + ingest.rejects.no_address + ingest.rejects.too_long, context).toBe(rowsIn);
+      expect(out, context).toHaveLength(ingest.unique);
+      expect(ingest.duplicates, context).toBe(ingest.total - new Set(out.map((a) => a.key)).size);
+      expect(ingest.rejects.too_long, context).toBe(cells.filter((c) => c.length > 512).length);
+    }
   });
 });
 

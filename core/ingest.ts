@@ -2,6 +2,7 @@
 // case-insensitive dedupe and list flags → batches grouped by domain, so a probe can carry many
 // recipients of one domain on one SMTP connection.
 import { parseAddress } from "./address.ts";
+import type { RejectCounts } from "./contracts.ts";
 import { AddressListReader, type ListRow, type ReaderOptions } from "./emailfile.ts";
 import { isDisposable, isFree, isRole } from "./lists.ts";
 
@@ -71,10 +72,18 @@ export class Ingest {
   constructor(options: ReaderOptions = {}) {
     this.reader = new AddressListReader(options);
   }
-  /** Rows with an address cell. */
+  /** Rows with an address cell; each gets a result (its own, or its duplicate's). */
   total = 0;
   unique = 0;
   invalid = 0;
+  /** Rows of the input without a result, by reason: rows in = total + their sum. */
+  get rejects(): RejectCounts {
+    return this.reader.rejects;
+  }
+  /** Rows whose address repeats an earlier row's (they share its result). */
+  get duplicates(): number {
+    return this.total - this.unique;
+  }
   private seen = new KeySet();
   /** Domain-level flags, looked up once per domain. */
   private domains = new Map<string, { disposable: boolean; free: boolean }>();

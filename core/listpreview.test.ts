@@ -15,14 +15,14 @@ function ingestCounts(text: string, column?: string) {
   const ingest = new Ingest({ column });
   ingest.push(text);
   ingest.end();
-  return { rows: ingest.total, unique: ingest.unique, invalid: ingest.invalid };
+  return { rows: ingest.total, unique: ingest.unique, invalid: ingest.invalid, rejects: ingest.rejects };
 }
 
 describe("previewList", () => {
   it("counts what the edge's ingest will count: rows, unique, bad syntax, and the cost", () => {
     const p = previewList(csv);
     expect(p).toMatchObject({ rows: 5, unique: 3, duplicates: 2, invalid: 1, cost: 3, column: "work email", width: 3 });
-    expect({ rows: p.rows, unique: p.unique, invalid: p.invalid }).toEqual(ingestCounts(csv));
+    expect({ rows: p.rows, unique: p.unique, invalid: p.invalid, rejects: p.rejects }).toEqual(ingestCounts(csv));
     expect(p.header).toEqual(["name", "work email", "notes"]);
     expect(p.firstRows[3]).toEqual(["Cy", "cy@example.org", "a, quoted note"]);
   });
@@ -35,7 +35,7 @@ describe("previewList", () => {
     const byName = previewList(csv, "notes");
     expect(byName.column).toBe("notes");
     expect(byName.invalid).toBe(5); // the notes are not addresses
-    expect({ rows: byName.rows, unique: byName.unique, invalid: byName.invalid }).toEqual(ingestCounts(csv, "notes"));
+    expect({ rows: byName.rows, unique: byName.unique, invalid: byName.invalid, rejects: byName.rejects }).toEqual(ingestCounts(csv, "notes"));
     expect(previewList(csv, "1")).toMatchObject({ column: "work email", unique: 3 });
     const headerless = "x,a@example.com\ny,b@example.com\n";
     expect(previewList(headerless, "1")).toMatchObject({ header: null, rows: 2, unique: 2, invalid: 0 });
@@ -47,5 +47,13 @@ describe("previewList", () => {
 
   it("reads plain lists one address per line", () => {
     expect(previewList("a@example.com\r\nb@example.com\r\na@example.com\r\n")).toMatchObject({ header: null, width: 1, rows: 3, unique: 2, duplicates: 1 });
+  });
+
+  it("counts rejects as the ingest does, and reads quotes in a plain list literally", () => {
+    const withGaps = "name,email\nAda,ada@example.com\nBo,\n,,\n";
+    expect(previewList(withGaps)).toMatchObject({ rows: 1, rejects: { no_address: 2, too_long: 0 } });
+    expect(previewList(withGaps).rejects).toEqual(ingestCounts(withGaps).rejects);
+    const plain = '"john doe"@example.com\n"stray@example.com\nb@example.com\n';
+    expect(previewList(plain, undefined, 5)).toMatchObject({ rows: 3, unique: 3, invalid: 1, rejects: { no_address: 0 } });
   });
 });

@@ -2,6 +2,7 @@
 // columns, and the counts the edge's ingest will reach (rows, unique addresses, bad syntax), so
 // the credit cost is known before confirming. Same reader and the same dedupe key as core/ingest.
 import { parseAddress } from "./address.ts";
+import type { RejectCounts } from "./contracts.ts";
 import { AddressListReader, type ListRow } from "./emailfile.ts";
 
 export const PREVIEW_ROWS = 8;
@@ -18,6 +19,8 @@ export interface ListPreview {
   unique: number;
   duplicates: number;
   invalid: number;
+  /** Rows that will get no result, by reason (an empty email cell, an overlong one). */
+  rejects: RejectCounts;
   /** One credit per unique address. */
   cost: number;
 }
@@ -43,5 +46,5 @@ export function previewList(text: string, column?: string, sliceChars = 1 << 20)
   for (let i = 0; i < text.length; i += sliceChars) take(reader.push(text.slice(i, i + sliceChars)));
   take(reader.end());
   const width = Math.max(0, ...firstRows.map((r) => r.length), reader.header?.length ?? 0);
-  return { header: reader.header, width, column: reader.column, firstRows, rows, unique: seen.size, duplicates: rows - seen.size, invalid, cost: seen.size };
+  return { header: reader.header, width, column: reader.column, firstRows, rows, unique: seen.size, duplicates: rows - seen.size, invalid, rejects: reader.rejects, cost: seen.size };
 }

@@ -66,6 +66,8 @@ export const jobs = sqliteTable(
     /** The uploaded file's header (JSON array) and the column holding addresses, for the export. */
     columns: text("columns"),
     emailColumn: text("email_column"),
+    /** Input rows that got no result, by reason (JSON object); null for jobs from before issue 9. */
+    rejects: text("rejects"),
     creditsReserved: integer("credits_reserved").notNull().default(0),
     createdAt: integer("created_at").notNull().default(now),
     finishedAt: integer("finished_at"),

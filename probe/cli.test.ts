@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ResultSchema } from "../core/contracts.ts";
+import { ResultSchema, type Result } from "../core/contracts.ts";
 import { startWorld, type World } from "../e2e/world/index.ts";
 
 let world: World;
@@ -21,6 +21,12 @@ function mxray(args: string[]): Promise<{ code: number; stdout: string; stderr: 
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
+}
+
+function listFile(name: string, content: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), "mxray-cli-")), name);
+  writeFileSync(file, content);
+  return file;
 }
 
 const worldArgs = () => ["--dns", world.dnsServer, "--port", String(world.smtpPort), "--timeout", "2000", "--greylist-budget", "3000"];
@@ -48,15 +54,47 @@ describe("mxray verify", () => {
   });
 
   it("reads a CSV, finding its email column, and prints a table", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "mxray-cli-"));
-    const file = join(dir, "list.csv");
-    writeFileSync(file, "name,Email Address,company\nAlice,alice@ok.test,Acme\nNobody,nobody@ok.test,Acme\n");
+    const file = listFile("list.csv", "name,Email Address,company\nAlice,alice@ok.test,Acme\nNobody,nobody@ok.test,Acme\n");
     const { code, stdout } = await mxray(["verify", "--file", file, ...worldArgs()]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^EMAIL\s+VERDICT/);
     expect(stdout).toMatch(/alice@ok\.test\s+deliverable\s+accepted/);
     expect(stdout).toMatch(/nobody@ok\.test\s+undeliverable\s+mailbox_not_found/);
     expect(stdout).toMatch(/2 checked: 1 deliverable, 1 undeliverable/);
+  });
+
+  it("prints exactly one JSON line per non-blank line of a plain list, quotes literal (issue 9)", async () => {
+    const file = listFile("list.txt", 'alice@ok.test\r\n"john doe"@ok.test\r\n\r\n"stray@ok.test\nALICE@ok.test\rnobody@ok.test\n"doe, john"@ok.test\nalice@ok.test\n');
+    const { code, stdout } = await mxray(["verify", "--file", file, "--json", ...worldArgs()]);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split("\n").map((l) => JSON.parse(l) as Result & { line: number });
+    expect(lines.map((l) => l.line).sort((a, b) => a - b)).toEqual([1, 2, 4, 5, 6, 7, 8]);
+    const by = new Map(lines.map((l) => [l.line, ResultSchema.parse(l)]));
+    expect(by.get(4)).toMatchObject({ email: '"stray@ok.test', verdict: "undeliverable", reason: "invalid_syntax" });
+    expect(by.get(2)!.email).toBe('"john doe"@ok.test');
+    expect(by.get(7)!.email).toBe('"doe, john"@ok.test');
+    // A repeated address repeats its result.
+    expect(by.get(8)).toMatchObject({ email: "alice@ok.test", verdict: "deliverable" });
+    expect(by.get(1)).toMatchObject({ verdict: "deliverable" });
+  });
+
+  it("gives a row without an address its own line with the reason, and exits 1", async () => {
+    const file = listFile("gaps.csv", "name,email\nAlice,alice@ok.test\nBo,\n,,\n");
+    const json = await mxray(["verify", "--file", file, "--json", ...worldArgs()]);
+    expect(json.code).toBe(1);
+    const lines = json.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(3);
+    expect(lines.filter((l) => l.error)).toEqual([
+      { line: 3, input: "Bo,", error: { code: "no_address", message: expect.any(String) } },
+      { line: 4, input: ",,", error: { code: "no_address", message: expect.any(String) } },
+    ]);
+    const text = await mxray(["verify", "--file", file, ...worldArgs()]);
+    expect(text.code).toBe(1);
+    const body = text.stdout.split("\n\n")[0]!.split("\n").slice(1); // the table's rows, header left out
+    expect(body).toHaveLength(3);
+    expect(body[0]).toMatch(/^alice@ok\.test\s+deliverable/);
+    expect(body[1]).toMatch(/^Bo,\s+no result\s+no_address/);
+    expect(text.stdout).toMatch(/1 checked: 1 deliverable; 2 without a result: 2 no_address/);
   });
 
   it("answers usage errors with exit status 2 and a message", async () => {

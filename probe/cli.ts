@@ -3,8 +3,8 @@
 import { readFileSync, realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import type { Result } from "../core/contracts.ts";
-import { readAddressList } from "../core/emailfile.ts";
+import { MAX_EMAIL_LENGTH, type RejectReason, type Result } from "../core/contracts.ts";
+import { readAddressList, type ListEntry } from "../core/emailfile.ts";
 import { createEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions } from "./engine.ts";
 
 const USAGE = `mxray — email verification probe
@@ -20,8 +20,11 @@ Usage:
 
 verify:
   ADDRESS ...            addresses to check (or --file)
-  --file F               one address per line, or a CSV/TSV whose email column is detected
-  --json                 JSON Lines on stdout, one object per input address
+  --file F               one address per line (quotes kept as typed), or a CSV/TSV whose email
+                         column is detected; lines end at LF, CRLF or CR
+  --json                 JSON Lines on stdout, exactly one object per input address or row;
+                         rows from --file carry "line"; a row without an address is
+                         {"line","input","error":{"code","message"}}
   --trace                include the SMTP transcript (with --json: a "trace" array)
   --from ADDR            MAIL FROM reverse-path (default: the null sender <>)
   --helo NAME            EHLO name (default: ${DEFAULT_ENGINE_OPTIONS.helo}; use the host's PTR name)
@@ -32,7 +35,11 @@ verify:
   --per-host N           simultaneous connections to one MX host (default ${DEFAULT_ENGINE_OPTIONS.perHostConnections})
   --greylist-budget MS   how long greylisted addresses are retried (default ${DEFAULT_ENGINE_OPTIONS.greylistBudgetMs})
 
-Exit status: 0 when every address got a result, 1 when some did not, 2 on a usage error.`;
+Every non-blank input row gets one output line (the table: one row each, in input order): its
+result (a repeated address repeats its result), or why it has none: no_address (empty email
+cell) or too_long (over ${MAX_EMAIL_LENGTH} characters).
+
+Exit status: 0 when every row got a result, 1 when some did not, 2 on a usage error.`;
 
 class UsageError extends Error {}
 
@@ -92,32 +99,61 @@ function progressBar(total: number) {
   };
 }
 
-function printTable(results: Result[], trace: boolean): void {
-  const rows = results.map((r) => [
-    r.email,
-    r.verdict,
-    r.reason,
-    String(r.score),
-    r.catch_all === null ? "-" : r.catch_all ? "yes" : "no",
-    [r.disposable && "disposable", r.role && "role", r.free && "free", r.greylisted && "greylisted"]
-      .filter(Boolean)
-      .join(",") || "-",
-    r.mx ?? "-",
-    r.smtp ? `${r.smtp.code}${r.smtp.enhanced ? ` ${r.smtp.enhanced}` : ""} ${r.smtp.message}`.slice(0, 60) : "-",
-    r.suggestion ? `did you mean ${r.suggestion}?` : "",
-  ]);
+/** One input row and what it got: a result, a reject, or (engine failure) nothing. */
+type Outcome = { entry: ListEntry; line: number | null; result: Result | null };
+
+const REJECT_MESSAGE: Record<RejectReason, string> = {
+  no_address: "the row's email cell is empty",
+  too_long: `longer than ${MAX_EMAIL_LENGTH} characters; not an address`,
+};
+/** Input text as shown back: a rejected row may be a megabyte long. */
+const shown = (raw: string, max: number) => (raw.length > max ? `${raw.slice(0, max)}…` : raw);
+
+/** Why a row has no result: its reject reason, or no_result when the engine never answered. */
+const missingCode = (o: Outcome) => ("reject" in o.entry ? o.entry.reject : "no_result");
+const missingMessage = (o: Outcome) => ("reject" in o.entry ? REJECT_MESSAGE[o.entry.reject] : "the engine gave no answer");
+
+/** The --json line of a row without a result. */
+function missingJson(o: Outcome): string {
+  return JSON.stringify({ line: o.line, input: shown(o.entry.raw, MAX_EMAIL_LENGTH), error: { code: missingCode(o), message: missingMessage(o) } });
+}
+
+function printTable(outcomes: Outcome[], trace: boolean): void {
+  const rows = outcomes.map((o) => {
+    const r = o.result;
+    if (!r) return [shown(o.entry.raw, 60), "no result", missingCode(o), "-", "-", "-", "-", "-", missingMessage(o)];
+    return [
+      r.email,
+      r.verdict,
+      r.reason,
+      String(r.score),
+      r.catch_all === null ? "-" : r.catch_all ? "yes" : "no",
+      [r.disposable && "disposable", r.role && "role", r.free && "free", r.greylisted && "greylisted"]
+        .filter(Boolean)
+        .join(",") || "-",
+      r.mx ?? "-",
+      r.smtp ? `${r.smtp.code}${r.smtp.enhanced ? ` ${r.smtp.enhanced}` : ""} ${r.smtp.message}`.slice(0, 60) : "-",
+      r.suggestion ? `did you mean ${r.suggestion}?` : "",
+    ];
+  });
   const header = ["EMAIL", "VERDICT", "REASON", "SCORE", "CATCH-ALL", "FLAGS", "MX", "SMTP", ""];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
   process.stdout.write(`${line(header)}\n`);
-  results.forEach((r, i) => {
+  outcomes.forEach(({ result: r }, i) => {
     process.stdout.write(`${line(rows[i]!)}\n`);
-    if (trace && r.trace) for (const t of r.trace) process.stdout.write(`    ${t}\n`);
+    if (trace && r?.trace) for (const t of r.trace) process.stdout.write(`    ${t}\n`);
   });
   const counts = new Map<string, number>();
-  for (const r of results) counts.set(r.verdict, (counts.get(r.verdict) ?? 0) + 1);
+  for (const { result: r } of outcomes) if (r) counts.set(r.verdict, (counts.get(r.verdict) ?? 0) + 1);
+  const checked = outcomes.filter((o) => o.result).length;
+  const missing = new Map<string, number>();
+  for (const o of outcomes) if (!o.result) missing.set(missingCode(o), (missing.get(missingCode(o)) ?? 0) + 1);
+  const unanswered = outcomes.length - checked;
   process.stdout.write(
-    `\n${results.length} checked: ${[...counts].map(([k, v]) => `${v} ${k}`).join(", ")}\n`,
+    `\n${checked} checked: ${[...counts].map(([k, v]) => `${v} ${k}`).join(", ")}` +
+      (unanswered ? `; ${unanswered} without a result: ${[...missing].map(([k, v]) => `${v} ${k}`).join(", ")}` : "") +
+      "\n",
   );
 }
 
@@ -139,7 +175,7 @@ async function verifyCommand(argv: string[]): Promise<number> {
       "greylist-budget": { type: "string" },
     },
   });
-  const emails = [...positionals];
+  const outcomes: Outcome[] = positionals.map((e) => ({ entry: { line: 0, raw: e, email: e }, line: null, result: null }));
   if (values.file) {
     let text: string;
     try {
@@ -148,33 +184,44 @@ async function verifyCommand(argv: string[]): Promise<number> {
       throw new UsageError(`cannot read --file ${values.file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
     }
     const list = readAddressList(text);
-    if (list.emails.length === 0) throw new UsageError(`no addresses found in ${values.file}`);
-    emails.push(...list.emails);
+    if (list.emails.length === 0) {
+      const rejected = list.entries.length ? ` (${list.entries.length} rows without an address)` : "";
+      throw new UsageError(`no addresses found in ${values.file}${rejected}`);
+    }
+    outcomes.push(...list.entries.map((entry) => ({ entry, line: entry.line, result: null })));
   }
-  if (emails.length === 0) throw new UsageError("give at least one address, or --file");
+  if (outcomes.length === 0) throw new UsageError("give at least one address, or --file");
 
+  // Results come back in any order, one per input (repeats included); each fills the first
+  // row still waiting for that exact input.
+  const waiting = new Map<string, Outcome[]>();
+  const emails: string[] = [];
+  for (const o of outcomes) {
+    if ("reject" in o.entry) {
+      if (values.json) process.stdout.write(`${missingJson(o)}\n`);
+      continue;
+    }
+    emails.push(o.entry.email);
+    waiting.set(o.entry.email, [...(waiting.get(o.entry.email) ?? []), o]);
+  }
   const engine = createEngine(engineOptions(values));
   const bar = progressBar(emails.length);
-  const results: Result[] = [];
   await engine.verify(emails, { trace: values.trace ?? false }, (r) => {
-    results.push(r);
+    const o = waiting.get(r.email)?.shift();
+    if (!o) return;
+    o.result = r;
     bar.tick();
-    if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    if (values.json) process.stdout.write(`${JSON.stringify(o.line === null ? r : { ...r, line: o.line })}\n`);
   });
   bar.end();
   await engine.close();
-  if (!values.json) {
-    // The table follows the input order; results arrive in any order.
-    const order = new Map<string, number[]>();
-    emails.forEach((e, i) => order.set(e, [...(order.get(e) ?? []), i]));
-    const sorted: Result[] = new Array(emails.length);
-    for (const r of results) {
-      const slot = order.get(r.email)?.shift();
-      if (slot !== undefined) sorted[slot] = r;
-    }
-    printTable(sorted.filter(Boolean), values.trace ?? false);
+  if (values.json) {
+    // A row the engine never answered still gets its line, so no input goes unreported.
+    for (const o of outcomes) if (!o.result && !("reject" in o.entry)) process.stdout.write(`${missingJson(o)}\n`);
+  } else {
+    printTable(outcomes, values.trace ?? false);
   }
-  return results.length === emails.length ? 0 : 1;
+  return outcomes.every((o) => o.result) ? 0 : 1;
 }
 
 async function doctorCommand(argv: string[]): Promise<number> {

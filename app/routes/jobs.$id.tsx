@@ -78,6 +78,10 @@ export default function JobPage() {
   const [open, setOpen] = useState<number | null>(null);
   const current = live.job;
   const done = isTerminal(current.status);
+  // Rows without a result are counted at ingest and never change afterwards (issue 9).
+  const rejects = Object.entries(job.rejects).filter(([, n]) => n > 0);
+  const rejected = rejects.reduce((sum, [, n]) => sum + n, 0);
+  const rejectList = rejects.map(([reason, n]) => `${fmt(n)} ${reason.replace(/_/g, " ")}`).join(", ");
   const share = current.unique > 0 ? current.processed / current.unique : done ? 1 : 0;
 
   // When the job ends, load the finished table once (the page itself never needs a reload).
@@ -99,6 +103,13 @@ export default function JobPage() {
           <h1>{job.name}</h1>
           <p>
             <Badge value={current.status} /> · {fmt(current.total)} rows, {fmt(current.unique)} unique ·{" "}
+            {rejected > 0 && (
+              <>
+                <span data-testid="rejects" title="Rows of the upload that got no result">
+                  {fmt(rejected)} rejected ({rejectList})
+                </span>{" "}·{" "}
+              </>
+            )}
             <span className={`live${live.state === "live" ? " on" : ""}`} role="status" aria-live="polite">
               {live.state === "live" ? "Live" : live.state === "reconnecting" ? "Reconnecting…" : live.state === "connecting" ? "Connecting…" : "Finished"}
             </span>

@@ -143,6 +143,7 @@ export default function Upload() {
               <div className="stat"><div className="label">Rows</div><div className="value" data-testid="rows">{fmt(p.rows)}</div></div>
               <div className="stat"><div className="label">Duplicates</div><div className="value" data-testid="duplicates">{fmt(p.duplicates)}</div></div>
               <div className="stat"><div className="label">Bad syntax</div><div className="value" data-testid="invalid">{fmt(p.invalid)}</div></div>
+              <div className="stat"><div className="label">Rejected</div><div className="value" data-testid="rejects" title="Rows without an address (empty or overlong email cell): they get no result">{fmt(p.rejects.no_address + p.rejects.too_long)}</div></div>
               <div className="stat"><div className="label">Credits needed</div><div className="value" data-testid="cost">{fmt(p.cost)}</div></div>
             </div>
             <p className="muted">

@@ -1,6 +1,6 @@
 // Schemas the OpenAPI document shows, shared by the /api/v1 operations.
 import { z } from "@hono/zod-openapi";
-import { ResultSchema as CoreResult } from "../../core/contracts.ts";
+import { REJECT_REASONS, ResultSchema as CoreResult } from "../../core/contracts.ts";
 import { JOB_STATUSES } from "../../core/live.ts";
 import { API_ERRORS } from "./errors.ts";
 
@@ -30,11 +30,17 @@ export const JobSchema = z
     id: z.string().openapi({ example: "job_3kq8Zp1m0aVw2XbYcD4e" }),
     name: z.string(),
     status: z.enum(JOB_STATUSES),
-    total: z.number().int().openapi({ description: "Rows received" }),
+    total: z.number().int().openapi({ description: "Rows with an address cell; the upload's rows are `total` plus the sum of `rejects`" }),
     unique: z.number().int().openapi({ description: "Addresses after case-insensitive dedupe; each gets a result" }),
     processed: z.number().int().openapi({ description: "Unique addresses with a final result" }),
     counts: CountsSchema,
     progress: z.number().min(0).max(1).openapi({ description: "processed / unique" }),
+    rejects: z.record(z.enum(REJECT_REASONS), z.number().int()).openapi({
+      description:
+        "Rows that got no result, by reason: `no_address` (the email cell is empty), `too_long` (longer than 512 characters). " +
+        "Every other row gets a result (a repeated address shares its first row's).",
+      example: { no_address: 3, too_long: 0 },
+    }),
     created_at: z.string().openapi({ format: "date-time" }),
     finished_at: z.string().nullable().openapi({ format: "date-time" }),
   })

@@ -56,6 +56,19 @@ describe("POST /api/v1/jobs", () => {
     expect(await multi.json()).toMatchObject({ name: "leads.csv", total: 3, unique: 2 });
   });
 
+  it("reads a plain list with quotes line by line and counts rows without an address (issue 9)", async () => {
+    const { key } = await seedAccount();
+    const lines = ['"john doe"@example.com', '"stray@example.com', "ada@example.com", '"doe, john"@example.com', 'jo"hn@example.com', "ADA@example.com", '""'];
+    const res = await createJob(key, `\uFEFF${lines.join("\r\n")}\r\n\r\nlast@example.com`, "text/plain");
+    expect(res.status).toBe(201);
+    const job = (await res.json()) as JobView;
+    // 8 non-blank lines: 7 with an address cell (one a repeat) and one empty quoted cell.
+    expect(job).toMatchObject({ total: 7, unique: 6, rejects: { no_address: 1, too_long: 0 } });
+    expect(await (await call(`/api/v1/jobs/${job.id}`, { key })).json()).toMatchObject({ rejects: { no_address: 1, too_long: 0 } });
+    const csv = (await (await createJob(key, "name,email\nAda,ada@x.test\nBo,\n,,\n", "text/csv")).json()) as JobView;
+    expect(csv).toMatchObject({ total: 1, unique: 1, rejects: { no_address: 2 } });
+  });
+
   it("uses the email column the caller names (header or index, raw or multipart), and refuses one that is not there", async () => {
     const { key } = await seedAccount();
     const csv = "id,work,home\n1,ada@work.test,ada@home.test\n2,bob@work.test,bob@@home.test\n";
@@ -257,7 +270,7 @@ describe("rate limits and the API description", () => {
     expect(Object.keys(doc.paths).sort()).toEqual(["/api/v1/account", "/api/v1/jobs", "/api/v1/jobs/{id}", "/api/v1/jobs/{id}/live-token", "/api/v1/jobs/{id}/results", "/api/v1/verify"]);
     expect(Object.keys(doc.paths["/api/v1/jobs"]!).sort()).toEqual(["get", "post"]);
     expect(Object.keys((doc.paths["/api/v1/jobs"]!.post as { requestBody: { content: object } }).requestBody.content).sort()).toEqual(["application/json", "multipart/form-data", "text/csv", "text/plain"]);
-    expect(Object.keys(doc.components.schemas.Job!.properties)).toEqual(expect.arrayContaining(["id", "name", "status", "total", "unique", "processed", "counts", "created_at", "finished_at"]));
+    expect(Object.keys(doc.components.schemas.Job!.properties)).toEqual(expect.arrayContaining(["id", "name", "status", "total", "unique", "processed", "counts", "rejects", "created_at", "finished_at"]));
     const page = await call("/api/v1/docs");
     expect(page.headers.get("content-type")).toContain("text/html");
     expect(await page.text()).toContain("POST /api/v1/jobs");

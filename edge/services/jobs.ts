@@ -1,6 +1,6 @@
 // Jobs: streaming ingest of an upload into batches, the job's public shape, listing and cancel.
 import { and, desc, eq, isNotNull, isNull, lt, or } from "drizzle-orm";
-import type { JobView } from "../../core/contracts.ts";
+import { noRejects, type JobView } from "../../core/contracts.ts";
 import type { ListRow } from "../../core/emailfile.ts";
 import { newId } from "../../core/ids.ts";
 import { BatchCutter, Ingest, type BatchItem, type IngestedAddress } from "../../core/ingest.ts";
@@ -25,6 +25,7 @@ export function jobView(job: JobRow): JobView {
     processed: job.processed,
     counts: { deliverable: job.deliverable, undeliverable: job.undeliverable, risky: job.risky, unknown: job.unknown },
     progress: job.unique === 0 ? (job.status === "completed" ? 1 : 0) : Math.min(1, job.processed / job.unique),
+    rejects: { ...noRejects(), ...(job.rejects ? (JSON.parse(job.rejects) as Partial<JobView["rejects"]>) : {}) },
     created_at: new Date(job.createdAt).toISOString(),
     finished_at: job.finishedAt === null ? null : new Date(job.finishedAt).toISOString(),
   };
@@ -161,10 +162,10 @@ export async function ingestJob(s: Services, accountId: string, name: string, so
         ...reserveStatements(accountId, jobId, ingest.unique, now),
         {
           sql: `UPDATE jobs SET status = ?, total = ?, unique_count = ?, processed = ?, undeliverable = ?, columns = ?, email_column = ?,
-                  credits_reserved = ?, finished_at = ?
+                  rejects = ?, credits_reserved = ?, finished_at = ?
                 WHERE id = ? AND changes() = 1 RETURNING *`,
           args: [done ? "completed" : "queued", ingest.total, ingest.unique, ingest.invalid, ingest.invalid, header ? JSON.stringify(header) : null,
-            ingest.reader.column, ingest.unique, done ? now : null, jobId],
+            ingest.reader.column, JSON.stringify(ingest.rejects), ingest.unique, done ? now : null, jobId],
         },
         ...settleStatements(jobId, now),
       ],

@@ -140,6 +140,22 @@ export async function apiCall(stack: Stack, path: string, init: RequestInit = {}
   }
 }
 
+/** Polls a condition until it holds (a deadline, not a sleep); throws naming what never happened. */
+export async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100)); // polling
+  }
+}
+
+/** One sample of a probe's Prometheus metric (labels included in `series`), 0 when absent. */
+export async function probeMetric(probeUrl: string, series: string): Promise<number> {
+  const text = await (await fetch(`${probeUrl}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
 /** What the API must answer while the database is down. */
 export const isUnavailable = (a: Answer) => a.status === 503 && a.code === "unavailable" && a.retryAfter !== null;
 

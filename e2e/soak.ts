@@ -307,6 +307,7 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
 
   // The outage begins at the first result, watched closely so the job is still in flight.
   let outageRun: Promise<void> = Promise.resolve();
+  let outageFailed: string | null = null;
   if (opts.outage) {
     const hold = opts.outage.hold;
     outageRun = (async () => {
@@ -331,7 +332,10 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
         phase.outage = "after";
         log("soak      sqld is back");
       }
-    })();
+    })().catch((err: unknown) => {
+      // Kept for the report: the run goes on, and ends with what it gathered.
+      outageFailed = `the outage went wrong: ${err instanceof Error ? err.message : String(err)}`;
+    });
   }
 
   let stopped: string | null = null;
@@ -353,6 +357,7 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
     await new Promise((r) => setTimeout(r, Math.max(0, SAMPLE_MS - (performance.now() - tick)))); // the sampling rate
   }
   await outageRun;
+  stopped ??= outageFailed;
   if (stopped || job.status !== "completed") return report(job, stopped ?? `job ended ${job.status}`, upload);
 
   // The rate from the database's own clock: first result written to the job marked finished.

@@ -188,8 +188,8 @@ export interface SoakReport {
   stopped: string | null;
   upload: Answer | null;
   expected: Counts;
-  /** unique / (finished − first result), from the database's own timestamps. */
-  absorbed: { results: number; seconds: number; perSecond: number } | null;
+  /** unique / (finished − first result), from the database's own timestamps; for an unfinished job, processed / time since the sampler first saw progress (partial). */
+  absorbed: { results: number; seconds: number; perSecond: number; partial: boolean } | null;
   latency: { job: Percentiles; account: Percentiles };
   fiveXX: { sampler: number; uploader: number };
   /** The first few unexpected answers (5xx outside an outage, or a wrong answer inside one). */
@@ -340,11 +340,13 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
 
   let stopped: string | null = null;
   let lastLog = 0;
+  let firstProgressAt: number | undefined;
   for (;;) {
     const tick = performance.now();
     const [j] = await Promise.all([sample("job", `/api/v1/jobs/${job.id}`), sample("account", "/api/v1/account")]);
     readRss();
     if (j.status === 200) job = j.body as JobView;
+    if (job.processed > 0) firstProgressAt ??= tick;
     if (tick - lastLog > 10_000) {
       lastLog = tick;
       log(`soak      ${job.status} ${job.processed}/${job.unique} after ${((tick - started) / 1000).toFixed(0)} s; 5xx so far ${fiveXX.sampler}`);
@@ -358,7 +360,11 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
   }
   await outageRun;
   stopped ??= outageFailed;
-  if (stopped || job.status !== "completed") return report(job, stopped ?? `job ended ${job.status}`, upload);
+  if (stopped || job.status !== "completed") {
+    const seconds = firstProgressAt === undefined ? 0 : (performance.now() - firstProgressAt) / 1000;
+    const partial = seconds > 0 ? { results: job.processed, seconds, perSecond: job.processed / seconds, partial: true } : null;
+    return report(job, stopped ?? `job ended ${job.status}`, upload, partial);
+  }
 
   // The rate from the database's own clock: first result written to the job marked finished.
   const { client } = createDb({ url: stack.sqld.url });
@@ -371,7 +377,7 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
     const first = Number(r.rows[0]!.first);
     const finished = Number(r.rows[0]!.finished);
     const seconds = Math.max(0.001, (finished - first) / 1000);
-    absorbed = { results: job.unique, seconds, perSecond: job.unique / seconds };
+    absorbed = { results: job.unique, seconds, perSecond: job.unique / seconds, partial: false };
   } finally {
     client.close();
   }
@@ -392,6 +398,7 @@ export function formatSoak(r: SoakReport, ceiling?: { rows: number; perSecond: n
   /** A target beside its verdict, so a reader sees at once which ones this run missed. */
   const target = (text: string, met: boolean) => `${text} ${met ? "(met)" : "(MISSED)"}`;
   const rate = r.absorbed ? Math.round(r.absorbed.perSecond) : null;
+  if (r.absorbed?.partial) lines.push(`(results/s so far: ${r.absorbed.results} results in ${r.absorbed.seconds.toFixed(0)} s since the first was seen; the job did not finish)`);
   if (ceiling) {
     row("results/s absorbed", rate === null ? "n/a" : String(rate), `${Math.round(ceiling.perSecond)} (sqld alone)`);
     row("  ratio to the ceiling", rate === null ? "n/a" : `${((100 * rate) / ceiling.perSecond).toFixed(0)}%`, target(">= 50%", rate !== null && rate >= ceiling.perSecond / 2));

@@ -52,7 +52,12 @@ async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number):
 
 export interface RunningSqld {
   url: string;
+  /** The running server's process id; undefined while stopped. */
+  readonly pid: number | undefined;
+  /** SIGTERM; the data directory and the port stay reserved for start(). */
   stop(): Promise<void>;
+  /** Starts it again on the same port and data directory (a database outage that ends). */
+  start(): Promise<void>;
 }
 
 /** Starts sqld on a loopback port with its database in `dataDir`. */
@@ -60,21 +65,33 @@ export async function startSqld(opts: { dataDir: string; port?: number }): Promi
   const binary = ensureSqld();
   const port = opts.port ?? (await freePort());
   mkdirSync(opts.dataDir, { recursive: true });
-  const child = spawn(binary, ["--http-listen-addr", `127.0.0.1:${port}`, "-d", join(opts.dataDir, "sqld")], {
-    stdio: "ignore",
-  });
-  // The server must not keep a test runner alive; callers stop it (or it dies with the parent).
-  child.unref();
-  process.once("exit", () => child.kill("SIGTERM"));
   const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(url, child, 20_000);
+  let child: ChildProcess | null = null;
+  const stop = () =>
+    new Promise<void>((r) => {
+      const running = child;
+      child = null;
+      if (!running || running.exitCode !== null || running.signalCode !== null) return r();
+      running.once("exit", () => r());
+      running.ref(); // waiting for its exit must keep the event loop alive
+      running.kill("SIGTERM");
+    });
+  const start = async () => {
+    if (child) return;
+    const spawned = spawn(binary, ["--http-listen-addr", `127.0.0.1:${port}`, "-d", join(opts.dataDir, "sqld")], { stdio: "ignore" });
+    // The server must not keep a test runner alive; callers stop it (or it dies with the parent).
+    spawned.unref();
+    process.once("exit", () => spawned.kill("SIGTERM"));
+    child = spawned;
+    await waitForHttp(url, spawned, 20_000);
+  };
+  await start();
   return {
     url,
-    stop: () =>
-      new Promise<void>((r) => {
-        if (child.exitCode !== null) return r();
-        child.once("exit", () => r());
-        child.kill("SIGTERM");
-      }),
+    get pid() {
+      return child?.pid;
+    },
+    stop,
+    start,
   };
 }

@@ -7,6 +7,7 @@ import { buildScenario, type Expected } from "./scenario.ts";
 import { startHost, type HostStats, type SmtpWorldCounters } from "./smtp.ts";
 
 export type { Expected } from "./scenario.ts";
+export { soakAccepts, soakDomain } from "./scenario.ts";
 
 export interface WorldOptions {
   /** Simulated network round trip, applied to every DNS answer and SMTP reply. */
@@ -15,6 +16,8 @@ export interface WorldOptions {
   greylistDelayMs?: number;
   /** Generated domains for the benchmark. */
   bulk?: { domains: number; addresses: number; seed: number };
+  /** Mail domains for the soak (scenario.ts soakDomain): `ok-…` mailboxes exist, others do not. */
+  acceptingDomains?: number;
 }
 
 export interface World {
@@ -34,7 +37,7 @@ const fixture = (f: string) => readFileSync(new URL(`./fixtures/${f}`, import.me
 
 export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   const rttMs = opts.rttMs ?? 0;
-  const scenario = buildScenario({ greylistDelayMs: opts.greylistDelayMs ?? 1000, bulk: opts.bulk });
+  const scenario = buildScenario({ greylistDelayMs: opts.greylistDelayMs ?? 1000, bulk: opts.bulk, acceptingDomains: opts.acceptingDomains });
   const tlsMaterial = { key: fixture("test-key.pem"), cert: fixture("test-cert.pem") };
   const counters: SmtpWorldCounters = { dataCommands: 0, transcript: [] };
   const perHost: Record<string, HostStats> = {};

@@ -50,9 +50,19 @@ function prng(seed: number) {
   };
 }
 
+/**
+ * The soak world's mail domains (acc<n>.soak.test): each host answers at once, accepting the
+ * mailboxes named `ok-…` and refusing every other one, so a generated address's truth is its
+ * name and a million of them need no table. Domains under soak.test that are not listed here do
+ * not exist (NXDOMAIN, answered without SMTP).
+ */
+export const soakDomain = (n: number) => `acc${n}.soak.test`;
+export const soakAccepts = (local: string) => local.startsWith("ok-");
+
 export function buildScenario(opts: {
   greylistDelayMs: number;
   bulk?: { domains: number; addresses: number; seed: number } | undefined;
+  acceptingDomains?: number | undefined;
 }): Scenario {
   const hosts: HostScript[] = [];
   const zone = new Map<string, ZoneRecords>();
@@ -256,6 +266,17 @@ export function buildScenario(opts: {
   expect("double..dot@ok.test", { verdict: "undeliverable", reason: "invalid_syntax", catch_all: null });
 
   if (opts.bulk) addBulk(opts.bulk);
+  for (let d = 0; d < (opts.acceptingDomains ?? 0); d++) {
+    const domain = soakDomain(d);
+    // 127.1.x.y: clear of the scripted (127.0.0.x) and bulk (127.0.x.y) hosts.
+    const host = addHost({
+      name: `mx.${domain}`,
+      ip: `127.1.${Math.floor(d / 250)}.${1 + (d % 250)}`,
+      mode: "up",
+      rcpt: (address) => (soakAccepts(address.slice(0, address.lastIndexOf("@"))) ? ACCEPT : UNKNOWN(address)),
+    });
+    mxDomain(domain, [{ preference: 10, host }]);
+  }
 
   /** The benchmark's world: generated domains with a realistic mix, Postfix default limits. */
   function addBulk(bulk: { domains: number; addresses: number; seed: number }) {

@@ -17,6 +17,18 @@ export const DATABASE_RETRY_AFTER_S = 5;
 /** Driver codes that mean "not reached, or too busy to answer": nothing was applied. */
 const UNAVAILABLE_CODES = new Set(["SERVER_ERROR", "HRANA_CLOSED_ERROR", "HRANA_WEBSOCKET_ERROR", "SQLITE_BUSY", "SQLITE_LOCKED"]);
 
+/**
+ * sqld answers SQLITE_BUSY at once when another connection holds the write lock (it has no busy
+ * timeout of its own), so the client waits its turn: a busy statement or batch applied nothing
+ * (a batch is BEGIN IMMEDIATE … COMMIT; it fails at BEGIN), and is sent again after a short,
+ * jittered, growing pause, for up to BUSY_BUDGET_MS. Only then is it "unavailable".
+ */
+export const BUSY_BUDGET_MS = 3_000;
+const BUSY_FIRST_PAUSE_MS = 2;
+const BUSY_MAX_PAUSE_MS = 100;
+
+const isBusy = (err: unknown) => err instanceof LibsqlError && (err.code === "SQLITE_BUSY" || err.code === "SQLITE_LOCKED");
+
 export function isUnavailable(err: unknown): boolean {
   if (err instanceof LibsqlError) return UNAVAILABLE_CODES.has(err.code) || /timed out|connection/i.test(err.message);
   // fetch itself failed (sqld down, connection reset): workerd says "Network connection lost",
@@ -28,20 +40,29 @@ function unavailable(err: unknown): never {
   throw new ServiceError("unavailable", "The database is not answering; nothing was changed. Try again shortly.", DATABASE_RETRY_AFTER_S, { cause: err });
 }
 
+const realClock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
+
 const written = (results: ResultSet[]) => results.reduce((n, r) => n + r.rowsAffected, 0);
 
-export function instrumentClient(client: Client): Client {
+export function instrumentClient(client: Client, clock: { now(): number; sleep(ms: number): Promise<void> } = realClock): Client {
   const wrap = async <T extends ResultSet | ResultSet[]>(call: () => Promise<T>): Promise<T> => {
-    let out: T;
-    meter.dbRoundTrips++;
-    try {
-      out = await call();
-    } catch (err) {
-      if (isUnavailable(err)) unavailable(err);
-      throw err;
+    const deadline = clock.now() + BUSY_BUDGET_MS;
+    for (let pause = BUSY_FIRST_PAUSE_MS; ; pause = Math.min(BUSY_MAX_PAUSE_MS, pause * 2)) {
+      meter.dbRoundTrips++;
+      try {
+        const out = await call();
+        meter.dbRowsWritten += written(Array.isArray(out) ? out : [out]);
+        return out;
+      } catch (err) {
+        if (isBusy(err) && clock.now() < deadline) {
+          meter.dbBusyRetries++;
+          await clock.sleep(pause / 2 + Math.random() * pause);
+          continue;
+        }
+        if (isUnavailable(err)) unavailable(err);
+        throw err;
+      }
     }
-    meter.dbRowsWritten += written(Array.isArray(out) ? out : [out]);
-    return out;
   };
   return new Proxy(client, {
     get(target, prop, receiver) {

@@ -7,6 +7,8 @@ export const meter = {
   dbRowsWritten: 0,
   /** Requests to the database (a batch is one): what the write path's latency is made of. */
   dbRoundTrips: 0,
+  /** Statements sent again because another writer held the lock (edge/db.ts). */
+  dbBusyRetries: 0,
 };
 export type Meter = typeof meter;
 
@@ -15,4 +17,5 @@ export function resetMeter(): void {
   meter.redisCommands = 0;
   meter.dbRowsWritten = 0;
   meter.dbRoundTrips = 0;
+  meter.dbBusyRetries = 0;
 }

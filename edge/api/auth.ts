@@ -1,10 +1,10 @@
 // API key authentication: `Authorization: Bearer mx_live_…|mx_test_…`. Keys are looked up by
 // their SHA-256; a revoked key gets its own code so a client can tell it from a typo. In local
 // runs MXRAY_DEV_API_KEY is accepted as the key of a local account with ample credits.
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { hashApiKey } from "../../core/apikeys.ts";
-import { accounts, apiKeys, creditLedger } from "../../db/schema.ts";
+import { apiKeys } from "../../db/schema.ts";
 import type { EdgeDb } from "../db.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
@@ -12,18 +12,31 @@ import { ApiError } from "./errors.ts";
 export const DEV_ACCOUNT_ID = "acc_local_dev";
 export const DEV_CREDITS = 10_000_000;
 
-async function ensureDevAccount(db: EdgeDb): Promise<void> {
-  await db.insert(accounts).values({ id: DEV_ACCOUNT_ID, name: "Local development", kind: "personal" }).onConflictDoNothing();
-  // One grant ever (idempotency key); the cached balance moves with it in the same batch.
-  const granted = await db
-    .insert(creditLedger)
-    .values({ accountId: DEV_ACCOUNT_ID, delta: DEV_CREDITS, kind: "grant", idempotencyKey: "grant:local-dev" })
-    .onConflictDoNothing()
-    .returning({ id: creditLedger.id });
-  if (granted.length > 0) {
-    await db.update(accounts).set({ creditBalance: sql`${accounts.creditBalance} + ${DEV_CREDITS}` }).where(eq(accounts.id, DEV_ACCOUNT_ID));
-  }
+/** The dev account exists in this isolate's database once it was made: no write per request. */
+const devAccountReady = new WeakSet<object>();
+
+async function ensureDevAccount(db: EdgeDb, databaseUrl: string): Promise<void> {
+  const marker = devAccountMarkers.get(databaseUrl) ?? {};
+  devAccountMarkers.set(databaseUrl, marker);
+  if (devAccountReady.has(marker)) return;
+  // One grant ever (idempotency key); the cached balance moves with it in the same write.
+  await db.$client.batch(
+    [
+      { sql: "INSERT INTO accounts (id, name, kind) VALUES (?, 'Local development', 'personal') ON CONFLICT DO NOTHING", args: [DEV_ACCOUNT_ID] },
+      {
+        sql: "INSERT INTO credit_ledger (account_id, delta, kind, idempotency_key, created_at) VALUES (?, ?, 'grant', 'grant:local-dev', ?) ON CONFLICT DO NOTHING",
+        args: [DEV_ACCOUNT_ID, DEV_CREDITS, Date.now()],
+      },
+      { sql: "UPDATE accounts SET credit_balance = credit_balance + ? WHERE changes() = 1 AND id = ?", args: [DEV_CREDITS, DEV_ACCOUNT_ID] },
+    ],
+    "write",
+  );
+  devAccountReady.add(marker);
 }
+const devAccountMarkers = new Map<string, object>();
+
+/** last_used_at is kept to the minute: a write per request would contend with the hot write path. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
 
 export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   const header = c.req.header("authorization") ?? "";
@@ -32,7 +45,7 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   const key = m[1]!;
   const { db, config } = c.var.services;
   if (config.MXRAY_DEV_API_KEY && key === config.MXRAY_DEV_API_KEY) {
-    await ensureDevAccount(db);
+    await ensureDevAccount(db, config.TURSO_DATABASE_URL);
     c.set("accountId", DEV_ACCOUNT_ID);
     c.set("keyId", null);
     return next();
@@ -42,8 +55,9 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   if (row.revokedAt !== null) throw new ApiError("key_revoked", "This API key was revoked");
   c.set("accountId", row.accountId);
   c.set("keyId", row.id);
-  c.executionCtx.waitUntil(
-    db.update(apiKeys).set({ lastUsedAt: Date.now() }).where(eq(apiKeys.id, row.id)).then(() => undefined),
-  );
+  const now = Date.now();
+  if (row.lastUsedAt === null || now - row.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
+    c.executionCtx.waitUntil(db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.id)).then(() => undefined, () => undefined));
+  }
   await next();
 });

@@ -16,8 +16,23 @@ export type MailRoute =
   | { kind: "mx"; hosts: MxHost[] }
   | { kind: "implicit_mx"; hosts: MxHost[] } // RFC 5321 §5.1: no MX, the domain's own address
   | { kind: "null_mx" } // RFC 7505
+  // Every MX target is NXDOMAIN or has no A/AAAA: RFC 5321 §5.1 makes that a permanent failure.
+  | { kind: "no_mx_address"; hosts: DeadMxHost[] }
   | { kind: "nxdomain" }
   | { kind: "no_mail" }
+  | { kind: "error"; detail: string };
+
+export interface DeadMxHost {
+  name: string;
+  preference: number;
+  /** The A and AAAA questions were both answered: the name does not exist, or has no address. */
+  why: "nxdomain" | "no_address";
+}
+
+/** An MX target's addresses, or why it has none; "error" means we could not tell. */
+type HostAddresses =
+  | { kind: "found"; addresses: string[] }
+  | { kind: "none"; why: DeadMxHost["why"] }
   | { kind: "error"; detail: string };
 
 export type RecordType = "A" | "AAAA" | "MX" | "TXT" | "PTR";
@@ -243,14 +258,17 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
 
   /** IPv4 first; AAAA only when there is no A (probes rarely have IPv6 port 25 with a PTR,
    *  and servers that drop AAAA queries would otherwise cost a timeout per host). */
-  async function addresses(name: string): Promise<string[] | Lookup> {
-    if (net.isIP(name)) return [name]; // an MX naming an IP literal: lenient, as MTAs are
+  async function addresses(name: string): Promise<HostAddresses> {
+    if (net.isIP(name)) return { kind: "found", addresses: [name] }; // an MX naming an IP literal: lenient, as MTAs are
     const a = await lookup(name, "A");
-    if (a.ok && a.records.length > 0) return a.records;
+    if (a.ok && a.records.length > 0) return { kind: "found", addresses: a.records };
+    // AAAA is asked even after an NXDOMAIN for A: "no address" is a verdict, so it needs both
+    // questions answered. A CNAME'd name counts by its target's records (see interpret).
     const aaaa = await lookup(name, "AAAA");
-    // Only "no address" when both questions were answered; a failure says we could not tell.
-    if (aaaa.ok && (aaaa.records.length > 0 || a.ok)) return aaaa.records;
-    return a.ok ? aaaa : a;
+    if (aaaa.ok && aaaa.records.length > 0) return { kind: "found", addresses: aaaa.records };
+    if (!a.ok) return { kind: "error", detail: a.detail };
+    if (!aaaa.ok) return { kind: "error", detail: aaaa.detail };
+    return { kind: "none", why: a.rcode === "NXDOMAIN" || aaaa.rcode === "NXDOMAIN" ? "nxdomain" : "no_address" };
   }
 
   async function mailRoute(rawDomain: string): Promise<MailRoute> {
@@ -271,21 +289,33 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
         .map((p) => ({ p, r: Math.random() }))
         .sort((x, y) => x.p.preference - y.p.preference || x.r - y.r)
         .map(({ p }) => p);
-      const hosts = await Promise.all(
-        shuffled.map(async (p) => {
-          const addrs = await addresses(p.name);
-          return { name: p.name, preference: p.preference, addresses: Array.isArray(addrs) ? addrs : [] };
-        }),
-      );
-      return { kind: "mx", hosts };
+      const resolved = await Promise.all(shuffled.map(async (p) => ({ ...p, found: await addresses(p.name) })));
+      const hosts = resolved.map((h) => ({
+        name: h.name,
+        preference: h.preference,
+        addresses: h.found.kind === "found" ? h.found.addresses : [],
+      }));
+      if (hosts.some((h) => h.addresses.length > 0)) return { kind: "mx", hosts };
+      // No target has an address. Undeliverable only when every one was answered for
+      // (RFC 5321 §5.1); one SERVFAIL or timeout among them and we cannot tell.
+      const failed = resolved.find((h) => h.found.kind === "error");
+      if (failed?.found.kind === "error") return { kind: "error", detail: `A/AAAA ${failed.name}: ${failed.found.detail}` };
+      return {
+        kind: "no_mx_address",
+        hosts: resolved.map((h) => ({
+          name: h.name,
+          preference: h.preference,
+          why: h.found.kind === "none" ? h.found.why : "no_address",
+        })),
+      };
     }
     // NODATA for MX: the implicit MX is the domain's own address (RFC 5321 §5.1).
     const a = await lookup(domain, "A");
     if (a.ok && a.rcode === "NXDOMAIN") return { kind: "nxdomain" };
     const addrs = await addresses(domain);
-    if (!Array.isArray(addrs)) return { kind: "error", detail: `A/AAAA ${domain}: ${addrs.ok ? addrs.rcode : addrs.detail}` };
-    if (addrs.length === 0) return { kind: "no_mail" };
-    return { kind: "implicit_mx", hosts: [{ name: domain, preference: 0, addresses: addrs }] };
+    if (addrs.kind === "error") return { kind: "error", detail: `A/AAAA ${domain}: ${addrs.detail}` };
+    if (addrs.kind === "none") return { kind: "no_mail" };
+    return { kind: "implicit_mx", hosts: [{ name: domain, preference: 0, addresses: addrs.addresses }] };
   }
 
   return { lookup, mailRoute };

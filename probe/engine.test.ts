@@ -90,6 +90,19 @@ describe("engine against the simulated world", () => {
     for (const host of Object.values(after.perHost)) expect(host.maxConcurrent).toBeLessThanOrEqual(2);
   });
 
+  it("answers from DNS alone when every MX target is gone, and probes the live one beside a dead one", async () => {
+    const before = world.stats();
+    const results = await verifyAll(["user@deadmx.test", "user@noaddrmx.test", "user@halfdead.test", "user@mxservfail.test"]);
+    const after = world.stats();
+    expect(results.get("user@deadmx.test")).toMatchObject({ verdict: "undeliverable", reason: "no_mx_address", mx: null, smtp: null });
+    expect(results.get("user@noaddrmx.test")).toMatchObject({ verdict: "undeliverable", reason: "no_mx_address" });
+    expect(results.get("user@mxservfail.test")).toMatchObject({ verdict: "unknown", reason: "dns_error" });
+    expect(results.get("user@halfdead.test")).toMatchObject({ verdict: "deliverable", mx: "mx2.halfdead.test", smtp: { code: 250 } });
+    // Only halfdead.test was asked over SMTP: its address and the catch-all probe.
+    expect(after.rcpts - before.rcpts).toBe(2);
+    expect(after.perHost["mx2.halfdead.test"]!.rcpts - before.perHost["mx2.halfdead.test"]!.rcpts).toBe(2);
+  });
+
   it("includes a transcript with --trace", async () => {
     const ok = withReason("accepted")[0]!;
     const r = (await verifyAll([ok], {}, true)).get(ok)!;

@@ -101,10 +101,12 @@ function randomLocalPart(): string {
   return s;
 }
 
-function dnsFacts(route: MailRoute): DnsFacts {
+/** What the verdict needs to know of a mail route. */
+export function dnsFacts(route: MailRoute): DnsFacts {
   switch (route.kind) {
     case "mx":
     case "implicit_mx":
+    case "no_mx_address":
       return { kind: route.kind, hosts: route.hosts.map((h) => h.name) };
     case "error":
       return { kind: "error", detail: route.detail };
@@ -114,6 +116,9 @@ function dnsFacts(route: MailRoute): DnsFacts {
 }
 
 function describeRoute(domain: string, route: MailRoute): string {
+  if (route.kind === "no_mx_address") {
+    return `dns: ${domain} MX → ${route.hosts.map((h) => `${h.preference} ${h.name} [${h.why}]`).join("; ")}`;
+  }
   if (route.kind !== "mx" && route.kind !== "implicit_mx") return `dns: ${domain} → ${route.kind}`;
   const hosts = route.hosts.map((h) => `${h.preference} ${h.name} [${h.addresses.join(", ")}]`);
   return `dns: ${domain} ${route.kind === "mx" ? "MX" : "implicit MX"} → ${hosts.join("; ")}`;

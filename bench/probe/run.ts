@@ -133,7 +133,7 @@ try {
   const emails = world.bulkAddresses;
   // mxray sends one random-mailbox RCPT per domain it checks over SMTP (not for DNS failures).
   const smtpDomains = new Set(
-    emails.filter((e) => !["no_such_domain", "null_mx", "no_mail_server", "dns_error"].includes(world.truth.get(e)!.reason)).map((e) => e.split("@")[1]),
+    emails.filter((e) => !["no_such_domain", "null_mx", "no_mail_server", "no_mx_address", "dns_error"].includes(world.truth.get(e)!.reason)).map((e) => e.split("@")[1]),
   ).size;
   console.log(
     `probe benchmark: ${emails.length} addresses over ${DOMAINS} domains, ${RTT_MS} ms RTT, ` +

@@ -136,6 +136,30 @@ export function buildScenario(opts: {
   servfail.add("servfail.test");
   expect("user@servfail.test", { verdict: "unknown", reason: "dns_error", catch_all: null });
 
+  // MX targets that do not exist (RFC 5321 §5.1): every target NXDOMAIN, or without A/AAAA, is
+  // undeliverable; one dead target beside a live one is only skipped; a target whose lookup
+  // fails says nothing. A CNAME'd target resolves like any other.
+  zone.set("deadmx.test", { MX: [{ preference: 10, exchange: "mx1.deadmx.test" }, { preference: 20, exchange: "mx2.deadmx.test" }] });
+  expect("user@deadmx.test", { verdict: "undeliverable", reason: "no_mx_address", catch_all: null });
+  zone.set("noaddrmx.test", { MX: [{ preference: 10, exchange: "mx.noaddrmx.test" }] });
+  zone.set("mx.noaddrmx.test", { TXT: ["a name with no address"] });
+  expect("user@noaddrmx.test", { verdict: "undeliverable", reason: "no_mx_address", catch_all: null });
+  {
+    const up = addHost({ name: "mx2.halfdead.test", mode: "up", rcpt: mailboxRcpt(new Map([["user", "ok"]])) });
+    zone.set("halfdead.test", { MX: [{ preference: 10, exchange: "mx1.halfdead.test" }, { preference: 20, exchange: up.name }] });
+    expect("user@halfdead.test", EXPECT.ok);
+    expect("nobody@halfdead.test", EXPECT.missing);
+  }
+  zone.set("mxservfail.test", { MX: [{ preference: 10, exchange: "mx1.mxservfail.test" }, { preference: 20, exchange: "mx2.mxservfail.test" }] });
+  servfail.add("mx2.mxservfail.test"); // mx1 is NXDOMAIN: still not proof, mx2 might exist
+  expect("user@mxservfail.test", { verdict: "unknown", reason: "dns_error", catch_all: null });
+  {
+    const real = addHost({ name: "real.cnamemx.test", mode: "up", rcpt: mailboxRcpt(new Map([["user", "ok"]])) });
+    zone.set("mx.cnamemx.test", { CNAME: real.name });
+    zone.set("cnamemx.test", { MX: [{ preference: 10, exchange: "mx.cnamemx.test" }] });
+    expect("user@cnamemx.test", EXPECT.ok);
+  }
+
   // Implicit MX: no MX record, the domain's own A record takes mail.
   {
     const host = addHost({ name: "implicit.test", mode: "up", rcpt: mailboxRcpt(new Map([["user", "ok"]])) });

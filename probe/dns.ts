@@ -5,6 +5,7 @@ import dgram from "node:dgram";
 import { getServers } from "node:dns";
 import net from "node:net";
 import * as packet from "dns-packet";
+import { BoundedCache } from "./cache.ts";
 
 export interface MxHost {
   name: string;
@@ -48,6 +49,8 @@ export interface ResolverOptions {
   attempts?: number;
   maxTtlS?: number;
   negativeTtlS?: number;
+  /** Answers kept at most; the least recently used go first. */
+  maxCacheEntries?: number;
   now?: () => number;
   onLookup?: (durationMs: number, outcome: string) => void;
 }
@@ -59,6 +62,8 @@ export interface Resolver {
 
 export const DNS_TIMEOUT_MS = 2000;
 const EDNS_UDP_SIZE = 1232; // the DNS flag day 2020 recommendation
+/** A few answers per domain (MX, A, AAAA): tens of thousands of domains, a few MB. */
+export const DNS_CACHE_ENTRIES = 50_000;
 
 interface Server {
   host: string;
@@ -166,7 +171,7 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
   const maxTtlS = opts.maxTtlS ?? 3600;
   const negativeTtlS = opts.negativeTtlS ?? 300;
   const now = opts.now ?? Date.now;
-  const cache = new Map<string, { value: Lookup; expires: number }>();
+  const cache = new BoundedCache<string, Lookup>({ maxEntries: opts.maxCacheEntries ?? DNS_CACHE_ENTRIES, now });
   const inFlight = new Map<string, Promise<Lookup>>();
   const noEdns = new Set<string>();
 
@@ -244,12 +249,12 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
     const name = normalise(rawName);
     const key = `${type} ${name}`;
     const hit = cache.get(key);
-    if (hit && hit.expires > now()) return Promise.resolve(hit.value);
+    if (hit) return Promise.resolve(hit);
     const pending = inFlight.get(key);
     if (pending) return pending;
     const p = query(name, type).then((value) => {
       inFlight.delete(key);
-      if (value.ok) cache.set(key, { value, expires: now() + Math.min(value.ttl, maxTtlS) * 1000 });
+      if (value.ok) cache.set(key, value, Math.min(value.ttl, maxTtlS) * 1000);
       return value;
     });
     inFlight.set(key, p);

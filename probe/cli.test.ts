@@ -59,6 +59,18 @@ describe("mxray verify", () => {
     expect(stdout).toMatch(/2 checked: 1 deliverable, 1 undeliverable/);
   });
 
+  it("streams a file's JSON lines in input order, through a small window", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mxray-cli-"));
+    const file = join(dir, "list.txt");
+    // The silent MX first: everything behind it is answered sooner, and must wait for it.
+    const inputs = ["user@slowbanner.test", ...world.addresses.filter((a) => !/greylist|greyforever|slowbanner/.test(a))];
+    writeFileSync(file, `${inputs.join("\n")}\n`);
+    const { code, stdout } = await mxray(["verify", "--file", file, "--json", "--window", "4", ...worldArgs(), "--timeout", "500"]);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split("\n").map((l) => ResultSchema.parse(JSON.parse(l)));
+    expect(lines.map((l) => l.email)).toEqual(inputs);
+  });
+
   it("answers usage errors with exit status 2 and a message", async () => {
     const none = await mxray(["verify"]);
     expect(none.code).toBe(2);

@@ -1,10 +1,11 @@
 // The probe's command line: `verify` (the contract our acceptance checks drive), `serve` (the
 // daemon), `doctor` (is this host fit to probe). `mxray help` lists the flags.
-import { readFileSync, realpathSync } from "node:fs";
+import { createReadStream, openSync, realpathSync } from "node:fs";
+import { once } from "node:events";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type { Result } from "../core/contracts.ts";
-import { readAddressList } from "../core/emailfile.ts";
+import { AddressListReader } from "../core/emailfile.ts";
 import { createEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions } from "./engine.ts";
 
 const USAGE = `mxray — email verification probe
@@ -12,7 +13,7 @@ const USAGE = `mxray — email verification probe
 Usage:
   mxray verify [ADDRESS ...] [--file F] [--json] [--trace] [--from ADDR] [--helo NAME]
                [--dns HOST:PORT ...] [--port N] [--timeout MS] [--concurrency N]
-               [--per-host N] [--greylist-budget MS]
+               [--per-host N] [--greylist-budget MS] [--window N]
   mxray serve                 run the daemon (configured by environment, see README)
   mxray doctor [--helo NAME] [--ip ADDR] [--dns HOST:PORT ...] [--target HOST:PORT ...]
                [--blocklist ZONE ...] [--timeout MS]
@@ -31,6 +32,8 @@ verify:
   --concurrency N        simultaneous SMTP connections, all hosts (default ${DEFAULT_ENGINE_OPTIONS.concurrency})
   --per-host N           simultaneous connections to one MX host (default ${DEFAULT_ENGINE_OPTIONS.perHostConnections})
   --greylist-budget MS   how long greylisted addresses are retried (default ${DEFAULT_ENGINE_OPTIONS.greylistBudgetMs})
+  --window N             addresses read ahead of the oldest unanswered one (default ${DEFAULT_ENGINE_OPTIONS.window});
+                         bounds memory, and output stays in input order
 
 Exit status: 0 when every address got a result, 1 when some did not, 2 on a usage error.`;
 
@@ -59,19 +62,22 @@ function engineOptions(v: Record<string, string | boolean | string[] | undefined
       v["greylist-budget"] as string | undefined,
       DEFAULT_ENGINE_OPTIONS.greylistBudgetMs,
     ),
+    window: positiveInt("window", v.window as string | undefined, DEFAULT_ENGINE_OPTIONS.window),
   };
 }
 
-/** A one-line progress bar on stderr, redrawn at most ten times a second. */
-function progressBar(total: number) {
-  const enabled = process.stderr.isTTY && total >= 10;
+/** A one-line progress bar on stderr, redrawn at most ten times a second; a count when the
+ *  total is unknown (a file is read as it is verified). */
+function progressBar(total: number | null) {
+  const enabled = process.stderr.isTTY && (total === null || total >= 10);
   let done = 0;
   let last = 0;
   const started = Date.now();
   const draw = () => {
     const width = 30;
-    const filled = Math.round((done / total) * width);
     const rate = done / Math.max(0.001, (Date.now() - started) / 1000);
+    if (total === null) return void process.stderr.write(`\r${done} checked  ${rate.toFixed(1)}/s `);
+    const filled = Math.round((done / total) * width);
     process.stderr.write(
       `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}  ${rate.toFixed(1)}/s `,
     );
@@ -137,44 +143,68 @@ async function verifyCommand(argv: string[]): Promise<number> {
       concurrency: { type: "string" },
       "per-host": { type: "string" },
       "greylist-budget": { type: "string" },
+      window: { type: "string" },
     },
   });
-  const emails = [...positionals];
-  if (values.file) {
-    let text: string;
-    try {
-      text = readFileSync(values.file, "utf8");
-    } catch (e) {
-      throw new UsageError(`cannot read --file ${values.file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
-    }
-    const list = readAddressList(text);
-    if (list.emails.length === 0) throw new UsageError(`no addresses found in ${values.file}`);
-    emails.push(...list.emails);
-  }
-  if (emails.length === 0) throw new UsageError("give at least one address, or --file");
+  const file = values.file ? openList(values.file) : null;
+  if (positionals.length === 0 && !file) throw new UsageError("give at least one address, or --file");
 
   const engine = createEngine(engineOptions(values));
-  const bar = progressBar(emails.length);
-  const results: Result[] = [];
-  await engine.verify(emails, { trace: values.trace ?? false }, (r) => {
-    results.push(r);
+  const bar = progressBar(file ? null : positionals.length);
+  const fed = { count: 0 };
+  const results: Result[] = []; // kept only for the table, which needs every row for its widths
+  let answered = 0;
+  // In input order, so JSON lines stream out as they are answered (engine.ts, VerifyCall.ordered).
+  await engine.verify(addressesOf(positionals, file, fed), { trace: values.trace ?? false, ordered: true }, (r) => {
+    answered++;
     bar.tick();
     if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    else results.push(r);
   });
   bar.end();
   await engine.close();
-  if (!values.json) {
-    // The table follows the input order; results arrive in any order.
-    const order = new Map<string, number[]>();
-    emails.forEach((e, i) => order.set(e, [...(order.get(e) ?? []), i]));
-    const sorted: Result[] = new Array(emails.length);
-    for (const r of results) {
-      const slot = order.get(r.email)?.shift();
-      if (slot !== undefined) sorted[slot] = r;
-    }
-    printTable(sorted.filter(Boolean), values.trace ?? false);
+  if (!values.json) printTable(results, values.trace ?? false);
+  return answered === fed.count ? 0 : 1;
+}
+
+/** Opens --file now, so a missing file is a usage error before anything is verified. */
+function openList(path: string): { path: string; fd: number } {
+  try {
+    return { path, fd: openSync(path, "r") };
+  } catch (e) {
+    throw new UsageError(`cannot read --file ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`);
   }
-  return results.length === emails.length ? 0 : 1;
+}
+
+/**
+ * The addresses to verify, read from the file as the engine asks for them, so memory does not
+ * grow with the file. When stdout is a slow pipe, reading waits for it to drain: admission is
+ * held back rather than output piling up.
+ */
+async function* addressesOf(positionals: string[], file: { path: string; fd: number } | null, fed: { count: number }) {
+  const ready = async () => {
+    if (process.stdout.writableNeedDrain) await once(process.stdout, "drain");
+  };
+  for (const email of positionals) {
+    fed.count++;
+    yield email;
+  }
+  if (!file) return;
+  const reader = new AddressListReader();
+  const before = fed.count;
+  const stream = createReadStream("", { fd: file.fd, encoding: "utf8" });
+  for await (const chunk of stream as AsyncIterable<string>) {
+    for (const row of reader.push(chunk)) {
+      await ready();
+      fed.count++;
+      yield row.email;
+    }
+  }
+  for (const row of reader.end()) {
+    fed.count++;
+    yield row.email;
+  }
+  if (fed.count === before) throw new UsageError(`no addresses found in ${file.path}`);
 }
 
 async function doctorCommand(argv: string[]): Promise<number> {

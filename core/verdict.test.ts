@@ -24,6 +24,8 @@ describe("decide", () => {
     ["NXDOMAIN", { dns: { kind: "nxdomain" } }, "undeliverable", "no_such_domain"],
     ["null MX", { dns: { kind: "null_mx" } }, "undeliverable", "null_mx"],
     ["no MX, no address", { dns: { kind: "no_mail" } }, "undeliverable", "no_mail_server"],
+    ["every MX target without an address", { dns: { kind: "no_mx_address", hosts: ["mx.gone.example"] } }, "undeliverable", "no_mx_address"],
+    ["disposable, MX targets gone", { disposable: true, dns: { kind: "no_mx_address", hosts: ["mx.gone.example"] } }, "undeliverable", "no_mx_address"],
     ["SERVFAIL", { dns: { kind: "error", detail: "servfail" } }, "unknown", "dns_error"],
     ["5.1.1", { smtp: rcpt("mailbox_not_found", 550, "5.1.1") }, "undeliverable", "mailbox_not_found"],
     ["5.2.1", { smtp: rcpt("mailbox_disabled", 550, "5.2.1") }, "undeliverable", "mailbox_disabled"],

@@ -13,6 +13,7 @@ export const REASON_VERDICT = {
   no_such_domain: "undeliverable",
   null_mx: "undeliverable",
   no_mail_server: "undeliverable",
+  no_mx_address: "undeliverable",
   mailbox_not_found: "undeliverable",
   mailbox_disabled: "undeliverable",
   smtputf8_unsupported: "undeliverable",
@@ -62,6 +63,9 @@ export type DnsFacts =
   | { kind: "null_mx" } // RFC 7505: "MX 0 ."
   | { kind: "nxdomain" }
   | { kind: "no_mail" } // the name exists, but has no MX and no address
+  // Every MX target answered NXDOMAIN or had no A/AAAA (RFC 5321 §5.1: a permanent failure). A
+  // target whose lookup failed makes the whole answer "error" instead: we could not tell.
+  | { kind: "no_mx_address"; hosts: string[] }
   | { kind: "error"; detail: string }; // SERVFAIL, timeouts: we could not tell
 
 export type SmtpFacts =
@@ -109,6 +113,8 @@ function reasonOf(f: Facts): Reason {
       return "null_mx";
     case "no_mail":
       return "no_mail_server";
+    case "no_mx_address":
+      return "no_mx_address";
     case "error":
       return "dns_error";
     case undefined:
@@ -140,6 +146,7 @@ const BASE_SCORE: Record<Reason, number> = {
   no_such_domain: 0,
   null_mx: 0,
   no_mail_server: 2,
+  no_mx_address: 2,
   mailbox_not_found: 3,
   mailbox_disabled: 3,
   smtputf8_unsupported: 5,

@@ -68,7 +68,7 @@ describe("mxray verify", () => {
     const { code, stdout } = await mxray(["verify", "--file", file, "--json", ...worldArgs()]);
     expect(code).toBe(0);
     const lines = stdout.trim().split("\n").map((l) => JSON.parse(l) as Result & { line: number });
-    expect(lines.map((l) => l.line).sort((a, b) => a - b)).toEqual([1, 2, 4, 5, 6, 7, 8]);
+    expect(lines.map((l) => l.line)).toEqual([1, 2, 4, 5, 6, 7, 8]); // input order, one line per non-blank line
     const by = new Map(lines.map((l) => [l.line, ResultSchema.parse(l)]));
     expect(by.get(4)).toMatchObject({ email: '"stray@ok.test', verdict: "undeliverable", reason: "invalid_syntax" });
     expect(by.get(2)!.email).toBe('"john doe"@ok.test');
@@ -83,7 +83,7 @@ describe("mxray verify", () => {
     const json = await mxray(["verify", "--file", file, "--json", ...worldArgs()]);
     expect(json.code).toBe(1);
     const lines = json.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines).toHaveLength(3);
+    expect(lines.map((l) => l.line)).toEqual([2, 3, 4]); // rejects in their place, in input order
     expect(lines.filter((l) => l.error)).toEqual([
       { line: 3, input: "Bo,", error: { code: "no_address", message: expect.any(String) } },
       { line: 4, input: ",,", error: { code: "no_address", message: expect.any(String) } },
@@ -95,6 +95,18 @@ describe("mxray verify", () => {
     expect(body[0]).toMatch(/^alice@ok\.test\s+deliverable/);
     expect(body[1]).toMatch(/^Bo,\s+no result\s+no_address/);
     expect(text.stdout).toMatch(/1 checked: 1 deliverable; 2 without a result: 2 no_address/);
+  });
+
+  it("streams a file's JSON lines in input order, through a small window", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mxray-cli-"));
+    const file = join(dir, "list.txt");
+    // The silent MX first: everything behind it is answered sooner, and must wait for it.
+    const inputs = ["user@slowbanner.test", ...world.addresses.filter((a) => !/greylist|greyforever|slowbanner/.test(a))];
+    writeFileSync(file, `${inputs.join("\n")}\n`);
+    const { code, stdout } = await mxray(["verify", "--file", file, "--json", "--window", "4", ...worldArgs(), "--timeout", "500"]);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split("\n").map((l) => ResultSchema.parse(JSON.parse(l)));
+    expect(lines.map((l) => l.email)).toEqual(inputs);
   });
 
   it("answers usage errors with exit status 2 and a message", async () => {

@@ -1,10 +1,11 @@
 // The probe's command line: `verify` (the contract our acceptance checks drive), `serve` (the
 // daemon), `doctor` (is this host fit to probe). `mxray help` lists the flags.
-import { readFileSync, realpathSync } from "node:fs";
+import { createReadStream, openSync, realpathSync } from "node:fs";
+import { once } from "node:events";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { MAX_EMAIL_LENGTH, type RejectReason, type Result } from "../core/contracts.ts";
-import { readAddressList, type ListEntry } from "../core/emailfile.ts";
+import { AddressListReader, type ListEntry, type ListRow } from "../core/emailfile.ts";
 import { createEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions } from "./engine.ts";
 
 const USAGE = `mxray — email verification probe
@@ -12,7 +13,7 @@ const USAGE = `mxray — email verification probe
 Usage:
   mxray verify [ADDRESS ...] [--file F] [--json] [--trace] [--from ADDR] [--helo NAME]
                [--dns HOST:PORT ...] [--port N] [--timeout MS] [--concurrency N]
-               [--per-host N] [--greylist-budget MS]
+               [--per-host N] [--greylist-budget MS] [--window N]
   mxray serve                 run the daemon (configured by environment, see README)
   mxray doctor [--helo NAME] [--ip ADDR] [--dns HOST:PORT ...] [--target HOST:PORT ...]
                [--blocklist ZONE ...] [--timeout MS]
@@ -34,6 +35,8 @@ verify:
   --concurrency N        simultaneous SMTP connections, all hosts (default ${DEFAULT_ENGINE_OPTIONS.concurrency})
   --per-host N           simultaneous connections to one MX host (default ${DEFAULT_ENGINE_OPTIONS.perHostConnections})
   --greylist-budget MS   how long greylisted addresses are retried (default ${DEFAULT_ENGINE_OPTIONS.greylistBudgetMs})
+  --window N             addresses read ahead of the oldest unanswered one (default ${DEFAULT_ENGINE_OPTIONS.window});
+                         bounds memory, and output stays in input order
 
 Every non-blank input row gets one output line (the table: one row each, in input order): its
 result (a repeated address repeats its result), or why it has none: no_address (empty email
@@ -66,19 +69,22 @@ function engineOptions(v: Record<string, string | boolean | string[] | undefined
       v["greylist-budget"] as string | undefined,
       DEFAULT_ENGINE_OPTIONS.greylistBudgetMs,
     ),
+    window: positiveInt("window", v.window as string | undefined, DEFAULT_ENGINE_OPTIONS.window),
   };
 }
 
-/** A one-line progress bar on stderr, redrawn at most ten times a second. */
-function progressBar(total: number) {
-  const enabled = process.stderr.isTTY && total >= 10;
+/** A one-line progress bar on stderr, redrawn at most ten times a second; a count when the
+ *  total is unknown (a file is read as it is verified). */
+function progressBar(total: number | null) {
+  const enabled = process.stderr.isTTY && (total === null || total >= 10);
   let done = 0;
   let last = 0;
   const started = Date.now();
   const draw = () => {
     const width = 30;
-    const filled = Math.round((done / total) * width);
     const rate = done / Math.max(0.001, (Date.now() - started) / 1000);
+    if (total === null) return void process.stderr.write(`\r${done} checked  ${rate.toFixed(1)}/s `);
+    const filled = Math.round((done / total) * width);
     process.stderr.write(
       `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}  ${rate.toFixed(1)}/s `,
     );
@@ -173,55 +179,100 @@ async function verifyCommand(argv: string[]): Promise<number> {
       concurrency: { type: "string" },
       "per-host": { type: "string" },
       "greylist-budget": { type: "string" },
+      window: { type: "string" },
     },
   });
-  const outcomes: Outcome[] = positionals.map((e) => ({ entry: { line: 0, raw: e, email: e }, line: null, result: null }));
-  if (values.file) {
-    let text: string;
-    try {
-      text = readFileSync(values.file, "utf8");
-    } catch (e) {
-      throw new UsageError(`cannot read --file ${values.file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
-    }
-    const list = readAddressList(text);
-    if (list.emails.length === 0) {
-      const rejected = list.entries.length ? ` (${list.entries.length} rows without an address)` : "";
-      throw new UsageError(`no addresses found in ${values.file}${rejected}`);
-    }
-    outcomes.push(...list.entries.map((entry) => ({ entry, line: entry.line, result: null })));
-  }
-  if (outcomes.length === 0) throw new UsageError("give at least one address, or --file");
+  const file = values.file ? openList(values.file) : null;
+  if (positionals.length === 0 && !file) throw new UsageError("give at least one address, or --file");
 
-  // Results come back in any order, one per input (repeats included); each fills the first
-  // row still waiting for that exact input.
-  const waiting = new Map<string, Outcome[]>();
-  const emails: string[] = [];
-  for (const o of outcomes) {
-    if ("reject" in o.entry) {
-      if (values.json) process.stdout.write(`${missingJson(o)}\n`);
-      continue;
-    }
-    emails.push(o.entry.email);
-    waiting.set(o.entry.email, [...(waiting.get(o.entry.email) ?? []), o]);
-  }
+  // Output follows the input: the engine answers in input order (VerifyCall.ordered), and a
+  // rejected row is written when every address before it has been, by line number.
+  const fed: Outcome[] = []; // addresses handed to the engine, not yet answered (bounded by --window)
+  const rejects: Outcome[] = []; // rejected rows not yet written (in line order)
+  const table: Outcome[] = []; // only without --json: the table needs every row for its widths
+  let missing = 0;
+  const emit = (o: Outcome) => {
+    if (!o.result) missing++;
+    if (!values.json) table.push(o);
+    else process.stdout.write(`${o.result ? JSON.stringify(o.line === null ? o.result : { ...o.result, line: o.line }) : missingJson(o)}\n`);
+  };
+  const flushRejects = (beforeLine: number) => {
+    while (rejects.length > 0 && rejects[0]!.entry.line < beforeLine) emit(rejects.shift()!);
+  };
   const engine = createEngine(engineOptions(values));
-  const bar = progressBar(emails.length);
-  await engine.verify(emails, { trace: values.trace ?? false }, (r) => {
-    const o = waiting.get(r.email)?.shift();
+  const bar = progressBar(file ? null : positionals.length);
+  const source = addressesOf(positionals, file, {
+    address: (entry) => fed.push({ entry, line: file && entry.line > 0 ? entry.line : null, result: null }),
+    reject: (entry) => rejects.push({ entry, line: entry.line, result: null }),
+  });
+  await engine.verify(source, { trace: values.trace ?? false, ordered: true }, (r) => {
+    const o = fed.shift();
     if (!o) return;
+    flushRejects(o.entry.line);
     o.result = r;
     bar.tick();
-    if (values.json) process.stdout.write(`${JSON.stringify(o.line === null ? r : { ...r, line: o.line })}\n`);
+    emit(o);
   });
   bar.end();
   await engine.close();
-  if (values.json) {
-    // A row the engine never answered still gets its line, so no input goes unreported.
-    for (const o of outcomes) if (!o.result && !("reject" in o.entry)) process.stdout.write(`${missingJson(o)}\n`);
-  } else {
-    printTable(outcomes, values.trace ?? false);
+  // A row the engine never answered still gets its line, so no input goes unreported.
+  for (const o of fed.splice(0)) {
+    flushRejects(o.entry.line);
+    emit(o);
   }
-  return outcomes.every((o) => o.result) ? 0 : 1;
+  flushRejects(Number.POSITIVE_INFINITY);
+  if (!values.json) printTable(table, values.trace ?? false);
+  return missing === 0 ? 0 : 1;
+}
+
+/** Opens --file now, so a missing file is a usage error before anything is verified. */
+function openList(path: string): { path: string; fd: number } {
+  try {
+    return { path, fd: openSync(path, "r") };
+  } catch (e) {
+    throw new UsageError(`cannot read --file ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+  }
+}
+
+/**
+ * The addresses to verify, read from the file as the engine asks for them, so memory does not
+ * grow with the file; each input row is told to `seen` (an address, or a reject with its reason)
+ * just before it is handed over. When stdout is a slow pipe, reading waits for it to drain:
+ * admission is held back rather than output piling up.
+ */
+async function* addressesOf(
+  positionals: string[],
+  file: { path: string; fd: number } | null,
+  seen: { address(entry: ListEntry & { email: string }): void; reject(entry: ListEntry): void },
+) {
+  const ready = async () => {
+    if (process.stdout.writableNeedDrain) await once(process.stdout, "drain");
+  };
+  for (const email of positionals) {
+    seen.address({ line: 0, raw: email, email });
+    yield email;
+  }
+  if (!file) return;
+  let rows = 0;
+  let rejected = 0;
+  const reader = new AddressListReader({
+    onReject: (r) => {
+      rejected++;
+      seen.reject({ line: r.line, raw: r.raw, reject: r.reason });
+    },
+  });
+  const stream = createReadStream("", { fd: file.fd, encoding: "utf8" });
+  const feed = async function* (got: ListRow[]) {
+    for (const row of got) {
+      await ready();
+      rows++;
+      seen.address({ line: row.line ?? 0, raw: row.email, email: row.email });
+      yield row.email;
+    }
+  };
+  for await (const chunk of stream as AsyncIterable<string>) yield* feed(reader.push(chunk));
+  yield* feed(reader.end());
+  if (rows === 0) throw new UsageError(`no addresses found in ${file.path}${rejected ? ` (${rejected} rows without an address)` : ""}`);
 }
 
 async function doctorCommand(argv: string[]): Promise<number> {

@@ -25,6 +25,9 @@ const zone: Handler = (q) => {
       return { answers: answer(q, "A", 50, "127.0.0.3") };
     case "MX equal.test":
       return { answers: answer(q, "MX", 100, { preference: 10, exchange: "x.equal.test" }, { preference: 10, exchange: "y.equal.test" }) };
+    case "A x.equal.test":
+    case "A y.equal.test":
+      return { answers: answer(q, "A", 50, "127.0.0.4") };
     case "MX null.test":
       return { answers: answer(q, "MX", 100, { preference: 0, exchange: "." }) };
     case "MX mixednull.test":
@@ -61,6 +64,30 @@ const zone: Handler = (q) => {
       return { wrongId: true, answers: answer(q, "MX", 100, { preference: 1, exchange: "evil.test" }) };
     case "MX cname.test":
       return { answers: [...answer(q, "CNAME", 100, "real.test"), { name: "real.test", type: "MX", ttl: 100, data: { preference: 5, exchange: "a.mx.test" } } as packet.Answer] };
+    // MX targets: gone (NXDOMAIN), without address (NODATA), failing, AAAA-only, behind a CNAME.
+    case "MX deadmx.test":
+      return { answers: answer(q, "MX", 100, { preference: 10, exchange: "gone.deadmx.test" }, { preference: 20, exchange: "bare.deadmx.test" }) };
+    case "A bare.deadmx.test":
+    case "AAAA bare.deadmx.test":
+    case "A v6.deadmx.test":
+    case "A alias.deadmx.test":
+      return { authorities: [SOA] };
+    case "MX halfdead.test":
+      return { answers: answer(q, "MX", 100, { preference: 10, exchange: "gone.deadmx.test" }, { preference: 20, exchange: "a.mx.test" }) };
+    case "MX failmx.test":
+      return { answers: answer(q, "MX", 100, { preference: 10, exchange: "gone.deadmx.test" }, { preference: 20, exchange: "fail.deadmx.test" }) };
+    case "A fail.deadmx.test":
+      return { rcode: 2 };
+    case "AAAA fail.deadmx.test":
+      return { authorities: [SOA] };
+    case "MX v6mx.test":
+      return { answers: answer(q, "MX", 100, { preference: 10, exchange: "v6.deadmx.test" }) };
+    case "AAAA v6.deadmx.test":
+      return { answers: answer(q, "AAAA", 60, "::1") };
+    case "MX aliasmx.test":
+      return { answers: answer(q, "MX", 100, { preference: 10, exchange: "alias.deadmx.test" }) };
+    case "AAAA alias.deadmx.test":
+      return { answers: [...answer(q, "CNAME", 60, "v6.deadmx.test"), { name: "v6.deadmx.test", type: "AAAA", ttl: 60, data: "::2" } as packet.Answer] };
     case "TXT txt.test":
       return { answers: answer(q, "TXT", 100, ["v=spf1 ", "-all"]) };
     case "PTR 2.0.0.127.in-addr.arpa":
@@ -154,6 +181,31 @@ describe("mailRoute", () => {
     expect(await r.mailRoute("servfail.test")).toMatchObject({ kind: "error", detail: expect.stringMatching(/SERVFAIL/) });
     expect(await r.mailRoute("refused.test")).toMatchObject({ kind: "error" });
     expect(await r.mailRoute("silent.test")).toMatchObject({ kind: "error", detail: expect.stringMatching(/did not answer/) });
+  });
+  it("says no_mx_address only when every MX target is answered for and has no address (RFC 5321 §5.1)", async () => {
+    const r = resolver();
+    expect(await r.mailRoute("deadmx.test")).toEqual({
+      kind: "no_mx_address",
+      hosts: [
+        { name: "gone.deadmx.test", preference: 10, why: "nxdomain" },
+        { name: "bare.deadmx.test", preference: 20, why: "no_address" },
+      ],
+    });
+    // One live target is enough: the dead one stays in the list with no address, and is skipped.
+    expect(await r.mailRoute("halfdead.test")).toEqual({
+      kind: "mx",
+      hosts: [
+        { name: "gone.deadmx.test", preference: 10, addresses: [] },
+        { name: "a.mx.test", preference: 20, addresses: ["127.0.0.2"] },
+      ],
+    });
+    // A SERVFAIL for one target is not proof that it does not exist.
+    expect(await r.mailRoute("failmx.test")).toMatchObject({ kind: "error", detail: expect.stringMatching(/fail\.deadmx\.test: SERVFAIL/) });
+  });
+  it("counts an AAAA-only or CNAME'd MX target as existing", async () => {
+    const r = resolver();
+    expect(await r.mailRoute("v6mx.test")).toMatchObject({ kind: "mx", hosts: [{ name: "v6.deadmx.test", addresses: ["::1"] }] });
+    expect(await r.mailRoute("aliasmx.test")).toMatchObject({ kind: "mx", hosts: [{ name: "alias.deadmx.test", addresses: ["::2"] }] });
   });
   it("ignores an answer with the wrong id", async () => {
     expect(await resolver().mailRoute("spoof.test")).toMatchObject({ kind: "error" });

@@ -5,6 +5,7 @@ import dgram from "node:dgram";
 import { getServers } from "node:dns";
 import net from "node:net";
 import * as packet from "dns-packet";
+import { BoundedCache } from "./cache.ts";
 
 export interface MxHost {
   name: string;
@@ -16,8 +17,23 @@ export type MailRoute =
   | { kind: "mx"; hosts: MxHost[] }
   | { kind: "implicit_mx"; hosts: MxHost[] } // RFC 5321 §5.1: no MX, the domain's own address
   | { kind: "null_mx" } // RFC 7505
+  // Every MX target is NXDOMAIN or has no A/AAAA: RFC 5321 §5.1 makes that a permanent failure.
+  | { kind: "no_mx_address"; hosts: DeadMxHost[] }
   | { kind: "nxdomain" }
   | { kind: "no_mail" }
+  | { kind: "error"; detail: string };
+
+export interface DeadMxHost {
+  name: string;
+  preference: number;
+  /** The A and AAAA questions were both answered: the name does not exist, or has no address. */
+  why: "nxdomain" | "no_address";
+}
+
+/** An MX target's addresses, or why it has none; "error" means we could not tell. */
+type HostAddresses =
+  | { kind: "found"; addresses: string[] }
+  | { kind: "none"; why: DeadMxHost["why"] }
   | { kind: "error"; detail: string };
 
 export type RecordType = "A" | "AAAA" | "MX" | "TXT" | "PTR";
@@ -33,6 +49,8 @@ export interface ResolverOptions {
   attempts?: number;
   maxTtlS?: number;
   negativeTtlS?: number;
+  /** Answers kept at most; the least recently used go first. */
+  maxCacheEntries?: number;
   now?: () => number;
   onLookup?: (durationMs: number, outcome: string) => void;
 }
@@ -44,6 +62,8 @@ export interface Resolver {
 
 export const DNS_TIMEOUT_MS = 2000;
 const EDNS_UDP_SIZE = 1232; // the DNS flag day 2020 recommendation
+/** A few answers per domain (MX, A, AAAA): tens of thousands of domains, a few MB. */
+export const DNS_CACHE_ENTRIES = 50_000;
 
 interface Server {
   host: string;
@@ -151,7 +171,7 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
   const maxTtlS = opts.maxTtlS ?? 3600;
   const negativeTtlS = opts.negativeTtlS ?? 300;
   const now = opts.now ?? Date.now;
-  const cache = new Map<string, { value: Lookup; expires: number }>();
+  const cache = new BoundedCache<string, Lookup>({ maxEntries: opts.maxCacheEntries ?? DNS_CACHE_ENTRIES, now });
   const inFlight = new Map<string, Promise<Lookup>>();
   const noEdns = new Set<string>();
 
@@ -229,12 +249,12 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
     const name = normalise(rawName);
     const key = `${type} ${name}`;
     const hit = cache.get(key);
-    if (hit && hit.expires > now()) return Promise.resolve(hit.value);
+    if (hit) return Promise.resolve(hit);
     const pending = inFlight.get(key);
     if (pending) return pending;
     const p = query(name, type).then((value) => {
       inFlight.delete(key);
-      if (value.ok) cache.set(key, { value, expires: now() + Math.min(value.ttl, maxTtlS) * 1000 });
+      if (value.ok) cache.set(key, value, Math.min(value.ttl, maxTtlS) * 1000);
       return value;
     });
     inFlight.set(key, p);
@@ -243,14 +263,17 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
 
   /** IPv4 first; AAAA only when there is no A (probes rarely have IPv6 port 25 with a PTR,
    *  and servers that drop AAAA queries would otherwise cost a timeout per host). */
-  async function addresses(name: string): Promise<string[] | Lookup> {
-    if (net.isIP(name)) return [name]; // an MX naming an IP literal: lenient, as MTAs are
+  async function addresses(name: string): Promise<HostAddresses> {
+    if (net.isIP(name)) return { kind: "found", addresses: [name] }; // an MX naming an IP literal: lenient, as MTAs are
     const a = await lookup(name, "A");
-    if (a.ok && a.records.length > 0) return a.records;
+    if (a.ok && a.records.length > 0) return { kind: "found", addresses: a.records };
+    // AAAA is asked even after an NXDOMAIN for A: "no address" is a verdict, so it needs both
+    // questions answered. A CNAME'd name counts by its target's records (see interpret).
     const aaaa = await lookup(name, "AAAA");
-    // Only "no address" when both questions were answered; a failure says we could not tell.
-    if (aaaa.ok && (aaaa.records.length > 0 || a.ok)) return aaaa.records;
-    return a.ok ? aaaa : a;
+    if (aaaa.ok && aaaa.records.length > 0) return { kind: "found", addresses: aaaa.records };
+    if (!a.ok) return { kind: "error", detail: a.detail };
+    if (!aaaa.ok) return { kind: "error", detail: aaaa.detail };
+    return { kind: "none", why: a.rcode === "NXDOMAIN" || aaaa.rcode === "NXDOMAIN" ? "nxdomain" : "no_address" };
   }
 
   async function mailRoute(rawDomain: string): Promise<MailRoute> {
@@ -271,21 +294,33 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
         .map((p) => ({ p, r: Math.random() }))
         .sort((x, y) => x.p.preference - y.p.preference || x.r - y.r)
         .map(({ p }) => p);
-      const hosts = await Promise.all(
-        shuffled.map(async (p) => {
-          const addrs = await addresses(p.name);
-          return { name: p.name, preference: p.preference, addresses: Array.isArray(addrs) ? addrs : [] };
-        }),
-      );
-      return { kind: "mx", hosts };
+      const resolved = await Promise.all(shuffled.map(async (p) => ({ ...p, found: await addresses(p.name) })));
+      const hosts = resolved.map((h) => ({
+        name: h.name,
+        preference: h.preference,
+        addresses: h.found.kind === "found" ? h.found.addresses : [],
+      }));
+      if (hosts.some((h) => h.addresses.length > 0)) return { kind: "mx", hosts };
+      // No target has an address. Undeliverable only when every one was answered for
+      // (RFC 5321 §5.1); one SERVFAIL or timeout among them and we cannot tell.
+      const failed = resolved.find((h) => h.found.kind === "error");
+      if (failed?.found.kind === "error") return { kind: "error", detail: `A/AAAA ${failed.name}: ${failed.found.detail}` };
+      return {
+        kind: "no_mx_address",
+        hosts: resolved.map((h) => ({
+          name: h.name,
+          preference: h.preference,
+          why: h.found.kind === "none" ? h.found.why : "no_address",
+        })),
+      };
     }
     // NODATA for MX: the implicit MX is the domain's own address (RFC 5321 §5.1).
     const a = await lookup(domain, "A");
     if (a.ok && a.rcode === "NXDOMAIN") return { kind: "nxdomain" };
     const addrs = await addresses(domain);
-    if (!Array.isArray(addrs)) return { kind: "error", detail: `A/AAAA ${domain}: ${addrs.ok ? addrs.rcode : addrs.detail}` };
-    if (addrs.length === 0) return { kind: "no_mail" };
-    return { kind: "implicit_mx", hosts: [{ name: domain, preference: 0, addresses: addrs }] };
+    if (addrs.kind === "error") return { kind: "error", detail: `A/AAAA ${domain}: ${addrs.detail}` };
+    if (addrs.kind === "none") return { kind: "no_mail" };
+    return { kind: "implicit_mx", hosts: [{ name: domain, preference: 0, addresses: addrs.addresses }] };
   }
 
   return { lookup, mailRoute };

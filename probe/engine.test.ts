@@ -90,6 +90,19 @@ describe("engine against the simulated world", () => {
     for (const host of Object.values(after.perHost)) expect(host.maxConcurrent).toBeLessThanOrEqual(2);
   });
 
+  it("answers from DNS alone when every MX target is gone, and probes the live one beside a dead one", async () => {
+    const before = world.stats();
+    const results = await verifyAll(["user@deadmx.test", "user@noaddrmx.test", "user@halfdead.test", "user@mxservfail.test"]);
+    const after = world.stats();
+    expect(results.get("user@deadmx.test")).toMatchObject({ verdict: "undeliverable", reason: "no_mx_address", mx: null, smtp: null });
+    expect(results.get("user@noaddrmx.test")).toMatchObject({ verdict: "undeliverable", reason: "no_mx_address" });
+    expect(results.get("user@mxservfail.test")).toMatchObject({ verdict: "unknown", reason: "dns_error" });
+    expect(results.get("user@halfdead.test")).toMatchObject({ verdict: "deliverable", mx: "mx2.halfdead.test", smtp: { code: 250 } });
+    // Only halfdead.test was asked over SMTP: its address and the catch-all probe.
+    expect(after.rcpts - before.rcpts).toBe(2);
+    expect(after.perHost["mx2.halfdead.test"]!.rcpts - before.perHost["mx2.halfdead.test"]!.rcpts).toBe(2);
+  });
+
   it("includes a transcript with --trace", async () => {
     const ok = withReason("accepted")[0]!;
     const r = (await verifyAll([ok], {}, true)).get(ok)!;
@@ -135,5 +148,61 @@ describe("engine against the simulated world", () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(results.length).toBe(slow.length);
     for (const r of results) expect(r.verdict).toBe("unknown");
+  });
+
+  describe("windowed admission (issue 9, item 6)", () => {
+    /** An async source that counts how far the engine has pulled it. */
+    function counted(items: string[]) {
+      const state = { pulled: 0 };
+      async function* gen() {
+        for (const item of items) {
+          state.pulled++;
+          yield item;
+        }
+      }
+      return { state, source: gen() };
+    }
+
+    it("keeps at most `window` inputs unanswered, and answers in input order when asked", async () => {
+      // A silent MX at the head: everything behind it finishes first, and must wait for it.
+      const slow = withReason("timeout")[0]!;
+      const fast = Array.from({ length: 30 }, (_, i) => (i % 2 ? `user${i}@nxdomain.test` : `bad address ${i}`));
+      const { state, source } = counted([slow, ...fast]);
+      const window = 5;
+      const e = engine({ window, timeoutMs: 300 });
+      const seen: { index: number; email: string; aheadOfHead: number }[] = [];
+      await e.verify(source, { ordered: true }, (r, index) => {
+        seen.push({ index, email: r.email, aheadOfHead: state.pulled - index });
+      });
+      expect(seen.map((x) => x.index)).toEqual([...Array(31).keys()]);
+      expect(seen.map((x) => x.email)).toEqual([slow, ...fast]);
+      // for-await pulls one input before it waits for room, hence window + 1.
+      expect(Math.max(...seen.map((x) => x.aheadOfHead))).toBeLessThanOrEqual(window + 1);
+      expect(seen[0]!.aheadOfHead).toBe(window + 1); // the window filled behind the slow head
+    });
+
+    it("keeps at most `window` addresses in flight when unordered", async () => {
+      const { state, source } = counted(world.addresses.filter((a) => world.truth.get(a)!.reason !== "greylisted"));
+      const window = 3;
+      let answered = 0;
+      let most = 0;
+      await engine({ window }).verify(source, {}, () => {
+        most = Math.max(most, state.pulled - answered);
+        answered++;
+      });
+      expect(answered).toBe(state.pulled);
+      expect(most).toBeLessThanOrEqual(window + 1);
+    });
+
+    it("answers what it admitted, then rejects with the source's error", async () => {
+      async function* broken() {
+        yield "not an address";
+        yield withReason("accepted")[0]!;
+        throw new Error("disk gone");
+      }
+      const results: number[] = [];
+      await expect(engine().verify(broken(), {}, (_r, i) => results.push(i))).rejects.toThrow("disk gone");
+      expect(results.sort()).toEqual([0, 1]);
+    });
   });
 });

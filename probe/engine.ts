@@ -1,10 +1,16 @@
 // The verification engine: syntax and lists (core/), DNS, then SMTP through the per-MX scheduler.
 // Everything that verifies addresses (CLI, daemon, benchmark) goes through `createEngine`.
+//
+// Memory does not grow with the list (issue 9, item 6): addresses are pulled from the caller's
+// (async) iterable through a window of `window` addresses admitted and not yet answered, shared
+// by every call on the engine; results are handed over as they finish and not kept; per-domain
+// state lives only while the domain has addresses in flight, and caches are bounded.
 import { parseAddress, type ParsedAddress } from "../core/address.ts";
 import type { Result } from "../core/contracts.ts";
 import { isDisposable, isFree, isRole } from "../core/lists.ts";
 import { suggestDomain } from "../core/suggest.ts";
 import { decide, type DnsFacts, type Facts, type RcptClass } from "../core/verdict.ts";
+import { BoundedCache } from "./cache.ts";
 import { createResolver, type MailRoute } from "./dns.ts";
 import {
   CircuitBreakers,
@@ -33,6 +39,8 @@ export interface EngineOptions {
   greylistBudgetMs: number;
   /** How long a domain's catch-all answer is reused. */
   catchAllTtlMs: number;
+  /** Addresses admitted and not yet answered, across all calls: the memory bound. */
+  window: number;
   observer?: EngineObserver;
 }
 
@@ -50,11 +58,27 @@ export interface VerifyCall {
   budgetMs?: number;
   trace?: boolean;
   signal?: AbortSignal;
+  /**
+   * Hand results over in input order. The window then spans from the oldest unanswered input to
+   * the newest admitted one, so the reorder buffer never exceeds it: a slow address at the head
+   * (a silent MX, greylisting) holds admission back once the window is full, trading throughput
+   * for bounded memory. Unordered calls only wait for any address to finish.
+   */
+  ordered?: boolean;
 }
 
 export interface Engine {
-  /** Verifies each address once and calls onResult as each finishes (any order). */
-  verify(emails: string[], call: VerifyCall, onResult: (r: Result) => void): Promise<void>;
+  /**
+   * Verifies each input and calls onResult once per input with its position (from 0), as each
+   * finishes (in input order when `call.ordered`). Inputs are pulled only as the window has room,
+   * so a slow consumer of an async source holds admission back. A source that throws stops
+   * admission; verify rejects with its error once the addresses in flight are answered.
+   */
+  verify(
+    emails: Iterable<string> | AsyncIterable<string>,
+    call: VerifyCall,
+    onResult: (r: Result, index: number) => void,
+  ): Promise<void>;
   /** SMTP connections currently open. */
   openConnections(): number;
   close(): Promise<void>;
@@ -70,10 +94,13 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   perHostConnections: 2,
   greylistBudgetMs: 3 * 60_000,
   catchAllTtlMs: 24 * 60 * 60_000,
+  window: 2048,
 };
 
 interface Entry {
-  inputs: string[];
+  /** Each input that normalised to this address while it was in flight, with its position. */
+  inputs: { input: string; index: number }[];
+  domain: DomainRun;
   parsed: Extract<ParsedAddress, { ok: true }>;
   disposable: boolean;
   role: boolean;
@@ -84,13 +111,21 @@ interface Entry {
   dns: DnsFacts | null;
 }
 
-/** Per domain within one call: the catch-all answer, and accepted entries waiting for it. */
-interface DomainState {
+/** Per domain within one call, while it has addresses in flight: its route, the catch-all
+ *  answer, and accepted entries waiting for it. */
+interface DomainRun {
+  name: string;
+  route: Promise<MailRoute>;
   catchAll: boolean | null | undefined; // undefined: the probe has not answered yet
+  probing: boolean;
   waiting: { entry: Entry; outcome: RecipientOutcome }[];
+  /** Entries not yet answered, plus an outstanding catch-all probe. */
+  active: number;
 }
 
 const DNS_CONCURRENCY = 64;
+/** Domains whose catch-all answer or typo fix is remembered across calls. */
+const DOMAIN_CACHE_ENTRIES = 20_000;
 const PROBE_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
 
 /** A mailbox name nobody has: letters and digits, starting with a letter. */
@@ -101,10 +136,12 @@ function randomLocalPart(): string {
   return s;
 }
 
-function dnsFacts(route: MailRoute): DnsFacts {
+/** What the verdict needs to know of a mail route. */
+export function dnsFacts(route: MailRoute): DnsFacts {
   switch (route.kind) {
     case "mx":
     case "implicit_mx":
+    case "no_mx_address":
       return { kind: route.kind, hosts: route.hosts.map((h) => h.name) };
     case "error":
       return { kind: "error", detail: route.detail };
@@ -114,6 +151,9 @@ function dnsFacts(route: MailRoute): DnsFacts {
 }
 
 function describeRoute(domain: string, route: MailRoute): string {
+  if (route.kind === "no_mx_address") {
+    return `dns: ${domain} MX → ${route.hosts.map((h) => `${h.preference} ${h.name} [${h.why}]`).join("; ")}`;
+  }
   if (route.kind !== "mx" && route.kind !== "implicit_mx") return `dns: ${domain} → ${route.kind}`;
   const hosts = route.hosts.map((h) => `${h.preference} ${h.name} [${h.addresses.join(", ")}]`);
   return `dns: ${domain} ${route.kind === "mx" ? "MX" : "implicit MX"} → ${hosts.join("; ")}`;
@@ -141,25 +181,48 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
     onLookup: (ms, outcome) => opts.observer?.dnsLookup?.(ms, outcome),
   });
   const slots = new Semaphore(opts.concurrency);
+  const dnsSlots = new Semaphore(DNS_CONCURRENCY);
+  const admission = new Semaphore(opts.window);
   const breakers = new CircuitBreakers();
-  const catchAllCache = new Map<string, { value: boolean; at: number }>();
+  const catchAllCache = new BoundedCache<string, boolean>({ maxEntries: DOMAIN_CACHE_ENTRIES });
+  const suggestions = new BoundedCache<string, string | null>({ maxEntries: DOMAIN_CACHE_ENTRIES });
 
-  function cachedCatchAll(domain: string): boolean | undefined {
-    const hit = catchAllCache.get(domain);
-    if (!hit) return undefined;
-    if (Date.now() - hit.at > opts.catchAllTtlMs) {
-      catchAllCache.delete(domain);
-      return undefined;
-    }
-    return hit.value;
-  }
-
-  async function verify(emails: string[], call: VerifyCall, onResult: (r: Result) => void) {
+  async function verify(
+    source: Iterable<string> | AsyncIterable<string>,
+    call: VerifyCall,
+    onResult: (r: Result, index: number) => void,
+  ) {
     const deadline = call.budgetMs ? Date.now() + call.budgetMs : Number.POSITIVE_INFINITY;
     const signals = [call.signal, call.budgetMs ? AbortSignal.timeout(call.budgetMs) : undefined];
     const live = signals.filter((s): s is AbortSignal => s !== undefined);
     const signal = live.length ? AbortSignal.any(live) : undefined;
-    const emit = (entry: Entry | null, input: string, parsed: ParsedAddress, f: Facts, o: RecipientOutcome | null) => {
+
+    // Answered inputs leave here: in order (held until the head is answered) or at once. Each
+    // one hands its admission slot back.
+    const held = new Map<number, Result>();
+    let head = 0;
+    let unanswered = 0;
+    let sourceDone = false;
+    let allAnswered: (() => void) | null = null;
+    const release = (r: Result, index: number) => {
+      admission.release();
+      unanswered--;
+      onResult(r, index);
+    };
+    const answer = (r: Result, index: number) => {
+      opts.observer?.resultReady?.(r);
+      if (!call.ordered) release(r, index);
+      else {
+        held.set(index, r);
+        for (let next = held.get(head); next; next = held.get(head)) {
+          held.delete(head);
+          release(next, head++);
+        }
+      }
+      if (sourceDone && unanswered === 0) allAnswered?.();
+    };
+
+    const emit = (entry: Entry | null, input: string, index: number, parsed: ParsedAddress, f: Facts, o: RecipientOutcome | null) => {
       const d = decide(f);
       const smtp = o?.smtp;
       const reply = smtp?.kind === "reply" ? smtp.reply : smtp?.kind === "protocol_error" ? smtp.reply : null;
@@ -169,26 +232,38 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
           : f.dns?.kind === "mx" || f.dns?.kind === "implicit_mx"
             ? (f.dns.hosts[0] ?? null)
             : null;
-      const result: Result = {
-        email: input,
-        normalized: parsed.ok ? parsed.normalized : null,
-        verdict: d.verdict,
-        reason: d.reason,
-        catch_all: f.catchAll,
-        disposable: f.disposable,
-        role: f.role,
-        free: f.free,
-        greylisted: d.greylisted,
-        suggestion: entry?.suggestion ?? null,
-        score: d.score,
-        mx,
-        smtp: reply,
-        duration_ms: Math.max(0, Date.now() - (entry?.startedAt ?? Date.now())),
-        retry_after: d.greylisted && o?.greylistedUntil ? new Date(o.greylistedUntil).toISOString() : null,
-        ...(call.trace ? { trace: entry?.trace ?? [] } : {}),
-      };
-      opts.observer?.resultReady?.(result);
-      onResult(result);
+      answer(
+        {
+          email: input,
+          normalized: parsed.ok ? parsed.normalized : null,
+          verdict: d.verdict,
+          reason: d.reason,
+          catch_all: f.catchAll,
+          disposable: f.disposable,
+          role: f.role,
+          free: f.free,
+          greylisted: d.greylisted,
+          suggestion: entry?.suggestion ?? null,
+          score: d.score,
+          mx,
+          smtp: reply,
+          duration_ms: Math.max(0, Date.now() - (entry?.startedAt ?? Date.now())),
+          retry_after: d.greylisted && o?.greylistedUntil ? new Date(o.greylistedUntil).toISOString() : null,
+          ...(call.trace ? { trace: entry?.trace ?? [] } : {}),
+        },
+        index,
+      );
+    };
+
+    // Identical addresses in flight together are checked once and answered per input.
+    const inFlight = new Map<string, Entry>();
+    const domains = new Map<string, DomainRun>();
+    const groups = new Map<string, { group: MxGroup; outstanding: number }>();
+    const byId = new Map<number, { entry: Entry | null; run: DomainRun; groupKey: string }>();
+    let nextId = 0;
+
+    const settleDomain = (run: DomainRun) => {
+      if (--run.active === 0 && domains.get(run.name) === run) domains.delete(run.name);
     };
 
     const finish = (entry: Entry, outcome: RecipientOutcome | null, catchAll: boolean | null) => {
@@ -201,76 +276,37 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
         smtp: outcome?.smtp ?? null,
         catchAll,
       };
-      for (const input of entry.inputs) emit(entry, input, entry.parsed, f, outcome);
+      inFlight.delete(entry.parsed.normalized);
+      for (const { input, index } of entry.inputs) emit(entry, input, index, entry.parsed, f, outcome);
+      settleDomain(entry.domain);
     };
 
-    // 1. Syntax and lists; identical addresses are checked once and answered per input.
-    const entries = new Map<string, Entry>();
-    const suggestions = new Map<string, string | null>(); // typo fixes depend on the domain only
-    for (const input of emails) {
-      // Lists carry stray spaces and tabs around cells; nothing else is forgiven.
-      const parsed = parseAddress(input.replace(/^[ \t]+|[ \t]+$/g, ""));
-      if (!parsed.ok) {
-        const f: Facts = {
-          syntax: { ok: false, reason: parsed.reason },
-          disposable: false,
-          role: false,
-          free: false,
-          dns: null,
-          smtp: null,
-          catchAll: null,
-        };
-        emit(null, input, parsed, f, null);
-        continue;
-      }
-      const existing = entries.get(parsed.normalized);
-      if (existing) {
-        existing.inputs.push(input);
-        continue;
-      }
-      entries.set(parsed.normalized, {
-        inputs: [input],
-        parsed,
-        disposable: isDisposable(parsed.domain),
-        role: isRole(parsed.local),
-        free: isFree(parsed.domain),
-        suggestion: suggestionFor(parsed, suggestions),
-        startedAt: Date.now(),
-        trace: call.trace ? [] : null,
-        dns: null,
-      });
-    }
-
-    // 2. DNS per domain, then SMTP per MX host set, as each domain's answer arrives.
-    const byDomain = new Map<string, Entry[]>();
-    for (const e of entries.values()) {
-      const list = byDomain.get(e.parsed.domain) ?? [];
-      list.push(e);
-      byDomain.set(e.parsed.domain, list);
-    }
-    entries.clear();
-    const groups = new Map<string, MxGroup>();
-    const domainState = new Map<string, DomainState>();
-    const byId = new Map<number, Entry>();
-    let nextId = 0;
-
     const onOutcome = (rcpt: Recipient, outcome: RecipientOutcome) => {
-      const state = domainState.get(rcpt.domain)!;
-      if (rcpt.catchAllProbe) {
-        const value = catchAllFromOutcome(outcome);
-        state.catchAll = value;
-        if (value !== null) catchAllCache.set(rcpt.domain, { value, at: Date.now() });
-        for (const w of state.waiting.splice(0)) finish(w.entry, w.outcome, value);
-        return;
-      }
-      const entry = byId.get(rcpt.id)!;
+      const { entry, run, groupKey } = byId.get(rcpt.id)!;
       byId.delete(rcpt.id);
-      const accepted = outcome.smtp.kind === "reply" && outcome.smtp.rcpt === "accepted";
-      if (accepted && state.catchAll === undefined) {
-        state.waiting.push({ entry, outcome });
+      const g = groups.get(groupKey);
+      if (g && --g.outstanding === 0) {
+        // An idle group is dropped once its sessions have said QUIT; a later address for the
+        // same hosts starts a new one.
+        void g.group.done().then(() => {
+          if (g.outstanding === 0 && groups.get(groupKey) === g) groups.delete(groupKey);
+        });
+      }
+      if (!entry) {
+        const value = catchAllFromOutcome(outcome);
+        run.catchAll = value;
+        run.probing = false;
+        if (value !== null) catchAllCache.set(run.name, value, opts.catchAllTtlMs);
+        for (const w of run.waiting.splice(0)) finish(w.entry, w.outcome, value);
+        settleDomain(run);
         return;
       }
-      finish(entry, outcome, accepted ? (state.catchAll ?? null) : (state.catchAll ?? catchAllFromOutcome(outcome)));
+      const accepted = outcome.smtp.kind === "reply" && outcome.smtp.rcpt === "accepted";
+      if (accepted && run.catchAll === undefined) {
+        run.waiting.push({ entry, outcome });
+        return;
+      }
+      finish(entry, outcome, accepted ? (run.catchAll ?? null) : (run.catchAll ?? catchAllFromOutcome(outcome)));
     };
 
     const schedulerOpts = {
@@ -285,55 +321,97 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       ...(opts.observer ? { observer: opts.observer } : {}),
     };
 
-    const routeDomain = async (domain: string, list: Entry[]) => {
-      const route = await resolver.mailRoute(domain);
-      const facts = dnsFacts(route);
-      for (const e of list) {
-        e.dns = facts;
-        e.trace?.push(describeRoute(domain, route));
+    const domainRun = (name: string): DomainRun => {
+      let run = domains.get(name);
+      if (!run) {
+        const route = (async () => {
+          await dnsSlots.acquire();
+          try {
+            return await resolver.mailRoute(name);
+          } finally {
+            dnsSlots.release();
+          }
+        })();
+        run = { name, route, catchAll: catchAllCache.get(name), probing: false, waiting: [], active: 0 };
+        domains.set(name, run);
       }
-      if (route.kind !== "mx" && route.kind !== "implicit_mx") {
-        for (const e of list) finish(e, null, null);
-        return;
-      }
-      // Disposable domains are risky whatever their server says: spare it the RCPTs.
-      const toCheck = list.filter((e) => {
-        if (!e.disposable) return true;
-        finish(e, null, null);
-        return false;
-      });
-      if (toCheck.length === 0) return;
-      const known = cachedCatchAll(domain);
-      domainState.set(domain, { catchAll: known, waiting: [] });
-      const rcpts: Recipient[] = toCheck.map((e) => {
-        byId.set(nextId, e);
-        return {
-          id: nextId++,
-          local: e.parsed.local,
-          domain,
-          smtputf8: e.parsed.smtputf8,
-          catchAllProbe: false,
-          trace: e.trace,
-        };
-      });
-      if (known === undefined) {
-        rcpts.push({ id: nextId++, local: randomLocalPart(), domain, smtputf8: false, catchAllProbe: true, trace: null });
-      }
-      const key = route.hosts.map((h) => `${h.preference}:${h.name}`).join(",");
-      let group = groups.get(key);
-      if (!group) {
-        group = new MxGroup(route.hosts, schedulerOpts, slots, breakers, () => deadline, onOutcome, signal);
-        groups.set(key, group);
-      }
-      group.add(rcpts);
+      run.active++;
+      return run;
     };
 
-    await mapLimit([...byDomain], DNS_CONCURRENCY, ([domain, list]) => routeDomain(domain, list));
-    await Promise.all([...groups.values()].map((g) => g.done()));
-    // Every probe has an outcome by now; this only guards against an entry left waiting.
-    for (const s of domainState.values()) {
-      for (const w of s.waiting.splice(0)) finish(w.entry, w.outcome, null);
+    const route = (entry: Entry, route: MailRoute) => {
+      const run = entry.domain;
+      entry.dns = dnsFacts(route);
+      entry.trace?.push(describeRoute(run.name, route));
+      // Disposable domains are risky whatever their server says: spare it the RCPTs.
+      if ((route.kind !== "mx" && route.kind !== "implicit_mx") || entry.disposable) return finish(entry, null, null);
+      // Hosts in preference order; equal preferences are shuffled per lookup, so sort for the key.
+      const groupKey = route.hosts.map((h) => `${h.preference}:${h.name}`).sort().join(",");
+      let g = groups.get(groupKey);
+      if (!g) {
+        g = { group: new MxGroup(route.hosts, schedulerOpts, slots, breakers, () => deadline, onOutcome, signal), outstanding: 0 };
+        groups.set(groupKey, g);
+      }
+      const rcpts: Recipient[] = [];
+      byId.set(nextId, { entry, run, groupKey });
+      rcpts.push({ id: nextId++, local: entry.parsed.local, domain: run.name, smtputf8: entry.parsed.smtputf8, catchAllProbe: false, trace: entry.trace });
+      if (run.catchAll === undefined && !run.probing) {
+        run.probing = true;
+        run.active++;
+        byId.set(nextId, { entry: null, run, groupKey });
+        rcpts.push({ id: nextId++, local: randomLocalPart(), domain: run.name, smtputf8: false, catchAllProbe: true, trace: null });
+      }
+      g.outstanding += rcpts.length;
+      g.group.add(rcpts);
+    };
+
+    const admit = (input: string, index: number) => {
+      // Lists carry stray spaces and tabs around cells; nothing else is forgiven.
+      const parsed = parseAddress(input.replace(/^[ \t]+|[ \t]+$/g, ""));
+      if (!parsed.ok) {
+        const f: Facts = {
+          syntax: { ok: false, reason: parsed.reason },
+          disposable: false,
+          role: false,
+          free: false,
+          dns: null,
+          smtp: null,
+          catchAll: null,
+        };
+        return emit(null, input, index, parsed, f, null);
+      }
+      const existing = inFlight.get(parsed.normalized);
+      if (existing) return void existing.inputs.push({ input, index });
+      const entry: Entry = {
+        inputs: [{ input, index }],
+        domain: domainRun(parsed.domain),
+        parsed,
+        disposable: isDisposable(parsed.domain),
+        role: isRole(parsed.local),
+        free: isFree(parsed.domain),
+        suggestion: suggestionFor(parsed, suggestions),
+        startedAt: Date.now(),
+        trace: call.trace ? [] : null,
+        dns: null,
+      };
+      inFlight.set(parsed.normalized, entry);
+      void entry.domain.route.then((r) => route(entry, r));
+    };
+
+    let sourceError: { error: unknown } | null = null;
+    let index = 0;
+    try {
+      for await (const input of source) {
+        await admission.acquire();
+        unanswered++;
+        admit(input, index++);
+      }
+    } catch (error) {
+      sourceError = { error };
     }
+    sourceDone = true;
+    if (unanswered > 0) await new Promise<void>((resolve) => (allAnswered = resolve));
+    if (sourceError) throw sourceError.error;
   }
 
   return {
@@ -343,19 +421,11 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
   };
 }
 
-function suggestionFor(parsed: Extract<ParsedAddress, { ok: true }>, cache: Map<string, string | null>): string | null {
+function suggestionFor(parsed: Extract<ParsedAddress, { ok: true }>, cache: BoundedCache<string, string | null>): string | null {
   let fixed = cache.get(parsed.unicodeDomain);
   if (fixed === undefined) {
     fixed = suggestDomain(parsed.unicodeDomain);
     cache.set(parsed.unicodeDomain, fixed);
   }
   return fixed ? `${parsed.local}@${fixed}` : null;
-}
-
-async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
 }

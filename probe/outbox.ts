@@ -44,10 +44,10 @@ export interface Outbox {
   close(): void;
 }
 
+/** A queued chunk is only its file: while the edge is away the queue grows on disk, not in memory. */
 interface Entry {
   file: string;
   url: string | null;
-  chunk: ResultChunk;
 }
 
 interface StoredEntry {
@@ -106,8 +106,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
     });
   }
 
-  async function attempt(entry: Entry): Promise<{ outcome: Attempt; waitMs: number | null }> {
-    const body = JSON.stringify(entry.chunk);
+  async function attempt(entry: Entry, chunk: ResultChunk): Promise<{ outcome: Attempt; waitMs: number | null }> {
+    const body = JSON.stringify(chunk);
     try {
       const res = await doFetch(entry.url ?? defaultUrl, {
         method: "POST",
@@ -117,7 +117,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       });
       await res.body?.cancel().catch(() => {});
       if (res.ok) return { outcome: "delivered", waitMs: null };
-      const fields = { status: res.status, batch_id: entry.chunk.batch_id, seq: entry.chunk.seq };
+      const fields = { status: res.status, batch_id: chunk.batch_id, seq: chunk.seq };
       if (isRetryableStatus(res.status)) {
         log("result post failed, will retry", fields);
         return { outcome: "retry", waitMs: retryAfterMs(res.headers.get("retry-after")) };
@@ -125,15 +125,23 @@ export function createOutbox(options: OutboxOptions): Outbox {
       log("result post refused, dropping chunk", fields);
       return { outcome: "dropped", waitMs: null };
     } catch (err) {
-      log("result post failed, will retry", { error: String(err), batch_id: entry.chunk.batch_id });
+      log("result post failed, will retry", { error: String(err), batch_id: chunk.batch_id });
       return { outcome: "retry", waitMs: null };
     }
   }
 
   async function deliver(entry: Entry): Promise<void> {
+    let chunk: ResultChunk;
+    try {
+      ({ chunk } = JSON.parse(await readFile(entry.file, "utf8")) as StoredEntry);
+    } catch (err) {
+      log("unreadable outbox file, dropping", { file: entry.file, error: String(err) });
+      options.hooks?.failed?.("dropped");
+      return;
+    }
     for (let tries = 0; !closed; tries++) {
-      const { outcome, waitMs } = await attempt(entry);
-      if (outcome === "delivered") options.hooks?.posted?.(entry.chunk);
+      const { outcome, waitMs } = await attempt(entry, chunk);
+      if (outcome === "delivered") options.hooks?.posted?.(chunk);
       if (outcome === "dropped") options.hooks?.failed?.("dropped");
       if (outcome !== "retry") {
         await rm(entry.file, { force: true });
@@ -179,7 +187,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
         const file = join(options.dir, name);
         try {
           const stored = JSON.parse(await readFile(file, "utf8")) as StoredEntry;
-          enqueue({ file, url: stored.url, chunk: stored.chunk });
+          enqueue({ file, url: stored.url });
         } catch (err) {
           log("unreadable outbox file, removing", { file, error: String(err) });
           await rm(file, { force: true });
@@ -189,7 +197,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     },
 
     push(chunk, url) {
-      const entry: Entry = { file: join(options.dir, chunkFileName(counter++)), url: url ?? null, chunk };
+      const entry: Entry = { file: join(options.dir, chunkFileName(counter++)), url: url ?? null };
       // Writes are chained so chunks enter the queue in the order they were pushed.
       const written = writes.then(async () => {
         const tmp = `${entry.file}.${randomUUID()}.tmp`;

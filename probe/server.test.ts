@@ -64,10 +64,12 @@ function fakeResult(email: string): Result {
 function fakeEngine(gate?: Promise<void>) {
   const calls: { emails: string[]; call: VerifyCall }[] = [];
   const engine: Engine = {
-    async verify(emails, call, onResult) {
+    async verify(source, call, onResult) {
+      const emails: string[] = [];
+      for await (const e of source) emails.push(e);
       calls.push({ emails, call });
       if (gate) await gate;
-      for (const e of emails) onResult(fakeResult(e));
+      emails.forEach((e, i) => onResult(fakeResult(e), i));
     },
     openConnections: () => 0,
     close: async () => {},

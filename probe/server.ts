@@ -16,6 +16,8 @@ export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 export const CHUNK_SIZE = 100;
 export const CHUNK_INTERVAL_MS = 1_000;
 export const DEFAULT_VERIFY_BUDGET_MS = 15_000;
+/** Chunks handed to the outbox and not yet on disk before a batch stops admitting addresses. */
+export const MAX_UNWRITTEN_CHUNKS = 4;
 const RETRY_AFTER_DRAINING_S = 60;
 const RETRY_AFTER_BUSY_S = 5;
 
@@ -118,6 +120,7 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
     let seq = 0;
     let total = 0;
     let pushes: Promise<void> = Promise.resolve();
+    let unwritten = 0;
 
     function pushChunk(final: boolean) {
       if (pending.length === 0 && !final) return;
@@ -130,12 +133,21 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
         results: pending,
       };
       pending = [];
-      pushes = pushes.then(() => outbox.push(chunk, batch.callback_url));
+      unwritten++;
+      pushes = pushes.then(() => outbox.push(chunk, batch.callback_url)).finally(() => void unwritten--);
+    }
+
+    // The engine's window bounds addresses in flight; this bounds results waiting for the disk.
+    async function* admitted() {
+      for (const email of batch.emails) {
+        if (unwritten > MAX_UNWRITTEN_CHUNKS) await pushes;
+        yield email;
+      }
     }
 
     const ticker = setInterval(() => pushChunk(false), CHUNK_INTERVAL_MS);
     try {
-      await engine.verify(batch.emails, { budgetMs: batch.budget_ms, signal }, (r) => {
+      await engine.verify(admitted(), { budgetMs: batch.budget_ms, signal }, (r) => {
         total++;
         pending.push(r);
         if (pending.length >= CHUNK_SIZE) pushChunk(false);

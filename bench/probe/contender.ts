@@ -44,6 +44,7 @@ async function runNaive() {
   const { SmtpConnection } = await import("../../probe/smtp/connection.ts");
   const { classifyRcpt } = await import("../../probe/smtp/reply.ts");
   const { decide } = await import("../../core/verdict.ts");
+  const { dnsFacts } = await import("../../probe/engine.ts");
   const { parseAddress } = await import("../../core/address.ts");
   const { isDisposable } = await import("../../core/lists.ts");
   await pool(emails, concurrency, async (email) => {
@@ -53,18 +54,16 @@ async function runNaive() {
     const route = await createResolver({ servers: [dnsServer] }).mailRoute(parsed.domain);
     const base = { syntax: { ok: true as const }, disposable: isDisposable(parsed.domain), role: false, free: false, catchAll: false };
     if (route.kind !== "mx" && route.kind !== "implicit_mx") {
-      const dnsFacts = route.kind === "error" ? { kind: "error" as const, detail: route.detail } : { kind: route.kind };
-      return void record(email, decide({ ...base, dns: dnsFacts, smtp: null }).verdict);
+      return void record(email, decide({ ...base, dns: dnsFacts(route), smtp: null }).verdict);
     }
     const host = route.hosts[0]!;
-    const dnsFacts = { kind: route.kind, hosts: [host.name] };
     try {
       const conn = await SmtpConnection.open({ host: host.addresses[0] ?? "0.0.0.0", port: smtpPort, mxName: host.name, helo: "bench.naive.test", timeoutMs: 10_000, tls: false });
       await conn.command("MAIL FROM:<>", "mail");
       const reply = await conn.command(`RCPT TO:<${parsed.local}@${parsed.domain}>`, "rcpt");
       await conn.quit();
       const smtp = { kind: "reply" as const, rcpt: classifyRcpt(reply), reply, mx: host.name };
-      record(email, decide({ ...base, dns: dnsFacts, smtp }).verdict);
+      record(email, decide({ ...base, dns: dnsFacts(route), smtp }).verdict);
     } catch {
       record(email, "unknown");
     }

@@ -1,13 +1,15 @@
 // Probe benchmark: mxray beside a naive one-connection-per-address verifier and the npm peer
 // deep-email-validator, on the same simulated world with a 50 ms round trip, at equal
-// concurrency. Then mxray alone on 100k addresses for peak RSS.
+// concurrency. Then the mxray CLI alone on 100k and 1M addresses for its peak RSS (issue 9, item 6).
 //
-//   npm run bench:probe [-- --addresses 5000 --domains 40 --rtt 50 --concurrency 16 --rss 100000]
+//   npm run bench:probe [-- --addresses 5000 --domains 40 --rtt 50 --concurrency 16 --rss 100000,1000000]
+//   quick check of memory only: npm run bench:probe -- --only mxray --addresses 500 --rss 20000
 //
 // Each contender runs in its own process (bench/probe/contender.ts). Connections and RCPTs are
 // counted by the world's servers, accuracy against the world's truth.
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -20,7 +22,7 @@ const { values } = parseArgs({
     domains: { type: "string", default: "40" },
     rtt: { type: "string", default: "50" },
     concurrency: { type: "string", default: "16" },
-    rss: { type: "string", default: "100000" },
+    rss: { type: "string", default: "100000,1000000" }, // list sizes for the CLI's peak RSS; 0 skips
     only: { type: "string" }, // comma-separated contenders, for quick runs
   },
 });
@@ -28,7 +30,8 @@ const ADDRESSES = Number(values.addresses);
 const DOMAINS = Number(values.domains);
 const RTT_MS = Number(values.rtt);
 const CONCURRENCY = Number(values.concurrency);
-const RSS_ADDRESSES = Number(values.rss);
+const RSS_SIZES = values.rss.split(",").map(Number).filter((n) => n > 0);
+const RSS_TARGET_MB = 200;
 const SEED = 42;
 
 type Kind = "mxray" | "naive" | "peer";
@@ -48,16 +51,19 @@ const work = mkdtempSync(join(tmpdir(), "mxray-bench-"));
 // Every contender runs from an esbuild bundle on plain node, as the probe ships (dist/), so no
 // TypeScript loader sits in anyone's memory or start-up.
 const contender = join(work, "contender.mjs");
-await build({
-  entryPoints: ["bench/probe/contender.ts"],
-  outfile: contender,
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  banner: { js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' },
-  logLevel: "error",
-});
+const cli = join(work, "mxray.mjs");
+for (const [entry, outfile] of [["bench/probe/contender.ts", contender], ["probe/cli.ts", cli]] as const) {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    banner: { js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' },
+    logLevel: "error",
+  });
+}
 
 function runContender(kind: Kind, world: World, emails: string[], timeoutMs: number) {
   const list = join(work, `${kind}-in.txt`);
@@ -133,7 +139,7 @@ try {
   const emails = world.bulkAddresses;
   // mxray sends one random-mailbox RCPT per domain it checks over SMTP (not for DNS failures).
   const smtpDomains = new Set(
-    emails.filter((e) => !["no_such_domain", "null_mx", "no_mail_server", "dns_error"].includes(world.truth.get(e)!.reason)).map((e) => e.split("@")[1]),
+    emails.filter((e) => !["no_such_domain", "null_mx", "no_mail_server", "no_mx_address", "dns_error"].includes(world.truth.get(e)!.reason)).map((e) => e.split("@")[1]),
   ).size;
   console.log(
     `probe benchmark: ${emails.length} addresses over ${DOMAINS} domains, ${RTT_MS} ms RTT, ` +
@@ -161,17 +167,77 @@ try {
   await world.stop();
 }
 
-if (RSS_ADDRESSES > 0 && kinds.includes("mxray")) {
-  // Memory at scale: no latency, so this measures what the engine holds, not how long it waits.
-  const big = await startWorld({ rttMs: 0, bulk: { domains: DOMAINS, addresses: RSS_ADDRESSES, seed: SEED + 1 } });
-  try {
-    const f = await measure("mxray", big, big.bulkAddresses, 0);
-    console.log(
-      `\nmxray on ${RSS_ADDRESSES} addresses (0 ms RTT): peak RSS ${f.maxRssMb.toFixed(0)} MB (target < 200 MB), ` +
-        `${f.perSecond.toFixed(0)} addresses/s, accuracy ${f.accuracy.toFixed(2)}%`,
-    );
-  } finally {
-    await big.stop();
+/**
+ * The CLI as a user runs it (`mxray verify --file … --json`), its peak RSS measured from outside:
+ * GNU time's maximum resident set size (wait4's ru_maxrss) when /usr/bin/time exists, else
+ * VmHWM from /proc/<pid>/status, polled (which can miss a last rise just before exit).
+ */
+async function runCli(world: World, emails: string[]) {
+  const list = join(work, "cli-in.txt");
+  const out = join(work, "cli-out.jsonl");
+  const timeFile = join(work, "cli-time.txt");
+  const file = createWriteStream(list);
+  for (const e of emails) if (!file.write(`${e}\n`)) await new Promise<void>((r) => file.once("drain", () => r()));
+  await new Promise<void>((r) => file.end(() => r()));
+  const args = [cli, "verify", "--file", list, "--json", "--dns", world.dnsServer, "--port", String(world.smtpPort),
+    "--concurrency", String(CONCURRENCY), "--helo", "bench.mxray.test"];
+  const gnuTime = existsSync("/usr/bin/time");
+  const outFd = openSync(out, "w");
+  const started = performance.now();
+  const child = gnuTime
+    ? spawn("/usr/bin/time", ["-v", "-o", timeFile, process.execPath, ...args], { stdio: ["ignore", outFd, "pipe"] })
+    : spawn(process.execPath, args, { stdio: ["ignore", outFd, "pipe"] });
+  closeSync(outFd);
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+  let polledKb = 0;
+  const poll = gnuTime
+    ? null
+    : setInterval(() => {
+        try {
+          const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
+          if (m) polledKb = Math.max(polledKb, Number(m[1]));
+        } catch {
+          // gone already
+        }
+      }, 20);
+  const code = await new Promise<number>((resolve) => child.on("exit", (c) => resolve(c ?? 1)));
+  const wallMs = performance.now() - started;
+  if (poll) clearInterval(poll);
+  if (code !== 0) throw new Error(`mxray verify exited ${code}: ${stderr}`);
+  const peakKb = gnuTime ? Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(timeFile, "utf8"))?.[1]) : polledKb;
+  // Output lines must follow the input order, one per input.
+  let i = 0;
+  let right = 0;
+  let misplaced = 0;
+  for await (const line of createInterface({ input: createReadStream(out) })) {
+    if (!line) continue;
+    const r = JSON.parse(line) as { email: string; verdict: string };
+    if (r.email !== emails[i]) misplaced++;
+    else if (r.verdict === world.truth.get(r.email)!.verdict) right++;
+    i++;
+  }
+  return { wallMs, peakMb: peakKb / 1024, lines: i, right, misplaced, method: gnuTime ? "/usr/bin/time -v" : "VmHWM polled" };
+}
+
+if (RSS_SIZES.length > 0 && kinds.includes("mxray")) {
+  // Memory at scale: no latency, no greylisting, no error-limit delays, so this measures what
+  // the CLI holds, not how long it waits.
+  console.log();
+  for (const size of RSS_SIZES) {
+    const big = await startWorld({ rttMs: 0, bulk: { domains: DOMAINS, addresses: size, seed: SEED + 1, immediate: true } });
+    try {
+      const emails = big.bulkAddresses;
+      const r = await runCli(big, emails);
+      const label = size >= 1_000_000 && size % 1_000_000 === 0 ? `${size / 1_000_000}M` : size >= 1000 && size % 1000 === 0 ? `${size / 1000}k` : String(size);
+      console.log(
+        `peak RSS ${label}: ${r.peakMb.toFixed(0)} MB (target ≤ ${RSS_TARGET_MB} MB)  — mxray CLI, ${emails.length} addresses, ` +
+          `${(r.wallMs / 1000).toFixed(1)} s, ${(emails.length / (r.wallMs / 1000)).toFixed(0)} addresses/s, ` +
+          `${r.lines} lines, ${r.misplaced} out of order, accuracy ${((100 * r.right) / emails.length).toFixed(2)}% [${r.method}]`,
+      );
+    } finally {
+      await big.stop();
+    }
   }
 }
 rmSync(work, { recursive: true, force: true });

@@ -10,6 +10,8 @@ export interface ZoneRecords {
   MX?: { preference: number; exchange: string }[];
   TXT?: string[];
   PTR?: string[];
+  /** An alias: answered, with the target's records of the asked type, as a recursive server does. */
+  CNAME?: string;
 }
 
 export interface DnsWorld {
@@ -47,6 +49,14 @@ export function startDns(world: DnsWorld, rttMs: number): Promise<{ port: number
     else if (!records) {
       rcode = 3;
       authorities.push(SOA);
+    } else if (records.CNAME && question.type !== "CNAME") {
+      // One level of alias is all the world needs (RFC 2181 §10.3 forbids MX → CNAME; MTAs follow it anyway).
+      const target = records.CNAME;
+      answers.push({ name: question.name, type: "CNAME", ttl: TTL_S, data: target } as packet.Answer);
+      const data = world.zone.get(target)?.[question.type as keyof Omit<ZoneRecords, "CNAME">] as unknown[] | undefined;
+      for (const d of data ?? []) answers.push({ name: target, type: question.type, ttl: TTL_S, data: d } as packet.Answer);
+      if (!world.zone.has(target)) rcode = 3; // RFC 6604: the rcode speaks for the last name in the chain
+      if (answers.length === 1) authorities.push(SOA);
     } else {
       const type = question.type as keyof ZoneRecords;
       const data = records[type] as unknown[] | undefined;

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import type net from "node:net";
 import { startDns } from "./dns.ts";
-import { buildScenario, type Expected } from "./scenario.ts";
+import { buildScenario, type BulkOptions, type Expected } from "./scenario.ts";
 import { startHost, type HostStats, type SmtpWorldCounters } from "./smtp.ts";
 
 export type { Expected } from "./scenario.ts";
@@ -15,7 +15,7 @@ export interface WorldOptions {
   /** How long a greylisted (client, sender, recipient) triplet waits before it is accepted. */
   greylistDelayMs?: number;
   /** Generated domains for the benchmark. */
-  bulk?: { domains: number; addresses: number; seed: number };
+  bulk?: BulkOptions;
   /** Mail domains for the soak (scenario.ts soakDomain): `ok-…` mailboxes exist, others do not. */
   acceptingDomains?: number;
 }

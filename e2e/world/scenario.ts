@@ -38,6 +38,15 @@ const EXPECT: Record<Mailbox | "missing", Expected> = {
   missing: { verdict: "undeliverable", reason: "mailbox_not_found", catch_all: false },
 };
 
+export interface BulkOptions {
+  domains: number;
+  addresses: number;
+  seed: number;
+  /** Every host answers at once: no greylisting domain, no Postfix error-limit delays. For
+   *  measuring what the probe holds at scale rather than how long it waits. */
+  immediate?: boolean;
+}
+
 /** Deterministic PRNG (mulberry32) so the bulk world is the same for every run of a seed. */
 function prng(seed: number) {
   let a = seed >>> 0;
@@ -61,7 +70,7 @@ export const soakAccepts = (local: string) => local.startsWith("ok-");
 
 export function buildScenario(opts: {
   greylistDelayMs: number;
-  bulk?: { domains: number; addresses: number; seed: number } | undefined;
+  bulk?: BulkOptions | undefined;
   acceptingDomains?: number | undefined;
 }): Scenario {
   const hosts: HostScript[] = [];
@@ -145,6 +154,30 @@ export function buildScenario(opts: {
   expect("user@nomail.test", { verdict: "undeliverable", reason: "no_mail_server", catch_all: null });
   servfail.add("servfail.test");
   expect("user@servfail.test", { verdict: "unknown", reason: "dns_error", catch_all: null });
+
+  // MX targets that do not exist (RFC 5321 §5.1): every target NXDOMAIN, or without A/AAAA, is
+  // undeliverable; one dead target beside a live one is only skipped; a target whose lookup
+  // fails says nothing. A CNAME'd target resolves like any other.
+  zone.set("deadmx.test", { MX: [{ preference: 10, exchange: "mx1.deadmx.test" }, { preference: 20, exchange: "mx2.deadmx.test" }] });
+  expect("user@deadmx.test", { verdict: "undeliverable", reason: "no_mx_address", catch_all: null });
+  zone.set("noaddrmx.test", { MX: [{ preference: 10, exchange: "mx.noaddrmx.test" }] });
+  zone.set("mx.noaddrmx.test", { TXT: ["a name with no address"] });
+  expect("user@noaddrmx.test", { verdict: "undeliverable", reason: "no_mx_address", catch_all: null });
+  {
+    const up = addHost({ name: "mx2.halfdead.test", mode: "up", rcpt: mailboxRcpt(new Map([["user", "ok"]])) });
+    zone.set("halfdead.test", { MX: [{ preference: 10, exchange: "mx1.halfdead.test" }, { preference: 20, exchange: up.name }] });
+    expect("user@halfdead.test", EXPECT.ok);
+    expect("nobody@halfdead.test", EXPECT.missing);
+  }
+  zone.set("mxservfail.test", { MX: [{ preference: 10, exchange: "mx1.mxservfail.test" }, { preference: 20, exchange: "mx2.mxservfail.test" }] });
+  servfail.add("mx2.mxservfail.test"); // mx1 is NXDOMAIN: still not proof, mx2 might exist
+  expect("user@mxservfail.test", { verdict: "unknown", reason: "dns_error", catch_all: null });
+  {
+    const real = addHost({ name: "real.cnamemx.test", mode: "up", rcpt: mailboxRcpt(new Map([["user", "ok"]])) });
+    zone.set("mx.cnamemx.test", { CNAME: real.name });
+    zone.set("cnamemx.test", { MX: [{ preference: 10, exchange: "mx.cnamemx.test" }] });
+    expect("user@cnamemx.test", EXPECT.ok);
+  }
 
   // Implicit MX: no MX record, the domain's own A record takes mail.
   {
@@ -279,7 +312,7 @@ export function buildScenario(opts: {
   }
 
   /** The benchmark's world: generated domains with a realistic mix, Postfix default limits. */
-  function addBulk(bulk: { domains: number; addresses: number; seed: number }) {
+  function addBulk(bulk: BulkOptions) {
     const rand = prng(bulk.seed);
     const weights = Array.from({ length: bulk.domains }, (_, i) => 1 / Math.pow(i + 1, 0.8));
     const sum = weights.reduce((a, b) => a + b, 0);
@@ -294,7 +327,7 @@ export function buildScenario(opts: {
       const count = d === bulk.domains - 1 ? bulk.addresses - made : Math.max(1, Math.round((weights[d]! / sum) * bulk.addresses));
       const n = Math.min(count, bulk.addresses - made);
       made += n;
-      const kind = d === 1 || d === 7 ? "catchall" : d === 5 ? "nullmx" : d === 9 ? "nxdomain" : d === 3 ? "greylist" : "normal";
+      const kind = d === 1 || d === 7 ? "catchall" : d === 5 ? "nullmx" : d === 9 ? "nxdomain" : d === 3 && !bulk.immediate ? "greylist" : "normal";
       const locals = Array.from({ length: n }, (_, i) => `user${i}.${Math.floor(rand() * 1e9).toString(36)}`);
       if (kind === "nullmx") {
         zone.set(domain, { MX: [{ preference: 0, exchange: "." }] });
@@ -333,7 +366,7 @@ export function buildScenario(opts: {
         ip: bulkIp(),
         mode: "up",
         rcpt,
-        errorLimits: { soft: 10, hard: 20, delayMs: 1000 }, // Postfix's defaults
+        errorLimits: { soft: 10, hard: 20, delayMs: bulk.immediate ? 0 : 1000 }, // Postfix's defaults
       });
       mxDomain(domain, [{ preference: 10, host }]);
     }

@@ -81,6 +81,7 @@ export class Semaphore {
 /** Per MX address: after repeated connection failures, skip it for a while. */
 export class CircuitBreakers {
   private state = new Map<string, { failures: number; openUntil: number; last: SessionError }>();
+  constructor(private readonly maxEntries = 10_000) {}
   isOpen(ip: string, now: number): SessionError | null {
     const s = this.state.get(ip);
     return s && s.openUntil > now ? s.last : null;
@@ -90,7 +91,10 @@ export class CircuitBreakers {
     s.failures++;
     s.last = err;
     if (s.failures >= BREAKER_FAILURES) s.openUntil = now + BREAKER_COOLDOWN_MS;
+    this.state.delete(ip);
     this.state.set(ip, s);
+    // Bounded: the address that failed longest ago is forgotten first.
+    if (this.state.size > this.maxEntries) this.state.delete(this.state.keys().next().value!);
   }
   success(ip: string): void {
     this.state.delete(ip);
@@ -169,9 +173,10 @@ export class MxGroup {
     this.onOutcome(p.rcpt, { smtp, greylistedUntil });
   }
 
-  private readyCount(now: number): number {
+  /** Ready recipients, counted up to `limit`: pump runs per add, so it must not walk a long queue. */
+  private readyCount(now: number, limit = Number.POSITIVE_INFINITY): number {
     let n = 0;
-    for (const p of this.queue) if (p.readyAt <= now) n++;
+    for (const p of this.queue) if (p.readyAt <= now && ++n >= limit) break;
     return n;
   }
 
@@ -188,7 +193,7 @@ export class MxGroup {
     if (this.groupFailure) {
       for (const p of this.queue.splice(0)) this.settle(p, this.groupFailure);
     }
-    const ready = this.readyCount(now);
+    const ready = this.readyCount(now, this.maxWorkers * ADDRESSES_PER_EXTRA_CONNECTION);
     const wanted = Math.min(
       this.maxWorkers,
       Math.ceil(ready / ADDRESSES_PER_EXTRA_CONNECTION),
@@ -217,7 +222,7 @@ export class MxGroup {
     let conn: SmtpConnection | null = null;
     let mx = "";
     try {
-      if (this.readyCount(Date.now()) === 0) return;
+      if (this.readyCount(Date.now(), 1) === 0) return;
       const trace: string[] | undefined = this.opts.trace ? [] : undefined;
       const opened = await this.open(trace);
       if ("error" in opened) {

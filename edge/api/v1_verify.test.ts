@@ -30,6 +30,11 @@ describe("POST /api/v1/verify", () => {
     const broke = await verify(key, JSON.stringify({ email: "ada@example.com" }));
     expect([broke.status, await errorCode(broke)]).toEqual([402, "insufficient_credits"]);
   });
+
+  it("documents the Idempotency-Key header", async () => {
+    const doc = (await (await call("/api/v1/openapi.json")).json()) as { paths: Record<string, { post: { parameters?: { name: string; in: string }[] } }> };
+    expect(doc.paths["/api/v1/verify"]!.post.parameters).toEqual([expect.objectContaining({ name: "idempotency-key", in: "header" })]);
+  });
 });
 
 describe("POST /api/v1/verify through probes", () => {
@@ -93,5 +98,35 @@ describe("POST /api/v1/verify through probes", () => {
     expect([again.headers.get("x-mxray-cache"), ((await again.json()) as Result).verdict]).toEqual(["hit", "undeliverable"]);
     expect(await stood(address)).toBe(1);
     expect(await spent()).toBe(1);
+  });
+
+  it("charges a retry with the same Idempotency-Key once and answers it the same without a probe; another body is a conflict", async () => {
+    await probesAt("ok");
+    const { key, spent } = await account();
+    const address = email();
+    const idem = { "idempotency-key": crypto.randomUUID() };
+    // trace skips the fresh-result cache: without a key, each request is a check and a charge.
+    for (let i = 0; i < 2; i++) expect((await check(key, { email: address, trace: true })).status).toBe(200);
+    expect(await spent()).toBe(2);
+    const first = await check(key, { email: address, trace: true }, idem);
+    const retry = await check(key, { email: address, trace: true }, idem);
+    expect([first.status, first.headers.get("idempotent-replayed")]).toEqual([200, null]);
+    expect([retry.status, retry.headers.get("idempotent-replayed")]).toEqual([200, "true"]);
+    expect(await retry.json()).toEqual(await first.json());
+    expect(await stood(address)).toBe(3);
+    expect(await spent()).toBe(3);
+    const other = await check(key, { email: email(), trace: true }, idem);
+    expect([other.status, await errorCode(other)]).toEqual([409, "conflict"]);
+    expect(await spent()).toBe(3);
+  });
+
+  it("refuses an Idempotency-Key that is too long or not printable", async () => {
+    const { key, spent } = await account();
+    for (const bad of ["k".repeat(256), "a\tb"]) {
+      const res = await check(key, { email: email() }, { "idempotency-key": bad });
+      expect([res.status, await errorCode(res)]).toEqual([400, "validation_failed"]);
+    }
+    expect((await check(key, { email: "not an address" }, { "idempotency-key": "k".repeat(255) })).status).toBe(200);
+    expect(await spent()).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 // The single check's choices, with a stand-in probe client (edge/testing.ts) and the real sqld:
-// which probe next, what is charged, what the cache answers. The real client against a probe on
-// loopback is tested in edge/adapters/probeclient.test.ts and through the route in
-// edge/api/v1_verify.test.ts.
+// which probe next, what is charged, what the cache and an Idempotency-Key answer. The real client
+// against a probe on loopback is tested in edge/adapters/probeclient.test.ts and through the route
+// in edge/api/v1_verify.test.ts.
 import { env } from "cloudflare:test";
 import { eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -34,7 +34,7 @@ function harness(answer: (email: string, attempt: number) => ProbeAnswer, over: 
   const client = standInProbeClient(answer);
   const pending: Promise<unknown>[] = [];
   const s: Services = { ...buildServices(env, { waitUntil: (p) => pending.push(p) }, "http://edge.test"), probeClient: client, ...over };
-  const check = (accountId: string, req: CheckRequest) => checkAddress(s, accountId, newId("req"), req);
+  const check = (accountId: string, req: CheckRequest, key?: string) => checkAddress(s, accountId, newId("req"), req, key);
   // Background cache writes, done: what the next request would find.
   const settled = () => Promise.all(pending);
   return { client, check, settled };
@@ -54,7 +54,7 @@ describe("checkAddress: probes", () => {
     const { client, check } = harness((email, attempt) => (attempt === 0 ? failure : ok(email)));
     const email = address();
     const outcome = await check(accountId, { email });
-    expect(outcome).toMatchObject({ cached: false, result: { email, verdict: "deliverable" } });
+    expect(outcome).toMatchObject({ cached: false, replayed: false, result: { email, verdict: "deliverable" } });
     expect(client.calls.map((c) => c.email)).toEqual([email, email]);
     expect(client.calls[0]!.probeId).not.toBe(client.calls[1]!.probeId);
     expect(await spent(accountId)).toBe(1);
@@ -90,5 +90,67 @@ describe("checkAddress: probes", () => {
     expect(client.calls).toHaveLength(1);
     expect(await spent(accountId)).toBe(1);
     expect(await db().select().from(creditLedger).where(eq(creditLedger.accountId, accountId))).toHaveLength(1);
+  });
+});
+
+describe("checkAddress: Idempotency-Key", () => {
+  // trace skips the fresh-result cache, so what saves the probe call here is the key alone.
+  it("charges each request without a key, as before", async () => {
+    const { accountId } = await seedAccount(100);
+    const { client, check } = harness((email) => ok(email));
+    const email = address();
+    await check(accountId, { email, trace: true });
+    await check(accountId, { email, trace: true });
+    expect(client.calls).toHaveLength(2);
+    expect(await spent(accountId)).toBe(2);
+  });
+
+  it("charges a retry with the same key once and replays the first answer without asking a probe", async () => {
+    const { accountId } = await seedAccount(100);
+    const { client, check } = harness((email) => ok(email));
+    const email = address();
+    const first = await check(accountId, { email, trace: true }, "retry-1");
+    const again = await check(accountId, { email, trace: true }, "retry-1");
+    expect(first.replayed).toBe(false);
+    expect(again).toEqual({ result: first.result, cached: true, replayed: true });
+    expect(client.calls).toHaveLength(1);
+    expect(await spent(accountId)).toBe(1);
+  });
+
+  it("charges a retry once even when the stored answer is gone: the ledger is keyed by account and key", async () => {
+    const { accountId } = await seedAccount(100);
+    const forgetful = { kind: "memory" as const, get: async () => null, set: async () => {} };
+    const { client, check } = harness((email) => ok(email), { cache: forgetful });
+    const email = address();
+    await check(accountId, { email }, "lost-record");
+    await check(accountId, { email }, "lost-record");
+    expect(client.calls).toHaveLength(2);
+    expect(await spent(accountId)).toBe(1);
+  });
+
+  it("refuses the key with other parameters (conflict), and lets another account use the same key", async () => {
+    const a = await seedAccount(100);
+    const b = await seedAccount(100);
+    const { client, check } = harness((email) => ok(email));
+    await check(a.accountId, { email: address() }, "shared-key");
+    expect(await codeOf(check(a.accountId, { email: address() }, "shared-key"))).toMatchObject({ code: "conflict" });
+    expect(client.calls).toHaveLength(1);
+    expect(await spent(a.accountId)).toBe(1);
+    expect((await check(b.accountId, { email: address() }, "shared-key")).replayed).toBe(false);
+    expect(await spent(b.accountId)).toBe(1);
+  });
+
+  it("keeps no answer for an unknown or an error: the retry asks again and is charged once it is final", async () => {
+    const { accountId } = await seedAccount(100);
+    const script: ProbeAnswer[] = [];
+    const { client, check } = harness((email, attempt) => script[attempt] ?? ok(email));
+    const email = address();
+    script.push(FAILURES[0]!, FAILURES[0]!, ok(email, "unknown"));
+    expect(await codeOf(check(accountId, { email }, "k"))).toMatchObject({ code: "probe_unavailable" });
+    expect((await check(accountId, { email }, "k")).result.verdict).toBe("unknown");
+    expect(await check(accountId, { email }, "k")).toMatchObject({ replayed: false, result: { verdict: "deliverable" } });
+    expect(await check(accountId, { email }, "k")).toMatchObject({ replayed: true, result: { verdict: "deliverable" } });
+    expect(client.calls).toHaveLength(4);
+    expect(await spent(accountId)).toBe(1);
   });
 });

@@ -1,5 +1,7 @@
 // A single real-time check: syntax here, then a probe within a budget; fresh answers come from
 // the shared cache. A verdict is data: a bad address is a 200 with "undeliverable".
+// With an Idempotency-Key (Stripe's model) the charge is keyed by (account, key), and the answer
+// is kept for a day so a retry gets it again without asking a probe.
 import { parseAddress } from "../../core/address.ts";
 import type { Result } from "../../core/contracts.ts";
 import { invalidSyntaxResult } from "../../core/result.ts";
@@ -11,6 +13,8 @@ import { liveProbes } from "./dispatch.ts";
 export const DEFAULT_CHECK_BUDGET_MS = 15_000;
 /** Probes asked before giving up: a second chance, still within a synchronous request. */
 export const PROBES_PER_CHECK = 2;
+/** How long an Idempotency-Key's answer is kept (Stripe keeps keys 24 hours). */
+export const IDEMPOTENCY_TTL_S = 24 * 60 * 60;
 const PROBE_UNAVAILABLE_RETRY_S = 30;
 
 export interface CheckRequest {
@@ -21,15 +25,49 @@ export interface CheckRequest {
 
 export interface CheckOutcome {
   result: Result;
+  /** No probe was asked for this request (a fresh cached result, or a replay). */
   cached: boolean;
+  /** The answer stored for an earlier request with the same Idempotency-Key. */
+  replayed: boolean;
 }
 
-export async function checkAddress(s: Services, accountId: string, requestId: string, req: CheckRequest): Promise<CheckOutcome> {
-  return check(s, accountId, requestId, req);
+/** What an Idempotency-Key remembers: the request it was first used for, and its answer once final. */
+interface KeyRecord {
+  request: string;
+  /** null after an unknown: nothing was charged, so a retry asks a probe again. */
+  result: Result | null;
 }
 
-/** One check, charged under `chargeKey` (the request id). */
-async function check(s: Services, accountId: string, chargeKey: string, req: CheckRequest): Promise<CheckOutcome> {
+export async function checkAddress(
+  s: Services,
+  accountId: string,
+  requestId: string,
+  req: CheckRequest,
+  idempotencyKey?: string | null,
+): Promise<CheckOutcome> {
+  if (!idempotencyKey) return { ...(await check(s, accountId, requestId, req)), replayed: false };
+  // Account-scoped: two accounts may pick the same key. Request ids ("req_…") never collide.
+  const scoped = `${accountId}:${idempotencyKey}`;
+  const recordKey = `verify:idem:${scoped}`;
+  const request = JSON.stringify([req.email, req.budget_ms ?? null, req.trace ?? false]);
+  const seen = await s.cache.get<KeyRecord>(recordKey);
+  if (seen && seen.request !== request) {
+    throw new ServiceError("conflict", "This Idempotency-Key was used with different parameters; use a new key for a new check");
+  }
+  if (seen?.result) return { result: seen.result, cached: true, replayed: true };
+  const outcome = await check(s, accountId, scoped, req);
+  const record: KeyRecord = { request, result: outcome.result.verdict === "unknown" ? null : outcome.result };
+  try {
+    await s.cache.set(recordKey, record, IDEMPOTENCY_TTL_S);
+  } catch (e) {
+    // The charge is keyed in the ledger, so a retry is still charged once; it only asks again.
+    console.log(JSON.stringify({ msg: "idempotent answer not stored", error: e instanceof Error ? e.message : String(e) }));
+  }
+  return { ...outcome, replayed: false };
+}
+
+/** One check, charged under `chargeKey` (the request id, or the account-scoped Idempotency-Key). */
+async function check(s: Services, accountId: string, chargeKey: string, req: CheckRequest): Promise<Omit<CheckOutcome, "replayed">> {
   const email = req.email.trim();
   const parsed = parseAddress(email);
   if (!parsed.ok) return { result: invalidSyntaxResult(email), cached: false };

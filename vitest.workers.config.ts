@@ -8,6 +8,7 @@ import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { migrateDb } from "./db/migrate.ts";
 import { startSqld } from "./db/sqld.ts";
+import { startStandInProbe } from "./e2e/standin-probe.ts";
 
 /** The probe secret the Worker under test trusts (tests sign with it). */
 export const TEST_PROBE_SECRET = "test-probe-secret-0123456789abcdef";
@@ -20,6 +21,11 @@ export default defineConfig({
       // The sweeper works on every probe and batch, so its tests get a database of their own.
       const fleetDb = await startSqld({ dataDir: mkdtempSync(join(tmpdir(), "mxray-workers-fleet-")) });
       await migrateDb(fleetDb.url);
+      // The single check asks every live probe, so its tests get a database whose probes are
+      // only the ones they register, all of them paths of one scripted stand-in on loopback.
+      const verifyDb = await startSqld({ dataDir: mkdtempSync(join(tmpdir(), "mxray-workers-verify-")) });
+      await migrateDb(verifyDb.url);
+      const standInProbe = await startStandInProbe({ secret: TEST_PROBE_SECRET });
       return {
         // The Worker without the Remix app (edge/entry.ts needs a build; the pages are tested in a
         // browser against `wrangler dev`).
@@ -29,6 +35,8 @@ export default defineConfig({
           bindings: {
             TURSO_DATABASE_URL: sqld.url,
             FLEET_TEST_DATABASE_URL: fleetDb.url,
+            VERIFY_TEST_DATABASE_URL: verifyDb.url,
+            STANDIN_PROBE_URL: standInProbe.url,
             PROBE_SECRET: TEST_PROBE_SECRET,
             MXRAY_DEV_API_KEY: "mx_test_devkeydevkeydevkeydevkeydevkey12",
             MXRAY_RATE_LIMIT_PER_MIN: "40",

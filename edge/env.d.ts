@@ -39,6 +39,9 @@ declare namespace Cloudflare {
   interface Env {
     /** Tests only: a database of its own for the sweeper's tests (vitest.workers.config.ts). */
     FLEET_TEST_DATABASE_URL?: string;
+    /** Tests only: a database of its own for the single check's tests, and its stand-in probe (e2e/standin-probe.ts). */
+    VERIFY_TEST_DATABASE_URL?: string;
+    STANDIN_PROBE_URL?: string;
   }
 }
 declare namespace Cloudflare {

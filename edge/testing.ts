@@ -1,18 +1,19 @@
 // Test helpers for workerd tests: seed rows in the real sqld the pool started, and call the
 // Worker's own fetch.
-import { env } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { generateApiKey, hashApiKey, keyPrefix } from "../core/apikeys.ts";
 import type { Result } from "../core/contracts.ts";
 import { newId } from "../core/ids.ts";
 import type { BatchItem } from "../core/ingest.ts";
 import { accounts, apiKeys, batches, jobs } from "../db/schema.ts";
-import { createEdgeDb } from "./db.ts";
+import type { ProbeAnswer, ProbeClient } from "./adapters/probeclient.ts";
+import { createEdgeDb, type EdgeDb } from "./db.ts";
+import worker from "./worker.ts";
 
 export const testDb = () => createEdgeDb(env);
 
-export async function seedAccount(credits = 1_000_000): Promise<{ accountId: string; key: string; keyId: string }> {
-  const db = testDb();
+export async function seedAccount(credits = 1_000_000, db: EdgeDb = testDb()): Promise<{ accountId: string; key: string; keyId: string }> {
   const accountId = newId("acc");
   await db.insert(accounts).values({ id: accountId, name: accountId, kind: "personal", creditBalance: credits });
   const key = generateApiKey("test");
@@ -41,12 +42,39 @@ export function result(email: string, verdict: Result["verdict"] = "deliverable"
   };
 }
 
-export function call(path: string, init: RequestInit & { key?: string } = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  if (init.key) headers.set("authorization", `Bearer ${init.key}`);
-  return exports.default.fetch(`http://edge.test${path}`, { ...init, headers });
+/**
+ * Calls the Worker. With `env`, its handler runs on those bindings (another database) and the
+ * answer comes back once its background work (waitUntil) is done, as the next request sees it.
+ */
+export async function call(path: string, init: RequestInit & { key?: string; env?: Env } = {}): Promise<Response> {
+  const { key, env: bindings, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (key) headers.set("authorization", `Bearer ${key}`);
+  if (!bindings) return exports.default.fetch(`http://edge.test${path}`, { ...rest, headers });
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`http://edge.test${path}`, { ...rest, headers }), bindings, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
 }
 
 export async function errorCode(res: Response): Promise<string> {
   return ((await res.json()) as { error: { code: string } }).error.code;
+}
+
+/**
+ * A probe client that answers from a script instead of the network: `answer` gets the address and
+ * how many times it was asked before (any probe), so "the first probe fails, the next answers"
+ * holds whichever probes are live. Every call is recorded.
+ */
+export function standInProbeClient(answer: (email: string, attempt: number) => ProbeAnswer): ProbeClient & { calls: { probeId: string; email: string; budgetMs: number }[] } {
+  const calls: { probeId: string; email: string; budgetMs: number }[] = [];
+  return {
+    kind: "stand-in",
+    calls,
+    async verify(probe, request, budgetMs) {
+      const attempt = calls.filter((c) => c.email === request.email).length;
+      calls.push({ probeId: probe.id, email: request.email, budgetMs });
+      return answer(request.email, attempt);
+    },
+  };
 }

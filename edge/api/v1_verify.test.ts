@@ -1,7 +1,14 @@
-// POST /api/v1/verify inside workerd: what needs no probe, and the errors. (A probe answering it
-// is tested through the whole stack in e2e/stack.test.ts.)
-import { describe, expect, it } from "vitest";
+// POST /api/v1/verify inside workerd. Through its probe paths it runs on a database of its own
+// whose only probes are paths of the scripted stand-in on loopback (e2e/standin-probe.ts), asked
+// by the real probe client; the choices behind it are tested in edge/services/verify.test.ts.
+import { env } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { Result } from "../../core/contracts.ts";
+import { newId } from "../../core/ids.ts";
+import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
+import { probes } from "../../db/schema.ts";
+import { createEdgeDb } from "../db.ts";
+import { creditBalance } from "../services/credits.ts";
 import { call, errorCode, seedAccount } from "../testing.ts";
 
 const verify = (key: string, body: string, type = "application/json") => call("/api/v1/verify", { method: "POST", key, body, headers: { "content-type": type } });
@@ -22,5 +29,104 @@ describe("POST /api/v1/verify", () => {
     expect([shape.status, await errorCode(shape)]).toEqual([400, "validation_failed"]);
     const broke = await verify(key, JSON.stringify({ email: "ada@example.com" }));
     expect([broke.status, await errorCode(broke)]).toEqual([402, "insufficient_credits"]);
+  });
+
+  it("documents the Idempotency-Key header", async () => {
+    const doc = (await (await call("/api/v1/openapi.json")).json()) as { paths: Record<string, { post: { parameters?: { name: string; in: string }[] } }> };
+    expect(doc.paths["/api/v1/verify"]!.post.parameters).toEqual([expect.objectContaining({ name: "idempotency-key", in: "header" })]);
+  });
+});
+
+describe("POST /api/v1/verify through probes", () => {
+  const bindings: Env = { ...env, TURSO_DATABASE_URL: env.VERIFY_TEST_DATABASE_URL! };
+  const db = createEdgeDb(bindings);
+  const email = (prefix = "ada") => `${prefix}.${newId("req").slice(4, 14).toLowerCase()}@example.com`;
+  const stood = async (address: string) =>
+    ((await (await fetch(`${env.STANDIN_PROBE_URL}/calls?email=${encodeURIComponent(address)}`)).json()) as { count: number }).count;
+
+  /** Registers probes by signed heartbeats, in the order the check asks them (least loaded first). */
+  async function probesAt(...modes: string[]) {
+    for (const [i, mode] of modes.entries()) {
+      const body = JSON.stringify({ probe_id: `prb_${mode}${i}`, url: `${env.STANDIN_PROBE_URL}/${mode}`, version: "0.0.0-standin", in_flight: i, capacity: 100, draining: false, sent_at: new Date().toISOString() });
+      const res = await call("/internal/probes/heartbeat", { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(env.PROBE_SECRET, body) }, env: bindings });
+      expect(res.status).toBe(200);
+    }
+  }
+  const check = (key: string, body: object, headers: Record<string, string> = {}) =>
+    call("/api/v1/verify", { method: "POST", key, body: JSON.stringify(body), headers: { "content-type": "application/json", ...headers }, env: bindings });
+  const account = async () => {
+    const { accountId, key } = await seedAccount(100, db);
+    return { key, spent: async () => 100 - (await creditBalance(db, accountId)) };
+  };
+
+  beforeEach(async () => {
+    await db.delete(probes);
+  });
+
+  it.each(["error", "garbage"])("asks the next probe when the first answers badly (%s), and charges the answer once", async (mode) => {
+    await probesAt(mode, "ok");
+    const { key, spent } = await account();
+    const address = email();
+    const res = await check(key, { email: address });
+    expect([res.status, res.headers.get("x-mxray-cache")]).toEqual([200, "miss"]);
+    expect(await res.json()).toMatchObject({ email: address, verdict: "deliverable", reason: "accepted" });
+    expect(await stood(address)).toBe(2);
+    expect(await spent()).toBe(1);
+  });
+
+  it("answers 503 probe_unavailable with Retry-After when no probe is online or none answers, and charges nothing", async () => {
+    const { key, spent } = await account();
+    const none = await check(key, { email: email() });
+    expect([none.status, none.headers.get("retry-after"), await errorCode(none)]).toEqual([503, "30", "probe_unavailable"]);
+    await probesAt("error", "garbage", "ok");
+    const address = email();
+    const failed = await check(key, { email: address });
+    expect([failed.status, failed.headers.get("retry-after"), await errorCode(failed)]).toEqual([503, "30", "probe_unavailable"]);
+    expect(await stood(address)).toBe(2); // two probes asked, the third never
+    expect(await spent()).toBe(0);
+  });
+
+  it("charges nothing for an unknown, a final answer once, and its repeat from the cache nothing", async () => {
+    await probesAt("ok");
+    const { key, spent } = await account();
+    const unknown = await check(key, { email: email("unknown") });
+    expect(await unknown.json()).toMatchObject({ verdict: "unknown" });
+    expect(await spent()).toBe(0);
+    const address = email("gone");
+    expect(await (await check(key, { email: address })).json()).toMatchObject({ verdict: "undeliverable" });
+    const again = await check(key, { email: address });
+    expect([again.headers.get("x-mxray-cache"), ((await again.json()) as Result).verdict]).toEqual(["hit", "undeliverable"]);
+    expect(await stood(address)).toBe(1);
+    expect(await spent()).toBe(1);
+  });
+
+  it("charges a retry with the same Idempotency-Key once and answers it the same without a probe; another body is a conflict", async () => {
+    await probesAt("ok");
+    const { key, spent } = await account();
+    const address = email();
+    const idem = { "idempotency-key": crypto.randomUUID() };
+    // trace skips the fresh-result cache: without a key, each request is a check and a charge.
+    for (let i = 0; i < 2; i++) expect((await check(key, { email: address, trace: true })).status).toBe(200);
+    expect(await spent()).toBe(2);
+    const first = await check(key, { email: address, trace: true }, idem);
+    const retry = await check(key, { email: address, trace: true }, idem);
+    expect([first.status, first.headers.get("idempotent-replayed")]).toEqual([200, null]);
+    expect([retry.status, retry.headers.get("idempotent-replayed")]).toEqual([200, "true"]);
+    expect(await retry.json()).toEqual(await first.json());
+    expect(await stood(address)).toBe(3);
+    expect(await spent()).toBe(3);
+    const other = await check(key, { email: email(), trace: true }, idem);
+    expect([other.status, await errorCode(other)]).toEqual([409, "conflict"]);
+    expect(await spent()).toBe(3);
+  });
+
+  it("refuses an Idempotency-Key that is too long or not printable", async () => {
+    const { key, spent } = await account();
+    for (const bad of ["k".repeat(256), "a\tb"]) {
+      const res = await check(key, { email: email() }, { "idempotency-key": bad });
+      expect([res.status, await errorCode(res)]).toEqual([400, "validation_failed"]);
+    }
+    expect((await check(key, { email: "not an address" }, { "idempotency-key": "k".repeat(255) })).status).toBe(200);
+    expect(await spent()).toBe(0);
   });
 });

@@ -1,11 +1,15 @@
 // POST /api/v1/verify: one address, answered synchronously by a probe within a budget, or from
-// the fresh-result cache (header `x-mxray-cache: hit`). Unknown answers cost nothing.
+// the fresh-result cache (header `x-mxray-cache: hit`). Unknown answers cost nothing. An
+// `Idempotency-Key` makes a retry safe: charged once, and answered with the stored result.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { VerifyRequestSchema } from "../../core/contracts.ts";
 import { checkAddress } from "../services/verify.ts";
 import type { AppEnv } from "./app.ts";
 import { requestId } from "./errors.ts";
 import { COMMON_ERRORS, errorResponse, ResultSchema } from "./schemas.ts";
+
+/** Stripe's limit; printable ASCII because it travels in a header. */
+const IDEMPOTENCY_KEY_MAX = 255;
 
 const route = createRoute({
   method: "post",
@@ -14,6 +18,23 @@ const route = createRoute({
   tags: ["Verify"],
   security: [{ bearer: [] }],
   request: {
+    // Lower case: Hono reads headers so, and HTTP field names are case-insensitive (RFC 9110 §5.1).
+    headers: z.object({
+      "idempotency-key": z
+        .string()
+        .min(1)
+        .max(IDEMPOTENCY_KEY_MAX)
+        .regex(/^[\x20-\x7e]+$/, "printable ASCII only")
+        .optional()
+        .openapi({
+          example: "0f8fad5b-d9cb-469f-a165-70867728950e",
+          description:
+            "Any unique string of yours (≤ 255 printable ASCII characters; a UUID is a good choice). A retry with the same key " +
+            "within 24 hours is charged once and answered with the first answer (header `idempotent-replayed: true`) without a new " +
+            "probe check; reusing a key with a different body is a 409 `conflict`. Errors and `unknown` verdicts are not kept, so " +
+            "their retry checks again.",
+        }),
+    }),
     body: {
       required: true,
       content: {
@@ -25,9 +46,10 @@ const route = createRoute({
   },
   responses: {
     200: { description: "The verdict (a bad address is a verdict, not an error)", content: { "application/json": { schema: ResultSchema } } },
-    400: errorResponse("`invalid_json` or `validation_failed`"),
+    400: errorResponse("`invalid_json` or `validation_failed` (a bad body or Idempotency-Key)"),
     402: errorResponse("No credits left (`insufficient_credits`)"),
-    503: errorResponse("No probe online or none answered (`probe_unavailable`)"),
+    409: errorResponse("The Idempotency-Key was used with a different body (`conflict`)"),
+    503: errorResponse("No probe online or none answered (`probe_unavailable`, with Retry-After)"),
     ...COMMON_ERRORS,
   },
 });
@@ -35,8 +57,10 @@ const route = createRoute({
 export function registerVerify(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
     const body = c.req.valid("json");
-    const outcome = await checkAddress(c.var.services, c.var.accountId, requestId(c), body);
+    const key = c.req.valid("header")["idempotency-key"];
+    const outcome = await checkAddress(c.var.services, c.var.accountId, requestId(c), body, key);
     c.header("x-mxray-cache", outcome.cached ? "hit" : "miss");
+    if (outcome.replayed) c.header("idempotent-replayed", "true");
     return c.json(outcome.result, 200);
   });
 }

@@ -3,6 +3,7 @@
 // presence of its credentials, and each stand-in announces itself once per isolate.
 import { createMemoryCache, createUpstashCache, type SharedCache } from "../adapters/cache.ts";
 import { createDirectDispatcher, createQstashDispatcher, type Dispatcher } from "../adapters/dispatch.ts";
+import { createHttpProbeClient, type ProbeClient } from "../adapters/probeclient.ts";
 import { createMemoryRateLimiter, createUpstashRateLimiter, type RateLimiter } from "../adapters/ratelimit.ts";
 import { loadConfig, type Config } from "../config.ts";
 import { createEdgeDb, type EdgeDb } from "../db.ts";
@@ -14,6 +15,8 @@ export interface Services {
   dispatcher: Dispatcher | null;
   rateLimiter: RateLimiter;
   cache: SharedCache;
+  /** Asks a probe for one address now (the single check); batches go through `dispatcher`. */
+  probeClient: ProbeClient;
   hub(jobId: string): DurableObjectStub<import("../jobhub.ts").JobHub>;
   waitUntil(p: Promise<unknown>): void;
   /** Where probes post results: our public URL, else the origin of the request. */
@@ -48,6 +51,7 @@ export function buildServices(env: Env, ctx: { waitUntil(p: Promise<unknown>): v
       ? createUpstashRateLimiter({ ...upstash, perMinute: config.MXRAY_RATE_LIMIT_PER_MIN })
       : createMemoryRateLimiter({ perMinute: config.MXRAY_RATE_LIMIT_PER_MIN }),
     cache: upstash ? createUpstashCache(upstash) : createMemoryCache(),
+    probeClient: createHttpProbeClient({ secret: config.PROBE_SECRET }),
     hub: (jobId) => env.JOB_HUB.get(env.JOB_HUB.idFromName(jobId)),
     waitUntil: (p) => ctx.waitUntil(p),
     origin: (config.MXRAY_PUBLIC_URL ?? requestOrigin).replace(/\/+$/, ""),

@@ -1,29 +1,73 @@
 // A single real-time check: syntax here, then a probe within a budget; fresh answers come from
 // the shared cache. A verdict is data: a bad address is a 200 with "undeliverable".
+// With an Idempotency-Key (Stripe's model) the charge is keyed by (account, key), and the answer
+// is kept for a day so a retry gets it again without asking a probe.
 import { parseAddress } from "../../core/address.ts";
-import { ResultSchema, type Result } from "../../core/contracts.ts";
+import type { Result } from "../../core/contracts.ts";
 import { invalidSyntaxResult } from "../../core/result.ts";
-import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
 import { ServiceError } from "../errors.ts";
 import type { Services } from "./context.ts";
 import { chargeCheck, creditBalance } from "./credits.ts";
 import { liveProbes } from "./dispatch.ts";
 
 export const DEFAULT_CHECK_BUDGET_MS = 15_000;
-/** Time allowed beyond the probe's budget for the round trip. */
-const TRANSPORT_SLACK_MS = 5_000;
+/** Probes asked before giving up: a second chance, still within a synchronous request. */
+export const PROBES_PER_CHECK = 2;
+/** How long an Idempotency-Key's answer is kept (Stripe keeps keys 24 hours). */
+export const IDEMPOTENCY_TTL_S = 24 * 60 * 60;
+const PROBE_UNAVAILABLE_RETRY_S = 30;
+
+export interface CheckRequest {
+  email: string;
+  budget_ms?: number | undefined;
+  trace?: boolean | undefined;
+}
 
 export interface CheckOutcome {
   result: Result;
+  /** No probe was asked for this request (a fresh cached result, or a replay). */
   cached: boolean;
+  /** The answer stored for an earlier request with the same Idempotency-Key. */
+  replayed: boolean;
+}
+
+/** What an Idempotency-Key remembers: the request it was first used for, and its answer once final. */
+interface KeyRecord {
+  request: string;
+  /** null after an unknown: nothing was charged, so a retry asks a probe again. */
+  result: Result | null;
 }
 
 export async function checkAddress(
   s: Services,
   accountId: string,
   requestId: string,
-  req: { email: string; budget_ms?: number | undefined; trace?: boolean | undefined },
+  req: CheckRequest,
+  idempotencyKey?: string | null,
 ): Promise<CheckOutcome> {
+  if (!idempotencyKey) return { ...(await check(s, accountId, requestId, req)), replayed: false };
+  // Account-scoped: two accounts may pick the same key. Request ids ("req_…") never collide.
+  const scoped = `${accountId}:${idempotencyKey}`;
+  const recordKey = `verify:idem:${scoped}`;
+  const request = JSON.stringify([req.email, req.budget_ms ?? null, req.trace ?? false]);
+  const seen = await s.cache.get<KeyRecord>(recordKey);
+  if (seen && seen.request !== request) {
+    throw new ServiceError("conflict", "This Idempotency-Key was used with different parameters; use a new key for a new check");
+  }
+  if (seen?.result) return { result: seen.result, cached: true, replayed: true };
+  const outcome = await check(s, accountId, scoped, req);
+  const record: KeyRecord = { request, result: outcome.result.verdict === "unknown" ? null : outcome.result };
+  try {
+    await s.cache.set(recordKey, record, IDEMPOTENCY_TTL_S);
+  } catch (e) {
+    // The charge is keyed in the ledger, so a retry is still charged once; it only asks again.
+    console.log(JSON.stringify({ msg: "idempotent answer not stored", error: e instanceof Error ? e.message : String(e) }));
+  }
+  return { ...outcome, replayed: false };
+}
+
+/** One check, charged under `chargeKey` (the request id, or the account-scoped Idempotency-Key). */
+async function check(s: Services, accountId: string, chargeKey: string, req: CheckRequest): Promise<Omit<CheckOutcome, "replayed">> {
   const email = req.email.trim();
   const parsed = parseAddress(email);
   if (!parsed.ok) return { result: invalidSyntaxResult(email), cached: false };
@@ -34,34 +78,20 @@ export async function checkAddress(
   }
   if ((await creditBalance(s.db, accountId)) < 1) throw new ServiceError("insufficient_credits", "A check needs one credit");
   const probes = (await liveProbes(s)).sort((a, b) => a.inFlight / Math.max(1, a.capacity) - b.inFlight / Math.max(1, b.capacity));
-  if (probes.length === 0) throw new ServiceError("probe_unavailable", "No verification probe is online; try again shortly", 30);
+  if (probes.length === 0) throw new ServiceError("probe_unavailable", "No verification probe is online; try again shortly", PROBE_UNAVAILABLE_RETRY_S);
   const budget = req.budget_ms ?? DEFAULT_CHECK_BUDGET_MS;
-  const body = JSON.stringify({ email, budget_ms: budget, ...(req.trace ? { trace: true } : {}) });
   let result: Result | null = null;
-  for (const probe of probes.slice(0, 2)) {
-    try {
-      const res = await fetch(`${probe.url}/v1/verify`, {
-        method: "POST",
-        body,
-        headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await sign(s.config.PROBE_SECRET, body) },
-        signal: AbortSignal.timeout(budget + TRANSPORT_SLACK_MS),
-      });
-      if (!res.ok) {
-        await res.body?.cancel();
-        continue;
-      }
-      const got = ResultSchema.safeParse(await res.json());
-      if (got.success) {
-        result = got.data;
-        break;
-      }
-    } catch {
-      // this probe failed; the next one may answer
+  for (const probe of probes.slice(0, PROBES_PER_CHECK)) {
+    const answer = await s.probeClient.verify(probe, { email, ...(req.trace ? { trace: true } : {}) }, budget);
+    if (answer.ok) {
+      result = answer.result;
+      break;
     }
+    console.log(JSON.stringify({ msg: "probe failed a check", probe_id: probe.id, error: answer.error, detail: answer.detail }));
   }
-  if (!result) throw new ServiceError("probe_unavailable", "No probe answered in time; try again", 30);
+  if (!result) throw new ServiceError("probe_unavailable", "No probe answered in time; try again", PROBE_UNAVAILABLE_RETRY_S);
   if (result.verdict !== "unknown") {
-    await chargeCheck(s.db, accountId, requestId);
+    await chargeCheck(s.db, accountId, chargeKey);
     if (s.config.MXRAY_VERIFY_CACHE_S > 0) {
       const { trace: _t, ...cacheable } = result;
       s.waitUntil(s.cache.set(cacheKey, cacheable, s.config.MXRAY_VERIFY_CACHE_S));

@@ -1,0 +1,68 @@
+// A probe's synchronous check (POST /v1/verify) behind one interface, so the single check's
+// choices (which probe next, what to charge) are tested with a stand-in. Every way a probe can
+// fail is a value, never a throw: the caller moves on to the next probe.
+import { ResultSchema, type Result, type VerifyRequest } from "../../core/contracts.ts";
+import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
+
+export interface ProbeTarget {
+  id: string;
+  /** The probe's public base URL; checks go to `${url}/v1/verify`. */
+  url: string;
+}
+
+export type ProbeFailure =
+  | { ok: false; error: "timeout"; detail: string }
+  | { ok: false; error: "unreachable"; detail: string }
+  | { ok: false; error: "http_status"; status: number; detail: string }
+  | { ok: false; error: "bad_body"; detail: string };
+
+export type ProbeAnswer = { ok: true; result: Result } | ProbeFailure;
+
+export interface ProbeClient {
+  readonly kind: "http" | "stand-in";
+  /** Asks one probe for one address, giving it `budgetMs` to decide. */
+  verify(probe: ProbeTarget, request: Omit<VerifyRequest, "budget_ms">, budgetMs: number): Promise<ProbeAnswer>;
+}
+
+/** Time allowed beyond the probe's budget for the round trip. */
+export const TRANSPORT_SLACK_MS = 5_000;
+
+/** The real client: the body signed with the probe secret (core/signing.ts), as the probe checks it. */
+export function createHttpProbeClient(opts: { secret: string; slackMs?: number; fetch?: typeof fetch }): ProbeClient {
+  const doFetch = opts.fetch ?? fetch;
+  const slackMs = opts.slackMs ?? TRANSPORT_SLACK_MS;
+  return {
+    kind: "http",
+    async verify(probe, request, budgetMs) {
+      const body = JSON.stringify({ email: request.email, budget_ms: budgetMs, ...(request.trace ? { trace: true } : {}) });
+      const url = `${probe.url.replace(/\/+$/, "")}/v1/verify`;
+      try {
+        // The signal covers reading the body too: a probe that stalls mid-answer times out.
+        const res = await doFetch(url, {
+          method: "POST",
+          body,
+          headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await sign(opts.secret, body) },
+          signal: AbortSignal.timeout(budgetMs + slackMs),
+        });
+        if (!res.ok) {
+          await res.body?.cancel();
+          return { ok: false, error: "http_status", status: res.status, detail: `${url} answered ${res.status}` };
+        }
+        const text = await res.text();
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          return { ok: false, error: "bad_body", detail: `${url} answered ${text.length} bytes that are not JSON` };
+        }
+        const got = ResultSchema.safeParse(json);
+        if (!got.success) return { ok: false, error: "bad_body", detail: `${url} answered no result: ${got.error.issues[0]?.message ?? ""}` };
+        return { ok: true, result: got.data };
+      } catch (e) {
+        const name = e instanceof Error ? e.name : "";
+        if (name === "TimeoutError" || name === "AbortError") return { ok: false, error: "timeout", detail: `${url} gave no answer within ${budgetMs + slackMs} ms` };
+        return { ok: false, error: "unreachable", detail: `${url}: ${e instanceof Error ? e.message : String(e)}` };
+      }
+    },
+  };
+}

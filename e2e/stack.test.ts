@@ -12,6 +12,7 @@ import { batches, jobEmails } from "../db/schema.ts";
 import { eq } from "drizzle-orm";
 import { startStack, type Stack } from "./stack.ts";
 import { startWorld, type World } from "./world/index.ts";
+import { buildScenario } from "./world/scenario.ts";
 
 const api = (stack: Stack, path: string, init: RequestInit = {}) =>
   fetch(`${stack.url}${path}`, { ...init, headers: { authorization: `Bearer ${stack.devApiKey}`, ...init.headers } });
@@ -37,7 +38,9 @@ describe("the local stack, end to end", () => {
   let stack: Stack;
 
   beforeAll(async () => {
-    world = await startWorld({ greylistDelayMs: 1000, bulk: { domains: 30, addresses: 1000 - 80, seed: 7 } });
+    // The scripted addresses plus generated ones: 1,000 in all.
+    const scripted = buildScenario({ greylistDelayMs: 1000 }).addresses.length;
+    world = await startWorld({ greylistDelayMs: 1000, bulk: { domains: 30, addresses: 1000 - scripted, seed: 7 } });
     stack = await startStack({
       dataDir: mkdtempSync(join(tmpdir(), "mxray-stack-")),
       world,

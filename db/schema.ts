@@ -118,8 +118,6 @@ export const batches = sqliteTable(
     accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
     status: text("status", { enum: BATCH_STATUSES }).notNull(),
     size: integer("size").notNull(),
-    /** The addresses, JSON: [key, email, rowIndex, row | null][] (core/ingest.ts BatchItem). */
-    items: text("items").notNull(),
     /** 0 for a first pass; n for the n-th re-queue of greylisted addresses. */
     round: integer("round").notNull().default(0),
     probeId: text("probe_id"),
@@ -139,6 +137,17 @@ export const batches = sqliteTable(
     index("batches_probe_status").on(t.probeId, t.status),
   ],
 );
+
+/**
+ * A batch's addresses, apart from the batch row: the batch's status, lease and counters change
+ * often and are scanned by dispatch, and SQLite rewrites (and reads through) a whole row, so a
+ * row holding 100+ KB of addresses made every claim and every dispatch scan cost that much.
+ */
+export const batchItems = sqliteTable("batch_items", {
+  batchId: text("batch_id").primaryKey().references(() => batches.id, { onDelete: "cascade" }),
+  /** JSON: [key, email, rowIndex, row | null][] (core/ingest.ts BatchItem). */
+  items: text("items").notNull(),
+});
 
 export const probes = sqliteTable(
   "probes",

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobView, Result } from "../core/contracts.ts";
 import { signQstash, QSTASH_SIGNATURE_HEADER } from "../core/qstash.ts";
 import { createDb } from "../db/client.ts";
-import { batches, jobEmails } from "../db/schema.ts";
+import { batches, batchItems, jobEmails } from "../db/schema.ts";
 import { eq } from "drizzle-orm";
 import { startStack, type Stack } from "./stack.ts";
 import { startWorld, type World } from "./world/index.ts";
@@ -118,7 +118,7 @@ describe("the local stack, end to end", () => {
     const job = list.data[0]!;
     const { db, client } = createDb({ url: stack.sqld.url });
     try {
-      const [batch] = await db.select().from(batches).where(eq(batches.jobId, job.id)).limit(1);
+      const [batch] = await db.select({ id: batches.id, items: batchItems.items }).from(batches).innerJoin(batchItems, eq(batchItems.batchId, batches.id)).where(eq(batches.jobId, job.id)).limit(1);
       const items = JSON.parse(batch!.items) as [string, string][];
       const url = `${stack.probes[0]!.url}/v1/batches`;
       const body = JSON.stringify({ batch_id: batch!.id, job_id: job.id, emails: items.map((i) => i[1]) });

@@ -6,7 +6,7 @@ import { generateApiKey, hashApiKey, keyPrefix } from "../core/apikeys.ts";
 import type { Result } from "../core/contracts.ts";
 import { newId } from "../core/ids.ts";
 import type { BatchItem } from "../core/ingest.ts";
-import { accounts, apiKeys, batches, jobs } from "../db/schema.ts";
+import { accounts, apiKeys, batches, batchItems, jobs } from "../db/schema.ts";
 import type { ProbeAnswer, ProbeClient } from "./adapters/probeclient.ts";
 import { createEdgeDb, type EdgeDb } from "./db.ts";
 import worker from "./worker.ts";
@@ -29,7 +29,8 @@ export async function seedJobWithBatch(accountId: string, emails: string[], opts
   const batchId = newId("bat");
   await db.insert(jobs).values({ id: jobId, accountId, name: "list", status: opts.status ?? "running", total: emails.length, unique: emails.length, creditsReserved: emails.length });
   const items: BatchItem[] = emails.map((e, i) => [e.toLowerCase(), e, i, null]);
-  await db.insert(batches).values({ id: batchId, jobId, accountId, status: "dispatched", size: emails.length, items: JSON.stringify(items), round: opts.round ?? 0, probeId: "prb_test", leaseExpiresAt: Date.now() + 60_000 });
+  await db.insert(batches).values({ id: batchId, jobId, accountId, status: "dispatched", size: emails.length, round: opts.round ?? 0, probeId: "prb_test", leaseExpiresAt: Date.now() + 60_000 });
+  await db.insert(batchItems).values({ batchId, items: JSON.stringify(items) });
   return { jobId, batchId };
 }
 

@@ -45,8 +45,8 @@ async function startEdge(respond: (n: number, req: IncomingMessage) => number) {
   };
 }
 
-function chunk(seq: number, final = false): ResultChunk {
-  return { probe_id: "prb_test", batch_id: "bat_1", job_id: "job_1", seq, final, results: [] };
+function chunk(seq: number, final = false, batchId = "bat_1"): ResultChunk {
+  return { probe_id: "prb_test", batch_id: batchId, job_id: "job_1", seq, final, results: [] };
 }
 
 let dir: string;
@@ -75,6 +75,48 @@ describe("outbox", () => {
     }
     expect(await readdir(dir)).toEqual([]);
     await edge.close();
+  });
+
+  it("overlaps chunks of different batches, up to `parallel`, while each batch's chunks go one at a time in order", async () => {
+    // An edge that holds every request until the test lets it go, so what is in flight is seen.
+    const held: { batch: string; seq: number; release: () => void }[] = [];
+    const arrived: string[] = [];
+    let wake: (() => void) | null = null;
+    const fakeFetch = (async (_url: string, init: RequestInit) => {
+      const c = JSON.parse(String(init.body)) as ResultChunk;
+      arrived.push(`${c.batch_id}:${c.seq}`);
+      await new Promise<void>((release) => {
+        held.push({ batch: c.batch_id, seq: c.seq, release });
+        wake?.();
+      });
+      return new Response(null, { status: 200 });
+    }) as unknown as typeof fetch;
+    const inFlight = async (n: number) => {
+      while (held.length < n) await new Promise<void>((r) => (wake = r));
+    };
+    const outbox = createOutbox({ dir, edgeUrl: "http://edge.test", secret: SECRET, fetch: fakeFetch, parallel: 2 });
+    await outbox.start();
+    for (const [seq, batch] of [[0, "bat_a"], [1, "bat_a"], [0, "bat_b"], [0, "bat_c"], [2, "bat_a"]] as const) {
+      await outbox.push(chunk(seq, false, batch));
+    }
+    await inFlight(2);
+    // The oldest chunk of two different batches; bat_a's next waits for its first.
+    expect(held.map((h) => `${h.batch}:${h.seq}`)).toEqual(["bat_a:0", "bat_b:0"]);
+    held.shift()!.release(); // bat_a:0 answered: bat_a:1 is the oldest startable chunk
+    await inFlight(2);
+    expect(held.map((h) => `${h.batch}:${h.seq}`)).toEqual(["bat_b:0", "bat_a:1"]);
+    const done = outbox.flush();
+    for (let answered = 2; answered < 5; answered++) {
+      await inFlight(1);
+      expect(new Set(held.map((h) => h.batch)).size).toBe(held.length); // never two of one batch
+      held.shift()!.release();
+    }
+    await inFlight(1);
+    held.shift()!.release();
+    await done;
+    expect(arrived.filter((a) => a.startsWith("bat_a"))).toEqual(["bat_a:0", "bat_a:1", "bat_a:2"]);
+    expect(arrived.sort()).toEqual(["bat_a:0", "bat_a:1", "bat_a:2", "bat_b:0", "bat_c:0"]);
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it("drops a chunk the edge refuses with a 4xx, and moves on", async () => {

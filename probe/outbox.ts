@@ -1,6 +1,9 @@
 // Durable outbox for result chunks: each chunk is written to disk before it is posted, and its
 // file is removed only when the edge acknowledges it (or refuses it for good). A probe that dies
 // mid-batch re-sends its leftovers on the next start; (batch_id, seq) makes a repeat harmless.
+// Up to `parallel` chunks are in flight at once, never two of one batch: a batch's chunks arrive
+// in order (its final chunk closes it at the edge), while chunks of different batches overlap
+// the edge's round trips.
 import { randomUUID } from "node:crypto";
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -30,7 +33,11 @@ export interface OutboxOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   requestTimeoutMs?: number;
+  /** Chunks in flight at once (each of a different batch). */
+  parallel?: number;
 }
+
+export const DEFAULT_OUTBOX_PARALLEL = 4;
 
 export interface Outbox {
   /** Re-queues chunks left on disk by an earlier run; call once before pushing. */
@@ -48,6 +55,7 @@ export interface Outbox {
 interface Entry {
   file: string;
   url: string | null;
+  batchId: string;
 }
 
 interface StoredEntry {
@@ -80,15 +88,17 @@ export function createOutbox(options: OutboxOptions): Outbox {
   const baseDelayMs = options.baseDelayMs ?? 500;
   const maxDelayMs = options.maxDelayMs ?? 30_000;
   const requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
+  const parallel = Math.max(1, options.parallel ?? DEFAULT_OUTBOX_PARALLEL);
   const defaultUrl = `${options.edgeUrl.replace(/\/+$/, "")}${RESULTS_PATH}`;
 
   const queue: Entry[] = [];
+  const inFlight = new Set<Entry>();
+  const busyBatches = new Set<string>();
   let counter = 0;
-  let sending = false;
   let closed = false;
   let idleWaiters: (() => void)[] = [];
   let writes: Promise<unknown> = Promise.resolve();
-  let wakeSleeper: (() => void) | null = null;
+  const sleepers = new Set<() => void>();
 
   function depthChanged() {
     options.hooks?.depthChanged?.(queue.length);
@@ -99,10 +109,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
       const timer = setTimeout(done, ms);
       function done() {
         clearTimeout(timer);
-        wakeSleeper = null;
+        sleepers.delete(done);
         resolve();
       }
-      wakeSleeper = done;
+      sleepers.add(done);
     });
   }
 
@@ -153,27 +163,36 @@ export function createOutbox(options: OutboxOptions): Outbox {
     }
   }
 
-  async function drainQueue(): Promise<void> {
-    if (sending) return;
-    sending = true;
-    while (queue.length > 0 && !closed) {
-      await deliver(queue[0]!);
-      if (closed) break;
-      queue.shift();
-      depthChanged();
-    }
-    sending = false;
-    if (queue.length === 0 || closed) {
-      const waiters = idleWaiters;
-      idleWaiters = [];
-      for (const w of waiters) w();
+  function wakeIdle() {
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Starts the oldest chunks whose batch has nothing in flight, up to `parallel`. */
+  function pump(): void {
+    for (const entry of queue) {
+      if (closed || inFlight.size >= parallel) return;
+      if (inFlight.has(entry) || busyBatches.has(entry.batchId)) continue;
+      inFlight.add(entry);
+      busyBatches.add(entry.batchId);
+      void deliver(entry).then(() => {
+        inFlight.delete(entry);
+        busyBatches.delete(entry.batchId);
+        if (!closed) {
+          queue.splice(queue.indexOf(entry), 1);
+          depthChanged();
+        }
+        if (queue.length === 0 || closed) wakeIdle();
+        else pump();
+      });
     }
   }
 
   function enqueue(entry: Entry) {
     queue.push(entry);
     depthChanged();
-    void drainQueue();
+    pump();
   }
 
   return {
@@ -187,7 +206,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
         const file = join(options.dir, name);
         try {
           const stored = JSON.parse(await readFile(file, "utf8")) as StoredEntry;
-          enqueue({ file, url: stored.url });
+          enqueue({ file, url: stored.url, batchId: stored.chunk.batch_id });
         } catch (err) {
           log("unreadable outbox file, removing", { file, error: String(err) });
           await rm(file, { force: true });
@@ -197,7 +216,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     },
 
     push(chunk, url) {
-      const entry: Entry = { file: join(options.dir, chunkFileName(counter++)), url: url ?? null };
+      const entry: Entry = { file: join(options.dir, chunkFileName(counter++)), url: url ?? null, batchId: chunk.batch_id };
       // Writes are chained so chunks enter the queue in the order they were pushed.
       const written = writes.then(async () => {
         const tmp = `${entry.file}.${randomUUID()}.tmp`;
@@ -220,10 +239,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
 
     close() {
       closed = true;
-      wakeSleeper?.();
-      const waiters = idleWaiters;
-      idleWaiters = [];
-      for (const w of waiters) w();
+      for (const wake of [...sleepers]) wake();
+      wakeIdle();
     },
   };
 }

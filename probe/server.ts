@@ -13,7 +13,7 @@ import type { ProbeMetrics } from "./metrics.ts";
 import type { Log, Outbox } from "./outbox.ts";
 
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
-export const CHUNK_SIZE = 100;
+export const CHUNK_SIZE = 500;
 export const CHUNK_INTERVAL_MS = 1_000;
 export const DEFAULT_VERIFY_BUDGET_MS = 15_000;
 /** Chunks handed to the outbox and not yet on disk before a batch stops admitting addresses. */

@@ -18,7 +18,7 @@ import type { BatchItem } from "../../core/ingest.ts";
 import type { LiveMessage } from "../../core/live.ts";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
 import { createDb } from "../../db/client.ts";
-import { batches } from "../../db/schema.ts";
+import { batches, batchItems } from "../../db/schema.ts";
 import { startStack, type Stack } from "../../e2e/stack.ts";
 
 const { values } = parseArgs({ options: { subscribers: { type: "string", default: "1000" } } });
@@ -64,7 +64,7 @@ async function measure(stack: Stack, base: string): Promise<Figures> {
   const emails = Array.from({ length: 5_000 }, (_, i) => `user${i}@fanout.test`);
   const job = (await (await fetch(`${base}/api/v1/jobs`, { method: "POST", body: JSON.stringify({ emails }), headers: { ...auth, "content-type": "application/json" } })).json()) as { id: string };
   const { db, client } = createDb({ url: stack.sqld.url });
-  const rows = await db.select().from(batches).where(eq(batches.jobId, job.id));
+  const rows = await db.select({ id: batches.id, items: batchItems.items }).from(batches).innerJoin(batchItems, eq(batchItems.batchId, batches.id)).where(eq(batches.jobId, job.id));
   // The probe's side: batches marked dispatched are what a probe would be answering.
   await db.update(batches).set({ status: "dispatched" }).where(eq(batches.jobId, job.id));
   client.close();

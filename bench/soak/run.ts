@@ -12,7 +12,9 @@ import { createDb } from "../../db/client.ts";
 import { migrateDb } from "../../db/migrate.ts";
 import { startSqld } from "../../db/sqld.ts";
 import { accounts, jobEmails, jobs } from "../../db/schema.ts";
-import { formatSoak, runSoak, soakAddress, soakPassed, SOAK_WORLDS, startSoakStack, type SoakWorld } from "../../e2e/soak.ts";
+import { eq } from "drizzle-orm";
+import { apiCall, formatSoak, runSoak, soakAddress, soakCsv, soakPassed, SOAK_WORLDS, startSoakStack, until, type SoakWorld } from "../../e2e/soak.ts";
+import type { Stack } from "../../e2e/stack.ts";
 import { CHUNK_SIZE } from "../../probe/server.ts";
 
 const { values } = parseArgs({
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     "timeout-s": { type: "string", default: "1800" },
     "outage-s": { type: "string", default: "0" },
     "no-ceiling": { type: "boolean", default: false },
+    "no-lifecycle": { type: "boolean", default: false },
   },
 });
 const N = Number(values.addresses);
@@ -63,6 +66,60 @@ async function ceiling(rows: number): Promise<{ rows: number; perSecond: number;
   }
 }
 
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
+
+/**
+ * Cancel and delete at full size (issue 9: under 5 s each, the stack staying responsive): the
+ * finished job is deleted with its results; a second job of the same size is canceled while it
+ * runs, then deleted. GET /api/v1/account is read every 200 ms throughout, and the rows' purge is
+ * followed in sqld to its end.
+ */
+async function lifecycle(stack: Stack, finishedJobId: string): Promise<string[]> {
+  const { db, client } = createDb({ url: stack.sqld.url });
+  const latencies: number[] = [];
+  let fiveXX = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const a = await apiCall(stack, "/api/v1/account");
+      latencies.push(a.ms);
+      if (a.status >= 500 || a.status === 0) fiveXX++;
+      await new Promise((r) => setTimeout(r, 200)); // an API client's polling interval
+    }
+  })();
+  const rowsLeft = async (jobId: string) => Number((await client.execute({ sql: "SELECT count(*) AS n FROM job_emails WHERE job_id = ?", args: [jobId] })).rows[0]!.n);
+  const lines: string[] = [];
+  try {
+    const t0 = performance.now();
+    const deleted = await apiCall(stack, `/api/v1/jobs/${finishedJobId}?purge=true`, { method: "DELETE" });
+    const deleteMs = performance.now() - t0;
+    await until("the deleted job's rows to be purged", async () => (await rowsLeft(finishedJobId)) === 0, 600_000);
+    const purgeS = (performance.now() - t0) / 1000;
+    lines.push(`delete a completed ${N}-address job      ${String(deleted.status).padStart(4)} in ${deleteMs.toFixed(0).padStart(6)} ms   (target < 5000 ms); rows purged after ${purgeS.toFixed(1)} s`);
+
+    const upload = await apiCall(stack, "/api/v1/jobs?name=cancel-me", { method: "POST", body: soakCsv(world, N), headers: { "content-type": "text/csv" }, duplex: "half" } as RequestInit, 600_000);
+    const jobId = (upload.body as { id: string }).id;
+    await until("the second job's first results", async () => ((await apiCall(stack, `/api/v1/jobs/${jobId}`)).body as { processed: number }).processed > 0, 120_000);
+    const t1 = performance.now();
+    const canceled = await apiCall(stack, `/api/v1/jobs/${jobId}`, { method: "DELETE" });
+    const cancelMs = performance.now() - t1;
+    const view = canceled.body as { status: string; processed: number; unique: number };
+    lines.push(`cancel a running ${N}-address job       ${String(canceled.status).padStart(4)} in ${cancelMs.toFixed(0).padStart(6)} ms   (target < 5000 ms); ${view.status} at ${view.processed}/${view.unique}`);
+    const t2 = performance.now();
+    const purged = await apiCall(stack, `/api/v1/jobs/${jobId}?purge=true`, { method: "DELETE" });
+    const delete2Ms = performance.now() - t2;
+    await until("the canceled job's rows to be purged", async () => (await rowsLeft(jobId)) === 0, 600_000);
+    lines.push(`delete the canceled job                  ${String(purged.status).padStart(4)} in ${delete2Ms.toFixed(0).padStart(6)} ms   (target < 5000 ms); rows purged after ${((performance.now() - t2) / 1000).toFixed(1)} s`);
+    const [acc] = await db.select().from(accounts).where(eq(accounts.id, "acc_local_dev"));
+    lines.push(`GET /api/v1/account meanwhile             p50 ${pct(latencies, 50).toFixed(0)} ms, p99 ${pct(latencies, 99).toFixed(0)} ms (target < 500 ms), 5xx ${fiveXX} (target 0); balance ${acc?.creditBalance}`);
+  } finally {
+    sampling = false;
+    await sampler;
+    client.close();
+  }
+  return lines;
+}
+
 const ceilingFigures = values["no-ceiling"] ? undefined : await ceiling(N);
 if (ceilingFigures) console.log(`ceiling: ${ceilingFigures.rows} rows in ${Math.round(ceilingFigures.perSecond)} rows/s\n`);
 
@@ -79,6 +136,10 @@ try {
   });
   console.log(`\n${formatSoak(report, ceilingFigures)}`);
   passed = soakPassed(report);
+  if (passed && report.jobId && !values["no-lifecycle"]) {
+    console.log("\ncancel and delete at full size, through the API:");
+    for (const line of await lifecycle(stack, report.jobId)) console.log(line);
+  }
 } finally {
   await stack.stop();
   await simulated.stop();

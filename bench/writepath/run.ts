@@ -54,10 +54,10 @@ async function seedJob(chunkSize: number): Promise<{ jobId: string; chunks: Resu
       const n = b * BATCH + i;
       return [`user${n}@d${n % 500}.invalid`, `user${n}@d${n % 500}.invalid`, n, JSON.stringify([`User ${n}`, `user${n}@d${n % 500}.invalid`, "x"])];
     });
-    await db.$client.execute({
-      sql: "INSERT INTO batches (id, job_id, account_id, status, size, items, attempts) VALUES (?, ?, ?, 'dispatched', ?, ?, 1)",
-      args: [batchId, jobId, accountId, BATCH, JSON.stringify(items)],
-    });
+    await db.$client.batch([
+      { sql: "INSERT INTO batches (id, job_id, account_id, status, size, attempts) VALUES (?, ?, ?, 'dispatched', ?, 1)", args: [batchId, jobId, accountId, BATCH] },
+      { sql: "INSERT INTO batch_items (batch_id, items) VALUES (?, ?)", args: [batchId, JSON.stringify(items)] },
+    ]);
     for (let i = 0; i < BATCH; i += chunkSize) {
       chunks.push({ probe_id: "prb_bench", batch_id: batchId, job_id: jobId, seq: i / chunkSize, final: i + chunkSize >= BATCH, results: items.slice(i, i + chunkSize).map((it) => answer(it[1])) });
     }
@@ -69,7 +69,7 @@ async function seedJob(chunkSize: number): Promise<{ jobId: string; chunks: Resu
 async function applyInteractive(client: Client, chunk: ResultChunk): Promise<void> {
   const tx = await client.transaction("write");
   try {
-    const got = await tx.execute({ sql: "SELECT items FROM batches WHERE id = ? AND job_id = ?", args: [chunk.batch_id, chunk.job_id] });
+    const got = await tx.execute({ sql: "SELECT items FROM batches JOIN batch_items ON batch_id = id WHERE id = ? AND job_id = ?", args: [chunk.batch_id, chunk.job_id] });
     const items = new Map((JSON.parse(String(got.rows[0]!.items)) as BatchItem[]).map((i) => [i[0], i]));
     const rows = chunk.results.flatMap((r) => {
       const item = items.get(r.normalized!);

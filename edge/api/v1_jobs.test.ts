@@ -8,7 +8,7 @@ import type { Result } from "../../core/contracts.ts";
 import type { BatchItem } from "../../core/ingest.ts";
 import type { LiveMessage } from "../../core/live.ts";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
-import { accounts, apiKeys, batches, jobs } from "../../db/schema.ts";
+import { accounts, apiKeys, batches, batchItems, jobs } from "../../db/schema.ts";
 import { call, errorCode, result, seedAccount, testDb as db } from "../testing.ts";
 import type { JobView } from "../services/jobs.ts";
 
@@ -18,7 +18,7 @@ async function createJob(key: string, body: BodyInit, type: string, query = "") 
 
 /** Answers every batch of a job as a probe would (signed), each address "deliverable" unless told. */
 async function answerAll(jobId: string, verdictOf: (email: string) => Result["verdict"] = () => "deliverable") {
-  const rows = await db().select().from(batches).where(eq(batches.jobId, jobId));
+  const rows = await db().select({ id: batches.id, items: batchItems.items }).from(batches).innerJoin(batchItems, eq(batchItems.batchId, batches.id)).where(eq(batches.jobId, jobId));
   for (const b of rows) {
     await db().update(batches).set({ status: "dispatched" }).where(eq(batches.id, b.id));
     const items = JSON.parse(b.items) as BatchItem[];
@@ -139,6 +139,23 @@ describe("POST /api/v1/jobs", () => {
     expect(again.status).toBe(200);
     const [acc2] = await db().select().from(accounts).where(eq(accounts.id, accountId));
     expect(acc2!.creditBalance).toBe(46);
+  });
+
+  it("deletes a job and its results with purge=true, canceling it first when it runs; another account cannot", async () => {
+    const { key, accountId } = await seedAccount(50);
+    const running = (await (await createJob(key, "a@x.test\nb@x.test\nbad@@x.test\n", "text/plain")).json()) as JobView;
+    const other = await seedAccount();
+    const refused = await call(`/api/v1/jobs/${running.id}?purge=true`, { method: "DELETE", key: other.key });
+    expect([refused.status, await errorCode(refused)]).toEqual([404, "not_found"]);
+    const gone = await call(`/api/v1/jobs/${running.id}?purge=true`, { method: "DELETE", key });
+    expect(gone.status).toBe(204);
+    expect((await call(`/api/v1/jobs/${running.id}`, { key })).status).toBe(404);
+    expect((await call(`/api/v1/jobs/${running.id}/results`, { key })).status).toBe(404);
+    // Canceled before it went: the two unverified credits came back (the bad address was answered).
+    const [acc] = await db().select().from(accounts).where(eq(accounts.id, accountId));
+    expect(acc!.creditBalance).toBe(50 - 1);
+    const invalid = await call(`/api/v1/jobs/${running.id}?purge=yes`, { method: "DELETE", key });
+    expect([invalid.status, await errorCode(invalid)]).toEqual([400, "validation_failed"]);
   });
 });
 

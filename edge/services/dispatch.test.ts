@@ -5,7 +5,7 @@ import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { newId } from "../../core/ids.ts";
 import type { BatchItem } from "../../core/ingest.ts";
-import { accounts, batches, jobEmails, jobs, probes } from "../../db/schema.ts";
+import { accounts, batches, batchItems, jobEmails, jobs, probes } from "../../db/schema.ts";
 import type { DispatchRequest, Dispatcher } from "../adapters/dispatch.ts";
 import { buildServices, type Services } from "./context.ts";
 import { dispatchPending, MAX_DISPATCH_ATTEMPTS, STALLED_INGEST_MS, sweep } from "./dispatch.ts";
@@ -32,7 +32,8 @@ async function seed(batchCount: number, opts: { size?: number; attempts?: number
     const items: BatchItem[] = Array.from({ length: size }, (_, i) => [`u${b}_${i}@x.test`, `u${b}_${i}@x.test`, b * size + i, null]);
     const id = newId("bat");
     ids.push(id);
-    await s.db.insert(batches).values({ id, jobId, accountId, status: "pending", size, items: JSON.stringify(items), attempts: opts.attempts ?? 0, notBefore: opts.notBefore ?? 0, createdAt: Date.now() + b });
+    await s.db.insert(batches).values({ id, jobId, accountId, status: "pending", size, attempts: opts.attempts ?? 0, notBefore: opts.notBefore ?? 0, createdAt: Date.now() + b });
+    await s.db.insert(batchItems).values({ batchId: id, items: JSON.stringify(items) });
   }
   return { jobId, ids };
 }

@@ -5,7 +5,7 @@
 // "unknown" for addresses no probe could finish. Every write here is one statement or one batch.
 import { and, asc, eq, gte, inArray, lt, lte, or, sql } from "drizzle-orm";
 import type { BatchItem } from "../../core/ingest.ts";
-import { batches, jobs, probes } from "../../db/schema.ts";
+import { batches, batchItems, jobs, probes } from "../../db/schema.ts";
 import type { Services } from "./context.ts";
 import { followUp } from "./followup.ts";
 import { purgeDeletedJobs } from "./jobs.ts";
@@ -65,12 +65,18 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
     .update(batches)
     .set({ status: "dispatched", probeId: probeOf, leaseExpiresAt: now + config.MXRAY_LEASE_MS, attempts: sql`${batches.attempts} + 1`, updatedAt: now })
     .where(and(inArray(batches.id, [...plan.keys()]), eq(batches.status, "pending")))
-    .returning({ id: batches.id, jobId: batches.jobId, items: batches.items, probeId: batches.probeId });
+    .returning({ id: batches.id, jobId: batches.jobId, probeId: batches.probeId });
+  // The addresses are read after the claim (a read: no lock held while they travel).
+  const itemsOf = new Map(
+    claimed.length === 0
+      ? []
+      : (await db.select().from(batchItems).where(inArray(batchItems.batchId, claimed.map((b) => b.id)))).map((r) => [r.batchId, JSON.parse(r.items) as BatchItem[]]),
+  );
 
   const outcomes = await Promise.all(
     claimed.map(async (batch) => {
       const probe = plan.get(batch.id)!;
-      const items = JSON.parse(batch.items) as BatchItem[];
+      const items = itemsOf.get(batch.id) ?? [];
       const outcome = await dispatcher.dispatch({
         probeUrl: probe.url,
         probeId: probe.id,

@@ -6,7 +6,7 @@ import { newId } from "../../core/ids.ts";
 import { BatchCutter, Ingest, type BatchItem, type IngestedAddress } from "../../core/ingest.ts";
 import { invalidSyntaxResult } from "../../core/result.ts";
 import { isTerminal, type JobProgress } from "../../core/live.ts";
-import { batches, jobEmails, jobs } from "../../db/schema.ts";
+import { batches, batchItems, jobEmails, jobs } from "../../db/schema.ts";
 import { ServiceError } from "../errors.ts";
 import type { EdgeDb } from "../db.ts";
 import type { Services } from "./context.ts";
@@ -188,7 +188,9 @@ async function writeIngested(db: EdgeDb, jobId: string, accountId: string, cut: 
   const statements = [];
   for (const batch of cut) {
     const items: BatchItem[] = batch.map((a) => [a.key, a.email, a.rowIndex, rowJson(a.fields)]);
-    statements.push(db.insert(batches).values({ id: newId("bat"), jobId, accountId, status: "pending", size: items.length, items: JSON.stringify(items) }));
+    const id = newId("bat");
+    statements.push(db.insert(batches).values({ id, jobId, accountId, status: "pending", size: items.length }));
+    statements.push(db.insert(batchItems).values({ batchId: id, items: JSON.stringify(items) }));
   }
   for (let i = 0; i < invalid.length; i += INSERT_ROWS) {
     const rows = invalid.slice(i, i + INSERT_ROWS).map((a) => {
@@ -250,6 +252,7 @@ async function purgeJob(db: EdgeDb, jobId: string): Promise<void> {
   }
   await db.$client.batch(
     [
+      { sql: "DELETE FROM batch_items WHERE batch_id IN (SELECT id FROM batches WHERE job_id = ?)", args: [jobId] },
       { sql: "DELETE FROM batches WHERE job_id = ?", args: [jobId] },
       { sql: "DELETE FROM jobs WHERE id = ? AND deleted_at IS NOT NULL", args: [jobId] },
     ],

@@ -4,7 +4,7 @@ import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { Result, ResultChunk } from "../../core/contracts.ts";
 import type { BatchItem } from "../../core/ingest.ts";
-import { accounts, batches, creditLedger, jobEmails, jobs } from "../../db/schema.ts";
+import { accounts, batches, batchItems, creditLedger, jobEmails, jobs } from "../../db/schema.ts";
 import { meter, resetMeter } from "../meter.ts";
 import { result, seedAccount, seedJobWithBatch, testDb as db } from "../testing.ts";
 import { applyResultChunk, MAX_DISPATCH_ATTEMPTS, MAX_GREYLIST_ROUNDS } from "./results.ts";
@@ -62,7 +62,9 @@ describe("applyResultChunk", () => {
     expect(queued).toHaveLength(1);
     expect(queued[0]!.round).toBe(1);
     expect(queued[0]!.notBefore).toBe(retryAt);
-    expect((JSON.parse(queued[0]!.items) as string[][]).map((i) => i[0]).sort()).toEqual(["grey@x.test", "lost@x.test"]);
+    const [queuedItems] = await db().select().from(batchItems).where(eq(batchItems.batchId, queued[0]!.id));
+    expect((JSON.parse(queuedItems!.items) as string[][]).map((i) => i[0]).sort()).toEqual(["grey@x.test", "lost@x.test"]);
+    expect(queued[0]!.size).toBe(2);
   });
 
   it("takes a greylisted answer as final in the last round", async () => {
@@ -110,7 +112,7 @@ describe("the write of a chunk", () => {
     const { accountId } = await seedAccount(10);
     const { jobId, batchId } = await seedJobWithBatch(accountId, ["a@x.test", "b@x.test", "c@x.test"]);
     const items: BatchItem[] = [["a@x.test", "A@x.test", 7, JSON.stringify(["Ada", "A@x.test"])], ["b@x.test", "b@x.test", 8, null], ["c@x.test", "c@x.test", 9, null]];
-    await db().update(batches).set({ items: JSON.stringify(items) }).where(eq(batches.id, batchId));
+    await db().update(batchItems).set({ items: JSON.stringify(items) }).where(eq(batchItems.batchId, batchId));
     await db().update(jobs).set({ creditsReserved: 3 }).where(eq(jobs.id, jobId));
     await db().update(accounts).set({ creditBalance: 7 }).where(eq(accounts.id, accountId));
     resetMeter();

@@ -35,7 +35,7 @@ export interface AppliedChunk {
 /** The batch's items as rows (key, email, row_index, row), parsed by SQLite from its JSON. */
 const items = (condition = "true") => `items AS MATERIALIZED (
   SELECT i.value ->> 0 AS key, i.value ->> 1 AS email, i.value ->> 2 AS row_index, i.value ->> 3 AS row, i.value AS item
-  FROM batches b, json_each(b.items) i WHERE b.id = ?1 AND b.job_id = ?2 AND ${condition})`;
+  FROM batches b JOIN batch_items bi ON bi.batch_id = b.id, json_each(bi.items) i WHERE b.id = ?1 AND b.job_id = ?2 AND ${condition})`;
 
 const INSERT_ANSWER = "INSERT INTO job_emails (job_id, normalized, email, row_index, row, batch_id, verdict, reason, result, created_at)";
 
@@ -95,6 +95,7 @@ function noteGreylistRetry(chunk: ResultChunk, now: number): Tagged[] {
  */
 function closeBatch(chunk: ResultChunk, now: number): Tagged[] {
   const open = `b.status = 'dispatched'`;
+  const requeueId = newId("bat");
   const giveUp = unansweredResult();
   return [
     {
@@ -115,13 +116,25 @@ function closeBatch(chunk: ResultChunk, now: number): Tagged[] {
         // Greylisted addresses wait for the server's retry time; anything the probe never answered
         // goes straight back. The lineage's dispatches count toward MAX_DISPATCH_ATTEMPTS.
         sql: `WITH ${items(`${open} AND b.attempts < ${MAX_DISPATCH_ATTEMPTS}`)}
-              INSERT INTO batches (id, job_id, account_id, status, size, items, round, not_before, probe_id, attempts, created_at, updated_at)
-              SELECT ?3, b.job_id, b.account_id, 'pending', count(*), json_group_array(json(items.item)), b.round + 1, max(?4, b.not_before), b.probe_id, b.attempts, ?4, ?4
+              INSERT INTO batches (id, job_id, account_id, status, size, round, not_before, probe_id, attempts, created_at, updated_at)
+              SELECT ?3, b.job_id, b.account_id, 'pending', count(*), b.round + 1, max(?4, b.not_before), b.probe_id, b.attempts, ?4, ?4
               FROM batches b, items
               WHERE b.id = ?1 AND NOT EXISTS (SELECT 1 FROM job_emails e WHERE e.job_id = ?2 AND e.normalized = items.key)
               GROUP BY b.id HAVING count(*) > 0
               RETURNING size`,
-        args: [chunk.batch_id, chunk.job_id, newId("bat"), now],
+        args: [chunk.batch_id, chunk.job_id, requeueId, now],
+      },
+    },
+    {
+      step: "other",
+      stmt: {
+        // The re-queued batch's addresses, only if the insert above made it (changes() = 1).
+        sql: `WITH ${items(`${open} AND b.attempts < ${MAX_DISPATCH_ATTEMPTS}`)}
+              INSERT INTO batch_items (batch_id, items)
+              SELECT ?3, json_group_array(json(items.item)) FROM items
+              WHERE changes() = 1 AND NOT EXISTS (SELECT 1 FROM job_emails e WHERE e.job_id = ?2 AND e.normalized = items.key)
+              GROUP BY 1`, // one group when there is anything to re-queue, none (no row) otherwise
+        args: [chunk.batch_id, chunk.job_id, requeueId],
       },
     },
     {

@@ -3,7 +3,8 @@ import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { accounts } from "../db/schema.ts";
-import { createEdgeDb, DATABASE_RETRY_AFTER_S } from "./db.ts";
+import { LibsqlError, type Client } from "@libsql/client/web";
+import { BUSY_BUDGET_MS, createEdgeDb, DATABASE_RETRY_AFTER_S, instrumentClient, MAX_DB_REQUESTS_IN_FLIGHT } from "./db.ts";
 import { causeChain, findServiceError } from "./errors.ts";
 import { meter, resetMeter } from "./meter.ts";
 
@@ -38,5 +39,53 @@ describe("edge database client", () => {
       { sql: "SELECT * FROM accounts WHERE id = ?", args: [id] },
     ]);
     expect(meter).toMatchObject({ dbRowsWritten: 2, dbRoundTrips: 1 });
+  });
+
+  it("waits its turn on SQLITE_BUSY (nothing was applied) and says unavailable once the budget is spent", async () => {
+    let t = 0;
+    const clock = { now: () => t, sleep: async (ms: number) => void (t += ms) };
+    let busyLeft = 2;
+    const fake = {
+      execute: async () => {
+        if (busyLeft-- > 0) throw new LibsqlError("SQLite error: database is locked", "SQLITE_BUSY");
+        return { rows: [], rowsAffected: 1 };
+      },
+    } as unknown as Client;
+    resetMeter();
+    await instrumentClient(fake, clock).execute("UPDATE x SET y = 1");
+    expect(meter).toMatchObject({ dbBusyRetries: 2, dbRowsWritten: 1 });
+    busyLeft = Number.POSITIVE_INFINITY;
+    const err = await instrumentClient(fake, clock).execute("UPDATE x SET y = 1").then(() => null, (e: unknown) => e);
+    expect(findServiceError(err)).toMatchObject({ code: "unavailable" });
+    expect(t).toBeGreaterThanOrEqual(BUSY_BUDGET_MS);
+  });
+
+  it.each([
+    ["reads", "SELECT 1", MAX_DB_REQUESTS_IN_FLIGHT],
+    ["writes", "UPDATE jobs SET name = name", 1],
+  ])("keeps at most so many %s at the database; the rest wait in the Worker", async (_kind, sql, limit) => {
+    let now = 0;
+    let most = 0;
+    const release: (() => void)[] = [];
+    const fake = {
+      execute: async () => {
+        most = Math.max(most, ++now);
+        await new Promise<void>((r) => release.push(r));
+        now--;
+        return { rows: [], rowsAffected: 0 };
+      },
+    } as unknown as Client;
+    const client = instrumentClient(fake);
+    const calls = Array.from({ length: MAX_DB_REQUESTS_IN_FLIGHT * 3 }, () => client.execute(sql));
+    let done = 0;
+    while (done < calls.length) {
+      await new Promise((r) => setTimeout(r, 0)); // let the waiting calls take the freed slots
+      const batch = release.splice(0);
+      expect(batch.length).toBeLessThanOrEqual(limit);
+      for (const r of batch) r();
+      done += batch.length;
+    }
+    await Promise.all(calls);
+    expect(most).toBe(limit);
   });
 });

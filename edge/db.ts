@@ -27,6 +27,53 @@ export const BUSY_BUDGET_MS = 3_000;
 const BUSY_FIRST_PAUSE_MS = 2;
 const BUSY_MAX_PAUSE_MS = 100;
 
+/**
+ * At most `size` callers at once in this isolate. A waiter polls on its own timer rather than
+ * being woken by the one leaving: in workerd a promise resolved from another request's context
+ * continues there, and its I/O would then fail ("Cannot perform I/O on behalf of a different
+ * request").
+ */
+class Gate {
+  private active = 0;
+  constructor(
+    private readonly size: number,
+    private readonly sleep: (ms: number) => Promise<void>,
+  ) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    while (this.active >= this.size) await this.sleep(GATE_POLL_MS * (0.5 + Math.random()));
+    this.active++;
+    try {
+      return await work();
+    } finally {
+      this.active--;
+    }
+  }
+}
+const GATE_POLL_MS = 2;
+
+/**
+ * Requests to the database in flight at once from this isolate, and writes among them (one: the
+ * database runs one writer at a time anyway). The rest wait here, in the Worker, not in the
+ * database: sqld serves each request on one of its 128 blocking threads, and with many writers
+ * queued inside it a committing writer's checkpoint deadlocks against them (seen at 1M rows:
+ * every thread parked, "Timed out while opening database connection").
+ */
+export const MAX_DB_REQUESTS_IN_FLIGHT = 16;
+const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const requests = new Gate(MAX_DB_REQUESTS_IN_FLIGHT, pause);
+const writes = new Gate(1, pause);
+
+const READ_ONLY = /^\s*(select|pragma|explain)\b/i;
+/** A statement or batch that may write (a batch is a transaction unless it says "read"). */
+const mayWrite = (prop: "execute" | "batch" | "migrate", args: unknown[]): boolean => {
+  if (prop === "migrate") return true;
+  if (prop === "batch") return args[1] !== "read";
+  const stmt = args[0];
+  const sql = typeof stmt === "string" ? stmt : (stmt as { sql: string }).sql;
+  return !READ_ONLY.test(sql);
+};
+
 const isBusy = (err: unknown) => err instanceof LibsqlError && (err.code === "SQLITE_BUSY" || err.code === "SQLITE_LOCKED");
 
 export function isUnavailable(err: unknown): boolean {
@@ -45,12 +92,12 @@ const realClock = { now: () => Date.now(), sleep: (ms: number) => new Promise<vo
 const written = (results: ResultSet[]) => results.reduce((n, r) => n + r.rowsAffected, 0);
 
 export function instrumentClient(client: Client, clock: { now(): number; sleep(ms: number): Promise<void> } = realClock): Client {
-  const wrap = async <T extends ResultSet | ResultSet[]>(call: () => Promise<T>): Promise<T> => {
+  const wrap = async <T extends ResultSet | ResultSet[]>(call: () => Promise<T>, write: boolean): Promise<T> => {
     const deadline = clock.now() + BUSY_BUDGET_MS;
     for (let pause = BUSY_FIRST_PAUSE_MS; ; pause = Math.min(BUSY_MAX_PAUSE_MS, pause * 2)) {
       meter.dbRoundTrips++;
       try {
-        const out = await call();
+        const out = await (write ? writes.run(() => requests.run(call)) : requests.run(call));
         meter.dbRowsWritten += written(Array.isArray(out) ? out : [out]);
         return out;
       } catch (err) {
@@ -66,9 +113,9 @@ export function instrumentClient(client: Client, clock: { now(): number; sleep(m
   };
   return new Proxy(client, {
     get(target, prop, receiver) {
-      if (prop === "execute") return (...args: Parameters<Client["execute"]>) => wrap(() => (target.execute as (...a: unknown[]) => Promise<ResultSet>)(...args));
-      if (prop === "batch") return (...args: Parameters<Client["batch"]>) => wrap(() => target.batch(...args));
-      if (prop === "migrate") return (...args: Parameters<Client["migrate"]>) => wrap(() => target.migrate(...args));
+      if (prop === "execute") return (...args: Parameters<Client["execute"]>) => wrap(() => (target.execute as (...a: unknown[]) => Promise<ResultSet>)(...args), mayWrite(prop, args));
+      if (prop === "batch") return (...args: Parameters<Client["batch"]>) => wrap(() => target.batch(...args), mayWrite(prop, args));
+      if (prop === "migrate") return (...args: Parameters<Client["migrate"]>) => wrap(() => target.migrate(...args), true);
       const value = Reflect.get(target, prop, receiver);
       return typeof value === "function" ? value.bind(target) : value;
     },

@@ -14,7 +14,10 @@ export function registerProbeResults(app: Hono<AppEnv>): void {
   app.post("/internal/probes/results", async (c) => {
     const chunk = await readSignedJson(c, ResultChunkSchema, MAX_CHUNK_BYTES);
     const s = c.var.services;
-    const outcome = await applyResultChunk(s.db, chunk);
+    // Kept alive if the probe hangs up: a write the database started always finishes.
+    const applying = applyResultChunk(s.db, chunk);
+    s.waitUntil(applying.catch(() => undefined));
+    const outcome = await applying;
     followUp(s, outcome, chunk.results);
     return c.json({ applied: outcome.applied, requeued: outcome.requeued });
   });

@@ -9,7 +9,8 @@ import { parseAddress, type ParsedAddress } from "../core/address.ts";
 import type { Result } from "../core/contracts.ts";
 import { isDisposable, isFree, isRole } from "../core/lists.ts";
 import { suggestDomain } from "../core/suggest.ts";
-import { decide, type DnsFacts, type Facts, type RcptClass } from "../core/verdict.ts";
+import { buildResult } from "../core/result.ts";
+import type { DnsFacts, Facts, RcptClass } from "../core/verdict.ts";
 import { BoundedCache } from "./cache.ts";
 import { createResolver, type MailRoute } from "./dns.ts";
 import {
@@ -223,36 +224,25 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
     };
 
     const emit = (entry: Entry | null, input: string, index: number, parsed: ParsedAddress, f: Facts, o: RecipientOutcome | null) => {
-      const d = decide(f);
       const smtp = o?.smtp;
-      const reply = smtp?.kind === "reply" ? smtp.reply : smtp?.kind === "protocol_error" ? smtp.reply : null;
       const mx =
         smtp && "mx" in smtp && smtp.mx
           ? smtp.mx
           : f.dns?.kind === "mx" || f.dns?.kind === "implicit_mx"
             ? (f.dns.hosts[0] ?? null)
             : null;
-      answer(
-        {
-          email: input,
-          normalized: parsed.ok ? parsed.normalized : null,
-          verdict: d.verdict,
-          reason: d.reason,
-          catch_all: f.catchAll,
-          disposable: f.disposable,
-          role: f.role,
-          free: f.free,
-          greylisted: d.greylisted,
-          suggestion: entry?.suggestion ?? null,
-          score: d.score,
-          mx,
-          smtp: reply,
-          duration_ms: Math.max(0, Date.now() - (entry?.startedAt ?? Date.now())),
-          retry_after: d.greylisted && o?.greylistedUntil ? new Date(o.greylistedUntil).toISOString() : null,
-          ...(call.trace ? { trace: entry?.trace ?? [] } : {}),
-        },
-        index,
-      );
+      const result = buildResult({
+        email: input,
+        normalized: parsed.ok ? parsed.normalized : null,
+        facts: f,
+        suggestion: entry?.suggestion ?? null,
+        mx,
+        smtp: smtp?.kind === "reply" ? smtp.reply : smtp?.kind === "protocol_error" ? smtp.reply : null,
+        durationMs: Date.now() - (entry?.startedAt ?? Date.now()),
+        greylistedUntil: o?.greylistedUntil ?? null,
+        ...(call.trace ? { trace: entry?.trace ?? [] } : {}),
+      });
+      answer(result, index);
     };
 
     // Identical addresses in flight together are checked once and answered per input.

@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { ResultChunkSchema, type Result, type ResultChunk } from "../core/contracts.ts";
 import { signQstash } from "../core/qstash.ts";
 import { sign, SIGNATURE_HEADER, verifySignature } from "../core/signing.ts";
-import { decide, type Facts } from "../core/verdict.ts";
+import { buildResult } from "../core/result.ts";
+import type { Facts } from "../core/verdict.ts";
 import { engineOptionsFrom, loadConfig } from "./config.ts";
 import type { Engine, VerifyCall } from "./engine.ts";
 import { createMetrics } from "./metrics.ts";
@@ -23,7 +24,7 @@ const config = {
 };
 const BATCHES_URL = `${config.PUBLIC_URL}/v1/batches`;
 
-/** Local part "nobody" is rejected, anything else accepted; the verdict comes from core's decide. */
+/** Local part "nobody" is rejected, anything else accepted; the record comes from core's builder. */
 function fakeResult(email: string): Result {
   const rejected = email.startsWith("nobody@");
   const facts: Facts = {
@@ -40,24 +41,7 @@ function fakeResult(email: string): Result {
     },
     catchAll: false,
   };
-  const d = decide(facts);
-  return {
-    email,
-    normalized: email.toLowerCase(),
-    verdict: d.verdict,
-    reason: d.reason,
-    catch_all: false,
-    disposable: false,
-    role: false,
-    free: false,
-    greylisted: d.greylisted,
-    suggestion: null,
-    score: d.score,
-    mx: "mx.test",
-    smtp: facts.smtp?.kind === "reply" ? facts.smtp.reply : null,
-    duration_ms: 1,
-    retry_after: null,
-  };
+  return buildResult({ email, normalized: email.toLowerCase(), facts, mx: "mx.test", smtp: facts.smtp?.kind === "reply" ? facts.smtp.reply : null, durationMs: 1 });
 }
 
 /** A fake engine; `gate`, when set, holds every call until it resolves. */

@@ -79,10 +79,11 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Builds the Remix app when its build is missing or older than app/ (never while wrangler runs). */
+/** Builds the Remix app when its build is missing or older than its sources (never while wrangler runs). */
 export function ensureAppBuild(log: (line: string) => void = () => {}): void {
   const server = join(ROOT, "build/server/index.js");
-  const inputs = Math.max(newestMtime(join(ROOT, "app")), statSync(join(ROOT, "vite.config.ts")).mtimeMs);
+  // The server bundle holds the services the pages call, so edge/, core/ and db/ count too.
+  const inputs = Math.max(...["app", "edge", "core", "db"].map((d) => newestMtime(join(ROOT, d))), statSync(join(ROOT, "vite.config.ts")).mtimeMs);
   if (existsSync(server) && statSync(server).mtimeMs >= inputs) return;
   log("app       building the web app (remix vite:build)");
   const built = spawnSync(process.execPath, [join(ROOT, "node_modules/@remix-run/dev/dist/cli.js"), "vite:build"], { cwd: ROOT, stdio: "inherit" });

@@ -80,9 +80,16 @@ describe("POST /api/v1/jobs", () => {
     const byIndex = (await (await createJob(key, csv, "text/csv", "?email_column=1")).json()) as JobView;
     expect(byIndex).toMatchObject({ unique: 2, counts: { undeliverable: 0 } });
     const form = new FormData();
+    form.set("email_column", "HOME"); // fields first: the file is read as it streams in
     form.set("file", new File([csv], "people.csv", { type: "text/csv" }));
-    form.set("email_column", "HOME");
     expect(await (await call("/api/v1/jobs", { method: "POST", key, body: form })).json()).toMatchObject({ counts: { undeliverable: 1 } });
+    const late = new FormData();
+    late.set("file", new File([csv], "people.csv", { type: "text/csv" }));
+    late.set("email_column", "HOME");
+    const refused = await call("/api/v1/jobs", { method: "POST", key, body: late });
+    expect([refused.status, await errorCode(refused)]).toEqual([400, "bad_request"]);
+    const listed = (await (await call("/api/v1/jobs?limit=100", { key })).json()) as { data: JobView[] };
+    expect(listed.data.every((j) => j.status !== "ingesting")).toBe(true); // the refused upload left nothing behind
     const missing = await createJob(key, csv, "text/csv", "?email_column=phone");
     expect(missing.status).toBe(400);
     expect(await errorCode(missing)).toBe("no_email_column");

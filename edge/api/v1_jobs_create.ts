@@ -22,7 +22,7 @@ export function registerJobsCreate(api: OpenAPIHono<AppEnv>): void {
     description:
       "Send `application/json` `{ \"name\"?, \"emails\": [...] }`, `text/plain` (one address per line), `text/csv` " +
       "(raw body; the email column is found by its header or its content, or named by `email_column`; other columns are kept for the export), or " +
-      "`multipart/form-data` with a `file` field. For raw bodies, `name` may come as a query parameter. Addresses are " +
+      "`multipart/form-data` with a `file` field (streamed as it arrives: send `name` and `email_column` before `file`; after it they are a 400 `bad_request`). For raw bodies, `name` may come as a query parameter. Addresses are " +
       "deduped case-insensitively; every unique address, invalid ones included, gets a result. One credit per unique " +
       "address is reserved; unknowns are refunded when the job ends.",
     tags: ["Jobs"],

@@ -3,6 +3,7 @@ import { and, desc, eq, isNotNull, isNull, lt, or } from "drizzle-orm";
 import { noRejects, type JobView } from "../../core/contracts.ts";
 import type { ListRow } from "../../core/emailfile.ts";
 import { newId } from "../../core/ids.ts";
+import { MultipartError } from "../../core/multipart.ts";
 import { BatchCutter, Ingest, type BatchItem, type IngestedAddress } from "../../core/ingest.ts";
 import { invalidSyntaxResult } from "../../core/result.ts";
 import { isTerminal, type JobProgress } from "../../core/live.ts";
@@ -119,7 +120,10 @@ export async function ingestJob(s: Services, accountId: string, name: string, so
       const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
       const reader = source.stream.getReader();
       for (;;) {
-        const { done, value } = await reader.read();
+        const { done, value } = await reader.read().catch((e: unknown) => {
+          // A multipart body cut short, or a field that should have come before the file.
+          throw e instanceof MultipartError ? new ServiceError("bad_request", `The multipart body could not be read: ${e.message}`) : e;
+        });
         if (done) break;
         bytes += value.byteLength;
         if (bytes > config.MXRAY_MAX_UPLOAD_BYTES) {

@@ -1,8 +1,9 @@
 // Reads an upload request into a job's source, for the API and the web app alike: a JSON array,
-// a plain-text list, a raw CSV/TSV body (streamed), or a multipart `file`. The email column may be
+// a plain-text list, a raw CSV/TSV body, or a multipart `file` (both streamed). The email column may be
 // chosen (`email_column`: a header name or a 0-based index); otherwise it is found by itself.
 import { z } from "zod";
 import { MAX_EMAIL_LENGTH } from "../../core/contracts.ts";
+import { boundaryOf, MultipartError, readMultipartUpload, type MultipartUpload } from "../../core/multipart.ts";
 import { ServiceError } from "../errors.ts";
 import type { IngestSource } from "./jobs.ts";
 
@@ -46,17 +47,20 @@ export async function readUpload(req: Request, limit: number): Promise<Upload> {
     return { name: parsed.data.name ?? queryName, source: { kind: "rows", emails: parsed.data.emails } };
   }
   if (type === "multipart/form-data") {
-    let form: FormData;
+    // Streamed: the fields before the file are read, the file is ingested as it arrives.
+    const boundary = boundaryOf(req.headers.get("content-type") ?? "");
+    if (!boundary || !req.body) throw new ServiceError("bad_request", "The multipart body could not be read: no boundary");
+    let upload: MultipartUpload;
     try {
-      form = await req.formData();
-    } catch {
-      throw new ServiceError("bad_request", "The multipart body could not be read");
+      upload = await readMultipartUpload(req.body, boundary, { fileField: "file", steering: ["name", "email_column"] });
+    } catch (e) {
+      if (e instanceof MultipartError) throw new ServiceError("bad_request", `The multipart body could not be read: ${e.message}`);
+      throw e;
     }
-    const file = form.get("file");
-    if (!file || typeof file === "string") throw new ServiceError("validation_failed", "file: send the list as a multipart field named `file`");
-    if (file.size > limit) throw new ServiceError("payload_too_large", `Uploads are limited to ${limit} bytes; split the list`);
-    const name = field(form.get("name"))?.slice(0, MAX_NAME) || queryName || file.name.slice(0, MAX_NAME);
-    return { name, source: { kind: "bytes", stream: file.stream(), column: field(form.get("email_column")) ?? queryColumn } };
+    const { fields, file } = upload;
+    if (!file) throw new ServiceError("validation_failed", "file: send the list as a multipart field named `file`");
+    const name = field(fields.get("name"))?.slice(0, MAX_NAME) || queryName || file.filename.slice(0, MAX_NAME);
+    return { name, source: { kind: "bytes", stream: file.stream, column: field(fields.get("email_column")) ?? queryColumn } };
   }
   if (TEXT_TYPES.has(type)) {
     const stream = req.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });

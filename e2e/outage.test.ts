@@ -24,8 +24,9 @@ beforeAll(async () => {
   // several seconds: the outage begins while the probe still has answers to post.
   ({ world, stack } = await startSoakStack({
     world: "mixed",
-    rttMs: 20,
-    vars: { MXRAY_BATCH_SIZE: "200" },
+    rttMs: 60, // a batch outlasts the probe's one-second chunk interval, so it still holds chunks when sqld stops
+    // Batches larger than a result chunk: the probe still holds chunks of a batch when sqld stops.
+    vars: { MXRAY_BATCH_SIZE: "1000" },
     probeEnv: { MXRAY_MAX_INFLIGHT_BATCHES: "1" },
   }));
 }, 120_000);

@@ -67,8 +67,10 @@ describe("edge database client", () => {
     let now = 0;
     let most = 0;
     const release: (() => void)[] = [];
+    const started: number[] = [];
     const fake = {
-      execute: async () => {
+      execute: async (stmt: string) => {
+        started.push(Number(/-- (\d+)$/.exec(stmt)![1]));
         most = Math.max(most, ++now);
         await new Promise<void>((r) => release.push(r));
         now--;
@@ -76,7 +78,7 @@ describe("edge database client", () => {
       },
     } as unknown as Client;
     const client = instrumentClient(fake);
-    const calls = Array.from({ length: MAX_DB_REQUESTS_IN_FLIGHT * 3 }, () => client.execute(sql));
+    const calls = Array.from({ length: MAX_DB_REQUESTS_IN_FLIGHT * 3 }, (_, i) => client.execute(`${sql} -- ${i}`));
     let done = 0;
     while (done < calls.length) {
       await new Promise((r) => setTimeout(r, 0)); // let the waiting calls take the freed slots
@@ -87,5 +89,6 @@ describe("edge database client", () => {
     }
     await Promise.all(calls);
     expect(most).toBe(limit);
+    if (limit === 1) expect(started).toEqual(started.slice().sort((a, b) => a - b)); // oldest waiter first
   });
 });

@@ -28,20 +28,38 @@ const BUSY_FIRST_PAUSE_MS = 2;
 const BUSY_MAX_PAUSE_MS = 100;
 
 /**
- * At most `size` callers at once in this isolate. A waiter polls on its own timer rather than
- * being woken by the one leaving: in workerd a promise resolved from another request's context
- * continues there, and its I/O would then fail ("Cannot perform I/O on behalf of a different
- * request").
+ * At most `size` callers at once in this isolate, oldest waiter first. A waiter polls on its own
+ * timer rather than being woken by the one leaving: in workerd a promise resolved from another
+ * request's context continues there, and its I/O would then fail ("Cannot perform I/O on behalf
+ * of a different request"). A waiter whose request went away stops polling and is forgotten.
  */
 class Gate {
   private active = 0;
+  private next = 0;
+  /** Waiters in arrival order, each with when it last polled. */
+  private readonly waiters = new Map<number, number>();
   constructor(
     private readonly size: number,
-    private readonly sleep: (ms: number) => Promise<void>,
+    private readonly clock: { now(): number; sleep(ms: number): Promise<void> },
   ) {}
 
+  private isFirst(id: number): boolean {
+    const now = this.clock.now();
+    for (const [waiter, polled] of this.waiters) {
+      if (waiter === id) return true;
+      if (now - polled <= GATE_STALE_MS) return false;
+      this.waiters.delete(waiter);
+    }
+    return true;
+  }
+
   async run<T>(work: () => Promise<T>): Promise<T> {
-    while (this.active >= this.size) await this.sleep(GATE_POLL_MS * (0.5 + Math.random()));
+    const id = this.next++;
+    while (this.active >= this.size || (this.waiters.size > 0 && !this.isFirst(id))) {
+      this.waiters.set(id, this.clock.now());
+      await this.clock.sleep(GATE_POLL_MS * (0.5 + Math.random()));
+    }
+    this.waiters.delete(id);
     this.active++;
     try {
       return await work();
@@ -51,6 +69,8 @@ class Gate {
   }
 }
 const GATE_POLL_MS = 2;
+/** A waiter that has not polled for this long went away. */
+const GATE_STALE_MS = 250;
 
 /**
  * Requests to the database in flight at once from this isolate, and writes among them (one: the
@@ -60,9 +80,9 @@ const GATE_POLL_MS = 2;
  * every thread parked, "Timed out while opening database connection").
  */
 export const MAX_DB_REQUESTS_IN_FLIGHT = 16;
-const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const requests = new Gate(MAX_DB_REQUESTS_IN_FLIGHT, pause);
-const writes = new Gate(1, pause);
+const gateClock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
+const requests = new Gate(MAX_DB_REQUESTS_IN_FLIGHT, gateClock);
+const writes = new Gate(1, gateClock);
 
 const READ_ONLY = /^\s*(select|pragma|explain)\b/i;
 /** A statement or batch that may write (a batch is a transaction unless it says "read"). */

@@ -1,10 +1,11 @@
 // The Worker's database client: @libsql/client/web (fetch only, no Node APIs) to Turso in
 // production or the local sqld. One per request, built by the services middleware.
 //
-// Every call goes through `instrumentClient`, the one place that (a) counts the rows each
-// statement wrote for the cost meter, from the database's own answer, and (b) turns "the
-// database cannot be reached or is overloaded" into ServiceError("unavailable"), which the API
-// answers with 503 and Retry-After instead of 500; other database errors keep their driver code.
+// Every call goes through `instrumentClient`, the one place that counts rows written and round
+// trips for the cost meter (from the database's own answers), queues requests in the Worker,
+// waits out SQLITE_BUSY, and turns "the database cannot be reached or is overloaded" into
+// ServiceError("unavailable"), which the API answers with 503 and Retry-After instead of 500;
+// other database errors keep their driver code.
 import { createClient, LibsqlError, type Client, type ResultSet } from "@libsql/client/web";
 import { drizzle } from "drizzle-orm/libsql/web";
 import * as schema from "../db/schema.ts";
@@ -53,16 +54,21 @@ class Gate {
     return true;
   }
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
+  /** Runs `work` when its turn comes; false (nothing run) if the turn did not come by `deadline`. */
+  async run<T>(work: () => Promise<T>, deadline: number): Promise<{ ran: true; value: T } | { ran: false }> {
     const id = this.next++;
     while (this.active >= this.size || (this.waiters.size > 0 && !this.isFirst(id))) {
+      if (this.clock.now() >= deadline) {
+        this.waiters.delete(id);
+        return { ran: false };
+      }
       this.waiters.set(id, this.clock.now());
       await this.clock.sleep(GATE_POLL_MS * (0.5 + Math.random()));
     }
     this.waiters.delete(id);
     this.active++;
     try {
-      return await work();
+      return { ran: true, value: await work() };
     } finally {
       this.active--;
     }
@@ -80,9 +86,18 @@ const GATE_STALE_MS = 250;
  * every thread parked, "Timed out while opening database connection").
  */
 export const MAX_DB_REQUESTS_IN_FLIGHT = 16;
-const gateClock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
-const requests = new Gate(MAX_DB_REQUESTS_IN_FLIGHT, gateClock);
-const writes = new Gate(1, gateClock);
+const realClock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
+const requests = new Gate(MAX_DB_REQUESTS_IN_FLIGHT, realClock);
+const writes = new Gate(1, realClock);
+
+/** A request's turn: a slot among the requests, and for a write the one writer's place first. */
+async function takeTurn<T>(write: boolean, call: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+  const deadline = realClock.now() + BUSY_BUDGET_MS;
+  const asRequest = () => requests.run(call, deadline);
+  if (!write) return asRequest();
+  const outer = await writes.run(asRequest, deadline);
+  return outer.ran ? outer.value : outer;
+}
 
 const READ_ONLY = /^\s*(select|pragma|explain)\b/i;
 /** A statement or batch that may write (a batch is a transaction unless it says "read"). */
@@ -100,6 +115,8 @@ export function isUnavailable(err: unknown): boolean {
   if (err instanceof LibsqlError) return UNAVAILABLE_CODES.has(err.code) || /timed out|connection/i.test(err.message);
   // fetch itself failed (sqld down, connection reset): workerd says "Network connection lost",
   // Node "fetch failed"; neither reached the database.
+  // A request abandoned at DB_REQUEST_TIMEOUT_MS is a TimeoutError.
+  if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) return true;
   return err instanceof TypeError || (err instanceof Error && /network connection lost|fetch failed|ECONNREFUSED|ECONNRESET/i.test(err.message));
 }
 
@@ -107,20 +124,23 @@ function unavailable(err: unknown): never {
   throw new ServiceError("unavailable", "The database is not answering; nothing was changed. Try again shortly.", DATABASE_RETRY_AFTER_S, { cause: err });
 }
 
-const realClock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
-
 const written = (results: ResultSet[]) => results.reduce((n, r) => n + r.rowsAffected, 0);
 
 export function instrumentClient(client: Client, clock: { now(): number; sleep(ms: number): Promise<void> } = realClock): Client {
   const wrap = async <T extends ResultSet | ResultSet[]>(call: () => Promise<T>, write: boolean): Promise<T> => {
     const deadline = clock.now() + BUSY_BUDGET_MS;
     for (let pause = BUSY_FIRST_PAUSE_MS; ; pause = Math.min(BUSY_MAX_PAUSE_MS, pause * 2)) {
-      meter.dbRoundTrips++;
       try {
-        const out = await (write ? writes.run(() => requests.run(call)) : requests.run(call));
-        meter.dbRowsWritten += written(Array.isArray(out) ? out : [out]);
-        return out;
+        const got = await takeTurn(write, () => {
+          meter.dbRoundTrips++;
+          return call();
+        });
+        // Waiting for a turn shares the busy budget: a queue that does not move is "unavailable" too.
+        if (!got.ran) unavailable(new Error(`no turn at the database within ${BUSY_BUDGET_MS} ms`));
+        meter.dbRowsWritten += written(Array.isArray(got.value) ? got.value : [got.value]);
+        return got.value;
       } catch (err) {
+        if (err instanceof ServiceError) throw err;
         if (isBusy(err) && clock.now() < deadline) {
           meter.dbBusyRetries++;
           await clock.sleep(pause / 2 + Math.random() * pause);
@@ -142,9 +162,14 @@ export function instrumentClient(client: Client, clock: { now(): number; sleep(m
   });
 }
 
+/** A request the database has not answered by then is abandoned: it must not hold a turn for ever. */
+export const DB_REQUEST_TIMEOUT_MS = 20_000;
+const timedFetch = (input: RequestInfo | URL, init?: RequestInit) => fetch(input, { ...init, signal: AbortSignal.timeout(DB_REQUEST_TIMEOUT_MS) });
+
 export function createEdgeDb(env: { TURSO_DATABASE_URL: string; TURSO_AUTH_TOKEN?: string | undefined }) {
   const client = createClient({
     url: env.TURSO_DATABASE_URL,
+    fetch: timedFetch,
     ...(env.TURSO_AUTH_TOKEN ? { authToken: env.TURSO_AUTH_TOKEN } : {}),
   });
   return drizzle(instrumentClient(client), { schema });

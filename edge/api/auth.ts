@@ -12,13 +12,11 @@ import { ApiError } from "./errors.ts";
 export const DEV_ACCOUNT_ID = "acc_local_dev";
 export const DEV_CREDITS = 10_000_000;
 
-/** The dev account exists in this isolate's database once it was made: no write per request. */
-const devAccountReady = new WeakSet<object>();
+/** Databases (by URL) in which this isolate already made the dev account: no write per request. */
+const devAccountReady = new Set<string>();
 
 async function ensureDevAccount(db: EdgeDb, databaseUrl: string): Promise<void> {
-  const marker = devAccountMarkers.get(databaseUrl) ?? {};
-  devAccountMarkers.set(databaseUrl, marker);
-  if (devAccountReady.has(marker)) return;
+  if (devAccountReady.has(databaseUrl)) return;
   // One grant ever (idempotency key); the cached balance moves with it in the same write.
   await db.$client.batch(
     [
@@ -31,9 +29,8 @@ async function ensureDevAccount(db: EdgeDb, databaseUrl: string): Promise<void> 
     ],
     "write",
   );
-  devAccountReady.add(marker);
+  devAccountReady.add(databaseUrl);
 }
-const devAccountMarkers = new Map<string, object>();
 
 /** last_used_at is kept to the minute: a write per request would contend with the hot write path. */
 export const LAST_USED_RESOLUTION_MS = 60_000;

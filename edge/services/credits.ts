@@ -9,9 +9,9 @@ import { accounts } from "../../db/schema.ts";
 import type { EdgeDb } from "../db.ts";
 
 /**
- * Takes `amount` credits if the balance allows, with its ledger entry. Followed in the same
- * batch by a statement guarded with `changes() = 1`, that statement runs only if the credits
- * were taken (see reserveCredits' use in jobs.ts).
+ * Takes `amount` credits if the balance allows, with its ledger entry. A statement after these in
+ * the same batch guarded with `changes() = 1` runs only if the credits were taken (ingestJob
+ * queues the job that way).
  */
 export function reserveStatements(accountId: string, jobId: string, amount: number, now: number): InStatement[] {
   return [
@@ -38,7 +38,7 @@ export function settleStatements(jobId: string, now: number): InStatement[] {
             SELECT account_id, credits_reserved - (deliverable + undeliverable + risky), 'refund', id, 'settle:' || id, ?
             FROM jobs
             WHERE id = ? AND status IN ('completed', 'canceled', 'failed') AND credits_reserved > deliverable + undeliverable + risky
-            ON CONFLICT DO NOTHING RETURNING delta`,
+            ON CONFLICT DO NOTHING`,
       args: [now, jobId],
     },
     {
@@ -47,12 +47,6 @@ export function settleStatements(jobId: string, now: number): InStatement[] {
       args: [jobId, jobId],
     },
   ];
-}
-
-/** Refunds what a finished or canceled job did not use; once per job. Returns the credits refunded. */
-export async function settleJob(db: EdgeDb, jobId: string, now = Date.now()): Promise<number> {
-  const [entry] = await db.$client.batch(settleStatements(jobId, now), "write");
-  return Number(entry!.rows[0]?.delta ?? 0);
 }
 
 /** Charges one credit for a single check; keyed so a retry is charged once. */

@@ -66,12 +66,10 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
     .set({ status: "dispatched", probeId: probeOf, leaseExpiresAt: now + config.MXRAY_LEASE_MS, attempts: sql`${batches.attempts} + 1`, updatedAt: now })
     .where(and(inArray(batches.id, [...plan.keys()]), eq(batches.status, "pending")))
     .returning({ id: batches.id, jobId: batches.jobId, probeId: batches.probeId });
+  if (claimed.length === 0) return 0;
   // The addresses are read after the claim (a read: no lock held while they travel).
-  const itemsOf = new Map(
-    claimed.length === 0
-      ? []
-      : (await db.select().from(batchItems).where(inArray(batchItems.batchId, claimed.map((b) => b.id)))).map((r) => [r.batchId, JSON.parse(r.items) as BatchItem[]]),
-  );
+  const itemRows = await db.select().from(batchItems).where(inArray(batchItems.batchId, claimed.map((b) => b.id)));
+  const itemsOf = new Map(itemRows.map((r) => [r.batchId, JSON.parse(r.items) as BatchItem[]]));
 
   const outcomes = await Promise.all(
     claimed.map(async (batch) => {
@@ -95,15 +93,16 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
   );
   const failed = outcomes.filter((o) => !o.ok).map((o) => o.batch.id);
   const started = [...new Set(outcomes.filter((o) => o.ok).map((o) => o.batch.jobId))];
-  await db.batch([
+  // Written only when there is something to say: this runs after every finished batch.
+  if (failed.length > 0) {
     // Not sent: back in the queue for the next pass; the attempt counts, so an unreachable probe
     // cannot keep a batch cycling for ever.
-    db
+    await db
       .update(batches)
       .set({ status: "pending", leaseExpiresAt: null, updatedAt: now })
-      .where(and(inArray(batches.id, failed.length ? failed : [""]), eq(batches.status, "dispatched"))),
-    db.update(jobs).set({ status: "running" }).where(and(inArray(jobs.id, started.length ? started : [""]), eq(jobs.status, "queued"))),
-  ]);
+      .where(and(inArray(batches.id, failed), eq(batches.status, "dispatched")));
+  }
+  if (started.length > 0) await db.update(jobs).set({ status: "running" }).where(and(inArray(jobs.id, started), eq(jobs.status, "queued")));
   return outcomes.length - failed.length;
 }
 

@@ -167,7 +167,7 @@ export async function ingestJob(s: Services, accountId: string, name: string, so
         {
           sql: `UPDATE jobs SET status = ?, total = ?, unique_count = ?, processed = ?, undeliverable = ?, columns = ?, email_column = ?,
                   rejects = ?, credits_reserved = ?, finished_at = ?
-                WHERE id = ? AND changes() = 1 RETURNING *`,
+                WHERE id = ? AND changes() = 1`,
           args: [done ? "completed" : "queued", ingest.total, ingest.unique, ingest.invalid, ingest.invalid, header ? JSON.stringify(header) : null,
             ingest.reader.column, JSON.stringify(ingest.rejects), ingest.unique, done ? now : null, jobId],
         },
@@ -175,7 +175,7 @@ export async function ingestJob(s: Services, accountId: string, name: string, so
       ],
       "write",
     );
-    if (queued!.rows.length === 0) {
+    if (queued!.rowsAffected === 0) {
       throw new ServiceError("insufficient_credits", `This list needs ${ingest.unique} credits; buy more or split the list`);
     }
     const job = await getJob(db, accountId, jobId);
@@ -248,11 +248,8 @@ export async function deleteJob(s: Services, accountId: string, jobId: string): 
 
 async function purgeJob(db: EdgeDb, jobId: string): Promise<void> {
   for (;;) {
-    const [step] = await db.$client.batch(
-      [{ sql: "DELETE FROM job_emails WHERE rowid IN (SELECT rowid FROM job_emails WHERE job_id = ? LIMIT ?)", args: [jobId, PURGE_ROWS] }],
-      "write",
-    );
-    if (step!.rowsAffected < PURGE_ROWS) break;
+    const step = await db.$client.execute({ sql: "DELETE FROM job_emails WHERE rowid IN (SELECT rowid FROM job_emails WHERE job_id = ? LIMIT ?)", args: [jobId, PURGE_ROWS] });
+    if (step.rowsAffected < PURGE_ROWS) break;
   }
   await db.$client.batch(
     [

@@ -159,7 +159,7 @@ const readJob = (jobId: string): Tagged => ({
   stmt: { sql: "SELECT id, status, total, unique_count, processed, deliverable, undeliverable, risky, unknown FROM jobs WHERE id = ?", args: [jobId] },
 });
 
-export function progressFromRow(row: Record<string, unknown>): JobProgress {
+function progressFromRow(row: Record<string, unknown>): JobProgress {
   return {
     id: String(row.id),
     status: row.status as JobProgress["status"],

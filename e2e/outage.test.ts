@@ -48,6 +48,9 @@ it("answers 503 unavailable while sqld is down, loses no chunk, and completes wi
     world: "mixed",
     timeoutMs: 150_000,
     outage: {
+      // As soon as the first batch is out: its results cannot all have been applied yet, so the
+      // probe is sure to hold chunks while sqld is down.
+      at: "dispatched",
       async hold({ jobId }) {
         // Retried posts prove the probe had answers to deliver and is keeping them.
         await until("the probe's outbox retrying while sqld is down (was the job already done?)", async () => (await probeMetric(probe.url, RETRIES)) >= 2, 30_000);

@@ -160,8 +160,10 @@ export async function probeMetric(probeUrl: string, series: string): Promise<num
 export const isUnavailable = (a: Answer) => a.status === 503 && a.code === "unavailable" && a.retryAfter !== null;
 
 export interface SoakOutage {
-  /** Runs while sqld is down (stopped at the job's first result); sqld starts again when it resolves. */
+  /** Runs while sqld is down; sqld starts again when it resolves. */
   hold(ctx: { stack: Stack; jobId: string }): Promise<void>;
+  /** When sqld stops: at the job's first result (default), or as soon as its first batch went to a probe. */
+  at?: "first-result" | "dispatched";
 }
 
 export interface SoakOptions {
@@ -316,7 +318,7 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
         const a = await apiCall(stack, `/api/v1/jobs/${job.id}`, {}, left());
         if (a.status >= 500) fiveXX.sampler++;
         const seen = a.status === 200 ? (a.body as JobView) : null;
-        if (seen && seen.processed > 0) {
+        if (seen && (opts.outage!.at === "dispatched" ? seen.status !== "queued" : seen.processed > 0)) {
           outage.processedAtStop = seen.processed;
           break;
         }

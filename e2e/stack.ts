@@ -5,7 +5,7 @@
 // from the absence of credentials: direct signed dispatch for QStash, in-process state for Upstash.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { migrateDb } from "../db/migrate.ts";
 import { freePort, startSqld, type RunningSqld } from "../db/sqld.ts";
@@ -84,10 +84,27 @@ export function ensureAppBuild(log: (line: string) => void = () => {}): void {
   const server = join(ROOT, "build/server/index.js");
   // The server bundle holds the services the pages call, so edge/, core/ and db/ count too.
   const inputs = Math.max(...["app", "edge", "core", "db"].map((d) => newestMtime(join(ROOT, d))), statSync(join(ROOT, "vite.config.ts")).mtimeMs);
-  if (existsSync(server) && statSync(server).mtimeMs >= inputs) return;
-  log("app       building the web app (remix vite:build)");
-  const built = spawnSync(process.execPath, [join(ROOT, "node_modules/@remix-run/dev/dist/cli.js"), "vite:build"], { cwd: ROOT, stdio: "inherit" });
-  if (built.status !== 0) throw new Error("remix vite:build failed");
+  const fresh = () => existsSync(server) && statSync(server).mtimeMs >= inputs;
+  if (fresh()) return;
+  // Test files start stacks in parallel: one builds, the others wait for it (mkdir is atomic).
+  const lock = join(ROOT, "build.lock");
+  for (const started = Date.now(); ; ) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() - started > 5 * 60_000) throw new Error(`${lock} held for 5 minutes; remove it if no build is running`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200); // a synchronous pause while another process builds
+    }
+  }
+  try {
+    if (fresh()) return;
+    log("app       building the web app (remix vite:build)");
+    const built = spawnSync(process.execPath, [join(ROOT, "node_modules/@remix-run/dev/dist/cli.js"), "vite:build"], { cwd: ROOT, stdio: "inherit" });
+    if (built.status !== 0) throw new Error("remix vite:build failed");
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, child: ChildProcess, timeoutMs: number): Promise<void> {

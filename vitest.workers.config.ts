@@ -33,6 +33,7 @@ export default defineConfig({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: {
+            MXRAY_MODE: "local",
             TURSO_DATABASE_URL: sqld.url,
             FLEET_TEST_DATABASE_URL: fleetDb.url,
             VERIFY_TEST_DATABASE_URL: verifyDb.url,

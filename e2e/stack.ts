@@ -154,6 +154,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const port = opts.port === 0 || opts.port === undefined ? await freePort() : opts.port;
     const url = `http://127.0.0.1:${port}`;
     const vars: Record<string, string> = {
+      MXRAY_MODE: "local",
       TURSO_DATABASE_URL: sqld.url,
       PROBE_SECRET: secrets.probeSecret,
       QSTASH_CURRENT_SIGNING_KEY: secrets.signingKey,

@@ -6,6 +6,12 @@ import { z } from "zod";
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 export const ConfigSchema = z.object({
+  /**
+   * "local" only where the whole stack runs on one machine (`npm start`, the tests): it enables
+   * what trusts the machine (the local sign-in, the dev API key, http webhooks to loopback).
+   * Anything else, including unset, is a deployment.
+   */
+  MXRAY_MODE: z.enum(["local", "production"]).default("production"),
   TURSO_DATABASE_URL: z.string().min(1),
   TURSO_AUTH_TOKEN: z.string().optional(),
   PROBE_SECRET: z.string().min(16),
@@ -42,6 +48,8 @@ export const ConfigSchema = z.object({
   MXRAY_VERIFY_CACHE_S: z.coerce.number().int().nonnegative().default(3_600),
 });
 export type Config = z.infer<typeof ConfigSchema>;
+
+export const localMode = (c: Config) => c.MXRAY_MODE === "local";
 
 export const clerkConfigured = (c: Config) => Boolean(c.CLERK_SECRET_KEY && c.CLERK_PUBLISHABLE_KEY);
 

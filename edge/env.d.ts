@@ -16,6 +16,7 @@ declare namespace Cloudflare {
 }
 declare namespace Cloudflare {
   interface Env {
+    MXRAY_MODE?: string;
     MXRAY_PUBLIC_URL?: string;
     QSTASH_TOKEN?: string;
     QSTASH_URL?: string;

@@ -6,6 +6,7 @@ import { requireApiKey } from "./api/auth.ts";
 import { createApi, type AppEnv } from "./api/app.ts";
 import { registerDocs } from "./api/docs.ts";
 import { installErrorHandling } from "./api/errors.ts";
+import { securityHeaders } from "./api/headers.ts";
 import { registerMeter } from "./api/internal_meter.ts";
 import { registerProbeHeartbeat } from "./api/internal_probes_heartbeat.ts";
 import { registerProbeResults } from "./api/internal_probes_results.ts";
@@ -28,6 +29,7 @@ export { JobHub };
 const PUBLIC_API_PATHS = new Set(["/api/v1/openapi.json", "/api/v1/docs"]);
 
 const app = createApi();
+app.use(securityHeaders);
 app.use(initServices);
 app.use("/api/v1/*", async (c, next) => {
   if (PUBLIC_API_PATHS.has(c.req.path)) {

@@ -30,6 +30,8 @@ export const MAX_LINE_CHARS = 4096;
  */
 export const MAX_REPLY_LINES = 64;
 export const MAX_REPLY_CHARS = 2048;
+/** Lines read into one reply before the server counts as broken: fail fast, not at the timeout. */
+export const MAX_REPLY_LINES_READ = 10_000;
 
 export type SessionError =
   | { kind: "timeout"; phase: Phase }
@@ -217,7 +219,7 @@ export class SmtpConnection {
       return this.protocolError(`malformed reply line: ${line.slice(0, 80)}`);
     }
     this.pendingCode = parsed.code;
-    this.pendingCount++;
+    if (++this.pendingCount > MAX_REPLY_LINES_READ) return this.protocolError("reply too long");
     this.pendingRead += parsed.text.length;
     if (this.pendingCount <= MAX_REPLY_LINES && this.pendingChars < MAX_REPLY_CHARS) {
       const text = parsed.text.slice(0, MAX_REPLY_CHARS - this.pendingChars);

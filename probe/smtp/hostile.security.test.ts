@@ -257,6 +257,25 @@ describe("replies without end", () => {
     expect(server.written[0]!).toBeLessThan(64 << 20);
   });
 
+  it("hangs up on a reply whose lines never end, without waiting for the phase timeout", async () => {
+    const lines = "220-x\r\n".repeat(1 << 14);
+    server = await hostileServer({
+      greeting: (socket) => {
+        const pump = () => {
+          while (!socket.destroyed && socket.write(lines));
+        };
+        socket.on("drain", pump);
+        pump();
+      },
+      reply: () => "",
+    });
+    const failure = await SmtpConnection.open({ host: "127.0.0.1", port: server.port, mxName: "mx.hostile.test", helo: "probe.mxray.test", timeoutMs: 60_000, tls: false, allowPrivate: true }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect((failure as SessionFailure).error).toMatchObject({ kind: "protocol", detail: "reply too long" });
+  });
+
   it("refuses an over-long line even when its end arrives in the same packet", async () => {
     server = await hostileServer({
       greeting: (socket) => socket.write(`220-${"y".repeat(MAX_LINE_CHARS * 4)}\r\n220 hostile.test\r\n`),

@@ -142,20 +142,21 @@ async function hostileServer(script: {
   return state;
 }
 
+/** A domain whose one MX host, mx.<domain>, has `records`. */
+const viaMx = (domain: string, records: ZoneRecords): [string, ZoneRecords][] => [
+  [domain, { MX: [{ preference: 10, exchange: `mx.${domain}` }] }],
+  [`mx.${domain}`, records],
+];
+
 const ZONE = new Map<string, ZoneRecords>([
-  ["hostile.test", { MX: [{ preference: 10, exchange: "mx.hostile.test" }] }],
-  ["mx.hostile.test", { A: ["127.0.0.1"] }],
+  ...viaMx("hostile.test", { A: ["127.0.0.1"] }),
   // Pointed at the probe's own network, in each way a zone can say it.
-  ["loopback.test", { MX: [{ preference: 10, exchange: "mx.loopback.test" }] }],
-  ["mx.loopback.test", { A: ["127.0.0.1"] }],
+  ...viaMx("loopback.test", { A: ["127.0.0.1"] }),
   ["literalmx.test", { MX: [{ preference: 10, exchange: "127.0.0.1" }] }],
   ["implicit.test", { A: ["127.0.0.1"] }],
-  ["v6loop.test", { MX: [{ preference: 10, exchange: "mx.v6loop.test" }] }],
-  ["mx.v6loop.test", { AAAA: ["::1"] }],
-  ["mapped.test", { MX: [{ preference: 10, exchange: "mx.mapped.test" }] }],
-  ["mx.mapped.test", { AAAA: ["::ffff:127.0.0.1"] }],
-  ["metadata.test", { MX: [{ preference: 10, exchange: "mx.metadata.test" }] }],
-  ["mx.metadata.test", { A: ["169.254.169.254"] }],
+  ...viaMx("v6loop.test", { AAAA: ["::1"] }),
+  ...viaMx("mapped.test", { AAAA: ["::ffff:127.0.0.1"] }),
+  ...viaMx("metadata.test", { A: ["169.254.169.254"] }),
   ["lan.test", { MX: [{ preference: 10, exchange: "a.lan.test" }, { preference: 20, exchange: "b.lan.test" }] }],
   ["a.lan.test", { A: ["10.0.0.25", "192.168.1.25"] }],
   ["b.lan.test", { A: ["100.64.0.25", "0.0.0.0"] }],

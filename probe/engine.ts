@@ -273,6 +273,10 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
         smtp: outcome?.smtp ?? null,
         catchAll,
       };
+      if (outcome?.smtp.kind === "private_target") {
+        const { mx, address } = outcome.smtp;
+        entry.trace?.push(`smtp: not connecting to ${mx} [${address}]: not a public address (MXRAY_ALLOW_PRIVATE_TARGETS=1 allows it)`);
+      }
       inFlight.delete(entry.parsed.normalized);
       for (const { input, index } of entry.inputs) emit(entry, input, index, entry.parsed, f, outcome);
       settleDomain(entry.domain);

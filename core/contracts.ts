@@ -4,10 +4,26 @@ import { z } from "zod";
 import type { JobStatus } from "./live.ts";
 import { REASONS, VERDICTS } from "./verdict.ts";
 
+/** What a result keeps of a server's reply text: evidence, not a transcript. */
+export const MAX_SMTP_MESSAGE = 512;
+/** What a result keeps of a transcript (`trace`): lines, and characters per line. */
+export const MAX_TRACE_LINES = 200;
+export const MAX_TRACE_LINE = 1024;
+
+/** `s` cut to at most `max` characters ("…" included), never inside a surrogate pair. */
+export function clip(s: string, max: number): string {
+  if (s.length <= max) return s;
+  let end = max - 1;
+  const last = s.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--; // a high surrogate whose pair would be cut off
+  return `${s.slice(0, end)}…`;
+}
+
 export const SmtpReplySchema = z.object({
   code: z.number().int(),
   enhanced: z.string().nullable(),
-  message: z.string(),
+  // Cut, never refused: one hostile server's long reply must not make a whole result chunk fail.
+  message: z.string().overwrite((m) => clip(m, MAX_SMTP_MESSAGE)),
 });
 
 export const ResultSchema = z.object({

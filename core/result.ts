@@ -2,7 +2,7 @@
 // (core/verdict.ts decide). The probe, the edge's ingest and the edge's give-ups all use it, so
 // every record has every field, filled the same way.
 import { parseAddress } from "./address.ts";
-import type { Result } from "./contracts.ts";
+import { clip, MAX_SMTP_MESSAGE, MAX_TRACE_LINE, MAX_TRACE_LINES, type Result } from "./contracts.ts";
 import { decide, type Facts, type SmtpReply } from "./verdict.ts";
 
 export interface ResultParts {
@@ -33,11 +33,19 @@ export function buildResult(p: ResultParts): Result {
     suggestion: p.suggestion ?? null,
     score: d.score,
     mx: p.mx ?? null,
-    smtp: p.smtp ?? null,
+    smtp: p.smtp ? { ...p.smtp, message: clip(p.smtp.message, MAX_SMTP_MESSAGE) } : null,
     duration_ms: Math.max(0, Math.round(p.durationMs ?? 0)),
     retry_after: d.greylisted && p.greylistedUntil ? new Date(p.greylistedUntil).toISOString() : null,
-    ...(p.trace ? { trace: p.trace } : {}),
+    ...(p.trace ? { trace: boundedTrace(p.trace) } : {}),
   };
+}
+
+/** Transcripts carry what remote servers said: bounded like every other field. */
+function boundedTrace(trace: string[]): string[] {
+  const kept = trace.length > MAX_TRACE_LINES ? trace.slice(0, MAX_TRACE_LINES - 1) : trace;
+  const lines = kept.map((l) => clip(l, MAX_TRACE_LINE));
+  if (kept.length < trace.length) lines.push(`… ${trace.length - kept.length} more lines`);
+  return lines;
 }
 
 const NO_FLAGS = { disposable: false, role: false, free: false, catchAll: null } as const;

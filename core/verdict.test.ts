@@ -41,6 +41,7 @@ describe("decide", () => {
     ["timeout", { smtp: { kind: "timeout", mx: "mx", phase: "greeting" } }, "unknown", "timeout"],
     ["all MX down", { smtp: { kind: "unreachable", detail: "ECONNREFUSED" } }, "unknown", "mx_unreachable"],
     ["protocol", { smtp: { kind: "protocol_error", mx: "mx", detail: "x", reply: null } }, "unknown", "protocol_error"],
+    ["MX on a private address", { smtp: { kind: "private_target", mx: "mx", address: "127.0.0.1" } }, "unknown", "private_target"],
   ];
   it.each(cases)("%s", (_n, facts, verdict, reason) => {
     const d = decide({ ...base, ...facts });

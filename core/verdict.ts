@@ -31,6 +31,7 @@ export const REASON_VERDICT = {
   temporary_failure: "unknown",
   ambiguous_reply: "unknown",
   protocol_error: "unknown",
+  private_target: "unknown",
 } as const satisfies Record<string, Verdict>;
 export type Reason = keyof typeof REASON_VERDICT;
 export const REASONS = Object.keys(REASON_VERDICT) as Reason[];
@@ -72,7 +73,10 @@ export type SmtpFacts =
   | { kind: "reply"; rcpt: RcptClass; reply: SmtpReply; mx: string }
   | { kind: "timeout"; mx: string | null; phase: string }
   | { kind: "unreachable"; detail: string } // every MX refused or failed to connect
-  | { kind: "protocol_error"; mx: string; detail: string; reply: SmtpReply | null };
+  | { kind: "protocol_error"; mx: string; detail: string; reply: SmtpReply | null }
+  // Every MX address is loopback, private, link-local or otherwise not public: not asked, since
+  // anyone can point an MX at the probe's own network (MXRAY_ALLOW_PRIVATE_TARGETS=1 allows it).
+  | { kind: "private_target"; mx: string; address: string };
 
 export interface Facts {
   syntax: { ok: true } | { ok: false; reason: "invalid_syntax" | "domain_literal" };
@@ -131,6 +135,8 @@ function reasonOf(f: Facts): Reason {
       return "mx_unreachable";
     case "protocol_error":
       return "protocol_error";
+    case "private_target":
+      return "private_target";
     case "reply":
       if (smtp.rcpt !== "accepted") return RCPT_REASON[smtp.rcpt];
       return f.catchAll === true ? "catch_all" : "accepted";
@@ -162,6 +168,7 @@ const BASE_SCORE: Record<Reason, number> = {
   temporary_failure: 40,
   ambiguous_reply: 35,
   protocol_error: 35,
+  private_target: 5, // mail from the internet cannot reach a private address either
 };
 
 export function decide(f: Facts): Decision {

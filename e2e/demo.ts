@@ -7,9 +7,10 @@ import { startWorld } from "./world/index.ts";
 
 const sample = fileURLToPath(new URL("./world/sample.txt", import.meta.url));
 const world = await startWorld({ greylistDelayMs: 1000 });
+process.env.MXRAY_ALLOW_PRIVATE_TARGETS = "1"; // the world is on loopback
 const args = ["verify", "--file", sample, "--dns", world.dnsServer, "--port", String(world.smtpPort), "--timeout", "3000", "--greylist-budget", "10000"];
 console.log(`mxray demo: simulated mail world on loopback (DNS ${world.dnsServer}, SMTP port ${world.smtpPort})`);
-console.log(`$ npm run -s mxray -- ${args.join(" ")}\n`);
+console.log(`$ MXRAY_ALLOW_PRIVATE_TARGETS=1 npm run -s mxray -- ${args.join(" ")}\n`);
 let code = 1;
 try {
   code = await main(args);

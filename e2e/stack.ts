@@ -193,7 +193,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         MXRAY_HELO: "probe.mxray.local",
         MXRAY_OUTBOX_DIR: join(opts.dataDir, "outbox", id),
         MXRAY_HEARTBEAT_MS: "2000",
-        ...(world ? { MXRAY_DNS: world.dnsServer, MXRAY_SMTP_PORT: String(world.smtpPort), MXRAY_TIMEOUT_MS: "3000", MXRAY_GREYLIST_BUDGET_MS: "4000" } : {}),
+        // The world is on loopback; without it, MXRAY_ALLOW_PRIVATE_TARGETS passes through from process.env.
+        ...(world ? { MXRAY_DNS: world.dnsServer, MXRAY_SMTP_PORT: String(world.smtpPort), MXRAY_TIMEOUT_MS: "3000", MXRAY_GREYLIST_BUDGET_MS: "4000", MXRAY_ALLOW_PRIVATE_TARGETS: "1" } : {}),
         ...opts.probeEnv,
       };
       const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "probe/cli.ts"), "serve"], {

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ResultSchema } from "../core/contracts.ts";
 import { startWorld, type World } from "../e2e/world/index.ts";
 
-const run = (cmd: string, args: string[], cwd?: string) =>
+const run = (cmd: string, args: string[], cwd?: string, env: NodeJS.ProcessEnv = process.env) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(cmd, args, { timeout: 120_000, cwd }, (err, stdout, stderr) =>
+    execFile(cmd, args, { timeout: 120_000, cwd, env }, (err, stdout, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -31,7 +31,7 @@ afterAll(async () => {
 
 describe("dist/mxray-probe.mjs", () => {
   it("verifies addresses on plain node from outside the repository", async () => {
-    const r = await run(process.execPath, [bundle, "verify", "alice@ok.test", "nobody@ok.test", "--json", "--dns", world.dnsServer, "--port", String(world.smtpPort)], tmpdir());
+    const r = await run(process.execPath, [bundle, "verify", "alice@ok.test", "nobody@ok.test", "--json", "--dns", world.dnsServer, "--port", String(world.smtpPort)], tmpdir(), { ...process.env, MXRAY_ALLOW_PRIVATE_TARGETS: "1" }); // the world is on loopback
     expect(r.code).toBe(0);
     const results = r.stdout.trim().split("\n").map((l) => ResultSchema.parse(JSON.parse(l)));
     expect(Object.fromEntries(results.map((x) => [x.email, x.verdict]))).toEqual({

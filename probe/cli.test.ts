@@ -15,9 +15,12 @@ afterAll(async () => {
   await world?.stop();
 });
 
-function mxray(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** The world is on loopback: the CLI may only reach it with MXRAY_ALLOW_PRIVATE_TARGETS=1. */
+const WORLD_ENV = { ...process.env, MXRAY_ALLOW_PRIVATE_TARGETS: "1" };
+
+function mxray(args: string[], env: NodeJS.ProcessEnv = WORLD_ENV): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", "probe/cli.ts", ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ["--import", "tsx", "probe/cli.ts", ...args], { timeout: 60_000, env }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -107,6 +110,20 @@ describe("mxray verify", () => {
     expect(code).toBe(0);
     const lines = stdout.trim().split("\n").map((l) => ResultSchema.parse(JSON.parse(l)));
     expect(lines.map((l) => l.email)).toEqual(inputs);
+  });
+
+  it("does not contact a mail server on a private address unless MXRAY_ALLOW_PRIVATE_TARGETS=1 (issue 10)", async () => {
+    const { MXRAY_ALLOW_PRIVATE_TARGETS: _, ...plain } = process.env;
+    const before = world.stats().connections;
+    const refused = await mxray(["verify", "alice@ok.test", "--json", "--trace", ...worldArgs()], plain);
+    expect(refused.code).toBe(0);
+    const r = ResultSchema.parse(JSON.parse(refused.stdout));
+    expect(r).toMatchObject({ verdict: "unknown", reason: "private_target", mx: "mx.ok.test", smtp: null });
+    expect(r.trace!.join("\n")).not.toMatch(/^S: /m); // no transcript: nothing was said to it
+    expect(world.stats().connections).toBe(before);
+    const bad = await mxray(["verify", "alice@ok.test", ...worldArgs()], { ...plain, MXRAY_ALLOW_PRIVATE_TARGETS: "yes" });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/MXRAY_ALLOW_PRIVATE_TARGETS/);
   });
 
   it("answers usage errors with exit status 2 and a message", async () => {

@@ -6,6 +6,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { MAX_EMAIL_LENGTH, type RejectReason, type Result } from "../core/contracts.ts";
 import { AddressListReader, type ListEntry, type ListRow } from "../core/emailfile.ts";
+import { allowPrivateTargetsFrom } from "./config.ts";
 import { createEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions } from "./engine.ts";
 
 const USAGE = `mxray — email verification probe
@@ -38,6 +39,9 @@ verify:
   --window N             addresses read ahead of the oldest unanswered one (default ${DEFAULT_ENGINE_OPTIONS.window});
                          bounds memory, and output stays in input order
 
+Mail servers on loopback, private, link-local or other non-public addresses are not contacted
+(reason private_target) unless MXRAY_ALLOW_PRIVATE_TARGETS=1 is set.
+
 Every non-blank input row gets one output line (the table: one row each, in input order): its
 result (a repeated address repeats its result), or why it has none: no_address (empty email
 cell) or too_long (over ${MAX_EMAIL_LENGTH} characters).
@@ -53,10 +57,13 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
   return n;
 }
 
-function engineOptions(v: Record<string, string | boolean | string[] | undefined>): Partial<EngineOptions> {
+function engineOptions(v: Record<string, string | boolean | string[] | undefined>, env: NodeJS.ProcessEnv): Partial<EngineOptions> {
   const port = positiveInt("port", v.port as string | undefined, DEFAULT_ENGINE_OPTIONS.port);
   if (port > 65535) throw new UsageError(`--port must be at most 65535`);
+  const allowPrivate = allowPrivateTargetsFrom(env);
+  if (!allowPrivate.ok) throw new UsageError(allowPrivate.error);
   return {
+    allowPrivateTargets: allowPrivate.value,
     from: (v.from as string | undefined) ?? DEFAULT_ENGINE_OPTIONS.from,
     helo: (v.helo as string | undefined) ?? DEFAULT_ENGINE_OPTIONS.helo,
     dnsServers: (v.dns as string[] | undefined) ?? [],
@@ -199,7 +206,7 @@ async function verifyCommand(argv: string[]): Promise<number> {
   const flushRejects = (beforeLine: number) => {
     while (rejects.length > 0 && rejects[0]!.entry.line < beforeLine) emit(rejects.shift()!);
   };
-  const engine = createEngine(engineOptions(values));
+  const engine = createEngine(engineOptions(values, process.env));
   const bar = progressBar(file ? null : positionals.length);
   const source = addressesOf(positionals, file, {
     address: (entry) => fed.push({ entry, line: file && entry.line > 0 ? entry.line : null, result: null }),

@@ -32,6 +32,8 @@ export const ConfigSchema = z.object({
   MXRAY_OUTBOX_DIR: z.string().min(1).default("./.data/outbox"),
   MXRAY_MAX_INFLIGHT_BATCHES: positiveInt.default(4),
   MXRAY_HEARTBEAT_MS: positiveInt.default(10_000),
+  /** "1": SMTP to loopback, private and other non-public addresses is allowed (the simulated world). */
+  MXRAY_ALLOW_PRIVATE_TARGETS: z.enum(["0", "1"]).default("0").transform((v) => v === "1"),
 });
 export type ProbeConfig = z.infer<typeof ConfigSchema>;
 
@@ -55,12 +57,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): ConfigResult {
   return { ok: false, error: `invalid probe configuration: ${problems.join("; ")}` };
 }
 
+/** MXRAY_ALLOW_PRIVATE_TARGETS as the daemon reads it, for entry points without a full config. */
+export function allowPrivateTargetsFrom(env: NodeJS.ProcessEnv): { ok: true; value: boolean } | { ok: false; error: string } {
+  const parsed = ConfigSchema.shape.MXRAY_ALLOW_PRIVATE_TARGETS.safeParse(env.MXRAY_ALLOW_PRIVATE_TARGETS || undefined);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: 'MXRAY_ALLOW_PRIVATE_TARGETS must be "1" or "0"' };
+}
+
 export function engineOptionsFrom(config: ProbeConfig): Partial<EngineOptions> {
   const options: Partial<EngineOptions> = {
     from: config.MXRAY_FROM,
     helo: config.MXRAY_HELO,
     dnsServers: config.MXRAY_DNS,
     port: config.MXRAY_SMTP_PORT,
+    allowPrivateTargets: config.MXRAY_ALLOW_PRIVATE_TARGETS,
   };
   if (config.MXRAY_CONCURRENCY !== undefined) options.concurrency = config.MXRAY_CONCURRENCY;
   if (config.MXRAY_PER_HOST !== undefined) options.perHostConnections = config.MXRAY_PER_HOST;

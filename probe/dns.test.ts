@@ -3,7 +3,7 @@ import dgram from "node:dgram";
 import net from "node:net";
 import * as packet from "dns-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createResolver, parseServer, reverseName } from "./dns.ts";
+import { createResolver, MAX_HOST_ADDRESSES, MAX_MX_HOSTS, parseServer, reverseName } from "./dns.ts";
 
 type Handler = (q: packet.Packet) => Partial<packet.Packet> & { rcode?: number; drop?: boolean; wrongId?: boolean; noQuestion?: boolean };
 
@@ -92,9 +92,13 @@ const zone: Handler = (q) => {
       return { answers: answer(q, "TXT", 100, ["v=spf1 ", "-all"]) };
     case "PTR 2.0.0.127.in-addr.arpa":
       return { answers: answer(q, "PTR", 100, "a.mx.test") };
+    // A hostile zone: 300 MX hosts, each with 50 addresses (the answers travel over TCP).
+    case "MX many.test":
+      return { answers: answer(q, "MX", 100, ...Array.from({ length: 300 }, (_, i) => ({ preference: 300 - i, exchange: `h${i}.many.test` }))) };
     case "TXT big.test":
       return { answers: answer(q, "TXT", 100, ...Array.from({ length: 40 }, (_, i) => `record-${i}-${"x".repeat(60)}`)) };
     default:
+      if (type === "A" && name.endsWith(".many.test")) return { answers: answer(q, "A", 60, ...Array.from({ length: 50 }, (_, i) => `192.0.2.${i + 1}`)) };
       return { rcode: 3, authorities: [SOA] };
   }
 };
@@ -210,6 +214,17 @@ describe("mailRoute", () => {
   it("ignores an answer with the wrong id", async () => {
     expect(await resolver().mailRoute("spoof.test")).toMatchObject({ kind: "error" });
   });
+  it("follows at most MAX_MX_HOSTS hosts, the most preferred, with MAX_HOST_ADDRESSES addresses each (issue 10)", async () => {
+    const before = queries.filter((q) => q.endsWith(".many.test")).length;
+    const route = await resolver().mailRoute("many.test");
+    if (route.kind !== "mx") throw new Error(`want mx, got ${route.kind}`);
+    expect(route.hosts).toHaveLength(MAX_MX_HOSTS);
+    expect(route.hosts.map((h) => h.preference)).toEqual(Array.from({ length: MAX_MX_HOSTS }, (_, i) => i + 1));
+    expect(route.hosts.every((h) => h.addresses.length === MAX_HOST_ADDRESSES)).toBe(true);
+    // Only the followed hosts were looked up (each A answer is too big for UDP: asked twice).
+    expect(queries.filter((q) => q.endsWith(".many.test")).length - before).toBe(2 * MAX_MX_HOSTS);
+  });
+
   it("follows what a recursive server returns through a CNAME", async () => {
     const r = await resolver().mailRoute("cname.test");
     expect(r).toMatchObject({ kind: "mx", hosts: [{ name: "a.mx.test" }] });

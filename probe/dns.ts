@@ -64,6 +64,13 @@ export const DNS_TIMEOUT_MS = 2000;
 const EDNS_UDP_SIZE = 1232; // the DNS flag day 2020 recommendation
 /** A few answers per domain (MX, A, AAAA): tens of thousands of domains, a few MB. */
 export const DNS_CACHE_ENTRIES = 50_000;
+/**
+ * MX hosts followed per domain, lowest preference first, and addresses tried per host. A zone
+ * can list thousands (a TCP answer holds 64 KB): each would cost lookups and connection
+ * attempts on a stranger's say-so. Postfix stops at 5 addresses (smtp_mx_address_limit).
+ */
+export const MAX_MX_HOSTS = 10;
+export const MAX_HOST_ADDRESSES = 4;
 
 interface Server {
   host: string;
@@ -266,11 +273,11 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
   async function addresses(name: string): Promise<HostAddresses> {
     if (net.isIP(name)) return { kind: "found", addresses: [name] }; // an MX naming an IP literal: lenient, as MTAs are
     const a = await lookup(name, "A");
-    if (a.ok && a.records.length > 0) return { kind: "found", addresses: a.records };
+    if (a.ok && a.records.length > 0) return { kind: "found", addresses: a.records.slice(0, MAX_HOST_ADDRESSES) };
     // AAAA is asked even after an NXDOMAIN for A: "no address" is a verdict, so it needs both
     // questions answered. A CNAME'd name counts by its target's records (see interpret).
     const aaaa = await lookup(name, "AAAA");
-    if (aaaa.ok && aaaa.records.length > 0) return { kind: "found", addresses: aaaa.records };
+    if (aaaa.ok && aaaa.records.length > 0) return { kind: "found", addresses: aaaa.records.slice(0, MAX_HOST_ADDRESSES) };
     if (!a.ok) return { kind: "error", detail: a.detail };
     if (!aaaa.ok) return { kind: "error", detail: aaaa.detail };
     return { kind: "none", why: a.rcode === "NXDOMAIN" || aaaa.rcode === "NXDOMAIN" ? "nxdomain" : "no_address" };
@@ -293,6 +300,7 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
       const shuffled = real
         .map((p) => ({ p, r: Math.random() }))
         .sort((x, y) => x.p.preference - y.p.preference || x.r - y.r)
+        .slice(0, MAX_MX_HOSTS)
         .map(({ p }) => p);
       const resolved = await Promise.all(shuffled.map(async (p) => ({ ...p, found: await addresses(p.name) })));
       const hosts = resolved.map((h) => ({

@@ -69,6 +69,15 @@ describe("runDoctor port 25", () => {
     expect(report.checks[0]).toMatchObject({ ok: false, detail: "ECONNREFUSED" });
     expect(report.checks[1]).toMatchObject({ ok: false, detail: "unexpected greeting: 554 no service here" });
   });
+
+  it("gives up on a greeting that never ends, and shows a bounded part of a long one (issue 10)", async () => {
+    const endless = await greeter(`220-${"x".repeat(100_000)}`);
+    const long = await greeter(`554 ${"y".repeat(10_000)}\r\n`);
+    const report = await runDoctor(base({ port25Targets: [endless.target, long.target] }), { lookup: fakeLookup(healthyDns) });
+    expect(report.checks[0]).toMatchObject({ ok: false, detail: expect.stringMatching(/^no greeting in the first \d+ characters$/) });
+    expect(report.checks[1]!.ok).toBe(false);
+    expect(report.checks[1]!.detail.length).toBeLessThan(250);
+  });
 });
 
 describe("runDoctor DNS", () => {

@@ -3,6 +3,7 @@
 // hosts without it), and the IP's standing on the blocklists receivers consult.
 import { Resolver } from "node:dns/promises";
 import { isIPv4, isIPv6, Socket } from "node:net";
+import { clip } from "../core/contracts.ts";
 
 export const DEFAULT_PORT25_TARGETS = ["gmail-smtp-in.l.google.com:25", "mx1.hotmail.com:25"];
 export const DEFAULT_BLOCKLISTS = ["zen.spamhaus.org", "b.barracudacentral.org", "bl.spamcop.net"];
@@ -61,6 +62,9 @@ function splitTarget(target: string): { host: string; port: number } {
   return { host: target.slice(0, i).replace(/^\[|\]$/g, ""), port };
 }
 
+/** A greeting longer than this is not a mail server's; the idle timeout never ends a stream. */
+const MAX_GREETING_CHARS = 16_384;
+
 /** Connects, reads the greeting (RFC 5321 §4.2: "220-" lines continue, "220 " ends), sends QUIT. */
 export function readBanner(target: string, timeoutMs: number): Promise<DoctorCheck> {
   const { host, port } = splitTarget(target);
@@ -84,9 +88,13 @@ export function readBanner(target: string, timeoutMs: number): Promise<DoctorChe
       buffer += data.toString("latin1");
       const lines = buffer.split("\r\n");
       const last = lines.slice(0, -1).find((l) => /^\d{3} /.test(l) || /^\d{3}$/.test(l));
-      if (!last) return;
+      if (!last) {
+        if (buffer.length > MAX_GREETING_CHARS) finish({ name, ok: false, detail: `no greeting in the first ${MAX_GREETING_CHARS} characters` });
+        return;
+      }
       const ok = last.startsWith("220");
-      finish({ name, ok, detail: ok ? last : `unexpected greeting: ${last}` });
+      const shown = clip(last, 200);
+      finish({ name, ok, detail: ok ? shown : `unexpected greeting: ${shown}` });
     });
     socket.connect(port, host);
   });

@@ -42,6 +42,12 @@ export interface EngineOptions {
   catchAllTtlMs: number;
   /** Addresses admitted and not yet answered, across all calls: the memory bound. */
   window: number;
+  /**
+   * Talk SMTP to loopback, private, link-local and other non-public addresses. Off in
+   * production: an MX record is anyone's to write (issue 10). The CLI and daemon set it from
+   * MXRAY_ALLOW_PRIVATE_TARGETS; tests and benchmarks on the loopback world set it themselves.
+   */
+  allowPrivateTargets: boolean;
   observer?: EngineObserver;
 }
 
@@ -96,6 +102,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   greylistBudgetMs: 3 * 60_000,
   catchAllTtlMs: 24 * 60 * 60_000,
   window: 2048,
+  allowPrivateTargets: false,
 };
 
 interface Entry {
@@ -266,6 +273,10 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
         smtp: outcome?.smtp ?? null,
         catchAll,
       };
+      if (outcome?.smtp.kind === "private_target") {
+        const { mx, address } = outcome.smtp;
+        entry.trace?.push(`smtp: not connecting to ${mx} [${address}]: not a public address (MXRAY_ALLOW_PRIVATE_TARGETS=1 allows it)`);
+      }
       inFlight.delete(entry.parsed.normalized);
       for (const { input, index } of entry.inputs) emit(entry, input, index, entry.parsed, f, outcome);
       settleDomain(entry.domain);
@@ -307,6 +318,7 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       perHostConnections: opts.perHostConnections,
       greylistBudgetMs: opts.greylistBudgetMs,
       tls: true,
+      allowPrivateTargets: opts.allowPrivateTargets,
       trace: call.trace ?? false,
       ...(opts.observer ? { observer: opts.observer } : {}),
     };

@@ -324,7 +324,18 @@ describe("loadConfig", () => {
       dnsServers: ["127.0.0.1:5353", "1.1.1.1"],
       port: 25,
       perHostConnections: 3,
+      allowPrivateTargets: false,
     });
+  });
+
+  it("allows private SMTP targets only with MXRAY_ALLOW_PRIVATE_TARGETS=1 (issue 10)", () => {
+    const allowed = loadConfig({ ...env, MXRAY_ALLOW_PRIVATE_TARGETS: "1" });
+    expect(allowed.ok && engineOptionsFrom(allowed.value).allowPrivateTargets).toBe(true);
+    const off = loadConfig({ ...env, MXRAY_ALLOW_PRIVATE_TARGETS: "0" });
+    expect(off.ok && engineOptionsFrom(off.value).allowPrivateTargets).toBe(false);
+    const typo = loadConfig({ ...env, MXRAY_ALLOW_PRIVATE_TARGETS: "true" });
+    expect(typo.ok).toBe(false);
+    if (!typo.ok) expect(typo.error).toContain("MXRAY_ALLOW_PRIVATE_TARGETS");
   });
 
   it("fails naming the missing or malformed field", () => {

@@ -32,7 +32,7 @@ async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>)
 
 async function runMxray() {
   const { createEngine } = await import("../../probe/engine.ts");
-  const engine = createEngine({ dnsServers: [dnsServer], port: smtpPort, concurrency, helo: "bench.mxray.test" });
+  const engine = createEngine({ dnsServers: [dnsServer], port: smtpPort, concurrency, helo: "bench.mxray.test", allowPrivateTargets: true });
   await engine.verify(emails, {}, (r) => record(r.email, r.verdict));
   await engine.close();
 }
@@ -58,7 +58,7 @@ async function runNaive() {
     }
     const host = route.hosts[0]!;
     try {
-      const conn = await SmtpConnection.open({ host: host.addresses[0] ?? "0.0.0.0", port: smtpPort, mxName: host.name, helo: "bench.naive.test", timeoutMs: 10_000, tls: false });
+      const conn = await SmtpConnection.open({ host: host.addresses[0] ?? "0.0.0.0", port: smtpPort, mxName: host.name, helo: "bench.naive.test", timeoutMs: 10_000, tls: false, allowPrivate: true });
       await conn.command("MAIL FROM:<>", "mail");
       const reply = await conn.command(`RCPT TO:<${parsed.local}@${parsed.domain}>`, "rcpt");
       await conn.quit();

@@ -7,7 +7,7 @@ const { values } = parseArgs({ options: { rtt: { type: "string", default: "0" },
 const bulk = values.bulk ? { domains: 40, addresses: Number(values.bulk), seed: 42 } : undefined;
 const world = await startWorld({ rttMs: Number(values.rtt), ...(bulk ? { bulk } : {}) });
 console.log(`simulated mail world: DNS ${world.dnsServer}, SMTP port ${world.smtpPort} on 127.0.0.x`);
-console.log(`try: npm run -s mxray -- verify --dns ${world.dnsServer} --port ${world.smtpPort} --file e2e/world/sample.txt`);
+console.log(`try: MXRAY_ALLOW_PRIVATE_TARGETS=1 npm run -s mxray -- verify --dns ${world.dnsServer} --port ${world.smtpPort} --file e2e/world/sample.txt`);
 const stop = async () => {
   await world.stop();
   process.exit(0);

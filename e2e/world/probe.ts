@@ -24,6 +24,7 @@ export function createWorldProbe(
     MXRAY_TIMEOUT_MS: "2000",
     MXRAY_GREYLIST_BUDGET_MS: "3000",
     MXRAY_OUTBOX_DIR: o.outboxDir,
+    MXRAY_ALLOW_PRIVATE_TARGETS: "1", // the world is on loopback
   });
   if (!loaded.ok) throw new Error(loaded.error);
   const config = loaded.value;

@@ -4,6 +4,7 @@
 // protocol error. This client never sends DATA: it has no method that could.
 import net from "node:net";
 import tls from "node:tls";
+import { addressScope, type AddressScope } from "../../core/netaddr.ts";
 import type { SmtpReply } from "../../core/verdict.ts";
 import { joinReply, parseReplyLine } from "./reply.ts";
 
@@ -20,15 +21,25 @@ export const PHASE_TIMEOUT_MS = {
 } as const;
 export type Phase = keyof typeof PHASE_TIMEOUT_MS;
 
-export const MAX_LINE_BYTES = 4096; // RFC 5321 §4.5.3.1.5 says 512; be lenient, but bounded
-const MAX_REPLY_LINES = 200;
+/** Characters in one reply line; RFC 5321 §4.5.3.1.5 says 512: be lenient, but bounded. */
+export const MAX_LINE_CHARS = 4096;
+/**
+ * What is kept of one reply: enough for any real server (Gmail's rejection is 3 lines, a big
+ * EHLO 20). The rest is read and dropped until the reply's last line, so the conversation stays
+ * in step while memory, the trace and the classifiers' work stay bounded (issue 10).
+ */
+export const MAX_REPLY_LINES = 64;
+export const MAX_REPLY_CHARS = 2048;
+/** Lines read into one reply before the server counts as broken: fail fast, not at the timeout. */
+export const MAX_REPLY_LINES_READ = 10_000;
 
 export type SessionError =
   | { kind: "timeout"; phase: Phase }
   | { kind: "refused"; detail: string } // nothing listening, host unreachable
   | { kind: "closed"; phase: Phase; reply: SmtpReply | null } // the server hung up (421 or not)
   | { kind: "rejected"; phase: Phase; reply: SmtpReply } // greeting/EHLO/MAIL refused
-  | { kind: "protocol"; phase: Phase; detail: string; reply: SmtpReply | null };
+  | { kind: "protocol"; phase: Phase; detail: string; reply: SmtpReply | null }
+  | { kind: "private_target"; address: string; scope: AddressScope }; // not connected (see connectTcp)
 
 export class SessionFailure extends Error {
   constructor(readonly error: SessionError) {
@@ -45,6 +56,8 @@ export interface OpenOptions {
   /** Upper bound for every phase; PHASE_TIMEOUT_MS values below it are kept. */
   timeoutMs: number;
   tls: boolean;
+  /** Connect to loopback, private, link-local… addresses too (MXRAY_ALLOW_PRIVATE_TARGETS). */
+  allowPrivate: boolean;
   trace?: string[];
   signal?: AbortSignal;
 }
@@ -61,6 +74,10 @@ export class SmtpConnection {
   private buffer = "";
   private pendingLines: string[] = [];
   private pendingCode = 0;
+  /** Lines of the reply being read, and characters of its text: read, and kept. */
+  private pendingCount = 0;
+  private pendingRead = 0;
+  private pendingChars = 0;
   private queue: Expectation[] = [];
   private timer: NodeJS.Timeout | null = null;
   private dead: SessionFailure | null = null;
@@ -178,35 +195,51 @@ export class SmtpConnection {
   }
 
   private onData(chunk: string): void {
+    // The buffer holds at most one unfinished line plus one chunk: a line that never ends is
+    // refused once it passes the limit, however the server spreads it over packets.
     this.buffer += chunk;
+    let start = 0;
     let nl: number;
-    while ((nl = this.buffer.indexOf("\n")) >= 0) {
-      const line = this.buffer.slice(0, nl).replace(/\r$/, "");
-      this.buffer = this.buffer.slice(nl + 1);
+    while ((nl = this.buffer.indexOf("\n", start)) >= 0) {
+      const end = nl > start && this.buffer.charCodeAt(nl - 1) === 13 ? nl - 1 : nl; // CRLF or bare LF
+      if (end - start > MAX_LINE_CHARS) return this.protocolError("reply line too long");
+      const line = this.buffer.slice(start, end);
+      start = nl + 1;
       this.onLine(line);
       if (this.dead) return;
     }
-    if (this.buffer.length > MAX_LINE_BYTES) {
-      this.protocolError("reply line too long");
-    }
+    this.buffer = this.buffer.slice(start);
+    if (this.buffer.length > MAX_LINE_CHARS) this.protocolError("reply line too long");
   }
 
   private onLine(line: string): void {
-    this.log("S", line);
     const parsed = parseReplyLine(line);
-    if (!parsed || (this.pendingLines.length > 0 && parsed.code !== this.pendingCode)) {
+    if (!parsed || (this.pendingCount > 0 && parsed.code !== this.pendingCode)) {
+      this.log("S", line.slice(0, 80));
       return this.protocolError(`malformed reply line: ${line.slice(0, 80)}`);
     }
     this.pendingCode = parsed.code;
-    this.pendingLines.push(parsed.text);
-    if (this.pendingLines.length > MAX_REPLY_LINES) return this.protocolError("reply too long");
+    if (++this.pendingCount > MAX_REPLY_LINES_READ) return this.protocolError("reply too long");
+    this.pendingRead += parsed.text.length;
+    if (this.pendingCount <= MAX_REPLY_LINES && this.pendingChars < MAX_REPLY_CHARS) {
+      const text = parsed.text.slice(0, MAX_REPLY_CHARS - this.pendingChars);
+      this.pendingChars += text.length;
+      this.pendingLines.push(text);
+      this.log("S", `${parsed.code}${parsed.final ? " " : "-"}${text}`);
+    }
     if (!parsed.final) return;
+    if (this.pendingCount > this.pendingLines.length || this.pendingRead > this.pendingChars) {
+      this.log("*", `reply cut to ${this.pendingLines.length} of ${this.pendingCount} lines, ${this.pendingChars} of ${this.pendingRead} characters`);
+    }
     // EHLO keywords sit on separate lines: keep the line breaks, joinReply flattens the rest.
     const reply =
       this.queue[0]?.phase === "ehlo" && parsed.code === 250
         ? { code: parsed.code, enhanced: null, message: this.pendingLines.join("\n") }
         : joinReply(parsed.code, this.pendingLines);
     this.pendingLines = [];
+    this.pendingCount = 0;
+    this.pendingRead = 0;
+    this.pendingChars = 0;
     const head = this.queue.shift();
     if (!head) {
       this.unsolicited = reply;
@@ -306,6 +339,14 @@ export class SmtpConnection {
 }
 
 function connectTcp(opts: OpenOptions): Promise<net.Socket> {
+  // Anyone can point an MX (or a domain's A record) at the probe's own network: refuse what is
+  // not public before any packet is sent. `host` is the IP literal that is connected to, so no
+  // second DNS answer can swap it (rebinding); a host name is refused as "invalid" here.
+  const scope = addressScope(opts.host);
+  if (!opts.allowPrivate && scope !== "public") {
+    opts.trace?.push(`*: not connecting to ${opts.mxName} [${opts.host}]: ${scope} address (MXRAY_ALLOW_PRIVATE_TARGETS=1 allows it)`);
+    return Promise.reject(new SessionFailure({ kind: "private_target", address: opts.host, scope }));
+  }
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: opts.host, port: opts.port });
     opts.trace?.push(`*: connect ${opts.mxName} [${opts.host}]:${opts.port}`);

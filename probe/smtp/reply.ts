@@ -1,6 +1,10 @@
 // SMTP reply parsing (RFC 5321 §4.2) and classification of RCPT replies.
 // Each predicate names the real replies it was written for. An unmatched 5xx is "ambiguous"
 // (unknown), never a guess that the mailbox does not exist.
+//
+// Replies are remote data: every pattern here runs in linear time (no unbounded quantifier next
+// to another or inside one; a gap is a bounded `.{0,N}`), so a hostile server's reply cannot
+// stall the probe (issue 10). probe/smtp/hostile.security.test.ts holds them to it.
 import type { RcptClass, SmtpReply } from "../../core/verdict.ts";
 
 const ENHANCED = /^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)/;
@@ -64,7 +68,7 @@ const POLICY_WORDS =
 // 554 delivery error: dd This user doesn't have a yahoo.com account  (Yahoo)
 // 550 Requested action not taken: mailbox unavailable  (RFC 5321 text, Microsoft 5.5.0)
 const NOT_FOUND_WORDS =
-  /user unknown|unknown user|unknown recipient|no such (user|mailbox|recipient|address|account)|does not exist|doesn'?t exist|not exist|doesn'?t have an? .* account|mailbox (is )?unavailable|mailbox not found|user not found|recipient not found|invalid (recipient|mailbox|address)|unrouteable address|undeliverable address|address unknown|not a valid (mailbox|recipient|user)|no mailbox|unknown (local part|mailbox)|account (does not exist|not found)/;
+  /user unknown|unknown user|unknown recipient|no such (user|mailbox|recipient|address|account)|does not exist|doesn'?t exist|not exist|doesn'?t have an? .{0,64} account|mailbox (is )?unavailable|mailbox not found|user not found|recipient not found|invalid (recipient|mailbox|address)|unrouteable address|undeliverable address|address unknown|not a valid (mailbox|recipient|user)|no mailbox|unknown (local part|mailbox)|account (does not exist|not found)/;
 
 // 550 5.2.1 The email account that you tried to reach is disabled  (Gmail)
 // 554 Sorry your message to x cannot be delivered. This mailbox is disabled (554.30)  (Yahoo)
@@ -133,9 +137,13 @@ export function classifySessionFailure(r: SmtpReply): RcptClass {
   }
 }
 
+// 450 4.7.1 Greylisted, try again in 60 seconds; 451 Greylisted for 5 minutes. The number starts
+// a digit run (the lookbehind) and is short, so a long run of digits costs one pass, not n².
+const GREYLIST_HINT = /(?<!\d)(\d{1,6})\s{0,3}(seconds?|secs?|s\b|minutes?|mins?|m\b)/;
+
 /** Seconds a greylisting server asks us to wait ("try again in 60 seconds"), if it says. */
 export function greylistHintMs(r: SmtpReply): number | null {
-  const m = /(\d+)\s*(seconds?|secs?|s\b|minutes?|mins?|m\b)/.exec(text(r));
+  const m = GREYLIST_HINT.exec(text(r));
   if (!m) return null;
   const n = Number(m[1]);
   return m[2]!.startsWith("m") ? n * 60_000 : n * 1000;

@@ -42,6 +42,8 @@ export interface SchedulerOptions {
   perHostConnections: number;
   greylistBudgetMs: number;
   tls: boolean;
+  /** Connect to non-public addresses too (EngineOptions.allowPrivateTargets). */
+  allowPrivateTargets: boolean;
   /** Keep transcripts (only when a caller asked for them: they cost memory). */
   trace: boolean;
   observer?: EngineObserver;
@@ -115,6 +117,8 @@ function facts(err: SessionError, mx: string | null): SmtpFacts {
         : { kind: "protocol_error", mx: mx ?? "", detail: `connection closed in ${err.phase}`, reply: null };
     case "protocol":
       return { kind: "protocol_error", mx: mx ?? "", detail: err.detail, reply: err.reply };
+    case "private_target":
+      return { kind: "private_target", mx: mx ?? "", address: err.address };
   }
 }
 
@@ -255,10 +259,10 @@ export class MxGroup {
   private async open(
     trace: string[] | undefined,
   ): Promise<{ conn: SmtpConnection; mx: string } | { error: SessionError; mx: string | null }> {
-    let last: { error: SessionError; mx: string | null } = {
-      error: { kind: "refused", detail: "no address for any MX host" },
-      mx: null,
-    };
+    // The answer is the last real failure; a private address refused unasked is the answer only
+    // when no public address was there to try.
+    let last: { error: SessionError; mx: string | null } | null = null;
+    let refusedPrivate: { error: SessionError; mx: string | null } | null = null;
     for (const host of this.hosts) {
       for (const ip of host.addresses) {
         const now = Date.now();
@@ -282,6 +286,10 @@ export class MxGroup {
           return { conn, mx: host.name };
         } catch (e) {
           const err = failureOf(e);
+          if (err.kind === "private_target") {
+            refusedPrivate ??= { error: err, mx: host.name };
+            continue;
+          }
           last = { error: err, mx: host.name };
           // A 4xx/5xx greeting is an answer, not a broken host: don't trip the breaker on it.
           const hostFault = err.kind === "refused" || err.kind === "timeout";
@@ -291,7 +299,7 @@ export class MxGroup {
         }
       }
     }
-    return last;
+    return last ?? refusedPrivate ?? { error: { kind: "refused", detail: "no address for any MX host" }, mx: null };
   }
 
   private connOpts(host: MxHost, ip: string, trace: string[] | undefined) {
@@ -301,6 +309,7 @@ export class MxGroup {
       mxName: host.name,
       helo: this.opts.helo,
       timeoutMs: this.opts.timeoutMs,
+      allowPrivate: this.opts.allowPrivateTargets,
       ...(trace ? { trace } : {}),
       ...(this.signal ? { signal: this.signal } : {}),
     };

@@ -7,31 +7,12 @@ import { serve } from "@hono/node-server";
 import { describe, expect, it } from "vitest";
 import { signQstash } from "../core/qstash.ts";
 import { sign, SIGNATURE_HEADER } from "../core/signing.ts";
+import { lazyBody, unboundV1Signature } from "../core/testing.ts";
 import { MAX_BODY_BYTES, MAX_BUFFERED_BYTES, MAX_VERIFY_BODY_BYTES } from "./server.ts";
 import { BATCHES_URL, batchBody, config, errorCode, postBatch, setup } from "./testing.ts";
 
 const CHUNK = 64 * 1024;
 const HUGE = 200 * 1024 * 1024;
-
-/** A body of `total` bytes made only as it is pulled; says how much was pulled and whether it was cancelled. */
-function lazyBody(total: number) {
-  const state = { pulled: 0, cancelled: false };
-  const piece = new Uint8Array(CHUNK).fill(0x61);
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        if (state.pulled >= total) return controller.close();
-        state.pulled += CHUNK;
-        controller.enqueue(piece);
-      },
-      cancel() {
-        state.cancelled = true;
-      },
-    },
-    { highWaterMark: 0 },
-  );
-  return { stream, state };
-}
 
 type App = ReturnType<typeof setup>["app"];
 
@@ -48,7 +29,7 @@ describe("oversized bodies", () => {
     for (const withSignature of [false, true]) {
       it(`${route.path}: a 200 MB streamed body ${withSignature ? "with" : "without"} a signature is cut off at the limit with 413`, async () => {
         const probe = setup();
-        const { stream, state } = lazyBody(HUGE);
+        const { stream, state } = lazyBody(HUGE, CHUNK);
         const res = await post(probe.app, route.path, stream, withSignature ? await route.signed() : {});
         expect(res.status).toBe(413);
         expect(await errorCode(res)).toBe("payload_too_large");
@@ -99,7 +80,7 @@ describe("oversized bodies", () => {
 
   it("a lying Content-Length is no way around the cap", async () => {
     const probe = setup();
-    const { stream, state } = lazyBody(HUGE);
+    const { stream, state } = lazyBody(HUGE, CHUNK);
     const res = await post(probe.app, "/v1/batches", stream, { "content-length": "10" });
     expect(res.status).toBe(413);
     expect(state.pulled).toBeLessThanOrEqual(MAX_BODY_BYTES + CHUNK);
@@ -150,10 +131,7 @@ describe("signatures bound to method and route", () => {
   it("the old unbound v1 form is refused, naming it outdated", async () => {
     const probe = setup();
     const body = JSON.stringify({ email: "a@d.test" });
-    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(config.PROBE_SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    const t = Math.floor(Date.now() / 1000);
-    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${t}.${body}`)));
-    const v1 = `t=${t},v1=${Buffer.from(mac).toString("hex")}`;
+    const v1 = await unboundV1Signature(config.PROBE_SECRET, body, Math.floor(Date.now() / 1000));
     const res = await post(probe.app, "/v1/verify", body, { [SIGNATURE_HEADER]: v1 });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain("outdated");

@@ -3,32 +3,13 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
+import { lazyBody, unboundV1Signature } from "../../core/testing.ts";
 import { call, errorCode } from "../testing.ts";
 import { MAX_HEARTBEAT_BYTES } from "./internal_probes_heartbeat.ts";
 import { MAX_CHUNK_BYTES } from "./internal_probes_results.ts";
 
 const CHUNK = 64 * 1024;
 const HUGE = 200 * 1024 * 1024;
-
-/** A body of `total` bytes made only as it is pulled; says how much was pulled and whether it was cancelled. */
-function lazyBody(total: number) {
-  const state = { pulled: 0, cancelled: false };
-  const piece = new Uint8Array(CHUNK).fill(0x61);
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        if (state.pulled >= total) return controller.close();
-        state.pulled += CHUNK;
-        controller.enqueue(piece);
-      },
-      cancel() {
-        state.cancelled = true;
-      },
-    },
-    { highWaterMark: 0 },
-  );
-  return { stream, state };
-}
 
 const RESULTS = { method: "POST", path: "/internal/probes/results" };
 const HEARTBEAT = { method: "POST", path: "/internal/probes/heartbeat" };
@@ -41,7 +22,7 @@ describe("oversized bodies to /internal/probes/*", () => {
   ]) {
     for (const withSignature of [false, true]) {
       it(`${route.path}: a 200 MB streamed body ${withSignature ? "with" : "without"} a signature gets 413 after about the limit`, async () => {
-        const { stream, state } = lazyBody(HUGE);
+        const { stream, state } = lazyBody(HUGE, CHUNK);
         const headers: Record<string, string> = withSignature ? { [SIGNATURE_HEADER]: await sign(env.PROBE_SECRET, route, "{}") } : {};
         // In-isolate (the env form of call), so the test sees the Worker cancel the very stream it sent.
         const res = await call(route.path, { method: "POST", body: stream, headers, env });
@@ -71,9 +52,7 @@ describe("signatures on /internal/probes/*", () => {
 
   it("refuses the unbound v1 form, a missing, a malformed and a stale signature", async () => {
     const t = Math.floor(Date.now() / 1000);
-    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(env.PROBE_SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${t}.${emptyChunk}`)));
-    const v1 = `t=${t},v1=${Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+    const v1 = await unboundV1Signature(env.PROBE_SECRET, emptyChunk, t);
     const stale = await sign(env.PROBE_SECRET, RESULTS, emptyChunk, t - 301);
     for (const [header, word] of [[v1, "outdated"], [null, "missing"], ["t=1,v2=zz", "malformed"], [stale, "expired"]] as const) {
       const res = await call(RESULTS.path, { method: "POST", body: emptyChunk, headers: header ? { [SIGNATURE_HEADER]: header } : {} });

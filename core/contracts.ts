@@ -50,12 +50,16 @@ export type Result = z.infer<typeof ResultSchema>;
 export const MAX_BATCH_EMAILS = 5_000;
 export const MAX_EMAIL_LENGTH = 512; // longer than any valid address (254); stops abuse, not mail
 
-/** A batch the edge sends a probe (through QStash, or directly in local runs). */
+/**
+ * A batch the edge sends a probe (through QStash, or directly in local runs). An address has no
+ * length limit here (the body's size bounds it): a bad one gets its own result from the probe and
+ * never sinks the addresses beside it.
+ */
 export const BatchSchema = z.object({
   batch_id: z.string().min(1).max(64),
   job_id: z.string().min(1).max(64),
-  emails: z.array(z.string().max(MAX_EMAIL_LENGTH)).min(1).max(MAX_BATCH_EMAILS),
-  /** Where to post result chunks; defaults to the probe's configured EDGE_URL. */
+  emails: z.array(z.string()).min(1).max(MAX_BATCH_EMAILS),
+  /** Where to post result chunks; if given, it must be the probe's EDGE_URL + /internal/probes/results. */
   callback_url: z.url().optional(),
   /** Milliseconds the probe may spend, greylisting retries included. */
   budget_ms: z.number().int().positive().max(30 * 60_000).optional(),
@@ -64,7 +68,8 @@ export type Batch = z.infer<typeof BatchSchema>;
 
 /** A single real-time check: answered in the response within the budget. */
 export const VerifyRequestSchema = z.object({
-  email: z.string().max(MAX_EMAIL_LENGTH),
+  /** Any length (the body's size bounds it): a bad address is a verdict, not an error. */
+  email: z.string(),
   budget_ms: z.number().int().positive().max(120_000).optional(),
   trace: z.boolean().optional(),
 });

@@ -1,9 +1,19 @@
 // HMAC-SHA256 request signing on WebCrypto, so the Worker and the probe run the same code.
-// Header: `X-Mxray-Signature: t=<unix seconds>,v1=<hex hmac of "<t>.<body>">` (Stripe's shape:
-// the timestamp inside the MAC stops replays outside the tolerance window).
+// Header: `X-Mxray-Signature: t=<unix seconds>,v2=<hex hmac of "<t>\n<METHOD>\n<path>\n<body>">`
+// (Stripe's shape: the timestamp inside the MAC stops replays outside the tolerance window; the
+// method and route path inside it stop a signed request being replayed to another route). The
+// path is the route the receiver matches on (e.g. "/internal/probes/results"), never a query.
+// Newlines separate the parts because a path cannot hold a raw one. The unbound v1 form is
+// refused: the probe and the edge upgrade together.
 
 export const SIGNATURE_HEADER = "x-mxray-signature";
 export const DEFAULT_TOLERANCE_S = 300;
+
+/** What a signature is bound to besides its body. */
+export interface SignedRoute {
+  method: string;
+  path: string;
+}
 
 const encoder = new TextEncoder();
 
@@ -19,8 +29,10 @@ async function hmacHex(secret: string, data: string): Promise<string> {
   return Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export async function sign(secret: string, body: string, nowS = Math.floor(Date.now() / 1000)) {
-  return `t=${nowS},v1=${await hmacHex(secret, `${nowS}.${body}`)}`;
+const signedText = (t: number, route: SignedRoute, body: string) => `${t}\n${route.method.toUpperCase()}\n${route.path}\n${body}`;
+
+export async function sign(secret: string, route: SignedRoute, body: string, nowS = Math.floor(Date.now() / 1000)) {
+  return `t=${nowS},v2=${await hmacHex(secret, signedText(nowS, route, body))}`;
 }
 
 function constantTimeEqual(a: string, b: string): boolean {
@@ -30,12 +42,14 @@ function constantTimeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
-export type VerifyFailure = "missing" | "malformed" | "expired" | "mismatch";
+/** "outdated": only the unbound v1 MAC is present (a peer not yet upgraded). */
+export type VerifyFailure = "missing" | "malformed" | "outdated" | "expired" | "mismatch";
 
-/** Checks a signature against any of the given secrets (current and next, for rotation). */
+/** Checks a signature for this method, route and body against any of the secrets (current and next, for rotation). */
 export async function verifySignature(
   secrets: string[],
   header: string | null | undefined,
+  route: SignedRoute,
   body: string,
   nowS = Math.floor(Date.now() / 1000),
   toleranceS = DEFAULT_TOLERANCE_S,
@@ -48,12 +62,13 @@ export async function verifySignature(
     }),
   );
   const t = Number(parts.t);
-  if (!Number.isInteger(t) || !parts.v1 || !/^[0-9a-f]{64}$/.test(parts.v1)) {
+  if (!parts.v2 && parts.v1) return { ok: false, error: "outdated" };
+  if (!Number.isInteger(t) || !parts.v2 || !/^[0-9a-f]{64}$/.test(parts.v2)) {
     return { ok: false, error: "malformed" };
   }
   if (Math.abs(nowS - t) > toleranceS) return { ok: false, error: "expired" };
   for (const secret of secrets.filter(Boolean)) {
-    if (constantTimeEqual(await hmacHex(secret, `${t}.${body}`), parts.v1)) return { ok: true };
+    if (constantTimeEqual(await hmacHex(secret, signedText(t, route, body)), parts.v2)) return { ok: true };
   }
   return { ok: false, error: "mismatch" };
 }

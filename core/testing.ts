@@ -1,4 +1,4 @@
-// Test helpers for core's property-style tests (no test imports it in production code).
+// Test helpers shared by tests on every runtime (no production code imports it).
 
 /** mulberry32: a seeded generator, so a failing generated case can be replayed from its seed. */
 export function seededRandom(seed: number): () => number {
@@ -8,4 +8,31 @@ export function seededRandom(seed: number): () => number {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A body of `total` bytes in `chunkBytes` pieces, made only as it is pulled; says how much was pulled and whether it was cancelled. */
+export function lazyBody(total: number, chunkBytes: number) {
+  const state = { pulled: 0, cancelled: false };
+  const piece = new Uint8Array(chunkBytes).fill(0x61);
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (state.pulled >= total) return controller.close();
+        state.pulled += chunkBytes;
+        controller.enqueue(piece);
+      },
+      cancel() {
+        state.cancelled = true;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { stream, state };
+}
+
+/** The probe signature's old unbound form (`v1`, over "<t>.<body>"), which verifiers now refuse. */
+export async function unboundV1Signature(secret: string, body: string, nowS: number): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${nowS}.${body}`)));
+  return `t=${nowS},v1=${Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }

@@ -48,7 +48,8 @@ export async function startStandInProbe(opts: { secret: string }): Promise<{ url
     const [, mode, ...rest] = url.pathname.split("/");
     if (req.method !== "POST" || rest.join("/") !== "v1/verify" || !STANDIN_PROBE_MODES.includes(mode as StandInProbeMode)) return send(res, 404, { error: "not_found" });
     const body = await readBody(req);
-    const signed = await verifySignature([opts.secret], req.headers[SIGNATURE_HEADER] as string | undefined, body);
+    // Signed for the probe's own route: the mode prefix is this stand-in's, as a proxy's would be.
+    const signed = await verifySignature([opts.secret], req.headers[SIGNATURE_HEADER] as string | undefined, { method: "POST", path: "/v1/verify" }, body);
     if (!signed.ok) return send(res, 401, { error: "bad_signature" });
     const parsed = VerifyRequestSchema.safeParse(JSON.parse(body));
     if (!parsed.success) return send(res, 400, { error: "invalid_request" });

@@ -10,6 +10,7 @@ export interface ProbeMetrics {
   resultsPosted: Counter;
   postFailures: Counter<"kind">;
   outboxDepth: Gauge;
+  outboxDeadLetters: Gauge;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): ProbeMetrics {
@@ -80,6 +81,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): ProbeMet
     outboxDepth: new Gauge({
       name: "mxray_outbox_depth",
       help: "Result chunks written but not yet acknowledged by the edge.",
+      registers,
+    }),
+    outboxDeadLetters: new Gauge({
+      name: "mxray_outbox_dead_letters",
+      help: "Result chunks that kept failing, parked in the outbox's dead/ folder (not re-sent).",
       registers,
     }),
   };

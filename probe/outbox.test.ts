@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ResultChunk } from "../core/contracts.ts";
 import { SIGNATURE_HEADER, verifySignature } from "../core/signing.ts";
-import { RESULTS_PATH, createOutbox } from "./outbox.ts";
+import { DEAD_LETTER_DIR, RESULTS_PATH, createOutbox } from "./outbox.ts";
 
 const SECRET = "outbox-test-secret-0123456789";
 
@@ -71,7 +71,7 @@ describe("outbox", () => {
     expect(edge.received.map((r) => JSON.parse(r.body).seq)).toEqual([0, 1, 2]);
     for (const r of edge.received) {
       expect(r.path).toBe(RESULTS_PATH);
-      expect(await verifySignature([SECRET], r.signature, r.body)).toEqual({ ok: true });
+      expect(await verifySignature([SECRET], r.signature, { method: "POST", path: RESULTS_PATH }, r.body)).toEqual({ ok: true });
     }
     expect(await readdir(dir)).toEqual([]);
     await edge.close();
@@ -164,7 +164,7 @@ describe("outbox", () => {
     await second.start();
     await second.flush();
     expect(up.received.map((r) => JSON.parse(r.body))).toEqual([chunk(7, true)]);
-    expect(await verifySignature([SECRET], up.received[0]!.signature, up.received[0]!.body)).toEqual({ ok: true });
+    expect(await verifySignature([SECRET], up.received[0]!.signature, { method: "POST", path: RESULTS_PATH }, up.received[0]!.body)).toEqual({ ok: true });
     expect(await readdir(dir)).toEqual([]);
     await up.close();
   });
@@ -188,5 +188,61 @@ describe("outbox", () => {
     expect(retries.every((k) => k === "retry")).toBe(true);
     expect(outbox.depth()).toBe(1);
     outbox.close();
+  });
+
+  it("moves a chunk that keeps failing past its attempts and age to dead/, and the queue flows on", async () => {
+    // The edge refuses batch bat_bad's first chunk with a 500 for ever; everything else it takes.
+    const edge = await startEdge((_n, req) => (req.headers["x-test-poison"] ? 500 : 200));
+    let clock = 1_000_000;
+    const dead: number[] = [];
+    let badAttempts = 0;
+    const outbox = createOutbox({
+      dir,
+      edgeUrl: edge.url,
+      secret: SECRET,
+      baseDelayMs: 1,
+      maxDelayMs: 2,
+      parallel: 1, // one slot: while the poisoned chunk holds it, nothing else could go
+      maxAttempts: 3,
+      maxAgeMs: 60_000,
+      now: () => clock,
+      fetch: (url, init) => {
+        const poisoned = (init?.body as string).includes('"batch_id":"bat_bad","job_id":"job_1","seq":0');
+        if (poisoned) badAttempts++;
+        return fetch(url, { ...init, headers: { ...(init?.headers as Record<string, string>), ...(poisoned ? { "x-test-poison": "1" } : {}) } });
+      },
+      hooks: { deadLettersChanged: (count) => dead.push(count) },
+    });
+    await outbox.start();
+    await outbox.push(chunk(0, false, "bat_bad"));
+    await outbox.push(chunk(1, true, "bat_bad"));
+    await outbox.push(chunk(0, true, "bat_ok"));
+    // Past its attempts but younger than maxAgeMs (a short edge outage looks the same): kept.
+    await expect.poll(() => badAttempts).toBeGreaterThan(5);
+    expect(edge.received).toEqual([]);
+    expect(outbox.depth()).toBe(3);
+
+    clock += 60_000;
+    await outbox.flush();
+    expect(edge.received.map((r) => [JSON.parse(r.body).batch_id, JSON.parse(r.body).seq])).toEqual([
+      ["bat_bad", 1],
+      ["bat_ok", 0],
+    ]);
+    const parked = await readdir(join(dir, DEAD_LETTER_DIR));
+    expect(parked).toHaveLength(1);
+    expect(JSON.parse(await readFile(join(dir, DEAD_LETTER_DIR, parked[0]!), "utf8")).chunk).toEqual(chunk(0, false, "bat_bad"));
+    expect(dead).toEqual([0, 1]);
+    expect(await readdir(dir)).toEqual([DEAD_LETTER_DIR]);
+    outbox.close();
+
+    // A restart counts what is parked and never re-sends it.
+    const counted: number[] = [];
+    const again = createOutbox({ dir, edgeUrl: edge.url, secret: SECRET, hooks: { deadLettersChanged: (count) => counted.push(count) } });
+    await again.start();
+    await again.flush();
+    expect(counted).toEqual([1]);
+    expect(edge.received).toHaveLength(2);
+    again.close();
+    await edge.close();
   });
 });

@@ -3,10 +3,12 @@
 // mid-batch re-sends its leftovers on the next start; (batch_id, seq) makes a repeat harmless.
 // Up to `parallel` chunks are in flight at once, never two of one batch: a batch's chunks arrive
 // in order (its final chunk closes it at the edge), while chunks of different batches overlap
-// the edge's round trips.
+// the edge's round trips. Chunks go only to the configured edge (EDGE_URL), never to a URL a
+// batch names. A chunk that keeps failing is moved to a dead-letter folder so its batch's later
+// chunks can go: the edge re-queues what a batch never answered, so nothing is lost but work.
 import { randomUUID } from "node:crypto";
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { ResultChunk } from "../core/contracts.ts";
 import { SIGNATURE_HEADER, sign } from "../core/signing.ts";
 
@@ -20,6 +22,8 @@ export interface OutboxHooks {
   /** A failed attempt: "retry" will be sent again, "dropped" never will. */
   failed?(kind: "retry" | "dropped"): void;
   depthChanged?(depth: number): void;
+  /** Chunks in the dead-letter folder, after start() counted them and after each one moved there. */
+  deadLettersChanged?(count: number): void;
 }
 
 export interface OutboxOptions {
@@ -35,16 +39,30 @@ export interface OutboxOptions {
   requestTimeoutMs?: number;
   /** Chunks in flight at once (each of a different batch). */
   parallel?: number;
+  /**
+   * A chunk moves to the dead-letter folder once it has failed maxAttempts times in this run AND
+   * was queued maxAgeMs ago: the attempts give a chunk left by an earlier run its chances; the age
+   * keeps a short edge outage from moving anything.
+   */
+  maxAttempts?: number;
+  maxAgeMs?: number;
+  /** Wall clock (Unix ms), for chunk ages; tests inject their own. */
+  now?: () => number;
 }
 
 export const DEFAULT_OUTBOX_PARALLEL = 4;
+export const DEFAULT_MAX_ATTEMPTS = 10;
+/** Past the edge's batch lease (7 min): by then the edge has re-dispatched the batch anyway. */
+export const DEFAULT_MAX_AGE_MS = 10 * 60_000;
+/** Inside the outbox folder, so it shares its volume and permissions (systemd, Docker). */
+export const DEAD_LETTER_DIR = "dead";
 
 export interface Outbox {
   /** Re-queues chunks left on disk by an earlier run; call once before pushing. */
   start(): Promise<void>;
   /** Resolves once the chunk is on disk and queued (not when it is delivered). */
-  push(chunk: ResultChunk, url?: string): Promise<void>;
-  /** Resolves when everything queued so far has been delivered or dropped. */
+  push(chunk: ResultChunk): Promise<void>;
+  /** Resolves when everything queued so far has been delivered, dropped or dead-lettered. */
   flush(): Promise<void>;
   depth(): number;
   /** Stops sending after the current attempt; undelivered chunks stay on disk for the next start. */
@@ -54,13 +72,11 @@ export interface Outbox {
 /** A queued chunk is only its file: while the edge is away the queue grows on disk, not in memory. */
 interface Entry {
   file: string;
-  url: string | null;
   batchId: string;
 }
 
+/** Files written before callbacks were refused also hold a `url`; it is ignored. */
 interface StoredEntry {
-  /** null: the configured edge, whatever it is when the chunk is finally sent. */
-  url: string | null;
   chunk: ResultChunk;
 }
 
@@ -77,9 +93,14 @@ function retryAfterMs(header: string | null): number | null {
   return header !== null && Number.isFinite(s) && s >= 0 ? s * 1000 : null;
 }
 
-function chunkFileName(counter: number): string {
+function chunkFileName(nowMs: number, counter: number): string {
   // Lexical order is send order across restarts: time first, then a per-process counter.
-  return `${String(Date.now()).padStart(15, "0")}-${String(counter).padStart(8, "0")}.json`;
+  return `${String(nowMs).padStart(15, "0")}-${String(counter).padStart(8, "0")}.json`;
+}
+
+/** When the chunk was queued, from its file name (see chunkFileName). */
+function queuedAt(file: string): number {
+  return Number(basename(file).slice(0, 15));
 }
 
 export function createOutbox(options: OutboxOptions): Outbox {
@@ -89,7 +110,12 @@ export function createOutbox(options: OutboxOptions): Outbox {
   const maxDelayMs = options.maxDelayMs ?? 30_000;
   const requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
   const parallel = Math.max(1, options.parallel ?? DEFAULT_OUTBOX_PARALLEL);
-  const defaultUrl = `${options.edgeUrl.replace(/\/+$/, "")}${RESULTS_PATH}`;
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+  const now = options.now ?? Date.now;
+  const resultsUrl = `${options.edgeUrl.replace(/\/+$/, "")}${RESULTS_PATH}`;
+  const deadDir = join(options.dir, DEAD_LETTER_DIR);
+  let deadLetters = 0;
 
   const queue: Entry[] = [];
   const inFlight = new Set<Entry>();
@@ -116,12 +142,12 @@ export function createOutbox(options: OutboxOptions): Outbox {
     });
   }
 
-  async function attempt(entry: Entry, chunk: ResultChunk): Promise<{ outcome: Attempt; waitMs: number | null }> {
+  async function attempt(chunk: ResultChunk): Promise<{ outcome: Attempt; waitMs: number | null }> {
     const body = JSON.stringify(chunk);
     try {
-      const res = await doFetch(entry.url ?? defaultUrl, {
+      const res = await doFetch(resultsUrl, {
         method: "POST",
-        headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await sign(options.secret, body) },
+        headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await sign(options.secret, { method: "POST", path: RESULTS_PATH }, body) },
         body,
         signal: AbortSignal.timeout(requestTimeoutMs),
       });
@@ -150,7 +176,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       return;
     }
     for (let tries = 0; !closed; tries++) {
-      const { outcome, waitMs } = await attempt(entry, chunk);
+      const { outcome, waitMs } = await attempt(chunk);
       if (outcome === "delivered") options.hooks?.posted?.(chunk);
       if (outcome === "dropped") options.hooks?.failed?.("dropped");
       if (outcome !== "retry") {
@@ -158,9 +184,21 @@ export function createOutbox(options: OutboxOptions): Outbox {
         return;
       }
       options.hooks?.failed?.("retry");
+      if (tries + 1 >= maxAttempts && now() - queuedAt(entry.file) >= maxAgeMs) {
+        await moveToDeadLetters(entry, chunk);
+        return;
+      }
       const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** tries);
       await sleep(Math.min(maxDelayMs, waitMs ?? Math.random() * ceiling));
     }
+  }
+
+  async function moveToDeadLetters(entry: Entry, chunk: ResultChunk): Promise<void> {
+    await mkdir(deadDir, { recursive: true });
+    await rename(entry.file, join(deadDir, basename(entry.file)));
+    deadLetters++;
+    options.hooks?.deadLettersChanged?.(deadLetters);
+    log("result chunk keeps failing, moved to the dead-letter folder", { batch_id: chunk.batch_id, seq: chunk.seq, dir: deadDir });
   }
 
   function wakeIdle() {
@@ -202,11 +240,13 @@ export function createOutbox(options: OutboxOptions): Outbox {
       // A .tmp file is a write that never completed: its chunk was never acknowledged as queued.
       await Promise.all(all.filter((n) => n.endsWith(".tmp")).map((n) => rm(join(options.dir, n), { force: true })));
       const names = all.filter((n) => n.endsWith(".json")).sort();
+      deadLetters = all.includes(DEAD_LETTER_DIR) ? (await readdir(deadDir)).filter((n) => n.endsWith(".json")).length : 0;
+      options.hooks?.deadLettersChanged?.(deadLetters);
       for (const name of names) {
         const file = join(options.dir, name);
         try {
           const stored = JSON.parse(await readFile(file, "utf8")) as StoredEntry;
-          enqueue({ file, url: stored.url, batchId: stored.chunk.batch_id });
+          enqueue({ file, batchId: stored.chunk.batch_id });
         } catch (err) {
           log("unreadable outbox file, removing", { file, error: String(err) });
           await rm(file, { force: true });
@@ -215,13 +255,13 @@ export function createOutbox(options: OutboxOptions): Outbox {
       if (names.length > 0) log("re-sending result chunks left by an earlier run", { count: names.length });
     },
 
-    push(chunk, url) {
-      const entry: Entry = { file: join(options.dir, chunkFileName(counter++)), url: url ?? null, batchId: chunk.batch_id };
+    push(chunk) {
+      const entry: Entry = { file: join(options.dir, chunkFileName(now(), counter++)), batchId: chunk.batch_id };
       // Writes are chained so chunks enter the queue in the order they were pushed.
       const written = writes.then(async () => {
         const tmp = `${entry.file}.${randomUUID()}.tmp`;
         await mkdir(options.dir, { recursive: true });
-        await writeFile(tmp, JSON.stringify({ url: entry.url, chunk } satisfies StoredEntry));
+        await writeFile(tmp, JSON.stringify({ chunk } satisfies StoredEntry));
         await rename(tmp, entry.file); // atomic: a crash never leaves half a chunk under a .json name
         enqueue(entry);
       });

@@ -33,7 +33,7 @@ async function postHeartbeat(config: ProbeConfig, heartbeat: Heartbeat, log: Log
   try {
     const res = await fetch(`${config.EDGE_URL}${HEARTBEAT_PATH}`, {
       method: "POST",
-      headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await sign(config.PROBE_SECRET, body) },
+      headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await sign(config.PROBE_SECRET, { method: "POST", path: HEARTBEAT_PATH }, body) },
       body,
       signal: AbortSignal.timeout(Math.max(1_000, config.MXRAY_HEARTBEAT_MS)),
     });
@@ -84,6 +84,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       posted: (chunk) => metrics.resultsPosted.inc(chunk.results.length),
       failed: (kind) => metrics.postFailures.inc({ kind }),
       depthChanged: (depth) => metrics.outboxDepth.set(depth),
+      deadLettersChanged: (count) => metrics.outboxDeadLetters.set(count),
     },
   });
   await outbox.start();

@@ -4,106 +4,14 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ResultChunkSchema, type Result, type ResultChunk } from "../core/contracts.ts";
+import { ResultChunkSchema, type ResultChunk } from "../core/contracts.ts";
 import { signQstash } from "../core/qstash.ts";
 import { sign, SIGNATURE_HEADER, verifySignature } from "../core/signing.ts";
-import { buildResult } from "../core/result.ts";
-import type { Facts } from "../core/verdict.ts";
 import { engineOptionsFrom, loadConfig } from "./config.ts";
-import type { Engine, VerifyCall } from "./engine.ts";
 import { createMetrics } from "./metrics.ts";
-import { createOutbox, type Outbox } from "./outbox.ts";
-import { CHUNK_SIZE, MAX_BODY_BYTES, createProbeApp } from "./server.ts";
-
-const config = {
-  PUBLIC_URL: "https://probe.example.test",
-  PROBE_SECRET: "probe-secret-for-tests-0123456789",
-  QSTASH_CURRENT_SIGNING_KEY: "qstash-current",
-  QSTASH_NEXT_SIGNING_KEY: "qstash-next",
-  MXRAY_MAX_INFLIGHT_BATCHES: 2,
-};
-const BATCHES_URL = `${config.PUBLIC_URL}/v1/batches`;
-
-/** Local part "nobody" is rejected, anything else accepted; the record comes from core's builder. */
-function fakeResult(email: string): Result {
-  const rejected = email.startsWith("nobody@");
-  const facts: Facts = {
-    syntax: { ok: true },
-    disposable: false,
-    role: false,
-    free: false,
-    dns: { kind: "mx", hosts: ["mx.test"] },
-    smtp: {
-      kind: "reply",
-      rcpt: rejected ? "mailbox_not_found" : "accepted",
-      reply: { code: rejected ? 550 : 250, enhanced: rejected ? "5.1.1" : "2.1.5", message: "" },
-      mx: "mx.test",
-    },
-    catchAll: false,
-  };
-  return buildResult({ email, normalized: email.toLowerCase(), facts, mx: "mx.test", smtp: facts.smtp?.kind === "reply" ? facts.smtp.reply : null, durationMs: 1 });
-}
-
-/** A fake engine; `gate`, when set, holds every call until it resolves. */
-function fakeEngine(gate?: Promise<void>) {
-  const calls: { emails: string[]; call: VerifyCall }[] = [];
-  const engine: Engine = {
-    async verify(source, call, onResult) {
-      const emails: string[] = [];
-      for await (const e of source) emails.push(e);
-      calls.push({ emails, call });
-      if (gate) await gate;
-      emails.forEach((e, i) => onResult(fakeResult(e), i));
-    },
-    openConnections: () => 0,
-    close: async () => {},
-  };
-  return { engine, calls };
-}
-
-function memoryOutbox() {
-  const chunks: { chunk: ResultChunk; url: string | undefined }[] = [];
-  const outbox: Outbox = {
-    start: async () => {},
-    push: async (chunk, url) => void chunks.push({ chunk, url }),
-    flush: async () => {},
-    depth: () => 0,
-    close: () => {},
-  };
-  return { outbox, chunks };
-}
-
-function setup(opts: { gate?: Promise<void>; outbox?: Outbox } = {}) {
-  const { engine, calls } = fakeEngine(opts.gate);
-  const memory = memoryOutbox();
-  const probe = createProbeApp({
-    engine,
-    config,
-    outbox: opts.outbox ?? memory.outbox,
-    metrics: createMetrics(),
-    probeId: "prb_test",
-  });
-  return { ...probe, calls, chunks: memory.chunks };
-}
-
-async function postBatch(
-  app: ReturnType<typeof setup>["app"],
-  body: string,
-  signature?: string,
-): Promise<Response> {
-  const sig = signature ?? (await signQstash({ signingKey: config.QSTASH_CURRENT_SIGNING_KEY, url: BATCHES_URL, body }));
-  return app.request("/v1/batches", { method: "POST", body, headers: { "upstash-signature": sig } });
-}
-
-function batchBody(batch_id: string, emails: string[], extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({ batch_id, job_id: "job_1", emails, ...extra });
-}
-
-async function errorCode(res: Response): Promise<string> {
-  const body = (await res.json()) as { error: { code: string; requestId: string } };
-  expect(body.error.requestId).toMatch(/^req_/);
-  return body.error.code;
-}
+import { createOutbox } from "./outbox.ts";
+import { CHUNK_SIZE, MAX_BODY_BYTES } from "./server.ts";
+import { BATCHES_URL, batchBody, config, errorCode, fakeResult, postBatch, setup } from "./testing.ts";
 
 describe("POST /v1/batches", () => {
   it("verifies the batch and pushes its results in chunks, the last one final", async () => {
@@ -124,12 +32,12 @@ describe("POST /v1/batches", () => {
     expect(chunks.every((c) => c.batch_id === "bat_1" && c.job_id === "job_1" && c.probe_id === "prb_test")).toBe(true);
   });
 
-  it("accepts a delivery signed with the next key and posts to its callback_url", async () => {
+  it("accepts a delivery signed with the next key, and a callback_url that is its own edge's", async () => {
     const probe = setup();
-    const body = batchBody("bat_2", ["a@d.test"], { callback_url: "https://edge.example.test/cb" });
+    const body = batchBody("bat_2", ["a@d.test"], { callback_url: `${config.EDGE_URL}/internal/probes/results` });
     const sig = await signQstash({ signingKey: config.QSTASH_NEXT_SIGNING_KEY, url: BATCHES_URL, body });
     expect((await postBatch(probe.app, body, sig)).status).toBe(200);
-    expect(probe.chunks.map((c) => c.url)).toEqual(["https://edge.example.test/cb"]);
+    expect(probe.chunks).toHaveLength(1);
   });
 
   it("answers 401 bad_signature for a missing, foreign or mismatched signature", async () => {
@@ -192,7 +100,7 @@ describe("drain", () => {
       let body = "";
       req.on("data", (d) => (body += d));
       req.on("end", async () => {
-        signatures.push((await verifySignature([config.PROBE_SECRET], req.headers[SIGNATURE_HEADER] as string, body)).ok);
+        signatures.push((await verifySignature([config.PROBE_SECRET], req.headers[SIGNATURE_HEADER] as string, { method: "POST", path: "/internal/probes/results" }, body)).ok);
         received.push(JSON.parse(body));
         res.writeHead(200).end();
       });
@@ -238,7 +146,7 @@ describe("drain", () => {
 
 describe("POST /v1/verify", () => {
   async function postVerify(app: ReturnType<typeof setup>["app"], body: string, secret = config.PROBE_SECRET) {
-    return app.request("/v1/verify", { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(secret, body) } });
+    return app.request("/v1/verify", { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(secret, { method: "POST", path: "/v1/verify" }, body) } });
   }
 
   it("answers the result, passing the budget to the engine", async () => {
@@ -278,7 +186,9 @@ describe("GET /healthz, /metrics, unknown routes", () => {
     });
     const metrics = await probe.app.request("/metrics");
     expect(metrics.status).toBe(200);
-    expect(await metrics.text()).toContain("mxray_batches_in_flight");
+    const text = await metrics.text();
+    expect(text).toContain("mxray_batches_in_flight");
+    expect(text).toContain("mxray_outbox_dead_letters");
     const missing = await probe.app.request("/nope");
     expect(missing.status).toBe(404);
     expect(await errorCode(missing)).toBe("not_found");

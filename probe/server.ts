@@ -5,14 +5,23 @@ import { Receiver } from "@upstash/qstash";
 import { Hono, type Context } from "hono";
 import { BatchSchema, VerifyRequestSchema, type Batch, type Result } from "../core/contracts.ts";
 import { newId } from "../core/ids.ts";
+import { readRequestLimited } from "../core/limitedbody.ts";
 import { QSTASH_SIGNATURE_HEADER } from "../core/qstash.ts";
 import { SIGNATURE_HEADER, verifySignature } from "../core/signing.ts";
 import type { ProbeConfig } from "./config.ts";
 import type { Engine } from "./engine.ts";
 import type { ProbeMetrics } from "./metrics.ts";
-import type { Log, Outbox } from "./outbox.ts";
+import { RESULTS_PATH, type Log, type Outbox } from "./outbox.ts";
 
+/** A batch: 5,000 addresses with room to spare. */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+/** A single check is one address and two options. */
+export const MAX_VERIFY_BODY_BYTES = 64 * 1024;
+/**
+ * Bytes all requests may hold before their signature is checked. Each read reserves its route's
+ * cap up front, so unauthenticated senders can never make the probe hold more than this.
+ */
+export const MAX_BUFFERED_BYTES = 16 * MAX_BODY_BYTES;
 export const CHUNK_SIZE = 500;
 export const CHUNK_INTERVAL_MS = 1_000;
 export const DEFAULT_VERIFY_BUDGET_MS = 15_000;
@@ -27,6 +36,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   invalid_batch: 400,
   invalid_request: 400,
+  callback_not_allowed: 400,
   already_running: 409,
   busy: 429,
   draining: 503,
@@ -41,6 +51,7 @@ export interface ProbeAppDeps {
   config: Pick<
     ProbeConfig,
     | "PUBLIC_URL"
+    | "EDGE_URL"
     | "PROBE_SECRET"
     | "QSTASH_CURRENT_SIGNING_KEY"
     | "QSTASH_NEXT_SIGNING_KEY"
@@ -68,17 +79,6 @@ function errorResponse(c: Context<Env>, code: ErrorCode, message: string, retryA
   return c.json({ error: { code, message, requestId } }, ERROR_STATUS[code], headers);
 }
 
-type BodyRead = { ok: true; text: string } | { ok: false };
-
-/** Reads at most MAX_BODY_BYTES; Content-Length is checked first so big bodies are never buffered. */
-async function readBody(c: Context<Env>): Promise<BodyRead> {
-  const declared = Number(c.req.header("content-length"));
-  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return { ok: false };
-  const bytes = new Uint8Array(await c.req.arrayBuffer());
-  if (bytes.byteLength > MAX_BODY_BYTES) return { ok: false };
-  return { ok: true, text: new TextDecoder().decode(bytes) };
-}
-
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -100,14 +100,40 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
     devMode: false, // never fall back to keys from the environment or the dev server's
   });
   const batchesUrl = `${config.PUBLIC_URL}/v1/batches`;
+  // The only place results go (probe/outbox.ts); a batch naming another is refused.
+  const resultsUrl = new URL(`${config.EDGE_URL}${RESULTS_PATH}`).href;
 
   const running = new Map<string, { done: Promise<void>; abort: AbortController }>();
   const verifications = new Set<Promise<void>>();
   let isDraining = false;
+  let reserved = 0;
+
+  type BodyRead = { ok: true; text: string } | { ok: false; response: Response };
+
+  /**
+   * Reads the body while counting its bytes, before and whatever the signature: past maxBytes the
+   * stream is cancelled and the answer is 413 (@hono/node-server then discards, never buffers,
+   * what the sender still pushes, for a bounded while, so the client can read the answer).
+   */
+  async function readBody(c: Context<Env>, maxBytes: number): Promise<BodyRead> {
+    if (reserved + maxBytes > MAX_BUFFERED_BYTES) {
+      await c.req.raw.body?.cancel().catch(() => {});
+      return { ok: false, response: errorResponse(c, "busy", "too many requests being read", RETRY_AFTER_BUSY_S) };
+    }
+    reserved += maxBytes;
+    try {
+      const read = await readRequestLimited(c.req.raw, maxBytes);
+      if (read.ok) return { ok: true, text: new TextDecoder().decode(read.bytes) };
+      return { ok: false, response: errorResponse(c, "payload_too_large", `body over ${maxBytes} bytes`) };
+    } finally {
+      reserved -= maxBytes;
+    }
+  }
 
   async function qstashSignatureOk(c: Context<Env>, body: string): Promise<boolean> {
     const signature = c.req.header(QSTASH_SIGNATURE_HEADER);
     if (!signature) return false;
+    // The Receiver checks the JWT's `sub` against this URL and its `body` claim against the hash.
     return receiver.verify({ signature, body, url: batchesUrl }).then(
       () => true,
       () => false,
@@ -134,7 +160,7 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
       };
       pending = [];
       unwritten++;
-      pushes = pushes.then(() => outbox.push(chunk, batch.callback_url)).finally(() => void unwritten--);
+      pushes = pushes.then(() => outbox.push(chunk)).finally(() => void unwritten--);
     }
 
     // The engine's window bounds addresses in flight; this bounds results waiting for the disk.
@@ -170,14 +196,20 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
   });
 
   app.post("/v1/batches", async (c) => {
-    const body = await readBody(c);
-    if (!body.ok) return errorResponse(c, "payload_too_large", `body over ${MAX_BODY_BYTES} bytes`);
+    const body = await readBody(c, MAX_BODY_BYTES);
+    if (!body.ok) return body.response;
     if (!(await qstashSignatureOk(c, body.text))) {
       return errorResponse(c, "bad_signature", "missing or invalid Upstash-Signature");
     }
     const parsed = BatchSchema.safeParse(parseJson(body.text));
     if (!parsed.success) return errorResponse(c, "invalid_batch", describeIssues(parsed.error));
     const batch = parsed.data;
+    // Results go only to the configured edge; a batch that wants them elsewhere is a
+    // misconfiguration (the edge's MXRAY_PUBLIC_URL is not this EDGE_URL) or a forgery: refused
+    // before any SMTP work, so it shows at the sender instead of results quietly going astray.
+    if (batch.callback_url !== undefined && new URL(batch.callback_url).href !== resultsUrl) {
+      return errorResponse(c, "callback_not_allowed", `callback_url must be ${resultsUrl} (this probe's EDGE_URL)`);
+    }
     if (isDraining) return errorResponse(c, "draining", "probe is shutting down", RETRY_AFTER_DRAINING_S);
     if (running.has(batch.batch_id)) {
       return errorResponse(c, "already_running", `batch ${batch.batch_id} is already running`);
@@ -202,9 +234,11 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
   });
 
   app.post("/v1/verify", async (c) => {
-    const body = await readBody(c);
-    if (!body.ok) return errorResponse(c, "payload_too_large", `body over ${MAX_BODY_BYTES} bytes`);
-    const signed = await verifySignature([config.PROBE_SECRET], c.req.header(SIGNATURE_HEADER), body.text);
+    const body = await readBody(c, MAX_VERIFY_BODY_BYTES);
+    if (!body.ok) return body.response;
+    // Bound to this method and route (core/signing.ts): a body signed for another route fails.
+    const route = { method: c.req.method, path: c.req.path };
+    const signed = await verifySignature([config.PROBE_SECRET], c.req.header(SIGNATURE_HEADER), route, body.text);
     if (!signed.ok) return errorResponse(c, "bad_signature", `signature ${signed.error}`);
     const parsed = VerifyRequestSchema.safeParse(parseJson(body.text));
     if (!parsed.success) return errorResponse(c, "invalid_request", describeIssues(parsed.error));

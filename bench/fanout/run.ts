@@ -111,7 +111,7 @@ async function measure(stack: Stack, base: string): Promise<Figures> {
     }));
     const body = JSON.stringify({ probe_id: "prb_bench", batch_id: take[0]!.batchId, job_id: job.id, seq: processed, final: false, results });
     postedAt.set(processed + results.length, performance.now());
-    const res = await fetch(`${base}/internal/probes/results`, { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(stack.secrets.probeSecret, body) } });
+    const res = await fetch(`${base}/internal/probes/results`, { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(stack.secrets.probeSecret, { method: "POST", path: "/internal/probes/results" }, body) } });
     await res.body?.cancel();
     processed += results.length;
   };

@@ -24,6 +24,9 @@ export interface ProbeClient {
   verify(probe: ProbeTarget, request: Omit<VerifyRequest, "budget_ms">, budgetMs: number): Promise<ProbeAnswer>;
 }
 
+/** The probe's route for a single check; the signature is bound to it. */
+const VERIFY_ROUTE = { method: "POST", path: "/v1/verify" };
+
 /** Time allowed beyond the probe's budget for the round trip. */
 export const TRANSPORT_SLACK_MS = 5_000;
 
@@ -35,13 +38,13 @@ export function createHttpProbeClient(opts: { secret: string; slackMs?: number; 
     kind: "http",
     async verify(probe, request, budgetMs) {
       const body = JSON.stringify({ email: request.email, budget_ms: budgetMs, ...(request.trace ? { trace: true } : {}) });
-      const url = `${probe.url.replace(/\/+$/, "")}/v1/verify`;
+      const url = `${probe.url.replace(/\/+$/, "")}${VERIFY_ROUTE.path}`;
       try {
         // The signal covers reading the body too: a probe that stalls mid-answer times out.
         const res = await doFetch(url, {
-          method: "POST",
+          method: VERIFY_ROUTE.method,
           body,
-          headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await sign(opts.secret, body) },
+          headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await sign(opts.secret, VERIFY_ROUTE, body) },
           signal: AbortSignal.timeout(budgetMs + slackMs),
         });
         if (!res.ok) {

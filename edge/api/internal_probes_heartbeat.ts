@@ -7,9 +7,11 @@ import { recordHeartbeat } from "../services/probes.ts";
 import type { AppEnv } from "./app.ts";
 import { readSignedJson } from "./signed.ts";
 
+export const MAX_HEARTBEAT_BYTES = 64 * 1024;
+
 export function registerProbeHeartbeat(app: Hono<AppEnv>): void {
   app.post("/internal/probes/heartbeat", async (c) => {
-    const hb = await readSignedJson(c, HeartbeatSchema, 64 * 1024);
+    const hb = await readSignedJson(c, HeartbeatSchema, MAX_HEARTBEAT_BYTES);
     await recordHeartbeat(c.var.services.db, hb);
     if (!hb.draining) c.var.services.waitUntil(dispatchPending(c.var.services));
     return c.json({ ok: true });

@@ -5,7 +5,7 @@ import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
 import { call, errorCode, result, seedAccount, seedJobWithBatch } from "../testing.ts";
 
 async function post(path: string, body: string, secret = env.PROBE_SECRET) {
-  return call(path, { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(secret, body) } });
+  return call(path, { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(secret, { method: "POST", path }, body) } });
 }
 
 describe("POST /internal/probes/results", () => {

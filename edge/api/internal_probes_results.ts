@@ -8,7 +8,7 @@ import { applyResultChunk } from "../services/results.ts";
 import type { AppEnv } from "./app.ts";
 import { readSignedJson } from "./signed.ts";
 
-const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
+export const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
 
 export function registerProbeResults(app: Hono<AppEnv>): void {
   app.post("/internal/probes/results", async (c) => {

@@ -1,15 +1,19 @@
 // Reading a probe-signed JSON body (core/signing.ts): size, signature, JSON, schema, in order.
+// The size cap holds while the body streams in, so a chunked or mislabelled body is cut off at
+// maxBytes before the signature is even looked at.
 import type { Context } from "hono";
 import type { z } from "zod";
+import { readRequestLimited } from "../../core/limitedbody.ts";
 import { SIGNATURE_HEADER, verifySignature } from "../../core/signing.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
 
 export async function readSignedJson<S extends z.ZodType>(c: Context<AppEnv>, schema: S, maxBytes: number): Promise<z.infer<S>> {
-  if (Number(c.req.header("content-length")) > maxBytes) throw new ApiError("payload_too_large", `At most ${maxBytes} bytes`);
-  const body = await c.req.text();
-  if (body.length > maxBytes) throw new ApiError("payload_too_large", `At most ${maxBytes} bytes`);
-  const signed = await verifySignature([c.var.services.config.PROBE_SECRET], c.req.header(SIGNATURE_HEADER), body);
+  const read = await readRequestLimited(c.req.raw, maxBytes);
+  if (!read.ok) throw new ApiError("payload_too_large", `At most ${maxBytes} bytes`);
+  const body = new TextDecoder().decode(read.bytes);
+  const route = { method: c.req.method, path: c.req.path };
+  const signed = await verifySignature([c.var.services.config.PROBE_SECRET], c.req.header(SIGNATURE_HEADER), route, body);
   if (!signed.ok) throw new ApiError("bad_signature", `Probe signature ${signed.error}`);
   let json: unknown;
   try {

@@ -23,7 +23,7 @@ async function answerAll(jobId: string, verdictOf: (email: string) => Result["ve
     await db().update(batches).set({ status: "dispatched" }).where(eq(batches.id, b.id));
     const items = JSON.parse(b.items) as BatchItem[];
     const body = JSON.stringify({ probe_id: "prb_t", batch_id: b.id, job_id: jobId, seq: 0, final: true, results: items.map((i) => result(i[1], verdictOf(i[1]))) });
-    const res = await call("/internal/probes/results", { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(env.PROBE_SECRET, body) } });
+    const res = await call("/internal/probes/results", { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(env.PROBE_SECRET, { method: "POST", path: "/internal/probes/results" }, body) } });
     expect(res.status).toBe(200);
   }
 }

@@ -10,7 +10,7 @@ import { migrateDb } from "../db/migrate.ts";
 import { startSqld, type RunningSqld } from "../db/sqld.ts";
 import { ConfigSchema } from "../edge/config.ts";
 import { createEdgeDb } from "../edge/db.ts";
-import { sessionCookie } from "../edge/services/session.ts";
+import { startSession } from "../edge/services/session.ts";
 import { clerkSignInUrl, getViewer } from "./auth.server.ts";
 
 const FRONTEND_API = "clerk.mxray.test";
@@ -53,6 +53,7 @@ beforeAll(async () => {
   const env = {
     TURSO_DATABASE_URL: sqld.url,
     PROBE_SECRET,
+    SESSION_SECRET: "session-secret-for-the-clerk-test-0123",
     CLERK_SECRET_KEY: "sk_live_offline_test_key",
     CLERK_PUBLISHABLE_KEY: PUBLISHABLE,
     CLERK_JWT_KEY: `-----BEGIN PUBLIC KEY-----\n${spki.match(/.{1,64}/g)!.join("\n")}\n-----END PUBLIC KEY-----`,
@@ -109,7 +110,8 @@ describe("sign-in through Clerk", () => {
   });
 
   it("does not accept the local sign-in's cookie when Clerk is configured", async () => {
-    const local = await sessionCookie(PROBE_SECRET, { id: "usr_local", email: "eve@example.com" }, false);
+    const { db, config } = context.services;
+    const local = await startSession(db, config, { id: "usr_local", email: "eve@example.com" }, false);
     expect(await getViewer({ request: pageRequest(local.split(";")[0]!, 0), context: fresh() })).toBeNull();
   });
 

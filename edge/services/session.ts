@@ -1,15 +1,32 @@
-// The local sign-in's session: a cookie holding the person, signed with HMAC-SHA-256 (keyed apart
-// from probe signatures and live tokens), HttpOnly and SameSite=Lax so other sites can neither
-// read it nor send it on a cross-site POST. The account being acted in is a separate, unsigned
-// cookie: it is only a preference, checked against the person's memberships on every request.
+// The local sign-in's session: a cookie signed with SESSION_SECRET (HMAC-SHA-256, keyed apart
+// from live tokens) naming a row of `sessions`, HttpOnly and SameSite=Lax so other sites can
+// neither read it nor send it on a cross-site POST. The row is read on every request, so signing
+// out ends the session everywhere the cookie was copied. The account being acted in is a separate
+// cookie: only a preference, checked against the person's memberships on every request.
+import { and, eq, gt, isNull } from "drizzle-orm";
 import { readToken, signToken } from "../../core/signedtoken.ts";
+import { newId } from "../../core/ids.ts";
+import { sessions } from "../../db/schema.ts";
+import { sessionSecrets, type Config } from "../config.ts";
+import type { EdgeDb } from "../db.ts";
 import type { Person } from "./accounts.ts";
 
 export const SESSION_COOKIE = "mxray_session";
 export const ACCOUNT_COOKIE = "mxray_account";
-export const SESSION_TTL_S = 7 * 24 * 3600;
+export const SESSION_TTL_MS = 7 * 24 * 3600_000;
+/** Expired rows the sweeper deletes per statement, so a purge never holds the write lock long. */
+export const SESSION_PURGE_ROWS = 500;
 
 const PURPOSE = "session";
+
+interface SessionClaims {
+  /** The sessions row. */
+  s: string;
+  u: string;
+  m: string;
+  /** Expiry, Unix ms. */
+  e: number;
+}
 
 export function readCookie(header: string | null, name: string): string | null {
   for (const part of (header ?? "").split(";")) {
@@ -29,16 +46,57 @@ function cookie(name: string, value: string, maxAgeS: number, secure: boolean, h
   return [`${name}=${encodeURIComponent(value)}`, "Path=/", `Max-Age=${maxAgeS}`, "SameSite=Lax", ...(httpOnly ? ["HttpOnly"] : []), ...(secure ? ["Secure"] : [])].join("; ");
 }
 
-export async function sessionCookie(secret: string, person: Person, secure: boolean, nowS = Math.floor(Date.now() / 1000)): Promise<string> {
-  const token = await signToken(secret, PURPOSE, { u: person.id, m: person.email, e: nowS + SESSION_TTL_S });
-  return cookie(SESSION_COOKIE, token, SESSION_TTL_S, secure);
+/** The claims of a session cookie signed with the current or a previous secret, unexpired. */
+async function genuineClaims(config: Config, cookieHeader: string | null, now: number): Promise<SessionClaims | null> {
+  const token = readCookie(cookieHeader, SESSION_COOKIE);
+  if (!token) return null;
+  for (const secret of sessionSecrets(config)) {
+    const claims = await readToken<SessionClaims>(secret, PURPOSE, token);
+    if (claims) return typeof claims.s === "string" && claims.e > now ? claims : null;
+  }
+  return null;
+}
+
+/** Starts a session for the person: its row, and the Set-Cookie that carries it. */
+export async function startSession(db: EdgeDb, config: Config, person: Person, secure: boolean, now = Date.now()): Promise<string> {
+  const id = newId("ses", 24);
+  const expiresAt = now + SESSION_TTL_MS;
+  await db.insert(sessions).values({ id, userId: person.id, createdAt: now, expiresAt });
+  const token = await signToken(config.SESSION_SECRET, PURPOSE, { s: id, u: person.id, m: person.email, e: expiresAt } satisfies SessionClaims);
+  return cookie(SESSION_COOKIE, token, SESSION_TTL_MS / 1000, secure);
+}
+
+/** The signed-in person and their session id, if the cookie is genuine and its row is live. */
+export async function readSession(db: EdgeDb, config: Config, cookieHeader: string | null, now = Date.now()): Promise<{ person: Person; sessionId: string } | null> {
+  const claims = await genuineClaims(config, cookieHeader, now);
+  if (!claims) return null;
+  const [row] = await db
+    .select({ id: sessions.id })
+    .from(sessions)
+    .where(and(eq(sessions.id, claims.s), eq(sessions.userId, claims.u), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)));
+  return row ? { person: { id: claims.u, email: claims.m }, sessionId: row.id } : null;
+}
+
+/** Revokes the cookie's session (a forged or stale cookie revokes nothing). */
+export async function endSession(db: EdgeDb, config: Config, cookieHeader: string | null, now = Date.now()): Promise<void> {
+  const claims = await genuineClaims(config, cookieHeader, now);
+  if (!claims) return;
+  await db.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, claims.s), isNull(sessions.revokedAt)));
+}
+
+/** The sweeper's part: deletes expired sessions, a bounded step at a time. Returns how many. */
+export async function purgeExpiredSessions(db: EdgeDb, now = Date.now(), maxSteps = 10): Promise<number> {
+  let purged = 0;
+  for (let step = 0; step < maxSteps; step++) {
+    const done = await db.$client.execute({
+      sql: "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at <= ? LIMIT ?)",
+      args: [now, SESSION_PURGE_ROWS],
+    });
+    purged += done.rowsAffected;
+    if (done.rowsAffected < SESSION_PURGE_ROWS) break;
+  }
+  return purged;
 }
 
 export const clearSessionCookie = (secure: boolean) => cookie(SESSION_COOKIE, "", 0, secure);
-export const accountCookie = (accountId: string, secure: boolean) => cookie(ACCOUNT_COOKIE, accountId, SESSION_TTL_S, secure);
-
-/** The signed-in person, if the cookie is genuine and unexpired. */
-export async function readSession(secret: string, cookieHeader: string | null, nowS = Math.floor(Date.now() / 1000)): Promise<Person | null> {
-  const claims = await readToken<{ u: string; m: string; e: number }>(secret, PURPOSE, readCookie(cookieHeader, SESSION_COOKIE) ?? "");
-  return claims && claims.e > nowS ? { id: claims.u, email: claims.m } : null;
-}
+export const accountCookie = (accountId: string, secure: boolean) => cookie(ACCOUNT_COOKIE, accountId, SESSION_TTL_MS / 1000, secure);

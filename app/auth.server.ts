@@ -7,7 +7,7 @@ import { roleFromClerk } from "../core/roles.ts";
 import { clerkConfigured } from "../edge/config.ts";
 import { ensurePersonalAccount, localUserId, syncClerkOrganization, viewerFor, type Person, type Viewer } from "../edge/services/accounts.ts";
 import type { LiveTokenHolder } from "../edge/services/livetoken.ts";
-import { ACCOUNT_COOKIE, readCookie, readSession } from "../edge/services/session.ts";
+import { preferredAccount, readSession } from "../edge/services/session.ts";
 
 export interface AuthArgs {
   request: Request;
@@ -66,7 +66,9 @@ export function getViewer(args: AuthArgs): Promise<AppViewer | null> {
 async function resolveViewer(args: AuthArgs): Promise<AppViewer | null> {
   const who = await signedInPerson(args);
   if (!who) return null;
-  const viewer = await viewerFor(args.context.services.db, who.person, readCookie(args.request.headers.get("cookie"), ACCOUNT_COOKIE), who.clerkOrg);
+  const { db, config } = args.context.services;
+  const preferred = await preferredAccount(config, who.person.id, args.request.headers.get("cookie"));
+  const viewer = await viewerFor(db, who.person, preferred, who.clerkOrg);
   return viewer && { ...viewer, holder: who.holder };
 }
 

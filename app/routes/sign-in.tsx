@@ -5,7 +5,7 @@ import { redirect } from "@remix-run/server-runtime";
 import { Form, useActionData, useLoaderData, useNavigation, useSearchParams, type MetaFunction } from "@remix-run/react";
 import { parseAddress } from "../../core/address.ts";
 import { ensurePersonalAccount } from "../../edge/services/accounts.ts";
-import { accountCookie, startSession } from "../../edge/services/session.ts";
+import { clearAccountCookie, startSession } from "../../edge/services/session.ts";
 import { localSignInAllowed, safeNext } from "../../edge/signin.ts";
 import { clerkSignInUrl, getViewer, localPerson, secureCookies, usesClerk } from "../auth.server.ts";
 
@@ -30,7 +30,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const secure = secureCookies(request);
   const headers = new Headers();
   headers.append("set-cookie", await startSession(context.services.db, context.services.config, person, secure));
-  headers.append("set-cookie", accountCookie("", secure)); // start in the personal account
+  headers.append("set-cookie", clearAccountCookie(secure)); // start in the personal account
   return redirect(safeNext(String(form.get("next") ?? ""), new URL(request.url).origin), { headers });
 }
 

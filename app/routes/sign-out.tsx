@@ -4,7 +4,7 @@ import type { ActionFunctionArgs } from "@remix-run/server-runtime";
 import { redirect } from "@remix-run/server-runtime";
 import { createClerkClient } from "@clerk/remix/api.server";
 import { getAuth } from "@clerk/remix/ssr.server";
-import { accountCookie, clearSessionCookie, endSession } from "../../edge/services/session.ts";
+import { clearAccountCookie, clearSessionCookie, endSession } from "../../edge/services/session.ts";
 import { secureCookies, usesClerk } from "../auth.server.ts";
 
 export async function loader() {
@@ -16,7 +16,7 @@ export async function action(args: ActionFunctionArgs) {
   const secure = secureCookies(request);
   const headers = new Headers();
   headers.append("set-cookie", clearSessionCookie(secure));
-  headers.append("set-cookie", accountCookie("", secure));
+  headers.append("set-cookie", clearAccountCookie(secure));
   if (usesClerk(context)) {
     const auth = await getAuth(args);
     if (auth.sessionId) {

@@ -7,6 +7,7 @@ import { parseAddress } from "../../core/address.ts";
 import { can, ROLES, type Role } from "../../core/roles.ts";
 import { createTeam, listMembers, removeMember, setMember } from "../../edge/services/accounts.ts";
 import { accountCookie } from "../../edge/services/session.ts";
+import { safeNext } from "../../edge/signin.ts";
 import { requireViewer, secureCookies, usesClerk } from "../auth.server.ts";
 import { Badge } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
@@ -35,10 +36,13 @@ export async function action(args: ActionFunctionArgs) {
     const target = String(form.get("accountId") ?? "");
     // Only an account the person belongs to; anything else keeps the current one.
     const chosen = viewer.accounts.some((a) => a.id === target) ? target : viewer.account.id;
+    // Back to the page the switch was made on (its path only: a Referer of "//host" is no path).
     const back = request.headers.get("referer");
-    const path = back && new URL(back).origin === new URL(request.url).origin ? new URL(back).pathname : "/dashboard";
+    const origin = new URL(request.url).origin;
+    const path = back && URL.canParse(back) && new URL(back).origin === origin ? safeNext(new URL(back).pathname, origin) : "/dashboard";
     // A job page belongs to the account it was opened in; after a switch, go to the dashboard.
-    return redirect(path.startsWith("/jobs/") ? "/dashboard" : path, { headers: { "set-cookie": accountCookie(chosen, secure) } });
+    const cookie = await accountCookie(context.services.config, viewer.user.id, chosen, secure);
+    return redirect(path.startsWith("/jobs/") ? "/dashboard" : path, { headers: { "set-cookie": cookie } });
   }
   try {
     if (intent === "create-team") {
@@ -46,7 +50,7 @@ export async function action(args: ActionFunctionArgs) {
       const name = String(form.get("name") ?? "").trim().slice(0, 100);
       if (!name) return { error: { code: "validation_failed", message: "Give the team a name." } };
       const id = await createTeam(context.services.db, viewer.user, name);
-      return redirect("/team", { headers: { "set-cookie": accountCookie(id, secure) } });
+      return redirect("/team", { headers: { "set-cookie": await accountCookie(context.services.config, viewer.user.id, id, secure) } });
     }
     if ((intent === "add-member" || intent === "remove-member") && usesClerk(context)) {
       return { error: { code: "conflict", message: "Teams are Clerk organizations here; manage their members in Clerk." } };

@@ -10,7 +10,7 @@ import { apiKeys, sessions } from "../../db/schema.ts";
 import { ConfigSchema, loadConfig, type Config } from "../config.ts";
 import { createTeam, ensurePersonalAccount, localUserId, removeMember, setMember, viewerFor, type Person } from "../services/accounts.ts";
 import { checkLiveToken, mintLiveToken } from "../services/livetoken.ts";
-import { endSession, purgeExpiredSessions, readSession, SESSION_PURGE_ROWS, SESSION_TTL_MS, startSession } from "../services/session.ts";
+import { accountCookie, endSession, preferredAccount, purgeExpiredSessions, readSession, SESSION_PURGE_ROWS, SESSION_TTL_MS, startSession } from "../services/session.ts";
 import { isLoopbackHost, localSignInAllowed, safeNext } from "../signin.ts";
 import { call, errorCode, seedAccount, seedJobWithBatch, testDb as db } from "../testing.ts";
 
@@ -170,6 +170,28 @@ describe("session cookies", () => {
     expect(await purgeExpiredSessions(db(), now, 1)).toBe(SESSION_PURGE_ROWS);
     expect(await purgeExpiredSessions(db(), now)).toBeGreaterThanOrEqual(5);
     expect((await db().select().from(sessions).where(eq(sessions.userId, userId))).map((s) => s.id)).toEqual([live]);
+  });
+});
+
+describe("the account-preference cookie", () => {
+  it("is believed only when signed for the person now signed in", async () => {
+    const ada = await person("ada");
+    const bob = await person("bob");
+    const mine = sent(await accountCookie(config(), ada.id, "acc_team", false));
+    expect(await preferredAccount(config(), ada.id, mine)).toBe("acc_team");
+    expect(await preferredAccount(config(), bob.id, mine)).toBeNull(); // planted from another person's browser
+    expect(await preferredAccount(config(), ada.id, "mxray_account=acc_team")).toBeNull(); // planted unsigned
+    const byProbe = await signToken(env.PROBE_SECRET, "account", { u: ada.id, a: "acc_team" });
+    expect(await preferredAccount(config(), ada.id, `mxray_account=${encodeURIComponent(byProbe)}`)).toBeNull();
+  });
+});
+
+describe("the dev API key", () => {
+  it("is a key only in local mode, never in a deployment that happens to set it", async () => {
+    const devKey = env.MXRAY_DEV_API_KEY!;
+    expect((await call("/api/v1/account", { key: devKey, env: { ...env } })).status).toBe(200);
+    const deployed = await call("/api/v1/account", { key: devKey, env: { ...env, MXRAY_MODE: "production" } });
+    expect([deployed.status, await errorCode(deployed)]).toEqual([401, "unauthorized"]);
   });
 });
 

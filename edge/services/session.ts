@@ -2,7 +2,8 @@
 // from live tokens) naming a row of `sessions`, HttpOnly and SameSite=Lax so other sites can
 // neither read it nor send it on a cross-site POST. The row is read on every request, so signing
 // out ends the session everywhere the cookie was copied. The account being acted in is a separate
-// cookie: only a preference, checked against the person's memberships on every request.
+// cookie: only a preference, checked against the person's memberships on every request, and
+// signed for the person so a cookie planted by a sibling subdomain cannot switch it.
 import { and, eq, gt, isNull } from "drizzle-orm";
 import { readToken, signToken } from "../../core/signedtoken.ts";
 import { newId } from "../../core/ids.ts";
@@ -18,6 +19,7 @@ export const SESSION_TTL_MS = 7 * 24 * 3600_000;
 export const SESSION_PURGE_ROWS = 500;
 
 const PURPOSE = "session";
+const ACCOUNT_PURPOSE = "account";
 
 interface SessionClaims {
   /** The sessions row. */
@@ -46,15 +48,20 @@ function cookie(name: string, value: string, maxAgeS: number, secure: boolean, h
   return [`${name}=${encodeURIComponent(value)}`, "Path=/", `Max-Age=${maxAgeS}`, "SameSite=Lax", ...(httpOnly ? ["HttpOnly"] : []), ...(secure ? ["Secure"] : [])].join("; ");
 }
 
-/** The claims of a session cookie signed with the current or a previous secret, unexpired. */
-async function genuineClaims(config: Config, cookieHeader: string | null, now: number): Promise<SessionClaims | null> {
-  const token = readCookie(cookieHeader, SESSION_COOKIE);
+/** The claims of a cookie signed with the current or a previous secret for this purpose. */
+async function signedCookie<T>(config: Config, purpose: string, cookieHeader: string | null, name: string): Promise<T | null> {
+  const token = readCookie(cookieHeader, name);
   if (!token) return null;
   for (const secret of sessionSecrets(config)) {
-    const claims = await readToken<SessionClaims>(secret, PURPOSE, token);
-    if (claims) return typeof claims.s === "string" && claims.e > now ? claims : null;
+    const claims = await readToken<T>(secret, purpose, token);
+    if (claims) return claims;
   }
   return null;
+}
+
+async function genuineClaims(config: Config, cookieHeader: string | null, now: number): Promise<SessionClaims | null> {
+  const claims = await signedCookie<SessionClaims>(config, PURPOSE, cookieHeader, SESSION_COOKIE);
+  return claims && typeof claims.s === "string" && claims.e > now ? claims : null;
 }
 
 /** Starts a session for the person: its row, and the Set-Cookie that carries it. */
@@ -99,4 +106,16 @@ export async function purgeExpiredSessions(db: EdgeDb, now = Date.now(), maxStep
 }
 
 export const clearSessionCookie = (secure: boolean) => cookie(SESSION_COOKIE, "", 0, secure);
-export const accountCookie = (accountId: string, secure: boolean) => cookie(ACCOUNT_COOKIE, accountId, SESSION_TTL_MS / 1000, secure);
+/** Acts in `accountId` from now on (membership is still checked on every request). */
+export async function accountCookie(config: Config, userId: string, accountId: string, secure: boolean): Promise<string> {
+  return cookie(ACCOUNT_COOKIE, await signToken(config.SESSION_SECRET, ACCOUNT_PURPOSE, { u: userId, a: accountId }), SESSION_TTL_MS / 1000, secure);
+}
+
+/** Back to the personal account. */
+export const clearAccountCookie = (secure: boolean) => cookie(ACCOUNT_COOKIE, "", 0, secure);
+
+/** The account the person chose to act in, if the cookie was signed for them. */
+export async function preferredAccount(config: Config, userId: string, cookieHeader: string | null): Promise<string | null> {
+  const claims = await signedCookie<{ u: string; a: string }>(config, ACCOUNT_PURPOSE, cookieHeader, ACCOUNT_COOKIE);
+  return claims && claims.u === userId && typeof claims.a === "string" ? claims.a : null;
+}

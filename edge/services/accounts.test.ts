@@ -5,8 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { Result } from "../../core/contracts.ts";
 import { newId } from "../../core/ids.ts";
 import { batches, creditLedger, jobEmails, jobs } from "../../db/schema.ts";
-import { ServiceError } from "../errors.ts";
-import { call, result, seedAccount, seedJobWithBatch, testDb as db } from "../testing.ts";
+import { call, result, seedAccount, seedJobWithBatch, serviceCode as code, testDb as db } from "../testing.ts";
 import { authorize, createTeam, ensurePersonalAccount, localUserId, setMember, viewerFor, type Person } from "./accounts.ts";
 import { browseResults, latestResults, RESULTS_PAGE_SIZE } from "./browse.ts";
 import type { Services } from "./context.ts";
@@ -17,16 +16,6 @@ async function person(name: string): Promise<Person> {
   const email = `${name}.${newId("req").slice(4, 12)}@example.com`;
   return { id: await localUserId(email), email };
 }
-
-const code = async (work: Promise<unknown>) => {
-  try {
-    await work;
-    return "ok";
-  } catch (e) {
-    if (e instanceof ServiceError) return e.code;
-    throw e;
-  }
-};
 
 describe("accounts", () => {
   it("gives a new person one personal account, owned, with the sign-up credits once", async () => {

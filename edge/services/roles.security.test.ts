@@ -7,8 +7,7 @@ import { newId } from "../../core/ids.ts";
 import type { Role } from "../../core/roles.ts";
 import { apiKeys, members } from "../../db/schema.ts";
 import { API_ERRORS } from "../api/errors.ts";
-import { ServiceError } from "../errors.ts";
-import { testDb as db } from "../testing.ts";
+import { serviceCode as code, testDb as db } from "../testing.ts";
 import { createTeam, ensurePersonalAccount, localUserId, removeMember, setMember, viewerFor, type Person, type Viewer } from "./accounts.ts";
 import { createApiKey, listApiKeys } from "./keys.ts";
 
@@ -18,16 +17,6 @@ async function person(name: string): Promise<Person> {
   await ensurePersonalAccount(db(), p, 0);
   return p;
 }
-
-const code = async (work: Promise<unknown>) => {
-  try {
-    await work;
-    return "ok";
-  } catch (e) {
-    if (e instanceof ServiceError) return e.code;
-    throw e;
-  }
-};
 
 const as = async (p: Person, teamId: string): Promise<Viewer> => (await viewerFor(db(), p, teamId))!;
 

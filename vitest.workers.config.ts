@@ -12,6 +12,9 @@ import { startStandInProbe } from "./e2e/standin-probe.ts";
 
 /** The probe secret the Worker under test trusts (tests sign with it). */
 export const TEST_PROBE_SECRET = "test-probe-secret-0123456789abcdef";
+/** The session secret the Worker under test signs cookies and live tokens with, and the one it replaced. */
+export const TEST_SESSION_SECRET = "test-session-secret-0123456789abcdef";
+export const TEST_SESSION_SECRET_PREVIOUS = "test-session-secret-before-rotation-0123";
 
 export default defineConfig({
   plugins: [
@@ -39,6 +42,8 @@ export default defineConfig({
             VERIFY_TEST_DATABASE_URL: verifyDb.url,
             STANDIN_PROBE_URL: standInProbe.url,
             PROBE_SECRET: TEST_PROBE_SECRET,
+            SESSION_SECRET: TEST_SESSION_SECRET,
+            SESSION_SECRET_PREVIOUS: `unused-older-secret-0123456789, ${TEST_SESSION_SECRET_PREVIOUS}`,
             MXRAY_DEV_API_KEY: "mx_test_devkeydevkeydevkeydevkeydevkey12",
             MXRAY_RATE_LIMIT_PER_MIN: "40",
             MXRAY_BATCH_SIZE: "50",

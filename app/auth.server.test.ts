@@ -10,7 +10,7 @@ import { migrateDb } from "../db/migrate.ts";
 import { startSqld, type RunningSqld } from "../db/sqld.ts";
 import { ConfigSchema } from "../edge/config.ts";
 import { createEdgeDb } from "../edge/db.ts";
-import { sessionCookie } from "../edge/services/session.ts";
+import { accountCookie, startSession } from "../edge/services/session.ts";
 import { clerkSignInUrl, getViewer } from "./auth.server.ts";
 
 const FRONTEND_API = "clerk.mxray.test";
@@ -53,6 +53,7 @@ beforeAll(async () => {
   const env = {
     TURSO_DATABASE_URL: sqld.url,
     PROBE_SECRET,
+    SESSION_SECRET: "session-secret-for-the-clerk-test-0123",
     CLERK_SECRET_KEY: "sk_live_offline_test_key",
     CLERK_PUBLISHABLE_KEY: PUBLISHABLE,
     CLERK_JWT_KEY: `-----BEGIN PUBLIC KEY-----\n${spki.match(/.{1,64}/g)!.join("\n")}\n-----END PUBLIC KEY-----`,
@@ -86,16 +87,18 @@ describe("sign-in through Clerk", () => {
     const viewer = await getViewer({ request: pageRequest(`__session=${admin}; mxray_account=unknown`), context: fresh() });
     const team = viewer!.accounts.find((a) => a.kind === "team");
     expect(team).toMatchObject({ name: "acme", role: "admin" });
-    const inTeam = await getViewer({ request: pageRequest(`__session=${admin}; mxray_account=${team!.id}`), context: fresh() });
+    // The account switcher's cookie, signed for this person.
+    const inTeamCookie = (await accountCookie(context.services.config, "user_grace", team!.id, false)).split(";")[0]!;
+    const inTeam = await getViewer({ request: pageRequest(`__session=${admin}; ${inTeamCookie}`), context: fresh() });
     expect(inTeam!.account).toMatchObject({ id: team!.id, role: "admin", kind: "team" });
 
     const demoted = await sessionToken({ sub: "user_grace", org_id: "org_acme", org_role: "org:member", org_slug: "acme" });
-    const after = await getViewer({ request: pageRequest(`__session=${demoted}; mxray_account=${team!.id}`), context: fresh() });
+    const after = await getViewer({ request: pageRequest(`__session=${demoted}; ${inTeamCookie}`), context: fresh() });
     expect(after!.account).toMatchObject({ id: team!.id, role: "member" });
 
     // Without the organization active (or after leaving it in Clerk), the team is out of reach.
     const personal = await sessionToken({ sub: "user_grace" });
-    const outside = await getViewer({ request: pageRequest(`__session=${personal}; mxray_account=${team!.id}`), context: fresh() });
+    const outside = await getViewer({ request: pageRequest(`__session=${personal}; ${inTeamCookie}`), context: fresh() });
     expect(outside!.account.kind).toBe("personal");
     expect(outside!.accounts.map((a) => a.id)).not.toContain(team!.id);
   });
@@ -109,7 +112,8 @@ describe("sign-in through Clerk", () => {
   });
 
   it("does not accept the local sign-in's cookie when Clerk is configured", async () => {
-    const local = await sessionCookie(PROBE_SECRET, { id: "usr_local", email: "eve@example.com" }, false);
+    const { db, config } = context.services;
+    const local = await startSession(db, config, { id: "usr_local", email: "eve@example.com" }, false);
     expect(await getViewer({ request: pageRequest(local.split(";")[0]!, 0), context: fresh() })).toBeNull();
   });
 

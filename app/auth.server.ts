@@ -6,7 +6,8 @@ import { redirect, type AppLoadContext } from "@remix-run/server-runtime";
 import { roleFromClerk } from "../core/roles.ts";
 import { clerkConfigured } from "../edge/config.ts";
 import { ensurePersonalAccount, localUserId, syncClerkOrganization, viewerFor, type Person, type Viewer } from "../edge/services/accounts.ts";
-import { ACCOUNT_COOKIE, readCookie, readSession } from "../edge/services/session.ts";
+import type { LiveTokenHolder } from "../edge/services/livetoken.ts";
+import { preferredAccount, readSession } from "../edge/services/session.ts";
 
 export interface AuthArgs {
   request: Request;
@@ -16,11 +17,22 @@ export interface AuthArgs {
 
 export const usesClerk = (context: AppLoadContext) => clerkConfigured(context.services.config);
 
+/** The Viewer, and what signed them in (live tokens are bound to it). */
+export interface AppViewer extends Viewer {
+  holder: LiveTokenHolder;
+}
+
+interface SignedIn {
+  person: Person;
+  clerkOrg?: string | null;
+  holder: LiveTokenHolder;
+}
+
 /**
  * The signed-in person (their accounts made or synced on the way), or null; with Clerk, also the
  * organization its session has active (null for none), the only team they may act in.
  */
-async function signedInPerson({ request, context, params = {} }: AuthArgs): Promise<{ person: Person; clerkOrg?: string | null } | null> {
+async function signedInPerson({ request, context, params = {} }: AuthArgs): Promise<SignedIn | null> {
   const { db, config } = context.services;
   if (usesClerk(context)) {
     // Throws a redirect when Clerk needs a handshake (an expired token being refreshed).
@@ -33,16 +45,16 @@ async function signedInPerson({ request, context, params = {} }: AuthArgs): Prom
     if (auth.orgId) {
       await syncClerkOrganization(db, person, { id: auth.orgId, name: auth.orgSlug ?? auth.orgId, role: roleFromClerk(auth.orgRole) });
     }
-    return { person, clerkOrg: auth.orgId ?? null };
+    return { person, clerkOrg: auth.orgId ?? null, holder: { user: auth.userId } };
   }
-  const person = await readSession(config.PROBE_SECRET, request.headers.get("cookie"));
-  return person ? { person } : null;
+  const session = await readSession(db, config, request.headers.get("cookie"));
+  return session ? { person: session.person, holder: { session: session.sessionId } } : null;
 }
 
 /** One per request: the root's loader and the page's run side by side on the same load context. */
-const viewers = new WeakMap<AppLoadContext, Promise<Viewer | null>>();
+const viewers = new WeakMap<AppLoadContext, Promise<AppViewer | null>>();
 
-export function getViewer(args: AuthArgs): Promise<Viewer | null> {
+export function getViewer(args: AuthArgs): Promise<AppViewer | null> {
   let viewer = viewers.get(args.context);
   if (!viewer) {
     viewer = resolveViewer(args);
@@ -51,25 +63,21 @@ export function getViewer(args: AuthArgs): Promise<Viewer | null> {
   return viewer;
 }
 
-async function resolveViewer(args: AuthArgs): Promise<Viewer | null> {
+async function resolveViewer(args: AuthArgs): Promise<AppViewer | null> {
   const who = await signedInPerson(args);
   if (!who) return null;
-  return viewerFor(args.context.services.db, who.person, readCookie(args.request.headers.get("cookie"), ACCOUNT_COOKIE), who.clerkOrg);
+  const { db, config } = args.context.services;
+  const preferred = await preferredAccount(config, who.person.id, args.request.headers.get("cookie"));
+  const viewer = await viewerFor(db, who.person, preferred, who.clerkOrg);
+  return viewer && { ...viewer, holder: who.holder };
 }
 
 /** The Viewer, or a redirect to the sign-in page that comes back here afterwards. */
-export async function requireViewer(args: AuthArgs): Promise<Viewer> {
+export async function requireViewer(args: AuthArgs): Promise<AppViewer> {
   const viewer = await getViewer(args);
   if (viewer) return viewer;
   const url = new URL(args.request.url);
   throw redirect(`/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`);
-}
-
-/** The local sign-in: any address on loopback; elsewhere only when MXRAY_LOCAL_SIGNIN=allow. */
-export function localSignInAllowed(request: Request, context: AppLoadContext): boolean {
-  if (context.services.config.MXRAY_LOCAL_SIGNIN === "allow") return true;
-  const host = new URL(request.url).hostname;
-  return host === "localhost" || host === "[::1]" || /^127\./.test(host);
 }
 
 export async function localPerson(email: string): Promise<Person> {

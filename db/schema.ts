@@ -49,6 +49,23 @@ export const apiKeys = sqliteTable(
   (t) => [uniqueIndex("api_keys_hash").on(t.hash), index("api_keys_account").on(t.accountId)],
 );
 
+/**
+ * The local sign-in's sessions. The cookie is signed and names its row, which is read on every
+ * request: signing out (revoked_at) ends the session at once, not when the cookie expires.
+ * Expired rows are purged by the sweeper.
+ */
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(), // ses_…
+    userId: text("user_id").notNull(),
+    createdAt: integer("created_at").notNull().default(now),
+    expiresAt: integer("expires_at").notNull(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("sessions_expires").on(t.expiresAt)],
+);
+
 export const jobs = sqliteTable(
   "jobs",
   {

@@ -56,6 +56,8 @@ export interface Stack {
 
 export interface LocalSecrets {
   probeSecret: string;
+  /** Signs session cookies and live tokens; the probes never see it. */
+  sessionSecret: string;
   signingKey: string;
   devApiKey: string;
 }
@@ -63,10 +65,16 @@ export interface LocalSecrets {
 /** Secrets of this local install, made once and kept under the data folder. */
 function localSecrets(dataDir: string): LocalSecrets {
   const file = join(dataDir, "local-secrets.json");
-  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as LocalSecrets;
   const base62 = (n: number) => Array.from(randomBytes(n), (b) => "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"[b % 62]).join("");
-  const secrets = { probeSecret: base62(40), signingKey: `sig_${base62(32)}`, devApiKey: `mx_test_${base62(32)}` };
-  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  const kept = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Partial<LocalSecrets>) : {};
+  const secrets: LocalSecrets = {
+    probeSecret: kept.probeSecret ?? base62(40),
+    // Installs from before sessions had their own secret get one now; the others are kept.
+    sessionSecret: kept.sessionSecret ?? base62(40),
+    signingKey: kept.signingKey ?? `sig_${base62(32)}`,
+    devApiKey: kept.devApiKey ?? `mx_test_${base62(32)}`,
+  };
+  if (Object.keys(kept).length !== Object.keys(secrets).length) writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
 }
 
@@ -157,6 +165,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       MXRAY_MODE: "local",
       TURSO_DATABASE_URL: sqld.url,
       PROBE_SECRET: secrets.probeSecret,
+      SESSION_SECRET: secrets.sessionSecret,
       QSTASH_CURRENT_SIGNING_KEY: secrets.signingKey,
       MXRAY_DEV_API_KEY: devApiKey,
       ...opts.vars,

@@ -15,6 +15,13 @@ export const ConfigSchema = z.object({
   TURSO_DATABASE_URL: z.string().min(1),
   TURSO_AUTH_TOKEN: z.string().optional(),
   PROBE_SECRET: z.string().min(16),
+  /**
+   * Signs session cookies and live tokens: never PROBE_SECRET, which every probe host holds (a
+   * probe could then mint a session for anyone). Required: live tokens need it under Clerk too.
+   */
+  SESSION_SECRET: z.string().min(16),
+  /** Former SESSION_SECRETs (comma-separated), still accepted so a rotation signs nobody out. */
+  SESSION_SECRET_PREVIOUS: z.string().optional(),
   MXRAY_DEV_API_KEY: z.string().min(8).optional(),
   /** Our own public origin, for links and the probes' callback (defaults to the request's). */
   MXRAY_PUBLIC_URL: z.url().optional(),
@@ -40,7 +47,10 @@ export const ConfigSchema = z.object({
   CLERK_JWT_KEY: z.string().optional(),
   /** Where signed-out people go; defaults to the instance's Account Portal. */
   CLERK_SIGN_IN_URL: z.url().optional(),
-  /** The local sign-in trusts any email, so it answers only on loopback unless this is "allow". */
+  /**
+   * The local sign-in trusts any email: it answers only in local mode, and there only to a
+   * loopback host unless this is "allow" (a private test instance reached by another name).
+   */
   MXRAY_LOCAL_SIGNIN: z.enum(["loopback", "allow"]).default("loopback"),
   /** Credits granted once to each new personal account. */
   MXRAY_SIGNUP_CREDITS: z.coerce.number().int().nonnegative().default(100),
@@ -50,6 +60,12 @@ export const ConfigSchema = z.object({
 export type Config = z.infer<typeof ConfigSchema>;
 
 export const localMode = (c: Config) => c.MXRAY_MODE === "local";
+
+/** The secret that signs, then those that still verify (rotation). */
+export const sessionSecrets = (c: Config): string[] => [
+  c.SESSION_SECRET,
+  ...(c.SESSION_SECRET_PREVIOUS ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0),
+];
 
 export const clerkConfigured = (c: Config) => Boolean(c.CLERK_SECRET_KEY && c.CLERK_PUBLISHABLE_KEY);
 

@@ -6,6 +6,9 @@ declare namespace Cloudflare {
     TURSO_AUTH_TOKEN?: string;
     /** HMAC secret shared with the probes (core/signing.ts). */
     PROBE_SECRET: string;
+    /** Signs session cookies and live tokens (edge/config.ts). */
+    SESSION_SECRET: string;
+    SESSION_SECRET_PREVIOUS?: string;
   }
 }
 declare namespace Cloudflare {

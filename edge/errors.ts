@@ -11,6 +11,8 @@ export const SERVICE_ERROR_CODES = [
   "forbidden",
   "not_found",
   "conflict",
+  /** The change would leave a team without an owner. */
+  "last_owner",
   "payload_too_large",
   "unsupported_media_type",
   "probe_unavailable",

@@ -9,6 +9,7 @@ import type { BatchItem } from "../core/ingest.ts";
 import { accounts, apiKeys, batches, batchItems, jobs } from "../db/schema.ts";
 import type { ProbeAnswer, ProbeClient } from "./adapters/probeclient.ts";
 import { createEdgeDb, type EdgeDb } from "./db.ts";
+import { ServiceError } from "./errors.ts";
 import worker from "./worker.ts";
 
 export const testDb = () => createEdgeDb(env);
@@ -78,4 +79,15 @@ export function standInProbeClient(answer: (email: string, attempt: number) => P
       return answer(request.email, attempt);
     },
   };
+}
+
+/** "ok", or the code of the ServiceError the work threw (anything else is rethrown). */
+export async function serviceCode(work: Promise<unknown>): Promise<string> {
+  try {
+    await work;
+    return "ok";
+  } catch (e) {
+    if (e instanceof ServiceError) return e.code;
+    throw e;
+  }
 }

@@ -23,6 +23,7 @@ import { registerWsJobs } from "./api/ws_jobs.ts";
 import { JobHub } from "./jobhub.ts";
 import { buildServices } from "./services/context.ts";
 import { sweep } from "./services/dispatch.ts";
+import { purgeExpiredSessions } from "./services/session.ts";
 
 export { JobHub };
 
@@ -66,7 +67,8 @@ export function createWorker(fallback?: (c: Context<AppEnv>) => Response | Promi
 export async function scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
   const services = buildServices(env, ctx, env.MXRAY_PUBLIC_URL ?? "http://localhost");
   const outcome = await sweep(services);
-  if (outcome.stalledJobs || outcome.deadProbes || outcome.reclaimed || outcome.givenUp) console.log(JSON.stringify({ msg: "sweep", ...outcome }));
+  const expiredSessions = await purgeExpiredSessions(services.db);
+  if (outcome.stalledJobs || outcome.deadProbes || outcome.reclaimed || outcome.givenUp || expiredSessions) console.log(JSON.stringify({ msg: "sweep", ...outcome, expiredSessions }));
 }
 
 export default { fetch: createWorker().fetch, scheduled } satisfies ExportedHandler<Env>;

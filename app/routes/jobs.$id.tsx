@@ -38,7 +38,7 @@ export async function loader(args: LoaderFunctionArgs) {
     job: jobView(job),
     progress: jobProgress(job),
     latest,
-    live: await mintLiveToken(config.PROBE_SECRET, job.id, viewer.account.id),
+    live: await mintLiveToken(config, job.id, viewer.account.id, viewer.holder),
     results,
     canDelete: can(viewer.account.role, "jobs:delete"),
   };

@@ -1,26 +1,26 @@
 // Sign-in: Clerk's hosted page when Clerk is configured; otherwise the local, email-only sign-in
-// (development accounts, no password), which answers on loopback only unless allowed.
+// (development accounts, no password), which answers only in local mode, on loopback unless allowed.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { redirect } from "@remix-run/server-runtime";
 import { Form, useActionData, useLoaderData, useNavigation, useSearchParams, type MetaFunction } from "@remix-run/react";
 import { parseAddress } from "../../core/address.ts";
 import { ensurePersonalAccount } from "../../edge/services/accounts.ts";
-import { accountCookie, sessionCookie } from "../../edge/services/session.ts";
-import { clerkSignInUrl, getViewer, localPerson, localSignInAllowed, secureCookies, usesClerk } from "../auth.server.ts";
-import { safeNext } from "../lib/actions.server.ts";
+import { clearAccountCookie, startSession } from "../../edge/services/session.ts";
+import { localSignInAllowed, safeNext } from "../../edge/signin.ts";
+import { clerkSignInUrl, getViewer, localPerson, secureCookies, usesClerk } from "../auth.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · mxray" }];
 
 export async function loader(args: LoaderFunctionArgs) {
   const url = new URL(args.request.url);
-  const next = safeNext(url.searchParams.get("next"));
+  const next = safeNext(url.searchParams.get("next"), url.origin);
   if (await getViewer(args)) throw redirect(next);
   if (usesClerk(args.context)) throw redirect(clerkSignInUrl(args.context, new URL(next, url.origin).href));
-  return { allowed: localSignInAllowed(args.request, args.context) };
+  return { allowed: localSignInAllowed(args.request.url, args.context.services.config) };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  if (usesClerk(context) || !localSignInAllowed(request, context)) return { error: "The local sign-in is off here." };
+  if (usesClerk(context) || !localSignInAllowed(request.url, context.services.config)) return { error: "The local sign-in is off here." };
   const form = await request.formData();
   const email = String(form.get("email") ?? "").trim();
   const parsed = parseAddress(email);
@@ -29,9 +29,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
   await ensurePersonalAccount(context.services.db, person, context.services.config.MXRAY_SIGNUP_CREDITS);
   const secure = secureCookies(request);
   const headers = new Headers();
-  headers.append("set-cookie", await sessionCookie(context.services.config.PROBE_SECRET, person, secure));
-  headers.append("set-cookie", accountCookie("", secure)); // start in the personal account
-  return redirect(safeNext(String(form.get("next") ?? "")), { headers });
+  headers.append("set-cookie", await startSession(context.services.db, context.services.config, person, secure));
+  headers.append("set-cookie", clearAccountCookie(secure)); // start in the personal account
+  return redirect(safeNext(String(form.get("next") ?? ""), new URL(request.url).origin), { headers });
 }
 
 export default function SignIn() {
@@ -57,7 +57,7 @@ export default function SignIn() {
         </>
       ) : (
         <div className="alert error" role="alert">
-          The local sign-in only answers on this machine (127.0.0.1). Configure Clerk (CLERK_SECRET_KEY and CLERK_PUBLISHABLE_KEY) to let people sign in here, or set MXRAY_LOCAL_SIGNIN=allow for a private test instance.
+          The local sign-in only answers on a stack running on this machine (MXRAY_MODE=local), opened as localhost or 127.0.0.1. Configure Clerk (CLERK_SECRET_KEY and CLERK_PUBLISHABLE_KEY) to let people sign in here; a private test instance in local mode reached by another name can set MXRAY_LOCAL_SIGNIN=allow.
         </div>
       )}
     </div>

@@ -1,9 +1,10 @@
-// Sign-out: ends the local session, or the Clerk session (revoked with Clerk's Backend API).
+// Sign-out: revokes the local session's row (so a copy of the cookie is dead too), or the Clerk
+// session (revoked with Clerk's Backend API).
 import type { ActionFunctionArgs } from "@remix-run/server-runtime";
 import { redirect } from "@remix-run/server-runtime";
 import { createClerkClient } from "@clerk/remix/api.server";
 import { getAuth } from "@clerk/remix/ssr.server";
-import { accountCookie, clearSessionCookie } from "../../edge/services/session.ts";
+import { clearAccountCookie, clearSessionCookie, endSession } from "../../edge/services/session.ts";
 import { secureCookies, usesClerk } from "../auth.server.ts";
 
 export async function loader() {
@@ -15,12 +16,14 @@ export async function action(args: ActionFunctionArgs) {
   const secure = secureCookies(request);
   const headers = new Headers();
   headers.append("set-cookie", clearSessionCookie(secure));
-  headers.append("set-cookie", accountCookie("", secure));
+  headers.append("set-cookie", clearAccountCookie(secure));
   if (usesClerk(context)) {
     const auth = await getAuth(args);
     if (auth.sessionId) {
       await createClerkClient({ secretKey: context.services.config.CLERK_SECRET_KEY! }).sessions.revokeSession(auth.sessionId);
     }
+  } else {
+    await endSession(context.services.db, context.services.config, request.headers.get("cookie"));
   }
   return redirect("/", { headers });
 }

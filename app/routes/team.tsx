@@ -1,12 +1,13 @@
-// Accounts and teams: switch the account you act in, see its members and roles, make a team and
-// add people to it. With Clerk, teams are Clerk organizations and are managed there.
+// Accounts and teams: switch the account you act in, see its members and roles, make a team, add
+// people to it and remove them. With Clerk, teams are Clerk organizations and are managed there.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { redirect } from "@remix-run/server-runtime";
 import { Form, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
 import { parseAddress } from "../../core/address.ts";
 import { can, ROLES, type Role } from "../../core/roles.ts";
-import { createTeam, listMembers, setMember } from "../../edge/services/accounts.ts";
+import { createTeam, listMembers, removeMember, setMember } from "../../edge/services/accounts.ts";
 import { accountCookie } from "../../edge/services/session.ts";
+import { safeNext } from "../../edge/signin.ts";
 import { requireViewer, secureCookies, usesClerk } from "../auth.server.ts";
 import { Badge } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
@@ -19,6 +20,7 @@ export async function loader(args: LoaderFunctionArgs) {
     account: viewer.account,
     me: viewer.user.email,
     members: await listMembers(args.context.services.db, viewer.account.id),
+    myRole: viewer.account.role,
     canManage: can(viewer.account.role, "team:manage") && viewer.account.kind === "team" && !usesClerk(args.context),
     clerk: usesClerk(args.context),
   };
@@ -34,10 +36,13 @@ export async function action(args: ActionFunctionArgs) {
     const target = String(form.get("accountId") ?? "");
     // Only an account the person belongs to; anything else keeps the current one.
     const chosen = viewer.accounts.some((a) => a.id === target) ? target : viewer.account.id;
+    // Back to the page the switch was made on (its path only: a Referer of "//host" is no path).
     const back = request.headers.get("referer");
-    const path = back && new URL(back).origin === new URL(request.url).origin ? new URL(back).pathname : "/dashboard";
+    const origin = new URL(request.url).origin;
+    const path = back && URL.canParse(back) && new URL(back).origin === origin ? safeNext(new URL(back).pathname, origin) : "/dashboard";
     // A job page belongs to the account it was opened in; after a switch, go to the dashboard.
-    return redirect(path.startsWith("/jobs/") ? "/dashboard" : path, { headers: { "set-cookie": accountCookie(chosen, secure) } });
+    const cookie = await accountCookie(context.services.config, viewer.user.id, chosen, secure);
+    return redirect(path.startsWith("/jobs/") ? "/dashboard" : path, { headers: { "set-cookie": cookie } });
   }
   try {
     if (intent === "create-team") {
@@ -45,7 +50,16 @@ export async function action(args: ActionFunctionArgs) {
       const name = String(form.get("name") ?? "").trim().slice(0, 100);
       if (!name) return { error: { code: "validation_failed", message: "Give the team a name." } };
       const id = await createTeam(context.services.db, viewer.user, name);
-      return redirect("/team", { headers: { "set-cookie": accountCookie(id, secure) } });
+      return redirect("/team", { headers: { "set-cookie": await accountCookie(context.services.config, viewer.user.id, id, secure) } });
+    }
+    if ((intent === "add-member" || intent === "remove-member") && usesClerk(context)) {
+      return { error: { code: "conflict", message: "Teams are Clerk organizations here; manage their members in Clerk." } };
+    }
+    if (intent === "remove-member") {
+      const email = String(form.get("email") ?? "");
+      const { keysRevoked } = await removeMember(context.services.db, viewer, String(form.get("userId") ?? ""));
+      const keys = keysRevoked ? ` The ${keysRevoked === 1 ? "API key they made was" : `${keysRevoked} API keys they made were`} revoked.` : "";
+      return { ok: `${email} was removed from ${viewer.account.name}.${keys}` };
     }
     if (intent === "add-member") {
       const email = String(form.get("email") ?? "").trim();
@@ -61,7 +75,7 @@ export async function action(args: ActionFunctionArgs) {
 }
 
 export default function Team() {
-  const { account, me, members, canManage, clerk } = useLoaderData<typeof loader>();
+  const { account, me, myRole, members, canManage, clerk } = useLoaderData<typeof loader>();
   const answer = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   return (
@@ -78,15 +92,30 @@ export default function Team() {
         <h2 id="members-title">Members</h2>
         <div className="table-wrap">
           <table>
-            <thead><tr><th scope="col">Email</th><th scope="col">Role</th></tr></thead>
+            <thead><tr><th scope="col">Email</th><th scope="col">Role</th>{canManage && <th scope="col"><span className="sr-only">Actions</span></th>}</tr></thead>
             <tbody>
               {members.map((m) => (
-                <tr key={m.userId}><td>{m.email}{m.email === me && <span className="muted"> (you)</span>}</td><td><Badge value={m.role} /></td></tr>
+                <tr key={m.userId}>
+                  <td>{m.email}{m.email === me && <span className="muted"> (you)</span>}</td>
+                  <td><Badge value={m.role} /></td>
+                  {canManage && (
+                    <td>
+                      {/* Admins manage members and admins; only an owner touches an owner. */}
+                      {(myRole === "owner" || m.role !== "owner") && (
+                        <Form method="post">
+                          <input type="hidden" name="userId" value={m.userId} />
+                          <input type="hidden" name="email" value={m.email} />
+                          <button className="btn small danger" type="submit" name="intent" value="remove-member" disabled={busy} aria-label={`Remove ${m.email}`}>Remove</button>
+                        </Form>
+                      )}
+                    </td>
+                  )}
+                </tr>
               ))}
             </tbody>
           </table>
         </div>
-        <p className="muted" style={{ marginBottom: 0 }}>Owners and admins create API keys, see credits and cancel jobs; members upload, check and download.</p>
+        <p className="muted" style={{ marginBottom: 0 }}>Owners and admins create API keys, see credits, cancel jobs and manage members (only owners manage owners); members upload, check and download. Removing someone revokes the API keys they made here.</p>
       </section>
       {canManage && (
         <Form method="post" className="card">

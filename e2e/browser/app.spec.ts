@@ -241,7 +241,7 @@ test("a single check shows the result card with every check and the SMTP trace",
   await expect(page.getByRole("region", { name: /not an address/ }).locator("h2 .badge")).toHaveText("undeliverable");
 });
 
-test("teams: the owner adds a member, who can verify but not manage keys", async ({ page, browser }) => {
+test("teams: the owner adds a member, who can verify but not manage keys, then removes them", async ({ page, browser }) => {
   const owner = uniqueEmail("teamowner");
   const member = uniqueEmail("teammember");
   await signIn(page, owner);
@@ -278,6 +278,14 @@ test("teams: the owner adds a member, who can verify but not manage keys", async
   // The owner's team view of keys still works.
   await page.goto("/keys");
   await expect(page.getByRole("heading", { name: "API keys" })).toBeVisible();
+
+  // The owner removes the member; the team's last owner cannot remove themselves.
+  await page.goto("/team");
+  await page.getByRole("button", { name: `Remove ${member}` }).click();
+  await expect(page.getByRole("status").filter({ hasText: `${member} was removed` })).toBeVisible();
+  await expect(page.getByRole("row").filter({ hasText: member })).toHaveCount(0);
+  await page.getByRole("button", { name: `Remove ${owner}` }).click();
+  await expect(page.getByRole("alert")).toContainText("needs an owner");
 });
 
 test("the API reference is rendered from the OpenAPI document", async ({ page, request }) => {

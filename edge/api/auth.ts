@@ -5,6 +5,7 @@ import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { hashApiKey } from "../../core/apikeys.ts";
 import { apiKeys } from "../../db/schema.ts";
+import { localMode } from "../config.ts";
 import type { EdgeDb } from "../db.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
@@ -41,7 +42,8 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   if (!m) throw new ApiError("unauthorized", "Send your API key as `Authorization: Bearer mx_live_…`");
   const key = m[1]!;
   const { db, config } = c.var.services;
-  if (config.MXRAY_DEV_API_KEY && key === config.MXRAY_DEV_API_KEY) {
+  // The dev key is a convenience of a machine's own stack, never of a deployment.
+  if (config.MXRAY_DEV_API_KEY && localMode(config) && key === config.MXRAY_DEV_API_KEY) {
     await ensureDevAccount(db, config.TURSO_DATABASE_URL);
     c.set("accountId", DEV_ACCOUNT_ID);
     c.set("keyId", null);

@@ -20,6 +20,7 @@ export const API_ERRORS = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  last_owner: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,

@@ -28,9 +28,10 @@ const route = createRoute({
 
 export function registerJobsLiveToken(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
-    const { services, accountId } = c.var;
+    const { services, accountId, keyId } = c.var;
     const job = await getJob(services.db, accountId, c.req.valid("param").id);
-    const { token, expiresAt } = await mintLiveToken(services.config.PROBE_SECRET, job.id, accountId);
+    // Bound to the key: revoking it also closes the door to sockets not yet opened.
+    const { token, expiresAt } = await mintLiveToken(services.config, job.id, accountId, keyId ? { key: keyId } : { dev: true });
     const ws = services.origin.replace(/^http/, "ws");
     return c.json({ token, expires_at: new Date(expiresAt * 1000).toISOString(), url: `${ws}/ws/jobs/${job.id}?token=${encodeURIComponent(token)}` }, 201);
   });

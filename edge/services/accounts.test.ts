@@ -1,33 +1,21 @@
-// Inside workerd, against the real sqld: accounts and roles, the local session cookie, API keys
+// Inside workerd, against the real sqld: accounts and roles, API keys
 // made by the app, and the results table's query, each with its tenant boundary.
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { Result } from "../../core/contracts.ts";
 import { newId } from "../../core/ids.ts";
 import { batches, creditLedger, jobEmails, jobs } from "../../db/schema.ts";
-import { ServiceError } from "../errors.ts";
-import { call, result, seedAccount, seedJobWithBatch, testDb as db } from "../testing.ts";
+import { call, result, seedAccount, seedJobWithBatch, serviceCode as code, testDb as db } from "../testing.ts";
 import { authorize, createTeam, ensurePersonalAccount, localUserId, setMember, viewerFor, type Person } from "./accounts.ts";
 import { browseResults, latestResults, RESULTS_PAGE_SIZE } from "./browse.ts";
 import type { Services } from "./context.ts";
 import { deleteJob, getJob, listJobs, PURGE_ROWS } from "./jobs.ts";
 import { createApiKey, listApiKeys, revokeApiKey } from "./keys.ts";
-import { readSession, SESSION_TTL_S, sessionCookie } from "./session.ts";
 
 async function person(name: string): Promise<Person> {
   const email = `${name}.${newId("req").slice(4, 12)}@example.com`;
   return { id: await localUserId(email), email };
 }
-
-const code = async (work: Promise<unknown>) => {
-  try {
-    await work;
-    return "ok";
-  } catch (e) {
-    if (e instanceof ServiceError) return e.code;
-    throw e;
-  }
-};
 
 describe("accounts", () => {
   it("gives a new person one personal account, owned, with the sign-up credits once", async () => {
@@ -74,31 +62,6 @@ describe("accounts", () => {
     const solo = await person("solo");
     await ensurePersonalAccount(db(), solo, 0);
     expect(await code(setMember(db(), (await viewerFor(db(), solo, null))!, "friend@example.com", "member"))).toBe("conflict");
-  });
-});
-
-describe("the local session cookie", () => {
-  const secret = "session-test-secret-0123456789";
-  it("names the person while genuine and unexpired, and is HttpOnly and SameSite=Lax", async () => {
-    const ada = await person("ada");
-    const cookie = await sessionCookie(secret, ada, true, 1_000);
-    expect(cookie).toMatch(/HttpOnly/);
-    expect(cookie).toMatch(/SameSite=Lax/);
-    expect(cookie).toMatch(/Secure/);
-    const pair = cookie.split(";")[0]!;
-    expect(await readSession(secret, `other=1; ${pair}`, 1_001)).toEqual(ada);
-    expect(await readSession(secret, pair, 1_000 + SESSION_TTL_S + 1)).toBeNull();
-    expect(await readSession("another-secret-0123456789", pair, 1_001)).toBeNull();
-  });
-
-  it("refuses a cookie whose person was changed", async () => {
-    const ada = await person("ada");
-    const [payload, sig] = decodeURIComponent((await sessionCookie(secret, ada, false, 1_000)).split(";")[0]!.split("=")[1]!).split(".");
-    const claims = JSON.parse(atob(payload!.replace(/-/g, "+").replace(/_/g, "/"))) as { u: string };
-    claims.u = "usr_someone_else";
-    const forged = btoa(JSON.stringify(claims)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-    expect(await readSession(secret, `mxray_session=${forged}.${sig}`, 1_001)).toBeNull();
-    expect(await readSession(secret, "mxray_session=garbage", 1_001)).toBeNull();
   });
 });
 

@@ -110,16 +110,74 @@ export async function listMembers(db: EdgeDb, accountId: string) {
     .orderBy(asc(members.createdAt));
 }
 
-/** Adds (or re-roles) someone by email in the viewer's team. Only an owner makes owners. */
+/**
+ * Who manages whom in a team: owners manage everyone; admins add, re-role and remove members and
+ * admins, never an owner, and never make one; members manage no one. Nobody re-roles themselves,
+ * and a team always keeps an owner. Each change is one conditional statement that checks the
+ * actor's role as stored at that moment, so no read-then-write race lets a demoted admin act or
+ * two removals leave a team ownerless. (?1 the team, ?2 the actor, ?3 the target.)
+ */
+const ACTOR_IS = (roles: string) => `EXISTS (SELECT 1 FROM members actor WHERE actor.account_id = ?1 AND actor.user_id = ?2 AND ${roles})`;
+
+/** Adds (or re-roles) someone by email in the viewer's team. */
 export async function setMember(db: EdgeDb, viewer: Viewer, email: string, role: Role): Promise<void> {
-  authorize(viewer, "team:manage");
-  if (viewer.account.kind !== "team") throw new ServiceError("conflict", "A personal account has one member; make a team to share work");
+  teamManager(viewer);
   if (role === "owner" && viewer.account.role !== "owner") throw new ServiceError("forbidden", "Only an owner can make another owner");
   const address = email.trim().toLowerCase();
   const userId = await localUserId(address);
   if (userId === viewer.user.id) throw new ServiceError("conflict", "You cannot change your own role");
-  await db
-    .insert(members)
-    .values({ accountId: viewer.account.id, userId, email: address, role })
-    .onConflictDoUpdate({ target: [members.accountId, members.userId], set: { role } });
+  // A new row needs an owner, or an admin making a non-owner; an existing owner's row changes only
+  // by an owner's hand (two owners then exist, the actor and the target, so one always stays).
+  const done = await db.$client.execute({
+    sql: `INSERT INTO members (account_id, user_id, email, role)
+          SELECT ?1, ?3, ?4, ?5
+          WHERE ${ACTOR_IS("(actor.role = 'owner' OR (actor.role = 'admin' AND ?5 <> 'owner'))")}
+          ON CONFLICT (account_id, user_id) DO UPDATE SET role = excluded.role
+          WHERE ${ACTOR_IS("(actor.role = 'owner' OR (actor.role = 'admin' AND members.role <> 'owner' AND excluded.role <> 'owner'))")}`,
+    args: [viewer.account.id, viewer.user.id, userId, address, role],
+  });
+  if (done.rowsAffected === 0) await whyRefused(db, viewer, userId);
+}
+
+/**
+ * Removes someone from the viewer's team (themselves too: leaving). The API keys they made in
+ * the team are revoked in the same write: a key is how a person keeps acting once removed.
+ * Returns how many keys were revoked.
+ */
+export async function removeMember(db: EdgeDb, viewer: Viewer, userId: string, now = Date.now()): Promise<{ keysRevoked: number }> {
+  teamManager(viewer);
+  const [removed, keys] = await db.$client.batch(
+    [
+      {
+        sql: `DELETE FROM members WHERE account_id = ?1 AND user_id = ?3
+              AND ${ACTOR_IS("(actor.role = 'owner' OR (actor.role = 'admin' AND members.role <> 'owner'))")}
+              AND (members.role <> 'owner' OR (SELECT count(*) FROM members o WHERE o.account_id = ?1 AND o.role = 'owner') > 1)`,
+        args: [viewer.account.id, viewer.user.id, userId],
+      },
+      {
+        sql: "UPDATE api_keys SET revoked_at = ? WHERE changes() = 1 AND account_id = ? AND created_by = ? AND revoked_at IS NULL",
+        args: [now, viewer.account.id, userId],
+      },
+    ],
+    "write",
+  );
+  if (removed!.rowsAffected === 0) await whyRefused(db, viewer, userId);
+  return { keysRevoked: keys!.rowsAffected };
+}
+
+function teamManager(viewer: Viewer): void {
+  authorize(viewer, "team:manage");
+  if (viewer.account.kind !== "team") throw new ServiceError("conflict", "A personal account has one member; make a team to share work");
+}
+
+/** After a refused change (the decision was the statement's): the error that says why. */
+async function whyRefused(db: EdgeDb, viewer: Viewer, targetId: string): Promise<never> {
+  const rows = await db.select({ userId: members.userId, role: members.role }).from(members).where(eq(members.accountId, viewer.account.id));
+  const actor = rows.find((r) => r.userId === viewer.user.id);
+  const target = rows.find((r) => r.userId === targetId);
+  if (!actor || actor.role === "member") throw new ServiceError("forbidden", `Your role in ${viewer.account.name} no longer allows this`);
+  if (!target) throw new ServiceError("not_found", "No such member in this team");
+  if (target.role === "owner" && actor.role !== "owner") throw new ServiceError("forbidden", "Only an owner can change or remove an owner");
+  if (target.role === "owner") throw new ServiceError("last_owner", `${viewer.account.name} needs an owner; make someone else owner first`);
+  throw new ServiceError("conflict", "The team changed meanwhile; try again");
 }

@@ -1,17 +1,70 @@
 // Short-lived tokens for a job's WebSocket: browsers cannot send an Authorization header on a
 // WebSocket, so the API (or the app's session) mints one for a job of the caller's account.
+// A token is bound to what minted it, and that is checked again when the socket connects: a
+// revoked key, a signed-out session or a removed member gets no socket, even within the TTL.
+import { and, eq, gt, isNull } from "drizzle-orm";
 import { readToken, signToken } from "../../core/signedtoken.ts";
+import { apiKeys, members, sessions } from "../../db/schema.ts";
+import { localMode, sessionSecrets, type Config } from "../config.ts";
+import type { EdgeDb } from "../db.ts";
 
 export const LIVE_TOKEN_TTL_S = 300;
 const PURPOSE = "live-token";
 
-export async function mintLiveToken(secret: string, jobId: string, accountId: string, nowS = Math.floor(Date.now() / 1000)) {
-  const expiresAt = nowS + LIVE_TOKEN_TTL_S;
-  return { token: await signToken(secret, PURPOSE, { j: jobId, a: accountId, e: expiresAt }), expiresAt };
+/**
+ * What minted a token: an API key, the local dev key, a local session, or a person signed in
+ * through Clerk (whose session cannot be checked without a network call; their membership is).
+ */
+export type LiveTokenHolder = { key: string } | { dev: true } | { session: string } | { user: string };
+
+interface LiveClaims {
+  j: string;
+  a: string;
+  e: number;
+  /** The holder: "k:<key id>", "dev", "s:<session id>" or "u:<user id>". */
+  h: string;
 }
 
-/** The account the token was minted for, if it is genuine, unexpired and for this job. */
-export async function checkLiveToken(secret: string, token: string, jobId: string, nowS = Math.floor(Date.now() / 1000)): Promise<string | null> {
-  const claims = await readToken<{ j: string; a: string; e: number }>(secret, PURPOSE, token);
-  return claims && claims.j === jobId && claims.e > nowS ? claims.a : null;
+const holderClaim = (h: LiveTokenHolder) => ("key" in h ? `k:${h.key}` : "dev" in h ? "dev" : "session" in h ? `s:${h.session}` : `u:${h.user}`);
+
+export async function mintLiveToken(config: Config, jobId: string, accountId: string, holder: LiveTokenHolder, nowS = Math.floor(Date.now() / 1000)) {
+  const expiresAt = nowS + LIVE_TOKEN_TTL_S;
+  const claims: LiveClaims = { j: jobId, a: accountId, e: expiresAt, h: holderClaim(holder) };
+  return { token: await signToken(config.SESSION_SECRET, PURPOSE, claims), expiresAt };
+}
+
+/**
+ * The account the token was minted for, if it is genuine, unexpired, for this job, and what
+ * minted it still has access to that account now; null otherwise.
+ */
+export async function checkLiveToken(db: EdgeDb, config: Config, token: string, jobId: string, nowS = Math.floor(Date.now() / 1000)): Promise<string | null> {
+  let claims: LiveClaims | null = null;
+  for (const secret of sessionSecrets(config)) {
+    claims = await readToken<LiveClaims>(secret, PURPOSE, token);
+    if (claims) break;
+  }
+  if (!claims || claims.j !== jobId || !(claims.e > nowS) || typeof claims.h !== "string") return null;
+  return (await holderHasAccess(db, config, claims.h, claims.a, nowS * 1000)) ? claims.a : null;
+}
+
+async function holderHasAccess(db: EdgeDb, config: Config, holder: string, accountId: string, nowMs: number): Promise<boolean> {
+  if (holder === "dev") return localMode(config) && Boolean(config.MXRAY_DEV_API_KEY);
+  const id = holder.slice(2);
+  if (holder.startsWith("k:")) {
+    const [key] = await db.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.id, id), eq(apiKeys.accountId, accountId), isNull(apiKeys.revokedAt)));
+    return Boolean(key);
+  }
+  if (holder.startsWith("s:")) {
+    const [live] = await db
+      .select({ id: sessions.id })
+      .from(sessions)
+      .innerJoin(members, and(eq(members.userId, sessions.userId), eq(members.accountId, accountId)))
+      .where(and(eq(sessions.id, id), isNull(sessions.revokedAt), gt(sessions.expiresAt, nowMs)));
+    return Boolean(live);
+  }
+  if (holder.startsWith("u:")) {
+    const [member] = await db.select({ userId: members.userId }).from(members).where(and(eq(members.userId, id), eq(members.accountId, accountId)));
+    return Boolean(member);
+  }
+  return false;
 }

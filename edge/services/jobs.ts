@@ -95,7 +95,6 @@ export async function ingestJob(s: Services, accountId: string, name: string, so
     const cutter = new BatchCutter<IngestedAddress>(config.MXRAY_BATCH_SIZE);
     let inflight: Promise<void> = Promise.resolve();
     let plausible = 0; // rows that at least have an "@"
-    let bytes = 0;
     let sawText = false; // a file of blanks is empty, not "without an email column"
 
     let invalid: IngestedAddress[] = [];
@@ -121,15 +120,11 @@ export async function ingestJob(s: Services, accountId: string, name: string, so
       const reader = source.stream.getReader();
       for (;;) {
         const { done, value } = await reader.read().catch((e: unknown) => {
-          // A multipart body cut short, or a field that should have come before the file.
+          // A multipart body cut short, or a field that should have come before the file. (A body
+          // over the size limit errors with its ServiceError: readUpload caps the stream.)
           throw e instanceof MultipartError ? new ServiceError("bad_request", `The multipart body could not be read: ${e.message}`) : e;
         });
         if (done) break;
-        bytes += value.byteLength;
-        if (bytes > config.MXRAY_MAX_UPLOAD_BYTES) {
-          await reader.cancel();
-          throw new ServiceError("payload_too_large", `Uploads are limited to ${config.MXRAY_MAX_UPLOAD_BYTES} bytes; split the list`);
-        }
         let text: string;
         try {
           text = decoder.decode(value, { stream: true });

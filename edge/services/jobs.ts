@@ -1,5 +1,6 @@
 // Jobs: streaming ingest of an upload into batches, the job's public shape, listing and cancel.
 import { and, desc, eq, isNotNull, isNull, lt, or } from "drizzle-orm";
+import { cleanAddress } from "../../core/address.ts";
 import { noRejects, type JobView } from "../../core/contracts.ts";
 import type { ListRow } from "../../core/emailfile.ts";
 import { newId } from "../../core/ids.ts";
@@ -112,7 +113,7 @@ export async function ingestJob(s: Services, accountId: string, name: string, so
     };
 
     if (source.kind === "rows") {
-      const rows: ListRow[] = source.emails.map((email, index) => ({ index, email: email.trim(), fields: [email] }));
+      const rows: ListRow[] = source.emails.map((email, index) => ({ index, email: cleanAddress(email), fields: [email] }));
       sawText = rows.some((r) => r.email !== "");
       await take(ingest.pushRows(rows.filter((r) => r.email !== "")), true);
     } else {

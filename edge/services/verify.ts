@@ -2,7 +2,7 @@
 // the shared cache. A verdict is data: a bad address is a 200 with "undeliverable".
 // With an Idempotency-Key (Stripe's model) the charge is keyed by (account, key), and the answer
 // is kept for a day so a retry gets it again without asking a probe.
-import { parseAddress } from "../../core/address.ts";
+import { cleanAddress, parseAddress } from "../../core/address.ts";
 import type { Result } from "../../core/contracts.ts";
 import { invalidSyntaxResult } from "../../core/result.ts";
 import { ServiceError } from "../errors.ts";
@@ -68,7 +68,7 @@ export async function checkAddress(
 
 /** One check, charged under `chargeKey` (the request id, or the account-scoped Idempotency-Key). */
 async function check(s: Services, accountId: string, chargeKey: string, req: CheckRequest): Promise<Omit<CheckOutcome, "replayed">> {
-  const email = req.email.trim();
+  const email = cleanAddress(req.email);
   const parsed = parseAddress(email);
   if (!parsed.ok) return { result: invalidSyntaxResult(email), cached: false };
   const cacheKey = `verify:${parsed.normalized}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseAddress } from "./address.ts";
+import { cleanAddress, parseAddress, stripInvisible } from "./address.ts";
 import vectors from "./vectors/isemail/tests.json" with { type: "json" };
 
 const ok = (input: string) => {
@@ -118,5 +118,27 @@ describe("isemail vectors", () => {
   it("has the whole suite", () => expect(cases.length).toBe(164));
   it.each(cases)("#%i %j (%s)", (_id, address, _diagnosis, want) => {
     expect(reason(address)).toBe(want);
+  });
+});
+
+describe("invisible characters and raw length (issue 10)", () => {
+  it("drops format characters everywhere but the joiners a domain's script may need", () => {
+    const invisible = "\u00ad\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202e\u2066\u2069\u061c";
+    expect(stripInvisible(`jo${invisible}hn@ex${"\u00ad\u200b\u2060\ufeff\u202e"}ample.com`)).toBe("john@example.com");
+    expect(stripInvisible("a@b\u200cc.com")).toBe("a@b\u200cc.com");
+    expect(cleanAddress(" \ufeffann@x.com\u200b ")).toBe("ann@x.com");
+  });
+
+  it("normalises an address padded with soft hyphens to its short form, the same at every entry point", () => {
+    const padded = `x@a${"\u00ad".repeat(200)}b.com`;
+    expect(parseAddress(padded)).toMatchObject({ ok: true, normalized: "x@ab.com" });
+    expect(parseAddress(cleanAddress(padded))).toEqual(parseAddress(padded));
+  });
+
+  it("refuses an address whose written form is longer than a path may carry, even when it maps short", () => {
+    // Variation selectors are not format characters; IDNA drops them from a domain all the same.
+    const long = `x@a${"\ufe0f".repeat(100)}b.com`;
+    expect(parseAddress(long)).toEqual({ ok: false, reason: "invalid_syntax", detail: "address longer than 254 octets" });
+    expect(parseAddress(`x@a${"\ufe0f".repeat(10)}b.com`)).toMatchObject({ ok: true, normalized: "x@ab.com" });
   });
 });

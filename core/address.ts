@@ -21,6 +21,25 @@ const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\uFFFF]+$/u;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const NON_ASCII = /[^\x00-\x7f]/;
 
+/**
+ * Format characters (Unicode Cf: soft hyphen, zero-width space, word joiner, BOM, bidi controls…)
+ * are invisible, and IDNA drops some of them from a domain: a cell full of them would normalise
+ * short yet travel long (issue 10). They are removed before an address is read, except the
+ * joiners ZWNJ/ZWJ in a domain, which some scripts' IDNs need (IDNA's CONTEXTJ rules judge them).
+ */
+const FORMAT = /\p{Cf}/gu;
+const FORMAT_BUT_JOINERS = /(?![\u200c\u200d])\p{Cf}/gu;
+
+export function stripInvisible(address: string): string {
+  if (!/\p{Cf}/u.test(address)) return address;
+  const at = address.lastIndexOf("@");
+  if (at < 0) return address.replace(FORMAT, "");
+  return `${address.slice(0, at).replace(FORMAT, "")}@${address.slice(at + 1).replace(FORMAT_BUT_JOINERS, "")}`;
+}
+
+/** A list cell or request field as an address: invisible characters dropped, white space around it trimmed. */
+export const cleanAddress = (cell: string) => stripInvisible(cell).trim();
+
 const invalid = (detail: string): ParsedAddress => ({ ok: false, reason: "invalid_syntax", detail });
 
 function isDotString(s: string): boolean {
@@ -97,9 +116,12 @@ function isAddressLiteral(content: string): boolean {
   return /^IPv6:/i.test(content) && isIpv6Literal(content.slice(5));
 }
 
-export function parseAddress(address: string): ParsedAddress {
+export function parseAddress(input: string): ParsedAddress {
   // Strict: surrounding white space is FWS, which an envelope cannot carry. Callers that read
-  // user lists trim cells before they get here.
+  // user lists trim cells before they get here (cleanAddress).
+  const address = stripInvisible(input);
+  // As given, too: the probe is sent the address as written, so that must fit a path as well.
+  if (octets(address) > MAX_ADDRESS_OCTETS) return invalid("address longer than 254 octets");
   if (CONTROL.test(address)) return invalid("control character");
   if (/\s/.test(address.replace(/"[^"]*"/g, ""))) return invalid("white space outside a quoted string");
   const at = address.lastIndexOf("@");

@@ -99,7 +99,9 @@ export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 
 /**
  * Why an input row got no result (issue 9: every row is a result or a counted reject).
- * no_address: the row's email cell is empty; too_long: the cell is longer than MAX_EMAIL_LENGTH.
+ * no_address: the row's email cell is empty (or only invisible characters); too_long: the cell is
+ * longer than MAX_EMAIL_LENGTH, or the row longer than MAX_ROW_CHARS (core/emailfile.ts: a runaway
+ * quote's row, read no further than that).
  */
 export const REJECT_REASONS = ["no_address", "too_long"] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];

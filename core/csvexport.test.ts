@@ -4,7 +4,9 @@ import { csvRow, safeCell } from "./csvexport.ts";
 
 describe("CSV export", () => {
   it("defuses formula-looking cells", () => {
-    for (const bad of ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]) {
+    const spaced = [" =1+1", "\u3000=1+1", "\u00a0@SUM(A1)", "\n=1+1", "\ufeff=1+1"];
+    const fullWidth = ["\uff1dHYPERLINK(\"http://x\")", "\uff0b1", "\uff0d1", "\uff20SUM(A1)"];
+    for (const bad of ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "\nx", ...spaced, ...fullWidth]) {
       expect(safeCell(bad).replace(/^"/, "")).toMatch(/^'/);
     }
     expect(safeCell(-5)).toBe("-5"); // numbers we write ourselves stay numbers

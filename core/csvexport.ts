@@ -1,7 +1,9 @@
 // CSV export that spreadsheets cannot turn into formulas (OWASP "CSV injection"): a cell that
-// starts with = + - @, a tab or a carriage return gets a leading apostrophe, and every cell that
-// needs it is quoted per RFC 4180.
-const FORMULA_START = /^[=+\-@\t\r]/;
+// starts with = + - @ (or their full-width forms, which some spreadsheets take as the same),
+// after white space or not, or with a tab, CR or LF, gets a leading apostrophe, and every cell
+// that needs it is quoted per RFC 4180. Cells come from uploads and from remote mail servers'
+// replies alike.
+const FORMULA_START = /^\s*[=+\-@\uff1d\uff0b\uff0d\uff20]|^[\t\r\n]/;
 
 export function safeCell(value: string | number | boolean | null | undefined): string {
   if (value === null || value === undefined) return "";

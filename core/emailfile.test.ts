@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "./testing.ts";
 import { MAX_EMAIL_LENGTH } from "./contracts.ts";
-import { AddressListReader, MAX_QUOTED_LINES, readAddressList, type ListRow, type RejectedRow } from "./emailfile.ts";
+import { AddressListReader, MAX_QUOTED_LINES, MAX_ROW_CHARS, readAddressList, type ListRow, type RejectedRow } from "./emailfile.ts";
 
 /** Reads text fed in the given slices; rows and rejects as the reader reports them. */
 function read(chunks: string[], column?: string) {
@@ -121,7 +121,8 @@ describe("plain lists: one line, one row, quotes literal (issue 9)", () => {
     expect(got.rows.map((r) => r.email)).toEqual(["a@x.com", "b@x.com"]);
     expect(got.counts).toEqual({ no_address: 0, too_long: 1 });
     expect(got.rejects[0]).toMatchObject({ line: 2, reason: "too_long" });
-    expect(got.rejects[0]!.raw).toHaveLength(long.length);
+    // Read no further than the row bound: the reject shows the line's start.
+    expect(got.rejects[0]!.raw).toBe(long.slice(0, MAX_ROW_CHARS));
     // At the limit it is still a row (and gets a syntax verdict later).
     expect(emails(`${"y".repeat(MAX_EMAIL_LENGTH - 4)}@x.c\n`)).toHaveLength(1);
   });
@@ -219,5 +220,53 @@ describe("every row accounted for (property)", () => {
       expect(got.rows.length + got.counts.no_address + got.counts.too_long, context).toBe(rowsIn);
       expect(got.rejects.length, context).toBe(got.counts.no_address + got.counts.too_long);
     }
+  });
+});
+
+describe("hostile files stay linear and every row is accounted for (issue 10)", () => {
+  /** Reads `text` in 64 KiB chunks, as the edge gets it; how long it took. */
+  function timed(text: string) {
+    const started = performance.now();
+    const got = read(slices(text, 65_536));
+    return { ...got, ms: performance.now() - started };
+  }
+  const MB16 = 16 * 1024 * 1024;
+
+  it("reads 16 MB behind one unbalanced quote in well under a second, counting the runaway row as too long", () => {
+    const text = `name,email\nAnn,ann@x.com\nBo,"${"a,".repeat(MB16 / 2)}\n`;
+    const got = timed(text);
+    expect(got.ms).toBeLessThan(1000);
+    expect(got.rows.map((r) => r.email)).toEqual(["ann@x.com"]);
+    expect(got.counts).toEqual({ no_address: 0, too_long: 1 });
+    expect(got.rejects[0]).toMatchObject({ line: 3, reason: "too_long" });
+  });
+
+  it("ends a quoted record at MAX_ROW_CHARS: its lines are read literally and the rows after it are kept", () => {
+    const note = "n".repeat(1000);
+    const lines = Array.from({ length: Math.ceil(MAX_ROW_CHARS / note.length) + 5 }, (_, i) => `${note},r${i}@x.com`);
+    const got = read(slices(`name,email\n"Bo,bo@x.com\n${lines.join("\n")}\nCy,cy@x.com\n`, 4096));
+    expect(got.rows.map((r) => r.email)).toEqual(["bo@x.com", ...lines.map((_, i) => `r${i}@x.com`), "cy@x.com"]);
+    expect(got.counts).toEqual({ no_address: 0, too_long: 0 });
+  });
+
+  it("reads a line of stray quotes after stray quotes once or twice each, not once per quote before it", () => {
+    // Each line keeps a quoted field open whether it starts inside one or not.
+    const text = `name,email\nx,"y\n${`a","b${"c".repeat(600)}\n`.repeat(10_000)}`;
+    const got = timed(text);
+    expect(got.ms).toBeLessThan(1500);
+    expect(got.rows.length + got.counts.no_address + got.counts.too_long).toBe(10_001);
+  });
+
+  it("holds no more than SAMPLE_MAX_LINES blank lines while deciding, so 200,000 of them read at once", () => {
+    const got = timed(`${"\n".repeat(200_000)}a@x.com\n`);
+    expect(got.ms).toBeLessThan(2000);
+    expect(got.rows.map((r) => [r.line, r.email])).toEqual([[200_001, "a@x.com"]]);
+  });
+
+  it("drops invisible characters from a cell and bounds the raw cell first", () => {
+    const hyphens = (n: number) => `x@a${"\u00ad".repeat(n)}b.com`;
+    const got = read([`email\n${hyphens(400)}\n${hyphens(600)}\n\u200b\ufeff\n jo\u200bhn@x.com \n`]);
+    expect(got.rows.map((r) => r.email)).toEqual(["x@ab.com", "john@x.com"]);
+    expect(got.rejects.map((r) => [r.line, r.reason])).toEqual([[3, "too_long"], [4, "no_address"]]);
   });
 });

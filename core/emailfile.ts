@@ -4,7 +4,7 @@
 //
 // Every non-blank input row ends as a ListRow (which then gets a result) or as a counted reject
 // with its reason (issue 9). Lines end at LF, CRLF or a lone CR.
-import { parseAddress } from "./address.ts";
+import { cleanAddress, parseAddress } from "./address.ts";
 import { MAX_EMAIL_LENGTH, noRejects, type RejectCounts, type RejectReason } from "./contracts.ts";
 
 const EMAIL_HEADERS = new Set([
@@ -16,14 +16,22 @@ const DELIMITERS = [",", "\t", ";", "|"];
 export const SAMPLE_ROWS = 50;
 /** Non-blank lines looked at before deciding between a plain list and a table. */
 export const SAMPLE_LINES = 50;
+/** Lines, blank ones included, held at most before deciding: a file of blank lines is not held whole. */
+export const SAMPLE_MAX_LINES = 10_000;
 /**
  * How far a CSV quoted field may run on before its opening quote is taken for a stray one: a
  * real multi-line note is rarely this long, and a typo must not swallow the rest of the file.
- * The line that opened it is then read literally (quotes as characters, split at the
- * delimiter) and reading starts again on the line after it, so no row is lost.
+ * The line that opened it, and the lines held after it, are then read literally (quotes as
+ * characters, split at the delimiter) and reading goes on after them, so no row is lost and no
+ * line is read more than twice.
  */
 export const MAX_QUOTED_LINES = 100;
-export const MAX_QUOTED_CHARS = 1 << 20;
+/**
+ * The longest row (one line, or the lines of one quoted record) in UTF-16 code units: a row
+ * longer than this is a counted `row_too_long` reject, read no further than this bound, so one
+ * runaway row costs neither time nor memory (issue 10).
+ */
+export const MAX_ROW_CHARS = 64 * 1024;
 
 const looksLikeEmail = (v: string) => /^[^@\s]+@[^@\s]+$/.test(v.trim());
 
@@ -46,7 +54,9 @@ export interface RejectedRow {
 }
 
 type Layout = { kind: "plain"; header: string | null } | { kind: "table"; column: number; header: string[] | null };
-type Line = { no: number; text: string };
+/** One input line; `overlong` when it ran past MAX_ROW_CHARS (`text` is then its start). */
+type Line = { no: number; text: string; overlong?: boolean };
+
 type Rec = { line: number; raw: string; fields: string[] };
 
 export interface ReaderOptions {
@@ -56,33 +66,58 @@ export interface ReaderOptions {
   onReject?: (row: RejectedRow) => void;
 }
 
-/** Splits text into lines as it streams; a CRLF split across chunks is one line break. */
+/**
+ * Splits text into lines as it streams; a CRLF split across chunks is one line break. A line is
+ * kept up to MAX_ROW_CHARS: past that only its end is looked for, so each character is scanned once.
+ */
 class LineSplitter {
   private partial = "";
+  private overlong = false;
   private pendingCR = false;
 
-  push(text: string): string[] {
+  push(text: string): { text: string; overlong: boolean }[] {
     if (text === "") return [];
     if (this.pendingCR && text.charCodeAt(0) === 10) text = text.slice(1);
     this.pendingCR = false;
-    const lines: string[] = [];
-    const breaks = /\r\n|\r|\n/g;
+    const lines: { text: string; overlong: boolean }[] = [];
+    // The next LF and the next CR, each looked up again only once passed.
+    let lf = text.indexOf("\n");
+    let cr = text.indexOf("\r");
     let start = 0;
-    for (let m = breaks.exec(text); m; m = breaks.exec(text)) {
-      lines.push(this.partial + text.slice(start, m.index));
-      this.partial = "";
-      start = m.index + m[0].length;
+    while (lf !== -1 || cr !== -1) {
+      const at = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
+      this.append(text, start, at);
+      lines.push(this.take());
+      start = at === cr && lf === cr + 1 ? lf + 1 : at + 1;
+      if (lf !== -1 && lf < start) lf = text.indexOf("\n", start);
+      if (cr !== -1 && cr < start) cr = text.indexOf("\r", start);
     }
     // A CR that ends the chunk may be the first half of a CRLF.
     if (start === text.length && text.endsWith("\r")) this.pendingCR = true;
-    this.partial += text.slice(start);
+    this.append(text, start, text.length);
     return lines;
   }
 
-  end(): string[] {
-    const rest = this.partial;
+  end(): { text: string; overlong: boolean }[] {
+    return this.partial || this.overlong ? [this.take()] : [];
+  }
+
+  private append(text: string, from: number, to: number): void {
+    if (this.overlong) return;
+    const room = MAX_ROW_CHARS - this.partial.length;
+    if (to - from > room) {
+      this.partial += text.slice(from, from + room);
+      this.overlong = true;
+    } else {
+      this.partial += text.slice(from, to);
+    }
+  }
+
+  private take(): { text: string; overlong: boolean } {
+    const line = { text: this.partial, overlong: this.overlong };
     this.partial = "";
-    return rest ? [rest] : [];
+    this.overlong = false;
+    return line;
   }
 }
 
@@ -187,6 +222,8 @@ export class AddressListReader {
   private lineNo = 0;
   /** Lines held until plain vs table is decided; null once it is. */
   private lineSample: Line[] | null = [];
+  /** Non-blank lines among them. */
+  private sampled = 0;
   /** null: a plain list; else the table's delimiter. */
   private delimiter: string | null = null;
   private readonly parser = new RecordParser();
@@ -230,59 +267,64 @@ export class AddressListReader {
     return this.feed(this.lines.end(), true);
   }
 
-  private feed(texts: string[], last: boolean): ListRow[] {
+  private feed(lines: { text: string; overlong: boolean }[], last: boolean): ListRow[] {
     const out: ListRow[] = [];
-    for (const text of texts) this.line({ no: ++this.lineNo, text }, out);
+    for (const l of lines) this.line({ no: ++this.lineNo, text: l.text, overlong: l.overlong }, out);
     if (last) {
       this.decideKind(out);
-      while (this.held.length > 0) this.unterminated(out);
+      this.unterminated(out);
       this.chooseColumn(out);
     }
     return out;
   }
 
   private line(l: Line, out: ListRow[]): void {
+    const blank = !l.overlong && l.text.trim() === "";
     if (this.lineSample) {
       this.lineSample.push(l);
-      if (this.lineSample.filter((s) => s.text.trim() !== "").length >= SAMPLE_LINES) this.decideKind(out);
+      if (!blank) this.sampled++;
+      if (this.sampled >= SAMPLE_LINES || this.lineSample.length >= SAMPLE_MAX_LINES) this.decideKind(out);
       return;
     }
+    // A quoted record may not grow past the row bound: its quote was a stray one.
+    if (this.held.length > 0 && (l.overlong || this.heldChars + l.text.length > MAX_ROW_CHARS)) this.unterminated(out);
     const d = this.delimiter;
-    if (d === null) {
-      if (l.text.trim() !== "") this.record({ line: l.no, raw: l.text, fields: [plainCell(l.text)] }, out);
-      return;
-    }
     if (this.held.length === 0) {
-      if (l.text.trim() === "") return;
+      if (blank) return;
+      if (l.overlong) return this.reject(l.no, l.text, "too_long");
+      if (d === null) return this.record({ line: l.no, raw: l.text, fields: [plainCell(l.text)] }, out);
       if (!l.text.includes('"')) return this.record({ line: l.no, raw: l.text, fields: l.text.split(d) }, out);
     }
     this.held.push(l);
-    this.heldChars += l.text.length;
-    if (this.parser.line(l.text, d)) {
+    this.heldChars += l.text.length + 1;
+    // The parser keeps its quote state between lines: each line is scanned once.
+    if (this.parser.line(l.text, d!)) {
       const raw = this.held.map((h) => h.text).join("\n");
       this.record({ line: this.held[0]!.no, raw, fields: this.parser.take() }, out);
       this.held = [];
       this.heldChars = 0;
-    } else if (this.held.length > MAX_QUOTED_LINES || this.heldChars > MAX_QUOTED_CHARS) {
+    } else if (this.held.length > MAX_QUOTED_LINES) {
       this.unterminated(out);
     }
   }
 
-  /** The open quote was a stray one: its line is read literally, the lines after it again. */
+  /**
+   * The open quote was a stray one: the line that opened it and the lines held after it are read
+   * literally, so none is scanned a third time however many stray quotes follow.
+   */
   private unterminated(out: ListRow[]): void {
-    const [first, ...rest] = this.held;
+    const held = this.held;
     this.held = [];
     this.heldChars = 0;
     this.parser.reset();
-    this.record({ line: first!.no, raw: first!.text, fields: first!.text.split(this.delimiter!) }, out);
-    for (const l of rest) this.line(l, out);
+    for (const l of held) if (l.text.trim() !== "") this.record({ line: l.no, raw: l.text, fields: l.text.split(this.delimiter!) }, out);
   }
 
   private decideKind(out: ListRow[]): void {
     const sample = this.lineSample;
     if (!sample) return;
     this.lineSample = null;
-    this.delimiter = chooseDelimiter(sample.map((s) => s.text).filter((t) => t.trim() !== ""));
+    this.delimiter = chooseDelimiter(sample.filter((s) => !s.overlong && s.text.trim() !== "").map((s) => s.text));
     for (const l of sample) this.line(l, out);
   }
 
@@ -310,15 +352,17 @@ export class AddressListReader {
   private emit(rec: Rec, out: ListRow[]): void {
     if (rec === this.headerRecord) return;
     const layout = this.layout;
-    const cell = !layout ? "" : layout.kind === "plain" ? rec.fields[0] : rec.fields[layout.column];
-    const email = (cell ?? "").trim();
-    const reason: RejectReason | null = !email ? "no_address" : email.length > MAX_EMAIL_LENGTH ? "too_long" : null;
-    if (reason) {
-      this.rejects[reason]++;
-      this.options.onReject?.({ line: rec.line, raw: rec.raw, reason });
-      return;
-    }
+    const cell = ((!layout ? "" : layout.kind === "plain" ? rec.fields[0] : rec.fields[layout.column]) ?? "").trim();
+    // The raw cell is bounded first; then the invisible characters go (issue 10).
+    if (cell.length > MAX_EMAIL_LENGTH) return this.reject(rec.line, rec.raw, "too_long");
+    const email = cleanAddress(cell);
+    if (!email) return this.reject(rec.line, rec.raw, "no_address");
     out.push({ index: this.nextIndex++, email, fields: rec.fields, line: rec.line });
+  }
+
+  private reject(line: number, raw: string, reason: RejectReason): void {
+    this.rejects[reason]++;
+    this.options.onReject?.({ line, raw, reason });
   }
 }
 

@@ -10,7 +10,7 @@ export const MAX_PART_HEADER_BYTES = 16 * 1024;
 export const MAX_FIELD_BYTES = 64 * 1024;
 
 export interface MultipartUpload {
-  /** Text fields that came before the file. */
+  /** The `steering` fields that came before the file. */
   fields: Map<string, string>;
   /** The file part: its filename and its bytes as they arrive; null when the body has none. */
   file: { filename: string; stream: ReadableStream<Uint8Array> } | null;
@@ -137,7 +137,9 @@ export async function readMultipartUpload(
   const fields = new Map<string, string>();
   for (let head = await nextPart(bytes); head; head = await nextPart(bytes)) {
     if (head.name === opts.fileField) return { fields, file: { filename: head.filename ?? "", stream: fileStream(bytes, delimiter, opts.steering) } };
-    fields.set(head.name, decoder.decode(await bytes.until(delimiter, MAX_FIELD_BYTES, `the field "${head.name}"`)));
+    const value = await bytes.until(delimiter, MAX_FIELD_BYTES, `the field "${head.name}"`);
+    // Only the fields that steer the upload are kept: any number of others costs no memory.
+    if (opts.steering.includes(head.name)) fields.set(head.name, decoder.decode(value));
   }
   await bytes.cancel();
   return { fields, file: null };

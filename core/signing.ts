@@ -35,7 +35,8 @@ export async function sign(secret: string, route: SignedRoute, body: string, now
   return `t=${nowS},v2=${await hmacHex(secret, signedText(nowS, route, body))}`;
 }
 
-function constantTimeEqual(a: string, b: string): boolean {
+/** Equal strings, in time that depends on their length only (compare digests of equal length). */
+export function constantTimeEqual(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);

@@ -10,7 +10,7 @@ import { securityHeaders } from "./api/headers.ts";
 import { registerMeter } from "./api/internal_meter.ts";
 import { registerProbeHeartbeat } from "./api/internal_probes_heartbeat.ts";
 import { registerProbeResults } from "./api/internal_probes_results.ts";
-import { initServices, rateLimit } from "./api/middleware.ts";
+import { capApiBody, initServices, rateLimit } from "./api/middleware.ts";
 import { registerAccountGet } from "./api/v1_account_get.ts";
 import { registerJobsCreate } from "./api/v1_jobs_create.ts";
 import { registerJobsDelete } from "./api/v1_jobs_delete.ts";
@@ -38,7 +38,9 @@ app.use("/api/v1/*", async (c, next) => {
     return;
   }
   await requireApiKey(c, async () => {
-    await rateLimit(c, next);
+    await rateLimit(c, async () => {
+      await capApiBody(c, next);
+    });
   });
 });
 app.get("/healthz", (c) => c.json({ ok: true, service: "mxray-edge" }));

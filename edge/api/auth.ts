@@ -1,11 +1,13 @@
 // API key authentication: `Authorization: Bearer mx_live_…|mx_test_…`. Keys are looked up by
 // their SHA-256; a revoked key gets its own code so a client can tell it from a typo. In local
-// runs MXRAY_DEV_API_KEY is accepted as the key of a local account with ample credits.
+// mode (MXRAY_MODE=local) MXRAY_DEV_API_KEY is accepted as the key of a local account with ample
+// credits; in a deployment it is an unknown key like any other.
 import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { hashApiKey } from "../../core/apikeys.ts";
+import { constantTimeEqual } from "../../core/signing.ts";
 import { apiKeys } from "../../db/schema.ts";
-import { localMode } from "../config.ts";
+import { localMode, type Config } from "../config.ts";
 import type { EdgeDb } from "../db.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
@@ -33,6 +35,15 @@ async function ensureDevAccount(db: EdgeDb, databaseUrl: string): Promise<void> 
   devAccountReady.add(databaseUrl);
 }
 
+/**
+ * Whether a key's SHA-256 is the dev key's. The dev key trusts the machine: honoured in local mode
+ * only, and compared as equal-length digests in constant time, so answer times tell nothing of it.
+ */
+export async function isDevKeyHash(config: Config, hash: string): Promise<boolean> {
+  if (!localMode(config) || !config.MXRAY_DEV_API_KEY) return false;
+  return constantTimeEqual(hash, await hashApiKey(config.MXRAY_DEV_API_KEY));
+}
+
 /** last_used_at is kept to the minute: a write per request would contend with the hot write path. */
 export const LAST_USED_RESOLUTION_MS = 60_000;
 
@@ -42,14 +53,14 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   if (!m) throw new ApiError("unauthorized", "Send your API key as `Authorization: Bearer mx_live_…`");
   const key = m[1]!;
   const { db, config } = c.var.services;
-  // The dev key is a convenience of a machine's own stack, never of a deployment.
-  if (config.MXRAY_DEV_API_KEY && localMode(config) && key === config.MXRAY_DEV_API_KEY) {
+  const hash = await hashApiKey(key);
+  if (await isDevKeyHash(config, hash)) {
     await ensureDevAccount(db, config.TURSO_DATABASE_URL);
     c.set("accountId", DEV_ACCOUNT_ID);
     c.set("keyId", null);
     return next();
   }
-  const [row] = await db.select().from(apiKeys).where(eq(apiKeys.hash, await hashApiKey(key)));
+  const [row] = await db.select().from(apiKeys).where(eq(apiKeys.hash, hash));
   if (!row) throw new ApiError("unauthorized", "Unknown API key");
   if (row.revokedAt !== null) throw new ApiError("key_revoked", "This API key was revoked");
   c.set("accountId", row.accountId);

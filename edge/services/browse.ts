@@ -1,6 +1,7 @@
 // A job's results a page at a time, for the web app's table: filtered by verdict and reason,
 // searched by address, in upload row order, with each row's whole record as evidence.
 import { and, asc, count, desc, eq, sql, type SQL } from "drizzle-orm";
+import { MAX_ADDRESS_OCTETS } from "../../core/address.ts";
 import type { Result } from "../../core/contracts.ts";
 import type { Verdict } from "../../core/verdict.ts";
 import { jobEmails, jobs } from "../../db/schema.ts";
@@ -37,7 +38,8 @@ export async function browseResults(db: EdgeDb, accountId: string, jobId: string
   const where: SQL[] = [ofAccountJob(accountId, jobId)];
   if (query.verdict) where.push(eq(jobEmails.verdict, query.verdict));
   if (query.reason) where.push(eq(jobEmails.reason, query.reason));
-  const q = query.q?.trim();
+  // No address is longer than this; a longer pattern would only make each row's LIKE dearer.
+  const q = query.q?.trim().slice(0, MAX_ADDRESS_OCTETS);
   if (q) where.push(sql`${jobEmails.normalized} LIKE ${contains(q)} ESCAPE '\\'`);
   const filter = and(...where);
   const [[total], reasons] = await Promise.all([

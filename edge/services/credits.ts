@@ -49,19 +49,29 @@ export function settleStatements(jobId: string, now: number): InStatement[] {
   ];
 }
 
-/** Charges one credit for a single check; keyed so a retry is charged once. */
-export async function chargeCheck(db: EdgeDb, accountId: string, idempotencyKey: string, now = Date.now()): Promise<void> {
-  await db.$client.batch(
+/**
+ * Charges one credit for a single check if the balance holds one, keyed so a retry is charged
+ * once. One conditional write: parallel checks can never take the balance below zero. True when
+ * the check is paid for (now, or earlier under the same key).
+ */
+export async function chargeCheck(db: EdgeDb, accountId: string, idempotencyKey: string, now = Date.now()): Promise<boolean> {
+  const key = `verify:${idempotencyKey}`;
+  const [, , paid] = await db.$client.batch(
     [
       {
-        sql: `INSERT INTO credit_ledger (account_id, delta, kind, idempotency_key, created_at) VALUES (?, -1, 'settle', ?, ?)
-              ON CONFLICT DO NOTHING`,
-        args: [accountId, `verify:${idempotencyKey}`, now],
+        sql: `UPDATE accounts SET credit_balance = credit_balance - 1
+              WHERE id = ? AND credit_balance >= 1 AND NOT EXISTS (SELECT 1 FROM credit_ledger WHERE idempotency_key = ?)`,
+        args: [accountId, key],
       },
-      { sql: "UPDATE accounts SET credit_balance = credit_balance - 1 WHERE changes() = 1 AND id = ?", args: [accountId] },
+      {
+        sql: "INSERT INTO credit_ledger (account_id, delta, kind, idempotency_key, created_at) SELECT ?, -1, 'settle', ?, ? WHERE changes() = 1",
+        args: [accountId, key, now],
+      },
+      { sql: "SELECT EXISTS (SELECT 1 FROM credit_ledger WHERE idempotency_key = ?) AS paid", args: [key] },
     ],
     "write",
   );
+  return Number(paid!.rows[0]!.paid) === 1;
 }
 
 export async function creditBalance(db: EdgeDb, accountId: string): Promise<number> {

@@ -1,5 +1,6 @@
 // Jobs: streaming ingest of an upload into batches, the job's public shape, listing and cancel.
 import { and, desc, eq, isNotNull, isNull, lt, or } from "drizzle-orm";
+import { cleanAddress } from "../../core/address.ts";
 import { noRejects, type JobView } from "../../core/contracts.ts";
 import type { ListRow } from "../../core/emailfile.ts";
 import { newId } from "../../core/ids.ts";
@@ -95,7 +96,6 @@ export async function ingestJob(s: Services, accountId: string, name: string, so
     const cutter = new BatchCutter<IngestedAddress>(config.MXRAY_BATCH_SIZE);
     let inflight: Promise<void> = Promise.resolve();
     let plausible = 0; // rows that at least have an "@"
-    let bytes = 0;
     let sawText = false; // a file of blanks is empty, not "without an email column"
 
     let invalid: IngestedAddress[] = [];
@@ -113,7 +113,7 @@ export async function ingestJob(s: Services, accountId: string, name: string, so
     };
 
     if (source.kind === "rows") {
-      const rows: ListRow[] = source.emails.map((email, index) => ({ index, email: email.trim(), fields: [email] }));
+      const rows: ListRow[] = source.emails.map((email, index) => ({ index, email: cleanAddress(email), fields: [email] }));
       sawText = rows.some((r) => r.email !== "");
       await take(ingest.pushRows(rows.filter((r) => r.email !== "")), true);
     } else {
@@ -121,15 +121,11 @@ export async function ingestJob(s: Services, accountId: string, name: string, so
       const reader = source.stream.getReader();
       for (;;) {
         const { done, value } = await reader.read().catch((e: unknown) => {
-          // A multipart body cut short, or a field that should have come before the file.
+          // A multipart body cut short, or a field that should have come before the file. (A body
+          // over the size limit errors with its ServiceError: readUpload caps the stream.)
           throw e instanceof MultipartError ? new ServiceError("bad_request", `The multipart body could not be read: ${e.message}`) : e;
         });
         if (done) break;
-        bytes += value.byteLength;
-        if (bytes > config.MXRAY_MAX_UPLOAD_BYTES) {
-          await reader.cancel();
-          throw new ServiceError("payload_too_large", `Uploads are limited to ${config.MXRAY_MAX_UPLOAD_BYTES} bytes; split the list`);
-        }
         let text: string;
         try {
           text = decoder.decode(value, { stream: true });

@@ -2,6 +2,7 @@
 // a plain-text list, a raw CSV/TSV body, or a multipart `file` (both streamed). The email column may be
 // chosen (`email_column`: a header name or a 0-based index); otherwise it is found by itself.
 import { z } from "zod";
+import { capBytes, readCappedText } from "../../core/bytecap.ts";
 import { MAX_EMAIL_LENGTH } from "../../core/contracts.ts";
 import { boundaryOf, MultipartError, readMultipartUpload, type MultipartUpload } from "../../core/multipart.ts";
 import { ServiceError } from "../errors.ts";
@@ -26,11 +27,17 @@ const field = (v: unknown) => (typeof v === "string" && v.trim() ? v.trim() : un
 /** A name for a job whose upload named none. */
 export const defaultJobName = (now = new Date()) => `List of ${now.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 
+/** The error of a body over `limit` bytes. */
+const tooLarge = (limit: number) => () => new ServiceError("payload_too_large", `Uploads are limited to ${limit} bytes; split the list`);
+
+/**
+ * Reads at most `limit` bytes of the body whatever its framing: a Content-Length over it is
+ * refused before reading, and a chunked body (none declared) stops at the first byte past it.
+ */
 export async function readUpload(req: Request, limit: number): Promise<Upload> {
   const declared = Number(req.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > limit) {
-    throw new ServiceError("payload_too_large", `Uploads are limited to ${limit} bytes; split the list`);
-  }
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit)();
+  const body = () => capBytes(req.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() }), limit, tooLarge(limit));
   const url = new URL(req.url);
   const type = (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
   const queryName = url.searchParams.get("name")?.slice(0, MAX_NAME) ?? "";
@@ -38,8 +45,9 @@ export async function readUpload(req: Request, limit: number): Promise<Upload> {
   if (type === "application/json") {
     let json: unknown;
     try {
-      json = JSON.parse(await req.text());
-    } catch {
+      json = JSON.parse(await readCappedText(req.body, limit, tooLarge(limit)));
+    } catch (e) {
+      if (e instanceof ServiceError) throw e;
       throw new ServiceError("invalid_json", "The body is not valid JSON");
     }
     const parsed = JsonJobRequest.safeParse(json);
@@ -49,10 +57,10 @@ export async function readUpload(req: Request, limit: number): Promise<Upload> {
   if (type === "multipart/form-data") {
     // Streamed: the fields before the file are read, the file is ingested as it arrives.
     const boundary = boundaryOf(req.headers.get("content-type") ?? "");
-    if (!boundary || !req.body) throw new ServiceError("bad_request", "The multipart body could not be read: no boundary");
+    if (!boundary) throw new ServiceError("bad_request", "The multipart body could not be read: no boundary");
     let upload: MultipartUpload;
     try {
-      upload = await readMultipartUpload(req.body, boundary, { fileField: "file", steering: ["name", "email_column"] });
+      upload = await readMultipartUpload(body(), boundary, { fileField: "file", steering: ["name", "email_column"] });
     } catch (e) {
       if (e instanceof MultipartError) throw new ServiceError("bad_request", `The multipart body could not be read: ${e.message}`);
       throw e;
@@ -62,9 +70,6 @@ export async function readUpload(req: Request, limit: number): Promise<Upload> {
     const name = field(fields.get("name"))?.slice(0, MAX_NAME) || queryName || file.filename.slice(0, MAX_NAME);
     return { name, source: { kind: "bytes", stream: file.stream, column: field(fields.get("email_column")) ?? queryColumn } };
   }
-  if (TEXT_TYPES.has(type)) {
-    const stream = req.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
-    return { name: queryName, source: { kind: "bytes", stream, column: queryColumn } };
-  }
+  if (TEXT_TYPES.has(type)) return { name: queryName, source: { kind: "bytes", stream: body(), column: queryColumn } };
   throw new ServiceError("unsupported_media_type", `Send application/json, text/plain, text/csv or multipart/form-data, not "${type || "nothing"}"`);
 }

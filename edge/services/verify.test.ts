@@ -80,7 +80,7 @@ describe("checkAddress: probes", () => {
     expect(await spent(accountId)).toBe(0);
   });
 
-  it("charges a final answer once and serves it again from the cache free, without a probe", async () => {
+  it("serves a final answer again from the cache without a probe, charged as a fresh one (issue 10), and refuses it without credit", async () => {
     const { accountId } = await seedAccount(100);
     const { client, check, settled } = harness((email) => ok(email, "undeliverable"));
     const email = address();
@@ -88,8 +88,11 @@ describe("checkAddress: probes", () => {
     await settled();
     expect(await check(accountId, { email: email.toUpperCase() })).toMatchObject({ cached: true, result: { email: email.toUpperCase(), verdict: "undeliverable" } });
     expect(client.calls).toHaveLength(1);
-    expect(await spent(accountId)).toBe(1);
-    expect(await db().select().from(creditLedger).where(eq(creditLedger.accountId, accountId))).toHaveLength(1);
+    expect(await spent(accountId)).toBe(2);
+    expect(await db().select().from(creditLedger).where(eq(creditLedger.accountId, accountId))).toHaveLength(2);
+    const broke = await seedAccount(0);
+    expect(await codeOf(check(broke.accountId, { email }))).toEqual({ code: "insufficient_credits", retryAfterS: undefined });
+    expect(client.calls).toHaveLength(1);
   });
 });
 

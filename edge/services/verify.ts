@@ -1,8 +1,9 @@
 // A single real-time check: syntax here, then a probe within a budget; fresh answers come from
-// the shared cache. A verdict is data: a bad address is a 200 with "undeliverable".
+// the shared cache. A verdict is data: a bad address is a 200 with "undeliverable". A final
+// answer costs one credit, from a probe or the cache alike; bad syntax and unknowns cost nothing.
 // With an Idempotency-Key (Stripe's model) the charge is keyed by (account, key), and the answer
 // is kept for a day so a retry gets it again without asking a probe.
-import { parseAddress } from "../../core/address.ts";
+import { cleanAddress, parseAddress } from "../../core/address.ts";
 import type { Result } from "../../core/contracts.ts";
 import { invalidSyntaxResult } from "../../core/result.ts";
 import { ServiceError } from "../errors.ts";
@@ -66,17 +67,28 @@ export async function checkAddress(
   return { ...outcome, replayed: false };
 }
 
+const noCredit = () => new ServiceError("insufficient_credits", "A check needs one credit");
+
+async function charge(s: Services, accountId: string, chargeKey: string): Promise<void> {
+  if (!(await chargeCheck(s.db, accountId, chargeKey))) throw noCredit();
+}
+
 /** One check, charged under `chargeKey` (the request id, or the account-scoped Idempotency-Key). */
 async function check(s: Services, accountId: string, chargeKey: string, req: CheckRequest): Promise<Omit<CheckOutcome, "replayed">> {
-  const email = req.email.trim();
+  const email = cleanAddress(req.email);
   const parsed = parseAddress(email);
   if (!parsed.ok) return { result: invalidSyntaxResult(email), cached: false };
   const cacheKey = `verify:${parsed.normalized}`;
   if (!req.trace) {
     const hit = await s.cache.get<Result>(cacheKey);
-    if (hit) return { result: { ...hit, email }, cached: true };
+    if (hit) {
+      // The cache is shared by every account: an answer from it costs what a fresh one does.
+      await charge(s, accountId, chargeKey);
+      return { result: { ...hit, email }, cached: true };
+    }
   }
-  if ((await creditBalance(s.db, accountId)) < 1) throw new ServiceError("insufficient_credits", "A check needs one credit");
+  // Saves asking a probe for an account without credit; the charge itself decides.
+  if ((await creditBalance(s.db, accountId)) < 1) throw noCredit();
   const probes = (await liveProbes(s)).sort((a, b) => a.inFlight / Math.max(1, a.capacity) - b.inFlight / Math.max(1, b.capacity));
   if (probes.length === 0) throw new ServiceError("probe_unavailable", "No verification probe is online; try again shortly", PROBE_UNAVAILABLE_RETRY_S);
   const budget = req.budget_ms ?? DEFAULT_CHECK_BUDGET_MS;
@@ -91,7 +103,7 @@ async function check(s: Services, accountId: string, chargeKey: string, req: Che
   }
   if (!result) throw new ServiceError("probe_unavailable", "No probe answered in time; try again", PROBE_UNAVAILABLE_RETRY_S);
   if (result.verdict !== "unknown") {
-    await chargeCheck(s.db, accountId, chargeKey);
+    await charge(s, accountId, chargeKey);
     if (s.config.MXRAY_VERIFY_CACHE_S > 0) {
       const { trace: _t, ...cacheable } = result;
       s.waitUntil(s.cache.set(cacheKey, cacheable, s.config.MXRAY_VERIFY_CACHE_S));

@@ -1,33 +1,48 @@
-// Reads a request body up to a byte cap while it streams in, on web streams only (the Worker's
-// Request and @hono/node-server's both carry a ReadableStream), so an oversized body (chunked, or
-// with a Content-Length that lies) is refused after at most maxBytes + one chunk in memory,
-// before anything, signatures included, looks at it.
+// Byte caps on bodies that arrive as web streams (the Worker's Request and @hono/node-server's
+// both carry a ReadableStream). A chunked body has no Content-Length to check first, and a declared
+// one may lie, so bytes are counted as they arrive and reading stops at the first chunk over the
+// cap: an oversized body costs at most the cap plus one chunk, before anything (signatures
+// included) looks at it.
+
+/**
+ * The stream's bytes, passed through until more than `limit` have arrived; then the source is
+ * cancelled (the rest is never read) and the stream errors with what `tooLarge` makes.
+ */
+export function capBytes(stream: ReadableStream<Uint8Array>, limit: number, tooLarge: () => Error): ReadableStream<Uint8Array> {
+  const reader = stream.getReader();
+  let seen = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) return controller.close();
+        seen += value.byteLength;
+        if (seen > limit) {
+          await reader.cancel("body over the size limit").catch(() => {});
+          return controller.error(tooLarge());
+        }
+        controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    // Pull only when asked: nothing is read ahead of the consumer.
+    { highWaterMark: 0 },
+  );
+}
 
 export type LimitedBody = { ok: true; bytes: Uint8Array } | { ok: false; error: "too_large" };
 
-/** Reads the stream to its end, or cancels it as soon as more than maxBytes have arrived. */
+class TooLarge extends Error {}
+
+/** Reads the stream to its end, or stops as soon as more than maxBytes have arrived. */
 export async function readLimited(stream: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<LimitedBody> {
   if (!stream) return { ok: true, bytes: new Uint8Array(0) };
-  const reader = stream.getReader();
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel("body over the size limit").catch(() => {});
-      return { ok: false, error: "too_large" };
-    }
-    parts.push(value);
+  try {
+    return { ok: true, bytes: new Uint8Array(await new Response(capBytes(stream, maxBytes, () => new TooLarge())).arrayBuffer()) };
+  } catch (err) {
+    if (err instanceof TooLarge) return { ok: false, error: "too_large" };
+    throw err;
   }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.byteLength;
-  }
-  return { ok: true, bytes };
 }
 
 /** A declared Content-Length over the cap is refused unread; the stream is capped either way. */
@@ -38,4 +53,11 @@ export async function readRequestLimited(req: Request, maxBytes: number): Promis
     return { ok: false, error: "too_large" };
   }
   return readLimited(req.body, maxBytes);
+}
+
+/** A whole body as UTF-8 text, reading at most `limit` bytes; over it, throws what `tooLarge` makes. */
+export async function readCappedText(stream: ReadableStream<Uint8Array> | null, limit: number, tooLarge: () => Error): Promise<string> {
+  const body = await readLimited(stream, limit);
+  if (!body.ok) throw tooLarge();
+  return new TextDecoder().decode(body.bytes);
 }

@@ -2,7 +2,7 @@
 // per-key rate limit of /api/v1 (429 with Retry-After and the IETF RateLimit-* headers), and the
 // byte cap on its JSON bodies.
 import { createMiddleware } from "hono/factory";
-import { readCappedText } from "../../core/bytecap.ts";
+import { readCappedText } from "../../core/limitedbody.ts";
 import { buildServices } from "../services/context.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError, requestId } from "./errors.ts";

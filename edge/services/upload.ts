@@ -2,7 +2,7 @@
 // a plain-text list, a raw CSV/TSV body, or a multipart `file` (both streamed). The email column may be
 // chosen (`email_column`: a header name or a 0-based index); otherwise it is found by itself.
 import { z } from "zod";
-import { capBytes, readCappedText } from "../../core/bytecap.ts";
+import { capBytes, readCappedText } from "../../core/limitedbody.ts";
 import { MAX_EMAIL_LENGTH } from "../../core/contracts.ts";
 import { boundaryOf, MultipartError, readMultipartUpload, type MultipartUpload } from "../../core/multipart.ts";
 import { ServiceError } from "../errors.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { capBytes, readCappedText } from "./bytecap.ts";
+import { capBytes, readCappedText } from "./limitedbody.ts";
 
 class TooLarge extends Error {}
 

@@ -30,7 +30,7 @@ export function capBytes(stream: ReadableStream<Uint8Array>, limit: number, tooL
   );
 }
 
-export type LimitedBody = { ok: true; bytes: Uint8Array } | { ok: false; error: "too_large" };
+export type LimitedBody = { ok: true; bytes: Uint8Array<ArrayBuffer> } | { ok: false; error: "too_large" };
 
 class TooLarge extends Error {}
 

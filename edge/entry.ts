@@ -7,6 +7,7 @@ import { createRequestHandler } from "@remix-run/server-runtime";
 import * as build from "mxray-remix-build";
 import { openApiDocument } from "./api/docs.ts";
 import { crossSiteWrite } from "./csrf.ts";
+import { withCappedBody } from "./formbody.ts";
 import { JobHub } from "./jobhub.ts";
 import { createWorker, scheduled } from "./worker.ts";
 
@@ -14,12 +15,14 @@ export { JobHub };
 
 const remix = createRequestHandler(build, "production");
 
-const app = createWorker((c) => {
+const app = createWorker(async (c) => {
   if (crossSiteWrite(c.req.raw, c.var.services.config.MXRAY_PUBLIC_URL)) {
     return c.text("Cross-site form posts are refused (CSRF protection).", 403);
   }
+  const request = await withCappedBody(c.req.raw);
+  if (!request) return c.text("That form is too large.", 413);
   const { services } = c.var;
-  return remix(c.req.raw, { cloudflare: { env: c.env, ctx: c.executionCtx }, services, openapi: () => openApiDocument(app, services.origin) });
+  return remix(request, { cloudflare: { env: c.env, ctx: c.executionCtx }, services, openapi: () => openApiDocument(app, services.origin) });
 });
 
 export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;

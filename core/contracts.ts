@@ -87,9 +87,13 @@ export const ResultChunkSchema = z.object({
 export type ResultChunk = z.infer<typeof ResultChunkSchema>;
 
 export const HeartbeatSchema = z.object({
-  probe_id: z.string(),
-  url: z.string(),
-  version: z.string(),
+  probe_id: z.string().min(1).max(128),
+  // The edge sends this probe batches and checks here: a web origin, never credentials.
+  url: z
+    .url({ protocol: /^https?$/ })
+    .max(2_048)
+    .refine((u) => URL.canParse(u) && !new URL(u).username && !new URL(u).password, "no credentials in the URL"),
+  version: z.string().max(64),
   in_flight: z.number().int().nonnegative(),
   capacity: z.number().int().nonnegative(),
   draining: z.boolean(),

@@ -62,3 +62,17 @@ describe("signatures on /internal/probes/*", () => {
     }
   });
 });
+
+describe("heartbeats", () => {
+  it("refuse a probe URL the edge should never send work to", async () => {
+    const beat = (url: string) => JSON.stringify({ probe_id: "prb_sec_url", url, version: "t", in_flight: 0, capacity: 1, draining: true, sent_at: "now" });
+    for (const url of ["file:///etc/passwd", "gopher://127.0.0.1:25/", "https://user:pw@probe.test", "not a url"]) {
+      const body = beat(url);
+      const res = await call(HEARTBEAT.path, { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(env.PROBE_SECRET, HEARTBEAT, body) } });
+      expect([url, res.status, await errorCode(res)]).toEqual([url, 400, "validation_failed"]);
+    }
+    const body = beat("https://probe.test");
+    const ok = await call(HEARTBEAT.path, { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(env.PROBE_SECRET, HEARTBEAT, body) } });
+    expect(ok.status).toBe(200);
+  });
+});

@@ -421,7 +421,7 @@ export async function startStandInStripe(opts: StartStandInStripeOptions): Promi
 
   function customerOf(id: string, param?: string): Obj {
     const c = customers.get(id);
-    if (!c || c.deleted) throw missing("customer", id, param);
+    if (!c) throw missing("customer", id, param);
     return c;
   }
 
@@ -618,7 +618,8 @@ export async function startStandInStripe(opts: StartStandInStripeOptions): Promi
   }
 
   function publicSession(s: Obj): Obj {
-    const { line_items_internal: _l, subscription_data_metadata: _m, ...rest } = s;
+    // The stand-in's own bookkeeping; Stripe's session object has none of these.
+    const { line_items_internal: _l, subscription_data_metadata: _m, payment_intent_data: _p, ...rest } = s;
     return rest;
   }
 
@@ -712,7 +713,7 @@ export async function startStandInStripe(opts: StartStandInStripeOptions): Promi
   }
 
   function createCheckoutSession(p: Params): Obj {
-    onlyParams(p, ["mode", "line_items", "client_reference_id", "customer", "customer_email", "customer_creation", "metadata", "success_url", "cancel_url", "payment_intent_data", "subscription_data", "allow_promotion_codes"]);
+    onlyParams(p, ["mode", "line_items", "client_reference_id", "customer", "customer_email", "customer_creation", "metadata", "success_url", "cancel_url", "payment_intent_data", "subscription_data"]);
     const mode = reqString(p, "mode");
     if (mode !== "payment" && mode !== "subscription") throw invalid(`Invalid mode: must be one of payment or subscription (the stand-in does not do ${mode})`, { param: "mode" });
     const items = p.line_items;
@@ -737,12 +738,12 @@ export async function startStandInStripe(opts: StartStandInStripeOptions): Promi
     if (customer && customerEmail) throw invalid("You may only specify one of these parameters: customer, customer_email.", { param: "customer_email" });
     const pid = objectParam(p, "payment_intent_data");
     if (mode !== "payment" && Object.keys(pid).length) throw invalid("You can not pass `payment_intent_data` in `subscription` mode.", { param: "payment_intent_data" });
-    onlyParams(pid, ["setup_future_usage", "metadata", "description"]);
+    onlyParams(pid, ["setup_future_usage", "metadata"]);
     const sfu = optString(pid, "setup_future_usage");
     if (sfu !== null && sfu !== "on_session" && sfu !== "off_session") throw invalid(`Invalid payment_intent_data[setup_future_usage]: must be one of on_session or off_session`, { param: "payment_intent_data[setup_future_usage]" });
     const sd = objectParam(p, "subscription_data");
     if (mode !== "subscription" && Object.keys(sd).length) throw invalid("You can only pass `subscription_data` in `subscription` mode.", { param: "subscription_data" });
-    onlyParams(sd, ["metadata", "description"]);
+    onlyParams(sd, ["metadata"]);
     const clientReferenceId = optString(p, "client_reference_id");
     if (clientReferenceId !== null && clientReferenceId.length > 200) throw invalid("client_reference_id takes at most 200 characters", { param: "client_reference_id" });
     const total = lineItems.reduce((sum, l) => sum + l.unit * l.quantity, 0);

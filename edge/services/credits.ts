@@ -5,7 +5,7 @@
 // interactive transaction (docs/decisions/004-write-path.md).
 import type { InStatement } from "@libsql/client/web";
 import { eq, inArray, sql } from "drizzle-orm";
-import { accounts } from "../../db/schema.ts";
+import { accounts, creditLedger } from "../../db/schema.ts";
 import type { EdgeDb } from "../db.ts";
 import { ServiceError } from "../errors.ts";
 
@@ -94,10 +94,12 @@ export async function insufficientCredits(db: EdgeDb, accountId: string, needed:
 export async function ledgerDrift(db: EdgeDb, accountIds: string[]): Promise<{ accountId: string; balance: number; ledger: number }[]> {
   if (accountIds.length === 0) return [];
   const rows = await db
-    .select({ accountId: accounts.id, balance: accounts.creditBalance, ledger: sql<number>`coalesce((SELECT sum(delta) FROM credit_ledger WHERE account_id = ${accounts.id}), 0)` })
+    .select({ accountId: accounts.id, balance: accounts.creditBalance, ledger: sql<number>`coalesce(sum(${creditLedger.delta}), 0)` })
     .from(accounts)
-    .where(inArray(accounts.id, accountIds));
-  return rows.filter((r) => r.balance !== Number(r.ledger)).map((r) => ({ ...r, ledger: Number(r.ledger) }));
+    .leftJoin(creditLedger, eq(creditLedger.accountId, accounts.id))
+    .where(inArray(accounts.id, accountIds))
+    .groupBy(accounts.id);
+  return rows.map((r) => ({ ...r, ledger: Number(r.ledger) })).filter((r) => r.balance !== r.ledger);
 }
 
 export async function creditBalance(db: EdgeDb, accountId: string): Promise<number> {

@@ -15,6 +15,8 @@ export const TEST_PROBE_SECRET = "test-probe-secret-0123456789abcdef";
 /** The session secret the Worker under test signs cookies and live tokens with, and the one it replaced. */
 export const TEST_SESSION_SECRET = "test-session-secret-0123456789abcdef";
 export const TEST_SESSION_SECRET_PREVIOUS = "test-session-secret-before-rotation-0123";
+/** The secret the Worker under test verifies Stripe's webhooks with (tests sign events with it). */
+export const TEST_STRIPE_WEBHOOK_SECRET = "whsec_test0123456789abcdef0123456789abcdef";
 
 export default defineConfig({
   plugins: [
@@ -45,6 +47,7 @@ export default defineConfig({
             SESSION_SECRET: TEST_SESSION_SECRET,
             SESSION_SECRET_PREVIOUS: `unused-older-secret-0123456789, ${TEST_SESSION_SECRET_PREVIOUS}`,
             MXRAY_DEV_API_KEY: "mx_test_devkeydevkeydevkeydevkeydevkey12",
+            STRIPE_WEBHOOK_SECRET: TEST_STRIPE_WEBHOOK_SECRET,
             MXRAY_RATE_LIMIT_PER_MIN: "40",
             MXRAY_BATCH_SIZE: "50",
             MXRAY_MAX_UPLOAD_BYTES: String(8 * 1024 * 1024),

@@ -52,7 +52,7 @@ describe("schema on sqld", () => {
     const rows = await db.select().from(jobEmails).where(and(eq(jobEmails.jobId, "job_1")));
     expect(rows.map((r) => r.verdict)).toEqual(["deliverable"]);
 
-    const entry = { accountId: "acc_b", delta: 100, kind: "grant" as const, idempotencyKey: "grant:acc_b:1" };
+    const entry = { accountId: "acc_b", delta: 100, kind: "grant" as const, reason: "admin_adjustment" as const, actor: "system", idempotencyKey: "grant:acc_b:1" };
     await db.insert(creditLedger).values(entry).onConflictDoNothing();
     await db.insert(creditLedger).values(entry).onConflictDoNothing();
     expect(await db.$count(creditLedger, eq(creditLedger.accountId, "acc_b"))).toBe(1);

@@ -181,19 +181,93 @@ export const probes = sqliteTable(
   (t) => [index("probes_status_heartbeat").on(t.status, t.lastHeartbeatAt)],
 );
 
+/** Why credits moved; `kind` is the older, coarser class and stays for existing readers. */
+export const LEDGER_REASONS = [
+  "signup_grant",
+  "purchase",
+  "plan_grant",
+  "job_reserve",
+  "refund_unknowns",
+  "single_check",
+  /** Stripe refunded (part of) a purchase: its share of the credits goes back. */
+  "refund",
+  "dispute",
+  "admin_adjustment",
+] as const;
+export type LedgerReason = (typeof LEDGER_REASONS)[number];
+
 export const creditLedger = sqliteTable(
   "credit_ledger",
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
     accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
     delta: integer("delta").notNull(),
-    kind: text("kind", { enum: ["grant", "purchase", "reserve", "settle", "refund"] }).notNull(),
+    kind: text("kind", { enum: ["grant", "purchase", "reserve", "settle", "refund", "reversal"] }).notNull(),
+    reason: text("reason", { enum: LEDGER_REASONS }).notNull(),
+    /** Who moved the credits: a user id, an API key id, "stripe" or "system". */
+    actor: text("actor").notNull(),
     jobId: text("job_id"),
     /** A retried Stripe event or job settlement writes nothing twice. */
     idempotencyKey: text("idempotency_key").notNull(),
     createdAt: integer("created_at").notNull().default(now),
   },
   (t) => [uniqueIndex("credit_ledger_idempotency").on(t.idempotencyKey), index("credit_ledger_account").on(t.accountId, t.createdAt)],
+);
+
+/**
+ * What Stripe told us about one payment, by payment intent, in whatever order the events came:
+ * the purchase (account, credits, amount) and what was refunded or disputed. The credits taken
+ * back so far follow from these facts (edge/services/payments.ts), so a refund that arrives
+ * before its purchase is applied when the purchase arrives.
+ */
+export const stripePayments = sqliteTable("stripe_payments", {
+  paymentIntent: text("payment_intent").primaryKey(), // pi_…
+  /** null until the purchase (checkout.session.completed) arrives. */
+  accountId: text("account_id").references(() => accounts.id, { onDelete: "cascade" }),
+  checkoutSession: text("checkout_session"),
+  credits: integer("credits"),
+  /** The charge in the currency's smallest unit. */
+  amount: integer("amount"),
+  amountRefunded: integer("amount_refunded").notNull().default(0),
+  disputed: integer("disputed", { mode: "boolean" }).notNull().default(false),
+  /** Credits already taken back through the ledger for refunds and disputes. */
+  takenBack: integer("taken_back").notNull().default(0),
+  updatedAt: integer("updated_at").notNull().default(now),
+});
+
+/** A plan: one Stripe subscription per row; canceled is final, as in Stripe. */
+export const stripeSubscriptions = sqliteTable(
+  "stripe_subscriptions",
+  {
+    id: text("id").primaryKey(), // sub_…
+    accountId: text("account_id").references(() => accounts.id, { onDelete: "cascade" }),
+    customerId: text("customer_id"),
+    plan: text("plan"),
+    status: text("status", { enum: ["active", "canceled"] }).notNull(),
+    endedAt: integer("ended_at"),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [index("stripe_subscriptions_account").on(t.accountId)],
+);
+
+/**
+ * Every Stripe event id we processed and what came of it. An event that can never apply (unknown
+ * account, bad metadata) is answered 2xx, since Stripe's retries would carry the same content,
+ * and kept here whole (`held`) for an operator.
+ */
+export const stripeEvents = sqliteTable(
+  "stripe_events",
+  {
+    id: text("id").primaryKey(), // evt_…
+    type: text("type").notNull(),
+    objectId: text("object_id"),
+    outcome: text("outcome", { enum: ["processed", "ignored", "held"] }).notNull(),
+    code: text("code"),
+    /** The event as received, for held events only. */
+    payload: text("payload"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("stripe_events_outcome").on(t.outcome, t.createdAt)],
 );
 
 export const webhookSubscriptions = sqliteTable(

@@ -44,6 +44,8 @@ export interface RunningProbe {
 export interface Stack {
   url: string;
   devApiKey: string;
+  /** What the Worker verifies Stripe webhooks with: STRIPE_WEBHOOK_SECRET when set, else this install's. */
+  stripeWebhookSecret: string;
   /** This install's probe secret and QStash-style signing key (tests sign with them). */
   secrets: LocalSecrets;
   world: World | null;
@@ -60,6 +62,8 @@ export interface LocalSecrets {
   sessionSecret: string;
   signingKey: string;
   devApiKey: string;
+  /** Verifies the local Stripe stand-in's webhooks, as STRIPE_WEBHOOK_SECRET does Stripe's. */
+  stripeWebhookSecret: string;
 }
 
 /** Secrets of this local install, made once and kept under the data folder. */
@@ -73,6 +77,7 @@ function localSecrets(dataDir: string): LocalSecrets {
     sessionSecret: kept.sessionSecret ?? base62(40),
     signingKey: kept.signingKey ?? `sig_${base62(32)}`,
     devApiKey: kept.devApiKey ?? `mx_test_${base62(32)}`,
+    stripeWebhookSecret: kept.stripeWebhookSecret ?? `whsec_${base62(32)}`,
   };
   if (Object.keys(kept).length !== Object.keys(secrets).length) writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
@@ -144,6 +149,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   mkdirSync(opts.dataDir, { recursive: true });
   const secrets = localSecrets(opts.dataDir);
   const devApiKey = opts.devApiKey ?? process.env.MXRAY_DEV_API_KEY ?? secrets.devApiKey;
+  const stripeWebhookSecret = process.env.STRIPE_WEBHOOK_SECRET ?? secrets.stripeWebhookSecret;
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
@@ -168,6 +174,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       SESSION_SECRET: secrets.sessionSecret,
       QSTASH_CURRENT_SIGNING_KEY: secrets.signingKey,
       MXRAY_DEV_API_KEY: devApiKey,
+      STRIPE_WEBHOOK_SECRET: stripeWebhookSecret,
       ...opts.vars,
     };
     const wrangler = spawn(
@@ -228,7 +235,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const timer = setInterval(() => void sweep().catch(() => {}), opts.sweepMs);
       cleanups.push(async () => clearInterval(timer));
     }
-    return { url, devApiKey, secrets, world, sqld, probes, addProbe, sweep, stop: stopAll };
+    return { url, devApiKey, stripeWebhookSecret, secrets, world, sqld, probes, addProbe, sweep, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;

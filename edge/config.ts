@@ -54,6 +54,10 @@ export const ConfigSchema = z.object({
   MXRAY_LOCAL_SIGNIN: z.enum(["loopback", "allow"]).default("loopback"),
   /** Credits granted once to each new personal account. */
   MXRAY_SIGNUP_CREDITS: z.coerce.number().int().nonnegative().default(100),
+  /** Verifies Stripe's webhook deliveries (whsec_…); without it POST /webhooks/stripe answers 503. */
+  STRIPE_WEBHOOK_SECRET: z.string().min(8).optional(),
+  /** Stripe's API key (sk_…); without it the local stand-in plays Stripe. */
+  STRIPE_SECRET_KEY: z.string().optional(),
   /** How long a single check's answer is served from the cache. */
   MXRAY_VERIFY_CACHE_S: z.coerce.number().int().nonnegative().default(3_600),
 });

@@ -58,3 +58,9 @@ declare namespace Cloudflare {
     MXRAY_SIGNUP_CREDITS?: string;
   }
 }
+declare namespace Cloudflare {
+  interface Env {
+    STRIPE_WEBHOOK_SECRET?: string;
+    STRIPE_SECRET_KEY?: string;
+  }
+}

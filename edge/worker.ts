@@ -1,6 +1,6 @@
-// The Worker without its web pages: Hono for the API, the callbacks and the job WebSockets; the
-// JobHub Durable Object; scheduled() for the sweeper. edge/entry.ts (wrangler.toml's main) adds
-// Remix for every other path; tests in workerd run this module, which needs no app build.
+// The Worker without its web pages: Hono for the API, the callbacks (probes, Stripe) and the job
+// WebSockets; the JobHub Durable Object; scheduled() for the sweeper. edge/entry.ts (wrangler.toml's
+// main) adds Remix for every other path; tests in workerd run this module, which needs no app build.
 import type { Context } from "hono";
 import { requireApiKey } from "./api/auth.ts";
 import { createApi, type AppEnv } from "./api/app.ts";
@@ -11,6 +11,7 @@ import { registerMeter } from "./api/internal_meter.ts";
 import { registerProbeHeartbeat } from "./api/internal_probes_heartbeat.ts";
 import { registerProbeResults } from "./api/internal_probes_results.ts";
 import { capApiBody, initServices, rateLimit } from "./api/middleware.ts";
+import { registerStripeWebhook } from "./api/stripe_webhook.ts";
 import { registerAccountGet } from "./api/v1_account_get.ts";
 import { registerJobsCreate } from "./api/v1_jobs_create.ts";
 import { registerJobsDelete } from "./api/v1_jobs_delete.ts";
@@ -58,10 +59,11 @@ registerWsJobs(app);
 registerProbeHeartbeat(app);
 registerProbeResults(app);
 registerMeter(app);
+registerStripeWebhook(app);
 
 /** Hono's routes first; `fallback` answers every other path (Remix, in edge/entry.ts). */
 export function createWorker(fallback?: (c: Context<AppEnv>) => Response | Promise<Response>) {
-  if (fallback) app.all("*", (c) => (c.req.path.startsWith("/api/") || c.req.path.startsWith("/internal/") ? c.notFound() : fallback(c)));
+  if (fallback) app.all("*", (c) => (["/api/", "/internal/", "/webhooks/"].some((p) => c.req.path.startsWith(p)) ? c.notFound() : fallback(c)));
   installErrorHandling(app);
   return app;
 }

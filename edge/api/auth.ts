@@ -14,6 +14,8 @@ import { ApiError } from "./errors.ts";
 
 export const DEV_ACCOUNT_ID = "acc_local_dev";
 export const DEV_CREDITS = 10_000_000;
+/** The ledger's actor for work asked with the dev key, which has no key row. */
+export const DEV_KEY_ACTOR = "dev_key";
 
 /** Databases (by URL) in which this isolate already made the dev account: no write per request. */
 const devAccountReady = new Set<string>();
@@ -25,7 +27,7 @@ async function ensureDevAccount(db: EdgeDb, databaseUrl: string): Promise<void> 
     [
       { sql: "INSERT INTO accounts (id, name, kind) VALUES (?, 'Local development', 'personal') ON CONFLICT DO NOTHING", args: [DEV_ACCOUNT_ID] },
       {
-        sql: "INSERT INTO credit_ledger (account_id, delta, kind, idempotency_key, created_at) VALUES (?, ?, 'grant', 'grant:local-dev', ?) ON CONFLICT DO NOTHING",
+        sql: "INSERT INTO credit_ledger (account_id, delta, kind, reason, actor, idempotency_key, created_at) VALUES (?, ?, 'grant', 'admin_adjustment', 'system', 'grant:local-dev', ?) ON CONFLICT DO NOTHING",
         args: [DEV_ACCOUNT_ID, DEV_CREDITS, Date.now()],
       },
       { sql: "UPDATE accounts SET credit_balance = credit_balance + ? WHERE changes() = 1 AND id = ?", args: [DEV_CREDITS, DEV_ACCOUNT_ID] },

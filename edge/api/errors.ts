@@ -16,6 +16,10 @@ export const API_ERRORS = {
   unauthorized: 401,
   key_revoked: 401,
   bad_signature: 401,
+  /** A Stripe delivery whose signature does not match (Stripe expects 400 for these). */
+  webhook_signature_invalid: 400,
+  /** A Stripe delivery signed more than 5 minutes ago: a replay. */
+  webhook_timestamp_stale: 400,
   insufficient_credits: 402,
   forbidden: 403,
   not_found: 404,
@@ -26,8 +30,10 @@ export const API_ERRORS = {
   rate_limited: 429,
   internal: 500,
   probe_unavailable: 503,
+  /** The endpoint's secret is not configured here (STRIPE_WEBHOOK_SECRET). */
+  not_configured: 503,
   unavailable: 503,
-} as const satisfies Record<ServiceErrorCode | "unauthorized" | "key_revoked" | "bad_signature" | "rate_limited" | "internal", number>;
+} as const satisfies Record<ServiceErrorCode | "unauthorized" | "key_revoked" | "bad_signature" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "not_configured" | "rate_limited" | "internal", number>;
 export type ApiErrorCode = keyof typeof API_ERRORS;
 
 /** Thrown by handlers and middleware of the HTTP edge; turned into the envelope. */

@@ -102,7 +102,7 @@ describe("parallel single checks against few credits", () => {
     const N = 8;
     const k = 3;
     const { accountId } = await seedAccount(k);
-    await db().insert(creditLedger).values({ accountId, delta: k, kind: "grant", idempotencyKey: `grant:${accountId}` });
+    await db().insert(creditLedger).values({ accountId, delta: k, kind: "grant", reason: "admin_adjustment", actor: "system", idempotencyKey: `grant:${accountId}` });
     // Every check waits at the probe until all N are there: each has passed every read before one is charged.
     let arrived = 0;
     let release!: () => void;
@@ -118,7 +118,7 @@ describe("parallel single checks against few credits", () => {
     const s = { ...buildServices(env, { waitUntil: () => {} }, "http://edge.test"), probeClient };
     const outcomes = await Promise.all(
       Array.from({ length: N }, (_, i) =>
-        checkAddress(s, accountId, newId("req"), { email: `p${i}.${newId("req").slice(4, 12).toLowerCase()}@example.com` }).then(
+        checkAddress(s, accountId, "user_test", newId("req"), { email: `p${i}.${newId("req").slice(4, 12).toLowerCase()}@example.com` }).then(
           () => "ok",
           (e: unknown) => (e instanceof ServiceError ? e.code : Promise.reject(e)),
         ),

@@ -1,5 +1,6 @@
 // POST /api/v1/jobs: a bulk job from a JSON array, a plain-text list, or a CSV/TSV (raw body or
 // multipart `file`). Raw bodies are streamed into the job as they arrive; the answer is the job.
+import { DEV_KEY_ACTOR } from "./auth.ts";
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { ingestJob } from "../services/jobs.ts";
 import { defaultJobName, JsonJobRequest, readUpload } from "../services/upload.ts";
@@ -52,7 +53,7 @@ export function registerJobsCreate(api: OpenAPIHono<AppEnv>): void {
   api.post("/api/v1/jobs", async (c) => {
     const { services, accountId } = c.var;
     const { name, source } = await readUpload(c.req.raw, services.config.MXRAY_MAX_UPLOAD_BYTES);
-    const job = await ingestJob(services, accountId, name || defaultJobName(), source);
+    const job = await ingestJob(services, accountId, c.var.keyId ?? DEV_KEY_ACTOR, name || defaultJobName(), source);
     return c.json(job, 201);
   });
 }

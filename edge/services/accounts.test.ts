@@ -135,7 +135,7 @@ describe("deleteJob", () => {
     const s = { db: db(), waitUntil: (p: Promise<unknown>) => pending.push(p) } as unknown as Services;
     expect(await code(deleteJob(s, mine, jobId))).toBe("conflict"); // still running
     await db().update(jobs).set({ status: "completed" }).where(eq(jobs.id, jobId));
-    await db().insert(creditLedger).values({ accountId: mine, delta: -1, kind: "reserve", jobId, idempotencyKey: `reserve:${jobId}` });
+    await db().insert(creditLedger).values({ accountId: mine, delta: -1, kind: "reserve", reason: "job_reserve", actor: "system", jobId, idempotencyKey: `reserve:${jobId}` });
     // More rows than one purge step removes.
     const rows = Array.from({ length: PURGE_ROWS + 7 }, (_, i) => ({ jobId, normalized: `u${i}@x.test`, email: `u${i}@x.test`, rowIndex: i, verdict: "deliverable" as const, reason: "accepted", result: "{}" }));
     for (let i = 0; i < rows.length; i += 500) await db().insert(jobEmails).values(rows.slice(i, i + 500));

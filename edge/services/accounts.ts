@@ -46,7 +46,7 @@ export async function ensurePersonalAccount(db: EdgeDb, person: Person, signupCr
   await db.batch([
     db.insert(accounts).values({ id: accountId, name: person.email, kind: "personal", clerkId: clerkUserId ?? null, creditBalance: signupCredits }),
     db.insert(members).values({ accountId, userId: person.id, email: person.email, role: "owner" }),
-    db.insert(creditLedger).values({ accountId, delta: signupCredits, kind: "grant", idempotencyKey: `grant:signup:${person.id}` }),
+    db.insert(creditLedger).values({ accountId, delta: signupCredits, kind: "grant", reason: "signup_grant", actor: person.id, idempotencyKey: `grant:signup:${person.id}` }),
   ]);
 }
 

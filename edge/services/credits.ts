@@ -4,25 +4,26 @@
 // write: a `batch` of conditional statements chained by changes(), one round trip, never an
 // interactive transaction (docs/decisions/004-write-path.md).
 import type { InStatement } from "@libsql/client/web";
-import { eq } from "drizzle-orm";
-import { accounts } from "../../db/schema.ts";
+import { eq, inArray, sql } from "drizzle-orm";
+import { accounts, creditLedger } from "../../db/schema.ts";
 import type { EdgeDb } from "../db.ts";
+import { ServiceError } from "../errors.ts";
 
 /**
  * Takes `amount` credits if the balance allows, with its ledger entry. A statement after these in
  * the same batch guarded with `changes() = 1` runs only if the credits were taken (ingestJob
  * queues the job that way).
  */
-export function reserveStatements(accountId: string, jobId: string, amount: number, now: number): InStatement[] {
+export function reserveStatements(accountId: string, actor: string, jobId: string, amount: number, now: number): InStatement[] {
   return [
     {
       sql: "UPDATE accounts SET credit_balance = credit_balance - ? WHERE id = ? AND credit_balance >= ?",
       args: [amount, accountId, amount],
     },
     {
-      sql: `INSERT INTO credit_ledger (account_id, delta, kind, job_id, idempotency_key, created_at)
-            SELECT ?, ?, 'reserve', ?, ?, ? WHERE changes() = 1`,
-      args: [accountId, -amount, jobId, `reserve:${jobId}`, now],
+      sql: `INSERT INTO credit_ledger (account_id, delta, kind, reason, actor, job_id, idempotency_key, created_at)
+            SELECT ?, ?, 'reserve', 'job_reserve', ?, ?, ?, ? WHERE changes() = 1`,
+      args: [accountId, -amount, actor, jobId, `reserve:${jobId}`, now],
     },
   ];
 }
@@ -34,8 +35,8 @@ export function reserveStatements(accountId: string, jobId: string, amount: numb
 export function settleStatements(jobId: string, now: number): InStatement[] {
   return [
     {
-      sql: `INSERT INTO credit_ledger (account_id, delta, kind, job_id, idempotency_key, created_at)
-            SELECT account_id, credits_reserved - (deliverable + undeliverable + risky), 'refund', id, 'settle:' || id, ?
+      sql: `INSERT INTO credit_ledger (account_id, delta, kind, reason, actor, job_id, idempotency_key, created_at)
+            SELECT account_id, credits_reserved - (deliverable + undeliverable + risky), 'refund', 'refund_unknowns', 'system', id, 'settle:' || id, ?
             FROM jobs
             WHERE id = ? AND status IN ('completed', 'canceled', 'failed') AND credits_reserved > deliverable + undeliverable + risky
             ON CONFLICT DO NOTHING`,
@@ -54,7 +55,7 @@ export function settleStatements(jobId: string, now: number): InStatement[] {
  * once. One conditional write: parallel checks can never take the balance below zero. True when
  * the check is paid for (now, or earlier under the same key).
  */
-export async function chargeCheck(db: EdgeDb, accountId: string, idempotencyKey: string, now = Date.now()): Promise<boolean> {
+export async function chargeCheck(db: EdgeDb, accountId: string, actor: string, idempotencyKey: string, now = Date.now()): Promise<boolean> {
   const key = `verify:${idempotencyKey}`;
   const [, , paid] = await db.$client.batch(
     [
@@ -64,14 +65,41 @@ export async function chargeCheck(db: EdgeDb, accountId: string, idempotencyKey:
         args: [accountId, key],
       },
       {
-        sql: "INSERT INTO credit_ledger (account_id, delta, kind, idempotency_key, created_at) SELECT ?, -1, 'settle', ?, ? WHERE changes() = 1",
-        args: [accountId, key, now],
+        sql: "INSERT INTO credit_ledger (account_id, delta, kind, reason, actor, idempotency_key, created_at) SELECT ?, -1, 'settle', 'single_check', ?, ?, ? WHERE changes() = 1",
+        args: [accountId, actor, key, now],
       },
       { sql: "SELECT EXISTS (SELECT 1 FROM credit_ledger WHERE idempotency_key = ?) AS paid", args: [key] },
     ],
     "write",
   );
   return Number(paid!.rows[0]!.paid) === 1;
+}
+
+/**
+ * Refusal for work the balance cannot cover. A balance below zero (a refund or dispute took back
+ * credits already spent) refuses everything until a purchase brings it above zero again.
+ */
+export async function insufficientCredits(db: EdgeDb, accountId: string, needed: number, what: string): Promise<ServiceError> {
+  const balance = await creditBalance(db, accountId);
+  if (balance < 0) {
+    return new ServiceError("insufficient_credits", `The balance is ${balance} credits after a refund or dispute; buy credits to bring it above zero`);
+  }
+  return new ServiceError("insufficient_credits", `${what} needs ${needed} credit${needed === 1 ? "" : "s"} and the balance is ${balance}; buy more`);
+}
+
+/**
+ * Accounts whose cached balance differs from the sum of their ledger entries (none, when every
+ * write moved both together). Tests run it after each scenario; an operator may too.
+ */
+export async function ledgerDrift(db: EdgeDb, accountIds: string[]): Promise<{ accountId: string; balance: number; ledger: number }[]> {
+  if (accountIds.length === 0) return [];
+  const rows = await db
+    .select({ accountId: accounts.id, balance: accounts.creditBalance, ledger: sql<number>`coalesce(sum(${creditLedger.delta}), 0)` })
+    .from(accounts)
+    .leftJoin(creditLedger, eq(creditLedger.accountId, accounts.id))
+    .where(inArray(accounts.id, accountIds))
+    .groupBy(accounts.id);
+  return rows.map((r) => ({ ...r, ledger: Number(r.ledger) })).filter((r) => r.balance !== r.ledger);
 }
 
 export async function creditBalance(db: EdgeDb, accountId: string): Promise<number> {

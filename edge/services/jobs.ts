@@ -12,7 +12,7 @@ import { batches, batchItems, jobEmails, jobs } from "../../db/schema.ts";
 import { ServiceError } from "../errors.ts";
 import type { EdgeDb } from "../db.ts";
 import type { Services } from "./context.ts";
-import { reserveStatements, settleStatements } from "./credits.ts";
+import { insufficientCredits, reserveStatements, settleStatements } from "./credits.ts";
 import { dispatchPending } from "./dispatch.ts";
 
 export type JobRow = typeof jobs.$inferSelect;
@@ -87,7 +87,7 @@ const INSERT_ROWS = 400;
  * syntax) are written, so memory and rows written stay bounded whatever the upload's size.
  * On any failure the half-made job is removed; nothing stored before is touched.
  */
-export async function ingestJob(s: Services, accountId: string, name: string, source: IngestSource): Promise<JobView> {
+export async function ingestJob(s: Services, accountId: string, actor: string, name: string, source: IngestSource): Promise<JobView> {
   const { db, config } = s;
   const jobId = newId("job");
   await db.insert(jobs).values({ id: jobId, accountId, name, status: "ingesting" });
@@ -159,7 +159,7 @@ export async function ingestJob(s: Services, accountId: string, name: string, so
     // One write: the credits are taken, and only then (changes() = 1) the job is queued.
     const [, , queued] = await db.$client.batch(
       [
-        ...reserveStatements(accountId, jobId, ingest.unique, now),
+        ...reserveStatements(accountId, actor, jobId, ingest.unique, now),
         {
           sql: `UPDATE jobs SET status = ?, total = ?, unique_count = ?, processed = ?, undeliverable = ?, columns = ?, email_column = ?,
                   rejects = ?, credits_reserved = ?, finished_at = ?
@@ -172,7 +172,7 @@ export async function ingestJob(s: Services, accountId: string, name: string, so
       "write",
     );
     if (queued!.rowsAffected === 0) {
-      throw new ServiceError("insufficient_credits", `This list needs ${ingest.unique} credits; buy more or split the list`);
+      throw await insufficientCredits(db, accountId, ingest.unique, "This list");
     }
     const job = await getJob(db, accountId, jobId);
     s.waitUntil(s.hub(jobId).update(jobProgress(job), [], job.processed));

@@ -8,7 +8,7 @@ import type { Result } from "../../core/contracts.ts";
 import { invalidSyntaxResult } from "../../core/result.ts";
 import { ServiceError } from "../errors.ts";
 import type { Services } from "./context.ts";
-import { chargeCheck, creditBalance } from "./credits.ts";
+import { chargeCheck, creditBalance, insufficientCredits } from "./credits.ts";
 import { liveProbes } from "./dispatch.ts";
 
 export const DEFAULT_CHECK_BUDGET_MS = 15_000;
@@ -42,11 +42,13 @@ interface KeyRecord {
 export async function checkAddress(
   s: Services,
   accountId: string,
+  /** Who asks (an API key id or a user id), recorded with the charge. */
+  actor: string,
   requestId: string,
   req: CheckRequest,
   idempotencyKey?: string | null,
 ): Promise<CheckOutcome> {
-  if (!idempotencyKey) return { ...(await check(s, accountId, requestId, req)), replayed: false };
+  if (!idempotencyKey) return { ...(await check(s, accountId, actor, requestId, req)), replayed: false };
   // Account-scoped: two accounts may pick the same key. Request ids ("req_…") never collide.
   const scoped = `${accountId}:${idempotencyKey}`;
   const recordKey = `verify:idem:${scoped}`;
@@ -56,7 +58,7 @@ export async function checkAddress(
     throw new ServiceError("conflict", "This Idempotency-Key was used with different parameters; use a new key for a new check");
   }
   if (seen?.result) return { result: seen.result, cached: true, replayed: true };
-  const outcome = await check(s, accountId, scoped, req);
+  const outcome = await check(s, accountId, actor, scoped, req);
   const record: KeyRecord = { request, result: outcome.result.verdict === "unknown" ? null : outcome.result };
   try {
     await s.cache.set(recordKey, record, IDEMPOTENCY_TTL_S);
@@ -67,14 +69,14 @@ export async function checkAddress(
   return { ...outcome, replayed: false };
 }
 
-const noCredit = () => new ServiceError("insufficient_credits", "A check needs one credit");
+const noCredit = (s: Services, accountId: string) => insufficientCredits(s.db, accountId, 1, "A check");
 
-async function charge(s: Services, accountId: string, chargeKey: string): Promise<void> {
-  if (!(await chargeCheck(s.db, accountId, chargeKey))) throw noCredit();
+async function charge(s: Services, accountId: string, actor: string, chargeKey: string): Promise<void> {
+  if (!(await chargeCheck(s.db, accountId, actor, chargeKey))) throw await noCredit(s, accountId);
 }
 
 /** One check, charged under `chargeKey` (the request id, or the account-scoped Idempotency-Key). */
-async function check(s: Services, accountId: string, chargeKey: string, req: CheckRequest): Promise<Omit<CheckOutcome, "replayed">> {
+async function check(s: Services, accountId: string, actor: string, chargeKey: string, req: CheckRequest): Promise<Omit<CheckOutcome, "replayed">> {
   const email = cleanAddress(req.email);
   const parsed = parseAddress(email);
   if (!parsed.ok) return { result: invalidSyntaxResult(email), cached: false };
@@ -83,12 +85,12 @@ async function check(s: Services, accountId: string, chargeKey: string, req: Che
     const hit = await s.cache.get<Result>(cacheKey);
     if (hit) {
       // The cache is shared by every account: an answer from it costs what a fresh one does.
-      await charge(s, accountId, chargeKey);
+      await charge(s, accountId, actor, chargeKey);
       return { result: { ...hit, email }, cached: true };
     }
   }
   // Saves asking a probe for an account without credit; the charge itself decides.
-  if ((await creditBalance(s.db, accountId)) < 1) throw noCredit();
+  if ((await creditBalance(s.db, accountId)) < 1) throw await noCredit(s, accountId);
   const probes = (await liveProbes(s)).sort((a, b) => a.inFlight / Math.max(1, a.capacity) - b.inFlight / Math.max(1, b.capacity));
   if (probes.length === 0) throw new ServiceError("probe_unavailable", "No verification probe is online; try again shortly", PROBE_UNAVAILABLE_RETRY_S);
   const budget = req.budget_ms ?? DEFAULT_CHECK_BUDGET_MS;
@@ -103,7 +105,7 @@ async function check(s: Services, accountId: string, chargeKey: string, req: Che
   }
   if (!result) throw new ServiceError("probe_unavailable", "No probe answered in time; try again", PROBE_UNAVAILABLE_RETRY_S);
   if (result.verdict !== "unknown") {
-    await charge(s, accountId, chargeKey);
+    await charge(s, accountId, actor, chargeKey);
     if (s.config.MXRAY_VERIFY_CACHE_S > 0) {
       const { trace: _t, ...cacheable } = result;
       s.waitUntil(s.cache.set(cacheKey, cacheable, s.config.MXRAY_VERIFY_CACHE_S));

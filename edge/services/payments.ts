@@ -1,0 +1,267 @@
+// Stripe's events applied to the ledger, exactly once (issue 11). The event is already verified
+// (edge/api/stripe_webhook.ts); its content is trusted, and no call goes back to Stripe.
+//
+// Each event is one `batch` (docs/decisions/004-write-path.md): a conditional ledger insert under
+// an idempotency key, then the balance move guarded by changes(), so a repeated or concurrent
+// delivery writes nothing twice. Refunds and disputes are stored as facts per payment intent; the
+// credits taken back follow from those facts whatever order the events come in.
+import type { InStatement } from "@libsql/client/web";
+import type { EdgeDb } from "../db.ts";
+
+/** What came of an event, as the webhook answers it. */
+export interface EventOutcome {
+  outcome: "applied" | "already_applied" | "recorded" | "ignored" | "held";
+  /** Why an event was ignored or held (a stable code). */
+  code?: "unpaid" | "unknown_account" | "bad_credits" | "not_a_plan" | "no_payment_intent" | "unhandled_type";
+}
+
+export interface StripeEventLike {
+  id: string;
+  type: string;
+  data: { object: unknown };
+}
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (v && typeof v === "object" ? (v as Obj) : {});
+const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v : null);
+const int = (v: unknown): number | null => (typeof v === "number" && Number.isSafeInteger(v) ? v : null);
+/** An expandable field: the id, or the object's id. */
+const ref = (v: unknown): string | null => str(v) ?? str(obj(v).id);
+
+/** Credits as our server writes them in metadata: a positive whole number, decimal digits only. */
+export function parseCredits(v: unknown): number | null {
+  if (typeof v !== "string" || !/^[1-9][0-9]{0,9}$/.test(v)) return null;
+  const n = Number(v);
+  return n <= 2_000_000_000 ? n : null;
+}
+
+/**
+ * Credits taken back for one payment: all of them after a dispute, else the refunded share
+ * (rounded down, at most what was bought); nothing while the purchase is unknown.
+ */
+const TARGET = `CASE WHEN credits IS NULL OR account_id IS NULL THEN 0
+  WHEN disputed = 1 THEN credits
+  WHEN amount IS NULL OR amount <= 0 THEN 0
+  ELSE min(credits, credits * min(amount_refunded, amount) / amount) END`;
+
+/**
+ * Brings one payment's taken-back credits up to what its facts say: a ledger entry keyed by the
+ * payment and the new total (so the same total never writes twice), then the balance and the
+ * payment's running total, each only if the entry was written.
+ */
+function takeBackStatements(paymentIntent: string, now: number): InStatement[] {
+  return [
+    {
+      sql: `INSERT INTO credit_ledger (account_id, delta, kind, reason, actor, idempotency_key, created_at)
+            SELECT account_id, taken_back - t, 'reversal', CASE WHEN disputed = 1 THEN 'dispute' ELSE 'refund' END, 'stripe',
+                   'stripe:takeback:' || payment_intent || ':' || t, ?
+            FROM (SELECT *, ${TARGET} AS t FROM stripe_payments WHERE payment_intent = ?)
+            WHERE t > taken_back
+            ON CONFLICT DO NOTHING`,
+      args: [now, paymentIntent],
+    },
+    {
+      sql: `UPDATE accounts SET credit_balance = credit_balance + (SELECT delta FROM credit_ledger WHERE id = last_insert_rowid())
+            WHERE changes() = 1 AND id = (SELECT account_id FROM credit_ledger WHERE id = last_insert_rowid())`,
+      args: [],
+    },
+    {
+      sql: `UPDATE stripe_payments SET taken_back = taken_back - (SELECT delta FROM credit_ledger WHERE id = last_insert_rowid()), updated_at = ?
+            WHERE changes() = 1 AND payment_intent = ?`,
+      args: [now, paymentIntent],
+    },
+  ];
+}
+
+/** Records the event id and its outcome; a repeated id keeps the first record. */
+function recordEvent(event: StripeEventLike, objectId: string | null, outcome: "processed" | "ignored" | "held", code: string | null, now: number, raw?: string): InStatement {
+  return {
+    sql: "INSERT INTO stripe_events (id, type, object_id, outcome, code, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    args: [event.id, event.type, objectId, outcome, code, outcome === "held" ? (raw ?? null) : null, now],
+  };
+}
+
+/**
+ * Credits an account once per key, if the account exists. The event is recorded as processed,
+ * or held (`unknown_account`) when the account does not exist.
+ */
+function creditStatements(
+  event: StripeEventLike, objectId: string, accountId: string, credits: number, reason: "purchase" | "plan_grant", key: string, now: number, raw: string,
+): InStatement[] {
+  return [
+    {
+      sql: `INSERT INTO credit_ledger (account_id, delta, kind, reason, actor, idempotency_key, created_at)
+            SELECT id, ?, 'purchase', ?, 'stripe', ?, ? FROM accounts WHERE id = ? ON CONFLICT DO NOTHING`,
+      args: [credits, reason, key, now, accountId],
+    },
+    { sql: "UPDATE accounts SET credit_balance = credit_balance + ? WHERE changes() = 1 AND id = ?", args: [credits, accountId] },
+    {
+      sql: `INSERT INTO stripe_events (id, type, object_id, outcome, code, payload, created_at)
+            SELECT ?, ?, ?, CASE WHEN known THEN 'processed' ELSE 'held' END, CASE WHEN known THEN NULL ELSE 'unknown_account' END,
+                   CASE WHEN known THEN NULL ELSE ? END, ?
+            FROM (SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?) AS known) WHERE true
+            ON CONFLICT DO NOTHING`,
+      args: [event.id, event.type, objectId, raw, now, accountId],
+    },
+  ];
+}
+
+const statusOf = { sql: "SELECT changes() AS n", args: [] } satisfies InStatement;
+
+async function run(db: EdgeDb, statements: InStatement[]) {
+  return db.$client.batch(statements, "write");
+}
+
+/** Runs a credit's statements (creditStatements first) and tells applied, already applied, or held. */
+async function runCredit(db: EdgeDb, accountId: string, statements: InStatement[]): Promise<EventOutcome> {
+  const results = await run(db, [...statements, { sql: "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?) AS known", args: [accountId] }]);
+  const known = Number(results.at(-1)!.rows[0]!.known) === 1;
+  if (!known) return { outcome: "held", code: "unknown_account" };
+  return { outcome: results[0]!.rowsAffected === 1 ? "applied" : "already_applied" };
+}
+
+/** checkout.session.completed / async_payment_succeeded: a pack bought through Checkout. */
+async function applyCheckout(db: EdgeDb, event: StripeEventLike, raw: string, now: number): Promise<EventOutcome> {
+  const session = obj(event.data.object);
+  const sessionId = str(session.id) ?? "";
+  if (session.payment_status !== "paid") {
+    await run(db, [recordEvent(event, sessionId, "ignored", "unpaid", now)]);
+    return { outcome: "ignored", code: "unpaid" };
+  }
+  const accountId = str(session.client_reference_id);
+  const credits = parseCredits(obj(session.metadata).credits);
+  if (!accountId || credits === null) {
+    const code = !accountId ? "unknown_account" : "bad_credits";
+    await run(db, [recordEvent(event, sessionId, "held", code, now, raw)]);
+    return { outcome: "held", code };
+  }
+  const paymentIntent = ref(session.payment_intent);
+  const statements = creditStatements(event, sessionId, accountId, credits, "purchase", `stripe:checkout:${sessionId}`, now, raw);
+  if (paymentIntent) {
+    // The purchase's facts, for refunds and disputes; a refund already recorded is applied now.
+    statements.push(
+      {
+        sql: `INSERT INTO stripe_payments (payment_intent, account_id, checkout_session, credits, amount, updated_at)
+              SELECT ?, id, ?, ?, ?, ? FROM accounts WHERE id = ?
+              ON CONFLICT (payment_intent) DO UPDATE SET
+                account_id = coalesce(stripe_payments.account_id, excluded.account_id),
+                checkout_session = coalesce(stripe_payments.checkout_session, excluded.checkout_session),
+                credits = coalesce(stripe_payments.credits, excluded.credits),
+                amount = coalesce(stripe_payments.amount, excluded.amount),
+                updated_at = excluded.updated_at`,
+        args: [paymentIntent, sessionId, credits, int(session.amount_total), now, accountId],
+      },
+      ...takeBackStatements(paymentIntent, now),
+    );
+  }
+  return runCredit(db, accountId, statements);
+}
+
+/** invoice.paid: a plan's period, granting the credits in its subscription's metadata once per invoice. */
+async function applyInvoice(db: EdgeDb, event: StripeEventLike, raw: string, now: number): Promise<EventOutcome> {
+  const invoice = obj(event.data.object);
+  const invoiceId = str(invoice.id) ?? "";
+  // Current API versions put the subscription under parent.subscription_details; older ones at the top.
+  const details = obj(obj(invoice.parent).subscription_details ?? invoice.subscription_details);
+  const metadata = obj(details.metadata);
+  const subscriptionId = ref(details.subscription) ?? ref(invoice.subscription);
+  const accountId = str(metadata.account_id);
+  if (!subscriptionId && !accountId && metadata.credits === undefined) {
+    await run(db, [recordEvent(event, invoiceId, "ignored", "not_a_plan", now)]);
+    return { outcome: "ignored", code: "not_a_plan" };
+  }
+  const credits = parseCredits(metadata.credits);
+  if (!accountId || credits === null) {
+    const code = !accountId ? "unknown_account" : "bad_credits";
+    await run(db, [recordEvent(event, invoiceId, "held", code, now, raw)]);
+    return { outcome: "held", code };
+  }
+  const statements = creditStatements(event, invoiceId, accountId, credits, "plan_grant", `stripe:invoice:${invoiceId}`, now, raw);
+  if (subscriptionId) {
+    // Status is set only when the row is new: canceled is final, even if this invoice comes after it.
+    statements.push({
+      sql: `INSERT INTO stripe_subscriptions (id, account_id, customer_id, plan, status, updated_at)
+            SELECT ?, id, ?, ?, 'active', ? FROM accounts WHERE id = ?
+            ON CONFLICT (id) DO UPDATE SET
+              account_id = coalesce(stripe_subscriptions.account_id, excluded.account_id),
+              customer_id = coalesce(stripe_subscriptions.customer_id, excluded.customer_id),
+              plan = coalesce(excluded.plan, stripe_subscriptions.plan),
+              updated_at = excluded.updated_at`,
+      args: [subscriptionId, ref(invoice.customer), str(metadata.plan), now, accountId],
+    });
+  }
+  return runCredit(db, accountId, statements);
+}
+
+/** charge.refunded and charge.dispute.created: facts about a payment, then what they take back. */
+async function applyReversal(db: EdgeDb, event: StripeEventLike, now: number): Promise<EventOutcome> {
+  const o = obj(event.data.object);
+  const paymentIntent = ref(o.payment_intent);
+  if (!paymentIntent) {
+    await run(db, [recordEvent(event, str(o.id), "ignored", "no_payment_intent", now)]);
+    return { outcome: "ignored", code: "no_payment_intent" };
+  }
+  const fact: InStatement = event.type === "charge.refunded"
+    ? {
+        // amount_refunded is the charge's running total, so the largest one seen is the truth.
+        sql: `INSERT INTO stripe_payments (payment_intent, amount, amount_refunded, updated_at) VALUES (?, ?, ?, ?)
+              ON CONFLICT (payment_intent) DO UPDATE SET
+                amount = coalesce(stripe_payments.amount, excluded.amount),
+                amount_refunded = max(stripe_payments.amount_refunded, excluded.amount_refunded),
+                updated_at = excluded.updated_at`,
+        args: [paymentIntent, int(o.amount), Math.max(0, int(o.amount_refunded) ?? 0), now],
+      }
+    : {
+        sql: `INSERT INTO stripe_payments (payment_intent, disputed, updated_at) VALUES (?, 1, ?)
+              ON CONFLICT (payment_intent) DO UPDATE SET disputed = 1, updated_at = excluded.updated_at`,
+        args: [paymentIntent, now],
+      };
+  const results = await run(db, [
+    fact,
+    ...takeBackStatements(paymentIntent, now),
+    recordEvent(event, str(o.id), "processed", null, now),
+    { sql: "SELECT account_id IS NOT NULL AS known FROM stripe_payments WHERE payment_intent = ?", args: [paymentIntent] },
+  ]);
+  // Before its purchase arrives, a reversal is kept as a fact and applied with the purchase.
+  if (Number(results.at(-1)!.rows[0]?.known ?? 0) !== 1) return { outcome: "recorded" };
+  return { outcome: results[1]!.rowsAffected === 1 ? "applied" : "already_applied" };
+}
+
+/** customer.subscription.deleted: the plan ended; no more plan grants are expected. */
+async function applySubscriptionEnded(db: EdgeDb, event: StripeEventLike, now: number): Promise<EventOutcome> {
+  const sub = obj(event.data.object);
+  const subscriptionId = str(sub.id) ?? "";
+  const endedAt = int(sub.ended_at);
+  const results = await run(db, [
+    {
+      sql: `INSERT INTO stripe_subscriptions (id, account_id, customer_id, plan, status, ended_at, updated_at)
+            VALUES (?, (SELECT id FROM accounts WHERE id = ?), ?, ?, 'canceled', ?, ?)
+            ON CONFLICT (id) DO UPDATE SET status = 'canceled', ended_at = coalesce(stripe_subscriptions.ended_at, excluded.ended_at),
+              account_id = coalesce(stripe_subscriptions.account_id, excluded.account_id), updated_at = excluded.updated_at
+            WHERE stripe_subscriptions.status <> 'canceled'`,
+      args: [subscriptionId, str(obj(sub.metadata).account_id), ref(sub.customer), str(obj(sub.metadata).plan), endedAt === null ? now : endedAt * 1000, now],
+    },
+    statusOf,
+    recordEvent(event, subscriptionId, "processed", null, now),
+  ]);
+  return { outcome: Number(results[1]!.rows[0]!.n) === 1 ? "applied" : "already_applied" };
+}
+
+/** Applies one verified event. `raw` is kept for events held for an operator. */
+export async function applyStripeEvent(db: EdgeDb, event: StripeEventLike, raw: string, now = Date.now()): Promise<EventOutcome> {
+  switch (event.type) {
+    case "checkout.session.completed":
+    case "checkout.session.async_payment_succeeded":
+      return applyCheckout(db, event, raw, now);
+    case "invoice.paid":
+      return applyInvoice(db, event, raw, now);
+    case "charge.refunded":
+    case "charge.dispute.created":
+      return applyReversal(db, event, now);
+    case "customer.subscription.deleted":
+      return applySubscriptionEnded(db, event, now);
+    default:
+      // Not recorded: an endpoint subscribed to more events than we use would write for each.
+      return { outcome: "ignored", code: "unhandled_type" };
+  }
+}

@@ -1,6 +1,7 @@
-// A database outage mid-job (the issue's "stop sqld for 30 s", shortened): sqld stops at the job's
-// first result and starts again, on the same port and data, once the probe's outbox has had to
-// retry. While it is down the API says so (503 `unavailable` with Retry-After, not 500) and the
+// A database outage mid-job (the issue's "stop sqld for 30 s", shortened): the world's mail servers
+// hold their replies until sqld has stopped, so the probe is sure to have answers to deliver while
+// it is down (no race with a fast batch); sqld starts again, on the same port and data, once the
+// probe's outbox has had to retry. While it is down the API says so (503 `unavailable` with Retry-After, not 500) and the
 // probe keeps its result chunks; once it is back the job completes with exact counts, and the
 // account is charged exactly once for what was verified.
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -24,10 +25,9 @@ beforeAll(async () => {
   // several seconds: the outage begins while the probe still has answers to post.
   ({ world, stack } = await startSoakStack({
     world: "mixed",
-    rttMs: 60, // a batch outlasts the probe's one-second chunk interval, so it still holds chunks when sqld stops
-    // Batches larger than a result chunk: the probe still holds chunks of a batch when sqld stops.
     vars: { MXRAY_BATCH_SIZE: "1000" },
-    probeEnv: { MXRAY_MAX_INFLIGHT_BATCHES: "1" },
+    // One batch at a time; SMTP timeouts far beyond the pause, which must not turn answers unknown.
+    probeEnv: { MXRAY_MAX_INFLIGHT_BATCHES: "1", MXRAY_TIMEOUT_MS: "60000" },
   }));
 }, 120_000);
 
@@ -43,15 +43,16 @@ it("answers 503 unavailable while sqld is down, loses no chunk, and completes wi
   const creditsBefore = (before.body as { credits: number }).credits;
 
   const during: { account?: Answer & { body: unknown }; job?: Answer & { body: unknown }; outboxDepth?: number } = {};
+  world.pause();
   const report = await runSoak(stack, {
     addresses: ADDRESSES,
     world: "mixed",
     timeoutMs: 150_000,
     outage: {
-      // As soon as the first batch is out: its results cannot all have been applied yet, so the
-      // probe is sure to hold chunks while sqld is down.
-      at: "dispatched",
+      // The probe holds the first batch and no mail server has answered it yet.
+      at: "probe-busy",
       async hold({ jobId }) {
+        world.resume();
         // Retried posts prove the probe had answers to deliver and is keeping them.
         await until("the probe's outbox retrying while sqld is down (was the job already done?)", async () => (await probeMetric(probe.url, RETRIES)) >= 2, 30_000);
         during.outboxDepth = await probeMetric(probe.url, "mxray_outbox_depth");

@@ -162,8 +162,11 @@ export const isUnavailable = (a: Answer) => a.status === 503 && a.code === "unav
 export interface SoakOutage {
   /** Runs while sqld is down; sqld starts again when it resolves. */
   hold(ctx: { stack: Stack; jobId: string }): Promise<void>;
-  /** When sqld stops: at the job's first result (default), or as soon as its first batch went to a probe. */
-  at?: "first-result" | "dispatched";
+  /**
+   * When sqld stops: at the job's first result (default), or once the first probe holds a batch
+   * (with the world paused, it cannot have answered any of it yet).
+   */
+  at?: "first-result" | "probe-busy";
 }
 
 export interface SoakOptions {
@@ -318,7 +321,9 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
         const a = await apiCall(stack, `/api/v1/jobs/${job.id}`, {}, left());
         if (a.status >= 500) fiveXX.sampler++;
         const seen = a.status === 200 ? (a.body as JobView) : null;
-        if (seen && (opts.outage!.at === "dispatched" ? seen.status !== "queued" : seen.processed > 0)) {
+        const at = opts.outage!.at;
+        const now = at === "probe-busy" ? (await probeMetric(stack.probes[0]!.url, "mxray_batches_in_flight")) >= 1 : (seen?.processed ?? 0) > 0;
+        if (seen && now) {
           outage.processedAtStop = seen.processed;
           break;
         }

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import type net from "node:net";
 import { startDns } from "./dns.ts";
 import { buildScenario, type BulkOptions, type Expected } from "./scenario.ts";
-import { startHost, type HostStats, type SmtpWorldCounters } from "./smtp.ts";
+import { startHost, type HostStats, type SmtpGate, type SmtpWorldCounters } from "./smtp.ts";
 
 export type { Expected } from "./scenario.ts";
 export { soakAccepts, soakDomain } from "./scenario.ts";
@@ -29,6 +29,9 @@ export interface World {
   /** The generated addresses, when `bulk` was asked for. */
   bulkAddresses: string[];
   stats(): { connections: number; rcpts: number; dataCommands: number; perHost: Record<string, HostStats> };
+  /** Every SMTP host holds its replies (DNS still answers) until resume(): a test's "not yet". */
+  pause(): void;
+  resume(): void;
   transcript(host?: string): string[];
   stop(): Promise<void>;
 }
@@ -40,6 +43,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   const scenario = buildScenario({ greylistDelayMs: opts.greylistDelayMs ?? 1000, bulk: opts.bulk, acceptingDomains: opts.acceptingDomains });
   const tlsMaterial = { key: fixture("test-key.pem"), cert: fixture("test-cert.pem") };
   const counters: SmtpWorldCounters = { dataCommands: 0, transcript: [] };
+  const gate: SmtpGate = { waiting: null };
   const perHost: Record<string, HostStats> = {};
   const dns = await startDns({ zone: scenario.zone, servfail: scenario.servfail }, rttMs);
 
@@ -54,7 +58,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     try {
       for (const h of up) {
         perHost[h.name] = { connections: 0, rcpts: 0, maxConcurrent: 0, open: 0 };
-        const s = await startHost(h, port, rttMs, tlsMaterial, perHost[h.name]!, counters);
+        const s = await startHost(h, port, rttMs, tlsMaterial, perHost[h.name]!, counters, gate);
         servers.push(s);
         if (port === 0) port = (s.address() as net.AddressInfo).port;
       }
@@ -71,6 +75,14 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     truth: scenario.truth,
     addresses: scenario.addresses,
     bulkAddresses: scenario.bulkAddresses,
+    pause() {
+      gate.waiting ??= new Set();
+    },
+    resume() {
+      const waiting = gate.waiting;
+      gate.waiting = null;
+      for (const drain of waiting ?? []) drain();
+    },
     stats() {
       const hosts = Object.values(perHost);
       return {

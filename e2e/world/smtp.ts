@@ -47,6 +47,11 @@ export interface SmtpWorldCounters {
   transcript: string[];
 }
 
+/** Shared by every host: while `waiting` is set, replies queue up and their drains wait in it. */
+export interface SmtpGate {
+  waiting: Set<() => void> | null;
+}
+
 export interface TlsMaterial {
   key: Buffer;
   cert: Buffer;
@@ -61,6 +66,7 @@ export function startHost(
   tlsMaterial: TlsMaterial,
   stats: HostStats,
   counters: SmtpWorldCounters,
+  gate: SmtpGate = { waiting: null },
 ): Promise<net.Server> {
   const server = net.createServer((socket) => serve(socket));
   const sockets = new Set<net.Socket>();
@@ -105,6 +111,10 @@ export function startHost(
     let timer: NodeJS.Timeout | null = null;
     const drain = () => {
       timer = null;
+      if (gate.waiting) {
+        gate.waiting.add(drain);
+        return;
+      }
       while (outbox.length > 0 && outbox[0]!.at <= Date.now()) {
         const { lines, then } = outbox.shift()!;
         if (closed) return;

@@ -48,6 +48,16 @@ export const JobSchema = z
 
 export const JobIdParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" }, example: "job_3kq8Zp1m0aVw2XbYcD4e" }) });
 
+/** The query of a cursor-paged list (edge/services/paging.ts). */
+export const pageQuery = (what: string) =>
+  z.object({
+    limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ description: `${what} per page (1–100)` }),
+    cursor: z.string().max(100).optional().openapi({ description: "`next_cursor` of the previous page" }),
+  });
+
+/** A page of a cursor-paged list: `next_cursor` is null on the last page. */
+export const pageOf = <T extends z.ZodTypeAny>(item: T) => z.object({ data: z.array(item), next_cursor: z.string().nullable() });
+
 const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: ErrorSchema } } });
 
 /** The errors every authenticated operation may answer. */

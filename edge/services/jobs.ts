@@ -1,5 +1,5 @@
 // Jobs: streaming ingest of an upload into batches, the job's public shape, listing and cancel.
-import { and, desc, eq, isNotNull, isNull, lt, or } from "drizzle-orm";
+import { and, desc, eq, isNotNull, isNull } from "drizzle-orm";
 import { cleanAddress } from "../../core/address.ts";
 import { noRejects, type JobView } from "../../core/contracts.ts";
 import type { ListRow } from "../../core/emailfile.ts";
@@ -14,6 +14,7 @@ import type { EdgeDb } from "../db.ts";
 import type { Services } from "./context.ts";
 import { insufficientCredits, reserveStatements, settleStatements } from "./credits.ts";
 import { dispatchPending } from "./dispatch.ts";
+import { afterCursor, decodeCursor, toPage } from "./paging.ts";
 
 export type JobRow = typeof jobs.$inferSelect;
 
@@ -49,27 +50,14 @@ export async function getJob(db: EdgeDb, accountId: string, jobId: string): Prom
 
 /** Newest first; the cursor is the last job's `created_at` and id. */
 export async function listJobs(db: EdgeDb, accountId: string, limit: number, cursor?: string) {
-  let after: { at: number; id: string } | null = null;
-  if (cursor) {
-    const m = /^(\d+)_(job_\w+)$/.exec(cursor);
-    if (!m) throw new ServiceError("validation_failed", "cursor: not a cursor from this API");
-    after = { at: Number(m[1]), id: m[2]! };
-  }
+  const after = decodeCursor(cursor, /job_\w+/);
   const rows = await db
     .select()
     .from(jobs)
-    .where(
-      and(
-        eq(jobs.accountId, accountId),
-        isNull(jobs.deletedAt),
-        after ? or(lt(jobs.createdAt, after.at), and(eq(jobs.createdAt, after.at), lt(jobs.id, after.id))) : undefined,
-      ),
-    )
+    .where(and(eq(jobs.accountId, accountId), isNull(jobs.deletedAt), afterCursor(jobs.createdAt, jobs.id, after)))
     .orderBy(desc(jobs.createdAt), desc(jobs.id))
     .limit(limit + 1);
-  const page = rows.slice(0, limit);
-  const last = page.at(-1);
-  return { data: page.map(jobView), next_cursor: rows.length > limit && last ? `${last.createdAt}_${last.id}` : null };
+  return toPage(rows, limit, jobView);
 }
 
 export type IngestSource =

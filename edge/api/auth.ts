@@ -37,13 +37,18 @@ async function ensureDevAccount(db: EdgeDb, databaseUrl: string): Promise<void> 
   devAccountReady.add(databaseUrl);
 }
 
+/** The dev key's digest per parsed config (one per isolate), not one more SHA-256 per request. */
+const devKeyHashes = new WeakMap<Config, Promise<string>>();
+
 /**
  * Whether a key's SHA-256 is the dev key's. The dev key trusts the machine: honoured in local mode
  * only, and compared as equal-length digests in constant time, so answer times tell nothing of it.
  */
 export async function isDevKeyHash(config: Config, hash: string): Promise<boolean> {
   if (!localMode(config) || !config.MXRAY_DEV_API_KEY) return false;
-  return constantTimeEqual(hash, await hashApiKey(config.MXRAY_DEV_API_KEY));
+  let devHash = devKeyHashes.get(config);
+  if (!devHash) devKeyHashes.set(config, (devHash = hashApiKey(config.MXRAY_DEV_API_KEY)));
+  return constantTimeEqual(hash, await devHash);
 }
 
 /** last_used_at is kept to the minute: a write per request would contend with the hot write path. */

@@ -2,7 +2,7 @@
 // per-key rate limit of /api/v1 (429 with Retry-After and the IETF RateLimit-* headers), and the
 // byte cap on its JSON bodies.
 import { createMiddleware } from "hono/factory";
-import { readCappedText } from "../../core/limitedbody.ts";
+import { readRequestLimited } from "../../core/limitedbody.ts";
 import { buildServices } from "../services/context.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError, requestId } from "./errors.ts";
@@ -36,11 +36,10 @@ export const MAX_API_JSON_BYTES = 64 * 1024;
 export const capApiBody = createMiddleware<AppEnv>(async (c, next) => {
   if (c.req.raw.body && !(c.req.method === "POST" && c.req.path === "/api/v1/jobs")) {
     const limit = Math.min(MAX_API_JSON_BYTES, c.var.services.config.MXRAY_MAX_UPLOAD_BYTES);
-    const tooLarge = () => new ApiError("payload_too_large", `Request bodies are limited to ${limit} bytes`);
-    if (Number(c.req.header("content-length")) > limit) throw tooLarge();
-    const text = await readCappedText(c.req.raw.body, limit, tooLarge);
+    const body = await readRequestLimited(c.req.raw, limit);
+    if (!body.ok) throw new ApiError("payload_too_large", `Request bodies are limited to ${limit} bytes`);
     // Hono keeps each body reading as a promise, and derives json() from text().
-    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
+    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(new TextDecoder().decode(body.bytes));
   }
   await next();
 });

@@ -8,13 +8,15 @@ export type Permission =
   | "keys:manage"
   /** See the credit balance and buy credits. */
   | "billing:view"
+  /** Turn auto top-up on or off: it charges the saved card without asking. */
+  | "billing:manage"
   /** Cancel (delete) jobs. */
   | "jobs:delete"
   /** Add members to a team and change their roles. */
   | "team:manage";
 
 const GRANTS: Record<Role, readonly Permission[]> = {
-  owner: ["keys:manage", "billing:view", "jobs:delete", "team:manage"],
+  owner: ["keys:manage", "billing:view", "billing:manage", "jobs:delete", "team:manage"],
   admin: ["keys:manage", "billing:view", "jobs:delete", "team:manage"],
   // Members verify: upload lists, run checks, watch jobs and download results.
   member: [],

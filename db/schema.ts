@@ -192,6 +192,8 @@ export const LEDGER_REASONS = [
   /** Stripe refunded (part of) a purchase: its share of the credits goes back. */
   "refund",
   "dispute",
+  /** Auto top-up charged the saved card for a pack. */
+  "auto_topup",
   "admin_adjustment",
 ] as const;
 export type LedgerReason = (typeof LEDGER_REASONS)[number];
@@ -249,6 +251,29 @@ export const stripeSubscriptions = sqliteTable(
   },
   (t) => [index("stripe_subscriptions_account").on(t.accountId)],
 );
+
+/**
+ * An account's billing settings, made on first use: its one Stripe customer, and auto top-up
+ * (off by default; owners turn it on). An attempt is claimed by one conditional write (idle →
+ * charging) before any call to Stripe, and a failure stays `failed`, shown on /billing, until an
+ * owner acts: a declined card is never retried in a loop.
+ */
+export const billing = sqliteTable("billing", {
+  accountId: text("account_id").primaryKey().references(() => accounts.id, { onDelete: "cascade" }),
+  stripeCustomerId: text("stripe_customer_id").unique(),
+  autoTopupEnabled: integer("auto_topup_enabled", { mode: "boolean" }).notNull().default(false),
+  /** Top up when the balance falls below this many credits. */
+  autoTopupThreshold: integer("auto_topup_threshold").notNull().default(1_000),
+  /** The pack charged (a lookup key of core/billing.ts). */
+  autoTopupPack: text("auto_topup_pack").notNull().default("credits_10k"),
+  autoTopupState: text("auto_topup_state", { enum: ["idle", "charging", "failed"] }).notNull().default("idle"),
+  /** Numbers the attempts: Stripe's idempotency key, so a retried attempt never charges twice. */
+  autoTopupAttempt: integer("auto_topup_attempt").notNull().default(0),
+  autoTopupAt: integer("auto_topup_at"),
+  autoTopupError: text("auto_topup_error"),
+  autoTopupPaymentIntent: text("auto_topup_payment_intent"),
+  updatedAt: integer("updated_at").notNull().default(now),
+});
 
 /**
  * Every Stripe event id we processed and what came of it. An event that can never apply (unknown

@@ -2,13 +2,15 @@
 // drive it: sqld (migrated), the Worker under `wrangler dev` (workerd), local probe daemons as
 // child processes, optionally the simulated mail world, and a timer that fires the Worker's
 // scheduled sweeper (wrangler dev does not run cron by itself). Stand-ins are chosen by the Worker
-// from the absence of credentials: direct signed dispatch for QStash, in-process state for Upstash.
+// from the absence of credentials: direct signed dispatch for QStash, in-process state for Upstash;
+// the Stripe stand-in is started here (a loopback server) unless STRIPE_SECRET_KEY is set.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { migrateDb } from "../db/migrate.ts";
 import { freePort, startSqld, type RunningSqld } from "../db/sqld.ts";
+import { startStandInStripe, type StandInStripe } from "./standin-stripe.ts";
 import { startWorld, type World } from "./world/index.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -46,6 +48,8 @@ export interface Stack {
   devApiKey: string;
   /** What the Worker verifies Stripe webhooks with: STRIPE_WEBHOOK_SECRET when set, else this install's. */
   stripeWebhookSecret: string;
+  /** The loopback Stripe stand-in billing talks to, or null when STRIPE_SECRET_KEY names a real account. */
+  stripe: StandInStripe | null;
   /** This install's probe secret and QStash-style signing key (tests sign with them). */
   secrets: LocalSecrets;
   world: World | null;
@@ -167,6 +171,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     ensureAppBuild(log);
     const port = opts.port === 0 || opts.port === undefined ? await freePort() : opts.port;
     const url = `http://127.0.0.1:${port}`;
+
+    // Without a Stripe account, billing talks to the stand-in, which signs its webhooks with the
+    // secret the Worker verifies.
+    const stripeKey = process.env.STRIPE_SECRET_KEY;
+    const stripe = stripeKey ? null : await startStandInStripe({ webhookUrl: `${url}/webhooks/stripe`, webhookSecret: stripeWebhookSecret });
+    if (stripe) {
+      cleanups.push(() => stripe.stop());
+      log(`billing   Stripe stand-in at ${stripe.url} (no STRIPE_SECRET_KEY; checkout pages pay with no real money)`);
+    }
     const vars: Record<string, string> = {
       MXRAY_MODE: "local",
       TURSO_DATABASE_URL: sqld.url,
@@ -175,6 +188,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       QSTASH_CURRENT_SIGNING_KEY: secrets.signingKey,
       MXRAY_DEV_API_KEY: devApiKey,
       STRIPE_WEBHOOK_SECRET: stripeWebhookSecret,
+      ...(stripe ? { STRIPE_SECRET_KEY: stripe.secretKey, STRIPE_API_URL: stripe.url } : { STRIPE_SECRET_KEY: stripeKey! }),
       ...opts.vars,
     };
     const wrangler = spawn(
@@ -235,7 +249,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const timer = setInterval(() => void sweep().catch(() => {}), opts.sweepMs);
       cleanups.push(async () => clearInterval(timer));
     }
-    return { url, devApiKey, stripeWebhookSecret, secrets, world, sqld, probes, addProbe, sweep, stop: stopAll };
+    return { url, devApiKey, stripeWebhookSecret, stripe, secrets, world, sqld, probes, addProbe, sweep, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;

@@ -13,6 +13,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import Stripe from "stripe";
+import { PRODUCTS } from "../core/billing.ts";
 
 /** One product of the catalog: a one-time pack, or a monthly plan when `interval` is set. */
 export interface CatalogItem {
@@ -25,14 +26,16 @@ export interface CatalogItem {
   interval?: "month";
 }
 
-export const DEFAULT_CATALOG: CatalogItem[] = [
-  { lookupKey: "credits_10k", name: "10,000 credits", credits: 10_000, unitAmount: 1_000 },
-  { lookupKey: "credits_50k", name: "50,000 credits", credits: 50_000, unitAmount: 4_000 },
-  { lookupKey: "credits_250k", name: "250,000 credits", credits: 250_000, unitAmount: 15_000 },
-  { lookupKey: "credits_1m", name: "1,000,000 credits", credits: 1_000_000, unitAmount: 50_000 },
-  { lookupKey: "plan_starter", name: "Starter plan (20,000 credits a month)", credits: 20_000, unitAmount: 1_900, interval: "month" },
-  { lookupKey: "plan_growth", name: "Growth plan (100,000 credits a month)", credits: 100_000, unitAmount: 7_900, interval: "month" },
-];
+/** Prices of what mxray sells (core/billing.ts decides the credits; Stripe holds only the price). */
+const PRICES_CENTS: Record<string, number> = { credits_10k: 1_000, credits_50k: 4_000, credits_250k: 15_000, credits_1m: 50_000, plan_starter: 1_900, plan_growth: 7_900 };
+
+export const DEFAULT_CATALOG: CatalogItem[] = PRODUCTS.map((p) => ({
+  lookupKey: p.lookupKey,
+  name: p.name,
+  credits: p.credits,
+  unitAmount: PRICES_CENTS[p.lookupKey] ?? 1_000,
+  ...(p.kind === "plan" ? { interval: "month" as const } : {}),
+}));
 
 /**
  * How the events of one action reach the webhook: `duplicate` sends each event twice with the same

@@ -56,8 +56,10 @@ export const ConfigSchema = z.object({
   MXRAY_SIGNUP_CREDITS: z.coerce.number().int().nonnegative().default(100),
   /** Verifies Stripe's webhook deliveries (whsec_…); without it POST /webhooks/stripe answers 503. */
   STRIPE_WEBHOOK_SECRET: z.string().min(8).optional(),
-  /** Stripe's API key (sk_…); without it the local stand-in plays Stripe. */
+  /** Stripe's API key (sk_… or rk_…); without it billing is off (`npm start` runs the stand-in). */
   STRIPE_SECRET_KEY: z.string().optional(),
+  /** Where the Stripe client sends requests; only the local stand-in sets it (e2e/standin-stripe.ts). */
+  STRIPE_API_URL: z.url().optional(),
   /** How long a single check's answer is served from the cache. */
   MXRAY_VERIFY_CACHE_S: z.coerce.number().int().nonnegative().default(3_600),
 });

@@ -16,6 +16,8 @@ export const SERVICE_ERROR_CODES = [
   "payload_too_large",
   "unsupported_media_type",
   "probe_unavailable",
+  /** Stripe cannot be reached, or billing is not configured here: nothing was bought. */
+  "payments_unavailable",
   /** The database cannot be reached (or is overloaded): nothing was changed; try again. */
   "unavailable",
 ] as const;

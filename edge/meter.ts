@@ -9,6 +9,8 @@ export const meter = {
   dbRoundTrips: 0,
   /** Statements sent again because another writer held the lock (edge/db.ts). */
   dbBusyRetries: 0,
+  /** Requests to Stripe's API (billing pages, checkout, auto top-up). */
+  stripeRequests: 0,
 };
 export type Meter = typeof meter;
 
@@ -18,4 +20,5 @@ export function resetMeter(): void {
   meter.dbRowsWritten = 0;
   meter.dbRoundTrips = 0;
   meter.dbBusyRetries = 0;
+  meter.stripeRequests = 0;
 }

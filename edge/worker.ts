@@ -24,6 +24,7 @@ import { registerVerify } from "./api/v1_verify.ts";
 import { registerWsJobs } from "./api/ws_jobs.ts";
 import { JobHub } from "./jobhub.ts";
 import { buildServices } from "./services/context.ts";
+import { sweepAutoTopUps } from "./services/billing.ts";
 import { sweep } from "./services/dispatch.ts";
 import { purgeExpiredSessions } from "./services/session.ts";
 
@@ -74,7 +75,10 @@ export async function scheduled(_controller: ScheduledController, env: Env, ctx:
   const services = buildServices(env, ctx, env.MXRAY_PUBLIC_URL ?? "http://localhost");
   const outcome = await sweep(services);
   const expiredSessions = await purgeExpiredSessions(services.db);
-  if (outcome.stalledJobs || outcome.deadProbes || outcome.reclaimed || outcome.givenUp || expiredSessions) console.log(JSON.stringify({ msg: "sweep", ...outcome, expiredSessions }));
+  const autoTopUps = await sweepAutoTopUps(services);
+  if (outcome.stalledJobs || outcome.deadProbes || outcome.reclaimed || outcome.givenUp || expiredSessions || autoTopUps) {
+    console.log(JSON.stringify({ msg: "sweep", ...outcome, expiredSessions, autoTopUps }));
+  }
 }
 
 export default { fetch: createWorker().fetch, scheduled } satisfies ExportedHandler<Env>;

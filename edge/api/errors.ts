@@ -32,6 +32,7 @@ export const API_ERRORS = {
   probe_unavailable: 503,
   /** The endpoint's secret is not configured here (STRIPE_WEBHOOK_SECRET). */
   not_configured: 503,
+  payments_unavailable: 503,
   unavailable: 503,
 } as const satisfies Record<ServiceErrorCode | "unauthorized" | "key_revoked" | "bad_signature" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "not_configured" | "rate_limited" | "internal", number>;
 export type ApiErrorCode = keyof typeof API_ERRORS;

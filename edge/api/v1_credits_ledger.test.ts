@@ -40,7 +40,7 @@ describe("GET /api/v1/credits/ledger", () => {
     await seedLedger(mine.accountId, [0, 2000, 1000]);
     await seedLedger(theirs.accountId, [500, 3000]);
     // One entry from the real writer: a single check charged to this key.
-    expect(await chargeCheck(db(), mine.accountId, mine.keyId, "ledger-test", T0 + 4000)).toBe(true);
+    expect(await chargeCheck(db(), mine.accountId, mine.keyId, "ledger-test", T0 + 4000)).toMatchObject({ paid: true });
 
     const page = await ledger(mine.key);
     expect(page.next_cursor).toBeNull();

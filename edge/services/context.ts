@@ -4,6 +4,7 @@
 import { createMemoryCache, createUpstashCache, type SharedCache } from "../adapters/cache.ts";
 import { createDirectDispatcher, createQstashDispatcher, type Dispatcher } from "../adapters/dispatch.ts";
 import { createHttpProbeClient, type ProbeClient } from "../adapters/probeclient.ts";
+import { createStripeGateway, type PaymentGateway } from "../adapters/stripe.ts";
 import { createMemoryRateLimiter, createUpstashRateLimiter, type RateLimiter } from "../adapters/ratelimit.ts";
 import { loadConfig, type Config } from "../config.ts";
 import { createEdgeDb, type EdgeDb } from "../db.ts";
@@ -19,6 +20,8 @@ export interface Services {
   probeClient: ProbeClient;
   hub(jobId: string): DurableObjectStub<import("../jobhub.ts").JobHub>;
   waitUntil(p: Promise<unknown>): void;
+  /** Stripe, when STRIPE_SECRET_KEY is set; null means billing is off here. */
+  payments: PaymentGateway | null;
   /** Where probes post results: our public URL, else the origin of the request. */
   origin: string;
 }
@@ -52,6 +55,7 @@ export function buildServices(env: Env, ctx: { waitUntil(p: Promise<unknown>): v
       : createMemoryRateLimiter({ perMinute: config.MXRAY_RATE_LIMIT_PER_MIN }),
     cache: upstash ? createUpstashCache(upstash) : createMemoryCache(),
     probeClient: createHttpProbeClient({ secret: config.PROBE_SECRET }),
+    payments: config.STRIPE_SECRET_KEY ? createStripeGateway({ secretKey: config.STRIPE_SECRET_KEY, ...(config.STRIPE_API_URL ? { apiUrl: config.STRIPE_API_URL } : {}) }) : null,
     hub: (jobId) => env.JOB_HUB.get(env.JOB_HUB.idFromName(jobId)),
     waitUntil: (p) => ctx.waitUntil(p),
     origin: (config.MXRAY_PUBLIC_URL ?? requestOrigin).replace(/\/+$/, ""),

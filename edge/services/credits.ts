@@ -29,6 +29,18 @@ export function reserveStatements(accountId: string, actor: string, jobId: strin
 }
 
 /**
+ * Reads, in a write's batch, whether this account's auto top-up is due (enabled, idle, and the
+ * balance below its threshold): the write that spent credits learns it with no extra round trip.
+ */
+export function autoTopUpDueStatement(accountId: string): InStatement {
+  return {
+    sql: `SELECT count(*) AS due FROM billing b JOIN accounts a ON a.id = b.account_id
+          WHERE b.account_id = ? AND b.auto_topup_enabled = 1 AND b.auto_topup_state = 'idle' AND a.credit_balance < b.auto_topup_threshold`,
+    args: [accountId],
+  };
+}
+
+/**
  * Refunds what a finished or canceled job did not use, once per job (the ledger's key decides).
  * Safe to append to any write that may end a job: it does nothing while the job runs.
  */
@@ -52,12 +64,13 @@ export function settleStatements(jobId: string, now: number): InStatement[] {
 
 /**
  * Charges one credit for a single check if the balance holds one, keyed so a retry is charged
- * once. One conditional write: parallel checks can never take the balance below zero. True when
- * the check is paid for (now, or earlier under the same key).
+ * once. One conditional write: parallel checks can never take the balance below zero. `paid` when
+ * the check is paid for (now, or earlier under the same key); `topUpDue` when auto top-up should
+ * run now.
  */
-export async function chargeCheck(db: EdgeDb, accountId: string, actor: string, idempotencyKey: string, now = Date.now()): Promise<boolean> {
+export async function chargeCheck(db: EdgeDb, accountId: string, actor: string, idempotencyKey: string, now = Date.now()): Promise<{ paid: boolean; topUpDue: boolean }> {
   const key = `verify:${idempotencyKey}`;
-  const [, , paid] = await db.$client.batch(
+  const [, , paid, due] = await db.$client.batch(
     [
       {
         sql: `UPDATE accounts SET credit_balance = credit_balance - 1
@@ -69,10 +82,11 @@ export async function chargeCheck(db: EdgeDb, accountId: string, actor: string, 
         args: [accountId, actor, key, now],
       },
       { sql: "SELECT EXISTS (SELECT 1 FROM credit_ledger WHERE idempotency_key = ?) AS paid", args: [key] },
+      autoTopUpDueStatement(accountId),
     ],
     "write",
   );
-  return Number(paid!.rows[0]!.paid) === 1;
+  return { paid: Number(paid!.rows[0]!.paid) === 1, topUpDue: Number(due!.rows[0]!.due) > 0 };
 }
 
 /**

@@ -12,7 +12,8 @@ import { batches, batchItems, jobEmails, jobs } from "../../db/schema.ts";
 import { ServiceError } from "../errors.ts";
 import type { EdgeDb } from "../db.ts";
 import type { Services } from "./context.ts";
-import { insufficientCredits, reserveStatements, settleStatements } from "./credits.ts";
+import { logTopUpError, runAutoTopUp } from "./billing.ts";
+import { autoTopUpDueStatement, insufficientCredits, reserveStatements, settleStatements } from "./credits.ts";
 import { dispatchPending } from "./dispatch.ts";
 import { afterCursor, decodeCursor, toPage } from "./paging.ts";
 
@@ -145,7 +146,7 @@ export async function ingestJob(s: Services, accountId: string, actor: string, n
     const header = ingest.reader.header;
     const now = Date.now();
     // One write: the credits are taken, and only then (changes() = 1) the job is queued.
-    const [, , queued] = await db.$client.batch(
+    const [, , queued, , , due] = await db.$client.batch(
       [
         ...reserveStatements(accountId, actor, jobId, ingest.unique, now),
         {
@@ -156,9 +157,11 @@ export async function ingestJob(s: Services, accountId: string, actor: string, n
             ingest.reader.column, JSON.stringify(ingest.rejects), ingest.unique, done ? now : null, jobId],
         },
         ...settleStatements(jobId, now),
+        autoTopUpDueStatement(accountId),
       ],
       "write",
     );
+    if (Number(due!.rows[0]!.due) > 0) s.waitUntil(runAutoTopUp(s, accountId).catch(logTopUpError(accountId)));
     if (queued!.rowsAffected === 0) {
       throw await insufficientCredits(db, accountId, ingest.unique, "This list");
     }

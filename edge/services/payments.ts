@@ -12,7 +12,7 @@ import type { EdgeDb } from "../db.ts";
 export interface EventOutcome {
   outcome: "applied" | "already_applied" | "recorded" | "ignored" | "held";
   /** Why an event was ignored or held (a stable code). */
-  code?: "unpaid" | "unknown_account" | "bad_credits" | "not_a_plan" | "no_payment_intent" | "unhandled_type";
+  code?: "unpaid" | "unknown_account" | "bad_credits" | "not_a_plan" | "no_payment_intent" | "not_auto_topup" | "unhandled_type";
 }
 
 export interface StripeEventLike {
@@ -95,15 +95,20 @@ function creditStatements(
       args: [credits, reason, key, now, accountId],
     },
     { sql: "UPDATE accounts SET credit_balance = credit_balance + ? WHERE changes() = 1 AND id = ?", args: [credits, accountId] },
-    {
-      sql: `INSERT INTO stripe_events (id, type, object_id, outcome, code, payload, created_at)
-            SELECT ?, ?, ?, CASE WHEN known THEN 'processed' ELSE 'held' END, CASE WHEN known THEN NULL ELSE 'unknown_account' END,
-                   CASE WHEN known THEN NULL ELSE ? END, ?
-            FROM (SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?) AS known) WHERE true
-            ON CONFLICT DO NOTHING`,
-      args: [event.id, event.type, objectId, raw, now, accountId],
-    },
+    recordCreditEvent(event, objectId, accountId, now, raw),
   ];
+}
+
+/** The event as processed, or held (`unknown_account`) when the account it names does not exist. */
+function recordCreditEvent(event: StripeEventLike, objectId: string, accountId: string, now: number, raw: string): InStatement {
+  return {
+    sql: `INSERT INTO stripe_events (id, type, object_id, outcome, code, payload, created_at)
+          SELECT ?, ?, ?, CASE WHEN known THEN 'processed' ELSE 'held' END, CASE WHEN known THEN NULL ELSE 'unknown_account' END,
+                 CASE WHEN known THEN NULL ELSE ? END, ?
+          FROM (SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?) AS known) WHERE true
+          ON CONFLICT DO NOTHING`,
+    args: [event.id, event.type, objectId, raw, now, accountId],
+  };
 }
 
 const statusOf = { sql: "SELECT changes() AS n", args: [] } satisfies InStatement;
@@ -137,24 +142,85 @@ async function applyCheckout(db: EdgeDb, event: StripeEventLike, raw: string, no
   }
   const paymentIntent = ref(session.payment_intent);
   const statements = creditStatements(event, sessionId, accountId, credits, "purchase", `stripe:checkout:${sessionId}`, now, raw);
-  if (paymentIntent) {
-    // The purchase's facts, for refunds and disputes; a refund already recorded is applied now.
-    statements.push(
-      {
-        sql: `INSERT INTO stripe_payments (payment_intent, account_id, checkout_session, credits, amount, updated_at)
-              SELECT ?, id, ?, ?, ?, ? FROM accounts WHERE id = ?
-              ON CONFLICT (payment_intent) DO UPDATE SET
-                account_id = coalesce(stripe_payments.account_id, excluded.account_id),
-                checkout_session = coalesce(stripe_payments.checkout_session, excluded.checkout_session),
-                credits = coalesce(stripe_payments.credits, excluded.credits),
-                amount = coalesce(stripe_payments.amount, excluded.amount),
-                updated_at = excluded.updated_at`,
-        args: [paymentIntent, sessionId, credits, int(session.amount_total), now, accountId],
-      },
-      ...takeBackStatements(paymentIntent, now),
-    );
-  }
+  if (paymentIntent) statements.push(...purchaseFactStatements({ paymentIntent, checkoutSession: sessionId, accountId, credits, amount: int(session.amount_total) }, now));
   return runCredit(db, accountId, statements);
+}
+
+/**
+ * A purchase's facts, for refunds and disputes, and what they take back now (a refund recorded
+ * before its purchase arrived is applied here).
+ */
+function purchaseFactStatements(p: { paymentIntent: string; checkoutSession: string | null; accountId: string; credits: number; amount: number | null }, now: number): InStatement[] {
+  return [
+    {
+      sql: `INSERT INTO stripe_payments (payment_intent, account_id, checkout_session, credits, amount, updated_at)
+            SELECT ?, id, ?, ?, ?, ? FROM accounts WHERE id = ?
+            ON CONFLICT (payment_intent) DO UPDATE SET
+              account_id = coalesce(stripe_payments.account_id, excluded.account_id),
+              checkout_session = coalesce(stripe_payments.checkout_session, excluded.checkout_session),
+              credits = coalesce(stripe_payments.credits, excluded.credits),
+              amount = coalesce(stripe_payments.amount, excluded.amount),
+              updated_at = excluded.updated_at`,
+      args: [p.paymentIntent, p.checkoutSession, p.credits, p.amount, now, p.accountId],
+    },
+    ...takeBackStatements(p.paymentIntent, now),
+  ];
+}
+
+/**
+ * An auto top-up's payment: its credits once per payment intent, whichever comes first of the
+ * charge's answer (edge/services/billing.ts) and the payment_intent.succeeded event, and the
+ * account's top-up back to idle.
+ */
+export function topUpCreditStatements(p: { accountId: string; paymentIntent: string; credits: number; amount: number | null }, now: number): InStatement[] {
+  return [
+    {
+      sql: `INSERT INTO credit_ledger (account_id, delta, kind, reason, actor, idempotency_key, created_at)
+            SELECT id, ?, 'purchase', 'auto_topup', 'stripe', ?, ? FROM accounts WHERE id = ? ON CONFLICT DO NOTHING`,
+      args: [p.credits, `stripe:topup:${p.paymentIntent}`, now, p.accountId],
+    },
+    { sql: "UPDATE accounts SET credit_balance = credit_balance + ? WHERE changes() = 1 AND id = ?", args: [p.credits, p.accountId] },
+    ...purchaseFactStatements({ paymentIntent: p.paymentIntent, checkoutSession: null, accountId: p.accountId, credits: p.credits, amount: p.amount }, now),
+    {
+      sql: `UPDATE billing SET auto_topup_state = 'idle', auto_topup_error = NULL, auto_topup_payment_intent = ?, updated_at = ?
+            WHERE account_id = ? AND auto_topup_state = 'charging'`,
+      args: [p.paymentIntent, now, p.accountId],
+    },
+  ];
+}
+
+/** payment_intent.succeeded / payment_failed: only auto top-up's off-session charges (checkout has its own events). */
+async function applyTopUpPayment(db: EdgeDb, event: StripeEventLike, raw: string, now: number): Promise<EventOutcome> {
+  const pi = obj(event.data.object);
+  const piId = str(pi.id) ?? "";
+  const metadata = obj(pi.metadata);
+  if (metadata.kind !== "auto_topup") {
+    // Not recorded: every checkout payment sends these too.
+    return { outcome: "ignored", code: "not_auto_topup" };
+  }
+  const accountId = str(metadata.account_id);
+  if (event.type === "payment_intent.payment_failed") {
+    const error = obj(pi.last_payment_error);
+    await run(db, [
+      {
+        sql: `UPDATE billing SET auto_topup_state = 'failed', auto_topup_error = ?, auto_topup_payment_intent = ?, updated_at = ?
+              WHERE account_id = ? AND auto_topup_state = 'charging' AND auto_topup_attempt = ?`,
+        args: [str(error.message) ?? "The card was declined", piId, now, accountId, Number(metadata.attempt ?? -1)],
+      },
+      recordEvent(event, piId, "processed", null, now),
+    ]);
+    return { outcome: "applied" };
+  }
+  const credits = parseCredits(metadata.credits);
+  if (!accountId || credits === null) {
+    const code = !accountId ? "unknown_account" : "bad_credits";
+    await run(db, [recordEvent(event, piId, "held", code, now, raw)]);
+    return { outcome: "held", code };
+  }
+  return runCredit(db, accountId, [
+    ...topUpCreditStatements({ accountId, paymentIntent: piId, credits, amount: int(pi.amount_received) ?? int(pi.amount) }, now),
+    recordCreditEvent(event, piId, accountId, now, raw),
+  ]);
 }
 
 /** invoice.paid: a plan's period, granting the credits in its subscription's metadata once per invoice. */
@@ -260,6 +326,9 @@ export async function applyStripeEvent(db: EdgeDb, event: StripeEventLike, raw: 
       return applyReversal(db, event, now);
     case "customer.subscription.deleted":
       return applySubscriptionEnded(db, event, now);
+    case "payment_intent.succeeded":
+    case "payment_intent.payment_failed":
+      return applyTopUpPayment(db, event, raw, now);
     default:
       // Not recorded: an endpoint subscribed to more events than we use would write for each.
       return { outcome: "ignored", code: "unhandled_type" };

@@ -8,6 +8,7 @@ import type { Result } from "../../core/contracts.ts";
 import { invalidSyntaxResult } from "../../core/result.ts";
 import { ServiceError } from "../errors.ts";
 import type { Services } from "./context.ts";
+import { logTopUpError, runAutoTopUp } from "./billing.ts";
 import { chargeCheck, creditBalance, insufficientCredits } from "./credits.ts";
 import { liveProbes } from "./dispatch.ts";
 
@@ -72,7 +73,9 @@ export async function checkAddress(
 const noCredit = (s: Services, accountId: string) => insufficientCredits(s.db, accountId, 1, "A check");
 
 async function charge(s: Services, accountId: string, actor: string, chargeKey: string): Promise<void> {
-  if (!(await chargeCheck(s.db, accountId, actor, chargeKey))) throw await noCredit(s, accountId);
+  const { paid, topUpDue } = await chargeCheck(s.db, accountId, actor, chargeKey);
+  if (topUpDue) s.waitUntil(runAutoTopUp(s, accountId).catch(logTopUpError(accountId)));
+  if (!paid) throw await noCredit(s, accountId);
 }
 
 /** One check, charged under `chargeKey` (the request id, or the account-scoped Idempotency-Key). */

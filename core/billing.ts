@@ -1,0 +1,33 @@
+// What mxray sells (issue 11): credit packs bought once and monthly plans, each a Stripe Price
+// found by its lookup key. The credits a product grants are ours, written into the checkout's
+// metadata by our server; Stripe holds only the price. Shared by the edge, the pages and the
+// local Stripe stand-in, so the three never disagree on what a lookup key grants.
+
+export interface Product {
+  /** The Stripe Price's lookup_key. */
+  lookupKey: string;
+  kind: "pack" | "plan";
+  /** Credits granted by one purchase, or by each paid period of a plan. */
+  credits: number;
+  name: string;
+}
+
+export const PRODUCTS: readonly Product[] = [
+  { lookupKey: "credits_10k", kind: "pack", credits: 10_000, name: "10,000 credits" },
+  { lookupKey: "credits_50k", kind: "pack", credits: 50_000, name: "50,000 credits" },
+  { lookupKey: "credits_250k", kind: "pack", credits: 250_000, name: "250,000 credits" },
+  { lookupKey: "credits_1m", kind: "pack", credits: 1_000_000, name: "1,000,000 credits" },
+  { lookupKey: "plan_starter", kind: "plan", credits: 20_000, name: "Starter: 20,000 credits a month" },
+  { lookupKey: "plan_growth", kind: "plan", credits: 100_000, name: "Growth: 100,000 credits a month" },
+];
+
+export const productByKey = (lookupKey: string): Product | undefined => PRODUCTS.find((p) => p.lookupKey === lookupKey);
+
+/** The smallest threshold and the pack choices auto top-up offers. */
+export const AUTO_TOPUP_MIN_THRESHOLD = 100;
+export const AUTO_TOPUP_DEFAULT_THRESHOLD = 1_000;
+
+/** An amount in the currency's smallest unit, as people read it ("$40.00", "€19.00"). */
+export function formatMoney(amount: number, currency: string): string {
+  return new Intl.NumberFormat("en-US", { style: "currency", currency: currency.toUpperCase() }).format(amount / 100);
+}

@@ -1,0 +1,129 @@
+// Stripe behind the one interface billing calls (issue 11): prices by lookup key, one customer per
+// account, hosted Checkout and the Customer Portal, and off-session charges for auto top-up. The
+// real `stripe` client talks to Stripe, or to the local stand-in (e2e/standin-stripe.ts) when
+// STRIPE_API_URL points it there by host, port and protocol. Every request is counted here.
+import Stripe from "stripe";
+import { ServiceError } from "../errors.ts";
+import { meter } from "../meter.ts";
+
+export interface PriceInfo {
+  lookupKey: string;
+  priceId: string;
+  /** In the currency's smallest unit. */
+  unitAmount: number;
+  currency: string;
+  recurring: boolean;
+}
+
+export interface CheckoutRequest {
+  mode: "payment" | "subscription";
+  priceId: string;
+  customer: string;
+  accountId: string;
+  /** Written to the session's metadata (payments) or the subscription's (plans). */
+  metadata: Record<string, string>;
+  successUrl: string;
+  cancelUrl: string;
+}
+
+export type OffSessionCharge =
+  | { ok: true; paymentIntent: string }
+  | { ok: false; paymentIntent: string | null; code: string; message: string };
+
+export interface PaymentGateway {
+  prices(lookupKeys: readonly string[]): Promise<PriceInfo[]>;
+  /** Creates the account's customer; the key makes a repeated call return the same one. */
+  createCustomer(p: { accountId: string; name: string; idempotencyKey: string }): Promise<string>;
+  createCheckout(p: CheckoutRequest): Promise<{ id: string; url: string }>;
+  createPortal(customer: string, returnUrl: string): Promise<string>;
+  /** The card to charge off-session: the customer's default, else the newest card saved. */
+  savedCard(customer: string): Promise<string | null>;
+  chargeOffSession(p: { customer: string; paymentMethod: string; amount: number; currency: string; metadata: Record<string, string>; description: string; idempotencyKey: string }): Promise<OffSessionCharge>;
+}
+
+/** Stripe unreachable or refusing our key: nothing was bought, try again later. */
+function unavailable(err: unknown): ServiceError {
+  const message = err instanceof Error ? err.message : String(err);
+  return new ServiceError("payments_unavailable", `Payments are unavailable right now (${message.slice(0, 200)})`, 30, { cause: err });
+}
+
+export function createStripeGateway(opts: { secretKey: string; apiUrl?: string }): PaymentGateway {
+  const target = opts.apiUrl ? new URL(opts.apiUrl) : null;
+  const stripe = new Stripe(opts.secretKey, {
+    httpClient: Stripe.createFetchHttpClient(),
+    maxNetworkRetries: 2,
+    timeout: 15_000,
+    ...(target
+      ? { host: target.hostname, port: Number(target.port || (target.protocol === "https:" ? 443 : 80)), protocol: target.protocol === "http:" ? ("http" as const) : ("https" as const) }
+      : {}),
+  });
+  const call = async <T>(run: () => Promise<T>): Promise<T> => {
+    meter.stripeRequests++;
+    try {
+      return await run();
+    } catch (err) {
+      throw unavailable(err);
+    }
+  };
+  return {
+    async prices(lookupKeys) {
+      const list = await call(() => stripe.prices.list({ lookup_keys: [...lookupKeys], active: true, limit: 100 }));
+      return list.data
+        .filter((p) => p.lookup_key && p.unit_amount !== null)
+        .map((p) => ({ lookupKey: p.lookup_key!, priceId: p.id, unitAmount: p.unit_amount!, currency: p.currency, recurring: p.type === "recurring" }));
+    },
+    async createCustomer({ accountId, name, idempotencyKey }) {
+      const customer = await call(() => stripe.customers.create({ name, metadata: { account_id: accountId } }, { idempotencyKey }));
+      return customer.id;
+    },
+    async createCheckout(p) {
+      const session = await call(() =>
+        stripe.checkout.sessions.create(
+          {
+            mode: p.mode,
+            customer: p.customer,
+            client_reference_id: p.accountId,
+            line_items: [{ price: p.priceId, quantity: 1 }],
+            metadata: p.metadata,
+            success_url: p.successUrl,
+            cancel_url: p.cancelUrl,
+            ...(p.mode === "payment"
+              ? { payment_intent_data: { setup_future_usage: "off_session" as const, metadata: p.metadata } }
+              : { subscription_data: { metadata: p.metadata } }),
+          },
+        ),
+      );
+      if (!session.url) throw unavailable(new Error("Stripe returned a checkout session without a url"));
+      return { id: session.id, url: session.url };
+    },
+    async createPortal(customer, returnUrl) {
+      const session = await call(() => stripe.billingPortal.sessions.create({ customer, return_url: returnUrl }));
+      return session.url;
+    },
+    async savedCard(customer) {
+      const c = await call(() => stripe.customers.retrieve(customer));
+      const preferred = !c.deleted ? c.invoice_settings?.default_payment_method : null;
+      if (preferred) return typeof preferred === "string" ? preferred : preferred.id;
+      const cards = await call(() => stripe.paymentMethods.list({ customer, type: "card", limit: 10 }));
+      return cards.data.sort((a, b) => b.created - a.created)[0]?.id ?? null;
+    },
+    async chargeOffSession(p) {
+      meter.stripeRequests++;
+      try {
+        const pi = await stripe.paymentIntents.create(
+          { amount: p.amount, currency: p.currency, customer: p.customer, payment_method: p.paymentMethod, off_session: true, confirm: true, metadata: p.metadata, description: p.description },
+          { idempotencyKey: p.idempotencyKey },
+        );
+        if (pi.status === "succeeded") return { ok: true, paymentIntent: pi.id };
+        // requires_action (3-D Secure) and the like: the owner has to pay on-session.
+        return { ok: false, paymentIntent: pi.id, code: pi.status, message: `The payment needs the card holder (${pi.status})` };
+      } catch (err) {
+        if (err instanceof Stripe.errors.StripeCardError) {
+          const raw = err.raw as { payment_intent?: { id?: string } } | undefined;
+          return { ok: false, paymentIntent: raw?.payment_intent?.id ?? null, code: err.decline_code ?? err.code ?? "card_declined", message: err.message };
+        }
+        throw unavailable(err);
+      }
+    },
+  };
+}

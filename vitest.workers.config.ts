@@ -9,6 +9,7 @@ import { defineConfig } from "vitest/config";
 import { migrateDb } from "./db/migrate.ts";
 import { startSqld } from "./db/sqld.ts";
 import { startStandInProbe } from "./e2e/standin-probe.ts";
+import { startStandInStripe } from "./e2e/standin-stripe.ts";
 
 /** The probe secret the Worker under test trusts (tests sign with it). */
 export const TEST_PROBE_SECRET = "test-probe-secret-0123456789abcdef";
@@ -31,6 +32,10 @@ export default defineConfig({
       const verifyDb = await startSqld({ dataDir: mkdtempSync(join(tmpdir(), "mxray-workers-verify-")) });
       await migrateDb(verifyDb.url);
       const standInProbe = await startStandInProbe({ secret: TEST_PROBE_SECRET });
+      // Billing's calls go to the Stripe stand-in. Nothing listens for its webhooks here (the
+      // Worker under test has no port): tests take its events and deliver them to the Worker
+      // themselves, and its retries are never scheduled.
+      const standInStripe = await startStandInStripe({ webhookUrl: "http://127.0.0.1:9/webhooks/stripe", webhookSecret: TEST_STRIPE_WEBHOOK_SECRET, schedule: () => {} });
       return {
         // The Worker without the Remix app (edge/entry.ts needs a build; the pages are tested in a
         // browser against `wrangler dev`).
@@ -48,6 +53,8 @@ export default defineConfig({
             SESSION_SECRET_PREVIOUS: `unused-older-secret-0123456789, ${TEST_SESSION_SECRET_PREVIOUS}`,
             MXRAY_DEV_API_KEY: "mx_test_devkeydevkeydevkeydevkeydevkey12",
             STRIPE_WEBHOOK_SECRET: TEST_STRIPE_WEBHOOK_SECRET,
+            STRIPE_SECRET_KEY: standInStripe.secretKey,
+            STRIPE_API_URL: standInStripe.url,
             MXRAY_RATE_LIMIT_PER_MIN: "40",
             MXRAY_BATCH_SIZE: "50",
             MXRAY_MAX_UPLOAD_BYTES: String(8 * 1024 * 1024),

@@ -62,5 +62,6 @@ declare namespace Cloudflare {
   interface Env {
     STRIPE_WEBHOOK_SECRET?: string;
     STRIPE_SECRET_KEY?: string;
+    STRIPE_API_URL?: string;
   }
 }

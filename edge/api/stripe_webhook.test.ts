@@ -218,6 +218,35 @@ describe("POST /webhooks/stripe: plans", () => {
   });
 });
 
+describe("POST /webhooks/stripe: auto top-up", () => {
+  const topUp = (accountId: string | null, credits: unknown, o: { pi?: string; type?: string; kind?: string } = {}) =>
+    event(o.type ?? "payment_intent.succeeded", {
+      id: o.pi ?? sid("pi"), object: "payment_intent", status: "succeeded", amount: 1000, amount_received: 1000,
+      metadata: { kind: o.kind ?? "auto_topup", ...(accountId ? { account_id: accountId } : {}), ...(credits === undefined ? {} : { credits }), attempt: "1" },
+    });
+
+  it("credits an off-session top-up once per payment intent, even when it arrives before the charge's answer is written", async () => {
+    const { accountId } = await account();
+    const pi = sid("pi");
+    expect(await outcome(topUp(accountId, "10000", { pi }))).toMatchObject({ outcome: "applied" });
+    expect(await outcome(topUp(accountId, "10000", { pi }))).toMatchObject({ outcome: "already_applied" });
+    expect(await creditBalance(db, accountId)).toBe(10_000);
+    expect(await ledgerOf(accountId)).toMatchObject([{ delta: 10_000, reason: "auto_topup", idempotencyKey: `stripe:topup:${pi}` }]);
+    // Its refund takes back the refunded share, as for a Checkout purchase.
+    expect(await outcome(refunded(pi, 500, 1000))).toMatchObject({ outcome: "applied" });
+    expect(await creditBalance(db, accountId)).toBe(5_000);
+  });
+
+  it("ignores a Checkout payment's payment_intent events, and holds a top-up without an account or credits", async () => {
+    const { accountId } = await account();
+    expect(await outcome(topUp(accountId, "10000", { kind: "pack" }))).toMatchObject({ outcome: "ignored", code: "not_auto_topup" });
+    expect(await outcome(topUp(null, "10000"))).toMatchObject({ outcome: "held", code: "unknown_account" });
+    expect(await outcome(topUp(accountId, "ten"))).toMatchObject({ outcome: "held", code: "bad_credits" });
+    expect(await outcome(topUp("acc_doesnotexist", "10"))).toMatchObject({ outcome: "held", code: "unknown_account" });
+    expect(await ledgerOf(accountId)).toEqual([]);
+  });
+});
+
 describe("POST /webhooks/stripe: what is refused", () => {
   it("answers 400 to a forged, missing or stale signature and to a changed body, and applies nothing", async () => {
     const { accountId } = await account();

@@ -57,10 +57,11 @@ function checkout(accountId: string | null, credits: unknown, o: { session?: str
 const refunded = (pi: string, amountRefunded: number, amount = 2000) =>
   event("charge.refunded", { id: sid("ch"), object: "charge", payment_intent: pi, amount, amount_refunded: amountRefunded });
 const disputed = (pi: string) => event("charge.dispute.created", { id: sid("dp"), object: "dispute", payment_intent: pi, charge: sid("ch"), amount: 2000 });
-function invoicePaid(accountId: string, credits: string, o: { invoice?: string; sub?: string; legacy?: boolean } = {}) {
+function invoicePaid(accountId: string, credits: string, o: { invoice?: string; sub?: string; legacy?: boolean; pi?: string } = {}) {
   const details = { metadata: { account_id: accountId, credits, plan: "pro" }, subscription: o.sub ?? sid("sub") };
   return event("invoice.paid", {
-    id: o.invoice ?? sid("in"), object: "invoice", customer: "cus_1",
+    id: o.invoice ?? sid("in"), object: "invoice", customer: "cus_1", amount_paid: 1900,
+    ...(o.pi ? { payments: { object: "list", data: [{ object: "invoice_payment", payment: { type: "payment_intent", payment_intent: o.pi }, status: "paid" }] } } : {}),
     ...(o.legacy ? { subscription_details: details } : { parent: { type: "subscription_details", subscription_details: details } }),
   });
 }
@@ -207,6 +208,17 @@ describe("POST /webhooks/stripe: plans", () => {
     const [row] = await db.select().from(stripeSubscriptions).where(eq(stripeSubscriptions.id, sub));
     expect(row).toMatchObject({ status: "canceled" });
     expect(row!.endedAt).toBeGreaterThan(0);
+  });
+
+  it("takes back a period's credits when its invoice's payment is refunded or disputed", async () => {
+    const { accountId } = await account();
+    const [pi1, pi2] = [sid("pi"), sid("pi")];
+    expect(await outcome(invoicePaid(accountId, "20000", { pi: pi1 }))).toMatchObject({ outcome: "applied" });
+    expect(await outcome(invoicePaid(accountId, "20000", { pi: pi2 }))).toMatchObject({ outcome: "applied" });
+    expect(await outcome(refunded(pi1, 950, 1900))).toMatchObject({ outcome: "applied" });
+    expect(await creditBalance(db, accountId)).toBe(30_000);
+    expect(await outcome(disputed(pi2))).toMatchObject({ outcome: "applied" });
+    expect(await creditBalance(db, accountId)).toBe(10_000);
   });
 
   it("ignores an invoice that is not a plan's, and holds one without an account or credits", async () => {

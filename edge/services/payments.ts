@@ -243,6 +243,12 @@ async function applyInvoice(db: EdgeDb, event: StripeEventLike, raw: string, now
     return { outcome: "held", code };
   }
   const statements = creditStatements(event, invoiceId, accountId, credits, "plan_grant", `stripe:invoice:${invoiceId}`, now, raw);
+  // The invoice's payment, when the event carries it (`payments` is includable), so a refund or
+  // dispute of a plan's charge takes back that period's credits as for a pack.
+  const payments = obj(invoice.payments).data;
+  const paid = Array.isArray(payments) ? payments.map((p) => obj(obj(p).payment)).find((p) => p.type === "payment_intent") : undefined;
+  const paymentIntent = paid ? ref(paid.payment_intent) : null;
+  if (paymentIntent) statements.push(...purchaseFactStatements({ paymentIntent, checkoutSession: null, accountId, credits, amount: int(invoice.amount_paid) }, now));
   if (subscriptionId) {
     // Status is set only when the row is new: canceled is final, even if this invoice comes after it.
     statements.push({

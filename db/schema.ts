@@ -232,6 +232,8 @@ export const stripePayments = sqliteTable("stripe_payments", {
   amount: integer("amount"),
   amountRefunded: integer("amount_refunded").notNull().default(0),
   disputed: integer("disputed", { mode: "boolean" }).notNull().default(false),
+  /** The dispute closed in our favour (final in Stripe): its credits come back. */
+  disputeWon: integer("dispute_won", { mode: "boolean" }).notNull().default(false),
   /** Credits already taken back through the ledger for refunds and disputes. */
   takenBack: integer("taken_back").notNull().default(0),
   updatedAt: integer("updated_at").notNull().default(now),

@@ -57,6 +57,7 @@ function checkout(accountId: string | null, credits: unknown, o: { session?: str
 const refunded = (pi: string, amountRefunded: number, amount = 2000) =>
   event("charge.refunded", { id: sid("ch"), object: "charge", payment_intent: pi, amount, amount_refunded: amountRefunded });
 const disputed = (pi: string) => event("charge.dispute.created", { id: sid("dp"), object: "dispute", payment_intent: pi, charge: sid("ch"), amount: 2000 });
+const disputeClosed = (pi: string, status: "won" | "lost") => event("charge.dispute.closed", { id: sid("dp"), object: "dispute", payment_intent: pi, charge: sid("ch"), amount: 2000, status });
 function invoicePaid(accountId: string, credits: string, o: { invoice?: string; sub?: string; legacy?: boolean; pi?: string } = {}) {
   const details = { metadata: { account_id: accountId, credits, plan: "pro" }, subscription: o.sub ?? sid("sub") };
   return event("invoice.paid", {
@@ -169,6 +170,36 @@ describe("POST /webhooks/stripe: refunds and disputes", () => {
 
     await outcome(checkout(accountId, "200"));
     expect(await creditBalance(db, accountId)).toBe(120);
+  });
+
+  it("gives back a won dispute's credits once, keeps a lost one's, and counts a refund after it", async () => {
+    const { accountId } = await account();
+    const pi = sid("pi");
+    await outcome(checkout(accountId, "100", { pi }));
+    await outcome(refunded(pi, 1000)); // half refunded: 50 back to Stripe
+    await outcome(disputed(pi));
+    expect(await creditBalance(db, accountId)).toBe(0);
+    const won = disputeClosed(pi, "won");
+    expect(await outcome(won)).toMatchObject({ outcome: "applied" });
+    expect(await outcome({ ...won, id: sid("evt") })).toMatchObject({ outcome: "already_applied" });
+    expect(await creditBalance(db, accountId)).toBe(50);
+    expect((await ledgerOf(accountId)).filter((e) => e.kind === "reversal").map((e) => [e.reason, e.delta])).toEqual([["refund", -50], ["dispute", -50], ["dispute", 50]]);
+    // The rest refunded afterwards: the same total as during the dispute, taken again.
+    expect(await outcome(refunded(pi, 2000))).toMatchObject({ outcome: "applied" });
+    expect(await creditBalance(db, accountId)).toBe(0);
+
+    const lost = sid("pi");
+    await outcome(checkout(accountId, "100", { pi: lost }));
+    await outcome(disputed(lost));
+    expect(await outcome(disputeClosed(lost, "lost"))).toMatchObject({ outcome: "already_applied" });
+    expect(await creditBalance(db, accountId)).toBe(0);
+
+    // Closed as won before Stripe's opening event arrives: nothing is taken at all.
+    const early = sid("pi");
+    await outcome(checkout(accountId, "100", { pi: early }));
+    expect(await outcome(disputeClosed(early, "won"))).toMatchObject({ outcome: "already_applied" });
+    expect(await outcome(disputed(early))).toMatchObject({ outcome: "already_applied" });
+    expect(await creditBalance(db, accountId)).toBe(100);
   });
 
   it("keeps a refund or dispute that arrives before its purchase and applies it with the purchase", async () => {

@@ -36,29 +36,31 @@ export function parseCredits(v: unknown): number | null {
 }
 
 /**
- * Credits taken back for one payment: all of them after a dispute, else the refunded share
- * (rounded down, at most what was bought); nothing while the purchase is unknown.
+ * Credits taken back for one payment: all of them while a dispute is open or lost, else the
+ * refunded share (rounded down, at most what was bought); nothing while the purchase is unknown.
  */
 const TARGET = `CASE WHEN credits IS NULL OR account_id IS NULL THEN 0
-  WHEN disputed = 1 THEN credits
+  WHEN disputed = 1 AND dispute_won = 0 THEN credits
   WHEN amount IS NULL OR amount <= 0 THEN 0
   ELSE min(credits, credits * min(amount_refunded, amount) / amount) END`;
 
 /**
- * Brings one payment's taken-back credits up to what its facts say: a ledger entry keyed by the
- * payment and the new total (so the same total never writes twice), then the balance and the
- * payment's running total, each only if the entry was written.
+ * Brings one payment's taken-back credits to what its facts say (down after a refund or dispute,
+ * back up after a won dispute): a ledger entry only when they differ, so a repeated or concurrent
+ * event writes nothing (each batch is atomic), then the balance and the payment's running total,
+ * each only if the entry was written. `cause` (the event id) keeps keys unique when a total
+ * comes round again (half refunded, disputed, won, the rest refunded).
  */
-function takeBackStatements(paymentIntent: string, now: number): InStatement[] {
+function takeBackStatements(paymentIntent: string, cause: string, now: number): InStatement[] {
   return [
     {
       sql: `INSERT INTO credit_ledger (account_id, delta, kind, reason, actor, idempotency_key, created_at)
             SELECT account_id, taken_back - t, 'reversal', CASE WHEN disputed = 1 THEN 'dispute' ELSE 'refund' END, 'stripe',
-                   'stripe:takeback:' || payment_intent || ':' || t, ?
+                   'stripe:takeback:' || payment_intent || ':' || t || ':' || ?, ?
             FROM (SELECT *, ${TARGET} AS t FROM stripe_payments WHERE payment_intent = ?)
-            WHERE t > taken_back
+            WHERE t <> taken_back
             ON CONFLICT DO NOTHING`,
-      args: [now, paymentIntent],
+      args: [cause, now, paymentIntent],
     },
     {
       sql: `UPDATE accounts SET credit_balance = credit_balance + (SELECT delta FROM credit_ledger WHERE id = last_insert_rowid())
@@ -142,7 +144,7 @@ async function applyCheckout(db: EdgeDb, event: StripeEventLike, raw: string, no
   }
   const paymentIntent = ref(session.payment_intent);
   const statements = creditStatements(event, sessionId, accountId, credits, "purchase", `stripe:checkout:${sessionId}`, now, raw);
-  if (paymentIntent) statements.push(...purchaseFactStatements({ paymentIntent, checkoutSession: sessionId, accountId, credits, amount: int(session.amount_total) }, now));
+  if (paymentIntent) statements.push(...purchaseFactStatements({ paymentIntent, checkoutSession: sessionId, accountId, credits, amount: int(session.amount_total), cause: event.id }, now));
   return runCredit(db, accountId, statements);
 }
 
@@ -150,7 +152,7 @@ async function applyCheckout(db: EdgeDb, event: StripeEventLike, raw: string, no
  * A purchase's facts, for refunds and disputes, and what they take back now (a refund recorded
  * before its purchase arrived is applied here).
  */
-function purchaseFactStatements(p: { paymentIntent: string; checkoutSession: string | null; accountId: string; credits: number; amount: number | null }, now: number): InStatement[] {
+function purchaseFactStatements(p: { paymentIntent: string; checkoutSession: string | null; accountId: string; credits: number; amount: number | null; cause: string }, now: number): InStatement[] {
   return [
     {
       sql: `INSERT INTO stripe_payments (payment_intent, account_id, checkout_session, credits, amount, updated_at)
@@ -163,7 +165,7 @@ function purchaseFactStatements(p: { paymentIntent: string; checkoutSession: str
               updated_at = excluded.updated_at`,
       args: [p.paymentIntent, p.checkoutSession, p.credits, p.amount, now, p.accountId],
     },
-    ...takeBackStatements(p.paymentIntent, now),
+    ...takeBackStatements(p.paymentIntent, p.cause, now),
   ];
 }
 
@@ -180,7 +182,7 @@ export function topUpCreditStatements(p: { accountId: string; paymentIntent: str
       args: [p.credits, `stripe:topup:${p.paymentIntent}`, now, p.accountId],
     },
     { sql: "UPDATE accounts SET credit_balance = credit_balance + ? WHERE changes() = 1 AND id = ?", args: [p.credits, p.accountId] },
-    ...purchaseFactStatements({ paymentIntent: p.paymentIntent, checkoutSession: null, accountId: p.accountId, credits: p.credits, amount: p.amount }, now),
+    ...purchaseFactStatements({ paymentIntent: p.paymentIntent, checkoutSession: null, accountId: p.accountId, credits: p.credits, amount: p.amount, cause: "topup" }, now),
     {
       sql: `UPDATE billing SET auto_topup_state = 'idle', auto_topup_error = NULL, auto_topup_payment_intent = ?, updated_at = ?
             WHERE account_id = ? AND auto_topup_state = 'charging'`,
@@ -248,7 +250,7 @@ async function applyInvoice(db: EdgeDb, event: StripeEventLike, raw: string, now
   const payments = obj(invoice.payments).data;
   const paid = Array.isArray(payments) ? payments.map((p) => obj(obj(p).payment)).find((p) => p.type === "payment_intent") : undefined;
   const paymentIntent = paid ? ref(paid.payment_intent) : null;
-  if (paymentIntent) statements.push(...purchaseFactStatements({ paymentIntent, checkoutSession: null, accountId, credits, amount: int(invoice.amount_paid) }, now));
+  if (paymentIntent) statements.push(...purchaseFactStatements({ paymentIntent, checkoutSession: null, accountId, credits, amount: int(invoice.amount_paid), cause: event.id }, now));
   if (subscriptionId) {
     // Status is set only when the row is new: canceled is final, even if this invoice comes after it.
     statements.push({
@@ -265,7 +267,7 @@ async function applyInvoice(db: EdgeDb, event: StripeEventLike, raw: string, now
   return runCredit(db, accountId, statements);
 }
 
-/** charge.refunded and charge.dispute.created: facts about a payment, then what they take back. */
+/** charge.refunded, charge.dispute.created and .closed: facts about a payment, then what they take back or return. */
 async function applyReversal(db: EdgeDb, event: StripeEventLike, now: number): Promise<EventOutcome> {
   const o = obj(event.data.object);
   const paymentIntent = ref(o.payment_intent);
@@ -284,13 +286,14 @@ async function applyReversal(db: EdgeDb, event: StripeEventLike, now: number): P
         args: [paymentIntent, int(o.amount), Math.max(0, int(o.amount_refunded) ?? 0), now],
       }
     : {
-        sql: `INSERT INTO stripe_payments (payment_intent, disputed, updated_at) VALUES (?, 1, ?)
-              ON CONFLICT (payment_intent) DO UPDATE SET disputed = 1, updated_at = excluded.updated_at`,
-        args: [paymentIntent, now],
+        // A dispute closed as won is final; one that arrives before its opening still counts as opened.
+        sql: `INSERT INTO stripe_payments (payment_intent, disputed, dispute_won, updated_at) VALUES (?, 1, ?, ?)
+              ON CONFLICT (payment_intent) DO UPDATE SET disputed = 1, dispute_won = max(stripe_payments.dispute_won, excluded.dispute_won), updated_at = excluded.updated_at`,
+        args: [paymentIntent, event.type === "charge.dispute.closed" && o.status === "won" ? 1 : 0, now],
       };
   const results = await run(db, [
     fact,
-    ...takeBackStatements(paymentIntent, now),
+    ...takeBackStatements(paymentIntent, event.id, now),
     recordEvent(event, str(o.id), "processed", null, now),
     { sql: "SELECT account_id IS NOT NULL AS known FROM stripe_payments WHERE payment_intent = ?", args: [paymentIntent] },
   ]);
@@ -329,6 +332,7 @@ export async function applyStripeEvent(db: EdgeDb, event: StripeEventLike, raw: 
       return applyInvoice(db, event, raw, now);
     case "charge.refunded":
     case "charge.dispute.created":
+    case "charge.dispute.closed":
       return applyReversal(db, event, now);
     case "customer.subscription.deleted":
       return applySubscriptionEnded(db, event, now);

@@ -1,0 +1,1 @@
+ALTER TABLE `stripe_payments` ADD `dispute_won` integer DEFAULT false NOT NULL;

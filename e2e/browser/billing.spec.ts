@@ -1,0 +1,84 @@
+// Billing in Chromium (issue 11): an owner buys a pack through the Stripe stand-in's hosted
+// checkout, whose webhook arrives twice, and sees the balance rise exactly once, in the ledger and
+// its CSV export too; a member of a team cannot open /billing nor start a checkout.
+import { readFileSync } from "node:fs";
+import Papa from "papaparse";
+import { expect, shot, signIn, test, uniqueEmail } from "./fixtures.ts";
+
+const credits = (text: string | null) => Number((text ?? "").replace(/,/g, ""));
+
+test("an owner buys 10,000 credits through checkout; a webhook delivered twice credits them once", async ({ page }) => {
+  await signIn(page, uniqueEmail("buyer"));
+  await page.getByRole("link", { name: "Billing" }).click();
+  await expect(page).toHaveURL(/\/billing$/);
+  const balance = page.getByTestId("balance");
+  const before = credits(await balance.textContent());
+  await expect(page.getByRole("table", { name: "Credit packs" })).toContainText("$");
+  await shot(page, "billing");
+
+  await page.getByRole("button", { name: "Buy 10,000 credits" }).click();
+  // Stripe's hosted page (the stand-in), on another origin.
+  await expect(page.getByRole("heading", { name: "Checkout" })).toBeVisible();
+  expect(new URL(page.url()).origin).not.toBe(new URL(process.env.MXRAY_BROWSER_URL!).origin);
+  await page.getByText("Test deliveries").click();
+  await page.getByRole("button", { name: "Pay, webhook delivered twice" }).click();
+
+  await expect(page).toHaveURL(/\/billing\?checkout=success&session_id=cs_/);
+  await expect(page.getByRole("status").filter({ hasText: "Payment received" })).toBeVisible();
+  const after = (before + 10_000).toLocaleString("en");
+  // The page only reads the balance: reload until the webhook's write shows.
+  await expect(async () => {
+    await page.reload();
+    await expect(balance).toHaveText(after, { timeout: 1_000 });
+  }).toPass();
+  const purchases = page.getByRole("table", { name: "Credit history" }).locator('tr[data-reason="purchase"]');
+  await expect(purchases).toHaveCount(1);
+  await expect(purchases).toContainText("+10,000");
+  await expect(page.getByTitle("Credits")).toHaveText(`${after} credits`);
+  await shot(page, "billing-bought");
+
+  // The export agrees: one purchase, and the entries sum to the balance.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Export CSV" }).click()]);
+  expect(download.suggestedFilename()).toMatch(/-credits\.csv$/);
+  const rows = Papa.parse<Record<string, string>>(readFileSync((await download.path())!, "utf8"), { header: true, skipEmptyLines: true }).data;
+  expect(rows.filter((r) => r.reason === "purchase").map((r) => r.credits)).toEqual(["10000"]);
+  expect(rows.reduce((sum, r) => sum + Number(r.credits), 0)).toBe(before + 10_000);
+});
+
+test("a team member cannot open /billing or start a checkout, and is told to ask when credits run out", async ({ page, browser }) => {
+  const member = uniqueEmail("billmember");
+  await signIn(page, uniqueEmail("billowner"));
+  await page.goto("/team");
+  await page.getByLabel("Team name").fill("Billing team");
+  await page.getByRole("button", { name: "Create team" }).click();
+  await expect(page.getByRole("heading", { name: "Billing team" })).toBeVisible();
+  await page.getByLabel("Email", { exact: true }).fill(member);
+  await page.getByLabel("Role").selectOption("member");
+  await page.getByRole("button", { name: "Add" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "is now a member" })).toBeVisible();
+  // A new team has no credits: its owner is told, and led to buy.
+  await expect(page.getByRole("note", { name: "Low balance" }).getByRole("link", { name: "Buy credits" })).toHaveAttribute("href", "/billing");
+
+  const ctx = await browser.newContext({ baseURL: process.env.MXRAY_BROWSER_URL });
+  const them = await ctx.newPage();
+  await signIn(them, member);
+  await them.getByLabel("Account").selectOption({ label: "Billing team" });
+  await expect(them.getByRole("link", { name: "API keys" })).toHaveCount(0);
+  await expect(them.getByRole("link", { name: "Billing" })).toHaveCount(0);
+  await expect(them.getByRole("note", { name: "Low balance" })).toHaveCount(0);
+  const res = await them.goto("/billing");
+  expect(res?.status()).toBe(403);
+  await expect(them.getByRole("heading", { name: "Not allowed" })).toBeVisible();
+  const buy = await them.request.post("/billing", { form: { intent: "buy", product: "credits_10k" }, maxRedirects: 0 });
+  expect(buy.status()).toBe(403);
+  expect((await them.request.get("/billing/ledger.csv")).status()).toBe(403);
+
+  // The team's balance is 0: a single check is refused, with whom to ask rather than a buy link.
+  await them.goto("/verify");
+  await them.getByLabel("Email address").fill("someone@example.com");
+  await them.getByRole("button", { name: "Check" }).click();
+  const refusal = them.getByRole("alert");
+  await expect(refusal).toContainText("Ask an owner or admin");
+  await expect(refusal.getByRole("link", { name: "Buy credits" })).toHaveCount(0);
+  await ctx.close();
+});

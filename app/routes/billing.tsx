@@ -154,7 +154,7 @@ function AutoTopUp({ overview, canManage }: { overview: Overview; canManage: boo
         <fieldset disabled={!canManage || busy} style={{ border: 0, padding: 0, margin: 0 }}>
           <div className="row">
             <label style={{ display: "flex", gap: ".4rem", alignItems: "center" }}>
-              <input type="checkbox" name="enabled" defaultChecked={a.enabled} /> On
+              <input type="checkbox" name="enabled" defaultChecked={a.enabled} /> Turn on
             </label>
             <div>
               <label htmlFor="topup-threshold">Below (credits)</label>

@@ -1,10 +1,12 @@
 // Billing in Chromium (issue 11): an owner buys a pack through the Stripe stand-in's hosted
-// checkout, whose webhook arrives twice, and sees the balance rise exactly once, in the ledger and
-// its CSV export too; a member of a team cannot open /billing nor start a checkout.
+// checkout, whose webhook arrives twice, and sees the balance rise exactly once, in the ledger (in
+// cursor pages) and its CSV export too; a member of a team cannot open /billing nor start a checkout.
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import Papa from "papaparse";
-import { expect, shot, signIn, test, uniqueEmail } from "./fixtures.ts";
+import { expect, shot, signIn, test, truth, uniqueEmail } from "./fixtures.ts";
 
+const SAMPLE = join(import.meta.dirname, "..", "world", "sample.txt");
 const credits = (text: string | null) => Number((text ?? "").replace(/,/g, ""));
 
 test("an owner buys 10,000 credits through checkout; a webhook delivered twice credits them once", async ({ page }) => {
@@ -37,15 +39,40 @@ test("an owner buys 10,000 credits through checkout; a webhook delivered twice c
   await expect(page.getByTitle("Credits")).toHaveText(`${after} credits`);
   await shot(page, "billing-bought");
 
-  // The export agrees: one purchase, and the entries sum to the balance.
+  // 25 single checks (through an API key) fill the first page of the history; the purchase is
+  // one page older.
+  await page.goto("/keys");
+  await page.getByLabel("Name").fill("billing test");
+  await page.getByRole("button", { name: "Create key" }).click();
+  const key = (await page.getByTestId("new-key").textContent())!;
+  const address = [...truth()].find(([, e]) => e.verdict === "deliverable")![0];
+  for (let i = 0; i < 25; i++) {
+    const res = await page.request.post("/api/v1/verify", { headers: { authorization: `Bearer ${key}` }, data: { email: address } });
+    expect(res.status()).toBe(200);
+  }
+  await page.goto("/billing");
+  await expect(balance).toHaveText((before + 10_000 - 25).toLocaleString("en"));
+  const history = page.getByRole("table", { name: "Credit history" });
+  await expect(history.locator('tbody tr[data-reason="single_check"]')).toHaveCount(25);
+  await expect(history.locator("tbody tr")).toHaveCount(25);
+  await page.getByRole("link", { name: "Older →" }).click();
+  await expect(page).toHaveURL(/\/billing\?cursor=/);
+  await expect(history.locator("tbody tr")).toHaveCount(2);
+  await expect(purchases).toHaveCount(1);
+  await expect(page.getByRole("link", { name: "Older →" })).toHaveCount(0);
+  await page.getByRole("link", { name: "← Newest" }).click();
+  await expect(history.locator("tbody tr")).toHaveCount(25);
+
+  // The export has every entry: one purchase, and they sum to the balance.
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Export CSV" }).click()]);
   expect(download.suggestedFilename()).toMatch(/-credits\.csv$/);
   const rows = Papa.parse<Record<string, string>>(readFileSync((await download.path())!, "utf8"), { header: true, skipEmptyLines: true }).data;
   expect(rows.filter((r) => r.reason === "purchase").map((r) => r.credits)).toEqual(["10000"]);
-  expect(rows.reduce((sum, r) => sum + Number(r.credits), 0)).toBe(before + 10_000);
+  expect(rows).toHaveLength(27);
+  expect(rows.reduce((sum, r) => sum + Number(r.credits), 0)).toBe(before + 10_000 - 25);
 });
 
-test("a team member cannot open /billing or start a checkout, and is told to ask when credits run out", async ({ page, browser }) => {
+test("a team member cannot open /billing or start a checkout and is told to ask for credits; the owner is offered to buy", async ({ page, browser }) => {
   const member = uniqueEmail("billmember");
   await signIn(page, uniqueEmail("billowner"));
   await page.goto("/team");
@@ -81,4 +108,14 @@ test("a team member cannot open /billing or start a checkout, and is told to ask
   await expect(refusal).toContainText("Ask an owner or admin");
   await expect(refusal.getByRole("link", { name: "Buy credits" })).toHaveCount(0);
   await ctx.close();
+
+  // Its owner, refused the same, is offered to buy, on a single check and on an upload.
+  await page.goto("/verify");
+  await page.getByLabel("Email address").fill("someone@example.com");
+  await page.getByRole("button", { name: "Check" }).click();
+  await expect(page.getByRole("alert").getByRole("link", { name: "Buy credits" })).toHaveAttribute("href", "/billing");
+  await page.goto("/upload");
+  await page.getByLabel("File").setInputFiles(SAMPLE);
+  await expect(page.getByRole("alert")).toContainText("Split the list or add credits");
+  await expect(page.getByRole("alert").getByRole("link", { name: "Buy credits" })).toHaveAttribute("href", "/billing");
 });

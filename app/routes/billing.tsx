@@ -161,7 +161,7 @@ function AutoTopUp({ overview, canManage }: { overview: Overview; canManage: boo
               <input id="topup-threshold" name="threshold" type="number" min={AUTO_TOPUP_MIN_THRESHOLD} step={1} required defaultValue={a.threshold} style={{ width: "9rem" }} />
             </div>
             <div>
-              <label htmlFor="topup-pack">Buy</label>
+              <label htmlFor="topup-pack">Pack to buy</label>
               <select id="topup-pack" name="pack" defaultValue={a.pack} style={{ width: "auto" }}>
                 {packs.map((p) => <option key={p.lookupKey} value={p.lookupKey}>{p.name}{p.price ? ` (${formatMoney(p.price.unitAmount, p.price.currency)})` : ""}</option>)}
               </select>

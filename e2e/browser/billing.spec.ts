@@ -63,6 +63,23 @@ test("an owner buys 10,000 credits through checkout; a webhook delivered twice c
   await page.getByRole("link", { name: "← Newest" }).click();
   await expect(history.locator("tbody tr")).toHaveCount(25);
 
+  // The portal opens for an account that has bought; auto top-up is saved (not due at this balance).
+  await page.getByRole("button", { name: "Manage billing (invoices, receipts, cards)" }).click();
+  await expect(page.getByRole("heading", { name: "Billing portal" })).toBeVisible();
+  await page.goto("/billing");
+  await page.getByLabel("Turn on").check();
+  await page.getByLabel("Below (credits)").fill("100");
+  await page.getByLabel("Pack to buy").selectOption("credits_50k");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Auto top-up is on." })).toBeVisible();
+  await page.reload();
+  await expect(page.getByLabel("Turn on")).toBeChecked();
+  await expect(page.getByLabel("Pack to buy")).toHaveValue("credits_50k");
+  // A refused save is said on the page, not as an error page.
+  const bad = await page.request.post("/billing", { form: { intent: "auto-topup", enabled: "on", threshold: "5", pack: "credits_10k" } });
+  expect(bad.status()).toBe(200);
+  expect(await bad.text()).toContain("threshold: a whole number of credits");
+
   // The export has every entry: one purchase, and they sum to the balance.
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Export CSV" }).click()]);
   expect(download.suggestedFilename()).toMatch(/-credits\.csv$/);

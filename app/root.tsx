@@ -3,6 +3,7 @@ import type { LinksFunction, LoaderFunctionArgs } from "@remix-run/server-runtim
 import { Form, isRouteErrorResponse, Link, Links, Meta, NavLink, Outlet, Scripts, ScrollRestoration, useLoaderData, useRouteError, useSubmit } from "@remix-run/react";
 import { can } from "../core/roles.ts";
 import { getViewer } from "./auth.server.ts";
+import { LowBalanceBanner } from "./components/billing.tsx";
 import styles from "./styles.css?url";
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: styles }, { rel: "icon", href: "data:," }];
@@ -54,6 +55,7 @@ function TopBar() {
               <NavLink to="/upload">Upload</NavLink>
               <NavLink to="/verify">Single check</NavLink>
               {can(viewer.account.role, "keys:manage") && <NavLink to="/keys">API keys</NavLink>}
+              {viewer.credits !== null && <NavLink to="/billing">Billing</NavLink>}
               <NavLink to="/team">Team</NavLink>
               <NavLink to="/docs">API docs</NavLink>
             </nav>
@@ -87,10 +89,12 @@ function TopBar() {
 }
 
 export default function App() {
+  const { viewer } = useLoaderData<typeof loader>();
   return (
     <>
       <TopBar />
       <main id="main">
+        {viewer?.credits != null && <LowBalanceBanner credits={viewer.credits} />}
         <Outlet />
       </main>
     </>

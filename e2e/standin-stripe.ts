@@ -240,6 +240,7 @@ const money = (cents: number, currency: string) => `${(cents / 100).toFixed(2)} 
 
 function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<link rel="icon" href="data:,"><!-- no /favicon.ico request, whose 404 a browser logs as an error -->
 <style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}table{border-collapse:collapse;width:100%}td,th{padding:.3rem;border-bottom:1px solid #ddd;text-align:left}.note{color:#666;font-size:.9rem}</style>
 </head><body><p class="note">Stripe stand-in (local, no real money)</p><h1>${esc(title)}</h1>${body}</body></html>`;
 }

@@ -7,22 +7,14 @@ import { authorize } from "../../edge/services/accounts.ts";
 import { createApiKey, listApiKeys, revokeApiKey } from "../../edge/services/keys.ts";
 import { requireViewer } from "../auth.server.ts";
 import { utc } from "../components/ui.tsx";
-import { refused } from "../lib/actions.server.ts";
+import { authorizeOr403, refused } from "../lib/actions.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "API keys · mxray" }];
 
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
-  authorizeOr403(viewer);
+  authorizeOr403(viewer, "keys:manage");
   return { account: viewer.account.name, keys: await listApiKeys(args.context.services.db, viewer.account.id) };
-}
-
-function authorizeOr403(viewer: Parameters<typeof authorize>[0]) {
-  try {
-    authorize(viewer, "keys:manage");
-  } catch (e) {
-    throw new Response(e instanceof Error ? e.message : "Not allowed", { status: 403 });
-  }
 }
 
 export async function action(args: ActionFunctionArgs) {

@@ -20,7 +20,7 @@ export async function action(args: ActionFunctionArgs) {
     const e = findServiceError(err);
     if (!e) throw err;
     const body = { error: { code: e.code, message: e.message } };
-    return wantsJson ? Response.json(body, { status: API_ERRORS[e.code] }) : redirect(`/upload?error=${encodeURIComponent(e.message)}`);
+    return wantsJson ? Response.json(body, { status: API_ERRORS[e.code] }) : redirect(`/upload?${new URLSearchParams({ error: e.message, code: e.code })}`);
   }
 }
 

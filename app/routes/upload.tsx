@@ -7,6 +7,7 @@ import { useCallback, useRef, useState } from "react";
 import { previewList, type ListPreview } from "../../core/listpreview.ts";
 import { can } from "../../core/roles.ts";
 import { requireViewer } from "../auth.server.ts";
+import { RefusedAlert } from "../components/billing.tsx";
 import { fmt } from "../components/ui.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Upload a list · mxray" }];
@@ -14,8 +15,8 @@ export const meta: MetaFunction = () => [{ title: "Upload a list · mxray" }];
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
   // The balance is billing: members see the cost, and the upload is refused if it is not covered.
-  const credits = can(viewer.account.role, "billing:view") ? viewer.account.creditBalance : null;
-  return { credits, maxBytes: args.context.services.config.MXRAY_MAX_UPLOAD_BYTES };
+  const canBuy = can(viewer.account.role, "billing:view");
+  return { credits: canBuy ? viewer.account.creditBalance : null, canBuy, maxBytes: args.context.services.config.MXRAY_MAX_UPLOAD_BYTES };
 }
 
 const ACCEPT = ".csv,.tsv,.txt,text/csv,text/plain,text/tab-separated-values";
@@ -29,13 +30,17 @@ interface Picked {
 }
 
 export default function Upload() {
-  const { credits, maxBytes } = useLoaderData<typeof loader>();
+  const { credits, canBuy, maxBytes } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const input = useRef<HTMLInputElement>(null);
   const [picked, setPicked] = useState<Picked | null>(null);
   const [name, setName] = useState("");
-  const [error, setError] = useState<string | null>(params.get("error"));
+  const [error, setRefusal] = useState<{ code?: string | undefined; message: string } | null>(() => {
+    const message = params.get("error");
+    return message ? { code: params.get("code") ?? undefined, message } : null;
+  });
+  const setError = (message: string | null, code?: string) => setRefusal(message === null ? null : { code, message });
   const [over, setOver] = useState(false);
   const [busy, setBusy] = useState(false);
 
@@ -74,8 +79,12 @@ export default function Upload() {
     const type = picked.file.name.toLowerCase().endsWith(".tsv") ? "text/tab-separated-values" : picked.preview.width > 1 ? "text/csv" : "text/plain";
     try {
       const res = await fetch(`/upload/file?${query}`, { method: "POST", body: picked.file, headers: { "content-type": type, accept: "application/json" } });
-      const body = (await res.json()) as { job?: { id: string }; error?: { message: string } };
-      if (!res.ok || !body.job) throw new Error(body.error?.message ?? `The upload failed (${res.status})`);
+      const body = (await res.json()) as { job?: { id: string }; error?: { code: string; message: string } };
+      if (body.error) {
+        setError(body.error.message, body.error.code);
+        return setBusy(false);
+      }
+      if (!res.ok || !body.job) throw new Error(`The upload failed (${res.status})`);
       navigate(`/jobs/${body.job.id}`);
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
@@ -96,7 +105,7 @@ export default function Upload() {
           <p>CSV, TSV or a text file with one address per line. Other columns are kept for the export.</p>
         </div>
       </div>
-      {error && <div className="alert error" role="alert">{error}</div>}
+      {error && <RefusedAlert error={error} canBuy={canBuy} />}
       <Form method="post" action="/upload/file" encType="multipart/form-data" onSubmit={submit} className="card">
         <div
           className={`dropzone${over ? " over" : ""}`}
@@ -149,7 +158,7 @@ export default function Upload() {
             <p className="muted">
               {fmt(p.unique)} unique addresses, one credit each; unknown answers are refunded.{credits !== null && ` You have ${fmt(credits)} credits.`}
             </p>
-            {short && <div className="alert error" role="alert">This list needs {fmt(p.cost)} credits and the account has {fmt(credits ?? 0)}. Split the list or add credits.</div>}
+            {short && <RefusedAlert error={{ code: "insufficient_credits", message: `This list needs ${fmt(p.cost)} credits and the account has ${fmt(credits ?? 0)}. Split the list or add credits.` }} canBuy={canBuy} />}
             <h2>First rows</h2>
             <div className="table-wrap" style={{ marginBottom: "1rem" }}>
               <table aria-label="First rows of the file">

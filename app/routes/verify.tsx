@@ -1,17 +1,19 @@
 // A single check: one address through a probe, with every check and the SMTP trace.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
-import { Form, useActionData, useNavigation, type MetaFunction } from "@remix-run/react";
+import { Form, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
 import { newId } from "../../core/ids.ts";
+import { can } from "../../core/roles.ts";
 import { checkAddress } from "../../edge/services/verify.ts";
 import { requireViewer } from "../auth.server.ts";
+import { RefusedAlert } from "../components/billing.tsx";
 import { Badge, Evidence } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Single check · mxray" }];
 
 export async function loader(args: LoaderFunctionArgs) {
-  await requireViewer(args);
-  return null;
+  const viewer = await requireViewer(args);
+  return { canBuy: can(viewer.account.role, "billing:view") };
 }
 
 export async function action(args: ActionFunctionArgs) {
@@ -28,6 +30,7 @@ export async function action(args: ActionFunctionArgs) {
 }
 
 export default function Verify() {
+  const { canBuy } = useLoaderData<typeof loader>();
   const answer = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   return (
@@ -47,7 +50,7 @@ export default function Verify() {
           <button className="btn primary" type="submit" disabled={busy}>{busy ? "Checking…" : "Check"}</button>
         </div>
       </Form>
-      {answer && "error" in answer && answer.error && <div className="alert error" role="alert">{answer.error.message}</div>}
+      {answer && "error" in answer && answer.error && <RefusedAlert error={answer.error} canBuy={canBuy} />}
       {answer && "result" in answer && answer.result && (
         <section className="card" aria-labelledby="result-title" aria-live="polite">
           <h2 id="result-title">

@@ -20,7 +20,7 @@ export interface CheckoutRequest {
   priceId: string;
   customer: string;
   accountId: string;
-  /** Written to the session's metadata (payments) or the subscription's (plans). */
+  /** The session's and its payment's (packs), or the subscription's (plans, whose session keeps all but the credits: invoices grant them). */
   metadata: Record<string, string>;
   successUrl: string;
   cancelUrl: string;
@@ -84,7 +84,7 @@ export function createStripeGateway(opts: { secretKey: string; apiUrl?: string }
             customer: p.customer,
             client_reference_id: p.accountId,
             line_items: [{ price: p.priceId, quantity: 1 }],
-            metadata: p.metadata,
+            metadata: p.mode === "payment" ? p.metadata : Object.fromEntries(Object.entries(p.metadata).filter(([k]) => k !== "credits")),
             success_url: p.successUrl,
             cancel_url: p.cancelUrl,
             ...(p.mode === "payment"

@@ -84,6 +84,22 @@ describe("POST /webhooks/stripe: checkout", () => {
     expect(ledger).toEqual([expect.objectContaining({ delta: 5000, reason: "purchase", actor: "stripe", idempotencyKey: `stripe:checkout:${paid.data.object.id}` })]);
   });
 
+  it("names the buyer our server wrote as the entry's actor, and leaves a plan's session to its invoices", async () => {
+    const { accountId } = await account();
+    const bought = event("checkout.session.completed", {
+      id: sid("cs"), object: "checkout.session", mode: "payment", payment_status: "paid", client_reference_id: accountId,
+      metadata: { credits: "300", actor: "usr_0123abcd" }, payment_intent: sid("pi"), amount_total: 1000,
+    });
+    expect(await outcome(bought)).toMatchObject({ outcome: "applied" });
+    expect(await ledgerOf(accountId)).toEqual([expect.objectContaining({ delta: 300, reason: "purchase", actor: "usr_0123abcd" })]);
+    const plan = event("checkout.session.completed", {
+      id: sid("cs"), object: "checkout.session", mode: "subscription", payment_status: "paid", client_reference_id: accountId,
+      metadata: { credits: "20000" }, subscription: sid("sub"), amount_total: 1900,
+    });
+    expect(await outcome(plan)).toMatchObject({ outcome: "ignored", code: "plan_checkout" });
+    expect(await creditBalance(db, accountId)).toBe(300);
+  });
+
   it("changes nothing for an unpaid session, and credits when its async payment succeeds", async () => {
     const { accountId } = await account();
     const session = sid("cs");

@@ -12,7 +12,7 @@ import type { EdgeDb } from "../db.ts";
 export interface EventOutcome {
   outcome: "applied" | "already_applied" | "recorded" | "ignored" | "held";
   /** Why an event was ignored or held (a stable code). */
-  code?: "unpaid" | "unknown_account" | "bad_credits" | "not_a_plan" | "no_payment_intent" | "not_auto_topup" | "unhandled_type";
+  code?: "unpaid" | "plan_checkout" | "unknown_account" | "bad_credits" | "not_a_plan" | "no_payment_intent" | "not_auto_topup" | "unhandled_type";
 }
 
 export interface StripeEventLike {
@@ -83,18 +83,24 @@ function recordEvent(event: StripeEventLike, objectId: string | null, outcome: "
   };
 }
 
+/** Who bought, as our server wrote it into the metadata (a user or key id), else Stripe itself. */
+function buyerOf(metadata: Obj): string {
+  const actor = str(metadata.actor);
+  return actor && /^[A-Za-z0-9_]{1,64}$/.test(actor) ? actor : "stripe";
+}
+
 /**
  * Credits an account once per key, if the account exists. The event is recorded as processed,
  * or held (`unknown_account`) when the account does not exist.
  */
 function creditStatements(
-  event: StripeEventLike, objectId: string, accountId: string, credits: number, reason: "purchase" | "plan_grant", key: string, now: number, raw: string,
+  event: StripeEventLike, objectId: string, accountId: string, credits: number, reason: "purchase" | "plan_grant", actor: string, key: string, now: number, raw: string,
 ): InStatement[] {
   return [
     {
       sql: `INSERT INTO credit_ledger (account_id, delta, kind, reason, actor, idempotency_key, created_at)
-            SELECT id, ?, 'purchase', ?, 'stripe', ?, ? FROM accounts WHERE id = ? ON CONFLICT DO NOTHING`,
-      args: [credits, reason, key, now, accountId],
+            SELECT id, ?, 'purchase', ?, ?, ?, ? FROM accounts WHERE id = ? ON CONFLICT DO NOTHING`,
+      args: [credits, reason, actor, key, now, accountId],
     },
     { sql: "UPDATE accounts SET credit_balance = credit_balance + ? WHERE changes() = 1 AND id = ?", args: [credits, accountId] },
     recordCreditEvent(event, objectId, accountId, now, raw),
@@ -135,6 +141,11 @@ async function applyCheckout(db: EdgeDb, event: StripeEventLike, raw: string, no
     await run(db, [recordEvent(event, sessionId, "ignored", "unpaid", now)]);
     return { outcome: "ignored", code: "unpaid" };
   }
+  // A plan's checkout: its first invoice.paid grants the period's credits, as every later one does.
+  if (session.mode === "subscription") {
+    await run(db, [recordEvent(event, sessionId, "ignored", "plan_checkout", now)]);
+    return { outcome: "ignored", code: "plan_checkout" };
+  }
   const accountId = str(session.client_reference_id);
   const credits = parseCredits(obj(session.metadata).credits);
   if (!accountId || credits === null) {
@@ -143,7 +154,7 @@ async function applyCheckout(db: EdgeDb, event: StripeEventLike, raw: string, no
     return { outcome: "held", code };
   }
   const paymentIntent = ref(session.payment_intent);
-  const statements = creditStatements(event, sessionId, accountId, credits, "purchase", `stripe:checkout:${sessionId}`, now, raw);
+  const statements = creditStatements(event, sessionId, accountId, credits, "purchase", buyerOf(obj(session.metadata)), `stripe:checkout:${sessionId}`, now, raw);
   if (paymentIntent) statements.push(...purchaseFactStatements({ paymentIntent, checkoutSession: sessionId, accountId, credits, amount: int(session.amount_total), cause: event.id }, now));
   return runCredit(db, accountId, statements);
 }
@@ -244,7 +255,7 @@ async function applyInvoice(db: EdgeDb, event: StripeEventLike, raw: string, now
     await run(db, [recordEvent(event, invoiceId, "held", code, now, raw)]);
     return { outcome: "held", code };
   }
-  const statements = creditStatements(event, invoiceId, accountId, credits, "plan_grant", `stripe:invoice:${invoiceId}`, now, raw);
+  const statements = creditStatements(event, invoiceId, accountId, credits, "plan_grant", buyerOf(metadata), `stripe:invoice:${invoiceId}`, now, raw);
   // The invoice's payment, when the event carries it (`payments` is includable), so a refund or
   // dispute of a plan's charge takes back that period's credits as for a pack.
   const payments = obj(invoice.payments).data;

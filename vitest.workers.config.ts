@@ -36,6 +36,8 @@ export default defineConfig({
       // Worker under test has no port): tests take its events and deliver them to the Worker
       // themselves, and its retries are never scheduled.
       const standInStripe = await startStandInStripe({ webhookUrl: "http://127.0.0.1:9/webhooks/stripe", webhookSecret: TEST_STRIPE_WEBHOOK_SECRET, schedule: () => {} });
+      // A Stripe account where no Price was set up: what is sold goes at its default price.
+      const bareStripe = await startStandInStripe({ webhookUrl: "http://127.0.0.1:9/webhooks/stripe", webhookSecret: TEST_STRIPE_WEBHOOK_SECRET, schedule: () => {}, catalog: [] });
       return {
         // The Worker without the Remix app (edge/entry.ts needs a build; the pages are tested in a
         // browser against `wrangler dev`).
@@ -55,6 +57,7 @@ export default defineConfig({
             STRIPE_WEBHOOK_SECRET: TEST_STRIPE_WEBHOOK_SECRET,
             STRIPE_SECRET_KEY: standInStripe.secretKey,
             STRIPE_API_URL: standInStripe.url,
+            STANDIN_STRIPE_BARE_URL: bareStripe.url,
             MXRAY_RATE_LIMIT_PER_MIN: "40",
             MXRAY_BATCH_SIZE: "50",
             MXRAY_MAX_UPLOAD_BYTES: String(8 * 1024 * 1024),

@@ -1,7 +1,9 @@
 // What mxray sells (issue 11): credit packs bought once and monthly plans, each a Stripe Price
 // found by its lookup key. The credits a product grants are ours, written into the checkout's
-// metadata by our server; Stripe holds only the price. Shared by the edge, the pages and the
-// local Stripe stand-in, so the three never disagree on what a lookup key grants.
+// metadata by our server; Stripe holds only the price. A product with no Price under its lookup
+// key in the Stripe account is sold at its default price (inline price data), so a deployment
+// sells with no setup in Stripe, and creating a Price with that lookup key changes the price.
+// Shared by the edge, the pages and the local Stripe stand-in.
 
 export interface Product {
   /** The Stripe Price's lookup_key. */
@@ -10,15 +12,17 @@ export interface Product {
   /** Credits granted by one purchase, or by each paid period of a plan. */
   credits: number;
   name: string;
+  /** In US cents, used while Stripe has no Price under the lookup key. */
+  defaultCents: number;
 }
 
 export const PRODUCTS: readonly Product[] = [
-  { lookupKey: "credits_10k", kind: "pack", credits: 10_000, name: "10,000 credits" },
-  { lookupKey: "credits_50k", kind: "pack", credits: 50_000, name: "50,000 credits" },
-  { lookupKey: "credits_250k", kind: "pack", credits: 250_000, name: "250,000 credits" },
-  { lookupKey: "credits_1m", kind: "pack", credits: 1_000_000, name: "1,000,000 credits" },
-  { lookupKey: "plan_starter", kind: "plan", credits: 20_000, name: "Starter: 20,000 credits a month" },
-  { lookupKey: "plan_growth", kind: "plan", credits: 100_000, name: "Growth: 100,000 credits a month" },
+  { lookupKey: "credits_10k", kind: "pack", credits: 10_000, name: "10,000 credits", defaultCents: 1_000 },
+  { lookupKey: "credits_50k", kind: "pack", credits: 50_000, name: "50,000 credits", defaultCents: 4_000 },
+  { lookupKey: "credits_250k", kind: "pack", credits: 250_000, name: "250,000 credits", defaultCents: 15_000 },
+  { lookupKey: "credits_1m", kind: "pack", credits: 1_000_000, name: "1,000,000 credits", defaultCents: 50_000 },
+  { lookupKey: "plan_starter", kind: "plan", credits: 20_000, name: "Starter: 20,000 credits a month", defaultCents: 1_900 },
+  { lookupKey: "plan_growth", kind: "plan", credits: 100_000, name: "Growth: 100,000 credits a month", defaultCents: 7_900 },
 ];
 
 export const productByKey = (lookupKey: string): Product | undefined => PRODUCTS.find((p) => p.lookupKey === lookupKey);

@@ -26,14 +26,12 @@ export interface CatalogItem {
   interval?: "month";
 }
 
-/** Prices of what mxray sells (core/billing.ts decides the credits; Stripe holds only the price). */
-const PRICES_CENTS: Record<string, number> = { credits_10k: 1_000, credits_50k: 4_000, credits_250k: 15_000, credits_1m: 50_000, plan_starter: 1_900, plan_growth: 7_900 };
-
+/** What mxray sells, each at its default price (core/billing.ts), as an operator would set it up. */
 export const DEFAULT_CATALOG: CatalogItem[] = PRODUCTS.map((p) => ({
   lookupKey: p.lookupKey,
   name: p.name,
   credits: p.credits,
-  unitAmount: PRICES_CENTS[p.lookupKey] ?? 1_000,
+  unitAmount: p.defaultCents,
   ...(p.kind === "plan" ? { interval: "month" as const } : {}),
 }));
 
@@ -57,6 +55,7 @@ export interface StartStandInStripeOptions {
   webhookUrl: string;
   /** whsec_…, the endpoint's signing secret. */
   webhookSecret: string;
+  /** What the account sells by lookup key (DEFAULT_CATALOG); [] for an account with no Prices set up. */
   catalog?: CatalogItem[];
   secretKey?: string;
   /** Milliseconds since the epoch; `created` fields and signature timestamps come from it. */
@@ -716,6 +715,35 @@ export async function startStandInStripe(opts: StartStandInStripeOptions): Promi
     return { ...list("/v1/prices", data), has_more: all.length > limit };
   }
 
+  /** A price given inline (price_data): made for this session, inactive, never found by lookup key. */
+  function inlinePrice(pd: Params, param: string): Obj {
+    onlyParams(pd, ["currency", "product", "product_data", "unit_amount", "recurring"]);
+    const currency = reqString(pd, "currency").toLowerCase();
+    const unitAmount = optInt(pd, "unit_amount");
+    if (unitAmount === null) throw invalid(`Missing required param: ${param}[unit_amount].`, { code: "parameter_missing", param: `${param}[unit_amount]` });
+    let productId = optString(pd, "product");
+    if (productId) {
+      if (!products.has(productId)) throw missing("product", productId, `${param}[product]`);
+    } else {
+      const data = objectParam(pd, "product_data");
+      onlyParams(data, ["name", "description", "metadata"]);
+      const product = { id: newId("prod"), object: "product", active: true, name: reqString(data, "name"), description: optString(data, "description"), metadata: metadataOf(data.metadata), created: seconds(), livemode: false };
+      products.set(product.id, product);
+      productId = product.id;
+    }
+    const recurring = objectParam(pd, "recurring");
+    onlyParams(recurring, ["interval", "interval_count"]);
+    const interval = optString(recurring, "interval");
+    if (Object.keys(recurring).length && interval !== "month") throw invalid("The stand-in takes monthly recurring prices only.", { param: `${param}[recurring][interval]` });
+    const price = {
+      id: newId("price"), object: "price", active: false, billing_scheme: "per_unit", created: seconds(), currency, livemode: false, lookup_key: null, metadata: {}, nickname: null,
+      product: productId, recurring: interval ? { interval, interval_count: 1, usage_type: "licensed" } : null, tax_behavior: "unspecified",
+      type: interval ? "recurring" : "one_time", unit_amount: unitAmount, unit_amount_decimal: String(unitAmount),
+    };
+    prices.set(price.id, price);
+    return price;
+  }
+
   function createCheckoutSession(p: Params): Obj {
     onlyParams(p, ["mode", "line_items", "client_reference_id", "customer", "customer_email", "customer_creation", "metadata", "success_url", "cancel_url", "payment_intent_data", "subscription_data"]);
     const mode = reqString(p, "mode");
@@ -724,7 +752,8 @@ export async function startStandInStripe(opts: StartStandInStripeOptions): Promi
     if (!Array.isArray(items) || items.length === 0) throw invalid("line_items is required in payment and subscription mode.", { code: "parameter_missing", param: "line_items" });
     const lineItems = items.map((raw, i) => {
       if (typeof raw !== "object" || Array.isArray(raw)) throw invalid("Invalid object", { param: `line_items[${i}]` });
-      const priceId = reqString(raw, "price");
+      if (raw.price !== undefined && raw.price_data !== undefined) throw invalid("You may only specify one of these parameters: price, price_data.", { param: `line_items[${i}]` });
+      const priceId = raw.price_data !== undefined ? String(inlinePrice(objectParam(raw, "price_data"), `line_items[${i}][price_data]`).id) : reqString(raw, "price");
       const price = prices.get(priceId);
       if (!price) throw missing("price", priceId, `line_items[${i}][price]`);
       const quantity = optInt(raw, "quantity");

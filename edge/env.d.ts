@@ -46,6 +46,8 @@ declare namespace Cloudflare {
     /** Tests only: a database of its own for the single check's tests, and its stand-in probe (e2e/standin-probe.ts). */
     VERIFY_TEST_DATABASE_URL?: string;
     STANDIN_PROBE_URL?: string;
+    /** Tests only: a Stripe stand-in with no Prices set up (vitest.workers.config.ts). */
+    STANDIN_STRIPE_BARE_URL?: string;
   }
 }
 declare namespace Cloudflare {

@@ -17,7 +17,8 @@ export interface PriceInfo {
 
 export interface CheckoutRequest {
   mode: "payment" | "subscription";
-  priceId: string;
+  /** The account's Price, or one given inline (price_data) when it has none under the lookup key. */
+  price: { id: string } | { unitAmount: number; currency: string; productName: string };
   customer: string;
   accountId: string;
   /** The session's and its payment's (packs), or the subscription's (plans, whose session keeps all but the credits: invoices grant them). */
@@ -83,7 +84,14 @@ export function createStripeGateway(opts: { secretKey: string; apiUrl?: string }
             mode: p.mode,
             customer: p.customer,
             client_reference_id: p.accountId,
-            line_items: [{ price: p.priceId, quantity: 1 }],
+            line_items: [
+              "id" in p.price
+                ? { price: p.price.id, quantity: 1 }
+                : {
+                    price_data: { currency: p.price.currency, unit_amount: p.price.unitAmount, product_data: { name: p.price.productName }, ...(p.mode === "subscription" ? { recurring: { interval: "month" as const } } : {}) },
+                    quantity: 1,
+                  },
+            ],
             metadata: p.mode === "payment" ? p.metadata : Object.fromEntries(Object.entries(p.metadata).filter(([k]) => k !== "credits")),
             success_url: p.successUrl,
             cancel_url: p.cancelUrl,

@@ -8,7 +8,9 @@ import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import Stripe from "stripe";
 import { afterEach, describe, expect, it } from "vitest";
+import { PRODUCTS } from "../../core/billing.ts";
 import { billing, creditLedger, stripeSubscriptions } from "../../db/schema.ts";
+import { createStripeGateway } from "../adapters/stripe.ts";
 import { ServiceError } from "../errors.ts";
 import { call, seedAccount, testDb } from "../testing.ts";
 import { billingOverview, openPortal, runAutoTopUp, setAutoTopUp, STALE_CHARGE_MS, startCheckout, sweepAutoTopUps } from "./billing.ts";
@@ -144,6 +146,20 @@ describe("Checkout", () => {
     expect(overview.catalog.map((p) => [p.lookupKey, p.price?.unitAmount])).toEqual([
       ["credits_10k", 1_000], ["credits_50k", 4_000], ["credits_250k", 15_000], ["credits_1m", 50_000], ["plan_starter", 1_900], ["plan_growth", 7_900],
     ]);
+  });
+
+  it("sells at the default prices in a Stripe account with no Prices set up: packs and plans given inline", async () => {
+    const acc = await account(0);
+    const bare = createStripeGateway({ secretKey: env.STRIPE_SECRET_KEY!, apiUrl: env.STANDIN_STRIPE_BARE_URL! });
+    const { s } = services({ payments: bare });
+    const overview = await billingOverview(s, acc.id, T0);
+    expect(overview.catalog.map((p) => [p.lookupKey, p.price])).toEqual(PRODUCTS.map((p) => [p.lookupKey, { unitAmount: p.defaultCents, currency: "usd" }]));
+    const get = (url: string) => fetch(`${env.STANDIN_STRIPE_BARE_URL}/v1/checkout/sessions/${url.split("/checkout/")[1]}`, { headers: auth }).then((r) => r.json() as Promise<Record<string, any>>);
+    const pack = await get((await startCheckout(s, acc, "user_owner", "credits_250k", T0)).url);
+    expect(pack).toMatchObject({ mode: "payment", amount_total: 15_000, currency: "usd", metadata: { credits: "250000" } });
+    const plan = await get((await startCheckout(s, acc, "user_owner", "plan_starter", T0)).url);
+    expect(plan).toMatchObject({ mode: "subscription", amount_total: 1_900 });
+    expect(plan.metadata.credits).toBeUndefined(); // a plan's credits are the invoices' to grant
   });
 
   it("the portal opens for an account that bought before, and returns to /billing", async () => {

@@ -15,7 +15,7 @@ import { creditBalance } from "./credits.ts";
 import { topUpCreditStatements } from "./payments.ts";
 
 export interface CatalogEntry extends Product {
-  /** null when Stripe has no active price under this lookup key. */
+  /** Stripe's Price under the lookup key, else the default; null while Stripe cannot be asked. */
   price: { unitAmount: number; currency: string } | null;
 }
 
@@ -73,9 +73,11 @@ async function activePlan(s: Services, accountId: string) {
 export async function billingOverview(s: Services, accountId: string, now = Date.now()): Promise<BillingOverview> {
   const [balance, row, plan] = await Promise.all([creditBalance(s.db, accountId), billingRow(s, accountId), activePlan(s, accountId)]);
   let prices = new Map<string, PriceInfo>();
+  let pricesKnown = false;
   if (s.payments) {
     try {
       prices = await pricesByKey(s.payments, now);
+      pricesKnown = true;
     } catch (e) {
       // The page still shows the balance and history; the packs say they cannot be bought now.
       console.log(JSON.stringify({ msg: "stripe prices unavailable", error: e instanceof Error ? e.message : String(e) }));
@@ -85,7 +87,7 @@ export async function billingOverview(s: Services, accountId: string, now = Date
     configured: s.payments !== null,
     balance,
     catalog: PRODUCTS.map((p) => {
-      const price = prices.get(p.lookupKey);
+      const price = pricesKnown ? priceOf(prices, p) : null;
       return { ...p, price: price ? { unitAmount: price.unitAmount, currency: price.currency } : null };
     }),
     plan,
@@ -123,10 +125,15 @@ function productOrThrow(lookupKey: string): Product {
   return product;
 }
 
-async function priceOrThrow(gateway: PaymentGateway, product: Product, now: number): Promise<PriceInfo> {
-  const price = (await pricesByKey(gateway, now)).get(product.lookupKey);
-  if (!price) throw new ServiceError("payments_unavailable", `${product.name} has no active price in Stripe (lookup key ${product.lookupKey})`);
-  return price;
+/** What a product costs: the account's Price under its lookup key, else its default (priceId null). */
+type Price = Omit<PriceInfo, "priceId"> & { priceId: string | null };
+
+function priceOf(prices: Map<string, PriceInfo>, product: Product): Price {
+  return prices.get(product.lookupKey) ?? { lookupKey: product.lookupKey, priceId: null, unitAmount: product.defaultCents, currency: "usd", recurring: product.kind === "plan" };
+}
+
+async function priceFor(gateway: PaymentGateway, product: Product, now: number): Promise<Price> {
+  return priceOf(await pricesByKey(gateway, now), product);
 }
 
 /**
@@ -143,12 +150,12 @@ export async function startCheckout(
     const plan = await activePlan(s, account.id);
     if (plan) throw new ServiceError("conflict", "This account already has a plan; change or cancel it in the billing portal");
   }
-  const price = await priceOrThrow(gateway, product, now);
+  const price = await priceFor(gateway, product, now);
   const customer = await ensureCustomer(s, gateway, account.id, account.name);
   const metadata = { account_id: account.id, credits: String(product.credits), kind: product.kind, product: product.lookupKey, actor, ...(product.kind === "plan" ? { plan: product.lookupKey } : {}) };
   const session = await gateway.createCheckout({
     mode: product.kind === "plan" ? "subscription" : "payment",
-    priceId: price.priceId,
+    price: price.priceId ? { id: price.priceId } : { unitAmount: price.unitAmount, currency: price.currency, productName: `mxray ${product.name}` },
     customer,
     accountId: account.id,
     metadata,
@@ -241,7 +248,7 @@ export async function runAutoTopUp(s: Services, accountId: string, now = Date.no
   const product = productByKey(String(claimed.auto_topup_pack));
   if (!product || product.kind !== "pack") return fail("no_pack", "The chosen pack is no longer sold; choose another", null);
   // Stripe unreachable throws: the claim goes stale and a later sweep takes it up again.
-  const price = await priceOrThrow(s.payments, product, now);
+  const price = await priceFor(s.payments, product, now);
   const card = await s.payments.savedCard(customer);
   if (!card) return fail("no_card", "No card is saved; buy a pack once to save one, then turn auto top-up on again", null);
   const charge = await s.payments.chargeOffSession({

@@ -1,0 +1,93 @@
+// The Zapier integration against the local stack (the Worker, sqld, a probe and the simulated mail
+// world), through zapier-platform-core's own app tester, so each operation runs as Zapier runs it;
+// and its definition validated by zapier-platform-schema.
+import { createServer, type IncomingMessage } from "node:http";
+import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import zapier from "zapier-platform-core";
+import { validateAppDefinition } from "zapier-platform-schema";
+import { startStack, type Stack } from "../../e2e/stack.ts";
+import { buildZapierApp } from "./build.ts";
+import app from "./src/index.ts";
+
+const appTester = zapier.createAppTester(app);
+/** The platform's command handler (what `zapier validate` runs); its types do not export it. */
+const appHandler = (zapier as unknown as { createAppHandler(definition: unknown): (event: { command: string }) => Promise<{ results: unknown }> }).createAppHandler;
+let stack: Stack;
+let files: { url: string; stop(): Promise<void> };
+const bundle = (inputData: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({ authData: { api_key: stack.devApiKey }, inputData, ...extra });
+
+/** A loopback file host, as Zapier's file stash would serve an attachment. */
+async function serveFiles(content: Record<string, { type: string; body: string }>) {
+  const server = createServer((req: IncomingMessage, res) => {
+    const file = content[req.url ?? ""];
+    if (!file) return void res.writeHead(404).end();
+    res.writeHead(200, { "content-type": file.type }).end(file.body);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, stop: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+beforeAll(async () => {
+  stack = await startStack({ dataDir: mkdtempSync(join(tmpdir(), "mxray-zapier-")), world: true, probes: 1, sweepMs: 1000 });
+  process.env.MXRAY_API_URL = stack.url;
+  files = await serveFiles({ "/list.csv": { type: "text/csv", body: `name,email\nAda,${stack.world!.addresses[0]}\nBob,${stack.world!.addresses[1]}\n` } });
+}, 120_000);
+
+afterAll(async () => {
+  await files?.stop();
+  await stack?.stop();
+});
+
+describe("the Zapier integration", () => {
+  it("is a valid Zapier app definition, as `zapier validate` checks it", async () => {
+    // The platform's own validate command: functions become references, then the schema checks the rest.
+    const validated = (await appHandler(app)({ command: "validate" })) as { results: unknown[] };
+    expect(validated.results).toEqual([]);
+    const definition = (await appHandler(app)({ command: "definition" }))
+    expect(validateAppDefinition(definition.results).errors.map((e) => e.stack)).toEqual([]);
+    expect(definition.results).toMatchObject({ triggers: { list_verified: { operation: { type: "hook" } }, address_verified: {} }, creates: { verify_address: {}, verify_list: {} }, searches: { find_list: {} } });
+  });
+
+  it("builds into the CommonJS module `zapier push` loads, and that module is the same valid app", async () => {
+    // Built beside the integration so that its one dependency resolves as it will after npm install.
+    const dir = mkdtempSync(join(import.meta.dirname, ".test-build-"));
+    const built = await buildZapierApp(join(dir, "index.js"));
+    const loaded = createRequire(import.meta.url)(built) as typeof app;
+    rmSync(dir, { recursive: true });
+    expect(Object.keys(loaded.triggers)).toEqual(["list_verified", "address_verified"]);
+    const validated = (await appHandler(loaded)({ command: "validate" })) as { results: unknown[] };
+    expect(validated.results).toEqual([]);
+  });
+
+  it("authenticates with an API key (GET /api/v1/account), and refuses a wrong one", async () => {
+    const account = (await appTester(app.authentication.test as never, bundle())) as { name: string; credits: number };
+    expect(account).toMatchObject({ name: expect.any(String), credits: expect.any(Number) });
+    await expect(appTester(app.authentication.test as never, { authData: { api_key: "mx_test_notakey" }, inputData: {} })).rejects.toThrow(/key/i);
+  });
+
+  it("verifies an address", async () => {
+    const world = stack.world!;
+    const email = world.addresses.find((a) => world.truth.get(a)!.verdict === "undeliverable")!;
+    const result = (await appTester(app.creates.verify_address!.operation.perform as never, bundle({ email }))) as { email: string; verdict: string };
+    expect(result).toMatchObject({ email, verdict: "undeliverable" });
+  }, 30_000);
+
+  it("verifies a list of addresses or a file, and finds it by id and by name", async () => {
+    const world = stack.world!;
+    const name = `zap-${Date.now().toString(36)}`;
+    const job = (await appTester(app.creates.verify_list!.operation.perform as never, bundle({ addresses: world.addresses.slice(0, 3), name }))) as { id: string; unique: number };
+    expect(job).toMatchObject({ id: expect.stringMatching(/^job_/), unique: 3 });
+    const fromFile = (await appTester(app.creates.verify_list!.operation.perform as never, bundle({ file: `${files.url}/list.csv` }))) as { unique: number };
+    expect(fromFile.unique).toBe(2);
+    await expect(appTester(app.creates.verify_list!.operation.perform as never, bundle({}))).rejects.toThrow(/addresses or a file/);
+
+    expect(await appTester(app.searches.find_list!.operation.perform as never, bundle({ id: job.id }))).toEqual([expect.objectContaining({ id: job.id })]);
+    expect(await appTester(app.searches.find_list!.operation.perform as never, bundle({ name }))).toEqual([expect.objectContaining({ id: job.id, name })]);
+    expect(await appTester(app.searches.find_list!.operation.perform as never, bundle({ id: "job_doesnotexist00000000" }))).toEqual([]);
+  }, 30_000);
+});

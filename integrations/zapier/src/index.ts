@@ -1,0 +1,154 @@
+// The mxray integration for Zapier (zapier-platform-core): API-key authentication, two REST-hook
+// triggers, two actions and a search. Built into index.js by `npm run zapier:build` for
+// `zapier push`; tested against the local stack with the platform's app tester.
+import zapier, { type Bundle, type ZObject } from "zapier-platform-core";
+import manifest from "../package.json" with { type: "json" };
+import { callApi } from "./http.ts";
+
+const platformVersion = zapier.version;
+const { version } = manifest;
+
+type Obj = Record<string, unknown>;
+
+/** A job as the API returns it (the sample Zapier shows before a real one exists). */
+const JOB_SAMPLE = {
+  id: "job_4f1c2a9b7d3e5f60a1b2",
+  name: "signups.csv",
+  status: "completed",
+  total: 3,
+  unique: 3,
+  processed: 3,
+  progress: 1,
+  counts: { deliverable: 2, undeliverable: 1, risky: 0, unknown: 0 },
+  created_at: "2026-11-30T09:00:00.000Z",
+  finished_at: "2026-11-30T09:00:42.000Z",
+};
+
+const RESULT_SAMPLE = {
+  email: "ada@example.com",
+  normalized: "ada@example.com",
+  verdict: "deliverable",
+  reason: "accepted",
+  catch_all: false,
+  disposable: false,
+  role: false,
+  free: false,
+  score: 95,
+  mx: "mx.example.com",
+  smtp: { code: 250, enhanced: "2.1.5", message: "Ok" },
+};
+
+/** A REST-hook trigger on one of our events: Zapier subscribes its URL, we POST `{ type, timestamp, data }`. */
+function hookTrigger(key: string, event: string, noun: string, label: string, description: string, sample: Obj) {
+  return {
+    key,
+    noun,
+    display: { label, description },
+    operation: {
+      type: "hook" as const,
+      performSubscribe: async (z: ZObject, bundle: Bundle) =>
+        callApi<{ id: string }>(z, bundle, "/api/v1/hooks", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ target_url: bundle.targetUrl, event }) }),
+      performUnsubscribe: async (z: ZObject, bundle: Bundle) => {
+        await callApi(z, bundle, `/api/v1/hooks/${encodeURIComponent(String(bundle.subscribeData?.id ?? ""))}`, { method: "DELETE" });
+        return {};
+      },
+      perform: async (_z: ZObject, bundle: Bundle) => {
+        const payload = (bundle.cleanedRequest ?? {}) as { type?: string; data?: Obj };
+        return payload.type === event && payload.data ? [payload.data] : [];
+      },
+      performList: async (z: ZObject, bundle: Bundle) => callApi<Obj[]>(z, bundle, `/api/v1/hooks/samples?event=${encodeURIComponent(event)}`),
+      sample,
+    },
+  };
+}
+
+const listVerified = hookTrigger("list_verified", "job.completed", "List", "List Verified", "Triggers when a list finishes verifying.", JOB_SAMPLE);
+const addressVerified = hookTrigger("address_verified", "verification.completed", "Address", "Address Verified", "Triggers when an address is checked through the API.", RESULT_SAMPLE);
+
+const verifyAddress = {
+  key: "verify_address",
+  noun: "Address",
+  display: { label: "Verify an Address", description: "Checks one address live: deliverable, undeliverable, risky or unknown, with the SMTP evidence." },
+  operation: {
+    inputFields: [{ key: "email", label: "Email address", required: true, type: "string" as const }],
+    perform: async (z: ZObject, bundle: Bundle<{ email: string }>) =>
+      callApi<Obj>(z, bundle, "/api/v1/verify", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: bundle.inputData.email }) }),
+    sample: RESULT_SAMPLE,
+  },
+};
+
+const verifyList = {
+  key: "verify_list",
+  noun: "List",
+  display: { label: "Verify a List", description: "Starts verifying a list of addresses, or a CSV or text file; use the List Verified trigger for its results." },
+  operation: {
+    inputFields: [
+      { key: "addresses", label: "Addresses", list: true, type: "string" as const, helpText: "One address per item. Leave empty when you give a file." },
+      { key: "file", label: "File", type: "file" as const, helpText: "A CSV (with an email column) or a text file of addresses." },
+      { key: "name", label: "Name", type: "string" as const },
+    ],
+    perform: async (z: ZObject, bundle: Bundle<{ addresses?: string[]; file?: string; name?: string }>) => {
+      const { addresses, file, name } = bundle.inputData;
+      const query = name ? `?name=${encodeURIComponent(name)}` : "";
+      if (file) {
+        // Zapier hands over a URL to the file; we read it and send its bytes, never the URL.
+        const got = await z.request({ url: file, raw: true });
+        if (got.status >= 400) throw new z.errors.Error(`The file could not be read (${got.status})`, "file_unreadable", got.status);
+        const type = String(got.headers.get("content-type") ?? "");
+        const body = new Uint8Array(await got.buffer());
+        return callApi<Obj>(z, bundle, `/api/v1/jobs${query}`, { method: "POST", headers: { "content-type": /csv/.test(type) ? "text/csv" : "text/plain" }, body });
+      }
+      const list = (addresses ?? []).map((a) => String(a).trim()).filter((a) => a.length > 0);
+      if (list.length === 0) throw new z.errors.Error("Give addresses or a file", "validation_failed", 400);
+      return callApi<Obj>(z, bundle, `/api/v1/jobs${query}`, { method: "POST", headers: { "content-type": "text/plain" }, body: list.join("\n") });
+    },
+    sample: { ...JOB_SAMPLE, status: "queued", processed: 0, progress: 0, finished_at: null },
+  },
+};
+
+const findList = {
+  key: "find_list",
+  noun: "List",
+  display: { label: "Find a List", description: "Finds a list by its id, or the newest list with a name." },
+  operation: {
+    inputFields: [
+      { key: "id", label: "List id", type: "string" as const },
+      { key: "name", label: "Name", type: "string" as const },
+    ],
+    perform: async (z: ZObject, bundle: Bundle<{ id?: string; name?: string }>) => {
+      const { id, name } = bundle.inputData;
+      if (id) {
+        const job = await callApi<Obj | null>(z, bundle, `/api/v1/jobs/${encodeURIComponent(id)}`, { orNull: true });
+        return job ? [job] : [];
+      }
+      if (!name) throw new z.errors.Error("Give a list id or a name", "validation_failed", 400);
+      // Newest first, a few pages at most: a search answers what a person would look for.
+      const found: Obj[] = [];
+      let cursor: string | null = null;
+      for (let page = 0; page < 5; page++) {
+        const got: { data: Obj[]; next_cursor: string | null } = await callApi(z, bundle, `/api/v1/jobs?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+        found.push(...got.data.filter((j) => j.name === name));
+        cursor = got.next_cursor;
+        if (found.length > 0 || !cursor) break;
+      }
+      return found;
+    },
+    sample: JOB_SAMPLE,
+  },
+};
+
+export const app = {
+  version,
+  platformVersion,
+  authentication: {
+    type: "custom" as const,
+    fields: [{ key: "api_key", label: "API key", required: true, type: "password" as const, helpText: "Make one on mxray's API keys page." }],
+    test: async (z: ZObject, bundle: Bundle) => callApi<Obj>(z, bundle, "/api/v1/account"),
+    connectionLabel: "{{name}}",
+  },
+  triggers: { [listVerified.key]: listVerified, [addressVerified.key]: addressVerified },
+  creates: { [verifyAddress.key]: verifyAddress, [verifyList.key]: verifyList },
+  searches: { [findList.key]: findList },
+};
+
+export default app;

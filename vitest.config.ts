@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["core/**/*.test.ts", "app/**/*.test.ts", "db/**/*.test.ts", "probe/**/*.test.ts", "e2e/**/*.test.ts", "integrations/**/*.test.ts"],
+    include: ["core/**/*.test.ts", "app/**/*.test.ts", "db/**/*.test.ts", "probe/**/*.test.ts", "e2e/**/*.test.ts", "client/**/*.test.ts", "integrations/**/*.test.ts"],
     environment: "node",
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -1,6 +1,6 @@
 // Bundles the probe CLI into one file, dist/mxray-probe.mjs, that runs on a bare Node 20 host:
 // `node dist/mxray-probe.mjs serve`. Run with `npm run build:probe`.
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import { chmod } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
@@ -12,6 +12,22 @@ const banner = [
   'import { createRequire as __mxrayCreateRequire } from "node:module";',
   "const require = __mxrayCreateRequire(import.meta.url);",
 ].join("\n");
+
+// The API commands (`mxray jobs|check|webhooks`, client/cli.ts) bring openapi-fetch and ws, which
+// a probe host never needs: the bundle gets a stand-in that says where those commands live.
+const withoutApiClient: Plugin = {
+  name: "without-api-client",
+  setup(b) {
+    b.onResolve({ filter: /\/client\/cli\.ts$/ }, () => ({ path: "api-client", namespace: "without-api-client" }));
+    b.onLoad({ filter: /.*/, namespace: "without-api-client" }, () => ({
+      loader: "ts",
+      contents: `export async function runApiCommand(command: string): Promise<number> {
+  process.stderr.write("mxray: '" + command + "' talks to the mxray API and is not in the probe bundle; run it from the repository: npm run -s mxray -- " + command + " --help\\n");
+  return 2;
+}`,
+    }));
+  },
+};
 
 const result = await build({
   absWorkingDir: root,
@@ -26,6 +42,7 @@ const result = await build({
   legalComments: "none",
   logLevel: "info",
   metafile: true,
+  plugins: [withoutApiClient],
 });
 await chmod(`${root}dist/mxray-probe.mjs`, 0o755);
 const bytes = Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);

@@ -1,7 +1,7 @@
 // The single-file bundle a VPS runs (`npm run build:probe` → dist/mxray-probe.mjs) works on plain
 // node, with no TypeScript loader and nothing else from the repository.
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdtempSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,6 +38,14 @@ describe("dist/mxray-probe.mjs", () => {
       "alice@ok.test": "deliverable",
       "nobody@ok.test": "undeliverable",
     });
+  });
+  it("keeps none of the API client's dependencies, and says where the API commands live", async () => {
+    const text = readFileSync(bundle, "utf8");
+    // esbuild marks each bundled module with its path.
+    expect(text.match(/node_modules\/(openapi-fetch|openapi-typescript-helpers|ws)\//g)).toBeNull();
+    const r = await run(process.execPath, [bundle, "jobs", "list"], tmpdir(), { ...process.env, MXRAY_API_URL: "http://127.0.0.1:9", MXRAY_API_KEY: "mx_test_x" });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not in the probe bundle; run it from the repository/);
   });
   it("refuses to serve without its configuration, naming what is missing", async () => {
     const r = await run(process.execPath, [bundle, "serve"], tmpdir());

@@ -19,6 +19,7 @@ Usage:
   mxray doctor [--helo NAME] [--ip ADDR] [--dns HOST:PORT ...] [--target HOST:PORT ...]
                [--blocklist ZONE ...] [--timeout MS]
   mxray help
+  mxray jobs|check|webhooks …  talk to the mxray service's API (see mxray jobs --help)
 
 verify:
   ADDRESS ...            addresses to check (or --file)
@@ -320,6 +321,13 @@ export async function main(argv: string[]): Promise<number> {
       }
       case "doctor":
         return await doctorCommand(rest);
+      case "jobs":
+      case "check":
+      case "webhooks": {
+        // Loaded only here: the probe's bundle leaves the API client out (probe/build.ts).
+        const { runApiCommand } = await import("../client/cli.ts");
+        return await runApiCommand(command, rest, process.env);
+      }
       case undefined:
       case "help":
       case "--help":

@@ -13,6 +13,7 @@ const AccountSchema = z
 const route = createRoute({
   method: "get",
   path: "/api/v1/account",
+  operationId: "getAccount",
   summary: "Who am I: the key's account and its credit balance",
   tags: ["Account"],
   security: [{ bearer: [] }],

@@ -21,6 +21,7 @@ const LedgerEntrySchema = z
 const route = createRoute({
   method: "get",
   path: "/api/v1/credits/ledger",
+  operationId: "listLedgerEntries",
   summary: "List credit ledger entries, newest first",
   tags: ["Account"],
   security: [{ bearer: [] }],

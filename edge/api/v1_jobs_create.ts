@@ -19,6 +19,7 @@ export function registerJobsCreate(api: OpenAPIHono<AppEnv>): void {
   api.openAPIRegistry.registerPath({
     method: "post",
     path: "/api/v1/jobs",
+    operationId: "createJob",
     summary: "Create a bulk job from a list",
     description:
       "Send `application/json` `{ \"name\"?, \"emails\": [...] }`, `text/plain` (one address per line), `text/csv` " +

@@ -11,6 +11,7 @@ import { COMMON_ERRORS, errorResponse, JobIdParam, JobSchema, NOT_FOUND } from "
 const route = createRoute({
   method: "delete",
   path: "/api/v1/jobs/{id}",
+  operationId: "cancelJob",
   summary: "Cancel a job, or delete it and its results",
   tags: ["Jobs"],
   security: [{ bearer: [] }],

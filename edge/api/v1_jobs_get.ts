@@ -7,6 +7,7 @@ import { COMMON_ERRORS, JobIdParam, JobSchema, NOT_FOUND } from "./schemas.ts";
 const route = createRoute({
   method: "get",
   path: "/api/v1/jobs/{id}",
+  operationId: "getJob",
   summary: "A job: status, totals, counts per verdict, progress",
   tags: ["Jobs"],
   security: [{ bearer: [] }],

@@ -7,6 +7,7 @@ import { COMMON_ERRORS, JobSchema, pageOf, pageQuery } from "./schemas.ts";
 const route = createRoute({
   method: "get",
   path: "/api/v1/jobs",
+  operationId: "listJobs",
   summary: "List jobs, newest first",
   tags: ["Jobs"],
   security: [{ bearer: [] }],

@@ -8,6 +8,7 @@ import { COMMON_ERRORS, JobIdParam, NOT_FOUND } from "./schemas.ts";
 const route = createRoute({
   method: "post",
   path: "/api/v1/jobs/{id}/live-token",
+  operationId: "createLiveToken",
   summary: "A short-lived token to watch a job's progress over WebSocket",
   description:
     "Connect to `url` (`GET /ws/jobs/{id}?token=…`, a WebSocket). The first message is a `snapshot`; then `progress` at most " +

@@ -13,6 +13,7 @@ const CONTENT_TYPE = { csv: "text/csv; charset=utf-8", json: "application/json; 
 const route = createRoute({
   method: "get",
   path: "/api/v1/jobs/{id}/results",
+  operationId: "getJobResults",
   summary: "Export a job's results (streamed)",
   description: "Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours.",
   tags: ["Jobs"],

@@ -15,6 +15,7 @@ const IDEMPOTENCY_KEY_MAX = 255;
 const route = createRoute({
   method: "post",
   path: "/api/v1/verify",
+  operationId: "verifyAddress",
   summary: "Verify one address now",
   tags: ["Verify"],
   security: [{ bearer: [] }],

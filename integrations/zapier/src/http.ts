@@ -1,7 +1,8 @@
-// mxray's API from inside Zapier. Zapier wants every request to go through `z.request` (its
-// logging, retries and error display); the typed client wants `fetch`. This turns one into the
-// other, and our error envelope into errors Zapier shows to the person building the zap.
+// mxray's typed client (client/index.ts) inside Zapier. Zapier wants every request to go through
+// `z.request` (its logging and error display); the client wants `fetch`. This turns one into the
+// other, and the API's error envelope into errors Zapier shows to the person building the zap.
 import type { Bundle, HttpRequestOptions, ZObject } from "zapier-platform-core";
+import { createMxrayClient, MxrayApiError, type MxrayClient } from "../../../client/index.ts";
 
 /** Where the API is: set with `zapier env:set <version> MXRAY_API_URL=https://…` (tests set it too). */
 export function apiUrl(): string {
@@ -10,13 +11,11 @@ export function apiUrl(): string {
   return url.replace(/\/+$/, "");
 }
 
-/** A `fetch` that runs through z.request with the person's API key. */
-export function zapierFetch(z: ZObject, bundle: Bundle): typeof fetch {
-  return async (input, init) => {
-    const request = new Request(input, init);
+/** A `fetch` that runs through z.request. */
+function zapierFetch(z: ZObject): (request: Request) => Promise<Response> {
+  return async (request) => {
     const headers: Record<string, string> = {};
     request.headers.forEach((v, k) => (headers[k] = v));
-    headers.authorization = `Bearer ${bundle.authData.api_key}`;
     const body = request.body ? Buffer.from(await request.arrayBuffer()) : undefined;
     const res = await z.request({
       url: request.url,
@@ -32,32 +31,18 @@ export function zapierFetch(z: ZObject, bundle: Bundle): typeof fetch {
   };
 }
 
-interface Envelope {
-  error?: { code?: string; message?: string; requestId?: string };
-}
-
 /**
- * Calls the API and answers its JSON, or throws what the API said (code and message) for Zapier to
- * show; with `orNull`, a 404 answers null.
+ * Runs calls of the typed client with the person's key; what the API refuses is thrown as Zapier
+ * errors (a refused key asks them to reconnect), with `notFound` answering null for a 404.
  */
-export async function callApi<T>(z: ZObject, bundle: Bundle, path: string, init: RequestInit & { orNull?: boolean } = {}): Promise<T> {
-  const { orNull, ...rest } = init;
-  const res = await zapierFetch(z, bundle)(`${apiUrl()}${path}`, rest);
-  if (res.status === 204) return undefined as T;
-  if (orNull && res.status === 404) return null as T;
-  const text = await res.text();
-  let json: unknown = null;
+export async function withApi<T>(z: ZObject, bundle: Bundle, run: (client: MxrayClient) => Promise<T>, opts: { notFound?: "null" } = {}): Promise<T> {
+  const client = createMxrayClient({ baseUrl: apiUrl(), apiKey: String(bundle.authData.api_key ?? ""), fetch: zapierFetch(z) });
   try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    // not JSON: reported below with the status
+    return await run(client);
+  } catch (e) {
+    if (!(e instanceof MxrayApiError)) throw e;
+    if (e.status === 404 && opts.notFound === "null") return null as T;
+    if (e.status === 401) throw new z.errors.RefreshAuthError(e.message);
+    throw new z.errors.Error(e.message, e.code, e.status);
   }
-  if (!res.ok) {
-    const error = (json as Envelope | null)?.error;
-    const message = error?.message ?? `mxray answered ${res.status}`;
-    // 401: Zapier asks the person to reconnect; anything else is shown as it is.
-    if (res.status === 401) throw new z.errors.RefreshAuthError(message);
-    throw new z.errors.Error(message, error?.code ?? `http_${res.status}`, res.status);
-  }
-  return json as T;
 }

@@ -2,8 +2,9 @@
 // triggers, two actions and a search. Built into index.js by `npm run zapier:build` for
 // `zapier push`; tested against the local stack with the platform's app tester.
 import zapier, { type Bundle, type ZObject } from "zapier-platform-core";
+import type { Job } from "../../../client/index.ts";
 import manifest from "../package.json" with { type: "json" };
-import { callApi } from "./http.ts";
+import { withApi } from "./http.ts";
 
 const platformVersion = zapier.version;
 const { version } = manifest;
@@ -47,16 +48,16 @@ function hookTrigger(key: string, event: string, noun: string, label: string, de
     operation: {
       type: "hook" as const,
       performSubscribe: async (z: ZObject, bundle: Bundle) =>
-        callApi<{ id: string }>(z, bundle, "/api/v1/hooks", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ target_url: bundle.targetUrl, event }) }),
+        withApi(z, bundle, (api) => api.request("POST", "/api/v1/hooks", { target_url: bundle.targetUrl, event })) as Promise<{ id: string }>,
       performUnsubscribe: async (z: ZObject, bundle: Bundle) => {
-        await callApi(z, bundle, `/api/v1/hooks/${encodeURIComponent(String(bundle.subscribeData?.id ?? ""))}`, { method: "DELETE" });
+        await withApi(z, bundle, (api) => api.request("DELETE", `/api/v1/hooks/${encodeURIComponent(String(bundle.subscribeData?.id ?? ""))}`));
         return {};
       },
       perform: async (_z: ZObject, bundle: Bundle) => {
         const payload = (bundle.cleanedRequest ?? {}) as { type?: string; data?: Obj };
         return payload.type === event && payload.data ? [payload.data] : [];
       },
-      performList: async (z: ZObject, bundle: Bundle) => callApi<Obj[]>(z, bundle, `/api/v1/hooks/samples?event=${encodeURIComponent(event)}`),
+      performList: async (z: ZObject, bundle: Bundle) => withApi(z, bundle, (api) => api.request("GET", `/api/v1/hooks/samples?event=${encodeURIComponent(event)}`)) as Promise<Obj[]>,
       sample,
     },
   };
@@ -71,8 +72,7 @@ const verifyAddress = {
   display: { label: "Verify an Address", description: "Checks one address live: deliverable, undeliverable, risky or unknown, with the SMTP evidence." },
   operation: {
     inputFields: [{ key: "email", label: "Email address", required: true, type: "string" as const }],
-    perform: async (z: ZObject, bundle: Bundle<{ email: string }>) =>
-      callApi<Obj>(z, bundle, "/api/v1/verify", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: bundle.inputData.email }) }),
+    perform: async (z: ZObject, bundle: Bundle<{ email: string }>) => withApi(z, bundle, (api) => api.verify(bundle.inputData.email)),
     sample: RESULT_SAMPLE,
   },
 };
@@ -89,18 +89,17 @@ const verifyList = {
     ],
     perform: async (z: ZObject, bundle: Bundle<{ addresses?: string[]; file?: string; name?: string }>) => {
       const { addresses, file, name } = bundle.inputData;
-      const query = name ? `?name=${encodeURIComponent(name)}` : "";
       if (file) {
         // Zapier hands over a URL to the file; we read it and send its bytes, never the URL.
         const got = await z.request({ url: file, raw: true });
         if (got.status >= 400) throw new z.errors.Error(`The file could not be read (${got.status})`, "file_unreadable", got.status);
         const type = String(got.headers.get("content-type") ?? "");
         const body = new Uint8Array(await got.buffer());
-        return callApi<Obj>(z, bundle, `/api/v1/jobs${query}`, { method: "POST", headers: { "content-type": /csv/.test(type) ? "text/csv" : "text/plain" }, body });
+        return withApi(z, bundle, (api) => api.uploadList(body, /csv/.test(type) ? "text/csv" : "text/plain", name));
       }
       const list = (addresses ?? []).map((a) => String(a).trim()).filter((a) => a.length > 0);
       if (list.length === 0) throw new z.errors.Error("Give addresses or a file", "validation_failed", 400);
-      return callApi<Obj>(z, bundle, `/api/v1/jobs${query}`, { method: "POST", headers: { "content-type": "text/plain" }, body: list.join("\n") });
+      return withApi(z, bundle, (api) => api.uploadList(list.join("\n"), "text/plain", name));
     },
     sample: { ...JOB_SAMPLE, status: "queued", processed: 0, progress: 0, finished_at: null },
   },
@@ -118,20 +117,22 @@ const findList = {
     perform: async (z: ZObject, bundle: Bundle<{ id?: string; name?: string }>) => {
       const { id, name } = bundle.inputData;
       if (id) {
-        const job = await callApi<Obj | null>(z, bundle, `/api/v1/jobs/${encodeURIComponent(id)}`, { orNull: true });
+        const job = await withApi(z, bundle, (api) => api.getJob(id), { notFound: "null" });
         return job ? [job] : [];
       }
       if (!name) throw new z.errors.Error("Give a list id or a name", "validation_failed", 400);
       // Newest first, a few pages at most: a search answers what a person would look for.
-      const found: Obj[] = [];
-      let cursor: string | null = null;
-      for (let page = 0; page < 5; page++) {
-        const got: { data: Obj[]; next_cursor: string | null } = await callApi(z, bundle, `/api/v1/jobs?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-        found.push(...got.data.filter((j) => j.name === name));
-        cursor = got.next_cursor;
-        if (found.length > 0 || !cursor) break;
-      }
-      return found;
+      return withApi(z, bundle, async (api) => {
+        const found: Job[] = [];
+        let cursor: string | undefined;
+        for (let page = 0; page < 5; page++) {
+          const got = await api.listJobs(100, cursor);
+          found.push(...got.data.filter((j) => j.name === name));
+          cursor = got.next_cursor ?? undefined;
+          if (found.length > 0 || !cursor) break;
+        }
+        return found;
+      });
     },
     sample: JOB_SAMPLE,
   },
@@ -143,7 +144,7 @@ export const app = {
   authentication: {
     type: "custom" as const,
     fields: [{ key: "api_key", label: "API key", required: true, type: "password" as const, helpText: "Make one on mxray's API keys page." }],
-    test: async (z: ZObject, bundle: Bundle) => callApi<Obj>(z, bundle, "/api/v1/account"),
+    test: async (z: ZObject, bundle: Bundle) => withApi(z, bundle, (api) => api.account()),
     connectionLabel: "{{name}}",
   },
   triggers: { [listVerified.key]: listVerified, [addressVerified.key]: addressVerified },

@@ -24,6 +24,7 @@ declare namespace Cloudflare {
     QSTASH_TOKEN?: string;
     QSTASH_URL?: string;
     QSTASH_CURRENT_SIGNING_KEY?: string;
+    QSTASH_NEXT_SIGNING_KEY?: string;
     UPSTASH_REDIS_REST_URL?: string;
     UPSTASH_REDIS_REST_TOKEN?: string;
   }

@@ -47,6 +47,10 @@ declare namespace Cloudflare {
     /** Tests only: a database of its own for the single check's tests, and its stand-in probe (e2e/standin-probe.ts). */
     VERIFY_TEST_DATABASE_URL?: string;
     STANDIN_PROBE_URL?: string;
+    /** Tests only: a database of its own for the webhook sweeper's tests. */
+    WEBHOOKS_TEST_DATABASE_URL?: string;
+    /** Tests only: a loopback webhook receiver (e2e/standin-receiver.ts). */
+    STANDIN_RECEIVER_URL?: string;
     /** Tests only: a Stripe stand-in with no Prices set up (vitest.workers.config.ts). */
     STANDIN_STRIPE_BARE_URL?: string;
   }

@@ -475,7 +475,8 @@ export async function sweepWebhooks(s: Services, now = Date.now()): Promise<Webh
   const ids = due.rows.map((r) => ({ id: String(r.id), attempts: Number(r.attempts) }));
   if (s.webhookQueue.kind === "direct") await Promise.all(ids.map((d) => attemptDelivery(s, d.id, now)));
   else for (const d of ids) await handOver(s, d.id, d.attempts);
-  const old = "SELECT id FROM webhook_events WHERE created_at < ?1 LIMIT 500";
+  // The same 500 in each statement (ordered), so deliveries and attempts go with their event.
+  const old = "SELECT id FROM webhook_events WHERE created_at < ?1 ORDER BY created_at, id LIMIT 500";
   const [, , purged] = await s.db.$client.batch(
     [
       { sql: `DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE event_id IN (${old}))`, args: [now - EVENT_RETENTION_MS] },

@@ -9,6 +9,7 @@ import { defineConfig } from "vitest/config";
 import { migrateDb } from "./db/migrate.ts";
 import { startSqld } from "./db/sqld.ts";
 import { startStandInProbe } from "./e2e/standin-probe.ts";
+import { startStandInReceiver } from "./e2e/standin-receiver.ts";
 import { startStandInStripe } from "./e2e/standin-stripe.ts";
 
 /** The probe secret the Worker under test trusts (tests sign with it). */
@@ -31,6 +32,9 @@ export default defineConfig({
       // only the ones they register, all of them paths of one scripted stand-in on loopback.
       const verifyDb = await startSqld({ dataDir: mkdtempSync(join(tmpdir(), "mxray-workers-verify-")) });
       await migrateDb(verifyDb.url);
+      // The webhook sweeper works on every due delivery, so its tests get a database of their own.
+      const webhooksDb = await startSqld({ dataDir: mkdtempSync(join(tmpdir(), "mxray-workers-webhooks-")) });
+      await migrateDb(webhooksDb.url);
       const standInProbe = await startStandInProbe({ secret: TEST_PROBE_SECRET });
       // Billing's calls go to the Stripe stand-in. Nothing listens for its webhooks here (the
       // Worker under test has no port): tests take its events and deliver them to the Worker
@@ -38,6 +42,8 @@ export default defineConfig({
       const standInStripe = await startStandInStripe({ webhookUrl: "http://127.0.0.1:9/webhooks/stripe", webhookSecret: TEST_STRIPE_WEBHOOK_SECRET, schedule: () => {} });
       // A Stripe account where no Price was set up: what is sold goes at its default price.
       const bareStripe = await startStandInStripe({ webhookUrl: "http://127.0.0.1:9/webhooks/stripe", webhookSecret: TEST_STRIPE_WEBHOOK_SECRET, schedule: () => {}, catalog: [] });
+      // Webhook deliveries go to this loopback receiver (http to loopback: local mode).
+      const receiver = await startStandInReceiver();
       return {
         // The Worker without the Remix app (edge/entry.ts needs a build; the pages are tested in a
         // browser against `wrangler dev`).
@@ -49,7 +55,9 @@ export default defineConfig({
             TURSO_DATABASE_URL: sqld.url,
             FLEET_TEST_DATABASE_URL: fleetDb.url,
             VERIFY_TEST_DATABASE_URL: verifyDb.url,
+            WEBHOOKS_TEST_DATABASE_URL: webhooksDb.url,
             STANDIN_PROBE_URL: standInProbe.url,
+            STANDIN_RECEIVER_URL: receiver.url,
             PROBE_SECRET: TEST_PROBE_SECRET,
             SESSION_SECRET: TEST_SESSION_SECRET,
             SESSION_SECRET_PREVIOUS: `unused-older-secret-0123456789, ${TEST_SESSION_SECRET_PREVIOUS}`,

@@ -297,37 +297,100 @@ export const stripeEvents = sqliteTable(
   (t) => [index("stripe_events_outcome").on(t.outcome, t.createdAt)],
 );
 
-export const webhookSubscriptions = sqliteTable(
-  "webhook_subscriptions",
+/** What an account can subscribe to; `webhook.test` is sent on demand only (POST /webhooks/:id/test). */
+export const WEBHOOK_EVENT_TYPES = ["job.completed", "job.failed", "job.canceled", "verification.completed"] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/**
+ * Where an account's events go: an endpoint made through the API (`endpoint`) or a Zapier REST
+ * hook (`zapier`, one event). The secret signs deliveries (Standard Webhooks), so it is kept in
+ * clear; it is shown to the customer only when made or rotated.
+ */
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
   {
     id: text("id").primaryKey(), // whk_…
     accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: ["endpoint", "zapier"] }).notNull(),
     url: text("url").notNull(),
-    events: text("events").notNull(), // JSON array, e.g. ["job.completed"]
-    /** Signs deliveries; needed in clear to sign, so it is a per-subscription random secret. */
-    secret: text("secret").notNull(),
+    /** JSON array of WEBHOOK_EVENT_TYPES. */
+    events: text("events").notNull(),
+    description: text("description"),
+    secret: text("secret").notNull(), // whsec_…
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    /** Why we turned it off: the receiver answered 410 Gone, or every delivery failed for 3 days. */
+    disabledReason: text("disabled_reason", { enum: ["gone", "failing"] }),
+    /** The first failed attempt since the last success. */
+    failingSince: integer("failing_since"),
     createdAt: integer("created_at").notNull().default(now),
-    revokedAt: integer("revoked_at"),
+    updatedAt: integer("updated_at").notNull().default(now),
   },
-  (t) => [index("webhook_subscriptions_account").on(t.accountId)],
+  (t) => [index("webhook_endpoints_account").on(t.accountId, t.createdAt)],
 );
 
+/**
+ * The outbox: one row per event, written in the same atomic write as what it tells of (a trigger
+ * on jobs.status, see the migration), then fanned out to deliveries. `data` is null until the
+ * fan-out fills it from the subject (a job's API view).
+ */
+export const webhookEvents = sqliteTable(
+  "webhook_events",
+  {
+    id: text("id").primaryKey(), // msg_…
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    type: text("type").notNull(),
+    subjectId: text("subject_id"),
+    data: text("data"),
+    createdAt: integer("created_at").notNull().default(now),
+    fannedOutAt: integer("fanned_out_at"),
+  },
+  (t) => [index("webhook_events_fanout").on(t.fannedOutAt, t.createdAt), index("webhook_events_account_type").on(t.accountId, t.type, t.createdAt)],
+);
+
+/**
+ * One event for one endpoint; its id is the Standard Webhooks `webhook-id`, the same on every
+ * attempt. An attempt claims the row (status `delivering`, claimed_until) with one conditional
+ * write and never holds a lock across the HTTP call.
+ */
 export const webhookDeliveries = sqliteTable(
   "webhook_deliveries",
   {
-    id: text("id").primaryKey(),
-    subscriptionId: text("subscription_id").notNull().references(() => webhookSubscriptions.id, { onDelete: "cascade" }),
-    accountId: text("account_id").notNull(),
-    event: text("event").notNull(),
-    payload: text("payload").notNull(),
-    idempotencyKey: text("idempotency_key").notNull(),
-    status: text("status", { enum: ["pending", "delivered", "failed"] }).notNull(),
+    id: text("id").primaryKey(), // dlv_…
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    endpointId: text("endpoint_id").notNull().references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    eventId: text("event_id").notNull().references(() => webhookEvents.id, { onDelete: "cascade" }),
+    status: text("status", { enum: ["pending", "delivering", "delivered", "failed"] }).notNull(),
     attempts: integer("attempts").notNull().default(0),
+    /** Due then (the direct transport and the sweeper); null while QStash owns the retries. */
+    nextAttemptAt: integer("next_attempt_at"),
+    /** An attempt in flight; past this time it is taken as lost and may be claimed again. */
+    claimedUntil: integer("claimed_until"),
     lastStatusCode: integer("last_status_code"),
     createdAt: integer("created_at").notNull().default(now),
-    deliveredAt: integer("delivered_at"),
+    updatedAt: integer("updated_at").notNull().default(now),
   },
-  (t) => [uniqueIndex("webhook_deliveries_idempotency").on(t.idempotencyKey), index("webhook_deliveries_subscription").on(t.subscriptionId, t.createdAt)],
+  (t) => [
+    uniqueIndex("webhook_deliveries_event_endpoint").on(t.eventId, t.endpointId),
+    index("webhook_deliveries_endpoint").on(t.endpointId, t.createdAt),
+    index("webhook_deliveries_due").on(t.status, t.nextAttemptAt),
+  ],
+);
+
+/** Every attempt of a delivery as we saw it: the delivery log. */
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    deliveryId: text("delivery_id").notNull().references(() => webhookDeliveries.id, { onDelete: "cascade" }),
+    attempt: integer("attempt").notNull(),
+    /** null when no answer came (timeout, refused connection, URL no longer allowed). */
+    statusCode: integer("status_code"),
+    latencyMs: integer("latency_ms").notNull(),
+    /** The first 256 characters of the answer, or what went wrong. */
+    responseSnippet: text("response_snippet").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [index("webhook_attempts_delivery").on(t.deliveryId, t.attempt)],
 );
 
 export const auditLog = sqliteTable(

@@ -29,6 +29,8 @@ export const ConfigSchema = z.object({
   QSTASH_URL: z.url().optional(),
   /** Direct dispatch signs with this, exactly as QStash would: the probe checks the same key. */
   QSTASH_CURRENT_SIGNING_KEY: z.string().optional(),
+  /** QStash's next signing key: its calls to /internal/webhooks/* verify with either (key rotation). */
+  QSTASH_NEXT_SIGNING_KEY: z.string().optional(),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
   MXRAY_RATE_LIMIT_PER_MIN: z.coerce.number().int().positive().default(100),

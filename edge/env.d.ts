@@ -24,6 +24,7 @@ declare namespace Cloudflare {
     QSTASH_TOKEN?: string;
     QSTASH_URL?: string;
     QSTASH_CURRENT_SIGNING_KEY?: string;
+    QSTASH_NEXT_SIGNING_KEY?: string;
     UPSTASH_REDIS_REST_URL?: string;
     UPSTASH_REDIS_REST_TOKEN?: string;
   }
@@ -46,6 +47,10 @@ declare namespace Cloudflare {
     /** Tests only: a database of its own for the single check's tests, and its stand-in probe (e2e/standin-probe.ts). */
     VERIFY_TEST_DATABASE_URL?: string;
     STANDIN_PROBE_URL?: string;
+    /** Tests only: a database of its own for the webhook sweeper's tests. */
+    WEBHOOKS_TEST_DATABASE_URL?: string;
+    /** Tests only: a loopback webhook receiver (e2e/standin-receiver.ts). */
+    STANDIN_RECEIVER_URL?: string;
     /** Tests only: a Stripe stand-in with no Prices set up (vitest.workers.config.ts). */
     STANDIN_STRIPE_BARE_URL?: string;
   }

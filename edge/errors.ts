@@ -4,6 +4,8 @@ export const SERVICE_ERROR_CODES = [
   "bad_request",
   "invalid_json",
   "validation_failed",
+  /** A webhook URL that deliveries may not go to (core/webhookurl.ts); the message names the rule. */
+  "url_not_allowed",
   "empty_upload",
   "no_email_column",
   "not_utf8",

@@ -22,11 +22,25 @@ import { registerJobsLiveToken } from "./api/v1_jobs_live_token.ts";
 import { registerJobsResults } from "./api/v1_jobs_results.ts";
 import { registerVerify } from "./api/v1_verify.ts";
 import { registerWsJobs } from "./api/ws_jobs.ts";
+import { registerWebhooksCreate } from "./api/v1_webhooks_create.ts";
+import { registerWebhooksList } from "./api/v1_webhooks_list.ts";
+import { registerWebhooksGet } from "./api/v1_webhooks_get.ts";
+import { registerWebhooksUpdate } from "./api/v1_webhooks_update.ts";
+import { registerWebhooksDelete } from "./api/v1_webhooks_delete.ts";
+import { registerWebhooksRotateSecret } from "./api/v1_webhooks_rotate_secret.ts";
+import { registerWebhooksTest } from "./api/v1_webhooks_test.ts";
+import { registerWebhooksDeliveries } from "./api/v1_webhooks_deliveries.ts";
+import { registerWebhooksReplay } from "./api/v1_webhooks_replay.ts";
+import { registerHooksSubscribe } from "./api/v1_hooks_subscribe.ts";
+import { registerHooksUnsubscribe } from "./api/v1_hooks_unsubscribe.ts";
+import { registerHooksSamples } from "./api/v1_hooks_samples.ts";
+import { registerWebhookCallbacks } from "./api/internal_webhooks.ts";
 import { JobHub } from "./jobhub.ts";
 import { buildServices } from "./services/context.ts";
 import { sweepAutoTopUps } from "./services/billing.ts";
 import { sweep } from "./services/dispatch.ts";
 import { purgeExpiredSessions } from "./services/session.ts";
+import { sweepWebhooks } from "./services/webhooks.ts";
 
 export { JobHub };
 
@@ -57,12 +71,25 @@ registerJobsDelete(app);
 registerJobsLiveToken(app);
 registerAccountGet(app);
 registerCreditsLedger(app);
+registerWebhooksCreate(app);
+registerWebhooksList(app);
+registerWebhooksGet(app);
+registerWebhooksUpdate(app);
+registerWebhooksDelete(app);
+registerWebhooksRotateSecret(app);
+registerWebhooksTest(app);
+registerWebhooksDeliveries(app);
+registerWebhooksReplay(app);
+registerHooksSubscribe(app);
+registerHooksUnsubscribe(app);
+registerHooksSamples(app);
 registerDocs(app, app);
 registerWsJobs(app);
 registerProbeHeartbeat(app);
 registerProbeResults(app);
 registerMeter(app);
 registerStripeWebhook(app);
+registerWebhookCallbacks(app);
 
 /** Hono's routes first; `fallback` answers every other path (Remix, in edge/entry.ts). */
 export function createWorker(fallback?: (c: Context<AppEnv>) => Response | Promise<Response>) {
@@ -76,8 +103,9 @@ export async function scheduled(_controller: ScheduledController, env: Env, ctx:
   const outcome = await sweep(services);
   const expiredSessions = await purgeExpiredSessions(services.db);
   const autoTopUps = await sweepAutoTopUps(services);
-  if (outcome.stalledJobs || outcome.deadProbes || outcome.reclaimed || outcome.givenUp || expiredSessions || autoTopUps) {
-    console.log(JSON.stringify({ msg: "sweep", ...outcome, expiredSessions, autoTopUps }));
+  const webhooks = await sweepWebhooks(services);
+  if (outcome.stalledJobs || outcome.deadProbes || outcome.reclaimed || outcome.givenUp || expiredSessions || autoTopUps || webhooks.fannedOut || webhooks.attempted) {
+    console.log(JSON.stringify({ msg: "sweep", ...outcome, expiredSessions, autoTopUps, webhooks }));
   }
 }
 

@@ -10,6 +10,7 @@ export const API_ERRORS = {
   bad_request: 400,
   invalid_json: 400,
   validation_failed: 400,
+  url_not_allowed: 400,
   empty_upload: 400,
   no_email_column: 400,
   not_utf8: 400,

@@ -5,6 +5,7 @@ import { DEV_KEY_ACTOR } from "./auth.ts";
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { VerifyRequestSchema } from "../../core/contracts.ts";
 import { checkAddress } from "../services/verify.ts";
+import { recordVerification } from "../services/webhooks.ts";
 import type { AppEnv } from "./app.ts";
 import { requestId } from "./errors.ts";
 import { COMMON_ERRORS, errorResponse, ResultSchema } from "./schemas.ts";
@@ -63,6 +64,8 @@ export function registerVerify(api: OpenAPIHono<AppEnv>): void {
     const outcome = await checkAddress(c.var.services, c.var.accountId, c.var.keyId ?? DEV_KEY_ACTOR, requestId(c), body, key);
     c.header("x-mxray-cache", outcome.cached ? "hit" : "miss");
     if (outcome.replayed) c.header("idempotent-replayed", "true");
+    // A replayed answer is the same check: its event went out the first time.
+    else await recordVerification(c.var.services, c.var.accountId, outcome.result);
     return c.json(outcome.result, 200);
   });
 }

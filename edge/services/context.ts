@@ -3,11 +3,13 @@
 // presence of its credentials, and each stand-in announces itself once per isolate.
 import { createMemoryCache, createUpstashCache, type SharedCache } from "../adapters/cache.ts";
 import { createDirectDispatcher, createQstashDispatcher, type Dispatcher } from "../adapters/dispatch.ts";
+import { createDirectWebhookQueue, createQstashWebhookQueue, type WebhookQueue } from "../adapters/webhookqueue.ts";
 import { createHttpProbeClient, type ProbeClient } from "../adapters/probeclient.ts";
 import { createStripeGateway, type PaymentGateway } from "../adapters/stripe.ts";
 import { createMemoryRateLimiter, createUpstashRateLimiter, type RateLimiter } from "../adapters/ratelimit.ts";
 import { loadConfig, type Config } from "../config.ts";
 import { createEdgeDb, type EdgeDb } from "../db.ts";
+import { attemptDelivery, RETRY_SCHEDULE_MS } from "./webhooks.ts";
 
 export interface Services {
   config: Config;
@@ -20,6 +22,8 @@ export interface Services {
   probeClient: ProbeClient;
   hub(jobId: string): DurableObjectStub<import("../jobhub.ts").JobHub>;
   waitUntil(p: Promise<unknown>): void;
+  /** Runs webhook delivery attempts: QStash when QSTASH_TOKEN is set, else in the background here. */
+  webhookQueue: WebhookQueue;
   /** Stripe, when STRIPE_SECRET_KEY is set; null means billing is off here. */
   payments: PaymentGateway | null;
   /** Where probes post results: our public URL, else the origin of the request. */
@@ -46,7 +50,9 @@ export function buildServices(env: Env, ctx: { waitUntil(p: Promise<unknown>): v
     ? { url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN }
     : null;
   if (!upstash) announce("in-process rate limits and cache instead of Upstash Redis (no UPSTASH_REDIS_REST_URL)");
-  return {
+  const origin = (config.MXRAY_PUBLIC_URL ?? requestOrigin).replace(/\/+$/, "");
+  if (!config.QSTASH_TOKEN) announce("webhook deliveries attempted by the Worker itself, retried by the sweeper (no QSTASH_TOKEN)");
+  const services: Services = {
     config,
     db: createEdgeDb(config),
     dispatcher,
@@ -58,6 +64,10 @@ export function buildServices(env: Env, ctx: { waitUntil(p: Promise<unknown>): v
     payments: config.STRIPE_SECRET_KEY ? createStripeGateway({ secretKey: config.STRIPE_SECRET_KEY, ...(config.STRIPE_API_URL ? { apiUrl: config.STRIPE_API_URL } : {}) }) : null,
     hub: (jobId) => env.JOB_HUB.get(env.JOB_HUB.idFromName(jobId)),
     waitUntil: (p) => ctx.waitUntil(p),
-    origin: (config.MXRAY_PUBLIC_URL ?? requestOrigin).replace(/\/+$/, ""),
+    origin,
+    webhookQueue: config.QSTASH_TOKEN
+      ? createQstashWebhookQueue({ token: config.QSTASH_TOKEN, ...(config.QSTASH_URL ? { baseUrl: config.QSTASH_URL } : {}), origin, retries: RETRY_SCHEDULE_MS.length })
+      : createDirectWebhookQueue({ attempt: (id) => attemptDelivery(services, id), waitUntil: (p) => ctx.waitUntil(p) }),
   };
+  return services;
 }

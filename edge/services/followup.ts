@@ -1,9 +1,11 @@
 // What every writer of results does next (a probe's chunk, the sweeper's give-up), in one place:
-// tell the job's hub, and hand a freed probe more work. Credits are settled inside the write.
+// tell the job's hub, hand a freed probe more work, and send the webhook event a finished job
+// wrote (its outbox row is in the same write). Credits are settled inside the write.
 import type { Result } from "../../core/contracts.ts";
 import type { Services } from "./context.ts";
 import { dispatchPending } from "./dispatch.ts";
 import type { AppliedChunk } from "./results.ts";
+import { fanOut } from "./webhooks.ts";
 
 export function followUp(s: Services, outcome: AppliedChunk, results: Result[]): void {
   if (outcome.job && (outcome.applied > 0 || outcome.finished)) {
@@ -11,4 +13,5 @@ export function followUp(s: Services, outcome: AppliedChunk, results: Result[]):
     s.waitUntil(s.hub(outcome.job.id).update(outcome.job, results, outcome.job.processed));
   }
   if (outcome.batchDone) s.waitUntil(dispatchPending(s));
+  if (outcome.finished) s.waitUntil(fanOut(s));
 }

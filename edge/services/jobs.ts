@@ -16,6 +16,7 @@ import { logTopUpError, runAutoTopUp } from "./billing.ts";
 import { autoTopUpDueStatement, insufficientCredits, reserveStatements, settleStatements } from "./credits.ts";
 import { dispatchPending } from "./dispatch.ts";
 import { afterCursor, decodeCursor, toPage } from "./paging.ts";
+import { fanOut } from "./webhooks.ts";
 
 export type JobRow = typeof jobs.$inferSelect;
 
@@ -168,6 +169,7 @@ export async function ingestJob(s: Services, accountId: string, actor: string, n
     const job = await getJob(db, accountId, jobId);
     s.waitUntil(s.hub(jobId).update(jobProgress(job), [], job.processed));
     if (!done) s.waitUntil(dispatchPending(s));
+    else s.waitUntil(fanOut(s)); // every address was invalid: the job completed in the write above
     return jobView(job);
   } catch (e) {
     await db.delete(jobs).where(eq(jobs.id, jobId)); // cascades to its batches and rows
@@ -214,7 +216,10 @@ export async function cancelJob(s: Services, accountId: string, jobId: string): 
     "write",
   );
   const after = await getJob(s.db, accountId, jobId); // finished meanwhile, or canceled now
-  if (canceled!.rows.length > 0) s.waitUntil(s.hub(jobId).update(jobProgress(after), [], after.processed));
+  if (canceled!.rows.length > 0) {
+    s.waitUntil(s.hub(jobId).update(jobProgress(after), [], after.processed));
+    s.waitUntil(fanOut(s));
+  }
   return jobView(after);
 }
 

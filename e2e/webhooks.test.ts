@@ -1,0 +1,105 @@
+// Outbound webhooks on the real local stack (sqld + the Worker under wrangler dev + one probe +
+// the simulated world): a loopback receiver gets exactly one correctly signed `job.completed` per
+// finished job, and a Zapier hook receives its event and stops after DELETE. Also the QStash
+// transport's publish, as the real @upstash/qstash client sends it, to a loopback stand-in.
+import { createServer, type IncomingMessage } from "node:http";
+import { mkdtempSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { JobView } from "../core/contracts.ts";
+import { createQstashWebhookQueue } from "../edge/adapters/webhookqueue.ts";
+import { startStack, type Stack } from "./stack.ts";
+import { startStandInReceiver, type ReceivedWebhook } from "./standin-receiver.ts";
+import { startWorld, type World } from "./world/index.ts";
+
+let world: World;
+let stack: Stack;
+let receiver: Awaited<ReturnType<typeof startStandInReceiver>>;
+
+const api = (path: string, init: RequestInit = {}) => fetch(`${stack.url}${path}`, { ...init, headers: { authorization: `Bearer ${stack.devApiKey}`, ...init.headers } });
+const post = (path: string, body: unknown) => api(path, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+
+/** Polls a condition (with a deadline, not a sleep) until it holds. */
+async function until<T>(what: string, read: () => Promise<T> | T, done: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (done(v)) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs} ms (${JSON.stringify(v).slice(0, 300)})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const at = (prefix: string): ReceivedWebhook[] => receiver.received.filter((r) => r.path.startsWith(prefix));
+
+async function runJob(emails: string[]): Promise<JobView> {
+  const created = (await (await api("/api/v1/jobs", { method: "POST", body: `${emails.join("\n")}\n`, headers: { "content-type": "text/plain" } })).json()) as JobView;
+  return until("job finished", async () => (await (await api(`/api/v1/jobs/${created.id}`)).json()) as JobView, (j) => j.status === "completed");
+}
+
+beforeAll(async () => {
+  world = await startWorld({ greylistDelayMs: 1000, bulk: { domains: 4, addresses: 20, seed: 12, immediate: true } });
+  receiver = await startStandInReceiver();
+  stack = await startStack({ dataDir: mkdtempSync(join(tmpdir(), "mxray-webhooks-")), world, probes: 1, sweepMs: 0 });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await world?.stop();
+  await receiver?.close();
+});
+
+describe("webhooks on the local stack", () => {
+  it("delivers one signed job.completed per finished job to an endpoint, and to a Zapier hook until it is deleted", async () => {
+    const endpoint = (await (await post("/api/v1/webhooks", { url: `${receiver.url}/ok/endpoint`, events: ["job.completed"] })).json()) as { id: string; secret: string };
+    const hook = (await (await post("/api/v1/hooks", { target_url: `${receiver.url}/ok/zap`, event: "job.completed" })).json()) as { id: string };
+    expect(hook.id).toMatch(/^whk_/);
+
+    const job = await runJob(world.bulkAddresses);
+    expect(job.unique).toBe(20);
+    await until("endpoint and hook delivered", () => Math.min(at("/ok/endpoint").length, at("/ok/zap").length), (n) => n >= 1);
+    // The sweeper's fan-out and due attempts find nothing more to send.
+    await stack.sweep();
+    const [got] = at("/ok/endpoint");
+    expect(at("/ok/endpoint")).toHaveLength(1);
+    const payload = new Webhook(endpoint.secret).verify(got!.body, got!.headers) as { type: string; data: JobView };
+    expect(payload.type).toBe("job.completed");
+    expect(payload.data).toEqual(job);
+    expect(JSON.parse(at("/ok/zap")[0]!.body)).toMatchObject({ type: "job.completed", data: { id: job.id } });
+
+    expect((await api(`/api/v1/hooks/${hook.id}`, { method: "DELETE" })).status).toBe(204);
+    const second = await runJob(world.bulkAddresses.slice(0, 5));
+    // The endpoint's delivery of the second job marks its fan-out done; the hook got none of it.
+    await until("second job delivered", () => at("/ok/endpoint").length, (n) => n >= 2);
+    await stack.sweep();
+    expect(at("/ok/endpoint").map((r) => (JSON.parse(r.body) as { data: { id: string } }).data.id)).toEqual([job.id, second.id]);
+    expect(at("/ok/zap")).toHaveLength(1);
+  }, 40_000);
+});
+
+describe("the QStash transport", () => {
+  it("publishes an attempt to our own route, deduplicated per delivery and attempt, with retries and a failure callback", async () => {
+    const seen: { url: string; headers: IncomingMessage["headers"]; body: string }[] = [];
+    const qstash = createServer((req, res) => {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", () => {
+        seen.push({ url: req.url!, headers: req.headers, body });
+        res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify({ messageId: "msg_1" }));
+      });
+    });
+    await new Promise<void>((r) => qstash.listen(0, "127.0.0.1", () => r()));
+    const queue = createQstashWebhookQueue({ token: "qstash-token", baseUrl: `http://127.0.0.1:${(qstash.address() as AddressInfo).port}`, origin: "https://mxray.example", retries: 6 });
+    expect(await queue.enqueue("dlv_abc", 0)).toBe(true);
+    expect(await queue.enqueue("dlv_abc", 3)).toBe(true); // a replay is a new message
+    qstash.close();
+    expect(seen.map((s) => s.url)).toEqual(["/v2/publish/https://mxray.example/internal/webhooks/deliver", "/v2/publish/https://mxray.example/internal/webhooks/deliver"]);
+    expect(seen.map((s) => s.headers["upstash-deduplication-id"])).toEqual(["dlv_abc_0", "dlv_abc_3"]);
+    expect(seen[0]!.headers["upstash-retries"]).toBe("6");
+    expect(seen[0]!.headers["upstash-failure-callback"]).toBe("https://mxray.example/internal/webhooks/failed");
+    expect(JSON.parse(seen[0]!.body)).toEqual({ delivery_id: "dlv_abc" });
+  });
+});

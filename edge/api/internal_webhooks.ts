@@ -1,0 +1,65 @@
+// QStash's calls back to us for webhook deliveries (edge/adapters/webhookqueue.ts), both verified
+// with QStash's signing keys (the JWT names this URL and the body's hash):
+//   POST /internal/webhooks/deliver {delivery_id}: one attempt; 5xx when it must be retried, so
+//     QStash retries (its own backoff), 2xx when the delivery is settled either way.
+//   POST /internal/webhooks/failed: QStash's failure callback once its retries ran out; the
+//     original body comes base64-encoded in `sourceBody`.
+import { Receiver } from "@upstash/qstash";
+import type { Context, Hono } from "hono";
+import { z } from "zod";
+import { readRequestLimited } from "../../core/limitedbody.ts";
+import { QSTASH_SIGNATURE_HEADER } from "../../core/qstash.ts";
+import { attemptDelivery, giveUpDelivery } from "../services/webhooks.ts";
+import type { AppEnv } from "./app.ts";
+import { ApiError } from "./errors.ts";
+
+const MAX_BODY_BYTES = 256 * 1024;
+const DeliverBody = z.object({ delivery_id: z.string().min(1).max(64) });
+const FailureBody = z.object({ sourceBody: z.string().max(MAX_BODY_BYTES) });
+
+async function readQstashJson(c: Context<AppEnv>): Promise<unknown> {
+  const { config, origin } = c.var.services;
+  const keys = [config.QSTASH_CURRENT_SIGNING_KEY, config.QSTASH_NEXT_SIGNING_KEY].filter((k): k is string => Boolean(k));
+  if (keys.length === 0) throw new ApiError("not_configured", "QStash signing keys are not configured here (QSTASH_CURRENT_SIGNING_KEY)");
+  const read = await readRequestLimited(c.req.raw, MAX_BODY_BYTES);
+  if (!read.ok) throw new ApiError("payload_too_large", `At most ${MAX_BODY_BYTES} bytes`);
+  const body = new TextDecoder().decode(read.bytes);
+  const signature = c.req.header(QSTASH_SIGNATURE_HEADER);
+  if (!signature) throw new ApiError("bad_signature", "Missing Upstash-Signature");
+  // Published to our public origin, so the JWT's `sub` names that URL, whatever host we are reached by.
+  const receiver = new Receiver({ currentSigningKey: keys[0]!, nextSigningKey: keys[1] ?? keys[0]! });
+  const valid = await receiver.verify({ signature, body, url: `${origin}${c.req.path}` }).catch(() => false);
+  if (!valid) throw new ApiError("bad_signature", "The QStash signature does not verify");
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new ApiError("invalid_json", "The body is not JSON");
+  }
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ApiError("validation_failed", parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+  return parsed.data;
+}
+
+export function registerWebhookCallbacks(app: Hono<AppEnv>): void {
+  app.post("/internal/webhooks/deliver", async (c) => {
+    const { delivery_id } = parse(DeliverBody, await readQstashJson(c));
+    const outcome = await attemptDelivery(c.var.services, delivery_id);
+    // "busy": another attempt holds the claim; asking again later is right.
+    if (outcome === "retry" || outcome === "busy") return c.json({ outcome }, 503);
+    return c.json({ outcome }, 200);
+  });
+  app.post("/internal/webhooks/failed", async (c) => {
+    const { sourceBody } = parse(FailureBody, await readQstashJson(c));
+    let source: unknown;
+    try {
+      source = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(sourceBody), (ch) => ch.charCodeAt(0))));
+    } catch {
+      throw new ApiError("validation_failed", "sourceBody: not base64 JSON");
+    }
+    await giveUpDelivery(c.var.services.db, parse(DeliverBody, source).delivery_id);
+    return c.json({ ok: true }, 200);
+  });
+}

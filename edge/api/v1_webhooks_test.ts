@@ -1,0 +1,27 @@
+// POST /api/v1/webhooks/:id/test: sends a `webhook.test` event to this endpoint only.
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { sendTestEvent } from "../services/webhooks.ts";
+import type { AppEnv } from "./app.ts";
+import { COMMON_ERRORS, errorResponse } from "./schemas.ts";
+import { DeliveryAcceptedSchema, WEBHOOK_NOT_FOUND, WebhookIdParam } from "./webhook_schemas.ts";
+
+const route = createRoute({
+  method: "post",
+  path: "/api/v1/webhooks/{id}/test",
+  operationId: "testWebhook",
+  summary: "Send a test event to a webhook endpoint",
+  description: "Sends `{ type: \"webhook.test\", timestamp, data: { webhook_id } }`, signed and retried like any event; its outcome shows in the delivery log.",
+  tags: ["Webhooks"],
+  security: [{ bearer: [] }],
+  request: { params: WebhookIdParam },
+  responses: {
+    202: { description: "The delivery was queued", content: { "application/json": { schema: DeliveryAcceptedSchema } } },
+    409: errorResponse("The endpoint is disabled (`conflict`)"),
+    ...COMMON_ERRORS,
+    ...WEBHOOK_NOT_FOUND,
+  },
+});
+
+export function registerWebhooksTest(api: OpenAPIHono<AppEnv>): void {
+  api.openapi(route, async (c) => c.json(await sendTestEvent(c.var.services, c.var.accountId, c.req.valid("param").id), 202));
+}

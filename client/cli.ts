@@ -8,7 +8,7 @@ import { pipeline } from "node:stream/promises";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { isTerminal, type JobProgress } from "../core/live.ts";
 import { VERDICTS } from "../core/verdict.ts";
-import { createMxrayClient, MxrayApiError, type Job, type MxrayClient, type ResultFormat, type Verdict } from "./index.ts";
+import { createMxrayClient, MxrayApiError, type Job, type MxrayClient, type ResultFormat, type Verdict, type WebhookEvent } from "./index.ts";
 
 /** Exit statuses of the API commands; the README lists them. */
 export const EXIT = {
@@ -316,23 +316,21 @@ async function run(cmd: Exclude<ApiCommand, { kind: "help" }>, client: MxrayClie
       print(`${r.email}  ${r.verdict}  ${r.reason}  score ${r.score}${r.suggestion ? `  (did you mean ${r.suggestion}?)` : ""}\n`);
       return EXIT.ok;
     }
-    // TODO(merge): switch these three to client.api once /api/v1/webhooks is in client/openapi.json.
     case "webhooks.list": {
-      const got = await client.request("GET", "/api/v1/webhooks").catch((e) => webhooksMissing(e, "GET /api/v1/webhooks"));
+      const got = await client.listWebhooks().catch((e) => webhooksMissing(e, "GET /api/v1/webhooks"));
       if (cmd.json) return json(got);
-      const list = (Array.isArray(got) ? got : ((got as { data?: unknown[] } | null)?.data ?? [])) as { id: string; url: string; events: string[]; enabled: boolean }[];
-      print(table([["ID", "URL", "EVENTS", "ENABLED"], ...list.map((w) => [w.id, w.url, (w.events ?? []).join(","), String(w.enabled)])]));
+      print(table([["ID", "URL", "EVENTS", "ENABLED"], ...got.data.map((w) => [w.id, w.url, w.events.join(","), String(w.enabled)])]));
       return EXIT.ok;
     }
     case "webhooks.create": {
-      const body = { url: cmd.url, events: cmd.events, ...(cmd.description !== undefined ? { description: cmd.description } : {}) };
-      json(await client.request("POST", "/api/v1/webhooks", body).catch((e) => webhooksMissing(e, "POST /api/v1/webhooks")));
+      // The server says which events it knows (a 400 names the bad one).
+      const body = { url: cmd.url, events: cmd.events as WebhookEvent[], ...(cmd.description !== undefined ? { description: cmd.description } : {}) };
+      json(await client.createWebhook(body).catch((e) => webhooksMissing(e, "POST /api/v1/webhooks")));
       io.stderr.write("Keep the secret now: it is not shown again (verify deliveries with it, Standard Webhooks).\n");
       return EXIT.ok;
     }
     case "webhooks.delete": {
-      const path = `/api/v1/webhooks/${encodeURIComponent(cmd.id)}`;
-      await client.request("DELETE", path).catch((e) => webhooksMissing(e, `DELETE ${path}`));
+      await client.deleteWebhook(cmd.id).catch((e) => webhooksMissing(e, `DELETE /api/v1/webhooks/${cmd.id}`));
       print(`deleted ${cmd.id}\n`);
       return EXIT.ok;
     }

@@ -11,6 +11,8 @@ export type Job = components["schemas"]["Job"];
 export type Result = components["schemas"]["Result"];
 export type Account = components["schemas"]["Account"];
 export type Verdict = Result["verdict"];
+export type Webhook = components["schemas"]["Webhook"];
+export type WebhookEvent = Webhook["events"][number];
 export type ResultFormat = "csv" | "json" | "jsonl";
 
 /** The API's `{ error: { code, message, requestId } }`, or a stand-in code when the answer was not one. */
@@ -153,6 +155,26 @@ export function createMxrayClient(opts: MxrayClientOptions) {
         }),
       );
     },
+
+    listWebhooks: async (limit?: number, cursor?: string) =>
+      unwrap(await api.GET("/api/v1/webhooks", { params: { query: { ...(limit ? { limit } : {}), ...(cursor ? { cursor } : {}) } } })),
+
+    /** A new endpoint; its `secret` is shown only in this answer. */
+    createWebhook: async (body: { url: string; events: WebhookEvent[]; description?: string }) => unwrap(await api.POST("/api/v1/webhooks", { body })),
+
+    deleteWebhook: async (id: string): Promise<void> => {
+      unwrap(await api.DELETE("/api/v1/webhooks/{id}", { params: { path: { id } } }));
+    },
+
+    /** A REST hook (what Zapier subscribes): the target gets `event`'s deliveries, signed. */
+    subscribeHook: async (targetUrl: string, event: WebhookEvent) => unwrap(await api.POST("/api/v1/hooks", { body: { target_url: targetUrl, event } })),
+
+    unsubscribeHook: async (id: string): Promise<void> => {
+      unwrap(await api.DELETE("/api/v1/hooks/{id}", { params: { path: { id } } }));
+    },
+
+    /** Recent real objects of the event (or one sample): what a delivery's `data` holds. */
+    hookSamples: async (event: WebhookEvent) => unwrap(await api.GET("/api/v1/hooks/samples", { params: { query: { event } } })),
 
     /** The job's results as a byte stream, optionally only some verdicts. */
     async results(id: string, format: ResultFormat = "jsonl", verdicts: Verdict[] = []): Promise<ReadableStream<Uint8Array>> {

@@ -9,6 +9,8 @@ const API_TAGS = [
   { name: "Verify", description: "One address, checked now." },
   { name: "Jobs", description: "Bulk lists: upload, follow live, export, cancel." },
   { name: "Account", description: "The key's account, its credits and their ledger." },
+  { name: "Webhooks", description: "Endpoints that receive signed events (Standard Webhooks), their delivery log and replays." },
+  { name: "Zapier", description: "REST hooks as Zapier subscribes them, and sample objects for its editor." },
 ];
 
 type Doc = ReturnType<OpenAPIHono<AppEnv>["getOpenAPI31Document"]>;

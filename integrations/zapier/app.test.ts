@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import zapier from "zapier-platform-core";
 import { validateAppDefinition } from "zapier-platform-schema";
 import { startStack, type Stack } from "../../e2e/stack.ts";
+import { startStandInReceiver } from "../../e2e/standin-receiver.ts";
 import { buildZapierApp } from "./build.ts";
 import app from "./src/index.ts";
 
@@ -19,6 +20,7 @@ const appTester = zapier.createAppTester(app);
 const appHandler = (zapier as unknown as { createAppHandler(definition: unknown): (event: { command: string }) => Promise<{ results: unknown }> }).createAppHandler;
 let stack: Stack;
 let files: { url: string; stop(): Promise<void> };
+let receiver: Awaited<ReturnType<typeof startStandInReceiver>>;
 const bundle = (inputData: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({ authData: { api_key: stack.devApiKey }, inputData, ...extra });
 
 /** A loopback file host, as Zapier's file stash would serve an attachment. */
@@ -35,11 +37,13 @@ async function serveFiles(content: Record<string, { type: string; body: string }
 beforeAll(async () => {
   stack = await startStack({ dataDir: mkdtempSync(join(tmpdir(), "mxray-zapier-")), world: true, probes: 1, sweepMs: 1000 });
   process.env.MXRAY_API_URL = stack.url;
+  receiver = await startStandInReceiver();
   files = await serveFiles({ "/list.csv": { type: "text/csv", body: `name,email\nAda,${stack.world!.addresses[0]}\nBob,${stack.world!.addresses[1]}\n` } });
 }, 120_000);
 
 afterAll(async () => {
   await files?.stop();
+  await receiver?.close();
   await stack?.stop();
 });
 
@@ -90,4 +94,55 @@ describe("the Zapier integration", () => {
     expect(await appTester(app.searches.find_list!.operation.perform as never, bundle({ name }))).toEqual([expect.objectContaining({ id: job.id, name })]);
     expect(await appTester(app.searches.find_list!.operation.perform as never, bundle({ id: "job_doesnotexist00000000" }))).toEqual([]);
   }, 30_000);
+
+  it("List Verified subscribes a REST hook, turns each delivery into the job, lists samples, and stops after unsubscribing", async () => {
+    const world = stack.world!;
+    const at = (prefix: string) => receiver.received.filter((r) => r.path.startsWith(prefix));
+    const until = async (what: string, check: () => boolean) => {
+      for (const deadline = Date.now() + 20_000; !check(); ) {
+        if (Date.now() > deadline) throw new Error(`${what}: not within 20 s`);
+        await new Promise((r) => setTimeout(r, 100)); // polling the receiver's log
+      }
+    };
+    const trigger = app.triggers.list_verified!.operation;
+    const subscribed = (await appTester(trigger.performSubscribe as never, bundle({}, { targetUrl: `${receiver.url}/ok/zap-list` }))) as { id: string };
+    expect(subscribed.id).toMatch(/^whk_/);
+    // A plain endpoint too, so the end of the second job's fan-out can be seen.
+    const control = await fetch(`${stack.url}/api/v1/webhooks`, {
+      method: "POST", headers: { authorization: `Bearer ${stack.devApiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ url: `${receiver.url}/ok/zap-control`, events: ["job.completed"] }),
+    });
+    expect(control.status).toBe(201);
+
+    const job = (await appTester(app.creates.verify_list!.operation.perform as never, bundle({ addresses: world.addresses.slice(0, 4) }))) as { id: string };
+    await until("the hook's delivery", () => at("/ok/zap-list").length > 0);
+    const delivery = at("/ok/zap-list")[0]!;
+    expect(delivery.headers["webhook-signature"]).toMatch(/^v1,/);
+    const fired = (await appTester(trigger.perform as never, bundle({}, { cleanedRequest: JSON.parse(delivery.body) }))) as { id: string; status: string }[];
+    expect(fired).toEqual([expect.objectContaining({ id: job.id, status: "completed" })]);
+    const samples = (await appTester(trigger.performList as never, bundle())) as { id: string }[];
+    expect(samples.map((j) => j.id)).toContain(job.id);
+
+    await appTester(trigger.performUnsubscribe as never, bundle({}, { subscribeData: subscribed }));
+    const second = (await appTester(app.creates.verify_list!.operation.perform as never, bundle({ addresses: world.addresses.slice(4, 6) }))) as { id: string };
+    await until("the control endpoint's delivery of the second job", () => at("/ok/zap-control").some((r) => r.body.includes(second.id)));
+    await stack.sweep();
+    expect(at("/ok/zap-list")).toHaveLength(1);
+  }, 60_000);
+
+  it("Address Verified hears a check made through the API, as the result record", async () => {
+    const world = stack.world!;
+    const trigger = app.triggers.address_verified!.operation;
+    const subscribed = (await appTester(trigger.performSubscribe as never, bundle({}, { targetUrl: `${receiver.url}/ok/zap-address` }))) as { id: string };
+    const email = world.addresses.find((a) => world.truth.get(a)!.verdict === "deliverable")!;
+    await appTester(app.creates.verify_address!.operation.perform as never, bundle({ email }));
+    for (const deadline = Date.now() + 20_000; !receiver.received.some((r) => r.path === "/ok/zap-address"); ) {
+      if (Date.now() > deadline) throw new Error("no verification.completed delivery within 20 s");
+      await new Promise((r) => setTimeout(r, 100)); // polling the receiver's log
+    }
+    const delivery = receiver.received.find((r) => r.path === "/ok/zap-address")!;
+    const fired = (await appTester(trigger.perform as never, bundle({}, { cleanedRequest: JSON.parse(delivery.body) }))) as { email: string; verdict: string }[];
+    expect(fired).toEqual([expect.objectContaining({ email, verdict: "deliverable" })]);
+    await appTester(trigger.performUnsubscribe as never, bundle({}, { subscribeData: subscribed }));
+  }, 40_000);
 });

@@ -2,7 +2,7 @@
 // triggers, two actions and a search. Built into index.js by `npm run zapier:build` for
 // `zapier push`; tested against the local stack with the platform's app tester.
 import zapier, { type Bundle, type ZObject } from "zapier-platform-core";
-import type { Job } from "../../../client/index.ts";
+import type { Job, WebhookEvent } from "../../../client/index.ts";
 import manifest from "../package.json" with { type: "json" };
 import { withApi } from "./http.ts";
 
@@ -40,24 +40,23 @@ const RESULT_SAMPLE = {
 };
 
 /** A REST-hook trigger on one of our events: Zapier subscribes its URL, we POST `{ type, timestamp, data }`. */
-function hookTrigger(key: string, event: string, noun: string, label: string, description: string, sample: Obj) {
+function hookTrigger(key: string, event: WebhookEvent, noun: string, label: string, description: string, sample: Obj) {
   return {
     key,
     noun,
     display: { label, description },
     operation: {
       type: "hook" as const,
-      performSubscribe: async (z: ZObject, bundle: Bundle) =>
-        withApi(z, bundle, (api) => api.request("POST", "/api/v1/hooks", { target_url: bundle.targetUrl, event })) as Promise<{ id: string }>,
+      performSubscribe: async (z: ZObject, bundle: Bundle) => withApi(z, bundle, (api) => api.subscribeHook(String(bundle.targetUrl ?? ""), event)),
       performUnsubscribe: async (z: ZObject, bundle: Bundle) => {
-        await withApi(z, bundle, (api) => api.request("DELETE", `/api/v1/hooks/${encodeURIComponent(String(bundle.subscribeData?.id ?? ""))}`));
+        await withApi(z, bundle, (api) => api.unsubscribeHook(String(bundle.subscribeData?.id ?? "")));
         return {};
       },
       perform: async (_z: ZObject, bundle: Bundle) => {
         const payload = (bundle.cleanedRequest ?? {}) as { type?: string; data?: Obj };
         return payload.type === event && payload.data ? [payload.data] : [];
       },
-      performList: async (z: ZObject, bundle: Bundle) => withApi(z, bundle, (api) => api.request("GET", `/api/v1/hooks/samples?event=${encodeURIComponent(event)}`)) as Promise<Obj[]>,
+      performList: async (z: ZObject, bundle: Bundle) => withApi(z, bundle, (api) => api.hookSamples(event)),
       sample,
     },
   };

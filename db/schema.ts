@@ -393,15 +393,24 @@ export const webhookAttempts = sqliteTable(
   (t) => [index("webhook_attempts_delivery").on(t.deliveryId, t.attempt)],
 );
 
+/**
+ * Who did what in an account, append-only (issue 13): sign-ins, keys, members, jobs, billing,
+ * webhooks, operators. The app only ever inserts.
+ */
 export const auditLog = sqliteTable(
   "audit_log",
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
     accountId: text("account_id").notNull(),
-    actor: text("actor").notNull(), // user id, key id, or "system"
-    action: text("action").notNull(), // e.g. "api_key.create"
+    /** A user id, an API key id, "stripe" or "system". */
+    actor: text("actor").notNull(),
+    /** `<object>.<verb>` in the past tense, e.g. "job.created" (AUDIT_ACTIONS in edge/services/audit.ts). */
+    action: text("action").notNull(),
     target: text("target"),
     detail: text("detail"), // JSON
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    requestId: text("request_id"),
     createdAt: integer("created_at").notNull().default(now),
   },
   (t) => [index("audit_log_account").on(t.accountId, t.createdAt)],

@@ -62,7 +62,7 @@ export async function action(args: ActionFunctionArgs) {
     if (intent === "auto-topup") {
       authorize(viewer, "billing:manage");
       const enabled = form.get("enabled") === "on";
-      await setAutoTopUp(services, viewer.account.id, { enabled, threshold: Number(form.get("threshold") || NaN), pack: String(form.get("pack") ?? "") });
+      await setAutoTopUp(services, viewer.account.id, viewer.user.id, { enabled, threshold: Number(form.get("threshold") || NaN), pack: String(form.get("pack") ?? "") });
       return { ok: enabled ? "Auto top-up is on." : "Auto top-up is off." };
     }
     return { error: { code: "bad_request", message: "Unknown request." } };

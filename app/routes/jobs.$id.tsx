@@ -50,10 +50,10 @@ export async function action(args: ActionFunctionArgs) {
   try {
     authorize(viewer, "jobs:delete");
     if (intent === "delete") {
-      await deleteJob(args.context.services, viewer.account.id, args.params.id!);
+      await deleteJob(args.context.services, viewer.account.id, args.params.id!, viewer.user.id);
       return redirect("/dashboard");
     }
-    await cancelJob(args.context.services, viewer.account.id, args.params.id!);
+    await cancelJob(args.context.services, viewer.account.id, args.params.id!, viewer.user.id);
     return { error: null };
   } catch (e) {
     return refused(e);

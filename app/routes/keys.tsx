@@ -24,11 +24,11 @@ export async function action(args: ActionFunctionArgs) {
   try {
     authorize(viewer, "keys:manage");
     if (form.get("intent") === "revoke") {
-      await revokeApiKey(db, viewer.account.id, String(form.get("keyId")));
+      await revokeApiKey(db, viewer.account.id, String(form.get("keyId")), viewer.user.id, args.context.services.request);
       return { revoked: String(form.get("keyId")) };
     }
     const mode = form.get("mode") === "test" ? "test" : "live";
-    const made = await createApiKey(db, viewer.account.id, viewer.user.id, String(form.get("name") ?? ""), mode);
+    const made = await createApiKey(db, viewer.account.id, viewer.user.id, String(form.get("name") ?? ""), mode, args.context.services.request);
     return { created: { key: made.key, name: made.view.name } };
   } catch (e) {
     return refused(e);

@@ -4,7 +4,8 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-r
 import { redirect } from "@remix-run/server-runtime";
 import { Form, useActionData, useLoaderData, useNavigation, useSearchParams, type MetaFunction } from "@remix-run/react";
 import { parseAddress } from "../../core/address.ts";
-import { ensurePersonalAccount } from "../../edge/services/accounts.ts";
+import { ensurePersonalAccount, personalAccountOf } from "../../edge/services/accounts.ts";
+import { recordAudit } from "../../edge/services/audit.ts";
 import { clearAccountCookie, startSession } from "../../edge/services/session.ts";
 import { localSignInAllowed, safeNext } from "../../edge/signin.ts";
 import { clerkSignInUrl, getViewer, localPerson, secureCookies, usesClerk } from "../auth.server.ts";
@@ -20,13 +21,21 @@ export async function loader(args: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  if (usesClerk(context) || !localSignInAllowed(request.url, context.services.config)) return { error: "The local sign-in is off here." };
+  const { db, request: origin } = context.services;
   const form = await request.formData();
   const email = String(form.get("email") ?? "").trim();
   const parsed = parseAddress(email);
+  if (usesClerk(context) || !localSignInAllowed(request.url, context.services.config)) {
+    // A refused attempt is audited in the account of the person it names, when there is one.
+    const who = parsed.ok ? await localPerson(email) : null;
+    const named = who ? await personalAccountOf(db, who.id) : null;
+    if (who && named) await recordAudit(db, origin, { accountId: named, actor: who.id, action: "sign_in.failed", detail: { method: "local", why: "local sign-in off here" } });
+    return { error: "The local sign-in is off here." };
+  }
   if (!parsed.ok) return { error: `“${email}” is not an email address.` };
   const person = await localPerson(email);
-  await ensurePersonalAccount(context.services.db, person, context.services.config.MXRAY_SIGNUP_CREDITS);
+  const accountId = await ensurePersonalAccount(db, person, context.services.config.MXRAY_SIGNUP_CREDITS);
+  await recordAudit(db, origin, { accountId, actor: person.id, action: "sign_in.succeeded", detail: { method: "local", email: person.email } });
   const secure = secureCookies(request);
   const headers = new Headers();
   headers.append("set-cookie", await startSession(context.services.db, context.services.config, person, secure));

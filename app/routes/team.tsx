@@ -57,7 +57,7 @@ export async function action(args: ActionFunctionArgs) {
     }
     if (intent === "remove-member") {
       const email = String(form.get("email") ?? "");
-      const { keysRevoked } = await removeMember(context.services.db, viewer, String(form.get("userId") ?? ""));
+      const { keysRevoked } = await removeMember(context.services.db, viewer, String(form.get("userId") ?? ""), Date.now(), context.services.request);
       const keys = keysRevoked ? ` The ${keysRevoked === 1 ? "API key they made was" : `${keysRevoked} API keys they made were`} revoked.` : "";
       return { ok: `${email} was removed from ${viewer.account.name}.${keys}` };
     }
@@ -65,7 +65,7 @@ export async function action(args: ActionFunctionArgs) {
       const email = String(form.get("email") ?? "").trim();
       if (!parseAddress(email).ok) return { error: { code: "validation_failed", message: `“${email}” is not an email address.` } };
       const role = (ROLES as readonly string[]).includes(String(form.get("role"))) ? (String(form.get("role")) as Role) : "member";
-      await setMember(context.services.db, viewer, email, role);
+      await setMember(context.services.db, viewer, email, role, context.services.request);
       return { ok: `${email} is now ${role === "admin" ? "an admin" : `a ${role}`} of ${viewer.account.name}.` };
     }
     return { error: { code: "bad_request", message: "Unknown request." } };

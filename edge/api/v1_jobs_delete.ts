@@ -6,6 +6,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { isTerminal } from "../../core/live.ts";
 import { cancelJob, deleteJob, getJob } from "../services/jobs.ts";
 import type { AppEnv } from "./app.ts";
+import { DEV_KEY_ACTOR } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse, JobIdParam, JobSchema, NOT_FOUND } from "./schemas.ts";
 
 const route = createRoute({
@@ -37,9 +38,10 @@ export function registerJobsDelete(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
     const s = c.var.services;
     const id = c.req.valid("param").id;
-    if (c.req.valid("query").purge !== "true") return c.json(await cancelJob(s, c.var.accountId, id), 200);
-    if (!isTerminal((await getJob(s.db, c.var.accountId, id)).status)) await cancelJob(s, c.var.accountId, id);
-    await deleteJob(s, c.var.accountId, id);
+    const actor = c.var.keyId ?? DEV_KEY_ACTOR;
+    if (c.req.valid("query").purge !== "true") return c.json(await cancelJob(s, c.var.accountId, id, actor), 200);
+    if (!isTerminal((await getJob(s.db, c.var.accountId, id)).status)) await cancelJob(s, c.var.accountId, id, actor);
+    await deleteJob(s, c.var.accountId, id, actor);
     return c.body(null, 204);
   });
 }

@@ -73,7 +73,7 @@ describe("API keys made in the app", () => {
     expect(made.view).toMatchObject({ name: "CRM sync", prefix: made.key.slice(0, 12), revokedAt: null });
     expect(JSON.stringify(await listApiKeys(db(), accountId))).not.toContain(made.key);
     expect((await call("/api/v1/account", { key: made.key })).status).toBe(200);
-    await revokeApiKey(db(), accountId, made.view.id);
+    await revokeApiKey(db(), accountId, made.view.id, "usr_test");
     const refused = await call("/api/v1/account", { key: made.key });
     expect(refused.status).toBe(401);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("key_revoked");
@@ -83,7 +83,7 @@ describe("API keys made in the app", () => {
     const mine = await seedAccount();
     const theirs = await seedAccount();
     const made = await createApiKey(db(), mine.accountId, "usr_test", "mine", "test");
-    expect(await code(revokeApiKey(db(), theirs.accountId, made.view.id))).toBe("not_found");
+    expect(await code(revokeApiKey(db(), theirs.accountId, made.view.id, "usr_test"))).toBe("not_found");
     expect((await call("/api/v1/account", { key: made.key })).status).toBe(200);
     expect(await code(createApiKey(db(), mine.accountId, "usr_test", "   ", "live"))).toBe("validation_failed");
   });
@@ -133,15 +133,15 @@ describe("deleteJob", () => {
     const { jobId } = await seedJobWithBatch(mine, ["a@x.test"]);
     const pending: Promise<unknown>[] = [];
     const s = { db: db(), waitUntil: (p: Promise<unknown>) => pending.push(p) } as unknown as Services;
-    expect(await code(deleteJob(s, mine, jobId))).toBe("conflict"); // still running
+    expect(await code(deleteJob(s, mine, jobId, "usr_test"))).toBe("conflict"); // still running
     await db().update(jobs).set({ status: "completed" }).where(eq(jobs.id, jobId));
     await db().insert(creditLedger).values({ accountId: mine, delta: -1, kind: "reserve", reason: "job_reserve", actor: "system", jobId, idempotencyKey: `reserve:${jobId}` });
     // More rows than one purge step removes.
     const rows = Array.from({ length: PURGE_ROWS + 7 }, (_, i) => ({ jobId, normalized: `u${i}@x.test`, email: `u${i}@x.test`, rowIndex: i, verdict: "deliverable" as const, reason: "accepted", result: "{}" }));
     for (let i = 0; i < rows.length; i += 500) await db().insert(jobEmails).values(rows.slice(i, i + 500));
     const other = await seedAccount();
-    expect(await code(deleteJob(s, other.accountId, jobId))).toBe("not_found");
-    await deleteJob(s, mine, jobId);
+    expect(await code(deleteJob(s, other.accountId, jobId, "usr_test"))).toBe("not_found");
+    await deleteJob(s, mine, jobId, "usr_test");
     expect(await code(getJob(db(), mine, jobId))).toBe("not_found"); // gone for its owner before the purge ends
     expect((await listJobs(db(), mine, 10)).data.map((j) => j.id)).not.toContain(jobId);
     await Promise.all(pending);

@@ -6,6 +6,7 @@ import { newId } from "../../core/ids.ts";
 import { can, type Permission, type Role } from "../../core/roles.ts";
 import { accounts, creditLedger, members } from "../../db/schema.ts";
 import { ServiceError } from "../errors.ts";
+import { recordAudit, type RequestMeta } from "./audit.ts";
 import type { EdgeDb } from "../db.ts";
 
 export interface Person {
@@ -34,20 +35,31 @@ export async function localUserId(email: string): Promise<string> {
   return `usr_${Array.from(digest.slice(0, 12), (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
-/** A personal account for the person, made on first sign-in with the sign-up grant. */
-export async function ensurePersonalAccount(db: EdgeDb, person: Person, signupCredits: number, clerkUserId?: string): Promise<void> {
+/** A personal account for the person, made on first sign-in with the sign-up grant; answers its id. */
+export async function ensurePersonalAccount(db: EdgeDb, person: Person, signupCredits: number, clerkUserId?: string): Promise<string> {
   const [existing] = await db
     .select({ id: accounts.id })
     .from(members)
     .innerJoin(accounts, eq(accounts.id, members.accountId))
     .where(and(eq(members.userId, person.id), eq(accounts.kind, "personal")));
-  if (existing) return;
+  if (existing) return existing.id;
   const accountId = newId("acc");
   await db.batch([
     db.insert(accounts).values({ id: accountId, name: person.email, kind: "personal", clerkId: clerkUserId ?? null, creditBalance: signupCredits }),
     db.insert(members).values({ accountId, userId: person.id, email: person.email, role: "owner" }),
     db.insert(creditLedger).values({ accountId, delta: signupCredits, kind: "grant", reason: "signup_grant", actor: person.id, idempotencyKey: `grant:signup:${person.id}` }),
   ]);
+  return accountId;
+}
+
+/** The person's personal account, if they ever signed in (where their sign-ins are audited). */
+export async function personalAccountOf(db: EdgeDb, userId: string): Promise<string | null> {
+  const [row] = await db
+    .select({ id: accounts.id })
+    .from(members)
+    .innerJoin(accounts, eq(accounts.id, members.accountId))
+    .where(and(eq(members.userId, userId), eq(accounts.kind, "personal")));
+  return row?.id ?? null;
 }
 
 /** A Clerk organization's account, and the person's role in it as Clerk's session says now. */
@@ -120,12 +132,13 @@ export async function listMembers(db: EdgeDb, accountId: string) {
 const ACTOR_IS = (roles: string) => `EXISTS (SELECT 1 FROM members actor WHERE actor.account_id = ?1 AND actor.user_id = ?2 AND ${roles})`;
 
 /** Adds (or re-roles) someone by email in the viewer's team. */
-export async function setMember(db: EdgeDb, viewer: Viewer, email: string, role: Role): Promise<void> {
+export async function setMember(db: EdgeDb, viewer: Viewer, email: string, role: Role, request: RequestMeta | null = null): Promise<void> {
   teamManager(viewer);
   if (role === "owner" && viewer.account.role !== "owner") throw new ServiceError("forbidden", "Only an owner can make another owner");
   const address = email.trim().toLowerCase();
   const userId = await localUserId(address);
   if (userId === viewer.user.id) throw new ServiceError("conflict", "You cannot change your own role");
+  const [before] = await db.select({ role: members.role }).from(members).where(and(eq(members.accountId, viewer.account.id), eq(members.userId, userId)));
   // A new row needs an owner, or an admin making a non-owner; an existing owner's row changes only
   // by an owner's hand (two owners then exist, the actor and the target, so one always stays).
   const done = await db.$client.execute({
@@ -137,6 +150,11 @@ export async function setMember(db: EdgeDb, viewer: Viewer, email: string, role:
     args: [viewer.account.id, viewer.user.id, userId, address, role],
   });
   if (done.rowsAffected === 0) await whyRefused(db, viewer, userId);
+  if (before?.role === role) return;
+  await recordAudit(db, request, {
+    accountId: viewer.account.id, actor: viewer.user.id, action: before ? "member.role_changed" : "member.added", target: userId,
+    detail: { email: address, role, ...(before ? { from: before.role } : {}) },
+  });
 }
 
 /**
@@ -144,7 +162,7 @@ export async function setMember(db: EdgeDb, viewer: Viewer, email: string, role:
  * the team are revoked in the same write: a key is how a person keeps acting once removed.
  * Returns how many keys were revoked.
  */
-export async function removeMember(db: EdgeDb, viewer: Viewer, userId: string, now = Date.now()): Promise<{ keysRevoked: number }> {
+export async function removeMember(db: EdgeDb, viewer: Viewer, userId: string, now = Date.now(), request: RequestMeta | null = null): Promise<{ keysRevoked: number }> {
   teamManager(viewer);
   const [removed, keys] = await db.$client.batch(
     [
@@ -162,6 +180,7 @@ export async function removeMember(db: EdgeDb, viewer: Viewer, userId: string, n
     "write",
   );
   if (removed!.rowsAffected === 0) await whyRefused(db, viewer, userId);
+  await recordAudit(db, request, { accountId: viewer.account.id, actor: viewer.user.id, action: "member.removed", target: userId, detail: { keysRevoked: keys!.rowsAffected } }, now);
   return { keysRevoked: keys!.rowsAffected };
 }
 

@@ -177,15 +177,15 @@ describe("auto top-up", () => {
   it("is refused without a saved card, below the minimum threshold, or with a plan as its pack", async () => {
     const acc = await account(0);
     const { s } = services();
-    expect(await codeOf(setAutoTopUp(s, acc.id, { enabled: true, threshold: 1_000, pack: "credits_10k" }, T0))).toBe("conflict");
-    expect(await codeOf(setAutoTopUp(s, acc.id, { enabled: false, threshold: 99, pack: "credits_10k" }, T0))).toBe("validation_failed");
-    expect(await codeOf(setAutoTopUp(s, acc.id, { enabled: false, threshold: 1_000, pack: "plan_growth" }, T0))).toBe("validation_failed");
+    expect(await codeOf(setAutoTopUp(s, acc.id, "user_owner", { enabled: true, threshold: 1_000, pack: "credits_10k" }, T0))).toBe("conflict");
+    expect(await codeOf(setAutoTopUp(s, acc.id, "user_owner", { enabled: false, threshold: 99, pack: "credits_10k" }, T0))).toBe("validation_failed");
+    expect(await codeOf(setAutoTopUp(s, acc.id, "user_owner", { enabled: false, threshold: 1_000, pack: "plan_growth" }, T0))).toBe("validation_failed");
   });
 
   it("charges the saved card once when the balance is below the threshold, and the webhook after it changes nothing", async () => {
     const acc = await withSavedCard(50);
     const { s, settled } = services();
-    await setAutoTopUp(s, acc.id, { enabled: true, threshold: 1_000, pack: "credits_10k" }, T0);
+    await setAutoTopUp(s, acc.id, "user_owner", { enabled: true, threshold: 1_000, pack: "credits_10k" }, T0);
     await settled(); // turning it on below the threshold tops up at once
     expect(await creditBalance(db, acc.id)).toBe(10_050);
     const customer = (await customerOf(acc.id))!;
@@ -204,7 +204,7 @@ describe("auto top-up", () => {
   it("the write that spends below the threshold says so, and the sweeper tops up what nothing started", async () => {
     const acc = await withSavedCard(1_200);
     const { s } = services();
-    await setAutoTopUp(s, acc.id, { enabled: true, threshold: 1_000, pack: "credits_10k" }, T0);
+    await setAutoTopUp(s, acc.id, "user_owner", { enabled: true, threshold: 1_000, pack: "credits_10k" }, T0);
     expect(await chargeCheck(db, acc.id, "user_test", `topup-due-${acc.id}-1`, T0)).toEqual({ paid: true, topUpDue: false });
     await spend(acc.id, 199, T0);
     expect(await creditBalance(db, acc.id)).toBe(1_000);
@@ -218,7 +218,7 @@ describe("auto top-up", () => {
     const customer = (await customerOf(acc.id))!;
     await standin(`/_standin/customers/${customer}/decline`, { method: "POST" });
     const { s, settled } = services();
-    await setAutoTopUp(s, acc.id, { enabled: true, threshold: 500, pack: "credits_10k" }, T0);
+    await setAutoTopUp(s, acc.id, "user_owner", { enabled: true, threshold: 500, pack: "credits_10k" }, T0);
     await settled();
     const overview = await billingOverview(s, acc.id, T0);
     expect(overview.autoTopUp).toMatchObject({ state: "failed", enabled: true });
@@ -231,7 +231,7 @@ describe("auto top-up", () => {
     // The owner fixes the card and saves: the next attempt charges.
     await standin(`/_standin/customers/${customer}/decline`, { method: "POST", body: "decline=false", headers: { "content-type": "application/x-www-form-urlencoded" } });
     const again = services();
-    await setAutoTopUp(again.s, acc.id, { enabled: true, threshold: 500, pack: "credits_10k" }, T0 + 120_000);
+    await setAutoTopUp(again.s, acc.id, "user_owner", { enabled: true, threshold: 500, pack: "credits_10k" }, T0 + 120_000);
     await again.settled();
     expect(await creditBalance(db, acc.id)).toBe(10_010);
     expect((await chargesOf(customer)).map((e) => e.type)).toEqual(["payment_intent.payment_failed", "payment_intent.succeeded"]);
@@ -240,7 +240,7 @@ describe("auto top-up", () => {
   it("a charge whose Worker died is taken up again under the same idempotency key: charged and credited once", async () => {
     const acc = await withSavedCard(100);
     const { s, settled } = services();
-    await setAutoTopUp(s, acc.id, { enabled: true, threshold: 500, pack: "credits_10k" }, T0);
+    await setAutoTopUp(s, acc.id, "user_owner", { enabled: true, threshold: 500, pack: "credits_10k" }, T0);
     await settled();
     expect(await creditBalance(db, acc.id)).toBe(10_100);
     // As if the Worker had died after Stripe charged but before it wrote: still charging, and the
@@ -259,7 +259,7 @@ describe("auto top-up", () => {
   it("a refund of a top-up takes its credits back like any purchase", async () => {
     const acc = await withSavedCard(0);
     const { s, settled } = services();
-    await setAutoTopUp(s, acc.id, { enabled: true, threshold: 500, pack: "credits_10k" }, T0);
+    await setAutoTopUp(s, acc.id, "user_owner", { enabled: true, threshold: 500, pack: "credits_10k" }, T0);
     await settled();
     const pi = (await chargesOf((await customerOf(acc.id))!))[0]!.data.object.id as string;
     await standin("/_standin/refund", { method: "POST", body: `id=${pi}&amount=500`, headers: { "content-type": "application/x-www-form-urlencoded" } });

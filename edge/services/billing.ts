@@ -11,6 +11,7 @@ import { billing, stripeSubscriptions } from "../../db/schema.ts";
 import type { PaymentGateway, PriceInfo } from "../adapters/stripe.ts";
 import { ServiceError } from "../errors.ts";
 import type { Services } from "./context.ts";
+import { recordAudit } from "./audit.ts";
 import { creditBalance } from "./credits.ts";
 import { topUpCreditStatements } from "./payments.ts";
 
@@ -162,6 +163,7 @@ export async function startCheckout(
     successUrl: `${s.origin}/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
     cancelUrl: `${s.origin}/billing?checkout=canceled`,
   });
+  await recordAudit(s.db, s.request, { accountId: account.id, actor, action: "billing.checkout_started", target: session.id, detail: { product: product.lookupKey } });
   return { url: session.url };
 }
 
@@ -183,7 +185,7 @@ export interface AutoTopUpSettings {
  * Owners turn auto top-up on (it needs a card saved by a purchase) or off. Saving also clears a
  * failure, so the next low balance tries again: that is the owner's answer to a declined card.
  */
-export async function setAutoTopUp(s: Services, accountId: string, settings: AutoTopUpSettings, now = Date.now()): Promise<void> {
+export async function setAutoTopUp(s: Services, accountId: string, actor: string, settings: AutoTopUpSettings, now = Date.now()): Promise<void> {
   const product = productOrThrow(settings.pack);
   if (product.kind !== "pack") throw new ServiceError("validation_failed", "pack: auto top-up buys a pack, not a plan");
   if (!Number.isSafeInteger(settings.threshold) || settings.threshold < AUTO_TOPUP_MIN_THRESHOLD || settings.threshold > 100_000_000) {
@@ -202,6 +204,7 @@ export async function setAutoTopUp(s: Services, accountId: string, settings: Aut
       target: billing.accountId,
       set: { ...values, autoTopupState: sql`CASE WHEN ${billing.autoTopupState} = 'charging' THEN 'charging' ELSE 'idle' END`, autoTopupError: sql`CASE WHEN ${billing.autoTopupState} = 'charging' THEN ${billing.autoTopupError} ELSE NULL END` },
     });
+  await recordAudit(s.db, s.request, { accountId, actor, action: "billing.auto_topup_changed", detail: { ...settings } }, now);
   if (settings.enabled) s.waitUntil(runAutoTopUp(s, accountId, now).catch(logTopUpError(accountId)));
 }
 

@@ -8,6 +8,7 @@ import { createHttpProbeClient, type ProbeClient } from "../adapters/probeclient
 import { createStripeGateway, type PaymentGateway } from "../adapters/stripe.ts";
 import { createMemoryRateLimiter, createUpstashRateLimiter, type RateLimiter } from "../adapters/ratelimit.ts";
 import { loadConfig, type Config } from "../config.ts";
+import type { RequestMeta } from "./audit.ts";
 import { createEdgeDb, type EdgeDb } from "../db.ts";
 import { attemptDelivery, RETRY_SCHEDULE_MS } from "./webhooks.ts";
 
@@ -26,6 +27,8 @@ export interface Services {
   webhookQueue: WebhookQueue;
   /** Stripe, when STRIPE_SECRET_KEY is set; null means billing is off here. */
   payments: PaymentGateway | null;
+  /** Where the request came from, for the audit log (null fields outside a request). */
+  request: RequestMeta;
   /** Where probes post results: our public URL, else the origin of the request. */
   origin: string;
 }
@@ -37,7 +40,7 @@ function announce(what: string): void {
   console.log(JSON.stringify({ msg: "stand-in in use", what }));
 }
 
-export function buildServices(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }, requestOrigin: string): Services {
+export function buildServices(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }, requestOrigin: string, request: RequestMeta = { ip: null, userAgent: null, requestId: null }): Services {
   const config = loadConfig(env);
   let dispatcher: Dispatcher | null = null;
   if (config.QSTASH_TOKEN) {
@@ -65,6 +68,7 @@ export function buildServices(env: Env, ctx: { waitUntil(p: Promise<unknown>): v
     hub: (jobId) => env.JOB_HUB.get(env.JOB_HUB.idFromName(jobId)),
     waitUntil: (p) => ctx.waitUntil(p),
     origin,
+    request,
     webhookQueue: config.QSTASH_TOKEN
       ? createQstashWebhookQueue({ token: config.QSTASH_TOKEN, ...(config.QSTASH_URL ? { baseUrl: config.QSTASH_URL } : {}), origin, retries: RETRY_SCHEDULE_MS.length })
       : createDirectWebhookQueue({ attempt: (id) => attemptDelivery(services, id), waitUntil: (p) => ctx.waitUntil(p) }),

@@ -12,6 +12,7 @@ import { batches, batchItems, jobEmails, jobs } from "../../db/schema.ts";
 import { ServiceError } from "../errors.ts";
 import type { EdgeDb } from "../db.ts";
 import type { Services } from "./context.ts";
+import { recordAudit } from "./audit.ts";
 import { logTopUpError, runAutoTopUp } from "./billing.ts";
 import { autoTopUpDueStatement, insufficientCredits, reserveStatements, settleStatements } from "./credits.ts";
 import { dispatchPending } from "./dispatch.ts";
@@ -167,6 +168,7 @@ export async function ingestJob(s: Services, accountId: string, actor: string, n
       throw await insufficientCredits(db, accountId, ingest.unique, "This list");
     }
     const job = await getJob(db, accountId, jobId);
+    await recordAudit(db, s.request, { accountId, actor, action: "job.created", target: jobId, detail: { name: job.name, unique: job.unique } });
     s.waitUntil(s.hub(jobId).update(jobProgress(job), [], job.processed));
     if (!done) s.waitUntil(dispatchPending(s));
     else s.waitUntil(fanOut(s)); // every address was invalid: the job completed in the write above
@@ -199,7 +201,7 @@ async function writeIngested(db: EdgeDb, jobId: string, accountId: string, cut: 
 const rowJson = (fields: string[]) => (fields.length > 1 ? JSON.stringify(fields) : null);
 
 /** Stops dispatch; results already in keep counting; unused credits come back. One write. */
-export async function cancelJob(s: Services, accountId: string, jobId: string): Promise<JobView> {
+export async function cancelJob(s: Services, accountId: string, jobId: string, actor: string): Promise<JobView> {
   const job = await getJob(s.db, accountId, jobId);
   if (job.status === "canceled") return jobView(job);
   if (job.status === "completed" || job.status === "failed") throw new ServiceError("conflict", `Job ${jobId} already ${job.status}`);
@@ -217,6 +219,7 @@ export async function cancelJob(s: Services, accountId: string, jobId: string): 
   );
   const after = await getJob(s.db, accountId, jobId); // finished meanwhile, or canceled now
   if (canceled!.rows.length > 0) {
+    await recordAudit(s.db, s.request, { accountId, actor, action: "job.canceled", target: jobId });
     s.waitUntil(s.hub(jobId).update(jobProgress(after), [], after.processed));
     s.waitUntil(fanOut(s));
   }
@@ -231,10 +234,11 @@ export const PURGE_ROWS = 5_000;
  * small steps after the answer, so a million-row list never holds the write lock for seconds.
  * The credit ledger keeps its entries. The sweeper finishes any purge cut short.
  */
-export async function deleteJob(s: Services, accountId: string, jobId: string): Promise<void> {
+export async function deleteJob(s: Services, accountId: string, jobId: string, actor: string): Promise<void> {
   const job = await getJob(s.db, accountId, jobId);
   if (!isTerminal(job.status)) throw new ServiceError("conflict", `Job ${jobId} is ${job.status}; cancel it first`);
   await s.db.update(jobs).set({ deletedAt: Date.now() }).where(and(eq(jobs.id, jobId), eq(jobs.accountId, accountId), isNull(jobs.deletedAt)));
+  await recordAudit(s.db, s.request, { accountId, actor, action: "job.deleted", target: jobId, detail: { name: job.name } });
   s.waitUntil(purgeJob(s.db, jobId));
 }
 

@@ -7,6 +7,7 @@
 // credits taken back follow from those facts whatever order the events come in.
 import type { InStatement } from "@libsql/client/web";
 import type { EdgeDb } from "../db.ts";
+import { recordAudit } from "./audit.ts";
 
 /** What came of an event, as the webhook answers it. */
 export interface EventOutcome {
@@ -125,12 +126,17 @@ async function run(db: EdgeDb, statements: InStatement[]) {
   return db.$client.batch(statements, "write");
 }
 
-/** Runs a credit's statements (creditStatements first) and tells applied, already applied, or held. */
-async function runCredit(db: EdgeDb, accountId: string, statements: InStatement[]): Promise<EventOutcome> {
+/**
+ * Runs a credit's statements (creditStatements first) and tells applied, already applied, or
+ * held; an applied grant is audited in the account.
+ */
+async function runCredit(db: EdgeDb, accountId: string, statements: InStatement[], audit: { event: StripeEventLike; credits: number; reason: string }): Promise<EventOutcome> {
   const results = await run(db, [...statements, { sql: "SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?) AS known", args: [accountId] }]);
   const known = Number(results.at(-1)!.rows[0]!.known) === 1;
   if (!known) return { outcome: "held", code: "unknown_account" };
-  return { outcome: results[0]!.rowsAffected === 1 ? "applied" : "already_applied" };
+  if (results[0]!.rowsAffected !== 1) return { outcome: "already_applied" };
+  await recordAudit(db, null, { accountId, actor: "stripe", action: "billing.credits_granted", target: str(obj(audit.event.data.object).id), detail: { credits: audit.credits, reason: audit.reason, event: audit.event.type } });
+  return { outcome: "applied" };
 }
 
 /** checkout.session.completed / async_payment_succeeded: a pack bought through Checkout. */
@@ -156,7 +162,7 @@ async function applyCheckout(db: EdgeDb, event: StripeEventLike, raw: string, no
   const paymentIntent = ref(session.payment_intent);
   const statements = creditStatements(event, sessionId, accountId, credits, "purchase", buyerOf(obj(session.metadata)), `stripe:checkout:${sessionId}`, now, raw);
   if (paymentIntent) statements.push(...purchaseFactStatements({ paymentIntent, checkoutSession: sessionId, accountId, credits, amount: int(session.amount_total), cause: event.id }, now));
-  return runCredit(db, accountId, statements);
+  return runCredit(db, accountId, statements, { event, credits, reason: "purchase" });
 }
 
 /**
@@ -230,10 +236,12 @@ async function applyTopUpPayment(db: EdgeDb, event: StripeEventLike, raw: string
     await run(db, [recordEvent(event, piId, "held", code, now, raw)]);
     return { outcome: "held", code };
   }
-  return runCredit(db, accountId, [
-    ...topUpCreditStatements({ accountId, paymentIntent: piId, credits, amount: int(pi.amount_received) ?? int(pi.amount) }, now),
-    recordCreditEvent(event, piId, accountId, now, raw),
-  ]);
+  return runCredit(
+    db,
+    accountId,
+    [...topUpCreditStatements({ accountId, paymentIntent: piId, credits, amount: int(pi.amount_received) ?? int(pi.amount) }, now), recordCreditEvent(event, piId, accountId, now, raw)],
+    { event, credits, reason: "auto_topup" },
+  );
 }
 
 /** invoice.paid: a plan's period, granting the credits in its subscription's metadata once per invoice. */
@@ -275,7 +283,7 @@ async function applyInvoice(db: EdgeDb, event: StripeEventLike, raw: string, now
       args: [subscriptionId, ref(invoice.customer), str(metadata.plan), now, accountId],
     });
   }
-  return runCredit(db, accountId, statements);
+  return runCredit(db, accountId, statements, { event, credits, reason: "plan_grant" });
 }
 
 /** charge.refunded, charge.dispute.created and .closed: facts about a payment, then what they take back or return. */
@@ -306,11 +314,19 @@ async function applyReversal(db: EdgeDb, event: StripeEventLike, now: number): P
     fact,
     ...takeBackStatements(paymentIntent, event.id, now),
     recordEvent(event, str(o.id), "processed", null, now),
-    { sql: "SELECT account_id IS NOT NULL AS known FROM stripe_payments WHERE payment_intent = ?", args: [paymentIntent] },
+    {
+      sql: `SELECT account_id, (SELECT delta FROM credit_ledger WHERE idempotency_key LIKE 'stripe:takeback:' || ?1 || ':%:' || ?2) AS delta
+            FROM stripe_payments WHERE payment_intent = ?1`,
+      args: [paymentIntent, event.id],
+    },
   ]);
   // Before its purchase arrives, a reversal is kept as a fact and applied with the purchase.
-  if (Number(results.at(-1)!.rows[0]?.known ?? 0) !== 1) return { outcome: "recorded" };
-  return { outcome: results[1]!.rowsAffected === 1 ? "applied" : "already_applied" };
+  const accountId = results.at(-1)!.rows[0]?.account_id;
+  if (typeof accountId !== "string") return { outcome: "recorded" };
+  if (results[1]!.rowsAffected !== 1) return { outcome: "already_applied" };
+  const delta = Number(results.at(-1)!.rows[0]!.delta);
+  await recordAudit(db, null, { accountId, actor: "stripe", action: delta < 0 ? "billing.credits_taken_back" : "billing.credits_granted", target: paymentIntent, detail: { credits: Math.abs(delta), reason: event.type } });
+  return { outcome: "applied" };
 }
 
 /** customer.subscription.deleted: the plan ended; no more plan grants are expected. */

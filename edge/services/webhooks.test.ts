@@ -110,8 +110,8 @@ describe("events and fan-out", () => {
   it("writes one event per terminal status change on every path, only for subscribed types", async () => {
     const { accountId } = await seedEndpoint("ok", ["job.canceled", "job.failed"]);
     const canceled = await seedJob(accountId, ["a@x.test"]);
-    await cancelJob(s, accountId, canceled.jobId);
-    await cancelJob(s, accountId, canceled.jobId); // canceling again is no new event
+    await cancelJob(s, accountId, canceled.jobId, "usr_test");
+    await cancelJob(s, accountId, canceled.jobId, "usr_test"); // canceling again is no new event
     const failed = await seedJob(accountId, ["b@x.test"]);
     await s.db.update(jobs).set({ status: "failed" }).where(eq(jobs.id, failed.jobId)); // e.g. the sweeper's stalled ingest
     await s.db.update(jobs).set({ status: "failed" }).where(eq(jobs.id, failed.jobId));

@@ -1,5 +1,5 @@
 // Webhooks in Chromium (issue 12): an owner makes an endpoint on a loopback receiver, sees its
-// secret once, sends a test event that arrives once and verifies with that secret, reads the
+// secret once (and a rotated one), sends a test event that arrives once and verifies with that secret, reads the
 // delivery log, replays a failed delivery (a second attempt is logged), disables an endpoint, and
 // is told why a private URL is refused; a team member cannot open /webhooks.
 import { Webhook } from "standardwebhooks";
@@ -99,6 +99,11 @@ test("an owner creates an endpoint, sees its secret once, and follows a signed t
 
   // Disabling shows it (and offers no test event); the failing endpoint is deleted on a second click.
   await page.getByRole("link", { name: "← All webhooks" }).click();
+  // Rotating shows the new secret once.
+  await page.getByRole("button", { name: "Rotate secret of CRM sync" }).click();
+  await expect(page.getByRole("status", { name: "Signing secret" })).toContainText("The new signing secret");
+  await expect(secretBox).toHaveText(/^whsec_/);
+  expect(await secretBox.textContent()).not.toBe(secret);
   await page.getByRole("button", { name: "Disable CRM sync" }).click();
   const crm = endpoints.locator("tr", { hasText: "CRM sync" });
   await expect(crm).toContainText("Disabled");

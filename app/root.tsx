@@ -55,6 +55,7 @@ function TopBar() {
               <NavLink to="/upload">Upload</NavLink>
               <NavLink to="/verify">Single check</NavLink>
               {can(viewer.account.role, "keys:manage") && <NavLink to="/keys">API keys</NavLink>}
+              {can(viewer.account.role, "keys:manage") && <NavLink to="/webhooks">Webhooks</NavLink>}
               {viewer.credits !== null && <NavLink to="/billing">Billing</NavLink>}
               <NavLink to="/team">Team</NavLink>
               <NavLink to="/docs">API docs</NavLink>

@@ -1,4 +1,5 @@
-// Small pieces shared by pages: verdict badges, the verdict donut, progress and evidence.
+// Small pieces shared by pages: verdict badges, the verdict donut, progress, evidence, copying.
+import { useState } from "react";
 import type { Result } from "../../core/contracts.ts";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
 
@@ -97,5 +98,19 @@ export function Evidence({ result }: { result: Result }) {
         </>
       )}
     </div>
+  );
+}
+
+/** Copies a secret shown once (an API key, a webhook signing secret) to the clipboard. */
+export function CopyButton({ text }: { text: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <button
+      type="button"
+      className="btn small"
+      onClick={() => void navigator.clipboard.writeText(text).then(() => setCopied(true), () => setCopied(false))}
+    >
+      {copied ? "Copied" : "Copy"}
+    </button>
   );
 }

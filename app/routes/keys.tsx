@@ -2,11 +2,10 @@
 // Owners and admins only.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
-import { useState } from "react";
 import { authorize } from "../../edge/services/accounts.ts";
 import { createApiKey, listApiKeys, revokeApiKey } from "../../edge/services/keys.ts";
 import { requireViewer } from "../auth.server.ts";
-import { utc } from "../components/ui.tsx";
+import { CopyButton, utc } from "../components/ui.tsx";
 import { authorizeOr403, refused } from "../lib/actions.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "API keys · mxray" }];
@@ -33,20 +32,6 @@ export async function action(args: ActionFunctionArgs) {
   } catch (e) {
     return refused(e);
   }
-}
-
-
-function CopyButton({ text }: { text: string }) {
-  const [copied, setCopied] = useState(false);
-  return (
-    <button
-      type="button"
-      className="btn small"
-      onClick={() => void navigator.clipboard.writeText(text).then(() => setCopied(true), () => setCopied(false))}
-    >
-      {copied ? "Copied" : "Copy"}
-    </button>
-  );
 }
 
 export default function Keys() {

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Papa from "papaparse";
-import { expect, shot, signIn, test, truth, uniqueEmail } from "./fixtures.ts";
+import { expect, makeTeamWithMember, shot, signIn, test, truth, uniqueEmail } from "./fixtures.ts";
 
 const SAMPLE = join(import.meta.dirname, "..", "world", "sample.txt");
 const credits = (text: string | null) => Number((text ?? "").replace(/,/g, ""));
@@ -92,14 +92,7 @@ test("an owner buys 10,000 credits through checkout; a webhook delivered twice c
 test("a team member cannot open /billing or start a checkout and is told to ask for credits; the owner is offered to buy", async ({ page, browser }) => {
   const member = uniqueEmail("billmember");
   await signIn(page, uniqueEmail("billowner"));
-  await page.goto("/team");
-  await page.getByLabel("Team name").fill("Billing team");
-  await page.getByRole("button", { name: "Create team" }).click();
-  await expect(page.getByRole("heading", { name: "Billing team" })).toBeVisible();
-  await page.getByLabel("Email", { exact: true }).fill(member);
-  await page.getByLabel("Role").selectOption("member");
-  await page.getByRole("button", { name: "Add" }).click();
-  await expect(page.getByRole("status").filter({ hasText: "is now a member" })).toBeVisible();
+  await makeTeamWithMember(page, "Billing team", member);
   // A new team has no credits: its owner is told, and led to buy.
   await expect(page.getByRole("note", { name: "Low balance" }).getByRole("link", { name: "Buy credits" })).toHaveAttribute("href", "/billing");
 

@@ -36,6 +36,18 @@ export async function signIn(page: Page, email: string, next?: string): Promise<
   await expect(page.getByRole("button", { name: "Sign out" })).toBeVisible();
 }
 
+/** The user signed in on `page` makes a team (then the current account) and adds `member` as a member. */
+export async function makeTeamWithMember(page: Page, team: string, member: string): Promise<void> {
+  await page.goto("/team");
+  await page.getByLabel("Team name").fill(team);
+  await page.getByRole("button", { name: "Create team" }).click();
+  await expect(page.getByRole("heading", { name: team })).toBeVisible();
+  await page.getByLabel("Email", { exact: true }).fill(member);
+  await page.getByLabel("Role").selectOption("member");
+  await page.getByRole("button", { name: "Add" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "is now a member" })).toBeVisible();
+}
+
 export async function shot(page: Page, name: string): Promise<void> {
   // caret "initial": hiding the caret sets a style on every input, which React, if it has not
   // hydrated yet, then reports as a server/client mismatch.

@@ -131,6 +131,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List audit log entries, newest first
+         * @description Who did what in the account: sign-ins, keys, members, jobs, billing and webhooks, with the request's address and id.
+         */
+        get: operations["listAuditEntries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/webhooks": {
         parameters: {
             query?: never;
@@ -434,6 +454,26 @@ export interface components {
             /** @description Who moved the credits: a user id, an API key id, `stripe` or `system` */
             actor: string;
             job_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        AuditEntry: {
+            /** @description Increases with each entry written */
+            id: number;
+            /** @enum {string} */
+            action: "sign_in.succeeded" | "sign_in.failed" | "api_key.created" | "api_key.revoked" | "member.added" | "member.role_changed" | "member.removed" | "job.created" | "job.canceled" | "job.deleted" | "billing.checkout_started" | "billing.auto_topup_changed" | "billing.credits_granted" | "billing.credits_taken_back" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.secret_rotated" | "admin.credits_adjusted" | "admin.account_disabled";
+            /** @description A user id, an API key id (`key_…`), `dev_key`, `stripe` or `system` */
+            actor: string;
+            /** @description What was acted on: a job, key, member, webhook or Stripe object id */
+            target: string | null;
+            detail: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The client's address as Cloudflare saw it */
+            ip: string | null;
+            user_agent: string | null;
+            /** @description The request's `x-request-id` */
+            request_id: string | null;
             /** Format: date-time */
             created_at: string;
         };
@@ -1036,6 +1076,65 @@ export interface operations {
                 };
             };
             /** @description A `limit` out of range or a cursor not from this API (`validation_failed`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listAuditEntries: {
+        parameters: {
+            query?: {
+                /** @description Entries per page (1–100) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+                /** @description One action (`job.created`), or every action of an object (`job.`) */
+                action?: string;
+                /** @description Only this actor's entries */
+                actor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of audit entries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["AuditEntry"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description A `limit` out of range, a malformed `action`, or a cursor not from this API (`validation_failed`) */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -35,6 +35,7 @@ export async function action(args: ActionFunctionArgs) {
   const viewer = await requireViewer(args);
   const { services } = args.context;
   const accountId = viewer.account.id;
+  const who = { actor: viewer.user.id, request: services.request };
   const form = await args.request.formData();
   const id = String(form.get("webhookId") ?? "");
   try {
@@ -45,12 +46,12 @@ export async function action(args: ActionFunctionArgs) {
         if (events.length === 0) throw new ServiceError("validation_failed", "Choose at least one event.");
         const description = String(form.get("description") ?? "").trim();
         if (description.length > MAX_DESCRIPTION) throw new ServiceError("validation_failed", `The description is longer than ${MAX_DESCRIPTION} characters.`);
-        const made = await createEndpoint(services, accountId, { url: String(form.get("url") ?? "").trim(), events, description: description || null, kind: "endpoint" });
+        const made = await createEndpoint(services, accountId, who, { url: String(form.get("url") ?? "").trim(), events, description: description || null, kind: "endpoint" });
         return { secret: { id: made.id, url: made.url, secret: made.secret, rotated: false } };
       }
       case "enable":
       case "disable": {
-        const view = await updateEndpoint(services.db, accountId, id, { enabled: form.get("intent") === "enable" });
+        const view = await updateEndpoint(services.db, accountId, who, id, { enabled: form.get("intent") === "enable" });
         return { ok: `${view.url} is ${view.enabled ? "enabled" : "disabled"}.` };
       }
       case "test": {
@@ -58,11 +59,11 @@ export async function action(args: ActionFunctionArgs) {
         return { ok: `A webhook.test event is on its way (delivery ${delivery_id}); see its deliveries.` };
       }
       case "rotate": {
-        const { secret } = await rotateSecret(services.db, accountId, id);
+        const { secret } = await rotateSecret(services.db, accountId, who, id);
         return { secret: { id, url: (await getEndpoint(services.db, accountId, id)).url, secret, rotated: true } };
       }
       case "delete":
-        await deleteEndpoint(services.db, accountId, id);
+        await deleteEndpoint(services.db, accountId, who, id);
         return { ok: "The webhook was deleted, with its delivery log." };
       default:
         return { error: { code: "bad_request", message: "Unknown request." } };

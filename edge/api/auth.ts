@@ -3,12 +3,14 @@
 // mode (MXRAY_MODE=local) MXRAY_DEV_API_KEY is accepted as the key of a local account with ample
 // credits; in a deployment it is an unknown key like any other.
 import { eq } from "drizzle-orm";
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { hashApiKey } from "../../core/apikeys.ts";
 import { constantTimeEqual } from "../../core/signing.ts";
 import { apiKeys } from "../../db/schema.ts";
 import { localMode, type Config } from "../config.ts";
 import type { EdgeDb } from "../db.ts";
+import type { Who } from "../services/audit.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
 
@@ -16,6 +18,9 @@ export const DEV_ACCOUNT_ID = "acc_local_dev";
 export const DEV_CREDITS = 10_000_000;
 /** The ledger's actor for work asked with the dev key, which has no key row. */
 export const DEV_KEY_ACTOR = "dev_key";
+
+/** The authenticated key as the actor of what a request does (the audit log's "who"). */
+export const apiWho = (c: Context<AppEnv>): Who => ({ actor: c.var.keyId ?? DEV_KEY_ACTOR, request: c.var.services.request });
 
 /** Databases (by URL) in which this isolate already made the dev account: no write per request. */
 const devAccountReady = new Set<string>();

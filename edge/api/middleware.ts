@@ -9,7 +9,9 @@ import { ApiError, requestId } from "./errors.ts";
 
 export const initServices = createMiddleware<AppEnv>(async (c, next) => {
   c.header("x-request-id", requestId(c));
-  c.set("services", buildServices(c.env, c.executionCtx, new URL(c.req.url).origin));
+  // Cloudflare sets cf-connecting-ip at its edge; a client cannot, so it is the address to log.
+  const request = { ip: c.req.header("cf-connecting-ip") ?? null, userAgent: c.req.header("user-agent") ?? null, requestId: requestId(c) };
+  c.set("services", buildServices(c.env, c.executionCtx, new URL(c.req.url).origin, request));
   await next();
 });
 

@@ -3,6 +3,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { deleteEndpoint } from "../services/webhooks.ts";
 import type { AppEnv } from "./app.ts";
+import { apiWho } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";
 import { WebhookIdParam } from "./webhook_schemas.ts";
 
@@ -24,7 +25,7 @@ const route = createRoute({
 
 export function registerHooksUnsubscribe(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
-    await deleteEndpoint(c.var.services.db, c.var.accountId, c.req.valid("param").id, "zapier");
+    await deleteEndpoint(c.var.services.db, c.var.accountId, apiWho(c), c.req.valid("param").id, "zapier");
     return c.body(null, 204);
   });
 }

@@ -46,6 +46,12 @@ export interface RequestMeta {
   requestId: string | null;
 }
 
+/** Who acts, and from where: what a service needs to audit an action it performs. */
+export interface Who {
+  actor: string;
+  request: RequestMeta | null;
+}
+
 /** The entry as one statement, for a caller that appends it to its own batch. */
 export function auditStatement(e: AuditEntry, request: RequestMeta | null, now: number) {
   return {
@@ -64,7 +70,7 @@ type AuditRow = typeof auditLog.$inferSelect;
 export function auditView(r: AuditRow) {
   return {
     id: r.id,
-    action: r.action,
+    action: r.action as AuditAction, // written only by recordAudit
     actor: r.actor,
     target: r.target,
     detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null,

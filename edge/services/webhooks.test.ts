@@ -54,7 +54,7 @@ async function seedEndpoint(path: string, events: WebhookEventType[] = ["job.com
   const accountId = newId("acc");
   await s.db.insert(accounts).values({ id: accountId, name: "a", kind: "personal", creditBalance: 1_000 });
   const prefix = `/${path}/${newId("req")}`;
-  const endpoint = await createEndpoint(s, accountId, { url: `${env.STANDIN_RECEIVER_URL}${prefix}`, events, kind: "endpoint" }, Date.now() - 1_000);
+  const endpoint = await createEndpoint(s, accountId, { actor: "usr_test", request: null }, { url: `${env.STANDIN_RECEIVER_URL}${prefix}`, events, kind: "endpoint" }, Date.now() - 1_000);
   return { accountId, endpoint, prefix };
 }
 

@@ -4,6 +4,7 @@
 // (its id is the `webhook-id`, the same on every attempt), and each attempt claims its delivery
 // with one conditional write, makes the HTTP call with no lock held, then records what happened.
 // At least once: a receiver may see a delivery twice, always with the same `webhook-id`.
+import { recordAudit, type Who } from "./audit.ts";
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import type { JobView, Result } from "../../core/contracts.ts";
@@ -85,7 +86,7 @@ export interface NewEndpoint {
   kind: EndpointKind;
 }
 
-export async function createEndpoint(s: Services, accountId: string, input: NewEndpoint, now = Date.now()): Promise<EndpointView & { secret: string }> {
+export async function createEndpoint(s: Services, accountId: string, who: Who, input: NewEndpoint, now = Date.now()): Promise<EndpointView & { secret: string }> {
   const url = allowedUrl(s, input.url);
   const id = newId("whk");
   const secret = newWebhookSecret();
@@ -96,6 +97,7 @@ export async function createEndpoint(s: Services, accountId: string, input: NewE
     args: [id, accountId, input.kind, url, JSON.stringify([...new Set(input.events)]), input.description ?? null, secret, now, MAX_ENDPOINTS],
   });
   if (inserted.rowsAffected === 0) throw new ServiceError("conflict", `An account has at most ${MAX_ENDPOINTS} webhook endpoints and hooks; delete one first`);
+  await recordAudit(s.db, who.request, { accountId, actor: who.actor, action: "webhook.created", target: id, detail: { url, events: input.events, kind: input.kind } }, now);
   return { ...endpointView(await endpointRow(s.db, accountId, id)), secret };
 }
 
@@ -132,7 +134,7 @@ export interface EndpointPatch {
 }
 
 /** Turning an endpoint back on forgets why it was off and its failures. */
-export async function updateEndpoint(db: EdgeDb, accountId: string, id: string, patch: EndpointPatch, now = Date.now()): Promise<EndpointView> {
+export async function updateEndpoint(db: EdgeDb, accountId: string, who: Who, id: string, patch: EndpointPatch, now = Date.now()): Promise<EndpointView> {
   await endpointRow(db, accountId, id);
   await db
     .update(webhookEndpoints)
@@ -144,12 +146,13 @@ export async function updateEndpoint(db: EdgeDb, accountId: string, id: string, 
       updatedAt: now,
     })
     .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, accountId)));
+  await recordAudit(db, who.request, { accountId, actor: who.actor, action: "webhook.updated", target: id, detail: { ...patch } }, now);
   return getEndpoint(db, accountId, id);
 }
 
 /** Removes the endpoint with its deliveries and their attempts, in one write. */
-export async function deleteEndpoint(db: EdgeDb, accountId: string, id: string, kind?: EndpointKind): Promise<void> {
-  await endpointRow(db, accountId, id, kind);
+export async function deleteEndpoint(db: EdgeDb, accountId: string, who: Who, id: string, kind?: EndpointKind): Promise<void> {
+  const endpoint = await endpointRow(db, accountId, id, kind);
   await db.$client.batch(
     [
       { sql: "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = ?)", args: [id] },
@@ -158,13 +161,15 @@ export async function deleteEndpoint(db: EdgeDb, accountId: string, id: string, 
     ],
     "write",
   );
+  await recordAudit(db, who.request, { accountId, actor: who.actor, action: "webhook.deleted", target: id, detail: { url: endpoint.url, kind: endpoint.kind } });
 }
 
 /** A new secret at once: deliveries from now on are signed with it only. */
-export async function rotateSecret(db: EdgeDb, accountId: string, id: string, now = Date.now()): Promise<{ secret: string }> {
+export async function rotateSecret(db: EdgeDb, accountId: string, who: Who, id: string, now = Date.now()): Promise<{ secret: string }> {
   await endpointRow(db, accountId, id);
   const secret = newWebhookSecret();
   await db.update(webhookEndpoints).set({ secret, updatedAt: now }).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, accountId)));
+  await recordAudit(db, who.request, { accountId, actor: who.actor, action: "webhook.secret_rotated", target: id }, now);
   return { secret };
 }
 

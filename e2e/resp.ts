@@ -93,6 +93,7 @@ export async function connectResp(opts: { port: number; password?: string }): Pr
       return fail(e as Error);
     }
     buffered = buffered.subarray(pos);
+    if (waiting.length === 0) socket.unref();
   });
   socket.on("error", fail);
   socket.on("close", () => fail(new Error("the Redis connection closed")));
@@ -101,6 +102,7 @@ export async function connectResp(opts: { port: number; password?: string }): Pr
     send(commands) {
       if (!usable) return Promise.reject(new Error("the Redis connection is closed"));
       const replies = commands.map(() => new Promise<RespValue>((resolve, reject) => waiting.push({ resolve, reject })));
+      socket.ref(); // an idle connection (a pooled one) never keeps the process alive; a waiting one does
       socket.write(Buffer.concat(commands.map(encodeCommand)));
       return Promise.all(replies);
     },

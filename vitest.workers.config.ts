@@ -1,6 +1,7 @@
 // Tests that run inside workerd (the Worker and its Durable Objects). Node tests have their own
 // config (vitest.config.ts) so the Workers pool never loads them. A real sqld, migrated, is
-// started here (on the Node side) and handed to the Worker as TURSO_DATABASE_URL.
+// started here (on the Node side) and handed to the Worker as TURSO_DATABASE_URL, and so is a
+// real redis-server behind the Upstash REST bridge (UPSTASH_REDIS_REST_URL/_TOKEN).
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,9 +9,11 @@ import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { migrateDb } from "./db/migrate.ts";
 import { startSqld } from "./db/sqld.ts";
+import { startRedis } from "./e2e/redis.ts";
 import { startStandInProbe } from "./e2e/standin-probe.ts";
 import { startStandInReceiver } from "./e2e/standin-receiver.ts";
 import { startStandInStripe } from "./e2e/standin-stripe.ts";
+import { startUpstashBridge } from "./e2e/upstash-bridge.ts";
 
 /** The probe secret the Worker under test trusts (tests sign with it). */
 export const TEST_PROBE_SECRET = "test-probe-secret-0123456789abcdef";
@@ -35,6 +38,8 @@ export default defineConfig({
       // The webhook sweeper works on every due delivery, so its tests get a database of their own.
       const webhooksDb = await startSqld({ dataDir: mkdtempSync(join(tmpdir(), "mxray-workers-webhooks-")) });
       await migrateDb(webhooksDb.url);
+      const redis = await startRedis();
+      const upstash = await startUpstashBridge({ redisPort: redis.port, redisPassword: redis.password, token: "test-upstash-token" });
       const standInProbe = await startStandInProbe({ secret: TEST_PROBE_SECRET });
       // Billing's calls go to the Stripe stand-in. Nothing listens for its webhooks here (the
       // Worker under test has no port): tests take its events and deliver them to the Worker
@@ -56,6 +61,8 @@ export default defineConfig({
             FLEET_TEST_DATABASE_URL: fleetDb.url,
             VERIFY_TEST_DATABASE_URL: verifyDb.url,
             WEBHOOKS_TEST_DATABASE_URL: webhooksDb.url,
+            UPSTASH_REDIS_REST_URL: upstash.url,
+            UPSTASH_REDIS_REST_TOKEN: upstash.token,
             STANDIN_PROBE_URL: standInProbe.url,
             STANDIN_RECEIVER_URL: receiver.url,
             PROBE_SECRET: TEST_PROBE_SECRET,

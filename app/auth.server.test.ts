@@ -58,6 +58,9 @@ beforeAll(async () => {
     CLERK_PUBLISHABLE_KEY: PUBLISHABLE,
     CLERK_JWT_KEY: `-----BEGIN PUBLIC KEY-----\n${spki.match(/.{1,64}/g)!.join("\n")}\n-----END PUBLIC KEY-----`,
     MXRAY_SIGNUP_CREDITS: "250",
+    // Required by the config; these tests build no Redis-backed service.
+    UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9",
+    UPSTASH_REDIS_REST_TOKEN: "unused",
   };
   const config = ConfigSchema.parse(env);
   context = { cloudflare: { env: env as unknown as Env, ctx: { waitUntil: () => {} } }, services: { config, db: createEdgeDb(config) } } as unknown as AppLoadContext;

@@ -10,6 +10,7 @@ import { signQstash, QSTASH_SIGNATURE_HEADER } from "../core/qstash.ts";
 import { createDb } from "../db/client.ts";
 import { batches, batchItems, jobEmails } from "../db/schema.ts";
 import { eq } from "drizzle-orm";
+import { Redis } from "@upstash/redis";
 import { startStack, type Stack } from "./stack.ts";
 import { startWorld, type World } from "./world/index.ts";
 import { buildScenario } from "./world/scenario.ts";
@@ -111,6 +112,11 @@ describe("the local stack, end to end", () => {
     expect(again.headers.get("x-mxray-cache")).toBe("hit");
     expect(await again.json()).toMatchObject({ verdict: "undeliverable", reason: "mailbox_not_found" });
     expect(world.stats().rcpts).toBe(rcpts);
+    // The answer and the key's rate-limit window live in the stack's own redis-server.
+    expect(stack.redis.local).toBe(true);
+    const redis = new Redis({ url: stack.redis.url, token: stack.redis.token, enableTelemetry: false });
+    expect(await redis.ttl(`verify:${email}`)).toBeGreaterThan(0);
+    expect((await redis.keys("mxray:rl:*")).length).toBeGreaterThan(0);
   }, 60_000);
 
   it("a batch delivered twice to a probe changes no count", async () => {

@@ -1,16 +1,19 @@
 // The whole local stack, as `npm start` runs it and as the integration tests and benchmarks
 // drive it: sqld (migrated), the Worker under `wrangler dev` (workerd), local probe daemons as
 // child processes, optionally the simulated mail world, and a timer that fires the Worker's
-// scheduled sweeper (wrangler dev does not run cron by itself). Stand-ins are chosen by the Worker
-// from the absence of credentials: direct signed dispatch for QStash, in-process state for Upstash;
-// the Stripe stand-in is started here (a loopback server) unless STRIPE_SECRET_KEY is set.
+// scheduled sweeper (wrangler dev does not run cron by itself). Stand-ins are chosen from the
+// absence of credentials: the Worker dispatches directly, signed, without QStash; redis-server
+// behind the Upstash REST bridge is started here unless UPSTASH_REDIS_REST_URL is set, and the
+// Stripe stand-in (a loopback server) unless STRIPE_SECRET_KEY is.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { migrateDb } from "../db/migrate.ts";
 import { freePort, startSqld, type RunningSqld } from "../db/sqld.ts";
+import { startRedis } from "./redis.ts";
 import { startStandInStripe, type StandInStripe } from "./standin-stripe.ts";
+import { startUpstashBridge } from "./upstash-bridge.ts";
 import { startWorld, type World } from "./world/index.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -50,6 +53,8 @@ export interface Stack {
   stripeWebhookSecret: string;
   /** The loopback Stripe stand-in billing talks to, or null when STRIPE_SECRET_KEY names a real account. */
   stripe: StandInStripe | null;
+  /** The Upstash REST endpoint the Worker and probes use: the local bridge, or UPSTASH_REDIS_REST_URL's. */
+  redis: { url: string; token: string; local: boolean };
   /** This install's probe secret and QStash-style signing key (tests sign with them). */
   secrets: LocalSecrets;
   world: World | null;
@@ -147,6 +152,22 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals, group = false): 
   });
 }
 
+/** UPSTASH_REDIS_REST_URL/_TOKEN from the environment, else redis-server behind the local bridge. */
+async function upstashRedis(log: (line: string) => void): Promise<{ url: string; token: string; local: boolean; stop(): Promise<void> }> {
+  const { UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: token } = process.env;
+  if (url) {
+    if (!token) throw new Error("UPSTASH_REDIS_REST_URL is set without UPSTASH_REDIS_REST_TOKEN");
+    return { url, token, local: false, stop: async () => {} };
+  }
+  const redis = await startRedis({ log });
+  const bridge = await startUpstashBridge({ redisPort: redis.port, redisPassword: redis.password, token: randomBytes(24).toString("base64url") }).catch(async (e) => {
+    await redis.stop();
+    throw e;
+  });
+  log(`redis     redis-server on 127.0.0.1:${redis.port}, Upstash REST bridge at ${bridge.url} (no UPSTASH_REDIS_REST_URL; in memory, empty each start)`);
+  return { url: bridge.url, token: bridge.token, local: true, stop: async () => (await bridge.stop(), await redis.stop()) };
+}
+
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const log = opts.log ?? (() => {});
   const stdio = opts.childOutput ?? "ignore";
@@ -168,6 +189,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await migrateDb(sqld.url);
     log(`database  sqld at ${sqld.url} (data in ${join(opts.dataDir, "db")}), migrated`);
 
+    const redis = await upstashRedis(log);
+    cleanups.push(redis.stop);
+
     ensureAppBuild(log);
     const port = opts.port === 0 || opts.port === undefined ? await freePort() : opts.port;
     const url = `http://127.0.0.1:${port}`;
@@ -188,6 +212,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       QSTASH_CURRENT_SIGNING_KEY: secrets.signingKey,
       MXRAY_DEV_API_KEY: devApiKey,
       STRIPE_WEBHOOK_SECRET: stripeWebhookSecret,
+      UPSTASH_REDIS_REST_URL: redis.url,
+      UPSTASH_REDIS_REST_TOKEN: redis.token,
       ...(stripe ? { STRIPE_SECRET_KEY: stripe.secretKey, STRIPE_API_URL: stripe.url } : { STRIPE_SECRET_KEY: stripeKey! }),
       ...opts.vars,
     };
@@ -223,6 +249,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         MXRAY_HELO: "probe.mxray.local",
         MXRAY_OUTBOX_DIR: join(opts.dataDir, "outbox", id),
         MXRAY_HEARTBEAT_MS: "2000",
+        UPSTASH_REDIS_REST_URL: redis.url,
+        UPSTASH_REDIS_REST_TOKEN: redis.token,
         // The world is on loopback; without it, MXRAY_ALLOW_PRIVATE_TARGETS passes through from process.env.
         ...(world ? { MXRAY_DNS: world.dnsServer, MXRAY_SMTP_PORT: String(world.smtpPort), MXRAY_TIMEOUT_MS: "3000", MXRAY_GREYLIST_BUDGET_MS: "4000", MXRAY_ALLOW_PRIVATE_TARGETS: "1" } : {}),
         ...opts.probeEnv,
@@ -249,7 +277,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const timer = setInterval(() => void sweep().catch(() => {}), opts.sweepMs);
       cleanups.push(async () => clearInterval(timer));
     }
-    return { url, devApiKey, stripeWebhookSecret, stripe, secrets, world, sqld, probes, addProbe, sweep, stop: stopAll };
+    return { url, devApiKey, stripeWebhookSecret, stripe, redis: { url: redis.url, token: redis.token, local: redis.local }, secrets, world, sqld, probes, addProbe, sweep, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;

@@ -16,7 +16,7 @@ const stack = await startStack({
   log: say,
   childOutput: "inherit",
 });
-say(`stand-ins: direct signed dispatch instead of QStash, in-process state instead of Upstash, a local sign-in instead of Clerk${stack.stripe ? ", a Stripe stand-in for billing" : ""} (no credentials set)`);
+say(`stand-ins: direct signed dispatch instead of QStash, ${stack.redis.local ? "redis-server behind a REST bridge instead of Upstash, " : ""}a local sign-in instead of Clerk${stack.stripe ? ", a Stripe stand-in for billing" : ""} (no credentials set)`);
 say("");
 say(`ready:    ${stack.url}  (sign in with any email address)`);
 say(`API docs: ${stack.url}/docs`);

@@ -31,8 +31,9 @@ export const ConfigSchema = z.object({
   QSTASH_CURRENT_SIGNING_KEY: z.string().optional(),
   /** QStash's next signing key: its calls to /internal/webhooks/* verify with either (key rotation). */
   QSTASH_NEXT_SIGNING_KEY: z.string().optional(),
-  UPSTASH_REDIS_REST_URL: z.url().optional(),
-  UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
+  /** Rate limits and the single-check cache; `npm start` and the tests run redis-server behind a local bridge. */
+  UPSTASH_REDIS_REST_URL: z.url(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
   MXRAY_RATE_LIMIT_PER_MIN: z.coerce.number().int().positive().default(100),
   /** Addresses per probe batch (≤ 5,000, the probe's limit). */
   MXRAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(1_000),

@@ -1,12 +1,12 @@
 // Services are built once per request (or scheduled run) from the bindings and read from the
 // context; handlers never construct clients. Each hosted service's adapter is chosen by the
 // presence of its credentials, and each stand-in announces itself once per isolate.
-import { createMemoryCache, createUpstashCache, type SharedCache } from "../adapters/cache.ts";
+import { createUpstashCache, type SharedCache } from "../adapters/cache.ts";
 import { createDirectDispatcher, createQstashDispatcher, type Dispatcher } from "../adapters/dispatch.ts";
 import { createDirectWebhookQueue, createQstashWebhookQueue, type WebhookQueue } from "../adapters/webhookqueue.ts";
 import { createHttpProbeClient, type ProbeClient } from "../adapters/probeclient.ts";
 import { createStripeGateway, type PaymentGateway } from "../adapters/stripe.ts";
-import { createMemoryRateLimiter, createUpstashRateLimiter, type RateLimiter } from "../adapters/ratelimit.ts";
+import { createUpstashRateLimiter, type RateLimiter } from "../adapters/ratelimit.ts";
 import { loadConfig, type Config } from "../config.ts";
 import type { RequestMeta } from "./audit.ts";
 import { createEdgeDb, type EdgeDb } from "../db.ts";
@@ -49,20 +49,15 @@ export function buildServices(env: Env, ctx: { waitUntil(p: Promise<unknown>): v
     announce("direct dispatch to probes, signed as QStash signs (no QSTASH_TOKEN)");
     dispatcher = createDirectDispatcher({ signingKey: config.QSTASH_CURRENT_SIGNING_KEY, waitUntil: (p) => ctx.waitUntil(p) });
   }
-  const upstash = config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN
-    ? { url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN }
-    : null;
-  if (!upstash) announce("in-process rate limits and cache instead of Upstash Redis (no UPSTASH_REDIS_REST_URL)");
+  const upstash = { url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN };
   const origin = (config.MXRAY_PUBLIC_URL ?? requestOrigin).replace(/\/+$/, "");
   if (!config.QSTASH_TOKEN) announce("webhook deliveries attempted by the Worker itself, retried by the sweeper (no QSTASH_TOKEN)");
   const services: Services = {
     config,
     db: createEdgeDb(config),
     dispatcher,
-    rateLimiter: upstash
-      ? createUpstashRateLimiter({ ...upstash, perMinute: config.MXRAY_RATE_LIMIT_PER_MIN })
-      : createMemoryRateLimiter({ perMinute: config.MXRAY_RATE_LIMIT_PER_MIN }),
-    cache: upstash ? createUpstashCache(upstash) : createMemoryCache(),
+    rateLimiter: createUpstashRateLimiter({ ...upstash, perMinute: config.MXRAY_RATE_LIMIT_PER_MIN }),
+    cache: createUpstashCache(upstash),
     probeClient: createHttpProbeClient({ secret: config.PROBE_SECRET }),
     payments: config.STRIPE_SECRET_KEY ? createStripeGateway({ secretKey: config.STRIPE_SECRET_KEY, ...(config.STRIPE_API_URL ? { apiUrl: config.STRIPE_API_URL } : {}) }) : null,
     hub: (jobId) => env.JOB_HUB.get(env.JOB_HUB.idFromName(jobId)),

@@ -57,6 +57,7 @@ function TopBar() {
               {can(viewer.account.role, "keys:manage") && <NavLink to="/keys">API keys</NavLink>}
               {can(viewer.account.role, "keys:manage") && <NavLink to="/webhooks">Webhooks</NavLink>}
               {viewer.credits !== null && <NavLink to="/billing">Billing</NavLink>}
+              {can(viewer.account.role, "audit:view") && <NavLink to="/audit">Audit log</NavLink>}
               <NavLink to="/team">Team</NavLink>
               <NavLink to="/docs">API docs</NavLink>
             </nav>

@@ -13,11 +13,13 @@ export type Permission =
   /** Cancel (delete) jobs. */
   | "jobs:delete"
   /** Add members to a team and change their roles. */
-  | "team:manage";
+  | "team:manage"
+  /** Read the audit log: who did what in the account. */
+  | "audit:view";
 
 const GRANTS: Record<Role, readonly Permission[]> = {
-  owner: ["keys:manage", "billing:view", "billing:manage", "jobs:delete", "team:manage"],
-  admin: ["keys:manage", "billing:view", "jobs:delete", "team:manage"],
+  owner: ["keys:manage", "billing:view", "billing:manage", "jobs:delete", "team:manage", "audit:view"],
+  admin: ["keys:manage", "billing:view", "jobs:delete", "team:manage", "audit:view"],
   // Members verify: upload lists, run checks, watch jobs and download results.
   member: [],
 };

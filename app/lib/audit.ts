@@ -1,0 +1,50 @@
+// The audit log in words, for /audit and its CSV export.
+import type { AuditFilter, AuditView } from "../../edge/services/audit.ts";
+
+/** The filter's choices: every action of one object. */
+export const AUDIT_GROUPS = [
+  { prefix: "sign_in.", label: "Sign-ins" },
+  { prefix: "api_key.", label: "API keys" },
+  { prefix: "member.", label: "Members" },
+  { prefix: "job.", label: "Lists" },
+  { prefix: "billing.", label: "Billing" },
+  { prefix: "webhook.", label: "Webhooks" },
+  { prefix: "admin.", label: "Operators" },
+] as const;
+
+/** The filter from a page's query: only the choices offered (anything else shows everything). */
+export function auditFilter(params: URLSearchParams): AuditFilter {
+  const action = params.get("action") ?? "";
+  const actor = params.get("actor") ?? "";
+  return {
+    ...(AUDIT_GROUPS.some((g) => g.prefix === action) ? { action } : {}),
+    ...(/^[\w.-]{1,100}$/.test(actor) ? { actor } : {}),
+  };
+}
+
+/** A short line of the entry's detail that a person reads ("name: leads.csv, 1,200 addresses"). */
+export function describe(e: Pick<AuditView, "action" | "detail">): string {
+  const d = e.detail ?? {};
+  const s = (k: string) => (typeof d[k] === "string" || typeof d[k] === "number" || typeof d[k] === "boolean" ? String(d[k]) : null);
+  switch (e.action) {
+    case "job.created":
+      return [s("name"), d.unique !== undefined ? `${Number(d.unique).toLocaleString("en")} addresses` : null].filter(Boolean).join(", ");
+    case "member.added":
+    case "member.role_changed":
+      return [s("email"), d.from ? `${s("from")} → ${s("role")}` : s("role")].filter(Boolean).join(", ");
+    case "api_key.created":
+      return [s("name"), s("mode")].filter(Boolean).join(", ");
+    case "billing.credits_granted":
+    case "billing.credits_taken_back":
+      return `${Number(d.credits ?? 0).toLocaleString("en")} credits (${s("reason") ?? ""})`;
+    case "billing.checkout_started":
+      return s("product") ?? "";
+    case "webhook.created":
+    case "webhook.deleted":
+      return s("url") ?? "";
+    case "sign_in.failed":
+      return s("why") ?? "";
+    default:
+      return "";
+  }
+}

@@ -40,6 +40,11 @@ export const ConfigSchema = z.object({
   MXRAY_BATCH_BUDGET_MS: ms(5 * 60_000),
   /** A dispatched batch not finished by then goes to another probe (budget + delivery slack). */
   MXRAY_LEASE_MS: ms(7 * 60_000),
+  /**
+   * How free probe capacity is shared: "fair" across accounts (weighted by plan), or "fifo",
+   * oldest batch first, the order before issue 13, kept for `npm run bench:fairness` to compare.
+   */
+  MXRAY_DISPATCH_ORDER: z.enum(["fair", "fifo"]).default("fair"),
   /** A probe silent for this long is marked dead and gets no work. */
   MXRAY_PROBE_DEAD_MS: ms(90_000),
   MXRAY_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(80 * 1024 * 1024),

@@ -35,6 +35,7 @@ declare namespace Cloudflare {
     MXRAY_BATCH_SIZE?: string;
     MXRAY_BATCH_BUDGET_MS?: string;
     MXRAY_LEASE_MS?: string;
+    MXRAY_DISPATCH_ORDER?: string;
     MXRAY_PROBE_DEAD_MS?: string;
     MXRAY_MAX_UPLOAD_BYTES?: string;
     MXRAY_VERIFY_CACHE_S?: string;

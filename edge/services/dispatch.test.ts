@@ -5,7 +5,7 @@ import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { newId } from "../../core/ids.ts";
 import type { BatchItem } from "../../core/ingest.ts";
-import { accounts, batches, batchItems, jobEmails, jobs, probes } from "../../db/schema.ts";
+import { accounts, batches, batchItems, jobEmails, jobs, probes, stripeSubscriptions } from "../../db/schema.ts";
 import type { DispatchRequest, Dispatcher } from "../adapters/dispatch.ts";
 import { buildServices, type Services } from "./context.ts";
 import { dispatchPending, MAX_DISPATCH_ATTEMPTS, STALLED_INGEST_MS, sweep } from "./dispatch.ts";
@@ -21,22 +21,26 @@ beforeEach(async () => {
   await s.db.delete(probes);
 });
 
-async function seed(batchCount: number, opts: { size?: number; attempts?: number; notBefore?: number } = {}) {
-  const accountId = newId("acc");
+async function seed(batchCount: number, opts: { size?: number; attempts?: number; notBefore?: number; accountId?: string; createdAt?: number } = {}) {
+  const accountId = opts.accountId ?? newId("acc");
   const jobId = newId("job");
   const size = opts.size ?? 2;
-  await s.db.insert(accounts).values({ id: accountId, name: "a", kind: "personal" });
+  await s.db.insert(accounts).values({ id: accountId, name: "a", kind: "personal" }).onConflictDoNothing();
   await s.db.insert(jobs).values({ id: jobId, accountId, name: "j", status: "queued", total: batchCount * size, unique: batchCount * size });
   const ids: string[] = [];
   for (let b = 0; b < batchCount; b++) {
     const items: BatchItem[] = Array.from({ length: size }, (_, i) => [`u${b}_${i}@x.test`, `u${b}_${i}@x.test`, b * size + i, null]);
     const id = newId("bat");
     ids.push(id);
-    await s.db.insert(batches).values({ id, jobId, accountId, status: "pending", size, attempts: opts.attempts ?? 0, notBefore: opts.notBefore ?? 0, createdAt: Date.now() + b });
+    await s.db.insert(batches).values({ id, jobId, accountId, status: "pending", size, attempts: opts.attempts ?? 0, notBefore: opts.notBefore ?? 0, createdAt: (opts.createdAt ?? Date.now()) + b });
     await s.db.insert(batchItems).values({ batchId: id, items: JSON.stringify(items) });
   }
-  return { jobId, ids };
+  return { jobId, ids, accountId };
 }
+
+/** How many of the batches sent so far belong to each of `ids`' jobs, by name. */
+const sentOf = (groups: Record<string, string[]>) =>
+  Object.fromEntries(Object.entries(groups).map(([name, ids]) => [name, sent.filter((r) => ids.includes(r.batch.batch_id)).length]));
 
 const probe = (id: string, capacity: number, heartbeatAgoMs = 0) =>
   s.db.insert(probes).values({ id, url: `http://${id}.test`, capacity, status: "active", lastHeartbeatAt: Date.now() - heartbeatAgoMs });
@@ -71,6 +75,58 @@ describe("dispatchPending", () => {
     await s.db.delete(probes);
     await seed(1);
     expect(await dispatchPending(s)).toBe(0);
+  });
+});
+
+describe("dispatchPending shares probes fairly across accounts", () => {
+  const T0 = Date.now() - 60_000;
+
+  it("sends a small list's batches in the first round beside a big older one, which takes the other slots", async () => {
+    const big = await seed(50, { createdAt: T0 });
+    const small = await seed(2, { createdAt: T0 + 1_000 });
+    await probe("prb_a", 4);
+    expect(await dispatchPending(s)).toBe(4);
+    expect(sentOf({ big: big.ids, small: small.ids })).toEqual({ big: 2, small: 2 });
+    // Within an account, oldest first.
+    expect(sent.filter((r) => big.ids.includes(r.batch.batch_id)).map((r) => r.batch.batch_id)).toEqual(big.ids.slice(0, 2));
+  });
+
+  it("counts what an account already has in flight: a newcomer gets the next free slot", async () => {
+    const big = await seed(50, { createdAt: T0 });
+    await probe("prb_a", 4);
+    expect(await dispatchPending(s)).toBe(4);
+    const small = await seed(2, { createdAt: T0 + 1_000 });
+    // One of the big job's batches finishes: the freed slot goes to the small list, not the big one.
+    await s.db.update(batches).set({ status: "done" }).where(eq(batches.id, big.ids[0]!));
+    expect(await dispatchPending(s)).toBe(1);
+    expect(sent.at(-1)!.batch.batch_id).toBe(small.ids[0]);
+  });
+
+  it("takes no more of one account's batches than the free slots, and leaves nobody starved", async () => {
+    const big = await seed(50, { createdAt: T0 });
+    await probe("prb_a", 4);
+    await probe("prb_b", 4);
+    expect(await dispatchPending(s)).toBe(8);
+    expect(sent.map((r) => r.batch.batch_id)).toEqual(big.ids.slice(0, 8));
+  });
+
+  it("gives an account on the Growth plan twice the share", async () => {
+    const growth = await seed(10, { createdAt: T0 + 1_000 });
+    await s.db.insert(stripeSubscriptions).values({ id: "sub_growth", accountId: growth.accountId, plan: "plan_growth", status: "active" });
+    const starter = await seed(10, { createdAt: T0 });
+    await s.db.insert(stripeSubscriptions).values({ id: "sub_starter", accountId: starter.accountId, plan: "plan_starter", status: "active" });
+    await probe("prb_a", 6);
+    expect(await dispatchPending(s)).toBe(6);
+    expect(sentOf({ growth: growth.ids, starter: starter.ids })).toEqual({ growth: 4, starter: 2 });
+  });
+
+  it("keeps the old oldest-first order under MXRAY_DISPATCH_ORDER=fifo", async () => {
+    const big = await seed(50, { createdAt: T0 });
+    await seed(2, { createdAt: T0 + 1_000 });
+    await probe("prb_a", 4);
+    s = { ...s, config: { ...s.config, MXRAY_DISPATCH_ORDER: "fifo" } };
+    expect(await dispatchPending(s)).toBe(4);
+    expect(sent.map((r) => r.batch.batch_id)).toEqual(big.ids.slice(0, 4));
   });
 });
 

@@ -3,9 +3,10 @@
 // Dispatcher (QStash, or the direct stand-in) with no database write in flight. The sweeper marks
 // silent probes dead, takes back batches whose lease ran out or whose probe died, and answers
 // "unknown" for addresses no probe could finish. Every write here is one statement or one batch.
-import { and, asc, eq, gte, inArray, lt, lte, or, sql } from "drizzle-orm";
+import { and, eq, gte, inArray, lt, lte, or, sql } from "drizzle-orm";
+import { accountWeight, fairOrder } from "../../core/fairshare.ts";
 import type { BatchItem } from "../../core/ingest.ts";
-import { batches, batchItems, jobs, probes } from "../../db/schema.ts";
+import { batches, batchItems, jobs, probes, stripeSubscriptions } from "../../db/schema.ts";
 import type { Services } from "./context.ts";
 import { followUp } from "./followup.ts";
 import { purgeDeletedJobs } from "./jobs.ts";
@@ -22,7 +23,10 @@ export async function liveProbes(s: Services, now = Date.now()): Promise<ProbeRo
     .where(and(eq(probes.status, "active"), gte(probes.lastHeartbeatAt, now - s.config.MXRAY_PROBE_DEAD_MS)));
 }
 
-/** Sends as many pending batches as live probes have room for; returns how many were sent. */
+/**
+ * Sends as many pending batches as live probes have room for, shared fairly across accounts
+ * (core/fairshare.ts); returns how many were sent.
+ */
 export async function dispatchPending(s: Services, now = Date.now()): Promise<number> {
   const { db, dispatcher, config } = s;
   if (!dispatcher) {
@@ -31,23 +35,41 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
   }
   const alive = await liveProbes(s, now);
   if (alive.length === 0) return 0;
+  // In flight per probe (its room) and per account (its share already out), in one read.
   const busy = await db
-    .select({ probeId: batches.probeId, n: sql<number>`count(*)` })
+    .select({ probeId: batches.probeId, accountId: batches.accountId, n: sql<number>`count(*)` })
     .from(batches)
     .where(eq(batches.status, "dispatched"))
-    .groupBy(batches.probeId);
-  const room = new Map(alive.map((p) => [p.id, Math.max(1, p.capacity) - (busy.find((b) => b.probeId === p.id)?.n ?? 0)]));
+    .groupBy(batches.probeId, batches.accountId);
+  const sum = (key: "probeId" | "accountId", id: string) => busy.reduce((n, b) => n + (b[key] === id ? b.n : 0), 0);
+  const room = new Map(alive.map((p) => [p.id, Math.max(1, p.capacity) - sum("probeId", p.id)]));
   const free = [...room.values()].reduce((a, b) => a + Math.max(0, b), 0);
   if (free === 0) return 0;
-  // Only jobs whose ingest finished (credits reserved): a batch written mid-upload waits.
-  const pending = await db
-    .select({ id: batches.id, probeId: batches.probeId })
+  // Each account's `free` oldest pending batches, ranked within the account: no account can need
+  // more this pass, so a million-row job costs one index range over its ~1,000 batch rows, never
+  // its addresses. Only jobs whose ingest finished (credits reserved): a batch written mid-upload waits.
+  const ranked = db
+    .select({
+      id: batches.id,
+      probeId: batches.probeId,
+      accountId: batches.accountId,
+      createdAt: batches.createdAt,
+      rank: sql<number>`row_number() over (partition by ${batches.accountId} order by ${batches.createdAt}, ${batches.id})`.as("rank"),
+    })
     .from(batches)
     .innerJoin(jobs, eq(jobs.id, batches.jobId))
     .where(and(eq(batches.status, "pending"), lte(batches.notBefore, now), inArray(jobs.status, ["queued", "running"])))
-    .orderBy(asc(batches.createdAt))
-    .limit(free);
-  if (pending.length === 0) return 0;
+    .as("ranked");
+  const candidates = await db.select().from(ranked).where(lte(ranked.rank, free));
+  if (candidates.length === 0) return 0;
+  const accountIds = [...new Set(candidates.map((b) => b.accountId))];
+  const plans = await db
+    .select({ accountId: stripeSubscriptions.accountId, plan: stripeSubscriptions.plan })
+    .from(stripeSubscriptions)
+    .where(and(inArray(stripeSubscriptions.accountId, accountIds), eq(stripeSubscriptions.status, "active")));
+  const weight = (accountId: string) => Math.max(1, ...plans.filter((p) => p.accountId === accountId).map((p) => accountWeight(p.plan)));
+  const inFlight = new Map(accountIds.map((id) => [id, sum("accountId", id)]));
+  const pending = fairOrder(candidates, inFlight, weight, config.MXRAY_DISPATCH_ORDER).slice(0, free);
 
   // The probe with the most room for each batch, preferring one that did not just drop it.
   const plan = new Map<string, ProbeRow>();

@@ -68,6 +68,8 @@ export const ConfigSchema = z.object({
   STRIPE_SECRET_KEY: z.string().optional(),
   /** Where the Stripe client sends requests; only the local stand-in sets it (e2e/standin-stripe.ts). */
   STRIPE_API_URL: z.url().optional(),
+  /** Bearer token of GET /internal/metrics (Prometheus); unset, the route answers 503. */
+  MXRAY_METRICS_TOKEN: z.string().min(16).optional(),
   /** How long a single check's answer is served from the cache. */
   MXRAY_VERIFY_CACHE_S: z.coerce.number().int().nonnegative().default(3_600),
 });

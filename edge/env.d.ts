@@ -71,5 +71,6 @@ declare namespace Cloudflare {
     STRIPE_WEBHOOK_SECRET?: string;
     STRIPE_SECRET_KEY?: string;
     STRIPE_API_URL?: string;
+    MXRAY_METRICS_TOKEN?: string;
   }
 }

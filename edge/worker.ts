@@ -13,6 +13,7 @@ import { registerProbeResults } from "./api/internal_probes_results.ts";
 import { capApiBody, initServices, rateLimit } from "./api/middleware.ts";
 import { registerStripeWebhook } from "./api/stripe_webhook.ts";
 import { registerAccountGet } from "./api/v1_account_get.ts";
+import { registerMetrics } from "./api/internal_metrics.ts";
 import { registerAuditList } from "./api/v1_audit_list.ts";
 import { registerCreditsLedger } from "./api/v1_credits_ledger.ts";
 import { registerJobsCreate } from "./api/v1_jobs_create.ts";
@@ -61,7 +62,7 @@ app.use("/api/v1/*", async (c, next) => {
     });
   });
 });
-app.get("/healthz", (c) => c.json({ ok: true, service: "mxray-edge" }));
+registerMetrics(app);
 
 registerVerify(app);
 registerJobsCreate(app);

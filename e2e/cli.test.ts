@@ -62,7 +62,7 @@ describe("mxray API commands on the local stack", () => {
     // Canceling a finished job is the API's 409, shown with its code.
     const cancel = await mxray(["jobs", "cancel", id]);
     expect([cancel.code, cancel.stderr]).toEqual([EXIT.api, expect.stringMatching(/^mxray: conflict: .*\(request req_/)]);
-  });
+  }, 180_000); // eight CLI processes (each a tsx start) and a job with greylisted addresses, on a loaded CI machine
 
   it("check: one address through the API", async () => {
     const r = await mxray(["check", "alice@ok.test", "--json"]);
@@ -70,7 +70,7 @@ describe("mxray API commands on the local stack", () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ email: "alice@ok.test", verdict: "deliverable", reason: "accepted" });
     const line = await mxray(["check", "nobody@ok.test"]);
     expect(line.stdout).toMatch(/^nobody@ok\.test {2}undeliverable {2}mailbox_not_found/);
-  });
+  }, 60_000);
 
   it("says which variable is missing, and what a refused key is", async () => {
     const none = await mxray(["jobs", "list"], {});
@@ -79,7 +79,7 @@ describe("mxray API commands on the local stack", () => {
     expect([noKey.code, noKey.stderr]).toEqual([EXIT.config, expect.stringMatching(/^mxray: set MXRAY_API_KEY:/)]);
     const badKey = await mxray(["jobs", "list"], { MXRAY_API_URL: stack.url, MXRAY_API_KEY: "mx_test_notakey" });
     expect([badKey.code, badKey.stderr]).toEqual([EXIT.api, expect.stringMatching(/^mxray: unauthorized: /)]);
-  });
+  }, 60_000);
 
   it("serves the committed document (client/openapi.json) but for its server", async () => {
     const served = (await (await fetch(`${stack.url}/api/v1/openapi.json`)).json()) as { servers: { url: string }[] };

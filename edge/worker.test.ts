@@ -6,7 +6,7 @@ describe("worker", () => {
   it("answers /healthz from inside workerd", async () => {
     const res = await exports.default.fetch("http://edge.test/healthz");
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ ok: true, service: "mxray-edge" });
+    expect(await res.json()).toEqual({ ok: true, service: "mxray-edge", database: "ok" });
   });
 
   it("sends the browser-hardening headers on every answer, errors included", async () => {

@@ -16,6 +16,7 @@ import { createResolver, type MailRoute } from "./dns.ts";
 import {
   CircuitBreakers,
   MxGroup,
+  FairGate,
   Semaphore,
   type Recipient,
   type RecipientOutcome,
@@ -72,6 +73,8 @@ export interface VerifyCall {
    * for bounded memory. Unordered calls only wait for any address to finish.
    */
   ordered?: boolean;
+  /** Admitted ahead of other calls' waiting addresses: a single check someone waits for. */
+  urgent?: boolean;
 }
 
 export interface Engine {
@@ -190,7 +193,8 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
   });
   const slots = new Semaphore(opts.concurrency);
   const dnsSlots = new Semaphore(DNS_CONCURRENCY);
-  const admission = new Semaphore(opts.window);
+  // Shared by every call (batches and single checks), handed out fairly between them.
+  const admission = new FairGate(opts.window);
   const breakers = new CircuitBreakers();
   const catchAllCache = new BoundedCache<string, boolean>({ maxEntries: DOMAIN_CACHE_ENTRIES });
   const suggestions = new BoundedCache<string, string | null>({ maxEntries: DOMAIN_CACHE_ENTRIES });
@@ -207,13 +211,14 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
 
     // Answered inputs leave here: in order (held until the head is answered) or at once. Each
     // one hands its admission slot back.
+    const flow = admission.flow(call.urgent ?? false);
     const held = new Map<number, Result>();
     let head = 0;
     let unanswered = 0;
     let sourceDone = false;
     let allAnswered: (() => void) | null = null;
     const release = (r: Result, index: number) => {
-      admission.release();
+      admission.release(flow);
       unanswered--;
       onResult(r, index);
     };
@@ -404,7 +409,7 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
     let index = 0;
     try {
       for await (const input of source) {
-        await admission.acquire();
+        await admission.acquire(flow);
         unanswered++;
         admit(input, index++);
       }

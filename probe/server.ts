@@ -248,7 +248,7 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
     let result: Result | null = null;
     const work = engine.verify(
       [parsed.data.email],
-      { budgetMs, trace: parsed.data.trace, signal: AbortSignal.timeout(budgetMs) },
+      { budgetMs, trace: parsed.data.trace, signal: AbortSignal.timeout(budgetMs), urgent: true },
       (r) => (result = r),
     );
     const settled = work.then(() => {}, () => {});

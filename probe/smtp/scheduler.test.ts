@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BREAKER_COOLDOWN_MS, BREAKER_FAILURES, CircuitBreakers, Semaphore } from "./scheduler.ts";
+import { BREAKER_COOLDOWN_MS, BREAKER_FAILURES, CircuitBreakers, FairGate, Semaphore } from "./scheduler.ts";
 
 describe("Semaphore", () => {
   it("admits up to its size and hands slots on in arrival order", async () => {
@@ -34,5 +34,50 @@ describe("CircuitBreakers", () => {
     b.failure("127.0.0.9", err, 2000);
     b.success("127.0.0.9");
     expect(b.isOpen("127.0.0.9", 2001)).toBeNull();
+  });
+});
+
+describe("FairGate", () => {
+  /** Waits a flow's `n` acquisitions, recording each admission under `name`. */
+  const queue = (gate: FairGate, flow: ReturnType<FairGate["flow"]>, name: string, n: number, log: string[]) =>
+    Array.from({ length: n }, () => gate.acquire(flow).then(() => log.push(name)));
+
+  it("hands a freed slot to the waiting flow holding the fewest, not to the oldest backlog", async () => {
+    const gate = new FairGate(4);
+    const big = gate.flow();
+    const small = gate.flow();
+    const log: string[] = [];
+    await Promise.all(queue(gate, big, "big", 4, log)); // the window is full of the big batch
+    const bigWaiting = queue(gate, big, "big", 6, log); // its backlog queues first
+    const smallWaiting = queue(gate, small, "small", 2, log);
+    log.length = 0;
+    for (let i = 0; i < 4; i++) gate.release(big);
+    await Promise.all(smallWaiting);
+    // The small flow holds 0 while the big one holds 3, then 1 against 2: both of its slots come first.
+    expect(log.slice(0, 2)).toEqual(["small", "small"]);
+    expect(gate.inUse).toBe(4);
+    for (let i = 0; i < 2; i++) gate.release(small);
+    for (let i = 0; i < 6; i++) gate.release(big);
+    await Promise.all(bigWaiting);
+    expect(log.filter((n) => n === "big")).toHaveLength(6);
+  });
+
+  it("admits an urgent flow (a single check) before any batch, and frees slots nobody waits for", async () => {
+    const gate = new FairGate(1);
+    const batch = gate.flow();
+    const check = gate.flow(true);
+    const log: string[] = [];
+    await gate.acquire(batch);
+    const batchNext = gate.acquire(batch).then(() => log.push("batch"));
+    const checkNext = gate.acquire(check).then(() => log.push("check"));
+    gate.release(batch);
+    await checkNext;
+    expect(log).toEqual(["check"]);
+    gate.release(check);
+    await batchNext;
+    gate.release(batch);
+    expect(gate.inUse).toBe(0);
+    await gate.acquire(batch); // a free slot is taken at once
+    expect(gate.inUse).toBe(1);
   });
 });

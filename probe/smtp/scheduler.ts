@@ -80,6 +80,62 @@ export class Semaphore {
   }
 }
 
+/**
+ * A window of slots shared by several callers (flows), handed out fairly: a freed slot goes to
+ * the waiting flow with the fewest slots held, urgent flows (single checks) before the rest, and
+ * the longest waiter on a tie. So a small batch admitted beside a big one gets its addresses in
+ * at once instead of queuing behind the big one's backlog, and a single check never waits
+ * behind batches.
+ */
+export class FairGate {
+  private used = 0;
+  private readonly waiting = new Set<FairFlow>();
+  private ticket = 0;
+  constructor(private readonly size: number) {}
+
+  flow(urgent = false): FairFlow {
+    return { held: 0, urgent, queue: [] };
+  }
+
+  async acquire(flow: FairFlow): Promise<void> {
+    if (this.used < this.size && this.waiting.size === 0) {
+      this.used++;
+      flow.held++;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      flow.queue.push({ resolve, ticket: this.ticket++ });
+      this.waiting.add(flow);
+    });
+  }
+
+  release(flow: FairFlow): void {
+    flow.held--;
+    let next: FairFlow | null = null;
+    for (const f of this.waiting) {
+      if (!next || Number(f.urgent) > Number(next.urgent) || (f.urgent === next.urgent && (f.held < next.held || (f.held === next.held && f.queue[0]!.ticket < next.queue[0]!.ticket)))) next = f;
+    }
+    if (!next) {
+      this.used--;
+      return;
+    }
+    const waiter = next.queue.shift()!;
+    if (next.queue.length === 0) this.waiting.delete(next);
+    next.held++;
+    waiter.resolve();
+  }
+
+  get inUse(): number {
+    return this.used;
+  }
+}
+
+export interface FairFlow {
+  held: number;
+  urgent: boolean;
+  queue: { resolve: () => void; ticket: number }[];
+}
+
 /** Per MX address: after repeated connection failures, skip it for a while. */
 export class CircuitBreakers {
   private state = new Map<string, { failures: number; openUntil: number; last: SessionError }>();

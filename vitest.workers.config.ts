@@ -38,6 +38,9 @@ export default defineConfig({
       // The webhook sweeper works on every due delivery, so its tests get a database of their own.
       const webhooksDb = await startSqld({ dataDir: mkdtempSync(join(tmpdir(), "mxray-workers-webhooks-")) });
       await migrateDb(webhooksDb.url);
+      // The console reads and changes every probe, so its tests get a database of their own.
+      const adminDb = await startSqld({ dataDir: mkdtempSync(join(tmpdir(), "mxray-workers-admin-")) });
+      await migrateDb(adminDb.url);
       const redis = await startRedis();
       const upstash = await startUpstashBridge({ redisPort: redis.port, redisPassword: redis.password, token: "test-upstash-token" });
       const standInProbe = await startStandInProbe({ secret: TEST_PROBE_SECRET });
@@ -61,6 +64,7 @@ export default defineConfig({
             FLEET_TEST_DATABASE_URL: fleetDb.url,
             VERIFY_TEST_DATABASE_URL: verifyDb.url,
             WEBHOOKS_TEST_DATABASE_URL: webhooksDb.url,
+            ADMIN_TEST_DATABASE_URL: adminDb.url,
             UPSTASH_REDIS_REST_URL: upstash.url,
             UPSTASH_REDIS_REST_TOKEN: upstash.token,
             STANDIN_PROBE_URL: standInProbe.url,

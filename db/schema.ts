@@ -174,7 +174,8 @@ export const probes = sqliteTable(
     version: text("version"),
     capacity: integer("capacity").notNull().default(0),
     inFlight: integer("in_flight").notNull().default(0),
-    status: text("status", { enum: ["active", "draining", "dead"] }).notNull(),
+    /** "draining" is the probe's own word (its heartbeat); "disabled" an operator's (/admin), which heartbeats keep. */
+    status: text("status", { enum: ["active", "draining", "dead", "disabled"] }).notNull(),
     lastHeartbeatAt: integer("last_heartbeat_at"),
     createdAt: integer("created_at").notNull().default(now),
   },

@@ -70,6 +70,14 @@ export const ConfigSchema = z.object({
   STRIPE_API_URL: z.url().optional(),
   /** Bearer token of GET /internal/metrics (Prometheus); unset, the route answers 503. */
   MXRAY_METRICS_TOKEN: z.string().min(16).optional(),
+  /**
+   * Platform operators (comma-separated emails): they alone see /admin, the fleet and every
+   * account. Parsed once here, lower-cased.
+   */
+  MXRAY_ADMIN_EMAILS: z
+    .string()
+    .optional()
+    .transform((s) => (s ?? "").split(",").map((e) => e.trim().toLowerCase()).filter((e) => e.length > 0)),
   /** How long a single check's answer is served from the cache. */
   MXRAY_VERIFY_CACHE_S: z.coerce.number().int().nonnegative().default(3_600),
 });

@@ -50,6 +50,8 @@ declare namespace Cloudflare {
     STANDIN_PROBE_URL?: string;
     /** Tests only: a database of its own for the webhook sweeper's tests. */
     WEBHOOKS_TEST_DATABASE_URL?: string;
+    /** Tests only: a database of its own for the operations console's tests (it changes every probe). */
+    ADMIN_TEST_DATABASE_URL?: string;
     /** Tests only: a loopback webhook receiver (e2e/standin-receiver.ts). */
     STANDIN_RECEIVER_URL?: string;
     /** Tests only: a Stripe stand-in with no Prices set up (vitest.workers.config.ts). */
@@ -72,5 +74,6 @@ declare namespace Cloudflare {
     STRIPE_SECRET_KEY?: string;
     STRIPE_API_URL?: string;
     MXRAY_METRICS_TOKEN?: string;
+    MXRAY_ADMIN_EMAILS?: string;
   }
 }

@@ -2,6 +2,7 @@
 import type { LinksFunction, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, isRouteErrorResponse, Link, Links, Meta, NavLink, Outlet, Scripts, ScrollRestoration, useLoaderData, useRouteError, useSubmit } from "@remix-run/react";
 import { can } from "../core/roles.ts";
+import { isOperator } from "../edge/services/admin.ts";
 import { getViewer } from "./auth.server.ts";
 import { LowBalanceBanner } from "./components/billing.tsx";
 import styles from "./styles.css?url";
@@ -18,6 +19,7 @@ export async function loader(args: LoaderFunctionArgs) {
       account: { id: account.id, name: account.name, kind: account.kind, role: account.role },
       credits: can(account.role, "billing:view") ? account.creditBalance : null,
       accounts: accounts.map((a) => ({ id: a.id, name: a.name, kind: a.kind })),
+      operator: isOperator(args.context.services.config, user.email),
     },
   };
 }
@@ -60,6 +62,7 @@ function TopBar() {
               {can(viewer.account.role, "audit:view") && <NavLink to="/audit">Audit log</NavLink>}
               <NavLink to="/team">Team</NavLink>
               <NavLink to="/docs">API docs</NavLink>
+              {viewer.operator && <NavLink to="/admin">Admin</NavLink>}
             </nav>
             <div className="who">
               <Form method="post" action="/team" onChange={(e) => submit(e.currentTarget)}>

@@ -24,6 +24,9 @@ export function truth(): Map<string, Expected> {
   return new Map(Object.entries(JSON.parse(readFileSync(process.env.MXRAY_BROWSER_TRUTH!, "utf8")) as Record<string, Expected>));
 }
 
+/** The platform operator of the browser stack (MXRAY_ADMIN_EMAILS, set in global-setup.ts). */
+export const OPERATOR_EMAIL = "operator@mxray.test";
+
 /** A fresh local account per test (its own credits and jobs). */
 export function uniqueEmail(who: string): string {
   return `${who}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}@example.com`;

@@ -5,11 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startStack } from "../stack.ts";
 import { ensureChromium } from "./chromium.ts";
+import { OPERATOR_EMAIL } from "./fixtures.ts";
 
 export default async function globalSetup() {
   ensureChromium();
   const dataDir = mkdtempSync(join(tmpdir(), "mxray-browser-"));
-  const stack = await startStack({ dataDir, world: true, sweepMs: 1_000, log: (l) => console.log(l), childOutput: process.env.MXRAY_E2E_LOGS ? "inherit" : "ignore" });
+  const stack = await startStack({ dataDir, world: true, sweepMs: 1_000, vars: { MXRAY_ADMIN_EMAILS: OPERATOR_EMAIL }, log: (l) => console.log(l), childOutput: process.env.MXRAY_E2E_LOGS ? "inherit" : "ignore" });
   const truthFile = join(dataDir, "truth.json");
   writeFileSync(truthFile, JSON.stringify(Object.fromEntries(stack.world!.truth)));
   process.env.MXRAY_BROWSER_URL = stack.url;

@@ -1,0 +1,33 @@
+// The operations console in Chromium (issue 13): the operator (MXRAY_ADMIN_EMAILS) opens /admin
+// from the nav, sees the stack's probe, finds another person's account and adjusts its credits,
+// which that person then has; anyone else has no link and gets 404 on /admin.
+import { expect, OPERATOR_EMAIL, signIn, test, uniqueEmail } from "./fixtures.ts";
+
+test("the operator sees the fleet and adjusts another account's credits; a normal user gets 404", async ({ page, browser }) => {
+  const customer = uniqueEmail("admincustomer");
+  const ctx = await browser.newContext({ baseURL: process.env.MXRAY_BROWSER_URL });
+  const them = await ctx.newPage();
+  await signIn(them, customer);
+  await expect(them.getByRole("link", { name: "Admin" })).toHaveCount(0);
+  expect((await them.goto("/admin"))?.status()).toBe(404);
+
+  await signIn(page, OPERATOR_EMAIL);
+  await page.getByRole("link", { name: "Admin" }).click();
+  await expect(page).toHaveURL(/\/admin$/);
+  await expect(page.getByRole("table", { name: "Probes" }).locator("tbody tr").filter({ hasText: "prb_local_" }).first()).toContainText("active");
+
+  await page.getByLabel("Name, email or id").fill(customer);
+  await page.getByRole("button", { name: "Search" }).click();
+  const rows = page.getByRole("table", { name: "Accounts" }).locator("tbody tr");
+  await expect(rows).toHaveCount(1);
+  const before = Number((await rows.first().locator("[data-balance]").innerText()).replace(/,/g, ""));
+  await rows.first().getByLabel(/Credits to add or remove/).fill("250");
+  await rows.first().getByLabel(/Reason for/).fill("support goodwill");
+  await rows.first().getByRole("button", { name: "Adjust" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Adjusted" })).toBeVisible();
+  await expect(rows.first().locator("[data-balance]")).toHaveText((before + 250).toLocaleString("en"));
+
+  await them.goto("/dashboard");
+  await expect(them.getByTitle("Credits")).toHaveText(`${(before + 250).toLocaleString("en")} credits`);
+  await ctx.close();
+});

@@ -37,6 +37,8 @@ export function describe(e: Pick<AuditView, "action" | "detail">): string {
     case "billing.credits_granted":
     case "billing.credits_taken_back":
       return `${Number(d.credits ?? 0).toLocaleString("en")} credits (${s("reason") ?? ""})`;
+    case "admin.credits_adjusted":
+      return `${Number(d.delta ?? 0) > 0 ? "+" : ""}${Number(d.delta ?? 0).toLocaleString("en")} credits by ${s("operator") ?? "an operator"}: ${s("reason") ?? ""}`;
     case "billing.checkout_started":
       return s("product") ?? "";
     case "webhook.created":

@@ -25,6 +25,19 @@ function age(ms: number | null): string {
   return `${Math.round(s / 3600)} h`;
 }
 
+/** A table of `rows`, or a line saying there are none. */
+function Listing({ label, head, rows, empty, children }: { label: string; head: React.ReactNode[]; rows: number; empty: string; children: React.ReactNode }) {
+  if (rows === 0) return <p className="empty">{empty}</p>;
+  return (
+    <div className="table-wrap">
+      <table aria-label={label}>
+        <thead><tr>{head.map((h, i) => <th scope="col" key={i}>{h}</th>)}</tr></thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
 export async function loader(args: LoaderFunctionArgs) {
   await requireOperator(args);
   const { db } = args.context.services;
@@ -77,56 +90,43 @@ export default function Admin() {
 
       <section className="card" aria-labelledby="fleet-title">
         <h2 id="fleet-title">Fleet</h2>
-        {probes.length === 0 ? <p className="empty">No probe has sent a heartbeat yet.</p> : (
-          <div className="table-wrap">
-            <table aria-label="Probes">
-              <thead><tr><th scope="col">Probe</th><th scope="col">Status</th><th scope="col">Version</th><th scope="col">Heartbeat</th><th scope="col">Batches / capacity</th><th scope="col"><span className="sr-only">Action</span></th></tr></thead>
-              <tbody>
-                {probes.map((p) => (
-                  <tr key={p.id} data-probe={p.id}>
-                    <td className="mono">{p.id}<div className="muted">{p.url}</div></td>
-                    <td>{p.status}</td>
-                    <td className="mono">{p.version ?? ""}</td>
-                    <td>{age(p.heartbeatAgeMs)} ago</td>
-                    <td>{fmt(p.batchesInFlight)} / {fmt(p.capacity)}</td>
-                    <td>
-                      <Form method="post">
-                        <input type="hidden" name="probeId" value={p.id} />
-                        {p.status === "disabled"
-                          ? <button className="btn small" type="submit" name="intent" value="enable-probe" aria-label={`Enable ${p.id}`}>Enable</button>
-                          : p.status !== "dead" && <button className="btn small" type="submit" name="intent" value="disable-probe" aria-label={`Disable ${p.id}`}>Disable</button>}
-                      </Form>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <Listing label="Probes" rows={probes.length} empty="No probe has sent a heartbeat yet."
+          head={["Probe", "Status", "Version", "Heartbeat", "Batches / capacity", <span className="sr-only">Action</span>]}>
+          {probes.map((p) => (
+            <tr key={p.id} data-probe={p.id}>
+              <td className="mono">{p.id}<div className="muted">{p.url}</div></td>
+              <td>{p.status}</td>
+              <td className="mono">{p.version ?? ""}</td>
+              <td>{age(p.heartbeatAgeMs)} ago</td>
+              <td>{fmt(p.batchesInFlight)} / {fmt(p.capacity)}</td>
+              <td>
+                <Form method="post">
+                  <input type="hidden" name="probeId" value={p.id} />
+                  {p.status === "disabled"
+                    ? <button className="btn small" type="submit" name="intent" value="enable-probe" aria-label={`Enable ${p.id}`}>Enable</button>
+                    : p.status !== "dead" && <button className="btn small" type="submit" name="intent" value="disable-probe" aria-label={`Disable ${p.id}`}>Disable</button>}
+                </Form>
+              </td>
+            </tr>
+          ))}
+        </Listing>
       </section>
 
       <section className="card" aria-labelledby="jobs-title">
         <h2 id="jobs-title">Lists in flight</h2>
         <p className="muted">Stuck: none of the list's batches changed state for 10 minutes (a batch's lease is shorter).</p>
-        {jobs.length === 0 ? <p className="empty">No list is queued or running.</p> : (
-          <div className="table-wrap">
-            <table aria-label="Lists in flight">
-              <thead><tr><th scope="col">List</th><th scope="col">Account</th><th scope="col">Status</th><th scope="col">Progress</th><th scope="col">Age</th><th scope="col">Last move</th></tr></thead>
-              <tbody>
-                {jobs.map((j) => (
-                  <tr key={j.id} data-stuck={j.stuck}>
-                    <td>{j.name}<div className="mono muted">{j.id}</div></td>
-                    <td>{j.account}<div className="mono muted">{j.accountId}</div></td>
-                    <td>{j.status}{j.stuck && <strong> · stuck</strong>}</td>
-                    <td>{fmt(j.processed)} / {fmt(j.unique)} ({pct(j.processed, j.unique)}%)</td>
-                    <td>{age(j.ageMs)}</td>
-                    <td>{age(j.idleMs)} ago</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <Listing label="Lists in flight" rows={jobs.length} empty="No list is queued or running." head={["List", "Account", "Status", "Progress", "Age", "Last move"]}>
+          {jobs.map((j) => (
+            <tr key={j.id} data-stuck={j.stuck}>
+              <td>{j.name}<div className="mono muted">{j.id}</div></td>
+              <td>{j.account}<div className="mono muted">{j.accountId}</div></td>
+              <td>{j.status}{j.stuck && <strong> · stuck</strong>}</td>
+              <td>{fmt(j.processed)} / {fmt(j.unique)} ({pct(j.processed, j.unique)}%)</td>
+              <td>{age(j.ageMs)}</td>
+              <td>{age(j.idleMs)} ago</td>
+            </tr>
+          ))}
+        </Listing>
       </section>
 
       <section className="card" aria-labelledby="accounts-title">
@@ -139,31 +139,24 @@ export default function Admin() {
           <button className="btn" type="submit">Search</button>
           {q && <Link to="/admin">Clear</Link>}
         </Form>
-        {accounts.length === 0 ? <p className="empty">No account matches.</p> : (
-          <div className="table-wrap">
-            <table aria-label="Accounts">
-              <thead><tr><th scope="col">Account</th><th scope="col">Members</th><th scope="col">Balance</th><th scope="col">Adjust credits</th></tr></thead>
-              <tbody>
-                {accounts.map((a) => (
-                  <tr key={a.id} data-account={a.id}>
-                    <td>{a.name} <span className="muted">({a.kind})</span><div className="mono muted">{a.id}</div></td>
-                    <td>{a.emails}</td>
-                    <td data-balance>{fmt(a.balance)}</td>
-                    <td>
-                      <Form method="post" className="row" key={a.nonce}>
-                        <input type="hidden" name="accountId" value={a.id} />
-                        <input type="hidden" name="nonce" value={a.nonce} />
-                        <input name="delta" type="number" step={1} required aria-label={`Credits to add or remove for ${a.id}`} placeholder="±credits" style={{ width: "8em" }} />
-                        <input name="reason" required maxLength={500} aria-label={`Reason for ${a.id}`} placeholder="Why" />
-                        <button className="btn small" type="submit" name="intent" value="adjust">Adjust</button>
-                      </Form>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <Listing label="Accounts" rows={accounts.length} empty="No account matches." head={["Account", "Members", "Balance", "Adjust credits"]}>
+          {accounts.map((a) => (
+            <tr key={a.id} data-account={a.id}>
+              <td>{a.name} <span className="muted">({a.kind})</span><div className="mono muted">{a.id}</div></td>
+              <td>{a.emails}</td>
+              <td data-balance>{fmt(a.balance)}</td>
+              <td>
+                <Form method="post" className="row" key={a.nonce}>
+                  <input type="hidden" name="accountId" value={a.id} />
+                  <input type="hidden" name="nonce" value={a.nonce} />
+                  <input name="delta" type="number" step={1} required aria-label={`Credits to add or remove for ${a.id}`} placeholder="±credits" style={{ width: "8em" }} />
+                  <input name="reason" required maxLength={500} aria-label={`Reason for ${a.id}`} placeholder="Why" />
+                  <button className="btn small" type="submit" name="intent" value="adjust">Adjust</button>
+                </Form>
+              </td>
+            </tr>
+          ))}
+        </Listing>
       </section>
     </>
   );

@@ -1,6 +1,6 @@
 // The operations console in Chromium (issue 13): the operator (MXRAY_ADMIN_EMAILS) opens /admin
 // from the nav, sees the stack's probe, finds another person's account and adjusts its credits,
-// which that person then has; anyone else has no link and gets 404 on /admin.
+// which that person then has and reads in their audit log; anyone else has no link and gets 404 on /admin.
 import { expect, OPERATOR_EMAIL, signIn, test, uniqueEmail } from "./fixtures.ts";
 
 test("the operator sees the fleet and adjusts another account's credits; a normal user gets 404", async ({ page, browser }) => {
@@ -29,5 +29,9 @@ test("the operator sees the fleet and adjusts another account's credits; a norma
 
   await them.goto("/dashboard");
   await expect(them.getByTitle("Credits")).toHaveText(`${(before + 250).toLocaleString("en")} credits`);
+  // The person's own audit log says who adjusted it and why.
+  await them.goto("/audit");
+  await expect(them.getByRole("table", { name: "Audit log" }).locator("tbody tr").filter({ hasText: "admin.credits_adjusted" }))
+    .toContainText(`+250 credits by ${OPERATOR_EMAIL}: support goodwill`);
   await ctx.close();
 });

@@ -4,16 +4,17 @@
 // (its id is the `webhook-id`, the same on every attempt), and each attempt claims its delivery
 // with one conditional write, makes the HTTP call with no lock held, then records what happened.
 // At least once: a receiver may see a delivery twice, always with the same `webhook-id`.
-import { recordAudit, type Who } from "./audit.ts";
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
-import type { JobView, Result } from "../../core/contracts.ts";
+import type { Result } from "../../core/contracts.ts";
 import { newId } from "../../core/ids.ts";
+import { SAMPLE_JOB, SAMPLE_RESULT } from "../../core/samples.ts";
 import { checkWebhookUrl } from "../../core/webhookurl.ts";
 import { jobs, webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEvents, WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../../db/schema.ts";
 import { localMode } from "../config.ts";
 import type { EdgeDb } from "../db.ts";
 import { ServiceError } from "../errors.ts";
+import { recordAudit, type Who } from "./audit.ts";
 import type { Services } from "./context.ts";
 import { jobView } from "./jobs.ts";
 import { afterCursor, decodeCursor, toPage } from "./paging.ts";
@@ -495,37 +496,6 @@ export async function sweepWebhooks(s: Services, now = Date.now()): Promise<Webh
 
 export const isWebhookEventType = (t: string): t is WebhookEventType => (WEBHOOK_EVENT_TYPES as readonly string[]).includes(t);
 
-const SAMPLE_JOB: JobView = {
-  id: "job_3kq8zp1m0avw2xbycd4e",
-  name: "signups-march.csv",
-  status: "completed",
-  total: 1_204,
-  unique: 1_180,
-  processed: 1_180,
-  counts: { deliverable: 932, undeliverable: 141, risky: 77, unknown: 30 },
-  progress: 1,
-  rejects: { no_address: 3, too_long: 0 },
-  created_at: "2025-03-14T09:26:53.000Z",
-  finished_at: "2025-03-14T09:31:12.000Z",
-};
-
-const SAMPLE_RESULT: Result = {
-  email: "ada@example.com",
-  normalized: "ada@example.com",
-  verdict: "deliverable",
-  reason: "accepted",
-  catch_all: false,
-  disposable: false,
-  role: false,
-  free: false,
-  greylisted: false,
-  suggestion: null,
-  score: 95,
-  mx: "mx1.example.com",
-  smtp: { code: 250, enhanced: "2.1.5", message: "Recipient ok" },
-  duration_ms: 812,
-  retry_after: null,
-};
 
 /**
  * What Zapier shows while a zap is set up: the account's 3 most recent real objects for the event

@@ -4,6 +4,7 @@
 import zapier, { type Bundle, type ZObject } from "zapier-platform-core";
 import type { Job, WebhookEvent } from "../../../client/index.ts";
 import manifest from "../package.json" with { type: "json" };
+import { SAMPLE_JOB, SAMPLE_RESULT } from "../../../core/samples.ts";
 import { withApi } from "./http.ts";
 
 const platformVersion = zapier.version;
@@ -11,36 +12,8 @@ const { version } = manifest;
 
 type Obj = Record<string, unknown>;
 
-/** A job as the API returns it (the sample Zapier shows before a real one exists). */
-const JOB_SAMPLE = {
-  id: "job_4f1c2a9b7d3e5f60a1b2",
-  name: "signups.csv",
-  status: "completed",
-  total: 3,
-  unique: 3,
-  processed: 3,
-  progress: 1,
-  counts: { deliverable: 2, undeliverable: 1, risky: 0, unknown: 0 },
-  created_at: "2026-11-30T09:00:00.000Z",
-  finished_at: "2026-11-30T09:00:42.000Z",
-};
-
-const RESULT_SAMPLE = {
-  email: "ada@example.com",
-  normalized: "ada@example.com",
-  verdict: "deliverable",
-  reason: "accepted",
-  catch_all: false,
-  disposable: false,
-  role: false,
-  free: false,
-  score: 95,
-  mx: "mx.example.com",
-  smtp: { code: 250, enhanced: "2.1.5", message: "Ok" },
-};
-
 /** A REST-hook trigger on one of our events: Zapier subscribes its URL, we POST `{ type, timestamp, data }`. */
-function hookTrigger(key: string, event: WebhookEvent, noun: string, label: string, description: string, sample: Obj) {
+function hookTrigger(key: string, event: WebhookEvent, noun: string, label: string, description: string, sample: object) {
   return {
     key,
     noun,
@@ -62,8 +35,8 @@ function hookTrigger(key: string, event: WebhookEvent, noun: string, label: stri
   };
 }
 
-const listVerified = hookTrigger("list_verified", "job.completed", "List", "List Verified", "Triggers when a list finishes verifying.", JOB_SAMPLE);
-const addressVerified = hookTrigger("address_verified", "verification.completed", "Address", "Address Verified", "Triggers when an address is checked through the API.", RESULT_SAMPLE);
+const listVerified = hookTrigger("list_verified", "job.completed", "List", "List Verified", "Triggers when a list finishes verifying.", SAMPLE_JOB);
+const addressVerified = hookTrigger("address_verified", "verification.completed", "Address", "Address Verified", "Triggers when an address is checked through the API.", SAMPLE_RESULT);
 
 const verifyAddress = {
   key: "verify_address",
@@ -72,7 +45,7 @@ const verifyAddress = {
   operation: {
     inputFields: [{ key: "email", label: "Email address", required: true, type: "string" as const }],
     perform: async (z: ZObject, bundle: Bundle<{ email: string }>) => withApi(z, bundle, (api) => api.verify(bundle.inputData.email)),
-    sample: RESULT_SAMPLE,
+    sample: SAMPLE_RESULT,
   },
 };
 
@@ -100,7 +73,7 @@ const verifyList = {
       if (list.length === 0) throw new z.errors.Error("Give addresses or a file", "validation_failed", 400);
       return withApi(z, bundle, (api) => api.uploadList(list.join("\n"), "text/plain", name));
     },
-    sample: { ...JOB_SAMPLE, status: "queued", processed: 0, progress: 0, finished_at: null },
+    sample: { ...SAMPLE_JOB, status: "queued", processed: 0, progress: 0, finished_at: null },
   },
 };
 
@@ -133,7 +106,7 @@ const findList = {
         return found;
       });
     },
-    sample: JOB_SAMPLE,
+    sample: SAMPLE_JOB,
   },
 };
 

@@ -1,0 +1,35 @@
+// What a job and a result look like, for anyone shown one before real ones exist: the samples
+// of GET /api/v1/hooks/samples and of the Zapier integration's editor.
+import type { JobView, Result } from "./contracts.ts";
+
+export const SAMPLE_JOB: JobView = {
+  id: "job_3kq8zp1m0avw2xbycd4e",
+  name: "signups-march.csv",
+  status: "completed",
+  total: 1_204,
+  unique: 1_180,
+  processed: 1_180,
+  counts: { deliverable: 932, undeliverable: 141, risky: 77, unknown: 30 },
+  progress: 1,
+  rejects: { no_address: 3, too_long: 0 },
+  created_at: "2025-03-14T09:26:53.000Z",
+  finished_at: "2025-03-14T09:31:12.000Z",
+};
+
+export const SAMPLE_RESULT: Result = {
+  email: "ada@example.com",
+  normalized: "ada@example.com",
+  verdict: "deliverable",
+  reason: "accepted",
+  catch_all: false,
+  disposable: false,
+  role: false,
+  free: false,
+  greylisted: false,
+  suggestion: null,
+  score: 95,
+  mx: "mx1.example.com",
+  smtp: { code: 250, enhanced: "2.1.5", message: "Recipient ok" },
+  duration_ms: 812,
+  retry_after: null,
+};

@@ -355,10 +355,9 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       let run = domains.get(name);
       if (!run) {
         const created: DomainRun = { name, route: Promise.resolve({ kind: "no_mail" }), catchAll: undefined, evidence: null, tester: "self", hosts: null, probing: false, waiting: [], active: 0 };
-        // The fleet's catch-all answer is looked up beside DNS; a domain with mail and no answer
-        // is claimed for testing here, or left to the probe that claimed it first.
+        // A domain with mail gets the fleet's catch-all answer, or is claimed for testing here,
+        // or is left to the probe that claimed it first.
         created.route = (async () => {
-          const known = shared.catchAll(name);
           await dnsSlots.acquire();
           let route: MailRoute;
           try {
@@ -366,12 +365,13 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
           } finally {
             dnsSlots.release();
           }
-          const answer = await known;
-          if (answer) {
-            created.catchAll = answer.catchAll;
-            created.evidence = answer;
-          } else if ((route.kind === "mx" || route.kind === "implicit_mx") && !isDisposable(name)) {
-            created.tester = (await shared.claimCatchAllTest(name)) ? "self" : "fleet";
+          if ((route.kind === "mx" || route.kind === "implicit_mx") && !isDisposable(name)) {
+            const found = await shared.lookupCatchAll(name);
+            if (typeof found === "string") created.tester = found === "test" ? "self" : "fleet";
+            else {
+              created.catchAll = found.catchAll;
+              created.evidence = found;
+            }
           }
           return route;
         })();

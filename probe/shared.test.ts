@@ -113,32 +113,31 @@ describe("catch-all answers", () => {
   it("are tested by one probe while the others wait for its answer, then served from the fleet", async () => {
     const clock = manualClock();
     const [p1, p2, p3] = fleetOf(3, clock);
-    expect(await p1!.catchAll("any.test")).toBeUndefined();
-    expect(await p1!.claimCatchAllTest("any.test")).toBe(true);
-    expect(await p2!.claimCatchAllTest("any.test")).toBe(false);
+    expect(await p1!.lookupCatchAll("any.test")).toBe("test");
+    expect(await p2!.lookupCatchAll("any.test")).toBe("wait");
     const waiting = p2!.awaitCatchAll("any.test", Number.POSITIVE_INFINITY);
     await p1!.saveCatchAll("any.test", answer, 60_000);
     expect(await waiting).toEqual(expect.objectContaining(answer));
-    expect(await p3!.catchAll("any.test")).toEqual(expect.objectContaining(answer));
+    expect(await p3!.lookupCatchAll("any.test")).toEqual(expect.objectContaining(answer));
     expect(p3!.stats().fleetHits.catchAll).toBe(1);
     clock.advance(60_000);
-    expect(await p3!.catchAll("any.test")).toBeUndefined(); // the TTL holds across the fleet
+    expect(await p3!.lookupCatchAll("any.test")).toBe("test"); // the TTL holds across the fleet
   });
 
   it("release the claim when the test said nothing definite, so a waiting probe tests for itself", async () => {
     const clock = manualClock();
     const [p1, p2] = fleetOf(2, clock);
-    expect(await p1!.claimCatchAllTest("vague.test")).toBe(true);
+    expect(await p1!.lookupCatchAll("vague.test")).toBe("test");
     await p1!.saveCatchAll("vague.test", null, 60_000);
     expect(await p2!.awaitCatchAll("vague.test", Number.POSITIVE_INFINITY)).toBeUndefined();
     expect(clock.slept).toBeLessThan(t.catchAllClaimMs);
-    expect(await p2!.claimCatchAllTest("vague.test")).toBe(true);
+    expect(await p2!.lookupCatchAll("vague.test")).toBe("test");
   });
 
   it("stop waiting for a claimant that never answers, within the waiter's own limit", async () => {
     const clock = manualClock();
     const [p1, p2] = fleetOf(2, clock);
-    expect(await p1!.claimCatchAllTest("gone.test")).toBe(true); // and p1 dies
+    expect(await p1!.lookupCatchAll("gone.test")).toBe("test"); // and p1 dies
     expect(await p2!.awaitCatchAll("gone.test", 1_000)).toBeUndefined();
     expect(clock.slept).toBeGreaterThanOrEqual(1_000);
     expect(clock.slept).toBeLessThan(1_000 + t.catchAllPollMs);
@@ -191,13 +190,13 @@ describe("without a reachable Redis", () => {
     const p = createSharedMxState({ probeId: "cut-off", clock, redis: { url: "http://127.0.0.1:9", token: "x" } });
     for (let i = 0; i < t.breakerFailures; i++) await p.failed("192.0.2.5", refused);
     expect(await p.admit("192.0.2.5")).toEqual(refused);
-    expect(await p.claimCatchAllTest("any.test")).toBe(true);
+    expect(await p.lookupCatchAll("any.test")).toBe("test");
     const down = p.stats();
     expect(down.mode).toBe("local");
     expect(down.redisErrors).toBe(1); // one failure, then memory only until the retry time
     clock.advance(t.redisRetryMs);
     expect(p.stats().mode).toBe("redis");
-    expect(await p.catchAll("other.test")).toBeUndefined();
+    expect(await p.lookupCatchAll("other.test")).toBe("test");
     expect(p.stats()).toMatchObject({ mode: "local", redisErrors: 2 });
   });
 });

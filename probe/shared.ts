@@ -101,10 +101,11 @@ export interface SharedMxState {
   /** A connection that could not be made (refused, timed out): the host's fault. */
   failed(ip: string, err: SessionError): Promise<void>;
 
-  /** The domain's catch-all answer if this probe or the fleet has a fresh one. */
-  catchAll(domain: string): Promise<CatchAllAnswer | undefined>;
-  /** True when this probe should run the domain's catch-all test; false when another probe is. */
-  claimCatchAllTest(domain: string): Promise<boolean>;
+  /**
+   * The domain's catch-all answer if this probe or the fleet has a fresh one; else "test" (this
+   * probe has claimed the test) or "wait" (another probe claimed it: awaitCatchAll).
+   */
+  lookupCatchAll(domain: string): Promise<CatchAllAnswer | "test" | "wait">;
   /** The claimant's answer, or undefined when it gave none within the claim or maxWaitMs (then
    *  test it yourself: a claimant may have died holding its claim). */
   awaitCatchAll(domain: string, maxWaitMs: number, signal?: AbortSignal): Promise<CatchAllAnswer | undefined>;
@@ -170,6 +171,13 @@ local out = cjson.encode({['until'] = now + cooldown, cooldown = cooldown, error
 redis.call('SET', KEYS[1], out, 'PX', cooldown + tonumber(ARGV[7]))
 redis.call('DEL', KEYS[2], KEYS[3])
 return out`;
+
+/** KEYS answer, test claim; ARGV probe, claimMs. {1, answer} | {2} claimed here | {3} claimed by another probe. */
+const LOOKUP_CATCH_ALL = `
+local v = redis.call('GET', KEYS[1])
+if v then return {1, v} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2, ''} end
+return {3, ''}`;
 
 /** KEYS deferral; ARGV now, basePause, maxPause, memory. The record (unchanged while a pause runs). */
 const DEFER = `
@@ -359,11 +367,8 @@ export function createSharedMxState(opts: SharedMxStateOptions): SharedMxState {
     });
   }
 
-  async function catchAll(domain: string): Promise<CatchAllAnswer | undefined> {
-    const known = catchAlls.get(domain);
-    if (known) return known;
-    const raw = await fleet((r) => r.get<string>(KEY.catchAll(domain)));
-    if (!raw) return undefined;
+  /** An answer another probe stored, kept here for the rest of its TTL. */
+  function fromFleet(domain: string, raw: string): CatchAllAnswer | undefined {
     const answer = JSON.parse(raw) as CatchAllAnswer & { expiresAt: number };
     const ttl = answer.expiresAt - clock.now();
     if (ttl <= 0) return undefined;
@@ -372,10 +377,17 @@ export function createSharedMxState(opts: SharedMxStateOptions): SharedMxState {
     return answer;
   }
 
-  async function claimCatchAllTest(domain: string): Promise<boolean> {
-    const got = await fleet((r) => r.set(KEY.catchAllTest(domain), opts.probeId, { nx: true, px: t.catchAllClaimMs }));
+  async function lookupCatchAll(domain: string): Promise<CatchAllAnswer | "test" | "wait"> {
+    const known = catchAlls.get(domain);
+    if (known) return known;
+    const found = await fleet((r) =>
+      r.eval<string[], [number, string]>(LOOKUP_CATCH_ALL, [KEY.catchAll(domain), KEY.catchAllTest(domain)], [opts.probeId, String(t.catchAllClaimMs)]),
+    );
     // Without Redis every probe tests for itself, as before.
-    return got === undefined || got === "OK";
+    if (!found) return "test";
+    const [state, raw] = found;
+    if (state === 1) return fromFleet(domain, raw) ?? "test";
+    return state === 2 ? "test" : "wait";
   }
 
   async function awaitCatchAll(domain: string, maxWaitMs: number, signal?: AbortSignal): Promise<CatchAllAnswer | undefined> {
@@ -385,7 +397,7 @@ export function createSharedMxState(opts: SharedMxStateOptions): SharedMxState {
       const seen = await fleet((r) => r.mget<(string | null)[]>(KEY.catchAll(domain), KEY.catchAllTest(domain)));
       if (!seen) return undefined;
       const [raw, claim] = seen;
-      if (raw) return catchAll(domain);
+      if (raw) return fromFleet(domain, raw);
       if (!claim) return undefined; // the claimant gave up without an answer
     }
     return undefined;
@@ -491,8 +503,7 @@ export function createSharedMxState(opts: SharedMxStateOptions): SharedMxState {
     admit,
     connected,
     failed,
-    catchAll,
-    claimCatchAllTest,
+    lookupCatchAll,
     awaitCatchAll,
     saveCatchAll,
     beforeConnect: (provider, deadline, signal) =>

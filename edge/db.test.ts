@@ -91,4 +91,30 @@ describe("edge database client", () => {
     expect(most).toBe(limit);
     if (limit === 1) expect(started).toEqual(started.slice().sort((a, b) => a - b)); // oldest waiter first
   });
+
+  it("gives a freed write turn to the lane served longest ago: one job's queued chunks do not hold another's", async () => {
+    const started: string[] = [];
+    const release: (() => void)[] = [];
+    const fake = {
+      execute: async (stmt: string) => {
+        started.push(/-- (\S+)$/.exec(stmt)![1]!);
+        await new Promise<void>((r) => release.push(r));
+        return { rows: [], rowsAffected: 1 };
+      },
+    } as unknown as Client;
+    const big = instrumentClient(fake, undefined, () => "job:big");
+    const small = instrumentClient(fake, undefined, () => "job:small");
+    const calls = [
+      ...Array.from({ length: 5 }, (_, i) => big.execute(`UPDATE results SET x = 1 -- big${i}`)),
+      small.execute("UPDATE results SET x = 1 -- small"),
+    ];
+    while (started.length < calls.length) {
+      await new Promise((r) => setTimeout(r, 0)); // let a waiting call take the freed turn
+      release.splice(0).forEach((r) => r());
+    }
+    release.splice(0).forEach((r) => r());
+    await Promise.all(calls);
+    // The small job's write came second, not sixth; the big job's kept their order.
+    expect(started).toEqual(["big0", "small", "big1", "big2", "big3", "big4"]);
+  });
 });

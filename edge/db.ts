@@ -29,43 +29,57 @@ const BUSY_FIRST_PAUSE_MS = 2;
 const BUSY_MAX_PAUSE_MS = 100;
 
 /**
- * At most `size` callers at once in this isolate, oldest waiter first. A waiter polls on its own
- * timer rather than being woken by the one leaving: in workerd a promise resolved from another
- * request's context continues there, and its I/O would then fail ("Cannot perform I/O on behalf
- * of a different request"). A waiter whose request went away stops polling and is forgotten.
+ * At most `size` callers at once in this isolate, taken fairly across lanes: a freed turn goes to
+ * the lane served longest ago, and within it to the oldest waiter. A lane is a request, or every
+ * request carrying one job's results (Services.setDbLane), so a million-row job's result chunks
+ * queue behind each other while another job's chunk, or a person's page, takes the next turn.
+ * A waiter polls on its own timer rather than being woken by the one leaving: in workerd a promise
+ * resolved from another request's context continues there, and its I/O would then fail ("Cannot
+ * perform I/O on behalf of a different request"). A waiter whose request went away stops polling
+ * and is forgotten.
  */
-class Gate {
+export class Gate {
   private active = 0;
   private next = 0;
-  /** Waiters in arrival order, each with when it last polled. */
-  private readonly waiters = new Map<number, number>();
+  private tick = 0;
+  /** Waiters in arrival order, each with when it last polled and its lane. */
+  private readonly waiters = new Map<number, { polled: number; lane: string }>();
+  /** When each lane last got a turn (a tick), for lanes seen lately. */
+  private readonly served = new Map<string, number>();
   constructor(
     private readonly size: number,
     private readonly clock: { now(): number; sleep(ms: number): Promise<void> },
   ) {}
 
-  private isFirst(id: number): boolean {
+  /** The waiter whose turn is next: of the lane served longest ago, the oldest. */
+  private chosen(): number | undefined {
     const now = this.clock.now();
-    for (const [waiter, polled] of this.waiters) {
-      if (waiter === id) return true;
-      if (now - polled <= GATE_STALE_MS) return false;
-      this.waiters.delete(waiter);
+    let best: { id: number; served: number } | undefined;
+    for (const [id, w] of this.waiters) {
+      if (now - w.polled > GATE_STALE_MS) {
+        this.waiters.delete(id);
+        continue;
+      }
+      const served = this.served.get(w.lane) ?? -1;
+      if (!best || served < best.served) best = { id, served };
     }
-    return true;
+    return best?.id;
   }
 
   /** Runs `work` when its turn comes; false (nothing run) if the turn did not come by `deadline`. */
-  async run<T>(work: () => Promise<T>, deadline: number): Promise<{ ran: true; value: T } | { ran: false }> {
+  async run<T>(work: () => Promise<T>, deadline: number, lane: string): Promise<{ ran: true; value: T } | { ran: false }> {
     const id = this.next++;
-    while (this.active >= this.size || (this.waiters.size > 0 && !this.isFirst(id))) {
+    while (this.active >= this.size || (this.waiters.size > 0 && (this.chosen() ?? id) !== id)) {
       if (this.clock.now() >= deadline) {
         this.waiters.delete(id);
         return { ran: false };
       }
-      this.waiters.set(id, this.clock.now());
+      this.waiters.set(id, { polled: this.clock.now(), lane });
       await this.clock.sleep(GATE_POLL_MS * (0.5 + Math.random()));
     }
     this.waiters.delete(id);
+    this.served.set(lane, this.tick++);
+    if (this.served.size > MAX_LANES_REMEMBERED) this.forgetIdleLanes();
     this.active++;
     try {
       return { ran: true, value: await work() };
@@ -73,7 +87,13 @@ class Gate {
       this.active--;
     }
   }
+
+  private forgetIdleLanes(): void {
+    const waiting = new Set([...this.waiters.values()].map((w) => w.lane));
+    for (const lane of this.served.keys()) if (!waiting.has(lane)) this.served.delete(lane);
+  }
 }
+const MAX_LANES_REMEMBERED = 1_000;
 const GATE_POLL_MS = 2;
 /** A waiter that has not polled for this long went away. */
 const GATE_STALE_MS = 250;
@@ -91,11 +111,11 @@ const requests = new Gate(MAX_DB_REQUESTS_IN_FLIGHT, realClock);
 const writes = new Gate(1, realClock);
 
 /** A request's turn: a slot among the requests, and for a write the one writer's place first. */
-async function takeTurn<T>(write: boolean, call: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+async function takeTurn<T>(write: boolean, lane: string, call: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
   const deadline = realClock.now() + BUSY_BUDGET_MS;
-  const asRequest = () => requests.run(call, deadline);
+  const asRequest = () => requests.run(call, deadline, lane);
   if (!write) return asRequest();
-  const outer = await writes.run(asRequest, deadline);
+  const outer = await writes.run(asRequest, deadline, lane);
   return outer.ran ? outer.value : outer;
 }
 
@@ -126,12 +146,17 @@ function unavailable(err: unknown): never {
 
 const written = (results: ResultSet[]) => results.reduce((n, r) => n + r.rowsAffected, 0);
 
-export function instrumentClient(client: Client, clock: { now(): number; sleep(ms: number): Promise<void> } = realClock): Client {
+let clients = 0;
+
+/** `lane` names whose turn a call takes at the gates (see Gate); by default each client is its own. */
+export function instrumentClient(client: Client, clock: { now(): number; sleep(ms: number): Promise<void> } = realClock, lane?: () => string): Client {
+  const own = `client:${clients++}`;
+  const laneOf = lane ?? (() => own);
   const wrap = async <T extends ResultSet | ResultSet[]>(call: () => Promise<T>, write: boolean): Promise<T> => {
     const deadline = clock.now() + BUSY_BUDGET_MS;
     for (let pause = BUSY_FIRST_PAUSE_MS; ; pause = Math.min(BUSY_MAX_PAUSE_MS, pause * 2)) {
       try {
-        const got = await takeTurn(write, () => {
+        const got = await takeTurn(write, laneOf(), () => {
           meter.dbRoundTrips++;
           return call();
         });
@@ -166,12 +191,12 @@ export function instrumentClient(client: Client, clock: { now(): number; sleep(m
 export const DB_REQUEST_TIMEOUT_MS = 20_000;
 const timedFetch = (input: RequestInfo | URL, init?: RequestInit) => fetch(input, { ...init, signal: AbortSignal.timeout(DB_REQUEST_TIMEOUT_MS) });
 
-export function createEdgeDb(env: { TURSO_DATABASE_URL: string; TURSO_AUTH_TOKEN?: string | undefined }) {
+export function createEdgeDb(env: { TURSO_DATABASE_URL: string; TURSO_AUTH_TOKEN?: string | undefined }, lane?: () => string) {
   const client = createClient({
     url: env.TURSO_DATABASE_URL,
     fetch: timedFetch,
     ...(env.TURSO_AUTH_TOKEN ? { authToken: env.TURSO_AUTH_TOKEN } : {}),
   });
-  return drizzle(instrumentClient(client), { schema });
+  return drizzle(instrumentClient(client, realClock, lane), { schema });
 }
 export type EdgeDb = ReturnType<typeof createEdgeDb>;

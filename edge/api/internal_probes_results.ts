@@ -14,6 +14,8 @@ export function registerProbeResults(app: Hono<AppEnv>): void {
   app.post("/internal/probes/results", async (c) => {
     const chunk = await readSignedJson(c, ResultChunkSchema, MAX_CHUNK_BYTES);
     const s = c.var.services;
+    // One job's chunks take turns with each other at the database, not with everyone else.
+    s.setDbLane(`job:${chunk.job_id}`);
     // Kept alive if the probe hangs up: a write the database started always finishes.
     const applying = applyResultChunk(s.db, chunk);
     s.waitUntil(applying.catch(() => undefined));

@@ -31,8 +31,12 @@ export interface Services {
   request: RequestMeta;
   /** Where probes post results: our public URL, else the origin of the request. */
   origin: string;
+  /** Puts this request's database calls in a shared lane (edge/db.ts Gate), e.g. one per job's
+   *  results; otherwise the request is a lane of its own. */
+  setDbLane(lane: string): void;
 }
 
+let requests = 0;
 const announced = new Set<string>();
 function announce(what: string): void {
   if (announced.has(what)) return;
@@ -52,9 +56,11 @@ export function buildServices(env: Env, ctx: { waitUntil(p: Promise<unknown>): v
   const upstash = { url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN };
   const origin = (config.MXRAY_PUBLIC_URL ?? requestOrigin).replace(/\/+$/, "");
   if (!config.QSTASH_TOKEN) announce("webhook deliveries attempted by the Worker itself, retried by the sweeper (no QSTASH_TOKEN)");
+  let dbLane = `request:${requests++}`;
   const services: Services = {
     config,
-    db: createEdgeDb(config),
+    db: createEdgeDb(config, () => dbLane),
+    setDbLane: (lane) => void (dbLane = lane),
     dispatcher,
     rateLimiter: createUpstashRateLimiter({ ...upstash, perMinute: config.MXRAY_RATE_LIMIT_PER_MIN }),
     cache: createUpstashCache(upstash),

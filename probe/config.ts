@@ -32,6 +32,10 @@ export const ConfigSchema = z.object({
   MXRAY_OUTBOX_DIR: z.string().min(1).default("./.data/outbox"),
   MXRAY_MAX_INFLIGHT_BATCHES: positiveInt.default(4),
   MXRAY_HEARTBEAT_MS: positiveInt.default(10_000),
+  /** host:port targets of the self-check's outbound port-25 test (probe/selfcheck.ts); doctor's defaults when unset. */
+  MXRAY_SELF_CHECK_TARGETS: commaList,
+  /** This host's public IP: the self-check then checks its PTR against MXRAY_HELO and its blocklist standing. */
+  MXRAY_PUBLIC_IP: z.union([z.ipv4(), z.ipv6()]).optional(),
   /** "1": SMTP to loopback, private and other non-public addresses is allowed (the simulated world). */
   MXRAY_ALLOW_PRIVATE_TARGETS: z.enum(["0", "1"]).default("0").transform((v) => v === "1"),
 });

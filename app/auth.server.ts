@@ -72,12 +72,25 @@ async function resolveViewer(args: AuthArgs): Promise<AppViewer | null> {
   return viewer && { ...viewer, holder: who.holder };
 }
 
-/** The Viewer, or a redirect to the sign-in page that comes back here afterwards. */
-export async function requireViewer(args: AuthArgs): Promise<AppViewer> {
+/**
+ * The Viewer, or a redirect to the sign-in page that comes back here afterwards; also while an
+ * operator has their account disabled (for switching away from it, and for /admin).
+ */
+export async function requireSignedIn(args: AuthArgs): Promise<AppViewer> {
   const viewer = await getViewer(args);
   if (viewer) return viewer;
   const url = new URL(args.request.url);
   throw redirect(`/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`);
+}
+
+/** Where a member of a disabled account is sent instead of the app: it says why. */
+export const ACCOUNT_DISABLED_PATH = "/account-disabled";
+
+/** The Viewer acting in an enabled account: a disabled one's members can read and start nothing. */
+export async function requireViewer(args: AuthArgs): Promise<AppViewer> {
+  const viewer = await requireSignedIn(args);
+  if (viewer.account.disabledReason !== null) throw redirect(ACCOUNT_DISABLED_PATH);
+  return viewer;
 }
 
 export async function localPerson(email: string): Promise<Person> {

@@ -27,6 +27,7 @@ export const AUDIT_ACTIONS = [
   "webhook.secret_rotated",
   "admin.credits_adjusted",
   "admin.account_disabled",
+  "admin.account_enabled",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

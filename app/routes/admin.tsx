@@ -1,11 +1,12 @@
 // The operations console (issue 13): the probe fleet (health, last hour's answers; drain, disable,
 // enable), jobs in flight across accounts with stuck ones flagged, retried batches, accounts
 // (search, adjust credits, disable with a reason), and Stripe events held for an operator.
-// Platform operators only (MXRAY_ADMIN_EMAILS); anyone else gets a 404, as if the page did not exist.
+// Platform operators only (MXRAY_ADMIN_EMAILS, or Clerk's public metadata); anyone else gets a
+// 404, as if the page did not exist.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, type MetaFunction } from "@remix-run/react";
 import {
-  adjustCredits, fleet, heldStripeEvents, isOperator, jobsInFlight, retriedBatches, retryStripeEvent, searchAccounts, setAccountDisabled, setProbeState,
+  adjustCredits, fleet, heldStripeEvents, jobsInFlight, retriedBatches, retryStripeEvent, searchAccounts, setAccountDisabled, setProbeState,
 } from "../../edge/services/admin.ts";
 import { requireSignedIn, type AuthArgs } from "../auth.server.ts";
 import { fmt, pct } from "../components/ui.tsx";
@@ -16,7 +17,7 @@ export const meta: MetaFunction = () => [{ title: "Admin · mxray" }];
 async function requireOperator(args: AuthArgs) {
   // Even while the operator's own current account is disabled.
   const viewer = await requireSignedIn(args);
-  if (!isOperator(args.context.services.config, viewer.user.email)) throw new Response("Not Found", { status: 404 });
+  if (!viewer.operator) throw new Response("Not Found", { status: 404 });
   return viewer;
 }
 

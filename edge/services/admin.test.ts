@@ -13,8 +13,9 @@ import { ConfigSchema } from "../config.ts";
 import { ServiceError } from "../errors.ts";
 import { call, errorCode, result, seedAccount } from "../testing.ts";
 import {
-  adjustCredits, fleet, heldStripeEvents, isOperator, jobsInFlight, retriedBatches, retryStripeEvent, searchAccounts, setAccountDisabled, setProbeState, STUCK_MS,
+  adjustCredits, clerkOperator, fleet, heldStripeEvents, isOperator, jobsInFlight, retriedBatches, retryStripeEvent, searchAccounts, setAccountDisabled, setProbeState, STUCK_MS,
 } from "./admin.ts";
+import { auditClerkSignIn } from "./audit.ts";
 import { buildServices, type Services } from "./context.ts";
 import { ledgerDrift } from "./credits.ts";
 import { dispatchPending, liveProbes, sweep } from "./dispatch.ts";
@@ -55,6 +56,34 @@ describe("isOperator", () => {
     expect(isOperator(config, "")).toBe(false);
     const none = ConfigSchema.parse({ ...env, MXRAY_ADMIN_EMAILS: undefined });
     expect(isOperator(none, "operator@mxray.test")).toBe(false);
+  });
+});
+
+describe("Clerk", () => {
+  it("names an operator by the session token's public metadata, and nobody without it", () => {
+    const config = ConfigSchema.parse({ ...env, MXRAY_ADMIN_EMAILS: undefined });
+    expect(isOperator(config, "ada@acme.test", clerkOperator({ metadata: { role: "operator" } }))).toBe(true);
+    for (const claims of [{}, { metadata: { role: "admin" } }, { metadata: "operator" }, { role: "operator" }]) {
+      expect(isOperator(config, "ada@acme.test", clerkOperator(claims))).toBe(false);
+    }
+  });
+
+  it("audits a session's sign-in once, also when another isolate already did", async () => {
+    const accountId = await account("Ada", "ada@acme.test");
+    const ada = { id: "usr_ada@acme.test", email: "ada@acme.test" };
+    await auditClerkSignIn(s.db, request, accountId, ada, "sess_one", T0);
+    await auditClerkSignIn(s.db, request, accountId, ada, "sess_one", T0 + 1_000);
+    // Recorded by another isolate (this one never saw the session): the database says it was.
+    await s.db.insert(auditLog).values({ accountId, actor: ada.id, action: "sign_in.succeeded", target: "sess_other", createdAt: T0 });
+    await auditClerkSignIn(s.db, request, accountId, ada, "sess_other", T0 + 2_000);
+    await auditClerkSignIn(s.db, request, accountId, ada, "sess_two", T0 + 3_000);
+    const audit = await s.db.select().from(auditLog).where(eq(auditLog.accountId, accountId));
+    expect(audit.map((e) => [e.action, e.target, e.createdAt])).toEqual([
+      ["sign_in.succeeded", "sess_one", T0],
+      ["sign_in.succeeded", "sess_other", T0],
+      ["sign_in.succeeded", "sess_two", T0 + 3_000],
+    ]);
+    expect(JSON.parse(audit[0]!.detail!)).toEqual({ method: "clerk", email: ada.email });
   });
 });
 

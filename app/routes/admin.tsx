@@ -30,6 +30,17 @@ function age(ms: number | null): string {
   return `${Math.round(s / 3600)} h`;
 }
 
+/** One card of the console: a heading, what to know about it, its content. */
+function Section({ id, title, note, children }: { id: string; title: string; note?: string; children: React.ReactNode }) {
+  return (
+    <section className="card" aria-labelledby={`${id}-title`}>
+      <h2 id={`${id}-title`}>{title}</h2>
+      {note && <p className="muted">{note}</p>}
+      {children}
+    </section>
+  );
+}
+
 /** A table of `rows`, or a line saying there are none. */
 function Listing({ label, head, rows, empty, children }: { label: string; head: React.ReactNode[]; rows: number; empty: string; children: React.ReactNode }) {
   if (rows === 0) return <p className="empty">{empty}</p>;
@@ -107,8 +118,7 @@ export default function Admin() {
       {answer && "error" in answer && <div className="alert error" role="alert">{answer.error.message}</div>}
       {answer && "ok" in answer && <div className="alert ok" role="status">{answer.ok}</div>}
 
-      <section className="card" aria-labelledby="fleet-title">
-        <h2 id="fleet-title">Fleet</h2>
+      <Section id="fleet" title="Fleet">
         <Listing label="Probes" rows={probes.length} empty="No probe has sent a heartbeat yet."
           head={["Probe", "Status", "Version", "Heartbeat", "Batches / capacity", "Self-check", "Shared state", "Last hour", <span className="sr-only">Action</span>]}>
           {probes.map((p) => (
@@ -144,11 +154,9 @@ export default function Admin() {
             </tr>
           ))}
         </Listing>
-      </section>
+      </Section>
 
-      <section className="card" aria-labelledby="jobs-title">
-        <h2 id="jobs-title">Lists in flight</h2>
-        <p className="muted">Stuck: none of the list's batches changed state for 10 minutes (a batch's lease is shorter).</p>
+      <Section id="jobs" title="Lists in flight" note="Stuck: none of the list's batches changed state for 10 minutes (a batch's lease is shorter).">
         <Listing label="Lists in flight" rows={jobs.length} empty="No list is queued or running." head={["List", "Account", "Status", "Progress", "Age", "Last move"]}>
           {jobs.map((j) => (
             <tr key={j.id} data-stuck={j.stuck}>
@@ -175,10 +183,9 @@ export default function Admin() {
             </tr>
           ))}
         </Listing>
-      </section>
+      </Section>
 
-      <section className="card" aria-labelledby="accounts-title">
-        <h2 id="accounts-title">Accounts</h2>
+      <Section id="accounts" title="Accounts">
         <Form method="get" className="row" aria-label="Find accounts">
           <div>
             <label htmlFor="admin-q">Name, email or id</label>
@@ -221,11 +228,9 @@ export default function Admin() {
             </tr>
           ))}
         </Listing>
-      </section>
+      </Section>
 
-      <section className="card" aria-labelledby="stripe-title">
-        <h2 id="stripe-title">Held Stripe events</h2>
-        <p className="muted">Events no retry from Stripe could apply (an unknown account, bad metadata). Retry one once its cause is fixed: it applies once.</p>
+      <Section id="stripe" title="Held Stripe events" note="Events no retry from Stripe could apply (an unknown account, bad metadata). Retry one once its cause is fixed: it applies once.">
         <Listing label="Held Stripe events" rows={held.length} empty="No Stripe event is held." head={["Event", "Type", "Why", "Age", <span className="sr-only">Action</span>]}>
           {held.map((e) => (
             <tr key={e.id}>
@@ -242,7 +247,7 @@ export default function Admin() {
             </tr>
           ))}
         </Listing>
-      </section>
+      </Section>
     </>
   );
 }

@@ -1,7 +1,8 @@
 // The operations console (issue 13): what platform operators (MXRAY_ADMIN_EMAILS) see across
-// every account: the probe fleet, the jobs in flight, and accounts, whose credits they adjust.
+// every account: the probe fleet (health, last hour's answers; drain, disable), the jobs in
+// flight and retried batches, accounts (credits, disabling), and Stripe events held for them.
 // Probe actions are not tenant actions, so no account's audit log records them; a credit
-// adjustment is recorded in the adjusted account's log.
+// adjustment or an account's disabling is recorded in that account's log.
 import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, or, sql } from "drizzle-orm";
 import type { Heartbeat, SelfCheck } from "../../core/contracts.ts";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";

@@ -11,7 +11,9 @@ import { startSqld, type RunningSqld } from "../db/sqld.ts";
 import { ConfigSchema } from "../edge/config.ts";
 import { createEdgeDb } from "../edge/db.ts";
 import { accountCookie, startSession } from "../edge/services/session.ts";
-import { clerkSignInUrl, getViewer } from "./auth.server.ts";
+import { and, eq } from "drizzle-orm";
+import { accounts, auditLog } from "../db/schema.ts";
+import { ACCOUNT_DISABLED_PATH, clerkSignInUrl, getViewer, requireSignedIn, requireViewer } from "./auth.server.ts";
 
 const FRONTEND_API = "clerk.mxray.test";
 const PUBLISHABLE = `pk_live_${Buffer.from(`${FRONTEND_API}$`).toString("base64")}`;
@@ -118,6 +120,28 @@ describe("sign-in through Clerk", () => {
     const { db, config } = context.services;
     const local = await startSession(db, config, { id: "usr_local", email: "eve@example.com" }, false);
     expect(await getViewer({ request: pageRequest(local.split(";")[0]!, 0), context: fresh() })).toBeNull();
+  });
+
+  it("audits a session's sign-in once, and names an operator by the public metadata in the token", async () => {
+    const token = await sessionToken({ sub: "user_op", email: "op@example.com", sid: "sess_op", metadata: { role: "operator" } });
+    const viewer = await getViewer({ request: pageRequest(`__session=${token}`), context: fresh() });
+    await getViewer({ request: pageRequest(`__session=${token}`), context: fresh() });
+    expect(viewer!.operator).toBe(true);
+    const signIns = await context.services.db.select().from(auditLog).where(and(eq(auditLog.accountId, viewer!.account.id), eq(auditLog.action, "sign_in.succeeded")));
+    expect(signIns.map((e) => [e.actor, e.target])).toEqual([["user_op", "sess_op"]]);
+    const plain = await sessionToken({ sub: "user_plain", sid: "sess_plain" });
+    expect((await getViewer({ request: pageRequest(`__session=${plain}`), context: fresh() }))!.operator).toBe(false);
+  });
+
+  it("sends a member of a disabled account to the page saying why, and only there", async () => {
+    const token = await sessionToken({ sub: "user_off", sid: "sess_off" });
+    const viewer = await getViewer({ request: pageRequest(`__session=${token}`), context: fresh() });
+    await context.services.db.update(accounts).set({ disabledAt: Date.now(), disabledReason: "chargebacks" }).where(eq(accounts.id, viewer!.account.id));
+    const args = () => ({ request: pageRequest(`__session=${token}`), context: fresh() });
+    const refused = await requireViewer(args()).then(() => null, (e: unknown) => e);
+    expect(refused).toBeInstanceOf(Response);
+    expect((refused as Response).headers.get("location")).toBe(ACCOUNT_DISABLED_PATH);
+    expect((await requireSignedIn(args())).account.disabledReason).toBe("chargebacks");
   });
 
   it("sends signed-out people to the instance's hosted sign-in page", () => {

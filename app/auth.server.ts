@@ -5,6 +5,8 @@ import { getAuth } from "@clerk/remix/ssr.server";
 import { redirect, type AppLoadContext } from "@remix-run/server-runtime";
 import { roleFromClerk } from "../core/roles.ts";
 import { clerkConfigured } from "../edge/config.ts";
+import { clerkOperator, isOperator } from "../edge/services/admin.ts";
+import { auditClerkSignIn } from "../edge/services/audit.ts";
 import { ensurePersonalAccount, localUserId, syncClerkOrganization, viewerFor, type Person, type Viewer } from "../edge/services/accounts.ts";
 import type { LiveTokenHolder } from "../edge/services/livetoken.ts";
 import { preferredAccount, readSession } from "../edge/services/session.ts";
@@ -20,12 +22,15 @@ export const usesClerk = (context: AppLoadContext) => clerkConfigured(context.se
 /** The Viewer, and what signed them in (live tokens are bound to it). */
 export interface AppViewer extends Viewer {
   holder: LiveTokenHolder;
+  /** A platform operator (/admin): MXRAY_ADMIN_EMAILS, or Clerk's public metadata. */
+  operator: boolean;
 }
 
 interface SignedIn {
   person: Person;
   clerkOrg?: string | null;
   holder: LiveTokenHolder;
+  clerkOperator?: boolean;
 }
 
 /**
@@ -41,11 +46,12 @@ async function signedInPerson({ request, context, params = {} }: AuthArgs): Prom
     const claims = (auth.sessionClaims ?? {}) as Record<string, unknown>;
     // Clerk's default session token has no email; a custom claim `email` adds it.
     const person = { id: auth.userId, email: typeof claims.email === "string" ? claims.email : auth.userId };
-    await ensurePersonalAccount(db, person, config.MXRAY_SIGNUP_CREDITS, auth.userId);
+    const personal = await ensurePersonalAccount(db, person, config.MXRAY_SIGNUP_CREDITS, auth.userId);
+    if (auth.sessionId) await auditClerkSignIn(db, context.services.request, personal, person, auth.sessionId);
     if (auth.orgId) {
       await syncClerkOrganization(db, person, { id: auth.orgId, name: auth.orgSlug ?? auth.orgId, role: roleFromClerk(auth.orgRole) });
     }
-    return { person, clerkOrg: auth.orgId ?? null, holder: { user: auth.userId } };
+    return { person, clerkOrg: auth.orgId ?? null, holder: { user: auth.userId }, clerkOperator: clerkOperator(claims) };
   }
   const session = await readSession(db, config, request.headers.get("cookie"));
   return session ? { person: session.person, holder: { session: session.sessionId } } : null;
@@ -69,15 +75,28 @@ async function resolveViewer(args: AuthArgs): Promise<AppViewer | null> {
   const { db, config } = args.context.services;
   const preferred = await preferredAccount(config, who.person.id, args.request.headers.get("cookie"));
   const viewer = await viewerFor(db, who.person, preferred, who.clerkOrg);
-  return viewer && { ...viewer, holder: who.holder };
+  return viewer && { ...viewer, holder: who.holder, operator: isOperator(config, who.person.email, who.clerkOperator) };
 }
 
-/** The Viewer, or a redirect to the sign-in page that comes back here afterwards. */
-export async function requireViewer(args: AuthArgs): Promise<AppViewer> {
+/**
+ * The Viewer, or a redirect to the sign-in page that comes back here afterwards; also while an
+ * operator has their account disabled (for switching away from it, and for /admin).
+ */
+export async function requireSignedIn(args: AuthArgs): Promise<AppViewer> {
   const viewer = await getViewer(args);
   if (viewer) return viewer;
   const url = new URL(args.request.url);
   throw redirect(`/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`);
+}
+
+/** Where a member of a disabled account is sent instead of the app: it says why. */
+export const ACCOUNT_DISABLED_PATH = "/account-disabled";
+
+/** The Viewer acting in an enabled account: a disabled one's members can read and start nothing. */
+export async function requireViewer(args: AuthArgs): Promise<AppViewer> {
+  const viewer = await requireSignedIn(args);
+  if (viewer.account.disabledReason !== null) throw redirect(ACCOUNT_DISABLED_PATH);
+  return viewer;
 }
 
 export async function localPerson(email: string): Promise<Person> {

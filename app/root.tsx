@@ -2,7 +2,6 @@
 import type { LinksFunction, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, isRouteErrorResponse, Link, Links, Meta, NavLink, Outlet, Scripts, ScrollRestoration, useLoaderData, useRouteError, useSubmit } from "@remix-run/react";
 import { can } from "../core/roles.ts";
-import { isOperator } from "../edge/services/admin.ts";
 import { getViewer } from "./auth.server.ts";
 import { LowBalanceBanner } from "./components/billing.tsx";
 import styles from "./styles.css?url";
@@ -19,7 +18,7 @@ export async function loader(args: LoaderFunctionArgs) {
       account: { id: account.id, name: account.name, kind: account.kind, role: account.role },
       credits: can(account.role, "billing:view") ? account.creditBalance : null,
       accounts: accounts.map((a) => ({ id: a.id, name: a.name, kind: a.kind })),
-      operator: isOperator(args.context.services.config, user.email),
+      operator: viewer.operator,
     },
   };
 }

@@ -375,7 +375,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "bad_request" | "invalid_json" | "validation_failed" | "url_not_allowed" | "empty_upload" | "no_email_column" | "not_utf8" | "unauthorized" | "key_revoked" | "bad_signature" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "insufficient_credits" | "forbidden" | "not_found" | "conflict" | "last_owner" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "probe_unavailable" | "not_configured" | "payments_unavailable" | "unavailable";
+                code: "bad_request" | "invalid_json" | "validation_failed" | "url_not_allowed" | "empty_upload" | "no_email_column" | "not_utf8" | "unauthorized" | "key_revoked" | "bad_signature" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "insufficient_credits" | "forbidden" | "account_disabled" | "not_found" | "conflict" | "last_owner" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "probe_unavailable" | "not_configured" | "payments_unavailable" | "unavailable";
                 message: string;
                 requestId: string;
             };
@@ -461,7 +461,7 @@ export interface components {
             /** @description Increases with each entry written */
             id: number;
             /** @enum {string} */
-            action: "sign_in.succeeded" | "sign_in.failed" | "api_key.created" | "api_key.revoked" | "member.added" | "member.role_changed" | "member.removed" | "job.created" | "job.canceled" | "job.deleted" | "billing.checkout_started" | "billing.auto_topup_changed" | "billing.credits_granted" | "billing.credits_taken_back" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.secret_rotated" | "admin.credits_adjusted" | "admin.account_disabled";
+            action: "sign_in.succeeded" | "sign_in.failed" | "api_key.created" | "api_key.revoked" | "member.added" | "member.role_changed" | "member.removed" | "job.created" | "job.canceled" | "job.deleted" | "billing.checkout_started" | "billing.auto_topup_changed" | "billing.credits_granted" | "billing.credits_taken_back" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.secret_rotated" | "admin.credits_adjusted" | "admin.account_disabled" | "admin.account_enabled";
             /** @description A user id, an API key id (`key_…`), `dev_key`, `stripe` or `system` */
             actor: string;
             /** @description What was acted on: a job, key, member, webhook or Stripe object id */

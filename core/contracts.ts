@@ -86,6 +86,14 @@ export const ResultChunkSchema = z.object({
 });
 export type ResultChunk = z.infer<typeof ResultChunkSchema>;
 
+/** One `mxray doctor` check as a heartbeat carries it; `ok` null: could not tell. */
+export const SelfCheckSchema = z.object({
+  checked_at: z.string(),
+  ok: z.boolean(),
+  checks: z.array(z.object({ name: z.string().max(200), ok: z.boolean().nullable(), detail: z.string().max(1_000) })).max(50),
+});
+export type SelfCheck = z.infer<typeof SelfCheckSchema>;
+
 export const HeartbeatSchema = z.object({
   probe_id: z.string().min(1).max(128),
   // The edge sends this probe batches and checks here: a web origin, never credentials.
@@ -98,6 +106,10 @@ export const HeartbeatSchema = z.object({
   capacity: z.number().int().nonnegative(),
   draining: z.boolean(),
   sent_at: z.string(),
+  /** The probe's latest `mxray doctor` run (at start, then daily); absent until the first one ends. */
+  self_check: SelfCheckSchema.optional(),
+  /** Where the probe keeps fleet-shared MX state, and how many MX circuit breakers are open now. */
+  shared_state: z.object({ mode: z.enum(["redis", "local"]), open_breakers: z.number().int().nonnegative() }).optional(),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 

@@ -15,6 +15,9 @@ export const accounts = sqliteTable("accounts", {
   clerkId: text("clerk_id").unique(),
   /** Cached sum of credit_ledger.delta, updated in the same write as each ledger entry. */
   creditBalance: integer("credit_balance").notNull().default(0),
+  /** An operator disabled it (/admin, issue 13): keys refused, members see why, its batches wait. */
+  disabledAt: integer("disabled_at"),
+  disabledReason: text("disabled_reason"),
   createdAt: integer("created_at").notNull().default(now),
 });
 
@@ -174,12 +177,36 @@ export const probes = sqliteTable(
     version: text("version"),
     capacity: integer("capacity").notNull().default(0),
     inFlight: integer("in_flight").notNull().default(0),
-    /** "draining" is the probe's own word (its heartbeat); "disabled" an operator's (/admin), which heartbeats keep. */
-    status: text("status", { enum: ["active", "draining", "dead", "disabled"] }).notNull(),
+    /**
+     * "draining" is the probe's own word (its heartbeat). "drained" and "disabled" are an
+     * operator's (/admin), which heartbeats keep: drained finishes what it holds, disabled gives it up.
+     */
+    status: text("status", { enum: ["active", "draining", "dead", "disabled", "drained"] }).notNull(),
     lastHeartbeatAt: integer("last_heartbeat_at"),
+    /** The latest heartbeat's `self_check` and `shared_state` (core/contracts.ts), as JSON. */
+    selfCheck: text("self_check"),
+    sharedState: text("shared_state"),
     createdAt: integer("created_at").notNull().default(now),
   },
   (t) => [index("probes_status_heartbeat").on(t.status, t.lastHeartbeatAt)],
+);
+
+/**
+ * Answers each probe posted, per minute and verdict: the fleet's throughput and verdict mix in
+ * /admin. Bumped in the same write that stores the answers (results.ts); the sweeper drops old minutes.
+ */
+export const probeMinutes = sqliteTable(
+  "probe_minutes",
+  {
+    probeId: text("probe_id").notNull(),
+    /** Unix minute (ms / 60,000). */
+    minute: integer("minute").notNull(),
+    deliverable: integer("deliverable").notNull().default(0),
+    undeliverable: integer("undeliverable").notNull().default(0),
+    risky: integer("risky").notNull().default(0),
+    unknown: integer("unknown").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.probeId, t.minute] })],
 );
 
 /** Why credits moved; `kind` is the older, coarser class and stays for existing readers. */

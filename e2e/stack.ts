@@ -252,7 +252,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         UPSTASH_REDIS_REST_URL: redis.url,
         UPSTASH_REDIS_REST_TOKEN: redis.token,
         // The world is on loopback; without it, MXRAY_ALLOW_PRIVATE_TARGETS passes through from process.env.
-        ...(world ? { MXRAY_DNS: world.dnsServer, MXRAY_SMTP_PORT: String(world.smtpPort), MXRAY_TIMEOUT_MS: "3000", MXRAY_GREYLIST_BUDGET_MS: "4000", MXRAY_ALLOW_PRIVATE_TARGETS: "1" } : {}),
+        ...(world ? { MXRAY_DNS: world.dnsServer, MXRAY_SMTP_PORT: String(world.smtpPort), MXRAY_SELF_CHECK_TARGETS: `127.0.0.1:${world.smtpPort}`, MXRAY_TIMEOUT_MS: "3000", MXRAY_GREYLIST_BUDGET_MS: "4000", MXRAY_ALLOW_PRIVATE_TARGETS: "1" } : {}),
         ...opts.probeEnv,
       };
       const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "probe/cli.ts"), "serve"], {

@@ -11,6 +11,8 @@ export const SERVICE_ERROR_CODES = [
   "not_utf8",
   "insufficient_credits",
   "forbidden",
+  /** An operator disabled the account (/admin): its keys and members can start nothing. */
+  "account_disabled",
   "not_found",
   "conflict",
   /** The change would leave a team without an owner. */

@@ -35,6 +35,10 @@ export const ConfigSchema = z.object({
   /** Fleet-shared MX state (probe/shared.ts); unset: this probe's memory only. */
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
+  /** host:port targets of the self-check's outbound port-25 test (probe/selfcheck.ts); doctor's defaults when unset. */
+  MXRAY_SELF_CHECK_TARGETS: commaList,
+  /** This host's public IP: the self-check then checks its PTR against MXRAY_HELO and its blocklist standing. */
+  MXRAY_PUBLIC_IP: z.union([z.ipv4(), z.ipv6()]).optional(),
   /** "1": SMTP to loopback, private and other non-public addresses is allowed (the simulated world). */
   MXRAY_ALLOW_PRIVATE_TARGETS: z.enum(["0", "1"]).default("0").transform((v) => v === "1"),
 }).refine((c) => !c.UPSTASH_REDIS_REST_URL || c.UPSTASH_REDIS_REST_TOKEN, {

@@ -8,6 +8,8 @@ import { engineOptionsFrom, loadConfig, type ProbeConfig } from "./config.ts";
 import type { Engine, EngineOptions } from "./engine.ts";
 import { createMetrics } from "./metrics.ts";
 import { createOutbox, type Log } from "./outbox.ts";
+import { runDoctor, type DoctorReport } from "./doctor.ts";
+import { doctorOptionsFrom, startSelfCheck } from "./selfcheck.ts";
 import { createProbeApp, type ProbeApp } from "./server.ts";
 import { createSharedMxState } from "./shared.ts";
 
@@ -20,6 +22,8 @@ export interface ServeOptions {
   env: NodeJS.ProcessEnv;
   engineFactory: (options: Partial<EngineOptions>) => Engine;
   version?: string;
+  /** The self-check's doctor run; defaults to runDoctor with the daemon's options. */
+  selfCheck?: () => Promise<DoctorReport>;
   /** Called once shutdown is complete; defaults to process.exit. */
   exit?: (code: number) => void;
 }
@@ -93,6 +97,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   await outbox.start();
   const probe = createProbeApp({ engine, config, outbox, metrics, probeId: config.PROBE_ID, log });
   const server = await listen(probe, config);
+  const selfCheck = startSelfCheck({ run: opts.selfCheck ?? (() => runDoctor(doctorOptionsFrom(config))), log });
 
   const heartbeat = (): Heartbeat => ({
     probe_id: config.PROBE_ID,
@@ -102,6 +107,8 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     capacity: config.MXRAY_MAX_INFLIGHT_BATCHES,
     draining: probe.draining(),
     sent_at: new Date().toISOString(),
+    ...(selfCheck.latest() ? { self_check: selfCheck.latest() } : {}),
+    shared_state: { mode: shared.stats().mode, open_breakers: shared.stats().openBreakers },
   });
   void postHeartbeat(config, heartbeat(), log);
   const heartbeats = setInterval(() => void postHeartbeat(config, heartbeat(), log), config.MXRAY_HEARTBEAT_MS);
@@ -126,6 +133,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     stopping = true;
     log("shutting down", { signal, in_flight: probe.inFlight(), grace_ms: config.MXRAY_DRAIN_GRACE_MS });
     clearInterval(heartbeats);
+    selfCheck.stop();
     const draining = probe.drain(config.MXRAY_DRAIN_GRACE_MS);
     await postHeartbeat(config, heartbeat(), log); // tells the edge to stop routing here
     await draining;

@@ -39,6 +39,10 @@ export function describe(e: Pick<AuditView, "action" | "detail">): string {
       return `${Number(d.credits ?? 0).toLocaleString("en")} credits (${s("reason") ?? ""})`;
     case "admin.credits_adjusted":
       return `${Number(d.delta ?? 0) > 0 ? "+" : ""}${Number(d.delta ?? 0).toLocaleString("en")} credits by ${s("operator") ?? "an operator"}: ${s("reason") ?? ""}`;
+    case "admin.account_disabled":
+      return `by ${s("operator") ?? "an operator"}: ${s("reason") ?? ""}`;
+    case "admin.account_enabled":
+      return `by ${s("operator") ?? "an operator"}`;
     case "billing.checkout_started":
       return s("product") ?? "";
     case "webhook.created":

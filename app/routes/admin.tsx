@@ -1,18 +1,23 @@
-// The operations console (issue 13): the probe fleet (disable, enable), jobs in flight across
-// accounts with stuck ones flagged, and accounts (search, adjust credits with a reason). Platform
-// operators only (MXRAY_ADMIN_EMAILS); anyone else gets a 404, as if the page did not exist.
+// The operations console (issue 13): the probe fleet (health, last hour's answers; drain, disable,
+// enable), jobs in flight across accounts with stuck ones flagged, retried batches, accounts
+// (search, adjust credits, disable with a reason), and Stripe events held for an operator.
+// Platform operators only (MXRAY_ADMIN_EMAILS, or Clerk's public metadata); anyone else gets a
+// 404, as if the page did not exist.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, type MetaFunction } from "@remix-run/react";
-import { adjustCredits, fleet, isOperator, jobsInFlight, searchAccounts, setProbeEnabled } from "../../edge/services/admin.ts";
-import { requireViewer, type AuthArgs } from "../auth.server.ts";
+import {
+  adjustCredits, fleet, heldStripeEvents, jobsInFlight, retriedBatches, retryStripeEvent, searchAccounts, setAccountDisabled, setProbeState,
+} from "../../edge/services/admin.ts";
+import { requireSignedIn, type AuthArgs } from "../auth.server.ts";
 import { fmt, pct } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Admin · mxray" }];
 
 async function requireOperator(args: AuthArgs) {
-  const viewer = await requireViewer(args);
-  if (!isOperator(args.context.services.config, viewer.user.email)) throw new Response("Not Found", { status: 404 });
+  // Even while the operator's own current account is disabled.
+  const viewer = await requireSignedIn(args);
+  if (!viewer.operator) throw new Response("Not Found", { status: 404 });
   return viewer;
 }
 
@@ -23,6 +28,17 @@ function age(ms: number | null): string {
   if (s < 120) return `${s} s`;
   if (s < 2 * 3600) return `${Math.round(s / 60)} min`;
   return `${Math.round(s / 3600)} h`;
+}
+
+/** One card of the console: a heading, what to know about it, its content. */
+function Section({ id, title, note, children }: { id: string; title: string; note?: string; children: React.ReactNode }) {
+  return (
+    <section className="card" aria-labelledby={`${id}-title`}>
+      <h2 id={`${id}-title`}>{title}</h2>
+      {note && <p className="muted">{note}</p>}
+      {children}
+    </section>
+  );
 }
 
 /** A table of `rows`, or a line saying there are none. */
@@ -42,9 +58,9 @@ export async function loader(args: LoaderFunctionArgs) {
   await requireOperator(args);
   const { db } = args.context.services;
   const q = new URL(args.request.url).searchParams.get("q") ?? "";
-  const [probes, jobs, accounts] = await Promise.all([fleet(db), jobsInFlight(db), searchAccounts(db, q)]);
+  const [probes, jobs, retried, accounts, held] = await Promise.all([fleet(db), jobsInFlight(db), retriedBatches(db), searchAccounts(db, q), heldStripeEvents(db)]);
   // One nonce per account form as rendered: submitting that form twice adjusts once.
-  return { q, probes, jobs, accounts: accounts.map((a) => ({ ...a, nonce: crypto.randomUUID() })) };
+  return { q, probes, jobs, retried, held, accounts: accounts.map((a) => ({ ...a, nonce: crypto.randomUUID() })) };
 }
 
 export async function action(args: ActionFunctionArgs) {
@@ -53,10 +69,24 @@ export async function action(args: ActionFunctionArgs) {
   const form = await args.request.formData();
   const intent = form.get("intent");
   try {
-    if (intent === "disable-probe" || intent === "enable-probe") {
+    const probeStates = { "enable-probe": "active", "drain-probe": "drained", "disable-probe": "disabled" } as const;
+    if (typeof intent === "string" && intent in probeStates) {
       const probeId = String(form.get("probeId") ?? "");
-      await setProbeEnabled(services.db, probeId, intent === "enable-probe");
-      return { ok: `${probeId} is ${intent === "enable-probe" ? "active again" : "disabled: it gets no new batches"}.` };
+      const state = probeStates[intent as keyof typeof probeStates];
+      await setProbeState(services.db, probeId, state);
+      const said = { active: "active again", drained: "drained: no new batches; those it holds finish", disabled: "disabled: no new batches; those it held go to other probes" };
+      return { ok: `${probeId} is ${said[state]}.` };
+    }
+    if (intent === "disable-account" || intent === "enable-account") {
+      const accountId = String(form.get("accountId") ?? "");
+      const disable = intent === "disable-account";
+      await setAccountDisabled(services.db, services.request, { id: viewer.user.id, email: viewer.user.email }, accountId, disable, String(form.get("reason") ?? ""));
+      return { ok: `${accountId} is ${disable ? "disabled: its keys are refused and its lists wait" : "enabled again"}.` };
+    }
+    if (intent === "retry-stripe-event") {
+      const eventId = String(form.get("eventId") ?? "");
+      const { outcome, code } = await retryStripeEvent(services.db, eventId);
+      return { ok: `${eventId}: ${outcome.replace("_", " ")}${code ? ` (${code})` : ""}.` };
     }
     if (intent === "adjust") {
       const accountId = String(form.get("accountId") ?? "");
@@ -75,23 +105,22 @@ export async function action(args: ActionFunctionArgs) {
 }
 
 export default function Admin() {
-  const { q, probes, jobs, accounts } = useLoaderData<typeof loader>();
+  const { q, probes, jobs, retried, held, accounts } = useLoaderData<typeof loader>();
   const answer = useActionData<typeof action>();
   return (
     <>
       <div className="page-head">
         <div>
           <h1>Admin</h1>
-          <p>The whole platform: probes, lists in flight and accounts.</p>
+          <p>The whole platform: probes, lists in flight, accounts and held Stripe events.</p>
         </div>
       </div>
       {answer && "error" in answer && <div className="alert error" role="alert">{answer.error.message}</div>}
       {answer && "ok" in answer && <div className="alert ok" role="status">{answer.ok}</div>}
 
-      <section className="card" aria-labelledby="fleet-title">
-        <h2 id="fleet-title">Fleet</h2>
+      <Section id="fleet" title="Fleet">
         <Listing label="Probes" rows={probes.length} empty="No probe has sent a heartbeat yet."
-          head={["Probe", "Status", "Version", "Heartbeat", "Batches / capacity", <span className="sr-only">Action</span>]}>
+          head={["Probe", "Status", "Version", "Heartbeat", "Batches / capacity", "Self-check", "Shared state", "Last hour", <span className="sr-only">Action</span>]}>
           {probes.map((p) => (
             <tr key={p.id} data-probe={p.id}>
               <td className="mono">{p.id}<div className="muted">{p.url}</div></td>
@@ -99,22 +128,35 @@ export default function Admin() {
               <td className="mono">{p.version ?? ""}</td>
               <td>{age(p.heartbeatAgeMs)} ago</td>
               <td>{fmt(p.batchesInFlight)} / {fmt(p.capacity)}</td>
+              <td data-self-check={p.selfCheck ? String(p.selfCheck.ok) : "none"}>
+                {!p.selfCheck ? <span className="muted">not reported</span> : p.selfCheck.ok ? "ok" : (
+                  <strong style={{ color: "var(--undeliverable)" }}>{p.selfCheck.checks.filter((c) => c.ok === false).map((c) => `${c.name}: ${c.detail}`).join("; ") || "failed"}</strong>
+                )}
+                {p.selfCheck && <div className="muted">{p.selfCheck.checked_at}</div>}
+              </td>
+              <td>{p.sharedState ? `${p.sharedState.mode} · ${fmt(p.sharedState.open_breakers)} open breakers` : <span className="muted">not reported</span>}</td>
+              <td data-last-hour>
+                {fmt(p.lastHour.results)} results
+                {p.lastHour.results > 0 && (
+                  <div className="muted">
+                    {fmt(p.lastHour.deliverable)} deliverable · {fmt(p.lastHour.undeliverable)} undeliverable · {fmt(p.lastHour.risky)} risky · {fmt(p.lastHour.unknown)} unknown ({pct(p.lastHour.unknown, p.lastHour.results)}% unknown)
+                  </div>
+                )}
+              </td>
               <td>
-                <Form method="post">
+                <Form method="post" className="row">
                   <input type="hidden" name="probeId" value={p.id} />
-                  {p.status === "disabled"
-                    ? <button className="btn small" type="submit" name="intent" value="enable-probe" aria-label={`Enable ${p.id}`}>Enable</button>
-                    : p.status !== "dead" && <button className="btn small" type="submit" name="intent" value="disable-probe" aria-label={`Disable ${p.id}`}>Disable</button>}
+                  {(p.status === "disabled" || p.status === "drained") && <button className="btn small" type="submit" name="intent" value="enable-probe" aria-label={`Enable ${p.id}`}>Enable</button>}
+                  {p.status !== "dead" && p.status !== "drained" && p.status !== "disabled" && <button className="btn small" type="submit" name="intent" value="drain-probe" aria-label={`Drain ${p.id}`}>Drain</button>}
+                  {p.status !== "dead" && p.status !== "disabled" && <button className="btn small" type="submit" name="intent" value="disable-probe" aria-label={`Disable ${p.id}`}>Disable</button>}
                 </Form>
               </td>
             </tr>
           ))}
         </Listing>
-      </section>
+      </Section>
 
-      <section className="card" aria-labelledby="jobs-title">
-        <h2 id="jobs-title">Lists in flight</h2>
-        <p className="muted">Stuck: none of the list's batches changed state for 10 minutes (a batch's lease is shorter).</p>
+      <Section id="jobs" title="Lists in flight" note="Stuck: none of the list's batches changed state for 10 minutes (a batch's lease is shorter).">
         <Listing label="Lists in flight" rows={jobs.length} empty="No list is queued or running." head={["List", "Account", "Status", "Progress", "Age", "Last move"]}>
           {jobs.map((j) => (
             <tr key={j.id} data-stuck={j.stuck}>
@@ -127,10 +169,23 @@ export default function Admin() {
             </tr>
           ))}
         </Listing>
-      </section>
+        <h3>Retried batches</h3>
+        <p className="muted">Batches of live lists sent out more than once (a lease ran out, a dispatch failed, a re-queue).</p>
+        <Listing label="Retried batches" rows={retried.length} empty="No batch was sent twice." head={["Batch", "List", "Account", "Status", "Attempts", "Last probe"]}>
+          {retried.map((b) => (
+            <tr key={b.id}>
+              <td className="mono">{b.id}</td>
+              <td>{b.job}<div className="mono muted">{b.jobId}</div></td>
+              <td>{b.account}<div className="mono muted">{b.accountId}</div></td>
+              <td>{b.status}</td>
+              <td>{fmt(b.attempts)}</td>
+              <td className="mono">{b.probeId ?? ""}</td>
+            </tr>
+          ))}
+        </Listing>
+      </Section>
 
-      <section className="card" aria-labelledby="accounts-title">
-        <h2 id="accounts-title">Accounts</h2>
+      <Section id="accounts" title="Accounts">
         <Form method="get" className="row" aria-label="Find accounts">
           <div>
             <label htmlFor="admin-q">Name, email or id</label>
@@ -139,10 +194,13 @@ export default function Admin() {
           <button className="btn" type="submit">Search</button>
           {q && <Link to="/admin">Clear</Link>}
         </Form>
-        <Listing label="Accounts" rows={accounts.length} empty="No account matches." head={["Account", "Members", "Balance", "Adjust credits"]}>
+        <Listing label="Accounts" rows={accounts.length} empty="No account matches." head={["Account", "Members", "Balance", "Adjust credits", "Access"]}>
           {accounts.map((a) => (
             <tr key={a.id} data-account={a.id}>
-              <td>{a.name} <span className="muted">({a.kind})</span><div className="mono muted">{a.id}</div></td>
+              <td>
+                {a.name} <span className="muted">({a.kind})</span><div className="mono muted">{a.id}</div>
+                {a.disabledAt !== null && <div data-disabled><strong>Disabled</strong>: {a.disabledReason}</div>}
+              </td>
               <td>{a.emails}</td>
               <td data-balance>{fmt(a.balance)}</td>
               <td>
@@ -154,10 +212,42 @@ export default function Admin() {
                   <button className="btn small" type="submit" name="intent" value="adjust">Adjust</button>
                 </Form>
               </td>
+              <td>
+                <Form method="post" className="row">
+                  <input type="hidden" name="accountId" value={a.id} />
+                  {a.disabledAt !== null ? (
+                    <button className="btn small" type="submit" name="intent" value="enable-account" aria-label={`Enable account ${a.id}`}>Enable</button>
+                  ) : (
+                    <>
+                      <input name="reason" required maxLength={500} aria-label={`Why disable ${a.id}`} placeholder="Why disable" />
+                      <button className="btn small danger" type="submit" name="intent" value="disable-account" aria-label={`Disable account ${a.id}`}>Disable</button>
+                    </>
+                  )}
+                </Form>
+              </td>
             </tr>
           ))}
         </Listing>
-      </section>
+      </Section>
+
+      <Section id="stripe" title="Held Stripe events" note="Events no retry from Stripe could apply (an unknown account, bad metadata). Retry one once its cause is fixed: it applies once.">
+        <Listing label="Held Stripe events" rows={held.length} empty="No Stripe event is held." head={["Event", "Type", "Why", "Age", <span className="sr-only">Action</span>]}>
+          {held.map((e) => (
+            <tr key={e.id}>
+              <td className="mono">{e.id}</td>
+              <td className="mono">{e.type}</td>
+              <td className="mono">{e.code ?? ""}</td>
+              <td>{age(e.ageMs)}</td>
+              <td>
+                <Form method="post">
+                  <input type="hidden" name="eventId" value={e.id} />
+                  <button className="btn small" type="submit" name="intent" value="retry-stripe-event" aria-label={`Retry ${e.id}`}>Retry</button>
+                </Form>
+              </td>
+            </tr>
+          ))}
+        </Listing>
+      </Section>
     </>
   );
 }

@@ -8,7 +8,7 @@ import { can, ROLES, type Role } from "../../core/roles.ts";
 import { createTeam, listMembers, removeMember, setMember } from "../../edge/services/accounts.ts";
 import { accountCookie } from "../../edge/services/session.ts";
 import { safeNext } from "../../edge/signin.ts";
-import { requireViewer, secureCookies, usesClerk } from "../auth.server.ts";
+import { ACCOUNT_DISABLED_PATH, requireSignedIn, requireViewer, secureCookies, usesClerk } from "../auth.server.ts";
 import { Badge } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
 
@@ -27,10 +27,12 @@ export async function loader(args: LoaderFunctionArgs) {
 }
 
 export async function action(args: ActionFunctionArgs) {
-  const viewer = await requireViewer(args);
+  const viewer = await requireSignedIn(args);
   const { request, context } = args;
   const form = await request.formData();
   const intent = form.get("intent");
+  // A member of a disabled account may still switch to another of their accounts.
+  if (intent !== "switch" && viewer.account.disabledReason !== null) return redirect(ACCOUNT_DISABLED_PATH);
   const secure = secureCookies(request);
   if (intent === "switch") {
     const target = String(form.get("accountId") ?? "");

@@ -1,6 +1,7 @@
 // The operations console in Chromium (issue 13): the operator (MXRAY_ADMIN_EMAILS) opens /admin
 // from the nav, sees the stack's probe, finds another person's account and adjusts its credits,
 // which that person then has and reads in their audit log; anyone else has no link and gets 404 on /admin.
+// The operator also sees the fleet's health columns and disables an account, whose member then sees why.
 import { expect, OPERATOR_EMAIL, signIn, test, uniqueEmail } from "./fixtures.ts";
 
 test("the operator sees the fleet and adjusts another account's credits; a normal user gets 404", async ({ page, browser }) => {
@@ -33,5 +34,37 @@ test("the operator sees the fleet and adjusts another account's credits; a norma
   await them.goto("/audit");
   await expect(them.getByRole("table", { name: "Audit log" }).locator("tbody tr").filter({ hasText: "admin.credits_adjusted" }))
     .toContainText(`+250 credits by ${OPERATOR_EMAIL}: support goodwill`);
+  await ctx.close();
+});
+
+test("the operator sees the fleet's health columns and disables an account, whose member then sees why", async ({ page, browser }) => {
+  const customer = uniqueEmail("disabledcustomer");
+  const ctx = await browser.newContext({ baseURL: process.env.MXRAY_BROWSER_URL });
+  const them = await ctx.newPage();
+  await signIn(them, customer);
+
+  await signIn(page, OPERATOR_EMAIL);
+  await page.goto("/admin");
+  const fleet = page.getByRole("table", { name: "Probes" });
+  for (const column of ["Self-check", "Shared state", "Last hour"]) await expect(fleet.getByRole("columnheader", { name: column })).toBeVisible();
+  await expect(fleet.locator("tbody tr").filter({ hasText: "prb_local_" }).first().locator("[data-last-hour]")).toContainText("results");
+
+  await page.getByLabel("Name, email or id").fill(customer);
+  await page.getByRole("button", { name: "Search" }).click();
+  const row = page.getByRole("table", { name: "Accounts" }).locator("tbody tr").first();
+  await row.getByLabel(/Why disable/).fill("card testing");
+  await row.getByRole("button", { name: /Disable account/ }).click();
+  await expect(page.getByRole("status").filter({ hasText: "disabled" })).toBeVisible();
+  await expect(row.locator("[data-disabled]")).toContainText("card testing");
+
+  await them.goto("/upload");
+  await expect(them).toHaveURL(/\/account-disabled$/);
+  await expect(them.getByRole("heading", { name: "This account is disabled" })).toBeVisible();
+  await expect(them.getByRole("alert").filter({ hasText: "was disabled" })).toContainText("card testing");
+
+  await row.getByRole("button", { name: /Enable account/ }).click();
+  await expect(row.locator("[data-disabled]")).toHaveCount(0);
+  await them.goto("/upload");
+  await expect(them).toHaveURL(/\/upload$/);
   await ctx.close();
 });

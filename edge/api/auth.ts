@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { hashApiKey } from "../../core/apikeys.ts";
 import { constantTimeEqual } from "../../core/signing.ts";
-import { apiKeys } from "../../db/schema.ts";
+import { accounts, apiKeys } from "../../db/schema.ts";
 import { localMode, type Config } from "../config.ts";
 import type { EdgeDb } from "../db.ts";
 import type { Who } from "../services/audit.ts";
@@ -72,9 +72,15 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
     c.set("keyId", null);
     return next();
   }
-  const [row] = await db.select().from(apiKeys).where(eq(apiKeys.hash, hash));
-  if (!row) throw new ApiError("unauthorized", "Unknown API key");
+  const [found] = await db
+    .select({ key: apiKeys, disabledReason: accounts.disabledReason, disabledAt: accounts.disabledAt })
+    .from(apiKeys)
+    .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
+    .where(eq(apiKeys.hash, hash));
+  if (!found) throw new ApiError("unauthorized", "Unknown API key");
+  const row = found.key;
   if (row.revokedAt !== null) throw new ApiError("key_revoked", "This API key was revoked");
+  if (found.disabledAt !== null) throw new ApiError("account_disabled", `This account is disabled: ${found.disabledReason ?? "ask support"}`);
   c.set("accountId", row.accountId);
   c.set("keyId", row.id);
   const now = Date.now();

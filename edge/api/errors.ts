@@ -23,6 +23,7 @@ export const API_ERRORS = {
   webhook_timestamp_stale: 400,
   insufficient_credits: 402,
   forbidden: 403,
+  account_disabled: 403,
   not_found: 404,
   conflict: 409,
   last_owner: 409,

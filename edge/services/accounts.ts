@@ -23,8 +23,8 @@ export interface Membership {
 
 export interface Viewer {
   user: Person;
-  /** The account this request acts in. */
-  account: Membership & { creditBalance: number };
+  /** The account this request acts in; `disabledReason` is set while an operator has it disabled. */
+  account: Membership & { creditBalance: number; disabledReason: string | null };
   /** Every account the person belongs to, personal first. */
   accounts: Membership[];
 }
@@ -86,7 +86,10 @@ export async function syncClerkOrganization(db: EdgeDb, person: Person, org: { i
  */
 export async function viewerFor(db: EdgeDb, person: Person, preferred: string | null, clerkOrg?: string | null): Promise<Viewer | null> {
   const all = await db
-    .select({ id: accounts.id, name: accounts.name, kind: accounts.kind, role: members.role, creditBalance: accounts.creditBalance, clerkId: accounts.clerkId })
+    .select({
+      id: accounts.id, name: accounts.name, kind: accounts.kind, role: members.role, creditBalance: accounts.creditBalance, clerkId: accounts.clerkId,
+      disabledReason: sql<string | null>`CASE WHEN ${accounts.disabledAt} IS NULL THEN NULL ELSE coalesce(${accounts.disabledReason}, '') END`,
+    })
     .from(members)
     .innerJoin(accounts, eq(accounts.id, members.accountId))
     .where(eq(members.userId, person.id))
@@ -94,7 +97,7 @@ export async function viewerFor(db: EdgeDb, person: Person, preferred: string | 
   const rows = (clerkOrg === undefined ? all : all.filter((r) => r.kind === "personal" || (clerkOrg !== null && r.clerkId === clerkOrg))).map(({ clerkId: _, ...r }) => r);
   const current = rows.find((r) => r.id === preferred) ?? rows.find((r) => r.kind === "personal") ?? rows[0];
   if (!current) return null;
-  return { user: person, account: current, accounts: rows.map(({ creditBalance: _, ...m }) => m) };
+  return { user: person, account: current, accounts: rows.map(({ creditBalance: _, disabledReason: __, ...m }) => m) };
 }
 
 /** Throws `forbidden` unless the viewer's role allows it. */

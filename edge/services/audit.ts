@@ -27,6 +27,7 @@ export const AUDIT_ACTIONS = [
   "webhook.secret_rotated",
   "admin.credits_adjusted",
   "admin.account_disabled",
+  "admin.account_enabled",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -63,6 +64,31 @@ export function auditStatement(e: AuditEntry, request: RequestMeta | null, now: 
 /** Records one entry; `request` is null where no request is behind the action (Stripe, the sweeper). */
 export async function recordAudit(db: EdgeDb, request: RequestMeta | null, e: AuditEntry, now = Date.now()): Promise<void> {
   await db.$client.execute(auditStatement(e, request, now));
+}
+
+/** Clerk's longest session (its default maximum lifetime): a session id older than this is not looked for. */
+export const CLERK_SESSION_MAX_MS = 7 * 24 * 60 * 60_000;
+/** Clerk session ids this isolate already audited; forgotten in bulk past this many. */
+const auditedSessions = new Set<string>();
+const AUDITED_SESSIONS_MAX = 10_000;
+
+/**
+ * `sign_in.succeeded` for a Clerk session, once: Clerk signs people in on its own pages and sends
+ * no webhook here, so the first request of a session id we have not seen is the sign-in. The
+ * database is asked once per session per isolate (one conditional insert); later requests of the
+ * session cost nothing.
+ */
+export async function auditClerkSignIn(db: EdgeDb, request: RequestMeta | null, accountId: string, person: { id: string; email: string }, sessionId: string, now = Date.now()): Promise<void> {
+  if (auditedSessions.has(sessionId)) return;
+  const e = auditStatement({ accountId, actor: person.id, action: "sign_in.succeeded", target: sessionId, detail: { method: "clerk", email: person.email } }, request, now);
+  await db.$client.execute({
+    sql: `INSERT INTO audit_log (account_id, actor, action, target, detail, ip, user_agent, request_id, created_at)
+          SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (
+            SELECT 1 FROM audit_log WHERE account_id = ? AND created_at > ? AND action = 'sign_in.succeeded' AND target = ?)`,
+    args: [...e.args, accountId, now - CLERK_SESSION_MAX_MS, sessionId],
+  });
+  if (auditedSessions.size >= AUDITED_SESSIONS_MAX) auditedSessions.clear();
+  auditedSessions.add(sessionId);
 }
 
 type AuditRow = typeof auditLog.$inferSelect;

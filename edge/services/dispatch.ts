@@ -3,10 +3,10 @@
 // Dispatcher (QStash, or the direct stand-in) with no database write in flight. The sweeper marks
 // silent probes dead, takes back batches whose lease ran out or whose probe died, and answers
 // "unknown" for addresses no probe could finish. Every write here is one statement or one batch.
-import { and, eq, gte, inArray, lt, lte, or, sql } from "drizzle-orm";
+import { and, eq, gte, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import { accountWeight, fairOrder } from "../../core/fairshare.ts";
 import type { BatchItem } from "../../core/ingest.ts";
-import { batches, batchItems, jobs, probes, stripeSubscriptions } from "../../db/schema.ts";
+import { accounts, batches, batchItems, jobs, probeMinutes, probes, stripeSubscriptions } from "../../db/schema.ts";
 import type { Services } from "./context.ts";
 import { followUp } from "./followup.ts";
 import { purgeDeletedJobs } from "./jobs.ts";
@@ -58,6 +58,8 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
     })
     .from(batches)
     .innerJoin(jobs, eq(jobs.id, batches.jobId))
+    // A disabled account's batches wait (not lost): they go out once an operator enables it.
+    .innerJoin(accounts, and(eq(accounts.id, batches.accountId), isNull(accounts.disabledAt)))
     .where(and(eq(batches.status, "pending"), lte(batches.notBefore, now), inArray(jobs.status, ["queued", "running"])))
     .as("ranked");
   const candidates = await db.select().from(ranked).where(lte(ranked.rank, free));
@@ -128,6 +130,9 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
   return outcomes.length - failed.length;
 }
 
+/** How long the per-probe answer counts are kept: an hour is shown, with margin. */
+export const PROBE_MINUTES_KEPT_MS = 2 * 60 * 60_000;
+
 /** An upload still ingesting after this long lost its request (a crash, a cut connection). */
 export const STALLED_INGEST_MS = 15 * 60_000;
 
@@ -166,6 +171,8 @@ export async function sweep(s: Services, now = Date.now()): Promise<SweepOutcome
       .returning({ id: batches.id }),
     // …and is closed when it has none: its unanswered addresses become "unknown" (below).
     db.select({ id: batches.id, jobId: batches.jobId, probeId: batches.probeId }).from(batches).where(and(lapsed, gte(batches.attempts, MAX_DISPATCH_ATTEMPTS))),
+    // The fleet's per-minute answer counts are read for the last hour only (/admin).
+    db.delete(probeMinutes).where(lt(probeMinutes.minute, Math.floor((now - PROBE_MINUTES_KEPT_MS) / 60_000))),
   ]);
   let givenUp = 0;
   for (const b of exhausted) {

@@ -14,7 +14,15 @@ export async function recordHeartbeat(db: EdgeDb, hb: Heartbeat, now = Date.now(
     status: hb.draining ? ("draining" as const) : ("active" as const),
     lastHeartbeatAt: now,
   };
-  // An operator's "disabled" (/admin) outlives heartbeats: only the operator enables it again.
-  const status = sql`CASE WHEN ${probes.status} = 'disabled' THEN 'disabled' ELSE excluded.status END`;
-  await db.insert(probes).values({ id: hb.probe_id, ...values }).onConflictDoUpdate({ target: probes.id, set: { ...values, status } });
+  // A heartbeat without them (an older probe, or before its first self-check) keeps the last known.
+  const reported = {
+    ...(hb.self_check ? { selfCheck: JSON.stringify(hb.self_check) } : {}),
+    ...(hb.shared_state ? { sharedState: JSON.stringify(hb.shared_state) } : {}),
+  };
+  // An operator's "disabled" or "drained" (/admin) outlives heartbeats: only the operator undoes it.
+  const status = sql`CASE WHEN ${probes.status} IN ('disabled', 'drained') THEN ${probes.status} ELSE excluded.status END`;
+  await db
+    .insert(probes)
+    .values({ id: hb.probe_id, ...values, ...reported })
+    .onConflictDoUpdate({ target: probes.id, set: { ...values, ...reported, status } });
 }

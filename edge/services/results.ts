@@ -63,22 +63,40 @@ function recordAnswers(chunk: ResultChunk, now: number): Tagged[] {
     group.rows.push([r.normalized ?? r.email.toLowerCase(), r.reason, JSON.stringify(stored)]);
     groups.set(id, group);
   }
-  return [...groups.values()].flatMap(({ verdict, provisional, rows }) => [
-    {
-      step: "answer" as const,
-      stmt: {
-        // Only addresses of this batch (the join), and only first answers (the primary key).
-        sql: `WITH ${items(provisional ? `b.round >= ${MAX_GREYLIST_ROUNDS}` : "true")},
-                   answers AS MATERIALIZED (SELECT a.value ->> 0 AS key, a.value ->> 1 AS reason, a.value ->> 2 AS result FROM json_each(?3) a)
-              ${INSERT_ANSWER}
-              SELECT ?2, items.key, items.email, items.row_index, items.row, ?1, ?4, answers.reason, answers.result, ?5
-              FROM answers JOIN items ON items.key = answers.key WHERE true
-              ON CONFLICT DO NOTHING`,
-        args: [chunk.batch_id, chunk.job_id, JSON.stringify(rows), verdict, now],
+  return [...groups.values()].flatMap(({ verdict, provisional, rows }) => {
+    const answers = `${items(provisional ? `b.round >= ${MAX_GREYLIST_ROUNDS}` : "true")},
+                   answers AS MATERIALIZED (SELECT a.value ->> 0 AS key, a.value ->> 1 AS reason, a.value ->> 2 AS result FROM json_each(?3) a)`;
+    return [
+      {
+        step: "other" as const,
+        stmt: {
+          // The poster's answers this minute (/admin's fleet), counted as the insert below will
+          // take them: before it, so its changes() still moves the job's counters right after.
+          sql: `WITH ${answers}
+                INSERT INTO probe_minutes (probe_id, minute, ${verdict})
+                SELECT ?4, ?5, n FROM (
+                  SELECT count(DISTINCT items.key) AS n FROM answers JOIN items ON items.key = answers.key
+                  WHERE NOT EXISTS (SELECT 1 FROM job_emails e WHERE e.job_id = ?2 AND e.normalized = items.key)
+                ) WHERE n > 0
+                ON CONFLICT (probe_id, minute) DO UPDATE SET ${verdict} = ${verdict} + excluded.${verdict}`,
+          args: [chunk.batch_id, chunk.job_id, JSON.stringify(rows), chunk.probe_id, Math.floor(now / 60_000)],
+        },
       },
-    },
-    { step: "other" as const, stmt: countInserted(chunk.job_id, verdict) },
-  ]);
+      {
+        step: "answer" as const,
+        stmt: {
+          // Only addresses of this batch (the join), and only first answers (the primary key).
+          sql: `WITH ${answers}
+                ${INSERT_ANSWER}
+                SELECT ?2, items.key, items.email, items.row_index, items.row, ?1, ?4, answers.reason, answers.result, ?5
+                FROM answers JOIN items ON items.key = answers.key WHERE true
+                ON CONFLICT DO NOTHING`,
+          args: [chunk.batch_id, chunk.job_id, JSON.stringify(rows), verdict, now],
+        },
+      },
+      { step: "other" as const, stmt: countInserted(chunk.job_id, verdict) },
+    ];
+  });
 }
 
 /** Step 2: remember the latest retry time greylisting asked for, for the re-queue at the final chunk. */

@@ -83,6 +83,10 @@ export const jobs = sqliteTable(
     undeliverable: integer("undeliverable").notNull().default(0),
     risky: integer("risky").notNull().default(0),
     unknown: integer("unknown").notNull().default(0),
+    /** The probe and minute of the last counter move by a posted chunk: the jobs_probe_minutes
+     *  trigger credits the move to probe_minutes (migration 0009), so the hot write stays one join. */
+    countedProbeId: text("counted_probe_id"),
+    countedMinute: integer("counted_minute"),
     /** The uploaded file's header (JSON array) and the column holding addresses, for the export. */
     columns: text("columns"),
     emailColumn: text("email_column"),

@@ -39,12 +39,14 @@ const items = (condition = "true") => `items AS MATERIALIZED (
 
 const INSERT_ANSWER = "INSERT INTO job_emails (job_id, normalized, email, row_index, row, batch_id, verdict, reason, result, created_at)";
 
-/** Moves the job's counters by what the insert just before it wrote (changes()). */
-const countInserted = (jobId: string, verdict: Verdict): InStatement => ({
+/** Moves the job's counters by what the statement before inserted; `by` names the probe whose
+ *  answers they were (null: the edge's own, e.g. given up), for the probe_minutes trigger. */
+const countInserted = (jobId: string, verdict: Verdict, by: { probeId: string; minute: number } | null): InStatement => ({
   sql: `UPDATE jobs SET processed = processed + changes(), ${verdict} = ${verdict} + changes(),
+          counted_probe_id = ?2, counted_minute = ?3,
           status = CASE WHEN status = 'queued' THEN 'running' ELSE status END
-        WHERE id = ? AND changes() > 0`,
-  args: [jobId],
+        WHERE id = ?1 AND changes() > 0`,
+  args: [jobId, by?.probeId ?? null, by?.minute ?? null],
 });
 
 type Tagged = { step: "answer" | "giveup" | "requeue" | "done" | "complete" | "job" | "other"; stmt: InStatement };
@@ -63,40 +65,23 @@ function recordAnswers(chunk: ResultChunk, now: number): Tagged[] {
     group.rows.push([r.normalized ?? r.email.toLowerCase(), r.reason, JSON.stringify(stored)]);
     groups.set(id, group);
   }
-  return [...groups.values()].flatMap(({ verdict, provisional, rows }) => {
-    const answers = `${items(provisional ? `b.round >= ${MAX_GREYLIST_ROUNDS}` : "true")},
-                   answers AS MATERIALIZED (SELECT a.value ->> 0 AS key, a.value ->> 1 AS reason, a.value ->> 2 AS result FROM json_each(?3) a)`;
-    return [
-      {
-        step: "other" as const,
-        stmt: {
-          // The poster's answers this minute (/admin's fleet), counted as the insert below will
-          // take them: before it, so its changes() still moves the job's counters right after.
-          sql: `WITH ${answers}
-                INSERT INTO probe_minutes (probe_id, minute, ${verdict})
-                SELECT ?4, ?5, n FROM (
-                  SELECT count(DISTINCT items.key) AS n FROM answers JOIN items ON items.key = answers.key
-                  WHERE NOT EXISTS (SELECT 1 FROM job_emails e WHERE e.job_id = ?2 AND e.normalized = items.key)
-                ) WHERE n > 0
-                ON CONFLICT (probe_id, minute) DO UPDATE SET ${verdict} = ${verdict} + excluded.${verdict}`,
-          args: [chunk.batch_id, chunk.job_id, JSON.stringify(rows), chunk.probe_id, Math.floor(now / 60_000)],
-        },
+  return [...groups.values()].flatMap(({ verdict, provisional, rows }) => [
+    {
+      step: "answer" as const,
+      stmt: {
+        // Only addresses of this batch (the join), and only first answers (the primary key).
+        sql: `WITH ${items(provisional ? `b.round >= ${MAX_GREYLIST_ROUNDS}` : "true")},
+                   answers AS MATERIALIZED (SELECT a.value ->> 0 AS key, a.value ->> 1 AS reason, a.value ->> 2 AS result FROM json_each(?3) a)
+              ${INSERT_ANSWER}
+              SELECT ?2, items.key, items.email, items.row_index, items.row, ?1, ?4, answers.reason, answers.result, ?5
+              FROM answers JOIN items ON items.key = answers.key WHERE true
+              ON CONFLICT DO NOTHING`,
+        args: [chunk.batch_id, chunk.job_id, JSON.stringify(rows), verdict, now],
       },
-      {
-        step: "answer" as const,
-        stmt: {
-          // Only addresses of this batch (the join), and only first answers (the primary key).
-          sql: `WITH ${answers}
-                ${INSERT_ANSWER}
-                SELECT ?2, items.key, items.email, items.row_index, items.row, ?1, ?4, answers.reason, answers.result, ?5
-                FROM answers JOIN items ON items.key = answers.key WHERE true
-                ON CONFLICT DO NOTHING`,
-          args: [chunk.batch_id, chunk.job_id, JSON.stringify(rows), verdict, now],
-        },
-      },
-      { step: "other" as const, stmt: countInserted(chunk.job_id, verdict) },
-    ];
-  });
+    },
+    // Credited to the poster's minute too, by the jobs_probe_minutes trigger.
+    { step: "other" as const, stmt: countInserted(chunk.job_id, verdict, { probeId: chunk.probe_id, minute: Math.floor(now / 60_000) }) },
+  ]);
 }
 
 /** Step 2: remember the latest retry time greylisting asked for, for the re-queue at the final chunk. */
@@ -127,7 +112,7 @@ function closeBatch(chunk: ResultChunk, now: number): Tagged[] {
         args: [chunk.batch_id, chunk.job_id, giveUp.verdict, giveUp.reason, JSON.stringify(giveUp), now],
       },
     },
-    { step: "other", stmt: countInserted(chunk.job_id, giveUp.verdict) },
+    { step: "other", stmt: countInserted(chunk.job_id, giveUp.verdict, null) },
     {
       step: "requeue",
       stmt: {

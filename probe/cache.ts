@@ -31,6 +31,12 @@ export class BoundedCache<K, V> {
     if (this.map.size > this.opts.maxEntries) this.map.delete(this.map.keys().next().value as K);
   }
 
+  /** Live values, without touching their recency (for stats). */
+  *values(): IterableIterator<V> {
+    const now = this.now();
+    for (const { value, expires } of this.map.values()) if (expires > now) yield value;
+  }
+
   get size(): number {
     return this.map.size;
   }

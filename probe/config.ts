@@ -32,8 +32,14 @@ export const ConfigSchema = z.object({
   MXRAY_OUTBOX_DIR: z.string().min(1).default("./.data/outbox"),
   MXRAY_MAX_INFLIGHT_BATCHES: positiveInt.default(4),
   MXRAY_HEARTBEAT_MS: positiveInt.default(10_000),
+  /** Fleet-shared MX state (probe/shared.ts); unset: this probe's memory only. */
+  UPSTASH_REDIS_REST_URL: z.url().optional(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
   /** "1": SMTP to loopback, private and other non-public addresses is allowed (the simulated world). */
   MXRAY_ALLOW_PRIVATE_TARGETS: z.enum(["0", "1"]).default("0").transform((v) => v === "1"),
+}).refine((c) => !c.UPSTASH_REDIS_REST_URL || c.UPSTASH_REDIS_REST_TOKEN, {
+  path: ["UPSTASH_REDIS_REST_TOKEN"],
+  message: "required when UPSTASH_REDIS_REST_URL is set",
 });
 export type ProbeConfig = z.infer<typeof ConfigSchema>;
 

@@ -2,7 +2,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Result } from "../core/contracts.ts";
 import { startWorld, type World } from "../e2e/world/index.ts";
+import { startRedis, type RunningRedis } from "../e2e/redis.ts";
+import { startUpstashBridge, type UpstashBridge } from "../e2e/upstash-bridge.ts";
 import { createEngine, type EngineOptions } from "./engine.ts";
+import { createSharedMxState } from "./shared.ts";
 
 let world: World;
 
@@ -205,5 +208,49 @@ describe("engine against the simulated world", () => {
       await expect(engine().verify(broken(), {}, (_r, i) => results.push(i))).rejects.toThrow("disk gone");
       expect(results.sort()).toEqual([0, 1]);
     });
+  });
+});
+
+describe("two probes sharing MX state through Redis", () => {
+  let redisServer: RunningRedis;
+  let bridge: UpstashBridge;
+  beforeAll(async () => {
+    redisServer = await startRedis();
+    bridge = await startUpstashBridge({ redisPort: redisServer.port, redisPassword: redisServer.password, token: "engine-test" });
+  });
+  afterAll(async () => {
+    await bridge?.stop();
+    await redisServer?.stop();
+  });
+  const probe = (probeId: string, extra: Partial<EngineOptions> = {}) => {
+    const shared = createSharedMxState({ probeId, redis: { url: bridge.url, token: bridge.token } });
+    return { shared, engine: engine({ shared, ...extra }) };
+  };
+
+  it("tests a catch-all domain once for both, and the second shows the first's evidence", async () => {
+    const [a, b] = [probe("p1"), probe("p2")];
+    const host = () => world.stats().perHost["mx.catchall.test"]!.rcpts;
+    const start = host();
+    await a.engine.verify(["anyone@catchall.test"], {}, () => {});
+    expect(host() - start).toBe(2); // the address and one random mailbox
+    const results: Result[] = [];
+    await b.engine.verify(["sales@catchall.test"], { trace: true }, (r) => results.push(r));
+    expect(host() - start).toBe(3); // the address only
+    expect(results[0]).toMatchObject({ verdict: "risky", reason: "catch_all", catch_all: true });
+    expect(results[0]!.trace!.join("\n")).toMatch(/catch-all: yes: a random mailbox got 250 2\.1\.5 Ok from mx\.catchall\.test \(probe p1,/);
+    expect(b.shared.stats().fleetHits.catchAll).toBe(1);
+  });
+
+  it("keeps the second probe away from an MX host the first found dead", async () => {
+    const [a, b] = [probe("p3", { timeoutMs: 200 }), probe("p4", { timeoutMs: 200 })];
+    const attempts = () => world.stats().perHost["mx.slowbanner.test"]!.connections;
+    const start = attempts();
+    for (let i = 0; i < 3; i++) await a.engine.verify([`user${i}@slowbanner.test`], {}, () => {});
+    expect(attempts() - start).toBe(3);
+    const results: Result[] = [];
+    await b.engine.verify(["user@slowbanner.test"], {}, (r) => results.push(r));
+    expect(attempts() - start).toBe(3); // p4 never tried: the fleet's breaker was open
+    expect(results[0]).toMatchObject({ verdict: "unknown", reason: "timeout" });
+    expect(b.shared.stats()).toMatchObject({ mode: "redis", openBreakers: 1, fleetHits: { breaker: 1 } });
   });
 });

@@ -12,9 +12,10 @@ import { suggestDomain } from "../core/suggest.ts";
 import { buildResult } from "../core/result.ts";
 import type { DnsFacts, Facts, RcptClass } from "../core/verdict.ts";
 import { BoundedCache } from "./cache.ts";
-import { createResolver, type MailRoute } from "./dns.ts";
+import { createResolver, type MailRoute, type MxHost } from "./dns.ts";
+import { formatReply } from "./smtp/reply.ts";
+import { createSharedMxState, type CatchAllAnswer, type SharedMxState } from "./shared.ts";
 import {
-  CircuitBreakers,
   MxGroup,
   FairGate,
   Semaphore,
@@ -49,6 +50,9 @@ export interface EngineOptions {
    * MXRAY_ALLOW_PRIVATE_TARGETS; tests and benchmarks on the loopback world set it themselves.
    */
   allowPrivateTargets: boolean;
+  /** Circuit breakers, catch-all answers and provider deferrals; shared by the fleet through
+   *  Redis when the daemon has it, else this engine's own memory. */
+  shared?: SharedMxState;
   observer?: EngineObserver;
 }
 
@@ -128,6 +132,12 @@ interface DomainRun {
   name: string;
   route: Promise<MailRoute>;
   catchAll: boolean | null | undefined; // undefined: the probe has not answered yet
+  /** What showed the catch-all answer (this probe's test, or the fleet's). */
+  evidence: CatchAllAnswer | null;
+  /** Who tests the domain: this run, or another probe whose answer is awaited. */
+  tester: "self" | "fleet";
+  /** The domain's MX hosts once resolved: a test taken over from the fleet is queued to them. */
+  hosts: MxHost[] | null;
   probing: boolean;
   waiting: { entry: Entry; outcome: RecipientOutcome }[];
   /** Entries not yet answered, plus an outstanding catch-all probe. */
@@ -135,7 +145,7 @@ interface DomainRun {
 }
 
 const DNS_CONCURRENCY = 64;
-/** Domains whose catch-all answer or typo fix is remembered across calls. */
+/** Domains whose typo fix is remembered across calls. */
 const DOMAIN_CACHE_ENTRIES = 20_000;
 const PROBE_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -195,8 +205,7 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
   const dnsSlots = new Semaphore(DNS_CONCURRENCY);
   // Shared by every call (batches and single checks), handed out fairly between them.
   const admission = new FairGate(opts.window);
-  const breakers = new CircuitBreakers();
-  const catchAllCache = new BoundedCache<string, boolean>({ maxEntries: DOMAIN_CACHE_ENTRIES });
+  const shared = opts.shared ?? createSharedMxState({ probeId: "local" });
   const suggestions = new BoundedCache<string, string | null>({ maxEntries: DOMAIN_CACHE_ENTRIES });
 
   async function verify(
@@ -282,9 +291,22 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
         const { mx, address } = outcome.smtp;
         entry.trace?.push(`smtp: not connecting to ${mx} [${address}]: not a public address (MXRAY_ALLOW_PRIVATE_TARGETS=1 allows it)`);
       }
+      const evidence = entry.domain.evidence;
+      if (evidence) {
+        const when = new Date(evidence.testedAt).toISOString();
+        entry.trace?.push(`catch-all: ${evidence.catchAll ? "yes" : "no"}: a random mailbox got ${evidence.reply} from ${evidence.mx} (probe ${evidence.probe}, ${when})`);
+      }
       inFlight.delete(entry.parsed.normalized);
       for (const { input, index } of entry.inputs) emit(entry, input, index, entry.parsed, f, outcome);
       settleDomain(entry.domain);
+    };
+
+    const settleCatchAll = (run: DomainRun, value: boolean | null, evidence: CatchAllAnswer | null) => {
+      run.catchAll = value;
+      run.evidence = evidence;
+      run.probing = false;
+      for (const w of run.waiting.splice(0)) finish(w.entry, w.outcome, value);
+      settleDomain(run);
     };
 
     const onOutcome = (rcpt: Recipient, outcome: RecipientOutcome) => {
@@ -300,12 +322,13 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       }
       if (!entry) {
         const value = catchAllFromOutcome(outcome);
-        run.catchAll = value;
-        run.probing = false;
-        if (value !== null) catchAllCache.set(run.name, value, opts.catchAllTtlMs);
-        for (const w of run.waiting.splice(0)) finish(w.entry, w.outcome, value);
-        settleDomain(run);
-        return;
+        const smtp = outcome.smtp;
+        const answer =
+          value === null || smtp.kind !== "reply"
+            ? null
+            : { catchAll: value, reply: formatReply(smtp.reply), mx: smtp.mx, probe: shared.probeId, testedAt: Date.now() };
+        void shared.saveCatchAll(run.name, answer, opts.catchAllTtlMs);
+        return settleCatchAll(run, value, answer);
       }
       const accepted = outcome.smtp.kind === "reply" && outcome.smtp.rcpt === "accepted";
       if (accepted && run.catchAll === undefined) {
@@ -331,20 +354,57 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
     const domainRun = (name: string): DomainRun => {
       let run = domains.get(name);
       if (!run) {
-        const route = (async () => {
+        const created: DomainRun = { name, route: Promise.resolve({ kind: "no_mail" }), catchAll: undefined, evidence: null, tester: "self", hosts: null, probing: false, waiting: [], active: 0 };
+        // The fleet's catch-all answer is looked up beside DNS; a domain with mail and no answer
+        // is claimed for testing here, or left to the probe that claimed it first.
+        created.route = (async () => {
+          const known = shared.catchAll(name);
           await dnsSlots.acquire();
+          let route: MailRoute;
           try {
-            return await resolver.mailRoute(name);
+            route = await resolver.mailRoute(name);
           } finally {
             dnsSlots.release();
           }
+          const answer = await known;
+          if (answer) {
+            created.catchAll = answer.catchAll;
+            created.evidence = answer;
+          } else if ((route.kind === "mx" || route.kind === "implicit_mx") && !isDisposable(name)) {
+            created.tester = (await shared.claimCatchAllTest(name)) ? "self" : "fleet";
+          }
+          return route;
         })();
-        run = { name, route, catchAll: catchAllCache.get(name), probing: false, waiting: [], active: 0 };
+        run = created;
         domains.set(name, run);
       }
       run.active++;
       return run;
     };
+
+    /** Queues recipients, with whom each answers to, to the MX group of these hosts. */
+    type Queued = { rcpt: Omit<Recipient, "id">; entry: Entry | null; run: DomainRun };
+    const enqueue = (hosts: MxHost[], items: Queued[]) => {
+      // Hosts in preference order; equal preferences are shuffled per lookup, so sort for the key.
+      const groupKey = hosts.map((h) => `${h.preference}:${h.name}`).sort().join(",");
+      let g = groups.get(groupKey);
+      if (!g) {
+        g = { group: new MxGroup(hosts, schedulerOpts, slots, shared, () => deadline, onOutcome, signal), outstanding: 0 };
+        groups.set(groupKey, g);
+      }
+      const rcpts = items.map(({ rcpt, entry, run }) => {
+        const id = nextId++;
+        byId.set(id, { entry, run, groupKey });
+        return { ...rcpt, id };
+      });
+      g.outstanding += rcpts.length;
+      g.group.add(rcpts);
+    };
+    const catchAllTest = (run: DomainRun): Queued => ({
+      rcpt: { local: randomLocalPart(), domain: run.name, smtputf8: false, catchAllProbe: true, trace: null },
+      entry: null,
+      run,
+    });
 
     const route = (entry: Entry, route: MailRoute) => {
       const run = entry.domain;
@@ -352,24 +412,22 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       entry.trace?.push(describeRoute(run.name, route));
       // Disposable domains are risky whatever their server says: spare it the RCPTs.
       if ((route.kind !== "mx" && route.kind !== "implicit_mx") || entry.disposable) return finish(entry, null, null);
-      // Hosts in preference order; equal preferences are shuffled per lookup, so sort for the key.
-      const groupKey = route.hosts.map((h) => `${h.preference}:${h.name}`).sort().join(",");
-      let g = groups.get(groupKey);
-      if (!g) {
-        g = { group: new MxGroup(route.hosts, schedulerOpts, slots, breakers, () => deadline, onOutcome, signal), outstanding: 0 };
-        groups.set(groupKey, g);
-      }
-      const rcpts: Recipient[] = [];
-      byId.set(nextId, { entry, run, groupKey });
-      rcpts.push({ id: nextId++, local: entry.parsed.local, domain: run.name, smtputf8: entry.parsed.smtputf8, catchAllProbe: false, trace: entry.trace });
+      run.hosts = route.hosts;
+      const { local, smtputf8 } = entry.parsed;
+      const items: Queued[] = [{ rcpt: { local, domain: run.name, smtputf8, catchAllProbe: false, trace: entry.trace }, entry, run }];
       if (run.catchAll === undefined && !run.probing) {
         run.probing = true;
         run.active++;
-        byId.set(nextId, { entry: null, run, groupKey });
-        rcpts.push({ id: nextId++, local: randomLocalPart(), domain: run.name, smtputf8: false, catchAllProbe: true, trace: null });
+        if (run.tester === "self") items.push(catchAllTest(run));
+        else {
+          // Half the time left at most, so a claimant that died still leaves time to test here.
+          void shared.awaitCatchAll(run.name, (deadline - Date.now()) / 2, signal).then((answer) => {
+            if (answer) settleCatchAll(run, answer.catchAll, answer);
+            else enqueue(route.hosts, [catchAllTest(run)]); // nobody answered in time: test it here
+          });
+        }
       }
-      g.outstanding += rcpts.length;
-      g.group.add(rcpts);
+      enqueue(route.hosts, items);
     };
 
     const admit = (input: string, index: number) => {

@@ -2,6 +2,7 @@
 // and several apps in one process never collide).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { EngineObserver } from "./engine.ts";
+import type { SharedMxState } from "./shared.ts";
 
 export interface ProbeMetrics {
   registry: Registry;
@@ -13,10 +14,11 @@ export interface ProbeMetrics {
   outboxDeadLetters: Gauge;
 }
 
-export function createMetrics(opts: { defaultMetrics?: boolean } = {}): ProbeMetrics {
+export function createMetrics(opts: { defaultMetrics?: boolean; shared?: SharedMxState; sharedConfigured?: boolean } = {}): ProbeMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: "mxray_probe_" });
   const registers = [registry];
+  if (opts.shared) sharedStateMetrics(opts.shared, opts.sharedConfigured ?? false, registers);
 
   const checks = new Counter({
     name: "mxray_checks_total",
@@ -89,4 +91,57 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): ProbeMet
       registers,
     }),
   };
+}
+
+/** The fleet-shared state's health and what it saved, read from its stats at each scrape. */
+function sharedStateMetrics(shared: SharedMxState, configured: boolean, registers: Registry[]): void {
+  new Gauge({
+    name: "mxray_shared_state_configured",
+    help: "1 when the probe was given Redis (UPSTASH_REDIS_REST_URL) for fleet-shared MX state.",
+    registers,
+    collect() {
+      this.set(configured ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "mxray_shared_state_up",
+    help: "1 while Redis answers; 0 when the probe runs on its own memory (not configured, or unreachable).",
+    registers,
+    collect() {
+      this.set(shared.stats().mode === "redis" ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "mxray_breakers_open",
+    help: "MX addresses this probe keeps away from now (circuit breakers open).",
+    registers,
+    collect() {
+      this.set(shared.stats().openBreakers);
+    },
+  });
+  let errorsSeen = 0;
+  new Counter({
+    name: "mxray_shared_state_errors_total",
+    help: "Redis calls for shared state that failed (each starts a spell on local memory).",
+    registers,
+    collect() {
+      const { redisErrors } = shared.stats();
+      this.inc(redisErrors - errorsSeen);
+      errorsSeen = redisErrors;
+    },
+  });
+  const hitsSeen = { breaker: 0, catchAll: 0, deferral: 0 };
+  new Counter({
+    name: "mxray_fleet_hits_total",
+    help: "Decisions taken on another probe's discovery: a dead MX skipped, a catch-all answer reused, a provider's pause kept.",
+    labelNames: ["kind"] as const,
+    registers,
+    collect() {
+      const { fleetHits } = shared.stats();
+      for (const kind of ["breaker", "catchAll", "deferral"] as const) {
+        this.inc({ kind: kind === "catchAll" ? "catch_all" : kind }, fleetHits[kind] - hitsSeen[kind]);
+        hitsSeen[kind] = fleetHits[kind];
+      }
+    },
+  });
 }

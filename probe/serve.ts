@@ -9,6 +9,7 @@ import type { Engine, EngineOptions } from "./engine.ts";
 import { createMetrics } from "./metrics.ts";
 import { createOutbox, type Log } from "./outbox.ts";
 import { createProbeApp, type ProbeApp } from "./server.ts";
+import { createSharedMxState } from "./shared.ts";
 
 export const HEARTBEAT_PATH = "/internal/probes/heartbeat";
 export const PROBE_VERSION = "0.1.0";
@@ -73,8 +74,10 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const log = jsonLog;
   const version = opts.version ?? PROBE_VERSION;
 
-  const metrics = createMetrics({ defaultMetrics: true });
-  const engine = opts.engineFactory({ ...engineOptionsFrom(config), observer: metrics.observer });
+  const redis = config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN ? { url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN } : undefined;
+  const shared = createSharedMxState({ probeId: config.PROBE_ID, ...(redis ? { redis } : {}) });
+  const metrics = createMetrics({ defaultMetrics: true, shared, sharedConfigured: redis !== undefined });
+  const engine = opts.engineFactory({ ...engineOptionsFrom(config), shared, observer: metrics.observer });
   const outbox = createOutbox({
     dir: config.MXRAY_OUTBOX_DIR,
     edgeUrl: config.EDGE_URL,
@@ -114,6 +117,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     max_inflight_batches: config.MXRAY_MAX_INFLIGHT_BATCHES,
     outbox_dir: config.MXRAY_OUTBOX_DIR,
     outbox_leftovers: outbox.depth(),
+    shared_state: redis ? `redis at ${new URL(redis.url).host}` : "this probe's memory (no UPSTASH_REDIS_REST_URL)",
   });
 
   let stopping = false;

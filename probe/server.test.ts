@@ -248,6 +248,14 @@ describe("loadConfig", () => {
     if (!typo.ok) expect(typo.error).toContain("MXRAY_ALLOW_PRIVATE_TARGETS");
   });
 
+  it("takes Redis for shared MX state only with its token", () => {
+    const half = loadConfig({ ...env, UPSTASH_REDIS_REST_URL: "http://127.0.0.1:8079" });
+    expect(half.ok).toBe(false);
+    if (!half.ok) expect(half.error).toContain("UPSTASH_REDIS_REST_TOKEN: required");
+    const whole = loadConfig({ ...env, UPSTASH_REDIS_REST_URL: "http://127.0.0.1:8079", UPSTASH_REDIS_REST_TOKEN: "t" });
+    expect(whole.ok && whole.value.UPSTASH_REDIS_REST_TOKEN).toBe("t");
+  });
+
   it("fails naming the missing or malformed field", () => {
     const { PROBE_SECRET: _, ...withoutSecret } = env;
     const missing = loadConfig({ ...withoutSecret, MXRAY_SMTP_PORT: "99999" });

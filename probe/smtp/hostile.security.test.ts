@@ -14,6 +14,7 @@ import {
   classifySessionFailure,
   greylistHintMs,
   isGreylisting,
+  isDeferral,
   isRecipientLimit,
   joinReply,
   parseReplyLine,
@@ -55,6 +56,8 @@ describe("reply classifiers on worst-case replies", () => {
     "\t",
     "a",
     "5.1.1 ",
+    "too many concurrent ",
+    "ts",
   ].map(fill);
   const classifiers: [string, (r: SmtpReply) => unknown][] = [
     ["classifyRcpt", classifyRcpt],
@@ -62,11 +65,13 @@ describe("reply classifiers on worst-case replies", () => {
     ["greylistHintMs", greylistHintMs],
     ["isGreylisting", isGreylisting],
     ["isRecipientLimit", isRecipientLimit],
+    ["isDeferral at RCPT", (r) => isDeferral(r, false)],
+    ["isDeferral before RCPT", (r) => isDeferral(r, true)],
   ];
 
   it.each(classifiers)("%s answers within milliseconds, for 4xx and 5xx, with and without an enhanced code", (_name, classify) => {
     for (const message of hostile) {
-      for (const [code, enhanced] of [[550, null], [450, null], [550, "5.7.1"], [452, "4.2.2"], [554, "5.4.1"]] as const) {
+      for (const [code, enhanced] of [[550, null], [450, null], [550, "5.7.1"], [452, "4.2.2"], [554, "5.4.1"], [421, "4.7.0"]] as const) {
         expect(bestOf(() => classify({ code, enhanced, message })), `${message.slice(0, 20)}… ${code}`).toBeLessThan(50);
       }
     }

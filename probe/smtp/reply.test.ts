@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RcptClass } from "../../core/verdict.ts";
-import { classifyRcpt, classifySessionFailure, greylistHintMs, isRecipientLimit, joinReply, parseReplyLine } from "./reply.ts";
+import { classifyRcpt, classifySessionFailure, greylistHintMs, isDeferral, isRecipientLimit, joinReply, parseReplyLine } from "./reply.ts";
 
 /** Builds a reply the way the connection does: each raw line parsed, then joined. */
 function reply(...lines: string[]) {
@@ -87,6 +87,22 @@ describe("helpers", () => {
     expect(isRecipientLimit(reply("452 4.5.3 Error: too many recipients"))).toBe(true);
     expect(isRecipientLimit(reply("452 Too many recipients received this hour"))).toBe(true);
     expect(isRecipientLimit(reply("452 4.2.2 Mailbox full"))).toBe(false);
+  });
+  it("tells a provider's deferral from a session limit or greylisting", () => {
+    // Before any RCPT, every 4xx is the provider asking this IP to come back later.
+    expect(isDeferral(reply("421 4.7.0 Too many concurrent SMTP connections from this IP"), true)).toBe(true);
+    expect(isDeferral(reply("450 Service temporarily unavailable"), true)).toBe(true);
+    expect(isDeferral(reply("554 5.7.1 Access denied"), true)).toBe(false);
+    // At RCPT: 421 or a rate named under 4.7.x.
+    expect(isDeferral(reply("421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume"), false)).toBe(true);
+    expect(isDeferral(reply("451 4.7.500 Server busy. Please try again later from [192.0.2.1]"), false)).toBe(true);
+    expect(isDeferral(reply("451 4.7.0 Temporary rate limit, slow down"), false)).toBe(true);
+    expect(isDeferral(reply("451 4.7.1 Please try again later"), false)).toBe(false); // greylisting
+    expect(isDeferral(reply("450 4.2.0 Greylisted, see http://postgrey"), false)).toBe(false);
+    // Limits on this one session are met with a new session, not a pause.
+    expect(isDeferral(reply("421 4.7.0 Error: too many errors"), false)).toBe(false);
+    expect(isDeferral(reply("421 4.7.0 Too many recipients on this connection, closing"), false)).toBe(false);
+    expect(isDeferral(reply("421 4.7.0 Error: too many errors"), true)).toBe(false);
   });
   it("reads a greylisting server's hint", () => {
     expect(greylistHintMs(reply("450 4.7.1 Greylisted, try again in 60 seconds"))).toBe(60_000);

@@ -18,6 +18,11 @@ export function parseReplyLine(
   return { code: Number(m[1]), final: m[2] !== "-", text: m[3] ?? "" };
 }
 
+/** A reply as one transcript line: "250 2.1.5 Ok". */
+export function formatReply(r: SmtpReply): string {
+  return `${r.code}${r.enhanced ? ` ${r.enhanced}` : ""} ${r.message}`;
+}
+
 /** Joins a multi-line reply: the enhanced code is repeated on each line by Gmail and Postfix. */
 export function joinReply(code: number, texts: string[]): SmtpReply {
   let enhanced: string | null = null;
@@ -83,6 +88,28 @@ const UTF8_WORDS = /smtputf8|utf-?8 (address|not supported)|internationali[sz]ed
 
 // 421 4.7.0 Error: too many errors; 451 4.7.0 Temporary rate limit, slow down
 const RATE_WORDS = /too many (errors|connections|messages|recipients)|rate limit|slow down|throttl/;
+
+// 421 4.7.0 [TSS04] Messages from x temporarily deferred due to unexpected volume (Yahoo)
+// 421 4.7.28 … unusual rate of unsolicited mail originating from your IP (Gmail)
+// 451 4.7.500 Server busy. Please try again later (Microsoft)
+// 421 4.7.0 Too many concurrent SMTP connections from this IP
+// Not a deferral: limits on this one session (Postfix's "421 4.7.0 Error: too many errors",
+// "421 … too many recipients on this connection"): a new session is the answer to those.
+const DEFERRAL_WORDS = /rate limit|rate of|throttl|slow down|unexpected volume|server busy|too many (concurrent )?(smtp )?(connections|messages)|\bts[s0]?\d\d/;
+const SESSION_LIMIT_WORDS = /too many (errors|recipients|rcpts?|commands)|this connection|this session/;
+
+/**
+ * A provider asking this sending IP to come back later (rate limiting), as opposed to a mailbox
+ * or session answer. Before any RCPT (greeting), every 4xx is one; at MAIL/RCPT, only a 4.7.x
+ * reply that closes the session or names a rate (a greylisting 451 4.7.1 is not).
+ */
+export function isDeferral(r: SmtpReply, beforeRcpt: boolean): boolean {
+  if (r.code < 400 || r.code >= 500) return false;
+  const t = text(r);
+  if (SESSION_LIMIT_WORDS.test(t)) return false;
+  if (beforeRcpt) return true;
+  return subject(r)?.startsWith("7.") === true && (r.code === 421 || DEFERRAL_WORDS.test(t));
+}
 
 /** What a RCPT TO reply says about the mailbox. */
 export function classifyRcpt(r: SmtpReply): RcptClass {

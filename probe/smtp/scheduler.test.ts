@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BREAKER_COOLDOWN_MS, BREAKER_FAILURES, CircuitBreakers, FairGate, Semaphore } from "./scheduler.ts";
+import { FairGate, Semaphore } from "./scheduler.ts";
 
 describe("Semaphore", () => {
   it("admits up to its size and hands slots on in arrival order", async () => {
@@ -18,22 +18,6 @@ describe("Semaphore", () => {
     s.release();
     s.release();
     expect(s.inUse).toBe(0);
-  });
-});
-
-describe("CircuitBreakers", () => {
-  it("opens after repeated failures, for the cool-down, and closes on success", () => {
-    const b = new CircuitBreakers();
-    const err = { kind: "refused" as const, detail: "ECONNREFUSED" };
-    for (let i = 0; i < BREAKER_FAILURES - 1; i++) b.failure("127.0.0.9", err, 1000);
-    expect(b.isOpen("127.0.0.9", 1000)).toBeNull();
-    b.failure("127.0.0.9", err, 1000);
-    expect(b.isOpen("127.0.0.9", 1001)).toEqual(err);
-    expect(b.isOpen("127.0.0.8", 1001)).toBeNull();
-    expect(b.isOpen("127.0.0.9", 1000 + BREAKER_COOLDOWN_MS + 1)).toBeNull();
-    b.failure("127.0.0.9", err, 2000);
-    b.success("127.0.0.9");
-    expect(b.isOpen("127.0.0.9", 2001)).toBeNull();
   });
 });
 

@@ -1,11 +1,14 @@
 // The per-MX scheduler: addresses grouped by mail host set, few connections per host, many
 // pipelined RCPTs per connection, one catch-all probe per domain, greylisting retries inside the
-// budget, reconnects on 421 and drops, and a circuit breaker per MX address.
+// budget, reconnects on 421 and drops. Circuit breakers per MX address and provider pauses and
+// budgets come from the fleet-shared state (probe/shared.ts).
 import type { RcptClass, SmtpFacts, SmtpReply } from "../../core/verdict.ts";
 import type { MxHost } from "../dns.ts";
 import type { EngineObserver } from "../engine.ts";
+import { providerOf } from "../providers.ts";
+import type { SharedMxState } from "../shared.ts";
 import { SessionFailure, SmtpConnection, type Phase, type SessionError } from "./connection.ts";
-import { classifyRcpt, classifySessionFailure, greylistHintMs, isRecipientLimit } from "./reply.ts";
+import { classifyRcpt, classifySessionFailure, formatReply, greylistHintMs, isDeferral, isRecipientLimit } from "./reply.ts";
 
 /** Most MTAs punish a client for many rejections (Postfix: smtpd_soft_error_limit 10, then a
  *  1 s sleep per reply; smtpd_hard_error_limit 20, then 421). Stay below and reconnect. */
@@ -16,8 +19,6 @@ export const MAX_RCPTS_PER_TRANSACTION = 50;
 export const MAX_ATTEMPTS = 3;
 /** Addresses one connection should carry before a second one to the same host is worth it. */
 export const ADDRESSES_PER_EXTRA_CONNECTION = 40;
-export const BREAKER_FAILURES = 3;
-export const BREAKER_COOLDOWN_MS = 60_000;
 /** First greylisting retry delay when the server gives no hint; doubles each time. */
 export const GREYLIST_FIRST_RETRY_MS = 1_000;
 export const GREYLIST_MAX_RETRY_MS = 60_000;
@@ -136,29 +137,6 @@ export interface FairFlow {
   queue: { resolve: () => void; ticket: number }[];
 }
 
-/** Per MX address: after repeated connection failures, skip it for a while. */
-export class CircuitBreakers {
-  private state = new Map<string, { failures: number; openUntil: number; last: SessionError }>();
-  constructor(private readonly maxEntries = 10_000) {}
-  isOpen(ip: string, now: number): SessionError | null {
-    const s = this.state.get(ip);
-    return s && s.openUntil > now ? s.last : null;
-  }
-  failure(ip: string, err: SessionError, now: number): void {
-    const s = this.state.get(ip) ?? { failures: 0, openUntil: 0, last: err };
-    s.failures++;
-    s.last = err;
-    if (s.failures >= BREAKER_FAILURES) s.openUntil = now + BREAKER_COOLDOWN_MS;
-    this.state.delete(ip);
-    this.state.set(ip, s);
-    // Bounded: the address that failed longest ago is forgotten first.
-    if (this.state.size > this.maxEntries) this.state.delete(this.state.keys().next().value!);
-  }
-  success(ip: string): void {
-    this.state.delete(ip);
-  }
-}
-
 function facts(err: SessionError, mx: string | null): SmtpFacts {
   switch (err.kind) {
     case "timeout":
@@ -183,9 +161,6 @@ function failureOf(e: unknown): SessionError {
   return { kind: "protocol", phase: "rcpt", detail: String(e), reply: null };
 }
 
-function formatReply(r: SmtpReply): string {
-  return `${r.code}${r.enhanced ? ` ${r.enhanced}` : ""} ${r.message}`;
-}
 
 /**
  * All recipients whose domains share one MX host set. Runs up to `perHostConnections` sessions,
@@ -201,17 +176,22 @@ export class MxGroup {
   private rejectRate = new Map<string, number>(); // per domain, smoothed, to size transactions
   /** Set once a session could not be opened while no other worker was running. */
   private groupFailure: SmtpFacts | null = null;
+  /** Set when the provider's pause or budget would outlast the deadline. */
+  private outOfTime = false;
+  /** Providers are rate-limited as a whole: its first host names it. */
+  private readonly provider: string;
 
   constructor(
     readonly hosts: MxHost[],
     private readonly opts: SchedulerOptions,
     private readonly slots: Semaphore,
-    private readonly breakers: CircuitBreakers,
+    private readonly shared: SharedMxState,
     private readonly deadline: () => number,
     private readonly onOutcome: (rcpt: Recipient, outcome: RecipientOutcome) => void,
     private readonly signal?: AbortSignal,
   ) {
     this.maxWorkers = opts.perHostConnections;
+    this.provider = providerOf(hosts[0]?.name ?? "");
     signal?.addEventListener("abort", () => this.pump(), { once: true });
   }
 
@@ -244,8 +224,9 @@ export class MxGroup {
     if (this.wake) clearTimeout(this.wake);
     this.wake = null;
     const now = Date.now();
-    // Past the deadline nothing more is asked: what waits gets its last answer.
-    if (now >= this.deadline() || this.signal?.aborted) {
+    // Past the deadline (or a provider's pause that outlasts it) nothing more is asked: what
+    // waits gets its last answer.
+    if (now >= this.deadline() || this.signal?.aborted || this.outOfTime) {
       for (const p of this.queue.splice(0)) {
         this.settle(p, p.last ?? { kind: "timeout", mx: null, phase: "budget" }, p.firstGreylistAt ? p.readyAt : null);
       }
@@ -278,6 +259,11 @@ export class MxGroup {
 
   /** One session: open (with failover), run transactions while work is ready, QUIT. */
   private async work(): Promise<void> {
+    // A provider's pause and connection budget are waited out before taking a connection slot.
+    if (!(await this.shared.beforeConnect(this.provider, this.deadline(), this.signal))) {
+      this.outOfTime = true;
+      return;
+    }
     await this.slots.acquire();
     let conn: SmtpConnection | null = null;
     let mx = "";
@@ -286,6 +272,13 @@ export class MxGroup {
       const trace: string[] | undefined = this.opts.trace ? [] : undefined;
       const opened = await this.open(trace);
       if ("error" in opened) {
+        if (opened.deferral) {
+          // The provider asked us to come back later: the next session waits for the fleet's
+          // pause, and this is the answer if the budget ends first.
+          const f = facts(opened.error, opened.mx);
+          for (const p of this.queue) p.last = f;
+          return;
+        }
         // Another session to this host may be running fine (the server limits connections
         // per client): leave the work to it. Otherwise the whole group shares this failure.
         if (this.workers === 1) this.groupFailure = facts(opened.error, opened.mx);
@@ -300,7 +293,14 @@ export class MxGroup {
       while (conn.alive && rejections < REJECTIONS_PER_CONNECTION) {
         const batch = this.take(REJECTIONS_PER_CONNECTION - rejections);
         if (batch.length === 0) break;
-        rejections += await this.transaction(conn, mx, trace, batch, !firstTx);
+        if (!(await this.shared.beforeRcpts(this.provider, batch.length, this.deadline(), this.signal))) {
+          this.queue.unshift(...batch);
+          this.outOfTime = true;
+          break;
+        }
+        const tx = await this.transaction(conn, mx, trace, batch, !firstTx);
+        if (tx.deferred) break; // the rest wait for the provider's pause on a new session
+        rejections += tx.rejections;
         firstTx = false;
       }
     } finally {
@@ -314,15 +314,17 @@ export class MxGroup {
 
   private async open(
     trace: string[] | undefined,
-  ): Promise<{ conn: SmtpConnection; mx: string } | { error: SessionError; mx: string | null }> {
+  ): Promise<{ conn: SmtpConnection; mx: string } | { error: SessionError; mx: string | null; deferral?: boolean }> {
     // The answer is the last real failure; a private address refused unasked is the answer only
     // when no public address was there to try.
-    let last: { error: SessionError; mx: string | null } | null = null;
+    let last: { error: SessionError; mx: string | null; deferral?: boolean } | null = null;
     let refusedPrivate: { error: SessionError; mx: string | null } | null = null;
+    let deferring: string | null = null;
     for (const host of this.hosts) {
+      // A provider that deferred us defers us on all its hosts.
+      if (deferring && providerOf(host.name) === deferring) continue;
       for (const ip of host.addresses) {
-        const now = Date.now();
-        const open = this.breakers.isOpen(ip, now);
+        const open = await this.shared.admit(ip);
         if (open) {
           last = { error: open, mx: host.name };
           continue;
@@ -338,7 +340,7 @@ export class MxGroup {
             trace?.push("*: TLS failed, retrying without STARTTLS");
             conn = await SmtpConnection.open({ ...this.connOpts(host, ip, trace), tls: false });
           }
-          this.breakers.success(ip);
+          void this.shared.connected(ip);
           return { conn, mx: host.name };
         } catch (e) {
           const err = failureOf(e);
@@ -349,8 +351,15 @@ export class MxGroup {
           last = { error: err, mx: host.name };
           // A 4xx/5xx greeting is an answer, not a broken host: don't trip the breaker on it.
           const hostFault = err.kind === "refused" || err.kind === "timeout";
-          if (hostFault && !this.signal?.aborted) this.breakers.failure(ip, err, Date.now());
+          if (hostFault && !this.signal?.aborted) void this.shared.failed(ip, err);
           if (this.signal?.aborted) return last;
+          const reply = "reply" in err ? err.reply : null;
+          if (reply && isDeferral(reply, true)) {
+            deferring = providerOf(host.name);
+            void this.shared.deferred(deferring);
+            last.deferral = true;
+            break;
+          }
           // Postfix's smtp_skip_5xx_greeting: a refusing MX is skipped for the next one.
         }
       }
@@ -412,7 +421,7 @@ export class MxGroup {
     setup: readonly string[] | undefined,
     batch: Pending[],
     reset: boolean,
-  ): Promise<number> {
+  ): Promise<{ rejections: number; deferred: boolean }> {
     // RFC 6531 §3.4: a UTF-8 mailbox may only be named to a server that offers SMTPUTF8.
     const sendable = batch.filter((p) => {
       if (!p.rcpt.smtputf8 || conn.smtputf8) return true;
@@ -420,7 +429,7 @@ export class MxGroup {
       this.settle(p, { kind: "reply", rcpt: "smtputf8_unsupported", reply, mx });
       return false;
     });
-    if (sendable.length === 0) return 0;
+    if (sendable.length === 0) return { rejections: 0, deferred: false };
     const utf8 = sendable.some((p) => p.rcpt.smtputf8);
     const mailParams = utf8 ? " SMTPUTF8" : "";
     const lines: { line: string; phase: Phase }[] = [];
@@ -459,20 +468,27 @@ export class MxGroup {
         q.last = f;
         this.queue.push(q);
       }
-      return 0;
+      return { rejections: 0, deferred: false };
     }
     if (mailReply.code !== 250) {
       // Pipelined RCPTs after a refused MAIL get 503s; nothing they say is about the mailbox.
       await Promise.allSettled(replies);
       const f = facts({ kind: "rejected", phase: "mail", reply: mailReply }, mx);
+      const deferred = isDeferral(mailReply, false);
+      if (deferred) void this.shared.deferred(providerOf(mx));
       for (const p of sendable) {
-        if (mailReply.code === 421 || mailReply.code < 500) this.requeue(p, f);
+        // A deferral costs no try: the provider's pause and the deadline bound the waiting.
+        if (deferred) {
+          p.last = f;
+          this.queue.push(p);
+        } else if (mailReply.code === 421 || mailReply.code < 500) this.requeue(p, f);
         else this.settle(p, f);
       }
-      return 0;
+      return { rejections: 0, deferred };
     }
 
     let rejections = 0;
+    let deferred = false;
     let stopAt = -1;
     const domain = sendable[0]!.rcpt.domain;
     for (let i = 0; i < sendable.length; i++) {
@@ -489,10 +505,15 @@ export class MxGroup {
           q.last = f;
           this.queue.push(q);
         }
-        return rejections;
+        return { rejections, deferred: false };
       }
-      if (isRecipientLimit(reply) || reply.code === 421) {
-        // 452 4.5.3: a new transaction for the rest; 421: the server is closing the session.
+      if (isDeferral(reply, false)) {
+        deferred = true;
+        void this.shared.deferred(providerOf(mx));
+      }
+      if (isRecipientLimit(reply) || reply.code === 421 || deferred) {
+        // 452 4.5.3: a new transaction for the rest; 421: the server is closing the session; a
+        // deferral: the rest wait for the provider's pause.
         // Replies still due for this pipeline are consumed by the connection in order.
         stopAt = i;
         for (const q of sendable.slice(i).reverse()) {
@@ -522,7 +543,7 @@ export class MxGroup {
       const prev = this.rejectRate.get(domain) ?? rejections / seen;
       this.rejectRate.set(domain, (prev + rejections / seen) / 2);
     }
-    return rejections;
+    return { rejections, deferred };
   }
 
   /** Queues a greylisted recipient again if the budget allows; false when it does not. */

@@ -57,7 +57,7 @@ export interface BulkOptions {
 export interface FleetOptions {
   addresses: number;
   seed: number;
-  /** The provider's per-client limits (default: 2 open, 20 per second). */
+  /** The provider's per-client limits (default: 6 open, 10 per second). */
   provider?: ProviderLimits;
   /** The provider's clock (tests inject one). */
   now?: () => number;
@@ -75,7 +75,7 @@ export interface FleetWorld {
   randomRcpts: Map<string, number>;
 }
 
-export const FLEET_PROVIDER_LIMITS: ProviderLimits = { maxOpen: 2, maxPerWindow: 20, windowMs: 1000 };
+export const FLEET_PROVIDER_LIMITS: ProviderLimits = { maxOpen: 6, maxPerWindow: 10, windowMs: 1000 };
 
 /** Deterministic PRNG (mulberry32) so the bulk world is the same for every run of a seed. */
 function prng(seed: number) {

@@ -11,12 +11,11 @@
 // address, so the provider counts them as one client (like a fleet behind one NAT).
 //
 //   npm run bench:fleet [-- --addresses 30000 --seed 13 --batch 500 --inflight 4 --budget-s 20 --timeout-ms 400 --modes per-probe,shared]
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { randomBytes } from "node:crypto";
 import type { Verdict } from "../../core/verdict.ts";
 import { BatchCutter } from "../../core/ingest.ts";
-import { startRedis } from "../../e2e/redis.ts";
-import { startUpstashBridge, type UpstashBridge } from "../../e2e/upstash-bridge.ts";
 import { startWorld, type FleetWorld, type World } from "../../e2e/world/index.ts";
 import { createEngine, type Engine } from "../../probe/engine.ts";
 import { createSharedMxState, type SharedMxState, type SharedTuning } from "../../probe/shared.ts";
@@ -47,7 +46,6 @@ const TUNING: Partial<SharedTuning> = {
   breakerCooldownMs: 10_000,
   trialLeaseMs: 5_000,
   freshMs: 500,
-  catchAllPollMs: 50,
   deferralPauseMs: 1_000,
   deferralMaxPauseMs: 10_000,
   // The bridge shares 2 loaded cores with the world and the probes: a start-up burst of lookups
@@ -111,13 +109,30 @@ function engineFor(world: World, probeId: string, shared: SharedMxState): Engine
   });
 }
 
+interface Bridge {
+  url: string;
+  token: string;
+  stop(): void;
+}
+
+/** bench/fleet/bridge.ts in its own process, as Upstash is outside a probe's. */
+async function startBridge(): Promise<Bridge> {
+  const child = spawn(process.execPath, ["--import", "tsx", new URL("./bridge.ts", import.meta.url).pathname], { stdio: ["pipe", "pipe", "inherit"] });
+  const [line] = await Promise.race([
+    createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next().then((r) => [r.value as string | undefined]),
+    new Promise<never>((_, reject) => child.once("exit", (code) => reject(new Error(`bench/fleet/bridge.ts exited with ${code}`)))),
+  ]);
+  const { url, token } = JSON.parse(line!) as { url: string; token: string };
+  return { url, token, stop: () => child.stdin!.end() };
+}
+
 /** Redis empty, so the shared run learns nothing from an earlier one. */
-async function flush(bridge: UpstashBridge) {
+async function flush(bridge: Bridge) {
   const res = await fetch(bridge.url, { method: "POST", headers: { authorization: `Bearer ${bridge.token}` }, body: JSON.stringify(["FLUSHALL"]) });
   if (!res.ok) throw new Error(`FLUSHALL: ${res.status} ${await res.text()}`);
 }
 
-async function measure(mode: Mode, world: World, fleet: FleetWorld, bridge: UpstashBridge | null): Promise<Figures> {
+async function measure(mode: Mode, world: World, fleet: FleetWorld, bridge: Bridge | null): Promise<Figures> {
   if (mode === "shared") await flush(bridge!);
   const states = PROBES.map((probeId) =>
     createSharedMxState({ probeId, tuning: TUNING, ...(mode === "shared" ? { redis: { url: bridge!.url, token: bridge!.token } } : {}) }),
@@ -209,8 +224,7 @@ function table(columns: [Mode, Figures][]) {
 
 const world = await startWorld({ fleet: { addresses: ADDRESSES, seed: SEED } });
 const fleet = world.fleet!;
-const redis = MODES.includes("shared") ? await startRedis() : null;
-const bridge = redis ? await startUpstashBridge({ redisPort: redis.port, redisPassword: redis.password, token: randomBytes(24).toString("base64url") }) : null;
+const bridge = MODES.includes("shared") ? await startBridge() : null;
 try {
   console.log(
     `fleet benchmark: ${ADDRESSES} addresses (seed ${SEED}): ${fleet.deadDomains.length} dead-MX, ${fleet.catchAllDomains.length} catch-all, ` +
@@ -226,7 +240,6 @@ try {
   console.log("");
   table(figures);
 } finally {
-  await bridge?.stop();
-  await redis?.stop();
+  bridge?.stop();
   await world.stop();
 }

@@ -66,6 +66,8 @@ interface Figures {
   accuracy: number;
   unknown: number;
   providerUnknown: number;
+  catchAllUnknown: number;
+  ordinaryUnknown: number;
   /** Redis steps that failed (the probe went on with memory alone): a shared run's caveat. */
   redisErrors: number;
   /** Decisions taken on another probe's discovery. */
@@ -160,11 +162,14 @@ async function measure(mode: Mode, world: World, fleet: FleetWorld, bridge: Brid
   const delta = (hosts: string[], field: "connections" | "deferred") =>
     hosts.reduce((n, h) => n + after.perHost[h]![field] - before.perHost[h]![field], 0);
   const random = fleet.catchAllDomains.map((d) => fleet.randomRcpts.get(d)! - randomBefore.get(d)!);
-  const providerDomains = new Set(fleet.providerDomains);
+  const kindOf = new Map<string, "dead" | "catchAll" | "provider">([
+    ...fleet.deadDomains.map((d) => [d, "dead"] as const),
+    ...fleet.catchAllDomains.map((d) => [d, "catchAll"] as const),
+    ...fleet.providerDomains.map((d) => [d, "provider"] as const),
+  ]);
+  const share: Record<string, [unknown: number, all: number]> = { dead: [0, 0], catchAll: [0, 0], provider: [0, 0], ordinary: [0, 0] };
   let right = 0;
   let unknown = 0;
-  let provider = 0;
-  let providerUnknown = 0;
   const wrong: string[] = [];
   for (const email of fleet.addresses) {
     const got = verdicts.get(email)!;
@@ -172,11 +177,11 @@ async function measure(mode: Mode, world: World, fleet: FleetWorld, bridge: Brid
     if (got === expected) right++;
     else if (wrong.length < 5) wrong.push(`${email}: expected ${expected}, got ${got}`);
     if (got === "unknown") unknown++;
-    if (providerDomains.has(email.slice(email.lastIndexOf("@") + 1))) {
-      provider++;
-      if (got === "unknown") providerUnknown++;
-    }
+    const kind = share[kindOf.get(email.slice(email.lastIndexOf("@") + 1)) ?? "ordinary"]!;
+    kind[1]++;
+    if (got === "unknown") kind[0]++;
   }
+  const unknownShare = ([u, all]: [number, number]) => (all ? u / all : 0);
   return {
     wallS,
     deadConnections: delta(fleet.deadHosts, "connections"),
@@ -187,7 +192,9 @@ async function measure(mode: Mode, world: World, fleet: FleetWorld, bridge: Brid
     providerDeferred: delta(fleet.providerHosts, "deferred"),
     accuracy: right / fleet.addresses.length,
     unknown: unknown / fleet.addresses.length,
-    providerUnknown: provider ? providerUnknown / provider : 0,
+    providerUnknown: unknownShare(share.provider!),
+    catchAllUnknown: unknownShare(share.catchAll!),
+    ordinaryUnknown: unknownShare(share.ordinary!),
     redisErrors: sharing.reduce((n, s) => n + s.redisErrors, 0),
     fleetHits: sharing.reduce((n, s) => n + s.fleetHits.breaker + s.fleetHits.catchAll + s.fleetHits.deferral, 0),
     wrong,
@@ -207,6 +214,8 @@ function table(columns: [Mode, Figures][]) {
     ["verdict matches truth", (f) => f.accuracy, pct, false],
     ["unknown", (f) => f.unknown, pct, false],
     ["unknown on the provider's domains", (f) => f.providerUnknown, pct, false],
+    ["unknown on catch-all domains", (f) => f.catchAllUnknown, pct, false],
+    ["unknown on ordinary domains", (f) => f.ordinaryUnknown, pct, false],
     ["wall time (s)", (f) => f.wallS, (x) => x.toFixed(1), true],
     ["decisions on another probe's discovery", (f) => f.fleetHits, (x) => x.toFixed(0), false],
     ["Redis steps failed (memory alone meanwhile)", (f) => f.redisErrors, (x) => x.toFixed(0), false],

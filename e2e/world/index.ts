@@ -3,10 +3,10 @@
 import { readFileSync } from "node:fs";
 import type net from "node:net";
 import { startDns } from "./dns.ts";
-import { buildScenario, type BulkOptions, type Expected } from "./scenario.ts";
+import { buildScenario, type BulkOptions, type Expected, type FleetOptions, type FleetWorld } from "./scenario.ts";
 import { startHost, type HostStats, type SmtpGate, type SmtpWorldCounters } from "./smtp.ts";
 
-export type { Expected } from "./scenario.ts";
+export type { Expected, FleetOptions, FleetWorld } from "./scenario.ts";
 export { soakAccepts, soakDomain } from "./scenario.ts";
 
 export interface WorldOptions {
@@ -18,6 +18,8 @@ export interface WorldOptions {
   bulk?: BulkOptions;
   /** Mail domains for the soak (scenario.ts soakDomain): `ok-…` mailboxes exist, others do not. */
   acceptingDomains?: number;
+  /** The fleet benchmark's domains (scenario.ts FleetOptions). */
+  fleet?: FleetOptions;
 }
 
 export interface World {
@@ -28,6 +30,8 @@ export interface World {
   addresses: string[];
   /** The generated addresses, when `bulk` was asked for. */
   bulkAddresses: string[];
+  /** The fleet benchmark's list and counters, when `fleet` was asked for. */
+  fleet: FleetWorld | null;
   stats(): { connections: number; rcpts: number; dataCommands: number; perHost: Record<string, HostStats> };
   /** Every SMTP host holds its replies (DNS still answers) until resume(): a test's "not yet". */
   pause(): void;
@@ -40,7 +44,7 @@ const fixture = (f: string) => readFileSync(new URL(`./fixtures/${f}`, import.me
 
 export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   const rttMs = opts.rttMs ?? 0;
-  const scenario = buildScenario({ greylistDelayMs: opts.greylistDelayMs ?? 1000, bulk: opts.bulk, acceptingDomains: opts.acceptingDomains });
+  const scenario = buildScenario({ greylistDelayMs: opts.greylistDelayMs ?? 1000, bulk: opts.bulk, acceptingDomains: opts.acceptingDomains, fleet: opts.fleet });
   const tlsMaterial = { key: fixture("test-key.pem"), cert: fixture("test-cert.pem") };
   const counters: SmtpWorldCounters = { dataCommands: 0, transcript: [] };
   const gate: SmtpGate = { waiting: null };
@@ -57,7 +61,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     port = 0;
     try {
       for (const h of up) {
-        perHost[h.name] = { connections: 0, rcpts: 0, maxConcurrent: 0, open: 0 };
+        perHost[h.name] = { connections: 0, rcpts: 0, maxConcurrent: 0, open: 0, deferred: 0 };
         const s = await startHost(h, port, rttMs, tlsMaterial, perHost[h.name]!, counters, gate);
         servers.push(s);
         if (port === 0) port = (s.address() as net.AddressInfo).port;
@@ -67,7 +71,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     }
   }
   if (servers.length < up.length) throw new Error("world: no port free on every host address");
-  for (const h of scenario.hosts) perHost[h.name] ??= { connections: 0, rcpts: 0, maxConcurrent: 0, open: 0 };
+  for (const h of scenario.hosts) perHost[h.name] ??= { connections: 0, rcpts: 0, maxConcurrent: 0, open: 0, deferred: 0 };
 
   return {
     dnsServer: `127.0.0.1:${dns.port}`,
@@ -75,6 +79,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     truth: scenario.truth,
     addresses: scenario.addresses,
     bulkAddresses: scenario.bulkAddresses,
+    fleet: scenario.fleet,
     pause() {
       gate.waiting ??= new Set();
     },

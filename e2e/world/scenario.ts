@@ -2,7 +2,7 @@
 // right), generated bulk domains for the benchmark, and the truth for every address.
 import type { Reason, Verdict } from "../../core/verdict.ts";
 import type { ZoneRecords } from "./dns.ts";
-import type { HostScript, RcptContext } from "./smtp.ts";
+import { providerLimiter, type HostScript, type ProviderLimits, type RcptContext } from "./smtp.ts";
 
 export interface Expected {
   verdict: Verdict;
@@ -18,6 +18,7 @@ export interface Scenario {
   truth: Map<string, Expected>;
   addresses: string[];
   bulkAddresses: string[];
+  fleet: FleetWorld | null;
 }
 
 type Mailbox = "ok" | "full4" | "full5" | "disabled";
@@ -47,6 +48,35 @@ export interface BulkOptions {
   immediate?: boolean;
 }
 
+/**
+ * The fleet benchmark's world (issue 13): what several probes rediscover each on their own.
+ * Per 10,000 addresses: 10 dead-MX domains (their only MX accepts TCP and never greets), 20
+ * catch-all domains, 60 domains on one deferring provider (mx1/mx2.bigmail.test) and 100
+ * ordinary ones, every host answering at once.
+ */
+export interface FleetOptions {
+  addresses: number;
+  seed: number;
+  /** The provider's per-client limits (default: 6 open, 10 per second). */
+  provider?: ProviderLimits;
+  /** The provider's clock (tests inject one). */
+  now?: () => number;
+}
+
+export interface FleetWorld {
+  /** The list, in the shuffled order a customer's file has. */
+  addresses: string[];
+  deadHosts: string[];
+  deadDomains: string[];
+  catchAllDomains: string[];
+  providerHosts: string[];
+  providerDomains: string[];
+  /** RCPTs per catch-all domain for mailboxes not on the list: the verifiers' random-mailbox tests. */
+  randomRcpts: Map<string, number>;
+}
+
+export const FLEET_PROVIDER_LIMITS: ProviderLimits = { maxOpen: 6, maxPerWindow: 10, windowMs: 1000 };
+
 /** Deterministic PRNG (mulberry32) so the bulk world is the same for every run of a seed. */
 function prng(seed: number) {
   let a = seed >>> 0;
@@ -72,6 +102,7 @@ export function buildScenario(opts: {
   greylistDelayMs: number;
   bulk?: BulkOptions | undefined;
   acceptingDomains?: number | undefined;
+  fleet?: FleetOptions | undefined;
 }): Scenario {
   const hosts: HostScript[] = [];
   const zone = new Map<string, ZoneRecords>();
@@ -299,6 +330,7 @@ export function buildScenario(opts: {
   expect("double..dot@ok.test", { verdict: "undeliverable", reason: "invalid_syntax", catch_all: null });
 
   if (opts.bulk) addBulk(opts.bulk);
+  const fleet = opts.fleet ? addFleet(opts.fleet) : null;
   for (let d = 0; d < (opts.acceptingDomains ?? 0); d++) {
     const domain = soakDomain(d);
     // 127.1.x.y: clear of the scripted (127.0.0.x) and bulk (127.0.x.y) hosts.
@@ -372,5 +404,91 @@ export function buildScenario(opts: {
     }
   }
 
-  return { hosts, zone, servfail, truth, addresses, bulkAddresses };
+  function addFleet(f: FleetOptions): FleetWorld {
+    const rand = prng(f.seed);
+    const per10k = (n: number) => Math.max(1, Math.round((n * f.addresses) / 10_000));
+    let hostIndex = 0;
+    // 127.2.x.y: clear of the scripted (127.0.0.x), bulk (127.0.x.y) and soak (127.1.x.y) hosts.
+    const fleetIp = () => {
+      const n = hostIndex++;
+      return `127.2.${Math.floor(n / 250)}.${1 + (n % 250)}`;
+    };
+    const name = (kind: string, i: number) => `${kind}${i}-${Math.floor(rand() * 1e6).toString(36)}.test`;
+    const world: FleetWorld = { addresses: [], deadHosts: [], deadDomains: [], catchAllDomains: [], providerHosts: [], providerDomains: [], randomRcpts: new Map() };
+    const ordinary: string[] = [];
+    for (let i = 0; i < per10k(10); i++) world.deadDomains.push(name("dead", i));
+    for (let i = 0; i < per10k(20); i++) world.catchAllDomains.push(name("accept", i));
+    for (let i = 0; i < per10k(60); i++) world.providerDomains.push(name("onbig", i));
+    for (let i = 0; i < per10k(100); i++) ordinary.push(name("plain", i));
+
+    // Shares of the list: 8% dead MX, 15% catch-all, 30% on the provider, the rest ordinary.
+    const pick = (domains: string[]) => domains[Math.floor(rand() * domains.length)]!;
+    const locals = new Map<string, Set<string>>();
+    for (let i = 0; i < f.addresses; i++) {
+      const r = rand();
+      const domain = pick(r < 0.08 ? world.deadDomains : r < 0.23 ? world.catchAllDomains : r < 0.53 ? world.providerDomains : ordinary);
+      const local = `user${i}.${Math.floor(rand() * 1e9).toString(36)}`;
+      let set = locals.get(domain);
+      if (!set) locals.set(domain, (set = new Set()));
+      set.add(local);
+      world.addresses.push(`${local}@${domain}`);
+    }
+    // Fisher–Yates with the seeded PRNG: a domain's addresses are spread through the file.
+    for (let i = world.addresses.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [world.addresses[i], world.addresses[j]] = [world.addresses[j]!, world.addresses[i]!];
+    }
+    const immediate = { soft: 10, hard: 20, delayMs: 0 }; // Postfix's error limits, without its sleeps
+
+    /** Mailboxes for a domain's list addresses (83% exist, 2% full), with their truth. */
+    const table = (domain: string, into: Map<string, Mailbox> = new Map()) => {
+      for (const local of locals.get(domain) ?? []) {
+        const r = rand();
+        if (r < 0.83) into.set(local, "ok");
+        else if (r < 0.85) into.set(local, "full4");
+        truth.set(`${local}@${domain}`, into.has(local) ? EXPECT[into.get(local)!] : EXPECT.missing);
+      }
+      return into;
+    };
+
+    for (const domain of world.deadDomains) {
+      const host = addHost({ name: `mx.${domain}`, ip: fleetIp(), mode: "silent", rcpt: () => ACCEPT });
+      mxDomain(domain, [{ preference: 10, host }]);
+      world.deadHosts.push(host.name);
+      for (const local of locals.get(domain) ?? []) truth.set(`${local}@${domain}`, { verdict: "unknown", reason: "timeout", catch_all: null });
+    }
+    for (const domain of world.catchAllDomains) {
+      const listed = locals.get(domain) ?? new Set<string>();
+      world.randomRcpts.set(domain, 0);
+      const rcpt = (address: string) => {
+        if (!listed.has(address.slice(0, address.lastIndexOf("@")))) world.randomRcpts.set(domain, world.randomRcpts.get(domain)! + 1);
+        return ACCEPT;
+      };
+      const host = addHost({ name: `mx.${domain}`, ip: fleetIp(), mode: "up", rcpt, errorLimits: immediate });
+      mxDomain(domain, [{ preference: 10, host }]);
+      for (const local of listed) truth.set(`${local}@${domain}`, { verdict: "risky", reason: "catch_all", catch_all: true });
+    }
+    {
+      // One provider for many domains: one mailbox table keyed by the whole address.
+      const boxes = new Map<string, Mailbox>();
+      for (const domain of world.providerDomains) {
+        for (const [local, box] of table(domain)) boxes.set(`${local}@${domain}`, box);
+      }
+      const rcpt = (address: string) => {
+        const box = boxes.get(address.toLowerCase());
+        return box ? MAILBOX_REPLY[box](address) : UNKNOWN(address);
+      };
+      const limiter = providerLimiter(f.provider ?? FLEET_PROVIDER_LIMITS, f.now);
+      const mx = [1, 2].map((n) => addHost({ name: `mx${n}.bigmail.test`, ip: fleetIp(), mode: "up", rcpt, limiter, errorLimits: immediate }));
+      world.providerHosts.push(...mx.map((h) => h.name));
+      for (const domain of world.providerDomains) mxDomain(domain, mx.map((host) => ({ preference: 10, host })));
+    }
+    for (const domain of ordinary) {
+      const host = addHost({ name: `mx.${domain}`, ip: fleetIp(), mode: "up", rcpt: mailboxRcpt(table(domain)), errorLimits: immediate });
+      mxDomain(domain, [{ preference: 10, host }]);
+    }
+    return world;
+  }
+
+  return { hosts, zone, servfail, truth, addresses, bulkAddresses, fleet };
 }

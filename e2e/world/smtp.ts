@@ -33,6 +33,52 @@ export interface HostScript {
   maxRcptsPerTx?: number;
   /** Postfix-like: delay each reply by delayMs after `soft` errors, 421 after `hard`. */
   errorLimits?: { soft: number; hard: number; delayMs: number };
+  /** Admission shared by a provider's hosts: a refused connection gets its greeting and the hang-up. */
+  limiter?: ConnectionLimiter;
+}
+
+export interface ConnectionLimiter {
+  /** A client connects: the refusing greeting, or null to serve it (then close() follows). */
+  open(clientIp: string): string[] | null;
+  close(clientIp: string): void;
+}
+
+export interface ProviderLimits {
+  /** Connections one client may hold open at once. */
+  maxOpen: number;
+  /** Connections (deferred ones included) one client may open per sliding window. */
+  maxPerWindow: number;
+  windowMs: number;
+}
+
+export const DEFERRAL_GREETING = "421 4.7.0 Too many concurrent connections, try again later";
+
+/**
+ * A big provider's per-client connection limits across its MX hosts, as Yahoo and Outlook
+ * enforce them: above either, the greeting is a 421 deferral. Attempts that were deferred count
+ * towards the window too, so a client that keeps knocking stays deferred. `now` is the host's
+ * clock (tests inject one).
+ */
+export function providerLimiter(limits: ProviderLimits, now: () => number = Date.now): ConnectionLimiter {
+  const clients = new Map<string, { open: number; opened: number[] }>();
+  return {
+    open(clientIp) {
+      let c = clients.get(clientIp);
+      if (!c) clients.set(clientIp, (c = { open: 0, opened: [] }));
+      const t = now();
+      let expired = 0;
+      while (expired < c.opened.length && c.opened[expired]! <= t - limits.windowMs) expired++;
+      c.opened.splice(0, expired);
+      c.opened.push(t);
+      if (c.open >= limits.maxOpen || c.opened.length > limits.maxPerWindow) return [DEFERRAL_GREETING];
+      c.open++;
+      return null;
+    },
+    close(clientIp) {
+      const c = clients.get(clientIp);
+      if (c) c.open--;
+    },
+  };
 }
 
 export interface HostStats {
@@ -40,6 +86,8 @@ export interface HostStats {
   rcpts: number;
   maxConcurrent: number;
   open: number;
+  /** Connections answered with the limiter's refusal. */
+  deferred: number;
 }
 
 export interface SmtpWorldCounters {
@@ -89,6 +137,10 @@ export function startHost(
     });
     raw.on("error", () => {});
     if (script.mode === "silent") return; // a banner that never comes
+    const clientIp = raw.remoteAddress ?? "";
+    const refusal = script.limiter?.open(clientIp) ?? null;
+    if (refusal) stats.deferred++;
+    else if (script.limiter) raw.on("close", () => script.limiter!.close(clientIp));
 
     let socket: net.Socket = raw;
     let lastSendAt = 0;
@@ -103,7 +155,6 @@ export function startHost(
       connRcpts: 0,
       errors: 0,
     };
-    const clientIp = raw.remoteAddress ?? "";
 
     // Replies wait in one ordered queue drained by one timer: separate timers per reply could
     // fire out of order when they expire in the same millisecond.
@@ -133,6 +184,7 @@ export function startHost(
     };
     const hangUp = () => socket.end();
 
+    if (refusal) return reply(Date.now(), refusal, 0, hangUp);
     reply(Date.now(), script.greeting ?? [`220 ${script.name} ESMTP world`]);
 
     const extensions = () => {

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import net from "node:net";
 import dgram from "node:dgram";
 import * as packet from "dns-packet";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startWorld, type World } from "./index.ts";
 
 let world: World;
@@ -145,5 +145,78 @@ describe("simulated world", () => {
   it("ships a sample list equal to its scripted addresses", () => {
     const sample = readFileSync(new URL("./sample.txt", import.meta.url), "utf8").trim().split("\n");
     expect(sample).toEqual(world.addresses);
+  });
+});
+
+describe("fleet world", () => {
+  let fleet: World;
+  let clock = 1_000_000;
+  beforeAll(async () => {
+    fleet = await startWorld({ fleet: { addresses: 400, seed: 7, provider: { maxOpen: 2, maxPerWindow: 4, windowMs: 60_000 }, now: () => clock } });
+  });
+  afterAll(async () => {
+    await fleet?.stop();
+  });
+
+  it("generates the same list and truth for a seed, every address with its truth", () => {
+    const f = fleet.fleet!;
+    expect(f.addresses).toHaveLength(400);
+    expect(new Set(f.addresses).size).toBe(400);
+    for (const a of f.addresses) expect(fleet.truth.has(a)).toBe(true);
+    expect(f.deadDomains.length).toBeGreaterThan(0);
+    expect(f.providerHosts).toEqual(["mx1.bigmail.test", "mx2.bigmail.test"]);
+    expect(f.addresses.slice(0, 3)).toMatchInlineSnapshot(`
+      [
+        "user341.bp0g6a@plain0-b6cl.test",
+        "user2.4ulb3d@accept0-1bt2.test",
+        "user299.c8chq5@accept0-1bt2.test",
+      ]
+    `);
+  });
+
+  it("counts connections to a silent host that never greets", async () => {
+    const host = fleet.fleet!.deadHosts[0]!;
+    const socket = net.connect({ host: await ipOf(fleet, host), port: fleet.smtpPort });
+    await vi.waitFor(() => expect(fleet.stats().perHost[host]!.connections).toBe(1));
+    socket.destroy();
+  });
+
+  it("counts RCPTs for mailboxes not on the list per catch-all domain", async () => {
+    const domain = fleet.fleet!.catchAllDomains[0]!;
+    const listed = fleet.fleet!.addresses.find((a) => a.endsWith(`@${domain}`))!;
+    const s = await session(fleet, await ipOf(fleet, `mx.${domain}`));
+    s.send("EHLO t", "MAIL FROM:<>", `RCPT TO:<${listed}>`, `RCPT TO:<zq8x1random@${domain}>`);
+    const r = await s.until(5);
+    expect(r[3]![0]).toMatch(/^250/);
+    expect(r[4]![0]).toMatch(/^250/);
+    expect(fleet.fleet!.randomRcpts.get(domain)).toBe(1);
+    s.close();
+  });
+
+  it("defers the provider's greeting above its open-connection limit and its window, on the host's clock", async () => {
+    const [mx1, mx2] = await Promise.all(["mx1.bigmail.test", "mx2.bigmail.test"].map((h) => ipOf(fleet, h)));
+    const greeting = async (ip: string) => {
+      const s = await session(fleet, ip);
+      return { s, code: s.replies[0]![0]!.slice(0, 3), text: s.replies[0]![0]! };
+    };
+    const a = await greeting(mx1!);
+    const b = await greeting(mx2!); // the limit spans the provider's hosts
+    const c = await greeting(mx1!);
+    expect([a.code, b.code]).toEqual(["220", "220"]);
+    expect(c.text).toBe("421 4.7.0 Too many concurrent connections, try again later");
+    for (const x of [a, b, c]) x.s.close();
+    await vi.waitFor(() => expect(fleet.stats().perHost["mx1.bigmail.test"]!.open + fleet.stats().perHost["mx2.bigmail.test"]!.open).toBe(0));
+    // Three opened in the window so far (the deferred one counts): a fourth is served, a fifth is not.
+    const d = await greeting(mx1!);
+    d.s.close();
+    const e = await greeting(mx2!);
+    e.s.close();
+    expect([d.code, e.code]).toEqual(["220", "421"]);
+    clock += 60_000; // the window slides past them all
+    const f = await greeting(mx1!);
+    f.s.close();
+    expect(f.code).toBe("220");
+    const stats = fleet.stats().perHost;
+    expect(stats["mx1.bigmail.test"]!.deferred + stats["mx2.bigmail.test"]!.deferred).toBe(2);
   });
 });

@@ -5,6 +5,7 @@
 // (async) iterable through a window of `window` addresses admitted and not yet answered, shared
 // by every call on the engine; results are handed over as they finish and not kept; per-domain
 // state lives only while the domain has addresses in flight, and caches are bounded.
+import { setMaxListeners } from "node:events";
 import { parseAddress, type ParsedAddress } from "../core/address.ts";
 import type { Result } from "../core/contracts.ts";
 import { isDisposable, isFree, isRole } from "../core/lists.ts";
@@ -217,6 +218,8 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
     const signals = [call.signal, call.budgetMs ? AbortSignal.timeout(call.budgetMs) : undefined];
     const live = signals.filter((s): s is AbortSignal => s !== undefined);
     const signal = live.length ? AbortSignal.any(live) : undefined;
+    // Every session and wait of the call listens to it: many listeners is the design, not a leak.
+    if (signal) setMaxListeners(0, signal);
 
     // Answered inputs leave here: in order (held until the head is answered) or at once. Each
     // one hands its admission slot back.

@@ -35,19 +35,21 @@ export function providerOf(mxHost: string): string {
   return labels.slice(-keep).join(".");
 }
 
-/** Connections and RCPTs a probe (one IP) may send a provider per minute while it is not deferring. */
+/** What a probe (one IP) may ask of a provider while it is not deferring: connections and RCPTs
+ *  a minute, and sessions open at once across all its MX hosts and all the batches in flight. */
 export interface ProviderBudget {
   connectionsPerMinute: number;
   rcptsPerMinute: number;
+  maxOpen: number;
 }
 
 /** Published guidance and common practice for bulk senders, kept well under what they tolerate. */
 export const PROVIDER_BUDGETS: Record<string, ProviderBudget> = {
-  google: { connectionsPerMinute: 60, rcptsPerMinute: 1_200 },
-  microsoft: { connectionsPerMinute: 60, rcptsPerMinute: 1_200 },
-  yahoo: { connectionsPerMinute: 30, rcptsPerMinute: 600 },
-  apple: { connectionsPerMinute: 30, rcptsPerMinute: 600 },
+  google: { connectionsPerMinute: 60, rcptsPerMinute: 1_200, maxOpen: 8 },
+  microsoft: { connectionsPerMinute: 60, rcptsPerMinute: 1_200, maxOpen: 8 },
+  yahoo: { connectionsPerMinute: 30, rcptsPerMinute: 600, maxOpen: 4 },
+  apple: { connectionsPerMinute: 30, rcptsPerMinute: 600, maxOpen: 4 },
 };
 
 /** What any other provider gets once it has deferred us (until then, only the per-host limits). */
-export const DEFERRED_BUDGET: ProviderBudget = { connectionsPerMinute: 30, rcptsPerMinute: 600 };
+export const DEFERRED_BUDGET: ProviderBudget = { connectionsPerMinute: 30, rcptsPerMinute: 600, maxOpen: 2 };

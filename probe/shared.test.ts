@@ -44,7 +44,7 @@ const t = DEFAULT_TUNING;
 
 function fleetOf(n: number, clock: Clock, extra: Partial<SharedMxStateOptions> = {}) {
   return Array.from({ length: n }, (_, i) =>
-    createSharedMxState({ probeId: `p${i + 1}`, redis: { url: bridge.url, token: bridge.token }, clock, ...extra }),
+    createSharedMxState({ probeId: `p${i + 1}`, redis: { url: bridge.url, token: bridge.token }, clock, random: () => 0, ...extra }),
   );
 }
 
@@ -164,9 +164,22 @@ describe("provider deferrals and budgets", () => {
     expect(clock.now() - second).toBe(2 * t.deferralPauseMs);
   });
 
+  it("step the level back down for each quiet spell after a pause", async () => {
+    const clock = manualClock();
+    const [p1, p2] = fleetOf(2, clock);
+    await p1!.deferred("slow.test");
+    clock.advance(t.deferralPauseMs);
+    await p1!.deferred("slow.test"); // level 2: twice the pause
+    clock.advance(2 * t.deferralPauseMs + t.deferralDecayMs);
+    await p2!.deferred("slow.test"); // one quiet spell later: back to level 1, then 2 again
+    const start = clock.now();
+    expect(await p1!.beforeConnect("slow.test", start + 60_000)).toBe(true);
+    expect(clock.now() - start).toBe(2 * t.deferralPauseMs);
+  });
+
   it("spread connections and RCPTs over the provider's budget", async () => {
     const clock = manualClock();
-    const p = createSharedMxState({ probeId: "solo", clock, providers: { google: { connectionsPerMinute: 12, rcptsPerMinute: 120 } } });
+    const p = createSharedMxState({ probeId: "solo", clock, providers: { google: { connectionsPerMinute: 12, rcptsPerMinute: 120, maxOpen: 8 } } });
     const provider = providerOf("alt1.aspmx.l.google.com");
     expect(provider).toBe("google");
     const start = clock.now();
@@ -181,6 +194,26 @@ describe("provider deferrals and budgets", () => {
     expect(clock.now() - start).toBe(5_000 + 500 + 5_000);
     // A provider with no budget and no deferral is not held at all.
     expect(await p.beforeConnect("example.test", clock.now())).toBe(true);
+  });
+
+  it("keep a provider's sessions open at once within its budget, across every batch of the probe", async () => {
+    const clock = manualClock();
+    const p = createSharedMxState({ probeId: "solo", clock, providers: { "bigmail.test": { connectionsPerMinute: 600, rcptsPerMinute: 6_000, maxOpen: 2 } } });
+    const start = clock.now();
+    expect(await p.beforeConnect("bigmail.test", start + 10_000)).toBe(true);
+    expect(await p.beforeConnect("bigmail.test", start + 10_000)).toBe(true);
+    // A third waits for one to end, here in vain until its deadline, having counted nothing.
+    expect(await p.beforeConnect("bigmail.test", start + 10_000)).toBe(false);
+    expect(clock.now()).toBe(start + 10_000);
+    p.connectionDone("bigmail.test");
+    expect(await p.beforeConnect("bigmail.test", clock.now() + 10_000)).toBe(true);
+    expect(await p.beforeConnect("bigmail.test", clock.now() + 1)).toBe(false);
+    // Any provider is held to two open once it has deferred us.
+    await p.deferred("smallhost.test");
+    clock.advance(t.deferralPauseMs);
+    expect(await p.beforeConnect("smallhost.test", clock.now() + 60_000)).toBe(true);
+    expect(await p.beforeConnect("smallhost.test", clock.now() + 60_000)).toBe(true);
+    expect(await p.beforeConnect("smallhost.test", clock.now() + 1_000)).toBe(false);
   });
 });
 

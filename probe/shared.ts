@@ -28,8 +28,9 @@ export interface SharedTuning {
   /** Pause of new connections to a provider after its first deferral; doubles per level. */
   deferralPauseMs: number;
   deferralMaxPauseMs: number;
-  /** A provider's deferral level is forgotten this long after its last pause ended. */
-  deferralMemoryMs: number;
+  /** A provider's deferral level (its pause and budget halvings) drops by one for each this long
+   *  without a deferral after its pause: slow down at once, speed up step by step. */
+  deferralDecayMs: number;
   redisTimeoutMs: number;
   /** After Redis fails, memory only for this long before it is tried again. */
   redisRetryMs: number;
@@ -46,7 +47,7 @@ export const DEFAULT_TUNING: SharedTuning = {
   catchAllPollMs: 250,
   deferralPauseMs: 15_000,
   deferralMaxPauseMs: 5 * 60_000,
-  deferralMemoryMs: 10 * 60_000,
+  deferralDecayMs: 2 * 60_000,
   redisTimeoutMs: 1_000,
   redisRetryMs: 30_000,
 };
@@ -112,8 +113,14 @@ export interface SharedMxState {
   /** Records the answer (null: the test said nothing definite) and releases the claim. */
   saveCatchAll(domain: string, answer: CatchAllAnswer | null, ttlMs: number): Promise<void>;
 
-  /** Waits out the provider's pause and connection budget. False when that would pass the deadline. */
+  /**
+   * Waits out the provider's pause, its connections a minute and its connections open at once,
+   * then counts one open (connectionDone gives it back). False, counting nothing, when that would
+   * pass the deadline.
+   */
   beforeConnect(provider: string, deadline: number, signal?: AbortSignal): Promise<boolean>;
+  /** A session that beforeConnect let through has ended (or never opened). */
+  connectionDone(provider: string): void;
   /** Waits for the provider's RCPT budget to cover n recipients. False past the deadline. */
   beforeRcpts(provider: string, n: number, deadline: number, signal?: AbortSignal): Promise<boolean>;
   /** The provider deferred us (a 4xx greeting, 421 or 4.7.x rate reply): the fleet pauses. */
@@ -130,6 +137,8 @@ export interface SharedMxStateOptions {
   /** Budgets by provider name, over PROVIDER_BUDGETS. */
   providers?: Record<string, ProviderBudget>;
   clock?: Clock;
+  /** [0, 1): spreads the fleet's return after a pause (tests pin it). */
+  random?: () => number;
 }
 
 const KEY = {
@@ -179,21 +188,25 @@ if v then return {1, v} end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2, ''} end
 return {3, ''}`;
 
-/** KEYS deferral; ARGV now, basePause, maxPause, memory. The record (unchanged while a pause runs). */
+/** KEYS deferral; ARGV now, basePause, maxPause, decay, maxLevel. The record (unchanged while a pause runs). */
 const DEFER = `
 local now = tonumber(ARGV[1])
+local decay = tonumber(ARGV[4])
 local rec = redis.call('GET', KEYS[1])
 local level = 0
 if rec then
   local r = cjson.decode(rec)
   if r['until'] > now then return rec end
-  level = r.level
+  level = math.max(0, r.level - math.floor((now - r['until']) / decay))
 end
-level = level + 1
+level = math.min(level + 1, tonumber(ARGV[5]))
 local pause = math.min(tonumber(ARGV[2]) * 2 ^ (level - 1), tonumber(ARGV[3]))
 local out = cjson.encode({level = level, ['until'] = now + pause})
-redis.call('SET', KEYS[1], out, 'PX', math.floor(pause + tonumber(ARGV[4])))
+redis.call('SET', KEYS[1], out, 'PX', math.floor(pause + level * decay))
 return out`;
+
+/** Halvings of a provider's budget at most (1/32 of it). */
+const MAX_DEFERRAL_LEVEL = 5;
 
 interface BreakerRecord {
   until: number;
@@ -232,11 +245,13 @@ interface Bucket {
 }
 
 const LOCAL_ENTRIES = 10_000;
+const UNTIL_RELEASE = -1;
 const DOMAIN_ENTRIES = 20_000;
 
 export function createSharedMxState(opts: SharedMxStateOptions): SharedMxState {
   const t: SharedTuning = { ...DEFAULT_TUNING, ...opts.tuning };
   const clock = opts.clock ?? systemClock;
+  const random = opts.random ?? Math.random;
   const budgets = { ...PROVIDER_BUDGETS, ...opts.providers };
   const redis = opts.redis
     ? new Redis({
@@ -424,12 +439,15 @@ export function createSharedMxState(opts: SharedMxStateOptions): SharedMxState {
 
   function applyDeferral(d: Deferral, raw: string, fromFleet: boolean): void {
     const r = JSON.parse(raw) as { level: number; until: number };
-    if (r.until > d.until) {
-      d.fromFleet = fromFleet;
+    if (r.until > d.until) d.fromFleet = fromFleet;
+    if (r.until >= d.until) {
       d.until = r.until;
+      d.level = r.level;
     }
-    d.level = Math.max(d.level, r.level);
   }
+
+  /** The level left after the quiet time since the pause ended. */
+  const levelAt = (d: Deferral, now: number) => Math.max(0, d.level - Math.floor(Math.max(0, now - d.until) / t.deferralDecayMs));
 
   async function refreshDeferral(provider: string): Promise<Deferral> {
     const d = deferralOf(provider);
@@ -439,9 +457,7 @@ export function createSharedMxState(opts: SharedMxStateOptions): SharedMxState {
     if (raw !== undefined) {
       d.checkedAt = now;
       if (raw) applyDeferral(d, raw, true);
-      else if (d.until + t.deferralMemoryMs <= now) d.level = 0; // the fleet forgot it too
-    } else if (d.until + t.deferralMemoryMs <= now) {
-      d.level = 0;
+      else if (levelAt(d, now) === 0) d.level = 0; // the fleet has forgotten it too
     }
     return d;
   }
@@ -450,7 +466,11 @@ export function createSharedMxState(opts: SharedMxStateOptions): SharedMxState {
     const base = budgets[provider] ?? (level > 0 ? DEFERRED_BUDGET : null);
     if (!base) return null;
     const factor = 2 ** level;
-    return { connectionsPerMinute: base.connectionsPerMinute / factor, rcptsPerMinute: base.rcptsPerMinute / factor };
+    return {
+      connectionsPerMinute: base.connectionsPerMinute / factor,
+      rcptsPerMinute: base.rcptsPerMinute / factor,
+      maxOpen: Math.max(1, Math.floor(base.maxOpen / (budgets[provider] ? factor : 2 ** (level - 1)))),
+    };
   }
 
   /** Takes n tokens from a per-minute bucket (debt allowed); ms to wait before the next take. */
@@ -465,35 +485,74 @@ export function createSharedMxState(opts: SharedMxStateOptions): SharedMxState {
     return 0;
   }
 
-  async function waitFor(provider: string, deadline: number, signal: AbortSignal | undefined, bucket: (b: ProviderBudget) => number): Promise<boolean> {
+  /** Sessions open per provider, and who waits for one to end. */
+  const opens = new Map<string, { open: number; waiters: Set<() => void> }>();
+  const opensOf = (provider: string) => {
+    let o = opens.get(provider);
+    if (!o) {
+      o = { open: 0, waiters: new Set() };
+      opens.set(provider, o);
+    }
+    return o;
+  };
+
+  /** `bucket` answers ms to wait, 0 to go, or UNTIL_RELEASE when the provider has all it takes open. */
+  async function waitFor(provider: string, deadline: number, signal: AbortSignal | undefined, bucket: (b: ProviderBudget | null) => number): Promise<boolean> {
     for (;;) {
       if (signal?.aborted) return false;
       const d = await refreshDeferral(provider);
       const now = clock.now();
       let wait = d.until > now ? d.until - now : 0;
-      if (wait === 0) {
-        const budget = budgetFor(provider, d.level);
-        wait = budget ? bucket(budget) : 0;
-      } else if (d.fromFleet) {
-        fleetHits.deferral++;
-        d.fromFleet = false; // counted once per pause
+      if (wait === 0) wait = bucket(budgetFor(provider, levelAt(d, now)));
+      else {
+        // Not all back at the same instant: a fleet returning at once is deferred at once.
+        wait += Math.floor(random() * t.deferralPauseMs * 0.5);
+        if (d.fromFleet) {
+          fleetHits.deferral++;
+          d.fromFleet = false; // counted once per pause
+        }
       }
       if (wait === 0) return true;
+      if (wait === UNTIL_RELEASE) {
+        if (now >= deadline) return false;
+        // Woken when a session ends; looks again at the pause and budget after a while anyway.
+        const released = new AbortController();
+        const o = opensOf(provider);
+        const wake = () => released.abort();
+        o.waiters.add(wake);
+        await clock.sleep(Math.min(t.freshMs, deadline - now), signal ? AbortSignal.any([signal, released.signal]) : released.signal);
+        o.waiters.delete(wake);
+        continue;
+      }
       if (now + wait >= deadline) return false;
       await clock.sleep(wait, signal);
     }
+  }
+
+  function connectTurn(provider: string, budget: ProviderBudget | null): number {
+    const o = opensOf(provider);
+    if (budget && o.open >= budget.maxOpen) return UNTIL_RELEASE;
+    const wait = budget ? take(connectBuckets, provider, budget.connectionsPerMinute, 1) : 0;
+    if (wait === 0) o.open++;
+    return wait;
+  }
+
+  function connectionDone(provider: string): void {
+    const o = opensOf(provider);
+    o.open = Math.max(0, o.open - 1);
+    for (const wake of o.waiters) wake();
+    if (o.open === 0 && o.waiters.size === 0) opens.delete(provider);
   }
 
   async function deferred(provider: string): Promise<void> {
     const now = clock.now();
     const d = deferralOf(provider);
     if (d.until > now) return; // already pausing: one deferral per pause
-    if (d.until + t.deferralMemoryMs <= now) d.level = 0;
-    d.level++;
+    d.level = Math.min(levelAt(d, now) + 1, MAX_DEFERRAL_LEVEL);
     d.until = now + Math.min(t.deferralPauseMs * 2 ** (d.level - 1), t.deferralMaxPauseMs);
     d.fromFleet = false;
     await fleet(async (r) => {
-      const raw = await r.eval<string[], string>(DEFER, [KEY.deferral(provider)], [now, t.deferralPauseMs, t.deferralMaxPauseMs, t.deferralMemoryMs].map(String));
+      const raw = await r.eval<string[], string>(DEFER, [KEY.deferral(provider)], [now, t.deferralPauseMs, t.deferralMaxPauseMs, t.deferralDecayMs, MAX_DEFERRAL_LEVEL].map(String));
       applyDeferral(d, raw, false);
     });
   }
@@ -506,10 +565,10 @@ export function createSharedMxState(opts: SharedMxStateOptions): SharedMxState {
     lookupCatchAll,
     awaitCatchAll,
     saveCatchAll,
-    beforeConnect: (provider, deadline, signal) =>
-      waitFor(provider, deadline, signal, (b) => take(connectBuckets, provider, b.connectionsPerMinute, 1)),
+    beforeConnect: (provider, deadline, signal) => waitFor(provider, deadline, signal, (b) => connectTurn(provider, b)),
+    connectionDone,
     beforeRcpts: (provider, n, deadline, signal) =>
-      waitFor(provider, deadline, signal, (b) => take(rcptBuckets, provider, b.rcptsPerMinute, n)),
+      waitFor(provider, deadline, signal, (b) => (b ? take(rcptBuckets, provider, b.rcptsPerMinute, n) : 0)),
     deferred,
     stats() {
       const now = clock.now();

@@ -48,11 +48,17 @@ const TUNING: Partial<SharedTuning> = {
   freshMs: 500,
   deferralPauseMs: 1_000,
   deferralMaxPauseMs: 10_000,
+  deferralDecayMs: 5_000,
   // The bridge shares 2 loaded cores with the world and the probes: a start-up burst of lookups
   // can pass Upstash's usual 1 s, and each miss would send a probe to memory alone for a while.
   redisTimeoutMs: 5_000,
   redisRetryMs: 2_000,
 };
+/** The provider's budget per probe, as a big provider's is (probe/providers.ts), sized against
+ *  the world's limit (6 open, 10 a second from one address): three probes behind one address
+ *  within their own budgets still pass it together (9 open, 15 a second), which only a pause
+ *  shared by the fleet sees. Both modes use it. */
+const PROVIDERS = { "bigmail.test": { connectionsPerMinute: 300, rcptsPerMinute: 30_000, maxOpen: 3 } };
 for (const m of MODES) if (m !== "per-probe" && m !== "shared") throw new Error(`--modes: unknown mode ${m}`);
 
 interface Figures {
@@ -66,6 +72,8 @@ interface Figures {
   accuracy: number;
   unknown: number;
   providerUnknown: number;
+  /** Why the provider's unknowns are unknown, by reason. */
+  providerUnknownReasons: Record<string, number>;
   catchAllUnknown: number;
   ordinaryUnknown: number;
   /** Redis steps that failed (the probe went on with memory alone): a shared run's caveat. */
@@ -85,14 +93,14 @@ function planBatches(emails: string[]): string[][] {
 }
 
 /** Batches round-robin to the probes; each probe runs up to INFLIGHT at once. */
-async function dispatch(engines: Engine[], batches: string[][], onResult: (email: string, verdict: Verdict) => void) {
+async function dispatch(engines: Engine[], batches: string[][], onResult: (email: string, verdict: Verdict, reason: string) => void) {
   const queues = engines.map((): string[][] => []);
   batches.forEach((b, i) => queues[i % engines.length]!.push(b));
   await Promise.all(
     engines.flatMap((engine, p) =>
       Array.from({ length: INFLIGHT }, async () => {
         for (let batch = queues[p]!.shift(); batch; batch = queues[p]!.shift()) {
-          await engine.verify(batch, { budgetMs: BUDGET_MS }, (r, index) => onResult(batch[index]!, r.verdict));
+          await engine.verify(batch, { budgetMs: BUDGET_MS }, (r, index) => onResult(batch[index]!, r.verdict, r.reason));
         }
       }),
     ),
@@ -137,18 +145,20 @@ async function flush(bridge: Bridge) {
 async function measure(mode: Mode, world: World, fleet: FleetWorld, bridge: Bridge | null): Promise<Figures> {
   if (mode === "shared") await flush(bridge!);
   const states = PROBES.map((probeId) =>
-    createSharedMxState({ probeId, tuning: TUNING, ...(mode === "shared" ? { redis: { url: bridge!.url, token: bridge!.token } } : {}) }),
+    createSharedMxState({ probeId, tuning: TUNING, providers: PROVIDERS, ...(mode === "shared" ? { redis: { url: bridge!.url, token: bridge!.token } } : {}) }),
   );
   const engines = PROBES.map((id, i) => engineFor(world, id, states[i]!));
   const before = world.stats();
   const randomBefore = new Map(fleet.randomRcpts);
   const verdicts = new Map<string, Verdict>();
+  const reasons = new Map<string, string>();
   let results = 0;
   const started = Date.now();
   try {
-    await dispatch(engines, planBatches(fleet.addresses), (email, verdict) => {
+    await dispatch(engines, planBatches(fleet.addresses), (email, verdict, reason) => {
       results++;
       verdicts.set(email, verdict);
+      reasons.set(email, reason);
     });
   } finally {
     await Promise.all(engines.map((e) => e.close()));
@@ -168,6 +178,7 @@ async function measure(mode: Mode, world: World, fleet: FleetWorld, bridge: Brid
     ...fleet.providerDomains.map((d) => [d, "provider"] as const),
   ]);
   const share: Record<string, [unknown: number, all: number]> = { dead: [0, 0], catchAll: [0, 0], provider: [0, 0], ordinary: [0, 0] };
+  const providerUnknownReasons: Record<string, number> = {};
   let right = 0;
   let unknown = 0;
   const wrong: string[] = [];
@@ -180,6 +191,10 @@ async function measure(mode: Mode, world: World, fleet: FleetWorld, bridge: Brid
     const kind = share[kindOf.get(email.slice(email.lastIndexOf("@") + 1)) ?? "ordinary"]!;
     kind[1]++;
     if (got === "unknown") kind[0]++;
+    if (got === "unknown" && kindOf.get(email.slice(email.lastIndexOf("@") + 1)) === "provider") {
+      const reason = reasons.get(email)!;
+      providerUnknownReasons[reason] = (providerUnknownReasons[reason] ?? 0) + 1;
+    }
   }
   const unknownShare = ([u, all]: [number, number]) => (all ? u / all : 0);
   return {
@@ -198,6 +213,7 @@ async function measure(mode: Mode, world: World, fleet: FleetWorld, bridge: Brid
     redisErrors: sharing.reduce((n, s) => n + s.redisErrors, 0),
     fleetHits: sharing.reduce((n, s) => n + s.fleetHits.breaker + s.fleetHits.catchAll + s.fleetHits.deferral, 0),
     wrong,
+    providerUnknownReasons,
   };
 }
 
@@ -244,6 +260,7 @@ try {
   for (const mode of MODES) {
     const f = await measure(mode, world, fleet, bridge);
     console.log(`${mode}: ${f.wallS.toFixed(1)} s${f.wrong.length ? `; e.g. ${f.wrong.join("; ")}` : ""}`);
+    console.log(`${mode}: the provider's unknowns by reason: ${JSON.stringify(f.providerUnknownReasons)}`);
     figures.push([mode, f]);
   }
   console.log("");

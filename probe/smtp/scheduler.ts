@@ -264,6 +264,14 @@ export class MxGroup {
       this.outOfTime = true;
       return;
     }
+    try {
+      await this.session();
+    } finally {
+      this.shared.connectionDone(this.provider);
+    }
+  }
+
+  private async session(): Promise<void> {
     await this.slots.acquire();
     let conn: SmtpConnection | null = null;
     let mx = "";

@@ -254,3 +254,36 @@ describe("two probes sharing MX state through Redis", () => {
     expect(b.shared.stats()).toMatchObject({ mode: "redis", openBreakers: 1, fleetHits: { breaker: 1 } });
   });
 });
+
+describe("a provider that defers", () => {
+  let fleetWorld: World;
+  beforeAll(async () => {
+    // One session at a time from us; the second one open gets a 421 greeting.
+    fleetWorld = await startWorld({ fleet: { addresses: 1000, seed: 5, provider: { maxOpen: 1, maxPerWindow: 1_000, windowMs: 1_000 } } });
+  });
+  afterAll(async () => {
+    await fleetWorld?.stop();
+  });
+
+  it("is waited out, not answered unknown: a 421 greeting pauses new sessions, then the addresses are verified", async () => {
+    const f = fleetWorld.fleet!;
+    const onProvider = f.addresses.filter((a) => f.providerDomains.includes(a.slice(a.lastIndexOf("@") + 1)));
+    // A budget of its own, as the big providers have (probe/providers.ts): two open, halved per
+    // deferral level, so after the first deferral one session at a time does the work.
+    const shared = createSharedMxState({
+      probeId: "p1",
+      tuning: { deferralPauseMs: 100, deferralMaxPauseMs: 400 },
+      providers: { "bigmail.test": { connectionsPerMinute: 6_000, rcptsPerMinute: 600_000, maxOpen: 2 } },
+    });
+    const e = createEngine({ dnsServers: [fleetWorld.dnsServer], port: fleetWorld.smtpPort, helo: "p1.mxray.test", timeoutMs: 1500, allowPrivateTargets: true, shared });
+    const results: Result[] = [];
+    // Two batches at once, as a probe runs them: their sessions meet at the provider's limit.
+    const half = Math.ceil(onProvider.length / 2);
+    await Promise.all([onProvider.slice(0, half), onProvider.slice(half)].map((batch) => e.verify(batch, { budgetMs: 20_000 }, (r) => results.push(r))));
+    const deferred = f.providerHosts.reduce((n, h) => n + fleetWorld.stats().perHost[h]!.deferred, 0);
+    expect(deferred).toBeGreaterThan(0);
+    expect(results).toHaveLength(onProvider.length);
+    const wrong = results.filter((r) => r.verdict !== fleetWorld.truth.get(r.email)!.verdict).map((r) => `${r.email}: ${r.verdict}/${r.reason}`);
+    expect(wrong).toEqual([]);
+  });
+});

@@ -63,6 +63,12 @@ export const BatchSchema = z.object({
   callback_url: z.url().optional(),
   /** Milliseconds the probe may spend, greylisting retries included. */
   budget_ms: z.number().int().positive().max(30 * 60_000).optional(),
+  /**
+   * The first batch of an account with nothing in flight, sent while the probe is full: the
+   * probe takes it in one slot beyond its capacity, so a small list never waits for a big one's
+   * batch to finish (issue 13). The edge sends at most one such batch beyond capacity.
+   */
+  reserve: z.boolean().optional(),
 });
 export type Batch = z.infer<typeof BatchSchema>;
 

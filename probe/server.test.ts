@@ -84,10 +84,16 @@ describe("POST /v1/batches", () => {
     expect(busy.status).toBe(429);
     expect(busy.headers.get("retry-after")).toMatch(/^\d+$/);
     expect(await errorCode(busy)).toBe("busy");
+    // A newcomer's batch takes the one reserve slot beyond capacity; a second does not.
+    const reserve = postBatch(probe.app, batchBody("bat_r", ["r@d.test"], { reserve: true }));
+    await expect.poll(() => probe.inFlight()).toBe(3);
+    const beyond = await postBatch(probe.app, batchBody("bat_s", ["s@d.test"], { reserve: true }));
+    expect(await errorCode(beyond)).toBe("busy");
 
     open();
     expect((await first).status).toBe(200);
     expect((await second).status).toBe(200);
+    expect((await reserve).status).toBe(200);
     expect(probe.inFlight()).toBe(0);
   });
 });

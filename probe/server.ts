@@ -214,7 +214,8 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
     if (running.has(batch.batch_id)) {
       return errorResponse(c, "already_running", `batch ${batch.batch_id} is already running`);
     }
-    if (running.size >= config.MXRAY_MAX_INFLIGHT_BATCHES) {
+    // One slot beyond capacity is kept for a newcomer's batch (BatchSchema.reserve).
+    if (running.size >= config.MXRAY_MAX_INFLIGHT_BATCHES + (batch.reserve ? 1 : 0)) {
       return errorResponse(c, "busy", "too many batches in flight", RETRY_AFTER_BUSY_S);
     }
 

@@ -102,6 +102,26 @@ describe("dispatchPending shares probes fairly across accounts", () => {
     expect(sent.at(-1)!.batch.batch_id).toBe(small.ids[0]);
   });
 
+  it("sends a newcomer's first batch to a full probe's reserve slot, one per probe, while the big job holds every slot", async () => {
+    const big = await seed(50, { createdAt: T0 });
+    await probe("prb_a", 4);
+    expect(await dispatchPending(s)).toBe(4);
+    const small = await seed(2, { createdAt: T0 + 1_000 });
+    const other = await seed(1, { createdAt: T0 + 2_000 });
+    expect(await dispatchPending(s)).toBe(1);
+    expect(sent.at(-1)!.batch).toMatchObject({ batch_id: small.ids[0], reserve: true });
+    expect(sent.slice(0, 4).every((r) => r.batch.reserve === undefined)).toBe(true);
+    // The reserve slot is taken: the next newcomer and the small list's second batch wait.
+    expect(await dispatchPending(s)).toBe(0);
+    // A big batch ends: the probe is back at capacity, so its reserve slot is free for the next
+    // newcomer; the small list, which has a batch out, waits for a normal slot.
+    await s.db.update(batches).set({ status: "done" }).where(eq(batches.id, big.ids[0]!));
+    expect(await dispatchPending(s)).toBe(1);
+    expect(sent.at(-1)!.batch).toMatchObject({ batch_id: other.ids[0], reserve: true });
+    await s.db.update(batches).set({ status: "done" }).where(eq(batches.id, big.ids[1]!));
+    expect(await dispatchPending(s)).toBe(0); // at capacity again, and no newcomer left
+  });
+
   it("takes no more of one account's batches than the free slots, and leaves nobody starved", async () => {
     const big = await seed(50, { createdAt: T0 });
     await probe("prb_a", 4);

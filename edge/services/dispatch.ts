@@ -44,7 +44,10 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
   const sum = (key: "probeId" | "accountId", id: string) => busy.reduce((n, b) => n + (b[key] === id ? b.n : 0), 0);
   const room = new Map(alive.map((p) => [p.id, Math.max(1, p.capacity) - sum("probeId", p.id)]));
   const free = [...room.values()].reduce((a, b) => a + Math.max(0, b), 0);
-  if (free === 0) return 0;
+  // A full probe still takes one newcomer's batch in its reserve slot (BatchSchema.reserve): an
+  // account with nothing in flight does not wait for another's batch to finish.
+  const reserveFree = [...room.values()].filter((n) => n === 0).length;
+  if (free === 0 && reserveFree === 0) return 0;
   // Each account's `free` oldest pending batches, ranked within the account: no account can need
   // more this pass, so a million-row job costs one index range over its ~1,000 batch rows, never
   // its addresses. Only jobs whose ingest finished (credits reserved): a batch written mid-upload waits.
@@ -62,7 +65,7 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
     .innerJoin(accounts, and(eq(accounts.id, batches.accountId), isNull(accounts.disabledAt)))
     .where(and(eq(batches.status, "pending"), lte(batches.notBefore, now), inArray(jobs.status, ["queued", "running"])))
     .as("ranked");
-  const candidates = await db.select().from(ranked).where(lte(ranked.rank, free));
+  const candidates = await db.select().from(ranked).where(lte(ranked.rank, Math.max(free, 1)));
   if (candidates.length === 0) return 0;
   const accountIds = [...new Set(candidates.map((b) => b.accountId))];
   const plans = await db
@@ -71,20 +74,28 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
     .where(and(inArray(stripeSubscriptions.accountId, accountIds), eq(stripeSubscriptions.status, "active")));
   const weight = (accountId: string) => Math.max(1, ...plans.filter((p) => p.accountId === accountId).map((p) => accountWeight(p.plan)));
   const inFlight = new Map(accountIds.map((id) => [id, sum("accountId", id)]));
-  const pending = fairOrder(candidates, inFlight, weight, config.MXRAY_DISPATCH_ORDER).slice(0, free);
+  const pending = fairOrder(candidates, inFlight, weight, config.MXRAY_DISPATCH_ORDER).slice(0, free + reserveFree);
 
-  // The probe with the most room for each batch, preferring one that did not just drop it.
-  const plan = new Map<string, ProbeRow>();
+  // The probe with the most room for each batch, preferring one that did not just drop it; when
+  // none has room, a newcomer's first batch goes to a probe's reserve slot.
+  const plan = new Map<string, { probe: ProbeRow; reserve: boolean }>();
+  const newcomers = new Set(accountIds.filter((id) => inFlight.get(id) === 0));
   for (const batch of pending) {
-    const choice = [...room.entries()]
-      .filter(([, n]) => n > 0)
-      .sort((a, b) => Number(a[0] === batch.probeId) - Number(b[0] === batch.probeId) || b[1] - a[1])[0];
-    if (!choice) break;
-    plan.set(batch.id, alive.find((p) => p.id === choice[0])!);
+    const byRoom = (min: number) =>
+      [...room.entries()]
+        .filter(([, n]) => n >= min)
+        .sort((a, b) => Number(a[0] === batch.probeId) - Number(b[0] === batch.probeId) || b[1] - a[1])[0];
+    let choice = byRoom(1);
+    const reserve = !choice && newcomers.has(batch.accountId) && config.MXRAY_DISPATCH_ORDER !== "fifo";
+    if (reserve) choice = byRoom(0);
+    if (!choice) continue;
+    newcomers.delete(batch.accountId);
+    plan.set(batch.id, { probe: alive.find((p) => p.id === choice[0])!, reserve });
     room.set(choice[0], choice[1] - 1);
   }
+  if (plan.size === 0) return 0;
   // One statement claims them all; a batch another dispatcher took meanwhile is not returned.
-  const probeOf = sql.join([sql`case ${batches.id}`, ...[...plan].map(([id, p]) => sql`when ${id} then ${p.id}`), sql`end`], sql` `);
+  const probeOf = sql.join([sql`case ${batches.id}`, ...[...plan].map(([id, p]) => sql`when ${id} then ${p.probe.id}`), sql`end`], sql` `);
   const claimed = await db
     .update(batches)
     .set({ status: "dispatched", probeId: probeOf, leaseExpiresAt: now + config.MXRAY_LEASE_MS, attempts: sql`${batches.attempts} + 1`, updatedAt: now })
@@ -97,7 +108,7 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
 
   const outcomes = await Promise.all(
     claimed.map(async (batch) => {
-      const probe = plan.get(batch.id)!;
+      const { probe, reserve } = plan.get(batch.id)!;
       const items = itemsOf.get(batch.id) ?? [];
       const outcome = await dispatcher.dispatch({
         probeUrl: probe.url,
@@ -109,6 +120,7 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
           // Probes post to their configured EDGE_URL unless we know our public URL.
           ...(config.MXRAY_PUBLIC_URL ? { callback_url: `${s.origin}/internal/probes/results` } : {}),
           budget_ms: config.MXRAY_BATCH_BUDGET_MS,
+          ...(reserve ? { reserve: true } : {}),
         },
       });
       if (!outcome.ok) console.log(JSON.stringify({ msg: "dispatch failed", batch_id: batch.id, probe_id: probe.id, error: outcome.error }));

@@ -269,9 +269,11 @@ export function createSharedMxState(opts: SharedMxStateOptions): SharedMxState {
   const fleetHits = { breaker: 0, catchAll: 0, deferral: 0 };
   const breakers = new BoundedCache<string, LocalBreaker>({ maxEntries: LOCAL_ENTRIES, now: clock.now });
   const catchAlls = new BoundedCache<string, CatchAllAnswer>({ maxEntries: DOMAIN_ENTRIES, now: clock.now });
-  const deferrals = new Map<string, Deferral>();
-  const connectBuckets = new Map<string, Bucket>();
-  const rcptBuckets = new Map<string, Bucket>();
+  // Per provider, bounded like every per-domain map of the probe (issue 9): a list of a million
+  // domains has about as many providers.
+  const deferrals = new BoundedCache<string, Deferral>({ maxEntries: DOMAIN_ENTRIES, now: clock.now });
+  const connectBuckets = new BoundedCache<string, Bucket>({ maxEntries: DOMAIN_ENTRIES, now: clock.now });
+  const rcptBuckets = new BoundedCache<string, Bucket>({ maxEntries: DOMAIN_ENTRIES, now: clock.now });
 
   const online = () => redis !== null && clock.now() >= retryAt;
 
@@ -474,7 +476,7 @@ export function createSharedMxState(opts: SharedMxStateOptions): SharedMxState {
   }
 
   /** Takes n tokens from a per-minute bucket (debt allowed); ms to wait before the next take. */
-  function take(buckets: Map<string, Bucket>, provider: string, perMinute: number, n: number): number {
+  function take(buckets: BoundedCache<string, Bucket>, provider: string, perMinute: number, n: number): number {
     const now = clock.now();
     const perMs = perMinute / 60_000;
     const capacity = Math.max(1, perMinute / 12); // a burst of five seconds' worth

@@ -55,7 +55,7 @@ const refuse = (field: FindField, rule: FindRule, message: string): ParsedFind =
 
 /**
  * A bare domain, an address's domain, or a company website URL → the mail domain as A-labels
- * ("https://www.Bücher.de/x" → "xn--bcher-kva.de"); a string is the reason it is not one.
+ * ("https://www.Bücher.de/x" → "xn--bcher-kva.de"), or why it is not one.
  */
 export function companyDomain(raw: string): string | { rule: FindRule; message: string } {
   const s = raw.trim();

@@ -1,0 +1,195 @@
+// The pattern engine for finding an address (issue 14): input checks, the common corporate
+// local-part patterns with how often each is used, candidates ordered by what a domain is known
+// to use, the reverse (which pattern made a verified address), and a catch-all confidence.
+
+import { parseAddress } from "../address.ts";
+import { addressScope } from "../netaddr.ts";
+import { cleanPart, mailName, nameProblem, splitFullName, type MailName, type Person } from "./names.ts";
+
+export type { Person } from "./names.ts";
+
+type Parts = { first: string; last: string; middle: string };
+export type Pattern = { name: string; prior: number; make: (n: Parts) => string | null };
+
+const i = (s: string) => s.slice(0, 1);
+
+/**
+ * Share of companies using each format, rounded, from public surveys of corporate email formats
+ * (Hunter's and Email Format's published format counts, sales-tool blog write-ups): first.last
+ * leads by far, flast next, then first, firstlast, f.last… The order matters more than the
+ * figures; `confidence` scales them. Listed most likely first; this order breaks count ties.
+ */
+export const PATTERNS: readonly Pattern[] = [
+  { name: "first.last", prior: 0.4, make: (n) => `${n.first}.${n.last}` },
+  { name: "flast", prior: 0.2, make: (n) => `${i(n.first)}${n.last}` },
+  { name: "first", prior: 0.1, make: (n) => n.first },
+  { name: "firstlast", prior: 0.07, make: (n) => `${n.first}${n.last}` },
+  { name: "f.last", prior: 0.05, make: (n) => `${i(n.first)}.${n.last}` },
+  { name: "firstl", prior: 0.03, make: (n) => `${n.first}${i(n.last)}` },
+  { name: "first_last", prior: 0.03, make: (n) => `${n.first}_${n.last}` },
+  { name: "last", prior: 0.02, make: (n) => n.last },
+  { name: "last.first", prior: 0.015, make: (n) => `${n.last}.${n.first}` },
+  { name: "first.m.last", prior: 0.01, make: (n) => (n.middle ? `${n.first}.${i(n.middle)}.${n.last}` : null) },
+  { name: "first-last", prior: 0.01, make: (n) => `${n.first}-${n.last}` },
+  { name: "lastf", prior: 0.01, make: (n) => `${n.last}${i(n.first)}` },
+  { name: "first.l", prior: 0.01, make: (n) => `${n.first}.${i(n.last)}` },
+  { name: "lastfirst", prior: 0.005, make: (n) => `${n.last}${n.first}` },
+  { name: "f_last", prior: 0.005, make: (n) => `${i(n.first)}_${n.last}` },
+  { name: "fl", prior: 0.005, make: (n) => `${i(n.first)}${i(n.last)}` },
+];
+
+const BY_NAME = new Map(PATTERNS.map((p) => [p.name, p]));
+
+export type FindInput = { first_name?: string; last_name?: string; full_name?: string; domain?: string };
+export type FindField = "first_name" | "last_name" | "full_name" | "domain";
+export type FindRule = "missing" | "too_long" | "no_letters" | "not_latin" | "not_a_domain" | "ip_literal" | "localhost";
+export type ParsedFind =
+  | { ok: true; person: Person; domain: string }
+  | { ok: false; code: "validation_failed"; field: FindField; rule: FindRule; message: string };
+
+// Longer than any real name; keeps the variant count (and the work) small.
+const MAX_NAME = 100;
+const MAX_DOMAIN_INPUT = 2048;
+
+const refuse = (field: FindField, rule: FindRule, message: string): ParsedFind => ({ ok: false, code: "validation_failed", field, rule, message });
+
+/**
+ * A bare domain, an address's domain, or a company website URL → the mail domain as A-labels
+ * ("https://www.Bücher.de/x" → "xn--bcher-kva.de"), or why it is not one.
+ */
+export function companyDomain(raw: string): string | { rule: FindRule; message: string } {
+  const s = raw.trim();
+  if (s === "") return { rule: "missing", message: "A domain or company website is required" };
+  if (s.length > MAX_DOMAIN_INPUT) return { rule: "too_long", message: "The domain is too long" };
+  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
+  const at = s.lastIndexOf("@");
+  const hostPart = !hasScheme && at >= 0 ? s.slice(at + 1) : s;
+  let host: string;
+  try {
+    // WHATWG URL lowercases, applies UTS-46 and Punycode, and drops the path, port and query.
+    host = new URL(hasScheme ? hostPart : `http://${hostPart}`).hostname;
+  } catch {
+    return { rule: "not_a_domain", message: `"${s}" is not a domain or website` };
+  }
+  host = host.replace(/\.+$/, "");
+  const bare = host.startsWith("[") ? host.slice(1, -1) : host;
+  if (addressScope(bare) !== "invalid") return { rule: "ip_literal", message: "Give the company's domain, not an IP address" };
+  if (host === "localhost" || host.endsWith(".localhost")) return { rule: "localhost", message: "localhost is not a company domain" };
+  // "www.acme.com" receives no mail; "www.com" keeps its www.
+  if (host.startsWith("www.") && host.slice(4).includes(".")) host = host.slice(4);
+  if (!host.includes(".")) return { rule: "not_a_domain", message: `"${host}" needs a dot, as in acme.com` };
+  const check = parseAddress(`postmaster@${host}`);
+  if (!check.ok) return { rule: "not_a_domain", message: `"${host}" is not a mail domain: ${check.detail}` };
+  return check.domain;
+}
+
+function checkName(field: FindField, value: string): ParsedFind | null {
+  if (value.length > MAX_NAME) return refuse(field, "too_long", `The name is longer than ${MAX_NAME} characters`);
+  const problem = nameProblem(value);
+  if (problem === "no_letters") return refuse(field, problem, "The name has no letters");
+  if (problem === "not_latin") return refuse(field, problem, "The name has no Latin spelling; give it in Latin letters (e.g. its romanisation)");
+  return null;
+}
+
+/** The finder's input: first_name + last_name, or else full_name, and a domain. */
+export function parsePerson(input: FindInput): ParsedFind {
+  let person: Person;
+  const fromFull = input.first_name === undefined && input.last_name === undefined;
+  if (!fromFull) {
+    const first = cleanPart(input.first_name ?? "");
+    const last = cleanPart(input.last_name ?? "");
+    if (first === "") return refuse("first_name", "missing", "first_name is required with last_name");
+    if (last === "") return refuse("last_name", "missing", "last_name is required with first_name");
+    person = { first, middle: "", last };
+  } else {
+    const full = input.full_name ?? "";
+    if (full.length > 3 * MAX_NAME) return refuse("full_name", "too_long", "The name is too long");
+    const split = splitFullName(full);
+    // One word: say why it cannot be used when it cannot (李小龍), else that a surname is missing.
+    if (!split) return (full.trim() ? checkName("full_name", full) : null) ?? refuse("full_name", "missing", "Give first_name and last_name, or a full_name with both");
+    person = split;
+  }
+  const bad = checkName(fromFull ? "full_name" : "first_name", person.first) ?? checkName(fromFull ? "full_name" : "last_name", person.last);
+  if (bad) return bad;
+  // A middle name that cannot be spelled only loses first.m.last; it does not refuse the person.
+  if (person.middle && nameProblem(person.middle)) person = { ...person, middle: "" };
+  const domain = companyDomain(input.domain ?? "");
+  if (typeof domain !== "string") return refuse("domain", domain.rule, domain.message);
+  return { ok: true, person, domain };
+}
+
+export type Known = { pattern: string; count: number }[];
+export type Candidate = { email: string; pattern: string; prior: number };
+
+/** Every spelling of the name: the main one first, then the variants (other umlaut forms, surname parts). */
+function spellingsOf(n: MailName): Parts[] {
+  return n.first.flatMap((first) => n.last.map((last) => ({ first, last, middle: n.middle })));
+}
+
+/** A domain's known patterns that should be tried before anything else: seen twice, or most of what it uses. */
+function dominant(known: Known): Set<string> {
+  const total = known.reduce((s, k) => s + k.count, 0);
+  return new Set(known.filter((k) => k.count > 0 && (k.count >= 2 || k.count >= 0.6 * total)).map((k) => k.pattern));
+}
+
+/** Known patterns by count (ties by prior), then the rest by prior. */
+function rank(known: Known): { dominant: Pattern[]; rest: Pattern[] } {
+  const counts = new Map(known.filter((k) => k.count > 0 && BY_NAME.has(k.pattern)).map((k) => [k.pattern, k.count]));
+  const top = dominant(known);
+  const order = [...PATTERNS].sort((a, b) => (counts.get(b.name) ?? 0) - (counts.get(a.name) ?? 0));
+  return { dominant: order.filter((p) => top.has(p.name)), rest: order.filter((p) => !top.has(p.name)) };
+}
+
+/**
+ * The addresses to try for a person, most likely first. A domain's dominant patterns come first
+ * with all their spellings (a domain known to use first.last makes zoe.muller likelier than
+ * zmueller); then the main spelling of every other pattern; then their variants. The first
+ * candidate is the known pattern's, so a known domain costs about one RCPT per person.
+ */
+export function candidates(person: Person, domain: string, known: Known = [], opts: { max?: number } = {}): Candidate[] {
+  const max = opts.max ?? 12;
+  const spellings = spellingsOf(mailName(person));
+  const { dominant: top, rest } = rank(known);
+  const order: [Pattern, Parts][] = [
+    ...top.flatMap((p) => spellings.map((s): [Pattern, Parts] => [p, s])),
+    ...rest.map((p): [Pattern, Parts] => [p, spellings[0]!]),
+    ...rest.flatMap((p) => spellings.slice(1).map((s): [Pattern, Parts] => [p, s])),
+  ];
+  const out: Candidate[] = [];
+  const seen = new Set<string>();
+  for (const [p, s] of order) {
+    if (out.length >= max) break;
+    const local = p.make(s);
+    if (local === null) continue;
+    const parsed = parseAddress(`${local}@${domain}`);
+    // Duplicates (flast and firstlast for "J Smith") keep the earlier, likelier pattern.
+    if (!parsed.ok || seen.has(parsed.normalized)) continue;
+    seen.add(parsed.normalized);
+    out.push({ email: parsed.normalized, pattern: p.name, prior: p.prior });
+  }
+  return out;
+}
+
+/** Which pattern made this verified address for this person (the likeliest when several do), or null. */
+export function patternOf(email: string, person: Person): string | null {
+  const local = email.slice(0, email.lastIndexOf("@")).toLowerCase();
+  const spellings = spellingsOf(mailName(person));
+  return PATTERNS.find((p) => spellings.some((s) => p.make(s) === local))?.name ?? null;
+}
+
+/**
+ * 0–100: how likely an address of this pattern is right when the server cannot tell (catch-all).
+ * A known pattern earns up to 95 by its share of the domain's addresses and how often it was
+ * seen; otherwise the prior, scaled so first.last alone is 50, and lower still when the domain is
+ * known to use something else.
+ */
+export function confidence(pattern: string, known: Known = []): number {
+  const p = BY_NAME.get(pattern);
+  if (!p) return 0;
+  const total = known.reduce((s, k) => s + Math.max(0, k.count), 0);
+  const count = Math.max(0, known.find((k) => k.pattern === pattern)?.count ?? 0);
+  const fromPrior = (50 * p.prior) / PATTERNS[0]!.prior / (1 + (total - count));
+  if (count === 0) return Math.round(fromPrior);
+  const evidence = 1 - 0.5 ** count;
+  return Math.round(Math.max(fromPrior, 50 + 45 * (count / total) * evidence));
+}

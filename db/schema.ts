@@ -213,6 +213,22 @@ export const probeMinutes = sqliteTable(
   (t) => [primaryKey({ columns: [t.probeId, t.minute] })],
 );
 
+/**
+ * What address pattern each mail domain uses (issue 14): a pattern's name (core/finder/patterns.ts)
+ * and how many addresses were verified deliverable with it there, never the addresses. Shared by
+ * every account, as a domain's format is public knowledge; the finder orders candidates by it.
+ */
+export const domainPatterns = sqliteTable(
+  "domain_patterns",
+  {
+    domain: text("domain").notNull(),
+    pattern: text("pattern").notNull(),
+    count: integer("count").notNull().default(0),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.domain, t.pattern] })],
+);
+
 /** Why credits moved; `kind` is the older, coarser class and stays for existing readers. */
 export const LEDGER_REASONS = [
   "signup_grant",

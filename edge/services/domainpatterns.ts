@@ -1,0 +1,32 @@
+// The finder's memory of each domain's address format (issue 14): when an address is verified
+// deliverable on a domain that is not catch-all, the pattern that made it is counted there, so
+// the next person at that domain is tried with that pattern first (core/finder/patterns.ts).
+import { eq, sql } from "drizzle-orm";
+import { patternOf, type Known, type Person } from "../../core/finder/patterns.ts";
+import { domainPatterns } from "../../db/schema.ts";
+import type { EdgeDb } from "../db.ts";
+
+/** Patterns known for a domain, most used first. */
+export async function knownPatterns(db: EdgeDb, domain: string): Promise<Known> {
+  const rows = await db
+    .select({ pattern: domainPatterns.pattern, count: domainPatterns.count })
+    .from(domainPatterns)
+    .where(eq(domainPatterns.domain, domain.toLowerCase()));
+  return rows.sort((a, b) => b.count - a.count);
+}
+
+/**
+ * Counts the pattern of a deliverable address found for this person; returns it, or null when no
+ * pattern makes it (then nothing is learned). Catch-all domains accept any address, so callers
+ * learn only from domains that are not.
+ */
+export async function learnPattern(db: EdgeDb, email: string, person: Person, now = Date.now()): Promise<string | null> {
+  const pattern = patternOf(email, person);
+  if (pattern === null) return null;
+  const domain = email.slice(email.lastIndexOf("@") + 1).toLowerCase();
+  await db
+    .insert(domainPatterns)
+    .values({ domain, pattern, count: 1, updatedAt: now })
+    .onConflictDoUpdate({ target: [domainPatterns.domain, domainPatterns.pattern], set: { count: sql`${domainPatterns.count} + 1`, updatedAt: now } });
+  return pattern;
+}

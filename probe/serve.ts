@@ -99,17 +99,20 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const server = await listen(probe, config);
   const selfCheck = startSelfCheck({ run: opts.selfCheck ?? (() => runDoctor(doctorOptionsFrom(config))), log });
 
-  const heartbeat = (): Heartbeat => ({
-    probe_id: config.PROBE_ID,
-    url: config.PUBLIC_URL,
-    version,
-    in_flight: probe.inFlight(),
-    capacity: config.MXRAY_MAX_INFLIGHT_BATCHES,
-    draining: probe.draining(),
-    sent_at: new Date().toISOString(),
-    ...(selfCheck.latest() ? { self_check: selfCheck.latest() } : {}),
-    shared_state: { mode: shared.stats().mode, open_breakers: shared.stats().openBreakers },
-  });
+  const heartbeat = (): Heartbeat => {
+    const sharing = shared.stats();
+    return {
+      probe_id: config.PROBE_ID,
+      url: config.PUBLIC_URL,
+      version,
+      in_flight: probe.inFlight(),
+      capacity: config.MXRAY_MAX_INFLIGHT_BATCHES,
+      draining: probe.draining(),
+      sent_at: new Date().toISOString(),
+      ...(selfCheck.latest() ? { self_check: selfCheck.latest() } : {}),
+      shared_state: { mode: sharing.mode, open_breakers: sharing.openBreakers },
+    };
+  };
   void postHeartbeat(config, heartbeat(), log);
   const heartbeats = setInterval(() => void postHeartbeat(config, heartbeat(), log), config.MXRAY_HEARTBEAT_MS);
 

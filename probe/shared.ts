@@ -5,6 +5,7 @@
 // cannot be reached the probe runs on its memory alone, says so in stats(), and tries again after
 // a pause. Cross-probe steps that must not race (opening a breaker, granting its one half-open
 // trial, raising a deferral level) are single Lua scripts.
+import { setTimeout as delay } from "node:timers/promises";
 import { Redis } from "@upstash/redis";
 import { BoundedCache } from "./cache.ts";
 import { DEFERRED_BUDGET, PROVIDER_BUDGETS, type ProviderBudget } from "./providers.ts";
@@ -60,17 +61,8 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve) => {
-      if (signal?.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal?.addEventListener("abort", done, { once: true });
-    }),
+  // Node's timer rejects when the signal aborts; an abort here just ends the wait early.
+  sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : {}).catch(() => {}),
 };
 
 /** A domain's answer to a random mailbox, with what showed it. */
@@ -208,12 +200,6 @@ return out`;
 /** Halvings of a provider's budget at most (1/32 of it). */
 const MAX_DEFERRAL_LEVEL = 5;
 
-interface BreakerRecord {
-  until: number;
-  cooldown: number;
-  error: SessionError;
-}
-
 interface LocalBreaker {
   /** Failures in the current window, and when it began. */
   failures: number;
@@ -300,11 +286,10 @@ export function createSharedMxState(opts: SharedMxStateOptions): SharedMxState {
 
   function applyRecord(b: LocalBreaker, raw: string, fromFleet: boolean): void {
     const r = JSON.parse(raw) as { until: number; cooldown: number; error: string };
-    const rec: BreakerRecord = { until: r.until, cooldown: r.cooldown, error: JSON.parse(r.error) as SessionError };
-    if (rec.until > b.until) b.fromFleet = fromFleet;
-    b.until = Math.max(b.until, rec.until);
-    b.cooldown = rec.cooldown;
-    b.error = rec.error;
+    if (r.until > b.until) b.fromFleet = fromFleet;
+    b.until = Math.max(b.until, r.until);
+    b.cooldown = r.cooldown;
+    b.error = JSON.parse(r.error) as SessionError;
   }
 
   function openLocally(b: LocalBreaker, err: SessionError, now: number): void {

@@ -50,6 +50,58 @@ export type Result = z.infer<typeof ResultSchema>;
 export const MAX_BATCH_EMAILS = 5_000;
 export const MAX_EMAIL_LENGTH = 512; // longer than any valid address (254); stops abuse, not mail
 
+/** Most candidates one person gets (core/finder `candidates` makes 12 by default). */
+export const MAX_FIND_CANDIDATES = 16;
+
+/** One of a person's candidate addresses (core/finder), with what is known before asking. */
+export const FindCandidateSchema = z.object({
+  email: z.string().max(MAX_EMAIL_LENGTH),
+  pattern: z.string().max(32),
+  /** How likely this is the person's address when the domain accepts every address (0–100). */
+  confidence: z.number().int().min(0).max(100),
+});
+export type FindCandidate = z.infer<typeof FindCandidateSchema>;
+
+/** A single find: a person's candidates, most likely first, answered in the response. */
+export const FindRequestSchema = z.object({
+  candidates: z.array(FindCandidateSchema).min(1).max(MAX_FIND_CANDIDATES),
+  budget_ms: z.number().int().positive().max(120_000).optional(),
+  trace: z.boolean().optional(),
+});
+export type FindRequest = z.infer<typeof FindRequestSchema>;
+
+/** A candidate that was asked about, with its evidence. */
+export const TriedCandidateSchema = z.object({
+  email: z.string(),
+  pattern: z.string(),
+  verdict: z.enum(VERDICTS),
+  reason: z.enum(REASONS as [string, ...string[]]),
+  mx: z.string().nullable(),
+  smtp: SmtpReplySchema.nullable(),
+});
+
+/**
+ * What finding a person's address answered (POST /api/v1/find; contract of issue 14). `email` is
+ * the address found, or null; `verdict` is that address's verdict (deliverable, or risky with
+ * reason catch_all on a domain that accepts anything), or when none was found the verdict that
+ * explains why (undeliverable: every candidate refused; unknown: the server would not tell).
+ */
+export const FindAnswerSchema = z.object({
+  email: z.string().nullable(),
+  verdict: z.enum(VERDICTS),
+  reason: z.enum(REASONS as [string, ...string[]]),
+  /** 0–100: the answer's score when the address was accepted by a server that refuses unknown
+   *  mailboxes; on a catch-all domain, how likely the pattern is to be the person's. */
+  confidence: z.number().int().min(0).max(100),
+  pattern: z.string().nullable(),
+  catch_all: z.boolean().nullable(),
+  /** The candidates asked about, in the order they were tried; the rest were not needed. */
+  candidates: z.array(TriedCandidateSchema),
+  duration_ms: z.number().int().nonnegative(),
+  trace: z.array(z.string()).optional(),
+});
+export type FindAnswer = z.infer<typeof FindAnswerSchema>;
+
 /**
  * A batch the edge sends a probe (through QStash, or directly in local runs). An address has no
  * length limit here (the body's size bounds it): a bad one gets its own result from the probe and
@@ -58,7 +110,10 @@ export const MAX_EMAIL_LENGTH = 512; // longer than any valid address (254); sto
 export const BatchSchema = z.object({
   batch_id: z.string().min(1).max(64),
   job_id: z.string().min(1).max(64),
-  emails: z.array(z.string()).min(1).max(MAX_BATCH_EMAILS),
+  /** Addresses to verify; empty in a batch of people to find. */
+  emails: z.array(z.string()).max(MAX_BATCH_EMAILS),
+  /** People to find (a job of kind `find`): each one's key in the job and candidates, likeliest first. */
+  people: z.array(z.object({ key: z.string().max(MAX_EMAIL_LENGTH), candidates: z.array(FindCandidateSchema).min(1).max(MAX_FIND_CANDIDATES) })).max(MAX_BATCH_EMAILS).optional(),
   /** Where to post result chunks; if given, it must be the probe's EDGE_URL + /internal/probes/results. */
   callback_url: z.url().optional(),
   /** Milliseconds the probe may spend, greylisting retries included. */
@@ -69,7 +124,7 @@ export const BatchSchema = z.object({
    * batch to finish (issue 13). The edge sends at most one such batch beyond capacity.
    */
   reserve: z.boolean().optional(),
-});
+}).refine((b) => b.emails.length + (b.people?.length ?? 0) > 0, "a batch needs emails or people");
 export type Batch = z.infer<typeof BatchSchema>;
 
 /** A single real-time check: answered in the response within the budget. */
@@ -89,6 +144,8 @@ export const ResultChunkSchema = z.object({
   seq: z.number().int().nonnegative(),
   final: z.boolean(),
   results: z.array(ResultSchema),
+  /** A find batch's answers, one per person, by the person's key. */
+  finds: z.array(FindAnswerSchema.extend({ key: z.string() })).optional(),
 });
 export type ResultChunk = z.infer<typeof ResultChunkSchema>;
 

@@ -237,6 +237,8 @@ export const LEDGER_REASONS = [
   "job_reserve",
   "refund_unknowns",
   "single_check",
+  /** A single find (POST /api/v1/find) that returned an address. */
+  "single_find",
   /** Stripe refunded (part of) a purchase: its share of the credits goes back. */
   "refund",
   "dispute",

@@ -5,6 +5,7 @@ import { exports } from "cloudflare:workers";
 import { generateApiKey, hashApiKey, keyPrefix } from "../core/apikeys.ts";
 import type { Result } from "../core/contracts.ts";
 import { newId } from "../core/ids.ts";
+import { composeFind, names } from "../core/finder/answer.ts";
 import type { BatchItem } from "../core/ingest.ts";
 import { accounts, apiKeys, batches, batchItems, jobs } from "../db/schema.ts";
 import type { ProbeAnswer, ProbeClient } from "./adapters/probeclient.ts";
@@ -77,6 +78,20 @@ export function standInProbeClient(answer: (email: string, attempt: number) => P
       const attempt = calls.filter((c) => c.email === request.email).length;
       calls.push({ probeId: probe.id, email: request.email, budgetMs });
       return answer(request.email, attempt);
+    },
+    // As a probe finds: candidates in order, each answered as `answer` says, until one names a
+    // mailbox; a failing candidate fails the whole find, as a probe's failure would.
+    async find(probe, request, budgetMs) {
+      const tried: Result[] = [];
+      for (const { email } of request.candidates) {
+        if (tried.some(names)) break;
+        const attempt = calls.filter((c) => c.email === email).length;
+        calls.push({ probeId: probe.id, email, budgetMs });
+        const got = answer(email, attempt);
+        if (!got.ok) return got;
+        tried.push(got.result);
+      }
+      return { ok: true, result: composeFind(request.candidates, tried, 1) };
     },
   };
 }

@@ -8,6 +8,7 @@ export const LEDGER_REASON_LABEL: Record<LedgerReason, string> = {
   job_reserve: "List reserved",
   refund_unknowns: "Unknowns refunded",
   single_check: "Single check",
+  single_find: "Single find",
   refund: "Payment refunded",
   dispute: "Payment disputed",
   auto_topup: "Auto top-up",

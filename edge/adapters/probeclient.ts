@@ -1,7 +1,8 @@
-// A probe's synchronous check (POST /v1/verify) behind one interface, so the single check's
-// choices (which probe next, what to charge) are tested with a stand-in. Every way a probe can
-// fail is a value, never a throw: the caller moves on to the next probe.
-import { ResultSchema, type Result, type VerifyRequest } from "../../core/contracts.ts";
+// A probe's synchronous checks (POST /v1/verify, POST /v1/find) behind one interface, so the
+// single check's choices (which probe next, what to charge) are tested with a stand-in. Every way
+// a probe can fail is a value, never a throw: the caller moves on to the next probe.
+import type { z } from "zod";
+import { FindAnswerSchema, ResultSchema, type FindAnswer, type FindRequest, type Result, type VerifyRequest } from "../../core/contracts.ts";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
 
 export interface ProbeTarget {
@@ -16,16 +17,15 @@ export type ProbeFailure =
   | { ok: false; error: "http_status"; status: number; detail: string }
   | { ok: false; error: "bad_body"; detail: string };
 
-export type ProbeAnswer = { ok: true; result: Result } | ProbeFailure;
+export type ProbeAnswer<T = Result> = { ok: true; result: T } | ProbeFailure;
 
 export interface ProbeClient {
   readonly kind: "http" | "stand-in";
   /** Asks one probe for one address, giving it `budgetMs` to decide. */
   verify(probe: ProbeTarget, request: Omit<VerifyRequest, "budget_ms">, budgetMs: number): Promise<ProbeAnswer>;
+  /** Asks one probe to find one person's address among the candidates. */
+  find(probe: ProbeTarget, request: Omit<FindRequest, "budget_ms">, budgetMs: number): Promise<ProbeAnswer<FindAnswer>>;
 }
-
-/** The probe's route for a single check; the signature is bound to it. */
-const VERIFY_ROUTE = { method: "POST", path: "/v1/verify" };
 
 /** Time allowed beyond the probe's budget for the round trip. */
 export const TRANSPORT_SLACK_MS = 5_000;
@@ -34,38 +34,44 @@ export const TRANSPORT_SLACK_MS = 5_000;
 export function createHttpProbeClient(opts: { secret: string; slackMs?: number; fetch?: typeof fetch }): ProbeClient {
   const doFetch = opts.fetch ?? fetch;
   const slackMs = opts.slackMs ?? TRANSPORT_SLACK_MS;
+
+  /** The signature is bound to the probe's route. */
+  async function ask<T>(probe: ProbeTarget, path: string, payload: object, schema: z.ZodType<T>, budgetMs: number): Promise<ProbeAnswer<T>> {
+    const route = { method: "POST", path };
+    const body = JSON.stringify({ ...payload, budget_ms: budgetMs });
+    const url = `${probe.url.replace(/\/+$/, "")}${path}`;
+    try {
+      // The signal covers reading the body too: a probe that stalls mid-answer times out.
+      const res = await doFetch(url, {
+        method: route.method,
+        body,
+        headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await sign(opts.secret, route, body) },
+        signal: AbortSignal.timeout(budgetMs + slackMs),
+      });
+      if (!res.ok) {
+        await res.body?.cancel();
+        return { ok: false, error: "http_status", status: res.status, detail: `${url} answered ${res.status}` };
+      }
+      const text = await res.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        return { ok: false, error: "bad_body", detail: `${url} answered ${text.length} bytes that are not JSON` };
+      }
+      const got = schema.safeParse(json);
+      if (!got.success) return { ok: false, error: "bad_body", detail: `${url} answered no result: ${got.error.issues[0]?.message ?? ""}` };
+      return { ok: true, result: got.data };
+    } catch (e) {
+      const name = e instanceof Error ? e.name : "";
+      if (name === "TimeoutError" || name === "AbortError") return { ok: false, error: "timeout", detail: `${url} gave no answer within ${budgetMs + slackMs} ms` };
+      return { ok: false, error: "unreachable", detail: `${url}: ${e instanceof Error ? e.message : String(e)}` };
+    }
+  }
+
   return {
     kind: "http",
-    async verify(probe, request, budgetMs) {
-      const body = JSON.stringify({ email: request.email, budget_ms: budgetMs, ...(request.trace ? { trace: true } : {}) });
-      const url = `${probe.url.replace(/\/+$/, "")}${VERIFY_ROUTE.path}`;
-      try {
-        // The signal covers reading the body too: a probe that stalls mid-answer times out.
-        const res = await doFetch(url, {
-          method: VERIFY_ROUTE.method,
-          body,
-          headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await sign(opts.secret, VERIFY_ROUTE, body) },
-          signal: AbortSignal.timeout(budgetMs + slackMs),
-        });
-        if (!res.ok) {
-          await res.body?.cancel();
-          return { ok: false, error: "http_status", status: res.status, detail: `${url} answered ${res.status}` };
-        }
-        const text = await res.text();
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          return { ok: false, error: "bad_body", detail: `${url} answered ${text.length} bytes that are not JSON` };
-        }
-        const got = ResultSchema.safeParse(json);
-        if (!got.success) return { ok: false, error: "bad_body", detail: `${url} answered no result: ${got.error.issues[0]?.message ?? ""}` };
-        return { ok: true, result: got.data };
-      } catch (e) {
-        const name = e instanceof Error ? e.name : "";
-        if (name === "TimeoutError" || name === "AbortError") return { ok: false, error: "timeout", detail: `${url} gave no answer within ${budgetMs + slackMs} ms` };
-        return { ok: false, error: "unreachable", detail: `${url}: ${e instanceof Error ? e.message : String(e)}` };
-      }
-    },
+    verify: (probe, request, budgetMs) => ask(probe, "/v1/verify", { email: request.email, ...(request.trace ? { trace: true } : {}) }, ResultSchema, budgetMs),
+    find: (probe, request, budgetMs) => ask(probe, "/v1/find", { candidates: request.candidates, ...(request.trace ? { trace: true } : {}) }, FindAnswerSchema, budgetMs),
   };
 }

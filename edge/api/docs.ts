@@ -7,6 +7,7 @@ import type { AppEnv } from "./app.ts";
 /** Every tag an operation uses, described (generators and the reference group operations by them). */
 const API_TAGS = [
   { name: "Verify", description: "One address, checked now." },
+  { name: "Find", description: "A person's address from their name and company, verified now." },
   { name: "Jobs", description: "Bulk lists: upload, follow live, export, cancel." },
   { name: "Account", description: "The key's account, its credits and their ledger." },
   { name: "Webhooks", description: "Endpoints that receive signed events (Standard Webhooks), their delivery log and replays." },

@@ -114,6 +114,7 @@ describe("parallel single checks against few credits", () => {
         await all;
         return { ok: true, result: result(req.email, "deliverable") };
       },
+      find: async () => ({ ok: false, error: "unreachable", detail: "not asked here" }),
     };
     const s = { ...buildServices(env, { waitUntil: () => {} }, "http://edge.test"), probeClient };
     const outcomes = await Promise.all(

@@ -68,8 +68,15 @@ export function settleStatements(jobId: string, now: number): InStatement[] {
  * the check is paid for (now, or earlier under the same key); `topUpDue` when auto top-up should
  * run now.
  */
-export async function chargeCheck(db: EdgeDb, accountId: string, actor: string, idempotencyKey: string, now = Date.now()): Promise<{ paid: boolean; topUpDue: boolean }> {
-  const key = `verify:${idempotencyKey}`;
+export async function chargeCheck(
+  db: EdgeDb,
+  accountId: string,
+  actor: string,
+  idempotencyKey: string,
+  now = Date.now(),
+  what: "verify" | "find" = "verify",
+): Promise<{ paid: boolean; topUpDue: boolean }> {
+  const key = `${what}:${idempotencyKey}`;
   const [, , paid, due] = await db.$client.batch(
     [
       {
@@ -78,8 +85,8 @@ export async function chargeCheck(db: EdgeDb, accountId: string, actor: string, 
         args: [accountId, key],
       },
       {
-        sql: "INSERT INTO credit_ledger (account_id, delta, kind, reason, actor, idempotency_key, created_at) SELECT ?, -1, 'settle', 'single_check', ?, ?, ? WHERE changes() = 1",
-        args: [accountId, actor, key, now],
+        sql: "INSERT INTO credit_ledger (account_id, delta, kind, reason, actor, idempotency_key, created_at) SELECT ?, -1, 'settle', ?, ?, ?, ? WHERE changes() = 1",
+        args: [accountId, what === "find" ? "single_find" : "single_check", actor, key, now],
       },
       { sql: "SELECT EXISTS (SELECT 1 FROM credit_ledger WHERE idempotency_key = ?) AS paid", args: [key] },
       autoTopUpDueStatement(accountId),

@@ -11,6 +11,7 @@ import type { Services } from "./context.ts";
 import { logTopUpError, runAutoTopUp } from "./billing.ts";
 import { chargeCheck, creditBalance, insufficientCredits } from "./credits.ts";
 import { liveProbes } from "./dispatch.ts";
+import type { ProbeAnswer, ProbeTarget } from "../adapters/probeclient.ts";
 
 export const DEFAULT_CHECK_BUDGET_MS = 15_000;
 /** Probes asked before giving up: a second chance, still within a synchronous request. */
@@ -70,12 +71,33 @@ export async function checkAddress(
   return { ...outcome, replayed: false };
 }
 
-const noCredit = (s: Services, accountId: string) => insufficientCredits(s.db, accountId, 1, "A check");
+const noCredit = (s: Services, accountId: string, what = "A check") => insufficientCredits(s.db, accountId, 1, what);
 
-async function charge(s: Services, accountId: string, actor: string, chargeKey: string): Promise<void> {
-  const { paid, topUpDue } = await chargeCheck(s.db, accountId, actor, chargeKey);
+/** Charges one credit for a single check or find, once per key; refuses when the balance is empty. */
+export async function chargeOne(s: Services, accountId: string, actor: string, chargeKey: string, what: "verify" | "find" = "verify"): Promise<void> {
+  const { paid, topUpDue } = await chargeCheck(s.db, accountId, actor, chargeKey, Date.now(), what);
   if (topUpDue) s.waitUntil(runAutoTopUp(s, accountId).catch(logTopUpError(accountId)));
-  if (!paid) throw await noCredit(s, accountId);
+  if (!paid) throw await noCredit(s, accountId, what === "find" ? "A find" : "A check");
+}
+
+/** Refuses before asking a probe when the account cannot pay for an answer (the charge decides). */
+export async function needOneCredit(s: Services, accountId: string, what = "A check"): Promise<void> {
+  if ((await creditBalance(s.db, accountId)) < 1) throw await noCredit(s, accountId, what);
+}
+
+/**
+ * Asks the live probes, least loaded first, until one answers: a second chance, still within a
+ * synchronous request. Each failure is logged and the next probe asked.
+ */
+export async function askProbes<T>(s: Services, ask: (probe: ProbeTarget) => Promise<ProbeAnswer<T>>): Promise<T> {
+  const probes = (await liveProbes(s)).sort((a, b) => a.inFlight / Math.max(1, a.capacity) - b.inFlight / Math.max(1, b.capacity));
+  if (probes.length === 0) throw new ServiceError("probe_unavailable", "No verification probe is online; try again shortly", PROBE_UNAVAILABLE_RETRY_S);
+  for (const probe of probes.slice(0, PROBES_PER_CHECK)) {
+    const answer = await ask(probe);
+    if (answer.ok) return answer.result;
+    console.log(JSON.stringify({ msg: "probe failed a check", probe_id: probe.id, error: answer.error, detail: answer.detail }));
+  }
+  throw new ServiceError("probe_unavailable", "No probe answered in time; try again", PROBE_UNAVAILABLE_RETRY_S);
 }
 
 /** One check, charged under `chargeKey` (the request id, or the account-scoped Idempotency-Key). */
@@ -88,27 +110,16 @@ async function check(s: Services, accountId: string, actor: string, chargeKey: s
     const hit = await s.cache.get<Result>(cacheKey);
     if (hit) {
       // The cache is shared by every account: an answer from it costs what a fresh one does.
-      await charge(s, accountId, actor, chargeKey);
+      await chargeOne(s, accountId, actor, chargeKey);
       return { result: { ...hit, email }, cached: true };
     }
   }
   // Saves asking a probe for an account without credit; the charge itself decides.
-  if ((await creditBalance(s.db, accountId)) < 1) throw await noCredit(s, accountId);
-  const probes = (await liveProbes(s)).sort((a, b) => a.inFlight / Math.max(1, a.capacity) - b.inFlight / Math.max(1, b.capacity));
-  if (probes.length === 0) throw new ServiceError("probe_unavailable", "No verification probe is online; try again shortly", PROBE_UNAVAILABLE_RETRY_S);
+  await needOneCredit(s, accountId);
   const budget = req.budget_ms ?? DEFAULT_CHECK_BUDGET_MS;
-  let result: Result | null = null;
-  for (const probe of probes.slice(0, PROBES_PER_CHECK)) {
-    const answer = await s.probeClient.verify(probe, { email, ...(req.trace ? { trace: true } : {}) }, budget);
-    if (answer.ok) {
-      result = answer.result;
-      break;
-    }
-    console.log(JSON.stringify({ msg: "probe failed a check", probe_id: probe.id, error: answer.error, detail: answer.detail }));
-  }
-  if (!result) throw new ServiceError("probe_unavailable", "No probe answered in time; try again", PROBE_UNAVAILABLE_RETRY_S);
+  const result = await askProbes(s, (probe) => s.probeClient.verify(probe, { email, ...(req.trace ? { trace: true } : {}) }, budget));
   if (result.verdict !== "unknown") {
-    await charge(s, accountId, actor, chargeKey);
+    await chargeOne(s, accountId, actor, chargeKey);
     if (s.config.MXRAY_VERIFY_CACHE_S > 0) {
       const { trace: _t, ...cacheable } = result;
       s.waitUntil(s.cache.set(cacheKey, cacheable, s.config.MXRAY_VERIFY_CACHE_S));

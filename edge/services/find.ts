@@ -1,0 +1,34 @@
+// Finding one person's address (issue 14): the candidates come from the name patterns in
+// core/finder, ordered by what the domain is known to use; one probe asks about them in one SMTP
+// transaction. One credit when an address is returned, nothing otherwise. An address accepted on
+// a domain that refuses unknown mailboxes teaches the domain's pattern to the next search.
+import type { FindAnswer, FindCandidate } from "../../core/contracts.ts";
+import { candidates, confidence, parsePerson, type FindInput, type Known, type Person } from "../../core/finder/patterns.ts";
+import { ServiceError } from "../errors.ts";
+import type { Services } from "./context.ts";
+import { knownPatterns, learnPattern } from "./domainpatterns.ts";
+import { askProbes, chargeOne, DEFAULT_CHECK_BUDGET_MS, needOneCredit } from "./verify.ts";
+
+export interface FindPersonRequest extends FindInput {
+  trace?: boolean | undefined;
+}
+
+/** A person's candidates as a probe gets them: each with how likely it is on a catch-all domain. */
+export function findCandidates(person: Person, domain: string, known: Known): FindCandidate[] {
+  return candidates(person, domain, known).map((c) => ({ email: c.email, pattern: c.pattern, confidence: confidence(c.pattern, known) }));
+}
+
+export async function findPerson(s: Services, accountId: string, actor: string, requestId: string, req: FindPersonRequest): Promise<FindAnswer> {
+  const parsed = parsePerson(req);
+  if (!parsed.ok) throw new ServiceError("validation_failed", `${parsed.field}: ${parsed.message}`);
+  const { person, domain } = parsed;
+  const list = findCandidates(person, domain, await knownPatterns(s.db, domain));
+  if (list.length === 0) throw new ServiceError("validation_failed", "first_name: no address can be made from this name");
+  await needOneCredit(s, accountId, "A find");
+  const answer = await askProbes(s, (probe) => s.probeClient.find(probe, { candidates: list, ...(req.trace ? { trace: true } : {}) }, DEFAULT_CHECK_BUDGET_MS));
+  if (answer.email === null) return answer;
+  await chargeOne(s, accountId, actor, requestId, "find");
+  // A catch-all server accepted it without knowing the mailbox: nothing to learn from that.
+  if (answer.verdict === "deliverable" && answer.catch_all === false) await learnPattern(s.db, answer.email, person);
+  return answer;
+}

@@ -55,8 +55,8 @@ const FIRST = [
 ];
 const LAST = [
   "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Taylor", "Anderson",
-  "Thomas", "Moore", "Martin", "Lee", "Clark", "Lewis", "Walker", "Hall", "Young", "King",
-  "Wright", "Scott", "Green", "Baker", "Adams", "Nelson", "Carter", "Mitchell", "Roberts", "Turner",
+  "Moore", "Martin", "Lee", "Clark", "Lewis", "Walker", "Hall", "Young", "King",
+  "Wright", "Scott", "Green", "Baker", "Adams", "Nelson", "Carter", "Mitchell", "Roberts", "Turner", "Evans",
   "Müller", "Schröder", "O'Brien", "O'Connor", "van der Berg", "de la Cruz", "García-López", "Smith-Jones",
   "Núñez", "Kowalski", "Dvořák", "Østergaard", "Weiß", "D'Angelo", "MacDonald", "Nakamura", "von Braun", "Le Blanc",
 ];

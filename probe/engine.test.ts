@@ -1,6 +1,6 @@
 // The engine against the simulated world: real DNS and SMTP servers on loopback.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Result } from "../core/contracts.ts";
+import type { FindAnswer, FindCandidate, Result } from "../core/contracts.ts";
 import { startWorld, type World } from "../e2e/world/index.ts";
 import { startRedis, type RunningRedis } from "../e2e/redis.ts";
 import { startUpstashBridge, type UpstashBridge } from "../e2e/upstash-bridge.ts";
@@ -208,6 +208,103 @@ describe("engine against the simulated world", () => {
       await expect(engine().verify(broken(), {}, (_r, i) => results.push(i))).rejects.toThrow("disk gone");
       expect(results.sort()).toEqual([0, 1]);
     });
+  });
+});
+
+describe("finding a person's address (Engine.find)", () => {
+  const cand = (email: string, pattern: string, confidence = 40): FindCandidate => ({ email, pattern, confidence });
+
+  async function findOne(candidates: FindCandidate[], trace = false, extra: Partial<EngineOptions> = {}) {
+    const answers: FindAnswer[] = [];
+    const e = engine(extra);
+    const seen = world.transcript().length;
+    await e.find([candidates], { trace }, (a) => answers.push(a));
+    expect(answers).toHaveLength(1);
+    // Only this search's lines: the world keeps one transcript for every test.
+    return { answer: answers[0]!, lines: world.transcript().slice(seen) };
+  }
+  const count = (lines: string[], host: string, command: string) => lines.filter((l) => l.startsWith(`${host} C: ${command}`)).length;
+
+  it("asks the candidates 1, then 2, then 4 at a time in one transaction, and stops at the first accepted", async () => {
+    const candidates = [
+      cand("nobody@ok.test", "first.last"),
+      cand("gone@ok.test", "flast"),
+      cand("no.such.user@ok.test", "first"),
+      cand("bob@ok.test", "firstlast"),
+      cand("zz1@ok.test", "f.last"),
+      cand("alice@ok.test", "firstl"),
+      cand("zz3@ok.test", "first_last"),
+      cand("carol@ok.test", "last"),
+    ];
+    const { answer, lines } = await findOne(candidates);
+    expect(answer).toMatchObject({ email: "bob@ok.test", verdict: "deliverable", reason: "accepted", pattern: "firstlast", catch_all: false });
+    expect(answer.confidence).toBeGreaterThan(50);
+    // The fourth wave (carol) was never needed; the third was asked whole, alice accepted too.
+    expect(answer.candidates.map((c) => [c.email, c.reason])).toEqual([
+      ["nobody@ok.test", "mailbox_not_found"],
+      ["gone@ok.test", "mailbox_disabled"],
+      ["no.such.user@ok.test", "mailbox_not_found"],
+      ["bob@ok.test", "accepted"],
+      ["zz1@ok.test", "mailbox_not_found"],
+      ["alice@ok.test", "accepted"],
+      ["zz3@ok.test", "mailbox_not_found"],
+    ]);
+    expect(answer.candidates[3]!.smtp?.code).toBe(250);
+    expect(count(lines, "mx.ok.test", "MAIL FROM")).toBe(1);
+    // Seven candidates and the domain's one random-mailbox test.
+    expect(count(lines, "mx.ok.test", "RCPT TO")).toBe(8);
+    expect(lines.some((l) => l.includes("carol@ok.test"))).toBe(false);
+    expect(count(lines, "mx.ok.test", "DATA")).toBe(0);
+  });
+
+  it("answers the likeliest candidate on a catch-all domain as risky, with the pattern's confidence, after one RCPT", async () => {
+    const { answer, lines } = await findOne([cand("anyone@catchall.test", "first.last", 31), cand("sales@catchall.test", "flast")]);
+    expect(answer).toMatchObject({ email: "anyone@catchall.test", verdict: "risky", reason: "catch_all", confidence: 31, pattern: "first.last", catch_all: true });
+    expect(answer.candidates).toHaveLength(1);
+    expect(lines.some((l) => l.includes("sales@catchall.test"))).toBe(false);
+  });
+
+  it("returns no address when every candidate is refused, and says so", async () => {
+    const { answer } = await findOne([cand("nobody@ok.test", "first.last"), cand("no.such.user@ok.test", "flast"), cand("gone@ok.test", "first")]);
+    expect(answer).toMatchObject({ email: null, verdict: "undeliverable", reason: "mailbox_disabled", confidence: 0, pattern: null, catch_all: false });
+    expect(answer.candidates).toHaveLength(3);
+  });
+
+  it("stops at an answer that is not about the mailbox: a policy block would refuse every candidate alike", async () => {
+    const { answer, lines } = await findOne([cand("user@policy.test", "first.last"), cand("other@policy.test", "flast")]);
+    expect(answer).toMatchObject({ email: null, verdict: "unknown", reason: "policy_block" });
+    expect(answer.candidates).toHaveLength(1);
+    expect(lines.some((l) => l.includes("other@policy.test"))).toBe(false);
+  });
+
+  it("asks every remaining candidate at once when the server greylists, so their retries fall due together", async () => {
+    // A sender of its own: the world greylists by (client, sender, recipient), and other tests
+    // have passed these recipients' greylisting for the null sender.
+    const candidates = [cand("ghost@greylist.test", "first.last"), cand("user@greylist.test", "flast"), cand("second@greylist.test", "first")];
+    const { answer, lines } = await findOne(candidates, false, { from: "finder@probe.mxray.test" });
+    expect(answer).toMatchObject({ email: "user@greylist.test", verdict: "deliverable", pattern: "flast" });
+    const rcpts = lines.filter((l) => l.startsWith("mx.greylist.test C: RCPT TO")).map((l) => l.replace(/^.*<(.*)>.*$/, "$1"));
+    // user and second were asked before ghost's retry, not after its refusal.
+    expect(rcpts.indexOf("user@greylist.test")).toBeLessThan(rcpts.lastIndexOf("ghost@greylist.test"));
+    expect(rcpts.indexOf("second@greylist.test")).toBeLessThan(rcpts.lastIndexOf("ghost@greylist.test"));
+  });
+
+  it("answers a domain without mail from DNS after one candidate, and keeps a transcript with trace", async () => {
+    const { answer } = await findOne([cand("user@nxdomain.test", "first.last"), cand("u2@nxdomain.test", "flast")], true);
+    expect(answer).toMatchObject({ email: null, verdict: "undeliverable", reason: "no_such_domain" });
+    expect(answer.candidates).toHaveLength(1);
+    expect(answer.trace?.some((l) => l.startsWith("dns: nxdomain.test"))).toBe(true);
+  });
+
+  it("answers each person of a call, in order when asked, sharing the domain's catch-all test", async () => {
+    const people = [[cand("nobody@ok.test", "first.last"), cand("alice@ok.test", "flast")], [cand("carol@ok.test", "first.last")], [cand("anyone@catchall.test", "first")]];
+    const e = engine();
+    const seen = world.transcript().length;
+    const got: [number, string | null][] = [];
+    await e.find(people, { ordered: true }, (a, i) => got.push([i, a.email]));
+    expect(got).toEqual([[0, "alice@ok.test"], [1, "carol@ok.test"], [2, "anyone@catchall.test"]]);
+    const okRcpts = world.transcript().slice(seen).filter((l) => l.startsWith("mx.ok.test C: RCPT TO"));
+    expect(okRcpts).toHaveLength(4); // three candidates and one random mailbox for both people
   });
 });
 

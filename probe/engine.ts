@@ -7,10 +7,11 @@
 // state lives only while the domain has addresses in flight, and caches are bounded.
 import { setMaxListeners } from "node:events";
 import { parseAddress, type ParsedAddress } from "../core/address.ts";
-import type { Result } from "../core/contracts.ts";
+import type { FindAnswer, FindCandidate, Result } from "../core/contracts.ts";
+import { composeFind, names, refusesMailbox, waveSize } from "../core/finder/answer.ts";
 import { isDisposable, isFree, isRole } from "../core/lists.ts";
 import { suggestDomain } from "../core/suggest.ts";
-import { buildResult } from "../core/result.ts";
+import { buildResult, invalidSyntaxResult } from "../core/result.ts";
 import type { DnsFacts, Facts, RcptClass } from "../core/verdict.ts";
 import { BoundedCache } from "./cache.ts";
 import { createResolver, type MailRoute, type MxHost } from "./dns.ts";
@@ -94,6 +95,19 @@ export interface Engine {
     call: VerifyCall,
     onResult: (r: Result, index: number) => void,
   ): Promise<void>;
+  /**
+   * Finds each person's address (issue 14): their candidates, likeliest first, are asked about in
+   * one SMTP transaction, 1, 2, 4… at a time (pipelined), until one is accepted or shows its
+   * mailbox exists; a refusal of one mailbox moves on, any other answer (no mail, a block, a
+   * timeout) ends the search. A greylisting server gets every remaining candidate at once, so all
+   * their retries fall due together. The catch-all test and the budget are verification's.
+   * onAnswer is called once per person with its position.
+   */
+  find(
+    people: Iterable<FindCandidate[]> | AsyncIterable<FindCandidate[]>,
+    call: VerifyCall,
+    onAnswer: (a: FindAnswer, index: number) => void,
+  ): Promise<void>;
   /** SMTP connections currently open. */
   openConnections(): number;
   close(): Promise<void>;
@@ -116,6 +130,8 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
 interface Entry {
   /** Each input that normalised to this address while it was in flight, with its position. */
   inputs: { input: string; index: number }[];
+  /** A finder's candidate: answered to its person's search, not to the caller. */
+  chain: Chain | null;
   domain: DomainRun;
   parsed: Extract<ParsedAddress, { ok: true }>;
   disposable: boolean;
@@ -125,6 +141,22 @@ interface Entry {
   startedAt: number;
   trace: string[] | null;
   dns: DnsFacts | null;
+}
+
+/** One person's search for an address (Engine.find). */
+interface Chain {
+  index: number;
+  candidates: FindCandidate[];
+  /** Results of the candidates asked about, by candidate position. */
+  results: (Result | undefined)[];
+  /** The next candidate to ask about. */
+  next: number;
+  round: number;
+  /** Candidates asked about and not yet answered. */
+  open: number;
+  startedAt: number;
+  /** The server greylisted a candidate: the rest have been asked at once. */
+  greylisted: boolean;
 }
 
 /** Per domain within one call, while it has addresses in flight: its route, the catch-all
@@ -139,6 +171,9 @@ interface DomainRun {
   tester: "self" | "fleet";
   /** The domain's MX hosts once resolved: a test taken over from the fleet is queued to them. */
   hosts: MxHost[] | null;
+  /** The route once resolved: a finder's next candidates are queued at once, in the open
+   *  transaction, without waiting for a promise. */
+  resolved: MailRoute | null;
   probing: boolean;
   waiting: { entry: Entry; outcome: RecipientOutcome }[];
   /** Entries not yet answered, plus an outstanding catch-all probe. */
@@ -209,10 +244,11 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
   const shared = opts.shared ?? createSharedMxState({ probeId: "local" });
   const suggestions = new BoundedCache<string, string | null>({ maxEntries: DOMAIN_CACHE_ENTRIES });
 
-  async function verify(
-    source: Iterable<string> | AsyncIterable<string>,
+  /** Verification and finding share one run: an input is an address, or a person's candidates. */
+  async function run<Out>(
+    source: Iterable<string | FindCandidate[]> | AsyncIterable<string | FindCandidate[]>,
     call: VerifyCall,
-    onResult: (r: Result, index: number) => void,
+    onResult: (out: Out, index: number) => void,
   ) {
     const deadline = call.budgetMs ? Date.now() + call.budgetMs : Number.POSITIVE_INFINITY;
     const signals = [call.signal, call.budgetMs ? AbortSignal.timeout(call.budgetMs) : undefined];
@@ -224,18 +260,17 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
     // Answered inputs leave here: in order (held until the head is answered) or at once. Each
     // one hands its admission slot back.
     const flow = admission.flow(call.urgent ?? false);
-    const held = new Map<number, Result>();
+    const held = new Map<number, Out>();
     let head = 0;
     let unanswered = 0;
     let sourceDone = false;
     let allAnswered: (() => void) | null = null;
-    const release = (r: Result, index: number) => {
+    const release = (r: Out, index: number) => {
       admission.release(flow);
       unanswered--;
       onResult(r, index);
     };
-    const answer = (r: Result, index: number) => {
-      opts.observer?.resultReady?.(r);
+    const answer = (r: Out, index: number) => {
       if (!call.ordered) release(r, index);
       else {
         held.set(index, r);
@@ -266,7 +301,9 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
         greylistedUntil: o?.greylistedUntil ?? null,
         ...(call.trace ? { trace: entry?.trace ?? [] } : {}),
       });
-      answer(result, index);
+      opts.observer?.resultReady?.(result);
+      if (entry?.chain) candidateAnswered(entry.chain, index, result);
+      else answer(result as Out, index);
     };
 
     // Identical addresses in flight together are checked once and answered per input.
@@ -299,7 +336,7 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
         const when = new Date(evidence.testedAt).toISOString();
         entry.trace?.push(`catch-all: ${evidence.catchAll ? "yes" : "no"}: a random mailbox got ${evidence.reply} from ${evidence.mx} (probe ${evidence.probe}, ${when})`);
       }
-      inFlight.delete(entry.parsed.normalized);
+      if (!entry.chain) inFlight.delete(entry.parsed.normalized);
       for (const { input, index } of entry.inputs) emit(entry, input, index, entry.parsed, f, outcome);
       settleDomain(entry.domain);
     };
@@ -357,7 +394,18 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
     const domainRun = (name: string): DomainRun => {
       let run = domains.get(name);
       if (!run) {
-        const created: DomainRun = { name, route: Promise.resolve({ kind: "no_mail" }), catchAll: undefined, evidence: null, tester: "self", hosts: null, probing: false, waiting: [], active: 0 };
+        const created: DomainRun = {
+          name,
+          route: Promise.resolve({ kind: "no_mail" }),
+          catchAll: undefined,
+          evidence: null,
+          tester: "self",
+          hosts: null,
+          resolved: null,
+          probing: false,
+          waiting: [],
+          active: 0,
+        };
         // A domain with mail gets the fleet's catch-all answer, or is claimed for testing here,
         // or is left to the probe that claimed it first.
         created.route = (async () => {
@@ -376,6 +424,7 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
               created.evidence = found;
             }
           }
+          created.resolved = route;
           return route;
         })();
         run = created;
@@ -417,7 +466,14 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       if ((route.kind !== "mx" && route.kind !== "implicit_mx") || entry.disposable) return finish(entry, null, null);
       run.hosts = route.hosts;
       const { local, smtputf8 } = entry.parsed;
-      const items: Queued[] = [{ rcpt: { local, domain: run.name, smtputf8, catchAllProbe: false, trace: entry.trace }, entry, run }];
+      const rcpt: Omit<Recipient, "id"> = { local, domain: run.name, smtputf8, catchAllProbe: false, trace: entry.trace };
+      const chain = entry.chain;
+      if (chain) {
+        // The candidates after the first continue its transaction.
+        if (chain.round > 1 || chain.greylisted) rcpt.chained = true;
+        rcpt.onGreylisted = () => greylistedCandidate(chain);
+      }
+      const items: Queued[] = [{ rcpt, entry, run }];
       if (run.catchAll === undefined && !run.probing) {
         run.probing = true;
         run.active++;
@@ -431,6 +487,62 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
         }
       }
       enqueue(route.hosts, items);
+    };
+
+    const newEntry = (parsed: Extract<ParsedAddress, { ok: true }>, input: string, index: number, chain: Chain | null): Entry => ({
+      inputs: [{ input, index }],
+      chain,
+      domain: domainRun(parsed.domain),
+      parsed,
+      disposable: isDisposable(parsed.domain),
+      role: isRole(parsed.local),
+      free: isFree(parsed.domain),
+      suggestion: suggestionFor(parsed, suggestions),
+      startedAt: Date.now(),
+      trace: call.trace ? [] : null,
+      dns: null,
+    });
+
+    /** Asks about the chain's next wave of candidates (all the rest once greylisted). */
+    const askNext = (chain: Chain) => {
+      const size = chain.greylisted ? chain.candidates.length : waveSize(chain.round);
+      chain.round++;
+      const wave = chain.candidates.slice(chain.next, chain.next + size).map((c, i) => ({ email: c.email, slot: chain.next + i }));
+      chain.next += wave.length;
+      chain.open += wave.length;
+      for (const { email, slot } of wave) {
+        const parsed = parseAddress(email);
+        if (!parsed.ok) {
+          candidateAnswered(chain, slot, invalidSyntaxResult(email));
+          continue;
+        }
+        const entry = newEntry(parsed, email, slot, chain);
+        const resolved = entry.domain.resolved;
+        // Synchronously when the route is known, so the candidates reach the open transaction.
+        if (resolved) route(entry, resolved);
+        else void entry.domain.route.then((r) => route(entry, r));
+      }
+    };
+
+    const greylistedCandidate = (chain: Chain) => {
+      if (chain.greylisted) return;
+      chain.greylisted = true;
+      if (chain.next < chain.candidates.length) askNext(chain);
+    };
+
+    const candidateAnswered = (chain: Chain, slot: number, result: Result) => {
+      chain.results[slot] = result;
+      if (--chain.open > 0) return;
+      const asked = chain.results.filter((r): r is Result => r !== undefined);
+      const searching = !asked.some(names) && asked.every(refusesMailbox) && chain.next < chain.candidates.length;
+      if (searching) askNext(chain);
+      else answer(composeFind(chain.candidates, chain.results, Date.now() - chain.startedAt) as Out, chain.index);
+    };
+
+    const admitPerson = (candidates: FindCandidate[], index: number) => {
+      const chain: Chain = { index, candidates, results: [], next: 0, round: 0, open: 0, startedAt: Date.now(), greylisted: false };
+      if (candidates.length === 0) return answer(composeFind([], [], 0) as Out, index);
+      askNext(chain);
     };
 
     const admit = (input: string, index: number) => {
@@ -450,18 +562,7 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       }
       const existing = inFlight.get(parsed.normalized);
       if (existing) return void existing.inputs.push({ input, index });
-      const entry: Entry = {
-        inputs: [{ input, index }],
-        domain: domainRun(parsed.domain),
-        parsed,
-        disposable: isDisposable(parsed.domain),
-        role: isRole(parsed.local),
-        free: isFree(parsed.domain),
-        suggestion: suggestionFor(parsed, suggestions),
-        startedAt: Date.now(),
-        trace: call.trace ? [] : null,
-        dns: null,
-      };
+      const entry = newEntry(parsed, input, index, null);
       inFlight.set(parsed.normalized, entry);
       void entry.domain.route.then((r) => route(entry, r));
     };
@@ -472,7 +573,8 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       for await (const input of source) {
         await admission.acquire(flow);
         unanswered++;
-        admit(input, index++);
+        if (typeof input === "string") admit(input, index++);
+        else admitPerson(input, index++);
       }
     } catch (error) {
       sourceError = { error };
@@ -483,7 +585,8 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
   }
 
   return {
-    verify,
+    verify: (emails, call, onResult) => run<Result>(emails, call, onResult),
+    find: (people, call, onAnswer) => run<FindAnswer>(people, call, onAnswer),
     openConnections: () => slots.inUse,
     close: async () => {},
   };

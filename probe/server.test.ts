@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ResultChunkSchema, type ResultChunk } from "../core/contracts.ts";
+import { FindAnswerSchema, ResultChunkSchema, type ResultChunk } from "../core/contracts.ts";
 import { signQstash } from "../core/qstash.ts";
 import { sign, SIGNATURE_HEADER, verifySignature } from "../core/signing.ts";
 import { engineOptionsFrom, loadConfig } from "./config.ts";
@@ -30,6 +30,28 @@ describe("POST /v1/batches", () => {
     expect(results.map((r) => r.email)).toEqual(emails);
     expect(results.find((r) => r.email.startsWith("nobody@"))!.verdict).toBe("undeliverable");
     expect(chunks.every((c) => c.batch_id === "bat_1" && c.job_id === "job_1" && c.probe_id === "prb_test")).toBe(true);
+  });
+
+  it("finds a batch's people and posts one answer per person under its key", async () => {
+    const probe = setup();
+    const cand = (email: string, pattern: string) => ({ email, pattern, confidence: 40 });
+    const people = [
+      { key: "ada|lovelace|d.test", candidates: [cand("nobody@d.test", "first.last"), cand("ada@d.test", "first")] },
+      { key: "bob|nobody|d.test", candidates: [cand("nobody@d.test", "first")] },
+    ];
+    const res = await postBatch(probe.app, batchBody("bat_f", [], { people }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ batch_id: "bat_f", results: 2 });
+    expect(probe.calls).toHaveLength(0);
+    expect(probe.findCalls[0]!.people).toEqual(people.map((p) => p.candidates));
+    const chunks = probe.chunks.map((c) => ResultChunkSchema.parse(c.chunk));
+    expect(chunks.at(-1)!.final).toBe(true);
+    const finds = chunks.flatMap((c) => c.finds ?? []);
+    expect(finds.map((f) => [f.key, f.email, f.pattern])).toEqual([
+      ["ada|lovelace|d.test", "ada@d.test", "first"],
+      ["bob|nobody|d.test", null, null],
+    ]);
+    expect(chunks.flatMap((c) => c.results)).toEqual([]);
   });
 
   it("accepts a delivery signed with the next key, and a callback_url that is its own edge's", async () => {
@@ -178,6 +200,34 @@ describe("POST /v1/verify", () => {
     expect(bad.status).toBe(400);
     expect(await errorCode(bad)).toBe("invalid_request");
     expect(probe.calls).toHaveLength(0);
+  });
+});
+
+describe("POST /v1/find", () => {
+  async function postFind(app: ReturnType<typeof setup>["app"], body: string, path = "/v1/find") {
+    return app.request("/v1/find", { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(config.PROBE_SECRET, { method: "POST", path }, body) } });
+  }
+  const candidates = [
+    { email: "nobody@d.test", pattern: "first.last", confidence: 40 },
+    { email: "ada@d.test", pattern: "first", confidence: 10 },
+  ];
+
+  it("answers the person's answer, passing the budget to the engine as an urgent call", async () => {
+    const probe = setup();
+    const res = await postFind(probe.app, JSON.stringify({ candidates, budget_ms: 5_000 }));
+    expect(res.status).toBe(200);
+    expect(FindAnswerSchema.parse(await res.json())).toMatchObject({ email: "ada@d.test", verdict: "deliverable", pattern: "first" });
+    expect(probe.findCalls[0]!.call).toMatchObject({ budgetMs: 5_000, urgent: true });
+  });
+
+  it("refuses a body signed for /v1/verify, and candidates outside the schema", async () => {
+    const probe = setup();
+    const replayed = await postFind(probe.app, JSON.stringify({ candidates }), "/v1/verify");
+    expect(replayed.status).toBe(401);
+    const none = await postFind(probe.app, JSON.stringify({ candidates: [] }));
+    expect(none.status).toBe(400);
+    expect(await errorCode(none)).toBe("invalid_request");
+    expect(probe.findCalls).toHaveLength(0);
   });
 });
 

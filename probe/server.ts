@@ -1,15 +1,26 @@
 // The probe's HTTP face: QStash delivers batches (POST /v1/batches), the edge asks for real-time
-// checks (POST /v1/verify), operators scrape /healthz and /metrics. Results of batches travel
+// checks (POST /v1/verify) and finds (POST /v1/find), operators scrape /healthz and /metrics. Results of batches travel
 // back through the durable outbox, never in the response, so a lost response loses nothing.
 import { Receiver } from "@upstash/qstash";
 import { Hono, type Context } from "hono";
-import { BatchSchema, VerifyRequestSchema, type Batch, type Result } from "../core/contracts.ts";
+import type { z } from "zod";
+import {
+  BatchSchema,
+  FindRequestSchema,
+  VerifyRequestSchema,
+  type Batch,
+  type FindAnswer,
+  type FindRequest,
+  type Result,
+  type ResultChunk,
+  type VerifyRequest,
+} from "../core/contracts.ts";
 import { newId } from "../core/ids.ts";
 import { readRequestLimited } from "../core/limitedbody.ts";
 import { QSTASH_SIGNATURE_HEADER } from "../core/qstash.ts";
 import { SIGNATURE_HEADER, verifySignature } from "../core/signing.ts";
 import type { ProbeConfig } from "./config.ts";
-import type { Engine } from "./engine.ts";
+import type { Engine, VerifyCall } from "./engine.ts";
 import type { ProbeMetrics } from "./metrics.ts";
 import { RESULTS_PATH, type Log, type Outbox } from "./outbox.ts";
 
@@ -143,41 +154,57 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
   /** Verifies a batch, streaming results to the outbox every CHUNK_SIZE results or CHUNK_INTERVAL_MS. */
   async function runBatch(batch: Batch, signal: AbortSignal): Promise<number> {
     let pending: Result[] = [];
+    let finds: NonNullable<ResultChunk["finds"]> = [];
     let seq = 0;
     let total = 0;
     let pushes: Promise<void> = Promise.resolve();
     let unwritten = 0;
 
     function pushChunk(final: boolean) {
-      if (pending.length === 0 && !final) return;
-      const chunk = {
+      if (pending.length === 0 && finds.length === 0 && !final) return;
+      const chunk: ResultChunk = {
         probe_id: probeId,
         batch_id: batch.batch_id,
         job_id: batch.job_id,
         seq: seq++,
         final,
         results: pending,
+        ...(finds.length ? { finds } : {}),
       };
       pending = [];
+      finds = [];
       unwritten++;
       pushes = pushes.then(() => outbox.push(chunk)).finally(() => void unwritten--);
     }
 
     // The engine's window bounds addresses in flight; this bounds results waiting for the disk.
-    async function* admitted() {
-      for (const email of batch.emails) {
+    async function* admitted<T>(inputs: T[]) {
+      for (const input of inputs) {
         if (unwritten > MAX_UNWRITTEN_CHUNKS) await pushes;
-        yield email;
+        yield input;
       }
     }
 
     const ticker = setInterval(() => pushChunk(false), CHUNK_INTERVAL_MS);
+    const call = { budgetMs: batch.budget_ms, signal };
     try {
-      await engine.verify(admitted(), { budgetMs: batch.budget_ms, signal }, (r) => {
-        total++;
-        pending.push(r);
-        if (pending.length >= CHUNK_SIZE) pushChunk(false);
-      });
+      if (batch.emails.length) {
+        await engine.verify(admitted(batch.emails), call, (r) => {
+          total++;
+          pending.push(r);
+          if (pending.length >= CHUNK_SIZE) pushChunk(false);
+        });
+      }
+      const people = batch.people ?? [];
+      if (people.length) {
+        await engine.find(admitted(people.map((p) => p.candidates)), call, (a, i) => {
+          total++;
+          // A person's answer goes back under the key the edge gave it.
+          const { trace: _t, ...answer } = a;
+          finds.push({ ...answer, key: people[i]!.key });
+          if (finds.length >= CHUNK_SIZE) pushChunk(false);
+        });
+      }
     } finally {
       clearInterval(ticker);
       pushChunk(true);
@@ -223,7 +250,7 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
     const work = runBatch(batch, abort.signal);
     running.set(batch.batch_id, { done: work.then(() => {}, () => {}), abort });
     metrics.batchesInFlight.set(running.size);
-    log("batch started", { batch_id: batch.batch_id, job_id: batch.job_id, emails: batch.emails.length });
+    log("batch started", { batch_id: batch.batch_id, job_id: batch.job_id, emails: batch.emails.length, people: batch.people?.length ?? 0 });
     try {
       const results = await work;
       log("batch finished", { batch_id: batch.batch_id, results });
@@ -234,24 +261,25 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
     }
   });
 
-  app.post("/v1/verify", async (c) => {
+  /** A signed single check, answered in the response within its budget; drains wait for it. */
+  async function answerNow<Req extends { budget_ms?: number | undefined; trace?: boolean | undefined }, Out>(
+    c: Context<Env>,
+    schema: z.ZodType<Req>,
+    run: (req: Req, call: VerifyCall, done: (out: Out) => void) => Promise<void>,
+  ) {
     const body = await readBody(c, MAX_VERIFY_BODY_BYTES);
     if (!body.ok) return body.response;
     // Bound to this method and route (core/signing.ts): a body signed for another route fails.
     const route = { method: c.req.method, path: c.req.path };
     const signed = await verifySignature([config.PROBE_SECRET], c.req.header(SIGNATURE_HEADER), route, body.text);
     if (!signed.ok) return errorResponse(c, "bad_signature", `signature ${signed.error}`);
-    const parsed = VerifyRequestSchema.safeParse(parseJson(body.text));
+    const parsed = schema.safeParse(parseJson(body.text));
     if (!parsed.success) return errorResponse(c, "invalid_request", describeIssues(parsed.error));
     if (isDraining) return errorResponse(c, "draining", "probe is shutting down", RETRY_AFTER_DRAINING_S);
 
     const budgetMs = parsed.data.budget_ms ?? DEFAULT_VERIFY_BUDGET_MS;
-    let result: Result | null = null;
-    const work = engine.verify(
-      [parsed.data.email],
-      { budgetMs, trace: parsed.data.trace, signal: AbortSignal.timeout(budgetMs), urgent: true },
-      (r) => (result = r),
-    );
+    let out: Out | null = null;
+    const work = run(parsed.data, { budgetMs, trace: parsed.data.trace, signal: AbortSignal.timeout(budgetMs), urgent: true }, (o) => (out = o));
     const settled = work.then(() => {}, () => {});
     verifications.add(settled);
     try {
@@ -259,9 +287,12 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
     } finally {
       verifications.delete(settled);
     }
-    if (!result) return errorResponse(c, "no_result", "the engine finished without a result");
-    return c.json(result);
-  });
+    if (out === null) return errorResponse(c, "no_result", "the engine finished without an answer");
+    return c.json(out);
+  }
+
+  app.post("/v1/verify", (c) => answerNow<VerifyRequest, Result>(c, VerifyRequestSchema, (req, call, done) => engine.verify([req.email], call, done)));
+  app.post("/v1/find", (c) => answerNow<FindRequest, FindAnswer>(c, FindRequestSchema, (req, call, done) => engine.find([req.candidates], call, done)));
 
   app.get("/healthz", (c) =>
     c.json(

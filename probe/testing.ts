@@ -1,7 +1,8 @@
 // Test helpers for the probe's HTTP server (no production code imports it): a fake engine, an
 // in-memory outbox, and signed posts.
 import { expect } from "vitest";
-import type { Result, ResultChunk } from "../core/contracts.ts";
+import type { FindCandidate, Result, ResultChunk } from "../core/contracts.ts";
+import { composeFind, names } from "../core/finder/answer.ts";
 import { signQstash } from "../core/qstash.ts";
 import { parseAddress } from "../core/address.ts";
 import { buildResult, invalidSyntaxResult } from "../core/result.ts";
@@ -49,6 +50,7 @@ export function fakeResult(email: string): Result {
 /** A fake engine; `gate`, when set, holds every call until it resolves. */
 export function fakeEngine(gate?: Promise<void>) {
   const calls: { emails: string[]; call: VerifyCall }[] = [];
+  const findCalls: { people: FindCandidate[][]; call: VerifyCall }[] = [];
   const engine: Engine = {
     async verify(source, call, onResult) {
       const emails: string[] = [];
@@ -57,10 +59,21 @@ export function fakeEngine(gate?: Promise<void>) {
       if (gate) await gate;
       emails.forEach((e, i) => onResult(fakeResult(e), i));
     },
+    async find(source, call, onAnswer) {
+      const people: FindCandidate[][] = [];
+      for await (const p of source) people.push(p);
+      findCalls.push({ people, call });
+      if (gate) await gate;
+      people.forEach((candidates, i) => {
+        const tried: Result[] = [];
+        for (const c of candidates) if (!tried.some(names)) tried.push(fakeResult(c.email));
+        onAnswer(composeFind(candidates, tried, 1), i);
+      });
+    },
     openConnections: () => 0,
     close: async () => {},
   };
-  return { engine, calls };
+  return { engine, calls, findCalls };
 }
 
 export function memoryOutbox() {
@@ -76,7 +89,7 @@ export function memoryOutbox() {
 }
 
 export function setup(opts: { gate?: Promise<void>; outbox?: Outbox } = {}) {
-  const { engine, calls } = fakeEngine(opts.gate);
+  const { engine, calls, findCalls } = fakeEngine(opts.gate);
   const memory = memoryOutbox();
   const probe = createProbeApp({
     engine,
@@ -85,7 +98,7 @@ export function setup(opts: { gate?: Promise<void>; outbox?: Outbox } = {}) {
     metrics: createMetrics(),
     probeId: "prb_test",
   });
-  return { ...probe, calls, chunks: memory.chunks };
+  return { ...probe, calls, findCalls, chunks: memory.chunks };
 }
 
 export async function postBatch(

@@ -15,6 +15,10 @@ import { classifyRcpt, classifySessionFailure, formatReply, greylistHintMs, isDe
 export const REJECTIONS_PER_CONNECTION = 8;
 /** RFC 5321 §4.5.3.1.8: servers must take 100 recipients per transaction; use fewer. */
 export const MAX_RCPTS_PER_TRANSACTION = 50;
+/** Rejections one transaction may take while a finder's chained candidates continue it: the
+ *  candidates of one person belong together, and Postfix only drops a client at 20
+ *  (smtpd_hard_error_limit). */
+export const CHAIN_REJECTION_LIMIT = 16;
 /** A requeued address (421, dropped connection) gets this many tries before it is unknown. */
 export const MAX_ATTEMPTS = 3;
 /** Addresses one connection should carry before a second one to the same host is worth it. */
@@ -31,6 +35,12 @@ export interface Recipient {
   /** A random mailbox to learn whether the domain accepts everything. */
   catchAllProbe: boolean;
   trace: string[] | null;
+  /** A finder's next candidates (issue 14): asked in the open transaction of the candidates
+   *  before them when there is one, after MAIL FROM has been answered once. */
+  chained?: boolean;
+  /** Told when the server greylists this recipient, before the retry: a finder then asks all
+   *  its remaining candidates at once, so each one's greylisting clock starts now. */
+  onGreylisted?: () => void;
 }
 
 export type RecipientOutcome = { smtp: SmtpFacts; greylistedUntil: number | null };
@@ -154,6 +164,25 @@ function facts(err: SessionError, mx: string | null): SmtpFacts {
     case "private_target":
       return { kind: "private_target", mx: mx ?? "", address: err.address };
   }
+}
+
+const rcptLines = (ps: Pending[]) => ps.map((p) => ({ line: `RCPT TO:<${p.rcpt.local}@${p.rcpt.domain}>`, phase: "rcpt" as Phase }));
+
+/** Sends the lines, pipelined when the server offers it. Without PIPELINING each command waits
+ *  for its reply (RFC 5321 §4.3), and after a failure the rest share it. */
+async function send(conn: SmtpConnection, lines: { line: string; phase: Phase }[]): Promise<Promise<SmtpReply>[]> {
+  if (conn.pipelining) return conn.send(lines);
+  const replies: Promise<SmtpReply>[] = [];
+  for (const l of lines) {
+    const r = conn.command(l.line, l.phase);
+    replies.push(r);
+    const failed = await r.then(() => false, () => true);
+    if (failed) {
+      while (replies.length < lines.length) replies.push(r);
+      break;
+    }
+  }
+  return replies;
 }
 
 function failureOf(e: unknown): SessionError {
@@ -439,29 +468,12 @@ export class MxGroup {
     });
     if (sendable.length === 0) return { rejections: 0, deferred: false };
     const utf8 = sendable.some((p) => p.rcpt.smtputf8);
-    const mailParams = utf8 ? " SMTPUTF8" : "";
+    const mailLine = `MAIL FROM:<${this.opts.from}>${utf8 ? " SMTPUTF8" : ""}`;
     const lines: { line: string; phase: Phase }[] = [];
     if (reset) lines.push({ line: "RSET", phase: "rset" });
-    lines.push({ line: `MAIL FROM:<${this.opts.from}>${mailParams}`, phase: "mail" });
-    for (const p of sendable) lines.push({ line: `RCPT TO:<${p.rcpt.local}@${p.rcpt.domain}>`, phase: "rcpt" });
-
-    let replies: Promise<SmtpReply>[];
-    if (conn.pipelining) {
-      replies = conn.send(lines);
-    } else {
-      // Without PIPELINING each command waits for its reply (RFC 5321 §4.3); after a failure
-      // the rest share it.
-      replies = [];
-      for (const l of lines) {
-        const r = conn.command(l.line, l.phase);
-        replies.push(r);
-        const failed = await r.then(() => false, () => true);
-        if (failed) {
-          while (replies.length < lines.length) replies.push(r);
-          break;
-        }
-      }
-    }
+    lines.push({ line: mailLine, phase: "mail" });
+    lines.push(...rcptLines(sendable));
+    const replies = await send(conn, lines);
     const offset = reset ? 1 : 0;
     let mailReply: SmtpReply;
     try {
@@ -495,6 +507,35 @@ export class MxGroup {
       return { rejections: 0, deferred };
     }
 
+    const mail = { trace: [...(setup ?? []), `C: ${mailLine}`, `S: ${formatReply(mailReply)}`], utf8 };
+    const domain = sendable[0]!.rcpt.domain;
+    let wave = await this.answers(mx, mail, sendable, replies.slice(offset + 1));
+    let { rejections } = wave;
+    let sent = sendable.length;
+    // A finder's next candidates, chained by the answers just settled, continue this transaction.
+    while (!wave.stopped && conn.alive) {
+      const more = this.takeChained(domain, utf8, Math.min(MAX_RCPTS_PER_TRANSACTION - sent, CHAIN_REJECTION_LIMIT - rejections));
+      if (more.length === 0) break;
+      if (!(await this.shared.beforeRcpts(this.provider, more.length, this.deadline(), this.signal))) {
+        this.queue.unshift(...more);
+        this.outOfTime = true;
+        break;
+      }
+      wave = await this.answers(mx, mail, more, await send(conn, rcptLines(more)));
+      rejections += wave.rejections;
+      sent += more.length;
+    }
+    return { rejections, deferred: wave.deferred };
+  }
+
+  /** Settles (or requeues) each recipient from its RCPT reply; `stopped` when the transaction
+   *  cannot go on (the session died, a recipient limit, a 421 or a deferral). */
+  private async answers(
+    mx: string,
+    mail: { trace: string[]; utf8: boolean },
+    sendable: Pending[],
+    replies: Promise<SmtpReply>[],
+  ): Promise<{ rejections: number; deferred: boolean; stopped: boolean }> {
     let rejections = 0;
     let deferred = false;
     let stopAt = -1;
@@ -503,7 +544,7 @@ export class MxGroup {
       const p = sendable[i]!;
       let reply: SmtpReply;
       try {
-        reply = await replies[offset + 1 + i]!;
+        reply = await replies[i]!;
       } catch (e) {
         // Dropped or timed out mid-transaction: this and the rest go to a fresh connection. Only
         // the recipient that was being answered spends a try; the rest were never asked.
@@ -513,7 +554,7 @@ export class MxGroup {
           q.last = f;
           this.queue.push(q);
         }
-        return { rejections, deferred: false };
+        return { rejections, deferred: false, stopped: true };
       }
       if (isDeferral(reply, false)) {
         deferred = true;
@@ -535,13 +576,14 @@ export class MxGroup {
       const rcptClass: RcptClass = classifyRcpt(reply);
       this.opts.observer?.rcptSent?.(mx, rcptClass);
       if (p.rcpt.trace) {
-        p.rcpt.trace.push(...(setup ?? []), `C: MAIL FROM:<${this.opts.from}>${mailParams}`, `S: ${formatReply(mailReply)}`);
-        p.rcpt.trace.push(`C: RCPT TO:<${p.rcpt.local}@${p.rcpt.domain}>`, `S: ${formatReply(reply)}`);
+        p.rcpt.trace.push(...mail.trace, `C: RCPT TO:<${p.rcpt.local}@${p.rcpt.domain}>`, `S: ${formatReply(reply)}`);
       }
       if (reply.code >= 500) rejections++;
       const f: SmtpFacts = { kind: "reply", rcpt: rcptClass, reply, mx };
       if (rcptClass === "greylisted") {
-        if (!this.retryGreylisted(p, reply, f)) this.settle(p, f, p.readyAt);
+        const retried = this.retryGreylisted(p, reply, f);
+        p.rcpt.onGreylisted?.();
+        if (!retried) this.settle(p, f, p.readyAt);
         continue;
       }
       this.settle(p, f);
@@ -551,7 +593,22 @@ export class MxGroup {
       const prev = this.rejectRate.get(domain) ?? rejections / seen;
       this.rejectRate.set(domain, (prev + rejections / seen) / 2);
     }
-    return { rejections, deferred };
+    return { rejections, deferred, stopped: stopAt >= 0 };
+  }
+
+  /** Ready chained candidates of this domain that fit the open transaction, up to `room`. */
+  private takeChained(domain: string, utf8: boolean, room: number): Pending[] {
+    if (room <= 0) return [];
+    const now = Date.now();
+    const taken: Pending[] = [];
+    let kept = 0;
+    for (const p of this.queue) {
+      const fits = p.rcpt.chained && p.rcpt.domain === domain && p.readyAt <= now && (utf8 || !p.rcpt.smtputf8);
+      if (fits && taken.length < room) taken.push(p);
+      else this.queue[kept++] = p;
+    }
+    this.queue.length = kept;
+    return taken;
   }
 
   /** Queues a greylisted recipient again if the budget allows; false when it does not. */

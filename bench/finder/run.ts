@@ -44,14 +44,12 @@ type Answer = { email: string | null; verdict: string };
 /** One pass of a finder over some people; answers by index, and what it learned. */
 type Finder = (engine: Engine, people: { person: Person; domain: string }[], known: Map<string, Known>, onAnswer: (a: Answer, i: number) => void) => Promise<void>;
 
-// TEMPORARY until engine.find lands on main.
-type FindFn = (people: Iterable<FindCandidate[]>, call: { budgetMs?: number }, onAnswer: (a: FindAnswer, index: number) => void) => Promise<void>;
 const ours: Finder = async (engine, people, known, onAnswer) => {
   const lists = people.map(({ person, domain }): FindCandidate[] => {
     const k = known.get(domain) ?? [];
     return candidates(person, domain, k).map((c) => ({ email: c.email, pattern: c.pattern, confidence: confidence(c.pattern, k) }));
   });
-  await (engine as Engine & { find: FindFn }).find(lists, { budgetMs: BUDGET_MS }, (a: FindAnswer, i: number) => onAnswer(a, i));
+  await engine.find(lists, { budgetMs: BUDGET_MS }, (a: FindAnswer, i: number) => onAnswer(a, i));
 };
 
 const naive: Finder = async (engine, people, _known, onAnswer) => {

@@ -3,10 +3,12 @@
 import { readFileSync } from "node:fs";
 import type net from "node:net";
 import { startDns } from "./dns.ts";
+import type { FinderOptions, FinderWorld } from "./finder.ts";
 import { buildScenario, type BulkOptions, type Expected, type FleetOptions, type FleetWorld } from "./scenario.ts";
 import { startHost, type HostStats, type SmtpGate, type SmtpWorldCounters } from "./smtp.ts";
 
 export type { Expected, FleetOptions, FleetWorld } from "./scenario.ts";
+export type { FinderDomain, FinderOptions, FinderPerson, FinderWorld } from "./finder.ts";
 export { soakAccepts, soakDomain } from "./scenario.ts";
 
 export interface WorldOptions {
@@ -20,6 +22,8 @@ export interface WorldOptions {
   acceptingDomains?: number;
   /** The fleet benchmark's domains (scenario.ts FleetOptions). */
   fleet?: FleetOptions;
+  /** The finder benchmark's company domains (finder.ts FinderOptions). */
+  finder?: FinderOptions;
 }
 
 export interface World {
@@ -32,7 +36,9 @@ export interface World {
   bulkAddresses: string[];
   /** The fleet benchmark's list and counters, when `fleet` was asked for. */
   fleet: FleetWorld | null;
-  stats(): { connections: number; rcpts: number; dataCommands: number; perHost: Record<string, HostStats> };
+  /** The finder benchmark's domains and staff, when `finder` was asked for. */
+  finder: FinderWorld | null;
+  stats(): { connections: number; rcpts: number; transactions: number; dataCommands: number; perHost: Record<string, HostStats> };
   /** Every SMTP host holds its replies (DNS still answers) until resume(): a test's "not yet". */
   pause(): void;
   resume(): void;
@@ -40,11 +46,12 @@ export interface World {
   stop(): Promise<void>;
 }
 
+const emptyStats = (): HostStats => ({ connections: 0, rcpts: 0, transactions: 0, maxConcurrent: 0, open: 0, deferred: 0 });
 const fixture = (f: string) => readFileSync(new URL(`./fixtures/${f}`, import.meta.url));
 
 export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   const rttMs = opts.rttMs ?? 0;
-  const scenario = buildScenario({ greylistDelayMs: opts.greylistDelayMs ?? 1000, bulk: opts.bulk, acceptingDomains: opts.acceptingDomains, fleet: opts.fleet });
+  const scenario = buildScenario({ greylistDelayMs: opts.greylistDelayMs ?? 1000, bulk: opts.bulk, acceptingDomains: opts.acceptingDomains, fleet: opts.fleet, finder: opts.finder });
   const tlsMaterial = { key: fixture("test-key.pem"), cert: fixture("test-cert.pem") };
   const counters: SmtpWorldCounters = { dataCommands: 0, transcript: [] };
   const gate: SmtpGate = { waiting: null };
@@ -61,7 +68,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     port = 0;
     try {
       for (const h of up) {
-        perHost[h.name] = { connections: 0, rcpts: 0, maxConcurrent: 0, open: 0, deferred: 0 };
+        perHost[h.name] = emptyStats();
         const s = await startHost(h, port, rttMs, tlsMaterial, perHost[h.name]!, counters, gate);
         servers.push(s);
         if (port === 0) port = (s.address() as net.AddressInfo).port;
@@ -71,7 +78,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     }
   }
   if (servers.length < up.length) throw new Error("world: no port free on every host address");
-  for (const h of scenario.hosts) perHost[h.name] ??= { connections: 0, rcpts: 0, maxConcurrent: 0, open: 0, deferred: 0 };
+  for (const h of scenario.hosts) perHost[h.name] ??= emptyStats();
 
   return {
     dnsServer: `127.0.0.1:${dns.port}`,
@@ -80,6 +87,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     addresses: scenario.addresses,
     bulkAddresses: scenario.bulkAddresses,
     fleet: scenario.fleet,
+    finder: scenario.finder,
     pause() {
       gate.waiting ??= new Set();
     },
@@ -93,6 +101,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
       return {
         connections: hosts.reduce((n, h) => n + h.connections, 0),
         rcpts: hosts.reduce((n, h) => n + h.rcpts, 0),
+        transactions: hosts.reduce((n, h) => n + h.transactions, 0),
         dataCommands: counters.dataCommands,
         perHost: structuredClone(perHost),
       };

@@ -2,7 +2,8 @@
 // right), generated bulk domains for the benchmark, and the truth for every address.
 import type { Reason, Verdict } from "../../core/verdict.ts";
 import type { ZoneRecords } from "./dns.ts";
-import { providerLimiter, type HostScript, type ProviderLimits, type RcptContext } from "./smtp.ts";
+import { addFinderWorld, type FinderOptions, type FinderWorld } from "./finder.ts";
+import { ACCEPT, GREYLISTED, greylisting, providerLimiter, UNKNOWN, type HostScript, type ProviderLimits } from "./smtp.ts";
 
 export interface Expected {
   verdict: Verdict;
@@ -19,12 +20,11 @@ export interface Scenario {
   addresses: string[];
   bulkAddresses: string[];
   fleet: FleetWorld | null;
+  finder: FinderWorld | null;
 }
 
 type Mailbox = "ok" | "full4" | "full5" | "disabled";
 
-const ACCEPT = ["250 2.1.5 Ok"];
-const UNKNOWN = (a: string) => [`550 5.1.1 <${a}>: Recipient address rejected: User unknown in virtual mailbox table`];
 const MAILBOX_REPLY: Record<Mailbox, (a: string) => string[]> = {
   ok: () => ACCEPT,
   full4: () => ["452 4.2.2 Mailbox full"],
@@ -103,6 +103,7 @@ export function buildScenario(opts: {
   bulk?: BulkOptions | undefined;
   acceptingDomains?: number | undefined;
   fleet?: FleetOptions | undefined;
+  finder?: FinderOptions | undefined;
 }): Scenario {
   const hosts: HostScript[] = [];
   const zone = new Map<string, ZoneRecords>();
@@ -244,21 +245,13 @@ export function buildScenario(opts: {
 
   // Greylisting (Postgrey-like), resolved after greylistDelayMs; and one that never lets go.
   {
-    const seen = new Map<string, number>();
     const table = new Map<string, Mailbox>([["user", "ok"], ["second", "ok"]]);
-    const inner = mailboxRcpt(table);
     const host = addHost({
       name: "mx.greylist.test",
       mode: "up",
-      rcpt: (address: string, ctx: RcptContext) => {
-        const key = `${ctx.clientIp}|${ctx.from}|${address.toLowerCase()}`;
-        const first = seen.get(key);
-        if (first === undefined) seen.set(key, ctx.now);
-        if (first === undefined || ctx.now - first < opts.greylistDelayMs) {
-          return [`450 4.2.0 <${address}>: Recipient address rejected: Greylisted, see http://postgrey.world.test/`];
-        }
-        return inner(address);
-      },
+      rcpt: greylisting(opts.greylistDelayMs, mailboxRcpt(table), (address) => [
+        `450 4.2.0 <${address}>: Recipient address rejected: Greylisted, see http://postgrey.world.test/`,
+      ]),
     });
     mxDomain("greylist.test", [{ preference: 10, host }]);
     expect("user@greylist.test", EXPECT.ok);
@@ -331,6 +324,7 @@ export function buildScenario(opts: {
 
   if (opts.bulk) addBulk(opts.bulk);
   const fleet = opts.fleet ? addFleet(opts.fleet) : null;
+  const finder = opts.finder ? addFinderWorld(opts.finder, { rand: prng(opts.finder.seed), greylistDelayMs: opts.greylistDelayMs, addHost, mxDomain }) : null;
   for (let d = 0; d < (opts.acceptingDomains ?? 0); d++) {
     const domain = soakDomain(d);
     // 127.1.x.y: clear of the scripted (127.0.0.x) and bulk (127.0.x.y) hosts.
@@ -382,17 +376,7 @@ export function buildScenario(opts: {
         expect(`${l}@${domain}`, table.has(l) ? EXPECT[table.get(l)!] : EXPECT.missing, true);
       }
       const inner = kind === "catchall" ? () => ACCEPT : mailboxRcpt(table);
-      const seen = new Map<string, number>();
-      const rcpt =
-        kind === "greylist"
-          ? (address: string, ctx: RcptContext) => {
-              const key = `${ctx.clientIp}|${ctx.from}|${address.toLowerCase()}`;
-              const first = seen.get(key);
-              if (first === undefined) seen.set(key, ctx.now);
-              if (first === undefined || ctx.now - first < opts.greylistDelayMs) return ["451 4.7.1 Greylisted, please try again later"];
-              return inner(address);
-            }
-          : inner;
+      const rcpt = kind === "greylist" ? greylisting(opts.greylistDelayMs, inner, () => GREYLISTED) : inner;
       const host = addHost({
         name: `mx.${domain}`,
         ip: bulkIp(),
@@ -490,5 +474,5 @@ export function buildScenario(opts: {
     return world;
   }
 
-  return { hosts, zone, servfail, truth, addresses, bulkAddresses, fleet };
+  return { hosts, zone, servfail, truth, addresses, bulkAddresses, fleet, finder };
 }

@@ -81,9 +81,30 @@ export function providerLimiter(limits: ProviderLimits, now: () => number = Date
   };
 }
 
+// Postfix's replies, as the scripts answer RCPTs.
+export const ACCEPT = ["250 2.1.5 Ok"];
+export const UNKNOWN = (a: string) => [`550 5.1.1 <${a}>: Recipient address rejected: User unknown in virtual mailbox table`];
+export const GREYLISTED = ["451 4.7.1 Greylisted, please try again later"];
+
+/**
+ * Postgrey's greylisting in front of `inner`: the first RCPT of each (client, sender, recipient)
+ * triplet, and any before `delayMs` has passed since it, is deferred with `reply`.
+ */
+export function greylisting(delayMs: number, inner: (address: string) => string[], reply: (address: string) => string[]) {
+  const seen = new Map<string, number>();
+  return (address: string, ctx: RcptContext): string[] => {
+    const key = `${ctx.clientIp}|${ctx.from}|${address.toLowerCase()}`;
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, ctx.now);
+    return first === undefined || ctx.now - first < delayMs ? reply(address) : inner(address);
+  };
+}
+
 export interface HostStats {
   connections: number;
   rcpts: number;
+  /** MAIL FROM commands accepted: SMTP transactions. */
+  transactions: number;
   maxConcurrent: number;
   open: number;
   /** Connections answered with the limiter's refusal. */
@@ -242,6 +263,7 @@ export function startHost(
           if (utf8 && !script.smtputf8) return reply(arrival, ["555 5.5.4 Unsupported option: SMTPUTF8"]);
           state.from = m[1]!;
           state.smtputf8Tx = utf8;
+          stats.transactions++;
           return reply(arrival, ["250 2.1.0 Ok"]);
         }
         case "RCPT": {

@@ -5,6 +5,7 @@ import net from "node:net";
 import dgram from "node:dgram";
 import * as packet from "dns-packet";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { adminSpelling } from "./finder.ts";
 import { startWorld, type World } from "./index.ts";
 
 let world: World;
@@ -218,5 +219,71 @@ describe("fleet world", () => {
     expect(f.code).toBe("220");
     const stats = fleet.stats().perHost;
     expect(stats["mx1.bigmail.test"]!.deferred + stats["mx2.bigmail.test"]!.deferred).toBe(2);
+  });
+});
+
+describe("finder world", () => {
+  let w: World;
+  beforeAll(async () => {
+    // Greylisting lets a triplet through on its second try: no waiting in the test.
+    w = await startWorld({ finder: { domains: 40, seed: 14 }, greylistDelayMs: 0 });
+  });
+  afterAll(async () => {
+    await w?.stop();
+  });
+  const domainOf = (behaviour: string) => w.finder!.domains.find((d) => d.behaviour === behaviour)!;
+  const staffOf = (domain: string) => w.finder!.people.filter((p) => p.domain === domain);
+
+  it("spells names as an admin would, umlauts either way", () => {
+    expect(adminSpelling("Zoë", true)).toBe("zoe");
+    expect(["Müller", "Weiß", "O'Brien", "van der Berg", "García-López"].map((n) => adminSpelling(n, true))).toEqual([
+      "mueller",
+      "weiss",
+      "obrien",
+      "vanderberg",
+      "garcialopez",
+    ]);
+    expect(adminSpelling("Müller", false)).toBe("muller");
+  });
+
+  it("gives every domain staff whose addresses follow its pattern, each address once", () => {
+    const f = w.finder!;
+    expect(f.domains).toHaveLength(40);
+    expect(new Set(f.domains.map((d) => d.behaviour))).toEqual(new Set(["refuses", "catch_all", "greylisting"]));
+    for (const d of f.domains) {
+      const staff = staffOf(d.name);
+      expect(staff.length).toBeGreaterThanOrEqual(10);
+      expect(new Set(staff.map((p) => p.email)).size).toBe(staff.length);
+    }
+    const firstLast = f.domains.find((d) => d.pattern === "first.last")!;
+    const p = staffOf(firstLast.name)[0]!;
+    expect(p.email.split("@")[0]).toMatch(/^[a-z]+\.[a-z]+$/);
+  });
+
+  it("accepts a pattern domain's real mailbox, refuses another with 5.1.1, and counts the transaction", async () => {
+    const d = domainOf("refuses");
+    const real = staffOf(d.name)[0]!.email;
+    const s = await session(w, await ipOf(w, d.host));
+    s.send("EHLO t", "MAIL FROM:<>", `RCPT TO:<${real}>`, `RCPT TO:<no.such.person@${d.name}>`);
+    const r = await s.until(5);
+    expect(r[3]![0]).toMatch(/^250/);
+    expect(r[4]![0]).toMatch(/^550 5\.1\.1/);
+    expect(w.stats().perHost[d.host]).toMatchObject({ connections: 1, transactions: 1, rcpts: 2 });
+    s.close();
+  });
+
+  it("greylists a triplet the first time, then accepts it; a catch-all domain accepts anything", async () => {
+    const g = domainOf("greylisting");
+    const real = staffOf(g.name)[0]!.email;
+    const s = await session(w, await ipOf(w, g.host));
+    s.send("EHLO t", "MAIL FROM:<>", `RCPT TO:<${real}>`, `RCPT TO:<${real}>`, `RCPT TO:<no.such.person@${g.name}>`, `RCPT TO:<no.such.person@${g.name}>`);
+    const r = await s.until(7);
+    expect(r.slice(3).map((x) => x[0]!.slice(0, 9))).toEqual(["451 4.7.1", "250 2.1.5", "451 4.7.1", "550 5.1.1"]);
+    s.close();
+    const c = domainOf("catch_all");
+    const t = await session(w, await ipOf(w, c.host));
+    t.send("EHLO t", "MAIL FROM:<>", `RCPT TO:<zq8x1random@${c.name}>`);
+    expect((await t.until(4))[3]![0]).toMatch(/^250/);
+    t.close();
   });
 });

@@ -23,6 +23,7 @@ import { registerJobsList } from "./api/v1_jobs_list.ts";
 import { registerJobsLiveToken } from "./api/v1_jobs_live_token.ts";
 import { registerJobsResults } from "./api/v1_jobs_results.ts";
 import { registerVerify } from "./api/v1_verify.ts";
+import { registerDecisionMakers } from "./api/v1_decision_makers.ts";
 import { registerWsJobs } from "./api/ws_jobs.ts";
 import { registerWebhooksCreate } from "./api/v1_webhooks_create.ts";
 import { registerWebhooksList } from "./api/v1_webhooks_list.ts";
@@ -65,6 +66,7 @@ app.use("/api/v1/*", async (c, next) => {
 registerMetrics(app);
 
 registerVerify(app);
+registerDecisionMakers(app);
 registerJobsCreate(app);
 registerJobsList(app);
 registerJobsGet(app);

@@ -17,7 +17,13 @@ const RequestSchema = z
       .max(20)
       .optional()
       .openapi({ example: ["ceo", "head of sales"], description: `Job titles to look for; default: ${DEFAULT_TITLES.join(", ")}` }),
-    limit: z.number().int().min(1).max(MAX_DECISION_MAKERS).default(DEFAULT_DECISION_MAKERS).openapi({ description: `People at most (≤ ${MAX_DECISION_MAKERS})` }),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_DECISION_MAKERS)
+      .optional()
+      .openapi({ example: DEFAULT_DECISION_MAKERS, description: `People at most (≤ ${MAX_DECISION_MAKERS}; default ${DEFAULT_DECISION_MAKERS})` }),
   })
   .openapi("DecisionMakersRequest");
 

@@ -30,6 +30,7 @@ export const DEFAULT_DIRECTORY: DirectoryPerson[] = [
   { id: "p2", domain: "acme.test", first_name: "Grace", last_name: "Hopper", title: "Co-Founder & CTO", level: "owner", linkedin: "linkedin.com/in/grace-hopper", email: null },
   { id: "p3", domain: "acme.test", first_name: "Charles", last_name: "Babbage", title: "Head of Sales", level: "director", linkedin: "linkedin.com/in/charles-babbage", email: null },
   { id: "p4", domain: "acme.test", first_name: "Alan", last_name: "Turing", title: "Software Engineer", level: "senior", linkedin: "linkedin.com/in/alan-turing", email: "alan@acme.test" },
+  { id: "p5", domain: "globex.test", first_name: "Hank", last_name: "Scorpio", title: "Founder & CEO", level: "owner", linkedin: "linkedin.com/in/hank-scorpio", email: null },
 ];
 
 export interface StandInCall {

@@ -54,7 +54,8 @@ export function peopleProvider(config: Config): PeopleProvider | null {
   return null;
 }
 
-function unavailable(provider: string, why: string, retryAfterS = RETRY_AFTER_S, cause?: unknown): ServiceError {
+/** `retryAfterS` undefined: asking again will not help until an operator acts. */
+function unavailable(provider: string, why: string, retryAfterS: number | undefined, cause?: unknown): ServiceError {
   return new ServiceError("people_data_unavailable", `People data (${provider}) is unavailable right now: ${why}`, retryAfterS, cause === undefined ? undefined : { cause });
 }
 
@@ -73,13 +74,13 @@ async function post(provider: string, url: string, apiKey: string, body: unknown
   }
   if (!res.ok && !okStatuses.includes(res.status)) {
     await res.body?.cancel();
-    if (res.status === 401 || res.status === 403) throw unavailable(provider, `our API key was refused (${res.status}); an operator must check it`, 0);
-    if (res.status === 402) throw unavailable(provider, "our plan's credits are used up (402)", 0);
+    if (res.status === 401 || res.status === 403) throw unavailable(provider, `our API key was refused (${res.status}); an operator must check it`, undefined);
+    if (res.status === 402) throw unavailable(provider, "our plan's credits are used up (402)", undefined);
     if (res.status === 429) {
       const after = Number(res.headers.get("retry-after"));
       throw unavailable(provider, "rate limited (429)", Number.isInteger(after) && after > 0 ? after : RETRY_AFTER_S);
     }
-    throw unavailable(provider, `it answered ${res.status}`);
+    throw unavailable(provider, `it answered ${res.status}`, RETRY_AFTER_S);
   }
   try {
     return { status: res.status, json: await res.json() };

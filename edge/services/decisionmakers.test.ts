@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { FindAnswer } from "../../core/contracts.ts";
 import { newId } from "../../core/ids.ts";
 import { accounts, webhookDeliveries, webhookEvents, type WebhookEventType } from "../../db/schema.ts";
+import type { StandInCall } from "../../e2e/standin-peopledata.ts";
 import type { WebhookQueue } from "../adapters/webhookqueue.ts";
 import { ServiceError } from "../errors.ts";
 import { serviceCode } from "../testing.ts";
@@ -87,6 +88,18 @@ describe("decision makers", () => {
     expect(await serviceCode(findDecisionMakers(off.s, await account(off.s), { domain: "acme.test" }, scriptedFinder().find))).toBe("people_data_off");
     const on = harness(pdlKeys);
     expect(await serviceCode(findDecisionMakers(on.s, await account(on.s), { domain: "localhost" }, scriptedFinder().find))).toBe("validation_failed");
+  });
+
+  it("asks the provider once a day for the same question: its records cost the operator", async () => {
+    const { s, settle } = harness(pdlKeys);
+    const accountId = await account(s);
+    const asked = async () =>
+      ((await (await fetch(`${env.STANDIN_PDL_URL}/_calls`)).json()) as StandInCall[]).filter((c) => c.domain === "globex.test" && c.titles.join() === "founder").length;
+    const first = await findDecisionMakers(s, accountId, { domain: "globex.test", titles: ["Founder"] }, scriptedFinder().find);
+    await settle();
+    const again = await findDecisionMakers(s, accountId, { domain: "https://globex.test", titles: ["founder "] }, scriptedFinder().find);
+    expect(again).toEqual(first);
+    expect(await asked()).toBe(1);
   });
 
   it("keeps the answers found when the credits run out, and asks for nobody after", async () => {

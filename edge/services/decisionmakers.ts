@@ -14,6 +14,11 @@ export const MAX_DECISION_MAKERS = 25;
 export const DEFAULT_DECISION_MAKERS = 10;
 /** Finds asked at once: each holds a probe's SMTP transaction, and the request waits for all. */
 const FIND_CONCURRENCY = 3;
+/**
+ * How long a provider's list is reused. The listing is free to the caller but not to the operator
+ * (PDL charges per record, Apollo per enrichment), and a company's leaders change slowly.
+ */
+export const PEOPLE_CACHE_S = 24 * 60 * 60;
 /** After these, the next find would fail the same way: the rest are not asked. */
 const STOPS_FINDING: readonly ServiceErrorCode[] = ["insufficient_credits", "probe_unavailable", "account_disabled"];
 
@@ -54,7 +59,7 @@ export async function findDecisionMakers(s: Services, accountId: string, req: De
   const domain = companyDomain(req.domain);
   if (typeof domain !== "string") throw new ServiceError("validation_failed", `domain: ${domain.message}`);
   const limit = Math.min(req.limit ?? DEFAULT_DECISION_MAKERS, MAX_DECISION_MAKERS);
-  const found = (await provider.listPeople(domain, { titles: req.titles, limit })).slice(0, limit);
+  const found = (await listPeople(s, provider, domain, req.titles, limit)).slice(0, limit);
 
   const people: DecisionMaker[] = new Array(found.length);
   let stop: ServiceError | null = null;
@@ -79,6 +84,18 @@ export async function findDecisionMakers(s: Services, accountId: string, req: De
   const answer: DecisionMakers = { domain, provider: provider.name, people };
   await recordDecisionMakers(s, accountId, enrichedEvent(answer));
   return answer;
+}
+
+/** The provider's list, from the shared cache when the same question was asked within a day. */
+async function listPeople(s: Services, provider: PeopleProvider, domain: string, titles: string[] | undefined, limit: number): Promise<Person[]> {
+  const wanted = titles?.length ? [...new Set(titles.map((t) => t.trim().toLowerCase()))].sort() : null;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify([domain, wanted, limit]))));
+  const key = `people:${provider.name}:${Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  const hit = await s.cache.get<Person[]>(key);
+  if (hit) return hit;
+  const people = await provider.listPeople(domain, { titles: wanted ?? undefined, limit });
+  s.waitUntil(s.cache.set(key, people, PEOPLE_CACHE_S));
+  return people;
 }
 
 function enrichedEvent(a: DecisionMakers): DmEnriched {

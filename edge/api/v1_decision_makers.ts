@@ -71,7 +71,8 @@ const route = createRoute({
   },
 });
 
-// wired at merge: the single find (edge/services/find.ts, findPerson), which charges per address found.
+// wired at merge: the single find, which charges per address found, each under its own key:
+// (p, key) => findPerson(c.var.services, c.var.accountId, c.var.keyId ?? DEV_KEY_ACTOR, `${requestId(c)}:${key}`, p)
 const finder = (): Finder => async () => {
   throw new ServiceError("probe_unavailable", "Finding addresses is not available yet");
 };

@@ -42,14 +42,16 @@ const answer = (email: string | null): FindAnswer => ({
   duration_ms: 3,
 });
 
-/** A finder that answers first.last@domain and records whom it was asked for. */
+/** A finder that answers first.last@domain and records whom it was asked for, and the keys. */
 function scriptedFinder() {
   const asked: Parameters<Finder>[0][] = [];
-  const find: Finder = async (p) => {
+  const keys: string[] = [];
+  const find: Finder = async (p, key) => {
     asked.push(p);
+    keys.push(key);
     return answer(`${p.first_name}.${p.last_name}@${p.domain}`.toLowerCase());
   };
-  return { find, asked };
+  return { find, asked, keys };
 }
 
 async function account(s: Services, events: WebhookEventType[] = []) {
@@ -64,8 +66,10 @@ async function account(s: Services, events: WebhookEventType[] = []) {
 describe.each(PROVIDERS)("decision makers through %s", (provider, keys) => {
   it("lists the people with their titles and finds each one's address on the domain of the URL given", async () => {
     const { s } = harness(keys);
-    const { find, asked } = scriptedFinder();
+    const { find, asked, keys: chargeKeys } = scriptedFinder();
     const out = await findDecisionMakers(s, await account(s), { domain: "https://www.acme.test/about" }, find);
+    // Each find is charged under a key of its own.
+    expect(new Set(chargeKeys).size).toBe(3);
     expect([out.domain, out.provider]).toEqual(["acme.test", provider]);
     expect(asked).toEqual([
       { first_name: "Ada", last_name: "Lovelace", domain: "acme.test" },

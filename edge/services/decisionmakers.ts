@@ -22,8 +22,11 @@ export const PEOPLE_CACHE_S = 24 * 60 * 60;
 /** After these, the next find would fail the same way: the rest are not asked. */
 const STOPS_FINDING: readonly ServiceErrorCode[] = ["insufficient_credits", "probe_unavailable", "account_disabled"];
 
-/** Finds one person's address (the single find, edge/services/find.ts), charging as it does. */
-export type Finder = (person: { first_name: string; last_name: string; domain: string }) => Promise<FindAnswer>;
+/**
+ * Finds one person's address (the single find, edge/services/find.ts), charging as it does.
+ * `key` is the person's place in the list: each find of one request needs a charge key of its own.
+ */
+export type Finder = (person: { first_name: string; last_name: string; domain: string }, key: string) => Promise<FindAnswer>;
 
 export interface DecisionMakersRequest {
   domain: string;
@@ -65,13 +68,13 @@ export async function findDecisionMakers(s: Services, accountId: string, req: De
   let stop: ServiceError | null = null;
   let next = 0;
   const work = async () => {
-    for (let i = next++; i < found.length; i = next++) people[i] = await findOne(found[i]!);
+    for (let i = next++; i < found.length; i = next++) people[i] = await findOne(found[i]!, i);
   };
-  const findOne = async (p: Person): Promise<DecisionMaker> => {
+  const findOne = async (p: Person, i: number): Promise<DecisionMaker> => {
     const base = { full_name: p.full_name, first_name: p.first_name, last_name: p.last_name, title: p.title, seniority: p.seniority, linkedin_url: p.linkedin_url, provider_email: p.email };
     if (stop) return { ...base, find: null, find_error: { code: stop.code, message: stop.message } };
     try {
-      return { ...base, find: await find({ first_name: p.first_name, last_name: p.last_name, domain }), find_error: null };
+      return { ...base, find: await find({ first_name: p.first_name, last_name: p.last_name, domain }, `dm${i}`), find_error: null };
     } catch (e) {
       if (!(e instanceof ServiceError)) throw e;
       // Answers already found were charged: they are kept, and the rest say why they are missing.

@@ -11,6 +11,7 @@ import { migrateDb } from "./db/migrate.ts";
 import { startSqld } from "./db/sqld.ts";
 import { startRedis } from "./e2e/redis.ts";
 import { startStandInProbe } from "./e2e/standin-probe.ts";
+import { startStandInApollo, startStandInPdl } from "./e2e/standin-peopledata.ts";
 import { startStandInReceiver } from "./e2e/standin-receiver.ts";
 import { startStandInStripe } from "./e2e/standin-stripe.ts";
 import { startUpstashBridge } from "./e2e/upstash-bridge.ts";
@@ -22,6 +23,9 @@ export const TEST_SESSION_SECRET = "test-session-secret-0123456789abcdef";
 export const TEST_SESSION_SECRET_PREVIOUS = "test-session-secret-before-rotation-0123";
 /** The secret the Worker under test verifies Stripe's webhooks with (tests sign events with it). */
 export const TEST_STRIPE_WEBHOOK_SECRET = "whsec_test0123456789abcdef0123456789abcdef";
+
+/** The API key the People Data Labs and Apollo stand-ins accept. */
+export const TEST_PEOPLEDATA_KEY = "test-peopledata-key-0123456789";
 
 export default defineConfig({
   plugins: [
@@ -52,6 +56,10 @@ export default defineConfig({
       const bareStripe = await startStandInStripe({ webhookUrl: "http://127.0.0.1:9/webhooks/stripe", webhookSecret: TEST_STRIPE_WEBHOOK_SECRET, schedule: () => {}, catalog: [] });
       // Webhook deliveries go to this loopback receiver (http to loopback: local mode).
       const receiver = await startStandInReceiver();
+      // Decision makers' providers. The Worker's own bindings hold no key (the feature is off);
+      // tests turn one on with these URLs and the key both stand-ins share.
+      const pdl = await startStandInPdl({ apiKey: TEST_PEOPLEDATA_KEY });
+      const apollo = await startStandInApollo({ apiKey: TEST_PEOPLEDATA_KEY });
       return {
         // The Worker without the Remix app (edge/entry.ts needs a build; the pages are tested in a
         // browser against `wrangler dev`).
@@ -69,6 +77,9 @@ export default defineConfig({
             UPSTASH_REDIS_REST_TOKEN: upstash.token,
             STANDIN_PROBE_URL: standInProbe.url,
             STANDIN_RECEIVER_URL: receiver.url,
+            STANDIN_PDL_URL: pdl.url,
+            STANDIN_APOLLO_URL: apollo.url,
+            STANDIN_PEOPLEDATA_KEY: TEST_PEOPLEDATA_KEY,
             PROBE_SECRET: TEST_PROBE_SECRET,
             SESSION_SECRET: TEST_SESSION_SECRET,
             SESSION_SECRET_PREVIOUS: `unused-older-secret-0123456789, ${TEST_SESSION_SECRET_PREVIOUS}`,

@@ -135,6 +135,9 @@ export function createMxrayClient(opts: MxrayClientOptions) {
 
     verify: async (email: string): Promise<Result> => unwrap(await api.POST("/api/v1/verify", { body: { email } })),
 
+    /** A domain's decision makers from the server's people-data provider, each with the address found (501 `people_data_off` without one). */
+    decisionMakers: async (body: { domain: string; titles?: string[]; limit?: number }) => unwrap(await api.POST("/api/v1/decision-makers", { body })),
+
     listJobs: async (limit?: number, cursor?: string) =>
       unwrap(await api.GET("/api/v1/jobs", { params: { query: { ...(limit ? { limit } : {}), ...(cursor ? { cursor } : {}) } } })),
 

@@ -18,6 +18,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/decision-makers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A domain's decision makers, with their addresses
+         * @description Lists the people of a domain with decision-making titles from the people-data provider configured here (People Data Labs, else Apollo), then finds each one's address as `POST /api/v1/find` does. The listing costs no credit; each address found costs what a find costs. Sends `dm.enriched` to subscribed webhooks.
+         */
+        post: operations["findDecisionMakers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs": {
         parameters: {
             query?: never;
@@ -332,7 +352,7 @@ export interface paths {
         };
         /**
          * Sample objects of an event (Zapier)
-         * @description The `data` of the event as deliveries carry it: the account's 3 most recent real objects (finished jobs of that status; for `verification.completed`, checks already sent to a subscribed endpoint), else one realistic sample.
+         * @description The `data` of the event as deliveries carry it: the account's 3 most recent real objects (finished jobs of that status; for `verification.completed` and `dm.enriched`, events already sent to a subscribed endpoint), else one realistic sample.
          */
         get: operations["listHookSamples"];
         put?: never;
@@ -375,7 +395,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "bad_request" | "invalid_json" | "validation_failed" | "url_not_allowed" | "empty_upload" | "no_email_column" | "not_utf8" | "unauthorized" | "key_revoked" | "bad_signature" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "insufficient_credits" | "forbidden" | "account_disabled" | "not_found" | "conflict" | "last_owner" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "probe_unavailable" | "not_configured" | "payments_unavailable" | "unavailable";
+                code: "bad_request" | "invalid_json" | "validation_failed" | "url_not_allowed" | "empty_upload" | "no_email_column" | "not_utf8" | "unauthorized" | "key_revoked" | "bad_signature" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "insufficient_credits" | "forbidden" | "account_disabled" | "not_found" | "conflict" | "last_owner" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "people_data_off" | "probe_unavailable" | "people_data_unavailable" | "not_configured" | "payments_unavailable" | "unavailable";
                 message: string;
                 requestId: string;
             };
@@ -385,6 +405,77 @@ export interface components {
             email: string;
             budget_ms?: number;
             trace?: boolean;
+        };
+        DecisionMakers: {
+            /** @example example.com */
+            domain: string;
+            /**
+             * @description Who listed the people: People Data Labs or Apollo
+             * @enum {string}
+             */
+            provider: "pdl" | "apollo";
+            people: {
+                full_name: string;
+                first_name: string;
+                last_name: string;
+                title: string | null;
+                seniority: string | null;
+                linkedin_url: string | null;
+                /** @description The provider's address for the person, not verified; `find` is our answer */
+                provider_email: string | null;
+                /** @description The address found, as `POST /api/v1/find` answers it; null when not looked for */
+                find: {
+                    email: string | null;
+                    /** @enum {string} */
+                    verdict: "deliverable" | "undeliverable" | "risky" | "unknown";
+                    /** @enum {string} */
+                    reason: "accepted" | "invalid_syntax" | "domain_literal" | "no_such_domain" | "null_mx" | "no_mail_server" | "no_mx_address" | "mailbox_not_found" | "mailbox_disabled" | "smtputf8_unsupported" | "catch_all" | "disposable" | "mailbox_full" | "dns_error" | "mx_unreachable" | "timeout" | "policy_block" | "greylisted" | "rate_limited" | "temporary_failure" | "ambiguous_reply" | "protocol_error" | "private_target";
+                    confidence: number;
+                    pattern: string | null;
+                    catch_all: boolean | null;
+                    candidates: {
+                        email: string;
+                        pattern: string;
+                        /** @enum {string} */
+                        verdict: "deliverable" | "undeliverable" | "risky" | "unknown";
+                        /** @enum {string} */
+                        reason: "accepted" | "invalid_syntax" | "domain_literal" | "no_such_domain" | "null_mx" | "no_mail_server" | "no_mx_address" | "mailbox_not_found" | "mailbox_disabled" | "smtputf8_unsupported" | "catch_all" | "disposable" | "mailbox_full" | "dns_error" | "mx_unreachable" | "timeout" | "policy_block" | "greylisted" | "rate_limited" | "temporary_failure" | "ambiguous_reply" | "protocol_error" | "private_target";
+                        mx: string | null;
+                        smtp: {
+                            code: number;
+                            enhanced: string | null;
+                            message: string;
+                        } | null;
+                    }[];
+                    duration_ms: number;
+                    trace?: string[];
+                } | null;
+                /** @description Why `find` is null (e.g. `insufficient_credits`: the rest were not looked for) */
+                find_error: {
+                    code: string;
+                    message: string;
+                } | null;
+            }[];
+        };
+        DecisionMakersRequest: {
+            /**
+             * @description A domain, or the company's website URL
+             * @example example.com
+             */
+            domain: string;
+            /**
+             * @description Job titles to look for; default: founder, co-founder, owner, ceo, cto, cfo, coo, cmo, president, managing director, head of sales, vp sales, head of marketing, vp marketing
+             * @example [
+             *       "ceo",
+             *       "head of sales"
+             *     ]
+             */
+            titles?: string[];
+            /**
+             * @description People at most (≤ 25; default 10)
+             * @example 10
+             */
+            limit?: number;
         };
         Job: {
             /** @example job_3kq8Zp1m0aVw2XbYcD4e */
@@ -441,6 +532,10 @@ export interface components {
             kind: "personal" | "team";
             credits: number;
             key_id: string | null;
+            features: {
+                /** @description `POST /api/v1/decision-makers` works here (a people-data provider is configured) */
+                people_data: boolean;
+            };
         };
         LedgerEntry: {
             /** @description Increases with each entry written */
@@ -493,7 +588,7 @@ export interface components {
              */
             kind: "endpoint" | "zapier";
             url: string;
-            events: ("job.completed" | "job.failed" | "job.canceled" | "verification.completed")[];
+            events: ("job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched")[];
             description: string | null;
             enabled: boolean;
             /**
@@ -517,11 +612,11 @@ export interface components {
              * @example https://hooks.example.com/mxray
              */
             url: string;
-            events: ("job.completed" | "job.failed" | "job.canceled" | "verification.completed")[];
+            events: ("job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched")[];
             description?: string;
         };
         WebhookUpdate: {
-            events?: ("job.completed" | "job.failed" | "job.canceled" | "verification.completed")[];
+            events?: ("job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched")[];
             enabled?: boolean;
             description?: string | null;
         };
@@ -554,10 +649,10 @@ export interface components {
              */
             target_url: string;
             /**
-             * @description `job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`)
+             * @description `job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`), `dm.enriched` (data: `{ domain, provider, people: [{ full_name, title, email, verdict, confidence }] }` after a `POST /api/v1/decision-makers`)
              * @enum {string}
              */
-            event: "job.completed" | "job.failed" | "job.canceled" | "verification.completed";
+            event: "job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched";
         };
     };
     responses: never;
@@ -639,6 +734,75 @@ export interface operations {
                 };
             };
             /** @description No probe online or none answered (`probe_unavailable`, with Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    findDecisionMakers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecisionMakersRequest"];
+            };
+        };
+        responses: {
+            /** @description The people, each with the address found or why none was */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecisionMakers"];
+                };
+            };
+            /** @description `invalid_json` or `validation_failed` (no domain, a bad limit) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No people-data provider is configured here (`people_data_off`) */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The provider failed or limited us (`people_data_unavailable`, with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1796,8 +1960,8 @@ export interface operations {
     listHookSamples: {
         parameters: {
             query: {
-                /** @description `job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`) */
-                event: "job.completed" | "job.failed" | "job.canceled" | "verification.completed";
+                /** @description `job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`), `dm.enriched` (data: `{ domain, provider, people: [{ full_name, title, email, verdict, confidence }] }` after a `POST /api/v1/decision-makers`) */
+                event: "job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched";
             };
             header?: never;
             path?: never;

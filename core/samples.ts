@@ -33,3 +33,19 @@ export const SAMPLE_RESULT: Result = {
   duration_ms: 812,
   retry_after: null,
 };
+
+/** A `dm.enriched` event's data: a domain's decision makers, each with the address found, if any. */
+export interface DmEnriched {
+  domain: string;
+  provider: "pdl" | "apollo";
+  people: { full_name: string; title: string | null; email: string | null; verdict: Result["verdict"] | null; confidence: number | null }[];
+}
+
+export const SAMPLE_DM_ENRICHED: DmEnriched = {
+  domain: "example.com",
+  provider: "pdl",
+  people: [
+    { full_name: "Ada Lovelace", title: "Chief Executive Officer", email: "ada.lovelace@example.com", verdict: "deliverable", confidence: 95 },
+    { full_name: "Charles Babbage", title: "Head of Sales", email: null, verdict: null, confidence: null },
+  ],
+};

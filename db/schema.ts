@@ -348,7 +348,7 @@ export const stripeEvents = sqliteTable(
 );
 
 /** What an account can subscribe to; `webhook.test` is sent on demand only (POST /webhooks/:id/test). */
-export const WEBHOOK_EVENT_TYPES = ["job.completed", "job.failed", "job.canceled", "verification.completed"] as const;
+export const WEBHOOK_EVENT_TYPES = ["job.completed", "job.failed", "job.canceled", "verification.completed", "dm.enriched"] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /**

@@ -68,6 +68,15 @@ export const ConfigSchema = z.object({
   STRIPE_SECRET_KEY: z.string().optional(),
   /** Where the Stripe client sends requests; only the local stand-in sets it (e2e/standin-stripe.ts). */
   STRIPE_API_URL: z.url().optional(),
+  /**
+   * People-data providers for decision makers (POST /api/v1/decision-makers): People Data Labs
+   * when its key is set, else Apollo; neither, the feature is off. The URLs point the real
+   * adapters at the loopback stand-ins (e2e/standin-peopledata.ts).
+   */
+  PDL_API_KEY: z.string().min(1).optional(),
+  PDL_API_URL: z.url().optional(),
+  APOLLO_API_KEY: z.string().min(1).optional(),
+  APOLLO_API_URL: z.url().optional(),
   /** Bearer token of GET /internal/metrics (Prometheus); unset, the route answers 503. */
   MXRAY_METRICS_TOKEN: z.string().min(16).optional(),
   /**

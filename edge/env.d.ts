@@ -77,3 +77,15 @@ declare namespace Cloudflare {
     MXRAY_ADMIN_EMAILS?: string;
   }
 }
+declare namespace Cloudflare {
+  interface Env {
+    PDL_API_KEY?: string;
+    PDL_API_URL?: string;
+    APOLLO_API_KEY?: string;
+    APOLLO_API_URL?: string;
+    /** Tests only: the loopback stand-ins of People Data Labs and Apollo (vitest.workers.config.ts). */
+    STANDIN_PDL_URL?: string;
+    STANDIN_APOLLO_URL?: string;
+    STANDIN_PEOPLEDATA_KEY?: string;
+  }
+}

@@ -22,6 +22,10 @@ export const SERVICE_ERROR_CODES = [
   "probe_unavailable",
   /** Stripe cannot be reached, or billing is not configured here: nothing was bought. */
   "payments_unavailable",
+  /** Decision makers need a people-data provider, and none is configured here (PDL_API_KEY, APOLLO_API_KEY). */
+  "people_data_off",
+  /** The people-data provider failed (unreachable, rate limited, our key refused): nothing was charged. */
+  "people_data_unavailable",
   /** The database cannot be reached (or is overloaded): nothing was changed; try again. */
   "unavailable",
 ] as const;

@@ -24,6 +24,7 @@ import { registerJobsLiveToken } from "./api/v1_jobs_live_token.ts";
 import { registerJobsResults } from "./api/v1_jobs_results.ts";
 import { registerVerify } from "./api/v1_verify.ts";
 import { registerFind } from "./api/v1_find.ts";
+import { registerDecisionMakers } from "./api/v1_decision_makers.ts";
 import { registerWsJobs } from "./api/ws_jobs.ts";
 import { registerWebhooksCreate } from "./api/v1_webhooks_create.ts";
 import { registerWebhooksList } from "./api/v1_webhooks_list.ts";
@@ -67,6 +68,7 @@ registerMetrics(app);
 
 registerVerify(app);
 registerFind(app);
+registerDecisionMakers(app);
 registerJobsCreate(app);
 registerJobsList(app);
 registerJobsGet(app);

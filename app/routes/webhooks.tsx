@@ -21,6 +21,7 @@ const EVENT_HINT: Record<(typeof WEBHOOK_EVENT_TYPES)[number], string> = {
   "job.failed": "a list could not be processed",
   "job.canceled": "a list was canceled",
   "verification.completed": "a single check through the API answered",
+  "dm.enriched": "a domain's decision makers were listed and their addresses looked for",
 };
 
 export async function loader(args: LoaderFunctionArgs) {

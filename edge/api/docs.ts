@@ -12,6 +12,7 @@ const API_TAGS = [
   { name: "Account", description: "The key's account, its credits and their ledger." },
   { name: "Webhooks", description: "Endpoints that receive signed events (Standard Webhooks), their delivery log and replays." },
   { name: "Zapier", description: "REST hooks as Zapier subscribes them, and sample objects for its editor." },
+  { name: "Decision makers", description: "A domain's founders and heads from a people-data provider, with their addresses found." },
 ];
 
 type Doc = ReturnType<OpenAPIHono<AppEnv>["getOpenAPI31Document"]>;

@@ -31,7 +31,10 @@ export const API_ERRORS = {
   unsupported_media_type: 415,
   rate_limited: 429,
   internal: 500,
+  /** Not implemented here: the operator has not configured a people-data provider. */
+  people_data_off: 501,
   probe_unavailable: 503,
+  people_data_unavailable: 503,
   /** The endpoint's secret is not configured here (STRIPE_WEBHOOK_SECRET). */
   not_configured: 503,
   payments_unavailable: 503,

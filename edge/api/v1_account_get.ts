@@ -1,13 +1,23 @@
-// GET /api/v1/account: who the key belongs to, and its credit balance.
+// GET /api/v1/account: who the key belongs to, its credit balance, and the optional features on here.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { accounts } from "../../db/schema.ts";
+import { peopleDataOn } from "../services/decisionmakers.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
 import { COMMON_ERRORS } from "./schemas.ts";
 
 const AccountSchema = z
-  .object({ id: z.string(), name: z.string(), kind: z.enum(["personal", "team"]), credits: z.number().int(), key_id: z.string().nullable() })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    kind: z.enum(["personal", "team"]),
+    credits: z.number().int(),
+    key_id: z.string().nullable(),
+    features: z.object({
+      people_data: z.boolean().openapi({ description: "`POST /api/v1/decision-makers` works here (a people-data provider is configured)" }),
+    }),
+  })
   .openapi("Account");
 
 const route = createRoute({
@@ -24,6 +34,6 @@ export function registerAccountGet(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
     const [acc] = await c.var.services.db.select().from(accounts).where(eq(accounts.id, c.var.accountId));
     if (!acc) throw new ApiError("not_found", "The key's account no longer exists");
-    return c.json({ id: acc.id, name: acc.name, kind: acc.kind, credits: acc.creditBalance, key_id: c.var.keyId }, 200);
+    return c.json({ id: acc.id, name: acc.name, kind: acc.kind, credits: acc.creditBalance, key_id: c.var.keyId, features: { people_data: peopleDataOn(c.var.services) } }, 200);
   });
 }

@@ -198,6 +198,7 @@ describe("/api/v1/hooks (Zapier REST hooks)", () => {
     const real = (await (await api(key, "/api/v1/hooks/samples?event=job.completed")).json()) as { id: string }[];
     expect(real.map((j) => j.id)).toEqual([jobId]);
     expect(await (await api(key, "/api/v1/hooks/samples?event=verification.completed")).json()).toMatchObject([{ email: expect.any(String), verdict: expect.any(String) }]);
+    expect(await (await api(key, "/api/v1/hooks/samples?event=dm.enriched")).json()).toMatchObject([{ domain: expect.any(String), provider: "pdl", people: expect.any(Array) }]);
     const bad = await api(key, "/api/v1/hooks/samples?event=nope");
     expect([bad.status, await errorCode(bad)]).toEqual([400, "validation_failed"]);
   });

@@ -5,7 +5,7 @@ import { WEBHOOK_EVENT_TYPES } from "../../db/schema.ts";
 import { errorResponse } from "./schemas.ts";
 
 export const WebhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES).openapi({
-  description: "`job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`)",
+  description: "`job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`), `dm.enriched` (data: `{ domain, provider, people: [{ full_name, title, email, verdict, confidence }] }` after a `POST /api/v1/decision-makers`)",
 });
 
 export const WebhookUrlSchema = z

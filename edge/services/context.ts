@@ -5,6 +5,7 @@ import { createUpstashCache, type SharedCache } from "../adapters/cache.ts";
 import { createDirectDispatcher, createQstashDispatcher, type Dispatcher } from "../adapters/dispatch.ts";
 import { createDirectWebhookQueue, createQstashWebhookQueue, type WebhookQueue } from "../adapters/webhookqueue.ts";
 import { createHttpProbeClient, type ProbeClient } from "../adapters/probeclient.ts";
+import { peopleProvider, type PeopleProvider } from "../adapters/peopledata.ts";
 import { createStripeGateway, type PaymentGateway } from "../adapters/stripe.ts";
 import { createUpstashRateLimiter, type RateLimiter } from "../adapters/ratelimit.ts";
 import { loadConfig, type Config } from "../config.ts";
@@ -27,6 +28,8 @@ export interface Services {
   webhookQueue: WebhookQueue;
   /** Stripe, when STRIPE_SECRET_KEY is set; null means billing is off here. */
   payments: PaymentGateway | null;
+  /** People Data Labs or Apollo, when a key is set; null means decision makers are off here. */
+  peopleData: PeopleProvider | null;
   /** Where the request came from, for the audit log (null fields outside a request). */
   request: RequestMeta;
   /** Where probes post results: our public URL, else the origin of the request. */
@@ -66,6 +69,7 @@ export function buildServices(env: Env, ctx: { waitUntil(p: Promise<unknown>): v
     cache: createUpstashCache(upstash),
     probeClient: createHttpProbeClient({ secret: config.PROBE_SECRET }),
     payments: config.STRIPE_SECRET_KEY ? createStripeGateway({ secretKey: config.STRIPE_SECRET_KEY, ...(config.STRIPE_API_URL ? { apiUrl: config.STRIPE_API_URL } : {}) }) : null,
+    peopleData: peopleProvider(config),
     hub: (jobId) => env.JOB_HUB.get(env.JOB_HUB.idFromName(jobId)),
     waitUntil: (p) => ctx.waitUntil(p),
     origin,

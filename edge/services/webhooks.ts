@@ -8,7 +8,7 @@ import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import type { Result } from "../../core/contracts.ts";
 import { newId } from "../../core/ids.ts";
-import { SAMPLE_JOB, SAMPLE_RESULT } from "../../core/samples.ts";
+import { SAMPLE_DM_ENRICHED, SAMPLE_JOB, SAMPLE_RESULT, type DmEnriched } from "../../core/samples.ts";
 import { checkWebhookUrl } from "../../core/webhookurl.ts";
 import { jobs, webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEvents, WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../../db/schema.ts";
 import { localMode } from "../config.ts";
@@ -201,18 +201,25 @@ export async function sendTestEvent(s: Services, accountId: string, id: string, 
 }
 
 /**
- * Records a single check made through the API as a `verification.completed` event, only when
- * the account has an endpoint for it (most have none: no outbox row per check).
+ * Records what a request told of (a single check, a domain's decision makers) as an event of
+ * `type`, only when the account has an endpoint for it (most have none: no outbox row per
+ * request). The event's id is the delivery key: each endpoint gets it once, retries included.
  */
-export async function recordVerification(s: Services, accountId: string, result: Result, now = Date.now()): Promise<void> {
+async function recordRequestEvent(s: Services, accountId: string, type: "verification.completed" | "dm.enriched", data: unknown, now: number): Promise<void> {
   const written = await s.db.$client.execute({
     sql: `INSERT INTO webhook_events (id, account_id, type, data, created_at)
-          SELECT ?1, ?2, 'verification.completed', ?3, ?4
-          WHERE EXISTS (SELECT 1 FROM webhook_endpoints w, json_each(w.events) e WHERE w.account_id = ?2 AND w.enabled = 1 AND e.value = 'verification.completed')`,
-    args: [newId("msg"), accountId, JSON.stringify(result), now],
+          SELECT ?1, ?2, ?5, ?3, ?4
+          WHERE EXISTS (SELECT 1 FROM webhook_endpoints w, json_each(w.events) e WHERE w.account_id = ?2 AND w.enabled = 1 AND e.value = ?5)`,
+    args: [newId("msg"), accountId, JSON.stringify(data), now, type],
   });
   if (written.rowsAffected > 0) s.waitUntil(fanOut(s));
 }
+
+/** A single check made through the API, as `verification.completed`. */
+export const recordVerification = (s: Services, accountId: string, result: Result, now = Date.now()) => recordRequestEvent(s, accountId, "verification.completed", result, now);
+
+/** A domain's decision makers and the addresses found for them, as `dm.enriched`. */
+export const recordDecisionMakers = (s: Services, accountId: string, data: DmEnriched, now = Date.now()) => recordRequestEvent(s, accountId, "dm.enriched", data, now);
 
 /** Events fanned out per call; the sweeper takes the rest. */
 const FANOUT_BATCH = 50;
@@ -499,17 +506,18 @@ export const isWebhookEventType = (t: string): t is WebhookEventType => (WEBHOOK
 
 /**
  * What Zapier shows while a zap is set up: the account's 3 most recent real objects for the event
- * (finished jobs of that status; the data of recent verification events), else one sample.
+ * (finished jobs of that status; the data of recent verification or dm.enriched events), else one sample.
  */
 export async function hookSamples(db: EdgeDb, accountId: string, type: WebhookEventType): Promise<unknown[]> {
-  if (type === "verification.completed") {
+  if (type === "verification.completed" || type === "dm.enriched") {
     const rows = await db
       .select({ data: webhookEvents.data })
       .from(webhookEvents)
       .where(and(eq(webhookEvents.accountId, accountId), eq(webhookEvents.type, type), sql`${webhookEvents.data} IS NOT NULL`))
       .orderBy(desc(webhookEvents.createdAt))
       .limit(3);
-    return rows.length > 0 ? rows.map((r) => JSON.parse(r.data!) as unknown) : [SAMPLE_RESULT];
+    if (rows.length > 0) return rows.map((r) => JSON.parse(r.data!) as unknown);
+    return [type === "dm.enriched" ? SAMPLE_DM_ENRICHED : SAMPLE_RESULT];
   }
   const status = type.slice("job.".length) as "completed" | "failed" | "canceled";
   const rows = await db

@@ -1,0 +1,82 @@
+// POST /api/v1/decision-makers: a domain's founders and heads (People Data Labs or Apollo, when
+// configured), each one's address found by our finder. Without a provider it is a 501
+// `people_data_off`. Sends `dm.enriched` to subscribed webhooks.
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { FindAnswerSchema } from "../../core/contracts.ts";
+import { DEFAULT_TITLES } from "../adapters/peopledata.ts";
+import { findPerson } from "../services/find.ts";
+import { DEV_KEY_ACTOR } from "./auth.ts";
+import { requestId } from "./errors.ts";
+import { DEFAULT_DECISION_MAKERS, findDecisionMakers, MAX_DECISION_MAKERS, type Finder } from "../services/decisionmakers.ts";
+import type { AppEnv } from "./app.ts";
+import { COMMON_ERRORS, errorResponse } from "./schemas.ts";
+
+const RequestSchema = z
+  .object({
+    domain: z.string().min(1).max(2_048).openapi({ example: "example.com", description: "A domain, or the company's website URL" }),
+    titles: z
+      .array(z.string().min(1).max(100))
+      .max(20)
+      .optional()
+      .openapi({ example: ["ceo", "head of sales"], description: `Job titles to look for; default: ${DEFAULT_TITLES.join(", ")}` }),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_DECISION_MAKERS)
+      .optional()
+      .openapi({ example: DEFAULT_DECISION_MAKERS, description: `People at most (≤ ${MAX_DECISION_MAKERS}; default ${DEFAULT_DECISION_MAKERS})` }),
+  })
+  .openapi("DecisionMakersRequest");
+
+const DecisionMakersSchema = z
+  .object({
+    domain: z.string().openapi({ example: "example.com" }),
+    provider: z.enum(["pdl", "apollo"]).openapi({ description: "Who listed the people: People Data Labs or Apollo" }),
+    people: z.array(
+      z.object({
+        full_name: z.string(),
+        first_name: z.string(),
+        last_name: z.string(),
+        title: z.string().nullable(),
+        seniority: z.string().nullable(),
+        linkedin_url: z.string().nullable(),
+        provider_email: z.string().nullable().openapi({ description: "The provider's address for the person, not verified; `find` is our answer" }),
+        find: FindAnswerSchema.nullable().openapi({ description: "The address found, as `POST /api/v1/find` answers it; null when not looked for" }),
+        find_error: z
+          .object({ code: z.string(), message: z.string() })
+          .nullable()
+          .openapi({ description: "Why `find` is null (e.g. `insufficient_credits`: the rest were not looked for)" }),
+      }),
+    ),
+  })
+  .openapi("DecisionMakers");
+
+const route = createRoute({
+  method: "post",
+  path: "/api/v1/decision-makers",
+  operationId: "findDecisionMakers",
+  summary: "A domain's decision makers, with their addresses",
+  description:
+    "Lists the people of a domain with decision-making titles from the people-data provider configured here (People Data Labs, " +
+    "else Apollo), then finds each one's address as `POST /api/v1/find` does. The listing costs no credit; each address found " +
+    "costs what a find costs. Sends `dm.enriched` to subscribed webhooks.",
+  tags: ["Decision makers"],
+  security: [{ bearer: [] }],
+  request: { body: { required: true, content: { "application/json": { schema: RequestSchema } } } },
+  responses: {
+    200: { description: "The people, each with the address found or why none was", content: { "application/json": { schema: DecisionMakersSchema } } },
+    400: errorResponse("`invalid_json` or `validation_failed` (no domain, a bad limit)"),
+    501: errorResponse("No people-data provider is configured here (`people_data_off`)"),
+    503: errorResponse("The provider failed or limited us (`people_data_unavailable`, with Retry-After)"),
+    ...COMMON_ERRORS,
+  },
+});
+
+export function registerDecisionMakers(api: OpenAPIHono<AppEnv>): void {
+  api.openapi(route, async (c) => {
+    // Each person's find is charged under its own key: one request finds many addresses.
+    const finder: Finder = (person, key) => findPerson(c.var.services, c.var.accountId, c.var.keyId ?? DEV_KEY_ACTOR, `${requestId(c)}:${key}`, person);
+    return c.json(await findDecisionMakers(c.var.services, c.var.accountId, c.req.valid("json"), finder), 200);
+  });
+}

@@ -289,6 +289,15 @@ describe("finding a person's address (Engine.find)", () => {
     expect(rcpts.indexOf("second@greylist.test")).toBeLessThan(rcpts.lastIndexOf("ghost@greylist.test"));
   });
 
+  it("waits for a known pattern's greylisted candidate alone: its retry usually ends the search", async () => {
+    const candidates = [cand("user@greylist.test", "first.last", 80), cand("second@greylist.test", "flast"), cand("ghost@greylist.test", "first")];
+    const { answer, lines } = await findOne(candidates, false, { from: "finder-known@probe.mxray.test" });
+    expect(answer).toMatchObject({ email: "user@greylist.test", verdict: "deliverable", pattern: "first.last" });
+    const rcpts = lines.filter((l) => l.startsWith("mx.greylist.test C: RCPT TO")).map((l) => l.replace(/^.*<(.*)>.*$/, "$1"));
+    expect(rcpts.filter((r) => r === "user@greylist.test")).toHaveLength(2);
+    expect(rcpts.some((r) => r === "second@greylist.test" || r === "ghost@greylist.test")).toBe(false);
+  });
+
   it("answers a domain without mail from DNS after one candidate, and keeps a transcript with trace", async () => {
     const { answer } = await findOne([cand("user@nxdomain.test", "first.last"), cand("u2@nxdomain.test", "flast")], true);
     expect(answer).toMatchObject({ email: null, verdict: "undeliverable", reason: "no_such_domain" });

@@ -8,7 +8,7 @@
 import { setMaxListeners } from "node:events";
 import { parseAddress, type ParsedAddress } from "../core/address.ts";
 import type { FindAnswer, FindCandidate, Result } from "../core/contracts.ts";
-import { composeFind, names, refusesMailbox, waveSize } from "../core/finder/answer.ts";
+import { composeFind, isKnownPattern, names, refusesMailbox, waveSize } from "../core/finder/answer.ts";
 import { isDisposable, isFree, isRole } from "../core/lists.ts";
 import { suggestDomain } from "../core/suggest.ts";
 import { buildResult, invalidSyntaxResult } from "../core/result.ts";
@@ -155,8 +155,12 @@ interface Chain {
   /** Candidates asked about and not yet answered. */
   open: number;
   startedAt: number;
-  /** The server greylisted a candidate: the rest have been asked at once. */
+  /** The server greylisted a candidate of a pattern not known for the domain: the rest have
+   *  been asked at once. */
   greylisted: boolean;
+  /** The likeliest candidate so far that named a mailbox: the ones after it are not needed. */
+  found: number | null;
+  answered: boolean;
 }
 
 /** Per domain within one call, while it has addresses in flight: its route, the catch-all
@@ -471,7 +475,9 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       if (chain) {
         // The candidates after the first continue its transaction.
         if (chain.round > 1 || chain.greylisted) rcpt.chained = true;
-        rcpt.onGreylisted = () => greylistedCandidate(chain);
+        const slot = entry.inputs[0]!.index;
+        rcpt.onGreylisted = () => greylistedCandidate(chain, slot);
+        rcpt.wanted = () => chain.found === null || slot < chain.found;
       }
       const items: Queued[] = [{ rcpt, entry, run }];
       if (run.catchAll === undefined && !run.probing) {
@@ -524,23 +530,32 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       }
     };
 
-    const greylistedCandidate = (chain: Chain) => {
-      if (chain.greylisted) return;
+    // A known pattern's candidate is likely right: its retry alone usually settles the search.
+    // Otherwise every candidate's greylisting clock should start now, not one wave per delay.
+    const greylistedCandidate = (chain: Chain, slot: number) => {
+      if (chain.greylisted || isKnownPattern(chain.candidates[slot]!)) return;
       chain.greylisted = true;
       if (chain.next < chain.candidates.length) askNext(chain);
     };
 
     const candidateAnswered = (chain: Chain, slot: number, result: Result) => {
       chain.results[slot] = result;
-      if (--chain.open > 0) return;
+      chain.open--;
+      if (names(result) && (chain.found === null || slot < chain.found)) {
+        chain.found = slot;
+        // Later candidates still waiting (a greylisting retry) are settled without asking.
+        if (chain.open > 0) for (const g of groups.values()) g.group.prune();
+      }
+      if (chain.open > 0 || chain.answered) return;
       const asked = chain.results.filter((r): r is Result => r !== undefined);
       const searching = !asked.some(names) && asked.every(refusesMailbox) && chain.next < chain.candidates.length;
-      if (searching) askNext(chain);
-      else answer(composeFind(chain.candidates, chain.results, Date.now() - chain.startedAt) as Out, chain.index);
+      if (searching) return askNext(chain);
+      chain.answered = true;
+      answer(composeFind(chain.candidates, chain.results, Date.now() - chain.startedAt) as Out, chain.index);
     };
 
     const admitPerson = (candidates: FindCandidate[], index: number) => {
-      const chain: Chain = { index, candidates, results: [], next: 0, round: 0, open: 0, startedAt: Date.now(), greylisted: false };
+      const chain: Chain = { index, candidates, results: [], next: 0, round: 0, open: 0, startedAt: Date.now(), greylisted: false, found: null, answered: false };
       if (candidates.length === 0) return answer(composeFind([], [], 0) as Out, index);
       askNext(chain);
     };

@@ -16,6 +16,10 @@ export function refusesMailbox(r: Result): boolean {
   return r.reason === "mailbox_not_found" || r.reason === "mailbox_disabled";
 }
 
+/** A candidate of a pattern the domain is known to use: core/finder/patterns.ts `confidence`
+ *  is above 50 only for a pattern counted on the domain (nothing known gives at most 50). */
+export const isKnownPattern = (c: FindCandidate) => c.confidence > 50;
+
 /** Candidates asked about at once, by round: one first (a known pattern is usually right),
  *  then more each round, pipelined in the same transaction. */
 export const waveSize = (round: number) => 2 ** round;

@@ -38,9 +38,12 @@ export interface Recipient {
   /** A finder's next candidates (issue 14): asked in the open transaction of the candidates
    *  before them when there is one, after MAIL FROM has been answered once. */
   chained?: boolean;
-  /** Told when the server greylists this recipient, before the retry: a finder then asks all
+  /** Told when the server greylists this recipient, before the retry: a finder may then ask
    *  its remaining candidates at once, so each one's greylisting clock starts now. */
   onGreylisted?: () => void;
+  /** False once the answer is no longer needed (a likelier candidate of the same person was
+   *  accepted): it is settled with what it has instead of asked (again). */
+  wanted?: () => boolean;
 }
 
 export type RecipientOutcome = { smtp: SmtpFacts; greylistedUntil: number | null };
@@ -417,8 +420,23 @@ export class MxGroup {
     };
   }
 
+  /** Settles the recipients nobody needs an answer for any more, without asking. */
+  prune(): void {
+    const unwanted: Pending[] = [];
+    let kept = 0;
+    for (const p of this.queue) {
+      if (p.rcpt.wanted && !p.rcpt.wanted()) unwanted.push(p);
+      else this.queue[kept++] = p;
+    }
+    this.queue.length = kept;
+    // After the queue is whole again: settling may queue more recipients.
+    for (const p of unwanted) this.settle(p, p.last ?? { kind: "timeout", mx: null, phase: "budget" }, p.firstGreylistAt ? p.readyAt : null);
+    if (unwanted.length) this.pump();
+  }
+
   /** Next ready recipients, one domain at a time, sized so rejections stay under the limit. */
   private take(rejectionBudget: number): Pending[] {
+    this.prune();
     const now = Date.now();
     const first = this.queue.find((p) => p.readyAt <= now);
     if (!first) return [];
@@ -599,6 +617,7 @@ export class MxGroup {
   /** Ready chained candidates of this domain that fit the open transaction, up to `room`. */
   private takeChained(domain: string, utf8: boolean, room: number): Pending[] {
     if (room <= 0) return [];
+    this.prune();
     const now = Date.now();
     const taken: Pending[] = [];
     let kept = 0;

@@ -135,6 +135,9 @@ export function createMxrayClient(opts: MxrayClientOptions) {
 
     verify: async (email: string): Promise<Result> => unwrap(await api.POST("/api/v1/verify", { body: { email } })),
 
+    /** A person's address from a name and a company domain or website; `email` is null when none was found. */
+    find: async (body: { first_name?: string; last_name?: string; full_name?: string; domain: string }) => unwrap(await api.POST("/api/v1/find", { body })),
+
     /** A domain's decision makers from the server's people-data provider, each with the address found (501 `people_data_off` without one). */
     decisionMakers: async (body: { domain: string; titles?: string[]; limit?: number }) => unwrap(await api.POST("/api/v1/decision-makers", { body })),
 

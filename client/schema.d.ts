@@ -18,6 +18,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/find": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Find a person's address */
+        post: operations["findAddress"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/decision-makers": {
         parameters: {
             query?: never;
@@ -406,6 +423,57 @@ export interface components {
             budget_ms?: number;
             trace?: boolean;
         };
+        /** @description `email` is the best address found, or null. Its `verdict` is `deliverable` (accepted by a server that refuses unknown mailboxes; `confidence` is the verdict's score), or `risky` with reason `catch_all` (the domain accepts every address: `email` is the likeliest pattern's address and `confidence` how likely that pattern is). With no address, `verdict` and `reason` say why: `undeliverable` when every candidate was refused, `unknown` when the server would not tell. `candidates` lists the addresses asked about, in order. */
+        FindAnswer: {
+            email: string | null;
+            /** @enum {string} */
+            verdict: "deliverable" | "undeliverable" | "risky" | "unknown";
+            /** @enum {string} */
+            reason: "accepted" | "invalid_syntax" | "domain_literal" | "no_such_domain" | "null_mx" | "no_mail_server" | "no_mx_address" | "mailbox_not_found" | "mailbox_disabled" | "smtputf8_unsupported" | "catch_all" | "disposable" | "mailbox_full" | "dns_error" | "mx_unreachable" | "timeout" | "policy_block" | "greylisted" | "rate_limited" | "temporary_failure" | "ambiguous_reply" | "protocol_error" | "private_target";
+            confidence: number;
+            pattern: string | null;
+            catch_all: boolean | null;
+            candidates: {
+                email: string;
+                pattern: string;
+                /** @enum {string} */
+                verdict: "deliverable" | "undeliverable" | "risky" | "unknown";
+                /** @enum {string} */
+                reason: "accepted" | "invalid_syntax" | "domain_literal" | "no_such_domain" | "null_mx" | "no_mail_server" | "no_mx_address" | "mailbox_not_found" | "mailbox_disabled" | "smtputf8_unsupported" | "catch_all" | "disposable" | "mailbox_full" | "dns_error" | "mx_unreachable" | "timeout" | "policy_block" | "greylisted" | "rate_limited" | "temporary_failure" | "ambiguous_reply" | "protocol_error" | "private_target";
+                mx: string | null;
+                smtp: {
+                    code: number;
+                    enhanced: string | null;
+                    message: string;
+                } | null;
+            }[];
+            duration_ms: number;
+            trace?: string[];
+        };
+        FindRequest: {
+            /**
+             * @description With `last_name`; or give `full_name`
+             * @example Ada
+             */
+            first_name?: string;
+            /**
+             * @description The family name; particles (van, de…) and hyphenated names are tried in their parts
+             * @example Lovelace
+             */
+            last_name?: string;
+            /**
+             * @description Instead of first and last name: "Ada Lovelace" or "Lovelace, Ada"
+             * @example Ada Lovelace
+             */
+            full_name?: string;
+            /**
+             * @description The company's mail domain; a website URL or an address at the company is reduced to its domain
+             * @example example.com
+             */
+            domain?: string;
+            /** @description Include the SMTP transcript of the candidates asked */
+            trace?: boolean;
+        };
         DecisionMakers: {
             /** @example example.com */
             domain: string;
@@ -543,7 +611,7 @@ export interface components {
             /** @description Credits added (positive) or taken (negative) */
             delta: number;
             /** @enum {string} */
-            reason: "signup_grant" | "purchase" | "plan_grant" | "job_reserve" | "refund_unknowns" | "single_check" | "refund" | "dispute" | "auto_topup" | "admin_adjustment";
+            reason: "signup_grant" | "purchase" | "plan_grant" | "job_reserve" | "refund_unknowns" | "single_check" | "single_find" | "refund" | "dispute" | "auto_topup" | "admin_adjustment";
             /** @enum {string} */
             kind: "grant" | "purchase" | "reserve" | "settle" | "refund" | "reversal";
             /** @description Who moved the credits: a user id, an API key id, `stripe` or `system` */
@@ -717,6 +785,75 @@ export interface operations {
             };
             /** @description The Idempotency-Key was used with a different body (`conflict`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No probe online or none answered (`probe_unavailable`, with Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    findAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FindRequest"];
+            };
+        };
+        responses: {
+            /** @description The address found (or null), with the candidates asked and their evidence */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FindAnswer"];
+                };
+            };
+            /** @description `invalid_json`, or `validation_failed`: no domain, a name with no letters, an IP address or localhost for a domain */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credits left (`insufficient_credits`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };

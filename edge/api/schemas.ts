@@ -39,7 +39,7 @@ export const JobSchema = z
       description:
         "Rows that got no result, by reason: `no_address` (the email cell is empty), `too_long` (longer than 512 characters). " +
         "Every other row gets a result (a repeated address shares its first row's).",
-      example: { no_address: 3, too_long: 0 },
+      example: { no_address: 3, too_long: 0, invalid_person: 0 },
     }),
     created_at: z.string().openapi({ format: "date-time" }),
     finished_at: z.string().nullable().openapi({ format: "date-time" }),

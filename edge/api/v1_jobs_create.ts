@@ -53,8 +53,8 @@ export function registerJobsCreate(api: OpenAPIHono<AppEnv>): void {
 
   api.post("/api/v1/jobs", async (c) => {
     const { services, accountId } = c.var;
-    const { name, source } = await readUpload(c.req.raw, services.config.MXRAY_MAX_UPLOAD_BYTES);
-    const job = await ingestJob(services, accountId, c.var.keyId ?? DEV_KEY_ACTOR, name || defaultJobName(), source);
+    const { name, source, kind } = await readUpload(c.req.raw, services.config.MXRAY_MAX_UPLOAD_BYTES);
+    const job = await ingestJob(services, accountId, c.var.keyId ?? DEV_KEY_ACTOR, name || defaultJobName(), source, kind);
     return c.json(job, 201);
   });
 }

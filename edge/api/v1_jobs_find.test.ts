@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import type { FindAnswer } from "../../core/contracts.ts";
 import type { BatchItem } from "../../core/ingest.ts";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
-import { accounts, batches, batchItems, domainPatterns, jobs } from "../../db/schema.ts";
+import { accounts, batches, batchItems, domainPatterns, jobEmails, jobs } from "../../db/schema.ts";
+import { applyResultChunk, GREYLIST_RETRY_MS, MAX_DISPATCH_ATTEMPTS } from "../services/results.ts";
 import { call, errorCode, seedAccount, testDb as db } from "../testing.ts";
 import type { JobView } from "../services/jobs.ts";
 
@@ -107,5 +108,31 @@ describe("POST /api/v1/jobs?kind=find", () => {
     expect(lines[3]).toBe(`Alan,Turing,,${d},,undeliverable,mailbox_not_found,0,,false`);
     const json = (await (await call(`/api/v1/jobs/${job.id}/results?format=json`, { key })).json()) as (FindAnswer & { person: string })[];
     expect(json[0]).toMatchObject({ person: `Ada Lovelace <${d}>`, email: `ada.lovelace@${d}`, verdict: "deliverable", confidence: 90, pattern: "first.last" });
+  });
+
+  it("re-queues a person greylisted before the last round with the person kept, and gives up with a find's answer", async () => {
+    const { key } = await seedAccount(10);
+    const d = freshDomain();
+    const job = (await (await createFind(key, JSON.stringify({ people: [{ full_name: "Ada Lovelace", domain: d }] }), "application/json")).json()) as JobView;
+    const [first] = await itemsOf(job.id);
+    const person = first!.items[0]!;
+    await db().update(batches).set({ status: "dispatched" }).where(eq(batches.id, first!.id));
+    const now = 1_700_000_000_000;
+    const grey = { ...answer(person[0], "unknown"), reason: "greylisted" as const };
+    const out = await applyResultChunk(db(), { probe_id: "prb_t", batch_id: first!.id, job_id: job.id, seq: 0, final: true, results: [], finds: [grey] }, now);
+    expect(out).toMatchObject({ applied: 0, requeued: 1 });
+    const again = (await itemsOf(job.id)).find((b) => b.id !== first!.id)!;
+    expect(again.items).toEqual([person]);
+    const [requeued] = await db().select().from(batches).where(eq(batches.id, again.id));
+    expect(requeued!.notBefore).toBe(now + GREYLIST_RETRY_MS);
+
+    // Asked too often: the person is answered "unknown" with no address, in a find's shape.
+    await db().update(batches).set({ status: "dispatched", attempts: MAX_DISPATCH_ATTEMPTS }).where(eq(batches.id, again.id));
+    const gaveUp = await applyResultChunk(db(), { probe_id: "edge", batch_id: again.id, job_id: job.id, seq: 0, final: true, results: [] }, now);
+    expect(gaveUp).toMatchObject({ applied: 1, finished: true });
+    const [row] = await db().select().from(jobEmails).where(eq(jobEmails.jobId, job.id));
+    expect(JSON.parse(row!.result)).toEqual({ email: null, verdict: "unknown", reason: row!.reason, confidence: 0, pattern: null, catch_all: null, candidates: [], duration_ms: 0 });
+    const csv = await (await call(`/api/v1/jobs/${job.id}/results?format=csv`, { key })).text();
+    expect(csv.trim().split("\r\n")[1]).toBe(`,,Ada Lovelace,${d},,unknown,${row!.reason},0,,`);
   });
 });

@@ -68,6 +68,8 @@ export interface paths {
         /**
          * Create a bulk job from a list
          * @description Send `application/json` `{ "name"?, "emails": [...] }`, `text/plain` (one address per line), `text/csv` (raw body; the email column is found by its header or its content, or named by `email_column`; other columns are kept for the export), or `multipart/form-data` with a `file` field (streamed as it arrives: send `name` and `email_column` before `file`; after it they are a 400 `bad_request`). For raw bodies, `name` may come as a query parameter. Addresses are deduped case-insensitively; every unique address, invalid ones included, gets a result. One credit per unique address is reserved; unknowns are refunded when the job ends.
+         *
+         *     With `kind=find` (query, or a multipart field before `file`) the list is of people: a CSV/TSV whose header names a first and last name (`first_name`/`last_name`, `firstname`, `given_name`, `surname`…) or a full name (`full_name`, `name`), and a domain (`domain`, `company_domain`, `website`, `url`…), or JSON `{ "name"?, "people": [...] }`. People are deduped by name and domain; a row without a usable name and domain is counted in `rejects.invalid_person`; a header without a name or a domain column is a 400 `validation_failed`. One credit per person is reserved, and only people whose address is found (deliverable or risky) are charged.
          */
         post: operations["createJob"];
         delete?: never;
@@ -103,7 +105,7 @@ export interface paths {
         };
         /**
          * Export a job's results (streamed)
-         * @description Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours.
+         * @description Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours. For a job of kind `find`: one answer per unique person (`JobFindResult`), and the CSV appends `email`, `verdict`, `reason`, `confidence`, `pattern` and `catch_all`.
          */
         get: operations["getJobResults"];
         put?: never;
@@ -549,6 +551,11 @@ export interface components {
             /** @example job_3kq8Zp1m0aVw2XbYcD4e */
             id: string;
             name: string;
+            /**
+             * @description `verify`: a list of addresses; `find`: a list of people whose addresses are found
+             * @enum {string}
+             */
+            kind: "verify" | "find";
             /** @enum {string} */
             status: "ingesting" | "queued" | "running" | "completed" | "failed" | "canceled";
             /** @description Rows with an address cell; the upload's rows are `total` plus the sum of `rejects` */
@@ -566,15 +573,17 @@ export interface components {
             /** @description processed / unique */
             progress: number;
             /**
-             * @description Rows that got no result, by reason: `no_address` (the email cell is empty), `too_long` (longer than 512 characters). Every other row gets a result (a repeated address shares its first row's).
+             * @description Rows that got no result, by reason: `no_address` (the email cell is empty), `too_long` (longer than 512 characters), `invalid_person` (a `find` job's row without a usable name and domain). Every other row gets a result (a repeated address shares its first row's).
              * @example {
              *       "no_address": 3,
-             *       "too_long": 0
+             *       "too_long": 0,
+             *       "invalid_person": 0
              *     }
              */
             rejects: {
                 no_address?: number;
                 too_long?: number;
+                invalid_person?: number;
             };
             /** Format: date-time */
             created_at: string;
@@ -592,6 +601,64 @@ export interface components {
         CreateJobJson: {
             name?: string;
             emails: string[];
+        };
+        /**
+         * @description With `kind=find`: the people whose addresses are to be found, each `first_name` and `last_name`, or `full_name`, and a `domain`
+         * @example {
+         *       "name": "leads",
+         *       "people": [
+         *         {
+         *           "first_name": "Ada",
+         *           "last_name": "Lovelace",
+         *           "domain": "example.com"
+         *         },
+         *         {
+         *           "full_name": "Grace Hopper",
+         *           "domain": "https://www.example.org"
+         *         }
+         *       ]
+         *     }
+         */
+        CreateFindJobJson: {
+            name?: string;
+            people: {
+                first_name?: string;
+                last_name?: string;
+                full_name?: string;
+                /** @description The company's domain, an address at it, or its website URL */
+                domain: string;
+            }[];
+        };
+        /** @description A job of kind `find`: one person's answer, `email` the address found or null (as POST /api/v1/find answers). */
+        JobFindResult: {
+            email: string | null;
+            /** @enum {string} */
+            verdict: "deliverable" | "undeliverable" | "risky" | "unknown";
+            /** @enum {string} */
+            reason: "accepted" | "invalid_syntax" | "domain_literal" | "no_such_domain" | "null_mx" | "no_mail_server" | "no_mx_address" | "mailbox_not_found" | "mailbox_disabled" | "smtputf8_unsupported" | "catch_all" | "disposable" | "mailbox_full" | "dns_error" | "mx_unreachable" | "timeout" | "policy_block" | "greylisted" | "rate_limited" | "temporary_failure" | "ambiguous_reply" | "protocol_error" | "private_target";
+            confidence: number;
+            pattern: string | null;
+            catch_all: boolean | null;
+            candidates: {
+                email: string;
+                pattern: string;
+                /** @enum {string} */
+                verdict: "deliverable" | "undeliverable" | "risky" | "unknown";
+                /** @enum {string} */
+                reason: "accepted" | "invalid_syntax" | "domain_literal" | "no_such_domain" | "null_mx" | "no_mail_server" | "no_mx_address" | "mailbox_not_found" | "mailbox_disabled" | "smtputf8_unsupported" | "catch_all" | "disposable" | "mailbox_full" | "dns_error" | "mx_unreachable" | "timeout" | "policy_block" | "greylisted" | "rate_limited" | "temporary_failure" | "ambiguous_reply" | "protocol_error" | "private_target";
+                mx: string | null;
+                smtp: {
+                    code: number;
+                    enhanced: string | null;
+                    message: string;
+                } | null;
+            }[];
+            duration_ms: number;
+            /**
+             * @description The person as the job lists them
+             * @example Ada Lovelace <example.com>
+             */
+            person: string;
         };
         Account: {
             id: string;
@@ -1003,6 +1070,8 @@ export interface operations {
                 name?: string;
                 /** @description The email column of a CSV/TSV: a header name, or a 0-based index. Found by itself when absent. */
                 email_column?: string;
+                /** @description `verify` (the default) or `find`: the list names people, and each one's address is found */
+                kind?: "verify" | "find";
             };
             header?: never;
             path?: never;
@@ -1010,7 +1079,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateJobJson"];
+                "application/json": components["schemas"]["CreateJobJson"] | components["schemas"]["CreateFindJobJson"];
                 "text/plain": string;
                 "text/csv": string;
                 "multipart/form-data": {
@@ -1018,6 +1087,8 @@ export interface operations {
                     file?: string;
                     name?: string;
                     email_column?: string;
+                    /** @enum {string} */
+                    kind?: "verify" | "find";
                 };
             };
         };
@@ -1225,8 +1296,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/x-ndjson": components["schemas"]["Result"];
-                    "application/json": components["schemas"]["Result"][];
+                    "application/x-ndjson": components["schemas"]["Result"] | components["schemas"]["JobFindResult"];
+                    "application/json": (components["schemas"]["Result"] | components["schemas"]["JobFindResult"])[];
                     "text/csv": string;
                 };
             };

@@ -180,21 +180,24 @@ export type Heartbeat = z.infer<typeof HeartbeatSchema>;
  * Why an input row got no result (issue 9: every row is a result or a counted reject).
  * no_address: the row's email cell is empty (or only invisible characters); too_long: the cell is
  * longer than MAX_EMAIL_LENGTH, or the row longer than MAX_ROW_CHARS (core/emailfile.ts: a runaway
- * quote's row, read no further than that).
+ * quote's row, read no further than that); invalid_person: a row of a people list (a job of kind
+ * `find`) without a usable name and domain (core/finder parsePerson refused it).
  */
-export const REJECT_REASONS = ["no_address", "too_long"] as const;
+export const REJECT_REASONS = ["no_address", "too_long", "invalid_person"] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 export type RejectCounts = Record<RejectReason, number>;
-export const noRejects = (): RejectCounts => ({ no_address: 0, too_long: 0 });
+export const noRejects = (): RejectCounts => ({ no_address: 0, too_long: 0, invalid_person: 0 });
 
 /** A job as the API shows it (a contract: extend, never rename). */
 export interface JobView {
   id: string;
   name: string;
+  /** verify: a list of addresses; find: a list of people whose addresses are found (issue 14). */
+  kind: "verify" | "find";
   status: JobStatus;
-  /** Rows with an address cell; the file's rows are total + the sum of rejects. */
+  /** Rows with an address cell (find: rows naming a person); the file's rows are total + the sum of rejects. */
   total: number;
-  /** Addresses after case-insensitive dedupe; each gets a result. */
+  /** Addresses (find: people) after case-insensitive dedupe; each gets a result. */
   unique: number;
   processed: number;
   counts: { deliverable: number; undeliverable: number; risky: number; unknown: number };

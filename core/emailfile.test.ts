@@ -119,7 +119,7 @@ describe("plain lists: one line, one row, quotes literal (issue 9)", () => {
     const text = `a@x.com\n${long}\nb@x.com\n`;
     const got = read(slices(text, 65_536));
     expect(got.rows.map((r) => r.email)).toEqual(["a@x.com", "b@x.com"]);
-    expect(got.counts).toEqual({ no_address: 0, too_long: 1 });
+    expect(got.counts).toEqual({ no_address: 0, too_long: 1, invalid_person: 0 });
     expect(got.rejects[0]).toMatchObject({ line: 2, reason: "too_long" });
     // Read no further than the row bound: the reject shows the line's start.
     expect(got.rejects[0]!.raw).toBe(long.slice(0, MAX_ROW_CHARS));
@@ -132,7 +132,7 @@ describe("tables", () => {
   it("counts rows whose email cell is empty, and rows of empty cells, as no_address", () => {
     const got = read(["name,email,city\nAnn,ann@x.com,Oslo\nBo,,Rome\n,,\nCy,  ,\nDee,dee@x.com,\n"]);
     expect(got.rows.map((r) => r.email)).toEqual(["ann@x.com", "dee@x.com"]);
-    expect(got.counts).toEqual({ no_address: 3, too_long: 0 });
+    expect(got.counts).toEqual({ no_address: 3, too_long: 0, invalid_person: 0 });
     expect(got.rejects.map((r) => r.line)).toEqual([3, 4, 5]);
   });
 
@@ -237,7 +237,7 @@ describe("hostile files stay linear and every row is accounted for (issue 10)", 
     const got = timed(text);
     expect(got.ms).toBeLessThan(1000);
     expect(got.rows.map((r) => r.email)).toEqual(["ann@x.com"]);
-    expect(got.counts).toEqual({ no_address: 0, too_long: 1 });
+    expect(got.counts).toEqual({ no_address: 0, too_long: 1, invalid_person: 0 });
     expect(got.rejects[0]).toMatchObject({ line: 3, reason: "too_long" });
   });
 
@@ -246,7 +246,7 @@ describe("hostile files stay linear and every row is accounted for (issue 10)", 
     const lines = Array.from({ length: Math.ceil(MAX_ROW_CHARS / note.length) + 5 }, (_, i) => `${note},r${i}@x.com`);
     const got = read(slices(`name,email\n"Bo,bo@x.com\n${lines.join("\n")}\nCy,cy@x.com\n`, 4096));
     expect(got.rows.map((r) => r.email)).toEqual(["bo@x.com", ...lines.map((_, i) => `r${i}@x.com`), "cy@x.com"]);
-    expect(got.counts).toEqual({ no_address: 0, too_long: 0 });
+    expect(got.counts).toEqual({ no_address: 0, too_long: 0, invalid_person: 0 });
   });
 
   it("reads a line of stray quotes after stray quotes once or twice each, not once per quote before it", () => {

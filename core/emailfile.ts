@@ -64,6 +64,11 @@ export interface ReaderOptions {
   column?: string | undefined;
   /** Told of each rejected row, in input order (the CLI prints a line for each). */
   onReject?: (row: RejectedRow) => void;
+  /**
+   * A list of people (a job of kind `find`): the first row is the header, and every non-blank
+   * data row is a ListRow with `email` "" (its cells are read by header, core/ingest.ts).
+   */
+  people?: boolean;
 }
 
 /**
@@ -343,7 +348,9 @@ export class AddressListReader {
     this.recordSample = null;
     // Rows of empty cells (",,,") say nothing about the columns; they are still rejects below.
     const filled = sample.filter((r) => r.fields.some((c) => c.trim() !== ""));
-    const { layout, skip } = chooseLayout(filled.map((r) => r.fields), this.delimiter === null, this.options.column);
+    const { layout, skip } = this.options.people
+      ? { layout: filled.length > 0 ? ({ kind: "table", column: 0, header: filled[0]!.fields.map((h) => h.trim()) } as const) : null, skip: 1 }
+      : chooseLayout(filled.map((r) => r.fields), this.delimiter === null, this.options.column);
     this.layout = layout;
     this.headerRecord = skip ? filled[0]! : null;
     for (const rec of sample) this.emit(rec, out);
@@ -351,6 +358,11 @@ export class AddressListReader {
 
   private emit(rec: Rec, out: ListRow[]): void {
     if (rec === this.headerRecord) return;
+    if (this.options.people) {
+      if (rec.fields.every((c) => c.trim() === "")) return this.reject(rec.line, rec.raw, "invalid_person");
+      out.push({ index: this.nextIndex++, email: "", fields: rec.fields, line: rec.line });
+      return;
+    }
     const layout = this.layout;
     const cell = ((!layout ? "" : layout.kind === "plain" ? rec.fields[0] : rec.fields[layout.column]) ?? "").trim();
     // The raw cell is bounded first; then the invisible characters go (issue 10).

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "./testing.ts";
-import { BatchCutter, Ingest, KeySet, planBatches } from "./ingest.ts";
+import { BatchCutter, Ingest, KeySet, PeopleIngest, planBatches } from "./ingest.ts";
 
 describe("Ingest", () => {
   it("dedupes case-insensitively, keeps invalid rows once, and flags lists", () => {
@@ -77,5 +77,43 @@ describe("BatchCutter", () => {
     expect(rest).toEqual([]);
     expect(cutter.push(items("c", 10, 1))).toEqual([]);
     expect(cutter.end().flat().map((x) => x.n)).toEqual([10]);
+  });
+});
+
+describe("PeopleIngest (bulk finding, issue 14)", () => {
+  const read = (text: string, chunk = text.length) => {
+    const ingest = new PeopleIngest();
+    const out = [];
+    for (let i = 0; i < text.length; i += chunk) out.push(...ingest.push(text.slice(i, i + chunk)));
+    out.push(...ingest.end());
+    return { ingest, out };
+  };
+
+  it("finds the columns by header whatever their case, spaces or underscores, and keeps the rows", () => {
+    const csv = "Company Website,Given Name,SURNAME,title\nhttps://www.Example.com/about,Ada,Lovelace,CEO\n";
+    const { ingest, out } = read(csv);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ key: "ada||lovelace|example.com", email: "Ada Lovelace <example.com>", domain: "example.com", rowIndex: 0 });
+    expect(out[0]!.person).toEqual({ first: "Ada", middle: "", last: "Lovelace", domain: "example.com" });
+    expect(out[0]!.fields).toEqual(["https://www.Example.com/about", "Ada", "Lovelace", "CEO"]);
+    expect(ingest.reader.header).toEqual(["Company Website", "Given Name", "SURNAME", "title"]);
+  });
+
+  it("reads full names, dedupes people by name and domain, and counts unusable rows as invalid_person", () => {
+    const csv = "full_name,domain\nGrace Hopper,navy.mil\ngrace hopper,NAVY.MIL\nMadonna,example.com\nAlan Turing,\n1234 5678,example.com\n,,\nAlan Turing,example.org\n";
+    for (const chunk of [1, 7, 1000]) {
+      const { ingest, out } = read(csv, chunk);
+      expect(out.map((a) => a.key)).toEqual(["grace||hopper|navy.mil", "alan||turing|example.org"]);
+      expect({ total: ingest.total, unique: ingest.unique }).toEqual({ total: 3, unique: 2 });
+      // Madonna (no surname), a row without a domain, a name without letters, a row of empty cells.
+      expect(ingest.rejects).toEqual({ no_address: 0, too_long: 0, invalid_person: 4 });
+    }
+  });
+
+  it("names the missing column and takes no row when a name or the domain column is absent", () => {
+    expect(read("first_name,last_name,company\nAda,Lovelace,Acme\n").ingest.missing).toBe("domain");
+    expect(read("first_name,domain\nAda,example.com\n").ingest.missing).toBe("name");
+    expect(read("first_name,domain\nAda,example.com\n").out).toEqual([]);
+    expect(read("first_name,last_name,domain\n").ingest.missing).toBeNull();
   });
 });

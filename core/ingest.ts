@@ -2,9 +2,13 @@
 // case-insensitive dedupe and list flags → batches grouped by domain, so a probe can carry many
 // recipients of one domain on one SMTP connection.
 import { parseAddress } from "./address.ts";
-import type { RejectCounts } from "./contracts.ts";
+import { MAX_EMAIL_LENGTH, type RejectCounts } from "./contracts.ts";
 import { AddressListReader, type ListRow, type ReaderOptions } from "./emailfile.ts";
+import { candidates, parsePerson, type FindInput } from "./finder/patterns.ts";
 import { isDisposable, isFree, isRole } from "./lists.ts";
+
+/** A person to find (a job of kind `find`), as parsed by core/finder: the name's parts and the mail domain. */
+export type PersonItem = { first: string; middle: string; last: string; domain: string };
 
 export interface IngestedAddress {
   /** Dedupe key: the normalised address, or the lower-cased input when it is not an address. */
@@ -17,6 +21,8 @@ export interface IngestedAddress {
   disposable: boolean;
   role: boolean;
   free: boolean;
+  /** Set in a job of kind `find`: the person whose address is to be found (`email` is a label). */
+  person?: PersonItem;
 }
 
 /**
@@ -135,6 +141,107 @@ export class Ingest {
   }
 }
 
+const headerKey = (h: string) => h.trim().toLowerCase().replace(/[\s_-]+/g, "");
+/** Header names of a people list's columns (compared without case, spaces, "_" or "-"). */
+const PEOPLE_HEADERS = {
+  first: ["firstname", "first", "givenname"],
+  last: ["lastname", "surname", "familyname"],
+  full: ["fullname", "name"],
+  domain: ["domain", "companydomain", "website", "companywebsite", "url", "emaildomain"],
+} as const;
+
+/** Where a people list's columns are, or which one it lacks. */
+export function peopleColumns(header: string[]): { first: number; last: number; full: number; domain: number } | { missing: "name" | "domain" } {
+  const keys = header.map(headerKey);
+  const find = (names: readonly string[]) => keys.findIndex((k) => names.includes(k));
+  const at = { first: find(PEOPLE_HEADERS.first), last: find(PEOPLE_HEADERS.last), full: find(PEOPLE_HEADERS.full), domain: find(PEOPLE_HEADERS.domain) };
+  if (at.full < 0 && (at.first < 0 || at.last < 0)) return { missing: "name" };
+  if (at.domain < 0) return { missing: "domain" };
+  return at;
+}
+
+/** The dedupe key of a person: same name and domain, same person. */
+export const personKey = (p: PersonItem) => `${p.first}|${p.middle}|${p.last}|${p.domain}`.toLowerCase();
+/** What a person's row shows where an address would be: "Ada Lovelace <example.com>". */
+export const personLabel = (p: PersonItem) => `${[p.first, p.middle, p.last].filter((w) => w).join(" ")} <${p.domain}>`;
+
+/**
+ * A people list (bulk finding, issue 14) read like an address list: the same streaming reader
+ * (header required), each row's name and domain parsed by core/finder, deduped by person. A row
+ * that names no usable person is a counted `invalid_person` reject.
+ */
+export class PeopleIngest {
+  readonly reader: AddressListReader;
+  constructor(options: Omit<ReaderOptions, "people" | "column"> = {}) {
+    this.reader = new AddressListReader({ ...options, people: true });
+  }
+  /** Rows naming a person; each gets a result (its own, or its duplicate's). */
+  total = 0;
+  unique = 0;
+  /** People answered at ingest: none (a row that cannot be searched is a reject). */
+  readonly invalid = 0;
+  /** Set once the header is read when it lacks a name or a domain column; no row is taken then. */
+  missing: "name" | "domain" | null = null;
+  private columns: { first: number; last: number; full: number; domain: number } | null = null;
+  private seen = new KeySet();
+
+  get rejects(): RejectCounts {
+    return this.reader.rejects;
+  }
+
+  push(text: string): IngestedAddress[] {
+    return this.accept(this.reader.push(text));
+  }
+
+  end(): IngestedAddress[] {
+    const rows = this.reader.end();
+    this.locate(); // a header with no rows after it is still checked
+    return this.accept(rows);
+  }
+
+  /** Rows that arrive already split, in the order of `header` (a JSON list of people). */
+  pushRows(rows: ListRow[]): IngestedAddress[] {
+    return this.accept(rows);
+  }
+
+  /** The header of rows given by pushRows (a file's header is read from the file). */
+  header: string[] | null = null;
+
+  private locate(): void {
+    if (this.columns || this.missing) return;
+    const header = this.header ?? this.reader.header;
+    if (!header) return;
+    const at = peopleColumns(header);
+    if ("missing" in at) this.missing = at.missing;
+    else this.columns = at;
+  }
+
+  private accept(rows: ListRow[]): IngestedAddress[] {
+    if (rows.length > 0) this.locate();
+    const at = this.columns;
+    if (!at) return [];
+    const out: IngestedAddress[] = [];
+    for (const row of rows) {
+      const cell = (i: number) => (i >= 0 ? (row.fields[i] ?? "").trim() : "");
+      const [first, last] = [cell(at.first), cell(at.last)];
+      const input: FindInput = first || last || at.full < 0 ? { first_name: first, last_name: last } : { full_name: cell(at.full) };
+      const parsed = parsePerson({ ...input, domain: cell(at.domain) });
+      const person = parsed.ok ? { ...parsed.person, domain: parsed.domain } : null;
+      // A name no pattern can spell (all its letters fold away) has nothing to search for.
+      if (!person || personKey(person).length > MAX_EMAIL_LENGTH || candidates(person, person.domain, [], { max: 1 }).length === 0) {
+        this.rejects.invalid_person++;
+        continue;
+      }
+      this.total++;
+      const key = personKey(person);
+      if (!this.seen.add(key)) continue;
+      this.unique++;
+      out.push({ key, email: personLabel(person), rowIndex: row.index, fields: row.fields, domain: person.domain, disposable: false, role: false, free: false, person });
+    }
+    return out;
+  }
+}
+
 /**
  * Packs addresses into batches of at most `maxSize`, keeping each domain together where it fits
  * (largest domains first, first fit), and splitting a domain larger than a batch.
@@ -160,8 +267,11 @@ export function planBatches<T extends { domain: string | null }>(items: T[], max
   return batches;
 }
 
-/** An address as a batch carries it: [key, email as given, row index, original row JSON | null]. */
-export type BatchItem = [key: string, email: string, rowIndex: number, row: string | null];
+/**
+ * An address as a batch carries it: [key, email as given, row index, original row JSON | null];
+ * in a job of kind `find`, `email` is a label for the person and the person comes fifth.
+ */
+export type BatchItem = [key: string, email: string, rowIndex: number, row: string | null, person?: PersonItem];
 
 /**
  * Cuts batches as addresses stream in: every `window` addresses, the buffered ones are packed by

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Ingest } from "./ingest.ts";
-import { previewList } from "./listpreview.ts";
+import { previewList, previewPeople } from "./listpreview.ts";
 
 const csv = [
   "name,work email,notes",
@@ -55,5 +55,14 @@ describe("previewList", () => {
     expect(previewList(withGaps).rejects).toEqual(ingestCounts(withGaps).rejects);
     const plain = '"john doe"@example.com\n"stray@example.com\nb@example.com\n';
     expect(previewList(plain, undefined, 5)).toMatchObject({ rows: 3, unique: 3, invalid: 1, rejects: { no_address: 0 } });
+  });
+});
+
+describe("previewPeople (bulk finding)", () => {
+  it("counts people, duplicates, rejects and the cost as the edge's ingest will, and names a missing column", () => {
+    const p = previewPeople("full_name,website\nAda Lovelace,example.com\nADA LOVELACE,www.example.com\nCher,example.com\n");
+    expect(p).toMatchObject({ header: ["full_name", "website"], rows: 2, unique: 1, duplicates: 1, cost: 1, missing: null, rejects: { invalid_person: 1 } });
+    expect(p.firstRows).toEqual([["Ada Lovelace", "example.com"]]);
+    expect(previewPeople("name,company\nAda Lovelace,Acme\n")).toMatchObject({ missing: "domain", rows: 0, cost: 0 });
   });
 });

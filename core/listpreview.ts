@@ -4,6 +4,7 @@
 import { parseAddress } from "./address.ts";
 import type { RejectCounts } from "./contracts.ts";
 import { AddressListReader, type ListRow } from "./emailfile.ts";
+import { PeopleIngest, type IngestedAddress } from "./ingest.ts";
 
 export const PREVIEW_ROWS = 8;
 
@@ -23,6 +24,8 @@ export interface ListPreview {
   rejects: RejectCounts;
   /** One credit per unique address. */
   cost: number;
+  /** A people list (bulk finding) that lacks a name or a domain column. */
+  missing?: "name" | "domain" | null;
 }
 
 /** Reads the whole text in slices, as the edge's streaming ingest does. */
@@ -47,4 +50,19 @@ export function previewList(text: string, column?: string, sliceChars = 1 << 20)
   take(reader.end());
   const width = Math.max(0, ...firstRows.map((r) => r.length), reader.header?.length ?? 0);
   return { header: reader.header, width, column: reader.column, firstRows, rows, unique: seen.size, duplicates: rows - seen.size, invalid, rejects: reader.rejects, cost: seen.size };
+}
+
+/** The same for a people list (a job of kind `find`): rows naming a person, unique people, rejects. */
+export function previewPeople(text: string, sliceChars = 1 << 20): ListPreview {
+  const ingest = new PeopleIngest();
+  const firstRows: string[][] = [];
+  const take = (got: IngestedAddress[]) => {
+    for (const a of got) if (firstRows.length < PREVIEW_ROWS) firstRows.push(a.fields);
+  };
+  for (let i = 0; i < text.length; i += sliceChars) take(ingest.push(text.slice(i, i + sliceChars)));
+  take(ingest.end());
+  const header = ingest.reader.header;
+  const width = Math.max(0, ...firstRows.map((r) => r.length), header?.length ?? 0);
+  const { total, unique } = ingest;
+  return { header, width, column: null, firstRows, rows: total, unique, duplicates: total - unique, invalid: 0, rejects: ingest.rejects, cost: unique, missing: ingest.missing };
 }

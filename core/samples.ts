@@ -5,13 +5,14 @@ import type { JobView, Result } from "./contracts.ts";
 export const SAMPLE_JOB: JobView = {
   id: "job_3kq8zp1m0avw2xbycd4e",
   name: "signups-march.csv",
+  kind: "verify",
   status: "completed",
   total: 1_204,
   unique: 1_180,
   processed: 1_180,
   counts: { deliverable: 932, undeliverable: 141, risky: 77, unknown: 30 },
   progress: 1,
-  rejects: { no_address: 3, too_long: 0 },
+  rejects: { no_address: 3, too_long: 0, invalid_person: 0 },
   created_at: "2025-03-14T09:26:53.000Z",
   finished_at: "2025-03-14T09:31:12.000Z",
 };

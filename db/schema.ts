@@ -69,12 +69,17 @@ export const sessions = sqliteTable(
   (t) => [index("sessions_expires").on(t.expiresAt)],
 );
 
+export const JOB_KINDS = ["verify", "find"] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
 export const jobs = sqliteTable(
   "jobs",
   {
     id: text("id").primaryKey(), // job_…
     accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
+    /** verify: a list of addresses; find: a list of people whose addresses are to be found (issue 14). */
+    kind: text("kind", { enum: JOB_KINDS }).notNull().default("verify"),
     status: text("status", { enum: JOB_STATUSES }).notNull(),
     total: integer("total").notNull().default(0), // rows received
     unique: integer("unique_count").notNull().default(0), // addresses after dedupe
@@ -169,7 +174,7 @@ export const batches = sqliteTable(
  */
 export const batchItems = sqliteTable("batch_items", {
   batchId: text("batch_id").primaryKey().references(() => batches.id, { onDelete: "cascade" }),
-  /** JSON: [key, email, rowIndex, row | null][] (core/ingest.ts BatchItem). */
+  /** JSON: [key, email, rowIndex, row | null, person?][] (core/ingest.ts BatchItem). */
   items: text("items").notNull(),
 });
 

@@ -119,6 +119,7 @@ type Outcome = { entry: ListEntry; line: number | null; result: Result | null };
 const REJECT_MESSAGE: Record<RejectReason, string> = {
   no_address: "the row's email cell is empty",
   too_long: `longer than ${MAX_EMAIL_LENGTH} characters; not an address`,
+  invalid_person: "no usable name and domain", // people lists only (jobs of kind find)
 };
 /** Input text as shown back: a rejected row may be a megabyte long. */
 const shown = (raw: string, max: number) => (raw.length > max ? `${raw.slice(0, max)}…` : raw);

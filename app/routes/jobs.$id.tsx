@@ -5,6 +5,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-r
 import { redirect } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, useSearchParams, type MetaFunction } from "@remix-run/react";
 import { Fragment, useEffect, useState } from "react";
+import type { FindAnswer } from "../../core/contracts.ts";
 import { can } from "../../core/roles.ts";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
 import { authorize } from "../../edge/services/accounts.ts";
@@ -150,8 +151,8 @@ export default function JobPage() {
             <p className="muted">Results appear here as probes answer.</p>
           ) : (
             <ul className="latest" aria-live="off">
-              {live.latest.map((r) => (
-                <li key={r.email}><span className="mono">{r.email}</span><Badge value={r.verdict} /></li>
+              {live.latest.map((r, i) => (
+                <li key={r.email ?? i}><span className="mono">{r.email ?? "not found"}</span><Badge value={r.verdict} /></li>
               ))}
             </ul>
           )}
@@ -215,7 +216,9 @@ export default function JobPage() {
           </div>
           <button className="btn" type="submit">Filter</button>
         </Form>
-        {results.rows.length === 0 ? (
+        {results.rows.length > 0 && job.kind === "find" ? (
+          <FindTable rows={results.rows} />
+        ) : results.rows.length === 0 ? (
           <p className="empty">{results.total === 0 && !params.toString() ? "No answers yet." : "No results match."}</p>
         ) : (
           <div className="table-wrap">
@@ -254,5 +257,33 @@ export default function JobPage() {
         </nav>
       </section>
     </>
+  );
+}
+
+/** A find job's answers (issue 14): each person, the address found, its verdict, confidence and pattern. */
+function FindTable({ rows }: { rows: { rowIndex: number; email: string; result: unknown }[] }) {
+  return (
+    <div className="table-wrap">
+      <table aria-label="Results">
+        <thead>
+          <tr><th scope="col">Row</th><th scope="col">Person</th><th scope="col">Address found</th><th scope="col">Verdict</th><th scope="col" className="num">Confidence</th><th scope="col" className="hide-sm">Pattern</th></tr>
+        </thead>
+        <tbody>
+          {rows.map(({ rowIndex, email, result }) => {
+            const a = result as FindAnswer;
+            return (
+              <tr key={rowIndex}>
+                <td className="num">{rowIndex + 1}</td>
+                <td>{email}</td>
+                <td className="mono">{a.email ?? "—"}</td>
+                <td><Badge value={a.verdict} /></td>
+                <td className="num">{a.email ? a.confidence : "—"}</td>
+                <td className="mono hide-sm">{a.pattern ?? "—"}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
   );
 }

@@ -13,8 +13,8 @@ export async function action(args: ActionFunctionArgs) {
   const { request, context } = args;
   const wantsJson = (request.headers.get("accept") ?? "").includes("application/json");
   try {
-    const { name, source } = await readUpload(request, context.services.config.MXRAY_MAX_UPLOAD_BYTES);
-    const job = await ingestJob(context.services, viewer.account.id, viewer.user.id, name || defaultJobName(), source);
+    const { name, source, kind } = await readUpload(request, context.services.config.MXRAY_MAX_UPLOAD_BYTES);
+    const job = await ingestJob(context.services, viewer.account.id, viewer.user.id, name || defaultJobName(), source, kind);
     return wantsJson ? Response.json({ job }, { status: 201 }) : redirect(`/jobs/${job.id}`);
   } catch (err) {
     const e = findServiceError(err);

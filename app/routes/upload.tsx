@@ -1,10 +1,11 @@
 // Upload: pick or drop a CSV/TSV/TXT file, see its first rows, choose the email column, and see
 // rows, duplicates, bad syntax and the credit cost before confirming. Counted in the browser with
 // the edge's own reader (core/listpreview.ts), then the raw file is streamed to /upload/file.
+// "Find addresses" takes a list of people instead (a job of kind find, issue 14).
 import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useLoaderData, useNavigate, useSearchParams, type MetaFunction } from "@remix-run/react";
 import { useCallback, useRef, useState } from "react";
-import { previewList, type ListPreview } from "../../core/listpreview.ts";
+import { previewList, previewPeople, type ListPreview } from "../../core/listpreview.ts";
 import { can } from "../../core/roles.ts";
 import { requireViewer } from "../auth.server.ts";
 import { RefusedAlert } from "../components/billing.tsx";
@@ -21,6 +22,18 @@ export async function loader(args: LoaderFunctionArgs) {
 
 const ACCEPT = ".csv,.tsv,.txt,text/csv,text/plain,text/tab-separated-values";
 const SPREADSHEET = /\.(xlsx|xlsm|xls|ods|numbers)$/i;
+
+type Kind = "verify" | "find";
+
+const previewOf = (kind: Kind, text: string, column?: string) => (kind === "find" ? previewPeople(text) : previewList(text, column));
+
+/** Why a picked file cannot be sent as this kind of list, or null. */
+function unusable(kind: Kind, preview: ListPreview, fileName: string): string | null {
+  if (kind === "verify") return preview.rows === 0 ? `No column of email addresses was found in ${fileName}. Name its header “email”, or check the file.` : null;
+  if (preview.missing === "domain") return `No domain column was found in ${fileName}. Name it “domain” or “website”.`;
+  if (preview.missing === "name") return `No name columns were found in ${fileName}. Name them “first_name” and “last_name”, or “full_name”.`;
+  return preview.rows === 0 ? `No row of ${fileName} names a person and a domain.` : null;
+}
 
 interface Picked {
   file: File;
@@ -43,8 +56,9 @@ export default function Upload() {
   const setError = (message: string | null, code?: string) => setRefusal(message === null ? null : { code, message });
   const [over, setOver] = useState(false);
   const [busy, setBusy] = useState(false);
+  const [kind, setKind] = useState<Kind>(() => (params.get("kind") === "find" ? "find" : "verify"));
 
-  const pick = useCallback(async (file: File | undefined) => {
+  const pick = useCallback(async (file: File | undefined, as: Kind) => {
     setError(null);
     setPicked(null);
     if (!file) return;
@@ -57,16 +71,22 @@ export default function Upload() {
     } catch {
       return setError(`${file.name} is not UTF-8 text. Export it as “CSV UTF-8” and upload again.`);
     }
-    const preview = previewList(text);
-    if (preview.rows === 0) return setError(`No column of email addresses was found in ${file.name}. Name its header “email”, or check the file.`);
+    const preview = previewOf(as, text);
+    const problem = unusable(as, preview, file.name);
+    if (problem) return setError(problem);
     setPicked({ file, text, preview, column: undefined });
     setName(file.name.replace(/\.[^.]+$/, ""));
   }, [maxBytes]);
 
+  const switchKind = (next: Kind) => {
+    setKind(next);
+    if (picked) void pick(picked.file, next);
+  };
+
   const choose = (column: string) => {
     if (!picked) return;
     const chosen = column === "" ? undefined : column;
-    setPicked({ ...picked, column: chosen, preview: previewList(picked.text, chosen) });
+    setPicked({ ...picked, column: chosen, preview: previewOf(kind, picked.text, chosen) });
   };
 
   const submit = async (e: React.FormEvent) => {
@@ -75,7 +95,8 @@ export default function Upload() {
     setBusy(true);
     setError(null);
     const query = new URLSearchParams({ name: name.trim() || picked.file.name });
-    if (picked.column !== undefined) query.set("email_column", picked.column);
+    if (picked.column !== undefined && kind === "verify") query.set("email_column", picked.column);
+    if (kind === "find") query.set("kind", "find");
     const type = picked.file.name.toLowerCase().endsWith(".tsv") ? "text/tab-separated-values" : picked.preview.width > 1 ? "text/csv" : "text/plain";
     try {
       const res = await fetch(`/upload/file?${query}`, { method: "POST", body: picked.file, headers: { "content-type": type, accept: "application/json" } });
@@ -102,11 +123,21 @@ export default function Upload() {
       <div className="page-head">
         <div>
           <h1>Upload a list</h1>
-          <p>CSV, TSV or a text file with one address per line. Other columns are kept for the export.</p>
+          <p>
+            {kind === "find"
+              ? "CSV or TSV of people: first and last name (or full name) and the company's domain or website. Other columns are kept for the export."
+              : "CSV, TSV or a text file with one address per line. Other columns are kept for the export."}
+          </p>
         </div>
       </div>
       {error && <RefusedAlert error={error} canBuy={canBuy} />}
       <Form method="post" action="/upload/file" encType="multipart/form-data" onSubmit={submit} className="card">
+        {/* Before the file: a multipart upload's steering fields must come first. */}
+        <fieldset className="row" style={{ border: 0, padding: 0, margin: "0 0 .75rem" }}>
+          <legend className="muted">What to do with the list</legend>
+          <label><input type="radio" name="kind" value="verify" checked={kind === "verify"} onChange={() => switchKind("verify")} /> Verify addresses</label>
+          <label><input type="radio" name="kind" value="find" checked={kind === "find"} onChange={() => switchKind("find")} /> Find addresses</label>
+        </fieldset>
         <div
           className={`dropzone${over ? " over" : ""}`}
           role="button"
@@ -119,7 +150,7 @@ export default function Upload() {
           onDrop={(e) => {
             e.preventDefault();
             setOver(false);
-            void pick(e.dataTransfer.files[0]);
+            void pick(e.dataTransfer.files[0], kind);
           }}
         >
           <p style={{ margin: 0, fontWeight: 600 }}>{picked ? picked.file.name : "Drop a file here, or choose one"}</p>
@@ -127,7 +158,7 @@ export default function Upload() {
         </div>
         <div className="field" style={{ marginTop: ".75rem" }}>
           <label htmlFor="file">File</label>
-          <input ref={input} id="file" name="file" type="file" accept={ACCEPT} onChange={(e) => void pick(e.currentTarget.files?.[0])} />
+          <input ref={input} id="file" name="file" type="file" accept={ACCEPT} onChange={(e) => void pick(e.currentTarget.files?.[0], kind)} />
         </div>
         {p && picked && (
           <>
@@ -136,7 +167,7 @@ export default function Upload() {
                 <label htmlFor="name">List name</label>
                 <input id="name" name="name" type="text" value={name} onChange={(e) => setName(e.currentTarget.value)} maxLength={200} />
               </div>
-              {p.width > 1 && (
+              {p.width > 1 && kind === "verify" && (
                 <div className="field grow">
                   <label htmlFor="email_column">Email column</label>
                   <select id="email_column" name="email_column" value={picked.column ?? ""} onChange={(e) => choose(e.currentTarget.value)}>
@@ -151,12 +182,20 @@ export default function Upload() {
             <div className="stats" aria-label="What this list will cost" style={{ marginBottom: "1rem" }}>
               <div className="stat"><div className="label">Rows</div><div className="value" data-testid="rows">{fmt(p.rows)}</div></div>
               <div className="stat"><div className="label">Duplicates</div><div className="value" data-testid="duplicates">{fmt(p.duplicates)}</div></div>
-              <div className="stat"><div className="label">Bad syntax</div><div className="value" data-testid="invalid">{fmt(p.invalid)}</div></div>
-              <div className="stat"><div className="label">Rejected</div><div className="value" data-testid="rejects" title="Rows without an address (empty or overlong email cell): they get no result">{fmt(p.rejects.no_address + p.rejects.too_long)}</div></div>
+              {kind === "verify" && <div className="stat"><div className="label">Bad syntax</div><div className="value" data-testid="invalid">{fmt(p.invalid)}</div></div>}
+              <div className="stat">
+                <div className="label">Rejected</div>
+                <div className="value" data-testid="rejects" title={kind === "find" ? "Rows without a usable name and domain: they get no result" : "Rows without an address (empty or overlong email cell): they get no result"}>
+                  {fmt(p.rejects.no_address + p.rejects.too_long + p.rejects.invalid_person)}
+                </div>
+              </div>
               <div className="stat"><div className="label">Credits needed</div><div className="value" data-testid="cost">{fmt(p.cost)}</div></div>
             </div>
             <p className="muted">
-              {fmt(p.unique)} unique addresses, one credit each; unknown answers are refunded.{credits !== null && ` You have ${fmt(credits)} credits.`}
+              {kind === "find"
+                ? `${fmt(p.unique)} unique people, one credit each; refunded for people whose address is not found.`
+                : `${fmt(p.unique)} unique addresses, one credit each; unknown answers are refunded.`}
+              {credits !== null && ` You have ${fmt(credits)} credits.`}
             </p>
             {short && <RefusedAlert error={{ code: "insufficient_credits", message: `This list needs ${fmt(p.cost)} credits and the account has ${fmt(credits ?? 0)}. Split the list or add credits.` }} canBuy={canBuy} />}
             <h2>First rows</h2>
@@ -176,7 +215,7 @@ export default function Upload() {
         )}
         <div className="row">
           <button className="btn primary" type="submit" disabled={busy || short || (!!picked && p?.rows === 0)}>
-            {busy ? "Uploading…" : p ? `Verify ${fmt(p.unique)} addresses` : "Upload and verify"}
+            {busy ? "Uploading…" : kind === "find" ? (p ? `Find ${fmt(p.unique)} addresses` : "Upload and find") : p ? `Verify ${fmt(p.unique)} addresses` : "Upload and verify"}
           </button>
           <Link className="btn" to="/dashboard">Cancel</Link>
         </div>

@@ -180,6 +180,31 @@ test("the upload previews a CSV, lets the email column be chosen, and refuses ba
   await expect(page.getByRole("button", { name: "Upload and verify" })).toBeVisible();
 });
 
+test("the upload finds addresses for a list of people: previewed by name and domain, sent as a find job (issue 14)", async ({ page }, info) => {
+  await signIn(page, uniqueEmail("find"));
+  await page.goto("/upload");
+  await page.getByLabel("Find addresses").check();
+  mkdirSync(info.outputDir, { recursive: true });
+  const path = join(info.outputDir, "leads.csv");
+  writeFileSync(path, "First Name,Last Name,Website\nAda,Lovelace,https://www.ok.test\nada,LOVELACE,ok.test\nCher,,ok.test\nGrace,Hopper,ok.test\n");
+  await page.getByLabel("File").setInputFiles(path);
+  await expect(page.getByTestId("rows")).toHaveText("3");
+  await expect(page.getByTestId("duplicates")).toHaveText("1");
+  await expect(page.getByTestId("rejects")).toHaveText("1");
+  await expect(page.getByTestId("cost")).toHaveText("2");
+  await expect(page.getByLabel("Email column")).toHaveCount(0);
+  await page.getByRole("button", { name: "Find 2 addresses" }).click();
+  await expect(page).toHaveURL(/\/jobs\/job_/);
+  await expect(page.getByText("3 rows, 2 unique")).toBeVisible();
+
+  // An address list picked while finding says which column is missing.
+  await page.goto("/upload");
+  await page.getByLabel("Find addresses").check();
+  writeFileSync(path, "email\nada@ok.test\n");
+  await page.getByLabel("File").setInputFiles(path);
+  await expect(page.getByRole("alert")).toContainText("No name columns");
+});
+
 test("an API key is shown once, works with fetch, and is refused once revoked", async ({ page, consoleErrors }) => {
   await signIn(page, uniqueEmail("keys"));
   await page.goto("/keys");

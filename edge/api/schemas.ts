@@ -1,7 +1,8 @@
 // Schemas the OpenAPI document shows, shared by the /api/v1 operations.
 import { z } from "@hono/zod-openapi";
-import { REJECT_REASONS, ResultSchema as CoreResult } from "../../core/contracts.ts";
+import { FindAnswerSchema, REJECT_REASONS, ResultSchema as CoreResult } from "../../core/contracts.ts";
 import { JOB_STATUSES } from "../../core/live.ts";
+import { JOB_KINDS } from "../../db/schema.ts";
 import { API_ERRORS } from "./errors.ts";
 
 export const ErrorSchema = z
@@ -18,6 +19,12 @@ export const ResultSchema = CoreResult.openapi("Result", {
   description: "One address's verdict with its evidence; the same record as the probe CLI's --json output.",
 });
 
+export const JobFindResultSchema = FindAnswerSchema.omit({ trace: true })
+  .extend({ person: z.string().openapi({ description: "The person as the job lists them", example: "Ada Lovelace <example.com>" }) })
+  .openapi("JobFindResult", {
+    description: "A job of kind `find`: one person's answer, `email` the address found or null (as POST /api/v1/find answers).",
+  });
+
 export const CountsSchema = z.object({
   deliverable: z.number().int(),
   undeliverable: z.number().int(),
@@ -29,6 +36,7 @@ export const JobSchema = z
   .object({
     id: z.string().openapi({ example: "job_3kq8Zp1m0aVw2XbYcD4e" }),
     name: z.string(),
+    kind: z.enum(JOB_KINDS).openapi({ description: "`verify`: a list of addresses; `find`: a list of people whose addresses are found" }),
     status: z.enum(JOB_STATUSES),
     total: z.number().int().openapi({ description: "Rows with an address cell; the upload's rows are `total` plus the sum of `rejects`" }),
     unique: z.number().int().openapi({ description: "Addresses after case-insensitive dedupe; each gets a result" }),
@@ -37,9 +45,10 @@ export const JobSchema = z
     progress: z.number().min(0).max(1).openapi({ description: "processed / unique" }),
     rejects: z.record(z.enum(REJECT_REASONS), z.number().int()).openapi({
       description:
-        "Rows that got no result, by reason: `no_address` (the email cell is empty), `too_long` (longer than 512 characters). " +
+        "Rows that got no result, by reason: `no_address` (the email cell is empty), `too_long` (longer than 512 characters), " +
+        "`invalid_person` (a `find` job's row without a usable name and domain). " +
         "Every other row gets a result (a repeated address shares its first row's).",
-      example: { no_address: 3, too_long: 0 },
+      example: { no_address: 3, too_long: 0, invalid_person: 0 },
     }),
     created_at: z.string().openapi({ format: "date-time" }),
     finished_at: z.string().nullable().openapi({ format: "date-time" }),

@@ -3,16 +3,22 @@
 import { DEV_KEY_ACTOR } from "./auth.ts";
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { ingestJob } from "../services/jobs.ts";
-import { defaultJobName, JsonJobRequest, readUpload } from "../services/upload.ts";
+import { JOB_KINDS } from "../../db/schema.ts";
+import { defaultJobName, JsonFindJobRequest, JsonJobRequest, readUpload } from "../services/upload.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS, errorResponse, JobSchema } from "./schemas.ts";
 
 // The schema readUpload validates with, described for the document.
 const CreateJobJson = JsonJobRequest.openapi("CreateJobJson", { example: { emails: ["ada@example.com", "grace@example.org"] } });
+const CreateFindJobJson = JsonFindJobRequest.openapi("CreateFindJobJson", {
+  description: "With `kind=find`: the people whose addresses are to be found, each `first_name` and `last_name`, or `full_name`, and a `domain`",
+  example: { name: "leads", people: [{ first_name: "Ada", last_name: "Lovelace", domain: "example.com" }, { full_name: "Grace Hopper", domain: "https://www.example.org" }] },
+});
 
 const UploadQuery = z.object({
   name: z.string().max(200).optional().openapi({ description: "Job name, for raw-body uploads" }),
   email_column: z.string().optional().openapi({ description: "The email column of a CSV/TSV: a header name, or a 0-based index. Found by itself when absent." }),
+  kind: z.enum(JOB_KINDS).optional().openapi({ description: "`verify` (the default) or `find`: the list names people, and each one's address is found" }),
 });
 
 export function registerJobsCreate(api: OpenAPIHono<AppEnv>): void {
@@ -26,7 +32,12 @@ export function registerJobsCreate(api: OpenAPIHono<AppEnv>): void {
       "(raw body; the email column is found by its header or its content, or named by `email_column`; other columns are kept for the export), or " +
       "`multipart/form-data` with a `file` field (streamed as it arrives: send `name` and `email_column` before `file`; after it they are a 400 `bad_request`). For raw bodies, `name` may come as a query parameter. Addresses are " +
       "deduped case-insensitively; every unique address, invalid ones included, gets a result. One credit per unique " +
-      "address is reserved; unknowns are refunded when the job ends.",
+      "address is reserved; unknowns are refunded when the job ends.\n\n" +
+      "With `kind=find` (query, or a multipart field before `file`) the list is of people: a CSV/TSV whose header names a first and last name " +
+      "(`first_name`/`last_name`, `firstname`, `given_name`, `surname`…) or a full name (`full_name`, `name`), and a domain (`domain`, `company_domain`, " +
+      "`website`, `url`…), or JSON `{ \"name\"?, \"people\": [...] }`. People are deduped by name and domain; a row without a usable name and domain " +
+      "is counted in `rejects.invalid_person`; a header without a name or a domain column is a 400 `validation_failed`. One credit per person is " +
+      "reserved, and only people whose address is found (deliverable or risky) are charged.",
     tags: ["Jobs"],
     security: [{ bearer: [] }],
     request: {
@@ -34,10 +45,12 @@ export function registerJobsCreate(api: OpenAPIHono<AppEnv>): void {
       body: {
         required: true,
         content: {
-          "application/json": { schema: CreateJobJson },
+          "application/json": { schema: z.union([CreateJobJson, CreateFindJobJson]) },
           "text/plain": { schema: z.string().openapi({ example: "ada@example.com\ngrace@example.org\n" }) },
           "text/csv": { schema: z.string().openapi({ example: "name,email\nAda,ada@example.com\n" }) },
-          "multipart/form-data": { schema: z.object({ file: z.any().openapi({ type: "string", format: "binary" }), name: z.string().optional(), email_column: z.string().optional() }) },
+          "multipart/form-data": {
+            schema: z.object({ file: z.any().openapi({ type: "string", format: "binary" }), name: z.string().optional(), email_column: z.string().optional(), kind: z.enum(JOB_KINDS).optional() }),
+          },
         },
       },
     },
@@ -53,8 +66,8 @@ export function registerJobsCreate(api: OpenAPIHono<AppEnv>): void {
 
   api.post("/api/v1/jobs", async (c) => {
     const { services, accountId } = c.var;
-    const { name, source } = await readUpload(c.req.raw, services.config.MXRAY_MAX_UPLOAD_BYTES);
-    const job = await ingestJob(services, accountId, c.var.keyId ?? DEV_KEY_ACTOR, name || defaultJobName(), source);
+    const { name, source, kind } = await readUpload(c.req.raw, services.config.MXRAY_MAX_UPLOAD_BYTES);
+    const job = await ingestJob(services, accountId, c.var.keyId ?? DEV_KEY_ACTOR, name || defaultJobName(), source, kind);
     return c.json(job, 201);
   });
 }

@@ -6,7 +6,7 @@ import { EXPORT_FORMATS, exportResults } from "../services/export.ts";
 import { getJob } from "../services/jobs.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
-import { COMMON_ERRORS, JobIdParam, NOT_FOUND, ResultSchema } from "./schemas.ts";
+import { COMMON_ERRORS, JobFindResultSchema, JobIdParam, NOT_FOUND, ResultSchema } from "./schemas.ts";
 
 const CONTENT_TYPE = { csv: "text/csv; charset=utf-8", json: "application/json; charset=utf-8", jsonl: "application/x-ndjson; charset=utf-8" } as const;
 
@@ -15,7 +15,9 @@ const route = createRoute({
   path: "/api/v1/jobs/{id}/results",
   operationId: "getJobResults",
   summary: "Export a job's results (streamed)",
-  description: "Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours.",
+  description:
+    "Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours. " +
+    "For a job of kind `find`: one answer per unique person (`JobFindResult`), and the CSV appends `email`, `verdict`, `reason`, `confidence`, `pattern` and `catch_all`.",
   tags: ["Jobs"],
   security: [{ bearer: [] }],
   request: {
@@ -29,8 +31,8 @@ const route = createRoute({
     200: {
       description: "The results",
       content: {
-        "application/x-ndjson": { schema: ResultSchema },
-        "application/json": { schema: z.array(ResultSchema) },
+        "application/x-ndjson": { schema: z.union([ResultSchema, JobFindResultSchema]) },
+        "application/json": { schema: z.array(z.union([ResultSchema, JobFindResultSchema])) },
         "text/csv": { schema: z.string() },
       },
     },

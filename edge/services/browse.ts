@@ -19,7 +19,8 @@ export interface ResultQuery {
 }
 
 export interface ResultPage {
-  rows: { rowIndex: number; result: Result }[];
+  /** `email`: the row's address as given, or in a find job its person ("Ada Lovelace <example.com>"). */
+  rows: { rowIndex: number; email: string; result: Result }[];
   total: number;
   page: number;
   pages: number;
@@ -50,13 +51,13 @@ export async function browseResults(db: EdgeDb, accountId: string, jobId: string
   const pages = Math.max(1, Math.ceil(n / RESULTS_PAGE_SIZE));
   const page = Math.min(Math.max(1, Math.floor(query.page ?? 1)), pages);
   const rows = await db
-    .select({ rowIndex: jobEmails.rowIndex, result: jobEmails.result })
+    .select({ rowIndex: jobEmails.rowIndex, email: jobEmails.email, result: jobEmails.result })
     .from(jobEmails)
     .where(filter)
     .orderBy(asc(jobEmails.rowIndex))
     .limit(RESULTS_PAGE_SIZE)
     .offset((page - 1) * RESULTS_PAGE_SIZE);
-  return { rows: rows.map((r) => ({ rowIndex: r.rowIndex, result: JSON.parse(r.result) as Result })), total: n, page, pages, reasons };
+  return { rows: rows.map((r) => ({ rowIndex: r.rowIndex, email: r.email, result: JSON.parse(r.result) as Result })), total: n, page, pages, reasons };
 }
 
 /** The newest answers of a job, newest first (the job page's "latest results" before any live message). */

@@ -1,5 +1,6 @@
 // Credits: a job reserves one credit per unique address when its ingest ends; when it completes
-// or is canceled, what was not verified (unknowns, and anything never answered) comes back.
+// or is canceled, what was not verified (unknowns, and anything never answered) comes back. A job
+// of kind `find` is charged only for the people it found an address for (deliverable or risky).
 // Every ledger entry has an idempotency key, and the cached balance moves in the same atomic
 // write: a `batch` of conditional statements chained by changes(), one round trip, never an
 // interactive transaction (docs/decisions/004-write-path.md).
@@ -40,6 +41,9 @@ export function autoTopUpDueStatement(accountId: string): InStatement {
   };
 }
 
+/** What a job has used: every answered address, or in a find job every address found. */
+const USED = "(deliverable + risky + CASE WHEN kind = 'find' THEN 0 ELSE undeliverable END)";
+
 /**
  * Refunds what a finished or canceled job did not use, once per job (the ledger's key decides).
  * Safe to append to any write that may end a job: it does nothing while the job runs.
@@ -48,9 +52,9 @@ export function settleStatements(jobId: string, now: number): InStatement[] {
   return [
     {
       sql: `INSERT INTO credit_ledger (account_id, delta, kind, reason, actor, job_id, idempotency_key, created_at)
-            SELECT account_id, credits_reserved - (deliverable + undeliverable + risky), 'refund', 'refund_unknowns', 'system', id, 'settle:' || id, ?
+            SELECT account_id, credits_reserved - ${USED}, 'refund', 'refund_unknowns', 'system', id, 'settle:' || id, ?
             FROM jobs
-            WHERE id = ? AND status IN ('completed', 'canceled', 'failed') AND credits_reserved > deliverable + undeliverable + risky
+            WHERE id = ? AND status IN ('completed', 'canceled', 'failed') AND credits_reserved > ${USED}
             ON CONFLICT DO NOTHING`,
       args: [now, jobId],
     },

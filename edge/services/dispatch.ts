@@ -5,9 +5,12 @@
 // "unknown" for addresses no probe could finish. Every write here is one statement or one batch.
 import { and, eq, gte, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import { accountWeight, fairOrder } from "../../core/fairshare.ts";
+import type { Batch } from "../../core/contracts.ts";
+import { candidates, confidence } from "../../core/finder/patterns.ts";
 import type { BatchItem } from "../../core/ingest.ts";
 import { accounts, batches, batchItems, jobs, probeMinutes, probes, stripeSubscriptions } from "../../db/schema.ts";
 import type { Services } from "./context.ts";
+import { knownPatternsFor } from "./domainpatterns.ts";
 import { followUp } from "./followup.ts";
 import { purgeDeletedJobs } from "./jobs.ts";
 import { applyResultChunk, MAX_DISPATCH_ATTEMPTS } from "./results.ts";
@@ -105,6 +108,7 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
   // The addresses are read after the claim (a read: no lock held while they travel).
   const itemRows = await db.select().from(batchItems).where(inArray(batchItems.batchId, claimed.map((b) => b.id)));
   const itemsOf = new Map(itemRows.map((r) => [r.batchId, JSON.parse(r.items) as BatchItem[]]));
+  const work = await batchWork(s, [...itemsOf.values()]);
 
   const outcomes = await Promise.all(
     claimed.map(async (batch) => {
@@ -116,7 +120,7 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
         batch: {
           batch_id: batch.id,
           job_id: batch.jobId,
-          emails: items.map((i) => i[1]),
+          ...work(items),
           // Probes post to their configured EDGE_URL unless we know our public URL.
           ...(config.MXRAY_PUBLIC_URL ? { callback_url: `${s.origin}/internal/probes/results` } : {}),
           budget_ms: config.MXRAY_BATCH_BUDGET_MS,
@@ -140,6 +144,26 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
   }
   if (started.length > 0) await db.update(jobs).set({ status: "running" }).where(and(inArray(jobs.id, started), eq(jobs.status, "queued")));
   return outcomes.length - failed.length;
+}
+
+/**
+ * What a batch asks for: its addresses, or (a job of kind `find`) its people with their
+ * candidates. Candidates are made now, not at ingest, so what earlier batches taught about a
+ * domain's pattern (domain_patterns) orders this one's; one read covers every domain claimed.
+ */
+async function batchWork(s: Services, claimed: BatchItem[][]): Promise<(items: BatchItem[]) => Pick<Batch, "emails" | "people">> {
+  const domains = claimed.flatMap((items) => items.flatMap((i) => (i[4] ? [i[4].domain] : [])));
+  const known = domains.length > 0 ? await knownPatternsFor(s.db, domains) : new Map();
+  return (items) => {
+    if (!items.some((i) => i[4])) return { emails: items.map((i) => i[1]) };
+    const people = items.flatMap(([key, , , , person]) => {
+      if (!person) return [];
+      const k = known.get(person.domain) ?? [];
+      const list = candidates(person, person.domain, k).map((c) => ({ email: c.email, pattern: c.pattern, confidence: confidence(c.pattern, k) }));
+      return list.length > 0 ? [{ key, candidates: list }] : [];
+    });
+    return { emails: [], people };
+  };
 }
 
 /** How long the per-probe answer counts are kept: an hour is shown, with margin. */

@@ -1,7 +1,8 @@
 // Streaming export of a job's results in the user's row order: JSON Lines, a JSON array, or CSV
-// that keeps the uploaded columns and adds ours, safe against formula injection.
+// that keeps the uploaded columns and adds ours, safe against formula injection. A job of kind
+// `find` exports each person's answer: the address found, its verdict, confidence and pattern.
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
-import type { Result } from "../../core/contracts.ts";
+import type { FindAnswer, Result } from "../../core/contracts.ts";
 import { csvRow } from "../../core/csvexport.ts";
 import type { Verdict } from "../../core/verdict.ts";
 import { jobEmails } from "../../db/schema.ts";
@@ -13,11 +14,28 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 const PAGE = 1_000;
 const OUR_COLUMNS = ["verdict", "reason", "score", "catch_all", "disposable", "role", "free", "suggestion", "mx", "smtp_code", "smtp_message"] as const;
+const FIND_COLUMNS = ["email", "verdict", "reason", "confidence", "pattern", "catch_all"] as const;
 
 /** Results without the probe's debugging trace. */
 function publicResult(json: string): Result {
   const { trace: _trace, ...r } = JSON.parse(json) as Result;
   return r;
+}
+
+/** A find job's row: its person (as the job lists them) and the answer, without the trace. */
+function publicFind(person: string, json: string): FindAnswer & { person: string } {
+  const { trace: _trace, ...answer } = JSON.parse(json) as FindAnswer;
+  return { person, ...answer };
+}
+
+/** Our columns after the user's, in CSV: an answer's for a find job, a verification's otherwise. */
+function ourCells(job: JobRow, json: string): (string | number | boolean | null)[] {
+  if (job.kind === "find") {
+    const a = JSON.parse(json) as FindAnswer;
+    return [a.email, a.verdict, a.reason, a.confidence, a.pattern, a.catch_all];
+  }
+  const r = publicResult(json);
+  return [r.verdict, r.reason, r.score, r.catch_all, r.disposable, r.role, r.free, r.suggestion, r.mx, r.smtp?.code ?? null, r.smtp?.message ?? null];
 }
 
 export function exportResults(db: EdgeDb, job: JobRow, format: ExportFormat, verdicts: Verdict[] | null): ReadableStream<Uint8Array> {
@@ -37,7 +55,8 @@ export function exportResults(db: EdgeDb, job: JobRow, format: ExportFormat, ver
           const theirs = header ?? ["email"];
           // Ours get a prefix only where the upload already has a column of that name.
           const taken = new Set(theirs.map((h) => h.toLowerCase()));
-          out += csvRow([...theirs, ...OUR_COLUMNS.map((c) => (taken.has(c) ? `mxray_${c}` : c))]);
+          const ours = job.kind === "find" ? FIND_COLUMNS : OUR_COLUMNS;
+          out += csvRow([...theirs, ...ours.map((c) => (taken.has(c) ? `mxray_${c}` : c))]);
         }
       }
       const rows = await db
@@ -47,7 +66,7 @@ export function exportResults(db: EdgeDb, job: JobRow, format: ExportFormat, ver
         .orderBy(asc(jobEmails.rowIndex))
         .limit(PAGE);
       for (const row of rows) {
-        const r = publicResult(row.result);
+        const r = format === "csv" ? null : job.kind === "find" ? publicFind(row.email, row.result) : publicResult(row.result);
         if (format === "jsonl") out += `${JSON.stringify(r)}\n`;
         else if (format === "json") {
           out += `${first ? "" : ","}\n${JSON.stringify(r)}`;
@@ -55,10 +74,7 @@ export function exportResults(db: EdgeDb, job: JobRow, format: ExportFormat, ver
         } else {
           const theirs = row.row ? (JSON.parse(row.row) as string[]) : [row.email];
           const padded = header ? Array.from({ length: width }, (_, i) => theirs[i] ?? "") : theirs;
-          out += csvRow([
-            ...padded, r.verdict, r.reason, r.score, r.catch_all, r.disposable, r.role, r.free, r.suggestion, r.mx,
-            r.smtp?.code ?? null, r.smtp?.message ?? null,
-          ]);
+          out += csvRow([...padded, ...ourCells(job, row.result)]);
         }
       }
       if (rows.length > 0) lastRow = rows.at(-1)!.rowIndex;

@@ -5,10 +5,10 @@ import { noRejects, type JobView } from "../../core/contracts.ts";
 import type { ListRow } from "../../core/emailfile.ts";
 import { newId } from "../../core/ids.ts";
 import { MultipartError } from "../../core/multipart.ts";
-import { BatchCutter, Ingest, type BatchItem, type IngestedAddress } from "../../core/ingest.ts";
+import { BatchCutter, Ingest, PeopleIngest, type BatchItem, type IngestedAddress } from "../../core/ingest.ts";
 import { invalidSyntaxResult } from "../../core/result.ts";
 import { isTerminal, type JobProgress } from "../../core/live.ts";
-import { batches, batchItems, jobEmails, jobs } from "../../db/schema.ts";
+import { batches, batchItems, jobEmails, jobs, type JobKind } from "../../db/schema.ts";
 import { ServiceError } from "../errors.ts";
 import type { EdgeDb } from "../db.ts";
 import type { Services } from "./context.ts";
@@ -25,6 +25,7 @@ export function jobView(job: JobRow): JobView {
   return {
     id: job.id,
     name: job.name,
+    kind: job.kind,
     status: job.status,
     total: job.total,
     unique: job.unique,
@@ -63,8 +64,14 @@ export async function listJobs(db: EdgeDb, accountId: string, limit: number, cur
   return toPage(rows, limit, jobView);
 }
 
+/** A person as the JSON API takes one (core/finder parsePerson's input). */
+export type PersonInput = { first_name?: string | undefined; last_name?: string | undefined; full_name?: string | undefined; domain: string };
+/** The columns a JSON list of people is exported with. */
+const PEOPLE_JSON_HEADER = ["first_name", "last_name", "full_name", "domain"];
+
 export type IngestSource =
   | { kind: "rows"; emails: string[] }
+  | { kind: "people"; people: PersonInput[] }
   /** CSV, TSV or plain text, as bytes; decoded as strict UTF-8. */
   | { kind: "bytes"; stream: ReadableStream<Uint8Array>; /** header name or 0-based index; found by itself when absent */ column?: string | undefined };
 
@@ -78,19 +85,30 @@ const INSERT_ROWS = 400;
  * syntax) are written, so memory and rows written stay bounded whatever the upload's size.
  * On any failure the half-made job is removed; nothing stored before is touched.
  */
-export async function ingestJob(s: Services, accountId: string, actor: string, name: string, source: IngestSource): Promise<JobView> {
+export async function ingestJob(s: Services, accountId: string, actor: string, name: string, source: IngestSource, kind: JobKind = "verify"): Promise<JobView> {
   const { db, config } = s;
+  if ((kind === "find" && source.kind === "rows") || (kind === "verify" && source.kind === "people")) {
+    throw new ServiceError("validation_failed", kind === "find" ? "A job of kind find takes `people`, not `emails`" : "`people` needs kind=find");
+  }
   const jobId = newId("job");
-  await db.insert(jobs).values({ id: jobId, accountId, name, status: "ingesting" });
+  await db.insert(jobs).values({ id: jobId, accountId, name, kind, status: "ingesting" });
   try {
-    const ingest = new Ingest(source.kind === "bytes" ? { column: source.column } : {});
+    const people = kind === "find" ? new PeopleIngest() : null;
+    const ingest = people ?? new Ingest(source.kind === "bytes" ? { column: source.column } : {});
     const cutter = new BatchCutter<IngestedAddress>(config.MXRAY_BATCH_SIZE);
     let inflight: Promise<void> = Promise.resolve();
     let plausible = 0; // rows that at least have an "@"
     let sawText = false; // a file of blanks is empty, not "without an email column"
 
     let invalid: IngestedAddress[] = [];
+    // A people list without a name or domain column is refused as soon as its header is read.
+    const checkColumns = () => {
+      if (people?.missing) {
+        throw new ServiceError("validation_failed", `No ${people.missing} column was found; name the columns first_name and last_name (or full_name), and domain`);
+      }
+    };
     const take = async (got: IngestedAddress[], last: boolean) => {
+      checkColumns();
       for (const a of got) {
         if (a.email.includes("@")) plausible++;
         if (a.domain === null) invalid.push(a);
@@ -103,7 +121,12 @@ export async function ingestJob(s: Services, accountId: string, actor: string, n
       invalid = [];
     };
 
-    if (source.kind === "rows") {
+    if (source.kind === "people") {
+      people!.header = PEOPLE_JSON_HEADER;
+      const rows = source.people.map((p, index): ListRow => ({ index, email: "", fields: [p.first_name ?? "", p.last_name ?? "", p.full_name ?? "", p.domain] }));
+      sawText = rows.length > 0;
+      await take(ingest.pushRows(rows), true);
+    } else if (source.kind === "rows") {
       const rows: ListRow[] = source.emails.map((email, index) => ({ index, email: cleanAddress(email), fields: [email] }));
       sawText = rows.some((r) => r.email !== "");
       await take(ingest.pushRows(rows.filter((r) => r.email !== "")), true);
@@ -139,13 +162,16 @@ export async function ingestJob(s: Services, accountId: string, actor: string, n
     await inflight;
 
     if (!sawText) {
-      throw new ServiceError("empty_upload", "The upload holds no addresses");
+      throw new ServiceError("empty_upload", people ? "The upload holds no people" : "The upload holds no addresses");
     }
-    if (ingest.total === 0 || plausible === 0) {
+    if (people) {
+      checkColumns();
+      if (people.total === 0) throw new ServiceError("validation_failed", "No row names a person (first_name and last_name, or full_name) and a domain");
+    } else if (ingest.total === 0 || plausible === 0) {
       throw new ServiceError("no_email_column", "No column of email addresses was found; name its header \"email\"");
     }
     const done = ingest.unique === ingest.invalid;
-    const header = ingest.reader.header;
+    const header = people?.header ?? ingest.reader.header;
     const now = Date.now();
     // One write: the credits are taken, and only then (changes() = 1) the job is queued.
     const [, , queued, , , due] = await db.$client.batch(
@@ -156,7 +182,7 @@ export async function ingestJob(s: Services, accountId: string, actor: string, n
                   rejects = ?, credits_reserved = ?, finished_at = ?
                 WHERE id = ? AND changes() = 1`,
           args: [done ? "completed" : "queued", ingest.total, ingest.unique, ingest.invalid, ingest.invalid, header ? JSON.stringify(header) : null,
-            ingest.reader.column, JSON.stringify(ingest.rejects), ingest.unique, done ? now : null, jobId],
+            people ? null : ingest.reader.column, JSON.stringify(ingest.rejects), ingest.unique, done ? now : null, jobId],
         },
         ...settleStatements(jobId, now),
         autoTopUpDueStatement(accountId),
@@ -182,7 +208,7 @@ export async function ingestJob(s: Services, accountId: string, actor: string, n
 async function writeIngested(db: EdgeDb, jobId: string, accountId: string, cut: IngestedAddress[][], invalid: IngestedAddress[]) {
   const statements = [];
   for (const batch of cut) {
-    const items: BatchItem[] = batch.map((a) => [a.key, a.email, a.rowIndex, rowJson(a.fields)]);
+    const items: BatchItem[] = batch.map((a) => (a.person ? [a.key, a.email, a.rowIndex, rowJson(a.fields), a.person] : [a.key, a.email, a.rowIndex, rowJson(a.fields)]));
     const id = newId("bat");
     statements.push(db.insert(batches).values({ id, jobId, accountId, status: "pending", size: items.length }));
     statements.push(db.insert(batchItems).values({ batchId: id, items: JSON.stringify(items) }));

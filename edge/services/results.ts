@@ -5,8 +5,9 @@
 // exactly the rows inserted (changes() of the insert before them), so a chunk delivered twice
 // (outbox retries, a batch leased to a second probe) changes nothing. A greylisted answer before
 // the last round is provisional: nothing is written, and the batch's final chunk re-queues it.
+// A find batch's answers (chunk.finds, a job of kind `find`) take the same path, keyed by person.
 import type { InStatement, ResultSet } from "@libsql/client/web";
-import type { Result, ResultChunk } from "../../core/contracts.ts";
+import type { FindAnswer, Result, ResultChunk } from "../../core/contracts.ts";
 import { newId } from "../../core/ids.ts";
 import type { JobProgress } from "../../core/live.ts";
 import { unansweredResult } from "../../core/result.ts";
@@ -54,18 +55,22 @@ type Tagged = { step: "answer" | "giveup" | "requeue" | "done" | "complete" | "j
 /**
  * Step 1: first answers, one insert per verdict present, each followed by its counter move. A
  * greylisted answer counts only in the batch's last round; before that the address is re-queued.
+ * Before the deliverable insert, the patterns of the finds it will insert are learned.
  */
 function recordAnswers(chunk: ResultChunk, now: number): Tagged[] {
   const groups = new Map<string, { verdict: Verdict; provisional: boolean; rows: [string, string, string][] }>();
-  for (const r of chunk.results) {
-    const provisional = r.reason === "greylisted";
-    const id = `${r.verdict}:${provisional}`;
-    const group = groups.get(id) ?? { verdict: r.verdict, provisional, rows: [] };
-    const { trace: _trace, ...stored } = r;
-    group.rows.push([r.normalized ?? r.email.toLowerCase(), r.reason, JSON.stringify(stored)]);
+  const add = (key: string, answer: Result | FindAnswer) => {
+    const provisional = answer.reason === "greylisted";
+    const id = `${answer.verdict}:${provisional}`;
+    const group = groups.get(id) ?? { verdict: answer.verdict, provisional, rows: [] };
+    const { trace: _trace, ...stored } = answer;
+    group.rows.push([key, answer.reason, JSON.stringify(stored)]);
     groups.set(id, group);
-  }
+  };
+  for (const r of chunk.results) add(r.normalized ?? r.email.toLowerCase(), r);
+  for (const { key, ...answer } of chunk.finds ?? []) add(key, answer);
   return [...groups.values()].flatMap(({ verdict, provisional, rows }) => [
+    ...(verdict === "deliverable" ? learnPatterns(chunk, now) : []),
     {
       step: "answer" as const,
       stmt: {
@@ -84,9 +89,38 @@ function recordAnswers(chunk: ResultChunk, now: number): Tagged[] {
   ]);
 }
 
+/**
+ * A domain's address pattern counts once per person found deliverable on a domain that is not
+ * catch-all (edge/services/domainpatterns.ts). Run just before the deliverable insert, in the same
+ * transaction, it counts exactly the finds that insert will write (of this batch, not answered
+ * yet), so a repeated chunk teaches nothing twice.
+ */
+function learnPatterns(chunk: ResultChunk, now: number): Tagged[] {
+  const learned = (chunk.finds ?? []).flatMap((f) =>
+    f.verdict === "deliverable" && f.catch_all === false && f.pattern && f.email ? [[f.key, f.email.slice(f.email.lastIndexOf("@") + 1).toLowerCase(), f.pattern]] : [],
+  );
+  if (learned.length === 0) return [];
+  return [
+    {
+      step: "other",
+      stmt: {
+        sql: `WITH ${items()},
+                   found AS MATERIALIZED (SELECT DISTINCT f.value ->> 0 AS key, f.value ->> 1 AS domain, f.value ->> 2 AS pattern FROM json_each(?3) f)
+              INSERT INTO domain_patterns (domain, pattern, count, updated_at)
+              SELECT found.domain, found.pattern, count(*), ?4
+              FROM found JOIN items ON items.key = found.key
+              WHERE NOT EXISTS (SELECT 1 FROM job_emails e WHERE e.job_id = ?2 AND e.normalized = found.key)
+              GROUP BY found.domain, found.pattern
+              ON CONFLICT (domain, pattern) DO UPDATE SET count = domain_patterns.count + excluded.count, updated_at = excluded.updated_at`,
+        args: [chunk.batch_id, chunk.job_id, JSON.stringify(learned), now],
+      },
+    },
+  ];
+}
+
 /** Step 2: remember the latest retry time greylisting asked for, for the re-queue at the final chunk. */
 function noteGreylistRetry(chunk: ResultChunk, now: number): Tagged[] {
-  const at = latestGreylistRetry(chunk.results, now);
+  const at = latestGreylistRetry(chunk, now);
   if (at === 0) return [];
   return [{ step: "other", stmt: { sql: "UPDATE batches SET not_before = ?1 WHERE id = ?2 AND not_before < ?1", args: [at, chunk.batch_id] } }];
 }
@@ -100,16 +134,19 @@ function closeBatch(chunk: ResultChunk, now: number): Tagged[] {
   const open = `b.status = 'dispatched'`;
   const requeueId = newId("bat");
   const giveUp = unansweredResult();
+  // A person (an item with a fifth element) gets a find's answer: no address, and why.
+  const giveUpFind: FindAnswer = { email: null, verdict: giveUp.verdict, reason: giveUp.reason, confidence: 0, pattern: null, catch_all: null, candidates: [], duration_ms: 0 };
   return [
     {
       step: "giveup",
       stmt: {
         sql: `WITH ${items(`${open} AND b.attempts >= ${MAX_DISPATCH_ATTEMPTS}`)}
               ${INSERT_ANSWER}
-              SELECT ?2, items.key, items.email, items.row_index, items.row, ?1, ?3, ?4, json_set(?5, '$.email', items.email, '$.normalized', items.key), ?6
+              SELECT ?2, items.key, items.email, items.row_index, items.row, ?1, ?3, ?4,
+                CASE WHEN json_array_length(items.item) > 4 THEN ?7 ELSE json_set(?5, '$.email', items.email, '$.normalized', items.key) END, ?6
               FROM items WHERE true
               ON CONFLICT DO NOTHING`,
-        args: [chunk.batch_id, chunk.job_id, giveUp.verdict, giveUp.reason, JSON.stringify(giveUp), now],
+        args: [chunk.batch_id, chunk.job_id, giveUp.verdict, giveUp.reason, JSON.stringify(giveUp), now, JSON.stringify(giveUpFind)],
       },
     },
     { step: "other", stmt: countInserted(chunk.job_id, giveUp.verdict, null) },
@@ -199,13 +236,14 @@ export async function applyResultChunk(db: EdgeDb, chunk: ResultChunk, now = Dat
   ]);
 }
 
-/** The latest retry time the server asked for among greylisted answers (a default wait when it named none); 0 when none. */
-function latestGreylistRetry(results: Result[], now: number): number {
+/** The latest retry time the server asked for among greylisted answers (a default wait when it named none, as for finds); 0 when none. */
+function latestGreylistRetry(chunk: ResultChunk, now: number): number {
   let at = 0;
-  for (const r of results) {
+  for (const r of chunk.results) {
     if (r.reason !== "greylisted") continue;
     const t = r.retry_after ? Date.parse(r.retry_after) : Number.NaN;
     at = Math.max(at, Number.isFinite(t) ? t : now + GREYLIST_RETRY_MS);
   }
+  if (chunk.finds?.some((f) => f.reason === "greylisted")) at = Math.max(at, now + GREYLIST_RETRY_MS);
   return at;
 }

@@ -12,9 +12,9 @@
 //
 //   npm run bench:finder [-- --domains 200 --seed 14 --greylist-ms 1000 --rtt 0 --finders ours,naive]
 import { parseArgs } from "node:util";
-import type { FindAnswer, FindCandidate, Result } from "../../core/contracts.ts";
+import type { FindAnswer, Result } from "../../core/contracts.ts";
 import { names } from "../../core/finder/answer.ts";
-import { candidates, confidence, parsePerson, patternOf, type Known, type Person } from "../../core/finder/patterns.ts";
+import { candidates, findCandidates, parsePerson, patternOf, type Known, type Person } from "../../core/finder/patterns.ts";
 import { startWorld, type FinderPerson, type FinderWorld, type World } from "../../e2e/world/index.ts";
 import { createEngine, type Engine } from "../../probe/engine.ts";
 
@@ -45,10 +45,7 @@ type Answer = { email: string | null; verdict: string };
 type Finder = (engine: Engine, people: { person: Person; domain: string }[], known: Map<string, Known>, onAnswer: (a: Answer, i: number) => void) => Promise<void>;
 
 const ours: Finder = async (engine, people, known, onAnswer) => {
-  const lists = people.map(({ person, domain }): FindCandidate[] => {
-    const k = known.get(domain) ?? [];
-    return candidates(person, domain, k).map((c) => ({ email: c.email, pattern: c.pattern, confidence: confidence(c.pattern, k) }));
-  });
+  const lists = people.map(({ person, domain }) => findCandidates(person, domain, known.get(domain) ?? []));
   await engine.find(lists, { budgetMs: BUDGET_MS }, (a: FindAnswer, i: number) => onAnswer(a, i));
 };
 

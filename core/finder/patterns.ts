@@ -3,6 +3,7 @@
 // to use, the reverse (which pattern made a verified address), and a catch-all confidence.
 
 import { parseAddress } from "../address.ts";
+import type { FindCandidate } from "../contracts.ts";
 import { addressScope } from "../netaddr.ts";
 import { cleanPart, mailName, nameProblem, splitFullName, type MailName, type Person } from "./names.ts";
 
@@ -168,6 +169,11 @@ export function candidates(person: Person, domain: string, known: Known = [], op
     out.push({ email: parsed.normalized, pattern: p.name, prior: p.prior });
   }
   return out;
+}
+
+/** A person's candidates as a probe gets them: each with how likely it is on a catch-all domain. */
+export function findCandidates(person: Person, domain: string, known: Known = []): FindCandidate[] {
+  return candidates(person, domain, known).map((c) => ({ email: c.email, pattern: c.pattern, confidence: confidence(c.pattern, known) }));
 }
 
 /** Which pattern made this verified address for this person (the likeliest when several do), or null. */

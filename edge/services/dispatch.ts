@@ -6,7 +6,7 @@
 import { and, eq, gte, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import { accountWeight, fairOrder } from "../../core/fairshare.ts";
 import type { Batch } from "../../core/contracts.ts";
-import { candidates, confidence } from "../../core/finder/patterns.ts";
+import { findCandidates } from "../../core/finder/patterns.ts";
 import type { BatchItem } from "../../core/ingest.ts";
 import { accounts, batches, batchItems, jobs, probeMinutes, probes, stripeSubscriptions } from "../../db/schema.ts";
 import type { Services } from "./context.ts";
@@ -159,7 +159,7 @@ async function batchWork(s: Services, claimed: BatchItem[][]): Promise<(items: B
     const people = items.flatMap(([key, , , , person]) => {
       if (!person) return [];
       const k = known.get(person.domain) ?? [];
-      const list = candidates(person, person.domain, k).map((c) => ({ email: c.email, pattern: c.pattern, confidence: confidence(c.pattern, k) }));
+      const list = findCandidates(person, person.domain, k);
       return list.length > 0 ? [{ key, candidates: list }] : [];
     });
     return { emails: [], people };

@@ -2,8 +2,8 @@
 // core/finder, ordered by what the domain is known to use; one probe asks about them in one SMTP
 // transaction. One credit when an address is returned, nothing otherwise. An address accepted on
 // a domain that refuses unknown mailboxes teaches the domain's pattern to the next search.
-import type { FindAnswer, FindCandidate } from "../../core/contracts.ts";
-import { candidates, confidence, parsePerson, type FindInput, type Known, type Person } from "../../core/finder/patterns.ts";
+import type { FindAnswer } from "../../core/contracts.ts";
+import { findCandidates, parsePerson, type FindInput } from "../../core/finder/patterns.ts";
 import { ServiceError } from "../errors.ts";
 import type { Services } from "./context.ts";
 import { knownPatterns, learnPattern } from "./domainpatterns.ts";
@@ -11,11 +11,6 @@ import { askProbes, chargeOne, DEFAULT_CHECK_BUDGET_MS, needOneCredit } from "./
 
 export interface FindPersonRequest extends FindInput {
   trace?: boolean | undefined;
-}
-
-/** A person's candidates as a probe gets them: each with how likely it is on a catch-all domain. */
-export function findCandidates(person: Person, domain: string, known: Known): FindCandidate[] {
-  return candidates(person, domain, known).map((c) => ({ email: c.email, pattern: c.pattern, confidence: confidence(c.pattern, known) }));
 }
 
 export async function findPerson(s: Services, accountId: string, actor: string, requestId: string, req: FindPersonRequest): Promise<FindAnswer> {

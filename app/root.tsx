@@ -55,6 +55,7 @@ function TopBar() {
               <NavLink to="/dashboard">Dashboard</NavLink>
               <NavLink to="/upload">Upload</NavLink>
               <NavLink to="/verify">Single check</NavLink>
+              <NavLink to="/find">Find</NavLink>
               {can(viewer.account.role, "keys:manage") && <NavLink to="/keys">API keys</NavLink>}
               {can(viewer.account.role, "keys:manage") && <NavLink to="/webhooks">Webhooks</NavLink>}
               {viewer.credits !== null && <NavLink to="/billing">Billing</NavLink>}

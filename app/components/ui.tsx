@@ -1,6 +1,7 @@
 // Small pieces shared by pages: verdict badges, the verdict donut, progress, evidence, copying.
 import { useState } from "react";
 import type { Result } from "../../core/contracts.ts";
+import type { SmtpReply } from "../../core/verdict.ts";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
 
 export const VERDICT_LABEL: Record<Verdict, string> = {
@@ -69,6 +70,9 @@ export function Donut({ counts, size = 168 }: { counts: Record<Verdict, number>;
     </div>
   );
 }
+
+/** A server's reply as one line: "550 5.1.1 User unknown". */
+export const replyText = (smtp: SmtpReply | null) => (smtp ? [smtp.code, smtp.enhanced, smtp.message].filter((p) => p !== null).join(" ") : "—");
 
 const yesNo = (b: boolean | null) => (b === null ? "not known" : b ? "yes" : "no");
 

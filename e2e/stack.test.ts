@@ -5,7 +5,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { JobView, Result } from "../core/contracts.ts";
+import type { FindAnswer, JobView, Result } from "../core/contracts.ts";
+import { findCandidates, parsePerson } from "../core/finder/patterns.ts";
 import { signQstash, QSTASH_SIGNATURE_HEADER } from "../core/qstash.ts";
 import { createDb } from "../db/client.ts";
 import { batches, batchItems, jobEmails } from "../db/schema.ts";
@@ -41,7 +42,12 @@ describe("the local stack, end to end", () => {
   beforeAll(async () => {
     // The scripted addresses plus generated ones: 1,000 in all.
     const scripted = buildScenario({ greylistDelayMs: 1000 }).addresses.length;
-    world = await startWorld({ greylistDelayMs: 1000, bulk: { domains: 30, addresses: 1000 - scripted, seed: 7 } });
+    world = await startWorld({
+      greylistDelayMs: 1000,
+      bulk: { domains: 30, addresses: 1000 - scripted, seed: 7 },
+      // Company domains that refuse unknown mailboxes, for finding people's addresses.
+      finder: { domains: 8, seed: 5, employees: [4, 6], catchAllShare: 0, greylistShare: 0 },
+    });
     stack = await startStack({
       dataDir: mkdtempSync(join(tmpdir(), "mxray-stack-")),
       world,
@@ -147,6 +153,39 @@ describe("the local stack, end to end", () => {
       client.close();
     }
   }, 60_000);
+
+  it("finds a person's address through a probe, and a list of people as a job of kind find", async () => {
+    // ASCII names, so the admin's spelling is the only one; who can be found is who has their
+    // real address among the candidates made with nothing known of the domain.
+    const people = world.finder!.people.filter((p) => /^[a-z]+$/i.test(p.first + p.last));
+    const findable = (p: (typeof people)[number]) => {
+      const parsed = parsePerson({ first_name: p.first, last_name: p.last, domain: p.domain });
+      return parsed.ok && findCandidates(parsed.person, parsed.domain).some((c) => c.email === p.email);
+    };
+    const one = people.find(findable)!;
+    const res = await api(stack, "/api/v1/find", { method: "POST", body: JSON.stringify({ first_name: one.first, last_name: one.last, domain: `https://www.${one.domain}/about` }), headers: { "content-type": "application/json" } });
+    expect(res.status).toBe(200);
+    const answer = (await res.json()) as FindAnswer;
+    expect(answer).toMatchObject({ email: one.email, verdict: "deliverable", reason: "accepted", catch_all: false });
+    expect(answer.candidates.find((c) => c.email === one.email)).toMatchObject({ verdict: "deliverable", smtp: { code: 250 } });
+
+    const rows = people.map((p, i) => `${p.first},${p.last},https://${p.domain},lead-${i}`);
+    const csv = `first_name,last_name,website,note\n${rows.join("\n")}\n,,,no name\n`;
+    const created = await api(stack, "/api/v1/jobs?kind=find&name=leads", { method: "POST", body: csv, headers: { "content-type": "text/csv" } });
+    expect(created.status).toBe(201);
+    const job = await untilFinished(stack, ((await created.json()) as JobView).id, 120_000);
+    expect(job).toMatchObject({ status: "completed", kind: "find", unique: people.length, processed: people.length });
+    expect(job.rejects.invalid_person).toBe(1);
+    const exported = (await (await api(stack, `/api/v1/jobs/${job.id}/results?format=csv`)).text()).trim().split("\r\n");
+    expect(exported[0]).toMatch(/^first_name,last_name,website,note,email,verdict,reason,confidence,pattern/);
+    const found = new Map(exported.slice(1).map((line) => line.split(",")).map((cells) => [cells[3], cells[4]]));
+    expect(found.size).toBe(people.length);
+    const wrong = people.filter((p, i) => found.get(`lead-${i}`) && found.get(`lead-${i}`) !== p.email);
+    expect(wrong).toEqual([]);
+    const missed = people.filter((p, i) => findable(p) && found.get(`lead-${i}`) !== p.email);
+    expect(missed).toEqual([]);
+    expect(world.stats().dataCommands).toBe(0);
+  }, 180_000);
 });
 
 describe("a probe killed mid-batch", () => {

@@ -1,6 +1,7 @@
 // The whole local stack (sqld + the Worker under wrangler dev + probe daemons + the simulated
 // mail world), driven through the public API as a user would: a 1,000-address job from upload to
-// completed, checked against the world's truth; a batch delivered twice; a probe killed mid-batch.
+// completed, checked against the world's truth; a batch delivered twice; people found one by one and as a
+// list; a probe killed mid-batch.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -41,10 +41,50 @@ export function soakAddress(world: SoakWorld, i: number): { email: string; verdi
   return nx;
 }
 
-export function expectedCounts(world: SoakWorld, addresses: number): Counts {
+export function expectedCounts(world: SoakWorld, addresses: number, kind: SoakKind = "verify"): Counts {
   const counts: Counts = { deliverable: 0, undeliverable: 0, risky: 0, unknown: 0 };
+  // A person at a domain that does not exist: the first candidate's DNS answer ends the search.
+  if (kind === "find") return { ...counts, undeliverable: addresses };
   for (let i = 0; i < addresses; i++) counts[soakAddress(world, i).verdict]++;
   return counts;
+}
+
+/** A soak verifies addresses, or finds people (a job of kind find, issue 14). */
+export type SoakKind = "verify" | "find";
+
+/** A name made of letters only, different for every i. */
+function letters(i: number): string {
+  let s = "";
+  for (let n = i; ; n = Math.floor(n / 26) - 1) {
+    s = String.fromCharCode(97 + (n % 26)) + s;
+    if (n < 26) return s;
+  }
+}
+
+/** The people list as a streamed CSV (id,first_name,last_name,domain) on the nxdomain world's domains. */
+export function soakPeopleCsv(people: number): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let i = 0;
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(encoder.encode("id,first_name,last_name,domain\n"));
+    },
+    pull(controller) {
+      if (i >= people) return controller.close();
+      const lines: string[] = [];
+      for (const end = Math.min(people, i + 2_000); i < end; i++) lines.push(`${i},Ada,Lovelace${letters(i)},nx${i % NX_DOMAINS}.soak.test\n`);
+      controller.enqueue(encoder.encode(lines.join("")));
+    },
+  });
+}
+
+/** The upload of a soak's list: its path and streamed body. */
+export function soakUpload(kind: SoakKind, world: SoakWorld, rows: number, name: string): { path: string; body: ReadableStream<Uint8Array> } {
+  if (kind === "find") {
+    if (world !== "nxdomain") throw new Error("a find soak runs on the nxdomain world");
+    return { path: `/api/v1/jobs?name=${name}&kind=find`, body: soakPeopleCsv(rows) };
+  }
+  return { path: `/api/v1/jobs?name=${name}`, body: soakCsv(world, rows) };
 }
 
 /** The list as a streamed CSV (id,email,name), generated as it is read: 1M rows never sit in memory. */
@@ -170,8 +210,10 @@ export interface SoakOutage {
 }
 
 export interface SoakOptions {
+  /** Rows of the list: addresses, or people for a find soak. */
   addresses: number;
   world: SoakWorld;
+  kind?: SoakKind;
   /** The run stops by itself after this long, complete or not. */
   timeoutMs: number;
   outage?: SoakOutage;
@@ -185,6 +227,7 @@ export interface SoakOptions {
 export interface SoakReport {
   addresses: number;
   world: SoakWorld;
+  kind: SoakKind;
   jobId: string | null;
   /** The last view of the job the sampler got. */
   job: JobView | null;
@@ -269,12 +312,13 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
     return a;
   };
 
-  const expected = expectedCounts(opts.world, opts.addresses);
+  const kind = opts.kind ?? "verify";
+  const expected = expectedCounts(opts.world, opts.addresses, kind);
   const report = (job: JobView | null, stopped: string | null, upload: Answer | null, absorbed: SoakReport["absorbed"] = null): SoakReport => {
     readRss();
     const countsAddUp = job !== null && sumCounts(job.counts) === job.processed && job.processed === job.unique;
     return {
-      addresses: opts.addresses, world: opts.world, jobId: job?.id ?? null, job,
+      addresses: opts.addresses, world: opts.world, kind, jobId: job?.id ?? null, job,
       completed: job?.status === "completed", stopped, upload, expected, absorbed,
       latency: { job: percentiles(latency.job), account: percentiles(latency.account) },
       fiveXX, failures, outage: opts.outage ? outage : null, countsAddUp,
@@ -284,7 +328,7 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
   };
 
   // The upload, streamed; the sampler starts with it so ingest's effect on readers is seen too.
-  log(`soak      uploading ${opts.addresses} addresses (${opts.world})`);
+  log(`soak      uploading ${opts.addresses} ${kind === "find" ? "people" : "addresses"} (${opts.world})`);
   let uploading = true;
   const sampleAccountWhileUploading = (async () => {
     while (uploading && performance.now() < deadline) {
@@ -294,12 +338,8 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
       await new Promise((r) => setTimeout(r, Math.max(0, SAMPLE_MS - (performance.now() - tick)))); // the sampling rate
     }
   })();
-  const upload = await apiCall(
-    stack,
-    "/api/v1/jobs?name=soak",
-    { method: "POST", body: soakCsv(opts.world, opts.addresses), headers: { "content-type": "text/csv" }, duplex: "half" } as RequestInit,
-    left(),
-  );
+  const list = soakUpload(kind, opts.world, opts.addresses, "soak");
+  const upload = await apiCall(stack, list.path, { method: "POST", body: list.body, headers: { "content-type": "text/csv" }, duplex: "half" } as RequestInit, left());
   uploading = false;
   await sampleAccountWhileUploading;
   if (upload.status >= 500) fiveXX.uploader++;
@@ -396,7 +436,7 @@ export function formatSoak(r: SoakReport, ceiling?: { rows: number; perSecond: n
   const lines: string[] = [];
   const kb = (n: number | undefined) => (n === undefined ? "n/a" : `${(n / 1024).toFixed(0)} MiB`);
   const row = (label: string, measured: string, beside: string) => lines.push(`${label.padEnd(40)}${measured.padStart(16)}${beside.padStart(22)}`);
-  lines.push(`soak: ${r.addresses} addresses (${r.world}) through the local stack, ${(r.elapsedMs / 1000).toFixed(1)} s in all`);
+  lines.push(`soak: ${r.addresses} ${r.kind === "find" ? "people to find" : "addresses"} (${r.world}) through the local stack, ${(r.elapsedMs / 1000).toFixed(1)} s in all`);
   lines.push(r.stopped ? `NOT COMPLETED: ${r.stopped}` : `job ${r.jobId} completed`);
   if (r.job) lines.push(`job: ${r.job.status}, processed ${r.job.processed}/${r.job.unique}, counts ${JSON.stringify(r.job.counts)}`);
   lines.push(`world's truth: ${JSON.stringify(r.expected)}`);

@@ -2,7 +2,7 @@
 // `completed`, beside the ceiling: the same number of job_emails rows inserted straight into a
 // fresh sqld by one process, one probe-chunk-sized insert per round trip. Stops by itself at
 // --timeout-s and exits non-zero, with what it gathered, if the job did not complete cleanly.
-//   npm run bench:soak [-- --addresses 1000000] [-- --world nxdomain|mixed] [-- --timeout-s 1800] [-- --outage-s 30]
+//   npm run bench:soak [-- --addresses 1000000] [-- --world nxdomain|mixed] [-- --kind verify|find] [-- --timeout-s 1800] [-- --outage-s 30]
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +13,7 @@ import { migrateDb } from "../../db/migrate.ts";
 import { startSqld } from "../../db/sqld.ts";
 import { accounts, jobEmails, jobs } from "../../db/schema.ts";
 import { eq } from "drizzle-orm";
-import { apiCall, formatSoak, runSoak, soakAddress, soakCsv, soakPassed, SOAK_WORLDS, startSoakStack, until, type SoakWorld } from "../../e2e/soak.ts";
+import { apiCall, formatSoak, runSoak, soakAddress, soakPassed, soakUpload, SOAK_WORLDS, startSoakStack, until, type SoakKind, type SoakWorld } from "../../e2e/soak.ts";
 import type { Stack } from "../../e2e/stack.ts";
 import { CHUNK_SIZE } from "../../probe/server.ts";
 
@@ -21,6 +21,7 @@ const { values } = parseArgs({
   options: {
     addresses: { type: "string", default: "1000000" },
     world: { type: "string", default: "nxdomain" },
+    kind: { type: "string", default: "verify" },
     "timeout-s": { type: "string", default: "1800" },
     "outage-s": { type: "string", default: "0" },
     "no-ceiling": { type: "boolean", default: false },
@@ -31,6 +32,8 @@ const N = Number(values.addresses);
 const world = values.world as SoakWorld;
 if (!SOAK_WORLDS.includes(world)) throw new Error(`--world is one of ${SOAK_WORLDS.join(", ")}`);
 const outageMs = Number(values["outage-s"]) * 1000;
+const kind = values.kind as SoakKind;
+if (kind !== "verify" && kind !== "find") throw new Error("--kind is verify or find");
 
 /** One process inserting `rows` answers the way a perfect edge would: one insert per probe chunk. */
 async function ceiling(rows: number): Promise<{ rows: number; perSecond: number; rowsPerInsert: number }> {
@@ -97,7 +100,8 @@ async function lifecycle(stack: Stack, finishedJobId: string): Promise<string[]>
     const purgeS = (performance.now() - t0) / 1000;
     lines.push(`delete a completed ${N}-address job      ${String(deleted.status).padStart(4)} in ${deleteMs.toFixed(0).padStart(6)} ms   (target < 5000 ms); rows purged after ${purgeS.toFixed(1)} s`);
 
-    const upload = await apiCall(stack, "/api/v1/jobs?name=cancel-me", { method: "POST", body: soakCsv(world, N), headers: { "content-type": "text/csv" }, duplex: "half" } as RequestInit, 600_000);
+    const list = soakUpload(kind, world, N, "cancel-me");
+    const upload = await apiCall(stack, list.path, { method: "POST", body: list.body, headers: { "content-type": "text/csv" }, duplex: "half" } as RequestInit, 600_000);
     const jobId = (upload.body as { id: string }).id;
     await until("the second job's first results", async () => ((await apiCall(stack, `/api/v1/jobs/${jobId}`)).body as { processed: number }).processed > 0, 120_000);
     const t1 = performance.now();
@@ -129,6 +133,7 @@ try {
   const report = await runSoak(stack, {
     addresses: N,
     world,
+    kind,
     timeoutMs: Number(values["timeout-s"]) * 1000,
     log: (l) => console.log(l),
     // The outage lasts as long as asked: a scenario length, not a wait for something to happen.

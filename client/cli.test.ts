@@ -2,6 +2,9 @@
 // error and fallback paths against a scripted server on loopback.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import type { JobProgress } from "../core/live.ts";
@@ -10,9 +13,10 @@ import { createMxrayClient, MxrayApiError } from "./index.ts";
 
 describe("parseApiCommand", () => {
   it("reads jobs create, with --out implying --wait and csv by default", () => {
-    expect(parseApiCommand("jobs", ["create", "list.csv"])).toEqual({ kind: "jobs.create", file: "list.csv", wait: false, format: "csv", verdicts: [] });
+    expect(parseApiCommand("jobs", ["create", "list.csv"])).toEqual({ kind: "jobs.create", file: "list.csv", jobKind: "verify", wait: false, format: "csv", verdicts: [] });
+    expect(parseApiCommand("jobs", ["create", "people.csv", "--kind", "find"])).toMatchObject({ kind: "jobs.create", file: "people.csv", jobKind: "find" });
     expect(parseApiCommand("jobs", ["create", "l.txt", "--name", "crm", "--out", "clean.csv", "--verdict", "deliverable, Risky", "--poll", "500"])).toEqual({
-      kind: "jobs.create", file: "l.txt", name: "crm", wait: true, out: "clean.csv", format: "csv", verdicts: ["deliverable", "risky"], pollMs: 500,
+      kind: "jobs.create", file: "l.txt", jobKind: "verify", name: "crm", wait: true, out: "clean.csv", format: "csv", verdicts: ["deliverable", "risky"], pollMs: 500,
     });
   });
 
@@ -30,6 +34,13 @@ describe("parseApiCommand", () => {
     expect(parseApiCommand("webhooks", ["delete", "wh_1"])).toEqual({ kind: "webhooks.delete", id: "wh_1" });
     for (const help of [["--help"], [], ["create", "--help"], ["help"]]) expect(parseApiCommand("jobs", help)).toEqual({ kind: "help" });
     expect(parseApiCommand("check", ["-h"])).toEqual({ kind: "help" });
+    expect(parseApiCommand("find", ["--first", "Ada", "--last", "Lovelace", "--domain", "example.com"])).toEqual({
+      kind: "find", person: { first_name: "Ada", last_name: "Lovelace", domain: "example.com" }, json: false,
+    });
+    expect(parseApiCommand("find", ["--name", "Ada Lovelace", "--domain", "https://example.com/about", "--json"])).toEqual({
+      kind: "find", person: { full_name: "Ada Lovelace", domain: "https://example.com/about" }, json: true,
+    });
+    expect(parseApiCommand("find", ["--help"])).toEqual({ kind: "help" });
   });
 
   it.each([
@@ -44,6 +55,12 @@ describe("parseApiCommand", () => {
     [["jobs", "get"], /exactly one job ID/],
     [["jobs", "frobnicate"], /unknown command "jobs frobnicate"/],
     [["check"], /exactly one ADDRESS/],
+    [["jobs", "create", "a.csv", "--kind", "people"], /--kind takes verify or find, got "people"/],
+    [["find", "--first", "Ada", "--last", "Lovelace"], /needs --domain/],
+    [["find", "--name", "Ada Lovelace", "--domain", "  "], /needs --domain/],
+    [["find", "--first", "Ada", "--domain", "example.com"], /needs --first F --last L, or --name/],
+    [["find", "--name", "Ada Lovelace", "--last", "Lovelace", "--domain", "example.com"], /not both/],
+    [["find", "ada", "--domain", "example.com"], /flags only, not "ada"/],
     [["webhooks", "create", "--events", "job.completed"], /needs --url/],
     [["webhooks", "create", "--url", "ftp://x.example", "--events", "job.completed"], /http\(s\) URL/],
     [["webhooks", "create", "--url", "https://x.example", "--events", " , "], /needs --events/],
@@ -154,13 +171,15 @@ describe("the client", () => {
   });
 });
 
+/** Captured stdout and stderr of a command. */
+const io = () => {
+  const out = { stdout: "", stderr: "" };
+  const stdout = new PassThrough().on("data", (c) => (out.stdout += c));
+  const stderr = new PassThrough().on("data", (c) => (out.stderr += c));
+  return { out, io: { stdout, stderr } };
+};
+
 describe("mxray webhooks", () => {
-  const io = () => {
-    const out = { stdout: "", stderr: "" };
-    const stdout = new PassThrough().on("data", (c) => (out.stdout += c));
-    const stderr = new PassThrough().on("data", (c) => (out.stderr += c));
-    return { out, io: { stdout, stderr } };
-  };
 
   it("says so when the server has no webhooks API", async () => {
     const { url } = await scriptedApi({});
@@ -189,5 +208,85 @@ describe("mxray webhooks", () => {
     const c = io();
     expect(await runApiCommand("webhooks", ["delete", "wh_1"], env, c.io)).toBe(EXIT.ok);
     expect(c.out.stdout).toBe("deleted wh_1\n");
+  });
+});
+
+describe("mxray find", () => {
+  const candidate = (email: string, pattern: string, verdict: string, reason: string) => ({
+    email, pattern, verdict, reason, mx: "mx.example.com", smtp: { code: verdict === "deliverable" ? 250 : 550, enhanced: null, message: "" },
+  });
+  const found = {
+    email: "ada.lovelace@example.com", verdict: "deliverable", reason: "accepted", confidence: 97, pattern: "{first}.{last}", catch_all: false,
+    candidates: [candidate("ada@example.com", "{first}", "undeliverable", "mailbox_not_found"), candidate("ada.lovelace@example.com", "{first}.{last}", "deliverable", "accepted")],
+    duration_ms: 120,
+  };
+  const notFound = {
+    email: null, verdict: "undeliverable", reason: "mailbox_not_found", confidence: 0, pattern: null, catch_all: false,
+    candidates: [candidate("ada@example.com", "{first}", "undeliverable", "mailbox_not_found"), candidate("alovelace@example.com", "{f}{last}", "undeliverable", "mailbox_not_found")],
+    duration_ms: 80,
+  };
+
+  it("prints the address found, after posting the name and domain", async () => {
+    let posted: unknown = null;
+    const { url } = await scriptedApi({ "POST /api/v1/find": (_req, body) => ((posted = JSON.parse(body)), { status: 200, json: found }) });
+    const { out, io: streams } = io();
+    expect(await runApiCommand("find", ["--first", "Ada", "--last", "Lovelace", "--domain", "example.com"], { MXRAY_API_URL: url, MXRAY_API_KEY: "k" }, streams)).toBe(EXIT.ok);
+    expect(posted).toEqual({ first_name: "Ada", last_name: "Lovelace", domain: "example.com" });
+    expect(out.stdout).toBe("ada.lovelace@example.com  deliverable  accepted  confidence 97%  pattern {first}.{last}\n");
+  });
+
+  it("says when no address was found, with how many candidates were asked, and still exits ok", async () => {
+    const { url } = await scriptedApi({ "POST /api/v1/find": () => ({ status: 200, json: notFound }) });
+    const { out, io: streams } = io();
+    expect(await runApiCommand("find", ["--first", "Ada", "--last", "Lovelace", "--domain", "example.com"], { MXRAY_API_URL: url, MXRAY_API_KEY: "k" }, streams)).toBe(EXIT.ok);
+    expect(out.stdout).toBe("no address found: undeliverable mailbox_not_found (2 candidates asked)\n");
+  });
+
+  it("sends --name as full_name, and --json prints the whole answer", async () => {
+    let posted: unknown = null;
+    const { url } = await scriptedApi({ "POST /api/v1/find": (_req, body) => ((posted = JSON.parse(body)), { status: 200, json: found }) });
+    const { out, io: streams } = io();
+    expect(await runApiCommand("find", ["--name", "Ada Lovelace", "--domain", "example.com", "--json"], { MXRAY_API_URL: url, MXRAY_API_KEY: "k" }, streams)).toBe(EXIT.ok);
+    expect(posted).toEqual({ full_name: "Ada Lovelace", domain: "example.com" });
+    expect(JSON.parse(out.stdout)).toEqual(found);
+  });
+
+  it("is a usage error without a domain, before any request", async () => {
+    const { url, seen } = await scriptedApi({});
+    const { out, io: streams } = io();
+    expect(await runApiCommand("find", ["--name", "Ada Lovelace"], { MXRAY_API_URL: url, MXRAY_API_KEY: "k" }, streams)).toBe(EXIT.usage);
+    expect(out.stderr).toMatch(/^mxray: find needs --domain D/);
+    expect(seen).toEqual([]);
+  });
+
+  it("answers the API's error with the API exit status", async () => {
+    const { url } = await scriptedApi({
+      "POST /api/v1/find": () => ({ status: 402, json: { error: { code: "insufficient_credits", message: "No credits left", requestId: "req_3" } } }),
+    });
+    const { out, io: streams } = io();
+    expect(await runApiCommand("find", ["--name", "Ada Lovelace", "--domain", "example.com"], { MXRAY_API_URL: url, MXRAY_API_KEY: "k" }, streams)).toBe(EXIT.api);
+    expect(out.stderr).toBe("mxray: insufficient_credits: No credits left (request req_3)\n");
+  });
+
+  it("jobs create --kind find uploads the people list as a job of kind find; verify keeps the plain URL", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mxray-cli-"));
+    const file = join(dir, "people.csv");
+    writeFileSync(file, "first_name,last_name,domain\nAda,Lovelace,example.com\n");
+    const uploaded: string[] = [];
+    const { url, seen } = await scriptedApi({
+      "POST /api/v1/jobs?kind=find": (req, body) => (uploaded.push(`${req.headers["content-type"]} ${body}`), { status: 201, json: apiJob("queued", 0) }),
+      "POST /api/v1/jobs": () => ({ status: 201, json: apiJob("queued", 0) }),
+    });
+    const env = { MXRAY_API_URL: url, MXRAY_API_KEY: "k" };
+    try {
+      const a = io();
+      expect(await runApiCommand("jobs", ["create", file, "--kind", "find"], env, a.io)).toBe(EXIT.ok);
+      expect(a.out.stdout).toBe("job_1\n");
+      expect(uploaded).toEqual(["text/csv first_name,last_name,domain\nAda,Lovelace,example.com\n"]);
+      expect(await runApiCommand("jobs", ["create", file], env, io().io)).toBe(EXIT.ok);
+      expect(seen.map((s) => s.split(" ").slice(0, 2).join(" "))).toEqual(["POST /api/v1/jobs?kind=find", "POST /api/v1/jobs"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,4 @@
-// `mxray jobs|check|webhooks …`: the commands that talk to the service through its API, configured
+// `mxray jobs|check|find|webhooks …`: the commands that talk to the service through its API, configured
 // by MXRAY_API_URL and MXRAY_API_KEY. probe/cli.ts loads this file only when one of them runs, so
 // the probe's bundle (probe/build.ts) keeps none of the client's dependencies.
 import { createReadStream, createWriteStream, statSync } from "node:fs";
@@ -8,7 +8,7 @@ import { pipeline } from "node:stream/promises";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { isTerminal, type JobProgress } from "../core/live.ts";
 import { VERDICTS } from "../core/verdict.ts";
-import { createMxrayClient, MxrayApiError, type Job, type MxrayClient, type ResultFormat, type Verdict, type WebhookEvent } from "./index.ts";
+import { createMxrayClient, MxrayApiError, type FindPerson, type Job, type JobKind, type MxrayClient, type ResultFormat, type Verdict, type WebhookEvent } from "./index.ts";
 
 /** Exit statuses of the API commands; the README lists them. */
 export const EXIT = {
@@ -25,12 +25,13 @@ export const EXIT = {
 export const API_USAGE = `mxray — commands that talk to the mxray service (set MXRAY_API_URL and MXRAY_API_KEY)
 
 Usage:
-  mxray jobs create FILE [--name N] [--wait] [--out F] [--format csv|json|jsonl] [--verdict V,…] [--poll MS]
+  mxray jobs create FILE [--kind verify|find] [--name N] [--wait] [--out F] [--format csv|json|jsonl] [--verdict V,…] [--poll MS]
   mxray jobs list [--limit N] [--json]
   mxray jobs get ID
   mxray jobs results ID [--format csv|json|jsonl] [--verdict V,…] [--out F]
   mxray jobs cancel ID
   mxray check ADDRESS [--json]
+  mxray find (--first F --last L | --name "FULL NAME") --domain D [--json]
   mxray webhooks list [--json]
   mxray webhooks create --url URL --events E,… [--description D]
   mxray webhooks delete ID
@@ -38,6 +39,8 @@ Usage:
 jobs create:
   FILE                   a CSV/TSV (the email column is found by its header or content) or a
                          plain list, one address per line; streamed to the API
+  --kind find            FILE lists people (columns first_name,last_name or full_name, and
+                         domain or website): each one's address is found (default: verify)
   --name N               the job's name (default: the API's)
   --wait                 follow the job until it ends, with a progress bar on stderr (over the
                          job's WebSocket, polling GET /jobs/:id if the socket fails); the id is
@@ -50,6 +53,9 @@ jobs create:
 jobs results: the results so far, to stdout or --out (default format jsonl).
 jobs list: newest first, a table (--json: the API's page). jobs get and jobs cancel print the job as JSON.
 check: one address verified now by a probe; prints verdict and reason (--json: the whole result).
+find: a person's address at a company domain (or website), its candidates verified now by a probe;
+  prints the address, verdict, reason, confidence and pattern, or that none was found (--json: the
+  whole answer). Exit status ${EXIT.ok} whether or not an address was found.
 webhooks create: prints the endpoint with its signing secret, which is shown only once.
 
 Environment:
@@ -64,17 +70,19 @@ export class UsageError extends Error {}
 
 export type ApiCommand =
   | { kind: "help" }
-  | { kind: "jobs.create"; file: string; name?: string; wait: boolean; out?: string; format: ResultFormat; verdicts: Verdict[]; pollMs?: number }
+  | { kind: "jobs.create"; file: string; jobKind: JobKind; name?: string; wait: boolean; out?: string; format: ResultFormat; verdicts: Verdict[]; pollMs?: number }
   | { kind: "jobs.list"; limit?: number; json: boolean }
   | { kind: "jobs.get"; id: string }
   | { kind: "jobs.results"; id: string; format: ResultFormat; verdicts: Verdict[]; out?: string }
   | { kind: "jobs.cancel"; id: string }
   | { kind: "check"; address: string; json: boolean }
+  | { kind: "find"; person: FindPerson; json: boolean }
   | { kind: "webhooks.list"; json: boolean }
   | { kind: "webhooks.create"; url: string; events: string[]; description?: string }
   | { kind: "webhooks.delete"; id: string };
 
 const FORMATS: readonly ResultFormat[] = ["csv", "json", "jsonl"];
+const JOB_KINDS: readonly JobKind[] = ["verify", "find"];
 
 function format(value: string | undefined, fallback: ResultFormat): ResultFormat {
   if (value === undefined) return fallback;
@@ -102,10 +110,14 @@ function one(positionals: string[], what: string): string {
   return positionals[0]!;
 }
 
-/** The command line of an API command (`command` is jobs, check or webhooks), checked before any request. */
+/** Commands without a subcommand. */
+const SINGLE = ["check", "find"];
+
+/** The command line of an API command (`command` is jobs, check, find or webhooks), checked before any request. */
 export function parseApiCommand(command: string, argv: string[]): ApiCommand {
-  const [sub, ...rest] = command === "check" ? ["", ...argv] : argv;
-  if (argv.includes("--help") || argv.includes("-h") || (command !== "check" && (sub === undefined || sub === "help"))) return { kind: "help" };
+  const single = SINGLE.includes(command);
+  const [sub, ...rest] = single ? ["", ...argv] : argv;
+  if (argv.includes("--help") || argv.includes("-h") || (!single && (sub === undefined || sub === "help"))) return { kind: "help" };
   const parse = (options: ParseArgsConfig["options"]) => {
     const parsed = parseArgs({ args: rest, allowPositionals: true, options });
     return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
@@ -113,6 +125,7 @@ export function parseApiCommand(command: string, argv: string[]): ApiCommand {
   switch (`${command} ${sub}`) {
     case "jobs create": {
       const { values: v, positionals } = parse({
+        kind: { type: "string" },
         name: { type: "string" },
         wait: { type: "boolean" },
         out: { type: "string" },
@@ -123,9 +136,12 @@ export function parseApiCommand(command: string, argv: string[]): ApiCommand {
       const file = one(positionals, "FILE");
       if (!v.out && (v.verdict !== undefined || v.format !== undefined)) throw new UsageError("--verdict and --format apply to --out; give --out too");
       const pollMs = positiveInt("poll", v.poll as string | undefined);
+      const jobKind = (v.kind as string | undefined) ?? "verify";
+      if (!(JOB_KINDS as readonly string[]).includes(jobKind)) throw new UsageError(`--kind takes ${JOB_KINDS.join(" or ")}, got "${jobKind}"`);
       return {
         kind: "jobs.create",
         file,
+        jobKind: jobKind as JobKind,
         ...(v.name !== undefined ? { name: v.name as string } : {}),
         wait: Boolean(v.wait || v.out),
         ...(v.out ? { out: v.out as string } : {}),
@@ -157,6 +173,22 @@ export function parseApiCommand(command: string, argv: string[]): ApiCommand {
     case "check ": {
       const { values: v, positionals } = parse({ json: { type: "boolean" } });
       return { kind: "check", address: one(positionals, "ADDRESS"), json: Boolean(v.json) };
+    }
+    case "find ": {
+      const { values: v, positionals } = parse({
+        first: { type: "string" },
+        last: { type: "string" },
+        name: { type: "string" },
+        domain: { type: "string" },
+        json: { type: "boolean" },
+      });
+      if (positionals.length) throw new UsageError(`find takes flags only, not "${positionals[0]}"`);
+      const [first, last, name, domain] = [v.first, v.last, v.name, v.domain].map((x) => (x as string | undefined)?.trim() || undefined);
+      if (!domain) throw new UsageError("find needs --domain D (the company's mail domain or website)");
+      // Whether the name has letters enough is the server's to say (a 400 validation_failed).
+      if (name ? first || last : !(first && last)) throw new UsageError('find needs --first F --last L, or --name "FULL NAME" (not both)');
+      const person: FindPerson = name ? { full_name: name, domain } : { first_name: first!, last_name: last!, domain };
+      return { kind: "find", person, json: Boolean(v.json) };
     }
     case "webhooks list": {
       const { values: v, positionals } = parse({ json: { type: "boolean" } });
@@ -277,7 +309,7 @@ async function run(cmd: Exclude<ApiCommand, { kind: "help" }>, client: MxrayClie
         throw new UsageError(`cannot read ${cmd.file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
       }
       const body = Readable.toWeb(createReadStream(cmd.file)) as ReadableStream<Uint8Array>;
-      const created = await client.uploadList(body, contentTypeOf(cmd.file), cmd.name);
+      const created = await client.uploadList(body, contentTypeOf(cmd.file), cmd.name, cmd.jobKind);
       print(`${created.id}\n`);
       if (!cmd.wait) return EXIT.ok;
       const bar = progressReporter(io.stderr, Boolean(io.stderr.isTTY));
@@ -316,6 +348,13 @@ async function run(cmd: Exclude<ApiCommand, { kind: "help" }>, client: MxrayClie
       print(`${r.email}  ${r.verdict}  ${r.reason}  score ${r.score}${r.suggestion ? `  (did you mean ${r.suggestion}?)` : ""}\n`);
       return EXIT.ok;
     }
+    case "find": {
+      const r = await client.find(cmd.person);
+      if (cmd.json) return json(r);
+      const asked = `${r.candidates.length} candidate${r.candidates.length === 1 ? "" : "s"} asked`;
+      print(r.email ? `${r.email}  ${r.verdict}  ${r.reason}  confidence ${r.confidence}%  pattern ${r.pattern ?? "-"}\n` : `no address found: ${r.verdict} ${r.reason} (${asked})\n`);
+      return EXIT.ok;
+    }
     case "webhooks.list": {
       const got = await client.listWebhooks().catch((e) => webhooksMissing(e, "GET /api/v1/webhooks"));
       if (cmd.json) return json(got);
@@ -337,7 +376,7 @@ async function run(cmd: Exclude<ApiCommand, { kind: "help" }>, client: MxrayClie
   }
 }
 
-/** Runs `mxray <command> …` for jobs, check and webhooks; answers the exit status. */
+/** Runs `mxray <command> …` for jobs, check, find and webhooks; answers the exit status. */
 export async function runApiCommand(command: string, argv: string[], env: NodeJS.ProcessEnv, io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   try {
     const cmd = parseApiCommand(command, argv);

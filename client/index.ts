@@ -14,6 +14,9 @@ export type Verdict = Result["verdict"];
 export type Webhook = components["schemas"]["Webhook"];
 export type WebhookEvent = Webhook["events"][number];
 export type ResultFormat = "csv" | "json" | "jsonl";
+/** What a job's list holds: addresses to verify, or people whose addresses are to be found. */
+export type JobKind = NonNullable<NonNullable<paths["/api/v1/jobs"]["post"]["parameters"]["query"]>["kind"]>;
+export type FindPerson = components["schemas"]["FindRequest"] & { domain: string };
 
 /** The API's `{ error: { code, message, requestId } }`, or a stand-in code when the answer was not one. */
 export class MxrayApiError extends Error {
@@ -136,7 +139,7 @@ export function createMxrayClient(opts: MxrayClientOptions) {
     verify: async (email: string): Promise<Result> => unwrap(await api.POST("/api/v1/verify", { body: { email } })),
 
     /** A person's address from a name and a company domain or website; `email` is null when none was found. */
-    find: async (body: { first_name?: string; last_name?: string; full_name?: string; domain: string }) => unwrap(await api.POST("/api/v1/find", { body })),
+    find: async (body: FindPerson) => unwrap(await api.POST("/api/v1/find", { body })),
 
     /** A domain's decision makers from the server's people-data provider, each with the address found (501 `people_data_off` without one). */
     decisionMakers: async (body: { domain: string; titles?: string[]; limit?: number }) => unwrap(await api.POST("/api/v1/decision-makers", { body })),
@@ -148,11 +151,15 @@ export function createMxrayClient(opts: MxrayClientOptions) {
 
     cancelJob: async (id: string): Promise<Job> => unwrap(await api.DELETE("/api/v1/jobs/{id}", { params: { path: { id }, query: {} } })),
 
-    /** Creates a job from a raw list: `text/csv`, `text/tab-separated-values` or `text/plain`, streamed when given a stream. */
-    async uploadList(body: string | Uint8Array | ReadableStream<Uint8Array>, contentType: string, name?: string): Promise<Job> {
+    /**
+     * Creates a job from a raw list: `text/csv`, `text/tab-separated-values` or `text/plain`, streamed
+     * when given a stream; of kind `find` the list names people (the API's default is `verify`).
+     */
+    async uploadList(body: string | Uint8Array | ReadableStream<Uint8Array>, contentType: string, name?: string, kind?: JobKind): Promise<Job> {
       return unwrap(
         await api.POST("/api/v1/jobs", {
-          params: { query: name ? { name } : {} },
+          // A verify upload's URL stays as it was before kinds, which every server reads.
+          params: { query: { ...(name ? { name } : {}), ...(kind && kind !== "verify" ? { kind } : {}) } },
           // A raw body: the document types it as text, but a byte stream is what large files need.
           body: body as string,
           bodySerializer: (b) => b,

@@ -136,5 +136,9 @@ describe("mxray verify", () => {
     const missing = await mxray(["verify", "--file", "/nonexistent/list.csv"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cannot read --file/);
+    // `find` is routed to the API commands, which check the line before any request (issue 14).
+    const find = await mxray(["find", "--name", "Ada Lovelace"]);
+    expect(find.code).toBe(2);
+    expect(find.stderr).toMatch(/^mxray: find needs --domain D/);
   });
 });

@@ -19,7 +19,7 @@ Usage:
   mxray doctor [--helo NAME] [--ip ADDR] [--dns HOST:PORT ...] [--target HOST:PORT ...]
                [--blocklist ZONE ...] [--timeout MS]
   mxray help
-  mxray jobs|check|webhooks …  talk to the mxray service's API (see mxray jobs --help)
+  mxray jobs|check|find|webhooks …  talk to the mxray service's API (see mxray jobs --help)
 
 verify:
   ADDRESS ...            addresses to check (or --file)
@@ -324,6 +324,7 @@ export async function main(argv: string[]): Promise<number> {
         return await doctorCommand(rest);
       case "jobs":
       case "check":
+      case "find":
       case "webhooks": {
         // Loaded only here: the probe's bundle leaves the API client out (probe/build.ts).
         const { runApiCommand } = await import("../client/cli.ts");

@@ -112,8 +112,26 @@ export const BatchSchema = z.object({
   job_id: z.string().min(1).max(64),
   /** Addresses to verify; empty in a batch of people to find. */
   emails: z.array(z.string()).max(MAX_BATCH_EMAILS),
-  /** People to find (a job of kind `find`): each one's key in the job and candidates, likeliest first. */
-  people: z.array(z.object({ key: z.string().max(MAX_EMAIL_LENGTH), candidates: z.array(FindCandidateSchema).min(1).max(MAX_FIND_CANDIDATES) })).max(MAX_BATCH_EMAILS).optional(),
+  /**
+   * People to find (a job of kind `find`), each under its key in the job: with its candidates,
+   * likeliest first, or as the person (name parts and mail domain) whose candidates the probe
+   * makes itself (core/finder `findCandidates`) with `known`. The edge sends persons: a thousand
+   * of them are a small body, where their candidates would be a megabyte.
+   */
+  people: z
+    .array(
+      z
+        .object({
+          key: z.string().max(MAX_EMAIL_LENGTH),
+          candidates: z.array(FindCandidateSchema).min(1).max(MAX_FIND_CANDIDATES).optional(),
+          person: z.object({ first: z.string().max(200), middle: z.string().max(200), last: z.string().max(200), domain: z.string().max(255) }).optional(),
+        })
+        .refine((p) => p.candidates !== undefined || p.person !== undefined, "a person needs candidates or a person"),
+    )
+    .max(MAX_BATCH_EMAILS)
+    .optional(),
+  /** The address patterns each person's domain is known to use (name and count), for the candidates the probe makes. */
+  known: z.record(z.string().max(255), z.array(z.object({ pattern: z.string().max(32), count: z.number().int().nonnegative() })).max(32)).optional(),
   /** Where to post result chunks; if given, it must be the probe's EDGE_URL + /internal/probes/results. */
   callback_url: z.url().optional(),
   /** Milliseconds the probe may spend, greylisting retries included. */

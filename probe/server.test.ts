@@ -54,6 +54,19 @@ describe("POST /v1/batches", () => {
     expect(chunks.flatMap((c) => c.results)).toEqual([]);
   });
 
+  it("makes a person's candidates from the name, the domain's known pattern first", async () => {
+    const probe = setup();
+    const person = { first: "Ada", middle: "", last: "Lovelace", domain: "acme.test" };
+    const people = [{ key: "ada||lovelace|acme.test", person }, { key: "grace||hopper|new.test", person: { ...person, first: "Grace", last: "Hopper", domain: "new.test" } }];
+    const res = await postBatch(probe.app, batchBody("bat_p", [], { people, known: { "acme.test": [{ pattern: "flast", count: 4 }], "new.test": [] } }));
+    expect(res.status).toBe(200);
+    const [ada, grace] = probe.findCalls[0]!.people;
+    expect(ada!.slice(0, 2).map((c) => c.email)).toEqual(["alovelace@acme.test", "ada.lovelace@acme.test"]);
+    expect(ada![0]!.confidence).toBeGreaterThan(50);
+    expect(grace![0]).toEqual({ email: "grace.hopper@new.test", pattern: "first.last", confidence: 50 });
+    expect(probe.chunks.flatMap((c) => c.chunk.finds ?? []).map((f) => f.key)).toEqual(people.map((p) => p.key));
+  });
+
   it("accepts a delivery signed with the next key, and a callback_url that is its own edge's", async () => {
     const probe = setup();
     const body = batchBody("bat_2", ["a@d.test"], { callback_url: `${config.EDGE_URL}/internal/probes/results` });

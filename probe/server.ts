@@ -20,6 +20,7 @@ import { readRequestLimited } from "../core/limitedbody.ts";
 import { QSTASH_SIGNATURE_HEADER } from "../core/qstash.ts";
 import { SIGNATURE_HEADER, verifySignature } from "../core/signing.ts";
 import type { ProbeConfig } from "./config.ts";
+import { findCandidates } from "../core/finder/patterns.ts";
 import type { Engine, VerifyCall } from "./engine.ts";
 import type { ProbeMetrics } from "./metrics.ts";
 import { RESULTS_PATH, type Log, type Outbox } from "./outbox.ts";
@@ -197,7 +198,11 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
       }
       const people = batch.people ?? [];
       if (people.length) {
-        await engine.find(admitted(people.map((p) => p.candidates)), call, (a, i) => {
+        // A person comes as candidates, or as a name whose candidates are made here, ordered by
+        // what the edge knows of the domain: the same code as the single find's (core/finder).
+        const candidatesOf = (p: (typeof people)[number]) =>
+          p.candidates ?? findCandidates(p.person!, p.person!.domain, batch.known?.[p.person!.domain.toLowerCase()] ?? []);
+        await engine.find(admitted(people.map(candidatesOf)), call, (a, i) => {
           total++;
           // A person's answer goes back under the key the edge gave it.
           const { trace: _t, ...answer } = a;

@@ -51,15 +51,6 @@ describe("POST /api/v1/jobs?kind=find", () => {
     expect(acc!.creditBalance).toBe(9);
   });
 
-  it("cuts a people list into batches a quarter of an address batch's size (MXRAY_BATCH_SIZE 50 here)", async () => {
-    const { key } = await seedAccount(100);
-    const d = freshDomain();
-    const rows = Array.from({ length: 30 }, (_, i) => `Ada,Lovelace${"abcdefghijklmnopqrstuvwxyz"[i % 26]}${"xyz"[Math.floor(i / 26)]},${d}`);
-    const job = (await (await createFind(key, `first_name,last_name,domain\n${rows.join("\n")}\n`, "text/csv")).json()) as JobView;
-    expect(job.unique).toBe(30);
-    expect((await itemsOf(job.id)).map((b) => b.items.length).sort((a, b) => a - b)).toEqual([4, 13, 13]);
-  });
-
   it("refuses a list without a domain or a name column, naming it, and keeps no job", async () => {
     const { key, accountId } = await seedAccount(10);
     const noDomain = await createFind(key, "first_name,last_name,company\nAda,Lovelace,Acme\n", "text/csv");

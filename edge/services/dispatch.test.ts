@@ -5,7 +5,8 @@ import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { newId } from "../../core/ids.ts";
 import type { BatchItem } from "../../core/ingest.ts";
-import { confidence } from "../../core/finder/patterns.ts";
+import { BatchSchema } from "../../core/contracts.ts";
+import { findCandidates } from "../../core/finder/patterns.ts";
 import { accounts, batches, batchItems, domainPatterns, jobEmails, jobs, probes, stripeSubscriptions } from "../../db/schema.ts";
 import type { DispatchRequest, Dispatcher } from "../adapters/dispatch.ts";
 import { buildServices, type Services } from "./context.ts";
@@ -62,7 +63,7 @@ describe("dispatchPending", () => {
     expect(await dispatchPending(s)).toBe(0); // no room left, nothing sent twice
   });
 
-  it("sends a find batch's people with candidates made now, a domain's learned pattern first (issue 14)", async () => {
+  it("sends a find batch's people with what their domains are known to use, read now (issue 14)", async () => {
     const { jobId, ids } = await seed(1, { size: 1 });
     await s.db.update(jobs).set({ kind: "find" }).where(eq(jobs.id, jobId));
     const [known, fresh] = [`known-${crypto.randomUUID().slice(0, 8)}.test`, `fresh-${crypto.randomUUID().slice(0, 8)}.test`];
@@ -72,14 +73,13 @@ describe("dispatchPending", () => {
     await s.db.insert(domainPatterns).values([{ domain: known, pattern: "flast", count: 3, updatedAt: 1 }]);
     await probe("prb_a", 1);
     expect(await dispatchPending(s)).toBe(1);
-    const batch = sent[0]!.batch;
+    const batch = BatchSchema.parse(sent[0]!.batch);
     expect(batch.emails).toEqual([]);
-    expect(batch.people!.map((p) => p.key)).toEqual(items.map((i) => i[0]));
-    expect(batch.people![0]!.candidates[0]).toEqual({ email: `alovelace@${known}`, pattern: "flast", confidence: confidence("flast", [{ pattern: "flast", count: 3 }]) });
-    expect(batch.people![1]!.candidates[0]!.email).toBe(`aturing@${known}`);
-    // Nothing known: the likeliest pattern first, at its prior's confidence.
-    expect(batch.people![2]!.candidates[0]).toEqual({ email: `grace.hopper@${fresh}`, pattern: "first.last", confidence: 50 });
-    expect(batch.people![2]!.candidates.length).toBeGreaterThan(1);
+    expect(batch.people).toEqual(items.map(([key, , , , p]) => ({ key, person: p })));
+    // Only this batch's domains, each with its counts (none yet for a fresh one).
+    expect(batch.known).toEqual({ [known]: [{ pattern: "flast", count: 3 }], [fresh]: [] });
+    // What the probe makes of it (probe/server.ts): the learned pattern first.
+    expect(findCandidates(items[0]![4]!, known, batch.known![known])[0]).toMatchObject({ email: `alovelace@${known}`, pattern: "flast" });
   });
 
   it("leaves the batches of a job still ingesting", async () => {

@@ -6,7 +6,7 @@
 import { and, eq, gte, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import { accountWeight, fairOrder } from "../../core/fairshare.ts";
 import type { Batch } from "../../core/contracts.ts";
-import { findCandidates } from "../../core/finder/patterns.ts";
+import type { Known } from "../../core/finder/patterns.ts";
 import type { BatchItem } from "../../core/ingest.ts";
 import { accounts, batches, batchItems, jobs, probeMinutes, probes, stripeSubscriptions } from "../../db/schema.ts";
 import type { Services } from "./context.ts";
@@ -147,22 +147,19 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
 }
 
 /**
- * What a batch asks for: its addresses, or (a job of kind `find`) its people with their
- * candidates. Candidates are made now, not at ingest, so what earlier batches taught about a
- * domain's pattern (domain_patterns) orders this one's; one read covers every domain claimed.
+ * What a batch asks for: its addresses, or (a job of kind `find`) its people with what their
+ * domains are known to use, read now, not at ingest, so what earlier batches taught about a
+ * domain's pattern (domain_patterns) orders this one's candidates; one read covers every domain
+ * claimed. The probe makes the candidates.
  */
-async function batchWork(s: Services, claimed: BatchItem[][]): Promise<(items: BatchItem[]) => Pick<Batch, "emails" | "people">> {
+async function batchWork(s: Services, claimed: BatchItem[][]): Promise<(items: BatchItem[]) => Pick<Batch, "emails" | "people" | "known">> {
   const domains = claimed.flatMap((items) => items.flatMap((i) => (i[4] ? [i[4].domain] : [])));
-  const known = domains.length > 0 ? await knownPatternsFor(s.db, domains) : new Map();
+  const known = domains.length > 0 ? await knownPatternsFor(s.db, domains) : new Map<string, Known>();
   return (items) => {
     if (!items.some((i) => i[4])) return { emails: items.map((i) => i[1]) };
-    const people = items.flatMap(([key, , , , person]) => {
-      if (!person) return [];
-      const k = known.get(person.domain) ?? [];
-      const list = findCandidates(person, person.domain, k);
-      return list.length > 0 ? [{ key, candidates: list }] : [];
-    });
-    return { emails: [], people };
+    const people = items.flatMap(([key, , , , person]) => (person ? [{ key, person }] : []));
+    const mine = new Set(people.map((p) => p.person.domain.toLowerCase()));
+    return { emails: [], people, known: Object.fromEntries([...mine].map((d) => [d, known.get(d) ?? []])) };
   };
 }
 

@@ -85,11 +85,6 @@ const INSERT_ROWS = 400;
  * syntax) are written, so memory and rows written stay bounded whatever the upload's size.
  * On any failure the half-made job is removed; nothing stored before is touched.
  */
-/** A person goes to the probe as up to 12 candidates, and may cost several RCPTs: a batch of
- *  people is this much smaller than one of addresses, so its body (QStash takes 1 MB) and its
- *  SMTP work stay near an address batch's. */
-const PEOPLE_PER_ADDRESS_SLOT = 4;
-
 export async function ingestJob(s: Services, accountId: string, actor: string, name: string, source: IngestSource, kind: JobKind = "verify"): Promise<JobView> {
   const { db, config } = s;
   if ((kind === "find" && source.kind === "rows") || (kind === "verify" && source.kind === "people")) {
@@ -100,7 +95,7 @@ export async function ingestJob(s: Services, accountId: string, actor: string, n
   try {
     const people = kind === "find" ? new PeopleIngest() : null;
     const ingest = people ?? new Ingest(source.kind === "bytes" ? { column: source.column } : {});
-    const cutter = new BatchCutter<IngestedAddress>(people ? Math.ceil(config.MXRAY_BATCH_SIZE / PEOPLE_PER_ADDRESS_SLOT) : config.MXRAY_BATCH_SIZE);
+    const cutter = new BatchCutter<IngestedAddress>(config.MXRAY_BATCH_SIZE);
     let inflight: Promise<void> = Promise.resolve();
     let plausible = 0; // rows that at least have an "@"
     let sawText = false; // a file of blanks is empty, not "without an email column"

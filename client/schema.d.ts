@@ -882,7 +882,10 @@ export interface operations {
     findAddress: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string of yours (≤ 255 printable ASCII characters). A retry with the same key within 24 hours is charged once and answered with the first answer (header `idempotent-replayed: true`); reusing a key with a different body is a 409 `conflict`. Answers without an address are not kept, so their retry finds again. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -921,6 +924,15 @@ export interface operations {
             };
             /** @description No credits left (`insufficient_credits`) */
             402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was used with a different body (`conflict`) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

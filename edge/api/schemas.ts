@@ -55,6 +55,14 @@ export const JobSchema = z
   })
   .openapi("Job");
 
+/** An Idempotency-Key header: Stripe's limit of 255, printable ASCII because it travels in a header. */
+export const IdempotencyKeyHeader = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x20-\x7e]+$/, "printable ASCII only")
+  .optional();
+
 export const JobIdParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" }, example: "job_3kq8Zp1m0aVw2XbYcD4e" }) });
 
 /** The query of a cursor-paged list (edge/services/paging.ts). */

@@ -3,10 +3,10 @@
 import { DEV_KEY_ACTOR } from "./auth.ts";
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { FindAnswerSchema } from "../../core/contracts.ts";
-import { findPerson } from "../services/find.ts";
+import { findPersonOnce } from "../services/find.ts";
 import type { AppEnv } from "./app.ts";
 import { requestId } from "./errors.ts";
-import { COMMON_ERRORS, errorResponse } from "./schemas.ts";
+import { COMMON_ERRORS, errorResponse, IdempotencyKeyHeader } from "./schemas.ts";
 
 const name = (example: string, description: string) => z.string().max(1_000).optional().openapi({ example, description });
 
@@ -38,11 +38,22 @@ const route = createRoute({
   summary: "Find a person's address",
   tags: ["Find"],
   security: [{ bearer: [] }],
-  request: { body: { required: true, content: { "application/json": { schema: FindRequest } } } },
+  request: {
+    headers: z.object({
+      "idempotency-key": IdempotencyKeyHeader.openapi({
+        description:
+          "Any unique string of yours (≤ 255 printable ASCII characters). A retry with the same key within 24 hours is charged once and " +
+          "answered with the first answer (header `idempotent-replayed: true`); reusing a key with a different body is a 409 `conflict`. " +
+          "Answers without an address are not kept, so their retry finds again.",
+      }),
+    }),
+    body: { required: true, content: { "application/json": { schema: FindRequest } } },
+  },
   responses: {
     200: { description: "The address found (or null), with the candidates asked and their evidence", content: { "application/json": { schema: FindAnswer } } },
     400: errorResponse("`invalid_json`, or `validation_failed`: no domain, a name with no letters, an IP address or localhost for a domain"),
     402: errorResponse("No credits left (`insufficient_credits`)"),
+    409: errorResponse("The Idempotency-Key was used with a different body (`conflict`)"),
     503: errorResponse("No probe online or none answered (`probe_unavailable`, with Retry-After)"),
     ...COMMON_ERRORS,
   },
@@ -50,7 +61,9 @@ const route = createRoute({
 
 export function registerFind(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
-    const answer = await findPerson(c.var.services, c.var.accountId, c.var.keyId ?? DEV_KEY_ACTOR, requestId(c), c.req.valid("json"));
+    const key = c.req.valid("header")["idempotency-key"];
+    const { answer, replayed } = await findPersonOnce(c.var.services, c.var.accountId, c.var.keyId ?? DEV_KEY_ACTOR, requestId(c), c.req.valid("json"), key);
+    if (replayed) c.header("idempotent-replayed", "true");
     return c.json(answer, 200);
   });
 }

@@ -8,10 +8,7 @@ import { checkAddress } from "../services/verify.ts";
 import { recordVerification } from "../services/webhooks.ts";
 import type { AppEnv } from "./app.ts";
 import { requestId } from "./errors.ts";
-import { COMMON_ERRORS, errorResponse, ResultSchema } from "./schemas.ts";
-
-/** Stripe's limit; printable ASCII because it travels in a header. */
-const IDEMPOTENCY_KEY_MAX = 255;
+import { COMMON_ERRORS, errorResponse, IdempotencyKeyHeader, ResultSchema } from "./schemas.ts";
 
 const route = createRoute({
   method: "post",
@@ -23,20 +20,14 @@ const route = createRoute({
   request: {
     // Lower case: Hono reads headers so, and HTTP field names are case-insensitive (RFC 9110 §5.1).
     headers: z.object({
-      "idempotency-key": z
-        .string()
-        .min(1)
-        .max(IDEMPOTENCY_KEY_MAX)
-        .regex(/^[\x20-\x7e]+$/, "printable ASCII only")
-        .optional()
-        .openapi({
-          example: "0f8fad5b-d9cb-469f-a165-70867728950e",
-          description:
-            "Any unique string of yours (≤ 255 printable ASCII characters; a UUID is a good choice). A retry with the same key " +
-            "within 24 hours is charged once and answered with the first answer (header `idempotent-replayed: true`) without a new " +
-            "probe check; reusing a key with a different body is a 409 `conflict`. Errors and `unknown` verdicts are not kept, so " +
-            "their retry checks again.",
-        }),
+      "idempotency-key": IdempotencyKeyHeader.openapi({
+        example: "0f8fad5b-d9cb-469f-a165-70867728950e",
+        description:
+          "Any unique string of yours (≤ 255 printable ASCII characters; a UUID is a good choice). A retry with the same key " +
+          "within 24 hours is charged once and answered with the first answer (header `idempotent-replayed: true`) without a new " +
+          "probe check; reusing a key with a different body is a 409 `conflict`. Errors and `unknown` verdicts are not kept, so " +
+          "their retry checks again.",
+      }),
     }),
     body: {
       required: true,

@@ -10,7 +10,7 @@ import { result, seedAccount, serviceCode, standInProbeClient, testDb as db } fr
 import { buildServices, type Services } from "./context.ts";
 import { creditBalance } from "./credits.ts";
 import { knownPatterns } from "./domainpatterns.ts";
-import { findPerson, type FindPersonRequest } from "./find.ts";
+import { findPerson, findPersonOnce, type FindPersonRequest } from "./find.ts";
 
 const ours = [newId("prb"), newId("prb")];
 beforeAll(async () => {
@@ -73,6 +73,22 @@ describe("findPerson", () => {
     expect(answer.confidence).toBeLessThan(60);
     expect(await spent(accountId)).toBe(1);
     expect(await knownPatterns(db(), anything.domain)).toEqual([]);
+  });
+
+  it("answers a retry with the same Idempotency-Key from the first find, charged once; another body under it is a conflict", async () => {
+    const { accountId } = await seedAccount(100);
+    const acme = company((local) => local === "alovelace");
+    const s: Services = { ...buildServices(env, { waitUntil: () => {} }, "http://edge.test"), probeClient: acme.client };
+    const req = { first_name: "Ada", last_name: "Lovelace", domain: acme.domain };
+    const once = (body: FindPersonRequest) => findPersonOnce(s, accountId, "user_test", newId("req"), body, "retry-1");
+    const first = await once(req);
+    const asked = acme.client.calls.length;
+    const again = await once(req);
+    expect(first).toMatchObject({ replayed: false, answer: { email: `alovelace@${acme.domain}` } });
+    expect(again).toEqual({ replayed: true, answer: first.answer });
+    expect(acme.client.calls).toHaveLength(asked);
+    expect(await spent(accountId)).toBe(1);
+    expect(await serviceCode(once({ ...req, first_name: "Grace" }))).toBe("conflict");
   });
 
   it("refuses bad input and an empty balance before asking a probe", async () => {

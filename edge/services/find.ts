@@ -7,10 +7,23 @@ import { findCandidates, parsePerson, type FindInput } from "../../core/finder/p
 import { ServiceError } from "../errors.ts";
 import type { Services } from "./context.ts";
 import { knownPatterns, learnPattern } from "./domainpatterns.ts";
-import { askProbes, chargeOne, DEFAULT_CHECK_BUDGET_MS, needOneCredit } from "./verify.ts";
+import { askProbes, chargeOne, DEFAULT_CHECK_BUDGET_MS, idempotent, needOneCredit } from "./verify.ts";
 
 export interface FindPersonRequest extends FindInput {
   trace?: boolean | undefined;
+}
+
+/** A find under an optional Idempotency-Key: a retry of a paid find gets its answer again, charged once. */
+export function findPersonOnce(
+  s: Services,
+  accountId: string,
+  actor: string,
+  requestId: string,
+  req: FindPersonRequest,
+  idempotencyKey?: string | null,
+): Promise<{ answer: FindAnswer; replayed: boolean }> {
+  const request = [req.first_name ?? null, req.last_name ?? null, req.full_name ?? null, req.domain ?? null, req.trace ?? false];
+  return idempotent(s, accountId, "find", requestId, idempotencyKey, request, (chargeKey) => findPerson(s, accountId, actor, chargeKey, req), (a) => a.email !== null);
 }
 
 export async function findPerson(s: Services, accountId: string, actor: string, requestId: string, req: FindPersonRequest): Promise<FindAnswer> {

@@ -35,10 +35,47 @@ export interface CheckOutcome {
 }
 
 /** What an Idempotency-Key remembers: the request it was first used for, and its answer once final. */
-interface KeyRecord {
+interface KeyRecord<T> {
   request: string;
-  /** null after an unknown: nothing was charged, so a retry asks a probe again. */
-  result: Result | null;
+  /** null after an answer nothing was charged for (an unknown): a retry asks a probe again. */
+  result: T | null;
+}
+
+/**
+ * Runs a single check or find under an optional Idempotency-Key (Stripe's model): the charge is
+ * keyed by (account, key), and a paid answer is kept a day, so a retry gets it again without a
+ * probe. `run` gets the charge key; `keep` says whether its answer was paid for.
+ */
+export async function idempotent<T>(
+  s: Services,
+  accountId: string,
+  what: "verify" | "find",
+  requestId: string,
+  idempotencyKey: string | null | undefined,
+  /** The request's parameters: the same key with others is a conflict. */
+  request: unknown[],
+  run: (chargeKey: string) => Promise<T>,
+  keep: (answer: T) => boolean,
+): Promise<{ answer: T; replayed: boolean }> {
+  if (!idempotencyKey) return { answer: await run(requestId), replayed: false };
+  // Account-scoped: two accounts may pick the same key. Request ids ("req_…") never collide.
+  const scoped = `${accountId}:${idempotencyKey}`;
+  const recordKey = `${what}:idem:${scoped}`;
+  const fingerprint = JSON.stringify(request);
+  const seen = await s.cache.get<KeyRecord<T>>(recordKey);
+  if (seen && seen.request !== fingerprint) {
+    throw new ServiceError("conflict", `This Idempotency-Key was used with different parameters; use a new key for a new ${what === "find" ? "find" : "check"}`);
+  }
+  if (seen?.result) return { answer: seen.result, replayed: true };
+  const answer = await run(scoped);
+  const record: KeyRecord<T> = { request: fingerprint, result: keep(answer) ? answer : null };
+  try {
+    await s.cache.set(recordKey, record, IDEMPOTENCY_TTL_S);
+  } catch (e) {
+    // The charge is keyed in the ledger, so a retry is still charged once; it only asks again.
+    console.log(JSON.stringify({ msg: "idempotent answer not stored", error: e instanceof Error ? e.message : String(e) }));
+  }
+  return { answer, replayed: false };
 }
 
 export async function checkAddress(
@@ -50,25 +87,15 @@ export async function checkAddress(
   req: CheckRequest,
   idempotencyKey?: string | null,
 ): Promise<CheckOutcome> {
-  if (!idempotencyKey) return { ...(await check(s, accountId, actor, requestId, req)), replayed: false };
-  // Account-scoped: two accounts may pick the same key. Request ids ("req_…") never collide.
-  const scoped = `${accountId}:${idempotencyKey}`;
-  const recordKey = `verify:idem:${scoped}`;
-  const request = JSON.stringify([req.email, req.budget_ms ?? null, req.trace ?? false]);
-  const seen = await s.cache.get<KeyRecord>(recordKey);
-  if (seen && seen.request !== request) {
-    throw new ServiceError("conflict", "This Idempotency-Key was used with different parameters; use a new key for a new check");
-  }
-  if (seen?.result) return { result: seen.result, cached: true, replayed: true };
-  const outcome = await check(s, accountId, actor, scoped, req);
-  const record: KeyRecord = { request, result: outcome.result.verdict === "unknown" ? null : outcome.result };
-  try {
-    await s.cache.set(recordKey, record, IDEMPOTENCY_TTL_S);
-  } catch (e) {
-    // The charge is keyed in the ledger, so a retry is still charged once; it only asks again.
-    console.log(JSON.stringify({ msg: "idempotent answer not stored", error: e instanceof Error ? e.message : String(e) }));
-  }
-  return { ...outcome, replayed: false };
+  let cached = false;
+  const run = async (chargeKey: string) => {
+    const outcome = await check(s, accountId, actor, chargeKey, req);
+    cached = outcome.cached;
+    return outcome.result;
+  };
+  const request = [req.email, req.budget_ms ?? null, req.trace ?? false];
+  const { answer, replayed } = await idempotent(s, accountId, "verify", requestId, idempotencyKey, request, run, (r) => r.verdict !== "unknown");
+  return { result: answer, cached: cached || replayed, replayed };
 }
 
 const noCredit = (s: Services, accountId: string, what = "A check") => insufficientCredits(s.db, accountId, 1, what);

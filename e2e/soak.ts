@@ -61,22 +61,25 @@ function letters(i: number): string {
   }
 }
 
-/** The people list as a streamed CSV (id,first_name,last_name,domain) on the nxdomain world's domains. */
-export function soakPeopleCsv(people: number): ReadableStream<Uint8Array> {
+/** A list as a streamed CSV, generated as it is read: 1M rows never sit in memory. */
+function streamedCsv(header: string, rows: number, line: (i: number) => string): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let i = 0;
   return new ReadableStream({
     start(controller) {
-      controller.enqueue(encoder.encode("id,first_name,last_name,domain\n"));
+      controller.enqueue(encoder.encode(`${header}\n`));
     },
     pull(controller) {
-      if (i >= people) return controller.close();
+      if (i >= rows) return controller.close();
       const lines: string[] = [];
-      for (const end = Math.min(people, i + 2_000); i < end; i++) lines.push(`${i},Ada,Lovelace${letters(i)},nx${i % NX_DOMAINS}.soak.test\n`);
+      for (const end = Math.min(rows, i + 2_000); i < end; i++) lines.push(`${line(i)}\n`);
       controller.enqueue(encoder.encode(lines.join("")));
     },
   });
 }
+
+/** The people list (id,first_name,last_name,domain) on the nxdomain world's domains. */
+export const soakPeopleCsv = (people: number) => streamedCsv("id,first_name,last_name,domain", people, (i) => `${i},Ada,Lovelace${letters(i)},nx${i % NX_DOMAINS}.soak.test`);
 
 /** The upload of a soak's list: its path and streamed body. */
 export function soakUpload(kind: SoakKind, world: SoakWorld, rows: number, name: string): { path: string; body: ReadableStream<Uint8Array> } {
@@ -87,22 +90,8 @@ export function soakUpload(kind: SoakKind, world: SoakWorld, rows: number, name:
   return { path: `/api/v1/jobs?name=${name}`, body: soakCsv(world, rows) };
 }
 
-/** The list as a streamed CSV (id,email,name), generated as it is read: 1M rows never sit in memory. */
-export function soakCsv(world: SoakWorld, addresses: number): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  let i = 0;
-  return new ReadableStream({
-    start(controller) {
-      controller.enqueue(encoder.encode("id,email,name\n"));
-    },
-    pull(controller) {
-      if (i >= addresses) return controller.close();
-      const lines: string[] = [];
-      for (const end = Math.min(addresses, i + 2_000); i < end; i++) lines.push(`${i},${soakAddress(world, i).email},Person ${i}\n`);
-      controller.enqueue(encoder.encode(lines.join("")));
-    },
-  });
-}
+/** The address list (id,email,name). */
+export const soakCsv = (world: SoakWorld, addresses: number) => streamedCsv("id,email,name", addresses, (i) => `${i},${soakAddress(world, i).email},Person ${i}`);
 
 export interface Percentiles {
   n: number;

@@ -34,13 +34,8 @@ export interface DecisionMakersRequest {
   limit?: number | undefined;
 }
 
-export interface DecisionMaker {
-  full_name: string;
-  first_name: string;
-  last_name: string;
-  title: string | null;
-  seniority: string | null;
-  linkedin_url: string | null;
+/** The provider's person, its address named as the provider's, with what our finder found. */
+export interface DecisionMaker extends Omit<Person, "email"> {
   /** The provider's own address for the person, unverified. */
   provider_email: string | null;
   find: FindAnswer | null;

@@ -2,9 +2,6 @@
 // config (vitest.config.ts) so the Workers pool never loads them. A real sqld, migrated, is
 // started here (on the Node side) and handed to the Worker as TURSO_DATABASE_URL, and so is a
 // real redis-server behind the Upstash REST bridge (UPSTASH_REDIS_REST_URL/_TOKEN).
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { migrateDb } from "./db/migrate.ts";
@@ -15,6 +12,7 @@ import { startStandInApollo, startStandInPdl } from "./e2e/standin-peopledata.ts
 import { startStandInReceiver } from "./e2e/standin-receiver.ts";
 import { startStandInStripe } from "./e2e/standin-stripe.ts";
 import { startUpstashBridge } from "./e2e/upstash-bridge.ts";
+import { scratchDir } from "./e2e/scratch.ts";
 
 /** The probe secret the Worker under test trusts (tests sign with it). */
 export const TEST_PROBE_SECRET = "test-probe-secret-0123456789abcdef";
@@ -30,20 +28,20 @@ export const TEST_PEOPLEDATA_KEY = "test-peopledata-key-0123456789";
 export default defineConfig({
   plugins: [
     cloudflareTest(async () => {
-      const sqld = await startSqld({ dataDir: mkdtempSync(join(tmpdir(), "mxray-workers-db-")) });
+      const sqld = await startSqld({ dataDir: scratchDir("workers-db") });
       await migrateDb(sqld.url);
       // The sweeper works on every probe and batch, so its tests get a database of their own.
-      const fleetDb = await startSqld({ dataDir: mkdtempSync(join(tmpdir(), "mxray-workers-fleet-")) });
+      const fleetDb = await startSqld({ dataDir: scratchDir("workers-fleet") });
       await migrateDb(fleetDb.url);
       // The single check asks every live probe, so its tests get a database whose probes are
       // only the ones they register, all of them paths of one scripted stand-in on loopback.
-      const verifyDb = await startSqld({ dataDir: mkdtempSync(join(tmpdir(), "mxray-workers-verify-")) });
+      const verifyDb = await startSqld({ dataDir: scratchDir("workers-verify") });
       await migrateDb(verifyDb.url);
       // The webhook sweeper works on every due delivery, so its tests get a database of their own.
-      const webhooksDb = await startSqld({ dataDir: mkdtempSync(join(tmpdir(), "mxray-workers-webhooks-")) });
+      const webhooksDb = await startSqld({ dataDir: scratchDir("workers-webhooks") });
       await migrateDb(webhooksDb.url);
       // The console reads and changes every probe, so its tests get a database of their own.
-      const adminDb = await startSqld({ dataDir: mkdtempSync(join(tmpdir(), "mxray-workers-admin-")) });
+      const adminDb = await startSqld({ dataDir: scratchDir("workers-admin") });
       await migrateDb(adminDb.url);
       const redis = await startRedis();
       const upstash = await startUpstashBridge({ redisPort: redis.port, redisPassword: redis.password, token: "test-upstash-token" });

@@ -1,11 +1,11 @@
 // The committed document and types follow the routes, and the document passes Redocly's
 // recommended rules with no warning.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { DOCUMENT_PATH, REGENERATE, schemaTypes, servedDocumentText, TYPES_PATH } from "./document.ts";
+import { scratchDir } from "../e2e/scratch.ts";
 
 // Only the JobHub Durable Object needs workerd's module; the document never runs it.
 vi.mock("cloudflare:workers", () => ({ DurableObject: class {} }));
@@ -22,7 +22,7 @@ describe("client/openapi.json and client/schema.d.ts", () => {
   });
 
   it("passes `redocly lint` (recommended rules) with no error and no warning", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), "mxray-openapi-")), "openapi.json");
+    const file = join(scratchDir("openapi"), "openapi.json");
     writeFileSync(file, await servedDocumentText());
     const out = await new Promise<string>((resolve) => {
       // lint exits non-zero on errors; the JSON report says everything either way.

@@ -4,20 +4,19 @@
 // stand-in's checkout page (deliveries duplicated, concurrent and late), is refunded and
 // disputed, subscribes to a plan that renews and ends, and turns on auto top-up (charged once;
 // a declined card shown and not retried). After each step the balance equals the ledger's sum.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "../db/client.ts";
 import { startStack, type Stack } from "./stack.ts";
 import type { StandInStripe } from "./standin-stripe.ts";
+import { scratchDir } from "./scratch.ts";
 
 let stack: Stack;
 let stripe: StandInStripe;
 let sql: ReturnType<typeof createDb>;
 
 beforeAll(async () => {
-  stack = await startStack({ dataDir: mkdtempSync(join(tmpdir(), "mxray-billing-")), probes: 0, sweepMs: 0 });
+  stack = await startStack({ dataDir: scratchDir("billing"), probes: 0, sweepMs: 0 });
   stripe = stack.stripe!;
   sql = createDb({ url: stack.sqld.url });
 }, 120_000);

@@ -2,17 +2,17 @@
 // them (a child process configured by MXRAY_API_URL and MXRAY_API_KEY); and the document the
 // stack serves is the one the client was generated from.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Papa from "papaparse";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXIT } from "../client/cli.ts";
 import type { Job, Result } from "../client/index.ts";
 import { ROOT, startStack, type Stack } from "./stack.ts";
+import { scratchDir } from "./scratch.ts";
 
 let stack: Stack;
-const dir = mkdtempSync(join(tmpdir(), "mxray-api-cli-"));
+const dir = scratchDir("api-cli");
 
 beforeAll(async () => {
   stack = await startStack({ dataDir: join(dir, "stack"), world: true, probes: 1, sweepMs: 1000 });

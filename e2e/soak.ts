@@ -5,14 +5,14 @@
 // counted once, and can stop sqld mid-job (an outage) to see the API say "unavailable" and the
 // probe keep its chunks. `npm run bench:soak` prints it; e2e/soak.test.ts and e2e/outage.test.ts
 // assert on it.
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { JobView } from "../core/contracts.ts";
 import type { Verdict } from "../core/verdict.ts";
 import { createDb } from "../db/client.ts";
 import { startStack, type Stack } from "./stack.ts";
 import { soakDomain, startWorld, type World } from "./world/index.ts";
+import { scratchDir } from "./scratch.ts";
 
 /**
  * "nxdomain": the issue's list, 3 columns over 500 domains that do not exist (answered from DNS,
@@ -249,7 +249,7 @@ export async function startSoakStack(opts: Pick<SoakOptions, "world" | "rttMs" |
   const world = await startWorld({ rttMs: opts.rttMs ?? 0, acceptingDomains: opts.world === "mixed" ? ACCEPTING_DOMAINS : 0 });
   try {
     const stack = await startStack({
-      dataDir: mkdtempSync(join(tmpdir(), "mxray-soak-")),
+      dataDir: scratchDir("soak"),
       world,
       probes: 1,
       sweepMs: 2_000,

@@ -2,8 +2,6 @@
 // mail world), driven through the public API as a user would: a 1,000-address job from upload to
 // completed, checked against the world's truth; a batch delivered twice; people found one by one and as a
 // list; a probe killed mid-batch.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FindAnswer, JobView, Result } from "../core/contracts.ts";
@@ -16,6 +14,7 @@ import { Redis } from "@upstash/redis";
 import { startStack, type Stack } from "./stack.ts";
 import { startWorld, type World } from "./world/index.ts";
 import { buildScenario } from "./world/scenario.ts";
+import { scratchDir } from "./scratch.ts";
 
 const api = (stack: Stack, path: string, init: RequestInit = {}) =>
   fetch(`${stack.url}${path}`, { ...init, headers: { authorization: `Bearer ${stack.devApiKey}`, ...init.headers } });
@@ -50,7 +49,7 @@ describe("the local stack, end to end", () => {
       finder: { domains: 8, seed: 5, employees: [4, 6], catchAllShare: 0, greylistShare: 0 },
     });
     stack = await startStack({
-      dataDir: mkdtempSync(join(tmpdir(), "mxray-stack-")),
+      dataDir: scratchDir("stack"),
       world,
       probes: 2,
       sweepMs: 1000,
@@ -197,7 +196,7 @@ describe("a probe killed mid-batch", () => {
     // Slow round trips keep batches in flight long enough to kill the probe inside one.
     world = await startWorld({ rttMs: 250, greylistDelayMs: 1000, bulk: { domains: 12, addresses: 300, seed: 11 } });
     stack = await startStack({
-      dataDir: mkdtempSync(join(tmpdir(), "mxray-fault-")),
+      dataDir: scratchDir("fault"),
       world,
       probes: 1,
       sweepMs: 500,

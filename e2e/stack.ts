@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { migrateDb } from "../db/migrate.ts";
 import { freePort, startSqld, type RunningSqld } from "../db/sqld.ts";
 import { startRedis } from "./redis.ts";
+import { removeScratch } from "./scratch.ts";
 import { startStandInStripe, type StandInStripe } from "./standin-stripe.ts";
 import { startUpstashBridge } from "./upstash-bridge.ts";
 import { startWorld, type World } from "./world/index.ts";
@@ -19,7 +20,7 @@ import { startWorld, type World } from "./world/index.ts";
 export const ROOT = resolve(import.meta.dirname, "..");
 
 export interface StackOptions {
-  /** Where sqld, Durable Object state, outboxes and local secrets live. */
+  /** Where sqld, Durable Object state, outboxes and local secrets live; one made by `scratchDir` is removed at stop. */
   dataDir: string;
   /** The Worker's port (8787 for `npm start`; tests pass 0 for a free one). */
   port?: number;
@@ -178,6 +179,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+    removeScratch(opts.dataDir);
   };
 
   try {

@@ -3,9 +3,7 @@
 // finished job, and a Zapier hook receives its event and stops after DELETE. Also the QStash
 // transport's publish, as the real @upstash/qstash client sends it, to a loopback stand-in.
 import { createServer, type IncomingMessage } from "node:http";
-import { mkdtempSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +12,7 @@ import { createQstashWebhookQueue } from "../edge/adapters/webhookqueue.ts";
 import { startStack, type Stack } from "./stack.ts";
 import { startStandInReceiver, type ReceivedWebhook } from "./standin-receiver.ts";
 import { startWorld, type World } from "./world/index.ts";
+import { scratchDir } from "./scratch.ts";
 
 let world: World;
 let stack: Stack;
@@ -43,7 +42,7 @@ async function runJob(emails: string[]): Promise<JobView> {
 beforeAll(async () => {
   world = await startWorld({ greylistDelayMs: 1000, bulk: { domains: 4, addresses: 20, seed: 12, immediate: true } });
   receiver = await startStandInReceiver();
-  stack = await startStack({ dataDir: mkdtempSync(join(tmpdir(), "mxray-webhooks-")), world, probes: 1, sweepMs: 0 });
+  stack = await startStack({ dataDir: scratchDir("webhooks"), world, probes: 1, sweepMs: 0 });
 }, 120_000);
 
 afterAll(async () => {

@@ -1,12 +1,13 @@
 // The single-file bundle a VPS runs (`npm run build:probe` → dist/mxray-probe.mjs) works on plain
 // node, with no TypeScript loader and nothing else from the repository.
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
+import { copyFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ResultSchema } from "../core/contracts.ts";
 import { startWorld, type World } from "../e2e/world/index.ts";
+import { scratchDir } from "../e2e/scratch.ts";
 
 const run = (cmd: string, args: string[], cwd?: string, env: NodeJS.ProcessEnv = process.env) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
@@ -22,7 +23,7 @@ beforeAll(async () => {
   const built = await run(process.execPath, ["--import", "tsx", "probe/build.ts"]);
   expect(built.code).toBe(0);
   // Copied out of the repository so nothing can be resolved from node_modules.
-  bundle = join(mkdtempSync(join(tmpdir(), "mxray-bundle-")), "mxray-probe.mjs");
+  bundle = join(scratchDir("bundle"), "mxray-probe.mjs");
   copyFileSync("dist/mxray-probe.mjs", bundle);
 }, 120_000);
 afterAll(async () => {

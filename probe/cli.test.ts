@@ -1,11 +1,11 @@
 // The CLI contract, run as a user runs it (a child process) against the simulated world.
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ResultSchema, type Result } from "../core/contracts.ts";
 import { startWorld, type World } from "../e2e/world/index.ts";
+import { scratchDir } from "../e2e/scratch.ts";
 
 let world: World;
 beforeAll(async () => {
@@ -27,7 +27,7 @@ function mxray(args: string[], env: NodeJS.ProcessEnv = WORLD_ENV): Promise<{ co
 }
 
 function listFile(name: string, content: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), "mxray-cli-")), name);
+  const file = join(scratchDir("cli"), name);
   writeFileSync(file, content);
   return file;
 }
@@ -101,7 +101,7 @@ describe("mxray verify", () => {
   });
 
   it("streams a file's JSON lines in input order, through a small window", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "mxray-cli-"));
+    const dir = scratchDir("cli");
     const file = join(dir, "list.txt");
     // The silent MX first: everything behind it is answered sooner, and must wait for it.
     const inputs = ["user@slowbanner.test", ...world.addresses.filter((a) => !/greylist|greyforever|slowbanner/.test(a))];

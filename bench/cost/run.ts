@@ -3,18 +3,17 @@
 // commands, database rows written. Scaled to 1M addresses and printed beside the targets. The
 // client polls the job once a second, as an API user would; those requests count too.
 //   npm run bench:cost [-- --addresses 5000]
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { JobView } from "../../core/contracts.ts";
 import { startStack } from "../../e2e/stack.ts";
 import { startWorld } from "../../e2e/world/index.ts";
+import { scratchDir } from "../../e2e/scratch.ts";
 
 const { values } = parseArgs({ options: { addresses: { type: "string", default: "5000" } } });
 const N = Number(values.addresses);
 const world = await startWorld({ greylistDelayMs: 1000, bulk: { domains: 40, addresses: N, seed: 3 } });
-const stack = await startStack({ dataDir: mkdtempSync(join(tmpdir(), "mxray-bench-cost-")), world, probes: 1, sweepMs: 2_000 });
+const stack = await startStack({ dataDir: scratchDir("bench-cost"), world, probes: 1, sweepMs: 2_000 });
 const auth = { authorization: `Bearer ${stack.devApiKey}` };
 try {
   await (await fetch(`${stack.url}/internal/meter`, { method: "POST", headers: auth })).body?.cancel();

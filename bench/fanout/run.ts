@@ -7,9 +7,6 @@
 // frame) and straight to the workerd that runs the Worker, to show what the local proxy costs.
 //   npm run bench:fanout [-- --subscribers 1000]
 import { execFileSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { eq } from "drizzle-orm";
 import WebSocket from "ws";
@@ -20,6 +17,7 @@ import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
 import { createDb } from "../../db/client.ts";
 import { batches, batchItems } from "../../db/schema.ts";
 import { startStack, type Stack } from "../../e2e/stack.ts";
+import { scratchDir } from "../../e2e/scratch.ts";
 
 const { values } = parseArgs({ options: { subscribers: { type: "string", default: "1000" } } });
 const SUBSCRIBERS = Number(values.subscribers);
@@ -150,7 +148,7 @@ async function measure(stack: Stack, base: string): Promise<Figures> {
   };
 }
 
-const stack = await startStack({ dataDir: mkdtempSync(join(tmpdir(), "mxray-bench-fanout-")), probes: 0 });
+const stack = await startStack({ dataDir: scratchDir("bench-fanout"), probes: 0 });
 try {
   const viaProxy = await measure(stack, stack.url);
   const direct = await directWorkerUrl(stack);

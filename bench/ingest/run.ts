@@ -4,12 +4,11 @@
 // from the first byte sent to the job answered as queued.
 //   npm run bench:ingest [-- --rows 1000000] [-- --no-stack]
 import Papa from "papaparse";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Ingest } from "../../core/ingest.ts";
 import { startStack } from "../../e2e/stack.ts";
+import { scratchDir } from "../../e2e/scratch.ts";
 
 const { values } = parseArgs({ options: { rows: { type: "string", default: "1000000" }, "no-stack": { type: "boolean", default: false } } });
 const ROWS = Number(values.rows);
@@ -67,7 +66,7 @@ console.log(`${"wall time (s)".padEnd(34)}${(ours.ms / 1000).toFixed(2).padStart
 console.log(`\nmxray: ${ours.rows} rows, ${unique} unique; cost of checking over parsing ${(ours.ms / papa.ms).toFixed(2)}x; target >= 100000 rows/s`);
 
 if (!values["no-stack"]) {
-  const stack = await startStack({ dataDir: mkdtempSync(join(tmpdir(), "mxray-bench-ingest-")), probes: 0 });
+  const stack = await startStack({ dataDir: scratchDir("bench-ingest"), probes: 0 });
   try {
     const started = performance.now();
     const res = await fetch(`${stack.url}/api/v1/jobs?name=bench`, {

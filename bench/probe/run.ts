@@ -8,13 +8,13 @@
 // Each contender runs in its own process (bench/probe/contender.ts). Connections and RCPTs are
 // counted by the world's servers, accuracy against the world's truth.
 import { execFile, spawn } from "node:child_process";
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
 import { startWorld, type World } from "../../e2e/world/index.ts";
+import { scratchDir } from "../../e2e/scratch.ts";
 
 const { values } = parseArgs({
   options: {
@@ -47,7 +47,7 @@ interface Figures {
   wrong: string[];
 }
 
-const work = mkdtempSync(join(tmpdir(), "mxray-bench-"));
+const work = scratchDir("bench");
 // Every contender runs from an esbuild bundle on plain node, as the probe ships (dist/), so no
 // TypeScript loader sits in anyone's memory or start-up.
 const contender = join(work, "contender.mjs");

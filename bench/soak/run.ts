@@ -3,8 +3,6 @@
 // fresh sqld by one process, one probe-chunk-sized insert per round trip. Stops by itself at
 // --timeout-s and exits non-zero, with what it gathered, if the job did not complete cleanly.
 //   npm run bench:soak [-- --addresses 1000000] [-- --world nxdomain|mixed] [-- --kind verify|find] [-- --timeout-s 1800] [-- --outage-s 30]
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Result } from "../../core/contracts.ts";
@@ -16,6 +14,7 @@ import { eq } from "drizzle-orm";
 import { apiCall, formatSoak, runSoak, soakAddress, soakPassed, soakUpload, SOAK_WORLDS, startSoakStack, until, type SoakKind, type SoakWorld } from "../../e2e/soak.ts";
 import type { Stack } from "../../e2e/stack.ts";
 import { CHUNK_SIZE } from "../../probe/server.ts";
+import { scratchDir } from "../../e2e/scratch.ts";
 
 const { values } = parseArgs({
   options: {
@@ -37,7 +36,7 @@ if (kind !== "verify" && kind !== "find") throw new Error("--kind is verify or f
 
 /** One process inserting `rows` answers the way a perfect edge would: one insert per probe chunk. */
 async function ceiling(rows: number): Promise<{ rows: number; perSecond: number; rowsPerInsert: number }> {
-  const sqld = await startSqld({ dataDir: mkdtempSync(join(tmpdir(), "mxray-bench-ceiling-")) });
+  const sqld = await startSqld({ dataDir: scratchDir("bench-ceiling") });
   try {
     await migrateDb(sqld.url);
     const { db, client } = createDb({ url: sqld.url });

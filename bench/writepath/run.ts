@@ -9,8 +9,6 @@
 // Each option applies the same results (chunks of 100 from batches of 1,000) with 8 writers at
 // once, as 8 probes posting would, while a reader polls the job row as the API does.
 //   npm run bench:writepath [-- --addresses 100000 --writers 8]
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Client } from "@libsql/client/web";
@@ -21,6 +19,7 @@ import { migrateDb } from "../../db/migrate.ts";
 import { startSqld } from "../../db/sqld.ts";
 import { createEdgeDb, type EdgeDb } from "../../edge/db.ts";
 import { applyResultChunk } from "../../edge/services/results.ts";
+import { scratchDir } from "../../e2e/scratch.ts";
 
 const { values } = parseArgs({ options: { addresses: { type: "string", default: "100000" }, writers: { type: "string", default: "8" } } });
 const N = Number(values.addresses);
@@ -28,7 +27,7 @@ const WRITERS = Number(values.writers);
 const BATCH = 1_000;
 const CHUNK = 100;
 
-const sqld = await startSqld({ dataDir: mkdtempSync(join(tmpdir(), "mxray-bench-writepath-")) });
+const sqld = await startSqld({ dataDir: scratchDir("bench-writepath") });
 await migrateDb(sqld.url);
 const db = createEdgeDb({ TURSO_DATABASE_URL: sqld.url });
 

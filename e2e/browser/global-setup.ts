@@ -1,15 +1,15 @@
 // Starts the whole stack with the simulated world once for the browser suite (or uses a running
 // one from MXRAY_BROWSER_URL), and hands the tests its URL, dev key and the world's truth.
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startStack } from "../stack.ts";
 import { ensureChromium } from "./chromium.ts";
 import { OPERATOR_EMAIL } from "./fixtures.ts";
+import { scratchDir } from "../scratch.ts";
 
 export default async function globalSetup() {
   ensureChromium();
-  const dataDir = mkdtempSync(join(tmpdir(), "mxray-browser-"));
+  const dataDir = scratchDir("browser");
   const stack = await startStack({ dataDir, world: true, sweepMs: 1_000, vars: { MXRAY_ADMIN_EMAILS: OPERATOR_EMAIL }, log: (l) => console.log(l), childOutput: process.env.MXRAY_E2E_LOGS ? "inherit" : "ignore" });
   const truthFile = join(dataDir, "truth.json");
   writeFileSync(truthFile, JSON.stringify(Object.fromEntries(stack.world!.truth)));

@@ -5,7 +5,6 @@ import { createServer, type IncomingMessage } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import zapier from "zapier-platform-core";
@@ -14,6 +13,7 @@ import { startStack, type Stack } from "../../e2e/stack.ts";
 import { startStandInReceiver } from "../../e2e/standin-receiver.ts";
 import { buildZapierApp } from "./build.ts";
 import app from "./src/index.ts";
+import { scratchDir } from "../../e2e/scratch.ts";
 
 const appTester = zapier.createAppTester(app);
 /** The platform's command handler (what `zapier validate` runs); its types do not export it. */
@@ -35,7 +35,7 @@ async function serveFiles(content: Record<string, { type: string; body: string }
 }
 
 beforeAll(async () => {
-  stack = await startStack({ dataDir: mkdtempSync(join(tmpdir(), "mxray-zapier-")), world: true, probes: 1, sweepMs: 1000 });
+  stack = await startStack({ dataDir: scratchDir("zapier"), world: true, probes: 1, sweepMs: 1000 });
   process.env.MXRAY_API_URL = stack.url;
   receiver = await startStandInReceiver();
   files = await serveFiles({ "/list.csv": { type: "text/csv", body: `name,email\nAda,${stack.world!.addresses[0]}\nBob,${stack.world!.addresses[1]}\n` } });

@@ -491,7 +491,7 @@ export interface components {
                 title: string | null;
                 seniority: string | null;
                 linkedin_url: string | null;
-                /** @description The provider's address for the person, not verified; `find` is our answer */
+                /** @description The provider's address for the person, as the provider gave it; our finder asks it first, and `find` is our answer */
                 provider_email: string | null;
                 /** @description The address found, as `POST /api/v1/find` answers it; null when not looked for */
                 find: {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { parseAddress } from "../address.ts";
 import { mailName, splitFullName } from "./names.ts";
-import { PATTERNS, candidates, companyDomain, confidence, parsePerson, patternOf, type Person } from "./patterns.ts";
+import { MAX_FIND_CANDIDATES } from "../contracts.ts";
+import { PATTERNS, PROVIDED_PATTERN, candidates, companyDomain, confidence, findCandidates, parsePerson, patternOf, type Person } from "./patterns.ts";
 
 const person = (first: string, last: string, middle = ""): Person => ({ first, middle, last });
 const locals = (p: Person, known?: { pattern: string; count: number }[], max?: number) =>
@@ -220,5 +221,35 @@ describe("confidence", () => {
     expect(confidence("flast")).toBe(25);
     expect(confidence("first.last", [{ pattern: "flast", count: 3 }])).toBeLessThan(20);
     expect(confidence("nonsense")).toBe(0);
+  });
+});
+
+describe("findCandidates with a provided address", () => {
+  const john = person("John", "Smith");
+  const emails = (list: { email: string }[]) => list.map((c) => c.email);
+
+  it("asks a provider's address first, once, under the pattern that makes it", () => {
+    const list = findCandidates(john, "acme.com", [], "JSmith@Acme.com");
+    expect(list[0]).toEqual({ email: "jsmith@acme.com", pattern: "flast", confidence: 50 });
+    expect(emails(list).filter((e) => e === "jsmith@acme.com")).toHaveLength(1);
+    expect(emails(list).slice(1)).toEqual(emails(findCandidates(john, "acme.com")).filter((e) => e !== "jsmith@acme.com"));
+  });
+
+  it("keeps a known pattern's confidence when it is higher", () => {
+    const known = [{ pattern: "flast", count: 10 }];
+    expect(findCandidates(john, "acme.com", known, "jsmith@acme.com")[0]!.confidence).toBe(confidence("flast", known));
+  });
+
+  it("asks an address no pattern makes, as provided", () => {
+    const list = findCandidates(john, "acme.com", [], "john.smith2@acme.com");
+    expect(list[0]).toEqual({ email: "john.smith2@acme.com", pattern: PROVIDED_PATTERN, confidence: 50 });
+    expect(list.length).toBeLessThanOrEqual(MAX_FIND_CANDIDATES);
+  });
+
+  it("leaves out an address on another domain, or one that is not an address", () => {
+    const plain = findCandidates(john, "acme.com");
+    expect(findCandidates(john, "acme.com", [], "john@gmail.com")).toEqual(plain);
+    expect(findCandidates(john, "acme.com", [], "not an address")).toEqual(plain);
+    expect(findCandidates(john, "acme.com", [], null)).toEqual(plain);
   });
 });

@@ -3,7 +3,7 @@
 // to use, the reverse (which pattern made a verified address), and a catch-all confidence.
 
 import { parseAddress } from "../address.ts";
-import type { FindCandidate } from "../contracts.ts";
+import { MAX_FIND_CANDIDATES, type FindCandidate } from "../contracts.ts";
 import { addressScope } from "../netaddr.ts";
 import { cleanPart, mailName, nameProblem, splitFullName, type MailName, type Person } from "./names.ts";
 
@@ -171,9 +171,23 @@ export function candidates(person: Person, domain: string, known: Known = [], op
   return out;
 }
 
-/** A person's candidates as a probe gets them: each with how likely it is on a catch-all domain. */
-export function findCandidates(person: Person, domain: string, known: Known = []): FindCandidate[] {
-  return candidates(person, domain, known).map((c) => ({ email: c.email, pattern: c.pattern, confidence: confidence(c.pattern, known) }));
+/** The pattern name of an address another source gave that no pattern of ours makes. */
+export const PROVIDED_PATTERN = "provided";
+/** A provided address's likelihood on a catch-all domain when no pattern explains it: first.last alone's. */
+const PROVIDED_CONFIDENCE = 50;
+
+/**
+ * A person's candidates as a probe gets them: each with how likely it is on a catch-all domain.
+ * An address another source gave for the person (a people-data provider's) is asked first: it is
+ * tried, never trusted. One on another domain, or not an address, is left out.
+ */
+export function findCandidates(person: Person, domain: string, known: Known = [], provided?: string | null): FindCandidate[] {
+  const list = candidates(person, domain, known).map((c) => ({ email: c.email, pattern: c.pattern, confidence: confidence(c.pattern, known) }));
+  const given = provided ? parseAddress(provided.trim()) : null;
+  if (!given?.ok || given.domain !== domain) return list;
+  const pattern = patternOf(given.normalized, person);
+  const first = { email: given.normalized, pattern: pattern ?? PROVIDED_PATTERN, confidence: Math.max(PROVIDED_CONFIDENCE, pattern ? confidence(pattern, known) : 0) };
+  return [first, ...list.filter((c) => c.email !== first.email)].slice(0, MAX_FIND_CANDIDATES);
 }
 
 /** Which pattern made this verified address for this person (the likeliest when several do), or null. */

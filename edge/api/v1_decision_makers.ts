@@ -41,7 +41,7 @@ const DecisionMakersSchema = z
         title: z.string().nullable(),
         seniority: z.string().nullable(),
         linkedin_url: z.string().nullable(),
-        provider_email: z.string().nullable().openapi({ description: "The provider's address for the person, not verified; `find` is our answer" }),
+        provider_email: z.string().nullable().openapi({ description: "The provider's address for the person, as the provider gave it; our finder asks it first, and `find` is our answer" }),
         find: FindAnswerSchema.nullable().openapi({ description: "The address found, as `POST /api/v1/find` answers it; null when not looked for" }),
         find_error: z
           .object({ code: z.string(), message: z.string() })

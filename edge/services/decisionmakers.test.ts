@@ -72,9 +72,10 @@ describe.each(PROVIDERS)("decision makers through %s", (provider, keys) => {
     expect(new Set(chargeKeys).size).toBe(3);
     expect([out.domain, out.provider]).toEqual(["acme.test", provider]);
     expect(asked).toEqual([
-      { first_name: "Ada", last_name: "Lovelace", domain: "acme.test" },
-      { first_name: "Grace", last_name: "Hopper", domain: "acme.test" },
-      { first_name: "Charles", last_name: "Babbage", domain: "acme.test" },
+      // The provider's own address goes to the finder, to be asked first.
+      { first_name: "Ada", last_name: "Lovelace", domain: "acme.test", provided_email: "ada@acme.test" },
+      { first_name: "Grace", last_name: "Hopper", domain: "acme.test", provided_email: null },
+      { first_name: "Charles", last_name: "Babbage", domain: "acme.test", provided_email: null },
     ]);
     expect(out.people.map((p) => [p.full_name, p.title?.toLowerCase(), p.find?.email, p.provider_email])).toEqual([
       ["Ada Lovelace", "chief executive officer (ceo)", "ada.lovelace@acme.test", "ada@acme.test"],

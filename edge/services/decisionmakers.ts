@@ -1,7 +1,8 @@
 // Decision makers (issue 14): who runs a company, from the people-data provider configured here
 // (edge/adapters/peopledata.ts), each one's address then found by our own finder. The provider's
 // lookup costs the caller nothing; each address found costs what a find costs, charged by the
-// finder. A provider's address is shown as `provider_email` and never trusted as the answer.
+// finder. A provider's address is shown as `provider_email`, asked first, and never trusted as the
+// answer without the server's word.
 import type { FindAnswer } from "../../core/contracts.ts";
 import { companyDomain } from "../../core/finder/patterns.ts";
 import type { DmEnriched } from "../../core/samples.ts";
@@ -26,7 +27,7 @@ const STOPS_FINDING: readonly ServiceErrorCode[] = ["insufficient_credits", "pro
  * Finds one person's address (the single find, edge/services/find.ts), charging as it does.
  * `key` is the person's place in the list: each find of one request needs a charge key of its own.
  */
-export type Finder = (person: { first_name: string; last_name: string; domain: string }, key: string) => Promise<FindAnswer>;
+export type Finder = (person: { first_name: string; last_name: string; domain: string; provided_email: string | null }, key: string) => Promise<FindAnswer>;
 
 export interface DecisionMakersRequest {
   domain: string;
@@ -69,7 +70,7 @@ export async function findDecisionMakers(s: Services, accountId: string, req: De
     const base = { full_name: p.full_name, first_name: p.first_name, last_name: p.last_name, title: p.title, seniority: p.seniority, linkedin_url: p.linkedin_url, provider_email: p.email };
     if (stop) return { ...base, find: null, find_error: { code: stop.code, message: stop.message } };
     try {
-      return { ...base, find: await find({ first_name: p.first_name, last_name: p.last_name, domain }, `dm${i}`), find_error: null };
+      return { ...base, find: await find({ first_name: p.first_name, last_name: p.last_name, domain, provided_email: p.email }, `dm${i}`), find_error: null };
     } catch (e) {
       if (!(e instanceof ServiceError)) throw e;
       // Answers already found were charged: they are kept, and the rest say why they are missing.

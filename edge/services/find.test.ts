@@ -75,6 +75,22 @@ describe("findPerson", () => {
     expect(await knownPatterns(db(), anything.domain)).toEqual([]);
   });
 
+  it("asks a provider's address first, and finds the person by pattern when the server refuses it", async () => {
+    const { accountId } = await seedAccount(100);
+    const acme = company((local) => ["ceo", "glovelace"].includes(local));
+    const provided = await acme.find(accountId, { first_name: "Ada", last_name: "Lovelace", provided_email: `CEO@${acme.domain}` });
+    expect(provided).toMatchObject({ email: `ceo@${acme.domain}`, verdict: "deliverable", pattern: "provided" });
+    expect(acme.client.calls.map((c) => c.email)).toEqual([`ceo@${acme.domain}`]);
+    // An address no pattern makes teaches no pattern.
+    expect(await knownPatterns(db(), acme.domain)).toEqual([]);
+
+    acme.client.calls.length = 0;
+    const stale = await acme.find(accountId, { first_name: "Grace", last_name: "Lovelace", provided_email: `grace@${acme.domain}` });
+    expect(stale.email).toBe(`glovelace@${acme.domain}`);
+    expect(acme.client.calls.map((c) => c.email).slice(0, 3)).toEqual([`grace@${acme.domain}`, `grace.lovelace@${acme.domain}`, `glovelace@${acme.domain}`]);
+    expect(await spent(accountId)).toBe(2);
+  });
+
   it("answers a retry with the same Idempotency-Key from the first find, charged once; another body under it is a conflict", async () => {
     const { accountId } = await seedAccount(100);
     const acme = company((local) => local === "alovelace");

@@ -11,6 +11,8 @@ import { askProbes, chargeOne, DEFAULT_CHECK_BUDGET_MS, idempotent, needOneCredi
 
 export interface FindPersonRequest extends FindInput {
   trace?: boolean | undefined;
+  /** An address another source gave for the person (a people-data provider's): asked first, never trusted. */
+  provided_email?: string | null | undefined;
 }
 
 /** A find under an optional Idempotency-Key: a retry of a paid find gets its answer again, charged once. */
@@ -30,7 +32,7 @@ export async function findPerson(s: Services, accountId: string, actor: string, 
   const parsed = parsePerson(req);
   if (!parsed.ok) throw new ServiceError("validation_failed", `${parsed.field}: ${parsed.message}`);
   const { person, domain } = parsed;
-  const list = findCandidates(person, domain, await knownPatterns(s.db, domain));
+  const list = findCandidates(person, domain, await knownPatterns(s.db, domain), req.provided_email);
   if (list.length === 0) throw new ServiceError("validation_failed", "first_name: no address can be made from this name");
   await needOneCredit(s, accountId, "A find");
   const answer = await askProbes(s, (probe) => s.probeClient.find(probe, { candidates: list, ...(req.trace ? { trace: true } : {}) }, DEFAULT_CHECK_BUDGET_MS));

@@ -46,7 +46,7 @@ export interface paths {
         put?: never;
         /**
          * A domain's decision makers, with their addresses
-         * @description Lists the people of a domain with decision-making titles from the people-data provider configured here (People Data Labs, else Apollo), then finds each one's address as `POST /api/v1/find` does. The listing costs no credit; each address found costs what a find costs. Sends `dm.enriched` to subscribed webhooks.
+         * @description Lists the people of a domain with decision-making titles from the people-data provider configured here (People Data Labs, else Apollo), then finds each one's address as `POST /api/v1/find` does. The listing costs no credit; each address found costs what a find costs. Each account may ask the provider a limited number of new questions a UTC day. Sends `dm.enriched` to subscribed webhooks.
          */
         post: operations["findDecisionMakers"];
         delete?: never;
@@ -414,7 +414,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "bad_request" | "invalid_json" | "validation_failed" | "url_not_allowed" | "empty_upload" | "no_email_column" | "not_utf8" | "unauthorized" | "key_revoked" | "bad_signature" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "insufficient_credits" | "forbidden" | "account_disabled" | "not_found" | "conflict" | "last_owner" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "people_data_off" | "probe_unavailable" | "people_data_unavailable" | "not_configured" | "payments_unavailable" | "unavailable";
+                code: "bad_request" | "invalid_json" | "validation_failed" | "url_not_allowed" | "empty_upload" | "no_email_column" | "not_utf8" | "unauthorized" | "key_revoked" | "bad_signature" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "insufficient_credits" | "forbidden" | "account_disabled" | "not_found" | "conflict" | "last_owner" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "people_data_limit" | "internal" | "people_data_off" | "probe_unavailable" | "people_data_unavailable" | "not_configured" | "payments_unavailable" | "unavailable";
                 message: string;
                 requestId: string;
             };
@@ -1000,7 +1000,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`, see RateLimit-* headers), or the account's lookups of the provider for the UTC day are used (`people_data_limit`, MXRAY_PEOPLE_DATA_PER_DAY; a question already answered today is still free); see Retry-After */
             429: {
                 headers: {
                     [name: string]: unknown;

@@ -35,6 +35,8 @@ export const ConfigSchema = z.object({
   UPSTASH_REDIS_REST_URL: z.url(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
   MXRAY_RATE_LIMIT_PER_MIN: z.coerce.number().int().positive().default(100),
+  /** Decision-maker lookups an account may make of the people-data provider per UTC day (answers from the day's cache are free). */
+  MXRAY_PEOPLE_DATA_PER_DAY: z.coerce.number().int().nonnegative().default(100),
   /** Addresses per probe batch (≤ 5,000, the probe's limit). */
   MXRAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(1_000),
   MXRAY_BATCH_BUDGET_MS: ms(5 * 60_000),

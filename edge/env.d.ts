@@ -32,6 +32,7 @@ declare namespace Cloudflare {
 declare namespace Cloudflare {
   interface Env {
     MXRAY_RATE_LIMIT_PER_MIN?: string;
+    MXRAY_PEOPLE_DATA_PER_DAY?: string;
     MXRAY_BATCH_SIZE?: string;
     MXRAY_BATCH_BUDGET_MS?: string;
     MXRAY_LEASE_MS?: string;

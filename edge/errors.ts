@@ -24,6 +24,8 @@ export const SERVICE_ERROR_CODES = [
   "payments_unavailable",
   /** Decision makers need a people-data provider, and none is configured here (PDL_API_KEY, APOLLO_API_KEY). */
   "people_data_off",
+  /** The account used its day's lookups of the people-data provider (MXRAY_PEOPLE_DATA_PER_DAY). */
+  "people_data_limit",
   /** The people-data provider failed (unreachable, rate limited, our key refused): nothing was charged. */
   "people_data_unavailable",
   /** The database cannot be reached (or is overloaded): nothing was changed; try again. */

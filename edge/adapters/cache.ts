@@ -1,4 +1,4 @@
-// A small shared cache (fresh single-check results) on Upstash Redis; locally, on redis-server
+// A small shared cache (fresh single-check results, counters) on Upstash Redis; locally, on redis-server
 // behind the loopback bridge that speaks Upstash's REST format (e2e/upstash-bridge.ts).
 import { Redis } from "@upstash/redis/cloudflare";
 import { meter } from "../meter.ts";
@@ -6,6 +6,8 @@ import { meter } from "../meter.ts";
 export interface SharedCache {
   get<T>(key: string): Promise<T | null>;
   set(key: string, value: unknown, ttlS: number): Promise<void>;
+  /** Adds one to a counter that lives `ttlS` from its first count; answers the new count. */
+  increment(key: string, ttlS: number): Promise<number>;
 }
 
 export function createUpstashCache(opts: { url: string; token: string }): SharedCache {
@@ -18,6 +20,11 @@ export function createUpstashCache(opts: { url: string; token: string }): Shared
     async set(key, value, ttlS) {
       meter.redisCommands++;
       await redis.set(key, value, { ex: ttlS });
+    },
+    async increment(key, ttlS) {
+      meter.redisCommands += 2; // INCR and EXPIRE NX, in one transaction
+      const [count] = await redis.multi().incr(key).expire(key, ttlS, "NX").exec<[number, number]>();
+      return count;
     },
   };
 }

@@ -30,6 +30,7 @@ export const API_ERRORS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
+  people_data_limit: 429,
   internal: 500,
   /** Not implemented here: the operator has not configured a people-data provider. */
   people_data_off: 501,

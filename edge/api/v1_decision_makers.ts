@@ -60,7 +60,8 @@ const route = createRoute({
   description:
     "Lists the people of a domain with decision-making titles from the people-data provider configured here (People Data Labs, " +
     "else Apollo), then finds each one's address as `POST /api/v1/find` does. The listing costs no credit; each address found " +
-    "costs what a find costs. Sends `dm.enriched` to subscribed webhooks.",
+    "costs what a find costs. Each account may ask the provider a limited number of new questions a UTC day. " +
+    "Sends `dm.enriched` to subscribed webhooks.",
   tags: ["Decision makers"],
   security: [{ bearer: [] }],
   request: { body: { required: true, content: { "application/json": { schema: RequestSchema } } } },
@@ -70,6 +71,10 @@ const route = createRoute({
     501: errorResponse("No people-data provider is configured here (`people_data_off`)"),
     503: errorResponse("The provider failed or limited us (`people_data_unavailable`, with Retry-After)"),
     ...COMMON_ERRORS,
+    429: errorResponse(
+      "Rate limited (`rate_limited`, see RateLimit-* headers), or the account's lookups of the provider for the UTC day are used " +
+        "(`people_data_limit`, MXRAY_PEOPLE_DATA_PER_DAY; a question already answered today is still free); see Retry-After",
+    ),
   },
 });
 

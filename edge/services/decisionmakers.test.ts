@@ -107,6 +107,26 @@ describe("decision makers", () => {
     expect(await asked()).toBe(1);
   });
 
+  it("lets an account ask the provider MXRAY_PEOPLE_DATA_PER_DAY times a UTC day; the day's cached answers stay free", async () => {
+    const { s, settle } = harness({ ...pdlKeys, MXRAY_PEOPLE_DATA_PER_DAY: "2" });
+    const [accountId, other] = [await account(s), await account(s)];
+    const noon = Date.UTC(2026, 10, 30, 12);
+    // Questions of this test alone: no other test's answer is in the day's cache.
+    const titles = ["ceo", newId("req")];
+    const ask = (domain: string, who = accountId, now = noon) => findDecisionMakers(s, who, { domain, titles }, scriptedFinder().find, now);
+    await ask("acme.test");
+    await ask("globex.test");
+    const over = await ask("initech.test").catch((e: unknown) => e);
+    expect(over).toBeInstanceOf(ServiceError);
+    expect([(over as ServiceError).code, (over as ServiceError).retryAfterS]).toEqual(["people_data_limit", 12 * 60 * 60]);
+    await settle();
+    // A question the provider answered today comes from the cache, without a lookup.
+    expect((await ask("acme.test")).people.length).toBeGreaterThan(0);
+    // Another account has its own lookups, and the next UTC day brings new ones.
+    await ask("initech.test", other);
+    await ask("umbrella.test", accountId, noon + 12 * 60 * 60 * 1000);
+  });
+
   it("keeps the answers found when the credits run out, and asks for nobody after", async () => {
     const { s } = harness(pdlKeys);
     const asked: string[] = [];

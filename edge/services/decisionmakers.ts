@@ -20,6 +20,7 @@ const FIND_CONCURRENCY = 3;
  * (PDL charges per record, Apollo per enrichment), and a company's leaders change slowly.
  */
 export const PEOPLE_CACHE_S = 24 * 60 * 60;
+const DAY_MS = 24 * 60 * 60 * 1000;
 /** After these, the next find would fail the same way: the rest are not asked. */
 const STOPS_FINDING: readonly ServiceErrorCode[] = ["insufficient_credits", "probe_unavailable", "account_disabled"];
 
@@ -52,13 +53,13 @@ export interface DecisionMakers {
 
 export const peopleDataOn = (s: Services) => s.peopleData !== null;
 
-export async function findDecisionMakers(s: Services, accountId: string, req: DecisionMakersRequest, find: Finder): Promise<DecisionMakers> {
+export async function findDecisionMakers(s: Services, accountId: string, req: DecisionMakersRequest, find: Finder, now = Date.now()): Promise<DecisionMakers> {
   const provider = s.peopleData;
   if (!provider) throw new ServiceError("people_data_off", "People data is off: set PDL_API_KEY or APOLLO_API_KEY");
   const domain = companyDomain(req.domain);
   if (typeof domain !== "string") throw new ServiceError("validation_failed", `domain: ${domain.message}`);
   const limit = Math.min(req.limit ?? DEFAULT_DECISION_MAKERS, MAX_DECISION_MAKERS);
-  const found = (await listPeople(s, provider, domain, req.titles, limit)).slice(0, limit);
+  const found = (await listPeople(s, provider, accountId, domain, req.titles, limit, now)).slice(0, limit);
 
   const people: DecisionMaker[] = new Array(found.length);
   let stop: ServiceError | null = null;
@@ -85,13 +86,23 @@ export async function findDecisionMakers(s: Services, accountId: string, req: De
   return answer;
 }
 
-/** The provider's list, from the shared cache when the same question was asked within a day. */
-async function listPeople(s: Services, provider: PeopleProvider, domain: string, titles: string[] | undefined, limit: number): Promise<Person[]> {
+/**
+ * The provider's list, from the shared cache when the same question was asked within a day.
+ * Otherwise the provider is asked, which costs the operator: an account may do so
+ * MXRAY_PEOPLE_DATA_PER_DAY times a UTC day.
+ */
+async function listPeople(s: Services, provider: PeopleProvider, accountId: string, domain: string, titles: string[] | undefined, limit: number, now: number): Promise<Person[]> {
   const wanted = titles?.length ? [...new Set(titles.map((t) => t.trim().toLowerCase()))].sort() : null;
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify([domain, wanted, limit]))));
   const key = `people:${provider.name}:${Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("")}`;
   const hit = await s.cache.get<Person[]>(key);
   if (hit) return hit;
+  const day = Math.floor(now / DAY_MS);
+  const perDay = s.config.MXRAY_PEOPLE_DATA_PER_DAY;
+  if ((await s.cache.increment(`people-quota:${accountId}:${day}`, (2 * DAY_MS) / 1000)) > perDay) {
+    const retryAfterS = Math.ceil(((day + 1) * DAY_MS - now) / 1000);
+    throw new ServiceError("people_data_limit", `This account's ${perDay} decision-maker lookups for today are used (answers already looked up today are still free); more after midnight UTC`, retryAfterS);
+  }
   const people = await provider.listPeople(domain, { titles: wanted ?? undefined, limit });
   s.waitUntil(s.cache.set(key, people, PEOPLE_CACHE_S));
   return people;

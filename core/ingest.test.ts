@@ -99,6 +99,18 @@ describe("PeopleIngest (bulk finding, issue 14)", () => {
     expect(ingest.reader.header).toEqual(["Company Website", "Given Name", "SURNAME", "title"]);
   });
 
+  it.each([
+    ["First Name,Last Name,Company Domain Name", "Ada,Lovelace,example.com"],
+    ["fname,lname,Website URL", "Ada,Lovelace,http://example.com"],
+    ["Contact First Name,Contact Last Name,Company URL", "Ada,Lovelace,www.example.com"],
+    ["Contact Name,Organization Domain", "Ada Lovelace,example.com"],
+    ["Forename,Last,Domain Name", "Ada,Lovelace,example.com"],
+  ])("reads the columns of a CRM's export: %s", (header, row) => {
+    const { ingest, out } = read(`${header}\n${row}\n`);
+    expect(ingest.missing).toBeNull();
+    expect(out.map((a) => a.key)).toEqual(["ada||lovelace|example.com"]);
+  });
+
   it("reads full names, dedupes people by name and domain, and counts unusable rows as invalid_person", () => {
     const csv = "full_name,domain\nGrace Hopper,navy.mil\ngrace hopper,NAVY.MIL\nMadonna,example.com\nAlan Turing,\n1234 5678,example.com\n,,\nAlan Turing,example.org\n";
     for (const chunk of [1, 7, 1000]) {

@@ -144,10 +144,11 @@ export class Ingest {
 const headerKey = (h: string) => h.trim().toLowerCase().replace(/[\s_-]+/g, "");
 /** Header names of a people list's columns (compared without case, spaces, "_" or "-"). */
 const PEOPLE_HEADERS = {
-  first: ["firstname", "first", "givenname"],
-  last: ["lastname", "surname", "familyname"],
-  full: ["fullname", "name"],
-  domain: ["domain", "companydomain", "website", "companywebsite", "url", "emaildomain"],
+  first: ["firstname", "first", "givenname", "forename", "fname", "contactfirstname"],
+  last: ["lastname", "last", "surname", "familyname", "lname", "contactlastname"],
+  full: ["fullname", "name", "contactname", "personname"],
+  // As CRMs and prospecting tools export them (HubSpot's "Company Domain Name", "Website URL"…).
+  domain: ["domain", "domainname", "companydomain", "companydomainname", "emaildomain", "website", "websiteurl", "companywebsite", "companyurl", "companysite", "organizationdomain", "organizationwebsite", "url"],
 } as const;
 
 /** Where a people list's columns are, or which one it lacks. */

@@ -1,5 +1,5 @@
 // Messages on a job's WebSocket, shared by the JobHub Durable Object and the browser.
-import type { Result } from "./contracts.ts";
+import type { FindAnswer, Result } from "./contracts.ts";
 import type { Verdict } from "./verdict.ts";
 
 /** Every status a job can have; the database's column and the API's enum are this list. */
@@ -15,13 +15,17 @@ export interface JobProgress {
   counts: Record<Verdict, number>;
 }
 
+/** A row of a job's latest results: a verification's result, or a find's answer (email null when none was found). */
+export type LatestRow = Result | FindAnswer;
+
 export type LiveMessage =
   /** First message on every connection: where the job stands now. */
-  | { type: "snapshot"; job: JobProgress; latest: Result[] }
+  | { type: "snapshot"; job: JobProgress; latest: LatestRow[] }
   /** Coalesced: at most a few per second, whatever the result rate. `latest` holds only the
    * results new since the previous message (newest chunk first, at most LATEST_RESULTS). */
-  | { type: "progress"; job: JobProgress; latest: Result[]; rate_per_s: number; eta_s: number | null }
-  | { type: "completed"; job: JobProgress };
+  | { type: "progress"; job: JobProgress; latest: LatestRow[]; rate_per_s: number; eta_s: number | null }
+  /** The last message; `latest` holds the results new since the previous one. */
+  | { type: "completed"; job: JobProgress; latest: LatestRow[] };
 
 /** A job in one of these states changes no more. */
 const TERMINAL_STATUSES: readonly JobStatus[] = ["completed", "failed", "canceled"];

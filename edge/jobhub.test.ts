@@ -4,6 +4,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { JobProgress, LiveMessage } from "../core/live.ts";
 import { PROGRESS_INTERVAL_MS } from "../core/live.ts";
+import { result } from "./testing.ts";
 
 const job = (processed: number, status: JobProgress["status"] = "running"): JobProgress => ({
   id: "job_hub",
@@ -55,11 +56,12 @@ describe("JobHub", () => {
     c.ws.close(1000, "done");
   });
 
-  it("announces completion at once", async () => {
+  it("announces completion at once, with the last chunk's results", async () => {
     const c = await connect("job_hub_2");
-    await c.stub.update(job(100, "completed"), [], 1);
+    const last = result("last@x.test");
+    await c.stub.update(job(100, "completed"), [last], 1);
     await c.until((m) => m.type === "completed");
-    expect(c.messages.find((m) => m.type === "completed")).toMatchObject({ job: { status: "completed", processed: 100 } });
+    expect(c.messages.find((m) => m.type === "completed")).toEqual({ type: "completed", job: job(100, "completed"), latest: [last], at: expect.any(Number) });
     c.ws.close(1000, "done");
   });
 

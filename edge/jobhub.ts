@@ -2,12 +2,11 @@
 // call the idempotent `update` RPC; messages are coalesced to PROGRESS_INTERVAL_MS and broadcast
 // to every socket, each in its own try/catch. Hibernation-friendly: sockets are the runtime's.
 import { DurableObject } from "cloudflare:workers";
-import type { Result } from "../core/contracts.ts";
-import { LATEST_RESULTS, PROGRESS_INTERVAL_MS, type JobProgress, type LiveMessage } from "../core/live.ts";
+import { LATEST_RESULTS, PROGRESS_INTERVAL_MS, type JobProgress, type LatestRow, type LiveMessage } from "../core/live.ts";
 
 interface HubState {
   job: JobProgress;
-  latest: Result[];
+  latest: LatestRow[];
   seq: number;
 }
 
@@ -17,7 +16,7 @@ export class JobHub extends DurableObject<Env> {
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private rateSample: { at: number; processed: number } | null = null;
   /** Results that arrived since the last progress message (the newest chunk first). */
-  private unsent: Result[] = [];
+  private unsent: LatestRow[] = [];
 
   private async load(): Promise<HubState | null> {
     this.state ??= (await this.ctx.storage.get<HubState>("state")) ?? null;
@@ -37,7 +36,7 @@ export class JobHub extends DurableObject<Env> {
   }
 
   /** Producers' entry: a newer `seq` replaces the state; an old or repeated one changes nothing. */
-  async update(job: JobProgress, results: Result[], seq: number): Promise<void> {
+  async update(job: JobProgress, results: LatestRow[], seq: number): Promise<void> {
     const state = await this.load();
     const terminal = job.status === "completed" || job.status === "failed" || job.status === "canceled";
     // An equal seq still carries news when the status became terminal (a cancel moves no counter).
@@ -47,7 +46,12 @@ export class JobHub extends DurableObject<Env> {
     this.unsent = [...results.slice(-LATEST_RESULTS), ...this.unsent].slice(0, LATEST_RESULTS);
     await this.ctx.storage.put("state", this.state);
     if (terminal) {
-      this.broadcast({ type: "completed", job });
+      // The last chunk's results ride on the last message: no progress message follows it.
+      if (this.flushTimer) clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+      const fresh = this.unsent;
+      this.unsent = [];
+      this.broadcast({ type: "completed", job, latest: fresh });
       return;
     }
     if (this.flushTimer) return; // a flush is due: it will carry this state

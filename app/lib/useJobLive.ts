@@ -1,21 +1,20 @@
 // A job's live state over its WebSocket (/ws/jobs/:id, core/live.ts messages). Reconnects by
 // itself after a drop, with backoff and a fresh live token, until the job reaches an end.
 import { useEffect, useRef, useState } from "react";
-import type { Result } from "../../core/contracts.ts";
-import { isTerminal, LATEST_RESULTS, type JobProgress, type LiveMessage } from "../../core/live.ts";
+import { isTerminal, LATEST_RESULTS, type JobProgress, type LatestRow, type LiveMessage } from "../../core/live.ts";
 
 export type LiveState = "connecting" | "live" | "reconnecting" | "done";
 const MAX_BACKOFF_MS = 10_000;
 
 export interface JobLive {
   job: JobProgress;
-  latest: Result[];
+  latest: LatestRow[];
   ratePerS: number | null;
   etaS: number | null;
   state: LiveState;
 }
 
-export function useJobLive(initial: JobProgress, initialLatest: Result[], token: string): JobLive {
+export function useJobLive(initial: JobProgress, initialLatest: LatestRow[], token: string): JobLive {
   const [live, setLive] = useState<JobLive>({ job: initial, latest: initialLatest, ratePerS: null, etaS: null, state: isTerminal(initial.status) ? "done" : "connecting" });
   const tokenRef = useRef(token);
 
@@ -43,8 +42,11 @@ export function useJobLive(initial: JobProgress, initialLatest: Result[], token:
         setLive((l) => {
           // A reconnect's snapshot may be older than what we have; progress only moves forward.
           const job = msg.job.processed >= l.job.processed || isTerminal(msg.job.status) ? msg.job : l.job;
-          // A snapshot repeats what the page already shows (from the loader or before a drop).
-          const fresh = msg.type === "completed" ? [] : msg.latest.filter((r) => !l.latest.some((k) => k.email === r.email));
+          // A snapshot repeats what the page already shows (from the loader or before a drop), and
+          // a message just after it may repeat the snapshot. A find's row without an address has
+          // nothing to tell it by: a snapshot's are taken only when the page shows nothing yet.
+          const shown = new Set(l.latest.map((k) => k.email));
+          const fresh = msg.latest.filter((r) => (r.email === null ? msg.type !== "snapshot" || l.latest.length === 0 : !shown.has(r.email)));
           const latest = [...fresh, ...l.latest].slice(0, LATEST_RESULTS);
           const done = isTerminal(job.status);
           return {

@@ -152,7 +152,7 @@ export default function JobPage() {
           ) : (
             <ul className="latest" aria-live="off">
               {live.latest.map((r, i) => (
-                <li key={r.email ?? i}><span className="mono">{r.email ?? "not found"}</span><Badge value={r.verdict} /></li>
+                <li key={r.email ?? i}><span className="mono">{r.email ?? "no address found"}</span><Badge value={r.verdict} /></li>
               ))}
             </ul>
           )}

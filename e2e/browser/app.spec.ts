@@ -186,16 +186,21 @@ test("the upload finds addresses for a list of people: previewed by name and dom
   await page.getByLabel("Find addresses").check();
   mkdirSync(info.outputDir, { recursive: true });
   const path = join(info.outputDir, "leads.csv");
-  writeFileSync(path, "First Name,Last Name,Website\nAda,Lovelace,https://www.ok.test\nada,LOVELACE,ok.test\nCher,,ok.test\nGrace,Hopper,ok.test\n");
+  // oldhost.test speaks HELO without pipelining and has a mailbox "user": found by the pattern "first".
+  writeFileSync(path, "First Name,Last Name,Website\nAda,Lovelace,https://www.ok.test\nada,LOVELACE,ok.test\nCher,,ok.test\nGrace,Hopper,ok.test\nUser,Doe,oldhost.test\n");
   await page.getByLabel("File").setInputFiles(path);
-  await expect(page.getByTestId("rows")).toHaveText("3");
+  await expect(page.getByTestId("rows")).toHaveText("4");
   await expect(page.getByTestId("duplicates")).toHaveText("1");
   await expect(page.getByTestId("rejects")).toHaveText("1");
-  await expect(page.getByTestId("cost")).toHaveText("2");
+  await expect(page.getByTestId("cost")).toHaveText("3");
   await expect(page.getByLabel("Email column")).toHaveCount(0);
-  await page.getByRole("button", { name: "Find 2 addresses" }).click();
+  await page.getByRole("button", { name: "Find 3 addresses" }).click();
   await expect(page).toHaveURL(/\/jobs\/job_/);
-  await expect(page.getByText("3 rows, 2 unique")).toBeVisible();
+  await expect(page.getByText("4 rows, 3 unique")).toBeVisible();
+  // Each person's answer reaches the live page: the address found, and who has none.
+  const latest = page.getByRole("region", { name: "Latest results" }).getByRole("listitem");
+  await expect(latest.filter({ hasText: "user@oldhost.test" })).toContainText("deliverable", { timeout: 60_000 });
+  await expect(latest.filter({ hasText: "no address found" })).toHaveCount(2, { timeout: 60_000 });
 
   // An address list picked while finding says which column is missing.
   await page.goto("/upload");

@@ -20,7 +20,9 @@ export function registerProbeResults(app: Hono<AppEnv>): void {
     const applying = applyResultChunk(s.db, chunk);
     s.waitUntil(applying.catch(() => undefined));
     const outcome = await applying;
-    followUp(s, outcome, chunk.results);
+    // A find's answer goes live as stored: without the person's key or the SMTP trace.
+    const finds = (chunk.finds ?? []).map(({ key: _key, trace: _trace, ...answer }) => answer);
+    followUp(s, outcome, [...chunk.results, ...finds]);
     return c.json({ applied: outcome.applied, requeued: outcome.requeued });
   });
 }

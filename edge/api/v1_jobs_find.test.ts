@@ -6,6 +6,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { FindAnswer } from "../../core/contracts.ts";
 import type { BatchItem } from "../../core/ingest.ts";
+import type { LiveMessage } from "../../core/live.ts";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
 import { accounts, batches, batchItems, domainPatterns, jobEmails, jobs } from "../../db/schema.ts";
 import { applyResultChunk, GREYLIST_RETRY_MS, MAX_DISPATCH_ATTEMPTS } from "../services/results.ts";
@@ -108,6 +109,33 @@ describe("POST /api/v1/jobs?kind=find", () => {
     expect(lines[3]).toBe(`Alan,Turing,,${d},,undeliverable,mailbox_not_found,0,,false`);
     const json = (await (await call(`/api/v1/jobs/${job.id}/results?format=json`, { key })).json()) as (FindAnswer & { person: string })[];
     expect(json[0]).toMatchObject({ person: `Ada Lovelace <${d}>`, email: `ada.lovelace@${d}`, verdict: "deliverable", confidence: 90, pattern: "first.last" });
+  });
+
+  it("sends each person's answer to the job's live page as it arrives, without the key or the trace", async () => {
+    const { key } = await seedAccount(10);
+    const d = freshDomain();
+    const job = (await (await createFind(key, JSON.stringify({ people: [{ first_name: "Ada", last_name: "Lovelace", domain: d }, { first_name: "Alan", last_name: "Turing", domain: d }] }), "application/json")).json()) as JobView;
+    const [batch] = await itemsOf(job.id);
+    await db().update(batches).set({ status: "dispatched" }).where(eq(batches.id, batch!.id));
+    const ws = (await env.JOB_HUB.get(env.JOB_HUB.idFromName(job.id)).fetch("http://hub/ws", { headers: { Upgrade: "websocket" } })).webSocket!;
+    ws.accept();
+    const rows: unknown[] = [];
+    const both = new Promise<void>((resolve) =>
+      ws.addEventListener("message", (e) => {
+        const m = JSON.parse(e.data as string) as LiveMessage;
+        rows.push(...m.latest);
+        if (rows.length >= 2) resolve();
+      }),
+    );
+    const [ada, alan] = batch!.items.map((i) => i[0]);
+    const found = { ...answer(ada!, "deliverable", `ada.lovelace@${d}`, "first.last"), trace: [`C: RCPT TO:<ada.lovelace@${d}>`] };
+    await post(job.id, batch!.id, 0, [found, answer(alan!, "undeliverable")], false);
+    await both;
+    const { key: _k, trace: _t, ...shown } = found;
+    const { key: _k2, ...refused } = answer(alan!, "undeliverable");
+    expect(rows).toEqual(expect.arrayContaining([shown, refused]));
+    expect(JSON.stringify(rows)).not.toContain(ada!);
+    ws.close(1000, "done");
   });
 
   it("re-queues a person greylisted before the last round with the person kept, and gives up with a find's answer", async () => {

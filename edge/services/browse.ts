@@ -3,6 +3,7 @@
 import { and, asc, count, desc, eq, sql, type SQL } from "drizzle-orm";
 import { MAX_ADDRESS_OCTETS } from "../../core/address.ts";
 import type { Result } from "../../core/contracts.ts";
+import type { LatestRow } from "../../core/live.ts";
 import type { Verdict } from "../../core/verdict.ts";
 import { jobEmails, jobs } from "../../db/schema.ts";
 import type { EdgeDb } from "../db.ts";
@@ -61,12 +62,12 @@ export async function browseResults(db: EdgeDb, accountId: string, jobId: string
 }
 
 /** The newest answers of a job, newest first (the job page's "latest results" before any live message). */
-export async function latestResults(db: EdgeDb, accountId: string, jobId: string, limit: number): Promise<Result[]> {
+export async function latestResults(db: EdgeDb, accountId: string, jobId: string, limit: number): Promise<LatestRow[]> {
   const rows = await db
     .select({ result: jobEmails.result })
     .from(jobEmails)
     .where(ofAccountJob(accountId, jobId))
     .orderBy(desc(jobEmails.createdAt), desc(jobEmails.rowIndex))
     .limit(limit);
-  return rows.map((r) => JSON.parse(r.result) as Result);
+  return rows.map((r) => JSON.parse(r.result) as LatestRow);
 }

@@ -51,7 +51,7 @@ function TopBar() {
         <Link to={viewer ? "/dashboard" : "/"} className="brand">mx<span>ray</span></Link>
         {viewer ? (
           <>
-            <nav className="nav" aria-label="Main">
+            <nav className="nav app-nav" aria-label="Main">
               <NavLink to="/dashboard">Dashboard</NavLink>
               <NavLink to="/upload">Upload</NavLink>
               <NavLink to="/verify">Single check</NavLink>

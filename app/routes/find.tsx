@@ -1,14 +1,20 @@
 // Finding a person's address (issue 14): one person here, with every candidate asked and the
-// server's reply to it; a list goes through the upload page as a job of kind `find`.
+// server's reply to it; a pasted list (or an uploaded file) becomes a job of kind `find`.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
+import { redirect } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
 import type { FindAnswer } from "../../core/contracts.ts";
+import { personFromLine } from "../../core/finder/patterns.ts";
 import { newId } from "../../core/ids.ts";
 import { can } from "../../core/roles.ts";
+import { ServiceError } from "../../edge/errors.ts";
 import { findPerson } from "../../edge/services/find.ts";
+import { ingestJob } from "../../edge/services/jobs.ts";
+import { defaultJobName } from "../../edge/services/upload.ts";
 import { requireViewer } from "../auth.server.ts";
 import { RefusedAlert } from "../components/billing.tsx";
-import { Badge, CopyButton, fmt, replyText } from "../components/ui.tsx";
+import { CandidatesTable, whyNone } from "../components/finder.tsx";
+import { Badge, CopyButton, fmt } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Find an address · mxray" }];
@@ -18,27 +24,28 @@ export async function loader(args: LoaderFunctionArgs) {
   return { canBuy: can(viewer.account.role, "billing:view") };
 }
 
+/** Lines a pasted list may have; a longer list is a file for the upload page. */
+const MAX_PASTED_PEOPLE = 1_000;
+
 export async function action(args: ActionFunctionArgs) {
   const viewer = await requireViewer(args);
   const form = await args.request.formData();
   const field = (name: string) => String(form.get(name) ?? "");
   try {
+    if (field("intent") === "list") {
+      // A pasted list becomes a job of kind find, as an uploaded one does; its page shows each answer.
+      const people = field("people").split(/\r?\n/).filter((l) => l.trim() !== "").map(personFromLine);
+      if (people.length === 0) throw new ServiceError("validation_failed", "people: paste one person per line, a name and a domain");
+      if (people.length > MAX_PASTED_PEOPLE) throw new ServiceError("validation_failed", `people: ${fmt(people.length)} lines; up to ${fmt(MAX_PASTED_PEOPLE)} can be pasted, upload a file for more`);
+      const job = await ingestJob(args.context.services, viewer.account.id, viewer.user.id, defaultJobName(), { kind: "people", people }, "find");
+      return redirect(`/jobs/${job.id}`);
+    }
     // The service checks the fields and names the one it refuses; the trace is part of the evidence.
     const input = { first_name: field("first_name"), last_name: field("last_name"), domain: field("domain"), trace: true };
     return { answer: await findPerson(args.context.services, viewer.account.id, viewer.user.id, newId("req"), input) };
   } catch (e) {
     return refused(e);
   }
-}
-
-/** Why no address came back, in words: the answer's verdict is the one that stopped the search. */
-function whyNone(a: FindAnswer): string {
-  const reason = a.reason.replace(/_/g, " ");
-  if (a.verdict === "unknown") return `The mail server would not tell which mailboxes exist (${reason}); try again later.`;
-  // A mailbox refusal stops nothing, so it is the answer's reason only when every candidate was refused.
-  if (a.reason === "mailbox_not_found" || a.reason === "mailbox_disabled") return `The mail server refused every address tried (${reason}).`;
-  if (a.verdict === "undeliverable") return `The domain takes no mail (${reason}).`;
-  return `No address was taken (${reason}).`;
 }
 
 function Answer({ answer: a }: { answer: FindAnswer }) {
@@ -69,29 +76,7 @@ function Answer({ answer: a }: { answer: FindAnswer }) {
         </dl>
       )}
       <h3 style={{ fontSize: "1rem", margin: "1rem 0 .4rem" }}>Candidates asked, in order</h3>
-      {a.candidates.length === 0 ? (
-        <p className="empty">None was asked.</p>
-      ) : (
-        <div className="table-wrap">
-          <table aria-label="Candidates asked">
-            <thead>
-              <tr><th scope="col">Address</th><th scope="col">Pattern</th><th scope="col">Verdict</th><th scope="col">Reason</th><th scope="col">MX</th><th scope="col">SMTP reply</th></tr>
-            </thead>
-            <tbody>
-              {a.candidates.map((c) => (
-                <tr key={c.email}>
-                  <td className="mono">{c.email}</td>
-                  <td className="mono">{c.pattern}</td>
-                  <td><Badge value={c.verdict} /></td>
-                  <td className="mono">{c.reason}</td>
-                  <td className="mono">{c.mx ?? "—"}</td>
-                  <td className="mono">{replyText(c.smtp)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <CandidatesTable answer={a} />
       {a.trace && a.trace.length > 0 && (
         <details>
           <summary>SMTP trace</summary>
@@ -135,12 +120,22 @@ export default function Find() {
       {result && "answer" in result && result.answer && <Answer answer={result.answer} />}
       <section className="card" aria-labelledby="list-title">
         <h2 id="list-title">Or a list</h2>
+        <Form method="post">
+          <input type="hidden" name="intent" value="list" />
+          <label htmlFor="people">People, one per line: a name, then the domain or website</label>
+          <textarea id="people" name="people" rows={5} spellCheck={false} placeholder={"Ada Lovelace, example.com\nGrace Hopper, https://www.example.org"} required />
+          <p className="muted">
+            Up to {fmt(MAX_PASTED_PEOPLE)} people; each is reserved a credit, charged only when an address is found. The job's page shows
+            each answer with the candidates asked.
+          </p>
+          <button className="btn primary" type="submit" disabled={busy}>Find these addresses</button>
+        </Form>
         <p>
-          A CSV with a <span className="mono">first_name</span> and a <span className="mono">last_name</span> column (or one{" "}
+          Or a file: a CSV with a <span className="mono">first_name</span> and a <span className="mono">last_name</span> column (or one{" "}
           <span className="mono">full_name</span>), and a <span className="mono">domain</span> (or <span className="mono">website</span>) column.
           Each row gets its address, verdict, confidence and pattern beside your columns.
         </p>
-        <Link className="btn" to="/upload?kind=find">Find addresses for a list</Link>
+        <Link className="btn" to="/upload?kind=find">Upload a list of people</Link>
       </section>
     </>
   );

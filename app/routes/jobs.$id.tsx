@@ -14,6 +14,7 @@ import { browseResults, latestResults } from "../../edge/services/browse.ts";
 import { cancelJob, deleteJob, getJob, jobProgress, jobView } from "../../edge/services/jobs.ts";
 import { mintLiveToken } from "../../edge/services/livetoken.ts";
 import { requireViewer } from "../auth.server.ts";
+import { CandidatesTable, whyNone } from "../components/finder.tsx";
 import { Badge, Donut, Evidence, fmt, ProgressBar, VERDICT_LABEL } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
 import { jobOr404 } from "../lib/jobs.server.ts";
@@ -128,7 +129,7 @@ export default function JobPage() {
         <h2 id="progress-title">Progress</h2>
         <div className="row" style={{ justifyContent: "space-between", marginBottom: ".4rem" }}>
           <strong data-testid="progress-text">{Math.floor(share * 1000) / 10}%</strong>
-          <span className="muted">{fmt(current.processed)} of {fmt(current.unique)} verified</span>
+          <span className="muted">{fmt(current.processed)} of {fmt(current.unique)} {job.kind === "find" ? "searched" : "verified"}</span>
         </div>
         <ProgressBar value={share} label="Verification progress" />
         <div className="stats" style={{ marginTop: "1rem" }}>
@@ -232,7 +233,7 @@ export default function JobPage() {
                     <tr className="clickable" onClick={() => setOpen(open === rowIndex ? null : rowIndex)}>
                       <td className="num">{rowIndex + 1}</td>
                       <td>
-                        <button type="button" className="btn small" aria-expanded={open === rowIndex} aria-controls={`evidence-${rowIndex}`} onClick={(e) => (e.stopPropagation(), setOpen(open === rowIndex ? null : rowIndex))} style={{ border: 0, padding: 0, minHeight: 0, background: "none", color: "var(--accent)" }}>
+                        <button type="button" className="btn small link" aria-expanded={open === rowIndex} aria-controls={`evidence-${rowIndex}`} onClick={(e) => (e.stopPropagation(), setOpen(open === rowIndex ? null : rowIndex))}>
                           <span className="mono">{result.email}</span>
                         </button>
                       </td>
@@ -260,8 +261,13 @@ export default function JobPage() {
   );
 }
 
-/** A find job's answers (issue 14): each person, the address found, its verdict, confidence and pattern. */
+/**
+ * A find job's answers (issue 14): each person, the address found, its verdict, confidence and
+ * pattern; a row opens to the candidates asked with each server's reply, and why none was found.
+ */
 function FindTable({ rows }: { rows: { rowIndex: number; email: string; result: unknown }[] }) {
+  const [open, setOpen] = useState<number | null>(null);
+  const toggle = (rowIndex: number) => setOpen(open === rowIndex ? null : rowIndex);
   return (
     <div className="table-wrap">
       <table aria-label="Results">
@@ -272,14 +278,29 @@ function FindTable({ rows }: { rows: { rowIndex: number; email: string; result: 
           {rows.map(({ rowIndex, email, result }) => {
             const a = result as FindAnswer;
             return (
-              <tr key={rowIndex}>
-                <td className="num">{rowIndex + 1}</td>
-                <td>{email}</td>
-                <td className="mono">{a.email ?? "—"}</td>
-                <td><Badge value={a.verdict} /></td>
-                <td className="num">{a.email ? a.confidence : "—"}</td>
-                <td className="mono hide-sm">{a.pattern ?? "—"}</td>
-              </tr>
+              <Fragment key={rowIndex}>
+                <tr className="clickable" onClick={() => toggle(rowIndex)}>
+                  <td className="num">{rowIndex + 1}</td>
+                  <td>
+                    <button type="button" className="btn small link" aria-expanded={open === rowIndex} aria-controls={`evidence-${rowIndex}`} onClick={(e) => (e.stopPropagation(), toggle(rowIndex))}>
+                      {email}
+                    </button>
+                  </td>
+                  <td className="mono">{a.email ?? "—"}</td>
+                  <td><Badge value={a.verdict} /></td>
+                  <td className="num">{a.email ? a.confidence : "—"}</td>
+                  <td className="mono hide-sm">{a.pattern ?? "—"}</td>
+                </tr>
+                {open === rowIndex && (
+                  <tr id={`evidence-${rowIndex}`}>
+                    <td colSpan={6} style={{ background: "#fbfcfd" }}>
+                      {a.email === null && <p>{whyNone(a)}</p>}
+                      {a.catch_all === true && <p className="muted">This domain accepts every address: the address is the likeliest pattern, not proven.</p>}
+                      <CandidatesTable answer={a} />
+                    </td>
+                  </tr>
+                )}
+              </Fragment>
             );
           })}
         </tbody>

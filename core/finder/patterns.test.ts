@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseAddress } from "../address.ts";
 import { mailName, splitFullName } from "./names.ts";
 import { MAX_FIND_CANDIDATES } from "../contracts.ts";
-import { PATTERNS, PROVIDED_PATTERN, candidates, companyDomain, confidence, findCandidates, parsePerson, patternOf, type Person } from "./patterns.ts";
+import { PATTERNS, PROVIDED_PATTERN, candidates, companyDomain, confidence, findCandidates, parsePerson, patternOf, personFromLine, type Person } from "./patterns.ts";
 
 const person = (first: string, last: string, middle = ""): Person => ({ first, middle, last });
 const locals = (p: Person, known?: { pattern: string; count: number }[], max?: number) =>
@@ -251,5 +251,19 @@ describe("findCandidates with a provided address", () => {
     expect(findCandidates(john, "acme.com", [], "john@gmail.com")).toEqual(plain);
     expect(findCandidates(john, "acme.com", [], "not an address")).toEqual(plain);
     expect(findCandidates(john, "acme.com", [], null)).toEqual(plain);
+  });
+});
+
+describe("personFromLine", () => {
+  it.each([
+    ["Ada Lovelace, example.com", { full_name: "Ada Lovelace", domain: "example.com" }],
+    ["  Ada Lovelace\thttps://www.example.com/about ", { full_name: "Ada Lovelace", domain: "https://www.example.com/about" }],
+    ["Lovelace, Ada; example.com", { full_name: "Lovelace, Ada", domain: "example.com" }],
+    ["Ada Lovelace example.com", { full_name: "Ada Lovelace", domain: "example.com" }],
+    ["Dr. Ada King Lovelace", { full_name: "Dr. Ada King Lovelace", domain: "" }],
+    ["Ada Lovelace", { full_name: "Ada Lovelace", domain: "" }],
+    ["Ada Lovelace Jr.", { full_name: "Ada Lovelace Jr.", domain: "" }],
+  ])("reads %j", (line, expected) => {
+    expect(personFromLine(line)).toEqual(expected);
   });
 });

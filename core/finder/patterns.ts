@@ -48,6 +48,23 @@ export type ParsedFind =
   | { ok: true; person: Person; domain: string }
   | { ok: false; code: "validation_failed"; field: FindField; rule: FindRule; message: string };
 
+/**
+ * One line of a pasted list of people: a full name and a domain (or website, or an address of
+ * the company), split at the last comma, tab or semicolon, else before a last word with a dot:
+ * "Ada Lovelace, example.com", "Ada Lovelace\thttps://example.com", "Ada Lovelace example.com".
+ * A line with no domain keeps it empty, for the finder to refuse with its usual reason.
+ */
+export function personFromLine(line: string): { full_name: string; domain: string } {
+  const text = line.trim();
+  const cut = Math.max(text.lastIndexOf(","), text.lastIndexOf("\t"), text.lastIndexOf(";"));
+  if (cut >= 0) return { full_name: text.slice(0, cut).trim(), domain: text.slice(cut + 1).trim() };
+  const words = text.split(/\s+/);
+  const last = words.at(-1) ?? "";
+  // A dot between letters: "example.com", not the "Jr." of a name.
+  if (words.length > 1 && /\w\.\w/.test(last)) return { full_name: words.slice(0, -1).join(" "), domain: last };
+  return { full_name: text, domain: "" };
+}
+
 // Longer than any real name; keeps the variant count (and the work) small.
 const MAX_NAME = 100;
 const MAX_DOMAIN_INPUT = 2048;

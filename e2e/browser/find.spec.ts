@@ -1,6 +1,6 @@
 // The /find page in Chromium against the local stack and the simulated world (issue 14): a person
 // found with the candidates asked before it and the server's replies, a catch-all domain's
-// likeliest address with its note, nobody found with why, and a refused domain.
+// likeliest address with its note, nobody found with why, a refused domain, and a pasted list.
 import type { Page } from "@playwright/test";
 import { expect, shot, signIn, test, uniqueEmail } from "./fixtures.ts";
 
@@ -71,6 +71,34 @@ test("an IP address for a domain is refused with the field's message; a list lea
   await expect(page.getByRole("region", { name: /No address found|@/ })).toHaveCount(0);
 
   await expect(page.getByText("first_name", { exact: true })).toBeVisible();
-  await page.getByRole("link", { name: "Find addresses for a list" }).click();
+  await page.getByRole("link", { name: "Upload a list of people" }).click();
   await expect(page).toHaveURL(/\/upload\?kind=find$/);
+});
+
+test("a pasted list becomes a find job whose rows open to the candidates asked and why none was found", async ({ page }) => {
+  // oldhost.test has the mailbox "user" (pattern first); nobody at ok.test is a Grace Hopper.
+  await page.getByLabel("People, one per line").fill("User Doe, oldhost.test\nGrace Hopper; https://www.ok.test/\nnot a person\n");
+  await page.getByRole("button", { name: "Find these addresses" }).click();
+  await expect(page).toHaveURL(/\/jobs\/job_/);
+  await expect(page.getByText("2 rows, 2 unique")).toBeVisible();
+  const results = page.getByRole("table", { name: "Results" });
+  const found = results.getByRole("row", { name: /User Doe/ });
+  await expect(found).toContainText("user@oldhost.test", { timeout: 60_000 });
+  await expect(found.locator(".badge")).toHaveText("deliverable");
+
+  const none = results.getByRole("row", { name: /Grace Hopper/ });
+  await expect(none.locator(".badge")).toHaveText("undeliverable", { timeout: 60_000 });
+  await none.getByRole("button", { name: /Grace Hopper/ }).click();
+  await expect(page.getByText("The mail server refused every address tried (mailbox not found).")).toBeVisible();
+  const asked = page.getByRole("table", { name: "Candidates asked" }).locator("tbody tr");
+  // Which candidate comes first depends on what ok.test is known to use by now; each is refused.
+  await expect(asked.filter({ hasText: "grace.hopper@ok.test" }).locator("td")).toHaveText(["grace.hopper@ok.test", "first.last", "undeliverable", "mailbox_not_found", "mx.ok.test", /^550 5\.1\.1 /]);
+  expect(await asked.count()).toBeGreaterThan(3);
+  await shot(page, "find-job");
+});
+
+test("a pasted list without a person is refused, naming the field", async ({ page }) => {
+  await page.getByLabel("People, one per line").fill("   \n");
+  await page.getByRole("button", { name: "Find these addresses" }).click();
+  await expect(page.getByRole("alert")).toHaveText("people: paste one person per line, a name and a domain");
 });

@@ -3,6 +3,7 @@
 // let it go. While the database is unreachable the answer is 503 and the outbox keeps the chunk.
 import type { Hono } from "hono";
 import { ResultChunkSchema } from "../../core/contracts.ts";
+import { LATEST_RESULTS } from "../../core/live.ts";
 import { followUp } from "../services/followup.ts";
 import { applyResultChunk } from "../services/results.ts";
 import type { AppEnv } from "./app.ts";
@@ -21,7 +22,7 @@ export function registerProbeResults(app: Hono<AppEnv>): void {
     s.waitUntil(applying.catch(() => undefined));
     const outcome = await applying;
     // A find's answer goes live as stored: without the person's key or the SMTP trace.
-    const finds = (chunk.finds ?? []).map(({ key: _key, trace: _trace, ...answer }) => answer);
+    const finds = (chunk.finds ?? []).slice(-LATEST_RESULTS).map(({ key: _key, trace: _trace, ...answer }) => answer);
     followUp(s, outcome, [...chunk.results, ...finds]);
     return c.json({ applied: outcome.applied, requeued: outcome.requeued });
   });

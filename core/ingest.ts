@@ -4,7 +4,7 @@
 import { parseAddress } from "./address.ts";
 import { MAX_EMAIL_LENGTH, type RejectCounts } from "./contracts.ts";
 import { AddressListReader, type ListRow, type ReaderOptions } from "./emailfile.ts";
-import { candidates, parsePerson, type FindInput } from "./finder/patterns.ts";
+import { parsePerson, spellable, type FindInput } from "./finder/patterns.ts";
 import { isDisposable, isFree, isRole } from "./lists.ts";
 
 /** A person to find (a job of kind `find`), as parsed by core/finder: the name's parts and the mail domain. */
@@ -229,7 +229,7 @@ export class PeopleIngest {
       const parsed = parsePerson({ ...input, domain: cell(at.domain) });
       const person = parsed.ok ? { ...parsed.person, domain: parsed.domain } : null;
       // A name no pattern can spell (all its letters fold away) has nothing to search for.
-      if (!person || personKey(person).length > MAX_EMAIL_LENGTH || candidates(person, person.domain, [], { max: 1 }).length === 0) {
+      if (!person || personKey(person).length > MAX_EMAIL_LENGTH || !spellable(person, person.domain)) {
         this.rejects.invalid_person++;
         continue;
       }

@@ -53,6 +53,8 @@ const UMLAUT_E: Record<string, string> = { ä: "ae", ö: "oe", ü: "ue" };
 
 /** One spelling in ASCII: German umlauts as "ae" (`umlautE`) or as the bare vowel. */
 function fold(s: string, umlautE: boolean): string {
+  // Most names are ASCII already, and for them every step below but the last two is the identity.
+  if (ASCII.test(s)) return s.toLowerCase().replace(/[^a-z0-9]/g, "");
   let t = s.normalize("NFC").toLowerCase();
   if (umlautE) t = t.replace(/[äöü]/g, (c) => UMLAUT_E[c]!);
   t = t.replace(/[ßæœøłđðþı]/g, (c) => LETTERS[c]!);
@@ -61,6 +63,8 @@ function fold(s: string, umlautE: boolean): string {
     .replace(/\p{M}/gu, "")
     .replace(/[^a-z0-9]/g, "");
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 const unique = (xs: string[]) => [...new Set(xs.filter((x) => x !== ""))];
 

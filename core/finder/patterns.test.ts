@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseAddress } from "../address.ts";
 import { mailName, splitFullName } from "./names.ts";
 import { MAX_FIND_CANDIDATES } from "../contracts.ts";
-import { PATTERNS, PROVIDED_PATTERN, candidates, companyDomain, confidence, findCandidates, parsePerson, patternOf, personFromLine, type Person } from "./patterns.ts";
+import { PATTERNS, PROVIDED_PATTERN, candidates, companyDomain, confidence, findCandidates, parsePerson, patternOf, personFromLine, spellable, type Person } from "./patterns.ts";
 
 const person = (first: string, last: string, middle = ""): Person => ({ first, middle, last });
 const locals = (p: Person, known?: { pattern: string; count: number }[], max?: number) =>
@@ -265,5 +265,23 @@ describe("personFromLine", () => {
     ["Ada Lovelace Jr.", { full_name: "Ada Lovelace Jr.", domain: "" }],
   ])("reads %j", (line, expected) => {
     expect(personFromLine(line)).toEqual(expected);
+  });
+});
+
+describe("spellable", () => {
+  // Three 63-octet labels, one to make up the length, and .test.
+  const domain = (octets: number) => `${["a", "b", "c"].map((c) => c.repeat(63)).join(".")}.${"d".repeat(octets - 197)}.test`;
+  it("answers as candidates does: some address fits unless even the shortest local part is too long", () => {
+    const cases: [Person, string][] = [
+      [person("Ada", "Lovelace"), "example.com"],
+      [person("A", "Lovelace"), "example.com"],
+      [person("X".repeat(100), "Y".repeat(100)), "example.com"],
+      [person("Ada", "Lovelace"), domain(251)],
+      [person("Ada", "Lovelace"), domain(252)],
+      [person("A", "Lovelace"), domain(252)],
+      [person("Ada", "Lovelace"), domain(253)],
+    ];
+    for (const [p, d] of cases) expect([p.first, d.length, spellable(p, d)]).toEqual([p.first, d.length, candidates(p, d, [], { max: 1 }).length > 0]);
+    expect(cases.map(([p, d]) => spellable(p, d))).toEqual([true, true, true, true, false, true, false]);
   });
 });

@@ -188,6 +188,19 @@ export function candidates(person: Person, domain: string, known: Known = [], op
   return out;
 }
 
+/**
+ * Whether some pattern makes an address for this person at this domain: `candidates` without
+ * making them (a list's ingest asks this of every row). Local parts are letters and digits, so
+ * only length can refuse one, and the shortest a pattern makes is the first name, the last
+ * name, or their initials.
+ */
+export function spellable(person: Person, domain: string): boolean {
+  const { first: [first], last: [last] } = mailName(person);
+  if (first === undefined || last === undefined) return false;
+  const shortest = [first, last, `${i(first)}${i(last)}`].reduce((a, b) => (b.length < a.length ? b : a));
+  return parseAddress(`${shortest}@${domain}`).ok;
+}
+
 /** The pattern name of an address another source gave that no pattern of ours makes. */
 export const PROVIDED_PATTERN = "provided";
 /** A provided address's likelihood on a catch-all domain when no pattern explains it: first.last alone's. */

@@ -1,6 +1,6 @@
-// What a job and a result look like, for anyone shown one before real ones exist: the samples
-// of GET /api/v1/hooks/samples and of the Zapier integration's editor.
-import type { JobView, Result } from "./contracts.ts";
+// What a job, a result and a find look like, for anyone shown one before real ones exist: the
+// samples of GET /api/v1/hooks/samples and of the Zapier integration's editor.
+import type { FindAnswer, JobView, Result } from "./contracts.ts";
 
 export const SAMPLE_JOB: JobView = {
   id: "job_3kq8zp1m0avw2xbycd4e",
@@ -33,6 +33,21 @@ export const SAMPLE_RESULT: Result = {
   smtp: { code: 250, enhanced: "2.1.5", message: "Recipient ok" },
   duration_ms: 812,
   retry_after: null,
+};
+
+/** A person's address found: the first candidate was refused, the second taken. */
+export const SAMPLE_FIND: FindAnswer = {
+  email: "alovelace@example.com",
+  verdict: "deliverable",
+  reason: "accepted",
+  confidence: 95,
+  pattern: "flast",
+  catch_all: false,
+  candidates: [
+    { email: "ada.lovelace@example.com", pattern: "first.last", verdict: "undeliverable", reason: "mailbox_not_found", mx: "mx1.example.com", smtp: { code: 550, enhanced: "5.1.1", message: "User unknown" } },
+    { email: "alovelace@example.com", pattern: "flast", verdict: "deliverable", reason: "accepted", mx: "mx1.example.com", smtp: { code: 250, enhanced: "2.1.5", message: "Recipient ok" } },
+  ],
+  duration_ms: 1_204,
 };
 
 /** A `dm.enriched` event's data: a domain's decision makers, each with the address found, if any. */

@@ -95,6 +95,9 @@ const address = (v: unknown): string | null => {
   const s = text(v);
   return s && /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(s) && !s.startsWith("email_not_unlocked@") ? s.toLowerCase() : null;
 };
+/** Title-cased titles (PDL's `titlecase`) spell acronyms as words: "Founder & Ceo". */
+const ACRONYMS = /\b(ceo|cto|cfo|coo|cmo|cro|cio|cpo|ciso|cso|vp|svp|evp|avp|hr|it|gm|md)\b/gi;
+const titleOf = (v: unknown): string | null => text(v)?.replace(ACRONYMS, (w) => w.toUpperCase()) ?? null;
 const records = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter((r): r is Record<string, unknown> => typeof r === "object" && r !== null) : []);
 
 function person(r: { first: unknown; last: unknown; full: unknown; title: unknown; seniority: unknown; linkedin: unknown; email: unknown }): Person | null {
@@ -106,7 +109,7 @@ function person(r: { first: unknown; last: unknown; full: unknown; title: unknow
     full_name: text(r.full) ?? `${first} ${last}`,
     first_name: first,
     last_name: last,
-    title: text(r.title),
+    title: titleOf(r.title),
     seniority: text(r.seniority),
     linkedin_url: linkedin && !/^https?:\/\//.test(linkedin) ? `https://${linkedin}` : linkedin,
     email: address(r.email),

@@ -39,7 +39,7 @@ describe("POST /api/v1/decision-makers", () => {
     const body = (await res.json()) as DecisionMakers;
     expect([body.domain, body.provider]).toEqual(["acme.test", "pdl"]);
     expect(body.people.map((p) => [p.full_name, p.title, p.provider_email, p.find])).toEqual([
-      ["Ada Lovelace", "Chief Executive Officer (Ceo)", "ada@acme.test", null],
+      ["Ada Lovelace", "Chief Executive Officer (CEO)", "ada@acme.test", null],
       ["Charles Babbage", "Head Of Sales", null, null],
     ]);
     expect(body.people[0]!.find_error).toEqual({ code: expect.any(String), message: expect.any(String) });

@@ -160,7 +160,7 @@ describe("decision makers", () => {
     expect(JSON.parse(mine[0]!.data!)).toEqual({
       domain: "acme.test",
       provider: "pdl",
-      people: [{ full_name: "Ada Lovelace", title: "Chief Executive Officer (Ceo)", email: "ada.lovelace@acme.test", verdict: "deliverable", confidence: 95 }],
+      people: [{ full_name: "Ada Lovelace", title: "Chief Executive Officer (CEO)", email: "ada.lovelace@acme.test", verdict: "deliverable", confidence: 95 }],
     });
     expect(await s.db.select().from(webhookEvents).where(eq(webhookEvents.accountId, other))).toEqual([]);
     // One delivery, to the subscribed endpoint, handed to the transport.

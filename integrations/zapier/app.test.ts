@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import zapier from "zapier-platform-core";
 import { validateAppDefinition } from "zapier-platform-schema";
 import { startStack, type Stack } from "../../e2e/stack.ts";
+import { startStandInPdl, type StandInPeopleData } from "../../e2e/standin-peopledata.ts";
 import { startStandInReceiver } from "../../e2e/standin-receiver.ts";
 import { buildZapierApp } from "./build.ts";
 import app from "./src/index.ts";
@@ -21,6 +22,7 @@ const appHandler = (zapier as unknown as { createAppHandler(definition: unknown)
 let stack: Stack;
 let files: { url: string; stop(): Promise<void> };
 let receiver: Awaited<ReturnType<typeof startStandInReceiver>>;
+let pdl: StandInPeopleData;
 const bundle = (inputData: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({ authData: { api_key: stack.devApiKey }, inputData, ...extra });
 
 /** A loopback file host, as Zapier's file stash would serve an attachment. */
@@ -35,7 +37,12 @@ async function serveFiles(content: Record<string, { type: string; body: string }
 }
 
 beforeAll(async () => {
-  stack = await startStack({ dataDir: scratchDir("zapier"), world: true, probes: 1, sweepMs: 1000 });
+  // People Data Labs knows one founder at the world's ok.test, with an address that no longer works.
+  pdl = await startStandInPdl({
+    apiKey: "zapier-test-pdl-key",
+    directory: [{ id: "z1", domain: "ok.test", first_name: "Bob", last_name: "Builder", title: "Founder & CEO", level: "owner", linkedin: "linkedin.com/in/bob-builder", email: "bob.builder@ok.test" }],
+  });
+  stack = await startStack({ dataDir: scratchDir("zapier"), world: true, probes: 1, sweepMs: 1000, vars: { PDL_API_KEY: pdl.apiKey, PDL_API_URL: pdl.url } });
   process.env.MXRAY_API_URL = stack.url;
   receiver = await startStandInReceiver();
   files = await serveFiles({ "/list.csv": { type: "text/csv", body: `name,email\nAda,${stack.world!.addresses[0]}\nBob,${stack.world!.addresses[1]}\n` } });
@@ -45,6 +52,7 @@ afterAll(async () => {
   await files?.stop();
   await receiver?.close();
   await stack?.stop();
+  await pdl?.close();
 });
 
 describe("the Zapier integration", () => {
@@ -54,7 +62,11 @@ describe("the Zapier integration", () => {
     expect(validated.results).toEqual([]);
     const definition = (await appHandler(app)({ command: "definition" }))
     expect(validateAppDefinition(definition.results).errors.map((e) => e.stack)).toEqual([]);
-    expect(definition.results).toMatchObject({ triggers: { list_verified: { operation: { type: "hook" } }, address_verified: {} }, creates: { verify_address: {}, verify_list: {} }, searches: { find_list: {} } });
+    expect(definition.results).toMatchObject({
+      triggers: { list_verified: { operation: { type: "hook" } }, address_verified: {}, decision_makers_found: { operation: { type: "hook" } } },
+      creates: { verify_address: {}, find_address: {}, verify_list: {} },
+      searches: { find_list: {} },
+    });
   });
 
   it("builds into the CommonJS module `zapier push` loads, and that module is the same valid app", async () => {
@@ -63,7 +75,7 @@ describe("the Zapier integration", () => {
     const built = await buildZapierApp(join(dir, "index.js"));
     const loaded = createRequire(import.meta.url)(built) as typeof app;
     rmSync(dir, { recursive: true });
-    expect(Object.keys(loaded.triggers)).toEqual(["list_verified", "address_verified"]);
+    expect(Object.keys(loaded.triggers)).toEqual(["list_verified", "address_verified", "decision_makers_found"]);
     const validated = (await appHandler(loaded)({ command: "validate" })) as { results: unknown[] };
     expect(validated.results).toEqual([]);
   });
@@ -143,6 +155,36 @@ describe("the Zapier integration", () => {
     const delivery = receiver.received.find((r) => r.path === "/ok/zap-address")!;
     const fired = (await appTester(trigger.perform as never, bundle({}, { cleanedRequest: JSON.parse(delivery.body) }))) as { email: string; verdict: string }[];
     expect(fired).toEqual([expect.objectContaining({ email, verdict: "deliverable" })]);
+    await appTester(trigger.performUnsubscribe as never, bundle({}, { subscribeData: subscribed }));
+  }, 40_000);
+
+  it("finds a person's address from a name and a company website", async () => {
+    const found = (await appTester(app.creates.find_address!.operation.perform as never, bundle({ first_name: "Carol", last_name: "Singer", domain: "https://www.ok.test/team" }))) as {
+      email: string;
+      verdict: string;
+      candidates: { email: string }[];
+    };
+    expect(found).toMatchObject({ email: "carol@ok.test", verdict: "deliverable" });
+    expect(found.candidates.at(-1)!.email).toBe("carol@ok.test");
+    await expect(appTester(app.creates.find_address!.operation.perform as never, bundle({ first_name: "Carol", last_name: "Singer", domain: "localhost" }))).rejects.toThrow(/domain/);
+  }, 30_000);
+
+  it("Decision Makers Found hears a company's decision makers, each with the address our finder found", async () => {
+    const trigger = app.triggers.decision_makers_found!.operation;
+    const subscribed = (await appTester(trigger.performSubscribe as never, bundle({}, { targetUrl: `${receiver.url}/ok/zap-dm` }))) as { id: string };
+    const asked = await fetch(`${stack.url}/api/v1/decision-makers`, {
+      method: "POST", headers: { authorization: `Bearer ${stack.devApiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ domain: "ok.test", titles: ["ceo"] }),
+    });
+    expect(asked.status).toBe(200);
+    for (const deadline = Date.now() + 20_000; !receiver.received.some((r) => r.path === "/ok/zap-dm"); ) {
+      if (Date.now() > deadline) throw new Error("no dm.enriched delivery within 20 s");
+      await new Promise((r) => setTimeout(r, 100)); // polling the receiver's log
+    }
+    const delivery = receiver.received.find((r) => r.path === "/ok/zap-dm")!;
+    const fired = (await appTester(trigger.perform as never, bundle({}, { cleanedRequest: JSON.parse(delivery.body) }))) as unknown[];
+    // The provider's stale address was asked first and refused; the finder found the real one.
+    expect(fired).toEqual([{ domain: "ok.test", provider: "pdl", people: [{ full_name: "Bob Builder", title: "Founder & CEO", email: "bob@ok.test", verdict: "deliverable", confidence: expect.any(Number) }] }]);
     await appTester(trigger.performUnsubscribe as never, bundle({}, { subscribeData: subscribed }));
   }, 40_000);
 });

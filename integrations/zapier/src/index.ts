@@ -1,10 +1,10 @@
-// The mxray integration for Zapier (zapier-platform-core): API-key authentication, two REST-hook
-// triggers, two actions and a search. Built into index.js by `npm run zapier:build` for
+// The mxray integration for Zapier (zapier-platform-core): API-key authentication, three REST-hook
+// triggers, three actions and a search. Built into index.js by `npm run zapier:build` for
 // `zapier push`; tested against the local stack with the platform's app tester.
 import zapier, { type Bundle, type ZObject } from "zapier-platform-core";
 import type { Job, WebhookEvent } from "../../../client/index.ts";
 import manifest from "../package.json" with { type: "json" };
-import { SAMPLE_JOB, SAMPLE_RESULT } from "../../../core/samples.ts";
+import { SAMPLE_DM_ENRICHED, SAMPLE_FIND, SAMPLE_JOB, SAMPLE_RESULT } from "../../../core/samples.ts";
 import { withApi } from "./http.ts";
 
 const platformVersion = zapier.version;
@@ -37,6 +37,14 @@ function hookTrigger(key: string, event: WebhookEvent, noun: string, label: stri
 
 const listVerified = hookTrigger("list_verified", "job.completed", "List", "List Verified", "Triggers when a list finishes verifying.", SAMPLE_JOB);
 const addressVerified = hookTrigger("address_verified", "verification.completed", "Address", "Address Verified", "Triggers when an address is checked through the API.", SAMPLE_RESULT);
+const decisionMakersFound = hookTrigger(
+  "decision_makers_found",
+  "dm.enriched",
+  "Company",
+  "Decision Makers Found",
+  "Triggers when a company's decision makers are listed with their addresses (needs a people-data provider on the mxray side).",
+  SAMPLE_DM_ENRICHED,
+);
 
 const verifyAddress = {
   key: "verify_address",
@@ -46,6 +54,24 @@ const verifyAddress = {
     inputFields: [{ key: "email", label: "Email address", required: true, type: "string" as const }],
     perform: async (z: ZObject, bundle: Bundle<{ email: string }>) => withApi(z, bundle, (api) => api.verify(bundle.inputData.email)),
     sample: SAMPLE_RESULT,
+  },
+};
+
+const findAddress = {
+  key: "find_address",
+  noun: "Address",
+  display: { label: "Find an Address", description: "Finds a person's work address from their name and company domain, proven live by the company's mail server." },
+  operation: {
+    inputFields: [
+      { key: "first_name", label: "First name", required: true, type: "string" as const },
+      { key: "last_name", label: "Last name", required: true, type: "string" as const },
+      { key: "domain", label: "Company domain or website", required: true, type: "string" as const },
+    ],
+    perform: async (z: ZObject, bundle: Bundle<{ first_name: string; last_name: string; domain: string }>) => {
+      const { first_name, last_name, domain } = bundle.inputData;
+      return withApi(z, bundle, (api) => api.find({ first_name, last_name, domain }));
+    },
+    sample: SAMPLE_FIND,
   },
 };
 
@@ -119,8 +145,8 @@ export const app = {
     test: async (z: ZObject, bundle: Bundle) => withApi(z, bundle, (api) => api.account()),
     connectionLabel: "{{name}}",
   },
-  triggers: { [listVerified.key]: listVerified, [addressVerified.key]: addressVerified },
-  creates: { [verifyAddress.key]: verifyAddress, [verifyList.key]: verifyList },
+  triggers: { [listVerified.key]: listVerified, [addressVerified.key]: addressVerified, [decisionMakersFound.key]: decisionMakersFound },
+  creates: { [verifyAddress.key]: verifyAddress, [findAddress.key]: findAddress, [verifyList.key]: verifyList },
   searches: { [findList.key]: findList },
 };
 

@@ -3,7 +3,9 @@
 // to use, the reverse (which pattern made a verified address), and a catch-all confidence.
 
 import { parseAddress } from "../address.ts";
-import { MAX_FIND_CANDIDATES, type FindCandidate } from "../contracts.ts";
+// Types only from contracts: evaluating its zod schemas here, before @hono/zod-openapi extends
+// zod in the Worker, would leave them without .openapi.
+import type { FindCandidate } from "../contracts.ts";
 import { addressScope } from "../netaddr.ts";
 import { cleanPart, mailName, nameProblem, splitFullName, type MailName, type Person } from "./names.ts";
 
@@ -217,7 +219,8 @@ export function findCandidates(person: Person, domain: string, known: Known = []
   if (!given?.ok || given.domain !== domain) return list;
   const pattern = patternOf(given.normalized, person);
   const first = { email: given.normalized, pattern: pattern ?? PROVIDED_PATTERN, confidence: Math.max(PROVIDED_CONFIDENCE, pattern ? confidence(pattern, known) : 0) };
-  return [first, ...list.filter((c) => c.email !== first.email)].slice(0, MAX_FIND_CANDIDATES);
+  // 12 candidates at most, and this one: within MAX_FIND_CANDIDATES (16).
+  return [first, ...list.filter((c) => c.email !== first.email)];
 }
 
 /** Which pattern made this verified address for this person (the likeliest when several do), or null. */

@@ -257,6 +257,22 @@ describe("finding a person's address (Engine.find)", () => {
     expect(count(lines, "mx.ok.test", "DATA")).toBe(0);
   });
 
+  it("keeps a session under Postfix's hard error limit when a chain continues it: earlier transactions' refusals count", async () => {
+    // Six people of one refused candidate fill the window and the first transaction (7 refusals
+    // with the catch-all test's); the seventh, admitted as the first is answered, starts the
+    // session's next transaction and chains 15 refusals before its mailbox, at a host that drops
+    // a client at its 20th error.
+    const single = Array.from({ length: 6 }, (_, n) => [cand(`single${n}@postfix.test`, "first.last")]);
+    const long = Array.from({ length: 16 }, (_, i) => cand(i === 15 ? "real@postfix.test" : `long.c${i}@postfix.test`, `pattern${i}`));
+    const answers: FindAnswer[] = [];
+    const seen = world.transcript().length;
+    await engine({ window: 6, perHostConnections: 1 }).find([...single, long], {}, (a, i) => (answers[i] = a));
+    const lines = world.transcript().slice(seen).filter((l) => l.startsWith("mx.postfix.test "));
+    expect(answers.map((a) => a.email)).toEqual([null, null, null, null, null, null, "real@postfix.test"]);
+    expect(answers[6]!.candidates).toHaveLength(16);
+    expect(lines.filter((l) => / S: 421 /.test(l))).toEqual([]);
+  });
+
   it("answers the likeliest candidate on a catch-all domain as risky, with the pattern's confidence, after one RCPT", async () => {
     const { answer, lines } = await findOne([cand("anyone@catchall.test", "first.last", 31), cand("sales@catchall.test", "flast")]);
     expect(answer).toMatchObject({ email: "anyone@catchall.test", verdict: "risky", reason: "catch_all", confidence: 31, pattern: "first.last", catch_all: true });

@@ -301,6 +301,14 @@ export function buildScenario(opts: {
     { errorLimits: { soft: 3, hard: 6, delayMs: 200 } },
   );
 
+  // Postfix's default error limits (smtpd_soft_error_limit 10, smtpd_hard_error_limit 20), for a
+  // finder's long chains of refused candidates; one mailbox, and no listed addresses (the
+  // finder's tests ask it, verification's truth does not include it).
+  {
+    const host = addHost({ name: "mx.postfix.test", mode: "up", rcpt: mailboxRcpt(new Map([["real", "ok" as Mailbox]])), errorLimits: { soft: 10, hard: 20, delayMs: 50 } });
+    mxDomain("postfix.test", [{ preference: 10, host }]);
+  }
+
   // A pre-ESMTP server: EHLO unknown (client falls back to HELO), no PIPELINING.
   simpleDomain("oldhost.test", { user: "ok" }, ["nobody"], { ehlo: false, pipelining: false });
 

@@ -15,9 +15,9 @@ import { classifyRcpt, classifySessionFailure, formatReply, greylistHintMs, isDe
 export const REJECTIONS_PER_CONNECTION = 8;
 /** RFC 5321 §4.5.3.1.8: servers must take 100 recipients per transaction; use fewer. */
 export const MAX_RCPTS_PER_TRANSACTION = 50;
-/** Rejections one transaction may take while a finder's chained candidates continue it: the
- *  candidates of one person belong together, and Postfix only drops a client at 20
- *  (smtpd_hard_error_limit). */
+/** Rejections a session may reach while a finder's chained candidates continue its transaction
+ *  (those of earlier transactions count too): the candidates of one person belong together, and
+ *  Postfix only drops a client at 20 (smtpd_hard_error_limit). */
 export const CHAIN_REJECTION_LIMIT = 16;
 /** A requeued address (421, dropped connection) gets this many tries before it is unknown. */
 export const MAX_ATTEMPTS = 3;
@@ -338,7 +338,7 @@ export class MxGroup {
           this.outOfTime = true;
           break;
         }
-        const tx = await this.transaction(conn, mx, trace, batch, !firstTx);
+        const tx = await this.transaction(conn, mx, trace, batch, !firstTx, rejections);
         if (tx.deferred) break; // the rest wait for the provider's pause on a new session
         rejections += tx.rejections;
         firstTx = false;
@@ -469,13 +469,15 @@ export class MxGroup {
     else this.queue.push(p);
   }
 
-  /** MAIL FROM, then RCPTs (pipelined when offered). Returns the number of rejections seen. */
+  /** MAIL FROM, then RCPTs (pipelined when offered). Returns the number of rejections seen;
+   *  `before` is how many the session took in earlier transactions. */
   private async transaction(
     conn: SmtpConnection,
     mx: string,
     setup: readonly string[] | undefined,
     batch: Pending[],
     reset: boolean,
+    before: number,
   ): Promise<{ rejections: number; deferred: boolean }> {
     // RFC 6531 §3.4: a UTF-8 mailbox may only be named to a server that offers SMTPUTF8.
     const sendable = batch.filter((p) => {
@@ -532,7 +534,7 @@ export class MxGroup {
     let sent = sendable.length;
     // A finder's next candidates, chained by the answers just settled, continue this transaction.
     while (!wave.stopped && conn.alive) {
-      const more = this.takeChained(domain, utf8, Math.min(MAX_RCPTS_PER_TRANSACTION - sent, CHAIN_REJECTION_LIMIT - rejections));
+      const more = this.takeChained(domain, utf8, Math.min(MAX_RCPTS_PER_TRANSACTION - sent, CHAIN_REJECTION_LIMIT - before - rejections));
       if (more.length === 0) break;
       if (!(await this.shared.beforeRcpts(this.provider, more.length, this.deadline(), this.signal))) {
         this.queue.unshift(...more);

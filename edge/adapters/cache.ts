@@ -6,8 +6,8 @@ import { meter } from "../meter.ts";
 export interface SharedCache {
   get<T>(key: string): Promise<T | null>;
   set(key: string, value: unknown, ttlS: number): Promise<void>;
-  /** Adds one to a counter that lives `ttlS` from its first count; answers the new count. */
-  increment(key: string, ttlS: number): Promise<number>;
+  /** Adds `by` (1 unless said) to a counter that lives `ttlS` from its first count; answers the new count. */
+  increment(key: string, ttlS: number, by?: number): Promise<number>;
 }
 
 export function createUpstashCache(opts: { url: string; token: string }): SharedCache {
@@ -21,9 +21,9 @@ export function createUpstashCache(opts: { url: string; token: string }): Shared
       meter.redisCommands++;
       await redis.set(key, value, { ex: ttlS });
     },
-    async increment(key, ttlS) {
-      meter.redisCommands += 2; // INCR and EXPIRE NX, in one transaction
-      const [count] = await redis.multi().incr(key).expire(key, ttlS, "NX").exec<[number, number]>();
+    async increment(key, ttlS, by = 1) {
+      meter.redisCommands += 2; // INCRBY and EXPIRE NX, in one transaction
+      const [count] = await redis.multi().incrby(key, by).expire(key, ttlS, "NX").exec<[number, number]>();
       return count;
     },
   };

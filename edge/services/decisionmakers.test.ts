@@ -114,6 +114,8 @@ describe("decision makers", () => {
     // Questions of this test alone: no other test's answer is in the day's cache.
     const titles = ["ceo", newId("req")];
     const ask = (domain: string, who = accountId, now = noon) => findDecisionMakers(s, who, { domain, titles }, scriptedFinder().find, now);
+    // A lookup the provider failed is not counted.
+    expect(await serviceCode(ask("status-503.test"))).toBe("people_data_unavailable");
     await ask("acme.test");
     await ask("globex.test");
     const over = await ask("initech.test").catch((e: unknown) => e);

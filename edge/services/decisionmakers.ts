@@ -99,11 +99,19 @@ async function listPeople(s: Services, provider: PeopleProvider, accountId: stri
   if (hit) return hit;
   const day = Math.floor(now / DAY_MS);
   const perDay = s.config.MXRAY_PEOPLE_DATA_PER_DAY;
-  if ((await s.cache.increment(`people-quota:${accountId}:${day}`, (2 * DAY_MS) / 1000)) > perDay) {
+  const [quota, quotaTtlS] = [`people-quota:${accountId}:${day}`, (2 * DAY_MS) / 1000];
+  if ((await s.cache.increment(quota, quotaTtlS)) > perDay) {
     const retryAfterS = Math.ceil(((day + 1) * DAY_MS - now) / 1000);
     throw new ServiceError("people_data_limit", `This account's ${perDay} decision-maker lookups for today are used (answers already looked up today are still free); more after midnight UTC`, retryAfterS);
   }
-  const people = await provider.listPeople(domain, { titles: wanted ?? undefined, limit });
+  let people: Person[];
+  try {
+    people = await provider.listPeople(domain, { titles: wanted ?? undefined, limit });
+  } catch (e) {
+    // A lookup the provider failed returned nothing (and is not billed): it is given back.
+    await s.cache.increment(quota, quotaTtlS, -1).catch(() => undefined);
+    throw e;
+  }
   s.waitUntil(s.cache.set(key, people, PEOPLE_CACHE_S));
   return people;
 }

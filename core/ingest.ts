@@ -228,13 +228,13 @@ export class PeopleIngest {
       const input: FindInput = first || last || at.full < 0 ? { first_name: first, last_name: last } : { full_name: cell(at.full) };
       const parsed = parsePerson({ ...input, domain: cell(at.domain) });
       const person = parsed.ok ? { ...parsed.person, domain: parsed.domain } : null;
+      const key = person ? personKey(person) : "";
       // A name no pattern can spell (all its letters fold away) has nothing to search for.
-      if (!person || personKey(person).length > MAX_EMAIL_LENGTH || !spellable(person, person.domain)) {
+      if (!person || key.length > MAX_EMAIL_LENGTH || !spellable(person, person.domain)) {
         this.rejects.invalid_person++;
         continue;
       }
       this.total++;
-      const key = personKey(person);
       if (!this.seen.add(key)) continue;
       this.unique++;
       out.push({ key, email: personLabel(person), rowIndex: row.index, fields: row.fields, domain: person.domain, disposable: false, role: false, free: false, person });

@@ -123,6 +123,17 @@ describe("the local stack, end to end", () => {
     const redis = new Redis({ url: stack.redis.url, token: stack.redis.token, enableTelemetry: false });
     expect(await redis.ttl(`verify:${email}`)).toBeGreaterThan(0);
     expect((await redis.keys("mxray:rl:*")).length).toBeGreaterThan(0);
+    // The probes hold only the fleet's database (issue 21): their MX state lives there, and with
+    // its token the edge's answer is neither there nor reachable at the edge's URL.
+    expect(stack.fleetRedis.local).toBe(true);
+    const fleet = new Redis({ url: stack.fleetRedis.url, token: stack.fleetRedis.token, enableTelemetry: false });
+    expect(await (await fetch(`${stack.probes[0]!.url}/metrics`)).text()).toMatch(/^mxray_shared_state_up 1$/m);
+    expect((await fleet.keys("mxray:mx:*")).length).toBeGreaterThan(0);
+    expect(await redis.keys("mxray:mx:*")).toEqual([]);
+    expect(await fleet.get(`verify:${email}`)).toBeNull();
+    expect(await fleet.keys("verify:*")).toEqual([]);
+    const withFleetToken = await fetch(stack.redis.url, { method: "POST", headers: { authorization: `Bearer ${stack.fleetRedis.token}` }, body: JSON.stringify(["get", `verify:${email}`]) });
+    expect(withFleetToken.status).toBe(401);
   }, 60_000);
 
   it("a batch delivered twice to a probe changes no count", async () => {

@@ -2,9 +2,10 @@
 // drive it: sqld (migrated), the Worker under `wrangler dev` (workerd), local probe daemons as
 // child processes, optionally the simulated mail world, and a timer that fires the Worker's
 // scheduled sweeper (wrangler dev does not run cron by itself). Stand-ins are chosen from the
-// absence of credentials: the Worker dispatches directly, signed, without QStash; redis-server
-// behind the Upstash REST bridge is started here unless UPSTASH_REDIS_REST_URL is set, and the
-// Stripe stand-in (a loopback server) unless STRIPE_SECRET_KEY is.
+// absence of credentials: the Worker dispatches directly, signed, without QStash; two Redis
+// databases, each a redis-server behind its own Upstash REST bridge and token, are started here
+// unless UPSTASH_REDIS_REST_URL (the edge's) and MXRAY_FLEET_REDIS_REST_URL (the probes') are set;
+// and the Stripe stand-in (a loopback server) unless STRIPE_SECRET_KEY is.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -54,8 +55,10 @@ export interface Stack {
   stripeWebhookSecret: string;
   /** The loopback Stripe stand-in billing talks to, or null when STRIPE_SECRET_KEY names a real account. */
   stripe: StandInStripe | null;
-  /** The Upstash REST endpoint the Worker and probes use: the local bridge, or UPSTASH_REDIS_REST_URL's. */
-  redis: { url: string; token: string; local: boolean };
+  /** The edge's Redis (Worker only): its local bridge, or UPSTASH_REDIS_REST_URL's. */
+  redis: RedisEndpoint;
+  /** The fleet's Redis (probes only, issue 21): another redis-server and token, or MXRAY_FLEET_REDIS_REST_URL's. */
+  fleetRedis: RedisEndpoint;
   /** This install's probe secret and QStash-style signing key (tests sign with them). */
   secrets: LocalSecrets;
   world: World | null;
@@ -153,11 +156,25 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals, group = false): 
   });
 }
 
-/** UPSTASH_REDIS_REST_URL/_TOKEN from the environment, else redis-server behind the local bridge. */
-async function upstashRedis(log: (line: string) => void): Promise<{ url: string; token: string; local: boolean; stop(): Promise<void> }> {
-  const { UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: token } = process.env;
+export interface RedisEndpoint {
+  url: string;
+  token: string;
+  /** true: a redis-server this stack started, behind its own bridge. */
+  local: boolean;
+}
+
+export interface StackRedis {
+  edge: RedisEndpoint;
+  fleet: RedisEndpoint;
+  stop(): Promise<void>;
+}
+
+/** One Upstash database from the environment, else a redis-server of its own behind its own bridge and random token. */
+async function redisDatabase(who: string, names: [url: string, token: string], env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<RedisEndpoint & { stop(): Promise<void> }> {
+  const [url, token] = [env[names[0]], env[names[1]]];
   if (url) {
-    if (!token) throw new Error("UPSTASH_REDIS_REST_URL is set without UPSTASH_REDIS_REST_TOKEN");
+    if (!token) throw new Error(`${names[0]} is set without ${names[1]}`);
+    log(`redis     ${who} Upstash at ${new URL(url).host} (${names[0]})`);
     return { url, token, local: false, stop: async () => {} };
   }
   const redis = await startRedis({ log });
@@ -165,9 +182,32 @@ async function upstashRedis(log: (line: string) => void): Promise<{ url: string;
     await redis.stop();
     throw e;
   });
-  log(`redis     redis-server on 127.0.0.1:${redis.port}, Upstash REST bridge at ${bridge.url} (no UPSTASH_REDIS_REST_URL; in memory, empty each start)`);
+  log(`redis     ${who} redis-server on 127.0.0.1:${redis.port}, Upstash REST bridge at ${bridge.url} with its own token (no ${names[0]}; in memory, empty each start)`);
   return { url: bridge.url, token: bridge.token, local: true, stop: async () => (await bridge.stop(), await redis.stop()) };
 }
+
+/**
+ * The edge's database (verify cache, idempotency, quotas, rate limits) and the fleet's (the
+ * probes' MX state), never one for both (issue 21): with the fleet's token no key the edge
+ * writes can be reached. Locally each is its own redis-server, so not even FLUSHALL crosses.
+ */
+export async function stackRedis(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<StackRedis> {
+  const edge = await redisDatabase("edge: ", ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"], env, log);
+  const fleet = await redisDatabase("fleet:", ["MXRAY_FLEET_REDIS_REST_URL", "MXRAY_FLEET_REDIS_REST_TOKEN"], env, log).catch(async (e) => {
+    await edge.stop();
+    throw e;
+  });
+  const stop = async () => (await fleet.stop(), await edge.stop());
+  if (!edge.local && !fleet.local && (edge.url.replace(/\/+$/, "") === fleet.url.replace(/\/+$/, "") || edge.token === fleet.token)) {
+    await stop();
+    throw new Error("MXRAY_FLEET_REDIS_REST_URL/_TOKEN name the edge's database: the probes need a database of their own (docs/deployment.md)");
+  }
+  const endpoint = ({ url, token, local }: RedisEndpoint): RedisEndpoint => ({ url, token, local });
+  return { edge: endpoint(edge), fleet: endpoint(fleet), stop };
+}
+
+/** What a probe never inherits from this shell: the edge's credentials (a probe given the edge's Redis refuses to start). */
+const EDGE_ONLY_ENV = ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "QSTASH_TOKEN", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "MXRAY_DEV_API_KEY", "TURSO_AUTH_TOKEN"];
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const log = opts.log ?? (() => {});
@@ -191,7 +231,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await migrateDb(sqld.url);
     log(`database  sqld at ${sqld.url} (data in ${join(opts.dataDir, "db")}), migrated`);
 
-    const redis = await upstashRedis(log);
+    const redis = await stackRedis(process.env, log);
     cleanups.push(redis.stop);
 
     ensureAppBuild(log);
@@ -214,8 +254,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       QSTASH_CURRENT_SIGNING_KEY: secrets.signingKey,
       MXRAY_DEV_API_KEY: devApiKey,
       STRIPE_WEBHOOK_SECRET: stripeWebhookSecret,
-      UPSTASH_REDIS_REST_URL: redis.url,
-      UPSTASH_REDIS_REST_TOKEN: redis.token,
+      UPSTASH_REDIS_REST_URL: redis.edge.url,
+      UPSTASH_REDIS_REST_TOKEN: redis.edge.token,
       ...(stripe ? { STRIPE_SECRET_KEY: stripe.secretKey, STRIPE_API_URL: stripe.url } : { STRIPE_SECRET_KEY: stripeKey! }),
       ...opts.vars,
     };
@@ -251,8 +291,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         MXRAY_HELO: "probe.mxray.local",
         MXRAY_OUTBOX_DIR: join(opts.dataDir, "outbox", id),
         MXRAY_HEARTBEAT_MS: "2000",
-        UPSTASH_REDIS_REST_URL: redis.url,
-        UPSTASH_REDIS_REST_TOKEN: redis.token,
+        MXRAY_FLEET_REDIS_REST_URL: redis.fleet.url,
+        MXRAY_FLEET_REDIS_REST_TOKEN: redis.fleet.token,
         // The world is on loopback; without it, MXRAY_ALLOW_PRIVATE_TARGETS passes through from process.env.
         ...(world ? { MXRAY_DNS: world.dnsServer, MXRAY_SMTP_PORT: String(world.smtpPort), MXRAY_SELF_CHECK_TARGETS: `127.0.0.1:${world.smtpPort}`, MXRAY_TIMEOUT_MS: "3000", MXRAY_GREYLIST_BUDGET_MS: "4000", MXRAY_ALLOW_PRIVATE_TARGETS: "1" } : {}),
         ...opts.probeEnv,
@@ -260,7 +300,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "probe/cli.ts"), "serve"], {
         cwd: ROOT,
         stdio: ["ignore", stdio, stdio],
-        env: { ...process.env, ...env },
+        env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !EDGE_ONLY_ENV.includes(k))), ...env },
       });
       const probe: RunningProbe = { id, url: probeUrl, child, kill: () => stopChild(child, "SIGKILL"), stop: () => stopChild(child, "SIGTERM") };
       cleanups.push(() => probe.stop());
@@ -279,7 +319,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const timer = setInterval(() => void sweep().catch(() => {}), opts.sweepMs);
       cleanups.push(async () => clearInterval(timer));
     }
-    return { url, devApiKey, stripeWebhookSecret, stripe, redis: { url: redis.url, token: redis.token, local: redis.local }, secrets, world, sqld, probes, addProbe, sweep, stop: stopAll };
+    return { url, devApiKey, stripeWebhookSecret, stripe, redis: redis.edge, fleetRedis: redis.fleet, secrets, world, sqld, probes, addProbe, sweep, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;

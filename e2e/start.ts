@@ -16,7 +16,8 @@ const stack = await startStack({
   log: say,
   childOutput: "inherit",
 });
-say(`stand-ins: direct signed dispatch instead of QStash, ${stack.redis.local ? "redis-server behind a REST bridge instead of Upstash, " : ""}a local sign-in instead of Clerk${stack.stripe ? ", a Stripe stand-in for billing" : ""} (no credentials set)`);
+const localRedis = [stack.redis.local && "the edge's", stack.fleetRedis.local && "the probes'"].filter(Boolean);
+say(`stand-ins: direct signed dispatch instead of QStash, ${localRedis.length ? `redis-server behind a REST bridge instead of Upstash (${localRedis.join(" and ")} database${localRedis.length > 1 ? "s, each its own server and token" : ""}), ` : ""}a local sign-in instead of Clerk${stack.stripe ? ", a Stripe stand-in for billing" : ""} (no credentials set)`);
 say("");
 say(`ready:    ${stack.url}  (sign in with any email address)`);
 say(`API docs: ${stack.url}/docs`);

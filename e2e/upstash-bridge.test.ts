@@ -1,13 +1,16 @@
 // The Upstash SDKs, unmodified, against real Redis through the loopback bridge (issue 13): the
 // REST format (commands, pipeline, multi-exec, errors, base64 results, the bearer token) and
-// @upstash/ratelimit's Lua sliding window, through the edge's own adapters too.
+// @upstash/ratelimit's Lua sliding window, through the edge's own adapters too. Then the local
+// stack's two databases (issue 21): the probes' credentials reach none of the edge's keys.
 import { createHash } from "node:crypto";
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import { createUpstashCache } from "../edge/adapters/cache.ts";
 import { createUpstashRateLimiter } from "../edge/adapters/ratelimit.ts";
+import { createSharedMxState, type Clock } from "../probe/shared.ts";
 import { startRedis, type RunningRedis } from "./redis.ts";
+import { stackRedis } from "./stack.ts";
 import { scriptForRedis, startUpstashBridge, type UpstashBridge } from "./upstash-bridge.ts";
 
 let redisServer: RunningRedis;
@@ -132,5 +135,75 @@ describe("rate limits on real Redis", () => {
     await cache.set(k, { verdict: "deliverable", score: 95 }, 3600);
     expect(await cache.get(k)).toEqual({ verdict: "deliverable", score: 95 });
     expect(await redis.ttl(k)).toBeGreaterThan(3500);
+  });
+});
+
+describe("the stack's edge and fleet databases (issue 21)", () => {
+  it("with the probes' URL and token, no key the edge wrote can be read, listed, written or deleted", async () => {
+    const lines: string[] = [];
+    const dbs = await stackRedis({}, (line) => lines.push(line));
+    onTestFinished(() => dbs.stop());
+    expect([dbs.edge.local, dbs.fleet.local]).toEqual([true, true]);
+    expect(dbs.fleet.url).not.toBe(dbs.edge.url);
+    expect(dbs.fleet.token).not.toBe(dbs.edge.token);
+    expect(lines.map((l) => l.slice(0, 16))).toEqual(["redis     edge: ", "redis     fleet:"]);
+
+    // The edge writes what it keeps: a verdict in the verify cache, an idempotency record, a quota
+    // counter and a rate-limit window, through its own adapters.
+    const edgeCache = createUpstashCache(dbs.edge);
+    const verdict = { email: "ceo@bigco.test", verdict: "deliverable", score: 95 };
+    await edgeCache.set("verify:ceo@bigco.test", verdict, 3600);
+    await edgeCache.set("verify:idem:acc_1:key-1", { status: 200 }, 3600);
+    await edgeCache.increment("people:quota:acc_1", 86_400);
+    expect((await createUpstashRateLimiter({ ...dbs.edge, perMinute: 10 }).limit("key_1")).success).toBe(true);
+    const edgeRedis = new Redis({ url: dbs.edge.url, token: dbs.edge.token, enableTelemetry: false });
+    const edgeKeys = (await edgeRedis.keys("*")).sort();
+    expect(edgeKeys).toEqual(expect.arrayContaining(["verify:ceo@bigco.test", "verify:idem:acc_1:key-1", "people:quota:acc_1"]));
+    expect(edgeKeys.some((k) => k.startsWith("mxray:rl:"))).toBe(true);
+
+    // The probe's credentials at the probe's URL: another database, where none of them exists.
+    const fleet = new Redis({ url: dbs.fleet.url, token: dbs.fleet.token, enableTelemetry: false });
+    for (const k of edgeKeys) expect(await fleet.exists(k)).toBe(0);
+    expect(await fleet.get("verify:ceo@bigco.test")).toBeNull();
+    expect(await fleet.keys("*")).toEqual([]);
+    expect(await fleet.scan(0, { count: 1000 })).toEqual(["0", []]);
+    expect(await fleet.del(...edgeKeys)).toBe(0);
+    expect(await fleet.set("verify:ceo@bigco.test", { ...verdict, verdict: "undeliverable" })).toBe("OK");
+    expect(await fleet.flushall()).toBe("OK");
+    expect(await edgeCache.get("verify:ceo@bigco.test")).toEqual(verdict); // not poisoned, not deleted
+    expect((await edgeRedis.keys("*")).sort()).toEqual(edgeKeys);
+
+    // The probe's token at the edge's URL: refused before Redis sees any command.
+    const withFleetToken = (command: (string | number)[]) =>
+      fetch(dbs.edge.url, { method: "POST", headers: { authorization: `Bearer ${dbs.fleet.token}` }, body: JSON.stringify(command) });
+    for (const command of [["get", "verify:ceo@bigco.test"], ["set", "verify:ceo@bigco.test", "x"], ["del", "verify:ceo@bigco.test"], ["keys", "*"], ["scan", 0], ["flushall"]]) {
+      const res = await withFleetToken(command);
+      expect([command[0], res.status]).toEqual([command[0], 401]);
+    }
+    const stolen = new Redis({ url: dbs.edge.url, token: dbs.fleet.token, enableTelemetry: false, retry: false });
+    await expect(stolen.get("verify:ceo@bigco.test")).rejects.toThrow(/Unauthorized/);
+    expect(await edgeCache.get("verify:ceo@bigco.test")).toEqual(verdict);
+
+    // The fleet's own state still works with those credentials, and stays out of the edge's database.
+    let now = 1_800_000_000_000;
+    const clock: Clock = { now: () => now, sleep: async (ms) => void (now += ms) };
+    const [p1, p2] = ["p1", "p2"].map((probeId) => createSharedMxState({ probeId, redis: dbs.fleet, clock, random: () => 0 }));
+    for (let i = 0; i < 3; i++) await p1!.failed("192.0.2.9", { kind: "refused", detail: "ECONNREFUSED" });
+    expect(await p2!.admit("192.0.2.9")).toEqual({ kind: "refused", detail: "ECONNREFUSED" });
+    expect(p2!.stats()).toMatchObject({ mode: "redis", redisErrors: 0, fleetHits: { breaker: 1 } });
+    expect((await fleet.keys("mxray:mx:*")).length).toBeGreaterThan(0);
+    expect(await edgeRedis.keys("mxray:mx:*")).toEqual([]);
+  });
+
+  it("refuses a fleet database that is the edge's", async () => {
+    const same = { UPSTASH_REDIS_REST_URL: "https://edge-db.upstash.io", UPSTASH_REDIS_REST_TOKEN: "edge-token" };
+    await expect(stackRedis({ ...same, MXRAY_FLEET_REDIS_REST_URL: "https://edge-db.upstash.io/", MXRAY_FLEET_REDIS_REST_TOKEN: "edge-token" }, () => {})).rejects.toThrow(
+      /name the edge's database/,
+    );
+    const remote = await stackRedis({ ...same, MXRAY_FLEET_REDIS_REST_URL: "https://fleet-db.upstash.io", MXRAY_FLEET_REDIS_REST_TOKEN: "fleet-token" }, () => {});
+    expect([remote.edge, remote.fleet]).toEqual([
+      { url: "https://edge-db.upstash.io", token: "edge-token", local: false },
+      { url: "https://fleet-db.upstash.io", token: "fleet-token", local: false },
+    ]);
   });
 });

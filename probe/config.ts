@@ -8,6 +8,12 @@ const commaList = z
   .string()
   .default("")
   .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
+const edgeOnly = z
+  .never({
+    error:
+      "the edge's Redis, which a probe must not hold: remove it from this host, rotate that token, and give probes the fleet's own database as MXRAY_FLEET_REDIS_REST_URL/_TOKEN (docs/deployment.md)",
+  })
+  .optional();
 
 export const ConfigSchema = z.object({
   PORT: port.default(8025),
@@ -32,18 +38,24 @@ export const ConfigSchema = z.object({
   MXRAY_OUTBOX_DIR: z.string().min(1).default("./.data/outbox"),
   MXRAY_MAX_INFLIGHT_BATCHES: positiveInt.default(4),
   MXRAY_HEARTBEAT_MS: positiveInt.default(10_000),
-  /** Fleet-shared MX state (probe/shared.ts); unset: this probe's memory only. */
-  UPSTASH_REDIS_REST_URL: z.url().optional(),
-  UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
+  /** The fleet's own Redis (probe/shared.ts: MX breakers, catch-all answers, deferrals), never the
+   *  edge's database; unset: this probe's memory only. */
+  MXRAY_FLEET_REDIS_REST_URL: z.url().optional(),
+  MXRAY_FLEET_REDIS_REST_TOKEN: z.string().min(1).optional(),
+  // The edge's database names (verify cache, idempotency, quotas, rate limits). Probes read them
+  // until issue 21; a probe given them now refuses to start, so an old env file cannot keep the
+  // edge's token on a probe host unnoticed.
+  UPSTASH_REDIS_REST_URL: edgeOnly,
+  UPSTASH_REDIS_REST_TOKEN: edgeOnly,
   /** host:port targets of the self-check's outbound port-25 test (probe/selfcheck.ts); doctor's defaults when unset. */
   MXRAY_SELF_CHECK_TARGETS: commaList,
   /** This host's public IP: the self-check then checks its PTR against MXRAY_HELO and its blocklist standing. */
   MXRAY_PUBLIC_IP: z.union([z.ipv4(), z.ipv6()]).optional(),
   /** "1": SMTP to loopback, private and other non-public addresses is allowed (the simulated world). */
   MXRAY_ALLOW_PRIVATE_TARGETS: z.enum(["0", "1"]).default("0").transform((v) => v === "1"),
-}).refine((c) => !c.UPSTASH_REDIS_REST_URL || c.UPSTASH_REDIS_REST_TOKEN, {
-  path: ["UPSTASH_REDIS_REST_TOKEN"],
-  message: "required when UPSTASH_REDIS_REST_URL is set",
+}).refine((c) => !c.MXRAY_FLEET_REDIS_REST_URL || c.MXRAY_FLEET_REDIS_REST_TOKEN, {
+  path: ["MXRAY_FLEET_REDIS_REST_TOKEN"],
+  message: "required when MXRAY_FLEET_REDIS_REST_URL is set",
 });
 export type ProbeConfig = z.infer<typeof ConfigSchema>;
 

@@ -97,7 +97,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean; shared?: SharedM
 function sharedStateMetrics(shared: SharedMxState, configured: boolean, registers: Registry[]): void {
   new Gauge({
     name: "mxray_shared_state_configured",
-    help: "1 when the probe was given Redis (UPSTASH_REDIS_REST_URL) for fleet-shared MX state.",
+    help: "1 when the probe was given the fleet's Redis (MXRAY_FLEET_REDIS_REST_URL) for fleet-shared MX state.",
     registers,
     collect() {
       this.set(configured ? 1 : 0);

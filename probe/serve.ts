@@ -78,7 +78,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const log = jsonLog;
   const version = opts.version ?? PROBE_VERSION;
 
-  const redis = config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN ? { url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN } : undefined;
+  const redis = config.MXRAY_FLEET_REDIS_REST_URL && config.MXRAY_FLEET_REDIS_REST_TOKEN ? { url: config.MXRAY_FLEET_REDIS_REST_URL, token: config.MXRAY_FLEET_REDIS_REST_TOKEN } : undefined;
   const shared = createSharedMxState({ probeId: config.PROBE_ID, ...(redis ? { redis } : {}) });
   const metrics = createMetrics({ defaultMetrics: true, shared, sharedConfigured: redis !== undefined });
   const engine = opts.engineFactory({ ...engineOptionsFrom(config), shared, observer: metrics.observer });
@@ -127,7 +127,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     max_inflight_batches: config.MXRAY_MAX_INFLIGHT_BATCHES,
     outbox_dir: config.MXRAY_OUTBOX_DIR,
     outbox_leftovers: outbox.depth(),
-    shared_state: redis ? `redis at ${new URL(redis.url).host}` : "this probe's memory (no UPSTASH_REDIS_REST_URL)",
+    shared_state: redis ? `the fleet's redis at ${new URL(redis.url).host}` : "this probe's memory (no MXRAY_FLEET_REDIS_REST_URL)",
   });
 
   let stopping = false;

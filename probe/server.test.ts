@@ -317,12 +317,29 @@ describe("loadConfig", () => {
     if (!typo.ok) expect(typo.error).toContain("MXRAY_ALLOW_PRIVATE_TARGETS");
   });
 
-  it("takes Redis for shared MX state only with its token", () => {
-    const half = loadConfig({ ...env, UPSTASH_REDIS_REST_URL: "http://127.0.0.1:8079" });
+  it("takes the fleet's Redis for shared MX state only with its token", () => {
+    const half = loadConfig({ ...env, MXRAY_FLEET_REDIS_REST_URL: "http://127.0.0.1:8079" });
     expect(half.ok).toBe(false);
-    if (!half.ok) expect(half.error).toContain("UPSTASH_REDIS_REST_TOKEN: required");
-    const whole = loadConfig({ ...env, UPSTASH_REDIS_REST_URL: "http://127.0.0.1:8079", UPSTASH_REDIS_REST_TOKEN: "t" });
-    expect(whole.ok && whole.value.UPSTASH_REDIS_REST_TOKEN).toBe("t");
+    if (!half.ok) expect(half.error).toContain("MXRAY_FLEET_REDIS_REST_TOKEN: required");
+    const whole = loadConfig({ ...env, MXRAY_FLEET_REDIS_REST_URL: "http://127.0.0.1:8079", MXRAY_FLEET_REDIS_REST_TOKEN: "t" });
+    expect(whole.ok && [whole.value.MXRAY_FLEET_REDIS_REST_URL, whole.value.MXRAY_FLEET_REDIS_REST_TOKEN]).toEqual(["http://127.0.0.1:8079", "t"]);
+  });
+
+  it("refuses to start holding the edge's Redis (issue 21), even beside the fleet's", () => {
+    for (const edgeRedis of [
+      { UPSTASH_REDIS_REST_URL: "https://edge-db.upstash.io", UPSTASH_REDIS_REST_TOKEN: "edge-token" },
+      { UPSTASH_REDIS_REST_TOKEN: "edge-token", MXRAY_FLEET_REDIS_REST_URL: "http://127.0.0.1:8079", MXRAY_FLEET_REDIS_REST_TOKEN: "t" },
+    ]) {
+      const loaded = loadConfig({ ...env, ...edgeRedis });
+      expect(loaded.ok).toBe(false);
+      if (!loaded.ok) {
+        expect(loaded.error).toContain("UPSTASH_REDIS_REST_TOKEN: the edge's Redis, which a probe must not hold");
+        expect(loaded.error).toContain("MXRAY_FLEET_REDIS_REST_URL");
+        expect(loaded.error).not.toContain("edge-token"); // the refusal never prints the secret
+      }
+    }
+    // Empty values count as unset, so an old env file with the lines blanked still starts.
+    expect(loadConfig({ ...env, UPSTASH_REDIS_REST_URL: "", UPSTASH_REDIS_REST_TOKEN: "" }).ok).toBe(true);
   });
 
   it("fails naming the missing or malformed field", () => {

@@ -174,7 +174,7 @@ async function redisDatabase(who: string, names: [url: string, token: string], e
   const [url, token] = [env[names[0]], env[names[1]]];
   if (url) {
     if (!token) throw new Error(`${names[0]} is set without ${names[1]}`);
-    log(`redis     ${who} Upstash at ${new URL(url).host} (${names[0]})`);
+    log(`redis     ${who}Upstash at ${new URL(url).host} (${names[0]})`);
     return { url, token, local: false, stop: async () => {} };
   }
   const redis = await startRedis({ log });
@@ -182,7 +182,7 @@ async function redisDatabase(who: string, names: [url: string, token: string], e
     await redis.stop();
     throw e;
   });
-  log(`redis     ${who} redis-server on 127.0.0.1:${redis.port}, Upstash REST bridge at ${bridge.url} with its own token (no ${names[0]}; in memory, empty each start)`);
+  log(`redis     ${who}redis-server on 127.0.0.1:${redis.port}, Upstash REST bridge at ${bridge.url} with its own token (no ${names[0]}; in memory, empty each start)`);
   return { url: bridge.url, token: bridge.token, local: true, stop: async () => (await bridge.stop(), await redis.stop()) };
 }
 
@@ -192,8 +192,8 @@ async function redisDatabase(who: string, names: [url: string, token: string], e
  * writes can be reached. Locally each is its own redis-server, so not even FLUSHALL crosses.
  */
 export async function stackRedis(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<StackRedis> {
-  const edge = await redisDatabase("edge: ", ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"], env, log);
-  const fleet = await redisDatabase("fleet:", ["MXRAY_FLEET_REDIS_REST_URL", "MXRAY_FLEET_REDIS_REST_TOKEN"], env, log).catch(async (e) => {
+  const edge = await redisDatabase("edge  (the Worker's): ", ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"], env, log);
+  const fleet = await redisDatabase("fleet (the probes'): ", ["MXRAY_FLEET_REDIS_REST_URL", "MXRAY_FLEET_REDIS_REST_TOKEN"], env, log).catch(async (e) => {
     await edge.stop();
     throw e;
   });

@@ -146,7 +146,11 @@ describe("the stack's edge and fleet databases (issue 21)", () => {
     expect([dbs.edge.local, dbs.fleet.local]).toEqual([true, true]);
     expect(dbs.fleet.url).not.toBe(dbs.edge.url);
     expect(dbs.fleet.token).not.toBe(dbs.edge.token);
-    expect(lines.map((l) => l.slice(0, 16))).toEqual(["redis     edge: ", "redis     fleet:"]);
+    // The start-up log says which stand-in serves which.
+    expect(lines).toEqual([
+      expect.stringMatching(new RegExp(`^redis     edge  \\(the Worker's\\): redis-server on .* bridge at ${dbs.edge.url} `)),
+      expect.stringMatching(new RegExp(`^redis     fleet \\(the probes'\\): redis-server on .* bridge at ${dbs.fleet.url} `)),
+    ]);
 
     // The edge writes what it keeps: a verdict in the verify cache, an idempotency record, a quota
     // counter and a rate-limit window, through its own adapters.

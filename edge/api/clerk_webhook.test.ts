@@ -162,6 +162,8 @@ describe("an organization or a user Clerk deletes", () => {
     expect(await outcome({ type: "organization.deleted", object: "event", data: { object: "organization", id: o.org, deleted: true } })).toBe("applied");
     expect([await answer(o.ownerKey.key), await answer(o.adminKey.key), await answer(o.otherKey.key)]).toEqual(["401 key_revoked", "401 key_revoked", "401 key_revoked"]);
     expect(await db().select().from(members).where(eq(members.accountId, o.teamId))).toEqual([]);
+    const revoked = (await auditOf(o.teamId)).filter((e) => e.action === "api_key.revoked");
+    expect(revoked.map((e) => [e.target, e.detail?.reason]).sort()).toEqual([o.ownerKey, o.adminKey, o.otherKey].map((k) => [k.view.id, "organization_deleted"]).sort());
   });
 
   it("ends every membership of the user, their personal account's too, with their keys there", async () => {
@@ -170,6 +172,9 @@ describe("an organization or a user Clerk deletes", () => {
     const personalKey = await createApiKey(db(), personal!.accountId, o.admin.id, "mine", "live");
     expect(await outcome({ type: "user.deleted", object: "event", data: { object: "user", id: o.admin.id, deleted: true } })).toBe("applied");
     expect([await answer(o.adminKey.key), await answer(personalKey.key), await answer(o.ownerKey.key)]).toEqual(["401 key_revoked", "401 key_revoked", "200"]);
+    for (const [accountId, key] of [[o.teamId, o.adminKey], [personal!.accountId, personalKey]] as const) {
+      expect((await auditOf(accountId)).filter((e) => e.action === "api_key.revoked").map((e) => [e.target, e.detail])).toEqual([[key.view.id, { reason: "user_deleted", maker: o.admin.id }]]);
+    }
   });
 });
 

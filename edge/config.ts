@@ -65,7 +65,7 @@ export const ConfigSchema = z.object({
   /**
    * Verifies Clerk's webhooks (whsec_…, from the Clerk Dashboard) to POST /webhooks/clerk: a
    * membership removed or re-roled in Clerk revokes that person's API keys here at once. Without
-   * it the route answers 503, and a change is seen only when the person next signs in.
+   * it the route answers 503: a demotion is seen at the person's next request, a removal not at all.
    */
   CLERK_WEBHOOK_SIGNING_SECRET: z.string().min(8).optional(),
   /**

@@ -88,8 +88,8 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   if (row.revokedAt !== null) throw new ApiError("key_revoked", "This API key was revoked");
   // A key with no recorded maker (older keys) stays valid until an owner or admin revokes it.
   if (row.createdBy !== null && (found.makerRole === null || !can(found.makerRole, "keys:manage"))) {
-    // Missed by whatever changed the membership (a change made before this check existed, or
-    // in Clerk with no webhook configured): revoked now, for the keys page and the audit log too.
+    // Missed by whatever changed the membership (a change made before revocations existed, or
+    // around the services): revoked now, for the keys page and the audit log too.
     c.executionCtx.waitUntil(revokeOrphan(db, row.accountId, row.id, row.createdBy).catch(() => undefined));
     throw new ApiError("key_revoked", "This API key was revoked: the person who made it is no longer an owner or admin of its account");
   }

@@ -10,6 +10,7 @@ import { migrateDb } from "../db/migrate.ts";
 import { startSqld, type RunningSqld } from "../db/sqld.ts";
 import { ConfigSchema } from "../edge/config.ts";
 import { createEdgeDb } from "../edge/db.ts";
+import { endClerkMembership } from "../edge/services/accounts.ts";
 import { accountCookie, startSession } from "../edge/services/session.ts";
 import { and, eq } from "drizzle-orm";
 import { accounts, auditLog } from "../db/schema.ts";
@@ -106,6 +107,15 @@ describe("sign-in through Clerk", () => {
     const outside = await getViewer({ request: pageRequest(`__session=${personal}; ${inTeamCookie}`), context: fresh() });
     expect(outside!.account.kind).toBe("personal");
     expect(outside!.accounts.map((a) => a.id)).not.toContain(team!.id);
+  });
+
+  it("does not let a session token issued before Clerk's webhook removed the person bring them back", async () => {
+    const token = await sessionToken({ sub: "user_gone", org_id: "org_leaving", org_role: "org:admin", org_slug: "leaving" });
+    const before = await getViewer({ request: pageRequest(`__session=${token}`), context: fresh() });
+    expect(before!.accounts.map((a) => a.kind)).toEqual(["personal", "team"]);
+    await endClerkMembership(context.services.db, "org_leaving", "user_gone", { eventId: "msg_test", clientIp: null, userAgent: null });
+    const after = await getViewer({ request: pageRequest(`__session=${token}`), context: fresh() });
+    expect(after!.accounts.map((a) => a.kind)).toEqual(["personal"]);
   });
 
   it("refuses a token signed by another key, and an expired token without a session", async () => {

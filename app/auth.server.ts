@@ -49,7 +49,9 @@ async function signedInPerson({ request, context, params = {} }: AuthArgs): Prom
     const personal = await ensurePersonalAccount(db, person, config.MXRAY_SIGNUP_CREDITS, auth.userId);
     if (auth.sessionId) await auditClerkSignIn(db, context.services.request, personal, person, auth.sessionId);
     if (auth.orgId) {
-      await syncClerkOrganization(db, person, { id: auth.orgId, name: auth.orgSlug ?? auth.orgId, role: roleFromClerk(auth.orgRole) });
+      // When Clerk issued the token: older than a change Clerk's webhook told us of, it cannot undo it.
+      const issuedAt = typeof claims.iat === "number" ? claims.iat * 1000 : undefined;
+      await syncClerkOrganization(db, person, { id: auth.orgId, name: auth.orgSlug ?? auth.orgId, role: roleFromClerk(auth.orgRole) }, issuedAt);
     }
     return { person, clerkOrg: auth.orgId ?? null, holder: { user: auth.userId }, clerkOperator: clerkOperator(claims) };
   }

@@ -35,6 +35,11 @@ export const ConfigSchema = z.object({
   UPSTASH_REDIS_REST_URL: z.url(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
   MXRAY_RATE_LIMIT_PER_MIN: z.coerce.number().int().positive().default(100),
+  /**
+   * What all of an account's keys may spend together a minute (a decision-makers request counts
+   * one per person asked for); unset, 3 × MXRAY_RATE_LIMIT_PER_MIN (edge/adapters/ratelimit.ts).
+   */
+  MXRAY_ACCOUNT_RATE_LIMIT_PER_MIN: z.coerce.number().int().positive().optional(),
   /** Decision-maker lookups an account may make of the people-data provider per UTC day (answers from the day's cache are free). */
   MXRAY_PEOPLE_DATA_PER_DAY: z.coerce.number().int().nonnegative().default(100),
   /** Addresses per probe batch (≤ 5,000, the probe's limit). */
@@ -57,6 +62,12 @@ export const ConfigSchema = z.object({
   CLERK_JWT_KEY: z.string().optional(),
   /** Where signed-out people go; defaults to the instance's Account Portal. */
   CLERK_SIGN_IN_URL: z.url().optional(),
+  /**
+   * Verifies Clerk's webhooks (whsec_…, from the Clerk Dashboard) to POST /webhooks/clerk: a
+   * membership removed or re-roled in Clerk revokes that person's API keys here at once. Without
+   * it the route answers 503: a demotion is seen at the person's next request, a removal not at all.
+   */
+  CLERK_WEBHOOK_SIGNING_SECRET: z.string().min(8).optional(),
   /**
    * The local sign-in trusts any email: it answers only in local mode, and there only to a
    * loopback host unless this is "allow" (a private test instance reached by another name).

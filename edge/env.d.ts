@@ -32,6 +32,7 @@ declare namespace Cloudflare {
 declare namespace Cloudflare {
   interface Env {
     MXRAY_RATE_LIMIT_PER_MIN?: string;
+    MXRAY_ACCOUNT_RATE_LIMIT_PER_MIN?: string;
     MXRAY_PEOPLE_DATA_PER_DAY?: string;
     MXRAY_BATCH_SIZE?: string;
     MXRAY_BATCH_BUDGET_MS?: string;
@@ -65,6 +66,7 @@ declare namespace Cloudflare {
     CLERK_PUBLISHABLE_KEY?: string;
     CLERK_JWT_KEY?: string;
     CLERK_SIGN_IN_URL?: string;
+    CLERK_WEBHOOK_SIGNING_SECRET?: string;
     MXRAY_LOCAL_SIGNIN?: string;
     MXRAY_SIGNUP_CREDITS?: string;
   }

@@ -12,6 +12,7 @@ import { registerProbeHeartbeat } from "./api/internal_probes_heartbeat.ts";
 import { registerProbeResults } from "./api/internal_probes_results.ts";
 import { capApiBody, initServices, rateLimit } from "./api/middleware.ts";
 import { registerStripeWebhook } from "./api/stripe_webhook.ts";
+import { registerClerkWebhook } from "./api/clerk_webhook.ts";
 import { registerAccountGet } from "./api/v1_account_get.ts";
 import { registerMetrics } from "./api/internal_metrics.ts";
 import { registerAuditList } from "./api/v1_audit_list.ts";
@@ -96,6 +97,7 @@ registerProbeHeartbeat(app);
 registerProbeResults(app);
 registerMeter(app);
 registerStripeWebhook(app);
+registerClerkWebhook(app);
 registerWebhookCallbacks(app);
 
 /** Hono's routes first; `fallback` answers every other path (Remix, in edge/entry.ts). */

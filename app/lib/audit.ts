@@ -31,7 +31,10 @@ export function describe(e: Pick<AuditView, "action" | "detail">): string {
       return [s("name"), d.unique !== undefined ? `${Number(d.unique).toLocaleString("en")} addresses` : null].filter(Boolean).join(", ");
     case "member.added":
     case "member.role_changed":
-      return [s("email"), d.from ? `${s("from")} → ${s("role")}` : s("role")].filter(Boolean).join(", ");
+    case "member.removed":
+      return [s("email"), d.from ? `${s("from")} → ${s("role")}` : s("role"), s("reason"), keysRevoked(d.keysRevoked)].filter(Boolean).join(", ");
+    case "api_key.revoked":
+      return d.reason ? `${REVOKED_BECAUSE[String(d.reason)] ?? s("reason")}${d.maker ? ` (${s("maker")})` : ""}` : "";
     case "api_key.created":
       return [s("name"), s("mode")].filter(Boolean).join(", ");
     case "billing.credits_granted":
@@ -53,4 +56,18 @@ export function describe(e: Pick<AuditView, "action" | "detail">): string {
     default:
       return "";
   }
+}
+
+/** Why a key was revoked without anyone pressing "Revoke" (edge/services/keys.ts KeyRevocationReason). */
+const REVOKED_BECAUSE: Record<string, string> = {
+  member_removed: "its maker left the team",
+  role_changed: "its maker's role may not make keys",
+  maker_not_member: "its maker is no longer an owner or admin",
+  organization_deleted: "the organization was deleted",
+  user_deleted: "its maker's user was deleted",
+};
+
+function keysRevoked(v: unknown): string | null {
+  const n = Array.isArray(v) ? v.length : typeof v === "number" ? v : 0;
+  return n > 0 ? `${n} API key${n === 1 ? "" : "s"} revoked` : null;
 }

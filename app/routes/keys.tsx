@@ -1,9 +1,9 @@
 // API keys: create (named, shown once, with a copy button), list with last use, revoke.
-// Owners and admins only.
+// Owners and admins only; an account holds at most MAX_ACTIVE_KEYS unrevoked keys.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
 import { authorize } from "../../edge/services/accounts.ts";
-import { createApiKey, listApiKeys, revokeApiKey } from "../../edge/services/keys.ts";
+import { createApiKey, listApiKeys, MAX_ACTIVE_KEYS, revokeApiKey } from "../../edge/services/keys.ts";
 import { requireViewer } from "../auth.server.ts";
 import { CopyButton, utc } from "../components/ui.tsx";
 import { authorizeOr403, refused } from "../lib/actions.server.ts";
@@ -13,7 +13,7 @@ export const meta: MetaFunction = () => [{ title: "API keys · mxray" }];
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
   authorizeOr403(viewer, "keys:manage");
-  return { account: viewer.account.name, keys: await listApiKeys(args.context.services.db, viewer.account.id) };
+  return { account: viewer.account.name, keys: await listApiKeys(args.context.services.db, viewer.account.id), maxActive: MAX_ACTIVE_KEYS };
 }
 
 export async function action(args: ActionFunctionArgs) {
@@ -35,7 +35,8 @@ export async function action(args: ActionFunctionArgs) {
 }
 
 export default function Keys() {
-  const { account, keys } = useLoaderData<typeof loader>();
+  const { account, keys, maxActive } = useLoaderData<typeof loader>();
+  const active = keys.filter((k) => k.revokedAt === null).length;
   const answer = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   return (
@@ -72,6 +73,9 @@ export default function Keys() {
           </div>
           <button className="btn primary" type="submit" name="intent" value="create" disabled={busy}>Create key</button>
         </div>
+        <p className="muted" style={{ marginBottom: 0 }}>
+          {active} of {maxActive} active keys; revoke a key you no longer use to make room. A key stops working when the person who made it leaves the team or becomes a member.
+        </p>
       </Form>
       <section className="card" aria-labelledby="keys-title">
         <h2 id="keys-title">Keys</h2>

@@ -1,5 +1,7 @@
 // Accounts and teams: switch the account you act in, see its members and roles, make a team, add
-// people to it and remove them. With Clerk, teams are Clerk organizations and are managed there.
+// people to it, change their roles and remove them (a removal, or a role that may not make keys,
+// revokes the API keys the person made in the team). With Clerk, teams are Clerk organizations
+// and are managed there; Clerk's webhook (POST /webhooks/clerk) does the same revoking.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { redirect } from "@remix-run/server-runtime";
 import { Form, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
@@ -54,27 +56,29 @@ export async function action(args: ActionFunctionArgs) {
       const id = await createTeam(context.services.db, viewer.user, name);
       return redirect("/team", { headers: { "set-cookie": await accountCookie(context.services.config, viewer.user.id, id, secure) } });
     }
-    if ((intent === "add-member" || intent === "remove-member") && usesClerk(context)) {
+    if ((intent === "add-member" || intent === "set-role" || intent === "remove-member") && usesClerk(context)) {
       return { error: { code: "conflict", message: "Teams are Clerk organizations here; manage their members in Clerk." } };
     }
     if (intent === "remove-member") {
       const email = String(form.get("email") ?? "");
       const { keysRevoked } = await removeMember(context.services.db, viewer, String(form.get("userId") ?? ""), Date.now(), context.services.request);
-      const keys = keysRevoked ? ` The ${keysRevoked === 1 ? "API key they made was" : `${keysRevoked} API keys they made were`} revoked.` : "";
-      return { ok: `${email} was removed from ${viewer.account.name}.${keys}` };
+      return { ok: `${email} was removed from ${viewer.account.name}.${revokedNote(keysRevoked.length)}` };
     }
-    if (intent === "add-member") {
+    if (intent === "add-member" || intent === "set-role") {
       const email = String(form.get("email") ?? "").trim();
       if (!parseAddress(email).ok) return { error: { code: "validation_failed", message: `“${email}” is not an email address.` } };
       const role = (ROLES as readonly string[]).includes(String(form.get("role"))) ? (String(form.get("role")) as Role) : "member";
-      await setMember(context.services.db, viewer, email, role, context.services.request);
-      return { ok: `${email} is now ${role === "admin" ? "an admin" : `a ${role}`} of ${viewer.account.name}.` };
+      const { keysRevoked } = await setMember(context.services.db, viewer, email, role, context.services.request);
+      return { ok: `${email} is now ${role === "admin" ? "an admin" : `a ${role}`} of ${viewer.account.name}.${revokedNote(keysRevoked.length)}` };
     }
     return { error: { code: "bad_request", message: "Unknown request." } };
   } catch (e) {
     return refused(e);
   }
 }
+
+/** What a change did to the person's API keys, in words. */
+const revokedNote = (n: number) => (n ? ` The ${n === 1 ? "API key they made here was" : `${n} API keys they made here were`} revoked.` : "");
 
 export default function Team() {
   const { account, me, myRole, members, canManage, clerk } = useLoaderData<typeof loader>();
@@ -102,13 +106,25 @@ export default function Team() {
                   <td><Badge value={m.role} /></td>
                   {canManage && (
                     <td>
-                      {/* Admins manage members and admins; only an owner touches an owner. */}
+                      {/* Admins manage members and admins; only an owner touches an owner; nobody re-roles themselves.
+                          Labels avoid "Role" and "Add": the add form's controls are found by those words. */}
                       {(myRole === "owner" || m.role !== "owner") && (
-                        <Form method="post">
-                          <input type="hidden" name="userId" value={m.userId} />
-                          <input type="hidden" name="email" value={m.email} />
-                          <button className="btn small danger" type="submit" name="intent" value="remove-member" disabled={busy} aria-label={`Remove ${m.email}`}>Remove</button>
-                        </Form>
+                        <div className="row" style={{ gap: ".5rem", flexWrap: "nowrap" }}>
+                          {m.email !== me && (
+                            <Form method="post" className="row" style={{ gap: ".25rem", flexWrap: "nowrap" }}>
+                              <input type="hidden" name="email" value={m.email} />
+                              <select name="role" defaultValue={m.role} aria-label={`Make ${m.email}`} style={{ width: "auto" }}>
+                                {ROLES.filter((r) => myRole === "owner" || r !== "owner").map((r) => <option key={r} value={r}>{r}</option>)}
+                              </select>
+                              <button className="btn small" type="submit" name="intent" value="set-role" disabled={busy} aria-label={`Change ${m.email}`}>Change</button>
+                            </Form>
+                          )}
+                          <Form method="post">
+                            <input type="hidden" name="userId" value={m.userId} />
+                            <input type="hidden" name="email" value={m.email} />
+                            <button className="btn small danger" type="submit" name="intent" value="remove-member" disabled={busy} aria-label={`Remove ${m.email}`}>Remove</button>
+                          </Form>
+                        </div>
                       )}
                     </td>
                   )}
@@ -117,7 +133,7 @@ export default function Team() {
             </tbody>
           </table>
         </div>
-        <p className="muted" style={{ marginBottom: 0 }}>Owners and admins create API keys, see credits, cancel jobs and manage members (only owners manage owners); members upload, check and download. Removing someone revokes the API keys they made here.</p>
+        <p className="muted" style={{ marginBottom: 0 }}>Owners and admins create API keys, see credits, cancel jobs and manage members (only owners manage owners); members upload, check and download. Removing someone, or making them a member, revokes the API keys they made here.</p>
       </section>
       {canManage && (
         <Form method="post" className="card">

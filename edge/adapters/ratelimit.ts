@@ -1,8 +1,12 @@
-// Per-key API rate limits: @upstash/ratelimit's sliding window on Upstash Redis; locally, on
-// redis-server behind the loopback bridge that speaks Upstash's REST format, Lua scripts included.
+// API rate limits: @upstash/ratelimit's sliding window on Upstash Redis; locally, on redis-server
+// behind the loopback bridge that speaks Upstash's REST format, Lua scripts included. Two windows:
+// one per key, and one an account's keys share, so making more keys buys no more throughput.
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis/cloudflare";
 import { meter } from "../meter.ts";
+
+/** Unset MXRAY_ACCOUNT_RATE_LIMIT_PER_MIN: an account's keys share this many keys' worth a minute. */
+export const ACCOUNT_LIMIT_IN_KEYS = 3;
 
 export interface RateLimitOutcome {
   success: boolean;
@@ -13,20 +17,34 @@ export interface RateLimitOutcome {
 }
 
 export interface RateLimiter {
+  /** One request of one key (the dev key: of its account). */
   limit(key: string): Promise<RateLimitOutcome>;
+  /** `cost` units of what all of an account's keys share; refused, nothing is spent. */
+  limitAccount(accountId: string, cost?: number): Promise<RateLimitOutcome>;
 }
 
-export function createUpstashRateLimiter(opts: { url: string; token: string; perMinute: number }): RateLimiter {
-  const ratelimit = new Ratelimit({
-    redis: new Redis({ url: opts.url, token: opts.token }),
-    limiter: Ratelimit.slidingWindow(opts.perMinute, "60 s"),
-    prefix: "mxray:rl",
-  });
+export function createUpstashRateLimiter(opts: { url: string; token: string; perMinute: number; accountPerMinute?: number | undefined }): RateLimiter {
+  const redis = new Redis({ url: opts.url, token: opts.token });
+  const perKey = new Ratelimit({ redis, limiter: Ratelimit.slidingWindow(opts.perMinute, "60 s"), prefix: "mxray:rl" });
+  const accountLimit = opts.accountPerMinute ?? ACCOUNT_LIMIT_IN_KEYS * opts.perMinute;
+  const perAccount = new Ratelimit({ redis, limiter: Ratelimit.slidingWindow(accountLimit, "60 s"), prefix: "mxray:rla" });
+  const ask = async (ratelimit: Ratelimit, id: string, rate: number): Promise<RateLimitOutcome> => {
+    meter.redisCommands += 1; // one EVALSHA per call (the sliding-window script)
+    const r = await ratelimit.limit(id, rate === 1 ? undefined : { rate });
+    return { success: r.success, limit: r.limit, remaining: r.remaining, reset: r.reset };
+  };
   return {
-    async limit(key) {
-      meter.redisCommands += 1; // one EVALSHA per call (the sliding-window script)
-      const r = await ratelimit.limit(key);
-      return { success: r.success, limit: r.limit, remaining: r.remaining, reset: r.reset };
+    limit: (key) => ask(perKey, key, 1),
+    async limitAccount(accountId, cost = 1) {
+      const units = Math.max(1, Math.floor(cost));
+      // The script admits whatever finds the window not yet full (and spends it all): a request
+      // worth several units first asks whether they fit, so it cannot overfill the window.
+      if (units > 1) {
+        meter.redisCommands += 1;
+        const room = await perAccount.getRemaining(accountId);
+        if (room.remaining < units) return { success: false, limit: accountLimit, remaining: room.remaining, reset: room.reset };
+      }
+      return ask(perAccount, accountId, units);
     },
   };
 }

@@ -1,15 +1,19 @@
 // API key authentication: `Authorization: Bearer mx_live_…|mx_test_…`. Keys are looked up by
-// their SHA-256; a revoked key gets its own code so a client can tell it from a typo. In local
-// mode (MXRAY_MODE=local) MXRAY_DEV_API_KEY is accepted as the key of a local account with ample
-// credits; in a deployment it is an unknown key like any other.
-import { eq } from "drizzle-orm";
+// their SHA-256 on every request (no cache: a revocation holds from the next request); a revoked
+// key gets its own code so a client can tell it from a typo. A key acts only while the person who
+// made it is a member of its account whose role may make keys: the same lookup joins their
+// membership. In local mode (MXRAY_MODE=local) MXRAY_DEV_API_KEY is accepted as the key of a
+// local account with ample credits; in a deployment it is an unknown key like any other.
+import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { hashApiKey } from "../../core/apikeys.ts";
 import { constantTimeEqual } from "../../core/signing.ts";
-import { accounts, apiKeys } from "../../db/schema.ts";
+import { can } from "../../core/roles.ts";
+import { accounts, apiKeys, members } from "../../db/schema.ts";
 import { localMode, type Config } from "../config.ts";
 import type { EdgeDb } from "../db.ts";
+import { auditKeysRevoked } from "../services/keys.ts";
 import type { Who } from "../services/audit.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
@@ -72,14 +76,23 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
     c.set("keyId", null);
     return next();
   }
+  // One query: the key, its account, and its maker's membership there (the members primary key).
   const [found] = await db
-    .select({ key: apiKeys, disabledReason: accounts.disabledReason, disabledAt: accounts.disabledAt })
+    .select({ key: apiKeys, disabledReason: accounts.disabledReason, disabledAt: accounts.disabledAt, makerRole: members.role })
     .from(apiKeys)
     .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
+    .leftJoin(members, and(eq(members.accountId, apiKeys.accountId), eq(members.userId, apiKeys.createdBy)))
     .where(eq(apiKeys.hash, hash));
   if (!found) throw new ApiError("unauthorized", "Unknown API key");
   const row = found.key;
   if (row.revokedAt !== null) throw new ApiError("key_revoked", "This API key was revoked");
+  // A key with no recorded maker (older keys) stays valid until an owner or admin revokes it.
+  if (row.createdBy !== null && (found.makerRole === null || !can(found.makerRole, "keys:manage"))) {
+    // Missed by whatever changed the membership (a change made before revocations existed, or
+    // around the services): revoked now, for the keys page and the audit log too.
+    c.executionCtx.waitUntil(revokeOrphan(db, row.accountId, row.id, row.createdBy).catch(() => undefined));
+    throw new ApiError("key_revoked", "This API key was revoked: the person who made it is no longer an owner or admin of its account");
+  }
   if (found.disabledAt !== null) throw new ApiError("account_disabled", `This account is disabled: ${found.disabledReason ?? "ask support"}`);
   c.set("accountId", row.accountId);
   c.set("keyId", row.id);
@@ -89,3 +102,9 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   }
   await next();
 });
+
+/** Revokes a key whose maker lost the right to make keys, once, with the reason in the audit log. */
+async function revokeOrphan(db: EdgeDb, accountId: string, keyId: string, maker: string, now = Date.now()): Promise<void> {
+  const done = await db.$client.execute({ sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING id", args: [now, keyId] });
+  await auditKeysRevoked(db, null, { accountId, actor: "system", keyIds: done.rows.map((r) => String(r.id)), reason: "maker_not_member", maker }, now);
+}

@@ -30,7 +30,9 @@ export function openApiDocument(api: OpenAPIHono<AppEnv>, origin: string): Doc {
       version: "1",
       description:
         "Email verification with the SMTP evidence. Every error is `{ \"error\": { \"code\", \"message\", \"requestId\" } }`. " +
-        "Requests are rate limited per key (RateLimit-* headers; 429 with Retry-After).",
+        "Requests are rate limited per key and per account across its keys (RateLimit-* headers of the nearer limit; 429 " +
+        "`rate_limited` with Retry-After). A key works only while the person who made it is an owner or admin of its account " +
+        "(`key_revoked` otherwise); an account holds at most 25 unrevoked keys.",
     },
     servers: [{ url: origin }],
     tags: API_TAGS,

@@ -1,7 +1,9 @@
-// Middleware shared by every route: services built once per request, the request id, and the
-// per-key rate limit of /api/v1 (429 with Retry-After and the IETF RateLimit-* headers), and the
-// byte cap on its JSON bodies.
+// Middleware shared by every route: services built once per request, the request id, the rate
+// limits of /api/v1 (per key, and per account across its keys; 429 with Retry-After and the IETF
+// RateLimit-* headers), and the byte cap on its JSON bodies.
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import type { RateLimitOutcome } from "../adapters/ratelimit.ts";
 import { readRequestLimited } from "../../core/limitedbody.ts";
 import { buildServices } from "../services/context.ts";
 import type { AppEnv } from "./app.ts";
@@ -15,17 +17,45 @@ export const initServices = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
+/**
+ * Two windows a request must pass: its key's (MXRAY_RATE_LIMIT_PER_MIN) and the one all of its
+ * account's keys share (MXRAY_ACCOUNT_RATE_LIMIT_PER_MIN), asked at once. The headers describe
+ * whichever is nearer its end; a 429 says which one it was.
+ */
 export const rateLimit = createMiddleware<AppEnv>(async (c, next) => {
-  const subject = c.var.keyId ?? `account:${c.var.accountId}`;
-  const r = await c.var.services.rateLimiter.limit(subject);
-  const resetS = Math.max(0, Math.ceil((r.reset - Date.now()) / 1000));
-  const headers = { "ratelimit-limit": String(r.limit), "ratelimit-remaining": String(r.remaining), "ratelimit-reset": String(resetS) };
-  if (!r.success) {
-    throw new ApiError("rate_limited", `Rate limit of ${r.limit} requests a minute reached; retry in ${resetS} s`, { ...headers, "retry-after": String(Math.max(1, resetS)) });
-  }
-  for (const [k, v] of Object.entries(headers)) c.header(k, v);
+  const limiter = c.var.services.rateLimiter;
+  const [perKey, perAccount] = await Promise.all([limiter.limit(c.var.keyId ?? `account:${c.var.accountId}`), limiter.limitAccount(c.var.accountId)]);
+  if (!perKey.success) refuse(perKey, "this key");
+  if (!perAccount.success) refuse(perAccount, "this account's keys together");
+  setHeaders(c, perAccount.remaining < perKey.remaining ? perAccount : perKey);
   await next();
 });
+
+/**
+ * Spends `cost` more of the account's shared allowance, for a request that does that much more
+ * work than one (decision makers: a find per person asked for). Refused, nothing is spent and the
+ * request is a 429 before any of that work starts.
+ */
+export async function spendAccountAllowance(c: Context<AppEnv>, cost: number): Promise<void> {
+  if (cost < 1) return;
+  const r = await c.var.services.rateLimiter.limitAccount(c.var.accountId, cost);
+  if (!r.success) refuse(r, "this account's keys together");
+  if (r.remaining < Number(c.res.headers.get("ratelimit-remaining") ?? Infinity)) setHeaders(c, r);
+}
+
+function headersOf(r: RateLimitOutcome) {
+  const resetS = Math.max(0, Math.ceil((r.reset - Date.now()) / 1000));
+  return { resetS, headers: { "ratelimit-limit": String(r.limit), "ratelimit-remaining": String(Math.max(0, r.remaining)), "ratelimit-reset": String(resetS) } };
+}
+
+function setHeaders(c: Context<AppEnv>, r: RateLimitOutcome): void {
+  for (const [k, v] of Object.entries(headersOf(r).headers)) c.header(k, v);
+}
+
+function refuse(r: RateLimitOutcome, whose: string): never {
+  const { resetS, headers } = headersOf(r);
+  throw new ApiError("rate_limited", `Rate limit of ${r.limit} requests a minute for ${whose} reached; retry in ${resetS} s`, { ...headers, "retry-after": String(Math.max(1, resetS)) });
+}
 
 /** A JSON request body of the API (a single check's is under 1 KiB); uploads have their own cap. */
 export const MAX_API_JSON_BYTES = 64 * 1024;

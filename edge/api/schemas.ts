@@ -79,8 +79,8 @@ const errorResponse = (description: string) => ({ description, content: { "appli
 
 /** The errors every authenticated operation may answer. */
 export const COMMON_ERRORS = {
-  401: errorResponse("Missing, unknown or revoked API key (`unauthorized`, `key_revoked`)"),
-  429: errorResponse("Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers"),
+  401: errorResponse("Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account)"),
+  429: errorResponse("Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers"),
 } as const;
 
 export const NOT_FOUND = { 404: errorResponse("No such job for this account (`not_found`)") } as const;

@@ -3,6 +3,7 @@
 // behind it (finds, credits, the dm.enriched event) are tested in edge/services/decisionmakers.test.ts.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { newId } from "../../core/ids.ts";
 import type { DecisionMakers } from "../services/decisionmakers.ts";
 import { call, errorCode, seedAccount } from "../testing.ts";
 
@@ -38,11 +39,21 @@ describe("POST /api/v1/decision-makers", () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as DecisionMakers;
     expect([body.domain, body.provider]).toEqual(["acme.test", "pdl"]);
+    // No find was paid (no probe answers here): the provider's address for Ada is not shown.
     expect(body.people.map((p) => [p.full_name, p.title, p.provider_email, p.find])).toEqual([
-      ["Ada Lovelace", "Chief Executive Officer (CEO)", "ada@acme.test", null],
+      ["Ada Lovelace", "Chief Executive Officer (CEO)", null, null],
       ["Charles Babbage", "Head Of Sales", null, null],
     ]);
     expect(body.people[0]!.find_error).toEqual({ code: expect.any(String), message: expect.any(String) });
+  });
+
+  it("answers 402 to an account without credits, before the provider is asked", async () => {
+    const { key } = await seedAccount(0);
+    const titles = ["ceo", newId("req")];
+    const res = await ask(key, { domain: "acme.test", titles }, withPdl);
+    expect([res.status, await errorCode(res)]).toEqual([402, "insufficient_credits"]);
+    const calls = (await (await fetch(`${env.STANDIN_PDL_URL}/_calls`)).json()) as { titles: string[] }[];
+    expect(calls.filter((c) => c.titles.includes(titles[1]!))).toEqual([]);
   });
 
   it("documents the operation", async () => {

@@ -7,7 +7,8 @@ import { DEFAULT_TITLES } from "../adapters/peopledata.ts";
 import { findPerson } from "../services/find.ts";
 import { DEV_KEY_ACTOR } from "./auth.ts";
 import { requestId } from "./errors.ts";
-import { DEFAULT_DECISION_MAKERS, findDecisionMakers, MAX_DECISION_MAKERS, type Finder } from "../services/decisionmakers.ts";
+import { spendAccountAllowance } from "./middleware.ts";
+import { DEFAULT_DECISION_MAKERS, findDecisionMakers, MAX_DECISION_MAKERS, peopleDataOn, type Finder } from "../services/decisionmakers.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";
 
@@ -41,7 +42,9 @@ const DecisionMakersSchema = z
         title: z.string().nullable(),
         seniority: z.string().nullable(),
         linkedin_url: z.string().nullable(),
-        provider_email: z.string().nullable().openapi({ description: "The provider's address for the person, as the provider gave it; our finder asks it first, and `find` is our answer" }),
+        provider_email: z.string().nullable().openapi({
+          description: "The provider's address for the person, as the provider gave it, shown only when this person's find was paid (`find.email` is set); our finder asks it first, and `find` is our answer",
+        }),
         find: FindAnswerSchema.nullable().openapi({ description: "The address found, as `POST /api/v1/find` answers it; null when not looked for" }),
         find_error: z
           .object({ code: z.string(), message: z.string() })
@@ -59,20 +62,23 @@ const route = createRoute({
   summary: "A domain's decision makers, with their addresses",
   description:
     "Lists the people of a domain with decision-making titles from the people-data provider configured here (People Data Labs, " +
-    "else Apollo), then finds each one's address as `POST /api/v1/find` does. The listing costs no credit; each address found " +
-    "costs what a find costs. Each account may ask the provider a limited number of new questions a UTC day. " +
-    "Sends `dm.enriched` to subscribed webhooks.",
+    "else Apollo), then finds each one's address as `POST /api/v1/find` does. Each address found costs what a find costs; the " +
+    "listing itself costs nothing but needs a balance of at least one credit, and lists at most as many people as the balance " +
+    "could pay finds for. `provider_email` is shown only beside a paid find. Each account may ask the provider a limited number " +
+    "of new questions a UTC day. Counts `limit` requests against the account's shared rate limit. Sends `dm.enriched` to " +
+    "subscribed webhooks.",
   tags: ["Decision makers"],
   security: [{ bearer: [] }],
   request: { body: { required: true, content: { "application/json": { schema: RequestSchema } } } },
   responses: {
     200: { description: "The people, each with the address found or why none was", content: { "application/json": { schema: DecisionMakersSchema } } },
     400: errorResponse("`invalid_json` or `validation_failed` (no domain, a bad limit)"),
+    402: errorResponse("No credits left (`insufficient_credits`): the provider was not asked"),
     501: errorResponse("No people-data provider is configured here (`people_data_off`)"),
     503: errorResponse("The provider failed or limited us (`people_data_unavailable`, with Retry-After)"),
     ...COMMON_ERRORS,
     429: errorResponse(
-      "Rate limited (`rate_limited`, see RateLimit-* headers), or the account's lookups of the provider for the UTC day are used " +
+      "Rate limited (`rate_limited`, see RateLimit-* headers; this request counts `limit` against the account's limit), or the account's lookups of the provider for the UTC day are used " +
         "(`people_data_limit`, MXRAY_PEOPLE_DATA_PER_DAY; a question already answered today is still free); see Retry-After",
     ),
   },
@@ -80,8 +86,11 @@ const route = createRoute({
 
 export function registerDecisionMakers(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
+    const body = c.req.valid("json");
+    // One find per person asked for: the request's own unit was counted by the middleware.
+    if (peopleDataOn(c.var.services)) await spendAccountAllowance(c, Math.min(body.limit ?? DEFAULT_DECISION_MAKERS, MAX_DECISION_MAKERS) - 1);
     // Each person's find is charged under its own key: one request finds many addresses.
     const finder: Finder = (person, key) => findPerson(c.var.services, c.var.accountId, c.var.keyId ?? DEV_KEY_ACTOR, `${requestId(c)}:${key}`, person);
-    return c.json(await findDecisionMakers(c.var.services, c.var.accountId, c.req.valid("json"), finder), 200);
+    return c.json(await findDecisionMakers(c.var.services, c.var.accountId, body, finder), 200);
   });
 }

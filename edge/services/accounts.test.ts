@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { Result } from "../../core/contracts.ts";
 import { newId } from "../../core/ids.ts";
-import { batches, creditLedger, jobEmails, jobs } from "../../db/schema.ts";
+import { batches, creditLedger, jobEmails, jobs, members } from "../../db/schema.ts";
 import { call, result, seedAccount, seedJobWithBatch, serviceCode as code, testDb as db } from "../testing.ts";
 import { authorize, createTeam, ensurePersonalAccount, localUserId, setMember, viewerFor, type Person } from "./accounts.ts";
 import { browseResults, latestResults, RESULTS_PAGE_SIZE } from "./browse.ts";
@@ -65,9 +65,16 @@ describe("accounts", () => {
   });
 });
 
+/** A seeded account whose owner is usr_test (keys are made by an owner or admin). */
+async function ownedAccount() {
+  const seeded = await seedAccount();
+  await db().insert(members).values({ accountId: seeded.accountId, userId: "usr_test", email: "test@example.com", role: "owner" });
+  return seeded;
+}
+
 describe("API keys made in the app", () => {
   it("are shown once, stored hashed, work against the API, and are refused once revoked", async () => {
-    const { accountId } = await seedAccount();
+    const { accountId } = await ownedAccount();
     const made = await createApiKey(db(), accountId, "usr_test", "  CRM sync  ", "live");
     expect(made.key).toMatch(/^mx_live_[0-9A-Za-z]{32}$/);
     expect(made.view).toMatchObject({ name: "CRM sync", prefix: made.key.slice(0, 12), revokedAt: null });
@@ -80,8 +87,8 @@ describe("API keys made in the app", () => {
   });
 
   it("cannot be revoked from another account, and need a name", async () => {
-    const mine = await seedAccount();
-    const theirs = await seedAccount();
+    const mine = await ownedAccount();
+    const theirs = await ownedAccount();
     const made = await createApiKey(db(), mine.accountId, "usr_test", "mine", "test");
     expect(await code(revokeApiKey(db(), theirs.accountId, made.view.id, "usr_test"))).toBe("not_found");
     expect((await call("/api/v1/account", { key: made.key })).status).toBe(200);

@@ -54,9 +54,9 @@ function scriptedFinder() {
   return { find, asked, keys };
 }
 
-async function account(s: Services, events: WebhookEventType[] = []) {
+async function account(s: Services, events: WebhookEventType[] = [], credits = 100) {
   const accountId = newId("acc");
-  await s.db.insert(accounts).values({ id: accountId, name: "a", kind: "personal", creditBalance: 100 });
+  await s.db.insert(accounts).values({ id: accountId, name: "a", kind: "personal", creditBalance: credits });
   if (events.length > 0) {
     await createEndpoint(s, accountId, { actor: "usr_test", request: null }, { url: `${env.STANDIN_RECEIVER_URL}/ok/${accountId}`, events, kind: "endpoint" }, Date.now() - 1_000);
   }
@@ -141,11 +141,12 @@ describe("decision makers", () => {
       return failed.catch(() => answer(`${p.first_name}@${p.domain}`.toLowerCase()));
     };
     const out = await findDecisionMakers(s, await account(s), { domain: "acme.test", titles: ["ceo", "cto", "sales", "engineer"] }, find);
-    expect(out.people.map((p) => [p.first_name, p.find?.email ?? null, p.find_error?.code ?? null])).toEqual([
-      ["Ada", null, "insufficient_credits"],
-      ["Grace", "grace@acme.test", null],
-      ["Charles", "charles@acme.test", null],
-      ["Alan", null, "insufficient_credits"],
+    expect(out.people.map((p) => [p.first_name, p.find?.email ?? null, p.find_error?.code ?? null, p.provider_email])).toEqual([
+      // Ada's find was not paid: the provider's address for her is not shown.
+      ["Ada", null, "insufficient_credits", null],
+      ["Grace", "grace@acme.test", null, null],
+      ["Charles", "charles@acme.test", null, null],
+      ["Alan", null, "insufficient_credits", null],
     ]);
     expect(asked).toEqual(["Ada", "Grace", "Charles"]);
   });
@@ -169,5 +170,41 @@ describe("decision makers", () => {
     const deliveries = await s.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.accountId, subscribed));
     expect(deliveries).toHaveLength(1);
     expect(handed).toContain(deliveries[0]!.id);
+  });
+
+  const pdlCalls = async (titles: string[]) =>
+    ((await (await fetch(`${env.STANDIN_PDL_URL}/_calls`)).json()) as StandInCall[]).filter((c) => c.domain === "acme.test" && c.titles.includes(titles[1]!)).length;
+
+  it("asks the provider nothing, and spends none of the day's lookups, for an account without credits", async () => {
+    const { s, settle } = harness(pdlKeys);
+    const titles = ["ceo", newId("req")];
+    const broke = await account(s, [], 0);
+    const asked = scriptedFinder();
+    const noon = Date.UTC(2026, 10, 30, 12);
+    expect(await serviceCode(findDecisionMakers(s, broke, { domain: "acme.test", titles }, asked.find, noon))).toBe("insufficient_credits");
+    expect(await pdlCalls(titles)).toBe(0);
+    expect(asked.asked).toEqual([]);
+    expect(await s.cache.get(`people-quota:${broke}:${Math.floor(noon / 86_400_000)}`)).toBeNull();
+    // Nor from the day's cache, once another account asked the same question.
+    await findDecisionMakers(s, await account(s), { domain: "acme.test", titles }, scriptedFinder().find);
+    await settle();
+    expect(await serviceCode(findDecisionMakers(s, broke, { domain: "acme.test", titles }, scriptedFinder().find))).toBe("insufficient_credits");
+    expect(await pdlCalls(titles)).toBe(1);
+  });
+
+  it("lists no more people than the balance could pay finds for", async () => {
+    const { s } = harness(pdlKeys);
+    const out = await findDecisionMakers(s, await account(s, [], 2), { domain: "acme.test", titles: ["ceo", "cto", "sales", newId("req")] }, scriptedFinder().find);
+    expect(out.people.map((p) => p.first_name)).toEqual(["Ada", "Grace"]);
+  });
+
+  it("shows the provider's address only beside a paid find, and not among the candidates of a free one", async () => {
+    const { s } = harness(pdlKeys);
+    const tried = (email: string) => ({ email, pattern: "first", verdict: "unknown" as const, reason: "timeout" as const, mx: "mx.acme.test", smtp: null });
+    // The server would not tell: no address, nothing charged.
+    const find: Finder = async (p) => ({ ...answer(null), verdict: "unknown", reason: "timeout", candidates: [tried(p.provided_email ?? "x@acme.test"), tried(`${p.first_name}.${p.last_name}@acme.test`.toLowerCase())] });
+    const out = await findDecisionMakers(s, await account(s), { domain: "acme.test", titles: ["ceo", newId("req")] }, find);
+    expect(out.people.map((p) => [p.first_name, p.provider_email, p.find?.candidates.map((c) => c.email)])).toEqual([["Ada", null, ["ada.lovelace@acme.test"]]]);
+    expect(JSON.stringify(out)).not.toContain("ada@acme.test");
   });
 });

@@ -1,14 +1,16 @@
 // Decision makers (issue 14): who runs a company, from the people-data provider configured here
-// (edge/adapters/peopledata.ts), each one's address then found by our own finder. The provider's
-// lookup costs the caller nothing; each address found costs what a find costs, charged by the
-// finder. A provider's address is shown as `provider_email`, asked first, and never trusted as the
-// answer without the server's word.
+// (edge/adapters/peopledata.ts), each one's address then found by our own finder. Each address
+// found costs what a find costs, charged by the finder; the listing is given only to an account
+// that can pay to find them: at least one credit before the provider is asked, and no more people
+// than the balance could pay finds for. A provider's address is asked first and never trusted as
+// the answer without the server's word; it is shown (`provider_email`) only beside a paid find.
 import type { FindAnswer } from "../../core/contracts.ts";
 import { companyDomain } from "../../core/finder/patterns.ts";
 import type { DmEnriched } from "../../core/samples.ts";
 import type { PeopleProvider, Person } from "../adapters/peopledata.ts";
 import { ServiceError, type ServiceErrorCode } from "../errors.ts";
 import type { Services } from "./context.ts";
+import { creditBalance, insufficientCredits } from "./credits.ts";
 import { recordDecisionMakers } from "./webhooks.ts";
 
 export const MAX_DECISION_MAKERS = 25;
@@ -38,7 +40,7 @@ export interface DecisionMakersRequest {
 
 /** The provider's person, its address named as the provider's, with what our finder found. */
 export interface DecisionMaker extends Omit<Person, "email"> {
-  /** The provider's own address for the person, unverified. */
+  /** The provider's own address for the person, unverified; null unless this person's find was paid. */
   provider_email: string | null;
   find: FindAnswer | null;
   /** Why `find` is null: the finder's error (e.g. `insufficient_credits`), or null. */
@@ -58,7 +60,10 @@ export async function findDecisionMakers(s: Services, accountId: string, req: De
   if (!provider) throw new ServiceError("people_data_off", "People data is off: set PDL_API_KEY or APOLLO_API_KEY");
   const domain = companyDomain(req.domain);
   if (typeof domain !== "string") throw new ServiceError("validation_failed", `domain: ${domain.message}`);
-  const limit = Math.min(req.limit ?? DEFAULT_DECISION_MAKERS, MAX_DECISION_MAKERS);
+  // Before the provider (or its cached answer) is asked: the people it lists are paid-for data.
+  const balance = await creditBalance(s.db, accountId);
+  if (balance < 1) throw await insufficientCredits(s.db, accountId, 1, "Finding decision makers");
+  const limit = Math.min(req.limit ?? DEFAULT_DECISION_MAKERS, MAX_DECISION_MAKERS, balance);
   const found = (await listPeople(s, provider, accountId, domain, req.titles, limit, now)).slice(0, limit);
 
   const people: DecisionMaker[] = new Array(found.length);
@@ -68,10 +73,14 @@ export async function findDecisionMakers(s: Services, accountId: string, req: De
     for (let i = next++; i < found.length; i = next++) people[i] = await findOne(found[i]!, i);
   };
   const findOne = async (p: Person, i: number): Promise<DecisionMaker> => {
-    const base = { full_name: p.full_name, first_name: p.first_name, last_name: p.last_name, title: p.title, seniority: p.seniority, linkedin_url: p.linkedin_url, provider_email: p.email };
+    const base = { full_name: p.full_name, first_name: p.first_name, last_name: p.last_name, title: p.title, seniority: p.seniority, linkedin_url: p.linkedin_url, provider_email: null };
     if (stop) return { ...base, find: null, find_error: { code: stop.code, message: stop.message } };
     try {
-      return { ...base, find: await find({ first_name: p.first_name, last_name: p.last_name, domain, provided_email: p.email }, `dm${i}`), find_error: null };
+      const answer = await find({ first_name: p.first_name, last_name: p.last_name, domain, provided_email: p.email }, `dm${i}`);
+      // A find is paid when it returns an address; one that returned none was free, and shows
+      // nothing of the provider's address (not even among the candidates asked).
+      if (answer.email !== null) return { ...base, provider_email: p.email, find: answer, find_error: null };
+      return { ...base, find: withoutAddress(answer, p.email), find_error: null };
     } catch (e) {
       if (!(e instanceof ServiceError)) throw e;
       // Answers already found were charged: they are kept, and the rest say why they are missing.
@@ -114,6 +123,12 @@ async function listPeople(s: Services, provider: PeopleProvider, accountId: stri
   }
   s.waitUntil(s.cache.set(key, people, PEOPLE_CACHE_S));
   return people;
+}
+
+function withoutAddress(answer: FindAnswer, address: string | null): FindAnswer {
+  if (!address) return answer;
+  const hidden = address.trim().toLowerCase();
+  return { ...answer, candidates: answer.candidates.filter((c) => c.email.toLowerCase() !== hidden) };
 }
 
 function enrichedEvent(a: DecisionMakers): DmEnriched {

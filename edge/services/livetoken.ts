@@ -4,6 +4,7 @@
 // revoked key, a signed-out session or a removed member gets no socket, even within the TTL.
 import { and, eq, gt, isNull } from "drizzle-orm";
 import { readToken, signToken } from "../../core/signedtoken.ts";
+import { can } from "../../core/roles.ts";
 import { apiKeys, members, sessions } from "../../db/schema.ts";
 import { localMode, sessionSecrets, type Config } from "../config.ts";
 import type { EdgeDb } from "../db.ts";
@@ -51,8 +52,13 @@ async function holderHasAccess(db: EdgeDb, config: Config, holder: string, accou
   if (holder === "dev") return localMode(config) && Boolean(config.MXRAY_DEV_API_KEY);
   const id = holder.slice(2);
   if (holder.startsWith("k:")) {
-    const [key] = await db.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.id, id), eq(apiKeys.accountId, accountId), isNull(apiKeys.revokedAt)));
-    return Boolean(key);
+    // As the API's key check: unrevoked, and its maker (if recorded) still a member who may make keys.
+    const [key] = await db
+      .select({ createdBy: apiKeys.createdBy, makerRole: members.role })
+      .from(apiKeys)
+      .leftJoin(members, and(eq(members.accountId, apiKeys.accountId), eq(members.userId, apiKeys.createdBy)))
+      .where(and(eq(apiKeys.id, id), eq(apiKeys.accountId, accountId), isNull(apiKeys.revokedAt)));
+    return Boolean(key) && (key!.createdBy === null || (key!.makerRole !== null && can(key!.makerRole, "keys:manage")));
   }
   if (holder.startsWith("s:")) {
     const [live] = await db

@@ -107,7 +107,7 @@ describe("removing a member", () => {
     const theirs = await createApiKey(db(), teamId, admin.id, "their integration", "live");
     const ours = await createApiKey(db(), teamId, owner.id, "our integration", "live");
     const elsewhere = await createApiKey(db(), (await as(admin, "")).account.id, admin.id, "personal", "live");
-    expect(await removeMember(db(), await as(owner, teamId), admin.id)).toEqual({ keysRevoked: 1 });
+    expect(await removeMember(db(), await as(owner, teamId), admin.id)).toEqual({ keysRevoked: [theirs.view.id] });
     const revoked = new Map((await listApiKeys(db(), teamId)).map((k) => [k.id, k.revokedAt !== null]));
     expect([revoked.get(theirs.view.id), revoked.get(ours.view.id)]).toEqual([true, false]);
     const [personal] = await db().select().from(apiKeys).where(eq(apiKeys.id, elsewhere.view.id));

@@ -52,7 +52,7 @@ verify:
   --budget MS            the most one address may take, from when it is read to its answer,
                          whatever its mail server does; then it is answered with what it has
                          (default: the greylist budget plus ${BUDGET_MARGIN_MS}, so ${DEFAULT_ENGINE_OPTIONS.greylistBudgetMs + BUDGET_MARGIN_MS}).
-                         A run of N addresses ends within about ceil(N / window) budgets
+                         A run of N addresses ends within about ceil(N / window) budgets.
   --window N             addresses read ahead of the oldest unanswered one (default ${DEFAULT_ENGINE_OPTIONS.window});
                          bounds memory, and output stays in input order
 

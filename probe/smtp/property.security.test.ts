@@ -154,8 +154,8 @@ function randomScript(seed: number) {
 
 describe("whatever a server answers (property, seeded)", () => {
   const ADDRESS_BUDGET_MS = 2_000;
-  /** Beyond the budget: the event loop of a busy machine, never a phase timeout more. */
-  const SLACK_MS = 2_000;
+  /** Beyond the budget: the event loop of a busy machine, never another phase timeout. */
+  const SLACK_MS = 3_000;
   const SEEDS = Array.from({ length: 60 }, (_, i) => i + 1);
 
   async function one(seed: number) {
@@ -234,7 +234,6 @@ describe("a server that answers 452 4.5.3 to every recipient once a session has 
       const emails = Array.from({ length: 20 }, (_, i) => `u${i}@${DOMAIN}`);
       const { results } = await run(server, emails, { budgetMs: 10_000 }, { perHostConnections: 1 });
       for (const r of results.values()) expect(r).toMatchObject({ verdict: "unknown", reason: "rate_limited", smtp: { code: 452, enhanced: "4.5.3" } });
-      expect(results.get(`u0@${DOMAIN}`)!.trace).toBeUndefined();
       // Three sessions whose first recipient was refused, then no more.
       expect(server.connections).toBe(MAX_STALLED_SESSIONS);
       for (const n of rcptsPerMailbox(server).values()) expect(n).toBeLessThanOrEqual(MAX_STALLED_SESSIONS);

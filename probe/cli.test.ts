@@ -2,10 +2,15 @@
 import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ResultSchema, type Result } from "../core/contracts.ts";
+import { startDns } from "../e2e/world/dns.ts";
 import { startWorld, type World } from "../e2e/world/index.ts";
 import { scratchDir } from "../e2e/scratch.ts";
+import { BUDGET_MARGIN_MS, main, verifyCall } from "./cli.ts";
+import { DEFAULT_ENGINE_OPTIONS } from "./engine.ts";
+import { MAX_STALLED_SESSIONS } from "./smtp/scheduler.ts";
+import { scriptedServer } from "./smtp/scripted.ts";
 
 let world: World;
 beforeAll(async () => {
@@ -124,6 +129,50 @@ describe("mxray verify", () => {
     const bad = await mxray(["verify", "alice@ok.test", ...worldArgs()], { ...plain, MXRAY_ALLOW_PRIVATE_TARGETS: "yes" });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/MXRAY_ALLOW_PRIVATE_TARGETS/);
+  });
+
+  it("gives every address a budget by default, and says so in --help (issue 21)", async () => {
+    const defaultBudget = DEFAULT_ENGINE_OPTIONS.greylistBudgetMs + BUDGET_MARGIN_MS;
+    expect(verifyCall({}, {}).addressBudgetMs).toBe(defaultBudget);
+    expect(verifyCall({}, { greylistBudgetMs: 10_000 }).addressBudgetMs).toBe(10_000 + BUDGET_MARGIN_MS);
+    expect(verifyCall({ budget: "5000" }, {}).addressBudgetMs).toBe(5000);
+    expect(() => verifyCall({ budget: "0" }, {})).toThrow(/--budget takes a positive whole number/);
+    const out: string[] = [];
+    const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (out.push(String(chunk)), true));
+    try {
+      expect(await main(["help"])).toBe(0);
+    } finally {
+      write.mockRestore();
+    }
+    expect(out.join("")).toMatch(/--budget MS +the most one address may take/);
+    expect(out.join("")).toContain(`so ${defaultBudget})`);
+  });
+
+  it("answers unknown within its budget when the mail server greets every connection with 421 (issue 21)", async () => {
+    // Before: three addresses waited more than four minutes, reconnecting after every pause.
+    const server = await scriptedServer({ banner: () => ({ text: "421 4.3.2 too busy\r\n", then: "close" }), reply: () => "250 Ok\r\n" });
+    const zone = new Map([
+      ["busy.test", { MX: [{ preference: 10, exchange: "mx.busy.test" }] }],
+      ["mx.busy.test", { A: ["127.0.0.1"] }],
+    ]);
+    const dns = await startDns({ zone, servfail: new Set() }, 0);
+    try {
+      const budget = 5_000;
+      const inputs = ["a@busy.test", "b@busy.test", "c@busy.test"];
+      const { code, stdout } = await mxray(["verify", ...inputs, "--json", "--dns", `127.0.0.1:${dns.port}`, "--port", String(server.port), "--budget", String(budget)]);
+      expect(code).toBe(0);
+      const lines = stdout.trim().split("\n").map((l) => ResultSchema.parse(JSON.parse(l)));
+      expect(lines.map((l) => l.email)).toEqual(inputs);
+      for (const r of lines) {
+        expect(r).toMatchObject({ verdict: "unknown", reason: "rate_limited", smtp: { code: 421 } });
+        expect(r.duration_ms).toBeLessThan(budget);
+      }
+      expect(server.connections).toBeGreaterThan(0);
+      expect(server.connections).toBeLessThanOrEqual(MAX_STALLED_SESSIONS);
+    } finally {
+      await server.close();
+      await dns.close();
+    }
   });
 
   it("answers usage errors with exit status 2 and a message", async () => {

@@ -7,14 +7,26 @@ import { parseArgs } from "node:util";
 import { MAX_EMAIL_LENGTH, type RejectReason, type Result } from "../core/contracts.ts";
 import { AddressListReader, type ListEntry, type ListRow } from "../core/emailfile.ts";
 import { allowPrivateTargetsFrom } from "./config.ts";
-import { createEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions } from "./engine.ts";
+import { createEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions, type VerifyCall } from "./engine.ts";
+import {
+  MAX_ATTEMPTS,
+  MAX_COMMANDS_PER_ADDRESS,
+  MAX_CONNECTIONS_PER_ADDRESS,
+  MAX_GREYLIST_RETRIES,
+  MAX_RCPTS_PER_ADDRESS,
+  MAX_STALLED_SESSIONS,
+} from "./smtp/scheduler.ts";
+
+/** What --budget adds to the greylist budget by default: time to connect and ask after the last
+ *  greylisting retry (issue 21: a run without a budget could wait on a server for ever). */
+export const BUDGET_MARGIN_MS = 60_000;
 
 const USAGE = `mxray — email verification probe
 
 Usage:
   mxray verify [ADDRESS ...] [--file F] [--json] [--trace] [--from ADDR] [--helo NAME]
                [--dns HOST:PORT ...] [--port N] [--timeout MS] [--concurrency N]
-               [--per-host N] [--greylist-budget MS] [--window N]
+               [--per-host N] [--greylist-budget MS] [--budget MS] [--window N]
   mxray serve                 run the daemon (configured by environment, see README)
   mxray doctor [--helo NAME] [--ip ADDR] [--dns HOST:PORT ...] [--target HOST:PORT ...]
                [--blocklist ZONE ...] [--timeout MS]
@@ -37,8 +49,17 @@ verify:
   --concurrency N        simultaneous SMTP connections, all hosts (default ${DEFAULT_ENGINE_OPTIONS.concurrency})
   --per-host N           simultaneous connections to one MX host (default ${DEFAULT_ENGINE_OPTIONS.perHostConnections})
   --greylist-budget MS   how long greylisted addresses are retried (default ${DEFAULT_ENGINE_OPTIONS.greylistBudgetMs})
+  --budget MS            the most one address may take, from when it is read to its answer,
+                         whatever its mail server does; then it is answered with what it has
+                         (default: the greylist budget plus ${BUDGET_MARGIN_MS}, so ${DEFAULT_ENGINE_OPTIONS.greylistBudgetMs + BUDGET_MARGIN_MS}).
+                         A run of N addresses ends within about ceil(N / window) budgets.
   --window N             addresses read ahead of the oldest unanswered one (default ${DEFAULT_ENGINE_OPTIONS.window});
                          bounds memory, and output stays in input order
+
+Whatever a server answers, an address costs it at most ${MAX_RCPTS_PER_ADDRESS} RCPTs (${MAX_ATTEMPTS} tries without
+an answer, ${MAX_GREYLIST_RETRIES} greylisting retries), and its mail host at most ${MAX_CONNECTIONS_PER_ADDRESS} connections and
+${MAX_COMMANDS_PER_ADDRESS} commands; ${MAX_STALLED_SESSIONS} sessions in a row without an answer (a 421 greeting…) end the
+waiting. Then the address is unknown, with the server's last reply as its reason.
 
 Mail servers on loopback, private, link-local or other non-public addresses are not contacted
 (reason private_target) unless MXRAY_ALLOW_PRIVATE_TARGETS=1 is set.
@@ -78,6 +99,16 @@ function engineOptions(v: Record<string, string | boolean | string[] | undefined
       DEFAULT_ENGINE_OPTIONS.greylistBudgetMs,
     ),
     window: positiveInt("window", v.window as string | undefined, DEFAULT_ENGINE_OPTIONS.window),
+  };
+}
+
+/** The per-address budget of a verify run: --budget, or the greylist budget plus a margin. */
+export function verifyCall(v: Record<string, string | boolean | string[] | undefined>, engine: Partial<EngineOptions>): VerifyCall {
+  const greylist = engine.greylistBudgetMs ?? DEFAULT_ENGINE_OPTIONS.greylistBudgetMs;
+  return {
+    trace: (v.trace as boolean | undefined) ?? false,
+    ordered: true,
+    addressBudgetMs: positiveInt("budget", v.budget as string | undefined, greylist + BUDGET_MARGIN_MS),
   };
 }
 
@@ -188,9 +219,12 @@ async function verifyCommand(argv: string[]): Promise<number> {
       concurrency: { type: "string" },
       "per-host": { type: "string" },
       "greylist-budget": { type: "string" },
+      budget: { type: "string" },
       window: { type: "string" },
     },
   });
+  const options = engineOptions(values, process.env);
+  const call = verifyCall(values, options);
   const file = values.file ? openList(values.file) : null;
   if (positionals.length === 0 && !file) throw new UsageError("give at least one address, or --file");
 
@@ -208,13 +242,13 @@ async function verifyCommand(argv: string[]): Promise<number> {
   const flushRejects = (beforeLine: number) => {
     while (rejects.length > 0 && rejects[0]!.entry.line < beforeLine) emit(rejects.shift()!);
   };
-  const engine = createEngine(engineOptions(values, process.env));
+  const engine = createEngine(options);
   const bar = progressBar(file ? null : positionals.length);
   const source = addressesOf(positionals, file, {
     address: (entry) => fed.push({ entry, line: file && entry.line > 0 ? entry.line : null, result: null }),
     reject: (entry) => rejects.push({ entry, line: entry.line, result: null }),
   });
-  await engine.verify(source, { trace: values.trace ?? false, ordered: true }, (r) => {
+  await engine.verify(source, call, (r) => {
     const o = fed.shift();
     if (!o) return;
     flushRejects(o.entry.line);

@@ -70,6 +70,13 @@ export interface EngineObserver {
 export interface VerifyCall {
   /** Milliseconds the whole call may take, greylist retries included. */
   budgetMs?: number;
+  /**
+   * Milliseconds one input (an address, or a person's search) may take from its admission to
+   * its answer, whatever its mail server does: then it is answered with what it has. With at
+   * most `window` inputs admitted at once, a call of n inputs ends within about
+   * ceil(n / window) of these (the CLI's --budget).
+   */
+  addressBudgetMs?: number;
   trace?: boolean;
   signal?: AbortSignal;
   /**
@@ -139,6 +146,8 @@ interface Entry {
   free: boolean;
   suggestion: string | null;
   startedAt: number;
+  /** When its answer is due (VerifyCall.addressBudgetMs, or the call's budget). */
+  deadline: number;
   trace: string[] | null;
   dns: DnsFacts | null;
 }
@@ -155,6 +164,8 @@ interface Chain {
   /** Candidates asked about and not yet answered. */
   open: number;
   startedAt: number;
+  /** The person's answer is due then: every candidate shares it. */
+  deadline: number;
   /** The server greylisted a candidate of a pattern not known for the domain: the rest have
    *  been asked at once. */
   greylisted: boolean;
@@ -255,6 +266,8 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
     onResult: (out: Out, index: number) => void,
   ) {
     const deadline = call.budgetMs ? Date.now() + call.budgetMs : Number.POSITIVE_INFINITY;
+    /** When an input admitted now is due. */
+    const dueFrom = (now: number) => Math.min(deadline, call.addressBudgetMs ? now + call.addressBudgetMs : Number.POSITIVE_INFINITY);
     const signals = [call.signal, call.budgetMs ? AbortSignal.timeout(call.budgetMs) : undefined];
     const live = signals.filter((s): s is AbortSignal => s !== undefined);
     const signal = live.length ? AbortSignal.any(live) : undefined;
@@ -456,8 +469,9 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       g.outstanding += rcpts.length;
       g.group.add(rcpts);
     };
-    const catchAllTest = (run: DomainRun): Queued => ({
-      rcpt: { local: randomLocalPart(), domain: run.name, smtputf8: false, catchAllProbe: true, trace: null },
+    /** The domain's random-mailbox test, due when the address that asked for it is. */
+    const catchAllTest = (run: DomainRun, due: number): Queued => ({
+      rcpt: { local: randomLocalPart(), domain: run.name, smtputf8: false, catchAllProbe: true, trace: null, deadline: due },
       entry: null,
       run,
     });
@@ -470,7 +484,7 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       if ((route.kind !== "mx" && route.kind !== "implicit_mx") || entry.disposable) return finish(entry, null, null);
       run.hosts = route.hosts;
       const { local, smtputf8 } = entry.parsed;
-      const rcpt: Omit<Recipient, "id"> = { local, domain: run.name, smtputf8, catchAllProbe: false, trace: entry.trace };
+      const rcpt: Omit<Recipient, "id"> = { local, domain: run.name, smtputf8, catchAllProbe: false, trace: entry.trace, deadline: entry.deadline };
       const chain = entry.chain;
       if (chain) {
         // The candidates after the first continue its transaction.
@@ -483,12 +497,12 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       if (run.catchAll === undefined && !run.probing) {
         run.probing = true;
         run.active++;
-        if (run.tester === "self") items.push(catchAllTest(run));
+        if (run.tester === "self") items.push(catchAllTest(run, entry.deadline));
         else {
           // Half the time left at most, so a claimant that died still leaves time to test here.
-          void shared.awaitCatchAll(run.name, (deadline - Date.now()) / 2, signal).then((answer) => {
+          void shared.awaitCatchAll(run.name, (entry.deadline - Date.now()) / 2, signal).then((answer) => {
             if (answer) settleCatchAll(run, answer.catchAll, answer);
-            else enqueue(route.hosts, [catchAllTest(run)]); // nobody answered in time: test it here
+            else enqueue(route.hosts, [catchAllTest(run, entry.deadline)]); // nobody answered in time: test it here
           });
         }
       }
@@ -505,6 +519,7 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       free: isFree(parsed.domain),
       suggestion: suggestionFor(parsed, suggestions),
       startedAt: Date.now(),
+      deadline: chain ? chain.deadline : dueFrom(Date.now()),
       trace: call.trace ? [] : null,
       dns: null,
     });
@@ -555,7 +570,8 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
     };
 
     const admitPerson = (candidates: FindCandidate[], index: number) => {
-      const chain: Chain = { index, candidates, results: [], next: 0, round: 0, open: 0, startedAt: Date.now(), greylisted: false, found: null, answered: false };
+      const now = Date.now();
+      const chain: Chain = { index, candidates, results: [], next: 0, round: 0, open: 0, startedAt: now, deadline: dueFrom(now), greylisted: false, found: null, answered: false };
       if (candidates.length === 0) return answer(composeFind([], [], 0) as Out, index);
       askNext(chain);
     };

@@ -60,6 +60,9 @@ export interface OpenOptions {
   allowPrivate: boolean;
   trace?: string[];
   signal?: AbortSignal;
+  /** Counts every command written, so a caller can hold a server to a number of commands
+   *  whatever it answers (probe/smtp/scheduler.ts), opening commands included. */
+  sent?: { commands: number };
 }
 
 interface Expectation {
@@ -308,6 +311,7 @@ export class SmtpConnection {
     if (this.dead) return lines.map(() => Promise.reject(this.dead));
     const replies = lines.map(({ phase }) => this.expect(phase));
     for (const { line } of lines) this.log("C", line);
+    if (this.opts.sent) this.opts.sent.commands += lines.length;
     this.socket.write(lines.map((l) => `${l.line}\r\n`).join(""));
     // Callers may stop awaiting after a failure; a rejection nobody awaits must not crash.
     for (const r of replies) r.catch(() => {});

@@ -2,13 +2,13 @@
 // replies and lines without end, and MX records that point the probe at its own network.
 // Everything runs on loopback; the engine is told it may talk to loopback only where a test
 // stands for a real, public mail server.
-import net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MAX_SMTP_MESSAGE, MAX_TRACE_LINE, type Result } from "../../core/contracts.ts";
 import type { SmtpReply } from "../../core/verdict.ts";
 import { startDns, type ZoneRecords } from "../../e2e/world/dns.ts";
 import { createEngine, type EngineOptions } from "../engine.ts";
 import { MAX_LINE_CHARS, MAX_REPLY_CHARS, SessionFailure, SmtpConnection } from "./connection.ts";
+import { scriptedServer as hostileServer, type ScriptedServer as Hostile } from "./scripted.ts";
 import {
   classifyRcpt,
   classifySessionFailure,
@@ -97,55 +97,6 @@ describe("reply classifiers on worst-case replies", () => {
 
 // ---------------------------------------------------------------------------------------------
 // A scripted hostile SMTP server on loopback, reached through the world's DNS server.
-
-interface Hostile {
-  port: number;
-  connections: number;
-  /** Bytes the server managed to write before the probe hung up, per connection. */
-  written: number[];
-  close(): Promise<void>;
-}
-
-/** Answers each command with `script(command)`'s raw text (CRLFs included), or streams `greeting`. */
-async function hostileServer(script: {
-  greeting?: (socket: net.Socket, written: (n: number) => void) => void;
-  reply: (command: string) => string;
-}): Promise<Hostile> {
-  const sockets = new Set<net.Socket>();
-  const state: Hostile = { port: 0, connections: 0, written: [], close: async () => {} };
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => {});
-    const n = state.connections++;
-    state.written[n] = 0;
-    if (script.greeting) return script.greeting(socket, (bytes) => (state.written[n]! += bytes));
-    socket.write("220 hostile.test ESMTP\r\n");
-    let buf = "";
-    socket.setEncoding("utf8");
-    socket.on("data", (d: string) => {
-      buf += d;
-      let nl: number;
-      while ((nl = buf.indexOf("\r\n")) >= 0) {
-        const command = buf.slice(0, nl);
-        buf = buf.slice(nl + 2);
-        if (command === "QUIT") {
-          socket.end("221 bye\r\n");
-          return;
-        }
-        socket.write(script.reply(command));
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  state.port = (server.address() as net.AddressInfo).port;
-  state.close = () =>
-    new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    });
-  return state;
-}
 
 /** A domain whose one MX host, mx.<domain>, has `records`. */
 const viaMx = (domain: string, records: ZoneRecords): [string, ZoneRecords][] => [

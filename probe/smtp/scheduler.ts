@@ -19,13 +19,47 @@ export const MAX_RCPTS_PER_TRANSACTION = 50;
  *  (those of earlier transactions count too): the candidates of one person belong together, and
  *  Postfix only drops a client at 20 (smtpd_hard_error_limit). */
 export const CHAIN_REJECTION_LIMIT = 16;
-/** A requeued address (421, dropped connection) gets this many tries before it is unknown. */
-export const MAX_ATTEMPTS = 3;
 /** Addresses one connection should carry before a second one to the same host is worth it. */
 export const ADDRESSES_PER_EXTRA_CONNECTION = 40;
-/** First greylisting retry delay when the server gives no hint; doubles each time. */
+/** First greylisting retry delay when the server gives no hint; doubles each time. It is also
+ *  the shortest wait: "try again in 0 seconds" must not become a loop. */
 export const GREYLIST_FIRST_RETRY_MS = 1_000;
 export const GREYLIST_MAX_RETRY_MS = 60_000;
+
+// Bounded work per address (issue 21): whatever a server answers, an address costs it at most a
+// fixed number of RCPTs, its MX group a fixed number of connections and commands per address, and
+// a retry needs progress or a new connection. When a bound is reached the address gets the last
+// thing the server said (reason rate_limited, temporary_failure, timeout…: unknown).
+
+/** Tries an address gets when the server will not answer about its mailbox (a recipient limit,
+ *  a 421, a deferral, a refused MAIL, the connection lost while it was asked); then unknown. */
+export const MAX_ATTEMPTS = 3;
+/** Greylisting retries of one address. Without a hint the waits are 1, 2, 4… 60 s, so the
+ *  default three-minute greylisting budget holds seven. */
+export const MAX_GREYLIST_RETRIES = 7;
+/** RCPT commands one address can cost: its answer, each try and each greylisting retry. */
+export const MAX_RCPTS_PER_ADDRESS = 1 + MAX_ATTEMPTS + MAX_GREYLIST_RETRIES;
+/** Sessions in a row of one MX group that bring no answer about any mailbox (a 421 greeting, a
+ *  limit on the first recipient, a refused MAIL, a dropped connection) before the addresses
+ *  waiting for it get their last answer: a server that greets every connection with 421 is asked
+ *  this many times, not until the budget ends. */
+export const MAX_STALLED_SESSIONS = 3;
+/** Postfix's smtp_mx_address_limit and smtp_mx_session_limit: MX addresses tried, and of them
+ *  sessions that got as far as a greeting, per attempt to open a session. */
+export const MX_ADDRESS_LIMIT = 5;
+export const MX_SESSION_LIMIT = 2;
+/** Transactions (RSET, MAIL FROM) per session: Postfix counts RSETs past smtpd_junk_command_limit
+ *  (100) as errors, and Exchange ends a connection after 20 messages. */
+export const MAX_TRANSACTIONS_PER_SESSION = 20;
+export const MAX_RCPTS_PER_SESSION = 250;
+/** Commands one session sends at most: EHLO, HELO, STARTTLS and EHLO again, RSET and MAIL per
+ *  transaction, its RCPTs, QUIT. */
+export const MAX_COMMANDS_PER_SESSION = 4 + 2 * MAX_TRANSACTIONS_PER_SESSION + MAX_RCPTS_PER_SESSION + 1;
+/** TCP connections, and commands, an MX group may spend per address queued to it (the domain's
+ *  catch-all test counts as one), whatever the replies: past them what waits is answered. One
+ *  greylisted address retried seven times takes eight sessions of six commands. */
+export const MAX_CONNECTIONS_PER_ADDRESS = 12;
+export const MAX_COMMANDS_PER_ADDRESS = 64;
 
 export interface Recipient {
   id: number;
@@ -44,6 +78,8 @@ export interface Recipient {
   /** False once the answer is no longer needed (a likelier candidate of the same person was
    *  accepted): it is settled with what it has instead of asked (again). */
   wanted?: () => boolean;
+  /** When (ms since the epoch) its answer is due, whatever it has by then (VerifyCall.addressBudgetMs). */
+  deadline?: number;
 }
 
 export type RecipientOutcome = { smtp: SmtpFacts; greylistedUntil: number | null };
@@ -65,12 +101,37 @@ export interface SchedulerOptions {
 
 interface Pending {
   rcpt: Recipient;
+  /** Tries spent without an answer about the mailbox (MAX_ATTEMPTS). */
   attempts: number;
+  /** RCPT commands written for it (MAX_RCPTS_PER_ADDRESS). */
+  rcpts: number;
+  greylistRetries: number;
   firstGreylistAt: number | null;
   greylistDelayMs: number;
   readyAt: number;
+  /** Its answer is due then: the call's deadline, or its own (Recipient.deadline). */
+  deadline: number;
   last: SmtpFacts | null;
 }
+
+/** What one session has done so far: it is held to the learned and fixed limits. */
+interface SessionState {
+  transactions: number;
+  /** RCPTs written, RCPTs answered about a mailbox, and of those the 5xx. */
+  rcpts: number;
+  answered: number;
+  rejections: number;
+  /** Answered, and accepted, in the open transaction. */
+  answeredInTx: number;
+  acceptedInTx: number;
+  /** A mailbox was answered about: the session was worth its connection. */
+  progress: boolean;
+  /** Ends the connection when the addresses it carries are due (their budget). */
+  cover(ps: Pending[]): void;
+  signal: AbortSignal;
+}
+
+type Line = { line: string; phase: Phase; sent?: () => void };
 
 /** A global cap on open connections. FIFO so no MX group starves. */
 export class Semaphore {
@@ -169,18 +230,38 @@ function facts(err: SessionError, mx: string | null): SmtpFacts {
   }
 }
 
-const rcptLines = (ps: Pending[]) => ps.map((p) => ({ line: `RCPT TO:<${p.rcpt.local}@${p.rcpt.domain}>`, phase: "rcpt" as Phase }));
+/** RCPT lines that count themselves, per address and per session, as they are written. */
+const rcptLines = (ps: Pending[], s: SessionState): Line[] =>
+  ps.map((p) => ({
+    line: `RCPT TO:<${p.rcpt.local}@${p.rcpt.domain}>`,
+    phase: "rcpt",
+    sent: () => {
+      p.rcpts++;
+      s.rcpts++;
+    },
+  }));
+
+/** A reply after which the commands behind it in the transaction are not worth sending. */
+function endsTransaction(r: SmtpReply, phase: Phase): boolean {
+  if (phase !== "rcpt") return r.code >= 300; // a refused RSET or MAIL
+  return isRecipientLimit(r) || r.code === 421 || isDeferral(r, false);
+}
 
 /** Sends the lines, pipelined when the server offers it. Without PIPELINING each command waits
- *  for its reply (RFC 5321 §4.3), and after a failure the rest share it. */
-async function send(conn: SmtpConnection, lines: { line: string; phase: Phase }[]): Promise<Promise<SmtpReply>[]> {
-  if (conn.pipelining) return conn.send(lines);
+ *  for its reply (RFC 5321 §4.3), and after a failure, or a reply that ends the transaction, the
+ *  rest are not sent and share it. */
+async function send(conn: SmtpConnection, lines: Line[]): Promise<Promise<SmtpReply>[]> {
+  if (conn.pipelining) {
+    for (const l of lines) l.sent?.();
+    return conn.send(lines);
+  }
   const replies: Promise<SmtpReply>[] = [];
   for (const l of lines) {
+    l.sent?.();
     const r = conn.command(l.line, l.phase);
     replies.push(r);
-    const failed = await r.then(() => false, () => true);
-    if (failed) {
+    const stop = await r.then((reply) => endsTransaction(reply, l.phase), () => true);
+    if (stop) {
       while (replies.length < lines.length) replies.push(r);
       break;
     }
@@ -193,6 +274,7 @@ function failureOf(e: unknown): SessionError {
   return { kind: "protocol", phase: "rcpt", detail: String(e), reply: null };
 }
 
+const budgetEnded: SmtpFacts = { kind: "timeout", mx: null, phase: "budget" };
 
 /**
  * All recipients whose domains share one MX host set. Runs up to `perHostConnections` sessions,
@@ -204,14 +286,32 @@ export class MxGroup {
   /** Lowered when the server refuses a second session while one runs (per-client limits). */
   private maxWorkers: number;
   private wake: NodeJS.Timeout | null = null;
+  private wakeAt = Number.POSITIVE_INFINITY;
   private idle: (() => void)[] = [];
   private rejectRate = new Map<string, number>(); // per domain, smoothed, to size transactions
   /** Set once a session could not be opened while no other worker was running. */
   private groupFailure: SmtpFacts | null = null;
-  /** Set when the provider's pause or budget would outlast the deadline. */
-  private outOfTime = false;
   /** Providers are rate-limited as a whole: its first host names it. */
   private readonly provider: string;
+
+  // What the group may still spend, and what the server has taught it (issue 21).
+  /** Recipients ever queued: the connections and commands allowed grow with them. */
+  private added = 0;
+  private connections = 0;
+  private readonly sent = { commands: 0 };
+  /** Sessions in a row without an answer about any mailbox (MAX_STALLED_SESSIONS). */
+  private stalls = 0;
+  /** Learned from limits: RCPTs a transaction, RCPTs and rejections a session. */
+  private txRcptLimit = MAX_RCPTS_PER_TRANSACTION;
+  private sessionRcptLimit = MAX_RCPTS_PER_SESSION;
+  private rejectionLimit = REJECTIONS_PER_CONNECTION;
+  /** MX addresses whose STARTTLS failed: later sessions go in plain text at once. */
+  private readonly plainOnly = new Set<string>();
+  /** The earliest deadline in the queue (maybe earlier: a hint to look), and the latest queued. */
+  private nextExpiry = Number.POSITIVE_INFINITY;
+  private latest = Number.NEGATIVE_INFINITY;
+  /** The last thing the server said instead of an answer: what a recipient never asked gets. */
+  private lastRefusal: SmtpFacts | null = null;
 
   constructor(
     readonly hosts: MxHost[],
@@ -230,7 +330,10 @@ export class MxGroup {
   add(rcpts: Recipient[]): void {
     const now = Date.now();
     for (const rcpt of rcpts) {
-      this.queue.push({ rcpt, attempts: 0, firstGreylistAt: null, greylistDelayMs: 0, readyAt: now, last: null });
+      const deadline = Math.min(rcpt.deadline ?? Number.POSITIVE_INFINITY, this.deadline());
+      this.added++;
+      this.latest = Math.max(this.latest, deadline);
+      this.enqueue({ rcpt, attempts: 0, rcpts: 0, greylistRetries: 0, firstGreylistAt: null, greylistDelayMs: 0, readyAt: now, deadline, last: null });
     }
     this.pump();
   }
@@ -241,8 +344,72 @@ export class MxGroup {
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
+  private enqueue(p: Pending, front = false): void {
+    if (front) this.queue.unshift(p);
+    else this.queue.push(p);
+    if (p.deadline < this.nextExpiry) {
+      this.nextExpiry = p.deadline;
+      // Requeued mid-session: its deadline is kept even while the session runs on.
+      if (this.nextExpiry < this.wakeAt) this.arm(Date.now());
+    }
+  }
+
+  /** Comes back when the first recipient is due (its budget), or, with no session running, when
+   *  the first greylisted one is ready again. */
+  private arm(now: number): void {
+    if (this.wake) clearTimeout(this.wake);
+    this.wake = null;
+    this.wakeAt = Number.POSITIVE_INFINITY;
+    if (this.queue.length === 0) return;
+    let next = this.nextExpiry;
+    if (this.workers === 0) for (const p of this.queue) if (p.readyAt < next) next = p.readyAt;
+    if (!Number.isFinite(next)) return;
+    this.wakeAt = next;
+    this.wake = setTimeout(() => this.pump(), Math.max(0, next - now));
+  }
+
   private settle(p: Pending, smtp: SmtpFacts, greylistedUntil: number | null = null): void {
     this.onOutcome(p.rcpt, { smtp, greylistedUntil });
+  }
+
+  /** Answers a recipient with what it has (the last reply, or what the server last said instead
+   *  of one), saying in its transcript why it was not asked (again). */
+  private giveUpOn(p: Pending, why: string): void {
+    p.rcpt.trace?.push(`smtp: not asked again: ${why}`);
+    this.settle(p, p.last ?? this.lastRefusal ?? budgetEnded, p.firstGreylistAt ? p.readyAt : null);
+  }
+
+  /** Answers every queued recipient with what it has. */
+  private giveUp(why: string): void {
+    // Emptied first: settling may queue more recipients (a finder's next candidates).
+    for (const p of this.queue.splice(0)) this.giveUpOn(p, why);
+    this.nextExpiry = Number.POSITIVE_INFINITY;
+  }
+
+  /** Answers the recipients whose time is up. */
+  private expire(now: number): void {
+    if (now < this.nextExpiry) return;
+    const due: Pending[] = [];
+    let next = Number.POSITIVE_INFINITY;
+    let kept = 0;
+    for (const p of this.queue) {
+      if (p.deadline <= now) due.push(p);
+      else {
+        this.queue[kept++] = p;
+        if (p.deadline < next) next = p.deadline;
+      }
+    }
+    this.queue.length = kept;
+    this.nextExpiry = next;
+    for (const p of due) this.giveUpOn(p, "its time budget ended");
+  }
+
+  /** Connections and commands the group may still spend (MAX_*_PER_ADDRESS per recipient). */
+  private connectionsLeft(): number {
+    return MAX_CONNECTIONS_PER_ADDRESS * this.added - this.connections;
+  }
+  private commandsLeft(): number {
+    return MAX_COMMANDS_PER_ADDRESS * this.added - this.sent.commands;
   }
 
   /** Ready recipients, counted up to `limit`: pump runs per add, so it must not walk a long queue. */
@@ -253,16 +420,10 @@ export class MxGroup {
   }
 
   private pump(): void {
-    if (this.wake) clearTimeout(this.wake);
-    this.wake = null;
     const now = Date.now();
-    // Past the deadline (or a provider's pause that outlasts it) nothing more is asked: what
-    // waits gets its last answer.
-    if (now >= this.deadline() || this.signal?.aborted || this.outOfTime) {
-      for (const p of this.queue.splice(0)) {
-        this.settle(p, p.last ?? { kind: "timeout", mx: null, phase: "budget" }, p.firstGreylistAt ? p.readyAt : null);
-      }
-    }
+    // Past the budget nothing more is asked: what waits gets its last answer.
+    if (this.signal?.aborted) this.giveUp("the budget ended");
+    else this.expire(now);
     if (this.groupFailure) {
       for (const p of this.queue.splice(0)) this.settle(p, this.groupFailure);
     }
@@ -278,12 +439,7 @@ export class MxGroup {
         this.pump();
       });
     }
-    if (this.queue.length > 0 && this.workers === 0) {
-      // Only greylisted recipients remain: come back when the first is due (or the budget ends).
-      const next = Math.min(...this.queue.map((p) => p.readyAt), this.deadline());
-      this.wake = setTimeout(() => this.pump(), Math.max(0, next - now));
-      return;
-    }
+    this.arm(now);
     if (this.queue.length === 0 && this.workers === 0) {
       for (const resolve of this.idle.splice(0)) resolve();
     }
@@ -291,9 +447,10 @@ export class MxGroup {
 
   /** One session: open (with failover), run transactions while work is ready, QUIT. */
   private async work(): Promise<void> {
-    // A provider's pause and connection budget are waited out before taking a connection slot.
-    if (!(await this.shared.beforeConnect(this.provider, this.deadline(), this.signal))) {
-      this.outOfTime = true;
+    // A provider's pause and connection budget are waited out before taking a connection slot,
+    // as long as some waiting recipient still has time.
+    if (!(await this.shared.beforeConnect(this.provider, this.latest, this.signal))) {
+      this.giveUp("the provider's pause outlasts the budget");
       return;
     }
     try {
@@ -307,79 +464,133 @@ export class MxGroup {
     await this.slots.acquire();
     let conn: SmtpConnection | null = null;
     let mx = "";
+    let failed = false;
+    let spent: string | null = null;
+    // Ends the connection when every address it carries is due: no reply, however slow, keeps
+    // an address past its budget.
+    const cut = new AbortController();
+    let cutTimer: NodeJS.Timeout | null = null;
+    const cutAt = (at: number) => {
+      if (cutTimer) clearTimeout(cutTimer);
+      cutTimer = Number.isFinite(at) ? setTimeout(() => cut.abort(), Math.max(0, at - Date.now())) : null;
+    };
+    const signal = this.signal ? AbortSignal.any([this.signal, cut.signal]) : cut.signal;
+    const s: SessionState = {
+      transactions: 0,
+      rcpts: 0,
+      answered: 0,
+      rejections: 0,
+      answeredInTx: 0,
+      acceptedInTx: 0,
+      progress: false,
+      cover: (ps) => cutAt(Math.max(...ps.map((p) => p.deadline))),
+      signal,
+    };
     try {
       if (this.readyCount(Date.now(), 1) === 0) return;
+      if (this.connectionsLeft() <= 0 || this.commandsLeft() < 8) {
+        spent = "the server's share of connections and commands for this list is spent";
+        return;
+      }
+      cutAt(this.latest);
       const trace: string[] | undefined = this.opts.trace ? [] : undefined;
-      const opened = await this.open(trace);
+      const opened = await this.open(trace, signal);
+      if ("spent" in opened) {
+        spent = "the server's share of connections and commands for this list is spent";
+        return;
+      }
       if ("error" in opened) {
+        failed = true;
+        const f = facts(opened.error, opened.mx);
+        this.lastRefusal = f;
         if (opened.deferral) {
           // The provider asked us to come back later: the next session waits for the fleet's
-          // pause, and this is the answer if the budget ends first.
-          const f = facts(opened.error, opened.mx);
+          // pause, and this is the answer if the budget or the stalled sessions end first.
           for (const p of this.queue) p.last = f;
           return;
         }
+        // Our own budget ended it: what waits is due, and answered as such; nothing is learned.
+        if (signal.aborted) return;
         // Another session to this host may be running fine (the server limits connections
         // per client): leave the work to it. Otherwise the whole group shares this failure.
-        if (this.workers === 1) this.groupFailure = facts(opened.error, opened.mx);
+        if (this.workers === 1) this.groupFailure = f;
         else this.maxWorkers = Math.max(1, this.workers - 1);
         return;
       }
       ({ conn, mx } = opened);
       conn.stopTracing();
       this.opts.observer?.connectionOpened?.(mx);
-      let rejections = 0;
-      let firstTx = true;
-      while (conn.alive && rejections < REJECTIONS_PER_CONNECTION) {
-        const batch = this.take(REJECTIONS_PER_CONNECTION - rejections);
-        if (batch.length === 0) break;
-        if (!(await this.shared.beforeRcpts(this.provider, batch.length, this.deadline(), this.signal))) {
-          this.queue.unshift(...batch);
-          this.outOfTime = true;
+      while (conn.alive && s.transactions < MAX_TRANSACTIONS_PER_SESSION) {
+        const rejectionRoom = this.rejectionLimit - s.rejections;
+        const rcptRoom = Math.min(this.sessionRcptLimit, MAX_RCPTS_PER_SESSION) - s.rcpts;
+        // RSET and MAIL, then the RCPTs, and QUIT after them.
+        const commandRoom = this.commandsLeft() - (s.transactions > 0 ? 2 : 1) - 1;
+        if (rejectionRoom <= 0 || rcptRoom <= 0) break;
+        if (commandRoom <= 0) {
+          spent = "the server's share of commands for this list is spent";
           break;
         }
-        const tx = await this.transaction(conn, mx, trace, batch, !firstTx, rejections);
-        if (tx.deferred) break; // the rest wait for the provider's pause on a new session
-        rejections += tx.rejections;
-        firstTx = false;
+        const batch = this.take(rejectionRoom, Math.min(rcptRoom, commandRoom));
+        if (batch.length === 0) break;
+        s.cover(batch);
+        if (!(await this.shared.beforeRcpts(this.provider, batch.length, Math.max(...batch.map((p) => p.deadline)), signal))) {
+          // The provider's RCPT budget outlasts their time: a new session would not help.
+          for (const p of batch) this.giveUpOn(p, "the provider's pause outlasts the budget");
+          break;
+        }
+        if (!conn.alive) {
+          for (const p of batch.reverse()) this.enqueue(p, true);
+          break;
+        }
+        const end = await this.transaction(conn, mx, trace, batch, s);
+        if (end) break;
       }
     } finally {
+      if (cutTimer) clearTimeout(cutTimer);
       if (conn) {
         await conn.quit();
         this.opts.observer?.connectionClosed?.(mx);
       }
       this.slots.release();
+      if (spent) this.giveUp(spent);
+      else if ((failed || s.transactions > 0) && !s.progress && ++this.stalls >= MAX_STALLED_SESSIONS) {
+        // Nothing the server does makes this group go round for ever: after sessions in a
+        // row without an answer about a mailbox, what waits is answered with what it has.
+        this.stalls = 0;
+        this.giveUp(`${MAX_STALLED_SESSIONS} sessions in a row brought no answer about any mailbox`);
+      }
     }
   }
 
   private async open(
     trace: string[] | undefined,
-  ): Promise<{ conn: SmtpConnection; mx: string } | { error: SessionError; mx: string | null; deferral?: boolean }> {
+    signal: AbortSignal,
+  ): Promise<{ conn: SmtpConnection; mx: string } | { error: SessionError; mx: string | null; deferral?: boolean } | { spent: true }> {
     // The answer is the last real failure; a private address refused unasked is the answer only
     // when no public address was there to try.
     let last: { error: SessionError; mx: string | null; deferral?: boolean } | null = null;
     let refusedPrivate: { error: SessionError; mx: string | null } | null = null;
     let deferring: string | null = null;
+    let tried = 0;
+    let greeted = 0;
     for (const host of this.hosts) {
       // A provider that deferred us defers us on all its hosts.
       if (deferring && providerOf(host.name) === deferring) continue;
       for (const ip of host.addresses) {
+        // The group's share of connections, then Postfix's smtp_mx_address_limit and
+        // smtp_mx_session_limit: what was tried is the answer.
+        if (this.connectionsLeft() <= 0 || this.commandsLeft() < 8) {
+          if (last) this.lastRefusal = facts(last.error, last.mx);
+          return { spent: true };
+        }
+        if (last && (tried >= MX_ADDRESS_LIMIT || greeted >= MX_SESSION_LIMIT)) return last;
         const open = await this.shared.admit(ip);
         if (open) {
           last = { error: open, mx: host.name };
           continue;
         }
         try {
-          let conn: SmtpConnection;
-          try {
-            conn = await SmtpConnection.open({ ...this.connOpts(host, ip, trace), tls: this.opts.tls });
-          } catch (e) {
-            // A broken TLS stack is common on small MTAs; real senders retry in plain text.
-            const err = failureOf(e);
-            if (!(this.opts.tls && err.kind === "protocol" && err.phase === "starttls")) throw e;
-            trace?.push("*: TLS failed, retrying without STARTTLS");
-            conn = await SmtpConnection.open({ ...this.connOpts(host, ip, trace), tls: false });
-          }
+          const conn = await this.connect(host, ip, trace, signal);
           void this.shared.connected(ip);
           return { conn, mx: host.name };
         } catch (e) {
@@ -388,11 +599,13 @@ export class MxGroup {
             refusedPrivate ??= { error: err, mx: host.name };
             continue;
           }
+          tried++;
+          if (!(err.kind === "refused" || (err.kind === "timeout" && err.phase === "connect"))) greeted++;
           last = { error: err, mx: host.name };
           // A 4xx/5xx greeting is an answer, not a broken host: don't trip the breaker on it.
           const hostFault = err.kind === "refused" || err.kind === "timeout";
-          if (hostFault && !this.signal?.aborted) void this.shared.failed(ip, err);
-          if (this.signal?.aborted) return last;
+          if (hostFault && !signal.aborted) void this.shared.failed(ip, err);
+          if (signal.aborted) return last;
           const reply = "reply" in err ? err.reply : null;
           if (reply && isDeferral(reply, true)) {
             deferring = providerOf(host.name);
@@ -407,7 +620,24 @@ export class MxGroup {
     return last ?? refusedPrivate ?? { error: { kind: "refused", detail: "no address for any MX host" }, mx: null };
   }
 
-  private connOpts(host: MxHost, ip: string, trace: string[] | undefined) {
+  /** One connection, counted; in plain text again when STARTTLS fails, as real senders do (and
+   *  from then on for this MX address, so each session does not pay for the broken TLS twice). */
+  private async connect(host: MxHost, ip: string, trace: string[] | undefined, signal: AbortSignal): Promise<SmtpConnection> {
+    const tls = this.opts.tls && !this.plainOnly.has(ip);
+    this.connections++;
+    try {
+      return await SmtpConnection.open({ ...this.connOpts(host, ip, trace, signal), tls });
+    } catch (e) {
+      const err = failureOf(e);
+      if (!(tls && err.kind === "protocol" && err.phase === "starttls") || this.connectionsLeft() <= 0) throw e;
+      this.plainOnly.add(ip);
+      trace?.push("*: TLS failed, retrying without STARTTLS");
+      this.connections++;
+      return await SmtpConnection.open({ ...this.connOpts(host, ip, trace, signal), tls: false });
+    }
+  }
+
+  private connOpts(host: MxHost, ip: string, trace: string[] | undefined, signal: AbortSignal) {
     return {
       host: ip,
       port: this.opts.port,
@@ -415,8 +645,9 @@ export class MxGroup {
       helo: this.opts.helo,
       timeoutMs: this.opts.timeoutMs,
       allowPrivate: this.opts.allowPrivateTargets,
+      sent: this.sent,
+      signal,
       ...(trace ? { trace } : {}),
-      ...(this.signal ? { signal: this.signal } : {}),
     };
   }
 
@@ -430,19 +661,23 @@ export class MxGroup {
     }
     this.queue.length = kept;
     // After the queue is whole again: settling may queue more recipients.
-    for (const p of unwanted) this.settle(p, p.last ?? { kind: "timeout", mx: null, phase: "budget" }, p.firstGreylistAt ? p.readyAt : null);
+    for (const p of unwanted) this.settle(p, p.last ?? budgetEnded, p.firstGreylistAt ? p.readyAt : null);
     if (unwanted.length) this.pump();
   }
 
-  /** Next ready recipients, one domain at a time, sized so rejections stay under the limit. */
-  private take(rejectionBudget: number): Pending[] {
+  /**
+   * Next ready recipients, one domain at a time, sized so rejections stay under the limit and
+   * the transaction under what the server takes (`room`, and what it taught us).
+   */
+  private take(rejectionBudget: number, room: number): Pending[] {
     this.prune();
     const now = Date.now();
+    this.expire(now);
     const first = this.queue.find((p) => p.readyAt <= now);
     if (!first) return [];
     const domain = first.rcpt.domain;
     const rate = Math.max(this.rejectRate.get(domain) ?? 0.1, 0.02);
-    const size = Math.max(1, Math.min(MAX_RCPTS_PER_TRANSACTION, Math.floor(rejectionBudget / rate)));
+    const size = Math.max(1, Math.min(MAX_RCPTS_PER_TRANSACTION, this.txRcptLimit, room, Math.floor(rejectionBudget / rate)));
     const taken: Pending[] = [];
     let probe: Pending | null = null;
     for (const p of this.queue) {
@@ -452,7 +687,11 @@ export class MxGroup {
     }
     // The catch-all probe rides along with the first real recipients, after them: Microsoft 365
     // and others start refusing every recipient after an unknown one, which must not spoil the
-    // real addresses.
+    // real addresses. It takes one of the transaction's places, or waits for the next.
+    if (probe && taken.length >= size) {
+      if (size > 1) taken.length = size - 1;
+      else probe = null;
+    }
     if (probe) taken.push(probe);
     // Remove the taken ones in place: big groups would otherwise copy their queue per transaction.
     const chosen = new Set(taken);
@@ -462,23 +701,29 @@ export class MxGroup {
     return taken;
   }
 
-  private requeue(p: Pending, last: SmtpFacts): void {
-    p.attempts++;
-    p.last = last;
-    if (p.attempts >= MAX_ATTEMPTS) this.settle(p, last);
-    else this.queue.push(p);
+  /**
+   * Back to the queue for another try, unless its tries or RCPTs are spent. `charged`: the
+   * server refused this address itself an answer (not one asked after it in the same pipeline,
+   * which only spends the RCPT written for it).
+   */
+  private requeue(p: Pending, last: SmtpFacts, charged: boolean, front = false): void {
+    if (charged) p.attempts++;
+    // A reply says more than a connection lost after it.
+    if (last.kind === "reply" || !p.last || p.last.kind !== "reply") p.last = last;
+    if (p.attempts >= MAX_ATTEMPTS) return this.giveUpOn(p, `${p.attempts} tries brought no answer about the mailbox`);
+    if (p.rcpts >= MAX_RCPTS_PER_ADDRESS) return this.giveUpOn(p, `${p.rcpts} RCPTs brought no answer about the mailbox`);
+    this.enqueue(p, front);
   }
 
-  /** MAIL FROM, then RCPTs (pipelined when offered). Returns the number of rejections seen;
-   *  `before` is how many the session took in earlier transactions. */
+  /** MAIL FROM (after RSET in a session's later transactions), then RCPTs (pipelined when
+   *  offered). True when the session should end: its connection is gone or no longer useful. */
   private async transaction(
     conn: SmtpConnection,
     mx: string,
     setup: readonly string[] | undefined,
     batch: Pending[],
-    reset: boolean,
-    before: number,
-  ): Promise<{ rejections: number; deferred: boolean }> {
+    s: SessionState,
+  ): Promise<boolean> {
     // RFC 6531 §3.4: a UTF-8 mailbox may only be named to a server that offers SMTPUTF8.
     const sendable = batch.filter((p) => {
       if (!p.rcpt.smtputf8 || conn.smtputf8) return true;
@@ -486,79 +731,97 @@ export class MxGroup {
       this.settle(p, { kind: "reply", rcpt: "smtputf8_unsupported", reply, mx });
       return false;
     });
-    if (sendable.length === 0) return { rejections: 0, deferred: false };
+    if (sendable.length === 0) return false;
+    const reset = s.transactions > 0;
+    s.transactions++;
+    s.answeredInTx = 0;
+    s.acceptedInTx = 0;
     const utf8 = sendable.some((p) => p.rcpt.smtputf8);
     const mailLine = `MAIL FROM:<${this.opts.from}>${utf8 ? " SMTPUTF8" : ""}`;
-    const lines: { line: string; phase: Phase }[] = [];
+    const lines: Line[] = [];
     if (reset) lines.push({ line: "RSET", phase: "rset" });
     lines.push({ line: mailLine, phase: "mail" });
-    lines.push(...rcptLines(sendable));
+    lines.push(...rcptLines(sendable, s));
     const replies = await send(conn, lines);
     const offset = reset ? 1 : 0;
+    let refusal: { reply: SmtpReply; phase: Phase } | null = null;
     let mailReply: SmtpReply;
     try {
-      if (reset) await replies[0];
-      mailReply = await replies[offset]!;
-    } catch (e) {
-      // The session died before MAIL was answered: nobody was asked, so nobody spends a try
-      // beyond the first recipient (which keeps a dead-on-arrival server from looping forever).
-      const f = facts(failureOf(e), mx);
-      this.requeue(sendable[0]!, f);
-      for (const q of sendable.slice(1)) {
-        q.last = f;
-        this.queue.push(q);
+      if (reset) {
+        const r = await replies[0]!;
+        if (r.code >= 300) refusal = { reply: r, phase: "rset" };
       }
-      return { rejections: 0, deferred: false };
+      mailReply = await replies[offset]!;
+      if (!refusal && mailReply.code !== 250) refusal = { reply: mailReply, phase: "mail" };
+    } catch (e) {
+      // The session died before MAIL was answered: the first recipient spends a try (a server
+      // that dies at once is then not asked for ever), the rest only the RCPT written for them.
+      const f = facts(failureOf(e), mx);
+      this.lastRefusal = f;
+      sendable.forEach((p, i) => this.requeue(p, f, i === 0));
+      return true;
     }
-    if (mailReply.code !== 250) {
+    if (refusal) {
       // Pipelined RCPTs after a refused MAIL get 503s; nothing they say is about the mailbox.
       await Promise.allSettled(replies);
-      const f = facts({ kind: "rejected", phase: "mail", reply: mailReply }, mx);
-      const deferred = isDeferral(mailReply, false);
+      const f = facts({ kind: "rejected", phase: refusal.phase, reply: refusal.reply }, mx);
+      this.lastRefusal = f;
+      const { reply } = refusal;
+      if (refusal.phase === "rset") {
+        // A server that cannot reset: the next session starts with a fresh MAIL.
+        for (const p of sendable.reverse()) this.requeue(p, f, false, true);
+        return true;
+      }
+      const deferred = isDeferral(reply, false);
       if (deferred) void this.shared.deferred(providerOf(mx));
       for (const p of sendable) {
-        // A deferral costs no try: the provider's pause and the deadline bound the waiting.
-        if (deferred) {
-          p.last = f;
-          this.queue.push(p);
-        } else if (mailReply.code === 421 || mailReply.code < 500) this.requeue(p, f);
+        if (deferred || reply.code === 421 || reply.code < 500) this.requeue(p, f, true);
         else this.settle(p, f);
       }
-      return { rejections: 0, deferred };
+      return true;
     }
 
     const mail = { trace: [...(setup ?? []), `C: ${mailLine}`, `S: ${formatReply(mailReply)}`], utf8 };
     const domain = sendable[0]!.rcpt.domain;
-    let wave = await this.answers(mx, mail, sendable, replies.slice(offset + 1));
-    let { rejections } = wave;
+    let wave = await this.answers(mx, mail, sendable, replies.slice(offset + 1), s);
     let sent = sendable.length;
     // A finder's next candidates, chained by the answers just settled, continue this transaction.
     while (!wave.stopped && conn.alive) {
-      const more = this.takeChained(domain, utf8, Math.min(MAX_RCPTS_PER_TRANSACTION - sent, CHAIN_REJECTION_LIMIT - before - rejections));
+      const chainLimit = this.rejectionLimit < REJECTIONS_PER_CONNECTION ? this.rejectionLimit : CHAIN_REJECTION_LIMIT;
+      const room = Math.min(
+        MAX_RCPTS_PER_TRANSACTION - sent,
+        this.txRcptLimit - sent,
+        chainLimit - s.rejections,
+        Math.min(this.sessionRcptLimit, MAX_RCPTS_PER_SESSION) - s.rcpts,
+        this.commandsLeft() - 1,
+      );
+      const more = this.takeChained(domain, utf8, room);
       if (more.length === 0) break;
-      if (!(await this.shared.beforeRcpts(this.provider, more.length, this.deadline(), this.signal))) {
-        this.queue.unshift(...more);
-        this.outOfTime = true;
+      s.cover(more);
+      if (!(await this.shared.beforeRcpts(this.provider, more.length, Math.max(...more.map((p) => p.deadline)), s.signal))) {
+        for (const p of more) this.giveUpOn(p, "the provider's pause outlasts the budget");
         break;
       }
-      wave = await this.answers(mx, mail, more, await send(conn, rcptLines(more)));
-      rejections += wave.rejections;
+      const chained = await send(conn, rcptLines(more, s));
+      wave = await this.answers(mx, mail, more, chained, s);
       sent += more.length;
     }
-    return { rejections, deferred: wave.deferred };
+    return wave.end;
   }
 
   /** Settles (or requeues) each recipient from its RCPT reply; `stopped` when the transaction
-   *  cannot go on (the session died, a recipient limit, a 421 or a deferral). */
+   *  cannot go on (the session died, a recipient limit, a 421 or a deferral), `end` when the
+   *  session cannot either. */
   private async answers(
     mx: string,
     mail: { trace: string[]; utf8: boolean },
     sendable: Pending[],
     replies: Promise<SmtpReply>[],
-  ): Promise<{ rejections: number; deferred: boolean; stopped: boolean }> {
+    s: SessionState,
+  ): Promise<{ stopped: boolean; end: boolean }> {
     let rejections = 0;
-    let deferred = false;
-    let stopAt = -1;
+    let seen = 0;
+    let result = { stopped: false, end: false };
     const domain = sendable[0]!.rcpt.domain;
     for (let i = 0; i < sendable.length; i++) {
       const p = sendable[i]!;
@@ -566,39 +829,51 @@ export class MxGroup {
       try {
         reply = await replies[i]!;
       } catch (e) {
-        // Dropped or timed out mid-transaction: this and the rest go to a fresh connection. Only
-        // the recipient that was being answered spends a try; the rest were never asked.
+        // Dropped or timed out mid-transaction: this and the rest go to a fresh connection. The
+        // recipient being answered spends a try; the rest only the RCPTs written for them.
         const f = facts(failureOf(e), mx);
-        this.requeue(p, f);
-        for (const q of sendable.slice(i + 1)) {
-          q.last = f;
-          this.queue.push(q);
-        }
-        return { rejections, deferred: false, stopped: true };
-      }
-      if (isDeferral(reply, false)) {
-        deferred = true;
-        void this.shared.deferred(providerOf(mx));
-      }
-      if (isRecipientLimit(reply) || reply.code === 421 || deferred) {
-        // 452 4.5.3: a new transaction for the rest; 421: the server is closing the session; a
-        // deferral: the rest wait for the provider's pause.
-        // Replies still due for this pipeline are consumed by the connection in order.
-        stopAt = i;
-        for (const q of sendable.slice(i).reverse()) {
-          q.attempts += reply.code === 421 && q === p ? 1 : 0;
-          q.last = { kind: "reply", rcpt: "rate_limited", reply, mx };
-          if (q.attempts >= MAX_ATTEMPTS) this.settle(q, q.last);
-          else this.queue.unshift(q);
-        }
+        this.lastRefusal = f;
+        for (const q of sendable.slice(i).reverse()) this.requeue(q, f, q === p, true);
+        result = { stopped: true, end: true };
         break;
       }
+      const deferral = isDeferral(reply, false);
+      if (isRecipientLimit(reply) || reply.code === 421 || deferral) {
+        const f: SmtpFacts = { kind: "reply", rcpt: "rate_limited", reply, mx };
+        this.lastRefusal = f;
+        if (deferral) void this.shared.deferred(providerOf(mx));
+        // 452 4.5.3 once recipients were accepted in this transaction (Postfix's
+        // smtpd_recipient_limit, Exchange, Gmail): a new transaction takes the rest, as many as
+        // this one did. The same limit on a transaction that took nobody holds for the session
+        // ("too many invalid recipients in this session"), and a 421 ends it: a new connection,
+        // carrying no more than this one could. A deferral: the rest wait for the provider's pause.
+        const perTransaction = reply.code === 452 && s.acceptedInTx > 0;
+        if (perTransaction) this.txRcptLimit = Math.max(1, Math.min(this.txRcptLimit, s.answeredInTx));
+        else if (!deferral) {
+          this.sessionRcptLimit = Math.max(1, Math.min(this.sessionRcptLimit, s.answered));
+          if (s.rejections > 0) this.rejectionLimit = Math.min(this.rejectionLimit, s.rejections);
+        }
+        // Replies still due for this pipeline are consumed by the connection in order.
+        for (const q of sendable.slice(i).reverse()) this.requeue(q, f, q === p, true);
+        result = { stopped: true, end: !perTransaction };
+        break;
+      }
+      // An answer about the mailbox: the session is worth its connection.
+      seen++;
+      s.progress = true;
+      this.stalls = 0;
+      s.answered++;
+      s.answeredInTx++;
       const rcptClass: RcptClass = classifyRcpt(reply);
+      if (rcptClass === "accepted") s.acceptedInTx++;
       this.opts.observer?.rcptSent?.(mx, rcptClass);
       if (p.rcpt.trace) {
         p.rcpt.trace.push(...mail.trace, `C: RCPT TO:<${p.rcpt.local}@${p.rcpt.domain}>`, `S: ${formatReply(reply)}`);
       }
-      if (reply.code >= 500) rejections++;
+      if (reply.code >= 500) {
+        rejections++;
+        s.rejections++;
+      }
       const f: SmtpFacts = { kind: "reply", rcpt: rcptClass, reply, mx };
       if (rcptClass === "greylisted") {
         const retried = this.retryGreylisted(p, reply, f);
@@ -608,12 +883,11 @@ export class MxGroup {
       }
       this.settle(p, f);
     }
-    const seen = stopAt >= 0 ? stopAt : sendable.length;
     if (seen > 0) {
       const prev = this.rejectRate.get(domain) ?? rejections / seen;
       this.rejectRate.set(domain, (prev + rejections / seen) / 2);
     }
-    return { rejections, deferred, stopped: stopAt >= 0 };
+    return result;
   }
 
   /** Ready chained candidates of this domain that fit the open transaction, up to `room`. */
@@ -621,6 +895,7 @@ export class MxGroup {
     if (room <= 0) return [];
     this.prune();
     const now = Date.now();
+    this.expire(now);
     const taken: Pending[] = [];
     let kept = 0;
     for (const p of this.queue) {
@@ -632,18 +907,18 @@ export class MxGroup {
     return taken;
   }
 
-  /** Queues a greylisted recipient again if the budget allows; false when it does not. */
+  /** Queues a greylisted recipient again if its budget and retries allow; false when not. */
   private retryGreylisted(p: Pending, reply: SmtpReply, f: SmtpFacts): boolean {
     const now = Date.now();
     p.firstGreylistAt ??= now;
-    p.greylistDelayMs = p.greylistDelayMs
-      ? Math.min(p.greylistDelayMs * 2, GREYLIST_MAX_RETRY_MS)
-      : Math.min(greylistHintMs(reply) ?? GREYLIST_FIRST_RETRY_MS, GREYLIST_MAX_RETRY_MS);
+    const hinted = Math.max(greylistHintMs(reply) ?? GREYLIST_FIRST_RETRY_MS, GREYLIST_FIRST_RETRY_MS);
+    p.greylistDelayMs = Math.min(p.greylistDelayMs ? p.greylistDelayMs * 2 : hinted, GREYLIST_MAX_RETRY_MS);
     p.readyAt = now + p.greylistDelayMs;
     p.last = f;
-    const budgetEnd = Math.min(p.firstGreylistAt + this.opts.greylistBudgetMs, this.deadline());
-    if (p.readyAt > budgetEnd) return false;
-    this.queue.push(p);
+    const budgetEnd = Math.min(p.firstGreylistAt + this.opts.greylistBudgetMs, p.deadline);
+    if (p.readyAt > budgetEnd || p.greylistRetries >= MAX_GREYLIST_RETRIES || p.rcpts >= MAX_RCPTS_PER_ADDRESS) return false;
+    p.greylistRetries++;
+    this.enqueue(p);
     return true;
   }
 }

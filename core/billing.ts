@@ -4,6 +4,9 @@
 // key in the Stripe account is sold at its default price (inline price data), so a deployment
 // sells with no setup in Stripe, and creating a Price with that lookup key changes the price.
 // Shared by the edge, the pages and the local Stripe stand-in.
+//
+// What a payment grants is read here, from the lookup key of what was paid for (issue 21): never
+// from a number in an event's metadata, which outlives a plan change made in the Customer Portal.
 
 export interface Product {
   /** The Stripe Price's lookup_key. */
@@ -27,10 +30,16 @@ export const PRODUCTS: readonly Product[] = [
 
 export const productByKey = (lookupKey: string): Product | undefined => PRODUCTS.find((p) => p.lookupKey === lookupKey);
 
+/** The product of a kind under a lookup key, if we sell one; anything else is not guessed at. */
+export function productOfKind(lookupKey: unknown, kind: Product["kind"]): Product | null {
+  if (typeof lookupKey !== "string") return null;
+  const product = productByKey(lookupKey);
+  return product?.kind === kind ? product : null;
+}
+
 /** The smallest threshold and the pack choices auto top-up offers. */
 export const AUTO_TOPUP_MIN_THRESHOLD = 100;
 export const AUTO_TOPUP_DEFAULT_THRESHOLD = 1_000;
-
 /** An amount in the currency's smallest unit, as people read it ("$40.00", "€19.00"). */
 export function formatMoney(amount: number, currency: string): string {
   return new Intl.NumberFormat("en-US", { style: "currency", currency: currency.toUpperCase() }).format(amount / 100);

@@ -118,14 +118,16 @@ describe("Checkout", () => {
     expect(again.customer).toBe(sa.customer);
   });
 
-  it("a plan subscribes with its credits in the subscription's metadata, and a second plan is refused", async () => {
+  it("a plan subscribes with the account and the plan in the subscription's metadata, no credits, and a second plan is refused", async () => {
     const acc = await account(0);
     const { s } = services();
     const session = await sessionOf((await startCheckout(s, acc, "user_owner", "plan_growth", T0)).url);
     expect(session).toMatchObject({ mode: "subscription", client_reference_id: acc.id, amount_total: 7_900 });
     await pay(session.url);
     const sub = (await events()).find((e) => e.type === "customer.subscription.created" && e.data.object.customer === session.customer)!.data.object;
-    expect(sub.metadata).toMatchObject({ account_id: acc.id, credits: "100000", plan: "plan_growth" });
+    expect(sub.metadata).toMatchObject({ account_id: acc.id, plan: "plan_growth" });
+    // A plan change in the Portal keeps the metadata, so it names no credits (each invoice's price does).
+    expect(sub.metadata.credits).toBeUndefined();
     await db.insert(stripeSubscriptions).values({ id: sub.id, accountId: acc.id, plan: "plan_growth", status: "active" });
     expect((await billingOverview(s, acc.id, T0)).plan).toEqual({ subscriptionId: sub.id, lookupKey: "plan_growth" });
     expect(await codeOf(startCheckout(s, acc, "user_owner", "plan_starter", T0))).toBe("conflict");
@@ -160,6 +162,14 @@ describe("Checkout", () => {
     const plan = await get((await startCheckout(s, acc, "user_owner", "plan_starter", T0)).url);
     expect(plan).toMatchObject({ mode: "subscription", amount_total: 1_900 });
     expect(plan.metadata.credits).toBeUndefined(); // a plan's credits are the invoices' to grant
+    // An inline price has no lookup key: its product names ours, so its invoices find the plan.
+    expect((await fetch(`${plan.url}/pay`, { method: "POST", redirect: "manual" })).status).toBe(303);
+    const bareEvents = (await (await fetch(`${env.STANDIN_STRIPE_BARE_URL}/_standin/events`)).json()) as { events: { type: string; data: { object: Record<string, any> } }[] };
+    const invoice = bareEvents.events.find((e) => e.type === "invoice.paid" && e.data.object.customer === plan.customer)!.data.object;
+    const priceId = invoice.lines.data[0].pricing.price_details.price as string;
+    expect(priceId).toMatch(/^price_/);
+    expect(await bare.priceLookupKey(priceId)).toBe("plan_starter");
+    expect(await services().s.payments!.priceLookupKey(await standin<{ data: { id: string }[] }>("/v1/prices?lookup_keys[]=plan_growth").then((r) => r.data[0]!.id))).toBe("plan_growth");
   });
 
   it("the portal opens for an account that bought before, and returns to /billing", async () => {

@@ -139,7 +139,8 @@ async function priceFor(gateway: PaymentGateway, product: Product, now: number):
 
 /**
  * A hosted Checkout page for a pack or a plan. The session names the account
- * (client_reference_id) and the credits (metadata.credits); the webhook trusts both because only
+ * (client_reference_id and metadata.account_id) and the product (metadata.product, a lookup key);
+ * the webhook grants that product's credits from the catalog, and trusts the names because only
  * this server can create sessions. A pack's card is saved for auto top-up.
  */
 export async function startCheckout(
@@ -153,10 +154,12 @@ export async function startCheckout(
   }
   const price = await priceFor(gateway, product, now);
   const customer = await ensureCustomer(s, gateway, account.id, account.name);
-  const metadata = { account_id: account.id, credits: String(product.credits), kind: product.kind, product: product.lookupKey, actor, ...(product.kind === "plan" ? { plan: product.lookupKey } : {}) };
+  // A plan's subscription keeps its metadata through plan changes in the Customer Portal, so it
+  // names no credits: each invoice grants those of the price it bills (edge/services/payments.ts).
+  const metadata = { account_id: account.id, kind: product.kind, product: product.lookupKey, actor, ...(product.kind === "plan" ? { plan: product.lookupKey } : { credits: String(product.credits) }) };
   const session = await gateway.createCheckout({
     mode: product.kind === "plan" ? "subscription" : "payment",
-    price: price.priceId ? { id: price.priceId } : { unitAmount: price.unitAmount, currency: price.currency, productName: `mxray ${product.name}` },
+    price: price.priceId ? { id: price.priceId } : { unitAmount: price.unitAmount, currency: price.currency, productName: `mxray ${product.name}`, lookupKey: product.lookupKey },
     customer,
     accountId: account.id,
     metadata,

@@ -40,6 +40,18 @@ export function productOfKind(lookupKey: unknown, kind: Product["kind"]): Produc
 /** The smallest threshold and the pack choices auto top-up offers. */
 export const AUTO_TOPUP_MIN_THRESHOLD = 100;
 export const AUTO_TOPUP_DEFAULT_THRESHOLD = 1_000;
+/**
+ * Auto top-ups charged in one UTC day at most (issue 21): whatever the settings and the spending,
+ * a saved card is not charged more often than this; the next one waits for 00:00 UTC.
+ */
+export const AUTO_TOPUP_MAX_PER_DAY = 5;
+
+/** The UTC day holding `now`, as [start, end) in milliseconds. */
+export function utcDay(now: number): { start: number; end: number } {
+  const start = Math.floor(now / 86_400_000) * 86_400_000;
+  return { start, end: start + 86_400_000 };
+}
+
 /** An amount in the currency's smallest unit, as people read it ("$40.00", "€19.00"). */
 export function formatMoney(amount: number, currency: string): string {
   return new Intl.NumberFormat("en-US", { style: "currency", currency: currency.toUpperCase() }).format(amount / 100);

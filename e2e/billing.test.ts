@@ -3,7 +3,8 @@
 // webhooks to /webhooks/stripe. A person signs in, buys through /billing's forms and the
 // stand-in's checkout page (deliveries duplicated, concurrent and late), is refunded and
 // disputed, subscribes to a plan that is changed in the Portal, renews and ends, and turns on auto
-// top-up (charged once; a declined card shown and not retried). After each step the balance equals the ledger's sum.
+// top-up (charged once; a threshold over the pack refused; a declined card shown and not
+// retried). After each step the balance equals the ledger's sum.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "../db/client.ts";
@@ -146,9 +147,14 @@ describe("billing through the local stack and the Stripe stand-in", () => {
     const topUps = (await sql.client.execute({ sql: "SELECT count(*) AS n FROM credit_ledger WHERE account_id = ? AND reason = 'auto_topup'", args: [owner.accountId] })).rows[0]!.n;
     expect(Number(topUps)).toBe(1);
 
+    // A threshold the pack cannot lift the balance over would charge at every sweep: refused, and the page says why.
+    const tooHigh = await owner.post("/billing", { intent: "auto-topup", enabled: "on", threshold: "10000", pack: "credits_10k" });
+    expect(tooHigh.status).toBe(200);
+    expect(await tooHigh.text()).toContain("threshold: must be below the pack&#x27;s 10,000 credits");
+
     const customer = eventsFor("checkout.session.completed", (s) => s.client_reference_id === owner.accountId)[0]!.customer as string;
     stripe.setDecline(customer, true);
-    await owner.post("/billing", { intent: "auto-topup", enabled: "on", threshold: String(start + 50_001), pack: "credits_10k" });
+    await owner.post("/billing", { intent: "auto-topup", enabled: "on", threshold: String(start + 50_001), pack: "credits_1m" });
     const deadline = Date.now() + 15_000;
     let page = "";
     while (!/declined/i.test((page = await owner.page("/billing")))) {

@@ -4,6 +4,9 @@
 // key in the Stripe account is sold at its default price (inline price data), so a deployment
 // sells with no setup in Stripe, and creating a Price with that lookup key changes the price.
 // Shared by the edge, the pages and the local Stripe stand-in.
+//
+// What a payment grants is read here, from the lookup key of what was paid for (issue 21): never
+// from a number in an event's metadata, which outlives a plan change made in the Customer Portal.
 
 export interface Product {
   /** The Stripe Price's lookup_key. */
@@ -27,9 +30,27 @@ export const PRODUCTS: readonly Product[] = [
 
 export const productByKey = (lookupKey: string): Product | undefined => PRODUCTS.find((p) => p.lookupKey === lookupKey);
 
+/** The product of a kind under a lookup key, if we sell one; anything else is not guessed at. */
+export function productOfKind(lookupKey: unknown, kind: Product["kind"]): Product | null {
+  if (typeof lookupKey !== "string") return null;
+  const product = productByKey(lookupKey);
+  return product?.kind === kind ? product : null;
+}
+
 /** The smallest threshold and the pack choices auto top-up offers. */
 export const AUTO_TOPUP_MIN_THRESHOLD = 100;
 export const AUTO_TOPUP_DEFAULT_THRESHOLD = 1_000;
+/**
+ * Auto top-ups charged in one UTC day at most (issue 21): whatever the settings and the spending,
+ * a saved card is not charged more often than this; the next one waits for 00:00 UTC.
+ */
+export const AUTO_TOPUP_MAX_PER_DAY = 5;
+
+/** The UTC day holding `now`, as [start, end) in milliseconds. */
+export function utcDay(now: number): { start: number; end: number } {
+  const start = Math.floor(now / 86_400_000) * 86_400_000;
+  return { start, end: start + 86_400_000 };
+}
 
 /** An amount in the currency's smallest unit, as people read it ("$40.00", "€19.00"). */
 export function formatMoney(amount: number, currency: string): string {

@@ -2,8 +2,9 @@
 // sqld, and the Stripe stand-in that the real `stripe` client calls and that signs and delivers
 // webhooks to /webhooks/stripe. A person signs in, buys through /billing's forms and the
 // stand-in's checkout page (deliveries duplicated, concurrent and late), is refunded and
-// disputed, subscribes to a plan that renews and ends, and turns on auto top-up (charged once;
-// a declined card shown and not retried). After each step the balance equals the ledger's sum.
+// disputed, subscribes to a plan that is changed in the Portal, renews and ends, and turns on auto
+// top-up (charged once; a threshold over the pack refused; a declined card shown and not
+// retried). After each step the balance equals the ledger's sum.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "../db/client.ts";
@@ -106,23 +107,30 @@ describe("billing through the local stack and the Stripe stand-in", () => {
     expect(await exact(owner.accountId)).toBe(start + 17_500);
   }, 60_000);
 
-  it("a plan grants its credits for each paid period and stops when canceled", async () => {
+  it("a plan grants its credits for each paid period, the plan it bills; a Portal downgrade is followed; it stops when canceled", async () => {
     const owner = await signIn("plan.billing@example.com");
     const start = await exact(owner.accountId);
-    await pay(await checkout(owner, "plan_starter"));
-    expect(await exact(owner.accountId)).toBe(start + 20_000);
-    expect(await owner.page("/billing")).toMatch(/Starter/);
+    await pay(await checkout(owner, "plan_growth"));
+    expect(await exact(owner.accountId)).toBe(start + 100_000);
+    expect(await owner.page("/billing")).toMatch(/Current plan: <strong>Growth/);
     // A second plan is refused while one is active; the page says why instead of failing.
-    const again = await owner.post("/billing", { intent: "buy", product: "plan_growth" });
+    const again = await owner.post("/billing", { intent: "buy", product: "plan_starter" });
     expect(again.status).toBe(200);
     expect(await again.text()).toMatch(/already has a plan/);
 
+    // Growth → Starter in the Customer Portal: the $0 proration invoice grants nothing.
     const sub = eventsFor("customer.subscription.created", (s) => s.metadata?.account_id === owner.accountId)[0]!;
+    await stripe.changePlan(String(sub.id), "plan_starter");
+    await stripe.idle();
+    expect(await exact(owner.accountId)).toBe(start + 100_000);
+    expect(await owner.page("/billing")).toMatch(/Current plan: <strong>Starter/);
+
     await stripe.renew(String(sub.id), { late: true });
     await stripe.cancelSubscription(String(sub.id));
     await stripe.releaseLate(); // the renewal's invoice.paid arrives after the cancellation
     await stripe.idle();
-    expect(await exact(owner.accountId)).toBe(start + 40_000);
+    // Starter's 20,000, though the subscription's metadata still says Growth.
+    expect(await exact(owner.accountId)).toBe(start + 120_000);
     const status = (await sql.client.execute({ sql: "SELECT status FROM stripe_subscriptions WHERE id = ?", args: [String(sub.id)] })).rows[0]!.status;
     expect(status).toBe("canceled");
   }, 60_000);
@@ -139,9 +147,14 @@ describe("billing through the local stack and the Stripe stand-in", () => {
     const topUps = (await sql.client.execute({ sql: "SELECT count(*) AS n FROM credit_ledger WHERE account_id = ? AND reason = 'auto_topup'", args: [owner.accountId] })).rows[0]!.n;
     expect(Number(topUps)).toBe(1);
 
+    // A threshold the pack cannot lift the balance over would charge at every sweep: refused, and the page says why.
+    const tooHigh = await owner.post("/billing", { intent: "auto-topup", enabled: "on", threshold: "10000", pack: "credits_10k" });
+    expect(tooHigh.status).toBe(200);
+    expect(await tooHigh.text()).toContain("threshold: must be below the pack&#x27;s 10,000 credits");
+
     const customer = eventsFor("checkout.session.completed", (s) => s.client_reference_id === owner.accountId)[0]!.customer as string;
     stripe.setDecline(customer, true);
-    await owner.post("/billing", { intent: "auto-topup", enabled: "on", threshold: String(start + 50_001), pack: "credits_10k" });
+    await owner.post("/billing", { intent: "auto-topup", enabled: "on", threshold: String(start + 50_001), pack: "credits_1m" });
     const deadline = Date.now() + 15_000;
     let page = "";
     while (!/declined/i.test((page = await owner.page("/billing")))) {

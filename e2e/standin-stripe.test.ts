@@ -196,6 +196,16 @@ describe("Stripe stand-in: the API through the real client", () => {
     expect(done).toMatchObject({ subscription: sub, invoice: paid.id, payment_status: "paid" });
     expect(String(done.customer)).toMatch(/^cus_/); // subscription mode always makes a customer
 
+    // As at this API version: the line names its price by id only, and the payment is not in the event.
+    const starter = await priceId("plan_starter");
+    expect(paid.lines.data).toHaveLength(1);
+    expect(paid.lines.data[0]).toMatchObject({ pricing: { type: "price_details", price_details: { price: starter } }, parent: { type: "subscription_item_details", subscription_item_details: { proration: false, subscription: sub } }, quantity: 1 });
+    expect(paid.payments).toBeUndefined();
+    const payments = await stripe.invoicePayments.list({ invoice: paid.id, status: "paid" });
+    expect(payments.data).toEqual([expect.objectContaining({ object: "invoice_payment", invoice: paid.id, amount_paid: 1900, payment: { type: "payment_intent", payment_intent: done.payment_intent ?? expect.stringMatching(/^pi_/) } })]);
+    expect((await stripe.invoices.retrieve(paid.id, { expand: ["payments"] })).payments?.data).toHaveLength(1);
+    await expect(stripe.invoicePayments.list({ invoice: "in_nope" })).rejects.toMatchObject({ statusCode: 404, code: "resource_missing" });
+
     await standin.renew(sub);
     const renewal = receiver.got.filter((e) => e.type === "invoice.paid")[1]!.data.object as unknown as Stripe.Invoice;
     expect(renewal.billing_reason).toBe("subscription_cycle");
@@ -203,6 +213,52 @@ describe("Stripe stand-in: the API through the real client", () => {
 
     await standin.cancelSubscription(sub);
     expect(receiver.got.at(-1)).toMatchObject({ type: "customer.subscription.deleted", data: { object: { id: sub, status: "canceled" } } });
+  });
+
+  it("reads a price by id, its product expanded: a catalog price's lookup key, an inline price's product metadata", async () => {
+    const starter = await priceId("plan_starter");
+    expect(await stripe.prices.retrieve(starter)).toMatchObject({ id: starter, lookup_key: "plan_starter", product: expect.stringMatching(/^prod_/) });
+    const session = await stripe.checkout.sessions.create({
+      mode: "subscription",
+      line_items: [{ price_data: { currency: "usd", unit_amount: 1900, recurring: { interval: "month" }, product_data: { name: "mxray Starter", metadata: { mxray_lookup_key: "plan_starter" } } }, quantity: 1 }],
+    });
+    expect((await payPage(session.url!)).status).toBe(303);
+    const paid = receiver.got.find((e) => e.type === "invoice.paid")!.data.object as unknown as Stripe.Invoice;
+    const inline = await stripe.prices.retrieve(String(paid.lines.data[0]!.pricing!.price_details!.price), { expand: ["product"] });
+    expect(inline).toMatchObject({ lookup_key: null, active: false, product: { object: "product", metadata: { mxray_lookup_key: "plan_starter" } } });
+    await expect(stripe.prices.retrieve("price_nope")).rejects.toMatchObject({ statusCode: 404, code: "resource_missing" });
+  });
+
+  it("a plan changed as the Customer Portal does: subscription.updated, then the prorations invoiced (a downgrade's at $0), the metadata left as it was", async () => {
+    const session = await stripe.checkout.sessions.create({
+      mode: "subscription",
+      subscription_data: { metadata: { account_id: "acc_team_1", plan: "plan_growth" } },
+      line_items: [{ price: await priceId("plan_growth"), quantity: 1 }],
+    });
+    expect((await payPage(session.url!)).status).toBe(303);
+    const sub = String((await stripe.checkout.sessions.retrieve(session.id)).subscription);
+    receiver.got.splice(0);
+
+    now += 15 * 24 * 3600_000; // half of the period
+    const portal = await stripe.billingPortal.sessions.create({ customer: String((await stripe.checkout.sessions.retrieve(session.id)).customer) });
+    expect(await (await fetch(portal.url)).text()).toContain("Switch to Starter: 20,000 credits a month");
+    const switched = await fetch(`${portal.url}/switch`, { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `subscription=${sub}&lookup_key=plan_starter` });
+    expect(switched.status).toBe(303);
+    expect(types()).toEqual(["customer.subscription.updated", "invoice.paid"]);
+    const updated = receiver.got[0]!;
+    expect(updated.data.object).toMatchObject({ id: sub, status: "active", metadata: { plan: "plan_growth" }, items: { data: [{ price: { lookup_key: "plan_starter" } }] } });
+    expect(updated.data.previous_attributes).toMatchObject({ items: { data: [{ price: { lookup_key: "plan_growth" } }] } });
+    const proration = receiver.got[1]!.data.object as unknown as Stripe.Invoice;
+    expect(proration).toMatchObject({ billing_reason: "subscription_update", amount_paid: 0, total: -3000, ending_balance: -3000 });
+    expect(proration.lines.data.map((l) => [l.amount, l.parent?.subscription_item_details?.proration])).toEqual([[-3950, true], [950, true]]);
+
+    // The renewal bills Starter, paid first from the credit.
+    await standin.renew(sub);
+    const renewal = receiver.got.at(-1)!.data.object as unknown as Stripe.Invoice;
+    expect(renewal).toMatchObject({ billing_reason: "subscription_cycle", amount_paid: 0, starting_balance: -3000, ending_balance: -1100 });
+    expect(renewal.lines.data[0]).toMatchObject({ amount: 1900, pricing: { price_details: { price: await priceId("plan_starter") } } });
+    await expect(standin.changePlan(sub, "plan_starter")).rejects.toThrow(/already on this price/);
+    await expect(standin.changePlan(sub, "credits_10k")).rejects.toThrow(/No active recurring price/);
   });
 
   it("auto top-up: an off-session PaymentIntent with the saved card succeeds, and declines when the customer is flagged", async () => {

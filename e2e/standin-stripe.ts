@@ -6,9 +6,12 @@
 // Idempotency-Key replay, prefixed ids, list objects and errors as { error: { type, code, message } }.
 // Its hosted checkout page completes a payment and sends signed webhooks as Stripe does
 // (Stripe-Signature: t=…,v1=HMAC-SHA256(secret, `${t}.${body}`)), retried with backoff on non-2xx.
-// Test hooks, on the handle and over HTTP under /_standin/, refund, dispute, renew and cancel plans,
-// make a customer's card decline, and shape delivery: a duplicate (the same event id twice) or a
-// late delivery (held back and sent after later events).
+// Test hooks, on the handle and over HTTP under /_standin/, refund, dispute, renew, change (as the
+// Customer Portal does) and cancel plans, make a customer's card decline, and shape delivery: a
+// duplicate (the same event id twice) or a late delivery (held back and sent after later events).
+// Events carry what Stripe's do at this API version and no more: an invoice line names its price
+// by id (pricing.price_details.price) and an invoice has no `payments` (includable only), so the
+// edge asks for those (GET /v1/prices/:id, GET /v1/invoice_payments) as it must ask Stripe.
 import { createHmac, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -101,8 +104,15 @@ export interface StandInStripe {
   refund(id: string, amount?: number, delivery?: Delivery): Promise<Obj>;
   /** Opens a dispute over a charge (by ch_ or pi_ id) → charge.dispute.created. */
   dispute(id: string, delivery?: Delivery): Promise<Obj>;
-  /** Bills a plan's next period → invoice.paid. */
+  /** Bills a plan's next period → invoice.paid (billing_reason subscription_cycle). */
   renew(subscriptionId: string, delivery?: Delivery): Promise<Obj>;
+  /**
+   * Moves a plan to the catalog's price under another lookup key, as the Customer Portal does:
+   * → customer.subscription.updated, then the prorations invoiced at once (billing_reason
+   * subscription_update; a downgrade's credit goes to the customer's balance, so that invoice is $0).
+   * The subscription's metadata is left as it was, as Stripe leaves it.
+   */
+  changePlan(subscriptionId: string, lookupKey: string, delivery?: Delivery): Promise<{ subscription: Obj; invoice: Obj }>;
   /** Ends a plan now → customer.subscription.deleted. */
   cancelSubscription(subscriptionId: string, delivery?: Delivery): Promise<Obj>;
   /** From now on this customer's card is declined (auto top-up, checkout). */
@@ -290,6 +300,8 @@ export async function startStandInStripe(opts: StartStandInStripeOptions): Promi
   const charges = new Map<string, Obj>();
   const subscriptions = new Map<string, Obj>();
   const invoices = new Map<string, Obj>();
+  /** Invoice Payments by invoice: includable on an invoice, never in its events. */
+  const invoicePayments = new Map<string, Obj[]>();
   const portalSessions = new Map<string, Obj>();
   const idempotent = new Map<string, IdempotentResult>();
   const idempotentInFlight = new Set<string>();
@@ -501,51 +513,93 @@ export async function startStandInStripe(opts: StartStandInStripeOptions): Promi
     return { pi, charge };
   }
 
-  function newInvoice(sub: Obj, reason: "subscription_create" | "subscription_cycle", periodStart: number, periodEnd: number, payment: { pi: Obj }): Obj {
+  type Payment = { pi: Obj; charge?: Obj };
+
+  interface InvoiceLine {
+    price: Obj;
+    quantity: number;
+    /** In the currency's smallest unit; negative for a proration's credit. */
+    amount: number;
+    proration: boolean;
+    period: { start: number; end: number };
+  }
+
+  /**
+   * A paid subscription invoice. The customer's balance (a downgrade's credit) pays first; what is
+   * left is charged to the subscription's card, and that payment is kept as an Invoice Payment.
+   */
+  function newInvoice(sub: Obj, reason: "subscription_create" | "subscription_cycle" | "subscription_update", lines: InvoiceLine[], charge: (amount: number) => Payment): { invoice: Obj; payment: Payment | null } {
     const item = (sub.items as { data: Obj[] }).data[0]!;
-    const price = item.price as Obj;
-    const amount = Number(price.unit_amount) * Number(item.quantity);
+    const currency = String((item.price as Obj).currency);
+    const customer = customers.get(String(sub.customer));
+    const total = lines.reduce((sum, l) => sum + l.amount, 0);
+    const startingBalance = Number(customer?.balance ?? 0);
+    const due = Math.max(0, total + startingBalance);
+    if (customer) customer.balance = Math.min(0, total + startingBalance);
+    const payment = due > 0 ? charge(due) : null;
     const id = newId("in");
     const invoice = {
       id,
       object: "invoice",
-      amount_due: amount,
-      amount_paid: amount,
+      amount_due: due,
+      amount_paid: due,
       amount_remaining: 0,
       billing_reason: reason,
       created: seconds(),
-      currency: price.currency,
+      currency,
       customer: sub.customer,
+      ending_balance: customer ? customer.balance : 0,
       lines: {
         object: "list",
-        data: [
-          {
-            id: newId("il"),
-            object: "line_item",
-            amount,
-            currency: price.currency,
-            metadata: sub.metadata,
-            parent: { type: "subscription_item_details", subscription_item_details: { subscription: sub.id, subscription_item: item.id, proration: false } },
-            period: { start: periodStart, end: periodEnd },
-            pricing: { type: "price_details", price_details: { price: price.id, product: price.product }, unit_amount_decimal: price.unit_amount_decimal },
-            quantity: item.quantity,
-          },
-        ],
+        data: lines.map((l) => ({
+          id: newId("il"),
+          object: "line_item",
+          amount: l.amount,
+          currency,
+          description: null,
+          invoice: id,
+          livemode: false,
+          metadata: sub.metadata,
+          parent: { type: "subscription_item_details", invoice_item_details: null, subscription_item_details: { invoice_item: null, proration: l.proration, subscription: sub.id, subscription_item: item.id } },
+          period: l.period,
+          // Stripe names the price by id here (expandable, never expanded in an event).
+          pricing: { type: "price_details", price_details: { price: l.price.id, product: l.price.product }, unit_amount_decimal: l.price.unit_amount_decimal },
+          quantity: l.quantity,
+          subtotal: l.amount,
+        })),
         has_more: false,
         url: `/v1/invoices/${id}/lines`,
       },
       livemode: false,
       metadata: {},
       parent: { type: "subscription_details", quote_details: null, subscription_details: { metadata: sub.metadata, subscription: sub.id } },
-      payments: { object: "list", data: [{ id: newId("inpay"), object: "invoice_payment", payment: { type: "payment_intent", payment_intent: payment.pi.id }, status: "paid" }], has_more: false, url: `/v1/invoice_payments` },
-      period_end: periodEnd,
-      period_start: periodStart,
+      period_end: lines[0]!.period.end,
+      period_start: lines[0]!.period.start,
+      starting_balance: startingBalance,
       status: "paid",
       status_transitions: { finalized_at: seconds(), paid_at: seconds() },
+      subtotal: total,
+      total,
     };
     invoices.set(id, invoice);
+    invoicePayments.set(
+      id,
+      payment
+        ? [{ id: newId("inpay"), object: "invoice_payment", amount_paid: due, amount_requested: due, created: seconds(), currency, invoice: id, is_default: true, livemode: false, payment: { type: "payment_intent", payment_intent: payment.pi.id }, status: "paid", status_transitions: { canceled_at: null, paid_at: seconds() } }]
+        : [],
+    );
     sub.latest_invoice = id;
-    return invoice;
+    return { invoice, payment };
+  }
+
+  /** An off-session charge of a subscription's card, as an invoice's payment leaves it. */
+  const subscriptionCharge = (sub: Obj, currency: string) => (amount: number) =>
+    succeededPayment({ amount, currency, customer: sub.customer as string, paymentMethod: String(sub.default_payment_method), metadata: {}, setupFutureUsage: "off_session" });
+
+  /** A period's line for a subscription's item. */
+  function periodLine(item: Obj, start: number, end: number): InvoiceLine {
+    const price = item.price as Obj;
+    return { price, quantity: Number(item.quantity), amount: Number(price.unit_amount) * Number(item.quantity), proration: false, period: { start, end } };
   }
 
   const MONTH_S = 30 * 24 * 3600;
@@ -605,7 +659,9 @@ export async function startStandInStripe(opts: StartStandInStripeOptions): Promi
         status: "active",
       };
       subscriptions.set(String(sub.id), sub);
-      const invoice = newInvoice(sub, "subscription_create", start, start + MONTH_S, { pi });
+      // The session's payment pays the first invoice.
+      const item = (sub.items as { data: Obj[] }).data[0]!;
+      const { invoice } = newInvoice(sub, "subscription_create", [periodLine(item, start, start + MONTH_S)], () => ({ pi }));
       Object.assign(session, { subscription: sub.id, invoice: invoice.id });
       events.push(makeEvent("charge.succeeded", charge), makeEvent("payment_intent.succeeded", pi), makeEvent("customer.subscription.created", sub), makeEvent("invoice.paid", invoice));
     } else {
@@ -675,11 +731,42 @@ export async function startStandInStripe(opts: StartStandInStripeOptions): Promi
     if (declined) throw declined;
     const start = Number(item.current_period_end);
     Object.assign(item, { current_period_start: start, current_period_end: start + MONTH_S });
-    const price = item.price as Obj;
-    const { pi, charge } = succeededPayment({ amount: Number(price.unit_amount) * Number(item.quantity), currency: String(price.currency), customer: sub.customer as string, paymentMethod: String(sub.default_payment_method), metadata: {}, setupFutureUsage: "off_session" });
-    const invoice = newInvoice(sub, "subscription_cycle", start, start + MONTH_S, { pi });
-    await send([makeEvent("charge.succeeded", charge), makeEvent("payment_intent.succeeded", pi), makeEvent("invoice.paid", invoice)], delivery);
-    return invoice;
+    const paid = newInvoice(sub, "subscription_cycle", [periodLine(item, start, start + MONTH_S)], subscriptionCharge(sub, String((item.price as Obj).currency)));
+    await send([...paymentEvents(paid.payment), makeEvent("invoice.paid", paid.invoice)], delivery);
+    return paid.invoice;
+  }
+
+  function paymentEvents(payment: Payment | null): StoredEvent[] {
+    if (!payment) return [];
+    return [...(payment.charge ? [makeEvent("charge.succeeded", payment.charge)] : []), makeEvent("payment_intent.succeeded", payment.pi)];
+  }
+
+  async function changePlan(id: string, lookupKey: string, delivery: Delivery = {}): Promise<{ subscription: Obj; invoice: Obj }> {
+    const sub = subscriptionOf(id);
+    if (sub.status !== "active") throw invalid("This subscription is canceled.", { code: "resource_missing" });
+    const price = [...prices.values()].find((p) => p.lookup_key === lookupKey && p.active && p.type === "recurring");
+    if (!price) throw invalid(`No active recurring price has the lookup key ${lookupKey}.`, { param: "lookup_key" });
+    const item = (sub.items as { data: Obj[] }).data[0]!;
+    const old = item.price as Obj;
+    if (old.id === price.id) throw invalid("The subscription is already on this price.", { param: "lookup_key" });
+    const declined = declineError(sub.customer as string);
+    if (declined) throw declined;
+    const previous = { items: structuredClone(sub.items) };
+    const start = Number(item.current_period_start);
+    const end = Number(item.current_period_end);
+    const now = Math.min(Math.max(seconds(), start), end);
+    const share = (end - now) / (end - start);
+    const quantity = Number(item.quantity);
+    item.price = price;
+    const period = { start: now, end };
+    const lines: InvoiceLine[] = [
+      { price: old, quantity, amount: -Math.round(Number(old.unit_amount) * quantity * share), proration: true, period },
+      { price, quantity, amount: Math.round(Number(price.unit_amount) * quantity * share), proration: true, period },
+    ];
+    const updated = makeEvent("customer.subscription.updated", sub, previous);
+    const paid = newInvoice(sub, "subscription_update", lines, subscriptionCharge(sub, String(price.currency)));
+    await send([updated, ...paymentEvents(paid.payment), makeEvent("invoice.paid", paid.invoice)], delivery);
+    return { subscription: sub, invoice: paid.invoice };
   }
 
   async function cancelSubscription(id: string, delivery: Delivery = {}): Promise<Obj> {
@@ -713,6 +800,18 @@ export async function startStandInStripe(opts: StartStandInStripeOptions): Promi
     );
     const data = all.slice(0, limit).map((p) => (expand.includes("data.product") ? { ...p, product: products.get(String(p.product)) } : p));
     return { ...list("/v1/prices", data), has_more: all.length > limit };
+  }
+
+  function listInvoicePayments(q: Params): Obj {
+    onlyParams(q, ["invoice", "status", "limit", "payment"]);
+    rejectExpands(q, []);
+    const invoice = optString(q, "invoice");
+    if (invoice !== null && !invoices.has(invoice)) throw missing("invoice", invoice, "invoice");
+    const status = optString(q, "status");
+    const limit = optInt(q, "limit") ?? 10;
+    if (limit < 1 || limit > 100) throw invalid("Invalid integer: limit must be between 1 and 100", { param: "limit" });
+    const all = (invoice !== null ? (invoicePayments.get(invoice) ?? []) : [...invoicePayments.values()].flat()).filter((p) => status === null || p.status === status);
+    return { ...list("/v1/invoice_payments", all.slice(0, limit)), has_more: all.length > limit };
   }
 
   /** A price given inline (price_data): made for this session, inactive, never found by lookup key. */
@@ -857,6 +956,19 @@ export async function startStandInStripe(opts: StartStandInStripeOptions): Promi
     const ok = (body: Obj) => ({ status: 200, body });
     let m: RegExpExecArray | null;
     if (method === "GET" && path === "/v1/prices") return ok(listPrices(q));
+    if (method === "GET" && (m = /^\/v1\/prices\/([^/]+)$/.exec(path))) {
+      const expand = rejectExpands(q, ["product"]);
+      const price = prices.get(m[1]!);
+      if (!price) throw missing("price", m[1]!);
+      return ok(expand.includes("product") ? { ...price, product: products.get(String(price.product)) } : price);
+    }
+    if (method === "GET" && (m = /^\/v1\/invoices\/([^/]+)$/.exec(path))) {
+      const expand = rejectExpands(q, ["payments"]);
+      const invoice = invoices.get(m[1]!);
+      if (!invoice) throw missing("invoice", m[1]!);
+      return ok(expand.includes("payments") ? { ...invoice, payments: list("/v1/invoice_payments", invoicePayments.get(String(invoice.id)) ?? []) } : invoice);
+    }
+    if (method === "GET" && path === "/v1/invoice_payments") return ok(listInvoicePayments(q));
     if (method === "POST" && path === "/v1/customers") {
       onlyParams(p, ["email", "name", "description", "metadata"]);
       return ok(createCustomer({ email: optString(p, "email"), name: optString(p, "name"), description: optString(p, "description"), metadata: metadataOf(p.metadata) }));
@@ -944,7 +1056,14 @@ export async function startStandInStripe(opts: StartStandInStripeOptions): Promi
         const price = (s.items as { data: Obj[] }).data[0]!.price as Obj;
         const name = products.get(String(price.product))?.name;
         const cancel = s.status === "active" ? ` <form method="post" action="/portal/${esc(ps.id)}/cancel" style="display:inline"><input type="hidden" name="subscription" value="${esc(s.id)}"><button>Cancel plan</button></form>` : "";
-        return `<li>${esc(name)} — ${esc(s.status)}${cancel}</li>`;
+        // The other plans of the catalog, as a portal configured with them offers.
+        const switches = s.status === "active"
+          ? [...prices.values()]
+              .filter((p) => p.type === "recurring" && p.active && p.lookup_key && p.id !== price.id)
+              .map((p) => ` <form method="post" action="/portal/${esc(ps.id)}/switch" style="display:inline"><input type="hidden" name="subscription" value="${esc(s.id)}"><input type="hidden" name="lookup_key" value="${esc(p.lookup_key)}"><button>Switch to ${esc(products.get(String(p.product))?.name)}</button></form>`)
+              .join("")
+          : "";
+        return `<li>${esc(name)} — ${esc(s.status)}${cancel}${switches}</li>`;
       })
       .join("");
     const back = ps.return_url ? `<p><a href="${esc(ps.return_url)}">← Return to mxray</a></p>` : "";
@@ -968,6 +1087,7 @@ export async function startStandInStripe(opts: StartStandInStripeOptions): Promi
     if (path === "/_standin/dispute") return dispute(reqString(p, "id"), delivery);
     if ((m = /^\/_standin\/subscriptions\/([^/]+)\/renew$/.exec(path))) return renew(m[1]!, delivery);
     if ((m = /^\/_standin\/subscriptions\/([^/]+)\/cancel$/.exec(path))) return cancelSubscription(m[1]!, delivery);
+    if ((m = /^\/_standin\/subscriptions\/([^/]+)\/change$/.exec(path))) return (await changePlan(m[1]!, reqString(p, "lookup_key"), delivery)).subscription;
     if ((m = /^\/_standin\/customers\/([^/]+)\/decline$/.exec(path))) {
       setDecline(String(customerOf(m[1]!).id), optString(p, "decline") !== "false");
       return { ok: true };
@@ -1044,14 +1164,16 @@ export async function startStandInStripe(opts: StartStandInStripeOptions): Promi
           }
         }
       }
-      if ((m = /^\/portal\/([^/]+)(\/cancel)?$/.exec(url.pathname))) {
+      if ((m = /^\/portal\/([^/]+)(\/cancel|\/switch)?$/.exec(url.pathname))) {
         const ps = portalSessions.get(m[1]!);
         if (!ps) return sendHtml(res, 404, page("Not found", "<p>No such portal session.</p>"));
         if (method === "GET" && !m[2]) return sendHtml(res, 200, portalPage(ps));
         if (method === "POST" && m[2]) {
-          const sub = subscriptionOf(String(parseForm(text).subscription ?? ""));
+          const form = parseForm(text);
+          const sub = subscriptionOf(String(form.subscription ?? ""));
           if (sub.customer !== ps.customer) return sendHtml(res, 404, page("Not found", "<p>No such plan.</p>"));
-          await cancelSubscription(String(sub.id));
+          if (m[2] === "/switch") await changePlan(String(sub.id), String(form.lookup_key ?? ""));
+          else await cancelSubscription(String(sub.id));
           res.writeHead(303, { location: `/portal/${ps.id}` });
           return res.end();
         }
@@ -1079,6 +1201,7 @@ export async function startStandInStripe(opts: StartStandInStripeOptions): Promi
     refund,
     dispute,
     renew,
+    changePlan,
     cancelSubscription,
     setDecline,
     releaseLate,

@@ -85,7 +85,7 @@ export async function action(args: ActionFunctionArgs) {
     }
     if (intent === "retry-stripe-event") {
       const eventId = String(form.get("eventId") ?? "");
-      const { outcome, code } = await retryStripeEvent(services.db, eventId);
+      const { outcome, code } = await retryStripeEvent(services.db, eventId, Date.now(), services.payments);
       return { ok: `${eventId}: ${outcome.replace("_", " ")}${code ? ` (${code})` : ""}.` };
     }
     if (intent === "adjust") {

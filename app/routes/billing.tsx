@@ -1,11 +1,12 @@
 // Billing (issue 11): the balance, packs and plans bought through Stripe's hosted Checkout, the
-// Customer Portal, auto top-up, and the ledger with its CSV export. Owners and admins only; only
-// owners change auto top-up. Credits are never granted here: Checkout's signed webhook does that,
+// Customer Portal, auto top-up (at most AUTO_TOPUP_MAX_PER_DAY a UTC day; the page says when it is
+// paused, issue 21), and the ledger with its CSV export. Owners and admins only; only owners
+// change auto top-up. Credits are never granted here: Checkout's signed webhook does that,
 // so the page after a payment only reads the balance.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { redirect } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
-import { AUTO_TOPUP_MIN_THRESHOLD, formatMoney, productByKey } from "../../core/billing.ts";
+import { AUTO_TOPUP_MAX_PER_DAY, AUTO_TOPUP_MIN_THRESHOLD, formatMoney, productByKey } from "../../core/billing.ts";
 import { can } from "../../core/roles.ts";
 import { ServiceError } from "../../edge/errors.ts";
 import { authorize, listMembers } from "../../edge/services/accounts.ts";
@@ -149,7 +150,10 @@ function AutoTopUp({ overview, canManage }: { overview: Overview; canManage: boo
   return (
     <section className="card" aria-labelledby="topup-title">
       <h2 id="topup-title">Auto top-up</h2>
-      <p className="muted">When the balance falls below the threshold, the card saved with a purchase is charged for the chosen pack.{!canManage && " Only an owner can change this."}</p>
+      <p className="muted">
+        When the balance falls below the threshold, the card saved with a purchase is charged for the chosen pack. The threshold must be below the
+        pack's credits, and the card is charged at most {AUTO_TOPUP_MAX_PER_DAY} times a day (UTC).{!canManage && " Only an owner can change this."}
+      </p>
       <Form method="post" action="/billing">
         <fieldset disabled={!canManage || busy} style={{ border: 0, padding: 0, margin: 0 }}>
           <div className="row">
@@ -171,6 +175,7 @@ function AutoTopUp({ overview, canManage }: { overview: Overview; canManage: boo
         </fieldset>
       </Form>
       {a.state === "charging" && <p className="muted">A top-up charge is in progress.</p>}
+      {a.enabled && a.today > 0 && !a.pausedUntil && <p className="muted">{a.today} of {AUTO_TOPUP_MAX_PER_DAY} top-ups today (UTC).</p>}
     </section>
   );
 }
@@ -226,6 +231,11 @@ export default function Billing() {
       {checkout === "canceled" && <div className="alert" role="status">Checkout was canceled; nothing was charged.</div>}
       {answer && "error" in answer && answer.error && <div className="alert error" role="alert">{answer.error.message}</div>}
       {answer && "ok" in answer && answer.ok && <div className="alert ok" role="status">{answer.ok}</div>}
+      {overview.autoTopUp.pausedUntil && (
+        <div className="alert" role="status" data-testid="topup-paused">
+          Auto top-up paused: {overview.autoTopUp.today} top-ups today, the most in a day; it resumes at {utc(overview.autoTopUp.pausedUntil)}.
+        </div>
+      )}
       {failed && (
         <div className="alert error" role="alert">
           Auto top-up failed: {overview.autoTopUp.error ?? "the charge was declined"}; {canManage ? "save to try again." : "an owner can save the settings to try again."}

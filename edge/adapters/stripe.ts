@@ -17,8 +17,11 @@ export interface PriceInfo {
 
 export interface CheckoutRequest {
   mode: "payment" | "subscription";
-  /** The account's Price, or one given inline (price_data) when it has none under the lookup key. */
-  price: { id: string } | { unitAmount: number; currency: string; productName: string };
+  /**
+   * The account's Price, or one given inline (price_data) when it has none under the lookup key;
+   * an inline price has no lookup key, so its product carries ours (INLINE_LOOKUP_KEY_METADATA).
+   */
+  price: { id: string } | { unitAmount: number; currency: string; productName: string; lookupKey: string };
   customer: string;
   accountId: string;
   /** The session's and its payment's (packs), or the subscription's (plans, whose session keeps all but the credits: invoices grant them). */
@@ -31,7 +34,21 @@ export type OffSessionCharge =
   | { ok: true; paymentIntent: string }
   | { ok: false; paymentIntent: string | null; code: string; message: string };
 
-export interface PaymentGateway {
+/** The product metadata key that names the lookup key of a price given inline at Checkout. */
+export const INLINE_LOOKUP_KEY_METADATA = "mxray_lookup_key";
+
+/**
+ * What a webhook's event does not carry and only Stripe can tell (issue 21): an invoice line names
+ * its price by id only (events are never expanded), and an invoice's payment is includable only.
+ */
+export interface StripeLookups {
+  /** A price's lookup key: its own, else, for a price given inline at Checkout, the one its product names; null if neither. */
+  priceLookupKey(priceId: string): Promise<string | null>;
+  /** The payment intent that paid an invoice, if one did. */
+  invoicePaymentIntent(invoiceId: string): Promise<string | null>;
+}
+
+export interface PaymentGateway extends StripeLookups {
   prices(lookupKeys: readonly string[]): Promise<PriceInfo[]>;
   /** Creates the account's customer; the key makes a repeated call return the same one. */
   createCustomer(p: { accountId: string; name: string; idempotencyKey: string }): Promise<string>;
@@ -73,6 +90,18 @@ export function createStripeGateway(opts: { secretKey: string; apiUrl?: string }
         .filter((p) => p.lookup_key && p.unit_amount !== null)
         .map((p) => ({ lookupKey: p.lookup_key!, priceId: p.id, unitAmount: p.unit_amount!, currency: p.currency, recurring: p.type === "recurring" }));
     },
+    async priceLookupKey(priceId) {
+      const price = await call(() => stripe.prices.retrieve(priceId, { expand: ["product"] }));
+      if (price.lookup_key) return price.lookup_key;
+      const product = typeof price.product === "object" && !price.product.deleted ? price.product : null;
+      return product?.metadata?.[INLINE_LOOKUP_KEY_METADATA] ?? null;
+    },
+    async invoicePaymentIntent(invoiceId) {
+      const list = await call(() => stripe.invoicePayments.list({ invoice: invoiceId, status: "paid", limit: 10 }));
+      const paid = list.data.find((p) => p.payment.type === "payment_intent" && p.payment.payment_intent);
+      const pi = paid?.payment.payment_intent;
+      return pi ? (typeof pi === "string" ? pi : pi.id) : null;
+    },
     async createCustomer({ accountId, name, idempotencyKey }) {
       const customer = await call(() => stripe.customers.create({ name, metadata: { account_id: accountId } }, { idempotencyKey }));
       return customer.id;
@@ -88,7 +117,12 @@ export function createStripeGateway(opts: { secretKey: string; apiUrl?: string }
               "id" in p.price
                 ? { price: p.price.id, quantity: 1 }
                 : {
-                    price_data: { currency: p.price.currency, unit_amount: p.price.unitAmount, product_data: { name: p.price.productName }, ...(p.mode === "subscription" ? { recurring: { interval: "month" as const } } : {}) },
+                    price_data: {
+                      currency: p.price.currency,
+                      unit_amount: p.price.unitAmount,
+                      product_data: { name: p.price.productName, metadata: { [INLINE_LOOKUP_KEY_METADATA]: p.price.lookupKey } },
+                      ...(p.mode === "subscription" ? { recurring: { interval: "month" as const } } : {}),
+                    },
                     quantity: 1,
                   },
             ],

@@ -2,6 +2,7 @@
 // Web Crypto (its workerd build), then applied once (edge/services/payments.ts). Stripe retries
 // anything but 2xx for days, so 2xx means "nothing more to do with this event": applied, applied
 // before, recorded for later, ignored, or held for an operator because no retry could change it.
+// Stripe unreachable while an event needs it answers 503, and Stripe delivers the event again.
 // A bad signature or a delivery signed over 5 minutes ago answers 400.
 import type { Hono } from "hono";
 import Stripe from "stripe";
@@ -34,7 +35,8 @@ export function registerStripeWebhook(app: Hono<AppEnv>): void {
       throw new ApiError("webhook_signature_invalid", "The Stripe-Signature header does not match this body and STRIPE_WEBHOOK_SECRET");
     }
     // Kept alive if Stripe hangs up: a write the database started always finishes.
-    const applying = applyStripeEvent(s.db, event, raw);
+    // Stripe itself is asked what an event cannot carry (an invoice line's price, its payment).
+    const applying = applyStripeEvent(s.db, event, raw, Date.now(), s.payments);
     s.waitUntil(applying.catch(() => undefined));
     const outcome = await applying;
     if (outcome.outcome === "held") console.error(JSON.stringify({ msg: "stripe event held", id: event.id, type: event.type, code: outcome.code }));

@@ -296,7 +296,7 @@ describe("held Stripe events", () => {
     const accountId = newId("acc");
     const event = {
       id: "evt_held_1", type: "checkout.session.completed",
-      data: { object: { id: "cs_held_1", payment_status: "paid", mode: "payment", client_reference_id: accountId, metadata: { credits: "500" }, payment_intent: "pi_held_1", amount_total: 900 } },
+      data: { object: { id: "cs_held_1", payment_status: "paid", mode: "payment", client_reference_id: accountId, metadata: { account_id: accountId, product: "credits_10k" }, payment_intent: "pi_held_1", amount_total: 1000 } },
     };
     expect(await applyStripeEvent(s.db, event, JSON.stringify(event), T0)).toEqual({ outcome: "held", code: "unknown_account" });
     expect(await heldStripeEvents(s.db, T0 + 5_000)).toEqual([{ id: "evt_held_1", type: "checkout.session.completed", code: "unknown_account", createdAt: T0, ageMs: 5_000 }]);
@@ -307,7 +307,7 @@ describe("held Stripe events", () => {
     await expect(retryStripeEvent(s.db, "evt_held_1")).rejects.toMatchObject({ code: "not_found" });
     expect(await heldStripeEvents(s.db)).toEqual([]);
     const [acc] = await s.db.select().from(accounts).where(eq(accounts.id, accountId));
-    expect(acc!.creditBalance).toBe(500);
+    expect(acc!.creditBalance).toBe(10_000);
     expect(await ledgerDrift(s.db, [accountId])).toEqual([]);
     const audit = await s.db.select().from(auditLog).where(eq(auditLog.accountId, accountId));
     expect(audit.map((e) => [e.action, e.actor])).toEqual([["billing.credits_granted", "stripe"]]);

@@ -12,6 +12,7 @@ import type { EdgeDb } from "../db.ts";
 import { ServiceError } from "../errors.ts";
 import { recordAudit, type RequestMeta } from "./audit.ts";
 import type { ProbeRow } from "./dispatch.ts";
+import type { StripeLookups } from "../adapters/stripe.ts";
 import { applyStripeEvent, type EventOutcome, type StripeEventLike } from "./payments.ts";
 
 /** A job none of whose batches changed state for this long is flagged stuck (leases are shorter). */
@@ -281,10 +282,10 @@ export async function heldStripeEvents(db: EdgeDb, now = Date.now()) {
  * cause is fixed (say the account now exists) it applies, once (the handler's idempotency keys),
  * and is audited there as any grant. The record then says what came of it; still held, its new code.
  */
-export async function retryStripeEvent(db: EdgeDb, eventId: string, now = Date.now()): Promise<EventOutcome> {
+export async function retryStripeEvent(db: EdgeDb, eventId: string, now = Date.now(), lookups: StripeLookups | null = null): Promise<EventOutcome> {
   const [held] = await db.select().from(stripeEvents).where(and(eq(stripeEvents.id, eventId), eq(stripeEvents.outcome, "held")));
   if (!held?.payload) throw new ServiceError("not_found", `No held Stripe event ${eventId}`);
-  const outcome = await applyStripeEvent(db, JSON.parse(held.payload) as StripeEventLike, held.payload, now);
+  const outcome = await applyStripeEvent(db, JSON.parse(held.payload) as StripeEventLike, held.payload, now, lookups);
   const settled = outcome.outcome === "held" ? {} : { outcome: outcome.outcome === "ignored" ? ("ignored" as const) : ("processed" as const), payload: null };
   await db
     .update(stripeEvents)

@@ -8,7 +8,7 @@ import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import Stripe from "stripe";
 import { afterEach, describe, expect, it } from "vitest";
-import { PRODUCTS } from "../../core/billing.ts";
+import { AUTO_TOPUP_MAX_PER_DAY, PRODUCTS } from "../../core/billing.ts";
 import { billing, creditLedger, stripeSubscriptions } from "../../db/schema.ts";
 import { createStripeGateway } from "../adapters/stripe.ts";
 import { ServiceError } from "../errors.ts";
@@ -118,14 +118,16 @@ describe("Checkout", () => {
     expect(again.customer).toBe(sa.customer);
   });
 
-  it("a plan subscribes with its credits in the subscription's metadata, and a second plan is refused", async () => {
+  it("a plan subscribes with the account and the plan in the subscription's metadata, no credits, and a second plan is refused", async () => {
     const acc = await account(0);
     const { s } = services();
     const session = await sessionOf((await startCheckout(s, acc, "user_owner", "plan_growth", T0)).url);
     expect(session).toMatchObject({ mode: "subscription", client_reference_id: acc.id, amount_total: 7_900 });
     await pay(session.url);
     const sub = (await events()).find((e) => e.type === "customer.subscription.created" && e.data.object.customer === session.customer)!.data.object;
-    expect(sub.metadata).toMatchObject({ account_id: acc.id, credits: "100000", plan: "plan_growth" });
+    expect(sub.metadata).toMatchObject({ account_id: acc.id, plan: "plan_growth" });
+    // A plan change in the Portal keeps the metadata, so it names no credits (each invoice's price does).
+    expect(sub.metadata.credits).toBeUndefined();
     await db.insert(stripeSubscriptions).values({ id: sub.id, accountId: acc.id, plan: "plan_growth", status: "active" });
     expect((await billingOverview(s, acc.id, T0)).plan).toEqual({ subscriptionId: sub.id, lookupKey: "plan_growth" });
     expect(await codeOf(startCheckout(s, acc, "user_owner", "plan_starter", T0))).toBe("conflict");
@@ -160,6 +162,14 @@ describe("Checkout", () => {
     const plan = await get((await startCheckout(s, acc, "user_owner", "plan_starter", T0)).url);
     expect(plan).toMatchObject({ mode: "subscription", amount_total: 1_900 });
     expect(plan.metadata.credits).toBeUndefined(); // a plan's credits are the invoices' to grant
+    // An inline price has no lookup key: its product names ours, so its invoices find the plan.
+    expect((await fetch(`${plan.url}/pay`, { method: "POST", redirect: "manual" })).status).toBe(303);
+    const bareEvents = (await (await fetch(`${env.STANDIN_STRIPE_BARE_URL}/_standin/events`)).json()) as { events: { type: string; data: { object: Record<string, any> } }[] };
+    const invoice = bareEvents.events.find((e) => e.type === "invoice.paid" && e.data.object.customer === plan.customer)!.data.object;
+    const priceId = invoice.lines.data[0].pricing.price_details.price as string;
+    expect(priceId).toMatch(/^price_/);
+    expect(await bare.priceLookupKey(priceId)).toBe("plan_starter");
+    expect(await services().s.payments!.priceLookupKey(await standin<{ data: { id: string }[] }>("/v1/prices?lookup_keys[]=plan_growth").then((r) => r.data[0]!.id))).toBe("plan_growth");
   });
 
   it("the portal opens for an account that bought before, and returns to /billing", async () => {
@@ -180,6 +190,62 @@ describe("auto top-up", () => {
     expect(await codeOf(setAutoTopUp(s, acc.id, "user_owner", { enabled: true, threshold: 1_000, pack: "credits_10k" }, T0))).toBe("conflict");
     expect(await codeOf(setAutoTopUp(s, acc.id, "user_owner", { enabled: false, threshold: 99, pack: "credits_10k" }, T0))).toBe("validation_failed");
     expect(await codeOf(setAutoTopUp(s, acc.id, "user_owner", { enabled: false, threshold: 1_000, pack: "plan_growth" }, T0))).toBe("validation_failed");
+  });
+
+  it("refuses to turn on with a threshold at or above the pack's credits (one top-up would not lift the balance over it), and allows turning off", async () => {
+    const acc = await withSavedCard(20_000);
+    const { s, settled } = services();
+    for (const [threshold, pack] of [[10_000, "credits_10k"], [50_000, "credits_10k"], [50_000, "credits_50k"]] as const) {
+      const refused = await setAutoTopUp(s, acc.id, "user_owner", { enabled: true, threshold, pack }, T0).then(() => null, (e: unknown) => e);
+      expect(refused).toBeInstanceOf(ServiceError);
+      expect(refused).toMatchObject({ code: "validation_failed", message: expect.stringMatching(/^threshold: must be below the pack's [\d,]+ credits/) });
+    }
+    expect((await billingOverview(s, acc.id, T0)).autoTopUp.enabled).toBe(false);
+    await setAutoTopUp(s, acc.id, "user_owner", { enabled: true, threshold: 9_999, pack: "credits_10k" }, T0);
+    await setAutoTopUp(s, acc.id, "user_owner", { enabled: false, threshold: 50_000, pack: "credits_10k" }, T0);
+    await settled();
+    expect((await billingOverview(s, acc.id, T0)).autoTopUp).toMatchObject({ enabled: false, threshold: 50_000 });
+    expect(await chargesOf((await customerOf(acc.id))!)).toEqual([]);
+  });
+
+  it("settings saved before that rule charge nothing: the attempt fails and says why, and no sweep tries again", async () => {
+    const acc = await withSavedCard(100);
+    await db.insert(billing).values({ accountId: acc.id, autoTopupEnabled: true, autoTopupThreshold: 50_000, autoTopupPack: "credits_10k" })
+      .onConflictDoUpdate({ target: billing.accountId, set: { autoTopupEnabled: true, autoTopupThreshold: 50_000, autoTopupPack: "credits_10k" } });
+    const { s } = services();
+    expect(await runAutoTopUp(s, acc.id, T0)).toMatchObject({ outcome: "failed", code: "threshold_too_high" });
+    for (let minute = 1; minute <= 5; minute++) expect(await sweepAutoTopUps(s, T0 + minute * 60_000)).toBe(0);
+    expect(await chargesOf((await customerOf(acc.id))!)).toEqual([]);
+    expect((await billingOverview(s, acc.id, T0)).autoTopUp).toMatchObject({ state: "failed", error: expect.stringMatching(/threshold/) });
+    expect(await creditBalance(db, acc.id)).toBe(100);
+  });
+
+  it(`charges at most ${AUTO_TOPUP_MAX_PER_DAY} times a UTC day however fast the balance is spent; the page's data says until when, and the next day it resumes`, async () => {
+    const acc = await withSavedCard(0);
+    const { s, settled } = services();
+    await setAutoTopUp(s, acc.id, "user_owner", { enabled: true, threshold: 1_000, pack: "credits_10k" }, T0);
+    await settled(); // the first top-up
+    for (let i = 1; i < AUTO_TOPUP_MAX_PER_DAY; i++) {
+      const at = T0 + i * 60_000;
+      await spend(acc.id, await creditBalance(db, acc.id), at); // all of it, at once
+      expect(await sweepAutoTopUps(s, at)).toBeGreaterThanOrEqual(1);
+    }
+    expect((await ledgerOf(acc.id)).filter((e) => e.reason === "auto_topup")).toHaveLength(AUTO_TOPUP_MAX_PER_DAY);
+    // Spent below the threshold again, the same day: nothing is charged, by the sweeper or by a spending write.
+    const late = Date.UTC(2026, 10, 30, 23, 59, 0);
+    await spend(acc.id, await creditBalance(db, acc.id), late);
+    expect(await creditBalance(db, acc.id)).toBe(0);
+    expect(await sweepAutoTopUps(s, late)).toBe(0);
+    expect(await runAutoTopUp(s, acc.id, late)).toEqual({ outcome: "not_due" });
+    const customer = (await customerOf(acc.id))!;
+    expect(await chargesOf(customer)).toHaveLength(AUTO_TOPUP_MAX_PER_DAY);
+    const nextDay = Date.UTC(2026, 11, 1);
+    expect((await billingOverview(s, acc.id, late)).autoTopUp).toMatchObject({ enabled: true, state: "idle", today: AUTO_TOPUP_MAX_PER_DAY, pausedUntil: nextDay });
+    // 00:00 UTC: the cap starts over.
+    expect((await billingOverview(s, acc.id, nextDay)).autoTopUp).toMatchObject({ today: 0, pausedUntil: null });
+    expect(await runAutoTopUp(s, acc.id, nextDay)).toMatchObject({ outcome: "charged", credits: 10_000 });
+    expect(await creditBalance(db, acc.id)).toBe(10_000);
+    expect(await chargesOf(customer)).toHaveLength(AUTO_TOPUP_MAX_PER_DAY + 1);
   });
 
   it("charges the saved card once when the balance is below the threshold, and the webhook after it changes nothing", async () => {

@@ -2,11 +2,13 @@
 // hosted Checkout for packs and plans, the Customer Portal, and auto top-up. Credits never move
 // here on a page's word: Checkout's signed webhook grants them (edge/services/payments.ts), and
 // auto top-up's charge grants them under the same key its webhook uses, whichever comes first.
+// Auto top-up never charges in a loop (issue 21): its threshold must be below the pack's credits,
+// and it charges at most AUTO_TOPUP_MAX_PER_DAY a UTC day, counted from the ledger.
 //
 // No database lock is held across a call to Stripe: each step is one committed write before or
 // after the call, and a repeated step finds the first one's result (customer, attempt number).
 import { and, eq, sql } from "drizzle-orm";
-import { AUTO_TOPUP_MIN_THRESHOLD, PRODUCTS, productByKey, type Product } from "../../core/billing.ts";
+import { AUTO_TOPUP_MAX_PER_DAY, AUTO_TOPUP_MIN_THRESHOLD, PRODUCTS, productByKey, utcDay, type Product } from "../../core/billing.ts";
 import { billing, stripeSubscriptions } from "../../db/schema.ts";
 import type { PaymentGateway, PriceInfo } from "../adapters/stripe.ts";
 import { ServiceError } from "../errors.ts";
@@ -27,6 +29,10 @@ export interface AutoTopUpView {
   state: "idle" | "charging" | "failed";
   error: string | null;
   lastAttemptAt: number | null;
+  /** Top-ups charged this UTC day (at most AUTO_TOPUP_MAX_PER_DAY). */
+  today: number;
+  /** When the day's cap is reached: the next 00:00 UTC, when top-ups resume; else null. */
+  pausedUntil: number | null;
 }
 
 export interface BillingOverview {
@@ -71,8 +77,19 @@ async function activePlan(s: Services, accountId: string) {
   return sub ? { subscriptionId: sub.id, lookupKey: sub.plan } : null;
 }
 
+/** The ledger's auto top-ups of the UTC day holding `now`: the one count the cap reads. */
+function topUpsTodaySql(accountIdExpr: string): string {
+  return `(SELECT count(*) FROM credit_ledger WHERE account_id = ${accountIdExpr} AND reason = 'auto_topup' AND created_at >= ? AND created_at < ?)`;
+}
+
+async function topUpsToday(s: Services, accountId: string, now: number): Promise<number> {
+  const { start, end } = utcDay(now);
+  const res = await s.db.$client.execute({ sql: `SELECT ${topUpsTodaySql("?")} AS n`, args: [accountId, start, end] });
+  return Number(res.rows[0]!.n);
+}
+
 export async function billingOverview(s: Services, accountId: string, now = Date.now()): Promise<BillingOverview> {
-  const [balance, row, plan] = await Promise.all([creditBalance(s.db, accountId), billingRow(s, accountId), activePlan(s, accountId)]);
+  const [balance, row, plan, today] = await Promise.all([creditBalance(s.db, accountId), billingRow(s, accountId), activePlan(s, accountId), topUpsToday(s, accountId, now)]);
   let prices = new Map<string, PriceInfo>();
   let pricesKnown = false;
   if (s.payments) {
@@ -100,6 +117,8 @@ export async function billingOverview(s: Services, accountId: string, now = Date
       state: row?.autoTopupState ?? "idle",
       error: row?.autoTopupError ?? null,
       lastAttemptAt: row?.autoTopupAt ?? null,
+      today,
+      pausedUntil: row?.autoTopupEnabled && today >= AUTO_TOPUP_MAX_PER_DAY ? utcDay(now).end : null,
     },
   };
 }
@@ -139,7 +158,8 @@ async function priceFor(gateway: PaymentGateway, product: Product, now: number):
 
 /**
  * A hosted Checkout page for a pack or a plan. The session names the account
- * (client_reference_id) and the credits (metadata.credits); the webhook trusts both because only
+ * (client_reference_id and metadata.account_id) and the product (metadata.product, a lookup key);
+ * the webhook grants that product's credits from the catalog, and trusts the names because only
  * this server can create sessions. A pack's card is saved for auto top-up.
  */
 export async function startCheckout(
@@ -153,10 +173,12 @@ export async function startCheckout(
   }
   const price = await priceFor(gateway, product, now);
   const customer = await ensureCustomer(s, gateway, account.id, account.name);
-  const metadata = { account_id: account.id, credits: String(product.credits), kind: product.kind, product: product.lookupKey, actor, ...(product.kind === "plan" ? { plan: product.lookupKey } : {}) };
+  // A plan's subscription keeps its metadata through plan changes in the Customer Portal, so it
+  // names no credits: each invoice grants those of the price it bills (edge/services/payments.ts).
+  const metadata = { account_id: account.id, kind: product.kind, product: product.lookupKey, actor, ...(product.kind === "plan" ? { plan: product.lookupKey } : { credits: String(product.credits) }) };
   const session = await gateway.createCheckout({
     mode: product.kind === "plan" ? "subscription" : "payment",
-    price: price.priceId ? { id: price.priceId } : { unitAmount: price.unitAmount, currency: price.currency, productName: `mxray ${product.name}` },
+    price: price.priceId ? { id: price.priceId } : { unitAmount: price.unitAmount, currency: price.currency, productName: `mxray ${product.name}`, lookupKey: product.lookupKey },
     customer,
     accountId: account.id,
     metadata,
@@ -181,9 +203,17 @@ export interface AutoTopUpSettings {
   pack: string;
 }
 
+/** Why a threshold cannot go with a pack (issue 21), or null when it can. */
+function thresholdRefusal(threshold: number, product: Product): string | null {
+  if (threshold < product.credits) return null;
+  return `threshold: must be below the pack's ${product.credits.toLocaleString("en-US")} credits, or one top-up would leave the balance below it and the next check would charge again; lower the threshold or choose a bigger pack`;
+}
+
 /**
  * Owners turn auto top-up on (it needs a card saved by a purchase) or off. Saving also clears a
  * failure, so the next low balance tries again: that is the owner's answer to a declined card.
+ * A threshold at or above the pack's credits is refused when turning it on: one top-up would not
+ * lift the balance above it, so every sweep would charge again.
  */
 export async function setAutoTopUp(s: Services, accountId: string, actor: string, settings: AutoTopUpSettings, now = Date.now()): Promise<void> {
   const product = productOrThrow(settings.pack);
@@ -191,6 +221,9 @@ export async function setAutoTopUp(s: Services, accountId: string, actor: string
   if (!Number.isSafeInteger(settings.threshold) || settings.threshold < AUTO_TOPUP_MIN_THRESHOLD || settings.threshold > 100_000_000) {
     throw new ServiceError("validation_failed", `threshold: a whole number of credits from ${AUTO_TOPUP_MIN_THRESHOLD} to 100,000,000`);
   }
+  // Turning it off is always allowed, whatever was saved before this rule.
+  const refusal = settings.enabled ? thresholdRefusal(settings.threshold, product) : null;
+  if (refusal) throw new ServiceError("validation_failed", refusal);
   const row = await billingRow(s, accountId);
   if (settings.enabled && !row?.stripeCustomerId) {
     throw new ServiceError("conflict", "Buy a pack once first: auto top-up charges the card saved with that purchase");
@@ -220,21 +253,32 @@ export type TopUpOutcome =
   | { outcome: "failed"; code: string; message: string };
 
 /**
+ * Which accounts may start a new attempt: idle, and under the day's cap of charged top-ups
+ * (counted from the ledger, so a charge credited by its webhook counts too). A stale charge is
+ * the same attempt under the same idempotency key, so the cap never holds it.
+ */
+function newAttemptAllowed(accountIdExpr: string, stateExpr: string): string {
+  return `(${stateExpr} = 'idle' AND ${topUpsTodaySql(accountIdExpr)} < ${AUTO_TOPUP_MAX_PER_DAY})`;
+}
+
+/**
  * One auto top-up if due: claims the attempt (idle → charging, or a stale charge), charges the
  * saved card off-session under the attempt's idempotency key, then grants the pack or records
- * the failure. A failure stays until an owner saves the settings again.
+ * the failure. A failure stays until an owner saves the settings again. At most
+ * AUTO_TOPUP_MAX_PER_DAY a UTC day: past that, nothing is due until 00:00 UTC.
  */
 export async function runAutoTopUp(s: Services, accountId: string, now = Date.now()): Promise<TopUpOutcome> {
   if (!s.payments) return { outcome: "not_due" };
+  const { start, end } = utcDay(now);
   const claim = await s.db.$client.execute({
     sql: `UPDATE billing SET
             auto_topup_attempt = auto_topup_attempt + (auto_topup_state = 'idle'),
             auto_topup_state = 'charging', auto_topup_at = ?, auto_topup_error = NULL, updated_at = ?
           WHERE account_id = ? AND auto_topup_enabled = 1 AND stripe_customer_id IS NOT NULL
-            AND (auto_topup_state = 'idle' OR (auto_topup_state = 'charging' AND auto_topup_at < ?))
+            AND (${newAttemptAllowed("billing.account_id", "auto_topup_state")} OR (auto_topup_state = 'charging' AND auto_topup_at < ?))
             AND (SELECT credit_balance FROM accounts WHERE id = ?) < auto_topup_threshold
-          RETURNING stripe_customer_id, auto_topup_pack, auto_topup_attempt`,
-    args: [now, now, accountId, now - STALE_CHARGE_MS, accountId],
+          RETURNING stripe_customer_id, auto_topup_pack, auto_topup_attempt, auto_topup_threshold`,
+    args: [now, now, accountId, start, end, now - STALE_CHARGE_MS, accountId],
   });
   const claimed = claim.rows[0];
   if (!claimed) return { outcome: "not_due" };
@@ -250,6 +294,10 @@ export async function runAutoTopUp(s: Services, accountId: string, now = Date.no
   };
   const product = productByKey(String(claimed.auto_topup_pack));
   if (!product || product.kind !== "pack") return fail("no_pack", "The chosen pack is no longer sold; choose another", null);
+  // Settings saved before the threshold rule: refused here too, before any charge.
+  if (thresholdRefusal(Number(claimed.auto_topup_threshold), product)) {
+    return fail("threshold_too_high", `The threshold is not below the pack's ${product.credits.toLocaleString("en-US")} credits, so every check would charge again; lower it or choose a bigger pack, and save`, null);
+  }
   // Stripe unreachable throws: the claim goes stale and a later sweep takes it up again.
   const price = await priceFor(s.payments, product, now);
   const card = await s.payments.savedCard(customer);
@@ -274,12 +322,14 @@ export async function runAutoTopUp(s: Services, accountId: string, now = Date.no
  */
 export async function sweepAutoTopUps(s: Services, now = Date.now(), limit = 20): Promise<number> {
   if (!s.payments) return 0;
+  const { start, end } = utcDay(now);
+  // Accounts at the day's cap are left out here, so they never crowd others out of the limit.
   const due = await s.db.$client.execute({
     sql: `SELECT b.account_id FROM billing b JOIN accounts a ON a.id = b.account_id
           WHERE b.auto_topup_enabled = 1 AND a.credit_balance < b.auto_topup_threshold
-            AND (b.auto_topup_state = 'idle' OR (b.auto_topup_state = 'charging' AND b.auto_topup_at < ?))
+            AND (${newAttemptAllowed("b.account_id", "b.auto_topup_state")} OR (b.auto_topup_state = 'charging' AND b.auto_topup_at < ?))
           LIMIT ?`,
-    args: [now - STALE_CHARGE_MS, limit],
+    args: [start, end, now - STALE_CHARGE_MS, limit],
   });
   let ran = 0;
   for (const row of due.rows) {

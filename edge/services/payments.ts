@@ -1,20 +1,44 @@
 // Stripe's events applied to the ledger, exactly once (issue 11). The event is already verified
-// (edge/api/stripe_webhook.ts); its content is trusted, and no call goes back to Stripe.
+// (edge/api/stripe_webhook.ts) and its content trusted. What a payment grants is the catalog's
+// (core/billing.ts), found by the lookup key of what was paid for, never a number in metadata
+// (issue 21: a plan changed in the Customer Portal keeps its first metadata). Stripe is asked only
+// for what an event cannot carry: an invoice line's price (by id) and an invoice's payment.
 //
 // Each event is one `batch` (docs/decisions/004-write-path.md): a conditional ledger insert under
 // an idempotency key, then the balance move guarded by changes(), so a repeated or concurrent
 // delivery writes nothing twice. Refunds and disputes are stored as facts per payment intent; the
 // credits taken back follow from those facts whatever order the events come in.
 import type { InStatement } from "@libsql/client/web";
+import { productOfKind, type Product } from "../../core/billing.ts";
+import type { StripeLookups } from "../adapters/stripe.ts";
 import type { EdgeDb } from "../db.ts";
+import { ServiceError } from "../errors.ts";
 import { recordAudit } from "./audit.ts";
 
 /** What came of an event, as the webhook answers it. */
 export interface EventOutcome {
   outcome: "applied" | "already_applied" | "recorded" | "ignored" | "held";
   /** Why an event was ignored or held (a stable code). */
-  code?: "unpaid" | "plan_checkout" | "unknown_account" | "bad_credits" | "not_a_plan" | "no_payment_intent" | "not_auto_topup" | "unhandled_type";
+  code?:
+    | "unpaid"
+    | "plan_checkout"
+    | "unknown_account"
+    /** A pack's payment whose metadata names no pack we sell. */
+    | "unknown_product"
+    /** A plan's invoice or subscription whose price's lookup key is not a plan we sell. */
+    | "unknown_price"
+    /** A plan's invoice with no line for the plan's period (only prorations, or one-off items). */
+    | "no_period_line"
+    | "not_a_plan"
+    /** A plan's invoice that starts no period (a proration, a manual or threshold invoice): it grants nothing. */
+    | "not_a_period"
+    | "no_payment_intent"
+    | "not_auto_topup"
+    | "unhandled_type";
 }
+
+/** The invoices that open a plan's period, and so grant its credits (Stripe's `billing_reason`). */
+export const PERIOD_BILLING_REASONS: readonly string[] = ["subscription_create", "subscription_cycle"];
 
 export interface StripeEventLike {
   id: string;
@@ -29,11 +53,25 @@ const int = (v: unknown): number | null => (typeof v === "number" && Number.isSa
 /** An expandable field: the id, or the object's id. */
 const ref = (v: unknown): string | null => str(v) ?? str(obj(v).id);
 
-/** Credits as our server writes them in metadata: a positive whole number, decimal digits only. */
-export function parseCredits(v: unknown): number | null {
-  if (typeof v !== "string" || !/^[1-9][0-9]{0,9}$/.test(v)) return null;
-  const n = Number(v);
-  return n <= 2_000_000_000 ? n : null;
+/** Lookup keys of prices, by price id: a price's id never changes, its lookup key rarely. */
+const PRICE_KEY_CACHE_MS = 5 * 60_000;
+const PRICE_KEY_CACHE_MAX = 1_000;
+const priceKeys = new Map<string, { key: string | null; at: number }>();
+
+/** A price's lookup key: on the price when the event carries it whole, else asked of Stripe by id. */
+async function lookupKeyOf(price: unknown, lookups: StripeLookups | null, now: number): Promise<string | null> {
+  if (price && typeof price === "object" && "lookup_key" in price) {
+    const key = str((price as Obj).lookup_key);
+    if (key) return key;
+  }
+  const id = ref(price);
+  if (!id) return null;
+  const cached = priceKeys.get(id);
+  if (cached && now - cached.at < PRICE_KEY_CACHE_MS) return cached.key;
+  const key = await need(lookups).priceLookupKey(id);
+  if (priceKeys.size >= PRICE_KEY_CACHE_MAX) priceKeys.clear();
+  priceKeys.set(id, { key, at: now });
+  return key;
 }
 
 /**
@@ -139,7 +177,10 @@ async function runCredit(db: EdgeDb, accountId: string, statements: InStatement[
   return { outcome: "applied" };
 }
 
-/** checkout.session.completed / async_payment_succeeded: a pack bought through Checkout. */
+/**
+ * checkout.session.completed / async_payment_succeeded: a pack bought through Checkout, granting
+ * the catalog's credits for the pack our server named in the session's metadata.
+ */
 async function applyCheckout(db: EdgeDb, event: StripeEventLike, raw: string, now: number): Promise<EventOutcome> {
   const session = obj(event.data.object);
   const sessionId = str(session.id) ?? "";
@@ -152,15 +193,19 @@ async function applyCheckout(db: EdgeDb, event: StripeEventLike, raw: string, no
     await run(db, [recordEvent(event, sessionId, "ignored", "plan_checkout", now)]);
     return { outcome: "ignored", code: "plan_checkout" };
   }
+  const metadata = obj(session.metadata);
+  // Our server writes both. A Payment Link takes client_reference_id from its URL, so a session
+  // whose metadata does not name the same account is not ours to credit.
   const accountId = str(session.client_reference_id);
-  const credits = parseCredits(obj(session.metadata).credits);
-  if (!accountId || credits === null) {
-    const code = !accountId ? "unknown_account" : "bad_credits";
+  const product = productOfKind(metadata.product, "pack");
+  if (!accountId || str(metadata.account_id) !== accountId || !product) {
+    const code = !accountId || str(metadata.account_id) !== accountId ? "unknown_account" : "unknown_product";
     await run(db, [recordEvent(event, sessionId, "held", code, now, raw)]);
     return { outcome: "held", code };
   }
+  const credits = product.credits;
   const paymentIntent = ref(session.payment_intent);
-  const statements = creditStatements(event, sessionId, accountId, credits, "purchase", buyerOf(obj(session.metadata)), `stripe:checkout:${sessionId}`, now, raw);
+  const statements = creditStatements(event, sessionId, accountId, credits, "purchase", buyerOf(metadata), `stripe:checkout:${sessionId}`, now, raw);
   if (paymentIntent) statements.push(...purchaseFactStatements({ paymentIntent, checkoutSession: sessionId, accountId, credits, amount: int(session.amount_total), cause: event.id }, now));
   return runCredit(db, accountId, statements, { event, credits, reason: "purchase" });
 }
@@ -230,12 +275,14 @@ async function applyTopUpPayment(db: EdgeDb, event: StripeEventLike, raw: string
     ]);
     return { outcome: "applied" };
   }
-  const credits = parseCredits(metadata.credits);
-  if (!accountId || credits === null) {
-    const code = !accountId ? "unknown_account" : "bad_credits";
+  // The pack our server charged for (edge/services/billing.ts), its credits from the catalog.
+  const product = productOfKind(metadata.product, "pack");
+  if (!accountId || !product) {
+    const code = !accountId ? "unknown_account" : "unknown_product";
     await run(db, [recordEvent(event, piId, "held", code, now, raw)]);
     return { outcome: "held", code };
   }
+  const credits = product.credits;
   return runCredit(
     db,
     accountId,
@@ -244,43 +291,106 @@ async function applyTopUpPayment(db: EdgeDb, event: StripeEventLike, raw: string
   );
 }
 
-/** invoice.paid: a plan's period, granting the credits in its subscription's metadata once per invoice. */
-async function applyInvoice(db: EdgeDb, event: StripeEventLike, raw: string, now: number): Promise<EventOutcome> {
+/** The lookups, or 503 so that Stripe delivers the event again once billing is configured. */
+function need(lookups: StripeLookups | null): StripeLookups {
+  if (!lookups) throw new ServiceError("payments_unavailable", "Billing is not configured here (STRIPE_SECRET_KEY): Stripe cannot be asked about this event");
+  return lookups;
+}
+
+/**
+ * The plan and credits of the period an invoice opens: its lines for a subscription item, less
+ * prorations (a plan change's credit and charge for the rest of a period), each line's plan found
+ * by its price's lookup key. Current API versions name the price by id under
+ * `pricing.price_details.price`; older ones carried the whole price as `price`.
+ */
+async function periodOf(invoice: Obj, lookups: StripeLookups | null, now: number): Promise<{ plan: Product; credits: number } | { code: "unknown_price" | "no_period_line" }> {
+  const lines = obj(invoice.lines).data;
+  let plan: Product | null = null;
+  let credits = 0;
+  for (const raw of Array.isArray(lines) ? lines : []) {
+    const line = obj(raw);
+    const parent = obj(line.parent);
+    const forItem = parent.type === "subscription_item_details" || line.type === "subscription";
+    const proration = obj(parent.subscription_item_details).proration ?? line.proration;
+    if (!forItem || proration === true) continue;
+    const details = obj(obj(line.pricing).price_details);
+    const product = productOfKind(await lookupKeyOf(details.price ?? line.price, lookups, now), "plan");
+    if (!product) return { code: "unknown_price" };
+    const quantity = int(line.quantity) ?? 1;
+    if (quantity < 1) continue;
+    credits += product.credits * quantity;
+    plan ??= product;
+  }
+  return plan ? { plan, credits } : { code: "no_period_line" };
+}
+
+/** The payment intent the event carries (`payments` is includable only), else Stripe's answer. */
+async function invoicePaymentIntent(invoice: Obj, invoiceId: string, lookups: StripeLookups | null): Promise<string | null> {
+  const carried = obj(invoice.payments).data;
+  if (Array.isArray(carried)) {
+    const paid = carried.map((p) => obj(obj(p).payment)).find((p) => p.type === "payment_intent");
+    return paid ? ref(paid.payment_intent) : null;
+  }
+  if ((int(invoice.amount_paid) ?? 0) <= 0) return null; // nothing was charged: nothing to refund or dispute
+  return need(lookups).invoicePaymentIntent(invoiceId);
+}
+
+/**
+ * invoice.paid: a plan's period. A new subscription's first invoice and each renewal grant the
+ * credits of the plan its line is priced at, once per invoice, whatever the subscription's metadata
+ * says; an invoice that opens no period (a plan change's proration, even at $0) grants nothing.
+ */
+async function applyInvoice(db: EdgeDb, lookups: StripeLookups | null, event: StripeEventLike, raw: string, now: number): Promise<EventOutcome> {
   const invoice = obj(event.data.object);
   const invoiceId = str(invoice.id) ?? "";
   // Current API versions put the subscription under parent.subscription_details; older ones at the top.
   const details = obj(obj(invoice.parent).subscription_details ?? invoice.subscription_details);
   const metadata = obj(details.metadata);
   const subscriptionId = ref(details.subscription) ?? ref(invoice.subscription);
+  // The account is our server's, written into the subscription at checkout; the Portal cannot change it.
   const accountId = str(metadata.account_id);
-  if (!subscriptionId && !accountId && metadata.credits === undefined) {
+  if (!subscriptionId && !accountId) {
     await run(db, [recordEvent(event, invoiceId, "ignored", "not_a_plan", now)]);
     return { outcome: "ignored", code: "not_a_plan" };
   }
-  const credits = parseCredits(metadata.credits);
-  if (!accountId || credits === null) {
-    const code = !accountId ? "unknown_account" : "bad_credits";
-    await run(db, [recordEvent(event, invoiceId, "held", code, now, raw)]);
-    return { outcome: "held", code };
+  if (!PERIOD_BILLING_REASONS.includes(str(invoice.billing_reason) ?? "")) {
+    await run(db, [recordEvent(event, invoiceId, "ignored", "not_a_period", now)]);
+    return { outcome: "ignored", code: "not_a_period" };
   }
-  const statements = creditStatements(event, invoiceId, accountId, credits, "plan_grant", buyerOf(metadata), `stripe:invoice:${invoiceId}`, now, raw);
-  // The invoice's payment, when the event carries it (`payments` is includable), so a refund or
-  // dispute of a plan's charge takes back that period's credits as for a pack.
-  const payments = obj(invoice.payments).data;
-  const paid = Array.isArray(payments) ? payments.map((p) => obj(obj(p).payment)).find((p) => p.type === "payment_intent") : undefined;
-  const paymentIntent = paid ? ref(paid.payment_intent) : null;
+  if (!accountId) {
+    await run(db, [recordEvent(event, invoiceId, "held", "unknown_account", now, raw)]);
+    return { outcome: "held", code: "unknown_account" };
+  }
+  const key = `stripe:invoice:${invoiceId}`;
+  // A repeat asks Stripe nothing.
+  const [done] = (await db.$client.execute({ sql: "SELECT 1 FROM credit_ledger WHERE idempotency_key = ?", args: [key] })).rows;
+  if (done) {
+    await run(db, [recordEvent(event, invoiceId, "processed", null, now)]);
+    return { outcome: "already_applied" };
+  }
+  const period = await periodOf(invoice, lookups, now);
+  if ("code" in period) {
+    await run(db, [recordEvent(event, invoiceId, "held", period.code, now, raw)]);
+    return { outcome: "held", code: period.code };
+  }
+  const { credits, plan } = period;
+  const statements = creditStatements(event, invoiceId, accountId, credits, "plan_grant", buyerOf(metadata), key, now, raw);
+  // The invoice's payment, so a refund or dispute of a plan's charge takes back that period's
+  // credits as for a pack.
+  const paymentIntent = await invoicePaymentIntent(invoice, invoiceId, lookups);
   if (paymentIntent) statements.push(...purchaseFactStatements({ paymentIntent, checkoutSession: null, accountId, credits, amount: int(invoice.amount_paid), cause: event.id }, now));
   if (subscriptionId) {
-    // Status is set only when the row is new: canceled is final, even if this invoice comes after it.
+    // A new row takes this invoice's plan; a known one keeps what customer.subscription.updated
+    // said, since a renewal delivered late must not undo a later plan change. Canceled is final.
     statements.push({
       sql: `INSERT INTO stripe_subscriptions (id, account_id, customer_id, plan, status, updated_at)
             SELECT ?, id, ?, ?, 'active', ? FROM accounts WHERE id = ?
             ON CONFLICT (id) DO UPDATE SET
               account_id = coalesce(stripe_subscriptions.account_id, excluded.account_id),
               customer_id = coalesce(stripe_subscriptions.customer_id, excluded.customer_id),
-              plan = coalesce(excluded.plan, stripe_subscriptions.plan),
+              plan = coalesce(stripe_subscriptions.plan, excluded.plan),
               updated_at = excluded.updated_at`,
-      args: [subscriptionId, ref(invoice.customer), str(metadata.plan), now, accountId],
+      args: [subscriptionId, ref(invoice.customer), plan.lookupKey, now, accountId],
     });
   }
   return runCredit(db, accountId, statements, { event, credits, reason: "plan_grant" });
@@ -349,14 +459,57 @@ async function applySubscriptionEnded(db: EdgeDb, event: StripeEventLike, now: n
   return { outcome: Number(results[1]!.rows[0]!.n) === 1 ? "applied" : "already_applied" };
 }
 
-/** Applies one verified event. `raw` is kept for events held for an operator. */
-export async function applyStripeEvent(db: EdgeDb, event: StripeEventLike, raw: string, now = Date.now()): Promise<EventOutcome> {
+/**
+ * customer.subscription.created / .updated: the plan a subscription is on now, from its item's
+ * price (a plan changed in the Customer Portal), which /billing shows; its end when it ended.
+ * Credits do not move here: each period's invoice grants its own plan's.
+ */
+async function applySubscriptionChanged(db: EdgeDb, lookups: StripeLookups | null, event: StripeEventLike, raw: string, now: number): Promise<EventOutcome> {
+  const sub = obj(event.data.object);
+  if (sub.status === "canceled" || sub.status === "incomplete_expired") return applySubscriptionEnded(db, event, now);
+  const subscriptionId = str(sub.id) ?? "";
+  const items = obj(sub.items).data;
+  let plan: Product | null = null;
+  let unknown = false;
+  for (const item of Array.isArray(items) ? items : []) {
+    // A subscription item always carries its whole price, lookup key included.
+    plan = productOfKind(await lookupKeyOf(obj(item).price, lookups, now), "plan");
+    if (plan) break;
+    unknown = true;
+  }
+  const held = !plan && unknown;
+  const metadata = obj(sub.metadata);
+  await run(db, [
+    {
+      sql: `INSERT INTO stripe_subscriptions (id, account_id, customer_id, plan, status, updated_at)
+            VALUES (?, (SELECT id FROM accounts WHERE id = ?), ?, ?, 'active', ?)
+            ON CONFLICT (id) DO UPDATE SET
+              plan = coalesce(excluded.plan, stripe_subscriptions.plan),
+              account_id = coalesce(stripe_subscriptions.account_id, excluded.account_id),
+              customer_id = coalesce(stripe_subscriptions.customer_id, excluded.customer_id),
+              updated_at = excluded.updated_at
+            WHERE stripe_subscriptions.status <> 'canceled'`,
+      args: [subscriptionId, str(metadata.account_id), ref(sub.customer), plan?.lookupKey ?? null, now],
+    },
+    recordEvent(event, subscriptionId, held ? "held" : "processed", held ? "unknown_price" : null, now, raw),
+  ]);
+  return held ? { outcome: "held", code: "unknown_price" } : { outcome: "applied" };
+}
+
+/**
+ * Applies one verified event. `raw` is kept for events held for an operator; `lookups` asks Stripe
+ * what an event cannot carry (without it, such an event answers 503 and comes again).
+ */
+export async function applyStripeEvent(db: EdgeDb, event: StripeEventLike, raw: string, now = Date.now(), lookups: StripeLookups | null = null): Promise<EventOutcome> {
   switch (event.type) {
     case "checkout.session.completed":
     case "checkout.session.async_payment_succeeded":
       return applyCheckout(db, event, raw, now);
     case "invoice.paid":
-      return applyInvoice(db, event, raw, now);
+      return applyInvoice(db, lookups, event, raw, now);
+    case "customer.subscription.created":
+    case "customer.subscription.updated":
+      return applySubscriptionChanged(db, lookups, event, raw, now);
     case "charge.refunded":
     case "charge.dispute.created":
     case "charge.dispute.closed":

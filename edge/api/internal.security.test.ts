@@ -4,6 +4,7 @@
 // once, and a result chunk sent twice changes nothing.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { QSTASH_SIGNATURE_HEADER, signQstash } from "../../core/qstash.ts";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
 import { Redis } from "@upstash/redis/cloudflare";
 import { lazyBody, unboundV1Signature } from "../../core/testing.ts";
@@ -129,5 +130,28 @@ describe("replays", () => {
       const res = await call(RESULTS.path, { method: "POST", body: emptyChunk, headers: { [SIGNATURE_HEADER]: signed } });
       expect([res.status, await res.json()]).toEqual([200, { applied: 0, requeued: 0 }]);
     }
+  });
+});
+
+describe("QStash's calls to /internal/webhooks/*", () => {
+  const QSTASH = { QSTASH_CURRENT_SIGNING_KEY: "sig_current_test_key", QSTASH_NEXT_SIGNING_KEY: "sig_next_test_key" };
+  const bindings = { ...env, ...QSTASH };
+
+  it("an unsigned, foreign-key or other-URL 200 MB body is refused (401) without a byte read", async () => {
+    const path = "/internal/webhooks/deliver";
+    const foreign = await signQstash({ signingKey: "not-the-signing-key", url: `http://edge.test${path}`, body: "{}" });
+    const otherUrl = await signQstash({ signingKey: QSTASH.QSTASH_CURRENT_SIGNING_KEY, url: "http://edge.test/internal/webhooks/failed", body: "{}" });
+    for (const header of [null, foreign, otherUrl]) {
+      const { stream, state } = lazyBody(HUGE, CHUNK);
+      const res = await call(path, { method: "POST", body: stream, headers: header ? { [QSTASH_SIGNATURE_HEADER]: header } : {}, env: bindings });
+      expect([res.status, await errorCode(res)]).toEqual([401, "bad_signature"]);
+      expect(state.pulled).toBe(0);
+    }
+    // Signed for this URL, the body is read (and cut off at its cap).
+    const { stream, state } = lazyBody(HUGE, CHUNK);
+    const own = await signQstash({ signingKey: QSTASH.QSTASH_NEXT_SIGNING_KEY, url: `http://edge.test${path}`, body: "{}" });
+    const res = await call(path, { method: "POST", body: stream, headers: { [QSTASH_SIGNATURE_HEADER]: own }, env: bindings });
+    expect([res.status, await errorCode(res)]).toEqual([413, "payload_too_large"]);
+    expect(state.pulled).toBeGreaterThan(0);
   });
 });

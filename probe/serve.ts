@@ -11,7 +11,7 @@ import { createMetrics } from "./metrics.ts";
 import { createOutbox, type Log } from "./outbox.ts";
 import { runDoctor, type DoctorReport } from "./doctor.ts";
 import { doctorOptionsFrom, startSelfCheck } from "./selfcheck.ts";
-import { guardConnections } from "./connections.ts";
+import { guardConnections, type ConnectionGuard } from "./connections.ts";
 import { BODY_READ_DEADLINE_MS, createProbeApp, type ProbeApp } from "./server.ts";
 import { createSharedMxState } from "./shared.ts";
 
@@ -62,7 +62,7 @@ async function postHeartbeat(config: ProbeConfig, heartbeat: Heartbeat, log: Log
 }
 
 /** The probe's HTTP server, with Node's arrival limits and the per-source cap on unsigned connections. */
-export function createProbeServer(build: (connections: ReturnType<typeof guardConnections>) => ProbeApp, hostname?: string): { server: Server; probe: ProbeApp } {
+export function createProbeServer(build: (connections: ConnectionGuard) => ProbeApp, hostname?: string): { server: Server; probe: ProbeApp } {
   let probe: ProbeApp | undefined;
   const server = createAdaptorServer({
     fetch: (req, env) => probe!.app.fetch(req, env),

@@ -414,7 +414,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "bad_request" | "invalid_json" | "validation_failed" | "url_not_allowed" | "empty_upload" | "no_email_column" | "not_utf8" | "unauthorized" | "key_revoked" | "bad_signature" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "insufficient_credits" | "forbidden" | "account_disabled" | "not_found" | "conflict" | "last_owner" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "people_data_limit" | "internal" | "people_data_off" | "probe_unavailable" | "people_data_unavailable" | "not_configured" | "payments_unavailable" | "unavailable";
+                code: "bad_request" | "invalid_json" | "validation_failed" | "url_not_allowed" | "empty_upload" | "no_email_column" | "not_utf8" | "unauthorized" | "key_revoked" | "bad_signature" | "replayed" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "insufficient_credits" | "forbidden" | "account_disabled" | "not_found" | "conflict" | "last_owner" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "people_data_limit" | "internal" | "people_data_off" | "probe_unavailable" | "people_data_unavailable" | "not_configured" | "payments_unavailable" | "unavailable";
                 message: string;
                 requestId: string;
             };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { capBytes, readCappedText } from "./limitedbody.ts";
+import { capBytes, readCappedText, readLimited } from "./limitedbody.ts";
 
 class TooLarge extends Error {}
 
@@ -51,5 +51,40 @@ describe("readCappedText", () => {
 
   it("refuses a body over the cap", async () => {
     await expect(readCappedText(endless(64).stream, 1000, () => new TooLarge())).rejects.toBeInstanceOf(TooLarge);
+  });
+});
+
+describe("readLimited with a deadline", () => {
+  it("cuts off a body that trickles past its deadline and cancels the source", async () => {
+    const state = { pulls: 0, cancelled: false };
+    let stalled!: () => void;
+    const waiting = new Promise<void>((resolve) => (stalled = resolve));
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          // One byte, then nothing more, as a slow sender's body.
+          if (state.pulls++ === 0) return controller.enqueue(new Uint8Array(1));
+          stalled();
+          await new Promise(() => {});
+        },
+        cancel() {
+          state.cancelled = true;
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    const deadline = new AbortController();
+    const read = readLimited(stream, 1000, deadline.signal);
+    await waiting;
+    deadline.abort();
+    expect(await read).toEqual({ ok: false, error: "timeout" });
+    expect(state.cancelled).toBe(true);
+  });
+
+  it("reads a body that ends in time whole, and one whose deadline already passed not at all", async () => {
+    expect(await readLimited(bytesOf("abc"), 10, new AbortController().signal)).toEqual({ ok: true, bytes: new TextEncoder().encode("abc") });
+    const { stream, state } = endless(10);
+    expect(await readLimited(stream, 1000, AbortSignal.abort())).toEqual({ ok: false, error: "timeout" });
+    expect(state.pulled).toBeLessThanOrEqual(10);
   });
 });

@@ -1,7 +1,8 @@
 // `mxray serve`: the probe daemon. Wires config → engine → outbox → HTTP server, sends
 // heartbeats, and shuts down gracefully: refuse new work, finish (or after the grace, abort)
 // work in flight, flush results, close the engine.
-import { serve, type ServerType } from "@hono/node-server";
+import type { Server } from "node:http";
+import { createAdaptorServer } from "@hono/node-server";
 import type { Heartbeat } from "../core/contracts.ts";
 import { SIGNATURE_HEADER, sign } from "../core/signing.ts";
 import { engineOptionsFrom, loadConfig, type ProbeConfig } from "./config.ts";
@@ -10,13 +11,24 @@ import { createMetrics } from "./metrics.ts";
 import { createOutbox, type Log } from "./outbox.ts";
 import { runDoctor, type DoctorReport } from "./doctor.ts";
 import { doctorOptionsFrom, startSelfCheck } from "./selfcheck.ts";
-import { createProbeApp, type ProbeApp } from "./server.ts";
+import { guardConnections, type ConnectionGuard } from "./connections.ts";
+import { BODY_READ_DEADLINE_MS, createProbeApp, type ProbeApp } from "./server.ts";
 import { createSharedMxState } from "./shared.ts";
 
 export const HEARTBEAT_PATH = "/internal/probes/heartbeat";
 export const PROBE_VERSION = "0.1.0";
 /** How long shutdown waits for the edge to take queued results; the rest stay on disk. */
 const FLUSH_GRACE_MS = 10_000;
+/**
+ * Node's own limits on a request's arrival, far below its defaults (60 s for headers, 300 s for
+ * the whole request: 16 slow bodies used to hold the probe for five minutes, issue 21). The whole
+ * request gets more than the app's body deadline, so a slow signed body gets the app's 408 first.
+ * A batch's answer may take minutes: these limit only receiving the request, not answering it.
+ */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = BODY_READ_DEADLINE_MS + HEADERS_TIMEOUT_MS;
+/** How often Node enforces the two above (its default, 30 s, would stretch them by as much). */
+const CONNECTIONS_CHECK_INTERVAL_MS = 1_000;
 
 export interface ServeOptions {
   env: NodeJS.ProcessEnv;
@@ -49,15 +61,23 @@ async function postHeartbeat(config: ProbeConfig, heartbeat: Heartbeat, log: Log
   }
 }
 
-function listen(probe: ProbeApp, config: ProbeConfig): Promise<ServerType> {
-  return new Promise((resolve) => {
-    const server = serve({ fetch: probe.app.fetch, port: config.PORT, hostname: config.HOST }, () =>
-      resolve(server),
-    );
-  });
+/** The probe's HTTP server, with Node's arrival limits and the per-source cap on unsigned connections. */
+export function createProbeServer(build: (connections: ConnectionGuard) => ProbeApp, hostname?: string): { server: Server; probe: ProbeApp } {
+  let probe: ProbeApp | undefined;
+  const server = createAdaptorServer({
+    fetch: (req, env) => probe!.app.fetch(req, env),
+    hostname,
+    serverOptions: { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS },
+  }) as Server;
+  probe = build(guardConnections(server));
+  return { server, probe };
 }
 
-function closeServer(server: ServerType): Promise<void> {
+function listen(server: Server, config: ProbeConfig): Promise<void> {
+  return new Promise((resolve) => server.listen(config.PORT, config.HOST, () => resolve()));
+}
+
+function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
@@ -95,8 +115,8 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     },
   });
   await outbox.start();
-  const probe = createProbeApp({ engine, config, outbox, metrics, probeId: config.PROBE_ID, log });
-  const server = await listen(probe, config);
+  const { server, probe } = createProbeServer((connections) => createProbeApp({ engine, config, outbox, metrics, probeId: config.PROBE_ID, log, connections }), config.HOST);
+  await listen(server, config);
   const selfCheck = startSelfCheck({ run: opts.selfCheck ?? (() => runDoctor(doctorOptionsFrom(config))), log });
 
   const heartbeat = (): Heartbeat => {

@@ -1,6 +1,11 @@
 // The probe's HTTP face: QStash delivers batches (POST /v1/batches), the edge asks for real-time
 // checks (POST /v1/verify) and finds (POST /v1/find), operators scrape /healthz and /metrics. Results of batches travel
 // back through the durable outbox, never in the response, so a lost response loses nothing.
+// Who is asking is settled from the headers alone, before any byte of a body is read or any room
+// is set aside for one (issue 21): QStash's JWT and the probe HMAC both carry the body's hash, so
+// an unsigned, badly signed, stale or replayed request is refused without reading its body, and
+// a signed one's body has a deadline. probe/connections.ts caps the connections that never sign.
+import type { HttpBindings } from "@hono/node-server";
 import { Receiver } from "@upstash/qstash";
 import { Hono, type Context } from "hono";
 import type { z } from "zod";
@@ -17,8 +22,9 @@ import {
 } from "../core/contracts.ts";
 import { newId } from "../core/ids.ts";
 import { readRequestLimited } from "../core/limitedbody.ts";
-import { QSTASH_SIGNATURE_HEADER } from "../core/qstash.ts";
-import { SIGNATURE_HEADER, verifySignature } from "../core/signing.ts";
+import { checkQstashHeader, QSTASH_SIGNATURE_HEADER } from "../core/qstash.ts";
+import { bodyMatches, checkSignatureHeader, NonceMemory, nonceExpiresAtS, SIGNATURE_HEADER } from "../core/signing.ts";
+import type { ConnectionGuard } from "./connections.ts";
 import type { ProbeConfig } from "./config.ts";
 import { findCandidates } from "../core/finder/patterns.ts";
 import type { Engine, VerifyCall } from "./engine.ts";
@@ -30,10 +36,18 @@ export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 /** A single check is one address and two options. */
 export const MAX_VERIFY_BODY_BYTES = 64 * 1024;
 /**
- * Bytes all requests may hold before their signature is checked. Each read reserves its route's
- * cap up front, so unauthenticated senders can never make the probe hold more than this.
+ * Bytes all signed requests may hold while their bodies are read. Each read reserves its route's
+ * cap up front, once its headers are signed, so nobody can make the probe hold more than this.
  */
 export const MAX_BUFFERED_BYTES = 16 * MAX_BODY_BYTES;
+/** Time a signed request has to deliver its whole body (2 MiB in 10 s is 1.7 Mbit/s). */
+export const BODY_READ_DEADLINE_MS = 10_000;
+/**
+ * Single-check nonces remembered at once (each for its signature's ±300 s window): far above what
+ * the edge sends one probe in ten minutes; when full, a check is refused (429) rather than a
+ * nonce forgotten early.
+ */
+export const MAX_REMEMBERED_NONCES = 100_000;
 export const CHUNK_SIZE = 500;
 export const CHUNK_INTERVAL_MS = 1_000;
 export const DEFAULT_VERIFY_BUDGET_MS = 15_000;
@@ -45,6 +59,10 @@ const RETRY_AFTER_BUSY_S = 5;
 /** Every error this server answers with; the status lives here and nowhere else. */
 export const ERROR_STATUS = {
   bad_signature: 401,
+  /** A signed single check whose nonce was already used within its window. */
+  replayed: 401,
+  /** A signed body that did not arrive within BODY_READ_DEADLINE_MS. */
+  body_timeout: 408,
   payload_too_large: 413,
   invalid_batch: 400,
   invalid_request: 400,
@@ -73,6 +91,12 @@ export interface ProbeAppDeps {
   metrics: ProbeMetrics;
   probeId: string;
   log?: Log;
+  /** The server's connection guard (probe/serve.ts): a request that signs is taken off its count. */
+  connections?: Pick<ConnectionGuard, "authenticated">;
+  /** Starts a body's read deadline; defaults to BODY_READ_DEADLINE_MS from now. */
+  bodyDeadline?: () => AbortSignal;
+  /** Unix ms, for signature windows and nonces (tests move it). */
+  now?: () => number;
 }
 
 export interface ProbeApp {
@@ -83,7 +107,8 @@ export interface ProbeApp {
   draining(): boolean;
 }
 
-type Env = { Variables: { requestId: string } };
+// Bindings are @hono/node-server's when served; app.request() in tests has none.
+type Env = { Variables: { requestId: string }; Bindings: Partial<HttpBindings> | undefined };
 
 function errorResponse(c: Context<Env>, code: ErrorCode, message: string, retryAfterS?: number): Response {
   const headers: Record<string, string> = retryAfterS === undefined ? {} : { "retry-after": String(retryAfterS) };
@@ -106,6 +131,11 @@ function describeIssues(error: { issues: { path: PropertyKey[]; message: string 
 export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
   const { engine, config, outbox, metrics, probeId } = deps;
   const log: Log = deps.log ?? (() => {});
+  const now = deps.now ?? Date.now;
+  const nowS = () => Math.floor(now() / 1000);
+  const bodyDeadline = deps.bodyDeadline ?? (() => AbortSignal.timeout(BODY_READ_DEADLINE_MS));
+  const nonces = new NonceMemory(MAX_REMEMBERED_NONCES);
+  const qstashKeys = [config.QSTASH_CURRENT_SIGNING_KEY, config.QSTASH_NEXT_SIGNING_KEY];
   const receiver = new Receiver({
     currentSigningKey: config.QSTASH_CURRENT_SIGNING_KEY,
     nextSigningKey: config.QSTASH_NEXT_SIGNING_KEY,
@@ -120,12 +150,19 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
   let isDraining = false;
   let reserved = 0;
 
-  type BodyRead = { ok: true; text: string } | { ok: false; response: Response };
+  type BodyRead = { ok: true; bytes: Uint8Array<ArrayBuffer>; text: string } | { ok: false; response: Response };
+
+  /** The request's headers were signed: its connection no longer counts as a stranger's. */
+  function signedIn(c: Context<Env>): void {
+    const socket = c.env?.incoming?.socket;
+    if (socket) deps.connections?.authenticated(socket);
+  }
 
   /**
-   * Reads the body while counting its bytes, before and whatever the signature: past maxBytes the
-   * stream is cancelled and the answer is 413 (@hono/node-server then discards, never buffers,
-   * what the sender still pushes, for a bounded while, so the client can read the answer).
+   * Reads a signed request's body while counting its bytes and against its deadline: past
+   * maxBytes (413) or the deadline (408) the stream is cancelled (@hono/node-server then
+   * discards, never buffers, what the sender still pushes, for a bounded while, so the client
+   * can read the answer). Only called once the headers are signed.
    */
   async function readBody(c: Context<Env>, maxBytes: number): Promise<BodyRead> {
     if (reserved + maxBytes > MAX_BUFFERED_BYTES) {
@@ -134,22 +171,54 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
     }
     reserved += maxBytes;
     try {
-      const read = await readRequestLimited(c.req.raw, maxBytes);
-      if (read.ok) return { ok: true, text: new TextDecoder().decode(read.bytes) };
+      const read = await readRequestLimited(c.req.raw, maxBytes, bodyDeadline());
+      if (read.ok) return { ok: true, bytes: read.bytes, text: new TextDecoder().decode(read.bytes) };
+      if (read.error === "timeout") return { ok: false, response: errorResponse(c, "body_timeout", `body not received within ${BODY_READ_DEADLINE_MS} ms`) };
       return { ok: false, response: errorResponse(c, "payload_too_large", `body over ${maxBytes} bytes`) };
     } finally {
       reserved -= maxBytes;
     }
   }
 
-  async function qstashSignatureOk(c: Context<Env>, body: string): Promise<boolean> {
+  /** The refusal of a request before its body: the body is left unread. */
+  async function refuseUnread(c: Context<Env>, code: ErrorCode, message: string, retryAfterS?: number): Promise<Response> {
+    await c.req.raw.body?.cancel().catch(() => {});
+    return errorResponse(c, code, message, retryAfterS);
+  }
+
+  /** QStash's JWT before the body (key, issuer, URL, expiry), then in full with the body's hash. */
+  async function readQstashSigned(c: Context<Env>, maxBytes: number): Promise<BodyRead> {
     const signature = c.req.header(QSTASH_SIGNATURE_HEADER);
-    if (!signature) return false;
+    const header = await checkQstashHeader(qstashKeys, signature, batchesUrl, nowS());
+    if (!header.ok) return { ok: false, response: await refuseUnread(c, "bad_signature", `Upstash-Signature ${header.error}`) };
+    signedIn(c);
+    const body = await readBody(c, maxBytes);
+    if (!body.ok) return body;
     // The Receiver checks the JWT's `sub` against this URL and its `body` claim against the hash.
-    return receiver.verify({ signature, body, url: batchesUrl }).then(
+    const valid = await receiver.verify({ signature: signature!, body: body.text, url: batchesUrl }).then(
       () => true,
       () => false,
     );
+    return valid ? body : { ok: false, response: errorResponse(c, "bad_signature", "missing or invalid Upstash-Signature") };
+  }
+
+  /**
+   * The probe HMAC before the body (shape, window, MAC bound to this method and route, nonce not
+   * seen), then the body against the hash the MAC covers. The nonce is claimed before the body is
+   * read, so a captured request is refused unread the second time.
+   */
+  async function readHmacSigned(c: Context<Env>, maxBytes: number): Promise<BodyRead> {
+    const route = { method: c.req.method, path: c.req.path };
+    const header = await checkSignatureHeader([config.PROBE_SECRET], c.req.header(SIGNATURE_HEADER), route, { nowS: nowS() });
+    if (!header.ok) return { ok: false, response: await refuseUnread(c, "bad_signature", `signature ${header.error}`) };
+    const claim = nonces.claim(header.signed.nonce, nonceExpiresAtS(header.signed), nowS());
+    if (claim === "replayed") return { ok: false, response: await refuseUnread(c, "replayed", "this signature's nonce was already used") };
+    if (claim === "full") return { ok: false, response: await refuseUnread(c, "busy", "too many recent checks", RETRY_AFTER_BUSY_S) };
+    signedIn(c);
+    const body = await readBody(c, maxBytes);
+    if (!body.ok) return body;
+    if (!(await bodyMatches(header.signed, body.bytes))) return { ok: false, response: errorResponse(c, "bad_signature", "signature mismatch") };
+    return body;
   }
 
   /** Verifies a batch, streaming results to the outbox every CHUNK_SIZE results or CHUNK_INTERVAL_MS. */
@@ -228,11 +297,8 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
   });
 
   app.post("/v1/batches", async (c) => {
-    const body = await readBody(c, MAX_BODY_BYTES);
+    const body = await readQstashSigned(c, MAX_BODY_BYTES);
     if (!body.ok) return body.response;
-    if (!(await qstashSignatureOk(c, body.text))) {
-      return errorResponse(c, "bad_signature", "missing or invalid Upstash-Signature");
-    }
     const parsed = BatchSchema.safeParse(parseJson(body.text));
     if (!parsed.success) return errorResponse(c, "invalid_batch", describeIssues(parsed.error));
     const batch = parsed.data;
@@ -272,12 +338,9 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
     schema: z.ZodType<Req>,
     run: (req: Req, call: VerifyCall, done: (out: Out) => void) => Promise<void>,
   ) {
-    const body = await readBody(c, MAX_VERIFY_BODY_BYTES);
-    if (!body.ok) return body.response;
     // Bound to this method and route (core/signing.ts): a body signed for another route fails.
-    const route = { method: c.req.method, path: c.req.path };
-    const signed = await verifySignature([config.PROBE_SECRET], c.req.header(SIGNATURE_HEADER), route, body.text);
-    if (!signed.ok) return errorResponse(c, "bad_signature", `signature ${signed.error}`);
+    const body = await readHmacSigned(c, MAX_VERIFY_BODY_BYTES);
+    if (!body.ok) return body.response;
     const parsed = schema.safeParse(parseJson(body.text));
     if (!parsed.success) return errorResponse(c, "invalid_request", describeIssues(parsed.error));
     if (isDraining) return errorResponse(c, "draining", "probe is shutting down", RETRY_AFTER_DRAINING_S);

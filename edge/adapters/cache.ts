@@ -1,5 +1,6 @@
-// A small shared cache (fresh single-check results, counters) on Upstash Redis; locally, on redis-server
-// behind the loopback bridge that speaks Upstash's REST format (e2e/upstash-bridge.ts).
+// A small shared cache (fresh single-check results, counters, claimed nonces) on Upstash Redis;
+// locally, on redis-server behind the loopback bridge that speaks Upstash's REST format
+// (e2e/upstash-bridge.ts).
 import { Redis } from "@upstash/redis/cloudflare";
 import { meter } from "../meter.ts";
 
@@ -8,6 +9,8 @@ export interface SharedCache {
   set(key: string, value: unknown, ttlS: number): Promise<void>;
   /** Adds `by` (1 unless said) to a counter that lives `ttlS` from its first count; answers the new count. */
   increment(key: string, ttlS: number, by?: number): Promise<number>;
+  /** Sets the key for `ttlS` only if it is absent (SET NX EX): true when this call set it. */
+  claim(key: string, ttlS: number): Promise<boolean>;
 }
 
 export function createUpstashCache(opts: { url: string; token: string }): SharedCache {
@@ -25,6 +28,10 @@ export function createUpstashCache(opts: { url: string; token: string }): Shared
       meter.redisCommands += 2; // INCRBY and EXPIRE NX, in one transaction
       const [count] = await redis.multi().incrby(key, by).expire(key, ttlS, "NX").exec<[number, number]>();
       return count;
+    },
+    async claim(key, ttlS) {
+      meter.redisCommands++;
+      return (await redis.set(key, 1, { nx: true, ex: ttlS })) === "OK";
     },
   };
 }

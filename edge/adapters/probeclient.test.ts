@@ -2,7 +2,8 @@
 // (e2e/standin-probe.ts, started by vitest.workers.config.ts): every failure is a value.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { createHttpProbeClient } from "./probeclient.ts";
+import { lazyBody } from "../../core/testing.ts";
+import { createHttpProbeClient, MAX_PROBE_ANSWER_BYTES } from "./probeclient.ts";
 
 const client = createHttpProbeClient({ secret: env.PROBE_SECRET });
 const at = (mode: string) => ({ id: `prb_${mode}`, url: `${env.STANDIN_PROBE_URL}/${mode}/` });
@@ -32,5 +33,13 @@ describe("createHttpProbeClient", () => {
   it("returns a probe that cannot be reached as a failure", async () => {
     // Port 1 on loopback: nothing listens there, so the connection is refused at once.
     expect(await client.verify({ id: "prb_gone", url: "http://127.0.0.1:1" }, { email: "d.pc@example.com" }, 3_000)).toMatchObject({ ok: false, error: "unreachable" });
+  });
+
+  it("cuts off an answer longer than any result, before it fills the Worker's memory", async () => {
+    const { stream, state } = lazyBody(200 * 1024 * 1024, 64 * 1024);
+    const flooding = createHttpProbeClient({ secret: env.PROBE_SECRET, fetch: async () => new Response(stream, { status: 200 }) });
+    expect(await flooding.verify(at("ok"), { email: "e.pc@example.com" }, 3_000)).toMatchObject({ ok: false, error: "bad_body" });
+    expect(state.pulled).toBeLessThanOrEqual(MAX_PROBE_ANSWER_BYTES + 64 * 1024);
+    expect(state.cancelled).toBe(true);
   });
 });

@@ -3,6 +3,7 @@
 // a probe can fail is a value, never a throw: the caller moves on to the next probe.
 import type { z } from "zod";
 import { FindAnswerSchema, ResultSchema, type FindAnswer, type FindRequest, type Result, type VerifyRequest } from "../../core/contracts.ts";
+import { readLimited } from "../../core/limitedbody.ts";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
 
 export interface ProbeTarget {
@@ -26,6 +27,12 @@ export interface ProbeClient {
   /** Asks one probe to find one person's address among the candidates. */
   find(probe: ProbeTarget, request: Omit<FindRequest, "budget_ms">, budgetMs: number): Promise<ProbeAnswer<FindAnswer>>;
 }
+
+/**
+ * A probe's answer is one result (its trace at most 200 lines of 1,024 characters): anything
+ * longer is not an answer, and is cut off before it can fill the Worker's memory.
+ */
+export const MAX_PROBE_ANSWER_BYTES = 1024 * 1024;
 
 /** Time allowed beyond the probe's budget for the round trip. */
 export const TRANSPORT_SLACK_MS = 5_000;
@@ -52,7 +59,9 @@ export function createHttpProbeClient(opts: { secret: string; slackMs?: number; 
         await res.body?.cancel();
         return { ok: false, error: "http_status", status: res.status, detail: `${url} answered ${res.status}` };
       }
-      const text = await res.text();
+      const read = await readLimited(res.body, MAX_PROBE_ANSWER_BYTES);
+      if (!read.ok) return { ok: false, error: "bad_body", detail: `${url} answered more than ${MAX_PROBE_ANSWER_BYTES} bytes` };
+      const text = new TextDecoder().decode(read.bytes);
       let json: unknown;
       try {
         json = JSON.parse(text);

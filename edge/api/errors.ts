@@ -17,6 +17,8 @@ export const API_ERRORS = {
   unauthorized: 401,
   key_revoked: 401,
   bad_signature: 401,
+  /** A probe-signed request whose signature (its nonce) was already used within its window. */
+  replayed: 401,
   /** A Stripe delivery whose signature does not match (Stripe expects 400 for these). */
   webhook_signature_invalid: 400,
   /** A Stripe delivery signed more than 5 minutes ago: a replay. */
@@ -40,7 +42,7 @@ export const API_ERRORS = {
   not_configured: 503,
   payments_unavailable: 503,
   unavailable: 503,
-} as const satisfies Record<ServiceErrorCode | "unauthorized" | "key_revoked" | "bad_signature" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "not_configured" | "rate_limited" | "internal", number>;
+} as const satisfies Record<ServiceErrorCode | "unauthorized" | "key_revoked" | "bad_signature" | "replayed" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "not_configured" | "rate_limited" | "internal", number>;
 export type ApiErrorCode = keyof typeof API_ERRORS;
 
 /** Thrown by handlers and middleware of the HTTP edge; turned into the envelope. */

@@ -1,5 +1,6 @@
 // POST /internal/probes/heartbeat: a probe (probe/serve.ts) registers and stays alive. Signed
-// with the probe secret; a fresh heartbeat also lets waiting batches go to it.
+// with the probe secret, and each signature counts once (a replay is 401 `replayed`); a fresh
+// heartbeat also lets waiting batches go to it.
 import type { Hono } from "hono";
 import { HeartbeatSchema } from "../../core/contracts.ts";
 import { dispatchPending } from "../services/dispatch.ts";
@@ -11,7 +12,8 @@ export const MAX_HEARTBEAT_BYTES = 64 * 1024;
 
 export function registerProbeHeartbeat(app: Hono<AppEnv>): void {
   app.post("/internal/probes/heartbeat", async (c) => {
-    const hb = await readSignedJson(c, HeartbeatSchema, MAX_HEARTBEAT_BYTES);
+    // Once only: a replayed heartbeat would undo a drain or keep a dead probe alive.
+    const hb = await readSignedJson(c, HeartbeatSchema, MAX_HEARTBEAT_BYTES, { once: true });
     await recordHeartbeat(c.var.services.db, hb);
     if (!hb.draining) c.var.services.waitUntil(dispatchPending(c.var.services));
     return c.json({ ok: true });

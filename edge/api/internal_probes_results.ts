@@ -13,6 +13,7 @@ export const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
 
 export function registerProbeResults(app: Hono<AppEnv>): void {
   app.post("/internal/probes/results", async (c) => {
+    // No nonce: a replayed chunk is a repeat, and repeats change nothing (edge/services/results.ts).
     const chunk = await readSignedJson(c, ResultChunkSchema, MAX_CHUNK_BYTES);
     const s = c.var.services;
     // One job's chunks take turns with each other at the database, not with everyone else.

@@ -8,7 +8,7 @@ import { Receiver } from "@upstash/qstash";
 import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { readRequestLimited } from "../../core/limitedbody.ts";
-import { QSTASH_SIGNATURE_HEADER } from "../../core/qstash.ts";
+import { checkQstashHeader, QSTASH_SIGNATURE_HEADER } from "../../core/qstash.ts";
 import { attemptDelivery, giveUpDelivery } from "../services/webhooks.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
@@ -21,14 +21,20 @@ async function readQstashJson(c: Context<AppEnv>): Promise<unknown> {
   const { config, origin } = c.var.services;
   const keys = [config.QSTASH_CURRENT_SIGNING_KEY, config.QSTASH_NEXT_SIGNING_KEY].filter((k): k is string => Boolean(k));
   if (keys.length === 0) throw new ApiError("not_configured", "QStash signing keys are not configured here (QSTASH_CURRENT_SIGNING_KEY)");
+  // Published to our public origin, so the JWT's `sub` names that URL, whatever host we are reached by.
+  const url = `${origin}${c.req.path}`;
+  const signature = c.req.header(QSTASH_SIGNATURE_HEADER);
+  // Who signed, for which URL and until when, from the header alone: a forged call costs no body.
+  const header = await checkQstashHeader(keys, signature, url);
+  if (!header.ok) {
+    await c.req.raw.body?.cancel().catch(() => {});
+    throw new ApiError("bad_signature", `Upstash-Signature ${header.error}`);
+  }
   const read = await readRequestLimited(c.req.raw, MAX_BODY_BYTES);
   if (!read.ok) throw new ApiError("payload_too_large", `At most ${MAX_BODY_BYTES} bytes`);
   const body = new TextDecoder().decode(read.bytes);
-  const signature = c.req.header(QSTASH_SIGNATURE_HEADER);
-  if (!signature) throw new ApiError("bad_signature", "Missing Upstash-Signature");
-  // Published to our public origin, so the JWT's `sub` names that URL, whatever host we are reached by.
   const receiver = new Receiver({ currentSigningKey: keys[0]!, nextSigningKey: keys[1] ?? keys[0]! });
-  const valid = await receiver.verify({ signature, body, url: `${origin}${c.req.path}` }).catch(() => false);
+  const valid = await receiver.verify({ signature: signature!, body, url }).catch(() => false);
   if (!valid) throw new ApiError("bad_signature", "The QStash signature does not verify");
   try {
     return JSON.parse(body);

@@ -155,7 +155,7 @@ function randomScript(seed: number) {
 describe("whatever a server answers (property, seeded)", () => {
   const ADDRESS_BUDGET_MS = 2_000;
   /** Beyond the budget: the event loop of a busy machine, never another phase timeout. */
-  const SLACK_MS = 3_000;
+  const SLACK_MS = 10_000;
   const SEEDS = Array.from({ length: 60 }, (_, i) => i + 1);
 
   async function one(seed: number) {

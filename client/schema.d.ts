@@ -273,7 +273,7 @@ export interface paths {
         put?: never;
         /**
          * Send a test event to a webhook endpoint
-         * @description Sends `{ type: "webhook.test", timestamp, data: { webhook_id } }`, signed and retried like any event; its outcome shows in the delivery log.
+         * @description Sends `{ type: "webhook.test", timestamp, data: { webhook_id } }`, signed and retried like any event; its outcome shows in the delivery log. At most 10 test events an hour per endpoint and 50 per account.
          */
         post: operations["testWebhook"];
         delete?: never;
@@ -1925,7 +1925,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`): the API key's rate, or this hour's test events of the endpoint or the account are used; see Retry-After */
             429: {
                 headers: {
                     [name: string]: unknown;

@@ -743,7 +743,7 @@ export interface components {
         };
         WebhookCreate: {
             /**
-             * @description `https:` to a public host (no user name or password, no private, loopback, link-local, CGNAT or metadata address); `http:` to loopback only in local mode
+             * @description `https:` on port 443 to a public address or a name under a registrable domain of the Public Suffix List (no user name or password; no private, loopback, link-local, CGNAT or metadata address; no single-label or internal name); `http:` to loopback only in local mode
              * @example https://hooks.example.com/mxray
              */
             url: string;
@@ -779,7 +779,7 @@ export interface components {
         };
         HookSubscribe: {
             /**
-             * @description `https:` to a public host (no user name or password, no private, loopback, link-local, CGNAT or metadata address); `http:` to loopback only in local mode
+             * @description `https:` on port 443 to a public address or a name under a registrable domain of the Public Suffix List (no user name or password; no private, loopback, link-local, CGNAT or metadata address; no single-label or internal name); `http:` to loopback only in local mode
              * @example https://hooks.example.com/mxray
              */
             target_url: string;

@@ -12,6 +12,9 @@
 // Pure: no I/O. The data keys' table is the edge's (edge/services/secrets.ts).
 
 const encoder = new TextEncoder();
+/** Bytes on a plain ArrayBuffer, as Web Crypto's types ask. */
+type Bytes = Uint8Array<ArrayBuffer>;
+const utf8 = (s: string): Bytes => new Uint8Array(encoder.encode(s));
 const VERSION = "v1";
 const NONCE_BYTES = 12;
 const KEY_BYTES = 32;
@@ -40,7 +43,7 @@ export class SecretError extends Error {
 
 export interface KeySpec {
   id: string;
-  bytes: Uint8Array;
+  bytes: Bytes;
 }
 
 export interface SealingKey {
@@ -59,7 +62,7 @@ export interface Keyring extends KeySet {
   primary: SealingKey;
 }
 
-function fromBase64(s: string): Uint8Array | null {
+function fromBase64(s: string): Bytes | null {
   const std = s.replace(/-/g, "+").replace(/_/g, "/");
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(std)) return null;
   try {
@@ -96,7 +99,7 @@ export function parseEncryptionKeys(raw: string): { ok: true; keys: KeySpec[] } 
   return { ok: true, keys };
 }
 
-async function importAes(id: string, bytes: Uint8Array): Promise<SealingKey> {
+async function importAes(id: string, bytes: Bytes): Promise<SealingKey> {
   // Not extractable: once imported, a key's bytes cannot be read back out of Web Crypto.
   return { id, key: await crypto.subtle.importKey("raw", bytes, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]) };
 }
@@ -107,14 +110,14 @@ export async function importKeyring(specs: readonly KeySpec[], source = "MXRAY_E
   return { primary: keys[0]!, byId: new Map(keys.map((k) => [k.id, k])), source };
 }
 
-function associatedData(keyId: string, ref: SecretRef): Uint8Array {
-  return encoder.encode(JSON.stringify(["mxray-sealed", VERSION, keyId, ref.purpose, ref.recordId]));
+function associatedData(keyId: string, ref: SecretRef): Bytes {
+  return utf8(JSON.stringify(["mxray-sealed", VERSION, keyId, ref.purpose, ref.recordId]));
 }
 
 /** Seals `plaintext` under `key` for `ref`, with a fresh random nonce. */
-export async function seal(key: SealingKey, ref: SecretRef, plaintext: Uint8Array | string): Promise<string> {
+export async function seal(key: SealingKey, ref: SecretRef, plaintext: Bytes | string): Promise<string> {
   const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
-  const data = typeof plaintext === "string" ? encoder.encode(plaintext) : plaintext;
+  const data = typeof plaintext === "string" ? utf8(plaintext) : plaintext;
   const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce, additionalData: associatedData(key.id, ref) }, key.key, data));
   return `${VERSION}.${key.id}.${toBase64url(nonce)}.${toBase64url(ct)}`;
 }
@@ -131,7 +134,7 @@ export const isSealed = (value: string): boolean => sealedKeyId(value) !== null;
  * Opens a sealed value for `ref`. Throws SecretError: `unknown_key` when its key is not in `keys`,
  * `unreadable` when the key is wrong or the value was changed or moved to another record or purpose.
  */
-export async function open(keys: KeySet, ref: SecretRef, sealed: string): Promise<Uint8Array> {
+export async function open(keys: KeySet, ref: SecretRef, sealed: string): Promise<Bytes> {
   const keyId = sealedKeyId(sealed);
   if (keyId === null) throw new SecretError("malformed", `the ${ref.purpose} of ${ref.recordId} is not a sealed value`);
   const key = keys.byId.get(keyId);

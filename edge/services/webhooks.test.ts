@@ -221,7 +221,9 @@ describe("attempts", () => {
     const { accountId, endpoint, prefix } = await seedEndpoint("ok");
     const id = await oneDelivery(accountId, Date.now());
     const outcomes = await Promise.all([attemptDelivery(s, id), attemptDelivery(s, id)]);
-    expect(outcomes.sort()).toEqual(["busy", "delivered"]);
+    // The loser finds it being attempted ("busy") or, when a busy database made it wait, already
+    // delivered ("final"); either way one attempt was made (the receiver's log below).
+    expect([["busy", "delivered"], ["delivered", "final"]]).toContainEqual(outcomes.sort());
     handed = [];
     expect(await replayDelivery(s, accountId, endpoint.id, id)).toEqual({ delivery_id: id });
     expect(handed).toEqual([id]);

@@ -70,8 +70,6 @@ export function endpointView(row: EndpointRow): EndpointView {
   };
 }
 
-export { newWebhookSecret };
-
 /** Throws `url_not_allowed` naming the rule the URL breaks (core/webhookurl.ts). */
 function allowedUrl(s: Services, url: string): string {
   const check = checkWebhookUrl(url, { local: localMode(s.config) });

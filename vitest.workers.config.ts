@@ -22,6 +22,12 @@ export const TEST_SESSION_SECRET_PREVIOUS = "test-session-secret-before-rotation
 /** The secret the Worker under test verifies Stripe's webhooks with (tests sign events with it). */
 export const TEST_STRIPE_WEBHOOK_SECRET = "whsec_test0123456789abcdef0123456789abcdef";
 
+/**
+ * The master keys the Worker under test seals secrets with: `t2` seals, `t1` (an older key, as
+ * after a rotation) still opens. Test keys only; `npm start` makes a random one per install.
+ */
+export const TEST_ENCRYPTION_KEYS = "t2:bXhyYXkgdGVzdCBlbmNyeXB0aW9uIGtleSwgbm8uIDI=,t1:bXhyYXkgdGVzdCBlbmNyeXB0aW9uIGtleSwgbm8uIDE=";
+
 /** The API key the People Data Labs and Apollo stand-ins accept. */
 export const TEST_PEOPLEDATA_KEY = "test-peopledata-key-0123456789";
 
@@ -81,6 +87,7 @@ export default defineConfig({
             PROBE_SECRET: TEST_PROBE_SECRET,
             SESSION_SECRET: TEST_SESSION_SECRET,
             SESSION_SECRET_PREVIOUS: `unused-older-secret-0123456789, ${TEST_SESSION_SECRET_PREVIOUS}`,
+            MXRAY_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
             MXRAY_DEV_API_KEY: "mx_test_devkeydevkeydevkeydevkeydevkey12",
             STRIPE_WEBHOOK_SECRET: TEST_STRIPE_WEBHOOK_SECRET,
             STRIPE_SECRET_KEY: standInStripe.secretKey,

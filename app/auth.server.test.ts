@@ -57,6 +57,7 @@ beforeAll(async () => {
     TURSO_DATABASE_URL: sqld.url,
     PROBE_SECRET,
     SESSION_SECRET: "session-secret-for-the-clerk-test-0123",
+    MXRAY_ENCRYPTION_KEYS: `t1:${btoa("mxray test encryption key, no. 1")}`,
     CLERK_SECRET_KEY: "sk_live_offline_test_key",
     CLERK_PUBLISHABLE_KEY: PUBLISHABLE,
     CLERK_JWT_KEY: `-----BEGIN PUBLIC KEY-----\n${spki.match(/.{1,64}/g)!.join("\n")}\n-----END PUBLIC KEY-----`,

@@ -273,7 +273,7 @@ export interface paths {
         put?: never;
         /**
          * Send a test event to a webhook endpoint
-         * @description Sends `{ type: "webhook.test", timestamp, data: { webhook_id } }`, signed and retried like any event; its outcome shows in the delivery log.
+         * @description Sends `{ type: "webhook.test", timestamp, data: { webhook_id } }`, signed and retried like any event; its outcome shows in the delivery log. At most 10 test events an hour per endpoint and 50 per account.
          */
         post: operations["testWebhook"];
         delete?: never;
@@ -743,7 +743,7 @@ export interface components {
         };
         WebhookCreate: {
             /**
-             * @description `https:` to a public host (no user name or password, no private, loopback, link-local, CGNAT or metadata address); `http:` to loopback only in local mode
+             * @description `https:` on port 443 to a public address or a name under a registrable domain of the Public Suffix List (no user name or password; no private, loopback, link-local, CGNAT or metadata address; no single-label or internal name); `http:` to loopback only in local mode
              * @example https://hooks.example.com/mxray
              */
             url: string;
@@ -779,7 +779,7 @@ export interface components {
         };
         HookSubscribe: {
             /**
-             * @description `https:` to a public host (no user name or password, no private, loopback, link-local, CGNAT or metadata address); `http:` to loopback only in local mode
+             * @description `https:` on port 443 to a public address or a name under a registrable domain of the Public Suffix List (no user name or password; no private, loopback, link-local, CGNAT or metadata address; no single-label or internal name); `http:` to loopback only in local mode
              * @example https://hooks.example.com/mxray
              */
             target_url: string;
@@ -1925,7 +1925,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`): the API key's rate, or this hour's test events of the endpoint or the account are used; see Retry-After */
             429: {
                 headers: {
                     [name: string]: unknown;

@@ -21,6 +21,22 @@ export const accounts = sqliteTable("accounts", {
   createdAt: integer("created_at").notNull().default(now),
 });
 
+/**
+ * Each account's data key (envelope encryption, core/secrets.ts and docs/decisions/008): a random
+ * AES-256 key that seals the account's secrets (webhook signing secrets, later relay and mailbox
+ * passwords), stored only wrapped by a master key of MXRAY_ENCRYPTION_KEYS (`v1.<master key
+ * id>.…`, bound to the account). Deleting the row makes the account's secrets unreadable at once.
+ * Written only by edge/services/secrets.ts (and rewrapped by `npm run secrets:rotate`).
+ */
+export const dataKeys = sqliteTable("data_keys", {
+  accountId: text("account_id").primaryKey().references(() => accounts.id, { onDelete: "cascade" }),
+  /** dk_…: named by every value sealed under it, so a replaced key fails as "unknown key", not as a wrong one. */
+  id: text("id").notNull().unique(),
+  wrapped: text("wrapped").notNull(),
+  createdAt: integer("created_at").notNull().default(now),
+  updatedAt: integer("updated_at").notNull().default(now),
+});
+
 export const members = sqliteTable(
   "members",
   {
@@ -371,7 +387,12 @@ export const webhookEndpoints = sqliteTable(
     /** JSON array of WEBHOOK_EVENT_TYPES. */
     events: text("events").notNull(),
     description: text("description"),
-    secret: text("secret").notNull(), // whsec_…
+    /**
+     * The signing secret (`whsec_…`) sealed under the account's data key for this endpoint
+     * (edge/services/webhooks.ts). Rows from before migration 0012 held it in clear; the sweeper
+     * seals those (sealClearSecrets), and a clear one still signs until then.
+     */
+    secret: text("secret").notNull(),
     enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
     /** Why we turned it off: the receiver answered 410 Gone, or every delivery failed for 3 days. */
     disabledReason: text("disabled_reason", { enum: ["gone", "failing"] }),

@@ -77,6 +77,8 @@ export interface LocalSecrets {
   devApiKey: string;
   /** Verifies the local Stripe stand-in's webhooks, as STRIPE_WEBHOOK_SECRET does Stripe's. */
   stripeWebhookSecret: string;
+  /** MXRAY_ENCRYPTION_KEYS: the master key of this install's secrets at rest (kept: losing it loses them). */
+  encryptionKeys: string;
 }
 
 /** Secrets of this local install, made once and kept under the data folder. */
@@ -91,6 +93,7 @@ function localSecrets(dataDir: string): LocalSecrets {
     signingKey: kept.signingKey ?? `sig_${base62(32)}`,
     devApiKey: kept.devApiKey ?? `mx_test_${base62(32)}`,
     stripeWebhookSecret: kept.stripeWebhookSecret ?? `whsec_${base62(32)}`,
+    encryptionKeys: kept.encryptionKeys ?? `local1:${randomBytes(32).toString("base64")}`,
   };
   if (Object.keys(kept).length !== Object.keys(secrets).length) writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
@@ -251,6 +254,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       TURSO_DATABASE_URL: sqld.url,
       PROBE_SECRET: secrets.probeSecret,
       SESSION_SECRET: secrets.sessionSecret,
+      MXRAY_ENCRYPTION_KEYS: process.env.MXRAY_ENCRYPTION_KEYS ?? secrets.encryptionKeys,
       QSTASH_CURRENT_SIGNING_KEY: secrets.signingKey,
       MXRAY_DEV_API_KEY: devApiKey,
       STRIPE_WEBHOOK_SECRET: stripeWebhookSecret,

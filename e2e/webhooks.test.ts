@@ -2,6 +2,7 @@
 // the simulated world): a loopback receiver gets exactly one correctly signed `job.completed` per
 // finished job, and a Zapier hook receives its event and stops after DELETE. Also the QStash
 // transport's publish, as the real @upstash/qstash client sends it, to a loopback stand-in.
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -16,6 +17,7 @@ import { scratchDir } from "./scratch.ts";
 
 let world: World;
 let stack: Stack;
+let dataDir: string;
 let receiver: Awaited<ReturnType<typeof startStandInReceiver>>;
 
 const api = (path: string, init: RequestInit = {}) => fetch(`${stack.url}${path}`, { ...init, headers: { authorization: `Bearer ${stack.devApiKey}`, ...init.headers } });
@@ -42,7 +44,8 @@ async function runJob(emails: string[]): Promise<JobView> {
 beforeAll(async () => {
   world = await startWorld({ greylistDelayMs: 1000, bulk: { domains: 4, addresses: 20, seed: 12, immediate: true } });
   receiver = await startStandInReceiver();
-  stack = await startStack({ dataDir: scratchDir("webhooks"), world, probes: 1, sweepMs: 0 });
+  dataDir = scratchDir("webhooks");
+  stack = await startStack({ dataDir, world, probes: 1, sweepMs: 0 });
 }, 120_000);
 
 afterAll(async () => {
@@ -51,7 +54,36 @@ afterAll(async () => {
   await receiver?.close();
 });
 
+/** Every file under a folder, as bytes. */
+function filesUnder(dir: string): { path: string; bytes: Buffer }[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => ({ path: join(e.parentPath, e.name), bytes: readFileSync(join(e.parentPath, e.name)) }));
+}
+
 describe("webhooks on the local stack", () => {
+  it("keeps no webhook secret in clear: after create and rotate, no file of the database holds the whsec_…, its body or its bytes", async () => {
+    const marker = `/ok/at-rest-${Date.now()}`;
+    const made = await post("/api/v1/webhooks", { url: `${receiver.url}${marker}`, events: ["job.completed"] });
+    expect(made.status).toBe(201);
+    const endpoint = (await made.json()) as { id: string; secret: string };
+    const rotated = (await (await api(`/api/v1/webhooks/${endpoint.id}/rotate-secret`, { method: "POST" })).json()) as { secret: string };
+    const files = filesUnder(join(dataDir, "db"));
+    // The same write reached the files: the endpoint's URL is there (in the WAL or the database).
+    expect(files.some((f) => f.bytes.includes(marker))).toBe(true);
+    for (const secret of [endpoint.secret, rotated.secret]) {
+      const body = secret.slice("whsec_".length);
+      for (const needle of [secret, body, body.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""), Buffer.from(body, "base64")]) {
+        expect(files.filter((f) => f.bytes.includes(needle)).map((f) => f.path), String(needle)).toEqual([]);
+      }
+    }
+    // And the secret it showed signs what is delivered.
+    expect((await api(`/api/v1/webhooks/${endpoint.id}/test`, { method: "POST" })).status).toBe(202);
+    const got = await until("test event delivered", () => at(marker), (r) => r.length >= 1);
+    expect(new Webhook(rotated.secret).verify(got[0]!.body, got[0]!.headers)).toMatchObject({ type: "webhook.test" });
+    expect((await api(`/api/v1/webhooks/${endpoint.id}`, { method: "DELETE" })).status).toBe(204);
+  }, 40_000);
+
   it("delivers one signed job.completed per finished job to an endpoint, and to a Zapier hook until it is deleted", async () => {
     const endpoint = (await (await post("/api/v1/webhooks", { url: `${receiver.url}/ok/endpoint`, events: ["job.completed"] })).json()) as { id: string; secret: string };
     const hook = (await (await post("/api/v1/hooks", { target_url: `${receiver.url}/ok/zap`, event: "job.completed" })).json()) as { id: string };

@@ -2,6 +2,7 @@
 // secrets, .dev.vars). A missing required field fails fast with its name. Each hosted service is
 // used when its credentials are present; otherwise the local stand-in is, and the log says so.
 import { z } from "zod";
+import { parseEncryptionKeys, type KeySpec } from "../core/secrets.ts";
 
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -22,6 +23,17 @@ export const ConfigSchema = z.object({
   SESSION_SECRET: z.string().min(16),
   /** Former SESSION_SECRETs (comma-separated), still accepted so a rotation signs nobody out. */
   SESSION_SECRET_PREVIOUS: z.string().optional(),
+  /**
+   * Master keys that wrap each account's data key, which seals its secrets (core/secrets.ts):
+   * comma-separated `id:base64key` pairs of 32-byte keys; the first seals, all open (rotation:
+   * put the new key first, run `npm run secrets:rotate`, then drop the old one). Parsed once here.
+   */
+  MXRAY_ENCRYPTION_KEYS: z.string().transform((raw, ctx): KeySpec[] => {
+    const parsed = parseEncryptionKeys(raw);
+    if (parsed.ok) return parsed.keys;
+    ctx.addIssue({ code: "custom", message: parsed.message });
+    return z.NEVER;
+  }),
   MXRAY_DEV_API_KEY: z.string().min(8).optional(),
   /** Our own public origin, for links and the probes' callback (defaults to the request's). */
   MXRAY_PUBLIC_URL: z.url().optional(),

@@ -9,6 +9,8 @@ declare namespace Cloudflare {
     /** Signs session cookies and live tokens (edge/config.ts). */
     SESSION_SECRET: string;
     SESSION_SECRET_PREVIOUS?: string;
+    /** Master keys of the secrets at rest, `id:base64key,…` (edge/config.ts). */
+    MXRAY_ENCRYPTION_KEYS: string;
   }
 }
 declare namespace Cloudflare {

@@ -28,6 +28,8 @@ export const SERVICE_ERROR_CODES = [
   "people_data_limit",
   /** The people-data provider failed (unreachable, rate limited, our key refused): nothing was charged. */
   "people_data_unavailable",
+  /** Too many of one kind of request in a window (e.g. webhook test sends); see Retry-After. */
+  "rate_limited",
   /** The database cannot be reached (or is overloaded): nothing was changed; try again. */
   "unavailable",
 ] as const;

@@ -113,7 +113,7 @@ export async function scheduled(_controller: ScheduledController, env: Env, ctx:
   const expiredSessions = await purgeExpiredSessions(services.db);
   const autoTopUps = await sweepAutoTopUps(services);
   const webhooks = await sweepWebhooks(services);
-  if (outcome.stalledJobs || outcome.deadProbes || outcome.reclaimed || outcome.givenUp || expiredSessions || autoTopUps || webhooks.fannedOut || webhooks.attempted) {
+  if (outcome.stalledJobs || outcome.deadProbes || outcome.reclaimed || outcome.givenUp || expiredSessions || autoTopUps || webhooks.fannedOut || webhooks.attempted || webhooks.sealedSecrets) {
     console.log(JSON.stringify({ msg: "sweep", ...outcome, expiredSessions, autoTopUps, webhooks }));
   }
 }

@@ -60,7 +60,7 @@ export async function action(args: ActionFunctionArgs) {
         return { ok: `A webhook.test event is on its way (delivery ${delivery_id}); see its deliveries.` };
       }
       case "rotate": {
-        const { secret } = await rotateSecret(services.db, accountId, who, id);
+        const { secret } = await rotateSecret(services, accountId, who, id);
         return { secret: { id, url: (await getEndpoint(services.db, accountId, id)).url, secret, rotated: true } };
       }
       case "delete":

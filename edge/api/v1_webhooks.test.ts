@@ -10,6 +10,8 @@ import { signQstash, QSTASH_SIGNATURE_HEADER } from "../../core/qstash.ts";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
 import type { ReceivedWebhook } from "../../e2e/standin-receiver.ts";
 import { webhookDeliveries, webhookEndpoints } from "../../db/schema.ts";
+import { buildServices } from "../services/context.ts";
+import { TEST_SENDS_PER_ENDPOINT_HOUR, testSendCounters } from "../services/webhooks.ts";
 import { call, errorCode, result, seedAccount, seedJobWithBatch, testDb } from "../testing.ts";
 
 const json = (body: unknown) => ({ body: JSON.stringify(body), headers: { "content-type": "application/json" } });
@@ -79,6 +81,9 @@ describe("/api/v1/webhooks", () => {
       ["https://169.254.169.254/", "address_not_public"],
       ["https://[::ffff:10.0.0.1]/", "address_not_public"],
       ["https://metadata.google.internal/", "internal_host"],
+      ["https://hooks.example.com:6379/", "port"],
+      ["https://instance-data/", "not_registrable"],
+      ["https://co.uk/", "not_registrable"],
     ];
     for (const [url, rule] of cases) {
       const res = await create(key, { url, events: ["job.completed"] });
@@ -86,7 +91,8 @@ describe("/api/v1/webhooks", () => {
         expect(res.status, url).toBe(201);
         continue;
       }
-      expect([res.status, await errorCode(res)], url).toEqual([400, "url_not_allowed"]);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect([res.status, body.error.code, body.error.message.startsWith(`url (${rule}): `)], url).toEqual([400, "url_not_allowed", true]);
     }
     const message = ((await (await create(key, { url: "https://192.168.0.1/", events: ["job.completed"] })).json()) as { error: { message: string } }).error.message;
     expect(message).toContain("address_not_public");
@@ -142,6 +148,22 @@ describe("/api/v1/webhooks", () => {
     expect((await receivedAt(path)).map((r) => r.headers["webhook-id"])).toEqual([delivery_id, delivery_id]);
     const missing = await api(key, `/api/v1/webhooks/${endpoint.id}/deliveries/dlv_nope/replay`, { method: "POST" });
     expect([missing.status, await errorCode(missing)]).toEqual([404, "not_found"]);
+  });
+
+  it("answers 429 rate_limited with Retry-After once the endpoint's test events for the hour are used", async () => {
+    const { key, accountId } = await seedAccount();
+    const endpoint = (await (await create(key, { url: `${env.STANDIN_RECEIVER_URL}${receiverPath()}`, events: ["job.completed"] })).json()) as { id: string };
+    // This hour's and the next hour's counts used up, so a clock hour turning during the test changes nothing.
+    const s = buildServices(env, { waitUntil: () => {} }, "http://edge.test");
+    const hour = Math.floor(Date.now() / 3_600_000);
+    for (const h of [hour, hour + 1]) await s.cache.increment(testSendCounters(accountId, endpoint.id, h).endpoint, 7_200, TEST_SENDS_PER_ENDPOINT_HOUR);
+    const res = await api(key, `/api/v1/webhooks/${endpoint.id}/test`, { method: "POST" });
+    expect(res.status).toBe(429);
+    expect(await res.json()).toMatchObject({ error: { code: "rate_limited", message: expect.stringContaining(`${TEST_SENDS_PER_ENDPOINT_HOUR} test events an hour`) } });
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(Number(res.headers.get("retry-after"))).toBeLessThanOrEqual(3_600);
+    const log = (await (await api(key, `/api/v1/webhooks/${endpoint.id}/deliveries`)).json()) as { data: unknown[] };
+    expect(log.data).toEqual([]);
   });
 
   it("delivers one job.completed when a job finishes through the probes' results route", async () => {

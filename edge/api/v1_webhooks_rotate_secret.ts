@@ -23,5 +23,5 @@ const route = createRoute({
 });
 
 export function registerWebhooksRotateSecret(api: OpenAPIHono<AppEnv>): void {
-  api.openapi(route, async (c) => c.json(await rotateSecret(c.var.services.db, c.var.accountId, apiWho(c), c.req.valid("param").id), 200));
+  api.openapi(route, async (c) => c.json(await rotateSecret(c.var.services, c.var.accountId, apiWho(c), c.req.valid("param").id), 200));
 }

@@ -1,6 +1,6 @@
 // POST /api/v1/webhooks/:id/test: sends a `webhook.test` event to this endpoint only.
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { sendTestEvent } from "../services/webhooks.ts";
+import { sendTestEvent, TEST_SENDS_PER_ACCOUNT_HOUR, TEST_SENDS_PER_ENDPOINT_HOUR } from "../services/webhooks.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";
 import { DeliveryAcceptedSchema, WEBHOOK_NOT_FOUND, WebhookIdParam } from "./webhook_schemas.ts";
@@ -10,7 +10,9 @@ const route = createRoute({
   path: "/api/v1/webhooks/{id}/test",
   operationId: "testWebhook",
   summary: "Send a test event to a webhook endpoint",
-  description: "Sends `{ type: \"webhook.test\", timestamp, data: { webhook_id } }`, signed and retried like any event; its outcome shows in the delivery log.",
+  description:
+    "Sends `{ type: \"webhook.test\", timestamp, data: { webhook_id } }`, signed and retried like any event; its outcome shows in the delivery log. " +
+    `At most ${TEST_SENDS_PER_ENDPOINT_HOUR} test events an hour per endpoint and ${TEST_SENDS_PER_ACCOUNT_HOUR} per account.`,
   tags: ["Webhooks"],
   security: [{ bearer: [] }],
   request: { params: WebhookIdParam },
@@ -18,6 +20,7 @@ const route = createRoute({
     202: { description: "The delivery was queued", content: { "application/json": { schema: DeliveryAcceptedSchema } } },
     409: errorResponse("The endpoint is disabled (`conflict`)"),
     ...COMMON_ERRORS,
+    429: errorResponse("Rate limited (`rate_limited`): the API key's rate, or this hour's test events of the endpoint or the account are used; see Retry-After"),
     ...WEBHOOK_NOT_FOUND,
   },
 });

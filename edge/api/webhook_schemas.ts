@@ -13,7 +13,8 @@ export const WebhookUrlSchema = z
   .max(MAX_WEBHOOK_URL_LENGTH)
   .openapi({
     example: "https://hooks.example.com/mxray",
-    description: "`https:` to a public host (no user name or password, no private, loopback, link-local, CGNAT or metadata address); `http:` to loopback only in local mode",
+    description:
+      "`https:` on port 443 to a public address or a name under a registrable domain of the Public Suffix List (no user name or password; no private, loopback, link-local, CGNAT or metadata address; no single-label or internal name); `http:` to loopback only in local mode",
   });
 
 export const WebhookSchema = z

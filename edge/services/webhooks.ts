@@ -18,6 +18,8 @@ import { recordAudit, type Who } from "./audit.ts";
 import type { Services } from "./context.ts";
 import { jobView } from "./jobs.ts";
 import { afterCursor, decodeCursor, toPage } from "./paging.ts";
+import { SecretError, vaultOf } from "./secrets.ts";
+import { newWebhookSecret, sealClearWebhookSecrets, sealWebhookSecret, webhookSigningSecret } from "./webhooksecrets.ts";
 
 /** Waits before attempts 2…7; after the 7th failed attempt the delivery is `failed`. Both transports. */
 export const RETRY_SCHEDULE_MS = [30_000, 2 * 60_000, 10 * 60_000, 60 * 60_000, 6 * 60 * 60_000, 24 * 60 * 60_000] as const;
@@ -68,11 +70,6 @@ export function endpointView(row: EndpointRow): EndpointView {
   };
 }
 
-/** Standard Webhooks' secret format: `whsec_` and the base64 of 24 random bytes. */
-export function newWebhookSecret(): string {
-  return `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24))))}`;
-}
-
 /** Throws `url_not_allowed` naming the rule the URL breaks (core/webhookurl.ts). */
 function allowedUrl(s: Services, url: string): string {
   const check = checkWebhookUrl(url, { local: localMode(s.config) });
@@ -91,11 +88,13 @@ export async function createEndpoint(s: Services, accountId: string, who: Who, i
   const url = allowedUrl(s, input.url);
   const id = newId("whk");
   const secret = newWebhookSecret();
+  // Only the sealed secret is written: the clear one leaves in this answer, once.
+  const sealed = await sealWebhookSecret(await vaultOf(s), accountId, id, secret);
   // The cap is part of the insert, so two concurrent creations cannot both pass it.
   const inserted = await s.db.$client.execute({
     sql: `INSERT INTO webhook_endpoints (id, account_id, kind, url, events, description, secret, enabled, created_at, updated_at)
           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?8 WHERE (SELECT count(*) FROM webhook_endpoints WHERE account_id = ?2) < ?9`,
-    args: [id, accountId, input.kind, url, JSON.stringify([...new Set(input.events)]), input.description ?? null, secret, now, MAX_ENDPOINTS],
+    args: [id, accountId, input.kind, url, JSON.stringify([...new Set(input.events)]), input.description ?? null, sealed, now, MAX_ENDPOINTS],
   });
   if (inserted.rowsAffected === 0) throw new ServiceError("conflict", `An account has at most ${MAX_ENDPOINTS} webhook endpoints and hooks; delete one first`);
   await recordAudit(s.db, who.request, { accountId, actor: who.actor, action: "webhook.created", target: id, detail: { url, events: input.events, kind: input.kind } }, now);
@@ -166,11 +165,12 @@ export async function deleteEndpoint(db: EdgeDb, accountId: string, who: Who, id
 }
 
 /** A new secret at once: deliveries from now on are signed with it only. */
-export async function rotateSecret(db: EdgeDb, accountId: string, who: Who, id: string, now = Date.now()): Promise<{ secret: string }> {
-  await endpointRow(db, accountId, id);
+export async function rotateSecret(s: Services, accountId: string, who: Who, id: string, now = Date.now()): Promise<{ secret: string }> {
+  await endpointRow(s.db, accountId, id);
   const secret = newWebhookSecret();
-  await db.update(webhookEndpoints).set({ secret, updatedAt: now }).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, accountId)));
-  await recordAudit(db, who.request, { accountId, actor: who.actor, action: "webhook.secret_rotated", target: id }, now);
+  const sealed = await sealWebhookSecret(await vaultOf(s), accountId, id, secret);
+  await s.db.update(webhookEndpoints).set({ secret: sealed, updatedAt: now }).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, accountId)));
+  await recordAudit(s.db, who.request, { accountId, actor: who.actor, action: "webhook.secret_rotated", target: id }, now);
   return { secret };
 }
 
@@ -180,10 +180,39 @@ const insertDelivery = (deliveryId: string, accountId: string, endpointId: strin
   args: [deliveryId, accountId, endpointId, eventId, now],
 });
 
+/**
+ * Test sends are free and each can become up to MAX_ATTEMPTS POSTs, so they are capped per
+ * endpoint and per account (an endpoint deleted and made again starts a new count), each in a
+ * window of one clock hour (issue 21).
+ */
+export const TEST_SENDS_PER_ENDPOINT_HOUR = 10;
+export const TEST_SENDS_PER_ACCOUNT_HOUR = 50;
+const HOUR_MS = 60 * 60_000;
+
+/** The Redis counters of test sends in one clock hour (Unix ms / 3,600,000). */
+export const testSendCounters = (accountId: string, id: string, hour: number) => ({
+  account: `webhook-tests:${accountId}:${hour}`,
+  endpoint: `webhook-tests:${accountId}:${id}:${hour}`,
+});
+
+async function countTestSend(s: Services, accountId: string, id: string, now: number): Promise<void> {
+  const hour = Math.floor(now / HOUR_MS);
+  const counters = testSendCounters(accountId, id, hour);
+  const retryAfterS = Math.max(1, Math.ceil(((hour + 1) * HOUR_MS - now) / 1000));
+  const ttlS = (2 * HOUR_MS) / 1000;
+  if ((await s.cache.increment(counters.account, ttlS)) > TEST_SENDS_PER_ACCOUNT_HOUR) {
+    throw new ServiceError("rate_limited", `An account may send ${TEST_SENDS_PER_ACCOUNT_HOUR} test events an hour; retry in ${retryAfterS} s`, retryAfterS);
+  }
+  if ((await s.cache.increment(counters.endpoint, ttlS)) > TEST_SENDS_PER_ENDPOINT_HOUR) {
+    throw new ServiceError("rate_limited", `A webhook may be sent ${TEST_SENDS_PER_ENDPOINT_HOUR} test events an hour; retry in ${retryAfterS} s`, retryAfterS);
+  }
+}
+
 /** A `webhook.test` event for this endpoint only; answers the delivery's id. */
 export async function sendTestEvent(s: Services, accountId: string, id: string, now = Date.now()): Promise<{ delivery_id: string }> {
   const endpoint = await endpointRow(s.db, accountId, id);
   if (!endpoint.enabled) throw new ServiceError("conflict", `Webhook ${id} is disabled; enable it first`);
+  await countTestSend(s, accountId, id, now);
   const eventId = newId("msg");
   const deliveryId = newId("dlv");
   await s.db.$client.batch(
@@ -340,12 +369,16 @@ export async function attemptDelivery(s: Services, deliveryId: string, now = Dat
   let urlRefused = false;
   const started = Date.now();
   const check = checkWebhookUrl(endpoint.url, { local: localMode(s.config) });
+  const secret = check.ok ? await signingSecret(s, endpoint) : null;
   if (!check.ok) {
     urlRefused = true;
     text = `url_not_allowed (${check.rule}): ${check.message}`;
+  } else if (!secret?.ok) {
+    // Nothing is sent unsigned. Retried: restoring a master key that was dropped too early heals it.
+    text = secret?.error ?? "no signing secret";
   } else {
     const payload = eventPayload(event);
-    const signature = new Webhook(endpoint.secret).sign(deliveryId, new Date(now), payload);
+    const signature = new Webhook(secret.value).sign(deliveryId, new Date(now), payload);
     try {
       const res = await fetch(check.url.href, {
         method: "POST",
@@ -399,6 +432,17 @@ export async function attemptDelivery(s: Services, deliveryId: string, now = Dat
     "write",
   );
   return outcome;
+}
+
+/** The endpoint's signing secret, or why it cannot be read (its data key or master key is gone). */
+async function signingSecret(s: Services, endpoint: EndpointRow): Promise<{ ok: true; value: string } | { ok: false; error: string }> {
+  try {
+    return { ok: true, value: await webhookSigningSecret(await vaultOf(s), endpoint) };
+  } catch (e) {
+    if (!(e instanceof SecretError)) throw e;
+    console.error(JSON.stringify({ msg: "webhook secret unreadable", endpoint: endpoint.id, code: e.code, message: e.message }));
+    return { ok: false, error: `signing secret unreadable (${e.code}); nothing was sent. Rotate the endpoint's secret` };
+  }
 }
 
 /** QStash gave up on a delivery (its failure callback): it is failed unless an attempt got through. */
@@ -471,6 +515,8 @@ export interface WebhookSweep {
   fannedOut: number;
   attempted: number;
   purgedEvents: number;
+  /** Secrets from before migration 0012 sealed in this run. */
+  sealedSecrets: number;
 }
 
 /**
@@ -498,7 +544,8 @@ export async function sweepWebhooks(s: Services, now = Date.now()): Promise<Webh
     ],
     "write",
   );
-  return { fannedOut, attempted: ids.length, purgedEvents: purged!.rowsAffected };
+  const sealedSecrets = await sealClearWebhookSecrets(await vaultOf(s));
+  return { fannedOut, attempted: ids.length, purgedEvents: purged!.rowsAffected, sealedSecrets };
 }
 
 export const isWebhookEventType = (t: string): t is WebhookEventType => (WEBHOOK_EVENT_TYPES as readonly string[]).includes(t);

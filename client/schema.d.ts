@@ -46,7 +46,7 @@ export interface paths {
         put?: never;
         /**
          * A domain's decision makers, with their addresses
-         * @description Lists the people of a domain with decision-making titles from the people-data provider configured here (People Data Labs, else Apollo), then finds each one's address as `POST /api/v1/find` does. The listing costs no credit; each address found costs what a find costs. Each account may ask the provider a limited number of new questions a UTC day. Sends `dm.enriched` to subscribed webhooks.
+         * @description Lists the people of a domain with decision-making titles from the people-data provider configured here (People Data Labs, else Apollo), then finds each one's address as `POST /api/v1/find` does. Each address found costs what a find costs; the listing itself costs nothing but needs a balance of at least one credit, and lists at most as many people as the balance could pay finds for. `provider_email` is shown only beside a paid find. Each account may ask the provider a limited number of new questions a UTC day. Counts `limit` requests against the account's shared rate limit. Sends `dm.enriched` to subscribed webhooks.
          */
         post: operations["findDecisionMakers"];
         delete?: never;
@@ -491,7 +491,7 @@ export interface components {
                 title: string | null;
                 seniority: string | null;
                 linkedin_url: string | null;
-                /** @description The provider's address for the person, as the provider gave it; our finder asks it first, and `find` is our answer */
+                /** @description The provider's address for the person, as the provider gave it, shown only when this person's find was paid (`find.email` is set); our finder asks it first, and `find` is our answer */
                 provider_email: string | null;
                 /** @description The address found, as `POST /api/v1/find` answers it; null when not looked for */
                 find: {
@@ -832,7 +832,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -859,7 +859,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -913,7 +913,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -940,7 +940,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -991,7 +991,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1000,7 +1000,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`, see RateLimit-* headers), or the account's lookups of the provider for the UTC day are used (`people_data_limit`, MXRAY_PEOPLE_DATA_PER_DAY; a question already answered today is still free); see Retry-After */
+            /** @description No credits left (`insufficient_credits`): the provider was not asked */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`, see RateLimit-* headers; this request counts `limit` against the account's limit), or the account's lookups of the provider for the UTC day are used (`people_data_limit`, MXRAY_PEOPLE_DATA_PER_DAY; a question already answered today is still free); see Retry-After */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1055,7 +1064,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1064,7 +1073,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1123,7 +1132,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1159,7 +1168,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1190,7 +1199,7 @@ export interface operations {
                     "application/json": components["schemas"]["Job"];
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1208,7 +1217,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1249,7 +1258,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1276,7 +1285,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1313,7 +1322,7 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1331,7 +1340,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1366,7 +1375,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1384,7 +1393,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1413,7 +1422,7 @@ export interface operations {
                     "application/json": components["schemas"]["Account"];
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1422,7 +1431,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1468,7 +1477,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1477,7 +1486,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1527,7 +1536,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1536,7 +1545,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1582,7 +1591,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1591,7 +1600,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1633,7 +1642,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1651,7 +1660,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1682,7 +1691,7 @@ export interface operations {
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1700,7 +1709,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1729,7 +1738,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1747,7 +1756,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1791,7 +1800,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1809,7 +1818,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1843,7 +1852,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1861,7 +1870,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1898,7 +1907,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1973,7 +1982,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1991,7 +2000,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2029,7 +2038,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2056,7 +2065,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2101,7 +2110,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2119,7 +2128,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2148,7 +2157,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2166,7 +2175,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2209,7 +2218,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`) */
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2218,7 +2227,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited (`rate_limited`); see Retry-After and RateLimit-* headers */
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
                     [name: string]: unknown;

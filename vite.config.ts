@@ -7,6 +7,8 @@ export default defineConfig({
   plugins: [
     remix({
       appDirectory: "app",
+      // A test beside its route is not a route (it would be bundled into the Worker).
+      ignoredRouteFiles: ["**/*.test.*"],
       future: { v3_fetcherPersist: true, v3_relativeSplatPath: true, v3_throwAbortReason: true, v3_singleFetch: true, v3_lazyRouteDiscovery: true },
     }),
   ],

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobView } from "../core/contracts.ts";
-import { createQstashWebhookQueue } from "../edge/adapters/webhookqueue.ts";
+import { checkDeliveryCallbackToken, createQstashWebhookQueue } from "../edge/adapters/webhookqueue.ts";
 import { startStack, type Stack } from "./stack.ts";
 import { startStandInReceiver, type ReceivedWebhook } from "./standin-receiver.ts";
 import { startWorld, type World } from "./world/index.ts";
@@ -123,7 +123,7 @@ describe("the QStash transport", () => {
       });
     });
     await new Promise<void>((r) => qstash.listen(0, "127.0.0.1", () => r()));
-    const queue = createQstashWebhookQueue({ token: "qstash-token", baseUrl: `http://127.0.0.1:${(qstash.address() as AddressInfo).port}`, origin: "https://mxray.example", retries: 6 });
+    const queue = createQstashWebhookQueue({ token: "qstash-token", baseUrl: `http://127.0.0.1:${(qstash.address() as AddressInfo).port}`, origin: "https://mxray.example", retries: 6, callbackSecret: "worker-only-secret-0123456789" });
     expect(await queue.enqueue("dlv_abc", 0)).toBe(true);
     expect(await queue.enqueue("dlv_abc", 3)).toBe(true); // a replay is a new message
     qstash.close();
@@ -131,6 +131,11 @@ describe("the QStash transport", () => {
     expect(seen.map((s) => s.headers["upstash-deduplication-id"])).toEqual(["dlv_abc_0", "dlv_abc_3"]);
     expect(seen[0]!.headers["upstash-retries"]).toBe("6");
     expect(seen[0]!.headers["upstash-failure-callback"]).toBe("https://mxray.example/internal/webhooks/failed");
-    expect(JSON.parse(seen[0]!.body)).toEqual({ delivery_id: "dlv_abc" });
+    // The Worker's own token for this delivery rides in the body: QStash's keys are every probe's too.
+    const published = JSON.parse(seen[0]!.body) as { delivery_id: string; token: string };
+    expect(published.delivery_id).toBe("dlv_abc");
+    expect(await checkDeliveryCallbackToken(["worker-only-secret-0123456789"], "dlv_abc", published.token)).toBe(true);
+    expect(await checkDeliveryCallbackToken(["worker-only-secret-0123456789"], "dlv_other", published.token)).toBe(false);
+    expect(await checkDeliveryCallbackToken(["another-secret-0123456789abc"], "dlv_abc", published.token)).toBe(false);
   });
 });

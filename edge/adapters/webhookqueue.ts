@@ -4,7 +4,26 @@
 // delivery QStash gave up on. Without QSTASH_TOKEN, the direct stand-in runs the attempt in the
 // background here and the minute sweeper runs the retries on our schedule. Either way every
 // attempt is made, signed afresh and logged by edge/services/webhooks.ts.
+//
+// QStash's signing keys are one pair per QStash account, and every probe holds them to check its
+// batches: a QStash signature alone only says "QStash or a probe". So each message also carries a
+// token only the Worker can make (SESSION_SECRET, purpose-keyed), naming its delivery.
 import { Client } from "@upstash/qstash";
+import { readToken, signToken } from "../../core/signedtoken.ts";
+
+const CALLBACK_PURPOSE = "webhook-callback";
+
+/** The Worker's own proof that it published this delivery's message. */
+export const deliveryCallbackToken = (secret: string, deliveryId: string): Promise<string> => signToken(secret, CALLBACK_PURPOSE, { d: deliveryId });
+
+/** True when `token` was made by the Worker (any of its current or former secrets) for this delivery. */
+export async function checkDeliveryCallbackToken(secrets: string[], deliveryId: string, token: string): Promise<boolean> {
+  for (const secret of secrets) {
+    const claims = await readToken<{ d?: unknown }>(secret, CALLBACK_PURPOSE, token);
+    if (claims) return claims.d === deliveryId;
+  }
+  return false;
+}
 
 export interface WebhookQueue {
   readonly kind: "qstash" | "direct";
@@ -15,7 +34,7 @@ export interface WebhookQueue {
   enqueue(deliveryId: string, attemptsSoFar: number): Promise<boolean>;
 }
 
-export function createQstashWebhookQueue(opts: { token: string; baseUrl?: string; origin: string; retries: number }): WebhookQueue {
+export function createQstashWebhookQueue(opts: { token: string; baseUrl?: string; origin: string; retries: number; callbackSecret: string }): WebhookQueue {
   const client = new Client({ token: opts.token, ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}) });
   return {
     kind: "qstash",
@@ -23,7 +42,7 @@ export function createQstashWebhookQueue(opts: { token: string; baseUrl?: string
       try {
         await client.publishJSON({
           url: `${opts.origin}/internal/webhooks/deliver`,
-          body: { delivery_id: deliveryId },
+          body: { delivery_id: deliveryId, token: await deliveryCallbackToken(opts.callbackSecret, deliveryId) },
           deduplicationId: `${deliveryId}_${attemptsSoFar}`,
           retries: opts.retries,
           failureCallback: `${opts.origin}/internal/webhooks/failed`,

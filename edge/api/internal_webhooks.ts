@@ -4,17 +4,21 @@
 //     QStash retries (its own backoff), 2xx when the delivery is settled either way.
 //   POST /internal/webhooks/failed: QStash's failure callback once its retries ran out; the
 //     original body comes base64-encoded in `sourceBody`.
+// Every probe holds QStash's signing keys too, so the body must also carry the Worker's own token
+// for its delivery (edge/adapters/webhookqueue.ts): a probe host cannot make one.
 import { Receiver } from "@upstash/qstash";
 import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { readRequestLimited } from "../../core/limitedbody.ts";
 import { checkQstashHeader, QSTASH_SIGNATURE_HEADER } from "../../core/qstash.ts";
+import { checkDeliveryCallbackToken } from "../adapters/webhookqueue.ts";
+import { sessionSecrets } from "../config.ts";
 import { attemptDelivery, giveUpDelivery } from "../services/webhooks.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
 
 const MAX_BODY_BYTES = 256 * 1024;
-const DeliverBody = z.object({ delivery_id: z.string().min(1).max(64) });
+const DeliverBody = z.object({ delivery_id: z.string().min(1).max(64), token: z.string().max(512).optional() });
 const FailureBody = z.object({ sourceBody: z.string().max(MAX_BODY_BYTES) });
 
 async function readQstashJson(c: Context<AppEnv>): Promise<unknown> {
@@ -43,6 +47,13 @@ async function readQstashJson(c: Context<AppEnv>): Promise<unknown> {
   }
 }
 
+/** The delivery the Worker itself asked for, or bad_signature: QStash's signature alone is not enough. */
+async function publishedDelivery(c: Context<AppEnv>, body: z.infer<typeof DeliverBody>): Promise<string> {
+  const ok = body.token !== undefined && (await checkDeliveryCallbackToken(sessionSecrets(c.var.services.config), body.delivery_id, body.token));
+  if (!ok) throw new ApiError("bad_signature", "The message does not carry the Worker's token for this delivery");
+  return body.delivery_id;
+}
+
 function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new ApiError("validation_failed", parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
@@ -51,7 +62,7 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
 
 export function registerWebhookCallbacks(app: Hono<AppEnv>): void {
   app.post("/internal/webhooks/deliver", async (c) => {
-    const { delivery_id } = parse(DeliverBody, await readQstashJson(c));
+    const delivery_id = await publishedDelivery(c, parse(DeliverBody, await readQstashJson(c)));
     const outcome = await attemptDelivery(c.var.services, delivery_id);
     // "busy": another attempt holds the claim; asking again later is right.
     if (outcome === "retry" || outcome === "busy") return c.json({ outcome }, 503);
@@ -65,7 +76,7 @@ export function registerWebhookCallbacks(app: Hono<AppEnv>): void {
     } catch {
       throw new ApiError("validation_failed", "sourceBody: not base64 JSON");
     }
-    await giveUpDelivery(c.var.services.db, parse(DeliverBody, source).delivery_id);
+    await giveUpDelivery(c.var.services.db, await publishedDelivery(c, parse(DeliverBody, source)));
     return c.json({ ok: true }, 200);
   });
 }

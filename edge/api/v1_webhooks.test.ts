@@ -10,6 +10,7 @@ import { signQstash, QSTASH_SIGNATURE_HEADER } from "../../core/qstash.ts";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
 import type { ReceivedWebhook } from "../../e2e/standin-receiver.ts";
 import { webhookDeliveries, webhookEndpoints } from "../../db/schema.ts";
+import { deliveryCallbackToken } from "../adapters/webhookqueue.ts";
 import { buildServices } from "../services/context.ts";
 import { TEST_SENDS_PER_ENDPOINT_HOUR, testSendCounters } from "../services/webhooks.ts";
 import { call, errorCode, result, seedAccount, seedJobWithBatch, testDb } from "../testing.ts";
@@ -240,7 +241,17 @@ describe("QStash's calls to /internal/webhooks/*", () => {
     expect(await receivedAt(path)).toHaveLength(1);
     // Under QStash the message owns the timing (edge/services/webhooks.ts handOver).
     await testDb().update(webhookDeliveries).set({ nextAttemptAt: null }).where(eq(webhookDeliveries.id, delivery_id));
-    const body = JSON.stringify({ delivery_id });
+    const body = JSON.stringify({ delivery_id, token: await deliveryCallbackToken(env.SESSION_SECRET, delivery_id) });
+
+    // QStash's keys are every probe's too: a validly signed message without the Worker's token
+    // for this very delivery (none, or another delivery's) runs nothing.
+    for (const probeMade of [JSON.stringify({ delivery_id }), JSON.stringify({ delivery_id, token: await deliveryCallbackToken(env.SESSION_SECRET, "dlv_other") })]) {
+      const res = await signed("/internal/webhooks/deliver", probeMade);
+      expect([res.status, await errorCode(res)]).toEqual([401, "bad_signature"]);
+      const gaveUp = await signed("/internal/webhooks/failed", JSON.stringify({ status: 500, sourceBody: btoa(probeMade) }));
+      expect([gaveUp.status, await errorCode(gaveUp)]).toEqual([401, "bad_signature"]);
+    }
+    expect(await receivedAt(path)).toHaveLength(1);
 
     const forged = await signed("/internal/webhooks/deliver", body, "not-the-signing-key");
     expect([forged.status, await errorCode(forged)]).toEqual([401, "bad_signature"]);

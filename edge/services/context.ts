@@ -75,7 +75,7 @@ export function buildServices(env: Env, ctx: { waitUntil(p: Promise<unknown>): v
     origin,
     request,
     webhookQueue: config.QSTASH_TOKEN
-      ? createQstashWebhookQueue({ token: config.QSTASH_TOKEN, ...(config.QSTASH_URL ? { baseUrl: config.QSTASH_URL } : {}), origin, retries: RETRY_SCHEDULE_MS.length })
+      ? createQstashWebhookQueue({ token: config.QSTASH_TOKEN, ...(config.QSTASH_URL ? { baseUrl: config.QSTASH_URL } : {}), origin, retries: RETRY_SCHEDULE_MS.length, callbackSecret: config.SESSION_SECRET })
       : createDirectWebhookQueue({ attempt: (id) => attemptDelivery(services, id), waitUntil: (p) => ctx.waitUntil(p) }),
   };
   return services;

@@ -34,6 +34,7 @@ beforeAll(async () => {
     // Required by the config; these actions build no Redis-backed service.
     UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9",
     UPSTASH_REDIS_REST_TOKEN: "unused",
+    MXRAY_ENCRYPTION_KEYS: `t1:${btoa("mxray test encryption key, no. 1")}`,
   };
   const config = ConfigSchema.parse(env);
   const request = { ip: "127.0.0.1", userAgent: "team.test", requestId: "req_team_test" };

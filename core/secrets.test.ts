@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { thrownCode } from "./testing.ts";
 import {
   dataKeySet,
   importKeyring,
@@ -20,15 +21,7 @@ const keyBytes = (fill: number) => new Uint8Array(32).fill(fill);
 const spec = (id: string, fill: number): KeySpec => ({ id, bytes: keyBytes(fill) });
 const ref = { purpose: "webhook_endpoint.secret", recordId: "whk_1" };
 
-async function code(work: Promise<unknown>): Promise<string> {
-  try {
-    await work;
-    return "ok";
-  } catch (e) {
-    if (e instanceof SecretError) return e.code;
-    throw e;
-  }
-}
+const code = (work: Promise<unknown>) => thrownCode(work, SecretError);
 
 describe("MXRAY_ENCRYPTION_KEYS", () => {
   it("parses id:base64 pairs in order, standard or url-safe base64, spaces around commas", () => {

@@ -10,6 +10,17 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** "ok", or the `code` of the error of class `kind` the work threw (anything else is rethrown). */
+export async function thrownCode(work: Promise<unknown>, kind: abstract new (...args: never[]) => Error & { code: string }): Promise<string> {
+  try {
+    await work;
+    return "ok";
+  } catch (e) {
+    if (e instanceof kind) return e.code;
+    throw e;
+  }
+}
+
 /** A body of `total` bytes in `chunkBytes` pieces, made only as it is pulled; says how much was pulled and whether it was cancelled. */
 export function lazyBody(total: number, chunkBytes: number) {
   const state = { pulled: 0, cancelled: false };

@@ -7,6 +7,7 @@ import type { Result } from "../core/contracts.ts";
 import { newId } from "../core/ids.ts";
 import { composeFind, names } from "../core/finder/answer.ts";
 import type { BatchItem } from "../core/ingest.ts";
+import { thrownCode } from "../core/testing.ts";
 import { accounts, apiKeys, batches, batchItems, jobs } from "../db/schema.ts";
 import type { ProbeAnswer, ProbeClient } from "./adapters/probeclient.ts";
 import { createEdgeDb, type EdgeDb } from "./db.ts";
@@ -97,12 +98,4 @@ export function standInProbeClient(answer: (email: string, attempt: number) => P
 }
 
 /** "ok", or the code of the ServiceError the work threw (anything else is rethrown). */
-export async function serviceCode(work: Promise<unknown>): Promise<string> {
-  try {
-    await work;
-    return "ok";
-  } catch (e) {
-    if (e instanceof ServiceError) return e.code;
-    throw e;
-  }
-}
+export const serviceCode = (work: Promise<unknown>): Promise<string> => thrownCode(work, ServiceError);

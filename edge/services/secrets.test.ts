@@ -5,6 +5,7 @@
 import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { thrownCode } from "../../core/testing.ts";
 import { newId } from "../../core/ids.ts";
 import { parseEncryptionKeys, SecretError, sealedKeyId, type KeySpec } from "../../core/secrets.ts";
 import { accounts, dataKeys } from "../../db/schema.ts";
@@ -21,15 +22,7 @@ async function account(): Promise<string> {
   return id;
 }
 
-async function code(work: Promise<unknown>): Promise<string> {
-  try {
-    await work;
-    return "ok";
-  } catch (e) {
-    if (e instanceof SecretError) return e.code;
-    throw e;
-  }
-}
+const code = (work: Promise<unknown>) => thrownCode(work, SecretError);
 
 const wrappedOf = async (accountId: string) => (await db().select().from(dataKeys).where(eq(dataKeys.accountId, accountId)))[0];
 

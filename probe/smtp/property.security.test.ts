@@ -13,7 +13,8 @@ import {
   MAX_RCPTS_PER_ADDRESS,
   MAX_STALLED_SESSIONS,
 } from "./scheduler.ts";
-import { prng, scriptedServer, type Answer, type ScriptedServer, type ScriptedSession } from "./scripted.ts";
+import { seededRandom } from "../../core/testing.ts";
+import { scriptedServer, type Answer, type ScriptedServer, type ScriptedSession } from "./scripted.ts";
 
 const DOMAIN = "flood.test";
 let dns: Awaited<ReturnType<typeof startDns>>;
@@ -109,7 +110,7 @@ const HOSTILE: Record<string, Answer[]> = {
  * answer of its verb.
  */
 function randomScript(seed: number) {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const mode = seed % 10;
   const random = mode >= 4;
   const opening = random ? 0.3 * rand() : 0;
@@ -159,7 +160,7 @@ describe("whatever a server answers (property, seeded)", () => {
   const SEEDS = Array.from({ length: 60 }, (_, i) => i + 1);
 
   async function one(seed: number) {
-    const rand = prng(seed * 7919);
+    const rand = seededRandom(seed * 7919);
     const emails = Array.from({ length: 1 + Math.floor(rand() * 6) }, (_, i) => `${rand() < 0.5 ? "ok" : "no"}${i}@${DOMAIN}`);
     const server = await scriptedServer(randomScript(seed));
     try {

@@ -101,14 +101,3 @@ export async function scriptedServer(script: Script): Promise<ScriptedServer> {
   return state;
 }
 
-/** Deterministic PRNG (mulberry32): a seed replays the same server. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -36,6 +36,15 @@ describe("request signing", () => {
     expect(await verifySignature(["s1"], header, { method: "PUT", path: route.path }, body, 1000)).toEqual({ ok: false, error: "mismatch" });
   });
 
+  it("is bound to its audience when it names one: a check signed for one probe does not verify at another", async () => {
+    const toA = { method: "POST", path: "/v1/verify", audience: "prb_a" };
+    const header = await sign("s1", toA, body, 1000);
+    expect(await verifySignature(["s1"], header, toA, body, 1000)).toEqual({ ok: true });
+    expect(await verifySignature(["s1"], header, { ...toA, audience: "prb_b" }, body, 1000)).toEqual({ ok: false, error: "mismatch" });
+    expect(await verifySignature(["s1"], header, { method: "POST", path: "/v1/verify" }, body, 1000)).toEqual({ ok: false, error: "mismatch" });
+    expect(await verifySignature(["s1"], await sign("s1", { method: "POST", path: "/v1/verify" }, body, 1000), toA, body, 1000)).toEqual({ ok: false, error: "mismatch" });
+  });
+
   it("binds the nonce and the body's hash: swapping either in a captured header fails the MAC", async () => {
     const header = await sign("s1", route, body, 1000, "nonce-one-0123456789");
     const otherNonce = header.replace("n=nonce-one-0123456789", "n=nonce-two-0123456789");

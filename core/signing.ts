@@ -6,6 +6,9 @@
 // - The method and route path inside it stop a signed request being replayed to another route.
 //   The path is the route the receiver matches on (e.g. "/internal/probes/results"), never a
 //   query. Newlines separate the parts because neither a path nor a nonce can hold one.
+// - A request to one probe also names that probe (its PROBE_ID, "\n<audience>" at the end), so a
+//   captured single check cannot be replayed to each other probe of the fleet within the window:
+//   every probe's nonce memory is its own.
 // - The body enters through its hash, carried in the header (as QStash's JWT carries it), so a
 //   receiver checks who signed from the headers alone, before it reads or reserves room for a
 //   body, and checks the body against the hash once read (issue 21).
@@ -19,6 +22,8 @@ export const DEFAULT_TOLERANCE_S = 300;
 export interface SignedRoute {
   method: string;
   path: string;
+  /** The one receiver among many it is meant for: a probe's PROBE_ID (the edge is one receiver, so none). */
+  audience?: string;
 }
 
 /** What a valid header vouches for: when, which nonce, and the hash the body must have. */
@@ -62,7 +67,8 @@ export function newNonce(): string {
   return base64url(crypto.getRandomValues(new Uint8Array(16)));
 }
 
-const signedText = (s: SignedHeader, route: SignedRoute) => `${s.t}\n${s.nonce}\n${route.method.toUpperCase()}\n${route.path}\n${s.bodyHash}`;
+const signedText = (s: SignedHeader, route: SignedRoute) =>
+  `${s.t}\n${s.nonce}\n${route.method.toUpperCase()}\n${route.path}\n${s.bodyHash}${route.audience === undefined ? "" : `\n${route.audience}`}`;
 
 export async function sign(secret: string, route: SignedRoute, body: string, nowS = Math.floor(Date.now() / 1000), nonce = newNonce()) {
   const signed: SignedHeader = { t: nowS, nonce, bodyHash: await bodyHash(body) };

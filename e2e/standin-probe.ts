@@ -1,10 +1,11 @@
 // A scripted stand-in for a probe's POST /v1/verify on loopback, for the Worker's tests in workerd
 // (started on the Node side by vitest.workers.config.ts). It checks the signature as a real probe
-// does, and behaves as the first path segment says, so one server is a fleet of probes:
-//   /ok/v1/verify       answers a result: "unknown.…" → unknown, "gone.…" → undeliverable, else deliverable
-//   /error/v1/verify    503, as a probe draining or failing does
-//   /garbage/v1/verify  200 with a body that is not a result
-//   /hang/v1/verify     never answers (the client's timeout must end it)
+// does, and behaves as the first path segment says, so one server is a fleet of probes; the second
+// is the probe's id, which a real probe knows as PROBE_ID and the signature must name:
+//   /ok/<id>/v1/verify       answers a result: "unknown.…" → unknown, "gone.…" → undeliverable, else deliverable
+//   /error/<id>/v1/verify    503, as a probe draining or failing does
+//   /garbage/<id>/v1/verify  200 with a body that is not a result
+//   /hang/<id>/v1/verify     never answers (the client's timeout must end it)
 // GET /calls?email=… says how many signed checks of that address reached it, any path.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -45,11 +46,11 @@ export async function startStandInProbe(opts: { secret: string }): Promise<{ url
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://standin");
     if (req.method === "GET" && url.pathname === "/calls") return send(res, 200, { count: calls.get(url.searchParams.get("email") ?? "") ?? 0 });
-    const [, mode, ...rest] = url.pathname.split("/");
-    if (req.method !== "POST" || rest.join("/") !== "v1/verify" || !STANDIN_PROBE_MODES.includes(mode as StandInProbeMode)) return send(res, 404, { error: "not_found" });
+    const [, mode, probeId, ...rest] = url.pathname.split("/");
+    if (req.method !== "POST" || !probeId || rest.join("/") !== "v1/verify" || !STANDIN_PROBE_MODES.includes(mode as StandInProbeMode)) return send(res, 404, { error: "not_found" });
     const body = await readBody(req);
-    // Signed for the probe's own route: the mode prefix is this stand-in's, as a proxy's would be.
-    const signed = await verifySignature([opts.secret], req.headers[SIGNATURE_HEADER] as string | undefined, { method: "POST", path: "/v1/verify" }, body);
+    // Signed for the probe's own route and for this probe: the prefix is this stand-in's, as a proxy's would be.
+    const signed = await verifySignature([opts.secret], req.headers[SIGNATURE_HEADER] as string | undefined, { method: "POST", path: "/v1/verify", audience: probeId }, body);
     if (!signed.ok) return send(res, 401, { error: "bad_signature" });
     const parsed = VerifyRequestSchema.safeParse(JSON.parse(body));
     if (!parsed.success) return send(res, 400, { error: "invalid_request" });

@@ -80,7 +80,7 @@ describe("probe daemon with the real engine", () => {
   it("answers a signed single check synchronously", async () => {
     const p = probe();
     const body = JSON.stringify({ email: "nobody@ok.test", trace: true });
-    const res = await p.app.request("/v1/verify", { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(SECRET, { method: "POST", path: "/v1/verify" }, body) } });
+    const res = await p.app.request("/v1/verify", { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(SECRET, { method: "POST", path: "/v1/verify", audience: "prb_daemon" }, body) } });
     expect(res.status).toBe(200);
     const r = ResultSchema.parse(await res.json());
     expect(r).toMatchObject({ verdict: "undeliverable", reason: "mailbox_not_found", smtp: { enhanced: "5.1.1" } });

@@ -18,7 +18,8 @@ import { BATCHES_URL, batchBody, config, errorCode, fakeEngine, memoryOutbox, po
 
 const CHUNK = 64 * 1024;
 const HUGE = 200 * 1024 * 1024;
-const VERIFY = { method: "POST", path: "/v1/verify" };
+/** A single check signed for the test probe (probe/testing.ts setup: prb_test). */
+const VERIFY = { method: "POST", path: "/v1/verify", audience: "prb_test" };
 
 type App = ReturnType<typeof setup>["app"];
 
@@ -303,6 +304,19 @@ describe("replays of a signed single check", () => {
     expect(probe.calls).toHaveLength(2);
   });
 
+  it("a check signed for another probe of the fleet (or for none) is refused unread: a capture cannot go round the fleet", async () => {
+    const probe = setup();
+    const body = JSON.stringify({ email: "a@d.test" });
+    for (const route of [{ ...VERIFY, audience: "prb_other" }, { method: "POST", path: "/v1/verify" }]) {
+      const { stream, state } = lazyBody(body.length, body.length);
+      const res = await post(probe.app, "/v1/verify", stream, { [SIGNATURE_HEADER]: await sign(config.PROBE_SECRET, route, body) });
+      expect([res.status, await errorCode(res)]).toEqual([401, "bad_signature"]);
+      expect(state.pulled).toBe(0);
+    }
+    expect(probe.calls).toHaveLength(0);
+    expect((await post(probe.app, "/v1/verify", body, await hmacHeaders(body))).status).toBe(200);
+  });
+
   it("the same request signed twice (a retry) is two fresh signatures", async () => {
     const probe = setup();
     const body = JSON.stringify({ email: "a@d.test" });
@@ -373,7 +387,7 @@ describe("a bad address alone", () => {
   it("answers a long single check with a verdict, not an error", async () => {
     const probe = setup();
     const body = JSON.stringify({ email: "z".repeat(600) });
-    const res = await post(probe.app, "/v1/verify", body, { [SIGNATURE_HEADER]: await sign(config.PROBE_SECRET, { method: "POST", path: "/v1/verify" }, body) });
+    const res = await post(probe.app, "/v1/verify", body, { [SIGNATURE_HEADER]: await sign(config.PROBE_SECRET, VERIFY, body) });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ verdict: "undeliverable", reason: "invalid_syntax" });
   });

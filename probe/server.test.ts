@@ -187,7 +187,7 @@ describe("drain", () => {
 
 describe("POST /v1/verify", () => {
   async function postVerify(app: ReturnType<typeof setup>["app"], body: string, secret = config.PROBE_SECRET) {
-    return app.request("/v1/verify", { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(secret, { method: "POST", path: "/v1/verify" }, body) } });
+    return app.request("/v1/verify", { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(secret, { method: "POST", path: "/v1/verify", audience: "prb_test" }, body) } });
   }
 
   it("answers the result, passing the budget to the engine", async () => {
@@ -218,7 +218,7 @@ describe("POST /v1/verify", () => {
 
 describe("POST /v1/find", () => {
   async function postFind(app: ReturnType<typeof setup>["app"], body: string, path = "/v1/find") {
-    return app.request("/v1/find", { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(config.PROBE_SECRET, { method: "POST", path }, body) } });
+    return app.request("/v1/find", { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(config.PROBE_SECRET, { method: "POST", path, audience: "prb_test" }, body) } });
   }
   const candidates = [
     { email: "nobody@d.test", pattern: "first.last", confidence: 40 },

@@ -208,7 +208,7 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
    * read, so a captured request is refused unread the second time.
    */
   async function readHmacSigned(c: Context<Env>, maxBytes: number): Promise<BodyRead> {
-    const route = { method: c.req.method, path: c.req.path };
+    const route = { method: c.req.method, path: c.req.path, audience: probeId };
     const header = await checkSignatureHeader([config.PROBE_SECRET], c.req.header(SIGNATURE_HEADER), route, { nowS: nowS() });
     if (!header.ok) return { ok: false, response: await refuseUnread(c, "bad_signature", `signature ${header.error}`) };
     const claim = nonces.claim(header.signed.nonce, nonceExpiresAtS(header.signed), nowS());

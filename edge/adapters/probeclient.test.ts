@@ -6,7 +6,7 @@ import { lazyBody } from "../../core/testing.ts";
 import { createHttpProbeClient, MAX_PROBE_ANSWER_BYTES } from "./probeclient.ts";
 
 const client = createHttpProbeClient({ secret: env.PROBE_SECRET });
-const at = (mode: string) => ({ id: `prb_${mode}`, url: `${env.STANDIN_PROBE_URL}/${mode}/` });
+const at = (mode: string) => ({ id: `prb_${mode}`, url: `${env.STANDIN_PROBE_URL}/${mode}/prb_${mode}/` });
 const calls = async (email: string) => ((await (await fetch(`${env.STANDIN_PROBE_URL}/calls?email=${encodeURIComponent(email)}`)).json()) as { count: number }).count;
 
 describe("createHttpProbeClient", () => {
@@ -22,6 +22,10 @@ describe("createHttpProbeClient", () => {
     const forged = createHttpProbeClient({ secret: "not-the-probe-secret-at-all" });
     expect(await forged.verify(at("ok"), { email: "b.pc@example.com" }, 3_000)).toMatchObject({ ok: false, error: "http_status", status: 401 });
     expect(await calls("b.pc@example.com")).toBe(0);
+    // Signed for the probe asked: a probe whose id is not the one signed for refuses it.
+    const misnamed = { id: "prb_someone_else", url: `${env.STANDIN_PROBE_URL}/ok/prb_ok/` };
+    expect(await client.verify(misnamed, { email: "c.pc@example.com" }, 3_000)).toMatchObject({ ok: false, error: "http_status", status: 401 });
+    expect(await calls("c.pc@example.com")).toBe(0);
   });
 
   it("gives up on a probe that never answers after its budget and the slack", async () => {

@@ -42,9 +42,9 @@ export function createHttpProbeClient(opts: { secret: string; slackMs?: number; 
   const doFetch = opts.fetch ?? fetch;
   const slackMs = opts.slackMs ?? TRANSPORT_SLACK_MS;
 
-  /** The signature is bound to the probe's route. */
+  /** The signature is bound to the probe's route and to that probe. */
   async function ask<T>(probe: ProbeTarget, path: string, payload: object, schema: z.ZodType<T>, budgetMs: number): Promise<ProbeAnswer<T>> {
-    const route = { method: "POST", path };
+    const route = { method: "POST", path, audience: probe.id };
     const body = JSON.stringify({ ...payload, budget_ms: budgetMs });
     const url = `${probe.url.replace(/\/+$/, "")}${path}`;
     try {

@@ -47,7 +47,7 @@ describe("POST /api/v1/verify through probes", () => {
   /** Registers probes by signed heartbeats, in the order the check asks them (least loaded first). */
   async function probesAt(...modes: string[]) {
     for (const [i, mode] of modes.entries()) {
-      const body = JSON.stringify({ probe_id: `prb_${mode}${i}`, url: `${env.STANDIN_PROBE_URL}/${mode}`, version: "0.0.0-standin", in_flight: i, capacity: 100, draining: false, sent_at: new Date().toISOString() });
+      const body = JSON.stringify({ probe_id: `prb_${mode}${i}`, url: `${env.STANDIN_PROBE_URL}/${mode}/prb_${mode}${i}`, version: "0.0.0-standin", in_flight: i, capacity: 100, draining: false, sent_at: new Date().toISOString() });
       const res = await call("/internal/probes/heartbeat", { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(env.PROBE_SECRET, { method: "POST", path: "/internal/probes/heartbeat" }, body) }, env: bindings });
       expect(res.status).toBe(200);
     }

@@ -11,6 +11,7 @@ import { thrownCode } from "../core/testing.ts";
 import { accounts, apiKeys, batches, batchItems, jobs } from "../db/schema.ts";
 import type { ProbeAnswer, ProbeClient } from "./adapters/probeclient.ts";
 import { createEdgeDb, type EdgeDb } from "./db.ts";
+import { ensurePersonalAccount, localUserId, viewerFor, type Person, type Viewer } from "./services/accounts.ts";
 import { ServiceError } from "./errors.ts";
 import worker from "./worker.ts";
 
@@ -99,3 +100,14 @@ export function standInProbeClient(answer: (email: string, attempt: number) => P
 
 /** "ok", or the code of the ServiceError the work threw (anything else is rethrown). */
 export const serviceCode = (work: Promise<unknown>): Promise<string> => thrownCode(work, ServiceError);
+
+/** A signed-up person (local sign-in) with their personal account, under a unique address. */
+export async function seedPerson(name: string): Promise<Person> {
+  const email = `${name}.${newId("req").slice(4, 12)}@example.com`;
+  const p = { id: await localUserId(email), email };
+  await ensurePersonalAccount(testDb(), p, 0);
+  return p;
+}
+
+/** The person as a member of the team sees it (they must be one). */
+export const viewerAs = async (p: Person, teamId: string): Promise<Viewer> => (await viewerFor(testDb(), p, teamId))!;

@@ -6,22 +6,15 @@
 import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { newId } from "../../core/ids.ts";
 import { apiKeys, auditLog, members } from "../../db/schema.ts";
 import { loadConfig } from "../config.ts";
-import { createTeam, ensurePersonalAccount, localUserId, removeMember, setMember, viewerFor, type Person, type Viewer } from "../services/accounts.ts";
+import { createTeam, removeMember, setMember, type Person } from "../services/accounts.ts";
 import { createApiKey, listApiKeys } from "../services/keys.ts";
 import { checkLiveToken, mintLiveToken } from "../services/livetoken.ts";
-import { call, errorCode, seedAccount, seedJobWithBatch, testDb as db } from "../testing.ts";
+import { call, errorCode, seedAccount, seedJobWithBatch, testDb as db, seedPerson, viewerAs } from "../testing.ts";
 
-async function person(name: string): Promise<Person> {
-  const email = `${name}.${newId("req").slice(4, 12)}@example.com`;
-  const p = { id: await localUserId(email), email };
-  await ensurePersonalAccount(db(), p, 0);
-  return p;
-}
-
-const as = async (p: Person, teamId: string): Promise<Viewer> => (await viewerFor(db(), p, teamId))!;
+const person = seedPerson;
+const as = viewerAs;
 
 /** A team with an owner and two admins, each with a key of their own. */
 async function team() {

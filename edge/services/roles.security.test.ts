@@ -3,22 +3,15 @@
 // decision is taken by the write itself (a stale or raced view of the roles changes nothing).
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { newId } from "../../core/ids.ts";
 import type { Role } from "../../core/roles.ts";
 import { apiKeys, members } from "../../db/schema.ts";
 import { API_ERRORS } from "../api/errors.ts";
-import { serviceCode as code, testDb as db } from "../testing.ts";
-import { createTeam, ensurePersonalAccount, localUserId, removeMember, setMember, viewerFor, type Person, type Viewer } from "./accounts.ts";
+import { serviceCode as code, testDb as db, seedPerson, viewerAs } from "../testing.ts";
+import { createTeam, removeMember, setMember, type Person } from "./accounts.ts";
 import { createApiKey, listApiKeys } from "./keys.ts";
 
-async function person(name: string): Promise<Person> {
-  const email = `${name}.${newId("req").slice(4, 12)}@example.com`;
-  const p = { id: await localUserId(email), email };
-  await ensurePersonalAccount(db(), p, 0);
-  return p;
-}
-
-const as = async (p: Person, teamId: string): Promise<Viewer> => (await viewerFor(db(), p, teamId))!;
+const person = seedPerson;
+const as = viewerAs;
 
 async function roleOf(teamId: string, p: Person): Promise<Role | null> {
   const [row] = await db().select({ role: members.role }).from(members).where(and(eq(members.accountId, teamId), eq(members.userId, p.id)));

@@ -10,7 +10,7 @@ import { isTerminal, type JobProgress } from "../core/live.ts";
 import { VERDICTS } from "../core/verdict.ts";
 import { createMxrayClient, MxrayApiError, type FindPerson, type Job, type JobKind, type MxrayClient, type ResultFormat, type Verdict, type WebhookEvent } from "./index.ts";
 
-/** Exit statuses of the API commands; the README lists them. */
+/** Exit statuses of the API commands; docs/api.md lists them. */
 export const EXIT = {
   ok: 0,
   /** The job ended failed or canceled. */

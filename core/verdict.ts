@@ -1,5 +1,5 @@
 // The verdict model: one record of facts per address, one pure function from facts to verdict.
-// The table below is the whole policy; README.md ("Verdicts") and the API docs mirror it.
+// The table below is the whole policy; docs/verdicts.md and the API docs mirror it.
 
 export const VERDICTS = ["deliverable", "undeliverable", "risky", "unknown"] as const;
 export type Verdict = (typeof VERDICTS)[number];
@@ -184,7 +184,7 @@ export function decide(f: Facts): Decision {
   return { verdict, reason, score: Math.max(0, Math.min(100, score)), greylisted };
 }
 
-/** How our verdicts read in the vocabularies of the well-known services (README has the table). */
+/** How our verdicts read in the vocabularies of the well-known services (docs/verdicts.md has the table). */
 export const PEER_STATUS: Record<Verdict, { zerobounce: string; kickbox: string; reacher: string }> = {
   deliverable: { zerobounce: "valid", kickbox: "deliverable", reacher: "safe" },
   undeliverable: { zerobounce: "invalid", kickbox: "undeliverable", reacher: "invalid" },

@@ -27,7 +27,7 @@ Usage:
   mxray verify [ADDRESS ...] [--file F] [--json] [--trace] [--from ADDR] [--helo NAME]
                [--dns HOST:PORT ...] [--port N] [--timeout MS] [--concurrency N]
                [--per-host N] [--greylist-budget MS] [--budget MS] [--window N]
-  mxray serve                 run the daemon (configured by environment, see README)
+  mxray serve                 run the daemon (configured by environment, see docs/probe.md)
   mxray doctor [--helo NAME] [--ip ADDR] [--dns HOST:PORT ...] [--target HOST:PORT ...]
                [--blocklist ZONE ...] [--timeout MS]
   mxray help

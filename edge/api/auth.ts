@@ -13,7 +13,7 @@ import { can } from "../../core/roles.ts";
 import { accounts, apiKeys, members } from "../../db/schema.ts";
 import { localMode, type Config } from "../config.ts";
 import type { EdgeDb } from "../db.ts";
-import { auditKeysRevoked } from "../services/keys.ts";
+import { revokeKeysOfFormerMaker } from "../services/keys.ts";
 import type { Who } from "../services/audit.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
@@ -90,7 +90,7 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   if (row.createdBy !== null && (found.makerRole === null || !can(found.makerRole, "keys:manage"))) {
     // Missed by whatever changed the membership (a change made before revocations existed, or
     // around the services): revoked now, for the keys page and the audit log too.
-    c.executionCtx.waitUntil(revokeOrphan(db, row.accountId, row.id, row.createdBy).catch(() => undefined));
+    c.executionCtx.waitUntil(revokeKeysOfFormerMaker(db, row.accountId, row.createdBy).catch(() => undefined));
     throw new ApiError("key_revoked", "This API key was revoked: the person who made it is no longer an owner or admin of its account");
   }
   if (found.disabledAt !== null) throw new ApiError("account_disabled", `This account is disabled: ${found.disabledReason ?? "ask support"}`);
@@ -102,9 +102,3 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   }
   await next();
 });
-
-/** Revokes a key whose maker lost the right to make keys, once, with the reason in the audit log. */
-async function revokeOrphan(db: EdgeDb, accountId: string, keyId: string, maker: string, now = Date.now()): Promise<void> {
-  const done = await db.$client.execute({ sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING id", args: [now, keyId] });
-  await auditKeysRevoked(db, null, { accountId, actor: "system", keyIds: done.rows.map((r) => String(r.id)), reason: "maker_not_member", maker }, now);
-}

@@ -107,6 +107,16 @@ export function revokeKeysOfStatement(accountId: string, userId: string, now: nu
   };
 }
 
+/**
+ * Revokes the keys `maker` made in `accountId` when they no longer may make keys there, with the
+ * reason in the audit log: for a change the key check noticed before any service did (one made
+ * before revocations existed, or around the services).
+ */
+export async function revokeKeysOfFormerMaker(db: EdgeDb, accountId: string, maker: string, now = Date.now()): Promise<void> {
+  const done = await db.$client.execute(revokeKeysOfStatement(accountId, maker, now));
+  await auditKeysRevoked(db, null, { accountId, actor: "system", keyIds: done.rows.map((r) => String(r.id)), reason: "maker_not_member", maker }, now);
+}
+
 /** One `api_key.revoked` entry per key revoked for its maker's sake, saying why and whose. */
 export async function auditKeysRevoked(
   db: EdgeDb,

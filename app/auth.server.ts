@@ -5,11 +5,11 @@ import { getAuth } from "@clerk/remix/ssr.server";
 import { redirect, type AppLoadContext } from "@remix-run/server-runtime";
 import { roleFromClerk } from "../core/roles.ts";
 import { clerkConfigured } from "../edge/config.ts";
-import { clerkOperator, isOperator } from "../edge/services/admin.ts";
-import { auditClerkSignIn } from "../edge/services/audit.ts";
-import { ensurePersonalAccount, localUserId, syncClerkOrganization, viewerFor, type Person, type Viewer } from "../edge/services/accounts.ts";
-import type { LiveTokenHolder } from "../edge/services/livetoken.ts";
-import { preferredAccount, readSession } from "../edge/services/session.ts";
+import { clerkOperator, isOperator } from "../edge/admin/admin.ts";
+import { auditClerkSignIn } from "../edge/audit/audit.ts";
+import { ensurePersonalAccount, localUserId, syncClerkOrganization, viewerFor, type Person, type Viewer } from "../edge/identity/accounts.ts";
+import type { LiveTokenHolder } from "../edge/identity/livetoken.ts";
+import { preferredAccount, readSession } from "../edge/identity/session.ts";
 
 export interface AuthArgs {
   request: Request;

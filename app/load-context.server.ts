@@ -1,7 +1,7 @@
 // What the Worker (edge/entry.ts) puts in every loader's and action's load context. Loaders call
 // the edge's services with it; no SQL in app/.
 import type { openApiDocument } from "../edge/api/docs.ts";
-import type { Services } from "../edge/services/context.ts";
+import type { Services } from "../edge/context.ts";
 
 declare module "@remix-run/server-runtime" {
   interface AppLoadContext {

@@ -9,7 +9,7 @@
 // under its own random data key, and the data key is stored sealed ("wrapped") under a master key
 // of MXRAY_ENCRYPTION_KEYS (`id:base64key,…`; the first seals, all open). Rotating the master key
 // rewraps the data keys only; deleting an account's data key makes its secrets unreadable at once.
-// Pure: no I/O. The data keys' table is the edge's (edge/services/secrets.ts).
+// Pure: no I/O. The data keys' table is the edge's (edge/secrets/secrets.ts).
 
 const encoder = new TextEncoder();
 /** Bytes on a plain ArrayBuffer, as Web Crypto's types ask. */

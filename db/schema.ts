@@ -26,7 +26,7 @@ export const accounts = sqliteTable("accounts", {
  * AES-256 key that seals the account's secrets (webhook signing secrets, later relay and mailbox
  * passwords), stored only wrapped by a master key of MXRAY_ENCRYPTION_KEYS (`v1.<master key
  * id>.…`, bound to the account). Deleting the row makes the account's secrets unreadable at once.
- * Written only by edge/services/secrets.ts (and rewrapped by `npm run secrets:rotate`).
+ * Written only by edge/secrets/secrets.ts (and rewrapped by `npm run secrets:rotate`).
  */
 export const dataKeys = sqliteTable("data_keys", {
   accountId: text("account_id").primaryKey().references(() => accounts.id, { onDelete: "cascade" }),
@@ -290,7 +290,7 @@ export const creditLedger = sqliteTable(
 /**
  * What Stripe told us about one payment, by payment intent, in whatever order the events came:
  * the purchase (account, credits, amount) and what was refunded or disputed. The credits taken
- * back so far follow from these facts (edge/services/payments.ts), so a refund that arrives
+ * back so far follow from these facts (edge/billing/payments.ts), so a refund that arrives
  * before its purchase is applied when the purchase arrives.
  */
 export const stripePayments = sqliteTable("stripe_payments", {
@@ -389,7 +389,7 @@ export const webhookEndpoints = sqliteTable(
     description: text("description"),
     /**
      * The signing secret (`whsec_…`) sealed under the account's data key for this endpoint
-     * (edge/services/webhooks.ts). Rows from before migration 0012 held it in clear; the sweeper
+     * (edge/webhooks/webhooks.ts). Rows from before migration 0012 held it in clear; the sweeper
      * seals those (sealClearSecrets), and a clear one still signs until then.
      */
     secret: text("secret").notNull(),
@@ -480,7 +480,7 @@ export const auditLog = sqliteTable(
     accountId: text("account_id").notNull(),
     /** A user id, an API key id, "stripe" or "system". */
     actor: text("actor").notNull(),
-    /** `<object>.<verb>` in the past tense, e.g. "job.created" (AUDIT_ACTIONS in edge/services/audit.ts). */
+    /** `<object>.<verb>` in the past tense, e.g. "job.created" (AUDIT_ACTIONS in edge/audit/audit.ts). */
     action: text("action").notNull(),
     target: text("target"),
     detail: text("detail"), // JSON

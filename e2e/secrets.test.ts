@@ -9,7 +9,7 @@ import { dataKeySet, importKeyring, isSealed, newDataKey, openString, seal, seal
 import { createDb } from "../db/client.ts";
 import { migrateDb } from "../db/migrate.ts";
 import { startSqld, type RunningSqld } from "../db/sqld.ts";
-import { WEBHOOK_SECRET_PURPOSE } from "../edge/services/webhooksecrets.ts";
+import { WEBHOOK_SECRET_PURPOSE } from "../edge/webhooks/secrets.ts";
 import { scratchDir } from "./scratch.ts";
 
 const ROOT = join(import.meta.dirname, "..");

@@ -6,7 +6,7 @@
 import { createRequestHandler } from "@remix-run/server-runtime";
 import * as build from "mxray-remix-build";
 import { openApiDocument } from "./api/docs.ts";
-import { crossSiteWrite } from "./csrf.ts";
+import { crossSiteWrite } from "./identity/csrf.ts";
 import { withCappedBody } from "./formbody.ts";
 import { JobHub } from "./jobhub.ts";
 import { createWorker, scheduled } from "./worker.ts";

@@ -11,8 +11,8 @@
 // edge/ is typechecked with workerd's types).
 import { parseEncryptionKeys } from "../core/secrets.ts";
 import { createEdgeDb } from "./db.ts";
-import { createVault, rewrapDataKeys } from "./services/secrets.ts";
-import { sealClearWebhookSecrets } from "./services/webhooksecrets.ts";
+import { createVault, rewrapDataKeys } from "./secrets/secrets.ts";
+import { sealClearWebhookSecrets } from "./webhooks/secrets.ts";
 
 const node = (globalThis as unknown as { process: { env: Record<string, string | undefined>; exitCode?: number } }).process;
 

@@ -11,7 +11,7 @@ import { thrownCode } from "../core/testing.ts";
 import { accounts, apiKeys, batches, batchItems, jobs } from "../db/schema.ts";
 import type { ProbeAnswer, ProbeClient } from "./adapters/probeclient.ts";
 import { createEdgeDb, type EdgeDb } from "./db.ts";
-import { ensurePersonalAccount, localUserId, viewerFor, type Person, type Viewer } from "./services/accounts.ts";
+import { ensurePersonalAccount, localUserId, viewerFor, type Person, type Viewer } from "./identity/accounts.ts";
 import { ServiceError } from "./errors.ts";
 import worker from "./worker.ts";
 

@@ -41,11 +41,11 @@ import { registerHooksUnsubscribe } from "./api/v1_hooks_unsubscribe.ts";
 import { registerHooksSamples } from "./api/v1_hooks_samples.ts";
 import { registerWebhookCallbacks } from "./api/internal_webhooks.ts";
 import { JobHub } from "./jobhub.ts";
-import { buildServices } from "./services/context.ts";
-import { sweepAutoTopUps } from "./services/billing.ts";
-import { sweep } from "./services/dispatch.ts";
-import { purgeExpiredSessions } from "./services/session.ts";
-import { sweepWebhooks } from "./services/webhooks.ts";
+import { buildServices } from "./context.ts";
+import { sweepAutoTopUps } from "./billing/billing.ts";
+import { sweep } from "./dispatch/dispatch.ts";
+import { purgeExpiredSessions } from "./identity/session.ts";
+import { sweepWebhooks } from "./webhooks/webhooks.ts";
 
 export { JobHub };
 

@@ -2,7 +2,7 @@
 // anything else is a real failure and goes to the error boundary.
 import type { Permission } from "../../core/roles.ts";
 import { ServiceError } from "../../edge/errors.ts";
-import { authorize } from "../../edge/services/accounts.ts";
+import { authorize } from "../../edge/identity/accounts.ts";
 
 export function refused(e: unknown): { error: { code: string; message: string } } {
   if (e instanceof ServiceError) return { error: { code: e.code, message: e.message } };

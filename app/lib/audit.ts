@@ -1,5 +1,5 @@
 // The audit log in words, for /audit and its CSV export.
-import type { AuditFilter, AuditView } from "../../edge/services/audit.ts";
+import type { AuditFilter, AuditView } from "../../edge/audit/audit.ts";
 
 /** The filter's choices: every action of one object. */
 export const AUDIT_GROUPS = [
@@ -58,7 +58,7 @@ export function describe(e: Pick<AuditView, "action" | "detail">): string {
   }
 }
 
-/** Why a key was revoked without anyone pressing "Revoke" (edge/services/keys.ts KeyRevocationReason). */
+/** Why a key was revoked without anyone pressing "Revoke" (edge/identity/keys.ts KeyRevocationReason). */
 const REVOKED_BECAUSE: Record<string, string> = {
   member_removed: "its maker left the team",
   role_changed: "its maker's role may not make keys",

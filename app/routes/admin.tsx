@@ -7,7 +7,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-r
 import { Form, Link, useActionData, useLoaderData, type MetaFunction } from "@remix-run/react";
 import {
   adjustCredits, fleet, heldStripeEvents, jobsInFlight, retriedBatches, retryStripeEvent, searchAccounts, setAccountDisabled, setProbeState,
-} from "../../edge/services/admin.ts";
+} from "../../edge/admin/admin.ts";
 import { requireSignedIn, type AuthArgs } from "../auth.server.ts";
 import { fmt, pct } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";

@@ -3,8 +3,8 @@
 import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useLoaderData, type MetaFunction } from "@remix-run/react";
 import { ServiceError } from "../../edge/errors.ts";
-import { listMembers } from "../../edge/services/accounts.ts";
-import { listAudit } from "../../edge/services/audit.ts";
+import { listMembers } from "../../edge/identity/accounts.ts";
+import { listAudit } from "../../edge/audit/audit.ts";
 import { requireViewer } from "../auth.server.ts";
 import { utc } from "../components/ui.tsx";
 import { authorizeOr403 } from "../lib/actions.server.ts";

@@ -1,8 +1,8 @@
 // GET /audit.csv: the audit log (with the page's filter), newest first, streamed page by page.
 // Owners and admins only, like /audit. Cells are CSV-injection safe (core/csvexport.ts).
 import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
-import { listMembers } from "../../edge/services/accounts.ts";
-import { listAudit } from "../../edge/services/audit.ts";
+import { listMembers } from "../../edge/identity/accounts.ts";
+import { listAudit } from "../../edge/audit/audit.ts";
 import { requireViewer } from "../auth.server.ts";
 import { authorizeOr403 } from "../lib/actions.server.ts";
 import { auditFilter, describe } from "../lib/audit.ts";

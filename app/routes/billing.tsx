@@ -9,9 +9,9 @@ import { Form, Link, useActionData, useLoaderData, useNavigation, type MetaFunct
 import { AUTO_TOPUP_MAX_PER_DAY, AUTO_TOPUP_MIN_THRESHOLD, formatMoney, productByKey } from "../../core/billing.ts";
 import { can } from "../../core/roles.ts";
 import { ServiceError } from "../../edge/errors.ts";
-import { authorize, listMembers } from "../../edge/services/accounts.ts";
-import { billingOverview, openPortal, setAutoTopUp, startCheckout } from "../../edge/services/billing.ts";
-import { listLedger } from "../../edge/services/ledger.ts";
+import { authorize, listMembers } from "../../edge/identity/accounts.ts";
+import { billingOverview, openPortal, setAutoTopUp, startCheckout } from "../../edge/billing/billing.ts";
+import { listLedger } from "../../edge/credits/ledger.ts";
 import { requireViewer } from "../auth.server.ts";
 import { fmt, utc } from "../components/ui.tsx";
 import { authorizeOr403, refused } from "../lib/actions.server.ts";

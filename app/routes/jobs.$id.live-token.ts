@@ -1,7 +1,7 @@
 // POST /jobs/:id/live-token: a fresh token for the job's WebSocket, for the signed-in viewer.
 import type { ActionFunctionArgs } from "@remix-run/server-runtime";
-import { getJob } from "../../edge/services/jobs.ts";
-import { mintLiveToken } from "../../edge/services/livetoken.ts";
+import { getJob } from "../../edge/jobs/jobs.ts";
+import { mintLiveToken } from "../../edge/identity/livetoken.ts";
 import { requireViewer } from "../auth.server.ts";
 import { jobOr404 } from "../lib/jobs.server.ts";
 

@@ -2,8 +2,8 @@
 // Owners and admins only; an account holds at most MAX_ACTIVE_KEYS unrevoked keys.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
-import { authorize } from "../../edge/services/accounts.ts";
-import { createApiKey, listApiKeys, MAX_ACTIVE_KEYS, revokeApiKey } from "../../edge/services/keys.ts";
+import { authorize } from "../../edge/identity/accounts.ts";
+import { createApiKey, listApiKeys, MAX_ACTIVE_KEYS, revokeApiKey } from "../../edge/identity/keys.ts";
 import { requireViewer } from "../auth.server.ts";
 import { CopyButton, utc } from "../components/ui.tsx";
 import { authorizeOr403, refused } from "../lib/actions.server.ts";

@@ -12,9 +12,9 @@ import { startSqld, type RunningSqld } from "../../db/sqld.ts";
 import { auditLog } from "../../db/schema.ts";
 import { ConfigSchema } from "../../edge/config.ts";
 import { createEdgeDb } from "../../edge/db.ts";
-import { createTeam, ensurePersonalAccount, localUserId, type Person } from "../../edge/services/accounts.ts";
-import { listApiKeys, MAX_ACTIVE_KEYS } from "../../edge/services/keys.ts";
-import { accountCookie, startSession } from "../../edge/services/session.ts";
+import { createTeam, ensurePersonalAccount, localUserId, type Person } from "../../edge/identity/accounts.ts";
+import { listApiKeys, MAX_ACTIVE_KEYS } from "../../edge/identity/keys.ts";
+import { accountCookie, startSession } from "../../edge/identity/session.ts";
 import { action as keysAction } from "./keys.tsx";
 import { action as teamAction } from "./team.tsx";
 

@@ -4,8 +4,8 @@ import type { ActionFunctionArgs } from "@remix-run/server-runtime";
 import { redirect } from "@remix-run/server-runtime";
 import { API_ERRORS } from "../../edge/api/errors.ts";
 import { findServiceError } from "../../edge/errors.ts";
-import { ingestJob } from "../../edge/services/jobs.ts";
-import { defaultJobName, readUpload } from "../../edge/services/upload.ts";
+import { ingestJob } from "../../edge/jobs/jobs.ts";
+import { defaultJobName, readUpload } from "../../edge/jobs/upload.ts";
 import { requireViewer } from "../auth.server.ts";
 
 export async function action(args: ActionFunctionArgs) {

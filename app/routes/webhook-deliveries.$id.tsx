@@ -5,8 +5,8 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
 import { ServiceError } from "../../edge/errors.ts";
-import { authorize } from "../../edge/services/accounts.ts";
-import { getEndpoint, listDeliveries, replayDelivery, sendTestEvent } from "../../edge/services/webhooks.ts";
+import { authorize } from "../../edge/identity/accounts.ts";
+import { getEndpoint, listDeliveries, replayDelivery, sendTestEvent } from "../../edge/webhooks/webhooks.ts";
 import { requireViewer } from "../auth.server.ts";
 import { utc } from "../components/ui.tsx";
 import { authorizeOr403, refused } from "../lib/actions.server.ts";

@@ -5,8 +5,8 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-r
 import { Form, Link, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
 import { WEBHOOK_EVENT_TYPES } from "../../db/schema.ts";
 import { ServiceError } from "../../edge/errors.ts";
-import { authorize } from "../../edge/services/accounts.ts";
-import { createEndpoint, deleteEndpoint, getEndpoint, isWebhookEventType, listEndpoints, MAX_ENDPOINTS, rotateSecret, sendTestEvent, updateEndpoint } from "../../edge/services/webhooks.ts";
+import { authorize } from "../../edge/identity/accounts.ts";
+import { createEndpoint, deleteEndpoint, getEndpoint, isWebhookEventType, listEndpoints, MAX_ENDPOINTS, rotateSecret, sendTestEvent, updateEndpoint } from "../../edge/webhooks/webhooks.ts";
 import { requireViewer } from "../auth.server.ts";
 import { CopyButton, utc } from "../components/ui.tsx";
 import { authorizeOr403, refused } from "../lib/actions.server.ts";

@@ -5,7 +5,7 @@
 // patterns learned on the domain so far, asked in one SMTP transaction by engine.find. People go
 // in two passes: the first two of each domain (nothing known yet), then the rest with what the
 // first pass taught (a deliverable answer on a domain that is not catch-all counts its pattern,
-// as edge/services/domainpatterns.ts does). The naive finder tries every pattern's candidate,
+// as edge/finder/domainpatterns.ts does). The naive finder tries every pattern's candidate,
 // each with its own connection (one engine.verify call each), and answers the first accepted in
 // pattern order. Each finder runs on a fresh world (same seed), so greylisting has not already
 // seen the other's triplets, and on its own engine.

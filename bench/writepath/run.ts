@@ -2,7 +2,7 @@
 //   interactive  the design we replaced: an interactive transaction per chunk (BEGIN, read and
 //                parse the batch's items in the client, insert, move counters, COMMIT), so the
 //                write lock is held across four network round trips;
-//   batch        what runs now: edge/services/results.ts applyResultChunk, one `batch` request of
+//   batch        what runs now: edge/jobs/results.ts applyResultChunk, one `batch` request of
 //                conditional statements (the lock is held only while sqld runs them);
 //   coalesced    one writer per job coalescing 8 chunks into one write, approximated by the same
 //                code with 8× larger chunks (the Durable Object hop it needs is not counted).
@@ -18,7 +18,7 @@ import type { BatchItem } from "../../core/ingest.ts";
 import { migrateDb } from "../../db/migrate.ts";
 import { startSqld } from "../../db/sqld.ts";
 import { createEdgeDb, type EdgeDb } from "../../edge/db.ts";
-import { applyResultChunk } from "../../edge/services/results.ts";
+import { applyResultChunk } from "../../edge/jobs/results.ts";
 import { scratchDir } from "../../e2e/scratch.ts";
 
 const { values } = parseArgs({ options: { addresses: { type: "string", default: "100000" }, writers: { type: "string", default: "8" } } });

@@ -3,7 +3,7 @@
 // delivery id and retried by QStash while our route answers 5xx; a failure callback records a
 // delivery QStash gave up on. Without QSTASH_TOKEN, the direct stand-in runs the attempt in the
 // background here and the minute sweeper runs the retries on our schedule. Either way every
-// attempt is made, signed afresh and logged by edge/services/webhooks.ts.
+// attempt is made, signed afresh and logged by edge/webhooks/webhooks.ts.
 //
 // QStash's signing keys are one pair per QStash account, and every probe holds them to check its
 // batches: a QStash signature alone only says "QStash or a probe". So each message also carries a

@@ -1,6 +1,6 @@
 // The Hono environment every route shares: bindings, and what middleware puts on the context.
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Services } from "../services/context.ts";
+import type { Services } from "../context.ts";
 import { ApiError } from "./errors.ts";
 
 export interface AppVars {

@@ -13,8 +13,8 @@ import { can } from "../../core/roles.ts";
 import { accounts, apiKeys, members } from "../../db/schema.ts";
 import { localMode, type Config } from "../config.ts";
 import type { EdgeDb } from "../db.ts";
-import { revokeKeysOfFormerMaker } from "../services/keys.ts";
-import type { Who } from "../services/audit.ts";
+import { revokeKeysOfFormerMaker } from "../identity/keys.ts";
+import type { Who } from "../audit/audit.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
 

@@ -10,8 +10,8 @@ import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { newId } from "../../core/ids.ts";
 import { accounts, auditLog, members } from "../../db/schema.ts";
-import { ensurePersonalAccount, syncClerkOrganization, type Person } from "../services/accounts.ts";
-import { createApiKey } from "../services/keys.ts";
+import { ensurePersonalAccount, syncClerkOrganization, type Person } from "../identity/accounts.ts";
+import { createApiKey } from "../identity/keys.ts";
 import { call, errorCode, testDb as db } from "../testing.ts";
 
 const SECRET = `whsec_${btoa("clerk-webhook-test-secret-0123")}`;

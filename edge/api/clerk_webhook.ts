@@ -1,7 +1,7 @@
 // POST /webhooks/clerk: Clerk's signed events (Svix: Standard Webhooks, `svix-id`,
 // `svix-timestamp`, `svix-signature` over "id.timestamp.body" under CLERK_WEBHOOK_SIGNING_SECRET),
 // for what ends someone's access: a membership removed or re-roled, an organization or a user
-// deleted. Each revokes the API keys the person can no longer hold (edge/services/accounts.ts)
+// deleted. Each revokes the API keys the person can no longer hold (edge/identity/accounts.ts)
 // and says so in the audit log. Svix retries anything but 2xx, so 2xx means "nothing more to do":
 // applied, found already applied (a retry), or an event we do not act on. A bad signature or one
 // outside ±5 minutes answers 400.
@@ -10,7 +10,7 @@ import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import { z } from "zod";
 import { readRequestLimited } from "../../core/limitedbody.ts";
 import { roleFromClerk } from "../../core/roles.ts";
-import { changeClerkRole, endClerkMembership, endClerkOrganization, endClerkUser, type ClerkEventMeta, type ClerkOutcome } from "../services/accounts.ts";
+import { changeClerkRole, endClerkMembership, endClerkOrganization, endClerkUser, type ClerkEventMeta, type ClerkOutcome } from "../identity/accounts.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
 

@@ -3,7 +3,7 @@
 // answer at all. GET /healthz says whether the database answers (503 when it does not).
 import type { Hono } from "hono";
 import { constantTimeEqual } from "../../core/signing.ts";
-import { collectMetrics, databaseReachable, renderMetrics } from "../services/metrics.ts";
+import { collectMetrics, databaseReachable, renderMetrics } from "../admin/metrics.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
 

@@ -3,8 +3,8 @@
 // heartbeat also lets waiting batches go to it.
 import type { Hono } from "hono";
 import { HeartbeatSchema } from "../../core/contracts.ts";
-import { dispatchPending } from "../services/dispatch.ts";
-import { recordHeartbeat } from "../services/probes.ts";
+import { dispatchPending } from "../dispatch/dispatch.ts";
+import { recordHeartbeat } from "../dispatch/probes.ts";
 import type { AppEnv } from "./app.ts";
 import { readSignedJson } from "./signed.ts";
 

@@ -4,8 +4,8 @@
 import type { Hono } from "hono";
 import { ResultChunkSchema } from "../../core/contracts.ts";
 import { LATEST_RESULTS } from "../../core/live.ts";
-import { followUp } from "../services/followup.ts";
-import { applyResultChunk } from "../services/results.ts";
+import { followUp } from "../jobs/followup.ts";
+import { applyResultChunk } from "../jobs/results.ts";
 import type { AppEnv } from "./app.ts";
 import { readSignedJson } from "./signed.ts";
 
@@ -13,7 +13,7 @@ export const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
 
 export function registerProbeResults(app: Hono<AppEnv>): void {
   app.post("/internal/probes/results", async (c) => {
-    // No nonce: a replayed chunk is a repeat, and repeats change nothing (edge/services/results.ts).
+    // No nonce: a replayed chunk is a repeat, and repeats change nothing (edge/jobs/results.ts).
     const chunk = await readSignedJson(c, ResultChunkSchema, MAX_CHUNK_BYTES);
     const s = c.var.services;
     // One job's chunks take turns with each other at the database, not with everyone else.

@@ -8,9 +8,9 @@ import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { apiKeys, auditLog, members } from "../../db/schema.ts";
 import { loadConfig } from "../config.ts";
-import { createTeam, removeMember, setMember, type Person } from "../services/accounts.ts";
-import { createApiKey, listApiKeys } from "../services/keys.ts";
-import { checkLiveToken, mintLiveToken } from "../services/livetoken.ts";
+import { createTeam, removeMember, setMember, type Person } from "../identity/accounts.ts";
+import { createApiKey, listApiKeys } from "../identity/keys.ts";
+import { checkLiveToken, mintLiveToken } from "../identity/livetoken.ts";
 import { call, errorCode, seedAccount, seedJobWithBatch, testDb as db, seedPerson, viewerAs } from "../testing.ts";
 
 const person = seedPerson;

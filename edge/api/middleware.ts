@@ -5,7 +5,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { RateLimitOutcome } from "../adapters/ratelimit.ts";
 import { readRequestLimited } from "../../core/limitedbody.ts";
-import { buildServices } from "../services/context.ts";
+import { buildServices } from "../context.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError, requestId } from "./errors.ts";
 

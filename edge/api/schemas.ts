@@ -65,7 +65,7 @@ export const IdempotencyKeyHeader = z
 
 export const JobIdParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" }, example: "job_3kq8Zp1m0aVw2XbYcD4e" }) });
 
-/** The query of a cursor-paged list (edge/services/paging.ts). */
+/** The query of a cursor-paged list (edge/paging.ts). */
 export const pageQuery = (what: string) =>
   z.object({
     limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ description: `${what} per page (1–100)` }),

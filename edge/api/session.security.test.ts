@@ -8,10 +8,10 @@ import { newId } from "../../core/ids.ts";
 import { signToken } from "../../core/signedtoken.ts";
 import { apiKeys, sessions } from "../../db/schema.ts";
 import { ConfigSchema, loadConfig, type Config } from "../config.ts";
-import { createTeam, ensurePersonalAccount, localUserId, removeMember, setMember, viewerFor, type Person } from "../services/accounts.ts";
-import { checkLiveToken, mintLiveToken } from "../services/livetoken.ts";
-import { accountCookie, endSession, preferredAccount, purgeExpiredSessions, readSession, SESSION_PURGE_ROWS, SESSION_TTL_MS, startSession } from "../services/session.ts";
-import { isLoopbackHost, localSignInAllowed, safeNext } from "../signin.ts";
+import { createTeam, ensurePersonalAccount, localUserId, removeMember, setMember, viewerFor, type Person } from "../identity/accounts.ts";
+import { checkLiveToken, mintLiveToken } from "../identity/livetoken.ts";
+import { accountCookie, endSession, preferredAccount, purgeExpiredSessions, readSession, SESSION_PURGE_ROWS, SESSION_TTL_MS, startSession } from "../identity/session.ts";
+import { isLoopbackHost, localSignInAllowed, safeNext } from "../identity/signin.ts";
 import { call, errorCode, seedAccount, seedJobWithBatch, testDb as db } from "../testing.ts";
 
 const ORIGIN = "http://127.0.0.1:8787";

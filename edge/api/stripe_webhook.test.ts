@@ -7,9 +7,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { productByKey } from "../../core/billing.ts";
 import { newId } from "../../core/ids.ts";
 import { creditLedger, stripeEvents, stripeSubscriptions } from "../../db/schema.ts";
-import { billingOverview, startCheckout } from "../services/billing.ts";
-import { buildServices } from "../services/context.ts";
-import { creditBalance, ledgerDrift, reserveStatements } from "../services/credits.ts";
+import { billingOverview, startCheckout } from "../billing/billing.ts";
+import { buildServices } from "../context.ts";
+import { creditBalance, ledgerDrift, reserveStatements } from "../credits/credits.ts";
 import { call, errorCode, seedAccount, testDb } from "../testing.ts";
 import { MAX_STRIPE_EVENT_BYTES } from "./stripe_webhook.ts";
 

@@ -1,5 +1,5 @@
 // POST /webhooks/stripe: Stripe's signed events (issue 11). Verified with the `stripe` package on
-// Web Crypto (its workerd build), then applied once (edge/services/payments.ts). Stripe retries
+// Web Crypto (its workerd build), then applied once (edge/billing/payments.ts). Stripe retries
 // anything but 2xx for days, so 2xx means "nothing more to do with this event": applied, applied
 // before, recorded for later, ignored, or held for an operator because no retry could change it.
 // Stripe unreachable while an event needs it answers 503, and Stripe delivers the event again.
@@ -7,7 +7,7 @@
 import type { Hono } from "hono";
 import Stripe from "stripe";
 import { readRequestLimited } from "../../core/limitedbody.ts";
-import { applyStripeEvent } from "../services/payments.ts";
+import { applyStripeEvent } from "../billing/payments.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
 

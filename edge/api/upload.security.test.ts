@@ -11,9 +11,9 @@ import type { BatchItem } from "../../core/ingest.ts";
 import { accounts, batches, batchItems, creditLedger, jobs, probes } from "../../db/schema.ts";
 import type { ProbeClient } from "../adapters/probeclient.ts";
 import { ServiceError } from "../errors.ts";
-import { buildServices } from "../services/context.ts";
-import type { JobView } from "../services/jobs.ts";
-import { checkAddress } from "../services/verify.ts";
+import { buildServices } from "../context.ts";
+import type { JobView } from "../jobs/jobs.ts";
+import { checkAddress } from "../verify/verify.ts";
 import { call, errorCode, result, seedAccount, testDb as db } from "../testing.ts";
 import { MAX_API_JSON_BYTES } from "./middleware.ts";
 

@@ -2,7 +2,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { accounts } from "../../db/schema.ts";
-import { peopleDataOn } from "../services/decisionmakers.ts";
+import { peopleDataOn } from "../finder/decisionmakers.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
 import { COMMON_ERRORS } from "./schemas.ts";

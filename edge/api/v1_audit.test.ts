@@ -1,7 +1,7 @@
 // GET /api/v1/audit inside workerd on a real sqld, with entries written by the actions themselves:
 // a job created and canceled with a key, webhook changes, filters, pages and tenant isolation.
 import { describe, expect, it } from "vitest";
-import type { AuditView } from "../services/audit.ts";
+import type { AuditView } from "../audit/audit.ts";
 import { call, errorCode, seedAccount } from "../testing.ts";
 
 type Page = { data: AuditView[]; next_cursor: string | null };

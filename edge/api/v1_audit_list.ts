@@ -2,7 +2,7 @@
 // (or every action of an object: `job.`) or one actor. Any key of the account reads it: keys are
 // made by owners and admins, the roles that read /audit.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { AUDIT_ACTIONS, listAudit } from "../services/audit.ts";
+import { AUDIT_ACTIONS, listAudit } from "../audit/audit.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS, errorResponse, pageOf, pageQuery } from "./schemas.ts";
 

@@ -2,8 +2,8 @@
 // first, cursor pages that join up, the limit's bounds, bad cursors and a missing key.
 import { describe, expect, it } from "vitest";
 import { creditLedger } from "../../db/schema.ts";
-import { chargeCheck } from "../services/credits.ts";
-import type { LedgerEntryView } from "../services/ledger.ts";
+import { chargeCheck } from "../credits/credits.ts";
+import type { LedgerEntryView } from "../credits/ledger.ts";
 import { call, errorCode, seedAccount, testDb as db } from "../testing.ts";
 
 type Page = { data: LedgerEntryView[]; next_cursor: string | null };

@@ -2,7 +2,7 @@
 // Any valid key reads it: keys act for the whole account, not for one member's role.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { LEDGER_REASONS, creditLedger } from "../../db/schema.ts";
-import { listLedger } from "../services/ledger.ts";
+import { listLedger } from "../credits/ledger.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS, errorResponse, pageOf, pageQuery } from "./schemas.ts";
 

@@ -1,10 +1,10 @@
 // POST /api/v1/decision-makers inside workerd: off (501) on the Worker's own bindings, which hold
 // no provider key; on with the People Data Labs stand-in (e2e/standin-peopledata.ts). The choices
-// behind it (finds, credits, the dm.enriched event) are tested in edge/services/decisionmakers.test.ts.
+// behind it (finds, credits, the dm.enriched event) are tested in edge/finder/decisionmakers.test.ts.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { newId } from "../../core/ids.ts";
-import type { DecisionMakers } from "../services/decisionmakers.ts";
+import type { DecisionMakers } from "../finder/decisionmakers.ts";
 import { call, errorCode, seedAccount } from "../testing.ts";
 
 const withPdl: Env = { ...env, PDL_API_KEY: env.STANDIN_PEOPLEDATA_KEY!, PDL_API_URL: env.STANDIN_PDL_URL! };

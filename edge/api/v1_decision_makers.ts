@@ -4,11 +4,11 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { FindAnswerSchema } from "../../core/contracts.ts";
 import { DEFAULT_TITLES } from "../adapters/peopledata.ts";
-import { findPerson } from "../services/find.ts";
+import { findPerson } from "../finder/find.ts";
 import { DEV_KEY_ACTOR } from "./auth.ts";
 import { requestId } from "./errors.ts";
 import { spendAccountAllowance } from "./middleware.ts";
-import { DEFAULT_DECISION_MAKERS, findDecisionMakers, MAX_DECISION_MAKERS, peopleDataOn, type Finder } from "../services/decisionmakers.ts";
+import { DEFAULT_DECISION_MAKERS, findDecisionMakers, MAX_DECISION_MAKERS, peopleDataOn, type Finder } from "../finder/decisionmakers.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";
 

@@ -3,7 +3,7 @@
 import { DEV_KEY_ACTOR } from "./auth.ts";
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { FindAnswerSchema } from "../../core/contracts.ts";
-import { findPersonOnce } from "../services/find.ts";
+import { findPersonOnce } from "../finder/find.ts";
 import type { AppEnv } from "./app.ts";
 import { requestId } from "./errors.ts";
 import { COMMON_ERRORS, errorResponse, IdempotencyKeyHeader } from "./schemas.ts";

@@ -1,6 +1,6 @@
 // The jobs API inside workerd on a real sqld: every upload shape, the job's contract, export,
 // cancel, tenant isolation and bad input. (No dispatcher is configured here, so jobs stay queued
-// unless results are posted; dispatch itself is tested in services/dispatch.test.ts and e2e.)
+// unless results are posted; dispatch itself is tested in edge/dispatch/dispatch.test.ts and e2e.)
 import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
@@ -10,7 +10,7 @@ import type { LiveMessage } from "../../core/live.ts";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
 import { accounts, apiKeys, batches, batchItems, jobs } from "../../db/schema.ts";
 import { call, errorCode, result, seedAccount, testDb as db } from "../testing.ts";
-import type { JobView } from "../services/jobs.ts";
+import type { JobView } from "../jobs/jobs.ts";
 
 async function createJob(key: string, body: BodyInit, type: string, query = "") {
   return call(`/api/v1/jobs${query}`, { method: "POST", key, body, headers: type ? { "content-type": type } : {} });

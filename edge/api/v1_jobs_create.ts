@@ -2,9 +2,9 @@
 // multipart `file`). Raw bodies are streamed into the job as they arrive; the answer is the job.
 import { DEV_KEY_ACTOR } from "./auth.ts";
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
-import { ingestJob } from "../services/jobs.ts";
+import { ingestJob } from "../jobs/jobs.ts";
 import { JOB_KINDS } from "../../db/schema.ts";
-import { defaultJobName, JsonFindJobRequest, JsonJobRequest, readUpload } from "../services/upload.ts";
+import { defaultJobName, JsonFindJobRequest, JsonJobRequest, readUpload } from "../jobs/upload.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS, errorResponse, JobSchema } from "./schemas.ts";
 

@@ -4,7 +4,7 @@
 // runs): it is gone at once, its rows are removed in the background; the ledger keeps its entries.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { isTerminal } from "../../core/live.ts";
-import { cancelJob, deleteJob, getJob } from "../services/jobs.ts";
+import { cancelJob, deleteJob, getJob } from "../jobs/jobs.ts";
 import type { AppEnv } from "./app.ts";
 import { DEV_KEY_ACTOR } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse, JobIdParam, JobSchema, NOT_FOUND } from "./schemas.ts";

@@ -9,9 +9,9 @@ import type { BatchItem } from "../../core/ingest.ts";
 import type { LiveMessage } from "../../core/live.ts";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
 import { accounts, batches, batchItems, domainPatterns, jobEmails, jobs } from "../../db/schema.ts";
-import { applyResultChunk, GREYLIST_RETRY_MS, MAX_DISPATCH_ATTEMPTS } from "../services/results.ts";
+import { applyResultChunk, GREYLIST_RETRY_MS, MAX_DISPATCH_ATTEMPTS } from "../jobs/results.ts";
 import { call, errorCode, seedAccount, testDb as db } from "../testing.ts";
-import type { JobView } from "../services/jobs.ts";
+import type { JobView } from "../jobs/jobs.ts";
 
 const createFind = (key: string, body: BodyInit, type: string) =>
   call("/api/v1/jobs?kind=find", { method: "POST", key, body, headers: { "content-type": type } });

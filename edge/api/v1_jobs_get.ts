@@ -1,6 +1,6 @@
 // GET /api/v1/jobs/:id: status, totals, counts per verdict and progress.
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { getJob, jobView } from "../services/jobs.ts";
+import { getJob, jobView } from "../jobs/jobs.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS, JobIdParam, JobSchema, NOT_FOUND } from "./schemas.ts";
 

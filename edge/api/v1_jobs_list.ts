@@ -1,6 +1,6 @@
 // GET /api/v1/jobs: the account's jobs, newest first, paginated by cursor.
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { listJobs } from "../services/jobs.ts";
+import { listJobs } from "../jobs/jobs.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS, JobSchema, pageOf, pageQuery } from "./schemas.ts";
 

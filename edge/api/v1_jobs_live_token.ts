@@ -1,7 +1,7 @@
 // POST /api/v1/jobs/:id/live-token: a five-minute token to watch the job at /ws/jobs/:id.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { getJob } from "../services/jobs.ts";
-import { mintLiveToken } from "../services/livetoken.ts";
+import { getJob } from "../jobs/jobs.ts";
+import { mintLiveToken } from "../identity/livetoken.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS, JobIdParam, NOT_FOUND } from "./schemas.ts";
 

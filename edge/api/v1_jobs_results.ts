@@ -2,8 +2,8 @@
 // verdict; jsonl, json or csv (the uploaded columns kept, ours added, formula-injection safe).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
-import { EXPORT_FORMATS, exportResults } from "../services/export.ts";
-import { getJob } from "../services/jobs.ts";
+import { EXPORT_FORMATS, exportResults } from "../jobs/export.ts";
+import { getJob } from "../jobs/jobs.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
 import { COMMON_ERRORS, JobFindResultSchema, JobIdParam, NOT_FOUND, ResultSchema } from "./schemas.ts";

@@ -1,6 +1,6 @@
 // POST /api/v1/verify inside workerd. Through its probe paths it runs on a database of its own
 // whose only probes are paths of the scripted stand-in on loopback (e2e/standin-probe.ts), asked
-// by the real probe client; the choices behind it are tested in edge/services/verify.test.ts.
+// by the real probe client; the choices behind it are tested in edge/verify/verify.test.ts.
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Result } from "../../core/contracts.ts";
@@ -8,7 +8,7 @@ import { newId } from "../../core/ids.ts";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
 import { probes } from "../../db/schema.ts";
 import { createEdgeDb } from "../db.ts";
-import { creditBalance } from "../services/credits.ts";
+import { creditBalance } from "../credits/credits.ts";
 import { call, errorCode, seedAccount } from "../testing.ts";
 
 const verify = (key: string, body: string, type = "application/json") => call("/api/v1/verify", { method: "POST", key, body, headers: { "content-type": type } });

@@ -1,8 +1,8 @@
 // GET /ws/jobs/:id: the job's live progress over WebSocket, through its JobHub Durable Object.
 // Authorised by a live token (?token=, from the API or the app's session) or an API key.
 import type { Hono } from "hono";
-import { getJob, jobProgress } from "../services/jobs.ts";
-import { checkLiveToken } from "../services/livetoken.ts";
+import { getJob, jobProgress } from "../jobs/jobs.ts";
+import { checkLiveToken } from "../identity/livetoken.ts";
 import type { AppEnv } from "./app.ts";
 import { requireApiKey } from "./auth.ts";
 import { ApiError } from "./errors.ts";

@@ -1,5 +1,5 @@
 // The operators' files in probe/deploy: every metric the alert rules and the Grafana dashboard
-// use is one the probe (probe/metrics.ts) or the edge (edge/services/metrics.ts) exports, with
+// use is one the probe (probe/metrics.ts) or the edge (edge/admin/metrics.ts) exports, with
 // label values that exist, so a renamed metric breaks this test rather than a silent alert.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -8,7 +8,7 @@ import { RCPT_CLASSES, VERDICTS } from "../../core/verdict.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const read = (p: string) => readFileSync(join(root, p), "utf8");
-const exported = new Set([...`${read("probe/metrics.ts")}\n${read("edge/services/metrics.ts")}`.matchAll(/name: "(mxray_[a-z_]+)"/g)].map((m) => m[1]!));
+const exported = new Set([...`${read("probe/metrics.ts")}\n${read("edge/admin/metrics.ts")}`.matchAll(/name: "(mxray_[a-z_]+)"/g)].map((m) => m[1]!));
 
 function metricsIn(text: string): string[] {
   // mxray_foo, without the _bucket/_sum/_count suffixes a histogram adds

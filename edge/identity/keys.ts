@@ -1,0 +1,136 @@
+// API keys of an account: made here and shown once; stored as SHA-256 with a short prefix. A key
+// acts for the account only while the person who made it may still make keys there: removing
+// them or taking that right away revokes their keys (revokeKeysOfStatement), and the API's key
+// check (edge/api/auth.ts) refuses a key whose maker is not such a member any more. A key with no
+// recorded maker (made before makers were recorded, or seeded by an operator) stays valid until
+// an owner or admin revokes it.
+import { recordAudit, auditStatement, type RequestMeta } from "../audit/audit.ts";
+import { desc, eq } from "drizzle-orm";
+import { generateApiKey, hashApiKey, keyPrefix, type KeyMode } from "../../core/apikeys.ts";
+import { newId } from "../../core/ids.ts";
+import { can, ROLES } from "../../core/roles.ts";
+import { apiKeys } from "../../db/schema.ts";
+import { ServiceError } from "../errors.ts";
+import type { EdgeDb } from "../db.ts";
+
+/**
+ * Keys an account may hold unrevoked at once: each is a full rate-limit allowance of its own and
+ * a credential to keep safe; an integration needs one or two, and a revoked key frees its place.
+ */
+export const MAX_ACTIVE_KEYS = 25;
+
+/** The roles that may make keys, and so keep them working, as an SQL list: ('owner', 'admin'). */
+export const KEY_MAKER_ROLES_SQL = `(${ROLES.filter((r) => can(r, "keys:manage")).map((r) => `'${r}'`).join(", ")})`;
+
+/** Why keys were revoked without anyone pressing "Revoke" (the audit entry's `reason`). */
+export type KeyRevocationReason =
+  /** Their maker left or was removed from the team. */
+  | "member_removed"
+  /** Their maker's new role may not make keys. */
+  | "role_changed"
+  /** Found at use: the maker was no longer a member who may make keys (a change made elsewhere). */
+  | "maker_not_member"
+  /** The Clerk organization (the team) was deleted. */
+  | "organization_deleted"
+  /** The maker's Clerk user was deleted. */
+  | "user_deleted";
+
+export interface KeyView {
+  id: string;
+  name: string;
+  mode: KeyMode;
+  prefix: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+/**
+ * Makes a key for `createdBy`, who must be a member of the account whose role may make keys, and
+ * only while the account holds fewer than MAX_ACTIVE_KEYS unrevoked keys. Both are checked by the
+ * insert itself, so two pages at once cannot pass the cap, nor a just-demoted admin make a key.
+ */
+export async function createApiKey(db: EdgeDb, accountId: string, createdBy: string, name: string, mode: KeyMode, request: RequestMeta | null = null, now = Date.now()): Promise<{ key: string; view: KeyView }> {
+  const label = name.trim().slice(0, 100);
+  if (!label) throw new ServiceError("validation_failed", "name: give the key a name, such as where it will be used");
+  const key = generateApiKey(mode);
+  const id = newId("key");
+  const made = await db.$client.execute({
+    sql: `INSERT INTO api_keys (id, account_id, name, mode, prefix, hash, created_by, created_at)
+          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+          WHERE EXISTS (SELECT 1 FROM members WHERE account_id = ?2 AND user_id = ?7 AND role IN ${KEY_MAKER_ROLES_SQL})
+            AND (SELECT count(*) FROM api_keys WHERE account_id = ?2 AND revoked_at IS NULL) < ?9`,
+    args: [id, accountId, label, mode, keyPrefix(key), await hashApiKey(key), createdBy, now, MAX_ACTIVE_KEYS],
+  });
+  if (made.rowsAffected === 0) {
+    const [active] = (await db.$client.execute({ sql: "SELECT count(*) AS n FROM api_keys WHERE account_id = ? AND revoked_at IS NULL", args: [accountId] })).rows;
+    if (Number(active?.n ?? 0) >= MAX_ACTIVE_KEYS) {
+      throw new ServiceError("conflict", `This account already has ${MAX_ACTIVE_KEYS} active API keys, the most it may hold; revoke one it no longer uses first`);
+    }
+    throw new ServiceError("forbidden", "Only an owner or admin of this account can make API keys");
+  }
+  await recordAudit(db, request, { accountId, actor: createdBy, action: "api_key.created", target: id, detail: { name: label, mode } }, now);
+  return { key, view: { id, name: label, mode, prefix: keyPrefix(key), createdAt: now, lastUsedAt: null, revokedAt: null } };
+}
+
+export async function listApiKeys(db: EdgeDb, accountId: string): Promise<KeyView[]> {
+  const rows = await db.select().from(apiKeys).where(eq(apiKeys.accountId, accountId)).orderBy(desc(apiKeys.createdAt));
+  return rows.map(toView);
+}
+
+/** Revokes one of the account's keys; revoking twice is harmless, another account's key is not found. */
+export async function revokeApiKey(db: EdgeDb, accountId: string, keyId: string, actor: string, request: RequestMeta | null = null): Promise<void> {
+  const done = await db.$client.execute({
+    sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL RETURNING id",
+    args: [Date.now(), keyId, accountId],
+  });
+  if (done.rows.length > 0) {
+    await recordAudit(db, request, { accountId, actor, action: "api_key.revoked", target: keyId });
+    return;
+  }
+  const [row] = await db.select({ id: apiKeys.id, accountId: apiKeys.accountId }).from(apiKeys).where(eq(apiKeys.id, keyId));
+  if (!row || row.accountId !== accountId) throw new ServiceError("not_found", `No key ${keyId}`);
+}
+
+/**
+ * The statement that revokes the keys `userId` made in `accountId` unless they are, as the
+ * statement runs, a member there whose role may make keys. Put after a membership change in the
+ * same batch, it revokes exactly when the change took that right away; with `afterChange`, only
+ * if that change (the batch's previous statement) was made at all. Its RETURNING names the keys.
+ */
+export function revokeKeysOfStatement(accountId: string, userId: string, now: number, opts: { afterChange?: boolean } = {}) {
+  return {
+    sql: `UPDATE api_keys SET revoked_at = ? WHERE ${opts.afterChange ? "changes() > 0 AND " : ""}account_id = ? AND created_by = ? AND revoked_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM members m WHERE m.account_id = api_keys.account_id AND m.user_id = api_keys.created_by AND m.role IN ${KEY_MAKER_ROLES_SQL})
+          RETURNING id`,
+    args: [now, accountId, userId],
+  };
+}
+
+/**
+ * Revokes the keys `maker` made in `accountId` when they no longer may make keys there, with the
+ * reason in the audit log: for a change the key check noticed before any service did (one made
+ * before revocations existed, or around the services).
+ */
+export async function revokeKeysOfFormerMaker(db: EdgeDb, accountId: string, maker: string, now = Date.now()): Promise<void> {
+  const done = await db.$client.execute(revokeKeysOfStatement(accountId, maker, now));
+  await auditKeysRevoked(db, null, { accountId, actor: "system", keyIds: done.rows.map((r) => String(r.id)), reason: "maker_not_member", maker }, now);
+}
+
+/** One `api_key.revoked` entry per key revoked for its maker's sake, saying why and whose. */
+export async function auditKeysRevoked(
+  db: EdgeDb,
+  request: RequestMeta | null,
+  e: { accountId: string; actor: string; keyIds: readonly string[]; reason: KeyRevocationReason; maker: string },
+  now = Date.now(),
+): Promise<void> {
+  if (e.keyIds.length === 0) return;
+  await db.$client.batch(
+    e.keyIds.map((id) => auditStatement({ accountId: e.accountId, actor: e.actor, action: "api_key.revoked", target: id, detail: { reason: e.reason, maker: e.maker } }, request, now)),
+    "write",
+  );
+}
+
+const toView = (r: typeof apiKeys.$inferSelect): KeyView => ({
+  id: r.id, name: r.name, mode: r.mode, prefix: r.prefix, createdAt: r.createdAt, lastUsedAt: r.lastUsedAt, revokedAt: r.revokedAt,
+});

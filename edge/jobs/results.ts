@@ -1,0 +1,249 @@
+// Applying a probe's result chunk, in one round trip: a `batch` of conditional statements that
+// sqld runs as one transaction, so SQLite's write lock is held for the statements' own time and
+// never across the network (docs/decisions/004-write-path.md). Each address's answer is written
+// once, keyed by (job, address): the first final answer wins, and the job's counters move by
+// exactly the rows inserted (changes() of the insert before them), so a chunk delivered twice
+// (outbox retries, a batch leased to a second probe) changes nothing. A greylisted answer before
+// the last round is provisional: nothing is written, and the batch's final chunk re-queues it.
+// A find batch's answers (chunk.finds, a job of kind `find`) take the same path, keyed by person.
+import type { InStatement, ResultSet } from "@libsql/client/web";
+import type { FindAnswer, Result, ResultChunk } from "../../core/contracts.ts";
+import { newId } from "../../core/ids.ts";
+import type { JobProgress } from "../../core/live.ts";
+import { unansweredResult } from "../../core/result.ts";
+import { VERDICTS, type Verdict } from "../../core/verdict.ts";
+import type { EdgeDb } from "../db.ts";
+import { settleStatements } from "../credits/credits.ts";
+
+/** Re-queues of greylisted addresses before a greylisted answer is taken as final (unknown). */
+export const MAX_GREYLIST_ROUNDS = 2;
+/** Dispatches of one batch (and its re-queues) before what is left is answered "unknown". */
+export const MAX_DISPATCH_ATTEMPTS = 5;
+/** When the server named no time, ask again after this long. */
+export const GREYLIST_RETRY_MS = 5 * 60_000;
+
+export interface AppliedChunk {
+  /** Results that were new; 0 for a repeated chunk. */
+  applied: number;
+  job: JobProgress | null;
+  /** The job reached a terminal status with this chunk. */
+  finished: boolean;
+  /** The batch's final chunk arrived (its probe has room again). */
+  batchDone: boolean;
+  requeued: number;
+}
+
+/** The batch's items as rows (key, email, row_index, row), parsed by SQLite from its JSON. */
+const items = (condition = "true") => `items AS MATERIALIZED (
+  SELECT i.value ->> 0 AS key, i.value ->> 1 AS email, i.value ->> 2 AS row_index, i.value ->> 3 AS row, i.value AS item
+  FROM batches b JOIN batch_items bi ON bi.batch_id = b.id, json_each(bi.items) i WHERE b.id = ?1 AND b.job_id = ?2 AND ${condition})`;
+
+const INSERT_ANSWER = "INSERT INTO job_emails (job_id, normalized, email, row_index, row, batch_id, verdict, reason, result, created_at)";
+
+/** Moves the job's counters by what the statement before inserted; `by` names the probe whose
+ *  answers they were (null: the edge's own, e.g. given up), for the probe_minutes trigger. */
+const countInserted = (jobId: string, verdict: Verdict, by: { probeId: string; minute: number } | null): InStatement => ({
+  sql: `UPDATE jobs SET processed = processed + changes(), ${verdict} = ${verdict} + changes(),
+          counted_probe_id = ?2, counted_minute = ?3,
+          status = CASE WHEN status = 'queued' THEN 'running' ELSE status END
+        WHERE id = ?1 AND changes() > 0`,
+  args: [jobId, by?.probeId ?? null, by?.minute ?? null],
+});
+
+type Tagged = { step: "answer" | "giveup" | "requeue" | "done" | "complete" | "job" | "other"; stmt: InStatement };
+
+/**
+ * Step 1: first answers, one insert per verdict present, each followed by its counter move. A
+ * greylisted answer counts only in the batch's last round; before that the address is re-queued.
+ * Before the deliverable insert, the patterns of the finds it will insert are learned.
+ */
+function recordAnswers(chunk: ResultChunk, now: number): Tagged[] {
+  const groups = new Map<string, { verdict: Verdict; provisional: boolean; rows: [string, string, string][] }>();
+  const add = (key: string, answer: Result | FindAnswer) => {
+    const provisional = answer.reason === "greylisted";
+    const id = `${answer.verdict}:${provisional}`;
+    const group = groups.get(id) ?? { verdict: answer.verdict, provisional, rows: [] };
+    const { trace: _trace, ...stored } = answer;
+    group.rows.push([key, answer.reason, JSON.stringify(stored)]);
+    groups.set(id, group);
+  };
+  for (const r of chunk.results) add(r.normalized ?? r.email.toLowerCase(), r);
+  for (const { key, ...answer } of chunk.finds ?? []) add(key, answer);
+  return [...groups.values()].flatMap(({ verdict, provisional, rows }) => [
+    ...(verdict === "deliverable" ? learnPatterns(chunk, now) : []),
+    {
+      step: "answer" as const,
+      stmt: {
+        // Only addresses of this batch (the join), and only first answers (the primary key).
+        sql: `WITH ${items(provisional ? `b.round >= ${MAX_GREYLIST_ROUNDS}` : "true")},
+                   answers AS MATERIALIZED (SELECT a.value ->> 0 AS key, a.value ->> 1 AS reason, a.value ->> 2 AS result FROM json_each(?3) a)
+              ${INSERT_ANSWER}
+              SELECT ?2, items.key, items.email, items.row_index, items.row, ?1, ?4, answers.reason, answers.result, ?5
+              FROM answers JOIN items ON items.key = answers.key WHERE true
+              ON CONFLICT DO NOTHING`,
+        args: [chunk.batch_id, chunk.job_id, JSON.stringify(rows), verdict, now],
+      },
+    },
+    // Credited to the poster's minute too, by the jobs_probe_minutes trigger.
+    { step: "other" as const, stmt: countInserted(chunk.job_id, verdict, { probeId: chunk.probe_id, minute: Math.floor(now / 60_000) }) },
+  ]);
+}
+
+/**
+ * A domain's address pattern counts once per person found deliverable on a domain that is not
+ * catch-all (edge/finder/domainpatterns.ts). Run just before the deliverable insert, in the same
+ * transaction, it counts exactly the finds that insert will write (of this batch, not answered
+ * yet), so a repeated chunk teaches nothing twice.
+ */
+function learnPatterns(chunk: ResultChunk, now: number): Tagged[] {
+  const learned = (chunk.finds ?? []).flatMap((f) =>
+    f.verdict === "deliverable" && f.catch_all === false && f.pattern && f.email ? [[f.key, f.email.slice(f.email.lastIndexOf("@") + 1).toLowerCase(), f.pattern]] : [],
+  );
+  if (learned.length === 0) return [];
+  return [
+    {
+      step: "other",
+      stmt: {
+        sql: `WITH ${items()},
+                   found AS MATERIALIZED (SELECT DISTINCT f.value ->> 0 AS key, f.value ->> 1 AS domain, f.value ->> 2 AS pattern FROM json_each(?3) f)
+              INSERT INTO domain_patterns (domain, pattern, count, updated_at)
+              SELECT found.domain, found.pattern, count(*), ?4
+              FROM found JOIN items ON items.key = found.key
+              WHERE NOT EXISTS (SELECT 1 FROM job_emails e WHERE e.job_id = ?2 AND e.normalized = found.key)
+              GROUP BY found.domain, found.pattern
+              ON CONFLICT (domain, pattern) DO UPDATE SET count = domain_patterns.count + excluded.count, updated_at = excluded.updated_at`,
+        args: [chunk.batch_id, chunk.job_id, JSON.stringify(learned), now],
+      },
+    },
+  ];
+}
+
+/** Step 2: remember the latest retry time greylisting asked for, for the re-queue at the final chunk. */
+function noteGreylistRetry(chunk: ResultChunk, now: number): Tagged[] {
+  const at = latestGreylistRetry(chunk, now);
+  if (at === 0) return [];
+  return [{ step: "other", stmt: { sql: "UPDATE batches SET not_before = ?1 WHERE id = ?2 AND not_before < ?1", args: [at, chunk.batch_id] } }];
+}
+
+/**
+ * Step 3, at a batch's final chunk and only while it is still dispatched: what is unanswered goes
+ * back in the queue as a new batch, or, once the lineage was dispatched MAX_DISPATCH_ATTEMPTS
+ * times, becomes an honest "unknown" so the job can end. Then the batch is done.
+ */
+function closeBatch(chunk: ResultChunk, now: number): Tagged[] {
+  const open = `b.status = 'dispatched'`;
+  const requeueId = newId("bat");
+  const giveUp = unansweredResult();
+  // A person (an item with a fifth element) gets a find's answer: no address, and why.
+  const giveUpFind: FindAnswer = { email: null, verdict: giveUp.verdict, reason: giveUp.reason, confidence: 0, pattern: null, catch_all: null, candidates: [], duration_ms: 0 };
+  return [
+    {
+      step: "giveup",
+      stmt: {
+        sql: `WITH ${items(`${open} AND b.attempts >= ${MAX_DISPATCH_ATTEMPTS}`)}
+              ${INSERT_ANSWER}
+              SELECT ?2, items.key, items.email, items.row_index, items.row, ?1, ?3, ?4,
+                CASE WHEN json_array_length(items.item) > 4 THEN ?7 ELSE json_set(?5, '$.email', items.email, '$.normalized', items.key) END, ?6
+              FROM items WHERE true
+              ON CONFLICT DO NOTHING`,
+        args: [chunk.batch_id, chunk.job_id, giveUp.verdict, giveUp.reason, JSON.stringify(giveUp), now, JSON.stringify(giveUpFind)],
+      },
+    },
+    { step: "other", stmt: countInserted(chunk.job_id, giveUp.verdict, null) },
+    {
+      step: "requeue",
+      stmt: {
+        // Greylisted addresses wait for the server's retry time; anything the probe never answered
+        // goes straight back. The lineage's dispatches count toward MAX_DISPATCH_ATTEMPTS.
+        sql: `WITH ${items(`${open} AND b.attempts < ${MAX_DISPATCH_ATTEMPTS}`)}
+              INSERT INTO batches (id, job_id, account_id, status, size, round, not_before, probe_id, attempts, created_at, updated_at)
+              SELECT ?3, b.job_id, b.account_id, 'pending', count(*), b.round + 1, max(?4, b.not_before), b.probe_id, b.attempts, ?4, ?4
+              FROM batches b, items
+              WHERE b.id = ?1 AND NOT EXISTS (SELECT 1 FROM job_emails e WHERE e.job_id = ?2 AND e.normalized = items.key)
+              GROUP BY b.id HAVING count(*) > 0
+              RETURNING size`,
+        args: [chunk.batch_id, chunk.job_id, requeueId, now],
+      },
+    },
+    {
+      step: "other",
+      stmt: {
+        // The re-queued batch's addresses, only if the insert above made it (changes() = 1).
+        sql: `WITH ${items(`${open} AND b.attempts < ${MAX_DISPATCH_ATTEMPTS}`)}
+              INSERT INTO batch_items (batch_id, items)
+              SELECT ?3, json_group_array(json(items.item)) FROM items
+              WHERE changes() = 1 AND NOT EXISTS (SELECT 1 FROM job_emails e WHERE e.job_id = ?2 AND e.normalized = items.key)
+              GROUP BY 1`, // one group when there is anything to re-queue, none (no row) otherwise
+        args: [chunk.batch_id, chunk.job_id, requeueId],
+      },
+    },
+    {
+      step: "done",
+      stmt: { sql: "UPDATE batches SET status = 'done', updated_at = ?1, lease_expires_at = NULL WHERE id = ?2 AND status = 'dispatched'", args: [now, chunk.batch_id] },
+    },
+  ];
+}
+
+/** Step 4: the job completes when every unique address has its answer (a canceled job stays canceled). */
+const completeJob = (jobId: string, now: number): Tagged => ({
+  step: "complete",
+  stmt: {
+    sql: `UPDATE jobs SET status = 'completed', finished_at = ?1
+          WHERE id = ?2 AND status IN ('queued', 'running') AND processed >= unique_count`,
+    args: [now, jobId],
+  },
+});
+
+const readJob = (jobId: string): Tagged => ({
+  step: "job",
+  stmt: { sql: "SELECT id, status, total, unique_count, processed, deliverable, undeliverable, risky, unknown FROM jobs WHERE id = ?", args: [jobId] },
+});
+
+function progressFromRow(row: Record<string, unknown>): JobProgress {
+  return {
+    id: String(row.id),
+    status: row.status as JobProgress["status"],
+    total: Number(row.total),
+    unique: Number(row.unique_count),
+    processed: Number(row.processed),
+    counts: Object.fromEntries(VERDICTS.map((v) => [v, Number(row[v])])) as Record<Verdict, number>,
+  };
+}
+
+/** Runs tagged statements as one batch (one round trip, one transaction inside the database) and reads the outcome. */
+async function runSteps(db: EdgeDb, steps: Tagged[]): Promise<AppliedChunk> {
+  const results = await db.$client.batch(steps.map((s) => s.stmt), "write");
+  const of = (step: Tagged["step"]): ResultSet[] => results.filter((_, i) => steps[i]!.step === step);
+  const sum = (rs: ResultSet[]) => rs.reduce((n, r) => n + r.rowsAffected, 0);
+  const row = of("job")[0]?.rows[0];
+  return {
+    applied: sum(of("answer")) + sum(of("giveup")),
+    job: row ? progressFromRow(row as Record<string, unknown>) : null,
+    finished: sum(of("complete")) > 0,
+    batchDone: sum(of("done")) > 0,
+    requeued: Number(of("requeue")[0]?.rows[0]?.size ?? 0),
+  };
+}
+
+export async function applyResultChunk(db: EdgeDb, chunk: ResultChunk, now = Date.now()): Promise<AppliedChunk> {
+  return runSteps(db, [
+    ...recordAnswers(chunk, now),
+    ...noteGreylistRetry(chunk, now),
+    ...(chunk.final ? closeBatch(chunk, now) : []),
+    completeJob(chunk.job_id, now),
+    ...settleStatements(chunk.job_id, now).map((stmt) => ({ step: "other" as const, stmt })),
+    readJob(chunk.job_id),
+  ]);
+}
+
+/** The latest retry time the server asked for among greylisted answers (a default wait when it named none, as for finds); 0 when none. */
+function latestGreylistRetry(chunk: ResultChunk, now: number): number {
+  let at = 0;
+  for (const r of chunk.results) {
+    if (r.reason !== "greylisted") continue;
+    const t = r.retry_after ? Date.parse(r.retry_after) : Number.NaN;
+    at = Math.max(at, Number.isFinite(t) ? t : now + GREYLIST_RETRY_MS);
+  }
+  if (chunk.finds?.some((f) => f.reason === "greylisted")) at = Math.max(at, now + GREYLIST_RETRY_MS);
+  return at;
+}

@@ -1,0 +1,156 @@
+// A single real-time check: syntax here, then a probe within a budget; fresh answers come from
+// the shared cache. A verdict is data: a bad address is a 200 with "undeliverable". A final
+// answer costs one credit, from a probe or the cache alike; bad syntax and unknowns cost nothing.
+// With an Idempotency-Key (Stripe's model) the charge is keyed by (account, key), and the answer
+// is kept for a day so a retry gets it again without asking a probe.
+import { cleanAddress, parseAddress } from "../../core/address.ts";
+import type { Result } from "../../core/contracts.ts";
+import { invalidSyntaxResult } from "../../core/result.ts";
+import { ServiceError } from "../errors.ts";
+import type { Services } from "../context.ts";
+import { logTopUpError, runAutoTopUp } from "../billing/billing.ts";
+import { chargeCheck, creditBalance, insufficientCredits } from "../credits/credits.ts";
+import { liveProbes } from "../dispatch/dispatch.ts";
+import type { ProbeAnswer, ProbeTarget } from "../adapters/probeclient.ts";
+
+export const DEFAULT_CHECK_BUDGET_MS = 15_000;
+/** Probes asked before giving up: a second chance, still within a synchronous request. */
+export const PROBES_PER_CHECK = 2;
+/** How long an Idempotency-Key's answer is kept (Stripe keeps keys 24 hours). */
+export const IDEMPOTENCY_TTL_S = 24 * 60 * 60;
+const PROBE_UNAVAILABLE_RETRY_S = 30;
+
+export interface CheckRequest {
+  email: string;
+  budget_ms?: number | undefined;
+  trace?: boolean | undefined;
+}
+
+export interface CheckOutcome {
+  result: Result;
+  /** No probe was asked for this request (a fresh cached result, or a replay). */
+  cached: boolean;
+  /** The answer stored for an earlier request with the same Idempotency-Key. */
+  replayed: boolean;
+}
+
+/** What an Idempotency-Key remembers: the request it was first used for, and its answer once final. */
+interface KeyRecord<T> {
+  request: string;
+  /** null after an answer nothing was charged for (an unknown): a retry asks a probe again. */
+  result: T | null;
+}
+
+/**
+ * Runs a single check or find under an optional Idempotency-Key (Stripe's model): the charge is
+ * keyed by (account, key), and a paid answer is kept a day, so a retry gets it again without a
+ * probe. `run` gets the charge key; `keep` says whether its answer was paid for.
+ */
+export async function idempotent<T>(
+  s: Services,
+  accountId: string,
+  what: "verify" | "find",
+  requestId: string,
+  idempotencyKey: string | null | undefined,
+  /** The request's parameters: the same key with others is a conflict. */
+  request: unknown[],
+  run: (chargeKey: string) => Promise<T>,
+  keep: (answer: T) => boolean,
+): Promise<{ answer: T; replayed: boolean }> {
+  if (!idempotencyKey) return { answer: await run(requestId), replayed: false };
+  // Account-scoped: two accounts may pick the same key. Request ids ("req_…") never collide.
+  const scoped = `${accountId}:${idempotencyKey}`;
+  const recordKey = `${what}:idem:${scoped}`;
+  const fingerprint = JSON.stringify(request);
+  const seen = await s.cache.get<KeyRecord<T>>(recordKey);
+  if (seen && seen.request !== fingerprint) {
+    throw new ServiceError("conflict", `This Idempotency-Key was used with different parameters; use a new key for a new ${what === "find" ? "find" : "check"}`);
+  }
+  if (seen?.result) return { answer: seen.result, replayed: true };
+  const answer = await run(scoped);
+  const record: KeyRecord<T> = { request: fingerprint, result: keep(answer) ? answer : null };
+  try {
+    await s.cache.set(recordKey, record, IDEMPOTENCY_TTL_S);
+  } catch (e) {
+    // The charge is keyed in the ledger, so a retry is still charged once; it only asks again.
+    console.log(JSON.stringify({ msg: "idempotent answer not stored", error: e instanceof Error ? e.message : String(e) }));
+  }
+  return { answer, replayed: false };
+}
+
+export async function checkAddress(
+  s: Services,
+  accountId: string,
+  /** Who asks (an API key id or a user id), recorded with the charge. */
+  actor: string,
+  requestId: string,
+  req: CheckRequest,
+  idempotencyKey?: string | null,
+): Promise<CheckOutcome> {
+  let cached = false;
+  const run = async (chargeKey: string) => {
+    const outcome = await check(s, accountId, actor, chargeKey, req);
+    cached = outcome.cached;
+    return outcome.result;
+  };
+  const request = [req.email, req.budget_ms ?? null, req.trace ?? false];
+  const { answer, replayed } = await idempotent(s, accountId, "verify", requestId, idempotencyKey, request, run, (r) => r.verdict !== "unknown");
+  return { result: answer, cached: cached || replayed, replayed };
+}
+
+const noCredit = (s: Services, accountId: string, what = "A check") => insufficientCredits(s.db, accountId, 1, what);
+
+/** Charges one credit for a single check or find, once per key; refuses when the balance is empty. */
+export async function chargeOne(s: Services, accountId: string, actor: string, chargeKey: string, what: "verify" | "find" = "verify"): Promise<void> {
+  const { paid, topUpDue } = await chargeCheck(s.db, accountId, actor, chargeKey, Date.now(), what);
+  if (topUpDue) s.waitUntil(runAutoTopUp(s, accountId).catch(logTopUpError(accountId)));
+  if (!paid) throw await noCredit(s, accountId, what === "find" ? "A find" : "A check");
+}
+
+/** Refuses before asking a probe when the account cannot pay for an answer (the charge decides). */
+export async function needOneCredit(s: Services, accountId: string, what = "A check"): Promise<void> {
+  if ((await creditBalance(s.db, accountId)) < 1) throw await noCredit(s, accountId, what);
+}
+
+/**
+ * Asks the live probes, least loaded first, until one answers: a second chance, still within a
+ * synchronous request. Each failure is logged and the next probe asked.
+ */
+export async function askProbes<T>(s: Services, ask: (probe: ProbeTarget) => Promise<ProbeAnswer<T>>): Promise<T> {
+  const probes = (await liveProbes(s)).sort((a, b) => a.inFlight / Math.max(1, a.capacity) - b.inFlight / Math.max(1, b.capacity));
+  if (probes.length === 0) throw new ServiceError("probe_unavailable", "No verification probe is online; try again shortly", PROBE_UNAVAILABLE_RETRY_S);
+  for (const probe of probes.slice(0, PROBES_PER_CHECK)) {
+    const answer = await ask(probe);
+    if (answer.ok) return answer.result;
+    console.log(JSON.stringify({ msg: "probe failed a check", probe_id: probe.id, error: answer.error, detail: answer.detail }));
+  }
+  throw new ServiceError("probe_unavailable", "No probe answered in time; try again", PROBE_UNAVAILABLE_RETRY_S);
+}
+
+/** One check, charged under `chargeKey` (the request id, or the account-scoped Idempotency-Key). */
+async function check(s: Services, accountId: string, actor: string, chargeKey: string, req: CheckRequest): Promise<Omit<CheckOutcome, "replayed">> {
+  const email = cleanAddress(req.email);
+  const parsed = parseAddress(email);
+  if (!parsed.ok) return { result: invalidSyntaxResult(email), cached: false };
+  const cacheKey = `verify:${parsed.normalized}`;
+  if (!req.trace) {
+    const hit = await s.cache.get<Result>(cacheKey);
+    if (hit) {
+      // The cache is shared by every account: an answer from it costs what a fresh one does.
+      await chargeOne(s, accountId, actor, chargeKey);
+      return { result: { ...hit, email }, cached: true };
+    }
+  }
+  // Saves asking a probe for an account without credit; the charge itself decides.
+  await needOneCredit(s, accountId);
+  const budget = req.budget_ms ?? DEFAULT_CHECK_BUDGET_MS;
+  const result = await askProbes(s, (probe) => s.probeClient.verify(probe, { email, ...(req.trace ? { trace: true } : {}) }, budget));
+  if (result.verdict !== "unknown") {
+    await chargeOne(s, accountId, actor, chargeKey);
+    if (s.config.MXRAY_VERIFY_CACHE_S > 0) {
+      const { trace: _t, ...cacheable } = result;
+      s.waitUntil(s.cache.set(cacheKey, cacheable, s.config.MXRAY_VERIFY_CACHE_S));
+    }
+  }
+  return { result, cached: false };
+}

@@ -48,7 +48,7 @@ export interface RequestMeta {
 }
 
 /** Who acts, and from where: what a service needs to audit an action it performs. */
-export interface Who {
+export interface AuditWho {
   actor: string;
   request: RequestMeta | null;
 }

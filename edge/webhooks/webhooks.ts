@@ -14,7 +14,7 @@ import { jobs, webhookAttempts, webhookDeliveries, webhookEndpoints, webhookEven
 import { localMode } from "../config.ts";
 import type { EdgeDb } from "../db.ts";
 import { ServiceError } from "../errors.ts";
-import { recordAudit, type Who } from "../audit/audit.ts";
+import { recordAudit, type AuditWho } from "../audit/audit.ts";
 import type { Services } from "../context.ts";
 import { jobView } from "../jobs/jobs.ts";
 import { afterCursor, decodeCursor, toPage } from "../paging.ts";
@@ -84,7 +84,7 @@ export interface NewEndpoint {
   kind: EndpointKind;
 }
 
-export async function createEndpoint(s: Services, accountId: string, who: Who, input: NewEndpoint, now = Date.now()): Promise<EndpointView & { secret: string }> {
+export async function createEndpoint(s: Services, accountId: string, who: AuditWho, input: NewEndpoint, now = Date.now()): Promise<EndpointView & { secret: string }> {
   const url = allowedUrl(s, input.url);
   const id = newId("whk");
   const secret = newWebhookSecret();
@@ -134,7 +134,7 @@ export interface EndpointPatch {
 }
 
 /** Turning an endpoint back on forgets why it was off and its failures. */
-export async function updateEndpoint(db: EdgeDb, accountId: string, who: Who, id: string, patch: EndpointPatch, now = Date.now()): Promise<EndpointView> {
+export async function updateEndpoint(db: EdgeDb, accountId: string, who: AuditWho, id: string, patch: EndpointPatch, now = Date.now()): Promise<EndpointView> {
   await endpointRow(db, accountId, id);
   await db
     .update(webhookEndpoints)
@@ -151,7 +151,7 @@ export async function updateEndpoint(db: EdgeDb, accountId: string, who: Who, id
 }
 
 /** Removes the endpoint with its deliveries and their attempts, in one write. */
-export async function deleteEndpoint(db: EdgeDb, accountId: string, who: Who, id: string, kind?: EndpointKind): Promise<void> {
+export async function deleteEndpoint(db: EdgeDb, accountId: string, who: AuditWho, id: string, kind?: EndpointKind): Promise<void> {
   const endpoint = await endpointRow(db, accountId, id, kind);
   await db.$client.batch(
     [
@@ -165,7 +165,7 @@ export async function deleteEndpoint(db: EdgeDb, accountId: string, who: Who, id
 }
 
 /** A new secret at once: deliveries from now on are signed with it only. */
-export async function rotateSecret(s: Services, accountId: string, who: Who, id: string, now = Date.now()): Promise<{ secret: string }> {
+export async function rotateSecret(s: Services, accountId: string, who: AuditWho, id: string, now = Date.now()): Promise<{ secret: string }> {
   await endpointRow(s.db, accountId, id);
   const secret = newWebhookSecret();
   const sealed = await sealWebhookSecret(await vaultOf(s), accountId, id, secret);

@@ -1,10 +1,12 @@
-// The API reference, rendered from the same OpenAPI document that /api/v1/openapi.json serves.
+// /docs: the guides' index, then the API reference, rendered from the same OpenAPI document that
+// /api/v1/openapi.json serves.
 import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
-import { useLoaderData, type MetaFunction } from "@remix-run/react";
+import { Link, useLoaderData, useRouteLoaderData, type MetaFunction } from "@remix-run/react";
+import type { loader as docsLayoutLoader } from "./docs.tsx";
 import { REASON_VERDICT } from "../../core/verdict.ts";
 import { Badge } from "../components/ui.tsx";
 
-export const meta: MetaFunction = () => [{ title: "API reference · mxray" }];
+export const meta: MetaFunction = () => [{ title: "Docs and API reference · mxray" }];
 
 interface Operation {
   method: string;
@@ -41,6 +43,7 @@ export async function loader({ context }: LoaderFunctionArgs) {
 
 export default function Docs() {
   const { title, description, server, operations } = useLoaderData<typeof loader>();
+  const sections = useRouteLoaderData<typeof docsLayoutLoader>("routes/docs")?.sections ?? [];
   const tags = [...new Set(operations.map((o) => o.tag))];
   return (
     <>
@@ -51,6 +54,21 @@ export default function Docs() {
         </div>
         <a className="btn" href="/api/v1/openapi.json">OpenAPI 3.1 (JSON)</a>
       </div>
+      <section className="card" aria-labelledby="guides-title">
+        <h2 id="guides-title">Guides</h2>
+        <div className="grid">
+          {sections.map((section) => (
+            <div key={section.title}>
+              <h3 style={{ margin: "0 0 .35rem", fontSize: "1rem" }}>{section.title}</h3>
+              <ul style={{ margin: 0, paddingLeft: "1.1rem" }}>
+                {section.guides.map((g) => (
+                  <li key={g.slug}><Link to={`/docs/${g.slug}`}>{g.title}</Link> <span className="muted">{g.blurb}</span></li>
+                ))}
+              </ul>
+            </div>
+          ))}
+        </div>
+      </section>
       <section className="card">
         <h2>Quick start</h2>
         <p>Create a key on the <a href="/keys">API keys</a> page, then:</p>

@@ -128,7 +128,7 @@ export default function Webhooks() {
       <div className="page-head">
         <div>
           <h1>Webhooks</h1>
-          <p>Endpoints of {account}: mxray POSTs each event to them, signed with Standard Webhooks. See "Webhooks" in the README and the <a href="/docs">API docs</a>.</p>
+          <p>Endpoints of {account}: mxray POSTs each event to them, signed with Standard Webhooks. See the <a href="/docs/webhooks">webhooks guide</a> and the <a href="/docs">API reference</a>.</p>
         </div>
       </div>
       {answer && "error" in answer && answer.error && <div className="alert error" role="alert">{answer.error.message}</div>}

@@ -3,7 +3,7 @@
 // delete, and the delivery log (webhook-deliveries.$id.tsx). Owners and admins only, as API keys.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
-import { WEBHOOK_EVENT_TYPES } from "../../db/schema.ts";
+import { WEBHOOK_EVENT_TYPES } from "../../core/enums.ts";
 import { ServiceError } from "../../edge/errors.ts";
 import { authorize } from "../../edge/identity/accounts.ts";
 import { createEndpoint, deleteEndpoint, getEndpoint, isWebhookEventType, listEndpoints, MAX_ENDPOINTS, rotateSecret, sendTestEvent, updateEndpoint } from "../../edge/webhooks/webhooks.ts";

@@ -3,13 +3,12 @@
 // delete, and the delivery log (webhook-deliveries.$id.tsx). Owners and admins only, as API keys.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
-import { WEBHOOK_EVENT_TYPES } from "../../db/schema.ts";
-import { ServiceError } from "../../edge/errors.ts";
-import { authorize } from "../../edge/identity/accounts.ts";
-import { createEndpoint, deleteEndpoint, getEndpoint, isWebhookEventType, listEndpoints, MAX_ENDPOINTS, rotateSecret, sendTestEvent, updateEndpoint } from "../../edge/webhooks/webhooks.ts";
+import { WEBHOOK_EVENT_TYPES } from "../../core/enums.ts";
 import { requireViewer } from "../auth.server.ts";
 import { CopyButton, utc } from "../components/ui.tsx";
-import { authorizeOr403, refused } from "../lib/actions.server.ts";
+import { authorizeOr403, refused, ServiceError } from "../lib/actions.server.ts";
+import { authorize } from "../lib/identity.server.ts";
+import { createEndpoint, deleteEndpoint, getEndpoint, isWebhookEventType, listEndpoints, MAX_ENDPOINTS, rotateSecret, sendTestEvent, updateEndpoint } from "../lib/webhooks.server.ts";
 import { disabledReason } from "../lib/webhooks.ts";
 
 export const meta: MetaFunction = () => [{ title: "Webhooks · mxray" }];

@@ -1,7 +1,7 @@
 // Schemas of the webhook and Zapier hook operations (edge/api/v1_webhooks_*.ts, v1_hooks_*.ts).
 import { z } from "@hono/zod-openapi";
 import { MAX_WEBHOOK_URL_LENGTH } from "../../core/webhookurl.ts";
-import { WEBHOOK_EVENT_TYPES } from "../../db/schema.ts";
+import { WEBHOOK_DELIVERY_STATUSES, WEBHOOK_DISABLED_REASONS, WEBHOOK_ENDPOINT_KINDS, WEBHOOK_EVENT_TYPES } from "../../core/enums.ts";
 import { errorResponse } from "./schemas.ts";
 
 export const WebhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES).openapi({
@@ -20,12 +20,12 @@ export const WebhookUrlSchema = z
 export const WebhookSchema = z
   .object({
     id: z.string().openapi({ example: "whk_0d3kq8zp1m0avw2xbycd" }),
-    kind: z.enum(["endpoint", "zapier"]).openapi({ description: "`zapier` for hooks made by `POST /api/v1/hooks`" }),
+    kind: z.enum(WEBHOOK_ENDPOINT_KINDS).openapi({ description: "`zapier` for hooks made by `POST /api/v1/hooks`" }),
     url: z.string(),
     events: z.array(WebhookEventTypeSchema),
     description: z.string().nullable(),
     enabled: z.boolean(),
-    disabled_reason: z.enum(["gone", "failing"]).nullable().openapi({ description: "Why we turned it off: the receiver answered `410 Gone`, or deliveries failed for 3 days" }),
+    disabled_reason: z.enum(WEBHOOK_DISABLED_REASONS).nullable().openapi({ description: "Why we turned it off: the receiver answered `410 Gone`, or deliveries failed for 3 days" }),
     failing_since: z.string().nullable().openapi({ format: "date-time", description: "The first failed attempt since the last success" }),
     created_at: z.string().openapi({ format: "date-time" }),
     updated_at: z.string().openapi({ format: "date-time" }),
@@ -45,7 +45,7 @@ export const WebhookDeliverySchema = z
     id: z.string().openapi({ description: "The `webhook-id` header: the same on every attempt and replay" }),
     event_id: z.string(),
     event_type: z.string(),
-    status: z.enum(["pending", "delivering", "delivered", "failed"]),
+    status: z.enum(WEBHOOK_DELIVERY_STATUSES),
     next_attempt_at: z.string().nullable().openapi({ format: "date-time" }),
     created_at: z.string().openapi({ format: "date-time" }),
     attempts: z.array(

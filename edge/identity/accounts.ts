@@ -1,10 +1,12 @@
 // People, accounts and roles for the web app. A person (user id from Clerk, or derived from the
 // email by the local sign-in) has a personal account and may belong to teams. Whoever signs in,
 // the app gets the same Viewer: the person, the account they are acting in, their role there.
+import type { InValue } from "@libsql/client/web";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { newId } from "../../core/ids.ts";
 import { can, type Permission, type Role } from "../../core/roles.ts";
-import { accounts, creditLedger, members } from "../../db/schema.ts";
+import { accounts, members } from "../../db/schema.ts";
+import { moveStatements } from "../credits/ledger.ts";
 import { ServiceError } from "../errors.ts";
 import { auditStatement, recordAudit, type RequestMeta } from "../audit/audit.ts";
 import { auditKeysRevoked, revokeKeysOfStatement } from "./keys.ts";
@@ -45,13 +47,23 @@ export async function ensurePersonalAccount(db: EdgeDb, person: Person, signupCr
     .where(and(eq(members.userId, person.id), eq(accounts.kind, "personal")));
   if (existing) return existing.id;
   const accountId = newId("acc");
-  await db.batch([
-    db.insert(accounts).values({ id: accountId, name: person.email, kind: "personal", clerkId: clerkUserId ?? null, creditBalance: signupCredits }),
-    db.insert(members).values({ accountId, userId: person.id, email: person.email, role: "owner" }),
-    db.insert(creditLedger).values({ accountId, delta: signupCredits, kind: "grant", reason: "signup_grant", actor: person.id, idempotencyKey: `grant:signup:${person.id}` }),
-  ]);
+  // One write: the account, its owner, and the grant (a second grant for the person fails it all).
+  await db.$client.batch(
+    [
+      statementOf(db.insert(accounts).values({ id: accountId, name: person.email, kind: "personal", clerkId: clerkUserId ?? null })),
+      statementOf(db.insert(members).values({ accountId, userId: person.id, email: person.email, role: "owner" })),
+      ...moveStatements({ accountId, delta: signupCredits, kind: "grant", reason: "signup_grant", actor: person.id, key: `grant:signup:${person.id}` }, Date.now(), { repeat: "fail" }),
+    ],
+    "write",
+  );
   return accountId;
 }
+
+/** A drizzle query as a raw statement, to share a `batch` with the ledger's movements. */
+const statementOf = (query: { toSQL(): { sql: string; params: unknown[] } }) => {
+  const { sql, params } = query.toSQL();
+  return { sql, args: params as InValue[] };
+};
 
 /** The person's personal account, if they ever signed in (where their sign-ins are audited). */
 export async function personalAccountOf(db: EdgeDb, userId: string): Promise<string | null> {

@@ -65,6 +65,27 @@ const statementOf = (query: { toSQL(): { sql: string; params: unknown[] } }) => 
   return { sql, args: params as InValue[] };
 };
 
+/** The account the dev API key acts for in local mode (MXRAY_MODE=local), with ample credits. */
+export const DEV_ACCOUNT_ID = "acc_local_dev";
+export const DEV_CREDITS = 10_000_000;
+
+/** Databases (by URL) in which this isolate already made the dev account: no write per request. */
+const devAccountReady = new Set<string>();
+
+/** Makes the dev key's account, with its one grant ever (by idempotency key), once per isolate; answers its id. */
+export async function ensureDevAccount(db: EdgeDb, databaseUrl: string): Promise<string> {
+  if (devAccountReady.has(databaseUrl)) return DEV_ACCOUNT_ID;
+  await db.$client.batch(
+    [
+      { sql: "INSERT INTO accounts (id, name, kind) VALUES (?, 'Local development', 'personal') ON CONFLICT DO NOTHING", args: [DEV_ACCOUNT_ID] },
+      ...moveStatements({ accountId: DEV_ACCOUNT_ID, delta: DEV_CREDITS, kind: "grant", reason: "admin_adjustment", actor: "system", key: "grant:local-dev" }, Date.now()),
+    ],
+    "write",
+  );
+  devAccountReady.add(databaseUrl);
+  return DEV_ACCOUNT_ID;
+}
+
 /** The person's personal account, if they ever signed in (where their sign-ins are audited). */
 export async function personalAccountOf(db: EdgeDb, userId: string): Promise<string | null> {
   const [row] = await db

@@ -1,2 +1,2 @@
 // The edge's credit ledger as /billing and its CSV export read it.
-export { listLedger } from "../../edge/credits/ledger.ts";
+export { listLedger } from "../../edge/credits/account.ts";

@@ -56,9 +56,9 @@ function Listing({ label, head, rows, empty, children }: { label: string; head: 
 
 export async function loader(args: LoaderFunctionArgs) {
   await requireOperator(args);
-  const { db } = args.context.services;
+  const { services } = args.context;
   const q = new URL(args.request.url).searchParams.get("q") ?? "";
-  const [probes, jobs, retried, accounts, held] = await Promise.all([fleet(db), jobsInFlight(db), retriedBatches(db), searchAccounts(db, q), heldStripeEvents(db)]);
+  const [probes, jobs, retried, accounts, held] = await Promise.all([fleet(services), jobsInFlight(services), retriedBatches(services), searchAccounts(services, q), heldStripeEvents(services)]);
   // One nonce per account form as rendered: submitting that form twice adjusts once.
   return { q, probes, jobs, retried, held, accounts: accounts.map((a) => ({ ...a, nonce: crypto.randomUUID() })) };
 }
@@ -66,6 +66,7 @@ export async function loader(args: LoaderFunctionArgs) {
 export async function action(args: ActionFunctionArgs) {
   const viewer = await requireOperator(args);
   const { services } = args.context;
+  const operator = { accountId: viewer.account.id, actor: viewer.user.id, email: viewer.user.email };
   const form = await args.request.formData();
   const intent = form.get("intent");
   try {
@@ -73,24 +74,24 @@ export async function action(args: ActionFunctionArgs) {
     if (typeof intent === "string" && intent in probeStates) {
       const probeId = String(form.get("probeId") ?? "");
       const state = probeStates[intent as keyof typeof probeStates];
-      await setProbeState(services.db, probeId, state);
+      await setProbeState(services, operator, { probeId, state });
       const said = { active: "active again", drained: "drained: no new batches; those it holds finish", disabled: "disabled: no new batches; those it held go to other probes" };
       return { ok: `${probeId} is ${said[state]}.` };
     }
     if (intent === "disable-account" || intent === "enable-account") {
       const accountId = String(form.get("accountId") ?? "");
       const disable = intent === "disable-account";
-      await setAccountDisabled(services.db, services.request, { id: viewer.user.id, email: viewer.user.email }, accountId, disable, String(form.get("reason") ?? ""));
+      await setAccountDisabled(services, operator, { accountId, disabled: disable, reason: String(form.get("reason") ?? "") });
       return { ok: `${accountId} is ${disable ? "disabled: its keys are refused and its lists wait" : "enabled again"}.` };
     }
     if (intent === "retry-stripe-event") {
       const eventId = String(form.get("eventId") ?? "");
-      const { outcome, code } = await retryStripeEvent(services.db, eventId, Date.now(), services.payments);
+      const { outcome, code } = await retryStripeEvent(services, operator, { eventId });
       return { ok: `${eventId}: ${outcome.replace("_", " ")}${code ? ` (${code})` : ""}.` };
     }
     if (intent === "adjust") {
       const accountId = String(form.get("accountId") ?? "");
-      const { applied, balance } = await adjustCredits(services.db, services.request, { id: viewer.user.id, email: viewer.user.email }, {
+      const { applied, balance } = await adjustCredits(services, operator, {
         accountId,
         delta: Number(form.get("delta") || NaN),
         reason: String(form.get("reason") ?? ""),

@@ -13,14 +13,15 @@ const PAGE = 500;
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
   authorizeOr403(viewer, "billing:view");
-  const { db } = args.context.services;
+  const { services } = args.context;
+  const { db } = services;
   const accountId = viewer.account.id;
   const emails = new Map((await listMembers(db, accountId)).map((m) => [m.userId, m.email]));
   const slug = viewer.account.name.replace(/[^\w.-]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 60) || accountId;
   return csvDownload(
     `${slug}-credits.csv`,
     ["date", "reason", "description", "credits", "actor", "actor_id", "job_id", "entry_id"],
-    (cursor) => listLedger(db, accountId, { limit: PAGE, cursor }),
+    (cursor) => listLedger(services, { accountId, actor: viewer.user.id }, { limit: PAGE, cursor }),
     (e) => [e.created_at, e.reason, reasonLabel(e.reason), e.delta, actorLabel(e.actor, emails), e.actor, e.job_id, e.id],
   );
 }

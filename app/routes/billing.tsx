@@ -27,8 +27,8 @@ export async function loader(args: LoaderFunctionArgs) {
   const url = new URL(args.request.url);
   const cursor = url.searchParams.get("cursor") ?? undefined;
   const [overview, ledger, members] = await Promise.all([
-    billingOverview(services, viewer.account.id),
-    listLedger(services.db, viewer.account.id, { limit: LEDGER_PAGE, cursor }).catch((e: unknown) => {
+    billingOverview(services, { accountId: viewer.account.id, actor: viewer.user.id }),
+    listLedger(services, { accountId: viewer.account.id, actor: viewer.user.id }, { limit: LEDGER_PAGE, cursor }).catch((e: unknown) => {
       // A hand-edited ?cursor= is a bad link, not a failure of ours.
       if (e instanceof ServiceError && e.code === "validation_failed") throw new Response(e.message, { status: 400 });
       throw e;
@@ -55,14 +55,14 @@ export async function action(args: ActionFunctionArgs) {
   try {
     authorize(viewer, "billing:view");
     if (intent === "buy") {
-      const { url } = await startCheckout(services, { id: viewer.account.id, name: viewer.account.name }, viewer.user.id, String(form.get("product") ?? ""));
+      const { url } = await startCheckout(services, { accountId: viewer.account.id, actor: viewer.user.id }, { product: String(form.get("product") ?? ""), accountName: viewer.account.name });
       return redirect(url);
     }
-    if (intent === "portal") return redirect((await openPortal(services, viewer.account.id)).url);
+    if (intent === "portal") return redirect((await openPortal(services, { accountId: viewer.account.id, actor: viewer.user.id })).url);
     if (intent === "auto-topup") {
       authorize(viewer, "billing:manage");
       const enabled = form.get("enabled") === "on";
-      await setAutoTopUp(services, viewer.account.id, viewer.user.id, { enabled, threshold: Number(form.get("threshold") || NaN), pack: String(form.get("pack") ?? "") });
+      await setAutoTopUp(services, { accountId: viewer.account.id, actor: viewer.user.id }, { enabled, threshold: Number(form.get("threshold") || NaN), pack: String(form.get("pack") ?? "") });
       return { ok: enabled ? "Auto top-up is on." : "Auto top-up is off." };
     }
     return { error: { code: "bad_request", message: "Unknown request." } };

@@ -40,7 +40,7 @@ export async function action(args: ActionFunctionArgs) {
     }
     // The service checks the fields and names the one it refuses; the trace is part of the evidence.
     const input = { first_name: field("first_name"), last_name: field("last_name"), domain: field("domain"), trace: true };
-    return { answer: await findPerson(args.context.services, viewer.account.id, viewer.user.id, newId("req"), input) };
+    return { answer: await findPerson(args.context.services, { accountId: viewer.account.id, actor: viewer.user.id }, { find: input, chargeKey: newId("req") }) };
   } catch (e) {
     return refused(e);
   }

@@ -17,7 +17,7 @@ import {
 } from "./admin.ts";
 import { auditClerkSignIn } from "../audit/audit.ts";
 import { buildServices, type Services } from "../context.ts";
-import { ledgerDrift } from "../credits/credits.ts";
+import { ledgerDrift } from "../credits/ledger.ts";
 import { dispatchPending, liveProbes, sweep } from "../dispatch/dispatch.ts";
 import { recordHeartbeat } from "../dispatch/probes.ts";
 import { applyStripeEvent } from "../billing/payments.ts";
@@ -25,6 +25,8 @@ import { applyResultChunk } from "../jobs/results.ts";
 
 const T0 = Date.UTC(2026, 10, 30, 9, 0, 0);
 const operator = { id: "usr_operator", email: "operator@mxray.test" };
+/** The operator as the console's services take them: signed in to an account of their own. */
+const ops = { accountId: "acc_operator", actor: operator.id, email: operator.email };
 const request = { ip: "127.0.0.1", userAgent: "test", requestId: "req_admin" };
 const adminEnv = { ...env, TURSO_DATABASE_URL: env.ADMIN_TEST_DATABASE_URL! };
 let s: Services;
@@ -33,7 +35,7 @@ let sent: DispatchRequest[];
 beforeEach(async () => {
   sent = [];
   s = {
-    ...buildServices(adminEnv, { waitUntil: () => {} }, "http://edge.test"),
+    ...buildServices(adminEnv, { waitUntil: () => {} }, "http://edge.test", request),
     dispatcher: { kind: "direct", dispatch: async (req) => (sent.push(req), { ok: true, messageId: req.batch.batch_id }) },
   };
   for (const table of [batches, jobs, members, creditLedger, apiKeys, accounts, probes, probeMinutes, stripeEvents]) await s.db.delete(table);
@@ -95,16 +97,16 @@ describe("the fleet", () => {
     await heartbeat(now);
     expect((await liveProbes(s, now)).map((p) => p.id)).toEqual(["prb_one"]);
 
-    await setProbeState(s.db, "prb_one", "disabled");
+    await setProbeState(s, ops, { probeId: "prb_one", state: "disabled" });
     expect(await liveProbes(s, now)).toEqual([]);
     await heartbeat(now + 1);
     expect(await liveProbes(s, now + 1)).toEqual([]);
-    expect((await fleet(s.db, now + 1))[0]).toMatchObject({ id: "prb_one", status: "disabled", version: "1.2.3", capacity: 4, heartbeatAgeMs: 0 });
+    expect((await fleet(s, now + 1))[0]).toMatchObject({ id: "prb_one", status: "disabled", version: "1.2.3", capacity: 4, heartbeatAgeMs: 0 });
 
-    await setProbeState(s.db, "prb_one", "active");
+    await setProbeState(s, ops, { probeId: "prb_one", state: "active" });
     expect((await liveProbes(s, now + 1)).map((p) => p.id)).toEqual(["prb_one"]);
-    await expect(setProbeState(s.db, "prb_one", "active")).rejects.toMatchObject({ code: "conflict" });
-    await expect(setProbeState(s.db, "prb_nobody", "disabled")).rejects.toMatchObject({ code: "not_found" });
+    await expect(setProbeState(s, ops, { probeId: "prb_one", state: "active" })).rejects.toMatchObject({ code: "conflict" });
+    await expect(setProbeState(s, ops, { probeId: "prb_nobody", state: "disabled" })).rejects.toMatchObject({ code: "not_found" });
   });
 
   it("counts each probe's dispatched batches", async () => {
@@ -115,7 +117,7 @@ describe("the fleet", () => {
     for (const status of ["dispatched", "dispatched", "done"] as const) {
       await s.db.insert(batches).values({ id: newId("bat"), jobId, accountId, status, size: 1, probeId: "prb_one" });
     }
-    expect((await fleet(s.db, T0 + 5_000))[0]).toMatchObject({ batchesInFlight: 2, heartbeatAgeMs: 5_000 });
+    expect((await fleet(s, T0 + 5_000))[0]).toMatchObject({ batchesInFlight: 2, heartbeatAgeMs: 5_000 });
   });
 });
 
@@ -133,7 +135,7 @@ describe("jobs in flight", () => {
       { id: newId("bat"), jobId: moving, accountId, status: "dispatched", size: 5, updatedAt: T0 - 60_000 },
       { id: newId("bat"), jobId: stuck, accountId, status: "pending", size: 5, updatedAt: T0 - STUCK_MS },
     ]);
-    const rows = await jobsInFlight(s.db, T0);
+    const rows = await jobsInFlight(s, T0);
     expect(rows.map((j) => [j.name, j.account, j.stuck, j.idleMs])).toEqual([
       ["moving", "Acme", false, 60_000],
       ["stuck", "Acme", true, STUCK_MS],
@@ -145,21 +147,21 @@ describe("accounts", () => {
   it("are found by id, name or a member's email, wildcards taken literally", async () => {
     const acme = await account("Acme 100%", "owner@acme.test");
     const other = await account("Globex", "boss@globex.test");
-    expect((await searchAccounts(s.db, "acme.test")).map((a) => a.id)).toEqual([acme]);
-    expect((await searchAccounts(s.db, other)).map((a) => a.id)).toEqual([other]);
-    expect((await searchAccounts(s.db, "100%")).map((a) => a.id)).toEqual([acme]);
-    expect(await searchAccounts(s.db, "_")).toEqual([]);
-    expect((await searchAccounts(s.db, "")).length).toBe(2);
+    expect((await searchAccounts(s, "acme.test")).map((a) => a.id)).toEqual([acme]);
+    expect((await searchAccounts(s, other)).map((a) => a.id)).toEqual([other]);
+    expect((await searchAccounts(s, "100%")).map((a) => a.id)).toEqual([acme]);
+    expect(await searchAccounts(s, "_")).toEqual([]);
+    expect((await searchAccounts(s, "")).length).toBe(2);
   });
 
   it("an adjustment applies once per form, moves ledger and balance together, and is audited in the account", async () => {
     const accountId = await account("Acme", "owner@acme.test");
     const nonce = "nonce-0123456789";
-    const first = await adjustCredits(s.db, request, operator, { accountId, delta: 500, reason: "goodwill", nonce }, T0);
-    const again = await adjustCredits(s.db, request, operator, { accountId, delta: 500, reason: "goodwill", nonce }, T0);
+    const first = await adjustCredits(s, ops, { accountId, delta: 500, reason: "goodwill", nonce }, T0);
+    const again = await adjustCredits(s, ops, { accountId, delta: 500, reason: "goodwill", nonce }, T0);
     expect(first).toEqual({ applied: true, balance: 500 });
     expect(again).toEqual({ applied: false, balance: 500 });
-    const back = await adjustCredits(s.db, request, operator, { accountId, delta: -200, reason: "mistake", nonce: "nonce-second-one" }, T0);
+    const back = await adjustCredits(s, ops, { accountId, delta: -200, reason: "mistake", nonce: "nonce-second-one" }, T0);
     expect(back).toEqual({ applied: true, balance: 300 });
 
     expect(await ledgerDrift(s.db, [accountId])).toEqual([]);
@@ -185,9 +187,9 @@ describe("accounts", () => {
       { delta: 5, reason: "   " },
     ];
     for (const b of bad) {
-      await expect(adjustCredits(s.db, request, operator, { accountId, nonce: "nonce-0123456789", ...b })).rejects.toMatchObject({ code: "validation_failed" });
+      await expect(adjustCredits(s, ops, { accountId, nonce: "nonce-0123456789", ...b })).rejects.toMatchObject({ code: "validation_failed" });
     }
-    await expect(adjustCredits(s.db, request, operator, { accountId: "acc_nobody", delta: 5, reason: "x", nonce: "nonce-0123456789" })).rejects.toBeInstanceOf(ServiceError);
+    await expect(adjustCredits(s, ops, { accountId: "acc_nobody", delta: 5, reason: "x", nonce: "nonce-0123456789" })).rejects.toBeInstanceOf(ServiceError);
     expect(await s.db.select().from(creditLedger).where(eq(creditLedger.accountId, accountId))).toEqual([]);
     expect(await s.db.select().from(auditLog).where(eq(auditLog.accountId, "acc_nobody"))).toEqual([]);
   });
@@ -218,17 +220,17 @@ describe("disabling an account", () => {
     await pendingJob(accountId, 2);
     expect((await call("/api/v1/account", { key, env: adminEnv })).status).toBe(200);
 
-    await expect(setAccountDisabled(s.db, request, operator, accountId, true, "  ")).rejects.toMatchObject({ code: "validation_failed" });
-    await setAccountDisabled(s.db, request, operator, accountId, true, "chargebacks", T0);
-    await expect(setAccountDisabled(s.db, request, operator, accountId, true, "again")).rejects.toMatchObject({ code: "conflict" });
+    await expect(setAccountDisabled(s, ops, { accountId, disabled: true, reason: "  " })).rejects.toMatchObject({ code: "validation_failed" });
+    await setAccountDisabled(s, ops, { accountId, disabled: true, reason: "chargebacks" }, T0);
+    await expect(setAccountDisabled(s, ops, { accountId, disabled: true, reason: "again" })).rejects.toMatchObject({ code: "conflict" });
     const refused = await call("/api/v1/account", { key, env: adminEnv });
     expect(refused.status).toBe(403);
     expect(await errorCode(refused)).toBe("account_disabled");
     expect(await dispatchPending(s)).toBe(0);
     expect(sent).toEqual([]);
-    expect((await searchAccounts(s.db, accountId))[0]).toMatchObject({ disabledAt: T0, disabledReason: "chargebacks" });
+    expect((await searchAccounts(s, accountId))[0]).toMatchObject({ disabledAt: T0, disabledReason: "chargebacks" });
 
-    await setAccountDisabled(s.db, request, operator, accountId, false, "", T0 + 1);
+    await setAccountDisabled(s, ops, { accountId, disabled: false, reason: "" }, T0 + 1);
     expect((await call("/api/v1/account", { key, env: adminEnv })).status).toBe(200);
     expect(await dispatchPending(s)).toBe(2);
     const audit = await s.db.select().from(auditLog).where(eq(auditLog.accountId, accountId));
@@ -236,7 +238,7 @@ describe("disabling an account", () => {
       ["admin.account_disabled", operator.id, { reason: "chargebacks", operator: operator.email }],
       ["admin.account_enabled", operator.id, { operator: operator.email }],
     ]);
-    await expect(setAccountDisabled(s.db, request, operator, "acc_nobody", true, "x")).rejects.toMatchObject({ code: "not_found" });
+    await expect(setAccountDisabled(s, ops, { accountId: "acc_nobody", disabled: true, reason: "x" })).rejects.toMatchObject({ code: "not_found" });
   });
 });
 
@@ -248,7 +250,7 @@ describe("draining and disabling a probe", () => {
     expect(await dispatchPending(s)).toBe(2);
     await liveProbe("prb_b", 2);
 
-    await setProbeState(s.db, "prb_a", "drained");
+    await setProbeState(s, ops, { probeId: "prb_a", state: "drained" });
     const hb: Heartbeat = { probe_id: "prb_a", url: "http://prb_a.test", version: "1", in_flight: 2, capacity: 2, draining: false, sent_at: "" };
     await recordHeartbeat(s.db, hb); // a heartbeat keeps the operator's drain
     expect((await liveProbes(s)).map((p) => p.id)).toEqual(["prb_b"]);
@@ -257,10 +259,10 @@ describe("draining and disabling a probe", () => {
     expect(held.map((b) => [b.status, b.probeId])).toEqual([["dispatched", "prb_a"], ["dispatched", "prb_a"]]);
 
     const now = Date.now();
-    await setProbeState(s.db, "prb_a", "disabled", now);
+    await setProbeState(s, ops, { probeId: "prb_a", state: "disabled" }, now);
     expect((await sweep(s, now + 1)).reclaimed).toBe(2);
     expect(sent.slice(2).map((r) => [r.probeId, r.batch.batch_id]).sort()).toEqual(ids.map((id) => ["prb_b", id]).sort());
-    expect((await retriedBatches(s.db)).map((b) => [b.id, b.attempts, b.probeId, b.account]).sort()).toEqual(ids.map((id) => [id, 2, "prb_b", "Acme"]).sort());
+    expect((await retriedBatches(s)).map((b) => [b.id, b.attempts, b.probeId, b.account]).sort()).toEqual(ids.map((id) => [id, 2, "prb_b", "Acme"]).sort());
   });
 });
 
@@ -270,7 +272,7 @@ describe("the fleet's health and last hour", () => {
     const hb: Heartbeat = { probe_id: "prb_one", url: "http://prb-one.test", version: "1", in_flight: 0, capacity: 4, draining: false, sent_at: "" };
     await recordHeartbeat(s.db, { ...hb, self_check: selfCheck, shared_state: { mode: "redis", open_breakers: 3 } }, T0);
     await recordHeartbeat(s.db, hb, T0 + 1);
-    expect((await fleet(s.db, T0 + 1))[0]).toMatchObject({ selfCheck, sharedState: { mode: "redis", open_breakers: 3 }, lastHour: { results: 0, unknownRate: null } });
+    expect((await fleet(s, T0 + 1))[0]).toMatchObject({ selfCheck, sharedState: { mode: "redis", open_breakers: 3 }, lastHour: { results: 0, unknownRate: null } });
   });
 
   it("counts each probe's new answers per verdict in the same write, once per address, for an hour", async () => {
@@ -286,8 +288,8 @@ describe("the fleet's health and last hour", () => {
     await applyResultChunk(s.db, chunk(1, ["deliverable"]), T0 + 90_000);
     const [job] = await s.db.select().from(jobs).where(eq(jobs.id, jobId));
     expect(job).toMatchObject({ processed: 3, deliverable: 2, unknown: 1 });
-    expect((await fleet(s.db, T0 + 120_000))[0]!.lastHour).toEqual({ results: 3, deliverable: 2, undeliverable: 0, risky: 0, unknown: 1, unknownRate: 1 / 3 });
-    expect((await fleet(s.db, T0 + 60 * 60_000 + 30_000))[0]!.lastHour).toMatchObject({ results: 1, deliverable: 1 });
+    expect((await fleet(s, T0 + 120_000))[0]!.lastHour).toEqual({ results: 3, deliverable: 2, undeliverable: 0, risky: 0, unknown: 1, unknownRate: 1 / 3 });
+    expect((await fleet(s, T0 + 60 * 60_000 + 30_000))[0]!.lastHour).toMatchObject({ results: 1, deliverable: 1 });
   });
 });
 
@@ -298,14 +300,14 @@ describe("held Stripe events", () => {
       id: "evt_held_1", type: "checkout.session.completed",
       data: { object: { id: "cs_held_1", payment_status: "paid", mode: "payment", client_reference_id: accountId, metadata: { account_id: accountId, product: "credits_10k" }, payment_intent: "pi_held_1", amount_total: 1000 } },
     };
-    expect(await applyStripeEvent(s.db, event, JSON.stringify(event), T0)).toEqual({ outcome: "held", code: "unknown_account" });
-    expect(await heldStripeEvents(s.db, T0 + 5_000)).toEqual([{ id: "evt_held_1", type: "checkout.session.completed", code: "unknown_account", createdAt: T0, ageMs: 5_000 }]);
-    expect(await retryStripeEvent(s.db, "evt_held_1")).toEqual({ outcome: "held", code: "unknown_account" });
+    expect(await applyStripeEvent(s, { event, raw: JSON.stringify(event) }, T0)).toEqual({ outcome: "held", code: "unknown_account" });
+    expect(await heldStripeEvents(s, T0 + 5_000)).toEqual([{ id: "evt_held_1", type: "checkout.session.completed", code: "unknown_account", createdAt: T0, ageMs: 5_000 }]);
+    expect(await retryStripeEvent(s, ops, { eventId: "evt_held_1" })).toEqual({ outcome: "held", code: "unknown_account" });
 
     await s.db.insert(accounts).values({ id: accountId, name: "Late", kind: "personal" });
-    expect(await retryStripeEvent(s.db, "evt_held_1")).toEqual({ outcome: "applied" });
-    await expect(retryStripeEvent(s.db, "evt_held_1")).rejects.toMatchObject({ code: "not_found" });
-    expect(await heldStripeEvents(s.db)).toEqual([]);
+    expect(await retryStripeEvent(s, ops, { eventId: "evt_held_1" })).toEqual({ outcome: "applied" });
+    await expect(retryStripeEvent(s, ops, { eventId: "evt_held_1" })).rejects.toMatchObject({ code: "not_found" });
+    expect(await heldStripeEvents(s)).toEqual([]);
     const [acc] = await s.db.select().from(accounts).where(eq(accounts.id, accountId));
     expect(acc!.creditBalance).toBe(10_000);
     expect(await ledgerDrift(s.db, [accountId])).toEqual([]);

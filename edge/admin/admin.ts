@@ -8,12 +8,12 @@ import type { Heartbeat, SelfCheck } from "../../core/contracts.ts";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
 import type { Config } from "../config.ts";
 import { accounts, batches, jobs, members, probeMinutes, probes, stripeEvents } from "../../db/schema.ts";
-import type { EdgeDb } from "../db.ts";
+import type { Services, Who } from "../context.ts";
 import { ServiceError } from "../errors.ts";
-import { recordAudit, type RequestMeta } from "../audit/audit.ts";
+import { recordAudit } from "../audit/audit.ts";
 import type { ProbeRow } from "../dispatch/dispatch.ts";
-import type { StripeLookups } from "../adapters/stripe.ts";
 import { applyStripeEvent, type EventOutcome, type StripeEventLike } from "../billing/payments.ts";
+import { moveStatements } from "../credits/ledger.ts";
 
 /** A job none of whose batches changed state for this long is flagged stuck (leases are shorter). */
 export const STUCK_MS = 10 * 60_000;
@@ -37,13 +37,22 @@ export function clerkOperator(claims: Record<string, unknown>): boolean {
   return typeof metadata === "object" && metadata !== null && (metadata as Record<string, unknown>).role === "operator";
 }
 
+/**
+ * The operator who acts (their user id as `actor`, the account they are signed in to as
+ * `accountId`), with the address the target account's audit log names them by.
+ */
+export interface OperatorWho extends Who {
+  email: string;
+}
+
 /** The window of the fleet's throughput and verdict mix. */
 export const THROUGHPUT_WINDOW_MS = 60 * 60_000;
 
 type VerdictCounts = Record<Verdict, number>;
 
 /** Every probe, with the batches it holds now, its last self-check and shared state, and its answers of the last hour. */
-export async function fleet(db: EdgeDb, now = Date.now()) {
+export async function fleet(s: Services, now = Date.now()) {
+  const { db } = s;
   const [rows, held, answered] = await Promise.all([
     db.select().from(probes).orderBy(asc(probes.id)),
     db
@@ -91,7 +100,8 @@ export type ProbeState = "active" | "drained" | "disabled";
  * no new batches, and those it holds are given up now (lease expired) so the sweeper sends them
  * elsewhere. Its own heartbeats keep either state (probes.ts); only an operator makes it active.
  */
-export async function setProbeState(db: EdgeDb, probeId: string, state: ProbeState, now = Date.now()): Promise<void> {
+export async function setProbeState(s: Services, _operator: OperatorWho, { probeId, state }: { probeId: string; state: ProbeState }, now = Date.now()): Promise<void> {
+  const { db } = s;
   const from: ProbeRow["status"][] = state === "active" ? ["drained", "disabled"] : ["active", "draining", state === "disabled" ? "drained" : "disabled"];
   const change = db.update(probes).set({ status: state }).where(and(eq(probes.id, probeId), inArray(probes.status, from))).returning({ id: probes.id });
   // Released only when this very update disabled it (changes() = 1): leases lapse now.
@@ -111,7 +121,8 @@ export async function setProbeState(db: EdgeDb, probeId: string, state: ProbeSta
  * progress is the newest state change of any of their batches (dispatch, done, re-queue), or the
  * job's creation when none moved yet: a live job moves one within a lease.
  */
-export async function jobsInFlight(db: EdgeDb, now = Date.now()) {
+export async function jobsInFlight(s: Services, now = Date.now()) {
+  const { db } = s;
   const lastMove = sql<number>`max(${jobs.createdAt}, coalesce((SELECT max(${batches.updatedAt}) FROM ${batches} WHERE ${batches.jobId} = ${jobs.id}), 0))`;
   const rows = await db
     .select({
@@ -137,8 +148,8 @@ export async function jobsInFlight(db: EdgeDb, now = Date.now()) {
  * Batches of live jobs that went out more than once (a lapsed lease, a dispatch that failed, a
  * re-queue's lineage), most attempts first, with the probe that had them last.
  */
-export async function retriedBatches(db: EdgeDb) {
-  return db
+export async function retriedBatches(s: Services) {
+  return s.db
     .select({
       id: batches.id,
       jobId: batches.jobId,
@@ -159,7 +170,8 @@ export async function retriedBatches(db: EdgeDb) {
 }
 
 /** Accounts whose id, name or a member's email contains `q` (all, newest first, when empty). */
-export async function searchAccounts(db: EdgeDb, q: string) {
+export async function searchAccounts(s: Services, q: string) {
+  const { db } = s;
   const term = q.trim();
   const pattern = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   const match = term
@@ -195,39 +207,29 @@ export interface Adjustment {
 }
 
 /**
- * Moves an account's credits by `delta` with a ledger entry (reason admin_adjustment, actor the
+ * Moves an account's credits by `delta` (a ledger movement, reason admin_adjustment, actor the
  * operator) in one batch keyed by the form's nonce, then audits it in that account. `applied` is
  * false when this nonce was already used.
  */
-export async function adjustCredits(
-  db: EdgeDb, request: RequestMeta | null, operator: { id: string; email: string }, a: Adjustment, now = Date.now(),
-): Promise<{ applied: boolean; balance: number }> {
+export async function adjustCredits(s: Services, operator: OperatorWho, a: Adjustment, now = Date.now()): Promise<{ applied: boolean; balance: number }> {
   const reason = a.reason.trim();
   if (!Number.isSafeInteger(a.delta) || a.delta === 0 || Math.abs(a.delta) > MAX_ADJUSTMENT) {
     throw new ServiceError("validation_failed", `The change must be a whole number of credits, not zero, at most ${MAX_ADJUSTMENT.toLocaleString("en")} either way`);
   }
   if (reason.length === 0 || reason.length > 500) throw new ServiceError("validation_failed", "Say why (up to 500 characters)");
   if (!/^[A-Za-z0-9_-]{8,64}$/.test(a.nonce)) throw new ServiceError("validation_failed", "The form expired; reload the page");
-  const [, , applied, balance] = await db.$client.batch(
-    [
-      {
-        sql: `INSERT INTO credit_ledger (account_id, delta, kind, reason, actor, idempotency_key, created_at)
-              SELECT id, ?, ?, 'admin_adjustment', ?, ?, ? FROM accounts WHERE id = ? ON CONFLICT DO NOTHING`,
-        args: [a.delta, a.delta > 0 ? "grant" : "reversal", operator.id, `admin:${a.accountId}:${a.nonce}`, now, a.accountId],
-      },
-      { sql: "UPDATE accounts SET credit_balance = credit_balance + ? WHERE changes() = 1 AND id = ?", args: [a.delta, a.accountId] },
-      { sql: "SELECT changes() AS n", args: [] },
-      { sql: "SELECT credit_balance AS balance FROM accounts WHERE id = ?", args: [a.accountId] },
-    ],
+  const movement = { accountId: a.accountId, delta: a.delta, kind: a.delta > 0 ? "grant" : "reversal", reason: "admin_adjustment", actor: operator.actor, key: `admin:${a.accountId}:${a.nonce}` } as const;
+  const [entry, , balance] = await s.db.$client.batch(
+    [...moveStatements(movement, now), { sql: "SELECT credit_balance AS balance FROM accounts WHERE id = ?", args: [a.accountId] }],
     "write",
   );
   const row = balance!.rows[0];
   if (!row) throw new ServiceError("not_found", `No account ${a.accountId}`);
-  const done = Number(applied!.rows[0]!.n) === 1;
+  const done = entry!.rowsAffected === 1;
   if (done) {
-    await recordAudit(db, request, {
+    await recordAudit(s.db, s.request, {
       accountId: a.accountId,
-      actor: operator.id,
+      actor: operator.actor,
       action: "admin.credits_adjusted",
       target: a.accountId,
       detail: { delta: a.delta, reason, operator: operator.email },
@@ -241,9 +243,15 @@ export async function adjustCredits(
  * disabled its API keys are refused (`account_disabled`), its members see why instead of the app,
  * and dispatch leaves its batches waiting: what was running resumes when it is enabled.
  */
-export async function setAccountDisabled(
-  db: EdgeDb, request: RequestMeta | null, operator: { id: string; email: string }, accountId: string, disabled: boolean, reason = "", now = Date.now(),
-): Promise<void> {
+export interface AccountDisabling {
+  accountId: string;
+  disabled: boolean;
+  /** Required to disable. */
+  reason?: string;
+}
+
+export async function setAccountDisabled(s: Services, operator: OperatorWho, { accountId, disabled, reason = "" }: AccountDisabling, now = Date.now()): Promise<void> {
+  const { db } = s;
   const why = reason.trim();
   if (disabled && (why.length === 0 || why.length > 500)) throw new ServiceError("validation_failed", "Say why (up to 500 characters)");
   const changed = await db
@@ -252,9 +260,9 @@ export async function setAccountDisabled(
     .where(and(eq(accounts.id, accountId), disabled ? isNull(accounts.disabledAt) : isNotNull(accounts.disabledAt)))
     .returning({ id: accounts.id });
   if (changed.length === 1) {
-    await recordAudit(db, request, {
+    await recordAudit(db, s.request, {
       accountId,
-      actor: operator.id,
+      actor: operator.actor,
       action: disabled ? "admin.account_disabled" : "admin.account_enabled",
       target: accountId,
       detail: { ...(disabled ? { reason: why } : {}), operator: operator.email },
@@ -267,8 +275,8 @@ export async function setAccountDisabled(
 }
 
 /** Stripe events held for an operator (an unknown account, bad metadata), oldest first. */
-export async function heldStripeEvents(db: EdgeDb, now = Date.now()) {
-  const rows = await db
+export async function heldStripeEvents(s: Services, now = Date.now()) {
+  const rows = await s.db
     .select({ id: stripeEvents.id, type: stripeEvents.type, code: stripeEvents.code, createdAt: stripeEvents.createdAt })
     .from(stripeEvents)
     .where(eq(stripeEvents.outcome, "held"))
@@ -282,10 +290,11 @@ export async function heldStripeEvents(db: EdgeDb, now = Date.now()) {
  * cause is fixed (say the account now exists) it applies, once (the handler's idempotency keys),
  * and is audited there as any grant. The record then says what came of it; still held, its new code.
  */
-export async function retryStripeEvent(db: EdgeDb, eventId: string, now = Date.now(), lookups: StripeLookups | null = null): Promise<EventOutcome> {
+export async function retryStripeEvent(s: Services, _operator: OperatorWho, { eventId }: { eventId: string }, now = Date.now()): Promise<EventOutcome> {
+  const { db } = s;
   const [held] = await db.select().from(stripeEvents).where(and(eq(stripeEvents.id, eventId), eq(stripeEvents.outcome, "held")));
   if (!held?.payload) throw new ServiceError("not_found", `No held Stripe event ${eventId}`);
-  const outcome = await applyStripeEvent(db, JSON.parse(held.payload) as StripeEventLike, held.payload, now, lookups);
+  const outcome = await applyStripeEvent(s, { event: JSON.parse(held.payload) as StripeEventLike, raw: held.payload }, now);
   const settled = outcome.outcome === "held" ? {} : { outcome: outcome.outcome === "ignored" ? ("ignored" as const) : ("processed" as const), payload: null };
   await db
     .update(stripeEvents)

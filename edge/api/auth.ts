@@ -12,15 +12,13 @@ import { constantTimeEqual } from "../../core/signing.ts";
 import { can } from "../../core/roles.ts";
 import { accounts, apiKeys, members } from "../../db/schema.ts";
 import { localMode, type Config } from "../config.ts";
-import type { EdgeDb } from "../db.ts";
+import { ensureDevAccount } from "../identity/accounts.ts";
 import { revokeKeysOfFormerMaker } from "../identity/keys.ts";
 import type { AuditWho } from "../audit/audit.ts";
 import type { Who } from "../context.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
 
-export const DEV_ACCOUNT_ID = "acc_local_dev";
-export const DEV_CREDITS = 10_000_000;
 /** The ledger's actor for work asked with the dev key, which has no key row. */
 export const DEV_KEY_ACTOR = "dev_key";
 
@@ -28,26 +26,6 @@ export const DEV_KEY_ACTOR = "dev_key";
 export const apiWho = (c: Context<AppEnv>): AuditWho => ({ actor: c.var.keyId ?? DEV_KEY_ACTOR, request: c.var.services.request });
 /** The key's account and the key as the actor: the `who` every service takes. */
 export const whoOf = (c: Context<AppEnv>): Who => ({ accountId: c.var.accountId, actor: c.var.keyId ?? DEV_KEY_ACTOR });
-
-/** Databases (by URL) in which this isolate already made the dev account: no write per request. */
-const devAccountReady = new Set<string>();
-
-async function ensureDevAccount(db: EdgeDb, databaseUrl: string): Promise<void> {
-  if (devAccountReady.has(databaseUrl)) return;
-  // One grant ever (idempotency key); the cached balance moves with it in the same write.
-  await db.$client.batch(
-    [
-      { sql: "INSERT INTO accounts (id, name, kind) VALUES (?, 'Local development', 'personal') ON CONFLICT DO NOTHING", args: [DEV_ACCOUNT_ID] },
-      {
-        sql: "INSERT INTO credit_ledger (account_id, delta, kind, reason, actor, idempotency_key, created_at) VALUES (?, ?, 'grant', 'admin_adjustment', 'system', 'grant:local-dev', ?) ON CONFLICT DO NOTHING",
-        args: [DEV_ACCOUNT_ID, DEV_CREDITS, Date.now()],
-      },
-      { sql: "UPDATE accounts SET credit_balance = credit_balance + ? WHERE changes() = 1 AND id = ?", args: [DEV_CREDITS, DEV_ACCOUNT_ID] },
-    ],
-    "write",
-  );
-  devAccountReady.add(databaseUrl);
-}
 
 /** The dev key's digest per parsed config (one per isolate), not one more SHA-256 per request. */
 const devKeyHashes = new WeakMap<Config, Promise<string>>();
@@ -74,8 +52,7 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   const { db, config } = c.var.services;
   const hash = await hashApiKey(key);
   if (await isDevKeyHash(config, hash)) {
-    await ensureDevAccount(db, config.TURSO_DATABASE_URL);
-    c.set("accountId", DEV_ACCOUNT_ID);
+    c.set("accountId", await ensureDevAccount(db, config.TURSO_DATABASE_URL));
     c.set("keyId", null);
     return next();
   }

@@ -9,7 +9,8 @@ import { newId } from "../../core/ids.ts";
 import { creditLedger, stripeEvents, stripeSubscriptions } from "../../db/schema.ts";
 import { billingOverview, startCheckout } from "../billing/billing.ts";
 import { buildServices } from "../context.ts";
-import { creditBalance, ledgerDrift, reserveStatements } from "../credits/credits.ts";
+import { creditBalance, reserveStatements } from "../credits/credits.ts";
+import { ledgerDrift } from "../credits/ledger.ts";
 import { call, errorCode, seedAccount, testDb } from "../testing.ts";
 import { MAX_STRIPE_EVENT_BYTES } from "./stripe_webhook.ts";
 
@@ -350,9 +351,9 @@ describe("POST /webhooks/stripe: plans", () => {
     expect(await outcome(subscriptionEvent("customer.subscription.created", sub, accountId))).toMatchObject({ outcome: "applied" });
     expect(await subscriptionRow(sub)).toMatchObject({ accountId, plan: "plan_growth", status: "active" });
     const s = services();
-    expect((await billingOverview(s, accountId)).plan).toEqual({ subscriptionId: sub, lookupKey: "plan_growth" });
+    expect((await billingOverview(s, { accountId, actor: "usr_owner" })).plan).toEqual({ subscriptionId: sub, lookupKey: "plan_growth" });
     expect(await outcome(subscriptionEvent("customer.subscription.updated", sub, accountId, { price: { lookup_key: "plan_starter" } }))).toMatchObject({ outcome: "applied" });
-    expect((await billingOverview(s, accountId)).plan).toEqual({ subscriptionId: sub, lookupKey: "plan_starter" });
+    expect((await billingOverview(s, { accountId, actor: "usr_owner" })).plan).toEqual({ subscriptionId: sub, lookupKey: "plan_starter" });
     // A late renewal of the old plan still grants what it billed, and leaves the plan shown alone.
     expect(await outcome(invoicePaid(accountId, [line(await priceId("plan_growth"))], { sub }))).toMatchObject({ outcome: "applied" });
     expect(await subscriptionRow(sub)).toMatchObject({ plan: "plan_starter" });
@@ -362,7 +363,7 @@ describe("POST /webhooks/stripe: plans", () => {
     expect(await subscriptionRow(sub)).toMatchObject({ status: "canceled" });
     expect(await outcome(subscriptionEvent("customer.subscription.updated", sub, accountId, { price: { lookup_key: "plan_starter" } }))).toMatchObject({ outcome: "applied" });
     expect(await subscriptionRow(sub)).toMatchObject({ status: "canceled" });
-    expect((await billingOverview(s, accountId)).plan).toBeNull();
+    expect((await billingOverview(s, { accountId, actor: "usr_owner" })).plan).toBeNull();
     expect(await creditBalance(db, accountId)).toBe(100_000);
   });
 
@@ -397,7 +398,7 @@ describe("POST /webhooks/stripe: a plan changed in the Customer Portal (the Stri
   it("Growth → Starter: the plan shown follows, the proration grants nothing, the renewal grants 20,000; back to Growth; a renewal's refund takes its credits back", async () => {
     const { accountId } = await account();
     const s = services();
-    const { url } = await startCheckout(s, { id: accountId, name: "Team" }, "usr_owner", "plan_growth");
+    const { url } = await startCheckout(s, { accountId, actor: "usr_owner" }, { product: "plan_growth", accountName: "Team" });
     const paid = await fetch(`${url}/pay`, { method: "POST", redirect: "manual" });
     expect(paid.status).toBe(303);
     const customer = (await standin<{ customer: string }>(`/v1/checkout/sessions/${url.split("/checkout/")[1]}`)).customer;
@@ -414,7 +415,7 @@ describe("POST /webhooks/stripe: a plan changed in the Customer Portal (the Stri
       }
       return { answers, events: fresh };
     };
-    const planShown = async () => (await billingOverview(s, accountId)).plan?.lookupKey;
+    const planShown = async () => (await billingOverview(s, { accountId, actor: "usr_owner" })).plan?.lookupKey;
 
     expect((await deliverNew()).answers).toEqual([
       ["charge.succeeded", "ignored", "unhandled_type"], ["payment_intent.succeeded", "ignored", "not_auto_topup"],

@@ -36,7 +36,7 @@ export function registerStripeWebhook(app: Hono<AppEnv>): void {
     }
     // Kept alive if Stripe hangs up: a write the database started always finishes.
     // Stripe itself is asked what an event cannot carry (an invoice line's price, its payment).
-    const applying = applyStripeEvent(s.db, event, raw, Date.now(), s.payments);
+    const applying = applyStripeEvent(s, { event, raw });
     s.waitUntil(applying.catch(() => undefined));
     const outcome = await applying;
     if (outcome.outcome === "held") console.error(JSON.stringify({ msg: "stripe event held", id: event.id, type: event.type, code: outcome.code }));

@@ -12,6 +12,7 @@ import { accounts, batches, batchItems, creditLedger, jobs, probes } from "../..
 import type { ProbeClient } from "../adapters/probeclient.ts";
 import { ServiceError } from "../errors.ts";
 import { buildServices } from "../context.ts";
+import { moveStatements } from "../credits/ledger.ts";
 import type { JobView } from "../jobs/jobs.ts";
 import { checkAddress } from "../verify/verify.ts";
 import { call, errorCode, result, seedAccount, testDb as db } from "../testing.ts";
@@ -101,8 +102,8 @@ describe("parallel single checks against few credits", () => {
   it("N checks at once against k < N credits: exactly k answered, the rest insufficient_credits, the balance never below zero", async () => {
     const N = 8;
     const k = 3;
-    const { accountId } = await seedAccount(k);
-    await db().insert(creditLedger).values({ accountId, delta: k, kind: "grant", reason: "admin_adjustment", actor: "system", idempotencyKey: `grant:${accountId}` });
+    const { accountId } = await seedAccount(0);
+    await db().$client.batch(moveStatements({ accountId, delta: k, kind: "grant", reason: "admin_adjustment", actor: "system", key: `grant:${accountId}` }, Date.now()), "write");
     // Every check waits at the probe until all N are there: each has passed every read before one is charged.
     let arrived = 0;
     let release!: () => void;

@@ -1,9 +1,9 @@
 // GET /api/v1/credits/ledger inside workerd on a real sqld: one account's entries only, newest
 // first, cursor pages that join up, the limit's bounds, bad cursors and a missing key.
 import { describe, expect, it } from "vitest";
-import { creditLedger } from "../../db/schema.ts";
-import { chargeCheck } from "../credits/credits.ts";
-import type { LedgerEntryView } from "../credits/ledger.ts";
+import type { Services } from "../context.ts";
+import { chargeCheck, type LedgerEntryView } from "../credits/account.ts";
+import { moveStatements } from "../credits/ledger.ts";
 import { call, errorCode, seedAccount, testDb as db } from "../testing.ts";
 
 type Page = { data: LedgerEntryView[]; next_cursor: string | null };
@@ -12,19 +12,8 @@ const T0 = Date.UTC(2025, 0, 2, 3, 4, 5);
 
 /** Entries at the given times (ms after T0), written in this order; ties on time are deliberate. */
 async function seedLedger(accountId: string, offsets: number[]) {
-  await db()
-    .insert(creditLedger)
-    .values(
-      offsets.map((at, i) => ({
-        accountId,
-        delta: 100 + i,
-        kind: "purchase" as const,
-        reason: "purchase" as const,
-        actor: "stripe",
-        idempotencyKey: `test:${accountId}:${i}`,
-        createdAt: T0 + at,
-      })),
-    );
+  const purchase = (i: number) => ({ accountId, delta: 100 + i, kind: "purchase" as const, reason: "purchase" as const, actor: "stripe", key: `test:${accountId}:${i}` });
+  await db().$client.batch(offsets.flatMap((at, i) => moveStatements(purchase(i), T0 + at)), "write");
 }
 
 async function ledger(key: string, query = ""): Promise<Page> {
@@ -40,7 +29,7 @@ describe("GET /api/v1/credits/ledger", () => {
     await seedLedger(mine.accountId, [0, 2000, 1000]);
     await seedLedger(theirs.accountId, [500, 3000]);
     // One entry from the real writer: a single check charged to this key.
-    expect(await chargeCheck(db(), mine.accountId, mine.keyId, "ledger-test", T0 + 4000)).toMatchObject({ paid: true });
+    expect(await chargeCheck({ db: db() } as Services, { accountId: mine.accountId, actor: mine.keyId }, { key: "ledger-test" }, T0 + 4000)).toMatchObject({ paid: true });
 
     const page = await ledger(mine.key);
     expect(page.next_cursor).toBeNull();

@@ -3,8 +3,9 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { LEDGER_REASONS } from "../../core/enums.ts";
 import { creditLedger } from "../../db/schema.ts";
-import { listLedger } from "../credits/ledger.ts";
+import { listLedger } from "../credits/account.ts";
 import type { AppEnv } from "./app.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse, pageOf, pageQuery } from "./schemas.ts";
 
 const LedgerEntrySchema = z
@@ -40,6 +41,6 @@ const route = createRoute({
 export function registerCreditsLedger(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
     const q = c.req.valid("query");
-    return c.json(await listLedger(c.var.services.db, c.var.accountId, q), 200);
+    return c.json(await listLedger(c.var.services, whoOf(c), q), 200);
   });
 }

@@ -5,7 +5,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { FindAnswerSchema } from "../../core/contracts.ts";
 import { DEFAULT_TITLES } from "../adapters/peopledata.ts";
 import { findPerson } from "../finder/find.ts";
-import { DEV_KEY_ACTOR } from "./auth.ts";
+import { whoOf } from "./auth.ts";
 import { requestId } from "./errors.ts";
 import { spendAccountAllowance } from "./middleware.ts";
 import { DEFAULT_DECISION_MAKERS, findDecisionMakers, MAX_DECISION_MAKERS, peopleDataOn, type Finder } from "../finder/decisionmakers.ts";
@@ -90,7 +90,8 @@ export function registerDecisionMakers(api: OpenAPIHono<AppEnv>): void {
     // One find per person asked for: the request's own unit was counted by the middleware.
     if (peopleDataOn(c.var.services)) await spendAccountAllowance(c, Math.min(body.limit ?? DEFAULT_DECISION_MAKERS, MAX_DECISION_MAKERS) - 1);
     // Each person's find is charged under its own key: one request finds many addresses.
-    const finder: Finder = (person, key) => findPerson(c.var.services, c.var.accountId, c.var.keyId ?? DEV_KEY_ACTOR, `${requestId(c)}:${key}`, person);
-    return c.json(await findDecisionMakers(c.var.services, c.var.accountId, body, finder), 200);
+    const who = whoOf(c);
+    const finder: Finder = (person, key) => findPerson(c.var.services, who, { find: person, chargeKey: `${requestId(c)}:${key}` });
+    return c.json(await findDecisionMakers(c.var.services, who, body, finder), 200);
   });
 }

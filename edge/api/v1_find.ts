@@ -1,10 +1,10 @@
 // POST /api/v1/find: a person's address from their name and company (issue 14), with the same SMTP
 // evidence as a verification. One credit when an address is returned, nothing otherwise.
-import { DEV_KEY_ACTOR } from "./auth.ts";
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { FindAnswerSchema } from "../../core/contracts.ts";
 import { findPersonOnce } from "../finder/find.ts";
 import type { AppEnv } from "./app.ts";
+import { whoOf } from "./auth.ts";
 import { requestId } from "./errors.ts";
 import { COMMON_ERRORS, errorResponse, IdempotencyKeyHeader } from "./schemas.ts";
 
@@ -62,7 +62,7 @@ const route = createRoute({
 export function registerFind(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
     const key = c.req.valid("header")["idempotency-key"];
-    const { answer, replayed } = await findPersonOnce(c.var.services, c.var.accountId, c.var.keyId ?? DEV_KEY_ACTOR, requestId(c), c.req.valid("json"), key);
+    const { answer, replayed } = await findPersonOnce(c.var.services, whoOf(c), { find: c.req.valid("json"), requestId: requestId(c), idempotencyKey: key });
     if (replayed) c.header("idempotent-replayed", "true");
     return c.json(answer, 200);
   });

@@ -15,7 +15,9 @@ import { ServiceError } from "../errors.ts";
 import { call, seedAccount, testDb } from "../testing.ts";
 import { billingOverview, openPortal, runAutoTopUp, setAutoTopUp, STALE_CHARGE_MS, startCheckout, sweepAutoTopUps } from "./billing.ts";
 import { buildServices, type Services } from "../context.ts";
-import { chargeCheck, creditBalance, ledgerDrift, reserveStatements } from "../credits/credits.ts";
+import { chargeCheck } from "../credits/account.ts";
+import { creditBalance, reserveStatements } from "../credits/credits.ts";
+import { ledgerDrift, moveStatements } from "../credits/ledger.ts";
 
 const db = testDb();
 const stripeUrl = env.STRIPE_API_URL!;
@@ -40,13 +42,14 @@ async function account(credits: number) {
   const a = await seedAccount(0);
   touched.push(a.accountId);
   if (credits > 0) {
-    await db.$client.batch([
-      { sql: "INSERT INTO credit_ledger (account_id, delta, kind, reason, actor, idempotency_key, created_at) VALUES (?, ?, 'grant', 'admin_adjustment', 'system', ?, ?)", args: [a.accountId, credits, `grant:test:${a.accountId}`, T0] },
-      { sql: "UPDATE accounts SET credit_balance = credit_balance + ? WHERE id = ?", args: [credits, a.accountId] },
-    ], "write");
+    const grant = { accountId: a.accountId, delta: credits, kind: "grant", reason: "admin_adjustment", actor: "system", key: `grant:test:${a.accountId}` } as const;
+    await db.$client.batch(moveStatements(grant, T0), "write");
   }
   return { id: a.accountId, name: `Team ${a.accountId.slice(-4)}` };
 }
+
+/** The account's owner (or another member) as the billing services take them. */
+const member = (acc: { id: string }, actor = "user_owner") => ({ accountId: acc.id, actor });
 
 const codeOf = (work: Promise<unknown>) => work.then(() => "ok", (e: unknown) => (e instanceof ServiceError ? e.code : Promise.reject(e)));
 
@@ -71,7 +74,7 @@ const ledgerOf = (accountId: string) => db.select().from(creditLedger).where(eq(
 async function withSavedCard(credits: number) {
   const acc = await account(credits);
   const { s } = services();
-  await pay((await startCheckout(s, acc, "user_owner", "credits_10k", T0)).url);
+  await pay((await startCheckout(s, member(acc), { product: "credits_10k", accountName: acc.name }, T0)).url);
   return acc;
 }
 
@@ -87,7 +90,7 @@ describe("Checkout", () => {
   it("a pack's session names the account and its credits, and saves the card for auto top-up", async () => {
     const acc = await account(0);
     const { s } = services();
-    const { url } = await startCheckout(s, acc, "user_owner", "credits_50k", T0);
+    const { url } = await startCheckout(s, member(acc), { product: "credits_50k", accountName: acc.name }, T0);
     expect(url.startsWith(`${stripeUrl}/checkout/`)).toBe(true);
     const session = await sessionOf(url);
     expect(session).toMatchObject({
@@ -110,18 +113,18 @@ describe("Checkout", () => {
   it("one Stripe customer per account, even when two checkouts start at once", async () => {
     const acc = await account(0);
     const { s } = services();
-    const [a, b] = await Promise.all([startCheckout(s, acc, "user_a", "credits_10k", T0), startCheckout(s, acc, "user_b", "credits_10k", T0)]);
+    const [a, b] = await Promise.all([startCheckout(s, member(acc, "user_a"), { product: "credits_10k", accountName: acc.name }, T0), startCheckout(s, member(acc, "user_b"), { product: "credits_10k", accountName: acc.name }, T0)]);
     const [sa, sb] = await Promise.all([sessionOf(a.url), sessionOf(b.url)]);
     expect(sa.customer).toBe(sb.customer);
     expect(await customerOf(acc.id)).toBe(sa.customer);
-    const again = await sessionOf((await startCheckout(s, acc, "user_a", "credits_250k", T0)).url);
+    const again = await sessionOf((await startCheckout(s, member(acc, "user_a"), { product: "credits_250k", accountName: acc.name }, T0)).url);
     expect(again.customer).toBe(sa.customer);
   });
 
   it("a plan subscribes with the account and the plan in the subscription's metadata, no credits, and a second plan is refused", async () => {
     const acc = await account(0);
     const { s } = services();
-    const session = await sessionOf((await startCheckout(s, acc, "user_owner", "plan_growth", T0)).url);
+    const session = await sessionOf((await startCheckout(s, member(acc), { product: "plan_growth", accountName: acc.name }, T0)).url);
     expect(session).toMatchObject({ mode: "subscription", client_reference_id: acc.id, amount_total: 7_900 });
     await pay(session.url);
     const sub = (await events()).find((e) => e.type === "customer.subscription.created" && e.data.object.customer === session.customer)!.data.object;
@@ -129,21 +132,21 @@ describe("Checkout", () => {
     // A plan change in the Portal keeps the metadata, so it names no credits (each invoice's price does).
     expect(sub.metadata.credits).toBeUndefined();
     await db.insert(stripeSubscriptions).values({ id: sub.id, accountId: acc.id, plan: "plan_growth", status: "active" });
-    expect((await billingOverview(s, acc.id, T0)).plan).toEqual({ subscriptionId: sub.id, lookupKey: "plan_growth" });
-    expect(await codeOf(startCheckout(s, acc, "user_owner", "plan_starter", T0))).toBe("conflict");
+    expect((await billingOverview(s, member(acc), T0)).plan).toEqual({ subscriptionId: sub.id, lookupKey: "plan_growth" });
+    expect(await codeOf(startCheckout(s, member(acc), { product: "plan_starter", accountName: acc.name }, T0))).toBe("conflict");
   });
 
   it("refuses a product we do not sell, and everything when billing is not configured", async () => {
     const acc = await account(0);
-    expect(await codeOf(startCheckout(services().s, acc, "user_owner", "credits_999", T0))).toBe("validation_failed");
+    expect(await codeOf(startCheckout(services().s, member(acc), { product: "credits_999", accountName: acc.name }, T0))).toBe("validation_failed");
     const off = services({ payments: null }).s;
-    expect(await codeOf(startCheckout(off, acc, "user_owner", "credits_10k", T0))).toBe("payments_unavailable");
-    expect(await billingOverview(off, acc.id, T0)).toMatchObject({ configured: false, balance: 0, hasCustomer: false });
+    expect(await codeOf(startCheckout(off, member(acc), { product: "credits_10k", accountName: acc.name }, T0))).toBe("payments_unavailable");
+    expect(await billingOverview(off, member(acc), T0)).toMatchObject({ configured: false, balance: 0, hasCustomer: false });
   });
 
   it("the overview prices every product from Stripe by lookup key", async () => {
     const acc = await account(0);
-    const overview = await billingOverview(services().s, acc.id, T0);
+    const overview = await billingOverview(services().s, member(acc), T0);
     expect(overview.configured).toBe(true);
     expect(overview.catalog.map((p) => [p.lookupKey, p.price?.unitAmount])).toEqual([
       ["credits_10k", 1_000], ["credits_50k", 4_000], ["credits_250k", 15_000], ["credits_1m", 50_000], ["plan_starter", 1_900], ["plan_growth", 7_900],
@@ -154,12 +157,12 @@ describe("Checkout", () => {
     const acc = await account(0);
     const bare = createStripeGateway({ secretKey: env.STRIPE_SECRET_KEY!, apiUrl: env.STANDIN_STRIPE_BARE_URL! });
     const { s } = services({ payments: bare });
-    const overview = await billingOverview(s, acc.id, T0);
+    const overview = await billingOverview(s, member(acc), T0);
     expect(overview.catalog.map((p) => [p.lookupKey, p.price])).toEqual(PRODUCTS.map((p) => [p.lookupKey, { unitAmount: p.defaultCents, currency: "usd" }]));
     const get = (url: string) => fetch(`${env.STANDIN_STRIPE_BARE_URL}/v1/checkout/sessions/${url.split("/checkout/")[1]}`, { headers: auth }).then((r) => r.json() as Promise<Record<string, any>>);
-    const pack = await get((await startCheckout(s, acc, "user_owner", "credits_250k", T0)).url);
+    const pack = await get((await startCheckout(s, member(acc), { product: "credits_250k", accountName: acc.name }, T0)).url);
     expect(pack).toMatchObject({ mode: "payment", amount_total: 15_000, currency: "usd", metadata: { credits: "250000" } });
-    const plan = await get((await startCheckout(s, acc, "user_owner", "plan_starter", T0)).url);
+    const plan = await get((await startCheckout(s, member(acc), { product: "plan_starter", accountName: acc.name }, T0)).url);
     expect(plan).toMatchObject({ mode: "subscription", amount_total: 1_900 });
     expect(plan.metadata.credits).toBeUndefined(); // a plan's credits are the invoices' to grant
     // An inline price has no lookup key: its product names ours, so its invoices find the plan.
@@ -175,9 +178,9 @@ describe("Checkout", () => {
   it("the portal opens for an account that bought before, and returns to /billing", async () => {
     const acc = await account(0);
     const { s } = services();
-    expect(await codeOf(openPortal(s, acc.id))).toBe("conflict");
-    await startCheckout(s, acc, "user_owner", "credits_10k", T0);
-    const { url } = await openPortal(s, acc.id);
+    expect(await codeOf(openPortal(s, member(acc)))).toBe("conflict");
+    await startCheckout(s, member(acc), { product: "credits_10k", accountName: acc.name }, T0);
+    const { url } = await openPortal(s, member(acc));
     expect(url.startsWith(`${stripeUrl}/portal/bps_`)).toBe(true);
     expect(await (await fetch(url)).text()).toContain("http://edge.test/billing");
   });
@@ -187,24 +190,24 @@ describe("auto top-up", () => {
   it("is refused without a saved card, below the minimum threshold, or with a plan as its pack", async () => {
     const acc = await account(0);
     const { s } = services();
-    expect(await codeOf(setAutoTopUp(s, acc.id, "user_owner", { enabled: true, threshold: 1_000, pack: "credits_10k" }, T0))).toBe("conflict");
-    expect(await codeOf(setAutoTopUp(s, acc.id, "user_owner", { enabled: false, threshold: 99, pack: "credits_10k" }, T0))).toBe("validation_failed");
-    expect(await codeOf(setAutoTopUp(s, acc.id, "user_owner", { enabled: false, threshold: 1_000, pack: "plan_growth" }, T0))).toBe("validation_failed");
+    expect(await codeOf(setAutoTopUp(s, member(acc), { enabled: true, threshold: 1_000, pack: "credits_10k" }, T0))).toBe("conflict");
+    expect(await codeOf(setAutoTopUp(s, member(acc), { enabled: false, threshold: 99, pack: "credits_10k" }, T0))).toBe("validation_failed");
+    expect(await codeOf(setAutoTopUp(s, member(acc), { enabled: false, threshold: 1_000, pack: "plan_growth" }, T0))).toBe("validation_failed");
   });
 
   it("refuses to turn on with a threshold at or above the pack's credits (one top-up would not lift the balance over it), and allows turning off", async () => {
     const acc = await withSavedCard(20_000);
     const { s, settled } = services();
     for (const [threshold, pack] of [[10_000, "credits_10k"], [50_000, "credits_10k"], [50_000, "credits_50k"]] as const) {
-      const refused = await setAutoTopUp(s, acc.id, "user_owner", { enabled: true, threshold, pack }, T0).then(() => null, (e: unknown) => e);
+      const refused = await setAutoTopUp(s, member(acc), { enabled: true, threshold, pack }, T0).then(() => null, (e: unknown) => e);
       expect(refused).toBeInstanceOf(ServiceError);
       expect(refused).toMatchObject({ code: "validation_failed", message: expect.stringMatching(/^threshold: must be below the pack's [\d,]+ credits/) });
     }
-    expect((await billingOverview(s, acc.id, T0)).autoTopUp.enabled).toBe(false);
-    await setAutoTopUp(s, acc.id, "user_owner", { enabled: true, threshold: 9_999, pack: "credits_10k" }, T0);
-    await setAutoTopUp(s, acc.id, "user_owner", { enabled: false, threshold: 50_000, pack: "credits_10k" }, T0);
+    expect((await billingOverview(s, member(acc), T0)).autoTopUp.enabled).toBe(false);
+    await setAutoTopUp(s, member(acc), { enabled: true, threshold: 9_999, pack: "credits_10k" }, T0);
+    await setAutoTopUp(s, member(acc), { enabled: false, threshold: 50_000, pack: "credits_10k" }, T0);
     await settled();
-    expect((await billingOverview(s, acc.id, T0)).autoTopUp).toMatchObject({ enabled: false, threshold: 50_000 });
+    expect((await billingOverview(s, member(acc), T0)).autoTopUp).toMatchObject({ enabled: false, threshold: 50_000 });
     expect(await chargesOf((await customerOf(acc.id))!)).toEqual([]);
   });
 
@@ -216,14 +219,14 @@ describe("auto top-up", () => {
     expect(await runAutoTopUp(s, acc.id, T0)).toMatchObject({ outcome: "failed", code: "threshold_too_high" });
     for (let minute = 1; minute <= 5; minute++) expect(await sweepAutoTopUps(s, T0 + minute * 60_000)).toBe(0);
     expect(await chargesOf((await customerOf(acc.id))!)).toEqual([]);
-    expect((await billingOverview(s, acc.id, T0)).autoTopUp).toMatchObject({ state: "failed", error: expect.stringMatching(/threshold/) });
+    expect((await billingOverview(s, member(acc), T0)).autoTopUp).toMatchObject({ state: "failed", error: expect.stringMatching(/threshold/) });
     expect(await creditBalance(db, acc.id)).toBe(100);
   });
 
   it(`charges at most ${AUTO_TOPUP_MAX_PER_DAY} times a UTC day however fast the balance is spent; the page's data says until when, and the next day it resumes`, async () => {
     const acc = await withSavedCard(0);
     const { s, settled } = services();
-    await setAutoTopUp(s, acc.id, "user_owner", { enabled: true, threshold: 1_000, pack: "credits_10k" }, T0);
+    await setAutoTopUp(s, member(acc), { enabled: true, threshold: 1_000, pack: "credits_10k" }, T0);
     await settled(); // the first top-up
     for (let i = 1; i < AUTO_TOPUP_MAX_PER_DAY; i++) {
       const at = T0 + i * 60_000;
@@ -240,9 +243,9 @@ describe("auto top-up", () => {
     const customer = (await customerOf(acc.id))!;
     expect(await chargesOf(customer)).toHaveLength(AUTO_TOPUP_MAX_PER_DAY);
     const nextDay = Date.UTC(2026, 11, 1);
-    expect((await billingOverview(s, acc.id, late)).autoTopUp).toMatchObject({ enabled: true, state: "idle", today: AUTO_TOPUP_MAX_PER_DAY, pausedUntil: nextDay });
+    expect((await billingOverview(s, member(acc), late)).autoTopUp).toMatchObject({ enabled: true, state: "idle", today: AUTO_TOPUP_MAX_PER_DAY, pausedUntil: nextDay });
     // 00:00 UTC: the cap starts over.
-    expect((await billingOverview(s, acc.id, nextDay)).autoTopUp).toMatchObject({ today: 0, pausedUntil: null });
+    expect((await billingOverview(s, member(acc), nextDay)).autoTopUp).toMatchObject({ today: 0, pausedUntil: null });
     expect(await runAutoTopUp(s, acc.id, nextDay)).toMatchObject({ outcome: "charged", credits: 10_000 });
     expect(await creditBalance(db, acc.id)).toBe(10_000);
     expect(await chargesOf(customer)).toHaveLength(AUTO_TOPUP_MAX_PER_DAY + 1);
@@ -251,7 +254,7 @@ describe("auto top-up", () => {
   it("charges the saved card once when the balance is below the threshold, and the webhook after it changes nothing", async () => {
     const acc = await withSavedCard(50);
     const { s, settled } = services();
-    await setAutoTopUp(s, acc.id, "user_owner", { enabled: true, threshold: 1_000, pack: "credits_10k" }, T0);
+    await setAutoTopUp(s, member(acc), { enabled: true, threshold: 1_000, pack: "credits_10k" }, T0);
     await settled(); // turning it on below the threshold tops up at once
     expect(await creditBalance(db, acc.id)).toBe(10_050);
     const customer = (await customerOf(acc.id))!;
@@ -259,7 +262,7 @@ describe("auto top-up", () => {
     expect(charged.map((e) => e.type)).toEqual(["payment_intent.succeeded"]);
     expect(charged[0]!.data.object).toMatchObject({ amount: 1_000, metadata: { account_id: acc.id, credits: "10000", attempt: "1" } });
     expect((await ledgerOf(acc.id)).filter((e) => e.reason === "auto_topup")).toMatchObject([{ delta: 10_000, kind: "purchase", idempotencyKey: `stripe:topup:${charged[0]!.data.object.id}` }]);
-    expect((await billingOverview(s, acc.id, T0)).autoTopUp).toMatchObject({ enabled: true, state: "idle", error: null });
+    expect((await billingOverview(s, member(acc), T0)).autoTopUp).toMatchObject({ enabled: true, state: "idle", error: null });
 
     expect(await deliver(charged[0]!)).toMatchObject({ outcome: "already_applied" });
     expect(await creditBalance(db, acc.id)).toBe(10_050);
@@ -270,11 +273,11 @@ describe("auto top-up", () => {
   it("the write that spends below the threshold says so, and the sweeper tops up what nothing started", async () => {
     const acc = await withSavedCard(1_200);
     const { s } = services();
-    await setAutoTopUp(s, acc.id, "user_owner", { enabled: true, threshold: 1_000, pack: "credits_10k" }, T0);
-    expect(await chargeCheck(db, acc.id, "user_test", `topup-due-${acc.id}-1`, T0)).toEqual({ paid: true, topUpDue: false });
+    await setAutoTopUp(s, member(acc), { enabled: true, threshold: 1_000, pack: "credits_10k" }, T0);
+    expect(await chargeCheck(s, member(acc, "user_test"), { key: `topup-due-${acc.id}-1` }, T0)).toEqual({ paid: true, topUpDue: false });
     await spend(acc.id, 199, T0);
     expect(await creditBalance(db, acc.id)).toBe(1_000);
-    expect(await chargeCheck(db, acc.id, "user_test", `topup-due-${acc.id}-2`, T0)).toEqual({ paid: true, topUpDue: true });
+    expect(await chargeCheck(s, member(acc, "user_test"), { key: `topup-due-${acc.id}-2` }, T0)).toEqual({ paid: true, topUpDue: true });
     expect(await sweepAutoTopUps(s, T0 + 1_000)).toBeGreaterThanOrEqual(1);
     expect(await creditBalance(db, acc.id)).toBe(10_999);
   });
@@ -284,9 +287,9 @@ describe("auto top-up", () => {
     const customer = (await customerOf(acc.id))!;
     await standin(`/_standin/customers/${customer}/decline`, { method: "POST" });
     const { s, settled } = services();
-    await setAutoTopUp(s, acc.id, "user_owner", { enabled: true, threshold: 500, pack: "credits_10k" }, T0);
+    await setAutoTopUp(s, member(acc), { enabled: true, threshold: 500, pack: "credits_10k" }, T0);
     await settled();
-    const overview = await billingOverview(s, acc.id, T0);
+    const overview = await billingOverview(s, member(acc), T0);
     expect(overview.autoTopUp).toMatchObject({ state: "failed", enabled: true });
     expect(overview.autoTopUp.error).toMatch(/declined/i);
     expect(await runAutoTopUp(s, acc.id, T0 + 60_000)).toEqual({ outcome: "not_due" });
@@ -297,7 +300,7 @@ describe("auto top-up", () => {
     // The owner fixes the card and saves: the next attempt charges.
     await standin(`/_standin/customers/${customer}/decline`, { method: "POST", body: "decline=false", headers: { "content-type": "application/x-www-form-urlencoded" } });
     const again = services();
-    await setAutoTopUp(again.s, acc.id, "user_owner", { enabled: true, threshold: 500, pack: "credits_10k" }, T0 + 120_000);
+    await setAutoTopUp(again.s, member(acc), { enabled: true, threshold: 500, pack: "credits_10k" }, T0 + 120_000);
     await again.settled();
     expect(await creditBalance(db, acc.id)).toBe(10_010);
     expect((await chargesOf(customer)).map((e) => e.type)).toEqual(["payment_intent.payment_failed", "payment_intent.succeeded"]);
@@ -306,7 +309,7 @@ describe("auto top-up", () => {
   it("a charge whose Worker died is taken up again under the same idempotency key: charged and credited once", async () => {
     const acc = await withSavedCard(100);
     const { s, settled } = services();
-    await setAutoTopUp(s, acc.id, "user_owner", { enabled: true, threshold: 500, pack: "credits_10k" }, T0);
+    await setAutoTopUp(s, member(acc), { enabled: true, threshold: 500, pack: "credits_10k" }, T0);
     await settled();
     expect(await creditBalance(db, acc.id)).toBe(10_100);
     // As if the Worker had died after Stripe charged but before it wrote: still charging, and the
@@ -319,13 +322,13 @@ describe("auto top-up", () => {
     const customer = (await customerOf(acc.id))!;
     expect((await chargesOf(customer)).map((e) => e.data.object.id)).toEqual([(retried as { paymentIntent: string }).paymentIntent]);
     expect(await creditBalance(db, acc.id)).toBe(400);
-    expect((await billingOverview(s, acc.id, T0)).autoTopUp.state).toBe("idle");
+    expect((await billingOverview(s, member(acc), T0)).autoTopUp.state).toBe("idle");
   });
 
   it("a refund of a top-up takes its credits back like any purchase", async () => {
     const acc = await withSavedCard(0);
     const { s, settled } = services();
-    await setAutoTopUp(s, acc.id, "user_owner", { enabled: true, threshold: 500, pack: "credits_10k" }, T0);
+    await setAutoTopUp(s, member(acc), { enabled: true, threshold: 500, pack: "credits_10k" }, T0);
     await settled();
     const pi = (await chargesOf((await customerOf(acc.id))!))[0]!.data.object.id as string;
     await standin("/_standin/refund", { method: "POST", body: `id=${pi}&amount=500`, headers: { "content-type": "application/x-www-form-urlencoded" } });

@@ -12,9 +12,10 @@ import { AUTO_TOPUP_MAX_PER_DAY, AUTO_TOPUP_MIN_THRESHOLD, PRODUCTS, productByKe
 import { billing, stripeSubscriptions } from "../../db/schema.ts";
 import type { PaymentGateway, PriceInfo } from "../adapters/stripe.ts";
 import { ServiceError } from "../errors.ts";
-import type { Services } from "../context.ts";
+import type { Services, Who } from "../context.ts";
 import { recordAudit } from "../audit/audit.ts";
 import { creditBalance } from "../credits/credits.ts";
+import { entriesOfReasonSql } from "../credits/ledger.ts";
 import { topUpCreditStatements } from "./payments.ts";
 
 export interface CatalogEntry extends Product {
@@ -79,7 +80,7 @@ async function activePlan(s: Services, accountId: string) {
 
 /** The ledger's auto top-ups of the UTC day holding `now`: the one count the cap reads. */
 function topUpsTodaySql(accountIdExpr: string): string {
-  return `(SELECT count(*) FROM credit_ledger WHERE account_id = ${accountIdExpr} AND reason = 'auto_topup' AND created_at >= ? AND created_at < ?)`;
+  return entriesOfReasonSql(accountIdExpr, "auto_topup");
 }
 
 async function topUpsToday(s: Services, accountId: string, now: number): Promise<number> {
@@ -88,7 +89,8 @@ async function topUpsToday(s: Services, accountId: string, now: number): Promise
   return Number(res.rows[0]!.n);
 }
 
-export async function billingOverview(s: Services, accountId: string, now = Date.now()): Promise<BillingOverview> {
+export async function billingOverview(s: Services, who: Who, now = Date.now()): Promise<BillingOverview> {
+  const { accountId } = who;
   const [balance, row, plan, today] = await Promise.all([creditBalance(s.db, accountId), billingRow(s, accountId), activePlan(s, accountId), topUpsToday(s, accountId, now)]);
   let prices = new Map<string, PriceInfo>();
   let pricesKnown = false;
@@ -162,37 +164,43 @@ async function priceFor(gateway: PaymentGateway, product: Product, now: number):
  * the webhook grants that product's credits from the catalog, and trusts the names because only
  * this server can create sessions. A pack's card is saved for auto top-up.
  */
-export async function startCheckout(
-  s: Services, account: { id: string; name: string }, actor: string, lookupKey: string, now = Date.now(),
-): Promise<{ url: string }> {
+export interface CheckoutRequest {
+  /** The pack's or plan's lookup key. */
+  product: string;
+  /** The account's name, for its Stripe customer. */
+  accountName: string;
+}
+
+export async function startCheckout(s: Services, who: Who, req: CheckoutRequest, now = Date.now()): Promise<{ url: string }> {
+  const { accountId, actor } = who;
   const gateway = gatewayOf(s);
-  const product = productOrThrow(lookupKey);
+  const product = productOrThrow(req.product);
   if (product.kind === "plan") {
-    const plan = await activePlan(s, account.id);
+    const plan = await activePlan(s, accountId);
     if (plan) throw new ServiceError("conflict", "This account already has a plan; change or cancel it in the billing portal");
   }
   const price = await priceFor(gateway, product, now);
-  const customer = await ensureCustomer(s, gateway, account.id, account.name);
+  const customer = await ensureCustomer(s, gateway, accountId, req.accountName);
   // A plan's subscription keeps its metadata through plan changes in the Customer Portal, so it
   // names no credits: each invoice grants those of the price it bills (edge/billing/payments.ts).
-  const metadata = { account_id: account.id, kind: product.kind, product: product.lookupKey, actor, ...(product.kind === "plan" ? { plan: product.lookupKey } : { credits: String(product.credits) }) };
+  const metadata = { account_id: accountId, kind: product.kind, product: product.lookupKey, actor, ...(product.kind === "plan" ? { plan: product.lookupKey } : { credits: String(product.credits) }) };
   const session = await gateway.createCheckout({
     mode: product.kind === "plan" ? "subscription" : "payment",
     price: price.priceId ? { id: price.priceId } : { unitAmount: price.unitAmount, currency: price.currency, productName: `mxray ${product.name}`, lookupKey: product.lookupKey },
     customer,
-    accountId: account.id,
+    accountId,
     metadata,
     successUrl: `${s.origin}/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
     cancelUrl: `${s.origin}/billing?checkout=canceled`,
   });
-  await recordAudit(s.db, s.request, { accountId: account.id, actor, action: "billing.checkout_started", target: session.id, detail: { product: product.lookupKey } });
+  await recordAudit(s.db, s.request, { accountId, actor, action: "billing.checkout_started", target: session.id, detail: { product: product.lookupKey } });
   return { url: session.url };
 }
 
 /** The Customer Portal (invoices, receipts, cards, the plan) for an account that has bought before. */
-export async function openPortal(s: Services, accountId: string): Promise<{ url: string }> {
+export async function openPortal(s: Services, who: Who): Promise<{ url: string }> {
   const gateway = gatewayOf(s);
-  const customer = (await billingRow(s, accountId))?.stripeCustomerId;
+  const customer = (await billingRow(s, who.accountId))?.stripeCustomerId;
   if (!customer) throw new ServiceError("conflict", "Nothing was bought in this account yet, so there are no invoices or cards to manage");
   return { url: await gateway.createPortal(customer, `${s.origin}/billing`) };
 }
@@ -215,7 +223,8 @@ function thresholdRefusal(threshold: number, product: Product): string | null {
  * A threshold at or above the pack's credits is refused when turning it on: one top-up would not
  * lift the balance above it, so every sweep would charge again.
  */
-export async function setAutoTopUp(s: Services, accountId: string, actor: string, settings: AutoTopUpSettings, now = Date.now()): Promise<void> {
+export async function setAutoTopUp(s: Services, who: Who, settings: AutoTopUpSettings, now = Date.now()): Promise<void> {
+  const { accountId, actor } = who;
   const product = productOrThrow(settings.pack);
   if (product.kind !== "pack") throw new ServiceError("validation_failed", "pack: auto top-up buys a pack, not a plan");
   if (!Number.isSafeInteger(settings.threshold) || settings.threshold < AUTO_TOPUP_MIN_THRESHOLD || settings.threshold > 100_000_000) {

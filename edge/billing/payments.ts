@@ -4,16 +4,18 @@
 // (issue 21: a plan changed in the Customer Portal keeps its first metadata). Stripe is asked only
 // for what an event cannot carry: an invoice line's price (by id) and an invoice's payment.
 //
-// Each event is one `batch` (docs/decisions/004-write-path.md): a conditional ledger insert under
-// an idempotency key, then the balance move guarded by changes(), so a repeated or concurrent
-// delivery writes nothing twice. Refunds and disputes are stored as facts per payment intent; the
+// Each event is one `batch` (docs/decisions/004-write-path.md) around one ledger movement
+// (edge/credits/ledger.ts): an entry under an idempotency key with the balance beside it, so a
+// repeated or concurrent delivery writes nothing twice. Refunds and disputes are stored as facts per payment intent; the
 // credits taken back follow from those facts whatever order the events come in.
 import type { InStatement } from "@libsql/client/web";
 import { productOfKind, type Product } from "../../core/billing.ts";
 import type { StripeLookups } from "../adapters/stripe.ts";
+import type { Services } from "../context.ts";
 import type { EdgeDb } from "../db.ts";
 import { ServiceError } from "../errors.ts";
 import { recordAudit } from "../audit/audit.ts";
+import { computedMoveStatements, entryWrittenStatement, moveStatements } from "../credits/ledger.ts";
 
 /** What came of an event, as the webhook answers it. */
 export interface EventOutcome {
@@ -85,30 +87,23 @@ const TARGET = `CASE WHEN credits IS NULL OR account_id IS NULL THEN 0
 
 /**
  * Brings one payment's taken-back credits to what its facts say (down after a refund or dispute,
- * back up after a won dispute): a ledger entry only when they differ, so a repeated or concurrent
- * event writes nothing (each batch is atomic), then the balance and the payment's running total,
- * each only if the entry was written. `cause` (the event id) keeps keys unique when a total
- * comes round again (half refunded, disputed, won, the rest refunded).
+ * back up after a won dispute): a ledger movement only when they differ, so a repeated or
+ * concurrent event writes nothing (each batch is atomic), then the payment's running total, only
+ * if the movement was written. `cause` (the event id) keeps keys unique when a total comes round
+ * again (half refunded, disputed, won, the rest refunded). The movement's first statement returns
+ * the entry written.
  */
 function takeBackStatements(paymentIntent: string, cause: string, now: number): InStatement[] {
   return [
-    {
-      sql: `INSERT INTO credit_ledger (account_id, delta, kind, reason, actor, idempotency_key, created_at)
-            SELECT account_id, taken_back - t, 'reversal', CASE WHEN disputed = 1 THEN 'dispute' ELSE 'refund' END, 'stripe',
+    ...computedMoveStatements({
+      sql: `SELECT account_id, taken_back - t, 'reversal', CASE WHEN disputed = 1 THEN 'dispute' ELSE 'refund' END, 'stripe', NULL,
                    'stripe:takeback:' || payment_intent || ':' || t || ':' || ?, ?
             FROM (SELECT *, ${TARGET} AS t FROM stripe_payments WHERE payment_intent = ?)
-            WHERE t <> taken_back
-            ON CONFLICT DO NOTHING`,
+            WHERE t <> taken_back`,
       args: [cause, now, paymentIntent],
-    },
+    }),
     {
-      sql: `UPDATE accounts SET credit_balance = credit_balance + (SELECT delta FROM credit_ledger WHERE id = last_insert_rowid())
-            WHERE changes() = 1 AND id = (SELECT account_id FROM credit_ledger WHERE id = last_insert_rowid())`,
-      args: [],
-    },
-    {
-      sql: `UPDATE stripe_payments SET taken_back = taken_back - (SELECT delta FROM credit_ledger WHERE id = last_insert_rowid()), updated_at = ?
-            WHERE changes() = 1 AND payment_intent = ?`,
+      sql: `UPDATE stripe_payments SET taken_back = ${TARGET}, updated_at = ? WHERE changes() = 1 AND payment_intent = ?`,
       args: [now, paymentIntent],
     },
   ];
@@ -135,15 +130,7 @@ function buyerOf(metadata: Obj): string {
 function creditStatements(
   event: StripeEventLike, objectId: string, accountId: string, credits: number, reason: "purchase" | "plan_grant", actor: string, key: string, now: number, raw: string,
 ): InStatement[] {
-  return [
-    {
-      sql: `INSERT INTO credit_ledger (account_id, delta, kind, reason, actor, idempotency_key, created_at)
-            SELECT id, ?, 'purchase', ?, ?, ?, ? FROM accounts WHERE id = ? ON CONFLICT DO NOTHING`,
-      args: [credits, reason, actor, key, now, accountId],
-    },
-    { sql: "UPDATE accounts SET credit_balance = credit_balance + ? WHERE changes() = 1 AND id = ?", args: [credits, accountId] },
-    recordCreditEvent(event, objectId, accountId, now, raw),
-  ];
+  return [...moveStatements({ accountId, delta: credits, kind: "purchase", reason, actor, key }, now), recordCreditEvent(event, objectId, accountId, now, raw)];
 }
 
 /** The event as processed, or held (`unknown_account`) when the account it names does not exist. */
@@ -238,12 +225,7 @@ function purchaseFactStatements(p: { paymentIntent: string; checkoutSession: str
  */
 export function topUpCreditStatements(p: { accountId: string; paymentIntent: string; credits: number; amount: number | null }, now: number): InStatement[] {
   return [
-    {
-      sql: `INSERT INTO credit_ledger (account_id, delta, kind, reason, actor, idempotency_key, created_at)
-            SELECT id, ?, 'purchase', 'auto_topup', 'stripe', ?, ? FROM accounts WHERE id = ? ON CONFLICT DO NOTHING`,
-      args: [p.credits, `stripe:topup:${p.paymentIntent}`, now, p.accountId],
-    },
-    { sql: "UPDATE accounts SET credit_balance = credit_balance + ? WHERE changes() = 1 AND id = ?", args: [p.credits, p.accountId] },
+    ...moveStatements({ accountId: p.accountId, delta: p.credits, kind: "purchase", reason: "auto_topup", actor: "stripe", key: `stripe:topup:${p.paymentIntent}` }, now),
     ...purchaseFactStatements({ paymentIntent: p.paymentIntent, checkoutSession: null, accountId: p.accountId, credits: p.credits, amount: p.amount, cause: "topup" }, now),
     {
       sql: `UPDATE billing SET auto_topup_state = 'idle', auto_topup_error = NULL, auto_topup_payment_intent = ?, updated_at = ?
@@ -363,8 +345,8 @@ async function applyInvoice(db: EdgeDb, lookups: StripeLookups | null, event: St
   }
   const key = `stripe:invoice:${invoiceId}`;
   // A repeat asks Stripe nothing.
-  const [done] = (await db.$client.execute({ sql: "SELECT 1 FROM credit_ledger WHERE idempotency_key = ?", args: [key] })).rows;
-  if (done) {
+  const [done] = (await db.$client.execute(entryWrittenStatement(key))).rows;
+  if (Number(done!.written) === 1) {
     await run(db, [recordEvent(event, invoiceId, "processed", null, now)]);
     return { outcome: "already_applied" };
   }
@@ -424,17 +406,14 @@ async function applyReversal(db: EdgeDb, event: StripeEventLike, now: number): P
     fact,
     ...takeBackStatements(paymentIntent, event.id, now),
     recordEvent(event, str(o.id), "processed", null, now),
-    {
-      sql: `SELECT account_id, (SELECT delta FROM credit_ledger WHERE idempotency_key LIKE 'stripe:takeback:' || ?1 || ':%:' || ?2) AS delta
-            FROM stripe_payments WHERE payment_intent = ?1`,
-      args: [paymentIntent, event.id],
-    },
+    { sql: "SELECT account_id FROM stripe_payments WHERE payment_intent = ?", args: [paymentIntent] },
   ]);
   // Before its purchase arrives, a reversal is kept as a fact and applied with the purchase.
   const accountId = results.at(-1)!.rows[0]?.account_id;
   if (typeof accountId !== "string") return { outcome: "recorded" };
-  if (results[1]!.rowsAffected !== 1) return { outcome: "already_applied" };
-  const delta = Number(results.at(-1)!.rows[0]!.delta);
+  const written = results[1]!.rows[0];
+  if (!written) return { outcome: "already_applied" };
+  const delta = Number(written.delta);
   await recordAudit(db, null, { accountId, actor: "stripe", action: delta < 0 ? "billing.credits_taken_back" : "billing.credits_granted", target: paymentIntent, detail: { credits: Math.abs(delta), reason: event.type } });
   return { outcome: "applied" };
 }
@@ -496,11 +475,20 @@ async function applySubscriptionChanged(db: EdgeDb, lookups: StripeLookups | nul
   return held ? { outcome: "held", code: "unknown_price" } : { outcome: "applied" };
 }
 
+/** A verified event, and its body as received (kept for events held for an operator). */
+export interface StripeDelivery {
+  event: StripeEventLike;
+  raw: string;
+}
+
 /**
- * Applies one verified event. `raw` is kept for events held for an operator; `lookups` asks Stripe
- * what an event cannot carry (without it, such an event answers 503 and comes again).
+ * Applies one verified event. Nobody asked for it, and the account it moves is the one the event
+ * names, so it takes no `who`: the ledger's actor is Stripe (or the buyer our server named).
+ * `s.payments` asks Stripe what an event cannot carry (without it, such an event answers 503 and
+ * comes again).
  */
-export async function applyStripeEvent(db: EdgeDb, event: StripeEventLike, raw: string, now = Date.now(), lookups: StripeLookups | null = null): Promise<EventOutcome> {
+export async function applyStripeEvent(s: Services, { event, raw }: StripeDelivery, now = Date.now()): Promise<EventOutcome> {
+  const { db, payments: lookups } = s;
   switch (event.type) {
     case "checkout.session.completed":
     case "checkout.session.async_payment_succeeded":

@@ -55,6 +55,9 @@ function scriptedFinder() {
   return { find, asked, keys };
 }
 
+/** A member of the account, as the services take them. */
+const user = (accountId: string) => ({ accountId, actor: "user_test" });
+
 async function account(s: Services, events: WebhookEventType[] = [], credits = 100) {
   const accountId = newId("acc");
   await s.db.insert(accounts).values({ id: accountId, name: "a", kind: "personal", creditBalance: credits });
@@ -68,7 +71,7 @@ describe.each(PROVIDERS)("decision makers through %s", (provider, keys) => {
   it("lists the people with their titles and finds each one's address on the domain of the URL given", async () => {
     const { s } = harness(keys);
     const { find, asked, keys: chargeKeys } = scriptedFinder();
-    const out = await findDecisionMakers(s, await account(s), { domain: "https://www.acme.test/about" }, find);
+    const out = await findDecisionMakers(s, user(await account(s)), { domain: "https://www.acme.test/about" }, find);
     // Each find is charged under a key of its own.
     expect(new Set(chargeKeys).size).toBe(3);
     expect([out.domain, out.provider]).toEqual(["acme.test", provider]);
@@ -91,9 +94,9 @@ describe("decision makers", () => {
 
   it("is off without a provider's key, and refuses a domain that is not one", async () => {
     const off = harness({});
-    expect(await serviceCode(findDecisionMakers(off.s, await account(off.s), { domain: "acme.test" }, scriptedFinder().find))).toBe("people_data_off");
+    expect(await serviceCode(findDecisionMakers(off.s, user(await account(off.s)), { domain: "acme.test" }, scriptedFinder().find))).toBe("people_data_off");
     const on = harness(pdlKeys);
-    expect(await serviceCode(findDecisionMakers(on.s, await account(on.s), { domain: "localhost" }, scriptedFinder().find))).toBe("validation_failed");
+    expect(await serviceCode(findDecisionMakers(on.s, user(await account(on.s)), { domain: "localhost" }, scriptedFinder().find))).toBe("validation_failed");
   });
 
   it("asks the provider once a day for the same question: its records cost the operator", async () => {
@@ -101,9 +104,9 @@ describe("decision makers", () => {
     const accountId = await account(s);
     const asked = async () =>
       ((await (await fetch(`${env.STANDIN_PDL_URL}/_calls`)).json()) as StandInCall[]).filter((c) => c.domain === "globex.test" && c.titles.join() === "founder").length;
-    const first = await findDecisionMakers(s, accountId, { domain: "globex.test", titles: ["Founder"] }, scriptedFinder().find);
+    const first = await findDecisionMakers(s, user(accountId), { domain: "globex.test", titles: ["Founder"] }, scriptedFinder().find);
     await settle();
-    const again = await findDecisionMakers(s, accountId, { domain: "https://globex.test", titles: ["founder "] }, scriptedFinder().find);
+    const again = await findDecisionMakers(s, user(accountId), { domain: "https://globex.test", titles: ["founder "] }, scriptedFinder().find);
     expect(again).toEqual(first);
     expect(await asked()).toBe(1);
   });
@@ -114,7 +117,7 @@ describe("decision makers", () => {
     const noon = Date.UTC(2026, 10, 30, 12);
     // Questions of this test alone: no other test's answer is in the day's cache.
     const titles = ["ceo", newId("req")];
-    const ask = (domain: string, who = accountId, now = noon) => findDecisionMakers(s, who, { domain, titles }, scriptedFinder().find, now);
+    const ask = (domain: string, who = accountId, now = noon) => findDecisionMakers(s, user(who), { domain, titles }, scriptedFinder().find, now);
     // A lookup the provider failed is not counted.
     expect(await serviceCode(ask("status-503.test"))).toBe("people_data_unavailable");
     await ask("acme.test");
@@ -141,7 +144,7 @@ describe("decision makers", () => {
       if (asked.length === 1) return (failed = Promise.reject(new ServiceError("insufficient_credits", "No credits left")));
       return failed.catch(() => answer(`${p.first_name}@${p.domain}`.toLowerCase()));
     };
-    const out = await findDecisionMakers(s, await account(s), { domain: "acme.test", titles: ["ceo", "cto", "sales", "engineer"] }, find);
+    const out = await findDecisionMakers(s, user(await account(s)), { domain: "acme.test", titles: ["ceo", "cto", "sales", "engineer"] }, find);
     expect(out.people.map((p) => [p.first_name, p.find?.email ?? null, p.find_error?.code ?? null, p.provider_email])).toEqual([
       // Ada's find was not paid: the provider's address for her is not shown.
       ["Ada", null, "insufficient_credits", null],
@@ -156,8 +159,8 @@ describe("decision makers", () => {
     const { s, handed, settle } = harness(pdlKeys);
     const subscribed = await account(s, ["dm.enriched"]);
     const other = await account(s, ["verification.completed"]);
-    await findDecisionMakers(s, subscribed, { domain: "acme.test", titles: ["ceo"] }, scriptedFinder().find);
-    await findDecisionMakers(s, other, { domain: "acme.test", titles: ["ceo"] }, scriptedFinder().find);
+    await findDecisionMakers(s, user(subscribed), { domain: "acme.test", titles: ["ceo"] }, scriptedFinder().find);
+    await findDecisionMakers(s, user(other), { domain: "acme.test", titles: ["ceo"] }, scriptedFinder().find);
     await settle();
     const mine = await s.db.select().from(webhookEvents).where(eq(webhookEvents.accountId, subscribed));
     expect(mine.map((e) => e.type)).toEqual(["dm.enriched"]);
@@ -182,20 +185,20 @@ describe("decision makers", () => {
     const broke = await account(s, [], 0);
     const asked = scriptedFinder();
     const noon = Date.UTC(2026, 10, 30, 12);
-    expect(await serviceCode(findDecisionMakers(s, broke, { domain: "acme.test", titles }, asked.find, noon))).toBe("insufficient_credits");
+    expect(await serviceCode(findDecisionMakers(s, user(broke), { domain: "acme.test", titles }, asked.find, noon))).toBe("insufficient_credits");
     expect(await pdlCalls(titles)).toBe(0);
     expect(asked.asked).toEqual([]);
     expect(await s.cache.get(`people-quota:${broke}:${Math.floor(noon / 86_400_000)}`)).toBeNull();
     // Nor from the day's cache, once another account asked the same question.
-    await findDecisionMakers(s, await account(s), { domain: "acme.test", titles }, scriptedFinder().find);
+    await findDecisionMakers(s, user(await account(s)), { domain: "acme.test", titles }, scriptedFinder().find);
     await settle();
-    expect(await serviceCode(findDecisionMakers(s, broke, { domain: "acme.test", titles }, scriptedFinder().find))).toBe("insufficient_credits");
+    expect(await serviceCode(findDecisionMakers(s, user(broke), { domain: "acme.test", titles }, scriptedFinder().find))).toBe("insufficient_credits");
     expect(await pdlCalls(titles)).toBe(1);
   });
 
   it("lists no more people than the balance could pay finds for", async () => {
     const { s } = harness(pdlKeys);
-    const out = await findDecisionMakers(s, await account(s, [], 2), { domain: "acme.test", titles: ["ceo", "cto", "sales", newId("req")] }, scriptedFinder().find);
+    const out = await findDecisionMakers(s, user(await account(s, [], 2)), { domain: "acme.test", titles: ["ceo", "cto", "sales", newId("req")] }, scriptedFinder().find);
     expect(out.people.map((p) => p.first_name)).toEqual(["Ada", "Grace"]);
   });
 
@@ -204,7 +207,7 @@ describe("decision makers", () => {
     const tried = (email: string) => ({ email, pattern: "first", verdict: "unknown" as const, reason: "timeout" as const, mx: "mx.acme.test", smtp: null });
     // The server would not tell: no address, nothing charged.
     const find: Finder = async (p) => ({ ...answer(null), verdict: "unknown", reason: "timeout", candidates: [tried(p.provided_email ?? "x@acme.test"), tried(`${p.first_name}.${p.last_name}@acme.test`.toLowerCase())] });
-    const out = await findDecisionMakers(s, await account(s), { domain: "acme.test", titles: ["ceo", newId("req")] }, find);
+    const out = await findDecisionMakers(s, user(await account(s)), { domain: "acme.test", titles: ["ceo", newId("req")] }, find);
     expect(out.people.map((p) => [p.first_name, p.provider_email, p.find?.candidates.map((c) => c.email)])).toEqual([["Ada", null, ["ada.lovelace@acme.test"]]]);
     expect(JSON.stringify(out)).not.toContain("ada@acme.test");
   });

@@ -9,7 +9,7 @@ import { companyDomain } from "../../core/finder/patterns.ts";
 import type { DmEnriched } from "../../core/samples.ts";
 import type { PeopleProvider, Person } from "../adapters/peopledata.ts";
 import { ServiceError, type ServiceErrorCode } from "../errors.ts";
-import type { Services } from "../context.ts";
+import type { Services, Who } from "../context.ts";
 import { creditBalance, insufficientCredits } from "../credits/credits.ts";
 import { recordDecisionMakers } from "../webhooks/webhooks.ts";
 
@@ -55,7 +55,9 @@ export interface DecisionMakers {
 
 export const peopleDataOn = (s: Services) => s.peopleData !== null;
 
-export async function findDecisionMakers(s: Services, accountId: string, req: DecisionMakersRequest, find: Finder, now = Date.now()): Promise<DecisionMakers> {
+/** `find` finds each person's address (findPerson, under a charge key per person). */
+export async function findDecisionMakers(s: Services, who: Who, req: DecisionMakersRequest, find: Finder, now = Date.now()): Promise<DecisionMakers> {
+  const { accountId } = who;
   const provider = s.peopleData;
   if (!provider) throw new ServiceError("people_data_off", "People data is off: set PDL_API_KEY or APOLLO_API_KEY");
   const domain = companyDomain(req.domain);

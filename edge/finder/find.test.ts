@@ -29,7 +29,7 @@ function company(exists: (local: string) => boolean, catchAll = false) {
   };
   const client = standInProbeClient(answer);
   const s: Services = { ...buildServices(env, { waitUntil: () => {} }, "http://edge.test"), probeClient: client };
-  const find = (accountId: string, req: Omit<FindPersonRequest, "domain">) => findPerson(s, accountId, "user_test", newId("req"), { ...req, domain });
+  const find = (accountId: string, req: Omit<FindPersonRequest, "domain">) => findPerson(s, { accountId, actor: "user_test" }, { find: { ...req, domain }, chargeKey: newId("req") });
   return { domain, client, find };
 }
 const spent = async (accountId: string, from = 100) => from - (await creditBalance(db(), accountId));
@@ -96,7 +96,7 @@ describe("findPerson", () => {
     const acme = company((local) => local === "alovelace");
     const s: Services = { ...buildServices(env, { waitUntil: () => {} }, "http://edge.test"), probeClient: acme.client };
     const req = { first_name: "Ada", last_name: "Lovelace", domain: acme.domain };
-    const once = (body: FindPersonRequest) => findPersonOnce(s, accountId, "user_test", newId("req"), body, "retry-1");
+    const once = (body: FindPersonRequest) => findPersonOnce(s, { accountId, actor: "user_test" }, { find: body, requestId: newId("req"), idempotencyKey: "retry-1" });
     const first = await once(req);
     const asked = acme.client.calls.length;
     const again = await once(req);
@@ -111,7 +111,7 @@ describe("findPerson", () => {
     const { accountId } = await seedAccount(100);
     const acme = company(() => true);
     const s: Services = { ...buildServices(env, { waitUntil: () => {} }, "http://edge.test"), probeClient: acme.client };
-    const ask = (req: FindPersonRequest) => serviceCode(findPerson(s, accountId, "user_test", newId("req"), req));
+    const ask = (req: FindPersonRequest) => serviceCode(findPerson(s, { accountId, actor: "user_test" }, { find: req, chargeKey: newId("req") }));
     expect(await ask({ first_name: "Ada", last_name: "Lovelace" })).toBe("validation_failed");
     expect(await ask({ first_name: "!!!", last_name: "???", domain: acme.domain })).toBe("validation_failed");
     expect(await ask({ full_name: "Ada Lovelace", domain: "127.0.0.1" })).toBe("validation_failed");

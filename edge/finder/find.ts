@@ -5,7 +5,7 @@
 import type { FindAnswer } from "../../core/contracts.ts";
 import { findCandidates, parsePerson, type FindInput } from "../../core/finder/patterns.ts";
 import { ServiceError } from "../errors.ts";
-import type { Services } from "../context.ts";
+import type { Services, Who } from "../context.ts";
 import { knownPatterns, learnPattern } from "./domainpatterns.ts";
 import { askProbes, chargeOne, DEFAULT_CHECK_BUDGET_MS, idempotent, needOneCredit } from "../verify/verify.ts";
 
@@ -15,20 +15,27 @@ export interface FindPersonRequest extends FindInput {
   provided_email?: string | null | undefined;
 }
 
-/** A find under an optional Idempotency-Key: a retry of a paid find gets its answer again, charged once. */
-export function findPersonOnce(
-  s: Services,
-  accountId: string,
-  actor: string,
-  requestId: string,
-  req: FindPersonRequest,
-  idempotencyKey?: string | null,
-): Promise<{ answer: FindAnswer; replayed: boolean }> {
-  const request = [req.first_name ?? null, req.last_name ?? null, req.full_name ?? null, req.domain ?? null, req.trace ?? false];
-  return idempotent(s, accountId, "find", requestId, idempotencyKey, request, (chargeKey) => findPerson(s, accountId, actor, chargeKey, req), (a) => a.email !== null);
+export interface FindPersonOnceInput {
+  find: FindPersonRequest;
+  /** This request's id: the charge's key when no Idempotency-Key is given. */
+  requestId: string;
+  idempotencyKey?: string | null | undefined;
 }
 
-export async function findPerson(s: Services, accountId: string, actor: string, requestId: string, req: FindPersonRequest): Promise<FindAnswer> {
+/** A find under an optional Idempotency-Key: a retry of a paid find gets its answer again, charged once. */
+export function findPersonOnce(s: Services, who: Who, { find: req, requestId, idempotencyKey }: FindPersonOnceInput): Promise<{ answer: FindAnswer; replayed: boolean }> {
+  const request = [req.first_name ?? null, req.last_name ?? null, req.full_name ?? null, req.domain ?? null, req.trace ?? false];
+  return idempotent(s, who.accountId, "find", requestId, idempotencyKey, request, (chargeKey) => findPerson(s, who, { find: req, chargeKey }), (a) => a.email !== null);
+}
+
+export interface FindPersonInput {
+  find: FindPersonRequest;
+  /** The answer is charged once under this key. */
+  chargeKey: string;
+}
+
+export async function findPerson(s: Services, who: Who, { find: req, chargeKey }: FindPersonInput): Promise<FindAnswer> {
+  const { accountId, actor } = who;
   const parsed = parsePerson(req);
   if (!parsed.ok) throw new ServiceError("validation_failed", `${parsed.field}: ${parsed.message}`);
   const { person, domain } = parsed;
@@ -37,7 +44,7 @@ export async function findPerson(s: Services, accountId: string, actor: string, 
   await needOneCredit(s, accountId, "A find");
   const answer = await askProbes(s, (probe) => s.probeClient.find(probe, { candidates: list, ...(req.trace ? { trace: true } : {}) }, DEFAULT_CHECK_BUDGET_MS));
   if (answer.email === null) return answer;
-  await chargeOne(s, accountId, actor, requestId, "find");
+  await chargeOne(s, accountId, actor, chargeKey, "find");
   // A catch-all server accepted it without knowing the mailbox: nothing to learn from that.
   if (answer.verdict === "deliverable" && answer.catch_all === false) await learnPattern(s.db, answer.email, person);
   return answer;

@@ -11,6 +11,7 @@ import { browseResults, latestResults, RESULTS_PAGE_SIZE } from "../jobs/browse.
 import type { Services } from "../context.ts";
 import { deleteJob, getJob, listJobs, PURGE_ROWS } from "../jobs/jobs.ts";
 import { createApiKey, listApiKeys, revokeApiKey } from "./keys.ts";
+import { reserveStatements } from "../credits/credits.ts";
 
 async function person(name: string): Promise<Person> {
   const email = `${name}.${newId("req").slice(4, 12)}@example.com`;
@@ -142,7 +143,7 @@ describe("deleteJob", () => {
     const s = { db: db(), waitUntil: (p: Promise<unknown>) => pending.push(p) } as unknown as Services;
     expect(await code(deleteJob(s, mine, jobId, "usr_test"))).toBe("conflict"); // still running
     await db().update(jobs).set({ status: "completed" }).where(eq(jobs.id, jobId));
-    await db().insert(creditLedger).values({ accountId: mine, delta: -1, kind: "reserve", reason: "job_reserve", actor: "system", jobId, idempotencyKey: `reserve:${jobId}` });
+    await db().$client.batch(reserveStatements(mine, "system", jobId, 1, Date.now()), "write");
     // More rows than one purge step removes.
     const rows = Array.from({ length: PURGE_ROWS + 7 }, (_, i) => ({ jobId, normalized: `u${i}@x.test`, email: `u${i}@x.test`, rowIndex: i, verdict: "deliverable" as const, reason: "accepted", result: "{}" }));
     for (let i = 0; i < rows.length; i += 500) await db().insert(jobEmails).values(rows.slice(i, i + 500));

@@ -1,10 +1,12 @@
 // People, accounts and roles for the web app. A person (user id from Clerk, or derived from the
 // email by the local sign-in) has a personal account and may belong to teams. Whoever signs in,
 // the app gets the same Viewer: the person, the account they are acting in, their role there.
+import type { InValue } from "@libsql/client/web";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { newId } from "../../core/ids.ts";
 import { can, type Permission, type Role } from "../../core/roles.ts";
-import { accounts, creditLedger, members } from "../../db/schema.ts";
+import { accounts, members } from "../../db/schema.ts";
+import { moveStatements } from "../credits/ledger.ts";
 import { ServiceError } from "../errors.ts";
 import { auditStatement, recordAudit, type RequestMeta } from "../audit/audit.ts";
 import { auditKeysRevoked, revokeKeysOfStatement } from "./keys.ts";
@@ -45,12 +47,43 @@ export async function ensurePersonalAccount(db: EdgeDb, person: Person, signupCr
     .where(and(eq(members.userId, person.id), eq(accounts.kind, "personal")));
   if (existing) return existing.id;
   const accountId = newId("acc");
-  await db.batch([
-    db.insert(accounts).values({ id: accountId, name: person.email, kind: "personal", clerkId: clerkUserId ?? null, creditBalance: signupCredits }),
-    db.insert(members).values({ accountId, userId: person.id, email: person.email, role: "owner" }),
-    db.insert(creditLedger).values({ accountId, delta: signupCredits, kind: "grant", reason: "signup_grant", actor: person.id, idempotencyKey: `grant:signup:${person.id}` }),
-  ]);
+  // One write: the account, its owner, and the grant (a second grant for the person fails it all).
+  await db.$client.batch(
+    [
+      statementOf(db.insert(accounts).values({ id: accountId, name: person.email, kind: "personal", clerkId: clerkUserId ?? null })),
+      statementOf(db.insert(members).values({ accountId, userId: person.id, email: person.email, role: "owner" })),
+      ...moveStatements({ accountId, delta: signupCredits, kind: "grant", reason: "signup_grant", actor: person.id, key: `grant:signup:${person.id}` }, Date.now(), { repeat: "fail" }),
+    ],
+    "write",
+  );
   return accountId;
+}
+
+/** A drizzle query as a raw statement, to share a `batch` with the ledger's movements. */
+const statementOf = (query: { toSQL(): { sql: string; params: unknown[] } }) => {
+  const { sql, params } = query.toSQL();
+  return { sql, args: params as InValue[] };
+};
+
+/** The account the dev API key acts for in local mode (MXRAY_MODE=local), with ample credits. */
+export const DEV_ACCOUNT_ID = "acc_local_dev";
+export const DEV_CREDITS = 10_000_000;
+
+/** Databases (by URL) in which this isolate already made the dev account: no write per request. */
+const devAccountReady = new Set<string>();
+
+/** Makes the dev key's account, with its one grant ever (by idempotency key), once per isolate; answers its id. */
+export async function ensureDevAccount(db: EdgeDb, databaseUrl: string): Promise<string> {
+  if (devAccountReady.has(databaseUrl)) return DEV_ACCOUNT_ID;
+  await db.$client.batch(
+    [
+      { sql: "INSERT INTO accounts (id, name, kind) VALUES (?, 'Local development', 'personal') ON CONFLICT DO NOTHING", args: [DEV_ACCOUNT_ID] },
+      ...moveStatements({ accountId: DEV_ACCOUNT_ID, delta: DEV_CREDITS, kind: "grant", reason: "admin_adjustment", actor: "system", key: "grant:local-dev" }, Date.now()),
+    ],
+    "write",
+  );
+  devAccountReady.add(databaseUrl);
+  return DEV_ACCOUNT_ID;
 }
 
 /** The person's personal account, if they ever signed in (where their sign-ins are audited). */

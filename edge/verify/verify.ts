@@ -9,7 +9,8 @@ import { invalidSyntaxResult } from "../../core/result.ts";
 import { ServiceError } from "../errors.ts";
 import type { Services } from "../context.ts";
 import { logTopUpError, runAutoTopUp } from "../billing/billing.ts";
-import { chargeCheck, creditBalance, insufficientCredits } from "../credits/credits.ts";
+import { chargeCheck } from "../credits/account.ts";
+import { creditBalance, insufficientCredits } from "../credits/credits.ts";
 import { liveProbes } from "../dispatch/dispatch.ts";
 import type { ProbeAnswer, ProbeTarget } from "../adapters/probeclient.ts";
 
@@ -102,7 +103,7 @@ const noCredit = (s: Services, accountId: string, what = "A check") => insuffici
 
 /** Charges one credit for a single check or find, once per key; refuses when the balance is empty. */
 export async function chargeOne(s: Services, accountId: string, actor: string, chargeKey: string, what: "verify" | "find" = "verify"): Promise<void> {
-  const { paid, topUpDue } = await chargeCheck(s.db, accountId, actor, chargeKey, Date.now(), what);
+  const { paid, topUpDue } = await chargeCheck(s, { accountId, actor }, { key: chargeKey, what });
   if (topUpDue) s.waitUntil(runAutoTopUp(s, accountId).catch(logTopUpError(accountId)));
   if (!paid) throw await noCredit(s, accountId, what === "find" ? "A find" : "A check");
 }

@@ -45,7 +45,7 @@ import { buildServices } from "./context.ts";
 import { sweepAutoTopUps } from "./billing/billing.ts";
 import { sweep } from "./dispatch/dispatch.ts";
 import { purgeExpiredSessions } from "./identity/session.ts";
-import { sweepWebhooks } from "./webhooks/webhooks.ts";
+import { sweepWebhooks } from "./webhooks/sweep.ts";
 
 export { JobHub };
 

@@ -6,7 +6,8 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-r
 import { Form, Link, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
 import { ServiceError } from "../../edge/errors.ts";
 import { authorize } from "../../edge/identity/accounts.ts";
-import { getEndpoint, listDeliveries, replayDelivery, sendTestEvent } from "../../edge/webhooks/webhooks.ts";
+import { getEndpoint, sendTestEvent } from "../../edge/webhooks/endpoints.ts";
+import { listDeliveries, replayDelivery } from "../../edge/webhooks/log.ts";
 import { requireViewer } from "../auth.server.ts";
 import { utc } from "../components/ui.tsx";
 import { authorizeOr403, refused } from "../lib/actions.server.ts";

@@ -6,7 +6,7 @@ import { Form, Link, useActionData, useLoaderData, useNavigation, type MetaFunct
 import { WEBHOOK_EVENT_TYPES } from "../../db/schema.ts";
 import { ServiceError } from "../../edge/errors.ts";
 import { authorize } from "../../edge/identity/accounts.ts";
-import { createEndpoint, deleteEndpoint, getEndpoint, isWebhookEventType, listEndpoints, MAX_ENDPOINTS, rotateSecret, sendTestEvent, updateEndpoint } from "../../edge/webhooks/webhooks.ts";
+import { createEndpoint, deleteEndpoint, getEndpoint, isWebhookEventType, listEndpoints, MAX_ENDPOINTS, rotateSecret, sendTestEvent, updateEndpoint } from "../../edge/webhooks/endpoints.ts";
 import { requireViewer } from "../auth.server.ts";
 import { CopyButton, utc } from "../components/ui.tsx";
 import { authorizeOr403, refused } from "../lib/actions.server.ts";

@@ -13,7 +13,7 @@ import { readRequestLimited } from "../../core/limitedbody.ts";
 import { checkQstashHeader, QSTASH_SIGNATURE_HEADER } from "../../core/qstash.ts";
 import { checkDeliveryCallbackToken } from "../adapters/webhookqueue.ts";
 import { sessionSecrets } from "../config.ts";
-import { attemptDelivery, giveUpDelivery } from "../webhooks/webhooks.ts";
+import { attemptDelivery, giveUpDelivery } from "../webhooks/delivery.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
 

@@ -1,6 +1,6 @@
 // GET /api/v1/hooks/samples?event=…: what Zapier shows while a zap is set up (its `performList`).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { hookSamples } from "../webhooks/webhooks.ts";
+import { hookSamples } from "../webhooks/samples.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";
 import { WebhookEventTypeSchema } from "./webhook_schemas.ts";

@@ -1,7 +1,7 @@
 // POST /api/v1/hooks: a Zapier REST hook subscription (https://platform.zapier.com/build/hook-trigger):
 // an endpoint of kind `zapier` for one event, under the same URL rules and signing as any endpoint.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { createEndpoint } from "../webhooks/webhooks.ts";
+import { createEndpoint } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
 import { apiWho } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";

@@ -1,7 +1,7 @@
 // DELETE /api/v1/hooks/:id: Zapier unsubscribes when the zap is turned off. Only hooks: an
 // endpoint made by POST /api/v1/webhooks is not found here.
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { deleteEndpoint } from "../webhooks/webhooks.ts";
+import { deleteEndpoint } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
 import { apiWho } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";

@@ -1,7 +1,7 @@
 // POST /api/v1/webhooks: a new endpoint for some events; its signing secret is shown once here.
 // Any API key of the account may manage webhooks (keys act for the whole account).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { createEndpoint } from "../webhooks/webhooks.ts";
+import { createEndpoint } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
 import { apiWho } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";

@@ -1,6 +1,6 @@
 // DELETE /api/v1/webhooks/:id: the endpoint goes, with its delivery log; pending deliveries stop.
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { deleteEndpoint } from "../webhooks/webhooks.ts";
+import { deleteEndpoint } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
 import { apiWho } from "./auth.ts";
 import { COMMON_ERRORS } from "./schemas.ts";

@@ -1,6 +1,6 @@
 // GET /api/v1/webhooks/:id/deliveries: the endpoint's delivery log, newest first, by cursor.
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { listDeliveries } from "../webhooks/webhooks.ts";
+import { listDeliveries } from "../webhooks/log.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS, errorResponse, pageOf, pageQuery } from "./schemas.ts";
 import { WEBHOOK_NOT_FOUND, WebhookDeliverySchema, WebhookIdParam } from "./webhook_schemas.ts";

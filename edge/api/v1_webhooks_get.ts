@@ -1,6 +1,6 @@
 // GET /api/v1/webhooks/:id: one endpoint, without its secret.
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { getEndpoint } from "../webhooks/webhooks.ts";
+import { getEndpoint } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS } from "./schemas.ts";
 import { WEBHOOK_NOT_FOUND, WebhookIdParam, WebhookSchema } from "./webhook_schemas.ts";

@@ -1,6 +1,6 @@
 // GET /api/v1/webhooks: the account's endpoints (Zapier hooks included), newest first, by cursor.
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { listEndpoints } from "../webhooks/webhooks.ts";
+import { listEndpoints } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS, errorResponse, pageOf, pageQuery } from "./schemas.ts";
 import { WebhookSchema } from "./webhook_schemas.ts";

@@ -1,7 +1,7 @@
 // POST /api/v1/webhooks/:id/deliveries/:delivery_id/replay: one more attempt of a delivery now,
 // the same message with the same `webhook-id`, signed afresh.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { replayDelivery } from "../webhooks/webhooks.ts";
+import { replayDelivery } from "../webhooks/log.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";
 import { DeliveryAcceptedSchema, WebhookIdParam } from "./webhook_schemas.ts";

@@ -1,6 +1,6 @@
 // POST /api/v1/webhooks/:id/rotate-secret: a new signing secret, effective at once, shown once.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { rotateSecret } from "../webhooks/webhooks.ts";
+import { rotateSecret } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
 import { apiWho } from "./auth.ts";
 import { COMMON_ERRORS } from "./schemas.ts";

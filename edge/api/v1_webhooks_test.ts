@@ -1,6 +1,6 @@
 // POST /api/v1/webhooks/:id/test: sends a `webhook.test` event to this endpoint only.
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { sendTestEvent, TEST_SENDS_PER_ACCOUNT_HOUR, TEST_SENDS_PER_ENDPOINT_HOUR } from "../webhooks/webhooks.ts";
+import { sendTestEvent, TEST_SENDS_PER_ACCOUNT_HOUR, TEST_SENDS_PER_ENDPOINT_HOUR } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";
 import { DeliveryAcceptedSchema, WEBHOOK_NOT_FOUND, WebhookIdParam } from "./webhook_schemas.ts";

@@ -1,7 +1,7 @@
 // PATCH /api/v1/webhooks/:id: change the events, the description, or turn it on or off. Turning
 // a disabled endpoint back on clears why it was disabled. The URL is fixed: make a new endpoint.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { updateEndpoint } from "../webhooks/webhooks.ts";
+import { updateEndpoint } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
 import { apiWho } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";

@@ -13,7 +13,7 @@ import { ServiceError } from "../errors.ts";
 import { serviceCode } from "../testing.ts";
 import { buildServices, type Services } from "../context.ts";
 import { findDecisionMakers, type Finder } from "./decisionmakers.ts";
-import { createEndpoint } from "../webhooks/webhooks.ts";
+import { createEndpoint } from "../webhooks/endpoints.ts";
 
 const PROVIDERS: [string, Partial<Env>][] = [
   ["pdl", { PDL_API_KEY: env.STANDIN_PEOPLEDATA_KEY!, PDL_API_URL: env.STANDIN_PDL_URL! }],

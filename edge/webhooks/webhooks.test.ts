@@ -19,21 +19,12 @@ import { followUp } from "../jobs/followup.ts";
 import { cancelJob, getJob, jobView } from "../jobs/jobs.ts";
 import { applyResultChunk } from "../jobs/results.ts";
 import { deleteDataKey, vaultOf } from "../secrets/secrets.ts";
-import {
-  attemptDelivery,
-  createEndpoint,
-  FAILING_DISABLE_MS,
-  fanOut,
-  MAX_ATTEMPTS,
-  recordVerification,
-  replayDelivery,
-  RETRY_SCHEDULE_MS,
-  rotateSecret,
-  sendTestEvent,
-  sweepWebhooks,
-  TEST_SENDS_PER_ACCOUNT_HOUR,
-  TEST_SENDS_PER_ENDPOINT_HOUR,
-} from "./webhooks.ts";
+import { attemptDelivery, FAILING_DISABLE_MS } from "./delivery.ts";
+import { createEndpoint, rotateSecret, sendTestEvent, TEST_SENDS_PER_ACCOUNT_HOUR, TEST_SENDS_PER_ENDPOINT_HOUR } from "./endpoints.ts";
+import { replayDelivery } from "./log.ts";
+import { fanOut, recordVerification } from "./outbox.ts";
+import { MAX_ATTEMPTS, RETRY_SCHEDULE_MS } from "./retry.ts";
+import { sweepWebhooks } from "./sweep.ts";
 
 let s: Services;
 let handed: string[];

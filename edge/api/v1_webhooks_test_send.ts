@@ -25,6 +25,6 @@ const route = createRoute({
   },
 });
 
-export function registerWebhooksTest(api: OpenAPIHono<AppEnv>): void {
+export function registerWebhooksTestSend(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => c.json(await sendTestEvent(c.var.services, c.var.accountId, c.req.valid("param").id), 202));
 }

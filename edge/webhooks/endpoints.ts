@@ -14,7 +14,7 @@ import { afterCursor, decodeCursor, toPage } from "../paging.ts";
 import { vaultOf } from "../secrets/secrets.ts";
 import { handOver } from "./delivery.ts";
 import { newWebhookSecret, sealWebhookSecret } from "./secrets.ts";
-import { endpointView, type EndpointKind, type EndpointRow, type EndpointView } from "./views.ts";
+import { endpointView, type DeliveryAccepted, type EndpointKind, type EndpointRow, type EndpointView } from "./views.ts";
 
 /** Endpoints (hooks included) per account: each event fans out to every one of them. */
 export const MAX_ENDPOINTS = 100;
@@ -161,7 +161,7 @@ async function countTestSend(s: Services, accountId: string, id: string, now: nu
 }
 
 /** A `webhook.test` event for this endpoint only; answers the delivery's id. */
-export async function sendTestEvent(s: Services, accountId: string, id: string, now = Date.now()): Promise<{ delivery_id: string }> {
+export async function sendTestEvent(s: Services, accountId: string, id: string, now = Date.now()): Promise<DeliveryAccepted> {
   const endpoint = await endpointRow(s.db, accountId, id);
   if (!endpoint.enabled) throw new ServiceError("conflict", `Webhook ${id} is disabled; enable it first`);
   await countTestSend(s, accountId, id, now);

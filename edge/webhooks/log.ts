@@ -7,7 +7,7 @@ import type { Services } from "../context.ts";
 import { afterCursor, decodeCursor, toPage } from "../paging.ts";
 import { handOver } from "./delivery.ts";
 import { endpointRow } from "./endpoints.ts";
-import { iso, type DeliveryView } from "./views.ts";
+import { iso, type DeliveryAccepted, type DeliveryView } from "./views.ts";
 
 /** The endpoint's delivery log, newest first, each delivery with its attempts. */
 export async function listDeliveries(db: EdgeDb, accountId: string, endpointId: string, limit: number, cursor?: string) {
@@ -40,7 +40,7 @@ export async function listDeliveries(db: EdgeDb, accountId: string, endpointId: 
  * One more attempt of a delivery, now: the same message and `webhook-id`, signed afresh. A
  * replay of a delivery that already gave up is one attempt, not a new series of retries.
  */
-export async function replayDelivery(s: Services, accountId: string, endpointId: string, deliveryId: string, now = Date.now()): Promise<{ delivery_id: string }> {
+export async function replayDelivery(s: Services, accountId: string, endpointId: string, deliveryId: string, now = Date.now()): Promise<DeliveryAccepted> {
   const endpoint = await endpointRow(s.db, accountId, endpointId);
   if (!endpoint.enabled) throw new ServiceError("conflict", `Webhook ${endpointId} is disabled; enable it first`);
   const [row] = await s.db

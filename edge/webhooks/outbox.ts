@@ -37,11 +37,14 @@ export const recordDecisionMakers = (s: Services, accountId: string, data: DmEnr
 /** Events fanned out per call; the sweeper takes the rest. */
 const FANOUT_BATCH = 50;
 
+/** The endpoints `w` an event goes to: enabled ones of its account (?1), made before it (?2), subscribed to its type (?3). */
+const SUBSCRIBED = "w.account_id = ?1 AND w.enabled = 1 AND w.created_at <= ?2 AND EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value = ?3)";
+
 /**
- * Turns written events into deliveries, one per enabled endpoint of the account subscribed to
- * the type (and made before the event). A job event's data is the job's API view, filled here.
- * Runs after each terminal write and in the sweeper; the unique (event, endpoint) makes a second
- * run insert nothing, so each delivery is handed over once. Returns the deliveries made.
+ * Turns written events into deliveries, one per endpoint subscribed to the event. A job event's
+ * data is the job's API view, filled here. Runs after each terminal write and in the sweeper;
+ * the unique (event, endpoint) makes a second run insert nothing, so each delivery is handed over
+ * once. Returns the deliveries made.
  */
 export async function fanOut(s: Services, now = Date.now()): Promise<number> {
   const events = await s.db
@@ -57,24 +60,32 @@ export async function fanOut(s: Services, now = Date.now()): Promise<number> {
       const [job] = await s.db.select().from(jobs).where(and(eq(jobs.id, event.subjectId), eq(jobs.accountId, event.accountId)));
       if (job) data = JSON.stringify(jobEventData(job));
     }
+    const subscription = [event.accountId, event.createdAt, event.type];
+    // Nothing to send when the subject is gone (a job purged before its fan-out).
+    const targets = data === null ? [] : (await s.db.$client.execute({ sql: `SELECT w.id FROM webhook_endpoints w WHERE ${SUBSCRIBED}`, args: subscription })).rows;
+    // Delivery ids come from newId like every id; the insert checks the subscription again, so an
+    // endpoint turned off or deleted since the read gets none.
+    const ids = JSON.stringify(Object.fromEntries(targets.map((t) => [String(t.id), newId("dlv")])));
     const [, inserted] = await s.db.$client.batch(
       [
         { sql: "UPDATE webhook_events SET data = coalesce(data, ?1), fanned_out_at = ?2 WHERE id = ?3", args: [data, now, event.id] },
-        {
-          // Nothing to send when the subject is gone (a job purged before its fan-out).
-          sql: `INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, status, next_attempt_at, created_at, updated_at)
-                SELECT 'dlv_' || lower(hex(randomblob(10))), w.account_id, w.id, ?1, 'pending', ?2, ?2, ?2
-                FROM webhook_endpoints w
-                WHERE ?5 IS NOT NULL AND w.account_id = ?3 AND w.enabled = 1 AND w.created_at <= ?4
-                  AND EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value = ?6)
-                ON CONFLICT DO NOTHING
-                RETURNING id`,
-          args: [event.id, now, event.accountId, event.createdAt, data, event.type],
-        },
+        ...(targets.length === 0
+          ? []
+          : [
+              {
+                sql: `INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, status, next_attempt_at, created_at, updated_at)
+                      SELECT d.value, w.account_id, w.id, ?4, 'pending', ?5, ?5, ?5
+                      FROM webhook_endpoints w JOIN json_each(?6) d ON d.key = w.id
+                      WHERE ${SUBSCRIBED}
+                      ON CONFLICT DO NOTHING
+                      RETURNING id`,
+                args: [...subscription, event.id, now, ids],
+              },
+            ]),
       ],
       "write",
     );
-    for (const row of inserted!.rows) {
+    for (const row of inserted?.rows ?? []) {
       made++;
       await handOver(s, String(row.id), 0);
     }

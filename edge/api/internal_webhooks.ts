@@ -76,7 +76,7 @@ export function registerWebhookCallbacks(app: Hono<AppEnv>): void {
     } catch {
       throw new ApiError("validation_failed", "sourceBody: not base64 JSON");
     }
-    await giveUpDelivery(c.var.services.db, await publishedDelivery(c, parse(DeliverBody, source)));
+    await giveUpDelivery(c.var.services, await publishedDelivery(c, parse(DeliverBody, source)));
     return c.json({ ok: true }, 200);
   });
 }

@@ -3,7 +3,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { createEndpoint } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
-import { apiWho } from "./auth.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";
 import { URL_REFUSED, WebhookEventTypeSchema, WebhookUrlSchema } from "./webhook_schemas.ts";
 
@@ -32,7 +32,7 @@ const route = createRoute({
 export function registerHooksSubscribe(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
     const body = c.req.valid("json");
-    const made = await createEndpoint(c.var.services, c.var.accountId, apiWho(c), { url: body.target_url, events: [body.event], kind: "zapier", description: "Zapier" });
+    const made = await createEndpoint(c.var.services, whoOf(c), { url: body.target_url, events: [body.event], kind: "zapier", description: "Zapier" });
     return c.json({ id: made.id }, 201);
   });
 }

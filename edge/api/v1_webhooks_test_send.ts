@@ -2,6 +2,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { sendTestEvent, TEST_SENDS_PER_ACCOUNT_HOUR, TEST_SENDS_PER_ENDPOINT_HOUR } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";
 import { DeliveryAcceptedSchema, WEBHOOK_NOT_FOUND, WebhookIdParam } from "./webhook_schemas.ts";
 
@@ -26,5 +27,5 @@ const route = createRoute({
 });
 
 export function registerWebhooksTestSend(api: OpenAPIHono<AppEnv>): void {
-  api.openapi(route, async (c) => c.json(await sendTestEvent(c.var.services, c.var.accountId, c.req.valid("param").id), 202));
+  api.openapi(route, async (c) => c.json(await sendTestEvent(c.var.services, whoOf(c), c.req.valid("param").id), 202));
 }

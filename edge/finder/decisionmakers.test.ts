@@ -58,7 +58,7 @@ async function account(s: Services, events: WebhookEventType[] = [], credits = 1
   const accountId = newId("acc");
   await s.db.insert(accounts).values({ id: accountId, name: "a", kind: "personal", creditBalance: credits });
   if (events.length > 0) {
-    await createEndpoint(s, accountId, { actor: "usr_test", request: null }, { url: `${env.STANDIN_RECEIVER_URL}/ok/${accountId}`, events, kind: "endpoint" }, Date.now() - 1_000);
+    await createEndpoint(s, { accountId, actor: "usr_test" }, { url: `${env.STANDIN_RECEIVER_URL}/ok/${accountId}`, events, kind: "endpoint" }, Date.now() - 1_000);
   }
   return accountId;
 }

@@ -8,7 +8,6 @@ import { checkWebhookUrl } from "../../core/webhookurl.ts";
 import { webhookDeliveries, webhookEndpoints, webhookEvents } from "../../db/schema.ts";
 import { localMode } from "../config.ts";
 import type { Services } from "../context.ts";
-import type { EdgeDb } from "../db.ts";
 import { SecretError, vaultOf } from "../secrets/secrets.ts";
 import { MAX_ATTEMPTS, RETRY_SCHEDULE_MS } from "./retry.ts";
 import { webhookSigningSecret } from "./secrets.ts";
@@ -168,8 +167,8 @@ async function signingSecret(s: Services, endpoint: EndpointRow): Promise<{ ok: 
 }
 
 /** QStash gave up on a delivery (its failure callback): it is failed unless an attempt got through. */
-export async function giveUpDelivery(db: EdgeDb, deliveryId: string, now = Date.now()): Promise<void> {
-  await db.$client.execute({
+export async function giveUpDelivery(s: Services, deliveryId: string, now = Date.now()): Promise<void> {
+  await s.db.$client.execute({
     sql: "UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, claimed_until = NULL, updated_at = ?2 WHERE id = ?1 AND status IN ('pending', 'delivering')",
     args: [deliveryId, now],
   });

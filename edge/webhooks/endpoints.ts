@@ -6,10 +6,9 @@ import { newId } from "../../core/ids.ts";
 import { checkWebhookUrl } from "../../core/webhookurl.ts";
 import { webhookEndpoints, WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../../db/schema.ts";
 import { localMode } from "../config.ts";
-import type { EdgeDb } from "../db.ts";
 import { ServiceError } from "../errors.ts";
-import { recordAudit, type AuditWho } from "../audit/audit.ts";
-import type { Services } from "../context.ts";
+import { recordAudit } from "../audit/audit.ts";
+import type { Services, Who } from "../context.ts";
 import { afterCursor, decodeCursor, toPage } from "../paging.ts";
 import { vaultOf } from "../secrets/secrets.ts";
 import { handOver } from "./delivery.ts";
@@ -35,7 +34,8 @@ export interface NewEndpoint {
   kind: EndpointKind;
 }
 
-export async function createEndpoint(s: Services, accountId: string, who: AuditWho, input: NewEndpoint, now = Date.now()): Promise<EndpointView & { secret: string }> {
+export async function createEndpoint(s: Services, who: Who, input: NewEndpoint, now = Date.now()): Promise<EndpointView & { secret: string }> {
+  const { accountId } = who;
   const url = allowedUrl(s, input.url);
   const id = newId("whk");
   const secret = newWebhookSecret();
@@ -48,35 +48,35 @@ export async function createEndpoint(s: Services, accountId: string, who: AuditW
     args: [id, accountId, input.kind, url, JSON.stringify([...new Set(input.events)]), input.description ?? null, sealed, now, MAX_ENDPOINTS],
   });
   if (inserted.rowsAffected === 0) throw new ServiceError("conflict", `An account has at most ${MAX_ENDPOINTS} webhook endpoints and hooks; delete one first`);
-  await recordAudit(s.db, who.request, { accountId, actor: who.actor, action: "webhook.created", target: id, detail: { url, events: input.events, kind: input.kind } }, now);
-  return { ...endpointView(await endpointRow(s.db, accountId, id)), secret };
+  await recordAudit(s.db, s.request, { accountId, actor: who.actor, action: "webhook.created", target: id, detail: { url, events: input.events, kind: input.kind } }, now);
+  return { ...endpointView(await endpointRow(s, who, id)), secret };
 }
 
 /** The account's endpoint (of `kind`, when given), or not_found. */
-export async function endpointRow(db: EdgeDb, accountId: string, id: string, kind?: EndpointKind): Promise<EndpointRow> {
-  const [row] = await db
+export async function endpointRow(s: Services, who: Who, id: string, kind?: EndpointKind): Promise<EndpointRow> {
+  const [row] = await s.db
     .select()
     .from(webhookEndpoints)
-    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, accountId), kind ? eq(webhookEndpoints.kind, kind) : undefined));
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, who.accountId), kind ? eq(webhookEndpoints.kind, kind) : undefined));
   // Another account's endpoint is "not found" too: ids are never confirmed across tenants.
   if (!row) throw new ServiceError("not_found", `No webhook ${id}`);
   return row;
 }
 
-export async function getEndpoint(db: EdgeDb, accountId: string, id: string): Promise<EndpointView> {
-  return endpointView(await endpointRow(db, accountId, id));
+export async function getEndpoint(s: Services, who: Who, id: string): Promise<EndpointView> {
+  return endpointView(await endpointRow(s, who, id));
 }
 
 /** Newest first; Zapier hooks are listed too (kind `zapier`), so stale ones can be seen and deleted. */
-export async function listEndpoints(db: EdgeDb, accountId: string, limit: number, cursor?: string) {
-  const after = decodeCursor(cursor, /whk_\w+/);
-  const rows = await db
+export async function listEndpoints(s: Services, who: Who, page: { limit: number; cursor?: string | undefined }) {
+  const after = decodeCursor(page.cursor, /whk_\w+/);
+  const rows = await s.db
     .select()
     .from(webhookEndpoints)
-    .where(and(eq(webhookEndpoints.accountId, accountId), afterCursor(webhookEndpoints.createdAt, webhookEndpoints.id, after)))
+    .where(and(eq(webhookEndpoints.accountId, who.accountId), afterCursor(webhookEndpoints.createdAt, webhookEndpoints.id, after)))
     .orderBy(desc(webhookEndpoints.createdAt), desc(webhookEndpoints.id))
-    .limit(limit + 1);
-  return toPage(rows, limit, endpointView);
+    .limit(page.limit + 1);
+  return toPage(rows, page.limit, endpointView);
 }
 
 export interface EndpointPatch {
@@ -86,9 +86,10 @@ export interface EndpointPatch {
 }
 
 /** Turning an endpoint back on forgets why it was off and its failures. */
-export async function updateEndpoint(db: EdgeDb, accountId: string, who: AuditWho, id: string, patch: EndpointPatch, now = Date.now()): Promise<EndpointView> {
-  await endpointRow(db, accountId, id);
-  await db
+export async function updateEndpoint(s: Services, who: Who, input: { id: string; patch: EndpointPatch }, now = Date.now()): Promise<EndpointView> {
+  const { id, patch } = input;
+  await endpointRow(s, who, id);
+  await s.db
     .update(webhookEndpoints)
     .set({
       ...(patch.events ? { events: JSON.stringify([...new Set(patch.events)]) } : {}),
@@ -97,40 +98,35 @@ export async function updateEndpoint(db: EdgeDb, accountId: string, who: AuditWh
       ...(patch.enabled === true ? { disabledReason: null, failingSince: null } : {}),
       updatedAt: now,
     })
-    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, accountId)));
-  await recordAudit(db, who.request, { accountId, actor: who.actor, action: "webhook.updated", target: id, detail: { ...patch } }, now);
-  return getEndpoint(db, accountId, id);
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, who.accountId)));
+  await recordAudit(s.db, s.request, { accountId: who.accountId, actor: who.actor, action: "webhook.updated", target: id, detail: { ...patch } }, now);
+  return getEndpoint(s, who, id);
 }
 
-/** Removes the endpoint with its deliveries and their attempts, in one write. */
-export async function deleteEndpoint(db: EdgeDb, accountId: string, who: AuditWho, id: string, kind?: EndpointKind): Promise<void> {
-  const endpoint = await endpointRow(db, accountId, id, kind);
-  await db.$client.batch(
+/** Removes the endpoint (only of `kind`, when given) with its deliveries and their attempts, in one write. */
+export async function deleteEndpoint(s: Services, who: Who, input: { id: string; kind?: EndpointKind }): Promise<void> {
+  const { id } = input;
+  const endpoint = await endpointRow(s, who, id, input.kind);
+  await s.db.$client.batch(
     [
       { sql: "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = ?)", args: [id] },
       { sql: "DELETE FROM webhook_deliveries WHERE endpoint_id = ?", args: [id] },
-      { sql: "DELETE FROM webhook_endpoints WHERE id = ? AND account_id = ?", args: [id, accountId] },
+      { sql: "DELETE FROM webhook_endpoints WHERE id = ? AND account_id = ?", args: [id, who.accountId] },
     ],
     "write",
   );
-  await recordAudit(db, who.request, { accountId, actor: who.actor, action: "webhook.deleted", target: id, detail: { url: endpoint.url, kind: endpoint.kind } });
+  await recordAudit(s.db, s.request, { accountId: who.accountId, actor: who.actor, action: "webhook.deleted", target: id, detail: { url: endpoint.url, kind: endpoint.kind } });
 }
 
 /** A new secret at once: deliveries from now on are signed with it only. */
-export async function rotateSecret(s: Services, accountId: string, who: AuditWho, id: string, now = Date.now()): Promise<{ secret: string }> {
-  await endpointRow(s.db, accountId, id);
+export async function rotateSecret(s: Services, who: Who, id: string, now = Date.now()): Promise<{ secret: string }> {
+  await endpointRow(s, who, id);
   const secret = newWebhookSecret();
-  const sealed = await sealWebhookSecret(await vaultOf(s), accountId, id, secret);
-  await s.db.update(webhookEndpoints).set({ secret: sealed, updatedAt: now }).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, accountId)));
-  await recordAudit(s.db, who.request, { accountId, actor: who.actor, action: "webhook.secret_rotated", target: id }, now);
+  const sealed = await sealWebhookSecret(await vaultOf(s), who.accountId, id, secret);
+  await s.db.update(webhookEndpoints).set({ secret: sealed, updatedAt: now }).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, who.accountId)));
+  await recordAudit(s.db, s.request, { accountId: who.accountId, actor: who.actor, action: "webhook.secret_rotated", target: id }, now);
   return { secret };
 }
-
-const insertDelivery = (deliveryId: string, accountId: string, endpointId: string, eventId: string, now: number) => ({
-  sql: `INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, status, next_attempt_at, created_at, updated_at)
-        VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5)`,
-  args: [deliveryId, accountId, endpointId, eventId, now],
-});
 
 /**
  * Test sends are free and each can become up to MAX_ATTEMPTS POSTs, so they are capped per
@@ -161,8 +157,9 @@ async function countTestSend(s: Services, accountId: string, id: string, now: nu
 }
 
 /** A `webhook.test` event for this endpoint only; answers the delivery's id. */
-export async function sendTestEvent(s: Services, accountId: string, id: string, now = Date.now()): Promise<DeliveryAccepted> {
-  const endpoint = await endpointRow(s.db, accountId, id);
+export async function sendTestEvent(s: Services, who: Who, id: string, now = Date.now()): Promise<DeliveryAccepted> {
+  const { accountId } = who;
+  const endpoint = await endpointRow(s, who, id);
   if (!endpoint.enabled) throw new ServiceError("conflict", `Webhook ${id} is disabled; enable it first`);
   await countTestSend(s, accountId, id, now);
   const eventId = newId("msg");
@@ -173,7 +170,11 @@ export async function sendTestEvent(s: Services, accountId: string, id: string, 
         sql: "INSERT INTO webhook_events (id, account_id, type, data, created_at, fanned_out_at) VALUES (?1, ?2, 'webhook.test', ?3, ?4, ?4)",
         args: [eventId, accountId, JSON.stringify({ webhook_id: id }), now],
       },
-      insertDelivery(deliveryId, accountId, id, eventId, now),
+      {
+        sql: `INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, status, next_attempt_at, created_at, updated_at)
+              VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5)`,
+        args: [deliveryId, accountId, id, eventId, now],
+      },
     ],
     "write",
   );

@@ -1,27 +1,27 @@
 // An endpoint's delivery log (each delivery with every attempt), and replaying one delivery.
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { webhookAttempts, webhookDeliveries, webhookEvents } from "../../db/schema.ts";
-import type { EdgeDb } from "../db.ts";
 import { ServiceError } from "../errors.ts";
-import type { Services } from "../context.ts";
+import type { Services, Who } from "../context.ts";
 import { afterCursor, decodeCursor, toPage } from "../paging.ts";
 import { handOver } from "./delivery.ts";
 import { endpointRow } from "./endpoints.ts";
 import { iso, type DeliveryAccepted, type DeliveryView } from "./views.ts";
 
 /** The endpoint's delivery log, newest first, each delivery with its attempts. */
-export async function listDeliveries(db: EdgeDb, accountId: string, endpointId: string, limit: number, cursor?: string) {
-  await endpointRow(db, accountId, endpointId);
-  const after = decodeCursor(cursor, /dlv_\w+/);
-  const rows = await db
+export async function listDeliveries(s: Services, who: Who, input: { endpointId: string; limit: number; cursor?: string | undefined }) {
+  const { endpointId, limit } = input;
+  await endpointRow(s, who, endpointId);
+  const after = decodeCursor(input.cursor, /dlv_\w+/);
+  const rows = await s.db
     .select({ delivery: webhookDeliveries, type: webhookEvents.type })
     .from(webhookDeliveries)
     .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
-    .where(and(eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.accountId, accountId), afterCursor(webhookDeliveries.createdAt, webhookDeliveries.id, after)))
+    .where(and(eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.accountId, who.accountId), afterCursor(webhookDeliveries.createdAt, webhookDeliveries.id, after)))
     .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
     .limit(limit + 1);
   const ids = rows.slice(0, limit).map((r) => r.delivery.id);
-  const attempts = ids.length > 0 ? await db.select().from(webhookAttempts).where(inArray(webhookAttempts.deliveryId, ids)).orderBy(webhookAttempts.attempt) : [];
+  const attempts = ids.length > 0 ? await s.db.select().from(webhookAttempts).where(inArray(webhookAttempts.deliveryId, ids)).orderBy(webhookAttempts.attempt) : [];
   const flat = rows.map((r) => ({ ...r.delivery, type: r.type }));
   return toPage(flat, limit, (d): DeliveryView => ({
     id: d.id,
@@ -40,8 +40,10 @@ export async function listDeliveries(db: EdgeDb, accountId: string, endpointId: 
  * One more attempt of a delivery, now: the same message and `webhook-id`, signed afresh. A
  * replay of a delivery that already gave up is one attempt, not a new series of retries.
  */
-export async function replayDelivery(s: Services, accountId: string, endpointId: string, deliveryId: string, now = Date.now()): Promise<DeliveryAccepted> {
-  const endpoint = await endpointRow(s.db, accountId, endpointId);
+export async function replayDelivery(s: Services, who: Who, input: { endpointId: string; deliveryId: string }, now = Date.now()): Promise<DeliveryAccepted> {
+  const { endpointId, deliveryId } = input;
+  const { accountId } = who;
+  const endpoint = await endpointRow(s, who, endpointId);
   if (!endpoint.enabled) throw new ServiceError("conflict", `Webhook ${endpointId} is disabled; enable it first`);
   const [row] = await s.db
     .update(webhookDeliveries)

@@ -2,16 +2,17 @@
 import { and, desc, eq, sql } from "drizzle-orm";
 import { SAMPLE_DM_ENRICHED, SAMPLE_JOB, SAMPLE_RESULT } from "../../core/samples.ts";
 import { jobs, webhookEvents, type WebhookEventType } from "../../db/schema.ts";
-import type { EdgeDb } from "../db.ts";
+import type { Services, Who } from "../context.ts";
 import { jobEventData } from "./outbox.ts";
 
 /**
  * What Zapier shows while a zap is set up: the account's 3 most recent real objects for the event
  * (finished jobs of that status; the data of recent verification or dm.enriched events), else one sample.
  */
-export async function hookSamples(db: EdgeDb, accountId: string, type: WebhookEventType): Promise<unknown[]> {
+export async function hookSamples(s: Services, who: Who, type: WebhookEventType): Promise<unknown[]> {
+  const { accountId } = who;
   if (type === "verification.completed" || type === "dm.enriched") {
-    const rows = await db
+    const rows = await s.db
       .select({ data: webhookEvents.data })
       .from(webhookEvents)
       .where(and(eq(webhookEvents.accountId, accountId), eq(webhookEvents.type, type), sql`${webhookEvents.data} IS NOT NULL`))
@@ -21,7 +22,7 @@ export async function hookSamples(db: EdgeDb, accountId: string, type: WebhookEv
     return [type === "dm.enriched" ? SAMPLE_DM_ENRICHED : SAMPLE_RESULT];
   }
   const status = type.slice("job.".length) as "completed" | "failed" | "canceled";
-  const rows = await db
+  const rows = await s.db
     .select()
     .from(jobs)
     .where(and(eq(jobs.accountId, accountId), eq(jobs.status, status), sql`${jobs.deletedAt} IS NULL`))

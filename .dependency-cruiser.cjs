@@ -1,5 +1,6 @@
 // Imports point one way: core ← db ← edge ← app, and core ← probe; no cycles in product code
-// (type imports count). `npm test` runs this (npm run deps).
+// (type imports count); app/ reaches the edge only from its *.server.ts modules. `npm test` runs
+// this (npm run deps).
 const product = "^(core|db|edge|app|probe|client|integrations)/";
 const notProduct = "(\\.test\\.ts|\\.spec\\.ts|/testing\\.ts|\\.d\\.ts)$";
 const layer = (name, from, forbidden) => ({
@@ -21,7 +22,16 @@ module.exports = {
     layer("db-below-edge", "^db/", "^(edge|app|probe|e2e|bench)/"),
     layer("edge-below-app", "^edge/", "^(app|probe|e2e|bench)/"),
     layer("probe-beside-edge", "^probe/", "^(edge|app|db|e2e|bench)/"),
-    layer("app-not-probe", "^app/", "^(probe|e2e|bench)/"),
+    layer("app-on-core-and-edge", "^app/", "^(db|probe|e2e|bench)/"),
+    {
+      name: "app-server-boundary",
+      severity: "error",
+      comment:
+        "Routes and components reach the edge only through app/**/*.server.ts modules, which Remix keeps out of the browser " +
+        "bundle (its build fails when client code uses one). Type-only imports are erased, so they may cross.",
+      from: { path: "^app/", pathNot: [notProduct, "\\.server\\.tsx?$"] },
+      to: { path: "^edge/", dependencyTypesNot: ["type-only"] },
+    },
   ],
   options: {
     doNotFollow: { path: "node_modules" },

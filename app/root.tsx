@@ -61,7 +61,7 @@ function TopBar() {
               {viewer.credits !== null && <NavLink to="/billing">Billing</NavLink>}
               {can(viewer.account.role, "audit:view") && <NavLink to="/audit">Audit log</NavLink>}
               <NavLink to="/team">Team</NavLink>
-              <NavLink to="/docs">API docs</NavLink>
+              <NavLink to="/docs">Docs</NavLink>
               {viewer.operator && <NavLink to="/admin">Admin</NavLink>}
             </nav>
             <div className="who">
@@ -83,7 +83,7 @@ function TopBar() {
           </>
         ) : (
           <nav className="nav" aria-label="Main">
-            <NavLink to="/docs">API docs</NavLink>
+            <NavLink to="/docs">Docs</NavLink>
             <span style={{ flex: 1 }} />
             <Link className="btn small primary" to="/sign-in">Sign in</Link>
           </nav>

@@ -4,7 +4,8 @@
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const RANDOM_CHARS = 32;
 export const KEY_PATTERN = /^mx_(live|test)_[0-9A-Za-z]{32}$/;
-export type KeyMode = "live" | "test";
+export const KEY_MODES = ["live", "test"] as const;
+export type KeyMode = (typeof KEY_MODES)[number];
 
 export function generateApiKey(mode: KeyMode): string {
   let out = "";

@@ -3,14 +3,18 @@
 // `npm run db:generate` after a change here.
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { KEY_MODES } from "../core/apikeys.ts";
+import { ACCOUNT_KINDS, JOB_KINDS, LEDGER_REASONS, WEBHOOK_DELIVERY_STATUSES, WEBHOOK_DISABLED_REASONS, WEBHOOK_ENDPOINT_KINDS } from "../core/enums.ts";
 import { JOB_STATUSES } from "../core/live.ts";
+import { ROLES } from "../core/roles.ts";
+import { VERDICTS } from "../core/verdict.ts";
 
 const now = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
 
 export const accounts = sqliteTable("accounts", {
   id: text("id").primaryKey(), // acc_…
   name: text("name").notNull(),
-  kind: text("kind", { enum: ["personal", "team"] }).notNull(),
+  kind: text("kind", { enum: ACCOUNT_KINDS }).notNull(),
   /** Clerk organization (teams) or user (personal accounts), when Clerk is used. */
   clerkId: text("clerk_id").unique(),
   /** Cached sum of credit_ledger.delta, updated in the same write as each ledger entry. */
@@ -43,7 +47,7 @@ export const members = sqliteTable(
     accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
     userId: text("user_id").notNull(),
     email: text("email").notNull(),
-    role: text("role", { enum: ["owner", "admin", "member"] }).notNull(),
+    role: text("role", { enum: ROLES }).notNull(),
     createdAt: integer("created_at").notNull().default(now),
   },
   (t) => [primaryKey({ columns: [t.accountId, t.userId] }), index("members_user").on(t.userId)],
@@ -55,7 +59,7 @@ export const apiKeys = sqliteTable(
     id: text("id").primaryKey(), // key_…
     accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
-    mode: text("mode", { enum: ["live", "test"] }).notNull(),
+    mode: text("mode", { enum: KEY_MODES }).notNull(),
     /** The first characters of the key, shown in lists; the key itself is shown once. */
     prefix: text("prefix").notNull(),
     /** SHA-256 of the whole key, hex: a lookup by hash needs no per-key salt for a 256-bit random key. */
@@ -84,9 +88,6 @@ export const sessions = sqliteTable(
   },
   (t) => [index("sessions_expires").on(t.expiresAt)],
 );
-
-export const JOB_KINDS = ["verify", "find"] as const;
-export type JobKind = (typeof JOB_KINDS)[number];
 
 export const jobs = sqliteTable(
   "jobs",
@@ -139,7 +140,7 @@ export const jobEmails = sqliteTable(
     row: text("row"),
     /** null for addresses answered at ingest (bad syntax). */
     batchId: text("batch_id"),
-    verdict: text("verdict", { enum: ["deliverable", "undeliverable", "risky", "unknown"] }).notNull(),
+    verdict: text("verdict", { enum: VERDICTS }).notNull(),
     reason: text("reason").notNull(),
     /** The whole result record (core/contracts.ts ResultSchema) as JSON. */
     result: text("result").notNull(),
@@ -250,25 +251,6 @@ export const domainPatterns = sqliteTable(
   (t) => [primaryKey({ columns: [t.domain, t.pattern] })],
 );
 
-/** Why credits moved; `kind` is the older, coarser class and stays for existing readers. */
-export const LEDGER_REASONS = [
-  "signup_grant",
-  "purchase",
-  "plan_grant",
-  "job_reserve",
-  "refund_unknowns",
-  "single_check",
-  /** A single find (POST /api/v1/find) that returned an address. */
-  "single_find",
-  /** Stripe refunded (part of) a purchase: its share of the credits goes back. */
-  "refund",
-  "dispute",
-  /** Auto top-up charged the saved card for a pack. */
-  "auto_topup",
-  "admin_adjustment",
-] as const;
-export type LedgerReason = (typeof LEDGER_REASONS)[number];
-
 export const creditLedger = sqliteTable(
   "credit_ledger",
   {
@@ -276,6 +258,7 @@ export const creditLedger = sqliteTable(
     accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
     delta: integer("delta").notNull(),
     kind: text("kind", { enum: ["grant", "purchase", "reserve", "settle", "refund", "reversal"] }).notNull(),
+    /** Why credits moved (core/enums.ts); `kind` is the older, coarser class and stays for existing readers. */
     reason: text("reason", { enum: LEDGER_REASONS }).notNull(),
     /** Who moved the credits: a user id, an API key id, "stripe" or "system". */
     actor: text("actor").notNull(),
@@ -368,10 +351,6 @@ export const stripeEvents = sqliteTable(
   (t) => [index("stripe_events_outcome").on(t.outcome, t.createdAt)],
 );
 
-/** What an account can subscribe to; `webhook.test` is sent on demand only (POST /webhooks/:id/test). */
-export const WEBHOOK_EVENT_TYPES = ["job.completed", "job.failed", "job.canceled", "verification.completed", "dm.enriched"] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
-
 /**
  * Where an account's events go: an endpoint made through the API (`endpoint`) or a Zapier REST
  * hook (`zapier`, one event). The secret signs deliveries (Standard Webhooks), so it is kept in
@@ -382,9 +361,9 @@ export const webhookEndpoints = sqliteTable(
   {
     id: text("id").primaryKey(), // whk_…
     accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
-    kind: text("kind", { enum: ["endpoint", "zapier"] }).notNull(),
+    kind: text("kind", { enum: WEBHOOK_ENDPOINT_KINDS }).notNull(),
     url: text("url").notNull(),
-    /** JSON array of WEBHOOK_EVENT_TYPES. */
+    /** JSON array of WEBHOOK_EVENT_TYPES (core/enums.ts). */
     events: text("events").notNull(),
     description: text("description"),
     /**
@@ -395,7 +374,7 @@ export const webhookEndpoints = sqliteTable(
     secret: text("secret").notNull(),
     enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
     /** Why we turned it off: the receiver answered 410 Gone, or every delivery failed for 3 days. */
-    disabledReason: text("disabled_reason", { enum: ["gone", "failing"] }),
+    disabledReason: text("disabled_reason", { enum: WEBHOOK_DISABLED_REASONS }),
     /** The first failed attempt since the last success. */
     failingSince: integer("failing_since"),
     createdAt: integer("created_at").notNull().default(now),
@@ -435,7 +414,7 @@ export const webhookDeliveries = sqliteTable(
     accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
     endpointId: text("endpoint_id").notNull().references(() => webhookEndpoints.id, { onDelete: "cascade" }),
     eventId: text("event_id").notNull().references(() => webhookEvents.id, { onDelete: "cascade" }),
-    status: text("status", { enum: ["pending", "delivering", "delivered", "failed"] }).notNull(),
+    status: text("status", { enum: WEBHOOK_DELIVERY_STATUSES }).notNull(),
     attempts: integer("attempts").notNull().default(0),
     /** Due then (the direct transport and the sweeper); null while QStash owns the retries. */
     nextAttemptAt: integer("next_attempt_at"),

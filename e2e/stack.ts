@@ -111,8 +111,9 @@ function newestMtime(dir: string): number {
 /** Builds the Remix app when its build is missing or older than its sources (never while wrangler runs). */
 export function ensureAppBuild(log: (line: string) => void = () => {}): void {
   const server = join(ROOT, "build/server/index.js");
-  // The server bundle holds the services the pages call, so edge/, core/ and db/ count too.
-  const inputs = Math.max(...["app", "edge", "core", "db"].map((d) => newestMtime(join(ROOT, d))), statSync(join(ROOT, "vite.config.ts")).mtimeMs);
+  // The server bundle holds the services the pages call, so edge/, core/ and db/ count too, and the
+  // guides of docs/ that /docs renders.
+  const inputs = Math.max(...["app", "edge", "core", "db", "docs"].map((d) => newestMtime(join(ROOT, d))), statSync(join(ROOT, "vite.config.ts")).mtimeMs);
   const fresh = () => existsSync(server) && statSync(server).mtimeMs >= inputs;
   if (fresh()) return;
   // Test files start stacks in parallel: one builds, the others wait for it (mkdir is atomic).

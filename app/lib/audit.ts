@@ -1,5 +1,5 @@
 // The audit log in words, for /audit and its CSV export.
-import type { AuditFilter, AuditView } from "../../edge/audit/audit.ts";
+import type { AuditFilter, AuditView } from "./audit.server.ts";
 
 /** The filter's choices: every action of one object. */
 export const AUDIT_GROUPS = [

@@ -1,5 +1,5 @@
 // The credit ledger in words, for the billing page and its CSV export.
-import type { LedgerReason } from "../../db/schema.ts";
+import type { LedgerReason } from "../../core/enums.ts";
 
 export const LEDGER_REASON_LABEL: Record<LedgerReason, string> = {
   signup_grant: "Sign-up credits",

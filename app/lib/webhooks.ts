@@ -1,5 +1,5 @@
 // Words for an endpoint's state, shared by the webhooks list and its delivery log.
-import type { EndpointView } from "../../edge/webhooks/views.ts";
+import type { EndpointView } from "./webhooks.server.ts";
 
 /** Why an endpoint is off, in words (the API's `disabled_reason`); null when it is on. */
 export function disabledReason(e: Pick<EndpointView, "enabled" | "disabled_reason">): string | null {

@@ -5,12 +5,12 @@
 // 404, as if the page did not exist.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, type MetaFunction } from "@remix-run/react";
-import {
-  adjustCredits, fleet, heldStripeEvents, jobsInFlight, retriedBatches, retryStripeEvent, searchAccounts, setAccountDisabled, setProbeState,
-} from "../../edge/admin/admin.ts";
 import { requireSignedIn, type AuthArgs } from "../auth.server.ts";
 import { fmt, pct } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
+import {
+  adjustCredits, fleet, heldStripeEvents, jobsInFlight, retriedBatches, retryStripeEvent, searchAccounts, setAccountDisabled, setProbeState,
+} from "../lib/admin.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Admin · mxray" }];
 

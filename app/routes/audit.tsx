@@ -2,13 +2,12 @@
 // or by who, in pages, with a CSV export. Owners and admins only.
 import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useLoaderData, type MetaFunction } from "@remix-run/react";
-import { ServiceError } from "../../edge/errors.ts";
-import { listMembers } from "../../edge/identity/accounts.ts";
-import { listAudit } from "../../edge/audit/audit.ts";
 import { requireViewer } from "../auth.server.ts";
 import { utc } from "../components/ui.tsx";
-import { authorizeOr403 } from "../lib/actions.server.ts";
+import { authorizeOr403, ServiceError } from "../lib/actions.server.ts";
 import { AUDIT_GROUPS, auditFilter, describe } from "../lib/audit.ts";
+import { listAudit } from "../lib/audit.server.ts";
+import { listMembers } from "../lib/identity.server.ts";
 import { actorLabel } from "../lib/ledger.ts";
 
 export const meta: MetaFunction = () => [{ title: "Audit log · mxray" }];

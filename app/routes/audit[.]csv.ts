@@ -1,12 +1,12 @@
 // GET /audit.csv: the audit log (with the page's filter), newest first, streamed page by page.
 // Owners and admins only, like /audit. Cells are CSV-injection safe (core/csvexport.ts).
 import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
-import { listMembers } from "../../edge/identity/accounts.ts";
-import { listAudit } from "../../edge/audit/audit.ts";
 import { requireViewer } from "../auth.server.ts";
 import { authorizeOr403 } from "../lib/actions.server.ts";
 import { auditFilter, describe } from "../lib/audit.ts";
+import { listAudit } from "../lib/audit.server.ts";
 import { csvDownload } from "../lib/csvstream.ts";
+import { listMembers } from "../lib/identity.server.ts";
 import { actorLabel } from "../lib/ledger.ts";
 
 const PAGE = 500;

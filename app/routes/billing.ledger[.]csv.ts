@@ -1,11 +1,11 @@
 // GET /billing/ledger.csv: every credit movement of the account, newest first, streamed page by
 // page through the ledger's cursor pages. Owners and admins only, like /billing.
 import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
-import { listMembers } from "../../edge/identity/accounts.ts";
-import { listLedger } from "../../edge/credits/ledger.ts";
 import { requireViewer } from "../auth.server.ts";
 import { authorizeOr403 } from "../lib/actions.server.ts";
+import { listLedger } from "../lib/credits.server.ts";
 import { csvDownload } from "../lib/csvstream.ts";
+import { listMembers } from "../lib/identity.server.ts";
 import { actorLabel, reasonLabel } from "../lib/ledger.ts";
 
 const PAGE = 500;

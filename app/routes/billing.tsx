@@ -8,13 +8,12 @@ import { redirect } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
 import { AUTO_TOPUP_MAX_PER_DAY, AUTO_TOPUP_MIN_THRESHOLD, formatMoney, productByKey } from "../../core/billing.ts";
 import { can } from "../../core/roles.ts";
-import { ServiceError } from "../../edge/errors.ts";
-import { authorize, listMembers } from "../../edge/identity/accounts.ts";
-import { billingOverview, openPortal, setAutoTopUp, startCheckout } from "../../edge/billing/billing.ts";
-import { listLedger } from "../../edge/credits/ledger.ts";
 import { requireViewer } from "../auth.server.ts";
 import { fmt, utc } from "../components/ui.tsx";
-import { authorizeOr403, refused } from "../lib/actions.server.ts";
+import { authorizeOr403, refused, ServiceError } from "../lib/actions.server.ts";
+import { billingOverview, openPortal, setAutoTopUp, startCheckout } from "../lib/billing.server.ts";
+import { listLedger } from "../lib/credits.server.ts";
+import { authorize, listMembers } from "../lib/identity.server.ts";
 import { actorLabel, reasonLabel, signed } from "../lib/ledger.ts";
 
 export const meta: MetaFunction = () => [{ title: "Billing · mxray" }];

@@ -3,9 +3,9 @@ import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Link, useLoaderData, useRevalidator, type MetaFunction } from "@remix-run/react";
 import { useEffect } from "react";
 import { isTerminal } from "../../core/live.ts";
-import { listJobs } from "../../edge/jobs/jobs.ts";
 import { requireViewer } from "../auth.server.ts";
 import { Badge, fmt, ProgressBar, utc, VerdictBar } from "../components/ui.tsx";
+import { listJobs } from "../lib/jobs.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Dashboard · mxray" }];
 

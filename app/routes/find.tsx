@@ -7,15 +7,13 @@ import type { FindAnswer } from "../../core/contracts.ts";
 import { personFromLine } from "../../core/finder/patterns.ts";
 import { newId } from "../../core/ids.ts";
 import { can } from "../../core/roles.ts";
-import { ServiceError } from "../../edge/errors.ts";
-import { findPerson } from "../../edge/finder/find.ts";
-import { ingestJob } from "../../edge/jobs/jobs.ts";
-import { defaultJobName } from "../../edge/jobs/upload.ts";
 import { requireViewer } from "../auth.server.ts";
 import { RefusedAlert } from "../components/billing.tsx";
 import { CandidatesTable, whyNone } from "../components/finder.tsx";
 import { Badge, CopyButton, fmt } from "../components/ui.tsx";
-import { refused } from "../lib/actions.server.ts";
+import { refused, ServiceError } from "../lib/actions.server.ts";
+import { findPerson } from "../lib/finder.server.ts";
+import { defaultJobName, ingestJob } from "../lib/jobs.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Find an address · mxray" }];
 

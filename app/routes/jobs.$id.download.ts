@@ -1,10 +1,8 @@
 // GET /jobs/:id/download?format=csv|json|jsonl&verdict=…: the job's results as a file, streamed.
 import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
-import { EXPORT_FORMATS, exportResults, type ExportFormat } from "../../edge/jobs/export.ts";
-import { getJob } from "../../edge/jobs/jobs.ts";
 import { requireViewer } from "../auth.server.ts";
-import { jobOr404 } from "../lib/jobs.server.ts";
+import { EXPORT_FORMATS, exportResults, getJob, jobOr404, type ExportFormat } from "../lib/jobs.server.ts";
 
 const CONTENT_TYPE: Record<ExportFormat, string> = { csv: "text/csv; charset=utf-8", json: "application/json", jsonl: "application/x-ndjson" };
 

@@ -1,9 +1,8 @@
 // POST /jobs/:id/live-token: a fresh token for the job's WebSocket, for the signed-in viewer.
 import type { ActionFunctionArgs } from "@remix-run/server-runtime";
-import { getJob } from "../../edge/jobs/jobs.ts";
-import { mintLiveToken } from "../../edge/identity/livetoken.ts";
 import { requireViewer } from "../auth.server.ts";
-import { jobOr404 } from "../lib/jobs.server.ts";
+import { mintLiveToken } from "../lib/identity.server.ts";
+import { getJob, jobOr404 } from "../lib/jobs.server.ts";
 
 export async function action(args: ActionFunctionArgs) {
   const viewer = await requireViewer(args);

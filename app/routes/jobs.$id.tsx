@@ -8,16 +8,13 @@ import { Fragment, useEffect, useState } from "react";
 import type { FindAnswer } from "../../core/contracts.ts";
 import { can } from "../../core/roles.ts";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
-import { authorize } from "../../edge/identity/accounts.ts";
 import { isTerminal, LATEST_RESULTS } from "../../core/live.ts";
-import { browseResults, latestResults } from "../../edge/jobs/browse.ts";
-import { cancelJob, deleteJob, getJob, jobProgress, jobView } from "../../edge/jobs/jobs.ts";
-import { mintLiveToken } from "../../edge/identity/livetoken.ts";
 import { requireViewer } from "../auth.server.ts";
 import { CandidatesTable, whyNone } from "../components/finder.tsx";
 import { Badge, Donut, Evidence, fmt, ProgressBar, VERDICT_LABEL } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
-import { jobOr404 } from "../lib/jobs.server.ts";
+import { authorize, mintLiveToken } from "../lib/identity.server.ts";
+import { browseResults, cancelJob, deleteJob, getJob, jobOr404, jobProgress, jobView, latestResults } from "../lib/jobs.server.ts";
 import { useJobLive } from "../lib/useJobLive.ts";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.job.name ?? "Job"} · mxray` }];

@@ -2,11 +2,10 @@
 // Owners and admins only; an account holds at most MAX_ACTIVE_KEYS unrevoked keys.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
-import { authorize } from "../../edge/identity/accounts.ts";
-import { createApiKey, listApiKeys, MAX_ACTIVE_KEYS, revokeApiKey } from "../../edge/identity/keys.ts";
 import { requireViewer } from "../auth.server.ts";
 import { CopyButton, utc } from "../components/ui.tsx";
 import { authorizeOr403, refused } from "../lib/actions.server.ts";
+import { authorize, createApiKey, listApiKeys, MAX_ACTIVE_KEYS, revokeApiKey } from "../lib/identity.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "API keys · mxray" }];
 

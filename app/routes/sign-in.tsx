@@ -4,11 +4,9 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-r
 import { redirect } from "@remix-run/server-runtime";
 import { Form, useActionData, useLoaderData, useNavigation, useSearchParams, type MetaFunction } from "@remix-run/react";
 import { parseAddress } from "../../core/address.ts";
-import { ensurePersonalAccount, personalAccountOf } from "../../edge/identity/accounts.ts";
-import { recordAudit } from "../../edge/audit/audit.ts";
-import { clearAccountCookie, startSession } from "../../edge/identity/session.ts";
-import { localSignInAllowed, safeNext } from "../../edge/identity/signin.ts";
 import { clerkSignInUrl, getViewer, localPerson, secureCookies, usesClerk } from "../auth.server.ts";
+import { recordAudit } from "../lib/audit.server.ts";
+import { clearAccountCookie, ensurePersonalAccount, localSignInAllowed, personalAccountOf, safeNext, startSession } from "../lib/identity.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · mxray" }];
 

@@ -4,8 +4,8 @@ import type { ActionFunctionArgs } from "@remix-run/server-runtime";
 import { redirect } from "@remix-run/server-runtime";
 import { createClerkClient } from "@clerk/remix/api.server";
 import { getAuth } from "@clerk/remix/ssr.server";
-import { clearAccountCookie, clearSessionCookie, endSession } from "../../edge/identity/session.ts";
 import { secureCookies, usesClerk } from "../auth.server.ts";
+import { clearAccountCookie, clearSessionCookie, endSession } from "../lib/identity.server.ts";
 
 export async function loader() {
   return redirect("/");

@@ -7,12 +7,10 @@ import { redirect } from "@remix-run/server-runtime";
 import { Form, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
 import { parseAddress } from "../../core/address.ts";
 import { can, ROLES, type Role } from "../../core/roles.ts";
-import { createTeam, listMembers, removeMember, setMember } from "../../edge/identity/accounts.ts";
-import { accountCookie } from "../../edge/identity/session.ts";
-import { safeNext } from "../../edge/identity/signin.ts";
 import { ACCOUNT_DISABLED_PATH, requireSignedIn, requireViewer, secureCookies, usesClerk } from "../auth.server.ts";
 import { Badge } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
+import { accountCookie, createTeam, listMembers, removeMember, safeNext, setMember } from "../lib/identity.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Team · mxray" }];
 

@@ -2,11 +2,9 @@
 // into the job) with the chosen column; without JavaScript its form posts multipart here instead.
 import type { ActionFunctionArgs } from "@remix-run/server-runtime";
 import { redirect } from "@remix-run/server-runtime";
-import { API_ERRORS } from "../../edge/api/errors.ts";
-import { findServiceError } from "../../edge/errors.ts";
-import { ingestJob } from "../../edge/jobs/jobs.ts";
-import { defaultJobName, readUpload } from "../../edge/jobs/upload.ts";
 import { requireViewer } from "../auth.server.ts";
+import { API_ERRORS, findServiceError } from "../lib/actions.server.ts";
+import { defaultJobName, ingestJob, readUpload } from "../lib/jobs.server.ts";
 
 export async function action(args: ActionFunctionArgs) {
   const viewer = await requireViewer(args);

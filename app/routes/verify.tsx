@@ -3,11 +3,11 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-r
 import { Form, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
 import { newId } from "../../core/ids.ts";
 import { can } from "../../core/roles.ts";
-import { checkAddress } from "../../edge/verify/verify.ts";
 import { requireViewer } from "../auth.server.ts";
 import { RefusedAlert } from "../components/billing.tsx";
 import { Badge, Evidence } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
+import { checkAddress } from "../lib/verify.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Single check · mxray" }];
 

@@ -4,13 +4,11 @@
 // Not under /webhooks/: the Worker keeps that prefix for inbound callbacks (/webhooks/stripe).
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
-import { ServiceError } from "../../edge/errors.ts";
-import { authorize } from "../../edge/identity/accounts.ts";
-import { getEndpoint, sendTestEvent } from "../../edge/webhooks/endpoints.ts";
-import { listDeliveries, replayDelivery } from "../../edge/webhooks/log.ts";
 import { requireViewer } from "../auth.server.ts";
 import { utc } from "../components/ui.tsx";
-import { authorizeOr403, refused } from "../lib/actions.server.ts";
+import { authorizeOr403, refused, ServiceError } from "../lib/actions.server.ts";
+import { authorize } from "../lib/identity.server.ts";
+import { getEndpoint, listDeliveries, replayDelivery, sendTestEvent } from "../lib/webhooks.server.ts";
 import { disabledReason } from "../lib/webhooks.ts";
 
 export const meta: MetaFunction = () => [{ title: "Webhook deliveries · mxray" }];

@@ -3,13 +3,12 @@
 // delete, and the delivery log (webhook-deliveries.$id.tsx). Owners and admins only, as API keys.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
-import { WEBHOOK_EVENT_TYPES } from "../../db/schema.ts";
-import { ServiceError } from "../../edge/errors.ts";
-import { authorize } from "../../edge/identity/accounts.ts";
-import { createEndpoint, deleteEndpoint, getEndpoint, isWebhookEventType, listEndpoints, MAX_ENDPOINTS, rotateSecret, sendTestEvent, updateEndpoint } from "../../edge/webhooks/endpoints.ts";
+import { WEBHOOK_EVENT_TYPES } from "../../core/enums.ts";
 import { requireViewer } from "../auth.server.ts";
 import { CopyButton, utc } from "../components/ui.tsx";
-import { authorizeOr403, refused } from "../lib/actions.server.ts";
+import { authorizeOr403, refused, ServiceError } from "../lib/actions.server.ts";
+import { authorize } from "../lib/identity.server.ts";
+import { createEndpoint, deleteEndpoint, getEndpoint, isWebhookEventType, listEndpoints, MAX_ENDPOINTS, rotateSecret, sendTestEvent, updateEndpoint } from "../lib/webhooks.server.ts";
 import { disabledReason } from "../lib/webhooks.ts";
 
 export const meta: MetaFunction = () => [{ title: "Webhooks · mxray" }];
@@ -127,7 +126,7 @@ export default function Webhooks() {
       <div className="page-head">
         <div>
           <h1>Webhooks</h1>
-          <p>Endpoints of {account}: mxray POSTs each event to them, signed with Standard Webhooks. See "Webhooks" in the README and the <a href="/docs">API docs</a>.</p>
+          <p>Endpoints of {account}: mxray POSTs each event to them, signed with Standard Webhooks. See the <a href="/docs/webhooks">webhooks guide</a> and the <a href="/docs">API reference</a>.</p>
         </div>
       </div>
       {answer && "error" in answer && answer.error && <div className="alert error" role="alert">{answer.error.message}</div>}

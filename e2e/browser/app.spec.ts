@@ -330,3 +330,18 @@ test("the API reference is rendered from the OpenAPI document", async ({ page, r
   }
   await shot(page, "docs");
 });
+
+test("the guides are read beside the API reference, one page each, linked to each other", async ({ page }) => {
+  await page.goto("/docs");
+  await page.getByRole("navigation", { name: "Guides" }).getByRole("link", { name: "Getting started" }).click();
+  await expect(page).toHaveURL(/\/docs\/getting-started$/);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Getting started");
+  await expect(page.locator("article.guide pre").first()).toContainText("npm install");
+  // A link between guides, written as a file name in the Markdown, opens the other guide.
+  await page.locator("article.guide").getByRole("link", { name: "jobs.md" }).first().click();
+  await expect(page).toHaveURL(/\/docs\/jobs$/);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Bulk jobs and exports");
+  await expect(page.locator("article.guide table").first()).toContainText("multipart/form-data");
+  await shot(page, "docs-guide");
+  expect((await page.request.get("/docs/no-such-guide")).status()).toBe(404);
+});

@@ -2,6 +2,8 @@
 // /internal/metrics: jobs by status, results processed, probe health, webhook deliveries, Stripe
 // events held. A handful of grouped counts over indexed or small tables; no per-request counters
 // (isolates come and go, so only the database sees the whole fleet).
+import { WEBHOOK_DELIVERY_STATUSES } from "../../core/enums.ts";
+import { JOB_STATUSES } from "../../core/live.ts";
 import type { Services } from "../context.ts";
 
 interface Sample {
@@ -31,9 +33,6 @@ export function renderMetrics(metrics: Metric[]): string {
   return `${out.join("\n")}\n`;
 }
 
-const JOB_STATUSES = ["ingesting", "queued", "running", "completed", "failed", "canceled"];
-const DELIVERY_STATUSES = ["pending", "delivering", "delivered", "failed"];
-
 export async function collectMetrics(s: Services, now = Date.now()): Promise<Metric[]> {
   const [jobs, processed, probes, deliveries, held] = await s.db.$client.batch(
     [
@@ -47,7 +46,7 @@ export async function collectMetrics(s: Services, now = Date.now()): Promise<Met
     ].map((sql, i) => (i === 2 ? { sql, args: [now - 24 * 3_600_000] } : { sql, args: [] })),
     "read",
   );
-  const counts = (rows: ReadonlyArray<Record<string, unknown>>, statuses: string[]) => {
+  const counts = (rows: ReadonlyArray<Record<string, unknown>>, statuses: readonly string[]) => {
     const by = new Map(rows.map((r) => [String(r.status), Number(r.n)]));
     return statuses.map((status) => ({ labels: { status }, value: by.get(status) ?? 0 }));
   };
@@ -81,7 +80,7 @@ export async function collectMetrics(s: Services, now = Date.now()): Promise<Met
         { labels: { probe: String(p.id), of: "capacity" }, value: Number(p.capacity) },
       ]),
     },
-    { name: "mxray_webhook_deliveries", help: "Webhook deliveries by status.", type: "gauge", samples: counts(deliveries!.rows, DELIVERY_STATUSES) },
+    { name: "mxray_webhook_deliveries", help: "Webhook deliveries by status.", type: "gauge", samples: counts(deliveries!.rows, WEBHOOK_DELIVERY_STATUSES) },
     { name: "mxray_stripe_events_held", help: "Stripe events that could not apply and wait for an operator.", type: "gauge", samples: [{ value: Number(held!.rows[0]!.n) }] },
   ];
 }

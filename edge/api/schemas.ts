@@ -2,7 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { FindAnswerSchema, REJECT_REASONS, ResultSchema as CoreResult } from "../../core/contracts.ts";
 import { JOB_STATUSES } from "../../core/live.ts";
-import { JOB_KINDS } from "../../db/schema.ts";
+import { JOB_KINDS } from "../../core/enums.ts";
 import { API_ERRORS } from "./errors.ts";
 
 export const ErrorSchema = z

@@ -1,6 +1,7 @@
 // GET /api/v1/account: who the key belongs to, its credit balance, and the optional features on here.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
+import { ACCOUNT_KINDS } from "../../core/enums.ts";
 import { accounts } from "../../db/schema.ts";
 import { peopleDataOn } from "../finder/decisionmakers.ts";
 import type { AppEnv } from "./app.ts";
@@ -11,7 +12,7 @@ const AccountSchema = z
   .object({
     id: z.string(),
     name: z.string(),
-    kind: z.enum(["personal", "team"]),
+    kind: z.enum(ACCOUNT_KINDS),
     credits: z.number().int(),
     key_id: z.string().nullable(),
     features: z.object({

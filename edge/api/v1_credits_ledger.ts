@@ -1,7 +1,8 @@
 // GET /api/v1/credits/ledger: the account's credit ledger, newest first, paginated by cursor.
 // Any valid key reads it: keys act for the whole account, not for one member's role.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { LEDGER_REASONS, creditLedger } from "../../db/schema.ts";
+import { LEDGER_REASONS } from "../../core/enums.ts";
+import { creditLedger } from "../../db/schema.ts";
 import { listLedger } from "../credits/ledger.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS, errorResponse, pageOf, pageQuery } from "./schemas.ts";

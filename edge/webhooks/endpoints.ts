@@ -4,7 +4,8 @@
 import { and, desc, eq } from "drizzle-orm";
 import { newId } from "../../core/ids.ts";
 import { checkWebhookUrl } from "../../core/webhookurl.ts";
-import { webhookEndpoints, WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../../db/schema.ts";
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../../core/enums.ts";
+import { webhookEndpoints } from "../../db/schema.ts";
 import { localMode } from "../config.ts";
 import { ServiceError } from "../errors.ts";
 import { recordAudit } from "../audit/audit.ts";

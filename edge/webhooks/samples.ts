@@ -1,7 +1,8 @@
 // What Zapier shows while a zap is set up (GET /api/v1/hooks/samples, its `performList`).
 import { and, desc, eq, sql } from "drizzle-orm";
 import { SAMPLE_DM_ENRICHED, SAMPLE_JOB, SAMPLE_RESULT } from "../../core/samples.ts";
-import { jobs, webhookEvents, type WebhookEventType } from "../../db/schema.ts";
+import type { WebhookEventType } from "../../core/enums.ts";
+import { jobs, webhookEvents } from "../../db/schema.ts";
 import type { Services, Who } from "../context.ts";
 import { jobEventData } from "./outbox.ts";
 

@@ -2,7 +2,8 @@
 // zod schema (its field notes in `.meta()`, which the OpenAPI document shows); the types are
 // inferred from it, and edge/api/webhook_schemas.ts names the schemas in the document.
 import { z } from "zod";
-import { webhookDeliveries, webhookEndpoints, WEBHOOK_EVENT_TYPES } from "../../db/schema.ts";
+import { WEBHOOK_DELIVERY_STATUSES, WEBHOOK_DISABLED_REASONS, WEBHOOK_ENDPOINT_KINDS, WEBHOOK_EVENT_TYPES } from "../../core/enums.ts";
+import type { webhookEndpoints } from "../../db/schema.ts";
 
 export type EndpointRow = typeof webhookEndpoints.$inferSelect;
 export type EndpointKind = EndpointRow["kind"];
@@ -15,12 +16,12 @@ export const WebhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES).meta({
 
 export const EndpointViewSchema = z.object({
   id: z.string().meta({ example: "whk_0d3kq8zp1m0avw2xbycd" }),
-  kind: z.enum(webhookEndpoints.kind.enumValues).meta({ description: "`zapier` for hooks made by `POST /api/v1/hooks`" }),
+  kind: z.enum(WEBHOOK_ENDPOINT_KINDS).meta({ description: "`zapier` for hooks made by `POST /api/v1/hooks`" }),
   url: z.string(),
   events: z.array(WebhookEventTypeSchema),
   description: z.string().nullable(),
   enabled: z.boolean(),
-  disabled_reason: z.enum(webhookEndpoints.disabledReason.enumValues).nullable().meta({ description: "Why we turned it off: the receiver answered `410 Gone`, or deliveries failed for 3 days" }),
+  disabled_reason: z.enum(WEBHOOK_DISABLED_REASONS).nullable().meta({ description: "Why we turned it off: the receiver answered `410 Gone`, or deliveries failed for 3 days" }),
   failing_since: z.string().nullable().meta({ format: "date-time", description: "The first failed attempt since the last success" }),
   created_at: z.string().meta({ format: "date-time" }),
   updated_at: z.string().meta({ format: "date-time" }),
@@ -46,7 +47,7 @@ export const DeliveryViewSchema = z.object({
   id: z.string().meta({ description: "The `webhook-id` header: the same on every attempt and replay" }),
   event_id: z.string(),
   event_type: z.string(),
-  status: z.enum(webhookDeliveries.status.enumValues),
+  status: z.enum(WEBHOOK_DELIVERY_STATUSES),
   next_attempt_at: z.string().nullable().meta({ format: "date-time" }),
   created_at: z.string().meta({ format: "date-time" }),
   attempts: z.array(

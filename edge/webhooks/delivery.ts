@@ -30,6 +30,7 @@ export async function handOver(s: Services, deliveryId: string, attemptsSoFar: n
     await s.db.update(webhookDeliveries).set({ nextAttemptAt: null }).where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.status, "pending")));
   }
 }
+
 export type AttemptOutcome = "delivered" | "retry" | "failed" | "gone" | "skipped" | "busy" | "final";
 
 /** The first characters of an answer, reading no more of it than needed. */

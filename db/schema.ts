@@ -368,7 +368,7 @@ export const webhookEndpoints = sqliteTable(
     description: text("description"),
     /**
      * The signing secret (`whsec_…`) sealed under the account's data key for this endpoint
-     * (edge/webhooks/webhooks.ts). Rows from before migration 0012 held it in clear; the sweeper
+     * (edge/webhooks/secrets.ts). Rows from before migration 0012 held it in clear; the sweeper
      * seals those (sealClearSecrets), and a clear one still signs until then.
      */
     secret: text("secret").notNull(),

@@ -124,8 +124,10 @@ describe("the QStash transport", () => {
     });
     await new Promise<void>((r) => qstash.listen(0, "127.0.0.1", () => r()));
     const queue = createQstashWebhookQueue({ token: "qstash-token", baseUrl: `http://127.0.0.1:${(qstash.address() as AddressInfo).port}`, origin: "https://mxray.example", retries: 6, callbackSecret: "worker-only-secret-0123456789" });
-    expect(await queue.enqueue("dlv_abc", 0)).toBe(true);
-    expect(await queue.enqueue("dlv_abc", 3)).toBe(true); // a replay is a new message
+    // QStash calls our route for the attempt: nothing runs it here.
+    const notHere = () => Promise.reject(new Error("attempted in-process under QStash"));
+    expect(await queue.enqueue("dlv_abc", 0, notHere)).toBe(true);
+    expect(await queue.enqueue("dlv_abc", 3, notHere)).toBe(true); // a replay is a new message
     qstash.close();
     expect(seen.map((s) => s.url)).toEqual(["/v2/publish/https://mxray.example/internal/webhooks/deliver", "/v2/publish/https://mxray.example/internal/webhooks/deliver"]);
     expect(seen.map((s) => s.headers["upstash-deduplication-id"])).toEqual(["dlv_abc_0", "dlv_abc_3"]);

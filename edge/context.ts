@@ -11,7 +11,7 @@ import { createUpstashRateLimiter, type RateLimiter } from "./adapters/ratelimit
 import { loadConfig, type Config } from "./config.ts";
 import type { RequestMeta } from "./audit/audit.ts";
 import { createEdgeDb, type EdgeDb } from "./db.ts";
-import { attemptDelivery, RETRY_SCHEDULE_MS } from "./webhooks/webhooks.ts";
+import { RETRY_SCHEDULE_MS } from "./webhooks/retry.ts";
 
 /**
  * Who acts, for which account: every service that acts for a person or key takes
@@ -91,7 +91,7 @@ export function buildServices(env: Env, ctx: { waitUntil(p: Promise<unknown>): v
     request,
     webhookQueue: config.QSTASH_TOKEN
       ? createQstashWebhookQueue({ token: config.QSTASH_TOKEN, ...(config.QSTASH_URL ? { baseUrl: config.QSTASH_URL } : {}), origin, retries: RETRY_SCHEDULE_MS.length, callbackSecret: config.SESSION_SECRET })
-      : createDirectWebhookQueue({ attempt: (id) => attemptDelivery(services, id), waitUntil: (p) => ctx.waitUntil(p) }),
+      : createDirectWebhookQueue({ waitUntil: (p) => ctx.waitUntil(p) }),
   };
   return services;
 }

@@ -33,7 +33,7 @@ import { registerWebhooksGet } from "./api/v1_webhooks_get.ts";
 import { registerWebhooksUpdate } from "./api/v1_webhooks_update.ts";
 import { registerWebhooksDelete } from "./api/v1_webhooks_delete.ts";
 import { registerWebhooksRotateSecret } from "./api/v1_webhooks_rotate_secret.ts";
-import { registerWebhooksTest } from "./api/v1_webhooks_test.ts";
+import { registerWebhooksTestSend } from "./api/v1_webhooks_test_send.ts";
 import { registerWebhooksDeliveries } from "./api/v1_webhooks_deliveries.ts";
 import { registerWebhooksReplay } from "./api/v1_webhooks_replay.ts";
 import { registerHooksSubscribe } from "./api/v1_hooks_subscribe.ts";
@@ -45,7 +45,7 @@ import { buildServices } from "./context.ts";
 import { sweepAutoTopUps } from "./billing/billing.ts";
 import { sweep } from "./dispatch/dispatch.ts";
 import { purgeExpiredSessions } from "./identity/session.ts";
-import { sweepWebhooks } from "./webhooks/webhooks.ts";
+import { sweepWebhooks } from "./webhooks/sweep.ts";
 
 export { JobHub };
 
@@ -85,7 +85,7 @@ registerWebhooksGet(app);
 registerWebhooksUpdate(app);
 registerWebhooksDelete(app);
 registerWebhooksRotateSecret(app);
-registerWebhooksTest(app);
+registerWebhooksTestSend(app);
 registerWebhooksDeliveries(app);
 registerWebhooksReplay(app);
 registerHooksSubscribe(app);

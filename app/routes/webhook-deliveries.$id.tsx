@@ -29,27 +29,29 @@ async function orClientError<T>(load: () => Promise<T>): Promise<T> {
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
   authorizeOr403(viewer, "keys:manage");
-  const { db } = args.context.services;
+  const { services } = args.context;
+  const who = { accountId: viewer.account.id, actor: viewer.user.id };
   const id = args.params.id!;
   const cursor = new URL(args.request.url).searchParams.get("cursor") ?? undefined;
-  const endpoint = await orClientError(() => getEndpoint(db, viewer.account.id, id));
-  const page = await orClientError(() => listDeliveries(db, viewer.account.id, id, DELIVERIES_PAGE, cursor));
+  const endpoint = await orClientError(() => getEndpoint(services, who, id));
+  const page = await orClientError(() => listDeliveries(services, who, { endpointId: id, limit: DELIVERIES_PAGE, cursor }));
   return { endpoint, deliveries: page.data, nextCursor: page.next_cursor, paged: cursor !== undefined };
 }
 
 export async function action(args: ActionFunctionArgs) {
   const viewer = await requireViewer(args);
   const { services } = args.context;
+  const who = { accountId: viewer.account.id, actor: viewer.user.id };
   const form = await args.request.formData();
   const id = args.params.id!;
   try {
     authorize(viewer, "keys:manage");
     if (form.get("intent") === "replay") {
-      const { delivery_id } = await replayDelivery(services, viewer.account.id, id, String(form.get("deliveryId") ?? ""));
+      const { delivery_id } = await replayDelivery(services, who, { endpointId: id, deliveryId: String(form.get("deliveryId") ?? "") });
       return { ok: `Delivery ${delivery_id} is being sent once more; reload to see the attempt.` };
     }
     if (form.get("intent") === "test") {
-      const { delivery_id } = await sendTestEvent(services, viewer.account.id, id);
+      const { delivery_id } = await sendTestEvent(services, who, id);
       return { ok: `A webhook.test event is on its way (delivery ${delivery_id}).` };
     }
     return { error: { code: "bad_request", message: "Unknown request." } };

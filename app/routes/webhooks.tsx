@@ -27,15 +27,14 @@ export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
   authorizeOr403(viewer, "keys:manage");
   // An account has at most MAX_ENDPOINTS: one page holds them all.
-  const page = await listEndpoints(args.context.services.db, viewer.account.id, MAX_ENDPOINTS);
+  const page = await listEndpoints(args.context.services, { accountId: viewer.account.id, actor: viewer.user.id }, { limit: MAX_ENDPOINTS });
   return { account: viewer.account.name, endpoints: page.data, events: WEBHOOK_EVENT_TYPES.map((type) => ({ type, hint: EVENT_HINT[type] })) };
 }
 
 export async function action(args: ActionFunctionArgs) {
   const viewer = await requireViewer(args);
   const { services } = args.context;
-  const accountId = viewer.account.id;
-  const who = { actor: viewer.user.id, request: services.request };
+  const who = { accountId: viewer.account.id, actor: viewer.user.id };
   const form = await args.request.formData();
   const id = String(form.get("webhookId") ?? "");
   try {
@@ -46,24 +45,24 @@ export async function action(args: ActionFunctionArgs) {
         if (events.length === 0) throw new ServiceError("validation_failed", "Choose at least one event.");
         const description = String(form.get("description") ?? "").trim();
         if (description.length > MAX_DESCRIPTION) throw new ServiceError("validation_failed", `The description is longer than ${MAX_DESCRIPTION} characters.`);
-        const made = await createEndpoint(services, accountId, who, { url: String(form.get("url") ?? "").trim(), events, description: description || null, kind: "endpoint" });
+        const made = await createEndpoint(services, who, { url: String(form.get("url") ?? "").trim(), events, description: description || null, kind: "endpoint" });
         return { secret: { id: made.id, url: made.url, secret: made.secret, rotated: false } };
       }
       case "enable":
       case "disable": {
-        const view = await updateEndpoint(services.db, accountId, who, id, { enabled: form.get("intent") === "enable" });
+        const view = await updateEndpoint(services, who, { id, patch: { enabled: form.get("intent") === "enable" } });
         return { ok: `${view.url} is ${view.enabled ? "enabled" : "disabled"}.` };
       }
       case "test": {
-        const { delivery_id } = await sendTestEvent(services, accountId, id);
+        const { delivery_id } = await sendTestEvent(services, who, id);
         return { ok: `A webhook.test event is on its way (delivery ${delivery_id}); see its deliveries.` };
       }
       case "rotate": {
-        const { secret } = await rotateSecret(services, accountId, who, id);
-        return { secret: { id, url: (await getEndpoint(services.db, accountId, id)).url, secret, rotated: true } };
+        const { secret } = await rotateSecret(services, who, id);
+        return { secret: { id, url: (await getEndpoint(services, who, id)).url, secret, rotated: true } };
       }
       case "delete":
-        await deleteEndpoint(services.db, accountId, who, id);
+        await deleteEndpoint(services, who, { id });
         return { ok: "The webhook was deleted, with its delivery log." };
       default:
         return { error: { code: "bad_request", message: "Unknown request." } };

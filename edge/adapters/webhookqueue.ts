@@ -3,7 +3,7 @@
 // delivery id and retried by QStash while our route answers 5xx; a failure callback records a
 // delivery QStash gave up on. Without QSTASH_TOKEN, the direct stand-in runs the attempt in the
 // background here and the minute sweeper runs the retries on our schedule. Either way every
-// attempt is made, signed afresh and logged by edge/webhooks/webhooks.ts.
+// attempt is made, signed afresh and logged by edge/webhooks/delivery.ts.
 //
 // QStash's signing keys are one pair per QStash account, and every probe holds them to check its
 // batches: a QStash signature alone only says "QStash or a probe". So each message also carries a
@@ -30,8 +30,9 @@ export interface WebhookQueue {
   /**
    * Makes the delivery's next attempt happen; false when it could not be handed over.
    * `attemptsSoFar` tells a replay's message from the first (QStash deduplicates by id).
+   * `attempt` runs it here and now: the direct stand-in calls it, QStash calls our route instead.
    */
-  enqueue(deliveryId: string, attemptsSoFar: number): Promise<boolean>;
+  enqueue(deliveryId: string, attemptsSoFar: number, attempt: () => Promise<unknown>): Promise<boolean>;
 }
 
 export function createQstashWebhookQueue(opts: { token: string; baseUrl?: string; origin: string; retries: number; callbackSecret: string }): WebhookQueue {
@@ -57,12 +58,12 @@ export function createQstashWebhookQueue(opts: { token: string; baseUrl?: string
 }
 
 /** The local stand-in: the attempt runs after the answer (waitUntil), as QStash would call back. */
-export function createDirectWebhookQueue(opts: { attempt: (deliveryId: string) => Promise<unknown>; waitUntil: (p: Promise<unknown>) => void }): WebhookQueue {
+export function createDirectWebhookQueue(opts: { waitUntil: (p: Promise<unknown>) => void }): WebhookQueue {
   return {
     kind: "direct",
-    async enqueue(deliveryId) {
+    async enqueue(deliveryId, _attemptsSoFar, attempt) {
       opts.waitUntil(
-        opts.attempt(deliveryId).catch((e: unknown) => console.log(JSON.stringify({ msg: "webhook attempt failed", delivery_id: deliveryId, error: e instanceof Error ? e.message : String(e) }))),
+        attempt().catch((e: unknown) => console.log(JSON.stringify({ msg: "webhook attempt failed", delivery_id: deliveryId, error: e instanceof Error ? e.message : String(e) }))),
       );
       return true;
     },

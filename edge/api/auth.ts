@@ -14,7 +14,6 @@ import { accounts, apiKeys, members } from "../../db/schema.ts";
 import { localMode, type Config } from "../config.ts";
 import { ensureDevAccount } from "../identity/accounts.ts";
 import { revokeKeysOfFormerMaker } from "../identity/keys.ts";
-import type { AuditWho } from "../audit/audit.ts";
 import type { Who } from "../context.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
@@ -22,8 +21,6 @@ import { ApiError } from "./errors.ts";
 /** The ledger's actor for work asked with the dev key, which has no key row. */
 export const DEV_KEY_ACTOR = "dev_key";
 
-/** The authenticated key as the actor of what a request does (the audit log's "who"). */
-export const apiWho = (c: Context<AppEnv>): AuditWho => ({ actor: c.var.keyId ?? DEV_KEY_ACTOR, request: c.var.services.request });
 /** The key's account and the key as the actor: the `who` every service takes. */
 export const whoOf = (c: Context<AppEnv>): Who => ({ accountId: c.var.accountId, actor: c.var.keyId ?? DEV_KEY_ACTOR });
 

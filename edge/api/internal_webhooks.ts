@@ -13,7 +13,7 @@ import { readRequestLimited } from "../../core/limitedbody.ts";
 import { checkQstashHeader, QSTASH_SIGNATURE_HEADER } from "../../core/qstash.ts";
 import { checkDeliveryCallbackToken } from "../adapters/webhookqueue.ts";
 import { sessionSecrets } from "../config.ts";
-import { attemptDelivery, giveUpDelivery } from "../webhooks/webhooks.ts";
+import { attemptDelivery, giveUpDelivery } from "../webhooks/delivery.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
 
@@ -76,7 +76,7 @@ export function registerWebhookCallbacks(app: Hono<AppEnv>): void {
     } catch {
       throw new ApiError("validation_failed", "sourceBody: not base64 JSON");
     }
-    await giveUpDelivery(c.var.services.db, await publishedDelivery(c, parse(DeliverBody, source)));
+    await giveUpDelivery(c.var.services, await publishedDelivery(c, parse(DeliverBody, source)));
     return c.json({ ok: true }, 200);
   });
 }

@@ -1,7 +1,8 @@
 // GET /api/v1/hooks/samples?event=…: what Zapier shows while a zap is set up (its `performList`).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { hookSamples } from "../webhooks/webhooks.ts";
+import { hookSamples } from "../webhooks/samples.ts";
 import type { AppEnv } from "./app.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";
 import { WebhookEventTypeSchema } from "./webhook_schemas.ts";
 
@@ -24,5 +25,5 @@ const route = createRoute({
 });
 
 export function registerHooksSamples(api: OpenAPIHono<AppEnv>): void {
-  api.openapi(route, async (c) => c.json((await hookSamples(c.var.services.db, c.var.accountId, c.req.valid("query").event)) as Record<string, unknown>[], 200));
+  api.openapi(route, async (c) => c.json((await hookSamples(c.var.services, whoOf(c), c.req.valid("query").event)) as Record<string, unknown>[], 200));
 }

@@ -1,9 +1,9 @@
 // POST /api/v1/hooks: a Zapier REST hook subscription (https://platform.zapier.com/build/hook-trigger):
 // an endpoint of kind `zapier` for one event, under the same URL rules and signing as any endpoint.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { createEndpoint } from "../webhooks/webhooks.ts";
+import { createEndpoint } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
-import { apiWho } from "./auth.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";
 import { URL_REFUSED, WebhookEventTypeSchema, WebhookUrlSchema } from "./webhook_schemas.ts";
 
@@ -32,7 +32,7 @@ const route = createRoute({
 export function registerHooksSubscribe(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
     const body = c.req.valid("json");
-    const made = await createEndpoint(c.var.services, c.var.accountId, apiWho(c), { url: body.target_url, events: [body.event], kind: "zapier", description: "Zapier" });
+    const made = await createEndpoint(c.var.services, whoOf(c), { url: body.target_url, events: [body.event], kind: "zapier", description: "Zapier" });
     return c.json({ id: made.id }, 201);
   });
 }

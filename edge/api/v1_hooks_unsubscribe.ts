@@ -1,9 +1,9 @@
 // DELETE /api/v1/hooks/:id: Zapier unsubscribes when the zap is turned off. Only hooks: an
 // endpoint made by POST /api/v1/webhooks is not found here.
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { deleteEndpoint } from "../webhooks/webhooks.ts";
+import { deleteEndpoint } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
-import { apiWho } from "./auth.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";
 import { WebhookIdParam } from "./webhook_schemas.ts";
 
@@ -25,7 +25,7 @@ const route = createRoute({
 
 export function registerHooksUnsubscribe(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
-    await deleteEndpoint(c.var.services.db, c.var.accountId, apiWho(c), c.req.valid("param").id, "zapier");
+    await deleteEndpoint(c.var.services, whoOf(c), { id: c.req.valid("param").id, kind: "zapier" });
     return c.body(null, 204);
   });
 }

@@ -5,7 +5,7 @@ import { DEV_KEY_ACTOR } from "./auth.ts";
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { VerifyRequestSchema } from "../../core/contracts.ts";
 import { checkAddress } from "../verify/verify.ts";
-import { recordVerification } from "../webhooks/webhooks.ts";
+import { recordVerification } from "../webhooks/outbox.ts";
 import type { AppEnv } from "./app.ts";
 import { requestId } from "./errors.ts";
 import { COMMON_ERRORS, errorResponse, IdempotencyKeyHeader, ResultSchema } from "./schemas.ts";

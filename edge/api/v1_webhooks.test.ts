@@ -12,7 +12,7 @@ import type { ReceivedWebhook } from "../../e2e/standin-receiver.ts";
 import { webhookDeliveries, webhookEndpoints } from "../../db/schema.ts";
 import { deliveryCallbackToken } from "../adapters/webhookqueue.ts";
 import { buildServices } from "../context.ts";
-import { TEST_SENDS_PER_ENDPOINT_HOUR, testSendCounters } from "../webhooks/webhooks.ts";
+import { TEST_SENDS_PER_ENDPOINT_HOUR, testSendCounters } from "../webhooks/endpoints.ts";
 import { call, errorCode, result, seedAccount, seedJobWithBatch, testDb } from "../testing.ts";
 
 const json = (body: unknown) => ({ body: JSON.stringify(body), headers: { "content-type": "application/json" } });
@@ -239,7 +239,7 @@ describe("QStash's calls to /internal/webhooks/*", () => {
     const endpoint = (await (await create(key, { url: `${env.STANDIN_RECEIVER_URL}${path}`, events: ["job.completed"] })).json()) as { id: string };
     const { delivery_id } = (await (await api(key, `/api/v1/webhooks/${endpoint.id}/test`, { method: "POST" })).json()) as { delivery_id: string };
     expect(await receivedAt(path)).toHaveLength(1);
-    // Under QStash the message owns the timing (edge/webhooks/webhooks.ts handOver).
+    // Under QStash the message owns the timing (edge/webhooks/delivery.ts handOver).
     await testDb().update(webhookDeliveries).set({ nextAttemptAt: null }).where(eq(webhookDeliveries.id, delivery_id));
     const body = JSON.stringify({ delivery_id, token: await deliveryCallbackToken(env.SESSION_SECRET, delivery_id) });
 

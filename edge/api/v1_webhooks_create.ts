@@ -1,9 +1,9 @@
 // POST /api/v1/webhooks: a new endpoint for some events; its signing secret is shown once here.
 // Any API key of the account may manage webhooks (keys act for the whole account).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { createEndpoint } from "../webhooks/webhooks.ts";
+import { createEndpoint } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
-import { apiWho } from "./auth.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";
 import { URL_REFUSED, WebhookEventTypeSchema, WebhookUrlSchema, WebhookWithSecretSchema } from "./webhook_schemas.ts";
 
@@ -42,6 +42,6 @@ const route = createRoute({
 export function registerWebhooksCreate(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
     const body = c.req.valid("json");
-    return c.json(await createEndpoint(c.var.services, c.var.accountId, apiWho(c), { ...body, kind: "endpoint" }), 201);
+    return c.json(await createEndpoint(c.var.services, whoOf(c), { ...body, kind: "endpoint" }), 201);
   });
 }

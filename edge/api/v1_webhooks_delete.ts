@@ -1,8 +1,8 @@
 // DELETE /api/v1/webhooks/:id: the endpoint goes, with its delivery log; pending deliveries stop.
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { deleteEndpoint } from "../webhooks/webhooks.ts";
+import { deleteEndpoint } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
-import { apiWho } from "./auth.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS } from "./schemas.ts";
 import { WEBHOOK_NOT_FOUND, WebhookIdParam } from "./webhook_schemas.ts";
 
@@ -20,7 +20,7 @@ const route = createRoute({
 
 export function registerWebhooksDelete(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
-    await deleteEndpoint(c.var.services.db, c.var.accountId, apiWho(c), c.req.valid("param").id);
+    await deleteEndpoint(c.var.services, whoOf(c), { id: c.req.valid("param").id });
     return c.body(null, 204);
   });
 }

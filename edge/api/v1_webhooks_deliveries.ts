@@ -1,7 +1,8 @@
 // GET /api/v1/webhooks/:id/deliveries: the endpoint's delivery log, newest first, by cursor.
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { listDeliveries } from "../webhooks/webhooks.ts";
+import { listDeliveries } from "../webhooks/log.ts";
 import type { AppEnv } from "./app.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse, pageOf, pageQuery } from "./schemas.ts";
 import { WEBHOOK_NOT_FOUND, WebhookDeliverySchema, WebhookIdParam } from "./webhook_schemas.ts";
 
@@ -25,6 +26,6 @@ const route = createRoute({
 export function registerWebhooksDeliveries(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
     const q = c.req.valid("query");
-    return c.json(await listDeliveries(c.var.services.db, c.var.accountId, c.req.valid("param").id, q.limit, q.cursor), 200);
+    return c.json(await listDeliveries(c.var.services, whoOf(c), { endpointId: c.req.valid("param").id, limit: q.limit, cursor: q.cursor }), 200);
   });
 }

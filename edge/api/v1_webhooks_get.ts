@@ -1,7 +1,8 @@
 // GET /api/v1/webhooks/:id: one endpoint, without its secret.
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { getEndpoint } from "../webhooks/webhooks.ts";
+import { getEndpoint } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS } from "./schemas.ts";
 import { WEBHOOK_NOT_FOUND, WebhookIdParam, WebhookSchema } from "./webhook_schemas.ts";
 
@@ -22,5 +23,5 @@ const route = createRoute({
 });
 
 export function registerWebhooksGet(api: OpenAPIHono<AppEnv>): void {
-  api.openapi(route, async (c) => c.json(await getEndpoint(c.var.services.db, c.var.accountId, c.req.valid("param").id), 200));
+  api.openapi(route, async (c) => c.json(await getEndpoint(c.var.services, whoOf(c), c.req.valid("param").id), 200));
 }

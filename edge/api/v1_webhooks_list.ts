@@ -1,7 +1,8 @@
 // GET /api/v1/webhooks: the account's endpoints (Zapier hooks included), newest first, by cursor.
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { listEndpoints } from "../webhooks/webhooks.ts";
+import { listEndpoints } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse, pageOf, pageQuery } from "./schemas.ts";
 import { WebhookSchema } from "./webhook_schemas.ts";
 
@@ -24,6 +25,6 @@ const route = createRoute({
 export function registerWebhooksList(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
     const q = c.req.valid("query");
-    return c.json(await listEndpoints(c.var.services.db, c.var.accountId, q.limit, q.cursor), 200);
+    return c.json(await listEndpoints(c.var.services, whoOf(c), q), 200);
   });
 }

@@ -1,8 +1,9 @@
 // POST /api/v1/webhooks/:id/deliveries/:delivery_id/replay: one more attempt of a delivery now,
 // the same message with the same `webhook-id`, signed afresh.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { replayDelivery } from "../webhooks/webhooks.ts";
+import { replayDelivery } from "../webhooks/log.ts";
 import type { AppEnv } from "./app.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";
 import { DeliveryAcceptedSchema, WebhookIdParam } from "./webhook_schemas.ts";
 
@@ -26,6 +27,6 @@ const route = createRoute({
 export function registerWebhooksReplay(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
     const p = c.req.valid("param");
-    return c.json(await replayDelivery(c.var.services, c.var.accountId, p.id, p.delivery_id), 202);
+    return c.json(await replayDelivery(c.var.services, whoOf(c), { endpointId: p.id, deliveryId: p.delivery_id }), 202);
   });
 }

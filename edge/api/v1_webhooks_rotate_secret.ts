@@ -1,8 +1,8 @@
 // POST /api/v1/webhooks/:id/rotate-secret: a new signing secret, effective at once, shown once.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { rotateSecret } from "../webhooks/webhooks.ts";
+import { rotateSecret } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
-import { apiWho } from "./auth.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS } from "./schemas.ts";
 import { WEBHOOK_NOT_FOUND, WebhookIdParam } from "./webhook_schemas.ts";
 
@@ -23,5 +23,5 @@ const route = createRoute({
 });
 
 export function registerWebhooksRotateSecret(api: OpenAPIHono<AppEnv>): void {
-  api.openapi(route, async (c) => c.json(await rotateSecret(c.var.services, c.var.accountId, apiWho(c), c.req.valid("param").id), 200));
+  api.openapi(route, async (c) => c.json(await rotateSecret(c.var.services, whoOf(c), c.req.valid("param").id), 200));
 }

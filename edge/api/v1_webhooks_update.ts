@@ -1,9 +1,9 @@
 // PATCH /api/v1/webhooks/:id: change the events, the description, or turn it on or off. Turning
 // a disabled endpoint back on clears why it was disabled. The URL is fixed: make a new endpoint.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { updateEndpoint } from "../webhooks/webhooks.ts";
+import { updateEndpoint } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
-import { apiWho } from "./auth.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";
 import { WEBHOOK_NOT_FOUND, WebhookEventTypeSchema, WebhookIdParam, WebhookSchema } from "./webhook_schemas.ts";
 
@@ -42,5 +42,5 @@ const route = createRoute({
 });
 
 export function registerWebhooksUpdate(api: OpenAPIHono<AppEnv>): void {
-  api.openapi(route, async (c) => c.json(await updateEndpoint(c.var.services.db, c.var.accountId, apiWho(c), c.req.valid("param").id, c.req.valid("json")), 200));
+  api.openapi(route, async (c) => c.json(await updateEndpoint(c.var.services, whoOf(c), { id: c.req.valid("param").id, patch: c.req.valid("json") }), 200));
 }

@@ -47,12 +47,6 @@ export interface RequestMeta {
   requestId: string | null;
 }
 
-/** Who acts, and from where: what a service needs to audit an action it performs. */
-export interface AuditWho {
-  actor: string;
-  request: RequestMeta | null;
-}
-
 /** The entry as one statement, for a caller that appends it to its own batch. */
 export function auditStatement(e: AuditEntry, request: RequestMeta | null, now: number) {
   return {

@@ -14,7 +14,7 @@ import { ServiceError } from "../errors.ts";
 import { serviceCode } from "../testing.ts";
 import { buildServices, type Services } from "../context.ts";
 import { findDecisionMakers, type Finder } from "./decisionmakers.ts";
-import { createEndpoint } from "../webhooks/webhooks.ts";
+import { createEndpoint } from "../webhooks/endpoints.ts";
 
 const PROVIDERS: [string, Partial<Env>][] = [
   ["pdl", { PDL_API_KEY: env.STANDIN_PEOPLEDATA_KEY!, PDL_API_URL: env.STANDIN_PDL_URL! }],
@@ -62,7 +62,7 @@ async function account(s: Services, events: WebhookEventType[] = [], credits = 1
   const accountId = newId("acc");
   await s.db.insert(accounts).values({ id: accountId, name: "a", kind: "personal", creditBalance: credits });
   if (events.length > 0) {
-    await createEndpoint(s, accountId, { actor: "usr_test", request: null }, { url: `${env.STANDIN_RECEIVER_URL}/ok/${accountId}`, events, kind: "endpoint" }, Date.now() - 1_000);
+    await createEndpoint(s, { accountId, actor: "usr_test" }, { url: `${env.STANDIN_RECEIVER_URL}/ok/${accountId}`, events, kind: "endpoint" }, Date.now() - 1_000);
   }
   return accountId;
 }

@@ -11,7 +11,7 @@ import type { PeopleProvider, Person } from "../adapters/peopledata.ts";
 import { ServiceError, type ServiceErrorCode } from "../errors.ts";
 import type { Services, Who } from "../context.ts";
 import { creditBalance, insufficientCredits } from "../credits/credits.ts";
-import { recordDecisionMakers } from "../webhooks/webhooks.ts";
+import { recordDecisionMakers } from "../webhooks/outbox.ts";
 
 export const MAX_DECISION_MAKERS = 25;
 export const DEFAULT_DECISION_MAKERS = 10;

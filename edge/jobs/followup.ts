@@ -5,7 +5,7 @@ import { LATEST_RESULTS, type LatestRow } from "../../core/live.ts";
 import type { Services } from "../context.ts";
 import { dispatchPending } from "../dispatch/dispatch.ts";
 import type { AppliedChunk } from "./results.ts";
-import { fanOut } from "../webhooks/webhooks.ts";
+import { fanOut } from "../webhooks/outbox.ts";
 
 export function followUp(s: Services, outcome: AppliedChunk, results: LatestRow[]): void {
   if (outcome.job && (outcome.applied > 0 || outcome.finished)) {

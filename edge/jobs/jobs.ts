@@ -18,7 +18,7 @@ import { logTopUpError, runAutoTopUp } from "../billing/billing.ts";
 import { autoTopUpDueStatement, insufficientCredits, reserveStatements, settleStatements } from "../credits/credits.ts";
 import { dispatchPending } from "../dispatch/dispatch.ts";
 import { afterCursor, decodeCursor, toPage } from "../paging.ts";
-import { fanOut } from "../webhooks/webhooks.ts";
+import { fanOut } from "../webhooks/outbox.ts";
 
 export type JobRow = typeof jobs.$inferSelect;
 

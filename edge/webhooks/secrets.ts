@@ -2,7 +2,7 @@
 // sealed under the account's data key for that endpoint (edge/secrets/secrets.ts), so a database
 // dump cannot forge our deliveries. Rows from before migration 0012 hold the secret in clear:
 // those still sign, and the sweeper (and `npm run secrets:rotate`) seal them in place.
-// Part of the webhooks capability, kept apart from webhooks.ts so the Node command can load it.
+// Part of the webhooks capability; it needs no Services, so the Node command can load it.
 import { isSealed } from "../../core/secrets.ts";
 import { openSecret, sealSecret, type Vault } from "../secrets/secrets.ts";
 

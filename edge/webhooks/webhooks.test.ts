@@ -15,28 +15,21 @@ import { accounts, batches, batchItems, dataKeys, jobs, webhookAttempts, webhook
 import { ServiceError } from "../errors.ts";
 import type { WebhookQueue } from "../adapters/webhookqueue.ts";
 import { result, serviceCode } from "../testing.ts";
-import { buildServices, type Services } from "../context.ts";
+import { buildServices, type Services, type Who } from "../context.ts";
 import { followUp } from "../jobs/followup.ts";
 import { cancelJob, getJob, jobView } from "../jobs/jobs.ts";
 import { applyResultChunk } from "../jobs/results.ts";
 import { deleteDataKey, vaultOf } from "../secrets/secrets.ts";
-import {
-  attemptDelivery,
-  createEndpoint,
-  FAILING_DISABLE_MS,
-  fanOut,
-  MAX_ATTEMPTS,
-  recordVerification,
-  replayDelivery,
-  RETRY_SCHEDULE_MS,
-  rotateSecret,
-  sendTestEvent,
-  sweepWebhooks,
-  TEST_SENDS_PER_ACCOUNT_HOUR,
-  TEST_SENDS_PER_ENDPOINT_HOUR,
-} from "./webhooks.ts";
+import { attemptDelivery, FAILING_DISABLE_MS } from "./delivery.ts";
+import { createEndpoint, rotateSecret, sendTestEvent, TEST_SENDS_PER_ACCOUNT_HOUR, TEST_SENDS_PER_ENDPOINT_HOUR } from "./endpoints.ts";
+import { replayDelivery } from "./log.ts";
+import { fanOut, recordVerification } from "./outbox.ts";
+import { MAX_ATTEMPTS, RETRY_SCHEDULE_MS } from "./retry.ts";
+import { sweepWebhooks } from "./sweep.ts";
 
 let s: Services;
+/** A member of the account acting (audit entries name them). */
+const who = (accountId: string): Who => ({ accountId, actor: "usr_test" });
 let handed: string[];
 let pending: Promise<unknown>[];
 
@@ -62,7 +55,7 @@ async function seedEndpoint(path: string, events: WebhookEventType[] = ["job.com
   const accountId = newId("acc");
   await s.db.insert(accounts).values({ id: accountId, name: "a", kind: "personal", creditBalance: 1_000 });
   const prefix = `/${path}/${newId("req")}`;
-  const endpoint = await createEndpoint(s, accountId, { actor: "usr_test", request: null }, { url: `${env.STANDIN_RECEIVER_URL}${prefix}`, events, kind: "endpoint" }, Date.now() - 1_000);
+  const endpoint = await createEndpoint(s, who(accountId), { url: `${env.STANDIN_RECEIVER_URL}${prefix}`, events, kind: "endpoint" }, Date.now() - 1_000);
   return { accountId, endpoint, prefix };
 }
 
@@ -226,7 +219,7 @@ describe("attempts", () => {
     // delivered ("final"); either way one attempt was made (the receiver's log below).
     expect([["busy", "delivered"], ["delivered", "final"]]).toContainEqual(outcomes.sort());
     handed = [];
-    expect(await replayDelivery(s, accountId, endpoint.id, id)).toEqual({ delivery_id: id });
+    expect(await replayDelivery(s, who(accountId), { endpointId: endpoint.id, deliveryId: id })).toEqual({ delivery_id: id });
     expect(handed).toEqual([id]);
     expect(await attemptDelivery(s, id)).toBe("delivered");
     const got = await receivedAt(prefix);
@@ -246,8 +239,6 @@ describe("attempts", () => {
 });
 
 describe("signing secrets at rest (issue 21)", () => {
-  const who = { actor: "usr_test", request: null };
-
   /** Every text cell of every table, as one string. */
   async function everyCell(): Promise<string> {
     const tables = await s.db.$client.execute("SELECT name FROM sqlite_master WHERE type = 'table'");
@@ -278,7 +269,7 @@ describe("signing secrets at rest (issue 21)", () => {
 
   it("a rotated secret is stored sealed and signs from then on", async () => {
     const { accountId, endpoint, prefix } = await seedEndpoint("ok", ["job.failed"]);
-    const { secret } = await rotateSecret(s, accountId, who, endpoint.id);
+    const { secret } = await rotateSecret(s, who(accountId), endpoint.id);
     const stored = (await endpointRow(endpoint.id)).secret;
     expect(isSealed(stored)).toBe(true);
     expect(await everyCell()).not.toContain(secret.slice("whsec_".length));
@@ -306,7 +297,7 @@ describe("signing secrets at rest (issue 21)", () => {
 
   it("sends nothing when the secret does not open: moved to another endpoint, or its data key deleted", async () => {
     const { accountId, endpoint, prefix } = await seedEndpoint("ok", ["job.failed"]);
-    const other = await createEndpoint(s, accountId, who, { url: `${env.STANDIN_RECEIVER_URL}/ok/${newId("req")}`, events: ["verification.completed"], kind: "endpoint" }, Date.now() - 1_000);
+    const other = await createEndpoint(s, who(accountId), { url: `${env.STANDIN_RECEIVER_URL}/ok/${newId("req")}`, events: ["verification.completed"], kind: "endpoint" }, Date.now() - 1_000);
     // A ciphertext copied to another row of the same account is bound to its own row.
     await s.db.update(webhookEndpoints).set({ secret: (await endpointRow(endpoint.id)).secret }).where(eq(webhookEndpoints.id, other.id));
     handed = [];
@@ -342,12 +333,12 @@ describe("test sends (issue 21)", () => {
   it("sends at most TEST_SENDS_PER_ENDPOINT_HOUR test events an endpoint a clock hour, then rate_limited until the next", async () => {
     const { accountId, endpoint } = await seedEndpoint("ok");
     const now = hourStart + 30 * 60_000;
-    for (let i = 0; i < TEST_SENDS_PER_ENDPOINT_HOUR; i++) await sendTestEvent(s, accountId, endpoint.id, now);
-    expect(await refusal(sendTestEvent(s, accountId, endpoint.id, now))).toEqual({ code: "rate_limited", retryAfterS: 1_800, message: `A webhook may be sent ${TEST_SENDS_PER_ENDPOINT_HOUR} test events an hour; retry in 1800 s` });
-    expect(await refusal(sendTestEvent(s, accountId, endpoint.id, hourStart + HOUR - 1))).toMatchObject({ code: "rate_limited", retryAfterS: 1 });
+    for (let i = 0; i < TEST_SENDS_PER_ENDPOINT_HOUR; i++) await sendTestEvent(s, who(accountId), endpoint.id, now);
+    expect(await refusal(sendTestEvent(s, who(accountId), endpoint.id, now))).toEqual({ code: "rate_limited", retryAfterS: 1_800, message: `A webhook may be sent ${TEST_SENDS_PER_ENDPOINT_HOUR} test events an hour; retry in 1800 s` });
+    expect(await refusal(sendTestEvent(s, who(accountId), endpoint.id, hourStart + HOUR - 1))).toMatchObject({ code: "rate_limited", retryAfterS: 1 });
     const deliveries = await s.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, endpoint.id));
     expect(deliveries).toHaveLength(TEST_SENDS_PER_ENDPOINT_HOUR);
-    expect(await serviceCode(sendTestEvent(s, accountId, endpoint.id, hourStart + HOUR))).toBe("ok");
+    expect(await serviceCode(sendTestEvent(s, who(accountId), endpoint.id, hourStart + HOUR))).toBe("ok");
   });
 
   it("caps an account's test sends across its endpoints, so deleting and making endpoints again gains nothing", async () => {
@@ -355,15 +346,15 @@ describe("test sends (issue 21)", () => {
     const now = hourStart + 2 * HOUR;
     const ids = [endpoint.id];
     while (ids.length * TEST_SENDS_PER_ENDPOINT_HOUR < TEST_SENDS_PER_ACCOUNT_HOUR + 1) {
-      ids.push((await createEndpoint(s, accountId, { actor: "usr_test", request: null }, { url: `${env.STANDIN_RECEIVER_URL}/ok/${newId("req")}`, events: ["job.failed"], kind: "endpoint" }, now - 1)).id);
+      ids.push((await createEndpoint(s, who(accountId), { url: `${env.STANDIN_RECEIVER_URL}/ok/${newId("req")}`, events: ["job.failed"], kind: "endpoint" }, now - 1)).id);
     }
     let sent = 0;
     for (const id of ids) {
-      for (let i = 0; i < TEST_SENDS_PER_ENDPOINT_HOUR && sent < TEST_SENDS_PER_ACCOUNT_HOUR; i++, sent++) await sendTestEvent(s, accountId, id, now);
+      for (let i = 0; i < TEST_SENDS_PER_ENDPOINT_HOUR && sent < TEST_SENDS_PER_ACCOUNT_HOUR; i++, sent++) await sendTestEvent(s, who(accountId), id, now);
     }
-    expect(await refusal(sendTestEvent(s, accountId, ids.at(-1)!, now))).toMatchObject({ code: "rate_limited", message: expect.stringContaining(`An account may send ${TEST_SENDS_PER_ACCOUNT_HOUR}`) });
+    expect(await refusal(sendTestEvent(s, who(accountId), ids.at(-1)!, now))).toMatchObject({ code: "rate_limited", message: expect.stringContaining(`An account may send ${TEST_SENDS_PER_ACCOUNT_HOUR}`) });
     // Another account is not held by it.
     const other = await seedEndpoint("ok");
-    expect(await serviceCode(sendTestEvent(s, other.accountId, other.endpoint.id, now))).toBe("ok");
+    expect(await serviceCode(sendTestEvent(s, who(other.accountId), other.endpoint.id, now))).toBe("ok");
   });
 });

@@ -1,7 +1,8 @@
 // POST /api/v1/webhooks/:id/test: sends a `webhook.test` event to this endpoint only.
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { sendTestEvent, TEST_SENDS_PER_ACCOUNT_HOUR, TEST_SENDS_PER_ENDPOINT_HOUR } from "../webhooks/webhooks.ts";
+import { sendTestEvent, TEST_SENDS_PER_ACCOUNT_HOUR, TEST_SENDS_PER_ENDPOINT_HOUR } from "../webhooks/endpoints.ts";
 import type { AppEnv } from "./app.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse } from "./schemas.ts";
 import { DeliveryAcceptedSchema, WEBHOOK_NOT_FOUND, WebhookIdParam } from "./webhook_schemas.ts";
 
@@ -25,6 +26,6 @@ const route = createRoute({
   },
 });
 
-export function registerWebhooksTest(api: OpenAPIHono<AppEnv>): void {
-  api.openapi(route, async (c) => c.json(await sendTestEvent(c.var.services, c.var.accountId, c.req.valid("param").id), 202));
+export function registerWebhooksTestSend(api: OpenAPIHono<AppEnv>): void {
+  api.openapi(route, async (c) => c.json(await sendTestEvent(c.var.services, whoOf(c), c.req.valid("param").id), 202));
 }

@@ -5,7 +5,7 @@ import { getAuth } from "@clerk/remix/ssr.server";
 import { redirect, type AppLoadContext } from "@remix-run/server-runtime";
 import { roleFromClerk } from "../core/roles.ts";
 import { clerkConfigured } from "../edge/config.ts";
-import { clerkOperator, isOperator } from "../edge/admin/admin.ts";
+import { clerkOperator, isOperator } from "../edge/identity/operators.ts";
 import { auditClerkSignIn } from "../edge/audit/audit.ts";
 import { ensurePersonalAccount, localUserId, syncClerkOrganization, viewerFor, type Person, type Viewer } from "../edge/identity/accounts.ts";
 import type { LiveTokenHolder } from "../edge/identity/livetoken.ts";

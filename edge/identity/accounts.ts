@@ -9,6 +9,7 @@ import { ServiceError } from "../errors.ts";
 import { auditStatement, recordAudit, type RequestMeta } from "../audit/audit.ts";
 import { auditKeysRevoked, revokeKeysOfStatement } from "./keys.ts";
 import type { EdgeDb } from "../db.ts";
+import type { Services, Who } from "../context.ts";
 
 export interface Person {
   id: string;
@@ -239,6 +240,15 @@ export function authorize(viewer: Viewer, permission: Permission): void {
   if (!can(viewer.account.role, permission)) {
     throw new ServiceError("forbidden", `Your role (${viewer.account.role}) cannot do this in ${viewer.account.name}; ask an owner or admin`);
   }
+}
+
+/** What GET /api/v1/account shows of `who`'s account; null once it no longer exists. */
+export async function accountOf(s: Pick<Services, "db">, who: Who) {
+  const [row] = await s.db
+    .select({ id: accounts.id, name: accounts.name, kind: accounts.kind, creditBalance: accounts.creditBalance })
+    .from(accounts)
+    .where(eq(accounts.id, who.accountId));
+  return row ?? null;
 }
 
 /** A new team (local sign-in; with Clerk, teams are Clerk organizations). Its maker owns it. */

@@ -1,15 +1,20 @@
-// API keys of an account: made here and shown once; stored as SHA-256 with a short prefix. A key
-// acts for the account only while the person who made it may still make keys there: removing
-// them or taking that right away revokes their keys (revokeKeysOfStatement), and the API's key
-// check (edge/api/auth.ts) refuses a key whose maker is not such a member any more. A key with no
-// recorded maker (made before makers were recorded, or seeded by an operator) stays valid until
-// an owner or admin revokes it.
+// API keys: who a request with `Authorization: Bearer mx_…` is (checkApiKey), and an account's
+// keys, made here and shown once, stored as SHA-256 with a short prefix. A key acts for the
+// account only while the person who made it may still make keys there: removing them or taking
+// that right away revokes their keys (revokeKeysOfStatement), and the key check refuses a key
+// whose maker is not such a member any more. A key with no recorded maker (made before makers
+// were recorded, or seeded by an operator) stays valid until an owner or admin revokes it. In
+// local mode (MXRAY_MODE=local) MXRAY_DEV_API_KEY is the key of a local account with ample
+// credits; in a deployment it is an unknown key like any other.
 import { recordAudit, auditStatement, type RequestMeta } from "../audit/audit.ts";
-import { desc, eq } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { generateApiKey, hashApiKey, keyPrefix, type KeyMode } from "../../core/apikeys.ts";
 import { newId } from "../../core/ids.ts";
 import { can, ROLES } from "../../core/roles.ts";
-import { apiKeys } from "../../db/schema.ts";
+import { constantTimeEqual } from "../../core/signing.ts";
+import { accounts, apiKeys, members } from "../../db/schema.ts";
+import { localMode, type Config } from "../config.ts";
+import type { Services } from "../context.ts";
 import { ServiceError } from "../errors.ts";
 import type { EdgeDb } from "../db.ts";
 
@@ -134,3 +139,63 @@ export async function auditKeysRevoked(
 const toView = (r: typeof apiKeys.$inferSelect): KeyView => ({
   id: r.id, name: r.name, mode: r.mode, prefix: r.prefix, createdAt: r.createdAt, lastUsedAt: r.lastUsedAt, revokedAt: r.revokedAt,
 });
+
+/** The dev key's account (local mode): it has no key row, so its actor is the API's `dev_key`. */
+export const DEV_ACCOUNT_ID = "acc_local_dev";
+
+/** The dev key's digest per parsed config (one per isolate), not one more SHA-256 per request. */
+const devKeyHashes = new WeakMap<Config, Promise<string>>();
+
+/**
+ * Whether a key's SHA-256 is the dev key's. The dev key trusts the machine: honoured in local mode
+ * only, and compared as equal-length digests in constant time, so answer times tell nothing of it.
+ */
+export async function isDevKeyHash(config: Config, hash: string): Promise<boolean> {
+  if (!localMode(config) || !config.MXRAY_DEV_API_KEY) return false;
+  let devHash = devKeyHashes.get(config);
+  if (!devHash) devKeyHashes.set(config, (devHash = hashApiKey(config.MXRAY_DEV_API_KEY)));
+  return constantTimeEqual(hash, await devHash);
+}
+
+/** last_used_at is kept to the minute: a write per request would contend with the hot write path. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
+/**
+ * What a key is: the account it acts for and its id (the dev key has none), or why it is refused,
+ * with a code of its own for a revoked key so a client can tell it from a typo.
+ */
+export type KeyCheck =
+  | { ok: true; dev: true; accountId: typeof DEV_ACCOUNT_ID; keyId: null }
+  | { ok: true; dev: false; accountId: string; keyId: string }
+  | { ok: false; code: "unauthorized" | "key_revoked" | "account_disabled"; message: string };
+
+/**
+ * Who a key is. Looked up by its SHA-256 on every call (no cache: a revocation holds from the
+ * next request), with its account and its maker's membership there in the same query.
+ */
+export async function checkApiKey(s: Pick<Services, "db" | "config" | "waitUntil">, key: string, now = Date.now()): Promise<KeyCheck> {
+  const hash = await hashApiKey(key);
+  if (await isDevKeyHash(s.config, hash)) return { ok: true, dev: true, accountId: DEV_ACCOUNT_ID, keyId: null };
+  // One query: the key, its account, and its maker's membership there (the members primary key).
+  const [found] = await s.db
+    .select({ key: apiKeys, disabledReason: accounts.disabledReason, disabledAt: accounts.disabledAt, makerRole: members.role })
+    .from(apiKeys)
+    .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
+    .leftJoin(members, and(eq(members.accountId, apiKeys.accountId), eq(members.userId, apiKeys.createdBy)))
+    .where(eq(apiKeys.hash, hash));
+  if (!found) return { ok: false, code: "unauthorized", message: "Unknown API key" };
+  const row = found.key;
+  if (row.revokedAt !== null) return { ok: false, code: "key_revoked", message: "This API key was revoked" };
+  // A key with no recorded maker (older keys) stays valid until an owner or admin revokes it.
+  if (row.createdBy !== null && (found.makerRole === null || !can(found.makerRole, "keys:manage"))) {
+    // Missed by whatever changed the membership (a change made before revocations existed, or
+    // around the services): revoked now, for the keys page and the audit log too.
+    s.waitUntil(revokeKeysOfFormerMaker(s.db, row.accountId, row.createdBy).catch(() => undefined));
+    return { ok: false, code: "key_revoked", message: "This API key was revoked: the person who made it is no longer an owner or admin of its account" };
+  }
+  if (found.disabledAt !== null) return { ok: false, code: "account_disabled", message: `This account is disabled: ${found.disabledReason ?? "ask support"}` };
+  if (row.lastUsedAt === null || now - row.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
+    s.waitUntil(s.db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.id)).then(() => undefined, () => undefined));
+  }
+  return { ok: true, dev: false, accountId: row.accountId, keyId: row.id };
+}

@@ -14,7 +14,6 @@ import { call, errorCode, result, seedAccount } from "../testing.ts";
 import {
   adjustCredits, fleet, heldStripeEvents, jobsInFlight, retriedBatches, retryStripeEvent, searchAccounts, setAccountDisabled, setProbeState, STUCK_MS,
 } from "./admin.ts";
-import { auditClerkSignIn } from "../audit/audit.ts";
 import { buildServices, type Services } from "../context.ts";
 import { ledgerDrift } from "../credits/credits.ts";
 import { dispatchPending, liveProbes, sweep } from "../dispatch/dispatch.ts";
@@ -44,26 +43,6 @@ async function account(name: string, email: string) {
   await s.db.insert(members).values({ accountId: id, userId: `usr_${email}`, email, role: "owner" });
   return id;
 }
-
-describe("Clerk", () => {
-  it("audits a session's sign-in once, also when another isolate already did", async () => {
-    const accountId = await account("Ada", "ada@acme.test");
-    const ada = { id: "usr_ada@acme.test", email: "ada@acme.test" };
-    await auditClerkSignIn(s.db, request, accountId, ada, "sess_one", T0);
-    await auditClerkSignIn(s.db, request, accountId, ada, "sess_one", T0 + 1_000);
-    // Recorded by another isolate (this one never saw the session): the database says it was.
-    await s.db.insert(auditLog).values({ accountId, actor: ada.id, action: "sign_in.succeeded", target: "sess_other", createdAt: T0 });
-    await auditClerkSignIn(s.db, request, accountId, ada, "sess_other", T0 + 2_000);
-    await auditClerkSignIn(s.db, request, accountId, ada, "sess_two", T0 + 3_000);
-    const audit = await s.db.select().from(auditLog).where(eq(auditLog.accountId, accountId));
-    expect(audit.map((e) => [e.action, e.target, e.createdAt])).toEqual([
-      ["sign_in.succeeded", "sess_one", T0],
-      ["sign_in.succeeded", "sess_other", T0],
-      ["sign_in.succeeded", "sess_two", T0 + 3_000],
-    ]);
-    expect(JSON.parse(audit[0]!.detail!)).toEqual({ method: "clerk", email: ada.email });
-  });
-});
 
 describe("the fleet", () => {
   const heartbeat = (now: number) => recordHeartbeat(s.db, { probe_id: "prb_one", url: "http://prb-one.test", version: "1.2.3", in_flight: 0, capacity: 4, draining: false, sent_at: new Date(now).toISOString() }, now);

@@ -208,9 +208,7 @@ export async function adjustCredits(
   if (!row) throw new ServiceError("not_found", `No account ${a.accountId}`);
   const done = Number(applied!.rows[0]!.n) === 1;
   if (done) {
-    await recordAudit(db, request, {
-      accountId: a.accountId,
-      actor: operator.id,
+    await recordAudit({ db, request }, { accountId: a.accountId, actor: operator.id }, {
       action: "admin.credits_adjusted",
       target: a.accountId,
       detail: { delta: a.delta, reason, operator: operator.email },
@@ -235,9 +233,7 @@ export async function setAccountDisabled(
     .where(and(eq(accounts.id, accountId), disabled ? isNull(accounts.disabledAt) : isNotNull(accounts.disabledAt)))
     .returning({ id: accounts.id });
   if (changed.length === 1) {
-    await recordAudit(db, request, {
-      accountId,
-      actor: operator.id,
+    await recordAudit({ db, request }, { accountId, actor: operator.id }, {
       action: disabled ? "admin.account_disabled" : "admin.account_enabled",
       target: accountId,
       detail: { ...(disabled ? { reason: why } : {}), operator: operator.email },

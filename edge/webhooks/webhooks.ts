@@ -97,7 +97,7 @@ export async function createEndpoint(s: Services, accountId: string, who: AuditW
     args: [id, accountId, input.kind, url, JSON.stringify([...new Set(input.events)]), input.description ?? null, sealed, now, MAX_ENDPOINTS],
   });
   if (inserted.rowsAffected === 0) throw new ServiceError("conflict", `An account has at most ${MAX_ENDPOINTS} webhook endpoints and hooks; delete one first`);
-  await recordAudit(s.db, who.request, { accountId, actor: who.actor, action: "webhook.created", target: id, detail: { url, events: input.events, kind: input.kind } }, now);
+  await recordAudit({ db: s.db, request: who.request }, { accountId, actor: who.actor }, { action: "webhook.created", target: id, detail: { url, events: input.events, kind: input.kind } }, now);
   return { ...endpointView(await endpointRow(s.db, accountId, id)), secret };
 }
 
@@ -146,7 +146,7 @@ export async function updateEndpoint(db: EdgeDb, accountId: string, who: AuditWh
       updatedAt: now,
     })
     .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, accountId)));
-  await recordAudit(db, who.request, { accountId, actor: who.actor, action: "webhook.updated", target: id, detail: { ...patch } }, now);
+  await recordAudit({ db, request: who.request }, { accountId, actor: who.actor }, { action: "webhook.updated", target: id, detail: { ...patch } }, now);
   return getEndpoint(db, accountId, id);
 }
 
@@ -161,7 +161,7 @@ export async function deleteEndpoint(db: EdgeDb, accountId: string, who: AuditWh
     ],
     "write",
   );
-  await recordAudit(db, who.request, { accountId, actor: who.actor, action: "webhook.deleted", target: id, detail: { url: endpoint.url, kind: endpoint.kind } });
+  await recordAudit({ db, request: who.request }, { accountId, actor: who.actor }, { action: "webhook.deleted", target: id, detail: { url: endpoint.url, kind: endpoint.kind } });
 }
 
 /** A new secret at once: deliveries from now on are signed with it only. */
@@ -170,7 +170,7 @@ export async function rotateSecret(s: Services, accountId: string, who: AuditWho
   const secret = newWebhookSecret();
   const sealed = await sealWebhookSecret(await vaultOf(s), accountId, id, secret);
   await s.db.update(webhookEndpoints).set({ secret: sealed, updatedAt: now }).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, accountId)));
-  await recordAudit(s.db, who.request, { accountId, actor: who.actor, action: "webhook.secret_rotated", target: id }, now);
+  await recordAudit({ db: s.db, request: who.request }, { accountId, actor: who.actor }, { action: "webhook.secret_rotated", target: id }, now);
   return { secret };
 }
 

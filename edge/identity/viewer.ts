@@ -53,7 +53,7 @@ export async function viewerOfClerkSession(s: ViewerServices, clerk: ClerkSessio
     // When Clerk issued the token: older than a change Clerk's webhook told us of, it cannot undo it.
     const issuedAt = typeof claims.iat === "number" ? claims.iat * 1000 : undefined;
     const org = { id: clerk.orgId, name: clerk.orgSlug ?? clerk.orgId, role: roleFromClerk(clerk.orgRole) };
-    await syncClerkOrganization(s, person, issuedAt === undefined ? { org } : { org, issuedAt });
+    await syncClerkOrganization(s, person, { org, issuedAt });
   }
   return signedIn(s, person, cookieHeader, { clerkOrg: clerk.orgId, holder: { user: clerk.userId }, byClerk: clerkOperator(claims) });
 }
@@ -65,6 +65,6 @@ async function signedIn(
   how: { holder: LiveTokenHolder; byClerk: boolean; clerkOrg?: string | null },
 ): Promise<SignedInViewer | null> {
   const preferred = await preferredAccount(s, person.id, cookieHeader);
-  const viewer = await viewerFor(s, person, how.clerkOrg === undefined ? { preferred } : { preferred, clerkOrg: how.clerkOrg });
+  const viewer = await viewerFor(s, person, { preferred, clerkOrg: how.clerkOrg });
   return viewer && { ...viewer, holder: how.holder, operator: isOperator(s.config, person.email, how.byClerk) };
 }

@@ -10,7 +10,7 @@ import { migrateDb } from "../db/migrate.ts";
 import { startSqld, type RunningSqld } from "../db/sqld.ts";
 import { ConfigSchema } from "../edge/config.ts";
 import { createEdgeDb } from "../edge/db.ts";
-import { endClerkMembership } from "../edge/identity/accounts.ts";
+import { endClerkMembership } from "../edge/identity/clerk.ts";
 import { accountCookie, startSession } from "../edge/identity/session.ts";
 import { and, eq } from "drizzle-orm";
 import { accounts, auditLog } from "../db/schema.ts";
@@ -95,7 +95,7 @@ describe("sign-in through Clerk", () => {
     const team = viewer!.accounts.find((a) => a.kind === "team");
     expect(team).toMatchObject({ name: "acme", role: "admin" });
     // The account switcher's cookie, signed for this person.
-    const inTeamCookie = (await accountCookie(context.services.config, "user_grace", team!.id, false)).split(";")[0]!;
+    const inTeamCookie = (await accountCookie(context.services, { accountId: team!.id, actor: "user_grace" }, { secure: false })).split(";")[0]!;
     const inTeam = await getViewer({ request: pageRequest(`__session=${admin}; ${inTeamCookie}`), context: fresh() });
     expect(inTeam!.account).toMatchObject({ id: team!.id, role: "admin", kind: "team" });
 
@@ -114,7 +114,7 @@ describe("sign-in through Clerk", () => {
     const token = await sessionToken({ sub: "user_gone", org_id: "org_leaving", org_role: "org:admin", org_slug: "leaving" });
     const before = await getViewer({ request: pageRequest(`__session=${token}`), context: fresh() });
     expect(before!.accounts.map((a) => a.kind)).toEqual(["personal", "team"]);
-    await endClerkMembership(context.services.db, "org_leaving", "user_gone", { eventId: "msg_test", clientIp: null, userAgent: null });
+    await endClerkMembership({ db: context.services.db, request: { ip: null, userAgent: null, requestId: "msg_test" } }, { orgId: "org_leaving", userId: "user_gone" });
     const after = await getViewer({ request: pageRequest(`__session=${token}`), context: fresh() });
     expect(after!.accounts.map((a) => a.kind)).toEqual(["personal"]);
   });
@@ -128,8 +128,7 @@ describe("sign-in through Clerk", () => {
   });
 
   it("does not accept the local sign-in's cookie when Clerk is configured", async () => {
-    const { db, config } = context.services;
-    const local = await startSession(db, config, { id: "usr_local", email: "eve@example.com" }, false);
+    const local = await startSession(context.services, { id: "usr_local", email: "eve@example.com" }, { secure: false });
     expect(await getViewer({ request: pageRequest(local.split(";")[0]!, 0), context: fresh() })).toBeNull();
   });
 

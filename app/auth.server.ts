@@ -1,15 +1,13 @@
-// Who is asking. With Clerk keys configured, @clerk/remix verifies Clerk's session (networkless
-// with CLERK_JWT_KEY) and its organizations become team accounts; otherwise the local sign-in's
-// signed cookie names the person. Either way a loader gets the same Viewer.
+// Who is asking: the HTTP side of identity (edge/identity/viewer.ts decides who it is). With
+// Clerk keys configured, @clerk/remix verifies Clerk's session (networkless with CLERK_JWT_KEY)
+// and its organizations become team accounts; otherwise the local sign-in's signed cookie names
+// the person. Either way a loader gets the same Viewer, which is also the `who` services take.
 import { getAuth } from "@clerk/remix/ssr.server";
 import { redirect, type AppLoadContext } from "@remix-run/server-runtime";
-import { roleFromClerk } from "../core/roles.ts";
 import { clerkConfigured } from "../edge/config.ts";
-import { clerkOperator, isOperator } from "../edge/admin/admin.ts";
-import { auditClerkSignIn } from "../edge/audit/audit.ts";
-import { ensurePersonalAccount, localUserId, syncClerkOrganization, viewerFor, type Person, type Viewer } from "../edge/identity/accounts.ts";
-import type { LiveTokenHolder } from "../edge/identity/livetoken.ts";
-import { preferredAccount, readSession } from "../edge/identity/session.ts";
+import { viewerOfClerkSession, viewerOfSession, type SignedInViewer } from "../edge/identity/viewer.ts";
+
+export { localPerson } from "../edge/identity/accounts.ts";
 
 export interface AuthArgs {
   request: Request;
@@ -19,45 +17,8 @@ export interface AuthArgs {
 
 export const usesClerk = (context: AppLoadContext) => clerkConfigured(context.services.config);
 
-/** The Viewer, and what signed them in (live tokens are bound to it). */
-export interface AppViewer extends Viewer {
-  holder: LiveTokenHolder;
-  /** A platform operator (/admin): MXRAY_ADMIN_EMAILS, or Clerk's public metadata. */
-  operator: boolean;
-}
-
-interface SignedIn {
-  person: Person;
-  clerkOrg?: string | null;
-  holder: LiveTokenHolder;
-  clerkOperator?: boolean;
-}
-
-/**
- * The signed-in person (their accounts made or synced on the way), or null; with Clerk, also the
- * organization its session has active (null for none), the only team they may act in.
- */
-async function signedInPerson({ request, context, params = {} }: AuthArgs): Promise<SignedIn | null> {
-  const { db, config } = context.services;
-  if (usesClerk(context)) {
-    // Throws a redirect when Clerk needs a handshake (an expired token being refreshed).
-    const auth = await getAuth({ request, context, params } as Parameters<typeof getAuth>[0]);
-    if (!auth.userId) return null;
-    const claims = (auth.sessionClaims ?? {}) as Record<string, unknown>;
-    // Clerk's default session token has no email; a custom claim `email` adds it.
-    const person = { id: auth.userId, email: typeof claims.email === "string" ? claims.email : auth.userId };
-    const personal = await ensurePersonalAccount(db, person, config.MXRAY_SIGNUP_CREDITS, auth.userId);
-    if (auth.sessionId) await auditClerkSignIn(db, context.services.request, personal, person, auth.sessionId);
-    if (auth.orgId) {
-      // When Clerk issued the token: older than a change Clerk's webhook told us of, it cannot undo it.
-      const issuedAt = typeof claims.iat === "number" ? claims.iat * 1000 : undefined;
-      await syncClerkOrganization(db, person, { id: auth.orgId, name: auth.orgSlug ?? auth.orgId, role: roleFromClerk(auth.orgRole) }, issuedAt);
-    }
-    return { person, clerkOrg: auth.orgId ?? null, holder: { user: auth.userId }, clerkOperator: clerkOperator(claims) };
-  }
-  const session = await readSession(db, config, request.headers.get("cookie"));
-  return session ? { person: session.person, holder: { session: session.sessionId } } : null;
-}
+/** The Viewer, what signed them in (live tokens are bound to it), and whether they are an operator. */
+export type AppViewer = SignedInViewer;
 
 /** One per request: the root's loader and the page's run side by side on the same load context. */
 const viewers = new WeakMap<AppLoadContext, Promise<AppViewer | null>>();
@@ -71,13 +32,21 @@ export function getViewer(args: AuthArgs): Promise<AppViewer | null> {
   return viewer;
 }
 
-async function resolveViewer(args: AuthArgs): Promise<AppViewer | null> {
-  const who = await signedInPerson(args);
-  if (!who) return null;
-  const { db, config } = args.context.services;
-  const preferred = await preferredAccount(config, who.person.id, args.request.headers.get("cookie"));
-  const viewer = await viewerFor(db, who.person, preferred, who.clerkOrg);
-  return viewer && { ...viewer, holder: who.holder, operator: isOperator(config, who.person.email, who.clerkOperator) };
+async function resolveViewer({ request, context, params = {} }: AuthArgs): Promise<AppViewer | null> {
+  const cookies = request.headers.get("cookie");
+  if (!usesClerk(context)) return viewerOfSession(context.services, cookies);
+  // Throws a redirect when Clerk needs a handshake (an expired token being refreshed).
+  const auth = await getAuth({ request, context, params } as Parameters<typeof getAuth>[0]);
+  if (!auth.userId) return null;
+  const clerk = {
+    userId: auth.userId,
+    sessionId: auth.sessionId ?? null,
+    orgId: auth.orgId ?? null,
+    orgSlug: auth.orgSlug ?? null,
+    orgRole: auth.orgRole ?? null,
+    claims: (auth.sessionClaims ?? {}) as Record<string, unknown>,
+  };
+  return viewerOfClerkSession(context.services, clerk, cookies);
 }
 
 /**
@@ -99,11 +68,6 @@ export async function requireViewer(args: AuthArgs): Promise<AppViewer> {
   const viewer = await requireSignedIn(args);
   if (viewer.account.disabledReason !== null) throw redirect(ACCOUNT_DISABLED_PATH);
   return viewer;
-}
-
-export async function localPerson(email: string): Promise<Person> {
-  const address = email.trim().toLowerCase();
-  return { id: await localUserId(address), email: address };
 }
 
 /** Clerk's hosted sign-in (Account Portal) of the instance the publishable key names. */

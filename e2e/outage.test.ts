@@ -13,7 +13,7 @@ import { apiCall, formatSoak, probeMetric, runSoak, startSoakStack, until, type 
 import type { World } from "./world/index.ts";
 
 const ADDRESSES = 3_000;
-/** The dev key's account (edge/api/auth.ts; not imported: that module needs the Worker's types). */
+/** The dev key's account (edge/identity/keys.ts; not imported: that module needs the Worker's types). */
 const DEV_ACCOUNT_ID = "acc_local_dev";
 const RETRIES = 'mxray_result_post_failures_total{kind="retry"}';
 const DROPPED = 'mxray_result_post_failures_total{kind="dropped"}';

@@ -13,20 +13,7 @@ import type { RequestMeta } from "./audit/audit.ts";
 import { createEdgeDb, type EdgeDb } from "./db.ts";
 import { RETRY_SCHEDULE_MS } from "./webhooks/retry.ts";
 
-/**
- * Who acts, for which account: every service that acts for a person or key takes
- * `(services, who, input)`. Where a request is behind it, `services.request` says from where.
- * Work nobody asked for (the sweeper, a probe's results, Stripe) runs as `systemWho(accountId)`.
- */
-export interface Who {
-  accountId: string;
-  /** A user id, `key:<id>`, or `system`. */
-  actor: string;
-}
-
-export function systemWho(accountId: string): Who {
-  return { accountId, actor: "system" };
-}
+export { systemWho, type Who } from "./who.ts";
 
 export interface Services {
   config: Config;

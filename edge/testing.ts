@@ -14,8 +14,14 @@ import { createEdgeDb, type EdgeDb } from "./db.ts";
 import { ensurePersonalAccount, localUserId, viewerFor, type Person, type Viewer } from "./identity/accounts.ts";
 import { ServiceError } from "./errors.ts";
 import worker from "./worker.ts";
+// After the Worker: context.ts evaluates core/contracts' zod schemas, which must come after
+// @hono/zod-openapi extends zod (the Worker's routes import it) to have .openapi.
+import { buildServices, type Services } from "./context.ts";
 
 export const testDb = () => createEdgeDb(env);
+
+/** The Services a Worker builds, on the test bindings with no request behind them; `over` replaces parts. */
+export const testServices = (over: Partial<Services> = {}): Services => ({ ...buildServices(env, { waitUntil: () => {} }, "http://edge.test"), ...over });
 
 export async function seedAccount(credits = 1_000_000, db: EdgeDb = testDb()): Promise<{ accountId: string; key: string; keyId: string }> {
   const accountId = newId("acc");
@@ -105,9 +111,9 @@ export const serviceCode = (work: Promise<unknown>): Promise<string> => thrownCo
 export async function seedPerson(name: string): Promise<Person> {
   const email = `${name}.${newId("req").slice(4, 12)}@example.com`;
   const p = { id: await localUserId(email), email };
-  await ensurePersonalAccount(testDb(), p, 0);
+  await ensurePersonalAccount(testServices(), p, { signupCredits: 0 });
   return p;
 }
 
-/** The person as a member of the team sees it (they must be one). */
-export const viewerAs = async (p: Person, teamId: string): Promise<Viewer> => (await viewerFor(testDb(), p, teamId))!;
+/** The person as a member of the team sees it (they must be one); without a team, in their personal account. */
+export const viewerAs = async (p: Person, teamId: string | null = null): Promise<Viewer> => (await viewerFor(testServices(), p, { preferred: teamId }))!;

@@ -110,7 +110,7 @@ export function createWorker(fallback?: (c: Context<AppEnv>) => Response | Promi
 export async function scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
   const services = buildServices(env, ctx, env.MXRAY_PUBLIC_URL ?? "http://localhost");
   const outcome = await sweep(services);
-  const expiredSessions = await purgeExpiredSessions(services.db);
+  const expiredSessions = await purgeExpiredSessions(services);
   const autoTopUps = await sweepAutoTopUps(services);
   const webhooks = await sweepWebhooks(services);
   if (outcome.stalledJobs || outcome.deadProbes || outcome.reclaimed || outcome.givenUp || expiredSessions || autoTopUps || webhooks.fannedOut || webhooks.attempted || webhooks.sealedSecrets) {

@@ -17,16 +17,15 @@ const PAGE = 25;
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
   authorizeOr403(viewer, "audit:view");
-  const { db } = args.context.services;
   const url = new URL(args.request.url);
   const filter = auditFilter(url.searchParams);
   const cursor = url.searchParams.get("cursor") ?? undefined;
   const [page, members] = await Promise.all([
-    listAudit(db, viewer.account.id, { limit: PAGE, cursor }, filter).catch((e: unknown) => {
+    listAudit(args.context.services, viewer, { limit: PAGE, cursor, ...filter }).catch((e: unknown) => {
       if (e instanceof ServiceError && e.code === "validation_failed") throw new Response(e.message, { status: 400 });
       throw e;
     }),
-    listMembers(db, viewer.account.id),
+    listMembers(args.context.services, viewer),
   ]);
   const emails = new Map(members.map((m) => [m.userId, m.email]));
   return {

@@ -14,14 +14,13 @@ const PAGE = 500;
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
   authorizeOr403(viewer, "audit:view");
-  const { db } = args.context.services;
   const accountId = viewer.account.id;
   const filter = auditFilter(new URL(args.request.url).searchParams);
-  const emails = new Map((await listMembers(db, accountId)).map((m) => [m.userId, m.email]));
+  const emails = new Map((await listMembers(args.context.services, viewer)).map((m) => [m.userId, m.email]));
   return csvDownload(
     `audit-${accountId}.csv`,
     ["time", "action", "description", "actor", "actor_id", "target", "ip", "user_agent", "request_id", "detail"],
-    (cursor) => listAudit(db, accountId, { limit: PAGE, cursor }, filter),
+    (cursor) => listAudit(args.context.services, viewer, { limit: PAGE, cursor, ...filter }),
     (e) => [e.created_at, e.action, describe(e), actorLabel(e.actor, emails), e.actor, e.target, e.ip, e.user_agent, e.request_id, e.detail ? JSON.stringify(e.detail) : null],
   );
 }

@@ -16,7 +16,7 @@ export async function loader(args: LoaderFunctionArgs) {
   const { services } = args.context;
   const { db } = services;
   const accountId = viewer.account.id;
-  const emails = new Map((await listMembers(db, accountId)).map((m) => [m.userId, m.email]));
+  const emails = new Map((await listMembers(args.context.services, viewer)).map((m) => [m.userId, m.email]));
   const slug = viewer.account.name.replace(/[^\w.-]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 60) || accountId;
   return csvDownload(
     `${slug}-credits.csv`,

@@ -33,7 +33,7 @@ export async function loader(args: LoaderFunctionArgs) {
       if (e instanceof ServiceError && e.code === "validation_failed") throw new Response(e.message, { status: 400 });
       throw e;
     }),
-    listMembers(services.db, viewer.account.id),
+    listMembers(services, viewer),
   ]);
   const emails = new Map(members.map((m) => [m.userId, m.email]));
   return {

@@ -8,5 +8,5 @@ export async function action(args: ActionFunctionArgs) {
   const viewer = await requireViewer(args);
   const { services } = args.context;
   const job = await jobOr404(() => getJob(services.db, viewer.account.id, args.params.id!));
-  return Response.json(await mintLiveToken(services.config, job.id, viewer.account.id, viewer.holder));
+  return Response.json(await mintLiveToken(services, viewer, { jobId: job.id, holder: viewer.holder }));
 }

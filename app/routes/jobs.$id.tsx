@@ -23,7 +23,7 @@ const isVerdict = (v: string | null): v is Verdict => (VERDICTS as readonly (str
 
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
-  const { db, config } = args.context.services;
+  const { db } = args.context.services;
   const job = await jobOr404(() => getJob(db, viewer.account.id, args.params.id!));
   const url = new URL(args.request.url);
   const verdict = url.searchParams.get("verdict");
@@ -37,7 +37,7 @@ export async function loader(args: LoaderFunctionArgs) {
     job: jobView(job),
     progress: jobProgress(job),
     latest,
-    live: await mintLiveToken(config, job.id, viewer.account.id, viewer.holder),
+    live: await mintLiveToken(args.context.services, viewer, { jobId: job.id, holder: viewer.holder }),
     results,
     canDelete: can(viewer.account.role, "jobs:delete"),
   };

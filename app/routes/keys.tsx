@@ -12,21 +12,20 @@ export const meta: MetaFunction = () => [{ title: "API keys · mxray" }];
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
   authorizeOr403(viewer, "keys:manage");
-  return { account: viewer.account.name, keys: await listApiKeys(args.context.services.db, viewer.account.id), maxActive: MAX_ACTIVE_KEYS };
+  return { account: viewer.account.name, keys: await listApiKeys(args.context.services, viewer), maxActive: MAX_ACTIVE_KEYS };
 }
 
 export async function action(args: ActionFunctionArgs) {
   const viewer = await requireViewer(args);
-  const { db } = args.context.services;
   const form = await args.request.formData();
   try {
     authorize(viewer, "keys:manage");
     if (form.get("intent") === "revoke") {
-      await revokeApiKey(db, viewer.account.id, String(form.get("keyId")), viewer.user.id, args.context.services.request);
+      await revokeApiKey(args.context.services, viewer, String(form.get("keyId")));
       return { revoked: String(form.get("keyId")) };
     }
     const mode = form.get("mode") === "test" ? "test" : "live";
-    const made = await createApiKey(db, viewer.account.id, viewer.user.id, String(form.get("name") ?? ""), mode, args.context.services.request);
+    const made = await createApiKey(args.context.services, viewer, { name: String(form.get("name") ?? ""), mode });
     return { created: { key: made.key, name: made.view.name } };
   } catch (e) {
     return refused(e);

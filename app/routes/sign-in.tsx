@@ -19,24 +19,23 @@ export async function loader(args: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const { db, request: origin } = context.services;
   const form = await request.formData();
   const email = String(form.get("email") ?? "").trim();
   const parsed = parseAddress(email);
   if (usesClerk(context) || !localSignInAllowed(request.url, context.services.config)) {
     // A refused attempt is audited in the account of the person it names, when there is one.
     const who = parsed.ok ? await localPerson(email) : null;
-    const named = who ? await personalAccountOf(db, who.id) : null;
-    if (who && named) await recordAudit(db, origin, { accountId: named, actor: who.id, action: "sign_in.failed", detail: { method: "local", why: "local sign-in off here" } });
+    const named = who ? await personalAccountOf(context.services, who.id) : null;
+    if (who && named) await recordAudit(context.services, { accountId: named, actor: who.id }, { action: "sign_in.failed", detail: { method: "local", why: "local sign-in off here" } });
     return { error: "The local sign-in is off here." };
   }
   if (!parsed.ok) return { error: `“${email}” is not an email address.` };
   const person = await localPerson(email);
-  const accountId = await ensurePersonalAccount(db, person, context.services.config.MXRAY_SIGNUP_CREDITS);
-  await recordAudit(db, origin, { accountId, actor: person.id, action: "sign_in.succeeded", detail: { method: "local", email: person.email } });
+  const accountId = await ensurePersonalAccount(context.services, person, { signupCredits: context.services.config.MXRAY_SIGNUP_CREDITS });
+  await recordAudit(context.services, { accountId, actor: person.id }, { action: "sign_in.succeeded", detail: { method: "local", email: person.email } });
   const secure = secureCookies(request);
   const headers = new Headers();
-  headers.append("set-cookie", await startSession(context.services.db, context.services.config, person, secure));
+  headers.append("set-cookie", await startSession(context.services, person, { secure }));
   headers.append("set-cookie", clearAccountCookie(secure)); // start in the personal account
   return redirect(safeNext(String(form.get("next") ?? ""), new URL(request.url).origin), { headers });
 }

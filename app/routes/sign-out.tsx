@@ -23,7 +23,7 @@ export async function action(args: ActionFunctionArgs) {
       await createClerkClient({ secretKey: context.services.config.CLERK_SECRET_KEY! }).sessions.revokeSession(auth.sessionId);
     }
   } else {
-    await endSession(context.services.db, context.services.config, request.headers.get("cookie"));
+    await endSession(context.services, request.headers.get("cookie"));
   }
   return redirect("/", { headers });
 }

@@ -12,7 +12,7 @@ import { startSqld, type RunningSqld } from "../../db/sqld.ts";
 import { auditLog } from "../../db/schema.ts";
 import { ConfigSchema } from "../../edge/config.ts";
 import { createEdgeDb } from "../../edge/db.ts";
-import { createTeam, ensurePersonalAccount, localUserId, type Person } from "../../edge/identity/accounts.ts";
+import { createTeam, ensurePersonalAccount, localUserId, viewerFor, type Person } from "../../edge/identity/accounts.ts";
 import { listApiKeys, MAX_ACTIVE_KEYS } from "../../edge/identity/keys.ts";
 import { accountCookie, startSession } from "../../edge/identity/session.ts";
 import { action as keysAction } from "./keys.tsx";
@@ -52,14 +52,14 @@ let n = 0;
 async function person(name: string): Promise<Person> {
   const email = `${name}.${++n}@example.com`;
   const p = { id: await localUserId(email), email };
-  await ensurePersonalAccount(db(), p, 0);
+  await ensurePersonalAccount(context.services, p, { signupCredits: 0 });
   return p;
 }
 
 /** The cookies of `p` signed in and acting in `teamId`. */
 async function cookiesOf(p: Person, teamId: string): Promise<string> {
-  const session = await startSession(db(), context.services.config, p, false);
-  const account = await accountCookie(context.services.config, p.id, teamId, false);
+  const session = await startSession(context.services, p, { secure: false });
+  const account = await accountCookie(context.services, { accountId: teamId, actor: p.id }, { secure: false });
   return `${session.split(";")[0]}; ${account.split(";")[0]}`;
 }
 
@@ -71,7 +71,7 @@ async function post(act: typeof teamAction | typeof keysAction, path: string, co
 
 async function teamWithAdmin() {
   const [owner, admin] = [await person("owner"), await person("admin")];
-  const teamId = await createTeam(db(), owner, "Growth");
+  const teamId = await createTeam(context.services, (await viewerFor(context.services, owner, { preferred: null }))!, { name: "Growth" });
   const asOwner = await cookiesOf(owner, teamId);
   expect(await post(teamAction, "/team", asOwner, { intent: "add-member", email: admin.email, role: "admin" })).toMatchObject({ ok: expect.stringContaining("is now an admin") });
   const made = (await post(keysAction, "/keys", await cookiesOf(admin, teamId), { intent: "create", name: "their integration", mode: "live" })) as { created: { key: string } };
@@ -80,7 +80,7 @@ async function teamWithAdmin() {
   return { owner, admin, teamId, asOwner };
 }
 
-const active = async (teamId: string) => (await listApiKeys(db(), teamId)).filter((k) => k.revokedAt === null).map((k) => k.name).sort();
+const active = async (teamId: string) => (await listApiKeys(context.services, { accountId: teamId, actor: "team.test" })).filter((k) => k.revokedAt === null).map((k) => k.name).sort();
 
 describe("the team page", () => {
   it("making an admin a member revokes the keys they made here, says so, and audits it", async () => {

@@ -19,7 +19,7 @@ export async function loader(args: LoaderFunctionArgs) {
   return {
     account: viewer.account,
     me: viewer.user.email,
-    members: await listMembers(args.context.services.db, viewer.account.id),
+    members: await listMembers(args.context.services, viewer),
     myRole: viewer.account.role,
     canManage: can(viewer.account.role, "team:manage") && viewer.account.kind === "team" && !usesClerk(args.context),
     clerk: usesClerk(args.context),
@@ -43,7 +43,7 @@ export async function action(args: ActionFunctionArgs) {
     const origin = new URL(request.url).origin;
     const path = back && URL.canParse(back) && new URL(back).origin === origin ? safeNext(new URL(back).pathname, origin) : "/dashboard";
     // A job page belongs to the account it was opened in; after a switch, go to the dashboard.
-    const cookie = await accountCookie(context.services.config, viewer.user.id, chosen, secure);
+    const cookie = await accountCookie(context.services, { accountId: chosen, actor: viewer.user.id }, { secure });
     return redirect(path.startsWith("/jobs/") ? "/dashboard" : path, { headers: { "set-cookie": cookie } });
   }
   try {
@@ -51,22 +51,22 @@ export async function action(args: ActionFunctionArgs) {
       if (usesClerk(context)) return { error: { code: "conflict", message: "Teams are Clerk organizations here; create one in Clerk." } };
       const name = String(form.get("name") ?? "").trim().slice(0, 100);
       if (!name) return { error: { code: "validation_failed", message: "Give the team a name." } };
-      const id = await createTeam(context.services.db, viewer.user, name);
-      return redirect("/team", { headers: { "set-cookie": await accountCookie(context.services.config, viewer.user.id, id, secure) } });
+      const id = await createTeam(context.services, viewer, { name });
+      return redirect("/team", { headers: { "set-cookie": await accountCookie(context.services, { accountId: id, actor: viewer.user.id }, { secure }) } });
     }
     if ((intent === "add-member" || intent === "set-role" || intent === "remove-member") && usesClerk(context)) {
       return { error: { code: "conflict", message: "Teams are Clerk organizations here; manage their members in Clerk." } };
     }
     if (intent === "remove-member") {
       const email = String(form.get("email") ?? "");
-      const { keysRevoked } = await removeMember(context.services.db, viewer, String(form.get("userId") ?? ""), Date.now(), context.services.request);
+      const { keysRevoked } = await removeMember(context.services, viewer, String(form.get("userId") ?? ""));
       return { ok: `${email} was removed from ${viewer.account.name}.${revokedNote(keysRevoked.length)}` };
     }
     if (intent === "add-member" || intent === "set-role") {
       const email = String(form.get("email") ?? "").trim();
       if (!parseAddress(email).ok) return { error: { code: "validation_failed", message: `“${email}” is not an email address.` } };
       const role = (ROLES as readonly string[]).includes(String(form.get("role"))) ? (String(form.get("role")) as Role) : "member";
-      const { keysRevoked } = await setMember(context.services.db, viewer, email, role, context.services.request);
+      const { keysRevoked } = await setMember(context.services, viewer, { email, role });
       return { ok: `${email} is now ${role === "admin" ? "an admin" : `a ${role}`} of ${viewer.account.name}.${revokedNote(keysRevoked.length)}` };
     }
     return { error: { code: "bad_request", message: "Unknown request." } };

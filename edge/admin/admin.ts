@@ -1,4 +1,4 @@
-// The operations console (issue 13): what platform operators (MXRAY_ADMIN_EMAILS) see across
+// The operations console (issue 13): what platform operators (edge/identity/operators.ts) see across
 // every account: the probe fleet (health, last hour's answers; drain, disable), the jobs in
 // flight and retried batches, accounts (credits, disabling), and Stripe events held for them.
 // Probe actions are not tenant actions, so no account's audit log records them; a credit
@@ -6,7 +6,6 @@
 import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, or, sql } from "drizzle-orm";
 import type { Heartbeat, SelfCheck } from "../../core/contracts.ts";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
-import type { Config } from "../config.ts";
 import { accounts, batches, jobs, members, probeMinutes, probes, stripeEvents } from "../../db/schema.ts";
 import type { Services, Who } from "../context.ts";
 import { ServiceError } from "../errors.ts";
@@ -20,22 +19,6 @@ export const STUCK_MS = 10 * 60_000;
 export const MAX_ADJUSTMENT = 10_000_000;
 const ACCOUNTS_PAGE = 20;
 const JOBS_SHOWN = 100;
-
-/** An operator: named in MXRAY_ADMIN_EMAILS, or by Clerk's public metadata (`clerkOperator`). */
-export function isOperator(config: Config, email: string | null | undefined, byClerk = false): boolean {
-  return byClerk || (Boolean(email) && config.MXRAY_ADMIN_EMAILS.includes(email!.trim().toLowerCase()));
-}
-
-/**
- * Whether a Clerk session names an operator: the user's public metadata `{ "role": "operator" }`,
- * read from the session token (no call to Clerk per request). Clerk's default token has no
- * metadata: the instance adds it as the claim `metadata` ("Customize session token":
- * `{ "metadata": "{{user.public_metadata}}" }`); without it only MXRAY_ADMIN_EMAILS counts.
- */
-export function clerkOperator(claims: Record<string, unknown>): boolean {
-  const metadata = claims.metadata;
-  return typeof metadata === "object" && metadata !== null && (metadata as Record<string, unknown>).role === "operator";
-}
 
 /**
  * The operator who acts (their user id as `actor`, the account they are signed in to as
@@ -227,9 +210,7 @@ export async function adjustCredits(s: Services, operator: OperatorWho, a: Adjus
   if (!row) throw new ServiceError("not_found", `No account ${a.accountId}`);
   const done = entry!.rowsAffected === 1;
   if (done) {
-    await recordAudit(s.db, s.request, {
-      accountId: a.accountId,
-      actor: operator.actor,
+    await recordAudit(s, { accountId: a.accountId, actor: operator.actor }, {
       action: "admin.credits_adjusted",
       target: a.accountId,
       detail: { delta: a.delta, reason, operator: operator.email },
@@ -260,9 +241,7 @@ export async function setAccountDisabled(s: Services, operator: OperatorWho, { a
     .where(and(eq(accounts.id, accountId), disabled ? isNull(accounts.disabledAt) : isNotNull(accounts.disabledAt)))
     .returning({ id: accounts.id });
   if (changed.length === 1) {
-    await recordAudit(db, s.request, {
-      accountId,
-      actor: operator.actor,
+    await recordAudit(s, { accountId, actor: operator.actor }, {
       action: disabled ? "admin.account_disabled" : "admin.account_enabled",
       target: accountId,
       detail: { ...(disabled ? { reason: why } : {}), operator: operator.email },

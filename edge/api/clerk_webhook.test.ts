@@ -10,9 +10,10 @@ import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { newId } from "../../core/ids.ts";
 import { accounts, auditLog, members } from "../../db/schema.ts";
-import { ensurePersonalAccount, syncClerkOrganization, type Person } from "../identity/accounts.ts";
+import { ensurePersonalAccount, type Person } from "../identity/accounts.ts";
+import { syncClerkOrganization } from "../identity/clerk.ts";
 import { createApiKey } from "../identity/keys.ts";
-import { call, errorCode, testDb as db } from "../testing.ts";
+import { call, errorCode, testDb as db, testServices as services } from "../testing.ts";
 
 const SECRET = `whsec_${btoa("clerk-webhook-test-secret-0123")}`;
 const withClerk: Env = { ...env, CLERK_WEBHOOK_SIGNING_SECRET: SECRET };
@@ -67,7 +68,7 @@ async function outcome(event: object, id?: string): Promise<string> {
 
 async function person(name: string): Promise<Person> {
   const p = { id: `user_${name}${newId("req").slice(4, 12)}`, email: `${name}.${newId("req").slice(4, 12)}@example.com` };
-  await ensurePersonalAccount(db(), p, 0, p.id);
+  await ensurePersonalAccount(services(), p, { signupCredits: 0, clerkUserId: p.id });
   return p;
 }
 
@@ -75,10 +76,10 @@ async function person(name: string): Promise<Person> {
 async function organization() {
   const org = `org_${newId("req").slice(4)}`;
   const [owner, admin, other] = [await person("owner"), await person("admin"), await person("other")];
-  for (const [p, role] of [[owner, "owner"], [admin, "admin"], [other, "admin"]] as const) await syncClerkOrganization(db(), p, { id: org, name: "acme", role });
+  for (const [p, role] of [[owner, "owner"], [admin, "admin"], [other, "admin"]] as const) await syncClerkOrganization(services(), p, { org: { id: org, name: "acme", role } });
   const [account] = await db().select({ id: accounts.id }).from(accounts).where(eq(accounts.clerkId, org));
   const teamId = account!.id;
-  const keyOf = async (p: Person) => createApiKey(db(), teamId, p.id, "integration", "live");
+  const keyOf = async (p: Person) => createApiKey(services(), { accountId: teamId, actor: p.id }, { name: "integration", mode: "live" });
   return { org, teamId, owner, admin, other, ownerKey: await keyOf(owner), adminKey: await keyOf(admin), otherKey: await keyOf(other) };
 }
 
@@ -118,9 +119,9 @@ describe("a membership Clerk ends", () => {
     const o = await organization();
     const before = Date.now() - 30_000;
     expect(await outcome(membershipEvent("organizationMembership.deleted", o.org, o.admin, CLERK_ROLE.admin))).toBe("applied");
-    await syncClerkOrganization(db(), o.admin, { id: o.org, name: "acme", role: "admin" }, before);
+    await syncClerkOrganization(services(), o.admin, { org: { id: o.org, name: "acme", role: "admin" }, issuedAt: before });
     expect(await roleOf(o.teamId, o.admin)).toBeNull();
-    await syncClerkOrganization(db(), o.admin, { id: o.org, name: "acme", role: "member" }, Date.now() + 1_000);
+    await syncClerkOrganization(services(), o.admin, { org: { id: o.org, name: "acme", role: "member" }, issuedAt: Date.now() + 1_000 });
     expect(await roleOf(o.teamId, o.admin)).toBe("member");
     expect(await answer(o.adminKey.key)).toBe("401 key_revoked");
   });
@@ -140,13 +141,13 @@ describe("a role Clerk changes", () => {
       ["api_key.revoked", o.adminKey.view.id, { reason: "role_changed", maker: o.admin.id }],
     ]);
     // A session token issued before the demotion does not make them an admin again.
-    await syncClerkOrganization(db(), o.admin, { id: o.org, name: "acme", role: "admin" }, Date.now() - 30_000);
+    await syncClerkOrganization(services(), o.admin, { org: { id: o.org, name: "acme", role: "admin" }, issuedAt: Date.now() - 30_000 });
     expect(await roleOf(o.teamId, o.admin)).toBe("member");
   });
 
   it("seen first in the person's session token revokes their keys too", async () => {
     const o = await organization();
-    await syncClerkOrganization(db(), o.admin, { id: o.org, name: "acme", role: "member" });
+    await syncClerkOrganization(services(), o.admin, { org: { id: o.org, name: "acme", role: "member" } });
     expect(await answer(o.adminKey.key)).toBe("401 key_revoked");
     expect(await answer(o.otherKey.key)).toBe("200");
     expect((await auditOf(o.teamId)).map((e) => [e.action, e.target])).toEqual([
@@ -169,7 +170,7 @@ describe("an organization or a user Clerk deletes", () => {
   it("ends every membership of the user, their personal account's too, with their keys there", async () => {
     const o = await organization();
     const [personal] = await db().select({ accountId: members.accountId }).from(members).innerJoin(accounts, eq(accounts.id, members.accountId)).where(and(eq(members.userId, o.admin.id), eq(accounts.kind, "personal")));
-    const personalKey = await createApiKey(db(), personal!.accountId, o.admin.id, "mine", "live");
+    const personalKey = await createApiKey(services(), { accountId: personal!.accountId, actor: o.admin.id }, { name: "mine", mode: "live" });
     expect(await outcome({ type: "user.deleted", object: "event", data: { object: "user", id: o.admin.id, deleted: true } })).toBe("applied");
     expect([await answer(o.adminKey.key), await answer(personalKey.key), await answer(o.ownerKey.key)]).toEqual(["401 key_revoked", "401 key_revoked", "200"]);
     for (const [accountId, key] of [[o.teamId, o.adminKey], [personal!.accountId, personalKey]] as const) {

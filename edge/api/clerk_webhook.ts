@@ -1,8 +1,8 @@
 // POST /webhooks/clerk: Clerk's signed events (Svix: Standard Webhooks, `svix-id`,
 // `svix-timestamp`, `svix-signature` over "id.timestamp.body" under CLERK_WEBHOOK_SIGNING_SECRET),
 // for what ends someone's access: a membership removed or re-roled, an organization or a user
-// deleted. Each revokes the API keys the person can no longer hold (edge/identity/accounts.ts)
-// and says so in the audit log. Svix retries anything but 2xx, so 2xx means "nothing more to do":
+// deleted. Each revokes the API keys the person can no longer hold (edge/identity/clerk.ts)
+// and says so in the audit log, naming the request in Clerk that made the change. Svix retries anything but 2xx, so 2xx means "nothing more to do":
 // applied, found already applied (a retry), or an event we do not act on. A bad signature or one
 // outside ±5 minutes answers 400.
 import type { Hono } from "hono";
@@ -10,7 +10,8 @@ import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import { z } from "zod";
 import { readRequestLimited } from "../../core/limitedbody.ts";
 import { roleFromClerk } from "../../core/roles.ts";
-import { changeClerkRole, endClerkMembership, endClerkOrganization, endClerkUser, type ClerkEventMeta, type ClerkOutcome } from "../identity/accounts.ts";
+import type { Services } from "../context.ts";
+import { changeClerkRole, endClerkMembership, endClerkOrganization, endClerkUser, type ClerkOutcome } from "../identity/clerk.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
 
@@ -52,27 +53,28 @@ export function registerClerkWebhook(app: Hono<AppEnv>): void {
     }
     const event = Envelope.safeParse(payload);
     if (!event.success) throw new ApiError("validation_failed", "The body is not a Clerk event");
+    // The audit log names the request in Clerk that made the change; svix-id is the same for each retry of one event.
     const http = event.data.event_attributes?.http_request;
-    const meta: ClerkEventMeta = { eventId: eventId.slice(0, 200), clientIp: http?.client_ip ?? null, userAgent: http?.user_agent ?? null };
-    const outcome = await apply(c.var.services.db, event.data.type, event.data.data, meta);
+    const fromClerk = { ...s, request: { ip: http?.client_ip ?? null, userAgent: http?.user_agent ?? null, requestId: eventId.slice(0, 200) } };
+    const outcome = await apply(fromClerk, event.data.type, event.data.data);
     return c.json({ received: true, type: event.data.type, outcome });
   });
 }
 
-async function apply(db: AppEnv["Variables"]["services"]["db"], type: string, data: unknown, meta: ClerkEventMeta): Promise<ClerkOutcome | "ignored"> {
+async function apply(s: Services, type: string, data: unknown): Promise<ClerkOutcome | "ignored"> {
   switch (type) {
     case "organizationMembership.deleted": {
       const m = parse(Membership, data, type);
-      return endClerkMembership(db, m.organization.id, m.public_user_data.user_id, meta);
+      return endClerkMembership(s, { orgId: m.organization.id, userId: m.public_user_data.user_id });
     }
     case "organizationMembership.updated": {
       const m = parse(Membership, data, type);
-      return changeClerkRole(db, m.organization.id, m.public_user_data.user_id, roleFromClerk(m.role), meta);
+      return changeClerkRole(s, { orgId: m.organization.id, userId: m.public_user_data.user_id, role: roleFromClerk(m.role) });
     }
     case "organization.deleted":
-      return endClerkOrganization(db, parse(Deleted, data, type).id, meta);
+      return endClerkOrganization(s, parse(Deleted, data, type).id);
     case "user.deleted":
-      return endClerkUser(db, parse(Deleted, data, type).id, meta);
+      return endClerkUser(s, parse(Deleted, data, type).id);
     default:
       // Memberships appear here when the person first acts in the organization (their session
       // token names it and its role), so creations need no event.

@@ -3,7 +3,7 @@
 import type { Hono } from "hono";
 import { hashApiKey } from "../../core/apikeys.ts";
 import { meter, resetMeter } from "../meter.ts";
-import { isDevKeyHash } from "./auth.ts";
+import { isDevKeyHash } from "../identity/keys.ts";
 import type { AppEnv } from "./app.ts";
 import { ApiError } from "./errors.ts";
 

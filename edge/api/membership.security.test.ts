@@ -7,11 +7,10 @@ import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { apiKeys, auditLog, members } from "../../db/schema.ts";
-import { loadConfig } from "../config.ts";
 import { createTeam, removeMember, setMember, type Person } from "../identity/accounts.ts";
 import { createApiKey, listApiKeys } from "../identity/keys.ts";
 import { checkLiveToken, mintLiveToken } from "../identity/livetoken.ts";
-import { call, errorCode, seedAccount, seedJobWithBatch, testDb as db, seedPerson, viewerAs } from "../testing.ts";
+import { call, errorCode, seedAccount, seedJobWithBatch, testDb as db, testServices as services, seedPerson, viewerAs } from "../testing.ts";
 
 const person = seedPerson;
 const as = viewerAs;
@@ -19,10 +18,10 @@ const as = viewerAs;
 /** A team with an owner and two admins, each with a key of their own. */
 async function team() {
   const [owner, admin, other] = [await person("owner"), await person("admin"), await person("other")];
-  const teamId = await createTeam(db(), owner, "Former teammates");
-  await setMember(db(), await as(owner, teamId), admin.email, "admin");
-  await setMember(db(), await as(owner, teamId), other.email, "admin");
-  const keyOf = async (p: Person) => createApiKey(db(), teamId, p.id, `${p.email}'s integration`, "live");
+  const teamId = await createTeam(services(), await as(owner), { name: "Former teammates" });
+  await setMember(services(), await as(owner, teamId), { email: admin.email, role: "admin" });
+  await setMember(services(), await as(owner, teamId), { email: other.email, role: "admin" });
+  const keyOf = async (p: Person) => createApiKey(services(), { accountId: teamId, actor: p.id }, { name: `${p.email}'s integration`, mode: "live" });
   return { teamId, owner, admin, other, ownerKey: await keyOf(owner), adminKey: await keyOf(admin), otherKey: await keyOf(other) };
 }
 
@@ -41,7 +40,7 @@ describe("the team page", () => {
   it("removing a member revokes their keys at once, leaves everyone else's working, and audits both", async () => {
     const t = await team();
     expect(await answer(t.adminKey.key)).toBe("200");
-    expect(await removeMember(db(), await as(t.owner, t.teamId), t.admin.id)).toEqual({ keysRevoked: [t.adminKey.view.id] });
+    expect(await removeMember(services(), await as(t.owner, t.teamId), t.admin.id)).toEqual({ keysRevoked: [t.adminKey.view.id] });
     expect(await answer(t.adminKey.key)).toBe("401 key_revoked");
     expect([await answer(t.ownerKey.key), await answer(t.otherKey.key)]).toEqual(["200", "200"]);
     expect(await auditOf(t.teamId, "member.removed")).toEqual([
@@ -54,8 +53,8 @@ describe("the team page", () => {
 
   it("making an admin a member revokes their keys; a role that may still make keys revokes nothing", async () => {
     const t = await team();
-    expect(await setMember(db(), await as(t.owner, t.teamId), t.other.email, "owner")).toEqual({ keysRevoked: [] });
-    expect(await setMember(db(), await as(t.owner, t.teamId), t.admin.email, "member")).toEqual({ keysRevoked: [t.adminKey.view.id] });
+    expect(await setMember(services(), await as(t.owner, t.teamId), { email: t.other.email, role: "owner" })).toEqual({ keysRevoked: [] });
+    expect(await setMember(services(), await as(t.owner, t.teamId), { email: t.admin.email, role: "member" })).toEqual({ keysRevoked: [t.adminKey.view.id] });
     expect(await answer(t.adminKey.key)).toBe("401 key_revoked");
     expect([await answer(t.ownerKey.key), await answer(t.otherKey.key)]).toEqual(["200", "200"]);
     expect(await auditOf(t.teamId, "member.role_changed")).toEqual([
@@ -64,17 +63,17 @@ describe("the team page", () => {
     ]);
     expect(await auditOf(t.teamId, "api_key.revoked")).toEqual([{ actor: t.owner.id, target: t.adminKey.view.id, detail: { reason: "role_changed", maker: t.admin.id } }]);
     // Made an admin again, they make a new key; the old one stays revoked.
-    await setMember(db(), await as(t.owner, t.teamId), t.admin.email, "admin");
+    await setMember(services(), await as(t.owner, t.teamId), { email: t.admin.email, role: "admin" });
     expect(await answer(t.adminKey.key)).toBe("401 key_revoked");
-    expect(await answer((await createApiKey(db(), t.teamId, t.admin.id, "again", "live")).key)).toBe("200");
+    expect(await answer((await createApiKey(services(), { accountId: t.teamId, actor: t.admin.id }, { name: "again", mode: "live" })).key)).toBe("200");
   });
 
   it("a member cannot make a key, even with a page loaded while they were an admin", async () => {
     const t = await team();
-    await setMember(db(), await as(t.owner, t.teamId), t.admin.email, "member");
-    const made = await createApiKey(db(), t.teamId, t.admin.id, "stale page", "live").then(() => "ok", (e: { code?: string }) => e.code);
+    await setMember(services(), await as(t.owner, t.teamId), { email: t.admin.email, role: "member" });
+    const made = await createApiKey(services(), { accountId: t.teamId, actor: t.admin.id }, { name: "stale page", mode: "live" }).then(() => "ok", (e: { code?: string }) => e.code);
     expect(made).toBe("forbidden");
-    expect((await listApiKeys(db(), t.teamId)).filter((k) => k.revokedAt === null).map((k) => k.id).sort()).toEqual([t.ownerKey.view.id, t.otherKey.view.id].sort());
+    expect((await listApiKeys(services(), { accountId: t.teamId, actor: t.owner.id })).filter((k) => k.revokedAt === null).map((k) => k.id).sort()).toEqual([t.ownerKey.view.id, t.otherKey.view.id].sort());
   });
 });
 
@@ -88,7 +87,7 @@ describe("the API's key check, whatever changed the membership", () => {
     expect(await answer(t.adminKey.key, env)).toBe("401 key_revoked");
     expect(await answer(t.otherKey.key, env)).toBe("401 key_revoked");
     expect(await answer(t.ownerKey.key)).toBe("200");
-    const revoked = new Map((await listApiKeys(db(), t.teamId)).map((k) => [k.id, k.revokedAt !== null]));
+    const revoked = new Map((await listApiKeys(services(), { accountId: t.teamId, actor: t.owner.id })).map((k) => [k.id, k.revokedAt !== null]));
     expect([revoked.get(t.adminKey.view.id), revoked.get(t.otherKey.view.id), revoked.get(t.ownerKey.view.id)]).toEqual([true, true, false]);
     expect((await auditOf(t.teamId, "api_key.revoked")).sort((a, b) => String(a.target).localeCompare(String(b.target)))).toEqual(
       [
@@ -113,11 +112,10 @@ describe("a live token minted with a key", () => {
   it("opens nothing once the key's maker is no longer a member who may make keys", async () => {
     const t = await team();
     const { jobId } = await seedJobWithBatch(t.teamId, ["ada@example.com"]);
-    const config = loadConfig(env);
-    const token = (await mintLiveToken(config, jobId, t.teamId, { key: t.adminKey.view.id })).token;
-    expect(await checkLiveToken(db(), config, token, jobId)).toBe(t.teamId);
+    const token = (await mintLiveToken(services(), { accountId: t.teamId, actor: t.adminKey.view.id }, { jobId, holder: { key: t.adminKey.view.id } })).token;
+    expect(await checkLiveToken(services(), token, jobId)).toBe(t.teamId);
     // Demoted around the services: the key row is not revoked, the token still must not open.
     await db().update(members).set({ role: "member" }).where(and(eq(members.accountId, t.teamId), eq(members.userId, t.admin.id)));
-    expect(await checkLiveToken(db(), config, token, jobId)).toBeNull();
+    expect(await checkLiveToken(services(), token, jobId)).toBeNull();
   });
 });

@@ -12,7 +12,7 @@ import { createTeam, ensurePersonalAccount, localUserId, removeMember, setMember
 import { checkLiveToken, mintLiveToken } from "../identity/livetoken.ts";
 import { accountCookie, endSession, preferredAccount, purgeExpiredSessions, readSession, SESSION_PURGE_ROWS, SESSION_TTL_MS, startSession } from "../identity/session.ts";
 import { isLoopbackHost, localSignInAllowed, safeNext } from "../identity/signin.ts";
-import { call, errorCode, seedAccount, seedJobWithBatch, testDb as db } from "../testing.ts";
+import { call, errorCode, seedAccount, seedJobWithBatch, testDb as db, testServices as services } from "../testing.ts";
 
 const ORIGIN = "http://127.0.0.1:8787";
 const config = (): Config => loadConfig(env);
@@ -107,57 +107,57 @@ describe("the local sign-in answers only on a stack running on this machine", ()
 describe("session cookies", () => {
   it("name the person while their row is live, and are HttpOnly, SameSite=Lax, Secure on https", async () => {
     const ada = await person("ada");
-    const cookie = await startSession(db(), config(), ada, true, 1_000);
+    const cookie = await startSession(services(), ada, { secure: true }, 1_000);
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Lax/);
     expect(cookie).toMatch(/Secure/);
-    expect((await startSession(db(), config(), ada, false, 1_000)).includes("Secure")).toBe(false);
-    const session = await readSession(db(), config(), `other=1; ${sent(cookie)}`, 1_001);
+    expect((await startSession(services(), ada, { secure: false }, 1_000)).includes("Secure")).toBe(false);
+    const session = await readSession(services(), `other=1; ${sent(cookie)}`, 1_001);
     expect(session?.person).toEqual(ada);
-    expect(await readSession(db(), config(), sent(cookie), 1_000 + SESSION_TTL_MS)).toBeNull();
-    expect(await readSession(db(), config(), "mxray_session=garbage", 1_001)).toBeNull();
+    expect(await readSession(services(), sent(cookie), 1_000 + SESSION_TTL_MS)).toBeNull();
+    expect(await readSession(services(), "mxray_session=garbage", 1_001)).toBeNull();
   });
 
   it("refuses a cookie signed with PROBE_SECRET (which every probe host holds), even naming a live session", async () => {
     const ada = await person("ada");
-    const genuine = await startSession(db(), config(), ada, false, 1_000);
+    const genuine = await startSession(services(), ada, { secure: false }, 1_000);
     const [row] = await db().select().from(sessions).where(eq(sessions.userId, ada.id));
     const mallory = { s: row!.id, u: ada.id, m: ada.email, e: 1_000 + SESSION_TTL_MS };
     for (const secret of [env.PROBE_SECRET, "another-secret-0123456789"]) {
       const forged = await signToken(secret, "session", mallory);
-      expect(await readSession(db(), config(), `mxray_session=${encodeURIComponent(forged)}`, 1_001)).toBeNull();
+      expect(await readSession(services(), `mxray_session=${encodeURIComponent(forged)}`, 1_001)).toBeNull();
     }
-    expect(await readSession(db(), config(), sent(genuine), 1_001)).not.toBeNull();
+    expect(await readSession(services(), sent(genuine), 1_001)).not.toBeNull();
   });
 
   it("refuses a cookie whose person was changed", async () => {
     const ada = await person("ada");
-    const [payload, sig] = decodeURIComponent(sent(await startSession(db(), config(), ada, false, 1_000)).split("=")[1]!).split(".");
+    const [payload, sig] = decodeURIComponent(sent(await startSession(services(), ada, { secure: false }, 1_000)).split("=")[1]!).split(".");
     const claims = JSON.parse(atob(payload!.replace(/-/g, "+").replace(/_/g, "/"))) as { u: string };
     claims.u = "usr_someone_else";
     const forged = btoa(JSON.stringify(claims)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-    expect(await readSession(db(), config(), `mxray_session=${forged}.${sig}`, 1_001)).toBeNull();
+    expect(await readSession(services(), `mxray_session=${forged}.${sig}`, 1_001)).toBeNull();
   });
 
   it("made before a rotation still work with the previous secret, and stop when it is dropped", async () => {
     const ada = await person("ada");
     const current = config();
     const previous = current.SESSION_SECRET_PREVIOUS!.split(",").at(-1)!.trim();
-    const before = await startSession(db(), configWith({ SESSION_SECRET: previous, SESSION_SECRET_PREVIOUS: undefined }), ada, false, 1_000);
-    expect((await readSession(db(), current, sent(before), 1_001))?.person).toEqual(ada);
-    expect(await readSession(db(), configWith({ SESSION_SECRET_PREVIOUS: undefined }), sent(before), 1_001)).toBeNull();
+    const before = await startSession({ db: db(), config: configWith({ SESSION_SECRET: previous, SESSION_SECRET_PREVIOUS: undefined }) }, ada, { secure: false }, 1_000);
+    expect((await readSession({ db: db(), config: current }, sent(before), 1_001))?.person).toEqual(ada);
+    expect(await readSession({ db: db(), config: configWith({ SESSION_SECRET_PREVIOUS: undefined }) }, sent(before), 1_001)).toBeNull();
     // New cookies are signed with the new secret.
-    const after = await startSession(db(), current, ada, false, 1_000);
-    expect(await readSession(db(), configWith({ SESSION_SECRET: previous, SESSION_SECRET_PREVIOUS: undefined }), sent(after), 1_001)).toBeNull();
+    const after = await startSession({ db: db(), config: current }, ada, { secure: false }, 1_000);
+    expect(await readSession({ db: db(), config: configWith({ SESSION_SECRET: previous, SESSION_SECRET_PREVIOUS: undefined }) }, sent(after), 1_001)).toBeNull();
   });
 
   it("are refused after signing out, copies included; the person's other sessions go on", async () => {
     const ada = await person("ada");
-    const laptop = sent(await startSession(db(), config(), ada, false, 1_000));
-    const phone = sent(await startSession(db(), config(), ada, false, 1_000));
-    await endSession(db(), config(), laptop, 2_000);
-    expect(await readSession(db(), config(), laptop, 2_001)).toBeNull();
-    expect(await readSession(db(), config(), phone, 2_001)).not.toBeNull();
+    const laptop = sent(await startSession(services(), ada, { secure: false }, 1_000));
+    const phone = sent(await startSession(services(), ada, { secure: false }, 1_000));
+    await endSession(services(), laptop, 2_000);
+    expect(await readSession(services(), laptop, 2_001)).toBeNull();
+    expect(await readSession(services(), phone, 2_001)).not.toBeNull();
   });
 
   it("are purged by the sweeper once expired, a bounded step at a time", async () => {
@@ -167,8 +167,8 @@ describe("session cookies", () => {
     for (let i = 0; i < expired.length; i += 200) await db().insert(sessions).values(expired.slice(i, i + 200));
     const live = newId("ses");
     await db().insert(sessions).values({ id: live, userId, createdAt: now, expiresAt: now + SESSION_TTL_MS });
-    expect(await purgeExpiredSessions(db(), now, 1)).toBe(SESSION_PURGE_ROWS);
-    expect(await purgeExpiredSessions(db(), now)).toBeGreaterThanOrEqual(5);
+    expect(await purgeExpiredSessions(services(), now, 1)).toBe(SESSION_PURGE_ROWS);
+    expect(await purgeExpiredSessions(services(), now)).toBeGreaterThanOrEqual(5);
     expect((await db().select().from(sessions).where(eq(sessions.userId, userId))).map((s) => s.id)).toEqual([live]);
   });
 });
@@ -177,12 +177,12 @@ describe("the account-preference cookie", () => {
   it("is believed only when signed for the person now signed in", async () => {
     const ada = await person("ada");
     const bob = await person("bob");
-    const mine = sent(await accountCookie(config(), ada.id, "acc_team", false));
-    expect(await preferredAccount(config(), ada.id, mine)).toBe("acc_team");
-    expect(await preferredAccount(config(), bob.id, mine)).toBeNull(); // planted from another person's browser
-    expect(await preferredAccount(config(), ada.id, "mxray_account=acc_team")).toBeNull(); // planted unsigned
+    const mine = sent(await accountCookie(services(), { accountId: "acc_team", actor: ada.id }, { secure: false }));
+    expect(await preferredAccount(services(), ada.id, mine)).toBe("acc_team");
+    expect(await preferredAccount(services(), bob.id, mine)).toBeNull(); // planted from another person's browser
+    expect(await preferredAccount(services(), ada.id, "mxray_account=acc_team")).toBeNull(); // planted unsigned
     const byProbe = await signToken(env.PROBE_SECRET, "account", { u: ada.id, a: "acc_team" });
-    expect(await preferredAccount(config(), ada.id, `mxray_account=${encodeURIComponent(byProbe)}`)).toBeNull();
+    expect(await preferredAccount(services(), ada.id, `mxray_account=${encodeURIComponent(byProbe)}`)).toBeNull();
   });
 });
 
@@ -217,35 +217,35 @@ describe("live tokens", () => {
   it("minted by a session stop once it signs out or its person leaves the team", async () => {
     const ada = await person("ada");
     const owner = await person("owner");
-    for (const p of [ada, owner]) await ensurePersonalAccount(db(), p, 0);
-    const teamId = await createTeam(db(), owner, "Live");
-    await setMember(db(), (await viewerFor(db(), owner, teamId))!, ada.email, "member");
+    for (const p of [ada, owner]) await ensurePersonalAccount(services(), p, { signupCredits: 0 });
+    const teamId = await createTeam(services(), (await viewerFor(services(), owner, { preferred: null }))!, { name: "Live" });
+    await setMember(services(), (await viewerFor(services(), owner, { preferred: teamId }))!, { email: ada.email, role: "member" });
     const { jobId } = await seedJobWithBatch(teamId, ["a@x.test"]);
-    const cookie = sent(await startSession(db(), config(), ada, false));
-    const { sessionId } = (await readSession(db(), config(), cookie))!;
-    const token = (await mintLiveToken(config(), jobId, teamId, { session: sessionId })).token;
-    expect(await checkLiveToken(db(), config(), token, jobId)).toBe(teamId);
+    const cookie = sent(await startSession(services(), ada, { secure: false }));
+    const { sessionId } = (await readSession(services(), cookie))!;
+    const token = (await mintLiveToken(services(), { accountId: teamId, actor: ada.id }, { jobId, holder: { session: sessionId } })).token;
+    expect(await checkLiveToken(services(), token, jobId)).toBe(teamId);
 
-    await removeMember(db(), (await viewerFor(db(), owner, teamId))!, ada.id);
-    expect(await checkLiveToken(db(), config(), token, jobId)).toBeNull();
-    await setMember(db(), (await viewerFor(db(), owner, teamId))!, ada.email, "member");
-    expect(await checkLiveToken(db(), config(), token, jobId)).toBe(teamId);
-    await endSession(db(), config(), cookie);
-    expect(await checkLiveToken(db(), config(), token, jobId)).toBeNull();
+    await removeMember(services(), (await viewerFor(services(), owner, { preferred: teamId }))!, ada.id);
+    expect(await checkLiveToken(services(), token, jobId)).toBeNull();
+    await setMember(services(), (await viewerFor(services(), owner, { preferred: teamId }))!, { email: ada.email, role: "member" });
+    expect(await checkLiveToken(services(), token, jobId)).toBe(teamId);
+    await endSession(services(), cookie);
+    expect(await checkLiveToken(services(), token, jobId)).toBeNull();
     expect(await opened(await ws(jobId, token))).toBe(401);
   });
 
   it("are refused when signed with PROBE_SECRET, and accepted from before a rotation", async () => {
     const { accountId, keyId } = await seedAccount();
     const { jobId } = await seedJobWithBatch(accountId, ["a@x.test"]);
-    const byProbe = (await mintLiveToken(configWith({ SESSION_SECRET: env.PROBE_SECRET }), jobId, accountId, { key: keyId })).token;
-    expect(await checkLiveToken(db(), config(), byProbe, jobId)).toBeNull();
+    const byProbe = (await mintLiveToken({ config: configWith({ SESSION_SECRET: env.PROBE_SECRET }) }, { accountId, actor: keyId }, { jobId, holder: { key: keyId } })).token;
+    expect(await checkLiveToken(services(), byProbe, jobId)).toBeNull();
     const previous = config().SESSION_SECRET_PREVIOUS!.split(",").at(-1)!.trim();
-    const beforeRotation = (await mintLiveToken(configWith({ SESSION_SECRET: previous }), jobId, accountId, { key: keyId })).token;
-    expect(await checkLiveToken(db(), config(), beforeRotation, jobId)).toBe(accountId);
+    const beforeRotation = (await mintLiveToken({ config: configWith({ SESSION_SECRET: previous }) }, { accountId, actor: keyId }, { jobId, holder: { key: keyId } })).token;
+    expect(await checkLiveToken(services(), beforeRotation, jobId)).toBe(accountId);
     // A token of one account's key does not open another account's job.
     const other = await seedAccount();
-    const crossed = (await mintLiveToken(config(), jobId, accountId, { key: other.keyId })).token;
-    expect(await checkLiveToken(db(), config(), crossed, jobId)).toBeNull();
+    const crossed = (await mintLiveToken(services(), { accountId, actor: other.keyId }, { jobId, holder: { key: other.keyId } })).token;
+    expect(await checkLiveToken(services(), crossed, jobId)).toBeNull();
   });
 });

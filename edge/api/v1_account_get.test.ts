@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { generateApiKey, hashApiKey, keyPrefix } from "../../core/apikeys.ts";
 import { accounts, apiKeys } from "../../db/schema.ts";
 import { createEdgeDb } from "../db.ts";
-import { DEV_ACCOUNT_ID, DEV_CREDITS } from "../identity/accounts.ts";
+import { DEV_CREDITS } from "../identity/accounts.ts";
+import { DEV_ACCOUNT_ID } from "../identity/keys.ts";
 
 const get = (key?: string) =>
   exports.default.fetch("http://edge.test/api/v1/account", key ? { headers: { authorization: `Bearer ${key}` } } : {});

@@ -1,10 +1,10 @@
 // GET /api/v1/account: who the key belongs to, its credit balance, and the optional features on here.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
 import { ACCOUNT_KINDS } from "../../core/enums.ts";
-import { accounts } from "../../db/schema.ts";
 import { peopleDataOn } from "../finder/decisionmakers.ts";
+import { accountOf } from "../identity/accounts.ts";
 import type { AppEnv } from "./app.ts";
+import { whoOf } from "./auth.ts";
 import { ApiError } from "./errors.ts";
 import { COMMON_ERRORS } from "./schemas.ts";
 
@@ -33,7 +33,7 @@ const route = createRoute({
 
 export function registerAccountGet(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
-    const [acc] = await c.var.services.db.select().from(accounts).where(eq(accounts.id, c.var.accountId));
+    const acc = await accountOf(c.var.services, whoOf(c));
     if (!acc) throw new ApiError("not_found", "The key's account no longer exists");
     return c.json({ id: acc.id, name: acc.name, kind: acc.kind, credits: acc.creditBalance, key_id: c.var.keyId, features: { people_data: peopleDataOn(c.var.services) } }, 200);
   });

@@ -4,6 +4,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { AUDIT_ACTIONS, listAudit } from "../audit/audit.ts";
 import type { AppEnv } from "./app.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse, pageOf, pageQuery } from "./schemas.ts";
 
 const AuditEntrySchema = z
@@ -48,7 +49,6 @@ const route = createRoute({
 
 export function registerAuditList(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
-    const { action, actor, ...page } = c.req.valid("query");
-    return c.json(await listAudit(c.var.services.db, c.var.accountId, page, { action, actor }), 200);
+    return c.json(await listAudit(c.var.services, whoOf(c), c.req.valid("query")), 200);
   });
 }

@@ -3,6 +3,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { getJob } from "../jobs/jobs.ts";
 import { mintLiveToken } from "../identity/livetoken.ts";
 import type { AppEnv } from "./app.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS, JobIdParam, NOT_FOUND } from "./schemas.ts";
 
 const route = createRoute({
@@ -32,7 +33,7 @@ export function registerJobsLiveToken(api: OpenAPIHono<AppEnv>): void {
     const { services, accountId, keyId } = c.var;
     const job = await getJob(services.db, accountId, c.req.valid("param").id);
     // Bound to the key: revoking it also closes the door to sockets not yet opened.
-    const { token, expiresAt } = await mintLiveToken(services.config, job.id, accountId, keyId ? { key: keyId } : { dev: true });
+    const { token, expiresAt } = await mintLiveToken(services, whoOf(c), { jobId: job.id, holder: keyId ? { key: keyId } : { dev: true } });
     const ws = services.origin.replace(/^http/, "ws");
     return c.json({ token, expires_at: new Date(expiresAt * 1000).toISOString(), url: `${ws}/ws/jobs/${job.id}?token=${encodeURIComponent(token)}` }, 201);
   });

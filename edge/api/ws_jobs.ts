@@ -14,8 +14,7 @@ export function registerWsJobs(app: Hono<AppEnv>): void {
       if (c.req.header("upgrade")?.toLowerCase() !== "websocket") throw new ApiError("bad_request", "Expected a WebSocket upgrade");
       const token = c.req.query("token");
       if (!token) return requireApiKey(c, next);
-      const { db, config } = c.var.services;
-      const accountId = await checkLiveToken(db, config, token, c.req.param("id"));
+      const accountId = await checkLiveToken(c.var.services, token, c.req.param("id"));
       if (!accountId) throw new ApiError("unauthorized", "The live token is invalid, expired, for another job, or its key or session was revoked");
       c.set("accountId", accountId);
       c.set("keyId", null);

@@ -1,10 +1,13 @@
 // The audit log (issue 13): who did what in an account, append-only. Services record an entry
-// after the action they audit succeeded, with the request's IP, user agent and id from the
-// Services of that request; owners and admins read it on /audit and through GET /api/v1/audit.
+// after the action they audit succeeded, as `(services, who, entry)`: the account and actor from
+// `who`, the request's IP, user agent and id from `services.request`; owners and admins read it
+// on /audit and through GET /api/v1/audit. The Services type is not imported here (context.ts
+// imports this module), so the functions name the part of it they use.
 import { and, desc, eq, like, type SQL } from "drizzle-orm";
 import { auditLog } from "../../db/schema.ts";
 import type { EdgeDb } from "../db.ts";
 import { afterCursor, decodeCursor, toPage } from "../paging.ts";
+import type { Who } from "../who.ts";
 
 export const AUDIT_ACTIONS = [
   "sign_in.succeeded",
@@ -55,34 +58,35 @@ export function auditStatement(e: AuditEntry, request: RequestMeta | null, now: 
   };
 }
 
-/** Records one entry; `request` is null where no request is behind the action (Stripe, the sweeper). */
-export async function recordAudit(db: EdgeDb, request: RequestMeta | null, e: AuditEntry, now = Date.now()): Promise<void> {
-  await db.$client.execute(auditStatement(e, request, now));
+/**
+ * What the audit log needs of the Services: `request` is null where no request is behind the
+ * action (Stripe, the sweeper, a change Clerk made).
+ */
+export interface AuditServices {
+  db: EdgeDb;
+  request: RequestMeta | null;
 }
 
-/** Clerk's longest session (its default maximum lifetime): a session id older than this is not looked for. */
-export const CLERK_SESSION_MAX_MS = 7 * 24 * 60 * 60_000;
-/** Clerk session ids this isolate already audited; forgotten in bulk past this many. */
-const auditedSessions = new Set<string>();
-const AUDITED_SESSIONS_MAX = 10_000;
+/** What was done, to what: the entry but its account and actor, which are `who`'s. */
+export type AuditEvent = Omit<AuditEntry, "accountId" | "actor">;
+
+/** Records one entry of what `who` did. */
+export async function recordAudit(s: AuditServices, who: Who, e: AuditEvent, now = Date.now()): Promise<void> {
+  await s.db.$client.execute(auditStatement({ accountId: who.accountId, actor: who.actor, ...e }, s.request, now));
+}
 
 /**
- * `sign_in.succeeded` for a Clerk session, once: Clerk signs people in on its own pages and sends
- * no webhook here, so the first request of a session id we have not seen is the sign-in. The
- * database is asked once per session per isolate (one conditional insert); later requests of the
- * session cost nothing.
+ * Records the entry unless the account already holds one of the same action and target made
+ * after `since`: one conditional insert, for an event noticed on many requests (a Clerk sign-in).
  */
-export async function auditClerkSignIn(db: EdgeDb, request: RequestMeta | null, accountId: string, person: { id: string; email: string }, sessionId: string, now = Date.now()): Promise<void> {
-  if (auditedSessions.has(sessionId)) return;
-  const e = auditStatement({ accountId, actor: person.id, action: "sign_in.succeeded", target: sessionId, detail: { method: "clerk", email: person.email } }, request, now);
-  await db.$client.execute({
+export async function recordAuditOnce(s: AuditServices, who: Who, e: AuditEvent & { target: string }, since: number, now = Date.now()): Promise<void> {
+  const entry = auditStatement({ accountId: who.accountId, actor: who.actor, ...e }, s.request, now);
+  await s.db.$client.execute({
     sql: `INSERT INTO audit_log (account_id, actor, action, target, detail, ip, user_agent, request_id, created_at)
           SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (
-            SELECT 1 FROM audit_log WHERE account_id = ? AND created_at > ? AND action = 'sign_in.succeeded' AND target = ?)`,
-    args: [...e.args, accountId, now - CLERK_SESSION_MAX_MS, sessionId],
+            SELECT 1 FROM audit_log WHERE account_id = ? AND created_at > ? AND action = ? AND target = ?)`,
+    args: [...entry.args, who.accountId, since, e.action, e.target],
   });
-  if (auditedSessions.size >= AUDITED_SESSIONS_MAX) auditedSessions.clear();
-  auditedSessions.add(sessionId);
 }
 
 type AuditRow = typeof auditLog.$inferSelect;
@@ -90,7 +94,7 @@ type AuditRow = typeof auditLog.$inferSelect;
 export function auditView(r: AuditRow) {
   return {
     id: r.id,
-    action: r.action as AuditAction, // written only by recordAudit
+    action: r.action as AuditAction, // written only from AUDIT_ACTIONS
     actor: r.actor,
     target: r.target,
     detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null,
@@ -108,12 +112,18 @@ export interface AuditFilter {
   actor?: string | undefined;
 }
 
-/** Newest first, in the API's cursor pages. */
-export async function listAudit(db: EdgeDb, accountId: string, page: { limit: number; cursor?: string | undefined }, filter: AuditFilter = {}) {
-  const after = decodeCursor(page.cursor, /\d+/);
-  const conditions: (SQL | undefined)[] = [eq(auditLog.accountId, accountId), afterCursor(auditLog.createdAt, auditLog.id, after && { at: after.at, id: Number(after.id) })];
-  if (filter.action) conditions.push(filter.action.endsWith(".") ? like(auditLog.action, `${filter.action.replace(/[%_]/g, "")}%`) : eq(auditLog.action, filter.action));
-  if (filter.actor) conditions.push(eq(auditLog.actor, filter.actor));
-  const rows = await db.select().from(auditLog).where(and(...conditions)).orderBy(desc(auditLog.createdAt), desc(auditLog.id)).limit(page.limit + 1);
-  return toPage(rows, page.limit, auditView);
+/** A page of the log: its size, where the last one ended, and the filter. */
+export interface AuditQuery extends AuditFilter {
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** The log of `who`'s account, newest first, in the API's cursor pages. */
+export async function listAudit(s: Pick<AuditServices, "db">, who: Who, q: AuditQuery) {
+  const after = decodeCursor(q.cursor, /\d+/);
+  const conditions: (SQL | undefined)[] = [eq(auditLog.accountId, who.accountId), afterCursor(auditLog.createdAt, auditLog.id, after && { at: after.at, id: Number(after.id) })];
+  if (q.action) conditions.push(q.action.endsWith(".") ? like(auditLog.action, `${q.action.replace(/[%_]/g, "")}%`) : eq(auditLog.action, q.action));
+  if (q.actor) conditions.push(eq(auditLog.actor, q.actor));
+  const rows = await s.db.select().from(auditLog).where(and(...conditions)).orderBy(desc(auditLog.createdAt), desc(auditLog.id)).limit(q.limit + 1);
+  return toPage(rows, q.limit, auditView);
 }

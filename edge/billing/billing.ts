@@ -193,7 +193,7 @@ export async function startCheckout(s: Services, who: Who, req: CheckoutRequest,
     successUrl: `${s.origin}/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
     cancelUrl: `${s.origin}/billing?checkout=canceled`,
   });
-  await recordAudit(s.db, s.request, { accountId, actor, action: "billing.checkout_started", target: session.id, detail: { product: product.lookupKey } });
+  await recordAudit(s, { accountId, actor }, { action: "billing.checkout_started", target: session.id, detail: { product: product.lookupKey } });
   return { url: session.url };
 }
 
@@ -246,7 +246,7 @@ export async function setAutoTopUp(s: Services, who: Who, settings: AutoTopUpSet
       target: billing.accountId,
       set: { ...values, autoTopupState: sql`CASE WHEN ${billing.autoTopupState} = 'charging' THEN 'charging' ELSE 'idle' END`, autoTopupError: sql`CASE WHEN ${billing.autoTopupState} = 'charging' THEN ${billing.autoTopupError} ELSE NULL END` },
     });
-  await recordAudit(s.db, s.request, { accountId, actor, action: "billing.auto_topup_changed", detail: { ...settings } }, now);
+  await recordAudit(s, { accountId, actor }, { action: "billing.auto_topup_changed", detail: { ...settings } }, now);
   if (settings.enabled) s.waitUntil(runAutoTopUp(s, accountId, now).catch(logTopUpError(accountId)));
 }
 

@@ -160,7 +160,7 @@ async function runCredit(db: EdgeDb, accountId: string, statements: InStatement[
   const known = Number(results.at(-1)!.rows[0]!.known) === 1;
   if (!known) return { outcome: "held", code: "unknown_account" };
   if (results[0]!.rowsAffected !== 1) return { outcome: "already_applied" };
-  await recordAudit(db, null, { accountId, actor: "stripe", action: "billing.credits_granted", target: str(obj(audit.event.data.object).id), detail: { credits: audit.credits, reason: audit.reason, event: audit.event.type } });
+  await recordAudit({ db, request: null }, { accountId, actor: "stripe" }, { action: "billing.credits_granted", target: str(obj(audit.event.data.object).id), detail: { credits: audit.credits, reason: audit.reason, event: audit.event.type } });
   return { outcome: "applied" };
 }
 
@@ -414,7 +414,7 @@ async function applyReversal(db: EdgeDb, event: StripeEventLike, now: number): P
   const written = results[1]!.rows[0];
   if (!written) return { outcome: "already_applied" };
   const delta = Number(written.delta);
-  await recordAudit(db, null, { accountId, actor: "stripe", action: delta < 0 ? "billing.credits_taken_back" : "billing.credits_granted", target: paymentIntent, detail: { credits: Math.abs(delta), reason: event.type } });
+  await recordAudit({ db, request: null }, { accountId, actor: "stripe" }, { action: delta < 0 ? "billing.credits_taken_back" : "billing.credits_granted", target: paymentIntent, detail: { credits: Math.abs(delta), reason: event.type } });
   return { outcome: "applied" };
 }
 

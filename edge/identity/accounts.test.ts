@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { Result } from "../../core/contracts.ts";
 import { newId } from "../../core/ids.ts";
 import { batches, creditLedger, jobEmails, jobs, members } from "../../db/schema.ts";
-import { call, result, seedAccount, seedJobWithBatch, serviceCode as code, testDb as db } from "../testing.ts";
+import { call, result, seedAccount, seedJobWithBatch, serviceCode as code, testDb as db, testServices as services, viewerAs } from "../testing.ts";
 import { authorize, createTeam, ensurePersonalAccount, localUserId, setMember, viewerFor, type Person } from "./accounts.ts";
 import { browseResults, latestResults, RESULTS_PAGE_SIZE } from "../jobs/browse.ts";
 import type { Services } from "../context.ts";
@@ -21,48 +21,48 @@ async function person(name: string): Promise<Person> {
 describe("accounts", () => {
   it("gives a new person one personal account, owned, with the sign-up credits once", async () => {
     const ada = await person("ada");
-    await ensurePersonalAccount(db(), ada, 100);
-    await ensurePersonalAccount(db(), ada, 100);
-    const viewer = await viewerFor(db(), ada, null);
+    await ensurePersonalAccount(services(), ada, { signupCredits: 100 });
+    await ensurePersonalAccount(services(), ada, { signupCredits: 100 });
+    const viewer = await viewerFor(services(), ada, { preferred: null });
     expect(viewer).toMatchObject({ user: ada, account: { kind: "personal", role: "owner", creditBalance: 100 } });
     expect(viewer!.accounts).toHaveLength(1);
-    expect(await viewerFor(db(), await person("nobody"), null)).toBeNull();
+    expect(await viewerFor(services(), await person("nobody"), { preferred: null })).toBeNull();
   });
 
   it("acts in a team only for its members, with their role deciding what they may do", async () => {
     const owner = await person("owner");
     const member = await person("member");
     const outsider = await person("outsider");
-    for (const p of [owner, member, outsider]) await ensurePersonalAccount(db(), p, 10);
-    const teamId = await createTeam(db(), owner, "Growth");
-    const asOwner = (await viewerFor(db(), owner, teamId))!;
+    for (const p of [owner, member, outsider]) await ensurePersonalAccount(services(), p, { signupCredits: 10 });
+    const teamId = await createTeam(services(), await viewerAs(owner), { name: "Growth" });
+    const asOwner = (await viewerFor(services(), owner, { preferred: teamId }))!;
     expect(asOwner.account).toMatchObject({ id: teamId, kind: "team", role: "owner" });
 
-    await setMember(db(), asOwner, member.email.toUpperCase(), "member");
-    const asMember = (await viewerFor(db(), member, teamId))!;
+    await setMember(services(), asOwner, { email: member.email.toUpperCase(), role: "member" });
+    const asMember = (await viewerFor(services(), member, { preferred: teamId }))!;
     expect(asMember.account).toMatchObject({ id: teamId, role: "member" });
     expect(await code(Promise.resolve().then(() => authorize(asMember, "keys:manage")))).toBe("forbidden");
     expect(await code(Promise.resolve().then(() => authorize(asMember, "jobs:delete")))).toBe("forbidden");
-    expect(await code(setMember(db(), asMember, outsider.email, "admin"))).toBe("forbidden");
+    expect(await code(setMember(services(), asMember, { email: outsider.email, role: "admin" }))).toBe("forbidden");
     expect(await code(Promise.resolve().then(() => authorize(asOwner, "keys:manage")))).toBe("ok");
 
     // An admin manages members but cannot make owners; nobody re-roles themselves.
-    await setMember(db(), asOwner, member.email, "admin");
-    const asAdmin = (await viewerFor(db(), member, teamId))!;
+    await setMember(services(), asOwner, { email: member.email, role: "admin" });
+    const asAdmin = (await viewerFor(services(), member, { preferred: teamId }))!;
     expect(asAdmin.account.role).toBe("admin");
-    expect(await code(setMember(db(), asAdmin, outsider.email, "owner"))).toBe("forbidden");
-    expect(await code(setMember(db(), asAdmin, member.email, "member"))).toBe("conflict");
+    expect(await code(setMember(services(), asAdmin, { email: outsider.email, role: "owner" }))).toBe("forbidden");
+    expect(await code(setMember(services(), asAdmin, { email: member.email, role: "member" }))).toBe("conflict");
 
     // Someone outside the team who names it lands in their own account instead.
-    const asOutsider = (await viewerFor(db(), outsider, teamId))!;
+    const asOutsider = (await viewerFor(services(), outsider, { preferred: teamId }))!;
     expect(asOutsider.account.kind).toBe("personal");
     expect(asOutsider.accounts.map((a) => a.id)).not.toContain(teamId);
   });
 
   it("keeps a personal account to its one owner", async () => {
     const solo = await person("solo");
-    await ensurePersonalAccount(db(), solo, 0);
-    expect(await code(setMember(db(), (await viewerFor(db(), solo, null))!, "friend@example.com", "member"))).toBe("conflict");
+    await ensurePersonalAccount(services(), solo, { signupCredits: 0 });
+    expect(await code(setMember(services(), (await viewerFor(services(), solo, { preferred: null }))!, { email: "friend@example.com", role: "member" }))).toBe("conflict");
   });
 });
 
@@ -76,12 +76,12 @@ async function ownedAccount() {
 describe("API keys made in the app", () => {
   it("are shown once, stored hashed, work against the API, and are refused once revoked", async () => {
     const { accountId } = await ownedAccount();
-    const made = await createApiKey(db(), accountId, "usr_test", "  CRM sync  ", "live");
+    const made = await createApiKey(services(), { accountId, actor: "usr_test" }, { name: "  CRM sync  ", mode: "live" });
     expect(made.key).toMatch(/^mx_live_[0-9A-Za-z]{32}$/);
     expect(made.view).toMatchObject({ name: "CRM sync", prefix: made.key.slice(0, 12), revokedAt: null });
-    expect(JSON.stringify(await listApiKeys(db(), accountId))).not.toContain(made.key);
+    expect(JSON.stringify(await listApiKeys(services(), { accountId, actor: "usr_test" }))).not.toContain(made.key);
     expect((await call("/api/v1/account", { key: made.key })).status).toBe(200);
-    await revokeApiKey(db(), accountId, made.view.id, "usr_test");
+    await revokeApiKey(services(), { accountId, actor: "usr_test" }, made.view.id);
     const refused = await call("/api/v1/account", { key: made.key });
     expect(refused.status).toBe(401);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("key_revoked");
@@ -90,10 +90,10 @@ describe("API keys made in the app", () => {
   it("cannot be revoked from another account, and need a name", async () => {
     const mine = await ownedAccount();
     const theirs = await ownedAccount();
-    const made = await createApiKey(db(), mine.accountId, "usr_test", "mine", "test");
-    expect(await code(revokeApiKey(db(), theirs.accountId, made.view.id, "usr_test"))).toBe("not_found");
+    const made = await createApiKey(services(), { accountId: mine.accountId, actor: "usr_test" }, { name: "mine", mode: "test" });
+    expect(await code(revokeApiKey(services(), { accountId: theirs.accountId, actor: "usr_test" }, made.view.id))).toBe("not_found");
     expect((await call("/api/v1/account", { key: made.key })).status).toBe(200);
-    expect(await code(createApiKey(db(), mine.accountId, "usr_test", "   ", "live"))).toBe("validation_failed");
+    expect(await code(createApiKey(services(), { accountId: mine.accountId, actor: "usr_test" }, { name: "   ", mode: "live" }))).toBe("validation_failed");
   });
 });
 

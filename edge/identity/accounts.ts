@@ -1,6 +1,9 @@
-// People, accounts and roles for the web app. A person (user id from Clerk, or derived from the
-// email by the local sign-in) has a personal account and may belong to teams. Whoever signs in,
-// the app gets the same Viewer: the person, the account they are acting in, their role there.
+// People, accounts and roles. A person (user id from Clerk, or derived from the email by the
+// local sign-in) has a personal account and may belong to teams. Whoever signs in, the app gets
+// the same Viewer: the person, the account they are acting in, their role there. A Viewer is a
+// Who, so the app hands it to any service as `who`; managing a team takes the Viewer itself, for
+// the role and account kind its page showed. Making a person's account and reading who they are
+// establish who someone is, and take `(services, person, input)`.
 import type { InValue } from "@libsql/client/web";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { newId } from "../../core/ids.ts";
@@ -8,9 +11,10 @@ import { can, type Permission, type Role } from "../../core/roles.ts";
 import { accounts, members } from "../../db/schema.ts";
 import { moveStatements } from "../credits/ledger.ts";
 import { ServiceError } from "../errors.ts";
-import { auditStatement, recordAudit, type RequestMeta } from "../audit/audit.ts";
-import { auditKeysRevoked, revokeKeysOfStatement } from "./keys.ts";
+import { recordAudit, type AuditServices } from "../audit/audit.ts";
+import type { Services, Who } from "../context.ts";
 import type { EdgeDb } from "../db.ts";
+import { auditKeysRevoked, DEV_ACCOUNT_ID, revokeKeysOfStatement } from "./keys.ts";
 
 export interface Person {
   id: string;
@@ -24,7 +28,8 @@ export interface Membership {
   role: Role;
 }
 
-export interface Viewer {
+/** The person acting in an account; as a Who, `accountId` is `account.id` and `actor` is `user.id`. */
+export interface Viewer extends Who {
   user: Person;
   /** The account this request acts in; `disabledReason` is set while an operator has it disabled. */
   account: Membership & { creditBalance: number; disabledReason: string | null };
@@ -38,8 +43,15 @@ export async function localUserId(email: string): Promise<string> {
   return `usr_${Array.from(digest.slice(0, 12), (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
+/** The local sign-in's person for an email address (any case and spacing). */
+export async function localPerson(email: string): Promise<Person> {
+  const address = email.trim().toLowerCase();
+  return { id: await localUserId(address), email: address };
+}
+
 /** A personal account for the person, made on first sign-in with the sign-up grant; answers its id. */
-export async function ensurePersonalAccount(db: EdgeDb, person: Person, signupCredits: number, clerkUserId?: string): Promise<string> {
+export async function ensurePersonalAccount(s: Pick<Services, "db">, person: Person, { signupCredits, clerkUserId }: { signupCredits: number; clerkUserId?: string }): Promise<string> {
+  const { db } = s;
   const [existing] = await db
     .select({ id: accounts.id })
     .from(members)
@@ -65,8 +77,7 @@ const statementOf = (query: { toSQL(): { sql: string; params: unknown[] } }) => 
   return { sql, args: params as InValue[] };
 };
 
-/** The account the dev API key acts for in local mode (MXRAY_MODE=local), with ample credits. */
-export const DEV_ACCOUNT_ID = "acc_local_dev";
+/** The dev API key's account (DEV_ACCOUNT_ID) starts with ample credits. */
 export const DEV_CREDITS = 10_000_000;
 
 /** Databases (by URL) in which this isolate already made the dev account: no write per request. */
@@ -87,8 +98,8 @@ export async function ensureDevAccount(db: EdgeDb, databaseUrl: string): Promise
 }
 
 /** The person's personal account, if they ever signed in (where their sign-ins are audited). */
-export async function personalAccountOf(db: EdgeDb, userId: string): Promise<string | null> {
-  const [row] = await db
+export async function personalAccountOf(s: Pick<Services, "db">, userId: string): Promise<string | null> {
+  const [row] = await s.db
     .select({ id: accounts.id })
     .from(members)
     .innerJoin(accounts, eq(accounts.id, members.accountId))
@@ -96,163 +107,13 @@ export async function personalAccountOf(db: EdgeDb, userId: string): Promise<str
   return row?.id ?? null;
 }
 
-/** The audit log's actor for what Clerk told us (its webhooks, or its session token). */
-export const CLERK_ACTOR = "clerk";
-
-/**
- * A change to the membership Clerk told us of at or after `sinceMs` (?1 the account, ?2 the
- * person, ?5 the time): a session token issued before it is older news, and cannot undo it.
- */
-const CLERK_CHANGED_SINCE = `EXISTS (SELECT 1 FROM audit_log WHERE account_id = ?1 AND created_at >= ?5 AND actor = '${CLERK_ACTOR}' AND target = ?2 AND action IN ('member.removed', 'member.role_changed'))`;
-
-/**
- * A Clerk organization's account, and the person's role in it as Clerk's session says now. A role
- * that may not make API keys revokes the keys the person made there. `issuedAt` (ms) is when
- * Clerk issued the session token: a token older than a removal or role change Clerk's webhook
- * told us of (up to its lifetime, a minute) neither brings the person back nor restores the role.
- */
-export async function syncClerkOrganization(db: EdgeDb, person: Person, org: { id: string; name: string; role: Role }, issuedAt = Date.now(), now = Date.now()): Promise<void> {
-  // Most requests find the membership as the token says it is, and write nothing.
-  const [known] = await db
-    .select({ role: members.role, email: members.email })
-    .from(members)
-    .innerJoin(accounts, eq(accounts.id, members.accountId))
-    .where(and(eq(accounts.clerkId, org.id), eq(members.userId, person.id)));
-  if (known && known.role === org.role && known.email === person.email) return;
-  await db.insert(accounts).values({ id: newId("acc"), name: org.name, kind: "team", clerkId: org.id }).onConflictDoNothing();
-  const [account] = await db.select({ id: accounts.id }).from(accounts).where(eq(accounts.clerkId, org.id));
-  const accountId = account!.id;
-  const [synced, revoked] = await db.$client.batch(
-    [
-      {
-        sql: `INSERT INTO members (account_id, user_id, email, role) SELECT ?1, ?2, ?3, ?4 WHERE NOT ${CLERK_CHANGED_SINCE}
-              ON CONFLICT (account_id, user_id) DO UPDATE SET role = excluded.role, email = excluded.email WHERE NOT ${CLERK_CHANGED_SINCE}`,
-        args: [accountId, person.id, person.email, org.role, issuedAt],
-      },
-      revokeKeysOfStatement(accountId, person.id, now),
-    ],
-    "write",
-  );
-  const keysRevoked = revoked!.rows.map((r) => String(r.id));
-  if (known && known.role !== org.role && synced!.rowsAffected > 0) {
-    await recordAudit(db, null, { accountId, actor: CLERK_ACTOR, action: "member.role_changed", target: person.id, detail: { email: person.email, role: org.role, from: known.role, keysRevoked } }, now);
-  }
-  await auditKeysRevoked(db, null, { accountId, actor: CLERK_ACTOR, keyIds: keysRevoked, reason: "role_changed", maker: person.id }, now);
-}
-
-/** Where a Clerk webhook came from: the request in Clerk that made the change, and the event id. */
-export interface ClerkEventMeta {
-  clientIp: string | null;
-  userAgent: string | null;
-  /** svix-id: the same for each retry of one event. */
-  eventId: string;
-}
-
-const clerkRequest = (m: ClerkEventMeta): RequestMeta => ({ ip: m.clientIp, userAgent: m.userAgent, requestId: m.eventId });
-
-/** What a Clerk event changed here: "applied", or "unchanged" (a retry, or someone we never saw). */
-export type ClerkOutcome = "applied" | "unchanged";
-
-/**
- * `organizationMembership.deleted`: the person left or was removed from the organization. Their
- * membership of its team account ends and the API keys they made there are revoked, in one write.
- * A retry finds nothing left to change and records nothing.
- */
-export async function endClerkMembership(db: EdgeDb, orgId: string, userId: string, meta: ClerkEventMeta, now = Date.now()): Promise<ClerkOutcome> {
-  const [account] = await db.select({ id: accounts.id }).from(accounts).where(eq(accounts.clerkId, orgId));
-  if (!account) return "unchanged";
-  return (await removeMemberships(db, [account.id], userId, "member_removed", clerkRequest(meta), now)) ? "applied" : "unchanged";
-}
-
-/**
- * `organizationMembership.updated`: the role Clerk gives the person now. Only a membership we
- * know changes (a person appears here when they first act in the organization); a role that may
- * not make API keys revokes those they made there.
- */
-export async function changeClerkRole(db: EdgeDb, orgId: string, userId: string, role: Role, meta: ClerkEventMeta, now = Date.now()): Promise<ClerkOutcome> {
-  const [before] = await db
-    .select({ accountId: members.accountId, role: members.role, email: members.email })
-    .from(members)
-    .innerJoin(accounts, eq(accounts.id, members.accountId))
-    .where(and(eq(accounts.clerkId, orgId), eq(members.userId, userId)));
-  if (!before) return "unchanged";
-  const [changed, revoked] = await db.$client.batch(
-    [
-      { sql: "UPDATE members SET role = ? WHERE account_id = ? AND user_id = ? AND role <> ?", args: [role, before.accountId, userId, role] },
-      revokeKeysOfStatement(before.accountId, userId, now),
-    ],
-    "write",
-  );
-  const keysRevoked = revoked!.rows.map((r) => String(r.id));
-  if (changed!.rowsAffected === 0 && keysRevoked.length === 0) return "unchanged";
-  const request = clerkRequest(meta);
-  if (changed!.rowsAffected > 0) {
-    await recordAudit(db, request, { accountId: before.accountId, actor: CLERK_ACTOR, action: "member.role_changed", target: userId, detail: { email: before.email, role, from: before.role, keysRevoked } }, now);
-  }
-  await auditKeysRevoked(db, request, { accountId: before.accountId, actor: CLERK_ACTOR, keyIds: keysRevoked, reason: "role_changed", maker: userId }, now);
-  return "applied";
-}
-
-/**
- * `organization.deleted`: the team is gone. Every membership of its account ends and every key of
- * the account is revoked (those with no recorded maker too: nobody is left to hold them).
- */
-export async function endClerkOrganization(db: EdgeDb, orgId: string, meta: ClerkEventMeta, now = Date.now()): Promise<ClerkOutcome> {
-  const [account] = await db.select({ id: accounts.id }).from(accounts).where(eq(accounts.clerkId, orgId));
-  if (!account) return "unchanged";
-  const request = clerkRequest(meta);
-  const [removed, revoked] = await db.$client.batch(
-    [
-      { sql: "DELETE FROM members WHERE account_id = ? RETURNING user_id, email", args: [account.id] },
-      { sql: "UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL RETURNING id, created_by", args: [now, account.id] },
-    ],
-    "write",
-  );
-  if (removed!.rows.length === 0 && revoked!.rows.length === 0) return "unchanged";
-  await db.$client.batch(
-    [
-      ...removed!.rows.map((r) => auditStatement({ accountId: account.id, actor: CLERK_ACTOR, action: "member.removed", target: String(r.user_id), detail: { email: r.email, reason: "organization_deleted" } }, request, now)),
-      ...revoked!.rows.map((r) => auditStatement({ accountId: account.id, actor: CLERK_ACTOR, action: "api_key.revoked", target: String(r.id), detail: { reason: "organization_deleted", maker: r.created_by } }, request, now)),
-    ],
-    "write",
-  );
-  return "applied";
-}
-
-/**
- * `user.deleted`: the person is gone from Clerk. Every membership they had here ends, their
- * personal account's included, and with it every key they made.
- */
-export async function endClerkUser(db: EdgeDb, userId: string, meta: ClerkEventMeta, now = Date.now()): Promise<ClerkOutcome> {
-  const rows = await db.select({ accountId: members.accountId }).from(members).where(eq(members.userId, userId));
-  return (await removeMemberships(db, rows.map((r) => r.accountId), userId, "user_deleted", clerkRequest(meta), now)) ? "applied" : "unchanged";
-}
-
-/** Ends the person's membership of each account and revokes the keys they made there; audits what changed. */
-async function removeMemberships(db: EdgeDb, accountIds: string[], userId: string, reason: "member_removed" | "user_deleted", request: RequestMeta, now: number): Promise<boolean> {
-  let changed = false;
-  for (const accountId of accountIds) {
-    const [removed, revoked] = await db.$client.batch(
-      [{ sql: "DELETE FROM members WHERE account_id = ? AND user_id = ? RETURNING email", args: [accountId, userId] }, revokeKeysOfStatement(accountId, userId, now)],
-      "write",
-    );
-    const keysRevoked = revoked!.rows.map((r) => String(r.id));
-    if (removed!.rows.length > 0) {
-      await recordAudit(db, request, { accountId, actor: CLERK_ACTOR, action: "member.removed", target: userId, detail: { email: removed!.rows[0]!.email, keysRevoked, ...(reason === "user_deleted" ? { reason } : {}) } }, now);
-    }
-    await auditKeysRevoked(db, request, { accountId, actor: CLERK_ACTOR, keyIds: keysRevoked, reason, maker: userId }, now);
-    changed ||= removed!.rows.length > 0 || keysRevoked.length > 0;
-  }
-  return changed;
-}
-
 /**
  * The person as a Viewer, acting in `preferred` if they belong to it, else in their personal
  * account. `clerkOrg` (Clerk sign-in) limits the teams to the organization Clerk's session says is
  * active, so leaving an organization in Clerk ends access here at once.
  */
-export async function viewerFor(db: EdgeDb, person: Person, preferred: string | null, clerkOrg?: string | null): Promise<Viewer | null> {
-  const all = await db
+export async function viewerFor(s: Pick<Services, "db">, person: Person, { preferred, clerkOrg }: { preferred: string | null; clerkOrg?: string | null }): Promise<Viewer | null> {
+  const all = await s.db
     .select({
       id: accounts.id, name: accounts.name, kind: accounts.kind, role: members.role, creditBalance: accounts.creditBalance, clerkId: accounts.clerkId,
       disabledReason: sql<string | null>`CASE WHEN ${accounts.disabledAt} IS NULL THEN NULL ELSE coalesce(${accounts.disabledReason}, '') END`,
@@ -264,7 +125,7 @@ export async function viewerFor(db: EdgeDb, person: Person, preferred: string | 
   const rows = (clerkOrg === undefined ? all : all.filter((r) => r.kind === "personal" || (clerkOrg !== null && r.clerkId === clerkOrg))).map(({ clerkId: _, ...r }) => r);
   const current = rows.find((r) => r.id === preferred) ?? rows.find((r) => r.kind === "personal") ?? rows[0];
   if (!current) return null;
-  return { user: person, account: current, accounts: rows.map(({ creditBalance: _, disabledReason: __, ...m }) => m) };
+  return { accountId: current.id, actor: person.id, user: person, account: current, accounts: rows.map(({ creditBalance: _, disabledReason: __, ...m }) => m) };
 }
 
 /** Throws `forbidden` unless the viewer's role allows it. */
@@ -274,21 +135,32 @@ export function authorize(viewer: Viewer, permission: Permission): void {
   }
 }
 
-/** A new team (local sign-in; with Clerk, teams are Clerk organizations). Its maker owns it. */
-export async function createTeam(db: EdgeDb, person: Person, name: string): Promise<string> {
+/** What GET /api/v1/account shows of `who`'s account; null once it no longer exists. */
+export async function accountOf(s: Pick<Services, "db">, who: Who) {
+  const [row] = await s.db
+    .select({ id: accounts.id, name: accounts.name, kind: accounts.kind, creditBalance: accounts.creditBalance })
+    .from(accounts)
+    .where(eq(accounts.id, who.accountId));
+  return row ?? null;
+}
+
+/** A new team (local sign-in; with Clerk, teams are Clerk organizations). The viewer owns it. */
+export async function createTeam(s: Pick<Services, "db">, viewer: Viewer, { name }: { name: string }): Promise<string> {
+  const { db } = s;
   const accountId = newId("acc");
   await db.batch([
     db.insert(accounts).values({ id: accountId, name, kind: "team" }),
-    db.insert(members).values({ accountId, userId: person.id, email: person.email, role: "owner" }),
+    db.insert(members).values({ accountId, userId: viewer.user.id, email: viewer.user.email, role: "owner" }),
   ]);
   return accountId;
 }
 
-export async function listMembers(db: EdgeDb, accountId: string) {
-  return db
+/** The members of `who`'s account, oldest first. */
+export async function listMembers(s: Pick<Services, "db">, who: Who) {
+  return s.db
     .select({ userId: members.userId, email: members.email, role: members.role, createdAt: members.createdAt })
     .from(members)
-    .where(eq(members.accountId, accountId))
+    .where(eq(members.accountId, who.accountId))
     .orderBy(asc(members.createdAt));
 }
 
@@ -305,7 +177,8 @@ const ACTOR_IS = (roles: string) => `EXISTS (SELECT 1 FROM members actor WHERE a
  * Adds (or re-roles) someone by email in the viewer's team. A role that may not make API keys
  * revokes the keys the person made in the team, in the same write.
  */
-export async function setMember(db: EdgeDb, viewer: Viewer, email: string, role: Role, request: RequestMeta | null = null, now = Date.now()): Promise<{ keysRevoked: string[] }> {
+export async function setMember(s: AuditServices, viewer: Viewer, { email, role }: { email: string; role: Role }, now = Date.now()): Promise<{ keysRevoked: string[] }> {
+  const { db } = s;
   teamManager(viewer);
   if (role === "owner" && viewer.account.role !== "owner") throw new ServiceError("forbidden", "Only an owner can make another owner");
   const address = email.trim().toLowerCase();
@@ -332,12 +205,12 @@ export async function setMember(db: EdgeDb, viewer: Viewer, email: string, role:
   if (done!.rowsAffected === 0) await whyRefused(db, viewer, userId);
   const keysRevoked = revoked!.rows.map((r) => String(r.id));
   if (before?.role !== role) {
-    await recordAudit(db, request, {
-      accountId: viewer.account.id, actor: viewer.user.id, action: before ? "member.role_changed" : "member.added", target: userId,
+    await recordAudit(s, viewer, {
+      action: before ? "member.role_changed" : "member.added", target: userId,
       detail: { email: address, role, ...(before ? { from: before.role, keysRevoked } : {}) },
     }, now);
   }
-  await auditKeysRevoked(db, request, { accountId: viewer.account.id, actor: viewer.user.id, keyIds: keysRevoked, reason: "role_changed", maker: userId }, now);
+  await auditKeysRevoked(s, viewer, { keyIds: keysRevoked, reason: "role_changed", maker: userId }, now);
   return { keysRevoked };
 }
 
@@ -346,7 +219,8 @@ export async function setMember(db: EdgeDb, viewer: Viewer, email: string, role:
  * the team are revoked in the same write: a key is how a person keeps acting once removed.
  * Answers the ids of the keys revoked.
  */
-export async function removeMember(db: EdgeDb, viewer: Viewer, userId: string, now = Date.now(), request: RequestMeta | null = null): Promise<{ keysRevoked: string[] }> {
+export async function removeMember(s: AuditServices, viewer: Viewer, userId: string, now = Date.now()): Promise<{ keysRevoked: string[] }> {
+  const { db } = s;
   teamManager(viewer);
   const [removed, revoked] = await db.$client.batch(
     [
@@ -363,8 +237,8 @@ export async function removeMember(db: EdgeDb, viewer: Viewer, userId: string, n
   );
   if (removed!.rows.length === 0) await whyRefused(db, viewer, userId);
   const keysRevoked = revoked!.rows.map((r) => String(r.id));
-  await recordAudit(db, request, { accountId: viewer.account.id, actor: viewer.user.id, action: "member.removed", target: userId, detail: { email: removed!.rows[0]!.email, keysRevoked } }, now);
-  await auditKeysRevoked(db, request, { accountId: viewer.account.id, actor: viewer.user.id, keyIds: keysRevoked, reason: "member_removed", maker: userId }, now);
+  await recordAudit(s, viewer, { action: "member.removed", target: userId, detail: { email: removed!.rows[0]!.email, keysRevoked } }, now);
+  await auditKeysRevoked(s, viewer, { keyIds: keysRevoked, reason: "member_removed", maker: userId }, now);
   return { keysRevoked };
 }
 
@@ -374,7 +248,7 @@ function teamManager(viewer: Viewer): void {
 }
 
 /** After a refused change (the decision was the statement's): the error that says why. */
-async function whyRefused(db: EdgeDb, viewer: Viewer, targetId: string): Promise<never> {
+async function whyRefused(db: Services["db"], viewer: Viewer, targetId: string): Promise<never> {
   const rows = await db.select({ userId: members.userId, role: members.role }).from(members).where(eq(members.accountId, viewer.account.id));
   const actor = rows.find((r) => r.userId === viewer.user.id);
   const target = rows.find((r) => r.userId === targetId);

@@ -1,17 +1,23 @@
-// API keys of an account: made here and shown once; stored as SHA-256 with a short prefix. A key
-// acts for the account only while the person who made it may still make keys there: removing
-// them or taking that right away revokes their keys (revokeKeysOfStatement), and the API's key
-// check (edge/api/auth.ts) refuses a key whose maker is not such a member any more. A key with no
-// recorded maker (made before makers were recorded, or seeded by an operator) stays valid until
-// an owner or admin revokes it.
-import { recordAudit, auditStatement, type RequestMeta } from "../audit/audit.ts";
-import { desc, eq } from "drizzle-orm";
+// API keys: who a request with `Authorization: Bearer mx_…` is (checkApiKey, which establishes
+// who someone is and so takes `(services, key)`), and an account's keys, made here and shown once,
+// stored as SHA-256 with a short prefix (the rest act for someone: `(services, who, input)`). A key
+// acts for the account only while the person who made it may still make keys there: removing them
+// or taking that right away revokes their keys (revokeKeysOfStatement), and the key check refuses
+// a key whose maker is not such a member any more. A key with no recorded maker (made before
+// makers were recorded, or seeded by an operator) stays valid until an owner or admin revokes it.
+// In local mode (MXRAY_MODE=local) MXRAY_DEV_API_KEY is the key of a local account with ample
+// credits; in a deployment it is an unknown key like any other.
+import { and, desc, eq } from "drizzle-orm";
 import { generateApiKey, hashApiKey, keyPrefix, type KeyMode } from "../../core/apikeys.ts";
 import { newId } from "../../core/ids.ts";
 import { can, ROLES } from "../../core/roles.ts";
-import { apiKeys } from "../../db/schema.ts";
+import { constantTimeEqual } from "../../core/signing.ts";
+import { accounts, apiKeys, members } from "../../db/schema.ts";
+import { auditStatement, recordAudit, type AuditServices } from "../audit/audit.ts";
+import { localMode, type Config } from "../config.ts";
+import type { Services, Who } from "../context.ts";
+import { systemWho } from "../who.ts";
 import { ServiceError } from "../errors.ts";
-import type { EdgeDb } from "../db.ts";
 
 /**
  * Keys an account may hold unrevoked at once: each is a full rate-limit allowance of its own and
@@ -46,16 +52,18 @@ export interface KeyView {
 }
 
 /**
- * Makes a key for `createdBy`, who must be a member of the account whose role may make keys, and
- * only while the account holds fewer than MAX_ACTIVE_KEYS unrevoked keys. Both are checked by the
+ * Makes a key for `who`, who must be a member of the account whose role may make keys, and only
+ * while the account holds fewer than MAX_ACTIVE_KEYS unrevoked keys. Both are checked by the
  * insert itself, so two pages at once cannot pass the cap, nor a just-demoted admin make a key.
  */
-export async function createApiKey(db: EdgeDb, accountId: string, createdBy: string, name: string, mode: KeyMode, request: RequestMeta | null = null, now = Date.now()): Promise<{ key: string; view: KeyView }> {
-  const label = name.trim().slice(0, 100);
+export async function createApiKey(s: AuditServices, who: Who, input: { name: string; mode: KeyMode }, now = Date.now()): Promise<{ key: string; view: KeyView }> {
+  const { accountId, actor: createdBy } = who;
+  const { mode } = input;
+  const label = input.name.trim().slice(0, 100);
   if (!label) throw new ServiceError("validation_failed", "name: give the key a name, such as where it will be used");
   const key = generateApiKey(mode);
   const id = newId("key");
-  const made = await db.$client.execute({
+  const made = await s.db.$client.execute({
     sql: `INSERT INTO api_keys (id, account_id, name, mode, prefix, hash, created_by, created_at)
           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
           WHERE EXISTS (SELECT 1 FROM members WHERE account_id = ?2 AND user_id = ?7 AND role IN ${KEY_MAKER_ROLES_SQL})
@@ -63,33 +71,34 @@ export async function createApiKey(db: EdgeDb, accountId: string, createdBy: str
     args: [id, accountId, label, mode, keyPrefix(key), await hashApiKey(key), createdBy, now, MAX_ACTIVE_KEYS],
   });
   if (made.rowsAffected === 0) {
-    const [active] = (await db.$client.execute({ sql: "SELECT count(*) AS n FROM api_keys WHERE account_id = ? AND revoked_at IS NULL", args: [accountId] })).rows;
+    const [active] = (await s.db.$client.execute({ sql: "SELECT count(*) AS n FROM api_keys WHERE account_id = ? AND revoked_at IS NULL", args: [accountId] })).rows;
     if (Number(active?.n ?? 0) >= MAX_ACTIVE_KEYS) {
       throw new ServiceError("conflict", `This account already has ${MAX_ACTIVE_KEYS} active API keys, the most it may hold; revoke one it no longer uses first`);
     }
     throw new ServiceError("forbidden", "Only an owner or admin of this account can make API keys");
   }
-  await recordAudit(db, request, { accountId, actor: createdBy, action: "api_key.created", target: id, detail: { name: label, mode } }, now);
+  await recordAudit(s, who, { action: "api_key.created", target: id, detail: { name: label, mode } }, now);
   return { key, view: { id, name: label, mode, prefix: keyPrefix(key), createdAt: now, lastUsedAt: null, revokedAt: null } };
 }
 
-export async function listApiKeys(db: EdgeDb, accountId: string): Promise<KeyView[]> {
-  const rows = await db.select().from(apiKeys).where(eq(apiKeys.accountId, accountId)).orderBy(desc(apiKeys.createdAt));
+/** The keys of `who`'s account, newest first. */
+export async function listApiKeys(s: Pick<Services, "db">, who: Who): Promise<KeyView[]> {
+  const rows = await s.db.select().from(apiKeys).where(eq(apiKeys.accountId, who.accountId)).orderBy(desc(apiKeys.createdAt));
   return rows.map(toView);
 }
 
 /** Revokes one of the account's keys; revoking twice is harmless, another account's key is not found. */
-export async function revokeApiKey(db: EdgeDb, accountId: string, keyId: string, actor: string, request: RequestMeta | null = null): Promise<void> {
-  const done = await db.$client.execute({
+export async function revokeApiKey(s: AuditServices, who: Who, keyId: string): Promise<void> {
+  const done = await s.db.$client.execute({
     sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL RETURNING id",
-    args: [Date.now(), keyId, accountId],
+    args: [Date.now(), keyId, who.accountId],
   });
   if (done.rows.length > 0) {
-    await recordAudit(db, request, { accountId, actor, action: "api_key.revoked", target: keyId });
+    await recordAudit(s, who, { action: "api_key.revoked", target: keyId });
     return;
   }
-  const [row] = await db.select({ id: apiKeys.id, accountId: apiKeys.accountId }).from(apiKeys).where(eq(apiKeys.id, keyId));
-  if (!row || row.accountId !== accountId) throw new ServiceError("not_found", `No key ${keyId}`);
+  const [row] = await s.db.select({ id: apiKeys.id, accountId: apiKeys.accountId }).from(apiKeys).where(eq(apiKeys.id, keyId));
+  if (!row || row.accountId !== who.accountId) throw new ServiceError("not_found", `No key ${keyId}`);
 }
 
 /**
@@ -108,25 +117,21 @@ export function revokeKeysOfStatement(accountId: string, userId: string, now: nu
 }
 
 /**
- * Revokes the keys `maker` made in `accountId` when they no longer may make keys there, with the
- * reason in the audit log: for a change the key check noticed before any service did (one made
- * before revocations existed, or around the services).
+ * Revokes the keys `maker` made in `who`'s account when they no longer may make keys there, with
+ * the reason in the audit log: for a change the key check noticed before any service did (one
+ * made before revocations existed, or around the services). `who` is the system that noticed, so
+ * no request is named in the entries.
  */
-export async function revokeKeysOfFormerMaker(db: EdgeDb, accountId: string, maker: string, now = Date.now()): Promise<void> {
-  const done = await db.$client.execute(revokeKeysOfStatement(accountId, maker, now));
-  await auditKeysRevoked(db, null, { accountId, actor: "system", keyIds: done.rows.map((r) => String(r.id)), reason: "maker_not_member", maker }, now);
+export async function revokeKeysOfFormerMaker(s: Pick<Services, "db">, who: Who, maker: string, now = Date.now()): Promise<void> {
+  const done = await s.db.$client.execute(revokeKeysOfStatement(who.accountId, maker, now));
+  await auditKeysRevoked({ db: s.db, request: null }, who, { keyIds: done.rows.map((r) => String(r.id)), reason: "maker_not_member", maker }, now);
 }
 
 /** One `api_key.revoked` entry per key revoked for its maker's sake, saying why and whose. */
-export async function auditKeysRevoked(
-  db: EdgeDb,
-  request: RequestMeta | null,
-  e: { accountId: string; actor: string; keyIds: readonly string[]; reason: KeyRevocationReason; maker: string },
-  now = Date.now(),
-): Promise<void> {
+export async function auditKeysRevoked(s: AuditServices, who: Who, e: { keyIds: readonly string[]; reason: KeyRevocationReason; maker: string }, now = Date.now()): Promise<void> {
   if (e.keyIds.length === 0) return;
-  await db.$client.batch(
-    e.keyIds.map((id) => auditStatement({ accountId: e.accountId, actor: e.actor, action: "api_key.revoked", target: id, detail: { reason: e.reason, maker: e.maker } }, request, now)),
+  await s.db.$client.batch(
+    e.keyIds.map((id) => auditStatement({ accountId: who.accountId, actor: who.actor, action: "api_key.revoked", target: id, detail: { reason: e.reason, maker: e.maker } }, s.request, now)),
     "write",
   );
 }
@@ -134,3 +139,63 @@ export async function auditKeysRevoked(
 const toView = (r: typeof apiKeys.$inferSelect): KeyView => ({
   id: r.id, name: r.name, mode: r.mode, prefix: r.prefix, createdAt: r.createdAt, lastUsedAt: r.lastUsedAt, revokedAt: r.revokedAt,
 });
+
+/** The dev key's account (local mode): it has no key row, so its actor is the API's `dev_key`. */
+export const DEV_ACCOUNT_ID = "acc_local_dev";
+
+/** The dev key's digest per parsed config (one per isolate), not one more SHA-256 per request. */
+const devKeyHashes = new WeakMap<Config, Promise<string>>();
+
+/**
+ * Whether a key's SHA-256 is the dev key's. The dev key trusts the machine: honoured in local mode
+ * only, and compared as equal-length digests in constant time, so answer times tell nothing of it.
+ */
+export async function isDevKeyHash(config: Config, hash: string): Promise<boolean> {
+  if (!localMode(config) || !config.MXRAY_DEV_API_KEY) return false;
+  let devHash = devKeyHashes.get(config);
+  if (!devHash) devKeyHashes.set(config, (devHash = hashApiKey(config.MXRAY_DEV_API_KEY)));
+  return constantTimeEqual(hash, await devHash);
+}
+
+/** last_used_at is kept to the minute: a write per request would contend with the hot write path. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
+/**
+ * What a key is: the account it acts for and its id (the dev key has none), or why it is refused,
+ * with a code of its own for a revoked key so a client can tell it from a typo.
+ */
+export type KeyCheck =
+  | { ok: true; dev: true; accountId: typeof DEV_ACCOUNT_ID; keyId: null }
+  | { ok: true; dev: false; accountId: string; keyId: string }
+  | { ok: false; code: "unauthorized" | "key_revoked" | "account_disabled"; message: string };
+
+/**
+ * Who a key is. Looked up by its SHA-256 on every call (no cache: a revocation holds from the
+ * next request), with its account and its maker's membership there in the same query.
+ */
+export async function checkApiKey(s: Pick<Services, "db" | "config" | "waitUntil">, key: string, now = Date.now()): Promise<KeyCheck> {
+  const hash = await hashApiKey(key);
+  if (await isDevKeyHash(s.config, hash)) return { ok: true, dev: true, accountId: DEV_ACCOUNT_ID, keyId: null };
+  // One query: the key, its account, and its maker's membership there (the members primary key).
+  const [found] = await s.db
+    .select({ key: apiKeys, disabledReason: accounts.disabledReason, disabledAt: accounts.disabledAt, makerRole: members.role })
+    .from(apiKeys)
+    .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
+    .leftJoin(members, and(eq(members.accountId, apiKeys.accountId), eq(members.userId, apiKeys.createdBy)))
+    .where(eq(apiKeys.hash, hash));
+  if (!found) return { ok: false, code: "unauthorized", message: "Unknown API key" };
+  const row = found.key;
+  if (row.revokedAt !== null) return { ok: false, code: "key_revoked", message: "This API key was revoked" };
+  // A key with no recorded maker (older keys) stays valid until an owner or admin revokes it.
+  if (row.createdBy !== null && (found.makerRole === null || !can(found.makerRole, "keys:manage"))) {
+    // Missed by whatever changed the membership (a change made before revocations existed, or
+    // around the services): revoked now, for the keys page and the audit log too.
+    s.waitUntil(revokeKeysOfFormerMaker(s, systemWho(row.accountId), row.createdBy).catch(() => undefined));
+    return { ok: false, code: "key_revoked", message: "This API key was revoked: the person who made it is no longer an owner or admin of its account" };
+  }
+  if (found.disabledAt !== null) return { ok: false, code: "account_disabled", message: `This account is disabled: ${found.disabledReason ?? "ask support"}` };
+  if (row.lastUsedAt === null || now - row.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
+    s.waitUntil(s.db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.id)).then(() => undefined, () => undefined));
+  }
+  return { ok: true, dev: false, accountId: row.accountId, keyId: row.id };
+}

@@ -2,12 +2,14 @@
 // WebSocket, so the API (or the app's session) mints one for a job of the caller's account.
 // A token is bound to what minted it, and that is checked again when the socket connects: a
 // revoked key, a signed-out session or a removed member gets no socket, even within the TTL.
+// Minting acts for someone, `(services, who, input)`; checking a token establishes who holds it,
+// `(services, token, jobId)`.
 import { and, eq, gt, isNull } from "drizzle-orm";
 import { readToken, signToken } from "../../core/signedtoken.ts";
 import { can } from "../../core/roles.ts";
 import { apiKeys, members, sessions } from "../../db/schema.ts";
-import { localMode, sessionSecrets, type Config } from "../config.ts";
-import type { EdgeDb } from "../db.ts";
+import { localMode, sessionSecrets } from "../config.ts";
+import type { Services, Who } from "../context.ts";
 
 export const LIVE_TOKEN_TTL_S = 300;
 const PURPOSE = "live-token";
@@ -28,27 +30,28 @@ interface LiveClaims {
 
 const holderClaim = (h: LiveTokenHolder) => ("key" in h ? `k:${h.key}` : "dev" in h ? "dev" : "session" in h ? `s:${h.session}` : `u:${h.user}`);
 
-export async function mintLiveToken(config: Config, jobId: string, accountId: string, holder: LiveTokenHolder, nowS = Math.floor(Date.now() / 1000)) {
+/** A token to watch a job of `who`'s account, bound to `holder`, what signed `who` in. */
+export async function mintLiveToken(s: Pick<Services, "config">, who: Who, { jobId, holder }: { jobId: string; holder: LiveTokenHolder }, nowS = Math.floor(Date.now() / 1000)) {
   const expiresAt = nowS + LIVE_TOKEN_TTL_S;
-  const claims: LiveClaims = { j: jobId, a: accountId, e: expiresAt, h: holderClaim(holder) };
-  return { token: await signToken(config.SESSION_SECRET, PURPOSE, claims), expiresAt };
+  const claims: LiveClaims = { j: jobId, a: who.accountId, e: expiresAt, h: holderClaim(holder) };
+  return { token: await signToken(s.config.SESSION_SECRET, PURPOSE, claims), expiresAt };
 }
 
 /**
  * The account the token was minted for, if it is genuine, unexpired, for this job, and what
  * minted it still has access to that account now; null otherwise.
  */
-export async function checkLiveToken(db: EdgeDb, config: Config, token: string, jobId: string, nowS = Math.floor(Date.now() / 1000)): Promise<string | null> {
+export async function checkLiveToken(s: Pick<Services, "db" | "config">, token: string, jobId: string, nowS = Math.floor(Date.now() / 1000)): Promise<string | null> {
   let claims: LiveClaims | null = null;
-  for (const secret of sessionSecrets(config)) {
+  for (const secret of sessionSecrets(s.config)) {
     claims = await readToken<LiveClaims>(secret, PURPOSE, token);
     if (claims) break;
   }
   if (!claims || claims.j !== jobId || !(claims.e > nowS) || typeof claims.h !== "string") return null;
-  return (await holderHasAccess(db, config, claims.h, claims.a, nowS * 1000)) ? claims.a : null;
+  return (await holderHasAccess(s, claims.h, claims.a, nowS * 1000)) ? claims.a : null;
 }
 
-async function holderHasAccess(db: EdgeDb, config: Config, holder: string, accountId: string, nowMs: number): Promise<boolean> {
+async function holderHasAccess({ db, config }: Pick<Services, "db" | "config">, holder: string, accountId: string, nowMs: number): Promise<boolean> {
   if (holder === "dev") return localMode(config) && Boolean(config.MXRAY_DEV_API_KEY);
   const id = holder.slice(2);
   if (holder.startsWith("k:")) {

@@ -4,12 +4,14 @@
 // out ends the session everywhere the cookie was copied. The account being acted in is a separate
 // cookie: only a preference, checked against the person's memberships on every request, and
 // signed for the person so a cookie planted by a sibling subdomain cannot switch it.
+// Reading a cookie establishes who someone is, so those functions take `(services, cookieHeader)`;
+// starting a session takes the person signing in.
 import { and, eq, gt, isNull } from "drizzle-orm";
 import { readToken, signToken } from "../../core/signedtoken.ts";
 import { newId } from "../../core/ids.ts";
 import { sessions } from "../../db/schema.ts";
 import { sessionSecrets, type Config } from "../config.ts";
-import type { EdgeDb } from "../db.ts";
+import type { Services, Who } from "../context.ts";
 import type { Person } from "./accounts.ts";
 
 export const SESSION_COOKIE = "mxray_session";
@@ -65,19 +67,19 @@ async function genuineClaims(config: Config, cookieHeader: string | null, now: n
 }
 
 /** Starts a session for the person: its row, and the Set-Cookie that carries it. */
-export async function startSession(db: EdgeDb, config: Config, person: Person, secure: boolean, now = Date.now()): Promise<string> {
+export async function startSession(s: Pick<Services, "db" | "config">, person: Person, { secure }: { secure: boolean }, now = Date.now()): Promise<string> {
   const id = newId("ses", 24);
   const expiresAt = now + SESSION_TTL_MS;
-  await db.insert(sessions).values({ id, userId: person.id, createdAt: now, expiresAt });
-  const token = await signToken(config.SESSION_SECRET, PURPOSE, { s: id, u: person.id, m: person.email, e: expiresAt } satisfies SessionClaims);
+  await s.db.insert(sessions).values({ id, userId: person.id, createdAt: now, expiresAt });
+  const token = await signToken(s.config.SESSION_SECRET, PURPOSE, { s: id, u: person.id, m: person.email, e: expiresAt } satisfies SessionClaims);
   return cookie(SESSION_COOKIE, token, SESSION_TTL_MS / 1000, secure);
 }
 
 /** The signed-in person and their session id, if the cookie is genuine and its row is live. */
-export async function readSession(db: EdgeDb, config: Config, cookieHeader: string | null, now = Date.now()): Promise<{ person: Person; sessionId: string } | null> {
-  const claims = await genuineClaims(config, cookieHeader, now);
+export async function readSession(s: Pick<Services, "db" | "config">, cookieHeader: string | null, now = Date.now()): Promise<{ person: Person; sessionId: string } | null> {
+  const claims = await genuineClaims(s.config, cookieHeader, now);
   if (!claims) return null;
-  const [row] = await db
+  const [row] = await s.db
     .select({ id: sessions.id })
     .from(sessions)
     .where(and(eq(sessions.id, claims.s), eq(sessions.userId, claims.u), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)));
@@ -85,17 +87,17 @@ export async function readSession(db: EdgeDb, config: Config, cookieHeader: stri
 }
 
 /** Revokes the cookie's session (a forged or stale cookie revokes nothing). */
-export async function endSession(db: EdgeDb, config: Config, cookieHeader: string | null, now = Date.now()): Promise<void> {
-  const claims = await genuineClaims(config, cookieHeader, now);
+export async function endSession(s: Pick<Services, "db" | "config">, cookieHeader: string | null, now = Date.now()): Promise<void> {
+  const claims = await genuineClaims(s.config, cookieHeader, now);
   if (!claims) return;
-  await db.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, claims.s), isNull(sessions.revokedAt)));
+  await s.db.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, claims.s), isNull(sessions.revokedAt)));
 }
 
 /** The sweeper's part: deletes expired sessions, a bounded step at a time. Returns how many. */
-export async function purgeExpiredSessions(db: EdgeDb, now = Date.now(), maxSteps = 10): Promise<number> {
+export async function purgeExpiredSessions(s: Pick<Services, "db">, now = Date.now(), maxSteps = 10): Promise<number> {
   let purged = 0;
   for (let step = 0; step < maxSteps; step++) {
-    const done = await db.$client.execute({
+    const done = await s.db.$client.execute({
       sql: "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at <= ? LIMIT ?)",
       args: [now, SESSION_PURGE_ROWS],
     });
@@ -106,16 +108,16 @@ export async function purgeExpiredSessions(db: EdgeDb, now = Date.now(), maxStep
 }
 
 export const clearSessionCookie = (secure: boolean) => cookie(SESSION_COOKIE, "", 0, secure);
-/** Acts in `accountId` from now on (membership is still checked on every request). */
-export async function accountCookie(config: Config, userId: string, accountId: string, secure: boolean): Promise<string> {
-  return cookie(ACCOUNT_COOKIE, await signToken(config.SESSION_SECRET, ACCOUNT_PURPOSE, { u: userId, a: accountId }), SESSION_TTL_MS / 1000, secure);
+/** `who` (a person) acts in `who.accountId` from now on (membership is still checked on every request). */
+export async function accountCookie(s: Pick<Services, "config">, who: Who, { secure }: { secure: boolean }): Promise<string> {
+  return cookie(ACCOUNT_COOKIE, await signToken(s.config.SESSION_SECRET, ACCOUNT_PURPOSE, { u: who.actor, a: who.accountId }), SESSION_TTL_MS / 1000, secure);
 }
 
 /** Back to the personal account. */
 export const clearAccountCookie = (secure: boolean) => cookie(ACCOUNT_COOKIE, "", 0, secure);
 
 /** The account the person chose to act in, if the cookie was signed for them. */
-export async function preferredAccount(config: Config, userId: string, cookieHeader: string | null): Promise<string | null> {
-  const claims = await signedCookie<{ u: string; a: string }>(config, ACCOUNT_PURPOSE, cookieHeader, ACCOUNT_COOKIE);
+export async function preferredAccount(s: Pick<Services, "config">, userId: string, cookieHeader: string | null): Promise<string | null> {
+  const claims = await signedCookie<{ u: string; a: string }>(s.config, ACCOUNT_PURPOSE, cookieHeader, ACCOUNT_COOKIE);
   return claims && claims.u === userId && typeof claims.a === "string" ? claims.a : null;
 }

@@ -195,7 +195,7 @@ export async function ingestJob(s: Services, accountId: string, actor: string, n
       throw await insufficientCredits(db, accountId, ingest.unique, "This list");
     }
     const job = await getJob(db, accountId, jobId);
-    await recordAudit(db, s.request, { accountId, actor, action: "job.created", target: jobId, detail: { name: job.name, unique: job.unique } });
+    await recordAudit(s, { accountId, actor }, { action: "job.created", target: jobId, detail: { name: job.name, unique: job.unique } });
     s.waitUntil(s.hub(jobId).update(jobProgress(job), [], job.processed));
     if (!done) s.waitUntil(dispatchPending(s));
     else s.waitUntil(fanOut(s)); // every address was invalid: the job completed in the write above
@@ -246,7 +246,7 @@ export async function cancelJob(s: Services, accountId: string, jobId: string, a
   );
   const after = await getJob(s.db, accountId, jobId); // finished meanwhile, or canceled now
   if (canceled!.rows.length > 0) {
-    await recordAudit(s.db, s.request, { accountId, actor, action: "job.canceled", target: jobId });
+    await recordAudit(s, { accountId, actor }, { action: "job.canceled", target: jobId });
     s.waitUntil(s.hub(jobId).update(jobProgress(after), [], after.processed));
     s.waitUntil(fanOut(s));
   }
@@ -265,7 +265,7 @@ export async function deleteJob(s: Services, accountId: string, jobId: string, a
   const job = await getJob(s.db, accountId, jobId);
   if (!isTerminal(job.status)) throw new ServiceError("conflict", `Job ${jobId} is ${job.status}; cancel it first`);
   await s.db.update(jobs).set({ deletedAt: Date.now() }).where(and(eq(jobs.id, jobId), eq(jobs.accountId, accountId), isNull(jobs.deletedAt)));
-  await recordAudit(s.db, s.request, { accountId, actor, action: "job.deleted", target: jobId, detail: { name: job.name } });
+  await recordAudit(s, { accountId, actor }, { action: "job.deleted", target: jobId, detail: { name: job.name } });
   s.waitUntil(purgeJob(s.db, jobId));
 }
 

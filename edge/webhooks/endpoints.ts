@@ -49,7 +49,7 @@ export async function createEndpoint(s: Services, who: Who, input: NewEndpoint, 
     args: [id, accountId, input.kind, url, JSON.stringify([...new Set(input.events)]), input.description ?? null, sealed, now, MAX_ENDPOINTS],
   });
   if (inserted.rowsAffected === 0) throw new ServiceError("conflict", `An account has at most ${MAX_ENDPOINTS} webhook endpoints and hooks; delete one first`);
-  await recordAudit(s.db, s.request, { accountId, actor: who.actor, action: "webhook.created", target: id, detail: { url, events: input.events, kind: input.kind } }, now);
+  await recordAudit(s, who, { action: "webhook.created", target: id, detail: { url, events: input.events, kind: input.kind } }, now);
   return { ...endpointView(await endpointRow(s, who, id)), secret };
 }
 
@@ -100,7 +100,7 @@ export async function updateEndpoint(s: Services, who: Who, input: { id: string;
       updatedAt: now,
     })
     .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, who.accountId)));
-  await recordAudit(s.db, s.request, { accountId: who.accountId, actor: who.actor, action: "webhook.updated", target: id, detail: { ...patch } }, now);
+  await recordAudit(s, who, { action: "webhook.updated", target: id, detail: { ...patch } }, now);
   return getEndpoint(s, who, id);
 }
 
@@ -116,7 +116,7 @@ export async function deleteEndpoint(s: Services, who: Who, input: { id: string;
     ],
     "write",
   );
-  await recordAudit(s.db, s.request, { accountId: who.accountId, actor: who.actor, action: "webhook.deleted", target: id, detail: { url: endpoint.url, kind: endpoint.kind } });
+  await recordAudit(s, who, { action: "webhook.deleted", target: id, detail: { url: endpoint.url, kind: endpoint.kind } });
 }
 
 /** A new secret at once: deliveries from now on are signed with it only. */
@@ -125,7 +125,7 @@ export async function rotateSecret(s: Services, who: Who, id: string, now = Date
   const secret = newWebhookSecret();
   const sealed = await sealWebhookSecret(await vaultOf(s), who.accountId, id, secret);
   await s.db.update(webhookEndpoints).set({ secret: sealed, updatedAt: now }).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.accountId, who.accountId)));
-  await recordAudit(s.db, s.request, { accountId: who.accountId, actor: who.actor, action: "webhook.secret_rotated", target: id }, now);
+  await recordAudit(s, who, { action: "webhook.secret_rotated", target: id }, now);
   return { secret };
 }
 

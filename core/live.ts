@@ -1,19 +1,9 @@
 // Messages on a job's WebSocket, shared by the JobHub Durable Object and the browser.
-import type { FindAnswer, Result } from "./contracts.ts";
-import type { Verdict } from "./verdict.ts";
+import type { FindAnswer, JobView, Result } from "./contracts.ts";
+import type { JobStatus } from "./job.ts";
 
-/** Every status a job can have; the database's column and the API's enum are this list. */
-export const JOB_STATUSES = ["ingesting", "queued", "running", "completed", "failed", "canceled"] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-
-export interface JobProgress {
-  id: string;
-  status: JobStatus;
-  total: number;
-  unique: number;
-  processed: number;
-  counts: Record<Verdict, number>;
-}
+/** What the live messages tell of a job: the part of its API view that moves. */
+export type JobProgress = Pick<JobView, "id" | "status" | "total" | "unique" | "processed" | "counts">;
 
 /** A row of a job's latest results: a verification's result, or a find's answer (email null when none was found). */
 export type LatestRow = Result | FindAnswer;

@@ -3,7 +3,7 @@
 // `npm run db:generate` after a change here.
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { JOB_STATUSES } from "../core/live.ts";
+import { JOB_KINDS, JOB_STATUSES } from "../core/job.ts";
 
 const now = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
 
@@ -84,9 +84,6 @@ export const sessions = sqliteTable(
   },
   (t) => [index("sessions_expires").on(t.expiresAt)],
 );
-
-export const JOB_KINDS = ["verify", "find"] as const;
-export type JobKind = (typeof JOB_KINDS)[number];
 
 export const jobs = sqliteTable(
   "jobs",

@@ -3,7 +3,7 @@
 import { DEV_KEY_ACTOR } from "./auth.ts";
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { ingestJob } from "../jobs/jobs.ts";
-import { JOB_KINDS } from "../../db/schema.ts";
+import { JOB_KINDS } from "../../core/job.ts";
 import { defaultJobName, JsonFindJobRequest, JsonJobRequest, readUpload } from "../jobs/upload.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS, errorResponse, JobSchema } from "./schemas.ts";

@@ -2,13 +2,14 @@
 import { and, desc, eq, isNotNull, isNull } from "drizzle-orm";
 import { cleanAddress } from "../../core/address.ts";
 import { noRejects, type JobView } from "../../core/contracts.ts";
+import type { JobKind } from "../../core/job.ts";
 import type { ListRow } from "../../core/emailfile.ts";
 import { newId } from "../../core/ids.ts";
 import { MultipartError } from "../../core/multipart.ts";
 import { BatchCutter, Ingest, PeopleIngest, type BatchItem, type IngestedAddress } from "../../core/ingest.ts";
 import { invalidSyntaxResult } from "../../core/result.ts";
 import { isTerminal, type JobProgress } from "../../core/live.ts";
-import { batches, batchItems, jobEmails, jobs, type JobKind } from "../../db/schema.ts";
+import { batches, batchItems, jobEmails, jobs } from "../../db/schema.ts";
 import { ServiceError } from "../errors.ts";
 import type { EdgeDb } from "../db.ts";
 import type { Services } from "../context.ts";

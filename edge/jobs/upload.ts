@@ -5,8 +5,8 @@
 import { z } from "zod";
 import { capBytes, readCappedText } from "../../core/limitedbody.ts";
 import { MAX_EMAIL_LENGTH } from "../../core/contracts.ts";
+import { JOB_KINDS, type JobKind } from "../../core/job.ts";
 import { boundaryOf, MultipartError, readMultipartUpload, type MultipartUpload } from "../../core/multipart.ts";
-import { JOB_KINDS, type JobKind } from "../../db/schema.ts";
 import { ServiceError } from "../errors.ts";
 import type { IngestSource } from "./jobs.ts";
 

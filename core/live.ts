@@ -23,5 +23,7 @@ export const isTerminal = (status: JobStatus) => TERMINAL_STATUSES.includes(stat
 
 /** How many of the newest results ride along with each message. */
 export const LATEST_RESULTS = 20;
+/** How many rows a page of the job page's results table holds (edge/jobs/browse.ts). */
+export const RESULTS_PAGE_SIZE = 25;
 /** Minimum spacing of progress messages per job (4 a second at most). */
 export const PROGRESS_INTERVAL_MS = 250;

@@ -402,8 +402,8 @@ export const webhookEndpoints = sqliteTable(
 );
 
 /**
- * The outbox: one row per event, written in the same atomic write as what it tells of (a trigger
- * on jobs.status, see the migration), then fanned out to deliveries. `data` is null until the
+ * The outbox: one row per event, written in the same atomic write as what it tells of (a job's end
+ * by edge/jobs/lifecycle.ts), then fanned out to deliveries. `data` is null until the
  * fan-out fills it from the subject (a job's API view).
  */
 export const webhookEvents = sqliteTable(

@@ -1,6 +1,6 @@
 // Another account's job and a missing one look the same: 404, never a hint that the id exists.
 import { ServiceError } from "../../edge/errors.ts";
-import type { JobRow } from "../../edge/jobs/jobs.ts";
+import type { JobRow } from "../../edge/jobs/view.ts";
 
 export async function jobOr404(load: () => Promise<JobRow>): Promise<JobRow> {
   try {

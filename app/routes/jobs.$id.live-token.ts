@@ -8,6 +8,6 @@ import { jobOr404 } from "../lib/jobs.server.ts";
 export async function action(args: ActionFunctionArgs) {
   const viewer = await requireViewer(args);
   const { services } = args.context;
-  const job = await jobOr404(() => getJob(services.db, viewer.account.id, args.params.id!));
+  const job = await jobOr404(() => getJob(services, { accountId: viewer.account.id, actor: viewer.user.id }, args.params.id!));
   return Response.json(await mintLiveToken(services.config, job.id, viewer.account.id, viewer.holder));
 }

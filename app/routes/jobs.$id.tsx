@@ -11,7 +11,8 @@ import { VERDICTS, type Verdict } from "../../core/verdict.ts";
 import { authorize } from "../../edge/identity/accounts.ts";
 import { isTerminal, LATEST_RESULTS } from "../../core/live.ts";
 import { browseResults, latestResults } from "../../edge/jobs/browse.ts";
-import { cancelJob, deleteJob, getJob, jobProgress, jobView } from "../../edge/jobs/jobs.ts";
+import { cancelJob, deleteJob, getJob } from "../../edge/jobs/jobs.ts";
+import { jobProgress, jobView } from "../../edge/jobs/view.ts";
 import { mintLiveToken } from "../../edge/identity/livetoken.ts";
 import { requireViewer } from "../auth.server.ts";
 import { CandidatesTable, whyNone } from "../components/finder.tsx";
@@ -26,11 +27,13 @@ const isVerdict = (v: string | null): v is Verdict => (VERDICTS as readonly (str
 
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
-  const { db, config } = args.context.services;
-  const job = await jobOr404(() => getJob(db, viewer.account.id, args.params.id!));
+  const { services } = args.context;
+  const who = { accountId: viewer.account.id, actor: viewer.user.id };
+  const job = await jobOr404(() => getJob(services, who, args.params.id!));
   const url = new URL(args.request.url);
   const verdict = url.searchParams.get("verdict");
-  const [latest, results] = await Promise.all([latestResults(db, viewer.account.id, job.id, LATEST_RESULTS), browseResults(db, viewer.account.id, job.id, {
+  const [latest, results] = await Promise.all([latestResults(services, who, { jobId: job.id, limit: LATEST_RESULTS }), browseResults(services, who, {
+    jobId: job.id,
     verdict: isVerdict(verdict) ? verdict : undefined,
     reason: url.searchParams.get("reason") || undefined,
     q: url.searchParams.get("q") || undefined,
@@ -40,7 +43,7 @@ export async function loader(args: LoaderFunctionArgs) {
     job: jobView(job),
     progress: jobProgress(job),
     latest,
-    live: await mintLiveToken(config, job.id, viewer.account.id, viewer.holder),
+    live: await mintLiveToken(services.config, job.id, viewer.account.id, viewer.holder),
     results,
     canDelete: can(viewer.account.role, "jobs:delete"),
   };
@@ -52,10 +55,10 @@ export async function action(args: ActionFunctionArgs) {
   try {
     authorize(viewer, "jobs:delete");
     if (intent === "delete") {
-      await deleteJob(args.context.services, viewer.account.id, args.params.id!, viewer.user.id);
+      await deleteJob(args.context.services, { accountId: viewer.account.id, actor: viewer.user.id }, args.params.id!);
       return redirect("/dashboard");
     }
-    await cancelJob(args.context.services, viewer.account.id, args.params.id!, viewer.user.id);
+    await cancelJob(args.context.services, { accountId: viewer.account.id, actor: viewer.user.id }, args.params.id!);
     return { error: null };
   } catch (e) {
     return refused(e);

@@ -3,6 +3,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { getJob } from "../jobs/jobs.ts";
 import { mintLiveToken } from "../identity/livetoken.ts";
 import type { AppEnv } from "./app.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS, JobIdParam, NOT_FOUND } from "./schemas.ts";
 
 const route = createRoute({
@@ -30,7 +31,7 @@ const route = createRoute({
 export function registerJobsLiveToken(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
     const { services, accountId, keyId } = c.var;
-    const job = await getJob(services.db, accountId, c.req.valid("param").id);
+    const job = await getJob(services, whoOf(c), c.req.valid("param").id);
     // Bound to the key: revoking it also closes the door to sockets not yet opened.
     const { token, expiresAt } = await mintLiveToken(services.config, job.id, accountId, keyId ? { key: keyId } : { dev: true });
     const ws = services.origin.replace(/^http/, "ws");

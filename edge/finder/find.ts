@@ -25,7 +25,7 @@ export function findPersonOnce(
   idempotencyKey?: string | null,
 ): Promise<{ answer: FindAnswer; replayed: boolean }> {
   const request = [req.first_name ?? null, req.last_name ?? null, req.full_name ?? null, req.domain ?? null, req.trace ?? false];
-  return idempotent(s, accountId, "find", requestId, idempotencyKey, request, (chargeKey) => findPerson(s, accountId, actor, chargeKey, req), (a) => a.email !== null);
+  return idempotent(s, { accountId, actor }, { what: "find", requestId, idempotencyKey, request, run: (chargeKey) => findPerson(s, accountId, actor, chargeKey, req), keep: (a) => a.email !== null });
 }
 
 export async function findPerson(s: Services, accountId: string, actor: string, requestId: string, req: FindPersonRequest): Promise<FindAnswer> {
@@ -34,10 +34,10 @@ export async function findPerson(s: Services, accountId: string, actor: string, 
   const { person, domain } = parsed;
   const list = findCandidates(person, domain, await knownPatterns(s.db, domain), req.provided_email);
   if (list.length === 0) throw new ServiceError("validation_failed", "first_name: no address can be made from this name");
-  await needOneCredit(s, accountId, "A find");
+  await needOneCredit(s, { accountId, actor }, "A find");
   const answer = await askProbes(s, (probe) => s.probeClient.find(probe, { candidates: list, ...(req.trace ? { trace: true } : {}) }, DEFAULT_CHECK_BUDGET_MS));
   if (answer.email === null) return answer;
-  await chargeOne(s, accountId, actor, requestId, "find");
+  await chargeOne(s, { accountId, actor }, { chargeKey: requestId, what: "find" });
   // A catch-all server accepted it without knowing the mailbox: nothing to learn from that.
   if (answer.verdict === "deliverable" && answer.catch_all === false) await learnPattern(s.db, answer.email, person);
   return answer;

@@ -1,6 +1,6 @@
 // Outbound webhooks (issue 12): endpoints, the outbox fan-out, and delivery attempts signed with
-// Standard Webhooks 1.0. An event is written in the same write as what it tells of (a trigger on
-// jobs.status; an insert after a single check), fanned out to one delivery per subscribed endpoint
+// Standard Webhooks 1.0. An event is written in the same write as what it tells of (a job's end
+// by edge/jobs/lifecycle.ts; an insert after a single check), fanned out to one delivery per subscribed endpoint
 // (its id is the `webhook-id`, the same on every attempt), and each attempt claims its delivery
 // with one conditional write, makes the HTTP call with no lock held, then records what happened.
 // At least once: a receiver may see a delivery twice, always with the same `webhook-id`.
@@ -16,7 +16,7 @@ import type { EdgeDb } from "../db.ts";
 import { ServiceError } from "../errors.ts";
 import { recordAudit, type AuditWho } from "../audit/audit.ts";
 import type { Services } from "../context.ts";
-import { jobView } from "../jobs/jobs.ts";
+import { jobView } from "../jobs/view.ts";
 import { afterCursor, decodeCursor, toPage } from "../paging.ts";
 import { SecretError, vaultOf } from "../secrets/secrets.ts";
 import { newWebhookSecret, sealClearWebhookSecrets, sealWebhookSecret, webhookSigningSecret } from "./secrets.ts";

@@ -113,7 +113,7 @@ export const jobs = sqliteTable(
     creditsReserved: integer("credits_reserved").notNull().default(0),
     createdAt: integer("created_at").notNull().default(now),
     finishedAt: integer("finished_at"),
-    /** Deleted by its owner: hidden at once, its rows purged in small steps (jobs.ts purgeDeletedJobs). */
+    /** Deleted by its owner: hidden at once, its rows purged in small steps (edge/jobs/purge.ts). */
     deletedAt: integer("deleted_at"),
   },
   (t) => [index("jobs_account_created").on(t.accountId, t.createdAt), index("jobs_deleted").on(t.deletedAt)],

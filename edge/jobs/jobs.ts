@@ -58,5 +58,5 @@ export async function deleteJob(s: Services, who: Who, jobId: string): Promise<v
   if (!isTerminal(job.status)) throw new ServiceError("conflict", `Job ${jobId} is ${job.status}; cancel it first`);
   await s.db.update(jobs).set({ deletedAt: Date.now() }).where(and(eq(jobs.id, jobId), eq(jobs.accountId, who.accountId), isNull(jobs.deletedAt)));
   await recordAudit(s.db, s.request, { accountId: who.accountId, actor: who.actor, action: "job.deleted", target: jobId, detail: { name: job.name } });
-  s.waitUntil(purgeJob(s.db, jobId));
+  s.waitUntil(purgeJob(s, jobId));
 }

@@ -1,14 +1,14 @@
-// Purging deleted jobs: their rows go in small steps, each holding the write lock briefly. Fleet-wide
-// work for nobody in particular: takes the database (a request's delete) or `(services)` (the sweeper).
+// Purging deleted jobs: their rows go in small steps, each holding the write lock briefly. Work for
+// nobody in particular (the job is already gone for its owner): `(services)` or `(services, jobId)`.
 import { isNotNull } from "drizzle-orm";
 import { jobs } from "../../db/schema.ts";
-import type { EdgeDb } from "../db.ts";
 import type { Services } from "../context.ts";
 
 /** Rows removed per statement when a deleted job is purged: each step holds the write lock briefly. */
 export const PURGE_ROWS = 5_000;
 
-export async function purgeJob(db: EdgeDb, jobId: string): Promise<void> {
+export async function purgeJob(s: Services, jobId: string): Promise<void> {
+  const { db } = s;
   for (;;) {
     const step = await db.$client.execute({ sql: "DELETE FROM job_emails WHERE rowid IN (SELECT rowid FROM job_emails WHERE job_id = ? LIMIT ?)", args: [jobId, PURGE_ROWS] });
     if (step.rowsAffected < PURGE_ROWS) break;
@@ -26,6 +26,6 @@ export async function purgeJob(db: EdgeDb, jobId: string): Promise<void> {
 /** The sweeper's part: purges of deleted jobs that a request did not finish. Returns how many jobs. */
 export async function purgeDeletedJobs(s: Services): Promise<number> {
   const deleted = await s.db.select({ id: jobs.id }).from(jobs).where(isNotNull(jobs.deletedAt)).limit(10);
-  for (const { id } of deleted) await purgeJob(s.db, id);
+  for (const { id } of deleted) await purgeJob(s, id);
   return deleted.length;
 }

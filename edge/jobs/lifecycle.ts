@@ -48,7 +48,7 @@ const recordEvent = (jobId: string, now: number): InStatement => ({
   args: [newId("msg"), jobId, now],
 });
 
-/** A status change, then its event and the credits' settlement (each a no-op unless the job ended now). */
+/** A status change, then its event (only if it ended the job now) and the credits' settlement (once per job, by its ledger key). */
 function ending(jobId: string, move: InStatement, now: number, between: InStatement[] = [], effects: (moved: boolean) => Effects = () => ({})): Transition {
   return {
     statements: [move, recordEvent(jobId, now), ...between, ...settleStatements(jobId, now)],
@@ -80,7 +80,8 @@ export interface Ingested {
  * ingesting → queued, or → completed when ingest answered every address. Runs only when the
  * statement just before it changed a row (the credits' reservation took them), so a job is never
  * queued unpaid. Like the code before this module, it also moves a job canceled or failed while its
- * upload streamed: an upload's end always reserves, and the job must carry what it reserved.
+ * upload streamed: an upload's end always reserves, and the job must carry what it reserved. (When
+ * such a job is completed here, it tells job.completed; the trigger this replaced told nothing.)
  */
 export function queue(jobId: string, ingest: Ingested, now: number): Transition {
   const done = ingest.unique === ingest.answered;

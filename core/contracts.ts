@@ -1,7 +1,7 @@
 // Wire contracts between the edge, the probe and the browser. Field names are a public contract
 // (the CLI's --json output and the API's results use the same record): extend, never rename.
 import { z } from "zod";
-import type { JobStatus } from "./live.ts";
+import { JOB_KINDS, JOB_STATUSES } from "./enums.ts";
 import { REASONS, VERDICTS } from "./verdict.ts";
 
 /** What a result keeps of a server's reply text: evidence, not a transcript. */
@@ -206,23 +206,30 @@ export type RejectReason = (typeof REJECT_REASONS)[number];
 export type RejectCounts = Record<RejectReason, number>;
 export const noRejects = (): RejectCounts => ({ no_address: 0, too_long: 0, invalid_person: 0 });
 
-/** A job as the API shows it (a contract: extend, never rename). */
-export interface JobView {
-  id: string;
-  name: string;
+const count = () => z.number().int();
+
+/**
+ * A job as the API shows it (a contract: extend, never rename). The API's `Job` schema is this one
+ * with its OpenAPI descriptions (edge/api/schemas.ts); the live messages carry a part of it
+ * (core/live.ts JobProgress).
+ */
+export const JobSchema = z.object({
+  id: z.string(),
+  name: z.string(),
   /** verify: a list of addresses; find: a list of people whose addresses are found (issue 14). */
-  kind: "verify" | "find";
-  status: JobStatus;
+  kind: z.enum(JOB_KINDS),
+  status: z.enum(JOB_STATUSES),
   /** Rows with an address cell (find: rows naming a person); the file's rows are total + the sum of rejects. */
-  total: number;
+  total: count(),
   /** Addresses (find: people) after case-insensitive dedupe; each gets a result. */
-  unique: number;
-  processed: number;
-  counts: { deliverable: number; undeliverable: number; risky: number; unknown: number };
+  unique: count(),
+  processed: count(),
+  counts: z.object({ deliverable: count(), undeliverable: count(), risky: count(), unknown: count() }),
   /** processed / unique, 0–1. */
-  progress: number;
+  progress: z.number().min(0).max(1),
   /** Rows that got no result, by reason. */
-  rejects: RejectCounts;
-  created_at: string;
-  finished_at: string | null;
-}
+  rejects: z.record(z.enum(REJECT_REASONS), count()),
+  created_at: z.string(),
+  finished_at: z.string().nullable(),
+});
+export type JobView = z.infer<typeof JobSchema>;

@@ -1,10 +1,16 @@
 // The closed sets of words the domain stores and speaks: db/schema.ts types its columns with them,
 // the API offers them in its schemas and the app labels them. Sets with a module of their own live
-// there: verdicts (core/verdict.ts), roles (core/roles.ts), job statuses (core/live.ts), API key
-// modes (core/apikeys.ts).
+// there: verdicts (core/verdict.ts), roles (core/roles.ts), API key modes (core/apikeys.ts).
+// No zod here: db/schema.ts loads this first thing, and a zod schema built before
+// @hono/zod-openapi loads has no `.openapi()` (zod 4 copies methods onto a schema when it is
+// built), which edge/api/schemas.ts needs on the contracts' schemas (core/contracts.ts).
 
 export const ACCOUNT_KINDS = ["personal", "team"] as const;
 export type AccountKind = (typeof ACCOUNT_KINDS)[number];
+
+/** Every status a job can have; the database's column and the API's enum are this list. */
+export const JOB_STATUSES = ["ingesting", "queued", "running", "completed", "failed", "canceled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
 
 /** verify: a list of addresses; find: a list of people whose addresses are to be found (issue 14). */
 export const JOB_KINDS = ["verify", "find"] as const;

@@ -1,19 +1,9 @@
 // Messages on a job's WebSocket, shared by the JobHub Durable Object and the browser.
-import type { FindAnswer, Result } from "./contracts.ts";
-import type { Verdict } from "./verdict.ts";
+import type { FindAnswer, JobView, Result } from "./contracts.ts";
+import type { JobStatus } from "./enums.ts";
 
-/** Every status a job can have; the database's column and the API's enum are this list. */
-export const JOB_STATUSES = ["ingesting", "queued", "running", "completed", "failed", "canceled"] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-
-export interface JobProgress {
-  id: string;
-  status: JobStatus;
-  total: number;
-  unique: number;
-  processed: number;
-  counts: Record<Verdict, number>;
-}
+/** What the live messages tell of a job: the part of its API view that moves. */
+export type JobProgress = Pick<JobView, "id" | "status" | "total" | "unique" | "processed" | "counts">;
 
 /** A row of a job's latest results: a verification's result, or a find's answer (email null when none was found). */
 export type LatestRow = Result | FindAnswer;
@@ -33,5 +23,7 @@ export const isTerminal = (status: JobStatus) => TERMINAL_STATUSES.includes(stat
 
 /** How many of the newest results ride along with each message. */
 export const LATEST_RESULTS = 20;
+/** How many rows a page of the job page's results table holds (edge/jobs/browse.ts). */
+export const RESULTS_PAGE_SIZE = 25;
 /** Minimum spacing of progress messages per job (4 a second at most). */
 export const PROGRESS_INTERVAL_MS = 250;

@@ -4,8 +4,7 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { KEY_MODES } from "../core/apikeys.ts";
-import { ACCOUNT_KINDS, JOB_KINDS, LEDGER_REASONS, WEBHOOK_DELIVERY_STATUSES, WEBHOOK_DISABLED_REASONS, WEBHOOK_ENDPOINT_KINDS } from "../core/enums.ts";
-import { JOB_STATUSES } from "../core/live.ts";
+import { ACCOUNT_KINDS, JOB_KINDS, JOB_STATUSES, LEDGER_REASONS, WEBHOOK_DELIVERY_STATUSES, WEBHOOK_DISABLED_REASONS, WEBHOOK_ENDPOINT_KINDS } from "../core/enums.ts";
 import { ROLES } from "../core/roles.ts";
 import { VERDICTS } from "../core/verdict.ts";
 
@@ -117,7 +116,7 @@ export const jobs = sqliteTable(
     creditsReserved: integer("credits_reserved").notNull().default(0),
     createdAt: integer("created_at").notNull().default(now),
     finishedAt: integer("finished_at"),
-    /** Deleted by its owner: hidden at once, its rows purged in small steps (jobs.ts purgeDeletedJobs). */
+    /** Deleted by its owner: hidden at once, its rows purged in small steps (edge/jobs/purge.ts). */
     deletedAt: integer("deleted_at"),
   },
   (t) => [index("jobs_account_created").on(t.accountId, t.createdAt), index("jobs_deleted").on(t.deletedAt)],
@@ -384,8 +383,8 @@ export const webhookEndpoints = sqliteTable(
 );
 
 /**
- * The outbox: one row per event, written in the same atomic write as what it tells of (a trigger
- * on jobs.status, see the migration), then fanned out to deliveries. `data` is null until the
+ * The outbox: one row per event, written in the same atomic write as what it tells of (a job's end
+ * by edge/jobs/lifecycle.ts), then fanned out to deliveries. `data` is null until the
  * fan-out fills it from the subject (a job's API view).
  */
 export const webhookEvents = sqliteTable(

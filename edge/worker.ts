@@ -43,7 +43,7 @@ import { registerWebhookCallbacks } from "./api/internal_webhooks.ts";
 import { JobHub } from "./jobhub.ts";
 import { buildServices } from "./context.ts";
 import { sweepAutoTopUps } from "./billing/billing.ts";
-import { sweep } from "./dispatch/dispatch.ts";
+import { sweep } from "./dispatch/sweep.ts";
 import { purgeExpiredSessions } from "./identity/session.ts";
 import { sweepWebhooks } from "./webhooks/sweep.ts";
 

@@ -14,7 +14,7 @@ const REFRESH_MS = 3_000;
 
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
-  const { data } = await listJobs(args.context.services.db, viewer.account.id, 50);
+  const { data } = await listJobs(args.context.services, { accountId: viewer.account.id, actor: viewer.user.id }, { limit: 50 });
   return { account: viewer.account.name, jobs: data };
 }
 

@@ -35,7 +35,7 @@ export async function action(args: ActionFunctionArgs) {
       const people = field("people").split(/\r?\n/).filter((l) => l.trim() !== "").map(personFromLine);
       if (people.length === 0) throw new ServiceError("validation_failed", "people: paste one person per line, a name and a domain");
       if (people.length > MAX_PASTED_PEOPLE) throw new ServiceError("validation_failed", `people: ${fmt(people.length)} lines; up to ${fmt(MAX_PASTED_PEOPLE)} can be pasted, upload a file for more`);
-      const job = await ingestJob(args.context.services, viewer.account.id, viewer.user.id, defaultJobName(), { kind: "people", people }, "find");
+      const job = await ingestJob(args.context.services, { accountId: viewer.account.id, actor: viewer.user.id }, { name: defaultJobName(), source: { kind: "people", people }, kind: "find" });
       return redirect(`/jobs/${job.id}`);
     }
     // The service checks the fields and names the one it refuses; the trace is part of the evidence.

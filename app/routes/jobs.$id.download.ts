@@ -8,14 +8,14 @@ const CONTENT_TYPE: Record<ExportFormat, string> = { csv: "text/csv; charset=utf
 
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
-  const { db } = args.context.services;
-  const job = await jobOr404(() => getJob(db, viewer.account.id, args.params.id!));
+  const { services } = args.context;
+  const job = await jobOr404(() => getJob(services, { accountId: viewer.account.id, actor: viewer.user.id }, args.params.id!));
   const url = new URL(args.request.url);
   const format = (EXPORT_FORMATS as readonly string[]).includes(url.searchParams.get("format") ?? "") ? (url.searchParams.get("format") as ExportFormat) : "csv";
   const verdicts = url.searchParams.getAll("verdict").flatMap((v) => v.split(",")).filter((v): v is Verdict => (VERDICTS as readonly string[]).includes(v));
   const slug = job.name.replace(/[^\w.-]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 60) || job.id;
   const suffix = verdicts.length > 0 && verdicts.length < VERDICTS.length ? `-${verdicts.join("+")}` : "";
-  return new Response(exportResults(db, job, format, verdicts.length > 0 ? verdicts : null), {
+  return new Response(exportResults(services, { job, format, verdicts: verdicts.length > 0 ? verdicts : null }), {
     headers: {
       "content-type": CONTENT_TYPE[format],
       "content-disposition": `attachment; filename="${slug}${suffix}.${format}"`,

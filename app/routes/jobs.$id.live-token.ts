@@ -7,6 +7,6 @@ import { getJob, jobOr404 } from "../lib/jobs.server.ts";
 export async function action(args: ActionFunctionArgs) {
   const viewer = await requireViewer(args);
   const { services } = args.context;
-  const job = await jobOr404(() => getJob(services.db, viewer.account.id, args.params.id!));
+  const job = await jobOr404(() => getJob(services, viewer, args.params.id!));
   return Response.json(await mintLiveToken(services, viewer, { jobId: job.id, holder: viewer.holder }));
 }

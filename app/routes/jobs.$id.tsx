@@ -23,11 +23,13 @@ const isVerdict = (v: string | null): v is Verdict => (VERDICTS as readonly (str
 
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
-  const { db } = args.context.services;
-  const job = await jobOr404(() => getJob(db, viewer.account.id, args.params.id!));
+  const { services } = args.context;
+  const who = viewer;
+  const job = await jobOr404(() => getJob(services, who, args.params.id!));
   const url = new URL(args.request.url);
   const verdict = url.searchParams.get("verdict");
-  const [latest, results] = await Promise.all([latestResults(db, viewer.account.id, job.id, LATEST_RESULTS), browseResults(db, viewer.account.id, job.id, {
+  const [latest, results] = await Promise.all([latestResults(services, who, { jobId: job.id, limit: LATEST_RESULTS }), browseResults(services, who, {
+    jobId: job.id,
     verdict: isVerdict(verdict) ? verdict : undefined,
     reason: url.searchParams.get("reason") || undefined,
     q: url.searchParams.get("q") || undefined,
@@ -49,10 +51,10 @@ export async function action(args: ActionFunctionArgs) {
   try {
     authorize(viewer, "jobs:delete");
     if (intent === "delete") {
-      await deleteJob(args.context.services, viewer.account.id, args.params.id!, viewer.user.id);
+      await deleteJob(args.context.services, { accountId: viewer.account.id, actor: viewer.user.id }, args.params.id!);
       return redirect("/dashboard");
     }
-    await cancelJob(args.context.services, viewer.account.id, args.params.id!, viewer.user.id);
+    await cancelJob(args.context.services, { accountId: viewer.account.id, actor: viewer.user.id }, args.params.id!);
     return { error: null };
   } catch (e) {
     return refused(e);

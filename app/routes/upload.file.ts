@@ -12,7 +12,7 @@ export async function action(args: ActionFunctionArgs) {
   const wantsJson = (request.headers.get("accept") ?? "").includes("application/json");
   try {
     const { name, source, kind } = await readUpload(request, context.services.config.MXRAY_MAX_UPLOAD_BYTES);
-    const job = await ingestJob(context.services, viewer.account.id, viewer.user.id, name || defaultJobName(), source, kind);
+    const job = await ingestJob(context.services, { accountId: viewer.account.id, actor: viewer.user.id }, { name: name || defaultJobName(), source, kind });
     return wantsJson ? Response.json({ job }, { status: 201 }) : redirect(`/jobs/${job.id}`);
   } catch (err) {
     const e = findServiceError(err);

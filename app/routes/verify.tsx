@@ -22,7 +22,7 @@ export async function action(args: ActionFunctionArgs) {
   if (!email) return { error: { code: "validation_failed", message: "Enter an address to check." } };
   try {
     // A trace is asked for, so the answer is fresh from a probe (the cache keeps no traces).
-    const outcome = await checkAddress(args.context.services, viewer.account.id, viewer.user.id, newId("req"), { email, trace: true });
+    const outcome = await checkAddress(args.context.services, { accountId: viewer.account.id, actor: viewer.user.id }, { check: { email, trace: true }, requestId: newId("req") });
     return { result: outcome.result, cached: outcome.cached };
   } catch (e) {
     return refused(e);

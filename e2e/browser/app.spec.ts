@@ -4,7 +4,7 @@
 // world's truth, the results table and evidence, API keys, a single check with its trace, roles,
 // and tenant isolation. Each page is photographed into test-results/pages.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { RESULTS_PAGE_SIZE } from "../../edge/jobs/browse.ts";
+import { RESULTS_PAGE_SIZE } from "../../core/live.ts";
 import { join } from "node:path";
 import Papa from "papaparse";
 import { expect, shot, signIn, test, truth, uniqueEmail } from "./fixtures.ts";

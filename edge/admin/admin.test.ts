@@ -16,7 +16,8 @@ import {
 } from "./admin.ts";
 import { buildServices, type Services } from "../context.ts";
 import { ledgerDrift } from "../credits/ledger.ts";
-import { dispatchPending, liveProbes, sweep } from "../dispatch/dispatch.ts";
+import { dispatchPending, liveProbes } from "../dispatch/dispatch.ts";
+import { sweep } from "../dispatch/sweep.ts";
 import { recordHeartbeat } from "../dispatch/probes.ts";
 import { applyStripeEvent } from "../billing/payments.ts";
 import { applyResultChunk } from "../jobs/results.ts";
@@ -47,7 +48,7 @@ async function account(name: string, email: string) {
 }
 
 describe("the fleet", () => {
-  const heartbeat = (now: number) => recordHeartbeat(s.db, { probe_id: "prb_one", url: "http://prb-one.test", version: "1.2.3", in_flight: 0, capacity: 4, draining: false, sent_at: new Date(now).toISOString() }, now);
+  const heartbeat = (now: number) => recordHeartbeat(s, { probe_id: "prb_one", url: "http://prb-one.test", version: "1.2.3", in_flight: 0, capacity: 4, draining: false, sent_at: new Date(now).toISOString() }, now);
 
   it("a disabled probe leaves dispatch and stays out through its heartbeats until it is enabled", async () => {
     const now = Date.now();
@@ -209,7 +210,7 @@ describe("draining and disabling a probe", () => {
 
     await setProbeState(s, ops, { probeId: "prb_a", state: "drained" });
     const hb: Heartbeat = { probe_id: "prb_a", url: "http://prb_a.test", version: "1", in_flight: 2, capacity: 2, draining: false, sent_at: "" };
-    await recordHeartbeat(s.db, hb); // a heartbeat keeps the operator's drain
+    await recordHeartbeat(s, hb); // a heartbeat keeps the operator's drain
     expect((await liveProbes(s)).map((p) => p.id)).toEqual(["prb_b"]);
     expect((await sweep(s)).reclaimed).toBe(0);
     const held = await s.db.select().from(batches).where(inArray(batches.id, ids));
@@ -227,8 +228,8 @@ describe("the fleet's health and last hour", () => {
   it("keeps a heartbeat's self-check and shared state, also through heartbeats without them", async () => {
     const selfCheck = { checked_at: "2026-11-30T09:00:00.000Z", ok: false, checks: [{ name: "ptr", ok: false, detail: "no PTR for 192.0.2.1" }, { name: "port 25", ok: true, detail: "banner" }] };
     const hb: Heartbeat = { probe_id: "prb_one", url: "http://prb-one.test", version: "1", in_flight: 0, capacity: 4, draining: false, sent_at: "" };
-    await recordHeartbeat(s.db, { ...hb, self_check: selfCheck, shared_state: { mode: "redis", open_breakers: 3 } }, T0);
-    await recordHeartbeat(s.db, hb, T0 + 1);
+    await recordHeartbeat(s, { ...hb, self_check: selfCheck, shared_state: { mode: "redis", open_breakers: 3 } }, T0);
+    await recordHeartbeat(s, hb, T0 + 1);
     expect((await fleet(s, T0 + 1))[0]).toMatchObject({ selfCheck, sharedState: { mode: "redis", open_breakers: 3 }, lastHour: { results: 0, unknownRate: null } });
   });
 

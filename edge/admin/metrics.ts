@@ -3,7 +3,7 @@
 // events held. A handful of grouped counts over indexed or small tables; no per-request counters
 // (isolates come and go, so only the database sees the whole fleet).
 import { WEBHOOK_DELIVERY_STATUSES } from "../../core/enums.ts";
-import { JOB_STATUSES } from "../../core/live.ts";
+import { JOB_STATUSES } from "../../core/enums.ts";
 import type { Services } from "../context.ts";
 
 interface Sample {

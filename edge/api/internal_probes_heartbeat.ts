@@ -3,7 +3,7 @@
 // heartbeat also lets waiting batches go to it.
 import type { Hono } from "hono";
 import { HeartbeatSchema } from "../../core/contracts.ts";
-import { dispatchPending } from "../dispatch/dispatch.ts";
+import { afterCommit } from "../aftercommit.ts";
 import { recordHeartbeat } from "../dispatch/probes.ts";
 import type { AppEnv } from "./app.ts";
 import { readSignedJson } from "./signed.ts";
@@ -14,8 +14,7 @@ export function registerProbeHeartbeat(app: Hono<AppEnv>): void {
   app.post("/internal/probes/heartbeat", async (c) => {
     // Once only: a replayed heartbeat would undo a drain or keep a dead probe alive.
     const hb = await readSignedJson(c, HeartbeatSchema, MAX_HEARTBEAT_BYTES, { once: true });
-    await recordHeartbeat(c.var.services.db, hb);
-    if (!hb.draining) c.var.services.waitUntil(dispatchPending(c.var.services));
+    afterCommit(c.var.services, await recordHeartbeat(c.var.services, hb));
     return c.json({ ok: true });
   });
 }

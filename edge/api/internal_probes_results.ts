@@ -3,8 +3,7 @@
 // let it go. While the database is unreachable the answer is 503 and the outbox keeps the chunk.
 import type { Hono } from "hono";
 import { ResultChunkSchema } from "../../core/contracts.ts";
-import { LATEST_RESULTS } from "../../core/live.ts";
-import { followUp } from "../jobs/followup.ts";
+import { afterCommit } from "../aftercommit.ts";
 import { applyResultChunk } from "../jobs/results.ts";
 import type { AppEnv } from "./app.ts";
 import { readSignedJson } from "./signed.ts";
@@ -22,9 +21,8 @@ export function registerProbeResults(app: Hono<AppEnv>): void {
     const applying = applyResultChunk(s.db, chunk);
     s.waitUntil(applying.catch(() => undefined));
     const outcome = await applying;
-    // A find's answer goes live as stored: without the person's key or the SMTP trace.
-    const finds = (chunk.finds ?? []).slice(-LATEST_RESULTS).map(({ key: _key, trace: _trace, ...answer }) => answer);
-    followUp(s, outcome, [...chunk.results, ...finds]);
+    // The hub hears of the answers, a freed probe gets more work, a finished job's event goes out.
+    afterCommit(s, outcome.effects);
     return c.json({ applied: outcome.applied, requeued: outcome.requeued });
   });
 }

@@ -1,8 +1,6 @@
 // Schemas the OpenAPI document shows, shared by the /api/v1 operations.
 import { z } from "@hono/zod-openapi";
-import { FindAnswerSchema, REJECT_REASONS, ResultSchema as CoreResult } from "../../core/contracts.ts";
-import { JOB_STATUSES } from "../../core/live.ts";
-import { JOB_KINDS } from "../../core/enums.ts";
+import { FindAnswerSchema, JobSchema as CoreJob, ResultSchema as CoreResult } from "../../core/contracts.ts";
 import { API_ERRORS } from "./errors.ts";
 
 export const ErrorSchema = z
@@ -25,35 +23,25 @@ export const JobFindResultSchema = FindAnswerSchema.omit({ trace: true })
     description: "A job of kind `find`: one person's answer, `email` the address found or null (as POST /api/v1/find answers).",
   });
 
-export const CountsSchema = z.object({
-  deliverable: z.number().int(),
-  undeliverable: z.number().int(),
-  risky: z.number().int(),
-  unknown: z.number().int(),
-});
-
-export const JobSchema = z
-  .object({
-    id: z.string().openapi({ example: "job_3kq8Zp1m0aVw2XbYcD4e" }),
-    name: z.string(),
-    kind: z.enum(JOB_KINDS).openapi({ description: "`verify`: a list of addresses; `find`: a list of people whose addresses are found" }),
-    status: z.enum(JOB_STATUSES),
-    total: z.number().int().openapi({ description: "Rows with an address cell; the upload's rows are `total` plus the sum of `rejects`" }),
-    unique: z.number().int().openapi({ description: "Addresses after case-insensitive dedupe; each gets a result" }),
-    processed: z.number().int().openapi({ description: "Unique addresses with a final result" }),
-    counts: CountsSchema,
-    progress: z.number().min(0).max(1).openapi({ description: "processed / unique" }),
-    rejects: z.record(z.enum(REJECT_REASONS), z.number().int()).openapi({
-      description:
-        "Rows that got no result, by reason: `no_address` (the email cell is empty), `too_long` (longer than 512 characters), " +
-        "`invalid_person` (a `find` job's row without a usable name and domain). " +
-        "Every other row gets a result (a repeated address shares its first row's).",
-      example: { no_address: 3, too_long: 0, invalid_person: 0 },
-    }),
-    created_at: z.string().openapi({ format: "date-time" }),
-    finished_at: z.string().nullable().openapi({ format: "date-time" }),
-  })
-  .openapi("Job");
+/** The job contract (core/contracts.ts), with what the document says of its fields. */
+const job = CoreJob.shape;
+export const JobSchema = CoreJob.extend({
+  id: job.id.openapi({ example: "job_3kq8Zp1m0aVw2XbYcD4e" }),
+  kind: job.kind.openapi({ description: "`verify`: a list of addresses; `find`: a list of people whose addresses are found" }),
+  total: job.total.openapi({ description: "Rows with an address cell; the upload's rows are `total` plus the sum of `rejects`" }),
+  unique: job.unique.openapi({ description: "Addresses after case-insensitive dedupe; each gets a result" }),
+  processed: job.processed.openapi({ description: "Unique addresses with a final result" }),
+  progress: job.progress.openapi({ description: "processed / unique" }),
+  rejects: job.rejects.openapi({
+    description:
+      "Rows that got no result, by reason: `no_address` (the email cell is empty), `too_long` (longer than 512 characters), " +
+      "`invalid_person` (a `find` job's row without a usable name and domain). " +
+      "Every other row gets a result (a repeated address shares its first row's).",
+    example: { no_address: 3, too_long: 0, invalid_person: 0 },
+  }),
+  created_at: job.created_at.openapi({ format: "date-time" }),
+  finished_at: job.finished_at.openapi({ format: "date-time" }),
+}).openapi("Job");
 
 /** An Idempotency-Key header: Stripe's limit of 255, printable ASCII because it travels in a header. */
 export const IdempotencyKeyHeader = z

@@ -13,7 +13,7 @@ import type { ProbeClient } from "../adapters/probeclient.ts";
 import { ServiceError } from "../errors.ts";
 import { buildServices } from "../context.ts";
 import { moveStatements } from "../credits/ledger.ts";
-import type { JobView } from "../jobs/jobs.ts";
+import type { JobView } from "../../core/contracts.ts";
 import { checkAddress } from "../verify/verify.ts";
 import { call, errorCode, result, seedAccount, testDb as db } from "../testing.ts";
 import { MAX_API_JSON_BYTES } from "./middleware.ts";
@@ -120,7 +120,7 @@ describe("parallel single checks against few credits", () => {
     const s = { ...buildServices(env, { waitUntil: () => {} }, "http://edge.test"), probeClient };
     const outcomes = await Promise.all(
       Array.from({ length: N }, (_, i) =>
-        checkAddress(s, accountId, "user_test", newId("req"), { email: `p${i}.${newId("req").slice(4, 12).toLowerCase()}@example.com` }).then(
+        checkAddress(s, { accountId, actor: "user_test" }, { check: { email: `p${i}.${newId("req").slice(4, 12).toLowerCase()}@example.com` }, requestId: newId("req") }).then(
           () => "ok",
           (e: unknown) => (e instanceof ServiceError ? e.code : Promise.reject(e)),
         ),

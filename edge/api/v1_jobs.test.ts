@@ -10,7 +10,7 @@ import type { LiveMessage } from "../../core/live.ts";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
 import { accounts, apiKeys, batches, batchItems, jobs } from "../../db/schema.ts";
 import { call, errorCode, result, seedAccount, testDb as db } from "../testing.ts";
-import type { JobView } from "../jobs/jobs.ts";
+import type { JobView } from "../../core/contracts.ts";
 
 async function createJob(key: string, body: BodyInit, type: string, query = "") {
   return call(`/api/v1/jobs${query}`, { method: "POST", key, body, headers: type ? { "content-type": type } : {} });

@@ -1,8 +1,8 @@
 // POST /api/v1/jobs: a bulk job from a JSON array, a plain-text list, or a CSV/TSV (raw body or
 // multipart `file`). Raw bodies are streamed into the job as they arrive; the answer is the job.
-import { DEV_KEY_ACTOR } from "./auth.ts";
+import { whoOf } from "./auth.ts";
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
-import { ingestJob } from "../jobs/jobs.ts";
+import { ingestJob } from "../jobs/ingest.ts";
 import { JOB_KINDS } from "../../core/enums.ts";
 import { defaultJobName, JsonFindJobRequest, JsonJobRequest, readUpload } from "../jobs/upload.ts";
 import type { AppEnv } from "./app.ts";
@@ -65,9 +65,9 @@ export function registerJobsCreate(api: OpenAPIHono<AppEnv>): void {
   });
 
   api.post("/api/v1/jobs", async (c) => {
-    const { services, accountId } = c.var;
+    const { services } = c.var;
     const { name, source, kind } = await readUpload(c.req.raw, services.config.MXRAY_MAX_UPLOAD_BYTES);
-    const job = await ingestJob(services, accountId, c.var.keyId ?? DEV_KEY_ACTOR, name || defaultJobName(), source, kind);
+    const job = await ingestJob(services, whoOf(c), { name: name || defaultJobName(), source, kind });
     return c.json(job, 201);
   });
 }

@@ -6,7 +6,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { isTerminal } from "../../core/live.ts";
 import { cancelJob, deleteJob, getJob } from "../jobs/jobs.ts";
 import type { AppEnv } from "./app.ts";
-import { DEV_KEY_ACTOR } from "./auth.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS, errorResponse, JobIdParam, JobSchema, NOT_FOUND } from "./schemas.ts";
 
 const route = createRoute({
@@ -38,10 +38,10 @@ export function registerJobsDelete(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
     const s = c.var.services;
     const id = c.req.valid("param").id;
-    const actor = c.var.keyId ?? DEV_KEY_ACTOR;
-    if (c.req.valid("query").purge !== "true") return c.json(await cancelJob(s, c.var.accountId, id, actor), 200);
-    if (!isTerminal((await getJob(s.db, c.var.accountId, id)).status)) await cancelJob(s, c.var.accountId, id, actor);
-    await deleteJob(s, c.var.accountId, id, actor);
+    const who = whoOf(c);
+    if (c.req.valid("query").purge !== "true") return c.json(await cancelJob(s, who, id), 200);
+    if (!isTerminal((await getJob(s, who, id)).status)) await cancelJob(s, who, id);
+    await deleteJob(s, who, id);
     return c.body(null, 204);
   });
 }

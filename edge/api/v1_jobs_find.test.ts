@@ -11,7 +11,7 @@ import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
 import { accounts, batches, batchItems, domainPatterns, jobEmails, jobs } from "../../db/schema.ts";
 import { applyResultChunk, GREYLIST_RETRY_MS, MAX_DISPATCH_ATTEMPTS } from "../jobs/results.ts";
 import { call, errorCode, seedAccount, testDb as db } from "../testing.ts";
-import type { JobView } from "../jobs/jobs.ts";
+import type { JobView } from "../../core/contracts.ts";
 
 const createFind = (key: string, body: BodyInit, type: string) =>
   call("/api/v1/jobs?kind=find", { method: "POST", key, body, headers: { "content-type": type } });

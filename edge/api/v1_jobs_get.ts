@@ -1,7 +1,9 @@
 // GET /api/v1/jobs/:id: status, totals, counts per verdict and progress.
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { getJob, jobView } from "../jobs/jobs.ts";
+import { getJob } from "../jobs/jobs.ts";
+import { jobView } from "../jobs/view.ts";
 import type { AppEnv } from "./app.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS, JobIdParam, JobSchema, NOT_FOUND } from "./schemas.ts";
 
 const route = createRoute({
@@ -16,5 +18,5 @@ const route = createRoute({
 });
 
 export function registerJobsGet(api: OpenAPIHono<AppEnv>): void {
-  api.openapi(route, async (c) => c.json(jobView(await getJob(c.var.services.db, c.var.accountId, c.req.valid("param").id)), 200));
+  api.openapi(route, async (c) => c.json(jobView(await getJob(c.var.services, whoOf(c), c.req.valid("param").id)), 200));
 }

@@ -2,6 +2,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { listJobs } from "../jobs/jobs.ts";
 import type { AppEnv } from "./app.ts";
+import { whoOf } from "./auth.ts";
 import { COMMON_ERRORS, JobSchema, pageOf, pageQuery } from "./schemas.ts";
 
 const route = createRoute({
@@ -23,7 +24,6 @@ const route = createRoute({
 
 export function registerJobsList(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
-    const q = c.req.valid("query");
-    return c.json(await listJobs(c.var.services.db, c.var.accountId, q.limit, q.cursor), 200);
+    return c.json(await listJobs(c.var.services, whoOf(c), c.req.valid("query")), 200);
   });
 }

@@ -31,7 +31,7 @@ const route = createRoute({
 export function registerJobsLiveToken(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
     const { services, accountId, keyId } = c.var;
-    const job = await getJob(services.db, accountId, c.req.valid("param").id);
+    const job = await getJob(services, whoOf(c), c.req.valid("param").id);
     // Bound to the key: revoking it also closes the door to sockets not yet opened.
     const { token, expiresAt } = await mintLiveToken(services, whoOf(c), { jobId: job.id, holder: keyId ? { key: keyId } : { dev: true } });
     const ws = services.origin.replace(/^http/, "ws");

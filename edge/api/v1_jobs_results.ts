@@ -5,6 +5,7 @@ import { VERDICTS, type Verdict } from "../../core/verdict.ts";
 import { EXPORT_FORMATS, exportResults } from "../jobs/export.ts";
 import { getJob } from "../jobs/jobs.ts";
 import type { AppEnv } from "./app.ts";
+import { whoOf } from "./auth.ts";
 import { ApiError } from "./errors.ts";
 import { COMMON_ERRORS, JobFindResultSchema, JobIdParam, NOT_FOUND, ResultSchema } from "./schemas.ts";
 
@@ -52,9 +53,9 @@ export function registerJobsResults(api: OpenAPIHono<AppEnv>): void {
       if (bad.length) throw new ApiError("validation_failed", `verdict: unknown ${bad.join(", ")}; use ${VERDICTS.join(", ")}`);
       verdicts = asked as Verdict[];
     }
-    const job = await getJob(c.var.services.db, c.var.accountId, id);
+    const job = await getJob(c.var.services, whoOf(c), id);
     const headers: Record<string, string> = { "content-type": CONTENT_TYPE[format] };
     if (format === "csv") headers["content-disposition"] = `attachment; filename="${job.id}.csv"`;
-    return c.body(exportResults(c.var.services.db, job, format, verdicts), 200, headers) as never;
+    return c.body(exportResults(c.var.services, { job, format, verdicts }), 200, headers) as never;
   });
 }

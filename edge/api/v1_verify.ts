@@ -1,7 +1,7 @@
 // POST /api/v1/verify: one address, answered synchronously by a probe within a budget, or from
 // the fresh-result cache (header `x-mxray-cache: hit`). Unknown answers cost nothing. An
 // `Idempotency-Key` makes a retry safe: charged once, and answered with the stored result.
-import { DEV_KEY_ACTOR } from "./auth.ts";
+import { whoOf } from "./auth.ts";
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { VerifyRequestSchema } from "../../core/contracts.ts";
 import { checkAddress } from "../verify/verify.ts";
@@ -52,7 +52,7 @@ export function registerVerify(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
     const body = c.req.valid("json");
     const key = c.req.valid("header")["idempotency-key"];
-    const outcome = await checkAddress(c.var.services, c.var.accountId, c.var.keyId ?? DEV_KEY_ACTOR, requestId(c), body, key);
+    const outcome = await checkAddress(c.var.services, whoOf(c), { check: body, requestId: requestId(c), idempotencyKey: key });
     c.header("x-mxray-cache", outcome.cached ? "hit" : "miss");
     if (outcome.replayed) c.header("idempotent-replayed", "true");
     // A replayed answer is the same check: its event went out the first time.

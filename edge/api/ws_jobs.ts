@@ -1,10 +1,11 @@
 // GET /ws/jobs/:id: the job's live progress over WebSocket, through its JobHub Durable Object.
 // Authorised by a live token (?token=, from the API or the app's session) or an API key.
 import type { Hono } from "hono";
-import { getJob, jobProgress } from "../jobs/jobs.ts";
+import { getJob } from "../jobs/jobs.ts";
+import { jobProgress } from "../jobs/view.ts";
 import { checkLiveToken } from "../identity/livetoken.ts";
 import type { AppEnv } from "./app.ts";
-import { requireApiKey } from "./auth.ts";
+import { requireApiKey, whoOf } from "./auth.ts";
 import { ApiError } from "./errors.ts";
 
 export function registerWsJobs(app: Hono<AppEnv>): void {
@@ -21,8 +22,8 @@ export function registerWsJobs(app: Hono<AppEnv>): void {
       await next();
     },
     async (c) => {
-      const { services, accountId } = c.var;
-      const job = await getJob(services.db, accountId, c.req.param("id"));
+      const { services } = c.var;
+      const job = await getJob(services, whoOf(c), c.req.param("id"));
       const hub = services.hub(job.id);
       // Seed the hub from the database so the first message is a true snapshot even if the hub
       // has not heard from this job yet (an older state is ignored by its seq).

@@ -10,7 +10,9 @@ import { findCandidates } from "../../core/finder/patterns.ts";
 import { accounts, batches, batchItems, domainPatterns, jobEmails, jobs, probes, stripeSubscriptions } from "../../db/schema.ts";
 import type { DispatchRequest, Dispatcher } from "../adapters/dispatch.ts";
 import { buildServices, type Services } from "../context.ts";
-import { dispatchPending, MAX_DISPATCH_ATTEMPTS, STALLED_INGEST_MS, sweep } from "./dispatch.ts";
+import { dispatchPending } from "./dispatch.ts";
+import { STALLED_INGEST_MS, sweep } from "./sweep.ts";
+import { MAX_DISPATCH_ATTEMPTS } from "../jobs/results.ts";
 
 let sent: DispatchRequest[];
 let s: Services;

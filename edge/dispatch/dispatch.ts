@@ -1,21 +1,17 @@
-// Dispatch and the sweeper. Pending batches are claimed (status, probe, lease) by one conditional
-// UPDATE … RETURNING, so concurrent dispatchers never send one twice, then handed to the
-// Dispatcher (QStash, or the direct stand-in) with no database write in flight. The sweeper marks
-// silent probes dead, takes back batches whose lease ran out or whose probe died, and answers
-// "unknown" for addresses no probe could finish. Every write here is one statement or one batch.
-import { and, eq, gte, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
+// Dispatch. Pending batches are claimed (status, probe, lease) by one conditional UPDATE …
+// RETURNING, so concurrent dispatchers never send one twice, then handed to the Dispatcher (QStash,
+// or the direct stand-in) with no database write in flight; their jobs start (edge/jobs/lifecycle.ts).
+// Every write here is one statement or one batch. Fleet-wide work for nobody in particular: these
+// take `(services)` or `(services, now)`, not a who. The sweeper is edge/dispatch/sweep.ts.
+import { and, eq, gte, inArray, isNull, lte, sql } from "drizzle-orm";
 import { accountWeight, fairOrder } from "../../core/fairshare.ts";
 import type { Batch } from "../../core/contracts.ts";
 import type { Known } from "../../core/finder/patterns.ts";
 import type { BatchItem } from "../../core/ingest.ts";
-import { accounts, batches, batchItems, jobs, probeMinutes, probes, stripeSubscriptions } from "../../db/schema.ts";
+import { accounts, batches, batchItems, jobs, probes, stripeSubscriptions } from "../../db/schema.ts";
 import type { Services } from "../context.ts";
 import { knownPatternsFor } from "../finder/domainpatterns.ts";
-import { followUp } from "../jobs/followup.ts";
-import { purgeDeletedJobs } from "../jobs/jobs.ts";
-import { applyResultChunk, MAX_DISPATCH_ATTEMPTS } from "../jobs/results.ts";
-
-export { MAX_DISPATCH_ATTEMPTS };
+import { start } from "../jobs/lifecycle.ts";
 
 export type ProbeRow = typeof probes.$inferSelect;
 
@@ -142,7 +138,7 @@ export async function dispatchPending(s: Services, now = Date.now()): Promise<nu
       .set({ status: "pending", leaseExpiresAt: null, updatedAt: now })
       .where(and(inArray(batches.id, failed), eq(batches.status, "dispatched")));
   }
-  if (started.length > 0) await db.update(jobs).set({ status: "running" }).where(and(inArray(jobs.id, started), eq(jobs.status, "queued")));
+  if (started.length > 0) await db.$client.batch(start(started).statements, "write");
   return outcomes.length - failed.length;
 }
 
@@ -161,60 +157,4 @@ async function batchWork(s: Services, claimed: BatchItem[][]): Promise<(items: B
     const mine = new Set(people.map((p) => p.person.domain.toLowerCase()));
     return { emails: [], people, known: Object.fromEntries([...mine].map((d) => [d, known.get(d) ?? []])) };
   };
-}
-
-/** How long the per-probe answer counts are kept: an hour is shown, with margin. */
-export const PROBE_MINUTES_KEPT_MS = 2 * 60 * 60_000;
-
-/** An upload still ingesting after this long lost its request (a crash, a cut connection). */
-export const STALLED_INGEST_MS = 15 * 60_000;
-
-export interface SweepOutcome {
-  stalledJobs: number;
-  deadProbes: number;
-  reclaimed: number;
-  givenUp: number;
-  dispatched: number;
-  purged: number;
-}
-
-/** The scheduled sweeper (cron, every minute; `npm start` also calls it). */
-export async function sweep(s: Services, now = Date.now()): Promise<SweepOutcome> {
-  const { db, config } = s;
-  const dead = and(inArray(probes.status, ["active", "draining"]), lt(probes.lastHeartbeatAt, now - config.MXRAY_PROBE_DEAD_MS));
-  const deadProbeIds = db.select({ id: probes.id }).from(probes).where(eq(probes.status, "dead"));
-  const lapsed = and(eq(batches.status, "dispatched"), or(lt(batches.leaseExpiresAt, now), inArray(batches.probeId, deadProbeIds)));
-  const [stalled, , deadNow, reclaimed, exhausted] = await db.batch([
-    // Half-ingested jobs never reserved credits; they fail, and their batches never go out.
-    db
-      .update(jobs)
-      .set({ status: "failed", finishedAt: now })
-      .where(and(eq(jobs.status, "ingesting"), lt(jobs.createdAt, now - STALLED_INGEST_MS)))
-      .returning({ id: jobs.id }),
-    db
-      .update(batches)
-      .set({ status: "canceled", updatedAt: now })
-      .where(and(eq(batches.status, "pending"), inArray(batches.jobId, db.select({ id: jobs.id }).from(jobs).where(eq(jobs.status, "failed"))))),
-    db.update(probes).set({ status: "dead" }).where(dead).returning({ id: probes.id }),
-    // A lapsed batch goes back in the queue while it has dispatches left…
-    db
-      .update(batches)
-      .set({ status: "pending", leaseExpiresAt: null, updatedAt: now })
-      .where(and(lapsed, lt(batches.attempts, MAX_DISPATCH_ATTEMPTS)))
-      .returning({ id: batches.id }),
-    // …and is closed when it has none: its unanswered addresses become "unknown" (below).
-    db.select({ id: batches.id, jobId: batches.jobId, probeId: batches.probeId }).from(batches).where(and(lapsed, gte(batches.attempts, MAX_DISPATCH_ATTEMPTS))),
-    // The fleet's per-minute answer counts are read for the last hour only (/admin).
-    db.delete(probeMinutes).where(lt(probeMinutes.minute, Math.floor((now - PROBE_MINUTES_KEPT_MS) / 60_000))),
-  ]);
-  let givenUp = 0;
-  for (const b of exhausted) {
-    // No probe could finish this batch: an empty final chunk closes it as any batch asked too often.
-    const outcome = await applyResultChunk(db, { probe_id: b.probeId ?? "edge", batch_id: b.id, job_id: b.jobId, seq: 0, final: true, results: [] }, now);
-    givenUp += outcome.applied;
-    followUp(s, outcome, []);
-  }
-  const purged = await purgeDeletedJobs(s);
-  const dispatched = await dispatchPending(s, now);
-  return { stalledJobs: stalled.length, deadProbes: deadNow.length, reclaimed: reclaimed.length, givenUp, dispatched, purged };
 }

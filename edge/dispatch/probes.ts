@@ -1,11 +1,13 @@
 // The probe fleet: probes register and stay alive by signed heartbeats; a draining probe gets
-// no new work.
+// no new work. Fleet-wide work for nobody in particular: `(services, input)`.
 import { sql } from "drizzle-orm";
 import type { Heartbeat } from "../../core/contracts.ts";
 import { probes } from "../../db/schema.ts";
-import type { EdgeDb } from "../db.ts";
+import type { Services } from "../context.ts";
+import type { Effects } from "../effects.ts";
 
-export async function recordHeartbeat(db: EdgeDb, hb: Heartbeat, now = Date.now()): Promise<void> {
+/** Records a probe's heartbeat; a probe that is not draining may take waiting batches (the effect). */
+export async function recordHeartbeat(s: Services, hb: Heartbeat, now = Date.now()): Promise<Effects> {
   const values = {
     url: hb.url.replace(/\/+$/, ""),
     version: hb.version,
@@ -21,8 +23,9 @@ export async function recordHeartbeat(db: EdgeDb, hb: Heartbeat, now = Date.now(
   };
   // An operator's "disabled" or "drained" (/admin) outlives heartbeats: only the operator undoes it.
   const status = sql`CASE WHEN ${probes.status} IN ('disabled', 'drained') THEN ${probes.status} ELSE excluded.status END`;
-  await db
+  await s.db
     .insert(probes)
     .values({ id: hb.probe_id, ...values, ...reported })
     .onConflictDoUpdate({ target: probes.id, set: { ...values, ...reported, status } });
+  return { dispatch: !hb.draining };
 }

@@ -25,7 +25,7 @@ export interface FindPersonOnceInput {
 /** A find under an optional Idempotency-Key: a retry of a paid find gets its answer again, charged once. */
 export function findPersonOnce(s: Services, who: Who, { find: req, requestId, idempotencyKey }: FindPersonOnceInput): Promise<{ answer: FindAnswer; replayed: boolean }> {
   const request = [req.first_name ?? null, req.last_name ?? null, req.full_name ?? null, req.domain ?? null, req.trace ?? false];
-  return idempotent(s, who.accountId, "find", requestId, idempotencyKey, request, (chargeKey) => findPerson(s, who, { find: req, chargeKey }), (a) => a.email !== null);
+  return idempotent(s, who, { what: "find", requestId, idempotencyKey, request, run: (chargeKey) => findPerson(s, who, { find: req, chargeKey }), keep: (a) => a.email !== null });
 }
 
 export interface FindPersonInput {
@@ -41,10 +41,10 @@ export async function findPerson(s: Services, who: Who, { find: req, chargeKey }
   const { person, domain } = parsed;
   const list = findCandidates(person, domain, await knownPatterns(s.db, domain), req.provided_email);
   if (list.length === 0) throw new ServiceError("validation_failed", "first_name: no address can be made from this name");
-  await needOneCredit(s, accountId, "A find");
+  await needOneCredit(s, who, "A find");
   const answer = await askProbes(s, (probe) => s.probeClient.find(probe, { candidates: list, ...(req.trace ? { trace: true } : {}) }, DEFAULT_CHECK_BUDGET_MS));
   if (answer.email === null) return answer;
-  await chargeOne(s, accountId, actor, chargeKey, "find");
+  await chargeOne(s, who, { chargeKey, what: "find" });
   // A catch-all server accepted it without knowing the mailbox: nothing to learn from that.
   if (answer.verdict === "deliverable" && answer.catch_all === false) await learnPattern(s.db, answer.email, person);
   return answer;

@@ -7,9 +7,11 @@ import { newId } from "../../core/ids.ts";
 import { batches, creditLedger, jobEmails, jobs, members } from "../../db/schema.ts";
 import { call, result, seedAccount, seedJobWithBatch, serviceCode as code, testDb as db, testServices as services, viewerAs } from "../testing.ts";
 import { authorize, createTeam, ensurePersonalAccount, localUserId, setMember, viewerFor, type Person } from "./accounts.ts";
-import { browseResults, latestResults, RESULTS_PAGE_SIZE } from "../jobs/browse.ts";
+import { RESULTS_PAGE_SIZE } from "../../core/live.ts";
+import { browseResults, latestResults } from "../jobs/browse.ts";
 import type { Services } from "../context.ts";
-import { deleteJob, getJob, listJobs, PURGE_ROWS } from "../jobs/jobs.ts";
+import { deleteJob, getJob, listJobs } from "../jobs/jobs.ts";
+import { PURGE_ROWS } from "../jobs/purge.ts";
 import { createApiKey, listApiKeys, revokeApiKey } from "./keys.ts";
 import { reserveStatements } from "../credits/credits.ts";
 
@@ -98,6 +100,7 @@ describe("API keys made in the app", () => {
 });
 
 describe("browseResults", () => {
+  const s = { db: db() } as unknown as Services;
   async function jobWith(results: Result[]) {
     const { accountId } = await seedAccount();
     const { jobId } = await seedJobWithBatch(accountId, results.map((r) => r.email));
@@ -113,25 +116,25 @@ describe("browseResults", () => {
       result("1000_real@odd.test", "risky"),
     ];
     const { jobId, accountId } = await jobWith(rows);
-    const first = await browseResults(db(), accountId, jobId, {});
+    const first = await browseResults(s, { accountId, actor: "usr_test" }, { jobId });
     expect(first).toMatchObject({ total: rows.length, page: 1, pages: 2 });
     expect(first.rows.map((r) => r.rowIndex)).toEqual(Array.from({ length: RESULTS_PAGE_SIZE }, (_, i) => i));
-    const second = await browseResults(db(), accountId, jobId, { page: 2 });
+    const second = await browseResults(s, { accountId, actor: "usr_test" }, { jobId, page: 2 });
     expect(second.rows[0]!.rowIndex).toBe(RESULTS_PAGE_SIZE);
-    expect((await browseResults(db(), accountId, jobId, { page: 99 })).page).toBe(2);
-    expect((await browseResults(db(), accountId, jobId, { verdict: "undeliverable" })).rows.map((r) => r.result.email)).toEqual(["gone@ok.test"]);
-    expect((await browseResults(db(), accountId, jobId, { reason: "catch_all" })).total).toBe(2);
+    expect((await browseResults(s, { accountId, actor: "usr_test" }, { jobId, page: 99 })).page).toBe(2);
+    expect((await browseResults(s, { accountId, actor: "usr_test" }, { jobId, verdict: "undeliverable" })).rows.map((r) => r.result.email)).toEqual(["gone@ok.test"]);
+    expect((await browseResults(s, { accountId, actor: "usr_test" }, { jobId, reason: "catch_all" })).total).toBe(2);
     // % and _ are the user's characters, not wildcards.
-    expect((await browseResults(db(), accountId, jobId, { q: "100%_" })).rows.map((r) => r.result.email)).toEqual(["100%_real@odd.test"]);
-    expect((await browseResults(db(), accountId, jobId, { q: "USER1" })).total).toBe(1 + 10 + 0); // user1, user10–user19
+    expect((await browseResults(s, { accountId, actor: "usr_test" }, { jobId, q: "100%_" })).rows.map((r) => r.result.email)).toEqual(["100%_real@odd.test"]);
+    expect((await browseResults(s, { accountId, actor: "usr_test" }, { jobId, q: "USER1" })).total).toBe(1 + 10 + 0); // user1, user10–user19
     expect(first.reasons).toEqual([{ reason: "accepted", count: RESULTS_PAGE_SIZE + 3 }, { reason: "catch_all", count: 2 }, { reason: "mailbox_not_found", count: 1 }]);
   });
 
   it("shows another account nothing of a job, by page or by latest", async () => {
     const { jobId } = await jobWith([result("a@ok.test"), result("b@ok.test")]);
     const other = await seedAccount();
-    expect(await browseResults(db(), other.accountId, jobId, {})).toMatchObject({ total: 0, rows: [], reasons: [] });
-    expect(await latestResults(db(), other.accountId, jobId, 10)).toEqual([]);
+    expect(await browseResults(s, { accountId: other.accountId, actor: "usr_test" }, { jobId })).toMatchObject({ total: 0, rows: [], reasons: [] });
+    expect(await latestResults(s, { accountId: other.accountId, actor: "usr_test" }, { jobId, limit: 10 })).toEqual([]);
   });
 });
 
@@ -141,17 +144,17 @@ describe("deleteJob", () => {
     const { jobId } = await seedJobWithBatch(mine, ["a@x.test"]);
     const pending: Promise<unknown>[] = [];
     const s = { db: db(), waitUntil: (p: Promise<unknown>) => pending.push(p) } as unknown as Services;
-    expect(await code(deleteJob(s, mine, jobId, "usr_test"))).toBe("conflict"); // still running
+    expect(await code(deleteJob(s, { accountId: mine, actor: "usr_test" }, jobId))).toBe("conflict"); // still running
     await db().update(jobs).set({ status: "completed" }).where(eq(jobs.id, jobId));
     await db().$client.batch(reserveStatements(mine, "system", jobId, 1, Date.now()), "write");
     // More rows than one purge step removes.
     const rows = Array.from({ length: PURGE_ROWS + 7 }, (_, i) => ({ jobId, normalized: `u${i}@x.test`, email: `u${i}@x.test`, rowIndex: i, verdict: "deliverable" as const, reason: "accepted", result: "{}" }));
     for (let i = 0; i < rows.length; i += 500) await db().insert(jobEmails).values(rows.slice(i, i + 500));
     const other = await seedAccount();
-    expect(await code(deleteJob(s, other.accountId, jobId, "usr_test"))).toBe("not_found");
-    await deleteJob(s, mine, jobId, "usr_test");
-    expect(await code(getJob(db(), mine, jobId))).toBe("not_found"); // gone for its owner before the purge ends
-    expect((await listJobs(db(), mine, 10)).data.map((j) => j.id)).not.toContain(jobId);
+    expect(await code(deleteJob(s, { accountId: other.accountId, actor: "usr_test" }, jobId))).toBe("not_found");
+    await deleteJob(s, { accountId: mine, actor: "usr_test" }, jobId);
+    expect(await code(getJob(s, { accountId: mine, actor: "usr_test" }, jobId))).toBe("not_found"); // gone for its owner before the purge ends
+    expect((await listJobs(s, { accountId: mine, actor: "usr_test" }, { limit: 10 })).data.map((j) => j.id)).not.toContain(jobId);
     await Promise.all(pending);
     expect(await db().select().from(jobs).where(eq(jobs.id, jobId))).toEqual([]);
     expect(await db().select().from(jobEmails).where(eq(jobEmails.jobId, jobId))).toEqual([]);

@@ -1,14 +1,13 @@
 // A job's results a page at a time, for the web app's table: filtered by verdict and reason,
-// searched by address, in upload row order, with each row's whole record as evidence.
+// searched by address, in upload row order, with each row's whole record as evidence. Acts for
+// someone: `(services, who, input)`, every read scoped by who.accountId.
 import { and, asc, count, desc, eq, sql, type SQL } from "drizzle-orm";
 import { MAX_ADDRESS_OCTETS } from "../../core/address.ts";
 import type { Result } from "../../core/contracts.ts";
-import type { LatestRow } from "../../core/live.ts";
+import { RESULTS_PAGE_SIZE, type LatestRow } from "../../core/live.ts";
 import type { Verdict } from "../../core/verdict.ts";
 import { jobEmails, jobs } from "../../db/schema.ts";
-import type { EdgeDb } from "../db.ts";
-
-export const RESULTS_PAGE_SIZE = 25;
+import type { Services, Who } from "../context.ts";
 
 export interface ResultQuery {
   verdict?: Verdict | undefined;
@@ -36,7 +35,10 @@ const contains = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\
 const ofAccountJob = (accountId: string, jobId: string) =>
   and(eq(jobEmails.jobId, jobId), sql`EXISTS (SELECT 1 FROM ${jobs} WHERE ${jobs.id} = ${jobId} AND ${jobs.accountId} = ${accountId} AND ${jobs.deletedAt} IS NULL)`)!;
 
-export async function browseResults(db: EdgeDb, accountId: string, jobId: string, query: ResultQuery): Promise<ResultPage> {
+export async function browseResults(s: Services, who: Who, query: ResultQuery & { jobId: string }): Promise<ResultPage> {
+  const { db } = s;
+  const { accountId } = who;
+  const { jobId } = query;
   const where: SQL[] = [ofAccountJob(accountId, jobId)];
   if (query.verdict) where.push(eq(jobEmails.verdict, query.verdict));
   if (query.reason) where.push(eq(jobEmails.reason, query.reason));
@@ -62,11 +64,12 @@ export async function browseResults(db: EdgeDb, accountId: string, jobId: string
 }
 
 /** The newest answers of a job, newest first (the job page's "latest results" before any live message). */
-export async function latestResults(db: EdgeDb, accountId: string, jobId: string, limit: number): Promise<LatestRow[]> {
-  const rows = await db
+export async function latestResults(s: Services, who: Who, input: { jobId: string; limit: number }): Promise<LatestRow[]> {
+  const { jobId, limit } = input;
+  const rows = await s.db
     .select({ result: jobEmails.result })
     .from(jobEmails)
-    .where(ofAccountJob(accountId, jobId))
+    .where(ofAccountJob(who.accountId, jobId))
     .orderBy(desc(jobEmails.createdAt), desc(jobEmails.rowIndex))
     .limit(limit);
   return rows.map((r) => JSON.parse(r.result) as LatestRow);

@@ -1,13 +1,14 @@
 // Streaming export of a job's results in the user's row order: JSON Lines, a JSON array, or CSV
 // that keeps the uploaded columns and adds ours, safe against formula injection. A job of kind
 // `find` exports each person's answer: the address found, its verdict, confidence and pattern.
+// Takes `(services, input)`: the job was read for its owner (getJob), so no who is needed again.
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import type { FindAnswer, Result } from "../../core/contracts.ts";
 import { csvRow } from "../../core/csvexport.ts";
 import type { Verdict } from "../../core/verdict.ts";
 import { jobEmails } from "../../db/schema.ts";
-import type { EdgeDb } from "../db.ts";
-import type { JobRow } from "./jobs.ts";
+import type { Services } from "../context.ts";
+import type { JobRow } from "./view.ts";
 
 export const EXPORT_FORMATS = ["csv", "json", "jsonl"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -38,7 +39,8 @@ function ourCells(job: JobRow, json: string): (string | number | boolean | null)
   return [r.verdict, r.reason, r.score, r.catch_all, r.disposable, r.role, r.free, r.suggestion, r.mx, r.smtp?.code ?? null, r.smtp?.message ?? null];
 }
 
-export function exportResults(db: EdgeDb, job: JobRow, format: ExportFormat, verdicts: Verdict[] | null): ReadableStream<Uint8Array> {
+export function exportResults(s: Services, input: { job: JobRow; format: ExportFormat; /** null: every verdict */ verdicts: Verdict[] | null }): ReadableStream<Uint8Array> {
+  const { job, format, verdicts } = input;
   const encoder = new TextEncoder();
   const header: string[] | null = job.columns ? (JSON.parse(job.columns) as string[]) : null;
   const width = header?.length ?? 1;
@@ -59,7 +61,7 @@ export function exportResults(db: EdgeDb, job: JobRow, format: ExportFormat, ver
           out += csvRow([...theirs, ...ours.map((c) => (taken.has(c) ? `mxray_${c}` : c))]);
         }
       }
-      const rows = await db
+      const rows = await s.db
         .select({ rowIndex: jobEmails.rowIndex, email: jobEmails.email, row: jobEmails.row, result: jobEmails.result })
         .from(jobEmails)
         .where(and(eq(jobEmails.jobId, job.id), gt(jobEmails.rowIndex, lastRow), verdicts ? inArray(jobEmails.verdict, verdicts) : undefined))

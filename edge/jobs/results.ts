@@ -6,14 +6,19 @@
 // (outbox retries, a batch leased to a second probe) changes nothing. A greylisted answer before
 // the last round is provisional: nothing is written, and the batch's final chunk re-queues it.
 // A find batch's answers (chunk.finds, a job of kind `find`) take the same path, keyed by person.
+// The job's counters and status move through its lifecycle (edge/jobs/lifecycle.ts). The write
+// returns what must follow it (effects) for its caller to hand to afterCommit; it takes the
+// database, not services, so bench/writepath measures it bare.
 import type { InStatement, ResultSet } from "@libsql/client/web";
 import type { FindAnswer, Result, ResultChunk } from "../../core/contracts.ts";
 import { newId } from "../../core/ids.ts";
-import type { JobProgress } from "../../core/live.ts";
+import { LATEST_RESULTS, type JobProgress, type LatestRow } from "../../core/live.ts";
 import { unansweredResult } from "../../core/result.ts";
-import { VERDICTS, type Verdict } from "../../core/verdict.ts";
+import type { Verdict } from "../../core/verdict.ts";
 import type { EdgeDb } from "../db.ts";
-import { settleStatements } from "../credits/credits.ts";
+import type { Effects } from "../effects.ts";
+import { complete, countAnswers } from "./lifecycle.ts";
+import { jobProgress, readJobStatement, viewRow } from "./view.ts";
 
 /** Re-queues of greylisted addresses before a greylisted answer is taken as final (unknown). */
 export const MAX_GREYLIST_ROUNDS = 2;
@@ -31,6 +36,8 @@ export interface AppliedChunk {
   /** The batch's final chunk arrived (its probe has room again). */
   batchDone: boolean;
   requeued: number;
+  /** The hub's update, dispatch when a probe has room again, the webhook event of a job that ended. */
+  effects: Effects;
 }
 
 /** The batch's items as rows (key, email, row_index, row), parsed by SQLite from its JSON. */
@@ -40,17 +47,7 @@ const items = (condition = "true") => `items AS MATERIALIZED (
 
 const INSERT_ANSWER = "INSERT INTO job_emails (job_id, normalized, email, row_index, row, batch_id, verdict, reason, result, created_at)";
 
-/** Moves the job's counters by what the statement before inserted; `by` names the probe whose
- *  answers they were (null: the edge's own, e.g. given up), for the probe_minutes trigger. */
-const countInserted = (jobId: string, verdict: Verdict, by: { probeId: string; minute: number } | null): InStatement => ({
-  sql: `UPDATE jobs SET processed = processed + changes(), ${verdict} = ${verdict} + changes(),
-          counted_probe_id = ?2, counted_minute = ?3,
-          status = CASE WHEN status = 'queued' THEN 'running' ELSE status END
-        WHERE id = ?1 AND changes() > 0`,
-  args: [jobId, by?.probeId ?? null, by?.minute ?? null],
-});
-
-type Tagged = { step: "answer" | "giveup" | "requeue" | "done" | "complete" | "job" | "other"; stmt: InStatement };
+type Tagged = { step: "answer" | "giveup" | "requeue" | "done" | "complete" | "told" | "job" | "other"; stmt: InStatement };
 
 /**
  * Step 1: first answers, one insert per verdict present, each followed by its counter move. A
@@ -85,7 +82,7 @@ function recordAnswers(chunk: ResultChunk, now: number): Tagged[] {
       },
     },
     // Credited to the poster's minute too, by the jobs_probe_minutes trigger.
-    { step: "other" as const, stmt: countInserted(chunk.job_id, verdict, { probeId: chunk.probe_id, minute: Math.floor(now / 60_000) }) },
+    { step: "other" as const, stmt: countAnswers(chunk.job_id, verdict, { probeId: chunk.probe_id, minute: Math.floor(now / 60_000) }) },
   ]);
 }
 
@@ -149,7 +146,7 @@ function closeBatch(chunk: ResultChunk, now: number): Tagged[] {
         args: [chunk.batch_id, chunk.job_id, giveUp.verdict, giveUp.reason, JSON.stringify(giveUp), now, JSON.stringify(giveUpFind)],
       },
     },
-    { step: "other", stmt: countInserted(chunk.job_id, giveUp.verdict, null) },
+    { step: "other", stmt: countAnswers(chunk.job_id, giveUp.verdict, null) },
     {
       step: "requeue",
       stmt: {
@@ -184,56 +181,46 @@ function closeBatch(chunk: ResultChunk, now: number): Tagged[] {
   ];
 }
 
-/** Step 4: the job completes when every unique address has its answer (a canceled job stays canceled). */
-const completeJob = (jobId: string, now: number): Tagged => ({
-  step: "complete",
-  stmt: {
-    sql: `UPDATE jobs SET status = 'completed', finished_at = ?1
-          WHERE id = ?2 AND status IN ('queued', 'running') AND processed >= unique_count`,
-    args: [now, jobId],
-  },
-});
-
-const readJob = (jobId: string): Tagged => ({
-  step: "job",
-  stmt: { sql: "SELECT id, status, total, unique_count, processed, deliverable, undeliverable, risky, unknown FROM jobs WHERE id = ?", args: [jobId] },
-});
-
-function progressFromRow(row: Record<string, unknown>): JobProgress {
-  return {
-    id: String(row.id),
-    status: row.status as JobProgress["status"],
-    total: Number(row.total),
-    unique: Number(row.unique_count),
-    processed: Number(row.processed),
-    counts: Object.fromEntries(VERDICTS.map((v) => [v, Number(row[v])])) as Record<Verdict, number>,
-  };
+/** Step 4: the job completes when every unique address has its answer (lifecycle `complete`), and is read back. */
+function completeJob(jobId: string, now: number): Tagged[] {
+  const [move, told, ...settle] = complete(jobId, now).statements;
+  return [
+    { step: "complete", stmt: move! },
+    { step: "told", stmt: told! },
+    ...settle.map((stmt) => ({ step: "other" as const, stmt })),
+    { step: "job", stmt: readJobStatement(jobId) },
+  ];
 }
 
 /** Runs tagged statements as one batch (one round trip, one transaction inside the database) and reads the outcome. */
-async function runSteps(db: EdgeDb, steps: Tagged[]): Promise<AppliedChunk> {
+async function runSteps(db: EdgeDb, steps: Tagged[], latest: LatestRow[]): Promise<AppliedChunk> {
   const results = await db.$client.batch(steps.map((s) => s.stmt), "write");
   const of = (step: Tagged["step"]): ResultSet[] => results.filter((_, i) => steps[i]!.step === step);
   const sum = (rs: ResultSet[]) => rs.reduce((n, r) => n + r.rowsAffected, 0);
   const row = of("job")[0]?.rows[0];
+  const job = row ? jobProgress(viewRow(row)) : null;
+  const applied = sum(of("answer")) + sum(of("giveup"));
+  const finished = sum(of("complete")) > 0;
+  const batchDone = sum(of("done")) > 0;
   return {
-    applied: sum(of("answer")) + sum(of("giveup")),
-    job: row ? progressFromRow(row as Record<string, unknown>) : null,
-    finished: sum(of("complete")) > 0,
-    batchDone: sum(of("done")) > 0,
+    applied,
+    job,
+    finished,
+    batchDone,
     requeued: Number(of("requeue")[0]?.rows[0]?.size ?? 0),
+    effects: {
+      hub: job && (applied > 0 || finished) ? { job, latest } : undefined,
+      dispatch: batchDone,
+      webhooks: sum(of("told")) > 0,
+    },
   };
 }
 
 export async function applyResultChunk(db: EdgeDb, chunk: ResultChunk, now = Date.now()): Promise<AppliedChunk> {
-  return runSteps(db, [
-    ...recordAnswers(chunk, now),
-    ...noteGreylistRetry(chunk, now),
-    ...(chunk.final ? closeBatch(chunk, now) : []),
-    completeJob(chunk.job_id, now),
-    ...settleStatements(chunk.job_id, now).map((stmt) => ({ step: "other" as const, stmt })),
-    readJob(chunk.job_id),
-  ]);
+  // What goes live: the chunk's results, and its finds as stored (without the person's key or the SMTP trace).
+  const finds = (chunk.finds ?? []).slice(-LATEST_RESULTS).map(({ key: _key, trace: _trace, ...answer }) => answer);
+  const latest: LatestRow[] = [...chunk.results.slice(-LATEST_RESULTS), ...finds];
+  return runSteps(db, [...recordAnswers(chunk, now), ...noteGreylistRetry(chunk, now), ...(chunk.final ? closeBatch(chunk, now) : []), ...completeJob(chunk.job_id, now)], latest);
 }
 
 /** The latest retry time the server asked for among greylisted answers (a default wait when it named none, as for finds); 0 when none. */

@@ -5,10 +5,10 @@
 import { z } from "zod";
 import { capBytes, readCappedText } from "../../core/limitedbody.ts";
 import { MAX_EMAIL_LENGTH } from "../../core/contracts.ts";
-import { boundaryOf, MultipartError, readMultipartUpload, type MultipartUpload } from "../../core/multipart.ts";
 import { JOB_KINDS, type JobKind } from "../../core/enums.ts";
+import { boundaryOf, MultipartError, readMultipartUpload, type MultipartUpload } from "../../core/multipart.ts";
 import { ServiceError } from "../errors.ts";
-import type { IngestSource } from "./jobs.ts";
+import type { IngestSource } from "./ingest.ts";
 
 export const JsonJobRequest = z.object({
   name: z.string().max(200).optional(),

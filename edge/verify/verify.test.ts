@@ -34,7 +34,7 @@ function harness(answer: (email: string, attempt: number) => ProbeAnswer, over: 
   const client = standInProbeClient(answer);
   const pending: Promise<unknown>[] = [];
   const s: Services = { ...buildServices(env, { waitUntil: (p) => pending.push(p) }, "http://edge.test"), probeClient: client, ...over };
-  const check = (accountId: string, req: CheckRequest, key?: string) => checkAddress(s, accountId, "user_test", newId("req"), req, key);
+  const check = (accountId: string, req: CheckRequest, key?: string) => checkAddress(s, { accountId, actor: "user_test" }, { check: req, requestId: newId("req"), idempotencyKey: key });
   // Background cache writes, done: what the next request would find.
   const settled = () => Promise.all(pending);
   return { client, check, settled };

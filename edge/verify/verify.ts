@@ -2,13 +2,14 @@
 // the shared cache. A verdict is data: a bad address is a 200 with "undeliverable". A final
 // answer costs one credit, from a probe or the cache alike; bad syntax and unknowns cost nothing.
 // With an Idempotency-Key (Stripe's model) the charge is keyed by (account, key), and the answer
-// is kept for a day so a retry gets it again without asking a probe.
+// is kept for a day so a retry gets it again without asking a probe. Acts for someone:
+// `(services, who, input)`; askProbes, which asks the fleet for anyone, takes `(services, input)`.
 import { cleanAddress, parseAddress } from "../../core/address.ts";
 import type { Result } from "../../core/contracts.ts";
 import { invalidSyntaxResult } from "../../core/result.ts";
 import { ServiceError } from "../errors.ts";
-import type { Services } from "../context.ts";
-import { logTopUpError, runAutoTopUp } from "../billing/billing.ts";
+import type { Services, Who } from "../context.ts";
+import { afterCommit } from "../aftercommit.ts";
 import { chargeCheck } from "../credits/account.ts";
 import { creditBalance, insufficientCredits } from "../credits/credits.ts";
 import { liveProbes } from "../dispatch/dispatch.ts";
@@ -42,25 +43,30 @@ interface KeyRecord<T> {
   result: T | null;
 }
 
+/** A single check or find to run once per Idempotency-Key. */
+export interface Idempotent<T> {
+  what: "verify" | "find";
+  /** The charge key when no Idempotency-Key was sent. */
+  requestId: string;
+  idempotencyKey?: string | null | undefined;
+  /** The request's parameters: the same key with others is a conflict. */
+  request: unknown[];
+  /** Runs the work, charged under the key it is given. */
+  run: (chargeKey: string) => Promise<T>;
+  /** Whether an answer was paid for (and so is kept for a retry). */
+  keep: (answer: T) => boolean;
+}
+
 /**
  * Runs a single check or find under an optional Idempotency-Key (Stripe's model): the charge is
  * keyed by (account, key), and a paid answer is kept a day, so a retry gets it again without a
- * probe. `run` gets the charge key; `keep` says whether its answer was paid for.
+ * probe.
  */
-export async function idempotent<T>(
-  s: Services,
-  accountId: string,
-  what: "verify" | "find",
-  requestId: string,
-  idempotencyKey: string | null | undefined,
-  /** The request's parameters: the same key with others is a conflict. */
-  request: unknown[],
-  run: (chargeKey: string) => Promise<T>,
-  keep: (answer: T) => boolean,
-): Promise<{ answer: T; replayed: boolean }> {
+export async function idempotent<T>(s: Services, who: Who, input: Idempotent<T>): Promise<{ answer: T; replayed: boolean }> {
+  const { what, requestId, idempotencyKey, request, run, keep } = input;
   if (!idempotencyKey) return { answer: await run(requestId), replayed: false };
   // Account-scoped: two accounts may pick the same key. Request ids ("req_…") never collide.
-  const scoped = `${accountId}:${idempotencyKey}`;
+  const scoped = `${who.accountId}:${idempotencyKey}`;
   const recordKey = `${what}:idem:${scoped}`;
   const fingerprint = JSON.stringify(request);
   const seen = await s.cache.get<KeyRecord<T>>(recordKey);
@@ -79,38 +85,33 @@ export async function idempotent<T>(
   return { answer, replayed: false };
 }
 
-export async function checkAddress(
-  s: Services,
-  accountId: string,
-  /** Who asks (an API key id or a user id), recorded with the charge. */
-  actor: string,
-  requestId: string,
-  req: CheckRequest,
-  idempotencyKey?: string | null,
-): Promise<CheckOutcome> {
+/** One check for `who` (the actor is recorded with the charge), with the request's id and optional Idempotency-Key. */
+export async function checkAddress(s: Services, who: Who, input: { check: CheckRequest; requestId: string; idempotencyKey?: string | null | undefined }): Promise<CheckOutcome> {
+  const { check: req, requestId, idempotencyKey } = input;
   let cached = false;
   const run = async (chargeKey: string) => {
-    const outcome = await check(s, accountId, actor, chargeKey, req);
+    const outcome = await check(s, who, chargeKey, req);
     cached = outcome.cached;
     return outcome.result;
   };
   const request = [req.email, req.budget_ms ?? null, req.trace ?? false];
-  const { answer, replayed } = await idempotent(s, accountId, "verify", requestId, idempotencyKey, request, run, (r) => r.verdict !== "unknown");
+  const { answer, replayed } = await idempotent(s, who, { what: "verify", requestId, idempotencyKey, request, run, keep: (r) => r.verdict !== "unknown" });
   return { result: answer, cached: cached || replayed, replayed };
 }
 
-const noCredit = (s: Services, accountId: string, what = "A check") => insufficientCredits(s.db, accountId, 1, what);
+const noCredit = (s: Services, who: Who, what = "A check") => insufficientCredits(s.db, who.accountId, 1, what);
 
 /** Charges one credit for a single check or find, once per key; refuses when the balance is empty. */
-export async function chargeOne(s: Services, accountId: string, actor: string, chargeKey: string, what: "verify" | "find" = "verify"): Promise<void> {
-  const { paid, topUpDue } = await chargeCheck(s, { accountId, actor }, { key: chargeKey, what });
-  if (topUpDue) s.waitUntil(runAutoTopUp(s, accountId).catch(logTopUpError(accountId)));
-  if (!paid) throw await noCredit(s, accountId, what === "find" ? "A find" : "A check");
+export async function chargeOne(s: Services, who: Who, input: { chargeKey: string; what?: "verify" | "find" | undefined }): Promise<void> {
+  const what = input.what ?? "verify";
+  const { paid, topUpDue } = await chargeCheck(s, who, { key: input.chargeKey, what });
+  if (topUpDue) afterCommit(s, { topUp: who.accountId });
+  if (!paid) throw await noCredit(s, who, what === "find" ? "A find" : "A check");
 }
 
-/** Refuses before asking a probe when the account cannot pay for an answer (the charge decides). */
-export async function needOneCredit(s: Services, accountId: string, what = "A check"): Promise<void> {
-  if ((await creditBalance(s.db, accountId)) < 1) throw await noCredit(s, accountId, what);
+/** Refuses before asking a probe when the account cannot pay for an answer (the charge decides); `what` names it in the refusal. */
+export async function needOneCredit(s: Services, who: Who, what = "A check"): Promise<void> {
+  if ((await creditBalance(s.db, who.accountId)) < 1) throw await noCredit(s, who, what);
 }
 
 /**
@@ -129,7 +130,7 @@ export async function askProbes<T>(s: Services, ask: (probe: ProbeTarget) => Pro
 }
 
 /** One check, charged under `chargeKey` (the request id, or the account-scoped Idempotency-Key). */
-async function check(s: Services, accountId: string, actor: string, chargeKey: string, req: CheckRequest): Promise<Omit<CheckOutcome, "replayed">> {
+async function check(s: Services, who: Who, chargeKey: string, req: CheckRequest): Promise<Omit<CheckOutcome, "replayed">> {
   const email = cleanAddress(req.email);
   const parsed = parseAddress(email);
   if (!parsed.ok) return { result: invalidSyntaxResult(email), cached: false };
@@ -138,16 +139,16 @@ async function check(s: Services, accountId: string, actor: string, chargeKey: s
     const hit = await s.cache.get<Result>(cacheKey);
     if (hit) {
       // The cache is shared by every account: an answer from it costs what a fresh one does.
-      await chargeOne(s, accountId, actor, chargeKey);
+      await chargeOne(s, who, { chargeKey });
       return { result: { ...hit, email }, cached: true };
     }
   }
   // Saves asking a probe for an account without credit; the charge itself decides.
-  await needOneCredit(s, accountId);
+  await needOneCredit(s, who);
   const budget = req.budget_ms ?? DEFAULT_CHECK_BUDGET_MS;
   const result = await askProbes(s, (probe) => s.probeClient.verify(probe, { email, ...(req.trace ? { trace: true } : {}) }, budget));
   if (result.verdict !== "unknown") {
-    await chargeOne(s, accountId, actor, chargeKey);
+    await chargeOne(s, who, { chargeKey });
     if (s.config.MXRAY_VERIFY_CACHE_S > 0) {
       const { trace: _t, ...cacheable } = result;
       s.waitUntil(s.cache.set(cacheKey, cacheable, s.config.MXRAY_VERIFY_CACHE_S));

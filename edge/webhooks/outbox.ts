@@ -7,7 +7,8 @@ import { newId } from "../../core/ids.ts";
 import type { DmEnriched } from "../../core/samples.ts";
 import { jobs, webhookEvents } from "../../db/schema.ts";
 import type { Services } from "../context.ts";
-import { jobView, type JobRow, type JobView } from "../jobs/jobs.ts";
+import type { JobView } from "../../core/contracts.ts";
+import { jobView, type JobRow } from "../jobs/view.ts";
 import { handOver } from "./delivery.ts";
 
 /** A job event's data: the job as `GET /api/v1/jobs/{id}` answers it. */

@@ -16,9 +16,11 @@ import { ServiceError } from "../errors.ts";
 import type { WebhookQueue } from "../adapters/webhookqueue.ts";
 import { result, serviceCode } from "../testing.ts";
 import { buildServices, type Services, type Who } from "../context.ts";
-import { followUp } from "../jobs/followup.ts";
-import { cancelJob, getJob, jobView } from "../jobs/jobs.ts";
+import { afterCommit } from "../aftercommit.ts";
+import { cancelJob, getJob } from "../jobs/jobs.ts";
+import { fail } from "../jobs/lifecycle.ts";
 import { applyResultChunk } from "../jobs/results.ts";
+import { jobView } from "../jobs/view.ts";
 import { deleteDataKey, vaultOf } from "../secrets/secrets.ts";
 import { attemptDelivery, FAILING_DISABLE_MS } from "./delivery.ts";
 import { createEndpoint, rotateSecret, sendTestEvent, TEST_SENDS_PER_ACCOUNT_HOUR, TEST_SENDS_PER_ENDPOINT_HOUR } from "./endpoints.ts";
@@ -69,10 +71,13 @@ async function seedJob(accountId: string, emails: string[]) {
   return { jobId, batchId };
 }
 
+/** A job failing as the sweeper fails it (edge/jobs/lifecycle.ts), its event written with it. */
+const failJob = (jobId: string, now = Date.now()) => s.db.$client.batch(fail(jobId, now).statements, "write");
+
 /** An event of the account, fanned out; answers its one delivery's id. */
 async function oneDelivery(accountId: string, now: number): Promise<string> {
   const { jobId } = await seedJob(accountId, ["a@x.test"]);
-  await s.db.update(jobs).set({ status: "failed", finishedAt: now }).where(eq(jobs.id, jobId));
+  await failJob(jobId, now);
   handed = [];
   await fanOut(s, now);
   expect(handed).toHaveLength(1);
@@ -91,10 +96,10 @@ describe("events and fan-out", () => {
     const chunk = { probe_id: "prb_test", batch_id: batchId, job_id: jobId, seq: 0, final: true, results: [result("a@x.test"), result("b@x.test")] };
     const first = await applyResultChunk(real.db, chunk);
     expect(first.finished).toBe(true);
-    followUp(real, first, []);
+    afterCommit(real, first.effects);
     await settle();
     // The same chunk again, and the sweeper: nothing more is sent.
-    followUp(real, await applyResultChunk(real.db, chunk), []);
+    afterCommit(real, (await applyResultChunk(real.db, chunk)).effects);
     await settle();
     await sweepWebhooks(real);
     await settle();
@@ -103,7 +108,7 @@ describe("events and fan-out", () => {
     expect(got).toHaveLength(1);
     const payload = new Webhook(endpoint.secret).verify(got[0]!.body, got[0]!.headers) as { type: string; timestamp: string; data: unknown };
     expect(payload.type).toBe("job.completed");
-    expect(payload.data).toEqual(jobView(await getJob(s.db, accountId, jobId)));
+    expect(payload.data).toEqual(jobView(await getJob(s, { accountId, actor: "usr_test" }, jobId)));
     expect(got[0]!.headers["webhook-id"]).toMatch(/^dlv_/);
     expect(() => new Webhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").verify(got[0]!.body, got[0]!.headers)).toThrow();
   });
@@ -111,13 +116,14 @@ describe("events and fan-out", () => {
   it("writes one event per terminal status change on every path, only for subscribed types", async () => {
     const { accountId } = await seedEndpoint("ok", ["job.canceled", "job.failed"]);
     const canceled = await seedJob(accountId, ["a@x.test"]);
-    await cancelJob(s, accountId, canceled.jobId, "usr_test");
-    await cancelJob(s, accountId, canceled.jobId, "usr_test"); // canceling again is no new event
+    await cancelJob(s, { accountId, actor: "usr_test" }, canceled.jobId);
+    await cancelJob(s, { accountId, actor: "usr_test" }, canceled.jobId); // canceling again is no new event
     const failed = await seedJob(accountId, ["b@x.test"]);
-    await s.db.update(jobs).set({ status: "failed" }).where(eq(jobs.id, failed.jobId)); // e.g. the sweeper's stalled ingest
-    await s.db.update(jobs).set({ status: "failed" }).where(eq(jobs.id, failed.jobId));
+    await failJob(failed.jobId); // e.g. the sweeper's stalled ingest
+    await failJob(failed.jobId);
     const completed = await seedJob(accountId, ["c@x.test"]);
-    await s.db.update(jobs).set({ status: "completed" }).where(eq(jobs.id, completed.jobId)); // not subscribed
+    const last = { probe_id: "prb_test", batch_id: completed.batchId, job_id: completed.jobId, seq: 0, final: true, results: [result("c@x.test")] };
+    expect((await applyResultChunk(s.db, last)).finished).toBe(true); // not subscribed
     const events = await s.db.select().from(webhookEvents).where(eq(webhookEvents.accountId, accountId));
     expect(events.map((e) => [e.type, e.subjectId]).sort()).toEqual([["job.canceled", canceled.jobId], ["job.failed", failed.jobId]].sort());
     await settle();
@@ -187,7 +193,7 @@ describe("attempts", () => {
     // Its pending deliveries are not sent, and new events make none.
     expect(await attemptDelivery(s, id, late + 1 + RETRY_SCHEDULE_MS[0]!)).toBe("skipped");
     const { jobId } = await seedJob(accountId, ["z@x.test"]);
-    await s.db.update(jobs).set({ status: "failed" }).where(eq(jobs.id, jobId));
+    await failJob(jobId);
     handed = [];
     await fanOut(s);
     expect(handed).toEqual([]);

@@ -1,0 +1,20 @@
+// The one seam that runs what follows a committed write (edge/effects.ts). Whoever committed the
+// write (the service that made it, or the route or sweeper that called a bare write such as
+// applyResultChunk) hands its effects here once. Each runs in the background (waitUntil): the
+// answer never waits for them, and none holds a database lock. Each is safe to run twice.
+import { LATEST_RESULTS } from "../core/live.ts";
+import type { Services } from "./context.ts";
+import type { Effects } from "./effects.ts";
+import { logTopUpError, runAutoTopUp } from "./billing/billing.ts";
+import { dispatchPending } from "./dispatch/dispatch.ts";
+import { fanOut } from "./webhooks/outbox.ts";
+
+export function afterCommit(s: Services, effects: Effects): void {
+  const { hub, dispatch, webhooks, topUp } = effects;
+  // processed only grows, so it orders updates for the hub; a replay carries an old value. The
+  // hub keeps only the newest few results: the rest are not worth the RPC's bytes.
+  if (hub) s.waitUntil(s.hub(hub.job.id).update(hub.job, hub.latest.slice(-LATEST_RESULTS), hub.job.processed));
+  if (dispatch) s.waitUntil(dispatchPending(s));
+  if (webhooks) s.waitUntil(fanOut(s));
+  if (topUp) s.waitUntil(runAutoTopUp(s, topUp).catch(logTopUpError(topUp)));
+}

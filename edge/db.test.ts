@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { accounts } from "../db/schema.ts";
 import { LibsqlError, type Client } from "@libsql/client/web";
-import { BUSY_BUDGET_MS, createEdgeDb, DATABASE_RETRY_AFTER_S, instrumentClient, MAX_DB_REQUESTS_IN_FLIGHT } from "./db.ts";
+import { BUSY_BUDGET_MS, createEdgeDb, DATABASE_RETRY_AFTER_S, Gate, instrumentClient, MAX_DB_REQUESTS_IN_FLIGHT } from "./db.ts";
 import { causeChain, findServiceError } from "./errors.ts";
 import { meter, resetMeter } from "./meter.ts";
 
@@ -116,5 +116,61 @@ describe("edge database client", () => {
     await Promise.all(calls);
     // The small job's write came second, not sixth; the big job's kept their order.
     expect(started).toEqual(["big0", "small", "big1", "big2", "big3", "big4"]);
+  });
+
+  describe("the gate's queue (issue 22: 1,000 WebSocket upgrades at once were told the database was unavailable)", () => {
+    /**
+     * A clock for a gate alone: sleeps are timers that fire in time order, each `lateMs` late (an
+     * isolate busy with other requests runs its timers late), as `until` steps through them.
+     */
+    function simulatedClock(lateMs = 0) {
+      let t = 0;
+      const timers: { at: number; fire: () => void }[] = [];
+      return {
+        now: () => t,
+        sleep: (ms: number) => new Promise<void>((fire) => timers.push({ at: t + ms, fire })),
+        async until<T>(done: Promise<T>): Promise<T> {
+          let settled = false;
+          const watched = done.finally(() => (settled = true));
+          for (;;) {
+            await new Promise((r) => setTimeout(r, 0)); // let everything woken so far run to its next sleep
+            if (settled) return watched;
+            timers.sort((a, b) => a.at - b.at);
+            const next = timers.shift();
+            if (!next) throw new Error("the gate's callers wait on nothing");
+            t = Math.max(t, next.at + lateMs);
+            next.fire();
+          }
+        },
+      };
+    }
+    const callers = (gate: Gate, clock: { now(): number }, n: number, work: (i: number) => Promise<void>) =>
+      Promise.all(Array.from({ length: n }, (_, i) => gate.run(() => work(i), clock.now() + BUSY_BUDGET_MS, `request:${i}`)));
+
+    it("serves a burst while the isolate is too busy to run its timers on time: that time is not the database's", async () => {
+      const clock = simulatedClock(1_000);
+      const gate = new Gate(4, clock, BUSY_BUDGET_MS);
+      const turns = await clock.until(callers(gate, clock, 40, () => clock.sleep(5)));
+      expect(turns.filter((t) => t.ran)).toHaveLength(40);
+      expect(clock.now()).toBeGreaterThan(3 * BUSY_BUDGET_MS); // the burst took far longer than the budget
+    });
+
+    it("serves a queue that moves, however long it is", async () => {
+      const clock = simulatedClock();
+      const gate = new Gate(2, clock, BUSY_BUDGET_MS);
+      const turns = await clock.until(callers(gate, clock, 40, () => clock.sleep(500)));
+      expect(turns.filter((t) => t.ran)).toHaveLength(40);
+      expect(clock.now()).toBeGreaterThanOrEqual(20 * 500);
+    });
+
+    it("gives up on time when the turns ahead never end (a database that answers nothing)", async () => {
+      const clock = simulatedClock();
+      const gate = new Gate(2, clock, BUSY_BUDGET_MS);
+      void callers(gate, clock, 2, () => new Promise<void>(() => {}));
+      const turns = await clock.until(callers(gate, clock, 5, async () => {}));
+      expect(turns.map((t) => t.ran)).toEqual([false, false, false, false, false]);
+      expect(clock.now()).toBeGreaterThanOrEqual(BUSY_BUDGET_MS);
+      expect(clock.now()).toBeLessThan(BUSY_BUDGET_MS + 100);
+    });
   });
 });

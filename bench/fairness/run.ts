@@ -4,7 +4,8 @@
 // on a fresh stack with the simulated world answering at once (e2e/soak.ts, world "nxdomain").
 // A job's time is its own row's created_at to finished_at, the edge's clock; "alone" is three
 // runs on the idle stack, and the ratio is to the best of them (it errs against us), the ratio to
-// their median beside it.
+// their median beside it. The ratio is measured, not asserted: it exits non-zero only when a job
+// did not complete.
 //   npm run bench:fairness [-- --rows 1000000] [-- --small 100] [-- --orders fair,fifo] [-- --timeout-s 900]
 import { parseArgs } from "node:util";
 import { eq, min } from "drizzle-orm";
@@ -133,5 +134,4 @@ for (const r of results) {
   const wait = r.contended?.wait != null ? `; it waited ${r.contended.wait} ms for a probe slot` : "";
   console.log(`  ${r.order}: the big job had ${r.bigProcessedAtStart} answered when the small one arrived and ${r.bigProcessedAtEnd} when it completed${wait}`);
 }
-const fair = results.find((r) => r.order === "fair");
-if (fair && (fair.contended === null || fair.contended.total > 2 * Math.min(...fair.alone))) process.exitCode = 1;
+if (results.some((r) => r.contended === null)) process.exitCode = 1;

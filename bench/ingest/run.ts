@@ -77,7 +77,7 @@ if (!values["no-stack"]) {
     const job = (await res.json()) as { status?: string; total?: number; unique?: number; error?: unknown };
     const seconds = (performance.now() - started) / 1000;
     if (!res.ok) throw new Error(`upload refused: ${JSON.stringify(job)}`);
-    console.log(`\n1M-row job through the local stack (wrangler dev + sqld): ${job.total} rows, ${job.unique} unique, ${job.status}`);
+    console.log(`\n${ROWS}-row job through the local stack (wrangler dev + sqld): ${job.total} rows, ${job.unique} unique, ${job.status}`);
     console.log(`${"".padEnd(34)}${"mxray stack".padStart(14)}${"target".padStart(18)}`);
     console.log(`${"upload to queued job (s)".padEnd(34)}${seconds.toFixed(1).padStart(14)}${"< 60".padStart(18)}`);
     console.log(`${"rows/s".padEnd(34)}${Math.round(job.total! / seconds).toString().padStart(14)}${"> 16667".padStart(18)}`);

@@ -67,14 +67,18 @@ function unavailable(err: unknown): ServiceError {
 
 export function createStripeGateway(opts: { secretKey: string; apiUrl?: string }): PaymentGateway {
   const target = opts.apiUrl ? new URL(opts.apiUrl) : null;
-  const stripe = new Stripe(opts.secretKey, {
-    httpClient: Stripe.createFetchHttpClient(),
-    maxNetworkRetries: 2,
-    timeout: 15_000,
-    ...(target
-      ? { host: target.hostname, port: Number(target.port || (target.protocol === "https:" ? 443 : 80)), protocol: target.protocol === "http:" ? ("http" as const) : ("https" as const) }
-      : {}),
-  });
+  // Made at the first call, not per request: most requests never pay, and a Stripe client costs
+  // milliseconds of CPU to build (issue 22: 1,000 WebSocket upgrades at once each built one).
+  let client: Stripe | undefined;
+  const stripe = () =>
+    (client ??= new Stripe(opts.secretKey, {
+      httpClient: Stripe.createFetchHttpClient(),
+      maxNetworkRetries: 2,
+      timeout: 15_000,
+      ...(target
+        ? { host: target.hostname, port: Number(target.port || (target.protocol === "https:" ? 443 : 80)), protocol: target.protocol === "http:" ? ("http" as const) : ("https" as const) }
+        : {}),
+    }));
   const call = async <T>(run: () => Promise<T>): Promise<T> => {
     meter.stripeRequests++;
     try {
@@ -85,30 +89,30 @@ export function createStripeGateway(opts: { secretKey: string; apiUrl?: string }
   };
   return {
     async prices(lookupKeys) {
-      const list = await call(() => stripe.prices.list({ lookup_keys: [...lookupKeys], active: true, limit: 100 }));
+      const list = await call(() => stripe().prices.list({ lookup_keys: [...lookupKeys], active: true, limit: 100 }));
       return list.data
         .filter((p) => p.lookup_key && p.unit_amount !== null)
         .map((p) => ({ lookupKey: p.lookup_key!, priceId: p.id, unitAmount: p.unit_amount!, currency: p.currency, recurring: p.type === "recurring" }));
     },
     async priceLookupKey(priceId) {
-      const price = await call(() => stripe.prices.retrieve(priceId, { expand: ["product"] }));
+      const price = await call(() => stripe().prices.retrieve(priceId, { expand: ["product"] }));
       if (price.lookup_key) return price.lookup_key;
       const product = typeof price.product === "object" && !price.product.deleted ? price.product : null;
       return product?.metadata?.[INLINE_LOOKUP_KEY_METADATA] ?? null;
     },
     async invoicePaymentIntent(invoiceId) {
-      const list = await call(() => stripe.invoicePayments.list({ invoice: invoiceId, status: "paid", limit: 10 }));
+      const list = await call(() => stripe().invoicePayments.list({ invoice: invoiceId, status: "paid", limit: 10 }));
       const paid = list.data.find((p) => p.payment.type === "payment_intent" && p.payment.payment_intent);
       const pi = paid?.payment.payment_intent;
       return pi ? (typeof pi === "string" ? pi : pi.id) : null;
     },
     async createCustomer({ accountId, name, idempotencyKey }) {
-      const customer = await call(() => stripe.customers.create({ name, metadata: { account_id: accountId } }, { idempotencyKey }));
+      const customer = await call(() => stripe().customers.create({ name, metadata: { account_id: accountId } }, { idempotencyKey }));
       return customer.id;
     },
     async createCheckout(p) {
       const session = await call(() =>
-        stripe.checkout.sessions.create(
+        stripe().checkout.sessions.create(
           {
             mode: p.mode,
             customer: p.customer,
@@ -139,20 +143,20 @@ export function createStripeGateway(opts: { secretKey: string; apiUrl?: string }
       return { id: session.id, url: session.url };
     },
     async createPortal(customer, returnUrl) {
-      const session = await call(() => stripe.billingPortal.sessions.create({ customer, return_url: returnUrl }));
+      const session = await call(() => stripe().billingPortal.sessions.create({ customer, return_url: returnUrl }));
       return session.url;
     },
     async savedCard(customer) {
-      const c = await call(() => stripe.customers.retrieve(customer));
+      const c = await call(() => stripe().customers.retrieve(customer));
       const preferred = !c.deleted ? c.invoice_settings?.default_payment_method : null;
       if (preferred) return typeof preferred === "string" ? preferred : preferred.id;
-      const cards = await call(() => stripe.paymentMethods.list({ customer, type: "card", limit: 10 }));
+      const cards = await call(() => stripe().paymentMethods.list({ customer, type: "card", limit: 10 }));
       return cards.data.sort((a, b) => b.created - a.created)[0]?.id ?? null;
     },
     async chargeOffSession(p) {
       meter.stripeRequests++;
       try {
-        const pi = await stripe.paymentIntents.create(
+        const pi = await stripe().paymentIntents.create(
           { amount: p.amount, currency: p.currency, customer: p.customer, payment_method: p.paymentMethod, off_session: true, confirm: true, metadata: p.metadata, description: p.description },
           { idempotencyKey: p.idempotencyKey },
         );

@@ -4,7 +4,8 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { accounts } from "../db/schema.ts";
 import { LibsqlError, type Client } from "@libsql/client/web";
-import { BUSY_BUDGET_MS, createEdgeDb, DATABASE_RETRY_AFTER_S, Gate, instrumentClient, MAX_DB_REQUESTS_IN_FLIGHT } from "./db.ts";
+import { BUSY_BUDGET_MS, createEdgeDb, DATABASE_RETRY_AFTER_S, instrumentClient, MAX_DB_REQUESTS_IN_FLIGHT } from "./db.ts";
+import { Gate } from "./gate.ts";
 import { causeChain, findServiceError } from "./errors.ts";
 import { meter, resetMeter } from "./meter.ts";
 

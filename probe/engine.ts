@@ -12,18 +12,14 @@ import { composeFind, isKnownPattern, names, refusesMailbox, waveSize } from "..
 import { isDisposable, isFree, isRole } from "../core/lists.ts";
 import { suggestDomain } from "../core/suggest.ts";
 import { buildResult, invalidSyntaxResult } from "../core/result.ts";
-import type { DnsFacts, Facts, RcptClass } from "../core/verdict.ts";
+import type { DnsFacts, Facts } from "../core/verdict.ts";
 import { BoundedCache } from "./cache.ts";
 import { createResolver, type MailRoute, type MxHost } from "./dns.ts";
 import { formatReply } from "./smtp/reply.ts";
 import { createSharedMxState, type CatchAllAnswer, type SharedMxState } from "./shared.ts";
-import {
-  MxGroup,
-  FairGate,
-  Semaphore,
-  type Recipient,
-  type RecipientOutcome,
-} from "./smtp/scheduler.ts";
+import { FairGate, Semaphore } from "./concurrency.ts";
+import type { EngineObserver } from "./observer.ts";
+import { MxGroup, type Recipient, type RecipientOutcome } from "./smtp/scheduler.ts";
 
 export interface EngineOptions {
   /** MAIL FROM reverse-path; "" sends the null sender `<>`. */
@@ -56,15 +52,6 @@ export interface EngineOptions {
    *  Redis when the daemon has it, else this engine's own memory. */
   shared?: SharedMxState;
   observer?: EngineObserver;
-}
-
-/** Hooks for metrics; every method is optional and must not throw. */
-export interface EngineObserver {
-  connectionOpened?(mx: string): void;
-  connectionClosed?(mx: string): void;
-  rcptSent?(mx: string, rcptClass: RcptClass): void;
-  dnsLookup?(durationMs: number, outcome: string): void;
-  resultReady?(result: Result): void;
 }
 
 export interface VerifyCall {

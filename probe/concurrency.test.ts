@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FairGate, Semaphore } from "./scheduler.ts";
+import { FairGate, Semaphore } from "./concurrency.ts";
 
 describe("Semaphore", () => {
   it("admits up to its size and hands slots on in arrival order", async () => {

@@ -182,6 +182,10 @@ interface DomainRun {
   active: number;
 }
 
+/** Rejections a session may reach while a finder's chained candidates continue its transaction
+ *  (those of earlier transactions count too): the candidates of one person belong together, and
+ *  Postfix only drops a client at 20 (smtpd_hard_error_limit). */
+export const CHAIN_REJECTION_LIMIT = 16;
 const DNS_CONCURRENCY = 64;
 /** Domains whose typo fix is remembered across calls. */
 const DOMAIN_CACHE_ENTRIES = 20_000;
@@ -392,6 +396,7 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       tls: true,
       allowPrivateTargets: opts.allowPrivateTargets,
       trace: call.trace ?? false,
+      followUpRejectionLimit: CHAIN_REJECTION_LIMIT,
       ...(opts.observer ? { observer: opts.observer } : {}),
     };
 
@@ -475,10 +480,10 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       const chain = entry.chain;
       if (chain) {
         // The candidates after the first continue its transaction.
-        if (chain.round > 1 || chain.greylisted) rcpt.chained = true;
+        if (chain.round > 1 || chain.greylisted) rcpt.followUp = true;
         const slot = entry.inputs[0]!.index;
         rcpt.onGreylisted = () => greylistedCandidate(chain, slot);
-        rcpt.wanted = () => chain.found === null || slot < chain.found;
+        rcpt.needed = () => chain.found === null || slot < chain.found;
       }
       const items: Queued[] = [{ rcpt, entry, run }];
       if (run.catchAll === undefined && !run.probing) {

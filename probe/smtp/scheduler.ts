@@ -16,10 +16,6 @@ import { classifyRcpt, classifySessionFailure, formatReply, greylistHintMs, isDe
 export const REJECTIONS_PER_CONNECTION = 8;
 /** RFC 5321 §4.5.3.1.8: servers must take 100 recipients per transaction; use fewer. */
 export const MAX_RCPTS_PER_TRANSACTION = 50;
-/** Rejections a session may reach while a finder's chained candidates continue its transaction
- *  (those of earlier transactions count too): the candidates of one person belong together, and
- *  Postfix only drops a client at 20 (smtpd_hard_error_limit). */
-export const CHAIN_REJECTION_LIMIT = 16;
 /** Addresses one connection should carry before a second one to the same host is worth it. */
 export const ADDRESSES_PER_EXTRA_CONNECTION = 40;
 /** First greylisting retry delay when the server gives no hint; doubles each time. It is also
@@ -70,15 +66,15 @@ export interface Recipient {
   /** A random mailbox to learn whether the domain accepts everything. */
   catchAllProbe: boolean;
   trace: string[] | null;
-  /** A finder's next candidates (issue 14): asked in the open transaction of the candidates
-   *  before them when there is one, after MAIL FROM has been answered once. */
-  chained?: boolean;
-  /** Told when the server greylists this recipient, before the retry: a finder may then ask
-   *  its remaining candidates at once, so each one's greylisting clock starts now. */
+  /** A follow-up of recipients already asked: it continues the open transaction of its domain
+   *  when a session has one (MAIL FROM answered), with the follow-up rejection limit
+   *  (SchedulerOptions.followUpRejectionLimit), instead of waiting for a transaction of its own. */
+  followUp?: boolean;
+  /** Told when the server greylists this recipient, before the retry is queued. */
   onGreylisted?: () => void;
-  /** False once the answer is no longer needed (a likelier candidate of the same person was
-   *  accepted): it is settled with what it has instead of asked (again). */
-  wanted?: () => boolean;
+  /** False once its answer is no longer needed: it is then settled with what it has instead of
+   *  asked (again). */
+  needed?: () => boolean;
   /** When (ms since the epoch) its answer is due, whatever it has by then (VerifyCall.addressBudgetMs). */
   deadline?: number;
 }
@@ -97,6 +93,10 @@ export interface SchedulerOptions {
   allowPrivateTargets: boolean;
   /** Keep transcripts (only when a caller asked for them: they cost memory). */
   trace: boolean;
+  /** Rejections a session may reach while follow-ups continue its open transaction (those of
+   *  earlier transactions count too), unless the server taught a lower limit;
+   *  REJECTIONS_PER_CONNECTION when not given. */
+  followUpRejectionLimit?: number;
   observer?: EngineObserver;
 }
 
@@ -304,7 +304,7 @@ export class MxGroup {
 
   /** Answers every queued recipient with what it has. */
   private giveUp(why: string): void {
-    // Emptied first: settling may queue more recipients (a finder's next candidates).
+    // Emptied first: settling may queue more recipients (the caller's follow-ups).
     for (const p of this.queue.splice(0)) this.giveUpOn(p, why);
     this.nextExpiry = Number.POSITIVE_INFINITY;
   }
@@ -351,11 +351,11 @@ export class MxGroup {
       for (const p of this.queue.splice(0)) this.settle(p, this.groupFailure);
     }
     const ready = this.readyCount(now, this.maxWorkers * ADDRESSES_PER_EXTRA_CONNECTION);
-    const wanted = Math.min(
+    const workersNeeded = Math.min(
       this.maxWorkers,
       Math.ceil(ready / ADDRESSES_PER_EXTRA_CONNECTION),
     );
-    while (this.workers < wanted) {
+    while (this.workers < workersNeeded) {
       this.workers++;
       void this.work().finally(() => {
         this.workers--;
@@ -576,16 +576,16 @@ export class MxGroup {
 
   /** Settles the recipients nobody needs an answer for any more, without asking. */
   prune(): void {
-    const unwanted: Pending[] = [];
+    const unneeded: Pending[] = [];
     let kept = 0;
     for (const p of this.queue) {
-      if (p.rcpt.wanted && !p.rcpt.wanted()) unwanted.push(p);
+      if (p.rcpt.needed && !p.rcpt.needed()) unneeded.push(p);
       else this.queue[kept++] = p;
     }
     this.queue.length = kept;
     // After the queue is whole again: settling may queue more recipients.
-    for (const p of unwanted) this.settle(p, p.last ?? budgetEnded, p.firstGreylistAt ? p.readyAt : null);
-    if (unwanted.length) this.pump();
+    for (const p of unneeded) this.settle(p, p.last ?? budgetEnded, p.firstGreylistAt ? p.readyAt : null);
+    if (unneeded.length) this.pump();
   }
 
   /**
@@ -708,25 +708,26 @@ export class MxGroup {
     const domain = sendable[0]!.rcpt.domain;
     let wave = await this.answers(mx, mail, sendable, replies.slice(offset + 1), s);
     let sent = sendable.length;
-    // A finder's next candidates, chained by the answers just settled, continue this transaction.
+    // Follow-ups queued by the answers just settled continue this transaction.
     while (!wave.stopped && conn.alive) {
-      const chainLimit = this.rejectionLimit < REJECTIONS_PER_CONNECTION ? this.rejectionLimit : CHAIN_REJECTION_LIMIT;
+      const followUpLimit =
+        this.rejectionLimit < REJECTIONS_PER_CONNECTION ? this.rejectionLimit : (this.opts.followUpRejectionLimit ?? REJECTIONS_PER_CONNECTION);
       const room = Math.min(
         MAX_RCPTS_PER_TRANSACTION - sent,
         this.txRcptLimit - sent,
-        chainLimit - s.rejections,
+        followUpLimit - s.rejections,
         Math.min(this.sessionRcptLimit, MAX_RCPTS_PER_SESSION) - s.rcpts,
         this.commandsLeft() - 1,
       );
-      const more = this.takeChained(domain, utf8, room);
+      const more = this.takeFollowUps(domain, utf8, room);
       if (more.length === 0) break;
       s.cover(more);
       if (!(await this.shared.beforeRcpts(this.provider, more.length, Math.max(...more.map((p) => p.deadline)), s.signal))) {
         for (const p of more) this.giveUpOn(p, "the provider's pause outlasts the budget");
         break;
       }
-      const chained = await send(conn, rcptLines(more, s));
-      wave = await this.answers(mx, mail, more, chained, s);
+      const moreReplies = await send(conn, rcptLines(more, s));
+      wave = await this.answers(mx, mail, more, moreReplies, s);
       sent += more.length;
     }
     return wave.end;
@@ -813,8 +814,8 @@ export class MxGroup {
     return result;
   }
 
-  /** Ready chained candidates of this domain that fit the open transaction, up to `room`. */
-  private takeChained(domain: string, utf8: boolean, room: number): Pending[] {
+  /** Ready follow-ups of this domain that fit the open transaction, up to `room`. */
+  private takeFollowUps(domain: string, utf8: boolean, room: number): Pending[] {
     if (room <= 0) return [];
     this.prune();
     const now = Date.now();
@@ -822,7 +823,7 @@ export class MxGroup {
     const taken: Pending[] = [];
     let kept = 0;
     for (const p of this.queue) {
-      const fits = p.rcpt.chained && p.rcpt.domain === domain && p.readyAt <= now && (utf8 || !p.rcpt.smtputf8);
+      const fits = p.rcpt.followUp && p.rcpt.domain === domain && p.readyAt <= now && (utf8 || !p.rcpt.smtputf8);
       if (fits && taken.length < room) taken.push(p);
       else this.queue[kept++] = p;
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FairGate, Semaphore } from "./concurrency.ts";
+import { AnswerWindow, FairGate, Semaphore, SingleFlight } from "./concurrency.ts";
 
 describe("Semaphore", () => {
   it("admits up to its size and hands slots on in arrival order", async () => {
@@ -63,5 +63,78 @@ describe("FairGate", () => {
     expect(gate.inUse).toBe(0);
     await gate.acquire(batch); // a free slot is taken at once
     expect(gate.inUse).toBe(1);
+  });
+});
+
+describe("AnswerWindow", () => {
+  it("holds answers behind an unanswered input when ordered, keeping their slots until they leave", async () => {
+    const gate = new FairGate(3);
+    const delivered: [string, number][] = [];
+    const window = new AnswerWindow<string>(gate, true, false, (v, i) => delivered.push([v, i]));
+    const admitted: number[] = [];
+    let allIn!: () => void;
+    const three = new Promise<void>((resolve) => (allIn = resolve));
+    const done = window.pull(["a", "b", "c"], (_input, index) => {
+      admitted.push(index);
+      if (index === 2) allIn();
+    });
+    await three;
+    expect(admitted).toEqual([0, 1, 2]);
+    window.answer("C", 2);
+    window.answer("B", 1);
+    expect(delivered).toEqual([]); // the head (0) is unanswered
+    expect(gate.inUse).toBe(3);
+    window.answer("A", 0);
+    expect(delivered).toEqual([["A", 0], ["B", 1], ["C", 2]]);
+    expect(gate.inUse).toBe(0);
+    await done;
+  });
+
+  it("hands answers over as they come when unordered, admitting more as slots free", async () => {
+    const gate = new FairGate(1);
+    const delivered: number[] = [];
+    const window = new AnswerWindow<number>(gate, false, false, (_v, i) => delivered.push(i));
+    const admitted: number[] = [];
+    const done = window.pull([10, 11], (_input, index) => {
+      admitted.push(index);
+      queueMicrotask(() => window.answer(0, index));
+    });
+    await done;
+    expect(admitted).toEqual([0, 1]);
+    expect(delivered).toEqual([0, 1]);
+    expect(gate.inUse).toBe(0);
+  });
+
+  it("rejects with the source's error only after what it admitted is answered", async () => {
+    const gate = new FairGate(4);
+    const delivered: number[] = [];
+    const window = new AnswerWindow<string>(gate, false, false, (_v, i) => delivered.push(i));
+    let thrown!: () => void;
+    const sourceFailed = new Promise<void>((resolve) => (thrown = resolve));
+    function* broken() {
+      yield "a";
+      thrown();
+      throw new Error("disk gone");
+    }
+    let settled = false;
+    const done = window.pull(broken(), () => {}).finally(() => (settled = true));
+    await sourceFailed;
+    await new Promise((resolve) => setImmediate(resolve)); // everything queued has run
+    expect(settled).toBe(false); // input 0 is still in flight
+    window.answer("A", 0);
+    await expect(done).rejects.toThrow("disk gone");
+    expect(delivered).toEqual([0]);
+  });
+});
+
+describe("SingleFlight", () => {
+  it("starts the work once per key in flight and hands back every waiter when it lands", () => {
+    const flights = new SingleFlight<string, number>();
+    expect(flights.join("a@x.test", 0)).toBe(true);
+    expect(flights.join("a@x.test", 3)).toBe(false);
+    expect(flights.join("b@x.test", 1)).toBe(true);
+    expect(flights.land("a@x.test")).toEqual([0, 3]);
+    expect(flights.land("a@x.test")).toEqual([]);
+    expect(flights.join("a@x.test", 7)).toBe(true); // a new flight once the first has landed
   });
 });

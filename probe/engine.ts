@@ -171,7 +171,7 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
   }
 
   return {
-    verify: (emails, call, onResult) => {
+    verify: async (emails, call, onResult) => {
       const checks = new CallChecks(parts, setup(call));
       // Answered inputs leave in order (held until the head is answered) or at once; each one
       // hands its admission slot back.
@@ -179,13 +179,13 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       const answer = (r: Result, index: number) => window.answer(r, index);
       return window.pull(emails, (email, index) => checks.verify(email, index, answer));
     },
-    find: (people, call, onAnswer) => {
-      const s = setup(call);
-      const checks = new CallChecks(parts, s);
+    find: async (people, call, onAnswer) => {
+      const callSetup = setup(call);
+      const checks = new CallChecks(parts, callSetup);
       const window = new AnswerWindow<FindAnswer>(admission, call.ordered ?? false, call.urgent ?? false, onAnswer);
       return window.pull(people, (candidates, index) => {
         const now = Date.now();
-        const chain: FindChain = new FindChain(candidates, now, s.dueFrom(now), {
+        const chain: FindChain = new FindChain(candidates, now, callSetup.dueFrom(now), {
           check: (parsed, email, slot) => checks.candidate(parsed, email, slot, chain),
           prune: () => checks.prune(),
           answer: (a) => window.answer(a, index),

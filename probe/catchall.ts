@@ -101,13 +101,16 @@ export class CatchAll<W> {
 
   /**
    * The answer for an address of the domain given its outcome, or undefined: it was accepted
-   * before the answer was known, and waits for it (hooks.settled hands it back).
+   * before the answer was known, and must wait for it.
    */
-  answerFor(outcome: RecipientOutcome, waiter: W): boolean | null | undefined {
+  answerFor(outcome: RecipientOutcome): boolean | null | undefined {
     const accepted = outcome.smtp.kind === "reply" && outcome.smtp.rcpt === "accepted";
-    if (!accepted) return this.value ?? catchAllFromOutcome(outcome);
-    if (this.value === undefined) this.waiting.push(waiter);
-    return this.value;
+    return accepted ? this.value : (this.value ?? catchAllFromOutcome(outcome));
+  }
+
+  /** An address that must wait for the answer: hooks.settled hands it back. */
+  wait(waiter: W): void {
+    this.waiting.push(waiter);
   }
 
   /** The transcript's line on the evidence, when there is some. */

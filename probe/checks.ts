@@ -201,16 +201,9 @@ export class CallChecks {
     if ((route.kind !== "mx" && route.kind !== "implicit_mx") || entry.disposable) return this.finish(entry, null, null);
     run.hosts = route.hosts;
     const { local, smtputf8 } = entry.parsed;
+    const rcpt: Omit<Recipient, "id"> = { local, domain: run.name, smtputf8, catchAllProbe: false, trace: entry.trace, deadline: entry.deadline };
     const owner = entry.owner;
-    const rcpt: Omit<Recipient, "id"> = {
-      local,
-      domain: run.name,
-      smtputf8,
-      catchAllProbe: false,
-      trace: entry.trace,
-      deadline: entry.deadline,
-      ...(owner.kind === "candidate" ? owner.chain.hooks(owner.slot) : {}),
-    };
+    if (owner.kind === "candidate") Object.assign(rcpt, owner.chain.hooks(owner.slot));
     const items: Queued[] = [{ rcpt, entry, run }];
     const learning = run.catchAll.learn(entry.deadline, this.call.signal);
     if (learning) {
@@ -251,8 +244,9 @@ export class CallChecks {
       });
     }
     if (!entry) return run.catchAll.tested(outcome);
-    const catchAll = run.catchAll.answerFor(outcome, { entry, outcome });
-    if (catchAll !== undefined) this.finish(entry, outcome, catchAll);
+    const catchAll = run.catchAll.answerFor(outcome);
+    if (catchAll === undefined) run.catchAll.wait({ entry, outcome });
+    else this.finish(entry, outcome, catchAll);
   };
 
   private finish(entry: Entry, outcome: RecipientOutcome | null, catchAll: boolean | null): void {

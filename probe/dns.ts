@@ -5,6 +5,7 @@ import dgram from "node:dgram";
 import { getServers } from "node:dns";
 import net from "node:net";
 import * as packet from "dns-packet";
+import type { DnsFacts } from "../core/verdict.ts";
 import { BoundedCache } from "./cache.ts";
 
 export interface MxHost {
@@ -28,6 +29,30 @@ export interface DeadMxHost {
   preference: number;
   /** The A and AAAA questions were both answered: the name does not exist, or has no address. */
   why: "nxdomain" | "no_address";
+}
+
+/** What the verdict needs to know of a mail route. */
+export function dnsFacts(route: MailRoute): DnsFacts {
+  switch (route.kind) {
+    case "mx":
+    case "implicit_mx":
+    case "no_mx_address":
+      return { kind: route.kind, hosts: route.hosts.map((h) => h.name) };
+    case "error":
+      return { kind: "error", detail: route.detail };
+    default:
+      return { kind: route.kind };
+  }
+}
+
+/** A route's line in a transcript. */
+export function describeRoute(domain: string, route: MailRoute): string {
+  if (route.kind === "no_mx_address") {
+    return `dns: ${domain} MX → ${route.hosts.map((h) => `${h.preference} ${h.name} [${h.why}]`).join("; ")}`;
+  }
+  if (route.kind !== "mx" && route.kind !== "implicit_mx") return `dns: ${domain} → ${route.kind}`;
+  const hosts = route.hosts.map((h) => `${h.preference} ${h.name} [${h.addresses.join(", ")}]`);
+  return `dns: ${domain} ${route.kind === "mx" ? "MX" : "implicit MX"} → ${hosts.join("; ")}`;
 }
 
 /** An MX target's addresses, or why it has none; "error" means we could not tell. */

@@ -1,7 +1,7 @@
 // Prometheus metrics for the probe daemon, on a registry of its own (no global state, so tests
 // and several apps in one process never collide).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { EngineObserver } from "./engine.ts";
+import type { EngineObserver } from "./observer.ts";
 import type { SharedMxState } from "./shared.ts";
 
 export interface ProbeMetrics {

@@ -255,6 +255,9 @@ export function createSharedMxState(opts: SharedMxStateOptions): SharedMxState {
   const fleetHits = { breaker: 0, catchAll: 0, deferral: 0 };
   const breakers = new BoundedCache<string, LocalBreaker>({ maxEntries: LOCAL_ENTRIES, now: clock.now });
   const catchAlls = new BoundedCache<string, CatchAllAnswer>({ maxEntries: DOMAIN_ENTRIES, now: clock.now });
+  /** Catch-all saves still on their way to Redis: this probe's next lookup of the domain waits
+   *  for its own write, else it can find its own released claim still held and wait on itself. */
+  const catchAllSaves = new Map<string, Promise<unknown>>();
   // Per provider, bounded like every per-domain map of the probe (issue 9): a list of a million
   // domains has about as many providers.
   const deferrals = new BoundedCache<string, Deferral>({ maxEntries: DOMAIN_ENTRIES, now: clock.now });
@@ -382,6 +385,8 @@ export function createSharedMxState(opts: SharedMxStateOptions): SharedMxState {
   async function lookupCatchAll(domain: string): Promise<CatchAllAnswer | "test" | "wait"> {
     const known = catchAlls.get(domain);
     if (known) return known;
+    const saving = catchAllSaves.get(domain);
+    if (saving) await saving;
     const found = await fleet((r) =>
       r.eval<string[], [number, string]>(LOOKUP_CATCH_ALL, [KEY.catchAll(domain), KEY.catchAllTest(domain)], [opts.probeId, String(t.catchAllClaimMs)]),
     );
@@ -407,12 +412,15 @@ export function createSharedMxState(opts: SharedMxStateOptions): SharedMxState {
 
   async function saveCatchAll(domain: string, answer: CatchAllAnswer | null, ttlMs: number): Promise<void> {
     if (answer) catchAlls.set(domain, answer, ttlMs);
-    await fleet(async (r) => {
+    const saved = fleet(async (r) => {
       const p = r.pipeline();
       if (answer) p.set(KEY.catchAll(domain), JSON.stringify({ ...answer, expiresAt: clock.now() + ttlMs }), { px: ttlMs });
       p.del(KEY.catchAllTest(domain));
       await p.exec();
     });
+    catchAllSaves.set(domain, saved);
+    await saved;
+    if (catchAllSaves.get(domain) === saved) catchAllSaves.delete(domain);
   }
 
   function deferralOf(provider: string): Deferral {

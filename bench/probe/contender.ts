@@ -44,7 +44,7 @@ async function runNaive() {
   const { SmtpConnection } = await import("../../probe/smtp/connection.ts");
   const { classifyRcpt } = await import("../../probe/smtp/reply.ts");
   const { decide } = await import("../../core/verdict.ts");
-  const { dnsFacts } = await import("../../probe/engine.ts");
+  const { dnsFacts } = await import("../../probe/dns.ts");
   const { parseAddress } = await import("../../core/address.ts");
   const { isDisposable } = await import("../../core/lists.ts");
   await pool(emails, concurrency, async (email) => {

@@ -3,8 +3,9 @@
 // budget, reconnects on 421 and drops. Circuit breakers per MX address and provider pauses and
 // budgets come from the fleet-shared state (probe/shared.ts).
 import type { RcptClass, SmtpFacts, SmtpReply } from "../../core/verdict.ts";
+import type { Semaphore } from "../concurrency.ts";
 import type { MxHost } from "../dns.ts";
-import type { EngineObserver } from "../engine.ts";
+import type { EngineObserver } from "../observer.ts";
 import { providerOf } from "../providers.ts";
 import type { SharedMxState } from "../shared.ts";
 import { SessionFailure, SmtpConnection, type Phase, type SessionError } from "./connection.ts";
@@ -15,10 +16,6 @@ import { classifyRcpt, classifySessionFailure, formatReply, greylistHintMs, isDe
 export const REJECTIONS_PER_CONNECTION = 8;
 /** RFC 5321 §4.5.3.1.8: servers must take 100 recipients per transaction; use fewer. */
 export const MAX_RCPTS_PER_TRANSACTION = 50;
-/** Rejections a session may reach while a finder's chained candidates continue its transaction
- *  (those of earlier transactions count too): the candidates of one person belong together, and
- *  Postfix only drops a client at 20 (smtpd_hard_error_limit). */
-export const CHAIN_REJECTION_LIMIT = 16;
 /** Addresses one connection should carry before a second one to the same host is worth it. */
 export const ADDRESSES_PER_EXTRA_CONNECTION = 40;
 /** First greylisting retry delay when the server gives no hint; doubles each time. It is also
@@ -69,15 +66,15 @@ export interface Recipient {
   /** A random mailbox to learn whether the domain accepts everything. */
   catchAllProbe: boolean;
   trace: string[] | null;
-  /** A finder's next candidates (issue 14): asked in the open transaction of the candidates
-   *  before them when there is one, after MAIL FROM has been answered once. */
-  chained?: boolean;
-  /** Told when the server greylists this recipient, before the retry: a finder may then ask
-   *  its remaining candidates at once, so each one's greylisting clock starts now. */
+  /** A follow-up of recipients already asked: it continues the open transaction of its domain
+   *  when a session has one (MAIL FROM answered), with the follow-up rejection limit
+   *  (SchedulerOptions.followUpRejectionLimit), instead of waiting for a transaction of its own. */
+  followUp?: boolean;
+  /** Told when the server greylists this recipient, before the retry is queued. */
   onGreylisted?: () => void;
-  /** False once the answer is no longer needed (a likelier candidate of the same person was
-   *  accepted): it is settled with what it has instead of asked (again). */
-  wanted?: () => boolean;
+  /** False once its answer is no longer needed: it is then settled with what it has instead of
+   *  asked (again). */
+  needed?: () => boolean;
   /** When (ms since the epoch) its answer is due, whatever it has by then (VerifyCall.addressBudgetMs). */
   deadline?: number;
 }
@@ -96,6 +93,10 @@ export interface SchedulerOptions {
   allowPrivateTargets: boolean;
   /** Keep transcripts (only when a caller asked for them: they cost memory). */
   trace: boolean;
+  /** Rejections a session may reach while follow-ups continue its open transaction (those of
+   *  earlier transactions count too), unless the server taught a lower limit;
+   *  REJECTIONS_PER_CONNECTION when not given. */
+  followUpRejectionLimit?: number;
   observer?: EngineObserver;
 }
 
@@ -132,84 +133,6 @@ interface SessionState {
 }
 
 type Line = { line: string; phase: Phase; sent?: () => void };
-
-/** A global cap on open connections. FIFO so no MX group starves. */
-export class Semaphore {
-  private waiters: (() => void)[] = [];
-  private used = 0;
-  constructor(private readonly size: number) {}
-  async acquire(): Promise<void> {
-    if (this.used < this.size) {
-      this.used++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiters.push(resolve));
-  }
-  release(): void {
-    const next = this.waiters.shift();
-    if (next) next();
-    else this.used--;
-  }
-  get inUse(): number {
-    return this.used;
-  }
-}
-
-/**
- * A window of slots shared by several callers (flows), handed out fairly: a freed slot goes to
- * the waiting flow with the fewest slots held, urgent flows (single checks) before the rest, and
- * the longest waiter on a tie. So a small batch admitted beside a big one gets its addresses in
- * at once instead of queuing behind the big one's backlog, and a single check never waits
- * behind batches.
- */
-export class FairGate {
-  private used = 0;
-  private readonly waiting = new Set<FairFlow>();
-  private ticket = 0;
-  constructor(private readonly size: number) {}
-
-  flow(urgent = false): FairFlow {
-    return { held: 0, urgent, queue: [] };
-  }
-
-  async acquire(flow: FairFlow): Promise<void> {
-    if (this.used < this.size && this.waiting.size === 0) {
-      this.used++;
-      flow.held++;
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      flow.queue.push({ resolve, ticket: this.ticket++ });
-      this.waiting.add(flow);
-    });
-  }
-
-  release(flow: FairFlow): void {
-    flow.held--;
-    let next: FairFlow | null = null;
-    for (const f of this.waiting) {
-      if (!next || Number(f.urgent) > Number(next.urgent) || (f.urgent === next.urgent && (f.held < next.held || (f.held === next.held && f.queue[0]!.ticket < next.queue[0]!.ticket)))) next = f;
-    }
-    if (!next) {
-      this.used--;
-      return;
-    }
-    const waiter = next.queue.shift()!;
-    if (next.queue.length === 0) this.waiting.delete(next);
-    next.held++;
-    waiter.resolve();
-  }
-
-  get inUse(): number {
-    return this.used;
-  }
-}
-
-export interface FairFlow {
-  held: number;
-  urgent: boolean;
-  queue: { resolve: () => void; ticket: number }[];
-}
 
 function facts(err: SessionError, mx: string | null): SmtpFacts {
   switch (err.kind) {
@@ -381,7 +304,7 @@ export class MxGroup {
 
   /** Answers every queued recipient with what it has. */
   private giveUp(why: string): void {
-    // Emptied first: settling may queue more recipients (a finder's next candidates).
+    // Emptied first: settling may queue more recipients (the caller's follow-ups).
     for (const p of this.queue.splice(0)) this.giveUpOn(p, why);
     this.nextExpiry = Number.POSITIVE_INFINITY;
   }
@@ -428,11 +351,11 @@ export class MxGroup {
       for (const p of this.queue.splice(0)) this.settle(p, this.groupFailure);
     }
     const ready = this.readyCount(now, this.maxWorkers * ADDRESSES_PER_EXTRA_CONNECTION);
-    const wanted = Math.min(
+    const workersNeeded = Math.min(
       this.maxWorkers,
       Math.ceil(ready / ADDRESSES_PER_EXTRA_CONNECTION),
     );
-    while (this.workers < wanted) {
+    while (this.workers < workersNeeded) {
       this.workers++;
       void this.work().finally(() => {
         this.workers--;
@@ -653,16 +576,16 @@ export class MxGroup {
 
   /** Settles the recipients nobody needs an answer for any more, without asking. */
   prune(): void {
-    const unwanted: Pending[] = [];
+    const unneeded: Pending[] = [];
     let kept = 0;
     for (const p of this.queue) {
-      if (p.rcpt.wanted && !p.rcpt.wanted()) unwanted.push(p);
+      if (p.rcpt.needed && !p.rcpt.needed()) unneeded.push(p);
       else this.queue[kept++] = p;
     }
     this.queue.length = kept;
     // After the queue is whole again: settling may queue more recipients.
-    for (const p of unwanted) this.settle(p, p.last ?? budgetEnded, p.firstGreylistAt ? p.readyAt : null);
-    if (unwanted.length) this.pump();
+    for (const p of unneeded) this.settle(p, p.last ?? budgetEnded, p.firstGreylistAt ? p.readyAt : null);
+    if (unneeded.length) this.pump();
   }
 
   /**
@@ -785,25 +708,26 @@ export class MxGroup {
     const domain = sendable[0]!.rcpt.domain;
     let wave = await this.answers(mx, mail, sendable, replies.slice(offset + 1), s);
     let sent = sendable.length;
-    // A finder's next candidates, chained by the answers just settled, continue this transaction.
+    // Follow-ups queued by the answers just settled continue this transaction.
     while (!wave.stopped && conn.alive) {
-      const chainLimit = this.rejectionLimit < REJECTIONS_PER_CONNECTION ? this.rejectionLimit : CHAIN_REJECTION_LIMIT;
+      const followUpLimit =
+        this.rejectionLimit < REJECTIONS_PER_CONNECTION ? this.rejectionLimit : (this.opts.followUpRejectionLimit ?? REJECTIONS_PER_CONNECTION);
       const room = Math.min(
         MAX_RCPTS_PER_TRANSACTION - sent,
         this.txRcptLimit - sent,
-        chainLimit - s.rejections,
+        followUpLimit - s.rejections,
         Math.min(this.sessionRcptLimit, MAX_RCPTS_PER_SESSION) - s.rcpts,
         this.commandsLeft() - 1,
       );
-      const more = this.takeChained(domain, utf8, room);
+      const more = this.takeFollowUps(domain, utf8, room);
       if (more.length === 0) break;
       s.cover(more);
       if (!(await this.shared.beforeRcpts(this.provider, more.length, Math.max(...more.map((p) => p.deadline)), s.signal))) {
         for (const p of more) this.giveUpOn(p, "the provider's pause outlasts the budget");
         break;
       }
-      const chained = await send(conn, rcptLines(more, s));
-      wave = await this.answers(mx, mail, more, chained, s);
+      const moreReplies = await send(conn, rcptLines(more, s));
+      wave = await this.answers(mx, mail, more, moreReplies, s);
       sent += more.length;
     }
     return wave.end;
@@ -890,8 +814,8 @@ export class MxGroup {
     return result;
   }
 
-  /** Ready chained candidates of this domain that fit the open transaction, up to `room`. */
-  private takeChained(domain: string, utf8: boolean, room: number): Pending[] {
+  /** Ready follow-ups of this domain that fit the open transaction, up to `room`. */
+  private takeFollowUps(domain: string, utf8: boolean, room: number): Pending[] {
     if (room <= 0) return [];
     this.prune();
     const now = Date.now();
@@ -899,7 +823,7 @@ export class MxGroup {
     const taken: Pending[] = [];
     let kept = 0;
     for (const p of this.queue) {
-      const fits = p.rcpt.chained && p.rcpt.domain === domain && p.readyAt <= now && (utf8 || !p.rcpt.smtputf8);
+      const fits = p.rcpt.followUp && p.rcpt.domain === domain && p.readyAt <= now && (utf8 || !p.rcpt.smtputf8);
       if (fits && taken.length < room) taken.push(p);
       else this.queue[kept++] = p;
     }

@@ -9,6 +9,7 @@
 // refused or dropped, a post refused, or a socket that never saw the job's last state.
 //   npm run bench:fanout [-- --subscribers 1000 --posts 40 --phase2-s 4]
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { eq } from "drizzle-orm";
 import WebSocket from "ws";
@@ -44,6 +45,21 @@ interface Figures {
   maxPerSocket: number;
 }
 
+/** Whether `pid` was started by this process, however deep (its parents, read from /proc). */
+function isDescendant(pid: number): boolean {
+  for (let at = pid, hops = 0; at > 1 && hops < 32; hops++) {
+    if (at === process.pid) return true;
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces, so read after its ")".
+      const stat = readFileSync(`/proc/${at}/stat`, "utf8");
+      at = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
 /** The port of the workerd that runs the Worker itself (behind wrangler dev's entry proxy). */
 async function directWorkerUrl(stack: Stack): Promise<string | null> {
   let listing = "";
@@ -52,7 +68,11 @@ async function directWorkerUrl(stack: Stack): Promise<string | null> {
   } catch {
     return null;
   }
-  const ports = [...listing.matchAll(/127\.0\.0\.1:(\d+)\s.*"workerd"/g)].map((m) => Number(m[1])).filter((p) => String(p) !== new URL(stack.url).port);
+  // Only this run's workerd (a descendant of this process): tests run other stacks beside it.
+  const ports = [...listing.matchAll(/127\.0\.0\.1:(\d+)\s.*"workerd",pid=(\d+)/g)]
+    .filter((m) => isDescendant(Number(m[2])))
+    .map((m) => Number(m[1]))
+    .filter((p) => String(p) !== new URL(stack.url).port);
   for (const port of ports) {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) });

@@ -47,7 +47,7 @@ const items = (condition = "true") => `items AS MATERIALIZED (
 
 const INSERT_ANSWER = "INSERT INTO job_emails (job_id, normalized, email, row_index, row, batch_id, verdict, reason, result, created_at)";
 
-type Tagged = { step: "answer" | "giveup" | "requeue" | "done" | "complete" | "told" | "job" | "other"; stmt: InStatement };
+type Tagged = { step: "answer" | "giveup" | "requeue" | "done" | "complete" | "job" | "other"; stmt: InStatement };
 
 /**
  * Step 1: first answers, one insert per verdict present, each followed by its counter move. A
@@ -181,26 +181,17 @@ function closeBatch(chunk: ResultChunk, now: number): Tagged[] {
   ];
 }
 
-/** Step 4: the job completes when every unique address has its answer (lifecycle `complete`), and is read back. */
-function completeJob(jobId: string, now: number): Tagged[] {
-  const [move, told, ...settle] = complete(jobId, now).statements;
-  return [
-    { step: "complete", stmt: move! },
-    { step: "told", stmt: told! },
-    ...settle.map((stmt) => ({ step: "other" as const, stmt })),
-    { step: "job", stmt: readJobStatement(jobId) },
-  ];
-}
-
-/** Runs tagged statements as one batch (one round trip, one transaction inside the database) and reads the outcome. */
-async function runSteps(db: EdgeDb, steps: Tagged[], latest: LatestRow[]): Promise<AppliedChunk> {
-  const results = await db.$client.batch(steps.map((s) => s.stmt), "write");
-  const of = (step: Tagged["step"]): ResultSet[] => results.filter((_, i) => steps[i]!.step === step);
+/** Runs the chunk's steps, then step 4 (the job completes when every unique address has its answer: lifecycle `complete`) and the job's read, as one batch (one round trip, one transaction inside the database), and reads the outcome. */
+async function runSteps(db: EdgeDb, jobId: string, steps: Tagged[], now: number, latest: LatestRow[]): Promise<AppliedChunk> {
+  const ending = complete(jobId, now);
+  const all: Tagged[] = [...steps, ...ending.statements.map((stmt) => ({ step: "complete" as const, stmt })), { step: "job", stmt: readJobStatement(jobId) }];
+  const results = await db.$client.batch(all.map((s) => s.stmt), "write");
+  const of = (step: Tagged["step"]): ResultSet[] => results.filter((_, i) => all[i]!.step === step);
   const sum = (rs: ResultSet[]) => rs.reduce((n, r) => n + r.rowsAffected, 0);
   const row = of("job")[0]?.rows[0];
   const job = row ? jobProgress(viewRow(row)) : null;
   const applied = sum(of("answer")) + sum(of("giveup"));
-  const finished = sum(of("complete")) > 0;
+  const { moved: finished, effects } = ending.read(of("complete"));
   const batchDone = sum(of("done")) > 0;
   return {
     applied,
@@ -208,11 +199,7 @@ async function runSteps(db: EdgeDb, steps: Tagged[], latest: LatestRow[]): Promi
     finished,
     batchDone,
     requeued: Number(of("requeue")[0]?.rows[0]?.size ?? 0),
-    effects: {
-      hub: job && (applied > 0 || finished) ? { job, latest } : undefined,
-      dispatch: batchDone,
-      webhooks: sum(of("told")) > 0,
-    },
+    effects: { ...effects, hub: job && (applied > 0 || finished) ? { job, latest } : undefined, dispatch: batchDone },
   };
 }
 
@@ -220,7 +207,7 @@ export async function applyResultChunk(db: EdgeDb, chunk: ResultChunk, now = Dat
   // What goes live: the chunk's results, and its finds as stored (without the person's key or the SMTP trace).
   const finds = (chunk.finds ?? []).slice(-LATEST_RESULTS).map(({ key: _key, trace: _trace, ...answer }) => answer);
   const latest: LatestRow[] = [...chunk.results.slice(-LATEST_RESULTS), ...finds];
-  return runSteps(db, [...recordAnswers(chunk, now), ...noteGreylistRetry(chunk, now), ...(chunk.final ? closeBatch(chunk, now) : []), ...completeJob(chunk.job_id, now)], latest);
+  return runSteps(db, chunk.job_id, [...recordAnswers(chunk, now), ...noteGreylistRetry(chunk, now), ...(chunk.final ? closeBatch(chunk, now) : [])], now, latest);
 }
 
 /** The latest retry time the server asked for among greylisted answers (a default wait when it named none, as for finds); 0 when none. */

@@ -414,7 +414,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "bad_request" | "invalid_json" | "validation_failed" | "url_not_allowed" | "empty_upload" | "no_email_column" | "not_utf8" | "unauthorized" | "key_revoked" | "bad_signature" | "replayed" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "insufficient_credits" | "forbidden" | "account_disabled" | "not_found" | "conflict" | "last_owner" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "people_data_limit" | "internal" | "people_data_off" | "probe_unavailable" | "people_data_unavailable" | "not_configured" | "payments_unavailable" | "unavailable";
+                code: "bad_request" | "invalid_json" | "validation_failed" | "url_not_allowed" | "template_invalid" | "host_not_allowed" | "empty_upload" | "no_email_column" | "not_utf8" | "unauthorized" | "key_revoked" | "bad_signature" | "replayed" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "insufficient_credits" | "forbidden" | "account_disabled" | "not_found" | "conflict" | "last_owner" | "sender_not_confirmed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "people_data_limit" | "internal" | "people_data_off" | "probe_unavailable" | "people_data_unavailable" | "not_configured" | "payments_unavailable" | "unavailable";
                 message: string;
                 requestId: string;
             };
@@ -723,7 +723,7 @@ export interface components {
              */
             kind: "endpoint" | "zapier";
             url: string;
-            events: ("job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched")[];
+            events: ("job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched" | "campaign.completed" | "recipient.unsubscribed")[];
             description: string | null;
             enabled: boolean;
             /**
@@ -747,11 +747,11 @@ export interface components {
              * @example https://hooks.example.com/mxray
              */
             url: string;
-            events: ("job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched")[];
+            events: ("job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched" | "campaign.completed" | "recipient.unsubscribed")[];
             description?: string;
         };
         WebhookUpdate: {
-            events?: ("job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched")[];
+            events?: ("job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched" | "campaign.completed" | "recipient.unsubscribed")[];
             enabled?: boolean;
             description?: string | null;
         };
@@ -787,7 +787,7 @@ export interface components {
              * @description `job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`), `dm.enriched` (data: `{ domain, provider, people: [{ full_name, title, email, verdict, confidence }] }` after a `POST /api/v1/decision-makers`)
              * @enum {string}
              */
-            event: "job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched";
+            event: "job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched" | "campaign.completed" | "recipient.unsubscribed";
         };
     };
     responses: never;
@@ -2190,7 +2190,7 @@ export interface operations {
         parameters: {
             query: {
                 /** @description `job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`), `dm.enriched` (data: `{ domain, provider, people: [{ full_name, title, email, verdict, confidence }] }` after a `POST /api/v1/decision-makers`) */
-                event: "job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched";
+                event: "job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched" | "campaign.completed" | "recipient.unsubscribed";
             };
             header?: never;
             path?: never;

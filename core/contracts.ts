@@ -1,7 +1,7 @@
 // Wire contracts between the edge, the probe and the browser. Field names are a public contract
 // (the CLI's --json output and the API's results use the same record): extend, never rename.
 import { z } from "zod";
-import { JOB_KINDS, JOB_STATUSES } from "./enums.ts";
+import { JOB_KINDS, JOB_STATUSES, RELAY_SECURITIES } from "./enums.ts";
 import { REASONS, VERDICTS } from "./verdict.ts";
 
 /** What a result keeps of a server's reply text: evidence, not a transcript. */
@@ -233,3 +233,150 @@ export const JobSchema = z.object({
   finished_at: z.string().nullable(),
 });
 export type JobView = z.infer<typeof JobSchema>;
+
+// ---- Sending (issue 23): edge ⇄ probe. docs/decisions/009-campaigns.md ----
+
+/** Recipients a send batch carries at most (the probe's body limit holds 2 MiB). */
+export const MAX_SEND_BATCH = 1_000;
+
+/** A customer's relay as a probe needs it: the password sealed under the probe transport key (core/secrets.ts probeTransportKey, ref purpose "relay.password", recordId the relay id). */
+export const RelayWireSchema = z.object({
+  id: z.string(),
+  host: z.string().min(1).max(253),
+  port: z.number().int().min(1).max(65_535),
+  security: z.enum(RELAY_SECURITIES),
+  username: z.string().nullable(),
+  password: z.string().nullable(),
+  max_per_minute: z.number().int().positive(),
+  max_per_day: z.number().int().positive(),
+});
+export type RelayWire = z.infer<typeof RelayWireSchema>;
+
+/** The message as the customer wrote it (Liquid, core/template.ts), rendered by the probe per recipient. */
+export const TemplateWireSchema = z.object({ subject: z.string(), html: z.string(), text: z.string().nullable() });
+export type TemplateWire = z.infer<typeof TemplateWireSchema>;
+
+export const SenderWireSchema = z.object({ from_email: z.string(), from_name: z.string(), reply_to: z.string().nullable() });
+
+export const SendRecipientSchema = z.object({
+  /** campaign_recipients.id: what claims and outcomes name. */
+  id: z.number().int().positive(),
+  email: z.string().max(MAX_EMAIL_LENGTH),
+  /** Signed by the edge (core/unsubscribe.ts): the unsubscribe URL's last part and the VERP tag. */
+  token: z.string().max(40),
+  /** The recipient's row of the verified list: the template's variables. */
+  vars: z.record(z.string(), z.string()),
+});
+export type SendRecipient = z.infer<typeof SendRecipientSchema>;
+
+/** A probe's share of a campaign (QStash → POST /v1/sends), as verification batches go. */
+export const SendBatchSchema = z.object({
+  batch_id: z.string(),
+  campaign_id: z.string(),
+  /** The dispatch this is (1, 2, …): claims name it, so a stale copy's claims are refused. */
+  attempt: z.number().int().positive(),
+  sender: SenderWireSchema,
+  /** Return-Path: bounce+{token}@{bounce_domain} (VERP), for the bounce mailbox. */
+  bounce_domain: z.string(),
+  /** The failover pool, first first; never a way around one relay's limits. */
+  relays: z.array(RelayWireSchema).min(1).max(10),
+  template: TemplateWireSchema,
+  /** `${unsubscribe_base}${token}` is each recipient's one-click unsubscribe URL. */
+  unsubscribe_base: z.url(),
+  recipients: z.array(SendRecipientSchema).min(1).max(MAX_SEND_BATCH),
+  budget_ms: z.number().int().positive().max(60 * 60_000),
+  callback_url: z.url().optional(),
+});
+export type SendBatch = z.infer<typeof SendBatchSchema>;
+
+/** Probe → edge before each group of messages (POST /internal/probes/sends/claim, HMAC). */
+export const SendClaimSchema = z.object({
+  probe_id: z.string(),
+  batch_id: z.string(),
+  campaign_id: z.string(),
+  attempt: z.number().int().positive(),
+  ids: z.array(z.number().int().positive()).min(1).max(MAX_SEND_BATCH),
+});
+export type SendClaim = z.infer<typeof SendClaimSchema>;
+
+/** The ids this probe may now hand to a relay (each once, ever), or why it must stop. */
+export const SendClaimAnswerSchema = z.object({
+  claimed: z.array(z.number().int()),
+  /** Non-null: the campaign is no longer sending (paused, canceled…): send nothing more. */
+  stop: z.string().nullable(),
+});
+export type SendClaimAnswer = z.infer<typeof SendClaimAnswerSchema>;
+
+/**
+ * What became of one claimed recipient: `sent` (the relay accepted it; queue_id from its reply),
+ * `failed` (refused for good), `unknown_outcome` (the message may have gone: never sent again),
+ * or `queued` (released unsent: a relay deferred it, or the batch stopped; another attempt may send it).
+ */
+export const SendOutcomeSchema = z.object({
+  id: z.number().int().positive(),
+  status: z.enum(["sent", "failed", "unknown_outcome", "queued"]),
+  relay_id: z.string().nullable(),
+  queue_id: z.string().max(256).nullable(),
+  reply: SmtpReplySchema.nullable(),
+});
+export type SendOutcome = z.infer<typeof SendOutcomeSchema>;
+
+/** Why a probe stopped a campaign: the edge pauses it with this reason. */
+export const SEND_PAUSE_REASONS = ["relay_auth_failed", "relays_exhausted", "relay_refused_sender"] as const;
+
+/** Probe → edge through the durable outbox (POST /internal/probes/sends/results, HMAC), like result chunks. */
+export const SendChunkSchema = z.object({
+  kind: z.literal("send"),
+  probe_id: z.string(),
+  batch_id: z.string(),
+  campaign_id: z.string(),
+  seq: z.number().int().nonnegative(),
+  final: z.boolean(),
+  outcomes: z.array(SendOutcomeSchema).max(MAX_SEND_BATCH),
+  pause: z.object({ reason: z.enum(SEND_PAUSE_REASONS), relay_id: z.string().nullable(), detail: z.string().max(1_024) }).optional(),
+});
+export type SendChunk = z.infer<typeof SendChunkSchema>;
+
+/** Edge → probe (POST /v1/relays/test, HMAC): connect, upgrade, authenticate, QUIT; nothing is sent. */
+export const RelayTestRequestSchema = z.object({ relay: RelayWireSchema, budget_ms: z.number().int().positive().max(120_000).optional() });
+export const RelayTestAnswerSchema = z.object({
+  ok: z.boolean(),
+  /** How far it got: connect, tls, auth, or done. */
+  stage: z.enum(["connect", "tls", "auth", "done"]),
+  detail: z.string(),
+  reply: SmtpReplySchema.nullable(),
+});
+export type RelayTestAnswer = z.infer<typeof RelayTestAnswerSchema>;
+
+/** Edge → probe (POST /v1/messages, HMAC): one message through a pool, e.g. a sender's confirmation. */
+export const MessageRequestSchema = z.object({
+  relays: z.array(RelayWireSchema).min(1).max(10),
+  from_email: z.string(),
+  from_name: z.string(),
+  to: z.string(),
+  subject: z.string(),
+  html: z.string(),
+  text: z.string(),
+  budget_ms: z.number().int().positive().max(120_000).optional(),
+});
+export const MessageAnswerSchema = z.object({ ok: z.boolean(), relay_id: z.string().nullable(), queue_id: z.string().nullable(), detail: z.string(), reply: SmtpReplySchema.nullable() });
+export type MessageAnswer = z.infer<typeof MessageAnswerSchema>;
+
+/** Edge → probe (POST /v1/dns/sender-check, HMAC): a sender domain against Gmail's and Yahoo's bulk-sender rules. */
+export const SenderCheckRequestSchema = z.object({
+  domain: z.string().min(1).max(253),
+  dkim_selector: z.string().max(63).nullable(),
+  bounce_domain: z.string().min(1).max(253),
+  budget_ms: z.number().int().positive().max(60_000).optional(),
+});
+export const SenderCheckItemSchema = z.object({
+  check: z.enum(["spf", "dkim", "dmarc", "bounce_mx"]),
+  /** pass: meets the rule; warn: present but weak (e.g. DMARC p=none); fail: missing or broken. */
+  status: z.enum(["pass", "warn", "fail"]),
+  /** The name asked and the DNS answer seen. */
+  name: z.string(),
+  seen: z.array(z.string()),
+  detail: z.string(),
+});
+export const SenderCheckAnswerSchema = z.object({ items: z.array(SenderCheckItemSchema) });
+export type SenderCheckAnswer = z.infer<typeof SenderCheckAnswerSchema>;

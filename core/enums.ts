@@ -36,7 +36,7 @@ export const LEDGER_REASONS = [
 export type LedgerReason = (typeof LEDGER_REASONS)[number];
 
 /** What an account can subscribe to; `webhook.test` is sent on demand only (POST /webhooks/:id/test). */
-export const WEBHOOK_EVENT_TYPES = ["job.completed", "job.failed", "job.canceled", "verification.completed", "dm.enriched"] as const;
+export const WEBHOOK_EVENT_TYPES = ["job.completed", "job.failed", "job.canceled", "verification.completed", "dm.enriched", "campaign.completed", "recipient.unsubscribed"] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** An endpoint made through the API or the app, or a Zapier REST hook (one event). */
@@ -46,3 +46,36 @@ export const WEBHOOK_ENDPOINT_KINDS = ["endpoint", "zapier"] as const;
 export const WEBHOOK_DISABLED_REASONS = ["gone", "failing"] as const;
 
 export const WEBHOOK_DELIVERY_STATUSES = ["pending", "delivering", "delivered", "failed"] as const;
+
+// Sending (issue 23).
+
+/**
+ * A campaign's life: a draft until started; `verifying` while its list's job runs; `scheduled`
+ * until `send_at`; `sending`; `paused` by its owner or by a relay's failure (status_reason says
+ * which); then `completed`, `canceled` or `failed`.
+ */
+export const CAMPAIGN_STATUSES = ["draft", "verifying", "scheduled", "sending", "paused", "completed", "canceled", "failed"] as const;
+export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
+
+/**
+ * A recipient's life: `queued` until a probe claims it (`sending`), then what the relay said:
+ * `sent` (accepted, with its queue id), `failed` (refused for good), or `unknown_outcome` (claimed
+ * but the answer was lost: never sent again). `suppressed` when the address was suppressed after
+ * the campaign started (claims skip it); `canceled` when the campaign ended first.
+ */
+export const RECIPIENT_STATUSES = ["queued", "sending", "sent", "failed", "unknown_outcome", "suppressed", "canceled"] as const;
+export type RecipientStatus = (typeof RECIPIENT_STATUSES)[number];
+
+export const SEND_BATCH_STATUSES = ["pending", "dispatched", "done", "canceled"] as const;
+
+/** Why an address is on the account's suppression list. */
+export const SUPPRESSION_REASONS = ["unsubscribed", "bounced", "complained", "manual"] as const;
+export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
+
+/** How a relay connection is secured: STARTTLS on 587 (or 25), implicit TLS on 465, or none (loopback sinks). */
+export const RELAY_SECURITIES = ["starttls", "tls", "none"] as const;
+export type RelaySecurity = (typeof RELAY_SECURITIES)[number];
+
+/** The customer's statement of why these people may be mailed. */
+export const CONSENT_BASES = ["opt_in", "existing_customers"] as const;
+export type ConsentBasis = (typeof CONSENT_BASES)[number];

@@ -199,3 +199,23 @@ export async function rewrapDataKey(keyring: Keyring, accountId: string, wrapped
 
 /** The keys that open an account's values: its one data key. */
 export const dataKeySet = (key: SealingKey): KeySet => ({ byId: new Map([[key.id, key]]), source: "the account's data key" });
+
+// ---- In transit to a probe: relay passwords ride in send batches sealed under the probe secret ----
+
+/**
+ * The key that seals what the edge hands a probe (relay passwords in send batches, which QStash
+ * carries and stores): AES-256-GCM derived by HKDF-SHA-256 from PROBE_SECRET, which both hold, so
+ * neither QStash nor its logs ever see a password in clear. Rotating PROBE_SECRET rotates it.
+ */
+export async function probeTransportKey(probeSecret: string): Promise<SealingKey & KeySet> {
+  const base = await crypto.subtle.importKey("raw", utf8(probeSecret), "HKDF", false, ["deriveKey"]);
+  const key = await crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: utf8("mxray-probe-transport"), info: utf8("v1") },
+    base,
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["encrypt", "decrypt"],
+  );
+  const sealing: SealingKey = { id: "probe", key };
+  return { ...sealing, byId: new Map([["probe", sealing]]), source: "PROBE_SECRET" };
+}

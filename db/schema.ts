@@ -4,7 +4,21 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { KEY_MODES } from "../core/apikeys.ts";
-import { ACCOUNT_KINDS, JOB_KINDS, JOB_STATUSES, LEDGER_REASONS, WEBHOOK_DELIVERY_STATUSES, WEBHOOK_DISABLED_REASONS, WEBHOOK_ENDPOINT_KINDS } from "../core/enums.ts";
+import {
+  ACCOUNT_KINDS,
+  CAMPAIGN_STATUSES,
+  CONSENT_BASES,
+  JOB_KINDS,
+  JOB_STATUSES,
+  LEDGER_REASONS,
+  RECIPIENT_STATUSES,
+  RELAY_SECURITIES,
+  SEND_BATCH_STATUSES,
+  SUPPRESSION_REASONS,
+  WEBHOOK_DELIVERY_STATUSES,
+  WEBHOOK_DISABLED_REASONS,
+  WEBHOOK_ENDPOINT_KINDS,
+} from "../core/enums.ts";
 import { ROLES } from "../core/roles.ts";
 import { VERDICTS } from "../core/verdict.ts";
 
@@ -468,4 +482,196 @@ export const auditLog = sqliteTable(
     createdAt: integer("created_at").notNull().default(now),
   },
   (t) => [index("audit_log_account").on(t.accountId, t.createdAt)],
+);
+
+// Sending (issue 23, docs/decisions/009-campaigns.md).
+
+/**
+ * An SMTP relay the customer owns (SES, SendGrid, Postmark, their Postfix…). The password is
+ * sealed under the account's data key (edge/secrets) and never returned. Written only by
+ * edge/relays.
+ */
+export const relays = sqliteTable(
+  "relays",
+  {
+    id: text("id").primaryKey(), // rly_…
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    host: text("host").notNull(),
+    port: integer("port").notNull(),
+    security: text("security", { enum: RELAY_SECURITIES }).notNull(),
+    username: text("username"),
+    /** Sealed (`v1.…`) for purpose "relay.password" and this row; null: no AUTH. */
+    password: text("password"),
+    /** The relay's own limits, held across the whole fleet (probe/sending). */
+    maxPerMinute: integer("max_per_minute").notNull(),
+    maxPerDay: integer("max_per_day").notNull(),
+    /** The last POST /relays/{id}/test: when, whether it passed, and what the relay said. */
+    testedAt: integer("tested_at"),
+    testOk: integer("test_ok", { mode: "boolean" }),
+    testDetail: text("test_detail"),
+    createdAt: integer("created_at").notNull().default(now),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [index("relays_account").on(t.accountId, t.createdAt)],
+);
+
+/**
+ * A From identity and its relays (in failover order). Used only once confirmed: a message with a
+ * signed link went to from_email through its first relay. Written only by edge/senders.
+ */
+export const senders = sqliteTable(
+  "senders",
+  {
+    id: text("id").primaryKey(), // snd_…
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    fromEmail: text("from_email").notNull(),
+    fromName: text("from_name").notNull(),
+    replyTo: text("reply_to"),
+    /** JSON array of relay ids: the failover pool, first first. */
+    relayIds: text("relay_ids").notNull(),
+    /** Where bounces come back (VERP Return-Path); defaults to from_email's domain. */
+    bounceDomain: text("bounce_domain"),
+    /** The DKIM selector the customer signs with, checked at `<selector>._domainkey.<domain>`. */
+    dkimSelector: text("dkim_selector"),
+    confirmedAt: integer("confirmed_at"),
+    confirmationSentAt: integer("confirmation_sent_at"),
+    /** The domain checklist (JSON, edge/senders) and when it was taken. */
+    checklist: text("checklist"),
+    checkedAt: integer("checked_at"),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [index("senders_account").on(t.accountId, t.createdAt)],
+);
+
+/** A message in Liquid (core/template.ts): the list's columns are its variables. Written only by edge/templates. */
+export const templates = sqliteTable(
+  "templates",
+  {
+    id: text("id").primaryKey(), // tpl_…
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    subject: text("subject").notNull(),
+    html: text("html").notNull(),
+    /** null: made from the HTML when sent. */
+    text: text("text"),
+    createdAt: integer("created_at").notNull().default(now),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [index("templates_account").on(t.accountId, t.createdAt)],
+);
+
+/**
+ * A send to a verified list. Counters move in the same write as the recipients they count.
+ * `snapshot` freezes the sender, relays and template when sending begins, so an edit made
+ * meanwhile never changes a message half-way through a list. Written only by edge/campaigns.
+ */
+export const campaigns = sqliteTable(
+  "campaigns",
+  {
+    id: text("id").primaryKey(), // cmp_…
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    jobId: text("job_id").notNull(),
+    senderId: text("sender_id").notNull(),
+    templateId: text("template_id").notNull(),
+    includeRisky: integer("include_risky", { mode: "boolean" }).notNull().default(false),
+    /** Not before (Unix ms); null: as soon as started. */
+    sendAt: integer("send_at"),
+    /** Messages an hour at most; null: as fast as the relays' limits allow. */
+    ratePerHour: integer("rate_per_hour"),
+    status: text("status", { enum: CAMPAIGN_STATUSES }).notNull(),
+    /** Why it paused or failed, e.g. "relay_auth_failed: rly_… answered 535 5.7.8". */
+    statusReason: text("status_reason"),
+    consentBasis: text("consent_basis", { enum: CONSENT_BASES }).notNull(),
+    consentSource: text("consent_source").notNull(),
+    createdBy: text("created_by").notNull(),
+    snapshot: text("snapshot"),
+    /** Job rows (row_index) already turned into recipients: materialising resumes here. */
+    materializedThrough: integer("materialized_through").notNull().default(-1),
+    materialized: integer("materialized", { mode: "boolean" }).notNull().default(false),
+    audience: integer("audience").notNull().default(0),
+    sent: integer("sent").notNull().default(0),
+    failed: integer("failed").notNull().default(0),
+    unknownOutcome: integer("unknown_outcome").notNull().default(0),
+    suppressed: integer("suppressed").notNull().default(0),
+    skippedUnverified: integer("skipped_unverified").notNull().default(0),
+    unsubscribed: integer("unsubscribed").notNull().default(0),
+    bounced: integer("bounced").notNull().default(0),
+    createdAt: integer("created_at").notNull().default(now),
+    startedAt: integer("started_at"),
+    finishedAt: integer("finished_at"),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [index("campaigns_account").on(t.accountId, t.createdAt), index("campaigns_status").on(t.status), index("campaigns_job").on(t.jobId)],
+);
+
+/**
+ * One row per address a campaign sends to (the sendable rows of its job; suppressed and
+ * unverified ones are only counted). The integer id is what unsubscribe and VERP tokens name.
+ */
+export const campaignRecipients = sqliteTable(
+  "campaign_recipients",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    campaignId: text("campaign_id").notNull().references(() => campaigns.id, { onDelete: "cascade" }),
+    /** The job's address key (job_emails.normalized): variables come from the job's row. */
+    normalized: text("normalized").notNull(),
+    email: text("email").notNull(),
+    rowIndex: integer("row_index").notNull(),
+    status: text("status", { enum: RECIPIENT_STATUSES }).notNull(),
+    batchId: text("batch_id"),
+    /** The relay that answered, its reply, and the queue id it gave ("250 2.0.0 Ok: queued as 4Bx…"). */
+    relayId: text("relay_id"),
+    queueId: text("queue_id"),
+    reply: text("reply"),
+    unsubscribedAt: integer("unsubscribed_at"),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [
+    uniqueIndex("campaign_recipients_key").on(t.campaignId, t.normalized),
+    index("campaign_recipients_batch").on(t.batchId, t.status),
+    index("campaign_recipients_status").on(t.campaignId, t.status, t.id),
+  ],
+);
+
+/** A probe's share of a campaign: its recipients carry its id. Leased and swept as verification batches are. */
+export const sendBatches = sqliteTable(
+  "send_batches",
+  {
+    id: text("id").primaryKey(), // sbt_…
+    campaignId: text("campaign_id").notNull().references(() => campaigns.id, { onDelete: "cascade" }),
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    status: text("status", { enum: SEND_BATCH_STATUSES }).notNull(),
+    size: integer("size").notNull(),
+    probeId: text("probe_id"),
+    leaseExpiresAt: integer("lease_expires_at"),
+    attempts: integer("attempts").notNull().default(0),
+    /** Not before this time: rate_per_hour spreads the batches. */
+    notBefore: integer("not_before").notNull().default(0),
+    createdAt: integer("created_at").notNull().default(now),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [
+    index("send_batches_campaign").on(t.campaignId, t.status),
+    index("send_batches_status_not_before").on(t.status, t.notBefore),
+    index("send_batches_status_lease").on(t.status, t.leaseExpiresAt),
+  ],
+);
+
+/** Addresses no campaign of the account sends to. Written only by edge/suppressions. */
+export const suppressions = sqliteTable(
+  "suppressions",
+  {
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    /** Lower-cased address (the job's `normalized` key). */
+    email: text("email").notNull(),
+    reason: text("reason", { enum: SUPPRESSION_REASONS }).notNull(),
+    /** The campaign whose message led here (unsubscribe, bounce), when there was one. */
+    campaignId: text("campaign_id"),
+    /** Who or what added it: a user or key id, "recipient" (one-click), "import". */
+    source: text("source").notNull(),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.email] }), index("suppressions_account_created").on(t.accountId, t.createdAt)],
 );

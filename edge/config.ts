@@ -112,6 +112,16 @@ export const ConfigSchema = z.object({
     .string()
     .optional()
     .transform((s) => (s ?? "").split(",").map((e) => e.trim().toLowerCase()).filter((e) => e.length > 0)),
+  /**
+   * "1": relays (and, through the probes, their addresses) may be loopback or private hosts, as
+   * for probes: the local stack's relay sink and private test networks. Off in production.
+   */
+  MXRAY_ALLOW_PRIVATE_TARGETS: z.enum(["0", "1"]).default("0").transform((v) => v === "1"),
+  /** Recipients per send batch (≤ 1,000, MAX_SEND_BATCH). */
+  MXRAY_SEND_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(200),
+  /** A send batch's time on a probe; past its lease (budget + slack) it is swept back. */
+  MXRAY_SEND_BUDGET_MS: ms(10 * 60_000),
+  MXRAY_SEND_LEASE_MS: ms(12 * 60_000),
   /** How long a single check's answer is served from the cache. */
   MXRAY_VERIFY_CACHE_S: z.coerce.number().int().nonnegative().default(3_600),
 });

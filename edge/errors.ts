@@ -30,6 +30,12 @@ export const SERVICE_ERROR_CODES = [
   "people_data_unavailable",
   /** Too many of one kind of request in a window (e.g. webhook test sends); see Retry-After. */
   "rate_limited",
+  /** A template that does not parse or render (Liquid); the message names line and column. */
+  "template_invalid",
+  /** A relay host that is loopback, private or otherwise not public (MXRAY_ALLOW_PRIVATE_TARGETS=1 allows it). */
+  "host_not_allowed",
+  /** The sender has not confirmed its From address yet (the link in its confirmation message). */
+  "sender_not_confirmed",
   /** The database cannot be reached (or is overloaded): nothing was changed; try again. */
   "unavailable",
 ] as const;

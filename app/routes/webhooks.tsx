@@ -21,6 +21,8 @@ const EVENT_HINT: Record<(typeof WEBHOOK_EVENT_TYPES)[number], string> = {
   "job.canceled": "a list was canceled",
   "verification.completed": "a single check through the API answered",
   "dm.enriched": "a domain's decision makers were listed and their addresses looked for",
+  "campaign.completed": "a campaign finished sending",
+  "recipient.unsubscribed": "a recipient unsubscribed (one click, or the page)",
 };
 
 export async function loader(args: LoaderFunctionArgs) {

@@ -78,6 +78,8 @@ describe("/u/:token", () => {
     // Fanned out and delivered to the account's endpoint after the write.
     const deliveries = await received(hook);
     expect(deliveries.map((d) => JSON.parse(d.body) as { type: string; data: unknown })).toEqual([{ type: "recipient.unsubscribed", timestamp: expect.any(String), data }]);
+    // Zapier's editor is shown the real one now.
+    expect(await (await call("/api/v1/hooks/samples?event=recipient.unsubscribed", { key })).json()).toEqual([data]);
 
     // The same link again, and two more at once: the same answer, nothing more counted or told.
     const again = await Promise.all([click(ada!.token), click(ada!.token), click(ada!.token.toUpperCase())]);

@@ -371,9 +371,93 @@ export interface paths {
         };
         /**
          * Sample objects of an event (Zapier)
-         * @description The `data` of the event as deliveries carry it: the account's 3 most recent real objects (finished jobs of that status; for `verification.completed` and `dm.enriched`, events already sent to a subscribed endpoint), else one realistic sample.
+         * @description The `data` of the event as deliveries carry it: the account's 3 most recent real objects (finished jobs of that status; for the other events, events already written for a subscribed endpoint), else one realistic sample.
          */
         get: operations["listHookSamples"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/suppressions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List suppressed addresses, newest first
+         * @description Addresses no campaign of the account sends to. `email` looks one address up (answering it or nothing); `reason` keeps one reason.
+         */
+        get: operations["listSuppressions"];
+        put?: never;
+        /**
+         * Suppress an address
+         * @description Puts the address on the account's suppression list: no campaign of the account sends to it, including campaigns already sending. The address is stored as its key (lower-case, IDN domain in A-labels). An address already on the list keeps its first reason (200).
+         */
+        post: operations["addSuppression"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/suppressions/{email}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove an address from the suppression list
+         * @description Campaigns of the account may send to the address again. Written to the audit log with the reason it had.
+         */
+        delete: operations["deleteSuppression"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/suppressions/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import addresses into the suppression list
+         * @description A CSV (its `email` column, or the column holding addresses; a one-column file or plain list of addresses works too) or JSON `{ "emails": [...] }`, at most 100,000 rows. All of it is written at once, or nothing (a row cap or size limit crossed). Addresses already on the list keep their first reason. `reason` (query, or the JSON body's field) is `manual` when absent.
+         */
+        post: operations["importSuppressions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/suppressions/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the suppression list (CSV)
+         * @description Every suppressed address in address order, with the columns `email`, `reason`, `campaign_id`, `source`, `created_at`. A cell that a spreadsheet would take for a formula starts with an apostrophe. The file imports back as it is.
+         */
+        get: operations["exportSuppressions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -691,7 +775,7 @@ export interface components {
             /** @description Increases with each entry written */
             id: number;
             /** @enum {string} */
-            action: "sign_in.succeeded" | "sign_in.failed" | "api_key.created" | "api_key.revoked" | "member.added" | "member.role_changed" | "member.removed" | "job.created" | "job.canceled" | "job.deleted" | "billing.checkout_started" | "billing.auto_topup_changed" | "billing.credits_granted" | "billing.credits_taken_back" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.secret_rotated" | "admin.credits_adjusted" | "admin.account_disabled" | "admin.account_enabled";
+            action: "sign_in.succeeded" | "sign_in.failed" | "api_key.created" | "api_key.revoked" | "member.added" | "member.role_changed" | "member.removed" | "job.created" | "job.canceled" | "job.deleted" | "billing.checkout_started" | "billing.auto_topup_changed" | "billing.credits_granted" | "billing.credits_taken_back" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.secret_rotated" | "admin.credits_adjusted" | "admin.account_disabled" | "admin.account_enabled" | "suppression.added" | "suppression.removed" | "suppression.imported";
             /** @description A user id, an API key id (`key_…`), `dev_key`, `stripe` or `system` */
             actor: string;
             /** @description What was acted on: a job, key, member, webhook or Stripe object id */
@@ -784,10 +868,77 @@ export interface components {
              */
             target_url: string;
             /**
-             * @description `job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`), `dm.enriched` (data: `{ domain, provider, people: [{ full_name, title, email, verdict, confidence }] }` after a `POST /api/v1/decision-makers`)
+             * @description `job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`), `dm.enriched` (data: `{ domain, provider, people: [{ full_name, title, email, verdict, confidence }] }` after a `POST /api/v1/decision-makers`), `campaign.completed` (data: the campaign, as `GET /api/v1/campaigns/{id}`), `recipient.unsubscribed` (data: `{ email, campaign_id, recipient_id, unsubscribed_at }` after a recipient's one-click unsubscribe)
              * @enum {string}
              */
             event: "job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched" | "campaign.completed" | "recipient.unsubscribed";
+        };
+        Suppression: {
+            /**
+             * @description The address's key: lower-case, its domain in A-labels (as a job's `normalized`)
+             * @example ada@example.com
+             */
+            email: string;
+            /**
+             * @description `unsubscribed` (the recipient's one-click link), `bounced`, `complained`, or `manual` (added through the API, the app or an import)
+             * @enum {string}
+             */
+            reason: "unsubscribed" | "bounced" | "complained" | "manual";
+            /**
+             * @description The campaign whose message led here (an unsubscribe, a bounce)
+             * @example cmp_7hw2mq9x0bzr4kcn1v5t
+             */
+            campaign_id: string | null;
+            /**
+             * @description Who or what added it: a user or API key id, `recipient` (one-click unsubscribe), `import`
+             * @example recipient
+             */
+            source: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        /**
+         * @example {
+         *       "email": "ada@example.com"
+         *     }
+         */
+        SuppressionCreate: {
+            email: string;
+            /**
+             * @description `manual` when absent
+             * @enum {string}
+             */
+            reason?: "unsubscribed" | "bounced" | "complained" | "manual";
+        };
+        /**
+         * @example {
+         *       "rows": 1204,
+         *       "added": 1180,
+         *       "already": 20,
+         *       "invalid": 4
+         *     }
+         */
+        SuppressionImport: {
+            /** @description Rows read (not the header or blank lines): `added` + `already` + `invalid` */
+            rows: number;
+            added: number;
+            /** @description On the list before, or repeated in this import */
+            already: number;
+            /** @description No address in the email cell, or not an address */
+            invalid: number;
+        };
+        /**
+         * @example {
+         *       "emails": [
+         *         "ada@example.com"
+         *       ],
+         *       "reason": "manual"
+         *     }
+         */
+        SuppressionImportJson: {
+            emails: string[];
+            /** @enum {string} */
+            reason?: "unsubscribed" | "bounced" | "complained" | "manual";
         };
     };
     responses: never;
@@ -2189,7 +2340,7 @@ export interface operations {
     listHookSamples: {
         parameters: {
             query: {
-                /** @description `job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`), `dm.enriched` (data: `{ domain, provider, people: [{ full_name, title, email, verdict, confidence }] }` after a `POST /api/v1/decision-makers`) */
+                /** @description `job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`), `dm.enriched` (data: `{ domain, provider, people: [{ full_name, title, email, verdict, confidence }] }` after a `POST /api/v1/decision-makers`), `campaign.completed` (data: the campaign, as `GET /api/v1/campaigns/{id}`), `recipient.unsubscribed` (data: `{ email, campaign_id, recipient_id, unsubscribed_at }` after a recipient's one-click unsubscribe) */
                 event: "job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched" | "campaign.completed" | "recipient.unsubscribed";
             };
             header?: never;
@@ -2216,6 +2367,285 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listSuppressions: {
+        parameters: {
+            query?: {
+                /** @description Suppressions per page (1–100) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+                /** @description `unsubscribed` (the recipient's one-click link), `bounced`, `complained`, or `manual` (added through the API, the app or an import) */
+                reason?: "unsubscribed" | "bounced" | "complained" | "manual";
+                /** @description One address, compared as its key (case and IDN form do not matter) */
+                email?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of suppressions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Suppression"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description A `limit` or `reason` out of range, or a cursor not from this API (`validation_failed`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    addSuppression: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SuppressionCreate"];
+            };
+        };
+        responses: {
+            /** @description Already on the list: its entry as it was */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Suppression"];
+                };
+            };
+            /** @description Added */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Suppression"];
+                };
+            };
+            /** @description Not an address, or a bad body (`validation_failed`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteSuppression: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The address, URL-encoded */
+                email: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The address is not on the account's list (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    importSuppressions: {
+        parameters: {
+            query?: {
+                /** @description `unsubscribed` (the recipient's one-click link), `bounced`, `complained`, or `manual` (added through the API, the app or an import) */
+                reason?: "unsubscribed" | "bounced" | "complained" | "manual";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "text/csv": string;
+                "text/plain": string;
+                "application/json": components["schemas"]["SuppressionImportJson"];
+            };
+        };
+        responses: {
+            /** @description How every row ended */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuppressionImport"];
+                };
+            };
+            /** @description `invalid_json`, `validation_failed` (too many rows, a bad `reason`), `empty_upload` or `not_utf8` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over the size limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported content type (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    exportSuppressions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The list */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */

@@ -1,6 +1,6 @@
 import Papa from "papaparse";
 import { describe, expect, it } from "vitest";
-import { csvRow, safeCell } from "./csvexport.ts";
+import { csvRow, safeCell, unescapeCell } from "./csvexport.ts";
 
 describe("CSV export", () => {
   it("defuses formula-looking cells", () => {
@@ -16,5 +16,12 @@ describe("CSV export", () => {
     const cells = ["a,b", 'say "hi"', "multi\nline", " padded ", "=1+1", 95, null, true];
     const parsed = Papa.parse<string[]>(csvRow(cells)).data[0];
     expect(parsed).toEqual(["a,b", 'say "hi"', "multi\nline", " padded ", "'=1+1", "95", "", "true"]);
+  });
+  it("reads its own defused cells back as they were, and leaves other apostrophes alone", () => {
+    for (const cell of ["=cmd@example.com", "+1@x.test", "-2+3", " =1+1", "\uff1d1", "@SUM(A1)", "plain@x.test", "'quoted'@x.test", "'-bob@x.test", "''=1"]) {
+      expect(unescapeCell(Papa.parse<string[]>(csvRow([cell])).data[0]![0]!)).toBe(cell);
+    }
+    expect(safeCell("'-bob@x.test")).toBe("''-bob@x.test");
+    expect(unescapeCell("'o'neil@x.test")).toBe("'o'neil@x.test");
   });
 });

@@ -1,5 +1,5 @@
-// What a job, a result and a find look like, for anyone shown one before real ones exist: the
-// samples of GET /api/v1/hooks/samples and of the Zapier integration's editor.
+// What a job, a result, a find, a campaign and an unsubscribe look like, for anyone shown one
+// before real ones exist: the samples of GET /api/v1/hooks/samples and of the Zapier integration's editor.
 import type { FindAnswer, JobView, Result } from "./contracts.ts";
 
 export const SAMPLE_JOB: JobView = {
@@ -65,3 +65,37 @@ export const SAMPLE_DM_ENRICHED: DmEnriched = {
     { full_name: "Charles Babbage", title: "Head of Sales", email: null, verdict: null, confidence: null },
   ],
 };
+
+/** A `recipient.unsubscribed` event's data: who clicked, in which campaign, and when (issue 23). */
+export interface RecipientUnsubscribed {
+  email: string;
+  campaign_id: string;
+  /** The campaign's recipient row (`GET /api/v1/campaigns/{id}/recipients`). */
+  recipient_id: number;
+  unsubscribed_at: string;
+}
+
+export const SAMPLE_RECIPIENT_UNSUBSCRIBED: RecipientUnsubscribed = {
+  email: "ada@example.com",
+  campaign_id: "cmp_7hw2mq9x0bzr4kcn1v5t",
+  recipient_id: 4_211,
+  unsubscribed_at: "2025-03-15T10:02:41.000Z",
+};
+
+/** A `campaign.completed` event's data as `GET /api/v1/campaigns/{id}` answers it, before a real one exists. */
+export const SAMPLE_CAMPAIGN = {
+  id: "cmp_7hw2mq9x0bzr4kcn1v5t",
+  name: "March newsletter",
+  status: "completed",
+  status_reason: null,
+  job_id: "job_3kq8zp1m0avw2xbycd4e",
+  sender_id: "snd_5tq1zr8m2kwv0xbnc3pd",
+  template_id: "tpl_9ma4xk2p7qzw1vbrc6ye",
+  include_risky: false,
+  send_at: null,
+  rate_per_hour: null,
+  counts: { audience: 932, sent: 925, failed: 3, suppressed: 12, skipped_unverified: 248, unsubscribed: 4, bounced: 2, unknown_outcome: 0 },
+  created_at: "2025-03-14T09:40:02.000Z",
+  started_at: "2025-03-14T09:41:10.000Z",
+  finished_at: "2025-03-14T10:12:37.000Z",
+} as const;

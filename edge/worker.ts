@@ -40,6 +40,12 @@ import { registerHooksSubscribe } from "./api/v1_hooks_subscribe.ts";
 import { registerHooksUnsubscribe } from "./api/v1_hooks_unsubscribe.ts";
 import { registerHooksSamples } from "./api/v1_hooks_samples.ts";
 import { registerWebhookCallbacks } from "./api/internal_webhooks.ts";
+import { registerSuppressionsList } from "./api/v1_suppressions_list.ts";
+import { registerSuppressionsAdd } from "./api/v1_suppressions_add.ts";
+import { registerSuppressionsDelete } from "./api/v1_suppressions_delete.ts";
+import { registerSuppressionsImport } from "./api/v1_suppressions_import.ts";
+import { registerSuppressionsExport } from "./api/v1_suppressions_export.ts";
+import { registerUnsubscribe } from "./api/unsubscribe.ts";
 import { JobHub } from "./jobhub.ts";
 import { buildServices } from "./context.ts";
 import { sweepAutoTopUps } from "./billing/billing.ts";
@@ -91,6 +97,11 @@ registerWebhooksReplay(app);
 registerHooksSubscribe(app);
 registerHooksUnsubscribe(app);
 registerHooksSamples(app);
+registerSuppressionsList(app);
+registerSuppressionsAdd(app);
+registerSuppressionsDelete(app);
+registerSuppressionsImport(app);
+registerSuppressionsExport(app);
 registerDocs(app, app);
 registerWsJobs(app);
 registerProbeHeartbeat(app);
@@ -99,6 +110,8 @@ registerMeter(app);
 registerStripeWebhook(app);
 registerClerkWebhook(app);
 registerWebhookCallbacks(app);
+// The unsubscribe links of campaign mail: no key, cookie or CSRF check (the token is the authority).
+registerUnsubscribe(app);
 
 /** Hono's routes first; `fallback` answers every other path (Remix, in edge/entry.ts). */
 export function createWorker(fallback?: (c: Context<AppEnv>) => Response | Promise<Response>) {

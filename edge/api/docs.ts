@@ -13,6 +13,7 @@ const API_TAGS = [
   { name: "Webhooks", description: "Endpoints that receive signed events (Standard Webhooks), their delivery log and replays." },
   { name: "Zapier", description: "REST hooks as Zapier subscribes them, and sample objects for its editor." },
   { name: "Decision makers", description: "A domain's founders and heads from a people-data provider, with their addresses found." },
+  { name: "Suppressions", description: "Addresses no campaign of the account sends to: unsubscribes, bounces, complaints and your own; import and export CSV." },
 ];
 
 type Doc = ReturnType<OpenAPIHono<AppEnv>["getOpenAPI31Document"]>;

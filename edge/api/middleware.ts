@@ -60,13 +60,16 @@ function refuse(r: RateLimitOutcome, whose: string): never {
 /** A JSON request body of the API (a single check's is under 1 KiB); uploads have their own cap. */
 export const MAX_API_JSON_BYTES = 64 * 1024;
 
+/** Uploads, whose routes stream their bodies under MXRAY_MAX_UPLOAD_BYTES themselves (POST only). */
+const UPLOAD_PATHS: ReadonlySet<string> = new Set(["/api/v1/jobs", "/api/v1/suppressions/import"]);
+
 /**
  * Reads a request's body under a byte cap before any validator sees it: Hono's JSON validator
  * would otherwise buffer a chunked body of any size. The text is left where `c.req.json()`
- * reads it. Uploads (POST /api/v1/jobs) stream under MXRAY_MAX_UPLOAD_BYTES instead.
+ * reads it. Uploads (UPLOAD_PATHS) stream under MXRAY_MAX_UPLOAD_BYTES instead.
  */
 export const capApiBody = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.req.raw.body && !(c.req.method === "POST" && c.req.path === "/api/v1/jobs")) {
+  if (c.req.raw.body && !(c.req.method === "POST" && UPLOAD_PATHS.has(c.req.path))) {
     const limit = Math.min(MAX_API_JSON_BYTES, c.var.services.config.MXRAY_MAX_UPLOAD_BYTES);
     const body = await readRequestLimited(c.req.raw, limit);
     if (!body.ok) throw new ApiError("payload_too_large", `Request bodies are limited to ${limit} bytes`);

@@ -13,7 +13,7 @@ const route = createRoute({
   summary: "Sample objects of an event (Zapier)",
   description:
     "The `data` of the event as deliveries carry it: the account's 3 most recent real objects (finished jobs of that status; for " +
-    "`verification.completed` and `dm.enriched`, events already sent to a subscribed endpoint), else one realistic sample.",
+    "the other events, events already written for a subscribed endpoint), else one realistic sample.",
   tags: ["Zapier"],
   security: [{ bearer: [] }],
   request: { query: z.object({ event: WebhookEventTypeSchema }) },

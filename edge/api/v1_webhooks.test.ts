@@ -222,6 +222,8 @@ describe("/api/v1/hooks (Zapier REST hooks)", () => {
     expect(real.map((j) => j.id)).toEqual([jobId]);
     expect(await (await api(key, "/api/v1/hooks/samples?event=verification.completed")).json()).toMatchObject([{ email: expect.any(String), verdict: expect.any(String) }]);
     expect(await (await api(key, "/api/v1/hooks/samples?event=dm.enriched")).json()).toMatchObject([{ domain: expect.any(String), provider: "pdl", people: expect.any(Array) }]);
+    expect(await (await api(key, "/api/v1/hooks/samples?event=campaign.completed")).json()).toMatchObject([{ id: expect.stringMatching(/^cmp_/), status: "completed", counts: { audience: expect.any(Number), unsubscribed: expect.any(Number) } }]);
+    expect(await (await api(key, "/api/v1/hooks/samples?event=recipient.unsubscribed")).json()).toMatchObject([{ email: expect.any(String), campaign_id: expect.stringMatching(/^cmp_/), recipient_id: expect.any(Number), unsubscribed_at: expect.any(String) }]);
     const bad = await api(key, "/api/v1/hooks/samples?event=nope");
     expect([bad.status, await errorCode(bad)]).toEqual([400, "validation_failed"]);
   });

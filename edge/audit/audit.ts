@@ -31,6 +31,9 @@ export const AUDIT_ACTIONS = [
   "admin.credits_adjusted",
   "admin.account_disabled",
   "admin.account_enabled",
+  "suppression.added",
+  "suppression.removed",
+  "suppression.imported",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -1,18 +1,30 @@
 // What Zapier shows while a zap is set up (GET /api/v1/hooks/samples, its `performList`).
 import { and, desc, eq, sql } from "drizzle-orm";
-import { SAMPLE_DM_ENRICHED, SAMPLE_JOB, SAMPLE_RESULT } from "../../core/samples.ts";
+import { SAMPLE_CAMPAIGN, SAMPLE_DM_ENRICHED, SAMPLE_JOB, SAMPLE_RECIPIENT_UNSUBSCRIBED, SAMPLE_RESULT } from "../../core/samples.ts";
 import type { WebhookEventType } from "../../core/enums.ts";
 import { jobs, webhookEvents } from "../../db/schema.ts";
 import type { Services, Who } from "../context.ts";
 import { jobEventData } from "./outbox.ts";
 
+type JobEventType = "job.completed" | "job.failed" | "job.canceled";
+
+/** The sample of each event whose recent real objects are its events' data (not rows of a table). */
+const EVENT_SAMPLES: Record<Exclude<WebhookEventType, JobEventType>, unknown> = {
+  "verification.completed": SAMPLE_RESULT,
+  "dm.enriched": SAMPLE_DM_ENRICHED,
+  "campaign.completed": SAMPLE_CAMPAIGN,
+  "recipient.unsubscribed": SAMPLE_RECIPIENT_UNSUBSCRIBED,
+};
+
+const isJobEvent = (type: WebhookEventType): type is JobEventType => type.startsWith("job.");
+
 /**
  * What Zapier shows while a zap is set up: the account's 3 most recent real objects for the event
- * (finished jobs of that status; the data of recent verification or dm.enriched events), else one sample.
+ * (finished jobs of that status; the data of its other events already written), else one sample.
  */
 export async function hookSamples(s: Services, who: Who, type: WebhookEventType): Promise<unknown[]> {
   const { accountId } = who;
-  if (type === "verification.completed" || type === "dm.enriched") {
+  if (!isJobEvent(type)) {
     const rows = await s.db
       .select({ data: webhookEvents.data })
       .from(webhookEvents)
@@ -20,7 +32,7 @@ export async function hookSamples(s: Services, who: Who, type: WebhookEventType)
       .orderBy(desc(webhookEvents.createdAt))
       .limit(3);
     if (rows.length > 0) return rows.map((r) => JSON.parse(r.data!) as unknown);
-    return [type === "dm.enriched" ? SAMPLE_DM_ENRICHED : SAMPLE_RESULT];
+    return [EVENT_SAMPLES[type]];
   }
   const status = type.slice("job.".length) as "completed" | "failed" | "canceled";
   const rows = await s.db

@@ -9,6 +9,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import zapier from "zapier-platform-core";
 import { validateAppDefinition } from "zapier-platform-schema";
+import { newId } from "../../core/ids.ts";
+import { SAMPLE_CAMPAIGN, SAMPLE_RECIPIENT_UNSUBSCRIBED } from "../../core/samples.ts";
+import { recipientToken } from "../../core/unsubscribe.ts";
+import { createDb } from "../../db/client.ts";
+import { campaignRecipients, campaigns } from "../../db/schema.ts";
 import { startStack, type Stack } from "../../e2e/stack.ts";
 import { startStandInPdl, type StandInPeopleData } from "../../e2e/standin-peopledata.ts";
 import { startStandInReceiver } from "../../e2e/standin-receiver.ts";
@@ -63,7 +68,13 @@ describe("the Zapier integration", () => {
     const definition = (await appHandler(app)({ command: "definition" }))
     expect(validateAppDefinition(definition.results).errors.map((e) => e.stack)).toEqual([]);
     expect(definition.results).toMatchObject({
-      triggers: { list_verified: { operation: { type: "hook" } }, address_verified: {}, decision_makers_found: { operation: { type: "hook" } } },
+      triggers: {
+        list_verified: { operation: { type: "hook" } },
+        address_verified: {},
+        decision_makers_found: { operation: { type: "hook" } },
+        campaign_completed: { operation: { type: "hook" } },
+        recipient_unsubscribed: { operation: { type: "hook" } },
+      },
       creates: { verify_address: {}, find_address: {}, verify_list: {} },
       searches: { find_list: {} },
     });
@@ -75,7 +86,7 @@ describe("the Zapier integration", () => {
     const built = await buildZapierApp(join(dir, "index.js"));
     const loaded = createRequire(import.meta.url)(built) as typeof app;
     rmSync(dir, { recursive: true });
-    expect(Object.keys(loaded.triggers)).toEqual(["list_verified", "address_verified", "decision_makers_found"]);
+    expect(Object.keys(loaded.triggers)).toEqual(["list_verified", "address_verified", "decision_makers_found", "campaign_completed", "recipient_unsubscribed"]);
     const validated = (await appHandler(loaded)({ command: "validate" })) as { results: unknown[] };
     expect(validated.results).toEqual([]);
   });
@@ -185,6 +196,51 @@ describe("the Zapier integration", () => {
     const fired = (await appTester(trigger.perform as never, bundle({}, { cleanedRequest: JSON.parse(delivery.body) }))) as unknown[];
     // The provider's stale address was asked first and refused; the finder found the real one.
     expect(fired).toEqual([{ domain: "ok.test", provider: "pdl", people: [{ full_name: "Bob Builder", title: "Founder & CEO", email: "bob@ok.test", verdict: "deliverable", confidence: expect.any(Number) }] }]);
+    await appTester(trigger.performUnsubscribe as never, bundle({}, { subscribeData: subscribed }));
+  }, 40_000);
+
+  it("Campaign Completed subscribes a REST hook, shows its sample, and turns a delivery into the campaign", async () => {
+    const trigger = app.triggers.campaign_completed!.operation;
+    const subscribed = (await appTester(trigger.performSubscribe as never, bundle({}, { targetUrl: `${receiver.url}/ok/zap-campaign` }))) as { id: string };
+    expect(subscribed.id).toMatch(/^whk_/);
+    // No campaign has completed in this account: the editor is shown the sample.
+    expect(await appTester(trigger.performList as never, bundle())).toEqual([SAMPLE_CAMPAIGN]);
+    const campaign = { ...SAMPLE_CAMPAIGN, id: "cmp_zapiertest0000000000" };
+    expect(await appTester(trigger.perform as never, bundle({}, { cleanedRequest: { type: "campaign.completed", timestamp: "2025-03-14T10:12:37.000Z", data: campaign } }))).toEqual([campaign]);
+    expect(await appTester(trigger.perform as never, bundle({}, { cleanedRequest: { type: "job.completed", data: campaign } }))).toEqual([]);
+    await appTester(trigger.performUnsubscribe as never, bundle({}, { subscribeData: subscribed }));
+    const hooks = await fetch(`${stack.url}/api/v1/webhooks?limit=100`, { headers: { authorization: `Bearer ${stack.devApiKey}` } });
+    expect(((await hooks.json()) as { data: { id: string }[] }).data.map((w) => w.id)).not.toContain(subscribed.id);
+  });
+
+  it("Recipient Unsubscribed hears a one-click unsubscribe, as the address, campaign, recipient and time", async () => {
+    const trigger = app.triggers.recipient_unsubscribed!.operation;
+    expect(await appTester(trigger.performList as never, bundle())).toEqual([SAMPLE_RECIPIENT_UNSUBSCRIBED]);
+    const subscribed = (await appTester(trigger.performSubscribe as never, bundle({}, { targetUrl: `${receiver.url}/ok/zap-unsubscribed` }))) as { id: string };
+
+    // A campaign's recipient, as edge/campaigns writes them, and the link its message carried.
+    const account = (await (await fetch(`${stack.url}/api/v1/account`, { headers: { authorization: `Bearer ${stack.devApiKey}` } })).json()) as { id: string };
+    const { db, client } = createDb({ url: stack.sqld.url });
+    const campaignId = newId("cmp");
+    await db.insert(campaigns).values({
+      id: campaignId, accountId: account.id, name: "zapier", jobId: newId("job"), senderId: newId("snd"), templateId: newId("tpl"),
+      status: "sending", consentBasis: "opt_in", consentSource: "signup form", createdBy: "dev_key",
+    });
+    const [recipient] = await db.insert(campaignRecipients).values({ campaignId, normalized: "zap.reader@example.com", email: "Zap.Reader@example.com", rowIndex: 0, status: "sent" }).returning({ id: campaignRecipients.id });
+    client.close();
+    const token = await recipientToken(stack.secrets.sessionSecret, { accountId: account.id, campaignId, recipientId: recipient!.id });
+    const clicked = await fetch(`${stack.url}/u/${token}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click" });
+    expect(clicked.status).toBe(200);
+    await clicked.body?.cancel();
+
+    for (const deadline = Date.now() + 20_000; !receiver.received.some((r) => r.path === "/ok/zap-unsubscribed"); ) {
+      if (Date.now() > deadline) throw new Error("no recipient.unsubscribed delivery within 20 s");
+      await new Promise((r) => setTimeout(r, 100)); // polling the receiver's log
+    }
+    const delivery = receiver.received.find((r) => r.path === "/ok/zap-unsubscribed")!;
+    const expected = { email: "Zap.Reader@example.com", campaign_id: campaignId, recipient_id: recipient!.id, unsubscribed_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) };
+    expect(await appTester(trigger.perform as never, bundle({}, { cleanedRequest: JSON.parse(delivery.body) }))).toEqual([expected]);
+    expect(await appTester(trigger.performList as never, bundle())).toEqual([expected]);
     await appTester(trigger.performUnsubscribe as never, bundle({}, { subscribeData: subscribed }));
   }, 40_000);
 });

@@ -1,10 +1,10 @@
-// The mxray integration for Zapier (zapier-platform-core): API-key authentication, three REST-hook
+// The mxray integration for Zapier (zapier-platform-core): API-key authentication, five REST-hook
 // triggers, three actions and a search. Built into index.js by `npm run zapier:build` for
 // `zapier push`; tested against the local stack with the platform's app tester.
 import zapier, { type Bundle, type ZObject } from "zapier-platform-core";
 import type { Job, WebhookEvent } from "../../../client/index.ts";
 import manifest from "../package.json" with { type: "json" };
-import { SAMPLE_DM_ENRICHED, SAMPLE_FIND, SAMPLE_JOB, SAMPLE_RESULT } from "../../../core/samples.ts";
+import { SAMPLE_CAMPAIGN, SAMPLE_DM_ENRICHED, SAMPLE_FIND, SAMPLE_JOB, SAMPLE_RECIPIENT_UNSUBSCRIBED, SAMPLE_RESULT } from "../../../core/samples.ts";
 import { withApi } from "./http.ts";
 
 const platformVersion = zapier.version;
@@ -44,6 +44,15 @@ const decisionMakersFound = hookTrigger(
   "Decision Makers Found",
   "Triggers when a company's decision makers are listed with their addresses (needs a people-data provider on the mxray side).",
   SAMPLE_DM_ENRICHED,
+);
+const campaignCompleted = hookTrigger("campaign_completed", "campaign.completed", "Campaign", "Campaign Completed", "Triggers when a campaign finishes sending, with its counts.", SAMPLE_CAMPAIGN);
+const recipientUnsubscribed = hookTrigger(
+  "recipient_unsubscribed",
+  "recipient.unsubscribed",
+  "Recipient",
+  "Recipient Unsubscribed",
+  "Triggers when a campaign's recipient unsubscribes; mxray has already suppressed the address for every campaign of the account.",
+  SAMPLE_RECIPIENT_UNSUBSCRIBED,
 );
 
 const verifyAddress = {
@@ -145,7 +154,13 @@ export const app = {
     test: async (z: ZObject, bundle: Bundle) => withApi(z, bundle, (api) => api.account()),
     connectionLabel: "{{name}}",
   },
-  triggers: { [listVerified.key]: listVerified, [addressVerified.key]: addressVerified, [decisionMakersFound.key]: decisionMakersFound },
+  triggers: {
+    [listVerified.key]: listVerified,
+    [addressVerified.key]: addressVerified,
+    [decisionMakersFound.key]: decisionMakersFound,
+    [campaignCompleted.key]: campaignCompleted,
+    [recipientUnsubscribed.key]: recipientUnsubscribed,
+  },
   creates: { [verifyAddress.key]: verifyAddress, [findAddress.key]: findAddress, [verifyList.key]: verifyList },
   searches: { [findList.key]: findList },
 };

@@ -26,7 +26,8 @@ import { joinReply, parseReplyLine } from "../smtp/reply.ts";
  * and connection_failed (before the message was handed over) → the next relay; auth_failed →
  * pause `relay_auth_failed`; sender_refused (5xx to MAIL FROM: the relay will take nothing from
  * this sender) → pause `relay_refused_sender`; lost (the connection ended after DATA's 354 and
- * before the final reply: the relay may have it) → `unknown_outcome`, never sent again.
+ * before the final reply: the relay may have it) → `unknown_outcome`, never sent again;
+ * canceled (the batch stopped before the message's turn came: the relay never saw it) → released.
  */
 export type RelayOutcome =
   | { kind: "accepted"; queueId: string; reply: SmtpReply }
@@ -35,7 +36,8 @@ export type RelayOutcome =
   | { kind: "connection_failed"; reply: SmtpReply | null; detail: string }
   | { kind: "auth_failed"; reply: SmtpReply | null; detail: string }
   | { kind: "sender_refused"; reply: SmtpReply; detail: string }
-  | { kind: "lost"; reply: null; detail: string };
+  | { kind: "lost"; reply: null; detail: string }
+  | { kind: "canceled"; reply: null; detail: string };
 export type RelayOutcomeKind = RelayOutcome["kind"];
 
 export interface RelayTransportOptions {
@@ -72,8 +74,11 @@ const PASSWORD_PURPOSE = "relay.password";
 /** A relay's pooled transport for one batch. */
 export interface RelayPool {
   readonly relay: RelayWire;
-  /** Hands one message to the relay; never throws: every failure is an outcome. */
-  send(message: SendMailOptions): Promise<RelayOutcome>;
+  /**
+   * Hands one message to the relay; never throws: every failure is an outcome. When `cancel` has
+   * aborted by the time the message's turn on a connection comes, it is not sent ("canceled").
+   */
+  send(message: SendMailOptions, cancel?: AbortSignal): Promise<RelayOutcome>;
   /** Closes the pool's connections (QUIT) once the messages in flight are done. */
   close(): void;
 }
@@ -268,13 +273,14 @@ export function createRelayPool(relay: RelayWire, opts: RelayTransportOptions, k
     return { ok: true as const };
   });
 
-  async function send(message: SendMailOptions): Promise<RelayOutcome> {
+  async function send(message: SendMailOptions, cancel?: AbortSignal): Promise<RelayOutcome> {
     const prepared = await ready;
     if (!prepared.ok) return prepared.outcome;
     if (closed || !transport) return { kind: "connection_failed", reply: null, detail: "the relay's pool is closed" };
     await turns.acquire();
     let handedOver = false;
     try {
+      if (cancel?.aborted) return { kind: "canceled", reply: null, detail: "the batch stopped before this message's turn" };
       const info = await transport.sendMail({
         ...message,
         [HANDOVER]: () => void (handedOver = true),
@@ -291,8 +297,8 @@ export function createRelayPool(relay: RelayWire, opts: RelayTransportOptions, k
 
   return {
     relay,
-    async send(message) {
-      const outcome = await send(message);
+    async send(message, cancel) {
+      const outcome = await send(message, cancel);
       opts.observe?.(outcome.kind);
       return outcome;
     },

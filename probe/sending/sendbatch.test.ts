@@ -2,52 +2,18 @@
 // a claim stand-in for the edge (a loopback HTTP server that checks the probe's signature and
 // grants each id once, ever), and the outbox's chunks as the edge would get them.
 import { readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { simpleParser } from "mailparser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SendChunkSchema, type RelayWire, type SendBatch, type SendChunk, type SendClaim, type SendRecipient } from "../../core/contracts.ts";
-import { probeTransportKey, seal } from "../../core/secrets.ts";
-import { verifySignature, SIGNATURE_HEADER } from "../../core/signing.ts";
+import { SendChunkSchema, type RelayWire, type SendBatch, type SendChunk, type SendRecipient } from "../../core/contracts.ts";
 import { RELAY_SINK_CA_FILE, startRelaySink, type RelaySink } from "../../e2e/relay-sink.ts";
 import type { Clock } from "../shared.ts";
 import { createRelayBudget } from "./relaybudget.ts";
-import { runSendBatch, SEND_CLAIM_PATH, type SendBatchDeps } from "./sendbatch.ts";
+import { runSendBatch, type SendBatchDeps } from "./sendbatch.ts";
+import { sinkRelay, startClaimEdge } from "./testing.ts";
 import type { RelayTransportOptions } from "./transport.ts";
 
 const SECRET = "probe-secret-for-sendbatch-tests";
 const CA = readFileSync(RELAY_SINK_CA_FILE, "utf8");
-
-/** The edge's claim endpoint as far as a probe can tell: signed requests only, each id granted once, ever. */
-async function startClaimEdge(opts: { stopAt?: number } = {}) {
-  const granted = new Set<number>();
-  const claims: SendClaim[] = [];
-  let refusedSignatures = 0;
-  const server: Server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", async () => {
-      const checked = await verifySignature([SECRET], req.headers[SIGNATURE_HEADER] as string | undefined, { method: "POST", path: req.url ?? "" }, body);
-      if (!checked.ok || req.url !== SEND_CLAIM_PATH) {
-        refusedSignatures++;
-        return res.writeHead(401).end();
-      }
-      const claim = JSON.parse(body) as SendClaim;
-      claims.push(claim);
-      const stop = opts.stopAt !== undefined && claims.length >= opts.stopAt ? "paused" : null;
-      const claimed = stop ? [] : claim.ids.filter((id) => !granted.has(id));
-      for (const id of claimed) granted.add(id);
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ claimed, stop }));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    claims,
-    refusedSignatures: () => refusedSignatures,
-    close: () => new Promise<void>((r) => (server.close(() => r()), server.closeAllConnections())),
-  };
-}
 
 let sinkA: RelaySink;
 let sinkB: RelaySink;
@@ -58,10 +24,7 @@ afterAll(async () => {
   await Promise.all([sinkA?.stop(), sinkB?.stop()]);
 });
 
-async function relayOf(sink: RelaySink, id: string, user: string, password: string, over: Partial<RelayWire> = {}): Promise<RelayWire> {
-  const sealed = await seal(await probeTransportKey(SECRET), { purpose: "relay.password", recordId: id }, password);
-  return { id, host: sink.host, port: sink.port, security: "starttls", username: user, password: sealed, max_per_minute: 10_000, max_per_day: 1_000_000, ...over };
-}
+const relayOf = (sink: RelaySink, id: string, user: string, password: string, over: Partial<RelayWire> = {}) => sinkRelay(sink, SECRET, id, user, password, over);
 const relayA = (over: Partial<RelayWire> = {}) => relayOf(sinkA, "rly_a", "a", "pw-a", over);
 const relayB = (over: Partial<RelayWire> = {}) => relayOf(sinkB, "rly_b", "b", "pw-b", over);
 
@@ -112,7 +75,7 @@ const never = new AbortController().signal;
 
 describe("a send batch", () => {
   it("claims in groups, sends each claimed recipient once over few connections, and records every outcome", async () => {
-    const edge = await startClaimEdge();
+    const edge = await startClaimEdge(SECRET);
     const rs = recipients(45);
     const { deps, chunks, outcomes } = depsFor(edge.url);
     const connectionsBefore = sinkA.stats().connections;
@@ -142,7 +105,7 @@ describe("a send batch", () => {
   });
 
   it("sends each recipient once when the batch is delivered twice, one copy after the other or both at once", async () => {
-    const edge = await startClaimEdge();
+    const edge = await startClaimEdge(SECRET);
     const rs = recipients(30);
     const batch = batchOf(rs, [await relayA()]);
     const first = depsFor(edge.url);
@@ -163,7 +126,7 @@ describe("a send batch", () => {
   });
 
   it("moves a deferred message, and the rest of the batch, to the next relay", async () => {
-    const edge = await startClaimEdge();
+    const edge = await startClaimEdge(SECRET);
     const rs = recipients(25, (i) => (i === 3 ? "defer" : `r${i}`));
     sinkA.setScript((rcpt) => (rcpt.startsWith("defer.") ? { rcpt: 451, message: "4.7.1 Throttled, try again later" } : null));
     try {
@@ -176,13 +139,13 @@ describe("a send batch", () => {
       expect(outcomes().find((o) => o.id === rs[3]!.id)).toMatchObject({ status: "sent", relay_id: "rly_b" });
       expect(edge.claims.flatMap((c) => c.ids)).toEqual(rs.map((r) => r.id)); // each claimed once: failover does not claim again
     } finally {
-      sinkA.setScript(null);
+      sinkA.setScript(undefined);
     }
     await edge.close();
   });
 
   it("fails over when the first relay refuses connections", async () => {
-    const edge = await startClaimEdge();
+    const edge = await startClaimEdge(SECRET);
     const rs = recipients(12);
     const { deps } = depsFor(edge.url);
     const summary = await runSendBatch(batchOf(rs, [await relayA({ port: 9 }), await relayB()]), deps, never);
@@ -192,7 +155,7 @@ describe("a send batch", () => {
   });
 
   it("releases what no relay took and pauses the campaign when every relay defers", async () => {
-    const edge = await startClaimEdge();
+    const edge = await startClaimEdge(SECRET);
     const rs = recipients(25);
     sinkA.setScript(() => ({ rcpt: 421, message: "4.7.0 Too many messages, slow down" }));
     sinkB.setScript(() => ({ rcpt: 450, message: "4.2.0 Mailbox busy" }));
@@ -206,14 +169,14 @@ describe("a send batch", () => {
       expect(last.pause).toMatchObject({ reason: "relays_exhausted", relay_id: "rly_b", detail: expect.stringContaining("450") });
       expect(edge.claims).toHaveLength(1);
     } finally {
-      sinkA.setScript(null);
-      sinkB.setScript(null);
+      sinkA.setScript(undefined);
+      sinkB.setScript(undefined);
     }
     await edge.close();
   });
 
   it("pauses at once on an authentication failure, without trying the next relay", async () => {
-    const edge = await startClaimEdge();
+    const edge = await startClaimEdge(SECRET);
     const rs = recipients(15);
     const { deps, chunks } = depsFor(edge.url);
     const summary = await runSendBatch(batchOf(rs, [await relayOf(sinkA, "rly_a", "a", "wrong"), await relayB()]), deps, never);
@@ -224,7 +187,7 @@ describe("a send batch", () => {
   });
 
   it("reports a message cut off after DATA as unknown_outcome and never sends it again, here or on the next relay", async () => {
-    const edge = await startClaimEdge();
+    const edge = await startClaimEdge(SECRET);
     const rs = recipients(6, (i) => (i === 2 ? "cut" : `r${i}`));
     sinkA.setScript((rcpt) => (rcpt.startsWith("cut.") ? { cutAfterData: true } : null));
     try {
@@ -238,13 +201,13 @@ describe("a send batch", () => {
       expect(await runSendBatch(batch, depsFor(edge.url).deps, never)).toMatchObject({ sent: 0, unknown_outcome: 0, not_claimed: 6 });
       expect(delivered(sinkA, rs)).toHaveLength(5);
     } finally {
-      sinkA.setScript(null);
+      sinkA.setScript(undefined);
     }
     await edge.close();
   });
 
   it("records a relay's refusal of one recipient as failed, with its reply", async () => {
-    const edge = await startClaimEdge();
+    const edge = await startClaimEdge(SECRET);
     const rs = recipients(3, (i) => (i === 1 ? "gone" : `r${i}`));
     sinkA.setScript((rcpt) => (rcpt.startsWith("gone.") ? { rcpt: 550, message: "5.1.1 No such user" } : null));
     try {
@@ -253,13 +216,13 @@ describe("a send batch", () => {
       expect(outcomes().find((o) => o.id === rs[1]!.id)).toMatchObject({ status: "failed", relay_id: "rly_a", reply: { code: 550, enhanced: "5.1.1" } });
       expect(delivered(sinkB, rs)).toHaveLength(0);
     } finally {
-      sinkA.setScript(null);
+      sinkA.setScript(undefined);
     }
     await edge.close();
   });
 
   it("stops when the edge says the campaign stopped sending", async () => {
-    const edge = await startClaimEdge({ stopAt: 2 });
+    const edge = await startClaimEdge(SECRET, { stopAt: 2 });
     const rs = recipients(30);
     const { deps, chunks } = depsFor(edge.url);
     const summary = await runSendBatch(batchOf(rs, [await relayA()]), deps, never);
@@ -270,7 +233,7 @@ describe("a send batch", () => {
   });
 
   it("stops claiming when aborted, and still writes its final chunk", async () => {
-    const edge = await startClaimEdge();
+    const edge = await startClaimEdge(SECRET);
     const rs = recipients(30);
     const abort = new AbortController();
     const { deps, chunks } = depsFor(edge.url, { recorded: () => abort.abort() });
@@ -285,7 +248,7 @@ describe("a send batch", () => {
   it("keeps to the relay's per-minute limit, waiting within its budget and leaving the rest to another batch", async () => {
     let now = Date.UTC(2027, 0, 15);
     const clock: Clock = { now: () => now, sleep: async (ms) => void (now += ms) };
-    const edge = await startClaimEdge();
+    const edge = await startClaimEdge(SECRET);
     const rs = recipients(12);
     const { deps } = depsFor(edge.url, { clock, budget: createRelayBudget({ clock }) });
     const summary = await runSendBatch(batchOf(rs, [await relayA({ max_per_minute: 5 })], { budget_ms: 90_000 }), deps, never);
@@ -296,7 +259,7 @@ describe("a send batch", () => {
   });
 
   it("pauses with template_invalid, claiming nothing, when the template does not parse here", async () => {
-    const edge = await startClaimEdge();
+    const edge = await startClaimEdge(SECRET);
     const { deps, chunks } = depsFor(edge.url);
     const summary = await runSendBatch(batchOf(recipients(3), [await relayA()], { template: { subject: "x", html: "{% if %}", text: null } }), deps, never);
     expect(summary).toMatchObject({ stopped: "template_invalid", not_reached: 3 });

@@ -21,7 +21,7 @@ import type { Log, Outbox } from "../outbox.ts";
 import { systemClock, type Clock } from "../shared.ts";
 import { createComposer, type Composer } from "./compose.ts";
 import type { RelayBudget } from "./relaybudget.ts";
-import { createRelayPool, type RelayOutcome, type RelayPool, type RelayTransportOptions } from "./transport.ts";
+import { createRelayPool, type RelayFailure, type RelayOutcome, type RelayPool, type RelayTransportOptions } from "./transport.ts";
 
 export const SEND_CLAIM_PATH = "/internal/probes/sends/claim";
 /** Recipients claimed, and handed to the relay, at a time. */
@@ -163,7 +163,7 @@ export async function runSendBatch(batch: SendBatch, deps: SendBatchDeps, signal
       const relay = batch.relays[relayIndex]!;
       const pool = poolOf(relayIndex);
       const outcomes = await Promise.all(todo.map((r) => sendOne(composer, pool, r)));
-      const again: { r: SendRecipient; outcome: RelayOutcome }[] = [];
+      const again: { r: SendRecipient; outcome: RelayFailure }[] = [];
       outcomes.forEach((outcome, i) => {
         const r = todo[i]!;
         switch (outcome.kind) {

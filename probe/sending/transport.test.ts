@@ -79,9 +79,9 @@ describe("a relay pool", () => {
       expect(spam).toMatchObject({ kind: "refused", reply: { code: 554, enhanced: "5.7.1", message: "Message rejected as spam" } });
       expect(busy).toMatchObject({ kind: "deferred", reply: { code: 452 } });
       expect(cut).toMatchObject({ kind: "lost", reply: null });
-      expect(fine.kind).toBe("accepted");
+      expect(fine!.kind).toBe("accepted");
     } finally {
-      sink.setScript(null);
+      sink.setScript(undefined);
     }
   });
 
@@ -157,7 +157,7 @@ describe("a relay pool", () => {
     await new Promise<void>((r) => silent.listen(0, "127.0.0.1", () => r()));
     const port = (silent.server.address() as AddressInfo).port;
     try {
-      const pool = createRelayPool({ ...(await relayOf()), port, security: "none", username: null, password: null }, options({ messageTimeoutMs: 300 }));
+      const pool = createRelayPool({ ...(await relayOf()), port, security: "none", username: null, password: null }, options({ messageTimeoutMs: 2_000 }));
       expect(await pool.send(message("a@example.test"))).toMatchObject({ kind: "lost", reply: null });
       pool.close();
     } finally {

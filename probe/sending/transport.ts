@@ -39,6 +39,8 @@ export type RelayOutcome =
   | { kind: "lost"; reply: null; detail: string }
   | { kind: "canceled"; reply: null; detail: string };
 export type RelayOutcomeKind = RelayOutcome["kind"];
+/** Every outcome but acceptance: each says what happened. */
+export type RelayFailure = Exclude<RelayOutcome, { kind: "accepted" }>;
 
 export interface RelayTransportOptions {
   /** PROBE_SECRET: relay passwords ride sealed under a key derived from it (core/secrets.ts probeTransportKey). */
@@ -132,7 +134,7 @@ interface MailError {
 const errorText = (err: MailError) => String(err.message ?? err).slice(0, 1_000);
 
 /** The outcome of a failed send, from nodemailer's error and whether the message was handed over. */
-export function classifyError(err: MailError, handedOver: boolean): RelayOutcome {
+export function classifyError(err: MailError, handedOver: boolean): RelayFailure {
   const reply = err.response ? parseReply(err.response) : null;
   const detail = errorText(err);
   const command = (err.command ?? "").toUpperCase();
@@ -191,7 +193,7 @@ interface ConnectTarget {
 }
 
 /** What connecting to a relay needs, or the outcome every message gets when it cannot be had. */
-async function prepareTarget(relay: RelayWire, opts: RelayTransportOptions, keys: Promise<KeySet>): Promise<{ ok: true; target: ConnectTarget } | { ok: false; outcome: RelayOutcome }> {
+async function prepareTarget(relay: RelayWire, opts: RelayTransportOptions, keys: Promise<KeySet>): Promise<{ ok: true; target: ConnectTarget } | { ok: false; outcome: RelayFailure }> {
   let pass: string | null = null;
   if (relay.password !== null) {
     try {
@@ -321,7 +323,7 @@ export async function testRelay(relay: RelayWire, opts: RelayTransportOptions, b
   const prepared = await prepareTarget(relay, opts, probeTransportKey(opts.probeSecret));
   if (!prepared.ok) {
     const stage = prepared.outcome.kind === "auth_failed" ? "auth" : "connect";
-    return { ok: false, stage, detail: prepared.outcome.detail ?? "", reply: null };
+    return { ok: false, stage, detail: prepared.outcome.detail, reply: null };
   }
   const base = transportOptions(relay, prepared.target, { ...opts, connectTimeoutMs: Math.min(budgetMs, opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS), messageTimeoutMs: budgetMs });
   const transport = nodemailer.createTransport(base);

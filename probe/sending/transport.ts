@@ -81,7 +81,7 @@ export interface RelayPool {
    * aborted by the time the message's turn on a connection comes, it is not sent ("canceled").
    */
   send(message: SendMailOptions, cancel?: AbortSignal): Promise<RelayOutcome>;
-  /** Closes the pool's connections (QUIT) once the messages in flight are done. */
+  /** Closes the pool: idle connections at once, busy ones once their message is done. */
   close(): void;
 }
 

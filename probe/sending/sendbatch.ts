@@ -131,7 +131,8 @@ export async function runSendBatch(batch: SendBatch, deps: SendBatchDeps, signal
       } catch (err) {
         why = String(err);
       }
-      // A retried claim of the same ids is the edge's to answer as the first (it names batch and attempt).
+      // A retry wins only ids still queued: any a lost answer had already given this probe stay
+      // `sending` and end as unknown_outcome when the lease runs out. Never a second copy.
       if (!retryable || attempt >= CLAIM_ATTEMPTS || clock.now() + CLAIM_RETRY_MS * attempt >= deadline || signal.aborted) {
         log("send claim failed, stopping the batch", { batch_id: batch.batch_id, why, attempts: attempt });
         summary.stopped = `claim failed: ${why}`;

@@ -69,7 +69,7 @@ export const DEFAULT_CONNECTIONS = 3;
 export const DEFAULT_MESSAGES_PER_CONNECTION = 100;
 export const DEFAULT_MESSAGE_TIMEOUT_MS = 60_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
-/** What an outcome keeps of a reply's text, and of a queue id (SendOutcomeSchema). */
+/** What an outcome keeps of a queue id (SendOutcomeSchema: 256 characters). */
 const MAX_QUEUE_ID = 256;
 const PASSWORD_PURPOSE = "relay.password";
 

@@ -321,8 +321,11 @@ export const SendOutcomeSchema = z.object({
 });
 export type SendOutcome = z.infer<typeof SendOutcomeSchema>;
 
-/** Why a probe stopped a campaign: the edge pauses it with this reason. */
-export const SEND_PAUSE_REASONS = ["relay_auth_failed", "relays_exhausted", "relay_refused_sender"] as const;
+/**
+ * Why a probe stopped a campaign: the edge pauses it with this reason. template_invalid: the
+ * probe could not parse the batch's template (a probe of another version than the edge's).
+ */
+export const SEND_PAUSE_REASONS = ["relay_auth_failed", "relays_exhausted", "relay_refused_sender", "template_invalid"] as const;
 
 /** Probe → edge through the durable outbox (POST /internal/probes/sends/results, HMAC), like result chunks. */
 export const SendChunkSchema = z.object({

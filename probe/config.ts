@@ -51,8 +51,10 @@ export const ConfigSchema = z.object({
   MXRAY_SELF_CHECK_TARGETS: commaList,
   /** This host's public IP: the self-check then checks its PTR against MXRAY_HELO and its blocklist standing. */
   MXRAY_PUBLIC_IP: z.union([z.ipv4(), z.ipv6()]).optional(),
-  /** "1": SMTP to loopback, private and other non-public addresses is allowed (the simulated world). */
+  /** "1": SMTP to loopback, private and other non-public addresses is allowed (the simulated world, the local relay sink). */
   MXRAY_ALLOW_PRIVATE_TARGETS: z.enum(["0", "1"]).default("0").transform((v) => v === "1"),
+  /** A PEM file of CAs trusted for campaign relays beside the system's (the local relay sink's test CA, e2e/relay-sink). */
+  MXRAY_RELAY_CA_FILE: z.string().min(1).optional(),
 }).refine((c) => !c.MXRAY_FLEET_REDIS_REST_URL || c.MXRAY_FLEET_REDIS_REST_TOKEN, {
   path: ["MXRAY_FLEET_REDIS_REST_TOKEN"],
   message: "required when MXRAY_FLEET_REDIS_REST_URL is set",

@@ -2,6 +2,7 @@
 // and several apps in one process never collide).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { EngineObserver } from "./observer.ts";
+import type { RelayBudget } from "./sending/relaybudget.ts";
 import type { SharedMxState } from "./shared.ts";
 
 export interface ProbeMetrics {
@@ -12,13 +13,18 @@ export interface ProbeMetrics {
   postFailures: Counter<"kind">;
   outboxDepth: Gauge;
   outboxDeadLetters: Gauge;
+  /** Messages handed to relays, by what the relay did (probe/sending/transport.ts RelayOutcome). */
+  relayMessages: Counter<"outcome">;
+  /** Campaign recipients' recorded outcomes: sent, failed, unknown_outcome, queued. */
+  sendOutcomes: Counter<"status">;
 }
 
-export function createMetrics(opts: { defaultMetrics?: boolean; shared?: SharedMxState; sharedConfigured?: boolean } = {}): ProbeMetrics {
+export function createMetrics(opts: { defaultMetrics?: boolean; shared?: SharedMxState; sharedConfigured?: boolean; relayBudget?: RelayBudget } = {}): ProbeMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: "mxray_probe_" });
   const registers = [registry];
   if (opts.shared) sharedStateMetrics(opts.shared, opts.sharedConfigured ?? false, registers);
+  if (opts.relayBudget) relayBudgetMetrics(opts.relayBudget, registers);
 
   const checks = new Counter({
     name: "mxray_checks_total",
@@ -90,7 +96,42 @@ export function createMetrics(opts: { defaultMetrics?: boolean; shared?: SharedM
       help: "Result chunks that kept failing, parked in the outbox's dead/ folder (not re-sent).",
       registers,
     }),
+    relayMessages: new Counter({
+      name: "mxray_relay_messages_total",
+      help: "Campaign messages handed to relays, by outcome: accepted, refused, deferred, connection_failed, auth_failed, sender_refused, lost (after DATA: unknown outcome), canceled.",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
+    sendOutcomes: new Counter({
+      name: "mxray_send_outcomes_total",
+      help: "Campaign recipients' outcomes recorded for the edge: sent, failed, unknown_outcome, queued (released unsent).",
+      labelNames: ["status"] as const,
+      registers,
+    }),
   };
+}
+
+/** Relay limits (probe/sending/relaybudget.ts): whether the fleet's counts can be reached, and what waited for them. */
+function relayBudgetMetrics(budget: RelayBudget, registers: Registry[]): void {
+  new Gauge({
+    name: "mxray_relay_budget_up",
+    help: "1 while relay limits can be counted (the fleet's Redis answers, or memory without one); 0 while a configured Redis is away and no message is sent.",
+    registers,
+    collect() {
+      this.set(budget.stats().redisUp ? 1 : 0);
+    },
+  });
+  let heldSeen = 0;
+  new Counter({
+    name: "mxray_relay_budget_held_total",
+    help: "Sends that gave up at their deadline because the fleet's Redis was away (held back, never sent past a relay's limit).",
+    registers,
+    collect() {
+      const { heldForRedis } = budget.stats();
+      this.inc(heldForRedis - heldSeen);
+      heldSeen = heldForRedis;
+    },
+  });
 }
 
 /** The fleet-shared state's health and what it saved, read from its stats at each scrape. */

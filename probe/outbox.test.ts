@@ -4,9 +4,9 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ResultChunk } from "../core/contracts.ts";
+import type { ResultChunk, SendChunk } from "../core/contracts.ts";
 import { SIGNATURE_HEADER, verifySignature } from "../core/signing.ts";
-import { DEAD_LETTER_DIR, RESULTS_PATH, createOutbox } from "./outbox.ts";
+import { DEAD_LETTER_DIR, RESULTS_PATH, SEND_RESULTS_PATH, createOutbox } from "./outbox.ts";
 
 const SECRET = "outbox-test-secret-0123456789";
 
@@ -73,6 +73,34 @@ describe("outbox", () => {
       expect(r.path).toBe(RESULTS_PATH);
       expect(await verifySignature([SECRET], r.signature, { method: "POST", path: RESULTS_PATH }, r.body)).toEqual({ ok: true });
     }
+    expect(await readdir(dir)).toEqual([]);
+    await edge.close();
+  });
+
+  it("posts a send chunk to the sends' path, signed for it, beside result chunks to theirs", async () => {
+    const edge = await startEdge(() => 200);
+    const posted: string[] = [];
+    const outbox = createOutbox({ dir, edgeUrl: edge.url, secret: SECRET, hooks: { posted: (c) => posted.push(c.batch_id) } });
+    await outbox.start();
+    const send: SendChunk = {
+      kind: "send",
+      probe_id: "prb_test",
+      batch_id: "sbt_1",
+      campaign_id: "cmp_1",
+      seq: 0,
+      final: true,
+      outcomes: [{ id: 7, status: "sent", relay_id: "rly_1", queue_id: "4BxYz", reply: { code: 250, enhanced: "2.0.0", message: "Ok: queued as 4BxYz" } }],
+    };
+    await outbox.push(send);
+    await outbox.push(chunk(0, true));
+    await outbox.flush();
+    const byPath = Object.fromEntries(edge.received.map((r) => [r.path, r]));
+    expect(Object.keys(byPath).sort()).toEqual([RESULTS_PATH, SEND_RESULTS_PATH]);
+    expect(JSON.parse(byPath[SEND_RESULTS_PATH]!.body)).toEqual(send);
+    expect(await verifySignature([SECRET], byPath[SEND_RESULTS_PATH]!.signature, { method: "POST", path: SEND_RESULTS_PATH }, byPath[SEND_RESULTS_PATH]!.body)).toEqual({ ok: true });
+    // A signature for one path is no good on the other (core/signing.ts binds the route).
+    expect((await verifySignature([SECRET], byPath[SEND_RESULTS_PATH]!.signature, { method: "POST", path: RESULTS_PATH }, byPath[SEND_RESULTS_PATH]!.body)).ok).toBe(false);
+    expect(posted.sort()).toEqual(["bat_1", "sbt_1"]);
     expect(await readdir(dir)).toEqual([]);
     await edge.close();
   });

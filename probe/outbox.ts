@@ -1,6 +1,8 @@
-// Durable outbox for result chunks: each chunk is written to disk before it is posted, and its
-// file is removed only when the edge acknowledges it (or refuses it for good). A probe that dies
-// mid-batch re-sends its leftovers on the next start; (batch_id, seq) makes a repeat harmless.
+// Durable outbox for what batches answer: result chunks (verification) and send chunks (campaign
+// outcomes, issue 23), each posted to its own path of the edge. Each chunk is written to disk
+// before it is posted, and its file is removed only when the edge acknowledges it (or refuses it
+// for good). A probe that dies mid-batch re-sends its leftovers on the next start; (batch_id, seq)
+// makes a repeat harmless.
 // Up to `parallel` chunks are in flight at once, never two of one batch: a batch's chunks arrive
 // in order (its final chunk closes it at the edge), while chunks of different batches overlap
 // the edge's round trips. Chunks go only to the configured edge (EDGE_URL), never to a URL a
@@ -9,16 +11,23 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import type { ResultChunk } from "../core/contracts.ts";
+import type { ResultChunk, SendChunk } from "../core/contracts.ts";
 import { SIGNATURE_HEADER, sign } from "../core/signing.ts";
 
 export type Log = (message: string, fields?: Record<string, unknown>) => void;
 
 export const RESULTS_PATH = "/internal/probes/results";
+export const SEND_RESULTS_PATH = "/internal/probes/sends/results";
+
+/** What the outbox carries: a send chunk says so (`kind: "send"`); a result chunk predates kinds. */
+export type OutboxChunk = ResultChunk | SendChunk;
+
+export const isSendChunk = (chunk: OutboxChunk): chunk is SendChunk => "kind" in chunk && chunk.kind === "send";
+const pathOf = (chunk: OutboxChunk) => (isSendChunk(chunk) ? SEND_RESULTS_PATH : RESULTS_PATH);
 
 export interface OutboxHooks {
   /** A chunk the edge acknowledged. */
-  posted?(chunk: ResultChunk): void;
+  posted?(chunk: OutboxChunk): void;
   /** A failed attempt: "retry" will be sent again, "dropped" never will. */
   failed?(kind: "retry" | "dropped"): void;
   depthChanged?(depth: number): void;
@@ -61,7 +70,7 @@ export interface Outbox {
   /** Re-queues chunks left on disk by an earlier run; call once before pushing. */
   start(): Promise<void>;
   /** Resolves once the chunk is on disk and queued (not when it is delivered). */
-  push(chunk: ResultChunk): Promise<void>;
+  push(chunk: OutboxChunk): Promise<void>;
   /** Resolves when everything queued so far has been delivered, dropped or dead-lettered. */
   flush(): Promise<void>;
   depth(): number;
@@ -77,7 +86,7 @@ interface Entry {
 
 /** Files written before callbacks were refused also hold a `url`; it is ignored. */
 interface StoredEntry {
-  chunk: ResultChunk;
+  chunk: OutboxChunk;
 }
 
 type Attempt = "delivered" | "retry" | "dropped";
@@ -113,7 +122,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
   const now = options.now ?? Date.now;
-  const resultsUrl = `${options.edgeUrl.replace(/\/+$/, "")}${RESULTS_PATH}`;
+  const edgeUrl = options.edgeUrl.replace(/\/+$/, "");
   const deadDir = join(options.dir, DEAD_LETTER_DIR);
   let deadLetters = 0;
 
@@ -142,32 +151,33 @@ export function createOutbox(options: OutboxOptions): Outbox {
     });
   }
 
-  async function attempt(chunk: ResultChunk): Promise<{ outcome: Attempt; waitMs: number | null }> {
+  async function attempt(chunk: OutboxChunk): Promise<{ outcome: Attempt; waitMs: number | null }> {
     const body = JSON.stringify(chunk);
+    const path = pathOf(chunk);
     try {
-      const res = await doFetch(resultsUrl, {
+      const res = await doFetch(`${edgeUrl}${path}`, {
         method: "POST",
-        headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await sign(options.secret, { method: "POST", path: RESULTS_PATH }, body) },
+        headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await sign(options.secret, { method: "POST", path }, body) },
         body,
         signal: AbortSignal.timeout(requestTimeoutMs),
       });
       await res.body?.cancel().catch(() => {});
       if (res.ok) return { outcome: "delivered", waitMs: null };
-      const fields = { status: res.status, batch_id: chunk.batch_id, seq: chunk.seq };
+      const fields = { status: res.status, path, batch_id: chunk.batch_id, seq: chunk.seq };
       if (isRetryableStatus(res.status)) {
-        log("result post failed, will retry", fields);
+        log("chunk post failed, will retry", fields);
         return { outcome: "retry", waitMs: retryAfterMs(res.headers.get("retry-after")) };
       }
-      log("result post refused, dropping chunk", fields);
+      log("chunk post refused, dropping it", fields);
       return { outcome: "dropped", waitMs: null };
     } catch (err) {
-      log("result post failed, will retry", { error: String(err), batch_id: chunk.batch_id });
+      log("chunk post failed, will retry", { error: String(err), path, batch_id: chunk.batch_id });
       return { outcome: "retry", waitMs: null };
     }
   }
 
   async function deliver(entry: Entry): Promise<void> {
-    let chunk: ResultChunk;
+    let chunk: OutboxChunk;
     try {
       ({ chunk } = JSON.parse(await readFile(entry.file, "utf8")) as StoredEntry);
     } catch (err) {
@@ -193,12 +203,12 @@ export function createOutbox(options: OutboxOptions): Outbox {
     }
   }
 
-  async function moveToDeadLetters(entry: Entry, chunk: ResultChunk): Promise<void> {
+  async function moveToDeadLetters(entry: Entry, chunk: OutboxChunk): Promise<void> {
     await mkdir(deadDir, { recursive: true });
     await rename(entry.file, join(deadDir, basename(entry.file)));
     deadLetters++;
     options.hooks?.deadLettersChanged?.(deadLetters);
-    log("result chunk keeps failing, moved to the dead-letter folder", { batch_id: chunk.batch_id, seq: chunk.seq, dir: deadDir });
+    log("chunk keeps failing, moved to the dead-letter folder", { batch_id: chunk.batch_id, seq: chunk.seq, dir: deadDir });
   }
 
   function wakeIdle() {
@@ -252,7 +262,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
           await rm(file, { force: true });
         }
       }
-      if (names.length > 0) log("re-sending result chunks left by an earlier run", { count: names.length });
+      if (names.length > 0) log("re-sending chunks left by an earlier run", { count: names.length });
     },
 
     push(chunk) {

@@ -1,6 +1,7 @@
-// `mxray serve`: the probe daemon. Wires config → engine → outbox → HTTP server, sends
+// `mxray serve`: the probe daemon. Wires config → engine, sending → outbox → HTTP server, sends
 // heartbeats, and shuts down gracefully: refuse new work, finish (or after the grace, abort)
 // work in flight, flush results, close the engine.
+import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { createAdaptorServer } from "@hono/node-server";
 import type { Heartbeat } from "../core/contracts.ts";
@@ -8,11 +9,14 @@ import { SIGNATURE_HEADER, sign } from "../core/signing.ts";
 import { engineOptionsFrom, loadConfig, type ProbeConfig } from "./config.ts";
 import type { Engine, EngineOptions } from "./engine.ts";
 import { createMetrics } from "./metrics.ts";
-import { createOutbox, type Log } from "./outbox.ts";
+import { createOutbox, isSendChunk, type Log } from "./outbox.ts";
 import { runDoctor, type DoctorReport } from "./doctor.ts";
 import { doctorOptionsFrom, startSelfCheck } from "./selfcheck.ts";
 import { guardConnections, type ConnectionGuard } from "./connections.ts";
 import { BODY_READ_DEADLINE_MS, createProbeApp, type ProbeApp } from "./server.ts";
+import { createResolver } from "./dns.ts";
+import { createRelayBudget } from "./sending/relaybudget.ts";
+import { createSending } from "./sending/sending.ts";
 import { createSharedMxState } from "./shared.ts";
 
 export const HEARTBEAT_PATH = "/internal/probes/heartbeat";
@@ -100,7 +104,18 @@ export async function runServe(opts: ServeOptions): Promise<void> {
 
   const redis = config.MXRAY_FLEET_REDIS_REST_URL && config.MXRAY_FLEET_REDIS_REST_TOKEN ? { url: config.MXRAY_FLEET_REDIS_REST_URL, token: config.MXRAY_FLEET_REDIS_REST_TOKEN } : undefined;
   const shared = createSharedMxState({ probeId: config.PROBE_ID, ...(redis ? { redis } : {}) });
-  const metrics = createMetrics({ defaultMetrics: true, shared, sharedConfigured: redis !== undefined });
+  // Relay limits are counted in the same fleet Redis (probe/sending/relaybudget.ts).
+  const relayBudget = createRelayBudget(redis ? { redis } : {});
+  let relayCa: string[] = [];
+  if (config.MXRAY_RELAY_CA_FILE) {
+    try {
+      relayCa = [readFileSync(config.MXRAY_RELAY_CA_FILE, "utf8")];
+    } catch (err) {
+      process.stderr.write(`mxray serve: MXRAY_RELAY_CA_FILE: cannot read ${config.MXRAY_RELAY_CA_FILE}: ${String(err)}\n`);
+      return exit(2);
+    }
+  }
+  const metrics = createMetrics({ defaultMetrics: true, shared, sharedConfigured: redis !== undefined, relayBudget });
   const engine = opts.engineFactory({ ...engineOptionsFrom(config), shared, observer: metrics.observer });
   const outbox = createOutbox({
     dir: config.MXRAY_OUTBOX_DIR,
@@ -108,14 +123,28 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     secret: config.PROBE_SECRET,
     log,
     hooks: {
-      posted: (chunk) => metrics.resultsPosted.inc(chunk.results.length),
+      posted: (chunk) => (isSendChunk(chunk) ? undefined : metrics.resultsPosted.inc(chunk.results.length)),
       failed: (kind) => metrics.postFailures.inc({ kind }),
       depthChanged: (depth) => metrics.outboxDepth.set(depth),
       deadLettersChanged: (count) => metrics.outboxDeadLetters.set(count),
     },
   });
   await outbox.start();
-  const { server, probe } = createProbeServer((connections) => createProbeApp({ engine, config, outbox, metrics, probeId: config.PROBE_ID, log, connections }), config.HOST);
+  const sending = createSending({
+    probeId: config.PROBE_ID,
+    edgeUrl: config.EDGE_URL,
+    probeSecret: config.PROBE_SECRET,
+    outbox,
+    resolver: createResolver(config.MXRAY_DNS.length ? { servers: config.MXRAY_DNS } : {}),
+    helo: config.MXRAY_HELO,
+    allowPrivateTargets: config.MXRAY_ALLOW_PRIVATE_TARGETS,
+    extraCa: relayCa,
+    budget: relayBudget,
+    log,
+    relayOutcome: (outcome) => metrics.relayMessages.inc({ outcome }),
+    recorded: (status) => metrics.sendOutcomes.inc({ status }),
+  });
+  const { server, probe } = createProbeServer((connections) => createProbeApp({ engine, config, outbox, metrics, probeId: config.PROBE_ID, log, connections, sending }), config.HOST);
   await listen(server, config);
   const selfCheck = startSelfCheck({ run: opts.selfCheck ?? (() => runDoctor(doctorOptionsFrom(config))), log });
 
@@ -148,6 +177,8 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     outbox_dir: config.MXRAY_OUTBOX_DIR,
     outbox_leftovers: outbox.depth(),
     shared_state: redis ? `the fleet's redis at ${new URL(redis.url).host}` : "this probe's memory (no MXRAY_FLEET_REDIS_REST_URL)",
+    relay_limits: redis ? "counted across the fleet (its redis)" : "counted by this probe alone: run one probe per relay, or give it MXRAY_FLEET_REDIS_REST_URL",
+    ...(config.MXRAY_RELAY_CA_FILE ? { relay_ca_file: config.MXRAY_RELAY_CA_FILE } : {}),
   });
 
   let stopping = false;

@@ -1,15 +1,23 @@
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { FindAnswerSchema, ResultChunkSchema, type ResultChunk } from "../core/contracts.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FindAnswerSchema, MessageAnswerSchema, RelayTestAnswerSchema, ResultChunkSchema, SenderCheckAnswerSchema, type RelayWire, type ResultChunk, type SendBatch } from "../core/contracts.ts";
 import { signQstash } from "../core/qstash.ts";
 import { sign, SIGNATURE_HEADER, verifySignature } from "../core/signing.ts";
+import { RELAY_SINK_CA_FILE, startRelaySink, type RelaySink } from "../e2e/relay-sink.ts";
+import { startDns } from "../e2e/world/dns.ts";
+import { buildScenario } from "../e2e/world/scenario.ts";
 import { engineOptionsFrom, loadConfig } from "./config.ts";
+import { createResolver } from "./dns.ts";
 import { createMetrics } from "./metrics.ts";
-import { createOutbox } from "./outbox.ts";
+import { createOutbox, type Outbox } from "./outbox.ts";
+import { createRelayBudget } from "./sending/relaybudget.ts";
+import { createSending, type Sending } from "./sending/sending.ts";
+import { sinkRelay, startClaimEdge } from "./sending/testing.ts";
 import { CHUNK_SIZE, MAX_BODY_BYTES } from "./server.ts";
 import { BATCHES_URL, batchBody, config, errorCode, fakeResult, postBatch, setup } from "./testing.ts";
 
@@ -350,5 +358,168 @@ describe("loadConfig", () => {
       expect(missing.error).toContain("PROBE_SECRET");
       expect(missing.error).toContain("MXRAY_SMTP_PORT");
     }
+  });
+});
+
+describe("sending routes", () => {
+  const SENDS_URL = `${config.PUBLIC_URL}/v1/sends`;
+  let sink: RelaySink;
+  let edge: Awaited<ReturnType<typeof startClaimEdge>>;
+  let dns: Awaited<ReturnType<typeof startDns>>;
+  beforeAll(async () => {
+    sink = await startRelaySink({ users: { sender: "relay-pw" } });
+    edge = await startClaimEdge(config.PROBE_SECRET);
+    dns = await startDns({ zone: buildScenario({ greylistDelayMs: 1_000 }).zone, servfail: new Set() }, 0);
+  });
+  afterAll(async () => {
+    await Promise.all([sink?.stop(), edge?.close(), dns?.close()]);
+  });
+
+  const relay = (over: Partial<RelayWire> = {}, password = "relay-pw") => sinkRelay(sink, config.PROBE_SECRET, over.id ?? "rly_1", "sender", password, over);
+  const sendingFor = (outbox: Outbox): Sending =>
+    createSending({
+      probeId: "prb_test",
+      edgeUrl: edge.url,
+      probeSecret: config.PROBE_SECRET,
+      outbox,
+      resolver: createResolver({ servers: [`127.0.0.1:${dns.port}`], attempts: 1 }),
+      helo: "probe.example.test",
+      allowPrivateTargets: true,
+      extraCa: [readFileSync(RELAY_SINK_CA_FILE, "utf8")],
+      budget: createRelayBudget(),
+    });
+  const withSending = () => setup({ sending: sendingFor });
+
+  let batchNo = 0;
+  async function sendBatchBody(over: Partial<SendBatch> = {}): Promise<SendBatch> {
+    const n = ++batchNo;
+    return {
+      batch_id: `sbt_${n}`,
+      campaign_id: "cmp_1",
+      attempt: 1,
+      sender: { from_email: "news@sender.test", from_name: "Acme", reply_to: null },
+      bounce_domain: "bounce.sender.test",
+      relays: [await relay()],
+      template: { subject: "Hi {{ first_name }}", html: "<p>Hi {{ first_name }}</p>", text: null },
+      unsubscribe_base: "https://edge.example.test/u/",
+      recipients: [1, 2, 3].map((i) => ({ id: n * 100 + i, email: `r${i}.${n}@example.test`, token: `${(n * 100 + i).toString(36)}-0123456789abcdef0123`, vars: { first_name: `R${i}` } })),
+      budget_ms: 60_000,
+      ...over,
+    };
+  }
+  async function postSends(app: ReturnType<typeof setup>["app"], body: string, url = SENDS_URL) {
+    const sig = await signQstash({ signingKey: config.QSTASH_CURRENT_SIGNING_KEY, url, body });
+    return app.request("/v1/sends", { method: "POST", body, headers: { "upstash-signature": sig } });
+  }
+  async function postSigned(app: ReturnType<typeof setup>["app"], path: string, body: unknown, secret = config.PROBE_SECRET) {
+    const text = JSON.stringify(body);
+    return app.request(path, { method: "POST", body: text, headers: { [SIGNATURE_HEADER]: await sign(secret, { method: "POST", path, audience: "prb_test" }, text) } });
+  }
+
+  it("POST /v1/sends runs a QStash-signed send batch, answers when done, and records outcomes through the outbox", async () => {
+    const probe = withSending();
+    const batch = await sendBatchBody({ callback_url: `${config.EDGE_URL}/internal/probes/sends/results` });
+    const res = await postSends(probe.app, JSON.stringify(batch));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ batch_id: batch.batch_id, sent: 3, failed: 0, unknown_outcome: 0, stopped: null });
+    expect(probe.sendChunks.at(-1)).toMatchObject({ kind: "send", batch_id: batch.batch_id, final: true });
+    expect(probe.sendChunks.flatMap((c) => c.outcomes).map((o) => o.status)).toEqual(["sent", "sent", "sent"]);
+    expect(sink.messages.filter((m) => m.rcptTo[0]!.endsWith(`.${batchNo}@example.test`))).toHaveLength(3);
+    expect(probe.inFlight()).toBe(0);
+  });
+
+  it("POST /v1/sends refuses a signature for another URL, a foreign callback_url and a body outside the schema", async () => {
+    const probe = withSending();
+    const body = JSON.stringify(await sendBatchBody());
+    const forBatches = await postSends(probe.app, body, `${config.PUBLIC_URL}/v1/batches`);
+    expect(forBatches.status).toBe(401);
+    expect(await errorCode(forBatches)).toBe("bad_signature");
+    const elsewhere = await postSends(probe.app, JSON.stringify(await sendBatchBody({ callback_url: `${config.EDGE_URL}/internal/probes/results` })));
+    expect(elsewhere.status).toBe(400);
+    expect(await errorCode(elsewhere)).toBe("callback_not_allowed");
+    const invalid = await postSends(probe.app, JSON.stringify({ ...(await sendBatchBody()), recipients: [] }));
+    expect(await errorCode(invalid)).toBe("invalid_batch");
+    expect(edge.claims.filter((c) => c.batch_id === `sbt_${batchNo}`)).toHaveLength(0);
+  });
+
+  it("POST /v1/sends takes an in-flight batch slot: busy at capacity, already_running for the same batch", async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const started: string[] = [];
+    const held: Sending = {
+      runBatch: async (b) => {
+        started.push(b.batch_id);
+        await gate;
+        return { batch_id: b.batch_id, sent: 0, failed: 0, unknown_outcome: 0, queued: 0, not_claimed: 0, not_reached: 0, stopped: null, pause: null };
+      },
+      testRelay: async () => ({ ok: true, stage: "done", detail: "", reply: null }),
+      sendMessage: async () => ({ ok: true, relay_id: null, queue_id: null, detail: "", reply: null }),
+      checkSender: async () => ({ items: [] }),
+      budgetStats: () => ({ mode: "local", redisUp: true, redisErrors: 0, granted: 0, heldForRedis: 0 }),
+    };
+    const probe = setup({ gate, sending: () => held });
+    const a = await sendBatchBody();
+    const first = postSends(probe.app, JSON.stringify(a));
+    const second = postBatch(probe.app, batchBody("bat_x", ["a@d.test"])); // a verification batch, held by the engine
+    await expect.poll(() => probe.inFlight()).toBe(2);
+    const again = await postSends(probe.app, JSON.stringify(a));
+    expect(await errorCode(again)).toBe("already_running");
+    const full = await postSends(probe.app, JSON.stringify(await sendBatchBody()));
+    expect(full.status).toBe(429);
+    expect(await errorCode(full)).toBe("busy");
+    expect(started).toEqual([a.batch_id]);
+    open();
+    expect((await first).status).toBe(200);
+    expect((await second).status).toBe(200);
+  });
+
+  it("POST /v1/relays/test says how far it got, and sends nothing", async () => {
+    const probe = withSending();
+    const before = sink.stats().messages;
+    const ok = await postSigned(probe.app, "/v1/relays/test", { relay: await relay() });
+    expect(RelayTestAnswerSchema.parse(await ok.json())).toMatchObject({ ok: true, stage: "done" });
+    const auth = await postSigned(probe.app, "/v1/relays/test", { relay: await relay({}, "wrong") });
+    expect(RelayTestAnswerSchema.parse(await auth.json())).toMatchObject({ ok: false, stage: "auth", reply: { code: 535 } });
+    const closed = await postSigned(probe.app, "/v1/relays/test", { relay: await relay({ port: 9 }), budget_ms: 5_000 });
+    expect(RelayTestAnswerSchema.parse(await closed.json())).toMatchObject({ ok: false, stage: "connect" });
+    expect(sink.stats().messages).toBe(before);
+    const unsigned = await postSigned(probe.app, "/v1/relays/test", { relay: await relay() }, "not-the-probe-secret");
+    expect(unsigned.status).toBe(401);
+  });
+
+  it("POST /v1/messages sends one message through the pool, failing over past a relay that is down", async () => {
+    const probe = withSending();
+    const to = `confirm.${Date.now()}@sender.test`;
+    const res = await postSigned(probe.app, "/v1/messages", {
+      relays: [await relay({ id: "rly_down", port: 9 }), await relay({ id: "rly_up" })],
+      from_email: "news@sender.test",
+      from_name: "Acme",
+      to,
+      subject: "Confirm your sender",
+      html: "<p>Confirm: https://edge.example.test/s/confirm</p>",
+      text: "Confirm: https://edge.example.test/s/confirm",
+    });
+    const answer = MessageAnswerSchema.parse(await res.json());
+    const got = sink.messages.filter((m) => m.rcptTo[0] === to);
+    expect(got).toHaveLength(1);
+    expect(answer).toMatchObject({ ok: true, relay_id: "rly_up", queue_id: got[0]!.queueId, reply: { code: 250 } });
+    const bad = await postSigned(probe.app, "/v1/messages", { relays: [], to });
+    expect(await errorCode(bad)).toBe("invalid_request");
+  });
+
+  it("POST /v1/dns/sender-check answers the checklist from the probe's resolver", async () => {
+    const probe = withSending();
+    const res = await postSigned(probe.app, "/v1/dns/sender-check", { domain: "sender.test", dkim_selector: "mx1", bounce_domain: "bounce.sender.test" });
+    const answer = SenderCheckAnswerSchema.parse(await res.json());
+    expect(answer.items.map((i) => [i.check, i.status])).toEqual([["spf", "pass"], ["dkim", "pass"], ["dmarc", "pass"], ["bounce_mx", "pass"]]);
+    const weak = SenderCheckAnswerSchema.parse(await (await postSigned(probe.app, "/v1/dns/sender-check", { domain: "weak.test", dkim_selector: null, bounce_domain: "weak.test" })).json());
+    expect(weak.items.map((i) => [i.check, i.status])).toEqual([["spf", "fail"], ["dkim", "warn"], ["dmarc", "warn"], ["bounce_mx", "fail"]]);
+  });
+
+  it("serves none of the sending routes on a probe built without sending", async () => {
+    const probe = setup();
+    const res = await postSigned(probe.app, "/v1/relays/test", { relay: await relay() });
+    expect(res.status).toBe(404);
+    expect(await errorCode(res)).toBe("not_found");
   });
 });

@@ -1,5 +1,7 @@
-// The probe's HTTP face: QStash delivers batches (POST /v1/batches), the edge asks for real-time
-// checks (POST /v1/verify) and finds (POST /v1/find), operators scrape /healthz and /metrics. Results of batches travel
+// The probe's HTTP face: QStash delivers batches (POST /v1/batches) and send batches (POST
+// /v1/sends), the edge asks for real-time checks (POST /v1/verify) and finds (POST /v1/find), relay
+// tests, single messages and sender checks (POST /v1/relays/test, /v1/messages,
+// /v1/dns/sender-check), operators scrape /healthz and /metrics. Results of batches travel
 // back through the durable outbox, never in the response, so a lost response loses nothing.
 // Who is asking is settled from the headers alone, before any byte of a body is read or any room
 // is set aside for one (issue 21): QStash's JWT and the probe HMAC both carry the body's hash, so
@@ -12,8 +14,15 @@ import type { z } from "zod";
 import {
   BatchSchema,
   FindRequestSchema,
+  MessageRequestSchema,
+  RelayTestRequestSchema,
+  SendBatchSchema,
+  SenderCheckRequestSchema,
   VerifyRequestSchema,
   type Batch,
+  type MessageAnswer,
+  type RelayTestAnswer,
+  type SenderCheckAnswer,
   type FindAnswer,
   type FindRequest,
   type Result,
@@ -29,7 +38,8 @@ import type { ProbeConfig } from "./config.ts";
 import { findCandidates } from "../core/finder/patterns.ts";
 import type { Engine, VerifyCall } from "./engine.ts";
 import type { ProbeMetrics } from "./metrics.ts";
-import { RESULTS_PATH, type Log, type Outbox } from "./outbox.ts";
+import { RESULTS_PATH, SEND_RESULTS_PATH, type Log, type Outbox } from "./outbox.ts";
+import type { MessageRequest, RelayTestRequest, SenderCheckRequest, Sending } from "./sending/sending.ts";
 
 /** A batch: 5,000 addresses with room to spare. */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -97,6 +107,8 @@ export interface ProbeAppDeps {
   bodyDeadline?: () => AbortSignal;
   /** Unix ms, for signature windows and nonces (tests move it). */
   now?: () => number;
+  /** Campaign sending (issue 23); without it the sending routes are not served. */
+  sending?: Sending;
 }
 
 export interface ProbeApp {
@@ -142,8 +154,10 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
     devMode: false, // never fall back to keys from the environment or the dev server's
   });
   const batchesUrl = `${config.PUBLIC_URL}/v1/batches`;
+  const sendsUrl = `${config.PUBLIC_URL}/v1/sends`;
   // The only place results go (probe/outbox.ts); a batch naming another is refused.
   const resultsUrl = new URL(`${config.EDGE_URL}${RESULTS_PATH}`).href;
+  const sendResultsUrl = new URL(`${config.EDGE_URL}${SEND_RESULTS_PATH}`).href;
 
   const running = new Map<string, { done: Promise<void>; abort: AbortController }>();
   const verifications = new Set<Promise<void>>();
@@ -187,15 +201,15 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
   }
 
   /** QStash's JWT before the body (key, issuer, URL, expiry), then in full with the body's hash. */
-  async function readQstashSigned(c: Context<Env>, maxBytes: number): Promise<BodyRead> {
+  async function readQstashSigned(c: Context<Env>, maxBytes: number, url = batchesUrl): Promise<BodyRead> {
     const signature = c.req.header(QSTASH_SIGNATURE_HEADER);
-    const header = await checkQstashHeader(qstashKeys, signature, batchesUrl, nowS());
+    const header = await checkQstashHeader(qstashKeys, signature, url, nowS());
     if (!header.ok) return { ok: false, response: await refuseUnread(c, "bad_signature", `Upstash-Signature ${header.error}`) };
     signedIn(c);
     const body = await readBody(c, maxBytes);
     if (!body.ok) return body;
     // The Receiver checks the JWT's `sub` against this URL and its `body` claim against the hash.
-    const valid = await receiver.verify({ signature: signature!, body: body.text, url: batchesUrl }).then(
+    const valid = await receiver.verify({ signature: signature!, body: body.text, url }).then(
       () => true,
       () => false,
     );
@@ -361,6 +375,49 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
 
   app.post("/v1/verify", (c) => answerNow<VerifyRequest, Result>(c, VerifyRequestSchema, (req, call, done) => engine.verify([req.email], call, done)));
   app.post("/v1/find", (c) => answerNow<FindRequest, FindAnswer>(c, FindRequestSchema, (req, call, done) => engine.find([req.candidates], call, done)));
+
+  if (deps.sending) {
+    const sending = deps.sending;
+
+    app.post("/v1/sends", async (c) => {
+      const body = await readQstashSigned(c, MAX_BODY_BYTES, sendsUrl);
+      if (!body.ok) return body.response;
+      const parsed = SendBatchSchema.safeParse(parseJson(body.text));
+      if (!parsed.success) return errorResponse(c, "invalid_batch", describeIssues(parsed.error));
+      const batch = parsed.data;
+      // Outcomes go only to the configured edge, as results do (/v1/batches).
+      if (batch.callback_url !== undefined && new URL(batch.callback_url).href !== sendResultsUrl) {
+        return errorResponse(c, "callback_not_allowed", `callback_url must be ${sendResultsUrl} (this probe's EDGE_URL)`);
+      }
+      if (isDraining) return errorResponse(c, "draining", "probe is shutting down", RETRY_AFTER_DRAINING_S);
+      if (running.has(batch.batch_id)) return errorResponse(c, "already_running", `batch ${batch.batch_id} is already running`);
+      // Send batches take the same slots as verification batches.
+      if (running.size >= config.MXRAY_MAX_INFLIGHT_BATCHES) return errorResponse(c, "busy", "too many batches in flight", RETRY_AFTER_BUSY_S);
+
+      const abort = new AbortController();
+      const work = sending.runBatch(batch, abort.signal);
+      running.set(batch.batch_id, { done: work.then(() => {}, () => {}), abort });
+      metrics.batchesInFlight.set(running.size);
+      log("send batch started", { batch_id: batch.batch_id, campaign_id: batch.campaign_id, attempt: batch.attempt, recipients: batch.recipients.length });
+      try {
+        return c.json(await work);
+      } finally {
+        running.delete(batch.batch_id);
+        metrics.batchesInFlight.set(running.size);
+      }
+    });
+
+    // Single calls the edge waits for, HMAC-signed like /v1/verify; within their budget.
+    app.post("/v1/relays/test", (c) =>
+      answerNow<RelayTestRequest, RelayTestAnswer>(c, RelayTestRequestSchema, async (req, call, done) => done(await sending.testRelay(req, call.budgetMs!))),
+    );
+    app.post("/v1/messages", (c) =>
+      answerNow<MessageRequest, MessageAnswer>(c, MessageRequestSchema, async (req, call, done) => done(await sending.sendMessage(req, call.budgetMs!))),
+    );
+    app.post("/v1/dns/sender-check", (c) =>
+      answerNow<SenderCheckRequest, SenderCheckAnswer>(c, SenderCheckRequestSchema, async (req, _call, done) => done(await sending.checkSender(req))),
+    );
+  }
 
   app.get("/healthz", (c) =>
     c.json(

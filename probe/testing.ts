@@ -1,7 +1,7 @@
 // Test helpers for the probe's HTTP server (no production code imports it): a fake engine, an
 // in-memory outbox, and signed posts.
 import { expect } from "vitest";
-import type { FindCandidate, Result, ResultChunk } from "../core/contracts.ts";
+import type { FindCandidate, Result, ResultChunk, SendChunk } from "../core/contracts.ts";
 import { composeFind, names } from "../core/finder/answer.ts";
 import { signQstash } from "../core/qstash.ts";
 import { parseAddress } from "../core/address.ts";
@@ -9,7 +9,8 @@ import { buildResult, invalidSyntaxResult } from "../core/result.ts";
 import type { Facts } from "../core/verdict.ts";
 import type { Engine, VerifyCall } from "./engine.ts";
 import { createMetrics } from "./metrics.ts";
-import type { Outbox } from "./outbox.ts";
+import { isSendChunk, type Outbox } from "./outbox.ts";
+import type { Sending } from "./sending/sending.ts";
 import { createProbeApp } from "./server.ts";
 
 export const config = {
@@ -76,29 +77,34 @@ export function fakeEngine(gate?: Promise<void>) {
   return { engine, calls, findCalls };
 }
 
+/** An outbox in memory: result chunks and send chunks apart. */
 export function memoryOutbox() {
   const chunks: { chunk: ResultChunk }[] = [];
+  const sendChunks: SendChunk[] = [];
   const outbox: Outbox = {
     start: async () => {},
-    push: async (chunk) => void chunks.push({ chunk }),
+    push: async (chunk) => void (isSendChunk(chunk) ? sendChunks.push(chunk) : chunks.push({ chunk })),
     flush: async () => {},
     depth: () => 0,
     close: () => {},
   };
-  return { outbox, chunks };
+  return { outbox, chunks, sendChunks };
 }
 
-export function setup(opts: { gate?: Promise<void>; outbox?: Outbox } = {}) {
+export function setup(opts: { gate?: Promise<void>; outbox?: Outbox; sending?: (outbox: Outbox) => Sending } = {}) {
   const { engine, calls, findCalls } = fakeEngine(opts.gate);
   const memory = memoryOutbox();
+  const outbox = opts.outbox ?? memory.outbox;
+  const metrics = createMetrics();
   const probe = createProbeApp({
     engine,
     config,
-    outbox: opts.outbox ?? memory.outbox,
-    metrics: createMetrics(),
+    outbox,
+    metrics,
     probeId: "prb_test",
+    ...(opts.sending ? { sending: opts.sending(outbox) } : {}),
   });
-  return { ...probe, calls, findCalls, chunks: memory.chunks };
+  return { ...probe, calls, findCalls, chunks: memory.chunks, sendChunks: memory.sendChunks, metrics };
 }
 
 export async function postBatch(

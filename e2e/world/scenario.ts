@@ -187,6 +187,18 @@ export function buildScenario(opts: {
   servfail.add("servfail.test");
   expect("user@servfail.test", { verdict: "unknown", reason: "dns_error", catch_all: null });
 
+  // Sender domains for the bulk-sender checklist (probe/sending/sendercheck.ts, issue 23): one that
+  // meets Gmail's and Yahoo's rules (SPF, DKIM at selector mx1, DMARC p=quarantine, an MX for its
+  // bounce domain), one that is weak (no SPF, DMARC p=none, no bounce MX), one with two SPF records.
+  zone.set("sender.test", { TXT: ["v=spf1 include:_spf.relay.test -all", "sender-site-verification=4f1c2a"] });
+  zone.set("mx1._domainkey.sender.test", { TXT: ["v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP/UC3SBsEmGqZ9ZJW3/DkMoGeLnQg1fWn7/zYtIxN2SnFCjxOCKG9v3b4jYfcTNh5ijSsq631uBItLa7od+v/RtdC2UzJ1lWT947qR+Rcac2gbto/NMqJ0fzfVjH4OuKhitdY9tf6mcwGjaNBcWToIMmPSPDdQPNUYckcQ2QIDAQAB"] });
+  zone.set("_dmarc.sender.test", { TXT: ["v=DMARC1; p=quarantine; rua=mailto:dmarc@sender.test"] });
+  zone.set("bounce.sender.test", { MX: [{ preference: 10, exchange: "mx.bounce.sender.test" }] });
+  zone.set("weak.test", { TXT: ["weak-site-verification=9a7b"] });
+  zone.set("_dmarc.weak.test", { TXT: ["v=DMARC1; p=none; rua=mailto:dmarc@weak.test"] });
+  zone.set("revoked._domainkey.weak.test", { TXT: ["v=DKIM1; p="] });
+  zone.set("twospf.test", { TXT: ["v=spf1 include:a.test -all", "v=spf1 include:b.test ~all"] });
+
   // MX targets that do not exist (RFC 5321 §5.1): every target NXDOMAIN, or without A/AAAA, is
   // undeliverable; one dead target beside a live one is only skipped; a target whose lookup
   // fails says nothing. A CNAME'd target resolves like any other.

@@ -31,6 +31,16 @@ export const AUDIT_ACTIONS = [
   "admin.credits_adjusted",
   "admin.account_disabled",
   "admin.account_enabled",
+  "relay.created",
+  "relay.updated",
+  "relay.deleted",
+  "relay.tested",
+  "sender.created",
+  "sender.confirmed",
+  "sender.deleted",
+  "template.created",
+  "template.updated",
+  "template.deleted",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -46,6 +46,13 @@ import { registerRelaysGet } from "./api/v1_relays_get.ts";
 import { registerRelaysUpdate } from "./api/v1_relays_update.ts";
 import { registerRelaysDelete } from "./api/v1_relays_delete.ts";
 import { registerRelaysTest } from "./api/v1_relays_test.ts";
+import { registerSendersCreate } from "./api/v1_senders_create.ts";
+import { registerSendersList } from "./api/v1_senders_list.ts";
+import { registerSendersGet } from "./api/v1_senders_get.ts";
+import { registerSendersDelete } from "./api/v1_senders_delete.ts";
+import { registerSendersCheck } from "./api/v1_senders_check.ts";
+import { registerSendersResendConfirmation } from "./api/v1_senders_resend_confirmation.ts";
+import { registerSenderConfirm } from "./api/senders_confirm.ts";
 import { JobHub } from "./jobhub.ts";
 import { buildServices } from "./context.ts";
 import { sweepAutoTopUps } from "./billing/billing.ts";
@@ -103,6 +110,12 @@ registerRelaysGet(app);
 registerRelaysUpdate(app);
 registerRelaysDelete(app);
 registerRelaysTest(app);
+registerSendersCreate(app);
+registerSendersList(app);
+registerSendersGet(app);
+registerSendersDelete(app);
+registerSendersCheck(app);
+registerSendersResendConfirmation(app);
 registerDocs(app, app);
 registerWsJobs(app);
 registerProbeHeartbeat(app);
@@ -111,6 +124,7 @@ registerMeter(app);
 registerStripeWebhook(app);
 registerClerkWebhook(app);
 registerWebhookCallbacks(app);
+registerSenderConfirm(app);
 
 /** Hono's routes first; `fallback` answers every other path (Remix, in edge/entry.ts). */
 export function createWorker(fallback?: (c: Context<AppEnv>) => Response | Promise<Response>) {

@@ -99,7 +99,7 @@ describe("/api/v1/relays", () => {
     expect([gone.status, await errorCode(gone)]).toEqual([404, "not_found"]);
 
     // Audited, never with the password.
-    const audit = await db.select().from(auditLog).where(and(eq(auditLog.accountId, accountId), eq(auditLog.target, relay.id)));
+    const audit = await db.select().from(auditLog).where(and(eq(auditLog.accountId, accountId), eq(auditLog.target, relay.id))).orderBy(auditLog.id);
     expect(audit.map((a) => a.action)).toEqual(["relay.created", "relay.updated", "relay.updated", "relay.updated", "relay.deleted"]);
     expect(JSON.stringify(audit)).not.toContain(PASSWORD);
     expect(JSON.stringify(audit)).not.toContain("another-password");
@@ -225,7 +225,7 @@ describe("POST /api/v1/relays/{id}/test", () => {
     expect(refused).toMatchObject({ ok: false, stage: "auth", reply: { code: 535 } });
     expect(await answer(await api(key, `/api/v1/relays/${relay.id}`), 200)).toMatchObject({ test_ok: false, test_detail: "535 5.7.8 Authentication credentials invalid" });
 
-    const audit = await db.select().from(auditLog).where(and(eq(auditLog.accountId, accountId), eq(auditLog.action, "relay.tested")));
+    const audit = await db.select().from(auditLog).where(and(eq(auditLog.accountId, accountId), eq(auditLog.action, "relay.tested"))).orderBy(auditLog.id);
     expect(audit.map((a) => JSON.parse(a.detail!))).toEqual([{ ok: true, stage: "done" }, { ok: false, stage: "auth" }]);
   });
 

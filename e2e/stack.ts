@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import { migrateDb } from "../db/migrate.ts";
 import { freePort, startSqld, type RunningSqld } from "../db/sqld.ts";
 import { startRedis } from "./redis.ts";
+import { startRelaySink, type RelaySink } from "./relay-sink.ts";
 import { removeScratch } from "./scratch.ts";
 import { startStandInStripe, type StandInStripe } from "./standin-stripe.ts";
 import { startUpstashBridge } from "./upstash-bridge.ts";
@@ -35,6 +36,8 @@ export interface StackOptions {
   sweepMs?: number;
   devApiKey?: string;
   log?: (line: string) => void;
+  /** The relay sink's inbox page port (0 or unset: any free port). */
+  relayInboxPort?: number;
   /** Where the children's output goes; defaults to being dropped. */
   childOutput?: "inherit" | "ignore";
 }
@@ -53,6 +56,13 @@ export interface Stack {
   devApiKey: string;
   /** What the Worker verifies Stripe webhooks with: STRIPE_WEBHOOK_SECRET when set, else this install's. */
   stripeWebhookSecret: string;
+  /**
+   * The local relay sink campaigns send through (STARTTLS + AUTH as `relayUser`/`relayPassword`),
+   * and its inbox page: nothing sent here leaves the machine.
+   */
+  relaySink: RelaySink;
+  relayUser: string;
+  relayPassword: string;
   /** The loopback Stripe stand-in billing talks to, or null when STRIPE_SECRET_KEY names a real account. */
   stripe: StandInStripe | null;
   /** The edge's Redis (Worker only): its local bridge, or UPSTASH_REDIS_REST_URL's. */
@@ -238,6 +248,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const redis = await stackRedis(process.env, log);
     cleanups.push(redis.stop);
 
+    // Campaigns send only here locally: a relay on loopback, which the Worker and the probes
+    // accept because MXRAY_ALLOW_PRIVATE_TARGETS=1 below, and whose test CA the probes trust.
+    const relayUser = "mxray";
+    const relayPassword = secrets.probeSecret.slice(0, 16);
+    const relaySink = await startRelaySink({ users: { [relayUser]: relayPassword }, inboxPort: opts.relayInboxPort ?? 0 });
+    cleanups.push(() => relaySink.stop());
+    log(`relay     local relay sink at ${relaySink.host}:${relaySink.port} (STARTTLS, AUTH ${relayUser} / ${relayPassword}); inbox at ${relaySink.inboxUrl}`);
+
     ensureAppBuild(log);
     const port = opts.port === 0 || opts.port === undefined ? await freePort() : opts.port;
     const url = `http://127.0.0.1:${port}`;
@@ -261,6 +279,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       STRIPE_WEBHOOK_SECRET: stripeWebhookSecret,
       UPSTASH_REDIS_REST_URL: redis.edge.url,
       UPSTASH_REDIS_REST_TOKEN: redis.edge.token,
+      MXRAY_ALLOW_PRIVATE_TARGETS: "1",
       ...(stripe ? { STRIPE_SECRET_KEY: stripe.secretKey, STRIPE_API_URL: stripe.url } : { STRIPE_SECRET_KEY: stripeKey! }),
       ...opts.vars,
     };
@@ -298,8 +317,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         MXRAY_HEARTBEAT_MS: "2000",
         MXRAY_FLEET_REDIS_REST_URL: redis.fleet.url,
         MXRAY_FLEET_REDIS_REST_TOKEN: redis.fleet.token,
-        // The world is on loopback; without it, MXRAY_ALLOW_PRIVATE_TARGETS passes through from process.env.
-        ...(world ? { MXRAY_DNS: world.dnsServer, MXRAY_SMTP_PORT: String(world.smtpPort), MXRAY_SELF_CHECK_TARGETS: `127.0.0.1:${world.smtpPort}`, MXRAY_TIMEOUT_MS: "3000", MXRAY_GREYLIST_BUDGET_MS: "4000", MXRAY_ALLOW_PRIVATE_TARGETS: "1" } : {}),
+        // The relay sink's certificate is signed by a test CA; a probe trusts it only when told.
+        MXRAY_RELAY_CA_FILE: relaySink.caFile,
+        MXRAY_ALLOW_PRIVATE_TARGETS: "1",
+        // The world is on loopback, and so is the relay sink (MXRAY_ALLOW_PRIVATE_TARGETS above).
+        ...(world ? { MXRAY_DNS: world.dnsServer, MXRAY_SMTP_PORT: String(world.smtpPort), MXRAY_SELF_CHECK_TARGETS: `127.0.0.1:${world.smtpPort}`, MXRAY_TIMEOUT_MS: "3000", MXRAY_GREYLIST_BUDGET_MS: "4000" } : {}),
         ...opts.probeEnv,
       };
       const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "probe/cli.ts"), "serve"], {
@@ -324,7 +346,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const timer = setInterval(() => void sweep().catch(() => {}), opts.sweepMs);
       cleanups.push(async () => clearInterval(timer));
     }
-    return { url, devApiKey, stripeWebhookSecret, stripe, redis: redis.edge, fleetRedis: redis.fleet, secrets, world, sqld, probes, addProbe, sweep, stop: stopAll };
+    return { url, devApiKey, stripeWebhookSecret, relaySink, relayUser, relayPassword, stripe, redis: redis.edge, fleetRedis: redis.fleet, secrets, world, sqld, probes, addProbe, sweep, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;

@@ -9,6 +9,7 @@ const { values } = parseArgs({ options: { world: { type: "boolean", default: fal
 const say = (line: string) => console.log(`mxray  ${line}`);
 say(`starting the local stack${values.world ? " with the simulated mail world" : ""}…`);
 const stack = await startStack({
+  relayInboxPort: Number(process.env.MXRAY_RELAY_INBOX_PORT ?? 8025),
   dataDir: join(ROOT, ".data", "local"),
   port: Number(values.port),
   world: values.world,
@@ -22,6 +23,8 @@ say("");
 say(`ready:    ${stack.url}  (sign in with any email address)`);
 say(`API docs: ${stack.url}/docs`);
 say(`API key:  ${stack.devApiKey}`);
+say(`relay:    ${stack.relaySink.host}:${stack.relaySink.port} STARTTLS, user ${stack.relayUser}, password ${stack.relayPassword} (a local sink: campaigns sent through it stay here)`);
+say(`inbox:    ${stack.relaySink.inboxUrl}  (what the relay sink received)`);
 say(`try:      curl -s -H "Authorization: Bearer ${stack.devApiKey}" -H "content-type: text/plain" --data-binary @e2e/world/sample.txt ${stack.url}/api/v1/jobs`);
 if (values.world) say(`upload:   e2e/world/sample.txt at ${stack.url}/upload and watch it verify`);
 if (!values.world) say("the probe checks real mail servers on port 25; add --world to use the simulated world instead");

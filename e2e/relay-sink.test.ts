@@ -1,0 +1,39 @@
+// The relay sink behaves like a submission relay, with nodemailer (the probe's client) as the peer.
+import { readFileSync } from "node:fs";
+import nodemailer from "nodemailer";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startRelaySink, type RelaySink } from "./relay-sink.ts";
+
+let sink: RelaySink;
+beforeAll(async () => {
+  sink = await startRelaySink({ users: { alice: "pw" }, inboxPort: 0, script: (r) => (r === "defer@x.test" ? { rcpt: 451, message: "4.7.1 try later" } : null) });
+});
+afterAll(() => sink.stop());
+
+const transport = (auth: { user: string; pass: string }, extra: object = {}) =>
+  nodemailer.createTransport({ host: sink.host, port: sink.port, requireTLS: true, auth, tls: { ca: readFileSync(sink.caFile) }, ...extra });
+
+describe("relay sink", () => {
+  it("takes mail only after STARTTLS and AUTH, answers a queue id, and shows it in its inbox", async () => {
+    const info = await transport({ user: "alice", pass: "pw" }).sendMail({ from: "a@sender.test", to: "b@x.test", subject: "Hello sink", text: "hi", envelope: { from: "bounce+1@b.test", to: ["b@x.test"] } });
+    expect(info.response).toMatch(/^250 2\.0\.0 Ok: queued as [0-9A-F]{12}$/);
+    const [m] = await sink.waitForMessages(1);
+    expect(m).toMatchObject({ user: "alice", mailFrom: "bounce+1@b.test", rcptTo: ["b@x.test"] });
+    const listed = (await (await fetch(`${sink.inboxUrl}/messages`)).json()) as { subject: string }[];
+    expect(listed[0]!.subject).toBe("Hello sink");
+    expect(await (await fetch(sink.inboxUrl!)).text()).toContain("Hello sink");
+  });
+
+  it("refuses a wrong password with 535 and a recipient as scripted", async () => {
+    const bad = await transport({ user: "alice", pass: "nope" }).sendMail({ from: "a@sender.test", to: "b@x.test", text: "x" }).catch((e: { code: string; responseCode: number }) => e);
+    expect(bad).toMatchObject({ code: "EAUTH", responseCode: 535 });
+    const deferred = await transport({ user: "alice", pass: "pw" }).sendMail({ from: "a@sender.test", to: "defer@x.test", text: "x" }).catch((e: { responseCode: number }) => e);
+    expect(deferred).toMatchObject({ responseCode: 451 });
+    expect(sink.stats().authFailures).toBe(1);
+  });
+
+  it("refuses AUTH on a connection that did not upgrade", async () => {
+    const plain = await transport({ user: "alice", pass: "pw" }, { requireTLS: false, ignoreTLS: true }).sendMail({ from: "a@sender.test", to: "b@x.test", text: "x" }).catch((e: { responseCode: number }) => e);
+    expect(plain).toMatchObject({ responseCode: 538 });
+  });
+});

@@ -31,10 +31,6 @@ export const TEST_ENCRYPTION_KEYS = "t2:bXhyYXkgdGVzdCBlbmNyeXB0aW9uIGtleSwgbm8u
 /** The API key the People Data Labs and Apollo stand-ins accept. */
 export const TEST_PEOPLEDATA_KEY = "test-peopledata-key-0123456789";
 
-// Each sqld and redis-server started here stops with this process (one exit listener each): more
-// than Node's default of 10, which is a count of services, not a leak.
-process.setMaxListeners(Math.max(process.getMaxListeners(), 20));
-
 export default defineConfig({
   plugins: [
     cloudflareTest(async () => {

@@ -49,6 +49,12 @@ export default defineConfig({
       // The console reads and changes every probe, so its tests get a database of their own.
       const adminDb = await startSqld({ dataDir: scratchDir("workers-admin") });
       await migrateDb(adminDb.url);
+      // Relay tests and sender confirmations ask a live probe, so each file gets a database whose
+      // only probes are the stand-in's paths it registers (or none).
+      const relaysDb = await startSqld({ dataDir: scratchDir("workers-relays") });
+      await migrateDb(relaysDb.url);
+      const sendersDb = await startSqld({ dataDir: scratchDir("workers-senders") });
+      await migrateDb(sendersDb.url);
       const redis = await startRedis();
       const upstash = await startUpstashBridge({ redisPort: redis.port, redisPassword: redis.password, token: "test-upstash-token" });
       const standInProbe = await startStandInProbe({ secret: TEST_PROBE_SECRET });
@@ -77,6 +83,8 @@ export default defineConfig({
             VERIFY_TEST_DATABASE_URL: verifyDb.url,
             WEBHOOKS_TEST_DATABASE_URL: webhooksDb.url,
             ADMIN_TEST_DATABASE_URL: adminDb.url,
+            RELAYS_TEST_DATABASE_URL: relaysDb.url,
+            SENDERS_TEST_DATABASE_URL: sendersDb.url,
             UPSTASH_REDIS_REST_URL: upstash.url,
             UPSTASH_REDIS_REST_TOKEN: upstash.token,
             STANDIN_PROBE_URL: standInProbe.url,

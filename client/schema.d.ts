@@ -466,6 +466,238 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/relays": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List relays, newest first
+         * @description Every relay of the account; passwords are never listed.
+         */
+        get: operations["listRelays"];
+        put?: never;
+        /**
+         * Add an SMTP relay
+         * @description An SMTP relay the account owns (SES, SendGrid, Postmark, Mailgun, Gmail or Microsoft 365 submission, its own Postfix) that campaigns send through. The password is stored encrypted and never returned. Test it with `POST /api/v1/relays/{id}/test`.
+         */
+        post: operations["createRelay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/relays/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a relay
+         * @description The relay, whether a password is set (`has_password`), and its last test.
+         */
+        get: operations["getRelay"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a relay
+         * @description Deletes the relay and its stored password. A relay a sender uses cannot be deleted: remove it from the sender (delete the sender) first.
+         */
+        delete: operations["deleteRelay"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a relay
+         * @description Changes any field; the relay is checked as a whole with the fields it keeps. Campaigns already sending keep the relay as it was when they started.
+         */
+        patch: operations["updateRelay"];
+        trace?: never;
+    };
+    "/api/v1/relays/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test a relay
+         * @description A probe connects to the relay, upgrades the connection (STARTTLS or TLS), authenticates and quits, sending no message. The outcome is also kept on the relay (`tested_at`, `test_ok`, `test_detail`). A relay that fails still answers 200, with `ok: false` and how far it got. At most 30 tests an hour per account.
+         */
+        post: operations["testRelay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/senders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List senders, newest first
+         * @description Every sender of the account, with whether it is confirmed and its domain checklist.
+         */
+        get: operations["listSenders"];
+        put?: never;
+        /**
+         * Add a sender
+         * @description A From address, its name and its relays (a failover pool, in order). A confirmation message goes through the sender's relays to `from_email` at once, holding a link that confirms the sender (valid 7 days); campaigns send only from confirmed senders. When no probe is online the sender is made unconfirmed (`confirmation.sent: false`, `confirmation_sent_at: null`): send it later with `POST /api/v1/senders/{id}/resend-confirmation`. The domain is checked against Gmail's and Yahoo's bulk-sender rules at the same time (`checklist`).
+         */
+        post: operations["createSender"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/senders/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a sender
+         * @description The sender, whether it is confirmed, and its domain checklist as last checked.
+         */
+        get: operations["getSender"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a sender
+         * @description Deletes the sender; its relays stay. A sender that a campaign not yet completed, canceled or failed uses cannot be deleted.
+         */
+        delete: operations["deleteSender"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/senders/{id}/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a sender's domain
+         * @description A probe looks up the From domain's SPF record, the DKIM key at `dkim_selector`, the DMARC record and its policy, and the bounce domain's MX, and judges each against Gmail's and Yahoo's bulk-sender rules; the answer, with the DNS answers seen, becomes the sender's `checklist`.
+         */
+        post: operations["checkSender"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/senders/{id}/resend-confirmation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a sender's confirmation again
+         * @description Sends the confirmation message through the sender's relays to `from_email` again, with a new link (earlier links work until they expire). A relay that refuses it still answers 200, with `confirmation.sent: false` and its reply. At most 5 an hour per sender.
+         */
+        post: operations["resendSenderConfirmation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List templates, newest first
+         * @description Every template of the account, with the variables each reads.
+         */
+        get: operations["listTemplates"];
+        put?: never;
+        /**
+         * Create a template
+         * @description A message in Liquid, a template language that runs no code: the list's columns are its variables (by header, or its snake_case form: `First Name` is `first_name`), with defaults (`{{ first_name | default: "there" }}`). `{{ unsubscribe_url }}` must appear, or a footer holding it is added; a missing text part is made from the HTML.
+         */
+        post: operations["createTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a template
+         * @description The template as written, and the variables it reads.
+         */
+        get: operations["getTemplate"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a template
+         * @description Deletes the template. One that a campaign not yet completed, canceled or failed uses cannot be deleted.
+         */
+        delete: operations["deleteTemplate"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a template
+         * @description Changes any field (`text: null` makes the text part from the HTML again). A campaign already sending keeps the template as it was when it started.
+         */
+        patch: operations["updateTemplate"];
+        trace?: never;
+    };
+    "/api/v1/templates/{id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview a template
+         * @description Renders the template for one row: `vars` when given, else the first deliverable row of `job_id` (its uploaded columns), else a sample person (`first_name` Ada, `last_name` Lovelace, `email` ada@example.com, `company` Analytical Engines). `unsubscribe_url` points at a page that unsubscribes nobody.
+         */
+        post: operations["previewTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -775,7 +1007,7 @@ export interface components {
             /** @description Increases with each entry written */
             id: number;
             /** @enum {string} */
-            action: "sign_in.succeeded" | "sign_in.failed" | "api_key.created" | "api_key.revoked" | "member.added" | "member.role_changed" | "member.removed" | "job.created" | "job.canceled" | "job.deleted" | "billing.checkout_started" | "billing.auto_topup_changed" | "billing.credits_granted" | "billing.credits_taken_back" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.secret_rotated" | "admin.credits_adjusted" | "admin.account_disabled" | "admin.account_enabled" | "suppression.added" | "suppression.removed" | "suppression.imported";
+            action: "sign_in.succeeded" | "sign_in.failed" | "api_key.created" | "api_key.revoked" | "member.added" | "member.role_changed" | "member.removed" | "job.created" | "job.canceled" | "job.deleted" | "billing.checkout_started" | "billing.auto_topup_changed" | "billing.credits_granted" | "billing.credits_taken_back" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.secret_rotated" | "admin.credits_adjusted" | "admin.account_disabled" | "admin.account_enabled" | "suppression.added" | "suppression.removed" | "suppression.imported" | "relay.created" | "relay.updated" | "relay.deleted" | "relay.tested" | "sender.created" | "sender.confirmed" | "sender.deleted" | "template.created" | "template.updated" | "template.deleted";
             /** @description A user id, an API key id (`key_…`), `dev_key`, `stripe` or `system` */
             actor: string;
             /** @description What was acted on: a job, key, member, webhook or Stripe object id */
@@ -939,6 +1171,404 @@ export interface components {
             emails: string[];
             /** @enum {string} */
             reason?: "unsubscribed" | "bounced" | "complained" | "manual";
+        };
+        Relay: {
+            /** @example rly_0d3kq8zp1m0avw2xbycd */
+            id: string;
+            /** @example Postmark */
+            name: string;
+            /** @example smtp.postmarkapp.com */
+            host: string;
+            /** @example 587 */
+            port: number;
+            /**
+             * @description `starttls`: plain connection upgraded with STARTTLS (RFC 3207), usually port 587; `tls`: TLS from the first byte (RFC 8314), usually 465; `none`: no TLS, never with a password (local relays only)
+             * @enum {string}
+             */
+            security: "starttls" | "tls" | "none";
+            /** @example a1b2c3d4-server-token */
+            username: string | null;
+            /** @description A password is stored (encrypted); it is never returned */
+            has_password: boolean;
+            /**
+             * @description Messages a minute at most, across every probe
+             * @example 100
+             */
+            max_per_minute: number;
+            /**
+             * @description Messages a day at most, across every probe
+             * @example 50000
+             */
+            max_per_day: number;
+            /**
+             * Format: date-time
+             * @description The last `POST /api/v1/relays/{id}/test`
+             */
+            tested_at: string | null;
+            test_ok: boolean | null;
+            /** @example 235 2.7.0 Authentication successful */
+            test_detail: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
+         * @example {
+         *       "name": "Postmark",
+         *       "host": "smtp.postmarkapp.com",
+         *       "port": 587,
+         *       "security": "starttls",
+         *       "username": "a1b2c3d4-server-token",
+         *       "password": "a1b2c3d4-server-token",
+         *       "max_per_minute": 100,
+         *       "max_per_day": 50000
+         *     }
+         */
+        RelayCreate: {
+            /** @example Postmark */
+            name: string;
+            /**
+             * @description A host name or an IP address on the public internet (no loopback, private, link-local or internal name such as `localhost` or `*.internal`)
+             * @example smtp.postmarkapp.com
+             */
+            host: string;
+            /**
+             * @description Default: 587 for `starttls`, 465 for `tls`, 25 for `none`
+             * @example 587
+             */
+            port?: number;
+            /**
+             * @description `starttls`: plain connection upgraded with STARTTLS (RFC 3207), usually port 587; `tls`: TLS from the first byte (RFC 8314), usually 465; `none`: no TLS, never with a password (local relays only)
+             * @enum {string}
+             */
+            security: "starttls" | "tls" | "none";
+            /** @example a1b2c3d4-server-token */
+            username?: string | null;
+            /**
+             * @description Stored encrypted and never returned (`has_password`); give it with `username`, or neither
+             * @example a1b2c3d4-server-token
+             */
+            password?: string | null;
+            /**
+             * @description The relay's own limit: messages a minute, held across every probe
+             * @example 100
+             */
+            max_per_minute: number;
+            /**
+             * @description Messages a day; at least `max_per_minute`
+             * @example 50000
+             */
+            max_per_day: number;
+        };
+        /**
+         * @example {
+         *       "password": "the-new-token",
+         *       "max_per_minute": 200
+         *     }
+         */
+        RelayUpdate: {
+            /** @example Postmark */
+            name?: string;
+            /**
+             * @description A host name or an IP address on the public internet (no loopback, private, link-local or internal name such as `localhost` or `*.internal`)
+             * @example smtp.postmarkapp.com
+             */
+            host?: string;
+            /**
+             * @description Default: 587 for `starttls`, 465 for `tls`, 25 for `none`
+             * @example 587
+             */
+            port?: number;
+            /**
+             * @description `starttls`: plain connection upgraded with STARTTLS (RFC 3207), usually port 587; `tls`: TLS from the first byte (RFC 8314), usually 465; `none`: no TLS, never with a password (local relays only)
+             * @enum {string}
+             */
+            security?: "starttls" | "tls" | "none";
+            /** @example a1b2c3d4-server-token */
+            username?: string | null;
+            /**
+             * @description A string sets it, `null` clears it, absent keeps it
+             * @example a1b2c3d4-server-token
+             */
+            password?: string | null;
+            /**
+             * @description The relay's own limit: messages a minute, held across every probe
+             * @example 100
+             */
+            max_per_minute?: number;
+            /**
+             * @description Messages a day; at least `max_per_minute`
+             * @example 50000
+             */
+            max_per_day?: number;
+        };
+        /**
+         * @description How far the probe got with the relay (`connect`, `tls`, `auth`, or `done` when it authenticated) and the relay's last reply; nothing was sent
+         * @example {
+         *       "ok": true,
+         *       "stage": "done",
+         *       "detail": "235 2.7.0 Authentication successful",
+         *       "reply": {
+         *         "code": 235,
+         *         "enhanced": "2.7.0",
+         *         "message": "Authentication successful"
+         *       }
+         *     }
+         */
+        RelayTest: {
+            ok: boolean;
+            /** @enum {string} */
+            stage: "connect" | "tls" | "auth" | "done";
+            detail: string;
+            reply: {
+                code: number;
+                enhanced: string | null;
+                message: string;
+            } | null;
+        };
+        SenderWithConfirmation: {
+            /** @example snd_0d3kq8zp1m0avw2xbycd */
+            id: string;
+            /** @example news@example.com */
+            from_email: string;
+            /** @example Example News */
+            from_name: string;
+            /** @example hello@example.com */
+            reply_to: string | null;
+            /**
+             * @description The failover pool, in order: a relay that fails hands its messages to the next
+             * @example [
+             *       "rly_0d3kq8zp1m0avw2xbycd"
+             *     ]
+             */
+            relay_ids: string[];
+            /**
+             * @description Where bounces return (`Return-Path: bounce+…@<bounce_domain>`); the From domain unless set
+             * @example example.com
+             */
+            bounce_domain: string;
+            /** @example pm */
+            dkim_selector: string | null;
+            /** @description Whether the link in the confirmation message was followed; campaigns send only from confirmed senders */
+            confirmed: boolean;
+            /** Format: date-time */
+            confirmed_at: string | null;
+            /**
+             * Format: date-time
+             * @description When a relay last took the confirmation message; null: none has yet (resend it)
+             */
+            confirmation_sent_at: string | null;
+            checklist: {
+                /** @description Gmail's and Yahoo's bulk-sender rules, each with the DNS name asked and the answer seen: `spf` (a record at the From domain), `dkim` (a key at `<dkim_selector>._domainkey.<domain>`), `dmarc` (a record at `_dmarc.<domain>`; `p=none` is a warning), `bounce_mx` (the bounce domain receives mail). Empty until the first check. */
+                items: {
+                    /** @enum {string} */
+                    check: "spf" | "dkim" | "dmarc" | "bounce_mx";
+                    /** @enum {string} */
+                    status: "pass" | "warn" | "fail";
+                    name: string;
+                    seen: string[];
+                    detail: string;
+                }[];
+                /**
+                 * Format: date-time
+                 * @description When the domain was last checked; null: not yet
+                 */
+                checked_at: string | null;
+            };
+            /** Format: date-time */
+            created_at: string;
+            /** @description The confirmation message this request sent (or why none went: no probe online, or the relay refused it) */
+            confirmation: {
+                sent: boolean;
+                /** @example 250 2.0.0 Ok: queued as 4Bx2Lk0Zq1 */
+                detail: string;
+            };
+        };
+        /**
+         * @example {
+         *       "from_email": "news@example.com",
+         *       "from_name": "Example News",
+         *       "relay_ids": [
+         *         "rly_0d3kq8zp1m0avw2xbycd"
+         *       ],
+         *       "dkim_selector": "pm"
+         *     }
+         */
+        SenderCreate: {
+            /** @example news@example.com */
+            from_email: string;
+            /** @example Example News */
+            from_name: string;
+            /** @example hello@example.com */
+            reply_to?: string | null;
+            /**
+             * @description The account's relays, first first: a failover pool of 1 to 10
+             * @example [
+             *       "rly_0d3kq8zp1m0avw2xbycd"
+             *     ]
+             */
+            relay_ids: string[];
+            /**
+             * @description Where bounces return; default: the From domain
+             * @example bounces.example.com
+             */
+            bounce_domain?: string | null;
+            /**
+             * @description The selector your relay signs with, checked at `<selector>._domainkey.<domain>`
+             * @example pm
+             */
+            dkim_selector?: string | null;
+        };
+        Sender: {
+            /** @example snd_0d3kq8zp1m0avw2xbycd */
+            id: string;
+            /** @example news@example.com */
+            from_email: string;
+            /** @example Example News */
+            from_name: string;
+            /** @example hello@example.com */
+            reply_to: string | null;
+            /**
+             * @description The failover pool, in order: a relay that fails hands its messages to the next
+             * @example [
+             *       "rly_0d3kq8zp1m0avw2xbycd"
+             *     ]
+             */
+            relay_ids: string[];
+            /**
+             * @description Where bounces return (`Return-Path: bounce+…@<bounce_domain>`); the From domain unless set
+             * @example example.com
+             */
+            bounce_domain: string;
+            /** @example pm */
+            dkim_selector: string | null;
+            /** @description Whether the link in the confirmation message was followed; campaigns send only from confirmed senders */
+            confirmed: boolean;
+            /** Format: date-time */
+            confirmed_at: string | null;
+            /**
+             * Format: date-time
+             * @description When a relay last took the confirmation message; null: none has yet (resend it)
+             */
+            confirmation_sent_at: string | null;
+            checklist: {
+                /** @description Gmail's and Yahoo's bulk-sender rules, each with the DNS name asked and the answer seen: `spf` (a record at the From domain), `dkim` (a key at `<dkim_selector>._domainkey.<domain>`), `dmarc` (a record at `_dmarc.<domain>`; `p=none` is a warning), `bounce_mx` (the bounce domain receives mail). Empty until the first check. */
+                items: {
+                    /** @enum {string} */
+                    check: "spf" | "dkim" | "dmarc" | "bounce_mx";
+                    /** @enum {string} */
+                    status: "pass" | "warn" | "fail";
+                    name: string;
+                    seen: string[];
+                    detail: string;
+                }[];
+                /**
+                 * Format: date-time
+                 * @description When the domain was last checked; null: not yet
+                 */
+                checked_at: string | null;
+            };
+            /** Format: date-time */
+            created_at: string;
+        };
+        Template: {
+            /** @example tpl_0d3kq8zp1m0avw2xbycd */
+            id: string;
+            /** @example Spring launch */
+            name: string;
+            /** @example {{ first_name | default: "Hello" }}, our spring range is here */
+            subject: string;
+            /** @example <p>Hi {{ first_name | default: "there" }},</p><p>…</p><p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p> */
+            html: string;
+            /** @description null: made from the HTML when a message is rendered */
+            text: string | null;
+            /**
+             * @description The variables the template reads: the list's columns (by header, or its snake_case form) and `unsubscribe_url`
+             * @example [
+             *       "first_name",
+             *       "unsubscribe_url"
+             *     ]
+             */
+            variables: string[];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
+         * @example {
+         *       "name": "Spring launch",
+         *       "subject": "{{ first_name | default: \"Hello\" }}, our spring range is here",
+         *       "html": "<p>Hi {{ first_name | default: \"there\" }},</p><p>Our spring range is here.</p>"
+         *     }
+         */
+        TemplateCreate: {
+            /** @example Spring launch */
+            name: string;
+            /** @example {{ first_name | default: "Hello" }}, our spring range is here */
+            subject: string;
+            /**
+             * @description Liquid; every variable's value is HTML-escaped. Without `{{ unsubscribe_url }}`, a footer holding it is added
+             * @example <p>Hi {{ first_name | default: "there" }},</p><p>Our spring range is here.</p><p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>
+             */
+            html: string;
+            /** @description Liquid; null or absent: made from the HTML. Without `{{ unsubscribe_url }}`, a line holding it is added */
+            text?: string | null;
+        };
+        /**
+         * @example {
+         *       "subject": "{{ first_name | default: \"Hello\" }}, the spring range is in"
+         *     }
+         */
+        TemplateUpdate: {
+            /** @example Spring launch */
+            name?: string;
+            /** @example {{ first_name | default: "Hello" }}, our spring range is here */
+            subject?: string;
+            /**
+             * @description Liquid; every variable's value is HTML-escaped. Without `{{ unsubscribe_url }}`, a footer holding it is added
+             * @example <p>Hi {{ first_name | default: "there" }},</p><p>Our spring range is here.</p><p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>
+             */
+            html?: string;
+            /** @description Liquid; null or absent: made from the HTML. Without `{{ unsubscribe_url }}`, a line holding it is added */
+            text?: string | null;
+        };
+        TemplatePreview: {
+            /** @example Ada, our spring range is here */
+            subject: string;
+            html: string;
+            /** @description The template's text part, or the one made from the HTML */
+            text: string;
+            /**
+             * @example [
+             *       "first_name",
+             *       "unsubscribe_url"
+             *     ]
+             */
+            variables: string[];
+        };
+        /**
+         * @example {
+         *       "job_id": "job_3kq8Zp1m0aVw2XbYcD4e"
+         *     }
+         */
+        TemplatePreviewRequest: {
+            /**
+             * @description The row to render, by column (wins over `job_id`)
+             * @example {
+             *       "first_name": "Grace",
+             *       "company": "Navy"
+             *     }
+             */
+            vars?: {
+                [key: string]: string;
+            };
+            /**
+             * @description Render the first deliverable row of this job
+             * @example job_3kq8Zp1m0aVw2XbYcD4e
+             */
+            job_id?: string;
         };
     };
     responses: never;
@@ -2650,6 +3280,1017 @@ export interface operations {
             };
             /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listRelays: {
+        parameters: {
+            query?: {
+                /** @description Relays per page (1–100) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of relays */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Relay"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description A `limit` out of range or a cursor not from this API (`validation_failed`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createRelay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RelayCreate"];
+            };
+        };
+        responses: {
+            /** @description The relay */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Relay"];
+                };
+            };
+            /** @description `validation_failed` (a bad body or field, e.g. a password with `security: none`, `max_per_day` below `max_per_minute`), or `host_not_allowed` (a loopback, private or internal host) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getRelay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The relay */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Relay"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such relay for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteRelay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such relay for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A sender uses the relay; the message names them (`conflict`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateRelay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RelayUpdate"];
+            };
+        };
+        responses: {
+            /** @description The relay as changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Relay"];
+                };
+            };
+            /** @description `validation_failed` (a bad body or field, e.g. a password with `security: none`, `max_per_day` below `max_per_minute`), or `host_not_allowed` (a loopback, private or internal host) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such relay for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    testRelay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the probe found */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RelayTest"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such relay for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The stored password can no longer be read (`conflict`): set it again */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`): the API key's rate, or this hour's relay tests of the account are used; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No probe is online, or none answered (`probe_unavailable`); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listSenders: {
+        parameters: {
+            query?: {
+                /** @description Senders per page (1–100) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of senders */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Sender"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description A `limit` out of range or a cursor not from this API (`validation_failed`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createSender: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SenderCreate"];
+            };
+        };
+        responses: {
+            /** @description The sender, and what became of its confirmation message */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SenderWithConfirmation"];
+                };
+            };
+            /** @description A bad body or field (`validation_failed`), e.g. an address that is not one, or a relay that is not the account's */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getSender: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sender */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sender"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such sender for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteSender: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such sender for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A campaign that has not finished uses the sender; the message names it (`conflict`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    checkSender: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sender with its new checklist */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sender"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such sender for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No probe is online, or none answered (`probe_unavailable`); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resendSenderConfirmation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sender, and what became of the message */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SenderWithConfirmation"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such sender for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The sender is confirmed already, or a relay's stored password can no longer be read (`conflict`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`): the API key's rate, or this hour's confirmations of the sender are used; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No probe is online, or none answered (`probe_unavailable`); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listTemplates: {
+        parameters: {
+            query?: {
+                /** @description Templates per page (1–100) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of templates */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Template"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description A `limit` out of range or a cursor not from this API (`validation_failed`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateCreate"];
+            };
+        };
+        responses: {
+            /** @description The template */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Template"];
+                };
+            };
+            /** @description `validation_failed` (a bad body), or `template_invalid`: the template does not parse; the message names field, line and column, e.g. `html line 3, column 14: …` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The template */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Template"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such template (or job) for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such template (or job) for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A campaign that has not finished uses the template; the message names it (`conflict`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateUpdate"];
+            };
+        };
+        responses: {
+            /** @description The template as changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Template"];
+                };
+            };
+            /** @description `validation_failed` (a bad body), or `template_invalid`: the template does not parse; the message names field, line and column, e.g. `html line 3, column 14: …` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such template (or job) for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    previewTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TemplatePreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description The rendered message */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplatePreview"];
+                };
+            };
+            /** @description `validation_failed` (a bad body), or `template_invalid`: the template does not parse; the message names field, line and column, e.g. `html line 3, column 14: …` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such template (or job) for this account (`not_found`) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

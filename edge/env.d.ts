@@ -43,6 +43,8 @@ declare namespace Cloudflare {
     MXRAY_PROBE_DEAD_MS?: string;
     MXRAY_MAX_UPLOAD_BYTES?: string;
     MXRAY_VERIFY_CACHE_S?: string;
+    /** "1": relays may name loopback and private hosts (the local relay sink, test networks). */
+    MXRAY_ALLOW_PRIVATE_TARGETS?: string;
   }
 }
 declare namespace Cloudflare {
@@ -56,6 +58,9 @@ declare namespace Cloudflare {
     WEBHOOKS_TEST_DATABASE_URL?: string;
     /** Tests only: a database of its own for the operations console's tests (it changes every probe). */
     ADMIN_TEST_DATABASE_URL?: string;
+    /** Tests only: databases of their own for the relay and sender tests, which ask live probes. */
+    RELAYS_TEST_DATABASE_URL?: string;
+    SENDERS_TEST_DATABASE_URL?: string;
     /** Tests only: a loopback webhook receiver (e2e/standin-receiver.ts). */
     STANDIN_RECEIVER_URL?: string;
     /** Tests only: a Stripe stand-in with no Prices set up (vitest.workers.config.ts). */

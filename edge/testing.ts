@@ -7,6 +7,7 @@ import type { Result } from "../core/contracts.ts";
 import { newId } from "../core/ids.ts";
 import { composeFind, names } from "../core/finder/answer.ts";
 import type { BatchItem } from "../core/ingest.ts";
+import { sign, SIGNATURE_HEADER } from "../core/signing.ts";
 import { thrownCode } from "../core/testing.ts";
 import { accounts, apiKeys, batches, batchItems, jobs } from "../db/schema.ts";
 import type { ProbeAnswer, ProbeClient } from "./adapters/probeclient.ts";
@@ -101,8 +102,14 @@ export function standInProbeClient(answer: (email: string, attempt: number) => P
       }
       return { ok: true, result: composeFind(request.candidates, tried, 1) };
     },
+    // Sending's asks go to the scripted stand-in probe on loopback (e2e/standin-probe.ts) instead.
+    testRelay: async () => NOT_SCRIPTED,
+    sendMessage: async () => NOT_SCRIPTED,
+    checkSender: async () => NOT_SCRIPTED,
   };
 }
+
+const NOT_SCRIPTED = { ok: false, error: "unreachable", detail: "the stand-in probe client scripts checks and finds only" } as const;
 
 /** "ok", or the code of the ServiceError the work threw (anything else is rethrown). */
 export const serviceCode = (work: Promise<unknown>): Promise<string> => thrownCode(work, ServiceError);
@@ -117,3 +124,26 @@ export async function seedPerson(name: string): Promise<Person> {
 
 /** The person as a member of the team sees it (they must be one); without a team, in their personal account. */
 export const viewerAs = async (p: Person, teamId: string | null = null): Promise<Viewer> => (await viewerFor(testServices(), p, { preferred: teamId }))!;
+
+/**
+ * Registers probes by signed heartbeats on `bindings`' database, each a path of the scripted
+ * stand-in probe (e2e/standin-probe.ts) in the mode given, in the order they are asked (least
+ * loaded first). Answers their ids.
+ */
+export async function standInProbesAt(bindings: Env, ...modes: string[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const [i, mode] of modes.entries()) {
+    const id = `prb_${mode}${i}_${newId("req").slice(4, 10)}`;
+    const body = JSON.stringify({ probe_id: id, url: `${env.STANDIN_PROBE_URL}/${mode}/${id}`, version: "0.0.0-standin", in_flight: i, capacity: 100, draining: false, sent_at: new Date().toISOString() });
+    const path = "/internal/probes/heartbeat";
+    const res = await call(path, { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(env.PROBE_SECRET, { method: "POST", path }, body) }, env: bindings });
+    if (res.status !== 200) throw new Error(`heartbeat of ${id}: ${res.status}`);
+    ids.push(id);
+  }
+  return ids;
+}
+
+/** The bodies of the signed requests the stand-in probe took on `route` (e.g. "v1/messages") under `key`. */
+export async function receivedByStandIn<T>(route: "v1/relays/test" | "v1/messages" | "v1/dns/sender-check", key: string): Promise<T[]> {
+  return (await fetch(`${env.STANDIN_PROBE_URL}/received?route=${encodeURIComponent(route)}&key=${encodeURIComponent(key)}`)).json();
+}

@@ -9,6 +9,9 @@ export const AUDIT_GROUPS = [
   { prefix: "job.", label: "Lists" },
   { prefix: "billing.", label: "Billing" },
   { prefix: "webhook.", label: "Webhooks" },
+  { prefix: "relay.", label: "Relays" },
+  { prefix: "sender.", label: "Senders" },
+  { prefix: "template.", label: "Templates" },
   { prefix: "admin.", label: "Operators" },
 ] as const;
 
@@ -53,6 +56,18 @@ export function describe(e: Pick<AuditView, "action" | "detail">): string {
       return s("url") ?? "";
     case "sign_in.failed":
       return s("why") ?? "";
+    case "relay.created":
+    case "relay.deleted":
+      return [s("name"), s("host")].filter(Boolean).join(", ");
+    case "relay.tested":
+      return d.ok ? "authenticated" : `failed at ${s("stage") ?? "?"}`;
+    case "sender.created":
+    case "sender.confirmed":
+    case "sender.deleted":
+      return s("from_email") ?? "";
+    case "template.created":
+    case "template.deleted":
+      return s("name") ?? "";
     default:
       return "";
   }

@@ -1,8 +1,25 @@
-// A probe's synchronous checks (POST /v1/verify, POST /v1/find) behind one interface, so the
-// single check's choices (which probe next, what to charge) are tested with a stand-in. Every way
-// a probe can fail is a value, never a throw: the caller moves on to the next probe.
+// A probe's synchronous work (POST /v1/verify, /v1/find; for sending, /v1/relays/test,
+// /v1/messages, /v1/dns/sender-check) behind one interface, so the callers' choices (which probe
+// next, what to charge) are tested with a stand-in. Every way a probe can fail is a value, never a
+// throw: the caller moves on to the next probe.
 import type { z } from "zod";
-import { FindAnswerSchema, ResultSchema, type FindAnswer, type FindRequest, type Result, type VerifyRequest } from "../../core/contracts.ts";
+import {
+  FindAnswerSchema,
+  MessageAnswerSchema,
+  RelayTestAnswerSchema,
+  ResultSchema,
+  SenderCheckAnswerSchema,
+  type FindAnswer,
+  type FindRequest,
+  type MessageAnswer,
+  type MessageRequestSchema,
+  type RelayTestAnswer,
+  type RelayWire,
+  type Result,
+  type SenderCheckAnswer,
+  type SenderCheckRequestSchema,
+  type VerifyRequest,
+} from "../../core/contracts.ts";
 import { readLimited } from "../../core/limitedbody.ts";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
 
@@ -20,12 +37,21 @@ export type ProbeFailure =
 
 export type ProbeAnswer<T = Result> = { ok: true; result: T } | ProbeFailure;
 
+export type MessageRequest = Omit<z.infer<typeof MessageRequestSchema>, "budget_ms">;
+export type SenderCheckRequest = Omit<z.infer<typeof SenderCheckRequestSchema>, "budget_ms">;
+
 export interface ProbeClient {
   readonly kind: "http" | "stand-in";
   /** Asks one probe for one address, giving it `budgetMs` to decide. */
   verify(probe: ProbeTarget, request: Omit<VerifyRequest, "budget_ms">, budgetMs: number): Promise<ProbeAnswer>;
   /** Asks one probe to find one person's address among the candidates. */
   find(probe: ProbeTarget, request: Omit<FindRequest, "budget_ms">, budgetMs: number): Promise<ProbeAnswer<FindAnswer>>;
+  /** Asks one probe to connect to a relay, upgrade and authenticate, sending nothing. */
+  testRelay(probe: ProbeTarget, relay: RelayWire, budgetMs: number): Promise<ProbeAnswer<RelayTestAnswer>>;
+  /** Asks one probe to hand one message to the first relay of the pool that takes it (a sender's confirmation). */
+  sendMessage(probe: ProbeTarget, request: MessageRequest, budgetMs: number): Promise<ProbeAnswer<MessageAnswer>>;
+  /** Asks one probe for a sender domain's SPF, DKIM, DMARC and bounce MX records, judged against the bulk-sender rules. */
+  checkSender(probe: ProbeTarget, request: SenderCheckRequest, budgetMs: number): Promise<ProbeAnswer<SenderCheckAnswer>>;
 }
 
 /**
@@ -82,5 +108,8 @@ export function createHttpProbeClient(opts: { secret: string; slackMs?: number; 
     kind: "http",
     verify: (probe, request, budgetMs) => ask(probe, "/v1/verify", { email: request.email, ...(request.trace ? { trace: true } : {}) }, ResultSchema, budgetMs),
     find: (probe, request, budgetMs) => ask(probe, "/v1/find", { candidates: request.candidates, ...(request.trace ? { trace: true } : {}) }, FindAnswerSchema, budgetMs),
+    testRelay: (probe, relay, budgetMs) => ask(probe, "/v1/relays/test", { relay }, RelayTestAnswerSchema, budgetMs),
+    sendMessage: (probe, request, budgetMs) => ask(probe, "/v1/messages", request, MessageAnswerSchema, budgetMs),
+    checkSender: (probe, request, budgetMs) => ask(probe, "/v1/dns/sender-check", request, SenderCheckAnswerSchema, budgetMs),
   };
 }

@@ -14,6 +14,9 @@ const API_TAGS = [
   { name: "Zapier", description: "REST hooks as Zapier subscribes them, and sample objects for its editor." },
   { name: "Decision makers", description: "A domain's founders and heads from a people-data provider, with their addresses found." },
   { name: "Suppressions", description: "Addresses no campaign of the account sends to: unsubscribes, bounces, complaints and your own; import and export CSV." },
+  { name: "Relays", description: "The account's own SMTP relays that campaigns send through; passwords are stored encrypted and never returned." },
+  { name: "Senders", description: "From addresses, confirmed by a signed link, with their relays and a check of their domain against the bulk-sender rules." },
+  { name: "Templates", description: "Messages in Liquid, with the list's columns as variables, checked and previewed." },
 ];
 
 type Doc = ReturnType<OpenAPIHono<AppEnv>["getOpenAPI31Document"]>;

@@ -116,6 +116,9 @@ describe("parallel single checks against few credits", () => {
         return { ok: true, result: result(req.email, "deliverable") };
       },
       find: async () => ({ ok: false, error: "unreachable", detail: "not asked here" }),
+      testRelay: async () => ({ ok: false, error: "unreachable", detail: "not asked here" }),
+      sendMessage: async () => ({ ok: false, error: "unreachable", detail: "not asked here" }),
+      checkSender: async () => ({ ok: false, error: "unreachable", detail: "not asked here" }),
     };
     const s = { ...buildServices(env, { waitUntil: () => {} }, "http://edge.test"), probeClient };
     const outcomes = await Promise.all(

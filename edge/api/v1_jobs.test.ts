@@ -293,8 +293,10 @@ describe("rate limits and the API description", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual([
       "/api/v1/account", "/api/v1/audit", "/api/v1/credits/ledger", "/api/v1/decision-makers", "/api/v1/find", "/api/v1/hooks", "/api/v1/hooks/samples", "/api/v1/hooks/{id}", "/api/v1/jobs", "/api/v1/jobs/{id}",
-      "/api/v1/jobs/{id}/live-token", "/api/v1/jobs/{id}/results", "/api/v1/suppressions", "/api/v1/suppressions/export", "/api/v1/suppressions/import", "/api/v1/suppressions/{email}",
-      "/api/v1/verify", "/api/v1/webhooks", "/api/v1/webhooks/{id}",
+      "/api/v1/jobs/{id}/live-token", "/api/v1/jobs/{id}/results", "/api/v1/relays", "/api/v1/relays/{id}", "/api/v1/relays/{id}/test",
+      "/api/v1/senders", "/api/v1/senders/{id}", "/api/v1/senders/{id}/check", "/api/v1/senders/{id}/resend-confirmation",
+      "/api/v1/suppressions", "/api/v1/suppressions/export", "/api/v1/suppressions/import", "/api/v1/suppressions/{email}",
+      "/api/v1/templates", "/api/v1/templates/{id}", "/api/v1/templates/{id}/preview", "/api/v1/verify", "/api/v1/webhooks", "/api/v1/webhooks/{id}",
       "/api/v1/webhooks/{id}/deliveries", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay", "/api/v1/webhooks/{id}/rotate-secret", "/api/v1/webhooks/{id}/test",
     ]);
     expect(Object.keys(doc.paths["/api/v1/jobs"]!).sort()).toEqual(["get", "post"]);

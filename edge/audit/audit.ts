@@ -34,6 +34,16 @@ export const AUDIT_ACTIONS = [
   "suppression.added",
   "suppression.removed",
   "suppression.imported",
+  "relay.created",
+  "relay.updated",
+  "relay.deleted",
+  "relay.tested",
+  "sender.created",
+  "sender.confirmed",
+  "sender.deleted",
+  "template.created",
+  "template.updated",
+  "template.deleted",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -120,7 +120,7 @@ export async function needOneCredit(s: Services, who: Who, what = "A check"): Pr
  */
 export async function askProbes<T>(s: Services, ask: (probe: ProbeTarget) => Promise<ProbeAnswer<T>>): Promise<T> {
   const probes = (await liveProbes(s)).sort((a, b) => a.inFlight / Math.max(1, a.capacity) - b.inFlight / Math.max(1, b.capacity));
-  if (probes.length === 0) throw new ServiceError("probe_unavailable", "No verification probe is online; try again shortly", PROBE_UNAVAILABLE_RETRY_S);
+  if (probes.length === 0) throw new ServiceError("probe_unavailable", "No probe is online; try again shortly", PROBE_UNAVAILABLE_RETRY_S);
   for (const probe of probes.slice(0, PROBES_PER_CHECK)) {
     const answer = await ask(probe);
     if (answer.ok) return answer.result;

@@ -49,6 +49,9 @@ export default defineConfig({
       // The console reads and changes every probe, so its tests get a database of their own.
       const adminDb = await startSqld({ dataDir: scratchDir("workers-admin") });
       await migrateDb(adminDb.url);
+      // Send dispatch and the campaigns' sweeper act on every send batch and probe: a database of their own.
+      const campaignsDb = await startSqld({ dataDir: scratchDir("workers-campaigns") });
+      await migrateDb(campaignsDb.url);
       const redis = await startRedis();
       const upstash = await startUpstashBridge({ redisPort: redis.port, redisPassword: redis.password, token: "test-upstash-token" });
       const standInProbe = await startStandInProbe({ secret: TEST_PROBE_SECRET });
@@ -77,6 +80,7 @@ export default defineConfig({
             VERIFY_TEST_DATABASE_URL: verifyDb.url,
             WEBHOOKS_TEST_DATABASE_URL: webhooksDb.url,
             ADMIN_TEST_DATABASE_URL: adminDb.url,
+            CAMPAIGNS_TEST_DATABASE_URL: campaignsDb.url,
             UPSTASH_REDIS_REST_URL: upstash.url,
             UPSTASH_REDIS_REST_TOKEN: upstash.token,
             STANDIN_PROBE_URL: standInProbe.url,

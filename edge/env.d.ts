@@ -56,6 +56,8 @@ declare namespace Cloudflare {
     WEBHOOKS_TEST_DATABASE_URL?: string;
     /** Tests only: a database of its own for the operations console's tests (it changes every probe). */
     ADMIN_TEST_DATABASE_URL?: string;
+    /** Tests only: a database of its own for the campaigns' dispatch and sweeper tests (they act on every send batch). */
+    CAMPAIGNS_TEST_DATABASE_URL?: string;
     /** Tests only: a loopback webhook receiver (e2e/standin-receiver.ts). */
     STANDIN_RECEIVER_URL?: string;
     /** Tests only: a Stripe stand-in with no Prices set up (vitest.workers.config.ts). */

@@ -31,6 +31,11 @@ export const AUDIT_ACTIONS = [
   "admin.credits_adjusted",
   "admin.account_disabled",
   "admin.account_enabled",
+  "campaign.created",
+  "campaign.started",
+  "campaign.paused",
+  "campaign.resumed",
+  "campaign.canceled",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

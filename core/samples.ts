@@ -1,5 +1,5 @@
-// What a job, a result and a find look like, for anyone shown one before real ones exist: the
-// samples of GET /api/v1/hooks/samples and of the Zapier integration's editor.
+// What a job, a result, a find and a campaign look like, for anyone shown one before real ones
+// exist: the samples of GET /api/v1/hooks/samples and of the Zapier integration's editor.
 import type { FindAnswer, JobView, Result } from "./contracts.ts";
 
 export const SAMPLE_JOB: JobView = {
@@ -65,3 +65,24 @@ export const SAMPLE_DM_ENRICHED: DmEnriched = {
     { full_name: "Charles Babbage", title: "Head of Sales", email: null, verdict: null, confidence: null },
   ],
 };
+
+/** A `campaign.completed` event's data: the campaign as GET /api/v1/campaigns/{id} answers it (edge/campaigns/views.ts). */
+export const SAMPLE_CAMPAIGN = {
+  id: "cmp_5t0kq8zp1m0avw2xbycd",
+  name: "March newsletter",
+  status: "completed",
+  status_reason: null,
+  job_id: "job_3kq8zp1m0avw2xbycd4e",
+  sender_id: "snd_0b7n2c4xq1m8zt5ra9we",
+  template_id: "tpl_8d1v6k0qz3w9x2nm5bty",
+  include_risky: false,
+  send_at: null,
+  rate_per_hour: 5_000,
+  consent: { basis: "opt_in", source: "Newsletter sign-up form on example.com, double opt-in" },
+  created_by: "key_2m9x4q7c1v8b0n3z6k5p",
+  counts: { audience: 925, sent: 918, failed: 3, suppressed: 7, skipped_unverified: 248, unsubscribed: 4, bounced: 2, unknown_outcome: 4 },
+  created_at: "2025-03-14T09:40:02.000Z",
+  started_at: "2025-03-14T09:41:10.000Z",
+  finished_at: "2025-03-14T09:52:37.000Z",
+  updated_at: "2025-03-14T09:52:37.000Z",
+} as const;

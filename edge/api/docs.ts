@@ -13,6 +13,7 @@ const API_TAGS = [
   { name: "Webhooks", description: "Endpoints that receive signed events (Standard Webhooks), their delivery log and replays." },
   { name: "Zapier", description: "REST hooks as Zapier subscribes them, and sample objects for its editor." },
   { name: "Decision makers", description: "A domain's founders and heads from a people-data provider, with their addresses found." },
+  { name: "Campaigns", description: "Send to a verified list through the account's own relays, consent first: start, pause, resume, cancel, and each recipient's outcome." },
 ];
 
 type Doc = ReturnType<OpenAPIHono<AppEnv>["getOpenAPI31Document"]>;

@@ -1,14 +1,16 @@
 // What Zapier shows while a zap is set up (GET /api/v1/hooks/samples, its `performList`).
 import { and, desc, eq, sql } from "drizzle-orm";
-import { SAMPLE_DM_ENRICHED, SAMPLE_JOB, SAMPLE_RESULT } from "../../core/samples.ts";
+import { SAMPLE_CAMPAIGN, SAMPLE_DM_ENRICHED, SAMPLE_JOB, SAMPLE_RESULT } from "../../core/samples.ts";
 import type { WebhookEventType } from "../../core/enums.ts";
-import { jobs, webhookEvents } from "../../db/schema.ts";
+import { campaigns, jobs, webhookEvents } from "../../db/schema.ts";
+import { campaignView } from "../campaigns/views.ts";
 import type { Services, Who } from "../context.ts";
 import { jobEventData } from "./outbox.ts";
 
 /**
  * What Zapier shows while a zap is set up: the account's 3 most recent real objects for the event
- * (finished jobs of that status; the data of recent verification or dm.enriched events), else one sample.
+ * (finished jobs of that status, completed campaigns; the data of recent verification or dm.enriched
+ * events), else one sample.
  */
 export async function hookSamples(s: Services, who: Who, type: WebhookEventType): Promise<unknown[]> {
   const { accountId } = who;
@@ -21,6 +23,15 @@ export async function hookSamples(s: Services, who: Who, type: WebhookEventType)
       .limit(3);
     if (rows.length > 0) return rows.map((r) => JSON.parse(r.data!) as unknown);
     return [type === "dm.enriched" ? SAMPLE_DM_ENRICHED : SAMPLE_RESULT];
+  }
+  if (type === "campaign.completed") {
+    const rows = await s.db
+      .select()
+      .from(campaigns)
+      .where(and(eq(campaigns.accountId, accountId), eq(campaigns.status, "completed")))
+      .orderBy(desc(campaigns.finishedAt))
+      .limit(3);
+    return rows.length > 0 ? rows.map(campaignView) : [SAMPLE_CAMPAIGN];
   }
   const status = type.slice("job.".length) as "completed" | "failed" | "canceled";
   const rows = await s.db

@@ -11,7 +11,7 @@ export type EndpointKind = EndpointRow["kind"];
 export const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export const WebhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES).meta({
-  description: "`job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`), `dm.enriched` (data: `{ domain, provider, people: [{ full_name, title, email, verdict, confidence }] }` after a `POST /api/v1/decision-makers`)",
+  description: "`job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`), `dm.enriched` (data: `{ domain, provider, people: [{ full_name, title, email, verdict, confidence }] }` after a `POST /api/v1/decision-makers`), `campaign.completed` (data: the campaign, as `GET /api/v1/campaigns/{id}`)",
 });
 
 export const EndpointViewSchema = z.object({

@@ -9,8 +9,9 @@
 // group before it sends (edge/campaigns/claims.ts). Fleet-wide: `(services, now)`.
 //
 // Fairness is simple: each account's batches oldest first (not_before, then the order they were
-// made), accounts taking turns (one batch each per round), up to the room live probes have. Send
-// batches and verification batches share a probe's capacity.
+// made), accounts taking turns (one batch each per round), up to the room live probes have; no plan
+// weights. A probe's room counts its verification batches too, while verification's dispatch does
+// not count send batches: sending yields to verification, whose lists people wait on.
 import type { Row } from "@libsql/client/web";
 import type { RelayWire, SendBatch } from "../../core/contracts.ts";
 import { probeTransportKey, seal } from "../../core/secrets.ts";

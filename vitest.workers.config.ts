@@ -55,6 +55,9 @@ export default defineConfig({
       await migrateDb(relaysDb.url);
       const sendersDb = await startSqld({ dataDir: scratchDir("workers-senders") });
       await migrateDb(sendersDb.url);
+      // Send dispatch and the campaigns' sweeper act on every send batch and probe: a database of their own.
+      const campaignsDb = await startSqld({ dataDir: scratchDir("workers-campaigns") });
+      await migrateDb(campaignsDb.url);
       const redis = await startRedis();
       const upstash = await startUpstashBridge({ redisPort: redis.port, redisPassword: redis.password, token: "test-upstash-token" });
       const standInProbe = await startStandInProbe({ secret: TEST_PROBE_SECRET });
@@ -85,6 +88,7 @@ export default defineConfig({
             ADMIN_TEST_DATABASE_URL: adminDb.url,
             RELAYS_TEST_DATABASE_URL: relaysDb.url,
             SENDERS_TEST_DATABASE_URL: sendersDb.url,
+            CAMPAIGNS_TEST_DATABASE_URL: campaignsDb.url,
             UPSTASH_REDIS_REST_URL: upstash.url,
             UPSTASH_REDIS_REST_TOKEN: upstash.token,
             STANDIN_PROBE_URL: standInProbe.url,

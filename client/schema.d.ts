@@ -698,6 +698,147 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/campaigns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List campaigns, newest first */
+        get: operations["listCampaigns"];
+        put?: never;
+        /**
+         * Create a draft campaign
+         * @description A campaign sends a template through a confirmed sender's relays to a verification job's `deliverable` addresses (and `risky` ones with `include_risky`), never to suppressed ones. Nothing is sent until `POST /api/v1/campaigns/{id}/start`. The consent statement is required, stored with the campaign and written to the audit log with who made it.
+         */
+        post: operations["createCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A campaign: status, counts, consent
+         * @description Every address of the job is counted once when the list is prepared: a recipient (`audience`), `suppressed`, or `skipped_unverified`. Each recipient then ends `sent`, `failed`, `unknown_outcome` (never sent twice), `suppressed` (suppressed after the start) or canceled.
+         */
+        get: operations["getCampaign"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a campaign
+         * @description A draft goes to `verifying` while its job runs, to `scheduled` until `send_at`, or straight to `sending`. The sender and template are frozen when sending begins. The sender must be confirmed.
+         */
+        post: operations["startCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a campaign
+         * @description Nothing more is handed to a relay; messages a probe already handed over keep their outcome. Pausing a paused campaign answers it again. A campaign is also paused by a relay's failure (`status_reason` says which).
+         */
+        post: operations["pauseCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused campaign
+         * @description It goes on sending where it stopped (its rate spacing moved on by the pause), or, if it never began, waits for its job or `send_at` as a start would.
+         */
+        post: operations["resumeCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a campaign
+         * @description Its queued recipients are canceled and nothing more is sent; messages a probe already handed to a relay keep their outcome. Canceling a canceled campaign answers it again.
+         */
+        post: operations["cancelCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{id}/recipients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a campaign's recipients
+         * @description In list order (by `id`); `next_cursor` is the last recipient's id. Addresses skipped as unverified or suppressed before the start are only counted.
+         */
+        get: operations["listCampaignRecipients"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1007,7 +1148,7 @@ export interface components {
             /** @description Increases with each entry written */
             id: number;
             /** @enum {string} */
-            action: "sign_in.succeeded" | "sign_in.failed" | "api_key.created" | "api_key.revoked" | "member.added" | "member.role_changed" | "member.removed" | "job.created" | "job.canceled" | "job.deleted" | "billing.checkout_started" | "billing.auto_topup_changed" | "billing.credits_granted" | "billing.credits_taken_back" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.secret_rotated" | "admin.credits_adjusted" | "admin.account_disabled" | "admin.account_enabled" | "suppression.added" | "suppression.removed" | "suppression.imported" | "relay.created" | "relay.updated" | "relay.deleted" | "relay.tested" | "sender.created" | "sender.confirmed" | "sender.deleted" | "template.created" | "template.updated" | "template.deleted";
+            action: "sign_in.succeeded" | "sign_in.failed" | "api_key.created" | "api_key.revoked" | "member.added" | "member.role_changed" | "member.removed" | "job.created" | "job.canceled" | "job.deleted" | "billing.checkout_started" | "billing.auto_topup_changed" | "billing.credits_granted" | "billing.credits_taken_back" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.secret_rotated" | "admin.credits_adjusted" | "admin.account_disabled" | "admin.account_enabled" | "suppression.added" | "suppression.removed" | "suppression.imported" | "relay.created" | "relay.updated" | "relay.deleted" | "relay.tested" | "sender.created" | "sender.confirmed" | "sender.deleted" | "template.created" | "template.updated" | "template.deleted" | "campaign.created" | "campaign.started" | "campaign.paused" | "campaign.resumed" | "campaign.canceled";
             /** @description A user id, an API key id (`key_…`), `dev_key`, `stripe` or `system` */
             actor: string;
             /** @description What was acted on: a job, key, member, webhook or Stripe object id */
@@ -1118,7 +1259,7 @@ export interface components {
             reason: "unsubscribed" | "bounced" | "complained" | "manual";
             /**
              * @description The campaign whose message led here (an unsubscribe, a bounce)
-             * @example cmp_7hw2mq9x0bzr4kcn1v5t
+             * @example cmp_5t0kq8zp1m0avw2xbycd
              */
             campaign_id: string | null;
             /**
@@ -1569,6 +1710,206 @@ export interface components {
              * @example job_3kq8Zp1m0aVw2XbYcD4e
              */
             job_id?: string;
+        };
+        /**
+         * @example {
+         *       "id": "cmp_5t0kq8zp1m0avw2xbycd",
+         *       "name": "March newsletter",
+         *       "status": "completed",
+         *       "status_reason": null,
+         *       "job_id": "job_3kq8zp1m0avw2xbycd4e",
+         *       "sender_id": "snd_0b7n2c4xq1m8zt5ra9we",
+         *       "template_id": "tpl_8d1v6k0qz3w9x2nm5bty",
+         *       "include_risky": false,
+         *       "send_at": null,
+         *       "rate_per_hour": 5000,
+         *       "consent": {
+         *         "basis": "opt_in",
+         *         "source": "Newsletter sign-up form on example.com, double opt-in"
+         *       },
+         *       "created_by": "key_2m9x4q7c1v8b0n3z6k5p",
+         *       "counts": {
+         *         "audience": 925,
+         *         "sent": 918,
+         *         "failed": 3,
+         *         "suppressed": 7,
+         *         "skipped_unverified": 248,
+         *         "unsubscribed": 4,
+         *         "bounced": 2,
+         *         "unknown_outcome": 4
+         *       },
+         *       "created_at": "2025-03-14T09:40:02.000Z",
+         *       "started_at": "2025-03-14T09:41:10.000Z",
+         *       "finished_at": "2025-03-14T09:52:37.000Z",
+         *       "updated_at": "2025-03-14T09:52:37.000Z"
+         *     }
+         */
+        Campaign: {
+            /** @example cmp_5t0kq8zp1m0avw2xbycd */
+            id: string;
+            name: string;
+            /**
+             * @description `draft` until started; `verifying` while its job runs; `scheduled` until `send_at`; `sending`; `paused` (by its owner, or by a relay's failure: see `status_reason`); then `completed`, `canceled` or `failed`
+             * @enum {string}
+             */
+            status: "draft" | "verifying" | "scheduled" | "sending" | "paused" | "completed" | "canceled" | "failed";
+            /**
+             * @description Why it paused or failed
+             * @example relay_auth_failed: rly_… answered 535 5.7.8 Authentication credentials invalid
+             */
+            status_reason: string | null;
+            /** @description The verification job whose addresses it sends to */
+            job_id: string;
+            sender_id: string;
+            template_id: string;
+            /** @description Whether `risky` addresses (accept-all domains, full mailboxes) are sent to; `undeliverable` and `unknown` never are */
+            include_risky: boolean;
+            /**
+             * Format: date-time
+             * @description Not before this time; null: as soon as started
+             */
+            send_at: string | null;
+            /** @description Messages an hour at most; null: as fast as the relays' limits allow */
+            rate_per_hour: number | null;
+            consent: {
+                /**
+                 * @description `opt_in`: the people asked for this mail; `existing_customers`: they are customers of the sender
+                 * @enum {string}
+                 */
+                basis: "opt_in" | "existing_customers";
+                /**
+                 * @description Where the list came from, in the customer's words
+                 * @example Newsletter sign-up form on example.com, double opt-in
+                 */
+                source: string;
+            };
+            /** @description Who made it (and attested the consent): a user id or an API key id */
+            created_by: string;
+            counts: {
+                /** @description Recipients: the job's sendable addresses not suppressed (grows while the list is prepared) */
+                audience: number;
+                /** @description Accepted by a relay (with its queue id) */
+                sent: number;
+                /** @description Refused for good by the relay, or not sent after every attempt */
+                failed: number;
+                /** @description On the account's suppression list: when the list was prepared, or when a probe claimed them */
+                suppressed: number;
+                /** @description Addresses of the job not sent to: `undeliverable`, `unknown`, and `risky` without `include_risky` */
+                skipped_unverified: number;
+                unsubscribed: number;
+                bounced: number;
+                /** @description Handed to a relay whose answer was lost: they may have gone, and are never sent again */
+                unknown_outcome: number;
+            };
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When sending began
+             */
+            started_at: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
+            /**
+             * Format: date-time
+             * @description The last change of status
+             */
+            updated_at: string;
+        };
+        CampaignCreate: {
+            /** @example March newsletter */
+            name: string;
+            /**
+             * @description A verification job of the account (kind `verify`); while it runs, the campaign waits in `verifying`
+             * @example job_3kq8zp1m0avw2xbycd4e
+             */
+            job_id: string;
+            /**
+             * @description A sender of the account; it must be confirmed before the campaign starts
+             * @example snd_0b7n2c4xq1m8zt5ra9we
+             */
+            sender_id: string;
+            /** @example tpl_8d1v6k0qz3w9x2nm5bty */
+            template_id: string;
+            /** @description Also send to `risky` addresses (accept-all domains, full mailboxes); default false */
+            include_risky?: boolean;
+            /**
+             * Format: date-time
+             * @description Not before this time; absent or null: as soon as started
+             * @example 2025-03-15T08:00:00Z
+             */
+            send_at?: string | null;
+            /**
+             * @description Messages an hour at most; absent or null: as fast as the relays' limits allow
+             * @example 5000
+             */
+            rate_per_hour?: number | null;
+            /** @description Why these people may be mailed: stored and audited with who made the campaign */
+            consent: {
+                /**
+                 * @description `opt_in`: the people asked for this mail; `existing_customers`: they are customers of the sender
+                 * @enum {string}
+                 */
+                basis: "opt_in" | "existing_customers";
+                /**
+                 * @description Where the list came from, in the customer's words
+                 * @example Newsletter sign-up form on example.com, double opt-in
+                 */
+                source: string;
+            };
+        };
+        /**
+         * @example {
+         *       "id": 4182,
+         *       "email": "ada@example.com",
+         *       "status": "sent",
+         *       "relay_id": "rly_7q2m9x4c1v8b0n3z6k5p",
+         *       "queue_id": "4BxK2c1QzZz",
+         *       "reply": {
+         *         "code": 250,
+         *         "enhanced": "2.0.0",
+         *         "message": "Ok: queued as 4BxK2c1QzZz"
+         *       },
+         *       "verdict": "deliverable",
+         *       "reason": "accepted",
+         *       "updated_at": "2025-03-14T09:44:51.000Z"
+         *     }
+         */
+        CampaignRecipient: {
+            /** @example 4182 */
+            id: number;
+            /** @example ada@example.com */
+            email: string;
+            /**
+             * @description `queued`; `sending` (claimed by a probe); `sent` (accepted by the relay), `failed` (refused for good), `unknown_outcome` (the relay's answer was lost: never sent again); `suppressed` (after the campaign started); `canceled` (the campaign ended first)
+             * @enum {string}
+             */
+            status: "queued" | "sending" | "sent" | "failed" | "unknown_outcome" | "suppressed" | "canceled";
+            /** @description The relay that answered */
+            relay_id: string | null;
+            /**
+             * @description The relay's id of the message, from its reply
+             * @example 4BxK2c1QzZz
+             */
+            queue_id: string | null;
+            /** @description What the relay answered */
+            reply: {
+                code: number;
+                enhanced: string | null;
+                message: string;
+            } | null;
+            /**
+             * @description The address's verification verdict, from the campaign's job (null once the job is deleted)
+             * @enum {string|null}
+             */
+            verdict: "deliverable" | "undeliverable" | "risky" | "unknown" | null;
+            /**
+             * @description The verdict's reason code
+             * @example accepted
+             */
+            reason: string | null;
+            /** Format: date-time */
+            updated_at: string;
         };
     };
     responses: never;
@@ -4290,6 +4631,479 @@ export interface operations {
                 };
             };
             /** @description No such template (or job) for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listCampaigns: {
+        parameters: {
+            query?: {
+                /** @description Campaigns per page (1–100) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of campaigns */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Campaign"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description A `limit` out of range or a cursor not from this API (`validation_failed`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CampaignCreate"];
+            };
+        };
+        responses: {
+            /** @description The draft */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Campaign"];
+                };
+            };
+            /** @description A bad body, a missing consent, or a `find` job (`validation_failed`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such job, sender or template for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The job failed or was canceled (`conflict`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The campaign */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Campaign"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such campaign for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    startCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The campaign */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Campaign"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such campaign for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not a draft, or its job failed, was canceled or deleted (`conflict`); the sender is not confirmed (`sender_not_confirmed`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pauseCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The campaign */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Campaign"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such campaign for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The campaign's status does not allow it; the message names the status (`conflict`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resumeCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The campaign */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Campaign"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such campaign for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not paused (`conflict`); it never began and its sender is not confirmed (`sender_not_confirmed`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    cancelCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The campaign */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Campaign"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such campaign for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The campaign already completed or failed (`conflict`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listCampaignRecipients: {
+        parameters: {
+            query?: {
+                /** @description Recipients per page (1–100) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+                /** @description Only recipients in this status */
+                status?: "queued" | "sending" | "sent" | "failed" | "unknown_outcome" | "suppressed" | "canceled";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of recipients */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["CampaignRecipient"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description A `limit` or `status` out of range, or a cursor not from this API (`validation_failed`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such campaign for this account (`not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;

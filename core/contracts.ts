@@ -333,6 +333,12 @@ export const SendChunkSchema = z.object({
   probe_id: z.string(),
   batch_id: z.string(),
   campaign_id: z.string(),
+  /**
+   * The batch's `attempt` these outcomes belong to. Releases (`queued`) and the final chunk apply
+   * only while it is the batch's current dispatch, so a repeat of an old attempt's chunk never
+   * releases what a later attempt claimed. Absent: only the probe that holds the batch may.
+   */
+  attempt: z.number().int().positive().optional(),
   seq: z.number().int().nonnegative(),
   final: z.boolean(),
   outcomes: z.array(SendOutcomeSchema).max(MAX_SEND_BATCH),

@@ -77,25 +77,28 @@ export interface RecipientUnsubscribed {
 
 export const SAMPLE_RECIPIENT_UNSUBSCRIBED: RecipientUnsubscribed = {
   email: "ada@example.com",
-  campaign_id: "cmp_7hw2mq9x0bzr4kcn1v5t",
+  campaign_id: "cmp_5t0kq8zp1m0avw2xbycd",
   recipient_id: 4_211,
   unsubscribed_at: "2025-03-15T10:02:41.000Z",
 };
 
-/** A `campaign.completed` event's data as `GET /api/v1/campaigns/{id}` answers it, before a real one exists. */
+/** A `campaign.completed` event's data: the campaign as GET /api/v1/campaigns/{id} answers it (edge/campaigns/views.ts). */
 export const SAMPLE_CAMPAIGN = {
-  id: "cmp_7hw2mq9x0bzr4kcn1v5t",
+  id: "cmp_5t0kq8zp1m0avw2xbycd",
   name: "March newsletter",
   status: "completed",
   status_reason: null,
   job_id: "job_3kq8zp1m0avw2xbycd4e",
-  sender_id: "snd_5tq1zr8m2kwv0xbnc3pd",
-  template_id: "tpl_9ma4xk2p7qzw1vbrc6ye",
+  sender_id: "snd_0b7n2c4xq1m8zt5ra9we",
+  template_id: "tpl_8d1v6k0qz3w9x2nm5bty",
   include_risky: false,
   send_at: null,
-  rate_per_hour: null,
-  counts: { audience: 932, sent: 925, failed: 3, suppressed: 12, skipped_unverified: 248, unsubscribed: 4, bounced: 2, unknown_outcome: 0 },
+  rate_per_hour: 5_000,
+  consent: { basis: "opt_in", source: "Newsletter sign-up form on example.com, double opt-in" },
+  created_by: "key_2m9x4q7c1v8b0n3z6k5p",
+  counts: { audience: 925, sent: 918, failed: 3, suppressed: 7, skipped_unverified: 248, unsubscribed: 4, bounced: 2, unknown_outcome: 4 },
   created_at: "2025-03-14T09:40:02.000Z",
   started_at: "2025-03-14T09:41:10.000Z",
-  finished_at: "2025-03-14T10:12:37.000Z",
+  finished_at: "2025-03-14T09:52:37.000Z",
+  updated_at: "2025-03-14T09:52:37.000Z",
 } as const;

@@ -54,6 +54,29 @@ describe("QStash adapter", () => {
     expect(JSON.parse(req!.body)).toEqual(batch);
   });
 
+  it("publishes a send batch to /v1/sends, one message per attempt", async () => {
+    const seen: { url: string; headers: IncomingMessage["headers"]; body: string }[] = [];
+    const qstash = await listen((req, body) => {
+      seen.push({ url: req.url!, headers: req.headers, body });
+      return { status: 201, json: { messageId: `msg_${seen.length}` } };
+    });
+    const dispatcher = createQstashDispatcher({ token: "qstash-token", baseUrl: qstash.url });
+    const send = {
+      batch_id: "sbt_1", campaign_id: "cmp_1", attempt: 1, sender: { from_email: "news@x.test", from_name: "News", reply_to: null }, bounce_domain: "x.test",
+      relays: [{ id: "rly_1", host: "relay.x.test", port: 587, security: "starttls" as const, username: "u", password: "v1.probe.sealed", max_per_minute: 60, max_per_day: 1_000 }],
+      template: { subject: "Hi", html: "<p>Hi</p>", text: null }, unsubscribe_base: "https://edge.x.test/u/",
+      recipients: [{ id: 7, email: "a@x.test", token: "7-0123456789abcdef0123", vars: { email: "a@x.test" } }], budget_ms: 60_000,
+    };
+    await dispatcher.dispatch({ probeUrl: "https://probe.example", probeId: "prb_9", send });
+    await dispatcher.dispatch({ probeUrl: "https://probe.example", probeId: "prb_9", send: { ...send, attempt: 2 } });
+    qstash.server.close();
+    expect(seen.map((r) => [r.url, r.headers["upstash-deduplication-id"], r.headers["upstash-flow-control-key"]])).toEqual([
+      ["/v2/publish/https://probe.example/v1/sends", "sbt_1:1", "prb_9"],
+      ["/v2/publish/https://probe.example/v1/sends", "sbt_1:2", "prb_9"],
+    ]);
+    expect(JSON.parse(seen[0]!.body)).toEqual(send);
+  });
+
   it("reports a refused publish as a value, not a throw", async () => {
     const qstash = await listen(() => ({ status: 401, json: { error: "invalid token" } }));
     const res = await createQstashDispatcher({ token: "bad", baseUrl: qstash.url }).dispatch({

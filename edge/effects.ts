@@ -10,6 +10,10 @@ export interface Effects {
   dispatch?: boolean | undefined;
   /** Webhook events were recorded: fan them out to their endpoints. */
   webhooks?: boolean | undefined;
+  /** Send batches may go out: a campaign began or resumed, or a probe finished one (edge/campaigns/dispatch.ts). */
+  sendDispatch?: boolean | undefined;
+  /** The sending campaign whose audience has job rows left to turn into recipients (edge/campaigns/audience.ts). */
+  materialize?: string | undefined;
   /** The account whose auto top-up fell due with the write. */
   topUp?: string | undefined;
 }

@@ -61,6 +61,8 @@ declare namespace Cloudflare {
     /** Tests only: databases of their own for the relay and sender tests, which ask live probes. */
     RELAYS_TEST_DATABASE_URL?: string;
     SENDERS_TEST_DATABASE_URL?: string;
+    /** Tests only: a database of its own for the campaigns' dispatch and sweeper tests (they act on every send batch). */
+    CAMPAIGNS_TEST_DATABASE_URL?: string;
     /** Tests only: a loopback webhook receiver (e2e/standin-receiver.ts). */
     STANDIN_RECEIVER_URL?: string;
     /** Tests only: a Stripe stand-in with no Prices set up (vitest.workers.config.ts). */

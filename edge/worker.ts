@@ -10,6 +10,8 @@ import { securityHeaders } from "./api/headers.ts";
 import { registerMeter } from "./api/internal_meter.ts";
 import { registerProbeHeartbeat } from "./api/internal_probes_heartbeat.ts";
 import { registerProbeResults } from "./api/internal_probes_results.ts";
+import { registerProbeSendsClaim } from "./api/internal_probes_sends_claim.ts";
+import { registerProbeSendsResults } from "./api/internal_probes_sends_results.ts";
 import { capApiBody, initServices, rateLimit } from "./api/middleware.ts";
 import { registerStripeWebhook } from "./api/stripe_webhook.ts";
 import { registerClerkWebhook } from "./api/clerk_webhook.ts";
@@ -65,10 +67,19 @@ import { registerTemplatesGet } from "./api/v1_templates_get.ts";
 import { registerTemplatesUpdate } from "./api/v1_templates_update.ts";
 import { registerTemplatesDelete } from "./api/v1_templates_delete.ts";
 import { registerTemplatesPreview } from "./api/v1_templates_preview.ts";
+import { registerCampaignsCreate } from "./api/v1_campaigns_create.ts";
+import { registerCampaignsList } from "./api/v1_campaigns_list.ts";
+import { registerCampaignsGet } from "./api/v1_campaigns_get.ts";
+import { registerCampaignsStart } from "./api/v1_campaigns_start.ts";
+import { registerCampaignsPause } from "./api/v1_campaigns_pause.ts";
+import { registerCampaignsResume } from "./api/v1_campaigns_resume.ts";
+import { registerCampaignsCancel } from "./api/v1_campaigns_cancel.ts";
+import { registerCampaignsRecipients } from "./api/v1_campaigns_recipients.ts";
 import { JobHub } from "./jobhub.ts";
 import { buildServices } from "./context.ts";
 import { sweepAutoTopUps } from "./billing/billing.ts";
 import { sweep } from "./dispatch/sweep.ts";
+import { sweepCampaigns } from "./campaigns/sweep.ts";
 import { purgeExpiredSessions } from "./identity/session.ts";
 import { sweepWebhooks } from "./webhooks/sweep.ts";
 
@@ -139,10 +150,20 @@ registerTemplatesGet(app);
 registerTemplatesUpdate(app);
 registerTemplatesDelete(app);
 registerTemplatesPreview(app);
+registerCampaignsCreate(app);
+registerCampaignsList(app);
+registerCampaignsGet(app);
+registerCampaignsStart(app);
+registerCampaignsPause(app);
+registerCampaignsResume(app);
+registerCampaignsCancel(app);
+registerCampaignsRecipients(app);
 registerDocs(app, app);
 registerWsJobs(app);
 registerProbeHeartbeat(app);
 registerProbeResults(app);
+registerProbeSendsClaim(app);
+registerProbeSendsResults(app);
 registerMeter(app);
 registerStripeWebhook(app);
 registerClerkWebhook(app);
@@ -164,8 +185,11 @@ export async function scheduled(_controller: ScheduledController, env: Env, ctx:
   const expiredSessions = await purgeExpiredSessions(services);
   const autoTopUps = await sweepAutoTopUps(services);
   const webhooks = await sweepWebhooks(services);
-  if (outcome.stalledJobs || outcome.deadProbes || outcome.reclaimed || outcome.givenUp || expiredSessions || autoTopUps || webhooks.fannedOut || webhooks.attempted || webhooks.sealedSecrets) {
-    console.log(JSON.stringify({ msg: "sweep", ...outcome, expiredSessions, autoTopUps, webhooks }));
+  // After the fleet's sweep: probes it found dead have their send batches taken back here.
+  const campaigns = await sweepCampaigns(services);
+  const campaignsMoved = Object.values(campaigns).some((n) => n > 0);
+  if (outcome.stalledJobs || outcome.deadProbes || outcome.reclaimed || outcome.givenUp || expiredSessions || autoTopUps || webhooks.fannedOut || webhooks.attempted || webhooks.sealedSecrets || campaignsMoved) {
+    console.log(JSON.stringify({ msg: "sweep", ...outcome, expiredSessions, autoTopUps, webhooks, campaigns }));
   }
 }
 

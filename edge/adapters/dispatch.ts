@@ -1,19 +1,23 @@
 // Dispatch of batches to probes behind one interface: QStash in production (retries, delays,
 // deduplication by batch id, flow control per probe), and, when no QSTASH_TOKEN is set, a direct
-// stand-in that signs exactly as QStash does, so the probe's check is the same code.
+// stand-in that signs exactly as QStash does, so the probe's check is the same code. A request
+// carries a verification batch (→ /v1/batches) or a campaign's send batch (→ /v1/sends).
 import { Client } from "@upstash/qstash";
-import type { Batch } from "../../core/contracts.ts";
+import type { Batch, SendBatch } from "../../core/contracts.ts";
 import { QSTASH_SIGNATURE_HEADER, signQstash } from "../../core/qstash.ts";
 import { meter } from "../meter.ts";
 
-export interface DispatchRequest {
-  /** The probe's public base URL; batches go to `${probeUrl}/v1/batches`. */
+interface DispatchTarget {
+  /** The probe's public base URL; batches go to `${probeUrl}/v1/batches`, send batches to `${probeUrl}/v1/sends`. */
   probeUrl: string;
   probeId: string;
-  batch: Batch;
   /** Not before this many seconds (greylisting re-queues). */
   delaySeconds?: number;
 }
+
+export type BatchDispatchRequest = DispatchTarget & { batch: Batch };
+export type SendDispatchRequest = DispatchTarget & { send: SendBatch };
+export type DispatchRequest = BatchDispatchRequest | SendDispatchRequest;
 
 export type DispatchResult = { ok: true; messageId: string } | { ok: false; error: string };
 
@@ -26,7 +30,14 @@ export interface Dispatcher {
 export const PROBE_PARALLELISM = 4;
 export const DISPATCH_RETRIES = 5;
 
-const batchesUrl = (probeUrl: string) => `${probeUrl.replace(/\/+$/, "")}/v1/batches`;
+const targetUrl = (req: DispatchRequest) => `${req.probeUrl.replace(/\/+$/, "")}/v1/${"send" in req ? "sends" : "batches"}`;
+
+/**
+ * What makes two publishes one message: the batch id, or a send batch's id and attempt, so a
+ * retried publish of one attempt is one message while a re-dispatch after a lapsed lease is a new one.
+ */
+export const deduplicationId = (req: DispatchRequest): string => ("send" in req ? `${req.send.batch_id}:${req.send.attempt}` : req.batch.batch_id);
+const bodyOf = (req: DispatchRequest): Batch | SendBatch => ("send" in req ? req.send : req.batch);
 
 export function createQstashDispatcher(opts: { token: string; baseUrl?: string }): Dispatcher {
   const client = new Client({ token: opts.token, ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}) });
@@ -36,9 +47,9 @@ export function createQstashDispatcher(opts: { token: string; baseUrl?: string }
       meter.qstashMessages++;
       try {
         const res = await client.publishJSON({
-          url: batchesUrl(req.probeUrl),
-          body: req.batch,
-          deduplicationId: req.batch.batch_id, // a retried dispatch of the same batch is one message
+          url: targetUrl(req),
+          body: bodyOf(req),
+          deduplicationId: deduplicationId(req),
           retries: DISPATCH_RETRIES,
           flowControl: { key: req.probeId, parallelism: PROBE_PARALLELISM },
           ...(req.delaySeconds ? { delay: req.delaySeconds } : {}),
@@ -66,8 +77,8 @@ export function createDirectDispatcher(opts: {
   const retryDelayMs = opts.retryDelayMs ?? 1000;
   const deliver = async (req: DispatchRequest) => {
     if (req.delaySeconds) await new Promise((r) => setTimeout(r, req.delaySeconds! * 1000));
-    const url = batchesUrl(req.probeUrl);
-    const body = JSON.stringify(req.batch);
+    const url = targetUrl(req);
+    const body = JSON.stringify(bodyOf(req));
     for (let attempt = 0; attempt <= DISPATCH_RETRIES; attempt++) {
       try {
         const res = await doFetch(url, {
@@ -90,7 +101,7 @@ export function createDirectDispatcher(opts: {
       const delivery = deliver(req);
       if (opts.waitUntil) opts.waitUntil(delivery);
       else void delivery;
-      return { ok: true, messageId: `direct_${req.batch.batch_id}` };
+      return { ok: true, messageId: `direct_${deduplicationId(req)}` };
     },
   };
 }

@@ -8,7 +8,7 @@ import { newId } from "../../core/ids.ts";
 import type { Heartbeat } from "../../core/contracts.ts";
 import type { BatchItem } from "../../core/ingest.ts";
 import { accounts, apiKeys, auditLog, batches, batchItems, creditLedger, jobs, members, probeMinutes, probes, stripeEvents } from "../../db/schema.ts";
-import type { DispatchRequest } from "../adapters/dispatch.ts";
+import { deduplicationId, type BatchDispatchRequest } from "../adapters/dispatch.ts";
 import { ServiceError } from "../errors.ts";
 import { call, errorCode, result, seedAccount } from "../testing.ts";
 import {
@@ -29,13 +29,13 @@ const ops = { accountId: "acc_operator", actor: operator.id, email: operator.ema
 const request = { ip: "127.0.0.1", userAgent: "test", requestId: "req_admin" };
 const adminEnv = { ...env, TURSO_DATABASE_URL: env.ADMIN_TEST_DATABASE_URL! };
 let s: Services;
-let sent: DispatchRequest[];
+let sent: BatchDispatchRequest[];
 
 beforeEach(async () => {
   sent = [];
   s = {
     ...buildServices(adminEnv, { waitUntil: () => {} }, "http://edge.test", request),
-    dispatcher: { kind: "direct", dispatch: async (req) => (sent.push(req), { ok: true, messageId: req.batch.batch_id }) },
+    dispatcher: { kind: "direct", dispatch: async (req) => ("batch" in req && sent.push(req), { ok: true, messageId: deduplicationId(req) }) },
   };
   for (const table of [batches, jobs, members, creditLedger, apiKeys, accounts, probes, probeMinutes, stripeEvents]) await s.db.delete(table);
 });

@@ -17,6 +17,7 @@ const API_TAGS = [
   { name: "Relays", description: "The account's own SMTP relays that campaigns send through; passwords are stored encrypted and never returned." },
   { name: "Senders", description: "From addresses, confirmed by a signed link, with their relays and a check of their domain against the bulk-sender rules." },
   { name: "Templates", description: "Messages in Liquid, with the list's columns as variables, checked and previewed." },
+  { name: "Campaigns", description: "Send to a verified list through the account's own relays, consent first: start, pause, resume, cancel, and each recipient's outcome." },
 ];
 
 type Doc = ReturnType<OpenAPIHono<AppEnv>["getOpenAPI31Document"]>;

@@ -11,6 +11,7 @@ import { lazyBody, unboundV1Signature } from "../../core/testing.ts";
 import { call, errorCode } from "../testing.ts";
 import { MAX_HEARTBEAT_BYTES } from "./internal_probes_heartbeat.ts";
 import { MAX_CHUNK_BYTES } from "./internal_probes_results.ts";
+import { MAX_CLAIM_BYTES } from "./internal_probes_sends_claim.ts";
 import { nonceKey } from "./signed.ts";
 
 const CHUNK = 64 * 1024;
@@ -24,6 +25,8 @@ describe("bodies to /internal/probes/*", () => {
   for (const route of [
     { ...RESULTS, limit: MAX_CHUNK_BYTES },
     { ...HEARTBEAT, limit: MAX_HEARTBEAT_BYTES },
+    { method: "POST", path: "/internal/probes/sends/claim", limit: MAX_CLAIM_BYTES },
+    { method: "POST", path: "/internal/probes/sends/results", limit: MAX_CHUNK_BYTES },
   ]) {
     it(`${route.path}: a 200 MB streamed body with a signed header gets 413 after about the limit`, async () => {
       const { stream, state } = lazyBody(HUGE, CHUNK);

@@ -11,7 +11,7 @@ export const SuppressionSchema = z
   .object({
     email: z.string().openapi({ example: "ada@example.com", description: "The address's key: lower-case, its domain in A-labels (as a job's `normalized`)" }),
     reason: SuppressionReasonSchema,
-    campaign_id: z.string().nullable().openapi({ example: "cmp_7hw2mq9x0bzr4kcn1v5t", description: "The campaign whose message led here (an unsubscribe, a bounce)" }),
+    campaign_id: z.string().nullable().openapi({ example: "cmp_5t0kq8zp1m0avw2xbycd", description: "The campaign whose message led here (an unsubscribe, a bounce)" }),
     source: z.string().openapi({ example: "recipient", description: "Who or what added it: a user or API key id, `recipient` (one-click unsubscribe), `import`" }),
     created_at: z.string().openapi({ format: "date-time" }),
   })

@@ -14,7 +14,7 @@ const route = createRoute({
   tags: ["Suppressions"],
   security: [{ bearer: [] }],
   responses: {
-    200: { description: "The list", content: { "text/csv": { schema: z.string().openapi({ example: "email,reason,campaign_id,source,created_at\r\nada@example.com,unsubscribed,cmp_7hw2mq9x0bzr4kcn1v5t,recipient,2025-03-15T10:02:41.000Z\r\n" }) } } },
+    200: { description: "The list", content: { "text/csv": { schema: z.string().openapi({ example: "email,reason,campaign_id,source,created_at\r\nada@example.com,unsubscribed,cmp_5t0kq8zp1m0avw2xbycd,recipient,2025-03-15T10:02:41.000Z\r\n" }) } } },
     ...COMMON_ERRORS,
   },
 });

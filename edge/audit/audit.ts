@@ -44,6 +44,11 @@ export const AUDIT_ACTIONS = [
   "template.created",
   "template.updated",
   "template.deleted",
+  "campaign.created",
+  "campaign.started",
+  "campaign.paused",
+  "campaign.resumed",
+  "campaign.canceled",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

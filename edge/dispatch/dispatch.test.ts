@@ -8,18 +8,18 @@ import type { BatchItem } from "../../core/ingest.ts";
 import { BatchSchema } from "../../core/contracts.ts";
 import { findCandidates } from "../../core/finder/patterns.ts";
 import { accounts, batches, batchItems, domainPatterns, jobEmails, jobs, probes, stripeSubscriptions } from "../../db/schema.ts";
-import type { DispatchRequest, Dispatcher } from "../adapters/dispatch.ts";
+import { deduplicationId, type BatchDispatchRequest, type Dispatcher } from "../adapters/dispatch.ts";
 import { buildServices, type Services } from "../context.ts";
 import { dispatchPending } from "./dispatch.ts";
 import { STALLED_INGEST_MS, sweep } from "./sweep.ts";
 import { MAX_DISPATCH_ATTEMPTS } from "../jobs/results.ts";
 
-let sent: DispatchRequest[];
+let sent: BatchDispatchRequest[];
 let s: Services;
 
 beforeEach(async () => {
   sent = [];
-  const recording: Dispatcher = { kind: "direct", dispatch: async (req) => (sent.push(req), { ok: true, messageId: req.batch.batch_id }) };
+  const recording: Dispatcher = { kind: "direct", dispatch: async (req) => ("batch" in req && sent.push(req), { ok: true, messageId: deduplicationId(req) }) };
   s = { ...buildServices({ ...env, TURSO_DATABASE_URL: env.FLEET_TEST_DATABASE_URL! }, { waitUntil: () => {} }, "http://edge.test"), dispatcher: recording };
   await s.db.delete(accounts);
   await s.db.delete(probes);

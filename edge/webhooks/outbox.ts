@@ -5,9 +5,10 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Result } from "../../core/contracts.ts";
 import { newId } from "../../core/ids.ts";
 import type { DmEnriched } from "../../core/samples.ts";
-import { jobs, webhookEvents } from "../../db/schema.ts";
+import { campaigns, jobs, webhookEvents } from "../../db/schema.ts";
 import type { Services } from "../context.ts";
 import type { JobView } from "../../core/contracts.ts";
+import { campaignView } from "../campaigns/views.ts";
 import { jobView, type JobRow } from "../jobs/view.ts";
 import { handOver } from "./delivery.ts";
 
@@ -43,7 +44,7 @@ const SUBSCRIBED = "w.account_id = ?1 AND w.enabled = 1 AND w.created_at <= ?2 A
 
 /**
  * Turns written events into deliveries, one per endpoint subscribed to the event. A job event's
- * data is the job's API view, filled here. Runs after each terminal write and in the sweeper;
+ * data is the job's API view, a campaign event's the campaign's, filled here. Runs after each terminal write and in the sweeper;
  * the unique (event, endpoint) makes a second run insert nothing, so each delivery is handed over
  * once. Returns the deliveries made.
  */
@@ -60,6 +61,10 @@ export async function fanOut(s: Services, now = Date.now()): Promise<number> {
     if (data === null && event.subjectId && event.type.startsWith("job.")) {
       const [job] = await s.db.select().from(jobs).where(and(eq(jobs.id, event.subjectId), eq(jobs.accountId, event.accountId)));
       if (job) data = JSON.stringify(jobEventData(job));
+    }
+    if (data === null && event.subjectId && event.type.startsWith("campaign.")) {
+      const [campaign] = await s.db.select().from(campaigns).where(and(eq(campaigns.id, event.subjectId), eq(campaigns.accountId, event.accountId)));
+      if (campaign) data = JSON.stringify(campaignView(campaign));
     }
     const subscription = [event.accountId, event.createdAt, event.type];
     // Nothing to send when the subject is gone (a job purged before its fan-out).

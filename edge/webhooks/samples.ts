@@ -2,7 +2,8 @@
 import { and, desc, eq, sql } from "drizzle-orm";
 import { SAMPLE_CAMPAIGN, SAMPLE_DM_ENRICHED, SAMPLE_JOB, SAMPLE_RECIPIENT_UNSUBSCRIBED, SAMPLE_RESULT } from "../../core/samples.ts";
 import type { WebhookEventType } from "../../core/enums.ts";
-import { jobs, webhookEvents } from "../../db/schema.ts";
+import { campaigns, jobs, webhookEvents } from "../../db/schema.ts";
+import { campaignView } from "../campaigns/views.ts";
 import type { Services, Who } from "../context.ts";
 import { jobEventData } from "./outbox.ts";
 
@@ -20,10 +21,20 @@ const isJobEvent = (type: WebhookEventType): type is JobEventType => type.starts
 
 /**
  * What Zapier shows while a zap is set up: the account's 3 most recent real objects for the event
- * (finished jobs of that status; the data of its other events already written), else one sample.
+ * (finished jobs of that status, completed campaigns; the data of its other events already written),
+ * else one sample.
  */
 export async function hookSamples(s: Services, who: Who, type: WebhookEventType): Promise<unknown[]> {
   const { accountId } = who;
+  if (type === "campaign.completed") {
+    const rows = await s.db
+      .select()
+      .from(campaigns)
+      .where(and(eq(campaigns.accountId, accountId), eq(campaigns.status, "completed")))
+      .orderBy(desc(campaigns.finishedAt))
+      .limit(3);
+    return rows.length > 0 ? rows.map(campaignView) : [SAMPLE_CAMPAIGN];
+  }
   if (!isJobEvent(type)) {
     const rows = await s.db
       .select({ data: webhookEvents.data })

@@ -12,30 +12,17 @@
 // made), accounts taking turns (one batch each per round), up to the room live probes have; no plan
 // weights. A probe's room counts its verification batches too, while verification's dispatch does
 // not count send batches: sending yields to verification, whose lists people wait on.
-import type { Row } from "@libsql/client/web";
 import type { RelayWire, SendBatch } from "../../core/contracts.ts";
-import { probeTransportKey, seal } from "../../core/secrets.ts";
 import { recipientToken } from "../../core/unsubscribe.ts";
 import type { Services } from "../context.ts";
 import { liveProbes } from "../dispatch/dispatch.ts";
-import { openSecret, vaultOf } from "../secrets/secrets.ts";
+import { ServiceError } from "../errors.ts";
+import { wireRelays } from "../relays/relays.ts";
+import { rowVariables } from "../templates/variables.ts";
 import { fanOut } from "../webhooks/outbox.ts";
 import { pause } from "./lifecycle.ts";
 import { closeSendBatch } from "./records.ts";
 import { parseSnapshot, type Snapshot } from "./snapshot.ts";
-
-const RELAY_PASSWORD = "relay.password";
-
-/** The template's variables of one recipient: its row of the list under the list's header, and `email`. */
-export function recipientVars(columns: string[] | null, row: string | null, email: string): Record<string, string> {
-  const vars = new Map<string, string>();
-  const cells = columns && row ? (JSON.parse(row) as unknown[]) : [];
-  columns?.forEach((name, i) => {
-    if (name && !vars.has(name)) vars.set(name, cells[i] === null || cells[i] === undefined ? "" : String(cells[i]));
-  });
-  vars.set("email", email);
-  return Object.fromEntries(vars);
-}
 
 type Claimed = { id: string; campaignId: string; accountId: string; probeId: string; attempts: number };
 
@@ -142,7 +129,7 @@ export async function dispatchSends(s: Services, now = Date.now()): Promise<numb
           id: Number(r.id),
           email: String(r.email),
           token: await recipientToken(config.SESSION_SECRET, { accountId: batch.accountId, campaignId: batch.campaignId, recipientId: Number(r.id) }),
-          vars: recipientVars(columns, r.row === null ? null : String(r.row), String(r.email)),
+          vars: rowVariables(columns, r.row === null ? null : (JSON.parse(String(r.row)) as unknown[]), String(r.email)),
         })),
       ),
       budget_ms: config.MXRAY_SEND_BUDGET_MS,
@@ -175,49 +162,24 @@ type RelaysRead = { ok: true; wire: RelayWire[] } | { ok: false; reason: string 
 
 /**
  * The snapshot's relays as a probe needs them, in failover order, read fresh (their limits and
- * passwords may have changed); once per account and pool within a dispatch pass.
+ * passwords may have changed); once per account and pool within a dispatch pass. A pool that
+ * cannot be used (a relay gone, a password that no longer opens) pauses the campaign with why.
  */
 function relayReader(s: Services): (accountId: string, snapshot: Snapshot) => Promise<RelaysRead> {
   const read = new Map<string, Promise<RelaysRead>>();
-  const transport = probeTransportKey(s.config.PROBE_SECRET);
   return (accountId, snapshot) => {
     const key = `${accountId}:${snapshot.relay_ids.join(",")}`;
     let relays = read.get(key);
-    if (!relays) read.set(key, (relays = wireRelays(s, accountId, snapshot.relay_ids, transport)));
+    if (!relays) {
+      relays = wireRelays(s, accountId, snapshot.relay_ids).then(
+        (wire): RelaysRead => ({ ok: true, wire }),
+        (e: unknown): RelaysRead => {
+          if (!(e instanceof ServiceError)) throw e;
+          return { ok: false, reason: `${e.code === "not_found" ? "relays_exhausted" : "relay_unreadable"}: ${e.message}` };
+        },
+      );
+      read.set(key, relays);
+    }
     return relays;
   };
 }
-
-async function wireRelays(s: Services, accountId: string, ids: string[], transport: ReturnType<typeof probeTransportKey>): Promise<RelaysRead> {
-  const rows = await s.db.$client.execute({
-    sql: "SELECT id, host, port, security, username, password, max_per_minute, max_per_day FROM relays WHERE account_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
-    args: [accountId, JSON.stringify(ids)],
-  });
-  const pool = ids.flatMap((id) => rows.rows.filter((r) => r.id === id));
-  if (pool.length === 0) return { ok: false, reason: `relays_exhausted: none of the sender's relays (${ids.join(", ")}) exists any more` };
-  const wire: RelayWire[] = [];
-  for (const r of pool) {
-    const ref = { purpose: RELAY_PASSWORD, recordId: String(r.id) };
-    let password: string | null = null;
-    if (r.password !== null) {
-      try {
-        password = await seal(await transport, ref, await openSecret(await vaultOf(s), accountId, ref, String(r.password)));
-      } catch (e) {
-        return { ok: false, reason: `relay_unreadable: the password of ${String(r.id)} cannot be opened (${e instanceof Error ? e.message : String(e)}); set it again` };
-      }
-    }
-    wire.push(relayWire(r, password));
-  }
-  return { ok: true, wire };
-}
-
-const relayWire = (r: Row, password: string | null): RelayWire => ({
-  id: String(r.id),
-  host: String(r.host),
-  port: Number(r.port),
-  security: String(r.security) as RelayWire["security"],
-  username: r.username === null ? null : String(r.username),
-  password,
-  max_per_minute: Number(r.max_per_minute),
-  max_per_day: Number(r.max_per_day),
-});

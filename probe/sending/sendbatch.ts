@@ -86,7 +86,7 @@ export async function runSendBatch(batch: SendBatch, deps: SendBatchDeps, signal
   };
   async function pushChunk(final: boolean, pause?: Pause): Promise<void> {
     if (!final && pending.length === 0) return;
-    const chunk: SendChunk = { kind: "send", probe_id: deps.probeId, batch_id: batch.batch_id, campaign_id: batch.campaign_id, seq: seq++, final, outcomes: pending, ...(pause ? { pause } : {}) };
+    const chunk: SendChunk = { kind: "send", probe_id: deps.probeId, batch_id: batch.batch_id, campaign_id: batch.campaign_id, attempt: batch.attempt, seq: seq++, final, outcomes: pending, ...(pause ? { pause } : {}) };
     pending = [];
     await deps.outbox.push(chunk);
   }

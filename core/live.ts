@@ -1,6 +1,6 @@
-// Messages on a job's WebSocket, shared by the JobHub Durable Object and the browser.
+// Messages on a job's and a campaign's WebSocket, shared by their hubs (Durable Objects) and the browser.
 import type { FindAnswer, JobView, Result } from "./contracts.ts";
-import type { JobStatus } from "./enums.ts";
+import type { CampaignStatus, JobStatus } from "./enums.ts";
 
 /** What the live messages tell of a job: the part of its API view that moves. */
 export type JobProgress = Pick<JobView, "id" | "status" | "total" | "unique" | "processed" | "counts">;
@@ -27,3 +27,48 @@ export const LATEST_RESULTS = 20;
 export const RESULTS_PAGE_SIZE = 25;
 /** Minimum spacing of progress messages per job (4 a second at most). */
 export const PROGRESS_INTERVAL_MS = 250;
+
+/** What a campaign's live messages tell: the part of its API view (edge/campaigns/views.ts) that moves. */
+export interface CampaignProgress {
+  id: string;
+  status: CampaignStatus;
+  status_reason: string | null;
+  counts: {
+    audience: number;
+    sent: number;
+    failed: number;
+    suppressed: number;
+    skipped_unverified: number;
+    unsubscribed: number;
+    bounced: number;
+    unknown_outcome: number;
+  };
+  /** The last change of status (ISO 8601). */
+  updated_at: string;
+}
+
+/**
+ * Every message on a campaign's WebSocket (/ws/campaigns/:id, the CampaignHub Durable Object): the
+ * first on a connection is where the campaign stands; then coalesced, at most a few a second;
+ * a move to an end is sent at once and is the last.
+ */
+export type CampaignLiveMessage = { type: "campaign"; campaign: CampaignProgress };
+
+const CAMPAIGN_TERMINAL: readonly CampaignStatus[] = ["completed", "canceled", "failed"];
+export const isCampaignTerminal = (status: CampaignStatus) => CAMPAIGN_TERMINAL.includes(status);
+
+/**
+ * Orders two reads of one campaign (negative: `a` is older). Its counters only grow, a recipient's
+ * answer counts twice (unknown_outcome → sent moves one and takes back the other), so their
+ * weighted sum is larger in any later read that counted something; reads that counted the same
+ * are told apart by when the status last changed, and an end is never older than a non-end.
+ */
+export function compareCampaignProgress(a: CampaignProgress, b: CampaignProgress): number {
+  const weight = ({ counts: c }: CampaignProgress) =>
+    c.audience + c.suppressed + c.skipped_unverified + c.unsubscribed + c.bounced + c.unknown_outcome + 2 * (c.sent + c.failed);
+  return (
+    weight(a) - weight(b) ||
+    Number(isCampaignTerminal(a.status)) - Number(isCampaignTerminal(b.status)) ||
+    Date.parse(a.updated_at) - Date.parse(b.updated_at)
+  );
+}

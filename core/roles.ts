@@ -15,12 +15,15 @@ export type Permission =
   /** Add members to a team and change their roles. */
   | "team:manage"
   /** Read the audit log: who did what in the account. */
-  | "audit:view";
+  | "audit:view"
+  /** Create, start, pause, resume and cancel campaigns: mail to the account's lists in its name. */
+  | "campaigns:send";
 
 const GRANTS: Record<Role, readonly Permission[]> = {
-  owner: ["keys:manage", "billing:view", "billing:manage", "jobs:delete", "team:manage", "audit:view"],
-  admin: ["keys:manage", "billing:view", "jobs:delete", "team:manage", "audit:view"],
-  // Members verify: upload lists, run checks, watch jobs and download results.
+  owner: ["keys:manage", "billing:view", "billing:manage", "jobs:delete", "team:manage", "audit:view", "campaigns:send"],
+  // Like API keys, which only they make: the API sends campaigns for any key of the account.
+  admin: ["keys:manage", "billing:view", "jobs:delete", "team:manage", "audit:view", "campaigns:send"],
+  // Members verify: upload lists, run checks, watch jobs and download results; they see campaigns.
   member: [],
 };
 

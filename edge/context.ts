@@ -25,6 +25,7 @@ export interface Services {
   /** Asks a probe for one address now (the single check); batches go through `dispatcher`. */
   probeClient: ProbeClient;
   hub(jobId: string): DurableObjectStub<import("./jobhub.ts").JobHub>;
+  campaignHub(campaignId: string): DurableObjectStub<import("./campaignhub.ts").CampaignHub>;
   waitUntil(p: Promise<unknown>): void;
   /** Runs webhook delivery attempts: QStash when QSTASH_TOKEN is set, else in the background here. */
   webhookQueue: WebhookQueue;
@@ -73,6 +74,7 @@ export function buildServices(env: Env, ctx: { waitUntil(p: Promise<unknown>): v
     payments: config.STRIPE_SECRET_KEY ? createStripeGateway({ secretKey: config.STRIPE_SECRET_KEY, ...(config.STRIPE_API_URL ? { apiUrl: config.STRIPE_API_URL } : {}) }) : null,
     peopleData: peopleProvider(config),
     hub: (jobId) => env.JOB_HUB.get(env.JOB_HUB.idFromName(jobId)),
+    campaignHub: (campaignId) => env.CAMPAIGN_HUB.get(env.CAMPAIGN_HUB.idFromName(campaignId)),
     waitUntil: (p) => ctx.waitUntil(p),
     origin,
     request,

@@ -8,10 +8,11 @@ import * as build from "mxray-remix-build";
 import { openApiDocument } from "./api/docs.ts";
 import { crossSiteWrite } from "./identity/csrf.ts";
 import { withCappedBody } from "./formbody.ts";
+import { CampaignHub } from "./campaignhub.ts";
 import { JobHub } from "./jobhub.ts";
 import { createWorker, scheduled } from "./worker.ts";
 
-export { JobHub };
+export { CampaignHub, JobHub };
 
 const remix = createRequestHandler(build, "production");
 

@@ -1,8 +1,8 @@
 // One Durable Object per job. `fetch` only accepts the WebSocket and sends a snapshot; producers
 // call the idempotent `update` RPC; messages are coalesced to PROGRESS_INTERVAL_MS and broadcast
-// to every socket, each in its own try/catch. Hibernation-friendly: sockets are the runtime's.
-import { DurableObject } from "cloudflare:workers";
+// to every socket (edge/livehub.ts).
 import { LATEST_RESULTS, PROGRESS_INTERVAL_MS, type JobProgress, type LatestRow, type LiveMessage } from "../core/live.ts";
+import { LiveHub } from "./livehub.ts";
 
 interface HubState {
   job: JobProgress;
@@ -10,7 +10,7 @@ interface HubState {
   seq: number;
 }
 
-export class JobHub extends DurableObject<Env> {
+export class JobHub extends LiveHub<LiveMessage> {
   private state: HubState | null = null;
   private lastSentAt = 0;
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
@@ -24,15 +24,10 @@ export class JobHub extends DurableObject<Env> {
   }
 
   override async fetch(request: Request): Promise<Response> {
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return new Response("expected a WebSocket upgrade", { status: 426 });
-    }
-    const pair = new WebSocketPair();
-    const [client, server] = [pair[0], pair[1]];
-    this.ctx.acceptWebSocket(server);
-    const state = await this.load();
-    if (state) server.send(JSON.stringify({ type: "snapshot", job: state.job, latest: state.latest } satisfies LiveMessage));
-    return new Response(null, { status: 101, webSocket: client });
+    return this.accept(request, async () => {
+      const state = await this.load();
+      return state ? { type: "snapshot", job: state.job, latest: state.latest } : null;
+    });
   }
 
   /** Producers' entry: a newer `seq` replaces the state; an old or repeated one changes nothing. */
@@ -79,21 +74,5 @@ export class JobHub extends DurableObject<Env> {
       rate_per_s: Math.round(rate * 10) / 10,
       eta_s: rate > 0 ? Math.ceil(left / rate) : null,
     });
-  }
-
-  private broadcast(message: LiveMessage): void {
-    const text = JSON.stringify(message);
-    for (const ws of this.ctx.getWebSockets()) {
-      try {
-        ws.send(text);
-      } catch {
-        // a socket that went away; the runtime closes it
-      }
-    }
-  }
-
-  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    // 1005/1006 are reserved: they may not be sent back (STACK.md note 11).
-    ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
   }
 }

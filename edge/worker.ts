@@ -1,6 +1,7 @@
 // The Worker without its web pages: Hono for the API, the callbacks (probes, Stripe) and the job
-// WebSockets; the JobHub Durable Object; scheduled() for the sweeper. edge/entry.ts (wrangler.toml's
-// main) adds Remix for every other path; tests in workerd run this module, which needs no app build.
+// and campaign WebSockets; their Durable Objects (JobHub, CampaignHub); scheduled() for the
+// sweeper. edge/entry.ts (wrangler.toml's main) adds Remix for every other path; tests in workerd
+// run this module, which needs no app build.
 import type { Context } from "hono";
 import { requireApiKey } from "./api/auth.ts";
 import { createApi, type AppEnv } from "./api/app.ts";
@@ -75,6 +76,9 @@ import { registerCampaignsPause } from "./api/v1_campaigns_pause.ts";
 import { registerCampaignsResume } from "./api/v1_campaigns_resume.ts";
 import { registerCampaignsCancel } from "./api/v1_campaigns_cancel.ts";
 import { registerCampaignsRecipients } from "./api/v1_campaigns_recipients.ts";
+import { registerCampaignsLiveToken } from "./api/v1_campaigns_live_token.ts";
+import { registerWsCampaigns } from "./api/ws_campaigns.ts";
+import { CampaignHub } from "./campaignhub.ts";
 import { JobHub } from "./jobhub.ts";
 import { buildServices } from "./context.ts";
 import { sweepAutoTopUps } from "./billing/billing.ts";
@@ -83,7 +87,7 @@ import { sweepCampaigns } from "./campaigns/sweep.ts";
 import { purgeExpiredSessions } from "./identity/session.ts";
 import { sweepWebhooks } from "./webhooks/sweep.ts";
 
-export { JobHub };
+export { CampaignHub, JobHub };
 
 const PUBLIC_API_PATHS = new Set(["/api/v1/openapi.json", "/api/v1/docs"]);
 
@@ -158,8 +162,10 @@ registerCampaignsPause(app);
 registerCampaignsResume(app);
 registerCampaignsCancel(app);
 registerCampaignsRecipients(app);
+registerCampaignsLiveToken(app);
 registerDocs(app, app);
 registerWsJobs(app);
+registerWsCampaigns(app);
 registerProbeHeartbeat(app);
 registerProbeResults(app);
 registerProbeSendsClaim(app);

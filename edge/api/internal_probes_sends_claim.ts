@@ -5,6 +5,7 @@
 // `queued` once).
 import type { Hono } from "hono";
 import { SendClaimSchema, type SendClaimAnswer } from "../../core/contracts.ts";
+import { afterCommit } from "../aftercommit.ts";
 import { claimSends } from "../campaigns/claims.ts";
 import type { AppEnv } from "./app.ts";
 import { readSignedJson } from "./signed.ts";
@@ -17,7 +18,9 @@ export function registerProbeSendsClaim(app: Hono<AppEnv>): void {
     const s = c.var.services;
     // One campaign's claims and records take turns with each other at the database.
     s.setDbLane(`campaign:${claim.campaign_id}`);
-    const answer: SendClaimAnswer = await claimSends(s.db, claim);
-    return c.json(answer);
+    const { answer, effects } = await claimSends(s.db, claim);
+    // Addresses found suppressed moved the campaign's counts: its hub hears of them.
+    afterCommit(s, effects);
+    return c.json(answer satisfies SendClaimAnswer);
   });
 }

@@ -18,7 +18,7 @@ describe("the audience", () => {
   it("takes deliverable addresses that are not suppressed, and counts every other row once", async () => {
     const w = await seedWorld(s);
     const id = await seedCampaign(s, w, { status: "sending" });
-    expect(await materializeCampaign(small, id)).toEqual({ sendDispatch: true });
+    expect(await materializeCampaign(small, id)).toEqual({ sendDispatch: true, campaign: expect.objectContaining({ id, counts: expect.objectContaining({ audience: 3, suppressed: 1, skipped_unverified: 5 }) }) });
     const got = await recipients(id);
     expect(got.map((r) => [r.email, r.normalized, r.rowIndex, r.status])).toEqual([
       ["Ada@X.test", "ada@x.test", 0, "queued"],
@@ -53,7 +53,7 @@ describe("the audience", () => {
     // 3,600 an hour: one message a second, so each batch waits a second per message ahead of it.
     const id = await seedCampaign(s, w, { status: "sending", includeRisky: true, ratePerHour: 3_600, startedAt });
     const first = await materializeStep(small, id, Date.now(), 2);
-    expect(first).toEqual({ done: false, recipients: 2, effects: { sendDispatch: true } });
+    expect(first).toEqual({ done: false, recipients: 2, effects: { sendDispatch: true, campaign: expect.objectContaining({ id, status: "sending", counts: expect.objectContaining({ audience: 2 }) }) } });
     expect(await row(id)).toMatchObject({ materializedThrough: 1, materialized: false, audience: 2, suppressed: 0, skippedUnverified: 0 });
     const steps = [first];
     while (!steps.at(-1)!.done) steps.push(await materializeStep(small, id, Date.now(), 2));
@@ -82,7 +82,8 @@ describe("the audience", () => {
     const id = await seedCampaign(s, w, { status: "sending" });
     // Every sendable address suppressed since.
     await s.db.$client.execute({ sql: "INSERT INTO suppressions (account_id, email, reason, source) VALUES (?, 'ada@x.test', 'manual', 't'), (?, 'bob@x.test', 'manual', 't'), (?, 'fay@x.test', 'manual', 't')", args: [w.accountId, w.accountId, w.accountId] });
-    await materializeCampaign(small, id);
+    // The hub hears of the last step: the campaign completed with it.
+    expect(await materializeCampaign(small, id)).toEqual({ campaign: expect.objectContaining({ id, status: "completed", counts: expect.objectContaining({ suppressed: 4 }) }) });
     expect(await row(id)).toMatchObject({ status: "completed", audience: 0, suppressed: 4, skippedUnverified: 5 });
     expect(await batchesOf(id)).toEqual([]);
   });

@@ -13,6 +13,7 @@ import type { Config } from "../config.ts";
 import type { EdgeDb } from "../db.ts";
 import type { Effects } from "../effects.ts";
 import { complete } from "./lifecycle.ts";
+import { progressOf, readProgress } from "./progress.ts";
 
 /** Job rows per step: one write of a few thousand rows holds the write lock for milliseconds. */
 export const MATERIALIZE_STEP_ROWS = 5_000;
@@ -94,21 +95,24 @@ export async function materializeStep(s: { db: EdgeDb; config: Pick<Config, "MXR
   ];
   // The last step may leave nothing to send (every row skipped or suppressed): it completes then.
   const ending = isLast ? complete(campaignId, now) : null;
-  const results = await db.$client.batch([...statements, ...(ending?.statements ?? [])], "write");
+  // Last, the campaign as the step left it, for its hub.
+  const results = await db.$client.batch([...statements, ...(ending?.statements ?? []), readProgress(campaignId)], "write");
   const moved = results[0]!.rowsAffected > 0;
   const recipients = results[1]!.rowsAffected;
-  const ended = ending?.read(results.slice(statements.length)) ?? { moved: false, effects: {} };
+  const ended = ending?.read(results.slice(statements.length, -1)) ?? { moved: false, effects: {} };
+  const told = moved ? { campaign: progressOf(results.at(-1)!.rows[0]) } : {};
   // A step that did not move was written by another runner: read again and go on.
-  return { done: moved && isLast, recipients, effects: { ...ended.effects, ...(recipients > 0 ? { sendDispatch: true } : {}) } };
+  return { done: moved && isLast, recipients, effects: { ...ended.effects, ...told, ...(recipients > 0 ? { sendDispatch: true } : {}) } };
 }
 
-/** Up to `steps` steps of the campaign's audience; what follows them (dispatch, a completion's event) comes back as effects. */
+/** Up to `steps` steps of the campaign's audience; what follows them (dispatch, a completion's event, the hub's news of the last step) comes back as effects. */
 export async function materializeCampaign(s: { db: EdgeDb; config: Pick<Config, "MXRAY_SEND_BATCH_SIZE"> }, campaignId: string, steps = MATERIALIZE_STEPS_PER_RUN, now?: number): Promise<Effects> {
   const effects: Effects = {};
   for (let i = 0; i < steps; i++) {
     const step = await materializeStep(s, campaignId, now ?? Date.now());
     if (step.effects.sendDispatch) effects.sendDispatch = true;
     if (step.effects.webhooks) effects.webhooks = true;
+    if (step.effects.campaign) effects.campaign = step.effects.campaign;
     if (step.done) break;
   }
   return effects;

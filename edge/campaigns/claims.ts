@@ -4,17 +4,20 @@
 // the campaign started are marked suppressed (and counted), then one conditional UPDATE moves the
 // rest from queued to sending, only while the campaign is sending and the batch is out to this
 // probe at this attempt. A recipient leaves `queued` once, so each id is claimed once, ever, however
-// often a batch is delivered or re-dispatched (docs/decisions/009-campaigns.md). Takes the
+// often a batch is delivered or re-dispatched (docs/decisions/009-campaigns.md). A claim that
+// found suppressed addresses moved the campaign's counts: its hub hears of them. Takes the
 // database, not services, so a benchmark can measure it bare.
 import type { SendClaim, SendClaimAnswer } from "../../core/contracts.ts";
 import type { EdgeDb } from "../db.ts";
+import type { Effects } from "../effects.ts";
+import { progressOf, readProgress } from "./progress.ts";
 
 /** The claim's ids (?3) of its batch (?1) and campaign (?2), still queued. */
 const QUEUED = "id IN (SELECT value FROM json_each(?3)) AND batch_id = ?1 AND campaign_id = ?2 AND status = 'queued'";
 
-export async function claimSends(db: EdgeDb, claim: SendClaim, now = Date.now()): Promise<SendClaimAnswer> {
+export async function claimSends(db: EdgeDb, claim: SendClaim, now = Date.now()): Promise<{ answer: SendClaimAnswer; effects: Effects }> {
   const ids = JSON.stringify(claim.ids);
-  const [, , claimed, state] = await db.$client.batch(
+  const [suppressed, , claimed, state, progress] = await db.$client.batch(
     [
       {
         sql: `UPDATE campaign_recipients SET status = 'suppressed', updated_at = ?4
@@ -35,10 +38,14 @@ export async function claimSends(db: EdgeDb, claim: SendClaim, now = Date.now())
               FROM campaigns c LEFT JOIN send_batches b ON b.id = ?1 AND b.campaign_id = c.id WHERE c.id = ?2`,
         args: [claim.batch_id, claim.campaign_id],
       },
+      readProgress(claim.campaign_id),
     ],
     "write",
   );
-  return { claimed: claimed!.rows.map((r) => Number(r.id)).sort((a, b) => a - b), stop: stopReason(claim, state!.rows[0]) };
+  return {
+    answer: { claimed: claimed!.rows.map((r) => Number(r.id)).sort((a, b) => a - b), stop: stopReason(claim, state!.rows[0]) },
+    effects: suppressed!.rowsAffected > 0 ? { campaign: progressOf(progress!.rows[0]) } : {},
+  };
 }
 
 /** Why the probe must send nothing more of this batch, or null: it still holds it. */

@@ -22,6 +22,7 @@ import { rowVariables } from "../templates/variables.ts";
 import { fanOut } from "../webhooks/outbox.ts";
 import { pause } from "./lifecycle.ts";
 import { closeSendBatch } from "./records.ts";
+import { tellCampaignHub } from "./progress.ts";
 import { parseSnapshot, type Snapshot } from "./snapshot.ts";
 
 type Claimed = { id: string; campaignId: string; accountId: string; probeId: string; attempts: number };
@@ -100,8 +101,10 @@ export async function dispatchSends(s: Services, now = Date.now()): Promise<numb
     if (recipients.length === 0 || !campaign?.snapshot) {
       // Nothing queued is left (claimed and answered in an earlier attempt): it closes now.
       const closing = closeSendBatch(batch.id, batch.campaignId, { probeId: batch.probeId, attempt: batch.attempts }, now);
-      // Its campaign may complete with it (its event goes out); the rest follows the next pass.
-      if (closing.read(await db.$client.batch(closing.statements, "write")).effects.webhooks) s.waitUntil(fanOut(s));
+      // Its campaign may complete with it (its event goes out, its hub hears); the rest follows the next pass.
+      const { effects } = closing.read(await db.$client.batch(closing.statements, "write"));
+      if (effects.webhooks) s.waitUntil(fanOut(s));
+      if (effects.campaign) tellCampaignHub(s, effects.campaign);
       continue;
     }
     const snapshot = parseSnapshot(String(campaign.snapshot));
@@ -109,7 +112,9 @@ export async function dispatchSends(s: Services, now = Date.now()): Promise<numb
     if (!relays.ok) {
       // The sender's pool cannot be used as it stands: the campaign pauses with why, and the batch
       // waits, this dispatch not counted, until its owner resumes it.
-      await db.$client.batch(pause(batch.campaignId, relays.reason, now).statements, "write");
+      const pausing = pause(batch.campaignId, relays.reason, now);
+      const { effects } = pausing.read(await db.$client.batch(pausing.statements, "write"));
+      if (effects.campaign) tellCampaignHub(s, effects.campaign);
       released.push(batch);
       continue;
     }

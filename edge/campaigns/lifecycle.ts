@@ -14,12 +14,14 @@
 // account with an enabled endpoint for it; edge/webhooks fans it out and fills its data). Ending a
 // campaign (cancel, fail) cancels its queued recipients and pending send batches in the same write;
 // recipients a probe already claimed keep their outcome when it comes. What must follow the commit
-// comes back as effects (edge/effects.ts).
-import type { InStatement, Row } from "@libsql/client/web";
+// comes back as effects (edge/effects.ts), the campaign's hub told of every move (each moving
+// statement RETURNs its progress, edge/campaigns/progress.ts).
+import type { InStatement, ResultSet, Row } from "@libsql/client/web";
 import type { CampaignStatus } from "../../core/enums.ts";
 import { newId } from "../../core/ids.ts";
 import type { Effects } from "../effects.ts";
 import type { Transition } from "../jobs/lifecycle.ts";
+import { progressOf, PROGRESS_COLUMNS } from "./progress.ts";
 
 export type { Transition };
 
@@ -42,6 +44,10 @@ const ENTRY = `(CASE WHEN NOT ${JOB_COMPLETED} THEN 'verifying' WHEN coalesce(ca
 /** A move that begins sending (RETURNING status says where it went) has the audience materialised next. */
 const began = (campaignId: string) => (rows: Row[]): Effects => (rows[0]?.status === "sending" ? { materialize: campaignId, sendDispatch: true } : {});
 
+/** Whether the moving statement moved the campaign; if it did, its hub's news (what it RETURNed) beside `more`. */
+const moves = (result: ResultSet, more: Effects = {}): { moved: boolean; effects: Effects } =>
+  result.rowsAffected > 0 ? { moved: true, effects: { campaign: progressOf(result.rows[0]), ...more } } : { moved: false, effects: more };
+
 /**
  * draft → verifying | scheduled | sending (ENTRY). The snapshot (sender, relays, template: JSON,
  * edge/campaigns/snapshot.ts) is kept only when sending begins now; otherwise begin takes it.
@@ -55,11 +61,11 @@ export function start(campaignId: string, accountId: string, snapshot: string, n
                 started_at = CASE WHEN ${ENTRY} = 'sending' THEN ?2 ELSE NULL END,
                 status_reason = NULL, updated_at = ?2
               WHERE id = ?1 AND account_id = ?4 AND status = 'draft'
-              RETURNING status`,
+              RETURNING ${PROGRESS_COLUMNS}`,
         args: [campaignId, now, snapshot, accountId],
       },
     ],
-    read: ([moved]) => ({ moved: moved!.rowsAffected > 0, effects: began(campaignId)(moved!.rows) }),
+    read: ([moved]) => moves(moved!, began(campaignId)(moved!.rows)),
   };
 }
 
@@ -79,11 +85,11 @@ export function begin(campaignId: string, snapshot: string | null, now: number):
                 status_reason = NULL, updated_at = ?2
               WHERE id = ?1 AND ${JOB_COMPLETED} AND (?3 IS NOT NULL OR ${ahead})
                 AND (status = 'verifying' OR (status = 'scheduled' AND NOT ${ahead}))
-              RETURNING status`,
+              RETURNING ${PROGRESS_COLUMNS}`,
         args: [campaignId, now, snapshot],
       },
     ],
-    read: ([moved]) => ({ moved: moved!.rowsAffected > 0, effects: began(campaignId)(moved!.rows) }),
+    read: ([moved]) => moves(moved!, began(campaignId)(moved!.rows)),
   };
 }
 
@@ -95,11 +101,11 @@ export function pause(campaignId: string, reason: string, now: number): Transiti
   return {
     statements: [
       {
-        sql: `UPDATE campaigns SET status = 'paused', status_reason = ?3, updated_at = ?2 WHERE id = ?1 AND status IN (${sqlList(PAUSABLE)})`,
+        sql: `UPDATE campaigns SET status = 'paused', status_reason = ?3, updated_at = ?2 WHERE id = ?1 AND status IN (${sqlList(PAUSABLE)}) RETURNING ${PROGRESS_COLUMNS}`,
         args: [campaignId, now, reason.slice(0, 1_024)],
       },
     ],
-    read: ([moved]) => ({ moved: moved!.rowsAffected > 0, effects: {} }),
+    read: ([moved]) => moves(moved!),
   };
 }
 
@@ -127,11 +133,11 @@ export function resume(campaignId: string, snapshot: string | null, now: number)
                 started_at = CASE WHEN started_at IS NULL AND ?3 IS NOT NULL AND ${ENTRY} = 'sending' THEN ?2 ELSE started_at END,
                 status_reason = NULL, updated_at = ?2
               WHERE id = ?1 AND status = 'paused'
-              RETURNING status`,
+              RETURNING ${PROGRESS_COLUMNS}`,
         args: [campaignId, now, snapshot],
       },
     ],
-    read: ([, moved]) => ({ moved: moved!.rowsAffected > 0, effects: began(campaignId)(moved!.rows) }),
+    read: ([, moved]) => moves(moved!, began(campaignId)(moved!.rows)),
   };
 }
 
@@ -150,12 +156,13 @@ export function cancel(campaignId: string, accountId: string, now: number): Tran
     statements: [
       {
         sql: `UPDATE campaigns SET status = 'canceled', status_reason = NULL, finished_at = ?2, updated_at = ?2
-              WHERE id = ?1 AND account_id = ?3 AND status IN (${sqlList(OPEN_STATUSES)})`,
+              WHERE id = ?1 AND account_id = ?3 AND status IN (${sqlList(OPEN_STATUSES)})
+              RETURNING ${PROGRESS_COLUMNS}`,
         args: [campaignId, now, accountId],
       },
       ...closeOut(campaignId, "canceled", now),
     ],
-    read: ([moved]) => ({ moved: moved!.rowsAffected > 0, effects: {} }),
+    read: ([moved]) => moves(moved!),
   };
 }
 
@@ -164,12 +171,13 @@ export function fail(campaignId: string, reason: string, now: number): Transitio
   return {
     statements: [
       {
-        sql: `UPDATE campaigns SET status = 'failed', status_reason = ?3, finished_at = ?2, updated_at = ?2 WHERE id = ?1 AND status IN (${sqlList([...PAUSABLE, "paused"])})`,
+        sql: `UPDATE campaigns SET status = 'failed', status_reason = ?3, finished_at = ?2, updated_at = ?2
+              WHERE id = ?1 AND status IN (${sqlList([...PAUSABLE, "paused"])}) RETURNING ${PROGRESS_COLUMNS}`,
         args: [campaignId, now, reason.slice(0, 1_024)],
       },
       ...closeOut(campaignId, "failed", now),
     ],
-    read: ([moved]) => ({ moved: moved!.rowsAffected > 0, effects: {} }),
+    read: ([moved]) => moves(moved!),
   };
 }
 
@@ -185,7 +193,8 @@ export function complete(campaignId: string, now: number): Transition {
         sql: `UPDATE campaigns SET status = 'completed', finished_at = ?2, updated_at = ?2
               WHERE id = ?1 AND status = 'sending' AND materialized = 1
                 AND NOT EXISTS (SELECT 1 FROM campaign_recipients r WHERE r.campaign_id = ?1 AND r.status IN ('queued', 'sending'))
-                AND NOT EXISTS (SELECT 1 FROM send_batches b WHERE b.campaign_id = ?1 AND b.status IN ('pending', 'dispatched'))`,
+                AND NOT EXISTS (SELECT 1 FROM send_batches b WHERE b.campaign_id = ?1 AND b.status IN ('pending', 'dispatched'))
+              RETURNING ${PROGRESS_COLUMNS}`,
         args: [campaignId, now],
       },
       {
@@ -196,6 +205,6 @@ export function complete(campaignId: string, now: number): Transition {
         args: [newId("msg"), campaignId, now],
       },
     ],
-    read: ([moved, told]) => ({ moved: moved!.rowsAffected > 0, effects: { webhooks: told!.rowsAffected > 0 } }),
+    read: ([moved, told]) => moves(moved!, { webhooks: told!.rowsAffected > 0 }),
   };
 }

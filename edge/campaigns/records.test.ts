@@ -1,6 +1,7 @@
 // Claims and records inside workerd, against the real sqld: each recipient is claimed once however
 // often its batch is delivered or re-dispatched, a repeated chunk counts nothing twice, a lost
-// answer is reported unknown_outcome and never sent again, and a campaign completes once. Each test
+// answer is reported unknown_outcome and never sent again, and a campaign completes once; the
+// campaign's hub hears of each write that moved something, with its counts. Each test
 // works on batches of its own (by id), so the shared database's other tests never interfere.
 import { asc, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
@@ -45,8 +46,12 @@ async function dispatched(opts: { subscribed?: boolean } = {}) {
 const redispatch = (batchId: string, probeId: string, attempts: number, leaseExpiresAt = Date.now() + 60_000) =>
   s.db.update(sendBatches).set({ status: "dispatched", probeId, attempts, leaseExpiresAt }).where(eq(sendBatches.id, batchId));
 
-const claim = (c: { campaignId: string; batchId: string }, ids: number[], attempt = 1, probeId = "prb_a"): Promise<SendClaimAnswer> =>
+const claimWithEffects = (c: { campaignId: string; batchId: string }, ids: number[], attempt = 1, probeId = "prb_a") =>
   claimSends(s.db, { probe_id: probeId, batch_id: c.batchId, campaign_id: c.campaignId, attempt, ids } satisfies SendClaim);
+const claim = async (c: { campaignId: string; batchId: string }, ids: number[], attempt = 1, probeId = "prb_a"): Promise<SendClaimAnswer> =>
+  (await claimWithEffects(c, ids, attempt, probeId)).answer;
+/** What a write tells the campaign's hub. */
+const told = (id: string, status: string, counts: object) => expect.objectContaining({ id, status, counts: expect.objectContaining(counts) });
 
 const outcome = (id: number, status: SendOutcome["status"], queueId: string | null = null): SendOutcome => ({
   id, status, relay_id: "rly_1", queue_id: queueId, reply: status === "sent" ? { code: 250, enhanced: "2.0.0", message: `Ok: queued as ${queueId}` } : null,
@@ -82,10 +87,11 @@ describe("claims", () => {
   it("skips and counts an address suppressed since the start", async () => {
     const c = await dispatched();
     await s.db.insert(suppressions).values({ accountId: c.w.accountId, email: "bob@x.test", reason: "unsubscribed", source: "recipient", campaignId: c.campaignId });
-    expect(await claim(c, [c.ada, c.bob])).toEqual({ claimed: [c.ada], stop: null });
+    expect(await claimWithEffects(c, [c.ada, c.bob])).toEqual({ answer: { claimed: [c.ada], stop: null }, effects: { campaign: told(c.campaignId, "sending", { suppressed: 2 }) } });
     expect(await statuses(c.campaignId)).toMatchObject({ "bob@x.test": "suppressed" });
     expect((await counts(c.campaignId)).suppressed).toBe(2); // sue at materialisation, bob now
-    expect(await claim(c, [c.bob])).toEqual({ claimed: [], stop: null });
+    // Nothing found suppressed, no count moved: the hub is not told.
+    expect(await claimWithEffects(c, [c.bob])).toEqual({ answer: { claimed: [], stop: null }, effects: {} });
     expect((await counts(c.campaignId)).suppressed).toBe(2);
   });
 
@@ -104,7 +110,7 @@ describe("records", () => {
     const c = await dispatched();
     await claim(c, [c.ada, c.bob]);
     const body = chunk(c, [outcome(c.ada, "sent", "Q1"), outcome(c.bob, "failed")]);
-    expect(await applySendChunk(s.db, body)).toEqual({ applied: 2, paused: false, closed: false, effects: {} });
+    expect(await applySendChunk(s.db, body)).toEqual({ applied: 2, paused: false, closed: false, effects: { campaign: told(c.campaignId, "sending", { sent: 1, failed: 1 }) } });
     expect(await applySendChunk(s.db, body)).toEqual({ applied: 0, paused: false, closed: false, effects: {} });
     expect(await counts(c.campaignId)).toEqual({ sent: 1, failed: 1, unknown_outcome: 0, suppressed: 1 });
     const [ada] = await s.db.select().from(campaignRecipients).where(eq(campaignRecipients.id, c.ada));
@@ -120,7 +126,10 @@ describe("records", () => {
     const now = Date.now();
     await redispatch(c.batchId, "prb_a", 1, now - 1);
     const closing = closeSendBatch(c.batchId, c.campaignId, { lapsedAt: now }, now);
-    expect(closing.read(await s.db.$client.batch(closing.statements, "write"))).toMatchObject({ closed: true, effects: { sendDispatch: true } });
+    expect(closing.read(await s.db.$client.batch(closing.statements, "write"))).toMatchObject({
+      closed: true,
+      effects: { sendDispatch: true, campaign: told(c.campaignId, "sending", { unknown_outcome: 1 }) },
+    });
     expect(await statuses(c.campaignId)).toMatchObject({ "ada@x.test": "unknown_outcome", "bob@x.test": "queued" });
     expect((await counts(c.campaignId)).unknown_outcome).toBe(1);
     const batch = await batchRow(c.batchId);
@@ -140,7 +149,7 @@ describe("records", () => {
     const c = await dispatched();
     await claim(c, [c.ada, c.bob]);
     const out = await applySendChunk(s.db, chunk(c, [outcome(c.ada, "queued"), outcome(c.bob, "queued")], { final: true, pause: { reason: "relay_auth_failed", relay_id: "rly_1", detail: "rly_1 answered 535 5.7.8" } }));
-    expect(out).toMatchObject({ applied: 2, paused: true, closed: true });
+    expect(out).toMatchObject({ applied: 2, paused: true, closed: true, effects: { campaign: told(c.campaignId, "paused", { sent: 0 }) } });
     expect(await row(c.campaignId)).toMatchObject({ status: "paused", statusReason: "relay_auth_failed: rly_1 answered 535 5.7.8" });
     // Released, and its batch waits in the queue for a resume.
     expect(await statuses(c.campaignId)).toMatchObject({ "ada@x.test": "queued", "bob@x.test": "queued" });
@@ -178,8 +187,14 @@ describe("records", () => {
     await redispatch(c.lastBatchId, "prb_b", 1);
     await claim({ ...c, batchId: c.lastBatchId }, [c.fay], 1, "prb_b");
     const last = chunk({ ...c, batchId: c.lastBatchId }, [outcome(c.fay, "sent", "Q2")], { probe_id: "prb_b", final: true });
-    expect(await applySendChunk(s.db, last)).toMatchObject({ applied: 1, closed: true, effects: { sendDispatch: true, webhooks: true } });
-    expect(await applySendChunk(s.db, last)).toMatchObject({ applied: 0, closed: false, effects: { webhooks: false } });
+    expect(await applySendChunk(s.db, last)).toMatchObject({
+      applied: 1,
+      closed: true,
+      effects: { sendDispatch: true, webhooks: true, campaign: told(c.campaignId, "completed", { sent: 2, unknown_outcome: 1 }) },
+    });
+    const repeated = await applySendChunk(s.db, last);
+    expect(repeated).toMatchObject({ applied: 0, closed: false, effects: { webhooks: false } });
+    expect(repeated.effects.campaign).toBeUndefined();
     expect(await row(c.campaignId)).toMatchObject({ status: "completed", sent: 2, failed: 0, unknownOutcome: 1, audience: 3 });
     const events = await s.db.select().from(webhookEvents).where(eq(webhookEvents.accountId, c.w.accountId));
     expect(events.map((e) => [e.type, e.subjectId])).toEqual([["campaign.completed", c.campaignId]]);

@@ -6,12 +6,14 @@
 // refused the login, or no relay of the pool was left). A final chunk closes the batch: done, or
 // back to pending while it still has queued recipients (released: deferred, or stopped), and the
 // campaign completes when nothing is left. The sweeper closes a batch whose lease ran out the same
-// way (closeSendBatch). Takes the database, not services, so a benchmark can measure it bare.
+// way (closeSendBatch). Whatever moved, the campaign's hub hears of it with the counts the write
+// left. Takes the database, not services, so a benchmark can measure it bare.
 import type { InStatement, ResultSet } from "@libsql/client/web";
 import type { SendChunk, SendOutcome } from "../../core/contracts.ts";
 import type { EdgeDb } from "../db.ts";
 import type { Effects } from "../effects.ts";
 import { complete, pause } from "./lifecycle.ts";
+import { progressOf, PROGRESS_COLUMNS, readProgress } from "./progress.ts";
 
 /** Dispatches of one send batch before what it still has queued is given up as failed. */
 export const MAX_SEND_ATTEMPTS = 5;
@@ -74,7 +76,7 @@ export function closeSendBatch(batchId: string, campaignId: string, by: CloseBy,
       [now + RELEASED_BATCH_DELAY_MS],
     ),
     ...ending.statements,
-    { sql: "SELECT status, materialized FROM campaigns WHERE id = ?", args: [campaignId] },
+    { sql: `SELECT ${PROGRESS_COLUMNS}, materialized FROM campaigns WHERE id = ?`, args: [campaignId] },
   ];
   return {
     statements,
@@ -84,7 +86,9 @@ export function closeSendBatch(batchId: string, campaignId: string, by: CloseBy,
       const campaign = results.at(-1)!.rows[0];
       // A sending campaign whose audience is still being prepared goes on with it (each finished batch carries it).
       const more = campaign?.status === "sending" && Number(campaign.materialized) === 0;
-      return { closed, effects: { ...completed.effects, sendDispatch: closed, ...(more ? { materialize: campaignId } : {}) } };
+      // Not closed: nothing of this batch moved, though the campaign may have completed (told by complete).
+      const told = closed ? { campaign: progressOf(campaign) } : {};
+      return { closed, effects: { ...completed.effects, ...told, sendDispatch: closed, ...(more ? { materialize: campaignId } : {}) } };
     },
   };
 }
@@ -145,10 +149,13 @@ export async function applySendChunk(db: EdgeDb, chunk: SendChunk, now = Date.no
   }
   const pausing = chunk.pause ? pause(campaignId, `${chunk.pause.reason}: ${chunk.pause.detail}`, now) : null;
   const closing = chunk.final ? closeSendBatch(batchId, campaignId, by, now) : null;
-  const results = await db.$client.batch([...statements, ...(pausing?.statements ?? []), ...(closing?.statements ?? [])], "write");
+  // Last, the campaign as the whole write left it, for its hub.
+  const results = await db.$client.batch([...statements, ...(pausing?.statements ?? []), ...(closing?.statements ?? []), readProgress(campaignId)], "write");
   const applied = moves.reduce((n, at) => n + results[at]!.rowsAffected, 0);
-  const rest = results.slice(statements.length);
+  const rest = results.slice(statements.length, -1);
   const paused = pausing?.read(rest.slice(0, pausing.statements.length)).moved ?? false;
   const closed = closing?.read(rest.slice(pausing?.statements.length ?? 0)) ?? { closed: false, effects: {} };
-  return { applied, paused, closed: closed.closed, effects: closed.effects };
+  // A repeated chunk moved nothing: the hub has heard it all.
+  const told = applied > 0 || paused || closed.closed ? { campaign: progressOf(results.at(-1)!.rows[0]) } : {};
+  return { applied, paused, closed: closed.closed, effects: { ...closed.effects, ...told } };
 }

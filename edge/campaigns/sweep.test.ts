@@ -113,7 +113,7 @@ describe("sweepCampaigns", () => {
     await dispatchSends(s, now);
     const batch = SendBatchSchema.parse(sent[0]!.send);
     const [ada] = batch.recipients.map((r) => r.id);
-    expect(await claimSends(s.db, { probe_id: "prb_a", batch_id: batch.batch_id, campaign_id: id, attempt: 1, ids: [ada!] })).toEqual({ claimed: [ada], stop: null });
+    expect((await claimSends(s.db, { probe_id: "prb_a", batch_id: batch.batch_id, campaign_id: id, attempt: 1, ids: [ada!] })).answer).toEqual({ claimed: [ada], stop: null });
     // The probe dies; its lease runs out.
     const later = now + s.config.MXRAY_SEND_LEASE_MS + 1;
     sent = [];

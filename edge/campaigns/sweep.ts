@@ -5,6 +5,7 @@
 // unknown_outcome, and due send batches go out. Fleet-wide: `(services, now)`. Every write is one
 // statement or one batch; what follows goes through afterCommit.
 import type { Services } from "../context.ts";
+import type { Effects } from "../effects.ts";
 import { afterCommit } from "../aftercommit.ts";
 import { writeParts } from "../jobs/lifecycle.ts";
 import { materializeCampaign } from "./audience.ts";
@@ -28,13 +29,16 @@ export interface CampaignSweep {
 }
 
 /**
- * Runs a transition. Of its effects only a completion's event is handed on: the sweep itself
- * prepares the audiences and dispatches below, in turn, rather than beside itself.
+ * What of a write's effects the sweep hands on: a completion's event and the hub's news. The sweep
+ * itself prepares the audiences and dispatches below, in turn, rather than beside itself.
  */
+const handedOn = ({ webhooks, campaign }: Effects): Effects => ({ webhooks, campaign });
+
+/** Runs a transition. */
 async function run(s: Services, t: Transition): Promise<boolean> {
   const [results] = await writeParts(s.db, [t.statements]);
   const { moved, effects } = t.read(results);
-  afterCommit(s, { webhooks: effects.webhooks });
+  afterCommit(s, handedOn(effects));
   return moved;
 }
 
@@ -78,7 +82,7 @@ export async function sweepCampaigns(s: Services, now = Date.now()): Promise<Cam
 
   // Audiences still being prepared: a few steps each (a finished send batch also carries them on).
   const preparing = await db.$client.execute("SELECT id FROM campaigns WHERE status = 'sending' AND materialized = 0");
-  for (const c of preparing.rows) afterCommit(s, { webhooks: (await materializeCampaign(s, String(c.id), undefined, now)).webhooks });
+  for (const c of preparing.rows) afterCommit(s, handedOn(await materializeCampaign(s, String(c.id), undefined, now)));
 
   // Send batches whose lease ran out, or whose probe died: taken back in one write.
   const lapsed = await db.$client.execute({
@@ -92,7 +96,7 @@ export async function sweepCampaigns(s: Services, now = Date.now()): Promise<Cam
     for (const [i, c] of closing.entries()) {
       const { closed, effects } = c.read(results[i]!);
       if (closed) outcome.reclaimed++;
-      afterCommit(s, { webhooks: effects.webhooks });
+      afterCommit(s, handedOn(effects));
     }
   }
 

@@ -3,6 +3,7 @@
 // "not found", with no word on why. Unsubscribing suppresses the address for the whole account
 // (edge/suppressions), marks the recipient, counts it on its campaign and writes its
 // `recipient.unsubscribed` event, all in one write; a second click changes and counts nothing.
+// The campaign's hub hears of the count.
 import type { InStatement } from "@libsql/client/web";
 import { newId } from "../../core/ids.ts";
 import type { RecipientUnsubscribed } from "../../core/samples.ts";
@@ -12,6 +13,7 @@ import { sessionSecrets } from "../config.ts";
 import type { Services } from "../context.ts";
 import { ServiceError } from "../errors.ts";
 import { suppressStatements } from "../suppressions/suppressions.ts";
+import { progressOf, readProgress } from "./progress.ts";
 
 interface TokenRecipient {
   id: number;
@@ -82,10 +84,11 @@ export async function unsubscribe(s: Services, token: string, now = Date.now()):
       { sql: "UPDATE campaign_recipients SET unsubscribed_at = ?1, updated_at = ?1 WHERE id = ?2 AND unsubscribed_at IS NULL", args: [now, r.id] },
       { sql: "UPDATE campaigns SET unsubscribed = unsubscribed + 1, updated_at = ?1 WHERE id = ?2 AND changes() > 0", args: [now, r.campaignId] },
       recordEvent(r, data, now),
+      readProgress(r.campaignId),
     ],
     "write",
   );
-  const [marked, , told] = results.slice(suppress.length);
-  afterCommit(s, { webhooks: told!.rowsAffected > 0 });
+  const [marked, , told, progress] = results.slice(suppress.length);
+  afterCommit(s, { webhooks: told!.rowsAffected > 0, campaign: marked!.rowsAffected > 0 ? progressOf(progress!.rows[0]) : undefined });
   return { email: r.email, changed: marked!.rowsAffected > 0 };
 }

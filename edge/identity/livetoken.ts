@@ -1,9 +1,10 @@
-// Short-lived tokens for a job's WebSocket: browsers cannot send an Authorization header on a
-// WebSocket, so the API (or the app's session) mints one for a job of the caller's account.
-// A token is bound to what minted it, and that is checked again when the socket connects: a
-// revoked key, a signed-out session or a removed member gets no socket, even within the TTL.
-// Minting acts for someone, `(services, who, input)`; checking a token establishes who holds it,
-// `(services, token, jobId)`.
+// Short-lived tokens for a job's or a campaign's WebSocket: browsers cannot send an Authorization
+// header on a WebSocket, so the API (or the app's session) mints one for a job or campaign of the
+// caller's account. A token names its subject and what kind it is (a job's token never opens a
+// campaign's socket, nor the other way round). It is bound to what minted it, and that is checked
+// again when the socket connects: a revoked key, a signed-out session or a removed member gets no
+// socket, even within the TTL. Minting acts for someone, `(services, who, input)`; checking a
+// token establishes who holds it, `(services, token, subject)`.
 import { and, eq, gt, isNull } from "drizzle-orm";
 import { readToken, signToken } from "../../core/signedtoken.ts";
 import { can } from "../../core/roles.ts";
@@ -20,8 +21,14 @@ const PURPOSE = "live-token";
  */
 export type LiveTokenHolder = { key: string } | { dev: true } | { session: string } | { user: string };
 
+/** What a token lets its holder watch. */
+export type LiveSubject = { jobId: string } | { campaignId: string };
+
 interface LiveClaims {
+  /** The subject's id. */
   j: string;
+  /** "c": a campaign; absent: a job (tokens minted before campaigns had none). */
+  k?: "c";
   a: string;
   e: number;
   /** The holder: "k:<key id>", "dev", "s:<session id>" or "u:<user id>". */
@@ -30,24 +37,28 @@ interface LiveClaims {
 
 const holderClaim = (h: LiveTokenHolder) => ("key" in h ? `k:${h.key}` : "dev" in h ? "dev" : "session" in h ? `s:${h.session}` : `u:${h.user}`);
 
-/** A token to watch a job of `who`'s account, bound to `holder`, what signed `who` in. */
-export async function mintLiveToken(s: Pick<Services, "config">, who: Who, { jobId, holder }: { jobId: string; holder: LiveTokenHolder }, nowS = Math.floor(Date.now() / 1000)) {
+/** A token to watch a job or campaign of `who`'s account, bound to `holder`, what signed `who` in. */
+export async function mintLiveToken(s: Pick<Services, "config">, who: Who, input: LiveSubject & { holder: LiveTokenHolder }, nowS = Math.floor(Date.now() / 1000)) {
   const expiresAt = nowS + LIVE_TOKEN_TTL_S;
-  const claims: LiveClaims = { j: jobId, a: who.accountId, e: expiresAt, h: holderClaim(holder) };
+  const subject = "jobId" in input ? { j: input.jobId } : { j: input.campaignId, k: "c" as const };
+  const claims: LiveClaims = { ...subject, a: who.accountId, e: expiresAt, h: holderClaim(input.holder) };
   return { token: await signToken(s.config.SESSION_SECRET, PURPOSE, claims), expiresAt };
 }
 
 /**
- * The account the token was minted for, if it is genuine, unexpired, for this job, and what
- * minted it still has access to that account now; null otherwise.
+ * The account the token was minted for, if it is genuine, unexpired, for this job (a job's id, or
+ * a campaign as `{ campaignId }`), and what minted it still has access to that account now; null
+ * otherwise.
  */
-export async function checkLiveToken(s: Pick<Services, "db" | "config">, token: string, jobId: string, nowS = Math.floor(Date.now() / 1000)): Promise<string | null> {
+export async function checkLiveToken(s: Pick<Services, "db" | "config">, token: string, subject: string | { campaignId: string }, nowS = Math.floor(Date.now() / 1000)): Promise<string | null> {
   let claims: LiveClaims | null = null;
   for (const secret of sessionSecrets(s.config)) {
     claims = await readToken<LiveClaims>(secret, PURPOSE, token);
     if (claims) break;
   }
-  if (!claims || claims.j !== jobId || !(claims.e > nowS) || typeof claims.h !== "string") return null;
+  if (!claims || !(claims.e > nowS) || typeof claims.h !== "string") return null;
+  const matches = typeof subject === "string" ? claims.k === undefined && claims.j === subject : claims.k === "c" && claims.j === subject.campaignId;
+  if (!matches) return null;
   return (await holderHasAccess(s, claims.h, claims.a, nowS * 1000)) ? claims.a : null;
 }
 

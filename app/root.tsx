@@ -56,6 +56,7 @@ function TopBar() {
               <NavLink to="/upload">Upload</NavLink>
               <NavLink to="/verify">Single check</NavLink>
               <NavLink to="/find">Find</NavLink>
+              <NavLink to="/campaigns">Campaigns</NavLink>
               {can(viewer.account.role, "keys:manage") && <NavLink to="/keys">API keys</NavLink>}
               {can(viewer.account.role, "keys:manage") && <NavLink to="/webhooks">Webhooks</NavLink>}
               {viewer.credits !== null && <NavLink to="/billing">Billing</NavLink>}

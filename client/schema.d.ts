@@ -839,6 +839,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/campaigns/{id}/live-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A short-lived token to watch a campaign's progress over WebSocket
+         * @description Connect to `url` (`GET /ws/campaigns/{id}?token=…`, a WebSocket). Every message is `{ "type": "campaign", "campaign": { id, status, status_reason, counts, updated_at } }`: the first says where the campaign stands, the next come at most 4 times a second while it moves, and a move to `completed`, `canceled` or `failed` is sent at once. The token opens only this campaign's socket. API clients may instead send their key as `Authorization: Bearer` on the upgrade request.
+         */
+        post: operations["createCampaignLiveToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -5092,6 +5112,59 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such campaign for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createCampaignLiveToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        token: string;
+                        expires_at: string;
+                        url: string;
+                    };
                 };
             };
             /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */

@@ -24,6 +24,19 @@ export function truth(): Map<string, Expected> {
   return new Map(Object.entries(JSON.parse(readFileSync(process.env.MXRAY_BROWSER_TRUTH!, "utf8")) as Record<string, Expected>));
 }
 
+/** The stack's relay sink (e2e/relay-sink.ts): a relay on loopback that requires STARTTLS and AUTH, and its inbox page (`/messages`, `/messages/{id}/raw`). */
+export interface BrowserRelay {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  inbox: string;
+}
+
+export function relaySink(): BrowserRelay {
+  return JSON.parse(process.env.MXRAY_BROWSER_RELAY!) as BrowserRelay;
+}
+
 /** The platform operator of the browser stack (MXRAY_ADMIN_EMAILS, set in global-setup.ts). */
 export const OPERATOR_EMAIL = "operator@mxray.test";
 

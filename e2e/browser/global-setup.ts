@@ -1,5 +1,5 @@
 // Starts the whole stack with the simulated world once for the browser suite (or uses a running
-// one from MXRAY_BROWSER_URL), and hands the tests its URL, dev key and the world's truth.
+// one from MXRAY_BROWSER_URL), and hands the tests its URL, dev key, the world's truth and the relay sink.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startStack } from "../stack.ts";
@@ -15,6 +15,8 @@ export default async function globalSetup() {
   writeFileSync(truthFile, JSON.stringify(Object.fromEntries(stack.world!.truth)));
   process.env.MXRAY_BROWSER_URL = stack.url;
   process.env.MXRAY_BROWSER_TRUTH = truthFile;
+  // The stack's relay sink, for campaigns: where to point a relay, and its inbox.
+  process.env.MXRAY_BROWSER_RELAY = JSON.stringify({ host: stack.relaySink.host, port: stack.relaySink.port, user: stack.relayUser, password: stack.relayPassword, inbox: stack.relaySink.inboxUrl });
   return async () => {
     await stack.stop();
   };

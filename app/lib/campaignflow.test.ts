@@ -1,17 +1,18 @@
 // The new-campaign flow's URL state: what a step carries along, and the schedule and consent
 // steps' checks (a browser's local time with its offset, rates, the consent statement).
 import { describe, expect, it } from "vitest";
-import { before, consentOf, nameOf, readDraft, scheduleOf, stepUrl } from "./campaignflow.ts";
+import { consentOf, nameOf, others, readDraft, scheduleOf, stepUrl } from "./campaignflow.ts";
 
 const MAX_RATE = 1_000_000;
 
 describe("the new-campaign flow", () => {
-  it("reads the choices, carries only the earlier steps' ones, and links back to a step with them all", () => {
-    const draft = readDraft(new URLSearchParams("job=job_1&sender=snd_1&template=&when=now&basis=opt_in&other=x"));
-    expect(draft).toEqual({ job: "job_1", sender: "snd_1", when: "now", basis: "opt_in" });
-    expect(before(draft, "template")).toEqual({ job: "job_1", sender: "snd_1" });
-    expect(before(draft, "list")).toEqual({});
-    expect(before(draft, "review")).toEqual(draft);
+  it("reads the choices, carries every other step's along a step's form, and links back to a step with them all", () => {
+    const draft = readDraft(new URLSearchParams("job=job_1&sender=snd_1&template=&when=now&tz=-60&basis=opt_in&other=x"));
+    expect(draft).toEqual({ job: "job_1", sender: "snd_1", when: "now", tz: "-60", basis: "opt_in" });
+    // A step's own fields come from its form: carried too, a changed choice would be read twice.
+    expect(others(draft, "list")).toEqual({ sender: "snd_1", when: "now", tz: "-60", basis: "opt_in" });
+    expect(others(draft, "schedule")).toEqual({ job: "job_1", sender: "snd_1", basis: "opt_in" });
+    expect(others(draft, "review")).toEqual(draft);
     const url = new URL(stepUrl(draft, "sender"), "http://x.test");
     expect(url.pathname).toBe("/campaigns/new");
     expect(Object.fromEntries(url.searchParams)).toEqual({ ...draft, step: "sender" });

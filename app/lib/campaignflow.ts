@@ -1,5 +1,5 @@
 // The new-campaign flow's steps (app/routes/campaigns.new.tsx) and what it has chosen so far, which
-// rides from step to step in the URL (each step is a GET form carrying the earlier choices), so the
+// rides from step to step in the URL (each step is a GET form carrying the other choices), so the
 // flow works without JavaScript and a step can be linked to, reloaded or gone back to. Pure: the
 // choices that need the edge (a list, a sender, a template) are checked by the route's loader.
 import { CONSENT_BASES, type ConsentBasis } from "../../core/enums.ts";
@@ -43,10 +43,13 @@ export function readDraft(params: URLSearchParams | FormData): Draft {
   return draft;
 }
 
-/** The choices made before `step` (what its form carries along, and what a link back keeps). */
-export function before(draft: Draft, step: Step): Draft {
-  const earlier = STEPS.slice(0, STEPS.indexOf(step)).flatMap((s) => STEP_FIELDS[s]);
-  return Object.fromEntries(Object.entries(draft).filter(([field]) => earlier.includes(field as Field)));
+/**
+ * The choices of every step but `step`: what its form carries along beside its own fields, so going
+ * back to change one choice keeps the others (each is checked again on the way forward).
+ */
+export function others(draft: Draft, step: Step): Draft {
+  const own = STEP_FIELDS[step];
+  return Object.fromEntries(Object.entries(draft).filter(([field]) => !own.includes(field as Field)));
 }
 
 /** The URL of a step with the choices so far (all of them: a step's own are its form's defaults). */

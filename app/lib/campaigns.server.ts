@@ -27,6 +27,16 @@ export async function campaignOr404<T>(load: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A page of a list; a cursor the page did not make (edited by hand) is a 400, not an error page. */
+export async function pageOr400<T>(load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (e) {
+    if (e instanceof ServiceError && e.code === "validation_failed") throw new Response(e.message, { status: 400 });
+    throw e;
+  }
+}
+
 /** What a lookup found, or null when it is gone (a sender or template deleted since the campaign was made). */
 export async function orNull<T>(load: () => Promise<T>): Promise<T | null> {
   try {

@@ -24,6 +24,7 @@ import {
   listRelays,
   mintLiveToken,
   orNull,
+  pageOr400,
   pauseCampaign,
   resumeCampaign,
   startCampaign,
@@ -68,10 +69,7 @@ export async function loader(args: LoaderFunctionArgs) {
   const status = url.searchParams.get("status");
   const cursor = url.searchParams.get("cursor") || undefined;
   const [recipients, job, sender, template, relays, live] = await Promise.all([
-    listRecipients(services, viewer, { campaignId: campaign.id, status: isRecipientStatus(status) ? status : undefined, limit: RECIPIENTS_PAGE_SIZE, cursor }).catch((e: unknown) => {
-      if (e instanceof ServiceError && e.code === "validation_failed") throw new Response(e.message, { status: 400 });
-      throw e;
-    }),
+    pageOr400(() => listRecipients(services, viewer, { campaignId: campaign.id, status: isRecipientStatus(status) ? status : undefined, limit: RECIPIENTS_PAGE_SIZE, cursor })),
     orNull(() => getJob(services, viewer, campaign.job_id)),
     orNull(() => getSender(services, viewer, campaign.sender_id)),
     orNull(() => getTemplate(services, viewer, campaign.template_id)),

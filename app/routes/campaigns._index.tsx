@@ -5,7 +5,7 @@ import { Link, useLoaderData, type MetaFunction } from "@remix-run/react";
 import { can } from "../../core/roles.ts";
 import { requireViewer } from "../auth.server.ts";
 import { Badge, fmt, utc } from "../components/ui.tsx";
-import { listCampaigns } from "../lib/campaigns.server.ts";
+import { listCampaigns, pageOr400 } from "../lib/campaigns.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Campaigns · mxray" }];
 
@@ -14,7 +14,7 @@ const PAGE_SIZE = 25;
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
   const cursor = new URL(args.request.url).searchParams.get("cursor") || undefined;
-  const page = await listCampaigns(args.context.services, viewer, { limit: PAGE_SIZE, cursor });
+  const page = await pageOr400(() => listCampaigns(args.context.services, viewer, { limit: PAGE_SIZE, cursor }));
   return { campaigns: page.data, next: page.next_cursor, paged: cursor !== undefined, canSend: can(viewer.account.role, "campaigns:send") };
 }
 

@@ -1,6 +1,6 @@
 // The new-campaign flow (issue 23): list → sender → template (with a live preview of the list's
 // first deliverable row) → schedule → consent → review → create and start. Each step is a GET form
-// carrying the earlier choices in the URL (app/lib/campaignflow.ts), so nothing is written until
+// carrying the other choices in the URL (app/lib/campaignflow.ts), so nothing is written until
 // the last step; the loader checks the earlier choices in order and sends a stale or tampered one
 // back to its step with why. The last step makes the campaign (its consent statement audited with
 // who made it) and starts it. Owners and admins (campaigns:send).
@@ -13,7 +13,7 @@ import type { ConsentBasis } from "../../core/enums.ts";
 import { requireViewer } from "../auth.server.ts";
 import { fmt, utc } from "../components/ui.tsx";
 import { authorizeOr403, refused, ServiceError } from "../lib/actions.server.ts";
-import { BASIS_LABEL, before, consentOf, isStep, MAX_NAME, nameOf, readDraft, scheduleOf, STEP_LABEL, STEPS, stepUrl, type Consent, type Draft, type Schedule, type Step } from "../lib/campaignflow.ts";
+import { BASIS_LABEL, consentOf, isStep, MAX_NAME, nameOf, others, readDraft, scheduleOf, STEP_LABEL, STEPS, stepUrl, type Consent, type Draft, type Schedule, type Step } from "../lib/campaignflow.ts";
 import {
   audienceEstimate,
   createCampaign,
@@ -259,7 +259,7 @@ function ListStep({ jobs, draft }: { jobs: JobView[]; draft: Draft }) {
           </label>
         ))}
       </fieldset>
-      <Carry draft={before(draft, "sender")} />
+      <Carry draft={others(draft, "list")} />
       <div className="row"><button className="btn primary" type="submit" name="step" value="sender">Continue</button></div>
     </Form>
   );
@@ -270,7 +270,7 @@ function SenderStep({ senders, draft }: { senders: SenderView[]; draft: Draft })
   const waiting = senders.length - confirmed.length;
   return (
     <Form method="get" className="card">
-      <Carry draft={before(draft, "sender")} />
+      <Carry draft={others(draft, "sender")} />
       {confirmed.length === 0 ? (
         <p className="empty">No confirmed sender yet. Add one on the <Link to="/senders">Senders</Link> page and follow the link in its confirmation message.</p>
       ) : (
@@ -311,7 +311,7 @@ function TemplateStep({ templates, shown, preview, draft }: { templates: Templat
   return (
     <>
       <Form method="get" className="card" onChange={follow}>
-        <Carry draft={before(draft, "template")} />
+        <Carry draft={others(draft, "template")} />
         {templates.length === 0 ? (
           <p className="empty">No template yet. Write one on the <Link to="/templates">Templates</Link> page.</p>
         ) : (
@@ -349,7 +349,7 @@ function ScheduleStep({ draft, risky, maxRate }: { draft: Draft; risky: number; 
   }, []);
   return (
     <Form method="get" className="card">
-      <Carry draft={before(draft, "schedule")} />
+      <Carry draft={others(draft, "schedule")} />
       <input type="hidden" name="tz" value={tz} />
       <fieldset className="choices">
         <legend>When</legend>
@@ -379,7 +379,7 @@ function ScheduleStep({ draft, risky, maxRate }: { draft: Draft; risky: number; 
 function ConsentStep({ draft, maxSource }: { draft: Draft; maxSource: number }) {
   return (
     <Form method="get" className="card">
-      <Carry draft={before(draft, "consent")} />
+      <Carry draft={others(draft, "consent")} />
       <p>Mail only people who expect it. This statement is kept with the campaign and in the audit log, with your name.</p>
       <fieldset className="choices">
         <legend>Why may these people be mailed?</legend>
@@ -417,7 +417,7 @@ function ReviewStep({ data, busy }: { data: ReviewData; busy: boolean }) {
   return (
     <Form method="post" className="card" aria-labelledby="review-title">
       <h2 id="review-title">What will be sent</h2>
-      <Carry draft={before(draft, "review")} />
+      <Carry draft={others(draft, "review")} />
       <div className="field">
         <label htmlFor="name">Campaign name</label>
         <input id="name" name="name" type="text" required maxLength={MAX_NAME} defaultValue={name} />

@@ -1,10 +1,14 @@
 // /ws/campaigns/:id and POST /api/v1/campaigns/:id/live-token inside workerd: the socket opens
 // with an API key or a live token minted for the campaign, says where the campaign stands, and
-// hears the writes that move it (through afterCommit); a job's token never opens a campaign's
+// hears the writes that move it (through afterCommit: its lifecycle, its audience, an
+// unsubscribe); a job's token never opens a campaign's
 // socket nor a campaign's a job's; another account's campaign is not found.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { asc, eq } from "drizzle-orm";
 import type { CampaignLiveMessage } from "../../core/live.ts";
+import { recipientToken } from "../../core/unsubscribe.ts";
+import { campaignRecipients } from "../../db/schema.ts";
 import { seedWorld, type World } from "../campaigns/testing.ts";
 import type { CampaignView } from "../campaigns/views.ts";
 import { checkLiveToken, mintLiveToken } from "../identity/livetoken.ts";
@@ -64,6 +68,19 @@ describe("/ws/campaigns/:id", () => {
     expect(socket.messages.at(-1)!.campaign.status_reason).toMatch(/^paused by key_/);
     expect((await call(`/api/v1/campaigns/${campaign.id}/cancel`, { method: "POST", key, env })).status).toBe(200);
     await socket.until((m) => m.campaign.status === "canceled");
+    socket.ws.close(1000, "done");
+  });
+
+  it("hears a recipient's one-click unsubscribe", async () => {
+    const { key, accountId, campaign } = await campaignOf();
+    expect((await call(`/api/v1/campaigns/${campaign.id}/start`, { method: "POST", key, env })).status).toBe(200);
+    const [first] = await s.db.select().from(campaignRecipients).where(eq(campaignRecipients.campaignId, campaign.id)).orderBy(asc(campaignRecipients.id));
+    const socket = listen(await call(`/ws/campaigns/${campaign.id}`, { key, headers: upgrade }));
+    await socket.until((m) => m.campaign.counts.audience === 3);
+    const token = await recipientToken(env.SESSION_SECRET, { accountId, campaignId: campaign.id, recipientId: first!.id });
+    const clicked = await call(`/u/${token}`, { method: "POST", env, body: "List-Unsubscribe=One-Click", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    expect(clicked.status).toBe(200);
+    await socket.until((m) => m.campaign.counts.unsubscribed === 1);
     socket.ws.close(1000, "done");
   });
 

@@ -36,4 +36,22 @@ describe("relay sink", () => {
     const plain = await transport({ user: "alice", pass: "pw" }, { requireTLS: false, ignoreTLS: true }).sendMail({ from: "a@sender.test", to: "b@x.test", text: "x" }).catch((e: { responseCode: number }) => e);
     expect(plain).toMatchObject({ responseCode: 538 });
   });
+
+  it("keeps a held message but parks its answer until released", async () => {
+    const before = sink.messages.length;
+    sink.hold();
+    const sending = transport({ user: "alice", pass: "pw" }).sendMail({ from: "a@sender.test", to: "held@x.test", subject: "Held", text: "x" });
+    let answered = false;
+    void sending.then(() => (answered = true));
+    await sink.waitForParked(1);
+    // The relay has it, and the client has no answer yet.
+    expect(sink.messages.slice(before).map((m) => m.rcptTo)).toEqual([["held@x.test"]]);
+    expect(answered).toBe(false);
+    sink.release();
+    const info = await sending;
+    expect(info.response).toBe(`250 2.0.0 Ok: queued as ${sink.messages.at(-1)!.queueId}`);
+    // Released: the next message is answered at once.
+    await transport({ user: "alice", pass: "pw" }).sendMail({ from: "a@sender.test", to: "after@x.test", text: "x" });
+    expect(sink.messages.length).toBe(before + 2);
+  });
 });

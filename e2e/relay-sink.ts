@@ -3,7 +3,8 @@
 // and a "250 … queued as <id>" for each message. It keeps what it receives and shows it on a
 // small inbox page, so `npm start` sends a campaign end to end with no internet, and tests and
 // benchmarks send only here. Scriptable per recipient (refuse, defer, cut the connection after
-// DATA) and per user (refuse AUTH), to test failover and "no two copies".
+// DATA) and per user (refuse AUTH), and slow to answer on demand (`hold`: a message is kept, its
+// answer waits until `release`), to test failover and "no two copies".
 //
 // Its certificate (e2e/relay-sink/cert.pem, for 127.0.0.1, localhost, relay.mxray.local) is
 // signed by a test CA (e2e/relay-sink/ca.pem) whose key was thrown away; probes trust the CA
@@ -58,6 +59,15 @@ export interface RelaySink {
   /** Resolves once `n` messages have arrived (tests: no sleeps). */
   waitForMessages(n: number, timeoutMs?: number): Promise<SunkMessage[]>;
   setScript(script: RelaySinkOptions["script"]): void;
+  /**
+   * From now on each message is kept (it is in `messages`: the relay has it) but its "250 … queued"
+   * is parked until `release`: a relay slow to answer, so a client can die between the two.
+   */
+  hold(): void;
+  /** Answers every parked message (to a client that is still there) and parks no more. */
+  release(): void;
+  /** Resolves once `n` answers are parked at the same time (tests: no sleeps). */
+  waitForParked(n: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -72,6 +82,11 @@ export async function startRelaySink(opts: RelaySinkOptions = {}): Promise<Relay
   let script = opts.script ?? (() => null);
   const messages: SunkMessage[] = [];
   const waiters = new Set<() => void>();
+  const wake = () => {
+    for (const w of waiters) w();
+  };
+  let holding = false;
+  const parked: (() => void)[] = [];
   let connections = 0;
   let authFailures = 0;
   const secureParts = { key: readFileSync(join(RELAY_SINK_DIR, "key.pem")), cert: readFileSync(join(RELAY_SINK_DIR, "cert.pem")) };
@@ -129,8 +144,10 @@ export async function startRelaySink(opts: RelaySinkOptions = {}): Promise<Relay
           raw: Buffer.concat(chunks).toString("utf8"),
           receivedAt: clock(),
         });
-        for (const w of waiters) w();
-        callback(null, `2.0.0 Ok: queued as ${queueId}`);
+        const answer = () => callback(null, `2.0.0 Ok: queued as ${queueId}`);
+        if (holding) parked.push(answer);
+        wake();
+        if (!holding) answer();
       });
     },
   });
@@ -168,6 +185,21 @@ export async function startRelaySink(opts: RelaySinkOptions = {}): Promise<Relay
     inboxUrl = `http://127.0.0.1:${(inbox.address() as { port: number }).port}`;
   }
 
+  /** Resolves when `done()` holds, checked at each message; rejects after `timeoutMs` saying `where()`. */
+  function until(done: () => boolean, where: () => string, timeoutMs: number): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => (waiters.delete(check), reject(new Error(`relay sink: ${where()} after ${timeoutMs} ms`))), timeoutMs);
+      const check = () => {
+        if (!done()) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve();
+      };
+      waiters.add(check);
+    });
+  }
+
   return {
     host: "127.0.0.1",
     port,
@@ -176,20 +208,17 @@ export async function startRelaySink(opts: RelaySinkOptions = {}): Promise<Relay
     messages,
     stats: () => ({ connections, authFailures, messages: messages.length }),
     setScript: (s) => void (script = s ?? (() => null)),
-    waitForMessages(n, timeoutMs = 20_000) {
-      if (messages.length >= n) return Promise.resolve(messages.slice(0, n));
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => (waiters.delete(check), reject(new Error(`relay sink: ${messages.length} of ${n} messages after ${timeoutMs} ms`))), timeoutMs);
-        const check = () => {
-          if (messages.length < n) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve(messages.slice(0, n));
-        };
-        waiters.add(check);
-      });
+    waitForMessages: (n, timeoutMs = 20_000) => until(() => messages.length >= n, () => `${messages.length} of ${n} messages`, timeoutMs).then(() => messages.slice(0, n)),
+    hold: () => void (holding = true),
+    release() {
+      holding = false;
+      for (const answer of parked.splice(0)) answer();
     },
+    waitForParked: (n, timeoutMs = 20_000) => until(() => parked.length >= n, () => `${parked.length} of ${n} answers parked`, timeoutMs),
     async stop() {
+      // A parked answer would keep its connection, and so the server, open.
+      holding = false;
+      for (const answer of parked.splice(0)) answer();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (inbox) await new Promise<void>((resolve) => inbox!.close(() => resolve()));
     },

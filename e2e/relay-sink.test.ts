@@ -22,6 +22,12 @@ describe("relay sink", () => {
     const listed = (await (await fetch(`${sink.inboxUrl}/messages`)).json()) as { subject: string }[];
     expect(listed[0]!.subject).toBe("Hello sink");
     expect(await (await fetch(sink.inboxUrl!)).text()).toContain("Hello sink");
+    const link = `https://mxray.test/senders/confirm/${"t".repeat(120)}`;
+    await transport({ user: "alice", pass: "pw" }).sendMail({ from: "a@sender.test", to: "b@x.test", subject: "Link", text: `Open this link:\n${link}\n` });
+    // The raw message folds the long line (quoted-printable); the text view gives it back whole.
+    expect(sink.messages[1]!.raw).not.toContain(link);
+    expect(await (await fetch(`${sink.inboxUrl}/messages/2/text`)).text()).toContain(`\n${link}\n`);
+    expect((await fetch(`${sink.inboxUrl}/messages/9/text`)).status).toBe(404);
   });
 
   it("refuses a wrong password with 535 and a recipient as scripted", async () => {

@@ -13,6 +13,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { join } from "node:path";
+import { simpleParser } from "mailparser";
 import { SMTPServer, type SMTPServerSession } from "smtp-server";
 
 export const RELAY_SINK_DIR = join(import.meta.dirname, "relay-sink");
@@ -50,7 +51,7 @@ export interface RelaySinkOptions {
 export interface RelaySink {
   host: string;
   port: number;
-  /** The inbox page (and /messages as JSON), when asked for. */
+  /** The inbox page (and /messages as JSON, /messages/{n}/raw and /messages/{n}/text), when asked for. */
   inboxUrl: string | null;
   caFile: string;
   messages: SunkMessage[];
@@ -162,13 +163,15 @@ export async function startRelaySink(opts: RelaySinkOptions = {}): Promise<Relay
   let inbox: HttpServer | null = null;
   let inboxUrl: string | null = null;
   if (opts.inboxPort !== undefined) {
-    inbox = createHttpServer((req, res) => {
+    inbox = createHttpServer(async (req, res) => {
       const url = new URL(req.url ?? "/", "http://sink");
-      const raw = /^\/messages\/(\d+)\/raw$/.exec(url.pathname);
-      if (raw) {
-        const m = messages[Number(raw[1]) - 1];
+      const one = /^\/messages\/(\d+)\/(raw|text)$/.exec(url.pathname);
+      if (one) {
+        const m = messages[Number(one[1]) - 1];
         res.writeHead(m ? 200 : 404, { "content-type": "text/plain; charset=utf-8" });
-        return res.end(m ? m.raw : "no such message");
+        if (!m) return res.end("no such message");
+        // text: the plain-text part decoded (quoted-printable folds long links in the raw message).
+        return res.end(one[2] === "raw" ? m.raw : ((await simpleParser(m.raw).catch(() => null))?.text ?? ""));
       }
       if (url.pathname === "/messages") {
         res.writeHead(200, { "content-type": "application/json" });
@@ -240,7 +243,7 @@ function inboxPage(messages: SunkMessage[], relay: string): string {
     .slice(0, 500)
     .map(
       (m) =>
-        `<tr><td>${m.id}</td><td>${new Date(m.receivedAt).toISOString()}</td><td>${escapeHtml(m.rcptTo.join(", "))}</td><td>${escapeHtml(headerOf(m.raw, "subject") ?? "")}</td><td>${escapeHtml(m.mailFrom)}</td><td>${m.queueId}</td><td><a href="/messages/${m.id}/raw">raw</a></td></tr>`,
+        `<tr><td>${m.id}</td><td>${new Date(m.receivedAt).toISOString()}</td><td>${escapeHtml(m.rcptTo.join(", "))}</td><td>${escapeHtml(headerOf(m.raw, "subject") ?? "")}</td><td>${escapeHtml(m.mailFrom)}</td><td>${m.queueId}</td><td><a href="/messages/${m.id}/text">text</a> <a href="/messages/${m.id}/raw">raw</a></td></tr>`,
     )
     .join("");
   return `<!doctype html><meta charset="utf-8"><title>mxray relay sink</title><style>body{font:14px system-ui;margin:2rem}td,th{padding:4px 8px;border-bottom:1px solid #ddd;text-align:left}</style>

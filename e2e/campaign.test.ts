@@ -16,7 +16,6 @@ import { recipientToken } from "../core/unsubscribe.ts";
 import { createDb } from "../db/client.ts";
 import type { CampaignView, RecipientView } from "../edge/campaigns/views.ts";
 import { parseSnapshot } from "../edge/campaigns/snapshot.ts";
-import { RELAY_PASSWORD_PURPOSE } from "../edge/relays/relays.ts";
 import type { SenderWithConfirmation, SenderView } from "../edge/senders/views.ts";
 import { rowVariables } from "../edge/templates/variables.ts";
 import { DEFAULT_GROUP_SIZE } from "../probe/sending/sendbatch.ts";
@@ -287,7 +286,8 @@ async function dispatchedBatch(batchId: string): Promise<{ batch: SendBatch; pro
         port: Number(r!.port),
         security: r!.security as "starttls",
         username: String(r!.username),
-        password: await seal(transport, { purpose: RELAY_PASSWORD_PURPOSE, recordId: id }, stack.relayPassword),
+        // As edge/relays wireRelays seals it for a probe (purpose "relay.password", the relay id).
+        password: await seal(transport, { purpose: "relay.password", recordId: id }, stack.relayPassword),
         max_per_minute: Number(r!.max_per_minute),
         max_per_day: Number(r!.max_per_day),
       };

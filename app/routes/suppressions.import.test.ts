@@ -1,5 +1,6 @@
 // The suppression page's import, list and export against a real sqld: a CSV uploaded as the
-// browser's form sends it lands in one write and the page is told how every row ended; an upload
+// browser's form sends it lands in one write and the page is told how every row ended (in its URL
+// without JavaScript, in JSON to its script); an upload
 // without a file says so and changes nothing; the list filters and looks up; removing takes an
 // address off; the export is the list as CSV and only this account's.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -48,6 +49,17 @@ describe("the suppression page", () => {
       ]),
     );
     expect(data.entries).toHaveLength(2);
+  });
+
+  it("answers the page's script in JSON: the counts, or the error with the API's status", async () => {
+    const { cookie } = await bed.person("scripted");
+    const ask = async (form: FormData) => {
+      const request = new Request("http://127.0.0.1:8787/suppressions/import", { method: "POST", body: form, headers: { cookie, accept: "application/json" } });
+      const res = (await importAction({ request, context: { ...bed.context }, params: {} })) as Response;
+      return [res.status, await res.json()];
+    };
+    expect(await ask(upload("a@example.com\nb@example.com\n"))).toEqual([200, { counts: { rows: 2, added: 2, already: 0, invalid: 0 } }]);
+    expect(await ask(upload("email\n"))).toEqual([400, { error: { code: "empty_upload", message: "The import holds no rows" } }]);
   });
 
   it("says why nothing was imported when no file came", async () => {

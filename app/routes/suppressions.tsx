@@ -2,7 +2,8 @@
 // pages, filtered by reason or looked up by address; add one, remove one, import a CSV
 // (suppressions.import.ts) and export the whole list (suppressions[.]csv.ts).
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
-import { Form, Link, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, type MetaFunction } from "@remix-run/react";
+import { useState, type FormEvent } from "react";
 import { SUPPRESSION_REASONS, type SuppressionReason } from "../../core/enums.ts";
 import { requireViewer } from "../auth.server.ts";
 import { Badge, fmt, utc } from "../components/ui.tsx";
@@ -28,8 +29,11 @@ const SOURCE_LABEL: Record<string, string> = { recipient: "the recipient", impor
 
 const isReason = (v: string | null): v is SuppressionReason => (SUPPRESSION_REASONS as readonly (string | null)[]).includes(v);
 
-/** How the last import ended, from the URL suppressions.import.ts sent the browser back to. */
-function importOutcome(params: URLSearchParams) {
+type ImportCounts = { rows: number; added: number; already: number; invalid: number };
+type ImportOutcome = { error: string } | { counts: ImportCounts };
+
+/** How the last import ended, from the URL suppressions.import.ts sent the browser back to (a form posted without JavaScript). */
+function importOutcome(params: URLSearchParams): ImportOutcome | null {
   const error = params.get("import_error");
   if (error) return { error };
   if (!params.get("imported")) return null;
@@ -88,10 +92,41 @@ export async function action(args: ActionFunctionArgs) {
   }
 }
 
+/**
+ * The import, sent by script: the file streams to suppressions.import.ts, the counts come back as
+ * JSON and the list is read again, with no page load. Without JavaScript the form posts itself.
+ */
+function useImport() {
+  const revalidator = useRevalidator();
+  const [outcome, setOutcome] = useState<ImportOutcome | null>(null);
+  const [importing, setImporting] = useState(false);
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    setImporting(true);
+    try {
+      const res = await fetch(form.action, { method: "POST", body: new FormData(form), headers: { accept: "application/json" } });
+      const body = (await res.json()) as { counts: ImportCounts } | { error: { message: string } };
+      setOutcome("counts" in body ? body : { error: body.error.message });
+      if ("counts" in body) {
+        form.reset();
+        revalidator.revalidate();
+      }
+    } catch (err) {
+      setOutcome({ error: err instanceof Error ? err.message : String(err) });
+    } finally {
+      setImporting(false);
+    }
+  };
+  return { outcome, importing, submit };
+}
+
 export default function Suppressions() {
-  const { account, filter, entries, nextCursor, paged, imported, maxImportRows } = useLoaderData<typeof loader>();
+  const { account, filter, entries, nextCursor, paged, imported: afterPost, maxImportRows } = useLoaderData<typeof loader>();
   const answer = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
+  const importer = useImport();
+  const imported = importer.outcome ?? (answer ? null : afterPost);
   const query = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== ""));
   const withCursor = (c: string) => `/suppressions?${new URLSearchParams([...query, ["cursor", c]])}`;
   return (
@@ -105,8 +140,8 @@ export default function Suppressions() {
       </div>
       {answer && "error" in answer && answer.error && <div className="alert error" role="alert">{answer.error.message}</div>}
       {answer && "ok" in answer && answer.ok && <div className="alert ok" role="status">{answer.ok}</div>}
-      {!answer && imported && "error" in imported && <div className="alert error" role="alert">Nothing was imported: {imported.error}</div>}
-      {!answer && imported && "counts" in imported && (
+      {imported && "error" in imported && <div className="alert error" role="alert">Nothing was imported: {imported.error}</div>}
+      {imported && "counts" in imported && (
         <div className="alert ok" role="status" aria-label="Import">
           Imported {fmt(imported.counts.rows)} rows: <strong>{fmt(imported.counts.added)}</strong> added, <strong>{fmt(imported.counts.already)}</strong> already on the list,{" "}
           <strong>{fmt(imported.counts.invalid)}</strong> not an address.
@@ -125,8 +160,7 @@ export default function Suppressions() {
             <button className="btn primary" type="submit" name="intent" value="add" disabled={busy}>Suppress</button>
           </div>
         </Form>
-        {/* A native post: the file streams to the import route, which sends the browser back here with the counts. */}
-        <Form method="post" action="/suppressions/import" encType="multipart/form-data" reloadDocument className="card" aria-label="Import a CSV">
+        <form method="post" action="/suppressions/import" encType="multipart/form-data" onSubmit={(e) => void importer.submit(e)} className="card" aria-label="Import a CSV">
           <h2>Import a CSV</h2>
           <label htmlFor="suppress-reason-import">Reason</label>
           <select id="suppress-reason-import" name="reason" defaultValue="manual">
@@ -135,8 +169,8 @@ export default function Suppressions() {
           <label htmlFor="suppress-file" style={{ marginTop: ".6rem" }}>File</label>
           <input id="suppress-file" name="file" type="file" accept=".csv,.txt,.tsv,text/csv,text/plain" required />
           <p className="muted hint">Its <code>email</code> column, or the column holding addresses; a plain list works too. Up to {fmt(maxImportRows)} rows, all at once or nothing.</p>
-          <button className="btn" type="submit">Import</button>
-        </Form>
+          <button className="btn" type="submit" disabled={importer.importing}>Import</button>
+        </form>
       </div>
       <section className="card" aria-labelledby="suppressions-title">
         <h2 id="suppressions-title">The list</h2>

@@ -56,7 +56,13 @@ function TopBar() {
               <NavLink to="/upload">Upload</NavLink>
               <NavLink to="/verify">Single check</NavLink>
               <NavLink to="/find">Find</NavLink>
-              <NavLink to="/campaigns">Campaigns</NavLink>
+              <span className="nav-group" role="group" aria-labelledby="nav-sending">
+                <span id="nav-sending" className="nav-label">Sending</span>
+                <NavLink to="/campaigns">Campaigns</NavLink>
+                {can(viewer.account.role, "keys:manage") && <NavLink to="/senders">Senders</NavLink>}
+                <NavLink to="/templates">Templates</NavLink>
+                <NavLink to="/suppressions">Suppressions</NavLink>
+              </span>
               {can(viewer.account.role, "keys:manage") && <NavLink to="/keys">API keys</NavLink>}
               {can(viewer.account.role, "keys:manage") && <NavLink to="/webhooks">Webhooks</NavLink>}
               {viewer.credits !== null && <NavLink to="/billing">Billing</NavLink>}

@@ -2,43 +2,20 @@
 // Upstash SDKs' commands and Lua scripts run on the real thing). Installed by the project itself
 // when missing and root, as Chromium is; otherwise the error names the command. Nothing is kept:
 // each run starts empty.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../db/sqld.ts";
+import { aptInstall } from "./apt.ts";
 import { connectResp } from "./resp.ts";
 
 export const REDIS_SERVER = "/usr/bin/redis-server";
 
 export function ensureRedisServer(log: (line: string) => void = console.log): string {
-  if (existsSync(REDIS_SERVER)) return REDIS_SERVER;
-  if (process.getuid?.() !== 0) {
-    throw new Error(`redis-server is missing: run \`sudo apt-get update && sudo apt-get install -y redis-server\` (the local stack and the tests use ${REDIS_SERVER}).`);
-  }
-  // Test files start in parallel and apt takes one lock: one installs, the others wait (mkdir is atomic).
-  const lock = join(tmpdir(), "mxray-redis-install.lock");
-  for (const started = Date.now(); ; ) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      if (existsSync(REDIS_SERVER)) return REDIS_SERVER;
-      if (Date.now() - started > 5 * 60_000) throw new Error(`${lock} held for 5 minutes; remove it if no install is running`);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200); // a synchronous pause while another process installs
-    }
-  }
-  try {
-    if (existsSync(REDIS_SERVER)) return REDIS_SERVER;
-    log("installing Debian's redis-server for the local stack (apt-get)");
-    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-    execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
-    execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "redis-server"], { stdio: "inherit", env });
-    return REDIS_SERVER;
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+  aptInstall({ packages: ["redis-server"], installed: () => existsSync(REDIS_SERVER), purpose: `the local stack and the tests use ${REDIS_SERVER}`, log });
+  return REDIS_SERVER;
 }
 
 export interface RunningRedis {

@@ -22,6 +22,12 @@ describe("relay sink", () => {
     const listed = (await (await fetch(`${sink.inboxUrl}/messages`)).json()) as { subject: string }[];
     expect(listed[0]!.subject).toBe("Hello sink");
     expect(await (await fetch(sink.inboxUrl!)).text()).toContain("Hello sink");
+    const link = `https://mxray.test/senders/confirm/${"t".repeat(120)}`;
+    await transport({ user: "alice", pass: "pw" }).sendMail({ from: "a@sender.test", to: "b@x.test", subject: "Link", text: `Open this link:\n${link}\n` });
+    // The raw message folds the long line (quoted-printable); the text view gives it back whole.
+    expect(sink.messages[1]!.raw).not.toContain(link);
+    expect(await (await fetch(`${sink.inboxUrl}/messages/2/text`)).text()).toContain(`\n${link}\n`);
+    expect((await fetch(`${sink.inboxUrl}/messages/9/text`)).status).toBe(404);
   });
 
   it("refuses a wrong password with 535 and a recipient as scripted", async () => {
@@ -35,5 +41,23 @@ describe("relay sink", () => {
   it("refuses AUTH on a connection that did not upgrade", async () => {
     const plain = await transport({ user: "alice", pass: "pw" }, { requireTLS: false, ignoreTLS: true }).sendMail({ from: "a@sender.test", to: "b@x.test", text: "x" }).catch((e: { responseCode: number }) => e);
     expect(plain).toMatchObject({ responseCode: 538 });
+  });
+
+  it("keeps a held message but parks its answer until released", async () => {
+    const before = sink.messages.length;
+    sink.hold();
+    const sending = transport({ user: "alice", pass: "pw" }).sendMail({ from: "a@sender.test", to: "held@x.test", subject: "Held", text: "x" });
+    let answered = false;
+    void sending.then(() => (answered = true));
+    await sink.waitForParked(1);
+    // The relay has it, and the client has no answer yet.
+    expect(sink.messages.slice(before).map((m) => m.rcptTo)).toEqual([["held@x.test"]]);
+    expect(answered).toBe(false);
+    sink.release();
+    const info = await sending;
+    expect(info.response).toBe(`250 2.0.0 Ok: queued as ${sink.messages.at(-1)!.queueId}`);
+    // Released: the next message is answered at once.
+    await transport({ user: "alice", pass: "pw" }).sendMail({ from: "a@sender.test", to: "after@x.test", text: "x" });
+    expect(sink.messages.length).toBe(before + 2);
   });
 });

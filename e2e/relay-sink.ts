@@ -3,7 +3,8 @@
 // and a "250 … queued as <id>" for each message. It keeps what it receives and shows it on a
 // small inbox page, so `npm start` sends a campaign end to end with no internet, and tests and
 // benchmarks send only here. Scriptable per recipient (refuse, defer, cut the connection after
-// DATA) and per user (refuse AUTH), to test failover and "no two copies".
+// DATA) and per user (refuse AUTH), and slow to answer on demand (`hold`: a message is kept, its
+// answer waits until `release`), to test failover and "no two copies".
 //
 // Its certificate (e2e/relay-sink/cert.pem, for 127.0.0.1, localhost, relay.mxray.local) is
 // signed by a test CA (e2e/relay-sink/ca.pem) whose key was thrown away; probes trust the CA
@@ -12,6 +13,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { join } from "node:path";
+import { simpleParser } from "mailparser";
 import { SMTPServer, type SMTPServerSession } from "smtp-server";
 
 export const RELAY_SINK_DIR = join(import.meta.dirname, "relay-sink");
@@ -49,7 +51,7 @@ export interface RelaySinkOptions {
 export interface RelaySink {
   host: string;
   port: number;
-  /** The inbox page (and /messages as JSON), when asked for. */
+  /** The inbox page (and /messages as JSON, /messages/{n}/raw and /messages/{n}/text), when asked for. */
   inboxUrl: string | null;
   caFile: string;
   messages: SunkMessage[];
@@ -58,6 +60,15 @@ export interface RelaySink {
   /** Resolves once `n` messages have arrived (tests: no sleeps). */
   waitForMessages(n: number, timeoutMs?: number): Promise<SunkMessage[]>;
   setScript(script: RelaySinkOptions["script"]): void;
+  /**
+   * From now on each message is kept (it is in `messages`: the relay has it) but its "250 … queued"
+   * is parked until `release`: a relay slow to answer, so a client can die between the two.
+   */
+  hold(): void;
+  /** Answers every parked message (to a client that is still there) and parks no more. */
+  release(): void;
+  /** Resolves once `n` answers are parked at the same time (tests: no sleeps). */
+  waitForParked(n: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -72,6 +83,11 @@ export async function startRelaySink(opts: RelaySinkOptions = {}): Promise<Relay
   let script = opts.script ?? (() => null);
   const messages: SunkMessage[] = [];
   const waiters = new Set<() => void>();
+  const wake = () => {
+    for (const w of waiters) w();
+  };
+  let holding = false;
+  const parked: (() => void)[] = [];
   let connections = 0;
   let authFailures = 0;
   const secureParts = { key: readFileSync(join(RELAY_SINK_DIR, "key.pem")), cert: readFileSync(join(RELAY_SINK_DIR, "cert.pem")) };
@@ -129,8 +145,10 @@ export async function startRelaySink(opts: RelaySinkOptions = {}): Promise<Relay
           raw: Buffer.concat(chunks).toString("utf8"),
           receivedAt: clock(),
         });
-        for (const w of waiters) w();
-        callback(null, `2.0.0 Ok: queued as ${queueId}`);
+        const answer = () => callback(null, `2.0.0 Ok: queued as ${queueId}`);
+        if (holding) parked.push(answer);
+        wake();
+        if (!holding) answer();
       });
     },
   });
@@ -145,13 +163,15 @@ export async function startRelaySink(opts: RelaySinkOptions = {}): Promise<Relay
   let inbox: HttpServer | null = null;
   let inboxUrl: string | null = null;
   if (opts.inboxPort !== undefined) {
-    inbox = createHttpServer((req, res) => {
+    inbox = createHttpServer(async (req, res) => {
       const url = new URL(req.url ?? "/", "http://sink");
-      const raw = /^\/messages\/(\d+)\/raw$/.exec(url.pathname);
-      if (raw) {
-        const m = messages[Number(raw[1]) - 1];
+      const one = /^\/messages\/(\d+)\/(raw|text)$/.exec(url.pathname);
+      if (one) {
+        const m = messages[Number(one[1]) - 1];
         res.writeHead(m ? 200 : 404, { "content-type": "text/plain; charset=utf-8" });
-        return res.end(m ? m.raw : "no such message");
+        if (!m) return res.end("no such message");
+        // text: the plain-text part decoded (quoted-printable folds long links in the raw message).
+        return res.end(one[2] === "raw" ? m.raw : ((await simpleParser(m.raw).catch(() => null))?.text ?? ""));
       }
       if (url.pathname === "/messages") {
         res.writeHead(200, { "content-type": "application/json" });
@@ -168,6 +188,21 @@ export async function startRelaySink(opts: RelaySinkOptions = {}): Promise<Relay
     inboxUrl = `http://127.0.0.1:${(inbox.address() as { port: number }).port}`;
   }
 
+  /** Resolves when `done()` holds, checked at each message; rejects after `timeoutMs` saying `where()`. */
+  function until(done: () => boolean, where: () => string, timeoutMs: number): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => (waiters.delete(check), reject(new Error(`relay sink: ${where()} after ${timeoutMs} ms`))), timeoutMs);
+      const check = () => {
+        if (!done()) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve();
+      };
+      waiters.add(check);
+    });
+  }
+
   return {
     host: "127.0.0.1",
     port,
@@ -176,20 +211,17 @@ export async function startRelaySink(opts: RelaySinkOptions = {}): Promise<Relay
     messages,
     stats: () => ({ connections, authFailures, messages: messages.length }),
     setScript: (s) => void (script = s ?? (() => null)),
-    waitForMessages(n, timeoutMs = 20_000) {
-      if (messages.length >= n) return Promise.resolve(messages.slice(0, n));
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => (waiters.delete(check), reject(new Error(`relay sink: ${messages.length} of ${n} messages after ${timeoutMs} ms`))), timeoutMs);
-        const check = () => {
-          if (messages.length < n) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve(messages.slice(0, n));
-        };
-        waiters.add(check);
-      });
+    waitForMessages: (n, timeoutMs = 20_000) => until(() => messages.length >= n, () => `${messages.length} of ${n} messages`, timeoutMs).then(() => messages.slice(0, n)),
+    hold: () => void (holding = true),
+    release() {
+      holding = false;
+      for (const answer of parked.splice(0)) answer();
     },
+    waitForParked: (n, timeoutMs = 20_000) => until(() => parked.length >= n, () => `${parked.length} of ${n} answers parked`, timeoutMs),
     async stop() {
+      // A parked answer would keep its connection, and so the server, open.
+      holding = false;
+      for (const answer of parked.splice(0)) answer();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (inbox) await new Promise<void>((resolve) => inbox!.close(() => resolve()));
     },
@@ -211,7 +243,7 @@ function inboxPage(messages: SunkMessage[], relay: string): string {
     .slice(0, 500)
     .map(
       (m) =>
-        `<tr><td>${m.id}</td><td>${new Date(m.receivedAt).toISOString()}</td><td>${escapeHtml(m.rcptTo.join(", "))}</td><td>${escapeHtml(headerOf(m.raw, "subject") ?? "")}</td><td>${escapeHtml(m.mailFrom)}</td><td>${m.queueId}</td><td><a href="/messages/${m.id}/raw">raw</a></td></tr>`,
+        `<tr><td>${m.id}</td><td>${new Date(m.receivedAt).toISOString()}</td><td>${escapeHtml(m.rcptTo.join(", "))}</td><td>${escapeHtml(headerOf(m.raw, "subject") ?? "")}</td><td>${escapeHtml(m.mailFrom)}</td><td>${m.queueId}</td><td><a href="/messages/${m.id}/text">text</a> <a href="/messages/${m.id}/raw">raw</a></td></tr>`,
     )
     .join("");
   return `<!doctype html><meta charset="utf-8"><title>mxray relay sink</title><style>body{font:14px system-ui;margin:2rem}td,th{padding:4px 8px;border-bottom:1px solid #ddd;text-align:left}</style>

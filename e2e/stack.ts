@@ -38,6 +38,8 @@ export interface StackOptions {
   log?: (line: string) => void;
   /** The relay sink's inbox page port (0 or unset: any free port). */
   relayInboxPort?: number;
+  /** The relay sink's SMTP port (0 or unset: any free port); `npm start` keeps one, so a relay saved for it works after a restart. */
+  relayPort?: number;
   /** Where the children's output goes; defaults to being dropped. */
   childOutput?: "inherit" | "ignore";
 }
@@ -252,7 +254,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     // accept because MXRAY_ALLOW_PRIVATE_TARGETS=1 below, and whose test CA the probes trust.
     const relayUser = "mxray";
     const relayPassword = secrets.probeSecret.slice(0, 16);
-    const relaySink = await startRelaySink({ users: { [relayUser]: relayPassword }, inboxPort: opts.relayInboxPort ?? 0 });
+    const relaySink = await startRelaySink({ users: { [relayUser]: relayPassword }, inboxPort: opts.relayInboxPort ?? 0, port: opts.relayPort ?? 0 });
     cleanups.push(() => relaySink.stop());
     log(`relay     local relay sink at ${relaySink.host}:${relaySink.port} (STARTTLS, AUTH ${relayUser} / ${relayPassword}); inbox at ${relaySink.inboxUrl}`);
 

@@ -10,6 +10,7 @@ const say = (line: string) => console.log(`mxray  ${line}`);
 say(`starting the local stack${values.world ? " with the simulated mail world" : ""}…`);
 const stack = await startStack({
   relayInboxPort: Number(process.env.MXRAY_RELAY_INBOX_PORT ?? 8025),
+  relayPort: Number(process.env.MXRAY_RELAY_PORT ?? 2525),
   dataDir: join(ROOT, ".data", "local"),
   port: Number(values.port),
   world: values.world,

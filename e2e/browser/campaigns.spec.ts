@@ -66,10 +66,10 @@ test("a verified list goes out as a campaign made in the pages, watched live to 
   const sender = await api<{ id: string; confirmed: boolean; confirmation: { sent: boolean; detail: string } }>("/api/v1/senders", { from_email: fromEmail, from_name: "Campaign Test", relay_ids: [relay.id] });
   expect(sender.confirmed).toBe(false);
   expect(sender.confirmation.sent, sender.confirmation.detail).toBe(true);
-  const inbox = async () => (await (await page.request.get(`${sink.inbox}/messages`)).json()) as Sunk[];
+  const inbox = async () => (await (await page.request.get(`${sink.inboxUrl}/messages`)).json()) as Sunk[];
   const confirmation = (await inbox()).filter((m) => m.rcptTo.includes(fromEmail));
   expect(confirmation).toHaveLength(1);
-  const parsed = await simpleParser(await (await page.request.get(`${sink.inbox}/messages/${confirmation[0]!.id}/raw`)).text());
+  const parsed = await simpleParser(await (await page.request.get(`${sink.inboxUrl}/messages/${confirmation[0]!.id}/raw`)).text());
   const link = /https?:\/\/\S+\/senders\/confirm\/[\w.-]+/.exec(parsed.text ?? "")?.[0];
   expect(link, parsed.text).toBeTruthy();
   const confirmed = await page.request.post(link!);
@@ -166,7 +166,7 @@ test("a verified list goes out as a campaign made in the pages, watched live to 
   // The sink holds one message per deliverable address, each from this sender's bounce domain.
   const sent = (await inbox()).filter((m) => m.mailFrom.endsWith(`@${domain}`) && !m.rcptTo.includes(fromEmail));
   expect(sent.flatMap((m) => m.rcptTo).sort()).toEqual([...deliverable].sort());
-  const first = await simpleParser(await (await page.request.get(`${sink.inbox}/messages/${sent.find((m) => m.rcptTo.includes("alice@ok.test"))!.id}/raw`)).text());
+  const first = await simpleParser(await (await page.request.get(`${sink.inboxUrl}/messages/${sent.find((m) => m.rcptTo.includes("alice@ok.test"))!.id}/raw`)).text());
   expect(first.subject).toBe("Hello Alice");
   // RFC 8058 one-click.
   expect(first.headers.get("list")).toEqual({ unsubscribe: { url: expect.stringMatching(/^https?:\/\/[^/]+\/u\/[\w-]+$/) }, "unsubscribe-post": { name: "List-Unsubscribe=One-Click" } });

@@ -9,11 +9,18 @@ export { expect };
 
 export const SCREENSHOTS = join(import.meta.dirname, "..", "..", "test-results", "pages");
 
+/**
+ * Chromium's report of Playwright's own script being refused by a frame sandboxed without
+ * allow-scripts (the template preview): Playwright injects into every frame, the page runs none
+ * there (microsoft/playwright#33343).
+ */
+const PLAYWRIGHT_NOISE = /^Blocked script execution in 'about:srcdoc' because the document's frame is sandboxed and the 'allow-scripts' permission is not set\.$/;
+
 export const test = base.extend<{ consoleErrors: string[] }>({
   baseURL: async ({}, use) => use(process.env.MXRAY_BROWSER_URL),
   consoleErrors: async ({}, use) => use([]),
   page: async ({ page, consoleErrors }, use) => {
-    page.on("console", (m) => m.type() === "error" && consoleErrors.push(`${m.text()} [${page.url()}]`));
+    page.on("console", (m) => m.type() === "error" && !PLAYWRIGHT_NOISE.test(m.text()) && consoleErrors.push(`${m.text()} [${page.url()}]`));
     page.on("pageerror", (e) => consoleErrors.push(`uncaught: ${e.message}`));
     await use(page);
     expect(consoleErrors, "console errors on the page").toEqual([]);
@@ -24,17 +31,17 @@ export function truth(): Map<string, Expected> {
   return new Map(Object.entries(JSON.parse(readFileSync(process.env.MXRAY_BROWSER_TRUTH!, "utf8")) as Record<string, Expected>));
 }
 
-/** The stack's relay sink (e2e/relay-sink.ts): a relay on loopback that requires STARTTLS and AUTH, and its inbox page (`/messages`, `/messages/{id}/raw`). */
-export interface BrowserRelay {
+/** The stack's loopback relay sink (STARTTLS + AUTH) and its inbox (`/messages` JSON, `/messages/{id}/raw`). */
+export interface BrowserRelaySink {
   host: string;
   port: number;
   user: string;
   password: string;
-  inbox: string;
+  inboxUrl: string;
 }
 
-export function relaySink(): BrowserRelay {
-  return JSON.parse(process.env.MXRAY_BROWSER_RELAY!) as BrowserRelay;
+export function relaySink(): BrowserRelaySink {
+  return JSON.parse(process.env.MXRAY_BROWSER_RELAY!) as BrowserRelaySink;
 }
 
 /** The platform operator of the browser stack (MXRAY_ADMIN_EMAILS, set in global-setup.ts). */

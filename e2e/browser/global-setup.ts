@@ -1,10 +1,11 @@
 // Starts the whole stack with the simulated world once for the browser suite (or uses a running
-// one from MXRAY_BROWSER_URL), and hands the tests its URL, dev key, the world's truth and the relay sink.
+// one from MXRAY_BROWSER_URL), and hands the tests its URL, dev key, the world's truth and its
+// relay sink.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startStack } from "../stack.ts";
 import { ensureChromium } from "./chromium.ts";
-import { OPERATOR_EMAIL } from "./fixtures.ts";
+import { OPERATOR_EMAIL, type BrowserRelaySink } from "./fixtures.ts";
 import { scratchDir } from "../scratch.ts";
 
 export default async function globalSetup() {
@@ -15,8 +16,9 @@ export default async function globalSetup() {
   writeFileSync(truthFile, JSON.stringify(Object.fromEntries(stack.world!.truth)));
   process.env.MXRAY_BROWSER_URL = stack.url;
   process.env.MXRAY_BROWSER_TRUTH = truthFile;
-  // The stack's relay sink, for campaigns: where to point a relay, and its inbox.
-  process.env.MXRAY_BROWSER_RELAY = JSON.stringify({ host: stack.relaySink.host, port: stack.relaySink.port, user: stack.relayUser, password: stack.relayPassword, inbox: stack.relaySink.inboxUrl });
+  // The stack always serves the sink's inbox (relayInboxPort defaults to a free port).
+  const { host, port, inboxUrl } = stack.relaySink;
+  process.env.MXRAY_BROWSER_RELAY = JSON.stringify({ host, port, user: stack.relayUser, password: stack.relayPassword, inboxUrl: inboxUrl! } satisfies BrowserRelaySink);
   return async () => {
     await stack.stop();
   };

@@ -8,13 +8,14 @@ import type { AppEnv } from "./app.ts";
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
+/** A page of its own, outside the app (no sign-in); its empty icon spares the browser a /favicon.ico that is not there. */
 function page(c: Context<AppEnv>, status: 200 | 400 | 404 | 410, title: string, body: string) {
   c.header("cache-control", "no-store");
   c.header("referrer-policy", "no-referrer");
   c.header("x-robots-tag", "noindex");
   return c.html(
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)} · mxray</title>
+<title>${esc(title)} · mxray</title><link rel="icon" href="data:,">
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;color:#111}button{font:inherit;padding:.5rem 1.25rem;border-radius:.375rem;border:0;background:#1d4ed8;color:#fff;cursor:pointer}</style>
 </head><body><h1>${esc(title)}</h1>${body}</body></html>`,
     status,

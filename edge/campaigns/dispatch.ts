@@ -42,19 +42,20 @@ export async function dispatchSends(s: Services, now = Date.now()): Promise<numb
   if (free === 0) return 0;
   const due = await db.$client.execute({
     sql: `WITH ranked AS (
-            SELECT b.id, b.not_before, b.rowid AS made,
+            SELECT b.id, b.probe_id, b.not_before, b.rowid AS made,
               row_number() OVER (PARTITION BY b.account_id ORDER BY b.not_before, b.rowid) AS turn
             FROM send_batches b
             JOIN campaigns c ON c.id = b.campaign_id
             JOIN accounts a ON a.id = b.account_id
             WHERE b.status = 'pending' AND b.not_before <= ?1 AND c.status = 'sending' AND a.disabled_at IS NULL)
-          SELECT id FROM ranked WHERE turn <= ?2 ORDER BY turn, not_before, made LIMIT ?2`,
+          SELECT id, probe_id FROM ranked WHERE turn <= ?2 ORDER BY turn, not_before, made LIMIT ?2`,
     args: [now, free],
   });
-  // Each to the probe with the most room.
+  // Each to the probe with the most room, preferring one that did not just drop it (a batch taken
+  // back from a probe that died goes elsewhere while the dead one's heartbeat still looks fresh).
   const plan: [string, string][] = [];
-  for (const { id } of due.rows) {
-    const [probeId, n] = [...room.entries()].sort((a, b) => b[1] - a[1])[0]!;
+  for (const { id, probe_id: last } of due.rows) {
+    const [probeId, n] = [...room.entries()].filter(([, n]) => n > 0).sort((a, b) => Number(a[0] === last) - Number(b[0] === last) || b[1] - a[1])[0] ?? ["", 0];
     if (n <= 0) break;
     plan.push([String(id), probeId]);
     room.set(probeId, n - 1);

@@ -134,7 +134,7 @@ describe("records", () => {
     expect((await counts(c.campaignId)).unknown_outcome).toBe(1);
     const batch = await batchRow(c.batchId);
     expect(batch.status).toBe("pending"); // bob is still to send
-    expect(batch.notBefore).toBe(now + RELEASED_BATCH_DELAY_MS);
+    expect(batch.notBefore).toBe(now); // due at once: its lease was the wait
     // The next dispatch claims bob only; a release from the dead probe's chunk cannot queue ada again.
     await redispatch(c.batchId, "prb_b", 2);
     expect(await claim(c, [c.ada, c.bob], 2, "prb_b")).toEqual({ claimed: [c.bob], stop: null });

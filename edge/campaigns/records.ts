@@ -46,7 +46,8 @@ function guarded(by: CloseBy, sql: string, batchId: string, campaignId: string, 
  * Closes a send batch that is still out, if `by` may: recipients it left `sending` (the probe
  * died, or never reported them) become unknown_outcome, never sent again; after
  * MAX_SEND_ATTEMPTS dispatches what is still queued fails; then the batch is done, or pending
- * again (after RELEASED_BATCH_DELAY_MS) while it has queued recipients; then the campaign
+ * again while it has queued recipients (after RELEASED_BATCH_DELAY_MS when its probe released
+ * them; at once when its lease lapsed); then the campaign
  * completes if nothing is left. Counters move by changes(), in the same write.
  */
 export function closeSendBatch(batchId: string, campaignId: string, by: CloseBy, now: number): { statements: InStatement[]; read(results: ResultSet[]): { closed: boolean; effects: Effects } } {
@@ -73,7 +74,8 @@ export function closeSendBatch(batchId: string, campaignId: string, by: CloseBy,
       batchId,
       campaignId,
       now,
-      [now + RELEASED_BATCH_DELAY_MS],
+      // Taken back from a probe that died or went silent, it is due at once: its lease was the wait.
+      ["lapsedAt" in by ? now : now + RELEASED_BATCH_DELAY_MS],
     ),
     ...ending.statements,
     { sql: `SELECT ${PROGRESS_COLUMNS}, materialized FROM campaigns WHERE id = ?`, args: [campaignId] },

@@ -16,7 +16,6 @@ import { deduplicationId, type Dispatcher, type SendDispatchRequest } from "../a
 import { sealSecret, vaultOf } from "../secrets/secrets.ts";
 import { claimSends } from "./claims.ts";
 import { dispatchSends } from "./dispatch.ts";
-import { RELEASED_BATCH_DELAY_MS } from "./records.ts";
 import { sweepCampaigns } from "./sweep.ts";
 import { RELAY_PASSWORDS, seedCampaign, seedSendingCampaign, seedWorld } from "./testing.ts";
 
@@ -119,9 +118,12 @@ describe("sweepCampaigns", () => {
     sent = [];
     expect(await sweepCampaigns(s, later)).toMatchObject({ reclaimed: 2, dispatched: 0 });
     expect((await row(id)).unknownOutcome).toBe(1);
-    const again = later + RELEASED_BATCH_DELAY_MS;
-    await s.db.update(probes).set({ lastHeartbeatAt: again }).where(eq(probes.id, "prb_a")); // a probe alive again
-    expect(await dispatchSends(s, again)).toBe(2);
+    // Due at once (the lease was the wait) once a probe is alive, and to another probe than the
+    // one that dropped it, while that one's heartbeat still looks fresh.
+    await probe("prb_b", 4);
+    await s.db.update(probes).set({ lastHeartbeatAt: later });
+    expect(await dispatchSends(s, later)).toBe(2);
+    expect(sent.map((r) => r.probeId)).toEqual(["prb_b", "prb_b"]);
     const retried = sent.map((r) => SendBatchSchema.parse(r.send));
     // ada was claimed before the probe died: only bob of her batch goes out again, under a new message id.
     expect(retried.map((b) => [b.attempt, b.recipients.map((r) => r.email)])).toEqual([[2, ["bob@x.test"]], [2, ["fay@x.test"]]]);

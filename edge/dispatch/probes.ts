@@ -1,10 +1,14 @@
 // The probe fleet: probes register and stay alive by signed heartbeats; a draining probe gets
-// no new work. Fleet-wide work for nobody in particular: `(services, input)`.
+// no new work; askProbes asks the live ones for a synchronous answer (a single check, a relay
+// test, a sender's confirmation). Fleet-wide work for nobody in particular: `(services, input)`.
 import { sql } from "drizzle-orm";
 import type { Heartbeat } from "../../core/contracts.ts";
 import { probes } from "../../db/schema.ts";
 import type { Services } from "../context.ts";
 import type { Effects } from "../effects.ts";
+import { ServiceError } from "../errors.ts";
+import type { ProbeAnswer, ProbeTarget } from "../adapters/probeclient.ts";
+import { liveProbes } from "./dispatch.ts";
 
 /** Records a probe's heartbeat; a probe that is not draining may take waiting batches (the effect). */
 export async function recordHeartbeat(s: Services, hb: Heartbeat, now = Date.now()): Promise<Effects> {
@@ -28,4 +32,23 @@ export async function recordHeartbeat(s: Services, hb: Heartbeat, now = Date.now
     .values({ id: hb.probe_id, ...values, ...reported })
     .onConflictDoUpdate({ target: probes.id, set: { ...values, ...reported, status } });
   return { dispatch: !hb.draining };
+}
+
+/** Probes asked before giving up: a second chance, still within a synchronous request. */
+export const PROBES_PER_CHECK = 2;
+const PROBE_UNAVAILABLE_RETRY_S = 30;
+
+/**
+ * Asks the live probes, least loaded first, until one answers: a second chance, still within a
+ * synchronous request. Each failure is logged and the next probe asked.
+ */
+export async function askProbes<T>(s: Services, ask: (probe: ProbeTarget) => Promise<ProbeAnswer<T>>): Promise<T> {
+  const probes = (await liveProbes(s)).sort((a, b) => a.inFlight / Math.max(1, a.capacity) - b.inFlight / Math.max(1, b.capacity));
+  if (probes.length === 0) throw new ServiceError("probe_unavailable", "No probe is online; try again shortly", PROBE_UNAVAILABLE_RETRY_S);
+  for (const probe of probes.slice(0, PROBES_PER_CHECK)) {
+    const answer = await ask(probe);
+    if (answer.ok) return answer.result;
+    console.log(JSON.stringify({ msg: "probe failed a check", probe_id: probe.id, error: answer.error, detail: answer.detail }));
+  }
+  throw new ServiceError("probe_unavailable", "No probe answered in time; try again", PROBE_UNAVAILABLE_RETRY_S);
 }

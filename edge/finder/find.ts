@@ -7,7 +7,8 @@ import { findCandidates, parsePerson, type FindInput } from "../../core/finder/p
 import { ServiceError } from "../errors.ts";
 import type { Services, Who } from "../context.ts";
 import { knownPatterns, learnPattern } from "./domainpatterns.ts";
-import { askProbes, chargeOne, DEFAULT_CHECK_BUDGET_MS, idempotent, needOneCredit } from "../verify/verify.ts";
+import { askProbes } from "../dispatch/probes.ts";
+import { chargeOne, DEFAULT_CHECK_BUDGET_MS, idempotent, needOneCredit } from "../verify/verify.ts";
 
 export interface FindPersonRequest extends FindInput {
   trace?: boolean | undefined;

@@ -14,7 +14,7 @@ import type { Services, Who } from "../context.ts";
 import { ServiceError } from "../errors.ts";
 import { afterCursor, decodeCursor, toPage } from "../paging.ts";
 import { openSecret, sealSecret, SecretError, vaultOf, type Vault } from "../secrets/secrets.ts";
-import { askProbes } from "../verify/verify.ts";
+import { askProbes } from "../dispatch/probes.ts";
 import { checkRelayHost } from "./host.ts";
 import { relayView, type RelayRow, type RelayTestResult, type RelayView } from "./views.ts";
 

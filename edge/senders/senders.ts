@@ -12,7 +12,7 @@ import type { Services, Who } from "../context.ts";
 import { ServiceError } from "../errors.ts";
 import { afterCursor, decodeCursor, toPage } from "../paging.ts";
 import { wireRelays } from "../relays/relays.ts";
-import { askProbes } from "../verify/verify.ts";
+import { askProbes } from "../dispatch/probes.ts";
 import { confirmationMessage, confirmPath, confirmToken, readConfirmToken } from "./confirmation.ts";
 import { domainOf, senderView, type ConfirmationOutcome, type SenderRow, type SenderView, type SenderWithConfirmation } from "./views.ts";
 

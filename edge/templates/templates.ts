@@ -29,7 +29,7 @@ function checked(name: string, source: TemplateSource): TemplateSource & { name:
   const trimmed = name.trim();
   if (trimmed.length === 0) throw new ServiceError("validation_failed", "name: not blank");
   const check = checkTemplate(source);
-  if (!check.ok) throw new ServiceError("template_invalid", check.error.message);
+  if (!check.ok) throw new ServiceError("template_invalid", check.error.message, undefined, { cause: check.error });
   return { name: trimmed, ...source };
 }
 
@@ -102,12 +102,16 @@ export async function deleteTemplate(s: Services, who: Who, input: { id: string 
   await recordAudit(s, who, { action: "template.deleted", target: id, detail: { name: row.name } }, now);
 }
 
-export interface PreviewInput {
-  id: string;
+/** The row a preview renders: `vars` win over `job_id`; neither: a sample person. */
+export interface PreviewRow {
   /** The row to render, by column: wins over job_id. */
   vars?: Record<string, string> | undefined;
   /** A job of the account whose first deliverable row is rendered. */
   job_id?: string | undefined;
+}
+
+export interface PreviewInput extends PreviewRow {
+  id: string;
 }
 
 /** Where a preview's unsubscribe link points: a page that unsubscribes nobody. */
@@ -119,12 +123,20 @@ export const PREVIEW_UNSUBSCRIBE_PATH = "/u/preview";
  */
 export async function previewTemplate(s: Services, who: Who, input: PreviewInput): Promise<TemplatePreview> {
   const row = await templateRow(s, who, input.id);
+  return previewSource(s, who, { source: { subject: row.subject, html: row.html, text: row.text }, vars: input.vars, job_id: input.job_id });
+}
+
+/**
+ * A template as written, saved or not (the editor's live preview), rendered for one row as
+ * previewTemplate renders a saved one. A template error is template_invalid whose cause is the
+ * TemplateError (field, line, column).
+ */
+export async function previewSource(s: Services, who: Who, input: PreviewRow & { source: TemplateSource }): Promise<TemplatePreview> {
   const vars = input.vars ?? (input.job_id ? await firstDeliverableRow(s, who, input.job_id) : null) ?? SAMPLE_VARIABLES;
-  const source = { subject: row.subject, html: row.html, text: row.text };
-  const check = checkTemplate(source);
+  const check = checkTemplate(input.source);
   try {
     if (!check.ok) throw check.error;
-    return { ...renderMessage(source, vars, `${s.origin}${PREVIEW_UNSUBSCRIBE_PATH}`), variables: check.variables };
+    return { ...renderMessage(input.source, vars, `${s.origin}${PREVIEW_UNSUBSCRIBE_PATH}`), variables: check.variables };
   } catch (e) {
     // A render can fail where a parse did not (a render limit, a filter given a wrong value).
     if (e instanceof TemplateError) throw new ServiceError("template_invalid", e.message, undefined, { cause: e });

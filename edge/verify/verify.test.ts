@@ -12,7 +12,8 @@ import { ServiceError } from "../errors.ts";
 import { result, seedAccount, standInProbeClient, testDb as db } from "../testing.ts";
 import { buildServices, type Services } from "../context.ts";
 import { creditBalance } from "../credits/credits.ts";
-import { checkAddress, PROBES_PER_CHECK, type CheckRequest } from "./verify.ts";
+import { PROBES_PER_CHECK } from "../dispatch/probes.ts";
+import { checkAddress, type CheckRequest } from "./verify.ts";
 
 const ok = (email: string, verdict: Parameters<typeof result>[1] = "deliverable"): ProbeAnswer => ({ ok: true, result: result(email, verdict) });
 const FAILURES: ProbeFailure[] = [

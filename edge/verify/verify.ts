@@ -3,24 +3,20 @@
 // answer costs one credit, from a probe or the cache alike; bad syntax and unknowns cost nothing.
 // With an Idempotency-Key (Stripe's model) the charge is keyed by (account, key), and the answer
 // is kept for a day so a retry gets it again without asking a probe. Acts for someone:
-// `(services, who, input)`; askProbes, which asks the fleet for anyone, takes `(services, input)`.
+// `(services, who, input)`; the fleet is asked through askProbes (edge/dispatch/probes.ts).
 import { cleanAddress, parseAddress } from "../../core/address.ts";
 import type { Result } from "../../core/contracts.ts";
 import { invalidSyntaxResult } from "../../core/result.ts";
+import { askProbes } from "../dispatch/probes.ts";
 import { ServiceError } from "../errors.ts";
 import type { Services, Who } from "../context.ts";
 import { afterCommit } from "../aftercommit.ts";
 import { chargeCheck } from "../credits/account.ts";
 import { creditBalance, insufficientCredits } from "../credits/credits.ts";
-import { liveProbes } from "../dispatch/dispatch.ts";
-import type { ProbeAnswer, ProbeTarget } from "../adapters/probeclient.ts";
 
 export const DEFAULT_CHECK_BUDGET_MS = 15_000;
-/** Probes asked before giving up: a second chance, still within a synchronous request. */
-export const PROBES_PER_CHECK = 2;
 /** How long an Idempotency-Key's answer is kept (Stripe keeps keys 24 hours). */
 export const IDEMPOTENCY_TTL_S = 24 * 60 * 60;
-const PROBE_UNAVAILABLE_RETRY_S = 30;
 
 export interface CheckRequest {
   email: string;
@@ -112,21 +108,6 @@ export async function chargeOne(s: Services, who: Who, input: { chargeKey: strin
 /** Refuses before asking a probe when the account cannot pay for an answer (the charge decides); `what` names it in the refusal. */
 export async function needOneCredit(s: Services, who: Who, what = "A check"): Promise<void> {
   if ((await creditBalance(s.db, who.accountId)) < 1) throw await noCredit(s, who, what);
-}
-
-/**
- * Asks the live probes, least loaded first, until one answers: a second chance, still within a
- * synchronous request. Each failure is logged and the next probe asked.
- */
-export async function askProbes<T>(s: Services, ask: (probe: ProbeTarget) => Promise<ProbeAnswer<T>>): Promise<T> {
-  const probes = (await liveProbes(s)).sort((a, b) => a.inFlight / Math.max(1, a.capacity) - b.inFlight / Math.max(1, b.capacity));
-  if (probes.length === 0) throw new ServiceError("probe_unavailable", "No probe is online; try again shortly", PROBE_UNAVAILABLE_RETRY_S);
-  for (const probe of probes.slice(0, PROBES_PER_CHECK)) {
-    const answer = await ask(probe);
-    if (answer.ok) return answer.result;
-    console.log(JSON.stringify({ msg: "probe failed a check", probe_id: probe.id, error: answer.error, detail: answer.detail }));
-  }
-  throw new ServiceError("probe_unavailable", "No probe answered in time; try again", PROBE_UNAVAILABLE_RETRY_S);
 }
 
 /** One check, charged under `chargeKey` (the request id, or the account-scoped Idempotency-Key). */

@@ -43,8 +43,8 @@ export async function startClaimEdge(secret: string, opts: { stopAt?: number } =
   };
 }
 
-/** A relay at the sink, its password sealed under the probe transport key for its id. */
-export async function sinkRelay(sink: RelaySink, secret: string, id: string, user: string, password: string, over: Partial<RelayWire> = {}): Promise<RelayWire> {
+/** A relay at the sink (or any relay on loopback), its password sealed under the probe transport key for its id. */
+export async function sinkRelay(sink: Pick<RelaySink, "host" | "port">, secret: string, id: string, user: string, password: string, over: Partial<RelayWire> = {}): Promise<RelayWire> {
   const sealed = await seal(await probeTransportKey(secret), { purpose: "relay.password", recordId: id }, password);
   return { id, host: sink.host, port: sink.port, security: "starttls", username: user, password: sealed, max_per_minute: 10_000, max_per_day: 1_000_000, ...over };
 }

@@ -42,6 +42,12 @@ export interface Services {
   setDbLane(lane: string): void;
 }
 
+/**
+ * The origin of scheduled runs without MXRAY_PUBLIC_URL: there is no request to learn ours from.
+ * Links that leave us (campaign mail's unsubscribe URL) are not made with it.
+ */
+export const UNKNOWN_ORIGIN = "http://localhost";
+
 let requests = 0;
 const announced = new Set<string>();
 function announce(what: string): void {

@@ -80,7 +80,7 @@ import { registerCampaignsLiveToken } from "./api/v1_campaigns_live_token.ts";
 import { registerWsCampaigns } from "./api/ws_campaigns.ts";
 import { CampaignHub } from "./campaignhub.ts";
 import { JobHub } from "./jobhub.ts";
-import { buildServices } from "./context.ts";
+import { buildServices, UNKNOWN_ORIGIN } from "./context.ts";
 import { sweepAutoTopUps } from "./billing/billing.ts";
 import { sweep } from "./dispatch/sweep.ts";
 import { sweepCampaigns } from "./campaigns/sweep.ts";
@@ -186,7 +186,7 @@ export function createWorker(fallback?: (c: Context<AppEnv>) => Response | Promi
 }
 
 export async function scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
-  const services = buildServices(env, ctx, env.MXRAY_PUBLIC_URL ?? "http://localhost");
+  const services = buildServices(env, ctx, env.MXRAY_PUBLIC_URL ?? UNKNOWN_ORIGIN);
   const outcome = await sweep(services);
   const expiredSessions = await purgeExpiredSessions(services);
   const autoTopUps = await sweepAutoTopUps(services);

@@ -14,7 +14,7 @@
 // not count send batches: sending yields to verification, whose lists people wait on.
 import type { RelayWire, SendBatch } from "../../core/contracts.ts";
 import { recipientToken } from "../../core/unsubscribe.ts";
-import type { Services } from "../context.ts";
+import { UNKNOWN_ORIGIN, type Services } from "../context.ts";
 import { liveProbes } from "../dispatch/dispatch.ts";
 import { ServiceError } from "../errors.ts";
 import { wireRelays } from "../relays/relays.ts";
@@ -31,6 +31,12 @@ type Claimed = { id: string; campaignId: string; accountId: string; probeId: str
 export async function dispatchSends(s: Services, now = Date.now()): Promise<number> {
   const { db, dispatcher, config } = s;
   if (!dispatcher) return 0; // dispatchPending says why, once per pass
+  if (s.origin === UNKNOWN_ORIGIN) {
+    // Every message carries our unsubscribe URL: a scheduled run that cannot name us sends none;
+    // the batches wait for a request's pass, or for MXRAY_PUBLIC_URL (docs/configuration.md).
+    console.log(JSON.stringify({ msg: "send batches wait: set MXRAY_PUBLIC_URL so scheduled runs can write unsubscribe links" }));
+    return 0;
+  }
   const alive = await liveProbes(s, now);
   if (alive.length === 0) return 0;
   const busy = await db.$client.execute(

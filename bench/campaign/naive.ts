@@ -2,7 +2,7 @@
 // SMTP connection per message (connect, STARTTLS, AUTH, MAIL, RCPT, DATA, QUIT) through
 // nodemailer's plain transport, `concurrency` messages at a time. It renders the same messages as
 // the probe, with the probe's composer. argv[2]: a JSON NaiveJob. Prints one JSON line:
-// { sent, failed, wallMs, maxRssKb, firstError }.
+// { sent, failed, wallMs, cpuMs, maxRssKb, firstError }.
 import { readFileSync } from "node:fs";
 import nodemailer from "nodemailer";
 import { createComposer } from "../../probe/sending/compose.ts";
@@ -38,6 +38,7 @@ let sent = 0;
 let failed = 0;
 let firstError: string | null = null;
 const started = performance.now();
+const cpuBefore = process.cpuUsage();
 await Promise.all(
   Array.from({ length: job.concurrency }, async () => {
     while (next < job.count) {
@@ -53,5 +54,6 @@ await Promise.all(
   }),
 );
 const wallMs = performance.now() - started;
+const cpu = process.cpuUsage(cpuBefore);
 transport.close();
-process.stdout.write(`${JSON.stringify({ sent, failed, wallMs, maxRssKb: process.resourceUsage().maxRSS, firstError })}\n`);
+process.stdout.write(`${JSON.stringify({ sent, failed, wallMs, cpuMs: (cpu.user + cpu.system) / 1000, maxRssKb: process.resourceUsage().maxRSS, firstError })}\n`);

@@ -50,8 +50,8 @@ export interface ProbeSideReport {
   batches: number;
   /** Connections at once, for both: the probe's per relay and batch, times the batches it ran at once. */
   concurrency: number;
-  probe: { wallS: number; perSecond: number; connections: number; connectionsPerMessage: number; peakRssMb: number; claims: number; chunks: number; busyAnswers: number };
-  naive: { messages: number; wallS: number; perSecond: number; connections: number; connectionsPerMessage: number; peakRssMb: number };
+  probe: { wallS: number; perSecond: number; connections: number; connectionsPerMessage: number; peakRssMb: number; cpuMsPerMessage: number; claims: number; chunks: number; busyAnswers: number };
+  naive: { messages: number; wallS: number; perSecond: number; connections: number; connectionsPerMessage: number; peakRssMb: number; cpuMsPerMessage: number };
   fleet: string;
   /** What does not add up; empty when every message is accounted for. */
   broken: string[];
@@ -142,6 +142,13 @@ async function bundleProbe(dir: string): Promise<string> {
   return outfile;
 }
 
+/** CPU time (user + system) a live process has used so far, in ms (/proc/<pid>/stat, 100 ticks a second). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** VmHWM (peak resident set) of a live process, in kB. */
 function peakRssKb(pid: number): number {
   const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -194,7 +201,7 @@ async function runProbe(opts: ProbeSideOptions, broken: string[]): Promise<{ rep
     // Nothing listens here: the self-check and the resolver fail at once, on loopback, and never leave the machine.
     const nowhere = `127.0.0.1:${await freePort()}`;
     let output = "";
-    const child = spawn(process.execPath, [entry, "serve"], {
+    const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []), entry, "serve"], {
       cwd: work,
       stdio: ["ignore", "pipe", "pipe"],
       env: {
@@ -225,6 +232,7 @@ async function runProbe(opts: ProbeSideOptions, broken: string[]): Promise<{ rep
       await new Promise((r) => setTimeout(r, 100)); // polling a process start-up
     }
 
+    const cpuBefore = cpuMs(child.pid!);
     const relay = await sinkRelay(sink, secret, "rly_bench_sink", SINK_USER, SINK_PASSWORD, GENEROUS);
     const batches = Math.ceil(opts.recipients / opts.batchSize);
     const batchOf = (b: number): SendBatch => ({
@@ -279,6 +287,7 @@ async function runProbe(opts: ProbeSideOptions, broken: string[]): Promise<{ rep
     ]).finally(() => clearTimeout(timer));
     const wallS = (performance.now() - started) / 1000;
     const peakRssMb = peakRssKb(child.pid!) / 1024;
+    const cpuMsPerMessage = (cpuMs(child.pid!) - cpuBefore) / opts.recipients;
 
     const sent = summaries.reduce((n, s) => n + s.sent, 0);
     const notSent = summaries.reduce((n, s) => n + s.failed + s.unknown_outcome + s.queued + s.not_claimed + s.not_reached, 0);
@@ -294,7 +303,7 @@ async function runProbe(opts: ProbeSideOptions, broken: string[]): Promise<{ rep
     const connections = sink.stats().connections;
     return {
       report: {
-        wallS, perSecond: opts.recipients / wallS, connections, connectionsPerMessage: connections / opts.recipients, peakRssMb,
+        wallS, perSecond: opts.recipients / wallS, connections, connectionsPerMessage: connections / opts.recipients, peakRssMb, cpuMsPerMessage,
         claims: c.claims, chunks: c.chunks, busyAnswers,
       },
       fleet,
@@ -323,12 +332,12 @@ async function runNaive(opts: ProbeSideOptions, concurrency: number, broken: str
         else reject(new Error(`the naive sender exited ${code}: ${stderr}`));
       });
     });
-    const r = JSON.parse(out.trim().split("\n").pop()!) as { sent: number; failed: number; wallMs: number; maxRssKb: number; firstError: string | null };
+    const r = JSON.parse(out.trim().split("\n").pop()!) as { sent: number; failed: number; wallMs: number; cpuMs: number; maxRssKb: number; firstError: string | null };
     if (r.failed > 0) broken.push(`naive: ${r.failed} messages failed, the first: ${r.firstError}`);
     sinkAccounts(sink, opts.naive, "naive", broken);
     const connections = sink.stats().connections;
     const wallS = r.wallMs / 1000;
-    return { messages: opts.naive, wallS, perSecond: r.sent / wallS, connections, connectionsPerMessage: connections / opts.naive, peakRssMb: r.maxRssKb / 1024 };
+    return { messages: opts.naive, wallS, perSecond: r.sent / wallS, connections, connectionsPerMessage: connections / opts.naive, peakRssMb: r.maxRssKb / 1024, cpuMsPerMessage: r.cpuMs / opts.naive };
   } finally {
     await sink.stop();
   }
@@ -357,6 +366,7 @@ export function formatProbeSide(r: ProbeSideReport): string {
     ["wall time (s)", r.probe.wallS.toFixed(1), sample ? `${r.naive.wallS.toFixed(1)} (${(r.recipients / r.naive.perSecond).toFixed(0)} for ${r.recipients}, extrapolated)` : r.naive.wallS.toFixed(1)],
     ["messages/s", r.probe.perSecond.toFixed(1), r.naive.perSecond.toFixed(1)],
     ["connections / message", r.probe.connectionsPerMessage.toFixed(4), r.naive.connectionsPerMessage.toFixed(4)],
+    ["sender's CPU ms / message", r.probe.cpuMsPerMessage.toFixed(2), r.naive.cpuMsPerMessage.toFixed(2)],
     ["peak RSS (MB)", r.probe.peakRssMb.toFixed(0), `${r.naive.peakRssMb.toFixed(0)} (its own process)`],
   ];
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length)));

@@ -9,6 +9,7 @@
 // batch's final chunk; `capacity` batches at a time. Beside it, the ceiling: the same recipient
 // updates (queued → sending → sent, one group per statement) by one process straight against a
 // fresh sqld, bench:soak's ceiling shape.
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SendBatchSchema, SendClaimAnswerSchema, type Heartbeat, type SendBatch, type SendChunk, type SendClaim } from "../../core/contracts.ts";
@@ -51,6 +52,10 @@ export interface EdgeSideReport {
   /** Round trips as the stand-in saw them (ms), and its time with no batch to work on. */
   latency: { claim: { p50: number; p99: number }; chunk: { p50: number; p99: number } } | null;
   idleS: number;
+  /** The first few answers that were retried (5xx, 429, a lost connection), as the probe would retry them. */
+  retried: string[];
+  /** CPU ms per recipient from start to completed, by process: sqld, workerd, node (wrangler dev's proxy), and this one (the stand-in probe). */
+  cpuPerRecipient: Record<string, number>;
   campaign: { status: string; counts: Record<string, number> } | null;
   recipientsByStatus: Record<string, number>;
   broken: string[];
@@ -65,6 +70,30 @@ function percentiles(ms: number[]): { p50: number; p99: number } {
   const sorted = [...ms].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
   return { p50: at(0.5), p99: at(0.99) };
+}
+
+/** CPU time (user + system, ms) used so far by this process's descendants, summed by command name (/proc, 100 ticks a second). */
+function descendantsCpuMs(): Map<string, number> {
+  const procs = new Map<number, { ppid: number; comm: string; ms: number }>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // "pid (comm) state ppid … utime stime": comm may hold spaces, so cut at the last ")".
+      const close = stat.lastIndexOf(")");
+      const fields = stat.slice(close + 2).split(" ");
+      procs.set(Number(entry), { comm: stat.slice(stat.indexOf("(") + 1, close), ppid: Number(fields[1]), ms: (Number(fields[11]) + Number(fields[12])) * 10 });
+    } catch {
+      // exited while we looked
+    }
+  }
+  const ours = (pid: number) => {
+    for (let p = procs.get(pid)?.ppid; p !== undefined && p > 1; p = procs.get(p)?.ppid) if (p === process.pid) return true;
+    return false;
+  };
+  const byComm = new Map<string, number>();
+  for (const [pid, p] of procs) if (ours(pid)) byComm.set(p.comm, (byComm.get(p.comm) ?? 0) + p.ms);
+  return byComm;
 }
 
 /** `INSERT … SELECT` over the integers [from, to): rows made inside sqld, not sent over HTTP. */
@@ -178,7 +207,7 @@ async function seed(stack: Stack, rows: number): Promise<{ jobId: string; sender
 async function startStandInProbe(stack: Stack, opts: Pick<EdgeSideOptions, "capacity" | "group" | "log">) {
   const probeId = `prb_bench_${Date.now().toString(36)}`;
   const secret = stack.secrets.probeSecret;
-  const counts = { claims: 0, chunks: 0, retries: 0, batches: 0, redelivered: 0, stops: [] as string[], failures: [] as string[] };
+  const counts = { claims: 0, chunks: 0, retries: 0, batches: 0, redelivered: 0, stops: [] as string[], failures: [] as string[], retried: [] as string[] };
   const claimed = new Set<number>();
   let grantedTwice = 0;
   let firstClaimAt: number | null = null;
@@ -217,6 +246,7 @@ async function startStandInProbe(stack: Stack, opts: Pick<EdgeSideOptions, "capa
       }
       if (attempt >= RETRIES) throw new Error(`${path}: ${why} after ${attempt} attempts`);
       counts.retries++;
+      if (counts.retried.length < 3) counts.retried.push(`${path}: ${why}`);
       await new Promise((r) => setTimeout(r, 200 * attempt)); // the probe's backoff, shortened
     }
   }
@@ -321,7 +351,7 @@ export async function edgeSide(opts: EdgeSideOptions): Promise<EdgeSideReport> {
   const stack = await startStack({ dataDir: scratchDir("bench-campaign-edge"), probes: 0, sweepMs: 2_000, vars: { MXRAY_RATE_LIMIT_PER_MIN: "1000000" }, log: opts.log });
   const report: EdgeSideReport = {
     recipients: N, capacity: opts.capacity, group: opts.group, batchSize: null, absorbed: null, startToCompletedS: null, seedS: 0, ceiling: ceilingFigures,
-    requests: { claims: 0, chunks: 0, retries: 0, batches: 0, redelivered: 0 }, latency: null, idleS: 0, campaign: null, recipientsByStatus: {}, broken,
+    requests: { claims: 0, chunks: 0, retries: 0, batches: 0, redelivered: 0 }, latency: null, idleS: 0, retried: [], cpuPerRecipient: {}, campaign: null, recipientsByStatus: {}, broken,
   };
   try {
     const seedStarted = performance.now();
@@ -337,6 +367,7 @@ export async function edgeSide(opts: EdgeSideOptions): Promise<EdgeSideReport> {
       });
       if (created.status !== 201) throw new Error(`POST /api/v1/campaigns answered ${created.status}: ${JSON.stringify(created.body)}`);
       const id = (created.body as { id: string }).id;
+      const cpuBefore = { children: descendantsCpuMs(), self: process.cpuUsage() };
       const startedAt = performance.now();
       const start = await apiCall(stack, `/api/v1/campaigns/${id}/start`, { method: "POST" });
       if (start.status !== 200) throw new Error(`POST /api/v1/campaigns/${id}/start answered ${start.status}: ${JSON.stringify(start.body)}`);
@@ -363,6 +394,10 @@ export async function edgeSide(opts: EdgeSideOptions): Promise<EdgeSideReport> {
         await new Promise((r) => setTimeout(r, 500)); // polling, as a dashboard would
       }
       if (view?.status === "completed") report.startToCompletedS = (performance.now() - startedAt) / 1000;
+      const cpuAfter = descendantsCpuMs();
+      const self = process.cpuUsage(cpuBefore.self);
+      for (const comm of ["sqld", "workerd", "node"]) report.cpuPerRecipient[comm] = ((cpuAfter.get(comm) ?? 0) - (cpuBefore.children.get(comm) ?? 0)) / N;
+      report.cpuPerRecipient["stand-in"] = (self.user + self.system) / 1000 / N;
       report.campaign = view;
       // The last answers may still be on their way when the poll sees `completed`.
       for (let i = 0; i < 100 && !probe.idle(); i++) await new Promise((r) => setTimeout(r, 100));
@@ -372,6 +407,7 @@ export async function edgeSide(opts: EdgeSideOptions): Promise<EdgeSideReport> {
       report.requests = { claims, chunks, retries, batches, redelivered };
       report.latency = probe.latencies();
       report.idleS = probe.idleSeconds();
+      report.retried = probe.counts.retried;
 
       const { client } = createDb({ url: stack.sqld.url });
       try {
@@ -419,6 +455,9 @@ export function formatEdgeSide(r: EdgeSideReport): string {
     const ms = (p: { p50: number; p99: number }) => `${p.p50.toFixed(0)} / ${p.p99.toFixed(0)} ms`;
     lines.push(`round trips p50 / p99: claim ${ms(r.latency.claim)}, send chunk ${ms(r.latency.chunk)}; the stand-in waited ${r.idleS.toFixed(1)} s with no batch (dispatch)`);
   }
+  const cpu = Object.entries(r.cpuPerRecipient);
+  if (cpu.length) lines.push(`CPU ms per recipient, start to completed: ${cpu.map(([k, v]) => `${k === "node" ? "wrangler dev (node)" : k} ${v.toFixed(2)}`).join(", ")}`);
+  for (const why of r.retried) lines.push(`  retried: ${why}`);
   lines.push(`campaign: ${r.campaign?.status ?? "unseen"}, counts ${JSON.stringify(r.campaign?.counts ?? {})}; recipients by status ${JSON.stringify(r.recipientsByStatus)}`);
   lines.push(`seeding the job's ${r.recipients} rows took ${r.seedS.toFixed(1)} s (not counted)`);
   lines.push(`every recipient accounted for: ${r.broken.length === 0 ? "yes" : "NO"}`);

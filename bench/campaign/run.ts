@@ -8,6 +8,7 @@
 //   npm run bench:campaign [-- --part a|b|both] [-- --recipients 100000] [-- --edge-recipients 1000000]
 //     [-- --batch-size 1000] [-- --inflight 4] [-- --naive 10000] [-- --no-fleet-redis]
 //     [-- --capacity 8] [-- --group 25] [-- --no-ceiling] [-- --timeout-s 3600]
+// BENCH_PROF=<dir> writes the probe's CPU profile (node --cpu-prof) there.
 import { parseArgs } from "node:util";
 import { MAX_SEND_BATCH } from "../../core/contracts.ts";
 import { DEFAULT_GROUP_SIZE } from "../../probe/sending/sendbatch.ts";

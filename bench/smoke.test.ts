@@ -96,6 +96,21 @@ const SMOKES: Smoke[] = [
       /GET \/api\/v1\/account meanwhile .* 5xx 0 \(target 0\)/,
     ],
   },
+  {
+    name: "campaign",
+    args: ["--recipients", "2000", "--batch-size", "250", "--naive", "500", "--edge-recipients", "5000", "--timeout-s", "300"],
+    timeoutS: 480,
+    figures: [
+      /mxray probe\s+naive sender/,
+      row("messages/s", NUMBER, NUMBER),
+      row("connections / message", NUMBER, NUMBER),
+      new RegExp(`mxray vs naive sender: ${NUMBER}x the messages/s`),
+      /every message accounted for: yes/,
+      new RegExp(String.raw`recipients claimed\+recorded/s\s+\d+\s+\d+ \(sqld alone\)`),
+      row("percent of the ceiling", String.raw`\d+%`),
+      /every recipient accounted for: yes/,
+    ],
+  },
 ];
 
 /** `npm run bench:<name> -- <args>` in its own process group (killed whole if it overstays). */

@@ -1155,7 +1155,7 @@ export interface components {
             /** @description Credits added (positive) or taken (negative) */
             delta: number;
             /** @enum {string} */
-            reason: "signup_grant" | "purchase" | "plan_grant" | "job_reserve" | "refund_unknowns" | "single_check" | "single_find" | "refund" | "dispute" | "auto_topup" | "admin_adjustment";
+            reason: "signup_grant" | "purchase" | "plan_grant" | "job_reserve" | "refund_unknowns" | "single_check" | "single_find" | "refund" | "dispute" | "auto_topup" | "admin_adjustment" | "bounce_refund";
             /** @enum {string} */
             kind: "grant" | "purchase" | "reserve" | "settle" | "refund" | "reversal";
             /** @description Who moved the credits: a user id, an API key id, `stripe` or `system` */
@@ -1200,7 +1200,7 @@ export interface components {
              */
             kind: "endpoint" | "zapier";
             url: string;
-            events: ("job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched" | "campaign.completed" | "recipient.unsubscribed")[];
+            events: ("job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched" | "campaign.completed" | "recipient.unsubscribed" | "recipient.bounced" | "recipient.complained")[];
             description: string | null;
             enabled: boolean;
             /**
@@ -1224,11 +1224,11 @@ export interface components {
              * @example https://hooks.example.com/mxray
              */
             url: string;
-            events: ("job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched" | "campaign.completed" | "recipient.unsubscribed")[];
+            events: ("job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched" | "campaign.completed" | "recipient.unsubscribed" | "recipient.bounced" | "recipient.complained")[];
             description?: string;
         };
         WebhookUpdate: {
-            events?: ("job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched" | "campaign.completed" | "recipient.unsubscribed")[];
+            events?: ("job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched" | "campaign.completed" | "recipient.unsubscribed" | "recipient.bounced" | "recipient.complained")[];
             enabled?: boolean;
             description?: string | null;
         };
@@ -1261,10 +1261,10 @@ export interface components {
              */
             target_url: string;
             /**
-             * @description `job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`), `dm.enriched` (data: `{ domain, provider, people: [{ full_name, title, email, verdict, confidence }] }` after a `POST /api/v1/decision-makers`), `campaign.completed` (data: the campaign, as `GET /api/v1/campaigns/{id}`), `recipient.unsubscribed` (data: `{ email, campaign_id, recipient_id, unsubscribed_at }` after a recipient's one-click unsubscribe)
+             * @description `job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`), `dm.enriched` (data: `{ domain, provider, people: [{ full_name, title, email, verdict, confidence }] }` after a `POST /api/v1/decision-makers`), `campaign.completed` (data: the campaign, as `GET /api/v1/campaigns/{id}`), `recipient.unsubscribed` (data: `{ email, campaign_id, recipient_id, unsubscribed_at }` after a recipient's one-click unsubscribe), `recipient.bounced` and `recipient.complained` (data: `{ bounce_id, email, kind, category, status, diagnostic, source, campaign_id, recipient_id, suppressed, refunded_job_id, occurred_at }` for each bounce or complaint read or reported)
              * @enum {string}
              */
-            event: "job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched" | "campaign.completed" | "recipient.unsubscribed";
+            event: "job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched" | "campaign.completed" | "recipient.unsubscribed" | "recipient.bounced" | "recipient.complained";
         };
         Suppression: {
             /**
@@ -3331,8 +3331,8 @@ export interface operations {
     listHookSamples: {
         parameters: {
             query: {
-                /** @description `job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`), `dm.enriched` (data: `{ domain, provider, people: [{ full_name, title, email, verdict, confidence }] }` after a `POST /api/v1/decision-makers`), `campaign.completed` (data: the campaign, as `GET /api/v1/campaigns/{id}`), `recipient.unsubscribed` (data: `{ email, campaign_id, recipient_id, unsubscribed_at }` after a recipient's one-click unsubscribe) */
-                event: "job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched" | "campaign.completed" | "recipient.unsubscribed";
+                /** @description `job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`), `dm.enriched` (data: `{ domain, provider, people: [{ full_name, title, email, verdict, confidence }] }` after a `POST /api/v1/decision-makers`), `campaign.completed` (data: the campaign, as `GET /api/v1/campaigns/{id}`), `recipient.unsubscribed` (data: `{ email, campaign_id, recipient_id, unsubscribed_at }` after a recipient's one-click unsubscribe), `recipient.bounced` and `recipient.complained` (data: `{ bounce_id, email, kind, category, status, diagnostic, source, campaign_id, recipient_id, suppressed, refunded_job_id, occurred_at }` for each bounce or complaint read or reported) */
+                event: "job.completed" | "job.failed" | "job.canceled" | "verification.completed" | "dm.enriched" | "campaign.completed" | "recipient.unsubscribed" | "recipient.bounced" | "recipient.complained";
             };
             header?: never;
             path?: never;

@@ -389,3 +389,103 @@ export const SenderCheckItemSchema = z.object({
 });
 export const SenderCheckAnswerSchema = z.object({ items: z.array(SenderCheckItemSchema) });
 export type SenderCheckAnswer = z.infer<typeof SenderCheckAnswerSchema>;
+
+// ---- Bounces (issue 24): edge ⇄ probe. docs/decisions/010-bounces.md ----
+
+/** A bounce's raw message is kept up to this many characters (its head and report, where the reasons are). */
+export const MAX_BOUNCE_RAW = 32_768;
+/** Messages in one report to the edge: a bounded, signed body, and one write at the edge. */
+export const MAX_MAILBOX_REPORT = 100;
+
+/** A bounce mailbox as a probe reads it; the password sealed under the probe transport key (as RelayWire's). */
+export const MailboxWireSchema = z.object({
+  id: z.string(),
+  host: z.string().min(1).max(253),
+  port: z.number().int().min(1).max(65_535),
+  security: z.enum(RELAY_SECURITIES),
+  username: z.string().max(320),
+  password: z.string(),
+  folder: z.string().min(1).max(200),
+  /** null: recognised messages are flagged ($MxrayProcessed) and left where they are. */
+  processed_folder: z.string().min(1).max(200).nullable(),
+  /** The assignment this probe holds; a report with an older one is refused. */
+  epoch: z.number().int().nonnegative(),
+  /** The cursor: everything at or below last_uid (under this uidvalidity) was read and applied. */
+  uidvalidity: z.number().int().nonnegative().nullable(),
+  last_uid: z.number().int().nonnegative(),
+  /** When someone asked for a read now (POST …/poll), ISO; the probe reads soon after a newer one. */
+  poll_requested_at: z.string().nullable(),
+});
+export type MailboxWire = z.infer<typeof MailboxWireSchema>;
+
+/** The edge's answer to a heartbeat: the bounce mailboxes this probe reads now (none: stop reading all). */
+export const HeartbeatAnswerSchema = z.object({ ok: z.literal(true), mailboxes: z.array(MailboxWireSchema).max(1_000).optional() });
+export type HeartbeatAnswer = z.infer<typeof HeartbeatAnswerSchema>;
+
+/** One recipient of a delivery status notification (RFC 3464 §2.3), as the report gave it. */
+export const BounceRecipientSchema = z.object({
+  email: z.string().max(MAX_EMAIL_LENGTH),
+  /** failed | delayed | delivered | relayed | expanded; null when the report had none (non-standard bounces). */
+  action: z.string().max(32).nullable(),
+  /** RFC 3463 enhanced status, e.g. "5.1.1". */
+  status: z.string().max(16).nullable(),
+  diagnostic: z.string().max(1_000).nullable(),
+  remote_mta: z.string().max(253).nullable(),
+});
+export type BounceRecipient = z.infer<typeof BounceRecipientSchema>;
+
+/**
+ * A message of a bounce mailbox that looks like ours: addressed to a VERP address, or carrying a
+ * campaign message's headers inside. The probe reads and classifies; the edge decides whether it
+ * is ours (the token's MAC, the recipient's account) and what it does.
+ */
+export const ParsedMessageSchema = z.object({
+  uid: z.number().int().positive(),
+  message_id: z.string().max(998).nullable(),
+  /** The message's Date (or arrival), ISO. */
+  date: z.string().nullable(),
+  /** What it is: a bounce of some kind, a complaint, or an auto-reply (RFC 3834: not a bounce, never stored). */
+  kind: z.enum(["hard", "soft", "complaint", "unclassified", "auto_reply"]),
+  recipients: z.array(BounceRecipientSchema).max(100),
+  /** The recipient token of the VERP address it was sent to (core/unsubscribe.ts tokenFromVerp). */
+  token: z.string().max(40).nullable(),
+  /** The returned message's Message-ID (<recipient id>.<campaign id>@…) and its List-Unsubscribe token, when included. */
+  original_message_id: z.string().max(998).nullable(),
+  original_token: z.string().max(40).nullable(),
+  raw: z.string().max(MAX_BOUNCE_RAW),
+  raw_truncated: z.boolean(),
+});
+export type ParsedMessage = z.infer<typeof ParsedMessageSchema>;
+
+/** Probe → edge (POST /internal/probes/bounces, signed): what one read found, and the cursor after it. */
+export const MailboxReportSchema = z.object({
+  mailbox_id: z.string(),
+  epoch: z.number().int().nonnegative(),
+  uidvalidity: z.number().int().nonnegative(),
+  /** Every message at or below this uid has been read: the ones not in `messages` were not ours. */
+  last_uid: z.number().int().nonnegative(),
+  /** Messages read in this step, ours or not (the mailbox's counter). */
+  seen: z.number().int().nonnegative(),
+  messages: z.array(ParsedMessageSchema).max(MAX_MAILBOX_REPORT),
+  /** The read failed (connect, login, folder): why, for the mailbox page; nothing else moves. */
+  error: z.string().max(1_000).nullable(),
+});
+export type MailboxReport = z.infer<typeof MailboxReportSchema>;
+
+/** The edge's answer: the uids confirmed ours (move them to processed_folder, or flag them); `stale`: not yours any more, stop. */
+export const MailboxReportAnswerSchema = z.object({ ours: z.array(z.number().int().positive()), stale: z.boolean() });
+export type MailboxReportAnswer = z.infer<typeof MailboxReportAnswerSchema>;
+
+/** Edge → probe (POST /v1/mailboxes/test, HMAC): connect, upgrade, log in, open the folder; read nothing. */
+export const MailboxTestRequestSchema = z.object({ mailbox: MailboxWireSchema, budget_ms: z.number().int().positive().max(120_000).optional() });
+export const MailboxTestAnswerSchema = z.object({
+  ok: z.boolean(),
+  stage: z.enum(["connect", "tls", "auth", "folder", "done"]),
+  detail: z.string(),
+  /** Messages in the folder, when it opened. */
+  messages: z.number().int().nonnegative().nullable(),
+});
+export type MailboxTestAnswer = z.infer<typeof MailboxTestAnswerSchema>;
+
+/** Edge → probe (POST /v1/mailboxes/poll, HMAC): read this mailbox now; answered when the read is queued. */
+export const MailboxPollRequestSchema = z.object({ mailbox: MailboxWireSchema });

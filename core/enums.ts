@@ -32,11 +32,13 @@ export const LEDGER_REASONS = [
   /** Auto top-up charged the saved card for a pack. */
   "auto_topup",
   "admin_adjustment",
+  /** A hard bounce (5.1.x) contradicted a `deliverable` verdict within 30 days: that check's credit back (issue 24). */
+  "bounce_refund",
 ] as const;
 export type LedgerReason = (typeof LEDGER_REASONS)[number];
 
 /** What an account can subscribe to; `webhook.test` is sent on demand only (POST /webhooks/:id/test). */
-export const WEBHOOK_EVENT_TYPES = ["job.completed", "job.failed", "job.canceled", "verification.completed", "dm.enriched", "campaign.completed", "recipient.unsubscribed"] as const;
+export const WEBHOOK_EVENT_TYPES = ["job.completed", "job.failed", "job.canceled", "verification.completed", "dm.enriched", "campaign.completed", "recipient.unsubscribed", "recipient.bounced", "recipient.complained"] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** An endpoint made through the API or the app, or a Zapier REST hook (one event). */
@@ -79,3 +81,26 @@ export type RelaySecurity = (typeof RELAY_SECURITIES)[number];
 /** The customer's statement of why these people may be mailed. */
 export const CONSENT_BASES = ["opt_in", "existing_customers"] as const;
 export type ConsentBasis = (typeof CONSENT_BASES)[number];
+
+// Bounces (issue 24).
+
+/**
+ * What a bounce says about its address: `hard` (failed with 5.x.x: suppressed at once), `soft`
+ * (delayed, or 4.x.x: scored), `complaint` (an RFC 5965 feedback report: suppressed at once), or
+ * `unclassified` (ours, but no rule could read it: kept visible, never guessed hard). Auto-replies
+ * (RFC 3834) are not bounces and are never stored.
+ */
+export const BOUNCE_KINDS = ["hard", "soft", "complaint", "unclassified"] as const;
+export type BounceKind = (typeof BOUNCE_KINDS)[number];
+
+/**
+ * Why, in RFC 3463's terms: `mailbox` (5.1.x: the address is wrong; only this contradicts a
+ * `deliverable` verdict), `mailbox_full` (x.2.2), `policy` (x.7.x: the message or the sender was
+ * refused, not the address), `system` (network, routing, protocol, content), `other`.
+ */
+export const BOUNCE_CATEGORIES = ["mailbox", "mailbox_full", "policy", "system", "other"] as const;
+export type BounceCategory = (typeof BOUNCE_CATEGORIES)[number];
+
+/** Where a bounce came from: a bounce mailbox read over IMAP, or POST /api/v1/bounces. */
+export const BOUNCE_SOURCES = ["imap", "api"] as const;
+export type BounceSource = (typeof BOUNCE_SOURCES)[number];

@@ -82,6 +82,54 @@ export const SAMPLE_RECIPIENT_UNSUBSCRIBED: RecipientUnsubscribed = {
   unsubscribed_at: "2025-03-15T10:02:41.000Z",
 };
 
+/**
+ * A `recipient.bounced` or `recipient.complained` event's data (issue 24): one bounce of one
+ * address, what it said, and whether it gave back the credit of a `deliverable` verdict.
+ */
+export interface RecipientBounced {
+  bounce_id: string;
+  email: string;
+  kind: "hard" | "soft" | "complaint" | "unclassified";
+  /** mailbox | mailbox_full | policy | system | other (core/enums.ts BOUNCE_CATEGORIES); null for complaints. */
+  category: string | null;
+  /** RFC 3463 enhanced status, e.g. "5.1.1". */
+  status: string | null;
+  diagnostic: string | null;
+  source: "imap" | "api";
+  /** The campaign and recipient row it came back for, when known. */
+  campaign_id: string | null;
+  recipient_id: number | null;
+  suppressed: boolean;
+  /** The job whose `deliverable` verdict this bounce contradicted (a credit went back), else null. */
+  refunded_job_id: string | null;
+  occurred_at: string;
+}
+
+export const SAMPLE_RECIPIENT_BOUNCED: RecipientBounced = {
+  bounce_id: "bnc_8q2m0c1x7d4kz9t3vw5a",
+  email: "ada@example.com",
+  kind: "hard",
+  category: "mailbox",
+  status: "5.1.1",
+  diagnostic: "smtp; 550 5.1.1 <ada@example.com>: Recipient address rejected: User unknown",
+  source: "imap",
+  campaign_id: "cmp_5t0kq8zp1m0avw2xbycd",
+  recipient_id: 4_211,
+  suppressed: true,
+  refunded_job_id: "job_7d1x3c9m2q0z8kt4wv6b",
+  occurred_at: "2025-03-15T10:04:12.000Z",
+};
+
+export const SAMPLE_RECIPIENT_COMPLAINED: RecipientBounced = {
+  ...SAMPLE_RECIPIENT_BOUNCED,
+  bounce_id: "bnc_3f9k2w0p8x1m7c4zq6ta",
+  kind: "complaint",
+  category: null,
+  status: null,
+  diagnostic: null,
+  refunded_job_id: null,
+};
+
 /** A `campaign.completed` event's data: the campaign as GET /api/v1/campaigns/{id} answers it (edge/campaigns/views.ts). */
 export const SAMPLE_CAMPAIGN = {
   id: "cmp_5t0kq8zp1m0avw2xbycd",

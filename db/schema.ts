@@ -2,10 +2,13 @@
 // of the edge filters on it. Times are Unix milliseconds. Generate migrations with
 // `npm run db:generate` after a change here.
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { KEY_MODES } from "../core/apikeys.ts";
 import {
   ACCOUNT_KINDS,
+  BOUNCE_CATEGORIES,
+  BOUNCE_KINDS,
+  BOUNCE_SOURCES,
   CAMPAIGN_STATUSES,
   CONSENT_BASES,
   JOB_KINDS,
@@ -35,6 +38,9 @@ export const accounts = sqliteTable("accounts", {
   /** An operator disabled it (/admin, issue 13): keys refused, members see why, its batches wait. */
   disabledAt: integer("disabled_at"),
   disabledReason: text("disabled_reason"),
+  /** Soft bounces (issue 24): the score that suppresses an address, and the quiet days that reset it. */
+  softBounceThreshold: real("soft_bounce_threshold").notNull().default(3),
+  softBounceResetDays: integer("soft_bounce_reset_days").notNull().default(30),
   createdAt: integer("created_at").notNull().default(now),
 });
 
@@ -626,6 +632,9 @@ export const campaignRecipients = sqliteTable(
     queueId: text("queue_id"),
     reply: text("reply"),
     unsubscribedAt: integer("unsubscribed_at"),
+    /** The first hard bounce or complaint that came back for this message (issue 24); the bounce row has the rest. */
+    bouncedAt: integer("bounced_at"),
+    bounceKind: text("bounce_kind", { enum: BOUNCE_KINDS }),
     updatedAt: integer("updated_at").notNull().default(now),
   },
   (t) => [
@@ -674,4 +683,111 @@ export const suppressions = sqliteTable(
     createdAt: integer("created_at").notNull().default(now),
   },
   (t) => [primaryKey({ columns: [t.accountId, t.email] }), index("suppressions_account_created").on(t.accountId, t.createdAt)],
+);
+
+/**
+ * A customer's bounce mailbox (issue 24), read over IMAP by one probe at a time. The password is
+ * sealed like a relay's (purpose "mailbox.password"). `probe_id` + `epoch` are the assignment:
+ * each (re)assignment bumps the epoch, and a report carrying an older epoch is refused, so a
+ * probe thought dead cannot apply anything after its successor took over. `uidvalidity` +
+ * `last_uid` are the cursor (RFC 9051 §2.3.1.1): every message at or below it was read and
+ * applied, and the cursor moves in the same write as the bounces it read. Written only by edge/bounces.
+ */
+export const bounceMailboxes = sqliteTable(
+  "bounce_mailboxes",
+  {
+    id: text("id").primaryKey(), // bmx_…
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    host: text("host").notNull(),
+    port: integer("port").notNull(),
+    security: text("security", { enum: RELAY_SECURITIES }).notNull(),
+    username: text("username").notNull(),
+    /** Sealed (`v1.…`) for purpose "mailbox.password" and this row. */
+    password: text("password").notNull(),
+    folder: text("folder").notNull().default("INBOX"),
+    /** Where recognised messages go; null: they stay and are flagged ($MxrayProcessed) instead. */
+    processedFolder: text("processed_folder"),
+    probeId: text("probe_id"),
+    epoch: integer("epoch").notNull().default(0),
+    assignedAt: integer("assigned_at"),
+    uidvalidity: integer("uidvalidity"),
+    lastUid: integer("last_uid").notNull().default(0),
+    /** POST …/poll asks for a read before the next scheduled one. */
+    pollRequestedAt: integer("poll_requested_at"),
+    lastPolledAt: integer("last_polled_at"),
+    lastError: text("last_error"),
+    /** Messages read, and how many of them were ours (bounces, complaints, auto-replies to campaigns). */
+    messagesSeen: integer("messages_seen").notNull().default(0),
+    messagesOurs: integer("messages_ours").notNull().default(0),
+    testedAt: integer("tested_at"),
+    testOk: integer("test_ok", { mode: "boolean" }),
+    testDetail: text("test_detail"),
+    createdAt: integer("created_at").notNull().default(now),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [index("bounce_mailboxes_account").on(t.accountId, t.createdAt), index("bounce_mailboxes_probe").on(t.probeId)],
+);
+
+/**
+ * One bounce of one address (a report naming three recipients is three rows). `dedupe_key` makes
+ * a message read twice, or a bounce posted twice, one row. `refund_job_id` + `refund_normalized`
+ * name the verification a hard 5.1.x bounce contradicted; unique, so that credit comes back once
+ * however many bounces (IMAP and API) report it. Written only by edge/bounces.
+ */
+export const bounces = sqliteTable(
+  "bounces",
+  {
+    id: text("id").primaryKey(), // bnc_…
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    /** Lower-cased address (as suppressions and job_emails.normalized). */
+    email: text("email").notNull(),
+    kind: text("kind", { enum: BOUNCE_KINDS }).notNull(),
+    category: text("category", { enum: BOUNCE_CATEGORIES }),
+    /** RFC 3464 fields of this recipient: Action, Status (RFC 3463 x.y.z), Diagnostic-Code, Remote-MTA. */
+    action: text("action"),
+    status: text("status"),
+    diagnostic: text("diagnostic"),
+    remoteMta: text("remote_mta"),
+    source: text("source", { enum: BOUNCE_SOURCES }).notNull(),
+    campaignId: text("campaign_id"),
+    recipientId: integer("recipient_id"),
+    mailboxId: text("mailbox_id"),
+    /** imap:{mailbox}:{uidvalidity}:{uid}:{email}, or api:{…} (edge/bounces). */
+    dedupeKey: text("dedupe_key").notNull(),
+    /** The message as read (bounded, edge/bounces), so a person can see why; null for API bounces. */
+    raw: text("raw"),
+    rawTruncated: integer("raw_truncated", { mode: "boolean" }).notNull().default(false),
+    refundJobId: text("refund_job_id"),
+    refundNormalized: text("refund_normalized"),
+    /** The contradicted verification's MX and the probe that asked it: accuracy per provider and probe. */
+    verifiedMx: text("verified_mx"),
+    verifiedProbeId: text("verified_probe_id"),
+    occurredAt: integer("occurred_at").notNull(),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [
+    uniqueIndex("bounces_dedupe").on(t.accountId, t.dedupeKey),
+    uniqueIndex("bounces_refund").on(t.refundJobId, t.refundNormalized),
+    index("bounces_account_created").on(t.accountId, t.createdAt),
+    index("bounces_account_email").on(t.accountId, t.email),
+    index("bounces_recipient").on(t.campaignId, t.recipientId),
+  ],
+);
+
+/**
+ * Soft bounces score as mailing lists do: +0.5 at most once a UTC day; reaching the account's
+ * threshold suppresses; `soft_bounce_reset_days` quiet days start the score again. Written only by edge/bounces.
+ */
+export const softBounceScores = sqliteTable(
+  "soft_bounce_scores",
+  {
+    accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    email: text("email").notNull(),
+    score: real("score").notNull(),
+    /** The UTC day (Unix ms / 86,400,000, floored) of the last soft bounce that counted. */
+    lastDay: integer("last_day").notNull(),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.email] })],
 );

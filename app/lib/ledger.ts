@@ -13,6 +13,7 @@ export const LEDGER_REASON_LABEL: Record<LedgerReason, string> = {
   dispute: "Payment disputed",
   auto_topup: "Auto top-up",
   admin_adjustment: "Adjustment",
+  bounce_refund: "Refund: a deliverable address bounced",
 };
 
 export const reasonLabel = (reason: string) => LEDGER_REASON_LABEL[reason as LedgerReason] ?? reason;

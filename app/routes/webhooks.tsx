@@ -23,6 +23,8 @@ const EVENT_HINT: Record<(typeof WEBHOOK_EVENT_TYPES)[number], string> = {
   "dm.enriched": "a domain's decision makers were listed and their addresses looked for",
   "campaign.completed": "a campaign finished sending",
   "recipient.unsubscribed": "a recipient unsubscribed (one click, or the page)",
+  "recipient.bounced": "a campaign message bounced (hard, soft or unreadable)",
+  "recipient.complained": "a recipient marked a campaign message as spam (a feedback report)",
 };
 
 export async function loader(args: LoaderFunctionArgs) {

@@ -1,6 +1,6 @@
 // What Zapier shows while a zap is set up (GET /api/v1/hooks/samples, its `performList`).
 import { and, desc, eq, sql } from "drizzle-orm";
-import { SAMPLE_CAMPAIGN, SAMPLE_DM_ENRICHED, SAMPLE_JOB, SAMPLE_RECIPIENT_UNSUBSCRIBED, SAMPLE_RESULT } from "../../core/samples.ts";
+import { SAMPLE_CAMPAIGN, SAMPLE_DM_ENRICHED, SAMPLE_JOB, SAMPLE_RECIPIENT_BOUNCED, SAMPLE_RECIPIENT_COMPLAINED, SAMPLE_RECIPIENT_UNSUBSCRIBED, SAMPLE_RESULT } from "../../core/samples.ts";
 import type { WebhookEventType } from "../../core/enums.ts";
 import { campaigns, jobs, webhookEvents } from "../../db/schema.ts";
 import { campaignView } from "../campaigns/views.ts";
@@ -15,6 +15,8 @@ const EVENT_SAMPLES: Record<Exclude<WebhookEventType, JobEventType>, unknown> = 
   "dm.enriched": SAMPLE_DM_ENRICHED,
   "campaign.completed": SAMPLE_CAMPAIGN,
   "recipient.unsubscribed": SAMPLE_RECIPIENT_UNSUBSCRIBED,
+  "recipient.bounced": SAMPLE_RECIPIENT_BOUNCED,
+  "recipient.complained": SAMPLE_RECIPIENT_COMPLAINED,
 };
 
 const isJobEvent = (type: WebhookEventType): type is JobEventType => type.startsWith("job.");

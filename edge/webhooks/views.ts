@@ -11,7 +11,7 @@ export type EndpointKind = EndpointRow["kind"];
 export const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export const WebhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES).meta({
-  description: "`job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`), `dm.enriched` (data: `{ domain, provider, people: [{ full_name, title, email, verdict, confidence }] }` after a `POST /api/v1/decision-makers`), `campaign.completed` (data: the campaign, as `GET /api/v1/campaigns/{id}`), `recipient.unsubscribed` (data: `{ email, campaign_id, recipient_id, unsubscribed_at }` after a recipient's one-click unsubscribe)",
+  description: "`job.completed`, `job.failed`, `job.canceled` (data: the job, as `GET /api/v1/jobs/{id}`), `verification.completed` (data: the result of a `POST /api/v1/verify`), `dm.enriched` (data: `{ domain, provider, people: [{ full_name, title, email, verdict, confidence }] }` after a `POST /api/v1/decision-makers`), `campaign.completed` (data: the campaign, as `GET /api/v1/campaigns/{id}`), `recipient.unsubscribed` (data: `{ email, campaign_id, recipient_id, unsubscribed_at }` after a recipient's one-click unsubscribe), `recipient.bounced` and `recipient.complained` (data: `{ bounce_id, email, kind, category, status, diagnostic, source, campaign_id, recipient_id, suppressed, refunded_job_id, occurred_at }` for each bounce or complaint read or reported)",
 });
 
 export const EndpointViewSchema = z.object({

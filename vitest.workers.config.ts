@@ -58,6 +58,12 @@ export default defineConfig({
       // Send dispatch and the campaigns' sweeper act on every send batch and probe: a database of their own.
       const campaignsDb = await startSqld({ dataDir: scratchDir("workers-campaigns") });
       await migrateDb(campaignsDb.url);
+      // A probe's heartbeat takes every bounce mailbox no live probe reads: the mailbox API's tests
+      // and the assignment's get a database each.
+      const mailboxesDb = await startSqld({ dataDir: scratchDir("workers-mailboxes") });
+      await migrateDb(mailboxesDb.url);
+      const assignDb = await startSqld({ dataDir: scratchDir("workers-mailbox-assign") });
+      await migrateDb(assignDb.url);
       const redis = await startRedis();
       const upstash = await startUpstashBridge({ redisPort: redis.port, redisPassword: redis.password, token: "test-upstash-token" });
       const standInProbe = await startStandInProbe({ secret: TEST_PROBE_SECRET });
@@ -89,6 +95,8 @@ export default defineConfig({
             RELAYS_TEST_DATABASE_URL: relaysDb.url,
             SENDERS_TEST_DATABASE_URL: sendersDb.url,
             CAMPAIGNS_TEST_DATABASE_URL: campaignsDb.url,
+            BOUNCE_MAILBOXES_TEST_DATABASE_URL: mailboxesDb.url,
+            MAILBOX_ASSIGN_TEST_DATABASE_URL: assignDb.url,
             UPSTASH_REDIS_REST_URL: upstash.url,
             UPSTASH_REDIS_REST_TOKEN: upstash.token,
             STANDIN_PROBE_URL: standInProbe.url,

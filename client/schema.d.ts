@@ -538,6 +538,98 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/bounce-mailboxes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List bounce mailboxes, newest first
+         * @description Every bounce mailbox of the account, with the probe reading it and its last read; passwords are never listed.
+         */
+        get: operations["listBounceMailboxes"];
+        put?: never;
+        /**
+         * Add a bounce mailbox
+         * @description The IMAP mailbox where the account's bounces arrive (the bounce domain's mailbox, or a catch-all for it). A probe reads it every few minutes: messages recognised as bounces, complaints or auto-replies to campaign mail are moved to `processed_folder` (or flagged), anything else is left exactly as it was, and nothing is ever deleted. The password is stored encrypted and never returned. Test it with `POST /api/v1/bounce-mailboxes/{id}/test`.
+         */
+        post: operations["createBounceMailbox"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bounce-mailboxes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a bounce mailbox
+         * @description The mailbox, whether a password is set (`has_password`), the probe reading it, its last read and its last test.
+         */
+        get: operations["getBounceMailbox"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a bounce mailbox
+         * @description Deletes the mailbox and its stored password; its probe stops reading it at its next heartbeat. The bounces already read from it stay. Nothing in the mailbox itself changes.
+         */
+        delete: operations["deleteBounceMailbox"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a bounce mailbox
+         * @description Changes any field; the mailbox is checked as a whole with the fields it keeps. Its probe reads with the new settings from its next heartbeat (within seconds). A different host, username or folder is a different mailbox: it is read from its first message.
+         */
+        patch: operations["updateBounceMailbox"];
+        trace?: never;
+    };
+    "/api/v1/bounce-mailboxes/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test a bounce mailbox
+         * @description A probe connects to the IMAP server, upgrades the connection (TLS or STARTTLS), logs in, opens the folder and logs out, reading and changing nothing. The outcome is also kept on the mailbox (`tested_at`, `test_ok`, `test_detail`). A mailbox that fails still answers 200, with `ok: false` and how far it got. At most 30 tests an hour per account.
+         */
+        post: operations["testBounceMailbox"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bounce-mailboxes/{id}/poll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Read a bounce mailbox now
+         * @description Asks the probe that reads the mailbox (one is given it first if none does) to read it now instead of at its next scheduled read (every few minutes). Answered as soon as the read is queued: its outcome shows on the mailbox (`last_polled_at`, `last_error`, `messages_seen`).
+         */
+        post: operations["pollBounceMailbox"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/senders": {
         parameters: {
             query?: never;
@@ -1168,7 +1260,7 @@ export interface components {
             /** @description Increases with each entry written */
             id: number;
             /** @enum {string} */
-            action: "sign_in.succeeded" | "sign_in.failed" | "api_key.created" | "api_key.revoked" | "member.added" | "member.role_changed" | "member.removed" | "job.created" | "job.canceled" | "job.deleted" | "billing.checkout_started" | "billing.auto_topup_changed" | "billing.credits_granted" | "billing.credits_taken_back" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.secret_rotated" | "admin.credits_adjusted" | "admin.account_disabled" | "admin.account_enabled" | "suppression.added" | "suppression.removed" | "suppression.imported" | "relay.created" | "relay.updated" | "relay.deleted" | "relay.tested" | "sender.created" | "sender.confirmed" | "sender.deleted" | "template.created" | "template.updated" | "template.deleted" | "campaign.created" | "campaign.started" | "campaign.paused" | "campaign.resumed" | "campaign.canceled";
+            action: "sign_in.succeeded" | "sign_in.failed" | "api_key.created" | "api_key.revoked" | "member.added" | "member.role_changed" | "member.removed" | "job.created" | "job.canceled" | "job.deleted" | "billing.checkout_started" | "billing.auto_topup_changed" | "billing.credits_granted" | "billing.credits_taken_back" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.secret_rotated" | "admin.credits_adjusted" | "admin.account_disabled" | "admin.account_enabled" | "suppression.added" | "suppression.removed" | "suppression.imported" | "relay.created" | "relay.updated" | "relay.deleted" | "relay.tested" | "sender.created" | "sender.confirmed" | "sender.deleted" | "template.created" | "template.updated" | "template.deleted" | "campaign.created" | "campaign.started" | "campaign.paused" | "campaign.resumed" | "campaign.canceled" | "bounce_mailbox.created" | "bounce_mailbox.updated" | "bounce_mailbox.deleted" | "bounce_mailbox.tested";
             /** @description A user id, an API key id (`key_…`), `dev_key`, `stripe` or `system` */
             actor: string;
             /** @description What was acted on: a job, key, member, webhook or Stripe object id */
@@ -1487,6 +1579,185 @@ export interface components {
                 enhanced: string | null;
                 message: string;
             } | null;
+        };
+        BounceMailbox: {
+            /** @example bmx_0d3kq8zp1m0avw2xbycd */
+            id: string;
+            /** @example Bounces at Fastmail */
+            name: string;
+            /** @example imap.fastmail.com */
+            host: string;
+            /** @example 993 */
+            port: number;
+            /**
+             * @description `tls`: TLS from the first byte (RFC 8314), usually port 993; `starttls`: plain connection upgraded with STARTTLS (RFC 9051 §6.2.1), usually 143; `none`: no TLS, never over the internet (local servers only)
+             * @enum {string}
+             */
+            security: "starttls" | "tls" | "none";
+            /** @example bounces@news.example.com */
+            username: string;
+            /** @description A password is stored (encrypted); it is never returned */
+            has_password: boolean;
+            /**
+             * @description The folder read for bounces
+             * @example INBOX
+             */
+            folder: string;
+            /**
+             * @description Where messages recognised as ours are moved; null: they stay and are flagged `$MxrayProcessed`. Nothing else is ever moved, flagged or deleted
+             * @example mxray-processed
+             */
+            processed_folder: string | null;
+            /**
+             * @description The probe that reads the mailbox now; null until one takes it (within a heartbeat)
+             * @example prb_fra1
+             */
+            probe_id: string | null;
+            /** Format: date-time */
+            assigned_at: string | null;
+            /**
+             * Format: date-time
+             * @description The last read the probe reported
+             */
+            last_polled_at: string | null;
+            /**
+             * @description Why the last read failed; null when it worked
+             * @example NO [AUTHENTICATIONFAILED] Authentication failed.
+             */
+            last_error: string | null;
+            /**
+             * @description Messages read so far
+             * @example 1204
+             */
+            messages_seen: number;
+            /**
+             * @description Of them, recognised as ours: bounces, complaints and auto-replies to campaign mail
+             * @example 87
+             */
+            messages_ours: number;
+            /**
+             * Format: date-time
+             * @description The last `POST /api/v1/bounce-mailboxes/{id}/test`
+             */
+            tested_at: string | null;
+            test_ok: boolean | null;
+            /** @example INBOX opened: 12 messages */
+            test_detail: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
+         * @example {
+         *       "name": "Bounces at Fastmail",
+         *       "host": "imap.fastmail.com",
+         *       "security": "tls",
+         *       "username": "bounces@news.example.com",
+         *       "password": "app-password-for-mxray",
+         *       "folder": "INBOX",
+         *       "processed_folder": "mxray-processed"
+         *     }
+         */
+        BounceMailboxCreate: {
+            /**
+             * @description Default: `{username} on {host}`
+             * @example Bounces at Fastmail
+             */
+            name?: string;
+            /**
+             * @description A host name or an IP address on the public internet (no loopback, private, link-local or internal name such as `localhost` or `*.internal`)
+             * @example imap.fastmail.com
+             */
+            host: string;
+            /**
+             * @description Default: 993 for `tls`, 143 for `starttls` and `none`
+             * @example 993
+             */
+            port?: number;
+            /**
+             * @description `tls`: TLS from the first byte (RFC 8314), usually port 993; `starttls`: plain connection upgraded with STARTTLS (RFC 9051 §6.2.1), usually 143; `none`: no TLS, never over the internet (local servers only)
+             * @enum {string}
+             */
+            security: "starttls" | "tls" | "none";
+            /** @example bounces@news.example.com */
+            username: string;
+            /**
+             * @description Stored encrypted and never returned (`has_password`). An app password, where the provider offers them
+             * @example app-password-for-mxray
+             */
+            password: string;
+            /**
+             * @description The folder read for bounces (default `INBOX`)
+             * @example INBOX
+             */
+            folder?: string;
+            /**
+             * @description Where messages recognised as ours are moved (default `mxray-processed`); null: they stay and are flagged `$MxrayProcessed`. Not the folder read
+             * @example mxray-processed
+             */
+            processed_folder?: string | null;
+        };
+        /**
+         * @example {
+         *       "password": "the-new-app-password",
+         *       "processed_folder": null
+         *     }
+         */
+        BounceMailboxUpdate: {
+            /**
+             * @description Default: `{username} on {host}`
+             * @example Bounces at Fastmail
+             */
+            name?: string;
+            /**
+             * @description A host name or an IP address on the public internet (no loopback, private, link-local or internal name such as `localhost` or `*.internal`)
+             * @example imap.fastmail.com
+             */
+            host?: string;
+            /**
+             * @description Default: 993 for `tls`, 143 for `starttls` and `none`
+             * @example 993
+             */
+            port?: number;
+            /**
+             * @description `tls`: TLS from the first byte (RFC 8314), usually port 993; `starttls`: plain connection upgraded with STARTTLS (RFC 9051 §6.2.1), usually 143; `none`: no TLS, never over the internet (local servers only)
+             * @enum {string}
+             */
+            security?: "starttls" | "tls" | "none";
+            /** @example bounces@news.example.com */
+            username?: string;
+            /**
+             * @description A string replaces it, absent keeps it
+             * @example app-password-for-mxray
+             */
+            password?: string;
+            /**
+             * @description The folder read for bounces (default `INBOX`)
+             * @example INBOX
+             */
+            folder?: string;
+            /**
+             * @description Where messages recognised as ours are moved (default `mxray-processed`); null: they stay and are flagged `$MxrayProcessed`. Not the folder read
+             * @example mxray-processed
+             */
+            processed_folder?: string | null;
+        };
+        /**
+         * @description How far the probe got with the mailbox (`connect`, `tls`, `auth`, `folder`, or `done` when the folder opened), the server's last words, and the folder's message count; nothing was read or changed
+         * @example {
+         *       "ok": true,
+         *       "stage": "done",
+         *       "detail": "INBOX opened: 12 messages",
+         *       "messages": 12
+         *     }
+         */
+        BounceMailboxTest: {
+            ok: boolean;
+            /** @enum {string} */
+            stage: "connect" | "tls" | "auth" | "folder" | "done";
+            detail: string;
+            messages: number | null;
         };
         SenderWithConfirmation: {
             /** @example snd_0d3kq8zp1m0avw2xbycd */
@@ -3989,6 +4260,404 @@ export interface operations {
                 };
             };
             /** @description No probe is online, or none answered (`probe_unavailable`); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listBounceMailboxes: {
+        parameters: {
+            query?: {
+                /** @description Bounce mailboxes per page (1–100) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of bounce mailboxes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["BounceMailbox"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description A `limit` out of range or a cursor not from this API (`validation_failed`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createBounceMailbox: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BounceMailboxCreate"];
+            };
+        };
+        responses: {
+            /** @description The mailbox */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BounceMailbox"];
+                };
+            };
+            /** @description `validation_failed` (a bad body or field, e.g. `security: none`, a folder name with a line break, `processed_folder` the same as `folder`), or `host_not_allowed` (a loopback, private or internal host) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getBounceMailbox: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The mailbox */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BounceMailbox"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such bounce mailbox for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteBounceMailbox: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such bounce mailbox for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateBounceMailbox: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BounceMailboxUpdate"];
+            };
+        };
+        responses: {
+            /** @description The mailbox as changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BounceMailbox"];
+                };
+            };
+            /** @description `validation_failed` (a bad body or field, e.g. `security: none`, a folder name with a line break, `processed_folder` the same as `folder`), or `host_not_allowed` (a loopback, private or internal host) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such bounce mailbox for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    testBounceMailbox: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the probe found */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BounceMailboxTest"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such bounce mailbox for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The stored password can no longer be read (`conflict`): set it again */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`): the API key's rate, or this hour's mailbox tests of the account are used; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No probe is online, or none answered (`probe_unavailable`); see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pollBounceMailbox: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The read is asked for; the mailbox */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BounceMailbox"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such bounce mailbox for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The stored password can no longer be read (`conflict`): set it again */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No probe is online to read it (`probe_unavailable`): the first probe that takes the mailbox reads it; see Retry-After */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -8,20 +8,27 @@
 //   /ok/<id>/v1/messages     accepted by the first relay with a queue id, unless `to` starts with "refused." (550)
 //   /ok/<id>/v1/dns/sender-check  a checklist: SPF, DKIM (fails without a selector), DMARC (p=none,
 //                            a warning, for a domain starting with "weak."), bounce MX
+//   /ok/<id>/v1/mailboxes/test  logged in and opened the folder, unless the username is "bad-auth"
+//                            (refused at auth), the host starts with "refused." (fails at connect)
+//                            or the folder is "Missing" (no such folder)
+//   /ok/<id>/v1/mailboxes/poll  queued
 //   /error/<id>/…            503, as a probe draining or failing does
 //   /garbage/<id>/…          200 with a body that is no answer
 //   /hang/<id>/…             never answers (the client's timeout must end it)
 // GET /calls?email=… says how many signed checks of that address reached it, any path.
 // GET /received?route=v1/messages&key=… the signed requests' bodies that route took, by key: the
-// relay id (relays/test), `to` (messages) or the domain (dns/sender-check).
+// relay id (relays/test), `to` (messages), the domain (dns/sender-check) or the mailbox id (mailboxes/*).
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { z } from "zod";
 import {
+  MailboxPollRequestSchema,
+  MailboxTestRequestSchema,
   MessageRequestSchema,
   RelayTestRequestSchema,
   SenderCheckRequestSchema,
   VerifyRequestSchema,
+  type MailboxTestAnswer,
   type MessageAnswer,
   type RelayTestAnswer,
   type Result,
@@ -57,6 +64,15 @@ function relayTestFor(request: z.infer<typeof RelayTestRequestSchema>): RelayTes
   return { ok: true, stage: "done", detail: "235 2.7.0 Authentication successful", reply: { code: 235, enhanced: "2.7.0", message: "Authentication successful" } };
 }
 
+function mailboxTestFor(request: z.infer<typeof MailboxTestRequestSchema>): MailboxTestAnswer {
+  const { mailbox } = request;
+  if (mailbox.host.startsWith("refused.")) return { ok: false, stage: "connect", detail: `connect ECONNREFUSED ${mailbox.host}:${mailbox.port}`, messages: null };
+  // RFC 5530 response codes, as Dovecot words them.
+  if (mailbox.username === "bad-auth") return { ok: false, stage: "auth", detail: "NO [AUTHENTICATIONFAILED] Authentication failed.", messages: null };
+  if (mailbox.folder === "Missing") return { ok: false, stage: "folder", detail: "NO [NONEXISTENT] Mailbox doesn't exist: Missing", messages: null };
+  return { ok: true, stage: "done", detail: `${mailbox.folder} opened: 12 messages`, messages: 12 };
+}
+
 let queued = 0;
 function messageFor(request: z.infer<typeof MessageRequestSchema>): MessageAnswer {
   const relayId = request.relays[0]!.id;
@@ -89,6 +105,8 @@ const ROUTES = {
   "v1/relays/test": { schema: RelayTestRequestSchema, key: (r: z.infer<typeof RelayTestRequestSchema>) => r.relay.id, answer: relayTestFor },
   "v1/messages": { schema: MessageRequestSchema, key: (r: z.infer<typeof MessageRequestSchema>) => r.to, answer: messageFor },
   "v1/dns/sender-check": { schema: SenderCheckRequestSchema, key: (r: z.infer<typeof SenderCheckRequestSchema>) => r.domain, answer: senderCheckFor },
+  "v1/mailboxes/test": { schema: MailboxTestRequestSchema, key: (r: z.infer<typeof MailboxTestRequestSchema>) => r.mailbox.id, answer: mailboxTestFor },
+  "v1/mailboxes/poll": { schema: MailboxPollRequestSchema, key: (r: z.infer<typeof MailboxPollRequestSchema>) => r.mailbox.id, answer: () => ({ queued: true }) },
 } as const;
 type SendingRoute = keyof typeof ROUTES;
 

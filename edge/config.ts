@@ -66,6 +66,8 @@ export const ConfigSchema = z.object({
   MXRAY_DISPATCH_ORDER: z.enum(["fair", "fifo"]).default("fair"),
   /** A probe silent for this long is marked dead and gets no work. */
   MXRAY_PROBE_DEAD_MS: ms(90_000),
+  /** Bounce mailboxes one probe takes at most on its heartbeats (edge/bounces/assign.ts); more wait for another probe. */
+  MXRAY_MAILBOXES_PER_PROBE: z.coerce.number().int().min(1).max(1_000).default(50),
   MXRAY_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(80 * 1024 * 1024),
   /** Clerk signs people in when both keys are set; otherwise the local sign-in does. */
   CLERK_SECRET_KEY: z.string().optional(),

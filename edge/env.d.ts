@@ -41,6 +41,7 @@ declare namespace Cloudflare {
     MXRAY_LEASE_MS?: string;
     MXRAY_DISPATCH_ORDER?: string;
     MXRAY_PROBE_DEAD_MS?: string;
+    MXRAY_MAILBOXES_PER_PROBE?: string;
     MXRAY_MAX_UPLOAD_BYTES?: string;
     MXRAY_VERIFY_CACHE_S?: string;
     /** "1": relays may name loopback and private hosts (the local relay sink, test networks). */
@@ -63,6 +64,9 @@ declare namespace Cloudflare {
     SENDERS_TEST_DATABASE_URL?: string;
     /** Tests only: a database of its own for the campaigns' dispatch and sweeper tests (they act on every send batch). */
     CAMPAIGNS_TEST_DATABASE_URL?: string;
+    /** Tests only: databases of their own for the bounce mailbox tests (a heartbeat takes every unassigned mailbox). */
+    BOUNCE_MAILBOXES_TEST_DATABASE_URL?: string;
+    MAILBOX_ASSIGN_TEST_DATABASE_URL?: string;
     /** Tests only: a loopback webhook receiver (e2e/standin-receiver.ts). */
     STANDIN_RECEIVER_URL?: string;
     /** Tests only: a Stripe stand-in with no Prices set up (vitest.workers.config.ts). */

@@ -106,6 +106,8 @@ export function standInProbeClient(answer: (email: string, attempt: number) => P
     testRelay: async () => NOT_SCRIPTED,
     sendMessage: async () => NOT_SCRIPTED,
     checkSender: async () => NOT_SCRIPTED,
+    testMailbox: async () => NOT_SCRIPTED,
+    pollMailbox: async () => NOT_SCRIPTED,
   };
 }
 
@@ -144,6 +146,6 @@ export async function standInProbesAt(bindings: Env, ...modes: string[]): Promis
 }
 
 /** The bodies of the signed requests the stand-in probe took on `route` (e.g. "v1/messages") under `key`. */
-export async function receivedByStandIn<T>(route: "v1/relays/test" | "v1/messages" | "v1/dns/sender-check", key: string): Promise<T[]> {
+export async function receivedByStandIn<T>(route: "v1/relays/test" | "v1/messages" | "v1/dns/sender-check" | "v1/mailboxes/test" | "v1/mailboxes/poll", key: string): Promise<T[]> {
   return (await fetch(`${env.STANDIN_PROBE_URL}/received?route=${encodeURIComponent(route)}&key=${encodeURIComponent(key)}`)).json();
 }

@@ -1,16 +1,19 @@
 // A probe's synchronous work (POST /v1/verify, /v1/find; for sending, /v1/relays/test,
-// /v1/messages, /v1/dns/sender-check) behind one interface, so the callers' choices (which probe
+// /v1/messages, /v1/dns/sender-check; for bounces, /v1/mailboxes/test and /poll) behind one interface, so the callers' choices (which probe
 // next, what to charge) are tested with a stand-in. Every way a probe can fail is a value, never a
 // throw: the caller moves on to the next probe.
-import type { z } from "zod";
+import { z } from "zod";
 import {
   FindAnswerSchema,
+  MailboxTestAnswerSchema,
   MessageAnswerSchema,
   RelayTestAnswerSchema,
   ResultSchema,
   SenderCheckAnswerSchema,
   type FindAnswer,
   type FindRequest,
+  type MailboxTestAnswer,
+  type MailboxWire,
   type MessageAnswer,
   type MessageRequestSchema,
   type RelayTestAnswer,
@@ -52,7 +55,14 @@ export interface ProbeClient {
   sendMessage(probe: ProbeTarget, request: MessageRequest, budgetMs: number): Promise<ProbeAnswer<MessageAnswer>>;
   /** Asks one probe for a sender domain's SPF, DKIM, DMARC and bounce MX records, judged against the bulk-sender rules. */
   checkSender(probe: ProbeTarget, request: SenderCheckRequest, budgetMs: number): Promise<ProbeAnswer<SenderCheckAnswer>>;
+  /** Asks one probe to connect to a bounce mailbox, log in and open its folder, reading nothing. */
+  testMailbox(probe: ProbeTarget, mailbox: MailboxWire, budgetMs: number): Promise<ProbeAnswer<MailboxTestAnswer>>;
+  /** Asks the probe that reads a bounce mailbox to read it now; answered once the read is queued. */
+  pollMailbox(probe: ProbeTarget, mailbox: MailboxWire, budgetMs: number): Promise<ProbeAnswer<null>>;
 }
+
+/** A poll is answered before the read (which reports through /internal/probes/bounces): any JSON object says it is queued. */
+const PollQueuedSchema = z.looseObject({}).transform(() => null);
 
 /**
  * A probe's answer is one result (its trace at most 200 lines of 1,024 characters): anything
@@ -111,5 +121,7 @@ export function createHttpProbeClient(opts: { secret: string; slackMs?: number; 
     testRelay: (probe, relay, budgetMs) => ask(probe, "/v1/relays/test", { relay }, RelayTestAnswerSchema, budgetMs),
     sendMessage: (probe, request, budgetMs) => ask(probe, "/v1/messages", request, MessageAnswerSchema, budgetMs),
     checkSender: (probe, request, budgetMs) => ask(probe, "/v1/dns/sender-check", request, SenderCheckAnswerSchema, budgetMs),
+    testMailbox: (probe, mailbox, budgetMs) => ask(probe, "/v1/mailboxes/test", { mailbox }, MailboxTestAnswerSchema, budgetMs),
+    pollMailbox: (probe, mailbox, budgetMs) => ask(probe, "/v1/mailboxes/poll", { mailbox }, PollQueuedSchema, budgetMs),
   };
 }

@@ -15,6 +15,7 @@ const API_TAGS = [
   { name: "Decision makers", description: "A domain's founders and heads from a people-data provider, with their addresses found." },
   { name: "Suppressions", description: "Addresses no campaign of the account sends to: unsubscribes, bounces, complaints and your own; import and export CSV." },
   { name: "Relays", description: "The account's own SMTP relays that campaigns send through; passwords are stored encrypted and never returned." },
+  { name: "Bounce mailboxes", description: "The account's own IMAP mailboxes where its bounces arrive, read by a probe that never deletes and touches only what is ours; passwords are stored encrypted and never returned." },
   { name: "Senders", description: "From addresses, confirmed by a signed link, with their relays and a check of their domain against the bulk-sender rules." },
   { name: "Templates", description: "Messages in Liquid, with the list's columns as variables, checked and previewed." },
   { name: "Campaigns", description: "Send to a verified list through the account's own relays, consent first: start, pause, resume, cancel, and each recipient's outcome." },

@@ -119,6 +119,8 @@ describe("parallel single checks against few credits", () => {
       testRelay: async () => ({ ok: false, error: "unreachable", detail: "not asked here" }),
       sendMessage: async () => ({ ok: false, error: "unreachable", detail: "not asked here" }),
       checkSender: async () => ({ ok: false, error: "unreachable", detail: "not asked here" }),
+      testMailbox: async () => ({ ok: false, error: "unreachable", detail: "not asked here" }),
+      pollMailbox: async () => ({ ok: false, error: "unreachable", detail: "not asked here" }),
     };
     const s = { ...buildServices(env, { waitUntil: () => {} }, "http://edge.test"), probeClient };
     const outcomes = await Promise.all(

@@ -49,6 +49,10 @@ export const AUDIT_ACTIONS = [
   "campaign.paused",
   "campaign.resumed",
   "campaign.canceled",
+  "bounce_mailbox.created",
+  "bounce_mailbox.updated",
+  "bounce_mailbox.deleted",
+  "bounce_mailbox.tested",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -8,6 +8,7 @@ import type { RelayWire } from "../../core/contracts.ts";
 import type { RelaySecurity } from "../../core/enums.ts";
 import { newId } from "../../core/ids.ts";
 import { probeTransportKey, seal } from "../../core/secrets.ts";
+import { checkTargetHost } from "../../core/targethost.ts";
 import { relays } from "../../db/schema.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { Services, Who } from "../context.ts";
@@ -15,7 +16,6 @@ import { ServiceError } from "../errors.ts";
 import { afterCursor, decodeCursor, toPage } from "../paging.ts";
 import { openSecret, sealSecret, SecretError, vaultOf, type Vault } from "../secrets/secrets.ts";
 import { askProbes } from "../dispatch/probes.ts";
-import { checkRelayHost } from "./host.ts";
 import { relayView, type RelayRow, type RelayTestResult, type RelayView } from "./views.ts";
 
 export const RELAY_PASSWORD_PURPOSE = "relay.password";
@@ -54,7 +54,7 @@ export type RelayPatch = Partial<Omit<RelayFields, "username">> & { username?: s
 /** The relay as it will be stored, checked as a whole (a change is checked with the fields it keeps). */
 function checkRelay(s: Services, fields: RelayFields, hasPassword: boolean): RelayFields {
   const allowPrivate = s.config.MXRAY_ALLOW_PRIVATE_TARGETS;
-  const host = checkRelayHost(fields.host, allowPrivate);
+  const host = checkTargetHost(fields.host, allowPrivate);
   if (!host.ok) throw new ServiceError(host.code, host.message);
   if (!Number.isInteger(fields.port) || fields.port < 1 || fields.port > 65_535) throw new ServiceError("validation_failed", "port: 1–65535");
   if ((fields.username === null) !== !hasPassword) throw new ServiceError("validation_failed", "username and password: give both (SMTP AUTH) or neither (a relay that trusts the probe's address)");

@@ -3,7 +3,7 @@
 // stored only wrapped by the primary master key of MXRAY_ENCRYPTION_KEYS. Capabilities that keep
 // a secret (webhooks now; relays and mailboxes next) seal and open it here, naming its purpose
 // and row. No Worker-only types: `npm run secrets:rotate` runs this from Node.
-import { eq, sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { dataKeySet, importKeyring, newDataKey, openString, rewrapDataKey, seal, SecretError, unwrapDataKey, type KeySpec, type Keyring, type SealingKey, type SecretRef } from "../../core/secrets.ts";
 import { dataKeys } from "../../db/schema.ts";
 import type { EdgeDb } from "../db.ts";
@@ -57,6 +57,25 @@ async function dataKeyFor(v: Vault, accountId: string): Promise<SealingKey> {
   v.opened.set(accountId, read);
   read.catch(() => v.opened.delete(accountId));
   return read as Promise<SealingKey>;
+}
+
+/**
+ * Opens the data keys of many accounts in one read, for openSecret to use: a probe's heartbeat
+ * carries mailboxes of many accounts. An account without a key, or whose key does not open, fails
+ * only its own secrets, when they are opened.
+ */
+export async function openDataKeys(v: Vault, accountIds: readonly string[]): Promise<void> {
+  const missing = [...new Set(accountIds)].filter((id) => !v.opened.has(id));
+  if (missing.length === 0) return;
+  const rows = await v.db.select().from(dataKeys).where(inArray(dataKeys.accountId, missing));
+  const byAccount = new Map(rows.map((r) => [r.accountId, r]));
+  for (const accountId of missing) {
+    if (v.opened.has(accountId)) continue; // opened by another caller while this read was out
+    const row = byAccount.get(accountId);
+    const key = row ? unwrapDataKey(v.keyring, accountId, row.id, row.wrapped) : Promise.resolve(null);
+    v.opened.set(accountId, key);
+    key.catch(() => v.opened.delete(accountId));
+  }
 }
 
 /** Seals `plaintext` for `ref` under the account's data key. */

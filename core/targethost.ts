@@ -1,8 +1,9 @@
-// Which hosts a relay may name. A probe connects where a relay says, so a relay is a way to make
-// our probes talk to any host: loopback, private and internal names are refused here (the probe
-// checks the addresses a name resolves to again, before it connects), unless
-// MXRAY_ALLOW_PRIVATE_TARGETS allows them (the local relay sink, private test networks).
-import { addressScope, isPublicAddress } from "../../core/netaddr.ts";
+// Which hosts a customer may point a probe at: a relay (SMTP) or a bounce mailbox (IMAP). A probe
+// connects where such a record says, so it is a way to make our probes talk to any host:
+// loopback, private and internal names are refused here (the probe checks the addresses a name
+// resolves to again, before it connects), unless MXRAY_ALLOW_PRIVATE_TARGETS allows them (the
+// local relay sink and IMAP server, private test networks).
+import { addressScope, isPublicAddress } from "./netaddr.ts";
 
 export type HostCheck = { ok: true; host: string } | { ok: false; code: "validation_failed" | "host_not_allowed"; message: string };
 
@@ -17,7 +18,7 @@ const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const PRIVATE_SUFFIXES = ["localhost", "local", "internal", "home.arpa", "localdomain"];
 
 /** The host as stored (lower case, no trailing dot, IPv6 without brackets), or why it is refused. */
-export function checkRelayHost(input: string, allowPrivate: boolean): HostCheck {
+export function checkTargetHost(input: string, allowPrivate: boolean): HostCheck {
   const raw = input.trim().toLowerCase();
   const bare = raw.startsWith("[") && raw.endsWith("]") ? raw.slice(1, -1) : raw;
   const scope = addressScope(bare);

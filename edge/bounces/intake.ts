@@ -87,14 +87,13 @@ async function tie(s: Services, mailbox: Mailbox, m: ParsedMessage, byId: Map<nu
  * (a report may say more than its message's overall kind), else the message's kind; a recipient
  * the report says was delivered is no bounce (null).
  */
-function kindOf(m: ParsedMessage, reported: BounceRecipient | undefined, status: string | null): { kind: BounceKind; category: BounceCategory | null } | null {
-  if (m.kind === "complaint") return { kind: "complaint", category: null };
+function kindOf(kind: BounceKind, reported: BounceRecipient | undefined, status: string | null): { kind: BounceKind; category: BounceCategory | null } | null {
+  if (kind === "complaint") return { kind, category: null };
   if (reported && (reported.action || status)) {
     const classified = classifyBounce(reported.action, status);
     if (classified === null) return null;
     if (classified.kind !== "unclassified") return classified;
   }
-  const kind = m.kind === "auto_reply" ? "unclassified" : m.kind;
   return { kind, category: statusCategory(status) };
 }
 
@@ -110,11 +109,11 @@ function occurredAt(date: string | null, now: number): number {
  * mail will keep bouncing), so its report line is the one for that address, else the first; a
  * Message-ID ties only through the line naming that address.
  */
-function bounceOf(mailbox: Mailbox, report: MailboxReport, m: ParsedMessage, tied: { recipient: Recipient; byToken: boolean }, now: number): BounceInput | null {
+function bounceOf(mailbox: Mailbox, report: MailboxReport, m: ParsedMessage & { kind: BounceKind }, tied: { recipient: Recipient; byToken: boolean }, now: number): BounceInput | null {
   const r = tied.recipient;
   const reported = m.recipients.find((x) => addressKey(x.email) === r.normalized) ?? (tied.byToken ? m.recipients[0] : undefined);
   const status = reported ? (normalizeStatus(reported.status) ?? statusInText(reported.diagnostic)) : null;
-  const what = kindOf(m, reported, status);
+  const what = kindOf(m.kind, reported, status);
   if (!what) return null;
   return {
     email: r.normalized,
@@ -165,7 +164,7 @@ export async function receiveReport(s: Services, report: MailboxReport, probeId:
     if (!tied) continue;
     ours.push(m.uid);
     if (m.kind === "auto_reply") continue;
-    const bounce = bounceOf(mailbox, report, m, tied, now);
+    const bounce = bounceOf(mailbox, report, { ...m, kind: m.kind }, tied, now);
     if (bounce) inputs.push(bounce);
   }
 

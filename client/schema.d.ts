@@ -105,7 +105,7 @@ export interface paths {
         };
         /**
          * Export a job's results (streamed)
-         * @description Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours. For a job of kind `find`: one answer per unique person (`JobFindResult`), and the CSV appends `email`, `verdict`, `reason`, `confidence`, `pattern` and `catch_all`.
+         * @description Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours. In JSON and JSON Lines each verification's `contradicted` names the hard bounce that contradicted a `deliverable` verdict (its credit came back). For a job of kind `find`: one answer per unique person (`JobFindResult`), and the CSV appends `email`, `verdict`, `reason`, `confidence`, `pattern` and `catch_all`.
          */
         get: operations["getJobResults"];
         put?: never;
@@ -951,6 +951,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/bounces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List bounces, newest first
+         * @description Bounces read from the account's bounce mailboxes and reported through the API; GET /api/v1/bounces/{id} adds the message as read.
+         */
+        get: operations["listBounces"];
+        put?: never;
+        /**
+         * Report a bounce or a complaint
+         * @description For mail sent through another provider (SES, SendGrid…): forward its bounce and complaint webhooks here. A `hard` bounce or a `complaint` suppresses the address for every campaign of the account at once (`bounced`, `complained`); `soft` bounces score +0.5 a day and suppress at the account's threshold (GET /api/v1/bounce-settings). A hard bounce with a 5.1.x status for an address mxray called `deliverable` for this account within the 30 days before refunds that verification's credit, once (`refunded_job_id`), however many times it is reported, here or from a bounce mailbox. Events `recipient.bounced` and `recipient.complained` go to subscribed webhooks.
+         */
+        post: operations["reportBounce"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bounces/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A bounce, with the message as read
+         * @description `raw` is the bounce message as read from the mailbox (its head and report, at most 32 KiB); `verification` is what mxray saw when it verified the address.
+         */
+        get: operations["getBounce"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bounce-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Soft-bounce settings
+         * @description A soft bounce adds 0.5 to its address's score at most once a UTC day; reaching `soft_threshold` suppresses the address; `soft_reset_days` days without one start the score again.
+         */
+        get: operations["getBounceSettings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change the soft-bounce settings
+         * @description Applies to soft bounces from now on; scores already kept are not recomputed, and addresses already suppressed stay so.
+         */
+        patch: operations["updateBounceSettings"];
+        trace?: never;
+    };
+    "/api/v1/account/accuracy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How often our `deliverable` verdicts bounced, per month
+         * @description The last 12 UTC months: addresses called `deliverable` (jobs finished that month), messages sent (campaigns started that month), and hard 5.1.x bounces that contradicted a `deliverable` verdict of the 30 days before (by the bounce's month; each was refunded).
+         */
+        get: operations["getAccountAccuracy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1198,6 +1286,19 @@ export interface components {
                 domain: string;
             }[];
         };
+        /** @description One address's verdict with its evidence; the same record as the probe CLI's --json output. */
+        JobResult: components["schemas"]["Result"] & {
+            contradicted: components["schemas"]["Contradiction"];
+        };
+        /** @description The hard 5.1.x bounce that contradicted this `deliverable` verdict within 30 days (its credit came back), else null */
+        Contradiction: {
+            /** @example bnc_8q2m0c1x7d4kz9t3vw5a */
+            bounce_id: string;
+            /** @example 5.1.1 */
+            status: string | null;
+            /** Format: date-time */
+            occurred_at: string;
+        } | null;
         /** @description A job of kind `find`: one person's answer, `email` the address found or null (as POST /api/v1/find answers). */
         JobFindResult: {
             email: string | null;
@@ -1260,7 +1361,7 @@ export interface components {
             /** @description Increases with each entry written */
             id: number;
             /** @enum {string} */
-            action: "sign_in.succeeded" | "sign_in.failed" | "api_key.created" | "api_key.revoked" | "member.added" | "member.role_changed" | "member.removed" | "job.created" | "job.canceled" | "job.deleted" | "billing.checkout_started" | "billing.auto_topup_changed" | "billing.credits_granted" | "billing.credits_taken_back" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.secret_rotated" | "admin.credits_adjusted" | "admin.account_disabled" | "admin.account_enabled" | "suppression.added" | "suppression.removed" | "suppression.imported" | "relay.created" | "relay.updated" | "relay.deleted" | "relay.tested" | "sender.created" | "sender.confirmed" | "sender.deleted" | "template.created" | "template.updated" | "template.deleted" | "campaign.created" | "campaign.started" | "campaign.paused" | "campaign.resumed" | "campaign.canceled" | "bounce_mailbox.created" | "bounce_mailbox.updated" | "bounce_mailbox.deleted" | "bounce_mailbox.tested";
+            action: "sign_in.succeeded" | "sign_in.failed" | "api_key.created" | "api_key.revoked" | "member.added" | "member.role_changed" | "member.removed" | "job.created" | "job.canceled" | "job.deleted" | "billing.checkout_started" | "billing.auto_topup_changed" | "billing.credits_granted" | "billing.credits_taken_back" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.secret_rotated" | "admin.credits_adjusted" | "admin.account_disabled" | "admin.account_enabled" | "suppression.added" | "suppression.removed" | "suppression.imported" | "relay.created" | "relay.updated" | "relay.deleted" | "relay.tested" | "sender.created" | "sender.confirmed" | "sender.deleted" | "template.created" | "template.updated" | "template.deleted" | "campaign.created" | "campaign.started" | "campaign.paused" | "campaign.resumed" | "campaign.canceled" | "bounce_mailbox.created" | "bounce_mailbox.updated" | "bounce_mailbox.deleted" | "bounce_mailbox.tested" | "bounce.refunded" | "bounce_settings.updated";
             /** @description A user id, an API key id (`key_…`), `dev_key`, `stripe` or `system` */
             actor: string;
             /** @description What was acted on: a job, key, member, webhook or Stripe object id */
@@ -1375,7 +1476,7 @@ export interface components {
              */
             campaign_id: string | null;
             /**
-             * @description Who or what added it: a user or API key id, `recipient` (one-click unsubscribe), `import`
+             * @description Who or what added it: a user or API key id, `recipient` (one-click unsubscribe), `import`, `bounce` (a hard bounce, a complaint, or soft bounces past the threshold)
              * @example recipient
              */
             source: string;
@@ -2163,6 +2264,8 @@ export interface components {
          *       },
          *       "verdict": "deliverable",
          *       "reason": "accepted",
+         *       "bounce_kind": null,
+         *       "bounced_at": null,
          *       "updated_at": "2025-03-14T09:44:51.000Z"
          *     }
          */
@@ -2199,8 +2302,287 @@ export interface components {
              * @example accepted
              */
             reason: string | null;
+            /**
+             * @description The first hard bounce or complaint that came back for this message (`hard`, `complaint`), else null; GET /api/v1/bounces?campaign_id= lists every bounce
+             * @enum {string|null}
+             */
+            bounce_kind: "hard" | "soft" | "complaint" | "unclassified" | null;
+            /**
+             * Format: date-time
+             * @description When that bounce or complaint happened
+             */
+            bounced_at: string | null;
             /** Format: date-time */
             updated_at: string;
+        };
+        /**
+         * @example {
+         *       "id": "bnc_8q2m0c1x7d4kz9t3vw5a",
+         *       "email": "ada@example.com",
+         *       "kind": "hard",
+         *       "category": "mailbox",
+         *       "action": "failed",
+         *       "status": "5.1.1",
+         *       "diagnostic": "smtp; 550 5.1.1 <ada@example.com>: Recipient address rejected: User unknown",
+         *       "remote_mta": "mx.example.com",
+         *       "source": "imap",
+         *       "campaign_id": "cmp_5t0kq8zp1m0avw2xbycd",
+         *       "recipient_id": 4211,
+         *       "mailbox_id": "bmx_2k9d0c7x1m4q8zt5vw3a",
+         *       "refunded_job_id": "job_7d1x3c9m2q0z8kt4wv6b",
+         *       "occurred_at": "2025-03-15T10:04:12.000Z",
+         *       "created_at": "2025-03-15T10:09:30.000Z"
+         *     }
+         */
+        Bounce: {
+            /** @example bnc_8q2m0c1x7d4kz9t3vw5a */
+            id: string;
+            /**
+             * @description The address's key: lower-case, its domain in A-labels (as a job's `normalized`)
+             * @example ada@example.com
+             */
+            email: string;
+            /**
+             * @description `hard` (refused for good: the address is suppressed), `soft` (delayed, or a full mailbox: scored, suppressed at the account's threshold), `complaint` (a feedback report: suppressed), `unclassified` (a bounce no rule could read: kept and shown, nothing else)
+             * @enum {string}
+             */
+            kind: "hard" | "soft" | "complaint" | "unclassified";
+            /**
+             * @description What the status says failed: `mailbox` (no such address), `mailbox_full`, `policy` (5.7.x: refused by policy, not a missing mailbox), `system`, `other`; null for complaints
+             * @enum {string|null}
+             */
+            category: "mailbox" | "mailbox_full" | "policy" | "system" | "other" | null;
+            /**
+             * @description The report's Action (RFC 3464): failed, delayed…
+             * @example failed
+             */
+            action: string | null;
+            /**
+             * @description RFC 3463 enhanced status
+             * @example 5.1.1
+             */
+            status: string | null;
+            /**
+             * @description The report's Diagnostic-Code, or what was posted
+             * @example smtp; 550 5.1.1 <ada@example.com>: Recipient address rejected: User unknown
+             */
+            diagnostic: string | null;
+            /**
+             * @description The server that refused it (Remote-MTA)
+             * @example mx.example.com
+             */
+            remote_mta: string | null;
+            /**
+             * @description `imap`: read from a bounce mailbox; `api`: posted to POST /api/v1/bounces
+             * @enum {string}
+             */
+            source: "imap" | "api";
+            /**
+             * @description The campaign it came back for, when known
+             * @example cmp_5t0kq8zp1m0avw2xbycd
+             */
+            campaign_id: string | null;
+            /**
+             * @description The campaign's recipient row
+             * @example 4211
+             */
+            recipient_id: number | null;
+            /**
+             * @description The bounce mailbox it was read from
+             * @example bmx_2k9d0c7x1m4q8zt5vw3a
+             */
+            mailbox_id: string | null;
+            /**
+             * @description The job whose `deliverable` verdict for this address (within the 30 days before) this hard 5.1.x bounce contradicted: its credit came back
+             * @example job_7d1x3c9m2q0z8kt4wv6b
+             */
+            refunded_job_id: string | null;
+            /**
+             * Format: date-time
+             * @description When it bounced (the report's date, or what was posted)
+             */
+            occurred_at: string;
+            /**
+             * Format: date-time
+             * @description When mxray stored it
+             */
+            created_at: string;
+        };
+        BounceCreate: {
+            /** @example ada@example.com */
+            email: string;
+            /**
+             * @description `hard` (refused for good), `soft` (delayed, mailbox full), `complaint` (marked as spam)
+             * @enum {string}
+             */
+            kind: "hard" | "soft" | "complaint";
+            /**
+             * @description RFC 3463 enhanced status (x.y.z), when the provider gave one; a hard 5.1.x refunds a contradicted `deliverable` verdict
+             * @example 5.1.1
+             */
+            status?: string | null;
+            /** @example smtp; 550 5.1.1 user unknown */
+            diagnostic?: string | null;
+            /**
+             * @description The campaign of the account the message was part of
+             * @example cmp_5t0kq8zp1m0avw2xbycd
+             */
+            campaign_id?: string | null;
+            /**
+             * @description When it bounced, ISO 8601
+             * @example 2025-03-15T10:04:12Z
+             */
+            occurred_at: string;
+        };
+        BounceDetail: {
+            /** @example bnc_8q2m0c1x7d4kz9t3vw5a */
+            id: string;
+            /**
+             * @description The address's key: lower-case, its domain in A-labels (as a job's `normalized`)
+             * @example ada@example.com
+             */
+            email: string;
+            /**
+             * @description `hard` (refused for good: the address is suppressed), `soft` (delayed, or a full mailbox: scored, suppressed at the account's threshold), `complaint` (a feedback report: suppressed), `unclassified` (a bounce no rule could read: kept and shown, nothing else)
+             * @enum {string}
+             */
+            kind: "hard" | "soft" | "complaint" | "unclassified";
+            /**
+             * @description What the status says failed: `mailbox` (no such address), `mailbox_full`, `policy` (5.7.x: refused by policy, not a missing mailbox), `system`, `other`; null for complaints
+             * @enum {string|null}
+             */
+            category: "mailbox" | "mailbox_full" | "policy" | "system" | "other" | null;
+            /**
+             * @description The report's Action (RFC 3464): failed, delayed…
+             * @example failed
+             */
+            action: string | null;
+            /**
+             * @description RFC 3463 enhanced status
+             * @example 5.1.1
+             */
+            status: string | null;
+            /**
+             * @description The report's Diagnostic-Code, or what was posted
+             * @example smtp; 550 5.1.1 <ada@example.com>: Recipient address rejected: User unknown
+             */
+            diagnostic: string | null;
+            /**
+             * @description The server that refused it (Remote-MTA)
+             * @example mx.example.com
+             */
+            remote_mta: string | null;
+            /**
+             * @description `imap`: read from a bounce mailbox; `api`: posted to POST /api/v1/bounces
+             * @enum {string}
+             */
+            source: "imap" | "api";
+            /**
+             * @description The campaign it came back for, when known
+             * @example cmp_5t0kq8zp1m0avw2xbycd
+             */
+            campaign_id: string | null;
+            /**
+             * @description The campaign's recipient row
+             * @example 4211
+             */
+            recipient_id: number | null;
+            /**
+             * @description The bounce mailbox it was read from
+             * @example bmx_2k9d0c7x1m4q8zt5vw3a
+             */
+            mailbox_id: string | null;
+            /**
+             * @description The job whose `deliverable` verdict for this address (within the 30 days before) this hard 5.1.x bounce contradicted: its credit came back
+             * @example job_7d1x3c9m2q0z8kt4wv6b
+             */
+            refunded_job_id: string | null;
+            /**
+             * Format: date-time
+             * @description When it bounced (the report's date, or what was posted)
+             */
+            occurred_at: string;
+            /**
+             * Format: date-time
+             * @description When mxray stored it
+             */
+            created_at: string;
+            /** @description The message as read (its head and report, at most 32 KiB); null for bounces posted through the API */
+            raw: string | null;
+            /** @description The message was longer than what was kept */
+            raw_truncated: boolean;
+            /** @description The address's verification (the job whose verdict it contradicted, else the campaign's job), when its row is still there */
+            verification: {
+                job_id: string;
+                /** @enum {string} */
+                verdict: "deliverable" | "undeliverable" | "risky" | "unknown";
+                /** @example accepted */
+                reason: string;
+                /**
+                 * @description The MX host it was verified at
+                 * @example mx1.example.com
+                 */
+                mx: string | null;
+                /** @description What that server answered to RCPT TO */
+                smtp: {
+                    code: number;
+                    enhanced: string | null;
+                    message: string;
+                } | null;
+                /** Format: date-time */
+                verified_at: string;
+            } | null;
+        };
+        /**
+         * @example {
+         *       "soft_threshold": 3,
+         *       "soft_reset_days": 30
+         *     }
+         */
+        BounceSettings: {
+            /**
+             * @description The soft-bounce score that suppresses an address (+0.5 a day with a soft bounce)
+             * @example 3
+             */
+            soft_threshold: number;
+            /**
+             * @description Days without a soft bounce after which an address's score starts again
+             * @example 30
+             */
+            soft_reset_days: number;
+        };
+        BounceSettingsUpdate: {
+            /**
+             * @description The score that suppresses (0.5–100, steps of 0.5)
+             * @example 3
+             */
+            soft_threshold?: number;
+            /**
+             * @description Quiet days that reset a score (1–365)
+             * @example 30
+             */
+            soft_reset_days?: number;
+        };
+        AccountAccuracy: {
+            /** @description The last 12 UTC months, oldest first, this one last */
+            months: {
+                /**
+                 * @description UTC month
+                 * @example 2025-03
+                 */
+                month: string;
+                /** @description Addresses mxray called `deliverable` in the account's verification jobs that finished this month */
+                deliverable: number;
+                /** @description Messages the account's campaigns started this month had accepted by a relay */
+                sent: number;
+                /** @description Hard 5.1.x bounces this month that contradicted a `deliverable` verdict of the 30 days before (each refunded) */
+                contradicted: number;
+                /**
+                 * @description contradicted / sent; null with nothing sent
+                 * @example 0.0021
+                 */
+                contradiction_rate: number | null;
+            }[];
         };
     };
     responses: never;
@@ -2730,8 +3112,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/x-ndjson": components["schemas"]["Result"] | components["schemas"]["JobFindResult"];
-                    "application/json": (components["schemas"]["Result"] | components["schemas"]["JobFindResult"])[];
+                    "application/x-ndjson": components["schemas"]["JobResult"] | components["schemas"]["JobFindResult"];
+                    "application/json": (components["schemas"]["JobResult"] | components["schemas"]["JobFindResult"])[];
                     "text/csv": string;
                 };
             };
@@ -5847,6 +6229,322 @@ export interface operations {
             };
             /** @description No such campaign for this account (`not_found`) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listBounces: {
+        parameters: {
+            query?: {
+                /** @description Bounces per page (1–100) */
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+                /** @description One address, compared as its key (case and IDN form do not matter) */
+                email?: string;
+                campaign_id?: string;
+                kind?: "hard" | "soft" | "complaint" | "unclassified";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of bounces */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Bounce"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description A `limit` or `kind` out of range, or a cursor not from this API (`validation_failed`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reportBounce: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id of this bounce (e.g. the provider's notification id): the same key again is the same bounce. Without it, the same email, kind, status, campaign and occurred_at are. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BounceCreate"];
+            };
+        };
+        responses: {
+            /** @description Reported before: the stored bounce, nothing applied again */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Bounce"];
+                };
+            };
+            /** @description Stored and applied */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Bounce"];
+                };
+            };
+            /** @description Not an address, a status that is not x.y.z, an `occurred_at` that is no date or is in the future, or a bad body (`validation_failed`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such campaign for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was used for another bounce (`conflict`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getBounce: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bounce */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BounceDetail"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such bounce for this account (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getBounceSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BounceSettings"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateBounceSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BounceSettingsUpdate"];
+            };
+        };
+        responses: {
+            /** @description The settings as changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BounceSettings"];
+                };
+            };
+            /** @description Neither field, or one out of range (`validation_failed`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAccountAccuracy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The months */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountAccuracy"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -459,6 +459,8 @@ export type ParsedMessage = z.infer<typeof ParsedMessageSchema>;
 
 /** Probe → edge (POST /internal/probes/bounces, signed): what one read found, and the cursor after it. */
 export const MailboxReportSchema = z.object({
+  /** The probe that read it (its PROBE_ID): the edge applies a report only from the mailbox's assigned probe. */
+  probe_id: z.string().min(1).max(128),
   mailbox_id: z.string(),
   epoch: z.number().int().nonnegative(),
   uidvalidity: z.number().int().nonnegative(),

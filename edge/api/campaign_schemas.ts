@@ -17,6 +17,8 @@ export const CampaignRecipientSchema = RecipientViewSchema.openapi("CampaignReci
     reply: { code: 250, enhanced: "2.0.0", message: "Ok: queued as 4BxK2c1QzZz" },
     verdict: "deliverable",
     reason: "accepted",
+    bounce_kind: null,
+    bounced_at: null,
     updated_at: "2025-03-14T09:44:51.000Z",
   },
 });

@@ -11,6 +11,7 @@ import { lazyBody, unboundV1Signature } from "../../core/testing.ts";
 import { call, errorCode } from "../testing.ts";
 import { MAX_HEARTBEAT_BYTES } from "./internal_probes_heartbeat.ts";
 import { MAX_CHUNK_BYTES } from "./internal_probes_results.ts";
+import { MAX_REPORT_BYTES } from "./internal_probes_bounces.ts";
 import { MAX_CLAIM_BYTES } from "./internal_probes_sends_claim.ts";
 import { nonceKey } from "./signed.ts";
 
@@ -27,6 +28,7 @@ describe("bodies to /internal/probes/*", () => {
     { ...HEARTBEAT, limit: MAX_HEARTBEAT_BYTES },
     { method: "POST", path: "/internal/probes/sends/claim", limit: MAX_CLAIM_BYTES },
     { method: "POST", path: "/internal/probes/sends/results", limit: MAX_CHUNK_BYTES },
+    { method: "POST", path: "/internal/probes/bounces", limit: MAX_REPORT_BYTES },
   ]) {
     it(`${route.path}: a 200 MB streamed body with a signed header gets 413 after about the limit`, async () => {
       const { stream, state } = lazyBody(HUGE, CHUNK);

@@ -12,7 +12,7 @@ export const SuppressionSchema = z
     email: z.string().openapi({ example: "ada@example.com", description: "The address's key: lower-case, its domain in A-labels (as a job's `normalized`)" }),
     reason: SuppressionReasonSchema,
     campaign_id: z.string().nullable().openapi({ example: "cmp_5t0kq8zp1m0avw2xbycd", description: "The campaign whose message led here (an unsubscribe, a bounce)" }),
-    source: z.string().openapi({ example: "recipient", description: "Who or what added it: a user or API key id, `recipient` (one-click unsubscribe), `import`" }),
+    source: z.string().openapi({ example: "recipient", description: "Who or what added it: a user or API key id, `recipient` (one-click unsubscribe), `import`, `bounce` (a hard bounce, a complaint, or soft bounces past the threshold)" }),
     created_at: z.string().openapi({ format: "date-time" }),
   })
   .openapi("Suppression");

@@ -292,8 +292,8 @@ describe("rate limits and the API description", () => {
     const doc = (await (await call("/api/v1/openapi.json")).json()) as { openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, { properties: Record<string, unknown> }> } };
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual([
-      "/api/v1/account", "/api/v1/audit", "/api/v1/bounce-mailboxes", "/api/v1/bounce-mailboxes/{id}", "/api/v1/bounce-mailboxes/{id}/poll", "/api/v1/bounce-mailboxes/{id}/test",
-      "/api/v1/campaigns", "/api/v1/campaigns/{id}", "/api/v1/campaigns/{id}/cancel", "/api/v1/campaigns/{id}/live-token",
+      "/api/v1/account", "/api/v1/account/accuracy", "/api/v1/audit", "/api/v1/bounce-mailboxes", "/api/v1/bounce-mailboxes/{id}", "/api/v1/bounce-mailboxes/{id}/poll", "/api/v1/bounce-mailboxes/{id}/test",
+      "/api/v1/bounce-settings", "/api/v1/bounces", "/api/v1/bounces/{id}", "/api/v1/campaigns", "/api/v1/campaigns/{id}", "/api/v1/campaigns/{id}/cancel", "/api/v1/campaigns/{id}/live-token",
       "/api/v1/campaigns/{id}/pause", "/api/v1/campaigns/{id}/recipients", "/api/v1/campaigns/{id}/resume", "/api/v1/campaigns/{id}/start",
       "/api/v1/credits/ledger", "/api/v1/decision-makers", "/api/v1/find", "/api/v1/hooks", "/api/v1/hooks/samples", "/api/v1/hooks/{id}", "/api/v1/jobs", "/api/v1/jobs/{id}",
       "/api/v1/jobs/{id}/live-token", "/api/v1/jobs/{id}/results", "/api/v1/relays", "/api/v1/relays/{id}", "/api/v1/relays/{id}/test",

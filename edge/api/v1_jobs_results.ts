@@ -7,7 +7,15 @@ import { getJob } from "../jobs/jobs.ts";
 import type { AppEnv } from "./app.ts";
 import { whoOf } from "./auth.ts";
 import { ApiError } from "./errors.ts";
+import { ContradictionOpenApiSchema } from "./bounce_schemas.ts";
 import { COMMON_ERRORS, JobFindResultSchema, JobIdParam, NOT_FOUND, ResultSchema } from "./schemas.ts";
+
+/** A verification job's row: the result, and the hard bounce that contradicted it (issue 24). */
+const JobResultSchema = ResultSchema.extend({
+  contradicted: ContradictionOpenApiSchema.nullable().openapi({
+    description: "The hard 5.1.x bounce that contradicted this `deliverable` verdict within 30 days (its credit came back), else null",
+  }),
+}).openapi("JobResult");
 
 const CONTENT_TYPE = { csv: "text/csv; charset=utf-8", json: "application/json; charset=utf-8", jsonl: "application/x-ndjson; charset=utf-8" } as const;
 
@@ -18,6 +26,7 @@ const route = createRoute({
   summary: "Export a job's results (streamed)",
   description:
     "Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours. " +
+    "In JSON and JSON Lines each verification's `contradicted` names the hard bounce that contradicted a `deliverable` verdict (its credit came back). " +
     "For a job of kind `find`: one answer per unique person (`JobFindResult`), and the CSV appends `email`, `verdict`, `reason`, `confidence`, `pattern` and `catch_all`.",
   tags: ["Jobs"],
   security: [{ bearer: [] }],
@@ -32,8 +41,8 @@ const route = createRoute({
     200: {
       description: "The results",
       content: {
-        "application/x-ndjson": { schema: z.union([ResultSchema, JobFindResultSchema]) },
-        "application/json": { schema: z.array(z.union([ResultSchema, JobFindResultSchema])) },
+        "application/x-ndjson": { schema: z.union([JobResultSchema, JobFindResultSchema]) },
+        "application/json": { schema: z.array(z.union([JobResultSchema, JobFindResultSchema])) },
         "text/csv": { schema: z.string() },
       },
     },

@@ -53,6 +53,8 @@ export const AUDIT_ACTIONS = [
   "bounce_mailbox.updated",
   "bounce_mailbox.deleted",
   "bounce_mailbox.tested",
+  "bounce.refunded",
+  "bounce_settings.updated",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -77,6 +79,18 @@ export function auditStatement(e: AuditEntry, request: RequestMeta | null, now: 
   return {
     sql: "INSERT INTO audit_log (account_id, actor, action, target, detail, ip, user_agent, request_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     args: [e.accountId, e.actor, e.action, e.target ?? null, e.detail ? JSON.stringify(e.detail) : null, request?.ip ?? null, request?.userAgent?.slice(0, 512) ?? null, request?.requestId ?? null, now],
+  };
+}
+
+/**
+ * The entry as one statement written only if `when` (SQL of the caller's batch, no args, e.g.
+ * "changes() = 1") holds as it runs: an entry for something the statement before did, if it did.
+ */
+export function auditStatementWhen(e: AuditEntry, request: RequestMeta | null, now: number, when: string) {
+  const entry = auditStatement(e, request, now);
+  return {
+    sql: `INSERT INTO audit_log (account_id, actor, action, target, detail, ip, user_agent, request_id, created_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ${when}`,
+    args: entry.args,
   };
 }
 

@@ -130,6 +130,8 @@ export async function listRecipients(
       relayId: campaignRecipients.relayId,
       queueId: campaignRecipients.queueId,
       reply: campaignRecipients.reply,
+      bounceKind: campaignRecipients.bounceKind,
+      bouncedAt: campaignRecipients.bouncedAt,
       updatedAt: campaignRecipients.updatedAt,
       verdict: jobEmails.verdict,
       reason: jobEmails.reason,

@@ -4,7 +4,7 @@
 // its types, so every folder that shows a campaign can use it.
 import { z } from "zod";
 import { SmtpReplySchema } from "../../core/contracts.ts";
-import { CAMPAIGN_STATUSES, CONSENT_BASES, RECIPIENT_STATUSES } from "../../core/enums.ts";
+import { BOUNCE_KINDS, CAMPAIGN_STATUSES, CONSENT_BASES, RECIPIENT_STATUSES } from "../../core/enums.ts";
 import { VERDICTS } from "../../core/verdict.ts";
 import type { campaignRecipients, campaigns } from "../../db/schema.ts";
 
@@ -95,12 +95,16 @@ export const RecipientViewSchema = z.object({
   reply: SmtpReplySchema.nullable().meta({ description: "What the relay answered" }),
   verdict: z.enum(VERDICTS).nullable().meta({ description: "The address's verification verdict, from the campaign's job (null once the job is deleted)" }),
   reason: z.string().nullable().meta({ description: "The verdict's reason code", example: "accepted" }),
+  bounce_kind: z.enum(BOUNCE_KINDS).nullable().meta({ description: "The first hard bounce or complaint that came back for this message (`hard`, `complaint`), else null; GET /api/v1/bounces?campaign_id= lists every bounce" }),
+  bounced_at: z.string().nullable().meta({ format: "date-time", description: "When that bounce or complaint happened" }),
   updated_at: z.string().meta({ format: "date-time" }),
 });
 export type RecipientView = z.infer<typeof RecipientViewSchema>;
 
 /** A recipient row with its job row's verdict and reason (null when the job's rows are gone). */
-export function recipientView(row: Pick<RecipientRow, "id" | "email" | "status" | "relayId" | "queueId" | "reply" | "updatedAt"> & { verdict: RecipientView["verdict"]; reason: string | null }): RecipientView {
+export function recipientView(
+  row: Pick<RecipientRow, "id" | "email" | "status" | "relayId" | "queueId" | "reply" | "bounceKind" | "bouncedAt" | "updatedAt"> & { verdict: RecipientView["verdict"]; reason: string | null },
+): RecipientView {
   return {
     id: row.id,
     email: row.email,
@@ -110,6 +114,8 @@ export function recipientView(row: Pick<RecipientRow, "id" | "email" | "status" 
     reply: row.reply ? (JSON.parse(row.reply) as RecipientView["reply"]) : null,
     verdict: row.verdict,
     reason: row.reason,
+    bounce_kind: row.bounceKind,
+    bounced_at: iso(row.bouncedAt),
     updated_at: iso(row.updatedAt)!,
   };
 }

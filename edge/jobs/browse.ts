@@ -6,7 +6,8 @@ import { MAX_ADDRESS_OCTETS } from "../../core/address.ts";
 import type { Result } from "../../core/contracts.ts";
 import { RESULTS_PAGE_SIZE, type LatestRow } from "../../core/live.ts";
 import type { Verdict } from "../../core/verdict.ts";
-import { jobEmails, jobs } from "../../db/schema.ts";
+import { bounces, jobEmails, jobs } from "../../db/schema.ts";
+import { contradictionOf, type Contradiction } from "../bounces/views.ts";
 import type { Services, Who } from "../context.ts";
 
 export interface ResultQuery {
@@ -19,8 +20,11 @@ export interface ResultQuery {
 }
 
 export interface ResultPage {
-  /** `email`: the row's address as given, or in a find job its person ("Ada Lovelace <example.com>"). */
-  rows: { rowIndex: number; email: string; result: Result }[];
+  /**
+   * `email`: the row's address as given, or in a find job its person ("Ada Lovelace <example.com>").
+   * `contradicted`: the hard bounce that refunded this `deliverable` verdict (issue 24), else null.
+   */
+  rows: { rowIndex: number; email: string; result: Result; contradicted: Contradiction | null }[];
   total: number;
   page: number;
   pages: number;
@@ -54,13 +58,20 @@ export async function browseResults(s: Services, who: Who, query: ResultQuery & 
   const pages = Math.max(1, Math.ceil(n / RESULTS_PAGE_SIZE));
   const page = Math.min(Math.max(1, Math.floor(query.page ?? 1)), pages);
   const rows = await db
-    .select({ rowIndex: jobEmails.rowIndex, email: jobEmails.email, result: jobEmails.result })
+    .select({ rowIndex: jobEmails.rowIndex, email: jobEmails.email, result: jobEmails.result, bounceId: bounces.id, bounceStatus: bounces.status, bouncedAt: bounces.occurredAt })
     .from(jobEmails)
+    .leftJoin(bounces, and(eq(bounces.refundJobId, jobEmails.jobId), eq(bounces.refundNormalized, jobEmails.normalized)))
     .where(filter)
     .orderBy(asc(jobEmails.rowIndex))
     .limit(RESULTS_PAGE_SIZE)
     .offset((page - 1) * RESULTS_PAGE_SIZE);
-  return { rows: rows.map((r) => ({ rowIndex: r.rowIndex, email: r.email, result: JSON.parse(r.result) as Result })), total: n, page, pages, reasons };
+  return {
+    rows: rows.map((r) => ({ rowIndex: r.rowIndex, email: r.email, result: JSON.parse(r.result) as Result, contradicted: contradictionOf(r.bounceId, r.bounceStatus, r.bouncedAt) })),
+    total: n,
+    page,
+    pages,
+    reasons,
+  };
 }
 
 /** The newest answers of a job, newest first (the job page's "latest results" before any live message). */

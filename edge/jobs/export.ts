@@ -1,12 +1,15 @@
 // Streaming export of a job's results in the user's row order: JSON Lines, a JSON array, or CSV
 // that keeps the uploaded columns and adds ours, safe against formula injection. A job of kind
 // `find` exports each person's answer: the address found, its verdict, confidence and pattern.
-// Takes `(services, input)`: the job was read for its owner (getJob), so no who is needed again.
+// A verification's JSON rows say whether a bounce contradicted it (`contradicted`, issue 24); the
+// CSV keeps its columns. Takes `(services, input)`: the job was read for its owner (getJob), so no
+// who is needed again.
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import type { FindAnswer, Result } from "../../core/contracts.ts";
 import { csvRow } from "../../core/csvexport.ts";
 import type { Verdict } from "../../core/verdict.ts";
-import { jobEmails } from "../../db/schema.ts";
+import { bounces, jobEmails } from "../../db/schema.ts";
+import { contradictionOf } from "../bounces/views.ts";
 import type { Services } from "../context.ts";
 import type { JobRow } from "./view.ts";
 
@@ -62,13 +65,21 @@ export function exportResults(s: Services, input: { job: JobRow; format: ExportF
         }
       }
       const rows = await s.db
-        .select({ rowIndex: jobEmails.rowIndex, email: jobEmails.email, row: jobEmails.row, result: jobEmails.result })
+        .select({
+          rowIndex: jobEmails.rowIndex, email: jobEmails.email, row: jobEmails.row, result: jobEmails.result,
+          bounceId: bounces.id, bounceStatus: bounces.status, bouncedAt: bounces.occurredAt,
+        })
         .from(jobEmails)
+        // At most one: bounces_refund is unique on the verification it contradicted.
+        .leftJoin(bounces, and(eq(bounces.refundJobId, jobEmails.jobId), eq(bounces.refundNormalized, jobEmails.normalized)))
         .where(and(eq(jobEmails.jobId, job.id), gt(jobEmails.rowIndex, lastRow), verdicts ? inArray(jobEmails.verdict, verdicts) : undefined))
         .orderBy(asc(jobEmails.rowIndex))
         .limit(PAGE);
       for (const row of rows) {
-        const r = format === "csv" ? null : job.kind === "find" ? publicFind(row.email, row.result) : publicResult(row.result);
+        const r =
+          format === "csv" ? null
+          : job.kind === "find" ? publicFind(row.email, row.result)
+          : { ...publicResult(row.result), contradicted: contradictionOf(row.bounceId, row.bounceStatus, row.bouncedAt) };
         if (format === "jsonl") out += `${JSON.stringify(r)}\n`;
         else if (format === "json") {
           out += `${first ? "" : ","}\n${JSON.stringify(r)}`;

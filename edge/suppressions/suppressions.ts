@@ -4,7 +4,7 @@
 // unsubscribe into a bounce, and a manual entry does not hide why an address left. Other
 // capabilities put addresses on it inside their own writes (suppressStatements); people and keys
 // list, add, remove, import and export it here.
-import type { InStatement } from "@libsql/client/web";
+import type { InStatement, InValue } from "@libsql/client/web";
 import { and, asc, desc, eq, gt } from "drizzle-orm";
 import { cleanAddress, parseAddress } from "../../core/address.ts";
 import { csvRow } from "../../core/csvexport.ts";
@@ -36,20 +36,28 @@ export const suppressionView = (r: SuppressionRow): SuppressionView => ({
 /** Where an entry came from: the campaign whose message led here, and who or what added it. */
 export interface SuppressionOrigin {
   campaignId?: string | null | undefined;
-  /** A user or key id, "recipient" (one-click unsubscribe), "import". */
+  /** A user or key id, "recipient" (one-click unsubscribe), "import", "bounce" (edge/bounces). */
   source: string;
+}
+
+/** A condition of the caller's batch (SQL with its own args), e.g. "the bounce row was written now". */
+export interface StatementCondition {
+  sql: string;
+  args: InValue[];
 }
 
 /**
  * The statements that put a normalised address on the account's list, for a caller's own batch
  * (an unsubscribe, a bounce). An address already there keeps its first entry (ON CONFLICT DO
- * NOTHING), so the statement changes one row or none.
+ * NOTHING), so the statement changes one row or none. With `when`, only if that condition holds
+ * as the statement runs (a repeated bounce suppresses nothing, so a removal since is kept).
  */
-export function suppressStatements(accountId: string, email: string, reason: SuppressionReason, origin: SuppressionOrigin, now: number): InStatement[] {
+export function suppressStatements(accountId: string, email: string, reason: SuppressionReason, origin: SuppressionOrigin, now: number, when?: StatementCondition): InStatement[] {
   return [
     {
-      sql: "INSERT INTO suppressions (account_id, email, reason, campaign_id, source, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-      args: [accountId, email, reason, origin.campaignId ?? null, origin.source, now],
+      // SELECT … WHERE, not VALUES, so the condition can apply; the WHERE also keeps the upsert unambiguous.
+      sql: `INSERT INTO suppressions (account_id, email, reason, campaign_id, source, created_at) SELECT ?, ?, ?, ?, ?, ? WHERE ${when?.sql ?? "1"} ON CONFLICT DO NOTHING`,
+      args: [accountId, email, reason, origin.campaignId ?? null, origin.source, now, ...(when?.args ?? [])],
     },
   ];
 }

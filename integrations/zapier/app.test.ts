@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import zapier from "zapier-platform-core";
 import { validateAppDefinition } from "zapier-platform-schema";
 import { newId } from "../../core/ids.ts";
-import { SAMPLE_CAMPAIGN, SAMPLE_RECIPIENT_UNSUBSCRIBED } from "../../core/samples.ts";
+import { SAMPLE_CAMPAIGN, SAMPLE_RECIPIENT_BOUNCED, SAMPLE_RECIPIENT_COMPLAINED, SAMPLE_RECIPIENT_UNSUBSCRIBED } from "../../core/samples.ts";
 import { recipientToken } from "../../core/unsubscribe.ts";
 import { createDb } from "../../db/client.ts";
 import { campaignRecipients, campaigns } from "../../db/schema.ts";
@@ -74,6 +74,8 @@ describe("the Zapier integration", () => {
         decision_makers_found: { operation: { type: "hook" } },
         campaign_completed: { operation: { type: "hook" } },
         recipient_unsubscribed: { operation: { type: "hook" } },
+        recipient_bounced: { operation: { type: "hook" } },
+        recipient_complained: { operation: { type: "hook" } },
       },
       creates: { verify_address: {}, find_address: {}, verify_list: {} },
       searches: { find_list: {} },
@@ -86,7 +88,7 @@ describe("the Zapier integration", () => {
     const built = await buildZapierApp(join(dir, "index.js"));
     const loaded = createRequire(import.meta.url)(built) as typeof app;
     rmSync(dir, { recursive: true });
-    expect(Object.keys(loaded.triggers)).toEqual(["list_verified", "address_verified", "decision_makers_found", "campaign_completed", "recipient_unsubscribed"]);
+    expect(Object.keys(loaded.triggers)).toEqual(["list_verified", "address_verified", "decision_makers_found", "campaign_completed", "recipient_unsubscribed", "recipient_bounced", "recipient_complained"]);
     const validated = (await appHandler(loaded)({ command: "validate" })) as { results: unknown[] };
     expect(validated.results).toEqual([]);
   });
@@ -242,5 +244,57 @@ describe("the Zapier integration", () => {
     expect(await appTester(trigger.perform as never, bundle({}, { cleanedRequest: JSON.parse(delivery.body) }))).toEqual([expected]);
     expect(await appTester(trigger.performList as never, bundle())).toEqual([expected]);
     await appTester(trigger.performUnsubscribe as never, bundle({}, { subscribeData: subscribed }));
+  }, 40_000);
+
+  it("Recipient Bounced and Recipient Complained hear bounces reported through the API, as the bounce", async () => {
+    const bounced = app.triggers.recipient_bounced!.operation;
+    const complained = app.triggers.recipient_complained!.operation;
+    expect(await appTester(bounced.performList as never, bundle())).toEqual([SAMPLE_RECIPIENT_BOUNCED]);
+    expect(await appTester(complained.performList as never, bundle())).toEqual([SAMPLE_RECIPIENT_COMPLAINED]);
+    const subscriptions = [
+      (await appTester(bounced.performSubscribe as never, bundle({}, { targetUrl: `${receiver.url}/ok/zap-bounced` }))) as { id: string },
+      (await appTester(complained.performSubscribe as never, bundle({}, { targetUrl: `${receiver.url}/ok/zap-complained` }))) as { id: string },
+    ];
+
+    // A campaign's recipients, as edge/campaigns writes them; their bounces come from the customer's SES webhook.
+    const headers = { authorization: `Bearer ${stack.devApiKey}`, "content-type": "application/json" };
+    const account = (await (await fetch(`${stack.url}/api/v1/account`, { headers })).json()) as { id: string };
+    const { db, client } = createDb({ url: stack.sqld.url });
+    const campaignId = newId("cmp");
+    await db.insert(campaigns).values({
+      id: campaignId, accountId: account.id, name: "zapier bounces", jobId: newId("job"), senderId: newId("snd"), templateId: newId("tpl"),
+      status: "sending", consentBasis: "opt_in", consentSource: "signup form", createdBy: "dev_key",
+    });
+    const rows = await db
+      .insert(campaignRecipients)
+      .values(["gone@example.com", "angry@example.com"].map((email, rowIndex) => ({ campaignId, normalized: email, email, rowIndex, status: "sent" as const })))
+      .returning({ id: campaignRecipients.id });
+    client.close();
+    const occurred_at = "2025-03-15T10:04:12.000Z";
+    for (const body of [
+      { email: "gone@example.com", kind: "hard", status: "5.1.1", diagnostic: "smtp; 550 5.1.1 user unknown", campaign_id: campaignId, occurred_at },
+      { email: "angry@example.com", kind: "complaint", campaign_id: campaignId, occurred_at },
+    ]) {
+      const reported = await fetch(`${stack.url}/api/v1/bounces`, { method: "POST", headers, body: JSON.stringify(body) });
+      expect(reported.status).toBe(201);
+      await reported.body?.cancel();
+    }
+
+    for (const path of ["/ok/zap-bounced", "/ok/zap-complained"]) {
+      for (const deadline = Date.now() + 20_000; !receiver.received.some((r) => r.path === path); ) {
+        if (Date.now() > deadline) throw new Error(`no delivery to ${path} within 20 s`);
+        await new Promise((r) => setTimeout(r, 100)); // polling the receiver's log
+      }
+    }
+    const body = (path: string) => JSON.parse(receiver.received.find((r) => r.path === path)!.body);
+    const common = { source: "api", campaign_id: campaignId, suppressed: true, refunded_job_id: null, occurred_at, bounce_id: expect.stringMatching(/^bnc_/) };
+    const hard = { ...common, email: "gone@example.com", kind: "hard", category: "mailbox", status: "5.1.1", diagnostic: "smtp; 550 5.1.1 user unknown", recipient_id: rows[0]!.id };
+    const complaint = { ...common, email: "angry@example.com", kind: "complaint", category: null, status: null, diagnostic: null, recipient_id: rows[1]!.id };
+    expect(await appTester(bounced.perform as never, bundle({}, { cleanedRequest: body("/ok/zap-bounced") }))).toEqual([hard]);
+    expect(await appTester(complained.perform as never, bundle({}, { cleanedRequest: body("/ok/zap-complained") }))).toEqual([complaint]);
+    expect(await appTester(complained.perform as never, bundle({}, { cleanedRequest: body("/ok/zap-bounced") }))).toEqual([]);
+    expect(await appTester(bounced.performList as never, bundle())).toEqual([hard]);
+    await appTester(bounced.performUnsubscribe as never, bundle({}, { subscribeData: subscriptions[0] }));
+    await appTester(complained.performUnsubscribe as never, bundle({}, { subscribeData: subscriptions[1] }));
   }, 40_000);
 });

@@ -1,10 +1,19 @@
-// The mxray integration for Zapier (zapier-platform-core): API-key authentication, five REST-hook
+// The mxray integration for Zapier (zapier-platform-core): API-key authentication, seven REST-hook
 // triggers, three actions and a search. Built into index.js by `npm run zapier:build` for
 // `zapier push`; tested against the local stack with the platform's app tester.
 import zapier, { type Bundle, type ZObject } from "zapier-platform-core";
 import type { Job, WebhookEvent } from "../../../client/index.ts";
 import manifest from "../package.json" with { type: "json" };
-import { SAMPLE_CAMPAIGN, SAMPLE_DM_ENRICHED, SAMPLE_FIND, SAMPLE_JOB, SAMPLE_RECIPIENT_UNSUBSCRIBED, SAMPLE_RESULT } from "../../../core/samples.ts";
+import {
+  SAMPLE_CAMPAIGN,
+  SAMPLE_DM_ENRICHED,
+  SAMPLE_FIND,
+  SAMPLE_JOB,
+  SAMPLE_RECIPIENT_BOUNCED,
+  SAMPLE_RECIPIENT_COMPLAINED,
+  SAMPLE_RECIPIENT_UNSUBSCRIBED,
+  SAMPLE_RESULT,
+} from "../../../core/samples.ts";
 import { withApi } from "./http.ts";
 
 const platformVersion = zapier.version;
@@ -53,6 +62,22 @@ const recipientUnsubscribed = hookTrigger(
   "Recipient Unsubscribed",
   "Triggers when a campaign's recipient unsubscribes; mxray has already suppressed the address for every campaign of the account.",
   SAMPLE_RECIPIENT_UNSUBSCRIBED,
+);
+const recipientBounced = hookTrigger(
+  "recipient_bounced",
+  "recipient.bounced",
+  "Bounce",
+  "Recipient Bounced",
+  "Triggers when a campaign message bounces (read from your bounce mailbox or reported through the API); mxray has already suppressed a hard bounce, and refunded the check when it had called the address deliverable.",
+  SAMPLE_RECIPIENT_BOUNCED,
+);
+const recipientComplained = hookTrigger(
+  "recipient_complained",
+  "recipient.complained",
+  "Complaint",
+  "Recipient Complained",
+  "Triggers when a recipient marks a campaign message as spam (a feedback report); mxray has already suppressed the address.",
+  SAMPLE_RECIPIENT_COMPLAINED,
 );
 
 const verifyAddress = {
@@ -160,6 +185,8 @@ export const app = {
     [decisionMakersFound.key]: decisionMakersFound,
     [campaignCompleted.key]: campaignCompleted,
     [recipientUnsubscribed.key]: recipientUnsubscribed,
+    [recipientBounced.key]: recipientBounced,
+    [recipientComplained.key]: recipientComplained,
   },
   creates: { [verifyAddress.key]: verifyAddress, [findAddress.key]: findAddress, [verifyList.key]: verifyList },
   searches: { [findList.key]: findList },

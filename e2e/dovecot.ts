@@ -258,10 +258,12 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<RunningDo
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.ref(); // waiting for its exit must keep the event loop alive
-      child.kill("SIGTERM");
+      // The whole group at once (it leads one: spawned detached): the master alone would end its
+      // processes one after the other and wait a second for its log process.
+      killOnExit();
       await exited;
     }
-    // Its processes (the group it leads: spawned detached) end with it; its files go after them.
+    // Its files go once its processes have.
     if (child.pid !== undefined) await groupGone(child.pid, STOP_TIMEOUT_MS);
     removeScratch(dir);
   };

@@ -54,7 +54,7 @@ const jsonLog: Log = (message, fields = {}) => {
 };
 
 /** Posts a heartbeat; the edge's answer when it gave one (an older edge answers without `mailboxes`). */
-async function postHeartbeat(config: ProbeConfig, heartbeat: Heartbeat, log: Log): Promise<HeartbeatAnswer | null> {
+export async function postHeartbeat(config: Pick<ProbeConfig, "EDGE_URL" | "PROBE_SECRET" | "MXRAY_HEARTBEAT_MS">, heartbeat: Heartbeat, log: Log): Promise<HeartbeatAnswer | null> {
   const body = JSON.stringify(heartbeat);
   try {
     const res = await fetch(`${config.EDGE_URL}${HEARTBEAT_PATH}`, {

@@ -3,12 +3,15 @@
 // its flags (unread stays unread, a user's \Deleted message survives every move); the cursor is
 // respected; a new UIDVALIDITY reads again from the start; stale stops; a failed read says why.
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MailboxReportSchema } from "../../core/contracts.ts";
+import { MailboxReportSchema, type MailboxReport } from "../../core/contracts.ts";
+import { SIGNATURE_HEADER, verifySignature } from "../../core/signing.ts";
 import { startDovecot, type RunningDovecot, type StoredMessage } from "../../e2e/dovecot.ts";
 import { PROCESSED_KEYWORD } from "./imap.ts";
-import { MAX_MESSAGE_BYTES, readMailbox, type MonitorDeps } from "./monitor.ts";
-import { bounceTo, fakeEdge, imapOptions, mailboxWire, stubParse, unrelated } from "./testing.ts";
+import { BOUNCES_PATH, MAX_MESSAGE_BYTES, createEdgeReporter, readMailbox, type MonitorDeps } from "./monitor.ts";
+import { SECRET, bounceTo, fakeEdge, imapOptions, mailboxWire, stubParse, unrelated } from "./testing.ts";
 
 let dovecot: RunningDovecot;
 let ca: string;
@@ -257,5 +260,41 @@ describe("readMailbox against servers without MOVE", () => {
     ]);
     expect(await neither.messages("dave", "mxray-processed")).toEqual([]);
     expect(neither.log()).not.toMatch(/expunged=[1-9]/);
+  });
+});
+
+describe("createEdgeReporter", () => {
+  it("posts each report signed for the edge's bounces route and returns its answer; anything else throws", async () => {
+    const answers = [
+      { status: 200, body: JSON.stringify({ ours: [3], stale: false }) },
+      { status: 200, body: JSON.stringify({ ours: "all" }) },
+      { status: 409, body: "{}" },
+    ];
+    const received: { signed: boolean; body: MailboxReport }[] = [];
+    const edge = createServer((req, res) => {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", async () => {
+        const signed = (await verifySignature([SECRET], req.headers[SIGNATURE_HEADER] as string, { method: "POST", path: BOUNCES_PATH }, body)).ok && req.url === BOUNCES_PATH;
+        received.push({ signed, body: JSON.parse(body) as MailboxReport });
+        const answer = answers.shift()!;
+        res.writeHead(answer.status, { "content-type": "application/json" }).end(answer.body);
+      });
+    });
+    await new Promise<void>((r) => edge.listen(0, "127.0.0.1", () => r()));
+    try {
+      const report = createEdgeReporter({ edgeUrl: `http://127.0.0.1:${(edge.address() as AddressInfo).port}/`, probeSecret: SECRET });
+      const sent: MailboxReport = { mailbox_id: "bmx_r", epoch: 2, uidvalidity: 9, last_uid: 3, seen: 3, messages: [], error: null };
+      expect(await report(sent)).toEqual({ ours: [3], stale: false });
+      await expect(report(sent)).rejects.toThrow("not a MailboxReportAnswer");
+      await expect(report(sent)).rejects.toThrow("HTTP 409");
+      expect(received).toEqual([
+        { signed: true, body: sent },
+        { signed: true, body: sent },
+        { signed: true, body: sent },
+      ]);
+    } finally {
+      await new Promise((r) => edge.close(r));
+    }
   });
 });

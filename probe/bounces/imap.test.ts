@@ -114,14 +114,23 @@ async function hostileServer(behaviour: Behaviour) {
 }
 
 describe("sessions against hostile servers end within their bounds", () => {
-  const short = { connectTimeoutMs: 300, greetingTimeoutMs: 300, commandTimeoutMs: 300 };
+  // Short where the server stalls, roomy where it answers (a loaded machine must not fail a step that works).
+  const quickGreeting = { connectTimeoutMs: 5_000, greetingTimeoutMs: 300, commandTimeoutMs: 5_000 };
+  const quickCommands = { connectTimeoutMs: 5_000, greetingTimeoutMs: 5_000, commandTimeoutMs: 1_000 };
+  const slowCommands = { connectTimeoutMs: 5_000, greetingTimeoutMs: 5_000, commandTimeoutMs: 60_000 };
 
   it("a server that never greets, or drips its greeting, fails the test at connect", async () => {
     for (const behaviour of ["silent", "drip_greeting"] as const) {
       const server = await hostileServer(behaviour);
       try {
-        const answer = await testMailbox(await mailboxWire(server.endpoint, "mallory"), imapOptions(ca, short), 10_000);
+        const answer = await testMailbox(await mailboxWire(server.endpoint, "mallory"), imapOptions(ca, quickGreeting), 10_000);
         expect(answer).toMatchObject({ ok: false, stage: "connect" });
+        expect(answer.detail).toMatch(/greeting/i);
+        // A read's own deadline ends it too, whatever the step bounds allow.
+        const edge = fakeEdge();
+        const read = await readMailbox(await mailboxWire(server.endpoint, "mallory"), { imap: imapOptions(ca, slowCommands), parse: stubParse, report: edge.report, readTimeoutMs: 500 });
+        expect(read.error).toMatch(/^connect: connecting to 127\.0\.0\.1:\d+: the read took longer than 500 ms$/);
+        expect(edge.reports).toMatchObject([{ messages: [], error: read.error }]);
       } finally {
         await server.close();
       }
@@ -131,7 +140,7 @@ describe("sessions against hostile servers end within their bounds", () => {
   it("a STARTTLS mailbox on a server that does not offer it fails at tls, before any password is sent", async () => {
     const server = await hostileServer("no_starttls");
     try {
-      const answer = await testMailbox(await mailboxWire(server.endpoint, "mallory", { security: "starttls" }), imapOptions(ca, short), 10_000);
+      const answer = await testMailbox(await mailboxWire(server.endpoint, "mallory", { security: "starttls" }), imapOptions(ca, quickCommands), 10_000);
       expect(answer).toMatchObject({ ok: false, stage: "tls" });
       expect(answer.detail).toContain("STARTTLS");
       expect(server.commands.filter((c) => c === "LOGIN" || c === "AUTHENTICATE")).toEqual([]);
@@ -144,17 +153,17 @@ describe("sessions against hostile servers end within their bounds", () => {
     const server = await hostileServer("stall_select");
     try {
       const edge = fakeEdge();
-      const stalled = await readMailbox(await mailboxWire(server.endpoint, "mallory"), { imap: imapOptions(ca, short), parse: stubParse, report: edge.report });
+      const stalled = await readMailbox(await mailboxWire(server.endpoint, "mallory"), { imap: imapOptions(ca, quickCommands), parse: stubParse, report: edge.report });
       expect(stalled).toMatchObject({ status: "error", seen: 0 });
-      expect(stalled.error).toBe("folder: INBOX does not open: SELECT INBOX: no answer within 300 ms");
+      expect(stalled.error).toBe("folder: INBOX does not open: SELECT INBOX: no answer within 1000 ms");
       expect(edge.reports[0]).toMatchObject({ messages: [], error: stalled.error });
 
-      const whole = await readMailbox(await mailboxWire(server.endpoint, "mallory"), { imap: imapOptions(ca, { ...short, commandTimeoutMs: 60_000 }), parse: stubParse, report: edge.report, readTimeoutMs: 300 });
-      expect(whole.error).toBe("folder: INBOX does not open: SELECT INBOX: the read took longer than 300 ms");
+      const whole = await readMailbox(await mailboxWire(server.endpoint, "mallory"), { imap: imapOptions(ca, slowCommands), parse: stubParse, report: edge.report, readTimeoutMs: 2_000 });
+      expect(whole.error).toBe("folder: INBOX does not open: SELECT INBOX: the read took longer than 2000 ms");
 
-      const test = await testMailbox(await mailboxWire(server.endpoint, "mallory"), imapOptions(ca, { ...short, commandTimeoutMs: 60_000 }), 300);
+      const test = await testMailbox(await mailboxWire(server.endpoint, "mallory"), imapOptions(ca, slowCommands), 2_000);
       expect(test).toMatchObject({ ok: false, stage: "folder" });
-      expect(test.detail).toContain("budget of 300 ms");
+      expect(test.detail).toContain("budget of 2000 ms");
       // Every session closed its connection.
       await expect.poll(() => server.connections()).toBe(0);
     } finally {

@@ -62,8 +62,6 @@ export interface ImapSession {
   readonly client: ImapFlow;
   /** Runs one step under the command timeout: past it the connection is closed and the step fails. */
   step<T>(what: string, work: () => Promise<T>, timeoutMs?: number): Promise<T>;
-  /** Closes the connection now (a whole read's deadline); every step in flight fails. */
-  abort(why: string): void;
   /** LOGOUT (bounded), then the connection is closed whatever the answer. */
   close(): Promise<void>;
 }
@@ -115,9 +113,11 @@ function bounded<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promi
 
 /**
  * Connects, upgrades as the mailbox asks and logs in. Throws ImapStepError naming the stage
- * (connect, tls, auth) when it cannot; the caller closes the session it gets.
+ * (connect, tls, auth) when it cannot; the caller closes the session it gets. `deadline` (a
+ * whole read's or test's) closes the connection when it aborts, whatever step is in flight; its
+ * reason's message says why.
  */
-export async function openSession(mailbox: MailboxWire, opts: ImapOptions): Promise<ImapSession> {
+export async function openSession(mailbox: MailboxWire, opts: ImapOptions, deadline?: AbortSignal): Promise<ImapSession> {
   let pass: string;
   try {
     pass = await openString(await opts.keys, { purpose: MAILBOX_PASSWORD_PURPOSE, recordId: mailbox.id }, mailbox.password);
@@ -162,6 +162,9 @@ export async function openSession(mailbox: MailboxWire, opts: ImapOptions): Prom
     aborted ??= why;
     client.close();
   };
+  const onDeadline = () => abort(deadline?.reason instanceof Error ? deadline.reason.message : String(deadline?.reason));
+  if (deadline?.aborted) onDeadline();
+  deadline?.addEventListener("abort", onDeadline, { once: true });
   const step = <T>(what: string, work: () => Promise<T>, timeoutMs = commandTimeoutMs): Promise<T> => {
     if (aborted !== null) return Promise.reject(new Error(`${what}: ${aborted}`));
     return bounded(work(), timeoutMs, () => {
@@ -177,8 +180,8 @@ export async function openSession(mailbox: MailboxWire, opts: ImapOptions): Prom
   const session: ImapSession = {
     client,
     step,
-    abort,
     async close() {
+      deadline?.removeEventListener("abort", onDeadline);
       if (aborted === null && client.usable) await step("LOGOUT", () => client.logout()).catch(() => {});
       client.close();
     },
@@ -187,6 +190,7 @@ export async function openSession(mailbox: MailboxWire, opts: ImapOptions): Prom
     // connect() is the TCP/TLS handshake, the greeting, STARTTLS and LOGIN: their bounds added up.
     await step(`connecting to ${mailbox.host}:${mailbox.port}`, () => client.connect(), connectTimeoutMs + greetingTimeoutMs + 2 * commandTimeoutMs);
   } catch (err) {
+    deadline?.removeEventListener("abort", onDeadline);
     client.close();
     const stage = connectStage(err);
     const detail = stage === "auth" ? `${mailbox.username} was refused: ${describe(err)}` : describe(err);
@@ -200,21 +204,16 @@ export async function openSession(mailbox: MailboxWire, opts: ImapOptions): Prom
  * message is read, no flag changes. `stage` is where it stopped; done when everything went.
  */
 export async function testMailbox(mailbox: MailboxWire, opts: ImapOptions, budgetMs: number): Promise<MailboxTestAnswer> {
-  const within = (ms: number | undefined, fallback: number) => Math.min(budgetMs, ms ?? fallback);
-  const bounded = {
-    ...opts,
-    connectTimeoutMs: within(opts.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS),
-    greetingTimeoutMs: within(opts.greetingTimeoutMs, DEFAULT_GREETING_TIMEOUT_MS),
-    commandTimeoutMs: within(opts.commandTimeoutMs, DEFAULT_COMMAND_TIMEOUT_MS),
-  };
+  const budget = new AbortController();
+  const timer = setTimeout(() => budget.abort(new Error(`the test's budget of ${budgetMs} ms ran out`)), budgetMs);
   let session: ImapSession;
   try {
-    session = await openSession(mailbox, bounded);
+    session = await openSession(mailbox, opts, budget.signal);
   } catch (err) {
+    clearTimeout(timer);
     const stage = connectStage(err);
     return { ok: false, stage, detail: describe(err), messages: null };
   }
-  const budget = setTimeout(() => session.abort(`the test's budget of ${budgetMs} ms ran out`), budgetMs);
   try {
     const opened = await session.step(`EXAMINE ${mailbox.folder}`, () => session.client.mailboxOpen(mailbox.folder, { readOnly: true }));
     const tls = session.client.secureConnection ? " over TLS" : "";
@@ -222,7 +221,7 @@ export async function testMailbox(mailbox: MailboxWire, opts: ImapOptions, budge
   } catch (err) {
     return { ok: false, stage: "folder", detail: `${mailbox.folder} does not open: ${describe(err)}`, messages: null };
   } finally {
-    clearTimeout(budget);
+    clearTimeout(timer);
     await session.close();
   }
 }

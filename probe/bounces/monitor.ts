@@ -123,11 +123,11 @@ export async function readMailbox(mailbox: MailboxWire, deps: MonitorDeps): Prom
   }
 
   let session: ImapSession | null = null;
-  let whole: NodeJS.Timeout | undefined;
+  const whole = new AbortController();
+  const timer = setTimeout(() => whole.abort(new Error(`the read took longer than ${readTimeoutMs} ms`)), readTimeoutMs);
   try {
-    session = await openSession(mailbox, deps.imap);
+    session = await openSession(mailbox, deps.imap, whole.signal);
     const s = session;
-    whole = setTimeout(() => s.abort(`the read took longer than ${readTimeoutMs} ms`), readTimeoutMs);
     // SELECT (read-write): recognised messages are moved or flagged in this session.
     const opened = await s.step(`SELECT ${mailbox.folder}`, () => s.client.mailboxOpen(mailbox.folder)).catch((err: unknown) => {
       throw new ImapStepError("folder", `${mailbox.folder} does not open: ${message(err)}`);
@@ -201,7 +201,7 @@ export async function readMailbox(mailbox: MailboxWire, deps: MonitorDeps): Prom
       .catch((e: unknown) => log("bounce mailbox error report failed", { mailbox_id: mailbox.id, error: message(e) }));
     return outcome;
   } finally {
-    clearTimeout(whole);
+    clearTimeout(timer);
     await session?.close();
   }
 }

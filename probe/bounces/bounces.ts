@@ -13,7 +13,6 @@ import { createMailboxManager, type MailboxManager, type Timers } from "./mailbo
 import { createEdgeReporter, readMailbox, type MailboxReporter, type MonitorDeps, type ParseMessage } from "./monitor.ts";
 
 export type MailboxTestRequest = z.infer<typeof MailboxTestRequestSchema>;
-export const DEFAULT_MAILBOX_TEST_BUDGET_MS = 30_000;
 
 export interface Bounces {
   /** The heartbeat answer's mailboxes (HeartbeatAnswer.mailboxes): the whole set read here from now on. */

@@ -55,6 +55,10 @@ export const ConfigSchema = z.object({
   MXRAY_ALLOW_PRIVATE_TARGETS: z.enum(["0", "1"]).default("0").transform((v) => v === "1"),
   /** A PEM file of CAs trusted for campaign relays beside the system's (the local relay sink's test CA, e2e/relay-sink). */
   MXRAY_RELAY_CA_FILE: z.string().min(1).optional(),
+  /** How often each assigned bounce mailbox is read (probe/bounces/mailboxes.ts); POST …/poll reads sooner. */
+  MXRAY_BOUNCE_POLL_MS: positiveInt.default(300_000),
+  /** A PEM file of CAs trusted for bounce mailboxes (IMAP) beside the system's (the local Dovecot's test CA, e2e/relay-sink). */
+  MXRAY_IMAP_CA_FILE: z.string().min(1).optional(),
 }).refine((c) => !c.MXRAY_FLEET_REDIS_REST_URL || c.MXRAY_FLEET_REDIS_REST_TOKEN, {
   path: ["MXRAY_FLEET_REDIS_REST_TOKEN"],
   message: "required when MXRAY_FLEET_REDIS_REST_URL is set",

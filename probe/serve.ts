@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { createAdaptorServer } from "@hono/node-server";
-import type { Heartbeat } from "../core/contracts.ts";
+import { HeartbeatAnswerSchema, type Heartbeat, type HeartbeatAnswer } from "../core/contracts.ts";
 import { SIGNATURE_HEADER, sign } from "../core/signing.ts";
 import { engineOptionsFrom, loadConfig, type ProbeConfig } from "./config.ts";
 import type { Engine, EngineOptions } from "./engine.ts";
@@ -15,6 +15,8 @@ import { doctorOptionsFrom, startSelfCheck } from "./selfcheck.ts";
 import { guardConnections, type ConnectionGuard } from "./connections.ts";
 import { BODY_READ_DEADLINE_MS, createProbeApp, type ProbeApp } from "./server.ts";
 import { createResolver } from "./dns.ts";
+import { createBounces, type Bounces } from "./bounces/bounces.ts";
+import type { ParseMessage } from "./bounces/monitor.ts";
 import { createRelayBudget } from "./sending/relaybudget.ts";
 import { createSending } from "./sending/sending.ts";
 import { createSharedMxState } from "./shared.ts";
@@ -40,6 +42,8 @@ export interface ServeOptions {
   version?: string;
   /** The self-check's doctor run; defaults to runDoctor with the daemon's options. */
   selfCheck?: () => Promise<DoctorReport>;
+  /** The bounce parser (probe/bounces/parse.ts parseMessage); without it no bounce mailbox is read here. */
+  parseBounce?: ParseMessage;
   /** Called once shutdown is complete; defaults to process.exit. */
   exit?: (code: number) => void;
 }
@@ -49,7 +53,8 @@ const jsonLog: Log = (message, fields = {}) => {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), message, ...fields })}\n`);
 };
 
-async function postHeartbeat(config: ProbeConfig, heartbeat: Heartbeat, log: Log): Promise<void> {
+/** Posts a heartbeat; the edge's answer when it gave one (an older edge answers without `mailboxes`). */
+export async function postHeartbeat(config: Pick<ProbeConfig, "EDGE_URL" | "PROBE_SECRET" | "MXRAY_HEARTBEAT_MS">, heartbeat: Heartbeat, log: Log): Promise<HeartbeatAnswer | null> {
   const body = JSON.stringify(heartbeat);
   try {
     const res = await fetch(`${config.EDGE_URL}${HEARTBEAT_PATH}`, {
@@ -58,10 +63,17 @@ async function postHeartbeat(config: ProbeConfig, heartbeat: Heartbeat, log: Log
       body,
       signal: AbortSignal.timeout(Math.max(1_000, config.MXRAY_HEARTBEAT_MS)),
     });
-    await res.body?.cancel().catch(() => {});
-    if (!res.ok) log("heartbeat refused", { status: res.status });
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => {});
+      log("heartbeat refused", { status: res.status });
+      return null;
+    }
+    const answer = HeartbeatAnswerSchema.safeParse(await res.json().catch(() => null));
+    if (!answer.success) log("heartbeat answer not understood", { error: answer.error.message.slice(0, 500) });
+    return answer.success ? answer.data : null;
   } catch (err) {
     log("heartbeat failed", { error: String(err) });
+    return null;
   }
 }
 
@@ -115,6 +127,15 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       return exit(2);
     }
   }
+  let imapCa: string[] = [];
+  if (config.MXRAY_IMAP_CA_FILE) {
+    try {
+      imapCa = [readFileSync(config.MXRAY_IMAP_CA_FILE, "utf8")];
+    } catch (err) {
+      process.stderr.write(`mxray serve: MXRAY_IMAP_CA_FILE: cannot read ${config.MXRAY_IMAP_CA_FILE}: ${String(err)}\n`);
+      return exit(2);
+    }
+  }
   const metrics = createMetrics({ defaultMetrics: true, shared, sharedConfigured: redis !== undefined, relayBudget });
   const engine = opts.engineFactory({ ...engineOptionsFrom(config), shared, observer: metrics.observer });
   const outbox = createOutbox({
@@ -130,12 +151,13 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     },
   });
   await outbox.start();
+  const resolver = createResolver(config.MXRAY_DNS.length ? { servers: config.MXRAY_DNS } : {});
   const sending = createSending({
     probeId: config.PROBE_ID,
     edgeUrl: config.EDGE_URL,
     probeSecret: config.PROBE_SECRET,
     outbox,
-    resolver: createResolver(config.MXRAY_DNS.length ? { servers: config.MXRAY_DNS } : {}),
+    resolver,
     helo: config.MXRAY_HELO,
     allowPrivateTargets: config.MXRAY_ALLOW_PRIVATE_TARGETS,
     extraCa: relayCa,
@@ -144,8 +166,24 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     relayOutcome: (outcome) => metrics.relayMessages.inc({ outcome }),
     recorded: (status) => metrics.sendOutcomes.inc({ status }),
   });
-  const { server, probe } = createProbeServer((connections) => createProbeApp({ engine, config, outbox, metrics, probeId: config.PROBE_ID, log, connections, sending }), config.HOST);
+  const bounces: Bounces | undefined = opts.parseBounce
+    ? createBounces({
+        edgeUrl: config.EDGE_URL,
+        probeSecret: config.PROBE_SECRET,
+        resolver,
+        allowPrivateTargets: config.MXRAY_ALLOW_PRIVATE_TARGETS,
+        extraCa: imapCa,
+        parse: opts.parseBounce,
+        pollMs: config.MXRAY_BOUNCE_POLL_MS,
+        log,
+      })
+    : undefined;
+  const { server, probe } = createProbeServer(
+    (connections) => createProbeApp({ engine, config, outbox, metrics, probeId: config.PROBE_ID, log, connections, sending, ...(bounces ? { bounces } : {}) }),
+    config.HOST,
+  );
   await listen(server, config);
+  let stopping = false;
   const selfCheck = startSelfCheck({ run: opts.selfCheck ?? (() => runDoctor(doctorOptionsFrom(config))), log });
 
   const heartbeat = (): Heartbeat => {
@@ -162,8 +200,13 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       shared_state: { mode: sharing.mode, open_breakers: sharing.openBreakers },
     };
   };
-  void postHeartbeat(config, heartbeat(), log);
-  const heartbeats = setInterval(() => void postHeartbeat(config, heartbeat(), log), config.MXRAY_HEARTBEAT_MS);
+  // The answer names the bounce mailboxes this probe reads; an answer without them (an older edge) changes nothing.
+  const beat = async () => {
+    const answer = await postHeartbeat(config, heartbeat(), log);
+    if (answer?.mailboxes && !stopping) bounces?.setAssignments(answer.mailboxes);
+  };
+  void beat();
+  const heartbeats = setInterval(() => void beat(), config.MXRAY_HEARTBEAT_MS);
 
   log("mxray probe listening", {
     probe_id: config.PROBE_ID,
@@ -179,9 +222,10 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     shared_state: redis ? `the fleet's redis at ${new URL(redis.url).host}` : "this probe's memory (no MXRAY_FLEET_REDIS_REST_URL)",
     relay_limits: redis ? "counted across the fleet (its redis)" : "counted by this probe alone: run one probe per relay, or give it MXRAY_FLEET_REDIS_REST_URL",
     ...(config.MXRAY_RELAY_CA_FILE ? { relay_ca_file: config.MXRAY_RELAY_CA_FILE } : {}),
+    bounce_mailboxes: bounces ? `read every ${config.MXRAY_BOUNCE_POLL_MS} ms` : "not read (no parser)",
+    ...(config.MXRAY_IMAP_CA_FILE ? { imap_ca_file: config.MXRAY_IMAP_CA_FILE } : {}),
   });
 
-  let stopping = false;
   async function shutdown(signal: string) {
     if (stopping) return;
     stopping = true;
@@ -189,8 +233,11 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     clearInterval(heartbeats);
     selfCheck.stop();
     const draining = probe.drain(config.MXRAY_DRAIN_GRACE_MS);
+    // No new mailbox reads; the ones running end within their bounds (or the grace).
+    const readsDone = bounces ? withTimeout(bounces.stop(), config.MXRAY_DRAIN_GRACE_MS) : Promise.resolve();
     await postHeartbeat(config, heartbeat(), log); // tells the edge to stop routing here
     await draining;
+    await readsDone;
     await withTimeout(outbox.flush(), FLUSH_GRACE_MS);
     outbox.close();
     await closeServer(server);

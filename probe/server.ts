@@ -14,6 +14,8 @@ import type { z } from "zod";
 import {
   BatchSchema,
   FindRequestSchema,
+  MailboxPollRequestSchema,
+  MailboxTestRequestSchema,
   MessageRequestSchema,
   RelayTestRequestSchema,
   SendBatchSchema,
@@ -24,6 +26,7 @@ import {
   type RelayTestAnswer,
   type SenderCheckAnswer,
   type FindAnswer,
+  type MailboxTestAnswer,
   type FindRequest,
   type Result,
   type ResultChunk,
@@ -40,6 +43,7 @@ import type { Engine, VerifyCall } from "./engine.ts";
 import type { ProbeMetrics } from "./metrics.ts";
 import { RESULTS_PATH, SEND_RESULTS_PATH, type Log, type Outbox } from "./outbox.ts";
 import type { MessageRequest, RelayTestRequest, SenderCheckRequest, Sending } from "./sending/sending.ts";
+import type { Bounces, MailboxTestRequest } from "./bounces/bounces.ts";
 
 /** A batch: 5,000 addresses with room to spare. */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -109,6 +113,8 @@ export interface ProbeAppDeps {
   now?: () => number;
   /** Campaign sending (issue 23); without it the sending routes are not served. */
   sending?: Sending;
+  /** Bounce mailboxes (issue 24); without them the mailbox routes are not served. */
+  bounces?: Bounces;
 }
 
 export interface ProbeApp {
@@ -417,6 +423,23 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
     app.post("/v1/dns/sender-check", (c) =>
       answerNow<SenderCheckRequest, SenderCheckAnswer>(c, SenderCheckRequestSchema, async (req, _call, done) => done(await sending.checkSender(req))),
     );
+  }
+
+  if (deps.bounces) {
+    const bounces = deps.bounces;
+    // A mailbox's test: connect, TLS, log in, EXAMINE the folder (read-only), within its budget.
+    app.post("/v1/mailboxes/test", (c) =>
+      answerNow<MailboxTestRequest, MailboxTestAnswer>(c, MailboxTestRequestSchema, async (req, call, done) => done(await bounces.testMailbox(req, call.budgetMs!))),
+    );
+    // A read now: answered as soon as it is queued; what it finds goes to the edge as reports.
+    app.post("/v1/mailboxes/poll", async (c) => {
+      const body = await readHmacSigned(c, MAX_VERIFY_BODY_BYTES);
+      if (!body.ok) return body.response;
+      const parsed = MailboxPollRequestSchema.safeParse(parseJson(body.text));
+      if (!parsed.success) return errorResponse(c, "invalid_request", describeIssues(parsed.error));
+      if (isDraining) return errorResponse(c, "draining", "probe is shutting down", RETRY_AFTER_DRAINING_S);
+      return c.json({ ok: true, queued: bounces.poll(parsed.data.mailbox) });
+    });
   }
 
   app.get("/healthz", (c) =>

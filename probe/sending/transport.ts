@@ -199,7 +199,7 @@ const trustedContexts = new Map<string, SecureContext>();
  * process: MXRAY_RELAY_CA_FILE). Building a context parses every root certificate, about 50 ms of
  * CPU, which per connection was the probe's largest cost per message in bench:campaign.
  */
-function trustedContext(extraCa: string[]): SecureContext {
+export function trustedContext(extraCa: string[]): SecureContext {
   const key = extraCa.join("\n");
   let context = trustedContexts.get(key);
   if (!context) trustedContexts.set(key, (context = createSecureContext({ ca: [...rootCertificates, ...extraCa], minVersion: "TLSv1.2" })));

@@ -17,6 +17,7 @@ import { BODY_READ_DEADLINE_MS, createProbeApp, type ProbeApp } from "./server.t
 import { createResolver } from "./dns.ts";
 import { createBounces, type Bounces } from "./bounces/bounces.ts";
 import type { ParseMessage } from "./bounces/monitor.ts";
+import { parseMessage } from "./bounces/parse.ts";
 import { createRelayBudget } from "./sending/relaybudget.ts";
 import { createSending } from "./sending/sending.ts";
 import { createSharedMxState } from "./shared.ts";
@@ -42,7 +43,7 @@ export interface ServeOptions {
   version?: string;
   /** The self-check's doctor run; defaults to runDoctor with the daemon's options. */
   selfCheck?: () => Promise<DoctorReport>;
-  /** The bounce parser (probe/bounces/parse.ts parseMessage); without it no bounce mailbox is read here. */
+  /** The bounce parser; defaults to probe/bounces/parse.ts parseMessage. */
   parseBounce?: ParseMessage;
   /** Called once shutdown is complete; defaults to process.exit. */
   exit?: (code: number) => void;
@@ -166,20 +167,19 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     relayOutcome: (outcome) => metrics.relayMessages.inc({ outcome }),
     recorded: (status) => metrics.sendOutcomes.inc({ status }),
   });
-  const bounces: Bounces | undefined = opts.parseBounce
-    ? createBounces({
-        edgeUrl: config.EDGE_URL,
-        probeSecret: config.PROBE_SECRET,
-        resolver,
-        allowPrivateTargets: config.MXRAY_ALLOW_PRIVATE_TARGETS,
-        extraCa: imapCa,
-        parse: opts.parseBounce,
-        pollMs: config.MXRAY_BOUNCE_POLL_MS,
-        log,
-      })
-    : undefined;
+  const bounces: Bounces = createBounces({
+    edgeUrl: config.EDGE_URL,
+    probeSecret: config.PROBE_SECRET,
+    probeId: config.PROBE_ID,
+    resolver,
+    allowPrivateTargets: config.MXRAY_ALLOW_PRIVATE_TARGETS,
+    extraCa: imapCa,
+    parse: opts.parseBounce ?? parseMessage,
+    pollMs: config.MXRAY_BOUNCE_POLL_MS,
+    log,
+  });
   const { server, probe } = createProbeServer(
-    (connections) => createProbeApp({ engine, config, outbox, metrics, probeId: config.PROBE_ID, log, connections, sending, ...(bounces ? { bounces } : {}) }),
+    (connections) => createProbeApp({ engine, config, outbox, metrics, probeId: config.PROBE_ID, log, connections, sending, bounces }),
     config.HOST,
   );
   await listen(server, config);
@@ -203,7 +203,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   // The answer names the bounce mailboxes this probe reads; an answer without them (an older edge) changes nothing.
   const beat = async () => {
     const answer = await postHeartbeat(config, heartbeat(), log);
-    if (answer?.mailboxes && !stopping) bounces?.setAssignments(answer.mailboxes);
+    if (answer?.mailboxes && !stopping) bounces.setAssignments(answer.mailboxes);
   };
   void beat();
   const heartbeats = setInterval(() => void beat(), config.MXRAY_HEARTBEAT_MS);
@@ -222,7 +222,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     shared_state: redis ? `the fleet's redis at ${new URL(redis.url).host}` : "this probe's memory (no MXRAY_FLEET_REDIS_REST_URL)",
     relay_limits: redis ? "counted across the fleet (its redis)" : "counted by this probe alone: run one probe per relay, or give it MXRAY_FLEET_REDIS_REST_URL",
     ...(config.MXRAY_RELAY_CA_FILE ? { relay_ca_file: config.MXRAY_RELAY_CA_FILE } : {}),
-    bounce_mailboxes: bounces ? `read every ${config.MXRAY_BOUNCE_POLL_MS} ms` : "not read (no parser)",
+    bounce_mailboxes: `read every ${config.MXRAY_BOUNCE_POLL_MS} ms`,
     ...(config.MXRAY_IMAP_CA_FILE ? { imap_ca_file: config.MXRAY_IMAP_CA_FILE } : {}),
   });
 
@@ -234,7 +234,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     selfCheck.stop();
     const draining = probe.drain(config.MXRAY_DRAIN_GRACE_MS);
     // No new mailbox reads; the ones running end within their bounds (or the grace).
-    const readsDone = bounces ? withTimeout(bounces.stop(), config.MXRAY_DRAIN_GRACE_MS) : Promise.resolve();
+    const readsDone = withTimeout(bounces.stop(), config.MXRAY_DRAIN_GRACE_MS);
     await postHeartbeat(config, heartbeat(), log); // tells the edge to stop routing here
     await draining;
     await readsDone;

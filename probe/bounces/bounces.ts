@@ -28,6 +28,7 @@ export interface Bounces {
 export interface BouncesOptions {
   edgeUrl: string;
   probeSecret: string;
+  probeId: string;
   /** The probe's resolver: mailbox host names. */
   resolver: Resolver;
   allowPrivateTargets: boolean;
@@ -57,7 +58,7 @@ export function createBounces(opts: BouncesOptions): Bounces {
   const deps: MonitorDeps = {
     imap,
     parse: opts.parse,
-    report: opts.report ?? createEdgeReporter({ edgeUrl: opts.edgeUrl, probeSecret: opts.probeSecret }),
+    report: opts.report ?? createEdgeReporter({ edgeUrl: opts.edgeUrl, probeSecret: opts.probeSecret, probeId: opts.probeId }),
     ...(opts.log ? { log: opts.log } : {}),
     ...opts.monitor,
   };

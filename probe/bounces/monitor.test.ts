@@ -10,7 +10,7 @@ import { MailboxReportSchema, type MailboxReport } from "../../core/contracts.ts
 import { SIGNATURE_HEADER, verifySignature } from "../../core/signing.ts";
 import { startDovecot, type RunningDovecot, type StoredMessage } from "../../e2e/dovecot.ts";
 import { PROCESSED_KEYWORD } from "./imap.ts";
-import { BOUNCES_PATH, MAX_MESSAGE_BYTES, createEdgeReporter, readMailbox, type MonitorDeps } from "./monitor.ts";
+import { BOUNCES_PATH, MAX_MESSAGE_BYTES, createEdgeReporter, readMailbox, type MailboxReading, type MonitorDeps } from "./monitor.ts";
 import { SECRET, bounceTo, fakeEdge, imapOptions, mailboxWire, stubParse, unrelated } from "./testing.ts";
 
 let dovecot: RunningDovecot;
@@ -60,7 +60,7 @@ describe("readMailbox against Dovecot", () => {
     expect(outcome).toMatchObject({ status: "done", seen: 6, ours: 2, disposals: ["moved"], error: null });
     // One report: every message read, only the three that look ours sent; the customer's mail never leaves the probe.
     expect(edge.reports).toHaveLength(1);
-    const report = MailboxReportSchema.parse(edge.reports[0]);
+    const report = MailboxReportSchema.parse({ probe_id: "prb_test", ...edge.reports[0] });
     expect(report).toMatchObject({ epoch: 1, last_uid: uids.looksOurs, seen: 6, error: null });
     expect(report.messages.map((m) => m.uid)).toEqual([uids.oursUnread, uids.oursRead, uids.looksOurs]);
     expect(JSON.stringify(report)).not.toContain("Invoice");
@@ -283,15 +283,15 @@ describe("createEdgeReporter", () => {
     });
     await new Promise<void>((r) => edge.listen(0, "127.0.0.1", () => r()));
     try {
-      const report = createEdgeReporter({ edgeUrl: `http://127.0.0.1:${(edge.address() as AddressInfo).port}/`, probeSecret: SECRET });
-      const sent: MailboxReport = { mailbox_id: "bmx_r", epoch: 2, uidvalidity: 9, last_uid: 3, seen: 3, messages: [], error: null };
+      const report = createEdgeReporter({ edgeUrl: `http://127.0.0.1:${(edge.address() as AddressInfo).port}/`, probeSecret: SECRET, probeId: "prb_r" });
+      const sent: MailboxReading = { mailbox_id: "bmx_r", epoch: 2, uidvalidity: 9, last_uid: 3, seen: 3, messages: [], error: null };
       expect(await report(sent)).toEqual({ ours: [3], stale: false });
       await expect(report(sent)).rejects.toThrow("not a MailboxReportAnswer");
       await expect(report(sent)).rejects.toThrow("HTTP 409");
       expect(received).toEqual([
-        { signed: true, body: sent },
-        { signed: true, body: sent },
-        { signed: true, body: sent },
+        { signed: true, body: { probe_id: "prb_r", ...sent } },
+        { signed: true, body: { probe_id: "prb_r", ...sent } },
+        { signed: true, body: { probe_id: "prb_r", ...sent } },
       ]);
     } finally {
       await new Promise((r) => edge.close(r));

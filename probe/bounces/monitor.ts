@@ -31,7 +31,9 @@ export const REPORT_TIMEOUT_MS = 30_000;
 export type ParseMessage = (uid: number, source: Buffer) => Promise<ParsedMessage | null>;
 
 /** Posts one report and returns the edge's answer; throws when there is none (the read stops). */
-export type MailboxReporter = (report: MailboxReport) => Promise<MailboxReportAnswer>;
+/** What a read reports; the reporter names the probe (every probe signs with the same secret, so the body says who). */
+export type MailboxReading = Omit<MailboxReport, "probe_id">;
+export type MailboxReporter = (report: MailboxReading) => Promise<MailboxReportAnswer>;
 
 export interface MonitorDeps {
   imap: ImapOptions;
@@ -67,10 +69,11 @@ export interface ReadOutcome {
 }
 
 /** The edge's side of the reports: signed as results and heartbeats are (core/signing.ts), answered in the response. */
-export function createEdgeReporter(opts: { edgeUrl: string; probeSecret: string; fetch?: typeof fetch; timeoutMs?: number }): MailboxReporter {
+export function createEdgeReporter(opts: { edgeUrl: string; probeSecret: string; probeId: string; fetch?: typeof fetch; timeoutMs?: number }): MailboxReporter {
   const doFetch = opts.fetch ?? fetch;
   const url = `${opts.edgeUrl.replace(/\/+$/, "")}${BOUNCES_PATH}`;
-  return async (report) => {
+  return async (reading) => {
+    const report: MailboxReport = { probe_id: opts.probeId, ...reading };
     const body = JSON.stringify(report);
     const res = await doFetch(url, {
       method: "POST",
@@ -102,7 +105,7 @@ export async function readMailbox(mailbox: MailboxWire, deps: MonitorDeps): Prom
   let edgeReached = false;
 
   /** A report to the edge; false when the edge could not be asked or said stop. */
-  async function post(report: MailboxReport): Promise<MailboxReportAnswer | null> {
+  async function post(report: MailboxReading): Promise<MailboxReportAnswer | null> {
     let answer: MailboxReportAnswer;
     try {
       answer = await deps.report(report);

@@ -25,6 +25,7 @@ beforeAll(async () => {
   bounces = createBounces({
     edgeUrl: config.EDGE_URL,
     probeSecret: SECRET,
+    probeId: "prb_routes",
     resolver: noDns,
     allowPrivateTargets: true,
     extraCa: [readFileSync(dovecot.caFile, "utf8")],

@@ -1,11 +1,11 @@
 // Test helpers for the bounce monitor (no production code imports them): a mailbox's wire form
 // for a local Dovecot, a stand-in parser that knows only the VERP address, a fake edge that
 // records reports and confirms the tokens a test chooses, and messages to deliver.
-import { MAX_BOUNCE_RAW, type MailboxReport, type MailboxReportAnswer, type MailboxWire, type ParsedMessage } from "../../core/contracts.ts";
+import { MAX_BOUNCE_RAW, type MailboxReportAnswer, type MailboxWire, type ParsedMessage } from "../../core/contracts.ts";
 import { probeTransportKey, seal } from "../../core/secrets.ts";
 import type { RunningDovecot } from "../../e2e/dovecot.ts";
 import type { ImapOptions } from "./imap.ts";
-import type { ParseMessage } from "./monitor.ts";
+import type { MailboxReading, ParseMessage } from "./monitor.ts";
 
 export const SECRET = "probe-secret-for-bounce-tests-0123";
 
@@ -73,10 +73,10 @@ export const stubParse: ParseMessage = async (uid, source) => {
 };
 
 /** The edge's side of the reports: records each, confirms as ours the messages whose token is in `ours`. */
-export function fakeEdge(opts: { ours?: Iterable<string>; stale?: (report: MailboxReport) => boolean } = {}) {
+export function fakeEdge(opts: { ours?: Iterable<string>; stale?: (report: MailboxReading) => boolean } = {}) {
   const ours = new Set(opts.ours ?? []);
-  const reports: MailboxReport[] = [];
-  const report = async (r: MailboxReport): Promise<MailboxReportAnswer> => {
+  const reports: MailboxReading[] = [];
+  const report = async (r: MailboxReading): Promise<MailboxReportAnswer> => {
     reports.push(structuredClone(r));
     if (opts.stale?.(r)) return { ours: [], stale: true };
     return { ours: r.messages.filter((m) => m.token !== null && ours.has(m.token)).map((m) => m.uid), stale: false };

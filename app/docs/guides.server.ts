@@ -26,6 +26,7 @@ const SECTIONS: { title: string; guides: [slug: string, blurb: string][] }[] = [
       ["finder", "Finding a person's address: patterns, confidence, catch-all domains, decision makers, costs"],
       ["verdicts", "What each verdict and reason means, and how they read in other services"],
       ["campaigns", "Sending to a verified list through your own relays: senders, templates, statuses, one-click unsubscribe, suppressions"],
+      ["bounces", "Bounce mailboxes over IMAP, how a bounce is read, suppression and soft scores, refunds when a deliverable address bounces"],
       ["webhooks", "Signed events to your endpoints: events, headers, retries, verifying a signature"],
       ["zapier", "mxray in Zapier: triggers, actions, and publishing the integration"],
       ["billing", "Credits, packs and plans, Stripe's events, auto top-up"],

@@ -27,6 +27,38 @@ export interface OriginalMessage {
   raw?: string;
 }
 
+/** The value of a header of a raw message's header section, unfolded (RFC 5322 §2.2.3); null when absent. */
+function headerValue(raw: string, name: string): string | null {
+  const end = raw.search(/\r?\n\r?\n/);
+  const head = (end === -1 ? raw : raw.slice(0, end)).replace(/\r?\n[ \t]+/g, " ");
+  const m = new RegExp(`^${name}:[ \\t]*(.*)$`, "im").exec(head);
+  return m ? m[1]!.trim() : null;
+}
+
+/**
+ * A campaign message as a relay received it (e.g. a relay sink's SunkMessage: its envelope and
+ * bytes), as the original its bounces are about: the real VERP envelope sender, Message-ID,
+ * unsubscribe URL and bytes, and the time it was sent (so its bounces are dated after it).
+ */
+export function sentOriginal(sent: { mailFrom: string; rcptTo: string[]; raw: string; receivedAt: number }): OriginalMessage {
+  const from = /<([^<>\s]+@[^<>\s]+)>\s*$/.exec(headerValue(sent.raw, "From") ?? "")?.[1] ?? headerValue(sent.raw, "From");
+  const messageId = headerValue(sent.raw, "Message-ID");
+  const unsubscribeUrl = /^<([^>]+)>/.exec(headerValue(sent.raw, "List-Unsubscribe") ?? "")?.[1];
+  if (!from || !messageId || !unsubscribeUrl || !/^bounce\+[^@]+@/.test(sent.mailFrom) || sent.rcptTo.length !== 1) {
+    throw new Error(`not a campaign message (From, Message-ID, List-Unsubscribe, a VERP MAIL FROM and one recipient): ${sent.mailFrom} → ${sent.rcptTo.join(", ")}`);
+  }
+  return {
+    from,
+    to: sent.rcptTo[0]!,
+    verp: sent.mailFrom,
+    messageId,
+    unsubscribeUrl,
+    subject: headerValue(sent.raw, "Subject") ?? "",
+    date: new Date(sent.receivedAt),
+    raw: sent.raw,
+  };
+}
+
 export interface BounceOptions {
   /** The bounce's own Date (default: the original's date plus 62 s). */
   date?: Date;

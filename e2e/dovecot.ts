@@ -56,6 +56,9 @@ export interface DovecotOptions {
    * MOVE or UIDPLUS, to test a client's fallbacks against a server that lacks them.
    */
   capability?: string;
+  /** The plain port and the implicit-TLS port (0 or unset: any free port); `npm start` keeps its own, so a mailbox saved for it works after a restart. */
+  port?: number;
+  tlsPort?: number;
   log?: (line: string) => void;
 }
 
@@ -207,11 +210,11 @@ async function greets(port: number): Promise<boolean> {
   });
 }
 
-/** Starts a private Dovecot on two free loopback ports; `stop` ends it and removes its files. */
+/** Starts a private Dovecot on two loopback ports (free ones unless given); `stop` ends it and removes its files. */
 export async function startDovecot(opts: DovecotOptions = {}): Promise<RunningDovecot> {
   ensureDovecot(opts.log);
-  const port = await freePort();
-  let tlsPort = await freePort();
+  const port = opts.port || (await freePort());
+  let tlsPort = opts.tlsPort || (await freePort());
   while (tlsPort === port) tlsPort = await freePort();
   const dir = scratchDir("dovecot");
   // Its login and mail processes run as other users and must reach their files below it.

@@ -5,13 +5,16 @@
 // absence of credentials: the Worker dispatches directly, signed, without QStash; two Redis
 // databases, each a redis-server behind its own Upstash REST bridge and token, are started here
 // unless UPSTASH_REDIS_REST_URL (the edge's) and MXRAY_FLEET_REDIS_REST_URL (the probes') are set;
-// and the Stripe stand-in (a loopback server) unless STRIPE_SECRET_KEY is.
+// and the Stripe stand-in (a loopback server) unless STRIPE_SECRET_KEY is. Campaigns send to a
+// local relay sink, and their bounces can be dropped into a local Dovecot (one IMAP user) that a
+// bounce mailbox points at.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { migrateDb } from "../db/migrate.ts";
 import { freePort, startSqld, type RunningSqld } from "../db/sqld.ts";
+import { startDovecot, type RunningDovecot } from "./dovecot.ts";
 import { startRedis } from "./redis.ts";
 import { startRelaySink, type RelaySink } from "./relay-sink.ts";
 import { removeScratch } from "./scratch.ts";
@@ -20,6 +23,17 @@ import { startUpstashBridge } from "./upstash-bridge.ts";
 import { startWorld, type World } from "./world/index.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
+/** Where `npm start` keeps its data. */
+export const LOCAL_DATA_DIR = join(ROOT, ".data", "local");
+/** What `npm start` writes there while it runs, for the scripts that drive it (`npm run demo:bounce`). */
+export const RUNNING_FILE = join(LOCAL_DATA_DIR, "running.json");
+
+export interface RunningStack {
+  url: string;
+  api_key: string;
+  relay_inbox_url: string | null;
+  imap: LocalImap;
+}
 
 export interface StackOptions {
   /** Where sqld, Durable Object state, outboxes and local secrets live; one made by `scratchDir` is removed at stop. */
@@ -40,6 +54,9 @@ export interface StackOptions {
   relayInboxPort?: number;
   /** The relay sink's SMTP port (0 or unset: any free port); `npm start` keeps one, so a relay saved for it works after a restart. */
   relayPort?: number;
+  /** The local Dovecot's plain (STARTTLS) and implicit-TLS ports (0 or unset: any free port). */
+  imapPort?: number;
+  imapTlsPort?: number;
   /** Where the children's output goes; defaults to being dropped. */
   childOutput?: "inherit" | "ignore";
 }
@@ -65,6 +82,14 @@ export interface Stack {
   relaySink: RelaySink;
   relayUser: string;
   relayPassword: string;
+  /**
+   * The local IMAP mailbox campaigns' bounces can be dropped into (`dovecot.deliver(imap.user, raw)`)
+   * and a bounce mailbox can read: plain IMAP with STARTTLS on `port`, implicit TLS on `tlsPort`,
+   * with the relay sink's test certificate, which the probes trust (MXRAY_IMAP_CA_FILE).
+   */
+  imap: LocalImap;
+  /** The Dovecot behind it: more users (addUser), delivery into any folder, every message's flags (messages). */
+  dovecot: RunningDovecot;
   /** The loopback Stripe stand-in billing talks to, or null when STRIPE_SECRET_KEY names a real account. */
   stripe: StandInStripe | null;
   /** The edge's Redis (Worker only): its local bridge, or UPSTASH_REDIS_REST_URL's. */
@@ -79,6 +104,14 @@ export interface Stack {
   addProbe(): Promise<RunningProbe>;
   sweep(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface LocalImap {
+  host: string;
+  port: number;
+  tlsPort: number;
+  user: string;
+  password: string;
 }
 
 export interface LocalSecrets {
@@ -258,6 +291,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     cleanups.push(() => relaySink.stop());
     log(`relay     local relay sink at ${relaySink.host}:${relaySink.port} (STARTTLS, AUTH ${relayUser} / ${relayPassword}); inbox at ${relaySink.inboxUrl}`);
 
+    // Bounces locally: a mailbox on loopback (MXRAY_ALLOW_PRIVATE_TARGETS=1) whose certificate is
+    // from the relay sink's test CA, which the probes trust for IMAP (MXRAY_IMAP_CA_FILE below). Its
+    // password is the same at every start (a mailbox saved for it still logs in) and tells nothing of the probe secret.
+    const imapUser = "bounces";
+    const imapPassword = createHash("sha256").update(`local imap password:${secrets.probeSecret}`).digest("base64url").slice(0, 16);
+    const dovecot = await startDovecot({ users: { [imapUser]: imapPassword }, port: opts.imapPort ?? 0, tlsPort: opts.imapTlsPort ?? 0, log });
+    cleanups.push(() => dovecot.stop());
+    const imap: LocalImap = { host: dovecot.host, port: dovecot.port, tlsPort: dovecot.tlsPort, user: imapUser, password: dovecot.users[imapUser]! };
+    log(`imap      local Dovecot at ${imap.host}:${imap.tlsPort} (TLS) and :${imap.port} (STARTTLS), user ${imap.user} / ${imap.password}; a bounce mailbox can read it (empty each start)`);
+
     ensureAppBuild(log);
     const port = opts.port === 0 || opts.port === undefined ? await freePort() : opts.port;
     const url = `http://127.0.0.1:${port}`;
@@ -323,6 +366,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         MXRAY_FLEET_REDIS_REST_TOKEN: redis.fleet.token,
         // The relay sink's certificate is signed by a test CA; a probe trusts it only when told.
         MXRAY_RELAY_CA_FILE: relaySink.caFile,
+        MXRAY_IMAP_CA_FILE: dovecot.caFile,
         MXRAY_ALLOW_PRIVATE_TARGETS: "1",
         // The world is on loopback, and so is the relay sink (MXRAY_ALLOW_PRIVATE_TARGETS above).
         ...(world ? { MXRAY_DNS: world.dnsServer, MXRAY_SMTP_PORT: String(world.smtpPort), MXRAY_SELF_CHECK_TARGETS: `127.0.0.1:${world.smtpPort}`, MXRAY_TIMEOUT_MS: "3000", MXRAY_GREYLIST_BUDGET_MS: "4000" } : {}),
@@ -350,7 +394,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const timer = setInterval(() => void sweep().catch(() => {}), opts.sweepMs);
       cleanups.push(async () => clearInterval(timer));
     }
-    return { url, devApiKey, stripeWebhookSecret, relaySink, relayUser, relayPassword, stripe, redis: redis.edge, fleetRedis: redis.fleet, secrets, world, sqld, probes, addProbe, sweep, stop: stopAll };
+    return { url, devApiKey, stripeWebhookSecret, relaySink, relayUser, relayPassword, imap, dovecot, stripe, redis: redis.edge, fleetRedis: redis.fleet, secrets, world, sqld, probes, addProbe, sweep, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;

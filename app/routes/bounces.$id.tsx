@@ -35,7 +35,7 @@ export default function BouncePage() {
       <div className="page-head">
         <div>
           <p><Link to="/bounces">Bounces</Link> /</p>
-          <h1 className="mono">{b.email}</h1>
+          <h1>{b.email}</h1>
           <p><Badge value={b.kind} /> {KIND_WORDS[b.kind]}{b.category && <> · {b.category.replace(/_/g, " ")}</>} · {utc(b.occurred_at)}</p>
         </div>
       </div>

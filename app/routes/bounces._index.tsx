@@ -67,6 +67,8 @@ export async function loader(args: LoaderFunctionArgs) {
     mailboxes: mailboxes && { list: mailboxes.data, more: mailboxes.next_cursor !== null },
     settings,
     defaultPorts: DEFAULT_IMAP_PORTS,
+    defaultProcessedFolder: DEFAULT_PROCESSED_FOLDER,
+    softLimits: { threshold: SOFT_THRESHOLD, resetDays: SOFT_RESET_DAYS },
   };
 }
 
@@ -174,7 +176,10 @@ const SECURITY_LABEL: Record<RelaySecurity, string> = {
   none: "None (a server on your own network only)",
 };
 
-function MailboxForm({ mailbox, defaultPorts, busy }: { mailbox?: Mailbox; defaultPorts: Data["defaultPorts"]; busy: boolean }) {
+/** What the forms need of the service's defaults and limits (the page's bundle holds no server module). */
+type Defaults = Pick<Data, "defaultPorts" | "defaultProcessedFolder">;
+
+function MailboxForm({ mailbox, defaults, busy }: { mailbox?: Mailbox; defaults: Defaults; busy: boolean }) {
   const p = mailbox ? mailbox.id : "mailbox-new";
   return (
     <Form method="post" aria-label={mailbox ? `Settings of ${mailbox.name}` : "New bounce mailbox"}>
@@ -190,7 +195,7 @@ function MailboxForm({ mailbox, defaultPorts, busy }: { mailbox?: Mailbox; defau
         </div>
         <div>
           <label htmlFor={`${p}-port`}>Port</label>
-          <input id={`${p}-port`} name="port" type="number" min={1} max={65535} defaultValue={mailbox?.port} placeholder={String(defaultPorts.tls)} style={{ width: "7rem" }} />
+          <input id={`${p}-port`} name="port" type="number" min={1} max={65535} defaultValue={mailbox?.port} placeholder={String(defaults.defaultPorts.tls)} style={{ width: "7rem" }} />
         </div>
         <div>
           <label htmlFor={`${p}-security`}>Security</label>
@@ -217,7 +222,7 @@ function MailboxForm({ mailbox, defaultPorts, busy }: { mailbox?: Mailbox; defau
           <label htmlFor={`${p}-processed`}>Move ours to</label>
           <input
             id={`${p}-processed`} name="processed_folder" type="text" maxLength={200} aria-describedby={`${p}-processed-hint`}
-            defaultValue={mailbox ? (mailbox.processed_folder ?? "") : DEFAULT_PROCESSED_FOLDER}
+            defaultValue={mailbox ? (mailbox.processed_folder ?? "") : defaults.defaultProcessedFolder}
           />
         </div>
       </div>
@@ -236,7 +241,7 @@ function MailboxForm({ mailbox, defaultPorts, busy }: { mailbox?: Mailbox; defau
 
 const STAGE_WORDS = { connect: "connecting", tls: "the TLS upgrade", auth: "signing in", folder: "opening the folder", done: "the end" } as const;
 
-function MailboxCard({ mailbox, answer, defaultPorts, busy }: { mailbox: Mailbox; answer: Answer; defaultPorts: Data["defaultPorts"]; busy: boolean }) {
+function MailboxCard({ mailbox, answer, defaults, busy }: { mailbox: Mailbox; answer: Answer; defaults: Defaults; busy: boolean }) {
   const test = answer && answer.at === mailbox.id && "test" in answer ? answer.test : null;
   const m = mailbox;
   return (
@@ -290,13 +295,13 @@ function MailboxCard({ mailbox, answer, defaultPorts, busy }: { mailbox: Mailbox
       <Notice answer={answer} at={m.id} />
       <details className="edit">
         <summary aria-label={`Edit ${m.name}`}>Edit</summary>
-        <MailboxForm mailbox={m} defaultPorts={defaultPorts} busy={busy} />
+        <MailboxForm mailbox={m} defaults={defaults} busy={busy} />
       </details>
     </article>
   );
 }
 
-function Mailboxes({ mailboxes, answer, defaultPorts, busy }: { mailboxes: NonNullable<Data["mailboxes"]>; answer: Answer; defaultPorts: Data["defaultPorts"]; busy: boolean }) {
+function Mailboxes({ mailboxes, answer, defaults, busy }: { mailboxes: NonNullable<Data["mailboxes"]>; answer: Answer; defaults: Defaults; busy: boolean }) {
   return (
     <section className="card" aria-labelledby="mailboxes-title">
       <h2 id="mailboxes-title">Bounce mailboxes</h2>
@@ -305,10 +310,10 @@ function Mailboxes({ mailboxes, answer, defaultPorts, busy }: { mailboxes: NonNu
       </p>
       {mailboxes.more && <div className="alert warn">Only the newest {MAILBOX_LIMIT} mailboxes are shown; the API lists them all.</div>}
       <Notice answer={answer} at="mailboxes" />
-      {mailboxes.list.length === 0 ? <p className="empty">No bounce mailboxes yet.</p> : mailboxes.list.map((m) => <MailboxCard key={m.id} mailbox={m} answer={answer} defaultPorts={defaultPorts} busy={busy} />)}
+      {mailboxes.list.length === 0 ? <p className="empty">No bounce mailboxes yet.</p> : mailboxes.list.map((m) => <MailboxCard key={m.id} mailbox={m} answer={answer} defaults={defaults} busy={busy} />)}
       <h3>Add a bounce mailbox</h3>
       <Notice answer={answer} at="mailbox-new" />
-      <MailboxForm key={resetKey(answer, "mailbox-new")} defaultPorts={defaultPorts} busy={busy} />
+      <MailboxForm key={resetKey(answer, "mailbox-new")} defaults={defaults} busy={busy} />
     </section>
   );
 }
@@ -381,7 +386,7 @@ function BounceList({ data }: { data: Data }) {
   );
 }
 
-function SoftSettings({ settings, canManage, answer, busy }: { settings: Data["settings"]; canManage: boolean; answer: Answer; busy: boolean }) {
+function SoftSettings({ settings, limits, canManage, answer, busy }: { settings: Data["settings"]; limits: Data["softLimits"]; canManage: boolean; answer: Answer; busy: boolean }) {
   return (
     <section className="card" aria-labelledby="settings-title">
       <h2 id="settings-title">Soft bounces</h2>
@@ -395,11 +400,11 @@ function SoftSettings({ settings, canManage, answer, busy }: { settings: Data["s
           <div className="row">
             <div>
               <label htmlFor="soft-threshold">Suppress at score</label>
-              <input id="soft-threshold" name="soft_threshold" type="number" step={0.5} min={SOFT_THRESHOLD.min} max={SOFT_THRESHOLD.max} required defaultValue={settings.soft_threshold} style={{ width: "8rem" }} />
+              <input id="soft-threshold" name="soft_threshold" type="number" step={0.5} min={limits.threshold.min} max={limits.threshold.max} required defaultValue={settings.soft_threshold} style={{ width: "8rem" }} />
             </div>
             <div>
               <label htmlFor="soft-reset">Start over after (days)</label>
-              <input id="soft-reset" name="soft_reset_days" type="number" step={1} min={SOFT_RESET_DAYS.min} max={SOFT_RESET_DAYS.max} required defaultValue={settings.soft_reset_days} style={{ width: "8rem" }} />
+              <input id="soft-reset" name="soft_reset_days" type="number" step={1} min={limits.resetDays.min} max={limits.resetDays.max} required defaultValue={settings.soft_reset_days} style={{ width: "8rem" }} />
             </div>
             {canManage && <button className="btn primary" type="submit" name="intent" value="settings">Save</button>}
           </div>
@@ -424,9 +429,9 @@ export default function Bounces() {
           </p>
         </div>
       </div>
-      {data.mailboxes && <Mailboxes mailboxes={data.mailboxes} answer={answer} defaultPorts={data.defaultPorts} busy={busy} />}
+      {data.mailboxes && <Mailboxes mailboxes={data.mailboxes} answer={answer} defaults={data} busy={busy} />}
       <BounceList data={data} />
-      <SoftSettings settings={data.settings} canManage={data.canManage} answer={answer} busy={busy} />
+      <SoftSettings settings={data.settings} limits={data.softLimits} canManage={data.canManage} answer={answer} busy={busy} />
     </>
   );
 }

@@ -4,9 +4,9 @@
 // verdict, the credit that came back. Then the message as read, as text (never as HTML).
 import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Link, useLoaderData, type MetaFunction } from "@remix-run/react";
-import { MAX_BOUNCE_RAW } from "../../core/contracts.ts";
 import type { BounceKind } from "../../core/enums.ts";
 import { requireViewer } from "../auth.server.ts";
+import { RawMessage } from "../components/bounce.tsx";
 import { Badge, replyText, utc } from "../components/ui.tsx";
 import { bounceOr404, getBounce } from "../lib/bounces.server.ts";
 
@@ -92,14 +92,7 @@ export default function BouncePage() {
 
       <section className="card" aria-labelledby="raw-title">
         <h2 id="raw-title">The message</h2>
-        {b.raw === null ? (
-          <p className="muted">Reported through the API: there is no message to show.</p>
-        ) : (
-          <>
-            <pre aria-label="Raw message" style={{ whiteSpace: "pre-wrap", wordBreak: "break-all", maxHeight: "40rem" }}>{b.raw}</pre>
-            {b.raw_truncated && <p className="muted" data-testid="raw-truncated">Truncated: only the first {Math.round(MAX_BOUNCE_RAW / 1024)} KiB (its head and report) were kept.</p>}
-          </>
-        )}
+        <RawMessage raw={b.raw} truncated={b.raw_truncated} />
       </section>
     </>
   );

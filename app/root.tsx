@@ -62,6 +62,7 @@ function TopBar() {
                 {can(viewer.account.role, "keys:manage") && <NavLink to="/senders">Senders</NavLink>}
                 <NavLink to="/templates">Templates</NavLink>
                 <NavLink to="/suppressions">Suppressions</NavLink>
+                <NavLink to="/bounces">Bounces</NavLink>
               </span>
               {can(viewer.account.role, "keys:manage") && <NavLink to="/keys">API keys</NavLink>}
               {can(viewer.account.role, "keys:manage") && <NavLink to="/webhooks">Webhooks</NavLink>}

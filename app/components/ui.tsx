@@ -1,6 +1,8 @@
 // Small pieces shared by pages: verdict badges, the verdict donut, progress, evidence, copying.
+import { Link } from "@remix-run/react";
 import { useState } from "react";
 import type { Result } from "../../core/contracts.ts";
+import type { Contradiction } from "../../edge/bounces/views.ts";
 import type { SmtpReply } from "../../core/verdict.ts";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
 
@@ -76,8 +78,17 @@ export const replyText = (smtp: SmtpReply | null) => (smtp ? [smtp.code, smtp.en
 
 const yesNo = (b: boolean | null) => (b === null ? "not known" : b ? "yes" : "no");
 
-/** Every check of one result, and the probe's trace when it has one. */
-export function Evidence({ result }: { result: Result }) {
+/** "contradicted by a bounce on 2025-03-15 10:04 UTC": a result's `deliverable` verdict that a hard 5.1.x bounce refunded (issue 24), linked to the bounce. */
+export function ContradictedBy({ contradiction }: { contradiction: Contradiction }) {
+  return (
+    <Link to={`/bounces/${contradiction.bounce_id}`} className="contradicted" data-testid="contradicted">
+      contradicted by a bounce on {utc(contradiction.occurred_at)}{contradiction.status && ` (${contradiction.status})`}
+    </Link>
+  );
+}
+
+/** Every check of one result, the bounce that contradicted it, and the probe's trace when it has one. */
+export function Evidence({ result, contradicted = null }: { result: Result; contradicted?: Contradiction | null }) {
   const flags = (["catch_all", "disposable", "role", "free", "greylisted"] as const).filter((f) => result[f] === true);
   return (
     <div>
@@ -88,6 +99,7 @@ export function Evidence({ result }: { result: Result }) {
         <dt>MX</dt><dd className="mono">{result.mx ?? "—"}</dd>
         <dt>SMTP reply</dt><dd className="mono">{result.smtp ? `${result.smtp.code} ${result.smtp.message}` : "—"}</dd>
         <dt>Enhanced code</dt><dd className="mono">{result.smtp?.enhanced ?? "—"}</dd>
+        {contradicted && (<><dt>Bounce</dt><dd><ContradictedBy contradiction={contradicted} />; its credit was refunded</dd></>)}
         <dt>Flags</dt><dd>{flags.length ? flags.map((f) => <Badge key={f} value={f} />) : "none"}</dd>
         <dt>Catch-all</dt><dd>{yesNo(result.catch_all)}</dd>
         <dt>Disposable · role · free</dt><dd>{yesNo(result.disposable)} · {yesNo(result.role)} · {yesNo(result.free)}</dd>

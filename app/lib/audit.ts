@@ -12,6 +12,9 @@ export const AUDIT_GROUPS = [
   { prefix: "relay.", label: "Relays" },
   { prefix: "sender.", label: "Senders" },
   { prefix: "template.", label: "Templates" },
+  { prefix: "bounce_mailbox.", label: "Bounce mailboxes" },
+  { prefix: "bounce.", label: "Bounce refunds" },
+  { prefix: "bounce_settings.", label: "Bounce settings" },
   { prefix: "admin.", label: "Operators" },
 ] as const;
 
@@ -68,6 +71,17 @@ export function describe(e: Pick<AuditView, "action" | "detail">): string {
     case "template.created":
     case "template.deleted":
       return s("name") ?? "";
+    case "bounce_mailbox.created":
+    case "bounce_mailbox.deleted":
+      return [s("name"), d.username !== undefined && d.host !== undefined ? `${s("username")} on ${s("host")}` : null].filter(Boolean).join(", ");
+    case "bounce_mailbox.updated":
+      return mailboxChanges(d);
+    case "bounce_mailbox.tested":
+      return d.ok ? "signed in and opened the folder" : `failed at ${s("stage") ?? "?"}`;
+    case "bounce.refunded":
+      return `1 credit back: ${s("email") ?? "an address"} bounced${d.status ? ` (${s("status")})` : ""} after a deliverable verdict`;
+    case "bounce_settings.updated":
+      return softSettingsChange(d.before, d.after);
     default:
       return "";
   }
@@ -85,4 +99,21 @@ const REVOKED_BECAUSE: Record<string, string> = {
 function keysRevoked(v: unknown): string | null {
   const n = Array.isArray(v) ? v.length : typeof v === "number" ? v : 0;
   return n > 0 ? `${n} API key${n === 1 ? "" : "s"} revoked` : null;
+}
+
+/** What a change to a bounce mailbox touched ("host, password; read again from the start"); never a password's value (the edge records only "set"). */
+function mailboxChanges(d: Record<string, unknown>): string {
+  const fields = Object.keys(d).filter((k) => k !== "cursor_reset");
+  return `${fields.length ? fields.join(", ") : "nothing"}${d.cursor_reset ? "; read again from the start" : ""}`;
+}
+
+/** "suppress at 2.5 (was 3), start over after 14 days (was 30)": only what changed. */
+function softSettingsChange(before: unknown, after: unknown): string {
+  const b = (before ?? {}) as Record<string, unknown>;
+  const a = (after ?? {}) as Record<string, unknown>;
+  const parts = [
+    a.soft_threshold !== b.soft_threshold ? `suppress at ${String(a.soft_threshold)} (was ${String(b.soft_threshold)})` : null,
+    a.soft_reset_days !== b.soft_reset_days ? `start over after ${String(a.soft_reset_days)} days (was ${String(b.soft_reset_days)})` : null,
+  ].filter(Boolean);
+  return parts.length ? parts.join(", ") : "unchanged";
 }

@@ -1,15 +1,17 @@
 // The operations console (issue 13): the probe fleet (health, last hour's answers; drain, disable,
 // enable), jobs in flight across accounts with stuck ones flagged, retried batches, accounts
-// (search, adjust credits, disable with a reason), and Stripe events held for an operator.
+// (search, adjust credits, disable with a reason), Stripe events held for an operator, and our
+// measured accuracy across accounts, per verifying probe and per receiving provider (issue 24).
 // Platform operators only (MXRAY_ADMIN_EMAILS, or Clerk's public metadata); anyone else gets a
 // 404, as if the page did not exist.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, type MetaFunction } from "@remix-run/react";
 import { requireSignedIn, type AuthArgs } from "../auth.server.ts";
+import { AccuracyTable } from "../components/accuracy.tsx";
 import { fmt, pct } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
 import {
-  adjustCredits, fleet, heldStripeEvents, jobsInFlight, retriedBatches, retryStripeEvent, searchAccounts, setAccountDisabled, setProbeState,
+  adjustCredits, fleet, heldStripeEvents, jobsInFlight, operatorAccuracy, retriedBatches, retryStripeEvent, searchAccounts, setAccountDisabled, setProbeState,
 } from "../lib/admin.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Admin · mxray" }];
@@ -58,9 +60,11 @@ export async function loader(args: LoaderFunctionArgs) {
   await requireOperator(args);
   const { services } = args.context;
   const q = new URL(args.request.url).searchParams.get("q") ?? "";
-  const [probes, jobs, retried, accounts, held] = await Promise.all([fleet(services), jobsInFlight(services), retriedBatches(services), searchAccounts(services, q), heldStripeEvents(services)]);
+  const [probes, jobs, retried, accounts, held, accuracy] = await Promise.all([
+    fleet(services), jobsInFlight(services), retriedBatches(services), searchAccounts(services, q), heldStripeEvents(services), operatorAccuracy(services),
+  ]);
   // One nonce per account form as rendered: submitting that form twice adjusts once.
-  return { q, probes, jobs, retried, held, accounts: accounts.map((a) => ({ ...a, nonce: crypto.randomUUID() })) };
+  return { q, probes, jobs, retried, held, accuracy, accounts: accounts.map((a) => ({ ...a, nonce: crypto.randomUUID() })) };
 }
 
 export async function action(args: ActionFunctionArgs) {
@@ -106,14 +110,14 @@ export async function action(args: ActionFunctionArgs) {
 }
 
 export default function Admin() {
-  const { q, probes, jobs, retried, held, accounts } = useLoaderData<typeof loader>();
+  const { q, probes, jobs, retried, held, accuracy, accounts } = useLoaderData<typeof loader>();
   const answer = useActionData<typeof action>();
   return (
     <>
       <div className="page-head">
         <div>
           <h1>Admin</h1>
-          <p>The whole platform: probes, lists in flight, accounts and held Stripe events.</p>
+          <p>The whole platform: probes, lists in flight, accounts, held Stripe events and our accuracy.</p>
         </div>
       </div>
       {answer && "error" in answer && <div className="alert error" role="alert">{answer.error.message}</div>}
@@ -229,6 +233,34 @@ export default function Admin() {
             </tr>
           ))}
         </Listing>
+      </Section>
+
+      <Section id="accuracy" title="Accuracy" note="Every account's last 12 months: addresses called deliverable, messages sent, and hard 5.1.x bounces that contradicted a deliverable verdict (each refunded). Below, those contradictions by the probe that verified the address and by the provider of the MX it was verified at.">
+        <AccuracyTable months={accuracy.months} label="Accuracy per month, every account" />
+        <div className="grid">
+          <div>
+            <h3>By verifying probe</h3>
+            <Listing label="Contradictions by probe" rows={accuracy.probes.length} empty="No verdict was contradicted." head={["Probe", "Contradicted"]}>
+              {accuracy.probes.map((p) => (
+                <tr key={p.probe_id ?? ""} data-verifier={p.probe_id ?? "none"}>
+                  <td className="mono">{p.probe_id ?? <span className="muted">not recorded</span>}</td>
+                  <td className="num">{fmt(p.contradicted)}</td>
+                </tr>
+              ))}
+            </Listing>
+          </div>
+          <div>
+            <h3>By receiving provider</h3>
+            <Listing label="Contradictions by provider" rows={accuracy.providers.length} empty="No verdict was contradicted." head={["Provider (MX domain)", "Contradicted"]}>
+              {accuracy.providers.map((p) => (
+                <tr key={p.provider ?? ""} data-provider={p.provider ?? "none"}>
+                  <td className="mono">{p.provider ?? <span className="muted">no MX recorded</span>}</td>
+                  <td className="num">{fmt(p.contradicted)}</td>
+                </tr>
+              ))}
+            </Listing>
+          </div>
+        </div>
       </Section>
 
       <Section id="stripe" title="Held Stripe events" note="Events no retry from Stripe could apply (an unknown account, bad metadata). Retry one once its cause is fixed: it applies once.">

@@ -2,16 +2,18 @@
 // Customer Portal, auto top-up (at most AUTO_TOPUP_MAX_PER_DAY a UTC day; the page says when it is
 // paused, issue 21), and the ledger with its CSV export. Owners and admins only; only owners
 // change auto top-up. Credits are never granted here: Checkout's signed webhook does that,
-// so the page after a payment only reads the balance.
+// so the page after a payment only reads the balance. Beside the ledger, our measured accuracy on
+// the account's mail per month (issue 24): the bounces that contradicted us gave their credit back.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { redirect } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
 import { AUTO_TOPUP_MAX_PER_DAY, AUTO_TOPUP_MIN_THRESHOLD, formatMoney, productByKey } from "../../core/billing.ts";
 import { can } from "../../core/roles.ts";
 import { requireViewer } from "../auth.server.ts";
+import { AccuracyTable } from "../components/accuracy.tsx";
 import { fmt, utc } from "../components/ui.tsx";
 import { authorizeOr403, refused, ServiceError } from "../lib/actions.server.ts";
-import { billingOverview, openPortal, setAutoTopUp, startCheckout } from "../lib/billing.server.ts";
+import { accountAccuracy, billingOverview, openPortal, setAutoTopUp, startCheckout } from "../lib/billing.server.ts";
 import { listLedger } from "../lib/credits.server.ts";
 import { authorize, listMembers } from "../lib/identity.server.ts";
 import { actorLabel, reasonLabel, signed } from "../lib/ledger.ts";
@@ -26,7 +28,7 @@ export async function loader(args: LoaderFunctionArgs) {
   const { services } = args.context;
   const url = new URL(args.request.url);
   const cursor = url.searchParams.get("cursor") ?? undefined;
-  const [overview, ledger, members] = await Promise.all([
+  const [overview, ledger, members, accuracy] = await Promise.all([
     billingOverview(services, { accountId: viewer.account.id, actor: viewer.user.id }),
     listLedger(services, { accountId: viewer.account.id, actor: viewer.user.id }, { limit: LEDGER_PAGE, cursor }).catch((e: unknown) => {
       // A hand-edited ?cursor= is a bad link, not a failure of ours.
@@ -34,6 +36,7 @@ export async function loader(args: LoaderFunctionArgs) {
       throw e;
     }),
     listMembers(services, viewer),
+    accountAccuracy(services, viewer),
   ]);
   const emails = new Map(members.map((m) => [m.userId, m.email]));
   return {
@@ -44,6 +47,7 @@ export async function loader(args: LoaderFunctionArgs) {
     paged: cursor !== undefined,
     entries: ledger.data.map((e) => ({ ...e, actor: actorLabel(e.actor, emails) })),
     nextCursor: ledger.next_cursor,
+    accuracy: accuracy.months,
   };
 }
 
@@ -179,6 +183,19 @@ function AutoTopUp({ overview, canManage }: { overview: Overview; canManage: boo
   );
 }
 
+function Accuracy({ months }: { months: ReturnType<typeof useLoaderData<typeof loader>>["accuracy"] }) {
+  return (
+    <section className="card" aria-labelledby="accuracy-title">
+      <h2 id="accuracy-title">Our accuracy on your mail</h2>
+      <p className="muted">
+        Per month: the addresses we called deliverable, the messages your campaigns sent, and the hard bounces (“no such mailbox”) that contradicted a deliverable verdict of the 30
+        days before. Each of those gave its credit back (“Refund: a deliverable address bounced” below).
+      </p>
+      <AccuracyTable months={months} label="Accuracy per month" />
+    </section>
+  );
+}
+
 function History({ entries, nextCursor, paged }: Pick<ReturnType<typeof useLoaderData<typeof loader>>, "entries" | "nextCursor" | "paged">) {
   return (
     <section className="card" aria-labelledby="ledger-title">
@@ -215,7 +232,7 @@ function History({ entries, nextCursor, paged }: Pick<ReturnType<typeof useLoade
 }
 
 export default function Billing() {
-  const { account, overview, canManage, checkout, paged, entries, nextCursor } = useLoaderData<typeof loader>();
+  const { account, overview, canManage, checkout, paged, entries, nextCursor, accuracy } = useLoaderData<typeof loader>();
   const answer = useActionData<typeof action>();
   const failed = overview.autoTopUp.state === "failed";
   return (
@@ -254,6 +271,7 @@ export default function Billing() {
       ) : (
         <div className="card"><p>Billing is not configured here (STRIPE_SECRET_KEY), so credits cannot be bought.</p></div>
       )}
+      <Accuracy months={accuracy} />
       <History entries={entries} nextCursor={nextCursor} paged={paged} />
     </>
   );

@@ -1,8 +1,8 @@
 // A campaign, live: its status (and why it paused or failed), sent of audience and every count,
 // pushed over the campaign's WebSocket (reconnecting by itself); start, pause, resume and cancel as
 // its status allows; what it sends with and its consent statement; and its recipients in pages,
-// filtered by status, each with what the relay answered and the verification evidence that let
-// the address in.
+// filtered by status, each with what the relay answered, the verification evidence that let
+// the address in, and the hard bounce or complaint that came back for it (linked to the bounce).
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, useSearchParams, type MetaFunction } from "@remix-run/react";
 import { useEffect } from "react";
@@ -29,6 +29,7 @@ import {
   resumeCampaign,
   startCampaign,
 } from "../lib/campaigns.server.ts";
+import { bouncesOfRecipients } from "../lib/bounces.server.ts";
 import { authorize } from "../lib/identity.server.ts";
 import { useCampaignLive } from "../lib/useCampaignLive.ts";
 
@@ -81,6 +82,7 @@ export async function loader(args: LoaderFunctionArgs) {
     campaign,
     progress: { id, status: now, status_reason, counts, updated_at } satisfies CampaignProgress,
     recipients,
+    bounceIds: await bouncesOfRecipients(services, viewer, campaign.id, recipients.data),
     paged: cursor !== undefined,
     job: job && { id: job.id, name: job.name },
     sender: sender && { from_name: sender.from_name, from_email: sender.from_email, reply_to: sender.reply_to },
@@ -111,7 +113,7 @@ export async function action(args: ActionFunctionArgs) {
 const BUTTON: Record<"start" | "pause" | "resume" | "cancel", string> = { start: "Start", pause: "Pause", resume: "Resume", cancel: "Cancel campaign" };
 
 export default function CampaignPage() {
-  const { campaign, progress, recipients, paged, job, sender, template, relayNames, live: token, canSend } = useLoaderData<typeof loader>();
+  const { campaign, progress, recipients, bounceIds, paged, job, sender, template, relayNames, live: token, canSend } = useLoaderData<typeof loader>();
   const answer = useActionData<typeof action>();
   const busy = useNavigation().state !== "idle";
   const revalidator = useRevalidator();
@@ -181,6 +183,7 @@ export default function CampaignPage() {
             <div className="stat" key={key} title={hint}><div className="label">{label}</div><div className="value" data-testid={`count-${key}`}>{fmt(counts[key])}</div></div>
           ))}
         </div>
+        {campaign.started_at !== null && <p><Link to={`/bounces?campaign_id=${campaign.id}`}>Every bounce of this campaign</Link>, soft ones too</p>}
       </section>
 
       <div className="grid">
@@ -230,6 +233,7 @@ export default function CampaignPage() {
                   <th scope="col" className="hide-sm">Relay</th>
                   <th scope="col" className="hide-sm">Queue id</th>
                   <th scope="col">Relay's answer</th>
+                  <th scope="col">Bounce</th>
                 </tr>
               </thead>
               <tbody>
@@ -241,6 +245,14 @@ export default function CampaignPage() {
                     <td className="hide-sm">{r.relay_id ? relayNames[r.relay_id] ?? <span className="mono">{r.relay_id}</span> : "—"}</td>
                     <td className="mono hide-sm">{r.queue_id ?? "—"}</td>
                     <td className="mono">{replyText(r.reply)}</td>
+                    <td data-testid="recipient-bounce">
+                      {r.bounce_kind ? (
+                        <>
+                          {bounceIds[r.id] ? <Link to={`/bounces/${bounceIds[r.id]}`} aria-label={`The ${r.bounce_kind} bounce of ${r.email}`}><Badge value={r.bounce_kind} /></Link> : <Badge value={r.bounce_kind} />}
+                          <div className="muted">{utc(r.bounced_at)}</div>
+                        </>
+                      ) : "—"}
+                    </td>
                   </tr>
                 ))}
               </tbody>

@@ -1,6 +1,7 @@
 // A job, live: progress, counters and a donut of verdicts, throughput and ETA, the latest results
 // as they arrive (over the job's WebSocket, reconnecting by itself), downloads, and the results
-// table with filters, search, pages and each row's evidence.
+// table with filters, search, pages and each row's evidence (with the bounce that contradicted a
+// `deliverable` verdict, issue 24).
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { redirect } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, useSearchParams, type MetaFunction } from "@remix-run/react";
@@ -11,7 +12,7 @@ import { VERDICTS, type Verdict } from "../../core/verdict.ts";
 import { isTerminal, LATEST_RESULTS } from "../../core/live.ts";
 import { requireViewer } from "../auth.server.ts";
 import { CandidatesTable, whyNone } from "../components/finder.tsx";
-import { Badge, Donut, Evidence, fmt, ProgressBar, VERDICT_LABEL } from "../components/ui.tsx";
+import { Badge, ContradictedBy, Donut, Evidence, fmt, ProgressBar, VERDICT_LABEL } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
 import { authorize, mintLiveToken } from "../lib/identity.server.ts";
 import { browseResults, cancelJob, deleteJob, getJob, jobOr404, jobProgress, jobView, latestResults } from "../lib/jobs.server.ts";
@@ -227,7 +228,7 @@ export default function JobPage() {
                 <tr><th scope="col">Row</th><th scope="col">Address</th><th scope="col">Verdict</th><th scope="col">Reason</th><th scope="col" className="num hide-sm">Score</th><th scope="col" className="hide-sm">MX</th></tr>
               </thead>
               <tbody>
-                {results.rows.map(({ rowIndex, result }) => (
+                {results.rows.map(({ rowIndex, result, contradicted }) => (
                   <Fragment key={rowIndex}>
                     <tr className="clickable" onClick={() => setOpen(open === rowIndex ? null : rowIndex)}>
                       <td className="num">{rowIndex + 1}</td>
@@ -236,13 +237,16 @@ export default function JobPage() {
                           <span className="mono">{result.email}</span>
                         </button>
                       </td>
-                      <td><Badge value={result.verdict} /></td>
+                      <td>
+                        <Badge value={result.verdict} />
+                        {contradicted && <div className="muted"><ContradictedBy contradiction={contradicted} /></div>}
+                      </td>
                       <td className="mono">{result.reason}</td>
                       <td className="num hide-sm">{result.score}</td>
                       <td className="mono hide-sm">{result.mx ?? "—"}</td>
                     </tr>
                     {open === rowIndex && (
-                      <tr id={`evidence-${rowIndex}`}><td colSpan={6} style={{ background: "#fbfcfd" }}><Evidence result={result} /></td></tr>
+                      <tr id={`evidence-${rowIndex}`}><td colSpan={6} style={{ background: "#fbfcfd" }}><Evidence result={result} contradicted={contradicted} /></td></tr>
                     )}
                   </Fragment>
                 ))}

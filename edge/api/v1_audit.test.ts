@@ -51,13 +51,17 @@ describe("GET /api/v1/audit", () => {
     expect(webhooks.data.every((e) => e.target === made.id && e.actor === mine.keyId)).toBe(true);
     expect(webhooks.data.at(-1)!.detail).toMatchObject({ url: "https://hooks.example.com/in", events: ["job.completed"] });
     expect((await audit(mine.key, "?action=job.created")).data).toHaveLength(1);
-    expect((await audit(mine.key, `?actor=${mine.keyId}`)).data).toHaveLength(5);
+    // An object's name with `_` in it is a prefix like any other, and `bounce.` is not `bounce_settings.`.
+    await call("/api/v1/bounce-settings", { key: mine.key, method: "PATCH", body: JSON.stringify({ soft_threshold: 2.5 }), headers: { "content-type": "application/json" } });
+    expect((await audit(mine.key, "?action=bounce_settings.")).data.map((e) => e.action)).toEqual(["bounce_settings.updated"]);
+    expect((await audit(mine.key, "?action=bounce.")).data).toEqual([]);
+    expect((await audit(mine.key, `?actor=${mine.keyId}`)).data).toHaveLength(6);
     expect((await audit(mine.key, "?actor=key_someoneelse")).data).toEqual([]);
 
     const first = await audit(mine.key, "?limit=3");
     expect(first.data).toHaveLength(3);
     const rest = await audit(mine.key, `?limit=3&cursor=${first.next_cursor}`);
-    expect(rest.data.map((e) => e.action)).toEqual(["webhook.secret_rotated", "webhook.created"]);
+    expect(rest.data.map((e) => e.action)).toEqual(["webhook.updated", "webhook.secret_rotated", "webhook.created"]);
     expect(rest.next_cursor).toBeNull();
 
     expect((await audit(theirs.key)).data).toEqual([]);

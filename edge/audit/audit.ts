@@ -3,7 +3,7 @@
 // `who`, the request's IP, user agent and id from `services.request`; owners and admins read it
 // on /audit and through GET /api/v1/audit. The Services type is not imported here (context.ts
 // imports this module), so the functions name the part of it they use.
-import { and, desc, eq, like, type SQL } from "drizzle-orm";
+import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import { auditLog } from "../../db/schema.ts";
 import type { EdgeDb } from "../db.ts";
 import { afterCursor, decodeCursor, toPage } from "../paging.ts";
@@ -158,7 +158,8 @@ export interface AuditQuery extends AuditFilter {
 export async function listAudit(s: Pick<AuditServices, "db">, who: Who, q: AuditQuery) {
   const after = decodeCursor(q.cursor, /\d+/);
   const conditions: (SQL | undefined)[] = [eq(auditLog.accountId, who.accountId), afterCursor(auditLog.createdAt, auditLog.id, after && { at: after.at, id: Number(after.id) })];
-  if (q.action) conditions.push(q.action.endsWith(".") ? like(auditLog.action, `${q.action.replace(/[%_]/g, "")}%`) : eq(auditLog.action, q.action));
+  // A prefix is compared as text, not with LIKE, where `_` (sign_in., bounce_mailbox.) is a wildcard.
+  if (q.action) conditions.push(q.action.endsWith(".") ? sql`substr(${auditLog.action}, 1, ${q.action.length}) = ${q.action}` : eq(auditLog.action, q.action));
   if (q.actor) conditions.push(eq(auditLog.actor, q.actor));
   const rows = await s.db.select().from(auditLog).where(and(...conditions)).orderBy(desc(auditLog.createdAt), desc(auditLog.id)).limit(q.limit + 1);
   return toPage(rows, q.limit, auditView);

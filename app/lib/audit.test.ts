@@ -1,0 +1,26 @@
+// The audit log's words for the bounces' actions (issue 24): what a person reads on /audit and in
+// its CSV, from the detail the edge records (never a password), and the filter's groups.
+import { describe, expect, it } from "vitest";
+import { AUDIT_GROUPS, auditFilter, describe as line } from "./audit.ts";
+
+describe("audit lines of bounces", () => {
+  it("says which mailbox, what changed, how a test ended, what a refund gave back and how the settings moved", () => {
+    const created = { name: "Bounces at Fastmail", host: "imap.fastmail.com", port: 993, security: "tls", username: "bounces@news.example.com", folder: "INBOX", processed_folder: "mxray-processed" };
+    expect(line({ action: "bounce_mailbox.created", detail: created })).toBe("Bounces at Fastmail, bounces@news.example.com on imap.fastmail.com");
+    expect(line({ action: "bounce_mailbox.deleted", detail: { name: "Old", host: "imap.x.test", username: "b" } })).toBe("Old, b on imap.x.test");
+    expect(line({ action: "bounce_mailbox.updated", detail: { host: "imap2.x.test", password: "set", cursor_reset: true } })).toBe("host, password; read again from the start");
+    expect(line({ action: "bounce_mailbox.updated", detail: { processed_folder: null } })).toBe("processed_folder");
+    expect(line({ action: "bounce_mailbox.tested", detail: { ok: true, stage: "done" } })).toBe("signed in and opened the folder");
+    expect(line({ action: "bounce_mailbox.tested", detail: { ok: false, stage: "auth" } })).toBe("failed at auth");
+    expect(line({ action: "bounce.refunded", detail: { bounce_id: "bnc_1", email: "ada@x.test", status: "5.1.1", source: "imap" } })).toBe("1 credit back: ada@x.test bounced (5.1.1) after a deliverable verdict");
+    expect(line({ action: "bounce_settings.updated", detail: { before: { soft_threshold: 3, soft_reset_days: 30 }, after: { soft_threshold: 2.5, soft_reset_days: 30 } } })).toBe("suppress at 2.5 (was 3)");
+    expect(line({ action: "bounce_settings.updated", detail: { before: { soft_threshold: 3, soft_reset_days: 30 }, after: { soft_threshold: 3, soft_reset_days: 14 } } })).toBe("start over after 14 days (was 30)");
+  });
+
+  it("offers each bounce object as its own filter, which the page passes on", () => {
+    for (const prefix of ["bounce_mailbox.", "bounce.", "bounce_settings."]) {
+      expect(AUDIT_GROUPS.some((g) => g.prefix === prefix)).toBe(true);
+      expect(auditFilter(new URLSearchParams({ action: prefix }))).toEqual({ action: prefix });
+    }
+  });
+});

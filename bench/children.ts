@@ -2,7 +2,7 @@
 // (no TypeScript loader in the measured process's memory), its CPU time and peak resident set
 // read from /proc, and a stop that waits for its exit.
 import type { ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 
@@ -44,4 +44,28 @@ export function stopChild(child: ChildProcess): Promise<void> {
     child.once("exit", () => resolve());
     child.kill("SIGTERM");
   });
+}
+
+/** CPU time (user + system, ms) used so far by this process's descendants, summed by command name (/proc, 100 ticks a second). */
+export function descendantsCpuMs(): Map<string, number> {
+  const procs = new Map<number, { ppid: number; comm: string; ms: number }>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // "pid (comm) state ppid … utime stime": comm may hold spaces, so cut at the last ")".
+      const close = stat.lastIndexOf(")");
+      const fields = stat.slice(close + 2).split(" ");
+      procs.set(Number(entry), { comm: stat.slice(stat.indexOf("(") + 1, close), ppid: Number(fields[1]), ms: (Number(fields[11]) + Number(fields[12])) * 10 });
+    } catch {
+      // exited while we looked
+    }
+  }
+  const ours = (pid: number) => {
+    for (let p = procs.get(pid)?.ppid; p !== undefined && p > 1; p = procs.get(p)?.ppid) if (p === process.pid) return true;
+    return false;
+  };
+  const byComm = new Map<string, number>();
+  for (const [pid, p] of procs) if (ours(pid)) byComm.set(p.comm, (byComm.get(p.comm) ?? 0) + p.ms);
+  return byComm;
 }

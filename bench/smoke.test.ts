@@ -111,6 +111,17 @@ const SMOKES: Smoke[] = [
       /every recipient accounted for: yes/,
     ],
   },
+  {
+    name: "bounces",
+    args: ["--messages", "200", "--timeout-s", "180"],
+    timeoutS: 300,
+    figures: [
+      /mxray probe reader\s+naive monitor/,
+      row(String.raw`messages/s \(first message to last answer\)`, NUMBER, NUMBER),
+      new RegExp(`mxray vs naive: ${NUMBER}x the messages/s, ${NUMBER}x fewer edge requests`),
+      /every message accounted for: yes/,
+    ],
+  },
 ];
 
 /** `npm run bench:<name> -- <args>` in its own process group (killed whole if it overstays). */

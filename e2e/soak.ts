@@ -99,7 +99,7 @@ export interface Percentiles {
   p99: number;
 }
 
-function percentiles(ms: number[]): Percentiles {
+export function percentiles(ms: number[]): Percentiles {
   const sorted = [...ms].sort((a, b) => a - b);
   const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! : Number.NaN);
   return { n: sorted.length, p50: at(0.5), p99: at(0.99) };

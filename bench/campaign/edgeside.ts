@@ -9,7 +9,6 @@
 // batch's final chunk; `capacity` batches at a time. Beside it, the ceiling: the same recipient
 // updates (queued → sending → sent, one group per statement) by one process straight against a
 // fresh sqld, bench:soak's ceiling shape.
-import { readdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SendBatchSchema, SendClaimAnswerSchema, type Heartbeat, type SendBatch, type SendChunk, type SendClaim } from "../../core/contracts.ts";
@@ -24,6 +23,7 @@ import { apiCall } from "../../e2e/soak.ts";
 import { startStack, type Stack } from "../../e2e/stack.ts";
 import { SEND_RESULTS_PATH } from "../../probe/outbox.ts";
 import { SEND_CLAIM_PATH } from "../../probe/sending/sendbatch.ts";
+import { descendantsCpuMs } from "../children.ts";
 import { BENCH_SENDER, BENCH_TEMPLATE } from "./mail.ts";
 
 export interface EdgeSideOptions {
@@ -70,30 +70,6 @@ function percentiles(ms: number[]): { p50: number; p99: number } {
   const sorted = [...ms].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
   return { p50: at(0.5), p99: at(0.99) };
-}
-
-/** CPU time (user + system, ms) used so far by this process's descendants, summed by command name (/proc, 100 ticks a second). */
-function descendantsCpuMs(): Map<string, number> {
-  const procs = new Map<number, { ppid: number; comm: string; ms: number }>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      // "pid (comm) state ppid … utime stime": comm may hold spaces, so cut at the last ")".
-      const close = stat.lastIndexOf(")");
-      const fields = stat.slice(close + 2).split(" ");
-      procs.set(Number(entry), { comm: stat.slice(stat.indexOf("(") + 1, close), ppid: Number(fields[1]), ms: (Number(fields[11]) + Number(fields[12])) * 10 });
-    } catch {
-      // exited while we looked
-    }
-  }
-  const ours = (pid: number) => {
-    for (let p = procs.get(pid)?.ppid; p !== undefined && p > 1; p = procs.get(p)?.ppid) if (p === process.pid) return true;
-    return false;
-  };
-  const byComm = new Map<string, number>();
-  for (const [pid, p] of procs) if (ours(pid)) byComm.set(p.comm, (byComm.get(p.comm) ?? 0) + p.ms);
-  return byComm;
 }
 
 /** `INSERT … SELECT` over the integers [from, to): rows made inside sqld, not sent over HTTP. */

@@ -5,12 +5,10 @@
 // (core/signing.ts), grants every id once (a claim) and takes the send chunks, so what is measured
 // is the probe and the relay, not the Worker. Send batches are posted signed as QStash signs them,
 // as many at a time as the probe takes (MXRAY_MAX_INFLIGHT_BATCHES).
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { build } from "esbuild";
 import { SendChunkSchema, SendClaimSchema, type SendBatch, type SendClaimAnswer } from "../../core/contracts.ts";
 import { QSTASH_SIGNATURE_HEADER, signQstash } from "../../core/qstash.ts";
 import { SIGNATURE_HEADER, verifySignature } from "../../core/signing.ts";
@@ -23,6 +21,7 @@ import { SEND_RESULTS_PATH } from "../../probe/outbox.ts";
 import { SEND_CLAIM_PATH, type SendBatchSummary } from "../../probe/sending/sendbatch.ts";
 import { sinkRelay } from "../../probe/sending/testing.ts";
 import { DEFAULT_CONNECTIONS } from "../../probe/sending/transport.ts";
+import { bundleEntry, cpuMs, peakRssKb, stopChild } from "../children.ts";
 import { BENCH_CAMPAIGN_ID, BENCH_COMPOSE, benchRecipient } from "./mail.ts";
 import type { NaiveJob } from "./naive.ts";
 
@@ -125,45 +124,6 @@ async function startGrantingEdge(secret: string, recipients: number) {
   };
 }
 
-/** The probe CLI bundled as it ships (probe/build.ts): no TypeScript loader in its memory. */
-async function bundleProbe(dir: string): Promise<string> {
-  const outfile = join(dir, "mxray-probe.mjs");
-  await build({
-    absWorkingDir: ROOT,
-    entryPoints: ["probe/cli.ts"],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    banner: { js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' },
-    logLevel: "error",
-  });
-  return outfile;
-}
-
-/** CPU time (user + system) a live process has used so far, in ms (/proc/<pid>/stat, 100 ticks a second). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-/** VmHWM (peak resident set) of a live process, in kB. */
-function peakRssKb(pid: number): number {
-  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!m) throw new Error(`no VmHWM for process ${pid}`);
-  return Number(m[1]);
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once("exit", () => resolve());
-    child.kill("SIGTERM");
-  });
-}
-
 /** Every recipient reached the sink once, and nothing else did. */
 function sinkAccounts(sink: RelaySink, count: number, who: string, broken: string[]): void {
   const seen = new Set<string>();
@@ -195,7 +155,7 @@ async function runProbe(opts: ProbeSideOptions, broken: string[]): Promise<{ rep
       fleet = "a local redis-server behind the Upstash REST bridge (e2e/upstash-bridge.ts): relay limits counted there, one round trip per group";
     }
 
-    const entry = await bundleProbe(work);
+    const entry = await bundleEntry("probe/cli.ts", join(work, "mxray-probe.mjs"));
     const port = await freePort();
     const probeUrl = `http://127.0.0.1:${port}`;
     // Nothing listens here: the self-check and the resolver fail at once, on loopback, and never leave the machine.

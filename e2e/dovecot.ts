@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { ImapFlow } from "imapflow";
 import { freePort } from "../db/sqld.ts";
 import { aptInstall } from "./apt.ts";
+import { greets, groupGone } from "./daemon.ts";
 import { RELAY_SINK_CA_FILE, RELAY_SINK_DIR } from "./relay-sink.ts";
 import { removeScratch, scratchDir } from "./scratch.ts";
 
@@ -168,48 +169,6 @@ service anvil {
 `;
 }
 
-/** Resolves once no process of the group is left; after the bound, kills what is. */
-async function groupGone(pgid: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      process.kill(-pgid, 0);
-    } catch {
-      return; // ESRCH: none left
-    }
-    if (Date.now() > deadline) {
-      try {
-        process.kill(-pgid, "SIGKILL");
-      } catch {
-        // gone meanwhile
-      }
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 20)); // polling a shutdown, not synchronising tests
-  }
-}
-
-/** Resolves once the instance greets on its plain port ("* OK …"). */
-async function greets(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
-    let got = "";
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(2_000, () => done(false));
-    socket.on("error", () => done(false));
-    socket.on("data", (d) => {
-      got += d.toString("latin1");
-      if (got.includes("\n")) {
-        socket.write("a LOGOUT\r\n");
-        done(got.startsWith("* OK"));
-      }
-    });
-  });
-}
-
 /** Starts a private Dovecot on two loopback ports (free ones unless given); `stop` ends it and removes its files. */
 export async function startDovecot(opts: DovecotOptions = {}): Promise<RunningDovecot> {
   ensureDovecot(opts.log);
@@ -319,7 +278,7 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<RunningDo
       await stop();
       throw new Error(why);
     }
-    if (await greets(port)) break;
+    if (await greets(port, "a LOGOUT\r\n", "* OK")) break;
     if (Date.now() > deadline) {
       const why = `dovecot did not greet on 127.0.0.1:${port} within ${STARTUP_TIMEOUT_MS / 1_000} s: ${stderr.trim()} ${log().slice(-2_000)}`;
       await stop();

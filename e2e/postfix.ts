@@ -14,6 +14,7 @@ import net from "node:net";
 import { join } from "node:path";
 import { freePort } from "../db/sqld.ts";
 import { aptInstall } from "./apt.ts";
+import { greets, groupGone } from "./daemon.ts";
 import { RELAY_SINK_DIR } from "./relay-sink.ts";
 import { removeScratch, scratchDir } from "./scratch.ts";
 
@@ -182,48 +183,6 @@ function makeQueueDirectories(queueDir: string, dataDir: string, ids: { mailOwne
   }
 }
 
-/** Resolves once no process of the group is left; after the bound, kills what is. */
-async function groupGone(pgid: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      process.kill(-pgid, 0);
-    } catch {
-      return; // ESRCH: none left
-    }
-    if (Date.now() > deadline) {
-      try {
-        process.kill(-pgid, "SIGKILL");
-      } catch {
-        // gone meanwhile
-      }
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 20)); // polling a shutdown, not synchronising tests
-  }
-}
-
-/** Resolves once the instance's smtpd greets on its port. */
-async function greets(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
-    let got = "";
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(2_000, () => done(false));
-    socket.on("error", () => done(false));
-    socket.on("data", (d) => {
-      got += d.toString("latin1");
-      if (got.includes("\n")) {
-        socket.write("QUIT\r\n");
-        done(got.startsWith("220 "));
-      }
-    });
-  });
-}
-
 /** Starts a private Postfix instance on a free loopback port; `stop` ends it and removes its files. */
 export async function startPostfix(opts: PostfixOptions): Promise<RunningPostfix> {
   if (Object.keys(opts.users).length === 0) throw new Error("startPostfix: give at least one SASL user");
@@ -281,7 +240,7 @@ export async function startPostfix(opts: PostfixOptions): Promise<RunningPostfix
       await stop();
       throw new Error(why);
     }
-    if (await greets(port)) return { host: "127.0.0.1", port, maillog, stop };
+    if (await greets(port, "QUIT\r\n", "220 ")) return { host: "127.0.0.1", port, maillog, stop };
     if (Date.now() > deadline) {
       const why = `postfix did not greet on 127.0.0.1:${port} within ${STARTUP_TIMEOUT_MS / 1_000} s: ${maillog().slice(-2_000)}`;
       await stop();

@@ -5,22 +5,37 @@ const encoder = new TextEncoder();
 const b64url = (s: string) => btoa(String.fromCharCode(...encoder.encode(s))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 const unb64url = (s: string) => new TextDecoder().decode(Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0)));
 
-async function mac(secret: string, purpose: string, data: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(`${purpose}:${secret}`), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const sig = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(data)));
+/** Imported once per (purpose, secret): a hot path (a million recipient tokens, a bounce report's) signs with few keys. */
+const keys = new Map<string, Promise<CryptoKey>>();
+const MAX_KEYS = 64;
+
+function hmacKey(secret: string, purpose: string): Promise<CryptoKey> {
+  const id = `${purpose}:${secret}`;
+  let key = keys.get(id);
+  if (!key) {
+    if (keys.size >= MAX_KEYS) keys.clear(); // secrets rotate rarely; this only bounds a misuse
+    key = crypto.subtle.importKey("raw", encoder.encode(id), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    keys.set(id, key);
+  }
+  return key;
+}
+
+/** Hex HMAC-SHA-256 of `data` under `secret`, keyed by purpose so one use's MAC is worthless for another. */
+export async function purposeMac(secret: string, purpose: string, data: string): Promise<string> {
+  const sig = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret, purpose), encoder.encode(data)));
   return Array.from(sig, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 export async function signToken(secret: string, purpose: string, claims: object): Promise<string> {
   const payload = b64url(JSON.stringify(claims));
-  return `${payload}.${await mac(secret, purpose, payload)}`;
+  return `${payload}.${await purposeMac(secret, purpose, payload)}`;
 }
 
 /** The claims, if the token was signed with this secret for this purpose; null otherwise. */
 export async function readToken<T>(secret: string, purpose: string, token: string): Promise<T | null> {
   const [payload, sig] = token.split(".");
   if (!payload || !sig || sig.length !== 64) return null;
-  const expected = await mac(secret, purpose, payload);
+  const expected = await purposeMac(secret, purpose, payload);
   let diff = 0;
   for (let i = 0; i < 64; i++) diff |= expected.charCodeAt(i) ^ sig.charCodeAt(i);
   if (diff !== 0) return null;

@@ -3,7 +3,8 @@
 // its MAC binds that row to its account and campaign, so a token cannot be moved to another. Short
 // and lower-case: a VERP local part has at most 64 octets (RFC 5321 §4.5.3.1.1) and some MTAs
 // fold case. Minted by the edge only (SESSION_SECRET, which probes never hold).
-const encoder = new TextEncoder();
+import { purposeMac } from "./signedtoken.ts";
+
 const PURPOSE = "mxray-recipient-token";
 /** 80 bits of HMAC-SHA-256: a forger's guesses are online, one request each. */
 const MAC_HEX = 20;
@@ -16,9 +17,7 @@ export interface RecipientRef {
 }
 
 async function mac(secret: string, ref: RecipientRef): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(`${PURPOSE}:${secret}`), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const sig = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`${ref.accountId}\n${ref.campaignId}\n${ref.recipientId}`)));
-  return Array.from(sig, (b) => b.toString(16).padStart(2, "0")).join("").slice(0, MAC_HEX);
+  return (await purposeMac(secret, PURPOSE, `${ref.accountId}\n${ref.campaignId}\n${ref.recipientId}`)).slice(0, MAC_HEX);
 }
 
 export async function recipientToken(secret: string, ref: RecipientRef): Promise<string> {

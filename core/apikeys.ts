@@ -6,6 +6,9 @@ const RANDOM_CHARS = 32;
 export const KEY_PATTERN = /^mx_(live|test)_[0-9A-Za-z]{32}$/;
 export const KEY_MODES = ["live", "test"] as const;
 export type KeyMode = (typeof KEY_MODES)[number];
+/** secret keys reach the whole API; publishable keys (`mx_pk_…`) only the single check, from allowed origins. */
+export const KEY_KINDS = ["secret", "publishable"] as const;
+export type KeyKind = (typeof KEY_KINDS)[number];
 
 export function generateApiKey(mode: KeyMode): string {
   let out = "";

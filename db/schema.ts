@@ -3,7 +3,7 @@
 // `npm run db:generate` after a change here.
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { KEY_MODES } from "../core/apikeys.ts";
+import { KEY_KINDS, KEY_MODES } from "../core/apikeys.ts";
 import {
   ACCOUNT_KINDS,
   BOUNCE_CATEGORIES,
@@ -41,6 +41,10 @@ export const accounts = sqliteTable("accounts", {
   /** Soft bounces (issue 24): the score that suppresses an address, and the quiet days that reset it. */
   softBounceThreshold: real("soft_bounce_threshold").notNull().default(3),
   softBounceResetDays: integer("soft_bounce_reset_days").notNull().default(30),
+  /** Retention (issue 25): results of jobs older than this many days are purged; null keeps them until deleted. */
+  retentionDays: integer("retention_days"),
+  /** The account's sending rules (issue 25, core/rules.ts) as JSON; null means the default rules. */
+  rules: text("rules"),
   createdAt: integer("created_at").notNull().default(now),
 });
 
@@ -79,6 +83,10 @@ export const apiKeys = sqliteTable(
     accountId: text("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     mode: text("mode", { enum: KEY_MODES }).notNull(),
+    /** secret: the whole API; publishable (`mx_pk_…`, issue 25): only the single check, from `origins`. */
+    kind: text("kind", { enum: KEY_KINDS }).notNull().default("secret"),
+    /** A publishable key's allowed origins (JSON array of `scheme://host[:port]`); null for secret keys. */
+    origins: text("origins"),
     /** The first characters of the key, shown in lists; the key itself is shown once. */
     prefix: text("prefix").notNull(),
     /** SHA-256 of the whole key, hex: a lookup by hash needs no per-key salt for a 256-bit random key. */
@@ -133,6 +141,8 @@ export const jobs = sqliteTable(
     emailColumn: text("email_column"),
     /** Input rows that got no result, by reason (JSON object); null for jobs from before issue 9. */
     rejects: text("rejects"),
+    /** An archive's files (issue 25): JSON array of { name, total, rejects } per file read; null otherwise. */
+    files: text("files"),
     creditsReserved: integer("credits_reserved").notNull().default(0),
     createdAt: integer("created_at").notNull().default(now),
     finishedAt: integer("finished_at"),

@@ -1,6 +1,7 @@
 // What a job, a result, a find, a campaign and an unsubscribe look like, for anyone shown one
 // before real ones exist: the samples of GET /api/v1/hooks/samples and of the Zapier integration's editor.
 import type { FindAnswer, JobView, Result } from "./contracts.ts";
+import type { RatedResult } from "./rules.ts";
 
 export const SAMPLE_JOB: JobView = {
   id: "job_3kq8zp1m0avw2xbycd4e",
@@ -17,7 +18,8 @@ export const SAMPLE_JOB: JobView = {
   finished_at: "2025-03-14T09:31:12.000Z",
 };
 
-export const SAMPLE_RESULT: Result = {
+/** A single check's answer, as POST /api/v1/verify and `verification.completed` carry it. */
+export const SAMPLE_RESULT: RatedResult = {
   email: "ada@example.com",
   normalized: "ada@example.com",
   verdict: "deliverable",
@@ -33,6 +35,7 @@ export const SAMPLE_RESULT: Result = {
   smtp: { code: 250, enhanced: "2.1.5", message: "Recipient ok" },
   duration_ms: 812,
   retry_after: null,
+  safe_to_send: true,
 };
 
 /** A person's address found: the first candidate was refused, the second taken. */

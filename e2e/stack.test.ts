@@ -87,7 +87,7 @@ describe("the local stack, end to end", () => {
     expect(world.stats().dataCommands).toBe(0);
 
     const csv = (await (await api(stack, `/api/v1/jobs/${created.id}/results?format=csv`)).text()).trim().split("\r\n");
-    expect(csv[0]).toBe("id,email,source,verdict,reason,score,catch_all,disposable,role,free,suggestion,mx,smtp_code,smtp_message");
+    expect(csv[0]).toBe("id,email,source,verdict,reason,score,catch_all,disposable,role,free,suggestion,mx,smtp_code,smtp_message,safe_to_send");
     expect(csv).toHaveLength(1001);
   }, 180_000);
 

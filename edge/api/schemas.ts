@@ -13,8 +13,12 @@ export const ErrorSchema = z
   })
   .openapi("Error");
 
-export const ResultSchema = CoreResult.openapi("Result", {
-  description: "One address's verdict with its evidence; the same record as the probe CLI's --json output.",
+export const ResultSchema = CoreResult.extend({
+  safe_to_send: z.boolean().openapi({
+    description: "Whether the account's rules (`GET /api/v1/account/rules`) let this address be sent to; applied when the result is read, so a change of the rules shows at once",
+  }),
+}).openapi("Result", {
+  description: "One address's verdict with its evidence (the same record as the probe CLI's --json output), and `safe_to_send` under the account's rules.",
 });
 
 export const JobFindResultSchema = FindAnswerSchema.omit({ trace: true })

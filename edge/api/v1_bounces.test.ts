@@ -156,7 +156,7 @@ describe("what a bounce shows elsewhere", () => {
     const json = (await (await call(`/api/v1/jobs/${w.jobId}/results?format=json&verdict=deliverable`, { key: w.key })).json()) as { contradicted: unknown }[];
     expect(json.filter((r) => r.contradicted !== null)).toHaveLength(1);
     const csv = Papa.parse<string[]>((await (await call(`/api/v1/jobs/${w.jobId}/results?format=csv`, { key: w.key })).text()).trim()).data;
-    expect(csv[0]).toEqual(["email", "verdict", "reason", "score", "catch_all", "disposable", "role", "free", "suggestion", "mx", "smtp_code", "smtp_message"]);
+    expect(csv[0]).toEqual(["email", "verdict", "reason", "score", "catch_all", "disposable", "role", "free", "suggestion", "mx", "smtp_code", "smtp_message", "safe_to_send"]);
 
     const recipients = (await (await call(`/api/v1/campaigns/${w.campaignId}/recipients`, { key: w.key })).json()) as { data: { email: string; bounce_kind: string | null; bounced_at: string | null }[] };
     expect(recipients.data.map((r) => [r.email, r.bounce_kind, r.bounced_at])).toEqual([

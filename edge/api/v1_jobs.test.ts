@@ -119,7 +119,7 @@ describe("POST /api/v1/jobs", () => {
     const out = await call(`/api/v1/jobs/${job.id}/results?format=csv`, { key });
     expect(out.headers.get("content-type")).toContain("text/csv");
     const rows = (await out.text()).trim().split("\r\n");
-    expect(rows[0]).toBe("Name,Email,verdict,reason,score,catch_all,disposable,role,free,suggestion,mx,smtp_code,smtp_message");
+    expect(rows[0]).toBe("Name,Email,verdict,reason,score,catch_all,disposable,role,free,suggestion,mx,smtp_code,smtp_message,safe_to_send");
     expect(rows[1]).toMatch(/^"'=HYPERLINK\(""http:\/\/x""\)",ada@x\.test,deliverable,accepted,/);
     expect(rows).toHaveLength(4);
 
@@ -292,7 +292,7 @@ describe("rate limits and the API description", () => {
     const doc = (await (await call("/api/v1/openapi.json")).json()) as { openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, { properties: Record<string, unknown> }> } };
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual([
-      "/api/v1/account", "/api/v1/account/accuracy", "/api/v1/audit", "/api/v1/bounce-mailboxes", "/api/v1/bounce-mailboxes/{id}", "/api/v1/bounce-mailboxes/{id}/poll", "/api/v1/bounce-mailboxes/{id}/test",
+      "/api/v1/account", "/api/v1/account/accuracy", "/api/v1/account/rules", "/api/v1/audit", "/api/v1/bounce-mailboxes", "/api/v1/bounce-mailboxes/{id}", "/api/v1/bounce-mailboxes/{id}/poll", "/api/v1/bounce-mailboxes/{id}/test",
       "/api/v1/bounce-settings", "/api/v1/bounces", "/api/v1/bounces/{id}", "/api/v1/campaigns", "/api/v1/campaigns/{id}", "/api/v1/campaigns/{id}/cancel", "/api/v1/campaigns/{id}/live-token",
       "/api/v1/campaigns/{id}/pause", "/api/v1/campaigns/{id}/recipients", "/api/v1/campaigns/{id}/resume", "/api/v1/campaigns/{id}/start",
       "/api/v1/credits/ledger", "/api/v1/decision-makers", "/api/v1/find", "/api/v1/hooks", "/api/v1/hooks/samples", "/api/v1/hooks/{id}", "/api/v1/jobs", "/api/v1/jobs/{id}",

@@ -1,5 +1,6 @@
 // GET /api/v1/jobs/:id/results: streamed, in the upload's row order, optionally filtered by
-// verdict; jsonl, json or csv (the uploaded columns kept, ours added, formula-injection safe).
+// verdict and by safe_to_send; jsonl, json or csv (the uploaded columns kept, ours added,
+// formula-injection safe).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
 import { EXPORT_FORMATS, exportResults } from "../jobs/export.ts";
@@ -27,6 +28,7 @@ const route = createRoute({
   description:
     "Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours. " +
     "In JSON and JSON Lines each verification's `contradicted` names the hard bounce that contradicted a `deliverable` verdict (its credit came back). " +
+    "Each verification's `safe_to_send` (the CSV's last column) applies the account's rules as they are when the export starts. " +
     "For a job of kind `find`: one answer per unique person (`JobFindResult`), and the CSV appends `email`, `verdict`, `reason`, `confidence`, `pattern` and `catch_all`.",
   tags: ["Jobs"],
   security: [{ bearer: [] }],
@@ -35,6 +37,7 @@ const route = createRoute({
     query: z.object({
       format: z.enum(EXPORT_FORMATS).default("jsonl"),
       verdict: z.string().optional().openapi({ description: "Comma-separated verdicts to keep, e.g. `deliverable,risky`" }),
+      safe_to_send: z.enum(["true", "false"]).optional().openapi({ description: "Only the results the account's rules make safe to send (`true`) or not (`false`); a verification job's filter" }),
     }),
   },
   responses: {
@@ -54,7 +57,7 @@ const route = createRoute({
 export function registerJobsResults(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
-    const { format, verdict } = c.req.valid("query");
+    const { format, verdict, safe_to_send } = c.req.valid("query");
     let verdicts: Verdict[] | null = null;
     if (verdict) {
       const asked = verdict.split(",").map((v) => v.trim().toLowerCase());
@@ -63,8 +66,9 @@ export function registerJobsResults(api: OpenAPIHono<AppEnv>): void {
       verdicts = asked as Verdict[];
     }
     const job = await getJob(c.var.services, whoOf(c), id);
+    if (safe_to_send && job.kind === "find") throw new ApiError("validation_failed", "safe_to_send: a find job's answers are not rated by the rules; export it without this filter");
     const headers: Record<string, string> = { "content-type": CONTENT_TYPE[format] };
     if (format === "csv") headers["content-disposition"] = `attachment; filename="${job.id}.csv"`;
-    return c.body(exportResults(c.var.services, { job, format, verdicts }), 200, headers) as never;
+    return c.body(exportResults(c.var.services, { job, format, verdicts, safeToSend: safe_to_send === undefined ? undefined : safe_to_send === "true" }), 200, headers) as never;
   });
 }

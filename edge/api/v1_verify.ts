@@ -1,9 +1,12 @@
 // POST /api/v1/verify: one address, answered synchronously by a probe within a budget, or from
 // the fresh-result cache (header `x-mxray-cache: hit`). Unknown answers cost nothing. An
 // `Idempotency-Key` makes a retry safe: charged once, and answered with the stored result.
+// `safe_to_send` applies the account's rules as they are now, to a fresh and a replayed answer alike.
 import { whoOf } from "./auth.ts";
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { VerifyRequestSchema } from "../../core/contracts.ts";
+import { rated } from "../../core/rules.ts";
+import { getRules } from "../rules/rules.ts";
 import { checkAddress } from "../verify/verify.ts";
 import { recordVerification } from "../webhooks/outbox.ts";
 import type { AppEnv } from "./app.ts";
@@ -52,11 +55,13 @@ export function registerVerify(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
     const body = c.req.valid("json");
     const key = c.req.valid("header")["idempotency-key"];
-    const outcome = await checkAddress(c.var.services, whoOf(c), { check: body, requestId: requestId(c), idempotencyKey: key });
+    const who = whoOf(c);
+    const [outcome, rules] = await Promise.all([checkAddress(c.var.services, who, { check: body, requestId: requestId(c), idempotencyKey: key }), getRules(c.var.services, who)]);
+    const answer = rated(outcome.result, rules);
     c.header("x-mxray-cache", outcome.cached ? "hit" : "miss");
     if (outcome.replayed) c.header("idempotent-replayed", "true");
     // A replayed answer is the same check: its event went out the first time.
-    else await recordVerification(c.var.services, c.var.accountId, outcome.result);
-    return c.json(outcome.result, 200);
+    else await recordVerification(c.var.services, c.var.accountId, answer);
+    return c.json(answer, 200);
   });
 }

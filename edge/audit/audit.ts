@@ -55,6 +55,7 @@ export const AUDIT_ACTIONS = [
   "bounce_mailbox.tested",
   "bounce.refunded",
   "bounce_settings.updated",
+  "rules.updated",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -1,18 +1,24 @@
-// A job's results a page at a time, for the web app's table: filtered by verdict and reason,
-// searched by address, in upload row order, with each row's whole record as evidence. Acts for
-// someone: `(services, who, input)`, every read scoped by who.accountId.
-import { and, asc, count, desc, eq, sql, type SQL } from "drizzle-orm";
+// A job's results a page at a time, for the web app's table: filtered by verdict, reason and
+// safe_to_send (the account's rules, core/rules.ts), searched by address, in upload row order,
+// with each row's whole record as evidence. Acts for someone: `(services, who, input)`, every read
+// scoped by who.accountId.
+import { and, asc, count, desc, eq, not, sql, type SQL } from "drizzle-orm";
 import { MAX_ADDRESS_OCTETS } from "../../core/address.ts";
 import type { Result } from "../../core/contracts.ts";
 import { RESULTS_PAGE_SIZE, type LatestRow } from "../../core/live.ts";
+import { refusalOf, type Refusal } from "../../core/rules.ts";
 import type { Verdict } from "../../core/verdict.ts";
 import { bounces, jobEmails, jobs } from "../../db/schema.ts";
 import { contradictionOf, type Contradiction } from "../bounces/views.ts";
 import type { Services, Who } from "../context.ts";
+import { getRules } from "../rules/rules.ts";
+import { safeToSendSql } from "../rules/sql.ts";
 
 export interface ResultQuery {
   verdict?: Verdict | undefined;
   reason?: string | undefined;
+  /** Only rows the account's rules make safe to send (true) or not (false). */
+  safeToSend?: boolean | undefined;
   /** Part of the address, any case. */
   q?: string | undefined;
   /** From 1. */
@@ -23,8 +29,10 @@ export interface ResultPage {
   /**
    * `email`: the row's address as given, or in a find job its person ("Ada Lovelace <example.com>").
    * `contradicted`: the hard bounce that refunded this `deliverable` verdict (issue 24), else null.
+   * `refusal`: null when the account's rules make the row safe to send, else what refused it
+   * (a verification's; the page shows no rating for a find job's answers).
    */
-  rows: { rowIndex: number; email: string; result: Result; contradicted: Contradiction | null }[];
+  rows: { rowIndex: number; email: string; result: Result; contradicted: Contradiction | null; refusal: Refusal | null }[];
   total: number;
   page: number;
   pages: number;
@@ -43,8 +51,13 @@ export async function browseResults(s: Services, who: Who, query: ResultQuery & 
   const { db } = s;
   const { accountId } = who;
   const { jobId } = query;
+  const rules = await getRules(s, who);
   const where: SQL[] = [ofAccountJob(accountId, jobId)];
   if (query.verdict) where.push(eq(jobEmails.verdict, query.verdict));
+  if (query.safeToSend !== undefined) {
+    const safe = sql.raw(safeToSendSql(rules, "job_emails"));
+    where.push(query.safeToSend ? safe : not(safe));
+  }
   if (query.reason) where.push(eq(jobEmails.reason, query.reason));
   // No address is longer than this; a longer pattern would only make each row's LIKE dearer.
   const q = query.q?.trim().slice(0, MAX_ADDRESS_OCTETS);
@@ -66,7 +79,10 @@ export async function browseResults(s: Services, who: Who, query: ResultQuery & 
     .limit(RESULTS_PAGE_SIZE)
     .offset((page - 1) * RESULTS_PAGE_SIZE);
   return {
-    rows: rows.map((r) => ({ rowIndex: r.rowIndex, email: r.email, result: JSON.parse(r.result) as Result, contradicted: contradictionOf(r.bounceId, r.bounceStatus, r.bouncedAt) })),
+    rows: rows.map((r) => {
+      const result = JSON.parse(r.result) as Result;
+      return { rowIndex: r.rowIndex, email: r.email, result, contradicted: contradictionOf(r.bounceId, r.bounceStatus, r.bouncedAt), refusal: refusalOf(result, rules) };
+    }),
     total: n,
     page,
     pages,

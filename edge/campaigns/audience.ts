@@ -2,16 +2,21 @@
 // thousand rows (by row_index, from materialized_through on), never in one statement over a
 // million-row list. Each step is one atomic write: the campaign's counters and
 // materialized_through (its guard: a step another runner already wrote changes nothing), the
-// recipients (sendable, not suppressed), their send batches and the audience count. Every job row
-// is counted once: as a recipient (audience), as suppressed, or as skipped_unverified
-// (undeliverable, unknown, risky without include_risky; rows refused at ingest for their syntax
-// are undeliverable too), so audience + suppressed + skipped_unverified = the job's unique rows
-// once the last step has run. The suppressions table is only read here (edge/suppressions writes it).
+// recipients (safe to send, not suppressed), their send batches and the audience count. A row is
+// safe to send under the account's rules as the campaign's snapshot froze them when sending began
+// (core/rules.ts, edge/rules/sql.ts), with include_risky letting risky rows through too. Every job
+// row is counted once: as a recipient (audience), as suppressed, or as skipped_unverified (not safe
+// to send: undeliverable, unknown, risky without include_risky or allowing rules, or refused by a
+// rule; rows refused at ingest for their syntax are undeliverable too), so audience + suppressed +
+// skipped_unverified = the job's unique rows once the last step has run. The suppressions table is
+// only read here (edge/suppressions writes it).
 import type { InStatement } from "@libsql/client/web";
 import { newId } from "../../core/ids.ts";
+import { campaignRules, parseRules } from "../../core/rules.ts";
 import type { Config } from "../config.ts";
 import type { EdgeDb } from "../db.ts";
 import type { Effects } from "../effects.ts";
+import { safeToSendSql } from "../rules/sql.ts";
 import { complete } from "./lifecycle.ts";
 import { progressOf, readProgress } from "./progress.ts";
 
@@ -34,7 +39,7 @@ export interface Step {
 export async function materializeStep(s: { db: EdgeDb; config: Pick<Config, "MXRAY_SEND_BATCH_SIZE"> }, campaignId: string, now = Date.now(), rows = MATERIALIZE_STEP_ROWS): Promise<Step> {
   const { db } = s;
   const read = await db.$client.execute({
-    sql: "SELECT account_id, job_id, status, include_risky, rate_per_hour, started_at, materialized, materialized_through FROM campaigns WHERE id = ?",
+    sql: "SELECT account_id, job_id, status, include_risky, json_extract(snapshot, '$.rules') AS rules, rate_per_hour, started_at, materialized, materialized_through FROM campaigns WHERE id = ?",
     args: [campaignId],
   });
   const c = read.rows[0];
@@ -60,15 +65,15 @@ export async function materializeStep(s: { db: EdgeDb; config: Pick<Config, "MXR
   const spacing = c.rate_per_hour === null ? 0 : HOUR_MS / Number(c.rate_per_hour);
   const previous = last!.rows[0];
   const base = previous && spacing > 0 ? Number(previous.not_before) + Math.ceil(Number(previous.size) * spacing) : Number(c.started_at ?? now);
-  const sendable = Number(c.include_risky) === 1 ? "('deliverable', 'risky')" : "('deliverable')";
+  const sendable = safeToSendSql(campaignRules(parseRules(c.rules === null ? null : String(c.rules)), Number(c.include_risky) === 1), "e");
   const inRange = "e.job_id = ?5 AND e.row_index > ?2 AND e.row_index <= ?3";
   const suppressed = "EXISTS (SELECT 1 FROM suppressions x WHERE x.account_id = ?4 AND x.email = e.normalized)";
   const statements: InStatement[] = [
     {
       // The guard: only from where this step read, while sending. Rows not sent to are counted here.
       sql: `UPDATE campaigns SET materialized_through = ?3, materialized = ?6,
-              suppressed = suppressed + (SELECT count(*) FROM job_emails e WHERE ${inRange} AND e.verdict IN ${sendable} AND ${suppressed}),
-              skipped_unverified = skipped_unverified + (SELECT count(*) FROM job_emails e WHERE ${inRange} AND e.verdict NOT IN ${sendable})
+              suppressed = suppressed + (SELECT count(*) FROM job_emails e WHERE ${inRange} AND ${sendable} AND ${suppressed}),
+              skipped_unverified = skipped_unverified + (SELECT count(*) FROM job_emails e WHERE ${inRange} AND NOT ${sendable})
             WHERE id = ?1 AND materialized_through = ?2 AND materialized = 0 AND status = 'sending' AND account_id = ?4`,
       args: [campaignId, prev, through, accountId, jobId, isLast ? 1 : 0],
     },
@@ -79,7 +84,7 @@ export async function materializeStep(s: { db: EdgeDb; config: Pick<Config, "MXR
             SELECT ?1, e.normalized, e.email, e.row_index, 'queued',
               json_extract(?6, '$[' || ((row_number() OVER (ORDER BY e.row_index) - 1) / CAST(?7 AS INTEGER)) || ']'), ?8
             FROM job_emails e
-            WHERE changes() = 1 AND ${inRange} AND e.verdict IN ${sendable} AND NOT ${suppressed}
+            WHERE changes() = 1 AND ${inRange} AND ${sendable} AND NOT ${suppressed}
             ORDER BY e.row_index`,
       args: [campaignId, prev, through, accountId, jobId, JSON.stringify(ids), size, now],
     },

@@ -38,8 +38,8 @@ describe("the new-campaign flow's choices", () => {
     await counted(w.jobId);
     const who = { accountId: w.accountId, actor: "usr_test" };
     // deliverable: ada, bob, sue (suppressed), fay; risky: cay, rex (suppressed); undeliverable: dan and the bad syntax; unknown: eve.
-    expect(await audienceEstimate(s, who, { jobId: w.jobId, includeRisky: false })).toEqual({ audience: 3, suppressed: 1, skipped: { undeliverable: 2, unknown: 1, risky: 2 } });
-    expect(await audienceEstimate(s, who, { jobId: w.jobId, includeRisky: true })).toEqual({ audience: 4, suppressed: 2, skipped: { undeliverable: 2, unknown: 1, risky: 0 } });
+    expect(await audienceEstimate(s, who, { jobId: w.jobId, includeRisky: false })).toEqual({ audience: 3, suppressed: 1, skipped: { undeliverable: 2, unknown: 1, risky: 2, rules: 0 } });
+    expect(await audienceEstimate(s, who, { jobId: w.jobId, includeRisky: true })).toEqual({ audience: 4, suppressed: 2, skipped: { undeliverable: 2, unknown: 1, risky: 0, rules: 0 } });
     const stranger = { accountId: (await seedWorld(s)).accountId, actor: "usr_other" };
     expect(await serviceCode(audienceEstimate(s, stranger, { jobId: w.jobId, includeRisky: false }))).toBe("not_found");
   });

@@ -1,8 +1,10 @@
 // A campaign's snapshot: read here from the tables of edge/senders, edge/relays and
-// edge/templates, never written.
+// edge/templates, and the account's rules from edge/rules, never written.
 import { and, eq, inArray } from "drizzle-orm";
+import type { Rules } from "../../core/rules.ts";
 import { relays, senders, templates } from "../../db/schema.ts";
 import type { EdgeDb } from "../db.ts";
+import { rulesOf } from "../rules/rules.ts";
 import type { CampaignRow } from "./views.ts";
 
 /**
@@ -15,6 +17,12 @@ export interface Snapshot {
   bounce_domain: string;
   relay_ids: string[];
   template: { subject: string; html: string; text: string | null };
+  /**
+   * The account's rules (core/rules.ts) when sending began: the audience is chosen by them, so a
+   * change of the rules meanwhile never moves a list half-way through. Absent from snapshots taken
+   * before the rules existed, which the default rules describe.
+   */
+  rules?: Rules;
 }
 
 export const parseSnapshot = (json: string): Snapshot => JSON.parse(json) as Snapshot;
@@ -24,9 +32,10 @@ type SnapshotRead = { ok: true; snapshot: Snapshot } | { ok: false; code: "sende
 /** The sender (confirmed), its relays that still exist, and the template, as one snapshot; or why not. */
 export async function takeSnapshot(db: EdgeDb, campaign: Pick<CampaignRow, "accountId" | "senderId" | "templateId">): Promise<SnapshotRead> {
   const { accountId } = campaign;
-  const [[sender], [template]] = await Promise.all([
+  const [[sender], [template], rules] = await Promise.all([
     db.select().from(senders).where(and(eq(senders.id, campaign.senderId), eq(senders.accountId, accountId))),
     db.select().from(templates).where(and(eq(templates.id, campaign.templateId), eq(templates.accountId, accountId))),
+    rulesOf(db, accountId),
   ]);
   if (!sender) return { ok: false, code: "conflict", message: `Sender ${campaign.senderId} was deleted` };
   if (!template) return { ok: false, code: "conflict", message: `Template ${campaign.templateId} was deleted` };
@@ -44,6 +53,7 @@ export async function takeSnapshot(db: EdgeDb, campaign: Pick<CampaignRow, "acco
       bounce_domain: sender.bounceDomain ?? sender.fromEmail.slice(sender.fromEmail.lastIndexOf("@") + 1).toLowerCase(),
       relay_ids: relayIds,
       template: { subject: template.subject, html: template.html, text: template.text },
+      rules,
     },
   };
 }

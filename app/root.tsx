@@ -66,6 +66,7 @@ function TopBar() {
               </span>
               {can(viewer.account.role, "keys:manage") && <NavLink to="/keys">API keys</NavLink>}
               {can(viewer.account.role, "keys:manage") && <NavLink to="/webhooks">Webhooks</NavLink>}
+              <NavLink to="/rules">Rules</NavLink>
               {viewer.credits !== null && <NavLink to="/billing">Billing</NavLink>}
               {can(viewer.account.role, "audit:view") && <NavLink to="/audit">Audit log</NavLink>}
               <NavLink to="/team">Team</NavLink>

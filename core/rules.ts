@@ -7,18 +7,27 @@
 import { z } from "zod";
 import type { Result } from "./contracts.ts";
 
+/** Each rule's choices, the default first. */
+export const RULE_CHOICES = {
+  risky: ["refuse", "allow"],
+  catch_all: ["risky", "refuse"],
+  disposable: ["risky", "refuse"],
+  role: ["allow", "refuse"],
+  free: ["allow", "refuse"],
+} as const;
+
 export const RulesSchema = z.strictObject({
-  risky: z.enum(["refuse", "allow"]).default("refuse").meta({
+  risky: z.enum(RULE_CHOICES.risky).default("refuse").meta({
     description: "`risky` verdicts (accept-all domains, disposable domains, full mailboxes): `refuse`, or `allow` subject to the rules below",
   }),
-  catch_all: z.enum(["risky", "refuse"]).default("risky").meta({
+  catch_all: z.enum(RULE_CHOICES.catch_all).default("risky").meta({
     description: "Addresses on accept-all (catch-all) domains: `risky` (sent to when `risky` is allowed), or `refuse`",
   }),
-  disposable: z.enum(["risky", "refuse"]).default("risky").meta({
+  disposable: z.enum(RULE_CHOICES.disposable).default("risky").meta({
     description: "Addresses of disposable-mail services: `risky` (sent to when `risky` is allowed), or `refuse`",
   }),
-  role: z.enum(["allow", "refuse"]).default("allow").meta({ description: "Role addresses (info@, sales@…): `allow`, or `refuse`" }),
-  free: z.enum(["allow", "refuse"]).default("allow").meta({ description: "Addresses at free webmail providers (gmail.com…): `allow`, or `refuse` (B2B lists)" }),
+  role: z.enum(RULE_CHOICES.role).default("allow").meta({ description: "Role addresses (info@, sales@…): `allow`, or `refuse`" }),
+  free: z.enum(RULE_CHOICES.free).default("allow").meta({ description: "Addresses at free webmail providers (gmail.com…): `allow`, or `refuse` (B2B lists)" }),
   min_score: z.number().int().min(0).max(100).default(0).meta({ description: "The lowest `score` (0–100) that is safe to send to; 0 lets every score through" }),
 });
 export type Rules = z.infer<typeof RulesSchema>;

@@ -24,3 +24,12 @@ describe("audit lines of bounces", () => {
     }
   });
 });
+
+describe("audit lines of the sending rules", () => {
+  it("says which rules moved, from what", () => {
+    const before = { risky: "refuse", catch_all: "risky", disposable: "risky", role: "allow", free: "allow", min_score: 0 };
+    expect(line({ action: "rules.updated", detail: { before, after: { ...before, free: "refuse", min_score: 50 } } })).toBe("free: refuse (was allow), min_score: 50 (was 0)");
+    expect(line({ action: "rules.updated", detail: { before, after: before } })).toBe("unchanged");
+    expect(auditFilter(new URLSearchParams({ action: "rules." }))).toEqual({ action: "rules." });
+  });
+});

@@ -15,6 +15,7 @@ export const AUDIT_GROUPS = [
   { prefix: "bounce_mailbox.", label: "Bounce mailboxes" },
   { prefix: "bounce.", label: "Bounce refunds" },
   { prefix: "bounce_settings.", label: "Bounce settings" },
+  { prefix: "rules.", label: "Sending rules" },
   { prefix: "admin.", label: "Operators" },
 ] as const;
 
@@ -82,6 +83,8 @@ export function describe(e: Pick<AuditView, "action" | "detail">): string {
       return `1 credit back: ${s("email") ?? "an address"} bounced${d.status ? ` (${s("status")})` : ""} after a deliverable verdict`;
     case "bounce_settings.updated":
       return softSettingsChange(d.before, d.after);
+    case "rules.updated":
+      return rulesChange(d.before, d.after);
     default:
       return "";
   }
@@ -115,5 +118,15 @@ function softSettingsChange(before: unknown, after: unknown): string {
     a.soft_threshold !== b.soft_threshold ? `suppress at ${String(a.soft_threshold)} (was ${String(b.soft_threshold)})` : null,
     a.soft_reset_days !== b.soft_reset_days ? `start over after ${String(a.soft_reset_days)} days (was ${String(b.soft_reset_days)})` : null,
   ].filter(Boolean);
+  return parts.length ? parts.join(", ") : "unchanged";
+}
+
+/** "free: refuse (was allow), min_score: 50 (was 0)": only the rules that changed. */
+function rulesChange(before: unknown, after: unknown): string {
+  const b = (before ?? {}) as Record<string, unknown>;
+  const a = (after ?? {}) as Record<string, unknown>;
+  const parts = Object.keys(a)
+    .filter((k) => a[k] !== b[k])
+    .map((k) => `${k}: ${String(a[k])} (was ${String(b[k])})`);
   return parts.length ? parts.join(", ") : "unchanged";
 }

@@ -195,7 +195,7 @@ export default function CampaignPage() {
             <dt>Template</dt><dd>{template ? <>{template.name} <span className="muted">· {template.subject}</span></> : <span className="mono">{campaign.template_id} (deleted)</span>}</dd>
             <dt>When</dt><dd>{campaign.send_at ? `not before ${utc(campaign.send_at)}` : "as soon as it starts"}</dd>
             <dt>Pace</dt><dd>{campaign.rate_per_hour ? `at most ${fmt(campaign.rate_per_hour)} an hour` : "as fast as the relays' limits allow"}</dd>
-            <dt>Risky addresses</dt><dd>{campaign.include_risky ? "included" : "not sent to"}</dd>
+            <dt>Risky addresses</dt><dd>{campaign.include_risky ? "included" : <>as your <Link to="/rules">sending rules</Link> say when sending begins</>}</dd>
             <dt>Started</dt><dd>{utc(campaign.started_at, "not yet")}</dd>
             <dt>Finished</dt><dd>{utc(campaign.finished_at, "not yet")}</dd>
           </dl>

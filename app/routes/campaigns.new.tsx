@@ -412,6 +412,7 @@ function ReviewStep({ data, busy }: { data: ReviewData; busy: boolean }) {
     [estimate.skipped.undeliverable, "undeliverable"],
     [estimate.skipped.unknown, "unknown"],
     [estimate.skipped.risky, "risky (not included)"],
+    [estimate.skipped.rules, "refused by your sending rules"],
     [estimate.suppressed, "on the suppression list"],
   ] as const;
   return (
@@ -424,7 +425,7 @@ function ReviewStep({ data, busy }: { data: ReviewData; busy: boolean }) {
       </div>
       <dl className="evidence">
         <dt>Recipients</dt>
-        <dd><strong data-testid="audience-estimate">{fmt(estimate.audience)}</strong> (an estimate: the suppression list is read again when sending begins)</dd>
+        <dd><strong data-testid="audience-estimate">{fmt(estimate.audience)}</strong> (an estimate: your <Link to="/rules">sending rules</Link> and the suppression list are read again when sending begins)</dd>
         <dt>Not sent to</dt>
         <dd data-testid="skipped">{skipped.map(([n, why]) => `${fmt(n)} ${why}`).join(" · ")}</dd>
         <dt>From</dt>

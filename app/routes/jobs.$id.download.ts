@@ -1,4 +1,5 @@
-// GET /jobs/:id/download?format=csv|json|jsonl&verdict=…: the job's results as a file, streamed.
+// GET /jobs/:id/download?format=csv|json|jsonl&verdict=…&safe_to_send=true|false: the job's
+// results as a file, streamed.
 import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
 import { requireViewer } from "../auth.server.ts";
@@ -13,9 +14,12 @@ export async function loader(args: LoaderFunctionArgs) {
   const url = new URL(args.request.url);
   const format = (EXPORT_FORMATS as readonly string[]).includes(url.searchParams.get("format") ?? "") ? (url.searchParams.get("format") as ExportFormat) : "csv";
   const verdicts = url.searchParams.getAll("verdict").flatMap((v) => v.split(",")).filter((v): v is Verdict => (VERDICTS as readonly string[]).includes(v));
+  const safe = url.searchParams.get("safe_to_send");
+  // A find job's answers are not rated by the rules: its downloads take no such filter.
+  const safeToSend = job.kind === "verify" && (safe === "true" || safe === "false") ? safe === "true" : undefined;
   const slug = job.name.replace(/[^\w.-]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 60) || job.id;
-  const suffix = verdicts.length > 0 && verdicts.length < VERDICTS.length ? `-${verdicts.join("+")}` : "";
-  return new Response(exportResults(services, { job, format, verdicts: verdicts.length > 0 ? verdicts : null }), {
+  const suffix = `${verdicts.length > 0 && verdicts.length < VERDICTS.length ? `-${verdicts.join("+")}` : ""}${safeToSend === undefined ? "" : safeToSend ? "-safe" : "-not-safe"}`;
+  return new Response(exportResults(services, { job, format, verdicts: verdicts.length > 0 ? verdicts : null, safeToSend }), {
     headers: {
       "content-type": CONTENT_TYPE[format],
       "content-disposition": `attachment; filename="${slug}${suffix}.${format}"`,

@@ -1,7 +1,7 @@
 // A job, live: progress, counters and a donut of verdicts, throughput and ETA, the latest results
 // as they arrive (over the job's WebSocket, reconnecting by itself), downloads, and the results
 // table with filters, search, pages and each row's evidence (with the bounce that contradicted a
-// `deliverable` verdict, issue 24).
+// `deliverable` verdict, issue 24), and whether the account's rules make it safe to send (issue 25).
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { redirect } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, useSearchParams, type MetaFunction } from "@remix-run/react";
@@ -12,6 +12,7 @@ import { VERDICTS, type Verdict } from "../../core/verdict.ts";
 import { isTerminal, LATEST_RESULTS } from "../../core/live.ts";
 import { requireViewer } from "../auth.server.ts";
 import { CandidatesTable, whyNone } from "../components/finder.tsx";
+import { SafeToSend } from "../components/rules.tsx";
 import { Badge, ContradictedBy, Donut, Evidence, fmt, ProgressBar, VERDICT_LABEL } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
 import { authorize, mintLiveToken } from "../lib/identity.server.ts";
@@ -21,6 +22,8 @@ import { useJobLive } from "../lib/useJobLive.ts";
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.job.name ?? "Job"} · mxray` }];
 
 const isVerdict = (v: string | null): v is Verdict => (VERDICTS as readonly (string | null)[]).includes(v);
+/** The safe_to_send filter of the query: "true", "false", or none. */
+const safeFilter = (v: string | null) => (v === "true" ? true : v === "false" ? false : undefined);
 
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
@@ -33,6 +36,7 @@ export async function loader(args: LoaderFunctionArgs) {
     jobId: job.id,
     verdict: isVerdict(verdict) ? verdict : undefined,
     reason: url.searchParams.get("reason") || undefined,
+    safeToSend: job.kind === "verify" ? safeFilter(url.searchParams.get("safe_to_send")) : undefined,
     q: url.searchParams.get("q") || undefined,
     page: Number(url.searchParams.get("page")) || 1,
   })]);
@@ -167,6 +171,7 @@ export default function JobPage() {
             <div className="row" style={{ marginBottom: ".75rem" }}>
               <a className="btn primary" href={`/jobs/${job.id}/download?format=csv`} download>All results (CSV)</a>
               <a className="btn" href={`/jobs/${job.id}/download?format=csv&verdict=deliverable`} download>Deliverable only (CSV)</a>
+              {job.kind === "verify" && <a className="btn" href={`/jobs/${job.id}/download?format=csv&safe_to_send=true`} download>Safe to send only (CSV)</a>}
               <a className="btn" href={`/jobs/${job.id}/download?format=json`} download>All results (JSON)</a>
             </div>
             <form method="get" action={`/jobs/${job.id}/download`} className="row">
@@ -178,6 +183,16 @@ export default function JobPage() {
                   </label>
                 ))}
               </fieldset>
+              {job.kind === "verify" && (
+                <div>
+                  <label htmlFor="download-safe">Safe to send</label>
+                  <select id="download-safe" name="safe_to_send" defaultValue="" style={{ width: "auto" }}>
+                    <option value="">Either</option>
+                    <option value="true">Safe only</option>
+                    <option value="false">Not safe only</option>
+                  </select>
+                </div>
+              )}
               <div>
                 <label htmlFor="format">Format</label>
                 <select id="format" name="format" defaultValue="csv" style={{ width: "auto" }}>
@@ -208,6 +223,16 @@ export default function JobPage() {
               {VERDICTS.map((v) => <option key={v} value={v}>{VERDICT_LABEL[v]}</option>)}
             </select>
           </div>
+          {job.kind === "verify" && (
+            <div>
+              <label htmlFor="safe_to_send">Safe to send</label>
+              <select id="safe_to_send" name="safe_to_send" defaultValue={params.get("safe_to_send") ?? ""}>
+                <option value="">All</option>
+                <option value="true">Safe</option>
+                <option value="false">Not safe</option>
+              </select>
+            </div>
+          )}
           <div>
             <label htmlFor="reason">Reason</label>
             <select id="reason" name="reason" defaultValue={params.get("reason") ?? ""}>
@@ -225,10 +250,10 @@ export default function JobPage() {
           <div className="table-wrap">
             <table aria-label="Results">
               <thead>
-                <tr><th scope="col">Row</th><th scope="col">Address</th><th scope="col">Verdict</th><th scope="col">Reason</th><th scope="col" className="num hide-sm">Score</th><th scope="col" className="hide-sm">MX</th></tr>
+                <tr><th scope="col">Row</th><th scope="col">Address</th><th scope="col">Verdict</th><th scope="col">Reason</th><th scope="col" className="num hide-sm">Score</th><th scope="col">Safe to send</th><th scope="col" className="hide-sm">MX</th></tr>
               </thead>
               <tbody>
-                {results.rows.map(({ rowIndex, result, contradicted }) => (
+                {results.rows.map(({ rowIndex, result, contradicted, refusal }) => (
                   <Fragment key={rowIndex}>
                     <tr className="clickable" onClick={() => setOpen(open === rowIndex ? null : rowIndex)}>
                       <td className="num">{rowIndex + 1}</td>
@@ -243,10 +268,11 @@ export default function JobPage() {
                       </td>
                       <td className="mono">{result.reason}</td>
                       <td className="num hide-sm">{result.score}</td>
+                      <td><SafeToSend refusal={refusal} /></td>
                       <td className="mono hide-sm">{result.mx ?? "—"}</td>
                     </tr>
                     {open === rowIndex && (
-                      <tr id={`evidence-${rowIndex}`}><td colSpan={6} style={{ background: "#fbfcfd" }}><Evidence result={result} contradicted={contradicted} /></td></tr>
+                      <tr id={`evidence-${rowIndex}`}><td colSpan={7} style={{ background: "#fbfcfd" }}><Evidence result={result} contradicted={contradicted} /></td></tr>
                     )}
                   </Fragment>
                 ))}

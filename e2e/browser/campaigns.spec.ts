@@ -121,7 +121,7 @@ test("a verified list goes out as a campaign made in the pages, watched live to 
 
   // The review says what will be sent.
   await expect(page.getByTestId("audience-estimate")).toHaveText("3");
-  await expect(page.getByTestId("skipped")).toHaveText("1 undeliverable · 0 unknown · 1 risky (not included) · 0 on the suppression list");
+  await expect(page.getByTestId("skipped")).toHaveText("1 undeliverable · 0 unknown · 1 risky (not included) · 0 refused by your sending rules · 0 on the suppression list");
   await expect(page.getByTestId("review-subject")).toHaveText("Hello Alice");
   await expect(page.locator("form").filter({ hasText: "What will be sent" })).toContainText(`Campaign Test <${fromEmail}>`);
   await shot(page, "campaign-new-review");

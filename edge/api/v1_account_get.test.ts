@@ -3,6 +3,7 @@ import { exports } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { generateApiKey, hashApiKey, keyPrefix } from "../../core/apikeys.ts";
+import { DEFAULT_RULES } from "../../core/rules.ts";
 import { accounts, apiKeys } from "../../db/schema.ts";
 import { createEdgeDb } from "../db.ts";
 import { DEV_CREDITS } from "../identity/accounts.ts";
@@ -26,7 +27,7 @@ describe("GET /api/v1/account", () => {
     const { id, key } = await accountWithKey();
     const res = await get(key);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ id: `acc_${id}`, name: `Team ${id}`, kind: "team", credits: 42, key_id: `key_${id}`, features: { people_data: false } });
+    expect(await res.json()).toEqual({ id: `acc_${id}`, name: `Team ${id}`, kind: "team", credits: 42, key_id: `key_${id}`, features: { people_data: false }, rules: DEFAULT_RULES });
   });
 
   it("refuses a missing, unknown or revoked key", async () => {

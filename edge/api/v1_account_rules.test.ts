@@ -24,6 +24,7 @@ describe("/api/v1/account/rules", () => {
     const b2b = await putRules(key, { free: "refuse", risky: "allow", min_score: 50 });
     expect([b2b.status, await b2b.json()]).toEqual([200, { ...DEFAULT_RULES, free: "refuse", risky: "allow", min_score: 50 }]);
     expect(await getRules(key)).toEqual({ ...DEFAULT_RULES, free: "refuse", risky: "allow", min_score: 50 });
+    expect(await (await call("/api/v1/account", { key })).json()).toMatchObject({ id: accountId, rules: { ...DEFAULT_RULES, free: "refuse", risky: "allow", min_score: 50 } });
     expect(JSON.parse((await stored(accountId))!)).toEqual({ ...DEFAULT_RULES, free: "refuse", risky: "allow", min_score: 50 });
     // Whole: what this PUT leaves out goes back to its default.
     expect(await (await putRules(key, { role: "refuse" })).json()).toEqual({ ...DEFAULT_RULES, role: "refuse" });

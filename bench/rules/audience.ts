@@ -13,11 +13,16 @@ import { newId } from "../../core/ids.ts";
 import { campaignRules, DEFAULT_RULES, type Rules } from "../../core/rules.ts";
 import { migrateDb } from "../../db/migrate.ts";
 import { startSqld } from "../../db/sqld.ts";
-import { materializeStep } from "../../edge/campaigns/audience.ts";
-import { createEdgeDb } from "../../edge/db.ts";
+import { createEdgeDb, type EdgeDb } from "../../edge/db.ts";
 import { previewRules } from "../../edge/rules/preview.ts";
 import { safeToSendSql } from "../../edge/rules/sql.ts";
 import { removeScratch, scratchDir } from "../../e2e/scratch.ts";
+
+// By URL: the campaign modules reach the Worker's own types (its hubs, its Env), which this
+// Node-side program is not checked against; the one function used is typed here instead.
+const { materializeStep } = (await import(new URL("../../edge/campaigns/audience.ts", import.meta.url).href)) as {
+  materializeStep(s: { db: EdgeDb; config: { MXRAY_SEND_BATCH_SIZE: number } }, campaignId: string, now: number): Promise<{ done: boolean }>;
+};
 
 const { values } = parseArgs({ options: { rows: { type: "string", default: "100000" } } });
 const N = Number(values.rows);

@@ -105,7 +105,7 @@ export interface paths {
         };
         /**
          * Export a job's results (streamed)
-         * @description Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours. In JSON and JSON Lines each verification's `contradicted` names the hard bounce that contradicted a `deliverable` verdict (its credit came back). For a job of kind `find`: one answer per unique person (`JobFindResult`), and the CSV appends `email`, `verdict`, `reason`, `confidence`, `pattern` and `catch_all`.
+         * @description Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours. In JSON and JSON Lines each verification's `contradicted` names the hard bounce that contradicted a `deliverable` verdict (its credit came back). Each verification's `safe_to_send` (the CSV's last column) applies the account's rules as they are when the export starts. For a job of kind `find`: one answer per unique person (`JobFindResult`), and the CSV appends `email`, `verdict`, `reason`, `confidence`, `pattern` and `catch_all`.
          */
         get: operations["getJobResults"];
         put?: never;
@@ -1039,11 +1039,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/account/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The rules behind safe_to_send
+         * @description Every field, the defaults included: an account that never set rules answers the defaults (deliverable only).
+         */
+        get: operations["getAccountRules"];
+        /**
+         * Replace the rules behind safe_to_send
+         * @description The whole object: a field left out takes its default (`{}` restores the defaults). Applies at once to every read of results (exports, the results filter, single checks and their webhooks), with no re-verification; a campaign that already began sending keeps the rules it began with.
+         */
+        put: operations["putAccountRules"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description One address's verdict with its evidence; the same record as the probe CLI's --json output. */
+        /** @description One address's verdict with its evidence (the same record as the probe CLI's --json output), and `safe_to_send` under the account's rules. */
         Result: {
             email: string;
             normalized: string | null;
@@ -1067,6 +1091,8 @@ export interface components {
             duration_ms: number;
             retry_after: string | null;
             trace?: string[];
+            /** @description Whether the account's rules (`GET /api/v1/account/rules`) let this address be sent to; applied when the result is read, so a change of the rules shows at once */
+            safe_to_send: boolean;
         };
         Error: {
             error: {
@@ -1286,7 +1312,7 @@ export interface components {
                 domain: string;
             }[];
         };
-        /** @description One address's verdict with its evidence; the same record as the probe CLI's --json output. */
+        /** @description One address's verdict with its evidence (the same record as the probe CLI's --json output), and `safe_to_send` under the account's rules. */
         JobResult: components["schemas"]["Result"] & {
             contradicted: components["schemas"]["Contradiction"];
         };
@@ -1341,6 +1367,55 @@ export interface components {
                 /** @description `POST /api/v1/decision-makers` works here (a people-data provider is configured) */
                 people_data: boolean;
             };
+            rules: components["schemas"]["Rules"];
+        };
+        /**
+         * @description What `safe_to_send` means for this account. `undeliverable` and `unknown` are never safe to send; a result is safe when its verdict is `deliverable` (or `risky`, where allowed) and no rule refuses it.
+         * @example {
+         *       "risky": "refuse",
+         *       "catch_all": "risky",
+         *       "disposable": "risky",
+         *       "role": "allow",
+         *       "free": "refuse",
+         *       "min_score": 50
+         *     }
+         */
+        Rules: {
+            /**
+             * @description `risky` verdicts (accept-all domains, disposable domains, full mailboxes): `refuse`, or `allow` subject to the rules below
+             * @default refuse
+             * @enum {string}
+             */
+            risky: "refuse" | "allow";
+            /**
+             * @description Addresses on accept-all (catch-all) domains: `risky` (sent to when `risky` is allowed), or `refuse`
+             * @default risky
+             * @enum {string}
+             */
+            catch_all: "risky" | "refuse";
+            /**
+             * @description Addresses of disposable-mail services: `risky` (sent to when `risky` is allowed), or `refuse`
+             * @default risky
+             * @enum {string}
+             */
+            disposable: "risky" | "refuse";
+            /**
+             * @description Role addresses (info@, sales@…): `allow`, or `refuse`
+             * @default allow
+             * @enum {string}
+             */
+            role: "allow" | "refuse";
+            /**
+             * @description Addresses at free webmail providers (gmail.com…): `allow`, or `refuse` (B2B lists)
+             * @default allow
+             * @enum {string}
+             */
+            free: "allow" | "refuse";
+            /**
+             * @description The lowest `score` (0–100) that is safe to send to; 0 lets every score through
+             * @default 0
+             */
+            min_score: number;
         };
         LedgerEntry: {
             /** @description Increases with each entry written */
@@ -1361,7 +1436,7 @@ export interface components {
             /** @description Increases with each entry written */
             id: number;
             /** @enum {string} */
-            action: "sign_in.succeeded" | "sign_in.failed" | "api_key.created" | "api_key.revoked" | "member.added" | "member.role_changed" | "member.removed" | "job.created" | "job.canceled" | "job.deleted" | "billing.checkout_started" | "billing.auto_topup_changed" | "billing.credits_granted" | "billing.credits_taken_back" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.secret_rotated" | "admin.credits_adjusted" | "admin.account_disabled" | "admin.account_enabled" | "suppression.added" | "suppression.removed" | "suppression.imported" | "relay.created" | "relay.updated" | "relay.deleted" | "relay.tested" | "sender.created" | "sender.confirmed" | "sender.deleted" | "template.created" | "template.updated" | "template.deleted" | "campaign.created" | "campaign.started" | "campaign.paused" | "campaign.resumed" | "campaign.canceled" | "bounce_mailbox.created" | "bounce_mailbox.updated" | "bounce_mailbox.deleted" | "bounce_mailbox.tested" | "bounce.refunded" | "bounce_settings.updated";
+            action: "sign_in.succeeded" | "sign_in.failed" | "api_key.created" | "api_key.revoked" | "member.added" | "member.role_changed" | "member.removed" | "job.created" | "job.canceled" | "job.deleted" | "billing.checkout_started" | "billing.auto_topup_changed" | "billing.credits_granted" | "billing.credits_taken_back" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.secret_rotated" | "admin.credits_adjusted" | "admin.account_disabled" | "admin.account_enabled" | "suppression.added" | "suppression.removed" | "suppression.imported" | "relay.created" | "relay.updated" | "relay.deleted" | "relay.tested" | "sender.created" | "sender.confirmed" | "sender.deleted" | "template.created" | "template.updated" | "template.deleted" | "campaign.created" | "campaign.started" | "campaign.paused" | "campaign.resumed" | "campaign.canceled" | "bounce_mailbox.created" | "bounce_mailbox.updated" | "bounce_mailbox.deleted" | "bounce_mailbox.tested" | "bounce.refunded" | "bounce_settings.updated" | "rules.updated";
             /** @description A user id, an API key id (`key_…`), `dev_key`, `stripe` or `system` */
             actor: string;
             /** @description What was acted on: a job, key, member, webhook or Stripe object id */
@@ -3097,6 +3172,8 @@ export interface operations {
                 format?: "csv" | "json" | "jsonl";
                 /** @description Comma-separated verdicts to keep, e.g. `deliverable,risky` */
                 verdict?: string;
+                /** @description Only the results the account's rules make safe to send (`true`) or not (`false`); a verification job's filter */
+                safe_to_send?: "true" | "false";
             };
             header?: never;
             path: {
@@ -6541,6 +6618,95 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AccountAccuracy"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAccountRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rules */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rules"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putAccountRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Rules"];
+            };
+        };
+        responses: {
+            /** @description The rules as stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rules"];
+                };
+            };
+            /** @description An unknown field, an unknown choice, or `min_score` not a whole number from 0 to 100 (`validation_failed`; the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */

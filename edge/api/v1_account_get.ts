@@ -21,7 +21,7 @@ const AccountSchema = z
     features: z.object({
       people_data: z.boolean().openapi({ description: "`POST /api/v1/decision-makers` works here (a people-data provider is configured)" }),
     }),
-    rules: RulesOpenApiSchema.openapi({ description: "The rules behind every result's `safe_to_send` (`PUT /api/v1/account/rules` changes them)" }),
+    rules: RulesOpenApiSchema,
   })
   .openapi("Account");
 

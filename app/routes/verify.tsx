@@ -1,12 +1,16 @@
-// A single check: one address through a probe, with every check and the SMTP trace.
+// A single check: one address through a probe, with every check and the SMTP trace, and whether
+// the account's rules make it safe to send.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
 import { newId } from "../../core/ids.ts";
+import { refusalOf } from "../../core/rules.ts";
 import { can } from "../../core/roles.ts";
 import { requireViewer } from "../auth.server.ts";
 import { RefusedAlert } from "../components/billing.tsx";
+import { SafeToSend } from "../components/rules.tsx";
 import { Badge, Evidence } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
+import { getRules } from "../lib/rules.server.ts";
 import { checkAddress } from "../lib/verify.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Single check · mxray" }];
@@ -22,8 +26,9 @@ export async function action(args: ActionFunctionArgs) {
   if (!email) return { error: { code: "validation_failed", message: "Enter an address to check." } };
   try {
     // A trace is asked for, so the answer is fresh from a probe (the cache keeps no traces).
-    const outcome = await checkAddress(args.context.services, { accountId: viewer.account.id, actor: viewer.user.id }, { check: { email, trace: true }, requestId: newId("req") });
-    return { result: outcome.result, cached: outcome.cached };
+    const who = { accountId: viewer.account.id, actor: viewer.user.id };
+    const [outcome, rules] = await Promise.all([checkAddress(args.context.services, who, { check: { email, trace: true }, requestId: newId("req") }), getRules(args.context.services, who)]);
+    return { result: outcome.result, cached: outcome.cached, refusal: refusalOf(outcome.result, rules) };
   } catch (e) {
     return refused(e);
   }
@@ -56,6 +61,7 @@ export default function Verify() {
           <h2 id="result-title">
             <span className="mono">{answer.result.email}</span> <Badge value={answer.result.verdict} />
           </h2>
+          <p data-testid="safe-to-send">Safe to send under your <a href="/rules">sending rules</a>: <SafeToSend refusal={answer.refusal} /></p>
           <Evidence result={answer.result} />
         </section>
       )}

@@ -24,3 +24,11 @@ describe("audit lines of bounces", () => {
     }
   });
 });
+
+describe("audit lines of API keys", () => {
+  it("names a secret key's mode, and a publishable key's origins", () => {
+    expect(line({ action: "api_key.created", detail: { name: "CRM sync", mode: "live" } })).toBe("CRM sync, live");
+    expect(line({ action: "api_key.created", detail: { name: "Sign-up form", mode: "live", kind: "publishable", origins: ["https://shop.example", "https://*.shop.example"] } }))
+      .toBe("Sign-up form, publishable for https://shop.example https://*.shop.example");
+  });
+});

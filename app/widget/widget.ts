@@ -190,8 +190,8 @@ const LOADED = Symbol.for("mxray.widget");
    * saying why. Forms that did not ask are never touched.
    */
   function onSubmit(event: SubmitEvent): void {
-    const form = event.target as HTMLFormElement;
-    if (released.delete(form)) return;
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || released.delete(form)) return;
     const blocking = blockingOf(form);
     if (blocking.size === 0) return;
     const inputs = [...form.elements].filter((el): el is HTMLInputElement => el instanceof HTMLInputElement && fields.has(el));
@@ -216,17 +216,21 @@ const LOADED = Symbol.for("mxray.widget");
     });
   }
 
-  function scan(root: ParentNode): void {
-    const selector = document.querySelector("input[data-mxray]") ? "input[data-mxray]" : "input[type=email]";
-    if (root instanceof HTMLInputElement && root.matches(selector)) attach(root);
-    root.querySelectorAll<HTMLInputElement>(selector).forEach(attach);
+  /** The inputs to check: those marked `data-mxray` when the page marks any, else every email input. */
+  const selector = () => (document.querySelector("input[data-mxray]") ? "input[data-mxray]" : "input[type=email]");
+
+  function scan(root: ParentNode, inputs: string): void {
+    if (root instanceof HTMLInputElement && root.matches(inputs)) attach(root);
+    root.querySelectorAll<HTMLInputElement>(inputs).forEach(attach);
   }
 
   function start(): void {
     addStyles();
-    scan(document);
+    scan(document, selector());
+    // Inputs added later (a dialog, a single-page app's next step); one look at the page per batch of changes.
     new MutationObserver((records) => {
-      for (const r of records) for (const node of r.addedNodes) if (node instanceof Element) scan(node);
+      const inputs = selector();
+      for (const r of records) for (const node of r.addedNodes) if (node instanceof Element) scan(node, inputs);
     }).observe(document.documentElement, { childList: true, subtree: true });
     document.addEventListener("submit", onSubmit, true);
   }

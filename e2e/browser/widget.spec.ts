@@ -51,7 +51,12 @@ document.getElementById("more").addEventListener("click", () => {
   document.body.append(form);
 });
 </script>
-<script src="${esc(edge)}/widget.js" data-key="${q("key")}" data-timeout="${q("timeout")}" async></script>
+${
+  url.searchParams.get("late")
+    ? // Added once the page has loaded, as a tag manager does: DOMContentLoaded is long gone.
+      `<script>addEventListener("load", () => { const s = document.createElement("script"); s.src = "${esc(edge)}/widget.js"; s.dataset.key = "${q("key")}"; s.dataset.timeout = "${q("timeout")}"; document.body.append(s); });</script>`
+    : `<script src="${esc(edge)}/widget.js" data-key="${q("key")}" data-timeout="${q("timeout")}" async></script>`
+}
 </body></html>`);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -83,8 +88,8 @@ async function publishableKey(page: Page, origin: string): Promise<string> {
   return key;
 }
 
-const signUpPage = (at: Site, key: string, opts: { timeout?: number; block?: string } = {}) =>
-  `${at.origin}/?${new URLSearchParams({ key, timeout: String(opts.timeout ?? 10_000), ...(opts.block ? { block: opts.block } : {}) })}`;
+const signUpPage = (at: Site, key: string, opts: { timeout?: number; block?: string; late?: boolean } = {}) =>
+  `${at.origin}/?${new URLSearchParams({ key, timeout: String(opts.timeout ?? 10_000), ...(opts.block ? { block: opts.block } : {}), ...(opts.late ? { late: "1" } : {}) })}`;
 
 /**
  * The widget's message for the input labelled `field`: the region its aria-describedby names,
@@ -174,9 +179,9 @@ test("on a listed origin: a typo is suggested and taken with one click, undelive
   await expect(page.getByRole("heading", { name: "Thanks, user@nxdomain.test" })).toBeVisible();
 });
 
-test("a form that asks to block is held for an undeliverable address, and goes on once it is fixed", async ({ page }) => {
+test("a form that asks to block is held for an undeliverable address, and goes on once it is fixed (the widget added after load)", async ({ page }) => {
   const key = await publishableKey(page, site.origin);
-  await page.goto(signUpPage(site, key, { block: "undeliverable" }));
+  await page.goto(signUpPage(site, key, { block: "undeliverable", late: true }));
   const email = page.getByLabel("Email", { exact: true });
   const message = await messageOf(page, "Email");
   // Submitted straight from the field: the submission waits for the check, then stays, the field focused.

@@ -1097,7 +1097,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "bad_request" | "invalid_json" | "validation_failed" | "url_not_allowed" | "template_invalid" | "host_not_allowed" | "empty_upload" | "no_email_column" | "not_utf8" | "unauthorized" | "key_revoked" | "bad_signature" | "replayed" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "insufficient_credits" | "forbidden" | "account_disabled" | "not_found" | "conflict" | "last_owner" | "sender_not_confirmed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "people_data_limit" | "internal" | "people_data_off" | "probe_unavailable" | "people_data_unavailable" | "not_configured" | "payments_unavailable" | "unavailable";
+                code: "bad_request" | "invalid_json" | "validation_failed" | "url_not_allowed" | "template_invalid" | "host_not_allowed" | "empty_upload" | "no_email_column" | "not_utf8" | "unauthorized" | "key_revoked" | "bad_signature" | "replayed" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "insufficient_credits" | "forbidden" | "account_disabled" | "publishable_key_forbidden" | "origin_not_allowed" | "not_found" | "conflict" | "last_owner" | "sender_not_confirmed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "people_data_limit" | "internal" | "people_data_off" | "probe_unavailable" | "people_data_unavailable" | "not_configured" | "payments_unavailable" | "unavailable";
                 message: string;
                 requestId: string;
             };
@@ -2670,7 +2670,10 @@ export type $defs = Record<string, never>;
 export interface operations {
     verifyAddress: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description A publishable key (`mx_pk_…`), for a web page such as the sign-up form widget: sent from one of the key's origins (the answer carries `Access-Control-Allow-Origin` for it; the CORS preflight is answered too), limited per key, per origin and per client IP, with a budget of at most 10000 ms (3000 ms unless asked) and no trace. Secret keys go in the Authorization header, never here. */
+                key?: string;
+            };
             header?: {
                 /** @description Any unique string of yours (≤ 255 printable ASCII characters; a UUID is a good choice). A retry with the same key within 24 hours is charged once and answered with the first answer (header `idempotent-replayed: true`) without a new probe check; reusing a key with a different body is a 409 `conflict`. Errors and `unknown` verdicts are not kept, so their retry checks again. */
                 "idempotency-key"?: string;
@@ -2713,6 +2716,15 @@ export interface operations {
             };
             /** @description No credits left (`insufficient_credits`) */
             402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A publishable key from an origin not on its list or with no Origin (`origin_not_allowed`), or in the Authorization header (`publishable_key_forbidden`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -52,6 +52,15 @@ export const ConfigSchema = z.object({
    * one per person asked for); unset, 3 × MXRAY_RATE_LIMIT_PER_MIN (edge/adapters/ratelimit.ts).
    */
   MXRAY_ACCOUNT_RATE_LIMIT_PER_MIN: z.coerce.number().int().positive().optional(),
+  /**
+   * Single checks a publishable key (the sign-up form widget, issue 25) may make a minute: in all,
+   * from one of its origins, and from one client IP (CF-Connecting-IP). Its checks also count in
+   * the account's shared window (MXRAY_ACCOUNT_RATE_LIMIT_PER_MIN). A person filling in a form
+   * needs a few; a page scraped to check a list needs many, from few IPs.
+   */
+  MXRAY_PK_RATE_PER_KEY: z.coerce.number().int().positive().default(120),
+  MXRAY_PK_RATE_PER_ORIGIN: z.coerce.number().int().positive().default(60),
+  MXRAY_PK_RATE_PER_IP: z.coerce.number().int().positive().default(10),
   /** Decision-maker lookups an account may make of the people-data provider per UTC day (answers from the day's cache are free). */
   MXRAY_PEOPLE_DATA_PER_DAY: z.coerce.number().int().nonnegative().default(100),
   /** Addresses per probe batch (≤ 5,000, the probe's limit). */

@@ -74,7 +74,12 @@ export function buildServices(env: Env, ctx: { waitUntil(p: Promise<unknown>): v
     db: createEdgeDb(config, () => dbLane),
     setDbLane: (lane) => void (dbLane = lane),
     dispatcher,
-    rateLimiter: createUpstashRateLimiter({ ...upstash, perMinute: config.MXRAY_RATE_LIMIT_PER_MIN, accountPerMinute: config.MXRAY_ACCOUNT_RATE_LIMIT_PER_MIN }),
+    rateLimiter: createUpstashRateLimiter({
+      ...upstash,
+      perMinute: config.MXRAY_RATE_LIMIT_PER_MIN,
+      accountPerMinute: config.MXRAY_ACCOUNT_RATE_LIMIT_PER_MIN,
+      publishablePerMinute: { key: config.MXRAY_PK_RATE_PER_KEY, origin: config.MXRAY_PK_RATE_PER_ORIGIN, ip: config.MXRAY_PK_RATE_PER_IP },
+    }),
     cache: createUpstashCache(upstash),
     probeClient: createHttpProbeClient({ secret: config.PROBE_SECRET }),
     payments: config.STRIPE_SECRET_KEY ? createStripeGateway({ secretKey: config.STRIPE_SECRET_KEY, ...(config.STRIPE_API_URL ? { apiUrl: config.STRIPE_API_URL } : {}) }) : null,

@@ -35,6 +35,10 @@ declare namespace Cloudflare {
   interface Env {
     MXRAY_RATE_LIMIT_PER_MIN?: string;
     MXRAY_ACCOUNT_RATE_LIMIT_PER_MIN?: string;
+    /** A publishable key's windows a minute (edge/api/publishable.ts). */
+    MXRAY_PK_RATE_PER_KEY?: string;
+    MXRAY_PK_RATE_PER_ORIGIN?: string;
+    MXRAY_PK_RATE_PER_IP?: string;
     MXRAY_PEOPLE_DATA_PER_DAY?: string;
     MXRAY_BATCH_SIZE?: string;
     MXRAY_BATCH_BUDGET_MS?: string;

@@ -14,6 +14,7 @@ import { registerProbeResults } from "./api/internal_probes_results.ts";
 import { registerProbeSendsClaim } from "./api/internal_probes_sends_claim.ts";
 import { registerProbeSendsResults } from "./api/internal_probes_sends_results.ts";
 import { capApiBody, initServices, rateLimit } from "./api/middleware.ts";
+import { publishableKeys } from "./api/publishable.ts";
 import { registerStripeWebhook } from "./api/stripe_webhook.ts";
 import { registerClerkWebhook } from "./api/clerk_webhook.ts";
 import { registerAccountGet } from "./api/v1_account_get.ts";
@@ -110,9 +111,16 @@ const PUBLIC_API_PATHS = new Set(["/api/v1/openapi.json", "/api/v1/docs"]);
 const app = createApi();
 app.use(securityHeaders);
 app.use(initServices);
+// Before every route: a publishable key (mx_pk_…) reaches the single check and nothing else.
+app.use(publishableKeys);
 app.use("/api/v1/*", async (c, next) => {
   if (PUBLIC_API_PATHS.has(c.req.path)) {
     await next();
+    return;
+  }
+  // Already known and limited by publishableKeys.
+  if (c.var.publishableOrigin) {
+    await capApiBody(c, next);
     return;
   }
   await requireApiKey(c, async () => {

@@ -24,6 +24,7 @@ const SECTIONS: { title: string; guides: [slug: string, blurb: string][] }[] = [
       ["api", "The REST API: keys, errors, rate limits, single checks, the command line and the typed client"],
       ["jobs", "Bulk jobs and exports: upload formats, columns, progress, the live socket, downloads, cancel and delete"],
       ["finder", "Finding a person's address: patterns, confidence, catch-all domains, decision makers, costs"],
+      ["widget", "The sign-up form widget: one script and a publishable key check addresses as people type them in"],
       ["verdicts", "What each verdict and reason means, and how they read in other services"],
       ["campaigns", "Sending to a verified list through your own relays: senders, templates, statuses, one-click unsubscribe, suppressions"],
       ["bounces", "Bounce mailboxes over IMAP, how a bounce is read, suppression and soft scores, refunds when a deliverable address bounces"],

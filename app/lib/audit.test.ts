@@ -33,3 +33,11 @@ describe("audit lines of the sending rules", () => {
     expect(auditFilter(new URLSearchParams({ action: "rules." }))).toEqual({ action: "rules." });
   });
 });
+
+describe("audit lines of API keys", () => {
+  it("names a secret key's mode, and a publishable key's origins", () => {
+    expect(line({ action: "api_key.created", detail: { name: "CRM sync", mode: "live" } })).toBe("CRM sync, live");
+    expect(line({ action: "api_key.created", detail: { name: "Sign-up form", mode: "live", kind: "publishable", origins: ["https://shop.example", "https://*.shop.example"] } }))
+      .toBe("Sign-up form, publishable for https://shop.example https://*.shop.example");
+  });
+});

@@ -43,6 +43,7 @@ export function describe(e: Pick<AuditView, "action" | "detail">): string {
     case "api_key.revoked":
       return d.reason ? `${REVOKED_BECAUSE[String(d.reason)] ?? s("reason")}${d.maker ? ` (${s("maker")})` : ""}` : "";
     case "api_key.created":
+      if (d.kind === "publishable") return [s("name"), `publishable for ${Array.isArray(d.origins) ? d.origins.join(" ") : ""}`].filter(Boolean).join(", ");
       return [s("name"), s("mode")].filter(Boolean).join(", ");
     case "billing.credits_granted":
     case "billing.credits_taken_back":

@@ -9,6 +9,8 @@ export interface AppVars {
   /** Set by requireApiKey (or a live token on /ws). */
   accountId: string;
   keyId: string | null;
+  /** Set when a publishable key made the request (edge/api/publishable.ts): the page's origin. */
+  publishableOrigin?: string;
 }
 
 export type AppEnv = { Bindings: Env; Variables: AppVars };

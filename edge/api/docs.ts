@@ -29,6 +29,12 @@ export function openApiDocument(api: OpenAPIHono<AppEnv>, origin: string): Doc {
     scheme: "bearer",
     description: "An API key: `Authorization: Bearer mx_live_…` (or `mx_test_…`)",
   });
+  api.openAPIRegistry.registerComponent("securitySchemes", "publishableKey", {
+    type: "apiKey",
+    in: "query",
+    name: "key",
+    description: "A publishable key (`mx_pk_…`) for web pages: POST /api/v1/verify only, from the key's origins (CORS)",
+  });
   const doc = api.getOpenAPI31Document({
     openapi: "3.1.0",
     info: {

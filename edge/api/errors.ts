@@ -28,6 +28,10 @@ export const API_ERRORS = {
   insufficient_credits: 402,
   forbidden: 403,
   account_disabled: 403,
+  /** A publishable key (`mx_pk_…`) anywhere but the single check (POST /api/v1/verify?key=…). */
+  publishable_key_forbidden: 403,
+  /** A publishable key used from an origin not on its list, or with no Origin (not from a browser page). */
+  origin_not_allowed: 403,
   not_found: 404,
   conflict: 409,
   last_owner: 409,
@@ -45,7 +49,7 @@ export const API_ERRORS = {
   not_configured: 503,
   payments_unavailable: 503,
   unavailable: 503,
-} as const satisfies Record<ServiceErrorCode | "unauthorized" | "key_revoked" | "bad_signature" | "replayed" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "not_configured" | "rate_limited" | "internal", number>;
+} as const satisfies Record<ServiceErrorCode | "unauthorized" | "key_revoked" | "bad_signature" | "replayed" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "not_configured" | "rate_limited" | "internal" | "publishable_key_forbidden" | "origin_not_allowed", number>;
 export type ApiErrorCode = keyof typeof API_ERRORS;
 
 /** Thrown by handlers and middleware of the HTTP edge; turned into the envelope. */

@@ -25,11 +25,19 @@ export const initServices = createMiddleware<AppEnv>(async (c, next) => {
 export const rateLimit = createMiddleware<AppEnv>(async (c, next) => {
   const limiter = c.var.services.rateLimiter;
   const [perKey, perAccount] = await Promise.all([limiter.limit(c.var.keyId ?? `account:${c.var.accountId}`), limiter.limitAccount(c.var.accountId)]);
-  if (!perKey.success) refuse(perKey, "this key");
-  if (!perAccount.success) refuse(perAccount, "this account's keys together");
-  setHeaders(c, perAccount.remaining < perKey.remaining ? perAccount : perKey);
+  passWindows(c, [[perKey, "this key"], [perAccount, "this account's keys together"]]);
   await next();
 });
+
+/**
+ * Refuses with a 429 naming the first window a request did not pass (`whose`: "this key"), or
+ * sets the RateLimit-* headers of the one nearest its end.
+ */
+export function passWindows(c: Context<AppEnv>, windows: readonly (readonly [RateLimitOutcome, string])[]): void {
+  for (const [outcome, whose] of windows) if (!outcome.success) refuse(outcome, whose);
+  const nearest = windows.reduce((a, b) => (b[0].remaining < a[0].remaining ? b : a));
+  setHeaders(c, nearest[0]);
+}
 
 /**
  * Spends `cost` more of the account's shared allowance, for a request that does that much more

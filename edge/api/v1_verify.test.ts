@@ -31,9 +31,9 @@ describe("POST /api/v1/verify", () => {
     expect([broke.status, await errorCode(broke)]).toEqual([402, "insufficient_credits"]);
   });
 
-  it("documents the Idempotency-Key header", async () => {
+  it("documents the Idempotency-Key header, and the publishable key in the URL", async () => {
     const doc = (await (await call("/api/v1/openapi.json")).json()) as { paths: Record<string, { post: { parameters?: { name: string; in: string }[] } }> };
-    expect(doc.paths["/api/v1/verify"]!.post.parameters).toEqual([expect.objectContaining({ name: "idempotency-key", in: "header" })]);
+    expect(doc.paths["/api/v1/verify"]!.post.parameters).toEqual([expect.objectContaining({ name: "key", in: "query" }), expect.objectContaining({ name: "idempotency-key", in: "header" })]);
   });
 });
 

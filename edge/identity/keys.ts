@@ -6,10 +6,13 @@
 // a key whose maker is not such a member any more. A key with no recorded maker (made before
 // makers were recorded, or seeded by an operator) stays valid until an owner or admin revokes it.
 // In local mode (MXRAY_MODE=local) MXRAY_DEV_API_KEY is the key of a local account with ample
-// credits; in a deployment it is an unknown key like any other.
+// credits; in a deployment it is an unknown key like any other. A publishable key (`mx_pk_…`,
+// issue 25) is made with the origins it may be used from; what it may reach is the API's to
+// enforce (edge/api/publishable.ts), so the check says which kind a key is and its origins.
 import { and, desc, eq } from "drizzle-orm";
-import { generateApiKey, hashApiKey, keyPrefix, type KeyMode } from "../../core/apikeys.ts";
+import { generateApiKey, generatePublishableKey, hashApiKey, keyPrefix, PUBLISHABLE_KEY_MODE, type KeyKind, type KeyMode } from "../../core/apikeys.ts";
 import { newId } from "../../core/ids.ts";
+import { parseAllowedOrigins } from "../../core/origins.ts";
 import { can, ROLES } from "../../core/roles.ts";
 import { constantTimeEqual } from "../../core/signing.ts";
 import { accounts, apiKeys, members } from "../../db/schema.ts";
@@ -45,30 +48,44 @@ export interface KeyView {
   id: string;
   name: string;
   mode: KeyMode;
+  kind: KeyKind;
+  /** A publishable key's allowed origins (core/origins.ts); null for a secret key. */
+  origins: string[] | null;
   prefix: string;
   createdAt: number;
   lastUsedAt: number | null;
   revokedAt: number | null;
 }
 
+/** What a new key is: a secret key of a mode, or a publishable key with its allowed origins (as typed). */
+export type NewKey = { name: string; kind?: "secret"; mode: KeyMode } | { name: string; kind: "publishable"; origins: string | readonly string[] };
+
 /**
  * Makes a key for `who`, who must be a member of the account whose role may make keys, and only
- * while the account holds fewer than MAX_ACTIVE_KEYS unrevoked keys. Both are checked by the
- * insert itself, so two pages at once cannot pass the cap, nor a just-demoted admin make a key.
+ * while the account holds fewer than MAX_ACTIVE_KEYS unrevoked keys (publishable ones count too).
+ * Both are checked by the insert itself, so two pages at once cannot pass the cap, nor a
+ * just-demoted admin make a key. A publishable key is live (PUBLISHABLE_KEY_MODE).
  */
-export async function createApiKey(s: AuditServices, who: Who, input: { name: string; mode: KeyMode }, now = Date.now()): Promise<{ key: string; view: KeyView }> {
+export async function createApiKey(s: AuditServices, who: Who, input: NewKey, now = Date.now()): Promise<{ key: string; view: KeyView }> {
   const { accountId, actor: createdBy } = who;
-  const { mode } = input;
   const label = input.name.trim().slice(0, 100);
   if (!label) throw new ServiceError("validation_failed", "name: give the key a name, such as where it will be used");
-  const key = generateApiKey(mode);
+  let origins: string[] | null = null;
+  if (input.kind === "publishable") {
+    const parsed = parseAllowedOrigins(input.origins);
+    if (!parsed.ok) throw new ServiceError("validation_failed", `origins: ${parsed.message}`);
+    origins = parsed.origins;
+  }
+  const kind: KeyKind = origins ? "publishable" : "secret";
+  const mode = input.kind === "publishable" ? PUBLISHABLE_KEY_MODE : input.mode;
+  const key = origins ? generatePublishableKey() : generateApiKey(mode);
   const id = newId("key");
   const made = await s.db.$client.execute({
-    sql: `INSERT INTO api_keys (id, account_id, name, mode, prefix, hash, created_by, created_at)
-          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+    sql: `INSERT INTO api_keys (id, account_id, name, mode, kind, origins, prefix, hash, created_by, created_at)
+          SELECT ?1, ?2, ?3, ?4, ?10, ?11, ?5, ?6, ?7, ?8
           WHERE EXISTS (SELECT 1 FROM members WHERE account_id = ?2 AND user_id = ?7 AND role IN ${KEY_MAKER_ROLES_SQL})
             AND (SELECT count(*) FROM api_keys WHERE account_id = ?2 AND revoked_at IS NULL) < ?9`,
-    args: [id, accountId, label, mode, keyPrefix(key), await hashApiKey(key), createdBy, now, MAX_ACTIVE_KEYS],
+    args: [id, accountId, label, mode, keyPrefix(key), await hashApiKey(key), createdBy, now, MAX_ACTIVE_KEYS, kind, origins ? JSON.stringify(origins) : null],
   });
   if (made.rowsAffected === 0) {
     const [active] = (await s.db.$client.execute({ sql: "SELECT count(*) AS n FROM api_keys WHERE account_id = ? AND revoked_at IS NULL", args: [accountId] })).rows;
@@ -77,8 +94,8 @@ export async function createApiKey(s: AuditServices, who: Who, input: { name: st
     }
     throw new ServiceError("forbidden", "Only an owner or admin of this account can make API keys");
   }
-  await recordAudit(s, who, { action: "api_key.created", target: id, detail: { name: label, mode } }, now);
-  return { key, view: { id, name: label, mode, prefix: keyPrefix(key), createdAt: now, lastUsedAt: null, revokedAt: null } };
+  await recordAudit(s, who, { action: "api_key.created", target: id, detail: { name: label, mode, ...(origins ? { kind, origins } : {}) } }, now);
+  return { key, view: { id, name: label, mode, kind, origins, prefix: keyPrefix(key), createdAt: now, lastUsedAt: null, revokedAt: null } };
 }
 
 /** The keys of `who`'s account, newest first. */
@@ -137,8 +154,15 @@ export async function auditKeysRevoked(s: AuditServices, who: Who, e: { keyIds: 
 }
 
 const toView = (r: typeof apiKeys.$inferSelect): KeyView => ({
-  id: r.id, name: r.name, mode: r.mode, prefix: r.prefix, createdAt: r.createdAt, lastUsedAt: r.lastUsedAt, revokedAt: r.revokedAt,
+  id: r.id, name: r.name, mode: r.mode, kind: r.kind, origins: storedOrigins(r.origins), prefix: r.prefix, createdAt: r.createdAt, lastUsedAt: r.lastUsedAt, revokedAt: r.revokedAt,
 });
+
+/** A publishable key's stored origins (a JSON array written by createApiKey); null for a secret key. */
+function storedOrigins(json: string | null): string[] | null {
+  if (json === null) return null;
+  const list: unknown = JSON.parse(json);
+  return Array.isArray(list) ? list.filter((o): o is string => typeof o === "string") : [];
+}
 
 /** The dev key's account (local mode): it has no key row, so its actor is the API's `dev_key`. */
 export const DEV_ACCOUNT_ID = "acc_local_dev";
@@ -165,8 +189,8 @@ export const LAST_USED_RESOLUTION_MS = 60_000;
  * with a code of its own for a revoked key so a client can tell it from a typo.
  */
 export type KeyCheck =
-  | { ok: true; dev: true; accountId: typeof DEV_ACCOUNT_ID; keyId: null }
-  | { ok: true; dev: false; accountId: string; keyId: string }
+  | { ok: true; dev: true; accountId: typeof DEV_ACCOUNT_ID; keyId: null; kind: "secret"; origins: null }
+  | { ok: true; dev: false; accountId: string; keyId: string; kind: KeyKind; origins: string[] | null }
   | { ok: false; code: "unauthorized" | "key_revoked" | "account_disabled"; message: string };
 
 /**
@@ -175,7 +199,7 @@ export type KeyCheck =
  */
 export async function checkApiKey(s: Pick<Services, "db" | "config" | "waitUntil">, key: string, now = Date.now()): Promise<KeyCheck> {
   const hash = await hashApiKey(key);
-  if (await isDevKeyHash(s.config, hash)) return { ok: true, dev: true, accountId: DEV_ACCOUNT_ID, keyId: null };
+  if (await isDevKeyHash(s.config, hash)) return { ok: true, dev: true, accountId: DEV_ACCOUNT_ID, keyId: null, kind: "secret", origins: null };
   // One query: the key, its account, and its maker's membership there (the members primary key).
   const [found] = await s.db
     .select({ key: apiKeys, disabledReason: accounts.disabledReason, disabledAt: accounts.disabledAt, makerRole: members.role })
@@ -197,5 +221,5 @@ export async function checkApiKey(s: Pick<Services, "db" | "config" | "waitUntil
   if (row.lastUsedAt === null || now - row.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
     s.waitUntil(s.db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.id)).then(() => undefined, () => undefined));
   }
-  return { ok: true, dev: false, accountId: row.accountId, keyId: row.id };
+  return { ok: true, dev: false, accountId: row.accountId, keyId: row.id, kind: row.kind, origins: storedOrigins(row.origins) };
 }

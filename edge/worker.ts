@@ -92,6 +92,8 @@ import { registerBounceSettingsGet } from "./api/v1_bounce_settings_get.ts";
 import { registerBounceSettingsUpdate } from "./api/v1_bounce_settings_update.ts";
 import { registerAccountAccuracy } from "./api/v1_account_accuracy.ts";
 import { registerProbeBounces } from "./api/internal_probes_bounces.ts";
+import { registerAccountUpdate } from "./api/v1_account_update.ts";
+import { registerErasureCreate } from "./api/v1_erasure_create.ts";
 import { CampaignHub } from "./campaignhub.ts";
 import { JobHub } from "./jobhub.ts";
 import { buildServices, UNKNOWN_ORIGIN } from "./context.ts";
@@ -100,6 +102,7 @@ import { sweep } from "./dispatch/sweep.ts";
 import { sweepCampaigns } from "./campaigns/sweep.ts";
 import { purgeExpiredSessions } from "./identity/session.ts";
 import { sweepWebhooks } from "./webhooks/sweep.ts";
+import { movedAnything, sweepRetention } from "./privacy/retention.ts";
 
 export { CampaignHub, JobHub };
 
@@ -190,6 +193,8 @@ registerBouncesGet(app);
 registerBounceSettingsGet(app);
 registerBounceSettingsUpdate(app);
 registerAccountAccuracy(app);
+registerAccountUpdate(app);
+registerErasureCreate(app);
 registerDocs(app, app);
 registerWsJobs(app);
 registerWsCampaigns(app);
@@ -222,8 +227,9 @@ export async function scheduled(_controller: ScheduledController, env: Env, ctx:
   // After the fleet's sweep: probes it found dead have their send batches taken back here.
   const campaigns = await sweepCampaigns(services);
   const campaignsMoved = Object.values(campaigns).some((n) => n > 0);
-  if (outcome.stalledJobs || outcome.deadProbes || outcome.reclaimed || outcome.givenUp || expiredSessions || autoTopUps || webhooks.fannedOut || webhooks.attempted || webhooks.sealedSecrets || campaignsMoved) {
-    console.log(JSON.stringify({ msg: "sweep", ...outcome, expiredSessions, autoTopUps, webhooks, campaigns }));
+  const retention = await sweepRetention(services);
+  if (outcome.stalledJobs || outcome.deadProbes || outcome.reclaimed || outcome.givenUp || expiredSessions || autoTopUps || webhooks.fannedOut || webhooks.attempted || webhooks.sealedSecrets || campaignsMoved || movedAnything(retention)) {
+    console.log(JSON.stringify({ msg: "sweep", ...outcome, expiredSessions, autoTopUps, webhooks, campaigns, retention }));
   }
 }
 

@@ -15,6 +15,8 @@ export const AUDIT_GROUPS = [
   { prefix: "bounce_mailbox.", label: "Bounce mailboxes" },
   { prefix: "bounce.", label: "Bounce refunds" },
   { prefix: "bounce_settings.", label: "Bounce settings" },
+  { prefix: "retention.", label: "Retention" },
+  { prefix: "address.", label: "Erasures" },
   { prefix: "admin.", label: "Operators" },
 ] as const;
 
@@ -82,6 +84,10 @@ export function describe(e: Pick<AuditView, "action" | "detail">): string {
       return `1 credit back: ${s("email") ?? "an address"} bounced${d.status ? ` (${s("status")})` : ""} after a deliverable verdict`;
     case "bounce_settings.updated":
       return softSettingsChange(d.before, d.after);
+    case "retention.updated":
+      return `results kept ${days(d.after)} (was ${days(d.before)})`;
+    case "address.erased":
+      return erasedCounts(d.removed, d.suppressed);
     default:
       return "";
   }
@@ -116,4 +122,15 @@ function softSettingsChange(before: unknown, after: unknown): string {
     a.soft_reset_days !== b.soft_reset_days ? `start over after ${String(a.soft_reset_days)} days (was ${String(b.soft_reset_days)})` : null,
   ].filter(Boolean);
   return parts.length ? parts.join(", ") : "unchanged";
+}
+
+/** A retention setting in words: "30 days", or "until deleted" (null). */
+const days = (v: unknown) => (typeof v === "number" ? `${v} days` : "until deleted");
+
+/** What an erasure removed ("3 results, 1 bounce; still suppressed, as its hash"): only the places it found the address. */
+function erasedCounts(removed: unknown, suppressed: unknown): string {
+  const found = Object.entries((removed ?? {}) as Record<string, unknown>)
+    .filter(([, n]) => typeof n === "number" && n > 0)
+    .map(([place, n]) => `${String(n)} ${place.replace(/_/g, " ")}`);
+  return `${found.length ? found.join(", ") : "nothing left to remove"}${suppressed ? "; still suppressed, as its hash" : ""}`;
 }

@@ -1,12 +1,15 @@
-// GET /api/v1/account: who the key belongs to, its credit balance, and the optional features on here.
+// GET /api/v1/account: who the key belongs to, its credit balance, the optional features on here,
+// and how long it keeps results (retention_days).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { ACCOUNT_KINDS } from "../../core/enums.ts";
 import { peopleDataOn } from "../finder/decisionmakers.ts";
 import { accountOf } from "../identity/accounts.ts";
+import type { RetentionDays } from "../privacy/retention.ts";
 import type { AppEnv } from "./app.ts";
 import { whoOf } from "./auth.ts";
 import { ApiError } from "./errors.ts";
 import { COMMON_ERRORS } from "./schemas.ts";
+import { RetentionDaysSchema } from "./privacy_schemas.ts";
 
 const AccountSchema = z
   .object({
@@ -18,6 +21,7 @@ const AccountSchema = z
     features: z.object({
       people_data: z.boolean().openapi({ description: "`POST /api/v1/decision-makers` works here (a people-data provider is configured)" }),
     }),
+    retention_days: RetentionDaysSchema,
   })
   .openapi("Account");
 
@@ -35,6 +39,6 @@ export function registerAccountGet(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
     const acc = await accountOf(c.var.services, whoOf(c));
     if (!acc) throw new ApiError("not_found", "The key's account no longer exists");
-    return c.json({ id: acc.id, name: acc.name, kind: acc.kind, credits: acc.creditBalance, key_id: c.var.keyId, features: { people_data: peopleDataOn(c.var.services) } }, 200);
+    return c.json({ id: acc.id, name: acc.name, kind: acc.kind, credits: acc.creditBalance, key_id: c.var.keyId, features: { people_data: peopleDataOn(c.var.services) }, retention_days: acc.retentionDays as RetentionDays }, 200);
   });
 }

@@ -3,12 +3,13 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
 import { EXPORT_FORMATS, exportResults } from "../jobs/export.ts";
+import { requireResults } from "../jobs/expiry.ts";
 import { getJob } from "../jobs/jobs.ts";
 import type { AppEnv } from "./app.ts";
 import { whoOf } from "./auth.ts";
 import { ApiError } from "./errors.ts";
 import { ContradictionOpenApiSchema } from "./bounce_schemas.ts";
-import { COMMON_ERRORS, JobFindResultSchema, JobIdParam, NOT_FOUND, ResultSchema } from "./schemas.ts";
+import { COMMON_ERRORS, errorResponse, JobFindResultSchema, JobIdParam, NOT_FOUND, ResultSchema } from "./schemas.ts";
 
 /** A verification job's row: the result, and the hard bounce that contradicted it (issue 24). */
 const JobResultSchema = ResultSchema.extend({
@@ -46,6 +47,7 @@ const route = createRoute({
         "text/csv": { schema: z.string() },
       },
     },
+    410: errorResponse("The account's retention setting removed the job's results (`results_expired`); `GET /api/v1/jobs/{id}` still answers its summary"),
     ...COMMON_ERRORS,
     ...NOT_FOUND,
   },
@@ -63,6 +65,7 @@ export function registerJobsResults(api: OpenAPIHono<AppEnv>): void {
       verdicts = asked as Verdict[];
     }
     const job = await getJob(c.var.services, whoOf(c), id);
+    requireResults(job);
     const headers: Record<string, string> = { "content-type": CONTENT_TYPE[format] };
     if (format === "csv") headers["content-disposition"] = `attachment; filename="${job.id}.csv"`;
     return c.body(exportResults(c.var.services, { job, format, verdicts }), 200, headers) as never;

@@ -64,9 +64,12 @@ export async function eraseAddress(s: Services, who: Who, input: { email: string
   const tombstone = await tombstoneOf(address);
   const { accountId } = who;
 
-  const first = [...tombstoneStatements(accountId, address, tombstone), ...redactAddressStatements(accountId, address, tombstone), eraseAddressFromKeysStatement(accountId, address, tombstone)];
-  const written = await s.db.$client.batch(first, "write");
-  const suppressed = Number(written[2]!.rows[0]!.suppressed) === 1;
+  // tombstoneStatements ends with its read of whether the address is suppressed (as its tombstone).
+  const [, , read] = await s.db.$client.batch(
+    [...tombstoneStatements(accountId, address, tombstone), ...redactAddressStatements(accountId, address, tombstone), eraseAddressFromKeysStatement(accountId, address, tombstone)],
+    "write",
+  );
+  const suppressed = Number(read!.rows[0]!.suppressed) === 1;
 
   const jobs = await eraseFromJobs(s.db, accountId, address, now);
   for (const effects of jobs.effects) afterCommit(s, effects);

@@ -70,6 +70,7 @@ function TopBar() {
               {viewer.credits !== null && <NavLink to="/billing">Billing</NavLink>}
               {can(viewer.account.role, "audit:view") && <NavLink to="/audit">Audit log</NavLink>}
               <NavLink to="/team">Team</NavLink>
+              <NavLink to="/settings">Settings</NavLink>
               <NavLink to="/docs">Docs</NavLink>
               {viewer.operator && <NavLink to="/admin">Admin</NavLink>}
             </nav>

@@ -63,6 +63,9 @@ function memoryCache(): SharedCache {
       return n;
     },
     claim: async (key) => (m.has(key) ? false : (m.set(key, true), true)),
+    remember: async (key, member) => void m.set(key, new Set([...((m.get(key) as Set<string> | undefined) ?? []), member])),
+    members: async (key) => [...((m.get(key) as Set<string> | undefined) ?? [])],
+    delete: async (keys) => keys.filter((k) => m.delete(k)).length,
   };
 }
 

@@ -150,7 +150,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change the account's settings (retention)
+         * @description `retention_days`: results of a list are kept this many days after it ends (7, 30 or 90), or until the job is deleted (null). A shorter setting applies to lists that already ended, from the next sweep (about a minute): their results go in steps and each job keeps its summary. See docs/data-protection.md for everything the setting removes.
+         */
+        patch: operations["updateAccount"];
         trace?: never;
     };
     "/api/v1/credits/ledger": {
@@ -1063,6 +1067,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/erasure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase an address from the account
+         * @description Removes the address from every job's results (and from running jobs' queues), the campaigns' recipients, the bounces and soft-bounce score, the webhook events still kept, the single-check cache and the account's kept Idempotency-Key answers. A suppressed address stays suppressed, as its hash (`email_hash`), so erasure never lets a campaign mail it again. Job and campaign counts stay (they name nobody). Answers what went, per place; calling again removes nothing more and answers 200 with zeros. Not touched: what was delivered already (webhook payloads at your endpoints, mail at relays) and backups (docs/data-protection.md).
+         */
+        post: operations["eraseAddress"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1097,7 +1121,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "bad_request" | "invalid_json" | "validation_failed" | "url_not_allowed" | "template_invalid" | "host_not_allowed" | "empty_upload" | "no_email_column" | "not_utf8" | "unauthorized" | "key_revoked" | "bad_signature" | "replayed" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "insufficient_credits" | "forbidden" | "account_disabled" | "publishable_key_forbidden" | "origin_not_allowed" | "not_found" | "conflict" | "last_owner" | "sender_not_confirmed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "people_data_limit" | "internal" | "people_data_off" | "probe_unavailable" | "people_data_unavailable" | "not_configured" | "payments_unavailable" | "unavailable";
+                code: "bad_request" | "invalid_json" | "validation_failed" | "url_not_allowed" | "template_invalid" | "host_not_allowed" | "empty_upload" | "no_email_column" | "not_utf8" | "unauthorized" | "key_revoked" | "bad_signature" | "replayed" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "insufficient_credits" | "forbidden" | "account_disabled" | "publishable_key_forbidden" | "origin_not_allowed" | "not_found" | "conflict" | "last_owner" | "sender_not_confirmed" | "results_expired" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "people_data_limit" | "internal" | "people_data_off" | "probe_unavailable" | "people_data_unavailable" | "not_configured" | "payments_unavailable" | "unavailable";
                 message: string;
                 requestId: string;
             };
@@ -1272,6 +1296,11 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             finished_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the account's retention setting removed the job's results (its results then answer 410 `results_expired`); the job stays as this summary. Null while they are kept.
+             */
+            results_expired_at: string | null;
         };
         /**
          * @example {
@@ -1368,6 +1397,11 @@ export interface components {
                 people_data: boolean;
             };
             rules: components["schemas"]["Rules"];
+            /**
+             * @description How many days after a list ends its results are kept (7, 30, 90), or null: until the job is deleted. Past it the job stays as its summary (`results_expired_at`), and its results, its finished campaigns' recipient addresses, and the account's older bounces go.
+             * @example 30
+             */
+            retention_days: 7 | 30 | 90 | null;
         };
         /**
          * @description What `safe_to_send` means for this account. `undeliverable` and `unknown` are never safe to send; a result is safe when its verdict is `deliverable` (or `risky`, where allowed) and no rule refuses it.
@@ -1436,7 +1470,7 @@ export interface components {
             /** @description Increases with each entry written */
             id: number;
             /** @enum {string} */
-            action: "sign_in.succeeded" | "sign_in.failed" | "api_key.created" | "api_key.revoked" | "member.added" | "member.role_changed" | "member.removed" | "job.created" | "job.canceled" | "job.deleted" | "billing.checkout_started" | "billing.auto_topup_changed" | "billing.credits_granted" | "billing.credits_taken_back" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.secret_rotated" | "admin.credits_adjusted" | "admin.account_disabled" | "admin.account_enabled" | "suppression.added" | "suppression.removed" | "suppression.imported" | "relay.created" | "relay.updated" | "relay.deleted" | "relay.tested" | "sender.created" | "sender.confirmed" | "sender.deleted" | "template.created" | "template.updated" | "template.deleted" | "campaign.created" | "campaign.started" | "campaign.paused" | "campaign.resumed" | "campaign.canceled" | "bounce_mailbox.created" | "bounce_mailbox.updated" | "bounce_mailbox.deleted" | "bounce_mailbox.tested" | "bounce.refunded" | "bounce_settings.updated" | "rules.updated";
+            action: "sign_in.succeeded" | "sign_in.failed" | "api_key.created" | "api_key.revoked" | "member.added" | "member.role_changed" | "member.removed" | "job.created" | "job.canceled" | "job.deleted" | "billing.checkout_started" | "billing.auto_topup_changed" | "billing.credits_granted" | "billing.credits_taken_back" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.secret_rotated" | "admin.credits_adjusted" | "admin.account_disabled" | "admin.account_enabled" | "suppression.added" | "suppression.removed" | "suppression.imported" | "relay.created" | "relay.updated" | "relay.deleted" | "relay.tested" | "sender.created" | "sender.confirmed" | "sender.deleted" | "template.created" | "template.updated" | "template.deleted" | "campaign.created" | "campaign.started" | "campaign.paused" | "campaign.resumed" | "campaign.canceled" | "bounce_mailbox.created" | "bounce_mailbox.updated" | "bounce_mailbox.deleted" | "bounce_mailbox.tested" | "bounce.refunded" | "bounce_settings.updated" | "rules.updated" | "retention.updated" | "address.erased";
             /** @description A user id, an API key id (`key_…`), `dev_key`, `stripe` or `system` */
             actor: string;
             /** @description What was acted on: a job, key, member, webhook or Stripe object id */
@@ -2659,6 +2693,109 @@ export interface components {
                 contradiction_rate: number | null;
             }[];
         };
+        /**
+         * @example {
+         *       "retention_days": 30
+         *     }
+         */
+        AccountSettings: {
+            /**
+             * @description How many days after a list ends its results are kept (7, 30, 90), or null: until the job is deleted. Past it the job stays as its summary (`results_expired_at`), and its results, its finished campaigns' recipient addresses, and the account's older bounces go.
+             * @example 30
+             */
+            retention_days: 7 | 30 | 90 | null;
+        };
+        /**
+         * @example {
+         *       "retention_days": 30
+         *     }
+         */
+        AccountUpdate: {
+            /**
+             * @description How many days after a list ends its results are kept (7, 30, 90), or null: until the job is deleted. Past it the job stays as its summary (`results_expired_at`), and its results, its finished campaigns' recipient addresses, and the account's older bounces go.
+             * @example 30
+             */
+            retention_days: 7 | 30 | 90 | null;
+        };
+        /**
+         * @example {
+         *       "email_hash": "sha256:b5fc85e55755f9e0d030a10ab4429b6b2944855f9a0d60077fe832becbc41d72",
+         *       "removed": {
+         *         "results": 3,
+         *         "unanswered": 0,
+         *         "campaign_recipients": 1,
+         *         "bounces": 1,
+         *         "soft_bounce_scores": 0,
+         *         "webhook_events": 0,
+         *         "cached_checks": 1,
+         *         "idempotency_records": 0
+         *       },
+         *       "suppressed": true
+         *     }
+         */
+        Erasure: {
+            /**
+             * @description The address's tombstone, `sha256:` and the hex SHA-256 of its normalised form: how the suppression list and the audit log name it from now on
+             * @example sha256:b5fc85e55755f9e0d030a10ab4429b6b2944855f9a0d60077fe832becbc41d72
+             */
+            email_hash: string;
+            removed: {
+                /**
+                 * @description Rows of jobs' results (a find job's rows that found the address too)
+                 * @example 0
+                 */
+                results: number;
+                /**
+                 * @description The address still waiting in a running job, taken out of its queue (counted `unknown`, its credit refunded)
+                 * @example 0
+                 */
+                unanswered: number;
+                /**
+                 * @description Campaign recipients (one still queued is counted suppressed, and is not sent)
+                 * @example 0
+                 */
+                campaign_recipients: number;
+                /**
+                 * @description Bounces, with the messages read
+                 * @example 0
+                 */
+                bounces: number;
+                /**
+                 * @description The soft-bounce score
+                 * @example 0
+                 */
+                soft_bounce_scores: number;
+                /**
+                 * @description Webhook events still kept (with their deliveries and attempts)
+                 * @example 0
+                 */
+                webhook_events: number;
+                /**
+                 * @description The single check's cached answer
+                 * @example 0
+                 */
+                cached_checks: number;
+                /**
+                 * @description Answers kept for an Idempotency-Key (single checks and finds)
+                 * @example 0
+                 */
+                idempotency_records: number;
+            };
+            /** @description The address was suppressed and stays so, as its hash: erasure never lets a campaign mail it again */
+            suppressed: boolean;
+        };
+        /**
+         * @example {
+         *       "email": "ada@example.com"
+         *     }
+         */
+        ErasureCreate: {
+            /**
+             * @description The address to erase, as any list held it (case and IDN form do not matter)
+             * @example ada@example.com
+             */
+            email: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -3224,6 +3361,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The account's retention setting removed the job's results (`results_expired`); `GET /api/v1/jobs/{id}` still answers its summary */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
             429: {
                 headers: {
@@ -3304,6 +3450,57 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Account"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountUpdate"];
+            };
+        };
+        responses: {
+            /** @description The settings as changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountSettings"];
+                };
+            };
+            /** @description A value other than 7, 30, 90 or null, or another field (`validation_failed`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
@@ -6713,6 +6910,57 @@ export interface operations {
                 };
             };
             /** @description An unknown field, an unknown choice, or `min_score` not a whole number from 0 to 100 (`validation_failed`; the message names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (`rate_limited`: this key's limit, or the one all of the account's keys share); see Retry-After and RateLimit-* headers */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    eraseAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ErasureCreate"];
+            };
+        };
+        responses: {
+            /** @description What was removed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Erasure"];
+                };
+            };
+            /** @description No address (no `@`, or longer than 512 characters), or a bad body (`validation_failed`, `invalid_json`) */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -170,3 +170,14 @@ export function parseAddress(input: string): ParsedAddress {
     smtputf8: NON_ASCII.test(local),
   };
 }
+
+/**
+ * The key an address is stored under everywhere (a job's `normalized`, the suppression list, a
+ * bounce): its normalised form, or, for text that is no address, the cleaned text lower-cased, as
+ * ingest keys such rows.
+ */
+export function addressKey(input: string): string {
+  const cleaned = cleanAddress(input);
+  const parsed = parseAddress(cleaned);
+  return parsed.ok ? parsed.normalized : cleaned.toLowerCase();
+}

@@ -231,6 +231,8 @@ export const JobSchema = z.object({
   rejects: z.record(z.enum(REJECT_REASONS), count()),
   created_at: z.string(),
   finished_at: z.string().nullable(),
+  /** When the account's retention removed its results (issue 25): the job is its summary since; null while they are kept. */
+  results_expired_at: z.string().nullable(),
 });
 export type JobView = z.infer<typeof JobSchema>;
 

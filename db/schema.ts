@@ -148,8 +148,17 @@ export const jobs = sqliteTable(
     finishedAt: integer("finished_at"),
     /** Deleted by its owner: hidden at once, its rows purged in small steps (edge/jobs/purge.ts). */
     deletedAt: integer("deleted_at"),
+    /** Its account's retention (issue 25) ran out: the summary stays, the results are purged in steps (edge/jobs/expiry.ts). */
+    resultsExpiredAt: integer("results_expired_at"),
+    /** The last of those results went: nothing of the job names an address any more. */
+    resultsPurgedAt: integer("results_purged_at"),
   },
-  (t) => [index("jobs_account_created").on(t.accountId, t.createdAt), index("jobs_deleted").on(t.deletedAt)],
+  (t) => [
+    index("jobs_account_created").on(t.accountId, t.createdAt),
+    index("jobs_deleted").on(t.deletedAt),
+    // Only the jobs whose purge is under way: the sweeper finds them without reading every expired one.
+    index("jobs_results_purging").on(t.resultsExpiredAt).where(sql`results_expired_at IS NOT NULL AND results_purged_at IS NULL`),
+  ],
 );
 
 /**

@@ -38,6 +38,8 @@ export const SERVICE_ERROR_CODES = [
   "sender_not_confirmed",
   /** The database cannot be reached (or is overloaded): nothing was changed; try again. */
   "unavailable",
+  /** The job's results were removed under the account's retention setting (issue 25); its summary stays. */
+  "results_expired",
 ] as const;
 export type ServiceErrorCode = (typeof SERVICE_ERROR_CODES)[number];
 

@@ -1,6 +1,7 @@
 // One Durable Object per job. `fetch` only accepts the WebSocket and sends a snapshot; producers
 // call the idempotent `update` RPC; messages are coalesced to PROGRESS_INTERVAL_MS and broadcast
 // to every socket (edge/livehub.ts).
+import { addressKey } from "../core/address.ts";
 import { LATEST_RESULTS, PROGRESS_INTERVAL_MS, type JobProgress, type LatestRow, type LiveMessage } from "../core/live.ts";
 import { LiveHub } from "./livehub.ts";
 
@@ -52,6 +53,26 @@ export class JobHub extends LiveHub<LiveMessage> {
     if (this.flushTimer) return; // a flush is due: it will carry this state
     const wait = Math.max(0, this.lastSentAt + PROGRESS_INTERVAL_MS - Date.now());
     this.flushTimer = setTimeout(() => this.flush(), wait);
+  }
+
+  /**
+   * Retention and erasure (issue 25): the newest results the hub keeps for its snapshot leave its
+   * storage: those naming these address keys, or all of them (null) when the job's results went.
+   */
+  async forget(keys: string[] | null): Promise<number> {
+    const state = await this.load();
+    if (!state) return 0;
+    const named = (r: LatestRow) => {
+      if (keys === null) return true;
+      const key = "normalized" in r && r.normalized ? r.normalized : r.email === null ? null : addressKey(r.email);
+      return key !== null && keys.includes(key);
+    };
+    const kept = state.latest.filter((r) => !named(r));
+    this.unsent = this.unsent.filter((r) => !named(r));
+    if (kept.length === state.latest.length) return 0;
+    this.state = { ...state, latest: kept };
+    await this.ctx.storage.put("state", this.state);
+    return state.latest.length - kept.length;
   }
 
   private flush(): void {

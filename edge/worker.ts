@@ -95,6 +95,8 @@ import { registerAccountAccuracy } from "./api/v1_account_accuracy.ts";
 import { registerProbeBounces } from "./api/internal_probes_bounces.ts";
 import { registerAccountRulesGet } from "./api/v1_account_rules_get.ts";
 import { registerAccountRulesPut } from "./api/v1_account_rules_put.ts";
+import { registerAccountUpdate } from "./api/v1_account_update.ts";
+import { registerErasureCreate } from "./api/v1_erasure_create.ts";
 import { CampaignHub } from "./campaignhub.ts";
 import { JobHub } from "./jobhub.ts";
 import { buildServices, UNKNOWN_ORIGIN } from "./context.ts";
@@ -103,6 +105,7 @@ import { sweep } from "./dispatch/sweep.ts";
 import { sweepCampaigns } from "./campaigns/sweep.ts";
 import { purgeExpiredSessions } from "./identity/session.ts";
 import { sweepWebhooks } from "./webhooks/sweep.ts";
+import { movedAnything, sweepRetention } from "./privacy/retention.ts";
 
 export { CampaignHub, JobHub };
 
@@ -202,6 +205,8 @@ registerBounceSettingsUpdate(app);
 registerAccountAccuracy(app);
 registerAccountRulesGet(app);
 registerAccountRulesPut(app);
+registerAccountUpdate(app);
+registerErasureCreate(app);
 registerDocs(app, app);
 registerWsJobs(app);
 registerWsCampaigns(app);
@@ -234,8 +239,9 @@ export async function scheduled(_controller: ScheduledController, env: Env, ctx:
   // After the fleet's sweep: probes it found dead have their send batches taken back here.
   const campaigns = await sweepCampaigns(services);
   const campaignsMoved = Object.values(campaigns).some((n) => n > 0);
-  if (outcome.stalledJobs || outcome.deadProbes || outcome.reclaimed || outcome.givenUp || expiredSessions || autoTopUps || webhooks.fannedOut || webhooks.attempted || webhooks.sealedSecrets || campaignsMoved) {
-    console.log(JSON.stringify({ msg: "sweep", ...outcome, expiredSessions, autoTopUps, webhooks, campaigns }));
+  const retention = await sweepRetention(services);
+  if (outcome.stalledJobs || outcome.deadProbes || outcome.reclaimed || outcome.givenUp || expiredSessions || autoTopUps || webhooks.fannedOut || webhooks.attempted || webhooks.sealedSecrets || campaignsMoved || movedAnything(retention)) {
+    console.log(JSON.stringify({ msg: "sweep", ...outcome, expiredSessions, autoTopUps, webhooks, campaigns, retention }));
   }
 }
 

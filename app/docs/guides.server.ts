@@ -31,6 +31,7 @@ const SECTIONS: { title: string; guides: [slug: string, blurb: string][] }[] = [
       ["webhooks", "Signed events to your endpoints: events, headers, retries, verifying a signature"],
       ["zapier", "mxray in Zapier: triggers, actions, and publishing the integration"],
       ["billing", "Credits, packs and plans, Stripe's events, auto top-up"],
+      ["data-protection", "For your DPO: what is kept about the people on your lists, where, for how long; retention and erasure"],
     ],
   },
   {

@@ -41,3 +41,14 @@ describe("audit lines of API keys", () => {
       .toBe("Sign-up form, publishable for https://shop.example https://*.shop.example");
   });
 });
+
+describe("audit lines of retention and erasure", () => {
+  it("says what the setting was and became, and what an erasure found, never the address", () => {
+    expect(line({ action: "retention.updated", detail: { before: null, after: 30 } })).toBe("results kept 30 days (was until deleted)");
+    expect(line({ action: "retention.updated", detail: { before: 7, after: null } })).toBe("results kept until deleted (was 7 days)");
+    const removed = { results: 3, unanswered: 0, campaign_recipients: 1, bounces: 0, soft_bounce_scores: 0, webhook_events: 0, cached_checks: 1, idempotency_records: 0 };
+    expect(line({ action: "address.erased", detail: { removed, suppressed: true } })).toBe("3 results, 1 campaign recipients, 1 cached checks; still suppressed, as its hash");
+    expect(line({ action: "address.erased", detail: { removed: { results: 0 }, suppressed: false } })).toBe("nothing left to remove");
+    for (const prefix of ["retention.", "address."]) expect(auditFilter(new URLSearchParams({ action: prefix }))).toEqual({ action: prefix });
+  });
+});

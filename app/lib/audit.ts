@@ -16,6 +16,8 @@ export const AUDIT_GROUPS = [
   { prefix: "bounce.", label: "Bounce refunds" },
   { prefix: "bounce_settings.", label: "Bounce settings" },
   { prefix: "rules.", label: "Sending rules" },
+  { prefix: "retention.", label: "Retention" },
+  { prefix: "address.", label: "Erasures" },
   { prefix: "admin.", label: "Operators" },
 ] as const;
 
@@ -86,6 +88,10 @@ export function describe(e: Pick<AuditView, "action" | "detail">): string {
       return softSettingsChange(d.before, d.after);
     case "rules.updated":
       return rulesChange(d.before, d.after);
+    case "retention.updated":
+      return `results kept ${days(d.after)} (was ${days(d.before)})`;
+    case "address.erased":
+      return erasedCounts(d.removed, d.suppressed);
     default:
       return "";
   }
@@ -130,4 +136,15 @@ function rulesChange(before: unknown, after: unknown): string {
     .filter((k) => a[k] !== b[k])
     .map((k) => `${k}: ${String(a[k])} (was ${String(b[k])})`);
   return parts.length ? parts.join(", ") : "unchanged";
+}
+
+/** A retention setting in words: "30 days", or "until deleted" (null). */
+const days = (v: unknown) => (typeof v === "number" ? `${v} days` : "until deleted");
+
+/** What an erasure removed ("3 results, 1 bounce; still suppressed, as its hash"): only the places it found the address. */
+function erasedCounts(removed: unknown, suppressed: unknown): string {
+  const found = Object.entries((removed ?? {}) as Record<string, unknown>)
+    .filter(([, n]) => typeof n === "number" && n > 0)
+    .map(([place, n]) => `${String(n)} ${place.replace(/_/g, " ")}`);
+  return `${found.length ? found.join(", ") : "nothing left to remove"}${suppressed ? "; still suppressed, as its hash" : ""}`;
 }

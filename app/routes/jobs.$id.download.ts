@@ -11,6 +11,7 @@ export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
   const { services } = args.context;
   const job = await jobOr404(() => getJob(services, { accountId: viewer.account.id, actor: viewer.user.id }, args.params.id!));
+  if (job.resultsExpiredAt !== null) throw new Response("This list's results were removed under the account's retention setting (see Settings).", { status: 410 });
   const url = new URL(args.request.url);
   const format = (EXPORT_FORMATS as readonly string[]).includes(url.searchParams.get("format") ?? "") ? (url.searchParams.get("format") as ExportFormat) : "csv";
   const verdicts = url.searchParams.getAll("verdict").flatMap((v) => v.split(",")).filter((v): v is Verdict => (VERDICTS as readonly string[]).includes(v));

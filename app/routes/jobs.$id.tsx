@@ -2,6 +2,7 @@
 // as they arrive (over the job's WebSocket, reconnecting by itself), downloads, and the results
 // table with filters, search, pages and each row's evidence (with the bounce that contradicted a
 // `deliverable` verdict, issue 24), and whether the account's rules make it safe to send (issue 25).
+// A job whose results the account's retention removed (issue 25) shows its summary and says when and why they went.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { redirect } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, useSearchParams, type MetaFunction } from "@remix-run/react";
@@ -9,7 +10,7 @@ import { Fragment, useEffect, useState } from "react";
 import type { FindAnswer } from "../../core/contracts.ts";
 import { can } from "../../core/roles.ts";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
-import { isTerminal, LATEST_RESULTS } from "../../core/live.ts";
+import { isTerminal, LATEST_RESULTS, type LatestRow } from "../../core/live.ts";
 import { requireViewer } from "../auth.server.ts";
 import { CandidatesTable, whyNone } from "../components/finder.tsx";
 import { SafeToSend } from "../components/rules.tsx";
@@ -32,7 +33,9 @@ export async function loader(args: LoaderFunctionArgs) {
   const job = await jobOr404(() => getJob(services, who, args.params.id!));
   const url = new URL(args.request.url);
   const verdict = url.searchParams.get("verdict");
-  const [latest, results] = await Promise.all([latestResults(services, who, { jobId: job.id, limit: LATEST_RESULTS }), browseResults(services, who, {
+  // Expired results go in steps: none is shown while the rest go.
+  const expired = job.resultsExpiredAt !== null;
+  const [latest, results] = await Promise.all([expired ? ([] as LatestRow[]) : latestResults(services, who, { jobId: job.id, limit: LATEST_RESULTS }), expired ? null : browseResults(services, who, {
     jobId: job.id,
     verdict: isVerdict(verdict) ? verdict : undefined,
     reason: url.searchParams.get("reason") || undefined,
@@ -164,6 +167,7 @@ export default function JobPage() {
         </section>
       </div>
 
+      {results === null ? <ResultsExpired at={job.results_expired_at} /> : <>
       <section className="card" aria-labelledby="download-title">
         <h2 id="download-title">Download</h2>
         {done ? (
@@ -286,7 +290,21 @@ export default function JobPage() {
           {results.page < results.pages ? <Link className="btn small" to={pageLink(results.page + 1)}>Next</Link> : <span className="btn small" aria-disabled="true">Next</span>}
         </nav>
       </section>
+      </>}
     </>
+  );
+}
+
+/** Where the results were: gone under the account's retention setting; the summary above stays. */
+function ResultsExpired({ at }: { at: string | null }) {
+  return (
+    <section className="card" aria-labelledby="expired-title" data-testid="results-expired">
+      <h2 id="expired-title">Results removed</h2>
+      <p>
+        This list's results were removed on {at?.slice(0, 10)}: the account keeps results for a set number of days after a list ends (see <Link to="/settings">Settings</Link>).
+        The counts above stay; the addresses, their evidence and the uploaded rows are gone, and no download or campaign can use them.
+      </p>
+    </section>
   );
 }
 

@@ -1,10 +1,12 @@
 // The suppression list (issue 23): addresses no campaign of the account sends to, newest first in
 // pages, filtered by reason or looked up by address; add one, remove one, import a CSV
-// (suppressions.import.ts) and export the whole list (suppressions[.]csv.ts).
+// (suppressions.import.ts) and export the whole list (suppressions[.]csv.ts). An erased address
+// stays as its hash (issue 25), shown as such.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, type MetaFunction } from "@remix-run/react";
 import { useState, type FormEvent } from "react";
 import { SUPPRESSION_REASONS, type SuppressionReason } from "../../core/enums.ts";
+import { isTombstone } from "../../core/tombstone.ts";
 import { requireViewer } from "../auth.server.ts";
 import { Badge, fmt, utc } from "../components/ui.tsx";
 import { refused, ServiceError } from "../lib/actions.server.ts";
@@ -198,7 +200,7 @@ export default function Suppressions() {
               <tbody>
                 {entries.map((s) => (
                   <tr key={s.email} data-email={s.email}>
-                    <td className="mono">{s.email}</td>
+                    <td className="mono">{isTombstone(s.email) ? <span title={s.email}>an erased address ({s.email.slice(0, 15)}…)</span> : s.email}</td>
                     <td><Badge value={s.reason} /></td>
                     <td className="hide-sm muted">{s.campaign_id ? <Link to={`/campaigns/${s.campaign_id}`}>{s.campaign_id}</Link> : s.from}</td>
                     <td className="hide-sm muted">{utc(s.created_at)}</td>

@@ -1,4 +1,5 @@
-// A small shared cache (fresh single-check results, counters, claimed nonces) on Upstash Redis;
+// A small shared cache (fresh single-check results, counters, claimed nonces, Idempotency-Key
+// answers and their index by address, which erasure reads) on Upstash Redis;
 // locally, on redis-server behind the loopback bridge that speaks Upstash's REST format
 // (e2e/upstash-bridge.ts).
 import { Redis } from "@upstash/redis/cloudflare";
@@ -11,6 +12,12 @@ export interface SharedCache {
   increment(key: string, ttlS: number, by?: number): Promise<number>;
   /** Sets the key for `ttlS` only if it is absent (SET NX EX): true when this call set it. */
   claim(key: string, ttlS: number): Promise<boolean>;
+  /** Adds `member` to the set at `key`, which then lives `ttlS` (SADD, EXPIRE): an index of other keys. */
+  remember(key: string, member: string, ttlS: number): Promise<void>;
+  /** The members of the set at `key` (SMEMBERS); none when it is absent. */
+  members(key: string): Promise<string[]>;
+  /** Removes the keys (DEL); answers how many there were. */
+  delete(keys: readonly string[]): Promise<number>;
 }
 
 export function createUpstashCache(opts: { url: string; token: string }): SharedCache {
@@ -32,6 +39,19 @@ export function createUpstashCache(opts: { url: string; token: string }): Shared
     async claim(key, ttlS) {
       meter.redisCommands++;
       return (await redis.set(key, 1, { nx: true, ex: ttlS })) === "OK";
+    },
+    async remember(key, member, ttlS) {
+      meter.redisCommands += 2; // SADD and EXPIRE, in one transaction
+      await redis.multi().sadd(key, member).expire(key, ttlS).exec();
+    },
+    async members(key) {
+      meter.redisCommands++;
+      return redis.smembers<string[]>(key);
+    },
+    async delete(keys) {
+      if (keys.length === 0) return 0;
+      meter.redisCommands++;
+      return redis.del(...keys);
     },
   };
 }

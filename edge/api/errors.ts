@@ -36,6 +36,8 @@ export const API_ERRORS = {
   conflict: 409,
   last_owner: 409,
   sender_not_confirmed: 409,
+  /** The job's results were removed under the account's retention setting; the job's summary stays. */
+  results_expired: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,

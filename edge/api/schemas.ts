@@ -45,6 +45,10 @@ export const JobSchema = CoreJob.extend({
   }),
   created_at: job.created_at.openapi({ format: "date-time" }),
   finished_at: job.finished_at.openapi({ format: "date-time" }),
+  results_expired_at: job.results_expired_at.openapi({
+    format: "date-time",
+    description: "When the account's retention setting removed the job's results (its results then answer 410 `results_expired`); the job stays as this summary. Null while they are kept.",
+  }),
 }).openapi("Job");
 
 /** An Idempotency-Key header: Stripe's limit of 255, printable ASCII because it travels in a header. */

@@ -27,7 +27,7 @@ describe("GET /api/v1/account", () => {
     const { id, key } = await accountWithKey();
     const res = await get(key);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ id: `acc_${id}`, name: `Team ${id}`, kind: "team", credits: 42, key_id: `key_${id}`, features: { people_data: false }, rules: DEFAULT_RULES });
+    expect(await res.json()).toEqual({ id: `acc_${id}`, name: `Team ${id}`, kind: "team", credits: 42, key_id: `key_${id}`, features: { people_data: false }, rules: DEFAULT_RULES, retention_days: null });
   });
 
   it("refuses a missing, unknown or revoked key", async () => {

@@ -1,15 +1,17 @@
-// GET /api/v1/account: who the key belongs to, its credit balance, its sending rules, and the
-// optional features on here.
+// GET /api/v1/account: who the key belongs to, its credit balance, its sending rules, the optional
+// features on here, and how long it keeps results (retention_days).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { ACCOUNT_KINDS } from "../../core/enums.ts";
 import { peopleDataOn } from "../finder/decisionmakers.ts";
 import { accountOf } from "../identity/accounts.ts";
 import { getRules } from "../rules/rules.ts";
+import type { RetentionDays } from "../privacy/retention.ts";
 import type { AppEnv } from "./app.ts";
 import { whoOf } from "./auth.ts";
 import { ApiError } from "./errors.ts";
 import { RulesOpenApiSchema } from "./rules_schemas.ts";
 import { COMMON_ERRORS } from "./schemas.ts";
+import { RetentionDaysSchema } from "./privacy_schemas.ts";
 
 const AccountSchema = z
   .object({
@@ -22,6 +24,7 @@ const AccountSchema = z
       people_data: z.boolean().openapi({ description: "`POST /api/v1/decision-makers` works here (a people-data provider is configured)" }),
     }),
     rules: RulesOpenApiSchema,
+    retention_days: RetentionDaysSchema,
   })
   .openapi("Account");
 
@@ -40,6 +43,6 @@ export function registerAccountGet(api: OpenAPIHono<AppEnv>): void {
     const acc = await accountOf(c.var.services, whoOf(c));
     if (!acc) throw new ApiError("not_found", "The key's account no longer exists");
     const rules = await getRules(c.var.services, whoOf(c));
-    return c.json({ id: acc.id, name: acc.name, kind: acc.kind, credits: acc.creditBalance, key_id: c.var.keyId, features: { people_data: peopleDataOn(c.var.services) }, rules }, 200);
+    return c.json({ id: acc.id, name: acc.name, kind: acc.kind, credits: acc.creditBalance, key_id: c.var.keyId, features: { people_data: peopleDataOn(c.var.services) }, rules, retention_days: acc.retentionDays as RetentionDays }, 200);
   });
 }

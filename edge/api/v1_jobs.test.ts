@@ -295,7 +295,7 @@ describe("rate limits and the API description", () => {
       "/api/v1/account", "/api/v1/account/accuracy", "/api/v1/account/rules", "/api/v1/audit", "/api/v1/bounce-mailboxes", "/api/v1/bounce-mailboxes/{id}", "/api/v1/bounce-mailboxes/{id}/poll", "/api/v1/bounce-mailboxes/{id}/test",
       "/api/v1/bounce-settings", "/api/v1/bounces", "/api/v1/bounces/{id}", "/api/v1/campaigns", "/api/v1/campaigns/{id}", "/api/v1/campaigns/{id}/cancel", "/api/v1/campaigns/{id}/live-token",
       "/api/v1/campaigns/{id}/pause", "/api/v1/campaigns/{id}/recipients", "/api/v1/campaigns/{id}/resume", "/api/v1/campaigns/{id}/start",
-      "/api/v1/credits/ledger", "/api/v1/decision-makers", "/api/v1/find", "/api/v1/hooks", "/api/v1/hooks/samples", "/api/v1/hooks/{id}", "/api/v1/jobs", "/api/v1/jobs/{id}",
+      "/api/v1/credits/ledger", "/api/v1/decision-makers", "/api/v1/erasure", "/api/v1/find", "/api/v1/hooks", "/api/v1/hooks/samples", "/api/v1/hooks/{id}", "/api/v1/jobs", "/api/v1/jobs/{id}",
       "/api/v1/jobs/{id}/live-token", "/api/v1/jobs/{id}/results", "/api/v1/relays", "/api/v1/relays/{id}", "/api/v1/relays/{id}/test",
       "/api/v1/senders", "/api/v1/senders/{id}", "/api/v1/senders/{id}/check", "/api/v1/senders/{id}/resend-confirmation",
       "/api/v1/suppressions", "/api/v1/suppressions/export", "/api/v1/suppressions/import", "/api/v1/suppressions/{email}",
@@ -303,6 +303,7 @@ describe("rate limits and the API description", () => {
       "/api/v1/webhooks/{id}/deliveries", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay", "/api/v1/webhooks/{id}/rotate-secret", "/api/v1/webhooks/{id}/test",
     ]);
     expect(Object.keys(doc.paths["/api/v1/jobs"]!).sort()).toEqual(["get", "post"]);
+    expect(Object.keys(doc.paths["/api/v1/account"]!).sort()).toEqual(["get", "patch"]);
     expect(Object.keys((doc.paths["/api/v1/jobs"]!.post as { requestBody: { content: object } }).requestBody.content).sort()).toEqual(["application/json", "multipart/form-data", "text/csv", "text/plain"]);
     expect(Object.keys(doc.components.schemas.Job!.properties)).toEqual(expect.arrayContaining(["id", "name", "status", "total", "unique", "processed", "counts", "rejects", "created_at", "finished_at"]));
     const page = await call("/api/v1/docs");

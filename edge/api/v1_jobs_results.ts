@@ -4,12 +4,13 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
 import { EXPORT_FORMATS, exportResults } from "../jobs/export.ts";
+import { requireResults } from "../jobs/expiry.ts";
 import { getJob } from "../jobs/jobs.ts";
 import type { AppEnv } from "./app.ts";
 import { whoOf } from "./auth.ts";
 import { ApiError } from "./errors.ts";
 import { ContradictionOpenApiSchema } from "./bounce_schemas.ts";
-import { COMMON_ERRORS, JobFindResultSchema, JobIdParam, NOT_FOUND, ResultSchema } from "./schemas.ts";
+import { COMMON_ERRORS, errorResponse, JobFindResultSchema, JobIdParam, NOT_FOUND, ResultSchema } from "./schemas.ts";
 
 /** A verification job's row: the result, and the hard bounce that contradicted it (issue 24). */
 const JobResultSchema = ResultSchema.extend({
@@ -49,6 +50,7 @@ const route = createRoute({
         "text/csv": { schema: z.string() },
       },
     },
+    410: errorResponse("The account's retention setting removed the job's results (`results_expired`); `GET /api/v1/jobs/{id}` still answers its summary"),
     ...COMMON_ERRORS,
     ...NOT_FOUND,
   },
@@ -66,6 +68,7 @@ export function registerJobsResults(api: OpenAPIHono<AppEnv>): void {
       verdicts = asked as Verdict[];
     }
     const job = await getJob(c.var.services, whoOf(c), id);
+    requireResults(job);
     if (safe_to_send && job.kind === "find") throw new ApiError("validation_failed", "safe_to_send: a find job's answers are not rated by the rules; export it without this filter");
     const headers: Record<string, string> = { "content-type": CONTENT_TYPE[format] };
     if (format === "csv") headers["content-disposition"] = `attachment; filename="${job.id}.csv"`;

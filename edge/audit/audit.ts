@@ -2,7 +2,9 @@
 // after the action they audit succeeded, as `(services, who, entry)`: the account and actor from
 // `who`, the request's IP, user agent and id from `services.request`; owners and admins read it
 // on /audit and through GET /api/v1/audit. The Services type is not imported here (context.ts
-// imports this module), so the functions name the part of it they use.
+// imports this module), so the functions name the part of it they use. Entries are only ever
+// inserted, but for one change: an erasure (issue 25) replaces the erased address, where an
+// entry names it, with its tombstone (redactAddressStatements).
 import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import { auditLog } from "../../db/schema.ts";
 import type { EdgeDb } from "../db.ts";
@@ -56,6 +58,8 @@ export const AUDIT_ACTIONS = [
   "bounce.refunded",
   "bounce_settings.updated",
   "rules.updated",
+  "retention.updated",
+  "address.erased",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -124,6 +128,24 @@ export async function recordAuditOnce(s: AuditServices, who: Who, e: AuditEvent 
             SELECT 1 FROM audit_log WHERE account_id = ? AND created_at > ? AND action = ? AND target = ?)`,
     args: [...entry.args, who.accountId, since, e.action, e.target],
   });
+}
+
+/**
+ * Erasure (issue 25): the entries that name an address of the account's lists (a suppression's
+ * target, a refund's bounced address) name its tombstone instead. Members' own addresses (sign-ins,
+ * team changes) are not a list's and stay.
+ */
+export function redactAddressStatements(accountId: string, address: string, tombstone: string) {
+  return [
+    {
+      sql: "UPDATE audit_log SET target = ?3 WHERE account_id = ?1 AND target = ?2 AND action IN ('suppression.added', 'suppression.removed')",
+      args: [accountId, address, tombstone],
+    },
+    {
+      sql: "UPDATE audit_log SET detail = json_set(detail, '$.email', ?3) WHERE account_id = ?1 AND action = 'bounce.refunded' AND detail ->> '$.email' = ?2",
+      args: [accountId, address, tombstone],
+    },
+  ];
 }
 
 type AuditRow = typeof auditLog.$inferSelect;

@@ -9,7 +9,9 @@
 // to send: undeliverable, unknown, risky without include_risky or allowing rules, or refused by a
 // rule; rows refused at ingest for their syntax are undeliverable too), so audience + suppressed +
 // skipped_unverified = the job's unique rows once the last step has run. The suppressions table is
-// only read here (edge/suppressions writes it).
+// only read here (edge/suppressions writes it; before each step it turns the tombstones of erased
+// addresses among the step's rows back into clear entries, revealJobRows, so the check below
+// honours them).
 import type { InStatement } from "@libsql/client/web";
 import { newId } from "../../core/ids.ts";
 import { campaignRules, parseRules } from "../../core/rules.ts";
@@ -17,6 +19,7 @@ import type { Config } from "../config.ts";
 import type { EdgeDb } from "../db.ts";
 import type { Effects } from "../effects.ts";
 import { safeToSendSql } from "../rules/sql.ts";
+import { revealJobRows } from "../suppressions/suppressions.ts";
 import { complete } from "./lifecycle.ts";
 import { progressOf, readProgress } from "./progress.ts";
 
@@ -45,6 +48,7 @@ export async function materializeStep(s: { db: EdgeDb; config: Pick<Config, "MXR
   const c = read.rows[0];
   if (!c || c.status !== "sending" || Number(c.materialized) === 1) return { done: true, recipients: 0, effects: {} };
   const [accountId, jobId, prev] = [String(c.account_id), String(c.job_id), Number(c.materialized_through)];
+  await revealJobRows(db, accountId, jobId, prev, rows);
   const [range, last] = await db.$client.batch(
     [
       {

@@ -12,6 +12,7 @@ import { afterCommit } from "../aftercommit.ts";
 import { recordAudit, type AuditAction } from "../audit/audit.ts";
 import type { Services, Who } from "../context.ts";
 import { ServiceError } from "../errors.ts";
+import { requireResults } from "../jobs/expiry.ts";
 import { writeParts } from "../jobs/lifecycle.ts";
 import { afterCursor, decodeCursor, toPage } from "../paging.ts";
 import { cancel, pause, resume, start, type Transition } from "./lifecycle.ts";
@@ -62,6 +63,7 @@ export async function createCampaign(s: Services, who: Who, input: NewCampaign, 
   if (!job || job.deletedAt !== null) throw new ServiceError("not_found", `No job ${input.job_id}`);
   if (job.kind !== "verify") throw new ServiceError("validation_failed", `job_id: ${job.id} is a find job; a campaign sends to a verified list`);
   if (job.status === "failed" || job.status === "canceled") throw new ServiceError("conflict", `Job ${job.id} is ${job.status}: it has no verified list to send to`);
+  requireResults(job);
   if (!(await ownRow(s.db, senders, input.sender_id, accountId))) throw new ServiceError("not_found", `No sender ${input.sender_id}`);
   if (!(await ownRow(s.db, templates, input.template_id, accountId))) throw new ServiceError("not_found", `No template ${input.template_id}`);
 
@@ -172,6 +174,7 @@ export async function startCampaign(s: Services, who: Who, id: string, now = Dat
   const [job] = await s.db.select().from(jobs).where(and(eq(jobs.id, row.jobId), eq(jobs.accountId, who.accountId)));
   if (!job || job.deletedAt !== null) throw new ServiceError("conflict", `Job ${row.jobId} was deleted: the campaign has no list to send to`);
   if (job.status === "failed" || job.status === "canceled") throw new ServiceError("conflict", `Job ${job.id} is ${job.status}: it has no verified list to send to`);
+  requireResults(job);
   const snapshot = await snapshotFor(s, row);
   return transition(s, who, row, start(id, who.accountId, snapshot, now), "campaign.started");
 }

@@ -79,6 +79,19 @@ export function computedMoveStatements(source: Statement): Statement[] {
   ];
 }
 
+/**
+ * Erasure (issue 25): the one key that names an address, a bounce refund's
+ * (`bounce_refund:{job}:{address}`, edge/bounces/apply.ts), names its tombstone instead. No amount
+ * moves, and the key stays one per refunded verification.
+ */
+export function eraseAddressFromKeysStatement(accountId: string, address: string, tombstone: string): Statement {
+  return {
+    sql: `UPDATE credit_ledger SET idempotency_key = 'bounce_refund:' || job_id || ':' || ?3
+          WHERE account_id = ?1 AND reason = 'bounce_refund' AND idempotency_key = 'bounce_refund:' || job_id || ':' || ?2`,
+    args: [accountId, address, tombstone],
+  };
+}
+
 /** Whether an entry under this key was ever written: one row, `written` 0 or 1. */
 export function entryWrittenStatement(key: string): Statement {
   return { sql: "SELECT EXISTS (SELECT 1 FROM credit_ledger WHERE idempotency_key = ?) AS written", args: [key] };

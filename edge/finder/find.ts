@@ -2,6 +2,7 @@
 // core/finder, ordered by what the domain is known to use; one probe asks about them in one SMTP
 // transaction. One credit when an address is returned, nothing otherwise. An address accepted on
 // a domain that refuses unknown mailboxes teaches the domain's pattern to the next search.
+import { addressKey } from "../../core/address.ts";
 import type { FindAnswer } from "../../core/contracts.ts";
 import { findCandidates, parsePerson, type FindInput } from "../../core/finder/patterns.ts";
 import { ServiceError } from "../errors.ts";
@@ -26,7 +27,7 @@ export interface FindPersonOnceInput {
 /** A find under an optional Idempotency-Key: a retry of a paid find gets its answer again, charged once. */
 export function findPersonOnce(s: Services, who: Who, { find: req, requestId, idempotencyKey }: FindPersonOnceInput): Promise<{ answer: FindAnswer; replayed: boolean }> {
   const request = [req.first_name ?? null, req.last_name ?? null, req.full_name ?? null, req.domain ?? null, req.trace ?? false];
-  return idempotent(s, who, { what: "find", requestId, idempotencyKey, request, run: (chargeKey) => findPerson(s, who, { find: req, chargeKey }), keep: (a) => a.email !== null });
+  return idempotent(s, who, { what: "find", requestId, idempotencyKey, request, run: (chargeKey) => findPerson(s, who, { find: req, chargeKey }), keep: (a) => a.email !== null, address: (a) => (a.email === null ? null : addressKey(a.email)) });
 }
 
 export interface FindPersonInput {

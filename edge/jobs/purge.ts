@@ -9,6 +9,8 @@ export const PURGE_ROWS = 5_000;
 
 export async function purgeJob(s: Services, jobId: string): Promise<void> {
   const { db } = s;
+  // The newest results its live hub keeps for a page's first paint go first (issue 25).
+  await s.hub(jobId).forget(null);
   for (;;) {
     const step = await db.$client.execute({ sql: "DELETE FROM job_emails WHERE rowid IN (SELECT rowid FROM job_emails WHERE job_id = ? LIMIT ?)", args: [jobId, PURGE_ROWS] });
     if (step.rowsAffected < PURGE_ROWS) break;

@@ -10,7 +10,7 @@ import { jobs } from "../../db/schema.ts";
 export type JobRow = typeof jobs.$inferSelect;
 
 /** The fields a view is made of. */
-const VIEW_FIELDS = ["id", "name", "kind", "status", "total", "unique", "processed", "deliverable", "undeliverable", "risky", "unknown", "rejects", "createdAt", "finishedAt"] as const;
+const VIEW_FIELDS = ["id", "name", "kind", "status", "total", "unique", "processed", "deliverable", "undeliverable", "risky", "unknown", "rejects", "createdAt", "finishedAt", "resultsExpiredAt"] as const;
 export type JobViewRow = Pick<JobRow, (typeof VIEW_FIELDS)[number]>;
 
 export function jobView(job: JobViewRow): JobView {
@@ -27,6 +27,7 @@ export function jobView(job: JobViewRow): JobView {
     rejects: { ...noRejects(), ...(job.rejects ? (JSON.parse(job.rejects) as Partial<RejectCounts>) : {}) },
     created_at: new Date(job.createdAt).toISOString(),
     finished_at: job.finishedAt === null ? null : new Date(job.finishedAt).toISOString(),
+    results_expired_at: job.resultsExpiredAt === null ? null : new Date(job.resultsExpiredAt).toISOString(),
   };
 }
 

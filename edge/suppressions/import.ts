@@ -3,16 +3,19 @@
 // addresses, the first of a one-column file), or JSON `{ "emails": [...] }`. At most 100,000 rows
 // a request; every row is accounted for as added, already on the list (or repeated in the file),
 // or invalid (no address in its cell, or not an address). All of it is one write. A file of our
-// export imports back as it was (its defused cells are read as they were, core/csvexport.ts).
+// export imports back as it was (its defused cells are read as they were, core/csvexport.ts), its
+// tombstones (`sha256:…`, erased addresses) included; an address whose tombstone is on the list
+// is already there (its tombstone comes back in clear, first reason kept).
 import { z } from "zod";
 import { unescapeCell } from "../../core/csvexport.ts";
 import { AddressListReader } from "../../core/emailfile.ts";
 import { SUPPRESSION_REASONS, type SuppressionReason } from "../../core/enums.ts";
 import { capBytes, readCappedText } from "../../core/limitedbody.ts";
+import { isTombstone } from "../../core/tombstone.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { Services, Who } from "../context.ts";
 import { ServiceError } from "../errors.ts";
-import { suppressionKey } from "./suppressions.ts";
+import { hasTombstones, revealStatements, suppressionKey, withTombstones } from "./suppressions.ts";
 
 export const MAX_IMPORT_ROWS = 100_000;
 /** A JSON body is read whole; 100,000 addresses of any real length fit. */
@@ -76,7 +79,8 @@ class Tally {
 
   take(cell: string): void {
     this.count();
-    const key = suppressionKey(cell);
+    const trimmed = cell.trim().toLowerCase();
+    const key = isTombstone(trimmed) ? trimmed : suppressionKey(cell);
     if (!key) this.invalid++;
     else if (this.keys.has(key)) this.already++;
     else this.keys.add(key);
@@ -130,6 +134,11 @@ export async function importSuppressions(s: Services, who: Who, input: { source:
   let added = 0;
   if (keys.length > 0) {
     const statements = [];
+    if (await hasTombstones(s.db, who.accountId)) {
+      const pairs = await withTombstones(keys.filter((k) => !isTombstone(k)));
+      for (let i = 0; i < pairs.length; i += INSERT_CHUNK) statements.push(...revealStatements(who.accountId, pairs.slice(i, i + INSERT_CHUNK)));
+    }
+    const firstInsert = statements.length;
     for (let i = 0; i < keys.length; i += INSERT_CHUNK) {
       // `WHERE true` tells SQLite's parser that ON CONFLICT is the upsert's, not a join's.
       statements.push({
@@ -139,7 +148,7 @@ export async function importSuppressions(s: Services, who: Who, input: { source:
       });
     }
     const results = await s.db.$client.batch(statements, "write");
-    added = results.reduce((sum, r) => sum + r.rowsAffected, 0);
+    added = results.slice(firstInsert).reduce((sum, r) => sum + r.rowsAffected, 0);
   }
   const counts: ImportCounts = { rows: tally.rows, added, already: tally.already + keys.length - added, invalid: tally.invalid };
   await recordAudit(s, who, { action: "suppression.imported", detail: { reason, ...counts } }, now);

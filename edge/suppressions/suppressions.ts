@@ -3,13 +3,19 @@
 // compares like with like), and keeps the first reason it got: a later bounce does not turn an
 // unsubscribe into a bounce, and a manual entry does not hide why an address left. Other
 // capabilities put addresses on it inside their own writes (suppressStatements); people and keys
-// list, add, remove, import and export it here.
+// list, add, remove, import and export it here. An erased address (issue 25) stays on it as its
+// tombstone (core/tombstone.ts: `sha256:…`), which SQL cannot compute: wherever an address comes
+// back in clear (added, imported, looked up, or in a list a campaign is about to send to), its
+// tombstone is turned back into the clear entry (revealStatements), first reason kept, so a
+// tombstone suppresses exactly as the entry it replaced.
 import type { InStatement, InValue } from "@libsql/client/web";
-import { and, asc, desc, eq, gt } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray } from "drizzle-orm";
 import { cleanAddress, parseAddress } from "../../core/address.ts";
 import { csvRow } from "../../core/csvexport.ts";
 import type { SuppressionReason } from "../../core/enums.ts";
+import { tombstoneOf } from "../../core/tombstone.ts";
 import { suppressions } from "../../db/schema.ts";
+import type { EdgeDb } from "../db.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { Services, Who } from "../context.ts";
 import { ServiceError } from "../errors.ts";
@@ -62,6 +68,67 @@ export function suppressStatements(accountId: string, email: string, reason: Sup
   ];
 }
 
+/**
+ * Erasure's part (issue 25): the address's entry becomes its tombstone, reason, campaign, source
+ * and date kept (a tombstone already there wins), so campaigns keep skipping it. The last
+ * statement reads whether the address is suppressed (by its tombstone) after them.
+ */
+export function tombstoneStatements(accountId: string, email: string, tombstone: string): InStatement[] {
+  return [
+    {
+      sql: `INSERT INTO suppressions (account_id, email, reason, campaign_id, source, created_at)
+            SELECT account_id, ?3, reason, campaign_id, source, created_at FROM suppressions WHERE account_id = ?1 AND email = ?2 ON CONFLICT DO NOTHING`,
+      args: [accountId, email, tombstone],
+    },
+    { sql: "DELETE FROM suppressions WHERE account_id = ? AND email = ?", args: [accountId, email] },
+    { sql: "SELECT EXISTS (SELECT 1 FROM suppressions WHERE account_id = ? AND email = ?) AS suppressed", args: [accountId, tombstone] },
+  ];
+}
+
+/**
+ * The addresses' tombstones back in clear ([address, tombstone] pairs): the address is in the
+ * customer's data again, so it is suppressed under its own key, with the tombstone's reason and date.
+ */
+export function revealStatements(accountId: string, pairs: readonly (readonly [string, string])[]): InStatement[] {
+  const json = JSON.stringify(pairs);
+  return [
+    {
+      // `WHERE true` tells SQLite's parser that ON CONFLICT is the upsert's, not a join's.
+      sql: `INSERT INTO suppressions (account_id, email, reason, campaign_id, source, created_at)
+            SELECT x.account_id, p.value ->> 0, x.reason, x.campaign_id, x.source, x.created_at
+            FROM json_each(?2) p JOIN suppressions x ON x.account_id = ?1 AND x.email = p.value ->> 1 WHERE true
+            ON CONFLICT DO NOTHING`,
+      args: [accountId, json],
+    },
+    { sql: "DELETE FROM suppressions WHERE account_id = ?1 AND email IN (SELECT p.value ->> 1 FROM json_each(?2) p)", args: [accountId, json] },
+  ];
+}
+
+/** Whether the account holds any tombstone (rare: only after an erasure of a suppressed address). One index seek. */
+export async function hasTombstones(db: EdgeDb, accountId: string): Promise<boolean> {
+  // Tombstones sort between "sha256:" and "sha256;" (';' follows ':'), a range of the primary key.
+  const { rows } = await db.$client.execute({ sql: "SELECT 1 FROM suppressions WHERE account_id = ? AND email >= 'sha256:' AND email < 'sha256;' LIMIT 1", args: [accountId] });
+  return rows.length > 0;
+}
+
+/** [address, tombstone] pairs of these addresses. */
+export const withTombstones = async (emails: readonly string[]): Promise<[string, string][]> => Promise.all(emails.map(async (e): Promise<[string, string]> => [e, await tombstoneOf(e)]));
+
+/**
+ * The audience's pre-step (edge/campaigns/audience.ts): before a step turns job rows `after`…
+ * into recipients, the tombstones of those rows' addresses come back in clear, so the step's
+ * suppression check (suppressions.email = job_emails.normalized) sees them. Nothing to do, and one
+ * index seek, for an account without tombstones.
+ */
+export async function revealJobRows(db: EdgeDb, accountId: string, jobId: string, after: number, rows: number): Promise<number> {
+  if (!(await hasTombstones(db, accountId))) return 0;
+  const read = await db.$client.execute({ sql: "SELECT normalized FROM job_emails WHERE job_id = ? AND row_index > ? ORDER BY row_index LIMIT ?", args: [jobId, after, rows] });
+  const pairs = await withTombstones(read.rows.map((r) => String(r.normalized)));
+  if (pairs.length === 0) return 0;
+  const [revealed] = await db.$client.batch(revealStatements(accountId, pairs), "write");
+  return revealed!.rowsAffected;
+}
+
 /** The list's key of an address as a person typed it (invisible characters dropped, lower-case, A-label domain), or null when it is no address. */
 export function suppressionKey(input: string): string | null {
   const parsed = parseAddress(cleanAddress(input));
@@ -95,7 +162,7 @@ export async function listSuppressions(s: Services, who: Who, q: SuppressionQuer
       and(
         eq(suppressions.accountId, who.accountId),
         q.reason ? eq(suppressions.reason, q.reason) : undefined,
-        q.email !== undefined ? eq(suppressions.email, lookupKey(q.email)) : undefined,
+        q.email !== undefined ? inArray(suppressions.email, [lookupKey(q.email), await tombstoneOf(lookupKey(q.email))]) : undefined,
         afterCursor(suppressions.createdAt, suppressions.email, after),
       ),
     )
@@ -108,13 +175,14 @@ export async function listSuppressions(s: Services, who: Who, q: SuppressionQuer
   );
 }
 
-/** Adds one address (its first entry stays when it is already there); `created` says which. */
+/** Adds one address (its first entry stays when it is already there, as itself or as its tombstone); `created` says which. */
 export async function addSuppression(s: Services, who: Who, input: { email: string; reason?: SuppressionReason | undefined }, now = Date.now()): Promise<{ suppression: SuppressionView; created: boolean }> {
   const email = requireKey(input.email);
   const reason = input.reason ?? "manual";
   // The entry is read in the same write, so the answer is the row as it stands after it.
-  const [written, read] = await s.db.$client.batch(
+  const [, , written, read] = await s.db.$client.batch(
     [
+      ...revealStatements(who.accountId, [[email, await tombstoneOf(email)]]),
       ...suppressStatements(who.accountId, email, reason, { source: who.actor }, now),
       { sql: "SELECT email, reason, campaign_id, source, created_at FROM suppressions WHERE account_id = ? AND email = ?", args: [who.accountId, email] },
     ],
@@ -129,12 +197,12 @@ export async function addSuppression(s: Services, who: Who, input: { email: stri
   };
 }
 
-/** Takes an address off the list: campaigns may send to it again. */
+/** Takes an address off the list (its tombstone too): campaigns may send to it again. */
 export async function removeSuppression(s: Services, who: Who, input: { email: string }, now = Date.now()): Promise<void> {
   const email = lookupKey(input.email);
   const removed = await s.db.$client.execute({
-    sql: "DELETE FROM suppressions WHERE account_id = ? AND email = ? RETURNING reason, campaign_id",
-    args: [who.accountId, email],
+    sql: "DELETE FROM suppressions WHERE account_id = ? AND email IN (?, ?) RETURNING reason, campaign_id",
+    args: [who.accountId, email, await tombstoneOf(email)],
   });
   const row = removed.rows[0];
   if (!row) throw new ServiceError("not_found", `${email.slice(0, 100)} is not on the suppression list`);

@@ -123,7 +123,7 @@ describe("checkAddress: Idempotency-Key", () => {
 
   it("charges a retry once even when the stored answer is gone: the ledger is keyed by account and key", async () => {
     const { accountId } = await seedAccount(100);
-    const forgetful = { get: async () => null, set: async () => {}, increment: async () => 1, claim: async () => true };
+    const forgetful = { get: async () => null, set: async () => {}, increment: async () => 1, claim: async () => true, remember: async () => {}, members: async () => [], delete: async () => 0 };
     const { client, check } = harness((email) => ok(email), { cache: forgetful });
     const email = address();
     await check(accountId, { email }, "lost-record");

@@ -2,11 +2,13 @@
 // the shared cache. A verdict is data: a bad address is a 200 with "undeliverable". A final
 // answer costs one credit, from a probe or the cache alike; bad syntax and unknowns cost nothing.
 // With an Idempotency-Key (Stripe's model) the charge is keyed by (account, key), and the answer
-// is kept for a day so a retry gets it again without asking a probe. Acts for someone:
+// is kept for a day so a retry gets it again without asking a probe; a kept answer is also
+// indexed by the address it names (idempotencyIndexKey), so an erasure finds it. Acts for someone:
 // `(services, who, input)`; the fleet is asked through askProbes (edge/dispatch/probes.ts).
-import { cleanAddress, parseAddress } from "../../core/address.ts";
+import { addressKey, cleanAddress, parseAddress } from "../../core/address.ts";
 import type { Result } from "../../core/contracts.ts";
 import { invalidSyntaxResult } from "../../core/result.ts";
+import { tombstoneOf } from "../../core/tombstone.ts";
 import { askProbes } from "../dispatch/probes.ts";
 import { ServiceError } from "../errors.ts";
 import type { Services, Who } from "../context.ts";
@@ -51,7 +53,15 @@ export interface Idempotent<T> {
   run: (chargeKey: string) => Promise<T>;
   /** Whether an answer was paid for (and so is kept for a retry). */
   keep: (answer: T) => boolean;
+  /** The address a kept answer names (a check's, a find's found one): its key (core/address.ts addressKey), or null. */
+  address: (answer: T) => string | null;
 }
+
+/** The single-check cache's key of an address key: shared by every account, an answer is no account's own. */
+export const checkCacheKey = (key: string) => `verify:${key}`;
+
+/** The set of an account's kept Idempotency-Key answers that name an address, by its tombstone: erasure reads it. */
+export const idempotencyIndexKey = (accountId: string, tombstone: string) => `idem:address:${accountId}:${tombstone}`;
 
 /**
  * Runs a single check or find under an optional Idempotency-Key (Stripe's model): the charge is
@@ -59,7 +69,7 @@ export interface Idempotent<T> {
  * probe.
  */
 export async function idempotent<T>(s: Services, who: Who, input: Idempotent<T>): Promise<{ answer: T; replayed: boolean }> {
-  const { what, requestId, idempotencyKey, request, run, keep } = input;
+  const { what, requestId, idempotencyKey, request, run, keep, address } = input;
   if (!idempotencyKey) return { answer: await run(requestId), replayed: false };
   // Account-scoped: two accounts may pick the same key. Request ids ("req_…") never collide.
   const scoped = `${who.accountId}:${idempotencyKey}`;
@@ -74,6 +84,8 @@ export async function idempotent<T>(s: Services, who: Who, input: Idempotent<T>)
   const record: KeyRecord<T> = { request: fingerprint, result: keep(answer) ? answer : null };
   try {
     await s.cache.set(recordKey, record, IDEMPOTENCY_TTL_S);
+    const named = record.result === null ? null : address(record.result);
+    if (named !== null) await s.cache.remember(idempotencyIndexKey(who.accountId, await tombstoneOf(named)), recordKey, IDEMPOTENCY_TTL_S);
   } catch (e) {
     // The charge is keyed in the ledger, so a retry is still charged once; it only asks again.
     console.log(JSON.stringify({ msg: "idempotent answer not stored", error: e instanceof Error ? e.message : String(e) }));
@@ -91,7 +103,7 @@ export async function checkAddress(s: Services, who: Who, input: { check: CheckR
     return outcome.result;
   };
   const request = [req.email, req.budget_ms ?? null, req.trace ?? false];
-  const { answer, replayed } = await idempotent(s, who, { what: "verify", requestId, idempotencyKey, request, run, keep: (r) => r.verdict !== "unknown" });
+  const { answer, replayed } = await idempotent(s, who, { what: "verify", requestId, idempotencyKey, request, run, keep: (r) => r.verdict !== "unknown", address: () => addressKey(req.email) });
   return { result: answer, cached: cached || replayed, replayed };
 }
 
@@ -115,7 +127,7 @@ async function check(s: Services, who: Who, chargeKey: string, req: CheckRequest
   const email = cleanAddress(req.email);
   const parsed = parseAddress(email);
   if (!parsed.ok) return { result: invalidSyntaxResult(email), cached: false };
-  const cacheKey = `verify:${parsed.normalized}`;
+  const cacheKey = checkCacheKey(parsed.normalized);
   if (!req.trace) {
     const hit = await s.cache.get<Result>(cacheKey);
     if (hit) {
@@ -136,4 +148,17 @@ async function check(s: Services, who: Who, chargeKey: string, req: CheckRequest
     }
   }
   return { result, cached: false };
+}
+
+/**
+ * Erasure's part (issue 25): the address's fresh single-check answer (shared by every account: the
+ * next check of it, from any account, asks a probe) and the account's kept Idempotency-Key answers
+ * that name it (a retry of one is then asked and charged again). Answers how many of each went.
+ */
+export async function forgetAddress(s: Pick<Services, "cache">, accountId: string, key: string, tombstone: string): Promise<{ cached_checks: number; idempotency_records: number }> {
+  const index = idempotencyIndexKey(accountId, tombstone);
+  const records = await s.cache.members(index);
+  const idempotencyRecords = await s.cache.delete(records);
+  await s.cache.delete([index]);
+  return { cached_checks: await s.cache.delete([checkCacheKey(key)]), idempotency_records: idempotencyRecords };
 }

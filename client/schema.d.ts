@@ -105,7 +105,7 @@ export interface paths {
         };
         /**
          * Export a job's results (streamed)
-         * @description Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours. In JSON and JSON Lines each verification's `contradicted` names the hard bounce that contradicted a `deliverable` verdict (its credit came back). For a job of kind `find`: one answer per unique person (`JobFindResult`), and the CSV appends `email`, `verdict`, `reason`, `confidence`, `pattern` and `catch_all`.
+         * @description Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours. XLSX is a workbook with the CSV's columns (our numbers as numbers); past Excel's 1,048,576 rows a sheet the rows go on in another sheet. In JSON and JSON Lines each verification's `contradicted` names the hard bounce that contradicted a `deliverable` verdict (its credit came back). For a job of kind `find`: one answer per unique person (`JobFindResult`), and the CSV appends `email`, `verdict`, `reason`, `confidence`, `pattern` and `catch_all`.
          */
         get: operations["getJobResults"];
         put?: never;
@@ -3094,7 +3094,7 @@ export interface operations {
     getJobResults: {
         parameters: {
             query?: {
-                format?: "csv" | "json" | "jsonl";
+                format?: "csv" | "json" | "jsonl" | "xlsx";
                 /** @description Comma-separated verdicts to keep, e.g. `deliverable,risky` */
                 verdict?: string;
             };
@@ -3115,6 +3115,7 @@ export interface operations {
                     "application/x-ndjson": components["schemas"]["JobResult"] | components["schemas"]["JobFindResult"];
                     "application/json": (components["schemas"]["JobResult"] | components["schemas"]["JobFindResult"])[];
                     "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */

@@ -166,6 +166,7 @@ export default function JobPage() {
           <>
             <div className="row" style={{ marginBottom: ".75rem" }}>
               <a className="btn primary" href={`/jobs/${job.id}/download?format=csv`} download>All results (CSV)</a>
+              <a className="btn" href={`/jobs/${job.id}/download?format=xlsx`} download>All results (XLSX)</a>
               <a className="btn" href={`/jobs/${job.id}/download?format=csv&verdict=deliverable`} download>Deliverable only (CSV)</a>
               <a className="btn" href={`/jobs/${job.id}/download?format=json`} download>All results (JSON)</a>
             </div>
@@ -182,6 +183,7 @@ export default function JobPage() {
                 <label htmlFor="format">Format</label>
                 <select id="format" name="format" defaultValue="csv" style={{ width: "auto" }}>
                   <option value="csv">CSV</option>
+                  <option value="xlsx">Excel (XLSX)</option>
                   <option value="json">JSON</option>
                   <option value="jsonl">JSON Lines</option>
                 </select>

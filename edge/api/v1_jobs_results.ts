@@ -1,8 +1,10 @@
 // GET /api/v1/jobs/:id/results: streamed, in the upload's row order, optionally filtered by
-// verdict; jsonl, json or csv (the uploaded columns kept, ours added, formula-injection safe).
+// verdict; jsonl, json, csv (the uploaded columns kept, ours added, formula-injection safe) or xlsx
+// (the CSV's columns in a workbook).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
-import { EXPORT_FORMATS, exportResults } from "../jobs/export.ts";
+import { XLSX_CONTENT_TYPE } from "../../core/xlsxexport.ts";
+import { EXPORT_CONTENT_TYPE, EXPORT_FORMATS, exportResults } from "../jobs/export.ts";
 import { getJob } from "../jobs/jobs.ts";
 import type { AppEnv } from "./app.ts";
 import { whoOf } from "./auth.ts";
@@ -17,8 +19,6 @@ const JobResultSchema = ResultSchema.extend({
   }),
 }).openapi("JobResult");
 
-const CONTENT_TYPE = { csv: "text/csv; charset=utf-8", json: "application/json; charset=utf-8", jsonl: "application/x-ndjson; charset=utf-8" } as const;
-
 const route = createRoute({
   method: "get",
   path: "/api/v1/jobs/{id}/results",
@@ -26,6 +26,7 @@ const route = createRoute({
   summary: "Export a job's results (streamed)",
   description:
     "Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours. " +
+    "XLSX is a workbook with the CSV's columns (our numbers as numbers); past Excel's 1,048,576 rows a sheet the rows go on in another sheet. " +
     "In JSON and JSON Lines each verification's `contradicted` names the hard bounce that contradicted a `deliverable` verdict (its credit came back). " +
     "For a job of kind `find`: one answer per unique person (`JobFindResult`), and the CSV appends `email`, `verdict`, `reason`, `confidence`, `pattern` and `catch_all`.",
   tags: ["Jobs"],
@@ -44,6 +45,7 @@ const route = createRoute({
         "application/x-ndjson": { schema: z.union([JobResultSchema, JobFindResultSchema]) },
         "application/json": { schema: z.array(z.union([JobResultSchema, JobFindResultSchema])) },
         "text/csv": { schema: z.string() },
+        [XLSX_CONTENT_TYPE]: { schema: z.string().openapi({ format: "binary" }) },
       },
     },
     ...COMMON_ERRORS,
@@ -63,8 +65,8 @@ export function registerJobsResults(api: OpenAPIHono<AppEnv>): void {
       verdicts = asked as Verdict[];
     }
     const job = await getJob(c.var.services, whoOf(c), id);
-    const headers: Record<string, string> = { "content-type": CONTENT_TYPE[format] };
-    if (format === "csv") headers["content-disposition"] = `attachment; filename="${job.id}.csv"`;
+    const headers: Record<string, string> = { "content-type": EXPORT_CONTENT_TYPE[format] };
+    if (format === "csv" || format === "xlsx") headers["content-disposition"] = `attachment; filename="${job.id}.${format}"`;
     return c.body(exportResults(c.var.services, { job, format, verdicts }), 200, headers) as never;
   });
 }

@@ -2663,7 +2663,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No probe online or none answered (`probe_unavailable`, with Retry-After) */
+            /** @description No probe online after waiting a few seconds for one (`MXRAY_PROBE_WAIT_MS`), or none answered (`probe_unavailable`, with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2744,7 +2744,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No probe online or none answered (`probe_unavailable`, with Retry-After) */
+            /** @description No probe online after waiting a few seconds for one (`MXRAY_PROBE_WAIT_MS`), or none answered (`probe_unavailable`, with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -26,6 +26,7 @@ describe("parseApiCommand", () => {
     expect(parseApiCommand("jobs", ["cancel", "job_1"])).toEqual({ kind: "jobs.cancel", id: "job_1" });
     expect(parseApiCommand("jobs", ["results", "job_1", "--format", "csv", "--verdict", "unknown", "--out", "u.csv"])).toEqual({ kind: "jobs.results", id: "job_1", format: "csv", verdicts: ["unknown"], out: "u.csv" });
     expect(parseApiCommand("jobs", ["results", "job_1"])).toMatchObject({ format: "jsonl", verdicts: [] });
+    expect(parseApiCommand("jobs", ["results", "job_1", "--format", "xlsx", "--out", "r.xlsx"])).toMatchObject({ format: "xlsx", out: "r.xlsx" });
     expect(parseApiCommand("check", ["ada@example.com", "--json"])).toEqual({ kind: "check", address: "ada@example.com", json: true });
     expect(parseApiCommand("webhooks", ["list"])).toEqual({ kind: "webhooks.list", json: false });
     expect(parseApiCommand("webhooks", ["create", "--url", "https://crm.example.com/hook", "--events", "job.completed, job.failed", "--description", "CRM"])).toEqual({
@@ -48,7 +49,8 @@ describe("parseApiCommand", () => {
     [["jobs", "create", "a.csv", "b.csv"], /exactly one FILE, got 2/],
     [["jobs", "create", "a.csv", "--verdict", "deliverable"], /give --out too/],
     [["jobs", "create", "a.csv", "--out", "o.csv", "--verdict", "good"], /--verdict takes .*deliverable/],
-    [["jobs", "create", "a.csv", "--out", "o.csv", "--format", "xml"], /--format takes csv, json, jsonl/],
+    [["jobs", "create", "a.csv", "--out", "o.csv", "--format", "xml"], /--format takes csv, json, jsonl, xlsx/],
+    [["jobs", "results", "job_1", "--format", "xlsx"], /--format xlsx writes a file; give --out F/],
     [["jobs", "create", "a.csv", "--poll", "0"], /--poll takes a positive whole number/],
     [["jobs", "list", "--limit", "101"], /at most 100/],
     [["jobs", "list", "extra"], /takes no arguments/],

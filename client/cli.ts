@@ -25,10 +25,10 @@ export const EXIT = {
 export const API_USAGE = `mxray — commands that talk to the mxray service (set MXRAY_API_URL and MXRAY_API_KEY)
 
 Usage:
-  mxray jobs create FILE [--kind verify|find] [--name N] [--wait] [--out F] [--format csv|json|jsonl] [--verdict V,…] [--poll MS]
+  mxray jobs create FILE [--kind verify|find] [--name N] [--wait] [--out F] [--format csv|json|jsonl|xlsx] [--verdict V,…] [--poll MS]
   mxray jobs list [--limit N] [--json]
   mxray jobs get ID
-  mxray jobs results ID [--format csv|json|jsonl] [--verdict V,…] [--out F]
+  mxray jobs results ID [--format csv|json|jsonl|xlsx] [--verdict V,…] [--out F]
   mxray jobs cancel ID
   mxray check ADDRESS [--json]
   mxray find (--first F --last L | --name "FULL NAME") --domain D [--json]
@@ -46,11 +46,12 @@ jobs create:
                          job's WebSocket, polling GET /jobs/:id if the socket fails); the id is
                          printed on stdout first
   --out F                when the job ends, write its results to F (implies --wait)
-  --format FMT           format of --out: csv (default; the uploaded columns and ours), json, jsonl
+  --format FMT           format of --out: csv (default; the uploaded columns and ours), json, jsonl,
+                         xlsx (the CSV's columns in a workbook)
   --verdict V,…          only these verdicts in --out: ${VERDICTS.join(", ")}
   --poll MS              polling interval when the socket cannot be used (default 1000)
 
-jobs results: the results so far, to stdout or --out (default format jsonl).
+jobs results: the results so far, to stdout or --out (default format jsonl; xlsx needs --out).
 jobs list: newest first, a table (--json: the API's page). jobs get and jobs cancel print the job as JSON.
 check: one address verified now by a probe; prints verdict and reason (--json: the whole result).
 find: a person's address at a company domain (or website), its candidates verified now by a probe;
@@ -81,7 +82,7 @@ export type ApiCommand =
   | { kind: "webhooks.create"; url: string; events: string[]; description?: string }
   | { kind: "webhooks.delete"; id: string };
 
-const FORMATS: readonly ResultFormat[] = ["csv", "json", "jsonl"];
+const FORMATS: readonly ResultFormat[] = ["csv", "json", "jsonl", "xlsx"];
 const JOB_KINDS: readonly JobKind[] = ["verify", "find"];
 
 function format(value: string | undefined, fallback: ResultFormat): ResultFormat {
@@ -162,10 +163,13 @@ export function parseApiCommand(command: string, argv: string[]): ApiCommand {
       return { kind: sub === "get" ? "jobs.get" : "jobs.cancel", id: one(parse({}).positionals, "job ID") };
     case "jobs results": {
       const { values: v, positionals } = parse({ format: { type: "string" }, verdict: { type: "string" }, out: { type: "string" } });
+      const asked = format(v.format as string | undefined, "jsonl");
+      // A workbook is a zip: not for a terminal.
+      if (asked === "xlsx" && !v.out) throw new UsageError("--format xlsx writes a file; give --out F");
       return {
         kind: "jobs.results",
         id: one(positionals, "job ID"),
-        format: format(v.format as string | undefined, "jsonl"),
+        format: asked,
         verdicts: verdicts(v.verdict as string | undefined),
         ...(v.out ? { out: v.out as string } : {}),
       };

@@ -13,7 +13,7 @@ export type Account = components["schemas"]["Account"];
 export type Verdict = Result["verdict"];
 export type Webhook = components["schemas"]["Webhook"];
 export type WebhookEvent = Webhook["events"][number];
-export type ResultFormat = "csv" | "json" | "jsonl";
+export type ResultFormat = "csv" | "json" | "jsonl" | "xlsx";
 /** What a job's list holds: addresses to verify, or people whose addresses are to be found. */
 export type JobKind = NonNullable<NonNullable<paths["/api/v1/jobs"]["post"]["parameters"]["query"]>["kind"]>;
 export type FindPerson = components["schemas"]["FindRequest"] & { domain: string };

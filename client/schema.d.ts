@@ -105,7 +105,7 @@ export interface paths {
         };
         /**
          * Export a job's results (streamed)
-         * @description Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours. In JSON and JSON Lines each verification's `contradicted` names the hard bounce that contradicted a `deliverable` verdict (its credit came back). Each verification's `safe_to_send` (the CSV's last column) applies the account's rules as they are when the export starts. For a job of kind `find`: one answer per unique person (`JobFindResult`), and the CSV appends `email`, `verdict`, `reason`, `confidence`, `pattern` and `catch_all`.
+         * @description Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours. XLSX is a workbook with the CSV's columns (our numbers as numbers); past Excel's 1,048,576 rows a sheet the rows go on in another sheet. In JSON and JSON Lines each verification's `contradicted` names the hard bounce that contradicted a `deliverable` verdict (its credit came back). Each verification's `safe_to_send` (the CSV's last column) applies the account's rules as they are when the export starts. For a job of kind `find`: one answer per unique person (`JobFindResult`), and the CSV appends `email`, `verdict`, `reason`, `confidence`, `pattern` and `catch_all`.
          */
         get: operations["getJobResults"];
         put?: never;
@@ -2887,7 +2887,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No probe online or none answered (`probe_unavailable`, with Retry-After) */
+            /** @description No probe online after waiting a few seconds for one (`MXRAY_PROBE_WAIT_MS`), or none answered (`probe_unavailable`, with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2968,7 +2968,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No probe online or none answered (`probe_unavailable`, with Retry-After) */
+            /** @description No probe online after waiting a few seconds for one (`MXRAY_PROBE_WAIT_MS`), or none answered (`probe_unavailable`, with Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3318,7 +3318,7 @@ export interface operations {
     getJobResults: {
         parameters: {
             query?: {
-                format?: "csv" | "json" | "jsonl";
+                format?: "csv" | "json" | "jsonl" | "xlsx";
                 /** @description Comma-separated verdicts to keep, e.g. `deliverable,risky` */
                 verdict?: string;
                 /** @description Only the results the account's rules make safe to send (`true`) or not (`false`); a verification job's filter */
@@ -3341,6 +3341,7 @@ export interface operations {
                     "application/x-ndjson": components["schemas"]["JobResult"] | components["schemas"]["JobFindResult"];
                     "application/json": (components["schemas"]["JobResult"] | components["schemas"]["JobFindResult"])[];
                     "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             /** @description Missing, unknown or revoked API key (`unauthorized`, `key_revoked`: revoked, or its maker is no longer an owner or admin of the account) */

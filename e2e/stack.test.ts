@@ -8,8 +8,8 @@ import type { FindAnswer, JobView, Result } from "../core/contracts.ts";
 import { findCandidates, parsePerson } from "../core/finder/patterns.ts";
 import { signQstash, QSTASH_SIGNATURE_HEADER } from "../core/qstash.ts";
 import { createDb } from "../db/client.ts";
-import { batches, batchItems, jobEmails } from "../db/schema.ts";
-import { eq } from "drizzle-orm";
+import { batches, batchItems, jobEmails, probes } from "../db/schema.ts";
+import { eq, inArray } from "drizzle-orm";
 import { Redis } from "@upstash/redis";
 import { startStack, type Stack } from "./stack.ts";
 import { startWorld, type World } from "./world/index.ts";
@@ -61,6 +61,19 @@ describe("the local stack, end to end", () => {
     await stack?.stop();
     await world?.stop();
   });
+
+  it("is up only once every probe has reported in: the edge holds each as live, so a check at once is answered", async () => {
+    const { db, client } = createDb({ url: stack.sqld.url });
+    try {
+      const rows = await db.select({ id: probes.id, status: probes.status }).from(probes).where(inArray(probes.id, stack.probes.map((p) => p.id)));
+      expect(rows.map((r) => r.status)).toEqual(["active", "active"]);
+    } finally {
+      client.close();
+    }
+    const email = world.addresses.find((a) => world.truth.get(a)!.reason === "accepted")!;
+    const first = await api(stack, "/api/v1/verify", { method: "POST", body: JSON.stringify({ email }), headers: { "content-type": "application/json" } });
+    expect([first.status, ((await first.json()) as Result).verdict]).toEqual([200, "deliverable"]);
+  }, 60_000);
 
   it("takes a 1,000-address CSV from upload to completed, every result matching the world's truth", async () => {
     const addresses = [...world.addresses, ...world.bulkAddresses];

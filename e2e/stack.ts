@@ -1,7 +1,8 @@
 // The whole local stack, as `npm start` runs it and as the integration tests and benchmarks
 // drive it: sqld (migrated), the Worker under `wrangler dev` (workerd), local probe daemons as
 // child processes, optionally the simulated mail world, and a timer that fires the Worker's
-// scheduled sweeper (wrangler dev does not run cron by itself). Stand-ins are chosen from the
+// scheduled sweeper (wrangler dev does not run cron by itself). It is up when each probe has
+// reported in: the edge accepted its first heartbeat. Stand-ins are chosen from the
 // absence of credentials: the Worker dispatches directly, signed, without QStash; two Redis
 // databases, each a redis-server behind its own Upstash REST bridge and token, are started here
 // unless UPSTASH_REDIS_REST_URL (the edge's) and MXRAY_FLEET_REDIS_REST_URL (the probes') are set;
@@ -12,7 +13,10 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { eq } from "drizzle-orm";
+import { createDb } from "../db/client.ts";
 import { migrateDb } from "../db/migrate.ts";
+import { probes as probesTable } from "../db/schema.ts";
 import { freePort, startSqld, type RunningSqld } from "../db/sqld.ts";
 import { startDovecot, type RunningDovecot } from "./dovecot.ts";
 import { startRedis } from "./redis.ts";
@@ -344,6 +348,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await waitFor("wrangler dev", async () => (await fetch(`${url}/healthz`)).ok, wrangler, 90_000);
     log(`worker    wrangler dev at ${url}`);
 
+    const fleet = createDb({ url: sqld.url });
+    cleanups.push(async () => fleet.client.close());
+    /** Whether the edge recorded a heartbeat of this probe, as the single check's choice reads it. */
+    const reportedIn = async (id: string) =>
+      (await fleet.db.select({ status: probesTable.status }).from(probesTable).where(eq(probesTable.id, id)))[0]?.status === "active";
+
     const probes: RunningProbe[] = [];
     const addProbe = async (): Promise<RunningProbe> => {
       const n = probes.length + 1;
@@ -380,8 +390,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const probe: RunningProbe = { id, url: probeUrl, child, kill: () => stopChild(child, "SIGKILL"), stop: () => stopChild(child, "SIGTERM") };
       cleanups.push(() => probe.stop());
       await waitFor(`probe ${id}`, async () => (await fetch(`${probeUrl}/healthz`)).ok, child, 30_000);
+      // Up is not enough: until the edge has accepted a heartbeat of it, no check can reach it, so
+      // a stack (and `npm start`'s "ready") waits for the probe's row in the fleet.
+      await waitFor(`probe ${id}'s first heartbeat`, () => reportedIn(id), child, 30_000);
       probes.push(probe);
-      log(`probe     ${id} at ${probeUrl}${world ? ` (simulated world: DNS ${world.dnsServer}, SMTP port ${world.smtpPort})` : " (real DNS and port 25)"}`);
+      log(`probe     ${id} at ${probeUrl}, reported in${world ? ` (simulated world: DNS ${world.dnsServer}, SMTP port ${world.smtpPort})` : " (real DNS and port 25)"}`);
       return probe;
     };
     for (let i = 0; i < (opts.probes ?? 1); i++) await addProbe();

@@ -1,6 +1,7 @@
 // `npm start`: the whole stack on this machine with no accounts. `npm start -- --world` (or
 // `npm run demo`) also starts the simulated mail world and points the probe at it, so the sample
-// list verifies with no internet. Ctrl-C stops everything it started.
+// list verifies with no internet. It says "ready" once the probe has reported in (e2e/stack.ts),
+// so a check right then is answered. Ctrl-C stops everything it started.
 import { rmSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { LOCAL_DATA_DIR, RUNNING_FILE, startStack, type RunningStack } from "./stack.ts";

@@ -75,6 +75,11 @@ export const ConfigSchema = z.object({
   MXRAY_DISPATCH_ORDER: z.enum(["fair", "fifo"]).default("fair"),
   /** A probe silent for this long is marked dead and gets no work. */
   MXRAY_PROBE_DEAD_MS: ms(90_000),
+  /**
+   * A single check or find that finds no live probe (at start, while the fleet restarts) waits up
+   * to this long for one to report in (never more than half its own budget), then answers 503.
+   */
+  MXRAY_PROBE_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   /** Bounce mailboxes one probe takes at most on its heartbeats (edge/bounces/assign.ts); more wait for another probe. */
   MXRAY_MAILBOXES_PER_PROBE: z.coerce.number().int().min(1).max(1_000).default(50),
   MXRAY_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(80 * 1024 * 1024),

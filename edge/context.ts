@@ -8,6 +8,7 @@ import { createHttpProbeClient, type ProbeClient } from "./adapters/probeclient.
 import { peopleProvider, type PeopleProvider } from "./adapters/peopledata.ts";
 import { createStripeGateway, type PaymentGateway } from "./adapters/stripe.ts";
 import { createUpstashRateLimiter, type RateLimiter } from "./adapters/ratelimit.ts";
+import { realClock, type Clock } from "./clock.ts";
 import { loadConfig, type Config } from "./config.ts";
 import type { RequestMeta } from "./audit/audit.ts";
 import { createEdgeDb, type EdgeDb } from "./db.ts";
@@ -35,6 +36,8 @@ export interface Services {
   peopleData: PeopleProvider | null;
   /** Where the request came from, for the audit log (null fields outside a request). */
   request: RequestMeta;
+  /** What waits (for a first live probe) sleep on and read the time from; tests give their own. */
+  clock: Clock;
   /** Where probes post results: our public URL, else the origin of the request. */
   origin: string;
   /** Puts this request's database calls in a shared lane (edge/db.ts Gate), e.g. one per job's
@@ -89,6 +92,7 @@ export function buildServices(env: Env, ctx: { waitUntil(p: Promise<unknown>): v
     waitUntil: (p) => ctx.waitUntil(p),
     origin,
     request,
+    clock: realClock,
     webhookQueue: config.QSTASH_TOKEN
       ? createQstashWebhookQueue({ token: config.QSTASH_TOKEN, ...(config.QSTASH_URL ? { baseUrl: config.QSTASH_URL } : {}), origin, retries: RETRY_SCHEDULE_MS.length, callbackSecret: config.SESSION_SECRET })
       : createDirectWebhookQueue({ waitUntil: (p) => ctx.waitUntil(p) }),

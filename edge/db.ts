@@ -9,6 +9,7 @@
 import { createClient, LibsqlError, type Client, type ResultSet } from "@libsql/client/web";
 import { drizzle } from "drizzle-orm/libsql/web";
 import * as schema from "../db/schema.ts";
+import { realClock, type Clock } from "./clock.ts";
 import { ServiceError } from "./errors.ts";
 import { Gate } from "./gate.ts";
 import { meter } from "./meter.ts";
@@ -37,7 +38,6 @@ const BUSY_MAX_PAUSE_MS = 100;
  * every thread parked, "Timed out while opening database connection").
  */
 export const MAX_DB_REQUESTS_IN_FLIGHT = 16;
-const realClock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
 const requests = new Gate(MAX_DB_REQUESTS_IN_FLIGHT, realClock, BUSY_BUDGET_MS);
 const writes = new Gate(1, realClock, BUSY_BUDGET_MS);
 
@@ -80,7 +80,7 @@ const written = (results: ResultSet[]) => results.reduce((n, r) => n + r.rowsAff
 let clients = 0;
 
 /** `lane` names whose turn a call takes at the gates (see Gate); by default each client is its own. */
-export function instrumentClient(client: Client, clock: { now(): number; sleep(ms: number): Promise<void> } = realClock, lane?: () => string): Client {
+export function instrumentClient(client: Client, clock: Clock = realClock, lane?: () => string): Client {
   const own = `client:${clients++}`;
   const laneOf = lane ?? (() => own);
   const wrap = async <T extends ResultSet | ResultSet[]>(call: () => Promise<T>, write: boolean): Promise<T> => {

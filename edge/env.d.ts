@@ -45,6 +45,7 @@ declare namespace Cloudflare {
     MXRAY_LEASE_MS?: string;
     MXRAY_DISPATCH_ORDER?: string;
     MXRAY_PROBE_DEAD_MS?: string;
+    MXRAY_PROBE_WAIT_MS?: string;
     MXRAY_MAILBOXES_PER_PROBE?: string;
     MXRAY_MAX_UPLOAD_BYTES?: string;
     MXRAY_VERIFY_CACHE_S?: string;

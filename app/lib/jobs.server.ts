@@ -4,7 +4,7 @@ import { ServiceError } from "../../edge/errors.ts";
 import type { JobRow } from "../../edge/jobs/view.ts";
 
 export { browseResults, latestResults } from "../../edge/jobs/browse.ts";
-export { EXPORT_FORMATS, exportResults, type ExportFormat } from "../../edge/jobs/export.ts";
+export { EXPORT_CONTENT_TYPE, EXPORT_FORMATS, exportResults, type ExportFormat } from "../../edge/jobs/export.ts";
 export { cancelJob, deleteJob, getJob, listJobs } from "../../edge/jobs/jobs.ts";
 export { ingestJob } from "../../edge/jobs/ingest.ts";
 export { jobProgress, jobView } from "../../edge/jobs/view.ts";

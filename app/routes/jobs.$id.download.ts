@@ -1,11 +1,9 @@
-// GET /jobs/:id/download?format=csv|json|jsonl&verdict=…&safe_to_send=true|false: the job's
+// GET /jobs/:id/download?format=csv|json|jsonl|xlsx&verdict=…&safe_to_send=true|false: the job's
 // results as a file, streamed.
 import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
 import { requireViewer } from "../auth.server.ts";
-import { EXPORT_FORMATS, exportResults, getJob, jobOr404, type ExportFormat } from "../lib/jobs.server.ts";
-
-const CONTENT_TYPE: Record<ExportFormat, string> = { csv: "text/csv; charset=utf-8", json: "application/json", jsonl: "application/x-ndjson" };
+import { EXPORT_CONTENT_TYPE, EXPORT_FORMATS, exportResults, getJob, jobOr404, type ExportFormat } from "../lib/jobs.server.ts";
 
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await requireViewer(args);
@@ -22,7 +20,7 @@ export async function loader(args: LoaderFunctionArgs) {
   const suffix = `${verdicts.length > 0 && verdicts.length < VERDICTS.length ? `-${verdicts.join("+")}` : ""}${safeToSend === undefined ? "" : safeToSend ? "-safe" : "-not-safe"}`;
   return new Response(exportResults(services, { job, format, verdicts: verdicts.length > 0 ? verdicts : null, safeToSend }), {
     headers: {
-      "content-type": CONTENT_TYPE[format],
+      "content-type": EXPORT_CONTENT_TYPE[format],
       "content-disposition": `attachment; filename="${slug}${suffix}.${format}"`,
       "cache-control": "no-store",
     },

@@ -174,6 +174,7 @@ export default function JobPage() {
           <>
             <div className="row" style={{ marginBottom: ".75rem" }}>
               <a className="btn primary" href={`/jobs/${job.id}/download?format=csv`} download>All results (CSV)</a>
+              <a className="btn" href={`/jobs/${job.id}/download?format=xlsx`} download>All results (XLSX)</a>
               <a className="btn" href={`/jobs/${job.id}/download?format=csv&verdict=deliverable`} download>Deliverable only (CSV)</a>
               {job.kind === "verify" && <a className="btn" href={`/jobs/${job.id}/download?format=csv&safe_to_send=true`} download>Safe to send only (CSV)</a>}
               <a className="btn" href={`/jobs/${job.id}/download?format=json`} download>All results (JSON)</a>
@@ -201,6 +202,7 @@ export default function JobPage() {
                 <label htmlFor="format">Format</label>
                 <select id="format" name="format" defaultValue="csv" style={{ width: "auto" }}>
                   <option value="csv">CSV</option>
+                  <option value="xlsx">Excel (XLSX)</option>
                   <option value="json">JSON</option>
                   <option value="jsonl">JSON Lines</option>
                 </select>

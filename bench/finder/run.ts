@@ -10,7 +10,11 @@
 // pattern order. Each finder runs on a fresh world (same seed), so greylisting has not already
 // seen the other's triplets, and on its own engine.
 //
-//   npm run bench:finder [-- --domains 200 --seed 14 --greylist-ms 1000 --rtt 0 --finders ours,naive]
+// Some staff have compound first names (Jean-Pierre) and some domains keep their hyphens
+// (jean-pierre.dupont), so the candidates' hyphenated forms are measured where they matter.
+//
+//   npm run bench:finder [-- --domains 200 --seed 14 --greylist-ms 1000 --rtt 0 --finders ours,naive
+//                           --compound-names 0.1 --keep-hyphens 0.4]
 import { parseArgs } from "node:util";
 import type { FindAnswer, Result } from "../../core/contracts.ts";
 import { names } from "../../core/finder/answer.ts";
@@ -27,8 +31,12 @@ const { values } = parseArgs({
     /** People the naive finder works on at once (each with all its candidates in parallel). */
     "naive-people": { type: "string", default: "16" },
     finders: { type: "string", default: "ours,naive" },
+    /** Share of staff with a compound first name, and of domains keeping names' hyphens (e2e/world/finder.ts). */
+    "compound-names": { type: "string", default: "0.1" },
+    "keep-hyphens": { type: "string", default: "0.4" },
   },
 });
+const STYLE = { compoundShare: Number(values["compound-names"]), keepHyphensShare: Number(values["keep-hyphens"]) };
 const DOMAINS = Number(values.domains);
 const SEED = Number(values.seed);
 const GREYLIST_MS = Number(values["greylist-ms"]);
@@ -41,20 +49,23 @@ const FINDERS = values.finders.split(",") as FinderName[];
 for (const f of FINDERS) if (f !== "ours" && f !== "naive") throw new Error(`--finders: unknown finder ${f}`);
 
 type Answer = { email: string | null; verdict: string };
-/** One pass of a finder over some people; answers by index, and what it learned. */
-type Finder = (engine: Engine, people: { person: Person; domain: string }[], known: Map<string, Known>, onAnswer: (a: Answer, i: number) => void) => Promise<void>;
+/** One pass of a finder over some people; answers by index, and what it learned; returns the candidates made. */
+type Finder = (engine: Engine, people: { person: Person; domain: string }[], known: Map<string, Known>, onAnswer: (a: Answer, i: number) => void) => Promise<number>;
 
 const ours: Finder = async (engine, people, known, onAnswer) => {
   const lists = people.map(({ person, domain }) => findCandidates(person, domain, known.get(domain) ?? []));
   await engine.find(lists, { budgetMs: BUDGET_MS }, (a: FindAnswer, i: number) => onAnswer(a, i));
+  return lists.reduce((n, l) => n + l.length, 0);
 };
 
 const naive: Finder = async (engine, people, _known, onAnswer) => {
   let next = 0;
+  let made = 0;
   const worker = async () => {
     for (let i = next++; i < people.length; i = next++) {
       const { person, domain } = people[i]!;
       const emails = candidates(person, domain).map((c) => c.email);
+      made += emails.length;
       // One engine.verify call per candidate: each opens its own SMTP session.
       const results = await Promise.all(
         emails.map(
@@ -70,10 +81,15 @@ const naive: Finder = async (engine, people, _known, onAnswer) => {
     }
   };
   await Promise.all(Array.from({ length: NAIVE_PEOPLE }, worker));
+  return made;
 };
 
 interface Figures {
   people: number;
+  candidates: number;
+  /** People with a hyphen in their name, and how many of them got their own address. */
+  hyphenated: number;
+  hyphenatedCorrect: number;
   found: number;
   correct: number;
   /** Addresses returned on domains that refuse unknown mailboxes, that are not the person's. */
@@ -122,7 +138,7 @@ function engineFor(world: World): Engine {
  * whose pattern ours learned in its first pass: both finders' second-pass RCPTs are counted there.
  */
 async function measure(finder: Finder, knownAfterSeed: Set<string> | null): Promise<{ figures: Figures; learned: Set<string> }> {
-  const world = await startWorld({ finder: { domains: DOMAINS, seed: SEED }, greylistDelayMs: GREYLIST_MS, rttMs: RTT_MS });
+  const world = await startWorld({ finder: { domains: DOMAINS, seed: SEED, ...STYLE }, greylistDelayMs: GREYLIST_MS, rttMs: RTT_MS });
   const fw = world.finder!;
   const behaviour = new Map(fw.domains.map((d) => [d.name, d.behaviour]));
   const hostOf = new Map(fw.domains.map((d) => [d.name, d.host]));
@@ -130,6 +146,9 @@ async function measure(finder: Finder, knownAfterSeed: Set<string> | null): Prom
   const known = new Map<string, Known>();
   const fig: Figures = {
     people: fw.people.length,
+    candidates: 0,
+    hyphenated: 0,
+    hyphenatedCorrect: 0,
     found: 0,
     correct: 0,
     wrong: 0,
@@ -157,7 +176,7 @@ async function measure(finder: Finder, knownAfterSeed: Set<string> | null): Prom
       });
       const answers: (Answer | undefined)[] = [];
       const before = world.stats().perHost;
-      await finder(engine, input, known, (a, i) => {
+      fig.candidates += await finder(engine, input, known, (a, i) => {
         answers[i] = a;
         const domain = people[i]!.domain;
         // The edge's learning: a deliverable address on a domain that is not catch-all.
@@ -181,6 +200,10 @@ async function measure(finder: Finder, knownAfterSeed: Set<string> | null): Prom
         const kind = behaviour.get(p.domain)!;
         if (a.email) fig.found++;
         if (a.email === p.email) fig.correct++;
+        if (`${p.first}${p.last}`.includes("-")) {
+          fig.hyphenated++;
+          if (a.email === p.email) fig.hyphenatedCorrect++;
+        }
         if (kind === "catch_all") {
           fig.catchAllPeople++;
           if (a.email === p.email) fig.catchAllCorrect++;
@@ -224,9 +247,12 @@ function table(columns: [FinderName, Figures][]) {
     ["people", (f) => f.people, (x) => x.toFixed(0), false],
     ["found (an address returned)", (f) => per(f.found, f.people), pct, false],
     ["correct (returned = the person's)", (f) => per(f.correct, f.people), pct, false],
+    ["  people with a hyphenated name: correct", (f) => per(f.hyphenatedCorrect, f.hyphenated), pct, false],
     ["wrong addresses on non-catch-all domains (target 0)", (f) => f.wrong, (x) => x.toFixed(0), false],
     ["catch-all domains: returned = the person's", (f) => per(f.catchAllCorrect, f.catchAllPeople), pct, false],
+    ["candidates made per person", (f) => per(f.candidates, f.people), (x) => x.toFixed(2), true],
     ["RCPTs per person", (f) => per(f.rcpts, f.people), (x) => x.toFixed(2), true],
+    ["RCPTs per address found", (f) => per(f.rcpts, f.found), (x) => x.toFixed(2), true],
     ["RCPTs per person, pattern known (target ≤ 1.5)", (f) => per(f.knownRcpts, f.knownPeople), (x) => x.toFixed(2), true],
     ["  same, on greylisting domains", (f) => per(f.knownGreyRcpts, f.knownGreyPeople), (x) => x.toFixed(2), true],
     ["connections per person", (f) => per(f.connections, f.people), (x) => x.toFixed(2), true],
@@ -246,7 +272,7 @@ function table(columns: [FinderName, Figures][]) {
 }
 
 {
-  const preview = await startWorld({ finder: { domains: DOMAINS, seed: SEED } });
+  const preview = await startWorld({ finder: { domains: DOMAINS, seed: SEED, ...STYLE } });
   const fw = preview.finder!;
   await preview.stop();
   const count = (b: string) => fw.domains.filter((d) => d.behaviour === b).length;
@@ -254,7 +280,8 @@ function table(columns: [FinderName, Figures][]) {
   console.log(
     `finder benchmark: ${DOMAINS} domains (seed ${SEED}), ${fw.people.length} people: ${count("catch_all")} catch-all, ` +
       `${count("greylisting")} greylisting (${GREYLIST_MS} ms), ${count("refuses")} refusing unknown mailboxes; ` +
-      `${unknownPattern} with a pattern the finder does not generate; ${RTT_MS} ms round trip; ` +
+      `${unknownPattern} with a pattern the finder does not generate; ` +
+      `${fw.people.filter((p) => `${p.first}${p.last}`.includes("-")).length} people with a hyphenated name, ${fw.domains.filter((d) => d.keepsHyphens).length} domains keeping hyphens; ${RTT_MS} ms round trip; ` +
       `passes: the first ${SEED_PEOPLE} people of each domain, then the rest\n`,
   );
 }

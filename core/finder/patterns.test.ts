@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseAddress } from "../address.ts";
 import { mailName, splitFullName } from "./names.ts";
 import { MAX_FIND_CANDIDATES } from "../contracts.ts";
-import { PATTERNS, PROVIDED_PATTERN, candidates, companyDomain, confidence, findCandidates, parsePerson, patternOf, personFromLine, spellable, type Person } from "./patterns.ts";
+import { PATTERNS, PROVIDED_PATTERN, candidates, companyDomain, confidence, findCandidates, foldKnown, parsePerson, patternOf, personFromLine, spellable, type Person } from "./patterns.ts";
 
 const person = (first: string, last: string, middle = ""): Person => ({ first, middle, last });
 const locals = (p: Person, known?: { pattern: string; count: number }[], max?: number) =>
@@ -34,14 +34,21 @@ describe("mailName", () => {
     [person("José", "Ñúñez"), ["jose"], ["nunez"]],
     [person("Zoë", "Müller"), ["zoe"], ["mueller", "muller"]],
     [person("Seán", "O'Brien"), ["sean"], ["obrien"]],
-    [person("Anne-Marie", "Garcia-Lopez"), ["annemarie"], ["garcialopez", "garcia", "lopez"]],
     [person("Ludwig", "van Beethoven"), ["ludwig"], ["vanbeethoven", "beethoven"]],
     [person("Vincent", "van der Berg"), ["vincent"], ["vanderberg", "berg"]],
-    [person("Søren", "Łukasz-Straße"), ["soren"], ["lukaszstrasse", "lukasz", "strasse"]],
     [person("Æsa", "Þórðardóttir"), ["aesa"], ["thordardottir"]],
     [person("Jürgen", "Groß"), ["juergen", "jurgen"], ["gross"]],
   ])("%j", (p, first, last) => {
     expect(mailName(p)).toEqual({ first, middle: "", last });
+  });
+
+  it.each([
+    [person("Anne-Marie", "Garcia-Lopez"), ["annemarie"], ["garcialopez", "garcia", "lopez"], ["anne-marie"], ["garcia-lopez", "garcia", "lopez"]],
+    [person("Søren", "Łukasz-Straße"), ["soren"], ["lukaszstrasse", "lukasz", "strasse"], ["soren"], ["lukasz-strasse", "lukasz", "strasse"]],
+    [person("Hans‐Jürgen", "Groß"), ["hansjuergen", "hansjurgen"], ["gross"], ["hans-juergen", "hans-jurgen"], ["gross"]],
+    [person("-Jean--Pierre-", "Dupont"), ["jeanpierre"], ["dupont"], ["jean-pierre"], ["dupont"]],
+  ])("%j keeps its hyphens beside each spelling", (p, first, last, hyphenedFirst, hyphenedLast) => {
+    expect(mailName(p)).toEqual({ first, middle: "", last, hyphened: { first: hyphenedFirst, last: hyphenedLast } });
   });
 });
 
@@ -135,7 +142,7 @@ describe("candidates", () => {
 
   it("gives hyphenated and particle surnames their parts", () => {
     const all = locals(person("Anne-Marie", "Garcia-Lopez"), [{ pattern: "first.last", count: 2 }]);
-    expect(all.slice(0, 3)).toEqual(["annemarie.garcialopez", "annemarie.garcia", "annemarie.lopez"]);
+    expect(all.slice(0, 6)).toEqual(["annemarie.garcialopez", "anne-marie.garcia-lopez", "annemarie.garcia", "anne-marie.garcia", "annemarie.lopez", "anne-marie.lopez"]);
     expect(locals(person("Ludwig", "van Beethoven"), [{ pattern: "flast", count: 9 }]).slice(0, 2)).toEqual(["lvanbeethoven", "lbeethoven"]);
   });
 
@@ -159,9 +166,10 @@ describe("candidates", () => {
     expect(candidates(person("Jane", "Doe"), "acme.com", [], { max: 40 }).some((c) => c.pattern === "first.m.last")).toBe(false);
   });
 
-  it("caps at 12 by default, and every candidate is a valid address", () => {
+  it("caps at 12 by default (15 for a compound name), and every candidate is a valid address", () => {
+    expect(candidates(person("Anne", "Garcia", "Zoë"), "xn--bcher-kva.de")).toHaveLength(12);
     const c = candidates(person("Anne-Marie", "Garcia-Lopez", "Zoë"), "xn--bcher-kva.de");
-    expect(c).toHaveLength(12);
+    expect(c).toHaveLength(15);
     for (const x of c) expect(parseAddress(x.email)).toMatchObject({ ok: true, smtputf8: false });
   });
 
@@ -178,14 +186,93 @@ describe("candidates", () => {
   });
 });
 
+describe("compound names", () => {
+  const jp = person("Jean-Pierre", "Dupont");
+  const named = (p: Person, known: { pattern: string; count: number }[] = [], max?: number) =>
+    candidates(p, "acme.com", known, { max }).map((c) => `${c.email.split("@")[0]} ${c.pattern}`);
+
+  it("gives a name without a hyphen exactly the candidates it had before hyphens were tried", () => {
+    // Made by the finder before compound names were tried with their hyphens (issue 25).
+    const before = [
+      "john.smith first.last | jsmith flast | john first | johnsmith firstlast | j.smith f.last | johns firstl | john_smith first_last | smith last | smith.john last.first | john-smith first-last | smithj lastf | john.s first.l",
+      "zoe.mueller first.last | zoe.muller first.last | zmueller flast | zoe first | zoemueller firstlast | z.mueller f.last | zoem firstl | zoe_mueller first_last | mueller last | mueller.zoe last.first | zoe-mueller first-last | muellerz lastf",
+      "jdoe flast | jane first | jane.doe first.last | janedoe firstlast | j.doe f.last | janed firstl | jane_doe first_last | doe last | doe.jane last.first | jane.a.doe first.m.last | jane-doe first-last | doej lastf",
+      "vanbeethovenl lastf | beethovenl lastf | ludwig.vanbeethoven first.last | lvanbeethoven flast | ludwig first | ludwigvanbeethoven firstlast | l.vanbeethoven f.last | ludwigv firstl | ludwig_vanbeethoven first_last | vanbeethoven last | vanbeethoven.ludwig last.first | ludwig-vanbeethoven first-last",
+    ];
+    const cases: [Person, { pattern: string; count: number }[]][] = [
+      [person("John", "Smith"), []],
+      [person("Zoë", "Müller"), [{ pattern: "first.last", count: 5 }]],
+      [person("Jane", "Doe", "Ann"), [{ pattern: "flast", count: 1 }, { pattern: "first", count: 1 }]],
+      [person("Ludwig", "van Beethoven"), [{ pattern: "lastf", count: 3 }, { pattern: "first.last", count: 1 }]],
+    ];
+    expect(cases.map(([p, known]) => named(p, known).join(" | "))).toEqual(before);
+    // What compound names taught a domain counts toward its formats, and orders nothing else.
+    expect(named(person("Zoë", "Müller"), [{ pattern: "first.last+hyphen", count: 3 }, { pattern: "first.last+joined", count: 2 }])).toEqual(named(person("Zoë", "Müller"), [{ pattern: "first.last", count: 5 }]));
+  });
+
+  it("tries the hyphenated form beside the joined one, joined first while nothing says the domain keeps hyphens", () => {
+    expect(named(jp, [], 12)).toEqual([
+      "jeanpierre.dupont first.last+joined", "jean-pierre.dupont first.last+hyphen", "jdupont flast", "jeanpierre first+joined", "jean-pierre first+hyphen",
+      "jeanpierredupont firstlast+joined", "jean-pierredupont firstlast+hyphen", "j.dupont f.last", "jeanpierred firstl+joined", "jean-pierred firstl+hyphen",
+      "jeanpierre_dupont first_last+joined", "jean-pierre_dupont first_last+hyphen",
+    ]);
+    expect(named(jp, [{ pattern: "first.last+joined", count: 2 }, { pattern: "first.last+hyphen", count: 1 }], 2)).toEqual(["jeanpierre.dupont first.last+joined", "jean-pierre.dupont first.last+hyphen"]);
+  });
+
+  it("puts the hyphenated form first on a domain whose finds kept hyphens, whatever the pattern they were found with", () => {
+    const keeps = [{ pattern: "flast", count: 3 }, { pattern: "first+hyphen", count: 1 }];
+    expect(named(jp, keeps, 4)).toEqual(["jdupont flast", "jean-pierre first+hyphen", "jeanpierre first+joined", "jean-pierre.dupont first.last+hyphen"]);
+    expect(named(person("Ada", "Smith-Jones"), [{ pattern: "first.last", count: 4 }, { pattern: "+hyphen", count: 1 }], 3)).toEqual([
+      "ada.smith-jones first.last+hyphen", "ada.smithjones first.last+joined", "ada.smith first.last",
+    ]);
+  });
+
+  it("reads a domain's rows the same folded into one per format and one per hyphen style", () => {
+    const rows = [{ pattern: "first.last+hyphen", count: 2 }, { pattern: "first.last", count: 3 }, { pattern: "flast+joined", count: 1 }, { pattern: "first.last+joined", count: 1 }];
+    const folded = foldKnown(rows);
+    expect(folded).toEqual([{ pattern: "first.last", count: 6 }, { pattern: "+hyphen", count: 2 }, { pattern: "flast", count: 1 }, { pattern: "+joined", count: 2 }].sort((a, b) => b.count - a.count));
+    expect(foldKnown(folded)).toEqual(folded);
+    for (const p of [jp, person("Ada", "Smith-Jones"), person("John", "Smith")]) expect(named(p, folded)).toEqual(named(p, rows));
+    expect(confidence("first.last+hyphen", folded)).toBe(confidence("first.last+hyphen", rows));
+  });
+
+  it("leaves room for a provided address within a find's candidates", () => {
+    expect(findCandidates(jp, "acme.com", [], "jp.dupont@acme.com")).toHaveLength(MAX_FIND_CANDIDATES);
+  });
+
+  it("keeps every candidate a dot-atom local part, and at most 15", () => {
+    for (const p of [jp, person("Marie-Hélène", "García-López", "Anne-Sophie"), person("Jean - Luc", "Le Blanc")]) {
+      const c = candidates(p, "acme.com");
+      expect(c.length).toBeLessThanOrEqual(15);
+      for (const x of c) expect(x.email).toMatch(/^[a-z0-9]+([._-]?[a-z0-9]+)*@acme\.com$/);
+    }
+  });
+});
+
 describe("patternOf", () => {
   // Letters chosen so that no two patterns make the same local part.
   const p = person("Zoë", "Müller-Schmidt", "Ann");
   it.each(PATTERNS.map((x) => x.name))("round-trips %s", (name) => {
     const known = [{ pattern: name, count: 2 }];
-    const first = candidates(p, "acme.com", known)[0]!;
+    const plain = person("Zoë", "Müllerson", "Ann");
+    const first = candidates(plain, "acme.com", known)[0]!;
     expect(first.pattern).toBe(name);
-    expect(patternOf(first.email, p)).toBe(name);
+    expect(patternOf(first.email, plain)).toBe(name);
+    // A hyphenated surname's first candidate joins it (nothing says the domain keeps hyphens), and
+    // says so where the hyphen would have changed the address.
+    const pattern = PATTERNS.find((x) => x.name === name)!;
+    const changes = pattern.make({ first: "zoe", middle: "ann", last: "mueller-schmidt" }) !== pattern.make({ first: "zoe", middle: "ann", last: "muellerschmidt" });
+    const hyphenated = candidates(p, "acme.com", known)[0]!;
+    expect(hyphenated.pattern).toBe(changes ? `${name}+joined` : name);
+    expect(patternOf(hyphenated.email, p)).toBe(hyphenated.pattern);
+  });
+
+  it("says whether a compound name's hyphens were kept, only where they change the address", () => {
+    const jp = person("Jean-Pierre", "Dupont");
+    expect(patternOf("jean-pierre.dupont@acme.com", jp)).toBe("first.last+hyphen");
+    expect(patternOf("jeanpierre.dupont@acme.com", jp)).toBe("first.last+joined");
+    expect(patternOf("jdupont@acme.com", jp)).toBe("flast");
+    expect(patternOf("ada.smith-jones@acme.com", person("Ada", "Smith-Jones"))).toBe("first.last+hyphen");
   });
 
   it("recognises a variant spelling", () => {
@@ -214,6 +301,11 @@ describe("confidence", () => {
   it("falls with the pattern's share of the domain", () => {
     const mixed = [{ pattern: "flast", count: 5 }, { pattern: "first", count: 5 }];
     expect(confidence("flast", mixed)).toBeLessThan(confidence("flast", [{ pattern: "flast", count: 5 }]));
+  });
+
+  it("counts a format's hyphen styles as the format", () => {
+    expect(confidence("first.last+hyphen", [{ pattern: "first.last+hyphen", count: 2 }, { pattern: "first.last", count: 1 }])).toBe(confidence("first.last", [{ pattern: "first.last", count: 3 }]));
+    expect(confidence("flast+joined", [{ pattern: "flast", count: 2 }, { pattern: "first.last+hyphen", count: 2 }])).toBe(confidence("flast", [{ pattern: "flast", count: 2 }, { pattern: "first.last", count: 2 }]));
   });
 
   it("uses the prior when nothing is known, lower when the domain uses something else", () => {

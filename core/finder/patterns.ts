@@ -1,6 +1,9 @@
 // The pattern engine for finding an address (issue 14): input checks, the common corporate
 // local-part patterns with how often each is used, candidates ordered by what a domain is known
 // to use, the reverse (which pattern made a verified address), and a catch-all confidence.
+// A compound name (Jean-Pierre, Smith-Jones) is tried joined and with its hyphens kept, side by
+// side, in the order the domain is known to write them; those two candidates' pattern names say
+// which it was ("first.last+joined", "first.last+hyphen"), so learning a pattern learns that too.
 
 import { parseAddress } from "../address.ts";
 // Types only from contracts: evaluating its zod schemas here, before @hono/zod-openapi extends
@@ -11,7 +14,8 @@ import { cleanPart, mailName, nameProblem, splitFullName, type MailName, type Pe
 
 export type { Person } from "./names.ts";
 
-type Parts = { first: string; last: string; middle: string };
+/** A spelling of a name; `hyphened` is the same with a compound name's hyphens kept, when that differs. */
+type Parts = { first: string; last: string; middle: string; hyphened?: { first: string; last: string } };
 export type Pattern = { name: string; prior: number; make: (n: Parts) => string | null };
 
 const i = (s: string) => s.slice(0, 1);
@@ -141,22 +145,77 @@ export function parsePerson(input: FindInput): ParsedFind {
 export type Known = { pattern: string; count: number }[];
 export type Candidate = { email: string; pattern: string; prior: number };
 
+/** A pattern's name for a compound name's candidate with its hyphens kept, and with them joined. */
+const HYPHEN_KEPT = "+hyphen";
+const HYPHEN_JOINED = "+joined";
+/** The format a learned pattern names: "first.last+hyphen" is first.last; a bare "+hyphen" row names none. */
+const formatOf = (pattern: string) => pattern.split("+", 1)[0]!;
+
+/**
+ * What a domain's learned rows say: each format's count (its hyphen styles summed), their total,
+ * and whether compound names were found with their hyphens kept more often than joined.
+ */
+type ReadKnown = { counts: Map<string, number>; total: number; keepsHyphens: boolean };
+function readKnown(known: Known): ReadKnown {
+  const counts = new Map<string, number>();
+  let total = 0;
+  let kept = 0;
+  let joined = 0;
+  for (const { pattern, count } of known) {
+    if (pattern.endsWith(HYPHEN_KEPT)) kept += count;
+    if (pattern.endsWith(HYPHEN_JOINED)) joined += count;
+    const format = formatOf(pattern);
+    if (format === "") continue;
+    counts.set(format, (counts.get(format) ?? 0) + count);
+    total += count;
+  }
+  return { counts, total, keepsHyphens: kept > joined };
+}
+
+/**
+ * A domain's learned rows as few: one per format, and one per hyphen style ("+hyphen", "+joined"),
+ * which read the same (a batch carries at most 32 per domain).
+ */
+export function foldKnown(known: Known): Known {
+  const { counts } = readKnown(known);
+  const style = (suffix: string) => known.reduce((n, k) => n + (k.pattern.endsWith(suffix) ? k.count : 0), 0);
+  const styles = [HYPHEN_KEPT, HYPHEN_JOINED].map((pattern) => ({ pattern, count: style(pattern) })).filter((k) => k.count > 0);
+  return [...[...counts].map(([pattern, count]) => ({ pattern, count })), ...styles].sort((a, b) => b.count - a.count);
+}
+
 /** Every spelling of the name: the main one first, then the variants (other umlaut forms, surname parts). */
 function spellingsOf(n: MailName): Parts[] {
-  return n.first.flatMap((first) => n.last.map((last) => ({ first, last, middle: n.middle })));
+  return n.first.flatMap((first, f) =>
+    n.last.map((last, l) => {
+      const hyphened = n.hyphened && { first: n.hyphened.first[f]!, last: n.hyphened.last[l]! };
+      return { first, last, middle: n.middle, ...(hyphened && (hyphened.first !== first || hyphened.last !== last) ? { hyphened } : {}) };
+    }),
+  );
+}
+
+/**
+ * A pattern's local parts for a spelling, with their pattern names: one, or for a compound name
+ * whose hyphens change it, the joined and the hyphened side by side, in the domain's order.
+ */
+function localsOf(p: Pattern, s: Parts, keepsHyphens: boolean): [local: string, pattern: string][] {
+  const joined = p.make(s);
+  if (joined === null) return [];
+  const hyphened = s.hyphened ? p.make({ ...s, ...s.hyphened }) : null;
+  if (hyphened === null || hyphened === joined) return [[joined, p.name]];
+  const both: [string, string][] = [[joined, p.name + HYPHEN_JOINED], [hyphened, p.name + HYPHEN_KEPT]];
+  return keepsHyphens ? both.reverse() : both;
 }
 
 /** A domain's known patterns that should be tried before anything else: seen twice, or most of what it uses. */
-function dominant(known: Known): Set<string> {
-  const total = known.reduce((s, k) => s + k.count, 0);
-  return new Set(known.filter((k) => k.count > 0 && (k.count >= 2 || k.count >= 0.6 * total)).map((k) => k.pattern));
+function dominant(counts: Map<string, number>, total: number): Set<string> {
+  return new Set([...counts].filter(([, count]) => count > 0 && (count >= 2 || count >= 0.6 * total)).map(([format]) => format));
 }
 
 /** Known patterns by count (ties by prior), then the rest by prior. */
-function rank(known: Known): { dominant: Pattern[]; rest: Pattern[] } {
-  const counts = new Map(known.filter((k) => k.count > 0 && BY_NAME.has(k.pattern)).map((k) => [k.pattern, k.count]));
-  const top = dominant(known);
-  const order = [...PATTERNS].sort((a, b) => (counts.get(b.name) ?? 0) - (counts.get(a.name) ?? 0));
+function rank({ counts, total }: ReadKnown): { dominant: Pattern[]; rest: Pattern[] } {
+  const top = dominant(counts, total);
+  const seen = (p: Pattern) => Math.max(0, counts.get(p.name) ?? 0);
+  const order = [...PATTERNS].sort((a, b) => seen(b) - seen(a));
   return { dominant: order.filter((p) => top.has(p.name)), rest: order.filter((p) => !top.has(p.name)) };
 }
 
@@ -164,12 +223,22 @@ function rank(known: Known): { dominant: Pattern[]; rest: Pattern[] } {
  * The addresses to try for a person, most likely first. A domain's dominant patterns come first
  * with all their spellings (a domain known to use first.last makes zoe.muller likelier than
  * zmueller); then the main spelling of every other pattern; then their variants. The first
- * candidate is the known pattern's, so a known domain costs about one RCPT per person.
+ * candidate is the known pattern's, so a known domain costs about one RCPT per person. A compound
+ * name's hyphened candidate sits beside its joined one: first where the domain's finds kept
+ * hyphens more often than they joined them, else second (joined is what an admin's tools make of
+ * most names), and such a name gets 15 candidates instead of 12. A name without a hyphen gets
+ * exactly the candidates it always did.
  */
 export function candidates(person: Person, domain: string, known: Known = [], opts: { max?: number } = {}): Candidate[] {
-  const max = opts.max ?? 12;
-  const spellings = spellingsOf(mailName(person));
-  const { dominant: top, rest } = rank(known);
+  const name = mailName(person);
+  // A compound name's hyphened forms get room of their own, three more, so that they do not push
+  // out the rarer formats a plain name is tried with (bench:finder: with 12, people with a
+  // hyphenated name were found less often where no domain keeps hyphens); 15 leaves a find's
+  // 16th for a provided address.
+  const max = opts.max ?? (name.hyphened ? 15 : 12);
+  const spellings = spellingsOf(name);
+  const read = readKnown(known);
+  const { dominant: top, rest } = rank(read);
   const order: [Pattern, Parts][] = [
     ...top.flatMap((p) => spellings.map((s): [Pattern, Parts] => [p, s])),
     ...rest.map((p): [Pattern, Parts] => [p, spellings[0]!]),
@@ -178,14 +247,14 @@ export function candidates(person: Person, domain: string, known: Known = [], op
   const out: Candidate[] = [];
   const seen = new Set<string>();
   for (const [p, s] of order) {
-    if (out.length >= max) break;
-    const local = p.make(s);
-    if (local === null) continue;
-    const parsed = parseAddress(`${local}@${domain}`);
-    // Duplicates (flast and firstlast for "J Smith") keep the earlier, likelier pattern.
-    if (!parsed.ok || seen.has(parsed.normalized)) continue;
-    seen.add(parsed.normalized);
-    out.push({ email: parsed.normalized, pattern: p.name, prior: p.prior });
+    for (const [local, pattern] of localsOf(p, s, read.keepsHyphens)) {
+      if (out.length >= max) return out;
+      const parsed = parseAddress(`${local}@${domain}`);
+      // Duplicates (flast and firstlast for "J Smith") keep the earlier, likelier pattern.
+      if (!parsed.ok || seen.has(parsed.normalized)) continue;
+      seen.add(parsed.normalized);
+      out.push({ email: parsed.normalized, pattern, prior: p.prior });
+    }
   }
   return out;
 }
@@ -219,15 +288,24 @@ export function findCandidates(person: Person, domain: string, known: Known = []
   if (!given?.ok || given.domain !== domain) return list;
   const pattern = patternOf(given.normalized, person);
   const first = { email: given.normalized, pattern: pattern ?? PROVIDED_PATTERN, confidence: Math.max(PROVIDED_CONFIDENCE, pattern ? confidence(pattern, known) : 0) };
-  // 12 candidates at most, and this one: within MAX_FIND_CANDIDATES (16).
+  // 15 candidates at most (a compound name's), and this one: within MAX_FIND_CANDIDATES (16).
   return [first, ...list.filter((c) => c.email !== first.email)];
 }
 
-/** Which pattern made this verified address for this person (the likeliest when several do), or null. */
+/**
+ * Which pattern made this verified address for this person (the likeliest when several do), or
+ * null; for a compound name, with whether its hyphens were kept ("first.last+hyphen").
+ */
 export function patternOf(email: string, person: Person): string | null {
   const local = email.slice(0, email.lastIndexOf("@")).toLowerCase();
   const spellings = spellingsOf(mailName(person));
-  return PATTERNS.find((p) => spellings.some((s) => p.make(s) === local))?.name ?? null;
+  for (const p of PATTERNS) {
+    for (const s of spellings) {
+      const made = localsOf(p, s, false).find(([candidate]) => candidate === local);
+      if (made) return made[1];
+    }
+  }
+  return null;
 }
 
 /**
@@ -237,10 +315,11 @@ export function patternOf(email: string, person: Person): string | null {
  * known to use something else.
  */
 export function confidence(pattern: string, known: Known = []): number {
-  const p = BY_NAME.get(pattern);
+  const p = BY_NAME.get(formatOf(pattern));
   if (!p) return 0;
-  const total = known.reduce((s, k) => s + Math.max(0, k.count), 0);
-  const count = Math.max(0, known.find((k) => k.pattern === pattern)?.count ?? 0);
+  const { counts } = readKnown(known);
+  const total = [...counts.values()].reduce((s, n) => s + Math.max(0, n), 0);
+  const count = Math.max(0, counts.get(p.name) ?? 0);
   const fromPrior = (50 * p.prior) / PATTERNS[0]!.prior / (1 + (total - count));
   if (count === 0) return Math.round(fromPrior);
   const evidence = 1 - 0.5 ** count;

@@ -13,6 +13,14 @@ export interface FinderOptions {
   catchAllShare?: number;
   /** Share of domains behind Postgrey-like greylisting (default 0.1). */
   greylistShare?: number;
+  /**
+   * Share of staff given a compound first name (Jean-Pierre, Mary-Ann), and share of domains whose
+   * admin keeps a name's hyphens (jean-pierre.dupont, not jeanpierre.dupont); both 0 by default.
+   * Drawn from a stream of their own: the domains, their patterns and the rest of the staff are
+   * the ones the seed makes without them.
+   */
+  compoundShare?: number;
+  keepHyphensShare?: number;
 }
 
 export type FinderBehaviour = "refuses" | "catch_all" | "greylisting";
@@ -23,6 +31,8 @@ export interface FinderDomain {
   /** The domain's address pattern; "last.f" and "f-last" are ones the finder does not generate. */
   pattern: string;
   behaviour: FinderBehaviour;
+  /** Its addresses keep the hyphens of compound names. */
+  keepsHyphens: boolean;
 }
 
 export interface FinderPerson {
@@ -41,6 +51,8 @@ export interface FinderWorld {
 
 export interface FinderEnv {
   rand: () => number;
+  /** The stream compound names and hyphen keeping are drawn from. */
+  styleRand: () => number;
   greylistDelayMs: number;
   addHost: (script: HostScript) => HostScript;
   mxDomain: (domain: string, mx: { preference: number; host: HostScript }[]) => void;
@@ -53,6 +65,7 @@ const FIRST = [
   "Zoë", "José", "Søren", "Łukasz", "François", "Anne-Marie", "Chloé", "Björn", "Jürgen", "Renée",
   "Siobhán", "Priya", "Jean-Luc", "Günther", "Inês", "Mateo", "Aisha", "Hiroshi",
 ];
+const COMPOUND_FIRST = ["Jean-Pierre", "Mary-Ann", "Anne-Sophie", "Marie-Claire", "Hans-Peter", "Jean-Baptiste", "Karl-Heinz", "Ann-Kathrin", "Marie-Hélène", "Lise-Lotte"];
 const LAST = [
   "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Taylor", "Anderson",
   "Moore", "Martin", "Lee", "Clark", "Lewis", "Walker", "Hall", "Young", "King",
@@ -62,18 +75,19 @@ const LAST = [
 ];
 
 // How an admin types a name into an address: accents dropped, German umlauts as "ae" or as the
-// bare vowel (one choice per company), ß as ss, spaces, hyphens and apostrophes left out.
+// bare vowel (one choice per company), ß as ss, spaces and apostrophes left out, and hyphens too
+// unless the company keeps them.
 const ACCENTS: Record<string, string> = {
   á: "a", à: "a", â: "a", å: "a", é: "e", è: "e", ê: "e", ë: "e", í: "i", î: "i", ó: "o", ô: "o",
   ú: "u", ñ: "n", ç: "c", ø: "o", ł: "l", ř: "r", ß: "ss",
 };
 const UMLAUTS: Record<string, [e: string, bare: string]> = { ä: ["ae", "a"], ö: ["oe", "o"], ü: ["ue", "u"] };
 
-export function adminSpelling(name: string, umlautE: boolean): string {
+export function adminSpelling(name: string, umlautE: boolean, keepHyphens = false): string {
   return [...name.toLowerCase()]
     .map((c) => (UMLAUTS[c] ? UMLAUTS[c][umlautE ? 0 : 1] : (ACCENTS[c] ?? c)))
     .join("")
-    .replace(/[^a-z0-9]/g, "");
+    .replace(keepHyphens ? /[^a-z0-9-]/g : /[^a-z0-9]/g, "");
 }
 
 type Make = (f: string, l: string) => string;
@@ -102,7 +116,9 @@ export function addFinderWorld(opts: FinderOptions, env: FinderEnv): FinderWorld
   const [minStaff, maxStaff] = opts.employees ?? [10, 20];
   const catchAll = opts.catchAllShare ?? 0.15;
   const grey = opts.greylistShare ?? 0.1;
-  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+  const pick = <T>(xs: readonly T[], from = rand) => xs[Math.floor(from() * xs.length)]!;
+  const compound = opts.compoundShare ?? 0;
+  const keepShare = opts.keepHyphensShare ?? 0;
   const world: FinderWorld = { domains: [], people: [] };
   for (let d = 0; d < opts.domains; d++) {
     const name = `co${d}-${Math.floor(rand() * 1e6).toString(36)}.test`;
@@ -111,13 +127,21 @@ export function addFinderWorld(opts: FinderOptions, env: FinderEnv): FinderWorld
     const r = rand();
     const behaviour: FinderBehaviour = r < catchAll ? "catch_all" : r < catchAll + grey ? "greylisting" : "refuses";
     const umlautE = rand() < 0.7;
+    const keepsHyphens = keepShare > 0 && env.styleRand() < keepShare;
     const staff = minStaff + Math.floor(rand() * (maxStaff - minStaff + 1));
     const boxes = new Set<string>();
-    for (let tries = 0; boxes.size < staff && tries < staff * 20; tries++) {
-      const first = pick(FIRST);
+    // The draws as they would be without compound names or kept hyphens: they pace the main
+    // stream, so those options change no other part of the world.
+    const drawnBoxes = new Set<string>();
+    for (let tries = 0; drawnBoxes.size < staff && tries < staff * 20; tries++) {
+      const drawn = pick(FIRST);
       const last = pick(LAST);
-      const local = make(adminSpelling(first, umlautE), adminSpelling(last, umlautE));
-      if (boxes.has(local)) continue; // two Johns on a "first" domain: the admin gives the second another address
+      const drawnLocal = make(adminSpelling(drawn, umlautE), adminSpelling(last, umlautE));
+      if (drawnBoxes.has(drawnLocal)) continue; // two Johns on a "first" domain: the admin gives the second another address
+      drawnBoxes.add(drawnLocal);
+      const first = compound > 0 && env.styleRand() < compound ? pick(COMPOUND_FIRST, env.styleRand) : drawn;
+      const local = make(adminSpelling(first, umlautE, keepsHyphens), adminSpelling(last, umlautE, keepsHyphens));
+      if (boxes.has(local)) continue; // a second Jean-Pierre on a "first" domain: left out
       boxes.add(local);
       world.people.push({ first, last, domain: name, email: `${local}@${name}` });
     }
@@ -131,7 +155,7 @@ export function addFinderWorld(opts: FinderOptions, env: FinderEnv): FinderWorld
       errorLimits: { soft: 10, hard: 20, delayMs: 1000 }, // Postfix's defaults
     });
     env.mxDomain(name, [{ preference: 10, host }]);
-    world.domains.push({ name, host: host.name, pattern, behaviour });
+    world.domains.push({ name, host: host.name, pattern, behaviour, keepsHyphens });
   }
   return world;
 }

@@ -344,7 +344,7 @@ export function buildScenario(opts: {
 
   if (opts.bulk) addBulk(opts.bulk);
   const fleet = opts.fleet ? addFleet(opts.fleet) : null;
-  const finder = opts.finder ? addFinderWorld(opts.finder, { rand: prng(opts.finder.seed), greylistDelayMs: opts.greylistDelayMs, addHost, mxDomain }) : null;
+  const finder = opts.finder ? addFinderWorld(opts.finder, { rand: prng(opts.finder.seed), styleRand: prng(opts.finder.seed + 0x9e3779b9), greylistDelayMs: opts.greylistDelayMs, addHost, mxDomain }) : null;
   for (let d = 0; d < (opts.acceptingDomains ?? 0); d++) {
     const domain = soakDomain(d);
     // 127.1.x.y: clear of the scripted (127.0.0.x) and bulk (127.0.x.y) hosts.

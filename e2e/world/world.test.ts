@@ -244,6 +244,24 @@ describe("finder world", () => {
       "garcialopez",
     ]);
     expect(adminSpelling("Müller", false)).toBe("muller");
+    expect(adminSpelling("García-López", true, true)).toBe("garcia-lopez");
+  });
+
+  it("gives some staff compound names and some domains their hyphens only when asked, the rest of the world as before", async () => {
+    expect(w.finder!.domains.some((d) => d.keepsHyphens)).toBe(false);
+    const styled = await startWorld({ finder: { domains: 40, seed: 14, compoundShare: 0.5, keepHyphensShare: 0.5 }, greylistDelayMs: 0 });
+    try {
+      const f = styled.finder!;
+      const keeps = new Set(f.domains.filter((d) => d.keepsHyphens).map((d) => d.name));
+      expect(keeps.size).toBeGreaterThan(0);
+      expect(f.domains.map((d) => [d.pattern, d.behaviour])).toEqual(w.finder!.domains.map((d) => [d.pattern, d.behaviour]));
+      const compound = f.people.filter((p) => p.first.includes("-") && p.domain.length > 0);
+      expect(compound.length).toBeGreaterThan(f.people.length / 4);
+      const hyphenated = compound.filter((p) => f.domains.find((d) => d.name === p.domain)!.pattern === "first.last");
+      for (const p of hyphenated) expect(p.email.split("@")[0]!.includes("-")).toBe(keeps.has(p.domain));
+    } finally {
+      await styled.stop();
+    }
   });
 
   it("gives every domain staff whose addresses follow its pattern, each address once", () => {

@@ -54,7 +54,7 @@ const route = createRoute({
     400: errorResponse("`invalid_json`, or `validation_failed`: no domain, a name with no letters, an IP address or localhost for a domain"),
     402: errorResponse("No credits left (`insufficient_credits`)"),
     409: errorResponse("The Idempotency-Key was used with a different body (`conflict`)"),
-    503: errorResponse("No probe online or none answered (`probe_unavailable`, with Retry-After)"),
+    503: errorResponse("No probe online after waiting a few seconds for one (`MXRAY_PROBE_WAIT_MS`), or none answered (`probe_unavailable`, with Retry-After)"),
     ...COMMON_ERRORS,
   },
 });

@@ -1,9 +1,10 @@
 // GET /api/v1/jobs/:id/results: streamed, in the upload's row order, optionally filtered by
-// verdict and by safe_to_send; jsonl, json or csv (the uploaded columns kept, ours added,
-// formula-injection safe).
+// verdict and by safe_to_send; jsonl, json, csv (the uploaded columns kept, ours added,
+// formula-injection safe) or xlsx (the CSV's columns in a workbook).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
-import { EXPORT_FORMATS, exportResults } from "../jobs/export.ts";
+import { XLSX_CONTENT_TYPE } from "../../core/xlsxexport.ts";
+import { EXPORT_CONTENT_TYPE, EXPORT_FORMATS, exportResults } from "../jobs/export.ts";
 import { requireResults } from "../jobs/expiry.ts";
 import { getJob } from "../jobs/jobs.ts";
 import type { AppEnv } from "./app.ts";
@@ -19,8 +20,6 @@ const JobResultSchema = ResultSchema.extend({
   }),
 }).openapi("JobResult");
 
-const CONTENT_TYPE = { csv: "text/csv; charset=utf-8", json: "application/json; charset=utf-8", jsonl: "application/x-ndjson; charset=utf-8" } as const;
-
 const route = createRoute({
   method: "get",
   path: "/api/v1/jobs/{id}/results",
@@ -28,6 +27,7 @@ const route = createRoute({
   summary: "Export a job's results (streamed)",
   description:
     "Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours. " +
+    "XLSX is a workbook with the CSV's columns (our numbers as numbers); past Excel's 1,048,576 rows a sheet the rows go on in another sheet. " +
     "In JSON and JSON Lines each verification's `contradicted` names the hard bounce that contradicted a `deliverable` verdict (its credit came back). " +
     "Each verification's `safe_to_send` (the CSV's last column) applies the account's rules as they are when the export starts. " +
     "For a job of kind `find`: one answer per unique person (`JobFindResult`), and the CSV appends `email`, `verdict`, `reason`, `confidence`, `pattern` and `catch_all`.",
@@ -48,6 +48,7 @@ const route = createRoute({
         "application/x-ndjson": { schema: z.union([JobResultSchema, JobFindResultSchema]) },
         "application/json": { schema: z.array(z.union([JobResultSchema, JobFindResultSchema])) },
         "text/csv": { schema: z.string() },
+        [XLSX_CONTENT_TYPE]: { schema: z.string().openapi({ format: "binary" }) },
       },
     },
     410: errorResponse("The account's retention setting removed the job's results (`results_expired`); `GET /api/v1/jobs/{id}` still answers its summary"),
@@ -70,8 +71,8 @@ export function registerJobsResults(api: OpenAPIHono<AppEnv>): void {
     const job = await getJob(c.var.services, whoOf(c), id);
     requireResults(job);
     if (safe_to_send && job.kind === "find") throw new ApiError("validation_failed", "safe_to_send: a find job's answers are not rated by the rules; export it without this filter");
-    const headers: Record<string, string> = { "content-type": CONTENT_TYPE[format] };
-    if (format === "csv") headers["content-disposition"] = `attachment; filename="${job.id}.csv"`;
+    const headers: Record<string, string> = { "content-type": EXPORT_CONTENT_TYPE[format] };
+    if (format === "csv" || format === "xlsx") headers["content-disposition"] = `attachment; filename="${job.id}.${format}"`;
     return c.body(exportResults(c.var.services, { job, format, verdicts, safeToSend: safe_to_send === undefined ? undefined : safe_to_send === "true" }), 200, headers) as never;
   });
 }

@@ -9,7 +9,11 @@ import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
 import { probes } from "../../db/schema.ts";
 import { createEdgeDb } from "../db.ts";
 import { creditBalance } from "../credits/credits.ts";
-import { call, errorCode, seedAccount } from "../testing.ts";
+import type { Clock } from "../clock.ts";
+import { buildServices, type Services } from "../context.ts";
+import { findPerson } from "../finder/find.ts";
+import { call, errorCode, result, seedAccount, standInProbeClient } from "../testing.ts";
+import { checkAddress, DEFAULT_CHECK_BUDGET_MS } from "../verify/verify.ts";
 
 const verify = (key: string, body: string, type = "application/json") => call("/api/v1/verify", { method: "POST", key, body, headers: { "content-type": type } });
 
@@ -38,7 +42,9 @@ describe("POST /api/v1/verify", () => {
 });
 
 describe("POST /api/v1/verify through probes", () => {
-  const bindings: Env = { ...env, TURSO_DATABASE_URL: env.VERIFY_TEST_DATABASE_URL! };
+  // A request that finds no live probe waits this long for one (MXRAY_PROBE_WAIT_MS): short here;
+  // the waiting itself is driven by an injected clock below.
+  const bindings: Env = { ...env, TURSO_DATABASE_URL: env.VERIFY_TEST_DATABASE_URL!, MXRAY_PROBE_WAIT_MS: "50" };
   const db = createEdgeDb(bindings);
   const email = (prefix = "ada") => `${prefix}.${newId("req").slice(4, 14).toLowerCase()}@example.com`;
   const stood = async (address: string) =>
@@ -74,10 +80,12 @@ describe("POST /api/v1/verify through probes", () => {
     expect(await spent()).toBe(1);
   });
 
-  it("answers 503 probe_unavailable with Retry-After when no probe is online or none answers, and charges nothing", async () => {
+  it("answers 503 probe_unavailable with Retry-After when no probe is online (after the wait) or none answers, and charges nothing", async () => {
     const { key, spent } = await account();
     const none = await check(key, { email: email() });
     expect([none.status, none.headers.get("retry-after"), await errorCode(none)]).toEqual([503, "30", "probe_unavailable"]);
+    const find = await call("/api/v1/find", { method: "POST", key, body: JSON.stringify({ first_name: "Ada", last_name: "Lovelace", domain: "example.com" }), headers: { "content-type": "application/json" }, env: bindings });
+    expect([find.status, find.headers.get("retry-after"), await errorCode(find)]).toEqual([503, "30", "probe_unavailable"]);
     await probesAt("error", "garbage", "ok");
     const address = email();
     const failed = await check(key, { email: address });
@@ -128,5 +136,57 @@ describe("POST /api/v1/verify through probes", () => {
     }
     expect((await check(key, { email: "not an address" }, { "idempotency-key": "k".repeat(255) })).status).toBe(200);
     expect(await spent()).toBe(0);
+  });
+
+  describe("while no probe has reported in", () => {
+    /** A clock whose sleeps pass at once, each first running `during` (the test's move while the request waits). */
+    function steppingClock(during: (sleep: number) => Promise<void> = async () => {}) {
+      let now = 0;
+      const sleeps: number[] = [];
+      const clock: Clock = { now: () => now, sleep: async (ms) => { sleeps.push(ms); await during(sleeps.length); now += ms; } };
+      return { clock, sleeps };
+    }
+    const services = (clock: Clock, over: Partial<Services> = {}): Services => ({ ...buildServices({ ...bindings, MXRAY_PROBE_WAIT_MS: "5000" }, { waitUntil: () => {} }, "http://edge.test"), clock, ...over });
+    const who = async () => ({ accountId: (await seedAccount(100, db)).accountId, actor: "user_test" });
+
+    it("a check waits for the first heartbeat and is answered by that probe", async () => {
+      const { clock, sleeps } = steppingClock(async (n) => {
+        if (n === 2) await probesAt("ok"); // the probe reports in during the second pause
+      });
+      const address = email();
+      const outcome = await checkAddress(services(clock), await who(), { check: { email: address }, requestId: newId("req") });
+      expect(outcome.result).toMatchObject({ email: address, verdict: "deliverable" });
+      expect(sleeps).toEqual([250, 500]); // read, pause, read, pause (the heartbeat), read: found
+      expect(await stood(address)).toBe(1);
+    });
+
+    it("a find waits too, and its probe gets the budget less the wait", async () => {
+      const client = standInProbeClient((address) => ({ ok: true, result: result(address, address.startsWith("ada.lovelace@") ? "deliverable" : "undeliverable") }));
+      const { clock, sleeps } = steppingClock(async (n) => {
+        if (n === 1) await probesAt("ok");
+      });
+      const answer = await findPerson(services(clock, { probeClient: client }), await who(), { find: { first_name: "Ada", last_name: "Lovelace", domain: `${newId("req").slice(4, 14).toLowerCase()}.example.com` }, chargeKey: newId("req") });
+      expect(answer).toMatchObject({ verdict: "deliverable", email: expect.stringMatching(/^ada\.lovelace@/) });
+      expect(sleeps).toEqual([250]);
+      expect(new Set(client.calls.map((c) => c.budgetMs))).toEqual(new Set([DEFAULT_CHECK_BUDGET_MS - 250]));
+    });
+
+    it("with no probe at all, reads the fleet a bounded number of times within the wait and half the budget, then answers probe_unavailable", async () => {
+      const payer = await who();
+      const full = steppingClock();
+      const none = checkAddress(services(full.clock), payer, { check: { email: email() }, requestId: newId("req") });
+      await expect(none).rejects.toMatchObject({ code: "probe_unavailable", retryAfterS: 30 });
+      // 5 s: pauses of 250 ms, 500 ms, then a second, the last cut to the deadline; 8 reads in all.
+      expect(full.sleeps).toEqual([250, 500, 1000, 1000, 1000, 1000, 250]);
+      const short = steppingClock();
+      const budgeted = checkAddress(services(short.clock), payer, { check: { email: email(), budget_ms: 1_200 }, requestId: newId("req") });
+      await expect(budgeted).rejects.toMatchObject({ code: "probe_unavailable" });
+      expect(short.sleeps).toEqual([250, 350]); // half of its 1.2 s budget
+      const off = steppingClock();
+      const noWait = services(off.clock);
+      noWait.config = { ...noWait.config, MXRAY_PROBE_WAIT_MS: 0 };
+      await expect(checkAddress(noWait, payer, { check: { email: email() }, requestId: newId("req") })).rejects.toMatchObject({ code: "probe_unavailable" });
+      expect(off.sleeps).toEqual([]);
+    });
   });
 });

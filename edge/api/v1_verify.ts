@@ -66,7 +66,7 @@ const route = createRoute({
     402: errorResponse("No credits left (`insufficient_credits`)"),
     403: errorResponse("A publishable key from an origin not on its list or with no Origin (`origin_not_allowed`), or in the Authorization header (`publishable_key_forbidden`)"),
     409: errorResponse("The Idempotency-Key was used with a different body (`conflict`)"),
-    503: errorResponse("No probe online or none answered (`probe_unavailable`, with Retry-After)"),
+    503: errorResponse("No probe online after waiting a few seconds for one (`MXRAY_PROBE_WAIT_MS`), or none answered (`probe_unavailable`, with Retry-After)"),
     ...COMMON_ERRORS,
   },
 });

@@ -32,4 +32,19 @@ describe("domain patterns", () => {
     expect(candidates(ann.person, ann.domain, known)[0]).toMatchObject({ email: `alee@${domain}`, pattern: "flast" });
     expect(candidates(ann.person, ann.domain)[0]).toMatchObject({ email: `ann.lee@${domain}`, pattern: "first.last" });
   });
+
+  it("learns whether compound names keep their hyphens, and the next one's hyphenated form goes first", async () => {
+    const domain = `acme-${crypto.randomUUID().slice(0, 8)}.test`;
+    const jp = person("Jean-Pierre", "Dupont", domain);
+    expect(await learnPattern(db(), `jean-pierre.dupont@${domain}`, jp.person)).toBe("first.last+hyphen");
+    expect(await learnPattern(db(), `ada.lee@${domain}`, person("Ada", "Lee", domain).person)).toBe("first.last");
+    // One row per format and one per hyphen style, however the rows were learned.
+    expect(await knownPatterns(db(), domain)).toEqual([{ pattern: "first.last", count: 2 }, { pattern: "+hyphen", count: 1 }]);
+    const ma = person("Mary-Ann", "Smith-Jones", domain);
+    expect(candidates(ma.person, ma.domain, await knownPatterns(db(), domain)).slice(0, 2)).toMatchObject([
+      { email: `mary-ann.smith-jones@${domain}`, pattern: "first.last+hyphen" },
+      { email: `maryann.smithjones@${domain}`, pattern: "first.last+joined" },
+    ]);
+    expect(candidates(ma.person, ma.domain)[0]).toMatchObject({ email: `maryann.smithjones@${domain}`, pattern: "first.last+joined" });
+  });
 });

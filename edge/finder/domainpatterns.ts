@@ -1,8 +1,10 @@
 // The finder's memory of each domain's address format (issue 14): when an address is verified
 // deliverable on a domain that is not catch-all, the pattern that made it is counted there, so
-// the next person at that domain is tried with that pattern first (core/finder/patterns.ts).
+// the next person at that domain is tried with that pattern first (core/finder/patterns.ts). A
+// compound name's pattern also says whether its hyphens were kept ("first.last+hyphen"); reads
+// fold those rows into one per format and one per hyphen style (core foldKnown).
 import { eq, inArray, sql } from "drizzle-orm";
-import { patternOf, type Known, type Person } from "../../core/finder/patterns.ts";
+import { foldKnown, patternOf, type Known, type Person } from "../../core/finder/patterns.ts";
 import { domainPatterns } from "../../db/schema.ts";
 import type { EdgeDb } from "../db.ts";
 
@@ -12,7 +14,7 @@ export async function knownPatterns(db: EdgeDb, domain: string): Promise<Known> 
     .select({ pattern: domainPatterns.pattern, count: domainPatterns.count })
     .from(domainPatterns)
     .where(eq(domainPatterns.domain, domain.toLowerCase()));
-  return rows.sort((a, b) => b.count - a.count);
+  return foldKnown(rows);
 }
 
 /** Rows of domains per read: well under SQLite's variable limit. */
@@ -29,7 +31,7 @@ export async function knownPatternsFor(db: EdgeDb, domains: string[]): Promise<M
       .where(inArray(domainPatterns.domain, wanted.slice(i, i + DOMAINS_PER_READ)));
     for (const { domain, ...k } of rows) known.get(domain)!.push(k);
   }
-  for (const list of known.values()) list.sort((a, b) => b.count - a.count);
+  for (const [domain, list] of known) known.set(domain, foldKnown(list));
   return known;
 }
 

@@ -9,7 +9,7 @@ import { ServiceError } from "../errors.ts";
 import type { Services, Who } from "../context.ts";
 import { knownPatterns, learnPattern } from "./domainpatterns.ts";
 import { askProbes } from "../dispatch/probes.ts";
-import { chargeOne, DEFAULT_CHECK_BUDGET_MS, idempotent, needOneCredit } from "../verify/verify.ts";
+import { chargeOne, DEFAULT_CHECK_BUDGET_MS, idempotent, needOneCredit, probeWait } from "../verify/verify.ts";
 
 export interface FindPersonRequest extends FindInput {
   trace?: boolean | undefined;
@@ -44,7 +44,8 @@ export async function findPerson(s: Services, who: Who, { find: req, chargeKey }
   const list = findCandidates(person, domain, await knownPatterns(s.db, domain), req.provided_email);
   if (list.length === 0) throw new ServiceError("validation_failed", "first_name: no address can be made from this name");
   await needOneCredit(s, who, "A find");
-  const answer = await askProbes(s, (probe) => s.probeClient.find(probe, { candidates: list, ...(req.trace ? { trace: true } : {}) }, DEFAULT_CHECK_BUDGET_MS));
+  const wait = probeWait(s, DEFAULT_CHECK_BUDGET_MS);
+  const answer = await askProbes(s, (probe, waited) => s.probeClient.find(probe, { candidates: list, ...(req.trace ? { trace: true } : {}) }, wait.probeBudget(waited)), wait);
   if (answer.email === null) return answer;
   await chargeOne(s, who, { chargeKey, what: "find" });
   // A catch-all server accepted it without knowing the mailbox: nothing to learn from that.

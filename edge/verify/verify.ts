@@ -17,6 +17,16 @@ import { chargeCheck } from "../credits/account.ts";
 import { creditBalance, insufficientCredits } from "../credits/credits.ts";
 
 export const DEFAULT_CHECK_BUDGET_MS = 15_000;
+
+/**
+ * How long a single check or find with this budget waits for a first live probe when none has
+ * reported in (MXRAY_PROBE_WAIT_MS, at most half the budget), and the budget the probe then gets:
+ * what is left, never less than the other half.
+ */
+export function probeWait(s: Services, budgetMs: number): { waitMs: number; probeBudget: (waitedMs: number) => number } {
+  const half = Math.ceil(budgetMs / 2);
+  return { waitMs: Math.min(s.config.MXRAY_PROBE_WAIT_MS, Math.floor(budgetMs / 2)), probeBudget: (waited) => Math.max(half, budgetMs - waited) };
+}
 /** How long an Idempotency-Key's answer is kept (Stripe keeps keys 24 hours). */
 export const IDEMPOTENCY_TTL_S = 24 * 60 * 60;
 
@@ -139,7 +149,8 @@ async function check(s: Services, who: Who, chargeKey: string, req: CheckRequest
   // Saves asking a probe for an account without credit; the charge itself decides.
   await needOneCredit(s, who);
   const budget = req.budget_ms ?? DEFAULT_CHECK_BUDGET_MS;
-  const result = await askProbes(s, (probe) => s.probeClient.verify(probe, { email, ...(req.trace ? { trace: true } : {}) }, budget));
+  const wait = probeWait(s, budget);
+  const result = await askProbes(s, (probe, waited) => s.probeClient.verify(probe, { email, ...(req.trace ? { trace: true } : {}) }, wait.probeBudget(waited)), wait);
   if (result.verdict !== "unknown") {
     await chargeOne(s, who, { chargeKey });
     if (s.config.MXRAY_VERIFY_CACHE_S > 0) {

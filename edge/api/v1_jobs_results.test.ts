@@ -54,10 +54,11 @@ describe("GET /api/v1/jobs/{id}/results?format=xlsx", () => {
     const fromCsv = Papa.parse<string[]>((await (await call(`/api/v1/jobs/${job.id}/results?format=csv`, { key })).text()).trim()).data;
     // Same header and cells as the CSV (without its apostrophes).
     expect(rows.map((r) => r.map(([v]) => v))).toEqual(fromCsv.map((r) => r.map(unescapeCell)));
-    expect(rows[0]!.map(([v]) => v)).toEqual(["Name", "Email", "Note", "verdict", "reason", "score", "catch_all", "disposable", "role", "free", "suggestion", "mx", "smtp_code", "smtp_message"]);
+    expect(rows[0]!.map(([v]) => v)).toEqual(["Name", "Email", "Note", "verdict", "reason", "score", "catch_all", "disposable", "role", "free", "suggestion", "mx", "smtp_code", "smtp_message", "safe_to_send"]);
     expect(rows[1]!.slice(0, 6)).toEqual([['=HYPERLINK("http://x")', false], ["ada@x.test", false], ["<b>Zoë</b> & 日本", false], ["deliverable", false], ["accepted", false], ["97", true]]);
     expect(rows[1]![12]).toEqual(["250", true]); // smtp_code
-    expect(rows[1]!.at(-1)).toEqual(["2.1.5 <ok> & fine", false]);
+    expect(rows[1]![13]).toEqual(["2.1.5 <ok> & fine", false]); // smtp_message
+    expect(rows[1]!.at(-1)).toEqual(["true", false]); // safe_to_send under the default rules
     expect(rows[3]![2]).toEqual(["-1", false]); // their cells stay text, even when they look like numbers
     expect(rows).toHaveLength(4);
   });

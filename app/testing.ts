@@ -10,6 +10,7 @@ import { startSqld, type RunningSqld } from "../db/sqld.ts";
 import type { SharedCache } from "../edge/adapters/cache.ts";
 import { ConfigSchema } from "../edge/config.ts";
 import { createEdgeDb } from "../edge/db.ts";
+import { realClock } from "../edge/clock.ts";
 import { createTeam, ensurePersonalAccount, localUserId, setMember, viewerFor, type Person } from "../edge/identity/accounts.ts";
 import { accountCookie, startSession } from "../edge/identity/session.ts";
 
@@ -85,7 +86,7 @@ export async function startPageTestbed(name: string): Promise<PageTestbed> {
   };
   const config = ConfigSchema.parse(env);
   const request = { ip: "127.0.0.1", userAgent: `${name}.test`, requestId: `req_${name}_test` };
-  const services = { config, db: createEdgeDb(config), request, origin: ORIGIN, cache: memoryCache() };
+  const services = { config, db: createEdgeDb(config), request, origin: ORIGIN, cache: memoryCache(), clock: realClock };
   const context = { cloudflare: { env: env as unknown as Env, ctx: { waitUntil: () => {} } }, services } as unknown as AppLoadContext;
   let n = 0;
 

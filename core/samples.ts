@@ -15,6 +15,7 @@ export const SAMPLE_JOB: JobView = {
   rejects: { no_address: 3, too_long: 0, invalid_person: 0 },
   created_at: "2025-03-14T09:26:53.000Z",
   finished_at: "2025-03-14T09:31:12.000Z",
+  files: null,
 };
 
 export const SAMPLE_RESULT: Result = {

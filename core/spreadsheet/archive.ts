@@ -35,13 +35,14 @@ type Rows = IngestedAddress[];
 const SHEETS_PER_ENTRY = MAX_ARCHIVE_ENTRIES + 1;
 
 /** The first entry of a workbook is one of its package parts (Excel writes [Content_Types].xml; others _rels/ or docProps/ first). */
-const WORKBOOK_PART = /^(\[content_types\]\.xml$|_rels\/|docprops\/|xl\/|customxml\/)/i;
+export const WORKBOOK_PART = /^(\[content_types\]\.xml$|_rels\/|docprops\/|xl\/|customxml\/)/i;
 const LIST = /\.(csv|tsv|txt)$/i;
 const WORKBOOK = /\.(xlsx|xlsm|xltx|xltm)$/i;
 const OTHER_SPREADSHEET = /\.(xls|xlsb|ods|numbers|fods)$/i;
 const ARCHIVE = /\.(zip|7z|rar|gz|tgz|tar|bz2|xz)$/i;
 
-function skipReason(path: string): FileSkipReason | null {
+/** Why an archive's entry will not be read, by its path; null: it is a list or a workbook. */
+export function skipReason(path: string): FileSkipReason | null {
   if (path.endsWith("/")) return "directory";
   const base = path.slice(path.lastIndexOf("/") + 1);
   if (/(^|\/)__MACOSX\//.test(path) || base.startsWith(".") || /^(thumbs\.db|desktop\.ini)$/i.test(base)) return "system_file";

@@ -10,6 +10,7 @@ import type { IngestedAddress } from "../ingest.ts";
 import { FileSet } from "./fileset.ts";
 import { MAX_ARCHIVE_ENTRIES, SpreadsheetError } from "./limits.ts";
 import { sniff } from "./sniff.ts";
+import { Utf8Chunks } from "./utf8.ts";
 import { WorkbookReader, type SheetInfo, type SheetRows } from "./workbook.ts";
 import { EntryInflater, InflateBudget, ZipReader, type EntrySink, type ZipEntry } from "./zipstream.ts";
 
@@ -147,13 +148,13 @@ export class ArchiveIngest {
   /** A CSV, TSV or TXT file: decoded as strict UTF-8 and read like an uploaded list. */
   private textFile(entry: ZipEntry, order: number): EntrySink<Rows> {
     const inflater = new EntryInflater(entry, this.budget);
-    const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+    const decoder = new Utf8Chunks();
     const files = this.files;
     files.begin(entry.name, undefined, order);
     let stopped = false;
     const decode = (bytes: Uint8Array | undefined) => {
       try {
-        return bytes ? decoder.decode(bytes, { stream: true }) : decoder.decode();
+        return bytes ? decoder.decode(bytes) : decoder.end();
       } catch {
         throw new SpreadsheetError("not_utf8", `${entry.name} is not UTF-8 text; export it as CSV UTF-8 and upload again`);
       }

@@ -25,6 +25,8 @@ interface Open {
   map: number[] | null;
   /** Union positions this file's columns already took (a repeated name takes the next one). */
   taken: Set<number>;
+  /** Its columns are the union's first ones, in order (a single sheet or list): rows are kept as they are. */
+  identity: boolean;
 }
 
 const keyOf = (name: string) => name.trim().toLowerCase();
@@ -69,7 +71,7 @@ export class FileSet {
   /** Starts reading a file; `order` places it in the list (by default, after those before it). */
   begin(name: string, sheet?: string, order = this.lines.length): void {
     const ingest = this.opts.kind === "find" ? new PeopleIngest({}, this.seen) : new Ingest({ column: this.opts.column }, this.seen);
-    this.open = { order, name, sheet, ingest, firstRow: this.nextRow, map: null, taken: new Set() };
+    this.open = { order, name, sheet, ingest, firstRow: this.nextRow, map: null, taken: new Set(), identity: false };
   }
 
   /** A file that is not read, and why. */
@@ -140,6 +142,17 @@ export class FileSet {
         open.taken.add(this.emailAt);
       }
       if (header) for (let i = 0; i < header.length; i++) this.place(open, i, header);
+      open.identity = header !== null && open.map.every((at, i) => at === i);
+    }
+    if (open.identity) {
+      const width = open.map.length;
+      for (const a of rows) {
+        const fields = a.fields;
+        if (fields.length > width) fields.length = width;
+        while (fields.length > 1 && fields.at(-1) === "") fields.pop();
+        a.rowIndex += open.firstRow;
+      }
+      return rows;
     }
     for (const a of rows) {
       const fields = a.fields;

@@ -10,7 +10,7 @@ import { MAX_ROW_CHARS, type SplitRow } from "../emailfile.ts";
 import { MAX_SHEET_COLUMNS, SpreadsheetError } from "./limits.ts";
 import { builtinFormat, compileFormat, type NumberFormatter } from "./numfmt.ts";
 import { SharedStrings, unescapeOoxml } from "./sharedstrings.ts";
-import { XmlPart, type XmlHandler } from "./xml.ts";
+import { XmlPart, type XmlHandler, type XmlStreamHandler } from "./xml.ts";
 import { EntryInflater, type EntrySink, type InflateBudget, type ZipEntry } from "./zipstream.ts";
 
 export interface SheetInfo {
@@ -419,13 +419,19 @@ export class WorkbookReader<T> {
  * TRUE/FALSE, errors as written (#N/A), numbers through their style's number format. Rows with
  * no value are blank lines, as in a CSV.
  */
-export class SheetParser implements XmlHandler {
+export class SheetParser implements XmlStreamHandler {
   records: SplitRow[] = [];
   private row = 0;
+  /** The open row's `r` (0: none given). */
+  private rowRef = 0;
   private cells: string[] = [];
   private chars = 0;
   private inRow = false;
+  /** The element whose attributes come next. */
+  private element = "";
   private col = -1;
+  /** The open cell's column from its `r` (-1: none given: the one after the last). */
+  private cellCol = -1;
   private type = "n";
   private style = 0;
   private value = "";
@@ -446,18 +452,15 @@ export class SheetParser implements XmlHandler {
     return out;
   }
 
-  open(name: string, attrs: Record<string, string>): void {
+  start(name: string): void {
+    this.element = name;
     switch (name) {
-      case "c": {
-        const ref = attrs.r;
-        const col = ref ? columnOf(ref) : -1;
-        this.col = col >= 0 ? col : this.col + 1;
-        if (this.col >= MAX_SHEET_COLUMNS) throw new SpreadsheetError("xml_too_complex", `Sheet ${this.sheet} has a cell past column XFD (${ref ?? this.col + 1})`);
-        this.type = attrs.t ?? "n";
-        this.style = attrs.s ? Number(attrs.s) : 0;
+      case "c":
+        this.cellCol = -1;
+        this.type = "n";
+        this.style = 0;
         this.value = "";
         return;
-      }
       case "v":
         this.collecting = true;
         return;
@@ -470,16 +473,27 @@ export class SheetParser implements XmlHandler {
       case "t":
         if (this.inInline && this.phonetic === 0) this.collecting = true;
         return;
-      case "row": {
-        const r = Number(attrs.r);
-        this.row = Number.isInteger(r) && r > 0 ? r : this.row + 1;
+      case "row":
+        this.rowRef = 0;
         this.cells = [];
         this.chars = 0;
         this.col = -1;
         this.inRow = true;
         return;
-      }
       default:
+    }
+  }
+
+  attribute(name: string, value: string): void {
+    if (this.element === "c") {
+      if (name === "r") {
+        this.cellCol = columnOf(value);
+        if (this.cellCol >= MAX_SHEET_COLUMNS) throw new SpreadsheetError("xml_too_complex", `Sheet ${this.sheet} has a cell past column XFD (${value})`);
+      } else if (name === "t") this.type = value;
+      else if (name === "s") this.style = Number(value);
+    } else if (this.element === "row" && name === "r") {
+      const r = Number(value);
+      if (Number.isInteger(r) && r > 0) this.rowRef = r;
     }
   }
 
@@ -501,6 +515,8 @@ export class SheetParser implements XmlHandler {
         this.inInline = false;
         return;
       case "c": {
+        this.col = this.cellCol >= 0 ? this.cellCol : this.col + 1;
+        if (this.col >= MAX_SHEET_COLUMNS) throw new SpreadsheetError("xml_too_complex", `Sheet ${this.sheet} has a cell past column XFD`);
         const shown = this.shown();
         if (shown !== "" && this.inRow) {
           this.cells[this.col] = shown;
@@ -510,6 +526,7 @@ export class SheetParser implements XmlHandler {
       }
       case "row": {
         this.inRow = false;
+        this.row = this.rowRef || this.row + 1;
         const cells = this.cells;
         if (cells.length === 0) return;
         for (let i = 0; i < cells.length; i++) if (cells[i] === undefined) cells[i] = "";

@@ -1,11 +1,14 @@
 // A workbook's shared strings (xl/sharedStrings.xml), kept compactly: every sheet refers to them
 // by index, and Excel writes them after the sheets, so all of them are held while the sheets are
-// read. A million-row list has ~3 million unique strings: as JS strings they would take ~100 MB
-// (a header of ~20 bytes each), as UTF-8 in 1 MiB blocks with one 32-bit offset each ~57 MB.
+// read. A million-row list has ~3 million distinct strings: as JS strings they would take ~100 MB
+// (a header of ~20 bytes each), here ~47 MB: their UTF-8 in 1 MiB blocks, each after its length
+// (one byte below 128), and the start of every 16th string (a lookup skips at most 15 lengths).
 import { MAX_SHARED_STRING_BYTES, SpreadsheetError } from "./limits.ts";
 
 /** Each block holds whole strings; the longest string (MAX_ROW_CHARS + 1 characters of UTF-8, ~200 KB) fits in one. */
 const BLOCK_BYTES = 1 << 20;
+/** Strings per recorded start. */
+const GROUP = 16;
 const PAGE = 1 << 16;
 
 const encoder = new TextEncoder();
@@ -13,43 +16,65 @@ const decoder = new TextDecoder();
 
 export class SharedStrings {
   private readonly blocks: Uint8Array[] = [];
+  /** How many bytes of each block hold strings (the last one's grows). */
+  private readonly ends: number[] = [];
   private used = BLOCK_BYTES;
-  /** Where each string starts: block index × BLOCK_BYTES + offset, in pages of 65,536. */
+  /** Where every GROUP-th string starts (block index × BLOCK_BYTES + offset), in pages. */
   private readonly starts: Uint32Array[] = [];
   count = 0;
-  /** Bytes held: the strings' UTF-8 (with a length prefix) and their offsets. */
+  /** Bytes held: the blocks and the pages of starts. */
   private held = 0;
 
   add(text: string): void {
-    // At most 3 bytes of UTF-8 per UTF-16 unit, plus a 3-byte length.
-    const need = text.length * 3 + 3;
-    if (this.used + need > BLOCK_BYTES) this.newBlock();
+    // At most 3 bytes of UTF-8 per UTF-16 unit, and 3 bytes of length.
+    if (this.used + text.length * 3 + 3 > BLOCK_BYTES) this.newBlock();
     const block = this.blocks.at(-1)!;
-    const { written } = encoder.encodeInto(text, block.subarray(this.used + 3));
-    block[this.used] = written & 0xff;
-    block[this.used + 1] = (written >>> 8) & 0xff;
-    block[this.used + 2] = written >>> 16;
-    const page = this.count >>> 16;
-    if (page === this.starts.length) {
-      this.starts.push(new Uint32Array(PAGE));
-      this.grow(PAGE * 4);
+    const at = this.used;
+    // The length's bytes depend on the length: encode after a 3-byte gap, then close it up.
+    const { written } = encoder.encodeInto(text, block.subarray(at + 3));
+    const prefix = written < 0x80 ? 1 : written < 0x4000 ? 2 : 3;
+    if (prefix < 3) block.copyWithin(at + prefix, at + 3, at + 3 + written);
+    let n = written;
+    for (let i = 0; i < prefix; i++, n >>>= 7) block[at + i] = (n & 0x7f) | (i < prefix - 1 ? 0x80 : 0);
+    if (this.count % GROUP === 0) {
+      const group = this.count / GROUP;
+      if (group % PAGE === 0) {
+        this.starts.push(new Uint32Array(PAGE));
+        this.grow(PAGE * 4);
+      }
+      this.starts[Math.floor(group / PAGE)]![group % PAGE] = (this.blocks.length - 1) * BLOCK_BYTES + at;
     }
-    this.starts[page]![this.count & 0xffff] = (this.blocks.length - 1) * BLOCK_BYTES + this.used;
-    this.used += 3 + written;
+    this.used = at + prefix + written;
+    this.ends[this.blocks.length - 1] = this.used;
     this.count++;
   }
 
   get(index: number): string {
     if (!(index >= 0 && index < this.count)) return "";
-    const start = this.starts[index >>> 16]![index & 0xffff]!;
-    const block = this.blocks[Math.floor(start / BLOCK_BYTES)]!;
-    const at = start % BLOCK_BYTES;
-    const length = block[at]! | (block[at + 1]! << 8) | (block[at + 2]! << 16);
-    return decoder.decode(block.subarray(at + 3, at + 3 + length));
+    const group = Math.floor(index / GROUP);
+    const start = this.starts[Math.floor(group / PAGE)]![group % PAGE]!;
+    let b = Math.floor(start / BLOCK_BYTES);
+    let at = start % BLOCK_BYTES;
+    for (let skip = index % GROUP; ; skip--) {
+      if (at >= this.ends[b]!) {
+        b++; // the group runs on in the next block
+        at = 0;
+      }
+      const block = this.blocks[b]!;
+      let length = 0;
+      for (let shift = 0; ; shift += 7) {
+        const byte = block[at++]!;
+        length |= (byte & 0x7f) << shift;
+        if (byte < 0x80) break;
+      }
+      if (skip === 0) return decoder.decode(block.subarray(at, at + length));
+      at += length;
+    }
   }
 
   private newBlock(): void {
     this.blocks.push(new Uint8Array(BLOCK_BYTES));
+    this.ends.push(0);
     this.used = 0;
     this.grow(BLOCK_BYTES);
   }

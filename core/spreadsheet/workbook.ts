@@ -86,7 +86,7 @@ class PartReader<T> implements EntrySink<T> {
   constructor(
     entry: ZipEntry,
     budget: InflateBudget,
-    handler: XmlHandler,
+    handler: XmlHandler | XmlStreamHandler,
     private readonly done: () => Iterable<T>,
   ) {
     this.inflater = new EntryInflater(entry, budget);
@@ -174,7 +174,7 @@ export class WorkbookReader<T> {
     return named !== null ? lower === named.toLowerCase() : this.rels === null && lower === fallback;
   }
 
-  private part(entry: ZipEntry, handler: XmlHandler, done: () => Iterable<T> = () => []): EntrySink<T> {
+  private part(entry: ZipEntry, handler: XmlHandler | XmlStreamHandler, done: () => Iterable<T> = () => []): EntrySink<T> {
     return new PartReader<T>(entry, this.opts.budget, handler, done);
   }
 
@@ -388,17 +388,19 @@ export class WorkbookReader<T> {
     };
   }
 
-  private stringsPart(): XmlHandler {
+  /** Read attribute by attribute, as a sheet is: a million-row list has millions of strings. */
+  private stringsPart(): XmlStreamHandler {
     const strings = new SharedStrings();
     let text = "";
     let inText = false;
     let phonetic = 0;
     return {
-      open: (name) => {
+      start: (name) => {
         if (name === "si") text = "";
         else if (name === "rPh") phonetic++;
         else if (name === "t" && phonetic === 0) inText = true;
       },
+      attribute: () => {},
       text: (t) => {
         // A string longer than a row may be is cut just past the bound: its rows are `too_long`.
         if (inText && text.length <= MAX_ROW_CHARS) text += t.length > MAX_ROW_CHARS ? t.slice(0, MAX_ROW_CHARS + 1) : t;

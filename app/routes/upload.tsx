@@ -270,7 +270,8 @@ export default function Upload() {
                 )}
                 <tbody>
                   {p.firstRows.map((r, i) => (
-                    <tr key={i}>{r.map((c, j) => <td key={j} style={j === columnIndex || p.width === 1 ? { fontWeight: 600 } : undefined}>{c}</td>)}</tr>
+                    // A row shorter than the header (a sheet's trailing empty cells) gets empty cells.
+                    <tr key={i}>{Array.from({ length: Math.max(r.length, p.width) }, (_, j) => <td key={j} style={j === columnIndex || p.width === 1 ? { fontWeight: 600 } : undefined}>{r[j] ?? ""}</td>)}</tr>
                   ))}
                 </tbody>
               </table>

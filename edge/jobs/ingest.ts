@@ -53,7 +53,9 @@ const INSERT_ROWS = 400;
  * cut into domain-grouped batches as they come, and written with one write in flight. Only
  * batches (one row per up to MXRAY_BATCH_SIZE addresses) and addresses answered at ingest (bad
  * syntax) are written, so memory and rows written stay bounded whatever the upload's size.
- * On any failure the half-made job is removed; nothing stored before is touched.
+ * An .xlsx or .zip is read the same way, file by file (core/spreadsheet/archive.ts), and each
+ * file's counts are written with the job (jobs.files). On any failure (a refused archive
+ * included) the half-made job is removed; nothing stored before is touched.
  */
 export async function ingestJob(s: Services, who: Who, input: { name: string; source: IngestSource; kind?: JobKind | undefined }): Promise<JobView> {
   const { db, config } = s;

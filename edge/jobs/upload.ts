@@ -69,7 +69,7 @@ export async function readUpload(req: Request, limit: number): Promise<Upload> {
   const queryName = url.searchParams.get("name")?.slice(0, MAX_NAME) ?? "";
   const queryColumn = url.searchParams.get("email_column")?.trim() || undefined;
   const queryKind = url.searchParams.get("kind") ?? undefined;
-  const querySheet = url.searchParams.get("sheet") ?? undefined;
+  const querySheet = field(url.searchParams.get("sheet")); // blank: every sheet
   if (type === "application/json") {
     let json: unknown;
     try {
@@ -104,7 +104,7 @@ export async function readUpload(req: Request, limit: number): Promise<Upload> {
     if (!file) throw new ServiceError("validation_failed", "file: send the list as a multipart field named `file`");
     const name = field(fields.get("name"))?.slice(0, MAX_NAME) || queryName || file.filename.slice(0, MAX_NAME);
     const kind = jobKind(field(fields.get("kind")) ?? queryKind);
-    const source = { kind: "bytes", stream: file.stream, column: field(fields.get("email_column")) ?? queryColumn, sheet: fields.get("sheet") ?? querySheet, filename: file.filename, contentType: "" } as const;
+    const source = { kind: "bytes", stream: file.stream, column: field(fields.get("email_column")) ?? queryColumn, sheet: field(fields.get("sheet")) ?? querySheet, filename: file.filename, contentType: "" } as const;
     return { name, source, kind };
   }
   if (BYTES_TYPES.has(type)) {

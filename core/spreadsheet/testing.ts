@@ -41,7 +41,7 @@ const u16 = (n: number) => [n & 0xff, (n >>> 8) & 0xff];
 const u32 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
 
 /** A zip of the entries, in order, with its central directory. */
-export function zipOf(entries: ZipEntrySpec[]): Uint8Array {
+export function zipOf(entries: ZipEntrySpec[]): Uint8Array<ArrayBuffer> {
   const chunks: Uint8Array[] = [];
   const central: Uint8Array[] = [];
   let offset = 0;
@@ -70,7 +70,7 @@ export function zipOf(entries: ZipEntrySpec[]): Uint8Array {
   return concatAll([...chunks, ...central, end]);
 }
 
-export function concatAll(chunks: Uint8Array[]): Uint8Array {
+export function concatAll(chunks: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;
   for (const c of chunks) {
@@ -208,7 +208,7 @@ export function workbookParts(sheets: { name: string; state?: string | undefined
 }
 
 /** An .xlsx as Excel lays it out, from the sheets' cells. */
-export function xlsx(spec: WorkbookSpec): Uint8Array {
+export function xlsx(spec: WorkbookSpec): Uint8Array<ArrayBuffer> {
   const strings = new StringTable();
   const sheets = spec.sheets.map((s) => {
     const rows = s.rows.map((cells, i) => rowXml(cells, i + 1, strings, !s.noRefs)).join("");

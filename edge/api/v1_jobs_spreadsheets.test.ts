@@ -5,12 +5,14 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { JobView, Result } from "../../core/contracts.ts";
 import type { BatchItem } from "../../core/ingest.ts";
-import { MAX_ARCHIVE_ENTRIES } from "../../core/spreadsheet/limits.ts";
+import { MAX_ARCHIVE_ENTRIES, SPREADSHEET_ERROR_CODES } from "../../core/spreadsheet/limits.ts";
 import { XLSX_TYPE } from "../../core/spreadsheet/sniff.ts";
 import { xlsx, zipOf, type Cell } from "../../core/spreadsheet/testing.ts";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
 import { accounts, batches, batchItems, jobs } from "../../db/schema.ts";
+import { SERVICE_ERROR_CODES } from "../errors.ts";
 import { call, errorCode, result, seedAccount, testDb as db } from "../testing.ts";
+import { API_ERRORS } from "./errors.ts";
 
 const upload = (key: string, body: BodyInit, type: string | null, query = "", bindings?: Env) =>
   call(`/api/v1/jobs${query}`, { method: "POST", key, body, headers: type ? { "content-type": type } : {}, ...(bindings ? { env: bindings } : {}) });
@@ -166,6 +168,14 @@ describe("refusals: a clear code, and nothing kept", () => {
     const csv = await upload(key, "email\na@example.com\n", "text/csv", "?sheet=Leads");
     expect([csv.status, await errorCode(csv)]).toEqual([400, "sheet_not_found"]);
     expect(await db().select().from(jobs).where(eq(jobs.accountId, accountId))).toEqual([]);
+  });
+
+  it("gives every refusal of core's a service code and a client-error status", () => {
+    for (const code of SPREADSHEET_ERROR_CODES) {
+      expect(SERVICE_ERROR_CODES).toContain(code);
+      expect(API_ERRORS[code]).toBeGreaterThanOrEqual(400);
+      expect(API_ERRORS[code]).toBeLessThan(500);
+    }
   });
 
   it("shows a job's files only to its account", async () => {

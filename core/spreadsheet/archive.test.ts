@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { IngestedAddress } from "../ingest.ts";
 import { ArchiveIngest, type ArchiveOptions } from "./archive.ts";
 import { MAX_SHEET_COLUMNS, SpreadsheetError } from "./limits.ts";
-import { xlsx, zipOf, type Cell, type WorkbookSpec } from "./testing.ts";
+import { rowXml, SHEET_HEAD, SHEET_TAIL, StringTable, stylesXml, workbookParts, xlsx, zipOf, type Cell, type WorkbookSpec } from "./testing.ts";
 
 /** Reads an upload in pieces of `piece` bytes, as a request body arrives. */
 function read(bytes: Uint8Array, opts: Partial<ArchiveOptions> = {}, piece = 4096) {
@@ -98,6 +98,26 @@ describe("an .xlsx workbook", () => {
     expect(refusal(() => read(book, { maxHeldBytes: 1000 }))).toBe("archive_too_large");
     // Shared strings first: the sheet streams through and nothing is held.
     expect(read(xlsx({ sheets: [{ name: "S", rows: [["a@example.com"]] }], order: "strings-first" }), { maxHeldBytes: 0 }).rows).toHaveLength(1);
+  });
+
+  it("reads a sheet that comes before the workbook part and its relationships, and skips a part that is no sheet", () => {
+    const strings = new StringTable();
+    const sheet = (rows: Cell[][]) => `${SHEET_HEAD}<sheetData>${rows.map((r, i) => rowXml(r, i + 1, strings)).join("")}</sheetData>${SHEET_TAIL}`;
+    const one = sheet([["email", "n"], ["a@example.com", { n: 45000, s: 1 }]]);
+    const two = sheet([["email"], ["b@example.com"]]);
+    const parts = workbookParts([{ name: "First" }, { name: "Second", state: "hidden" }]);
+    const zip = zipOf([
+      { name: "xl/worksheets/sheet2.xml", data: two },
+      { name: "xl/worksheets/sheet1.xml", data: one },
+      { name: "xl/dialogsheets/sheet9.xml", data: sheet([["x@example.com"]]) },
+      { name: "xl/sharedStrings.xml", data: strings.xml() },
+      { name: "xl/styles.xml", data: stylesXml([], [0, 14]) },
+      { name: "xl/workbook.xml", data: parts.workbook },
+      { name: "xl/_rels/workbook.xml.rels", data: parts.rels },
+    ]);
+    const { rows, files } = read(zip, { workbook: true });
+    expect(rows.map((r) => r.fields)).toEqual([["a@example.com", "2023-03-15"]]);
+    expect(files.map((f) => [f.sheet, f.skipped])).toEqual([["First", undefined], ["Second", "hidden_sheet"]]);
   });
 
   it("reads rows and cells written without references, and rows with gaps", () => {

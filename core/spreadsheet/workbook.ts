@@ -110,6 +110,9 @@ interface Styles {
   custom: Map<number, string>;
 }
 
+/** The index of a part held before the workbook said which sheet it is. */
+const UNKNOWN = -1;
+
 /** A sheet waiting for the parts its cells need: its compressed bytes. */
 interface Held {
   sheet: SheetInfo;
@@ -119,8 +122,9 @@ interface Held {
 }
 
 export class WorkbookReader<T> {
+  /** The workbook part: xl/workbook.xml, unless the package's relationships, read first, say otherwise. */
   private workbookPath = "xl/workbook.xml";
-  /** Whether the package's own relationships named the workbook part (then its path is known for sure). */
+  /** The workbook's sheets: null until its part is read, [] until its relationships are too. */
   private sheets: SheetInfo[] | null = null;
   private sheetRefs: { name: string; rid: string; hidden: boolean }[] = [];
   private date1904 = false;
@@ -205,7 +209,7 @@ export class WorkbookReader<T> {
     }
     // Before the workbook and its relationships are known, anything under xl/ that may be a sheet is held.
     if (!/^xl\/[^/]*sheets\/[^/]+\.xml$/.test(lower)) return null;
-    return this.holdSink({ name: "", index: -1, path: entry.name, hidden: false, worksheet: true }, entry);
+    return this.holdSink({ name: "", index: UNKNOWN, path: entry.name, hidden: false, worksheet: true }, entry);
   }
 
   private sheetSink(sheet: SheetInfo, entry: ZipEntry): EntrySink<T> | null {
@@ -245,12 +249,13 @@ export class WorkbookReader<T> {
     const order = (h: Held) => this.sheets!.findIndex((s) => s.path.toLowerCase() === h.entry.name.toLowerCase());
     waiting.sort((a, b) => order(a) - order(b));
     for (const h of waiting) {
-      const sheet = h.sheet.name ? h.sheet : this.sheets.find((s) => s.path.toLowerCase() === h.entry.name.toLowerCase());
+      const known = h.sheet.index !== UNKNOWN;
+      const sheet = known ? h.sheet : this.sheets.find((s) => s.path.toLowerCase() === h.entry.name.toLowerCase());
       if (!sheet) {
         this.release(h);
         continue;
       }
-      if (!h.sheet.name) {
+      if (!known) {
         this.seenSheets.add(sheet.path);
         const reason = sheet.worksheet ? this.opts.choose(sheet) : "not_a_worksheet";
         if (reason !== null) {

@@ -163,7 +163,7 @@ describe("refusals: a clear code, and nothing kept", () => {
   it("refuses an archive that inflates past MXRAY_MAX_UNZIPPED_BYTES, and `sheet` on a CSV", async () => {
     const { key, accountId } = await seedAccount();
     const zip = zipOf([{ name: "a.csv", data: `email\n${"a@example.com\n".repeat(10_000)}` }]);
-    const small = await upload(key, zip, "application/zip", "", { ...env, MXRAY_MAX_UNZIPPED_BYTES: "50000" } as Env);
+    const small = await upload(key, zip, "application/zip", "", { ...env, MXRAY_MAX_UNZIPPED_BYTES: "50000" });
     expect([small.status, await errorCode(small)]).toEqual([413, "archive_too_large"]);
     const csv = await upload(key, "email\na@example.com\n", "text/csv", "?sheet=Leads");
     expect([csv.status, await errorCode(csv)]).toEqual([400, "sheet_not_found"]);

@@ -69,3 +69,30 @@ export function descendantsCpuMs(): Map<string, number> {
   for (const [pid, p] of procs) if (ours(pid)) byComm.set(p.comm, (byComm.get(p.comm) ?? 0) + p.ms);
   return byComm;
 }
+
+/** Live descendants of this process whose command name is `comm` (e.g. the workerd under `wrangler dev`). */
+export function descendantPids(comm: string): number[] {
+  const parents = new Map<number, { ppid: number; comm: string }>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      parents.set(Number(entry), { comm: stat.slice(stat.indexOf("(") + 1, close), ppid: Number(stat.slice(close + 2).split(" ")[1]) });
+    } catch {
+      // exited while we looked
+    }
+  }
+  const ours = (pid: number) => {
+    for (let p = parents.get(pid)?.ppid; p !== undefined && p > 1; p = parents.get(p)?.ppid) if (p === process.pid) return true;
+    return false;
+  };
+  return [...parents].filter(([pid, p]) => p.comm === comm && ours(pid)).map(([pid]) => pid);
+}
+
+/** VmRSS (resident set now) of a live process, in kB. */
+export function rssKb(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(m[1]);
+}

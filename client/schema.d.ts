@@ -70,6 +70,8 @@ export interface paths {
          * @description Send `application/json` `{ "name"?, "emails": [...] }`, `text/plain` (one address per line), `text/csv` (raw body; the email column is found by its header or its content, or named by `email_column`; other columns are kept for the export), or `multipart/form-data` with a `file` field (streamed as it arrives: send `name` and `email_column` before `file`; after it they are a 400 `bad_request`). For raw bodies, `name` may come as a query parameter. Addresses are deduped case-insensitively; every unique address, invalid ones included, gets a result. One credit per unique address is reserved; unknowns are refunded when the job ends.
          *
          *     With `kind=find` (query, or a multipart field before `file`) the list is of people: a CSV/TSV whose header names a first and last name (`first_name`/`last_name`, `firstname`, `given_name`, `surname`…) or a full name (`full_name`, `name`), and a domain (`domain`, `company_domain`, `website`, `url`…), or JSON `{ "name"?, "people": [...] }`. People are deduped by name and domain; a row without a usable name and domain is counted in `rejects.invalid_person`; a header without a name or a domain column is a 400 `validation_failed`. One credit per person is reserved, and only people whose address is found (deliverable or risky) are charged.
+         *
+         *     An **.xlsx workbook** (raw body as `application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`, or a multipart `file`) is read sheet by sheet: every visible sheet with an email column (its header row found as for a CSV), or only the one named by `sheet`; cells come as Excel shows them (dates and numbers through their format, formulas by their cached value). A **.zip** (`application/zip`) may hold CSV, TSV, TXT and XLSX files, each read with its own header; folders, `__MACOSX/`, dotfiles and other types are skipped. Addresses are deduped across files, and the job's `files` accounts for each file or sheet. Refused with 413 `archive_too_many_entries` (over 1,000 entries) or `archive_too_large` (over MXRAY_MAX_UNZIPPED_BYTES inflated), 422 `archive_ratio_exceeded` (a zip bomb), `archive_encrypted`, `archive_invalid`, `xml_doctype_refused`, `xml_too_complex`, `spreadsheet_encrypted` (a password-protected workbook) or `spreadsheet_invalid`, 415 `spreadsheet_format_unsupported` (.xls, .xlsb, .ods: save as .xlsx or CSV), 400 `sheet_not_found`; nothing is kept.
          */
         post: operations["createJob"];
         delete?: never;
@@ -1121,7 +1123,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "bad_request" | "invalid_json" | "validation_failed" | "url_not_allowed" | "template_invalid" | "host_not_allowed" | "empty_upload" | "no_email_column" | "not_utf8" | "unauthorized" | "key_revoked" | "bad_signature" | "replayed" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "insufficient_credits" | "forbidden" | "account_disabled" | "publishable_key_forbidden" | "origin_not_allowed" | "not_found" | "conflict" | "last_owner" | "sender_not_confirmed" | "results_expired" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "people_data_limit" | "internal" | "people_data_off" | "probe_unavailable" | "people_data_unavailable" | "not_configured" | "payments_unavailable" | "unavailable";
+                code: "bad_request" | "invalid_json" | "validation_failed" | "url_not_allowed" | "template_invalid" | "host_not_allowed" | "empty_upload" | "no_email_column" | "not_utf8" | "sheet_not_found" | "unauthorized" | "key_revoked" | "bad_signature" | "replayed" | "webhook_signature_invalid" | "webhook_timestamp_stale" | "insufficient_credits" | "forbidden" | "account_disabled" | "publishable_key_forbidden" | "origin_not_allowed" | "not_found" | "conflict" | "last_owner" | "sender_not_confirmed" | "results_expired" | "payload_too_large" | "archive_too_many_entries" | "archive_too_large" | "unsupported_media_type" | "spreadsheet_format_unsupported" | "archive_ratio_exceeded" | "archive_encrypted" | "archive_invalid" | "xml_doctype_refused" | "xml_too_complex" | "spreadsheet_encrypted" | "spreadsheet_invalid" | "rate_limited" | "people_data_limit" | "internal" | "people_data_off" | "probe_unavailable" | "people_data_unavailable" | "not_configured" | "payments_unavailable" | "unavailable";
                 message: string;
                 requestId: string;
             };
@@ -1301,6 +1303,49 @@ export interface components {
              * @description When the account's retention setting removed the job's results (its results then answer 410 `results_expired`); the job stays as this summary. Null while they are kept.
              */
             results_expired_at: string | null;
+            /**
+             * @description An .xlsx or .zip upload's files or sheets, each accounted for (the job's counts are their sums); null for a single list
+             * @example [
+             *       {
+             *         "name": "contacts.xlsx",
+             *         "sheet": "Customers",
+             *         "total": 1204,
+             *         "unique": 1180,
+             *         "rejects": {
+             *           "no_address": 3,
+             *           "too_long": 0,
+             *           "invalid_person": 0
+             *         }
+             *       },
+             *       {
+             *         "name": "contacts.xlsx",
+             *         "sheet": "Notes",
+             *         "total": 0,
+             *         "unique": 0,
+             *         "rejects": {
+             *           "no_address": 0,
+             *           "too_long": 0,
+             *           "invalid_person": 0
+             *         },
+             *         "skipped": "no_email_column"
+             *       }
+             *     ]
+             */
+            files: components["schemas"]["JobFile"][] | null;
+        };
+        /** @description One file of an archive upload, or one sheet of a workbook, with its own `total`, `unique` (addresses first met in it) and `rejects`; `skipped` says why one was not read (`directory`, `system_file`, `unsupported_type`, `format_unsupported`, `nested_archive`, `no_email_column`, `no_people_columns`, `empty`, `hidden_sheet`, `not_selected`, `not_a_worksheet`). */
+        JobFile: {
+            name: string;
+            sheet?: string;
+            total: number;
+            unique: number;
+            rejects: {
+                no_address?: number;
+                too_long?: number;
+                invalid_person?: number;
+            };
+            /** @enum {string} */
+            skipped?: "directory" | "system_file" | "unsupported_type" | "format_unsupported" | "nested_archive" | "no_email_column" | "no_people_columns" | "empty" | "hidden_sheet" | "not_selected" | "not_a_worksheet";
         };
         /**
          * @example {
@@ -3112,6 +3157,8 @@ export interface operations {
                 email_column?: string;
                 /** @description `verify` (the default) or `find`: the list names people, and each one's address is found */
                 kind?: "verify" | "find";
+                /** @description An .xlsx upload: read only this sheet (by its name); every visible sheet with an email column when absent */
+                sheet?: string;
             };
             header?: never;
             path?: never;
@@ -3122,6 +3169,8 @@ export interface operations {
                 "application/json": components["schemas"]["CreateJobJson"] | components["schemas"]["CreateFindJobJson"];
                 "text/plain": string;
                 "text/csv": string;
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                "application/zip": string;
                 "multipart/form-data": {
                     /** Format: binary */
                     file?: string;
@@ -3129,6 +3178,7 @@ export interface operations {
                     email_column?: string;
                     /** @enum {string} */
                     kind?: "verify" | "find";
+                    sheet?: string;
                 };
             };
         };
@@ -3142,7 +3192,7 @@ export interface operations {
                     "application/json": components["schemas"]["Job"];
                 };
             };
-            /** @description `invalid_json`, `validation_failed`, `empty_upload`, `no_email_column` or `not_utf8` */
+            /** @description `invalid_json`, `validation_failed`, `empty_upload`, `no_email_column`, `not_utf8` or `sheet_not_found` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3169,7 +3219,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Upload over the size limit (`payload_too_large`) */
+            /** @description Upload over the size limit (`payload_too_large`), or an archive past its bounds (`archive_too_many_entries`, `archive_too_large`) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3178,8 +3228,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Unsupported content type (`unsupported_media_type`) */
+            /** @description Unsupported content type (`unsupported_media_type`), or a spreadsheet format not read here (`spreadsheet_format_unsupported`) */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An archive or workbook that cannot be read: `archive_ratio_exceeded` (a zip bomb), `archive_encrypted`, `archive_invalid`, `xml_doctype_refused`, `xml_too_complex`, `spreadsheet_encrypted` or `spreadsheet_invalid` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -209,6 +209,32 @@ export const noRejects = (): RejectCounts => ({ no_address: 0, too_long: 0, inva
 const count = () => z.number().int();
 
 /**
+ * Why a file of an archive, or a sheet of a workbook, was not read (issue 25): a folder, a system
+ * file (__MACOSX/, dotfiles), a type that holds no list, a spreadsheet format not read here
+ * (.xls, .xlsb, .ods), an archive inside the archive, no email column (find: no name or domain
+ * column), nothing in it, a hidden sheet, a sheet other than the one asked for, a chart sheet.
+ */
+export const FILE_SKIP_REASONS = [
+  "directory", "system_file", "unsupported_type", "format_unsupported", "nested_archive",
+  "no_email_column", "no_people_columns", "empty", "hidden_sheet", "not_selected", "not_a_worksheet",
+] as const;
+export type FileSkipReason = (typeof FILE_SKIP_REASONS)[number];
+
+/** One file of an archive upload, or one sheet of a workbook: its rows accounted for as a job's are. */
+export const FileAccountSchema = z.object({
+  /** The file's path in the archive, or the workbook's file name. */
+  name: z.string(),
+  /** The sheet, for a workbook's. */
+  sheet: z.string().optional(),
+  total: count(),
+  /** Addresses (find: people) first met in this file; one met in an earlier file is a duplicate here. */
+  unique: count(),
+  rejects: z.record(z.enum(REJECT_REASONS), count()),
+  skipped: z.enum(FILE_SKIP_REASONS).optional(),
+});
+export type FileAccount = z.infer<typeof FileAccountSchema>;
+
+/**
  * A job as the API shows it (a contract: extend, never rename). The API's `Job` schema is this one
  * with its OpenAPI descriptions (edge/api/schemas.ts); the live messages carry a part of it
  * (core/live.ts JobProgress).
@@ -233,6 +259,8 @@ export const JobSchema = z.object({
   finished_at: z.string().nullable(),
   /** When the account's retention removed its results (issue 25): the job is its summary since; null while they are kept. */
   results_expired_at: z.string().nullable(),
+  /** An archive's files or a workbook's sheets, each accounted for (their sums are the job's); null for a single list. */
+  files: z.array(FileAccountSchema).nullable(),
 });
 export type JobView = z.infer<typeof JobSchema>;
 

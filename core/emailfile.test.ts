@@ -287,3 +287,58 @@ describe("hostile files stay linear and every row is accounted for (issue 10)", 
     expect(got.rejects.map((r) => [r.line, r.reason])).toEqual([[3, "too_long"], [4, "no_address"]]);
   });
 });
+
+describe("rows already split into cells (a spreadsheet's, issue 25)", () => {
+  /** The same rows as cells and as CSV text: the reader must decide alike. */
+  const both = (rows: string[][], column?: string) => {
+    const cells = new AddressListReader({ column });
+    const split = [...cells.pushCells(rows.map((fields, i) => ({ line: i + 1, fields }))), ...cells.end()];
+    const text = new AddressListReader({ column });
+    const csv = [...text.push(rows.map((r) => r.join(",")).join("\n") + "\n"), ...text.end()];
+    return { split, csv, cells, text };
+  };
+
+  it("finds the header row and the email column exactly as for the same CSV", () => {
+    for (const [rows, column] of [
+      [[["Name", "E-mail"], ["Ada", "ada@example.com"], ["Bob", ""]], undefined],
+      [[["Ada", "ada@example.com"], ["Bob", "bob@example.com"]], undefined],
+      [[["id", "work", "home"], ["1", "a@example.com", "h@example.com"]], "home"],
+      [[["id", "contact"], ["1", "a@example.com"], ["2", "b@example.com"]], undefined],
+    ] as [string[][], string | undefined][]) {
+      const { split, csv, cells, text } = both(rows, column);
+      expect(split).toEqual(csv);
+      expect([cells.header, cells.column, cells.columnIndex, cells.rejects]).toEqual([text.header, text.column, text.columnIndex, text.rejects]);
+    }
+  });
+
+  it("reads a one-column sheet as a table, its header named or not", () => {
+    const { split, cells } = both([["Email"], ["a@example.com"]]);
+    expect(split.map((r) => r.email)).toEqual(["a@example.com"]);
+    expect(cells.header).toEqual(["Email"]);
+  });
+
+  it("takes a row of blank cells as a blank line, and an overlong row as too_long", () => {
+    const reader = new AddressListReader();
+    const rows = reader.pushCells([
+      { line: 1, fields: ["email"] },
+      { line: 2, fields: ["", " "] },
+      { line: 3, fields: ["a@example.com"], overlong: true },
+      { line: 4, fields: ["b@example.com"] },
+    ]);
+    expect([...rows, ...reader.end()].map((r) => [r.line, r.email])).toEqual([[4, "b@example.com"]]);
+    expect(reader.rejects).toEqual({ no_address: 0, too_long: 1, invalid_person: 0 });
+    expect(reader.blank).toBe(false);
+  });
+
+  it("says when a list had no row at all, and when its column was looked for and not found", () => {
+    const empty = new AddressListReader();
+    empty.pushCells([{ line: 1, fields: [""] }]);
+    empty.end();
+    expect(empty.blank).toBe(true);
+    const notes = new AddressListReader();
+    notes.pushCells([{ line: 1, fields: ["what"] }, { line: 2, fields: ["call"] }]);
+    expect(notes.decided).toBe(false);
+    notes.end();
+    expect([notes.decided, notes.columnIndex, notes.blank]).toEqual([true, null, false]);
+  });
+});

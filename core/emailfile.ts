@@ -45,6 +45,14 @@ export interface ListRow {
   line?: number;
 }
 
+/** A row that arrives already split into cells (a spreadsheet's), with its 1-based row number. */
+export interface SplitRow {
+  line: number;
+  fields: string[];
+  /** Longer than MAX_ROW_CHARS (cells and a separator each): a `too_long` reject. */
+  overlong?: boolean;
+}
+
 /** A non-blank input row that gets no result, and why. */
 export interface RejectedRow {
   line: number;
@@ -240,6 +248,10 @@ export class AddressListReader {
   private layout: Layout | null = null;
   private headerRecord: Rec | null = null;
   private nextIndex = 0;
+  /** Non-blank records read (the header row included). */
+  private records = 0;
+  /** Rows come split already (pushCells): no lines, no delimiter, always a table. */
+  private split = false;
   /** Non-blank rows that got no address, by reason. */
   readonly rejects: RejectCounts = noRejects();
 
@@ -256,6 +268,38 @@ export class AddressListReader {
   /** The file's header row, when it has one. */
   get header(): string[] | null {
     return this.layout?.kind === "table" ? this.layout.header : null;
+  }
+
+  /** Whether the email column has been looked for (found or not); until then rows are held. */
+  get decided(): boolean {
+    return this.recordSample === null;
+  }
+
+  /** Whether the input had any non-blank row (a file of blank lines has none). */
+  get blank(): boolean {
+    return this.records === 0 && Object.values(this.rejects).every((n) => n === 0);
+  }
+
+  /** Where the email column is among a row's fields (0 for a plain list), or null when none was found. */
+  get columnIndex(): number | null {
+    return !this.layout ? null : this.layout.kind === "plain" ? 0 : this.layout.column;
+  }
+
+  /**
+   * Feeds rows already split into cells (a sheet's), instead of text: the header row and the
+   * email column are found exactly as for a CSV's records. A row with no non-blank cell is a
+   * blank line. Not to be mixed with push() on one reader.
+   */
+  pushCells(rows: SplitRow[]): ListRow[] {
+    this.split = true;
+    this.lineSample = null;
+    const out: ListRow[] = [];
+    for (const r of rows) {
+      const raw = this.options.onReject ? r.fields.join(",") : "";
+      if (r.overlong) this.reject(r.line, raw, "too_long");
+      else if (r.fields.some((c) => c.trim() !== "")) this.record({ line: r.line, raw, fields: r.fields }, out);
+    }
+    return out;
   }
 
   /** Feeds text; returns the rows completed by it (none until the email column is known). */
@@ -334,6 +378,7 @@ export class AddressListReader {
   }
 
   private record(rec: Rec, out: ListRow[]): void {
+    this.records++;
     if (this.recordSample) {
       this.recordSample.push(rec);
       if (this.recordSample.length >= SAMPLE_ROWS) this.chooseColumn(out);
@@ -350,7 +395,7 @@ export class AddressListReader {
     const filled = sample.filter((r) => r.fields.some((c) => c.trim() !== ""));
     const { layout, skip } = this.options.people
       ? { layout: filled.length > 0 ? ({ kind: "table", column: 0, header: filled[0]!.fields.map((h) => h.trim()) } as const) : null, skip: 1 }
-      : chooseLayout(filled.map((r) => r.fields), this.delimiter === null, this.options.column);
+      : chooseLayout(filled.map((r) => r.fields), this.delimiter === null && !this.split, this.options.column);
     this.layout = layout;
     this.headerRecord = skip ? filled[0]! : null;
     for (const rec of sample) this.emit(rec, out);

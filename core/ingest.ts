@@ -3,7 +3,7 @@
 // recipients of one domain on one SMTP connection.
 import { parseAddress } from "./address.ts";
 import { MAX_EMAIL_LENGTH, type RejectCounts } from "./contracts.ts";
-import { AddressListReader, type ListRow, type ReaderOptions } from "./emailfile.ts";
+import { AddressListReader, type ListRow, type ReaderOptions, type SplitRow } from "./emailfile.ts";
 import { parsePerson, spellable, type FindInput } from "./finder/patterns.ts";
 import { isDisposable, isFree, isRole } from "./lists.ts";
 
@@ -75,7 +75,14 @@ export class KeySet {
 
 export class Ingest {
   readonly reader: AddressListReader;
-  constructor(options: ReaderOptions = {}) {
+  /**
+   * `seen` is shared by the files of one upload (an archive's, a workbook's sheets): an address
+   * met in an earlier file is a duplicate here, and this file's counts are its own.
+   */
+  constructor(
+    options: ReaderOptions = {},
+    private readonly seen = new KeySet(),
+  ) {
     this.reader = new AddressListReader(options);
   }
   /** Rows with an address cell; each gets a result (its own, or its duplicate's). */
@@ -90,7 +97,6 @@ export class Ingest {
   get duplicates(): number {
     return this.total - this.unique;
   }
-  private seen = new KeySet();
   /** Domain-level flags, looked up once per domain. */
   private domains = new Map<string, { disposable: boolean; free: boolean }>();
 
@@ -114,6 +120,11 @@ export class Ingest {
   /** Rows that arrive already split (a JSON array of addresses). */
   pushRows(rows: ListRow[]): IngestedAddress[] {
     return this.accept(rows);
+  }
+
+  /** A sheet's rows, split into cells: the email column is found as in a CSV. */
+  pushCells(rows: SplitRow[]): IngestedAddress[] {
+    return this.accept(this.reader.pushCells(rows));
   }
 
   private accept(rows: ListRow[]): IngestedAddress[] {
@@ -173,7 +184,11 @@ export const personLabel = (p: PersonItem) => `${[p.first, p.middle, p.last].fil
  */
 export class PeopleIngest {
   readonly reader: AddressListReader;
-  constructor(options: Omit<ReaderOptions, "people" | "column"> = {}) {
+  /** `seen` as for Ingest: shared by the files of one upload. */
+  constructor(
+    options: Omit<ReaderOptions, "people" | "column"> = {},
+    private readonly seen = new KeySet(),
+  ) {
     this.reader = new AddressListReader({ ...options, people: true });
   }
   /** Rows naming a person; each gets a result (its own, or its duplicate's). */
@@ -184,7 +199,6 @@ export class PeopleIngest {
   /** Set once the header is read when it lacks a name or a domain column; no row is taken then. */
   missing: "name" | "domain" | null = null;
   private columns: { first: number; last: number; full: number; domain: number } | null = null;
-  private seen = new KeySet();
 
   get rejects(): RejectCounts {
     return this.reader.rejects;
@@ -203,6 +217,11 @@ export class PeopleIngest {
   /** Rows that arrive already split, in the order of `header` (a JSON list of people). */
   pushRows(rows: ListRow[]): IngestedAddress[] {
     return this.accept(rows);
+  }
+
+  /** A sheet's rows, split into cells; the first is the header. */
+  pushCells(rows: SplitRow[]): IngestedAddress[] {
+    return this.accept(this.reader.pushCells(rows));
   }
 
   /** The header of rows given by pushRows (a file's header is read from the file). */

@@ -17,6 +17,7 @@ export const SAMPLE_JOB: JobView = {
   created_at: "2025-03-14T09:26:53.000Z",
   finished_at: "2025-03-14T09:31:12.000Z",
   results_expired_at: null,
+  files: null,
 };
 
 /** A single check's answer, as POST /api/v1/verify and `verification.completed` carry it. */

@@ -83,6 +83,11 @@ export const ConfigSchema = z.object({
   /** Bounce mailboxes one probe takes at most on its heartbeats (edge/bounces/assign.ts); more wait for another probe. */
   MXRAY_MAILBOXES_PER_PROBE: z.coerce.number().int().min(1).max(1_000).default(50),
   MXRAY_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(80 * 1024 * 1024),
+  /**
+   * What an .xlsx or .zip upload may inflate to, all its entries together (a 1M-row workbook's
+   * XML is ~320 MB); past it the upload is refused as `archive_too_large` (core/spreadsheet/limits.ts).
+   */
+  MXRAY_MAX_UNZIPPED_BYTES: z.coerce.number().int().positive().default(1024 * 1024 * 1024),
   /** Clerk signs people in when both keys are set; otherwise the local sign-in does. */
   CLERK_SECRET_KEY: z.string().optional(),
   CLERK_PUBLISHABLE_KEY: z.string().optional(),

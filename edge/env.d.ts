@@ -48,6 +48,7 @@ declare namespace Cloudflare {
     MXRAY_PROBE_WAIT_MS?: string;
     MXRAY_MAILBOXES_PER_PROBE?: string;
     MXRAY_MAX_UPLOAD_BYTES?: string;
+    MXRAY_MAX_UNZIPPED_BYTES?: string;
     MXRAY_VERIFY_CACHE_S?: string;
     /** "1": relays may name loopback and private hosts (the local relay sink, test networks). */
     MXRAY_ALLOW_PRIVATE_TARGETS?: string;

@@ -14,6 +14,7 @@ import { isTerminal, LATEST_RESULTS, type LatestRow } from "../../core/live.ts";
 import { requireViewer } from "../auth.server.ts";
 import { CandidatesTable, whyNone } from "../components/finder.tsx";
 import { SafeToSend } from "../components/rules.tsx";
+import { FilesTable } from "../components/files.tsx";
 import { Badge, ContradictedBy, Donut, Evidence, fmt, ProgressBar, VERDICT_LABEL } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
 import { authorize, mintLiveToken } from "../lib/identity.server.ts";
@@ -147,6 +148,14 @@ export default function JobPage() {
           <div className="stat"><div className="label">ETA</div><div className="value">{done ? "done" : duration(live.etaS)}</div></div>
         </div>
       </section>
+
+      {job.files && (
+        <section className="card" aria-labelledby="files-title">
+          <h2 id="files-title">{job.files.some((f) => f.sheet === undefined) || new Set(job.files.map((f) => f.name)).size > 1 ? "Files" : "Sheets"}</h2>
+          <p className="muted">Each file (or sheet) was read with its own header row; an address in two of them was verified once, and counts as unique in the first.</p>
+          <FilesTable files={job.files} />
+        </section>
+      )}
 
       <div className="grid">
         <section className="card" aria-labelledby="verdicts-title">

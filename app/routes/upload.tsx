@@ -1,14 +1,21 @@
-// Upload: pick or drop a CSV/TSV/TXT file, see its first rows, choose the email column, and see
-// rows, duplicates, bad syntax and the credit cost before confirming. Counted in the browser with
-// the edge's own reader (core/listpreview.ts), then the raw file is streamed to /upload/file.
-// "Find addresses" takes a list of people instead (a job of kind find, issue 14).
+// Upload: pick or drop a CSV/TSV/TXT file, an .xlsx workbook or a .zip of lists, see its first
+// rows, choose the email column (and a workbook's sheet), and see rows, duplicates, bad syntax and
+// the credit cost before confirming. Counted in the browser with the edge's own reader
+// (core/listpreview.ts, core/spreadsheet/preview.ts; a workbook or archive past
+// FULL_PREVIEW_BYTES is only outlined: its sheets or files, counted on upload), then the raw file
+// is streamed to /upload/file. "Find addresses" takes a list of people instead (a job of kind find, issue 14).
 import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useLoaderData, useNavigate, useSearchParams, type MetaFunction } from "@remix-run/react";
 import { useCallback, useRef, useState } from "react";
+import type { FileAccount } from "../../core/contracts.ts";
 import { previewList, previewPeople, type ListPreview } from "../../core/listpreview.ts";
+import { SpreadsheetError } from "../../core/spreadsheet/limits.ts";
+import { FULL_PREVIEW_BYTES, outlineArchive, previewArchive, type ArchiveOutline } from "../../core/spreadsheet/preview.ts";
+import { namedWorkbook, sniff, XLSX_TYPE } from "../../core/spreadsheet/sniff.ts";
 import { can } from "../../core/roles.ts";
 import { requireViewer } from "../auth.server.ts";
 import { RefusedAlert } from "../components/billing.tsx";
+import { FilesTable } from "../components/files.tsx";
 import { fmt } from "../components/ui.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Upload a list · mxray" }];
@@ -20,12 +27,38 @@ export async function loader(args: LoaderFunctionArgs) {
   return { credits: canBuy ? viewer.account.creditBalance : null, canBuy, maxBytes: args.context.services.config.MXRAY_MAX_UPLOAD_BYTES };
 }
 
-const ACCEPT = ".csv,.tsv,.txt,text/csv,text/plain,text/tab-separated-values";
-const SPREADSHEET = /\.(xlsx|xlsm|xls|ods|numbers)$/i;
+const ACCEPT = `.csv,.tsv,.txt,.xlsx,.xlsm,.zip,text/csv,text/plain,text/tab-separated-values,${XLSX_TYPE},application/zip`;
+/** Spreadsheet formats not read here (docs/decisions/013-spreadsheets.md). */
+const OTHER_SPREADSHEET = /\.(xls|xlsb|ods|numbers)$/i;
 
 type Kind = "verify" | "find";
 
-const previewOf = (kind: Kind, text: string, column?: string) => (kind === "find" ? previewPeople(text) : previewList(text, column));
+/** An .xlsx or .zip: its outline, and the sheet asked for. */
+interface Archive {
+  workbook: boolean;
+  outline: ArchiveOutline;
+  sheet: string | undefined;
+}
+
+interface Picked {
+  file: File;
+  /** A text list's text, or an archive's bytes. */
+  text: string;
+  bytes: Uint8Array | null;
+  archive: Archive | null;
+  /** null: an archive too large to read here, counted on upload. */
+  preview: (ListPreview & { files?: FileAccount[] }) | null;
+  column: string | undefined;
+}
+
+function previewOf(kind: Kind, picked: Pick<Picked, "file" | "text" | "bytes" | "archive">, column?: string): Picked["preview"] {
+  const { archive, bytes } = picked;
+  if (archive && bytes) {
+    if (bytes.length > FULL_PREVIEW_BYTES) return null;
+    return previewArchive(bytes, { filename: picked.file.name, workbook: archive.workbook, kind, column, sheet: archive.sheet });
+  }
+  return kind === "find" ? previewPeople(picked.text) : previewList(picked.text, column);
+}
 
 /** Why a picked file cannot be sent as this kind of list, or null. */
 function unusable(kind: Kind, preview: ListPreview, fileName: string): string | null {
@@ -33,13 +66,6 @@ function unusable(kind: Kind, preview: ListPreview, fileName: string): string | 
   if (preview.missing === "domain") return `No domain column was found in ${fileName}. Name it “domain” or “website”.`;
   if (preview.missing === "name") return `No name columns were found in ${fileName}. Name them “first_name” and “last_name”, or “full_name”.`;
   return preview.rows === 0 ? `No row of ${fileName} names a person and a domain.` : null;
-}
-
-interface Picked {
-  file: File;
-  text: string;
-  preview: ListPreview;
-  column: string | undefined;
 }
 
 export default function Upload() {
@@ -58,36 +84,59 @@ export default function Upload() {
   const [busy, setBusy] = useState(false);
   const [kind, setKind] = useState<Kind>(() => (params.get("kind") === "find" ? "find" : "verify"));
 
-  const pick = useCallback(async (file: File | undefined, as: Kind) => {
+  const pick = useCallback(async (file: File | undefined, as: Kind, sheet?: string) => {
     setError(null);
     setPicked(null);
     if (!file) return;
-    if (SPREADSHEET.test(file.name)) return setError(`${file.name} is a spreadsheet. Save it as CSV (UTF-8) and upload that.`);
+    if (OTHER_SPREADSHEET.test(file.name)) return setError(`${file.name} is a spreadsheet format not read here. Save it as .xlsx or CSV (UTF-8) and upload that.`);
     if (file.size > maxBytes) return setError(`${file.name} is ${fmt(Math.ceil(file.size / 1048576))} MB; the limit is ${fmt(maxBytes / 1048576)} MB. Split the list.`);
     if (file.size === 0) return setError(`${file.name} is empty.`);
-    let text: string;
-    try {
-      text = new TextDecoder("utf-8", { fatal: true }).decode(await file.arrayBuffer());
-    } catch {
-      return setError(`${file.name} is not UTF-8 text. Export it as “CSV UTF-8” and upload again.`);
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const what = sniff(bytes.subarray(0, 8));
+    if (what === "cfb") {
+      return setError(`${file.name} is a password-protected workbook or an Excel 97–2003 (.xls) file. Remove the password, or save it as .xlsx or CSV (UTF-8), and upload again.`);
     }
-    const preview = previewOf(as, text);
-    const problem = unusable(as, preview, file.name);
+    let next: Omit<Picked, "preview" | "column">;
+    if (what === "zip") {
+      try {
+        const outline = outlineArchive(bytes, { filename: file.name, workbook: namedWorkbook(file.name, file.type) });
+        next = { file, text: "", bytes, archive: { workbook: outline.workbook, outline, sheet } };
+      } catch (e) {
+        if (e instanceof SpreadsheetError) return setError(e.message, e.code);
+        throw e;
+      }
+    } else {
+      try {
+        next = { file, text: new TextDecoder("utf-8", { fatal: true }).decode(bytes), bytes: null, archive: null };
+      } catch {
+        return setError(`${file.name} is not UTF-8 text. Export it as “CSV UTF-8” and upload again.`);
+      }
+    }
+    let preview: Picked["preview"];
+    try {
+      preview = previewOf(as, next);
+    } catch (e) {
+      if (e instanceof SpreadsheetError) return setError(e.message, e.code);
+      throw e;
+    }
+    const problem = preview && unusable(as, preview, file.name);
     if (problem) return setError(problem);
-    setPicked({ file, text, preview, column: undefined });
+    setPicked({ ...next, preview, column: undefined });
     setName(file.name.replace(/\.[^.]+$/, ""));
   }, [maxBytes]);
 
   const switchKind = (next: Kind) => {
     setKind(next);
-    if (picked) void pick(picked.file, next);
+    if (picked) void pick(picked.file, next, picked.archive?.sheet);
   };
 
   const choose = (column: string) => {
     if (!picked) return;
     const chosen = column === "" ? undefined : column;
-    setPicked({ ...picked, column: chosen, preview: previewOf(kind, picked.text, chosen) });
+    setPicked({ ...picked, column: chosen, preview: previewOf(kind, picked, chosen) });
   };
+
+  const chooseSheet = (sheet: string) => void (picked && pick(picked.file, kind, sheet === "" ? undefined : sheet));
 
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
@@ -97,7 +146,10 @@ export default function Upload() {
     const query = new URLSearchParams({ name: name.trim() || picked.file.name });
     if (picked.column !== undefined && kind === "verify") query.set("email_column", picked.column);
     if (kind === "find") query.set("kind", "find");
-    const type = picked.file.name.toLowerCase().endsWith(".tsv") ? "text/tab-separated-values" : picked.preview.width > 1 ? "text/csv" : "text/plain";
+    if (picked.archive?.sheet !== undefined) query.set("sheet", picked.archive.sheet);
+    const type = picked.archive
+      ? picked.archive.workbook ? XLSX_TYPE : "application/zip"
+      : picked.file.name.toLowerCase().endsWith(".tsv") ? "text/tab-separated-values" : picked.preview!.width > 1 ? "text/csv" : "text/plain";
     try {
       const res = await fetch(`/upload/file?${query}`, { method: "POST", body: picked.file, headers: { "content-type": type, accept: "application/json" } });
       const body = (await res.json()) as { job?: { id: string }; error?: { code: string; message: string } };
@@ -113,7 +165,7 @@ export default function Upload() {
     }
   };
 
-  const p = picked?.preview;
+  const p = picked?.preview ?? null;
   const header = p?.header;
   const columnIndex = p && header && p.column !== null ? header.indexOf(p.column) : picked?.column !== undefined ? Number(picked.column) : -1;
   const short = p && credits !== null ? p.cost > credits : false;
@@ -125,8 +177,8 @@ export default function Upload() {
           <h1>Upload a list</h1>
           <p>
             {kind === "find"
-              ? "CSV or TSV of people: first and last name (or full name) and the company's domain or website. Other columns are kept for the export."
-              : "CSV, TSV or a text file with one address per line. Other columns are kept for the export."}
+              ? "CSV, TSV or .xlsx of people: first and last name (or full name) and the company's domain or website. Other columns are kept for the export."
+              : "CSV, TSV, a text file with one address per line, an Excel workbook (.xlsx), or a .zip of them. Other columns are kept for the export."}
           </p>
         </div>
       </div>
@@ -154,20 +206,29 @@ export default function Upload() {
           }}
         >
           <p style={{ margin: 0, fontWeight: 600 }}>{picked ? picked.file.name : "Drop a file here, or choose one"}</p>
-          <p id="drop-help" className="muted" style={{ margin: ".25rem 0 0" }}>Up to {fmt(maxBytes / 1048576)} MB · CSV, TSV or TXT, UTF-8</p>
+          <p id="drop-help" className="muted" style={{ margin: ".25rem 0 0" }}>Up to {fmt(maxBytes / 1048576)} MB · CSV, TSV or TXT (UTF-8), XLSX, or a ZIP of them</p>
         </div>
         <div className="field" style={{ marginTop: ".75rem" }}>
           <label htmlFor="file">File</label>
           <input ref={input} id="file" name="file" type="file" accept={ACCEPT} onChange={(e) => void pick(e.currentTarget.files?.[0], kind)} />
         </div>
-        {p && picked && (
+        {picked && (
           <>
             <div className="row">
               <div className="field grow">
                 <label htmlFor="name">List name</label>
                 <input id="name" name="name" type="text" value={name} onChange={(e) => setName(e.currentTarget.value)} maxLength={200} />
               </div>
-              {p.width > 1 && kind === "verify" && (
+              {picked.archive?.workbook && picked.archive.outline.sheets.length > 1 && (
+                <div className="field grow">
+                  <label htmlFor="sheet">Sheet</label>
+                  <select id="sheet" name="sheet" value={picked.archive.sheet ?? ""} onChange={(e) => chooseSheet(e.currentTarget.value)}>
+                    <option value="">Every sheet with an email column</option>
+                    {picked.archive.outline.sheets.map((sh) => <option key={sh.name} value={sh.name}>{sh.name}{sh.hidden ? " (hidden)" : ""}</option>)}
+                  </select>
+                </div>
+              )}
+              {p && p.width > 1 && kind === "verify" && (
                 <div className="field grow">
                   <label htmlFor="email_column">Email column</label>
                   <select id="email_column" name="email_column" value={picked.column ?? ""} onChange={(e) => choose(e.currentTarget.value)}>
@@ -179,6 +240,9 @@ export default function Upload() {
                 </div>
               )}
             </div>
+            {!p && picked.archive && <Outline archive={picked.archive} />}
+            {p && (
+            <>
             <div className="stats" aria-label="What this list will cost" style={{ marginBottom: "1rem" }}>
               <div className="stat"><div className="label">Rows</div><div className="value" data-testid="rows">{fmt(p.rows)}</div></div>
               <div className="stat"><div className="label">Duplicates</div><div className="value" data-testid="duplicates">{fmt(p.duplicates)}</div></div>
@@ -206,11 +270,20 @@ export default function Upload() {
                 )}
                 <tbody>
                   {p.firstRows.map((r, i) => (
-                    <tr key={i}>{r.map((c, j) => <td key={j} style={j === columnIndex || p.width === 1 ? { fontWeight: 600 } : undefined}>{c}</td>)}</tr>
+                    // A row shorter than the header (a sheet's trailing empty cells) gets empty cells.
+                    <tr key={i}>{Array.from({ length: Math.max(r.length, p.width) }, (_, j) => <td key={j} style={j === columnIndex || p.width === 1 ? { fontWeight: 600 } : undefined}>{r[j] ?? ""}</td>)}</tr>
                   ))}
                 </tbody>
               </table>
             </div>
+            {p.files && p.files.length > 0 && (
+              <>
+                <h2>{picked.archive?.workbook ? "Sheets" : "Files"}</h2>
+                <FilesTable files={p.files} />
+              </>
+            )}
+            </>
+            )}
           </>
         )}
         <div className="row">
@@ -221,5 +294,28 @@ export default function Upload() {
         </div>
       </Form>
     </>
+  );
+}
+
+/** A workbook or archive too large to read in the browser: what it holds, and that it is counted on upload. */
+function Outline({ archive }: { archive: Archive }) {
+  const { outline, workbook } = archive;
+  const read = outline.entries.filter((e) => e.skipped === null);
+  const skipped = outline.entries.filter((e) => e.skipped !== null);
+  return (
+    <div className="card" data-testid="outline" style={{ marginBottom: "1rem" }}>
+      <p style={{ marginTop: 0 }}>Too large to count here: rows, duplicates and the credit cost are counted when the file is uploaded, before anything is charged.</p>
+      {workbook ? (
+        <p>
+          {archive.sheet !== undefined ? `Reads the sheet “${archive.sheet}”.` : "Reads every visible sheet with an email column: "}
+          {archive.sheet === undefined && outline.sheets.map((sh) => `${sh.name}${sh.hidden ? " (hidden, skipped)" : ""}`).join(", ")}
+        </p>
+      ) : (
+        <>
+          <p>Reads {read.length === 1 ? "1 file" : `${fmt(read.length)} files`}: {read.slice(0, 20).map((e) => e.name).join(", ")}{read.length > 20 ? ", …" : ""}</p>
+          {skipped.length > 0 && <p className="muted">Skips {skipped.slice(0, 20).map((e) => `${e.name} (${e.skipped!.replace(/_/g, " ")})`).join(", ")}{skipped.length > 20 ? ", …" : ""}</p>}
+        </>
+      )}
+    </div>
   );
 }

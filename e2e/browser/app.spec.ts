@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { RESULTS_PAGE_SIZE } from "../../core/live.ts";
 import { join } from "node:path";
 import Papa from "papaparse";
+import { xlsx } from "../../core/spreadsheet/testing.ts";
 import { expect, shot, signIn, test, truth, uniqueEmail } from "./fixtures.ts";
 
 const SAMPLE = join(import.meta.dirname, "..", "world", "sample.txt");
@@ -171,13 +172,55 @@ test("the upload previews a CSV, lets the email column be chosen, and refuses ba
 
   // Bad files say what is wrong, before anything is sent.
   await page.goto("/upload");
-  await page.getByLabel("File").setInputFiles(file("list.xlsx", Buffer.from("PK\x03\x04")));
-  await expect(page.getByRole("alert")).toContainText("Save it as CSV");
+  await page.getByLabel("File").setInputFiles(file("list.xls", Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1])));
+  await expect(page.getByRole("alert")).toContainText("Save it as .xlsx or CSV");
+  await page.getByLabel("File").setInputFiles(file("cut.xlsx", Buffer.from("PK\x03\x04")));
+  await expect(page.getByRole("alert")).toContainText("cut short");
   await page.getByLabel("File").setInputFiles(file("latin1.csv", Buffer.from([0x65, 0x6d, 0x61, 0x69, 0x6c, 0x0a, 0x6a, 0xf6, 0x72, 0x67, 0x40, 0x6f, 0x6b, 0x2e, 0x74, 0x65, 0x73, 0x74, 0x0a])));
   await expect(page.getByRole("alert")).toContainText("not UTF-8");
   await page.getByLabel("File").setInputFiles(file("names.csv", "first,last\nAda,Lovelace\nGrace,Hopper\n"));
   await expect(page.getByRole("alert")).toContainText("No column of email addresses");
   await expect(page.getByRole("button", { name: "Upload and verify" })).toBeVisible();
+});
+
+test("the upload reads an .xlsx: its sheets previewed, one chosen or all, each accounted for on the job page (issue 25)", async ({ page }, info) => {
+  await signIn(page, uniqueEmail("xlsx"));
+  await page.goto("/upload");
+  mkdirSync(info.outputDir, { recursive: true });
+  const path = join(info.outputDir, "crm.xlsx");
+  writeFileSync(
+    path,
+    xlsx({
+      sheets: [
+        { name: "Customers", rows: [["Name", "Email", "Since"], ["Ada", "ada@ok.test", { n: 45000, s: 1 }], ["Bob", "bob@ok.test", { n: 45001, s: 1 }], ["Ada", "ADA@ok.test", { n: 45002, s: 1 }]] },
+        { name: "Leads", rows: [["email"], ["cy@ok.test"], ["ada@ok.test"]] },
+        { name: "Notes", rows: [["note"], ["call back"]] },
+      ],
+      xfs: [0, 14],
+    }),
+  );
+  await page.getByLabel("File").setInputFiles(path);
+  // Every sheet with an email column, as the edge will read it.
+  await expect(page.getByTestId("rows")).toHaveText("5");
+  await expect(page.getByTestId("cost")).toHaveText("3");
+  const sheets = page.getByTestId("files");
+  await expect(sheets.getByRole("row")).toHaveCount(4);
+  await expect(sheets.getByRole("row").nth(3)).toContainText("No column of email addresses");
+  await expect(page.getByRole("table", { name: "First rows of the file" })).toContainText("2023-03-15");
+  await shot(page, "upload-xlsx");
+  // One sheet asked for.
+  await page.getByLabel("Sheet", { exact: true }).selectOption("Leads");
+  await expect(page.getByTestId("rows")).toHaveText("2");
+  await page.getByLabel("Sheet", { exact: true }).selectOption("");
+  await expect(page.getByTestId("rows")).toHaveText("5");
+  await page.getByRole("button", { name: "Verify 3 addresses" }).click();
+  await expect(page).toHaveURL(/\/jobs\/job_/);
+  await expect(page.getByText("5 rows, 3 unique")).toBeVisible();
+  const table = page.getByRole("table", { name: "Sheets" });
+  await expect(table.getByRole("row")).toHaveCount(4);
+  await expect(table.getByRole("row").nth(1)).toContainText("Customers");
+  await expect(table.getByRole("row").nth(2)).toContainText("Leads");
+  await shot(page, "job-xlsx");
 });
 
 test("the upload finds addresses for a list of people: previewed by name and domain, sent as a find job (issue 14)", async ({ page }, info) => {

@@ -16,6 +16,8 @@ export const API_ERRORS = {
   empty_upload: 400,
   no_email_column: 400,
   not_utf8: 400,
+  /** The `sheet` asked for is not in the workbook (or the upload is not one). */
+  sheet_not_found: 400,
   unauthorized: 401,
   key_revoked: 401,
   bad_signature: 401,
@@ -39,7 +41,20 @@ export const API_ERRORS = {
   /** The job's results were removed under the account's retention setting; the job's summary stays. */
   results_expired: 410,
   payload_too_large: 413,
+  /** An archive or workbook past a bound: entries, bytes inflated, shared strings held. */
+  archive_too_many_entries: 413,
+  archive_too_large: 413,
   unsupported_media_type: 415,
+  /** .xls, .xlsb, OpenDocument: save as .xlsx or CSV. */
+  spreadsheet_format_unsupported: 415,
+  /** A zip bomb, an XML bomb, a password, or a damaged file: the content cannot be read. */
+  archive_ratio_exceeded: 422,
+  archive_encrypted: 422,
+  archive_invalid: 422,
+  xml_doctype_refused: 422,
+  xml_too_complex: 422,
+  spreadsheet_encrypted: 422,
+  spreadsheet_invalid: 422,
   rate_limited: 429,
   people_data_limit: 429,
   internal: 500,

@@ -1,6 +1,6 @@
 // Schemas the OpenAPI document shows, shared by the /api/v1 operations.
 import { z } from "@hono/zod-openapi";
-import { FindAnswerSchema, JobSchema as CoreJob, ResultSchema as CoreResult } from "../../core/contracts.ts";
+import { FileAccountSchema, FindAnswerSchema, JobSchema as CoreJob, ResultSchema as CoreResult } from "../../core/contracts.ts";
 import { API_ERRORS } from "./errors.ts";
 
 export const ErrorSchema = z
@@ -48,6 +48,18 @@ export const JobSchema = CoreJob.extend({
   results_expired_at: job.results_expired_at.openapi({
     format: "date-time",
     description: "When the account's retention setting removed the job's results (its results then answer 410 `results_expired`); the job stays as this summary. Null while they are kept.",
+  }),
+  files: z.array(FileAccountSchema.openapi("JobFile", {
+    description:
+      "One file of an archive upload, or one sheet of a workbook, with its own `total`, `unique` (addresses first met in it) and `rejects`; " +
+      "`skipped` says why one was not read (`directory`, `system_file`, `unsupported_type`, `format_unsupported`, `nested_archive`, " +
+      "`no_email_column`, `no_people_columns`, `empty`, `hidden_sheet`, `not_selected`, `not_a_worksheet`).",
+  })).nullable().openapi({
+    description: "An .xlsx or .zip upload's files or sheets, each accounted for (the job's counts are their sums); null for a single list",
+    example: [
+      { name: "contacts.xlsx", sheet: "Customers", total: 1204, unique: 1180, rejects: { no_address: 3, too_long: 0, invalid_person: 0 } },
+      { name: "contacts.xlsx", sheet: "Notes", total: 0, unique: 0, rejects: { no_address: 0, too_long: 0, invalid_person: 0 }, skipped: "no_email_column" },
+    ],
   }),
 }).openapi("Job");
 

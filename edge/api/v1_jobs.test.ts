@@ -304,7 +304,9 @@ describe("rate limits and the API description", () => {
     ]);
     expect(Object.keys(doc.paths["/api/v1/jobs"]!).sort()).toEqual(["get", "post"]);
     expect(Object.keys(doc.paths["/api/v1/account"]!).sort()).toEqual(["get", "patch"]);
-    expect(Object.keys((doc.paths["/api/v1/jobs"]!.post as { requestBody: { content: object } }).requestBody.content).sort()).toEqual(["application/json", "multipart/form-data", "text/csv", "text/plain"]);
+    expect(Object.keys((doc.paths["/api/v1/jobs"]!.post as { requestBody: { content: object } }).requestBody.content).sort()).toEqual([
+      "application/json", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/zip", "multipart/form-data", "text/csv", "text/plain",
+    ]);
     expect(Object.keys(doc.components.schemas.Job!.properties)).toEqual(expect.arrayContaining(["id", "name", "status", "total", "unique", "processed", "counts", "rejects", "created_at", "finished_at"]));
     const page = await call("/api/v1/docs");
     expect(page.headers.get("content-type")).toContain("text/html");

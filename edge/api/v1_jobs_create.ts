@@ -1,9 +1,11 @@
-// POST /api/v1/jobs: a bulk job from a JSON array, a plain-text list, or a CSV/TSV (raw body or
-// multipart `file`). Raw bodies are streamed into the job as they arrive; the answer is the job.
+// POST /api/v1/jobs: a bulk job from a JSON array, a plain-text list, a CSV/TSV, an .xlsx workbook
+// or a .zip of lists (raw body or multipart `file`). Bodies are streamed into the job as they
+// arrive; the answer is the job.
 import { whoOf } from "./auth.ts";
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { ingestJob } from "../jobs/ingest.ts";
 import { JOB_KINDS } from "../../core/enums.ts";
+import { XLSX_TYPE } from "../../core/spreadsheet/sniff.ts";
 import { defaultJobName, JsonFindJobRequest, JsonJobRequest, readUpload } from "../jobs/upload.ts";
 import type { AppEnv } from "./app.ts";
 import { COMMON_ERRORS, errorResponse, JobSchema } from "./schemas.ts";
@@ -19,6 +21,7 @@ const UploadQuery = z.object({
   name: z.string().max(200).optional().openapi({ description: "Job name, for raw-body uploads" }),
   email_column: z.string().optional().openapi({ description: "The email column of a CSV/TSV: a header name, or a 0-based index. Found by itself when absent." }),
   kind: z.enum(JOB_KINDS).optional().openapi({ description: "`verify` (the default) or `find`: the list names people, and each one's address is found" }),
+  sheet: z.string().optional().openapi({ description: "An .xlsx upload: read only this sheet (by its name); every visible sheet with an email column when absent" }),
 });
 
 export function registerJobsCreate(api: OpenAPIHono<AppEnv>): void {
@@ -37,7 +40,15 @@ export function registerJobsCreate(api: OpenAPIHono<AppEnv>): void {
       "(`first_name`/`last_name`, `firstname`, `given_name`, `surname`…) or a full name (`full_name`, `name`), and a domain (`domain`, `company_domain`, " +
       "`website`, `url`…), or JSON `{ \"name\"?, \"people\": [...] }`. People are deduped by name and domain; a row without a usable name and domain " +
       "is counted in `rejects.invalid_person`; a header without a name or a domain column is a 400 `validation_failed`. One credit per person is " +
-      "reserved, and only people whose address is found (deliverable or risky) are charged.",
+      "reserved, and only people whose address is found (deliverable or risky) are charged.\n\n" +
+      "An **.xlsx workbook** (raw body as `" + XLSX_TYPE + "`, or a multipart `file`) is read sheet by sheet: every visible sheet with an email " +
+      "column (its header row found as for a CSV), or only the one named by `sheet`; cells come as Excel shows them (dates and numbers through " +
+      "their format, formulas by their cached value). A **.zip** (`application/zip`) may hold CSV, TSV, TXT and XLSX files, each read with its " +
+      "own header; folders, `__MACOSX/`, dotfiles and other types are skipped. Addresses are deduped across files, and the job's `files` accounts " +
+      "for each file or sheet. Refused with 413 `archive_too_many_entries` (over 1,000 entries) or `archive_too_large` (over " +
+      "MXRAY_MAX_UNZIPPED_BYTES inflated), 422 `archive_ratio_exceeded` (a zip bomb), `archive_encrypted`, `archive_invalid`, " +
+      "`xml_doctype_refused`, `xml_too_complex`, `spreadsheet_encrypted` (a password-protected workbook) or `spreadsheet_invalid`, 415 " +
+      "`spreadsheet_format_unsupported` (.xls, .xlsb, .ods: save as .xlsx or CSV), 400 `sheet_not_found`; nothing is kept.",
     tags: ["Jobs"],
     security: [{ bearer: [] }],
     request: {
@@ -48,18 +59,29 @@ export function registerJobsCreate(api: OpenAPIHono<AppEnv>): void {
           "application/json": { schema: z.union([CreateJobJson, CreateFindJobJson]) },
           "text/plain": { schema: z.string().openapi({ example: "ada@example.com\ngrace@example.org\n" }) },
           "text/csv": { schema: z.string().openapi({ example: "name,email\nAda,ada@example.com\n" }) },
+          [XLSX_TYPE]: { schema: z.any().openapi({ type: "string", format: "binary", description: "An .xlsx workbook" }) },
+          "application/zip": { schema: z.any().openapi({ type: "string", format: "binary", description: "A .zip of CSV, TSV, TXT and XLSX files" }) },
           "multipart/form-data": {
-            schema: z.object({ file: z.any().openapi({ type: "string", format: "binary" }), name: z.string().optional(), email_column: z.string().optional(), kind: z.enum(JOB_KINDS).optional() }),
+            schema: z.object({
+              file: z.any().openapi({ type: "string", format: "binary" }),
+              name: z.string().optional(),
+              email_column: z.string().optional(),
+              kind: z.enum(JOB_KINDS).optional(),
+              sheet: z.string().optional(),
+            }),
           },
         },
       },
     },
     responses: {
       201: { description: "The job, queued (or completed at once when no address needs a probe)", content: { "application/json": { schema: JobSchema } } },
-      400: errorResponse("`invalid_json`, `validation_failed`, `empty_upload`, `no_email_column` or `not_utf8`"),
+      400: errorResponse("`invalid_json`, `validation_failed`, `empty_upload`, `no_email_column`, `not_utf8` or `sheet_not_found`"),
       402: errorResponse("Not enough credits (`insufficient_credits`)"),
-      413: errorResponse("Upload over the size limit (`payload_too_large`)"),
-      415: errorResponse("Unsupported content type (`unsupported_media_type`)"),
+      413: errorResponse("Upload over the size limit (`payload_too_large`), or an archive past its bounds (`archive_too_many_entries`, `archive_too_large`)"),
+      415: errorResponse("Unsupported content type (`unsupported_media_type`), or a spreadsheet format not read here (`spreadsheet_format_unsupported`)"),
+      422: errorResponse(
+        "An archive or workbook that cannot be read: `archive_ratio_exceeded` (a zip bomb), `archive_encrypted`, `archive_invalid`, `xml_doctype_refused`, `xml_too_complex`, `spreadsheet_encrypted` or `spreadsheet_invalid`",
+      ),
       ...COMMON_ERRORS,
     },
   });

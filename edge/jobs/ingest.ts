@@ -6,8 +6,9 @@ import type { JobView } from "../../core/contracts.ts";
 import type { ListRow } from "../../core/emailfile.ts";
 import { newId } from "../../core/ids.ts";
 import type { JobKind } from "../../core/enums.ts";
-import { MultipartError } from "../../core/multipart.ts";
 import { BatchCutter, Ingest, PeopleIngest, type BatchItem, type IngestedAddress } from "../../core/ingest.ts";
+import { ArchiveIngest } from "../../core/spreadsheet/archive.ts";
+import { namedWorkbook } from "../../core/spreadsheet/sniff.ts";
 import { invalidSyntaxResult } from "../../core/result.ts";
 import { batches, batchItems, jobEmails, jobs } from "../../db/schema.ts";
 import { ServiceError } from "../errors.ts";
@@ -16,8 +17,9 @@ import type { Services, Who } from "../context.ts";
 import { afterCommit } from "../aftercommit.ts";
 import { recordAudit } from "../audit/audit.ts";
 import { autoTopUpDueStatement, insufficientCredits, reserveStatements } from "../credits/credits.ts";
-import { create, queue, writeParts } from "./lifecycle.ts";
+import { create, queue, writeParts, type Ingested } from "./lifecycle.ts";
 import { jobProgress, jobView, readJobStatement, viewRow } from "./view.ts";
+import { openBytes, refuseCfb, refuseUnread, spreadsheetRefusals } from "./spreadsheets.ts";
 
 /** A person as the JSON API takes one (core/finder parsePerson's input). */
 export type PersonInput = { first_name?: string | undefined; last_name?: string | undefined; full_name?: string | undefined; domain: string };
@@ -27,8 +29,21 @@ const PEOPLE_JSON_HEADER = ["first_name", "last_name", "full_name", "domain"];
 export type IngestSource =
   | { kind: "rows"; emails: string[] }
   | { kind: "people"; people: PersonInput[] }
-  /** CSV, TSV or plain text, as bytes; decoded as strict UTF-8. */
-  | { kind: "bytes"; stream: ReadableStream<Uint8Array>; /** header name or 0-based index; found by itself when absent */ column?: string | undefined };
+  /**
+   * CSV, TSV or plain text (decoded as strict UTF-8), an .xlsx workbook or a .zip of lists, as
+   * bytes: their first bytes say which (core/spreadsheet/sniff.ts).
+   */
+  | {
+      kind: "bytes";
+      stream: ReadableStream<Uint8Array>;
+      /** header name or 0-based index; found by itself when absent */
+      column?: string | undefined;
+      /** A workbook's sheet to read (of every workbook, in an archive); all with an email column when absent. */
+      sheet?: string | undefined;
+      /** The upload's file name and content type, when it had them: they tell a workbook from an archive before its first entry does. */
+      filename?: string | undefined;
+      contentType?: string | undefined;
+    };
 
 /** Rows per INSERT of answered-at-ingest addresses (well under SQLite's variable limit). */
 const INSERT_ROWS = 400;
@@ -38,7 +53,9 @@ const INSERT_ROWS = 400;
  * cut into domain-grouped batches as they come, and written with one write in flight. Only
  * batches (one row per up to MXRAY_BATCH_SIZE addresses) and addresses answered at ingest (bad
  * syntax) are written, so memory and rows written stay bounded whatever the upload's size.
- * On any failure the half-made job is removed; nothing stored before is touched.
+ * An .xlsx or .zip is read the same way, file by file (core/spreadsheet/archive.ts), and each
+ * file's counts are written with the job (jobs.files). On any failure (a refused archive
+ * included) the half-made job is removed; nothing stored before is touched.
  */
 export async function ingestJob(s: Services, who: Who, input: { name: string; source: IngestSource; kind?: JobKind | undefined }): Promise<JobView> {
   const { db, config } = s;
@@ -56,6 +73,7 @@ export async function ingestJob(s: Services, who: Who, input: { name: string; so
     let inflight: Promise<void> = Promise.resolve();
     let plausible = 0; // rows that at least have an "@"
     let sawText = false; // a file of blanks is empty, not "without an email column"
+    let archive: ArchiveIngest | null = null; // an .xlsx or .zip: its files are accounted for one by one
 
     let invalid: IngestedAddress[] = [];
     // A people list without a name or domain column is refused as soon as its header is read.
@@ -88,55 +106,72 @@ export async function ingestJob(s: Services, who: Who, input: { name: string; so
       sawText = rows.some((r) => r.email !== "");
       await take(ingest.pushRows(rows.filter((r) => r.email !== "")), true);
     } else {
-      const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
-      const reader = source.stream.getReader();
-      for (;;) {
-        const { done, value } = await reader.read().catch((e: unknown) => {
-          // A multipart body cut short, or a field that should have come before the file. (A body
-          // over the size limit errors with its ServiceError: readUpload caps the stream.)
-          throw e instanceof MultipartError ? new ServiceError("bad_request", `The multipart body could not be read: ${e.message}`) : e;
+      const bytes = await openBytes(source.stream);
+      if (bytes.kind === "cfb") throw await refuseCfb(bytes, source.filename ?? "");
+      if (bytes.kind === "zip") {
+        const read = new ArchiveIngest({
+          kind, column: source.column, sheet: source.sheet, filename: source.filename ?? "",
+          workbook: namedWorkbook(source.filename ?? "", source.contentType ?? ""),
+          maxUnzippedBytes: config.MXRAY_MAX_UNZIPPED_BYTES, maxHeldBytes: config.MXRAY_MAX_UPLOAD_BYTES,
         });
-        if (done) break;
-        let text: string;
+        await spreadsheetRefusals(async () => {
+          for await (const chunk of bytes.chunks()) for (const got of read.push(chunk)) await take(got, false);
+          for (const got of read.end()) await take(got, false);
+        });
+        await take([], true);
+        archive = read;
+      } else {
+        if (source.sheet !== undefined) throw new ServiceError("sheet_not_found", "`sheet` names a sheet of an .xlsx workbook; this upload is text (CSV, TSV or TXT)");
+        const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+        for await (const value of bytes.chunks()) {
+          let text: string;
+          try {
+            text = decoder.decode(value, { stream: true });
+          } catch {
+            await bytes.cancel();
+            throw new ServiceError("not_utf8", "The file is not UTF-8 text; export it as CSV UTF-8 and upload again");
+          }
+          if (!sawText && text.trim() !== "") sawText = true;
+          await take(ingest.push(text), false);
+        }
+        let tail: string;
         try {
-          text = decoder.decode(value, { stream: true });
+          tail = decoder.decode();
         } catch {
-          await reader.cancel();
           throw new ServiceError("not_utf8", "The file is not UTF-8 text; export it as CSV UTF-8 and upload again");
         }
-        if (!sawText && text.trim() !== "") sawText = true;
-        await take(ingest.push(text), false);
+        if (!sawText && tail.trim() !== "") sawText = true;
+        await take([...ingest.push(tail), ...ingest.end()], true);
       }
-      let tail: string;
-      try {
-        tail = decoder.decode();
-      } catch {
-        throw new ServiceError("not_utf8", "The file is not UTF-8 text; export it as CSV UTF-8 and upload again");
-      }
-      if (!sawText && tail.trim() !== "") sawText = true;
-      await take([...ingest.push(tail), ...ingest.end()], true);
     }
     await inflight;
 
-    if (!sawText) {
+    if (archive) {
+      refuseUnread(archive, kind);
+    } else if (!sawText) {
       throw new ServiceError("empty_upload", people ? "The upload holds no people" : "The upload holds no addresses");
     }
-    if (people) {
+    if (people && !archive) {
       checkColumns();
       if (people.total === 0) throw new ServiceError("validation_failed", "No row names a person (first_name and last_name, or full_name) and a domain");
-    } else if (ingest.total === 0 || plausible === 0) {
+    } else if (people) {
+      if (archive!.files.total === 0) throw new ServiceError("validation_failed", "No row names a person (first_name and last_name, or full_name) and a domain");
+    } else if ((archive ? archive.files.total : ingest.total) === 0 || plausible === 0) {
       throw new ServiceError("no_email_column", "No column of email addresses was found; name its header \"email\"");
     }
-    const header = people?.header ?? ingest.reader.header;
+    // What was read: one list's reader, or an archive's files together.
+    const got: Ingested = archive
+      ? { total: archive.files.total, unique: archive.files.unique, answered: archive.files.invalid, rejects: archive.files.rejects, header: archive.files.header, column: archive.files.column, files: archive.files.files }
+      : { total: ingest.total, unique: ingest.unique, answered: ingest.invalid, rejects: ingest.rejects, header: people?.header ?? ingest.reader.header, column: people ? null : ingest.reader.column, files: null };
     const now = Date.now();
     // One write: the credits are taken, and only then (changes() = 1) the job is queued.
-    const reserve = reserveStatements(accountId, actor, jobId, ingest.unique, now);
-    const queuing = queue(jobId, { total: ingest.total, unique: ingest.unique, answered: ingest.invalid, header, column: people ? null : ingest.reader.column, rejects: ingest.rejects }, now);
+    const reserve = reserveStatements(accountId, actor, jobId, got.unique, now);
+    const queuing = queue(jobId, got, now);
     const [, queued, [read], [due]] = await writeParts(db, [reserve, queuing.statements, [readJobStatement(jobId)], [autoTopUpDueStatement(accountId)]]);
     if (Number(due!.rows[0]!.due) > 0) afterCommit(s, { topUp: accountId });
     const { moved, effects } = queuing.read(queued);
     if (!moved) {
-      throw await insufficientCredits(db, accountId, ingest.unique, "This list");
+      throw await insufficientCredits(db, accountId, got.unique, "This list");
     }
     const job = viewRow(read!.rows[0]!);
     await recordAudit(s, who, { action: "job.created", target: jobId, detail: { name: job.name, unique: job.unique } });

@@ -73,7 +73,7 @@ describe("the job's lifecycle", () => {
 
   it("queues an ingested job only when its credits were reserved just before, and completes one answered at ingest", async () => {
     const accountId = await subscribed(["job.completed"]);
-    const ingested = { total: 3, unique: 2, answered: 0, header: ["email"], column: "email", rejects: { no_address: 1, too_long: 0, invalid_person: 0 } };
+    const ingested = { total: 3, unique: 2, answered: 0, header: ["email"], column: "email", rejects: { no_address: 1, too_long: 0, invalid_person: 0 }, files: null };
     const now = Date.now();
     const ingest = async (unique: number, answered: number) => {
       const jobId = newId("job");

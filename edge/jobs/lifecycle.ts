@@ -18,7 +18,7 @@
 import type { InStatement, ResultSet } from "@libsql/client/web";
 import { newId } from "../../core/ids.ts";
 import type { JobKind, JobStatus } from "../../core/enums.ts";
-import type { RejectCounts } from "../../core/contracts.ts";
+import type { FileAccount, RejectCounts } from "../../core/contracts.ts";
 import type { Verdict } from "../../core/verdict.ts";
 import type { EdgeDb } from "../db.ts";
 import type { Effects } from "../effects.ts";
@@ -74,6 +74,8 @@ export interface Ingested {
   /** The email column's header (null: none, or a people list). */
   column: string | null;
   rejects: RejectCounts;
+  /** An archive's files or a workbook's sheets, each accounted for; null for a single list. */
+  files: FileAccount[] | null;
 }
 
 /**
@@ -87,10 +89,10 @@ export function queue(jobId: string, ingest: Ingested, now: number): Transition 
   const done = ingest.unique === ingest.answered;
   const move: InStatement = {
     sql: `UPDATE jobs SET status = ?, total = ?, unique_count = ?, processed = ?, undeliverable = ?, columns = ?, email_column = ?,
-            rejects = ?, credits_reserved = ?, finished_at = ?
+            rejects = ?, files = ?, credits_reserved = ?, finished_at = ?
           WHERE id = ? AND changes() = 1`,
     args: [done ? "completed" : "queued", ingest.total, ingest.unique, ingest.answered, ingest.answered, ingest.header ? JSON.stringify(ingest.header) : null,
-      ingest.column, JSON.stringify(ingest.rejects), ingest.unique, done ? now : null, jobId],
+      ingest.column, JSON.stringify(ingest.rejects), ingest.files ? JSON.stringify(ingest.files) : null, ingest.unique, done ? now : null, jobId],
   };
   return ending(jobId, move, now, [], (moved) => ({ dispatch: moved && !done }));
 }

@@ -1,12 +1,15 @@
 // Reads an upload request into a job's source, for the API and the web app alike: a JSON array,
-// a plain-text list, a raw CSV/TSV body, or a multipart `file` (both streamed). The email column may be
-// chosen (`email_column`: a header name or a 0-based index); otherwise it is found by itself.
-// With kind=find (query or multipart field) the list is of people whose addresses are to be found.
+// a plain-text list, a raw CSV/TSV body, an .xlsx workbook or a .zip of lists, or a multipart
+// `file` (all streamed; what the bytes are is told by their first ones, edge/jobs/ingest.ts). The
+// email column may be chosen (`email_column`: a header name or a 0-based index); otherwise it is
+// found by itself. A workbook's sheet may be named (`sheet`). With kind=find (query or multipart
+// field) the list is of people whose addresses are to be found.
 import { z } from "zod";
 import { capBytes, readCappedText } from "../../core/limitedbody.ts";
 import { MAX_EMAIL_LENGTH } from "../../core/contracts.ts";
 import { JOB_KINDS, type JobKind } from "../../core/enums.ts";
 import { boundaryOf, MultipartError, readMultipartUpload, type MultipartUpload } from "../../core/multipart.ts";
+import { ZIP_CONTENT_TYPES } from "../../core/spreadsheet/sniff.ts";
 import { ServiceError } from "../errors.ts";
 import type { IngestSource } from "./ingest.ts";
 
@@ -29,6 +32,7 @@ export const JsonFindJobRequest = z.object({
 });
 
 const TEXT_TYPES = new Set(["text/plain", "text/csv", "text/tab-separated-values", "application/csv", "application/octet-stream"]);
+const BYTES_TYPES = new Set([...TEXT_TYPES, ...ZIP_CONTENT_TYPES]);
 const MAX_NAME = 200;
 
 export interface Upload {
@@ -65,6 +69,7 @@ export async function readUpload(req: Request, limit: number): Promise<Upload> {
   const queryName = url.searchParams.get("name")?.slice(0, MAX_NAME) ?? "";
   const queryColumn = url.searchParams.get("email_column")?.trim() || undefined;
   const queryKind = url.searchParams.get("kind") ?? undefined;
+  const querySheet = field(url.searchParams.get("sheet")); // blank: every sheet
   if (type === "application/json") {
     let json: unknown;
     try {
@@ -90,7 +95,7 @@ export async function readUpload(req: Request, limit: number): Promise<Upload> {
     if (!boundary) throw new ServiceError("bad_request", "The multipart body could not be read: no boundary");
     let upload: MultipartUpload;
     try {
-      upload = await readMultipartUpload(body(), boundary, { fileField: "file", steering: ["name", "email_column", "kind"] });
+      upload = await readMultipartUpload(body(), boundary, { fileField: "file", steering: ["name", "email_column", "kind", "sheet"] });
     } catch (e) {
       if (e instanceof MultipartError) throw new ServiceError("bad_request", `The multipart body could not be read: ${e.message}`);
       throw e;
@@ -99,8 +104,11 @@ export async function readUpload(req: Request, limit: number): Promise<Upload> {
     if (!file) throw new ServiceError("validation_failed", "file: send the list as a multipart field named `file`");
     const name = field(fields.get("name"))?.slice(0, MAX_NAME) || queryName || file.filename.slice(0, MAX_NAME);
     const kind = jobKind(field(fields.get("kind")) ?? queryKind);
-    return { name, source: { kind: "bytes", stream: file.stream, column: field(fields.get("email_column")) ?? queryColumn }, kind };
+    const source = { kind: "bytes", stream: file.stream, column: field(fields.get("email_column")) ?? queryColumn, sheet: field(fields.get("sheet")) ?? querySheet, filename: file.filename, contentType: "" } as const;
+    return { name, source, kind };
   }
-  if (TEXT_TYPES.has(type)) return { name: queryName, source: { kind: "bytes", stream: body(), column: queryColumn }, kind: jobKind(queryKind) };
-  throw new ServiceError("unsupported_media_type", `Send application/json, text/plain, text/csv or multipart/form-data, not "${type || "nothing"}"`);
+  if (BYTES_TYPES.has(type)) {
+    return { name: queryName, source: { kind: "bytes", stream: body(), column: queryColumn, sheet: querySheet, filename: "", contentType: type }, kind: jobKind(queryKind) };
+  }
+  throw new ServiceError("unsupported_media_type", `Send application/json, text/plain, text/csv, an .xlsx or .zip (${ZIP_CONTENT_TYPES[0]}, application/zip) or multipart/form-data, not "${type || "nothing"}"`);
 }

@@ -3,14 +3,14 @@
 // every folder that shows a job can use it.
 import type { InStatement, Row } from "@libsql/client/web";
 import { getTableColumns } from "drizzle-orm";
-import { noRejects, type JobView, type RejectCounts } from "../../core/contracts.ts";
+import { noRejects, type FileAccount, type JobView, type RejectCounts } from "../../core/contracts.ts";
 import type { JobProgress } from "../../core/live.ts";
 import { jobs } from "../../db/schema.ts";
 
 export type JobRow = typeof jobs.$inferSelect;
 
 /** The fields a view is made of. */
-const VIEW_FIELDS = ["id", "name", "kind", "status", "total", "unique", "processed", "deliverable", "undeliverable", "risky", "unknown", "rejects", "createdAt", "finishedAt", "resultsExpiredAt"] as const;
+const VIEW_FIELDS = ["id", "name", "kind", "status", "total", "unique", "processed", "deliverable", "undeliverable", "risky", "unknown", "rejects", "createdAt", "finishedAt", "resultsExpiredAt", "files"] as const;
 export type JobViewRow = Pick<JobRow, (typeof VIEW_FIELDS)[number]>;
 
 export function jobView(job: JobViewRow): JobView {
@@ -28,6 +28,7 @@ export function jobView(job: JobViewRow): JobView {
     created_at: new Date(job.createdAt).toISOString(),
     finished_at: job.finishedAt === null ? null : new Date(job.finishedAt).toISOString(),
     results_expired_at: job.resultsExpiredAt === null ? null : new Date(job.resultsExpiredAt).toISOString(),
+    files: job.files ? (JSON.parse(job.files) as FileAccount[]) : null,
   };
 }
 

@@ -137,5 +137,5 @@ if (!values["no-stack"]) {
   cols("upload to queued job (s)", ...measured.map((m) => m.seconds.toFixed(1)), "< 60");
   cols("rows/s", ...measured.map((m) => Math.round(m.total / m.seconds).toString()), "> 16667");
   cols("workerd RSS before (MB)", ...measured.map((m) => m.before.toFixed(0)), "");
-  cols("workerd peak RSS (MB)", ...measured.map((m) => m.peak.toFixed(0)), "Worker: 128");
+  cols("workerd peak RSS (MB)", ...measured.map((m) => m.peak.toFixed(0)), "(whole process)");
 }

@@ -2,6 +2,7 @@
 // text fields before the file are read whole, and the file part comes back as a stream of its
 // bytes while the request is still arriving, so an 80 MiB list is never held in memory. Fields
 // after the file cannot steer a list already being read: naming one there is an error.
+import { concat } from "./bytes.ts";
 
 export class MultipartError extends Error {}
 
@@ -31,14 +32,6 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array, from = 0): number {
     return i;
   }
   return -1;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** Bytes from a stream with look-ahead; what is consumed is dropped. */

@@ -1,5 +1,7 @@
 // The edge's own errors: services and adapters throw these with a stable code; only edge/api
 // turns a code into an HTTP status (edge/api/errors.ts), so a service never speaks HTTP.
+import { SPREADSHEET_ERROR_CODES } from "../core/spreadsheet/limits.ts";
+
 export const SERVICE_ERROR_CODES = [
   "bad_request",
   "invalid_json",

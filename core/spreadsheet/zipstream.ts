@@ -6,6 +6,7 @@
 // could be a chance match inside deflated data (fflate's Unzip trusts the signature), the size as well
 // cannot (64 bits must agree). Inflating is bounded here too: per entry by ratio, per upload by total.
 import { Inflate } from "fflate";
+import { concat } from "../bytes.ts";
 import { INFLATE_PIECE_BYTES, MAX_ARCHIVE_ENTRIES, MAX_RATIO, RATIO_FLOOR_BYTES, SpreadsheetError } from "./limits.ts";
 
 export interface ZipEntry {
@@ -38,14 +39,6 @@ const EMPTY = new Uint8Array(0);
 const u16 = (b: Uint8Array, i: number) => b[i]! | (b[i + 1]! << 8);
 const u32 = (b: Uint8Array, i: number) => (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
 const u64 = (b: Uint8Array, i: number) => u32(b, i) + u32(b, i + 4) * 2 ** 32;
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
 
 type State =
   | { kind: "header" }

@@ -186,6 +186,9 @@ export function ensureAppBuild(log: (line: string) => void = () => {}): void {
   }
 }
 
+/** How many times a wrangler dev that exits while starting is started again (see startStack). */
+const WRANGLER_STARTS = 3;
+
 async function waitFor(what: string, check: () => Promise<boolean>, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -334,18 +337,33 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       ...(stripe ? { STRIPE_SECRET_KEY: stripe.secretKey, STRIPE_API_URL: stripe.url } : { STRIPE_SECRET_KEY: stripeKey! }),
       ...opts.vars,
     };
-    const wrangler = spawn(
-      process.execPath,
-      [
-        join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev",
-        "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
-        "--persist-to", join(opts.dataDir, "wrangler"), "--test-scheduled", "--show-interactive-dev-session=false",
-        ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-      ],
-      { cwd: ROOT, stdio: ["ignore", stdio, stdio], detached: true, env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" } },
-    );
-    cleanups.push(() => stopChild(wrangler, "SIGTERM", true));
-    await waitFor("wrangler dev", async () => (await fetch(`${url}/healthz`)).ok, wrangler, 90_000);
+    // The inspector's port is picked free and then bound by wrangler: another process may take it
+    // in between (any outgoing connection can land on it). A start that exits before answering
+    // is tried again on a fresh inspector port, at most WRANGLER_STARTS times; its last words
+    // (stderr) go into the error when every try failed.
+    for (let attempt = 1; ; attempt++) {
+      const wrangler = spawn(
+        process.execPath,
+        [
+          join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev",
+          "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
+          "--persist-to", join(opts.dataDir, "wrangler"), "--test-scheduled", "--show-interactive-dev-session=false",
+          ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+        ],
+        { cwd: ROOT, stdio: ["ignore", stdio, stdio === "ignore" ? "pipe" : stdio], detached: true, env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" } },
+      );
+      let lastWords = "";
+      wrangler.stderr?.on("data", (chunk: Buffer) => { lastWords = (lastWords + chunk.toString()).slice(-2000); });
+      try {
+        await waitFor("wrangler dev", async () => (await fetch(`${url}/healthz`)).ok, wrangler, 90_000);
+        cleanups.push(() => stopChild(wrangler, "SIGTERM", true));
+        break;
+      } catch (e) {
+        await stopChild(wrangler, "SIGTERM", true);
+        if (wrangler.exitCode === null || attempt >= WRANGLER_STARTS) throw new Error(`${(e as Error).message}${lastWords ? `: ${lastWords.trim()}` : ""}`);
+        log(`worker    wrangler dev exited while starting (try ${attempt} of ${WRANGLER_STARTS}); starting it again`);
+      }
+    }
     log(`worker    wrangler dev at ${url}`);
 
     const fleet = createDb({ url: sqld.url });

@@ -11,7 +11,8 @@ import { call, errorCode, seedAccount, testDb as db } from "../testing.ts";
 
 const ACCOUNT_LIMIT = 6;
 /** The per-key limit stays the tests' 40 (vitest.workers.config.ts); the account's is tighter here. */
-const tight: Env = { ...env, MXRAY_ACCOUNT_RATE_LIMIT_PER_MIN: String(ACCOUNT_LIMIT), PDL_API_KEY: env.STANDIN_PEOPLEDATA_KEY!, PDL_API_URL: env.STANDIN_PDL_URL! };
+/** No probe runs here: a request that asks one answers at once instead of waiting for one to report in. */
+const tight: Env = { ...env, MXRAY_ACCOUNT_RATE_LIMIT_PER_MIN: String(ACCOUNT_LIMIT), PDL_API_KEY: env.STANDIN_PEOPLEDATA_KEY!, PDL_API_URL: env.STANDIN_PDL_URL!, MXRAY_PROBE_WAIT_MS: "0" };
 
 /** Pinned to the middle of a minute: a window boundary would reweigh the sliding window under the test. */
 function pinClock() {

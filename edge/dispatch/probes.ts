@@ -51,13 +51,17 @@ const PROBE_WAIT_LONGEST_STEP_MS = 1_000;
 async function liveProbesWithin(s: Services, waitMs: number): Promise<{ live: ProbeRow[]; waitedMs: number }> {
   const started = s.clock.now();
   let waitedMs = 0;
+  let slept = 0;
   for (let step = PROBE_WAIT_FIRST_STEP_MS; ; step = Math.min(2 * step, PROBE_WAIT_LONGEST_STEP_MS)) {
     const live = await liveProbes(s);
     if (live.length > 0) return { live, waitedMs };
-    const left = started + waitMs - s.clock.now();
+    // The pauses taken count too: a clock that does not move cannot hold a request forever.
+    const left = waitMs - Math.max(s.clock.now() - started, slept);
     if (left <= 0) return { live, waitedMs };
-    await s.clock.sleep(Math.min(step, left));
-    waitedMs = s.clock.now() - started;
+    const pause = Math.min(step, left);
+    await s.clock.sleep(pause);
+    slept += pause;
+    waitedMs = Math.max(s.clock.now() - started, slept);
   }
 }
 

@@ -143,7 +143,7 @@ describe("deleteJob", () => {
     const { accountId: mine } = await seedAccount();
     const { jobId } = await seedJobWithBatch(mine, ["a@x.test"]);
     const pending: Promise<unknown>[] = [];
-    const s = { db: db(), waitUntil: (p: Promise<unknown>) => pending.push(p) } as unknown as Services;
+    const s = services({ waitUntil: (p: Promise<unknown>) => void pending.push(p) });
     expect(await code(deleteJob(s, { accountId: mine, actor: "usr_test" }, jobId))).toBe("conflict"); // still running
     await db().update(jobs).set({ status: "completed" }).where(eq(jobs.id, jobId));
     await db().$client.batch(reserveStatements(mine, "system", jobId, 1, Date.now()), "write");

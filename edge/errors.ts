@@ -43,17 +43,7 @@ export const SERVICE_ERROR_CODES = [
   /** The job's results were removed under the account's retention setting (issue 25); its summary stays. */
   "results_expired",
   // An .xlsx or .zip upload refused (core/spreadsheet/limits.ts says what each means).
-  "archive_too_many_entries",
-  "archive_too_large",
-  "archive_ratio_exceeded",
-  "archive_encrypted",
-  "archive_invalid",
-  "xml_doctype_refused",
-  "xml_too_complex",
-  "spreadsheet_encrypted",
-  "spreadsheet_format_unsupported",
-  "spreadsheet_invalid",
-  "sheet_not_found",
+  ...SPREADSHEET_ERROR_CODES,
 ] as const;
 export type ServiceErrorCode = (typeof SERVICE_ERROR_CODES)[number];
 

@@ -4,7 +4,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { ACCOUNT_KINDS } from "../../core/enums.ts";
 import { peopleDataOn } from "../finder/decisionmakers.ts";
 import { accountOf } from "../identity/accounts.ts";
-import { getRules } from "../rules/rules.ts";
+import { parseRules } from "../../core/rules.ts";
 import type { RetentionDays } from "../privacy/retention.ts";
 import type { AppEnv } from "./app.ts";
 import { whoOf } from "./auth.ts";
@@ -42,7 +42,6 @@ export function registerAccountGet(api: OpenAPIHono<AppEnv>): void {
   api.openapi(route, async (c) => {
     const acc = await accountOf(c.var.services, whoOf(c));
     if (!acc) throw new ApiError("not_found", "The key's account no longer exists");
-    const rules = await getRules(c.var.services, whoOf(c));
-    return c.json({ id: acc.id, name: acc.name, kind: acc.kind, credits: acc.creditBalance, key_id: c.var.keyId, features: { people_data: peopleDataOn(c.var.services) }, rules, retention_days: acc.retentionDays as RetentionDays }, 200);
+    return c.json({ id: acc.id, name: acc.name, kind: acc.kind, credits: acc.creditBalance, key_id: c.var.keyId, features: { people_data: peopleDataOn(c.var.services) }, rules: parseRules(acc.rules), retention_days: acc.retentionDays as RetentionDays }, 200);
   });
 }

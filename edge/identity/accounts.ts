@@ -138,7 +138,7 @@ export function authorize(viewer: Viewer, permission: Permission): void {
 /** What GET /api/v1/account shows of `who`'s account; null once it no longer exists. */
 export async function accountOf(s: Pick<Services, "db">, who: Who) {
   const [row] = await s.db
-    .select({ id: accounts.id, name: accounts.name, kind: accounts.kind, creditBalance: accounts.creditBalance, retentionDays: accounts.retentionDays })
+    .select({ id: accounts.id, name: accounts.name, kind: accounts.kind, creditBalance: accounts.creditBalance, retentionDays: accounts.retentionDays, rules: accounts.rules })
     .from(accounts)
     .where(eq(accounts.id, who.accountId));
   return row ?? null;

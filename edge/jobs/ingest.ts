@@ -151,12 +151,11 @@ export async function ingestJob(s: Services, who: Who, input: { name: string; so
     } else if (!sawText) {
       throw new ServiceError("empty_upload", people ? "The upload holds no people" : "The upload holds no addresses");
     }
-    if (people && !archive) {
-      checkColumns();
-      if (people.total === 0) throw new ServiceError("validation_failed", "No row names a person (first_name and last_name, or full_name) and a domain");
-    } else if (people) {
-      if (archive!.files.total === 0) throw new ServiceError("validation_failed", "No row names a person (first_name and last_name, or full_name) and a domain");
-    } else if ((archive ? archive.files.total : ingest.total) === 0 || plausible === 0) {
+    const total = archive ? archive.files.total : ingest.total;
+    if (people) {
+      if (!archive) checkColumns();
+      if (total === 0) throw new ServiceError("validation_failed", "No row names a person (first_name and last_name, or full_name) and a domain");
+    } else if (total === 0 || plausible === 0) {
       throw new ServiceError("no_email_column", "No column of email addresses was found; name its header \"email\"");
     }
     // What was read: one list's reader, or an archive's files together.

@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import type { Services } from "../context.ts";
 import { chargeCheck, type LedgerEntryView } from "../credits/account.ts";
 import { moveStatements } from "../credits/ledger.ts";
+import { newId } from "../../core/ids.ts";
+import { jobs } from "../../db/schema.ts";
 import { call, errorCode, seedAccount, testDb as db } from "../testing.ts";
 
 type Page = { data: LedgerEntryView[]; next_cursor: string | null };
@@ -46,6 +48,7 @@ describe("GET /api/v1/credits/ledger", () => {
       kind: "settle",
       actor: mine.keyId,
       job_id: null,
+      job_name: null,
       created_at: "2025-01-02T03:04:09.000Z",
     });
     expect(page.data[1]).toMatchObject({ reason: "purchase", kind: "purchase", actor: "stripe", job_id: null });
@@ -53,6 +56,27 @@ describe("GET /api/v1/credits/ledger", () => {
     const other = await ledger(theirs.key);
     expect(other.data.map((e) => e.delta)).toEqual([101, 100]);
     expect(other.data.map((e) => e.id)).not.toContain(page.data[0]!.id);
+  });
+
+  it("names each entry's list, from the same read; a deleted list, or another account's, has no name", async () => {
+    const mine = await seedAccount(0);
+    const theirs = await seedAccount(0);
+    const jobOf = async (accountId: string, name: string, deletedAt: number | null = null) => {
+      const id = newId("job");
+      await db().insert(jobs).values({ id, accountId, name, status: "completed", deletedAt });
+      return id;
+    };
+    const kept = await jobOf(mine.accountId, "CRM export March");
+    const deleted = await jobOf(mine.accountId, "Old list", T0);
+    const foreign = await jobOf(theirs.accountId, "Their list");
+    const reserve = (jobId: string, i: number) => moveStatements({ accountId: mine.accountId, delta: -5, kind: "reserve", reason: "job_reserve", actor: "system", jobId, key: `names:${jobId}:${i}` }, T0 + i * 1000);
+    await db().$client.batch([kept, deleted, foreign].flatMap((id, i) => reserve(id, i)), "write");
+    const page = await ledger(mine.key);
+    expect(page.data.map((e) => [e.job_id, e.job_name])).toEqual([
+      [foreign, null],
+      [deleted, null],
+      [kept, "CRM export March"],
+    ]);
   });
 
   it("pages join up across cursors without gaps or repeats, ties on time included", async () => {

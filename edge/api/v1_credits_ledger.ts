@@ -16,6 +16,7 @@ const LedgerEntrySchema = z
     kind: z.enum(creditLedger.kind.enumValues),
     actor: z.string().openapi({ description: "Who moved the credits: a user id, an API key id, `stripe` or `system`" }),
     job_id: z.string().nullable(),
+    job_name: z.string().nullable().openapi({ description: "The list's name; null when the entry moved no list's credits or the list was deleted" }),
     created_at: z.string().openapi({ format: "date-time" }),
   })
   .openapi("LedgerEntry");

@@ -3,7 +3,9 @@ import type { LinksFunction, LoaderFunctionArgs } from "@remix-run/server-runtim
 import { Form, isRouteErrorResponse, Link, Links, Meta, NavLink, Outlet, Scripts, ScrollRestoration, useLoaderData, useRouteError, useSubmit } from "@remix-run/react";
 import { can } from "../core/roles.ts";
 import { getViewer } from "./auth.server.ts";
-import { LowBalanceBanner } from "./components/billing.tsx";
+import { balanceNotice } from "../core/billing.ts";
+import { BalanceNotice } from "./components/billing.tsx";
+import { balanceStanding } from "./lib/credits.server.ts";
 import styles from "./styles.css?url";
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: styles }, { rel: "icon", href: "data:," }];
@@ -12,11 +14,16 @@ export async function loader(args: LoaderFunctionArgs) {
   const viewer = await getViewer(args);
   if (!viewer) return { viewer: null };
   const { user, account, accounts } = viewer;
+  const seesBilling = can(account.role, "billing:view");
+  const { services } = args.context;
+  const now = services.clock.now();
+  const standing = seesBilling ? await balanceStanding(services, { accountId: account.id, actor: user.id }, now) : null;
   return {
     viewer: {
       email: user.email,
       account: { id: account.id, name: account.name, kind: account.kind, role: account.role },
-      credits: can(account.role, "billing:view") ? account.creditBalance : null,
+      credits: seesBilling ? account.creditBalance : null,
+      balanceNotice: standing && balanceNotice(standing, now),
       accounts: accounts.map((a) => ({ id: a.id, name: a.name, kind: a.kind })),
       operator: viewer.operator,
     },
@@ -109,7 +116,7 @@ export default function App() {
     <>
       <TopBar />
       <main id="main">
-        {viewer?.credits != null && <LowBalanceBanner credits={viewer.credits} />}
+        {viewer?.balanceNotice && <BalanceNotice notice={viewer.balanceNotice} />}
         <Outlet />
       </main>
     </>

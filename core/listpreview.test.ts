@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Ingest } from "./ingest.ts";
-import { previewList, previewPeople } from "./listpreview.ts";
+import { PREVIEW_REJECT_CHARS, PREVIEW_REJECTS, previewList, previewPeople } from "./listpreview.ts";
 
 const csv = [
   "name,work email,notes",
@@ -55,6 +55,33 @@ describe("previewList", () => {
     expect(previewList(withGaps).rejects).toEqual(ingestCounts(withGaps).rejects);
     const plain = '"john doe"@example.com\n"stray@example.com\nb@example.com\n';
     expect(previewList(plain, undefined, 5)).toMatchObject({ rows: 3, unique: 3, invalid: 1, rejects: { no_address: 0 } });
+  });
+});
+
+describe("the preview's rejected rows (issue 26)", () => {
+  it("lists each rejected row's line, text and reason, in input order", () => {
+    const text = ["name,email", "Ada,ada@example.com", "Bob,", `Long,${"x".repeat(600)}@example.com`, "Cy,cy@example.org", "\"Dee", "Two lines\","].join("\n");
+    const p = previewList(text);
+    expect(p.rejects).toEqual({ no_address: 2, too_long: 1, invalid_person: 0 });
+    expect(p.rejected!.rows.map((r) => [r.line, r.reason, r.raw.length > 100 ? "long" : r.raw])).toEqual([
+      [3, "no_address", "Bob,"],
+      [4, "too_long", "long"],
+      [6, "no_address", '"Dee\nTwo lines",'],
+    ]);
+    expect(p.rejected!.more).toBe(0);
+  });
+
+  it("lists the first PREVIEW_REJECTS, each cut to PREVIEW_REJECT_CHARS, and counts the rest", () => {
+    const rows = Array.from({ length: 25 }, (_, i) => `Row ${i}${"-".repeat(300)},`);
+    const p = previewList(["name,email", "Ada,ada@example.com", ...rows].join("\n"), undefined, 97);
+    expect(p.rejected!.rows.map((r) => r.line)).toEqual(Array.from({ length: PREVIEW_REJECTS }, (_, i) => i + 3));
+    expect(p.rejected!.rows.every((r) => r.raw.length === PREVIEW_REJECT_CHARS)).toBe(true);
+    expect(p.rejected!.more).toBe(25 - PREVIEW_REJECTS);
+  });
+
+  it("counts a people list's rows that name no usable person as more, unlisted", () => {
+    const p = previewPeople("full_name,website\nAda Lovelace,example.com\nCher,example.com\n");
+    expect(p.rejected).toEqual({ rows: [], more: 1 });
   });
 });
 

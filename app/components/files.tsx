@@ -1,6 +1,8 @@
 // The files of an archive upload, or the sheets of a workbook, each with its own counts (issue 25):
-// on the upload page before sending, and on the job page after.
-import type { FileAccount, FileSkipReason } from "../../core/contracts.ts";
+// on the upload page before sending, and on the job page after. And the rows a list's reader
+// rejected, which the upload page lists by line before sending (issue 26).
+import type { FileAccount, FileSkipReason, RejectReason } from "../../core/contracts.ts";
+import type { RejectedSample } from "../../core/listpreview.ts";
 import { fmt } from "./ui.tsx";
 
 /** Why a file was not read, in words (the code is in the row's title for developers). */
@@ -17,6 +19,35 @@ const SKIPPED: Record<FileSkipReason, string> = {
   not_selected: "Not the sheet asked for",
   not_a_worksheet: "Chart sheet",
 };
+
+/** Why a row gets no result, in words (the export and the API keep the code). */
+export const REJECT_WORDS: Record<RejectReason, string> = {
+  no_address: "no address",
+  too_long: "too long",
+  invalid_person: "no usable name and domain",
+};
+
+/** The first rejected rows (line, the row's text cut short, why), and how many more. */
+export function RejectedRows({ rejected }: { rejected: RejectedSample }) {
+  if (rejected.rows.length === 0) return rejected.more > 0 ? <p className="muted">{fmt(rejected.more)} rejected {rejected.more === 1 ? "row" : "rows"} get no result.</p> : null;
+  return (
+    <div className="table-wrap upload-rejected">
+      <table aria-label="Rejected rows">
+        <thead><tr><th scope="col" className="num">Line</th><th scope="col">Row</th><th scope="col">Why</th></tr></thead>
+        <tbody>
+          {rejected.rows.map((r) => (
+            <tr key={r.line} data-reason={r.reason}>
+              <td className="num">{fmt(r.line)}</td>
+              <td className="raw mono" title={r.raw}>{r.raw.replace(/\n/g, " ⏎ ") || "(empty)"}</td>
+              <td title={r.reason}>{REJECT_WORDS[r.reason]}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {rejected.more > 0 && <p className="muted">and {fmt(rejected.more)} more {rejected.more === 1 ? "row" : "rows"} rejected.</p>}
+    </div>
+  );
+}
 
 export function FilesTable({ files }: { files: FileAccount[] }) {
   // One workbook's sheets need no file column.
@@ -45,7 +76,7 @@ export function FilesTable({ files }: { files: FileAccount[] }) {
                 {sheets && <td>{f.sheet ?? "—"}</td>}
                 <td className="num">{f.skipped ? "—" : fmt(f.total)}</td>
                 <td className="num">{f.skipped ? "—" : fmt(f.unique)}</td>
-                <td className="num" title={rejects.map(([reason, n]) => `${fmt(n)} ${reason.replace(/_/g, " ")}`).join(", ")}>{f.skipped ? "—" : fmt(rejected)}</td>
+                <td className="num" title={rejects.map(([reason, n]) => `${fmt(n)} ${REJECT_WORDS[reason as RejectReason] ?? reason}`).join(", ")}>{f.skipped ? "—" : fmt(rejected)}</td>
                 <td title={f.skipped}>{f.skipped ? `Skipped: ${SKIPPED[f.skipped]}` : "Read"}</td>
               </tr>
             );

@@ -1,7 +1,8 @@
 // The audit log's words for the bounces' actions (issue 24): what a person reads on /audit and in
 // its CSV, from the detail the edge records (never a password), and the filter's groups.
 import { describe, expect, it } from "vitest";
-import { AUDIT_GROUPS, auditFilter, describe as line } from "./audit.ts";
+import { AUDIT_ACTIONS } from "./audit.server.ts";
+import { actionWords, AUDIT_ACTION_WORDS, AUDIT_GROUPS, auditFilter, describe as line } from "./audit.ts";
 
 describe("audit lines of bounces", () => {
   it("says which mailbox, what changed, how a test ended, what a refund gave back and how the settings moved", () => {
@@ -50,5 +51,17 @@ describe("audit lines of retention and erasure", () => {
     expect(line({ action: "address.erased", detail: { removed, suppressed: true } })).toBe("3 results, 1 campaign recipients, 1 cached checks; still suppressed, as its hash");
     expect(line({ action: "address.erased", detail: { removed: { results: 0 }, suppressed: false } })).toBe("nothing left to remove");
     for (const prefix of ["retention.", "address."]) expect(auditFilter(new URLSearchParams({ action: prefix }))).toEqual({ action: prefix });
+  });
+});
+
+describe("audit actions in words (issue 26)", () => {
+  it("has distinct words for every action the edge records, none of them a code", () => {
+    const words = AUDIT_ACTIONS.map((a) => AUDIT_ACTION_WORDS[a]);
+    expect(words.every((w) => typeof w === "string" && /^[A-Z][^._]*$/.test(w))).toBe(true);
+    expect(new Set(words).size).toBe(AUDIT_ACTIONS.length);
+    expect(Object.keys(AUDIT_ACTION_WORDS).sort()).toEqual([...AUDIT_ACTIONS].sort());
+    expect(actionWords("api_key.created")).toBe("API key created");
+    // An action this build does not know (a newer edge's) stays its code rather than vanishing.
+    expect(actionWords("thing.happened")).toBe("thing.happened");
   });
 });

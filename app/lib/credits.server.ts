@@ -1,2 +1,3 @@
-// The edge's credit ledger as /billing and its CSV export read it.
-export { listLedger } from "../../edge/credits/account.ts";
+// The edge's credit ledger as /billing and its CSV export read it, and the balance's standing
+// that every page's low-balance notice is decided from.
+export { balanceStanding, listLedger } from "../../edge/credits/account.ts";

@@ -1,11 +1,11 @@
 // The audit log (issue 13): who did what in the account, newest first, filtered by kind of action
-// or by who, in pages, with a CSV export. Owners and admins only.
+// or by who, in pages, with a CSV export (which keeps the action codes). Owners and admins only.
 import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useLoaderData, type MetaFunction } from "@remix-run/react";
 import { requireViewer } from "../auth.server.ts";
 import { utc } from "../components/ui.tsx";
 import { authorizeOr403, ServiceError } from "../lib/actions.server.ts";
-import { AUDIT_GROUPS, auditFilter, describe } from "../lib/audit.ts";
+import { actionWords, AUDIT_GROUPS, auditFilter, describe } from "../lib/audit.ts";
 import { listAudit } from "../lib/audit.server.ts";
 import { listMembers } from "../lib/identity.server.ts";
 import { actorLabel } from "../lib/ledger.ts";
@@ -75,14 +75,16 @@ export default function Audit() {
         ) : (
           <div className="table-wrap">
             <table aria-label="Audit log">
-              <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Who</th><th scope="col">Target</th><th scope="col" className="hide-sm">From</th></tr></thead>
+              <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Who</th><th scope="col">Target</th><th scope="col" className="hide-sm">Code</th><th scope="col" className="hide-sm">From</th></tr></thead>
               <tbody>
                 {entries.map((e) => (
                   <tr key={e.id} data-action={e.action}>
                     <td className="muted">{utc(e.created_at)}</td>
-                    <td><span className="mono">{e.action}</span>{e.what && <div className="muted">{e.what}</div>}</td>
+                    {/* Words first (issue 26); the code for developers in the tooltip and the Code column. */}
+                    <td><span title={e.action}>{actionWords(e.action)}</span>{e.what && <div className="muted">{e.what}</div>}</td>
                     <td>{e.who}</td>
                     <td className="mono">{e.target?.startsWith("job_") ? <Link to={`/jobs/${e.target}`}>{e.target}</Link> : e.target}</td>
+                    <td className="hide-sm mono muted">{e.action}</td>
                     <td className="hide-sm muted">{e.ip ?? ""}{e.request_id && <div className="mono">{e.request_id}</div>}</td>
                   </tr>
                 ))}

@@ -20,8 +20,8 @@ export async function loader(args: LoaderFunctionArgs) {
   const slug = viewer.account.name.replace(/[^\w.-]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 60) || accountId;
   return csvDownload(
     `${slug}-credits.csv`,
-    ["date", "reason", "description", "credits", "actor", "actor_id", "job_id", "entry_id"],
+    ["date", "reason", "description", "credits", "actor", "actor_id", "job_id", "list_name", "entry_id"],
     (cursor) => listLedger(services, { accountId, actor: viewer.user.id }, { limit: PAGE, cursor }),
-    (e) => [e.created_at, e.reason, reasonLabel(e.reason), e.delta, actorLabel(e.actor, emails), e.actor, e.job_id, e.id],
+    (e) => [e.created_at, e.reason, reasonLabel(e.reason), e.delta, actorLabel(e.actor, emails), e.actor, e.job_id, e.job_name, e.id],
   );
 }

@@ -7,7 +7,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { redirect } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
-import { AUTO_TOPUP_MAX_PER_DAY, AUTO_TOPUP_MIN_THRESHOLD, formatMoney, productByKey } from "../../core/billing.ts";
+import { AUTO_TOPUP_MAX_PER_DAY, AUTO_TOPUP_MIN_THRESHOLD, formatMoney, formatPerCredit, productByKey, savingPercent } from "../../core/billing.ts";
 import { can } from "../../core/roles.ts";
 import { requireViewer } from "../auth.server.ts";
 import { AccuracyTable } from "../components/accuracy.tsx";
@@ -91,23 +91,33 @@ function BuyButton({ entry, label }: { entry: Overview["catalog"][number]; label
   );
 }
 
+/** "$0.0008 per credit · save 20%": the saving is against the smallest pack's price per credit. */
+function perCredit(entry: Overview["catalog"][number], base: Overview["catalog"][number] | undefined): string {
+  if (!entry.price) return "";
+  const each = `${formatPerCredit(entry.price.unitAmount, entry.price.currency, entry.credits)} per credit`;
+  const saving = base?.price && base !== entry ? savingPercent({ amount: base.price.unitAmount, currency: base.price.currency, credits: base.credits }, { amount: entry.price.unitAmount, currency: entry.price.currency, credits: entry.credits }) : null;
+  return saving ? `${each} · save ${saving}%` : each;
+}
+
 function Catalog({ overview }: { overview: Overview }) {
   const packs = overview.catalog.filter((p) => p.kind === "pack");
   const plans = overview.catalog.filter((p) => p.kind === "plan");
+  const smallest = packs.reduce<(typeof packs)[number] | undefined>((a, p) => (a && a.credits <= p.credits ? a : p), undefined);
   const current = overview.plan && (productByKey(overview.plan.lookupKey ?? "")?.name ?? "a plan");
   return (
     <>
       <section className="card" aria-labelledby="packs-title">
         <h2 id="packs-title">Credit packs</h2>
+        {/* A pack is its credits: no Pack column repeating them (issue 26). */}
         <div className="table-wrap">
           <table aria-label="Credit packs">
-            <thead><tr><th scope="col">Pack</th><th scope="col">Credits</th><th scope="col">Price</th><th scope="col"><span className="sr-only">Buy</span></th></tr></thead>
+            <thead><tr><th scope="col">Credits</th><th scope="col">Price</th><th scope="col">Per credit</th><th scope="col"><span className="sr-only">Buy</span></th></tr></thead>
             <tbody>
               {packs.map((p) => (
-                <tr key={p.lookupKey}>
-                  <td>{p.name}</td>
+                <tr key={p.lookupKey} data-pack={p.lookupKey}>
                   <td>{fmt(p.credits)}</td>
                   <td>{priceOf(p)}</td>
+                  <td className="muted">{perCredit(p, smallest)}</td>
                   <td><BuyButton entry={p} label="Buy" /></td>
                 </tr>
               ))}
@@ -122,13 +132,14 @@ function Catalog({ overview }: { overview: Overview }) {
         ) : (
           <div className="table-wrap">
             <table aria-label="Monthly plans">
-              <thead><tr><th scope="col">Plan</th><th scope="col">Credits a month</th><th scope="col">Price</th><th scope="col"><span className="sr-only">Subscribe</span></th></tr></thead>
+              <thead><tr><th scope="col">Plan</th><th scope="col">Credits a month</th><th scope="col">Price</th><th scope="col">Per credit</th><th scope="col"><span className="sr-only">Subscribe</span></th></tr></thead>
               <tbody>
                 {plans.map((p) => (
                   <tr key={p.lookupKey}>
                     <td>{p.name}</td>
                     <td>{fmt(p.credits)}</td>
                     <td>{priceOf(p)}{p.price && " a month"}</td>
+                    <td className="muted">{perCredit(p, undefined)}</td>
                     <td><BuyButton entry={p} label="Subscribe" /></td>
                   </tr>
                 ))}
@@ -160,7 +171,7 @@ function AutoTopUp({ overview, canManage }: { overview: Overview; canManage: boo
       <Form method="post" action="/billing">
         <fieldset disabled={!canManage || busy} style={{ border: 0, padding: 0, margin: 0 }}>
           <div className="row">
-            <label style={{ display: "flex", gap: ".4rem", alignItems: "center" }}>
+            <label className="topup-toggle">
               <input type="checkbox" name="enabled" defaultChecked={a.enabled} /> Turn on
             </label>
             <div>
@@ -196,6 +207,13 @@ function Accuracy({ months }: { months: ReturnType<typeof useLoaderData<typeof l
   );
 }
 
+/** The list an entry moved credits for, by name (its id in the tooltip); a deleted list has no page to link to. */
+function ListCell({ jobId, name }: { jobId: string | null; name: string | null }) {
+  if (!jobId) return null;
+  if (name === null) return <span className="muted" title={jobId}>Deleted list</span>;
+  return <Link to={`/jobs/${jobId}`} title={jobId}>{name}</Link>;
+}
+
 function History({ entries, nextCursor, paged }: Pick<ReturnType<typeof useLoaderData<typeof loader>>, "entries" | "nextCursor" | "paged">) {
   return (
     <section className="card" aria-labelledby="ledger-title">
@@ -216,7 +234,7 @@ function History({ entries, nextCursor, paged }: Pick<ReturnType<typeof useLoade
                   <td>{reasonLabel(e.reason)}</td>
                   <td className="mono">{signed(e.delta)}</td>
                   <td className="hide-sm">{e.actor}</td>
-                  <td>{e.job_id && <Link to={`/jobs/${e.job_id}`}>{e.job_id}</Link>}</td>
+                  <td><ListCell jobId={e.job_id} name={e.job_name} /></td>
                 </tr>
               ))}
             </tbody>

@@ -15,7 +15,7 @@ import { namedWorkbook, sniff, XLSX_TYPE } from "../../core/spreadsheet/sniff.ts
 import { can } from "../../core/roles.ts";
 import { requireViewer } from "../auth.server.ts";
 import { RefusedAlert } from "../components/billing.tsx";
-import { FilesTable } from "../components/files.tsx";
+import { FilesTable, RejectedRows } from "../components/files.tsx";
 import { fmt } from "../components/ui.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Upload a list · mxray" }];
@@ -261,6 +261,7 @@ export default function Upload() {
                 : `${fmt(p.unique)} unique addresses, one credit each; unknown answers are refunded.`}
               {credits !== null && ` You have ${fmt(credits)} credits.`}
             </p>
+            {p.rejected && <RejectedRows rejected={p.rejected} />}
             {short && <RefusedAlert error={{ code: "insufficient_credits", message: `This list needs ${fmt(p.cost)} credits and the account has ${fmt(credits ?? 0)}. Split the list or add credits.` }} canBuy={canBuy} />}
             <h2>First rows</h2>
             <div className="table-wrap" style={{ marginBottom: "1rem" }}>

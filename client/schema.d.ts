@@ -1508,6 +1508,8 @@ export interface components {
             /** @description Who moved the credits: a user id, an API key id, `stripe` or `system` */
             actor: string;
             job_id: string | null;
+            /** @description The list's name; null when the entry moved no list's credits or the list was deleted */
+            job_name: string | null;
             /** Format: date-time */
             created_at: string;
         };

@@ -1,36 +1,8 @@
 // A result's reason in words, with its code kept for developers (issue 26: "raw codes where
-// people expect words"). Every page that shows a reason uses <Reason>, so the words live here once.
-import type { Reason as ReasonCode } from "../../core/verdict.ts";
+// people expect words"). Every page that shows a reason uses <Reason>; the words live in app/lib/reasons.ts.
+import { reasonWords } from "../lib/reasons.ts";
 
-/** Every reason code of core/verdict.ts as a person reads it (reason.test.ts checks none is missing). */
-export const REASON_WORDS: Record<ReasonCode, string> = {
-  accepted: "Mailbox exists",
-  invalid_syntax: "Not a valid address",
-  domain_literal: "Address at an IP, not a domain",
-  no_such_domain: "Domain does not exist",
-  null_mx: "Domain takes no mail",
-  no_mail_server: "Domain has no mail server",
-  no_mx_address: "Mail server has no address",
-  mailbox_not_found: "No such mailbox",
-  mailbox_disabled: "Mailbox disabled",
-  smtputf8_unsupported: "Server refuses international addresses",
-  catch_all: "Domain accepts every address",
-  disposable: "Disposable address",
-  mailbox_full: "Mailbox full",
-  dns_error: "DNS lookup failed",
-  mx_unreachable: "Mail server unreachable",
-  timeout: "Mail server too slow to answer",
-  policy_block: "Server refused to tell (policy block)",
-  greylisted: "Greylisted: server asked to try later",
-  rate_limited: "Server limited our checks",
-  temporary_failure: "Temporary server failure",
-  ambiguous_reply: "Unclear server reply",
-  protocol_error: "Server broke the SMTP protocol",
-  private_target: "Mail server at a private address",
-};
-
-/** Words for a code; an unknown code (a newer API than this page) reads as itself. */
-export const reasonWords = (code: string) => (REASON_WORDS as Record<string, string>)[code] ?? code.replace(/_/g, " ");
+export { REASON_WORDS, reasonWords } from "../lib/reasons.ts";
 
 /**
  * A reason: words first, the code in the title and, with `code`, on a monospace second line.

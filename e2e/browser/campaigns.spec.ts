@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { simpleParser } from "mailparser";
-import { REASON_WORDS } from "../../app/components/reason.tsx";
+import { REASON_WORDS } from "../../app/lib/reasons.ts";
 import { expect, relaySink, shot, signIn, test, truth, uniqueEmail } from "./fixtures.ts";
 
 /** Sunk messages as the inbox lists them (e2e/relay-sink.ts). */

@@ -2,7 +2,7 @@
 // found with the candidates asked before it and the server's replies, a catch-all domain's
 // likeliest address with its note, nobody found with why, a refused domain, and a pasted list.
 import type { Page } from "@playwright/test";
-import { REASON_WORDS } from "../../app/components/reason.tsx";
+import { REASON_WORDS } from "../../app/lib/reasons.ts";
 import { expect, shot, signIn, test, uniqueEmail } from "./fixtures.ts";
 
 /** The value beside a term in the answer's evidence list. */

@@ -32,6 +32,14 @@ async function upload(page: Page, addresses: string[]): Promise<string> {
   return new URL(page.url()).pathname;
 }
 
+/** With MXRAY_SCREENSHOTS=1: the page from its top to the results table's `rows`th row, for docs/ (kept small). */
+async function docsShot(page: Page, file: string, rows: number): Promise<void> {
+  if (process.env.MXRAY_SCREENSHOTS !== "1") return;
+  const bottom = await resultRows(page).nth(rows - 1).evaluate((tr) => tr.getBoundingClientRect().bottom + scrollY);
+  const width = page.viewportSize()!.width;
+  await page.screenshot({ path: join(DOCS_SHOTS, file), fullPage: true, clip: { x: 0, y: 0, width, height: Math.ceil(bottom) + 24 }, caret: "initial" });
+}
+
 const resultRows = (page: Page) => page.getByRole("table", { name: "Results" }).locator("tbody > tr:not(.evidence-row)");
 
 test("while the list runs, the table holds what the page says, and the tail says why it waits", async ({ page }) => {
@@ -90,7 +98,7 @@ test("typo suggestions lead, reasons read as words, and the phone-width page is 
   // The finished page at 1280 and at 390 px: no sideways scroll, every badge whole.
   await page.goto(jobUrl);
   await expect(resultRows(page)).toHaveCount(25);
-  if (process.env.MXRAY_SCREENSHOTS === "1") await page.screenshot({ path: join(DOCS_SHOTS, "job-1280.png"), fullPage: true, caret: "initial" });
+  await docsShot(page, "job-1280.png", 8);
   await page.setViewportSize({ width: 390, height: 844 });
   await expect(resultRows(page).first()).toBeVisible();
   expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth)).toBe(true);
@@ -101,7 +109,7 @@ test("typo suggestions lead, reasons read as words, and the phone-width page is 
     }).map((b) => b.textContent),
   );
   expect(cut).toEqual([]);
-  if (process.env.MXRAY_SCREENSHOTS === "1") await page.screenshot({ path: join(DOCS_SHOTS, "job-390.png"), fullPage: true, caret: "initial" });
+  await docsShot(page, "job-390.png", 3);
   await shot(page, "job-390");
 });
 

@@ -154,6 +154,19 @@ export const VerifyRequestSchema = z.object({
 });
 export type VerifyRequest = z.infer<typeof VerifyRequestSchema>;
 
+/**
+ * Why a batch's last addresses have no answer yet (issue 26: the job page says why its tail
+ * waits instead of freezing its estimate). Each part is absent when nothing waits for it;
+ * `{}` says nothing waits. Times are ISO 8601.
+ */
+export const TailWaitingSchema = z.object({
+  /** Asked again when the server's greylisting lets them (RFC 6647 §2.1); the soonest retry. */
+  greylisted: z.object({ count: z.number().int().positive(), next_try_at: z.string() }).optional(),
+  /** Asked and not answered for a while: a slow banner or reply (a tarpit, a silent MX). */
+  slow_server: z.object({ count: z.number().int().positive() }).optional(),
+});
+export type TailWaiting = z.infer<typeof TailWaitingSchema>;
+
 /** A chunk of results the probe posts back, signed. (batch_id, seq) makes a retry harmless. */
 export const ResultChunkSchema = z.object({
   probe_id: z.string(),
@@ -164,6 +177,9 @@ export const ResultChunkSchema = z.object({
   results: z.array(ResultSchema),
   /** A find batch's answers, one per person, by the person's key. */
   finds: z.array(FindAnswerSchema.extend({ key: z.string() })).optional(),
+  /** What the batch's unanswered addresses wait on now (absent from older probes). A probe posts
+   *  a chunk when it changes, results or not, at most one per CHUNK_INTERVAL_MS. */
+  waiting: TailWaitingSchema.optional(),
 });
 export type ResultChunk = z.infer<typeof ResultChunkSchema>;
 

@@ -1,5 +1,5 @@
 // Messages on a job's and a campaign's WebSocket, shared by their hubs (Durable Objects) and the browser.
-import type { FindAnswer, JobView, Result } from "./contracts.ts";
+import type { FindAnswer, JobView, Result, TailWaiting } from "./contracts.ts";
 import type { CampaignStatus, JobStatus } from "./enums.ts";
 
 /** What the live messages tell of a job: the part of its API view that moves. */
@@ -10,12 +10,38 @@ export type LatestRow = Result | FindAnswer;
 
 export type LiveMessage =
   /** First message on every connection: where the job stands now. */
-  | { type: "snapshot"; job: JobProgress; latest: LatestRow[] }
+  | { type: "snapshot"; job: JobProgress; latest: LatestRow[]; waiting?: TailWaiting }
   /** Coalesced: at most a few per second, whatever the result rate. `latest` holds only the
-   * results new since the previous message (newest chunk first, at most LATEST_RESULTS). */
-  | { type: "progress"; job: JobProgress; latest: LatestRow[]; rate_per_s: number; eta_s: number | null }
+   * results new since the previous message (newest chunk first, at most LATEST_RESULTS).
+   * `waiting`: what the unanswered addresses wait on, across the job's batches (absent: not known). */
+  | { type: "progress"; job: JobProgress; latest: LatestRow[]; rate_per_s: number; eta_s: number | null; waiting?: TailWaiting }
   /** The last message; `latest` holds the results new since the previous one. */
   | { type: "completed"; job: JobProgress; latest: LatestRow[] };
+
+/** What a batch's addresses wait on, as the job's hub keeps it: the probe's latest summary
+ *  (the chunk's `seq`), or the edge's own re-queue of greylisted addresses (seq -1: any chunk of
+ *  that batch replaces it); null once the batch is done. */
+export interface BatchWaiting {
+  batch_id: string;
+  seq: number;
+  waiting: TailWaiting | null;
+}
+
+/** Every batch's waiting summed: counts add up, the soonest retry leads. */
+export function sumWaiting(batches: Iterable<TailWaiting | null>): TailWaiting {
+  const sum: TailWaiting = {};
+  for (const w of batches) {
+    if (w?.greylisted) {
+      const g = sum.greylisted;
+      sum.greylisted = {
+        count: (g?.count ?? 0) + w.greylisted.count,
+        next_try_at: g && g.next_try_at < w.greylisted.next_try_at ? g.next_try_at : w.greylisted.next_try_at,
+      };
+    }
+    if (w?.slow_server) sum.slow_server = { count: (sum.slow_server?.count ?? 0) + w.slow_server.count };
+  }
+  return sum;
+}
 
 /** A job in one of these states changes no more. */
 const TERMINAL_STATUSES: readonly JobStatus[] = ["completed", "failed", "canceled"];

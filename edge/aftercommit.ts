@@ -13,10 +13,11 @@ import { dispatchPending } from "./dispatch/dispatch.ts";
 import { fanOut } from "./webhooks/outbox.ts";
 
 export function afterCommit(s: Services, effects: Effects): void {
-  const { hub, campaign, dispatch, webhooks, topUp, sendDispatch, materialize } = effects;
+  const { hub, tail, campaign, dispatch, webhooks, topUp, sendDispatch, materialize } = effects;
   // processed only grows, so it orders updates for the hub; a replay carries an old value. The
   // hub keeps only the newest few results: the rest are not worth the RPC's bytes.
   if (hub) s.waitUntil(s.hub(hub.job.id).update(hub.job, hub.latest.slice(-LATEST_RESULTS), hub.job.processed));
+  if (tail) s.waitUntil(s.hub(tail.jobId).tailWaiting(tail.batches));
   // The hub orders reads of a campaign itself and coalesces its messages (edge/campaignhub.ts).
   if (campaign) tellCampaignHub(s, campaign);
   if (dispatch) s.waitUntil(dispatchPending(s));

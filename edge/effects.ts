@@ -1,11 +1,13 @@
 // What must follow a committed write (Django's transaction.on_commit): a write returns these
 // beside its value, and whoever committed it hands them to afterCommit (edge/aftercommit.ts) once.
 // Only types here, so a write's module can name its effects without importing what runs them.
-import type { CampaignProgress, JobProgress, LatestRow } from "../core/live.ts";
+import type { BatchWaiting, CampaignProgress, JobProgress, LatestRow } from "../core/live.ts";
 
 export interface Effects {
   /** The job's hub (its WebSockets) learns where the job stands, with its newest results. */
   hub?: { job: JobProgress; latest: LatestRow[] } | undefined;
+  /** The job's hub learns what its batches' unanswered addresses wait on (issue 26). */
+  tail?: { jobId: string; batches: BatchWaiting[] } | undefined;
   /** The campaign's hub (its WebSockets) learns where the campaign stands, as the write left it (edge/campaigns/progress.ts). */
   campaign?: CampaignProgress | undefined;
   /** Pending batches may go out: work was queued, or a probe has room again. */

@@ -56,6 +56,33 @@ describe("JobHub", () => {
     c.ws.close(1000, "done");
   });
 
+  it("sums what its batches wait on into its messages, keeping each batch's newest word and an ended batch ended (issue 26)", async () => {
+    const c = await connect("job_hub_tail");
+    await c.stub.tailWaiting([{ batch_id: "bat_a", seq: 0, waiting: { slow_server: { count: 1 } } }]); // before any update: no job to tell of
+    await c.stub.update(job(10), [], 10);
+    const grey = (count: number, at: string) => ({ greylisted: { count, next_try_at: at } });
+    await c.stub.tailWaiting([
+      { batch_id: "bat_a", seq: 2, waiting: grey(2, "2030-01-01T00:00:30.000Z") },
+      { batch_id: "bat_b", seq: -1, waiting: grey(3, "2030-01-01T00:00:12.000Z") },
+    ]);
+    await c.until((m) => m.type === "progress" && m.waiting?.greylisted?.count === 5);
+    expect(c.messages.find((m) => m.type === "progress" && m.waiting?.greylisted?.count === 5)).toMatchObject({ waiting: grey(5, "2030-01-01T00:00:12.000Z") });
+    // A late chunk of bat_a changes nothing; bat_b's probe replaces the re-queue's estimate; bat_a ends.
+    await c.stub.tailWaiting([{ batch_id: "bat_a", seq: 1, waiting: grey(9, "2030-01-01T00:00:01.000Z") }]);
+    await c.stub.tailWaiting([{ batch_id: "bat_b", seq: 0, waiting: { slow_server: { count: 1 } } }, { batch_id: "bat_a", seq: 3, waiting: null }]);
+    await c.stub.tailWaiting([{ batch_id: "bat_a", seq: 4, waiting: grey(1, "2030-01-01T00:00:01.000Z") }]);
+    await c.until((m) => m.type === "progress" && m.waiting !== undefined && m.waiting.greylisted === undefined);
+    const last = c.messages.filter((m) => m.type === "progress").at(-1)!;
+    expect(last).toMatchObject({ waiting: { slow_server: { count: 1 } } });
+    expect(c.messages.some((m) => m.type === "progress" && m.waiting?.greylisted?.count === 9 + 3)).toBe(false);
+    c.ws.close(1000, "done");
+    // A new connection's snapshot says it too.
+    const again = await connect("job_hub_tail");
+    await again.until((m) => m.type === "snapshot");
+    expect(again.messages[0]).toMatchObject({ type: "snapshot", waiting: { slow_server: { count: 1 } } });
+    again.ws.close(1000, "done");
+  });
+
   it("announces completion at once, with the last chunk's results", async () => {
     const c = await connect("job_hub_2");
     const last = result("last@x.test");

@@ -2,13 +2,16 @@
 // call the idempotent `update` RPC; messages are coalesced to PROGRESS_INTERVAL_MS and broadcast
 // to every socket (edge/livehub.ts).
 import { addressKey } from "../core/address.ts";
-import { LATEST_RESULTS, PROGRESS_INTERVAL_MS, type JobProgress, type LatestRow, type LiveMessage } from "../core/live.ts";
+import type { TailWaiting } from "../core/contracts.ts";
+import { LATEST_RESULTS, PROGRESS_INTERVAL_MS, sumWaiting, type BatchWaiting, type JobProgress, type LatestRow, type LiveMessage } from "../core/live.ts";
 import { LiveHub } from "./livehub.ts";
 
 interface HubState {
   job: JobProgress;
   latest: LatestRow[];
   seq: number;
+  /** What each batch's unanswered addresses wait on (issue 26), by batch id. */
+  waiting?: Record<string, Omit<BatchWaiting, "batch_id">>;
 }
 
 export class JobHub extends LiveHub<LiveMessage> {
@@ -27,7 +30,7 @@ export class JobHub extends LiveHub<LiveMessage> {
   override async fetch(request: Request): Promise<Response> {
     return this.accept(request, async () => {
       const state = await this.load();
-      return state ? { type: "snapshot", job: state.job, latest: state.latest } : null;
+      return state ? { type: "snapshot", job: state.job, latest: state.latest, waiting: this.waitingNow(state) } : null;
     });
   }
 
@@ -38,7 +41,7 @@ export class JobHub extends LiveHub<LiveMessage> {
     // An equal seq still carries news when the status became terminal (a cancel moves no counter).
     if (state && (seq < state.seq || (seq === state.seq && (!terminal || state.job.status === job.status)))) return;
     const latest = [...results.slice(-LATEST_RESULTS), ...(state?.latest ?? [])].slice(0, LATEST_RESULTS);
-    this.state = { job, latest, seq };
+    this.state = { job, latest, seq, ...(state?.waiting ? { waiting: state.waiting } : {}) };
     this.unsent = [...results.slice(-LATEST_RESULTS), ...this.unsent].slice(0, LATEST_RESULTS);
     await this.ctx.storage.put("state", this.state);
     if (terminal) {
@@ -50,6 +53,38 @@ export class JobHub extends LiveHub<LiveMessage> {
       this.broadcast({ type: "completed", job, latest: fresh });
       return;
     }
+    this.schedule();
+  }
+
+  /**
+   * What batches' addresses wait on now (issue 26): a probe's summary replaces an older chunk's of
+   * its batch (a repeated or late chunk changes nothing), null ends it. Known before any update
+   * is ignored: there is no job to tell of yet.
+   */
+  async tailWaiting(changes: BatchWaiting[]): Promise<void> {
+    const state = await this.load();
+    if (!state || changes.length === 0) return;
+    const waiting = { ...state.waiting };
+    let moved = false;
+    for (const { batch_id, seq, waiting: w } of changes) {
+      const had = waiting[batch_id];
+      // An ended batch stays ended; a re-queue's estimate (seq -1) gives way to its probe's word.
+      if (had && (had.waiting === null || seq <= had.seq) && !(w === null && had.waiting !== null)) continue;
+      waiting[batch_id] = { seq, waiting: w };
+      moved = true;
+    }
+    if (!moved) return;
+    this.state = { ...state, waiting };
+    await this.ctx.storage.put("state", this.state);
+    if (!(state.job.status === "completed" || state.job.status === "failed" || state.job.status === "canceled")) this.schedule();
+  }
+
+  /** Every batch's waiting summed; undefined when no probe or re-queue ever said. */
+  private waitingNow(state: HubState): TailWaiting | undefined {
+    return state.waiting ? sumWaiting(Object.values(state.waiting).map((b) => b.waiting)) : undefined;
+  }
+
+  private schedule(): void {
     if (this.flushTimer) return; // a flush is due: it will carry this state
     const wait = Math.max(0, this.lastSentAt + PROGRESS_INTERVAL_MS - Date.now());
     this.flushTimer = setTimeout(() => this.flush(), wait);
@@ -94,6 +129,7 @@ export class JobHub extends LiveHub<LiveMessage> {
       latest: fresh,
       rate_per_s: Math.round(rate * 10) / 10,
       eta_s: rate > 0 ? Math.ceil(left / rate) : null,
+      ...(state.waiting ? { waiting: this.waitingNow(state) } : {}),
     });
   }
 }

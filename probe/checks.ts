@@ -16,6 +16,7 @@ import { describeRoute, dnsFacts, type MailRoute, type MxHost, type Resolver } f
 import type { FindChain } from "./finder.ts";
 import type { EngineObserver } from "./observer.ts";
 import type { SharedMxState } from "./shared.ts";
+import type { WaitingBoard } from "./waiting.ts";
 import { MxGroup, type Recipient, type RecipientOutcome, type SchedulerOptions } from "./smtp/scheduler.ts";
 
 type Address = Extract<ParsedAddress, { ok: true }>;
@@ -43,6 +44,8 @@ export interface CallSetup {
   dueFrom(now: number): number;
   signal: AbortSignal | undefined;
   trace: boolean;
+  /** What the call's addresses wait on (VerifyCall.waiting). */
+  waiting: WaitingBoard | undefined;
   scheduler: SchedulerOptions;
 }
 
@@ -116,6 +119,7 @@ export class CallChecks {
     }
     if (!this.flights.join(parsed.normalized, { input, index })) return;
     const entry = this.newEntry(parsed, { kind: "inputs", answer }, this.call.dueFrom(Date.now()));
+    this.call.waiting?.start(entry, entry.startedAt);
     void entry.domain.route.then((r) => this.route(entry, r));
   }
 
@@ -204,6 +208,10 @@ export class CallChecks {
     const rcpt: Omit<Recipient, "id"> = { local, domain: run.name, smtputf8, catchAllProbe: false, trace: entry.trace, deadline: entry.deadline };
     const owner = entry.owner;
     if (owner.kind === "candidate") Object.assign(rcpt, owner.chain.hooks(owner.slot));
+    else if (this.call.waiting) {
+      const board = this.call.waiting;
+      rcpt.onGreylisted = (retryAt) => board.greylisted(entry, retryAt);
+    }
     const items: Queued[] = [{ rcpt, entry, run }];
     const learning = run.catchAll.learn(entry.deadline, this.call.signal);
     if (learning) {
@@ -267,6 +275,7 @@ export class CallChecks {
       const evidence = entry.domain.catchAll.describeEvidence();
       if (evidence) entry.trace.push(evidence);
     }
+    this.call.waiting?.done(entry);
     const owner = entry.owner;
     if (owner.kind === "candidate") owner.chain.answered(owner.slot, this.result(entry, owner.email, entry.parsed, f, outcome));
     else {

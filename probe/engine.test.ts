@@ -6,6 +6,7 @@ import { startRedis, type RunningRedis } from "../e2e/redis.ts";
 import { startUpstashBridge, type UpstashBridge } from "../e2e/upstash-bridge.ts";
 import { createEngine, type EngineOptions } from "./engine.ts";
 import { createSharedMxState } from "./shared.ts";
+import { WaitingBoard } from "./waiting.ts";
 
 let world: World;
 
@@ -140,6 +141,25 @@ describe("engine against the simulated world", () => {
       expect(r.greylisted).toBe(true);
       expect(Date.parse(r.retry_after!)).toBeGreaterThan(Date.now() - 60_000);
     }
+  });
+
+  it("tells the call's waiting board when an address is greylisted and when it is answered", async () => {
+    const forever = withReason("greylisted");
+    const retries: (number | null)[] = [];
+    const board = new (class extends WaitingBoard {
+      override greylisted(address: object, retryAt: number | null) {
+        retries.push(retryAt);
+        super.greylisted(address, retryAt);
+      }
+    })();
+    // Long enough for one retry (GREYLIST_FIRST_RETRY_MS), too short for the doubled second.
+    const e = engine({ greylistBudgetMs: 2_500 });
+    await e.verify(forever, { waiting: board }, () => {});
+    await e.close();
+    // Retried within the budget (a time), then given up on (null); nothing waits once answered.
+    expect(retries.filter((t) => t !== null).length).toBeGreaterThan(0);
+    expect(retries.at(-1)).toBeNull();
+    expect(board.summary(Date.now())).toEqual({});
   });
 
   it("stops within a call's budget and answers what it has", async () => {

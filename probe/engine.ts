@@ -15,6 +15,7 @@ import { CallChecks, type CallSetup, type EngineParts } from "./checks.ts";
 import { AnswerWindow, FairGate, Semaphore } from "./concurrency.ts";
 import { createResolver } from "./dns.ts";
 import { CHAIN_REJECTION_LIMIT, FindChain } from "./finder.ts";
+import type { WaitingBoard } from "./waiting.ts";
 import type { EngineObserver } from "./observer.ts";
 import { createSharedMxState, type SharedMxState } from "./shared.ts";
 
@@ -72,6 +73,8 @@ export interface VerifyCall {
   ordered?: boolean;
   /** Admitted ahead of other calls' waiting addresses: a single check someone waits for. */
   urgent?: boolean;
+  /** Told what each address in flight waits on (a batch's chunks carry its summary, issue 26). */
+  waiting?: WaitingBoard;
 }
 
 export interface Engine {
@@ -153,6 +156,7 @@ export function createEngine(options: Partial<EngineOptions> = {}): Engine {
       dueFrom: (now) => Math.min(deadline, call.addressBudgetMs ? now + call.addressBudgetMs : Number.POSITIVE_INFINITY),
       signal,
       trace: call.trace ?? false,
+      waiting: call.waiting,
       scheduler: {
         from: opts.from,
         helo: opts.helo,

@@ -83,13 +83,13 @@ describe("FindChain", () => {
   it("asks every remaining candidate at once when an unknown pattern's candidate is greylisted, but not a known pattern's", () => {
     const unknown = chainOf(["a", "b", "c", "d", "e"].map((l) => cand(`${l}@x.test`)));
     unknown.chain.start();
-    unknown.chain.hooks(0).onGreylisted!();
+    unknown.chain.hooks(0).onGreylisted!(null);
     expect(unknown.checked.map((c) => c.slot)).toEqual([0, 1, 2, 3, 4]);
     expect(unknown.chain.hooks(1).followUp).toBe(true);
 
     const known = chainOf([cand("a@x.test", 90), cand("b@x.test")]);
     known.chain.start();
-    known.chain.hooks(0).onGreylisted!();
+    known.chain.hooks(0).onGreylisted!(null);
     expect(known.checked.map((c) => c.slot)).toEqual([0]);
   });
 

@@ -4,7 +4,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { FindAnswerSchema, MessageAnswerSchema, RelayTestAnswerSchema, ResultChunkSchema, SenderCheckAnswerSchema, type RelayWire, type ResultChunk, type SendBatch } from "../core/contracts.ts";
 import { signQstash } from "../core/qstash.ts";
 import { sign, SIGNATURE_HEADER, verifySignature } from "../core/signing.ts";
@@ -18,7 +18,8 @@ import { createOutbox, type Outbox } from "./outbox.ts";
 import { createRelayBudget } from "./sending/relaybudget.ts";
 import { createSending, type Sending } from "./sending/sending.ts";
 import { sinkRelay, startClaimEdge } from "./sending/testing.ts";
-import { CHUNK_SIZE, MAX_BODY_BYTES } from "./server.ts";
+import { CHUNK_INTERVAL_MS, CHUNK_SIZE, MAX_BODY_BYTES } from "./server.ts";
+import { SLOW_SERVER_AFTER_MS } from "./waiting.ts";
 import { BATCHES_URL, batchBody, config, errorCode, fakeResult, postBatch, setup } from "./testing.ts";
 
 describe("POST /v1/batches", () => {
@@ -38,6 +39,37 @@ describe("POST /v1/batches", () => {
     expect(results.map((r) => r.email)).toEqual(emails);
     expect(results.find((r) => r.email.startsWith("nobody@"))!.verdict).toBe("undeliverable");
     expect(chunks.every((c) => c.batch_id === "bat_1" && c.job_id === "job_1" && c.probe_id === "prb_test")).toBe(true);
+  });
+
+  it("posts what the unanswered addresses wait on when it changes, results or not, and a final chunk with nothing waiting", async () => {
+    // Only the chunk ticker is faked: the request, the outbox and the engine run as they do.
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      let release!: () => void;
+      const probe = setup({ gate: new Promise<void>((r) => (release = r)) });
+      const answered = postBatch(probe.app, batchBody("bat_w", ["a@d.test", "b@d.test", "c@d.test"]));
+      await expect.poll(() => probe.calls.length).toBe(1);
+      const board = probe.calls[0]!.call.waiting!;
+      const [a, b, c] = [{}, {}, {}];
+      const long = Date.now() - 10 * SLOW_SERVER_AFTER_MS; // asked long ago, whatever the clock says now
+      for (const x of [a, b, c]) board.start(x, long);
+      board.greylisted(a, Date.parse("2030-01-01T00:00:12Z"));
+      board.greylisted(b, Date.parse("2030-01-01T00:00:30Z"));
+      vi.advanceTimersByTime(CHUNK_INTERVAL_MS);
+      vi.advanceTimersByTime(CHUNK_INTERVAL_MS); // nothing changed: no chunk
+      board.done(c);
+      vi.advanceTimersByTime(CHUNK_INTERVAL_MS);
+      release();
+      expect((await answered).status).toBe(200);
+      const chunks = probe.chunks.map((x) => ResultChunkSchema.parse(x.chunk));
+      expect(chunks.map((x) => [x.results.length, x.final, x.waiting])).toEqual([
+        [0, false, { greylisted: { count: 2, next_try_at: "2030-01-01T00:00:12.000Z" }, slow_server: { count: 1 } }],
+        [0, false, { greylisted: { count: 2, next_try_at: "2030-01-01T00:00:12.000Z" } }],
+        [3, true, {}],
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("finds a batch's people and posts one answer per person under its key", async () => {

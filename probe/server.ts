@@ -40,6 +40,7 @@ import type { ConnectionGuard } from "./connections.ts";
 import type { ProbeConfig } from "./config.ts";
 import { findCandidates } from "../core/finder/patterns.ts";
 import type { Engine, VerifyCall } from "./engine.ts";
+import { WaitingBoard } from "./waiting.ts";
 import type { ProbeMetrics } from "./metrics.ts";
 import { RESULTS_PATH, SEND_RESULTS_PATH, type Log, type Outbox } from "./outbox.ts";
 import type { MessageRequest, RelayTestRequest, SenderCheckRequest, Sending } from "./sending/sending.ts";
@@ -249,9 +250,15 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
     let total = 0;
     let pushes: Promise<void> = Promise.resolve();
     let unwritten = 0;
+    // What the unanswered addresses wait on: a chunk goes when it changes, results or not (issue 26).
+    const board = new WaitingBoard();
+    let told = JSON.stringify({});
 
     function pushChunk(final: boolean) {
-      if (pending.length === 0 && finds.length === 0 && !final) return;
+      const waiting = board.summary(Date.now()); // the engine's clock: it timed the addresses
+      const changed = JSON.stringify(waiting) !== told;
+      if (pending.length === 0 && finds.length === 0 && !final && !changed) return;
+      told = JSON.stringify(waiting);
       const chunk: ResultChunk = {
         probe_id: probeId,
         batch_id: batch.batch_id,
@@ -260,6 +267,7 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
         final,
         results: pending,
         ...(finds.length ? { finds } : {}),
+        waiting: final ? {} : waiting,
       };
       pending = [];
       finds = [];
@@ -276,7 +284,7 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
     }
 
     const ticker = setInterval(() => pushChunk(false), CHUNK_INTERVAL_MS);
-    const call = { budgetMs: batch.budget_ms, signal };
+    const call = { budgetMs: batch.budget_ms, signal, waiting: board };
     try {
       if (batch.emails.length) {
         await engine.verify(admitted(batch.emails), call, (r) => {

@@ -5,6 +5,7 @@ import type { Result } from "../../core/contracts.ts";
 import type { Contradiction } from "../../edge/bounces/views.ts";
 import type { SmtpReply } from "../../core/verdict.ts";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
+import { Reason, Suggestion } from "./reason.tsx";
 
 export const VERDICT_LABEL: Record<Verdict, string> = {
   deliverable: "Deliverable",
@@ -93,7 +94,8 @@ export function Evidence({ result, contradicted = null }: { result: Result; cont
   return (
     <div>
       <dl className="evidence">
-        <dt>Verdict</dt><dd><Badge value={result.verdict} /> <span className="mono">{result.reason}</span></dd>
+        {result.suggestion && (<><dt>Did you mean</dt><dd><Suggestion suggestion={result.suggestion} /></dd></>)}
+        <dt>Verdict</dt><dd><Badge value={result.verdict} /> <Reason code={result.reason} showCode /></dd>
         <dt>Score</dt><dd>{result.score} / 100</dd>
         <dt>Normalized</dt><dd className="mono">{result.normalized ?? "—"}</dd>
         <dt>MX</dt><dd className="mono">{result.mx ?? "—"}</dd>
@@ -103,7 +105,6 @@ export function Evidence({ result, contradicted = null }: { result: Result; cont
         <dt>Flags</dt><dd>{flags.length ? flags.map((f) => <Badge key={f} value={f} />) : "none"}</dd>
         <dt>Catch-all</dt><dd>{yesNo(result.catch_all)}</dd>
         <dt>Disposable · role · free</dt><dd>{yesNo(result.disposable)} · {yesNo(result.role)} · {yesNo(result.free)}</dd>
-        {result.suggestion && (<><dt>Did you mean</dt><dd className="mono">{result.suggestion}</dd></>)}
         {result.retry_after && (<><dt>Retry after</dt><dd>{result.retry_after}</dd></>)}
         <dt>Took</dt><dd>{fmt(result.duration_ms)} ms</dd>
       </dl>

@@ -1,6 +1,7 @@
 // A job's live state over its WebSocket (/ws/jobs/:id, core/live.ts messages). Reconnects by
 // itself after a drop, with backoff and a fresh live token, until the job reaches an end.
 import { useEffect, useRef, useState } from "react";
+import type { TailWaiting } from "../../core/contracts.ts";
 import { isTerminal, LATEST_RESULTS, type JobProgress, type LatestRow, type LiveMessage } from "../../core/live.ts";
 
 export type LiveState = "connecting" | "live" | "reconnecting" | "done";
@@ -12,10 +13,14 @@ export interface JobLive {
   ratePerS: number | null;
   etaS: number | null;
   state: LiveState;
+  /** What the unanswered addresses wait on, as the job's hub last said (undefined: not known). */
+  waiting: TailWaiting | undefined;
+  /** When (the page's clock, ms) the count of answers last moved, or the page started. */
+  movedAt: number;
 }
 
 export function useJobLive(initial: JobProgress, initialLatest: LatestRow[], token: string): JobLive {
-  const [live, setLive] = useState<JobLive>({ job: initial, latest: initialLatest, ratePerS: null, etaS: null, state: isTerminal(initial.status) ? "done" : "connecting" });
+  const [live, setLive] = useState<JobLive>(() => ({ job: initial, latest: initialLatest, ratePerS: null, etaS: null, state: isTerminal(initial.status) ? "done" : "connecting", waiting: undefined, movedAt: Date.now() }));
   const tokenRef = useRef(token);
 
   useEffect(() => {
@@ -55,6 +60,8 @@ export function useJobLive(initial: JobProgress, initialLatest: LatestRow[], tok
             ratePerS: msg.type === "progress" ? msg.rate_per_s : l.ratePerS,
             etaS: done ? 0 : msg.type === "progress" ? msg.eta_s : l.etaS,
             state: done ? "done" : "live",
+            waiting: msg.type === "completed" ? undefined : (msg.waiting ?? l.waiting),
+            movedAt: job.processed > l.job.processed ? Date.now() : l.movedAt,
           };
         });
         if (isTerminal(msg.job.status)) {

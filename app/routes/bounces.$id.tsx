@@ -7,6 +7,7 @@ import { Link, useLoaderData, type MetaFunction } from "@remix-run/react";
 import type { BounceKind } from "../../core/enums.ts";
 import { requireViewer } from "../auth.server.ts";
 import { RawMessage } from "../components/bounce.tsx";
+import { Reason } from "../components/reason.tsx";
 import { Badge, replyText, utc } from "../components/ui.tsx";
 import { bounceOr404, getBounce } from "../lib/bounces.server.ts";
 
@@ -74,7 +75,7 @@ export default function BouncePage() {
         <h2 id="verification-title">Our verification</h2>
         {v ? (
           <dl className="evidence" aria-label="Verification evidence">
-            <dt>Verdict</dt><dd><Badge value={v.verdict} /> <span className="mono">{v.reason}</span></dd>
+            <dt>Verdict</dt><dd><Badge value={v.verdict} /> <Reason code={v.reason} showCode /></dd>
             <dt>MX</dt><dd className="mono">{v.mx ?? "—"}</dd>
             <dt>SMTP reply</dt><dd className="mono">{replyText(v.smtp)}</dd>
             <dt>Enhanced code</dt><dd className="mono">{v.smtp?.enhanced ?? "—"}</dd>

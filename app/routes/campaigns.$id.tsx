@@ -10,6 +10,7 @@ import { RECIPIENT_STATUSES, type CampaignStatus, type RecipientStatus } from ".
 import type { CampaignProgress } from "../../core/live.ts";
 import { can } from "../../core/roles.ts";
 import { requireViewer } from "../auth.server.ts";
+import { Reason } from "../components/reason.tsx";
 import { Badge, fmt, ProgressBar, replyText, utc } from "../components/ui.tsx";
 import { refused, ServiceError } from "../lib/actions.server.ts";
 import { BASIS_LABEL } from "../lib/campaignflow.ts";
@@ -241,7 +242,7 @@ export default function CampaignPage() {
                   <tr key={r.id} data-status={r.status}>
                     <td className="mono">{r.email}</td>
                     <td><Badge value={r.status} /></td>
-                    <td>{r.verdict ? <><Badge value={r.verdict} /> <span className="mono">{r.reason}</span></> : <span className="muted">list deleted</span>}</td>
+                    <td>{r.verdict ? <><Badge value={r.verdict} /> {r.reason && <Reason code={r.reason} />}</> : <span className="muted">list deleted</span>}</td>
                     <td className="hide-sm">{r.relay_id ? relayNames[r.relay_id] ?? <span className="mono">{r.relay_id}</span> : "—"}</td>
                     <td className="mono hide-sm">{r.queue_id ?? "—"}</td>
                     <td className="mono">{replyText(r.reply)}</td>

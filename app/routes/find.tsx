@@ -10,6 +10,7 @@ import { can } from "../../core/roles.ts";
 import { requireViewer } from "../auth.server.ts";
 import { RefusedAlert } from "../components/billing.tsx";
 import { CandidatesTable, whyNone } from "../components/finder.tsx";
+import { Reason } from "../components/reason.tsx";
 import { Badge, CopyButton, fmt } from "../components/ui.tsx";
 import { refused, ServiceError } from "../lib/actions.server.ts";
 import { findPerson } from "../lib/finder.server.ts";
@@ -67,7 +68,7 @@ function Answer({ answer: a }: { answer: FindAnswer }) {
       )}
       {a.email && (
         <dl className="evidence">
-          <dt>Reason</dt><dd className="mono">{a.reason}</dd>
+          <dt>Reason</dt><dd><Reason code={a.reason} showCode /></dd>
           <dt>Confidence</dt><dd>{a.confidence}%</dd>
           <dt>Pattern</dt><dd className="mono">{a.pattern}</dd>
           <dt>Took</dt><dd>{fmt(a.duration_ms)} ms</dd>

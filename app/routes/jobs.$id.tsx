@@ -7,18 +7,22 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-r
 import { redirect } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, useSearchParams, type MetaFunction } from "@remix-run/react";
 import { Fragment, useEffect, useState } from "react";
-import type { FindAnswer } from "../../core/contracts.ts";
+import type { FindAnswer, Result } from "../../core/contracts.ts";
 import { can } from "../../core/roles.ts";
+import { refusalOf } from "../../core/rules.ts";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
 import { isTerminal, LATEST_RESULTS, type LatestRow } from "../../core/live.ts";
 import { requireViewer } from "../auth.server.ts";
 import { CandidatesTable, whyNone } from "../components/finder.tsx";
 import { SafeToSend } from "../components/rules.tsx";
 import { FilesTable } from "../components/files.tsx";
+import { Reason, reasonWords, Suggestion } from "../components/reason.tsx";
 import { Badge, ContradictedBy, Donut, Evidence, fmt, ProgressBar, VERDICT_LABEL } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
 import { authorize, mintLiveToken } from "../lib/identity.server.ts";
 import { browseResults, cancelJob, deleteJob, getJob, jobOr404, jobProgress, jobView, latestResults } from "../lib/jobs.server.ts";
+import { getRules } from "../lib/rules.server.ts";
+import { tailText } from "../lib/tail.ts";
 import { useJobLive } from "../lib/useJobLive.ts";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.job.name ?? "Job"} · mxray` }];
@@ -36,7 +40,7 @@ export async function loader(args: LoaderFunctionArgs) {
   const verdict = url.searchParams.get("verdict");
   // Expired results go in steps: none is shown while the rest go.
   const expired = job.resultsExpiredAt !== null;
-  const [latest, results] = await Promise.all([expired ? ([] as LatestRow[]) : latestResults(services, who, { jobId: job.id, limit: LATEST_RESULTS }), expired ? null : browseResults(services, who, {
+  const [latest, rules, results] = await Promise.all([expired ? ([] as LatestRow[]) : latestResults(services, who, { jobId: job.id, limit: LATEST_RESULTS }), getRules(services, who), expired ? null : browseResults(services, who, {
     jobId: job.id,
     verdict: isVerdict(verdict) ? verdict : undefined,
     reason: url.searchParams.get("reason") || undefined,
@@ -50,6 +54,8 @@ export async function loader(args: LoaderFunctionArgs) {
     latest,
     live: await mintLiveToken(args.context.services, viewer, { jobId: job.id, holder: viewer.holder }),
     results,
+    // The live rows' safe_to_send is judged in the page by the same rules (core/rules.ts).
+    rules,
     canDelete: can(viewer.account.role, "jobs:delete"),
   };
 }
@@ -77,15 +83,30 @@ function duration(s: number | null): string {
   return `${(s / 3600).toFixed(1)} h`;
 }
 
+/** A row of the results table: a live one has no row number yet. */
+type TableRow = Omit<NonNullable<Awaited<ReturnType<typeof loader>>["results"]>["rows"][number], "rowIndex" | "email"> & { rowIndex: number | null };
+
+/** The page's own clock, ticking each second while `running` (null until hydrated: the server has none). */
+function useNow(running: boolean): number | null {
+  const [now, setNow] = useState<number | null>(null);
+  useEffect(() => {
+    setNow(Date.now());
+    if (!running) return;
+    const timer = setInterval(() => setNow(Date.now()), 1_000);
+    return () => clearInterval(timer);
+  }, [running]);
+  return now;
+}
+
 export default function JobPage() {
-  const { job, progress, latest, live: token, results, canDelete } = useLoaderData<typeof loader>();
+  const { job, progress, latest, live: token, results, rules, canDelete } = useLoaderData<typeof loader>();
   const answer = useActionData<typeof action>();
   const failure = answer && "error" in answer && answer.error ? answer.error.message : null;
   const live = useJobLive(progress, latest, token.token);
   const revalidator = useRevalidator();
   const busy = useNavigation().state !== "idle";
   const [params] = useSearchParams();
-  const [open, setOpen] = useState<number | null>(null);
+  const [open, setOpen] = useState<string | null>(null);
   const current = live.job;
   const done = isTerminal(current.status);
   // Rows without a result are counted at ingest and never change afterwards (issue 9).
@@ -93,6 +114,14 @@ export default function JobPage() {
   const rejected = rejects.reduce((sum, [, n]) => sum + n, 0);
   const rejectList = rejects.map(([reason, n]) => `${fmt(n)} ${reason.replace(/_/g, " ")}`).join(", ");
   const share = current.unique > 0 ? current.processed / current.unique : done ? 1 : 0;
+  const now = useNow(!done);
+  // Why the last addresses wait, instead of an estimate that froze (issue 26).
+  const tail = done || now === null ? null : tailText({ waiting: live.waiting, left: current.unique - current.processed, movedAt: live.movedAt, now });
+  // While the job runs, an unfiltered first page is filled live: the newest answers, newest first
+  // (bounded like the latest list); filters, pages and file order come with the finished table.
+  const liveTable = !done && job.kind === "verify" && !["q", "verdict", "reason", "safe_to_send", "page"].some((k) => params.get(k));
+  const liveRows: TableRow[] = live.latest.filter((r): r is Result => "normalized" in r).map((result) => ({ rowIndex: null, result, contradicted: null, refusal: refusalOf(result, rules) }));
+  const shownRows: TableRow[] = liveTable ? liveRows : (results?.rows ?? []);
 
   // When the job ends, load the finished table once (the page itself never needs a reload).
   useEffect(() => {
@@ -145,8 +174,9 @@ export default function JobPage() {
             <div className="stat" key={v}><div className="label"><span className={`dot ${v}`} />{VERDICT_LABEL[v]}</div><div className="value" data-testid={`count-${v}`}>{fmt(current.counts[v])}</div></div>
           ))}
           <div className="stat"><div className="label">Throughput</div><div className="value">{live.ratePerS === null ? "—" : `${fmt(Math.round(live.ratePerS * 10) / 10)}/s`}</div></div>
-          <div className="stat"><div className="label">ETA</div><div className="value">{done ? "done" : duration(live.etaS)}</div></div>
+          <div className="stat"><div className="label">ETA</div><div className="value" data-testid="eta">{done ? "done" : tail ? "waiting" : duration(live.etaS)}</div></div>
         </div>
+        {tail && <p className="tail-waiting" data-testid="tail-waiting" role="status">{tail.charAt(0).toUpperCase() + tail.slice(1)}.</p>}
       </section>
 
       {job.files && (
@@ -169,7 +199,11 @@ export default function JobPage() {
           ) : (
             <ul className="latest" aria-live="off">
               {live.latest.map((r, i) => (
-                <li key={r.email ?? i}><span className="mono">{r.email ?? "no address found"}</span><Badge value={r.verdict} /></li>
+                <li key={r.email ?? i}>
+                  <span className="mono">{r.email ?? "no address found"}</span>
+                  {"suggestion" in r && r.suggestion ? <Suggestion suggestion={r.suggestion} /> : <span className="latest-reason muted" title={r.reason}>{reasonWords(r.reason)}</span>}
+                  <Badge value={r.verdict} />
+                </li>
               ))}
             </ul>
           )}
@@ -220,7 +254,7 @@ export default function JobPage() {
             </form>
           </>
         ) : (
-          <p className="muted">Downloads open when the job is finished. The table below already holds every answer so far.</p>
+          <p className="muted">Downloads open when the job is finished.</p>
         )}
       </section>
 
@@ -252,54 +286,69 @@ export default function JobPage() {
             <label htmlFor="reason">Reason</label>
             <select id="reason" name="reason" defaultValue={params.get("reason") ?? ""}>
               <option value="">All</option>
-              {results.reasons.map((r) => <option key={r.reason} value={r.reason}>{r.reason.replace(/_/g, " ")} ({fmt(r.count)})</option>)}
+              {results.reasons.map((r) => <option key={r.reason} value={r.reason}>{reasonWords(r.reason)} ({fmt(r.count)})</option>)}
             </select>
           </div>
           <button className="btn" type="submit">Filter</button>
         </Form>
+        {!done && (liveTable ? (
+          <p className="muted" data-testid="table-holds">
+            While the list is verified, the table shows the newest <strong data-testid="table-count">{fmt(liveRows.length)}</strong> answers, newest first ({fmt(current.processed)} so far); when it ends, every answer in file order, with filters and pages.
+          </p>
+        ) : (
+          <p className="muted" data-testid="table-holds">
+            The table shows the <strong data-testid="table-count">{fmt(results.total)}</strong> answers that matched when the page was loaded; filter again for newer ones, or wait for the list to end.
+          </p>
+        ))}
         {results.rows.length > 0 && job.kind === "find" ? (
           <FindTable rows={results.rows} />
-        ) : results.rows.length === 0 ? (
+        ) : shownRows.length === 0 ? (
           <p className="empty">{results.total === 0 && !params.toString() ? "No answers yet." : "No results match."}</p>
         ) : (
           <div className="table-wrap">
-            <table aria-label="Results">
+            <table aria-label="Results" className="cards-sm">
               <thead>
                 <tr><th scope="col">Row</th><th scope="col">Address</th><th scope="col">Verdict</th><th scope="col">Reason</th><th scope="col" className="num hide-sm">Score</th><th scope="col">Safe to send</th><th scope="col" className="hide-sm">MX</th></tr>
               </thead>
               <tbody>
-                {results.rows.map(({ rowIndex, result, contradicted, refusal }) => (
-                  <Fragment key={rowIndex}>
-                    <tr className="clickable" onClick={() => setOpen(open === rowIndex ? null : rowIndex)}>
-                      <td className="num">{rowIndex + 1}</td>
-                      <td>
-                        <button type="button" className="btn small link" aria-expanded={open === rowIndex} aria-controls={`evidence-${rowIndex}`} onClick={(e) => (e.stopPropagation(), setOpen(open === rowIndex ? null : rowIndex))}>
-                          <span className="mono">{result.email}</span>
-                        </button>
-                      </td>
-                      <td>
-                        <Badge value={result.verdict} />
-                        {contradicted && <div className="muted"><ContradictedBy contradiction={contradicted} /></div>}
-                      </td>
-                      <td className="mono">{result.reason}</td>
-                      <td className="num hide-sm">{result.score}</td>
-                      <td><SafeToSend refusal={refusal} /></td>
-                      <td className="mono hide-sm">{result.mx ?? "—"}</td>
-                    </tr>
-                    {open === rowIndex && (
-                      <tr id={`evidence-${rowIndex}`}><td colSpan={7} style={{ background: "#fbfcfd" }}><Evidence result={result} contradicted={contradicted} /></td></tr>
-                    )}
-                  </Fragment>
-                ))}
+                {shownRows.map(({ rowIndex, result, contradicted, refusal }) => {
+                  const key = rowIndex === null ? `live-${result.normalized ?? result.email}` : String(rowIndex);
+                  const toggle = () => setOpen(open === key ? null : key);
+                  return (
+                    <Fragment key={key}>
+                      <tr className="clickable" onClick={toggle}>
+                        <td className="num" data-label="Row">{rowIndex === null ? <span className="muted" title="Row numbers show when the list is finished">—</span> : rowIndex + 1}</td>
+                        <td data-label="Address">
+                          <button type="button" className="btn small link" aria-expanded={open === key} aria-controls={`evidence-${key}`} onClick={(e) => (e.stopPropagation(), toggle())}>
+                            <span className="mono">{result.email}</span>
+                          </button>
+                        </td>
+                        <td data-label="Verdict">
+                          <Badge value={result.verdict} />
+                          {contradicted && <div className="muted"><ContradictedBy contradiction={contradicted} /></div>}
+                        </td>
+                        <td data-label="Reason"><Reason code={result.reason} suggestion={result.suggestion} /></td>
+                        <td className="num hide-sm" data-label="Score">{result.score}</td>
+                        <td data-label="Safe to send"><SafeToSend refusal={refusal} /></td>
+                        <td className="mono hide-sm" data-label="MX">{result.mx ?? "—"}</td>
+                      </tr>
+                      {open === key && (
+                        <tr id={`evidence-${key}`} className="evidence-row"><td colSpan={7} style={{ background: "#fbfcfd" }}><Evidence result={result} contradicted={contradicted} /></td></tr>
+                      )}
+                    </Fragment>
+                  );
+                })}
               </tbody>
             </table>
           </div>
         )}
-        <nav className="pager" aria-label="Result pages">
-          <span className="muted">{fmt(results.total)} results · page {results.page} of {results.pages}</span>
-          {results.page > 1 ? <Link className="btn small" to={pageLink(results.page - 1)}>Previous</Link> : <span className="btn small" aria-disabled="true">Previous</span>}
-          {results.page < results.pages ? <Link className="btn small" to={pageLink(results.page + 1)}>Next</Link> : <span className="btn small" aria-disabled="true">Next</span>}
-        </nav>
+        {!liveTable && (
+          <nav className="pager" aria-label="Result pages">
+            <span className="muted">{fmt(results.total)} results · page {results.page} of {results.pages}</span>
+            {results.page > 1 ? <Link className="btn small" to={pageLink(results.page - 1)}>Previous</Link> : <span className="btn small" aria-disabled="true">Previous</span>}
+            {results.page < results.pages ? <Link className="btn small" to={pageLink(results.page + 1)}>Next</Link> : <span className="btn small" aria-disabled="true">Next</span>}
+          </nav>
+        )}
       </section>
       </>}
     </>

@@ -8,6 +8,7 @@ import { can } from "../../core/roles.ts";
 import { requireViewer } from "../auth.server.ts";
 import { RefusedAlert } from "../components/billing.tsx";
 import { SafeToSend } from "../components/rules.tsx";
+import { Reason } from "../components/reason.tsx";
 import { Badge, Evidence } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
 import { getRules } from "../lib/rules.server.ts";
@@ -61,6 +62,8 @@ export default function Verify() {
           <h2 id="result-title">
             <span className="mono">{answer.result.email}</span> <Badge value={answer.result.verdict} />
           </h2>
+          {/* The answer in words first; a mistyped provider leads with its fix (docs/verdicts.md). */}
+          <p className="lead-reason" data-testid="answer-reason"><Reason code={answer.result.reason} suggestion={answer.result.suggestion} /></p>
           <p data-testid="safe-to-send">Safe to send under your <a href="/rules">sending rules</a>: <SafeToSend refusal={answer.refusal} /></p>
           <Evidence result={answer.result} />
         </section>

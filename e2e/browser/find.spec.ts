@@ -2,6 +2,7 @@
 // found with the candidates asked before it and the server's replies, a catch-all domain's
 // likeliest address with its note, nobody found with why, a refused domain, and a pasted list.
 import type { Page } from "@playwright/test";
+import { REASON_WORDS } from "../../app/lib/reasons.ts";
 import { expect, shot, signIn, test, uniqueEmail } from "./fixtures.ts";
 
 /** The value beside a term in the answer's evidence list. */
@@ -34,9 +35,9 @@ test("a person is found, with the candidates asked before the address and the se
   const rows = card.getByRole("table", { name: "Candidates asked" }).locator("tbody tr");
   const cells = (i: number) => rows.nth(i).locator("td");
   await expect(rows).toHaveCount(3);
-  await expect(cells(0)).toHaveText(["alice.smith@ok.test", "first.last", "undeliverable", "mailbox_not_found", "mx.ok.test", /^550 5\.1\.1 /]);
-  await expect(cells(1)).toHaveText(["asmith@ok.test", "flast", "undeliverable", "mailbox_not_found", "mx.ok.test", /^550 5\.1\.1 /]);
-  await expect(cells(2)).toHaveText(["alice@ok.test", "first", "deliverable", "accepted", "mx.ok.test", /^250 /]);
+  await expect(cells(0)).toHaveText(["alice.smith@ok.test", "first.last", "undeliverable", REASON_WORDS.mailbox_not_found, "mx.ok.test", /^550 5\.1\.1 /]);
+  await expect(cells(1)).toHaveText(["asmith@ok.test", "flast", "undeliverable", REASON_WORDS.mailbox_not_found, "mx.ok.test", /^550 5\.1\.1 /]);
+  await expect(cells(2)).toHaveText(["alice@ok.test", "first", "deliverable", REASON_WORDS.accepted, "mx.ok.test", /^250 /]);
   await shot(page, "find");
 });
 
@@ -46,7 +47,7 @@ test("on a catch-all domain the likeliest address is risky, with the note that i
   await expect(card.locator("h2 .badge")).toHaveText("risky", { timeout: 30_000 });
   await expect(card.getByRole("note")).toHaveText("This domain accepts every address: the address is the likeliest pattern, not proven.");
   await expect(term(page, "Pattern")).toHaveText("first.last");
-  await expect(term(page, "Reason")).toHaveText("catch_all");
+  await expect(term(page, "Reason").locator('[title="catch_all"]')).toHaveText(REASON_WORDS.catch_all);
   await expect(term(page, "Confidence")).toHaveText(/^\d+%$/);
   await shot(page, "find-catch-all");
 });
@@ -56,7 +57,7 @@ test("nobody found says why, and costs nothing", async ({ page }) => {
   await find(page, "Zoe", "Nobody", "ok.test");
   const card = page.getByRole("region", { name: /No address found/ });
   await expect(card.locator("h2 .badge")).toHaveText("undeliverable", { timeout: 30_000 });
-  await expect(card.getByText("The mail server refused every address tried (mailbox not found).")).toBeVisible();
+  await expect(card.getByText(`The mail server refused every address tried (${REASON_WORDS.mailbox_not_found.toLowerCase()}).`)).toBeVisible();
   const rows = card.getByRole("table", { name: "Candidates asked" }).locator("tbody tr");
   await expect(rows.first()).toContainText("@ok.test");
   expect(await rows.count()).toBeGreaterThan(3);
@@ -89,10 +90,10 @@ test("a pasted list becomes a find job whose rows open to the candidates asked a
   const none = results.getByRole("row", { name: /Grace Hopper/ });
   await expect(none.locator(".badge")).toHaveText("undeliverable", { timeout: 60_000 });
   await none.getByRole("button", { name: /Grace Hopper/ }).click();
-  await expect(page.getByText("The mail server refused every address tried (mailbox not found).")).toBeVisible();
+  await expect(page.getByText(`The mail server refused every address tried (${REASON_WORDS.mailbox_not_found.toLowerCase()}).`)).toBeVisible();
   const asked = page.getByRole("table", { name: "Candidates asked" }).locator("tbody tr");
   // Which candidate comes first depends on what ok.test is known to use by now; each is refused.
-  await expect(asked.filter({ hasText: "grace.hopper@ok.test" }).locator("td")).toHaveText(["grace.hopper@ok.test", "first.last", "undeliverable", "mailbox_not_found", "mx.ok.test", /^550 5\.1\.1 /]);
+  await expect(asked.filter({ hasText: "grace.hopper@ok.test" }).locator("td")).toHaveText(["grace.hopper@ok.test", "first.last", "undeliverable", REASON_WORDS.mailbox_not_found, "mx.ok.test", /^550 5\.1\.1 /]);
   expect(await asked.count()).toBeGreaterThan(3);
   await shot(page, "find-job");
 });

@@ -85,6 +85,47 @@ describe("applyResultChunk", () => {
   });
 });
 
+describe("what a batch's tail waits on (issue 26)", () => {
+  const now = Date.parse("2030-01-01T00:00:00Z");
+
+  it("hands the hub a probe's summary from a chunk with no results, and nothing when a probe says none", async () => {
+    const { accountId } = await seedAccount();
+    const { jobId, batchId } = await seedJobWithBatch(accountId, ["a@x.test", "b@x.test"]);
+    const waiting = { greylisted: { count: 2, next_try_at: "2030-01-01T00:00:12.000Z" } };
+    const out = await applyResultChunk(db(), { ...chunk(jobId, batchId, 3, []), waiting }, now);
+    expect(out.effects.hub).toBeUndefined();
+    expect(out.effects.tail).toEqual({ jobId, batches: [{ batch_id: batchId, seq: 3, waiting }] });
+    // An older probe's chunk says nothing of it.
+    expect((await applyResultChunk(db(), chunk(jobId, batchId, 4, [result("a@x.test")]), now)).effects.tail).toBeUndefined();
+  });
+
+  it("ends the batch's word at its final chunk, and names the re-queued greylisted addresses with their not-before time, once", async () => {
+    const { accountId } = await seedAccount();
+    const { jobId, batchId } = await seedJobWithBatch(accountId, ["a@x.test", "grey@x.test", "grey2@x.test"]);
+    const retryAt = now + 120_000;
+    const grey = (email: string) => result(email, "unknown", { reason: "greylisted", greylisted: true, retry_after: new Date(retryAt).toISOString() });
+    const final = chunk(jobId, batchId, 1, [result("a@x.test"), grey("grey@x.test"), grey("grey2@x.test")], true);
+    const out = await applyResultChunk(db(), final, now);
+    const [queued] = await db().select().from(batches).where(and(eq(batches.jobId, jobId), eq(batches.status, "pending")));
+    expect(out.effects.tail).toEqual({
+      jobId,
+      batches: [
+        { batch_id: batchId, seq: 1, waiting: null },
+        { batch_id: queued!.id, seq: -1, waiting: { greylisted: { count: 2, next_try_at: new Date(retryAt).toISOString() } } },
+      ],
+    });
+    expect((await applyResultChunk(db(), final, now)).effects.tail).toBeUndefined();
+  });
+
+  it("names no wait for addresses re-queued to go at once", async () => {
+    const { accountId } = await seedAccount();
+    const { jobId, batchId } = await seedJobWithBatch(accountId, ["a@x.test", "lost@x.test"]);
+    const out = await applyResultChunk(db(), chunk(jobId, batchId, 0, [result("a@x.test")], true), now);
+    expect(out.requeued).toBe(1);
+    expect(out.effects.tail).toEqual({ jobId, batches: [{ batch_id: batchId, seq: 0, waiting: null }] });
+  });
+});
+
 describe("a batch asked too often", () => {
   it("answers what is still unanswered as unknown instead of re-queueing it again", async () => {
     const { accountId } = await seedAccount();

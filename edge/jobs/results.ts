@@ -12,7 +12,7 @@
 import type { InStatement, ResultSet } from "@libsql/client/web";
 import type { FindAnswer, Result, ResultChunk } from "../../core/contracts.ts";
 import { newId } from "../../core/ids.ts";
-import { LATEST_RESULTS, type JobProgress, type LatestRow } from "../../core/live.ts";
+import { LATEST_RESULTS, type BatchWaiting, type JobProgress, type LatestRow } from "../../core/live.ts";
 import { unansweredResult } from "../../core/result.ts";
 import type { Verdict } from "../../core/verdict.ts";
 import type { EdgeDb } from "../db.ts";
@@ -127,9 +127,8 @@ function noteGreylistRetry(chunk: ResultChunk, now: number): Tagged[] {
  * back in the queue as a new batch, or, once the lineage was dispatched MAX_DISPATCH_ATTEMPTS
  * times, becomes an honest "unknown" so the job can end. Then the batch is done.
  */
-function closeBatch(chunk: ResultChunk, now: number): Tagged[] {
+function closeBatch(chunk: ResultChunk, now: number, requeueId: string): Tagged[] {
   const open = `b.status = 'dispatched'`;
-  const requeueId = newId("bat");
   const giveUp = unansweredResult();
   // A person (an item with a fifth element) gets a find's answer: no address, and why.
   const giveUpFind: FindAnswer = { email: null, verdict: giveUp.verdict, reason: giveUp.reason, confidence: 0, pattern: null, catch_all: null, candidates: [], duration_ms: 0 };
@@ -158,7 +157,7 @@ function closeBatch(chunk: ResultChunk, now: number): Tagged[] {
               FROM batches b, items
               WHERE b.id = ?1 AND NOT EXISTS (SELECT 1 FROM job_emails e WHERE e.job_id = ?2 AND e.normalized = items.key)
               GROUP BY b.id HAVING count(*) > 0
-              RETURNING size`,
+              RETURNING size, not_before`,
         args: [chunk.batch_id, chunk.job_id, requeueId, now],
       },
     },
@@ -182,7 +181,7 @@ function closeBatch(chunk: ResultChunk, now: number): Tagged[] {
 }
 
 /** Runs the chunk's steps, then step 4 (the job completes when every unique address has its answer: lifecycle `complete`) and the job's read, as one batch (one round trip, one transaction inside the database), and reads the outcome. */
-async function runSteps(db: EdgeDb, jobId: string, steps: Tagged[], now: number, latest: LatestRow[]): Promise<AppliedChunk> {
+async function runSteps(db: EdgeDb, jobId: string, steps: Tagged[], now: number, latest: LatestRow[], tail: (requeued: { size: number; notBefore: number } | null, batchDone: boolean) => BatchWaiting[]): Promise<AppliedChunk> {
   const ending = complete(jobId, now);
   const all: Tagged[] = [...steps, ...ending.statements.map((stmt) => ({ step: "complete" as const, stmt })), { step: "job", stmt: readJobStatement(jobId) }];
   const results = await db.$client.batch(all.map((s) => s.stmt), "write");
@@ -193,13 +192,21 @@ async function runSteps(db: EdgeDb, jobId: string, steps: Tagged[], now: number,
   const applied = sum(of("answer")) + sum(of("giveup"));
   const { moved: finished, effects } = ending.read(of("complete"));
   const batchDone = sum(of("done")) > 0;
+  const requeue = of("requeue")[0]?.rows[0];
+  const requeued = Number(requeue?.size ?? 0);
+  const waiting = job ? tail(requeue ? { size: requeued, notBefore: Number(requeue.not_before) } : null, batchDone) : [];
   return {
     applied,
     job,
     finished,
     batchDone,
-    requeued: Number(of("requeue")[0]?.rows[0]?.size ?? 0),
-    effects: { ...effects, hub: job && (applied > 0 || finished) ? { job, latest } : undefined, dispatch: batchDone },
+    requeued,
+    effects: {
+      ...effects,
+      hub: job && (applied > 0 || finished) ? { job, latest } : undefined,
+      tail: waiting.length > 0 ? { jobId, batches: waiting } : undefined,
+      dispatch: batchDone,
+    },
   };
 }
 
@@ -207,7 +214,22 @@ export async function applyResultChunk(db: EdgeDb, chunk: ResultChunk, now = Dat
   // What goes live: the chunk's results, and its finds as stored (without the person's key or the SMTP trace).
   const finds = (chunk.finds ?? []).slice(-LATEST_RESULTS).map(({ key: _key, trace: _trace, ...answer }) => answer);
   const latest: LatestRow[] = [...chunk.results.slice(-LATEST_RESULTS), ...finds];
-  return runSteps(db, chunk.job_id, [...recordAnswers(chunk, now), ...noteGreylistRetry(chunk, now), ...(chunk.final ? closeBatch(chunk, now) : [])], now, latest);
+  const requeueId = newId("bat");
+  const steps = [...recordAnswers(chunk, now), ...noteGreylistRetry(chunk, now), ...(chunk.final ? closeBatch(chunk, now, requeueId) : [])];
+  return runSteps(db, chunk.job_id, steps, now, latest, (requeued, batchDone) => tailOf(chunk, now, requeueId, requeued, batchDone));
+}
+
+/**
+ * What the job's hub learns of the batch's tail (issue 26): the probe's summary while it runs;
+ * at its end, nothing more for it, and the re-queued addresses that wait for their not-before
+ * time (greylisting's retry) under the new batch's id until its probe says more.
+ */
+function tailOf(chunk: ResultChunk, now: number, requeueId: string, requeued: { size: number; notBefore: number } | null, batchDone: boolean): BatchWaiting[] {
+  if (!chunk.final) return chunk.waiting ? [{ batch_id: chunk.batch_id, seq: chunk.seq, waiting: chunk.waiting }] : [];
+  if (!batchDone) return []; // a repeated final chunk: told already
+  const ended: BatchWaiting = { batch_id: chunk.batch_id, seq: chunk.seq, waiting: null };
+  if (!requeued || requeued.notBefore <= now) return [ended];
+  return [ended, { batch_id: requeueId, seq: -1, waiting: { greylisted: { count: requeued.size, next_try_at: new Date(requeued.notBefore).toISOString() } } }];
 }
 
 /** The latest retry time the server asked for among greylisted answers (a default wait when it named none, as for finds); 0 when none. */

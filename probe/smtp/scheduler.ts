@@ -70,8 +70,9 @@ export interface Recipient {
    *  when a session has one (MAIL FROM answered), with the follow-up rejection limit
    *  (SchedulerOptions.followUpRejectionLimit), instead of waiting for a transaction of its own. */
   followUp?: boolean;
-  /** Told when the server greylists this recipient, before the retry is queued. */
-  onGreylisted?: () => void;
+  /** Told when the server greylists this recipient: when it is asked again, or null when it
+   *  is not (its greylisting budget is spent). */
+  onGreylisted?: (retryAt: number | null) => void;
   /** False once its answer is no longer needed: it is then settled with what it has instead of
    *  asked (again). */
   needed?: () => boolean;
@@ -801,7 +802,7 @@ export class MxGroup {
       const f: SmtpFacts = { kind: "reply", rcpt: rcptClass, reply, mx };
       if (rcptClass === "greylisted") {
         const retried = this.retryGreylisted(p, reply, f);
-        p.rcpt.onGreylisted?.();
+        p.rcpt.onGreylisted?.(retried ? p.readyAt : null);
         if (!retried) this.settle(p, f, p.readyAt);
         continue;
       }

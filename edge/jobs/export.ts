@@ -8,14 +8,23 @@
 // Every format is written from one model: a page of rows read once, each row's record (the JSON
 // formats' object) and its cells under one header (the table formats'), so a column added to
 // RESULT_COLUMNS or FIND_COLUMNS, read from the record, reaches CSV and XLSX alike.
+//
+// The full export (no verdict or safe_to_send filter, issue 26) gives one line per data row of the
+// upload, in its order, with its cells: a repeated address carries its first row's result, a
+// rejected row an empty verdict and its reject reason. It merges the job's answered rows
+// (job_emails) with the rows that have none of their own (job_rows), both read by row_index a
+// page at a time, and reads a page's repeats' results in one keyed read. A filtered export gives
+// each address once, as answered. In JSON and JSON Lines every record also carries `row` (the
+// data row's number, from 1; an address's first row in a filtered export) and `columns` (its
+// cells by header name).
 // Takes `(services, input)`: the job was read for its owner (getJob), so no who is needed again.
 import { and, asc, eq, gt, inArray, not, sql } from "drizzle-orm";
-import type { FindAnswer, Result } from "../../core/contracts.ts";
+import type { FindAnswer, RejectReason, Result } from "../../core/contracts.ts";
 import { csvRow } from "../../core/csvexport.ts";
 import { safeToSend, type Rules } from "../../core/rules.ts";
 import type { Verdict } from "../../core/verdict.ts";
 import { XLSX_CONTENT_TYPE, XLSX_MAX_COLUMNS, XlsxWriter, type XlsxCell } from "../../core/xlsxexport.ts";
-import { bounces, jobEmails } from "../../db/schema.ts";
+import { bounces, jobEmails, jobRows } from "../../db/schema.ts";
 import { contradictionOf } from "../bounces/views.ts";
 import type { Services } from "../context.ts";
 import { ServiceError } from "../errors.ts";
@@ -67,28 +76,39 @@ const FIND_COLUMNS: Column<FindRecord>[] = [
   { name: "catch_all", cell: (r) => r.catch_all },
 ];
 
-/** One exported row: the user's cells as uploaded and our record. */
-interface ExportRow { theirs: string[]; record: ResultRecord | FindRecord }
+/** A rejected row's record: no address was verified, and why. */
+interface RejectRecord { email: string; verdict: null; reason: RejectReason }
 
-/** The table formats' shape of a job's export: the header, and a row's cells under it. */
-interface ExportTable { header: string[]; cells: (row: ExportRow) => Cell[] }
+/** One exported row: its data row number (from 1), the user's cells as uploaded, and our record. */
+interface ExportRow { row: number; theirs: string[]; record: ResultRecord | FindRecord | RejectRecord }
+
+const isReject = (r: ExportRow["record"]): r is RejectRecord => r.verdict === null;
+
+/** The table formats' shape of a job's export: the header, a row's cells under it, and its cells by header name (the JSON formats' `columns`). */
+interface ExportTable { header: string[]; cells: (row: ExportRow) => Cell[]; columns: (row: ExportRow) => Record<string, string> }
 
 function exportTable(job: JobRow): ExportTable {
   const uploaded: string[] | null = job.columns ? (JSON.parse(job.columns) as string[]) : null;
   const theirs = uploaded ?? ["email"];
-  const ours = (job.kind === "find" ? FIND_COLUMNS : RESULT_COLUMNS) as Column<ExportRow["record"]>[];
+  const ours = (job.kind === "find" ? FIND_COLUMNS : RESULT_COLUMNS) as Column<ResultRecord | FindRecord>[];
   // Ours get a prefix only where the upload already has a column of that name.
   const taken = new Set(theirs.map((h) => h.toLowerCase()));
+  // `columns` keys: the header names; a name the header repeats gets its position after it ("email_3").
+  const keys: string[] = [];
+  for (const [i, h] of theirs.entries()) keys.push(keys.includes(h) ? `${h}_${i + 1}` : h);
+  const padded = (row: ExportRow) => (uploaded ? Array.from({ length: uploaded.length }, (_, i) => row.theirs[i] ?? "") : [row.theirs[0] ?? ""]);
   return {
     header: [...theirs, ...ours.map((c) => (taken.has(c.name) ? `mxray_${c.name}` : c.name))],
-    cells: (row) => {
-      const padded = uploaded ? Array.from({ length: uploaded.length }, (_, i) => row.theirs[i] ?? "") : row.theirs;
-      return [...padded, ...ours.map((c) => c.cell(row.record))];
-    },
+    // A rejected row has an empty verdict and its reason; none of our other columns.
+    cells: (row) => [...padded(row), ...ours.map((c) => (isReject(row.record) ? (c.name === "reason" ? row.record.reason : null) : c.cell(row.record)))],
+    columns: (row) => Object.fromEntries(padded(row).map((cell, i) => [keys[i]!, cell])),
   };
 }
 
-function recordOf(job: JobRow, rules: Rules, row: { email: string; result: string; bounceId: string | null; bounceStatus: string | null; bouncedAt: number | null }): ExportRow["record"] {
+/** A job_emails row as the export reads it. */
+interface Answered { normalized: string; rowIndex: number; email: string; row: string | null; result: string; bounceId: string | null; bounceStatus: string | null; bouncedAt: number | null }
+
+function recordOf(job: JobRow, rules: Rules, row: Answered): ResultRecord | FindRecord {
   if (job.kind === "find") {
     const { trace: _trace, ...answer } = JSON.parse(row.result) as FindAnswer;
     return { person: row.email, ...answer };
@@ -102,15 +122,16 @@ interface Encoder { page: (rows: ExportRow[]) => void; end: () => void }
 
 function encoderFor(format: ExportFormat, table: ExportTable, out: (chunk: Uint8Array) => void): Encoder {
   const encoder = new TextEncoder();
+  const json = (r: ExportRow) => ({ row: r.row, ...r.record, columns: table.columns(r) });
   const text = (s: string) => { if (s) out(encoder.encode(s)); };
   switch (format) {
     case "jsonl":
-      return { page: (rows) => text(rows.map((r) => `${JSON.stringify(r.record)}\n`).join("")), end: () => {} };
+      return { page: (rows) => text(rows.map((r) => `${JSON.stringify(json(r))}\n`).join("")), end: () => {} };
     case "json": {
       let first = true;
       text("[");
       return {
-        page: (rows) => text(rows.map((r) => { const s = `${first ? "" : ","}\n${JSON.stringify(r.record)}`; first = false; return s; }).join("")),
+        page: (rows) => text(rows.map((r) => { const s = `${first ? "" : ","}\n${JSON.stringify(json(r))}`; first = false; return s; }).join("")),
         end: () => text("\n]\n"),
       };
     }
@@ -153,6 +174,7 @@ export function exportResults(s: Services, input: ExportInput): ReadableStream<U
   if (format === "xlsx" && table.header.length > XLSX_MAX_COLUMNS) {
     throw new ServiceError("validation_failed", `This job has ${table.header.length} columns and a worksheet holds ${XLSX_MAX_COLUMNS}: export it as CSV`);
   }
+  const full = verdicts === null && input.safeToSend === undefined;
   let lastRow = -1;
   let encoder: Encoder;
   let rulesRead: Promise<Rules> | undefined;
@@ -162,23 +184,61 @@ export function exportResults(s: Services, input: ExportInput): ReadableStream<U
     },
     async pull(controller) {
       const rules = await (rulesRead ??= rulesOf(s.db, job.accountId));
-      const rows = await s.db
-        .select({
-          rowIndex: jobEmails.rowIndex, email: jobEmails.email, row: jobEmails.row, result: jobEmails.result,
-          bounceId: bounces.id, bounceStatus: bounces.status, bouncedAt: bounces.occurredAt,
-        })
-        .from(jobEmails)
-        // At most one: bounces_refund is unique on the verification it contradicted.
-        .leftJoin(bounces, and(eq(bounces.refundJobId, jobEmails.jobId), eq(bounces.refundNormalized, jobEmails.normalized)))
-        .where(and(eq(jobEmails.jobId, job.id), gt(jobEmails.rowIndex, lastRow), verdicts ? inArray(jobEmails.verdict, verdicts) : undefined, safeFilter(rules, input.safeToSend)))
-        .orderBy(asc(jobEmails.rowIndex))
-        .limit(PAGE);
-      encoder.page(rows.map((row) => ({ theirs: row.row ? (JSON.parse(row.row) as string[]) : [row.email], record: recordOf(job, rules, row) })));
-      if (rows.length > 0) lastRow = rows.at(-1)!.rowIndex;
-      if (rows.length < PAGE) {
+      const [answered, others] = await Promise.all([
+        s.db.select(ANSWERED).from(jobEmails)
+          // At most one: bounces_refund is unique on the verification it contradicted.
+          .leftJoin(bounces, and(eq(bounces.refundJobId, jobEmails.jobId), eq(bounces.refundNormalized, jobEmails.normalized)))
+          .where(and(eq(jobEmails.jobId, job.id), gt(jobEmails.rowIndex, lastRow), verdicts ? inArray(jobEmails.verdict, verdicts) : undefined, safeFilter(rules, input.safeToSend)))
+          .orderBy(asc(jobEmails.rowIndex))
+          .limit(PAGE),
+        full
+          ? s.db.select().from(jobRows).where(and(eq(jobRows.jobId, job.id), gt(jobRows.rowIndex, lastRow))).orderBy(asc(jobRows.rowIndex)).limit(PAGE)
+          : Promise.resolve([]),
+      ]);
+      // Rows up to the first full page's last row are all read; the rest come with the next page.
+      const through = Math.min(answered.length === PAGE ? answered.at(-1)!.rowIndex : Infinity, others.length === PAGE ? others.at(-1)!.rowIndex : Infinity);
+      const repeated = await firstRows(s, job.id, [...new Set(others.flatMap((o) => (o.rowIndex <= through && o.normalized !== null ? [o.normalized] : [])))]);
+      const page: ExportRow[] = [];
+      const answer = (a: Answered, rowIndex: number, theirs: string[]) => page.push({ row: rowIndex + 1, theirs, record: recordOf(job, rules, a) });
+      let i = 0;
+      let j = 0;
+      for (;;) {
+        const a = answered[i];
+        const o = others[j];
+        if (a && a.rowIndex <= through && (!o || a.rowIndex < o.rowIndex)) {
+          answer(a, a.rowIndex, a.row ? (JSON.parse(a.row) as string[]) : [a.email]);
+          i++;
+        } else if (o && o.rowIndex <= through) {
+          const theirs = JSON.parse(o.row) as string[];
+          if (o.reason !== null) page.push({ row: o.rowIndex + 1, theirs, record: { email: "", verdict: null, reason: o.reason as RejectReason } });
+          else {
+            // A repeat whose first row is not answered yet waits for it, as that row does.
+            const first = repeated.get(o.normalized!);
+            if (first) answer(first, o.rowIndex, theirs);
+          }
+          j++;
+        } else break;
+      }
+      encoder.page(page);
+      if (through !== Infinity) lastRow = through;
+      else {
         encoder.end();
         controller.close();
       }
     },
   });
+}
+
+const ANSWERED = {
+  normalized: jobEmails.normalized, rowIndex: jobEmails.rowIndex, email: jobEmails.email, row: jobEmails.row, result: jobEmails.result,
+  bounceId: bounces.id, bounceStatus: bounces.status, bouncedAt: bounces.occurredAt,
+};
+
+/** The answered first rows of a page's repeats, by key: one read by the primary key (job_id, normalized). */
+async function firstRows(s: Services, jobId: string, keys: string[]): Promise<Map<string, Answered>> {
+  if (keys.length === 0) return new Map();
+  const rows = await s.db.select(ANSWERED).from(jobEmails)
+    .leftJoin(bounces, and(eq(bounces.refundJobId, jobEmails.jobId), eq(bounces.refundNormalized, jobEmails.normalized)))
+    .where(and(eq(jobEmails.jobId, jobId), sql`${jobEmails.normalized} IN (SELECT value FROM json_each(${JSON.stringify(keys)}))`));
+  return new Map(rows.map((r) => [r.normalized, r]));
 }

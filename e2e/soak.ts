@@ -446,7 +446,8 @@ async function countExportRows(stack: Stack, jobId: string, rowsIn: number, time
   const res = await fetch(`${stack.url}/api/v1/jobs/${jobId}/results?format=csv`, { headers: { authorization: `Bearer ${stack.devApiKey}` }, signal: AbortSignal.timeout(timeoutMs) });
   if (!res.ok || !res.body) throw new Error(`the full export answered ${res.status}`);
   let lines = 0;
-  for await (const chunk of res.body) for (const byte of chunk) if (byte === 10) lines++;
+  const reader = res.body.getReader();
+  for (let read = await reader.read(); !read.done; read = await reader.read()) for (const byte of read.value) if (byte === 10) lines++;
   return { in: rowsIn, out: lines - 1, seconds: (performance.now() - started) / 1000 };
 }
 

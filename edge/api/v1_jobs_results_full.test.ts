@@ -93,6 +93,26 @@ describe("GET /api/v1/jobs/{id}/results: the full export has every data row (iss
     expect(records.map((r) => [r.row, r.verdict, r.columns])).toEqual([[1, "deliverable", { email: "a@ok.test" }], [2, "deliverable", { email: "A@OK.TEST" }], [3, "undeliverable", { email: "b@@ok.test" }]]);
   });
 
+  it("gives a find job's every row: a repeated person with the first one's answer, an unusable row with invalid_person", async () => {
+    const { key } = await seedAccount();
+    const csv = "first_name,last_name,domain\nAda,Lovelace,find.test\nMadonna,,find.test\nada,LOVELACE,FIND.TEST\n";
+    const job = (await (await call("/api/v1/jobs?kind=find", { method: "POST", key, body: csv, headers: { "content-type": "text/csv" } })).json()) as JobView;
+    expect([job.total, job.unique, job.rejects.invalid_person]).toEqual([2, 1, 1]);
+    const [b] = await db().select({ id: batches.id, items: batchItems.items }).from(batches).innerJoin(batchItems, eq(batchItems.batchId, batches.id)).where(eq(batches.jobId, job.id));
+    const [item] = JSON.parse(b!.items) as BatchItem[];
+    const finds = [{ key: item![0], email: "ada.lovelace@find.test", verdict: "deliverable", reason: "accepted", confidence: 90, pattern: "first.last", catch_all: false, candidates: [], duration_ms: 1 }];
+    const body = JSON.stringify({ probe_id: "prb_t", batch_id: b!.id, job_id: job.id, seq: 0, final: true, results: [], finds });
+    const res = await call("/internal/probes/results", { method: "POST", body, headers: { [SIGNATURE_HEADER]: await sign(env.PROBE_SECRET, { method: "POST", path: "/internal/probes/results" }, body) } });
+    expect(res.status).toBe(200);
+    const lines = (await (await call(`/api/v1/jobs/${job.id}/results?format=csv`, { key })).text()).trim().split("\r\n");
+    expect(lines).toEqual([
+      "first_name,last_name,domain,email,verdict,reason,confidence,pattern,catch_all",
+      "Ada,Lovelace,find.test,ada.lovelace@find.test,deliverable,accepted,90,first.last,false",
+      "Madonna,,find.test,,,invalid_person,,,",
+      "ada,LOVELACE,FIND.TEST,ada.lovelace@find.test,deliverable,accepted,90,first.last,false",
+    ]);
+  });
+
   it("keeps filtered exports to one line per address", async () => {
     const { key, job } = await crmJob();
     const deliverable = await csvOf(key, `/api/v1/jobs/${job.id}/results?format=csv&verdict=deliverable`);

@@ -443,7 +443,7 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
 /** Streams the job's full CSV export and counts its lines (no soak cell holds a line break), header excluded. */
 async function countExportRows(stack: Stack, jobId: string, rowsIn: number, timeoutMs: number): Promise<SoakReport["exportRows"]> {
   const started = performance.now();
-  const res = await fetch(`${stack.url}/api/v1/jobs/${jobId}/results?format=csv`, { headers: { authorization: `Bearer ${stack.devApiKey}` }, signal: AbortSignal.timeout(timeoutMs) });
+  const res = await fetch(`${stack.url}/api/v1/jobs/${jobId}/results?format=csv`, { headers: { authorization: `Bearer ${stack.devApiKey}` }, signal: AbortSignal.timeout(Math.ceil(timeoutMs)) });
   if (!res.ok || !res.body) throw new Error(`the full export answered ${res.status}`);
   let lines = 0;
   const reader = res.body.getReader();

@@ -11,9 +11,9 @@
 //
 // The full export (no verdict or safe_to_send filter, issue 26) gives one line per data row of the
 // upload, in its order, with its cells: a repeated address carries its first row's result, a
-// rejected row an empty verdict and its reject reason. It merges the job's answered rows
-// (job_emails) with the rows that have none of their own (job_rows), both read by row_index a
-// page at a time, and reads a page's repeats' results in one keyed read. A filtered export gives
+// rejected row an empty verdict and its reject reason. Each page is one statement that merges the
+// job's answered rows (job_emails) with the rows that have none of their own (job_rows) by
+// row_index, a repeat joined to its first row's answer by the primary key. A filtered export gives
 // each address once, as answered. In JSON and JSON Lines every record also carries `row` (the
 // data row's number, from 1; an address's first row in a filtered export) and `columns` (its
 // cells by header name).
@@ -24,7 +24,7 @@ import { csvRow } from "../../core/csvexport.ts";
 import { safeToSend, type Rules } from "../../core/rules.ts";
 import type { Verdict } from "../../core/verdict.ts";
 import { XLSX_CONTENT_TYPE, XLSX_MAX_COLUMNS, XlsxWriter, type XlsxCell } from "../../core/xlsxexport.ts";
-import { bounces, jobEmails, jobRows } from "../../db/schema.ts";
+import { bounces, jobEmails } from "../../db/schema.ts";
 import { contradictionOf } from "../bounces/views.ts";
 import type { Services } from "../context.ts";
 import { ServiceError } from "../errors.ts";
@@ -106,7 +106,7 @@ function exportTable(job: JobRow): ExportTable {
 }
 
 /** A job_emails row as the export reads it. */
-interface Answered { normalized: string; rowIndex: number; email: string; row: string | null; result: string; bounceId: string | null; bounceStatus: string | null; bouncedAt: number | null }
+interface Answered { rowIndex: number; email: string; row: string | null; result: string; bounceId: string | null; bounceStatus: string | null; bouncedAt: number | null }
 
 function recordOf(job: JobRow, rules: Rules, row: Answered): ResultRecord | FindRecord {
   if (job.kind === "find") {
@@ -184,44 +184,10 @@ export function exportResults(s: Services, input: ExportInput): ReadableStream<U
     },
     async pull(controller) {
       const rules = await (rulesRead ??= rulesOf(s.db, job.accountId));
-      const [answered, others] = await Promise.all([
-        s.db.select(ANSWERED).from(jobEmails)
-          // At most one: bounces_refund is unique on the verification it contradicted.
-          .leftJoin(bounces, and(eq(bounces.refundJobId, jobEmails.jobId), eq(bounces.refundNormalized, jobEmails.normalized)))
-          .where(and(eq(jobEmails.jobId, job.id), gt(jobEmails.rowIndex, lastRow), verdicts ? inArray(jobEmails.verdict, verdicts) : undefined, safeFilter(rules, input.safeToSend)))
-          .orderBy(asc(jobEmails.rowIndex))
-          .limit(PAGE),
-        full
-          ? s.db.select().from(jobRows).where(and(eq(jobRows.jobId, job.id), gt(jobRows.rowIndex, lastRow))).orderBy(asc(jobRows.rowIndex)).limit(PAGE)
-          : Promise.resolve([]),
-      ]);
-      // Rows up to the first full page's last row are all read; the rest come with the next page.
-      const through = Math.min(answered.length === PAGE ? answered.at(-1)!.rowIndex : Infinity, others.length === PAGE ? others.at(-1)!.rowIndex : Infinity);
-      const repeated = await firstRows(s, job.id, [...new Set(others.flatMap((o) => (o.rowIndex <= through && o.normalized !== null ? [o.normalized] : [])))]);
-      const page: ExportRow[] = [];
-      const answer = (a: Answered, rowIndex: number, theirs: string[]) => page.push({ row: rowIndex + 1, theirs, record: recordOf(job, rules, a) });
-      let i = 0;
-      let j = 0;
-      for (;;) {
-        const a = answered[i];
-        const o = others[j];
-        if (a && a.rowIndex <= through && (!o || a.rowIndex < o.rowIndex)) {
-          answer(a, a.rowIndex, a.row ? (JSON.parse(a.row) as string[]) : [a.email]);
-          i++;
-        } else if (o && o.rowIndex <= through) {
-          const theirs = JSON.parse(o.row) as string[];
-          if (o.reason !== null) page.push({ row: o.rowIndex + 1, theirs, record: { email: "", verdict: null, reason: o.reason as RejectReason } });
-          else {
-            // A repeat whose first row is not answered yet waits for it, as that row does.
-            const first = repeated.get(o.normalized!);
-            if (first) answer(first, o.rowIndex, theirs);
-          }
-          j++;
-        } else break;
-      }
-      encoder.page(page);
-      if (through !== Infinity) lastRow = through;
-      else {
+      const page = full ? await everyRow(s, job, lastRow) : await answeredRows(s, job, rules, lastRow, verdicts, input.safeToSend);
+      encoder.page(page.map((r) => ({ row: r.rowIndex + 1, theirs: r.row ? (JSON.parse(r.row) as string[]) : [r.email], record: r.reason !== null ? { email: "", verdict: null, reason: r.reason } : recordOf(job, rules, r) })));
+      if (page.length > 0) lastRow = page.at(-1)!.rowIndex;
+      if (page.length < PAGE) {
         encoder.end();
         controller.close();
       }
@@ -229,16 +195,44 @@ export function exportResults(s: Services, input: ExportInput): ReadableStream<U
   });
 }
 
-const ANSWERED = {
-  normalized: jobEmails.normalized, rowIndex: jobEmails.rowIndex, email: jobEmails.email, row: jobEmails.row, result: jobEmails.result,
-  bounceId: bounces.id, bounceStatus: bounces.status, bouncedAt: bounces.occurredAt,
-};
+/** A page's row as read: an answered row (its own, or a repeat's first row's answer), or a reject (`reason` set). */
+interface PageRow extends Answered { reason: RejectReason | null }
 
-/** The answered first rows of a page's repeats, by key: one read by the primary key (job_id, normalized). */
-async function firstRows(s: Services, jobId: string, keys: string[]): Promise<Map<string, Answered>> {
-  if (keys.length === 0) return new Map();
-  const rows = await s.db.select(ANSWERED).from(jobEmails)
+/** A filtered export's next page: answered rows only, each address once. */
+async function answeredRows(s: Services, job: JobRow, rules: Rules, after: number, verdicts: Verdict[] | null, safe: boolean | undefined): Promise<PageRow[]> {
+  const rows = await s.db
+    .select({ rowIndex: jobEmails.rowIndex, email: jobEmails.email, row: jobEmails.row, result: jobEmails.result, bounceId: bounces.id, bounceStatus: bounces.status, bouncedAt: bounces.occurredAt })
+    .from(jobEmails)
+    // At most one: bounces_refund is unique on the verification it contradicted.
     .leftJoin(bounces, and(eq(bounces.refundJobId, jobEmails.jobId), eq(bounces.refundNormalized, jobEmails.normalized)))
-    .where(and(eq(jobEmails.jobId, jobId), sql`${jobEmails.normalized} IN (SELECT value FROM json_each(${JSON.stringify(keys)}))`));
-  return new Map(rows.map((r) => [r.normalized, r]));
+    .where(and(eq(jobEmails.jobId, job.id), gt(jobEmails.rowIndex, after), verdicts ? inArray(jobEmails.verdict, verdicts) : undefined, safeFilter(rules, safe)))
+    .orderBy(asc(jobEmails.rowIndex))
+    .limit(PAGE);
+  return rows.map((r) => ({ ...r, reason: null }));
+}
+
+/**
+ * The full export's next page, in one statement: the answered rows and job_rows merged by
+ * row_index (SQLite merges the two index-ordered scans and stops at the LIMIT), each repeat with
+ * its first row's answer by the primary key. A repeat whose first row is not answered yet waits
+ * for it, as that row does.
+ */
+async function everyRow(s: Services, job: JobRow, after: number): Promise<PageRow[]> {
+  const { rows } = await s.db.$client.execute({
+    sql: `SELECT e.row_index, e.email, e.row, e.result, NULL AS reason, b.id AS bounce_id, b.status AS bounce_status, b.occurred_at AS bounced_at
+            FROM job_emails e LEFT JOIN bounces b ON b.refund_job_id = e.job_id AND b.refund_normalized = e.normalized
+            WHERE e.job_id = ?1 AND e.row_index > ?2
+          UNION ALL
+          SELECT r.row_index, e.email, r.row, e.result, r.reason, b.id, b.status, b.occurred_at
+            FROM job_rows r LEFT JOIN job_emails e ON e.job_id = r.job_id AND e.normalized = r.normalized
+              LEFT JOIN bounces b ON b.refund_job_id = e.job_id AND b.refund_normalized = e.normalized
+            WHERE r.job_id = ?1 AND r.row_index > ?2 AND (r.reason IS NOT NULL OR e.job_id IS NOT NULL)
+          ORDER BY 1 LIMIT ?3`,
+    args: [job.id, after, PAGE],
+  });
+  return rows.map((r) => ({
+    rowIndex: Number(r.row_index), email: r.email === null ? "" : String(r.email), row: r.row === null ? null : String(r.row), result: r.result === null ? "" : String(r.result),
+    reason: r.reason === null ? null : (String(r.reason) as RejectReason),
+    bounceId: r.bounce_id === null ? null : String(r.bounce_id), bounceStatus: r.bounce_status === null ? null : String(r.bounce_status), bouncedAt: r.bounced_at === null ? null : Number(r.bounced_at),
+  }));
 }

@@ -107,7 +107,7 @@ export interface paths {
         };
         /**
          * Export a job's results (streamed)
-         * @description Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours. XLSX is a workbook with the CSV's columns (our numbers as numbers); past Excel's 1,048,576 rows a sheet the rows go on in another sheet. In JSON and JSON Lines each verification's `contradicted` names the hard bounce that contradicted a `deliverable` verdict (its credit came back). Each verification's `safe_to_send` (the CSV's last column) applies the account's rules as they are when the export starts. For a job of kind `find`: one answer per unique person (`JobFindResult`), and the CSV appends `email`, `verdict`, `reason`, `confidence`, `pattern` and `catch_all`.
+         * @description Answered rows so far, in the upload's row order. Without `verdict` and `safe_to_send` (the full export): one record (CSV line) per data row of the upload, with its original columns; a repeated address carries its first row's result, a rejected row an empty verdict and its reject reason (`JobRejectedRow`). With either filter: one record per unique address. JSON and JSON Lines records carry `row` (the data row's number) and `columns` (its cells by header). CSV keeps the uploaded columns and appends ours. XLSX is a workbook with the CSV's columns (our numbers as numbers); past Excel's 1,048,576 rows a sheet the rows go on in another sheet. In JSON and JSON Lines each verification's `contradicted` names the hard bounce that contradicted a `deliverable` verdict (its credit came back). Each verification's `safe_to_send` (the CSV's last column) applies the account's rules as they are when the export starts. For a job of kind `find`: each person's answer (`JobFindRow`), and the CSV appends `email`, `verdict`, `reason`, `confidence`, `pattern` and `catch_all`.
          */
         get: operations["getJobResults"];
         put?: never;
@@ -1389,6 +1389,21 @@ export interface components {
         /** @description One address's verdict with its evidence (the same record as the probe CLI's --json output), and `safe_to_send` under the account's rules. */
         JobResult: components["schemas"]["Result"] & {
             contradicted: components["schemas"]["Contradiction"];
+            /**
+             * @description The data row's number in the upload (from 1, every data row counted, rejected ones included; across an archive's files it goes on); in a filtered export, the address's first row
+             * @example 3
+             */
+            row: number;
+            /**
+             * @description The row's cells by header name (a plain list's header is `email`)
+             * @example {
+             *       "Name": "Ada",
+             *       "Email": "ada@example.com"
+             *     }
+             */
+            columns: {
+                [key: string]: string;
+            };
         };
         /** @description The hard 5.1.x bounce that contradicted this `deliverable` verdict within 30 days (its credit came back), else null */
         Contradiction: {
@@ -1399,6 +1414,24 @@ export interface components {
             /** Format: date-time */
             occurred_at: string;
         } | null;
+        /** @description A job of kind `find`: one person's answer, `email` the address found or null (as POST /api/v1/find answers). */
+        JobFindRow: components["schemas"]["JobFindResult"] & {
+            /**
+             * @description The data row's number in the upload (from 1, every data row counted, rejected ones included; across an archive's files it goes on); in a filtered export, the address's first row
+             * @example 3
+             */
+            row: number;
+            /**
+             * @description The row's cells by header name (a plain list's header is `email`)
+             * @example {
+             *       "Name": "Ada",
+             *       "Email": "ada@example.com"
+             *     }
+             */
+            columns: {
+                [key: string]: string;
+            };
+        };
         /** @description A job of kind `find`: one person's answer, `email` the address found or null (as POST /api/v1/find answers). */
         JobFindResult: {
             email: string | null;
@@ -1429,6 +1462,31 @@ export interface components {
              * @example Ada Lovelace <example.com>
              */
             person: string;
+        };
+        JobRejectedRow: {
+            /**
+             * @description The data row's number in the upload (from 1, every data row counted, rejected ones included; across an archive's files it goes on); in a filtered export, the address's first row
+             * @example 3
+             */
+            row: number;
+            /**
+             * @description The row's cells by header name (a plain list's header is `email`)
+             * @example {
+             *       "Name": "Ada",
+             *       "Email": "ada@example.com"
+             *     }
+             */
+            columns: {
+                [key: string]: string;
+            };
+            /** @enum {string} */
+            email: "";
+            verdict: null;
+            /**
+             * @description Why the row got no result: its email cell is empty, a cell or the row is too long, or (find) it names no usable person
+             * @enum {string}
+             */
+            reason: "no_address" | "too_long" | "invalid_person";
         };
         Account: {
             id: string;
@@ -3399,8 +3457,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/x-ndjson": components["schemas"]["JobResult"] | components["schemas"]["JobFindResult"];
-                    "application/json": (components["schemas"]["JobResult"] | components["schemas"]["JobFindResult"])[];
+                    "application/x-ndjson": components["schemas"]["JobResult"] | components["schemas"]["JobFindRow"] | components["schemas"]["JobRejectedRow"];
+                    "application/json": (components["schemas"]["JobResult"] | components["schemas"]["JobFindRow"] | components["schemas"]["JobRejectedRow"])[];
                     "text/csv": string;
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };

@@ -104,7 +104,7 @@ describe("plain lists: one line, one row, quotes literal (issue 9)", () => {
     const got = read(['"Email"\n"ann@x.com"\n"say ""hi"""\nbo@x.com\n""\n']);
     expect(got.column).toBe("Email");
     expect(got.rows.map((r) => r.email)).toEqual(["ann@x.com", 'say "hi"', "bo@x.com"]);
-    expect(got.rejects).toEqual([{ line: 5, raw: '""', reason: "no_address" }]);
+    expect(got.rejects).toEqual([{ line: 5, index: 3, raw: '""', fields: ['""'.slice(1, 1)], reason: "no_address" }]);
   });
 
   it("ends lines at CR, CRLF and LF alike, and strips a BOM sent alone", () => {

@@ -36,7 +36,7 @@ export const MAX_ROW_CHARS = 64 * 1024;
 const looksLikeEmail = (v: string) => /^[^@\s]+@[^@\s]+$/.test(v.trim());
 
 export interface ListRow {
-  /** Position among data rows (header excluded), from 0. */
+  /** Position among data rows (header excluded, rejected rows included), from 0. */
   index: number;
   email: string;
   /** The row as it was, for exports that keep the user's columns. */
@@ -56,8 +56,12 @@ export interface SplitRow {
 /** A non-blank input row that gets no result, and why. */
 export interface RejectedRow {
   line: number;
+  /** Its position among data rows, as ListRow.index: the full export keeps it in place (issue 26). */
+  index: number;
   /** The row's text (its lines joined by "\n"). */
   raw: string;
+  /** Its cells; none for a line past MAX_ROW_CHARS, which is never split (only its start was read). */
+  fields: string[];
   reason: RejectReason;
 }
 
@@ -65,7 +69,8 @@ type Layout = { kind: "plain"; header: string | null } | { kind: "table"; column
 /** One input line; `overlong` when it ran past MAX_ROW_CHARS (`text` is then its start). */
 type Line = { no: number; text: string; overlong?: boolean };
 
-type Rec = { line: number; raw: string; fields: string[] };
+/** One record; `overlong` ones (past MAX_ROW_CHARS) are rejects, kept in line so they keep their place. */
+type Rec = { line: number; raw: string; fields: string[]; overlong?: boolean };
 
 export interface ReaderOptions {
   /** The email column, chosen by the user: a header name (any case), else a 0-based index. */
@@ -228,6 +233,16 @@ function plainCell(text: string): string {
   return m ? m[1]!.replace(/""/g, '"') : t;
 }
 
+/**
+ * The address of a cell written as a mailbox with a display name, `"Bob" <bob@ok.test>` (RFC 5322
+ * §3.4 name-addr, as mail clients and CRMs export contacts): the angle-addr's address, so it
+ * dedupes with a bare `bob@ok.test` (issue 26). Any other cell is taken as it is.
+ */
+function addrSpec(cell: string): string {
+  const m = /^[^<>@]*<([^<>\s]+@[^<>\s]+)>$/.exec(cell);
+  return m ? m[1]! : cell;
+}
+
 export class AddressListReader {
   private readonly options: ReaderOptions;
   private readonly lines = new LineSplitter();
@@ -296,7 +311,7 @@ export class AddressListReader {
     const out: ListRow[] = [];
     for (const r of rows) {
       const raw = this.options.onReject ? r.fields.join(",") : "";
-      if (r.overlong) this.reject(r.line, raw, "too_long");
+      if (r.overlong) this.record({ line: r.line, raw, fields: [], overlong: true }, out);
       else if (r.fields.some((c) => c.trim() !== "")) this.record({ line: r.line, raw, fields: r.fields }, out);
     }
     return out;
@@ -340,7 +355,7 @@ export class AddressListReader {
     const d = this.delimiter;
     if (this.held.length === 0) {
       if (blank) return;
-      if (l.overlong) return this.reject(l.no, l.text, "too_long");
+      if (l.overlong) return this.record({ line: l.no, raw: l.text, fields: [], overlong: true }, out);
       if (d === null) return this.record({ line: l.no, raw: l.text, fields: [plainCell(l.text)] }, out);
       if (!l.text.includes('"')) return this.record({ line: l.no, raw: l.text, fields: l.text.split(d) }, out);
     }
@@ -392,7 +407,7 @@ export class AddressListReader {
     if (!sample) return;
     this.recordSample = null;
     // Rows of empty cells (",,,") say nothing about the columns; they are still rejects below.
-    const filled = sample.filter((r) => r.fields.some((c) => c.trim() !== ""));
+    const filled = sample.filter((r) => !r.overlong && r.fields.some((c) => c.trim() !== ""));
     const { layout, skip } = this.options.people
       ? { layout: filled.length > 0 ? ({ kind: "table", column: 0, header: filled[0]!.fields.map((h) => h.trim()) } as const) : null, skip: 1 }
       : chooseLayout(filled.map((r) => r.fields), this.delimiter === null && !this.split, this.options.column);
@@ -403,23 +418,26 @@ export class AddressListReader {
 
   private emit(rec: Rec, out: ListRow[]): void {
     if (rec === this.headerRecord) return;
+    if (rec.overlong) return this.reject(rec, "too_long");
     if (this.options.people) {
-      if (rec.fields.every((c) => c.trim() === "")) return this.reject(rec.line, rec.raw, "invalid_person");
+      if (rec.fields.every((c) => c.trim() === "")) return this.reject(rec, "invalid_person");
       out.push({ index: this.nextIndex++, email: "", fields: rec.fields, line: rec.line });
       return;
     }
     const layout = this.layout;
     const cell = ((!layout ? "" : layout.kind === "plain" ? rec.fields[0] : rec.fields[layout.column]) ?? "").trim();
     // The raw cell is bounded first; then the invisible characters go (issue 10).
-    if (cell.length > MAX_EMAIL_LENGTH) return this.reject(rec.line, rec.raw, "too_long");
-    const email = cleanAddress(cell);
-    if (!email) return this.reject(rec.line, rec.raw, "no_address");
+    if (cell.length > MAX_EMAIL_LENGTH) return this.reject(rec, "too_long");
+    const email = addrSpec(cleanAddress(cell));
+    if (!email) return this.reject(rec, "no_address");
     out.push({ index: this.nextIndex++, email, fields: rec.fields, line: rec.line });
   }
 
-  private reject(line: number, raw: string, reason: RejectReason): void {
+  /** A data row without an address: it takes its place in the row order all the same. */
+  private reject(rec: Rec, reason: RejectReason): void {
     this.rejects[reason]++;
-    this.options.onReject?.({ line, raw, reason });
+    const index = this.nextIndex++;
+    this.options.onReject?.({ line: rec.line, index, raw: rec.raw, fields: rec.fields, reason });
   }
 }
 

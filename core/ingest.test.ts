@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "./testing.ts";
-import { BatchCutter, Ingest, KeySet, PeopleIngest, planBatches } from "./ingest.ts";
+import { MAX_ROW_CHARS } from "./emailfile.ts";
+import { BatchCutter, Ingest, KeySet, PeopleIngest, planBatches, type IngestedAddress, type OtherRow } from "./ingest.ts";
 
 describe("Ingest", () => {
   it("dedupes case-insensitively, keeps invalid rows once, and flags lists", () => {
@@ -127,5 +128,50 @@ describe("PeopleIngest (bulk finding, issue 14)", () => {
     expect(read("first_name,domain\nAda,example.com\n").ingest.missing).toBe("name");
     expect(read("first_name,domain\nAda,example.com\n").out).toEqual([]);
     expect(read("first_name,last_name,domain\n").ingest.missing).toBeNull();
+  });
+});
+
+describe("every data row keeps its place: repeats and rejects are told to onOther (issue 26)", () => {
+  /** Rows of the list in data-row order: [rowIndex, what] where what is the key, "=key" for a repeat, or "!reason". */
+  const order = (text: string, chunk: number, people = false) => {
+    const got: [number, string][] = [];
+    const others: OtherRow[] = [];
+    const onOther = (r: OtherRow) => others.push(r);
+    const ingest = people ? new PeopleIngest({ onOther }) : new Ingest({ onOther });
+    const take = (rows: IngestedAddress[]) => got.push(...rows.map((a): [number, string] => [a.rowIndex, a.key]));
+    for (let i = 0; i < text.length; i += chunk) take(ingest.push(text.slice(i, i + chunk)));
+    take(ingest.end());
+    got.push(...others.map((o): [number, string] => [o.rowIndex, o.key !== null ? `=${o.key}` : `!${o.reason}`]));
+    const rejected = Object.values(ingest.rejects).reduce((a, b) => a + b, 0);
+    return { rows: got.sort((a, b) => a[0] - b[0]), others, counted: ingest.total + rejected };
+  };
+
+  it("numbers a CSV's rows, rejects and repeats included, and keeps their cells", () => {
+    const csv = `name,email\nAlice,alice@ok.test\n"Lee, Bob",bob@ok.test\nNo one,\nAlice again,ALICE@ok.test\nBob,"""Bob"" <bob@ok.test>"\nLong,${"x".repeat(600)}@ok.test\nZed,zed@ok.test\n`;
+    for (const chunk of [3, 17, csv.length]) {
+      const { rows, others, counted } = order(csv, chunk);
+      expect(rows).toEqual([[0, "alice@ok.test"], [1, "bob@ok.test"], [2, "!no_address"], [3, "=alice@ok.test"], [4, "=bob@ok.test"], [5, "!too_long"], [6, "zed@ok.test"]]);
+      expect(counted).toBe(7);
+      expect(others.find((o) => o.rowIndex === 4)!.fields).toEqual(["Bob", '"Bob" <bob@ok.test>']);
+      expect(others.find((o) => o.rowIndex === 2)!.fields).toEqual(["No one", ""]);
+    }
+  });
+
+  it("numbers a plain list's rows, and keeps an overlong line's place (its cells are not kept)", () => {
+    const list = `email\na@ok.test\n${"y".repeat(MAX_ROW_CHARS + 10)}\nA@OK.TEST\n"" \nb@ok.test\n`;
+    for (const chunk of [1000, list.length]) {
+      const { rows, others } = order(list, chunk);
+      expect(rows).toEqual([[0, "a@ok.test"], [1, "!too_long"], [2, "=a@ok.test"], [3, "!no_address"], [4, "b@ok.test"]]);
+      expect(others.sort((a, b) => a.rowIndex - b.rowIndex).map((o) => o.fields)).toEqual([[], ["A@OK.TEST"], [""]]);
+    }
+  });
+
+  it("numbers a people list's invalid_person rows and repeated persons", () => {
+    const { rows } = order("full_name,domain\nGrace Hopper,navy.mil\nMadonna,example.com\ngrace hopper,NAVY.MIL\n,\nAlan Turing,example.org\n", 5, true);
+    expect(rows).toEqual([[0, "grace||hopper|navy.mil"], [1, "!invalid_person"], [2, "=grace||hopper|navy.mil"], [3, "!invalid_person"], [4, "alan||turing|example.org"]]);
+  });
+
+  it("tells nothing of a people list without its columns", () => {
+    expect(order("first_name,company\nAda,Acme\n,\n", 100, true).others).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
 // case-insensitive dedupe and list flags → batches grouped by domain, so a probe can carry many
 // recipients of one domain on one SMTP connection.
 import { parseAddress } from "./address.ts";
-import { MAX_EMAIL_LENGTH, type RejectCounts } from "./contracts.ts";
+import { MAX_EMAIL_LENGTH, type RejectCounts, type RejectReason } from "./contracts.ts";
 import { AddressListReader, type ListRow, type ReaderOptions, type SplitRow } from "./emailfile.ts";
 import { parsePerson, spellable, type FindInput } from "./finder/patterns.ts";
 import { isDisposable, isFree, isRole } from "./lists.ts";
@@ -23,6 +23,38 @@ export interface IngestedAddress {
   free: boolean;
   /** Set in a job of kind `find`: the person whose address is to be found (`email` is a label). */
   person?: PersonItem;
+}
+
+/**
+ * A data row that gets no result of its own (issue 26): a repeat, which shares the result of the
+ * first row with its key, or a reject. The full export puts it back in its place.
+ */
+export interface OtherRow {
+  rowIndex: number;
+  /** Its cells as read (none for a line too long to be split). */
+  fields: string[];
+  /** A repeat's dedupe key (its first row's); null for a reject. */
+  key: string | null;
+  /** A reject's reason; null for a repeat. */
+  reason: RejectReason | null;
+}
+
+/** What an ingest is told beyond the reader's options: each row without a result of its own (a reject as it is read, a repeat as it is deduped). */
+export interface IngestOptions extends ReaderOptions {
+  onOther?: ((row: OtherRow) => void) | undefined;
+}
+
+/** The reader's options, with the rejects also told to `onOther`. */
+function readerOptions(options: IngestOptions): ReaderOptions {
+  const { onOther, ...rest } = options;
+  if (!onOther) return rest;
+  return {
+    ...rest,
+    onReject: (r) => {
+      rest.onReject?.(r);
+      onOther({ rowIndex: r.index, fields: r.fields, key: null, reason: r.reason });
+    },
+  };
 }
 
 /**
@@ -79,11 +111,13 @@ export class Ingest {
    * `seen` is shared by the files of one upload (an archive's, a workbook's sheets): an address
    * met in an earlier file is a duplicate here, and this file's counts are its own.
    */
+  private readonly onOther: IngestOptions["onOther"];
   constructor(
-    options: ReaderOptions = {},
+    options: IngestOptions = {},
     private readonly seen = new KeySet(),
   ) {
-    this.reader = new AddressListReader(options);
+    this.reader = new AddressListReader(readerOptions(options));
+    this.onOther = options.onOther;
   }
   /** Rows with an address cell; each gets a result (its own, or its duplicate's). */
   total = 0;
@@ -133,7 +167,10 @@ export class Ingest {
       this.total++;
       const parsed = parseAddress(row.email);
       const key = parsed.ok ? parsed.normalized : row.email.toLowerCase();
-      if (!this.seen.add(key)) continue;
+      if (!this.seen.add(key)) {
+        this.onOther?.({ rowIndex: row.index, fields: row.fields, key, reason: null });
+        continue;
+      }
       this.unique++;
       if (!parsed.ok) this.invalid++;
       const flags = parsed.ok ? this.domainFlags(parsed.domain) : { disposable: false, free: false };
@@ -185,11 +222,15 @@ export const personLabel = (p: PersonItem) => `${[p.first, p.middle, p.last].fil
 export class PeopleIngest {
   readonly reader: AddressListReader;
   /** `seen` as for Ingest: shared by the files of one upload. */
+  private readonly onOther: IngestOptions["onOther"];
   constructor(
-    options: Omit<ReaderOptions, "people" | "column"> = {},
+    options: Omit<IngestOptions, "people" | "column"> = {},
     private readonly seen = new KeySet(),
   ) {
-    this.reader = new AddressListReader({ ...options, people: true });
+    const onOther = options.onOther;
+    // A row of a list that lacks a name or domain column is not a reject: the list is refused whole.
+    this.reader = new AddressListReader(readerOptions({ ...options, people: true, onOther: onOther && ((r) => (this.locate(), this.missing === null && onOther(r))) }));
+    this.onOther = onOther;
   }
   /** Rows naming a person; each gets a result (its own, or its duplicate's). */
   total = 0;
@@ -251,10 +292,14 @@ export class PeopleIngest {
       // A name no pattern can spell (all its letters fold away) has nothing to search for.
       if (!person || key.length > MAX_EMAIL_LENGTH || !spellable(person, person.domain)) {
         this.rejects.invalid_person++;
+        this.onOther?.({ rowIndex: row.index, fields: row.fields, key: null, reason: "invalid_person" });
         continue;
       }
       this.total++;
-      if (!this.seen.add(key)) continue;
+      if (!this.seen.add(key)) {
+        this.onOther?.({ rowIndex: row.index, fields: row.fields, key, reason: null });
+        continue;
+      }
       this.unique++;
       out.push({ key, email: personLabel(person), rowIndex: row.index, fields: row.fields, domain: person.domain, disposable: false, role: false, free: false, person });
     }

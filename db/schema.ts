@@ -192,6 +192,26 @@ export const jobEmails = sqliteTable(
   ],
 );
 
+/**
+ * The data rows of an upload that have no job_emails row of their own (issue 26): a repeat of an
+ * earlier row's address, which shares that row's result, and a rejected row. With job_emails they
+ * give the full export one line per data row, in row_index order. Written at ingest, never changed.
+ */
+export const jobRows = sqliteTable(
+  "job_rows",
+  {
+    jobId: text("job_id").notNull().references(() => jobs.id, { onDelete: "cascade" }),
+    rowIndex: integer("row_index").notNull(),
+    /** A repeat: its first row's dedupe key (job_emails.normalized). Null for a reject. */
+    normalized: text("normalized"),
+    /** A reject's reason (core/contracts.ts RejectReason). Null for a repeat. */
+    reason: text("reason"),
+    /** The user's original cells (JSON array); [] for a line too long to be split. */
+    row: text("row").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.rowIndex] }), index("job_rows_job_normalized").on(t.jobId, t.normalized)],
+);
+
 export const BATCH_STATUSES = ["pending", "dispatched", "done", "canceled"] as const;
 
 export const batches = sqliteTable(

@@ -90,8 +90,24 @@ export function soakUpload(kind: SoakKind, world: SoakWorld, rows: number, name:
   return { path: `/api/v1/jobs?name=${name}`, body: soakCsv(world, rows) };
 }
 
-/** The address list (id,email,name). */
-export const soakCsv = (world: SoakWorld, addresses: number) => streamedCsv("id,email,name", addresses, (i) => `${i},${soakAddress(world, i).email},Person ${i}`);
+/**
+ * The address list (id,email,name): `addresses` unique addresses, and, so the full export is seen
+ * to give every data row back (issue 26), after every REPEAT_EVERY-th a repeat of it (upper-cased)
+ * and after every REJECT_EVERY-th a row without an address.
+ */
+export const soakCsv = (world: SoakWorld, addresses: number) =>
+  streamedCsv("id,email,name", addresses, (i) => {
+    const email = soakAddress(world, i).email;
+    let rows = `${i},${email},Person ${i}`;
+    if (i % REPEAT_EVERY === REPEAT_EVERY - 1) rows += `\n${i}-again,${email.toUpperCase()},Person ${i} again`;
+    if (i % REJECT_EVERY === REJECT_EVERY - 1) rows += `\n${i}-blank,,No address`;
+    return rows;
+  });
+const REPEAT_EVERY = 50;
+const REJECT_EVERY = 500;
+
+/** Data rows of a soak's list (its header excluded): what the full export must give back. */
+export const soakRows = (kind: SoakKind, rows: number) => (kind === "find" ? rows : rows + Math.floor(rows / REPEAT_EVERY) + Math.floor(rows / REJECT_EVERY));
 
 export interface Percentiles {
   n: number;
@@ -234,6 +250,8 @@ export interface SoakReport {
   outage: { processedAtStop: number; samples: number; unavailable: number; wrong: string[] } | null;
   /** deliverable + undeliverable + risky + unknown = processed = unique. */
   countsAddUp: boolean;
+  /** The full CSV export's lines (header excluded) against the list's data rows, repeats and rejects included (issue 26); null when the job did not complete. */
+  exportRows: { in: number; out: number; seconds: number } | null;
   countsMatchWorld: boolean;
   peakRssKb: { sqld?: number; workerd?: number; probe?: number };
   elapsedMs: number;
@@ -303,14 +321,14 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
 
   const kind = opts.kind ?? "verify";
   const expected = expectedCounts(opts.world, opts.addresses, kind);
-  const report = (job: JobView | null, stopped: string | null, upload: Answer | null, absorbed: SoakReport["absorbed"] = null): SoakReport => {
+  const report = (job: JobView | null, stopped: string | null, upload: Answer | null, absorbed: SoakReport["absorbed"] = null, exportRows: SoakReport["exportRows"] = null): SoakReport => {
     readRss();
     const countsAddUp = job !== null && sumCounts(job.counts) === job.processed && job.processed === job.unique;
     return {
       addresses: opts.addresses, world: opts.world, kind, jobId: job?.id ?? null, job,
       completed: job?.status === "completed", stopped, upload, expected, absorbed,
       latency: { job: percentiles(latency.job), account: percentiles(latency.account) },
-      fiveXX, failures, outage: opts.outage ? outage : null, countsAddUp,
+      fiveXX, failures, outage: opts.outage ? outage : null, countsAddUp, exportRows,
       countsMatchWorld: job !== null && JSON.stringify(job.counts) === JSON.stringify(expected),
       peakRssKb: rss, elapsedMs: performance.now() - started,
     };
@@ -417,7 +435,20 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
   } finally {
     client.close();
   }
-  return report(job, null, upload, absorbed);
+  log("soak      counting the full export's rows");
+  const exportRows = await countExportRows(stack, job.id, soakRows(kind, opts.addresses), left());
+  return report(job, null, upload, absorbed, exportRows);
+}
+
+/** Streams the job's full CSV export and counts its lines (no soak cell holds a line break), header excluded. */
+async function countExportRows(stack: Stack, jobId: string, rowsIn: number, timeoutMs: number): Promise<SoakReport["exportRows"]> {
+  const started = performance.now();
+  const res = await fetch(`${stack.url}/api/v1/jobs/${jobId}/results?format=csv`, { headers: { authorization: `Bearer ${stack.devApiKey}` }, signal: AbortSignal.timeout(Math.ceil(timeoutMs)) });
+  if (!res.ok || !res.body) throw new Error(`the full export answered ${res.status}`);
+  let lines = 0;
+  const reader = res.body.getReader();
+  for (let read = await reader.read(); !read.done; read = await reader.read()) for (const byte of read.value) if (byte === 10) lines++;
+  return { in: rowsIn, out: lines - 1, seconds: (performance.now() - started) / 1000 };
 }
 
 /** The report as the bench prints it (the test prints it too when it fails). */
@@ -447,6 +478,9 @@ export function formatSoak(r: SoakReport, ceiling?: { rows: number; perSecond: n
   row("5xx seen by the sampler / uploader", `${r.fiveXX.sampler} / ${r.fiveXX.uploader}`, target("0 / 0", r.fiveXX.sampler + r.fiveXX.uploader === 0));
   row("counts sum = processed = unique", r.countsAddUp ? "yes" : "NO", target("yes", r.countsAddUp));
   row("counts match the world", r.countsMatchWorld ? "yes" : "NO", target("yes", r.countsMatchWorld));
+  const rowsBack = r.exportRows !== null && r.exportRows.out === r.exportRows.in;
+  row("full export: rows out = rows in", r.exportRows ? `${r.exportRows.out} / ${r.exportRows.in}` : "n/a", target("equal", rowsBack));
+  if (r.exportRows) row("  export time (s)", r.exportRows.seconds.toFixed(1), "");
   row("peak RSS sqld / workerd / probe", `${kb(r.peakRssKb.sqld)} / ${kb(r.peakRssKb.workerd)} / ${kb(r.peakRssKb.probe)}`, "");
   if (r.outage) {
     row("outage: answers while sqld was down", String(r.outage.samples), "");
@@ -460,6 +494,7 @@ export function formatSoak(r: SoakReport, ceiling?: { rows: number; perSecond: n
   return lines.join("\n");
 }
 
-/** A soak passes when the job completed, nothing answered 5xx outside an outage, and every address is counted once as the world says. */
+/** A soak passes when the job completed, nothing answered 5xx outside an outage, every address is counted once as the world says, and the full export gives every row back. */
 export const soakPassed = (r: SoakReport) =>
-  r.completed && r.fiveXX.sampler === 0 && r.fiveXX.uploader === 0 && r.countsAddUp && r.countsMatchWorld && (r.outage?.wrong.length ?? 0) === 0;
+  r.completed && r.fiveXX.sampler === 0 && r.fiveXX.uploader === 0 && r.countsAddUp && r.countsMatchWorld && (r.outage?.wrong.length ?? 0) === 0 &&
+  r.exportRows !== null && r.exportRows.out === r.exportRows.in;

@@ -216,11 +216,11 @@ export default function JobPage() {
         {done ? (
           <>
             <div className="row" style={{ marginBottom: ".75rem" }}>
-              <a className="btn primary" href={`/jobs/${job.id}/download?format=csv`} download>All results (CSV)</a>
-              <a className="btn" href={`/jobs/${job.id}/download?format=xlsx`} download>All results (XLSX)</a>
+              <a className="btn primary" href={`/jobs/${job.id}/download?format=csv`} title={EVERY_ROW} download>All results (CSV)</a>
+              <a className="btn" href={`/jobs/${job.id}/download?format=xlsx`} title={EVERY_ROW} download>All results (XLSX)</a>
               <a className="btn" href={`/jobs/${job.id}/download?format=csv&verdict=deliverable`} download>Deliverable only (CSV)</a>
               {job.kind === "verify" && <a className="btn" href={`/jobs/${job.id}/download?format=csv&safe_to_send=true`} download>Safe to send only (CSV)</a>}
-              <a className="btn" href={`/jobs/${job.id}/download?format=json`} download>All results (JSON)</a>
+              <a className="btn" href={`/jobs/${job.id}/download?format=json`} title={EVERY_ROW} download>All results (JSON)</a>
             </div>
             <form method="get" action={`/jobs/${job.id}/download`} className="row">
               <fieldset style={{ border: 0, padding: 0, margin: 0 }}>
@@ -372,6 +372,9 @@ function ResultsExpired({ at }: { at: string | null }) {
  * A find job's answers (issue 14): each person, the address found, its verdict, confidence and
  * pattern; a row opens to the candidates asked with each server's reply, and why none was found.
  */
+/** What the "All results" downloads hold: the full export (edge/jobs/export.ts, issue 26). */
+const EVERY_ROW = "Every row of your file, in its order, with its result: a repeated address carries its first row's, a rejected row its reason";
+
 function FindTable({ rows }: { rows: { rowIndex: number; email: string; result: unknown }[] }) {
   const [open, setOpen] = useState<number | null>(null);
   const toggle = (rowIndex: number) => setOpen(open === rowIndex ? null : rowIndex);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { IngestedAddress } from "../ingest.ts";
+import type { IngestedAddress, OtherRow } from "../ingest.ts";
 import { ArchiveIngest, type ArchiveOptions } from "./archive.ts";
 import { MAX_SHEET_COLUMNS, SpreadsheetError } from "./limits.ts";
 import { rowXml, SHEET_HEAD, SHEET_TAIL, StringTable, stylesXml, workbookParts, xlsx, zipOf, type Cell, type WorkbookSpec } from "./testing.ts";
@@ -134,6 +134,10 @@ describe("an .xlsx workbook", () => {
     const { files, rows } = read(xlsx({ sheets: [{ name: "S", rows: [["email", "note"], ["a@example.com", long], ["b@example.com", "short"]] }] }));
     expect(rows.map((r) => r.email)).toEqual(["b@example.com"]);
     expect(files[0]!.rejects.too_long).toBe(1);
+    const others: OtherRow[] = [];
+    const again = read(xlsx({ sheets: [{ name: "S", rows: [["email", "note"], ["a@example.com", long], ["b@example.com", "short"]] }] }), { onOther: (r) => others.push(r) });
+    expect(again.rows.map((r) => r.rowIndex)).toEqual([1]);
+    expect(others).toEqual([{ rowIndex: 0, fields: [], key: null, reason: "too_long" }]);
   });
 
   it("refuses XML bombs: a DOCTYPE, deep nesting, a runaway attribute, a cell past XFD", () => {
@@ -200,6 +204,16 @@ describe("a .zip of lists", () => {
       [1, "b@example.com", ["Bob", "b@example.com"]],
       [3, "carol@example.com", ["Carol", "carol@example.com"]],
       [5, "c@example.com", ["", "c@example.com", "555-1234"]],
+    ]);
+  });
+
+  it("numbers repeats and rejects across files, their cells placed in the job's columns (issue 26)", () => {
+    const others: OtherRow[] = [];
+    read(archive, { filename: "lists.zip", onOther: (r) => others.push(r) });
+    // leads.csv's third row has no address; more.txt's second repeats leads.csv's first; people.csv is not read.
+    expect(others.sort((a, b) => a.rowIndex - b.rowIndex)).toEqual([
+      { rowIndex: 2, fields: [""], key: null, reason: "no_address" },
+      { rowIndex: 4, fields: ["Ada", "A@example.com"], key: "a@example.com", reason: null },
     ]);
   });
 

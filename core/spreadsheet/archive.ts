@@ -6,7 +6,7 @@
 // pieces the caller writes before more is read (docs/jobs.md, docs/decisions/013-spreadsheets.md).
 import type { FileSkipReason } from "../contracts.ts";
 import type { JobKind } from "../enums.ts";
-import type { IngestedAddress } from "../ingest.ts";
+import type { IngestedAddress, OtherRow } from "../ingest.ts";
 import { FileSet } from "./fileset.ts";
 import { MAX_ARCHIVE_ENTRIES, SpreadsheetError } from "./limits.ts";
 import { sniff } from "./sniff.ts";
@@ -28,6 +28,8 @@ export interface ArchiveOptions {
   maxUnzippedBytes: number;
   /** Compressed sheets held while waiting for their shared strings, at most (the upload limit). */
   maxHeldBytes: number;
+  /** Told of each repeat and reject, placed and numbered across the files (core/spreadsheet/fileset.ts). */
+  onOther?: ((row: OtherRow) => void) | undefined;
 }
 
 type Rows = IngestedAddress[];
@@ -65,7 +67,7 @@ export class ArchiveIngest {
   private entriesSeen = 0;
 
   constructor(private readonly opts: ArchiveOptions) {
-    this.files = new FileSet({ kind: opts.kind, column: opts.column });
+    this.files = new FileSet({ kind: opts.kind, column: opts.column, onOther: opts.onOther });
     this.budget = new InflateBudget(opts.maxUnzippedBytes, opts.maxHeldBytes);
     this.zip = new ZipReader<Rows>((entry) => this.open(entry), opts.workbook ? "the workbook" : "the archive");
   }

@@ -9,11 +9,12 @@
 // export pads shorter rows. Every file's email column goes to the job's email column, named as in
 // the first file (or "email" when that had no header); a file without a header names its other
 // columns column_2, column_3… by position. Rows are numbered across the job: a file's rows follow
-// the data rows (results and rejects) of the files before it.
+// the data rows (results and rejects) of the files before it; a file's repeats and rejects (told
+// to `onOther`, issue 26) are placed and numbered as its other rows.
 import { noRejects, type FileAccount, type FileSkipReason, type RejectCounts } from "../contracts.ts";
 import type { JobKind } from "../enums.ts";
 import type { SplitRow } from "../emailfile.ts";
-import { Ingest, KeySet, PeopleIngest, type IngestedAddress } from "../ingest.ts";
+import { Ingest, KeySet, PeopleIngest, type IngestedAddress, type OtherRow } from "../ingest.ts";
 
 interface Open {
   order: number;
@@ -46,7 +47,7 @@ export class FileSet {
   private emailAt = -1;
   private nextRow = 0;
 
-  constructor(private readonly opts: { kind: JobKind; column?: string | undefined }) {}
+  constructor(private readonly opts: { kind: JobKind; column?: string | undefined; onOther?: ((row: OtherRow) => void) | undefined }) {}
 
   /** The job's header: every file's columns, in the order first seen. */
   get header(): string[] | null {
@@ -70,8 +71,12 @@ export class FileSet {
 
   /** Starts reading a file; `order` places it in the list (by default, after those before it). */
   begin(name: string, sheet?: string, order = this.lines.length): void {
-    const ingest = this.opts.kind === "find" ? new PeopleIngest({}, this.seen) : new Ingest({ column: this.opts.column }, this.seen);
-    this.open = { order, name, sheet, ingest, firstRow: this.nextRow, map: null, taken: new Set(), identity: false };
+    const told = this.opts.onOther;
+    // The file's last rows are read by end(), after it is no longer the open one.
+    let open: Open | null = null;
+    const onOther = told && ((row: OtherRow) => this.other(open!, row, told));
+    const ingest = this.opts.kind === "find" ? new PeopleIngest({ onOther }, this.seen) : new Ingest({ column: this.opts.column, onOther }, this.seen);
+    this.open = open = { order, name, sheet, ingest, firstRow: this.nextRow, map: null, taken: new Set(), identity: false };
   }
 
   /** A file that is not read, and why. */
@@ -129,8 +134,14 @@ export class FileSet {
     return ingest.reader.decided && ingest.reader.columnIndex === null;
   }
 
+  /** A repeat or reject of the open file, placed and numbered as its other rows; none of a file that is not read. */
+  private other(open: Open, row: OtherRow, told: (row: OtherRow) => void): void {
+    if (this.lacksColumns(open.ingest)) return;
+    told(this.align(open, [row])[0]!);
+  }
+
   /** Rows of the open file placed in the job's columns, and numbered across the job. */
-  private align(open: Open, rows: IngestedAddress[]): IngestedAddress[] {
+  private align<R extends { rowIndex: number; fields: string[] }>(open: Open, rows: R[]): R[] {
     if (rows.length === 0) return rows;
     const header = open.ingest.reader.header;
     if (!open.map) {

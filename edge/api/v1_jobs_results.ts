@@ -1,5 +1,6 @@
-// GET /api/v1/jobs/:id/results: streamed, in the upload's row order, optionally filtered by
-// verdict and by safe_to_send; jsonl, json, csv (the uploaded columns kept, ours added,
+// GET /api/v1/jobs/:id/results: streamed, in the upload's row order: every data row of the upload
+// (repeats and rejects included, issue 26), or filtered by verdict and by safe_to_send, each
+// address once; jsonl, json, csv (the uploaded columns kept, ours added,
 // formula-injection safe) or xlsx (the CSV's columns in a workbook).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { VERDICTS, type Verdict } from "../../core/verdict.ts";
@@ -13,12 +14,31 @@ import { ApiError } from "./errors.ts";
 import { ContradictionOpenApiSchema } from "./bounce_schemas.ts";
 import { COMMON_ERRORS, errorResponse, JobFindResultSchema, JobIdParam, NOT_FOUND, ResultSchema } from "./schemas.ts";
 
+/** Where a record's row is in the upload, and its cells (issue 26). */
+const rowFields = {
+  row: z.number().int().min(1).openapi({ description: "The data row's number in the upload (from 1, every data row counted, rejected ones included; across an archive's files it goes on); in a filtered export, the address's first row", example: 3 }),
+  columns: z.record(z.string(), z.string()).openapi({ description: "The row's cells by header name (a plain list's header is `email`)", example: { Name: "Ada", Email: "ada@example.com" } }),
+};
+
 /** A verification job's row: the result, and the hard bounce that contradicted it (issue 24). */
 const JobResultSchema = ResultSchema.extend({
   contradicted: ContradictionOpenApiSchema.nullable().openapi({
     description: "The hard 5.1.x bounce that contradicted this `deliverable` verdict within 30 days (its credit came back), else null",
   }),
+  ...rowFields,
 }).openapi("JobResult");
+
+const JobFindRowSchema = JobFindResultSchema.extend(rowFields).openapi("JobFindRow");
+
+/** A data row that got no result (the full export only). */
+const JobRejectedRowSchema = z
+  .object({
+    ...rowFields,
+    email: z.literal(""),
+    verdict: z.null(),
+    reason: z.enum(["no_address", "too_long", "invalid_person"]).openapi({ description: "Why the row got no result: its email cell is empty, a cell or the row is too long, or (find) it names no usable person" }),
+  })
+  .openapi("JobRejectedRow");
 
 const route = createRoute({
   method: "get",
@@ -26,11 +46,14 @@ const route = createRoute({
   operationId: "getJobResults",
   summary: "Export a job's results (streamed)",
   description:
-    "Answered addresses so far, one per unique address, in the upload's row order. CSV keeps the uploaded columns and appends ours. " +
+    "Answered rows so far, in the upload's row order. Without `verdict` and `safe_to_send` (the full export): one record (CSV line) per data row of the upload, " +
+    "with its original columns; a repeated address carries its first row's result, a rejected row an empty verdict and its reject reason (`JobRejectedRow`). " +
+    "With either filter: one record per unique address. JSON and JSON Lines records carry `row` (the data row's number) and `columns` (its cells by header). " +
+    "CSV keeps the uploaded columns and appends ours. " +
     "XLSX is a workbook with the CSV's columns (our numbers as numbers); past Excel's 1,048,576 rows a sheet the rows go on in another sheet. " +
     "In JSON and JSON Lines each verification's `contradicted` names the hard bounce that contradicted a `deliverable` verdict (its credit came back). " +
     "Each verification's `safe_to_send` (the CSV's last column) applies the account's rules as they are when the export starts. " +
-    "For a job of kind `find`: one answer per unique person (`JobFindResult`), and the CSV appends `email`, `verdict`, `reason`, `confidence`, `pattern` and `catch_all`.",
+    "For a job of kind `find`: each person's answer (`JobFindRow`), and the CSV appends `email`, `verdict`, `reason`, `confidence`, `pattern` and `catch_all`.",
   tags: ["Jobs"],
   security: [{ bearer: [] }],
   request: {
@@ -45,8 +68,8 @@ const route = createRoute({
     200: {
       description: "The results",
       content: {
-        "application/x-ndjson": { schema: z.union([JobResultSchema, JobFindResultSchema]) },
-        "application/json": { schema: z.array(z.union([JobResultSchema, JobFindResultSchema])) },
+        "application/x-ndjson": { schema: z.union([JobResultSchema, JobFindRowSchema, JobRejectedRowSchema]) },
+        "application/json": { schema: z.array(z.union([JobResultSchema, JobFindRowSchema, JobRejectedRowSchema])) },
         "text/csv": { schema: z.string() },
         [XLSX_CONTENT_TYPE]: { schema: z.string().openapi({ format: "binary" }) },
       },

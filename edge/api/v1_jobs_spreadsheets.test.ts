@@ -68,7 +68,8 @@ describe("POST /api/v1/jobs with a workbook", () => {
     await answerAll(job.id);
     const lines = await exported(key, job.id);
     expect(lines[0]).toMatch(/^Name,Email,Signed up,Discount,verdict,/);
-    expect(lines.slice(1).map((l) => l.split(",").slice(0, 5).join(","))).toEqual(["Ada,ada@example.com,2023-03-15,15%,deliverable", "Grace,grace@example.org,2023-03-16,0%,deliverable"]);
+    // The full export: every data row, the repeat with its first row's verdict (issue 26).
+    expect(lines.slice(1).map((l) => l.split(",").slice(0, 5).join(","))).toEqual(["Ada,ada@example.com,2023-03-15,15%,deliverable", "Grace,grace@example.org,2023-03-16,0%,deliverable", "Ada again,ADA@example.com,2023-03-17,20%,deliverable"]);
   });
 
   it("reads only the sheet named in a multipart `sheet` field, and refuses an unknown one keeping nothing", async () => {
@@ -118,11 +119,17 @@ describe("POST /api/v1/jobs with a zip", () => {
     const lines = await exported(key, job.id);
     // The first file's columns, then each new name as it came; every email column is one.
     expect(lines[0]).toMatch(/^name,email,Company,Signed up,Discount,verdict,/);
-    expect(lines.slice(1).map((l) => l.split(",").slice(0, 6).join(","))).toEqual([
-      "Ada,ada@example.com,,,,deliverable",
-      "Bob,bob@example.org,Acme,,,deliverable",
-      "Grace,grace@example.org,,2023-03-16,0%,deliverable",
+    // The full export: every data row of every file read, in the upload's order (issue 26).
+    expect(lines.slice(1).map((l) => l.split(",").slice(0, 7).join(","))).toEqual([
+      "Ada,ada@example.com,,,,deliverable,accepted",
+      "Bob,,,,,,no_address",
+      "Bob,bob@example.org,Acme,,,deliverable,accepted",
+      "Ada,ADA@example.com,Babbage & Co,,,deliverable,accepted",
+      "Ada,ada@example.com,,2023-03-15,15%,deliverable,accepted",
+      "Grace,grace@example.org,,2023-03-16,0%,deliverable,accepted",
+      "Ada again,ADA@example.com,,2023-03-17,20%,deliverable,accepted",
     ]);
+    expect(lines).toHaveLength(1 + job.total + job.rejects.no_address);
   });
 });
 

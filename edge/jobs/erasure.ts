@@ -1,6 +1,7 @@
 // Erasure's part in the jobs (issue 25, docs/data-protection.md): one address out of every job of
 // an account. An answered address is its job_emails row (a find job's row is the person's, found
-// by the address its answer names) and its item in the batches that carried it; batches keep their
+// by the address its answer names), its repeats' rows (job_rows, by the same key: they hold the
+// user's cells, issue 26) and its item in the batches that carried it; batches keep their
 // items after they are done, so those go too. An address still waiting in a running job is dropped
 // from its open batch and counted as answered `unknown` (its credit comes back when the job
 // settles), so the job still ends; a probe's late answer for it finds no item and is not written.
@@ -116,6 +117,7 @@ async function eraseFromJob(db: EdgeDb, jobId: string, keys: string[], openIds: 
   }
   const rest: InStatement[] = [
     { sql: "DELETE FROM job_emails WHERE job_id = ?1 AND normalized IN (SELECT value FROM json_each(?2))", args: [jobId, JSON.stringify(keys)] },
+    { sql: "DELETE FROM job_rows WHERE job_id = ?1 AND normalized IN (SELECT value FROM json_each(?2))", args: [jobId, JSON.stringify(keys)] },
     {
       sql: `UPDATE batch_items SET items = ${DROP_ITEMS("?2")} WHERE batch_id IN (SELECT value FROM json_each(?1)) AND ${HAS_ITEMS("?2")}`,
       args: [JSON.stringify([...openIds, ...carrierIds]), JSON.stringify(keys)],

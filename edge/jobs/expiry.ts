@@ -3,7 +3,8 @@
 // stays, as its summary (name, kind, counts, rejects, dates, the file's column names): what users
 // of such services expect ("results removed after 30 days"), and what the job page says. Its
 // results go as a deleted job's do, in short steps: first the batches' items (so a probe's late
-// answer finds nothing to write against), then the answered rows, then the batches. The sweeper
+// answer finds nothing to write against), then the answered rows, then the repeated and rejected
+// rows (job_rows, issue 26: they hold the user's cells), then the batches. The sweeper
 // drives it (edge/privacy/retention.ts). Work for nobody in particular: `(db, …)`.
 //
 // Never expired: a job not ended (ingesting, queued, running: its end date is not known yet), a
@@ -20,7 +21,7 @@ const DAY_MS = 86_400_000;
 export const EXPIRE_JOBS_PER_SWEEP = 100;
 /** Batches whose items go per statement: each holds a batch's addresses and rows (up to MXRAY_BATCH_SIZE). */
 export const PURGE_BATCH_ITEMS = 20;
-/** Answered rows that go per statement, as a deleted job's (edge/jobs/purge.ts PURGE_ROWS). */
+/** Answered rows (and then job_rows) that go per statement, as a deleted job's (edge/jobs/purge.ts PURGE_ROWS). */
 export const PURGE_RESULT_ROWS = 5_000;
 /** Batch rows (ids and counters only) that go per statement. */
 export const PURGE_BATCH_ROWS = 1_000;
@@ -59,6 +60,7 @@ export async function purgingJobs(db: EdgeDb, limit: number): Promise<string[]> 
 /** One short write of a purge: what it removed, and whether the job's results are all gone. */
 export interface PurgeStep {
   items: number;
+  /** Rows of the list: answered ones (job_emails), then repeats and rejects (job_rows). */
   results: number;
   batches: number;
   done: boolean;
@@ -76,6 +78,11 @@ export async function purgeResultsStep(db: EdgeDb, jobId: string): Promise<Purge
     args: [jobId, PURGE_RESULT_ROWS],
   });
   if (results.rowsAffected > 0) return { items: 0, results: results.rowsAffected, batches: 0, done: false };
+  const rows = await db.$client.execute({
+    sql: "DELETE FROM job_rows WHERE rowid IN (SELECT rowid FROM job_rows WHERE job_id = ? LIMIT ?)",
+    args: [jobId, PURGE_RESULT_ROWS],
+  });
+  if (rows.rowsAffected > 0) return { items: 0, results: rows.rowsAffected, batches: 0, done: false };
   const batches = await db.$client.execute({
     sql: "DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE job_id = ? LIMIT ?)",
     args: [jobId, PURGE_BATCH_ROWS],

@@ -8,9 +8,18 @@
 // Every format is written from one model: a page of rows read once, each row's record (the JSON
 // formats' object) and its cells under one header (the table formats'), so a column added to
 // RESULT_COLUMNS or FIND_COLUMNS, read from the record, reaches CSV and XLSX alike.
+//
+// The full export (no verdict or safe_to_send filter, issue 26) gives one line per data row of the
+// upload, in its order, with its cells: a repeated address carries its first row's result, a
+// rejected row an empty verdict and its reject reason. Each page is one statement that merges the
+// job's answered rows (job_emails) with the rows that have none of their own (job_rows) by
+// row_index, a repeat joined to its first row's answer by the primary key. A filtered export gives
+// each address once, as answered. In JSON and JSON Lines every record also carries `row` (the
+// data row's number, from 1; an address's first row in a filtered export) and `columns` (its
+// cells by header name).
 // Takes `(services, input)`: the job was read for its owner (getJob), so no who is needed again.
 import { and, asc, eq, gt, inArray, not, sql } from "drizzle-orm";
-import type { FindAnswer, Result } from "../../core/contracts.ts";
+import type { FindAnswer, RejectReason, Result } from "../../core/contracts.ts";
 import { csvRow } from "../../core/csvexport.ts";
 import { safeToSend, type Rules } from "../../core/rules.ts";
 import type { Verdict } from "../../core/verdict.ts";
@@ -67,28 +76,39 @@ const FIND_COLUMNS: Column<FindRecord>[] = [
   { name: "catch_all", cell: (r) => r.catch_all },
 ];
 
-/** One exported row: the user's cells as uploaded and our record. */
-interface ExportRow { theirs: string[]; record: ResultRecord | FindRecord }
+/** A rejected row's record: no address was verified, and why. */
+interface RejectRecord { email: string; verdict: null; reason: RejectReason }
 
-/** The table formats' shape of a job's export: the header, and a row's cells under it. */
-interface ExportTable { header: string[]; cells: (row: ExportRow) => Cell[] }
+/** One exported row: its data row number (from 1), the user's cells as uploaded, and our record. */
+interface ExportRow { row: number; theirs: string[]; record: ResultRecord | FindRecord | RejectRecord }
+
+const isReject = (r: ExportRow["record"]): r is RejectRecord => r.verdict === null;
+
+/** The table formats' shape of a job's export: the header, a row's cells under it, and its cells by header name (the JSON formats' `columns`). */
+interface ExportTable { header: string[]; cells: (row: ExportRow) => Cell[]; columns: (row: ExportRow) => Record<string, string> }
 
 function exportTable(job: JobRow): ExportTable {
   const uploaded: string[] | null = job.columns ? (JSON.parse(job.columns) as string[]) : null;
   const theirs = uploaded ?? ["email"];
-  const ours = (job.kind === "find" ? FIND_COLUMNS : RESULT_COLUMNS) as Column<ExportRow["record"]>[];
+  const ours = (job.kind === "find" ? FIND_COLUMNS : RESULT_COLUMNS) as Column<ResultRecord | FindRecord>[];
   // Ours get a prefix only where the upload already has a column of that name.
   const taken = new Set(theirs.map((h) => h.toLowerCase()));
+  // `columns` keys: the header names; a name the header repeats gets its position after it ("email_3").
+  const keys: string[] = [];
+  for (const [i, h] of theirs.entries()) keys.push(keys.includes(h) ? `${h}_${i + 1}` : h);
+  const padded = (row: ExportRow) => (uploaded ? Array.from({ length: uploaded.length }, (_, i) => row.theirs[i] ?? "") : [row.theirs[0] ?? ""]);
   return {
     header: [...theirs, ...ours.map((c) => (taken.has(c.name) ? `mxray_${c.name}` : c.name))],
-    cells: (row) => {
-      const padded = uploaded ? Array.from({ length: uploaded.length }, (_, i) => row.theirs[i] ?? "") : row.theirs;
-      return [...padded, ...ours.map((c) => c.cell(row.record))];
-    },
+    // A rejected row has an empty verdict and its reason; none of our other columns.
+    cells: (row) => [...padded(row), ...ours.map((c) => (isReject(row.record) ? (c.name === "reason" ? row.record.reason : null) : c.cell(row.record)))],
+    columns: (row) => Object.fromEntries(padded(row).map((cell, i) => [keys[i]!, cell])),
   };
 }
 
-function recordOf(job: JobRow, rules: Rules, row: { email: string; result: string; bounceId: string | null; bounceStatus: string | null; bouncedAt: number | null }): ExportRow["record"] {
+/** A job_emails row as the export reads it. */
+interface Answered { rowIndex: number; email: string; row: string | null; result: string; bounceId: string | null; bounceStatus: string | null; bouncedAt: number | null }
+
+function recordOf(job: JobRow, rules: Rules, row: Answered): ResultRecord | FindRecord {
   if (job.kind === "find") {
     const { trace: _trace, ...answer } = JSON.parse(row.result) as FindAnswer;
     return { person: row.email, ...answer };
@@ -102,15 +122,16 @@ interface Encoder { page: (rows: ExportRow[]) => void; end: () => void }
 
 function encoderFor(format: ExportFormat, table: ExportTable, out: (chunk: Uint8Array) => void): Encoder {
   const encoder = new TextEncoder();
+  const json = (r: ExportRow) => ({ row: r.row, ...r.record, columns: table.columns(r) });
   const text = (s: string) => { if (s) out(encoder.encode(s)); };
   switch (format) {
     case "jsonl":
-      return { page: (rows) => text(rows.map((r) => `${JSON.stringify(r.record)}\n`).join("")), end: () => {} };
+      return { page: (rows) => text(rows.map((r) => `${JSON.stringify(json(r))}\n`).join("")), end: () => {} };
     case "json": {
       let first = true;
       text("[");
       return {
-        page: (rows) => text(rows.map((r) => { const s = `${first ? "" : ","}\n${JSON.stringify(r.record)}`; first = false; return s; }).join("")),
+        page: (rows) => text(rows.map((r) => { const s = `${first ? "" : ","}\n${JSON.stringify(json(r))}`; first = false; return s; }).join("")),
         end: () => text("\n]\n"),
       };
     }
@@ -153,6 +174,7 @@ export function exportResults(s: Services, input: ExportInput): ReadableStream<U
   if (format === "xlsx" && table.header.length > XLSX_MAX_COLUMNS) {
     throw new ServiceError("validation_failed", `This job has ${table.header.length} columns and a worksheet holds ${XLSX_MAX_COLUMNS}: export it as CSV`);
   }
+  const full = verdicts === null && input.safeToSend === undefined;
   let lastRow = -1;
   let encoder: Encoder;
   let rulesRead: Promise<Rules> | undefined;
@@ -162,23 +184,55 @@ export function exportResults(s: Services, input: ExportInput): ReadableStream<U
     },
     async pull(controller) {
       const rules = await (rulesRead ??= rulesOf(s.db, job.accountId));
-      const rows = await s.db
-        .select({
-          rowIndex: jobEmails.rowIndex, email: jobEmails.email, row: jobEmails.row, result: jobEmails.result,
-          bounceId: bounces.id, bounceStatus: bounces.status, bouncedAt: bounces.occurredAt,
-        })
-        .from(jobEmails)
-        // At most one: bounces_refund is unique on the verification it contradicted.
-        .leftJoin(bounces, and(eq(bounces.refundJobId, jobEmails.jobId), eq(bounces.refundNormalized, jobEmails.normalized)))
-        .where(and(eq(jobEmails.jobId, job.id), gt(jobEmails.rowIndex, lastRow), verdicts ? inArray(jobEmails.verdict, verdicts) : undefined, safeFilter(rules, input.safeToSend)))
-        .orderBy(asc(jobEmails.rowIndex))
-        .limit(PAGE);
-      encoder.page(rows.map((row) => ({ theirs: row.row ? (JSON.parse(row.row) as string[]) : [row.email], record: recordOf(job, rules, row) })));
-      if (rows.length > 0) lastRow = rows.at(-1)!.rowIndex;
-      if (rows.length < PAGE) {
+      const page = full ? await everyRow(s, job, lastRow) : await answeredRows(s, job, rules, lastRow, verdicts, input.safeToSend);
+      encoder.page(page.map((r) => ({ row: r.rowIndex + 1, theirs: r.row ? (JSON.parse(r.row) as string[]) : [r.email], record: r.reason !== null ? { email: "", verdict: null, reason: r.reason } : recordOf(job, rules, r) })));
+      if (page.length > 0) lastRow = page.at(-1)!.rowIndex;
+      if (page.length < PAGE) {
         encoder.end();
         controller.close();
       }
     },
   });
+}
+
+/** A page's row as read: an answered row (its own, or a repeat's first row's answer), or a reject (`reason` set). */
+interface PageRow extends Answered { reason: RejectReason | null }
+
+/** A filtered export's next page: answered rows only, each address once. */
+async function answeredRows(s: Services, job: JobRow, rules: Rules, after: number, verdicts: Verdict[] | null, safe: boolean | undefined): Promise<PageRow[]> {
+  const rows = await s.db
+    .select({ rowIndex: jobEmails.rowIndex, email: jobEmails.email, row: jobEmails.row, result: jobEmails.result, bounceId: bounces.id, bounceStatus: bounces.status, bouncedAt: bounces.occurredAt })
+    .from(jobEmails)
+    // At most one: bounces_refund is unique on the verification it contradicted.
+    .leftJoin(bounces, and(eq(bounces.refundJobId, jobEmails.jobId), eq(bounces.refundNormalized, jobEmails.normalized)))
+    .where(and(eq(jobEmails.jobId, job.id), gt(jobEmails.rowIndex, after), verdicts ? inArray(jobEmails.verdict, verdicts) : undefined, safeFilter(rules, safe)))
+    .orderBy(asc(jobEmails.rowIndex))
+    .limit(PAGE);
+  return rows.map((r) => ({ ...r, reason: null }));
+}
+
+/**
+ * The full export's next page, in one statement: the answered rows and job_rows merged by
+ * row_index (SQLite merges the two index-ordered scans and stops at the LIMIT), each repeat with
+ * its first row's answer by the primary key. A repeat whose first row is not answered yet waits
+ * for it, as that row does.
+ */
+async function everyRow(s: Services, job: JobRow, after: number): Promise<PageRow[]> {
+  const { rows } = await s.db.$client.execute({
+    sql: `SELECT e.row_index, e.email, e.row, e.result, NULL AS reason, b.id AS bounce_id, b.status AS bounce_status, b.occurred_at AS bounced_at
+            FROM job_emails e LEFT JOIN bounces b ON b.refund_job_id = e.job_id AND b.refund_normalized = e.normalized
+            WHERE e.job_id = ?1 AND e.row_index > ?2
+          UNION ALL
+          SELECT r.row_index, e.email, r.row, e.result, r.reason, b.id, b.status, b.occurred_at
+            FROM job_rows r LEFT JOIN job_emails e ON e.job_id = r.job_id AND e.normalized = r.normalized
+              LEFT JOIN bounces b ON b.refund_job_id = e.job_id AND b.refund_normalized = e.normalized
+            WHERE r.job_id = ?1 AND r.row_index > ?2 AND (r.reason IS NOT NULL OR e.job_id IS NOT NULL)
+          ORDER BY 1 LIMIT ?3`,
+    args: [job.id, after, PAGE],
+  });
+  return rows.map((r) => ({
+    rowIndex: Number(r.row_index), email: r.email === null ? "" : String(r.email), row: r.row === null ? null : String(r.row), result: r.result === null ? "" : String(r.result),
+    reason: r.reason === null ? null : (String(r.reason) as RejectReason),
+    bounceId: r.bounce_id === null ? null : String(r.bounce_id), bounceStatus: r.bounce_status === null ? null : String(r.bounce_status), bouncedAt: r.bounced_at === null ? null : Number(r.bounced_at),
+  }));
 }

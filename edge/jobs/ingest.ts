@@ -6,11 +6,11 @@ import type { JobView } from "../../core/contracts.ts";
 import type { ListRow } from "../../core/emailfile.ts";
 import { newId } from "../../core/ids.ts";
 import type { JobKind } from "../../core/enums.ts";
-import { BatchCutter, Ingest, PeopleIngest, type BatchItem, type IngestedAddress } from "../../core/ingest.ts";
+import { BatchCutter, Ingest, PeopleIngest, type BatchItem, type IngestedAddress, type OtherRow } from "../../core/ingest.ts";
 import { ArchiveIngest } from "../../core/spreadsheet/archive.ts";
 import { namedWorkbook } from "../../core/spreadsheet/sniff.ts";
 import { invalidSyntaxResult } from "../../core/result.ts";
-import { batches, batchItems, jobEmails, jobs } from "../../db/schema.ts";
+import { batches, batchItems, jobEmails, jobRows, jobs } from "../../db/schema.ts";
 import { ServiceError } from "../errors.ts";
 import type { EdgeDb } from "../db.ts";
 import type { Services, Who } from "../context.ts";
@@ -45,14 +45,16 @@ export type IngestSource =
       contentType?: string | undefined;
     };
 
-/** Rows per INSERT of answered-at-ingest addresses (well under SQLite's variable limit). */
+/** Rows per INSERT of answered-at-ingest addresses, and of repeats and rejects (well under SQLite's variable limit). */
 const INSERT_ROWS = 400;
 
 /**
  * Streams an upload into a job: rows are parsed, normalised, deduped and pre-classified in core,
  * cut into domain-grouped batches as they come, and written with one write in flight. Only
- * batches (one row per up to MXRAY_BATCH_SIZE addresses) and addresses answered at ingest (bad
- * syntax) are written, so memory and rows written stay bounded whatever the upload's size.
+ * batches (one row per up to MXRAY_BATCH_SIZE addresses), addresses answered at ingest (bad
+ * syntax), and the rows without a result of their own (repeats and rejects, job_rows: the full
+ * export gives every data row back, issue 26) are written, so memory stays bounded whatever the
+ * upload's size.
  * An .xlsx or .zip is read the same way, file by file (core/spreadsheet/archive.ts), and each
  * file's counts are written with the job (jobs.files). On any failure (a refused archive
  * included) the half-made job is removed; nothing stored before is touched.
@@ -67,8 +69,10 @@ export async function ingestJob(s: Services, who: Who, input: { name: string; so
   const jobId = newId("job");
   await db.$client.execute(create({ id: jobId, accountId, name, kind }));
   try {
-    const people = kind === "find" ? new PeopleIngest() : null;
-    const ingest = people ?? new Ingest(source.kind === "bytes" ? { column: source.column } : {});
+    let others: OtherRow[] = [];
+    const onOther = (row: OtherRow) => void others.push(row);
+    const people = kind === "find" ? new PeopleIngest({ onOther }) : null;
+    const ingest = people ?? new Ingest(source.kind === "bytes" ? { column: source.column, onOther } : { onOther });
     const cutter = new BatchCutter<IngestedAddress>(config.MXRAY_BATCH_SIZE);
     let inflight: Promise<void> = Promise.resolve();
     let plausible = 0; // rows that at least have an "@"
@@ -89,11 +93,13 @@ export async function ingestJob(s: Services, who: Who, input: { name: string; so
         if (a.domain === null) invalid.push(a);
       }
       const cut = [...cutter.push(got), ...(last ? cutter.end() : [])];
-      // Bad-syntax rows wait for a full INSERT (or the end), so a write is never a few rows.
-      if (cut.length === 0 && invalid.length < INSERT_ROWS && !(last && invalid.length > 0)) return;
+      // Bad-syntax rows, repeats and rejects wait for a full INSERT (or the end), so a write is never a few rows.
+      const held = Math.max(invalid.length, others.length);
+      if (cut.length === 0 && held < INSERT_ROWS && !(last && held > 0)) return;
       await inflight; // one write in flight: parsing overlaps the previous write
-      inflight = writeIngested(db, jobId, accountId, cut, invalid);
+      inflight = writeIngested(db, jobId, accountId, cut, invalid, others);
       invalid = [];
+      others = [];
     };
 
     if (source.kind === "people") {
@@ -112,7 +118,7 @@ export async function ingestJob(s: Services, who: Who, input: { name: string; so
         const read = new ArchiveIngest({
           kind, column: source.column, sheet: source.sheet, filename: source.filename ?? "",
           workbook: namedWorkbook(source.filename ?? "", source.contentType ?? ""),
-          maxUnzippedBytes: config.MXRAY_MAX_UNZIPPED_BYTES, maxHeldBytes: config.MXRAY_MAX_UPLOAD_BYTES,
+          maxUnzippedBytes: config.MXRAY_MAX_UNZIPPED_BYTES, maxHeldBytes: config.MXRAY_MAX_UPLOAD_BYTES, onOther,
         });
         await spreadsheetRefusals(async () => {
           for await (const chunk of bytes.chunks()) for (const got of read.push(chunk)) await take(got, false);
@@ -183,10 +189,10 @@ export async function ingestJob(s: Services, who: Who, input: { name: string; so
   }
 }
 
-async function writeIngested(db: EdgeDb, jobId: string, accountId: string, cut: IngestedAddress[][], invalid: IngestedAddress[]) {
+async function writeIngested(db: EdgeDb, jobId: string, accountId: string, cut: IngestedAddress[][], invalid: IngestedAddress[], others: OtherRow[]) {
   const statements = [];
   for (const batch of cut) {
-    const items: BatchItem[] = batch.map((a) => (a.person ? [a.key, a.email, a.rowIndex, rowJson(a.fields), a.person] : [a.key, a.email, a.rowIndex, rowJson(a.fields)]));
+    const items: BatchItem[] = batch.map((a) => (a.person ? [a.key, a.email, a.rowIndex, rowJson(a), a.person] : [a.key, a.email, a.rowIndex, rowJson(a)]));
     const id = newId("bat");
     statements.push(db.insert(batches).values({ id, jobId, accountId, status: "pending", size: items.length }));
     statements.push(db.insert(batchItems).values({ batchId: id, items: JSON.stringify(items) }));
@@ -194,12 +200,17 @@ async function writeIngested(db: EdgeDb, jobId: string, accountId: string, cut: 
   for (let i = 0; i < invalid.length; i += INSERT_ROWS) {
     const rows = invalid.slice(i, i + INSERT_ROWS).map((a) => {
       const result = invalidSyntaxResult(a.email);
-      return { jobId, normalized: a.key, email: a.email, rowIndex: a.rowIndex, row: rowJson(a.fields), verdict: result.verdict, reason: result.reason, result: JSON.stringify(result) };
+      return { jobId, normalized: a.key, email: a.email, rowIndex: a.rowIndex, row: rowJson(a), verdict: result.verdict, reason: result.reason, result: JSON.stringify(result) };
     });
     statements.push(db.insert(jobEmails).values(rows).onConflictDoNothing());
+  }
+  for (let i = 0; i < others.length; i += INSERT_ROWS) {
+    const rows = others.slice(i, i + INSERT_ROWS).map((o) => ({ jobId, rowIndex: o.rowIndex, normalized: o.key, reason: o.reason, row: JSON.stringify(o.fields) }));
+    statements.push(db.insert(jobRows).values(rows));
   }
   const [first, ...rest] = statements;
   if (first) await db.batch([first, ...rest]);
 }
 
-const rowJson = (fields: string[]) => (fields.length > 1 ? JSON.stringify(fields) : null);
+/** The row's cells, kept unless the row is the address alone, as read (a plain list's cell that needed no cleaning). */
+const rowJson = (a: IngestedAddress) => (a.fields.length > 1 || a.fields[0] !== a.email ? JSON.stringify(a.fields) : null);

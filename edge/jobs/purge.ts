@@ -11,9 +11,12 @@ export async function purgeJob(s: Services, jobId: string): Promise<void> {
   const { db } = s;
   // The newest results its live hub keeps for a page's first paint go first (issue 25).
   await s.hub(jobId).forget(null);
-  for (;;) {
-    const step = await db.$client.execute({ sql: "DELETE FROM job_emails WHERE rowid IN (SELECT rowid FROM job_emails WHERE job_id = ? LIMIT ?)", args: [jobId, PURGE_ROWS] });
-    if (step.rowsAffected < PURGE_ROWS) break;
+  // Its answered rows, then its repeated and rejected rows (issue 26).
+  for (const table of ["job_emails", "job_rows"]) {
+    for (;;) {
+      const step = await db.$client.execute({ sql: `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE job_id = ? LIMIT ?)`, args: [jobId, PURGE_ROWS] });
+      if (step.rowsAffected < PURGE_ROWS) break;
+    }
   }
   await db.$client.batch(
     [

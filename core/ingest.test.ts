@@ -171,6 +171,15 @@ describe("every data row keeps its place: repeats and rejects are told to onOthe
     expect(rows).toEqual([[0, "grace||hopper|navy.mil"], [1, "!invalid_person"], [2, "=grace||hopper|navy.mil"], [3, "!invalid_person"], [4, "alan||turing|example.org"]]);
   });
 
+  it("counts a JSON array's blank entries as no_address rejects in their places", () => {
+    const others: OtherRow[] = [];
+    const ingest = new Ingest({ onOther: (r) => others.push(r) });
+    const got = ingest.pushRows(["a@ok.test", "", "A@ok.test", "b@ok.test"].map((email, index) => ({ index, email, fields: [email] })));
+    expect(got.map((a) => a.rowIndex)).toEqual([0, 3]);
+    expect(others.map((o) => [o.rowIndex, o.key ?? o.reason])).toEqual([[1, "no_address"], [2, "a@ok.test"]]);
+    expect(ingest.total + ingest.rejects.no_address).toBe(4);
+  });
+
   it("tells nothing of a people list without its columns", () => {
     expect(order("first_name,company\nAda,Acme\n,\n", 100, true).others).toEqual([]);
   });

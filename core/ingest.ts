@@ -151,9 +151,17 @@ export class Ingest {
     return this.accept(this.reader.end());
   }
 
-  /** Rows that arrive already split (a JSON array of addresses). */
+  /** Rows that arrive already split (a JSON array of addresses): a blank one is a `no_address` reject, as a CSV row without an address is. */
   pushRows(rows: ListRow[]): IngestedAddress[] {
-    return this.accept(rows);
+    const addressed: ListRow[] = [];
+    for (const row of rows) {
+      if (row.email !== "") addressed.push(row);
+      else {
+        this.reader.rejects.no_address++;
+        this.onOther?.({ rowIndex: row.index, fields: row.fields, key: null, reason: "no_address" });
+      }
+    }
+    return this.accept(addressed);
   }
 
   /** A sheet's rows, split into cells: the email column is found as in a CSV. */

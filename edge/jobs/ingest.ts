@@ -110,7 +110,7 @@ export async function ingestJob(s: Services, who: Who, input: { name: string; so
     } else if (source.kind === "rows") {
       const rows: ListRow[] = source.emails.map((email, index) => ({ index, email: cleanAddress(email), fields: [email] }));
       sawText = rows.some((r) => r.email !== "");
-      await take(ingest.pushRows(rows.filter((r) => r.email !== "")), true);
+      await take(ingest.pushRows(rows), true);
     } else {
       const bytes = await openBytes(source.stream);
       if (bytes.kind === "cfb") throw await refuseCfb(bytes, source.filename ?? "");

@@ -1,7 +1,7 @@
 // The files of an archive upload, or the sheets of a workbook, each with its own counts (issue 25):
 // on the upload page before sending, and on the job page after.
 import type { FileAccount, FileSkipReason } from "../../core/contracts.ts";
-import { fmt } from "./ui.tsx";
+import { fmt, TableScroll } from "./ui.tsx";
 
 /** Why a file was not read, in words (the code is in the row's title for developers). */
 const SKIPPED: Record<FileSkipReason, string> = {
@@ -23,7 +23,7 @@ export function FilesTable({ files }: { files: FileAccount[] }) {
   const oneFile = new Set(files.map((f) => f.name)).size === 1;
   const sheets = files.some((f) => f.sheet !== undefined);
   return (
-    <div className="table-wrap" style={{ marginBottom: "1rem" }}>
+    <TableScroll label={oneFile && sheets ? "Sheets" : "Files"} style={{ marginBottom: "1rem" }}>
       <table aria-label={oneFile && sheets ? "Sheets" : "Files"} data-testid="files">
         <thead>
           <tr>
@@ -52,6 +52,6 @@ export function FilesTable({ files }: { files: FileAccount[] }) {
           })}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   );
 }

@@ -30,7 +30,7 @@ async function pastTheEdge(page: Page): Promise<string[]> {
       }
       return false;
     };
-    const past = [...document.querySelectorAll<HTMLElement>("body *")]
+    const past = Array.from(document.querySelectorAll<HTMLElement>("body *"))
       .filter((el) => el.checkVisibility() && el.getBoundingClientRect().right > window.innerWidth + 0.5 && !clipped(el));
     return past
       .filter((el) => !past.some((other) => other !== el && el.contains(other)))
@@ -55,7 +55,7 @@ interface TableSeen {
 /** Every table of the page: in a .table-wrap, and for one wider than its box, whether that box scrolls, shades its edge and is a focusable named region. */
 async function tablesOf(page: Page): Promise<TableSeen[]> {
   return page.evaluate(() =>
-    [...document.querySelectorAll("main table")].map((table) => {
+    Array.from(document.querySelectorAll("main table")).map((table) => {
       const wrap = table.closest<HTMLElement>(".table-wrap");
       const style = wrap ? getComputedStyle(wrap) : null;
       return {
@@ -73,7 +73,7 @@ async function tablesOf(page: Page): Promise<TableSeen[]> {
 /** Text-like controls on the page that are shown and lack the shared style (a 1 px border, 8 px corners). */
 async function unstyledControls(page: Page): Promise<string[]> {
   return page.evaluate(() =>
-    [...document.querySelectorAll<HTMLElement>("main input, main select, main textarea")]
+    Array.from(document.querySelectorAll<HTMLElement>("main input, main select, main textarea"))
       .filter((el) => !["hidden", "checkbox", "radio", "file", "submit", "button"].includes(el.getAttribute("type") ?? "") && el.checkVisibility())
       .filter((el) => {
         const s = getComputedStyle(el);
@@ -84,6 +84,7 @@ async function unstyledControls(page: Page): Promise<string[]> {
 }
 
 test("at phone width every page of the menu fits, its menu is one row that opens, and its wide tables scroll in a box that shows it", async ({ page }) => {
+  test.slow(); // every page of the menu (about twenty), each opened and its menu tried
   await page.setViewportSize(DESKTOP);
   await signIn(page, OPERATOR_EMAIL);
   // Desktop: the links are inline and there is no menu button.

@@ -23,9 +23,11 @@ async function fitsSideways(page: Page): Promise<boolean> {
 async function pastTheEdge(page: Page): Promise<string[]> {
   return page.evaluate(() => {
     const clipped = (el: HTMLElement) => {
-      // An absolutely placed element (.sr-only) escapes an unpositioned scroll box.
-      if (["absolute", "fixed"].includes(getComputedStyle(el).position)) return false;
-      for (let box = el.parentElement; box && box !== document.body; box = box.parentElement) {
+      // An absolutely placed element (.sr-only) is clipped only by its containing block or the boxes around that.
+      const position = getComputedStyle(el).position;
+      if (position === "fixed") return false;
+      const first = position === "absolute" ? (el.offsetParent as HTMLElement | null) : el.parentElement;
+      for (let box = first; box && box !== document.body; box = box.parentElement) {
         if (getComputedStyle(box).overflowX !== "visible" && box.getBoundingClientRect().right <= window.innerWidth) return true;
       }
       return false;

@@ -1,6 +1,7 @@
 // The web app's shell: the top bar (navigation, team switcher, sign-out) around every page.
 import type { LinksFunction, LoaderFunctionArgs } from "@remix-run/server-runtime";
-import { Form, isRouteErrorResponse, Link, Links, Meta, NavLink, Outlet, Scripts, ScrollRestoration, useLoaderData, useRouteError, useSubmit } from "@remix-run/react";
+import { Form, isRouteErrorResponse, Link, Links, Meta, NavLink, Outlet, Scripts, ScrollRestoration, useLoaderData, useLocation, useRouteError, useRouteLoaderData, useSubmit } from "@remix-run/react";
+import { useEffect, useRef } from "react";
 import { can } from "../core/roles.ts";
 import { getViewer } from "./auth.server.ts";
 import { balanceNotice } from "../core/billing.ts";
@@ -49,15 +50,30 @@ export function Layout({ children }: { children: React.ReactNode }) {
   );
 }
 
-function TopBar() {
-  const { viewer } = useLoaderData<typeof loader>();
+type Viewer = NonNullable<Awaited<ReturnType<typeof loader>>["viewer"]>;
+
+/**
+ * The signed-in pages and the account, behind one "Menu" button on narrow screens (issue 26: the
+ * links took three rows of a phone); from 60rem they sit inline (styles.css, "shell"). A
+ * <details> opens and closes without JavaScript and tells assistive technology whether it is open.
+ */
+function AppMenu({ viewer }: { viewer: Viewer }) {
   const submit = useSubmit();
+  const menu = useRef<HTMLDetailsElement>(null);
+  const { pathname } = useLocation();
+  // A link followed in the app keeps this element: close it, as a new page would.
+  useEffect(() => {
+    if (menu.current) menu.current.open = false;
+  }, [pathname]);
+  const closeOnEscape = (e: React.KeyboardEvent) => {
+    if (e.key !== "Escape" || !menu.current?.open) return;
+    menu.current.open = false;
+    menu.current.querySelector("summary")?.focus();
+  };
   return (
-    <header className="topbar">
-      <div className="topbar-inner">
-        <Link to={viewer ? "/dashboard" : "/"} className="brand">mx<span>ray</span></Link>
-        {viewer ? (
-          <>
+    <details className="menu" ref={menu} onKeyDown={closeOnEscape}>
+      <summary className="btn small menu-button">Menu</summary>
+      <div className="menu-panel">
             <nav className="nav app-nav" aria-label="Main">
               <NavLink to="/dashboard">Dashboard</NavLink>
               <NavLink to="/upload">Upload</NavLink>
@@ -97,7 +113,18 @@ function TopBar() {
                 <button className="btn small" type="submit">Sign out</button>
               </Form>
             </div>
-          </>
+      </div>
+    </details>
+  );
+}
+
+function TopBar({ viewer }: { viewer: Viewer | null }) {
+  return (
+    <header className="topbar">
+      <div className="topbar-inner">
+        <Link to={viewer ? "/dashboard" : "/"} className="brand">mx<span>ray</span></Link>
+        {viewer ? (
+          <AppMenu viewer={viewer} />
         ) : (
           <nav className="nav" aria-label="Main">
             <NavLink to="/docs">Docs</NavLink>
@@ -114,7 +141,7 @@ export default function App() {
   const { viewer } = useLoaderData<typeof loader>();
   return (
     <>
-      <TopBar />
+      <TopBar viewer={viewer} />
       <main id="main">
         {viewer?.balanceNotice && <BalanceNotice notice={viewer.balanceNotice} />}
         <Outlet />
@@ -123,17 +150,41 @@ export default function App() {
   );
 }
 
+/** What the error page says for a status: a heading and a sentence that stand alone. */
+function explain(status: number): { title: string; sentence: string } {
+  if (status === 404) return { title: "Page not found", sentence: "There is no page at this address in this account. The link may be old or mistyped." };
+  if (status === 403) return { title: "Not allowed", sentence: "Your role in this account does not allow this." };
+  return { title: "Something went wrong", sentence: "This page could not be shown because of a fault on our side. Try again in a moment." };
+}
+
+/**
+ * Every error page, 404 included, inside the app's own bar (issue 26: it lost the menu). The root
+ * loader's data is here whenever the root loader itself succeeded, which an unknown address
+ * ensures by matching routes/$.tsx.
+ */
 export function ErrorBoundary() {
   const error = useRouteError();
+  const viewer = useRouteLoaderData<typeof loader>("root")?.viewer ?? null;
   const status = isRouteErrorResponse(error) ? error.status : 500;
-  const message = isRouteErrorResponse(error) ? (typeof error.data === "string" ? error.data : error.statusText) : "Something went wrong on our side.";
+  const { title, sentence } = explain(status);
+  // A route's own words ("No such job in this account.") say more than the status's name ("Not Found");
+  // the router's own messages (a POST to a page without an action, a 405) are for developers.
+  const detail = isRouteErrorResponse(error) && (status === 404 || status === 403) && typeof error.data === "string" && !/^not found$/i.test(error.data)
+    ? error.data
+    : null;
   return (
-    <main id="main">
-      <div className="card">
-        <h1>{status === 404 ? "Not found" : status === 403 ? "Not allowed" : "Error"}</h1>
-        <p>{message}</p>
-        <p><Link to="/dashboard">Back to the dashboard</Link></p>
-      </div>
-    </main>
+    <>
+      <TopBar viewer={viewer} />
+      <main id="main">
+        <div className="card error-page">
+          <h1>{title}</h1>
+          <p>{detail ?? sentence}</p>
+          <p className="links">
+            {viewer ? <Link to="/dashboard">Go to the dashboard</Link> : <Link to="/">Go to the home page</Link>}
+            <Link to="/docs">Read the docs</Link>
+          </p>
+        </div>
+      </main>
+    </>
   );
 }

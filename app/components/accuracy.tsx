@@ -2,14 +2,14 @@
 // called deliverable, messages sent, and the hard bounces that contradicted a `deliverable` verdict
 // (each refunded). The account's on /billing, every account's on /admin.
 import type { AccuracyMonth } from "../../edge/bounces/views.ts";
-import { fmt } from "./ui.tsx";
+import { fmt, TableScroll } from "./ui.tsx";
 
 /** contradicted / sent as a percentage with two decimals ("0.21%"); "—" with nothing sent. */
 export const rateText = (rate: number | null) => (rate === null ? "—" : `${(Math.round(rate * 10_000) / 100).toFixed(2)}%`);
 
 export function AccuracyTable({ months, label }: { months: readonly AccuracyMonth[]; label: string }) {
   return (
-    <div className="table-wrap">
+    <TableScroll label={label}>
       <table aria-label={label}>
         <thead>
           <tr>
@@ -32,6 +32,6 @@ export function AccuracyTable({ months, label }: { months: readonly AccuracyMont
           ))}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   );
 }

@@ -3,7 +3,7 @@
 // rejected, which the upload page lists by line before sending (issue 26).
 import type { FileAccount, FileSkipReason, RejectReason } from "../../core/contracts.ts";
 import type { RejectedSample } from "../../core/listpreview.ts";
-import { fmt } from "./ui.tsx";
+import { fmt, TableScroll } from "./ui.tsx";
 
 /** Why a file was not read, in words (the code is in the row's title for developers). */
 const SKIPPED: Record<FileSkipReason, string> = {
@@ -31,7 +31,8 @@ export const REJECT_WORDS: Record<RejectReason, string> = {
 export function RejectedRows({ rejected }: { rejected: RejectedSample }) {
   if (rejected.rows.length === 0) return rejected.more > 0 ? <p className="muted">{fmt(rejected.more)} rejected {rejected.more === 1 ? "row" : "rows"} get no result.</p> : null;
   return (
-    <div className="table-wrap upload-rejected">
+    <div className="upload-rejected">
+      <TableScroll label="Rejected rows">
       <table aria-label="Rejected rows">
         <thead><tr><th scope="col" className="num">Line</th><th scope="col">Row</th><th scope="col">Why</th></tr></thead>
         <tbody>
@@ -44,6 +45,7 @@ export function RejectedRows({ rejected }: { rejected: RejectedSample }) {
           ))}
         </tbody>
       </table>
+      </TableScroll>
       {rejected.more > 0 && <p className="muted">and {fmt(rejected.more)} more {rejected.more === 1 ? "row" : "rows"} rejected.</p>}
     </div>
   );
@@ -54,7 +56,7 @@ export function FilesTable({ files }: { files: FileAccount[] }) {
   const oneFile = new Set(files.map((f) => f.name)).size === 1;
   const sheets = files.some((f) => f.sheet !== undefined);
   return (
-    <div className="table-wrap" style={{ marginBottom: "1rem" }}>
+    <TableScroll label={oneFile && sheets ? "Sheets" : "Files"} style={{ marginBottom: "1rem" }}>
       <table aria-label={oneFile && sheets ? "Sheets" : "Files"} data-testid="files">
         <thead>
           <tr>
@@ -83,6 +85,6 @@ export function FilesTable({ files }: { files: FileAccount[] }) {
           })}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   );
 }

@@ -2,7 +2,7 @@
 // with each server's reply. Used by /find for one person and by a find job's results table.
 import type { FindAnswer } from "../../core/contracts.ts";
 import { reasonWords, Reason } from "./reason.tsx";
-import { Badge, replyText } from "./ui.tsx";
+import { Badge, replyText, TableScroll } from "./ui.tsx";
 
 /** Why no address came back, in words: the answer's verdict is the one that stopped the search. */
 export function whyNone(a: FindAnswer): string {
@@ -18,7 +18,7 @@ export function whyNone(a: FindAnswer): string {
 export function CandidatesTable({ answer: a }: { answer: FindAnswer }) {
   if (a.candidates.length === 0) return <p className="empty">None was asked.</p>;
   return (
-    <div className="table-wrap">
+    <TableScroll label="Candidates asked">
       <table aria-label="Candidates asked">
         <thead>
           <tr><th scope="col">Address</th><th scope="col">Pattern</th><th scope="col">Verdict</th><th scope="col">Reason</th><th scope="col">MX</th><th scope="col">SMTP reply</th></tr>
@@ -36,6 +36,6 @@ export function CandidatesTable({ answer: a }: { answer: FindAnswer }) {
           ))}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   );
 }

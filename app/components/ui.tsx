@@ -1,6 +1,6 @@
 // Small pieces shared by pages: verdict badges, the verdict donut, progress, evidence, copying.
 import { Link } from "@remix-run/react";
-import { useState } from "react";
+import { useState, type CSSProperties, type ReactNode } from "react";
 import type { Result } from "../../core/contracts.ts";
 import type { Contradiction } from "../../edge/bounces/views.ts";
 import type { SmtpReply } from "../../core/verdict.ts";
@@ -17,6 +17,19 @@ const VERDICT_COLOR: Record<Verdict, string> = { deliverable: "#2b8a3e", undeliv
 
 export function Badge({ value }: { value: string }) {
   return <span className={`badge ${value}`}>{value.replace(/_/g, " ")}</span>;
+}
+
+/**
+ * A table wider than the screen scrolls sideways inside this box, never the page (issue 26). The
+ * box is a labelled region that takes focus, so the keyboard can scroll it, and its edges shade
+ * while more of the table lies that way (styles.css, "shell").
+ */
+export function TableScroll({ label, style, children }: { label: string; style?: CSSProperties; children: ReactNode }) {
+  return (
+    <div className="table-wrap" role="region" aria-label={label} tabIndex={0} style={style}>
+      {children}
+    </div>
+  );
 }
 
 export const fmt = (n: number) => n.toLocaleString("en");

@@ -8,7 +8,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-r
 import { Form, Link, useActionData, useLoaderData, type MetaFunction } from "@remix-run/react";
 import { requireSignedIn, type AuthArgs } from "../auth.server.ts";
 import { AccuracyTable } from "../components/accuracy.tsx";
-import { fmt, pct } from "../components/ui.tsx";
+import { fmt, pct, TableScroll } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
 import {
   adjustCredits, fleet, heldStripeEvents, jobsInFlight, operatorAccuracy, retriedBatches, retryStripeEvent, searchAccounts, setAccountDisabled, setProbeState,
@@ -47,12 +47,12 @@ function Section({ id, title, note, children }: { id: string; title: string; not
 function Listing({ label, head, rows, empty, children }: { label: string; head: React.ReactNode[]; rows: number; empty: string; children: React.ReactNode }) {
   if (rows === 0) return <p className="empty">{empty}</p>;
   return (
-    <div className="table-wrap">
+    <TableScroll label={label}>
       <table aria-label={label}>
         <thead><tr>{head.map((h, i) => <th scope="col" key={i}>{h}</th>)}</tr></thead>
         <tbody>{children}</tbody>
       </table>
-    </div>
+    </TableScroll>
   );
 }
 

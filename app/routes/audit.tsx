@@ -3,7 +3,7 @@
 import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useLoaderData, type MetaFunction } from "@remix-run/react";
 import { requireViewer } from "../auth.server.ts";
-import { utc } from "../components/ui.tsx";
+import { TableScroll, utc } from "../components/ui.tsx";
 import { authorizeOr403, ServiceError } from "../lib/actions.server.ts";
 import { actionWords, AUDIT_GROUPS, auditFilter, describe } from "../lib/audit.ts";
 import { listAudit } from "../lib/audit.server.ts";
@@ -73,7 +73,7 @@ export default function Audit() {
         {entries.length === 0 ? (
           <p className="empty">Nothing recorded{paged || query.size ? " here" : " yet"}.</p>
         ) : (
-          <div className="table-wrap">
+          <TableScroll label="Audit log">
             <table aria-label="Audit log">
               <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Who</th><th scope="col">Target</th><th scope="col" className="hide-sm">Code</th><th scope="col" className="hide-sm">From</th></tr></thead>
               <tbody>
@@ -90,7 +90,7 @@ export default function Audit() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
         <div className="row">
           {paged && <Link to={`/audit${query.size ? `?${query}` : ""}`}>← Newest</Link>}

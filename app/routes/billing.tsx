@@ -11,7 +11,7 @@ import { AUTO_TOPUP_MAX_PER_DAY, AUTO_TOPUP_MIN_THRESHOLD, formatMoney, formatPe
 import { can } from "../../core/roles.ts";
 import { requireViewer } from "../auth.server.ts";
 import { AccuracyTable } from "../components/accuracy.tsx";
-import { fmt, utc } from "../components/ui.tsx";
+import { fmt, TableScroll, utc } from "../components/ui.tsx";
 import { authorizeOr403, refused, ServiceError } from "../lib/actions.server.ts";
 import { accountAccuracy, billingOverview, openPortal, setAutoTopUp, startCheckout } from "../lib/billing.server.ts";
 import { listLedger } from "../lib/credits.server.ts";
@@ -109,7 +109,7 @@ function Catalog({ overview }: { overview: Overview }) {
       <section className="card" aria-labelledby="packs-title">
         <h2 id="packs-title">Credit packs</h2>
         {/* A pack is its credits: no Pack column repeating them (issue 26). */}
-        <div className="table-wrap">
+        <TableScroll label="Credit packs">
           <table aria-label="Credit packs">
             <thead><tr><th scope="col">Credits</th><th scope="col">Price</th><th scope="col">Per credit</th><th scope="col"><span className="sr-only">Buy</span></th></tr></thead>
             <tbody>
@@ -123,14 +123,14 @@ function Catalog({ overview }: { overview: Overview }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       </section>
       <section className="card" aria-labelledby="plans-title">
         <h2 id="plans-title">Monthly plans</h2>
         {current ? (
           <p>Current plan: <strong>{current}</strong>. Change or cancel it in the billing portal.</p>
         ) : (
-          <div className="table-wrap">
+          <TableScroll label="Monthly plans">
             <table aria-label="Monthly plans">
               <thead><tr><th scope="col">Plan</th><th scope="col">Credits a month</th><th scope="col">Price</th><th scope="col">Per credit</th><th scope="col"><span className="sr-only">Subscribe</span></th></tr></thead>
               <tbody>
@@ -145,7 +145,7 @@ function Catalog({ overview }: { overview: Overview }) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
         {overview.hasCustomer && (
           <Form method="post" action="/billing" reloadDocument>
@@ -224,7 +224,7 @@ function History({ entries, nextCursor, paged }: Pick<ReturnType<typeof useLoade
       {entries.length === 0 ? (
         <p className="empty">No credit movements{paged ? " on this page" : " yet"}.</p>
       ) : (
-        <div className="table-wrap">
+        <TableScroll label="Credit history">
           <table aria-label="Credit history">
             <thead><tr><th scope="col">Date</th><th scope="col">What</th><th scope="col">Credits</th><th scope="col" className="hide-sm">By</th><th scope="col">List</th></tr></thead>
             <tbody>
@@ -239,7 +239,7 @@ function History({ entries, nextCursor, paged }: Pick<ReturnType<typeof useLoade
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
       <div className="row">
         {paged && <Link to="/billing">← Newest</Link>}

@@ -10,7 +10,7 @@ import { Form, Link, useActionData, useLoaderData, useNavigation, type MetaFunct
 import { BOUNCE_KINDS, RELAY_SECURITIES, type BounceKind, type RelaySecurity } from "../../core/enums.ts";
 import { can } from "../../core/roles.ts";
 import { requireViewer } from "../auth.server.ts";
-import { Badge, fmt, utc } from "../components/ui.tsx";
+import { Badge, fmt, TableScroll, utc } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
 import {
   createMailbox,
@@ -352,7 +352,7 @@ function BounceList({ data }: { data: Data }) {
       {bounces.length === 0 ? (
         <p className="empty">{`No bounces${paged || query.size ? " here" : " yet"}.`}</p>
       ) : (
-        <div className="table-wrap">
+        <TableScroll label="Bounces">
           <table aria-label="Bounces">
             <thead>
               <tr>
@@ -376,7 +376,7 @@ function BounceList({ data }: { data: Data }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
       <div className="row">
         {paged && <Link to={`/bounces${query.size ? `?${query}` : ""}`}>← Newest</Link>}

@@ -11,7 +11,7 @@ import type { CampaignProgress } from "../../core/live.ts";
 import { can } from "../../core/roles.ts";
 import { requireViewer } from "../auth.server.ts";
 import { Reason } from "../components/reason.tsx";
-import { Badge, fmt, ProgressBar, replyText, utc } from "../components/ui.tsx";
+import { Badge, fmt, ProgressBar, replyText, TableScroll, utc } from "../components/ui.tsx";
 import { refused, ServiceError } from "../lib/actions.server.ts";
 import { BASIS_LABEL } from "../lib/campaignflow.ts";
 import {
@@ -224,7 +224,7 @@ export default function CampaignPage() {
         {recipients.data.length === 0 ? (
           <p className="empty">{campaign.status === "draft" ? "Recipients are chosen from the list when sending begins." : params.get("status") ? "No recipient has this status." : "No recipients yet."}</p>
         ) : (
-          <div className="table-wrap">
+          <TableScroll label="Recipients">
             <table aria-label="Recipients">
               <thead>
                 <tr>
@@ -258,7 +258,7 @@ export default function CampaignPage() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
         {(paged || recipients.next_cursor) && (
           <nav className="pager" aria-label="Recipient pages">

@@ -4,7 +4,7 @@ import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Link, useLoaderData, type MetaFunction } from "@remix-run/react";
 import { can } from "../../core/roles.ts";
 import { requireViewer } from "../auth.server.ts";
-import { Badge, fmt, utc } from "../components/ui.tsx";
+import { Badge, fmt, TableScroll, utc } from "../components/ui.tsx";
 import { listCampaigns, pageOr400 } from "../lib/campaigns.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Campaigns · mxray" }];
@@ -40,7 +40,7 @@ export default function Campaigns() {
             )}
           </div>
         ) : (
-          <div className="table-wrap">
+          <TableScroll label="Campaigns">
             <table aria-label="Campaigns">
               <thead>
                 <tr>
@@ -71,7 +71,7 @@ export default function Campaigns() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
         {(paged || next) && (
           <nav className="pager" aria-label="Campaign pages">

@@ -4,7 +4,7 @@ import { Link, useLoaderData, useRevalidator, type MetaFunction } from "@remix-r
 import { useEffect } from "react";
 import { isTerminal } from "../../core/live.ts";
 import { requireViewer } from "../auth.server.ts";
-import { Badge, fmt, ProgressBar, utc, VerdictBar } from "../components/ui.tsx";
+import { Badge, fmt, ProgressBar, TableScroll, utc, VerdictBar } from "../components/ui.tsx";
 import { listJobs } from "../lib/jobs.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Dashboard · mxray" }];
@@ -56,8 +56,8 @@ export default function Dashboard() {
             </div>
           </div>
         ) : (
-          <div className="table-wrap">
-            <table>
+          <TableScroll label="Lists">
+            <table aria-label="Lists">
               <thead>
                 <tr>
                   <th scope="col">Name</th>
@@ -88,7 +88,7 @@ export default function Dashboard() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
       </section>
     </>

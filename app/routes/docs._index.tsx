@@ -4,7 +4,7 @@ import type { LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Link, useLoaderData, useRouteLoaderData, type MetaFunction } from "@remix-run/react";
 import type { loader as docsLayoutLoader } from "./docs.tsx";
 import { REASON_VERDICT } from "../../core/verdict.ts";
-import { Badge } from "../components/ui.tsx";
+import { Badge, TableScroll } from "../components/ui.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Docs and API reference · mxray" }];
 
@@ -91,12 +91,12 @@ export default function Docs() {
               <p style={{ margin: "0 0 .35rem" }}><strong>{o.summary}</strong></p>
               {o.description && <p className="muted" style={{ marginTop: 0 }}>{o.description}</p>}
               {o.params.length > 0 && (
-                <div className="table-wrap">
+                <TableScroll label={`Parameters of ${o.method} ${o.path}`}>
                   <table aria-label={`Parameters of ${o.method} ${o.path}`}>
                     <thead><tr><th scope="col">Parameter</th><th scope="col">In</th><th scope="col">Description</th></tr></thead>
                     <tbody>{o.params.map((p) => <tr key={`${p.in}-${p.name}`}><td><code>{p.name}</code>{p.required ? " *" : ""}</td><td>{p.in}</td><td>{p.description}</td></tr>)}</tbody>
                   </table>
-                </div>
+                </TableScroll>
               )}
               {o.bodies.length > 0 && <p>Body: {o.bodies.map((b) => <code key={b} style={{ marginRight: ".4rem" }}>{b}</code>)}</p>}
               <ul>{o.responses.map((r) => <li key={r.status}><code>{r.status}</code> {r.description}</li>)}</ul>
@@ -106,12 +106,12 @@ export default function Docs() {
       ))}
       <section className="card" aria-labelledby="reasons-title">
         <h2 id="reasons-title">Verdicts and reasons</h2>
-        <div className="table-wrap">
-          <table>
+        <TableScroll label="Verdicts and reasons">
+          <table aria-label="Verdicts and reasons">
             <thead><tr><th scope="col">Reason</th><th scope="col">Verdict</th></tr></thead>
             <tbody>{Object.entries(REASON_VERDICT).map(([reason, verdict]) => <tr key={reason}><td><code>{reason}</code></td><td><Badge value={verdict} /></td></tr>)}</tbody>
           </table>
-        </div>
+        </TableScroll>
       </section>
     </>
   );

@@ -17,7 +17,7 @@ import { CandidatesTable, whyNone } from "../components/finder.tsx";
 import { SafeToSend } from "../components/rules.tsx";
 import { FilesTable } from "../components/files.tsx";
 import { Reason, reasonWords, Suggestion } from "../components/reason.tsx";
-import { Badge, ContradictedBy, Donut, Evidence, fmt, ProgressBar, VERDICT_LABEL } from "../components/ui.tsx";
+import { Badge, ContradictedBy, Donut, Evidence, fmt, ProgressBar, TableScroll, VERDICT_LABEL } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
 import { authorize, mintLiveToken } from "../lib/identity.server.ts";
 import { browseResults, cancelJob, deleteJob, getJob, jobOr404, jobProgress, jobView, latestResults } from "../lib/jobs.server.ts";
@@ -305,7 +305,7 @@ export default function JobPage() {
         ) : shownRows.length === 0 ? (
           <p className="empty">{results.total === 0 && !params.toString() ? "No answers yet." : "No results match."}</p>
         ) : (
-          <div className="table-wrap">
+          <TableScroll label="Results">
             <table aria-label="Results" className="cards-sm">
               <thead>
                 <tr><th scope="col">Row</th><th scope="col">Address</th><th scope="col">Verdict</th><th scope="col">Reason</th><th scope="col" className="num hide-sm">Score</th><th scope="col">Safe to send</th><th scope="col" className="hide-sm">MX</th></tr>
@@ -340,7 +340,7 @@ export default function JobPage() {
                 })}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
         {!liveTable && (
           <nav className="pager" aria-label="Result pages">
@@ -379,7 +379,7 @@ function FindTable({ rows }: { rows: { rowIndex: number; email: string; result: 
   const [open, setOpen] = useState<number | null>(null);
   const toggle = (rowIndex: number) => setOpen(open === rowIndex ? null : rowIndex);
   return (
-    <div className="table-wrap">
+    <TableScroll label="Results">
       <table aria-label="Results">
         <thead>
           <tr><th scope="col">Row</th><th scope="col">Person</th><th scope="col">Address found</th><th scope="col">Verdict</th><th scope="col" className="num">Confidence</th><th scope="col" className="hide-sm">Pattern</th></tr>
@@ -415,6 +415,6 @@ function FindTable({ rows }: { rows: { rowIndex: number; email: string; result: 
           })}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   );
 }

@@ -6,7 +6,7 @@ import { useState } from "react";
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
 import { requireViewer } from "../auth.server.ts";
-import { CopyButton, utc } from "../components/ui.tsx";
+import { CopyButton, TableScroll, utc } from "../components/ui.tsx";
 import { authorizeOr403, refused } from "../lib/actions.server.ts";
 import { authorize, createApiKey, listApiKeys, MAX_ACTIVE_KEYS, revokeApiKey } from "../lib/identity.server.ts";
 
@@ -123,8 +123,8 @@ export default function Keys() {
         {keys.length === 0 ? (
           <p className="empty">No keys yet.</p>
         ) : (
-          <div className="table-wrap">
-            <table>
+          <TableScroll label="Keys">
+            <table aria-label="Keys">
               <thead><tr><th scope="col">Name</th><th scope="col">Key</th><th scope="col">Kind</th><th scope="col" className="hide-sm">Created</th><th scope="col">Last used</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
               <tbody>
                 {keys.map((k) => (
@@ -157,7 +157,7 @@ export default function Keys() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
       </section>
     </>

@@ -8,7 +8,7 @@ import { RULE_CHOICES, type Refusal, type Rules } from "../../core/rules.ts";
 import { can } from "../../core/roles.ts";
 import { requireViewer } from "../auth.server.ts";
 import { changeLabel, REFUSAL_LABEL, RULE_LABEL } from "../components/rules.tsx";
-import { fmt } from "../components/ui.tsx";
+import { fmt, TableScroll } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
 import { optionalNumber, text } from "../lib/forms.server.ts";
 import { authorize } from "../lib/identity.server.ts";
@@ -87,7 +87,7 @@ function Preview({ preview, draft }: { preview: RulesPreview; draft: boolean }) 
       {changes.length === 0 ? (
         <p className="muted">No single change of a rule would change what is safe to send in this list.</p>
       ) : (
-        <div className="table-wrap">
+        <TableScroll label="What each change would do">
           <table aria-label="What each change would do">
             <thead><tr><th scope="col">If you changed</th><th scope="col" className="num">Would become safe</th><th scope="col" className="num">Would stop being safe</th></tr></thead>
             <tbody>
@@ -100,7 +100,7 @@ function Preview({ preview, draft }: { preview: RulesPreview; draft: boolean }) 
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
     </>
   );

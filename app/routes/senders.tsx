@@ -6,7 +6,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-r
 import { Form, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
 import { RELAY_SECURITIES, type RelaySecurity } from "../../core/enums.ts";
 import { requireViewer } from "../auth.server.ts";
-import { Badge, utc } from "../components/ui.tsx";
+import { Badge, TableScroll, utc } from "../components/ui.tsx";
 import { authorizeOr403, refused } from "../lib/actions.server.ts";
 import { optionalNumber, optionalText, text, validated } from "../lib/forms.server.ts";
 import { authorize } from "../lib/identity.server.ts";
@@ -262,7 +262,7 @@ function Checklist({ sender }: { sender: Sender }) {
   const { items, checked_at } = sender.checklist;
   if (items.length === 0) return <p className="muted">The domain has not been checked yet (no probe was online); check it again.</p>;
   return (
-    <div className="table-wrap">
+    <TableScroll label={`Domain checklist of ${sender.from_email}`}>
       <table aria-label={`Domain checklist of ${sender.from_email}`}>
         <thead><tr><th scope="col">Check</th><th scope="col">Status</th><th scope="col">Asked</th><th scope="col">Answer seen</th></tr></thead>
         <tbody>
@@ -277,7 +277,7 @@ function Checklist({ sender }: { sender: Sender }) {
         </tbody>
       </table>
       <p className="muted">Checked {utc(checked_at)} against Gmail's and Yahoo's bulk-sender rules.</p>
-    </div>
+    </TableScroll>
   );
 }
 

@@ -8,7 +8,7 @@ import { useState, type FormEvent } from "react";
 import { SUPPRESSION_REASONS, type SuppressionReason } from "../../core/enums.ts";
 import { isTombstone } from "../../core/tombstone.ts";
 import { requireViewer } from "../auth.server.ts";
-import { Badge, fmt, utc } from "../components/ui.tsx";
+import { Badge, fmt, TableScroll, utc } from "../components/ui.tsx";
 import { refused, ServiceError } from "../lib/actions.server.ts";
 import { text } from "../lib/forms.server.ts";
 import { listMembers } from "../lib/identity.server.ts";
@@ -194,7 +194,7 @@ export default function Suppressions() {
         {entries.length === 0 ? (
           <p className="empty">{filter.email ? `${filter.email} is not on the list.` : `No suppressed addresses${paged || query.size ? " here" : " yet"}.`}</p>
         ) : (
-          <div className="table-wrap">
+          <TableScroll label="Suppressed addresses">
             <table aria-label="Suppressed addresses">
               <thead><tr><th scope="col">Email</th><th scope="col">Reason</th><th scope="col" className="hide-sm">From</th><th scope="col" className="hide-sm">Since</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
               <tbody>
@@ -217,7 +217,7 @@ export default function Suppressions() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
         <div className="row">
           {paged && <Link to={`/suppressions${query.size ? `?${query}` : ""}`}>← Newest</Link>}

@@ -8,7 +8,7 @@ import { Form, useActionData, useLoaderData, useNavigation, type MetaFunction } 
 import { parseAddress } from "../../core/address.ts";
 import { can, ROLES, type Role } from "../../core/roles.ts";
 import { ACCOUNT_DISABLED_PATH, requireSignedIn, requireViewer, secureCookies, usesClerk } from "../auth.server.ts";
-import { Badge } from "../components/ui.tsx";
+import { Badge, TableScroll } from "../components/ui.tsx";
 import { refused } from "../lib/actions.server.ts";
 import { accountCookie, createTeam, listMembers, removeMember, safeNext, setMember } from "../lib/identity.server.ts";
 
@@ -94,8 +94,8 @@ export default function Team() {
       {answer && "ok" in answer && <div className="alert ok" role="status">{answer.ok}</div>}
       <section className="card" aria-labelledby="members-title">
         <h2 id="members-title">Members</h2>
-        <div className="table-wrap">
-          <table>
+        <TableScroll label="Members">
+          <table aria-label="Members">
             <thead><tr><th scope="col">Email</th><th scope="col">Role</th>{canManage && <th scope="col"><span className="sr-only">Actions</span></th>}</tr></thead>
             <tbody>
               {members.map((m) => (
@@ -130,7 +130,7 @@ export default function Team() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
         <p className="muted" style={{ marginBottom: 0 }}>Owners and admins create API keys, see credits, cancel jobs and manage members (only owners manage owners); members upload, check and download. Removing someone, or making them a member, revokes the API keys they made here.</p>
       </section>
       {canManage && (

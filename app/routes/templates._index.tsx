@@ -4,7 +4,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, useSearchParams, type MetaFunction } from "@remix-run/react";
 import { requireViewer } from "../auth.server.ts";
-import { utc } from "../components/ui.tsx";
+import { TableScroll, utc } from "../components/ui.tsx";
 import { refused, ServiceError } from "../lib/actions.server.ts";
 import { deleteTemplate, listTemplates } from "../lib/templates.server.ts";
 
@@ -57,7 +57,7 @@ export default function Templates() {
         {templates.length === 0 ? (
           <p className="empty">No templates{paged ? " here" : " yet"}.</p>
         ) : (
-          <div className="table-wrap">
+          <TableScroll label="Templates">
             <table aria-label="Templates">
               <thead><tr><th scope="col">Name</th><th scope="col">Subject</th><th scope="col" className="hide-sm">Variables</th><th scope="col" className="hide-sm">Changed</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
               <tbody>
@@ -81,7 +81,7 @@ export default function Templates() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
         <div className="row">
           {paged && <Link to="/templates">← Newest</Link>}

@@ -16,7 +16,7 @@ import { can } from "../../core/roles.ts";
 import { requireViewer } from "../auth.server.ts";
 import { RefusedAlert } from "../components/billing.tsx";
 import { FilesTable, RejectedRows } from "../components/files.tsx";
-import { fmt } from "../components/ui.tsx";
+import { fmt, TableScroll } from "../components/ui.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Upload a list · mxray" }];
 
@@ -88,13 +88,18 @@ export default function Upload() {
     setError(null);
     setPicked(null);
     if (!file) return;
-    if (OTHER_SPREADSHEET.test(file.name)) return setError(`${file.name} is a spreadsheet format not read here. Save it as .xlsx or CSV (UTF-8) and upload that.`);
-    if (file.size > maxBytes) return setError(`${file.name} is ${fmt(Math.ceil(file.size / 1048576))} MB; the limit is ${fmt(maxBytes / 1048576)} MB. Split the list.`);
-    if (file.size === 0) return setError(`${file.name} is empty.`);
+    // A refused file leaves the input empty: its name beside the refusal read as if it were taken (issue 26).
+    const refuse = (message: string, code?: string) => {
+      if (input.current) input.current.value = "";
+      setRefusal({ code, message });
+    };
+    if (OTHER_SPREADSHEET.test(file.name)) return refuse(`${file.name} is a spreadsheet format not read here. Save it as .xlsx or CSV (UTF-8) and upload that.`);
+    if (file.size > maxBytes) return refuse(`${file.name} is ${fmt(Math.ceil(file.size / 1048576))} MB; the limit is ${fmt(maxBytes / 1048576)} MB. Split the list.`);
+    if (file.size === 0) return refuse(`${file.name} is empty.`);
     const bytes = new Uint8Array(await file.arrayBuffer());
     const what = sniff(bytes.subarray(0, 8));
     if (what === "cfb") {
-      return setError(`${file.name} is a password-protected workbook or an Excel 97–2003 (.xls) file. Remove the password, or save it as .xlsx or CSV (UTF-8), and upload again.`);
+      return refuse(`${file.name} is a password-protected workbook or an Excel 97–2003 (.xls) file. Remove the password, or save it as .xlsx or CSV (UTF-8), and upload again.`);
     }
     let next: Omit<Picked, "preview" | "column">;
     if (what === "zip") {
@@ -102,25 +107,25 @@ export default function Upload() {
         const outline = outlineArchive(bytes, { filename: file.name, workbook: namedWorkbook(file.name, file.type) });
         next = { file, text: "", bytes, archive: { workbook: outline.workbook, outline, sheet } };
       } catch (e) {
-        if (e instanceof SpreadsheetError) return setError(e.message, e.code);
+        if (e instanceof SpreadsheetError) return refuse(e.message, e.code);
         throw e;
       }
     } else {
       try {
         next = { file, text: new TextDecoder("utf-8", { fatal: true }).decode(bytes), bytes: null, archive: null };
       } catch {
-        return setError(`${file.name} is not UTF-8 text. Export it as “CSV UTF-8” and upload again.`);
+        return refuse(`${file.name} is not UTF-8 text. Export it as “CSV UTF-8” and upload again.`);
       }
     }
     let preview: Picked["preview"];
     try {
       preview = previewOf(as, next);
     } catch (e) {
-      if (e instanceof SpreadsheetError) return setError(e.message, e.code);
+      if (e instanceof SpreadsheetError) return refuse(e.message, e.code);
       throw e;
     }
     const problem = preview && unusable(as, preview, file.name);
-    if (problem) return setError(problem);
+    if (problem) return refuse(problem);
     setPicked({ ...next, preview, column: undefined });
     setName(file.name.replace(/\.[^.]+$/, ""));
   }, [maxBytes]);
@@ -190,13 +195,10 @@ export default function Upload() {
           <label><input type="radio" name="kind" value="verify" checked={kind === "verify"} onChange={() => switchKind("verify")} /> Verify addresses</label>
           <label><input type="radio" name="kind" value="find" checked={kind === "find"} onChange={() => switchKind("find")} /> Find addresses</label>
         </fieldset>
-        <div
+        {/* The zone is the file input's label: a click anywhere in it opens the file chooser, and the input inside is the keyboard's way in. */}
+        <label
+          htmlFor="file"
           className={`dropzone${over ? " over" : ""}`}
-          role="button"
-          tabIndex={0}
-          aria-describedby="drop-help"
-          onClick={() => input.current?.click()}
-          onKeyDown={(e) => (e.key === "Enter" || e.key === " ") && (e.preventDefault(), input.current?.click())}
           onDragOver={(e) => (e.preventDefault(), setOver(true))}
           onDragLeave={() => setOver(false)}
           onDrop={(e) => {
@@ -205,13 +207,10 @@ export default function Upload() {
             void pick(e.dataTransfer.files[0], kind);
           }}
         >
-          <p style={{ margin: 0, fontWeight: 600 }}>{picked ? picked.file.name : "Drop a file here, or choose one"}</p>
-          <p id="drop-help" className="muted" style={{ margin: ".25rem 0 0" }}>Up to {fmt(maxBytes / 1048576)} MB · CSV, TSV or TXT (UTF-8), XLSX, or a ZIP of them</p>
-        </div>
-        <div className="field" style={{ marginTop: ".75rem" }}>
-          <label htmlFor="file">File</label>
-          <input ref={input} id="file" name="file" type="file" accept={ACCEPT} onChange={(e) => void pick(e.currentTarget.files?.[0], kind)} />
-        </div>
+          <span id="drop-title" className="dropzone-title"><span className="sr-only">File: </span>{picked ? picked.file.name : "Drop a file here, or choose one"}</span>
+          <span id="drop-help" className="muted">Up to {fmt(maxBytes / 1048576)} MB · CSV, TSV or TXT (UTF-8), XLSX, or a ZIP of them</span>
+          <input ref={input} id="file" name="file" type="file" accept={ACCEPT} aria-labelledby="drop-title" aria-describedby="drop-help" onChange={(e) => void pick(e.currentTarget.files?.[0], kind)} />
+        </label>
         {picked && (
           <>
             <div className="row">
@@ -264,7 +263,7 @@ export default function Upload() {
             {p.rejected && <RejectedRows rejected={p.rejected} />}
             {short && <RefusedAlert error={{ code: "insufficient_credits", message: `This list needs ${fmt(p.cost)} credits and the account has ${fmt(credits ?? 0)}. Split the list or add credits.` }} canBuy={canBuy} />}
             <h2>First rows</h2>
-            <div className="table-wrap" style={{ marginBottom: "1rem" }}>
+            <TableScroll label="First rows of the file" style={{ marginBottom: "1rem" }}>
               <table aria-label="First rows of the file">
                 {header && (
                   <thead><tr>{header.map((h, i) => <th key={i} scope="col" style={i === columnIndex ? { color: "var(--accent)" } : undefined}>{h}</th>)}</tr></thead>
@@ -276,7 +275,7 @@ export default function Upload() {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableScroll>
             {p.files && p.files.length > 0 && (
               <>
                 <h2>{picked.archive?.workbook ? "Sheets" : "Files"}</h2>

@@ -5,7 +5,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-runtime";
 import { Form, Link, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
 import { requireViewer } from "../auth.server.ts";
-import { utc } from "../components/ui.tsx";
+import { TableScroll, utc } from "../components/ui.tsx";
 import { authorizeOr403, refused, ServiceError } from "../lib/actions.server.ts";
 import { authorize } from "../lib/identity.server.ts";
 import { getEndpoint, listDeliveries, replayDelivery, sendTestEvent } from "../lib/webhooks.server.ts";
@@ -83,7 +83,7 @@ function DeliveryCard({ d, canReplay }: { d: Delivery; canReplay: boolean }) {
         )}
       </div>
       {d.attempts.length > 0 && (
-        <div className="table-wrap">
+        <TableScroll label={`Attempts of ${d.id}`}>
           <table aria-label={`Attempts of ${d.id}`}>
             <thead><tr><th scope="col">#</th><th scope="col">Status</th><th scope="col">Latency</th><th scope="col" className="hide-sm">Time</th><th scope="col">Answer</th></tr></thead>
             <tbody>
@@ -98,7 +98,7 @@ function DeliveryCard({ d, canReplay }: { d: Delivery; canReplay: boolean }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
     </article>
   );

@@ -5,7 +5,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/server-r
 import { Form, Link, useActionData, useLoaderData, useNavigation, type MetaFunction } from "@remix-run/react";
 import { WEBHOOK_EVENT_TYPES } from "../../core/enums.ts";
 import { requireViewer } from "../auth.server.ts";
-import { CopyButton, utc } from "../components/ui.tsx";
+import { CopyButton, TableScroll, utc } from "../components/ui.tsx";
 import { authorizeOr403, refused, ServiceError } from "../lib/actions.server.ts";
 import { authorize } from "../lib/identity.server.ts";
 import { createEndpoint, deleteEndpoint, getEndpoint, isWebhookEventType, listEndpoints, MAX_ENDPOINTS, rotateSecret, sendTestEvent, updateEndpoint } from "../lib/webhooks.server.ts";
@@ -174,12 +174,12 @@ export default function Webhooks() {
         {endpoints.length === 0 ? (
           <p className="empty">No endpoints yet.</p>
         ) : (
-          <div className="table-wrap">
+          <TableScroll label="Endpoints">
             <table aria-label="Endpoints">
               <thead><tr><th scope="col">URL</th><th scope="col">Events</th><th scope="col">State</th><th scope="col" className="hide-sm">Created</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
               <tbody>{endpoints.map((e) => <EndpointRow key={e.id} e={e} />)}</tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
         <p className="muted">
           Any 2xx answer is delivered; anything else is retried after 30 s, 2 min, 10 min, 1 h, 6 h and 24 h. An endpoint is disabled when it answers 410 Gone,

@@ -129,7 +129,7 @@ test("a list goes from upload to 100% live, and its downloads match the world's 
   await signIn(stranger, uniqueEmail("stranger"));
   const res = await stranger.goto(jobUrl);
   expect(res?.status()).toBe(404);
-  await expect(stranger.getByRole("heading", { name: "Not found" })).toBeVisible();
+  await expect(stranger.getByRole("heading", { name: "Page not found" })).toBeVisible();
   await expect(stranger.getByText(want.get(sample[0]!) ? sample[0]! : "never")).toHaveCount(0);
   const file = await stranger.request.get(`${jobUrl}/download?format=csv`);
   expect(file.status()).toBe(404);

@@ -6,7 +6,7 @@ import { getViewer } from "./auth.server.ts";
 import { LowBalanceBanner } from "./components/billing.tsx";
 import styles from "./styles.css?url";
 
-export const links: LinksFunction = () => [{ rel: "stylesheet", href: styles }, { rel: "icon", href: "data:," }];
+export const links: LinksFunction = () => [{ rel: "stylesheet", href: styles }, { rel: "icon", href: "/favicon.svg", type: "image/svg+xml" }];
 
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await getViewer(args);

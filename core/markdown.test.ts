@@ -2,7 +2,7 @@
 // markup (raw HTML, script URLs, quotes breaking out of attributes), GitHub's heading ids with a
 // "#" link, and links passed through the caller's mapping.
 import { describe, expect, it } from "vitest";
-import { headingIds, renderMarkdown, safeHref, slugger } from "./markdown.ts";
+import { headingIds, renderInline, renderMarkdown, safeHref, slugger } from "./markdown.ts";
 
 const html = (md: string, opts?: Parameters<typeof renderMarkdown>[1]) => renderMarkdown(md, opts).html.trim();
 
@@ -55,5 +55,11 @@ describe("renderMarkdown", () => {
   it("numbers repeated slugs without colliding with a written one", () => {
     const slug = slugger();
     expect(["a", "a", "a-1", "a"].map(slug)).toEqual(["a", "a-1", "a-1-1", "a-2"]);
+  });
+});
+
+describe("renderInline", () => {
+  it("renders one line without its paragraph", () => {
+    expect(renderInline("How often our `deliverable` verdicts <b>bounced</b>")).toBe("How often our <code>deliverable</code> verdicts &lt;b&gt;bounced&lt;/b&gt;");
   });
 });

@@ -97,3 +97,6 @@ export function renderMarkdown(md: string, opts: RenderOptions = {}): Rendered {
 
 /** The id of every heading of a document, in order: the anchors a link may name. */
 export const headingIds = (md: string): string[] => renderMarkdown(md, { link: () => null }).headings.map((h) => h.id);
+
+/** One line of Markdown (a summary, a response's description) as inline HTML, without its paragraph. */
+export const renderInline = (md: string): string => renderMarkdown(md).html.trim().replace(/^<p>([\s\S]*)<\/p>$/, "$1");

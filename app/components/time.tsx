@@ -20,8 +20,8 @@ export function relativeWords(at: number, now: number): string {
   return d > 0 ? `in ${durationWords(d)}` : `${durationWords(-d)} ago`;
 }
 
-/** The moment relative to now, ticking each second; `now` is the loader's clock at render. */
-export function RelativeTime({ at, now, prefix = "" }: { at: number | string; now: number; prefix?: string }) {
+/** The moment relative to now, ticking each second; `now` is the loader's clock at render; `due` replaces a moment to come once it has passed. */
+export function RelativeTime({ at, now, prefix = "", due }: { at: number | string; now: number; prefix?: string; due?: string }) {
   const t = typeof at === "string" ? Date.parse(at) : at;
   const [clock, setClock] = useState(now);
   useEffect(() => {
@@ -32,5 +32,6 @@ export function RelativeTime({ at, now, prefix = "" }: { at: number | string; no
     return () => clearInterval(timer);
   }, [now]);
   const iso = new Date(t).toISOString();
-  return <time dateTime={iso} title={iso}>{prefix}{relativeWords(t, clock)}</time>;
+  // A moment that was to come and has passed (a retry the sweeper has yet to pick up) reads as `due`.
+  return <time dateTime={iso} title={iso}>{due !== undefined && t <= clock ? due : `${prefix}${relativeWords(t, clock)}`}</time>;
 }

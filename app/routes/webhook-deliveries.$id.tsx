@@ -74,7 +74,7 @@ function DeliveryCard({ d, canReplay, now }: { d: Delivery; canReplay: boolean; 
           <div className="muted mono">{d.id}</div>
           <div className="muted">
             {utc(d.created_at)} · {d.attempts.length} {d.attempts.length === 1 ? "attempt" : "attempts"}
-            {d.next_attempt_at && <> · <RelativeTime at={d.next_attempt_at} now={now} prefix="next try " /></>}
+            {d.next_attempt_at && <> · <RelativeTime at={d.next_attempt_at} now={now} prefix="next try " due="next try due now" /></>}
           </div>
         </div>
         {canReplay && (

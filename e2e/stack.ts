@@ -397,7 +397,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         MXRAY_IMAP_CA_FILE: dovecot.caFile,
         MXRAY_ALLOW_PRIVATE_TARGETS: "1",
         // The world is on loopback, and so is the relay sink (MXRAY_ALLOW_PRIVATE_TARGETS above).
-        ...(world ? { MXRAY_DNS: world.dnsServer, MXRAY_SMTP_PORT: String(world.smtpPort), MXRAY_SELF_CHECK_TARGETS: `127.0.0.1:${world.smtpPort}`, MXRAY_TIMEOUT_MS: "3000", MXRAY_GREYLIST_BUDGET_MS: "4000" } : {}),
+        ...(world ? { MXRAY_DNS: world.dnsServer, MXRAY_SMTP_PORT: String(world.smtpPort), MXRAY_SELF_CHECK_TARGETS: world.selfCheckTarget, MXRAY_SIMULATED_WORLD: "1", MXRAY_TIMEOUT_MS: "3000", MXRAY_GREYLIST_BUDGET_MS: "4000" } : {}),
         ...opts.probeEnv,
       };
       const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "probe/cli.ts"), "serve"], {

@@ -332,6 +332,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       UPSTASH_REDIS_REST_URL: redis.edge.url,
       UPSTASH_REDIS_REST_TOKEN: redis.edge.token,
       MXRAY_ALLOW_PRIVATE_TARGETS: "1",
+      // The local probes beat every 2 s (MXRAY_HEARTBEAT_MS below): silent on /admin after 3 missed.
+      MXRAY_PROBE_SILENT_MS: "6000",
       // Scheduled runs (the sweeper) write links too: campaign mail's unsubscribe URL.
       MXRAY_PUBLIC_URL: url,
       ...(stripe ? { STRIPE_SECRET_KEY: stripe.secretKey, STRIPE_API_URL: stripe.url } : { STRIPE_SECRET_KEY: stripeKey! }),

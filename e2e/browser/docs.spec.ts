@@ -17,7 +17,7 @@ test("a guide renders its Markdown, with a side menu of guides and sections and 
   const guide = page.locator("article.guide");
   await expect(guide.locator("code").first()).toBeVisible();
   // No backticks as typed outside code blocks.
-  expect(await guide.evaluate((el) => [...el.querySelectorAll(":scope > :not(pre)")].map((e) => e.textContent).join(" "))).not.toContain("`");
+  expect(await guide.evaluate((el) => Array.from(el.querySelectorAll(":scope > :not(pre)")).map((e) => e.textContent).join(" "))).not.toContain("`");
   // The guide's sections are in the menu, and each is an anchor of a heading with its own "#" link.
   const sections = menu.getByRole("list", { name: "Sections of Campaigns" }).getByRole("link");
   expect(await sections.count()).toBeGreaterThan(3);
@@ -60,7 +60,7 @@ test("/api/v1/docs is styled, grouped by tag with a menu of operations, and asks
   await expect(page.locator('article[id="POST-/api/v1/jobs"]')).toBeInViewport();
   // Descriptions are Markdown: code spans are code.
   await expect(page.locator(".op-description code").first()).toBeVisible();
-  expect(await page.locator("main").evaluate((el) => [...el.querySelectorAll(":not(pre) > *")].some((e) => e.childNodes.length === 1 && e.textContent!.includes("`")))).toBe(false);
+  expect(await page.locator("main").evaluate((el) => Array.from(el.querySelectorAll(":not(pre) > *")).some((e) => e.childNodes.length === 1 && e.textContent!.includes("`")))).toBe(false);
   // The icon the page names exists, and so does the one browsers ask for by themselves.
   expect((await page.request.get("/favicon.svg")).headers()["content-type"]).toContain("image/svg+xml");
   expect((await page.request.get("/favicon.ico")).status()).toBe(200);

@@ -19,7 +19,8 @@ test("a refused endpoint's delivery says why, reads retrying, and counts down to
   const row = page.getByRole("table", { name: "Endpoints" }).locator("tbody tr", { hasText: "Closed port" });
   const buttons = row.locator(".webhook-actions .btn");
   const tops = await buttons.evaluateAll((els) => els.filter((e) => (e as HTMLElement).offsetParent).map((e) => Math.round(e.getBoundingClientRect().top)));
-  expect(new Set(tops).size).toBe(1);
+  expect(tops.length).toBeGreaterThan(3);
+  expect(Math.max(...tops) - Math.min(...tops)).toBeLessThanOrEqual(2); // one line (the Delete summary sits a pixel off)
   const heights = await buttons.evaluateAll((els) => els.filter((e) => (e as HTMLElement).offsetParent).map((e) => e.getBoundingClientRect().height));
   expect(Math.max(...heights)).toBeLessThan(40);
   const urlBox = row.locator(".wrap-anywhere").first();

@@ -18,10 +18,10 @@ test("a refused endpoint's delivery says why, reads retrying, and counts down to
   // The URL wraps inside its cell; the buttons keep one line each, side by side.
   const row = page.getByRole("table", { name: "Endpoints" }).locator("tbody tr", { hasText: "Closed port" });
   const buttons = row.locator(".webhook-actions .btn");
-  const tops = await buttons.evaluateAll((els) => els.filter((e) => (e as HTMLElement).offsetParent).map((e) => Math.round(e.getBoundingClientRect().top)));
+  const tops = await buttons.evaluateAll((els) => els.filter((e) => e.checkVisibility()).map((e) => Math.round(e.getBoundingClientRect().top)));
   expect(tops.length).toBeGreaterThan(3);
   expect(Math.max(...tops) - Math.min(...tops)).toBeLessThanOrEqual(2); // one line (the Delete summary sits a pixel off)
-  const heights = await buttons.evaluateAll((els) => els.filter((e) => (e as HTMLElement).offsetParent).map((e) => e.getBoundingClientRect().height));
+  const heights = await buttons.evaluateAll((els) => els.filter((e) => e.checkVisibility()).map((e) => e.getBoundingClientRect().height));
   expect(Math.max(...heights)).toBeLessThan(40);
   const urlBox = row.locator(".wrap-anywhere").first();
   expect(await urlBox.evaluate((el) => el.scrollWidth <= el.clientWidth + 1)).toBe(true);

@@ -57,5 +57,7 @@ export default defineConfig({
     }),
   ],
   ssr: { resolve: { conditions: ["workerd", "worker", "browser"], externalConditions: ["workerd", "worker"] }, target: "webworker", noExternal: true },
+  // Workers' own modules (edge/webhooks/failure.ts uses cloudflare:sockets): left for wrangler, which provides them.
+  build: { rollupOptions: { external: [/^cloudflare:/] } },
   resolve: { mainFields: ["browser", "module", "main"] },
 });

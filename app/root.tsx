@@ -9,7 +9,7 @@ import { BalanceNotice } from "./components/billing.tsx";
 import { balanceStanding } from "./lib/credits.server.ts";
 import styles from "./styles.css?url";
 
-export const links: LinksFunction = () => [{ rel: "stylesheet", href: styles }, { rel: "icon", href: "data:," }];
+export const links: LinksFunction = () => [{ rel: "stylesheet", href: styles }, { rel: "icon", href: "/favicon.svg", type: "image/svg+xml" }];
 
 export async function loader(args: LoaderFunctionArgs) {
   const viewer = await getViewer(args);

@@ -332,6 +332,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       UPSTASH_REDIS_REST_URL: redis.edge.url,
       UPSTASH_REDIS_REST_TOKEN: redis.edge.token,
       MXRAY_ALLOW_PRIVATE_TARGETS: "1",
+      // The local probes beat every 2 s (MXRAY_HEARTBEAT_MS below): silent on /admin after 3 missed.
+      MXRAY_PROBE_SILENT_MS: "6000",
       // Scheduled runs (the sweeper) write links too: campaign mail's unsubscribe URL.
       MXRAY_PUBLIC_URL: url,
       ...(stripe ? { STRIPE_SECRET_KEY: stripe.secretKey, STRIPE_API_URL: stripe.url } : { STRIPE_SECRET_KEY: stripeKey! }),
@@ -397,7 +399,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         MXRAY_IMAP_CA_FILE: dovecot.caFile,
         MXRAY_ALLOW_PRIVATE_TARGETS: "1",
         // The world is on loopback, and so is the relay sink (MXRAY_ALLOW_PRIVATE_TARGETS above).
-        ...(world ? { MXRAY_DNS: world.dnsServer, MXRAY_SMTP_PORT: String(world.smtpPort), MXRAY_SELF_CHECK_TARGETS: `127.0.0.1:${world.smtpPort}`, MXRAY_TIMEOUT_MS: "3000", MXRAY_GREYLIST_BUDGET_MS: "4000" } : {}),
+        ...(world ? { MXRAY_DNS: world.dnsServer, MXRAY_SMTP_PORT: String(world.smtpPort), MXRAY_SELF_CHECK_TARGETS: world.selfCheckTarget, MXRAY_SIMULATED_WORLD: "1", MXRAY_TIMEOUT_MS: "3000", MXRAY_GREYLIST_BUDGET_MS: "4000" } : {}),
         ...opts.probeEnv,
       };
       const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "probe/cli.ts"), "serve"], {

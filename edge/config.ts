@@ -76,6 +76,11 @@ export const ConfigSchema = z.object({
   /** A probe silent for this long is marked dead and gets no work. */
   MXRAY_PROBE_DEAD_MS: ms(90_000),
   /**
+   * A probe not heard from for this long shows as silent on /admin, whatever its status says:
+   * 3 of the probes' default 10 s heartbeats missed (issue 26). Display only; dispatch uses MXRAY_PROBE_DEAD_MS.
+   */
+  MXRAY_PROBE_SILENT_MS: ms(30_000),
+  /**
    * A single check or find that finds no live probe (at start, while the fleet restarts) waits up
    * to this long for one to report in (never more than half its own budget), then answers 503.
    */

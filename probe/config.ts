@@ -53,6 +53,12 @@ export const ConfigSchema = z.object({
   MXRAY_PUBLIC_IP: z.union([z.ipv4(), z.ipv6()]).optional(),
   /** "1": SMTP to loopback, private and other non-public addresses is allowed (the simulated world, the local relay sink). */
   MXRAY_ALLOW_PRIVATE_TARGETS: z.enum(["0", "1"]).default("0").transform((v) => v === "1"),
+  /**
+   * "1": the probe's DNS and SMTP are the simulated world's (npm run demo, the local stack): the
+   * self-check then checks port 25 against MXRAY_SELF_CHECK_TARGETS only and calls the HELO name
+   * check not applicable (the world's DNS holds only its scenario's domains), instead of red.
+   */
+  MXRAY_SIMULATED_WORLD: z.enum(["0", "1"]).default("0").transform((v) => v === "1"),
   /** A PEM file of CAs trusted for campaign relays beside the system's (the local relay sink's test CA, e2e/relay-sink). */
   MXRAY_RELAY_CA_FILE: z.string().min(1).optional(),
   /** How often each assigned bounce mailbox is read (probe/bounces/mailboxes.ts); POST …/poll reads sooner. */

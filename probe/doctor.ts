@@ -29,6 +29,8 @@ export interface DoctorOptions {
   port25Targets: string[];
   blocklists: string[];
   timeoutMs: number;
+  /** The simulated world (MXRAY_SIMULATED_WORLD): checks that only the real Internet answers are not applicable. */
+  simulated?: boolean;
 }
 
 function resolverLookup(dnsServers: string[], timeoutMs: number): Lookup {
@@ -61,6 +63,9 @@ function splitTarget(target: string): { host: string; port: number } {
   if (!Number.isInteger(port)) return { host: target, port: 25 };
   return { host: target.slice(0, i).replace(/^\[|\]$/g, ""), port };
 }
+
+/** Why a check is skipped in the simulated world: it says nothing about a real host. */
+export const NOT_APPLICABLE = "not applicable: simulated world";
 
 /** A greeting longer than this is not a mail server's; the idle timeout never ends a stream. */
 const MAX_GREETING_CHARS = 16_384;
@@ -127,6 +132,8 @@ export function reversedIp(ip: string): string | null {
 }
 
 async function heloChecks(opts: DoctorOptions, lookup: Lookup): Promise<DoctorCheck[]> {
+  // The world's DNS answers only its scenario's domains, never the probe's own name.
+  if (opts.simulated) return [{ name: `HELO name ${opts.helo} resolves`, ok: null, detail: NOT_APPLICABLE }];
   const [a, aaaa] = await Promise.all([lookup(opts.helo, "A"), lookup(opts.helo, "AAAA")]);
   const heloAddresses = [...addressesOf(a), ...addressesOf(aaaa)];
   const checks: DoctorCheck[] = [
@@ -177,7 +184,9 @@ async function blocklistCheck(ip: string, zone: string, lookup: Lookup): Promise
 export async function runDoctor(opts: DoctorOptions, deps: { lookup?: Lookup } = {}): Promise<DoctorReport> {
   const lookup = deps.lookup ?? resolverLookup(opts.dnsServers, opts.timeoutMs);
   const [banners, helo, lists] = await Promise.all([
-    Promise.all(opts.port25Targets.map((t) => readBanner(t, opts.timeoutMs))),
+    opts.simulated && opts.port25Targets.length === 0
+      ? Promise.resolve([{ name: "port 25", ok: null, detail: `${NOT_APPLICABLE} (no MXRAY_SELF_CHECK_TARGETS of the world)` }])
+      : Promise.all(opts.port25Targets.map((t) => readBanner(t, opts.timeoutMs))),
     heloChecks(opts, lookup),
     opts.ip
       ? Promise.all(opts.blocklists.map((zone) => blocklistCheck(opts.ip!, zone, lookup)))

@@ -16,9 +16,11 @@ export function doctorOptionsFrom(config: ProbeConfig): DoctorOptions {
     helo: config.MXRAY_HELO,
     ...(config.MXRAY_PUBLIC_IP ? { ip: config.MXRAY_PUBLIC_IP } : {}),
     dnsServers: config.MXRAY_DNS,
-    port25Targets: config.MXRAY_SELF_CHECK_TARGETS.length > 0 ? config.MXRAY_SELF_CHECK_TARGETS : DEFAULT_PORT25_TARGETS,
+    // In the simulated world only its own hosts (never the Internet's defaults, which resolve outside it).
+    port25Targets: config.MXRAY_SELF_CHECK_TARGETS.length > 0 || config.MXRAY_SIMULATED_WORLD ? config.MXRAY_SELF_CHECK_TARGETS : DEFAULT_PORT25_TARGETS,
     blocklists: DEFAULT_BLOCKLISTS,
     timeoutMs: config.MXRAY_TIMEOUT_MS ?? SELF_CHECK_TIMEOUT_MS,
+    simulated: config.MXRAY_SIMULATED_WORLD,
   };
 }
 

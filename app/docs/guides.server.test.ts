@@ -5,8 +5,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { bundledSlugs, guideHref, guideImage, guideIndex, guidePage, indexedSlugs } from "./guides.server.ts";
-import { headingIds, renderMarkdown } from "./markdown.server.ts";
+import { headingIds, renderMarkdown } from "../../core/markdown.ts";
+import { bundledSlugs, guideHref, guideImage, guideIndex, guidePage, indexedSlugs, searchGuides } from "./guides.server.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const mdIn = (dir: string) => readdirSync(join(ROOT, dir)).filter((f) => f.endsWith(".md")).map((f) => join(dir, f));
@@ -31,9 +31,11 @@ describe("the guides of /docs", () => {
     expect(page.title).toBe(title);
     expect(guideIndex().flatMap((s) => s.guides).find((g) => g.slug === slug)?.title).toBe(title);
     expect(page.html).toMatch(/^<h1 id="[^"]+">/);
+    // Code spans are code, never backticks as typed.
+    expect(page.html.replace(/<pre>[\s\S]*?<\/pre>/g, "")).not.toContain("`");
     // Only the renderer's own tags: anything written in a guide is text.
     const tags = new Set([...page.html.matchAll(/<\/?([a-zA-Z][\w-]*)/g)].map((m) => m[1]!));
-    const allowed = new Set(["h1", "h2", "h3", "h4", "h5", "h6", "p", "a", "code", "pre", "ul", "ol", "li", "div", "table", "thead", "tbody", "tr", "th", "td", "strong", "em", "img", "blockquote", "hr"]);
+    const allowed = new Set(["h1", "h2", "h3", "h4", "h5", "h6", "p", "a", "code", "pre", "ul", "ol", "li", "div", "table", "thead", "tbody", "tr", "th", "td", "strong", "em", "img", "blockquote", "hr", "br", "del", "input"]);
     expect([...tags].filter((t) => !allowed.has(t))).toEqual([]);
   });
 
@@ -69,6 +71,32 @@ describe("the guides of /docs", () => {
     expect(src).toMatch(/job.*\.png$/);
     expect(guideImage("screenshots/none.png")).toBeNull();
     expect(guidePage("web-app")!.html).toContain(`<img src="${src}" alt="The job page`);
+  });
+
+  it("lists a guide's sections (h2, h3) with ids that are anchors of its page", () => {
+    const page = guidePage("campaigns")!;
+    expect(page.sections.length).toBeGreaterThan(3);
+    expect(page.sections.every((s) => s.depth === 2 || s.depth === 3)).toBe(true);
+    for (const s of page.sections) expect(page.html).toContain(`id="${s.id}"`);
+    expect(page.html).toMatch(/<h2 id="[^"]+">.*<a class="anchor" href="#[^"]+" aria-label="Link to [^"]+">#<\/a><\/h2>/);
+  });
+
+  it("searches every guide's headings and text, headings first", () => {
+    const hits = searchGuides("signature");
+    expect(hits.length).toBeGreaterThan(2);
+    expect(hits[0]!.section.toLowerCase() + hits[0]!.guide.toLowerCase()).toContain("signature");
+    const pages = new Map<string, string>();
+    for (const hit of hits) {
+      const [, slug, anchor] = /^\/docs\/([\w-]+)(?:#(.*))?$/.exec(hit.href)!;
+      const html = pages.get(slug!) ?? guidePage(slug!)!.html;
+      pages.set(slug!, html);
+      if (anchor) expect(html).toContain(`id="${anchor}"`);
+    }
+    // Every word must be there, in any case.
+    expect(searchGuides("WEBHOOK retries").every((h) => `${h.guide} ${h.section} ${h.excerpt}`.length > 0)).toBe(true);
+    expect(searchGuides("WEBHOOK retries").length).toBeGreaterThan(0);
+    expect(searchGuides("xyzzy-no-such-word")).toEqual([]);
+    expect(searchGuides("   ")).toEqual([]);
   });
 
   it("has no page for an unknown guide", () => {

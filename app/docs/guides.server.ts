@@ -2,7 +2,10 @@
 // time, so Vite bundles each docs/*.md as a string and each screenshot as an asset URL at build
 // time; a guide is rendered once per isolate. Links between guides become /docs/<guide> links;
 // a link to any other file of the repository shows its text alone (the web app does not serve it).
-import { renderMarkdown } from "./markdown.server.ts";
+// Markdown is rendered by core/markdown.ts (marked); the side menu lists a guide's sections and the
+// search box looks through every section's title and text (issue 26).
+import { Lexer } from "marked";
+import { renderMarkdown, type Heading } from "../../core/markdown.ts";
 
 const SOURCES = import.meta.glob<string>("../../docs/*.md", { query: "?raw", import: "default", eager: true });
 const IMAGES = import.meta.glob<string>("../../docs/screenshots/*.png", { query: "?url", import: "default", eager: true });
@@ -102,16 +105,97 @@ export function guideImage(src: string): string | null {
   return (path && imageOf.get(path)) ?? null;
 }
 
-const rendered = new Map<string, { slug: string; title: string; html: string }>();
+/** A guide as /docs shows it: its HTML, its sections (h2 and h3, for the side menu) and each section's text (for search). */
+export interface GuidePage {
+  slug: string;
+  title: string;
+  html: string;
+  sections: Heading[];
+}
 
-/** A guide's title and HTML, or null when there is no such guide. */
-export function guidePage(slug: string): { slug: string; title: string; html: string } | null {
+interface SearchSection {
+  slug: string;
+  guide: string;
+  /** The heading's id, or "" for the guide's opening (under its title). */
+  id: string;
+  title: string;
+  text: string;
+}
+
+const rendered = new Map<string, GuidePage & { searchable: SearchSection[] }>();
+
+/** Markdown as the words a reader sees: code, emphasis and link marks dropped, whitespace joined. */
+const plain = (md: string) =>
+  md
+    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1")
+    .replace(/[`*_>#|]+/g, " ")
+    .replace(/^\s*[-:| ]+$/gm, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+
+function build(slug: string, md: string): GuidePage & { searchable: SearchSection[] } {
+  const title = titleOf(md, slug);
+  const { html, headings } = renderMarkdown(md, { link: guideHref, image: guideImage });
+  // The lexer's top-level headings come in the renderer's order; the text between two headings is the first one's section.
+  const searchable: SearchSection[] = [{ slug, guide: title, id: "", title, text: "" }];
+  let next = 0;
+  for (const token of new Lexer({ gfm: true }).lex(md)) {
+    if (token.type === "heading") {
+      const h = headings[next++];
+      if (h && h.depth > 1) searchable.push({ slug, guide: title, id: h.id, title: h.text, text: "" });
+    } else searchable[searchable.length - 1]!.text += ` ${token.raw}`;
+  }
+  for (const s of searchable) s.text = plain(s.text);
+  return { slug, title, html, sections: headings.filter((h) => h.depth === 2 || h.depth === 3), searchable };
+}
+
+function page(slug: string) {
   const md = sourceOf.get(slug);
   if (md === undefined) return null;
-  let page = rendered.get(slug);
-  if (!page) {
-    page = { slug, title: titleOf(md, slug), html: renderMarkdown(md, { link: guideHref, image: guideImage }) };
-    rendered.set(slug, page);
+  let built = rendered.get(slug);
+  if (!built) {
+    built = build(slug, md);
+    rendered.set(slug, built);
   }
-  return page;
+  return built;
+}
+
+/** A guide's title, HTML and sections, or null when there is no such guide. */
+export function guidePage(slug: string): GuidePage | null {
+  const built = page(slug);
+  return built && { slug: built.slug, title: built.title, html: built.html, sections: built.sections };
+}
+
+export interface SearchHit {
+  /** Where it is: /docs/<guide>#<section>. */
+  href: string;
+  guide: string;
+  section: string;
+  /** A few words around the first match. */
+  excerpt: string;
+}
+
+/**
+ * The sections of every guide whose guide title, heading or text hold every word of the query
+ * (case-insensitive), headings that match first; at most `limit`.
+ */
+export function searchGuides(query: string, limit = 30): SearchHit[] {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean).slice(0, 8);
+  if (words.length === 0) return [];
+  const hits: (SearchHit & { rank: number })[] = [];
+  for (const slug of indexedSlugs()) {
+    for (const s of page(slug)?.searchable ?? []) {
+      const haystack = `${s.guide} ${s.title} ${s.text}`.toLowerCase();
+      if (!words.every((w) => haystack.includes(w))) continue;
+      const heading = `${s.guide} ${s.title}`.toLowerCase();
+      const at = s.text.toLowerCase().indexOf(words[0]!);
+      const from = Math.max(0, at - 60);
+      const excerpt = at < 0 ? s.text.slice(0, 140) : `${from > 0 ? "…" : ""}${s.text.slice(from, at + 100)}…`;
+      hits.push({ href: `/docs/${slug}${s.id ? `#${s.id}` : ""}`, guide: s.guide, section: s.id ? s.title : "", excerpt, rank: words.filter((w) => heading.includes(w)).length });
+    }
+  }
+  return hits
+    .sort((a, b) => b.rank - a.rank)
+    .slice(0, limit)
+    .map(({ rank: _rank, ...hit }) => hit);
 }

@@ -8,3 +8,13 @@ export function disabledReason(e: Pick<EndpointView, "enabled" | "disabled_reaso
   if (e.disabled_reason === "failing") return "failing for 3 days";
   return "turned off";
 }
+
+/**
+ * A delivery's state in words (the API's `status` stays the contract; the page leads with this):
+ * a `pending` delivery that has been tried already is being retried, not waiting its first send.
+ */
+export function deliveryWords(d: { status: string; attempts: unknown[] }): { word: string; tone: string } {
+  if (d.status === "pending") return d.attempts.length > 0 ? { word: "retrying", tone: "retrying" } : { word: "queued", tone: "pending" };
+  if (d.status === "delivering") return { word: "sending now", tone: "delivering" };
+  return { word: d.status, tone: d.status };
+}

@@ -129,12 +129,21 @@ export default function Admin() {
           {probes.map((p) => (
             <tr key={p.id} data-probe={p.id}>
               <td className="mono">{p.id}<div className="muted">{p.url}</div></td>
-              <td>{p.status}</td>
+              <td data-probe-status={p.silent ? "silent" : p.status}>
+                {p.silent ? (
+                  <>
+                    <strong style={{ color: "var(--undeliverable)" }} title={`status: ${p.status}; no heartbeat for longer than the bound`}>silent</strong>
+                    <div className="muted">last heard {p.heartbeatAgeMs === null ? "never" : `${age(p.heartbeatAgeMs)} ago`}</div>
+                  </>
+                ) : p.status}
+              </td>
               <td className="mono">{p.version ?? ""}</td>
               <td>{age(p.heartbeatAgeMs)} ago</td>
               <td>{fmt(p.batchesInFlight)} / {fmt(p.capacity)}</td>
               <td data-self-check={p.selfCheck ? String(p.selfCheck.ok) : "none"}>
-                {!p.selfCheck ? <span className="muted">not reported</span> : p.selfCheck.ok ? "ok" : (
+                {!p.selfCheck ? <span className="muted">not reported</span> : p.selfCheck.ok ? (
+                  <>ok{p.selfCheck.checks.some((c) => c.ok === null && c.detail.startsWith("not applicable")) && <span className="muted"> · some checks not applicable (simulated world)</span>}</>
+                ) : (
                   <strong style={{ color: "var(--undeliverable)" }}>{p.selfCheck.checks.filter((c) => c.ok === false).map((c) => `${c.name}: ${c.detail}`).join("; ") || "failed"}</strong>
                 )}
                 {p.selfCheck && <div className="muted">{p.selfCheck.checked_at}</div>}

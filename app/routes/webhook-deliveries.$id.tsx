@@ -9,7 +9,8 @@ import { TableScroll, utc } from "../components/ui.tsx";
 import { authorizeOr403, refused, ServiceError } from "../lib/actions.server.ts";
 import { authorize } from "../lib/identity.server.ts";
 import { getEndpoint, listDeliveries, replayDelivery, sendTestEvent } from "../lib/webhooks.server.ts";
-import { disabledReason } from "../lib/webhooks.ts";
+import { deliveryWords, disabledReason } from "../lib/webhooks.ts";
+import { RelativeTime } from "../components/time.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Webhook deliveries · mxray" }];
 
@@ -35,7 +36,7 @@ export async function loader(args: LoaderFunctionArgs) {
   const cursor = new URL(args.request.url).searchParams.get("cursor") ?? undefined;
   const endpoint = await orClientError(() => getEndpoint(services, who, id));
   const page = await orClientError(() => listDeliveries(services, who, { endpointId: id, limit: DELIVERIES_PAGE, cursor }));
-  return { endpoint, deliveries: page.data, nextCursor: page.next_cursor, paged: cursor !== undefined };
+  return { endpoint, deliveries: page.data, nextCursor: page.next_cursor, paged: cursor !== undefined, now: services.clock.now() };
 }
 
 export async function action(args: ActionFunctionArgs) {
@@ -62,17 +63,18 @@ export async function action(args: ActionFunctionArgs) {
 
 type Delivery = ReturnType<typeof useLoaderData<typeof loader>>["deliveries"][number];
 
-function DeliveryCard({ d, canReplay }: { d: Delivery; canReplay: boolean }) {
+function DeliveryCard({ d, canReplay, now }: { d: Delivery; canReplay: boolean; now: number }) {
   const busy = useNavigation().state === "submitting";
+  const state = deliveryWords(d);
   return (
     <article className="card" data-delivery={d.id} aria-label={`Delivery ${d.id}`}>
       <div className="row" style={{ justifyContent: "space-between" }}>
         <div>
-          <strong className="mono">{d.event_type}</strong> <span className={`badge ${d.status}`}>{d.status}</span>
+          <strong className="mono">{d.event_type}</strong> <span className={`badge ${state.tone}`} title={`status: ${d.status}`}>{state.word}</span>
           <div className="muted mono">{d.id}</div>
           <div className="muted">
             {utc(d.created_at)} · {d.attempts.length} {d.attempts.length === 1 ? "attempt" : "attempts"}
-            {d.next_attempt_at && ` · next attempt ${utc(d.next_attempt_at)}`}
+            {d.next_attempt_at && <> · <RelativeTime at={d.next_attempt_at} now={now} prefix="next try " due="next try due now" /></>}
           </div>
         </div>
         {canReplay && (
@@ -90,10 +92,10 @@ function DeliveryCard({ d, canReplay }: { d: Delivery; canReplay: boolean }) {
               {d.attempts.map((a) => (
                 <tr key={a.attempt} data-attempt={a.attempt}>
                   <td>{a.attempt}</td>
-                  <td className="mono">{a.status_code ?? "no answer"}</td>
+                  <td className="mono nowrap">{a.status_code === null ? "no answer" : `HTTP ${a.status_code}`}</td>
                   <td className="mono">{a.latency_ms} ms</td>
                   <td className="hide-sm muted">{utc(a.at)}</td>
-                  <td><code style={{ whiteSpace: "pre-wrap", wordBreak: "break-all" }}>{a.response_snippet}</code></td>
+                  <td className="wrap-anywhere"><code style={{ whiteSpace: "pre-wrap" }}>{a.response_snippet}</code></td>
                 </tr>
               ))}
             </tbody>
@@ -105,7 +107,7 @@ function DeliveryCard({ d, canReplay }: { d: Delivery; canReplay: boolean }) {
 }
 
 export default function WebhookDeliveries() {
-  const { endpoint, deliveries, nextCursor, paged } = useLoaderData<typeof loader>();
+  const { endpoint, deliveries, nextCursor, paged, now } = useLoaderData<typeof loader>();
   const answer = useActionData<typeof action>();
   const off = disabledReason(endpoint);
   const here = `/webhook-deliveries/${endpoint.id}`;
@@ -115,11 +117,11 @@ export default function WebhookDeliveries() {
         <div>
           <h1>Deliveries</h1>
           <p>
-            <span className="mono" style={{ wordBreak: "break-all" }}>{endpoint.url}</span>
+            <span className="mono wrap-anywhere">{endpoint.url}</span>
             {endpoint.kind === "zapier" && <> <span className="badge">Zapier</span></>}
             {" "}{off ? <><span className="badge disabled">Disabled</span> {off}</> : <span className="badge enabled">Enabled</span>}
           </p>
-          <p className="muted">Each delivery's id is its <code>webhook-id</code> header, the same on every attempt and replay. <Link to="/webhooks">← All webhooks</Link></p>
+          <p className="muted">Each delivery's id is its <code>webhook-id</code> header, the same on every attempt and replay. See the <Link to="/docs/webhooks">webhooks guide</Link> for retries. <Link to="/webhooks">← All webhooks</Link></p>
         </div>
         {!off && (
           <Form method="post">
@@ -132,7 +134,7 @@ export default function WebhookDeliveries() {
       {deliveries.length === 0 ? (
         <div className="card"><p className="empty">No deliveries{paged ? " on this page" : " yet"}.</p></div>
       ) : (
-        deliveries.map((d) => <DeliveryCard key={d.id} d={d} canReplay={!off} />)
+        deliveries.map((d) => <DeliveryCard key={d.id} d={d} canReplay={!off} now={now} />)
       )}
       <div className="row">
         {paged && <Link to={here}>← Newest</Link>}

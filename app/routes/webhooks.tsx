@@ -83,7 +83,7 @@ function EndpointRow({ e }: { e: Endpoint }) {
   return (
     <tr data-webhook={e.id}>
       <td>
-        <div className="mono" style={{ wordBreak: "break-all" }}>{e.url}</div>
+        <div className="mono wrap-anywhere">{e.url}</div>
         {e.description && <div className="muted">{e.description}</div>}
         {e.kind === "zapier" && <span className="badge">Zapier</span>}
       </td>
@@ -93,8 +93,8 @@ function EndpointRow({ e }: { e: Endpoint }) {
         {!e.enabled && <div className="muted">{disabledReason(e)}</div>}
       </td>
       <td className="hide-sm muted">{utc(e.created_at)}</td>
-      <td>
-        <div className="row" style={{ gap: ".4rem" }}>
+      <td className="webhook-actions">
+        <div>
           <Link className="btn small" to={`/webhook-deliveries/${e.id}`} aria-label={`Deliveries of ${label}`}>Deliveries</Link>
           <Form method="post">
             <input type="hidden" name="webhookId" value={e.id} />
@@ -130,7 +130,7 @@ export default function Webhooks() {
       <div className="page-head">
         <div>
           <h1>Webhooks</h1>
-          <p>Endpoints of {account}: mxray POSTs each event to them, signed with Standard Webhooks. See the <a href="/docs/webhooks">webhooks guide</a> and the <a href="/docs">API reference</a>.</p>
+          <p>Endpoints of {account}: mxray POSTs each event to them, signed with Standard Webhooks. See the <a href="/docs/webhooks">webhooks guide</a> and the <a href="/docs/reference#tag-webhooks">API reference</a>.</p>
         </div>
       </div>
       {answer && "error" in answer && answer.error && <div className="alert error" role="alert">{answer.error.message}</div>}

@@ -16,6 +16,8 @@ export default async function globalSetup() {
   writeFileSync(truthFile, JSON.stringify(Object.fromEntries(stack.world!.truth)));
   process.env.MXRAY_BROWSER_URL = stack.url;
   process.env.MXRAY_BROWSER_TRUTH = truthFile;
+  // Signs a stand-in probe's heartbeat (admin-probes.spec.ts: a probe that goes silent).
+  process.env.MXRAY_BROWSER_PROBE_SECRET = stack.secrets.probeSecret;
   // The stack always serves the sink's inbox (relayInboxPort defaults to a free port).
   const { host, port, inboxUrl } = stack.relaySink;
   process.env.MXRAY_BROWSER_RELAY = JSON.stringify({ host, port, user: stack.relayUser, password: stack.relayPassword, inboxUrl: inboxUrl! } satisfies BrowserRelaySink);

@@ -63,7 +63,7 @@ test("an owner creates an endpoint, sees its secret once, and follows a signed t
   }).toPass();
   await expect(delivery).toContainText("webhook.test");
   const first = delivery.locator('tr[data-attempt="1"]');
-  await expect(first.locator("td").nth(1)).toHaveText("200");
+  await expect(first.locator("td").nth(1)).toHaveText("HTTP 200");
   await expect(first.locator("code")).toContainText('{"received":true');
   expect(at(`/ok/${tag}`)).toHaveLength(1);
   await shot(page, "webhook-deliveries");
@@ -83,17 +83,17 @@ test("an owner creates an endpoint, sees its secret once, and follows a signed t
   const failed = page.getByRole("article", { name: `Delivery ${failedId}` });
   await expect(async () => {
     await page.reload();
-    await expect(failed.locator('tr[data-attempt="1"] td').nth(1)).toHaveText("500", { timeout: 1_000 });
+    await expect(failed.locator('tr[data-attempt="1"] td').nth(1)).toHaveText("HTTP 500", { timeout: 1_000 });
   }).toPass();
   await expect(failed.locator('tr[data-attempt="1"] code')).toHaveText("answered 500");
-  await expect(failed.locator(".badge")).toHaveText("pending");
+  await expect(failed.locator(".badge")).toHaveText("retrying");
   // Counted rather than assumed 1: the 30 s retry may, on a slow machine, have come first.
   const before = await failed.locator("tbody tr").count();
   await failed.getByRole("button", { name: `Replay ${failedId}` }).click();
   await expect(page.getByRole("status").filter({ hasText: "being sent once more" })).toBeVisible();
   await expect(async () => {
     await page.reload();
-    await expect(failed.locator(`tr[data-attempt="${before + 1}"] td`).nth(1)).toHaveText("500", { timeout: 1_000 });
+    await expect(failed.locator(`tr[data-attempt="${before + 1}"] td`).nth(1)).toHaveText("HTTP 500", { timeout: 1_000 });
   }).toPass();
   expect(new Set(at(`/status/500/${tag}`).map((r) => r.headers["webhook-id"]))).toEqual(new Set([failedId]));
 

@@ -29,6 +29,8 @@ export interface WorldOptions {
 export interface World {
   dnsServer: string;
   smtpPort: number;
+  /** host:port of a world MX that greets with 220: a probe's self-check target (MXRAY_SELF_CHECK_TARGETS) inside the world. */
+  selfCheckTarget: string;
   truth: Map<string, Expected>;
   /** The scripted addresses, in a stable order (e2e/world/sample.txt). */
   addresses: string[];
@@ -83,6 +85,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   return {
     dnsServer: `127.0.0.1:${dns.port}`,
     smtpPort: port,
+    selfCheckTarget: `${scenario.hosts.find((h) => h.name === "mx.ok.test")!.ip}:${port}`,
     truth: scenario.truth,
     addresses: scenario.addresses,
     bulkAddresses: scenario.bulkAddresses,

@@ -67,6 +67,24 @@ describe("the fleet", () => {
     await expect(setProbeState(s, ops, { probeId: "prb_nobody", state: "disabled" })).rejects.toMatchObject({ code: "not_found" });
   });
 
+  it("shows a probe whose heartbeats stopped as silent, by the services' clock, though its status still says active", async () => {
+    let t = T0;
+    s = { ...s, clock: { now: () => t, sleep: async (ms) => void (t += ms) } };
+    await heartbeat(T0);
+    const bound = s.config.MXRAY_PROBE_SILENT_MS;
+    t = T0 + bound;
+    expect((await fleet(s))[0]).toMatchObject({ status: "active", silent: false, heartbeatAgeMs: bound });
+    t = T0 + bound + 1;
+    expect((await fleet(s))[0]).toMatchObject({ status: "active", silent: true, heartbeatAgeMs: bound + 1 });
+    // A heartbeat again: heard from, not silent.
+    await heartbeat(t);
+    expect((await fleet(s))[0]).toMatchObject({ silent: false, heartbeatAgeMs: 0 });
+    // Once the sweeper has marked it dead, the status says so itself.
+    await s.db.update(probes).set({ status: "dead" });
+    t += 10 * bound;
+    expect((await fleet(s))[0]).toMatchObject({ status: "dead", silent: false });
+  });
+
   it("counts each probe's dispatched batches", async () => {
     await heartbeat(T0);
     const accountId = await account("Acme", "a@acme.test");

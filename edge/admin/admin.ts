@@ -34,7 +34,7 @@ export const THROUGHPUT_WINDOW_MS = 60 * 60_000;
 type VerdictCounts = Record<Verdict, number>;
 
 /** Every probe, with the batches it holds now, its last self-check and shared state, and its answers of the last hour. */
-export async function fleet(s: Services, now = Date.now()) {
+export async function fleet(s: Services, now = s.clock.now()) {
   const { db } = s;
   const [rows, held, answered] = await Promise.all([
     db.select().from(probes).orderBy(asc(probes.id)),
@@ -68,6 +68,8 @@ export async function fleet(s: Services, now = Date.now()) {
       capacity: p.capacity,
       batchesInFlight: inFlight.get(p.id) ?? 0,
       heartbeatAgeMs: p.lastHeartbeatAt === null ? null : now - p.lastHeartbeatAt,
+      // Stopped or cut off, though the sweeper has yet to mark it dead (MXRAY_PROBE_DEAD_MS): its status still says active.
+      silent: p.status !== "dead" && (p.lastHeartbeatAt === null || now - p.lastHeartbeatAt > s.config.MXRAY_PROBE_SILENT_MS),
       selfCheck: p.selfCheck ? (JSON.parse(p.selfCheck) as SelfCheck) : null,
       sharedState: p.sharedState ? (JSON.parse(p.sharedState) as NonNullable<Heartbeat["shared_state"]>) : null,
       lastHour: { results, ...mix, unknownRate: results === 0 ? null : mix.unknown / results },

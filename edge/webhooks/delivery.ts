@@ -7,6 +7,7 @@ import { Webhook } from "standardwebhooks";
 import { checkWebhookUrl } from "../../core/webhookurl.ts";
 import { webhookDeliveries, webhookEndpoints, webhookEvents } from "../../db/schema.ts";
 import { localMode } from "../config.ts";
+import { describeFetchFailure } from "./failure.ts";
 import type { Services } from "../context.ts";
 import { SecretError, vaultOf } from "../secrets/secrets.ts";
 import { MAX_ATTEMPTS, RETRY_SCHEDULE_MS } from "./retry.ts";
@@ -89,6 +90,7 @@ export async function attemptDelivery(s: Services, deliveryId: string, now = Dat
   let statusCode: number | null = null;
   let text: string;
   let urlRefused = false;
+  let ended: number | null = null;
   const started = Date.now();
   const check = checkWebhookUrl(endpoint.url, { local: localMode(s.config) });
   const secret = check.ok ? await signingSecret(s, endpoint) : null;
@@ -118,11 +120,11 @@ export async function attemptDelivery(s: Services, deliveryId: string, now = Dat
       statusCode = res.status;
       text = await snippet(res).catch(() => "");
     } catch (e) {
-      const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
-      text = timedOut ? `no answer within ${ATTEMPT_TIMEOUT_MS / 1000} s` : `request failed: ${e instanceof Error ? e.message : String(e)}`;
+      ended = Date.now(); // the diagnosis below is not the endpoint's latency
+      text = await describeFetchFailure(e, check.url, ATTEMPT_TIMEOUT_MS);
     }
   }
-  const latency = Date.now() - started;
+  const latency = (ended ?? Date.now()) - started;
 
   const ok = statusCode !== null && statusCode >= 200 && statusCode < 300;
   const gone = statusCode === 410;

@@ -208,6 +208,16 @@ describe("attempts", () => {
     expect((await deliveryRow(id)).status).toBe("failed");
   });
 
+  it("says in words why no answer came: a refused connection names the host and port", async () => {
+    const { accountId, endpoint } = await seedEndpoint("ok");
+    // Port 9 (discard) of loopback: nothing listens there, so the connection is refused.
+    await s.db.update(webhookEndpoints).set({ url: "http://127.0.0.1:9/hook" }).where(eq(webhookEndpoints.id, endpoint.id));
+    const id = await oneDelivery(accountId, Date.now());
+    expect(await attemptDelivery(s, id)).toBe("retry");
+    expect((await attemptsOf(id)).map((a) => [a.statusCode, a.responseSnippet])).toEqual([[null, "Connection refused by 127.0.0.1:9"]]);
+    expect((await deliveryRow(id)).status).toBe("pending");
+  });
+
   it("counts a redirect as a failure and does not follow it", async () => {
     const { accountId, prefix } = await seedEndpoint("redirect");
     const id = await oneDelivery(accountId, Date.now());

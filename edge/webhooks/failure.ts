@@ -2,7 +2,7 @@
 // a refused connection, a reset and a connection dropped before the answer alike, as
 // "Network connection lost." (its kj log holds "connect(): Connection refused", the Error does not),
 // so on that message a bare TCP connect to the same host and port tells refused from lost.
-import { connect } from "cloudflare:sockets";
+// cloudflare:sockets is imported when needed: Node tools (the OpenAPI generator) load this module's graph.
 
 /** How long the diagnostic connect may take: it only runs after a failure, and the attempt is already over. */
 const PROBE_CONNECT_MS = 3_000;
@@ -11,8 +11,9 @@ const portOf = (url: URL) => Number(url.port || (url.protocol === "https:" ? 443
 
 /** Whether a TCP connection to host:port opens (true), is refused or unreachable (false). */
 async function accepts(host: string, port: number): Promise<boolean> {
-  let socket: ReturnType<typeof connect> | null = null;
+  let socket: Socket | null = null;
   try {
+    const { connect } = await import("cloudflare:sockets");
     socket = connect({ hostname: host, port });
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timeout")), PROBE_CONNECT_MS));
     await Promise.race([socket.opened, timeout]);

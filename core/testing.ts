@@ -47,3 +47,20 @@ export async function unboundV1Signature(secret: string, body: string, nowS: num
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${nowS}.${body}`)));
   return `t=${nowS},v1=${Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
+
+/** An overlong address cell (a `too_long` reject). */
+export const CRM_LONG_ADDRESS = `${"x".repeat(600)}@ok.test`;
+/**
+ * A CRM export's lines (issue 26): a quoted name, repeats differing by case and by display name, a
+ * blank address and an overlong one, so a full export's rows can be checked one by one.
+ */
+export const CRM_LINES = [
+  "Name,Email,Company",
+  '"Lee, Alice",alice@ok.test,Acme',
+  "Bob,bob@ok.test,Beta",
+  "Blank,,Gamma",
+  "Alice Again,ALICE@ok.test,Acme",
+  '"Bob, quoted","""Bob"" <bob@ok.test>",Beta',
+  `Long,${CRM_LONG_ADDRESS},Delta`,
+  "Carol,carol@ok.test,Gamma",
+];

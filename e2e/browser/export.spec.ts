@@ -5,19 +5,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Papa from "papaparse";
+import { CRM_LINES, CRM_LONG_ADDRESS } from "../../core/testing.ts";
 import { expect, signIn, test, uniqueEmail } from "./fixtures.ts";
 
-const LONG = `${"x".repeat(600)}@ok.test`;
-const CRM = [
-  "Name,Email,Company",
-  '"Lee, Alice",alice@ok.test,Acme',
-  "Bob,bob@ok.test,Beta",
-  "Blank,,Gamma",
-  "Alice Again,ALICE@ok.test,Acme",
-  '"Bob, quoted","""Bob"" <bob@ok.test>",Beta',
-  `Long,${LONG},Delta`,
-  "Carol,carol@ok.test,Gamma",
-];
+const LONG = CRM_LONG_ADDRESS;
+const CRM = CRM_LINES;
 
 test("All results (CSV) gives one line per data row of the upload, in order, repeats and rejects included", async ({ page }, info) => {
   await signIn(page, uniqueEmail("export"));

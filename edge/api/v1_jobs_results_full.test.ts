@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import type { JobView, Result } from "../../core/contracts.ts";
 import type { BatchItem } from "../../core/ingest.ts";
 import { sign, SIGNATURE_HEADER } from "../../core/signing.ts";
+import { CRM_LINES, CRM_LONG_ADDRESS } from "../../core/testing.ts";
 import { batches, batchItems, jobRows, jobs } from "../../db/schema.ts";
 import { purgeResultsStep } from "../jobs/expiry.ts";
 import { deleteJob } from "../jobs/jobs.ts";
@@ -26,18 +27,8 @@ async function answerAll(jobId: string, verdictOf: (email: string) => Result["ve
   }
 }
 
-const LONG = `${"x".repeat(600)}@ok.test`;
-/** A CRM export: a quoted name, repeats differing by case and by display name, a blank address, an overlong one. */
-const CRM = [
-  "Name,Email,Company",
-  '"Lee, Alice",alice@ok.test,Acme',
-  "Bob,bob@ok.test,Beta",
-  "Blank,,Gamma",
-  "Alice Again,ALICE@ok.test,Acme",
-  '"Bob, quoted","""Bob"" <bob@ok.test>",Beta',
-  `Long,${LONG},Delta`,
-  "Carol,carol@ok.test,Gamma",
-].join("\r\n") + "\r\n";
+const LONG = CRM_LONG_ADDRESS;
+const CRM = CRM_LINES.join("\r\n") + "\r\n";
 
 async function crmJob() {
   const account = await seedAccount();

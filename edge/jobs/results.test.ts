@@ -92,7 +92,9 @@ describe("what a batch's tail waits on (issue 26)", () => {
     const { accountId } = await seedAccount();
     const { jobId, batchId } = await seedJobWithBatch(accountId, ["a@x.test", "b@x.test"]);
     const waiting = { greylisted: { count: 2, next_try_at: "2030-01-01T00:00:12.000Z" } };
+    resetMeter();
     const out = await applyResultChunk(db(), { ...chunk(jobId, batchId, 3, []), waiting }, now);
+    expect(meter.dbRoundTrips).toBe(0); // the tail alone is not written
     expect(out.effects.hub).toBeUndefined();
     expect(out.effects.tail).toEqual({ jobId, batches: [{ batch_id: batchId, seq: 3, waiting }] });
     // An older probe's chunk says nothing of it.

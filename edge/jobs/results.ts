@@ -214,6 +214,11 @@ export async function applyResultChunk(db: EdgeDb, chunk: ResultChunk, now = Dat
   // What goes live: the chunk's results, and its finds as stored (without the person's key or the SMTP trace).
   const finds = (chunk.finds ?? []).slice(-LATEST_RESULTS).map(({ key: _key, trace: _trace, ...answer }) => answer);
   const latest: LatestRow[] = [...chunk.results.slice(-LATEST_RESULTS), ...finds];
+  // A probe's word on its tail alone (no answers, not the end) writes nothing: the hub hears it.
+  if (!chunk.final && chunk.results.length === 0 && finds.length === 0) {
+    const tail = chunk.waiting ? { jobId: chunk.job_id, batches: [{ batch_id: chunk.batch_id, seq: chunk.seq, waiting: chunk.waiting }] } : undefined;
+    return { applied: 0, job: null, finished: false, batchDone: false, requeued: 0, effects: { tail } };
+  }
   const requeueId = newId("bat");
   const steps = [...recordAnswers(chunk, now), ...noteGreylistRetry(chunk, now), ...(chunk.final ? closeBatch(chunk, now, requeueId) : [])];
   return runSteps(db, chunk.job_id, steps, now, latest, (requeued, batchDone) => tailOf(chunk, now, requeueId, requeued, batchDone));

@@ -67,10 +67,10 @@ describe("the guides of /docs", () => {
   });
 
   it("shows the screenshots as bundled assets", () => {
-    const src = guideImage("screenshots/job.png");
+    const src = guideImage("screenshots/job-1280.png");
     expect(src).toMatch(/job.*\.png$/);
     expect(guideImage("screenshots/none.png")).toBeNull();
-    expect(guidePage("web-app")!.html).toContain(`<img src="${src}" alt="The job page`);
+    expect(guidePage("web-app")!.html).toContain(`<img src="${src}" alt="The finished job page at 1280 px`);
   });
 
   it("lists a guide's sections (h2, h3) with ids that are anchors of its page", () => {

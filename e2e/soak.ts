@@ -253,7 +253,8 @@ export interface SoakReport {
   /** The full CSV export's lines (header excluded) against the list's data rows, repeats and rejects included (issue 26); null when the job did not complete. */
   exportRows: { in: number; out: number; seconds: number } | null;
   countsMatchWorld: boolean;
-  peakRssKb: { sqld?: number; workerd?: number; probe?: number };
+  /** workerdBeforeExport: workerd's peak before the full export began, so what the export adds shows. */
+  peakRssKb: { sqld?: number; workerd?: number; probe?: number; workerdBeforeExport?: number };
   elapsedMs: number;
 }
 
@@ -435,6 +436,8 @@ export async function runSoak(stack: Stack, opts: SoakOptions): Promise<SoakRepo
   } finally {
     client.close();
   }
+  readRss();
+  rss.workerdBeforeExport = rss.workerd;
   log("soak      counting the full export's rows");
   const exportRows = await countExportRows(stack, job.id, soakRows(kind, opts.addresses), left());
   return report(job, null, upload, absorbed, exportRows);
@@ -482,6 +485,7 @@ export function formatSoak(r: SoakReport, ceiling?: { rows: number; perSecond: n
   row("full export: rows out = rows in", r.exportRows ? `${r.exportRows.out} / ${r.exportRows.in}` : "n/a", target("equal", rowsBack));
   if (r.exportRows) row("  export time (s)", r.exportRows.seconds.toFixed(1), "");
   row("peak RSS sqld / workerd / probe", `${kb(r.peakRssKb.sqld)} / ${kb(r.peakRssKb.workerd)} / ${kb(r.peakRssKb.probe)}`, "");
+  if (r.peakRssKb.workerdBeforeExport !== undefined) row("  workerd's peak before the full export", kb(r.peakRssKb.workerdBeforeExport), "");
   if (r.outage) {
     row("outage: answers while sqld was down", String(r.outage.samples), "");
     // A read sent just before the stop may still be answered 200; anything else than 503 is wrong.

@@ -87,8 +87,12 @@ describe("the local stack, end to end", () => {
 
     const job = await untilFinished(stack, created.id, 120_000);
     expect(job).toMatchObject({ status: "completed", unique: 1000, processed: 1000 });
-    const got = await results(stack, created.id);
-    expect(got).toHaveLength(1000);
+    // The full export gives every data row: the 1,000 addresses in order, then the 25 repeats, each with its first row's answer (issue 26).
+    const all = await results(stack, created.id);
+    expect(all).toHaveLength(1025);
+    const got = all.slice(0, 1000);
+    expect(new Set(got.map((r) => r.email)).size).toBe(1000);
+    expect(all.slice(1000).map((r) => [r.email, r.verdict, r.reason])).toEqual(got.slice(0, 25).map((r) => [r.email, r.verdict, r.reason]));
     const wrong = got.filter((r) => {
       const want = world.truth.get(r.email)!;
       return !want || r.verdict !== want.verdict || r.reason !== want.reason;
@@ -101,7 +105,8 @@ describe("the local stack, end to end", () => {
 
     const csv = (await (await api(stack, `/api/v1/jobs/${created.id}/results?format=csv`)).text()).trim().split("\r\n");
     expect(csv[0]).toBe("id,email,source,verdict,reason,score,catch_all,disposable,role,free,suggestion,mx,smtp_code,smtp_message,safe_to_send");
-    expect(csv).toHaveLength(1001);
+    expect(csv).toHaveLength(1 + 1025);
+    expect(csv.at(-1)).toMatch(/^dup24,/);
   }, 180_000);
 
   it("serves the web app's page from Remix behind the API routes, and the app's assets", async () => {
@@ -204,7 +209,10 @@ describe("the local stack, end to end", () => {
     expect(job.rejects.invalid_person).toBe(1);
     const exported = (await (await api(stack, `/api/v1/jobs/${job.id}/results?format=csv`)).text()).trim().split("\r\n");
     expect(exported[0]).toMatch(/^first_name,last_name,website,note,email,verdict,reason,confidence,pattern/);
-    const found = new Map(exported.slice(1).map((line) => line.split(",")).map((cells) => [cells[3], cells[4]]));
+    // Every row comes back: the one naming no one last, with its reason (issue 26).
+    expect(exported).toHaveLength(1 + people.length + 1);
+    expect(exported.at(-1)).toMatch(/^,,,no name,,,invalid_person,/);
+    const found = new Map(exported.slice(1, -1).map((line) => line.split(",")).map((cells) => [cells[3], cells[4]]));
     expect(found.size).toBe(people.length);
     const wrong = people.filter((p, i) => found.get(`lead-${i}`) && found.get(`lead-${i}`) !== p.email);
     expect(wrong).toEqual([]);

@@ -15,7 +15,9 @@ describe("previewArchive", () => {
   it("counts what the edge will: rows, unique, bad syntax, rejects, each sheet's line, the first rows", () => {
     const p = previewArchive(book, { filename: "crm.xlsx", workbook: true, kind: "verify" });
     const csv = previewList("Name,Email\nAda,ada@example.com\nAda,ADA@example.com\nBob,bob@@example.com\nCy,\n");
-    expect({ ...p, files: undefined, workbook: undefined, firstRows: undefined }).toEqual({ ...csv, files: undefined, workbook: undefined, firstRows: undefined, missing: null });
+    expect({ ...p, files: undefined, workbook: undefined, firstRows: undefined }).toEqual({ ...csv, files: undefined, workbook: undefined, firstRows: undefined, missing: null, rejected: undefined });
+    // A text list's preview also lists its rejected rows; a workbook's counts them per sheet.
+    expect(csv.rejected?.rows.map((r) => [r.line, r.reason])).toEqual([[5, "no_address"]]);
     expect(p.firstRows).toEqual([["Ada", "ada@example.com"], ["Bob", "bob@@example.com"]]);
     expect(p.files.map((f) => [f.sheet, f.total, f.skipped])).toEqual([["Leads", 3, undefined], ["Old", 0, "hidden_sheet"]]);
     expect(previewArchive(book, { filename: "crm.xlsx", workbook: true, kind: "verify", sheet: "Old" }).rows).toBe(1);

@@ -1,6 +1,6 @@
 // The JobHub Durable Object inside workerd: snapshot on connect, coalesced progress, idempotent
 // updates, completion.
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { JobProgress, LiveMessage } from "../core/live.ts";
 import { PROGRESS_INTERVAL_MS } from "../core/live.ts";
@@ -78,6 +78,30 @@ describe("JobHub", () => {
     c.ws.close(1000, "done");
     // A new connection's snapshot says it too.
     const again = await connect("job_hub_tail");
+    await again.until((m) => m.type === "snapshot");
+    expect(again.messages[0]).toMatchObject({ type: "snapshot", waiting: { slow_server: { count: 1 } } });
+    again.ws.close(1000, "done");
+  });
+
+  it("forgets ended batches but the newest few, so a big job's state stays small (issue 26)", async () => {
+    const c = await connect("job_hub_tail_big");
+    await c.stub.update(job(10), [], 10);
+    // More batches than a Durable Object value could hold a word of each (128 KiB).
+    const ids = Array.from({ length: 5_000 }, (_, i) => `bat_${String(i).padStart(20, "0")}`);
+    for (let i = 0; i < ids.length; i += 500) {
+      const wave = ids.slice(i, i + 500);
+      await c.stub.tailWaiting(wave.map((batch_id) => ({ batch_id, seq: 0, waiting: { slow_server: { count: 1 } } })));
+      await c.stub.tailWaiting(wave.filter((id) => id !== ids.at(-1)).map((batch_id) => ({ batch_id, seq: 1, waiting: null })));
+    }
+    await c.until((m) => m.type === "progress" && m.waiting?.slow_server?.count === 1);
+    // The newest ended batch stays ended.
+    await c.stub.tailWaiting([{ batch_id: ids.at(-2)!, seq: 2, waiting: { slow_server: { count: 1 } } }]);
+    // What the hub keeps: the one running batch, and no more ended ones than it remembers.
+    const kept = await runInDurableObject(c.stub, (_hub, ctx) => ctx.storage.get<{ waiting: Record<string, unknown>; ended: string[] }>("state"));
+    expect(Object.keys(kept!.waiting)).toEqual([ids.at(-1)]);
+    expect(kept!.ended.length).toBeLessThanOrEqual(256);
+    c.ws.close(1000, "done");
+    const again = await connect("job_hub_tail_big");
     await again.until((m) => m.type === "snapshot");
     expect(again.messages[0]).toMatchObject({ type: "snapshot", waiting: { slow_server: { count: 1 } } });
     again.ws.close(1000, "done");

@@ -10,9 +10,14 @@ interface HubState {
   job: JobProgress;
   latest: LatestRow[];
   seq: number;
-  /** What each batch's unanswered addresses wait on (issue 26), by batch id. */
+  /** What each running batch's unanswered addresses wait on (issue 26), by batch id. */
   waiting?: Record<string, Omit<BatchWaiting, "batch_id">>;
+  /** The batches that ended most recently (at most ENDED_KEPT), so a late chunk cannot bring one back. */
+  ended?: string[];
 }
+
+/** Ended batches remembered: the state stays far under a Durable Object value's 128 KiB whatever the job's size. */
+const ENDED_KEPT = 256;
 
 export class JobHub extends LiveHub<LiveMessage> {
   private state: HubState | null = null;
@@ -41,7 +46,7 @@ export class JobHub extends LiveHub<LiveMessage> {
     // An equal seq still carries news when the status became terminal (a cancel moves no counter).
     if (state && (seq < state.seq || (seq === state.seq && (!terminal || state.job.status === job.status)))) return;
     const latest = [...results.slice(-LATEST_RESULTS), ...(state?.latest ?? [])].slice(0, LATEST_RESULTS);
-    this.state = { job, latest, seq, ...(state?.waiting ? { waiting: state.waiting } : {}) };
+    this.state = { job, latest, seq, ...(state?.waiting ? { waiting: state.waiting, ended: state.ended ?? [] } : {}) };
     this.unsent = [...results.slice(-LATEST_RESULTS), ...this.unsent].slice(0, LATEST_RESULTS);
     await this.ctx.storage.put("state", this.state);
     if (terminal) {
@@ -65,16 +70,24 @@ export class JobHub extends LiveHub<LiveMessage> {
     const state = await this.load();
     if (!state || changes.length === 0) return;
     const waiting = { ...state.waiting };
+    const ended = [...(state.ended ?? [])];
     let moved = false;
     for (const { batch_id, seq, waiting: w } of changes) {
-      const had = waiting[batch_id];
-      // An ended batch stays ended; a re-queue's estimate (seq -1) gives way to its probe's word.
-      if (had && (had.waiting === null || seq <= had.seq) && !(w === null && had.waiting !== null)) continue;
-      waiting[batch_id] = { seq, waiting: w };
+      // An ended batch stays ended, and leaves the map; a re-queue's estimate (seq -1) gives way to its probe's word.
+      if (ended.includes(batch_id)) continue;
+      if (w === null) {
+        delete waiting[batch_id];
+        ended.push(batch_id);
+        if (ended.length > ENDED_KEPT) ended.shift();
+      } else {
+        const had = waiting[batch_id];
+        if (had && seq <= had.seq) continue;
+        waiting[batch_id] = { seq, waiting: w };
+      }
       moved = true;
     }
     if (!moved) return;
-    this.state = { ...state, waiting };
+    this.state = { ...state, waiting, ended };
     await this.ctx.storage.put("state", this.state);
     if (!(state.job.status === "completed" || state.job.status === "failed" || state.job.status === "canceled")) this.schedule();
   }

@@ -162,8 +162,20 @@ export interface Answer {
   retryAfter: string | null;
 }
 
-/** An API call that never throws: a refused or timed-out request is status 0. */
+/**
+ * wrangler dev's own proxy answers this, not the Worker, when the keep-alive connection it reuses
+ * to reach workerd was closed under it (cloudflare/workers-sdk#14641: the Worker never restarted
+ * and never saw the request), and it retries only GET and HEAD itself.
+ */
+const DEV_PROXY_LOST = "Your worker restarted mid-request.";
+
+/** An API call that never throws: a refused or timed-out request is status 0. A request wrangler dev's proxy lost before the Worker saw it is sent once more. */
 export async function apiCall(stack: Stack, path: string, init: RequestInit = {}, timeoutMs = 30_000): Promise<Answer & { body: unknown }> {
+  const first = await apiCallOnce(stack, path, init, timeoutMs);
+  return first.status === 503 && typeof first.body === "string" && first.body.startsWith(DEV_PROXY_LOST) ? apiCallOnce(stack, path, init, timeoutMs) : first;
+}
+
+async function apiCallOnce(stack: Stack, path: string, init: RequestInit, timeoutMs: number): Promise<Answer & { body: unknown }> {
   const started = performance.now();
   try {
     const res = await fetch(`${stack.url}${path}`, {

@@ -98,7 +98,8 @@ describe("safe_to_send on a job's results", () => {
     await putRules(key, b2b);
     const jsonl = await results(key, jobId);
     expect(jsonl.map((r) => [r.email, r.safe_to_send])).toEqual(expected(b2b));
-    expect(jsonl[0]).toEqual({ ...rows[0]!.record, contradicted: null, safe_to_send: safeToSend(rows[0]!.record, b2b) });
+    // Every record also says its data row and its cells (issue 26).
+    expect(jsonl[0]).toEqual({ row: 1, ...rows[0]!.record, contradicted: null, safe_to_send: safeToSend(rows[0]!.record, b2b), columns: { email: rows[0]!.record.email, first_name: "P0" } });
     const array = (await (await call(`/api/v1/jobs/${jobId}/results?format=json`, { key })).json()) as Row[];
     expect(array.map((r) => [r.email, r.safe_to_send])).toEqual(expected(b2b));
     const csv = Papa.parse<string[]>((await (await call(`/api/v1/jobs/${jobId}/results?format=csv`, { key })).text()).trim()).data;

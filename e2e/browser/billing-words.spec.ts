@@ -26,7 +26,7 @@ test("a new account's first small list leaves no warning; the preview lists reje
   expect(good).toHaveLength(4);
   const lines = ["name,email", `A,${good[0]}`, "Nobody,", `B,${good[1]}`, `C,${good[2]}`, `Long,${"x".repeat(600)}@ok.test`, `D,${good[3]}`];
   await page.goto("/upload");
-  await page.getByLabel("File", { exact: true }).setInputFiles(file("first.csv", `${lines.join("\n")}\n`));
+  await page.locator('input[type="file"]').setInputFiles(file("first.csv", `${lines.join("\n")}\n`));
   await expect(page.getByTestId("rejects")).toHaveText("2");
   const rejected = page.getByRole("table", { name: "Rejected rows" }).locator("tbody tr");
   await expect(rejected).toHaveCount(2);
@@ -37,14 +37,14 @@ test("a new account's first small list leaves no warning; the preview lists reje
 
   // Many rejected rows: the first ten, and how many more.
   const blanks = ["name,email", `A,${good[0]}`, ...Array.from({ length: 13 }, (_, i) => `Row ${i + 1},`)].join("\n");
-  await page.getByLabel("File", { exact: true }).setInputFiles(file("many.csv", `${blanks}\n`));
+  await page.locator('input[type="file"]').setInputFiles(file("many.csv", `${blanks}\n`));
   await expect(page.getByTestId("rejects")).toHaveText("13");
   await expect(page.getByRole("table", { name: "Rejected rows" }).locator("tbody tr")).toHaveCount(10);
   await expect(page.getByRole("table", { name: "Rejected rows" }).locator("tbody tr").first().locator("td").first()).toHaveText("3");
   await expect(page.getByText("and 3 more rows rejected.")).toBeVisible();
 
   // The small list goes: 4 of the 100 free credits. Below the old fixed line of 100, no warning.
-  await page.getByLabel("File", { exact: true }).setInputFiles(file("first.csv", `${lines.join("\n")}\n`));
+  await page.locator('input[type="file"]').setInputFiles(file("first.csv", `${lines.join("\n")}\n`));
   await page.getByRole("button", { name: "Verify 4 addresses" }).click();
   await expect(page).toHaveURL(/\/jobs\/job_/);
   await expect(page.getByTestId("progress-text")).toHaveText("100%", { timeout: 60_000 });
@@ -96,7 +96,7 @@ test("billing shows price per credit and saving, names lists in the history, and
   const path = join(dir, "spring.csv");
   writeFileSync(path, `email\n${Array.from({ length: 150 }, (_, i) => `nobody${i}@ok.test`).join("\n")}\n`);
   await page.goto("/upload");
-  await page.getByLabel("File", { exact: true }).setInputFiles(path);
+  await page.locator('input[type="file"]').setInputFiles(path);
   await page.getByLabel("List name").fill("Spring leads");
   await page.getByRole("button", { name: "Verify 150 addresses" }).click();
   await expect(page).toHaveURL(/\/jobs\/job_/);

@@ -71,8 +71,8 @@ export async function makeTeamWithMember(page: Page, team: string, member: strin
   await expect(page.getByRole("status").filter({ hasText: "is now a member" })).toBeVisible();
 }
 
-export async function shot(page: Page, name: string): Promise<void> {
+export async function shot(page: Page, name: string, { fullPage = true }: { fullPage?: boolean } = {}): Promise<void> {
   // caret "initial": hiding the caret sets a style on every input, which React, if it has not
-  // hydrated yet, then reports as a server/client mismatch.
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, caret: "initial" });
+  // hydrated yet, then reports as a server/client mismatch. A very long page is shot as far as the window shows.
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage, caret: "initial" });
 }

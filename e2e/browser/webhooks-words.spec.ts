@@ -26,8 +26,12 @@ test("a refused endpoint's delivery says why, reads retrying, and counts down to
   const urlBox = row.locator(".wrap-anywhere").first();
   expect(await urlBox.evaluate((el) => el.scrollWidth <= el.clientWidth + 1)).toBe(true);
 
-  await page.getByRole("button", { name: "Send test event to Closed port" }).click();
-  await page.getByRole("link", { name: "Deliveries of Closed port" }).click();
+  // The test event's action is answered before the page moves on: a navigation would cancel it.
+  await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "POST" && r.ok()),
+    page.getByRole("button", { name: "Send test event to Closed port" }).click(),
+  ]);
+  await page.goto((await page.getByRole("link", { name: "Deliveries of Closed port" }).getAttribute("href"))!);
   const delivery = page.locator("article[data-delivery]").first();
   await expect(async () => {
     await page.reload();

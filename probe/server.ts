@@ -256,9 +256,9 @@ export function createProbeApp(deps: ProbeAppDeps): ProbeApp {
 
     function pushChunk(final: boolean) {
       const waiting = board.summary(Date.now()); // the engine's clock: it timed the addresses
-      const changed = JSON.stringify(waiting) !== told;
-      if (pending.length === 0 && finds.length === 0 && !final && !changed) return;
-      told = JSON.stringify(waiting);
+      const said = JSON.stringify(waiting);
+      if (pending.length === 0 && finds.length === 0 && !final && said === told) return;
+      told = said;
       const chunk: ResultChunk = {
         probe_id: probeId,
         batch_id: batch.batch_id,

@@ -33,7 +33,7 @@ export function catchAllFromOutcome(o: RecipientOutcome): boolean | null {
 }
 
 /** The random mailbox asked to learn the answer. */
-export type CatchAllTest = Omit<Recipient, "id">;
+export type CatchAllTest = Recipient;
 
 export interface CatchAllHooks<W> {
   /** The answer is known: the accepted addresses that waited for it. */

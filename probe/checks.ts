@@ -86,15 +86,21 @@ interface DomainRun {
   active: number;
 }
 
-/** Recipients to queue, each with whom it answers to (no entry: the domain's catch-all test). */
-type Queued = { rcpt: Omit<Recipient, "id">; entry: Entry | null; run: DomainRun };
+/** A recipient as queued: whom it answers to (no entry: the domain's catch-all test) and its
+ *  MX group. The scheduler hands the same object back with its outcome, so nothing per address is
+ *  kept beside it. */
+interface Routed extends Recipient {
+  entry: Entry | null;
+  run: DomainRun;
+  groupKey: string;
+}
 
 export class CallChecks {
   private readonly flights = new SingleFlight<string, { input: string; index: number }>();
   private readonly domains = new Map<string, DomainRun>();
   private readonly groups = new Map<string, { group: MxGroup; outstanding: number }>();
-  private readonly byId = new Map<number, { entry: Entry | null; run: DomainRun; groupKey: string }>();
-  private nextId = 0;
+  /** Each MX host list's group key, made once: every address of a domain shares its route's list. */
+  private readonly groupKeys = new WeakMap<readonly MxHost[], string>();
 
   constructor(
     private readonly parts: EngineParts,
@@ -166,7 +172,10 @@ export class CallChecks {
             for (const w of waiting) this.finish(w.entry, w.outcome, value);
             this.settleDomain(created);
           },
-          testHere: (test) => this.enqueue(created.hosts!, [{ rcpt: test, entry: null, run: created }]),
+          testHere: (test) => {
+            const hosts = created.hosts!;
+            this.enqueue(hosts, [{ ...test, entry: null, run: created, groupKey: this.groupKeyOf(hosts) }]);
+          },
         }),
         active: 0,
       };
@@ -205,44 +214,49 @@ export class CallChecks {
     if ((route.kind !== "mx" && route.kind !== "implicit_mx") || entry.disposable) return this.finish(entry, null, null);
     run.hosts = route.hosts;
     const { local, smtputf8 } = entry.parsed;
-    const rcpt: Omit<Recipient, "id"> = { local, domain: run.name, smtputf8, catchAllProbe: false, trace: entry.trace, deadline: entry.deadline };
+    const groupKey = this.groupKeyOf(route.hosts);
+    const rcpt: Routed = { local, domain: run.name, smtputf8, catchAllProbe: false, trace: entry.trace, deadline: entry.deadline, entry, run, groupKey };
     const owner = entry.owner;
     if (owner.kind === "candidate") Object.assign(rcpt, owner.chain.hooks(owner.slot));
     else if (this.call.waiting) {
       const board = this.call.waiting;
       rcpt.onGreylisted = (retryAt) => board.greylisted(entry, retryAt);
     }
-    const items: Queued[] = [{ rcpt, entry, run }];
+    const items: Routed[] = [rcpt];
     const learning = run.catchAll.learn(entry.deadline, this.call.signal);
     if (learning) {
       run.active++; // the answer being learned keeps the domain
-      if (learning.kind === "test") items.push({ rcpt: learning.test, entry: null, run });
+      if (learning.kind === "test") items.push({ ...learning.test, entry: null, run, groupKey });
     }
     this.enqueue(route.hosts, items);
   }
 
-  /** Queues recipients to the MX group of these hosts. */
-  private enqueue(hosts: MxHost[], items: Queued[]): void {
-    // Hosts in preference order; equal preferences are shuffled per lookup, so sort for the key.
-    const groupKey = hosts.map((h) => `${h.preference}:${h.name}`).sort().join(",");
+  private groupKeyOf(hosts: readonly MxHost[]): string {
+    let key = this.groupKeys.get(hosts);
+    if (key === undefined) {
+      // Hosts in preference order; equal preferences are shuffled per lookup, so sort for the key.
+      key = hosts.map((h) => `${h.preference}:${h.name}`).sort().join(",");
+      this.groupKeys.set(hosts, key);
+    }
+    return key;
+  }
+
+  /** Queues recipients (all of one group key) to the MX group of these hosts. */
+  private enqueue(hosts: MxHost[], rcpts: Routed[]): void {
+    const groupKey = rcpts[0]!.groupKey;
     let g = this.groups.get(groupKey);
     if (!g) {
       const { scheduler, signal } = this.call;
       g = { group: new MxGroup(hosts, scheduler, this.parts.slots, this.parts.shared, () => this.call.deadline, this.onOutcome, signal), outstanding: 0 };
       this.groups.set(groupKey, g);
     }
-    const rcpts = items.map(({ rcpt, entry, run }) => {
-      const id = this.nextId++;
-      this.byId.set(id, { entry, run, groupKey });
-      return { ...rcpt, id };
-    });
     g.outstanding += rcpts.length;
     g.group.add(rcpts);
   }
 
   private readonly onOutcome = (rcpt: Recipient, outcome: RecipientOutcome): void => {
-    const { entry, run, groupKey } = this.byId.get(rcpt.id)!;
-    this.byId.delete(rcpt.id);
+    // Every recipient of our groups was queued by enqueue, as Routed.
+    const { entry, run, groupKey } = rcpt as Routed;
     const g = this.groups.get(groupKey);
     if (g && --g.outstanding === 0) {
       // An idle group is dropped once its sessions have said QUIT; a later address for the

@@ -83,6 +83,8 @@ export class SmtpConnection {
   private pendingChars = 0;
   private queue: Expectation[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** The running timer's length: a reply re-arms it with refresh() when the next phase's is the same. */
+  private timerMs = 0;
   private dead: SessionFailure | null = null;
   /** A reply that arrived unasked, such as a 421 before the server hangs up. */
   unsolicited: SmtpReply | null = null;
@@ -228,7 +230,7 @@ export class SmtpConnection {
       const text = parsed.text.slice(0, MAX_REPLY_CHARS - this.pendingChars);
       this.pendingChars += text.length;
       this.pendingLines.push(text);
-      this.log("S", `${parsed.code}${parsed.final ? " " : "-"}${text}`);
+      if (this.logging) this.log("S", `${parsed.code}${parsed.final ? " " : "-"}${text}`);
     }
     if (!parsed.final) return;
     if (this.pendingCount > this.pendingLines.length || this.pendingRead > this.pendingChars) {
@@ -253,15 +255,20 @@ export class SmtpConnection {
     this.armTimer();
   }
 
+  /** Times the reply at the head of the queue (called whenever the head changes). */
   private armTimer(): void {
+    const head = this.queue[0];
+    const ms = head ? this.timeoutFor(head.phase) : 0;
+    if (this.timer && head && ms === this.timerMs) {
+      // A pipeline's replies re-arm one timer instead of making one per reply.
+      this.timer.refresh();
+      return;
+    }
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const head = this.queue[0];
     if (!head) return;
-    this.timer = setTimeout(
-      () => this.fail(new SessionFailure({ kind: "timeout", phase: head.phase })),
-      this.timeoutFor(head.phase),
-    );
+    this.timerMs = ms;
+    this.timer = setTimeout(() => this.fail(new SessionFailure({ kind: "timeout", phase: this.queue[0]?.phase ?? head.phase })), ms);
   }
 
   private protocolError(detail: string, reply: SmtpReply | null = null): void {
@@ -302,8 +309,13 @@ export class SmtpConnection {
     this.tracing = false;
   }
 
+  /** Whether lines are traced: a hot path asks before it builds a line. */
+  private get logging(): boolean {
+    return this.tracing && this.opts.trace != null;
+  }
+
   private log(who: "C" | "S" | "*", line: string): void {
-    if (this.tracing) this.opts.trace?.push(`${who}: ${line}`);
+    if (this.logging) this.opts.trace!.push(`${who}: ${line}`);
   }
 
   /** Writes the lines in one packet (pipelined) and returns one promise per reply, in order. */

@@ -59,7 +59,6 @@ export const MAX_CONNECTIONS_PER_ADDRESS = 12;
 export const MAX_COMMANDS_PER_ADDRESS = 64;
 
 export interface Recipient {
-  id: number;
   local: string;
   domain: string; // A-label
   smtputf8: boolean;

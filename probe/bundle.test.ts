@@ -48,6 +48,11 @@ describe("dist/mxray-probe.mjs", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/not in the probe bundle; run it from the repository/);
   });
+  it("is ASCII only, so V8 holds its source at one byte per character (probe/asciisource.ts)", () => {
+    const text = readFileSync(bundle, "utf8");
+    expect(text.length).toBeGreaterThan(1_000_000);
+    expect(text.match(/[^\x00-\x7f]/g)).toBeNull();
+  });
   it("refuses to serve without its configuration, naming what is missing", async () => {
     const r = await run(process.execPath, [bundle, "serve"], tmpdir());
     expect(r.code).toBe(2);

@@ -129,6 +129,18 @@ const SMOKES: Smoke[] = [
       /every message accounted for: yes/,
     ],
   },
+  {
+    name: "export",
+    args: ["--rows", "5000", "--formats", "csv,jsonl,json,xlsx"],
+    timeoutS: 120,
+    figures: [
+      row("csv", "5000 / 5000"),
+      row("jsonl", "5000 / 5000"),
+      row("json", "5000 / 5000"),
+      row("xlsx", String.raw`\(zip\)`),
+      new RegExp(`beside a Worker's memory limit of 128 MB: csv ${NUMBER} MB, jsonl ${NUMBER} MB, json ${NUMBER} MB, xlsx ${NUMBER} MB`),
+    ],
+  },
 ];
 
 /** `npm run bench:<name> -- <args>` in its own process group (killed whole if it overstays). */

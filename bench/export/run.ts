@@ -19,10 +19,10 @@ import { scratchDir } from "../../e2e/scratch.ts";
 import { createEdgeDb, type EdgeDb } from "../../edge/db.ts";
 
 type ExportFormat = "csv" | "json" | "jsonl" | "xlsx";
-const EXPORT_FORMATS: readonly ExportFormat[] = ["csv", "json", "jsonl", "xlsx"];
 // Imported by a computed name, as client/document.ts does: edge/jobs/export.ts is typechecked with
 // workerd's types (edge/tsconfig.json), which this Node config cannot load. It reads only `db`.
-const { exportResults } = (await import(new URL("../../edge/jobs/export.ts", import.meta.url).href)) as {
+const { EXPORT_FORMATS, exportResults } = (await import(new URL("../../edge/jobs/export.ts", import.meta.url).href)) as {
+  EXPORT_FORMATS: readonly ExportFormat[];
   exportResults(s: { db: EdgeDb }, input: { job: typeof jobs.$inferSelect; format: ExportFormat; verdicts: null }): ReadableStream<Uint8Array>;
 };
 
